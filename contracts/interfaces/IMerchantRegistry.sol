@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/**
+ * @title IMerchantRegistry
+ * @notice Who the merchants are and on what terms they are paid. The escrow reads a
+ * merchant's terms from here when it escrows a payment and when it settles.
+ */
+interface IMerchantRegistry {
+    /// @notice Lifecycle of a merchant. Closed is final.
+    enum MerchantStatus {
+        None,
+        Active,
+        Suspended,
+        Closed
+    }
+
+    /**
+     * @notice A merchant's record, packed so that the terms the escrow reads on its batch
+     * path (status, fee, hold period) sit in the first slot with the owner.
+     * @param owner Key that signs merchant operations (refunds, rotations).
+     * @param feeBps Protocol fee in basis points, at most `MAX_FEE_BPS`.
+     * @param holdPeriod Seconds a payment is held before it is releasable without confirmation.
+     * @param status Active merchants can receive payments.
+     * @param payout Address settlements are paid to.
+     * @param metadata Reference to off-chain metadata (e.g. a content hash).
+     */
+    struct Merchant {
+        address owner;
+        uint16 feeBps;
+        uint32 holdPeriod;
+        MerchantStatus status;
+        address payout;
+        bytes32 metadata;
+    }
+
+    /// @notice Emitted when the registrar onboards a merchant.
+    event MerchantRegistered(
+        uint64 indexed merchantId,
+        address indexed owner,
+        address payout,
+        uint16 feeBps,
+        uint32 holdPeriod,
+        bytes32 metadata
+    );
+    /// @notice Emitted when a merchant's owner key changes.
+    event MerchantOwnerRotated(uint64 indexed merchantId, address indexed previousOwner, address indexed newOwner);
+    /// @notice Emitted when a merchant's payout address changes.
+    event MerchantPayoutRotated(uint64 indexed merchantId, address previousPayout, address newPayout);
+    /// @notice Emitted when the registrar changes a merchant's fee or hold period.
+    event MerchantTermsUpdated(uint64 indexed merchantId, uint16 feeBps, uint32 holdPeriod);
+    /// @notice Emitted when a merchant's metadata reference changes.
+    event MerchantMetadataUpdated(uint64 indexed merchantId, bytes32 metadata);
+    /// @notice Emitted on every status change (suspend, reactivate, close).
+    event MerchantStatusChanged(uint64 indexed merchantId, MerchantStatus previousStatus, MerchantStatus newStatus);
+
+    /// @notice No merchant has this id.
+    error UnknownMerchant(uint64 merchantId);
+    /// @notice The caller is not the merchant's owner key.
+    error NotMerchantOwner(uint64 merchantId, address caller);
+    /// @notice Fee above the protocol maximum.
+    error FeeTooHigh(uint16 feeBps, uint16 maxFeeBps);
+    /// @notice Hold period outside [MIN_HOLD_PERIOD, MAX_HOLD_PERIOD].
+    error HoldPeriodOutOfRange(uint32 holdPeriod, uint32 minHoldPeriod, uint32 maxHoldPeriod);
+    /// @notice Address zero where an address is required.
+    error ZeroAddress();
+    /// @notice The requested status change is not allowed from the current status.
+    error InvalidStatusTransition(uint64 merchantId, MerchantStatus from, MerchantStatus to);
+
+    function registerMerchant(
+        address owner,
+        address payout,
+        uint16 feeBps,
+        uint32 holdPeriod,
+        bytes32 metadata
+    ) external returns (uint64 merchantId);
+
+    function rotateOwner(uint64 merchantId, address newOwner) external;
+
+    function rotatePayout(uint64 merchantId, address newPayout) external;
+
+    function setTerms(uint64 merchantId, uint16 feeBps, uint32 holdPeriod) external;
+
+    function setMetadata(uint64 merchantId, bytes32 metadata) external;
+
+    function suspend(uint64 merchantId) external;
+
+    function reactivate(uint64 merchantId) external;
+
+    function close(uint64 merchantId) external;
+
+    /// @notice The full record; reverts with UnknownMerchant for an unused id.
+    function getMerchant(uint64 merchantId) external view returns (Merchant memory);
+
+    /// @notice What the escrow needs on its batch path, from one storage slot.
+    /// Returns status None for an unknown id instead of reverting.
+    function terms(
+        uint64 merchantId
+    ) external view returns (MerchantStatus status, uint16 feeBps, uint32 holdPeriod, address owner);
+
+    /// @notice Current payout address (zero for an unknown id).
+    function payoutOf(uint64 merchantId) external view returns (address);
+
+    /// @notice Number of merchants registered so far; ids run from 1 to this.
+    function merchantCount() external view returns (uint64);
+}

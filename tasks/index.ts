@@ -1,0 +1,2 @@
+// Operator tasks are registered from their own files; see tasks/*.ts.
+export {};
