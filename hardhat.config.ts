@@ -34,7 +34,7 @@ const config: HardhatUserConfig = {
   solidity: {
     version: SOLC_VERSION,
     settings: {
-      // 10,000 runs: the batch paths run millions of times, deployment runs once.
+      // 10,000 runs: 10_000the batch paths run millions of times, deployment runs once.
       optimizer: { enabled: true, runs: 10_000 },
       evmVersion: "cancun",
       viaIR: false,

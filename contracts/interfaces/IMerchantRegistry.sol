@@ -66,7 +66,14 @@ interface IMerchantRegistry {
     error ZeroAddress();
     /// @notice The requested status change is not allowed from the current status.
     error InvalidStatusTransition(uint64 merchantId, MerchantStatus from, MerchantStatus to);
+    /// @notice The merchant is Closed: its record is frozen except for the payout address.
+    error MerchantClosed(uint64 merchantId);
 
+    /**
+     * @notice Onboards a merchant as Active and returns its id. Ids are sequential from 1.
+     * @dev Registrar only. Reverts with ZeroAddress for a zero owner or payout, FeeTooHigh,
+     * or HoldPeriodOutOfRange. Emits MerchantRegistered.
+     */
     function registerMerchant(
         address owner,
         address payout,
@@ -75,18 +82,41 @@ interface IMerchantRegistry {
         bytes32 metadata
     ) external returns (uint64 merchantId);
 
+    /**
+     * @notice Replaces the merchant's owner key, in one step.
+     * @dev Current owner key only; not while Closed (MerchantClosed). Reverts with ZeroAddress
+     * for a zero key. Emits MerchantOwnerRotated.
+     */
     function rotateOwner(uint64 merchantId, address newOwner) external;
 
+    /**
+     * @notice Replaces the address settlements are paid to.
+     * @dev Owner key only; allowed in every status, Closed included, so that a closed merchant
+     * can still collect what it is owed. Reverts with ZeroAddress for a zero address.
+     * Emits MerchantPayoutRotated.
+     */
     function rotatePayout(uint64 merchantId, address newPayout) external;
 
+    /**
+     * @notice Changes the fee and hold period. Applies to payments escrowed afterwards.
+     * @dev Registrar only; not while Closed. Emits MerchantTermsUpdated.
+     */
     function setTerms(uint64 merchantId, uint16 feeBps, uint32 holdPeriod) external;
 
+    /**
+     * @notice Changes the metadata reference.
+     * @dev Owner key or registrar (anyone else: NotMerchantOwner); not while Closed.
+     * Emits MerchantMetadataUpdated.
+     */
     function setMetadata(uint64 merchantId, bytes32 metadata) external;
 
+    /// @notice Active to Suspended: the merchant stops receiving payments. Registrar only.
     function suspend(uint64 merchantId) external;
 
+    /// @notice Suspended to Active. Registrar only.
     function reactivate(uint64 merchantId) external;
 
+    /// @notice Active or Suspended to Closed, which is final. Registrar only.
     function close(uint64 merchantId) external;
 
     /// @notice The full record; reverts with UnknownMerchant for an unused id.

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {
+    AccessControlDefaultAdminRules
+} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {IMerchantRegistry} from "./interfaces/IMerchantRegistry.sol";
+
+/**
+ * @title MerchantRegistry
+ * @notice Who the merchants are and on what terms they are paid.
+ *
+ * Roles:
+ *
+ * - `DEFAULT_ADMIN_ROLE`: one account, transferred in two steps with a delay
+ *   (OpenZeppelin {AccessControlDefaultAdminRules}). Grants and revokes `REGISTRAR_ROLE`.
+ *   It holds no registrar powers of its own.
+ * - `REGISTRAR_ROLE`: onboards merchants, sets their terms, suspends, reactivates and closes them.
+ * - The merchant's owner key (not a role, stored per merchant): rotates its own owner key and
+ *   payout address and sets its metadata.
+ *
+ * Lifecycle: `Active <-> Suspended`, and `Active | Suspended -> Closed`. Closed is final.
+ * A Closed record is frozen except for its payout address, which the owner key can still
+ * rotate so that a closed merchant can collect balances that are still owed to it.
+ *
+ * Every write goes through a function that emits, so the event log replays the registry.
+ *
+ * @dev The {Merchant} struct packs owner (20 bytes), feeBps (2), holdPeriod (4) and status (1)
+ * into its first slot, so {terms}, which the escrow calls on its batch path, costs one SLOAD.
+ */
+contract MerchantRegistry is IMerchantRegistry, AccessControlDefaultAdminRules {
+    /// @notice Role that onboards and manages merchants.
+    bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
+
+    /// @notice Highest protocol fee: 10%.
+    uint16 public constant MAX_FEE_BPS = 1000;
+    /// @notice Shortest hold period.
+    uint32 public constant MIN_HOLD_PERIOD = 1 minutes;
+    /// @notice Longest hold period.
+    uint32 public constant MAX_HOLD_PERIOD = 180 days;
+
+    mapping(uint64 merchantId => Merchant) private _merchants;
+    uint64 private _merchantCount;
+
+    /**
+     * @param initialAdminDelay Delay the two-step `DEFAULT_ADMIN_ROLE` transfer waits out.
+     * @param initialAdmin First holder of `DEFAULT_ADMIN_ROLE` (not zero).
+     */
+    constructor(
+        uint48 initialAdminDelay,
+        address initialAdmin
+    ) AccessControlDefaultAdminRules(initialAdminDelay, initialAdmin) {}
+
+    /**
+     * @dev Reverts with {UnknownMerchant} unless `merchantId` has been registered.
+     */
+    modifier onlyKnown(uint64 merchantId) {
+        _requireKnown(merchantId);
+        _;
+    }
+
+    /**
+     * @dev Reverts with {NotMerchantOwner} unless the caller is the merchant's owner key,
+     * and with {UnknownMerchant} first if there is no such merchant.
+     */
+    modifier onlyMerchantOwner(uint64 merchantId) {
+        _requireKnown(merchantId);
+        if (_merchants[merchantId].owner != _msgSender()) revert NotMerchantOwner(merchantId, _msgSender());
+        _;
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Registrar
+    // ----------------------------------------------------------------------------------------
+
+    /// @inheritdoc IMerchantRegistry
+    function registerMerchant(
+        address merchantOwner,
+        address payout,
+        uint16 feeBps,
+        uint32 holdPeriod,
+        bytes32 metadata
+    ) external onlyRole(REGISTRAR_ROLE) returns (uint64 merchantId) {
+        if (merchantOwner == address(0) || payout == address(0)) revert ZeroAddress();
+        _validateTerms(feeBps, holdPeriod);
+
+        merchantId = ++_merchantCount;
+        _merchants[merchantId] = Merchant({
+            owner: merchantOwner,
+            feeBps: feeBps,
+            holdPeriod: holdPeriod,
+            status: MerchantStatus.Active,
+            payout: payout,
+            metadata: metadata
+        });
+        emit MerchantRegistered(merchantId, merchantOwner, payout, feeBps, holdPeriod, metadata);
+    }
+
+    /// @inheritdoc IMerchantRegistry
+    function setTerms(
+        uint64 merchantId,
+        uint16 feeBps,
+        uint32 holdPeriod
+    ) external onlyRole(REGISTRAR_ROLE) onlyKnown(merchantId) {
+        _requireNotClosed(merchantId);
+        _validateTerms(feeBps, holdPeriod);
+
+        Merchant storage merchant = _merchants[merchantId];
+        merchant.feeBps = feeBps;
+        merchant.holdPeriod = holdPeriod;
+        emit MerchantTermsUpdated(merchantId, feeBps, holdPeriod);
+    }
+
+    /// @inheritdoc IMerchantRegistry
+    function suspend(uint64 merchantId) external onlyRole(REGISTRAR_ROLE) onlyKnown(merchantId) {
+        MerchantStatus from = _merchants[merchantId].status;
+        if (from != MerchantStatus.Active) {
+            revert InvalidStatusTransition(merchantId, from, MerchantStatus.Suspended);
+        }
+        _setStatus(merchantId, from, MerchantStatus.Suspended);
+    }
+
+    /// @inheritdoc IMerchantRegistry
+    function reactivate(uint64 merchantId) external onlyRole(REGISTRAR_ROLE) onlyKnown(merchantId) {
+        MerchantStatus from = _merchants[merchantId].status;
+        if (from != MerchantStatus.Suspended) {
+            revert InvalidStatusTransition(merchantId, from, MerchantStatus.Active);
+        }
+        _setStatus(merchantId, from, MerchantStatus.Active);
+    }
+
+    /// @inheritdoc IMerchantRegistry
+    function close(uint64 merchantId) external onlyRole(REGISTRAR_ROLE) onlyKnown(merchantId) {
+        MerchantStatus from = _merchants[merchantId].status;
+        if (from != MerchantStatus.Active && from != MerchantStatus.Suspended) {
+            revert InvalidStatusTransition(merchantId, from, MerchantStatus.Closed);
+        }
+        _setStatus(merchantId, from, MerchantStatus.Closed);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Merchant owner key
+    // ----------------------------------------------------------------------------------------
+
+    /**
+     * @inheritdoc IMerchantRegistry
+     * @dev One step: the new key is not asked to accept. Rotating to the current key is
+     * allowed and emits. Closed merchants cannot rotate their owner key: once closed, the key's
+     * only remaining power is {rotatePayout}, and a frozen key keeps the record auditable.
+     */
+    function rotateOwner(uint64 merchantId, address newOwner) external onlyMerchantOwner(merchantId) {
+        _requireNotClosed(merchantId);
+        if (newOwner == address(0)) revert ZeroAddress();
+
+        Merchant storage merchant = _merchants[merchantId];
+        address previousOwner = merchant.owner;
+        merchant.owner = newOwner;
+        emit MerchantOwnerRotated(merchantId, previousOwner, newOwner);
+    }
+
+    /**
+     * @inheritdoc IMerchantRegistry
+     * @dev Allowed in every status, Closed included: a closed merchant may still have
+     * claimable balances in the escrow to collect.
+     */
+    function rotatePayout(uint64 merchantId, address newPayout) external onlyMerchantOwner(merchantId) {
+        if (newPayout == address(0)) revert ZeroAddress();
+
+        Merchant storage merchant = _merchants[merchantId];
+        address previousPayout = merchant.payout;
+        merchant.payout = newPayout;
+        emit MerchantPayoutRotated(merchantId, previousPayout, newPayout);
+    }
+
+    /**
+     * @inheritdoc IMerchantRegistry
+     * @dev The owner key or any `REGISTRAR_ROLE` holder. Anyone else reverts with
+     * {NotMerchantOwner}.
+     */
+    function setMetadata(uint64 merchantId, bytes32 metadata) external onlyKnown(merchantId) {
+        Merchant storage merchant = _merchants[merchantId];
+        address caller = _msgSender();
+        if (caller != merchant.owner && !hasRole(REGISTRAR_ROLE, caller)) {
+            revert NotMerchantOwner(merchantId, caller);
+        }
+        _requireNotClosed(merchantId);
+
+        merchant.metadata = metadata;
+        emit MerchantMetadataUpdated(merchantId, metadata);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Views
+    // ----------------------------------------------------------------------------------------
+
+    /// @inheritdoc IMerchantRegistry
+    function getMerchant(uint64 merchantId) external view onlyKnown(merchantId) returns (Merchant memory) {
+        return _merchants[merchantId];
+    }
+
+    /// @inheritdoc IMerchantRegistry
+    function terms(
+        uint64 merchantId
+    ) external view returns (MerchantStatus status, uint16 feeBps, uint32 holdPeriod, address merchantOwner) {
+        // One SLOAD of the record's first slot, unpacked by hand so that the single read does not
+        // depend on the optimizer (coverage builds run without it). Layout, low bits first:
+        // owner [0, 160), feeBps [160, 176), holdPeriod [176, 208), status [208, 216).
+        Merchant storage merchant = _merchants[merchantId];
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(merchant.slot)
+        }
+        merchantOwner = address(uint160(word));
+        feeBps = uint16(word >> 160);
+        holdPeriod = uint32(word >> 176);
+        status = MerchantStatus(uint8(word >> 208));
+    }
+
+    /// @inheritdoc IMerchantRegistry
+    function payoutOf(uint64 merchantId) external view returns (address) {
+        return _merchants[merchantId].payout;
+    }
+
+    /// @inheritdoc IMerchantRegistry
+    function merchantCount() external view returns (uint64) {
+        return _merchantCount;
+    }
+
+    /**
+     * @notice ERC-165: also reports {IMerchantRegistry}.
+     * @param interfaceId Interface identifier to check.
+     */
+    function supportsInterface(bytes4 interfaceId) public view virtual override returns (bool) {
+        return interfaceId == type(IMerchantRegistry).interfaceId || super.supportsInterface(interfaceId);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Internal
+    // ----------------------------------------------------------------------------------------
+
+    /// @dev Records a status change and emits {MerchantStatusChanged}.
+    function _setStatus(uint64 merchantId, MerchantStatus from, MerchantStatus to) private {
+        _merchants[merchantId].status = to;
+        emit MerchantStatusChanged(merchantId, from, to);
+    }
+
+    /// @dev Reverts with {FeeTooHigh} or {HoldPeriodOutOfRange} for terms outside the bounds.
+    function _validateTerms(uint16 feeBps, uint32 holdPeriod) private pure {
+        if (feeBps > MAX_FEE_BPS) revert FeeTooHigh(feeBps, MAX_FEE_BPS);
+        if (holdPeriod < MIN_HOLD_PERIOD || holdPeriod > MAX_HOLD_PERIOD) {
+            revert HoldPeriodOutOfRange(holdPeriod, MIN_HOLD_PERIOD, MAX_HOLD_PERIOD);
+        }
+    }
+
+    /// @dev Reverts with {UnknownMerchant} for an id that was never registered.
+    function _requireKnown(uint64 merchantId) private view {
+        if (_merchants[merchantId].status == MerchantStatus.None) revert UnknownMerchant(merchantId);
+    }
+
+    /// @dev Reverts with {MerchantClosed} for a Closed merchant.
+    function _requireNotClosed(uint64 merchantId) private view {
+        if (_merchants[merchantId].status == MerchantStatus.Closed) revert MerchantClosed(merchantId);
+    }
+}

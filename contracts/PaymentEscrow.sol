@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+
+import {IPaymentEscrow} from "./interfaces/IPaymentEscrow.sol";
+import {IMerchantRegistry} from "./interfaces/IMerchantRegistry.sol";
+import {NonceWindow} from "./libraries/NonceWindow.sol";
+import {BatchMerkle} from "./libraries/BatchMerkle.sol";
+import {BoundedSignature} from "./libraries/BoundedSignature.sol";
+import {EscrowTypeHashes} from "./libraries/EscrowTypeHashes.sol";
+import {EscrowStorage} from "./libraries/EscrowStorage.sol";
+import {PaymentLifecycle} from "./libraries/PaymentLifecycle.sol";
+import {Settlement} from "./libraries/Settlement.sol";
+import {CustomerFunds} from "./libraries/CustomerFunds.sol";
+
+/**
+ * @title PaymentEscrow
+ * @notice See {IPaymentEscrow}. Roles: the default admin (two-step transfer with delay) sets the
+ * fee recipient and dispute timeout; the arbiter rules on disputes. Everything else is permissionless
+ * and authorised by signatures or by the caller being the payer / merchant owner.
+ */
+contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, ReentrancyGuardTransient, EIP712 {
+    using SafeERC20 for IERC20;
+
+    bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
+    uint32 public constant MIN_DISPUTE_TIMEOUT = 1 days;
+    uint32 public constant MAX_DISPUTE_TIMEOUT = 180 days;
+
+    /// @dev Per-batch state while {payBatch} runs (kept in memory to avoid stack depth).
+    struct BatchCursor {
+        uint64 batchId;
+        uint64 merchantId;
+        IMerchantRegistry.MerchantStatus status;
+        uint16 feeBps;
+        uint48 releaseAt;
+        uint256 runTotal;
+        uint256 batchTotal;
+        uint256 accepted;
+    }
+
+    IERC20 public immutable token;
+    IMerchantRegistry public immutable registry;
+
+    address public feeRecipient;
+    uint32 public disputeTimeout;
+    EscrowStorage.Layout private _s;
+
+    constructor(
+        IERC20 token_,
+        IMerchantRegistry registry_,
+        address feeRecipient_,
+        uint32 disputeTimeout_,
+        uint48 initialAdminDelay,
+        address initialAdmin
+    ) AccessControlDefaultAdminRules(initialAdminDelay, initialAdmin) EIP712("StablePay Escrow", "1") {
+        if (address(token_) == address(0) || address(registry_) == address(0)) revert ZeroAddress();
+        token = token_;
+        registry = registry_;
+        _setFeeRecipient(feeRecipient_);
+        _setDisputeTimeout(disputeTimeout_);
+    }
+
+    // ================================================================ customer balance
+
+    /// @inheritdoc IPaymentEscrow
+    function deposit(uint256 amount) external nonReentrant {
+        CustomerFunds.deposit(_s, token, msg.sender, amount, false, 0, 0, 0, 0);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function depositWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external nonReentrant {
+        CustomerFunds.deposit(_s, token, msg.sender, amount, true, deadline, v, r, s);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function depositWithAuthorization(
+        address from,
+        uint256 amount,
+        uint256 validAfter,
+        uint256 validBefore,
+        bytes32 nonce,
+        bytes calldata signature
+    ) external nonReentrant {
+        CustomerFunds.depositWithAuthorization(_s, token, from, amount, validAfter, validBefore, nonce, signature);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function withdraw(uint256 amount, address to) external nonReentrant {
+        CustomerFunds.withdraw(_s, token, msg.sender, to, amount);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function withdrawWithSignature(Withdrawal calldata w, bytes calldata signature) external nonReentrant {
+        if (block.timestamp > w.deadline) revert SignatureExpired(w.deadline);
+        bytes32 digest = _hashTypedDataV4(EscrowTypeHashes.withdrawal(w));
+        if (!SignatureChecker.isValidSignatureNowCalldata(w.payer, digest, signature)) revert InvalidSigner(w.payer);
+        EscrowStorage.useNonce(_s, w.payer, w.nonce);
+        CustomerFunds.withdraw(_s, token, w.payer, w.to, w.amount);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function cancelNonce(uint64 nonce) external {
+        EscrowStorage.useNonce(_s, msg.sender, nonce);
+        emit NonceCancelled(msg.sender, nonce);
+    }
+
+    // ================================================================ payments
+
+    /// @inheritdoc IPaymentEscrow
+    function payBatch(SignedPayment[] calldata payments) external nonReentrant returns (uint64 batchId) {
+        uint256 count = payments.length;
+        bytes32[] memory acceptedIds = new bytes32[](count);
+        BatchCursor memory cursor;
+        cursor.batchId = _s.batchCount + 1;
+
+        for (uint256 i = 0; i < count; ++i) {
+            Payment calldata p = payments[i].payment;
+            bytes32 id = _paymentId(p);
+            RejectReason reason;
+            bool ok;
+            (ok, reason) = _tryEscrow(cursor, p, id, payments[i].signature);
+            if (ok) {
+                acceptedIds[cursor.accepted] = id;
+                ++cursor.accepted;
+                emit PaymentEscrowed(id, p.payer, p.merchantId, cursor.batchId, p.amount);
+            } else {
+                emit PaymentRejected(id, p.payer, reason);
+            }
+        }
+        if (cursor.accepted == 0) return 0;
+        _flushRun(cursor);
+
+        batchId = cursor.batchId;
+        _s.batchCount = batchId;
+        bytes32 root = BatchMerkle.root(acceptedIds, cursor.accepted);
+        _s.batchRoots[batchId] = root;
+        // Cannot overflow: the batch total is bounded by balances that already fit the uint128 totals.
+        _s.totals.customerBalances -= uint128(cursor.batchTotal);
+        _s.totals.held += uint128(cursor.batchTotal);
+        emit BatchEscrowed(batchId, root, cursor.accepted, cursor.batchTotal, msg.sender);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function payWithAuthorization(
+        Payment calldata p,
+        uint256 validAfter,
+        uint256 validBefore,
+        bytes calldata signature
+    ) external nonReentrant returns (uint64 batchId) {
+        return
+            CustomerFunds.payWithAuthorization(
+                _s,
+                token,
+                registry,
+                p,
+                _paymentId(p),
+                validAfter,
+                validBefore,
+                signature
+            );
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function confirm(Payment calldata p, Inclusion calldata inclusion) external {
+        bytes32 id = _paymentId(p);
+        if (msg.sender != p.payer) revert NotPayer(id, msg.sender);
+        PaymentLifecycle.confirm(_s, p, id, inclusion);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function confirmWithSignature(
+        Payment calldata p,
+        Inclusion calldata inclusion,
+        uint48 deadline,
+        bytes calldata signature
+    ) external {
+        bytes32 id = _paymentId(p);
+        _checkSigned(p.payer, EscrowTypeHashes.confirmation(id, deadline), deadline, signature);
+        PaymentLifecycle.confirm(_s, p, id, inclusion);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function refund(Payment calldata p, Inclusion calldata inclusion, uint256 amount) external {
+        (, , , address owner) = registry.terms(p.merchantId);
+        if (msg.sender != owner || owner == address(0)) revert NotMerchantOwner(p.merchantId, msg.sender);
+        PaymentLifecycle.refund(_s, p, _paymentId(p), inclusion, amount, false);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function refundWithSignature(
+        Payment calldata p,
+        Inclusion calldata inclusion,
+        uint256 totalRefund,
+        uint48 deadline,
+        bytes calldata signature
+    ) external {
+        (, , , address owner) = registry.terms(p.merchantId);
+        if (owner == address(0)) revert NotMerchantOwner(p.merchantId, address(0));
+        bytes32 id = _paymentId(p);
+        _checkSigned(owner, EscrowTypeHashes.refund(id, totalRefund, deadline), deadline, signature);
+        PaymentLifecycle.refund(_s, p, id, inclusion, totalRefund, true);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function openDispute(Payment calldata p, Inclusion calldata inclusion) external {
+        bytes32 id = _paymentId(p);
+        if (msg.sender != p.payer) revert NotPayer(id, msg.sender);
+        PaymentLifecycle.openDispute(_s, p, id, inclusion);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function openDisputeWithSignature(
+        Payment calldata p,
+        Inclusion calldata inclusion,
+        uint48 deadline,
+        bytes calldata signature
+    ) external {
+        bytes32 id = _paymentId(p);
+        _checkSigned(p.payer, EscrowTypeHashes.dispute(id, deadline), deadline, signature);
+        PaymentLifecycle.openDispute(_s, p, id, inclusion);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function resolveDispute(Payment calldata p, uint256 toPayer) external onlyRole(ARBITER_ROLE) {
+        PaymentLifecycle.resolveDispute(_s, p, _paymentId(p), toPayer, false, disputeTimeout);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function resolveExpiredDispute(Payment calldata p) external {
+        PaymentLifecycle.resolveDispute(_s, p, _paymentId(p), 0, true, disputeTimeout);
+    }
+
+    // ================================================================ settlement
+
+    /// @inheritdoc IPaymentEscrow
+    function settle(MerchantSettlement[] calldata settlements) external nonReentrant {
+        Settlement.settle(_s, token, registry, settlements);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function claim(uint64 merchantId) external nonReentrant {
+        Settlement.claim(_s, token, registry, merchantId);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function collectFees() external nonReentrant {
+        uint128 amount = _s.totals.fees;
+        if (amount == 0) revert NothingToClaim(0);
+        _s.totals.fees = 0;
+        emit FeesCollected(feeRecipient, amount);
+        token.safeTransfer(feeRecipient, amount);
+    }
+
+    // ================================================================ admin
+
+    function setFeeRecipient(address newRecipient) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setFeeRecipient(newRecipient);
+    }
+
+    function setDisputeTimeout(uint32 newTimeout) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setDisputeTimeout(newTimeout);
+    }
+
+    // ================================================================ views
+
+    /// @inheritdoc IPaymentEscrow
+    function paymentId(Payment calldata p) external view returns (bytes32) {
+        return _paymentId(p);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function balanceOf(address account) external view returns (uint256) {
+        return _s.accounts[account].balance;
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function nonceWindow(address account) external view returns (uint64 base, uint64 bitmap) {
+        EscrowStorage.Account memory a = _s.accounts[account];
+        return (a.nonceBase, a.nonceBitmap);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function isNonceAvailable(address account, uint64 nonce) external view returns (bool) {
+        EscrowStorage.Account memory a = _s.accounts[account];
+        return NonceWindow.isAvailable(a.nonceBase, a.nonceBitmap, nonce);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function batchRoot(uint64 batchId) external view returns (bytes32) {
+        return _s.batchRoots[batchId];
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function batchCount() external view returns (uint64) {
+        return _s.batchCount;
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function tranche(uint64 batchId, uint64 merchantId) external view returns (Tranche memory) {
+        return _s.tranches[batchId][merchantId];
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function paymentRecord(bytes32 id) external view returns (PaymentRecord memory) {
+        return _s.records[id];
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function merchantBalances(uint64 merchantId) external view returns (uint256 released, uint256 claimable) {
+        EscrowStorage.MerchantBalance memory b = _s.merchantBalances[merchantId];
+        return (b.released, b.claimable);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function liabilities() external view returns (Liabilities memory) {
+        EscrowStorage.Totals memory t = _s.totals;
+        return Liabilities(t.customerBalances, t.held, t.disputed, t.released, t.claimable, t.fees);
+    }
+
+    /// @notice EIP-712 domain separator (chain id read at call time).
+    function DOMAIN_SEPARATOR() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    // ================================================================ internals: batch path
+
+    /// @dev Checks one payment and, if it passes, escrows it into the cursor's current merchant run.
+    function _tryEscrow(
+        BatchCursor memory cursor,
+        Payment calldata p,
+        bytes32 id,
+        bytes calldata signature
+    ) private returns (bool, RejectReason) {
+        uint256 amount = p.amount;
+        if (amount == 0 || amount > type(uint128).max) return (false, RejectReason.InvalidAmount);
+        if (block.timestamp < p.validAfter) return (false, RejectReason.NotYetValid);
+        if (block.timestamp > p.deadline) return (false, RejectReason.Expired);
+        if (p.merchantId != cursor.merchantId) _startRun(cursor, p.merchantId);
+        if (cursor.status != IMerchantRegistry.MerchantStatus.Active) return (false, RejectReason.MerchantNotActive);
+        if (!BoundedSignature.isValid(p.payer, id, signature)) return (false, RejectReason.InvalidSignature);
+
+        EscrowStorage.Account memory a = _s.accounts[p.payer];
+        bool nonceOk;
+        (nonceOk, a.nonceBase, a.nonceBitmap) = NonceWindow.use(a.nonceBase, a.nonceBitmap, p.nonce);
+        if (!nonceOk) return (false, RejectReason.NonceUnavailable);
+        if (a.balance < amount) return (false, RejectReason.InsufficientBalance);
+        // Safe: checked against the balance just above.
+        unchecked {
+            a.balance -= uint128(amount);
+            cursor.runTotal += amount;
+            cursor.batchTotal += amount;
+        }
+        _s.accounts[p.payer] = a;
+        return (true, RejectReason.InvalidAmount);
+    }
+
+    /// @dev Closes the current merchant run and loads the next merchant's terms (one registry read per run).
+    function _startRun(BatchCursor memory cursor, uint64 merchantId) private {
+        _flushRun(cursor);
+        (IMerchantRegistry.MerchantStatus status, uint16 feeBps, uint32 holdPeriod, ) = registry.terms(merchantId);
+        cursor.merchantId = merchantId;
+        cursor.status = status;
+        cursor.feeBps = feeBps;
+        cursor.releaseAt = uint48(block.timestamp) + holdPeriod;
+    }
+
+    /// @dev Adds the run's total to its (batch, merchant) tranche.
+    function _flushRun(BatchCursor memory cursor) private {
+        uint256 amount = cursor.runTotal;
+        if (amount == 0) return;
+        cursor.runTotal = 0;
+        Tranche storage t = _s.tranches[cursor.batchId][cursor.merchantId];
+        // A merchant seen in two runs of one batch tops up the same tranche with the same terms.
+        t.amount += uint128(amount);
+        t.releaseAt = cursor.releaseAt;
+        t.feeBps = cursor.feeBps;
+        emit TrancheFunded(cursor.batchId, cursor.merchantId, amount, cursor.releaseAt, cursor.feeBps);
+    }
+
+    // ================================================================ internals: balances and signatures
+
+    function _checkSigned(address signer, bytes32 structHash, uint48 deadline, bytes calldata signature) private view {
+        if (block.timestamp > deadline) revert SignatureExpired(deadline);
+        if (!SignatureChecker.isValidSignatureNowCalldata(signer, _hashTypedDataV4(structHash), signature)) {
+            revert InvalidSigner(signer);
+        }
+    }
+
+    function _paymentId(Payment calldata p) private view returns (bytes32) {
+        return _hashTypedDataV4(EscrowTypeHashes.payment(p));
+    }
+
+    function _setFeeRecipient(address newRecipient) private {
+        if (newRecipient == address(0)) revert ZeroAddress();
+        emit FeeRecipientUpdated(feeRecipient, newRecipient);
+        feeRecipient = newRecipient;
+    }
+
+    function _setDisputeTimeout(uint32 newTimeout) private {
+        if (newTimeout < MIN_DISPUTE_TIMEOUT || newTimeout > MAX_DISPUTE_TIMEOUT) {
+            revert DisputeTimeoutOutOfRange(newTimeout);
+        }
+        emit DisputeTimeoutUpdated(disputeTimeout, newTimeout);
+        disputeTimeout = newTimeout;
+    }
+}

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/**
+ * @title IPaymentEscrow
+ * @notice Escrow of customer payments in the Alipay model: a customer's money is held until the
+ * buyer confirms delivery or the merchant's hold period ends, then released to the merchant in
+ * batched settlements; while held it can be refunded (by the merchant) or disputed (by the payer).
+ *
+ * Accounting: every token the escrow holds belongs to exactly one bucket, and the buckets are
+ * totalled on chain (see {liabilities}):
+ * - customer free balances (per payer),
+ * - held: escrowed payments not yet released, tracked per (batch, merchant) tranche,
+ * - disputed: payments frozen by a dispute,
+ * - released: confirmed or ruled-for-merchant amounts (net of fee) awaiting the next settlement,
+ * - claimable: payouts that could not be delivered, for the merchant to claim,
+ * - fees: protocol fees not yet collected.
+ *
+ * Batch path: payments escrowed by {payBatch} write no per-payment storage. Each batch stores one
+ * Merkle root of the ids of its accepted payments; each (batch, merchant) pair stores one tranche
+ * (amount, release time, fee rate). Operations on a single payment (confirm, refund, dispute) prove
+ * its inclusion with the payment's fields, its batch id and a Merkle proof; only then is a
+ * per-payment record written.
+ */
+interface IPaymentEscrow {
+    // ---------------------------------------------------------------- types
+
+    /**
+     * @notice What a customer signs (EIP-712) to pay a merchant. Its id is the EIP-712 digest, so
+     * it commits to every field, the chain id and this escrow's address.
+     * @param payer Customer paying; signs the payment (EOA or ERC-1271 wallet).
+     * @param merchantId Merchant in the registry.
+     * @param amount Token units (6 decimals for USDC-like tokens); at most 2^128-1.
+     * @param orderRef Merchant's order reference (e.g. hash of the order id).
+     * @param nonce Payer nonce; any unused nonce in the payer's 64-wide window (see {nonceWindow}).
+     * @param validAfter Payment is valid from this timestamp (inclusive).
+     * @param deadline Payment is valid up to this timestamp (inclusive).
+     */
+    struct Payment {
+        address payer;
+        uint64 merchantId;
+        uint256 amount;
+        bytes32 orderRef;
+        uint64 nonce;
+        uint48 validAfter;
+        uint48 deadline;
+    }
+
+    /// @notice A payment with the payer's signature (65-byte ECDSA, or anything an ERC-1271 wallet accepts).
+    struct SignedPayment {
+        Payment payment;
+        bytes signature;
+    }
+
+    /// @notice Where a payment sits: its batch and the Merkle proof of its id in that batch's root.
+    struct Inclusion {
+        uint64 batchId;
+        bytes32[] proof;
+    }
+
+    /// @notice A signed withdrawal of the payer's free balance, relayable by anyone.
+    struct Withdrawal {
+        address payer;
+        address to;
+        uint256 amount;
+        uint64 nonce;
+        uint48 deadline;
+    }
+
+    /// @notice One merchant's part of a {settle} call: the batches whose tranches to pay out.
+    struct MerchantSettlement {
+        uint64 merchantId;
+        uint64[] batchIds;
+    }
+
+    /**
+     * @notice A (batch, merchant) bucket of held funds.
+     * @param amount Held amount still to settle (refunds and disputes reduce it).
+     * @param releaseAt When the hold ends; zero once settled (or never funded).
+     * @param feeBps Merchant's fee rate when the batch was escrowed.
+     */
+    struct Tranche {
+        uint128 amount;
+        uint48 releaseAt;
+        uint16 feeBps;
+    }
+
+    /// @notice State of a payment that was touched after escrow. `None` means untouched.
+    enum PaymentStatus {
+        None,
+        Confirmed,
+        Refunded,
+        Disputed,
+        Resolved
+    }
+
+    /**
+     * @notice Per-payment record, written only when a payment leaves the batch path.
+     * @param status Current status.
+     * @param disputedAt When a dispute was opened (zero otherwise).
+     * @param feeBps Fee rate frozen with a dispute, applied to the merchant's share of the ruling.
+     * @param refunded Total refunded to the payer so far.
+     */
+    struct PaymentRecord {
+        PaymentStatus status;
+        uint48 disputedAt;
+        uint16 feeBps;
+        uint128 refunded;
+    }
+
+    /// @notice Why {payBatch} skipped a payment.
+    enum RejectReason {
+        InvalidAmount,
+        NotYetValid,
+        Expired,
+        MerchantNotActive,
+        InvalidSignature,
+        NonceUnavailable,
+        InsufficientBalance
+    }
+
+    /// @notice Totals of every bucket of the escrow's token balance.
+    struct Liabilities {
+        uint256 customerBalances;
+        uint256 held;
+        uint256 disputed;
+        uint256 released;
+        uint256 claimable;
+        uint256 fees;
+    }
+
+    // ---------------------------------------------------------------- events
+
+    /// @notice `funder` paid `amount` tokens into `account`'s free balance.
+    event Deposited(address indexed account, address indexed funder, uint256 amount);
+    /// @notice `amount` of `account`'s free balance was paid out to `to`.
+    event Withdrawn(address indexed account, address indexed to, uint256 amount);
+    /// @notice `account` cancelled an unused nonce, voiding any payment or withdrawal signed with it.
+    event NonceCancelled(address indexed account, uint64 nonce);
+    /// @notice A payment left the payer's free balance (or wallet) and is held in `batchId`.
+    event PaymentEscrowed(
+        bytes32 indexed paymentId,
+        address indexed payer,
+        uint64 indexed merchantId,
+        uint64 batchId,
+        uint256 amount
+    );
+    /// @notice {payBatch} skipped a payment; nothing changed for it.
+    event PaymentRejected(bytes32 indexed paymentId, address indexed payer, RejectReason reason);
+    /// @notice A (batch, merchant) tranche received `amount`. Emitted once per merchant run in a batch.
+    event TrancheFunded(
+        uint64 indexed batchId,
+        uint64 indexed merchantId,
+        uint256 amount,
+        uint48 releaseAt,
+        uint16 feeBps
+    );
+    /// @notice A batch was committed: `root` is the Merkle root of its accepted payment ids, in order.
+    event BatchEscrowed(
+        uint64 indexed batchId,
+        bytes32 root,
+        uint256 paymentCount,
+        uint256 total,
+        address indexed submitter
+    );
+    /// @notice The payer confirmed delivery: the payment's held amount was released to the merchant.
+    event PaymentConfirmed(
+        bytes32 indexed paymentId,
+        uint64 indexed merchantId,
+        uint64 batchId,
+        uint256 released,
+        uint256 fee
+    );
+    /// @notice The merchant refunded `amount` to the payer's free balance.
+    event PaymentRefunded(
+        bytes32 indexed paymentId,
+        uint64 indexed merchantId,
+        address indexed payer,
+        uint64 batchId,
+        uint256 amount,
+        uint256 totalRefunded
+    );
+    /// @notice The payer disputed the payment: `amount` moved from held to disputed.
+    event DisputeOpened(
+        bytes32 indexed paymentId,
+        uint64 indexed merchantId,
+        address indexed payer,
+        uint64 batchId,
+        uint256 amount
+    );
+    /// @notice A dispute ended: `toPayer` went to the payer's balance, `toMerchant` (net of `fee`) to released.
+    event DisputeResolved(
+        bytes32 indexed paymentId,
+        uint64 indexed merchantId,
+        address indexed payer,
+        uint256 toPayer,
+        uint256 toMerchant,
+        uint256 fee,
+        bool byTimeout
+    );
+    /// @notice A tranche was settled: `amount` left held, `fee` accrued to the protocol.
+    event TrancheSettled(uint64 indexed batchId, uint64 indexed merchantId, uint256 amount, uint256 fee);
+    /// @notice A merchant was paid `amount` (tranches net of fees plus released funds) in one transfer.
+    event MerchantPaid(uint64 indexed merchantId, address indexed payout, uint256 amount);
+    /// @notice A payout transfer failed (e.g. blocklisted payout address); `amount` became claimable.
+    event PayoutDeferred(uint64 indexed merchantId, address indexed payout, uint256 amount);
+    /// @notice A merchant's claimable balance was paid out.
+    event Claimed(uint64 indexed merchantId, address indexed payout, uint256 amount);
+    /// @notice Accrued protocol fees were sent to the fee recipient.
+    event FeesCollected(address indexed recipient, uint256 amount);
+    /// @notice The fee recipient changed.
+    event FeeRecipientUpdated(address indexed previousRecipient, address indexed newRecipient);
+    /// @notice The dispute timeout changed.
+    event DisputeTimeoutUpdated(uint32 previousTimeout, uint32 newTimeout);
+
+    // ---------------------------------------------------------------- errors
+
+    /// @notice Amount is zero or larger than 2^128-1.
+    error InvalidAmount(uint256 amount);
+    /// @notice The account's free balance is below what was asked.
+    error InsufficientBalance(address account, uint256 balance, uint256 needed);
+    /// @notice The signed message is not valid until `validAfter`.
+    error SignatureNotYetValid(uint256 validAfter);
+    /// @notice The signed message expired at `deadline`.
+    error SignatureExpired(uint256 deadline);
+    /// @notice The signature does not come from `signer`.
+    error InvalidSigner(address signer);
+    /// @notice The nonce is used, cancelled, below the window or too far above it.
+    error NonceUnavailable(address account, uint64 nonce);
+    /// @notice The token moved a different amount than asked (fee-on-transfer tokens are unsupported).
+    error UnexpectedTokenDelta(uint256 expected, uint256 received);
+    /// @notice The merchant cannot receive new payments.
+    error MerchantNotActive(uint64 merchantId);
+    /// @notice `batchId` has no committed root.
+    error UnknownBatch(uint64 batchId);
+    /// @notice The Merkle proof does not place the payment in the batch.
+    error InvalidInclusionProof(bytes32 paymentId, uint64 batchId);
+    /// @notice The payment is no longer held (settled, confirmed, fully refunded or resolved).
+    error PaymentNotHeld(bytes32 paymentId, PaymentStatus status);
+    /// @notice The hold period ended, so the payment can no longer be disputed.
+    error DisputeWindowClosed(bytes32 paymentId, uint48 releaseAt);
+    /// @notice The tranche is still in its hold period.
+    error HoldNotExpired(uint64 batchId, uint64 merchantId, uint48 releaseAt);
+    /// @notice The payment is not under dispute.
+    error NotDisputed(bytes32 paymentId, PaymentStatus status);
+    /// @notice The dispute may be closed by timeout only from `expiresAt`.
+    error DisputeNotExpired(bytes32 paymentId, uint256 expiresAt);
+    /// @notice A refund larger than what is still held.
+    error RefundExceedsHeld(bytes32 paymentId, uint256 requested, uint256 held);
+    /// @notice A ruling that gives the payer more than was disputed.
+    error RulingExceedsDisputed(bytes32 paymentId, uint256 toPayer, uint256 disputed);
+    /// @notice Only the payment's payer may do this.
+    error NotPayer(bytes32 paymentId, address caller);
+    /// @notice Only the merchant's owner key may do this.
+    error NotMerchantOwner(uint64 merchantId, address caller);
+    /// @notice The EIP-3009 authorization does not match the payment.
+    error AuthorizationMismatch(bytes32 paymentId);
+    /// @notice The token is paused; settlement would only defer every payout.
+    error TokenPaused();
+    /// @notice Nothing to pay out.
+    error NothingToClaim(uint64 merchantId);
+    /// @notice Address zero where an address is required.
+    error ZeroAddress();
+    /// @notice Dispute timeout outside [MIN_DISPUTE_TIMEOUT, MAX_DISPUTE_TIMEOUT].
+    error DisputeTimeoutOutOfRange(uint32 timeout);
+
+    // ---------------------------------------------------------------- customer balance
+
+    /// @notice Pull `amount` from the caller (allowance) into the caller's free balance.
+    function deposit(uint256 amount) external;
+
+    /// @notice Like {deposit} but sets the allowance with an EIP-2612 permit first. A permit that
+    /// was front-run (already used) is ignored as long as the allowance suffices.
+    function depositWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
+
+    /// @notice Gasless deposit: anyone submits the payer's EIP-3009 ReceiveWithAuthorization
+    /// (to = this escrow); `from` is credited.
+    function depositWithAuthorization(
+        address from,
+        uint256 amount,
+        uint256 validAfter,
+        uint256 validBefore,
+        bytes32 nonce,
+        bytes calldata signature
+    ) external;
+
+    /// @notice Withdraw from the caller's free balance to `to`. Never depends on the relayer.
+    function withdraw(uint256 amount, address to) external;
+
+    /// @notice Withdraw by the payer's EIP-712 signed {Withdrawal}, relayable by anyone.
+    function withdrawWithSignature(Withdrawal calldata withdrawal, bytes calldata signature) external;
+
+    /// @notice Cancel an unused nonce of the caller, voiding what was signed with it.
+    function cancelNonce(uint64 nonce) external;
+
+    // ---------------------------------------------------------------- payments
+
+    /// @notice Escrow many signed payments; bad items are skipped with {PaymentRejected}.
+    /// Payments should be grouped by merchant: each merchant run funds its tranche once.
+    /// @return batchId The new batch (0 if every item was rejected).
+    function payBatch(SignedPayment[] calldata payments) external returns (uint64 batchId);
+
+    /// @notice Escrow one payment straight from the payer's wallet, without a prior deposit, by an
+    /// EIP-3009 ReceiveWithAuthorization whose nonce is the payment id (binding it to this payment).
+    /// @return batchId The single-payment batch.
+    function payWithAuthorization(
+        Payment calldata payment,
+        uint256 validAfter,
+        uint256 validBefore,
+        bytes calldata signature
+    ) external returns (uint64 batchId);
+
+    /// @notice The payer confirms delivery: the held amount is released to the merchant now.
+    function confirm(Payment calldata payment, Inclusion calldata inclusion) external;
+
+    /// @notice {confirm} by the payer's EIP-712 signature over (paymentId, deadline), relayable.
+    function confirmWithSignature(
+        Payment calldata payment,
+        Inclusion calldata inclusion,
+        uint48 deadline,
+        bytes calldata signature
+    ) external;
+
+    /// @notice The merchant owner refunds `amount` of a held payment to the payer's free balance.
+    function refund(Payment calldata payment, Inclusion calldata inclusion, uint256 amount) external;
+
+    /// @notice {refund} by the merchant owner's EIP-712 signature. The signature names the
+    /// cumulative refund total, so replaying it refunds nothing more.
+    function refundWithSignature(
+        Payment calldata payment,
+        Inclusion calldata inclusion,
+        uint256 totalRefund,
+        uint48 deadline,
+        bytes calldata signature
+    ) external;
+
+    /// @notice The payer disputes a held payment before its hold ends; its amount stops settling.
+    function openDispute(Payment calldata payment, Inclusion calldata inclusion) external;
+
+    /// @notice {openDispute} by the payer's EIP-712 signature, relayable.
+    function openDisputeWithSignature(
+        Payment calldata payment,
+        Inclusion calldata inclusion,
+        uint48 deadline,
+        bytes calldata signature
+    ) external;
+
+    /// @notice The arbiter splits a disputed payment: `toPayer` back to the payer, the rest to the merchant.
+    function resolveDispute(Payment calldata payment, uint256 toPayer) external;
+
+    /// @notice If the arbiter has not ruled within the dispute timeout, anyone returns the whole
+    /// disputed amount to the payer.
+    function resolveExpiredDispute(Payment calldata payment) external;
+
+    // ---------------------------------------------------------------- settlement
+
+    /// @notice Pay merchants their releasable funds: one transfer per merchant entry, fees accrued.
+    /// Callable by anyone. Already-settled tranches are skipped; suspended merchants are skipped.
+    function settle(MerchantSettlement[] calldata settlements) external;
+
+    /// @notice Pay a merchant's claimable balance (deferred payouts) to its current payout address.
+    function claim(uint64 merchantId) external;
+
+    /// @notice Send accrued fees to the fee recipient.
+    function collectFees() external;
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The EIP-712 digest of a payment, which is its id.
+    function paymentId(Payment calldata payment) external view returns (bytes32);
+
+    /// @notice A customer's free balance.
+    function balanceOf(address account) external view returns (uint256);
+
+    /// @notice The account's nonce window: `base` is the lowest unused nonce; bit i of `bitmap`
+    /// marks `base + i` as used. Nonces in [base, base + 64) not marked are available.
+    function nonceWindow(address account) external view returns (uint64 base, uint64 bitmap);
+
+    /// @notice True if `nonce` of `account` can still be used.
+    function isNonceAvailable(address account, uint64 nonce) external view returns (bool);
+
+    function batchRoot(uint64 batchId) external view returns (bytes32);
+
+    function batchCount() external view returns (uint64);
+
+    function tranche(uint64 batchId, uint64 merchantId) external view returns (Tranche memory);
+
+    function paymentRecord(bytes32 paymentId) external view returns (PaymentRecord memory);
+
+    function merchantBalances(uint64 merchantId) external view returns (uint256 released, uint256 claimable);
+
+    function liabilities() external view returns (Liabilities memory);
+}

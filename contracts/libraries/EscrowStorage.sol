@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IPaymentEscrow} from "../interfaces/IPaymentEscrow.sol";
+import {NonceWindow} from "./NonceWindow.sol";
+
+/**
+ * @title EscrowStorage
+ * @notice The escrow's state in one struct, so the escrow and its linked libraries
+ * (PaymentLifecycle, Settlement) operate on the same storage through one pointer.
+ */
+library EscrowStorage {
+    /// @dev A customer's free balance and nonce window share one slot: one write per payment.
+    struct Account {
+        uint128 balance;
+        uint64 nonceBase;
+        uint64 nonceBitmap;
+    }
+
+    /// @dev Merchant funds outside tranches: released (awaiting settlement) and claimable (deferred).
+    struct MerchantBalance {
+        uint128 released;
+        uint128 claimable;
+    }
+
+    /// @dev Running totals of every bucket, packed two per slot by what changes together.
+    struct Totals {
+        uint128 customerBalances;
+        uint128 held;
+        uint128 disputed;
+        uint128 released;
+        uint128 claimable;
+        uint128 fees;
+    }
+
+    struct Layout {
+        Totals totals;
+        uint64 batchCount;
+        mapping(address account => Account) accounts;
+        mapping(uint64 batchId => bytes32) batchRoots;
+        mapping(uint64 batchId => mapping(uint64 merchantId => IPaymentEscrow.Tranche)) tranches;
+        mapping(bytes32 paymentId => IPaymentEscrow.PaymentRecord) records;
+        mapping(uint64 merchantId => MerchantBalance) merchantBalances;
+    }
+
+    uint256 internal constant BPS = 10_000;
+
+    /// @dev Fee rounded up on each aggregate it is charged on (tranche, confirmed payment, ruling):
+    /// splitting an amount never pays less fee than the combined amount would; dust goes to the protocol.
+    function fee(uint256 amount, uint16 feeBps) internal pure returns (uint256) {
+        return (amount * feeBps + BPS - 1) / BPS;
+    }
+
+    /// @dev Spends `nonce` of `account` or reverts with NonceUnavailable.
+    function useNonce(Layout storage s, address account, uint64 nonce) internal {
+        Account memory a = s.accounts[account];
+        bool ok;
+        (ok, a.nonceBase, a.nonceBitmap) = NonceWindow.use(a.nonceBase, a.nonceBitmap, nonce);
+        if (!ok) revert IPaymentEscrow.NonceUnavailable(account, nonce);
+        s.accounts[account] = a;
+    }
+
+    /// @dev Zero or over 2^128-1 is never a valid amount: every balance and total is uint128.
+    function checkAmount(uint256 amount) internal pure {
+        if (amount == 0 || amount > type(uint128).max) revert IPaymentEscrow.InvalidAmount(amount);
+    }
+}

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+
+import {IPaymentEscrow} from "../interfaces/IPaymentEscrow.sol";
+import {EscrowStorage} from "./EscrowStorage.sol";
+
+/**
+ * @title PaymentLifecycle
+ * @notice What happens to one escrowed payment after its batch: confirmation, refunds, disputes.
+ * A linked (delegatecalled) library of the escrow, split out to keep the escrow under EIP-170's
+ * size limit; it runs on the escrow's storage and emits the escrow's events. The escrow has
+ * already authorised the caller and computed the payment id before calling in.
+ */
+library PaymentLifecycle {
+    /// @notice The payer confirmed delivery: the held amount goes to the merchant's released balance.
+    function confirm(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        bytes32 id,
+        IPaymentEscrow.Inclusion calldata inclusion
+    ) external {
+        (IPaymentEscrow.PaymentRecord memory record, IPaymentEscrow.Tranche storage t) = _loadHeld(s, p, id, inclusion);
+        uint256 held = p.amount - record.refunded;
+        uint256 fee = EscrowStorage.fee(held, t.feeBps);
+        record.status = IPaymentEscrow.PaymentStatus.Confirmed;
+        s.records[id] = record;
+        // The tranche holds at least this payment's unrefunded amount; every amount fits uint128.
+        t.amount -= uint128(held);
+        s.merchantBalances[p.merchantId].released += uint128(held - fee);
+        s.totals.held -= uint128(held);
+        s.totals.released += uint128(held - fee);
+        s.totals.fees += uint128(fee);
+        emit IPaymentEscrow.PaymentConfirmed(id, p.merchantId, inclusion.batchId, held - fee, fee);
+    }
+
+    /// @notice Refund to the payer's free balance. `amount` is an increment, or with `cumulative`
+    /// the new refund total (so a replayed signed refund changes nothing).
+    function refund(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        bytes32 id,
+        IPaymentEscrow.Inclusion calldata inclusion,
+        uint256 amount,
+        bool cumulative
+    ) external {
+        (IPaymentEscrow.PaymentRecord memory record, IPaymentEscrow.Tranche storage t) = _loadHeld(s, p, id, inclusion);
+        uint256 held = p.amount - record.refunded;
+        if (cumulative) {
+            if (amount <= record.refunded) revert IPaymentEscrow.InvalidAmount(amount);
+            amount -= record.refunded;
+        }
+        if (amount == 0) revert IPaymentEscrow.InvalidAmount(amount);
+        if (amount > held) revert IPaymentEscrow.RefundExceedsHeld(id, amount, held);
+        record.refunded += uint128(amount);
+        if (amount == held) record.status = IPaymentEscrow.PaymentStatus.Refunded;
+        s.records[id] = record;
+        t.amount -= uint128(amount);
+        s.totals.held -= uint128(amount);
+        s.totals.customerBalances += uint128(amount);
+        s.accounts[p.payer].balance += uint128(amount);
+        emit IPaymentEscrow.PaymentRefunded(id, p.merchantId, p.payer, inclusion.batchId, amount, record.refunded);
+    }
+
+    /// @notice The payer disputes before the hold ends: the held amount is frozen from settlement.
+    function openDispute(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        bytes32 id,
+        IPaymentEscrow.Inclusion calldata inclusion
+    ) external {
+        (IPaymentEscrow.PaymentRecord memory record, IPaymentEscrow.Tranche storage t) = _loadHeld(s, p, id, inclusion);
+        uint48 releaseAt = t.releaseAt;
+        if (block.timestamp >= releaseAt) revert IPaymentEscrow.DisputeWindowClosed(id, releaseAt);
+        uint256 held = p.amount - record.refunded;
+        record.status = IPaymentEscrow.PaymentStatus.Disputed;
+        record.disputedAt = uint48(block.timestamp);
+        record.feeBps = t.feeBps;
+        s.records[id] = record;
+        t.amount -= uint128(held);
+        s.totals.held -= uint128(held);
+        s.totals.disputed += uint128(held);
+        emit IPaymentEscrow.DisputeOpened(id, p.merchantId, p.payer, inclusion.batchId, held);
+    }
+
+    /**
+     * @notice Ends a dispute: `toPayer` back to the payer's balance, the rest (net of the fee frozen
+     * at dispute time) to the merchant's released balance. With `byTimeout` the whole amount goes to
+     * the payer, and only once `disputeTimeout` has passed since the dispute was opened.
+     */
+    function resolveDispute(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        bytes32 id,
+        uint256 toPayer,
+        bool byTimeout,
+        uint32 disputeTimeout
+    ) external {
+        IPaymentEscrow.PaymentRecord memory record = s.records[id];
+        if (record.status != IPaymentEscrow.PaymentStatus.Disputed) {
+            revert IPaymentEscrow.NotDisputed(id, record.status);
+        }
+        uint256 disputed = p.amount - record.refunded;
+        if (byTimeout) {
+            uint256 expiresAt = uint256(record.disputedAt) + disputeTimeout;
+            if (block.timestamp < expiresAt) revert IPaymentEscrow.DisputeNotExpired(id, expiresAt);
+            toPayer = disputed;
+        }
+        if (toPayer > disputed) revert IPaymentEscrow.RulingExceedsDisputed(id, toPayer, disputed);
+        uint256 toMerchant = disputed - toPayer;
+        uint256 fee = EscrowStorage.fee(toMerchant, record.feeBps);
+
+        record.status = IPaymentEscrow.PaymentStatus.Resolved;
+        record.refunded += uint128(toPayer);
+        s.records[id] = record;
+        s.accounts[p.payer].balance += uint128(toPayer);
+        s.merchantBalances[p.merchantId].released += uint128(toMerchant - fee);
+        EscrowStorage.Totals memory totals = s.totals;
+        totals.disputed -= uint128(disputed);
+        totals.customerBalances += uint128(toPayer);
+        totals.released += uint128(toMerchant - fee);
+        totals.fees += uint128(fee);
+        s.totals = totals;
+        emit IPaymentEscrow.DisputeResolved(id, p.merchantId, p.payer, toPayer, toMerchant - fee, fee, byTimeout);
+    }
+
+    /// @dev Proves the payment is in its batch and still held; returns its record and tranche.
+    function _loadHeld(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        bytes32 id,
+        IPaymentEscrow.Inclusion calldata inclusion
+    ) private view returns (IPaymentEscrow.PaymentRecord memory record, IPaymentEscrow.Tranche storage t) {
+        bytes32 root = s.batchRoots[inclusion.batchId];
+        if (root == bytes32(0)) revert IPaymentEscrow.UnknownBatch(inclusion.batchId);
+        if (!MerkleProof.verifyCalldata(inclusion.proof, root, id)) {
+            revert IPaymentEscrow.InvalidInclusionProof(id, inclusion.batchId);
+        }
+        record = s.records[id];
+        t = s.tranches[inclusion.batchId][p.merchantId];
+        // A settled tranche is deleted (releaseAt zero): its payments were paid out.
+        if (record.status != IPaymentEscrow.PaymentStatus.None || t.releaseAt == 0) {
+            revert IPaymentEscrow.PaymentNotHeld(id, record.status);
+        }
+    }
+}

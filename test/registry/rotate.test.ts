@@ -1,0 +1,207 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import {
+  DEFAULT_FEE_BPS,
+  DEFAULT_HOLD_PERIOD,
+  DEFAULT_METADATA,
+  MERCHANT_FIXTURES_BY_STATUS,
+  MerchantStatus,
+  UNKNOWN_ID,
+  activeMerchantFixture,
+  closedMerchantFixture,
+  suspendedMerchantFixture,
+} from "./fixtures";
+
+describe("MerchantRegistry: rotations", function () {
+  describe("rotateOwner", function () {
+    for (const { name, status, fixture } of MERCHANT_FIXTURES_BY_STATUS.filter(
+      (f) => f.status !== MerchantStatus.Closed,
+    )) {
+      it(`lets the owner key of a ${name} merchant hand over to a new key`, async function () {
+        const { registry, merchantId, merchantOwner, payout, others } = await loadFixture(fixture);
+        const newOwner = others[0];
+        await expect(registry.connect(merchantOwner).rotateOwner(merchantId, newOwner.address))
+          .to.emit(registry, "MerchantOwnerRotated")
+          .withArgs(merchantId, merchantOwner.address, newOwner.address);
+
+        expect(await registry.terms(merchantId)).to.deep.equal([
+          status,
+          BigInt(DEFAULT_FEE_BPS),
+          BigInt(DEFAULT_HOLD_PERIOD),
+          newOwner.address,
+        ]);
+        const merchant = await registry.getMerchant(merchantId);
+        expect(merchant.owner).to.equal(newOwner.address);
+        expect(merchant.payout).to.equal(payout.address);
+        expect(merchant.metadata).to.equal(DEFAULT_METADATA);
+      });
+    }
+
+    it("moves every owner power to the new key and takes them from the old one", async function () {
+      const { registry, merchantId, merchantOwner, payout, others } = await loadFixture(activeMerchantFixture);
+      const [newOwner, newPayout] = others;
+      await registry.connect(merchantOwner).rotateOwner(merchantId, newOwner.address);
+
+      await expect(registry.connect(merchantOwner).rotateOwner(merchantId, merchantOwner.address))
+        .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
+        .withArgs(merchantId, merchantOwner.address);
+      await expect(registry.connect(merchantOwner).rotatePayout(merchantId, newPayout.address))
+        .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
+        .withArgs(merchantId, merchantOwner.address);
+      await expect(registry.connect(merchantOwner).setMetadata(merchantId, ethers.ZeroHash))
+        .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
+        .withArgs(merchantId, merchantOwner.address);
+
+      await expect(registry.connect(newOwner).rotatePayout(merchantId, newPayout.address))
+        .to.emit(registry, "MerchantPayoutRotated")
+        .withArgs(merchantId, payout.address, newPayout.address);
+      await expect(registry.connect(newOwner).rotateOwner(merchantId, merchantOwner.address))
+        .to.emit(registry, "MerchantOwnerRotated")
+        .withArgs(merchantId, newOwner.address, merchantOwner.address);
+    });
+
+    it("allows rotating to the current key (a no-op that still emits)", async function () {
+      const { registry, merchantId, merchantOwner } = await loadFixture(activeMerchantFixture);
+      await expect(registry.connect(merchantOwner).rotateOwner(merchantId, merchantOwner.address))
+        .to.emit(registry, "MerchantOwnerRotated")
+        .withArgs(merchantId, merchantOwner.address, merchantOwner.address);
+    });
+
+    it("reverts with ZeroAddress for a zero key", async function () {
+      const { registry, merchantId, merchantOwner } = await loadFixture(activeMerchantFixture);
+      await expect(registry.connect(merchantOwner).rotateOwner(merchantId, ethers.ZeroAddress))
+        .to.be.revertedWithCustomError(registry, "ZeroAddress")
+        .withArgs();
+    });
+
+    it("reverts with MerchantClosed for a Closed merchant, before checking the new key", async function () {
+      const { registry, merchantId, merchantOwner, others } = await loadFixture(closedMerchantFixture);
+      for (const newOwner of [others[0].address, ethers.ZeroAddress]) {
+        await expect(registry.connect(merchantOwner).rotateOwner(merchantId, newOwner))
+          .to.be.revertedWithCustomError(registry, "MerchantClosed")
+          .withArgs(merchantId);
+      }
+    });
+
+    it("reverts with NotMerchantOwner for anyone but the owner key, checked before the new key", async function () {
+      const { registry, merchantId, admin, registrar, payout, stranger, others } =
+        await loadFixture(activeMerchantFixture);
+      for (const caller of [admin, registrar, payout, stranger]) {
+        for (const newOwner of [others[0].address, caller.address, ethers.ZeroAddress]) {
+          await expect(registry.connect(caller).rotateOwner(merchantId, newOwner))
+            .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
+            .withArgs(merchantId, caller.address);
+        }
+      }
+    });
+
+    it("does not let the owner key of one merchant rotate another", async function () {
+      const { registry, registrar, merchantId, merchantOwner, others } = await loadFixture(activeMerchantFixture);
+      const [otherOwner, otherPayout] = others;
+      await registry
+        .connect(registrar)
+        .registerMerchant(
+          otherOwner.address,
+          otherPayout.address,
+          DEFAULT_FEE_BPS,
+          DEFAULT_HOLD_PERIOD,
+          DEFAULT_METADATA,
+        );
+      await expect(registry.connect(otherOwner).rotateOwner(merchantId, otherOwner.address))
+        .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
+        .withArgs(merchantId, otherOwner.address);
+      await expect(registry.connect(merchantOwner).rotateOwner(2n, merchantOwner.address))
+        .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
+        .withArgs(2n, merchantOwner.address);
+    });
+
+    for (const id of [0n, 2n, UNKNOWN_ID]) {
+      it(`reverts with UnknownMerchant for id ${id}, whoever calls`, async function () {
+        const { registry, merchantOwner, stranger } = await loadFixture(activeMerchantFixture);
+        for (const caller of [merchantOwner, stranger]) {
+          await expect(registry.connect(caller).rotateOwner(id, caller.address))
+            .to.be.revertedWithCustomError(registry, "UnknownMerchant")
+            .withArgs(id);
+        }
+      });
+    }
+  });
+
+  describe("rotatePayout", function () {
+    for (const { name, status, fixture } of MERCHANT_FIXTURES_BY_STATUS) {
+      it(`lets the owner key of a ${name} merchant change its payout address`, async function () {
+        const { registry, merchantId, merchantOwner, payout, others } = await loadFixture(fixture);
+        const newPayout = others[1];
+        await expect(registry.connect(merchantOwner).rotatePayout(merchantId, newPayout.address))
+          .to.emit(registry, "MerchantPayoutRotated")
+          .withArgs(merchantId, payout.address, newPayout.address);
+
+        expect(await registry.payoutOf(merchantId)).to.equal(newPayout.address);
+        const merchant = await registry.getMerchant(merchantId);
+        expect(merchant.payout).to.equal(newPayout.address);
+        expect(merchant.owner).to.equal(merchantOwner.address);
+        expect(merchant.status).to.equal(status);
+        expect(merchant.metadata).to.equal(DEFAULT_METADATA);
+      });
+    }
+
+    it("allows the owner key itself and the current payout as the new payout", async function () {
+      const { registry, merchantId, merchantOwner, payout } = await loadFixture(activeMerchantFixture);
+      await expect(registry.connect(merchantOwner).rotatePayout(merchantId, payout.address))
+        .to.emit(registry, "MerchantPayoutRotated")
+        .withArgs(merchantId, payout.address, payout.address);
+      await expect(registry.connect(merchantOwner).rotatePayout(merchantId, merchantOwner.address))
+        .to.emit(registry, "MerchantPayoutRotated")
+        .withArgs(merchantId, payout.address, merchantOwner.address);
+      expect(await registry.payoutOf(merchantId)).to.equal(merchantOwner.address);
+    });
+
+    for (const { name, fixture } of MERCHANT_FIXTURES_BY_STATUS) {
+      it(`reverts with ZeroAddress for a zero payout (${name})`, async function () {
+        const { registry, merchantId, merchantOwner } = await loadFixture(fixture);
+        await expect(registry.connect(merchantOwner).rotatePayout(merchantId, ethers.ZeroAddress))
+          .to.be.revertedWithCustomError(registry, "ZeroAddress")
+          .withArgs();
+      });
+    }
+
+    it("reverts with NotMerchantOwner for anyone but the owner key, the payout address included", async function () {
+      const { registry, merchantId, admin, registrar, payout, stranger, others } =
+        await loadFixture(activeMerchantFixture);
+      for (const caller of [admin, registrar, payout, stranger]) {
+        for (const newPayout of [others[1].address, caller.address, ethers.ZeroAddress]) {
+          await expect(registry.connect(caller).rotatePayout(merchantId, newPayout))
+            .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
+            .withArgs(merchantId, caller.address);
+        }
+      }
+    });
+
+    it("reverts with NotMerchantOwner for non-owners of a Suspended or Closed merchant too (both rotations)", async function () {
+      for (const fixture of [suspendedMerchantFixture, closedMerchantFixture]) {
+        const { registry, merchantId, registrar, stranger } = await loadFixture(fixture);
+        for (const caller of [registrar, stranger]) {
+          await expect(registry.connect(caller).rotatePayout(merchantId, caller.address))
+            .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
+            .withArgs(merchantId, caller.address);
+          // The caller is checked before the Closed status.
+          await expect(registry.connect(caller).rotateOwner(merchantId, caller.address))
+            .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
+            .withArgs(merchantId, caller.address);
+        }
+      }
+    });
+
+    for (const id of [0n, 2n, UNKNOWN_ID]) {
+      it(`reverts with UnknownMerchant for id ${id}, whoever calls`, async function () {
+        const { registry, merchantOwner, stranger } = await loadFixture(activeMerchantFixture);
+        for (const caller of [merchantOwner, stranger]) {
+          await expect(registry.connect(caller).rotatePayout(id, caller.address))
+            .to.be.revertedWithCustomError(registry, "UnknownMerchant")
+            .withArgs(id);
+        }
+      });
+    }
+  });
+});

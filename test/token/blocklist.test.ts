@@ -1,0 +1,208 @@
+import { expect } from "chai";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { signPermit } from "../helpers/eip3009";
+import {
+  INITIAL_BALANCE,
+  SIG_FORMS,
+  deployTokenFixture,
+  signedCancel,
+  signedReceive,
+  signedTransfer,
+  submitCancel,
+  submitPermit,
+  submitReceive,
+  submitTransfer,
+  usd,
+} from "./fixtures";
+import type { TokenFixture } from "./fixtures";
+
+/** alice approved carol for 100, then `blocked` (a fixture account) is blocklisted. */
+function blocklistedFixture(blocked: "alice" | "bob" | "carol" | "relayer") {
+  const named = {
+    [`${blocked}BlocklistedFixture`]: async (): Promise<TokenFixture> => {
+      const f = await deployTokenFixture();
+      await f.token.connect(f.alice).approve(f.carol.address, usd(100));
+      await f.token.connect(f.blocklister).blocklist(f[blocked].address);
+      return f;
+    },
+  };
+  return named[`${blocked}BlocklistedFixture`];
+}
+const aliceBlocklisted = blocklistedFixture("alice");
+const bobBlocklisted = blocklistedFixture("bob");
+const carolBlocklisted = blocklistedFixture("carol");
+const relayerBlocklisted = blocklistedFixture("relayer");
+
+describe("SettlementToken: blocklist", function () {
+  describe("blocklist and unBlocklist", function () {
+    it("blocklist emits Blocklisted, unBlocklist emits UnBlocklisted, isBlocklisted follows", async function () {
+      const { token, blocklister, carol } = await loadFixture(deployTokenFixture);
+      expect(await token.isBlocklisted(carol.address)).to.equal(false);
+      await expect(token.connect(blocklister).blocklist(carol.address))
+        .to.emit(token, "Blocklisted")
+        .withArgs(carol.address);
+      expect(await token.isBlocklisted(carol.address)).to.equal(true);
+      await expect(token.connect(blocklister).unBlocklist(carol.address))
+        .to.emit(token, "UnBlocklisted")
+        .withArgs(carol.address);
+      expect(await token.isBlocklisted(carol.address)).to.equal(false);
+    });
+
+    it("blocklisting keeps the balance (no seizure) and unBlocklist restores transfers", async function () {
+      const { token, blocklister, alice, bob } = await loadFixture(aliceBlocklisted);
+      expect(await token.balanceOf(alice.address)).to.equal(INITIAL_BALANCE);
+      await token.connect(blocklister).unBlocklist(alice.address);
+      await expect(token.connect(alice).transfer(bob.address, 1n)).to.emit(token, "Transfer");
+    });
+  });
+
+  describe("transfer", function () {
+    it("a blocklisted sender cannot send", async function () {
+      const { token, alice, bob } = await loadFixture(aliceBlocklisted);
+      await expect(token.connect(alice).transfer(bob.address, 1n))
+        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+        .withArgs(alice.address);
+    });
+
+    it("a blocklisted recipient cannot receive", async function () {
+      const { token, alice, bob } = await loadFixture(bobBlocklisted);
+      await expect(token.connect(alice).transfer(bob.address, 1n))
+        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+        .withArgs(bob.address);
+    });
+  });
+
+  describe("transferFrom", function () {
+    it("a blocklisted spender (msg.sender) cannot spend an allowance", async function () {
+      const { token, alice, bob, carol } = await loadFixture(carolBlocklisted);
+      await expect(token.connect(carol).transferFrom(alice.address, bob.address, 1n))
+        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+        .withArgs(carol.address);
+    });
+
+    it("a blocklisted spender cannot spend an infinite allowance either", async function () {
+      const { token, blocklister, alice, bob, carol } = await loadFixture(deployTokenFixture);
+      await token.connect(alice).approve(carol.address, 2n ** 256n - 1n);
+      await token.connect(blocklister).blocklist(carol.address);
+      await expect(token.connect(carol).transferFrom(alice.address, bob.address, 1n))
+        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+        .withArgs(carol.address);
+    });
+
+    it("funds of a blocklisted owner cannot be pulled", async function () {
+      const { token, alice, bob, carol } = await loadFixture(aliceBlocklisted);
+      await expect(token.connect(carol).transferFrom(alice.address, bob.address, 1n))
+        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+        .withArgs(alice.address);
+    });
+
+    it("a blocklisted recipient cannot be paid", async function () {
+      const { token, alice, bob, carol } = await loadFixture(bobBlocklisted);
+      await expect(token.connect(carol).transferFrom(alice.address, bob.address, 1n))
+        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+        .withArgs(bob.address);
+    });
+  });
+
+  describe("approvals (as USDC)", function () {
+    it("a blocklisted owner cannot approve", async function () {
+      const { token, alice, bob } = await loadFixture(aliceBlocklisted);
+      await expect(token.connect(alice).approve(bob.address, 1n))
+        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+        .withArgs(alice.address);
+    });
+
+    it("a blocklisted spender cannot be approved", async function () {
+      const { token, alice, bob } = await loadFixture(bobBlocklisted);
+      await expect(token.connect(alice).approve(bob.address, 1n))
+        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+        .withArgs(bob.address);
+    });
+
+    for (const form of SIG_FORMS) {
+      it(`permit (${form}) for a blocklisted owner or spender`, async function () {
+        const { token, alice, bob } = await loadFixture(bobBlocklisted);
+        const deadline = (await time.latest()) + 600;
+        const toBob = { owner: alice.address, spender: bob.address, value: 1n, deadline };
+        await expect(submitPermit(token, form, toBob, await signPermit(alice, token, toBob)))
+          .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+          .withArgs(bob.address);
+        const fromBob = { owner: bob.address, spender: alice.address, value: 1n, deadline };
+        await expect(submitPermit(token, form, fromBob, await signPermit(bob, token, fromBob)))
+          .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+          .withArgs(bob.address);
+      });
+    }
+  });
+
+  describe("mint and burn", function () {
+    it("cannot mint to a blocklisted account, nor mint or burn as a blocklisted minter", async function () {
+      const { token, blocklister, minter, carol } = await loadFixture(carolBlocklisted);
+      await expect(token.connect(minter).mint(carol.address, 1n))
+        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+        .withArgs(carol.address);
+      await token.connect(minter).mint(minter.address, 1n);
+      await token.connect(blocklister).blocklist(minter.address);
+      await expect(token.connect(minter).mint(minter.address, 1n))
+        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+        .withArgs(minter.address);
+      await expect(token.connect(minter).burn(1n))
+        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+        .withArgs(minter.address);
+    });
+  });
+
+  describe("authorizations", function () {
+    for (const form of SIG_FORMS) {
+      it(`transferWithAuthorization (${form}) from or to a blocklisted account`, async function () {
+        const { token, alice, bob, relayer } = await loadFixture(bobBlocklisted);
+        const toBob = await signedTransfer(token, alice, bob.address, 1n);
+        await expect(submitTransfer(token.connect(relayer), form, toBob.auth, toBob.sig))
+          .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+          .withArgs(bob.address);
+        const fromBob = await signedTransfer(token, bob, alice.address, 1n);
+        await expect(submitTransfer(token.connect(relayer), form, fromBob.auth, fromBob.sig))
+          .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+          .withArgs(bob.address);
+      });
+
+      it(`receiveWithAuthorization (${form}) from or to a blocklisted account`, async function () {
+        const { token, alice, bob } = await loadFixture(bobBlocklisted);
+        const toBob = await signedReceive(token, alice, bob.address, 1n);
+        await expect(submitReceive(token.connect(bob), form, toBob.auth, toBob.sig))
+          .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+          .withArgs(bob.address);
+        const fromBob = await signedReceive(token, bob, alice.address, 1n);
+        await expect(submitReceive(token.connect(alice), form, fromBob.auth, fromBob.sig))
+          .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+          .withArgs(bob.address);
+      });
+
+      it(`a blocklisted relayer can still submit a transferWithAuthorization (${form}), as USDC`, async function () {
+        const { token, alice, carol, relayer } = await loadFixture(relayerBlocklisted);
+        const { auth, sig } = await signedTransfer(token, alice, carol.address, 1n);
+        await expect(submitTransfer(token.connect(relayer), form, auth, sig))
+          .to.emit(token, "Transfer")
+          .withArgs(alice.address, carol.address, 1n);
+      });
+
+      it(`a blocklisted authorizer can still cancel (${form}), as USDC`, async function () {
+        const { token, alice, relayer } = await loadFixture(aliceBlocklisted);
+        const { nonce, sig } = await signedCancel(token, alice);
+        await expect(submitCancel(token.connect(relayer), form, alice.address, nonce, sig))
+          .to.emit(token, "AuthorizationCanceled")
+          .withArgs(alice.address, nonce);
+      });
+    }
+  });
+
+  describe("rescue", function () {
+    it("cannot rescue this token to a blocklisted account", async function () {
+      const { token, rescuer, alice, carol } = await loadFixture(carolBlocklisted);
+      await token.connect(alice).transfer(await token.getAddress(), 1n);
+      await expect(token.connect(rescuer).rescueERC20(await token.getAddress(), carol.address, 1n))
+        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
+        .withArgs(carol.address);
+    });
+  });
+});
