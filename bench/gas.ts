@@ -164,8 +164,15 @@ async function largestBatch(ctx: Ctx, merchants: number, reference: { batchSize:
   }
 }
 
+/** BENCH_QUICK=1: only batch 100 over 1 and 10 merchants (for iterating on the contracts). */
+async function quick(ctx: Ctx) {
+  const results = [await lifecycle(ctx, 100, 1), await lifecycle(ctx, 100, 10)];
+  console.log(JSON.stringify({ lifecycle: results }));
+}
+
 async function main() {
   const ctx = await setup();
+  if (process.env.BENCH_QUICK === "1") return quick(ctx);
   const results = [];
   for (const merchants of [1, 10]) {
     let reference = { batchSize: 1, payBatchGas: 0 };

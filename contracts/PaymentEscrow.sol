@@ -345,18 +345,20 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         if (cursor.status != IMerchantRegistry.MerchantStatus.Active) return (false, RejectReason.MerchantNotActive);
         if (!BoundedSignature.isValid(p.payer, id, signature)) return (false, RejectReason.InvalidSignature);
 
-        EscrowStorage.Account memory a = _s.accounts[p.payer];
+        // The account is one packed slot; read and write it once (this is the batch's hot write).
+        EscrowStorage.Account storage account = _s.accounts[p.payer];
+        (uint128 balance, uint64 nonceBase, uint64 nonceBitmap) = EscrowStorage.loadAccount(account);
         bool nonceOk;
-        (nonceOk, a.nonceBase, a.nonceBitmap) = NonceWindow.use(a.nonceBase, a.nonceBitmap, p.nonce);
+        (nonceOk, nonceBase, nonceBitmap) = NonceWindow.use(nonceBase, nonceBitmap, p.nonce);
         if (!nonceOk) return (false, RejectReason.NonceUnavailable);
-        if (a.balance < amount) return (false, RejectReason.InsufficientBalance);
-        // Safe: checked against the balance just above.
+        if (balance < amount) return (false, RejectReason.InsufficientBalance);
+        // Safe: amount was checked against the balance just above, and batch sums are bounded by
+        // the uint128 balances they are taken from.
         unchecked {
-            a.balance -= uint128(amount);
+            EscrowStorage.storeAccount(account, balance - uint128(amount), nonceBase, nonceBitmap);
             cursor.runTotal += amount;
             cursor.batchTotal += amount;
         }
-        _s.accounts[p.payer] = a;
         return (true, RejectReason.InvalidAmount);
     }
 

@@ -1,2 +1,6 @@
-// Operator tasks are registered from their own files; see tasks/*.ts.
-export {};
+// Operator tasks, registered from their own files. Each reads deployments/<network>.json
+// (see src/chain/deployments.ts and docs/DEPLOY.md) and imports typechain-types lazily, so the
+// config loads before anything is compiled.
+import "./token";
+import "./merchant";
+import "./escrow";

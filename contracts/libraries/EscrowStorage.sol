@@ -64,4 +64,23 @@ library EscrowStorage {
     function checkAmount(uint256 amount) internal pure {
         if (amount == 0 || amount > type(uint128).max) revert IPaymentEscrow.InvalidAmount(amount);
     }
+
+    /// @dev One SLOAD of an account's packed slot: balance [0,128), nonceBase [128,192), bitmap [192,256).
+    function loadAccount(
+        Account storage account
+    ) internal view returns (uint128 balance, uint64 nonceBase, uint64 nonceBitmap) {
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(account.slot)
+        }
+        return (uint128(word), uint64(word >> 128), uint64(word >> 192));
+    }
+
+    /// @dev One SSTORE of an account's packed slot (same layout as the Account struct).
+    function storeAccount(Account storage account, uint128 balance, uint64 nonceBase, uint64 nonceBitmap) internal {
+        uint256 word = uint256(balance) | (uint256(nonceBase) << 128) | (uint256(nonceBitmap) << 192);
+        assembly ("memory-safe") {
+            sstore(account.slot, word)
+        }
+    }
 }

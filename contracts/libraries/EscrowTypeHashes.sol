@@ -22,20 +22,23 @@ library EscrowTypeHashes {
     );
     bytes32 internal constant DISPUTE_TYPEHASH = keccak256("Dispute(bytes32 paymentId,uint48 deadline)");
 
-    function payment(IPaymentEscrow.Payment calldata p) internal pure returns (bytes32) {
-        return
-            keccak256(
-                abi.encode(
-                    PAYMENT_TYPEHASH,
-                    p.payer,
-                    p.merchantId,
-                    p.amount,
-                    p.orderRef,
-                    p.nonce,
-                    p.validAfter,
-                    p.deadline
-                )
-            );
+    /// @dev Hashes the payment straight from calldata into scratch memory (no allocation: this runs
+    /// once per payment in a batch). Each word is masked to its type's width, so the hash equals
+    /// abi.encode's even for calldata with dirty high bits.
+    function payment(IPaymentEscrow.Payment calldata p) internal pure returns (bytes32 structHash) {
+        bytes32 typeHash = PAYMENT_TYPEHASH;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, typeHash)
+            mstore(add(ptr, 0x20), and(calldataload(p), 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(add(ptr, 0x40), and(calldataload(add(p, 0x20)), 0xffffffffffffffff))
+            mstore(add(ptr, 0x60), calldataload(add(p, 0x40)))
+            mstore(add(ptr, 0x80), calldataload(add(p, 0x60)))
+            mstore(add(ptr, 0xa0), and(calldataload(add(p, 0x80)), 0xffffffffffffffff))
+            mstore(add(ptr, 0xc0), and(calldataload(add(p, 0xa0)), 0xffffffffffff))
+            mstore(add(ptr, 0xe0), and(calldataload(add(p, 0xc0)), 0xffffffffffff))
+            structHash := keccak256(ptr, 0x100)
+        }
     }
 
     function withdrawal(IPaymentEscrow.Withdrawal calldata w) internal pure returns (bytes32) {

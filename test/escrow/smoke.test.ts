@@ -1,6 +1,16 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { deployEscrowFixture, buildPayment, signPayment, submitBatch, invariant, HOLD_PERIOD, usd, feeOf, nextNonce } from "./fixtures";
+import {
+  deployEscrowFixture,
+  buildPayment,
+  signPayment,
+  submitBatch,
+  invariant,
+  HOLD_PERIOD,
+  usd,
+  feeOf,
+  nextNonce,
+} from "./fixtures";
 
 describe("PaymentEscrow smoke", function () {
   it("escrows a batch, settles it and keeps the invariant", async function () {

@@ -1,0 +1,60 @@
+/**
+ * Escrow operator tasks, on the escrow of deployments/<network>.json.
+ *
+ *   npx hardhat escrow:liabilities --network localhost [--json]
+ */
+import { task } from "hardhat/config";
+import { formatUnits } from "ethers";
+import { fail, liveDeployment, TOKEN_DECIMALS } from "./common";
+
+const BUCKETS = ["customerBalances", "held", "disputed", "released", "claimable", "fees"] as const;
+
+task("escrow:liabilities", "Prints the escrow's liabilities by bucket and checks them against its token balance")
+  .addFlag("json", "Print one JSON object (amounts in base units) instead of a table")
+  .setAction(async (args: { json: boolean }, hre) => {
+    const record = await liveDeployment(hre);
+    const { PaymentEscrow__factory, SettlementToken__factory } = await import("../typechain-types");
+    const escrowAddress = record.contracts.PaymentEscrow.address;
+    const escrow = PaymentEscrow__factory.connect(escrowAddress, hre.ethers.provider);
+    const token = SettlementToken__factory.connect(await escrow.token(), hre.ethers.provider);
+    const [liabilities, balance, symbol] = await Promise.all([
+      escrow.liabilities(),
+      token.balanceOf(escrowAddress),
+      token.symbol().catch(() => "tokens"),
+    ]);
+    const buckets = Object.fromEntries(BUCKETS.map((name) => [name, liabilities[name]])) as Record<
+      (typeof BUCKETS)[number],
+      bigint
+    >;
+    const total = BUCKETS.reduce((sum, name) => sum + buckets[name], 0n);
+    const difference = balance - total;
+    const match = difference === 0n;
+
+    const fmt = (amount: bigint): string => formatUnits(amount, TOKEN_DECIMALS);
+    if (args.json) {
+      const out = {
+        escrow: escrowAddress,
+        token: await token.getAddress(),
+        liabilities: Object.fromEntries(BUCKETS.map((name) => [name, buckets[name].toString()])),
+        total: total.toString(),
+        balance: balance.toString(),
+        match,
+        difference: difference.toString(),
+      };
+      console.log(JSON.stringify(out, null, 2));
+    } else {
+      console.log(`PaymentEscrow ${escrowAddress} liabilities (${symbol}):`);
+      for (const name of BUCKETS) console.log(`  ${name.padEnd(18)}${fmt(buckets[name])}`);
+      console.log(`  ${"total".padEnd(18)}${fmt(total)}`);
+      console.log(`Token balance of the escrow: ${fmt(balance)} ${symbol}`);
+      if (match) console.log("Match: yes (balance equals total liabilities)");
+      else if (difference > 0n) {
+        console.log(
+          `Match: no (surplus of ${fmt(difference)} ${symbol}: tokens sent to the escrow outside its accounting)`,
+        );
+      } else {
+        console.log(`Match: no (DEFICIT of ${fmt(-difference)} ${symbol}: the balance does not cover the liabilities)`);
+      }
+    }
+    if (difference < 0n) fail(`Escrow ${escrowAddress} holds less than its liabilities`);
+  });

@@ -1,0 +1,140 @@
+/**
+ * Merchant registry operator tasks. Each acts on the registry of deployments/<network>.json as the
+ * network's first configured account (which needs REGISTRAR_ROLE for every task but merchant:show).
+ *
+ *   npx hardhat merchant:register --owner 0x… --payout 0x… --fee-bps 250 --hold-seconds 604800 --network localhost
+ *   npx hardhat merchant:show --id 1 --network localhost
+ *   npx hardhat merchant:suspend --id 1 --network localhost
+ *   npx hardhat merchant:reactivate --id 1 --network localhost
+ *   npx hardhat merchant:close --id 1 --network localhost
+ */
+import { task } from "hardhat/config";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { MerchantRegistry } from "../typechain-types";
+import { fail, liveDeployment, operator, parseAddress, parseMetadata, parseUint, requireRole, send } from "./common";
+
+/** IMerchantRegistry.MerchantStatus, by value. */
+export const MERCHANT_STATUS = ["None", "Active", "Suspended", "Closed"] as const;
+export type MerchantStatusName = (typeof MERCHANT_STATUS)[number];
+
+const statusName = (value: bigint | number): MerchantStatusName | `Unknown(${string})` =>
+  MERCHANT_STATUS[Number(value)] ?? `Unknown(${value})`;
+
+interface RegistryContext {
+  registry: MerchantRegistry;
+  label: string;
+  signer: string;
+}
+
+async function registryContext(hre: HardhatRuntimeEnvironment): Promise<RegistryContext> {
+  const record = await liveDeployment(hre);
+  const signer = await operator(hre);
+  const { MerchantRegistry__factory } = await import("../typechain-types");
+  const address = record.contracts.MerchantRegistry.address;
+  return {
+    registry: MerchantRegistry__factory.connect(address, signer),
+    label: `MerchantRegistry ${address}`,
+    signer: signer.address,
+  };
+}
+
+/** The merchant's current status, failing clearly for an id that was never registered. */
+async function requireMerchant(registry: MerchantRegistry, id: bigint): Promise<MerchantStatusName> {
+  const [status] = await registry.terms(id);
+  if (status === 0n) {
+    const count = await registry.merchantCount();
+    fail(
+      `Merchant ${id} does not exist: the registry has ${count} merchant${count === 1n ? "" : "s"}` +
+        (count > 0n ? ` (ids 1 to ${count})` : ""),
+    );
+  }
+  return statusName(status) as MerchantStatusName;
+}
+
+task("merchant:register", "Registers an Active merchant and prints its id (signer: REGISTRAR_ROLE)")
+  .addParam("owner", "Merchant owner key (signs refunds and rotations)")
+  .addParam("payout", "Address settlements are paid to")
+  .addParam("feeBps", "Protocol fee in basis points (0 to MAX_FEE_BPS = 1000)")
+  .addParam("holdSeconds", "Hold period in seconds (MIN_HOLD_PERIOD 60 to MAX_HOLD_PERIOD 15552000)")
+  .addOptionalParam("metadata", "Metadata reference: a 32-byte 0x hex value, or text that is keccak256-hashed")
+  .setAction(
+    async (args: { owner: string; payout: string; feeBps: string; holdSeconds: string; metadata?: string }, hre) => {
+      const owner = parseAddress("owner", args.owner);
+      const payout = parseAddress("payout", args.payout);
+      const feeBps = parseUint("fee-bps", args.feeBps, 0xffffn);
+      const holdSeconds = parseUint("hold-seconds", args.holdSeconds, 0xffffffffn);
+      const metadata = parseMetadata(args.metadata);
+
+      const { registry, label, signer } = await registryContext(hre);
+      const [maxFee, minHold, maxHold] = await Promise.all([
+        registry.MAX_FEE_BPS(),
+        registry.MIN_HOLD_PERIOD(),
+        registry.MAX_HOLD_PERIOD(),
+      ]);
+      if (feeBps > maxFee) fail(`--fee-bps ${feeBps} is above the maximum of ${maxFee}`);
+      if (holdSeconds < minHold || holdSeconds > maxHold) {
+        fail(`--hold-seconds ${holdSeconds} is outside [${minHold}, ${maxHold}]`);
+      }
+      await requireRole(registry, label, "REGISTRAR_ROLE", signer);
+
+      const { response, receipt } = await send(
+        "registerMerchant",
+        () => registry.registerMerchant(owner, payout, feeBps, holdSeconds, metadata),
+        registry.interface,
+      );
+      const registryAddress = (await registry.getAddress()).toLowerCase();
+      const event = receipt.logs
+        .filter((log) => log.address.toLowerCase() === registryAddress)
+        .map((log) => registry.interface.parseLog(log))
+        .find((parsed) => parsed?.name === "MerchantRegistered");
+      if (!event) fail(`registerMerchant (tx ${response.hash}) emitted no MerchantRegistered event`);
+      const merchantId = event.args.merchantId as bigint;
+      console.log(`Registered merchant ${merchantId} (tx ${response.hash})`);
+      console.log(`  owner ${owner}, payout ${payout}, fee ${feeBps} bps, hold ${holdSeconds} s, metadata ${metadata}`);
+    },
+  );
+
+/** Allowed source statuses of each registrar status change, as the registry enforces them. */
+const TRANSITIONS = {
+  suspend: { from: ["Active"], to: "Suspended" },
+  reactivate: { from: ["Suspended"], to: "Active" },
+  close: { from: ["Active", "Suspended"], to: "Closed" },
+} as const satisfies Record<string, { from: readonly MerchantStatusName[]; to: MerchantStatusName }>;
+
+for (const [action, { from, to }] of Object.entries(TRANSITIONS) as [
+  keyof typeof TRANSITIONS,
+  (typeof TRANSITIONS)[keyof typeof TRANSITIONS],
+][]) {
+  task(`merchant:${action}`, `Moves a merchant to ${to} (from ${from.join(" or ")}; signer: REGISTRAR_ROLE)`)
+    .addParam("id", "Merchant id")
+    .setAction(async (args: { id: string }, hre) => {
+      const id = parseUint("id", args.id);
+      const { registry, label, signer } = await registryContext(hre);
+      const current = await requireMerchant(registry, id);
+      if (!(from as readonly string[]).includes(current)) {
+        fail(`Merchant ${id} is ${current}: cannot ${action} it (only from ${from.join(" or ")})`);
+      }
+      await requireRole(registry, label, "REGISTRAR_ROLE", signer);
+      const { response } = await send(`${action} of merchant ${id}`, () => registry[action](id), registry.interface);
+      console.log(`Merchant ${id}: ${current} -> ${to} (tx ${response.hash})`);
+    });
+}
+
+task("merchant:show", "Prints a merchant's record as JSON")
+  .addParam("id", "Merchant id")
+  .setAction(async (args: { id: string }, hre) => {
+    const id = parseUint("id", args.id);
+    const { registry } = await registryContext(hre);
+    await requireMerchant(registry, id);
+    const m = await registry.getMerchant(id);
+    const view = {
+      id: Number(id),
+      status: statusName(m.status),
+      owner: m.owner,
+      payout: m.payout,
+      feeBps: Number(m.feeBps),
+      holdPeriod: Number(m.holdPeriod),
+      metadata: m.metadata,
+    };
+    console.log(JSON.stringify(view, null, 2));
+  });

@@ -1,0 +1,704 @@
+/**
+ * Stateful property test of the escrow against an off-chain model.
+ *
+ * fast-check draws ~30 random actions per run (deposit, withdraw, payBatch of 1-4 payments,
+ * confirm, refund, openDispute, resolveDispute / resolveExpiredDispute, time advance, settle,
+ * claim, collectFees, blocklist toggle of a merchant payout), runs them on the real contracts in
+ * the in-process network (fresh state per run through loadFixture), predicts every outcome from
+ * the model (including the exact revert and its arguments) and, after EVERY step, checks:
+ *
+ *  1. the invariant: token.balanceOf(escrow) == sum of liabilities();
+ *  2. every liabilities() bucket equals the model's sum (free balances, held tranches, disputed,
+ *     released, claimable, fees);
+ *  3. each customer's escrow balance and wallet balance equal the model's;
+ *  4. per-customer conservation: for every customer c,
+ *        wallet(c) + escrowBalance(c) + inFlight(c) + paidToMerchants(c) == minted(c)
+ *     where wallet and escrow balance are read on chain, inFlight(c) is what c's payments still
+ *     hold or have under dispute, and paidToMerchants(c) is what left c for good (confirmed,
+ *     settled, or ruled to the merchant, gross of fees);
+ *  5. global conservation: all tokens minted == customer wallets + escrow balance + merchant
+ *     payout wallets + fee recipient (nothing created or lost anywhere);
+ *  6. each merchant's released / claimable balances and payout wallet equal the model's.
+ * At the end of each run every tranche and every payment record is compared with the model too.
+ *
+ * Reproduce with FC_SEED=<seed> (and FC_RUNS=<n>); the seed is logged on failure.
+ */
+import { expect } from "chai";
+import fc from "fast-check";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { ContractTransactionReceipt } from "ethers";
+import {
+  CUSTOMER_DEPOSIT,
+  HOLD_PERIOD,
+  ONE_DAY,
+  DISPUTE_TIMEOUT,
+  PaymentStatus,
+  usd,
+  type EscrowFixture,
+} from "./fixtures";
+import type { Hex, Payment } from "../../src/sdk/typedData";
+import { liabilitiesOf, payBatchOf, settleFixture } from "./settle.helpers";
+
+const SEED = Number(process.env.FC_SEED ?? 20_250_611);
+const RUNS = Number(process.env.FC_RUNS ?? 25);
+/** Fixed gas so that a predicted revert is mined (at the pinned timestamp) instead of failing estimation. */
+const GAS = { gasLimit: 3_000_000n };
+
+/** Merchant terms in the property fixture: diverse fees (incl. 0 and the 10% maximum) and holds. */
+const MERCHANT_FEE_BPS = [250n, 1000n, 0n];
+const MERCHANT_HOLD = [HOLD_PERIOD, ONE_DAY, 3n * ONE_DAY];
+
+async function propertyFixture(): Promise<EscrowFixture> {
+  const f = await settleFixture();
+  await f.registry.connect(f.registrar).setTerms(f.merchants[1].id, MERCHANT_FEE_BPS[1], MERCHANT_HOLD[1]);
+  await f.registry.connect(f.registrar).setTerms(f.merchants[2].id, MERCHANT_FEE_BPS[2], MERCHANT_HOLD[2]);
+  return f;
+}
+
+// ------------------------------------------------------------------------------------------ actions
+
+type Action =
+  | { kind: "deposit"; who: number; mint: bigint; pct: number }
+  | { kind: "withdraw"; who: number; pct: number }
+  | { kind: "payBatch"; items: { who: number; merchant: number; amount: bigint }[] }
+  | { kind: "confirm"; pick: number; valid: boolean }
+  | { kind: "refund"; pick: number; valid: boolean; pct: number }
+  | { kind: "openDispute"; pick: number; valid: boolean }
+  | { kind: "resolveDispute"; pick: number; valid: boolean; pct: number; byTimeout: boolean }
+  | { kind: "advance"; seconds: number }
+  | { kind: "settle"; onlyReleasable: boolean }
+  | { kind: "claim"; merchant: number }
+  | { kind: "collectFees" }
+  | { kind: "blocklist"; merchant: number };
+
+const who = fc.nat({ max: 3 });
+const merchant = fc.nat({ max: 2 });
+const mostly = fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) });
+const paymentAmount = fc.oneof(
+  { weight: 2, arbitrary: fc.bigInt(1n, 1_000n) }, // dust: fee rounding matters
+  { weight: 5, arbitrary: fc.bigInt(1n, usd(400)) },
+  { weight: 1, arbitrary: fc.bigInt(usd(400), usd(1_500)) }, // often more than the payer's balance
+);
+
+const actionArb: fc.Arbitrary<Action> = fc.oneof(
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("deposit" as const),
+      who,
+      mint: fc.bigInt(0n, usd(500)),
+      pct: fc.integer({ min: 1, max: 100 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("withdraw" as const), who, pct: fc.integer({ min: 1, max: 130 }) }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("payBatch" as const),
+      items: fc.array(fc.record({ who, merchant, amount: paymentAmount }), { minLength: 1, maxLength: 4 }),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("confirm" as const), pick: fc.nat(), valid: mostly }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("refund" as const),
+      pick: fc.nat(),
+      valid: mostly,
+      pct: fc.integer({ min: 1, max: 120 }),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("openDispute" as const), pick: fc.nat(), valid: mostly }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("resolveDispute" as const),
+      pick: fc.nat(),
+      valid: mostly,
+      pct: fc.integer({ min: 0, max: 110 }),
+      byTimeout: fc.oneof({ weight: 1, arbitrary: fc.constant(true) }, { weight: 3, arbitrary: fc.constant(false) }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("advance" as const),
+      seconds: fc.oneof(fc.integer({ min: 1, max: 3600 }), fc.integer({ min: 1, max: 10 * 24 * 3600 })),
+    }),
+  },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("settle" as const), onlyReleasable: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("claim" as const), merchant }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("collectFees" as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("blocklist" as const), merchant }) },
+);
+
+// ------------------------------------------------------------------------------------------ model
+
+interface PaymentModel {
+  id: Hex;
+  payment: Payment;
+  inclusion: { batchId: bigint; proof: Hex[] };
+  payer: number;
+  merchant: number;
+  amount: bigint;
+  refunded: bigint;
+  status: number;
+  disputedAt: bigint;
+  /** Fee rate frozen by a dispute (the record's feeBps). */
+  recordFeeBps: bigint;
+  /** What the merchant got from a ruling (gross of fee). */
+  ruledToMerchant: bigint;
+}
+
+interface TrancheModel {
+  batchId: bigint;
+  merchant: number;
+  amount: bigint;
+  releaseAt: bigint;
+  feeBps: bigint;
+  settled: boolean;
+}
+
+interface Model {
+  minted: bigint[];
+  wallet: bigint[];
+  balance: bigint[];
+  payments: PaymentModel[];
+  tranches: Map<string, TrancheModel>;
+  batchCount: bigint;
+  released: bigint[];
+  claimable: bigint[];
+  paid: bigint[];
+  blocked: boolean[];
+  fees: bigint;
+  collected: bigint;
+}
+
+const key = (batchId: bigint, m: number) => `${batchId}:${m}`;
+const fee = (amount: bigint, bps: bigint) => (amount * bps + 9_999n) / 10_000n;
+
+function newModel(): Model {
+  return {
+    minted: [0, 1, 2, 3].map(() => CUSTOMER_DEPOSIT),
+    wallet: [0n, 0n, 0n, 0n],
+    balance: [0, 1, 2, 3].map(() => CUSTOMER_DEPOSIT),
+    payments: [],
+    tranches: new Map(),
+    batchCount: 0n,
+    released: [0n, 0n, 0n],
+    claimable: [0n, 0n, 0n],
+    paid: [0n, 0n, 0n],
+    blocked: [false, false, false],
+    fees: 0n,
+    collected: 0n,
+  };
+}
+
+function trancheOf(model: Model, p: PaymentModel): TrancheModel {
+  return model.tranches.get(key(p.inclusion.batchId, p.merchant))!;
+}
+
+/** Still escrowed in its tranche (not settled, confirmed, fully refunded or disputed). */
+function isHeld(model: Model, p: PaymentModel): boolean {
+  return p.status === PaymentStatus.None && !trancheOf(model, p).settled;
+}
+
+/** What the payment still holds for its payer: held in the tranche or frozen by a dispute. */
+function inFlight(model: Model, p: PaymentModel): bigint {
+  if (isHeld(model, p) || p.status === PaymentStatus.Disputed) return p.amount - p.refunded;
+  return 0n;
+}
+
+/** What left the payer for good towards the merchant (gross of fees). */
+function toMerchant(model: Model, p: PaymentModel): bigint {
+  if (p.status === PaymentStatus.Confirmed) return p.amount - p.refunded;
+  if (p.status === PaymentStatus.None && trancheOf(model, p).settled) return p.amount - p.refunded;
+  if (p.status === PaymentStatus.Resolved) return p.ruledToMerchant;
+  return 0n;
+}
+
+/** A payment for a lifecycle action: among the plausible ones when `valid`, else among all. */
+function pickPayment(model: Model, pick: number, valid: boolean, plausible: (p: PaymentModel) => boolean) {
+  const pool = valid ? model.payments.filter(plausible) : model.payments;
+  return pool.length === 0 ? undefined : pool[pick % pool.length];
+}
+
+// ------------------------------------------------------------------------------------------ runner
+
+/** Outcome of the current step, for the coverage summary printed after the property. */
+let outcome = "ok";
+const skip = () => {
+  outcome = "skip";
+};
+
+async function expectRevert(
+  tx: Promise<unknown>,
+  contract: EscrowFixture["escrow"] | EscrowFixture["token"],
+  name: string,
+  ...args: unknown[]
+): Promise<void> {
+  outcome = `revert ${name}`;
+  await expect(tx)
+    .to.be.revertedWithCustomError(contract, name)
+    .withArgs(...args);
+}
+
+async function nextTimestamp(): Promise<bigint> {
+  const ts = BigInt(await time.latest()) + 1n;
+  await time.setNextBlockTimestamp(ts);
+  return ts;
+}
+
+async function receiptOf(tx: Promise<{ wait(): Promise<ContractTransactionReceipt | null> }>) {
+  return (await (await tx).wait())!;
+}
+
+function escrowLogs(f: EscrowFixture, receipt: ContractTransactionReceipt) {
+  const out: { name: string; args: unknown[] }[] = [];
+  for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== String(f.escrow.target).toLowerCase()) continue;
+    const parsed = f.escrow.interface.parseLog(log);
+    if (parsed) out.push({ name: parsed.name, args: [...parsed.args] });
+  }
+  return out;
+}
+
+async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
+  const customers = f.customers;
+  switch (a.kind) {
+    case "deposit": {
+      const c = customers[a.who];
+      if (a.mint > 0n) {
+        await f.token.connect(f.admin).mint(c.address, a.mint);
+        model.minted[a.who] += a.mint;
+        model.wallet[a.who] += a.mint;
+      }
+      const amount = (model.wallet[a.who] * BigInt(a.pct)) / 100n;
+      if (amount === 0n) return skip();
+      await f.token.connect(c).approve(await f.escrow.getAddress(), amount);
+      await expect(f.escrow.connect(c).deposit(amount, GAS))
+        .to.emit(f.escrow, "Deposited")
+        .withArgs(c.address, c.address, amount);
+      model.wallet[a.who] -= amount;
+      model.balance[a.who] += amount;
+      return;
+    }
+
+    case "withdraw": {
+      const c = customers[a.who];
+      const balance = model.balance[a.who];
+      let amount = (balance * BigInt(a.pct)) / 100n;
+      if (amount === 0n) amount = 1n;
+      const tx = f.escrow.connect(c).withdraw(amount, c.address, GAS);
+      if (amount > balance) {
+        await expectRevert(tx, f.escrow, "InsufficientBalance", c.address, balance, amount);
+        return;
+      }
+      await expect(tx).to.emit(f.escrow, "Withdrawn").withArgs(c.address, c.address, amount);
+      model.balance[a.who] -= amount;
+      model.wallet[a.who] += amount;
+      return;
+    }
+
+    case "payBatch": {
+      const ts = await nextTimestamp();
+      const running = [...model.balance];
+      const accepted = a.items.map((item) => {
+        if (running[item.who] < item.amount) return false;
+        running[item.who] -= item.amount;
+        return true;
+      });
+      const specs = a.items.map((item) => ({
+        payer: customers[item.who],
+        merchantId: f.merchants[item.merchant].id,
+        amount: item.amount,
+      }));
+      const batch = await payBatchOf(f, specs, accepted);
+      const logs = escrowLogs(f, await receiptOf(Promise.resolve(batch.tx)));
+      const escrowed = logs.filter((l) => l.name === "PaymentEscrowed").map((l) => l.args[0]);
+      expect(escrowed, "accepted payment ids").to.deep.equal(batch.payments.map((p) => p.id));
+      const rejectReasons = logs.filter((l) => l.name === "PaymentRejected").map((l) => l.args[2]);
+      expect(rejectReasons, "reject reasons").to.deep.equal(accepted.filter((x) => !x).map(() => 6n));
+      if (batch.payments.length === 0) {
+        expect(await f.escrow.batchCount()).to.equal(model.batchCount);
+        return;
+      }
+      model.batchCount += 1n;
+      expect(batch.batchId).to.equal(model.batchCount);
+      expect(await f.escrow.batchRoot(batch.batchId)).to.equal(batch.tree!.root);
+      let k = 0;
+      for (const [i, item] of a.items.entries()) {
+        if (!accepted[i]) continue;
+        const escrowedPayment = batch.payments[k++];
+        model.balance[item.who] -= item.amount;
+        const tk = key(batch.batchId, item.merchant);
+        const t = model.tranches.get(tk) ?? {
+          batchId: batch.batchId,
+          merchant: item.merchant,
+          amount: 0n,
+          releaseAt: ts + MERCHANT_HOLD[item.merchant],
+          feeBps: MERCHANT_FEE_BPS[item.merchant],
+          settled: false,
+        };
+        t.amount += item.amount;
+        model.tranches.set(tk, t);
+        model.payments.push({
+          ...escrowedPayment,
+          payer: item.who,
+          merchant: item.merchant,
+          amount: item.amount,
+          refunded: 0n,
+          status: PaymentStatus.None,
+          disputedAt: 0n,
+          recordFeeBps: 0n,
+          ruledToMerchant: 0n,
+        });
+      }
+      return;
+    }
+
+    case "confirm": {
+      const p = pickPayment(model, a.pick, a.valid, (q) => isHeld(model, q));
+      if (!p) return skip();
+      await nextTimestamp();
+      const tx = f.escrow.connect(customers[p.payer]).confirm(p.payment, p.inclusion, GAS);
+      if (!isHeld(model, p)) {
+        await expectRevert(tx, f.escrow, "PaymentNotHeld", p.id, p.status);
+        return;
+      }
+      const t = trancheOf(model, p);
+      const held = p.amount - p.refunded;
+      const fe = fee(held, t.feeBps);
+      await expect(tx)
+        .to.emit(f.escrow, "PaymentConfirmed")
+        .withArgs(p.id, f.merchants[p.merchant].id, p.inclusion.batchId, held - fe, fe);
+      p.status = PaymentStatus.Confirmed;
+      t.amount -= held;
+      model.released[p.merchant] += held - fe;
+      model.fees += fe;
+      return;
+    }
+
+    case "refund": {
+      const p = pickPayment(model, a.pick, a.valid, (q) => isHeld(model, q));
+      if (!p) return skip();
+      await nextTimestamp();
+      const held = p.amount - p.refunded;
+      let amount = (held * BigInt(a.pct)) / 100n;
+      if (amount === 0n) amount = 1n;
+      const tx = f.escrow.connect(f.merchants[p.merchant].owner).refund(p.payment, p.inclusion, amount, GAS);
+      if (!isHeld(model, p)) {
+        await expectRevert(tx, f.escrow, "PaymentNotHeld", p.id, p.status);
+        return;
+      }
+      if (amount > held) {
+        await expectRevert(tx, f.escrow, "RefundExceedsHeld", p.id, amount, held);
+        return;
+      }
+      await expect(tx)
+        .to.emit(f.escrow, "PaymentRefunded")
+        .withArgs(p.id, f.merchants[p.merchant].id, p.payment.payer, p.inclusion.batchId, amount, p.refunded + amount);
+      p.refunded += amount;
+      if (amount === held) p.status = PaymentStatus.Refunded;
+      trancheOf(model, p).amount -= amount;
+      model.balance[p.payer] += amount;
+      return;
+    }
+
+    case "openDispute": {
+      const p = pickPayment(model, a.pick, a.valid, (q) => isHeld(model, q));
+      if (!p) return skip();
+      const ts = await nextTimestamp();
+      const tx = f.escrow.connect(customers[p.payer]).openDispute(p.payment, p.inclusion, GAS);
+      if (!isHeld(model, p)) {
+        await expectRevert(tx, f.escrow, "PaymentNotHeld", p.id, p.status);
+        return;
+      }
+      const t = trancheOf(model, p);
+      if (ts >= t.releaseAt) {
+        await expectRevert(tx, f.escrow, "DisputeWindowClosed", p.id, t.releaseAt);
+        return;
+      }
+      const held = p.amount - p.refunded;
+      await expect(tx)
+        .to.emit(f.escrow, "DisputeOpened")
+        .withArgs(p.id, f.merchants[p.merchant].id, p.payment.payer, p.inclusion.batchId, held);
+      p.status = PaymentStatus.Disputed;
+      p.disputedAt = ts;
+      p.recordFeeBps = t.feeBps;
+      t.amount -= held;
+      return;
+    }
+
+    case "resolveDispute": {
+      const p = pickPayment(model, a.pick, a.valid, (q) => q.status === PaymentStatus.Disputed);
+      if (!p) return skip();
+      const ts = await nextTimestamp();
+      const disputed = p.amount - p.refunded;
+      let toPayer = (disputed * BigInt(a.pct)) / 100n;
+      const tx = a.byTimeout
+        ? f.escrow.connect(f.stranger).resolveExpiredDispute(p.payment, GAS)
+        : f.escrow.connect(f.arbiter).resolveDispute(p.payment, toPayer, GAS);
+      if (p.status !== PaymentStatus.Disputed) {
+        await expectRevert(tx, f.escrow, "NotDisputed", p.id, p.status);
+        return;
+      }
+      if (a.byTimeout) {
+        const expiresAt = p.disputedAt + DISPUTE_TIMEOUT;
+        if (ts < expiresAt) {
+          await expectRevert(tx, f.escrow, "DisputeNotExpired", p.id, expiresAt);
+          return;
+        }
+        toPayer = disputed;
+      } else if (toPayer > disputed) {
+        await expectRevert(tx, f.escrow, "RulingExceedsDisputed", p.id, toPayer, disputed);
+        return;
+      }
+      const gross = disputed - toPayer;
+      const fe = fee(gross, p.recordFeeBps);
+      await expect(tx)
+        .to.emit(f.escrow, "DisputeResolved")
+        .withArgs(p.id, f.merchants[p.merchant].id, p.payment.payer, toPayer, gross - fe, fe, a.byTimeout);
+      p.status = PaymentStatus.Resolved;
+      p.refunded += toPayer;
+      p.ruledToMerchant = gross;
+      model.balance[p.payer] += toPayer;
+      model.released[p.merchant] += gross - fe;
+      model.fees += fe;
+      return;
+    }
+
+    case "advance":
+      await time.increase(a.seconds);
+      return;
+
+    case "settle": {
+      const ts = await nextTimestamp();
+      const allBatches = Array.from({ length: Number(model.batchCount) }, (_, i) => BigInt(i + 1));
+      const entries = f.merchants.map((m, mi) => ({
+        merchantId: m.id,
+        batchIds: a.onlyReleasable
+          ? allBatches.filter((b) => {
+              const t = model.tranches.get(key(b, mi));
+              return !t || t.settled || t.releaseAt <= ts;
+            })
+          : allBatches,
+      }));
+      const tx = f.escrow.connect(f.stranger).settle(entries, GAS);
+      // The first unsettled tranche still on hold, in call order, reverts the whole call.
+      for (const [mi, entry] of entries.entries()) {
+        for (const b of entry.batchIds) {
+          const t = model.tranches.get(key(b, mi));
+          if (t && !t.settled && ts < t.releaseAt) {
+            await expectRevert(tx, f.escrow, "HoldNotExpired", b, f.merchants[mi].id, t.releaseAt);
+            return;
+          }
+        }
+      }
+      const expected: { name: string; args: unknown[] }[] = [];
+      const payouts: { name: string; args: unknown[] }[] = [];
+      for (const [mi, entry] of entries.entries()) {
+        let payout = 0n;
+        for (const b of entry.batchIds) {
+          const t = model.tranches.get(key(b, mi));
+          if (!t || t.settled) continue;
+          const fe = fee(t.amount, t.feeBps);
+          expected.push({ name: "TrancheSettled", args: [b, f.merchants[mi].id, t.amount, fe] });
+          payout += t.amount - fe;
+          model.fees += fe;
+          t.settled = true;
+        }
+        payout += model.released[mi];
+        model.released[mi] = 0n;
+        if (payout === 0n) continue;
+        const payoutAddress = f.merchants[mi].payout.address;
+        if (model.blocked[mi]) {
+          payouts.push({ name: "PayoutDeferred", args: [f.merchants[mi].id, payoutAddress, payout] });
+          model.claimable[mi] += payout;
+        } else {
+          payouts.push({ name: "MerchantPaid", args: [f.merchants[mi].id, payoutAddress, payout] });
+          model.paid[mi] += payout;
+        }
+      }
+      const logs = escrowLogs(f, await receiptOf(tx));
+      expect(logs, "settle events").to.deep.equal([...expected, ...payouts]);
+      return;
+    }
+
+    case "claim": {
+      const m = f.merchants[a.merchant];
+      await nextTimestamp();
+      const tx = f.escrow.connect(f.stranger).claim(m.id, GAS);
+      const amount = model.claimable[a.merchant];
+      if (amount === 0n) {
+        await expectRevert(tx, f.escrow, "NothingToClaim", m.id);
+      } else if (model.blocked[a.merchant]) {
+        await expectRevert(tx, f.token, "AccountBlocklisted", m.payout.address);
+      } else {
+        await expect(tx).to.emit(f.escrow, "Claimed").withArgs(m.id, m.payout.address, amount);
+        model.claimable[a.merchant] = 0n;
+        model.paid[a.merchant] += amount;
+      }
+      return;
+    }
+
+    case "collectFees": {
+      await nextTimestamp();
+      const tx = f.escrow.connect(f.stranger).collectFees(GAS);
+      if (model.fees === 0n) {
+        await expectRevert(tx, f.escrow, "NothingToClaim", 0n);
+      } else {
+        await expect(tx).to.emit(f.escrow, "FeesCollected").withArgs(f.feeRecipient.address, model.fees);
+        model.collected += model.fees;
+        model.fees = 0n;
+      }
+      return;
+    }
+
+    case "blocklist": {
+      const payout = f.merchants[a.merchant].payout.address;
+      if (model.blocked[a.merchant]) await f.token.connect(f.admin).unBlocklist(payout);
+      else await f.token.connect(f.admin).blocklist(payout);
+      model.blocked[a.merchant] = !model.blocked[a.merchant];
+      return;
+    }
+  }
+}
+
+const sum = (xs: bigint[]) => xs.reduce((s, x) => s + x, 0n);
+
+/** The checks run after every step (see the header). */
+async function checkAfterStep(f: EscrowFixture, model: Model, where: string): Promise<void> {
+  const escrowAddress = await f.escrow.getAddress();
+  const [l, escrowTokens, escrowBalances, wallets, merchantBalances, payoutWallets, feeWallet] = await Promise.all([
+    liabilitiesOf(f.escrow),
+    f.token.balanceOf(escrowAddress),
+    Promise.all(f.customers.map((c) => f.escrow.balanceOf(c.address))),
+    Promise.all(f.customers.map((c) => f.token.balanceOf(c.address))),
+    Promise.all(f.merchants.map((m) => f.escrow.merchantBalances(m.id))),
+    Promise.all(f.merchants.map((m) => f.token.balanceOf(m.payout.address))),
+    f.token.balanceOf(f.feeRecipient.address),
+  ]);
+
+  // 1. The invariant.
+  const owed = l.customerBalances + l.held + l.disputed + l.released + l.claimable + l.fees;
+  expect(escrowTokens, `${where}: token balance == sum of liabilities`).to.equal(owed);
+
+  // 2. Buckets. The model's held total is checked two ways: tranches and held payments.
+  const heldByTranches = sum([...model.tranches.values()].filter((t) => !t.settled).map((t) => t.amount));
+  const heldByPayments = sum(model.payments.filter((p) => isHeld(model, p)).map((p) => p.amount - p.refunded));
+  expect(heldByTranches, `${where}: model self-check (tranches vs held payments)`).to.equal(heldByPayments);
+  const disputed = sum(
+    model.payments.filter((p) => p.status === PaymentStatus.Disputed).map((p) => p.amount - p.refunded),
+  );
+  expect(l, `${where}: liabilities buckets`).to.deep.equal({
+    customerBalances: sum(model.balance),
+    held: heldByTranches,
+    disputed,
+    released: sum(model.released),
+    claimable: sum(model.claimable),
+    fees: model.fees,
+  });
+
+  // 3 and 4. Customers.
+  for (let c = 0; c < f.customers.length; c++) {
+    expect(escrowBalances[c], `${where}: escrow balance of customer ${c}`).to.equal(model.balance[c]);
+    expect(wallets[c], `${where}: wallet of customer ${c}`).to.equal(model.wallet[c]);
+    const mine = model.payments.filter((p) => p.payer === c);
+    const inFlightSum = sum(mine.map((p) => inFlight(model, p)));
+    const toMerchants = sum(mine.map((p) => toMerchant(model, p)));
+    expect(
+      wallets[c] + escrowBalances[c] + inFlightSum + toMerchants,
+      `${where}: conservation for customer ${c}`,
+    ).to.equal(model.minted[c]);
+  }
+
+  // 5. Global conservation: every minted token is in exactly one place.
+  expect(sum(wallets) + escrowTokens + sum(payoutWallets) + feeWallet, `${where}: global conservation`).to.equal(
+    sum(model.minted),
+  );
+  expect(feeWallet, `${where}: fee recipient`).to.equal(model.collected);
+
+  // 6. Merchants.
+  for (let m = 0; m < f.merchants.length; m++) {
+    expect(
+      [merchantBalances[m][0], merchantBalances[m][1]],
+      `${where}: merchant ${m} released/claimable`,
+    ).to.deep.equal([model.released[m], model.claimable[m]]);
+    expect(payoutWallets[m], `${where}: payout wallet of merchant ${m}`).to.equal(model.paid[m]);
+  }
+}
+
+/** End of run: every tranche and payment record on chain matches the model. */
+async function checkStorage(f: EscrowFixture, model: Model): Promise<void> {
+  expect(await f.escrow.batchCount()).to.equal(model.batchCount);
+  for (const t of model.tranches.values()) {
+    const onChain = await f.escrow.tranche(t.batchId, f.merchants[t.merchant].id);
+    const want = t.settled ? [0n, 0n, 0n] : [t.amount, t.releaseAt, t.feeBps];
+    expect([onChain.amount, onChain.releaseAt, onChain.feeBps], `tranche ${key(t.batchId, t.merchant)}`).to.deep.equal(
+      want,
+    );
+  }
+  for (const p of model.payments) {
+    const r = await f.escrow.paymentRecord(p.id);
+    expect([r.status, r.disputedAt, r.feeBps, r.refunded], `record of ${p.id}`).to.deep.equal([
+      BigInt(p.status),
+      p.disputedAt,
+      p.recordFeeBps,
+      p.refunded,
+    ]);
+  }
+}
+
+describe("PaymentEscrow stateful property: model vs chain after every step", function () {
+  it(`keeps balance == liabilities, the model's buckets and per-account conservation (${RUNS} runs, seed ${SEED})`, async function () {
+    this.timeout(15 * 60_000);
+    const outcomes = new Map<string, number>();
+    let steps = 0;
+    const property = fc.asyncProperty(fc.array(actionArb, { minLength: 25, maxLength: 35 }), async (actions) => {
+      const f = await loadFixture(propertyFixture);
+      const model = newModel();
+      await checkAfterStep(f, model, "initial");
+      for (const [i, action] of actions.entries()) {
+        outcome = "ok";
+        await step(f, model, action);
+        steps++;
+        const label = `${action.kind}: ${outcome}`;
+        outcomes.set(label, (outcomes.get(label) ?? 0) + 1);
+        await checkAfterStep(f, model, `step ${i} (${action.kind})`);
+      }
+      await checkStorage(f, model);
+    });
+    try {
+      await fc.assert(property, {
+        seed: SEED,
+        numRuns: RUNS,
+        interruptAfterTimeLimit: 10 * 60_000,
+        markInterruptAsFailure: true,
+      });
+    } catch (error) {
+      console.error(`fast-check property failed; reproduce with FC_SEED=${SEED} FC_RUNS=${RUNS}`);
+      throw error;
+    }
+    console.log(`      ${steps} steps; outcomes:`);
+    for (const [label, count] of [...outcomes.entries()].sort()) console.log(`        ${label}: ${count}`);
+    // The runs must have reached the interesting paths, or the property proves little.
+    for (const label of [
+      "payBatch: ok",
+      "confirm: ok",
+      "refund: ok",
+      "openDispute: ok",
+      "resolveDispute: ok",
+      "settle: ok",
+      "claim: ok",
+      "collectFees: ok",
+      "withdraw: revert InsufficientBalance",
+      "settle: revert HoldNotExpired",
+    ]) {
+      expect(outcomes.get(label) ?? 0, `no step reached "${label}"`).to.be.greaterThan(0);
+    }
+  });
+});

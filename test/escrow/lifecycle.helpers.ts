@@ -1,0 +1,138 @@
+/**
+ * Shared helpers for the escrow lifecycle tests (confirm, refund, dispute, roles, admin):
+ * multi-payment batches, bucket snapshots and the invariant assertion.
+ */
+import { expect } from "chai";
+import { artifacts, ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import type { Payment } from "../../src/sdk/typedData";
+import {
+  buildPayment,
+  invariant,
+  nextNonce,
+  signPayment,
+  submitBatch,
+  ONE_DAY,
+  type EscrowFixture,
+  type EscrowedBatch,
+} from "./fixtures";
+
+/** Asserts the escrow's token balance equals the sum of every bucket it owes. */
+export async function expectInvariant(f: Pick<EscrowFixture, "escrow" | "token">): Promise<void> {
+  const { balance, owed } = await invariant(f);
+  expect(balance, "escrow token balance == sum of liabilities").to.equal(owed);
+}
+
+export interface BatchEntry {
+  payer: HardhatEthersSigner;
+  overrides?: Partial<Payment>;
+}
+
+/**
+ * Signs and escrows several payments in one batch (all expected to be accepted). Nonces are
+ * assigned per payer in order from each payer's lowest unused nonce.
+ */
+export async function escrowBatch(f: EscrowFixture, entries: BatchEntry[]): Promise<EscrowedBatch> {
+  const nonces = new Map<string, bigint>();
+  const items = [];
+  for (const { payer, overrides } of entries) {
+    const nonce = nonces.get(payer.address) ?? (await nextNonce(f, payer.address));
+    nonces.set(payer.address, nonce + 1n);
+    const payment = await buildPayment(f, payer, { nonce, ...overrides });
+    items.push({ payment, signature: await signPayment(f, payer, payment) });
+  }
+  const batch = await submitBatch(f, items);
+  await expect(batch.tx).to.emit(f.escrow, "BatchEscrowed");
+  return batch;
+}
+
+export interface Buckets {
+  customerBalances: bigint;
+  held: bigint;
+  disputed: bigint;
+  released: bigint;
+  claimable: bigint;
+  fees: bigint;
+}
+
+/** The escrow's liabilities as a plain object (comparable with deep equality). */
+export async function buckets(f: Pick<EscrowFixture, "escrow">): Promise<Buckets> {
+  const l = await f.escrow.liabilities();
+  return {
+    customerBalances: l.customerBalances,
+    held: l.held,
+    disputed: l.disputed,
+    released: l.released,
+    claimable: l.claimable,
+    fees: l.fees,
+  };
+}
+
+/** `before` with the given per-bucket deltas applied. */
+export function moved(before: Buckets, delta: Partial<Buckets>): Buckets {
+  const out = { ...before };
+  for (const key of Object.keys(delta) as (keyof Buckets)[]) out[key] += delta[key]!;
+  return out;
+}
+
+/** A tranche as a plain object. */
+export async function trancheOf(f: Pick<EscrowFixture, "escrow">, batchId: bigint, merchantId: bigint) {
+  const t = await f.escrow.tranche(batchId, merchantId);
+  return { amount: t.amount, releaseAt: t.releaseAt, feeBps: t.feeBps };
+}
+
+/** A payment record as a plain object. */
+export async function recordOf(f: Pick<EscrowFixture, "escrow">, id: string) {
+  const r = await f.escrow.paymentRecord(id);
+  return { status: Number(r.status), disputedAt: r.disputedAt, feeBps: r.feeBps, refunded: r.refunded };
+}
+
+/** The merchant's released balance (awaiting settlement). */
+export async function releasedOf(f: Pick<EscrowFixture, "escrow">, merchantId: bigint): Promise<bigint> {
+  const [released] = await f.escrow.merchantBalances(merchantId);
+  return released;
+}
+
+/** A signature deadline `seconds` from the latest block. */
+export async function deadlineIn(seconds: bigint = ONE_DAY): Promise<bigint> {
+  return BigInt(await time.latest()) + seconds;
+}
+
+/** Moves time so that the next block has timestamp `ts`. */
+export async function atNextBlock(ts: bigint): Promise<void> {
+  await time.setNextBlockTimestamp(ts);
+}
+
+/** Link keys of PaymentEscrow__factory, as src/chain/deploy.ts uses them. */
+export interface EscrowLibraryAddresses {
+  "contracts/libraries/CustomerFunds.sol:CustomerFunds": string;
+  "contracts/libraries/PaymentLifecycle.sol:PaymentLifecycle": string;
+  "contracts/libraries/Settlement.sol:Settlement": string;
+}
+
+/**
+ * The library addresses an already deployed escrow was linked against, read from its runtime code
+ * at the artifact's link references (so a new escrow can be deployed against the same libraries).
+ */
+export async function linkedLibrariesOf(escrow: { getAddress(): Promise<string> }): Promise<EscrowLibraryAddresses> {
+  const artifact = await artifacts.readArtifact("PaymentEscrow");
+  const code = ethers.getBytes(await ethers.provider.getCode(await escrow.getAddress()));
+  const out: Record<string, string> = {};
+  for (const [source, libs] of Object.entries(artifact.deployedLinkReferences)) {
+    for (const [name, refs] of Object.entries(libs)) {
+      const addresses = new Set(
+        refs.map((ref) => ethers.getAddress(ethers.hexlify(code.slice(ref.start, ref.start + ref.length)))),
+      );
+      expect(addresses.size, `${name} linked at one address`).to.equal(1);
+      out[`${source}:${name}`] = [...addresses][0];
+    }
+  }
+  const keys = Object.keys(out).sort();
+  expect(keys).to.deep.equal([
+    "contracts/libraries/CustomerFunds.sol:CustomerFunds",
+    "contracts/libraries/PaymentLifecycle.sol:PaymentLifecycle",
+    "contracts/libraries/Settlement.sol:Settlement",
+  ]);
+  return out as unknown as EscrowLibraryAddresses;
+}
