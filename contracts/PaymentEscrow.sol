@@ -211,7 +211,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     function openDispute(Payment calldata p, Inclusion calldata inclusion) external {
         bytes32 id = _paymentId(p);
         if (msg.sender != p.payer) revert NotPayer(id, msg.sender);
-        PaymentLifecycle.openDispute(_s, p, id, inclusion);
+        PaymentLifecycle.openDispute(_s, p, id, inclusion, disputeTimeout);
     }
 
     /// @inheritdoc IPaymentEscrow
@@ -223,17 +223,17 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     ) external {
         bytes32 id = _paymentId(p);
         _checkSigned(p.payer, EscrowTypeHashes.dispute(id, deadline), deadline, signature);
-        PaymentLifecycle.openDispute(_s, p, id, inclusion);
+        PaymentLifecycle.openDispute(_s, p, id, inclusion, disputeTimeout);
     }
 
     /// @inheritdoc IPaymentEscrow
     function resolveDispute(Payment calldata p, uint256 toPayer) external onlyRole(ARBITER_ROLE) {
-        PaymentLifecycle.resolveDispute(_s, p, _paymentId(p), toPayer, false, disputeTimeout);
+        PaymentLifecycle.resolveDispute(_s, p, _paymentId(p), toPayer, false);
     }
 
     /// @inheritdoc IPaymentEscrow
     function resolveExpiredDispute(Payment calldata p) external {
-        PaymentLifecycle.resolveDispute(_s, p, _paymentId(p), 0, true, disputeTimeout);
+        PaymentLifecycle.resolveDispute(_s, p, _paymentId(p), 0, true);
     }
 
     // ================================================================ settlement

@@ -100,12 +100,15 @@ interface IPaymentEscrow {
      * @param disputedAt When a dispute was opened (zero otherwise).
      * @param feeBps Fee rate frozen with a dispute, applied to the merchant's share of the ruling.
      * @param refunded Total refunded to the payer so far.
+     * @param disputeExpiresAt From when anyone may return a disputed payment to the payer, fixed when
+     * the dispute opens (a later change of the dispute timeout does not shorten open disputes).
      */
     struct PaymentRecord {
         PaymentStatus status;
         uint48 disputedAt;
         uint16 feeBps;
         uint128 refunded;
+        uint48 disputeExpiresAt;
     }
 
     /// @notice Why {payBatch} skipped a payment.
@@ -180,13 +183,15 @@ interface IPaymentEscrow {
         uint256 amount,
         uint256 totalRefunded
     );
-    /// @notice The payer disputed the payment: `amount` moved from held to disputed.
+    /// @notice The payer disputed the payment: `amount` moved from held to disputed. If the arbiter has
+    /// not ruled by `expiresAt`, anyone may return the amount to the payer.
     event DisputeOpened(
         bytes32 indexed paymentId,
         uint64 indexed merchantId,
         address indexed payer,
         uint64 batchId,
-        uint256 amount
+        uint256 amount,
+        uint48 expiresAt
     );
     /// @notice A dispute ended: `toPayer` went to the payer's balance, `toMerchant` (net of `fee`) to released.
     event DisputeResolved(
@@ -259,6 +264,8 @@ interface IPaymentEscrow {
     error TokenPaused();
     /// @notice Nothing to pay out.
     error NothingToClaim(uint64 merchantId);
+    /// @notice The token blocklists this customer; its escrow balance is frozen with it.
+    error CustomerBlocklisted(address account);
     /// @notice Address zero where an address is required.
     error ZeroAddress();
     /// @notice Dispute timeout outside [MIN_DISPUTE_TIMEOUT, MAX_DISPUTE_TIMEOUT].
@@ -348,8 +355,8 @@ interface IPaymentEscrow {
     /// @notice The arbiter splits a disputed payment: `toPayer` back to the payer, the rest to the merchant.
     function resolveDispute(Payment calldata payment, uint256 toPayer) external;
 
-    /// @notice If the arbiter has not ruled within the dispute timeout, anyone returns the whole
-    /// disputed amount to the payer.
+    /// @notice If the arbiter has not ruled by the dispute's expiry (opening time + the dispute timeout
+    /// in force when it opened), anyone returns the whole disputed amount to the payer.
     function resolveExpiredDispute(Payment calldata payment) external;
 
     // ---------------------------------------------------------------- settlement

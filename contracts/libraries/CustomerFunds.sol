@@ -60,7 +60,8 @@ library CustomerFunds {
         _credit(s, from, msg.sender, amount);
     }
 
-    /// @notice Pays `amount` of `account`'s free balance to `to`.
+    /// @notice Pays `amount` of `account`'s free balance to `to`. A customer the token blocklists cannot
+    /// move its escrow balance out to another address (the token itself only checks `to` and the escrow).
     function withdraw(
         EscrowStorage.Layout storage s,
         IERC20 token,
@@ -69,6 +70,7 @@ library CustomerFunds {
         uint256 amount
     ) external {
         if (to == address(0)) revert IPaymentEscrow.ZeroAddress();
+        if (_isBlocklisted(token, account)) revert IPaymentEscrow.CustomerBlocklisted(account);
         EscrowStorage.checkAmount(amount);
         uint128 balance = s.accounts[account].balance;
         if (balance < amount) revert IPaymentEscrow.InsufficientBalance(account, balance, amount);
@@ -136,6 +138,18 @@ library CustomerFunds {
             signature
         );
         _checkReceived(token, before, amount);
+    }
+
+    /// @dev Asks the token `isBlocklisted(account)` (SettlementToken) or `isBlacklisted(account)` (USDC);
+    /// a token with neither is taken to have no blocklist.
+    function _isBlocklisted(IERC20 token, address account) private view returns (bool) {
+        (bool ok, bytes memory data) = address(token).staticcall(
+            abi.encodeWithSignature("isBlocklisted(address)", account)
+        );
+        if (!ok || data.length < 32) {
+            (ok, data) = address(token).staticcall(abi.encodeWithSignature("isBlacklisted(address)", account));
+        }
+        return ok && data.length >= 32 && abi.decode(data, (bool));
     }
 
     function _checkReceived(IERC20 token, uint256 before, uint256 expected) private view {

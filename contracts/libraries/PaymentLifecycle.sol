@@ -68,7 +68,8 @@ library PaymentLifecycle {
         EscrowStorage.Layout storage s,
         IPaymentEscrow.Payment calldata p,
         bytes32 id,
-        IPaymentEscrow.Inclusion calldata inclusion
+        IPaymentEscrow.Inclusion calldata inclusion,
+        uint32 disputeTimeout
     ) external {
         (IPaymentEscrow.PaymentRecord memory record, IPaymentEscrow.Tranche storage t) = _loadHeld(s, p, id, inclusion);
         uint48 releaseAt = t.releaseAt;
@@ -77,25 +78,25 @@ library PaymentLifecycle {
         record.status = IPaymentEscrow.PaymentStatus.Disputed;
         record.disputedAt = uint48(block.timestamp);
         record.feeBps = t.feeBps;
+        record.disputeExpiresAt = uint48(block.timestamp) + disputeTimeout;
         s.records[id] = record;
         t.amount -= uint128(held);
         s.totals.held -= uint128(held);
         s.totals.disputed += uint128(held);
-        emit IPaymentEscrow.DisputeOpened(id, p.merchantId, p.payer, inclusion.batchId, held);
+        emit IPaymentEscrow.DisputeOpened(id, p.merchantId, p.payer, inclusion.batchId, held, record.disputeExpiresAt);
     }
 
     /**
      * @notice Ends a dispute: `toPayer` back to the payer's balance, the rest (net of the fee frozen
      * at dispute time) to the merchant's released balance. With `byTimeout` the whole amount goes to
-     * the payer, and only once `disputeTimeout` has passed since the dispute was opened.
+     * the payer, and only from the expiry fixed when the dispute opened.
      */
     function resolveDispute(
         EscrowStorage.Layout storage s,
         IPaymentEscrow.Payment calldata p,
         bytes32 id,
         uint256 toPayer,
-        bool byTimeout,
-        uint32 disputeTimeout
+        bool byTimeout
     ) external {
         IPaymentEscrow.PaymentRecord memory record = s.records[id];
         if (record.status != IPaymentEscrow.PaymentStatus.Disputed) {
@@ -103,7 +104,7 @@ library PaymentLifecycle {
         }
         uint256 disputed = p.amount - record.refunded;
         if (byTimeout) {
-            uint256 expiresAt = uint256(record.disputedAt) + disputeTimeout;
+            uint256 expiresAt = record.disputeExpiresAt;
             if (block.timestamp < expiresAt) revert IPaymentEscrow.DisputeNotExpired(id, expiresAt);
             toPayer = disputed;
         }

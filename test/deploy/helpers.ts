@@ -169,3 +169,17 @@ export async function startHardhatNode(port: number, timeoutMs = 45_000): Promis
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Awaits `promise`, expecting it to reject with a message containing `expected` (string) or matching it (RegExp). */
+export async function expectRejection(promise: Promise<unknown>, expected: string | RegExp): Promise<Error> {
+  let error: unknown;
+  try {
+    await promise;
+  } catch (e) {
+    error = e;
+  }
+  if (!(error instanceof Error)) throw new Error(`Expected a rejection matching ${String(expected)}, got none`);
+  const ok = typeof expected === "string" ? error.message.includes(expected) : expected.test(error.message);
+  if (!ok) throw new Error(`Expected a rejection matching ${String(expected)}, got: ${error.message}`);
+  return error;
+}

@@ -127,6 +127,22 @@ describe("PaymentEscrow admin", function () {
       expect((await recordOf(f, p.id)).status).to.equal(PaymentStatus.Resolved);
       await expectInvariant(f);
     });
+
+    it("does not shorten a dispute that was already open when the timeout is lowered", async function () {
+      const { f } = await loadFixture(adminFixture);
+      const payer = f.customers[1];
+      const p = await escrowOne(f, payer);
+      await f.escrow.connect(payer).openDispute(p.payment, p.inclusion);
+      const { disputedAt } = await recordOf(f, p.id);
+      await f.escrow.connect(f.admin).setDisputeTimeout(MIN_TIMEOUT);
+      await atNextBlock(disputedAt + MIN_TIMEOUT);
+      await expect(f.escrow.connect(f.stranger).resolveExpiredDispute(p.payment))
+        .to.be.revertedWithCustomError(f.escrow, "DisputeNotExpired")
+        .withArgs(p.id, disputedAt + DISPUTE_TIMEOUT);
+      await atNextBlock(disputedAt + DISPUTE_TIMEOUT);
+      await expect(f.escrow.connect(f.stranger).resolveExpiredDispute(p.payment)).to.emit(f.escrow, "DisputeResolved");
+      await expectInvariant(f);
+    });
   });
 
   describe("constructor", function () {

@@ -60,9 +60,11 @@ describe("PaymentEscrow disputes", function () {
       const { f, batch, a, alice, m } = await loadFixture(disputableFixture);
       const before = await buckets(f);
       const tx = f.escrow.connect(alice).openDispute(a.payment, a.inclusion);
-      await expect(tx).to.emit(f.escrow, "DisputeOpened").withArgs(a.id, m.id, alice.address, batch.batchId, AMOUNT);
       await expect(tx).to.changeTokenBalances(f.token, [f.escrow, alice], [0n, 0n]);
       const openedAt = BigInt(await time.latest());
+      await expect(tx)
+        .to.emit(f.escrow, "DisputeOpened")
+        .withArgs(a.id, m.id, alice.address, batch.batchId, AMOUNT, openedAt + DISPUTE_TIMEOUT);
 
       expect(await buckets(f)).to.deep.equal(moved(before, { held: -AMOUNT, disputed: AMOUNT }));
       expect((await trancheOf(f, batch.batchId, m.id)).amount).to.equal(OTHER);
@@ -72,6 +74,7 @@ describe("PaymentEscrow disputes", function () {
         feeBps: FEE_BPS,
         refunded: 0n,
       });
+      expect((await f.escrow.paymentRecord(a.id)).disputeExpiresAt).to.equal(openedAt + DISPUTE_TIMEOUT);
       await expectInvariant(f);
     });
 
@@ -121,9 +124,11 @@ describe("PaymentEscrow disputes", function () {
       const { f, batch, a, alice, m } = await loadFixture(disputableFixture);
       await f.escrow.connect(m.owner).refund(a.payment, a.inclusion, usd(3));
       const before = await buckets(f);
-      await expect(f.escrow.connect(alice).openDispute(a.payment, a.inclusion))
+      const tx = await f.escrow.connect(alice).openDispute(a.payment, a.inclusion);
+      const openedAt = BigInt((await tx.getBlock())!.timestamp);
+      await expect(tx)
         .to.emit(f.escrow, "DisputeOpened")
-        .withArgs(a.id, m.id, alice.address, batch.batchId, AMOUNT - usd(3));
+        .withArgs(a.id, m.id, alice.address, batch.batchId, AMOUNT - usd(3), openedAt + DISPUTE_TIMEOUT);
       expect(await buckets(f)).to.deep.equal(moved(before, { held: -(AMOUNT - usd(3)), disputed: AMOUNT - usd(3) }));
       await expectInvariant(f);
     });
@@ -168,9 +173,13 @@ describe("PaymentEscrow disputes", function () {
       const deadline = await deadlineIn();
       const signature = await signDispute(f, alice, a.id, deadline);
       const before = await buckets(f);
-      await expect(f.escrow.connect(f.stranger).openDisputeWithSignature(a.payment, a.inclusion, deadline, signature))
+      const tx = await f.escrow
+        .connect(f.stranger)
+        .openDisputeWithSignature(a.payment, a.inclusion, deadline, signature);
+      const openedAt = BigInt((await tx.getBlock())!.timestamp);
+      await expect(tx)
         .to.emit(f.escrow, "DisputeOpened")
-        .withArgs(a.id, m.id, alice.address, batch.batchId, AMOUNT);
+        .withArgs(a.id, m.id, alice.address, batch.batchId, AMOUNT, openedAt + DISPUTE_TIMEOUT);
       expect(await buckets(f)).to.deep.equal(moved(before, { held: -AMOUNT, disputed: AMOUNT }));
       expect((await recordOf(f, a.id)).status).to.equal(PaymentStatus.Disputed);
       await expect(f.escrow.connect(f.stranger).openDisputeWithSignature(a.payment, a.inclusion, deadline, signature))

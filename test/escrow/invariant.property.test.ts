@@ -67,7 +67,7 @@ type Action =
   | { kind: "resolveDispute"; pick: number; valid: boolean; pct: number; byTimeout: boolean }
   | { kind: "advance"; seconds: number }
   | { kind: "settle"; onlyReleasable: boolean }
-  | { kind: "claim"; merchant: number }
+  | { kind: "claim"; merchant: number; valid: boolean }
   | { kind: "collectFees" }
   | { kind: "blocklist"; merchant: number };
 
@@ -130,7 +130,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("settle" as const), onlyReleasable: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("claim" as const), merchant }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("claim" as const), merchant, valid: mostly }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("collectFees" as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("blocklist" as const), merchant }) },
 );
@@ -425,7 +425,7 @@ async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
       const held = p.amount - p.refunded;
       await expect(tx)
         .to.emit(f.escrow, "DisputeOpened")
-        .withArgs(p.id, f.merchants[p.merchant].id, p.payment.payer, p.inclusion.batchId, held);
+        .withArgs(p.id, f.merchants[p.merchant].id, p.payment.payer, p.inclusion.batchId, held, ts + DISPUTE_TIMEOUT);
       p.status = PaymentStatus.Disputed;
       p.disputedAt = ts;
       p.recordFeeBps = t.feeBps;
@@ -518,6 +518,7 @@ async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
         if (model.blocked[mi]) {
           payouts.push({ name: "PayoutDeferred", args: [f.merchants[mi].id, payoutAddress, payout] });
           model.claimable[mi] += payout;
+          outcome = "ok with a deferred payout";
         } else {
           payouts.push({ name: "MerchantPaid", args: [f.merchants[mi].id, payoutAddress, payout] });
           model.paid[mi] += payout;
@@ -529,18 +530,21 @@ async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
     }
 
     case "claim": {
-      const m = f.merchants[a.merchant];
+      // When `valid`, prefer a merchant with something to claim.
+      const owed = [0, 1, 2].filter((i) => model.claimable[i] > 0n);
+      const mi = a.valid && owed.length > 0 ? owed[a.merchant % owed.length] : a.merchant;
+      const m = f.merchants[mi];
       await nextTimestamp();
       const tx = f.escrow.connect(f.stranger).claim(m.id, GAS);
-      const amount = model.claimable[a.merchant];
+      const amount = model.claimable[mi];
       if (amount === 0n) {
         await expectRevert(tx, f.escrow, "NothingToClaim", m.id);
-      } else if (model.blocked[a.merchant]) {
+      } else if (model.blocked[mi]) {
         await expectRevert(tx, f.token, "AccountBlocklisted", m.payout.address);
       } else {
         await expect(tx).to.emit(f.escrow, "Claimed").withArgs(m.id, m.payout.address, amount);
-        model.claimable[a.merchant] = 0n;
-        model.paid[a.merchant] += amount;
+        model.claimable[mi] = 0n;
+        model.paid[mi] += amount;
       }
       return;
     }
@@ -644,11 +648,13 @@ async function checkStorage(f: EscrowFixture, model: Model): Promise<void> {
   }
   for (const p of model.payments) {
     const r = await f.escrow.paymentRecord(p.id);
-    expect([r.status, r.disputedAt, r.feeBps, r.refunded], `record of ${p.id}`).to.deep.equal([
+    expect([r.status, r.disputedAt, r.feeBps, r.refunded, r.disputeExpiresAt], `record of ${p.id}`).to.deep.equal([
       BigInt(p.status),
       p.disputedAt,
       p.recordFeeBps,
       p.refunded,
+      // Fixed when the dispute opens; the timeout never changes in these runs.
+      p.disputedAt === 0n ? 0n : p.disputedAt + DISPUTE_TIMEOUT,
     ]);
   }
 }
@@ -693,6 +699,7 @@ describe("PaymentEscrow stateful property: model vs chain after every step", fun
       "openDispute: ok",
       "resolveDispute: ok",
       "settle: ok",
+      "settle: ok with a deferred payout",
       "claim: ok",
       "collectFees: ok",
       "withdraw: revert InsufficientBalance",

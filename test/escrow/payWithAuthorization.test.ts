@@ -256,6 +256,36 @@ describe("PaymentEscrow.payWithAuthorization", function () {
     });
   });
 
+  describe("front-running the authorization", function () {
+    it("if someone submits it through depositWithAuthorization first, the payer is credited and keeps the funds", async function () {
+      const f = await loadFixture(deployPayWithAuthorizationFixture);
+      const [alice] = f.customers;
+      const a = await authorize(f, alice, await buildPayment(f, alice, { amount: usd(40), nonce: 0n }));
+      // The token cannot tell a payment authorization from a deposit one: to, value and nonce all match.
+      await expect(
+        f.escrow
+          .connect(f.stranger)
+          .depositWithAuthorization(alice.address, usd(40), a.validAfter, a.validBefore, a.id, a.signature),
+      )
+        .to.emit(f.escrow, "Deposited")
+        .withArgs(alice.address, f.stranger.address, usd(40));
+      expect(await f.escrow.balanceOf(alice.address)).to.equal(CUSTOMER_DEPOSIT + usd(40));
+
+      await expect(submit(f, a))
+        .to.be.revertedWithCustomError(f.token, "AuthorizationUsedOrCanceled")
+        .withArgs(alice.address, a.id);
+      // No payment was escrowed and the escrow nonce is still free for a signed payBatch payment.
+      expect(await f.escrow.batchCount()).to.equal(0n);
+      expect(await f.escrow.isNonceAvailable(alice.address, 0n)).to.equal(true);
+      const payment = a.payment;
+      await expect(f.escrow.connect(f.relayer).payBatch([{ payment, signature: await signPayment(f, alice, payment) }]))
+        .to.emit(f.escrow, "PaymentEscrowed")
+        .withArgs(a.id, alice.address, payment.merchantId, 1n, usd(40));
+      expect(await f.escrow.balanceOf(alice.address)).to.equal(CUSTOMER_DEPOSIT);
+      await expectInvariant(f);
+    });
+  });
+
   describe("authorization that does not match the payment (the token refuses it)", function () {
     async function expectTokenRejects(f: PayBatchFixture, a: Authorized, error: string, args: unknown[] = []) {
       const payer = a.payment.payer;

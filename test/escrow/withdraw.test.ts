@@ -1,10 +1,11 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { CUSTOMER_DEPOSIT, MAX_UINT128, escrowOne, usd } from "./fixtures";
+import { CUSTOMER_DEPOSIT, MAX_UINT128, escrowOne, signWithdrawal, usd } from "./fixtures";
 import {
   CALLBACK_BALANCE,
   deployCallbackFixture,
+  buildWithdrawal,
   deployFundsFixture,
   expectLedger,
   fundsState,
@@ -146,6 +147,39 @@ describe("PaymentEscrow.withdraw", function () {
         [usd(10), -usd(10)],
       );
       await expectLedger(f, INITIAL_TOTAL - usd(10));
+    });
+  });
+
+  describe("blocklisted customer", function () {
+    it("cannot move its escrow balance to a clean address: CustomerBlocklisted(account), balance frozen", async function () {
+      const f = await loadFixture(deployFundsFixture);
+      const [alice] = f.customers;
+      await f.token.connect(f.operator).blocklist(alice.address);
+      const before = await fundsState(f, [alice.address, f.stranger.address]);
+      await expect(f.escrow.connect(alice).withdraw(usd(10), f.stranger.address))
+        .to.be.revertedWithCustomError(f.escrow, "CustomerBlocklisted")
+        .withArgs(alice.address);
+      expect(await fundsState(f, [alice.address, f.stranger.address])).to.deep.equal(before);
+
+      await f.token.connect(f.operator).unBlocklist(alice.address);
+      await expect(f.escrow.connect(alice).withdraw(usd(10), f.stranger.address)).to.changeTokenBalances(
+        f.token,
+        [f.stranger, f.escrow],
+        [usd(10), -usd(10)],
+      );
+      await expectLedger(f, INITIAL_TOTAL - usd(10));
+    });
+
+    it("a relayed signed withdrawal of a blocklisted customer reverts CustomerBlocklisted as well", async function () {
+      const f = await loadFixture(deployFundsFixture);
+      const [alice] = f.customers;
+      await f.token.connect(f.operator).blocklist(alice.address);
+      const withdrawal = await buildWithdrawal(alice, { to: f.stranger.address as `0x${string}`, amount: usd(10) });
+      const signature = await signWithdrawal(f, alice, withdrawal);
+      await expect(f.escrow.connect(f.relayer).withdrawWithSignature(withdrawal, signature))
+        .to.be.revertedWithCustomError(f.escrow, "CustomerBlocklisted")
+        .withArgs(alice.address);
+      await expectLedger(f, INITIAL_TOTAL);
     });
   });
 
