@@ -9,9 +9,9 @@
  * and merchants' payout addresses already hold tokens (steady state, not first-ever use).
  */
 import { ethers, network } from "hardhat";
-import { Wallet, type TransactionReceipt } from "ethers";
+import { Wallet, type HDNodeWallet, type TransactionReceipt } from "ethers";
 import { deployStablePay } from "../src/chain/deploy";
-import { escrowDomain, paymentTypes, type Address, type Payment } from "../src/sdk/typedData";
+import { escrowDomain, ethersTypes, paymentTypes, type Address, type Payment } from "../src/sdk/typedData";
 import type { PaymentEscrow, SettlementToken, MerchantRegistry } from "../typechain-types";
 
 /** EIP-7825 (Osaka): no single transaction may use more gas than this. */
@@ -47,7 +47,7 @@ async function setup(): Promise<Ctx> {
 }
 
 /** Payers with an escrow balance: minted, then deposited in one admin-funded batch of deposits. */
-async function fundedPayers(ctx: Ctx, count: number): Promise<Wallet[]> {
+async function fundedPayers(ctx: Ctx, count: number): Promise<HDNodeWallet[]> {
   const payers = Array.from({ length: count }, () => Wallet.createRandom());
   const escrowAddress = await ctx.escrow.getAddress();
   // Mint straight to the escrow and credit by deposit is not possible; fund by gasless deposits.
@@ -72,7 +72,7 @@ async function fundedPayers(ctx: Ctx, count: number): Promise<Wallet[]> {
   return payers;
 }
 
-async function signedBatch(ctx: Ctx, payers: Wallet[], merchants: number) {
+async function signedBatch(ctx: Ctx, payers: HDNodeWallet[], merchants: number) {
   const domain = escrowDomain(ctx.chainId, (await ctx.escrow.getAddress()) as Address);
   const now = BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
   const items = [];
@@ -88,7 +88,7 @@ async function signedBatch(ctx: Ctx, payers: Wallet[], merchants: number) {
       validAfter: 0n,
       deadline: now + 86_400n,
     };
-    items.push({ payment, signature: await payers[i].signTypedData(domain, paymentTypes, payment) });
+    items.push({ payment, signature: await payers[i].signTypedData(domain, ethersTypes(paymentTypes), payment) });
   }
   return items;
 }

@@ -4,6 +4,12 @@
  *
  * Loaded by hardhat.config.ts (through tasks/index.ts), so it must not import the Hardhat runtime
  * ("hardhat") or typechain-types at module level; the tasks import typechain-types lazily.
+ *
+ * Each task imports only the typechain factories it uses (not the typechain-types index, which
+ * would transpile every contract's bindings), and does so before its first RPC request. Loading
+ * blocks the event loop; done between two requests, a pause longer than the node's HTTP
+ * keep-alive (5 s on a busy machine) makes the next request go out on a socket the node has just
+ * closed ("SocketError: other side closed").
  */
 import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";

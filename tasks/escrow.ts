@@ -12,8 +12,12 @@ const BUCKETS = ["customerBalances", "held", "disputed", "released", "claimable"
 task("escrow:liabilities", "Prints the escrow's liabilities by bucket and checks them against its token balance")
   .addFlag("json", "Print one JSON object (amounts in base units) instead of a table")
   .setAction(async (args: { json: boolean }, hre) => {
+    // Load the factories before the first RPC request (see the note in ./common).
+    const [{ PaymentEscrow__factory }, { SettlementToken__factory }] = await Promise.all([
+      import("../typechain-types/factories/contracts/PaymentEscrow__factory"),
+      import("../typechain-types/factories/contracts/SettlementToken__factory"),
+    ]);
     const record = await liveDeployment(hre);
-    const { PaymentEscrow__factory, SettlementToken__factory } = await import("../typechain-types");
     const escrowAddress = record.contracts.PaymentEscrow.address;
     const escrow = PaymentEscrow__factory.connect(escrowAddress, hre.ethers.provider);
     const token = SettlementToken__factory.connect(await escrow.token(), hre.ethers.provider);

@@ -27,9 +27,11 @@ interface RegistryContext {
 }
 
 async function registryContext(hre: HardhatRuntimeEnvironment): Promise<RegistryContext> {
+  // Load the factory before the first RPC request (see the note in ./common).
+  const { MerchantRegistry__factory } =
+    await import("../typechain-types/factories/contracts/MerchantRegistry__factory");
   const record = await liveDeployment(hre);
   const signer = await operator(hre);
-  const { MerchantRegistry__factory } = await import("../typechain-types");
   const address = record.contracts.MerchantRegistry.address;
   return {
     registry: MerchantRegistry__factory.connect(address, signer),

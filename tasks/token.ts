@@ -22,9 +22,10 @@ interface TokenContext {
 }
 
 async function tokenContext(hre: HardhatRuntimeEnvironment): Promise<TokenContext> {
+  // Load the factory before the first RPC request (see the note in ./common).
+  const { SettlementToken__factory } = await import("../typechain-types/factories/contracts/SettlementToken__factory");
   const record = await liveDeployment(hre);
   const signer = await operator(hre);
-  const { SettlementToken__factory } = await import("../typechain-types");
   const address = record.contracts.SettlementToken.address;
   const token = SettlementToken__factory.connect(address, signer);
   const symbol = await token.symbol().catch(() => "tokens");

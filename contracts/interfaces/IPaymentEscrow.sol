@@ -258,8 +258,6 @@ interface IPaymentEscrow {
     error NotPayer(bytes32 paymentId, address caller);
     /// @notice Only the merchant's owner key may do this.
     error NotMerchantOwner(uint64 merchantId, address caller);
-    /// @notice The EIP-3009 authorization does not match the payment.
-    error AuthorizationMismatch(bytes32 paymentId);
     /// @notice The token is paused; settlement would only defer every payout.
     error TokenPaused();
     /// @notice Nothing to pay out.

@@ -11,13 +11,13 @@ import {ITokenReceiver} from "./CallbackToken.sol";
  * settlements and claims. When `armed` is false it behaves like a plain wallet.
  */
 contract ReentrantWallet is ITokenReceiver {
-    address public target;
+    address public reentryTarget;
     bytes public reentryCall;
     bool public armed;
     uint256 public received;
 
     function arm(address target_, bytes calldata reentryCall_) external {
-        target = target_;
+        reentryTarget = target_;
         reentryCall = reentryCall_;
         armed = true;
     }
@@ -40,7 +40,7 @@ contract ReentrantWallet is ITokenReceiver {
     function onTokenReceived(address, uint256 amount) external {
         received += amount;
         if (!armed) return;
-        (bool ok, bytes memory ret) = target.call(reentryCall);
+        (bool ok, bytes memory ret) = reentryTarget.call(reentryCall);
         if (!ok) {
             assembly ("memory-safe") {
                 revert(add(ret, 0x20), mload(ret))

@@ -87,3 +87,22 @@ export function escrowDomain(chainId: bigint | number, escrow: Address): EscrowD
     verifyingContract: escrow,
   };
 }
+
+type TypeField = { readonly name: string; readonly type: string };
+
+/** A mutable copy of typed-data types, as ethers' `signTypedData` wants them. */
+export function ethersTypes(types: Record<string, readonly TypeField[]>): Record<string, { name: string; type: string }[]> {
+  return Object.fromEntries(Object.entries(types).map(([key, fields]) => [key, fields.map((f) => ({ ...f }))]));
+}
+
+/**
+ * The payment as viem's typed-data encoder types it: uint48 fields are JavaScript numbers there
+ * (they always fit), everything wider stays bigint.
+ */
+export function paymentMessage(payment: Payment) {
+  return { ...payment, validAfter: Number(payment.validAfter), deadline: Number(payment.deadline) };
+}
+
+export function withdrawalMessage(withdrawal: Withdrawal) {
+  return { ...withdrawal, deadline: Number(withdrawal.deadline) };
+}

@@ -9,7 +9,15 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type { ContractTransactionResponse, Signer } from "ethers";
 import type { MerchantRegistry, PaymentEscrow, SettlementToken } from "../../typechain-types";
 import { deployStablePay } from "../../src/chain/deploy";
-import { escrowDomain, paymentTypes, withdrawalTypes, confirmationTypes, refundTypes, disputeTypes } from "../../src/sdk/typedData";
+import {
+  confirmationTypes,
+  disputeTypes,
+  escrowDomain,
+  ethersTypes,
+  paymentTypes,
+  refundTypes,
+  withdrawalTypes,
+} from "../../src/sdk/typedData";
 import type { Address, Hex, Payment, Withdrawal } from "../../src/sdk/typedData";
 import { paymentId } from "../../src/sdk/paymentId";
 import { BatchTree } from "../../src/sdk/merkle";
@@ -134,7 +142,7 @@ export async function signPayment(
   payment: Payment,
   domain?: Awaited<ReturnType<typeof domainOf>>,
 ): Promise<Hex> {
-  return (await signer.signTypedData(domain ?? (await domainOf(f)), paymentTypes, payment)) as Hex;
+  return (await signer.signTypedData(domain ?? (await domainOf(f)), ethersTypes(paymentTypes), payment)) as Hex;
 }
 
 export async function idOf(f: Pick<EscrowFixture, "escrow" | "chainId">, payment: Payment): Promise<Hex> {
@@ -204,19 +212,19 @@ export async function nextNonce(f: Pick<EscrowFixture, "escrow">, account: strin
 }
 
 export async function signWithdrawal(f: EscrowFixture, signer: Signer, withdrawal: Withdrawal): Promise<Hex> {
-  return (await signer.signTypedData(await domainOf(f), withdrawalTypes, withdrawal)) as Hex;
+  return (await signer.signTypedData(await domainOf(f), ethersTypes(withdrawalTypes), withdrawal)) as Hex;
 }
 
 export async function signConfirmation(f: EscrowFixture, signer: Signer, id: Hex, deadline: bigint): Promise<Hex> {
-  return (await signer.signTypedData(await domainOf(f), confirmationTypes, { paymentId: id, deadline })) as Hex;
+  return (await signer.signTypedData(await domainOf(f), ethersTypes(confirmationTypes), { paymentId: id, deadline })) as Hex;
 }
 
 export async function signRefund(f: EscrowFixture, signer: Signer, id: Hex, totalRefund: bigint, deadline: bigint): Promise<Hex> {
-  return (await signer.signTypedData(await domainOf(f), refundTypes, { paymentId: id, totalRefund, deadline })) as Hex;
+  return (await signer.signTypedData(await domainOf(f), ethersTypes(refundTypes), { paymentId: id, totalRefund, deadline })) as Hex;
 }
 
 export async function signDispute(f: EscrowFixture, signer: Signer, id: Hex, deadline: bigint): Promise<Hex> {
-  return (await signer.signTypedData(await domainOf(f), disputeTypes, { paymentId: id, deadline })) as Hex;
+  return (await signer.signTypedData(await domainOf(f), ethersTypes(disputeTypes), { paymentId: id, deadline })) as Hex;
 }
 
 /** Ceil(amount * bps / 10_000): the escrow's fee rule. */

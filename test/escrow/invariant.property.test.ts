@@ -67,7 +67,7 @@ type Action =
   | { kind: "resolveDispute"; pick: number; valid: boolean; pct: number; byTimeout: boolean }
   | { kind: "advance"; seconds: number }
   | { kind: "settle"; onlyReleasable: boolean }
-  | { kind: "claim"; merchant: number; valid: boolean }
+  | { kind: "claim"; merchant: number; valid: boolean; clearFirst: boolean }
   | { kind: "collectFees" }
   | { kind: "blocklist"; merchant: number };
 
@@ -130,9 +130,12 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("settle" as const), onlyReleasable: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("claim" as const), merchant, valid: mostly }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant("claim" as const), merchant, valid: mostly, clearFirst: mostly }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("collectFees" as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("blocklist" as const), merchant }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("blocklist" as const), merchant }) },
 );
 
 // ------------------------------------------------------------------------------------------ model
@@ -534,6 +537,11 @@ async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
       const owed = [0, 1, 2].filter((i) => model.claimable[i] > 0n);
       const mi = a.valid && owed.length > 0 ? owed[a.merchant % owed.length] : a.merchant;
       const m = f.merchants[mi];
+      // With `clearFirst`, the token operator first clears a blocklisted payout address.
+      if (a.clearFirst && model.blocked[mi]) {
+        await f.token.connect(f.admin).unBlocklist(m.payout.address);
+        model.blocked[mi] = false;
+      }
       await nextTimestamp();
       const tx = f.escrow.connect(f.stranger).claim(m.id, GAS);
       const amount = model.claimable[mi];
