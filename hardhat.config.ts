@@ -32,13 +32,13 @@ const testnetAccounts = env.DEPLOYER_PRIVATE_KEY ? [env.DEPLOYER_PRIVATE_KEY] : 
 
 const config: HardhatUserConfig = {
   solidity: {
-    version: SOLC_VERSION,
-    settings: {
-      // 10,000 runs: the batch paths run millions of times, deployment runs once.
-      optimizer: { enabled: true, runs: 10_000 },
-      evmVersion: "cancun",
-      viaIR: false,
-    },
+    compilers: [
+      {
+        version: SOLC_VERSION,
+        // 10,000 runs: the batch paths run millions of times, deployment runs once.
+        settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun" },
+      },
+    ],
     overrides: {
       // The escrow's batch loop is the hot path: the IR pipeline saves ~1,500 gas per payment
       // there (bench:gas). Only this file pays IR's slower compile.
