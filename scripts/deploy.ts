@@ -178,6 +178,12 @@ export async function deploy(hre: HardhatRuntimeEnvironment, options: DeployScri
 
   let replaced: DeployResult["replaced"];
   if (file && existsSync(file)) {
+    // A record replaced by force may be the only copy of a real deployment: keep it next to the new one.
+    const keepPrevious = (why: string): void => {
+      const backup = path.join(dir, `${network}.previous.json`);
+      copyFileSync(file, backup);
+      log(`FORCE_REDEPLOY: replacing ${why} ${file} (previous record kept in ${backup})`);
+    };
     let previous: DeploymentRecord | undefined;
     try {
       previous = readDeployment(network, dir);
@@ -185,7 +191,8 @@ export async function deploy(hre: HardhatRuntimeEnvironment, options: DeployScri
       if (!options.force) {
         throw new Error(`${(e as Error).message}\nFix or remove it, or set FORCE_REDEPLOY=true to replace it.`);
       }
-      log(`Replacing unreadable deployment record ${file} (FORCE_REDEPLOY)`);
+      keepPrevious("the unreadable deployment record");
+      replaced = "forced";
     }
     if (previous) {
       const status = await deploymentStatus(provider, previous);
@@ -199,15 +206,17 @@ export async function deploy(hre: HardhatRuntimeEnvironment, options: DeployScri
         return { status: "existing", record: previous, file };
       }
       if (status.live) {
-        const backup = path.join(dir, `${network}.previous.json`);
-        copyFileSync(file, backup);
-        log(`FORCE_REDEPLOY: replacing the live deployment recorded in ${file} (previous record kept in ${backup})`);
+        keepPrevious("the live deployment recorded in");
         replaced = "forced";
-      } else if (status.reason === "chain-mismatch" && !options.force) {
-        throw new Error(
-          `Deployment record ${file} is ${describeStatus(status)}. Refusing to overwrite it: check the RPC URL, ` +
-            `or set FORCE_REDEPLOY=true (or another DEPLOYMENTS_DIR) to deploy anyway.`,
-        );
+      } else if (status.reason === "chain-mismatch") {
+        if (!options.force) {
+          throw new Error(
+            `Deployment record ${file} is ${describeStatus(status)}. Refusing to overwrite it: check the RPC URL, ` +
+              `or set FORCE_REDEPLOY=true (or another DEPLOYMENTS_DIR) to deploy anyway.`,
+          );
+        }
+        keepPrevious(`the chain ${status.recordedChainId} deployment recorded in`);
+        replaced = "forced";
       } else {
         log(`Stale deployment record ${file}: ${describeStatus(status)}. Deploying anew and replacing it.`);
         replaced = "stale";

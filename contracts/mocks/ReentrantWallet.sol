@@ -37,6 +37,10 @@ contract ReentrantWallet is ITokenReceiver {
         return ret;
     }
 
+    function wantsTokenHook() external pure returns (bool) {
+        return true;
+    }
+
     function onTokenReceived(address, uint256 amount) external {
         received += amount;
         if (!armed) return;

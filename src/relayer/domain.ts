@@ -169,6 +169,8 @@ export interface OutboxRecord {
   deliveredAt: number | null;
   lastError: string | null;
   createdAt: number;
+  /** When it was dead-lettered after exhausting its attempts (set by the SQLite store). */
+  deadAt?: number | null;
 }
 
 export interface SettlementRecord {

@@ -241,7 +241,9 @@ describe("deploy script (in-process network)", function () {
       expect(readDeployment("hardhat", dir)).to.deep.equal(other);
       const forced = await run({ force: true });
       expect(forced.status).to.equal("deployed");
+      expect(forced.replaced).to.equal("forced");
       expect(readDeployment("hardhat", dir).chainId).to.equal(31337);
+      expect(JSON.parse(readFileSync(path.join(dir, "hardhat.previous.json"), "utf8"))).to.deep.equal(other);
     });
 
     it("refuses an unreadable record unless forced", async function () {
@@ -251,6 +253,7 @@ describe("deploy script (in-process network)", function () {
       const forced = await run({ force: true });
       expect(forced.status).to.equal("deployed");
       expect(readDeployment("hardhat", dir)).to.deep.equal(forced.record);
+      expect(readFileSync(path.join(dir, "hardhat.previous.json"), "utf8")).to.equal("{ not json");
     });
 
     it("writes nothing for the in-process network unless a directory or write is asked for", async function () {

@@ -2,8 +2,8 @@
  * End to end against a real JSON-RPC chain: starts `npx hardhat node` on a free port, deploys with
  * `npx hardhat run scripts/deploy.ts --network localhost` (LOCAL_RPC_URL and DEPLOYMENTS_DIR point
  * at the node and a temp dir), then drives the operator tasks as an operator would and checks
- * both their output and the chain. Commands that send no transaction run concurrently to keep the
- * test fast; commands that send transactions run one at a time (same account, same nonces).
+ * both their output and the chain. Independent commands run concurrently to keep the test fast
+ * (each `npx hardhat` start costs seconds); commands that depend on each other run in stages.
  */
 import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
@@ -78,30 +78,51 @@ describe("deploy and operator tasks against `hardhat node`", function () {
     expect(record, "the deployment test must pass first").to.not.equal(undefined);
     const token = SettlementToken__factory.connect(record.contracts.SettlementToken.address, provider);
     const registry = MerchantRegistry__factory.connect(record.contracts.MerchantRegistry.address, provider);
+    const tokenAddress = record.contracts.SettlementToken.address;
 
-    const registered = await hardhat([
-      "merchant:register",
-      "--owner",
-      MERCHANT,
-      "--payout",
-      MERCHANT,
-      "--fee-bps",
-      "250",
-      "--hold-seconds",
-      "3600",
-      "--metadata",
-      "https://shop.example/merchant.json",
+    // Stage 1: independent commands. The two transactions may go out concurrently: the node's
+    // unlocked account signs, and the node assigns nonces in arrival order.
+    const [registered, configured, badAmount, redeploy, liabilities] = await Promise.all([
+      hardhat([
+        "merchant:register",
+        "--owner",
+        MERCHANT,
+        "--payout",
+        MERCHANT,
+        "--fee-bps",
+        "250",
+        "--hold-seconds",
+        "3600",
+        "--metadata",
+        "https://shop.example/merchant.json",
+      ]),
+      hardhat(["token:configure-minter", "--minter", DEPLOYER, "--allowance", "1000"]),
+      hardhat(["token:mint", "--to", MERCHANT, "--amount", "-12.34"], 1),
+      hardhat(["run", "scripts/deploy.ts"]),
+      hardhat(["escrow:liabilities"]),
     ]);
     expect(registered.stdout).to.match(/Registered merchant 1 \(tx 0x[0-9a-f]{64}\)/);
     expect(await registry.merchantCount()).to.equal(1n);
+    expect(configured.stdout).to.include(`Configured minter ${DEPLOYER} with an allowance of 1000.0 spUSD`);
+    expect(await token.minterAllowance(DEPLOYER)).to.equal(1_000_000_000n);
+    expect(badAmount.output).to.include(
+      'Error in plugin stablepay: --amount "-12.34" is not a valid amount: use a positive decimal number such as 12.34',
+    );
+    expect(redeploy.stdout).to.include("StablePay is already deployed on localhost (chain 31337)");
+    expect(redeploy.stdout).to.include("Nothing deployed.");
+    expect(readDeployment("localhost", dir)).to.deep.equal(record);
+    expect(liabilities.stdout).to.include(
+      `PaymentEscrow ${record.contracts.PaymentEscrow.address} liabilities (spUSD):`,
+    );
+    expect(liabilities.stdout).to.match(/held\s+0\.0\n/);
+    expect(liabilities.stdout).to.include("Token balance of the escrow: 0.0 spUSD");
+    expect(liabilities.stdout).to.include("Match: yes");
 
-    // One transaction (configure the deployer as minter) alongside commands that send none.
-    const [shown, configured, badAmount, unknownMerchant, redeploy] = await Promise.all([
+    // Stage 2: what needs the merchant or the minter.
+    const [shown, unknownMerchant, minted] = await Promise.all([
       hardhat(["merchant:show", "--id", "1"]),
-      hardhat(["token:configure-minter", "--minter", DEPLOYER, "--allowance", "1000"]),
-      hardhat(["token:mint", "--to", MERCHANT, "--amount", "-12.34"], 1),
       hardhat(["merchant:show", "--id", "99"], 1),
-      hardhat(["run", "scripts/deploy.ts"]),
+      hardhat(["token:mint", "--to", MERCHANT, "--amount", "12.34"]),
     ]);
     expect(JSON.parse(shown.stdout.slice(shown.stdout.indexOf("{")))).to.deep.equal({
       id: 1,
@@ -112,34 +133,19 @@ describe("deploy and operator tasks against `hardhat node`", function () {
       holdPeriod: 3600,
       metadata: (await registry.getMerchant(1n)).metadata,
     });
-    expect(configured.stdout).to.include(`Configured minter ${DEPLOYER} with an allowance of 1000.0 spUSD`);
-    expect(badAmount.output).to.include(
-      'Error in plugin stablepay: --amount "-12.34" is not a valid amount: use a positive decimal number such as 12.34',
-    );
     expect(unknownMerchant.output).to.include(
       "Error in plugin stablepay: Merchant 99 does not exist: the registry has 1 merchant (ids 1 to 1)",
     );
-    expect(redeploy.stdout).to.include("StablePay is already deployed on localhost (chain 31337)");
-    expect(redeploy.stdout).to.include("Nothing deployed.");
-    expect(readDeployment("localhost", dir)).to.deep.equal(record);
-
-    const minted = await hardhat(["token:mint", "--to", MERCHANT, "--amount", "12.34"]);
     expect(minted.stdout).to.include(`Minted 12.34 spUSD to ${MERCHANT}`);
     expect(minted.stdout).to.include(`Balance of ${MERCHANT}: 12.34 spUSD`);
     expect(await token.balanceOf(MERCHANT)).to.equal(12_340_000n);
 
-    const [paused, liabilities] = await Promise.all([hardhat(["token:pause"]), hardhat(["escrow:liabilities"])]);
-    expect(paused.stdout).to.include(`Paused SettlementToken ${record.contracts.SettlementToken.address}`);
+    // Stage 3 and 4: pause, then unpause.
+    const paused = await hardhat(["token:pause"]);
+    expect(paused.stdout).to.include(`Paused SettlementToken ${tokenAddress}`);
     expect(await token.paused()).to.equal(true);
-    expect(liabilities.stdout).to.include(
-      `PaymentEscrow ${record.contracts.PaymentEscrow.address} liabilities (spUSD):`,
-    );
-    expect(liabilities.stdout).to.match(/held\s+0\.0\n/);
-    expect(liabilities.stdout).to.include("Token balance of the escrow: 0.0 spUSD");
-    expect(liabilities.stdout).to.include("Match: yes");
-
     const unpaused = await hardhat(["token:unpause"]);
-    expect(unpaused.stdout).to.include(`Unpaused SettlementToken ${record.contracts.SettlementToken.address}`);
+    expect(unpaused.stdout).to.include(`Unpaused SettlementToken ${tokenAddress}`);
     expect(await token.paused()).to.equal(false);
   });
 });

@@ -39,7 +39,8 @@ import {
 import type { Hex, Payment } from "../../src/sdk/typedData";
 import { liabilitiesOf, payBatchOf, settleFixture } from "./settle.helpers";
 
-const SEED = Number(process.env.FC_SEED ?? 20_250_611);
+const DEFAULT_SEED = 20_250_611;
+const SEED = Number(process.env.FC_SEED ?? DEFAULT_SEED);
 const RUNS = Number(process.env.FC_RUNS ?? 25);
 /** Fixed gas so that a predicted revert is mined (at the pinned timestamp) instead of failing estimation. */
 const GAS = { gasLimit: 3_000_000n };
@@ -74,6 +75,12 @@ type Action =
 const who = fc.nat({ max: 3 });
 const merchant = fc.nat({ max: 2 });
 const mostly = fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) });
+/** A percentage, mostly within [min, 100] and sometimes above 100 (an over-large request). */
+const percent = (min: number, max: number) =>
+  fc.oneof(
+    { weight: 3, arbitrary: fc.integer({ min, max: 100 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 101, max }) },
+  );
 const paymentAmount = fc.oneof(
   { weight: 2, arbitrary: fc.bigInt(1n, 1_000n) }, // dust: fee rounding matters
   { weight: 5, arbitrary: fc.bigInt(1n, usd(400)) },
@@ -92,7 +99,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constant("withdraw" as const), who, pct: fc.integer({ min: 1, max: 130 }) }),
+    arbitrary: fc.record({ kind: fc.constant("withdraw" as const), who, pct: percent(1, 130) }),
   },
   {
     weight: 4,
@@ -108,7 +115,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
       kind: fc.constant("refund" as const),
       pick: fc.nat(),
       valid: mostly,
-      pct: fc.integer({ min: 1, max: 120 }),
+      pct: percent(1, 120),
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("openDispute" as const), pick: fc.nat(), valid: mostly }) },
@@ -118,7 +125,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
       kind: fc.constant("resolveDispute" as const),
       pick: fc.nat(),
       valid: mostly,
-      pct: fc.integer({ min: 0, max: 110 }),
+      pct: percent(0, 110),
       byTimeout: fc.oneof({ weight: 1, arbitrary: fc.constant(true) }, { weight: 3, arbitrary: fc.constant(false) }),
     }),
   },
@@ -699,20 +706,25 @@ describe("PaymentEscrow stateful property: model vs chain after every step", fun
     }
     console.log(`      ${steps} steps; outcomes:`);
     for (const [label, count] of [...outcomes.entries()].sort()) console.log(`        ${label}: ${count}`);
-    // The runs must have reached the interesting paths, or the property proves little.
-    for (const label of [
-      "payBatch: ok",
-      "confirm: ok",
-      "refund: ok",
-      "openDispute: ok",
-      "resolveDispute: ok",
-      "settle: ok",
-      "settle: ok with a deferred payout",
-      "claim: ok",
-      "collectFees: ok",
-      "withdraw: revert InsufficientBalance",
-      "settle: revert HoldNotExpired",
-    ]) {
+    // The default-seed runs must reach the interesting paths, or the property proves little (this guards
+    // against the arbitraries degenerating after an edit). Other seeds only print the summary.
+    const required =
+      SEED !== DEFAULT_SEED
+        ? []
+        : [
+            "payBatch: ok",
+            "confirm: ok",
+            "refund: ok",
+            "openDispute: ok",
+            "resolveDispute: ok",
+            "settle: ok",
+            "settle: ok with a deferred payout",
+            "claim: ok",
+            "collectFees: ok",
+            "withdraw: revert InsufficientBalance",
+            "settle: revert HoldNotExpired",
+          ];
+    for (const label of required) {
       expect(outcomes.get(label) ?? 0, `no step reached "${label}"`).to.be.greaterThan(0);
     }
   });

@@ -1,0 +1,148 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import swagger from "@fastify/swagger";
+import type { RelayerConfig } from "./config";
+import { DEFAULTS } from "./config";
+import { PaymentState } from "./domain";
+import { metrics as processMetrics, type RelayerMetrics } from "./metrics";
+import type { RelayerStore } from "./store/types";
+import { authenticateAdmin, authenticateMerchant } from "./http/auth";
+import type { RouteContext } from "./http/context";
+import { registerErrorHandling, registerJsonParser } from "./http/errors";
+import { registerIdempotency } from "./http/idempotency";
+import { InclusionProver } from "./http/inclusion";
+import { loggerOptions, type LoggerOptions } from "./http/logging";
+import { TokenBucketLimiter } from "./http/rateLimit";
+import type { ChainView } from "./intake/chainView";
+import type { ChainWriter } from "./intake/chainWriter";
+import { EscrowDigester } from "./intake/digest";
+import { GroupCommitWriter, type GroupCommitOptions } from "./intake/groupCommit";
+import { Intake } from "./intake/intake";
+import { ROUTES } from "./routes";
+
+export interface AppDeps {
+  config: RelayerConfig;
+  store: RelayerStore;
+  chain: ChainView;
+  /** Relays confirm/dispute/refund/deposit/withdraw; without one those routes answer 503. */
+  writer?: ChainWriter | null;
+  /** Milliseconds since the epoch (validity windows, timestamps). Default Date.now. */
+  clock?: () => number;
+  /** pino options (level, stream) or false for silence. Default: info to stdout. */
+  logger?: LoggerOptions | false;
+  /** Default: the process-wide registry the chain jobs also use. */
+  metrics?: RelayerMetrics;
+  groupCommit?: GroupCommitOptions;
+}
+
+const API_DESCRIPTION = `StablePay relayer: customers submit EIP-712 signed payments, merchants follow them to settlement.
+Amounts, ids and nonces are decimal strings. Errors are {"error":{"code","message","details"}} with stable codes.
+POSTs that create something honour Idempotency-Key. Merchant routes take Authorization: Bearer <API key>.`;
+
+/**
+ * The relayer's HTTP API as a configured fastify instance, not listening (the caller owns
+ * `listen()` and the store). Closing the app drains the intake's group commit first, so no
+ * verified payment waiting to be committed is dropped on shutdown.
+ */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const { config, store, chain } = deps;
+  const clock = deps.clock ?? Date.now;
+  const metrics = deps.metrics ?? processMetrics;
+
+  const app = Fastify({
+    logger: loggerOptions(deps.logger),
+    bodyLimit: config.bodyLimitBytes,
+    // Types are never coerced ("100" is not 100, 100 is not "100") and unknown fields are errors.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
+    return503OnClosing: true,
+  });
+
+  const digester = new EscrowDigester(chain.chainId, chain.escrow);
+  const groupCommit = new GroupCommitWriter(store, metrics, {
+    maxSize: deps.groupCommit?.maxSize ?? DEFAULTS.groupCommitMaxSize,
+    maxWaitMs: deps.groupCommit?.maxWaitMs ?? DEFAULTS.groupCommitMaxWaitMs,
+  });
+  const intake = new Intake({ store, chain, digester, writer: groupCommit, clock, metrics });
+  const ctx: RouteContext = {
+    config,
+    store,
+    chain,
+    writer: deps.writer ?? null,
+    digester,
+    intake,
+    groupCommit,
+    inclusion: new InclusionProver(store),
+    metrics,
+    clock,
+  };
+
+  registerErrorHandling(app);
+  registerJsonParser(app);
+  registerAuthAndRateLimit(app, ctx);
+  registerIdempotency(app, store, clock);
+  registerMetrics(app, ctx);
+
+  void app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: { title: "StablePay Relayer API", version: "1.0.0", description: API_DESCRIPTION },
+      tags: [
+        { name: "customers", description: "Payers: payments, confirmations, disputes, deposits, withdrawals" },
+        { name: "merchants", description: "Authenticated with the merchant's API key" },
+        { name: "operator", description: "Authenticated with the admin token" },
+        { name: "operations", description: "Health, readiness, metrics, this document" },
+      ],
+      components: {
+        securitySchemes: {
+          merchantKey: { type: "http", scheme: "bearer", description: "Merchant API key (sp_live_…)" },
+          adminToken: { type: "apiKey", in: "header", name: "X-Admin-Token" },
+        },
+      },
+    },
+  });
+  // Registered after swagger so that its onRoute hook sees every route.
+  void app.register(async (instance) => {
+    for (const route of ROUTES) route(instance, ctx);
+  });
+
+  app.addHook("onClose", async () => {
+    await groupCommit.close();
+  });
+  return app;
+}
+
+function registerAuthAndRateLimit(app: FastifyInstance, ctx: RouteContext): void {
+  const limiter = new TokenBucketLimiter(ctx.config.rateLimitPerSecond, ctx.config.rateLimitBurst, ctx.clock);
+  app.decorateRequest("principal", null as never);
+  app.addHook("onRequest", async (request: FastifyRequest) => {
+    const config = request.routeOptions.config;
+    switch (config.auth ?? "public") {
+      case "merchant":
+        request.principal = await authenticateMerchant(ctx.store, request);
+        break;
+      case "admin":
+        request.principal = authenticateAdmin(ctx.config.adminToken, request);
+        break;
+      default:
+        request.principal = { kind: "public", ip: request.ip };
+    }
+    if (config.rateLimited === false) return;
+    const p = request.principal;
+    limiter.take(p.kind === "merchant" ? `key:${p.keyId}` : p.kind === "admin" ? "admin" : `ip:${p.ip}`);
+  });
+}
+
+function registerMetrics(app: FastifyInstance, ctx: RouteContext): void {
+  const { metrics, store, groupCommit } = ctx;
+  metrics.setGaugeSource("intake", () => metrics.intakeQueueDepth.set(groupCommit.depth));
+  metrics.setGaugeSource("payments", async () => {
+    const counts = await store.payments.countByState();
+    for (const state of Object.values(PaymentState)) metrics.paymentsByState.set({ state }, counts[state] ?? 0);
+  });
+  app.addHook("onResponse", async (request: FastifyRequest, reply: FastifyReply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    metrics.httpRequestDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+}

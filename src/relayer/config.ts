@@ -1,0 +1,86 @@
+import path from "node:path";
+
+/** Retry and timing constants: named, so behaviour is tunable and greppable. */
+export const DEFAULTS = {
+  port: 8787,
+  host: "127.0.0.1",
+  dataDir: "data",
+  /** Close a batch when it holds this many payments... */
+  batchMaxSize: 400,
+  /** ...or when its oldest payment has waited this long. */
+  batchMaxAgeMs: 2_000,
+  /** Per-transaction gas cap (EIP-7825) minus headroom for estimate error. */
+  batchGasBudget: 15_000_000n,
+  confirmations: 1,
+  pollIntervalMs: 500,
+  /** Fee bump: replace a pending tx after this long, raising fees by this percentage (>= 10% per EIP-1559 nodes). */
+  feeBumpAfterMs: 15_000,
+  feeBumpPercent: 20n,
+  maxFeePerGasCap: 500_000_000_000n,
+  rpcRetry: { attempts: 5, baseDelayMs: 200, maxDelayMs: 5_000 },
+  settleIntervalMs: 30_000,
+  webhook: { attempts: 12, baseDelayMs: 1_000, maxDelayMs: 3_600_000, timeoutMs: 5_000 },
+  rateLimit: { perKeyPerSecond: 200, burst: 400 },
+  bodyLimitBytes: 1_048_576,
+  /** Intake group commit: gather concurrent payments for at most this long before one durable commit. */
+  groupCommitMaxWaitMs: 2,
+  groupCommitMaxSize: 1_000,
+} as const;
+
+export interface RelayerConfig {
+  host: string;
+  port: number;
+  /** SQLite file (WAL). */
+  databasePath: string;
+  rpcUrl: string;
+  /** deployments/<network>.json with the escrow, registry and token addresses. */
+  deploymentsFile: string;
+  /** Key of the relayer's signer (submits batches and settlements). */
+  signerPrivateKey: `0x${string}`;
+  /** Key that may create merchant API keys (operator bootstrap); never logged. */
+  adminToken: string;
+  batchMaxSize: number;
+  batchMaxAgeMs: number;
+  confirmations: number;
+  pollIntervalMs: number;
+  feeBumpAfterMs: number;
+  maxFeePerGasCap: bigint;
+  settleIntervalMs: number;
+  bodyLimitBytes: number;
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+}
+
+/** Hardhat's first well-known dev account: only ever a default for the local chain. */
+export const LOCAL_DEV_SIGNER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+/** Reads configuration from the environment, with defaults for the local network (`npm start`). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayerConfig {
+  const dataDir = env.RELAYER_DATA_DIR ?? DEFAULTS.dataDir;
+  const int = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+    return value;
+  };
+  return {
+    host: env.RELAYER_HOST ?? DEFAULTS.host,
+    port: int("RELAYER_PORT", DEFAULTS.port),
+    databasePath: env.RELAYER_DB ?? path.join(dataDir, "relayer.sqlite"),
+    rpcUrl: env.RPC_URL ?? "http://127.0.0.1:8545",
+    deploymentsFile: env.DEPLOYMENTS_FILE ?? path.join("deployments", "localhost.json"),
+    signerPrivateKey: (env.RELAYER_PRIVATE_KEY ?? LOCAL_DEV_SIGNER_KEY) as `0x${string}`,
+    adminToken: env.RELAYER_ADMIN_TOKEN ?? "local-admin-token",
+    batchMaxSize: int("BATCH_MAX_SIZE", DEFAULTS.batchMaxSize),
+    batchMaxAgeMs: int("BATCH_MAX_AGE_MS", DEFAULTS.batchMaxAgeMs),
+    confirmations: int("CONFIRMATIONS", DEFAULTS.confirmations),
+    pollIntervalMs: int("POLL_INTERVAL_MS", DEFAULTS.pollIntervalMs),
+    feeBumpAfterMs: int("FEE_BUMP_AFTER_MS", DEFAULTS.feeBumpAfterMs),
+    maxFeePerGasCap: env.MAX_FEE_PER_GAS_CAP ? BigInt(env.MAX_FEE_PER_GAS_CAP) : DEFAULTS.maxFeePerGasCap,
+    settleIntervalMs: int("SETTLE_INTERVAL_MS", DEFAULTS.settleIntervalMs),
+    bodyLimitBytes: int("BODY_LIMIT_BYTES", DEFAULTS.bodyLimitBytes),
+    rateLimitPerSecond: int("RATE_LIMIT_PER_SECOND", DEFAULTS.rateLimit.perKeyPerSecond),
+    rateLimitBurst: int("RATE_LIMIT_BURST", DEFAULTS.rateLimit.burst),
+  };
+}

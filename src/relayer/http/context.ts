@@ -1,0 +1,61 @@
+import type { FastifyInstance } from "fastify";
+import type { RelayerConfig } from "../config";
+import type { Hex } from "../domain";
+import type { RelayerMetrics } from "../metrics";
+import type { RelayerStore } from "../store/types";
+import type { ChainView } from "../intake/chainView";
+import type { ChainWriter } from "../intake/chainWriter";
+import type { EscrowDigester } from "../intake/digest";
+import type { GroupCommitWriter } from "../intake/groupCommit";
+import type { Intake } from "../intake/intake";
+import type { InclusionProver } from "./inclusion";
+
+/** Who a request acts as, set by the auth hook. */
+export type Principal =
+  | { kind: "merchant"; merchantId: bigint; keyId: string }
+  | { kind: "admin" }
+  | { kind: "public"; ip: string };
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Who may call the route: anyone (default), a merchant API key, or the operator's admin token. */
+    auth?: "public" | "merchant" | "admin";
+    /** Creates something: honours Idempotency-Key. Defaults to true for POST. */
+    idempotent?: boolean;
+    /** Counts against the caller's token bucket. Defaults to true. */
+    rateLimited?: boolean;
+  }
+  interface FastifyRequest {
+    /** The undecoded JSON body (for the idempotency fingerprint). */
+    rawBody: Buffer | null;
+    principal: Principal;
+  }
+}
+
+/** Everything a route handler may use; built once per app by buildApp. */
+export interface RouteContext {
+  config: RelayerConfig;
+  store: RelayerStore;
+  chain: ChainView;
+  /** Sends signed single-payment and balance operations; absent → those routes answer 503. */
+  writer: ChainWriter | null;
+  digester: EscrowDigester;
+  intake: Intake;
+  groupCommit: GroupCommitWriter;
+  inclusion: InclusionProver;
+  metrics: RelayerMetrics;
+  /** Milliseconds since the epoch. */
+  clock: () => number;
+}
+
+export type App = FastifyInstance;
+
+/** A route module: registers exactly one route. */
+export type RouteModule = (app: App, ctx: RouteContext) => void;
+
+export const merchantOf = (principal: Principal): { merchantId: bigint; keyId: string } => {
+  if (principal.kind !== "merchant") throw new Error("route is not merchant-authenticated");
+  return principal;
+};
+
+export type { Hex };

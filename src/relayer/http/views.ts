@@ -1,0 +1,46 @@
+import type { PaymentRecord, SettlementRecord } from "../domain";
+import type { PaymentView } from "../intake/schemas";
+import type { InclusionView } from "./inclusion";
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const str = (value: bigint | null): string | null => (value === null ? null : value.toString());
+
+/** A stored payment as the API shows it: bigint → decimal string, ms → ISO 8601. */
+export function paymentView(p: PaymentRecord, inclusion?: InclusionView | null): PaymentView {
+  return {
+    id: p.id,
+    payer: p.payer,
+    merchantId: p.merchantId.toString(),
+    amount: p.amount.toString(),
+    orderRef: p.orderRef,
+    nonce: p.nonce.toString(),
+    validAfter: p.validAfter.toString(),
+    deadline: p.deadline.toString(),
+    signature: p.signature,
+    state: p.state,
+    rejectReason: p.rejectReason,
+    batchId: str(p.batchId),
+    leafIndex: p.leafIndex,
+    txHash: p.txHash,
+    refunded: p.refunded.toString(),
+    releaseAt: str(p.releaseAt),
+    requestId: p.requestId,
+    createdAt: iso(p.createdAt),
+    updatedAt: iso(p.updatedAt),
+    ...(inclusion === undefined ? {} : { inclusion }),
+  };
+}
+
+export function settlementView(s: SettlementRecord) {
+  return {
+    key: s.key,
+    merchantId: s.merchantId.toString(),
+    batchIds: s.batchIds.map((id) => id.toString()),
+    state: s.state,
+    txHash: s.txHash,
+    amount: str(s.amount),
+    fee: str(s.fee),
+    createdAt: iso(s.createdAt),
+    updatedAt: iso(s.updatedAt),
+  };
+}

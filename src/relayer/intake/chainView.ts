@@ -1,0 +1,189 @@
+import { Interface, getAddress, isError, type Provider } from "ethers";
+import { MerchantRegistry__factory, PaymentEscrow__factory, type MerchantRegistry, type PaymentEscrow } from "../../../typechain-types";
+import { ApiError } from "../errors";
+import type { Hex } from "../domain";
+import { TtlCache } from "./ttlCache";
+
+/** Mirrors IMerchantRegistry.MerchantStatus. */
+export enum MerchantStatus {
+  None = 0,
+  Active = 1,
+  Suspended = 2,
+  Closed = 3,
+}
+
+export interface MerchantTerms {
+  status: MerchantStatus;
+  /** Key that signs the merchant's refunds. */
+  owner: Hex;
+  feeBps: number;
+  holdPeriod: number;
+}
+
+/** A payer's escrow account: free balance and nonce window (see IPaymentEscrow.nonceWindow). */
+export interface AccountState {
+  balance: bigint;
+  nonceBase: bigint;
+  nonceBitmap: bigint;
+}
+
+/**
+ * What intake and the API read from the chain. Reads may be served from a short cache: the escrow
+ * re-checks everything when it escrows a batch, so a stale read can only make the relayer accept a
+ * payment the chain then rejects (reported as `rejected`), never move money it should not.
+ */
+export interface ChainView {
+  readonly chainId: bigint;
+  /** The escrow's address, lowercase. */
+  readonly escrow: Hex;
+  merchant(merchantId: bigint): Promise<MerchantTerms>;
+  account(address: Hex): Promise<AccountState>;
+  hasCode(address: Hex): Promise<boolean>;
+  /** ERC-1271: does the contract at `signer` accept `signature` for `digest`? False on any revert. */
+  isValidSignature(signer: Hex, digest: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  merchantBalances(merchantId: bigint): Promise<{ released: bigint; claimable: bigint }>;
+  /** Latest block number; used by the readiness probe. */
+  blockNumber(): Promise<number>;
+  /** Drops cached state of `address` (after a deposit or withdrawal the relayer sent). */
+  forget(address: Hex): void;
+}
+
+/** Width of the escrow's nonce window (contracts/libraries/NonceWindow.sol). */
+export const NONCE_WINDOW = 64n;
+
+/** True if `nonce` is inside the window and unused (NonceWindow.isAvailable). */
+export function isNonceAvailable(state: AccountState, nonce: bigint): boolean {
+  if (nonce < state.nonceBase) return false;
+  const offset = nonce - state.nonceBase;
+  return offset < NONCE_WINDOW && ((state.nonceBitmap >> offset) & 1n) === 0n;
+}
+
+/** ERC-1271 magic value, as the 32-byte word `isValidSignature` returns. */
+const ERC1271_MAGIC = "0x1626ba7e" + "0".repeat(56);
+/** Same budget the escrow gives a wallet inside a batch (BoundedSignature.ERC1271_GAS). */
+const ERC1271_GAS = 100_000n;
+const erc1271 = new Interface(["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"]);
+
+export interface EthersChainViewOptions {
+  provider: Provider;
+  escrow: string;
+  /** Defaults to `escrow.registry()`. */
+  registry?: string;
+  /** Defaults to the provider's network. */
+  chainId?: bigint;
+  /** Merchant terms change rarely (registrar transactions). */
+  termsCacheMs?: number;
+  /** Balances and nonces change with every batch; keep this short. 0 coalesces concurrent reads only. */
+  accountCacheMs?: number;
+  codeCacheMs?: number;
+  /** A read slower than this fails with 503 chain_unavailable instead of holding the request. */
+  callTimeoutMs?: number;
+}
+
+export const CHAIN_VIEW_DEFAULTS = {
+  termsCacheMs: 5_000,
+  accountCacheMs: 250,
+  codeCacheMs: 60_000,
+  callTimeoutMs: 5_000,
+} as const;
+
+/** ChainView over the typechain bindings of a deployed escrow and registry. */
+export class EthersChainView implements ChainView {
+  private readonly terms: TtlCache<bigint, MerchantTerms>;
+  private readonly accounts: TtlCache<string, AccountState>;
+  private readonly code: TtlCache<string, boolean>;
+  private readonly callTimeoutMs: number;
+
+  private constructor(
+    readonly chainId: bigint,
+    readonly escrow: Hex,
+    private readonly provider: Provider,
+    private readonly escrowContract: PaymentEscrow,
+    private readonly registry: MerchantRegistry,
+    options: EthersChainViewOptions,
+  ) {
+    this.terms = new TtlCache(options.termsCacheMs ?? CHAIN_VIEW_DEFAULTS.termsCacheMs);
+    this.accounts = new TtlCache(options.accountCacheMs ?? CHAIN_VIEW_DEFAULTS.accountCacheMs);
+    this.code = new TtlCache(options.codeCacheMs ?? CHAIN_VIEW_DEFAULTS.codeCacheMs);
+    this.callTimeoutMs = options.callTimeoutMs ?? CHAIN_VIEW_DEFAULTS.callTimeoutMs;
+  }
+
+  static async connect(options: EthersChainViewOptions): Promise<EthersChainView> {
+    const escrow = PaymentEscrow__factory.connect(getAddress(options.escrow), options.provider);
+    const registryAddress = options.registry ?? (await escrow.registry());
+    const registry = MerchantRegistry__factory.connect(getAddress(registryAddress), options.provider);
+    const chainId = options.chainId ?? (await options.provider.getNetwork()).chainId;
+    return new EthersChainView(chainId, options.escrow.toLowerCase() as Hex, options.provider, escrow, registry, options);
+  }
+
+  merchant(merchantId: bigint): Promise<MerchantTerms> {
+    return this.terms.get(merchantId, async () => {
+      const [status, feeBps, holdPeriod, owner] = await this.timed(this.registry.terms(merchantId));
+      return { status: Number(status), feeBps: Number(feeBps), holdPeriod: Number(holdPeriod), owner: owner.toLowerCase() as Hex };
+    });
+  }
+
+  account(address: Hex): Promise<AccountState> {
+    const key = address.toLowerCase();
+    return this.accounts.get(key, async () => {
+      const [balance, [nonceBase, nonceBitmap]] = await this.timed(
+        Promise.all([this.escrowContract.balanceOf(key), this.escrowContract.nonceWindow(key)]),
+      );
+      return { balance, nonceBase, nonceBitmap };
+    });
+  }
+
+  hasCode(address: Hex): Promise<boolean> {
+    const key = address.toLowerCase();
+    return this.code.get(key, async () => (await this.timed(this.provider.getCode(key))) !== "0x");
+  }
+
+  async isValidSignature(signer: Hex, digest: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    const data = erc1271.encodeFunctionData("isValidSignature", [digest, signature]);
+    try {
+      const result = await this.timed(this.provider.call({ to: signer, data, gasLimit: ERC1271_GAS }));
+      return result.slice(0, 66).toLowerCase() === ERC1271_MAGIC;
+    } catch (error) {
+      // A revert (or a wallet without the function) is a refusal, as on chain.
+      if (isError(error, "CALL_EXCEPTION")) return false;
+      throw error;
+    }
+  }
+
+  async merchantBalances(merchantId: bigint): Promise<{ released: bigint; claimable: bigint }> {
+    const [released, claimable] = await this.timed(this.escrowContract.merchantBalances(merchantId));
+    return { released, claimable };
+  }
+
+  blockNumber(): Promise<number> {
+    return this.timed(this.provider.getBlockNumber());
+  }
+
+  forget(address: Hex): void {
+    this.accounts.delete(address.toLowerCase());
+  }
+
+  private async timed<T>(call: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ApiError("chain_unavailable", `chain read timed out after ${this.callTimeoutMs} ms`)),
+        this.callTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([call, timeout]);
+    } catch (error) {
+      if (error instanceof ApiError || isError(error, "CALL_EXCEPTION")) throw error;
+      // Anything but a revert means the node is unreachable or broken.
+      throw new ApiError("chain_unavailable", "chain read failed", { reason: shortReason(error) });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function shortReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
+}

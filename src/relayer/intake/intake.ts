@@ -1,0 +1,251 @@
+import { ApiError, isApiError } from "../errors";
+import { PaymentState, type Hex, type PaymentRecord, type PaymentRequestRecord } from "../domain";
+import type { RelayerStore } from "../store/types";
+import type { RelayerMetrics } from "../metrics";
+import type { Payment } from "../../sdk/typedData";
+import { isNonceAvailable, MerchantStatus, type ChainView } from "./chainView";
+import type { EscrowDigester } from "./digest";
+import { toHex } from "./digest";
+import type { GroupCommitWriter } from "./groupCommit";
+import { KeyedMutex } from "./keyedMutex";
+import { checkDomain, checkValidity, parsePayment } from "./parse";
+import type { PaymentSubmission } from "./schemas";
+import { hexToBytes, isEcdsaSignedBy } from "./signature";
+
+export interface IntakeResult {
+  /** True if this request stored the payment; false if it already existed (a retry or replay). */
+  created: boolean;
+  payment: PaymentRecord;
+}
+
+export type BatchItemResult = { ok: true; result: IntakeResult } | { ok: false; error: ApiError };
+
+/** A submission that passed every check that does not depend on the payer's pending payments. */
+interface Verified {
+  id: Hex;
+  payment: Payment;
+  signature: Hex;
+  request: PaymentRequestRecord | null;
+}
+
+export interface IntakeDeps {
+  store: RelayerStore;
+  chain: ChainView;
+  digester: EscrowDigester;
+  writer: GroupCommitWriter;
+  /** Milliseconds since the epoch. */
+  clock: () => number;
+  metrics?: RelayerMetrics;
+}
+
+/**
+ * Intake of signed payments: validation, signature, chain-state checks, then the group commit.
+ *
+ * Balance and nonce checks run under the payer's lock, which is held until the payment is
+ * committed: the store's `pendingAmountOf`/`pendingNoncesOf` then always include every payment of
+ * that payer accepted before, so two payments that together exceed the balance cannot both pass.
+ */
+export class Intake {
+  readonly payerLock = new KeyedMutex();
+
+  constructor(private readonly deps: IntakeDeps) {}
+
+  nowSeconds(): bigint {
+    return BigInt(Math.floor(this.deps.clock() / 1000));
+  }
+
+  async submit(body: PaymentSubmission): Promise<IntakeResult> {
+    try {
+      const verified = await this.verify(body);
+      const [result] = await this.payerLock.run(verified.payment.payer, () => this.admit([verified]));
+      if (!result.ok) throw result.error;
+      this.count(result.result.created ? "accepted" : "duplicate");
+      return result.result;
+    } catch (error) {
+      if (isApiError(error)) this.count(error.code);
+      throw error;
+    }
+  }
+
+  /** Per-item results in input order; one item's failure never fails the others. */
+  async submitMany(bodies: PaymentSubmission[]): Promise<BatchItemResult[]> {
+    const results: BatchItemResult[] = new Array(bodies.length);
+    const byPayer = new Map<Hex, { index: number; verified: Verified }[]>();
+    await Promise.all(
+      bodies.map(async (body, index) => {
+        try {
+          const verified = await this.verify(body);
+          const group = byPayer.get(verified.payment.payer) ?? [];
+          group.push({ index, verified });
+          byPayer.set(verified.payment.payer, group);
+        } catch (error) {
+          if (!isApiError(error)) throw error;
+          results[index] = { ok: false, error };
+        }
+      }),
+    );
+    // Each payer's items are checked together, in input order, under that payer's lock.
+    await Promise.all(
+      [...byPayer].map(async ([payer, group]) => {
+        group.sort((a, b) => a.index - b.index);
+        const outcomes = await this.payerLock.run(payer, () => this.admit(group.map((g) => g.verified)));
+        outcomes.forEach((outcome, i) => (results[group[i].index] = outcome));
+      }),
+    );
+    for (const result of results) this.count(result.ok ? (result.result.created ? "accepted" : "duplicate") : result.error.code);
+    return results;
+  }
+
+  /** Checks that need no lock: fields, domain, validity window, signature, merchant, payment request. */
+  private async verify(body: PaymentSubmission): Promise<Verified> {
+    const { chain, digester } = this.deps;
+    checkDomain(body, chain.chainId, chain.escrow);
+    const payment = parsePayment(body);
+    checkValidity(payment.validAfter, payment.deadline, this.nowSeconds());
+    const digest = digester.payment(payment);
+    const signature = body.signature.toLowerCase() as Hex;
+    await this.checkSignature(payment.payer, digest, signature);
+    const merchant = await chain.merchant(payment.merchantId);
+    if (merchant.status === MerchantStatus.None) {
+      throw new ApiError("unknown_merchant", `no merchant ${payment.merchantId}`, { merchantId: payment.merchantId.toString() });
+    }
+    if (merchant.status !== MerchantStatus.Active) {
+      throw new ApiError("merchant_not_active", `merchant ${payment.merchantId} cannot receive payments`, {
+        merchantId: payment.merchantId.toString(),
+        status: MerchantStatus[merchant.status].toLowerCase(),
+      });
+    }
+    const request = body.requestId ? await this.matchRequest(body.requestId, payment) : null;
+    return { id: toHex(digest), payment, signature, request };
+  }
+
+  /** ECDSA first (as the escrow does), then ERC-1271 if the payer is a contract. */
+  async checkSignature(signer: Hex, digest: Uint8Array, signature: Hex): Promise<void> {
+    const bytes = hexToBytes(signature);
+    if (isEcdsaSignedBy(digest, bytes, signer)) return;
+    const { chain } = this.deps;
+    if ((await chain.hasCode(signer)) && (await chain.isValidSignature(signer, digest, bytes))) return;
+    throw new ApiError("invalid_signature", `signature is not ${signer}'s`);
+  }
+
+  private async matchRequest(requestId: string, payment: Payment): Promise<PaymentRequestRecord> {
+    const request = await this.deps.store.requests.get(requestId);
+    if (!request || request.merchantId !== payment.merchantId) {
+      throw new ApiError("not_found", `no payment request ${requestId} for merchant ${payment.merchantId}`);
+    }
+    if (request.amount !== payment.amount || request.orderRef !== payment.orderRef) {
+      throw new ApiError("validation_failed", "payment does not match its payment request", {
+        amount: request.amount.toString(),
+        orderRef: request.orderRef,
+      });
+    }
+    if (request.expiresAt < this.deps.clock()) throw new ApiError("expired", `payment request ${requestId} has expired`);
+    return request;
+  }
+
+  /**
+   * Under the payer's lock: duplicates, nonce window, balance net of pending payments, then the
+   * group commit. Items are checked in order, each against the ones admitted before it.
+   */
+  private async admit(items: Verified[]): Promise<BatchItemResult[]> {
+    const { store, chain, writer } = this.deps;
+    const payer = items[0].payment.payer;
+    const [account, pendingAmount, pendingNonces] = await Promise.all([
+      chain.account(payer),
+      store.payments.pendingAmountOf(payer),
+      store.payments.pendingNoncesOf(payer),
+    ]);
+    const usedNonces = new Set(pendingNonces);
+    let available = account.balance - pendingAmount;
+    const results: BatchItemResult[] = [];
+    const admitted: { index: number; record: PaymentRecord }[] = [];
+    const seen = new Map<Hex, number>();
+    const now = this.deps.clock();
+
+    for (const [index, item] of items.entries()) {
+      const first = seen.get(item.id);
+      if (first !== undefined) {
+        // The same payment twice in one request: the second is a duplicate of the first.
+        const earlier = results[first];
+        results.push(earlier.ok ? { ok: true, result: { created: false, payment: earlier.result.payment } } : earlier);
+        continue;
+      }
+      seen.set(item.id, index);
+      const existing = await store.payments.get(item.id);
+      if (existing) {
+        results.push({ ok: true, result: { created: false, payment: existing } });
+        continue;
+      }
+      const { payment } = item;
+      if (item.request?.paymentId) {
+        results.push({ ok: false, error: new ApiError("conflict", `payment request ${item.request.id} is already paid`) });
+        continue;
+      }
+      if (!isNonceAvailable(account, payment.nonce) || usedNonces.has(payment.nonce)) {
+        results.push({
+          ok: false,
+          error: new ApiError("nonce_unavailable", `nonce ${payment.nonce} is used, pending or outside the window`, {
+            nonceBase: account.nonceBase.toString(),
+          }),
+        });
+        continue;
+      }
+      if (available < payment.amount) {
+        results.push({
+          ok: false,
+          error: new ApiError("insufficient_balance", "escrow balance minus pending payments is below the amount", {
+            balance: account.balance.toString(),
+            pending: (account.balance - available).toString(),
+          }),
+        });
+        continue;
+      }
+      available -= payment.amount;
+      usedNonces.add(payment.nonce);
+      const record = newRecord(item, now);
+      admitted.push({ index: results.length, record });
+      results.push({ ok: true, result: { created: true, payment: record } });
+    }
+
+    const committed = await Promise.all(admitted.map(({ record }) => writer.enqueue(record)));
+    for (const [i, { index, record }] of admitted.entries()) {
+      if (committed[i]) continue;
+      // Another relayer instance stored it between our look-up and the commit: report theirs.
+      const existing = await store.payments.get(record.id);
+      if (existing) results[index] = { ok: true, result: { created: false, payment: existing } };
+    }
+    const paid = admitted.filter(({ record }, i) => committed[i] && record.requestId !== null);
+    await Promise.all(paid.map(({ record }) => store.requests.markPaid(record.requestId!, record.id)));
+    return results;
+  }
+
+  private count(result: string): void {
+    this.deps.metrics?.intakeResults.inc({ result });
+  }
+}
+
+function newRecord(item: Verified, now: number): PaymentRecord {
+  const { payment } = item;
+  return {
+    id: item.id,
+    payer: payment.payer,
+    merchantId: payment.merchantId,
+    amount: payment.amount,
+    orderRef: payment.orderRef,
+    nonce: payment.nonce,
+    validAfter: payment.validAfter,
+    deadline: payment.deadline,
+    signature: item.signature,
+    state: PaymentState.Accepted,
+    rejectReason: null,
+    batchKey: null,
+    batchId: null,
+    leafIndex: null,
+    txHash: null,
+    refunded: 0n,
+    releaseAt: null,
+    requestId: item.request?.id ?? null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * What every chain job shares: an injectable clock, a pino-compatible logger, a mutex, and the
+ * start/stop/tick loop. Jobs are driven by `tick()` (tests call it directly) and `start()` runs
+ * ticks on a timer; `stop()` clears the timer and waits for a tick in flight, so nothing leaks.
+ */
+import type { RelayerMetrics } from "../metrics";
+
+/** Wall-clock milliseconds; injected so tests can move time (fee bumps, batch age) without sleeping. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+type LogFn = (obj: object, msg?: string) => void;
+
+/** The subset of pino the jobs use; a pino logger (e.g. fastify's `app.log`) fits as is. */
+export interface Logger {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+}
+
+const noop: LogFn = () => undefined;
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
+
+/** Metrics the jobs record; the process-wide `metrics` of src/relayer/metrics.ts fits. */
+export type JobMetrics = Pick<RelayerMetrics, "batchSize" | "gasUsed" | "submissionLatency" | "failures">;
+
+/** Serialises async sections (one signer, one nonce sequence, one tick at a time). */
+export class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(work, work);
+    // The chain continues whether `work` failed or not; the caller sees its own outcome.
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+}
+
+/** Message of anything thrown, for logs (never the whole object: it may carry request payloads). */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return (error as { shortMessage?: string }).shortMessage ?? error.message;
+  return String(error);
+}
+
+/**
+ * A periodic job. Subclasses implement `run()`; `tick()` runs it under the job's mutex so a timer
+ * tick and a manual tick never overlap. A failing tick is logged and counted, and the loop goes on.
+ */
+export abstract class Job {
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+  private started = false;
+  private readonly mutex = new Mutex();
+
+  protected constructor(
+    readonly name: string,
+    protected readonly log: Logger,
+    protected readonly metrics: JobMetrics | undefined,
+  ) {}
+
+  /** Milliseconds between the end of one tick and the start of the next. */
+  protected abstract intervalMs(): number;
+
+  protected abstract run(): Promise<void>;
+
+  /** One pass of the job; safe to call while the loop runs (it waits its turn). */
+  tick(): Promise<void> {
+    return this.mutex.run(() => this.run());
+  }
+
+  get running(): boolean {
+    return this.started;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.schedule(0);
+  }
+
+  /** Stops the loop and waits for a tick in flight; no timer is left behind. */
+  async stop(): Promise<void> {
+    this.started = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.inFlight;
+  }
+
+  private schedule(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.inFlight = this.safeTick().finally(() => {
+        this.inFlight = null;
+        if (this.started) this.schedule(this.intervalMs());
+      });
+    }, delayMs);
+  }
+
+  private async safeTick(): Promise<void> {
+    try {
+      await this.tick();
+    } catch (error) {
+      this.log.error({ job: this.name, err: errorMessage(error) }, `${this.name} tick failed`);
+      this.metrics?.failures.inc({ component: this.name, reason: "tick" });
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import { Type, type Static } from "@sinclair/typebox";
+import { ApiError } from "../../errors";
+import { newApiKey } from "../../http/auth";
+import type { RouteModule } from "../../http/context";
+import { MerchantStatus } from "../../intake/chainView";
+import { MAX_UINT64, uint } from "../../intake/parse";
+import { ERROR_RESPONSES, UintString } from "../../intake/schemas";
+import { NewApiKeyView, newApiKeyView } from "../merchant/apiKeyView";
+
+const Params = Type.Object({ id: UintString("Merchant id in the registry", 20) });
+
+/**
+ * POST /v1/admin/merchants/:id/api-keys — the operator issues a merchant's first key (or a
+ * replacement after losing every key). Needs X-Admin-Token; the merchant must exist on chain.
+ */
+const createMerchantApiKey: RouteModule = (app, ctx) => {
+  app.post<{ Params: Static<typeof Params> }>(
+    "/v1/admin/merchants/:id/api-keys",
+    {
+      config: { auth: "admin" },
+      schema: {
+        tags: ["operator"],
+        summary: "Issue an API key for a merchant (operator)",
+        security: [{ adminToken: [] }],
+        params: Params,
+        response: { 201: NewApiKeyView, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const merchantId = uint("id", request.params.id, MAX_UINT64);
+      const terms = await ctx.chain.merchant(merchantId);
+      if (terms.status === MerchantStatus.None) throw new ApiError("unknown_merchant", `no merchant ${merchantId} in the registry`);
+      const { record, secret } = newApiKey(merchantId, ctx.clock());
+      await ctx.store.apiKeys.create(record);
+      return reply.status(201).send(newApiKeyView(record, secret));
+    },
+  );
+};
+
+export default createMerchantApiKey;

@@ -1,0 +1,68 @@
+import { Type, type Static } from "@sinclair/typebox";
+import { ApiError } from "../../errors";
+import type { Hex } from "../../domain";
+import type { RouteModule } from "../../http/context";
+import { amount, checkDomain, lower, MAX_UINT256, uint } from "../../intake/parse";
+import { Address, AmountString, Bytes32, ERROR_RESPONSES, SentTransactionView, Signature, UintString } from "../../intake/schemas";
+import { requireWriter, sent } from "./paymentAction";
+
+const DepositBody = Type.Object(
+  {
+    from: Address,
+    amount: AmountString("Token units, 1 .. 2^128-1"),
+    validAfter: UintString("EIP-3009 validAfter (unix seconds, exclusive)"),
+    validBefore: UintString("EIP-3009 validBefore (unix seconds, exclusive)"),
+    nonce: Bytes32,
+    signature: Signature,
+    chainId: Type.Optional(UintString("Chain id the payer signed for", 20)),
+    escrow: Type.Optional(Address),
+  },
+  {
+    additionalProperties: false,
+    description: "The payer's EIP-3009 ReceiveWithAuthorization of `amount` from `from` to the escrow, signed on the token",
+  },
+);
+
+/**
+ * POST /v1/deposits — gasless deposit: the relayer submits the payer's EIP-3009
+ * ReceiveWithAuthorization (to = the escrow) and pays the gas; `from` is credited. 202 once sent.
+ * The token checks the signature; its verdict comes back as the matching error code.
+ */
+const createDeposit: RouteModule = (app, ctx) => {
+  app.post<{ Body: Static<typeof DepositBody> }>(
+    "/v1/deposits",
+    {
+      schema: {
+        tags: ["customers"],
+        summary: "Gasless deposit (signed EIP-3009 authorization)",
+        body: DepositBody,
+        response: { 202: SentTransactionView, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const writer = requireWriter(ctx);
+      checkDomain(body, ctx.chain.chainId, ctx.chain.escrow);
+      const value = amount("amount", body.amount);
+      const validAfter = uint("validAfter", body.validAfter, MAX_UINT256);
+      const validBefore = uint("validBefore", body.validBefore, MAX_UINT256);
+      const now = BigInt(Math.floor(ctx.clock() / 1000));
+      // EIP-3009 windows are exclusive at both ends.
+      if (now <= validAfter) throw new ApiError("not_yet_valid", "authorization not valid yet", { validAfter: body.validAfter });
+      if (now >= validBefore) throw new ApiError("expired", "authorization has expired", { validBefore: body.validBefore });
+      const from = lower(body.from);
+      const { txHash } = await writer.depositWithAuthorization({
+        from,
+        amount: value,
+        validAfter,
+        validBefore,
+        nonce: lower(body.nonce),
+        signature: body.signature.toLowerCase() as Hex,
+      });
+      ctx.chain.forget(from);
+      return reply.status(202).send(sent(txHash));
+    },
+  );
+};
+
+export default createDeposit;

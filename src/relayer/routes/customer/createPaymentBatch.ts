@@ -1,0 +1,78 @@
+import { Type, type Static } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { ApiError } from "../../errors";
+import type { RouteModule } from "../../http/context";
+import { paymentView } from "../../http/views";
+import { ErrorResponse, ERROR_RESPONSES, MAX_BATCH_ITEMS, PaymentSubmission, PaymentView } from "../../intake/schemas";
+
+const BatchBody = Type.Object(
+  { payments: Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_BATCH_ITEMS }) },
+  { additionalProperties: false },
+);
+
+const ItemResult = Type.Object({
+  index: Type.Integer(),
+  status: Type.Integer({ description: "What POST /v1/payments would have answered for this item" }),
+  payment: Type.Optional(PaymentView),
+  error: Type.Optional(ErrorResponse.properties.error),
+});
+
+const BatchResponse = Type.Object({
+  accepted: Type.Integer(),
+  duplicates: Type.Integer(),
+  failed: Type.Integer(),
+  results: Type.Array(ItemResult),
+});
+
+/** Items are checked one by one, so one malformed payment fails only itself. */
+const itemChecker = TypeCompiler.Compile(PaymentSubmission);
+
+function itemError(item: unknown): ApiError | null {
+  if (itemChecker.Check(item)) return null;
+  const errors = [...itemChecker.Errors(item)].slice(0, 5).map((e) => ({ path: `body${e.path}`, message: e.message }));
+  return new ApiError("validation_failed", `${errors[0].path}: ${errors[0].message}`, { errors });
+}
+
+/**
+ * POST /v1/payments/batch — up to 1,000 signed payments in one request, with a result per item
+ * (the status and body POST /v1/payments would have given it). 200 whatever the items' outcomes.
+ */
+const createPaymentBatch: RouteModule = (app, ctx) => {
+  app.post<{ Body: Static<typeof BatchBody> }>(
+    "/v1/payments/batch",
+    {
+      schema: {
+        tags: ["customers"],
+        summary: "Submit up to 1,000 signed payments",
+        description: `Each item is a PaymentSubmission (see POST /v1/payments); at most ${MAX_BATCH_ITEMS} items.`,
+        body: BatchBody,
+        response: { 200: BatchResponse, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const items = request.body.payments;
+      const results: Static<typeof ItemResult>[] = new Array(items.length);
+      const valid: { index: number; body: PaymentSubmission }[] = [];
+      items.forEach((item, index) => {
+        const error = itemError(item);
+        if (error) results[index] = { index, status: error.status, error: error.toJSON().error };
+        else valid.push({ index, body: item as PaymentSubmission });
+      });
+      const outcomes = await ctx.intake.submitMany(valid.map((v) => v.body));
+      outcomes.forEach((outcome, i) => {
+        const index = valid[i].index;
+        results[index] = outcome.ok
+          ? { index, status: outcome.result.created ? 201 : 200, payment: paymentView(outcome.result.payment) }
+          : { index, status: outcome.error.status, error: outcome.error.toJSON().error };
+      });
+      return {
+        accepted: results.filter((r) => r.status === 201).length,
+        duplicates: results.filter((r) => r.status === 200).length,
+        failed: results.filter((r) => r.status >= 400).length,
+        results,
+      };
+    },
+  );
+};
+
+export default createPaymentBatch;

@@ -1,0 +1,79 @@
+import { Type, type Static } from "@sinclair/typebox";
+import { ApiError } from "../../errors";
+import type { Hex } from "../../domain";
+import type { RouteModule } from "../../http/context";
+import { isNonceAvailable } from "../../intake/chainView";
+import { amount, checkDomain, checkValidity, lower, MAX_UINT48, MAX_UINT64, uint } from "../../intake/parse";
+import { Address, AmountString, ERROR_RESPONSES, SentTransactionView, Signature, UintString } from "../../intake/schemas";
+import { requireWriter, sent } from "./paymentAction";
+
+const WithdrawalBody = Type.Object(
+  {
+    payer: Address,
+    to: Address,
+    amount: AmountString("Token units, 1 .. 2^128-1"),
+    nonce: UintString("Payer nonce (shared window with payments, uint64)", 20),
+    deadline: UintString("Unix seconds (uint48)", 15),
+    signature: Signature,
+    chainId: Type.Optional(UintString("Chain id the payer signed for", 20)),
+    escrow: Type.Optional(Address),
+  },
+  { additionalProperties: false, description: "The payer's EIP-712 `Withdrawal`" },
+);
+
+/**
+ * POST /v1/withdrawals — the payer's signed Withdrawal of free escrow balance, relayed with the
+ * relayer paying gas. Checked like a payment: money promised to pending payments cannot be
+ * withdrawn through the relayer, and the nonce must be free of pending payments too.
+ */
+const createWithdrawal: RouteModule = (app, ctx) => {
+  app.post<{ Body: Static<typeof WithdrawalBody> }>(
+    "/v1/withdrawals",
+    {
+      schema: {
+        tags: ["customers"],
+        summary: "Withdraw escrow balance (payer-signed)",
+        body: WithdrawalBody,
+        response: { 202: SentTransactionView, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const writer = requireWriter(ctx);
+      checkDomain(body, ctx.chain.chainId, ctx.chain.escrow);
+      const withdrawal = {
+        payer: lower(body.payer),
+        to: lower(body.to),
+        amount: amount("amount", body.amount),
+        nonce: uint("nonce", body.nonce, MAX_UINT64),
+        deadline: uint("deadline", body.deadline, MAX_UINT48),
+      };
+      checkValidity(0n, withdrawal.deadline, ctx.intake.nowSeconds());
+      const signature = body.signature.toLowerCase() as Hex;
+      await ctx.intake.checkSignature(withdrawal.payer, ctx.digester.withdrawal(withdrawal), signature);
+
+      const { txHash } = await ctx.intake.payerLock.run(withdrawal.payer, async () => {
+        const [account, pending, pendingNonces] = await Promise.all([
+          ctx.chain.account(withdrawal.payer),
+          ctx.store.payments.pendingAmountOf(withdrawal.payer),
+          ctx.store.payments.pendingNoncesOf(withdrawal.payer),
+        ]);
+        if (!isNonceAvailable(account, withdrawal.nonce) || pendingNonces.includes(withdrawal.nonce)) {
+          throw new ApiError("nonce_unavailable", `nonce ${withdrawal.nonce} is used, pending or outside the window`);
+        }
+        if (account.balance - pending < withdrawal.amount) {
+          throw new ApiError("insufficient_balance", "escrow balance minus pending payments is below the amount", {
+            balance: account.balance.toString(),
+            pending: pending.toString(),
+          });
+        }
+        const result = await writer.withdrawWithSignature(withdrawal, signature);
+        ctx.chain.forget(withdrawal.payer);
+        return result;
+      });
+      return reply.status(202).send(sent(txHash));
+    },
+  );
+};
+
+export default createWithdrawal;

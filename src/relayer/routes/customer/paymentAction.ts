@@ -1,0 +1,47 @@
+import { ApiError } from "../../errors";
+import { PaymentState, type Hex, type PaymentRecord } from "../../domain";
+import type { RouteContext } from "../../http/context";
+import type { ChainWriter, Inclusion } from "../../intake/chainWriter";
+import { checkValidity, MAX_UINT48, uint } from "../../intake/parse";
+import type { Payment } from "../../../sdk/typedData";
+
+/** The signed fields of a payment as the escrow wants them back. */
+export const paymentOf = (p: PaymentRecord): Payment => ({
+  payer: p.payer,
+  merchantId: p.merchantId,
+  amount: p.amount,
+  orderRef: p.orderRef,
+  nonce: p.nonce,
+  validAfter: p.validAfter,
+  deadline: p.deadline,
+});
+
+export function requireWriter(ctx: RouteContext): ChainWriter {
+  if (!ctx.writer) throw new ApiError("chain_unavailable", "this relayer does not send transactions");
+  return ctx.writer;
+}
+
+/**
+ * Common part of the signed operations on an escrowed payment (confirm, dispute, refund): the
+ * payment exists, is held on chain, the signature deadline has not passed, and we can prove its
+ * inclusion. Returns what the escrow call needs.
+ */
+export async function heldPayment(
+  ctx: RouteContext,
+  id: string,
+  deadlineText: string,
+  canAccess: (payment: PaymentRecord) => boolean = () => true,
+): Promise<{ record: PaymentRecord; payment: Payment; inclusion: Inclusion; deadline: bigint }> {
+  const record = await ctx.store.payments.get(id.toLowerCase() as Hex);
+  if (!record || !canAccess(record)) throw new ApiError("not_found", "no such payment");
+  if (record.state !== PaymentState.Escrowed) {
+    throw new ApiError("conflict", `the payment is ${record.state}, not escrowed`, { state: record.state });
+  }
+  const deadline = uint("deadline", deadlineText, MAX_UINT48);
+  checkValidity(0n, deadline, BigInt(Math.floor(ctx.clock() / 1000)));
+  const inclusion = await ctx.inclusion.of(record);
+  if (!inclusion) throw new ApiError("conflict", "the payment's inclusion proof is not available yet");
+  return { record, payment: paymentOf(record), inclusion, deadline };
+}
+
+export const sent = (txHash: Hex) => ({ txHash, status: "sent" as const });

@@ -1,0 +1,47 @@
+import type { RouteModule } from "../http/context";
+import createMerchantApiKey from "./admin/createMerchantApiKey";
+import confirmPayment from "./customer/confirmPayment";
+import createDeposit from "./customer/createDeposit";
+import createPayment from "./customer/createPayment";
+import createPaymentBatch from "./customer/createPaymentBatch";
+import createWithdrawal from "./customer/createWithdrawal";
+import disputePayment from "./customer/disputePayment";
+import getAccount from "./customer/getAccount";
+import getPayment from "./customer/getPayment";
+import createPaymentRequest from "./merchant/createPaymentRequest";
+import createRefund from "./merchant/createRefund";
+import createWebhook from "./merchant/createWebhook";
+import getBalance from "./merchant/getBalance";
+import listPayments from "./merchant/listPayments";
+import listSettlements from "./merchant/listSettlements";
+import revokeApiKey from "./merchant/revokeApiKey";
+import rotateApiKey from "./merchant/rotateApiKey";
+import health from "./ops/health";
+import metrics from "./ops/metrics";
+import openapi from "./ops/openapi";
+import ready from "./ops/ready";
+
+/** Every route of the API, one module each. */
+export const ROUTES: readonly RouteModule[] = [
+  createPayment,
+  createPaymentBatch,
+  getPayment,
+  confirmPayment,
+  disputePayment,
+  createDeposit,
+  createWithdrawal,
+  getAccount,
+  createPaymentRequest,
+  listPayments,
+  createRefund,
+  listSettlements,
+  getBalance,
+  createWebhook,
+  rotateApiKey,
+  revokeApiKey,
+  createMerchantApiKey,
+  health,
+  ready,
+  metrics,
+  openapi,
+];

@@ -1,0 +1,66 @@
+import { randomBytes } from "node:crypto";
+import { Type, type Static } from "@sinclair/typebox";
+import { ApiError } from "../../errors";
+import { merchantOf, type RouteModule } from "../../http/context";
+import { ERROR_RESPONSES } from "../../intake/schemas";
+
+const WebhookBody = Type.Object(
+  { url: Type.String({ minLength: 8, maxLength: 2048, description: "http(s) URL that receives the events" }) },
+  { additionalProperties: false },
+);
+
+const WebhookView = Type.Object({
+  id: Type.String(),
+  url: Type.String(),
+  secret: Type.String({ description: "HMAC signing secret of the deliveries: shown only in this response" }),
+  createdAt: Type.String({ format: "date-time" }),
+});
+
+/**
+ * POST /v1/merchant/webhooks — registers an endpoint for the merchant's payment events and returns
+ * the secret its deliveries are signed with. The secret is returned once; it stays in the store
+ * because the webhook dispatcher needs it to sign.
+ */
+const createWebhook: RouteModule = (app, ctx) => {
+  app.post<{ Body: Static<typeof WebhookBody> }>(
+    "/v1/merchant/webhooks",
+    {
+      config: { auth: "merchant" },
+      schema: {
+        tags: ["merchants"],
+        summary: "Register a webhook endpoint",
+        security: [{ merchantKey: [] }],
+        body: WebhookBody,
+        response: { 201: WebhookView, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const { merchantId } = merchantOf(request.principal);
+      let url: URL;
+      try {
+        url = new URL(request.body.url);
+      } catch {
+        throw new ApiError("validation_failed", "url is not a valid URL");
+      }
+      if (url.protocol !== "https:" && url.protocol !== "http:") throw new ApiError("validation_failed", "url must be http(s)");
+      if (url.username || url.password) throw new ApiError("validation_failed", "url must not carry credentials");
+      const endpoint = {
+        id: `wh_${randomBytes(12).toString("base64url")}`,
+        merchantId,
+        url: url.toString(),
+        secret: `whsec_${randomBytes(32).toString("base64url")}`,
+        createdAt: ctx.clock(),
+        disabledAt: null,
+      };
+      await ctx.store.webhooks.create(endpoint);
+      return reply.status(201).send({
+        id: endpoint.id,
+        url: endpoint.url,
+        secret: endpoint.secret,
+        createdAt: new Date(endpoint.createdAt).toISOString(),
+      });
+    },
+  );
+};
+
+export default createWebhook;

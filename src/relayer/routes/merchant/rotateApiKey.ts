@@ -1,0 +1,43 @@
+import { Type, type Static } from "@sinclair/typebox";
+import { newApiKey } from "../../http/auth";
+import { merchantOf, type RouteModule } from "../../http/context";
+import { ERROR_RESPONSES } from "../../intake/schemas";
+import { NewApiKeyView, newApiKeyView } from "./apiKeyView";
+
+const RotateBody = Type.Object(
+  { revokeCurrent: Type.Optional(Type.Boolean({ description: "Also revoke the key this request is made with" })) },
+  { additionalProperties: false },
+);
+
+/**
+ * POST /v1/merchant/api-keys — issues a new key for the calling merchant (rotation) and, with
+ * `revokeCurrent`, revokes the key used for the call in the same step.
+ */
+const rotateApiKey: RouteModule = (app, ctx) => {
+  app.post<{ Body: Static<typeof RotateBody> | undefined }>(
+    "/v1/merchant/api-keys",
+    {
+      config: { auth: "merchant" },
+      schema: {
+        tags: ["merchants"],
+        summary: "Create a new API key (rotate)",
+        security: [{ merchantKey: [] }],
+        body: RotateBody,
+        response: { 201: NewApiKeyView, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const { merchantId, keyId } = merchantOf(request.principal);
+      const now = ctx.clock();
+      const { record, secret } = newApiKey(merchantId, now);
+      const revoke = request.body?.revokeCurrent === true;
+      await ctx.store.transaction(async () => {
+        await ctx.store.apiKeys.create(record);
+        if (revoke) await ctx.store.apiKeys.revoke(keyId, now);
+      });
+      return reply.status(201).send(newApiKeyView(record, secret, revoke ? keyId : undefined));
+    },
+  );
+};
+
+export default rotateApiKey;

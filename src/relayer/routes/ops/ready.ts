@@ -1,0 +1,47 @@
+import { Type } from "@sinclair/typebox";
+import { ApiError } from "../../errors";
+import type { RouteModule } from "../../http/context";
+import { ERROR_RESPONSES } from "../../intake/schemas";
+
+/** A dependency slower than this counts as down: a probe must answer quickly either way. */
+const PROBE_TIMEOUT_MS = 2_000;
+
+async function probe(check: () => Promise<unknown>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timed out")), PROBE_TIMEOUT_MS))),
+    ]);
+    return "ok";
+  } catch (error) {
+    return error instanceof Error ? error.message.slice(0, 120) : "failed";
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** GET /ready — readiness: the store answers a read and the chain node answers eth_blockNumber. */
+const ready: RouteModule = (app, ctx) => {
+  app.get(
+    "/ready",
+    {
+      config: { rateLimited: false },
+      schema: {
+        tags: ["operations"],
+        summary: "Readiness (store and chain reachable)",
+        response: { 200: Type.Object({ status: Type.Literal("ready"), store: Type.String(), chain: Type.String() }), ...ERROR_RESPONSES },
+      },
+    },
+    async () => {
+      const [store, chain] = await Promise.all([
+        probe(() => ctx.store.chainCursor.get("readiness-probe")),
+        probe(() => ctx.chain.blockNumber()),
+      ]);
+      if (store !== "ok" || chain !== "ok") throw new ApiError("not_ready", "a dependency is unavailable", { store, chain });
+      return { status: "ready" as const, store, chain };
+    },
+  );
+};
+
+export default ready;

@@ -1,0 +1,172 @@
+import type { ApiKeyRecord, Hex, PaymentRequestRecord, WebhookEndpointRecord } from "../../domain";
+import type { ApiKeyRepository, PaymentRequestRepository, WebhookRepository } from "../types";
+import { big, dec, hex } from "./codec";
+import type { Connection } from "./connection";
+
+interface RequestRow {
+  id: string;
+  merchant_id: string;
+  amount: string;
+  order_ref: string;
+  expires_at: number;
+  payment_id: string | null;
+  created_at: number;
+}
+
+const toRequest = (r: RequestRow): PaymentRequestRecord => ({
+  id: r.id,
+  merchantId: big(r.merchant_id),
+  amount: big(r.amount),
+  orderRef: r.order_ref as Hex,
+  expiresAt: r.expires_at,
+  paymentId: r.payment_id as Hex | null,
+  createdAt: r.created_at,
+});
+
+export class SqliteRequests implements PaymentRequestRepository {
+  constructor(private readonly conn: Connection) {}
+
+  create(r: PaymentRequestRecord): Promise<void> {
+    return this.conn.run(() => {
+      this.conn
+        .prepare(
+          `INSERT INTO payment_requests (id, merchant_id, amount, order_ref, expires_at, payment_id, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          r.id,
+          dec(r.merchantId),
+          dec(r.amount),
+          hex(r.orderRef),
+          r.expiresAt,
+          r.paymentId && hex(r.paymentId),
+          r.createdAt,
+        );
+    });
+  }
+
+  get(id: string): Promise<PaymentRequestRecord | null> {
+    return this.conn.run(() => {
+      const row = this.conn.prepare("SELECT * FROM payment_requests WHERE id = ?").get(id) as RequestRow | undefined;
+      return row ? toRequest(row) : null;
+    });
+  }
+
+  markPaid(id: string, paymentId: Hex): Promise<void> {
+    return this.conn.run(() => {
+      this.conn.prepare("UPDATE payment_requests SET payment_id = ? WHERE id = ?").run(hex(paymentId), id);
+    });
+  }
+}
+
+interface ApiKeyRow {
+  id: string;
+  merchant_id: string;
+  secret_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+const toApiKey = (r: ApiKeyRow): ApiKeyRecord => ({
+  id: r.id,
+  merchantId: big(r.merchant_id),
+  secretHash: r.secret_hash as Hex,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+});
+
+/** Stores only the SHA-256 of each secret (the record type has no field for the secret itself). */
+export class SqliteApiKeys implements ApiKeyRepository {
+  constructor(private readonly conn: Connection) {}
+
+  create(k: ApiKeyRecord): Promise<void> {
+    return this.conn.run(() => {
+      this.conn
+        .prepare("INSERT INTO api_keys (id, merchant_id, secret_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)")
+        .run(k.id, dec(k.merchantId), hex(k.secretHash), k.createdAt, k.revokedAt);
+    });
+  }
+
+  /** Returns revoked keys too: the caller decides (and can say "revoked" rather than "unknown"). */
+  findBySecretHash(secretHash: Hex): Promise<ApiKeyRecord | null> {
+    return this.conn.run(() => {
+      const row = this.conn.prepare("SELECT * FROM api_keys WHERE secret_hash = ?").get(hex(secretHash)) as
+        ApiKeyRow | undefined;
+      return row ? toApiKey(row) : null;
+    });
+  }
+
+  listByMerchant(merchantId: bigint): Promise<ApiKeyRecord[]> {
+    return this.conn.run(() =>
+      (
+        this.conn
+          .prepare("SELECT * FROM api_keys WHERE merchant_id = ? ORDER BY created_at, id")
+          .all(dec(merchantId)) as ApiKeyRow[]
+      ).map(toApiKey),
+    );
+  }
+
+  /** Idempotent: a key revoked earlier keeps its first revocation time. */
+  revoke(id: string, at: number): Promise<void> {
+    return this.conn.run(() => {
+      this.conn.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(at, id);
+    });
+  }
+}
+
+interface EndpointRow {
+  id: string;
+  merchant_id: string;
+  url: string;
+  secret: string;
+  created_at: number;
+  disabled_at: number | null;
+}
+
+const toEndpoint = (r: EndpointRow): WebhookEndpointRecord => ({
+  id: r.id,
+  merchantId: big(r.merchant_id),
+  url: r.url,
+  secret: r.secret,
+  createdAt: r.created_at,
+  disabledAt: r.disabled_at,
+});
+
+export class SqliteWebhooks implements WebhookRepository {
+  constructor(private readonly conn: Connection) {}
+
+  create(e: WebhookEndpointRecord): Promise<void> {
+    return this.conn.run(() => {
+      this.conn
+        .prepare(
+          "INSERT INTO webhook_endpoints (id, merchant_id, url, secret, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .run(e.id, dec(e.merchantId), e.url, e.secret, e.createdAt, e.disabledAt);
+    });
+  }
+
+  listByMerchant(merchantId: bigint): Promise<WebhookEndpointRecord[]> {
+    return this.conn.run(() =>
+      (
+        this.conn
+          .prepare("SELECT * FROM webhook_endpoints WHERE merchant_id = ? ORDER BY created_at, id")
+          .all(dec(merchantId)) as EndpointRow[]
+      ).map(toEndpoint),
+    );
+  }
+
+  get(id: string): Promise<WebhookEndpointRecord | null> {
+    return this.conn.run(() => {
+      const row = this.conn.prepare("SELECT * FROM webhook_endpoints WHERE id = ?").get(id) as EndpointRow | undefined;
+      return row ? toEndpoint(row) : null;
+    });
+  }
+
+  disable(id: string, at: number): Promise<void> {
+    return this.conn.run(() => {
+      this.conn
+        .prepare("UPDATE webhook_endpoints SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL")
+        .run(at, id);
+    });
+  }
+}

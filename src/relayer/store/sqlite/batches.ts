@@ -1,0 +1,284 @@
+import {
+  BatchState,
+  PaymentState,
+  SubmissionState,
+  type BatchRecord,
+  type Hex,
+  type SettlementRecord,
+  type SubmissionRecord,
+} from "../../domain";
+import type { BatchRepository, Page, SettlementRepository, SubmissionRepository } from "../types";
+import { big, bigOrNull, dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull, placeholders } from "./codec";
+import type { Connection } from "./connection";
+
+type Encoders<R> = { [K in keyof R]?: [string, (v: R[K]) => unknown] };
+
+/** SET clause for a partial record through a field→column map, always stamping updated_at. */
+function assignments<R>(map: Encoders<R>, fields: Partial<R>, now: number): { sql: string; values: unknown[] } {
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  for (const key of Object.keys(fields).sort() as (keyof R & string)[]) {
+    const value = fields[key];
+    if (value === undefined || key === "updatedAt") continue;
+    const column = map[key] as [string, (v: unknown) => unknown] | undefined;
+    if (!column) throw new Error(`field "${key}" cannot be updated`);
+    parts.push(`${column[0]} = ?`);
+    values.push(column[1](value));
+  }
+  parts.push("updated_at = ?");
+  values.push((fields as { updatedAt?: number }).updatedAt ?? now);
+  return { sql: parts.join(", "), values };
+}
+
+interface BatchRow {
+  key: number;
+  state: string;
+  payment_ids: string;
+  batch_id: string | null;
+  root: string | null;
+  tx_hash: string | null;
+  block_number: string | null;
+  block_hash: string | null;
+  gas_used: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const toBatch = (r: BatchRow): BatchRecord => ({
+  key: r.key,
+  state: r.state as BatchState,
+  paymentIds: JSON.parse(r.payment_ids) as Hex[],
+  batchId: bigOrNull(r.batch_id),
+  root: r.root as Hex | null,
+  txHash: r.tx_hash as Hex | null,
+  blockNumber: bigOrNull(r.block_number),
+  blockHash: r.block_hash as Hex | null,
+  gasUsed: bigOrNull(r.gas_used),
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const BATCH_COLUMNS: Encoders<BatchRecord> = {
+  state: ["state", (v) => v],
+  batchId: ["batch_id", decOrNull],
+  root: ["root", hexOrNull],
+  txHash: ["tx_hash", hexOrNull],
+  blockNumber: ["block_number", decOrNull],
+  blockHash: ["block_hash", hexOrNull],
+  gasUsed: ["gas_used", decOrNull],
+};
+
+export class SqliteBatches implements BatchRepository {
+  constructor(private readonly conn: Connection) {}
+
+  create(paymentIds: Hex[]): Promise<BatchRecord> {
+    return this.conn.atomic(() => {
+      const now = Date.now();
+      const ids = paymentIds.map(hex);
+      const { lastInsertRowid } = this.conn
+        .prepare("INSERT INTO batches (state, payment_ids, created_at, updated_at) VALUES (?, ?, ?, ?)")
+        .run(BatchState.Built, JSON.stringify(ids), now, now);
+      const key = Number(lastInsertRowid);
+      const mark = this.conn.prepare("UPDATE payments SET state = ?, batch_key = ?, updated_at = ? WHERE id = ?");
+      for (const id of ids) mark.run(PaymentState.Batched, key, now, id);
+      return toBatch(this.conn.prepare("SELECT * FROM batches WHERE key = ?").get(key) as BatchRow);
+    });
+  }
+
+  get(key: number): Promise<BatchRecord | null> {
+    return this.conn.run(() => {
+      const row = this.conn.prepare("SELECT * FROM batches WHERE key = ?").get(key) as BatchRow | undefined;
+      return row ? toBatch(row) : null;
+    });
+  }
+
+  getByBatchId(batchId: bigint): Promise<BatchRecord | null> {
+    return this.conn.run(() => {
+      // A reorged batch may share the id its replacement later confirms under: prefer the newest.
+      const row = this.conn
+        .prepare("SELECT * FROM batches WHERE batch_id = ? ORDER BY key DESC LIMIT 1")
+        .get(dec(batchId)) as BatchRow | undefined;
+      return row ? toBatch(row) : null;
+    });
+  }
+
+  listByState(states: BatchState[]): Promise<BatchRecord[]> {
+    return this.conn.run(() => {
+      if (states.length === 0) return [];
+      const rows = this.conn
+        .prepare(`SELECT * FROM batches WHERE state IN (${placeholders(states.length)}) ORDER BY key`)
+        .all(...states) as BatchRow[];
+      return rows.map(toBatch);
+    });
+  }
+
+  update(key: number, fields: Partial<Omit<BatchRecord, "key" | "paymentIds" | "createdAt">>): Promise<void> {
+    return this.conn.run(() => {
+      const { sql, values } = assignments(BATCH_COLUMNS, fields, Date.now());
+      this.conn.prepare(`UPDATE batches SET ${sql} WHERE key = ?`).run(...values, key);
+    });
+  }
+}
+
+interface SubmissionRow {
+  id: number;
+  purpose: string;
+  nonce: number;
+  tx_hash: string;
+  raw_tx: string;
+  max_fee_per_gas: string;
+  max_priority_fee_per_gas: string;
+  state: string;
+  sent_at: number;
+  updated_at: number;
+}
+
+const toSubmission = (r: SubmissionRow): SubmissionRecord => ({
+  id: r.id,
+  purpose: r.purpose,
+  nonce: r.nonce,
+  txHash: r.tx_hash as Hex,
+  rawTx: r.raw_tx as Hex,
+  maxFeePerGas: big(r.max_fee_per_gas),
+  maxPriorityFeePerGas: big(r.max_priority_fee_per_gas),
+  state: r.state as SubmissionState,
+  sentAt: r.sent_at,
+  updatedAt: r.updated_at,
+});
+
+export class SqliteSubmissions implements SubmissionRepository {
+  constructor(private readonly conn: Connection) {}
+
+  record(s: Omit<SubmissionRecord, "id" | "updatedAt">): Promise<SubmissionRecord> {
+    return this.conn.run(() => {
+      const { lastInsertRowid } = this.conn
+        .prepare(
+          `INSERT INTO submissions (purpose, nonce, tx_hash, raw_tx, max_fee_per_gas, max_priority_fee_per_gas,
+             state, sent_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          s.purpose,
+          s.nonce,
+          hex(s.txHash),
+          hex(s.rawTx),
+          dec(s.maxFeePerGas),
+          dec(s.maxPriorityFeePerGas),
+          s.state,
+          s.sentAt,
+          s.sentAt,
+        );
+      const row = this.conn.prepare("SELECT * FROM submissions WHERE id = ?").get(lastInsertRowid) as SubmissionRow;
+      return toSubmission(row);
+    });
+  }
+
+  listPending(): Promise<SubmissionRecord[]> {
+    return this.conn.run(() =>
+      (
+        this.conn
+          .prepare("SELECT * FROM submissions WHERE state = ? ORDER BY id")
+          .all(SubmissionState.Pending) as SubmissionRow[]
+      ).map(toSubmission),
+    );
+  }
+
+  listByPurpose(purpose: string): Promise<SubmissionRecord[]> {
+    return this.conn.run(() =>
+      (
+        this.conn.prepare("SELECT * FROM submissions WHERE purpose = ? ORDER BY id").all(purpose) as SubmissionRow[]
+      ).map(toSubmission),
+    );
+  }
+
+  setState(id: number, state: SubmissionState): Promise<void> {
+    return this.conn.run(() => {
+      this.conn.prepare("UPDATE submissions SET state = ?, updated_at = ? WHERE id = ?").run(state, Date.now(), id);
+    });
+  }
+
+  maxNonce(): Promise<number | null> {
+    return this.conn.run(
+      () => (this.conn.prepare("SELECT MAX(nonce) AS n FROM submissions").get() as { n: number | null }).n,
+    );
+  }
+}
+
+interface SettlementRow {
+  key: number;
+  merchant_id: string;
+  batch_ids: string;
+  tx_hash: string | null;
+  amount: string | null;
+  fee: string | null;
+  state: string;
+  created_at: number;
+  updated_at: number;
+}
+
+const toSettlement = (r: SettlementRow): SettlementRecord => ({
+  key: r.key,
+  merchantId: big(r.merchant_id),
+  batchIds: (JSON.parse(r.batch_ids) as string[]).map(big),
+  txHash: r.tx_hash as Hex | null,
+  amount: bigOrNull(r.amount),
+  fee: bigOrNull(r.fee),
+  state: r.state as SettlementRecord["state"],
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const SETTLEMENT_COLUMNS: Encoders<SettlementRecord> = {
+  batchIds: ["batch_ids", (v) => JSON.stringify(v.map(dec))],
+  txHash: ["tx_hash", hexOrNull],
+  amount: ["amount", decOrNull],
+  fee: ["fee", decOrNull],
+  state: ["state", (v) => v],
+};
+
+export class SqliteSettlements implements SettlementRepository {
+  constructor(private readonly conn: Connection) {}
+
+  create(merchantId: bigint, batchIds: bigint[]): Promise<SettlementRecord> {
+    return this.conn.run(() => {
+      const now = Date.now();
+      const { lastInsertRowid } = this.conn
+        .prepare(
+          "INSERT INTO settlements (merchant_id, batch_ids, state, created_at, updated_at) VALUES (?, ?, 'built', ?, ?)",
+        )
+        .run(dec(merchantId), JSON.stringify(batchIds.map(dec)), now, now);
+      return toSettlement(
+        this.conn.prepare("SELECT * FROM settlements WHERE key = ?").get(lastInsertRowid) as SettlementRow,
+      );
+    });
+  }
+
+  update(key: number, fields: Partial<Omit<SettlementRecord, "key" | "merchantId" | "createdAt">>): Promise<void> {
+    return this.conn.run(() => {
+      const { sql, values } = assignments(SETTLEMENT_COLUMNS, fields, Date.now());
+      this.conn.prepare(`UPDATE settlements SET ${sql} WHERE key = ?`).run(...values, key);
+    });
+  }
+
+  /** Newest first, keyset on the settlement key. */
+  listByMerchant(merchantId: bigint, limit: number, cursor?: string): Promise<Page<SettlementRecord>> {
+    return this.conn.run(() => {
+      const before = cursor === undefined ? Number.MAX_SAFE_INTEGER : (decodeCursor(cursor, ["number"])[0] as number);
+      const take = Math.max(1, Math.floor(limit));
+      const rows = this.conn
+        .prepare("SELECT * FROM settlements WHERE merchant_id = ? AND key < ? ORDER BY key DESC LIMIT ?")
+        .all(dec(merchantId), before, take + 1) as SettlementRow[];
+      const items = rows.slice(0, take).map(toSettlement);
+      return { items, nextCursor: rows.length > take ? encodeCursor([items[items.length - 1].key]) : null };
+    });
+  }
+
+  listByState(states: SettlementRecord["state"][]): Promise<SettlementRecord[]> {
+    return this.conn.run(() => {
+      if (states.length === 0) return [];
+      const rows = this.conn
+        .prepare(`SELECT * FROM settlements WHERE state IN (${placeholders(states.length)}) ORDER BY key`)
+        .all(...states) as SettlementRow[];
+      return rows.map(toSettlement);
+    });
+  }
+}

@@ -1,0 +1,159 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import Database from "better-sqlite3";
+import { MIGRATIONS } from "./migrations";
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+/** FIFO async lock: one store transaction at a time on the single connection. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  private waiting = 0;
+
+  /** True while a holder or a waiter exists. */
+  get busy(): boolean {
+    return this.waiting > 0;
+  }
+
+  acquire(): Promise<() => void> {
+    this.waiting++;
+    let open!: () => void;
+    const next = new Promise<void>((resolve) => (open = resolve));
+    const previous = this.tail;
+    this.tail = previous.then(() => next);
+    return previous.then(() => () => {
+      this.waiting--;
+      open();
+    });
+  }
+}
+
+/**
+ * The one better-sqlite3 connection and the rules for using it from async code.
+ *
+ * better-sqlite3 is synchronous, so a single statement can never interleave with anything. A store
+ * `transaction(work)` however spans awaits: it holds BEGIN IMMEDIATE on the shared connection while
+ * `work` runs. Two things keep other code out of it:
+ *  - transactions are serialised by a FIFO mutex;
+ *  - calls made inside `work` are recognised through AsyncLocalStorage and run directly, while a
+ *    call from anywhere else waits for the mutex whenever a transaction is open or queued, so it
+ *    neither sees uncommitted writes nor gets rolled back with someone else's work.
+ * Callers must not start nested transactions concurrently within one `work` (savepoints are a stack).
+ */
+export class Connection {
+  readonly db: Database.Database;
+  private readonly mutex = new Mutex();
+  private readonly context = new AsyncLocalStorage<{ depth: number }>();
+  private readonly statements = new Map<string, Statement>();
+  private savepoints = 0;
+  private closed = false;
+
+  constructor(filePath: string) {
+    this.db = new Database(filePath);
+    // WAL + FULL: every acknowledged commit is fsynced; intake's group commit amortises the fsync.
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.pragma("foreign_keys = ON");
+    const mode = this.db.pragma("journal_mode", { simple: true });
+    if (String(mode).toLowerCase() !== "wal") throw new Error(`SQLite refused WAL mode (got ${String(mode)})`);
+    migrate(this.db);
+  }
+
+  /** Prepared statements are cached by SQL text: each query is compiled once per connection. */
+  prepare(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** Runs one synchronous unit of database work, after any open store transaction unless called from inside it. */
+  run<T>(fn: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new Error("store is closed"));
+    if (this.context.getStore() || !this.mutex.busy) {
+      try {
+        return Promise.resolve(fn());
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.mutex.acquire().then((release) => {
+      try {
+        if (this.closed) throw new Error("store is closed");
+        return fn();
+      } finally {
+        release();
+      }
+    });
+  }
+
+  /** Several statements as one atomic unit (nests as a savepoint inside an open transaction). */
+  atomic<T>(fn: () => T): Promise<T> {
+    return this.run(() => this.db.transaction(fn).immediate());
+  }
+
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    const outer = this.context.getStore();
+    if (outer) return this.nested(outer.depth, work);
+    const release = await this.mutex.acquire();
+    try {
+      if (this.closed) throw new Error("store is closed");
+      this.db.exec("BEGIN IMMEDIATE");
+      try {
+        const result = await this.context.run({ depth: 0 }, work);
+        this.db.exec("COMMIT");
+        return result;
+      } catch (error) {
+        if (this.db.inTransaction) this.db.exec("ROLLBACK");
+        throw error;
+      }
+    } finally {
+      release();
+    }
+  }
+
+  private async nested<T>(depth: number, work: () => Promise<T>): Promise<T> {
+    const name = `sp_${++this.savepoints}`;
+    this.db.exec(`SAVEPOINT ${name}`);
+    try {
+      const result = await this.context.run({ depth: depth + 1 }, work);
+      this.db.exec(`RELEASE ${name}`);
+      return result;
+    } catch (error) {
+      this.db.exec(`ROLLBACK TO ${name}`);
+      this.db.exec(`RELEASE ${name}`);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const release = await this.mutex.acquire();
+    try {
+      this.closed = true;
+      this.statements.clear();
+      this.db.close();
+    } finally {
+      release();
+    }
+  }
+}
+
+/** Applies pending migrations, each in its own transaction; a reopen applies nothing. */
+export function migrate(db: Database.Database): number {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+  const current = (db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get() as { v: number | null }).v ?? 0;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`database schema version ${current} is newer than this relayer (${MIGRATIONS.length})`);
+  }
+  const record = db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
+  for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version - 1]);
+      record.run(version, Date.now());
+    }).immediate();
+  }
+  return MIGRATIONS.length;
+}

@@ -1,0 +1,152 @@
+/**
+ * Schema migrations, applied in order; migration N (1-based) sets schema version N. Never edit a
+ * migration that has shipped: append a new one. Money and on-chain ids that can exceed 2^53 are
+ * TEXT decimal; timestamps (ms), local keys and submitter nonces are INTEGER. Hex is lowercase.
+ * Every index names the query that needs it.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE payments (
+    id            TEXT PRIMARY KEY,
+    payer         TEXT NOT NULL,
+    merchant_id   TEXT NOT NULL,
+    amount        TEXT NOT NULL,
+    order_ref     TEXT NOT NULL,
+    nonce         TEXT NOT NULL,
+    valid_after   TEXT NOT NULL,
+    deadline      TEXT NOT NULL,
+    signature     TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    reject_reason TEXT,
+    batch_key     INTEGER,
+    batch_id      TEXT,
+    leaf_index    INTEGER,
+    tx_hash       TEXT,
+    refunded      TEXT NOT NULL DEFAULT '0',
+    release_at    TEXT,
+    request_id    TEXT,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  -- listByState (oldest first), countByState
+  CREATE INDEX payments_state_created ON payments (state, created_at, id);
+  -- pendingAmountOf / pendingNoncesOf
+  CREATE INDEX payments_payer_state ON payments (payer, state);
+  -- list filtered by merchant (keyset on created_at, id)
+  CREATE INDEX payments_merchant_created ON payments (merchant_id, created_at, id);
+  -- list without a merchant filter
+  CREATE INDEX payments_created ON payments (created_at, id);
+
+  CREATE TABLE batches (
+    key          INTEGER PRIMARY KEY AUTOINCREMENT,
+    state        TEXT NOT NULL,
+    payment_ids  TEXT NOT NULL,
+    batch_id     TEXT,
+    root         TEXT,
+    tx_hash      TEXT,
+    block_number TEXT,
+    block_hash   TEXT,
+    gas_used     TEXT,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+  );
+  CREATE INDEX batches_state ON batches (state);
+  CREATE INDEX batches_batch_id ON batches (batch_id) WHERE batch_id IS NOT NULL;
+
+  CREATE TABLE submissions (
+    id                       INTEGER PRIMARY KEY AUTOINCREMENT,
+    purpose                  TEXT NOT NULL,
+    nonce                    INTEGER NOT NULL,
+    tx_hash                  TEXT NOT NULL,
+    raw_tx                   TEXT NOT NULL,
+    max_fee_per_gas          TEXT NOT NULL,
+    max_priority_fee_per_gas TEXT NOT NULL,
+    state                    TEXT NOT NULL,
+    sent_at                  INTEGER NOT NULL,
+    updated_at               INTEGER NOT NULL
+  );
+  CREATE INDEX submissions_state ON submissions (state, id);
+  CREATE INDEX submissions_purpose ON submissions (purpose, id);
+  CREATE INDEX submissions_nonce ON submissions (nonce);
+
+  CREATE TABLE settlements (
+    key         INTEGER PRIMARY KEY AUTOINCREMENT,
+    merchant_id TEXT NOT NULL,
+    batch_ids   TEXT NOT NULL,
+    tx_hash     TEXT,
+    amount      TEXT,
+    fee         TEXT,
+    state       TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+  );
+  CREATE INDEX settlements_merchant ON settlements (merchant_id, key);
+  CREATE INDEX settlements_state ON settlements (state, key);
+
+  CREATE TABLE payment_requests (
+    id          TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL,
+    amount      TEXT NOT NULL,
+    order_ref   TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    payment_id  TEXT,
+    created_at  INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  -- Only the hash of a key's secret is ever stored.
+  CREATE TABLE api_keys (
+    id          TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL,
+    secret_hash TEXT NOT NULL UNIQUE,
+    created_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX api_keys_merchant ON api_keys (merchant_id, created_at);
+
+  CREATE TABLE webhook_endpoints (
+    id          TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL,
+    url         TEXT NOT NULL,
+    secret      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    disabled_at INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX webhook_endpoints_merchant ON webhook_endpoints (merchant_id, created_at);
+
+  -- One row per (event, endpoint): enqueueing the same event twice is a no-op.
+  CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id        TEXT NOT NULL,
+    endpoint_id     TEXT NOT NULL REFERENCES webhook_endpoints (id),
+    merchant_id     TEXT NOT NULL,
+    event_type      TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    delivered_at    INTEGER,
+    dead_at         INTEGER,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    UNIQUE (event_id, endpoint_id)
+  );
+  -- due() and pendingCount(): only live rows are indexed, so delivered history costs nothing.
+  CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE delivered_at IS NULL AND dead_at IS NULL;
+  CREATE INDEX outbox_dead ON outbox (dead_at) WHERE dead_at IS NOT NULL;
+
+  CREATE TABLE idempotency_keys (
+    scope        TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    status       INTEGER NOT NULL,
+    body         TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE chain_cursors (
+    name         TEXT PRIMARY KEY,
+    block_number TEXT NOT NULL,
+    block_hash   TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];

@@ -1,0 +1,193 @@
+import type { Hex, OutboxRecord } from "../../domain";
+import type { ChainCursorRepository, IdempotencyRecord, IdempotencyRepository, OutboxRepository } from "../types";
+import { big, dec, hex } from "./codec";
+import type { Connection } from "./connection";
+
+interface OutboxRow {
+  id: number;
+  event_id: string;
+  endpoint_id: string;
+  merchant_id: string;
+  event_type: string;
+  payload: string;
+  attempts: number;
+  next_attempt_at: number;
+  delivered_at: number | null;
+  dead_at: number | null;
+  last_error: string | null;
+  created_at: number;
+}
+
+const toOutbox = (r: OutboxRow): OutboxRecord => ({
+  id: r.id,
+  eventId: r.event_id,
+  endpointId: r.endpoint_id,
+  merchantId: big(r.merchant_id),
+  eventType: r.event_type,
+  payload: r.payload,
+  attempts: r.attempts,
+  nextAttemptAt: r.next_attempt_at,
+  deliveredAt: r.delivered_at,
+  lastError: r.last_error,
+  createdAt: r.created_at,
+  deadAt: r.dead_at,
+});
+
+/** Longest error text kept per row: enough to diagnose, bounded so a chatty receiver can't bloat the file. */
+const MAX_ERROR_LENGTH = 1_000;
+
+export class SqliteOutbox implements OutboxRepository {
+  constructor(private readonly conn: Connection) {}
+
+  /** Idempotent per (event, endpoint): re-enqueueing an event after a crash adds nothing. */
+  enqueue(e: {
+    eventId: string;
+    merchantId: bigint;
+    eventType: string;
+    payload: string;
+    now: number;
+  }): Promise<number> {
+    return this.conn.run(
+      () =>
+        this.conn
+          .prepare(
+            `INSERT INTO outbox (event_id, endpoint_id, merchant_id, event_type, payload, next_attempt_at, created_at)
+             SELECT ?, id, merchant_id, ?, ?, ?, ? FROM webhook_endpoints WHERE merchant_id = ? AND disabled_at IS NULL
+             ORDER BY created_at, id
+             ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
+          )
+          .run(e.eventId, e.eventType, e.payload, e.now, e.now, dec(e.merchantId)).changes,
+    );
+  }
+
+  /** Live deliveries whose time has come, most overdue first (first attempts: oldest event first). */
+  due(now: number, limit: number): Promise<OutboxRecord[]> {
+    return this.conn.run(() =>
+      (
+        this.conn
+          .prepare(
+            `SELECT * FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?
+             ORDER BY next_attempt_at, id LIMIT ?`,
+          )
+          .all(now, limit) as OutboxRow[]
+      ).map(toOutbox),
+    );
+  }
+
+  markDelivered(id: number, at: number): Promise<void> {
+    return this.conn.run(() => {
+      this.conn
+        .prepare(
+          "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ? AND delivered_at IS NULL",
+        )
+        .run(at, id);
+    });
+  }
+
+  markFailed(id: number, error: string, nextAttemptAt: number): Promise<void> {
+    return this.conn.run(() => {
+      this.conn
+        .prepare(
+          "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ? AND delivered_at IS NULL",
+        )
+        .run(error.slice(0, MAX_ERROR_LENGTH), nextAttemptAt, id);
+    });
+  }
+
+  markDead(id: number, error: string, at: number): Promise<void> {
+    return this.conn.run(() => {
+      this.conn
+        .prepare(
+          "UPDATE outbox SET attempts = attempts + 1, last_error = ?, dead_at = ? WHERE id = ? AND delivered_at IS NULL",
+        )
+        .run(error.slice(0, MAX_ERROR_LENGTH), at, id);
+    });
+  }
+
+  pendingCount(): Promise<number> {
+    return this.conn.run(
+      () =>
+        (
+          this.conn
+            .prepare("SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL")
+            .get() as { n: number }
+        ).n,
+    );
+  }
+
+  deadCount(): Promise<number> {
+    return this.conn.run(
+      () => (this.conn.prepare("SELECT COUNT(*) AS n FROM outbox WHERE dead_at IS NOT NULL").get() as { n: number }).n,
+    );
+  }
+}
+
+interface IdempotencyRow {
+  scope: string;
+  key: string;
+  request_hash: string;
+  status: number;
+  body: string;
+  created_at: number;
+}
+
+const toIdempotency = (r: IdempotencyRow): IdempotencyRecord => ({
+  scope: r.scope,
+  key: r.key,
+  requestHash: r.request_hash as Hex,
+  status: r.status,
+  body: r.body,
+  createdAt: r.created_at,
+});
+
+export class SqliteIdempotency implements IdempotencyRepository {
+  constructor(private readonly conn: Connection) {}
+
+  get(scope: string, key: string): Promise<IdempotencyRecord | null> {
+    return this.conn.run(() => {
+      const row = this.conn.prepare("SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?").get(scope, key) as
+        IdempotencyRow | undefined;
+      return row ? toIdempotency(row) : null;
+    });
+  }
+
+  /** First writer wins: the insert is ignored on conflict and the stored record is returned. */
+  put(r: IdempotencyRecord): Promise<IdempotencyRecord> {
+    return this.conn.atomic(() => {
+      this.conn
+        .prepare(
+          `INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_at)
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, key) DO NOTHING`,
+        )
+        .run(r.scope, r.key, hex(r.requestHash), r.status, r.body, r.createdAt);
+      return toIdempotency(
+        this.conn
+          .prepare("SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?")
+          .get(r.scope, r.key) as IdempotencyRow,
+      );
+    });
+  }
+}
+
+export class SqliteChainCursors implements ChainCursorRepository {
+  constructor(private readonly conn: Connection) {}
+
+  get(name: string): Promise<{ blockNumber: bigint; blockHash: Hex } | null> {
+    return this.conn.run(() => {
+      const row = this.conn.prepare("SELECT * FROM chain_cursors WHERE name = ?").get(name) as
+        { block_number: string; block_hash: string } | undefined;
+      return row ? { blockNumber: big(row.block_number), blockHash: row.block_hash as Hex } : null;
+    });
+  }
+
+  set(name: string, blockNumber: bigint, blockHash: Hex): Promise<void> {
+    return this.conn.run(() => {
+      this.conn
+        .prepare(
+          `INSERT INTO chain_cursors (name, block_number, block_hash) VALUES (?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash`,
+        )
+        .run(name, dec(blockNumber), hex(blockHash));
+    });
+  }
+}

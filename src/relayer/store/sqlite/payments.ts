@@ -1,0 +1,255 @@
+import { PaymentState, type Hex, type PaymentRecord, type RejectReason } from "../../domain";
+import type { Page, PaymentFilter, PaymentRepository } from "../types";
+import { big, bigOrNull, dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull, placeholders } from "./codec";
+import type { Connection } from "./connection";
+
+/** Not yet final on chain: their amounts and nonces are still reserved against the payer. */
+export const PENDING_STATES = [PaymentState.Accepted, PaymentState.Batched, PaymentState.Submitted] as const;
+const PENDING_SQL = PENDING_STATES.map((s) => `'${s}'`).join(", ");
+
+interface PaymentRow {
+  id: string;
+  payer: string;
+  merchant_id: string;
+  amount: string;
+  order_ref: string;
+  nonce: string;
+  valid_after: string;
+  deadline: string;
+  signature: string;
+  state: string;
+  reject_reason: string | null;
+  batch_key: number | null;
+  batch_id: string | null;
+  leaf_index: number | null;
+  tx_hash: string | null;
+  refunded: string;
+  release_at: string | null;
+  request_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export const toPayment = (r: PaymentRow): PaymentRecord => ({
+  id: r.id as Hex,
+  payer: r.payer as Hex,
+  merchantId: big(r.merchant_id),
+  amount: big(r.amount),
+  orderRef: r.order_ref as Hex,
+  nonce: big(r.nonce),
+  validAfter: big(r.valid_after),
+  deadline: big(r.deadline),
+  signature: r.signature as Hex,
+  state: r.state as PaymentState,
+  rejectReason: r.reject_reason as RejectReason | null,
+  batchKey: r.batch_key,
+  batchId: bigOrNull(r.batch_id),
+  leafIndex: r.leaf_index,
+  txHash: r.tx_hash as Hex | null,
+  refunded: big(r.refunded),
+  releaseAt: bigOrNull(r.release_at),
+  requestId: r.request_id,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+/** Column and encoder for each updatable field; `id` and `createdAt` are immutable. */
+const COLUMNS: { [K in keyof PaymentRecord]?: [string, (v: PaymentRecord[K]) => unknown] } = {
+  payer: ["payer", hex],
+  merchantId: ["merchant_id", dec],
+  amount: ["amount", dec],
+  orderRef: ["order_ref", hex],
+  nonce: ["nonce", dec],
+  validAfter: ["valid_after", dec],
+  deadline: ["deadline", dec],
+  signature: ["signature", hex],
+  state: ["state", (v) => v],
+  rejectReason: ["reject_reason", (v) => v],
+  batchKey: ["batch_key", (v) => v],
+  batchId: ["batch_id", decOrNull],
+  leafIndex: ["leaf_index", (v) => v],
+  txHash: ["tx_hash", hexOrNull],
+  refunded: ["refunded", dec],
+  releaseAt: ["release_at", decOrNull],
+  requestId: ["request_id", (v) => v],
+  updatedAt: ["updated_at", (v) => v],
+};
+
+/** SET clause and values for the given fields, always stamping updated_at. */
+function assignments(fields: Partial<PaymentRecord>, now: number): { sql: string; values: unknown[] } {
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  for (const key of Object.keys(fields).sort() as (keyof PaymentRecord)[]) {
+    const value = fields[key];
+    if (value === undefined || key === "updatedAt") continue;
+    const column = COLUMNS[key] as [string, (v: unknown) => unknown] | undefined;
+    if (!column) throw new Error(`payment field "${key}" cannot be updated`);
+    parts.push(`${column[0]} = ?`);
+    values.push(column[1](value));
+  }
+  parts.push("updated_at = ?");
+  values.push(fields.updatedAt ?? now);
+  return { sql: parts.join(", "), values };
+}
+
+export class SqlitePayments implements PaymentRepository {
+  constructor(private readonly conn: Connection) {}
+
+  insertAccepted(payments: PaymentRecord[]): Promise<Set<Hex>> {
+    // ON CONFLICT (id), not INSERT OR IGNORE: OR IGNORE would also swallow a NOT NULL violation and
+    // silently drop a payment the caller then acknowledges.
+    return this.conn.atomic(() => {
+      const insert = this.conn.prepare(
+        `INSERT INTO payments (id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline,
+           signature, state, reject_reason, batch_key, batch_id, leaf_index, tx_hash, refunded, release_at,
+           request_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO NOTHING`,
+      );
+      const inserted = new Set<Hex>();
+      for (const p of payments) {
+        const id = hex(p.id);
+        const result = insert.run(
+          id,
+          hex(p.payer),
+          dec(p.merchantId),
+          dec(p.amount),
+          hex(p.orderRef),
+          dec(p.nonce),
+          dec(p.validAfter),
+          dec(p.deadline),
+          hex(p.signature),
+          p.state,
+          p.rejectReason,
+          p.batchKey,
+          decOrNull(p.batchId),
+          p.leafIndex,
+          hexOrNull(p.txHash),
+          dec(p.refunded),
+          decOrNull(p.releaseAt),
+          p.requestId,
+          p.createdAt,
+          p.updatedAt,
+        );
+        if (result.changes > 0) inserted.add(id);
+      }
+      return inserted;
+    });
+  }
+
+  get(id: Hex): Promise<PaymentRecord | null> {
+    return this.conn.run(() => {
+      const row = this.conn.prepare("SELECT * FROM payments WHERE id = ?").get(hex(id)) as PaymentRow | undefined;
+      return row ? toPayment(row) : null;
+    });
+  }
+
+  /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while rows are added. */
+  list(filter: PaymentFilter): Promise<Page<PaymentRecord>> {
+    return this.conn.run(() => {
+      const where: string[] = [];
+      const values: unknown[] = [];
+      if (filter.merchantId !== undefined) {
+        where.push("merchant_id = ?");
+        values.push(dec(filter.merchantId));
+      }
+      if (filter.payer !== undefined) {
+        where.push("payer = ?");
+        values.push(hex(filter.payer));
+      }
+      if (filter.states !== undefined) {
+        if (filter.states.length === 0) return { items: [], nextCursor: null };
+        where.push(`state IN (${placeholders(filter.states.length)})`);
+        values.push(...filter.states);
+      }
+      if (filter.from !== undefined) {
+        where.push("created_at >= ?");
+        values.push(filter.from);
+      }
+      if (filter.to !== undefined) {
+        where.push("created_at < ?");
+        values.push(filter.to);
+      }
+      if (filter.cursor !== undefined) {
+        const [createdAt, id] = decodeCursor(filter.cursor, ["number", "string"]);
+        where.push("(created_at, id) < (?, ?)");
+        values.push(createdAt, id);
+      }
+      const limit = Math.max(1, Math.floor(filter.limit));
+      const sql = `SELECT * FROM payments ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+        ORDER BY created_at DESC, id DESC LIMIT ?`;
+      const rows = this.conn.prepare(sql).all(...values, limit + 1) as PaymentRow[];
+      const items = rows.slice(0, limit).map(toPayment);
+      const last = items[items.length - 1];
+      return { items, nextCursor: rows.length > limit ? encodeCursor([last.createdAt, last.id]) : null };
+    });
+  }
+
+  listByState(state: PaymentState, limit: number): Promise<PaymentRecord[]> {
+    return this.conn.run(() => {
+      const rows = this.conn
+        .prepare("SELECT * FROM payments WHERE state = ? ORDER BY created_at, id LIMIT ?")
+        .all(state, limit) as PaymentRow[];
+      return rows.map(toPayment);
+    });
+  }
+
+  pendingAmountOf(payer: Hex): Promise<bigint> {
+    return this.conn.run(() => {
+      // Summed in bigint: SQLite's SUM over TEXT would go through floating point.
+      const rows = this.conn
+        .prepare(`SELECT amount FROM payments WHERE payer = ? AND state IN (${PENDING_SQL})`)
+        .all(hex(payer)) as { amount: string }[];
+      return rows.reduce((sum, r) => sum + BigInt(r.amount), 0n);
+    });
+  }
+
+  pendingNoncesOf(payer: Hex): Promise<bigint[]> {
+    return this.conn.run(() => {
+      const rows = this.conn
+        .prepare(`SELECT nonce FROM payments WHERE payer = ? AND state IN (${PENDING_SQL})`)
+        .all(hex(payer)) as { nonce: string }[];
+      return rows.map((r) => BigInt(r.nonce)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    });
+  }
+
+  setState(
+    ids: Hex[],
+    state: PaymentState,
+    fields: Partial<
+      Pick<PaymentRecord, "rejectReason" | "batchKey" | "batchId" | "leafIndex" | "txHash" | "releaseAt" | "refunded">
+    > = {},
+  ): Promise<void> {
+    return this.conn.atomic(() => {
+      const { sql, values } = assignments({ ...fields, state }, Date.now());
+      const statement = this.conn.prepare(`UPDATE payments SET ${sql} WHERE id = ?`);
+      for (const id of ids) statement.run(...values, hex(id));
+    });
+  }
+
+  update(updates: { id: Hex; state?: PaymentState; fields: Partial<PaymentRecord> }[]): Promise<void> {
+    return this.conn.atomic(() => {
+      const now = Date.now();
+      for (const u of updates) {
+        const fields = u.state === undefined ? u.fields : { ...u.fields, state: u.state };
+        const { sql, values } = assignments(
+          Object.fromEntries(Object.entries(fields).filter(([k]) => k !== "id" && k !== "createdAt")),
+          now,
+        );
+        this.conn.prepare(`UPDATE payments SET ${sql} WHERE id = ?`).run(...values, hex(u.id));
+      }
+    });
+  }
+
+  countByState(): Promise<Record<PaymentState, number>> {
+    return this.conn.run(() => {
+      const counts = Object.fromEntries(Object.values(PaymentState).map((s) => [s, 0])) as Record<PaymentState, number>;
+      const rows = this.conn.prepare("SELECT state, COUNT(*) AS n FROM payments GROUP BY state").all() as {
+        state: PaymentState;
+        n: number;
+      }[];
+      for (const r of rows) counts[r.state] = r.n;
+      return counts;
+    });
+  }
+}

@@ -1,0 +1,164 @@
+import type {
+  ApiKeyRecord,
+  BatchRecord,
+  BatchState,
+  Hex,
+  OutboxRecord,
+  PaymentRecord,
+  PaymentRequestRecord,
+  PaymentState,
+  RejectReason,
+  SettlementRecord,
+  SubmissionRecord,
+  SubmissionState,
+  WebhookEndpointRecord,
+} from "../domain";
+
+/**
+ * Storage behind the relayer, split into repositories by aggregate. The default implementation is
+ * SQLite (src/relayer/store/sqlite); the interface is async so a PostgreSQL implementation can
+ * serve several relayer instances later. Every method that changes state is atomic on its own;
+ * `transaction` groups several into one atomic unit.
+ */
+export interface RelayerStore {
+  payments: PaymentRepository;
+  batches: BatchRepository;
+  submissions: SubmissionRepository;
+  settlements: SettlementRepository;
+  requests: PaymentRequestRepository;
+  apiKeys: ApiKeyRepository;
+  webhooks: WebhookRepository;
+  outbox: OutboxRepository;
+  idempotency: IdempotencyRepository;
+  chainCursor: ChainCursorRepository;
+  /** Runs `work` atomically: all of its writes commit together or none do. */
+  transaction<T>(work: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface PaymentFilter {
+  merchantId?: bigint;
+  payer?: Hex;
+  states?: PaymentState[];
+  /** Created at or after (ms since epoch). */
+  from?: number;
+  /** Created before (ms since epoch). */
+  to?: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  limit: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Cursor for the next page, or null when this is the last. */
+  nextCursor: string | null;
+}
+
+export interface PaymentRepository {
+  /**
+   * Inserts new accepted payments in one durable commit (group commit of concurrent intake).
+   * Returns the ids that were inserted; an id already present is skipped (not an error), so a
+   * client retrying the same signed payment gets the first result.
+   */
+  insertAccepted(payments: PaymentRecord[]): Promise<Set<Hex>>;
+  get(id: Hex): Promise<PaymentRecord | null>;
+  list(filter: PaymentFilter): Promise<Page<PaymentRecord>>;
+  /** Oldest accepted payments first, at most `limit`. */
+  listByState(state: PaymentState, limit: number): Promise<PaymentRecord[]>;
+  /** Sum of amounts of this payer's payments not yet on chain (accepted, batched, submitted). */
+  pendingAmountOf(payer: Hex): Promise<bigint>;
+  /** Nonces of this payer's payments not yet on chain. */
+  pendingNoncesOf(payer: Hex): Promise<bigint[]>;
+  setState(
+    ids: Hex[],
+    state: PaymentState,
+    fields?: Partial<Pick<PaymentRecord, "rejectReason" | "batchKey" | "batchId" | "leafIndex" | "txHash" | "releaseAt" | "refunded">>,
+  ): Promise<void>;
+  /** Applies per-payment updates (e.g. leaf index per id) in one commit. */
+  update(updates: { id: Hex; state?: PaymentState; fields: Partial<PaymentRecord> }[]): Promise<void>;
+  countByState(): Promise<Record<PaymentState, number>>;
+}
+
+export interface BatchRepository {
+  /** Creates a built batch for `paymentIds` (in order) and marks them batched, atomically. */
+  create(paymentIds: Hex[]): Promise<BatchRecord>;
+  get(key: number): Promise<BatchRecord | null>;
+  getByBatchId(batchId: bigint): Promise<BatchRecord | null>;
+  listByState(states: BatchState[]): Promise<BatchRecord[]>;
+  update(key: number, fields: Partial<Omit<BatchRecord, "key" | "paymentIds" | "createdAt">>): Promise<void>;
+}
+
+export interface SubmissionRepository {
+  /** Records a signed transaction BEFORE it is broadcast, so a crash after sending can reconcile. */
+  record(submission: Omit<SubmissionRecord, "id" | "updatedAt">): Promise<SubmissionRecord>;
+  listPending(): Promise<SubmissionRecord[]>;
+  listByPurpose(purpose: string): Promise<SubmissionRecord[]>;
+  setState(id: number, state: SubmissionState): Promise<void>;
+  /** Highest nonce ever recorded for the signer, or null. */
+  maxNonce(): Promise<number | null>;
+}
+
+export interface SettlementRepository {
+  create(merchantId: bigint, batchIds: bigint[]): Promise<SettlementRecord>;
+  update(key: number, fields: Partial<Omit<SettlementRecord, "key" | "merchantId" | "createdAt">>): Promise<void>;
+  listByMerchant(merchantId: bigint, limit: number, cursor?: string): Promise<Page<SettlementRecord>>;
+  listByState(states: SettlementRecord["state"][]): Promise<SettlementRecord[]>;
+}
+
+export interface PaymentRequestRepository {
+  create(request: PaymentRequestRecord): Promise<void>;
+  get(id: string): Promise<PaymentRequestRecord | null>;
+  markPaid(id: string, paymentId: Hex): Promise<void>;
+}
+
+export interface ApiKeyRepository {
+  create(key: ApiKeyRecord): Promise<void>;
+  findBySecretHash(secretHash: Hex): Promise<ApiKeyRecord | null>;
+  listByMerchant(merchantId: bigint): Promise<ApiKeyRecord[]>;
+  revoke(id: string, at: number): Promise<void>;
+}
+
+export interface WebhookRepository {
+  create(endpoint: WebhookEndpointRecord): Promise<void>;
+  listByMerchant(merchantId: bigint): Promise<WebhookEndpointRecord[]>;
+  get(id: string): Promise<WebhookEndpointRecord | null>;
+  disable(id: string, at: number): Promise<void>;
+}
+
+export interface OutboxRepository {
+  /** Queues one delivery per active endpoint of the merchant; called inside the state change's transaction. */
+  enqueue(event: { eventId: string; merchantId: bigint; eventType: string; payload: string; now: number }): Promise<number>;
+  /** Deliveries due at `now`, oldest first. */
+  due(now: number, limit: number): Promise<OutboxRecord[]>;
+  markDelivered(id: number, at: number): Promise<void>;
+  markFailed(id: number, error: string, nextAttemptAt: number): Promise<void>;
+  /** Dead-letters a delivery that exhausted its attempts: kept for inspection, never due again. */
+  markDead(id: number, error: string, at: number): Promise<void>;
+  /** Undelivered, not dead-lettered. */
+  pendingCount(): Promise<number>;
+  deadCount(): Promise<number>;
+}
+
+export interface IdempotencyRecord {
+  scope: string;
+  key: string;
+  requestHash: Hex;
+  status: number;
+  body: string;
+  createdAt: number;
+}
+
+export interface IdempotencyRepository {
+  get(scope: string, key: string): Promise<IdempotencyRecord | null>;
+  /** Stores the first response; returns the stored record if another request won the race. */
+  put(record: IdempotencyRecord): Promise<IdempotencyRecord>;
+}
+
+export interface ChainCursorRepository {
+  /** Last block whose escrow events were applied (and its hash, to detect reorgs). */
+  get(name: string): Promise<{ blockNumber: bigint; blockHash: Hex } | null>;
+  set(name: string, blockNumber: bigint, blockHash: Hex): Promise<void>;
+}
+
+export type { RejectReason };

@@ -1,0 +1,61 @@
+import { createHash } from "node:crypto";
+import type { PaymentRecord, PaymentState } from "../domain";
+import { paymentView } from "../http/views";
+import type { RelayerStore } from "../store/types";
+
+export type PaymentEventType = `payment.${PaymentState}`;
+
+export const paymentEventType = (state: PaymentState): PaymentEventType => `payment.${state}`;
+
+/**
+ * The event id is derived, not random: the same state change (payment, type, and the updatedAt
+ * stamped by that change) always yields the same id. A job that crashes after changing state but
+ * before it knows the event was queued simply enqueues again, and the outbox's unique
+ * (event, endpoint) key turns the repeat into a no-op; a receiver dedupes on the same id.
+ */
+export function paymentEventId(payment: Pick<PaymentRecord, "id" | "updatedAt">, eventType: string): string {
+  const digest = createHash("sha256")
+    .update(`${payment.id.toLowerCase()}|${eventType}|${payment.updatedAt}`)
+    .digest("hex");
+  return `evt_${digest.slice(0, 32)}`;
+}
+
+export interface PaymentEvent {
+  id: string;
+  type: string;
+  /** ISO 8601, like the API's timestamps. */
+  createdAt: string;
+  /** The payment as GET /v1/payments/:id shows it (bigints as decimal strings). */
+  data: ReturnType<typeof paymentView>;
+}
+
+export function buildPaymentEvent(payment: PaymentRecord, eventType: string, now: number): PaymentEvent {
+  return {
+    id: paymentEventId(payment, eventType),
+    type: eventType,
+    createdAt: new Date(now).toISOString(),
+    data: paymentView(payment),
+  };
+}
+
+/**
+ * Queues one delivery of the event per active endpoint of the payment's merchant. Call it inside
+ * the transaction that changed the payment's state, so the event exists if and only if the change
+ * does. Returns the number of deliveries queued (0 when the merchant has no endpoint, or when this
+ * event was queued before).
+ */
+export async function enqueuePaymentEvent(
+  store: RelayerStore,
+  payment: PaymentRecord,
+  eventType: string = paymentEventType(payment.state),
+  now: number = Date.now(),
+): Promise<number> {
+  const event = buildPaymentEvent(payment, eventType, now);
+  return store.outbox.enqueue({
+    eventId: event.id,
+    merchantId: payment.merchantId,
+    eventType,
+    payload: JSON.stringify(event),
+    now,
+  });
+}

@@ -1,0 +1,60 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { PaymentState, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
+import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
+
+/** A fresh store on a real file in its own temp directory; `cleanup` closes it and removes the directory. */
+export async function tempStore(): Promise<{
+  store: SqliteStore;
+  file: string;
+  dir: string;
+  cleanup: () => Promise<void>;
+}> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-store-"));
+  const file = path.join(dir, "relayer.sqlite");
+  const store = await openSqliteStore(file);
+  return {
+    store,
+    file,
+    dir,
+    cleanup: async () => {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const hex32 = (n: number | bigint, prefix = ""): Hex =>
+  `0x${prefix}${BigInt(n)
+    .toString(16)
+    .padStart(64 - prefix.length, "0")}` as Hex;
+
+export const ADDRESS_A = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" as Hex;
+export const ADDRESS_B = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC" as Hex;
+
+export function makePayment(n: number, overrides: Partial<PaymentRecord> = {}): PaymentRecord {
+  return {
+    id: hex32(n, "ab"),
+    payer: ADDRESS_A,
+    merchantId: 1n,
+    amount: 1_000_000n + BigInt(n),
+    orderRef: hex32(n, "0e"),
+    nonce: BigInt(n),
+    validAfter: 0n,
+    deadline: 2_000_000_000n,
+    signature: `0x${"1b".repeat(65)}` as Hex,
+    state: PaymentState.Accepted,
+    rejectReason: null,
+    batchKey: null,
+    batchId: null,
+    leafIndex: null,
+    txHash: null,
+    refunded: 0n,
+    releaseAt: null,
+    requestId: null,
+    createdAt: 1_700_000_000_000 + n,
+    updatedAt: 1_700_000_000_000 + n,
+    ...overrides,
+  };
+}
