@@ -9,7 +9,7 @@
  * and merchants' payout addresses already hold tokens (steady state, not first-ever use).
  */
 import { ethers, network } from "hardhat";
-import { Wallet, type HDNodeWallet, type TransactionReceipt } from "ethers";
+import { Wallet, type TransactionReceipt } from "ethers";
 import { deployStablePay } from "../src/chain/deploy";
 import { escrowDomain, ethersTypes, paymentTypes, type Address, type Payment } from "../src/sdk/typedData";
 import type { PaymentEscrow, SettlementToken, MerchantRegistry } from "../typechain-types";
@@ -19,6 +19,16 @@ const TX_GAS_CAP = 16_777_216n;
 const HOLD_PERIOD = 3600n;
 const FEE_BPS = 250n;
 const AMOUNT = 10_000_000n; // 10.00 with 6 decimals
+
+/**
+ * Every key, address and reference is derived from a counter, never random: calldata zero bytes
+ * change gas, so random inputs would make the figures drift by a few gas between runs.
+ */
+let seedCounter = 0n;
+/** A constant deadline (2100-01-01): one derived from the clock would change calldata between runs. */
+const FAR_DEADLINE = 4_102_444_800n;
+const nextSeed = (): string => ethers.keccak256(ethers.toBeHex(++seedCounter, 32));
+const deterministicWallet = (): Wallet => new Wallet(nextSeed());
 
 interface Ctx {
   token: SettlementToken;
@@ -40,7 +50,7 @@ async function setup(): Promise<Ctx> {
   await registry.grantRole(await registry.REGISTRAR_ROLE(), admin.address);
   const merchantIds: bigint[] = [];
   for (let i = 0; i < 10; i++) {
-    const payout = Wallet.createRandom().address;
+    const payout = deterministicWallet().address;
     await registry.registerMerchant(admin.address, payout, FEE_BPS, HOLD_PERIOD, ethers.ZeroHash);
     await token.mint(payout, 1n); // existing holder: steady-state payouts
     merchantIds.push(BigInt(i + 1));
@@ -50,8 +60,8 @@ async function setup(): Promise<Ctx> {
 }
 
 /** Payers with an escrow balance: minted, then deposited in one admin-funded batch of deposits. */
-async function fundedPayers(ctx: Ctx, count: number): Promise<HDNodeWallet[]> {
-  const payers = Array.from({ length: count }, () => Wallet.createRandom());
+async function fundedPayers(ctx: Ctx, count: number): Promise<Wallet[]> {
+  const payers = Array.from({ length: count }, () => deterministicWallet());
   const escrowAddress = await ctx.escrow.getAddress();
   // Mint straight to the escrow and credit by deposit is not possible; fund by gasless deposits.
   const tokenAddress = await ctx.token.getAddress();
@@ -74,7 +84,7 @@ async function fundedPayers(ctx: Ctx, count: number): Promise<HDNodeWallet[]> {
       value: AMOUNT * 4n,
       validAfter: 0n,
       validBefore: 2n ** 40n,
-      nonce: ethers.hexlify(ethers.randomBytes(32)),
+      nonce: nextSeed(),
     };
     const signature = await payer.signTypedData(domain, types, message);
     await ctx.escrow.depositWithAuthorization(
@@ -89,9 +99,8 @@ async function fundedPayers(ctx: Ctx, count: number): Promise<HDNodeWallet[]> {
   return payers;
 }
 
-async function signedBatch(ctx: Ctx, payers: HDNodeWallet[], merchants: number) {
+async function signedBatch(ctx: Ctx, payers: Wallet[], merchants: number) {
   const domain = escrowDomain(ctx.chainId, (await ctx.escrow.getAddress()) as Address);
-  const now = BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
   const items = [];
   for (let i = 0; i < payers.length; i++) {
     const [base] = await ctx.escrow.nonceWindow(payers[i].address);
@@ -100,10 +109,10 @@ async function signedBatch(ctx: Ctx, payers: HDNodeWallet[], merchants: number) 
       // Grouped by merchant, as the relayer submits them: contiguous runs of equal merchant ids.
       merchantId: ctx.merchantIds[Math.floor((i * merchants) / payers.length)],
       amount: AMOUNT,
-      orderRef: ethers.hexlify(ethers.randomBytes(32)) as Address,
+      orderRef: nextSeed() as Address,
       nonce: base,
       validAfter: 0n,
-      deadline: now + 86_400n,
+      deadline: FAR_DEADLINE,
     };
     items.push({ payment, signature: await payers[i].signTypedData(domain, ethersTypes(paymentTypes), payment) });
   }
@@ -140,10 +149,10 @@ async function baselines(ctx: Ctx) {
   await ctx.token.mint(holder.address, AMOUNT * 10n);
   await ctx.token.mint(existing.address, 1n);
   const token = ctx.token.connect(holder);
-  const erc20TransferFresh = await gasOf(token.transfer(Wallet.createRandom().address, AMOUNT));
+  const erc20TransferFresh = await gasOf(token.transfer(deterministicWallet().address, AMOUNT));
   const erc20TransferExisting = await gasOf(token.transfer(existing.address, AMOUNT));
 
-  const payer = Wallet.createRandom();
+  const payer = deterministicWallet();
   await ctx.token.mint(payer.address, AMOUNT * 10n);
   const domain = {
     name: await ctx.token.name(),
@@ -167,7 +176,7 @@ async function baselines(ctx: Ctx) {
     value: AMOUNT,
     validAfter: 0n,
     validBefore: 2n ** 40n,
-    nonce: ethers.hexlify(ethers.randomBytes(32)),
+    nonce: nextSeed(),
   };
   const signature = await payer.signTypedData(domain, types, message);
   const transferWithAuthorization = await gasOf(

@@ -17,7 +17,7 @@ export const ROLES = {
 } as const;
 
 export interface DeployOptions {
-  /** Account that receives every admin and operator role unless named otherwise. */
+  /** Account that receives the admin role of all three contracts (operator roles: scripts/deploy.ts). */
   admin: string;
   feeRecipient: string;
   tokenName?: string;

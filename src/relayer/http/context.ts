@@ -12,9 +12,7 @@ import type { InclusionProver } from "./inclusion";
 
 /** Who a request acts as, set by the auth hook. */
 export type Principal =
-  | { kind: "merchant"; merchantId: bigint; keyId: string }
-  | { kind: "admin" }
-  | { kind: "public"; ip: string };
+  { kind: "merchant"; merchantId: bigint; keyId: string } | { kind: "admin" } | { kind: "public"; ip: string };
 
 declare module "fastify" {
   interface FastifyContextConfig {

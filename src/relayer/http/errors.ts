@@ -53,7 +53,8 @@ export function registerErrorHandling(app: App): void {
  */
 export function registerJsonParser(app: App): void {
   app.decorateRequest("rawBody", null);
-  app.removeContentTypeParser("application/json");
+  // Only JSON: any other media type (text/plain included) is refused as invalid_json.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body: Buffer, done) => {
     request.rawBody = body;
     if (body.length === 0) return done(new ApiError("invalid_json", "the body is empty"), undefined);

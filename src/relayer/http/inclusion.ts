@@ -19,7 +19,11 @@ export const ON_CHAIN_STATES: ReadonlySet<PaymentState> = new Set([
   PaymentState.Resolved,
   PaymentState.Settled,
 ]);
-const UNSETTLED_STATES: ReadonlySet<PaymentState> = new Set([PaymentState.Accepted, PaymentState.Batched, PaymentState.Submitted]);
+const UNSETTLED_STATES: ReadonlySet<PaymentState> = new Set([
+  PaymentState.Accepted,
+  PaymentState.Batched,
+  PaymentState.Submitted,
+]);
 const CACHED_BATCHES = 256;
 
 /**

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, FastifyServerOptions } from "fastify";
+import type { FastifyRequest, FastifyServerOptions } from "fastify";
 
 /** Headers that carry credentials: never logged, whatever the level. */
 export const SECRET_HEADERS = ["authorization", "x-admin-token", "cookie", "proxy-authorization"] as const;
@@ -26,7 +26,11 @@ export function loggerOptions(options: LoggerOptions | false | undefined): Fasti
     level: options?.level ?? "info",
     ...(options?.stream ? { stream: options.stream } : {}),
     redact: {
-      paths: SECRET_HEADERS.flatMap((name) => [`req.headers["${name}"]`, `headers["${name}"]`, `request.headers["${name}"]`]),
+      paths: SECRET_HEADERS.flatMap((name) => [
+        `req.headers["${name}"]`,
+        `headers["${name}"]`,
+        `request.headers["${name}"]`,
+      ]),
       censor: REDACTED,
     },
     serializers: {
@@ -38,7 +42,7 @@ export function loggerOptions(options: LoggerOptions | false | undefined): Fasti
           headers: headersForLog(request.headers),
         };
       },
-      res(reply: FastifyReply) {
+      res(reply: { statusCode: number }) {
         return { statusCode: reply.statusCode };
       },
     },

@@ -1,7 +1,13 @@
-import { Interface, getAddress, isError, type Provider } from "ethers";
-import { MerchantRegistry__factory, PaymentEscrow__factory, type MerchantRegistry, type PaymentEscrow } from "../../../typechain-types";
+import { Interface, getAddress, type Provider } from "ethers";
+import {
+  MerchantRegistry__factory,
+  PaymentEscrow__factory,
+  type MerchantRegistry,
+  type PaymentEscrow,
+} from "../../../typechain-types";
 import { ApiError } from "../errors";
 import type { Hex } from "../domain";
+import { revertData } from "./revert";
 import { TtlCache } from "./ttlCache";
 
 /** Mirrors IMerchantRegistry.MerchantStatus. */
@@ -113,13 +119,25 @@ export class EthersChainView implements ChainView {
     const registryAddress = options.registry ?? (await escrow.registry());
     const registry = MerchantRegistry__factory.connect(getAddress(registryAddress), options.provider);
     const chainId = options.chainId ?? (await options.provider.getNetwork()).chainId;
-    return new EthersChainView(chainId, options.escrow.toLowerCase() as Hex, options.provider, escrow, registry, options);
+    return new EthersChainView(
+      chainId,
+      options.escrow.toLowerCase() as Hex,
+      options.provider,
+      escrow,
+      registry,
+      options,
+    );
   }
 
   merchant(merchantId: bigint): Promise<MerchantTerms> {
     return this.terms.get(merchantId, async () => {
       const [status, feeBps, holdPeriod, owner] = await this.timed(this.registry.terms(merchantId));
-      return { status: Number(status), feeBps: Number(feeBps), holdPeriod: Number(holdPeriod), owner: owner.toLowerCase() as Hex };
+      return {
+        status: Number(status),
+        feeBps: Number(feeBps),
+        holdPeriod: Number(holdPeriod),
+        owner: owner.toLowerCase() as Hex,
+      };
     });
   }
 
@@ -145,7 +163,7 @@ export class EthersChainView implements ChainView {
       return result.slice(0, 66).toLowerCase() === ERC1271_MAGIC;
     } catch (error) {
       // A revert (or a wallet without the function) is a refusal, as on chain.
-      if (isError(error, "CALL_EXCEPTION")) return false;
+      if (revertData(error) !== null) return false;
       throw error;
     }
   }
@@ -174,7 +192,7 @@ export class EthersChainView implements ChainView {
     try {
       return await Promise.race([call, timeout]);
     } catch (error) {
-      if (error instanceof ApiError || isError(error, "CALL_EXCEPTION")) throw error;
+      if (error instanceof ApiError || revertData(error) !== null) throw error;
       // Anything but a revert means the node is unreachable or broken.
       throw new ApiError("chain_unavailable", "chain read failed", { reason: shortReason(error) });
     } finally {

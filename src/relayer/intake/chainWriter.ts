@@ -1,8 +1,9 @@
-import { getAddress, isError, type Signer } from "ethers";
+import { getAddress, type Signer } from "ethers";
 import { PaymentEscrow__factory, SettlementToken__factory, type PaymentEscrow } from "../../../typechain-types";
 import { ApiError, type ErrorCode } from "../errors";
 import type { Hex } from "../domain";
 import type { Payment, Withdrawal } from "../../sdk/typedData";
+import { revertData } from "./revert";
 
 /** Where a payment sits on chain: its batch and the Merkle proof of its id in that batch's root. */
 export interface Inclusion {
@@ -72,7 +73,10 @@ const REVERT_CODES: Record<string, ErrorCode> = {
  */
 export class DirectChainWriter implements ChainWriter {
   private readonly escrow: PaymentEscrow;
-  private readonly errorInterfaces = [PaymentEscrow__factory.createInterface(), SettlementToken__factory.createInterface()];
+  private readonly errorInterfaces = [
+    PaymentEscrow__factory.createInterface(),
+    SettlementToken__factory.createInterface(),
+  ];
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(signer: Signer, escrowAddress: string) {
@@ -92,7 +96,14 @@ export class DirectChainWriter implements ChainWriter {
   }
 
   depositWithAuthorization(d: DepositAuthorization): Promise<SentTransaction> {
-    return this.send(this.escrow.depositWithAuthorization, [d.from, d.amount, d.validAfter, d.validBefore, d.nonce, d.signature]);
+    return this.send(this.escrow.depositWithAuthorization, [
+      d.from,
+      d.amount,
+      d.validAfter,
+      d.validBefore,
+      d.nonce,
+      d.signature,
+    ]);
   }
 
   withdrawWithSignature(withdrawal: Withdrawal, signature: Hex): Promise<SentTransaction> {
@@ -119,15 +130,16 @@ export class DirectChainWriter implements ChainWriter {
 
   private toApiError(error: unknown): ApiError {
     if (error instanceof ApiError) return error;
-    if (isError(error, "CALL_EXCEPTION") && error.data) {
+    const data = revertData(error);
+    if (data !== null) {
       for (const iface of this.errorInterfaces) {
-        const parsed = iface.parseError(error.data);
+        const parsed = data.length >= 10 ? iface.parseError(data) : null;
         if (parsed) {
           const code = REVERT_CODES[parsed.name] ?? "conflict";
           return new ApiError(code, `the escrow rejected it: ${parsed.name}`, { revert: parsed.name });
         }
       }
-      return new ApiError("conflict", "the escrow rejected it", { revert: error.data });
+      return new ApiError("conflict", "the escrow rejected it", { revert: data });
     }
     const message = error instanceof Error ? error.message.slice(0, 200) : String(error);
     return new ApiError("chain_unavailable", "could not send the transaction", { reason: message });

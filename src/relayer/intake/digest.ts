@@ -12,11 +12,15 @@ import type { Hex } from "../domain";
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const keccakText = (text: string): Uint8Array => keccak_256(utf8(text));
 
-const DOMAIN_TYPEHASH = keccakText("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+const DOMAIN_TYPEHASH = keccakText(
+  "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
+);
 const PAYMENT_TYPEHASH = keccakText(
   "Payment(address payer,uint64 merchantId,uint256 amount,bytes32 orderRef,uint64 nonce,uint48 validAfter,uint48 deadline)",
 );
-const WITHDRAWAL_TYPEHASH = keccakText("Withdrawal(address payer,address to,uint256 amount,uint64 nonce,uint48 deadline)");
+const WITHDRAWAL_TYPEHASH = keccakText(
+  "Withdrawal(address payer,address to,uint256 amount,uint64 nonce,uint48 deadline)",
+);
 const CONFIRMATION_TYPEHASH = keccakText("Confirmation(bytes32 paymentId,uint48 deadline)");
 const REFUND_TYPEHASH = keccakText("Refund(bytes32 paymentId,uint256 totalRefund,uint48 deadline)");
 const DISPUTE_TYPEHASH = keccakText("Dispute(bytes32 paymentId,uint48 deadline)");

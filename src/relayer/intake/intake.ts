@@ -20,6 +20,12 @@ export interface IntakeResult {
 
 export type BatchItemResult = { ok: true; result: IntakeResult } | { ok: false; error: ApiError };
 
+/** The outcome of one payer's items, and the records to commit for those that passed. */
+interface Checked {
+  results: BatchItemResult[];
+  admitted: { index: number; record: PaymentRecord }[];
+}
+
 /** A submission that passed every check that does not depend on the payer's pending payments. */
 interface Verified {
   id: Hex;
@@ -57,7 +63,11 @@ export class Intake {
   async submit(body: PaymentSubmission): Promise<IntakeResult> {
     try {
       const verified = await this.verify(body);
-      const [result] = await this.payerLock.run(verified.payment.payer, () => this.admit([verified]));
+      const [result] = await this.payerLock.run(verified.payment.payer, async () => {
+        const checked = await this.check([verified]);
+        await this.commit([checked]);
+        return checked.results;
+      });
       if (!result.ok) throw result.error;
       this.count(result.result.created ? "accepted" : "duplicate");
       return result.result;
@@ -67,7 +77,11 @@ export class Intake {
     }
   }
 
-  /** Per-item results in input order; one item's failure never fails the others. */
+  /**
+   * Per-item results in input order; one item's failure never fails the others. Each payer's items
+   * are checked together in input order; the request holds every payer's lock (taken in address
+   * order, so two batches never deadlock) until its admitted payments are committed together.
+   */
   async submitMany(bodies: PaymentSubmission[]): Promise<BatchItemResult[]> {
     const results: BatchItemResult[] = new Array(bodies.length);
     const byPayer = new Map<Hex, { index: number; verified: Verified }[]>();
@@ -84,15 +98,20 @@ export class Intake {
         }
       }),
     );
-    // Each payer's items are checked together, in input order, under that payer's lock.
-    await Promise.all(
-      [...byPayer].map(async ([payer, group]) => {
-        group.sort((a, b) => a.index - b.index);
-        const outcomes = await this.payerLock.run(payer, () => this.admit(group.map((g) => g.verified)));
-        outcomes.forEach((outcome, i) => (results[group[i].index] = outcome));
-      }),
+    const groups = [...byPayer]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([, group]) => group.sort((x, y) => x.index - y.index));
+    const underLocks = groups.reduceRight<() => Promise<void>>(
+      (inner, group) => () => this.payerLock.run(group[0].verified.payment.payer, inner),
+      async () => {
+        const checked = await Promise.all(groups.map((group) => this.check(group.map((g) => g.verified))));
+        await this.commit(checked);
+        checked.forEach((c, g) => c.results.forEach((outcome, i) => (results[groups[g][i].index] = outcome)));
+      },
     );
-    for (const result of results) this.count(result.ok ? (result.result.created ? "accepted" : "duplicate") : result.error.code);
+    await underLocks();
+    for (const result of results)
+      this.count(result.ok ? (result.result.created ? "accepted" : "duplicate") : result.error.code);
     return results;
   }
 
@@ -107,7 +126,9 @@ export class Intake {
     await this.checkSignature(payment.payer, digest, signature);
     const merchant = await chain.merchant(payment.merchantId);
     if (merchant.status === MerchantStatus.None) {
-      throw new ApiError("unknown_merchant", `no merchant ${payment.merchantId}`, { merchantId: payment.merchantId.toString() });
+      throw new ApiError("unknown_merchant", `no merchant ${payment.merchantId}`, {
+        merchantId: payment.merchantId.toString(),
+      });
     }
     if (merchant.status !== MerchantStatus.Active) {
       throw new ApiError("merchant_not_active", `merchant ${payment.merchantId} cannot receive payments`, {
@@ -139,16 +160,17 @@ export class Intake {
         orderRef: request.orderRef,
       });
     }
-    if (request.expiresAt < this.deps.clock()) throw new ApiError("expired", `payment request ${requestId} has expired`);
+    if (request.expiresAt < this.deps.clock())
+      throw new ApiError("expired", `payment request ${requestId} has expired`);
     return request;
   }
 
   /**
-   * Under the payer's lock: duplicates, nonce window, balance net of pending payments, then the
-   * group commit. Items are checked in order, each against the ones admitted before it.
+   * Under the payer's lock: duplicates, nonce window, balance net of pending payments. Items (all of
+   * one payer) are checked in order, each against the ones admitted before it.
    */
-  private async admit(items: Verified[]): Promise<BatchItemResult[]> {
-    const { store, chain, writer } = this.deps;
+  private async check(items: Verified[]): Promise<Checked> {
+    const { store, chain } = this.deps;
     const payer = items[0].payment.payer;
     const [account, pendingAmount, pendingNonces] = await Promise.all([
       chain.account(payer),
@@ -161,6 +183,7 @@ export class Intake {
     const admitted: { index: number; record: PaymentRecord }[] = [];
     const seen = new Map<Hex, number>();
     const now = this.deps.clock();
+    const fail = (error: ApiError) => results.push({ ok: false, error });
 
     for (const [index, item] of items.entries()) {
       const first = seen.get(item.id);
@@ -178,45 +201,44 @@ export class Intake {
       }
       const { payment } = item;
       if (item.request?.paymentId) {
-        results.push({ ok: false, error: new ApiError("conflict", `payment request ${item.request.id} is already paid`) });
-        continue;
-      }
-      if (!isNonceAvailable(account, payment.nonce) || usedNonces.has(payment.nonce)) {
-        results.push({
-          ok: false,
-          error: new ApiError("nonce_unavailable", `nonce ${payment.nonce} is used, pending or outside the window`, {
+        fail(new ApiError("conflict", `payment request ${item.request.id} is already paid`));
+      } else if (!isNonceAvailable(account, payment.nonce) || usedNonces.has(payment.nonce)) {
+        fail(
+          new ApiError("nonce_unavailable", `nonce ${payment.nonce} is used, pending or outside the window`, {
             nonceBase: account.nonceBase.toString(),
           }),
-        });
-        continue;
-      }
-      if (available < payment.amount) {
-        results.push({
-          ok: false,
-          error: new ApiError("insufficient_balance", "escrow balance minus pending payments is below the amount", {
+        );
+      } else if (available < payment.amount) {
+        fail(
+          new ApiError("insufficient_balance", "escrow balance minus pending payments is below the amount", {
             balance: account.balance.toString(),
             pending: (account.balance - available).toString(),
           }),
-        });
-        continue;
+        );
+      } else {
+        available -= payment.amount;
+        usedNonces.add(payment.nonce);
+        const record = newRecord(item, now);
+        admitted.push({ index: results.length, record });
+        results.push({ ok: true, result: { created: true, payment: record } });
       }
-      available -= payment.amount;
-      usedNonces.add(payment.nonce);
-      const record = newRecord(item, now);
-      admitted.push({ index: results.length, record });
-      results.push({ ok: true, result: { created: true, payment: record } });
     }
+    return { results, admitted };
+  }
 
-    const committed = await Promise.all(admitted.map(({ record }) => writer.enqueue(record)));
-    for (const [i, { index, record }] of admitted.entries()) {
+  /** Enqueues every admitted payment in one go (so they share a group commit) and waits for it. */
+  private async commit(checked: Checked[]): Promise<void> {
+    const { store, writer } = this.deps;
+    const all = checked.flatMap((c) => c.admitted.map((a) => ({ ...a, results: c.results })));
+    const committed = await Promise.all(all.map(({ record }) => writer.enqueue(record)));
+    for (const [i, { index, record, results }] of all.entries()) {
       if (committed[i]) continue;
       // Another relayer instance stored it between our look-up and the commit: report theirs.
       const existing = await store.payments.get(record.id);
       if (existing) results[index] = { ok: true, result: { created: false, payment: existing } };
     }
-    const paid = admitted.filter(({ record }, i) => committed[i] && record.requestId !== null);
+    const paid = all.filter(({ record }, i) => committed[i] && record.requestId !== null);
     await Promise.all(paid.map(({ record }) => store.requests.markPaid(record.requestId!, record.id)));
-    return results;
   }
 
   private count(result: string): void {

@@ -53,7 +53,10 @@ export function checkDomain(body: { chainId?: string; escrow?: string }, chainId
 /** Validity window as the escrow checks it: valid while validAfter <= now <= deadline. */
 export function checkValidity(validAfter: bigint, deadline: bigint, nowSeconds: bigint): void {
   if (nowSeconds < validAfter) {
-    throw new ApiError("not_yet_valid", "not valid yet", { validAfter: validAfter.toString(), now: nowSeconds.toString() });
+    throw new ApiError("not_yet_valid", "not valid yet", {
+      validAfter: validAfter.toString(),
+      now: nowSeconds.toString(),
+    });
   }
   if (nowSeconds > deadline) {
     throw new ApiError("expired", "deadline has passed", { deadline: deadline.toString(), now: nowSeconds.toString() });

@@ -55,7 +55,9 @@ export const PaymentSubmission = Type.Object(
     signature: Signature,
     chainId: Type.Optional(UintString("Chain id the payer signed for; checked against the relayer's", 20)),
     escrow: Type.Optional(Address),
-    requestId: Type.Optional(Type.String({ pattern: "^req_[A-Za-z0-9_-]{1,64}$", description: "Payment request it pays" })),
+    requestId: Type.Optional(
+      Type.String({ pattern: "^req_[A-Za-z0-9_-]{1,64}$", description: "Payment request it pays" }),
+    ),
   },
   { additionalProperties: false, description: "A payment signed by its payer (EIP-712 `Payment`)" },
 );
@@ -81,7 +83,19 @@ export const PaymentView = Type.Object({
   deadline: Type.String(),
   signature: Type.String(),
   state: Type.String({
-    enum: ["accepted", "batched", "submitted", "escrowed", "released", "refunded", "disputed", "resolved", "settled", "rejected", "expired"],
+    enum: [
+      "accepted",
+      "batched",
+      "submitted",
+      "escrowed",
+      "released",
+      "refunded",
+      "disputed",
+      "resolved",
+      "settled",
+      "rejected",
+      "expired",
+    ],
   }),
   rejectReason: Nullable(Type.String()),
   batchId: Nullable(Type.String()),

@@ -55,7 +55,7 @@ export function errorMessage(error: unknown): string {
  */
 export abstract class Job {
   private timer: NodeJS.Timeout | null = null;
-  private inFlight: Promise<void> | null = null;
+  private tickInFlight: Promise<void> | null = null;
   private started = false;
   private readonly mutex = new Mutex();
 
@@ -90,14 +90,14 @@ export abstract class Job {
     this.started = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.inFlight;
+    await this.tickInFlight;
   }
 
   private schedule(delayMs: number): void {
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.inFlight = this.safeTick().finally(() => {
-        this.inFlight = null;
+      this.tickInFlight = this.safeTick().finally(() => {
+        this.tickInFlight = null;
         if (this.started) this.schedule(this.intervalMs());
       });
     }, delayMs);

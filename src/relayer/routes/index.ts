@@ -12,6 +12,7 @@ import createPaymentRequest from "./merchant/createPaymentRequest";
 import createRefund from "./merchant/createRefund";
 import createWebhook from "./merchant/createWebhook";
 import getBalance from "./merchant/getBalance";
+import getMerchantPayment from "./merchant/getPayment";
 import listPayments from "./merchant/listPayments";
 import listSettlements from "./merchant/listSettlements";
 import revokeApiKey from "./merchant/revokeApiKey";
@@ -33,6 +34,7 @@ export const ROUTES: readonly RouteModule[] = [
   getAccount,
   createPaymentRequest,
   listPayments,
+  getMerchantPayment,
   createRefund,
   listSettlements,
   getBalance,

@@ -16,7 +16,10 @@ describe("SQLite store: file, migrations, transactions, outbox", function () {
   beforeEach(async () => {
     ({ store, file, cleanup } = await tempStore());
   });
-  afterEach(async () => cleanup());
+  afterEach(async () => {
+    await store.close(); // the current store: a test may have reopened it
+    await cleanup();
+  });
 
   it("opens a real file with WAL, synchronous=FULL, foreign keys and a busy timeout", async () => {
     expect(fs.existsSync(file)).to.equal(true);

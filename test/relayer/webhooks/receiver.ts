@@ -31,7 +31,13 @@ export class Receiver {
       req.on("end", () => {
         const decision = this.respond(this.requests.length);
         const status = decision === "hang" ? 0 : decision;
-        this.requests.push({ at: Date.now(), method: req.method!, headers: req.headers, body: Buffer.concat(chunks), status });
+        this.requests.push({
+          at: Date.now(),
+          method: req.method!,
+          headers: req.headers,
+          body: Buffer.concat(chunks),
+          status,
+        });
         if (decision === "hang") return; // never answers: the dispatcher's timeout must fire
         res.writeHead(status, status >= 300 && status < 400 ? { location: "http://127.0.0.1:1/" } : {});
         res.end(status < 300 ? "ok" : "nope");
@@ -76,7 +82,11 @@ export class Receiver {
 }
 
 /** Polls `condition` until true; fails with `what` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

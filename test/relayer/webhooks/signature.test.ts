@@ -50,7 +50,10 @@ describe("webhook signatures", () => {
     const header = signWebhook(SECRET, T, BODY);
     expectCode({ secret: "wrong", header, body: BODY, now: NOW }, "bad_signature");
     expectCode({ secret: SECRET, header, body: BODY.replace("1000000", "1000001"), now: NOW }, "bad_signature");
-    expectCode({ secret: SECRET, header: header.replace(`t=${T}`, `t=${T + 1}`), body: BODY, now: NOW }, "bad_signature");
+    expectCode(
+      { secret: SECRET, header: header.replace(`t=${T}`, `t=${T + 1}`), body: BODY, now: NOW },
+      "bad_signature",
+    );
     const flipped = header.slice(0, -1) + (header.endsWith("0") ? "1" : "0");
     expectCode({ secret: SECRET, header: flipped, body: BODY, now: NOW }, "bad_signature");
   });
@@ -69,7 +72,10 @@ describe("webhook signatures", () => {
     const old = expectCode({ secret: SECRET, header, body: BODY, now: NOW + 301_000 }, "timestamp_out_of_tolerance");
     expect(old.message).to.match(/301s/);
     expectCode({ secret: SECRET, header, body: BODY, now: NOW - 301_000 }, "timestamp_out_of_tolerance");
-    expectCode({ secret: SECRET, header, body: BODY, now: NOW + 11_000, toleranceSeconds: 10 }, "timestamp_out_of_tolerance");
+    expectCode(
+      { secret: SECRET, header, body: BODY, now: NOW + 11_000, toleranceSeconds: 10 },
+      "timestamp_out_of_tolerance",
+    );
   });
 
   it("rejects a duplicate event id when given a seen-set, only after the signature checks out", () => {

@@ -29,7 +29,8 @@ const createMerchantApiKey: RouteModule = (app, ctx) => {
     async (request, reply) => {
       const merchantId = uint("id", request.params.id, MAX_UINT64);
       const terms = await ctx.chain.merchant(merchantId);
-      if (terms.status === MerchantStatus.None) throw new ApiError("unknown_merchant", `no merchant ${merchantId} in the registry`);
+      if (terms.status === MerchantStatus.None)
+        throw new ApiError("unknown_merchant", `no merchant ${merchantId} in the registry`);
       const { record, secret } = newApiKey(merchantId, ctx.clock());
       await ctx.store.apiKeys.create(record);
       return reply.status(201).send(newApiKeyView(record, secret));

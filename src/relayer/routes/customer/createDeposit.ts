@@ -3,7 +3,15 @@ import { ApiError } from "../../errors";
 import type { Hex } from "../../domain";
 import type { RouteModule } from "../../http/context";
 import { amount, checkDomain, lower, MAX_UINT256, uint } from "../../intake/parse";
-import { Address, AmountString, Bytes32, ERROR_RESPONSES, SentTransactionView, Signature, UintString } from "../../intake/schemas";
+import {
+  Address,
+  AmountString,
+  Bytes32,
+  ERROR_RESPONSES,
+  SentTransactionView,
+  Signature,
+  UintString,
+} from "../../intake/schemas";
 import { requireWriter, sent } from "./paymentAction";
 
 const DepositBody = Type.Object(
@@ -19,7 +27,8 @@ const DepositBody = Type.Object(
   },
   {
     additionalProperties: false,
-    description: "The payer's EIP-3009 ReceiveWithAuthorization of `amount` from `from` to the escrow, signed on the token",
+    description:
+      "The payer's EIP-3009 ReceiveWithAuthorization of `amount` from `from` to the escrow, signed on the token",
   },
 );
 
@@ -48,8 +57,10 @@ const createDeposit: RouteModule = (app, ctx) => {
       const validBefore = uint("validBefore", body.validBefore, MAX_UINT256);
       const now = BigInt(Math.floor(ctx.clock() / 1000));
       // EIP-3009 windows are exclusive at both ends.
-      if (now <= validAfter) throw new ApiError("not_yet_valid", "authorization not valid yet", { validAfter: body.validAfter });
-      if (now >= validBefore) throw new ApiError("expired", "authorization has expired", { validBefore: body.validBefore });
+      if (now <= validAfter)
+        throw new ApiError("not_yet_valid", "authorization not valid yet", { validAfter: body.validAfter });
+      if (now >= validBefore)
+        throw new ApiError("expired", "authorization has expired", { validBefore: body.validBefore });
       const from = lower(body.from);
       const { txHash } = await writer.depositWithAuthorization({
         from,

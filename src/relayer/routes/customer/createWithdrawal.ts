@@ -4,7 +4,14 @@ import type { Hex } from "../../domain";
 import type { RouteModule } from "../../http/context";
 import { isNonceAvailable } from "../../intake/chainView";
 import { amount, checkDomain, checkValidity, lower, MAX_UINT48, MAX_UINT64, uint } from "../../intake/parse";
-import { Address, AmountString, ERROR_RESPONSES, SentTransactionView, Signature, UintString } from "../../intake/schemas";
+import {
+  Address,
+  AmountString,
+  ERROR_RESPONSES,
+  SentTransactionView,
+  Signature,
+  UintString,
+} from "../../intake/schemas";
 import { requireWriter, sent } from "./paymentAction";
 
 const WithdrawalBody = Type.Object(

@@ -78,7 +78,8 @@ const createPaymentRequest: RouteModule = (app, ctx) => {
       const { merchantId } = merchantOf(request.principal);
       const value = amount("amount", request.body.amount);
       const terms = await ctx.chain.merchant(merchantId);
-      if (terms.status !== MerchantStatus.Active) throw new ApiError("merchant_not_active", "this merchant cannot receive payments");
+      if (terms.status !== MerchantStatus.Active)
+        throw new ApiError("merchant_not_active", "this merchant cannot receive payments");
       const orderRef = /^0x[0-9a-fA-F]{64}$/.test(request.body.orderRef)
         ? (request.body.orderRef.toLowerCase() as Hex)
         : keccakUtf8(request.body.orderRef);

@@ -3,7 +3,14 @@ import { ApiError } from "../../errors";
 import type { Hex } from "../../domain";
 import { merchantOf, type RouteModule } from "../../http/context";
 import { amount } from "../../intake/parse";
-import { AmountString, ERROR_RESPONSES, IdParams, SentTransactionView, Signature, UintString } from "../../intake/schemas";
+import {
+  AmountString,
+  ERROR_RESPONSES,
+  IdParams,
+  SentTransactionView,
+  Signature,
+  UintString,
+} from "../../intake/schemas";
 import { heldPayment, requireWriter, sent } from "../customer/paymentAction";
 
 const RefundBody = Type.Object(
@@ -46,7 +53,9 @@ const createRefund: RouteModule = (app, ctx) => {
         (p) => p.merchantId === merchantId,
       );
       if (totalRefund > record.amount) {
-        throw new ApiError("invalid_amount", "totalRefund exceeds the payment amount", { amount: record.amount.toString() });
+        throw new ApiError("invalid_amount", "totalRefund exceeds the payment amount", {
+          amount: record.amount.toString(),
+        });
       }
       const terms = await ctx.chain.merchant(merchantId);
       const signature = request.body.signature.toLowerCase() as Hex;

@@ -42,7 +42,8 @@ const createWebhook: RouteModule = (app, ctx) => {
       } catch {
         throw new ApiError("validation_failed", "url is not a valid URL");
       }
-      if (url.protocol !== "https:" && url.protocol !== "http:") throw new ApiError("validation_failed", "url must be http(s)");
+      if (url.protocol !== "https:" && url.protocol !== "http:")
+        throw new ApiError("validation_failed", "url must be http(s)");
       if (url.username || url.password) throw new ApiError("validation_failed", "url must not carry credentials");
       const endpoint = {
         id: `wh_${randomBytes(12).toString("base64url")}`,

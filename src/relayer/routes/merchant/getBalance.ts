@@ -4,7 +4,9 @@ import { ERROR_RESPONSES } from "../../intake/schemas";
 
 const BalanceView = Type.Object({
   merchantId: Type.String(),
-  released: Type.String({ description: "Released (confirmed or ruled) funds net of fees, paid out at the next settlement" }),
+  released: Type.String({
+    description: "Released (confirmed or ruled) funds net of fees, paid out at the next settlement",
+  }),
   claimable: Type.String({ description: "Payouts that could not be delivered, claimable with escrow.claim" }),
 });
 

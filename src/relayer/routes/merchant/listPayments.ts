@@ -10,7 +10,9 @@ const STATES = Object.values(PaymentState) as string[];
 const Query = Type.Object(
   {
     state: Type.Optional(Type.String({ maxLength: 200, description: `Comma-separated states: ${STATES.join(", ")}` })),
-    from: Type.Optional(Type.String({ maxLength: 40, description: "Created at or after: ISO 8601 or unix milliseconds" })),
+    from: Type.Optional(
+      Type.String({ maxLength: 40, description: "Created at or after: ISO 8601 or unix milliseconds" }),
+    ),
     to: Type.Optional(Type.String({ maxLength: 40, description: "Created before: ISO 8601 or unix milliseconds" })),
     ...CursorQuery,
   },

@@ -34,7 +34,11 @@ const listSettlements: RouteModule = (app, ctx) => {
     },
     async (request) => {
       const { merchantId } = merchantOf(request.principal);
-      const page = await ctx.store.settlements.listByMerchant(merchantId, pageLimit(request.query.limit), request.query.cursor);
+      const page = await ctx.store.settlements.listByMerchant(
+        merchantId,
+        pageLimit(request.query.limit),
+        request.query.cursor,
+      );
       return { items: page.items.map(settlementView), nextCursor: page.nextCursor };
     },
   );

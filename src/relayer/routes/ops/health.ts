@@ -7,7 +7,11 @@ const health: RouteModule = (app) => {
     "/health",
     {
       config: { rateLimited: false },
-      schema: { tags: ["operations"], summary: "Liveness", response: { 200: Type.Object({ status: Type.Literal("ok") }) } },
+      schema: {
+        tags: ["operations"],
+        summary: "Liveness",
+        response: { 200: Type.Object({ status: Type.Literal("ok") }) },
+      },
     },
     async () => ({ status: "ok" as const }),
   );

@@ -30,7 +30,10 @@ const ready: RouteModule = (app, ctx) => {
       schema: {
         tags: ["operations"],
         summary: "Readiness (store and chain reachable)",
-        response: { 200: Type.Object({ status: Type.Literal("ready"), store: Type.String(), chain: Type.String() }), ...ERROR_RESPONSES },
+        response: {
+          200: Type.Object({ status: Type.Literal("ready"), store: Type.String(), chain: Type.String() }),
+          ...ERROR_RESPONSES,
+        },
       },
     },
     async () => {
@@ -38,7 +41,8 @@ const ready: RouteModule = (app, ctx) => {
         probe(() => ctx.store.chainCursor.get("readiness-probe")),
         probe(() => ctx.chain.blockNumber()),
       ]);
-      if (store !== "ok" || chain !== "ok") throw new ApiError("not_ready", "a dependency is unavailable", { store, chain });
+      if (store !== "ok" || chain !== "ok")
+        throw new ApiError("not_ready", "a dependency is unavailable", { store, chain });
       return { status: "ready" as const, store, chain };
     },
   );

@@ -1,0 +1,84 @@
+/**
+ * Registry events: who each merchant is, where it is paid, and on what terms, over time. The terms
+ * in force when a tranche was funded are what its fee must follow, so the history is kept.
+ */
+import type { RegistryEvent } from "../types";
+import type { Replay } from "./context";
+
+export function applyRegistryEvent(r: Replay, e: RegistryEvent): void {
+  const merchants = r.ledger.merchants;
+  switch (e.eventName) {
+    case "MerchantRegistered": {
+      const { merchantId, owner, payout, feeBps, holdPeriod, metadata } = e.args;
+      if (merchants.has(merchantId)) {
+        r.anomaly("merchant.duplicate", `merchant ${merchantId}`, `merchant ${merchantId} registered twice`, [
+          merchants.get(merchantId)!.registered,
+          e.ref,
+        ]);
+        return;
+      }
+      merchants.set(merchantId, {
+        id: merchantId,
+        owner,
+        payout,
+        feeBps,
+        holdPeriod,
+        status: 1, // Active
+        metadata,
+        registered: e.ref,
+        terms: [{ feeBps, holdPeriod, ref: e.ref }],
+        held: 0n,
+        released: 0n,
+        claimable: 0n,
+        escrowed: 0n,
+        refunded: 0n,
+        feesCharged: 0n,
+        settledGross: 0n,
+        paid: 0n,
+        deferred: 0n,
+        claimed: 0n,
+        lastRef: e.ref,
+        statement: [],
+      });
+      return;
+    }
+    case "MerchantTermsUpdated": {
+      const m = r.merchant(e.args.merchantId, e.ref);
+      if (!m) return;
+      m.feeBps = e.args.feeBps;
+      m.holdPeriod = e.args.holdPeriod;
+      m.terms.push({ feeBps: e.args.feeBps, holdPeriod: e.args.holdPeriod, ref: e.ref });
+      return;
+    }
+    case "MerchantPayoutRotated": {
+      const m = r.merchant(e.args.merchantId, e.ref);
+      if (!m) return;
+      if (m.payout !== e.args.previousPayout) {
+        r.anomaly("merchant.payout-history", `merchant ${m.id}`, `payout rotated from ${e.args.previousPayout}, but the events had it at ${m.payout}`, [e.ref]);
+      }
+      m.payout = e.args.newPayout;
+      return;
+    }
+    case "MerchantOwnerRotated": {
+      const m = r.merchant(e.args.merchantId, e.ref);
+      if (m) m.owner = e.args.newOwner;
+      return;
+    }
+    case "MerchantStatusChanged": {
+      const m = r.merchant(e.args.merchantId, e.ref);
+      if (!m) return;
+      if (m.status !== e.args.previousStatus) {
+        r.anomaly("merchant.status-history", `merchant ${m.id}`, `status changed from ${e.args.previousStatus}, but the events had it at ${m.status}`, [e.ref]);
+      }
+      m.status = e.args.newStatus;
+      return;
+    }
+    case "MerchantMetadataUpdated": {
+      const m = r.merchant(e.args.merchantId, e.ref);
+      if (m) m.metadata = e.args.metadata;
+      return;
+    }
+    default:
+      return; // role and admin events: nothing to rebuild
+  }
+}

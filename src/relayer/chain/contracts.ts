@@ -1,0 +1,249 @@
+/**
+ * The relayer's connection to the chain: the deployment's addresses, typechain bindings, the one
+ * signer key, and every RPC call wrapped in retry-with-backoff of transient failures.
+ */
+import path from "node:path";
+import {
+  FetchRequest,
+  JsonRpcProvider,
+  Network,
+  Transaction,
+  Wallet,
+  type Block,
+  type Log,
+  type TransactionReceipt,
+  type TransactionResponse,
+} from "ethers";
+import { readDeployment } from "../../chain/deployments";
+import type { Hex } from "../domain";
+import type { Logger } from "../jobs/runtime";
+import { silentLogger } from "../jobs/runtime";
+import {
+  MerchantRegistry__factory,
+  PaymentEscrow__factory,
+  SettlementToken__factory,
+  type MerchantRegistry,
+  type PaymentEscrow,
+  type SettlementToken,
+} from "../../../typechain-types";
+import { classifyRpcError, withRetry, type RetryOptions } from "./rpcErrors";
+
+/** A stalled node must not hang a job: requests give up after this and count as transient. */
+export const RPC_TIMEOUT_MS = 10_000;
+
+export interface ChainAddresses {
+  chainId: bigint;
+  escrow: string;
+  registry: string;
+  token: string;
+  /** First block that can hold escrow events (the deploy block); the watcher starts here. */
+  startBlock: bigint;
+}
+
+/** Reads deployments/<network>.json (validated by src/chain/deployments.ts). */
+export function loadDeploymentAddresses(file: string): ChainAddresses {
+  const network = path.basename(file, ".json");
+  const record = readDeployment(network, path.dirname(file));
+  return {
+    chainId: BigInt(record.chainId),
+    escrow: record.contracts.PaymentEscrow.address,
+    registry: record.contracts.MerchantRegistry.address,
+    token: record.contracts.SettlementToken.address,
+    startBlock: BigInt(record.contracts.PaymentEscrow.blockNumber ?? record.blockNumber),
+  };
+}
+
+/** What happened to a broadcast; everything but `sent` is a node's answer that needs no retry. */
+export type BroadcastOutcome = "sent" | "already_known" | "nonce_too_low" | "replacement_underpriced" | "nonce_too_high";
+
+export interface ChainClientOptions {
+  provider: JsonRpcProvider;
+  addresses: ChainAddresses;
+  signerKey: Hex;
+  logger?: Logger;
+  retry?: RetryOptions;
+  /** Counted on every retried RPC failure (e.g. `metrics.failures.inc`). */
+  onRpcRetry?: (label: string) => void;
+}
+
+export interface Fees {
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+}
+
+/** Fallback tip when the node offers none (pre-1559 nodes, some L2s). */
+const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
+
+export class ChainClient {
+  readonly provider: JsonRpcProvider;
+  readonly signer: Wallet;
+  readonly address: Hex;
+  readonly addresses: ChainAddresses;
+  readonly escrow: PaymentEscrow;
+  readonly registry: MerchantRegistry;
+  readonly token: SettlementToken;
+  private readonly log: Logger;
+  private readonly retry: RetryOptions;
+
+  constructor(options: ChainClientOptions) {
+    this.provider = options.provider;
+    this.addresses = options.addresses;
+    this.signer = new Wallet(options.signerKey, this.provider);
+    this.address = this.signer.address as Hex;
+    this.escrow = PaymentEscrow__factory.connect(options.addresses.escrow, this.provider);
+    this.registry = MerchantRegistry__factory.connect(options.addresses.registry, this.provider);
+    this.token = SettlementToken__factory.connect(options.addresses.token, this.provider);
+    this.log = options.logger ?? silentLogger;
+    this.retry = {
+      ...options.retry,
+      onRetry: (info) => {
+        this.log.warn(
+          { rpc: info.label, attempt: info.attempt, delayMs: info.delayMs, err: classifyRpcError(info.error) },
+          "rpc call failed; retrying",
+        );
+        options.onRpcRetry?.(info.label);
+        options.retry?.onRetry?.(info);
+      },
+    };
+  }
+
+  get chainId(): bigint {
+    return this.addresses.chainId;
+  }
+
+  /** Runs one RPC-backed call with retries of transient failures. */
+  rpc<T>(label: string, work: () => Promise<T>): Promise<T> {
+    return withRetry(label, work, this.retry);
+  }
+
+  blockNumber(): Promise<bigint> {
+    return this.rpc("eth_blockNumber", async () => BigInt(await this.provider.getBlockNumber()));
+  }
+
+  block(tag: bigint | "latest"): Promise<Block | null> {
+    return this.rpc("eth_getBlockByNumber", () => this.provider.getBlock(tag === "latest" ? tag : Number(tag)));
+  }
+
+  /** Timestamp of the latest block: the chain's clock, which deadlines and holds are measured by. */
+  async chainTime(): Promise<bigint> {
+    const block = await this.block("latest");
+    if (!block) throw new Error("node returned no latest block");
+    return BigInt(block.timestamp);
+  }
+
+  escrowLogs(fromBlock: bigint, toBlock: bigint, topics?: (string | string[] | null)[]): Promise<Log[]> {
+    return this.rpc("eth_getLogs", () =>
+      this.provider.getLogs({
+        address: this.addresses.escrow,
+        fromBlock: Number(fromBlock),
+        toBlock: Number(toBlock),
+        topics,
+      }),
+    );
+  }
+
+  receipt(hash: Hex): Promise<TransactionReceipt | null> {
+    return this.rpc("eth_getTransactionReceipt", () => this.provider.getTransactionReceipt(hash));
+  }
+
+  transaction(hash: Hex): Promise<TransactionResponse | null> {
+    return this.rpc("eth_getTransactionByHash", () => this.provider.getTransaction(hash));
+  }
+
+  /** The signer's transaction count: mined ("latest") or including the node's mempool ("pending"). */
+  nonceAt(tag: "latest" | "pending"): Promise<number> {
+    return this.rpc("eth_getTransactionCount", () => this.provider.getTransactionCount(this.address, tag));
+  }
+
+  /** EIP-1559 fees the node suggests (base fee headroom plus tip). */
+  async suggestedFees(): Promise<Fees> {
+    const data = await this.rpc("fee_data", () => this.provider.getFeeData());
+    const maxPriorityFeePerGas = data.maxPriorityFeePerGas ?? DEFAULT_PRIORITY_FEE;
+    const maxFeePerGas = data.maxFeePerGas ?? (data.gasPrice ?? 0n) * 2n + maxPriorityFeePerGas;
+    return { maxFeePerGas, maxPriorityFeePerGas };
+  }
+
+  estimateGas(to: string, data: string): Promise<bigint> {
+    return this.rpc("eth_estimateGas", () => this.provider.estimateGas({ from: this.address, to, data }));
+  }
+
+  /** Signs an EIP-1559 transaction from the relayer key; returns the raw bytes and hash. */
+  async sign(tx: {
+    to: string;
+    data: string;
+    nonce: number;
+    gasLimit: bigint;
+    fees: Fees;
+    value?: bigint;
+  }): Promise<{ rawTx: Hex; txHash: Hex }> {
+    const rawTx = (await this.signer.signTransaction({
+      type: 2,
+      chainId: this.chainId,
+      to: tx.to,
+      data: tx.data,
+      value: tx.value ?? 0n,
+      nonce: tx.nonce,
+      gasLimit: tx.gasLimit,
+      maxFeePerGas: tx.fees.maxFeePerGas,
+      maxPriorityFeePerGas: tx.fees.maxPriorityFeePerGas,
+    })) as Hex;
+    return { rawTx, txHash: Transaction.from(rawTx).hash as Hex };
+  }
+
+  /**
+   * Broadcasts a signed transaction. Re-sending the same bytes is idempotent, so transient
+   * failures are retried; the node's nonce answers are returned, never retried.
+   */
+  async broadcast(rawTx: Hex): Promise<BroadcastOutcome> {
+    try {
+      await this.rpc("eth_sendRawTransaction", () => this.provider.send("eth_sendRawTransaction", [rawTx]));
+      return "sent";
+    } catch (error) {
+      const kind = classifyRpcError(error);
+      if (
+        kind === "already_known" ||
+        kind === "nonce_too_low" ||
+        kind === "replacement_underpriced" ||
+        kind === "nonce_too_high"
+      ) {
+        return kind;
+      }
+      throw error;
+    }
+  }
+}
+
+export interface ConnectOptions {
+  rpcUrl: string;
+  /** Deployment file, or the addresses themselves (tests, embedding). */
+  deployment: string | ChainAddresses;
+  signerKey: Hex;
+  logger?: Logger;
+  retry?: RetryOptions;
+  onRpcRetry?: (label: string) => void;
+  /** Per-request timeout (default RPC_TIMEOUT_MS). */
+  timeoutMs?: number;
+}
+
+/** A JSON-RPC provider with a request timeout, no response cache and a fixed network. */
+export function jsonRpcProvider(rpcUrl: string, chainId: bigint, timeoutMs: number = RPC_TIMEOUT_MS): JsonRpcProvider {
+  const request = new FetchRequest(rpcUrl);
+  request.timeout = timeoutMs;
+  // staticNetwork: no chain-id probe (and its retry loop) on every start; cacheTimeout -1: polling
+  // jobs must see fresh answers, not a 250 ms cache.
+  return new JsonRpcProvider(request, Network.from(chainId), { staticNetwork: true, cacheTimeout: -1 });
+}
+
+/** Connects to the chain the deployment describes and checks the node serves that chain. */
+export async function connectChain(options: ConnectOptions): Promise<ChainClient> {
+  const addresses =
+    typeof options.deployment === "string" ? loadDeploymentAddresses(options.deployment) : options.deployment;
+  const provider = jsonRpcProvider(options.rpcUrl, addresses.chainId, options.timeoutMs);
+  const client = new ChainClient({ ...options, provider, addresses });
+  const served = await client.rpc("eth_chainId", async () => BigInt(await provider.send("eth_chainId", [])));
+  if (served !== addresses.chainId) {
+    provider.destroy();
+    throw new Error(`RPC ${options.rpcUrl} serves chain ${served}, the deployment is for chain ${addresses.chainId}`);
+  }
+  return client;
+}

@@ -1,0 +1,240 @@
+/**
+ * Batcher: turns accepted payments into batches the submitter sends.
+ *
+ * Every tick it takes the oldest accepted payments, marks the ones past their deadline expired,
+ * and closes a batch when enough are waiting (batchMaxSize) or the oldest has waited batchMaxAgeMs.
+ * A batch is ordered by merchant (the escrow funds one tranche per merchant run, so grouping saves a
+ * tranche write per run), sized under the gas budget with a measured per-payment cost and checked
+ * with eth_estimateGas, and simulated item by item (./precheck.ts): items the escrow would reject
+ * are marked rejected with the escrow's reason instead of being sent.
+ *
+ * While a built batch waits for the submitter no new one is built, so that the pending-block views
+ * the simulation reads always include every earlier batch.
+ */
+import { BatchState, PaymentState, type Hex, type PaymentRecord, type RejectReason } from "../domain";
+import { DEFAULTS, type RelayerConfig } from "../config";
+import type { RelayerStore } from "../store/types";
+import type { ChainClient } from "../chain/contracts";
+import { encodePayBatch } from "../chain/calldata";
+import { enqueuePaymentEvent, paymentEventType } from "../webhooks/events";
+import { ChainSnapshot } from "./precheck";
+import { writePaymentChanges } from "./paymentChanges";
+import { Job, errorMessage, silentLogger, systemClock, type Clock, type JobMetrics, type Logger } from "./runtime";
+
+/**
+ * Gas model of payBatch, an upper bound of eth_estimateGas measured on the in-process network by
+ * test/relayer/pipeline/batcher.test.ts with distinct payers (cold account slots): ~17.4k per
+ * payment (calldata, EIP-712 hash, ecrecover, one packed account write, PaymentEscrowed), ~27.5k per
+ * merchant run (registry read, tranche write, TrancheFunded) and ~78k fixed (21k intrinsic, the
+ * batch's root, counter, totals and BatchEscrowed). Rounded up so the model stays above the node.
+ */
+export const PAY_BATCH_GAS = { base: 80_000n, perPayment: 19_000n, perMerchantRun: 30_000n } as const;
+
+/** Batches built per tick at most (the rest waits for the next tick). */
+const MAX_BATCHES_PER_TICK = 8;
+/** Extra candidates read beyond one batch's size, to replace the items the simulation drops. */
+const LOAD_SLACK = 1.25;
+
+export function modelGas(payments: number, merchantRuns: number): bigint {
+  return PAY_BATCH_GAS.base + BigInt(payments) * PAY_BATCH_GAS.perPayment + BigInt(merchantRuns) * PAY_BATCH_GAS.perMerchantRun;
+}
+
+export interface BatcherOptions {
+  store: RelayerStore;
+  chain: ChainClient;
+  config: Pick<RelayerConfig, "batchMaxSize" | "batchMaxAgeMs" | "pollIntervalMs">;
+  clock?: Clock;
+  logger?: Logger;
+  metrics?: JobMetrics;
+  /** Default DEFAULTS.batchGasBudget. */
+  gasBudget?: bigint;
+}
+
+export interface BuiltBatch {
+  key: number;
+  paymentIds: Hex[];
+  merchants: number;
+  estimatedGas: bigint | null;
+  rejected: number;
+}
+
+interface Selection {
+  included: PaymentRecord[];
+  rejected: { payment: PaymentRecord; reason: RejectReason }[];
+}
+
+export class Batcher extends Job {
+  private readonly store: RelayerStore;
+  private readonly chain: ChainClient;
+  private readonly config: BatcherOptions["config"];
+  private readonly clock: Clock;
+  private readonly gasBudget: bigint;
+  /** Batches built by the last tick (for logs and tests). */
+  lastBuilt: BuiltBatch[] = [];
+
+  constructor(options: BatcherOptions) {
+    super("batcher", options.logger ?? silentLogger, options.metrics);
+    this.store = options.store;
+    this.chain = options.chain;
+    this.config = options.config;
+    this.clock = options.clock ?? systemClock;
+    this.gasBudget = options.gasBudget ?? DEFAULTS.batchGasBudget;
+  }
+
+  protected intervalMs(): number {
+    return this.config.pollIntervalMs;
+  }
+
+  protected async run(): Promise<void> {
+    this.lastBuilt = [];
+    if ((await this.store.batches.listByState([BatchState.Built])).length > 0) return;
+    const maxSize = Math.max(1, this.config.batchMaxSize);
+    const queued = await this.store.payments.listByState(PaymentState.Accepted, maxSize * MAX_BATCHES_PER_TICK);
+    if (queued.length === 0) return;
+
+    const snapshot = new ChainSnapshot(this.chain, await this.chain.chainTime());
+    const now = this.clock.now();
+    await this.expire(queued.filter((p) => p.deadline <= snapshot.chainTime), now);
+    // Not yet valid: left waiting (the escrow would reject it now, it may pass later).
+    let waiting = queued.filter((p) => p.deadline > snapshot.chainTime && p.validAfter <= snapshot.chainTime);
+
+    while (waiting.length > 0 && this.lastBuilt.length < MAX_BATCHES_PER_TICK) {
+      const oldest = Math.min(...waiting.map((p) => p.createdAt));
+      if (waiting.length < maxSize && now - oldest < this.config.batchMaxAgeMs) break;
+      const ordered = groupByMerchant(waiting);
+      const built = await this.buildOne(ordered, snapshot, maxSize, now);
+      if (!built) break;
+      const done = new Set<Hex>(built.examined);
+      waiting = waiting.filter((p) => !done.has(p.id));
+    }
+  }
+
+  private async expire(expired: PaymentRecord[], now: number): Promise<void> {
+    if (expired.length === 0) return;
+    await this.store.transaction(() =>
+      writePaymentChanges(
+        this.store,
+        expired.map((payment) => ({ payment, state: PaymentState.Expired, fields: { rejectReason: "expired" } })),
+        now,
+      ),
+    );
+    this.log.info({ count: expired.length }, "payments expired before they could be batched");
+  }
+
+  /**
+   * Builds one batch from the front of `ordered`: simulates items in order, keeps those the escrow
+   * would accept up to the size and gas limits, and stores the batch with the rejections.
+   */
+  private async buildOne(
+    ordered: PaymentRecord[],
+    snapshot: ChainSnapshot,
+    maxSize: number,
+    now: number,
+  ): Promise<{ examined: Hex[] } | null> {
+    let candidates = ordered.slice(0, Math.ceil(maxSize * LOAD_SLACK));
+    await snapshot.load(candidates);
+    let limit = maxSize;
+    let { included, rejected } = this.select(candidates, snapshot, limit);
+    // The simulation dropped many: read further candidates (bounded by the tick's listing).
+    while (included.length < limit && candidates.length < ordered.length) {
+      const more = ordered.slice(0, candidates.length + maxSize);
+      await snapshot.load(more.slice(candidates.length));
+      candidates = more;
+      ({ included, rejected } = this.select(candidates, snapshot, limit));
+    }
+
+    let estimatedGas: bigint | null = null;
+    for (let attempt = 0; included.length > 0 && attempt < 3; attempt++) {
+      estimatedGas = await this.estimate(included);
+      if (estimatedGas === null || estimatedGas <= this.gasBudget) break;
+      // The model under-estimated (e.g. ERC-1271 payers): shrink in proportion and check again.
+      limit = Math.max(1, Math.floor(((included.length * Number(this.gasBudget)) / Number(estimatedGas)) * 0.95));
+      this.log.warn({ estimatedGas, items: included.length, limit }, "batch over the gas budget; shrinking");
+      ({ included, rejected } = this.select(candidates, snapshot, limit));
+    }
+
+    const trial = snapshot.trial([...included, ...rejected.map((r) => r.payment)]);
+    const examined = [...included, ...rejected.map((r) => r.payment)].map((p) => p.id);
+    if (included.length === 0 && rejected.length === 0) return null;
+
+    const key = await this.store.transaction(async () => {
+      await writePaymentChanges(
+        this.store,
+        rejected.map((r) => ({ payment: r.payment, state: PaymentState.Rejected, fields: { rejectReason: r.reason } })),
+        now,
+      );
+      if (included.length === 0) return null;
+      const batch = await this.store.batches.create(included.map((p) => p.id));
+      for (const p of included) {
+        const after = { ...p, state: PaymentState.Batched, batchKey: batch.key, updatedAt: batch.updatedAt };
+        await enqueuePaymentEvent(this.store, after, paymentEventType(PaymentState.Batched), now);
+      }
+      return batch.key;
+    });
+    snapshot.commit(trial);
+
+    if (rejected.length > 0) {
+      this.log.info(
+        { rejected: rejected.map((r) => ({ id: r.payment.id, reason: r.reason })) },
+        "simulation dropped payments the escrow would reject",
+      );
+    }
+    if (key !== null) {
+      const merchants = new Set(included.map((p) => p.merchantId)).size;
+      this.lastBuilt.push({ key, paymentIds: included.map((p) => p.id), merchants, estimatedGas, rejected: rejected.length });
+      this.log.info({ batch: key, size: included.length, merchants, estimatedGas }, "batch built");
+    }
+    return { examined };
+  }
+
+  /**
+   * Walks `candidates` in order through the simulation: rejected items are collected, accepted
+   * ones included until the batch holds `maxSize` or the next one would cross the gas budget
+   * (by the model; eth_estimateGas checks the result).
+   */
+  private select(candidates: PaymentRecord[], snapshot: ChainSnapshot, maxSize: number): Selection {
+    const { verdicts } = snapshot.trial(candidates);
+    const included: PaymentRecord[] = [];
+    const rejected: Selection["rejected"] = [];
+    const merchants = new Set<bigint>();
+    for (let i = 0; i < candidates.length && included.length < maxSize; i++) {
+      const p = candidates[i];
+      const verdict = verdicts[i];
+      if (!verdict.ok) {
+        rejected.push({ payment: p, reason: verdict.reason });
+        continue;
+      }
+      const runs = merchants.size + (merchants.has(p.merchantId) ? 0 : 1);
+      if (modelGas(included.length + 1, runs) > this.gasBudget) break;
+      merchants.add(p.merchantId);
+      included.push(p);
+    }
+    return { included, rejected };
+  }
+
+  private async estimate(payments: PaymentRecord[]): Promise<bigint | null> {
+    try {
+      return await this.chain.estimateGas(this.chain.addresses.escrow, encodePayBatch(payments));
+    } catch (error) {
+      // payBatch does not revert on bad items; a failed estimate is the node's problem. The
+      // submitter estimates again (and falls back to the model) when it sends.
+      this.log.warn({ err: errorMessage(error) }, "payBatch gas estimate failed");
+      return null;
+    }
+  }
+}
+
+/**
+ * Orders payments by merchant, merchants by their oldest payment, each merchant's payments oldest
+ * first: one run per merchant, and the oldest waiting payment always in the first batch.
+ */
+export function groupByMerchant(payments: PaymentRecord[]): PaymentRecord[] {
+  const byMerchant = new Map<bigint, PaymentRecord[]>();
+  const sorted = [...payments].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+  for (const p of sorted) {
+    const run = byMerchant.get(p.merchantId);
+    if (run) run.push(p);
+    else byMerchant.set(p.merchantId, [p]);
+  }
+  return [...byMerchant.values()].flat();
+}

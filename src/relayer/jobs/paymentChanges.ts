@@ -1,0 +1,84 @@
+/**
+ * Payment state changes made by the chain jobs, each with its webhook event queued in the same
+ * store transaction (call these inside `store.transaction`).
+ *
+ * The chain's events are applied through `canMove`: a payment only moves forward along the state
+ * machine of src/relayer/domain.ts, so re-applying a block range (after a restart or a reorg
+ * rewind) changes nothing, and a rejection never overrides an escrow (a re-sent batch rejects with
+ * nonce_unavailable what an earlier transaction already escrowed: that is how exactly-once holds).
+ */
+import { PaymentState, type PaymentRecord } from "../domain";
+import type { RelayerStore } from "../store/types";
+import { enqueuePaymentEvent, paymentEventType } from "../webhooks/events";
+
+const S = PaymentState;
+
+/** Not on chain yet: what the relayer still controls. */
+export const OFFCHAIN_STATES: readonly PaymentState[] = [S.Accepted, S.Batched, S.Submitted];
+
+/** Escrowed on chain, in any later state. */
+export const ONCHAIN_STATES: readonly PaymentState[] = [
+  S.Escrowed,
+  S.Released,
+  S.Refunded,
+  S.Disputed,
+  S.Resolved,
+  S.Settled,
+];
+
+/** From which states each chain-driven state may be entered. */
+const ALLOWED_FROM: Partial<Record<PaymentState, readonly PaymentState[]>> = {
+  // The chain is the final word: an escrow also overrides a relayer-side verdict (rejected/expired).
+  [S.Escrowed]: [...OFFCHAIN_STATES, S.Rejected, S.Expired],
+  [S.Rejected]: OFFCHAIN_STATES,
+  [S.Released]: [S.Escrowed],
+  [S.Refunded]: [S.Escrowed, S.Disputed],
+  [S.Disputed]: [S.Escrowed],
+  [S.Resolved]: [S.Disputed],
+  [S.Settled]: [S.Escrowed, S.Released],
+};
+
+export function canMove(from: PaymentState, to: PaymentState): boolean {
+  return ALLOWED_FROM[to]?.includes(from) ?? false;
+}
+
+export interface PaymentChange {
+  payment: PaymentRecord;
+  /** Omitted: only fields change (no event). */
+  state?: PaymentState;
+  fields?: Partial<PaymentRecord>;
+}
+
+/**
+ * Writes the changes and queues a `payment.<state>` event for each one that changes a state.
+ * Returns the payments as written.
+ */
+export async function writePaymentChanges(
+  store: RelayerStore,
+  changes: PaymentChange[],
+  now: number,
+): Promise<PaymentRecord[]> {
+  if (changes.length === 0) return [];
+  await store.payments.update(
+    changes.map((c) => ({ id: c.payment.id, state: c.state, fields: { ...c.fields, updatedAt: now } })),
+  );
+  const written: PaymentRecord[] = [];
+  for (const c of changes) {
+    const after: PaymentRecord = { ...c.payment, ...c.fields, state: c.state ?? c.payment.state, updatedAt: now };
+    written.push(after);
+    if (c.state !== undefined && c.state !== c.payment.state) {
+      await enqueuePaymentEvent(store, after, paymentEventType(after.state), now);
+    }
+  }
+  return written;
+}
+
+/** Fields cleared when a payment goes back to the queue (its batch never made it on chain). */
+export const REQUEUE_FIELDS: Partial<PaymentRecord> = {
+  batchKey: null,
+  batchId: null,
+  leafIndex: null,
+  txHash: null,
+  releaseAt: null,
+  rejectReason: null,
+};

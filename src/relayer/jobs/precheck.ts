@@ -1,0 +1,119 @@
+/**
+ * Pre-send simulation of a batch. `payBatch` never reverts for a bad item (it emits
+ * PaymentRejected), and eth_call returns no events, so instead each item is checked the way the
+ * escrow's `_tryEscrow` checks it, against the escrow's and registry's views read at the `pending`
+ * block (which includes the relayer's own transactions still in the mempool), carrying forward what
+ * earlier items of the same batch (and earlier batches of the same tick) take: balance and nonce.
+ *
+ * The signature is not re-checked: intake recovered it, and it cannot change since.
+ */
+import type { Hex, PaymentRecord, RejectReason } from "../domain";
+import type { ChainClient } from "../chain/contracts";
+
+const MAX_UINT128 = (1n << 128n) - 1n;
+const NONCE_WINDOW = 64n;
+/** MerchantRegistry.MerchantStatus.Active */
+const MERCHANT_ACTIVE = 1n;
+/** Parallel view calls per round (ethers batches them into JSON-RPC batch requests). */
+const VIEW_CONCURRENCY = 64;
+
+interface PayerView {
+  balance: bigint;
+  nonceBase: bigint;
+  nonceBitmap: bigint;
+}
+
+export type Verdict = { ok: true } | { ok: false; reason: RejectReason };
+
+/** Mirror of NonceWindow.isAvailable. */
+export function nonceAvailable(view: PayerView, nonce: bigint): boolean {
+  if (nonce < view.nonceBase) return false;
+  const offset = nonce - view.nonceBase;
+  return offset < NONCE_WINDOW && ((view.nonceBitmap >> offset) & 1n) === 0n;
+}
+
+/** Mirror of NonceWindow.use (for an available nonce): mark it and slide the window. */
+function useNonce(view: PayerView, nonce: bigint): PayerView {
+  let bits = view.nonceBitmap | (1n << (nonce - view.nonceBase));
+  let base = view.nonceBase;
+  while ((bits & 1n) === 1n) {
+    bits >>= 1n;
+    base += 1n;
+  }
+  return { ...view, nonceBase: base, nonceBitmap: bits };
+}
+
+/**
+ * The chain's view of the payers and merchants of a tick, loaded lazily, plus what the batches
+ * built so far in this tick have taken. `trial()` checks items without committing; `commit()`
+ * keeps a trial's effects once its batch is stored.
+ */
+export class ChainSnapshot {
+  private readonly payers = new Map<Hex, PayerView>();
+  private readonly merchants = new Map<bigint, boolean>();
+
+  constructor(
+    private readonly chain: ChainClient,
+    readonly chainTime: bigint,
+  ) {}
+
+  /** Reads the views of every payer and merchant of `payments` not read yet. */
+  async load(payments: PaymentRecord[]): Promise<void> {
+    const payers = [...new Set(payments.map((p) => p.payer.toLowerCase() as Hex))].filter((a) => !this.payers.has(a));
+    const merchants = [...new Set(payments.map((p) => p.merchantId))].filter((m) => !this.merchants.has(m));
+    const pending = { blockTag: "pending" };
+    await inChunks(merchants, async (merchantId) => {
+      const [status] = await this.chain.rpc("registry.terms", () => this.chain.registry.terms(merchantId, pending));
+      this.merchants.set(merchantId, status === MERCHANT_ACTIVE);
+    });
+    await inChunks(payers, async (payer) => {
+      const [balance, [nonceBase, nonceBitmap]] = await Promise.all([
+        this.chain.rpc("escrow.balanceOf", () => this.chain.escrow.balanceOf(payer, pending)),
+        this.chain.rpc("escrow.nonceWindow", () => this.chain.escrow.nonceWindow(payer, pending)),
+      ]);
+      this.payers.set(payer, { balance, nonceBase, nonceBitmap });
+    });
+  }
+
+  /** Checks `payments` in order as one batch would, on top of what was committed so far. */
+  trial(payments: PaymentRecord[]): Trial {
+    const working = new Map<Hex, PayerView>();
+    const verdicts: Verdict[] = payments.map((p) => {
+      const payer = p.payer.toLowerCase() as Hex;
+      const view = working.get(payer) ?? this.payers.get(payer);
+      if (!view || !this.merchants.has(p.merchantId)) throw new Error(`precheck: ${p.id} was not loaded`);
+      const verdict = check(p, view, this.merchants.get(p.merchantId)!, this.chainTime);
+      if (verdict.ok) {
+        working.set(payer, { ...useNonce(view, p.nonce), balance: view.balance - p.amount });
+      }
+      return verdict;
+    });
+    return { verdicts, working };
+  }
+
+  commit(trial: Trial): void {
+    for (const [payer, view] of trial.working) this.payers.set(payer, view);
+  }
+}
+
+export interface Trial {
+  verdicts: Verdict[];
+  working: Map<Hex, PayerView>;
+}
+
+/** The escrow's checks, in its order (PaymentEscrow._tryEscrow), minus the signature. */
+function check(p: PaymentRecord, payer: PayerView, merchantActive: boolean, chainTime: bigint): Verdict {
+  if (p.amount === 0n || p.amount > MAX_UINT128) return { ok: false, reason: "invalid_amount" };
+  // The next block's timestamp is above the latest one's: a deadline at or before it has passed.
+  if (p.deadline <= chainTime) return { ok: false, reason: "expired" };
+  if (!merchantActive) return { ok: false, reason: "merchant_not_active" };
+  if (!nonceAvailable(payer, p.nonce)) return { ok: false, reason: "nonce_unavailable" };
+  if (payer.balance < p.amount) return { ok: false, reason: "insufficient_balance" };
+  return { ok: true };
+}
+
+async function inChunks<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += VIEW_CONCURRENCY) {
+    await Promise.all(items.slice(i, i + VIEW_CONCURRENCY).map(work));
+  }
+}

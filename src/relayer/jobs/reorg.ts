@@ -1,0 +1,145 @@
+/**
+ * Recovery of what a chain reorganisation undid. The watcher calls it before re-reading the logs
+ * of the rewound blocks (which re-applies whatever the new chain still contains).
+ *
+ * For every finalised batch mined after the rewind point, its transaction is looked up again:
+ *  - still mined in the same block: nothing to do;
+ *  - mined in another block (re-included by the new chain): its payments go back to `submitted`
+ *    so the re-read logs set their batch id and leaf index afresh;
+ *  - back in the mempool: the batch and its transaction are pending again (the submitter follows it);
+ *  - gone: the batch is `reorged`, its transactions failed, and its payments return to `accepted`
+ *    (the batcher puts them in a new batch; if the old transaction ever resurfaces, the chain
+ *    rejects the second escrow with nonce_unavailable, so a payment is still escrowed once).
+ * Settlements confirmed recently get the same check; payments a vanished settlement had settled
+ * return to released or escrowed as the escrow's per-payment record says.
+ */
+import { BatchState, PaymentState, SubmissionState, type BatchRecord, type Hex, type PaymentRecord, type SettlementRecord } from "../domain";
+import type { RelayerStore } from "../store/types";
+import type { ChainClient } from "../chain/contracts";
+import { batchEscrowedIn, batchPurpose } from "./batchOutcome";
+import { ONCHAIN_STATES, OFFCHAIN_STATES, REQUEUE_FIELDS, writePaymentChanges, type PaymentChange } from "./paymentChanges";
+import { settlePurpose } from "./settlementOutcome";
+import type { Logger } from "./runtime";
+
+/** Confirmed settlements younger than this are re-checked after a reorg. */
+export const REORG_SETTLEMENT_WINDOW_MS = 6 * 3600_000;
+/** IPaymentEscrow.PaymentStatus.Confirmed */
+const STATUS_CONFIRMED = 1n;
+
+export interface ReorgOutcome {
+  dropped: number[];
+  moved: number[];
+  pending: number[];
+  settlementsUndone: number[];
+}
+
+export async function recoverFromReorg(options: {
+  store: RelayerStore;
+  chain: ChainClient;
+  rewindTo: bigint;
+  now: number;
+  log: Logger;
+}): Promise<ReorgOutcome> {
+  const { store, chain, rewindTo, now, log } = options;
+  const outcome: ReorgOutcome = { dropped: [], moved: [], pending: [], settlementsUndone: [] };
+  const finalised = await store.batches.listByState([BatchState.Confirmed, BatchState.Empty]);
+  for (const batch of finalised) {
+    if (batch.blockNumber === null || batch.blockNumber <= rewindTo || batch.txHash === null) continue;
+    const receipt = await chain.receipt(batch.txHash);
+    if (receipt && receipt.blockHash === batch.blockHash) continue;
+    const inPool = receipt ? null : await chain.transaction(batch.txHash);
+    const payments = await paymentsOf(store, batch);
+    await store.transaction(async () => {
+      if (receipt) {
+        const escrowed = batchEscrowedIn(receipt, chain.addresses.escrow);
+        await store.batches.update(batch.key, {
+          blockNumber: BigInt(receipt.blockNumber),
+          blockHash: receipt.blockHash as Hex,
+          batchId: escrowed?.batchId ?? null,
+          root: escrowed?.root ?? null,
+          state: escrowed ? BatchState.Confirmed : BatchState.Empty,
+        });
+        await requeue(store, payments, batch, PaymentState.Submitted, now);
+        outcome.moved.push(batch.key);
+      } else if (inPool) {
+        await store.batches.update(batch.key, { state: BatchState.Submitted, blockNumber: null, blockHash: null });
+        await setSubmissions(store, batchPurpose(batch.key), batch.txHash!, SubmissionState.Pending);
+        await requeue(store, payments, batch, PaymentState.Submitted, now);
+        outcome.pending.push(batch.key);
+      } else {
+        await store.batches.update(batch.key, { state: BatchState.Reorged });
+        await setSubmissions(store, batchPurpose(batch.key), null, SubmissionState.Failed);
+        await requeue(store, payments, batch, PaymentState.Accepted, now);
+        outcome.dropped.push(batch.key);
+      }
+    });
+  }
+  outcome.settlementsUndone = await recoverSettlements(store, chain, now);
+  if (outcome.dropped.length + outcome.moved.length + outcome.pending.length + outcome.settlementsUndone.length > 0) {
+    log.warn({ rewindTo, ...outcome }, "reorg undid relayer transactions");
+  }
+  return outcome;
+}
+
+async function paymentsOf(store: RelayerStore, batch: BatchRecord): Promise<PaymentRecord[]> {
+  return (await Promise.all(batch.paymentIds.map((id) => store.payments.get(id)))).filter((p) => p !== null);
+}
+
+/**
+ * Puts the batch's payments that its transaction carried (escrowed or rejected by it, or still
+ * waiting for it) into `state`. A payment escrowed by another transaction is left alone.
+ */
+async function requeue(store: RelayerStore, payments: PaymentRecord[], batch: BatchRecord, state: PaymentState, now: number) {
+  const hashes = new Set((await store.submissions.listByPurpose(batchPurpose(batch.key))).map((s) => s.txHash.toLowerCase()));
+  const carried = (p: PaymentRecord) =>
+    OFFCHAIN_STATES.includes(p.state) ||
+    ((ONCHAIN_STATES.includes(p.state) || p.state === PaymentState.Rejected) && p.txHash !== null && hashes.has(p.txHash.toLowerCase()));
+  const fields = state === PaymentState.Accepted ? REQUEUE_FIELDS : { ...REQUEUE_FIELDS, batchKey: batch.key, txHash: batch.txHash };
+  const changes: PaymentChange[] = payments.filter(carried).map((payment) => ({ payment, state, fields }));
+  await writePaymentChanges(store, changes, now);
+}
+
+/** Sets the purpose's submissions (or only the one with `txHash`) to `state`. */
+async function setSubmissions(store: RelayerStore, purpose: string, txHash: Hex | null, state: SubmissionState) {
+  for (const s of await store.submissions.listByPurpose(purpose)) {
+    if (txHash === null || s.txHash.toLowerCase() === txHash.toLowerCase()) await store.submissions.setState(s.id, state);
+  }
+}
+
+async function recoverSettlements(store: RelayerStore, chain: ChainClient, now: number): Promise<number[]> {
+  const recent = (await store.settlements.listByState(["confirmed", "deferred"])).filter(
+    (s) => s.txHash !== null && now - s.updatedAt < REORG_SETTLEMENT_WINDOW_MS,
+  );
+  const byTx = new Map<string, SettlementRecord[]>();
+  for (const s of recent) byTx.set(s.txHash!.toLowerCase(), [...(byTx.get(s.txHash!.toLowerCase()) ?? []), s]);
+  const undone: number[] = [];
+  for (const [txHash, records] of byTx) {
+    if (await chain.receipt(txHash as Hex)) continue;
+    const inPool = await chain.transaction(txHash as Hex);
+    const purpose = settlePurpose(records.map((r) => r.key));
+    // Payments this settlement marked settled: back to what the escrow's own record says.
+    const restore: PaymentChange[] = [];
+    if (!inPool) {
+      for (const record of records) {
+        const batchIds = new Set(record.batchIds);
+        let cursor: string | undefined;
+        do {
+          const page = await store.payments.list({ merchantId: record.merchantId, states: [PaymentState.Settled], limit: 500, cursor });
+          for (const p of page.items) {
+            if (p.batchId === null || !batchIds.has(p.batchId)) continue;
+            const status = (await chain.rpc("escrow.paymentRecord", () => chain.escrow.paymentRecord(p.id))).status;
+            restore.push({ payment: p, state: status === STATUS_CONFIRMED ? PaymentState.Released : PaymentState.Escrowed });
+          }
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+      }
+    }
+    await store.transaction(async () => {
+      for (const r of records) await store.settlements.update(r.key, { state: inPool ? "submitted" : "failed" });
+      await setSubmissions(store, purpose, txHash as Hex, inPool ? SubmissionState.Pending : SubmissionState.Failed);
+      await writePaymentChanges(store, restore, now);
+    });
+    undone.push(...records.map((r) => r.key));
+  }
+  return undone;
+}

@@ -1,0 +1,68 @@
+/**
+ * What a settle transaction's fate means for the settlement records it carries (the submitter's
+ * handler for "settle:<key>,<key>,..."; one record per merchant entry of the call).
+ */
+import type { TransactionReceipt } from "ethers";
+import type { Hex, SettlementRecord } from "../domain";
+import type { RelayerStore } from "../store/types";
+import { escrowInterface } from "../chain/calldata";
+import type { PurposeHandler } from "./batchOutcome";
+
+export const settlePurpose = (keys: number[]): string => `settle:${[...keys].sort((a, b) => a - b).join(",")}`;
+
+export const settleKeys = (keys: string): number[] => (keys === "" ? [] : keys.split(",").map(Number));
+
+interface MerchantOutcome {
+  paid: bigint;
+  deferred: bigint;
+  fee: bigint;
+}
+
+/** Per merchant: what the settle call paid (or deferred) and the fees its tranches accrued. */
+export function settlementOutcomes(receipt: TransactionReceipt, escrow: string): Map<bigint, MerchantOutcome> {
+  const out = new Map<bigint, MerchantOutcome>();
+  const of = (merchantId: bigint) => {
+    if (!out.has(merchantId)) out.set(merchantId, { paid: 0n, deferred: 0n, fee: 0n });
+    return out.get(merchantId)!;
+  };
+  for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== escrow.toLowerCase()) continue;
+    const parsed = escrowInterface.parseLog(log);
+    if (!parsed) continue;
+    const a = parsed.args;
+    if (parsed.name === "TrancheSettled") of(a.merchantId as bigint).fee += a.fee as bigint;
+    else if (parsed.name === "MerchantPaid") of(a.merchantId as bigint).paid += a.amount as bigint;
+    else if (parsed.name === "PayoutDeferred") of(a.merchantId as bigint).deferred += a.amount as bigint;
+  }
+  return out;
+}
+
+export function settlementHandler(options: { store: RelayerStore; escrow: string }): PurposeHandler {
+  const { store, escrow } = options;
+  const records = async (keys: string): Promise<SettlementRecord[]> => {
+    const wanted = new Set(settleKeys(keys));
+    const open = await store.settlements.listByState(["built", "submitted"]);
+    return open.filter((r) => wanted.has(r.key));
+  };
+  return {
+    async onMined(keys, receipt) {
+      const outcomes = settlementOutcomes(receipt, escrow);
+      for (const record of await records(keys)) {
+        if (receipt.status !== 1) {
+          await store.settlements.update(record.key, { state: "failed", txHash: receipt.hash as Hex });
+          continue;
+        }
+        const o = outcomes.get(record.merchantId) ?? { paid: 0n, deferred: 0n, fee: 0n };
+        await store.settlements.update(record.key, {
+          state: o.deferred > 0n ? "deferred" : "confirmed",
+          txHash: receipt.hash as Hex,
+          amount: o.paid + o.deferred,
+          fee: o.fee,
+        });
+      }
+    },
+    async onDropped(keys) {
+      for (const record of await records(keys)) await store.settlements.update(record.key, { state: "failed" });
+    },
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * Settler: pays merchants once their funds are releasable.
+ *
+ * On a schedule (config.settleIntervalMs) it finds the (merchant, batch) tranches whose hold has
+ * ended from the escrowed and released payments in the store, checks each with escrow.tranche()
+ * (still unsettled, releaseAt passed by the chain's clock), and sends one `settle` call for all of
+ * them, one entry per merchant with its batch ids, through the submitter (same key, same nonce
+ * sequence). One SettlementRecord per merchant follows the call; the chain watcher marks the
+ * payments settled from the TrancheSettled events, whoever sent the settlement.
+ */
+import { PaymentState, type Hex } from "../domain";
+import type { RelayerConfig } from "../config";
+import type { RelayerStore } from "../store/types";
+import type { ChainClient } from "../chain/contracts";
+import { encodeSettle, type MerchantSettlementEntry } from "../chain/calldata";
+import { parsePurpose } from "./batchOutcome";
+import { settleKeys, settlePurpose, settlementHandler } from "./settlementOutcome";
+import type { Submitter } from "./submitter";
+import { Job, errorMessage, silentLogger, type Clock, type JobMetrics, type Logger } from "./runtime";
+
+/** Tranches per settle call at most (about 10k gas each: keeps the call far under the gas cap). */
+export const MAX_TRANCHES_PER_SETTLE = 200;
+const SCAN_PAGE = 500;
+/** Gas model fallback when the estimate fails: fixed part plus per tranche and per merchant payout. */
+const SETTLE_GAS = { base: 60_000n, perTranche: 12_000n, perMerchant: 45_000n } as const;
+/** MerchantRegistry.MerchantStatus: settle skips suspended (and unknown) merchants. */
+const SETTLEABLE_STATUS = new Set([1n, 3n]);
+
+export interface SettlerOptions {
+  store: RelayerStore;
+  chain: ChainClient;
+  submitter: Submitter;
+  config: Pick<RelayerConfig, "settleIntervalMs">;
+  clock?: Clock;
+  logger?: Logger;
+  metrics?: JobMetrics;
+  maxTranches?: number;
+}
+
+export class Settler extends Job {
+  private readonly store: RelayerStore;
+  private readonly chain: ChainClient;
+  private readonly submitter: Submitter;
+  private readonly maxTranches: number;
+  /** The last settle call sent (for logs and tests). */
+  lastSent: { keys: number[]; entries: MerchantSettlementEntry[]; txHash: Hex } | null = null;
+
+  constructor(private readonly options: SettlerOptions) {
+    super("settler", options.logger ?? silentLogger, options.metrics);
+    this.store = options.store;
+    this.chain = options.chain;
+    this.submitter = options.submitter;
+    this.maxTranches = options.maxTranches ?? MAX_TRANCHES_PER_SETTLE;
+    this.submitter.registerPurpose("settle", settlementHandler({ store: this.store, escrow: this.chain.addresses.escrow }));
+  }
+
+  protected intervalMs(): number {
+    return this.options.config.settleIntervalMs;
+  }
+
+  protected async run(): Promise<void> {
+    this.lastSent = null;
+    const busy = await this.tranchesInFlight();
+    const chainTime = await this.chain.chainTime();
+    const due = await this.dueTranches(chainTime, busy);
+    const entries = await this.verify(due, chainTime);
+    if (entries.length === 0) return;
+
+    const records = await this.store.transaction(async () => {
+      const created = [];
+      for (const e of entries) created.push(await this.store.settlements.create(e.merchantId, e.batchIds));
+      return created;
+    });
+    const keys = records.map((r) => r.key);
+    const data = encodeSettle(entries);
+    let gasLimit: bigint;
+    try {
+      gasLimit = await this.submitter.gasLimitFor(data, this.modelGas(entries), { strict: true });
+    } catch (error) {
+      // A revert here (token paused, a hold not over after all) would revert on chain too.
+      this.log.warn({ err: errorMessage(error), keys }, "settle would revert; not sent");
+      this.metrics?.failures.inc({ component: "settler", reason: "estimate_reverted" });
+      await this.store.transaction(async () => {
+        for (const key of keys) await this.store.settlements.update(key, { state: "failed" });
+      });
+      return;
+    }
+    const submission = await this.submitter.send(settlePurpose(keys), data, gasLimit);
+    await this.store.transaction(async () => {
+      // Only records still built: the submitter may already have finalised them.
+      const built = new Set((await this.store.settlements.listByState(["built"])).map((r) => r.key));
+      for (const key of keys) {
+        if (built.has(key)) await this.store.settlements.update(key, { state: "submitted", txHash: submission.txHash });
+      }
+    });
+    this.lastSent = { keys, entries, txHash: submission.txHash };
+    this.log.info({ keys, merchants: entries.length, tranches: entries.reduce((n, e) => n + e.batchIds.length, 0), txHash: submission.txHash }, "settle sent");
+  }
+
+  /**
+   * Tranches already in a settlement on its way, as "merchant:batch". Records left `built` by a
+   * crash before their transaction was recorded are failed here (nothing was sent for them).
+   */
+  private async tranchesInFlight(): Promise<Set<string>> {
+    const open = await this.store.settlements.listByState(["built", "submitted"]);
+    const carried = new Set<number>();
+    for (const s of await this.store.submissions.listPending()) {
+      const { kind, keys } = parsePurpose(s.purpose);
+      if (kind === "settle") for (const key of settleKeys(keys)) carried.add(key);
+    }
+    const busy = new Set<string>();
+    for (const record of open) {
+      if (record.state === "built" && !carried.has(record.key)) {
+        await this.store.settlements.update(record.key, { state: "failed" });
+        continue;
+      }
+      for (const batchId of record.batchIds) busy.add(`${record.merchantId}:${batchId}`);
+    }
+    return busy;
+  }
+
+  /** (merchant → batch ids) whose stored releaseAt has passed, from payments the escrow still holds. */
+  private async dueTranches(chainTime: bigint, busy: Set<string>): Promise<Map<bigint, Set<bigint>>> {
+    const due = new Map<bigint, Set<bigint>>();
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.payments.list({
+        states: [PaymentState.Escrowed, PaymentState.Released],
+        limit: SCAN_PAGE,
+        cursor,
+      });
+      for (const p of page.items) {
+        if (p.batchId === null || p.releaseAt === null || p.releaseAt > chainTime) continue;
+        if (busy.has(`${p.merchantId}:${p.batchId}`)) continue;
+        if (!due.has(p.merchantId)) due.set(p.merchantId, new Set());
+        due.get(p.merchantId)!.add(p.batchId);
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return due;
+  }
+
+  /** Keeps the tranches the escrow still holds and releases now; one entry per settleable merchant. */
+  private async verify(due: Map<bigint, Set<bigint>>, chainTime: bigint): Promise<MerchantSettlementEntry[]> {
+    const entries: MerchantSettlementEntry[] = [];
+    let budget = this.maxTranches;
+    for (const merchantId of [...due.keys()].sort((a, b) => (a < b ? -1 : 1))) {
+      if (budget <= 0) break;
+      const [status] = await this.chain.rpc("registry.terms", () => this.chain.registry.terms(merchantId));
+      if (!SETTLEABLE_STATUS.has(status)) continue;
+      const batchIds: bigint[] = [];
+      for (const batchId of [...due.get(merchantId)!].sort((a, b) => (a < b ? -1 : 1))) {
+        if (budget <= 0) break;
+        const t = await this.chain.rpc("escrow.tranche", () => this.chain.escrow.tranche(batchId, merchantId));
+        // releaseAt 0: settled already (perhaps by someone else); the watcher catches up from logs.
+        if (t.releaseAt === 0n || t.releaseAt > chainTime) continue;
+        batchIds.push(batchId);
+        budget--;
+      }
+      if (batchIds.length > 0) entries.push({ merchantId, batchIds });
+    }
+    return entries;
+  }
+
+  private modelGas(entries: MerchantSettlementEntry[]): bigint {
+    const tranches = entries.reduce((n, e) => n + e.batchIds.length, 0);
+    return SETTLE_GAS.base + BigInt(tranches) * SETTLE_GAS.perTranche + BigInt(entries.length) * SETTLE_GAS.perMerchant;
+  }
+}

@@ -1,0 +1,342 @@
+/**
+ * Submitter: the only code that signs with the relayer's key.
+ *
+ * For each built batch it signs a payBatch transaction (EIP-1559 fees from the node, capped by
+ * config.maxFeePerGasCap), records it in the store BEFORE broadcasting (so a crash right after the
+ * send is recovered from the record, never re-signed with a new nonce), broadcasts it and marks the
+ * batch and its payments submitted. Every tick it follows the pending transactions: one mined with
+ * config.confirmations is final (siblings with its nonce become "replaced"); one pending longer than
+ * feeBumpAfterMs is replaced by the same transaction with both fees raised by feeBumpPercent; one
+ * that cannot be bumped under the cap is reported (log, failure metric, `stuck`, `onStuck`), not left
+ * silently waiting; one whose nonce another transaction took is dropped and its batch re-sent.
+ * Other jobs (the settler) send through `send()`, on the same nonce sequence and lock.
+ */
+import { Transaction, type TransactionReceipt } from "ethers";
+import { BatchState, PaymentState, SubmissionState, type BatchRecord, type Hex, type SubmissionRecord } from "../domain";
+import { DEFAULTS, type RelayerConfig } from "../config";
+import type { RelayerStore } from "../store/types";
+import type { ChainClient, Fees } from "../chain/contracts";
+import { encodePayBatch } from "../chain/calldata";
+import { bumpFees, initialFees } from "../chain/fees";
+import { ChainUnavailableError, classifyRpcError } from "../chain/rpcErrors";
+import { NonceManager, groupByNonce, type NonceReport } from "../chain/nonceManager";
+import { modelGas } from "./batcher";
+import { batchHandler, batchPurpose, parsePurpose, type PurposeHandler } from "./batchOutcome";
+import { writePaymentChanges } from "./paymentChanges";
+import { Job, Mutex, errorMessage, silentLogger, systemClock, type Clock, type JobMetrics, type Logger } from "./runtime";
+
+/** Gas limit headroom over eth_estimateGas (state can change between estimate and inclusion). */
+const GAS_LIMIT_PERCENT = 125n;
+const GAS_LIMIT_EXTRA = 25_000n;
+/** Fresh sends whose nonce turned out taken are re-signed at most this often, then left to the next tick. */
+const MAX_SEND_ATTEMPTS = 3;
+
+export interface StuckTransaction {
+  nonce: number;
+  purpose: string;
+  txHash: Hex;
+  /** Fees of the newest transaction sent with this nonce. */
+  fees: Fees;
+  /** The smallest replacement the node would accept. */
+  needed: Fees;
+  cap: bigint;
+  since: number;
+}
+
+export interface SubmitterOptions {
+  store: RelayerStore;
+  chain: ChainClient;
+  config: Pick<RelayerConfig, "confirmations" | "feeBumpAfterMs" | "maxFeePerGasCap" | "pollIntervalMs">;
+  clock?: Clock;
+  logger?: Logger;
+  metrics?: JobMetrics;
+  /** Default DEFAULTS.feeBumpPercent. */
+  feeBumpPercent?: bigint;
+  /** Called once when a transaction becomes stuck at the fee cap. */
+  onStuck?: (stuck: StuckTransaction) => void;
+}
+
+export class Submitter extends Job {
+  readonly nonces: NonceManager;
+  /** Transactions that need a bump above the fee cap, by nonce (cleared when mined or dropped). */
+  readonly stuck = new Map<number, StuckTransaction>();
+  private readonly store: RelayerStore;
+  private readonly chain: ChainClient;
+  private readonly config: SubmitterOptions["config"];
+  private readonly clock: Clock;
+  private readonly bumpPercent: bigint;
+  private readonly lock = new Mutex();
+  private readonly handlers = new Map<string, PurposeHandler>();
+  /** Last bump tried per nonce (fees and when), so a refused bump is neither repeated nor hurried. */
+  private readonly tried = new Map<number, { fees: Fees; at: number }>();
+  private reconciled = false;
+
+  constructor(private readonly options: SubmitterOptions) {
+    super("submitter", options.logger ?? silentLogger, options.metrics);
+    this.store = options.store;
+    this.chain = options.chain;
+    this.config = options.config;
+    this.clock = options.clock ?? systemClock;
+    this.bumpPercent = options.feeBumpPercent ?? DEFAULTS.feeBumpPercent;
+    this.nonces = new NonceManager(this.chain, this.store, {
+      clock: this.clock,
+      logger: this.log,
+      maxFeePerGasCap: this.config.maxFeePerGasCap,
+    });
+    const now = () => this.clock.now();
+    this.handlers.set("batch", batchHandler({ store: this.store, escrow: this.chain.addresses.escrow, now, log: this.log }));
+    this.handlers.set("cancel", { onMined: async () => undefined, onDropped: async () => undefined });
+  }
+
+  protected intervalMs(): number {
+    return this.config.pollIntervalMs;
+  }
+
+  /** Routes the outcome of transactions whose purpose is `<kind>:...` (e.g. the settler's). */
+  registerPurpose(kind: string, handler: PurposeHandler): void {
+    this.handlers.set(kind, handler);
+  }
+
+  /** Runs `work` with the signer to itself (no send, no nonce change meanwhile). */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.lock.run(work);
+  }
+
+  /** Resolves pending transactions, then reconciles the nonce counter with the chain. */
+  reconcile(): Promise<NonceReport> {
+    return this.lock.run(() => this.reconcileLocked());
+  }
+
+  /** Signs, records and broadcasts a transaction to the escrow carrying `data`. */
+  send(purpose: string, data: string, gasLimit: bigint): Promise<SubmissionRecord> {
+    return this.lock.run(async () => {
+      if (!this.reconciled) await this.reconcileLocked();
+      return this.sendLocked(purpose, data, gasLimit);
+    });
+  }
+
+  /**
+   * Gas limit for a call to the escrow: the node's estimate with headroom, or `fallback` when the
+   * estimate fails. `strict`: a revert is rethrown (the call would revert on chain too).
+   */
+  async gasLimitFor(data: string, fallback: bigint, options: { strict?: boolean } = {}): Promise<bigint> {
+    try {
+      const estimate = await this.chain.estimateGas(this.chain.addresses.escrow, data);
+      return (estimate * GAS_LIMIT_PERCENT) / 100n + GAS_LIMIT_EXTRA;
+    } catch (error) {
+      if (options.strict && classifyRpcError(error) === "revert") throw error;
+      this.log.warn({ err: errorMessage(error) }, "gas estimate failed; using the model");
+      return (fallback * GAS_LIMIT_PERCENT) / 100n + GAS_LIMIT_EXTRA;
+    }
+  }
+
+  protected run(): Promise<void> {
+    return this.lock.run(async () => {
+      if (!this.reconciled) await this.reconcileLocked();
+      await this.followPending();
+      await this.sendBuiltBatches();
+    });
+  }
+
+  private async reconcileLocked(): Promise<NonceReport> {
+    await this.followPending();
+    const report = await this.nonces.reconcile();
+    this.reconciled = true;
+    this.log.info({ ...report }, "nonce reconciled with the chain");
+    return report;
+  }
+
+  private async sendBuiltBatches(): Promise<void> {
+    for (const batch of await this.store.batches.listByState([BatchState.Built])) {
+      const previous = await this.store.submissions.listByPurpose(batchPurpose(batch.key));
+      const live = previous.filter((s) => s.state === SubmissionState.Pending || s.state === SubmissionState.Mined);
+      if (live.length > 0) {
+        // Sent before a crash, not yet marked: the record is the proof; never sign it again.
+        await this.markSubmitted(batch, live[live.length - 1]);
+        continue;
+      }
+      const payments = (await Promise.all(batch.paymentIds.map((id) => this.store.payments.get(id)))).filter(
+        (p) => p !== null,
+      );
+      const data = encodePayBatch(payments);
+      const merchants = new Set(payments.map((p) => p.merchantId)).size;
+      const gasLimit = await this.gasLimitFor(data, modelGas(payments.length, merchants));
+      const submission = await this.sendLocked(batchPurpose(batch.key), data, gasLimit);
+      await this.markSubmitted(batch, submission);
+      this.metrics?.batchSize.observe(payments.length);
+      this.log.info({ batch: batch.key, size: payments.length, nonce: submission.nonce, txHash: submission.txHash }, "batch sent");
+    }
+  }
+
+  private async markSubmitted(batch: BatchRecord, submission: SubmissionRecord): Promise<void> {
+    const payments = await Promise.all(batch.paymentIds.map((id) => this.store.payments.get(id)));
+    await this.store.transaction(async () => {
+      await this.store.batches.update(batch.key, { state: BatchState.Submitted, txHash: submission.txHash });
+      await writePaymentChanges(
+        this.store,
+        payments
+          .filter((p) => p !== null && p.state === PaymentState.Batched)
+          .map((payment) => ({ payment: payment!, state: PaymentState.Submitted, fields: { txHash: submission.txHash } })),
+        this.clock.now(),
+      );
+    });
+  }
+
+  private async sendLocked(purpose: string, data: string, gasLimit: bigint): Promise<SubmissionRecord> {
+    for (let attempt = 1; ; attempt++) {
+      const nonce = this.nonces.allocate();
+      const fees = initialFees(await this.chain.suggestedFees(), this.config.maxFeePerGasCap);
+      const signed = await this.chain.sign({ to: this.chain.addresses.escrow, data, nonce, gasLimit, fees });
+      const submission = await this.record(purpose, nonce, signed, fees);
+      let outcome: Awaited<ReturnType<ChainClient["broadcast"]>>;
+      try {
+        outcome = await this.chain.broadcast(signed.rawTx);
+      } catch (error) {
+        // Recorded and pending: the next tick re-broadcasts it when the node is back.
+        if (error instanceof ChainUnavailableError) return submission;
+        // Refused outright (e.g. no funds for gas): nothing holds the nonce, so give it back.
+        await this.store.submissions.setState(submission.id, SubmissionState.Failed);
+        this.nonces.release(nonce);
+        this.metrics?.failures.inc({ component: "submitter", reason: "broadcast_refused" });
+        throw error;
+      }
+      if (outcome === "sent" || outcome === "already_known") return submission;
+      if (outcome === "nonce_too_high") {
+        this.log.warn({ nonce }, "node reports a nonce gap; reconciling");
+        await this.nonces.reconcile();
+        return submission;
+      }
+      // nonce_too_low / replacement_underpriced on a nonce we never used: another transaction of
+      // this key holds it. Ours can never be mined: drop it, move past the chain's count, re-sign.
+      await this.store.submissions.setState(submission.id, SubmissionState.Failed);
+      this.log.warn({ nonce, outcome, purpose }, "nonce taken outside the relayer; re-signing with the next one");
+      await this.nonces.resync();
+      if (attempt >= MAX_SEND_ATTEMPTS) throw new Error(`${purpose}: nonce taken ${attempt} times in a row`);
+    }
+  }
+
+  private record(purpose: string, nonce: number, signed: { rawTx: Hex; txHash: Hex }, fees: Fees): Promise<SubmissionRecord> {
+    return this.store.submissions.record({
+      purpose,
+      nonce,
+      txHash: signed.txHash,
+      rawTx: signed.rawTx,
+      maxFeePerGas: fees.maxFeePerGas,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      state: SubmissionState.Pending,
+      sentAt: this.clock.now(),
+    });
+  }
+
+  /** Finalises mined transactions, drops those whose nonce was taken, bumps the slow ones. */
+  private async followPending(): Promise<void> {
+    const pending = await this.store.submissions.listPending();
+    if (pending.length === 0) {
+      this.stuck.clear();
+      return;
+    }
+    const latestNonce = await this.chain.nonceAt("latest");
+    const head = await this.chain.blockNumber();
+    for (const [nonce, group] of groupByNonce(pending)) {
+      let mined: { submission: SubmissionRecord; receipt: TransactionReceipt } | null = null;
+      for (const submission of [...group].reverse()) {
+        const receipt = await this.chain.receipt(submission.txHash);
+        if (receipt) {
+          mined = { submission, receipt };
+          break;
+        }
+      }
+      if (mined) {
+        if (head - BigInt(mined.receipt.blockNumber) + 1n >= BigInt(this.config.confirmations)) {
+          await this.finalize(group, mined.submission, mined.receipt);
+          this.forget(nonce);
+        }
+      } else if (nonce < latestNonce) {
+        await this.drop(group);
+        this.forget(nonce);
+      } else {
+        await this.keepAlive(group);
+      }
+    }
+  }
+
+  private forget(nonce: number): void {
+    this.stuck.delete(nonce);
+    this.tried.delete(nonce);
+  }
+
+  private async finalize(group: SubmissionRecord[], mined: SubmissionRecord, receipt: TransactionReceipt): Promise<void> {
+    const { kind, keys } = parsePurpose(mined.purpose);
+    await this.store.transaction(async () => {
+      await this.store.submissions.setState(mined.id, receipt.status === 1 ? SubmissionState.Mined : SubmissionState.Failed);
+      for (const other of group) if (other.id !== mined.id) await this.store.submissions.setState(other.id, SubmissionState.Replaced);
+      await this.handlers.get(kind)?.onMined(keys, receipt);
+    });
+    this.metrics?.gasUsed.inc({ purpose: kind }, Number(receipt.gasUsed));
+    this.metrics?.submissionLatency.observe({ purpose: kind }, Math.max(0, this.clock.now() - group[0].sentAt) / 1000);
+    if (receipt.status !== 1) this.metrics?.failures.inc({ component: "submitter", reason: "reverted" });
+    this.log.info({ purpose: mined.purpose, txHash: receipt.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed }, "transaction final");
+  }
+
+  private async drop(group: SubmissionRecord[]): Promise<void> {
+    this.log.warn({ nonce: group[0].nonce, purposes: group.map((s) => s.purpose) }, "nonce consumed by a transaction we did not send");
+    this.metrics?.failures.inc({ component: "submitter", reason: "nonce_taken" });
+    await this.store.transaction(async () => {
+      for (const s of group) await this.store.submissions.setState(s.id, SubmissionState.Failed);
+      for (const purpose of new Set(group.map((s) => s.purpose))) {
+        const { kind, keys } = parsePurpose(purpose);
+        await this.handlers.get(kind)?.onDropped(keys);
+      }
+    });
+  }
+
+  /** A pending transaction: re-broadcast if the node lost it, bump it if it has waited too long. */
+  private async keepAlive(group: SubmissionRecord[]): Promise<void> {
+    const newest = group[group.length - 1];
+    if (!(await this.chain.transaction(newest.txHash))) {
+      const outcome = await this.chain.broadcast(newest.rawTx);
+      this.log.warn({ nonce: newest.nonce, txHash: newest.txHash, outcome }, "node lost a pending transaction; re-broadcast");
+    }
+    const tried = this.tried.get(newest.nonce);
+    if (this.clock.now() - Math.max(newest.sentAt, tried?.at ?? 0) < this.config.feeBumpAfterMs) return;
+    const previous = tried?.fees ?? { maxFeePerGas: newest.maxFeePerGas, maxPriorityFeePerGas: newest.maxPriorityFeePerGas };
+    const bump = bumpFees(previous, await this.chain.suggestedFees(), this.bumpPercent, this.config.maxFeePerGasCap);
+    if (!bump.ok) {
+      this.reportStuck(newest, bump.needed, bump.cap);
+      return;
+    }
+    const tx = Transaction.from(newest.rawTx);
+    const signed = await this.chain.sign({ to: tx.to!, data: tx.data, value: tx.value, nonce: tx.nonce, gasLimit: tx.gasLimit, fees: bump.fees });
+    const replacement = await this.record(newest.purpose, newest.nonce, signed, bump.fees);
+    this.tried.set(newest.nonce, { fees: bump.fees, at: this.clock.now() });
+    const outcome = await this.chain.broadcast(signed.rawTx);
+    if (outcome === "sent" || outcome === "already_known") {
+      this.log.info({ nonce: tx.nonce, from: newest.txHash, to: signed.txHash, fees: bump.fees }, "fee bumped");
+      return;
+    }
+    // Refused (the node wants more, or the nonce was just mined): this one never enters the pool.
+    await this.store.submissions.setState(replacement.id, SubmissionState.Failed);
+    this.log.warn({ nonce: tx.nonce, outcome }, "fee bump refused by the node");
+  }
+
+  private reportStuck(newest: SubmissionRecord, needed: Fees, cap: bigint): void {
+    const known = this.stuck.get(newest.nonce);
+    const info: StuckTransaction = {
+      nonce: newest.nonce,
+      purpose: newest.purpose,
+      txHash: newest.txHash,
+      fees: { maxFeePerGas: newest.maxFeePerGas, maxPriorityFeePerGas: newest.maxPriorityFeePerGas },
+      needed,
+      cap,
+      since: known?.since ?? this.clock.now(),
+    };
+    this.stuck.set(newest.nonce, info);
+    if (known) return;
+    this.log.error(
+      { nonce: info.nonce, purpose: info.purpose, txHash: info.txHash, neededMaxFeePerGas: needed.maxFeePerGas, cap },
+      "transaction stuck: a fee bump would exceed maxFeePerGasCap",
+    );
+    this.metrics?.failures.inc({ component: "submitter", reason: "fee_cap_exceeded" });
+    this.options.onStuck?.(info);
+  }
+}

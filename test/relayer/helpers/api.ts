@@ -1,0 +1,236 @@
+/**
+ * A running relayer API for tests: the escrow deployed on Hardhat's in-process chain (merchants
+ * registered, customers funded, as test/escrow/fixtures.ts), a real SQLite file in a temp dir, the
+ * app listening on 127.0.0.1 port 0, and `fetch` helpers. Also stands in for the chain jobs where
+ * a test needs a payment escrowed: it sends payBatch and records the outcome in the store the way
+ * the watcher does.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { ethers } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { FastifyInstance } from "fastify";
+import { buildApp, type AppDeps } from "../../../src/relayer/app";
+import { loadConfig, type RelayerConfig } from "../../../src/relayer/config";
+import { BatchState, PaymentState, type Hex } from "../../../src/relayer/domain";
+import { createMetrics } from "../../../src/relayer/metrics";
+import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
+import { EthersChainView } from "../../../src/relayer/intake/chainView";
+import { DirectChainWriter } from "../../../src/relayer/intake/chainWriter";
+import type { Payment } from "../../../src/sdk/typedData";
+import { BatchTree } from "../../../src/sdk/merkle";
+import { buildPayment, deployEscrowFixture, signPayment, type EscrowFixture } from "../../escrow/fixtures";
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789";
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: T;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Sent as is (for malformed JSON and oversize bodies). */
+  raw?: string | Buffer;
+  headers?: Record<string, string>;
+  key?: string;
+  idempotencyKey?: string;
+}
+
+export interface ApiHarness {
+  f: EscrowFixture;
+  app: FastifyInstance;
+  store: SqliteStore;
+  chain: EthersChainView;
+  url: string;
+  dbPath: string;
+  dir: string;
+  logs: string[];
+  /** The relayer's clock: wall time shifted to the chain's block time. */
+  clock: () => number;
+  request<T = any>(method: string, route: string, options?: RequestOptions): Promise<ApiResponse<T>>;
+  /** Issues an API key for `merchantId` through the admin route. */
+  issueKey(merchantId: bigint): Promise<{ id: string; key: string }>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  config?: Partial<RelayerConfig>;
+  deps?: Partial<AppDeps>;
+  accountCacheMs?: number;
+}
+
+/** Chain and relayer for one test: the chain is a Hardhat snapshot, the database a fresh file. */
+export async function startApi(options: HarnessOptions = {}): Promise<ApiHarness> {
+  const f = await loadFixture(deployEscrowFixture);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-api-"));
+  const dbPath = path.join(dir, "relayer.sqlite");
+  const store = await openSqliteStore(dbPath);
+  const escrow = (await f.escrow.getAddress()) as Hex;
+  const chain = await EthersChainView.connect({
+    provider: ethers.provider,
+    escrow,
+    accountCacheMs: options.accountCacheMs ?? 0,
+    termsCacheMs: 0,
+  });
+  const offset = (await time.latest()) * 1000 - Date.now();
+  const clock = () => Date.now() + offset;
+  const logs: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
+  const config: RelayerConfig = {
+    ...loadConfig({}),
+    adminToken: ADMIN_TOKEN,
+    rateLimitPerSecond: 100_000,
+    rateLimitBurst: 100_000,
+    ...options.config,
+  };
+  const app = buildApp({
+    config,
+    store,
+    chain,
+    writer: new DirectChainWriter(f.relayer, escrow),
+    clock,
+    logger: { level: "info", stream },
+    metrics: createMetrics({ defaultMetrics: false }),
+    ...options.deps,
+  });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const address = app.server.address();
+  if (!address || typeof address === "string") throw new Error("not listening on TCP");
+  const url = `http://127.0.0.1:${address.port}`;
+
+  const request = async <T = any>(method: string, route: string, o: RequestOptions = {}): Promise<ApiResponse<T>> => {
+    const headers: Record<string, string> = { ...o.headers };
+    let body: string | Buffer | undefined;
+    if (o.raw !== undefined) body = o.raw;
+    else if (o.body !== undefined) body = JSON.stringify(o.body);
+    if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) {
+      headers["content-type"] = "application/json";
+    }
+    if (o.key) headers.authorization = `Bearer ${o.key}`;
+    if (o.idempotencyKey) headers["idempotency-key"] = o.idempotencyKey;
+    const response = await fetch(url + route, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: response.status, headers: response.headers, text, body: parsed as T };
+  };
+
+  return {
+    f,
+    app,
+    store,
+    chain,
+    url,
+    dbPath,
+    dir,
+    logs,
+    clock,
+    request,
+    async issueKey(merchantId) {
+      const res = await request("POST", `/v1/admin/merchants/${merchantId}/api-keys`, {
+        headers: { "x-admin-token": ADMIN_TOKEN },
+      });
+      if (res.status !== 201) throw new Error(`issuing a key failed: ${res.status} ${res.text}`);
+      return { id: res.body.id, key: res.body.key };
+    },
+    async close() {
+      await app.close();
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A payment as the API takes it: every number a decimal string, plus the signature. */
+export function paymentBody(payment: Payment, signature: Hex, extra: Record<string, unknown> = {}) {
+  return {
+    payer: payment.payer,
+    merchantId: payment.merchantId.toString(),
+    amount: payment.amount.toString(),
+    orderRef: payment.orderRef,
+    nonce: payment.nonce.toString(),
+    validAfter: payment.validAfter.toString(),
+    deadline: payment.deadline.toString(),
+    signature,
+    ...extra,
+  };
+}
+
+/** Builds and signs a payment of customer `c` (default 10.00 to merchant 1); override any field. */
+export async function signedPayment(
+  h: ApiHarness,
+  customer: number,
+  overrides: Partial<Payment> = {},
+): Promise<{ payment: Payment; signature: Hex; body: ReturnType<typeof paymentBody> }> {
+  const signer = h.f.customers[customer];
+  const payment = await buildPayment(h.f, signer, overrides);
+  const signature = await signPayment(h.f, signer, payment);
+  return { payment, signature, body: paymentBody(payment, signature) };
+}
+
+/**
+ * Does what the batcher, submitter and watcher do for the given accepted payments: one payBatch
+ * transaction, then the batch and each payment recorded as escrowed with its leaf index.
+ */
+export async function escrowInStore(
+  h: ApiHarness,
+  ids: Hex[],
+): Promise<{ batchId: bigint; batchKey: number; root: Hex }> {
+  const records = await Promise.all(ids.map((id) => h.store.payments.get(id)));
+  const items = records.map((r) => {
+    if (!r) throw new Error("unknown payment");
+    const payment: Payment = {
+      payer: r.payer,
+      merchantId: r.merchantId,
+      amount: r.amount,
+      orderRef: r.orderRef,
+      nonce: r.nonce,
+      validAfter: r.validAfter,
+      deadline: r.deadline,
+    };
+    return { payment, signature: r.signature };
+  });
+  const batchId = (await h.f.escrow.batchCount()) + 1n;
+  const tx = await h.f.escrow.connect(h.f.relayer).payBatch(items);
+  const receipt = await tx.wait();
+  const tree = new BatchTree(ids);
+  const batch = await h.store.batches.create(ids);
+  await h.store.batches.update(batch.key, {
+    state: BatchState.Confirmed,
+    batchId,
+    root: tree.root,
+    txHash: tx.hash as Hex,
+    blockNumber: BigInt(receipt!.blockNumber),
+    blockHash: receipt!.blockHash as Hex,
+  });
+  await h.store.payments.update(
+    ids.map((id, leafIndex) => ({
+      id,
+      state: PaymentState.Escrowed,
+      fields: { batchId, leafIndex, txHash: tx.hash as Hex, batchKey: batch.key },
+    })),
+  );
+  return { batchId, batchKey: batch.key, root: tree.root };
+}
+
+/** All files of the SQLite database (main file, WAL, shared memory) concatenated. */
+export function databaseBytes(dbPath: string): Buffer {
+  const parts = ["", "-wal", "-shm"].map((suffix) => dbPath + suffix).filter((file) => fs.existsSync(file));
+  return Buffer.concat(parts.map((file) => fs.readFileSync(file)));
+}
+
+export const MAX_UINT128 = (1n << 128n) - 1n;

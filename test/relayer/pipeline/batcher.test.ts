@@ -1,0 +1,138 @@
+/**
+ * Batcher: when a batch closes (size, age), how it is sized (gas model checked against
+ * eth_estimateGas), and the pre-send simulation that drops what the escrow would reject.
+ */
+import { expect } from "chai";
+import { BatchState, PaymentState } from "../../../src/relayer/domain";
+import { encodePayBatch } from "../../../src/relayer/chain/calldata";
+import { Batcher, PAY_BATCH_GAS, groupByMerchant, modelGas } from "../../../src/relayer/jobs/batcher";
+import { usd } from "../../escrow/fixtures";
+import { fundedPayers, latestTimestamp, pipelineFixture, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
+
+describe("relayer pipeline: batcher", function () {
+  let fx: PipelineFixture;
+
+  afterEach(async () => {
+    await fx?.cleanup();
+  });
+
+  it("drops expired and would-be-rejected payments before sending; the escrow then rejects nothing", async () => {
+    fx = await pipelineFixture();
+    const [c0, c1, c2, c3] = fx.customers;
+    const [m1, m2, m3] = fx.merchants.map((m) => m.id);
+    await fx.registry.connect(fx.registrar).suspend(m3);
+    await fx.escrow.connect(c1).cancelNonce(5n);
+    const now = await latestTimestamp();
+
+    const [good1, expired, zero, tooMuch, inactive, spent, good2, reused, first600, then500, later] = await fx.accept([
+      { payer: c0, merchantId: m1 },
+      { payer: c0, deadline: now },
+      { payer: c1, amount: 0n },
+      { payer: c1, amount: usd(1_001) },
+      { payer: c2, merchantId: m3 },
+      { payer: c1, nonce: 5n },
+      { payer: c2, merchantId: m2, nonce: 40n },
+      { payer: c3, merchantId: m2, nonce: 40n, amount: usd(1) },
+      { payer: c3, merchantId: m1, nonce: 0n, amount: usd(600) },
+      // Only visible by carrying the batch's own debits forward: 600 + 500 > 1,000.
+      { payer: c3, merchantId: m1, nonce: 1n, amount: usd(500) },
+      { payer: c0, validAfter: now + 3_600n },
+    ]);
+    // A second payment of c3 with nonce 40 (the first one takes it).
+    const [twin] = await fx.accept([{ payer: c3, merchantId: m2, nonce: 40n, amount: usd(2) }]);
+
+    const batcher = new Batcher({ store: fx.store, chain: fx.chain, config: fx.config, clock: fx.clock });
+    await batcher.tick();
+
+    expect(batcher.lastBuilt).to.have.length(1);
+    const [built] = batcher.lastBuilt;
+    expect(built.paymentIds).to.deep.equal(groupByMerchant([good1, first600, good2, reused]).map((p) => p.id));
+    expect(built.rejected).to.equal(6);
+    const reasons = async (ids: string[]) => Promise.all(ids.map(async (id) => (await fx.store.payments.get(id as `0x${string}`))!.rejectReason));
+    expect(await statesOf(fx.store, [expired])).to.deep.equal([PaymentState.Expired]);
+    expect(await statesOf(fx.store, [zero, tooMuch, inactive, spent, then500, twin])).to.deep.equal(Array(6).fill(PaymentState.Rejected));
+    expect(await reasons([zero.id, tooMuch.id, inactive.id, spent.id, then500.id, twin.id])).to.deep.equal([
+      "invalid_amount",
+      "insufficient_balance",
+      "merchant_not_active",
+      "nonce_unavailable",
+      "insufficient_balance",
+      "nonce_unavailable",
+    ]);
+    // Not valid yet: neither sent nor rejected, it waits.
+    expect(await statesOf(fx.store, [later])).to.deep.equal([PaymentState.Accepted]);
+
+    const pipeline = fx.pipeline();
+    const included = [good1, first600, good2, reused];
+    await tickUntil(pipeline, "escrowed", async () => (await statesOf(fx.store, included)).every((s) => s === PaymentState.Escrowed));
+    const [batch] = await fx.store.batches.listByState([BatchState.Submitted, BatchState.Confirmed]);
+    const receipt = (await fx.chain.receipt((await fx.store.payments.get(good1.id))!.txHash!))!;
+    const names = receipt.logs.map((l) => fx.escrow.interface.parseLog(l)?.name);
+    expect(names.filter((n) => n === "PaymentRejected")).to.have.length(0);
+    expect(names.filter((n) => n === "PaymentEscrowed")).to.have.length(4);
+    expect(batch.paymentIds).to.deep.equal(built.paymentIds);
+    expect(await statesOf(fx.store, [later])).to.deep.equal([PaymentState.Accepted]);
+  });
+
+  it("closes a batch when it is full or its oldest payment is old enough, and waits for the submitter", async () => {
+    fx = await pipelineFixture({ batchMaxSize: 4, batchMaxAgeMs: 60_000 });
+    const batcher = new Batcher({ store: fx.store, chain: fx.chain, config: fx.config, clock: fx.clock });
+    const payers = fx.customers;
+    await fx.accept([{ payer: payers[0] }, { payer: payers[1] }, { payer: payers[2] }]);
+    await batcher.tick();
+    expect(batcher.lastBuilt, "3 young payments: no batch yet").to.deep.equal([]);
+
+    fx.clock.advance(60_000);
+    await batcher.tick();
+    expect(batcher.lastBuilt.map((b) => b.paymentIds.length)).to.deep.equal([3]);
+
+    // A built batch not yet sent holds the batcher back (its debits are not in the pending state yet).
+    await fx.accept(Array.from({ length: 9 }, (_, i) => ({ payer: payers[i % 4] })));
+    await batcher.tick();
+    expect(batcher.lastBuilt).to.deep.equal([]);
+
+    const pipeline = fx.pipeline();
+    await pipeline.submitter.tick();
+    await batcher.tick();
+    // Two full batches in one tick; the ninth payment is young and waits.
+    expect(batcher.lastBuilt.map((b) => b.paymentIds.length)).to.deep.equal([4, 4]);
+    expect(await fx.store.payments.listByState(PaymentState.Accepted, 10)).to.have.length(1);
+  });
+
+  it("sizes batches under the gas budget; the per-payment model stays above eth_estimateGas", async () => {
+    fx = await pipelineFixture({ batchMaxSize: 100 });
+    const payers = await fundedPayers(fx, 40, usd(100));
+    const [m1, m2, m3] = fx.merchants.map((m) => m.id);
+    const merchantOf = (i: number, runs: number) => [m1, m2, m3][i % runs];
+    const measured: { payments: number; runs: number; estimate: bigint; model: bigint }[] = [];
+    for (const [count, runs] of [
+      [1, 1],
+      [10, 1],
+      [40, 1],
+      [40, 3],
+    ] as const) {
+      const records = await fx.accept(payers.slice(0, count).map((payer, i) => ({ payer, merchantId: merchantOf(i, runs) })));
+      const ordered = groupByMerchant(records);
+      const estimate = await fx.chain.estimateGas(fx.addresses.escrow, encodePayBatch(ordered));
+      measured.push({ payments: count, runs, estimate, model: modelGas(count, runs) });
+      await fx.store.payments.setState(records.map((r) => r.id), PaymentState.Expired);
+    }
+    for (const m of measured) {
+      expect(m.model >= m.estimate, `model ${m.model} < estimate ${m.estimate} for ${m.payments}x${m.runs}`).to.equal(true);
+    }
+    const perPayment = (measured[2].estimate - measured[1].estimate) / 30n;
+    const perRun = (measured[3].estimate - measured[2].estimate) / 2n;
+    // The model is an upper bound, not a wild one: within 20% per payment.
+    expect(perPayment <= PAY_BATCH_GAS.perPayment && perPayment * 120n >= PAY_BATCH_GAS.perPayment * 100n).to.equal(true);
+    expect(perRun <= PAY_BATCH_GAS.perMerchantRun).to.equal(true);
+    console.log(`      measured payBatch gas: ${perPayment} per payment, ${perRun} per merchant run, ${measured[0].estimate} for one payment`);
+
+    // A budget for 7 payments in one run: 20 accepted payments become batches of 7, 7, 6.
+    const budget = modelGas(7, 1);
+    const batcher = new Batcher({ store: fx.store, chain: fx.chain, config: fx.config, clock: fx.clock, gasBudget: budget });
+    await fx.accept(payers.slice(0, 20).map((payer) => ({ payer })));
+    await batcher.tick();
+    expect(batcher.lastBuilt.map((b) => b.paymentIds.length)).to.deep.equal([7, 7, 6]);
+    for (const b of batcher.lastBuilt) expect(b.estimatedGas! <= budget).to.equal(true);
+  });
+});
