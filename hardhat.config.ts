@@ -28,6 +28,12 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
 });
 
 const env = process.env;
+/**
+ * Coverage instruments every statement, which makes the escrow's deployment exceed Osaka's
+ * 16,777,216 gas cap per transaction (EIP-7825); coverage alone runs on Prague, which has no such
+ * cap. Tests, benchmarks and deployments keep Hardhat's default (Osaka).
+ */
+const runningCoverage = process.argv.includes("coverage");
 const testnetAccounts = env.DEPLOYER_PRIVATE_KEY ? [env.DEPLOYER_PRIVATE_KEY] : [];
 
 const config: HardhatUserConfig = {
@@ -49,7 +55,7 @@ const config: HardhatUserConfig = {
     },
   },
   networks: {
-    hardhat: {},
+    hardhat: runningCoverage ? { hardfork: "prague" } : {},
     localhost: { url: env.LOCAL_RPC_URL ?? "http://127.0.0.1:8545" },
     testnet: {
       url: env.TESTNET_RPC_URL ?? "http://127.0.0.1:8545",

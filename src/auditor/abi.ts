@@ -38,8 +38,6 @@ export const tokenAbi = parseAbi([
   "event Unpaused(address account)",
   "function balanceOf(address account) view returns (uint256)",
   "function totalSupply() view returns (uint256)",
-  "function decimals() view returns (uint8)",
-  "function symbol() view returns (string)",
 ]);
 
 export const registryAbi = parseAbi([

@@ -103,21 +103,30 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
     toBlock,
     pageSize: options.pageSize,
   });
-  for await (const page of pageStream) {
-    await fillTimestamps(client, page.logs, state.timestamps);
-    const decoded = decodeLogs(page.logs, contracts, (n) => state.timestamps.get(n)!);
-    state.events.push(...decoded.events);
-    state.unknownLogs += decoded.unknown.length;
-    state.lastBlock = page.toBlock;
-    fetched += decoded.events.length;
-    pages++;
-    const last = page.toBlock >= toBlock;
-    if (stateFile && (last || Date.now() - lastSave >= saveIntervalMs)) {
-      state.lastBlockHash = await blockHash(client, state.lastBlock);
-      saveState(stateFile, state);
-      lastSave = Date.now();
+  try {
+    for await (const page of pageStream) {
+      await fillTimestamps(client, page.logs, state.timestamps);
+      const decoded = decodeLogs(page.logs, contracts, (n) => state.timestamps.get(n)!);
+      // The page's last block hash anchors a resume: fetched now, while the page is known complete.
+      const hash = stateFile ? await blockHash(client, page.toBlock) : state.lastBlockHash;
+      state.events.push(...decoded.events);
+      state.unknownLogs += decoded.unknown.length;
+      state.lastBlock = page.toBlock;
+      state.lastBlockHash = hash;
+      fetched += decoded.events.length;
+      pages++;
+      const last = page.toBlock >= toBlock;
+      // Writing the whole file per page would be quadratic on long histories: at most once per interval.
+      if (stateFile && (last || Date.now() - lastSave >= saveIntervalMs)) {
+        saveState(stateFile, state);
+        lastSave = Date.now();
+      }
+      progress(last, fetched);
     }
-    progress(last, fetched);
+  } catch (e) {
+    // An interrupted scan keeps what it completed, so the next run resumes after the last full page.
+    if (stateFile && state.lastBlock >= fetchedFrom) saveState(stateFile, state);
+    throw e;
   }
   if (pages === 0) progress(true, 0);
 

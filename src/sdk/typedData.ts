@@ -91,7 +91,9 @@ export function escrowDomain(chainId: bigint | number, escrow: Address): EscrowD
 type TypeField = { readonly name: string; readonly type: string };
 
 /** A mutable copy of typed-data types, as ethers' `signTypedData` wants them. */
-export function ethersTypes(types: Record<string, readonly TypeField[]>): Record<string, { name: string; type: string }[]> {
+export function ethersTypes(
+  types: Record<string, readonly TypeField[]>,
+): Record<string, { name: string; type: string }[]> {
   return Object.fromEntries(Object.entries(types).map(([key, fields]) => [key, fields.map((f) => ({ ...f }))]));
 }
 

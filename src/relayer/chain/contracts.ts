@@ -54,7 +54,8 @@ export function loadDeploymentAddresses(file: string): ChainAddresses {
 }
 
 /** What happened to a broadcast; everything but `sent` is a node's answer that needs no retry. */
-export type BroadcastOutcome = "sent" | "already_known" | "nonce_too_low" | "replacement_underpriced" | "nonce_too_high";
+export type BroadcastOutcome =
+  "sent" | "already_known" | "nonce_too_low" | "replacement_underpriced" | "nonce_too_high";
 
 export interface ChainClientOptions {
   provider: JsonRpcProvider;
@@ -234,16 +235,22 @@ export function jsonRpcProvider(rpcUrl: string, chainId: bigint, timeoutMs: numb
   return new JsonRpcProvider(request, Network.from(chainId), { staticNetwork: true, cacheTimeout: -1 });
 }
 
-/** Connects to the chain the deployment describes and checks the node serves that chain. */
+/** Connects to the chain the deployment describes; checks the node serves that chain and the escrow is there. */
 export async function connectChain(options: ConnectOptions): Promise<ChainClient> {
   const addresses =
     typeof options.deployment === "string" ? loadDeploymentAddresses(options.deployment) : options.deployment;
   const provider = jsonRpcProvider(options.rpcUrl, addresses.chainId, options.timeoutMs);
   const client = new ChainClient({ ...options, provider, addresses });
   const served = await client.rpc("eth_chainId", async () => BigInt(await provider.send("eth_chainId", [])));
-  if (served !== addresses.chainId) {
+  const problem =
+    served !== addresses.chainId
+      ? `RPC ${options.rpcUrl} serves chain ${served}, the deployment is for chain ${addresses.chainId}`
+      : (await client.rpc("eth_getCode", () => provider.getCode(addresses.escrow))) === "0x"
+        ? `no code at the deployment's PaymentEscrow ${addresses.escrow} (chain reset?)`
+        : null;
+  if (problem) {
     provider.destroy();
-    throw new Error(`RPC ${options.rpcUrl} serves chain ${served}, the deployment is for chain ${addresses.chainId}`);
+    throw new Error(problem);
   }
   return client;
 }

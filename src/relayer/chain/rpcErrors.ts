@@ -66,7 +66,8 @@ export function classifyRpcError(error: unknown): RpcErrorKind {
   if (codes.includes("NONCE_EXPIRED") || /nonce[^|]*too low|oldnonce|nonce has already been used/i.test(text)) {
     return "nonce_too_low";
   }
-  if (/already known|known transaction|already imported|alreadyknown|already exists/i.test(text)) return "already_known";
+  if (/already known|known transaction|already imported|alreadyknown|already exists/i.test(text))
+    return "already_known";
   if (codes.includes("REPLACEMENT_UNDERPRICED") || /replacement[^|]*underpriced|replacefee/i.test(text)) {
     return "replacement_underpriced";
   }

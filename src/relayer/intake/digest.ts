@@ -3,9 +3,10 @@ import { ESCROW_DOMAIN_NAME, ESCROW_DOMAIN_VERSION, type Payment, type Withdrawa
 import type { Hex } from "../domain";
 
 /**
- * EIP-712 digests of what the escrow accepts by signature, computed with one keccak over a
- * precomputed domain separator. viem's `hashTypedData` re-derives the type strings and domain on
- * every call (~20 µs); this is ~2 µs, which matters at thousands of payments per second.
+ * EIP-712 digests of what the escrow accepts by signature: the struct hash over fixed ABI words,
+ * then one keccak over the precomputed "\x19\x01" ‖ domainSeparator prefix. viem's `hashTypedData`
+ * re-derives type strings and the domain on every call; this is about 8x faster here (~23,000 vs
+ * ~3,000 payment ids/s on one loaded core), which matters at thousands of payments per second.
  * test/relayer/api/digest.test.ts checks it against src/sdk/paymentId.ts.
  */
 

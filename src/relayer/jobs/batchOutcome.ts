@@ -1,15 +1,24 @@
 /**
- * What a batch transaction's fate means for the store (the submitter's handler for "batch:<key>").
- * Payment states are not set here: the chain watcher sets them from the escrow's events. This
- * records the batch's on-chain identity (id, root, transaction, block, gas) and puts the batch
- * back in the queue when its transaction never happened.
+ * The submitter's batch side: sending built batches (exactly one signed transaction per batch
+ * unless its nonce is taken), and what a batch transaction's fate means for the store (the handler
+ * for "batch:<key>"). Payment states after `submitted` are not set here: the chain watcher sets them
+ * from the escrow's events. This records the batch's on-chain identity (id, root, transaction,
+ * block, gas) and puts the batch back in the queue when its transaction never happened.
  */
 import type { TransactionReceipt } from "ethers";
-import { BatchState, PaymentState, type Hex } from "../domain";
+import {
+  BatchState,
+  PaymentState,
+  SubmissionState,
+  type BatchRecord,
+  type Hex,
+  type SubmissionRecord,
+} from "../domain";
 import type { RelayerStore } from "../store/types";
-import { escrowInterface } from "../chain/calldata";
+import { encodePayBatch, escrowInterface } from "../chain/calldata";
+import { modelGas } from "./batcher";
 import { REQUEUE_FIELDS, writePaymentChanges } from "./paymentChanges";
-import type { Logger } from "./runtime";
+import type { JobMetrics, Logger } from "./runtime";
 
 /** Handles the fate of one purpose's transaction; called inside a store transaction. */
 export interface PurposeHandler {
@@ -31,7 +40,8 @@ export function batchEscrowedIn(receipt: TransactionReceipt, escrow: string): { 
   for (const log of receipt.logs) {
     if (log.address.toLowerCase() !== escrow.toLowerCase()) continue;
     const parsed = escrowInterface.parseLog(log);
-    if (parsed?.name === "BatchEscrowed") return { batchId: parsed.args.batchId as bigint, root: parsed.args.root as Hex };
+    if (parsed?.name === "BatchEscrowed")
+      return { batchId: parsed.args.batchId as bigint, root: parsed.args.root as Hex };
   }
   return null;
 }
@@ -90,4 +100,60 @@ export function batchHandler(options: {
       await release(key, PaymentState.Batched);
     },
   };
+}
+
+interface SendDeps {
+  store: RelayerStore;
+  now: () => number;
+  log: Logger;
+  metrics?: JobMetrics;
+  gasLimitFor(data: string, fallback: bigint): Promise<bigint>;
+  /** The submitter's record-then-broadcast (under its lock). */
+  send(purpose: string, data: string, gasLimit: bigint): Promise<SubmissionRecord>;
+}
+
+/** Sends every built batch and marks it and its payments submitted. */
+export async function sendBuiltBatches(deps: SendDeps): Promise<void> {
+  const { store } = deps;
+  for (const batch of await store.batches.listByState([BatchState.Built])) {
+    const previous = await store.submissions.listByPurpose(batchPurpose(batch.key));
+    const live = previous.filter((s) => s.state === SubmissionState.Pending || s.state === SubmissionState.Mined);
+    if (live.length > 0) {
+      // Sent before a crash, not yet marked: the record is the proof; never sign it again.
+      await markSubmitted(deps, batch, live[live.length - 1]);
+      continue;
+    }
+    const payments = (await Promise.all(batch.paymentIds.map((id) => store.payments.get(id)))).filter(
+      (p) => p !== null,
+    );
+    const data = encodePayBatch(payments);
+    const merchants = new Set(payments.map((p) => p.merchantId)).size;
+    const gasLimit = await deps.gasLimitFor(data, modelGas(payments.length, merchants));
+    const submission = await deps.send(batchPurpose(batch.key), data, gasLimit);
+    await markSubmitted(deps, batch, submission);
+    deps.metrics?.batchSize.observe(payments.length);
+    deps.log.info(
+      { batch: batch.key, size: payments.length, nonce: submission.nonce, txHash: submission.txHash },
+      "batch sent",
+    );
+  }
+}
+
+async function markSubmitted(deps: SendDeps, batch: BatchRecord, submission: SubmissionRecord): Promise<void> {
+  const { store } = deps;
+  const payments = await Promise.all(batch.paymentIds.map((id) => store.payments.get(id)));
+  await store.transaction(async () => {
+    await store.batches.update(batch.key, { state: BatchState.Submitted, txHash: submission.txHash });
+    await writePaymentChanges(
+      store,
+      payments
+        .filter((p) => p !== null && p.state === PaymentState.Batched)
+        .map((payment) => ({
+          payment: payment!,
+          state: PaymentState.Submitted,
+          fields: { txHash: submission.txHash },
+        })),
+      deps.now(),
+    );
+  });
 }

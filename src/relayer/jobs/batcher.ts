@@ -36,7 +36,11 @@ const MAX_BATCHES_PER_TICK = 8;
 const LOAD_SLACK = 1.25;
 
 export function modelGas(payments: number, merchantRuns: number): bigint {
-  return PAY_BATCH_GAS.base + BigInt(payments) * PAY_BATCH_GAS.perPayment + BigInt(merchantRuns) * PAY_BATCH_GAS.perMerchantRun;
+  return (
+    PAY_BATCH_GAS.base +
+    BigInt(payments) * PAY_BATCH_GAS.perPayment +
+    BigInt(merchantRuns) * PAY_BATCH_GAS.perMerchantRun
+  );
 }
 
 export interface BatcherOptions {
@@ -94,7 +98,10 @@ export class Batcher extends Job {
 
     const snapshot = new ChainSnapshot(this.chain, await this.chain.chainTime());
     const now = this.clock.now();
-    await this.expire(queued.filter((p) => p.deadline <= snapshot.chainTime), now);
+    await this.expire(
+      queued.filter((p) => p.deadline <= snapshot.chainTime),
+      now,
+    );
     // Not yet valid: left waiting (the escrow would reject it now, it may pass later).
     let waiting = queued.filter((p) => p.deadline > snapshot.chainTime && p.validAfter <= snapshot.chainTime);
 
@@ -181,7 +188,13 @@ export class Batcher extends Job {
     }
     if (key !== null) {
       const merchants = new Set(included.map((p) => p.merchantId)).size;
-      this.lastBuilt.push({ key, paymentIds: included.map((p) => p.id), merchants, estimatedGas, rejected: rejected.length });
+      this.lastBuilt.push({
+        key,
+        paymentIds: included.map((p) => p.id),
+        merchants,
+        estimatedGas,
+        rejected: rejected.length,
+      });
       this.log.info({ batch: key, size: included.length, merchants, estimatedGas }, "batch built");
     }
     return { examined };

@@ -110,7 +110,8 @@ export class ChainWatcher extends Job {
         await this.store.chainCursor.set(CURSOR_NAME, to, block.hash as Hex);
         return result;
       });
-      for (const [state, n] of Object.entries(counts)) applied[state as keyof AppliedCounts] = (applied[state as keyof AppliedCounts] ?? 0) + n!;
+      for (const [state, n] of Object.entries(counts))
+        applied[state as keyof AppliedCounts] = (applied[state as keyof AppliedCounts] ?? 0) + n!;
       if (logs.length > 0) this.log.info({ from, to, logs: logs.length, applied: counts }, "escrow logs applied");
       from = to + 1n;
     }
@@ -127,7 +128,14 @@ export class ChainWatcher extends Job {
     const target = fromHeight - this.reorgDepth > floor ? fromHeight - this.reorgDepth : floor;
     this.log.warn({ fromHeight, rewindTo: target }, "reorg detected: rewinding the escrow cursor");
     this.metrics?.failures.inc({ component: "watcher", reason: "reorg" });
-    const recover = () => recoverFromReorg({ store: this.store, chain: this.chain, rewindTo: target, now: this.clock.now(), log: this.log });
+    const recover = () =>
+      recoverFromReorg({
+        store: this.store,
+        chain: this.chain,
+        rewindTo: target,
+        now: this.clock.now(),
+        log: this.log,
+      });
     const outcome = this.options.submitter ? await this.options.submitter.exclusive(recover) : await recover();
     await this.options.submitter?.reconcile();
     const block = target >= 0n ? await this.chain.block(target) : null;

@@ -46,13 +46,19 @@ export async function applyEscrowLogs(store: RelayerStore, logs: readonly Log[],
   for (const log of logs) {
     if (log.removed) continue;
     const parsed = escrowInterface.parseLog(log);
-    if (parsed) events.push({ name: parsed.name, args: parsed.args as unknown as Parsed["args"], tx: log.transactionHash as Hex });
+    if (parsed)
+      events.push({
+        name: parsed.name,
+        args: parsed.args as unknown as Parsed["args"],
+        tx: log.transactionHash as Hex,
+      });
   }
 
   // releaseAt of each (tx, batch, merchant) run: TrancheFunded comes after its run's payments.
   const releaseAt = new Map<string, bigint>();
   for (const e of events) {
-    if (e.name === "TrancheFunded") releaseAt.set(`${e.tx}:${e.args.batchId}:${e.args.merchantId}`, e.args.releaseAt as bigint);
+    if (e.name === "TrancheFunded")
+      releaseAt.set(`${e.tx}:${e.args.batchId}:${e.args.merchantId}`, e.args.releaseAt as bigint);
   }
 
   const current = new Map<Hex, PaymentRecord>();
@@ -62,9 +68,20 @@ export async function applyEscrowLogs(store: RelayerStore, logs: readonly Log[],
   };
   const changes: PaymentChange[] = [];
   const counts: AppliedCounts = {};
-  const move = (payment: PaymentRecord, state: PaymentState | undefined, fields: Partial<PaymentRecord>, label: keyof AppliedCounts) => {
+  const move = (
+    payment: PaymentRecord,
+    state: PaymentState | undefined,
+    fields: Partial<PaymentRecord>,
+    label: keyof AppliedCounts,
+  ) => {
     changes.push({ payment, state, fields });
-    current.set(payment.id.toLowerCase() as Hex, { ...payment, ...fields, state: state ?? payment.state });
+    const at = Math.max(now, payment.updatedAt + 1);
+    current.set(payment.id.toLowerCase() as Hex, {
+      ...payment,
+      ...fields,
+      state: state ?? payment.state,
+      updatedAt: at,
+    });
     counts[label] = (counts[label] ?? 0) + 1;
   };
   const leaves = new Map<string, number>();
@@ -94,7 +111,12 @@ export async function applyEscrowLogs(store: RelayerStore, logs: readonly Log[],
     } else if (e.name === "PaymentRejected") {
       const p = await lookup(a.paymentId);
       if (!p || !canMove(p.state, PaymentState.Rejected)) continue;
-      move(p, PaymentState.Rejected, { rejectReason: ONCHAIN_REJECT_REASONS[Number(a.reason)], txHash: e.tx }, PaymentState.Rejected);
+      move(
+        p,
+        PaymentState.Rejected,
+        { rejectReason: ONCHAIN_REJECT_REASONS[Number(a.reason)], txHash: e.tx },
+        PaymentState.Rejected,
+      );
     } else if (e.name === "PaymentConfirmed") {
       const p = await lookup(a.paymentId);
       if (p && canMove(p.state, PaymentState.Released)) move(p, PaymentState.Released, {}, PaymentState.Released);
@@ -104,7 +126,8 @@ export async function applyEscrowLogs(store: RelayerStore, logs: readonly Log[],
       const total = a.totalRefunded as bigint;
       if (total >= p.amount && canMove(p.state, PaymentState.Refunded)) {
         move(p, PaymentState.Refunded, { refunded: total }, PaymentState.Refunded);
-      } else if (total !== p.refunded) {
+      } else if (total > p.refunded) {
+        // Cumulative on chain: only ever grows (an older log re-read after a rewind changes nothing).
         move(p, undefined, { refunded: total }, "refundedPartly");
       }
     } else if (e.name === "DisputeOpened") {

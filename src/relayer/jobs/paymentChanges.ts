@@ -59,12 +59,15 @@ export async function writePaymentChanges(
   now: number,
 ): Promise<PaymentRecord[]> {
   if (changes.length === 0) return [];
+  // Each change gets a later updatedAt than the payment had: the webhook event id is derived from
+  // (payment, type, updatedAt), so a payment that reaches a state twice (a reorg) gets two events.
+  const stamped = changes.map((c) => ({ ...c, at: Math.max(now, c.payment.updatedAt + 1) }));
   await store.payments.update(
-    changes.map((c) => ({ id: c.payment.id, state: c.state, fields: { ...c.fields, updatedAt: now } })),
+    stamped.map((c) => ({ id: c.payment.id, state: c.state, fields: { ...c.fields, updatedAt: c.at } })),
   );
   const written: PaymentRecord[] = [];
-  for (const c of changes) {
-    const after: PaymentRecord = { ...c.payment, ...c.fields, state: c.state ?? c.payment.state, updatedAt: now };
+  for (const c of stamped) {
+    const after: PaymentRecord = { ...c.payment, ...c.fields, state: c.state ?? c.payment.state, updatedAt: c.at };
     written.push(after);
     if (c.state !== undefined && c.state !== c.payment.state) {
       await enqueuePaymentEvent(store, after, paymentEventType(after.state), now);

@@ -13,11 +13,25 @@
  * Settlements confirmed recently get the same check; payments a vanished settlement had settled
  * return to released or escrowed as the escrow's per-payment record says.
  */
-import { BatchState, PaymentState, SubmissionState, type BatchRecord, type Hex, type PaymentRecord, type SettlementRecord } from "../domain";
+import {
+  BatchState,
+  PaymentState,
+  SubmissionState,
+  type BatchRecord,
+  type Hex,
+  type PaymentRecord,
+  type SettlementRecord,
+} from "../domain";
 import type { RelayerStore } from "../store/types";
 import type { ChainClient } from "../chain/contracts";
 import { batchEscrowedIn, batchPurpose } from "./batchOutcome";
-import { ONCHAIN_STATES, OFFCHAIN_STATES, REQUEUE_FIELDS, writePaymentChanges, type PaymentChange } from "./paymentChanges";
+import {
+  ONCHAIN_STATES,
+  OFFCHAIN_STATES,
+  REQUEUE_FIELDS,
+  writePaymentChanges,
+  type PaymentChange,
+} from "./paymentChanges";
 import { settlePurpose } from "./settlementOutcome";
 import type { Logger } from "./runtime";
 
@@ -89,12 +103,23 @@ async function paymentsOf(store: RelayerStore, batch: BatchRecord): Promise<Paym
  * Puts the batch's payments that its transaction carried (escrowed or rejected by it, or still
  * waiting for it) into `state`. A payment escrowed by another transaction is left alone.
  */
-async function requeue(store: RelayerStore, payments: PaymentRecord[], batch: BatchRecord, state: PaymentState, now: number) {
-  const hashes = new Set((await store.submissions.listByPurpose(batchPurpose(batch.key))).map((s) => s.txHash.toLowerCase()));
+async function requeue(
+  store: RelayerStore,
+  payments: PaymentRecord[],
+  batch: BatchRecord,
+  state: PaymentState,
+  now: number,
+) {
+  const hashes = new Set(
+    (await store.submissions.listByPurpose(batchPurpose(batch.key))).map((s) => s.txHash.toLowerCase()),
+  );
   const carried = (p: PaymentRecord) =>
     OFFCHAIN_STATES.includes(p.state) ||
-    ((ONCHAIN_STATES.includes(p.state) || p.state === PaymentState.Rejected) && p.txHash !== null && hashes.has(p.txHash.toLowerCase()));
-  const fields = state === PaymentState.Accepted ? REQUEUE_FIELDS : { ...REQUEUE_FIELDS, batchKey: batch.key, txHash: batch.txHash };
+    ((ONCHAIN_STATES.includes(p.state) || p.state === PaymentState.Rejected) &&
+      p.txHash !== null &&
+      hashes.has(p.txHash.toLowerCase()));
+  const fields =
+    state === PaymentState.Accepted ? REQUEUE_FIELDS : { ...REQUEUE_FIELDS, batchKey: batch.key, txHash: batch.txHash };
   const changes: PaymentChange[] = payments.filter(carried).map((payment) => ({ payment, state, fields }));
   await writePaymentChanges(store, changes, now);
 }
@@ -102,7 +127,8 @@ async function requeue(store: RelayerStore, payments: PaymentRecord[], batch: Ba
 /** Sets the purpose's submissions (or only the one with `txHash`) to `state`. */
 async function setSubmissions(store: RelayerStore, purpose: string, txHash: Hex | null, state: SubmissionState) {
   for (const s of await store.submissions.listByPurpose(purpose)) {
-    if (txHash === null || s.txHash.toLowerCase() === txHash.toLowerCase()) await store.submissions.setState(s.id, state);
+    if (txHash === null || s.txHash.toLowerCase() === txHash.toLowerCase())
+      await store.submissions.setState(s.id, state);
   }
 }
 
@@ -124,11 +150,19 @@ async function recoverSettlements(store: RelayerStore, chain: ChainClient, now: 
         const batchIds = new Set(record.batchIds);
         let cursor: string | undefined;
         do {
-          const page = await store.payments.list({ merchantId: record.merchantId, states: [PaymentState.Settled], limit: 500, cursor });
+          const page = await store.payments.list({
+            merchantId: record.merchantId,
+            states: [PaymentState.Settled],
+            limit: 500,
+            cursor,
+          });
           for (const p of page.items) {
             if (p.batchId === null || !batchIds.has(p.batchId)) continue;
             const status = (await chain.rpc("escrow.paymentRecord", () => chain.escrow.paymentRecord(p.id))).status;
-            restore.push({ payment: p, state: status === STATUS_CONFIRMED ? PaymentState.Released : PaymentState.Escrowed });
+            restore.push({
+              payment: p,
+              state: status === STATUS_CONFIRMED ? PaymentState.Released : PaymentState.Escrowed,
+            });
           }
           cursor = page.nextCursor ?? undefined;
         } while (cursor);

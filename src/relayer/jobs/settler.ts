@@ -13,6 +13,7 @@ import type { RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
 import type { ChainClient } from "../chain/contracts";
 import { encodeSettle, type MerchantSettlementEntry } from "../chain/calldata";
+import { classifyRpcError } from "../chain/rpcErrors";
 import { parsePurpose } from "./batchOutcome";
 import { settleKeys, settlePurpose, settlementHandler } from "./settlementOutcome";
 import type { Submitter } from "./submitter";
@@ -51,7 +52,10 @@ export class Settler extends Job {
     this.chain = options.chain;
     this.submitter = options.submitter;
     this.maxTranches = options.maxTranches ?? MAX_TRANCHES_PER_SETTLE;
-    this.submitter.registerPurpose("settle", settlementHandler({ store: this.store, escrow: this.chain.addresses.escrow }));
+    this.submitter.registerPurpose(
+      "settle",
+      settlementHandler({ store: this.store, escrow: this.chain.addresses.escrow }),
+    );
   }
 
   protected intervalMs(): number {
@@ -66,25 +70,23 @@ export class Settler extends Job {
     const entries = await this.verify(due, chainTime);
     if (entries.length === 0) return;
 
+    const data = encodeSettle(entries);
+    let gasLimit: bigint;
+    try {
+      gasLimit = await this.submitter.gasLimitFor(data, this.modelGas(entries), { strict: true });
+    } catch (error) {
+      if (classifyRpcError(error) !== "revert") throw error;
+      // A revert here (token paused, a hold not over after all) would revert on chain too.
+      this.log.warn({ err: errorMessage(error), entries: entries.length }, "settle would revert; not sent");
+      this.metrics?.failures.inc({ component: "settler", reason: "estimate_reverted" });
+      return;
+    }
     const records = await this.store.transaction(async () => {
       const created = [];
       for (const e of entries) created.push(await this.store.settlements.create(e.merchantId, e.batchIds));
       return created;
     });
     const keys = records.map((r) => r.key);
-    const data = encodeSettle(entries);
-    let gasLimit: bigint;
-    try {
-      gasLimit = await this.submitter.gasLimitFor(data, this.modelGas(entries), { strict: true });
-    } catch (error) {
-      // A revert here (token paused, a hold not over after all) would revert on chain too.
-      this.log.warn({ err: errorMessage(error), keys }, "settle would revert; not sent");
-      this.metrics?.failures.inc({ component: "settler", reason: "estimate_reverted" });
-      await this.store.transaction(async () => {
-        for (const key of keys) await this.store.settlements.update(key, { state: "failed" });
-      });
-      return;
-    }
     const submission = await this.submitter.send(settlePurpose(keys), data, gasLimit);
     await this.store.transaction(async () => {
       // Only records still built: the submitter may already have finalised them.
@@ -94,7 +96,15 @@ export class Settler extends Job {
       }
     });
     this.lastSent = { keys, entries, txHash: submission.txHash };
-    this.log.info({ keys, merchants: entries.length, tranches: entries.reduce((n, e) => n + e.batchIds.length, 0), txHash: submission.txHash }, "settle sent");
+    this.log.info(
+      {
+        keys,
+        merchants: entries.length,
+        tranches: entries.reduce((n, e) => n + e.batchIds.length, 0),
+        txHash: submission.txHash,
+      },
+      "settle sent",
+    );
   }
 
   /**
@@ -148,15 +158,15 @@ export class Settler extends Job {
       if (budget <= 0) break;
       const [status] = await this.chain.rpc("registry.terms", () => this.chain.registry.terms(merchantId));
       if (!SETTLEABLE_STATUS.has(status)) continue;
-      const batchIds: bigint[] = [];
-      for (const batchId of [...due.get(merchantId)!].sort((a, b) => (a < b ? -1 : 1))) {
-        if (budget <= 0) break;
-        const t = await this.chain.rpc("escrow.tranche", () => this.chain.escrow.tranche(batchId, merchantId));
-        // releaseAt 0: settled already (perhaps by someone else); the watcher catches up from logs.
-        if (t.releaseAt === 0n || t.releaseAt > chainTime) continue;
-        batchIds.push(batchId);
-        budget--;
-      }
+      const candidates = [...due.get(merchantId)!].sort((a, b) => (a < b ? -1 : 1)).slice(0, budget);
+      const tranches = await Promise.all(
+        candidates.map((batchId) =>
+          this.chain.rpc("escrow.tranche", () => this.chain.escrow.tranche(batchId, merchantId)),
+        ),
+      );
+      // releaseAt 0: settled already (perhaps by someone else); the watcher catches up from logs.
+      const batchIds = candidates.filter((_, i) => tranches[i].releaseAt !== 0n && tranches[i].releaseAt <= chainTime);
+      budget -= batchIds.length;
       if (batchIds.length > 0) entries.push({ merchantId, batchIds });
     }
     return entries;

@@ -12,18 +12,24 @@
  * Other jobs (the settler) send through `send()`, on the same nonce sequence and lock.
  */
 import { Transaction, type TransactionReceipt } from "ethers";
-import { BatchState, PaymentState, SubmissionState, type BatchRecord, type Hex, type SubmissionRecord } from "../domain";
+import { SubmissionState, type Hex, type SubmissionRecord } from "../domain";
 import { DEFAULTS, type RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
 import type { ChainClient, Fees } from "../chain/contracts";
-import { encodePayBatch } from "../chain/calldata";
 import { bumpFees, initialFees } from "../chain/fees";
-import { ChainUnavailableError, classifyRpcError } from "../chain/rpcErrors";
+import { ChainUnavailableError } from "../chain/rpcErrors";
 import { NonceManager, groupByNonce, type NonceReport } from "../chain/nonceManager";
-import { modelGas } from "./batcher";
-import { batchHandler, batchPurpose, parsePurpose, type PurposeHandler } from "./batchOutcome";
-import { writePaymentChanges } from "./paymentChanges";
-import { Job, Mutex, errorMessage, silentLogger, systemClock, type Clock, type JobMetrics, type Logger } from "./runtime";
+import { batchHandler, parsePurpose, sendBuiltBatches, type PurposeHandler } from "./batchOutcome";
+import {
+  Job,
+  Mutex,
+  errorMessage,
+  silentLogger,
+  systemClock,
+  type Clock,
+  type JobMetrics,
+  type Logger,
+} from "./runtime";
 
 /** Gas limit headroom over eth_estimateGas (state can change between estimate and inclusion). */
 const GAS_LIMIT_PERCENT = 125n;
@@ -84,7 +90,10 @@ export class Submitter extends Job {
       maxFeePerGasCap: this.config.maxFeePerGasCap,
     });
     const now = () => this.clock.now();
-    this.handlers.set("batch", batchHandler({ store: this.store, escrow: this.chain.addresses.escrow, now, log: this.log }));
+    this.handlers.set(
+      "batch",
+      batchHandler({ store: this.store, escrow: this.chain.addresses.escrow, now, log: this.log }),
+    );
     this.handlers.set("cancel", { onMined: async () => undefined, onDropped: async () => undefined });
   }
 
@@ -117,14 +126,15 @@ export class Submitter extends Job {
 
   /**
    * Gas limit for a call to the escrow: the node's estimate with headroom, or `fallback` when the
-   * estimate fails. `strict`: a revert is rethrown (the call would revert on chain too).
+   * estimate fails. `strict`: any failure is rethrown (a revert means the call would revert on
+   * chain too; without a simulation the caller should not send).
    */
   async gasLimitFor(data: string, fallback: bigint, options: { strict?: boolean } = {}): Promise<bigint> {
     try {
       const estimate = await this.chain.estimateGas(this.chain.addresses.escrow, data);
       return (estimate * GAS_LIMIT_PERCENT) / 100n + GAS_LIMIT_EXTRA;
     } catch (error) {
-      if (options.strict && classifyRpcError(error) === "revert") throw error;
+      if (options.strict) throw error;
       this.log.warn({ err: errorMessage(error) }, "gas estimate failed; using the model");
       return (fallback * GAS_LIMIT_PERCENT) / 100n + GAS_LIMIT_EXTRA;
     }
@@ -134,7 +144,14 @@ export class Submitter extends Job {
     return this.lock.run(async () => {
       if (!this.reconciled) await this.reconcileLocked();
       await this.followPending();
-      await this.sendBuiltBatches();
+      await sendBuiltBatches({
+        store: this.store,
+        now: () => this.clock.now(),
+        log: this.log,
+        metrics: this.metrics,
+        gasLimitFor: (data, fallback) => this.gasLimitFor(data, fallback),
+        send: (purpose, data, gasLimit) => this.sendLocked(purpose, data, gasLimit),
+      });
     });
   }
 
@@ -146,54 +163,28 @@ export class Submitter extends Job {
     return report;
   }
 
-  private async sendBuiltBatches(): Promise<void> {
-    for (const batch of await this.store.batches.listByState([BatchState.Built])) {
-      const previous = await this.store.submissions.listByPurpose(batchPurpose(batch.key));
-      const live = previous.filter((s) => s.state === SubmissionState.Pending || s.state === SubmissionState.Mined);
-      if (live.length > 0) {
-        // Sent before a crash, not yet marked: the record is the proof; never sign it again.
-        await this.markSubmitted(batch, live[live.length - 1]);
-        continue;
-      }
-      const payments = (await Promise.all(batch.paymentIds.map((id) => this.store.payments.get(id)))).filter(
-        (p) => p !== null,
-      );
-      const data = encodePayBatch(payments);
-      const merchants = new Set(payments.map((p) => p.merchantId)).size;
-      const gasLimit = await this.gasLimitFor(data, modelGas(payments.length, merchants));
-      const submission = await this.sendLocked(batchPurpose(batch.key), data, gasLimit);
-      await this.markSubmitted(batch, submission);
-      this.metrics?.batchSize.observe(payments.length);
-      this.log.info({ batch: batch.key, size: payments.length, nonce: submission.nonce, txHash: submission.txHash }, "batch sent");
-    }
-  }
-
-  private async markSubmitted(batch: BatchRecord, submission: SubmissionRecord): Promise<void> {
-    const payments = await Promise.all(batch.paymentIds.map((id) => this.store.payments.get(id)));
-    await this.store.transaction(async () => {
-      await this.store.batches.update(batch.key, { state: BatchState.Submitted, txHash: submission.txHash });
-      await writePaymentChanges(
-        this.store,
-        payments
-          .filter((p) => p !== null && p.state === PaymentState.Batched)
-          .map((payment) => ({ payment: payment!, state: PaymentState.Submitted, fields: { txHash: submission.txHash } })),
-        this.clock.now(),
-      );
-    });
-  }
-
   private async sendLocked(purpose: string, data: string, gasLimit: bigint): Promise<SubmissionRecord> {
     for (let attempt = 1; ; attempt++) {
-      const nonce = this.nonces.allocate();
+      // Network first: a failure here must not leave a nonce handed out and unused (a gap).
       const fees = initialFees(await this.chain.suggestedFees(), this.config.maxFeePerGasCap);
-      const signed = await this.chain.sign({ to: this.chain.addresses.escrow, data, nonce, gasLimit, fees });
-      const submission = await this.record(purpose, nonce, signed, fees);
+      const nonce = this.nonces.allocate();
+      let signed: { rawTx: Hex; txHash: Hex };
+      let submission: SubmissionRecord;
+      try {
+        signed = await this.chain.sign({ to: this.chain.addresses.escrow, data, nonce, gasLimit, fees });
+        submission = await this.record(purpose, nonce, signed, fees);
+      } catch (error) {
+        this.nonces.release(nonce);
+        throw error;
+      }
       let outcome: Awaited<ReturnType<ChainClient["broadcast"]>>;
       try {
         outcome = await this.chain.broadcast(signed.rawTx);
       } catch (error) {
         // Recorded and pending: the next tick re-broadcasts it when the node is back.
         if (error instanceof ChainUnavailableError) return submission;
+        // Some nodes (Hardhat's automine) mine a reverting transaction and still answer an error.
+        if (await this.chain.transaction(signed.txHash).catch(() => null)) return submission;
         // Refused outright (e.g. no funds for gas): nothing holds the nonce, so give it back.
         await this.store.submissions.setState(submission.id, SubmissionState.Failed);
         this.nonces.release(nonce);
@@ -215,7 +206,12 @@ export class Submitter extends Job {
     }
   }
 
-  private record(purpose: string, nonce: number, signed: { rawTx: Hex; txHash: Hex }, fees: Fees): Promise<SubmissionRecord> {
+  private record(
+    purpose: string,
+    nonce: number,
+    signed: { rawTx: Hex; txHash: Hex },
+    fees: Fees,
+  ): Promise<SubmissionRecord> {
     return this.store.submissions.record({
       purpose,
       nonce,
@@ -265,21 +261,35 @@ export class Submitter extends Job {
     this.tried.delete(nonce);
   }
 
-  private async finalize(group: SubmissionRecord[], mined: SubmissionRecord, receipt: TransactionReceipt): Promise<void> {
+  private async finalize(
+    group: SubmissionRecord[],
+    mined: SubmissionRecord,
+    receipt: TransactionReceipt,
+  ): Promise<void> {
     const { kind, keys } = parsePurpose(mined.purpose);
     await this.store.transaction(async () => {
-      await this.store.submissions.setState(mined.id, receipt.status === 1 ? SubmissionState.Mined : SubmissionState.Failed);
-      for (const other of group) if (other.id !== mined.id) await this.store.submissions.setState(other.id, SubmissionState.Replaced);
+      await this.store.submissions.setState(
+        mined.id,
+        receipt.status === 1 ? SubmissionState.Mined : SubmissionState.Failed,
+      );
+      for (const other of group)
+        if (other.id !== mined.id) await this.store.submissions.setState(other.id, SubmissionState.Replaced);
       await this.handlers.get(kind)?.onMined(keys, receipt);
     });
     this.metrics?.gasUsed.inc({ purpose: kind }, Number(receipt.gasUsed));
     this.metrics?.submissionLatency.observe({ purpose: kind }, Math.max(0, this.clock.now() - group[0].sentAt) / 1000);
     if (receipt.status !== 1) this.metrics?.failures.inc({ component: "submitter", reason: "reverted" });
-    this.log.info({ purpose: mined.purpose, txHash: receipt.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed }, "transaction final");
+    this.log.info(
+      { purpose: mined.purpose, txHash: receipt.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed },
+      "transaction final",
+    );
   }
 
   private async drop(group: SubmissionRecord[]): Promise<void> {
-    this.log.warn({ nonce: group[0].nonce, purposes: group.map((s) => s.purpose) }, "nonce consumed by a transaction we did not send");
+    this.log.warn(
+      { nonce: group[0].nonce, purposes: group.map((s) => s.purpose) },
+      "nonce consumed by a transaction we did not send",
+    );
     this.metrics?.failures.inc({ component: "submitter", reason: "nonce_taken" });
     await this.store.transaction(async () => {
       for (const s of group) await this.store.submissions.setState(s.id, SubmissionState.Failed);
@@ -295,18 +305,31 @@ export class Submitter extends Job {
     const newest = group[group.length - 1];
     if (!(await this.chain.transaction(newest.txHash))) {
       const outcome = await this.chain.broadcast(newest.rawTx);
-      this.log.warn({ nonce: newest.nonce, txHash: newest.txHash, outcome }, "node lost a pending transaction; re-broadcast");
+      this.log.warn(
+        { nonce: newest.nonce, txHash: newest.txHash, outcome },
+        "node lost a pending transaction; re-broadcast",
+      );
     }
     const tried = this.tried.get(newest.nonce);
     if (this.clock.now() - Math.max(newest.sentAt, tried?.at ?? 0) < this.config.feeBumpAfterMs) return;
-    const previous = tried?.fees ?? { maxFeePerGas: newest.maxFeePerGas, maxPriorityFeePerGas: newest.maxPriorityFeePerGas };
+    const previous = tried?.fees ?? {
+      maxFeePerGas: newest.maxFeePerGas,
+      maxPriorityFeePerGas: newest.maxPriorityFeePerGas,
+    };
     const bump = bumpFees(previous, await this.chain.suggestedFees(), this.bumpPercent, this.config.maxFeePerGasCap);
     if (!bump.ok) {
       this.reportStuck(newest, bump.needed, bump.cap);
       return;
     }
     const tx = Transaction.from(newest.rawTx);
-    const signed = await this.chain.sign({ to: tx.to!, data: tx.data, value: tx.value, nonce: tx.nonce, gasLimit: tx.gasLimit, fees: bump.fees });
+    const signed = await this.chain.sign({
+      to: tx.to!,
+      data: tx.data,
+      value: tx.value,
+      nonce: tx.nonce,
+      gasLimit: tx.gasLimit,
+      fees: bump.fees,
+    });
     const replacement = await this.record(newest.purpose, newest.nonce, signed, bump.fees);
     this.tried.set(newest.nonce, { fees: bump.fees, at: this.clock.now() });
     const outcome = await this.chain.broadcast(signed.rawTx);

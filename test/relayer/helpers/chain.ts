@@ -30,6 +30,8 @@ interface Fault {
   kind: "status" | "stall";
   status?: number;
   ms?: number;
+  /** Only requests carrying this JSON-RPC method (else the next request, whatever it is). */
+  method?: string;
 }
 
 export interface RpcBridge {
@@ -40,6 +42,10 @@ export interface RpcBridge {
   calls: string[];
   /** The next `count` HTTP requests get `status` (default 503) without reaching the chain. */
   failNext(count: number, status?: number): void;
+  /** The next `count` HTTP requests that call `method` get a 503. */
+  failMethod(method: string, count: number): void;
+  /** Drops every fault not yet used. */
+  heal(): void;
   /** The next `count` HTTP requests hang for `ms` and then get a 504. */
   stallNext(count: number, ms: number): void;
   close(): Promise<void>;
@@ -69,13 +75,15 @@ export async function startRpcBridge(): Promise<RpcBridge> {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       bridge.requests++;
-      const fault = faults.shift();
+      const text = Buffer.concat(chunks).toString("utf8");
+      const at = faults.findIndex((f) => !f.method || text.includes(`"${f.method}"`));
+      const fault = at < 0 ? undefined : faults.splice(at, 1)[0];
       if (fault?.kind === "status") {
         res.writeHead(fault.status ?? 503).end("unavailable");
         return;
       }
       const serve = async () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as JsonRpcCall | JsonRpcCall[];
+        const body = JSON.parse(text) as JsonRpcCall | JsonRpcCall[];
         const reply = Array.isArray(body) ? await Promise.all(body.map(answer)) : await answer(body);
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(reply));
       };
@@ -99,6 +107,12 @@ export async function startRpcBridge(): Promise<RpcBridge> {
     failNext(count, status = 503) {
       for (let i = 0; i < count; i++) faults.push({ kind: "status", status });
     },
+    failMethod(method, count) {
+      for (let i = 0; i < count; i++) faults.push({ kind: "status", status: 503, method });
+    },
+    heal() {
+      faults.length = 0;
+    },
     stallNext(count, ms) {
       for (let i = 0; i < count; i++) faults.push({ kind: "stall", ms });
     },
@@ -118,7 +132,8 @@ export const rpc = <T = unknown>(method: string, params: unknown[] = []): Promis
 
 export const mine = (blocks = 1): Promise<unknown> => rpc("hardhat_mine", [`0x${blocks.toString(16)}`]);
 export const setAutomine = (on: boolean): Promise<unknown> => rpc("evm_setAutomine", [on]);
-export const latestTimestamp = async (): Promise<bigint> => BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
+export const latestTimestamp = async (): Promise<bigint> =>
+  BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
 
 /** Moves the chain's clock forward and mines a block at the new time. */
 export async function advanceChainTime(seconds: bigint): Promise<void> {
@@ -152,7 +167,11 @@ export class MemoryLogger implements Logger {
 }
 
 /** Polls `check` until it returns a truthy value (bounded; fails with `label`). */
-export async function waitFor<T>(label: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  label: string,
+  check: () => Promise<T | null | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -223,7 +242,14 @@ export async function pipelineFixture(config: Partial<PipelineConfig> = {}): Pro
   };
   const logger = new MemoryLogger();
   const connect = () =>
-    connectChain({ rpcUrl: bridge.url, deployment: addresses, signerKey: relayer.privateKey as Hex, retry: FAST_RETRY, logger, timeoutMs: 5_000 });
+    connectChain({
+      rpcUrl: bridge.url,
+      deployment: addresses,
+      signerKey: relayer.privateKey as Hex,
+      retry: FAST_RETRY,
+      logger,
+      timeoutMs: 5_000,
+    });
   const chain = await connect();
   const clock = new ManualClock();
   const fullConfig = { ...TEST_CONFIG, ...config };
@@ -319,12 +345,17 @@ export async function fundedPayers(f: EscrowFixture, count: number, amount: bigi
 }
 
 /** Current stored states of `payments`, by id. */
-export async function statesOf(store: SqliteStore, payments: PaymentRecord[]): Promise<PaymentState[]> {
+export async function statesOf(store: SqliteStore, payments: Pick<PaymentRecord, "id">[]): Promise<PaymentState[]> {
   return Promise.all(payments.map(async (p) => (await store.payments.get(p.id))!.state));
 }
 
 /** Runs `pipeline.tick()` until `done` holds (bounded). */
-export async function tickUntil(pipeline: Pipeline, label: string, done: () => Promise<boolean>, maxTicks = 40): Promise<void> {
+export async function tickUntil(
+  pipeline: Pipeline,
+  label: string,
+  done: () => Promise<boolean>,
+  maxTicks = 40,
+): Promise<void> {
   for (let i = 0; i < maxTicks; i++) {
     await pipeline.tick();
     if (await done()) return;

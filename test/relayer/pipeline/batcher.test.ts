@@ -7,7 +7,14 @@ import { BatchState, PaymentState } from "../../../src/relayer/domain";
 import { encodePayBatch } from "../../../src/relayer/chain/calldata";
 import { Batcher, PAY_BATCH_GAS, groupByMerchant, modelGas } from "../../../src/relayer/jobs/batcher";
 import { usd } from "../../escrow/fixtures";
-import { fundedPayers, latestTimestamp, pipelineFixture, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
+import {
+  fundedPayers,
+  latestTimestamp,
+  pipelineFixture,
+  statesOf,
+  tickUntil,
+  type PipelineFixture,
+} from "../helpers/chain";
 
 describe("relayer pipeline: batcher", function () {
   let fx: PipelineFixture;
@@ -48,9 +55,12 @@ describe("relayer pipeline: batcher", function () {
     const [built] = batcher.lastBuilt;
     expect(built.paymentIds).to.deep.equal(groupByMerchant([good1, first600, good2, reused]).map((p) => p.id));
     expect(built.rejected).to.equal(6);
-    const reasons = async (ids: string[]) => Promise.all(ids.map(async (id) => (await fx.store.payments.get(id as `0x${string}`))!.rejectReason));
+    const reasons = async (ids: string[]) =>
+      Promise.all(ids.map(async (id) => (await fx.store.payments.get(id as `0x${string}`))!.rejectReason));
     expect(await statesOf(fx.store, [expired])).to.deep.equal([PaymentState.Expired]);
-    expect(await statesOf(fx.store, [zero, tooMuch, inactive, spent, then500, twin])).to.deep.equal(Array(6).fill(PaymentState.Rejected));
+    expect(await statesOf(fx.store, [zero, tooMuch, inactive, spent, then500, twin])).to.deep.equal(
+      Array(6).fill(PaymentState.Rejected),
+    );
     expect(await reasons([zero.id, tooMuch.id, inactive.id, spent.id, then500.id, twin.id])).to.deep.equal([
       "invalid_amount",
       "insufficient_balance",
@@ -64,7 +74,9 @@ describe("relayer pipeline: batcher", function () {
 
     const pipeline = fx.pipeline();
     const included = [good1, first600, good2, reused];
-    await tickUntil(pipeline, "escrowed", async () => (await statesOf(fx.store, included)).every((s) => s === PaymentState.Escrowed));
+    await tickUntil(pipeline, "escrowed", async () =>
+      (await statesOf(fx.store, included)).every((s) => s === PaymentState.Escrowed),
+    );
     const [batch] = await fx.store.batches.listByState([BatchState.Submitted, BatchState.Confirmed]);
     const receipt = (await fx.chain.receipt((await fx.store.payments.get(good1.id))!.txHash!))!;
     const names = receipt.logs.map((l) => fx.escrow.interface.parseLog(l)?.name);
@@ -111,25 +123,42 @@ describe("relayer pipeline: batcher", function () {
       [40, 1],
       [40, 3],
     ] as const) {
-      const records = await fx.accept(payers.slice(0, count).map((payer, i) => ({ payer, merchantId: merchantOf(i, runs) })));
+      const records = await fx.accept(
+        payers.slice(0, count).map((payer, i) => ({ payer, merchantId: merchantOf(i, runs) })),
+      );
       const ordered = groupByMerchant(records);
       const estimate = await fx.chain.estimateGas(fx.addresses.escrow, encodePayBatch(ordered));
       measured.push({ payments: count, runs, estimate, model: modelGas(count, runs) });
-      await fx.store.payments.setState(records.map((r) => r.id), PaymentState.Expired);
+      await fx.store.payments.setState(
+        records.map((r) => r.id),
+        PaymentState.Expired,
+      );
     }
     for (const m of measured) {
-      expect(m.model >= m.estimate, `model ${m.model} < estimate ${m.estimate} for ${m.payments}x${m.runs}`).to.equal(true);
+      expect(m.model >= m.estimate, `model ${m.model} < estimate ${m.estimate} for ${m.payments}x${m.runs}`).to.equal(
+        true,
+      );
     }
     const perPayment = (measured[2].estimate - measured[1].estimate) / 30n;
     const perRun = (measured[3].estimate - measured[2].estimate) / 2n;
     // The model is an upper bound, not a wild one: within 20% per payment.
-    expect(perPayment <= PAY_BATCH_GAS.perPayment && perPayment * 120n >= PAY_BATCH_GAS.perPayment * 100n).to.equal(true);
+    expect(perPayment <= PAY_BATCH_GAS.perPayment && perPayment * 120n >= PAY_BATCH_GAS.perPayment * 100n).to.equal(
+      true,
+    );
     expect(perRun <= PAY_BATCH_GAS.perMerchantRun).to.equal(true);
-    console.log(`      measured payBatch gas: ${perPayment} per payment, ${perRun} per merchant run, ${measured[0].estimate} for one payment`);
+    console.log(
+      `      measured payBatch gas: ${perPayment} per payment, ${perRun} per merchant run, ${measured[0].estimate} for one payment`,
+    );
 
     // A budget for 7 payments in one run: 20 accepted payments become batches of 7, 7, 6.
     const budget = modelGas(7, 1);
-    const batcher = new Batcher({ store: fx.store, chain: fx.chain, config: fx.config, clock: fx.clock, gasBudget: budget });
+    const batcher = new Batcher({
+      store: fx.store,
+      chain: fx.chain,
+      config: fx.config,
+      clock: fx.clock,
+      gasBudget: budget,
+    });
     await fx.accept(payers.slice(0, 20).map((payer) => ({ payer })));
     await batcher.tick();
     expect(batcher.lastBuilt.map((b) => b.paymentIds.length)).to.deep.equal([7, 7, 6]);

@@ -7,10 +7,15 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { Wallet } from "ethers";
-import { BatchState, PaymentState, SubmissionState } from "../../../src/relayer/domain";
+import { BatchState, PaymentState, SubmissionState, type Hex } from "../../../src/relayer/domain";
 import { batchPurpose } from "../../../src/relayer/jobs/batchOutcome";
 import { cancelPurpose } from "../../../src/relayer/chain/nonceManager";
 import { mine, pipelineFixture, rpc, setAutomine, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
+
+/** Every payment escrowed and every transaction of the relayer final. */
+const escrowedAndFinal = (fx: PipelineFixture, payments: { id: Hex }[]) => async () =>
+  (await statesOf(fx.store, payments)).every((s) => s === PaymentState.Escrowed) &&
+  (await fx.store.submissions.listPending()).length === 0;
 
 const rawSends = (fx: PipelineFixture) => fx.bridge.calls.filter((m) => m === "eth_sendRawTransaction").length;
 
@@ -25,7 +30,11 @@ describe("relayer pipeline: nonces", function () {
   it("jumps to the chain's count when the key was used outside the relayer", async () => {
     fx = await pipelineFixture();
     const first = await fx.accept([{ payer: fx.customers[0] }]);
-    await tickUntil(fx.pipeline(), "escrowed", async () => (await statesOf(fx.store, first))[0] === PaymentState.Escrowed);
+    await tickUntil(
+      fx.pipeline(),
+      "escrowed",
+      async () => (await statesOf(fx.store, first))[0] === PaymentState.Escrowed,
+    );
     expect(await fx.store.submissions.maxNonce()).to.equal(0);
 
     const outside = new Wallet(fx.relayerKey, ethers.provider);
@@ -51,7 +60,7 @@ describe("relayer pipeline: nonces", function () {
 
     const payments = await fx.accept([{ payer: fx.customers[0] }, { payer: fx.customers[1] }]);
     const sendsBefore = rawSends(fx);
-    await tickUntil(pipeline, "escrowed", async () => (await statesOf(fx.store, payments)).every((s) => s === PaymentState.Escrowed));
+    await tickUntil(pipeline, "escrowed", escrowedAndFinal(fx, payments));
     const [batch] = await fx.store.batches.listByState([BatchState.Submitted, BatchState.Confirmed]);
     const submissions = await fx.store.submissions.listByPurpose(batchPurpose(batch.key));
     expect(submissions.map((s) => [s.nonce, s.state])).to.deep.equal([
@@ -86,7 +95,11 @@ describe("relayer pipeline: nonces", function () {
     // A restart re-broadcasts nothing twice and finalises from the receipt.
     await setAutomine(true);
     const restarted = fx.pipeline({ chain: await fx.reconnect() });
-    await tickUntil(restarted, "escrowed", async () => (await statesOf(fx.store, payments))[0] === PaymentState.Escrowed);
+    await tickUntil(
+      restarted,
+      "escrowed",
+      async () => (await statesOf(fx.store, payments))[0] === PaymentState.Escrowed,
+    );
     expect((await fx.store.submissions.listByPurpose(original.purpose)).map((s) => s.state)).to.deep.equal([
       SubmissionState.Replaced,
       SubmissionState.Mined,
@@ -119,11 +132,15 @@ describe("relayer pipeline: nonces", function () {
 
     await setAutomine(true);
     await mine();
-    await tickUntil(restarted, "both escrowed", async () => (await statesOf(fx.store, [a, b])).every((s) => s === PaymentState.Escrowed));
+    await tickUntil(restarted, "both escrowed", escrowedAndFinal(fx, [a, b]));
     expect((await fx.store.submissions.listByPurpose(cancelPurpose(0)))[0].state).to.equal(SubmissionState.Mined);
-    expect((await fx.store.submissions.listByPurpose(subB.purpose)).map((s) => s.state)).to.deep.equal([SubmissionState.Mined]);
+    expect((await fx.store.submissions.listByPurpose(subB.purpose)).map((s) => s.state)).to.deep.equal([
+      SubmissionState.Mined,
+    ]);
     // A was sent again with the next free nonce.
-    expect((await fx.store.submissions.listByPurpose(batchPurpose(batchA.key))).map((s) => [s.nonce, s.state])).to.deep.equal([
+    expect(
+      (await fx.store.submissions.listByPurpose(batchPurpose(batchA.key))).map((s) => [s.nonce, s.state]),
+    ).to.deep.equal([
       [0, SubmissionState.Failed],
       [2, SubmissionState.Mined],
     ]);
@@ -143,9 +160,11 @@ describe("relayer pipeline: nonces", function () {
     expect(pipeline.submitter.nonces.next).to.equal(0);
 
     await rpc("hardhat_setBalance", [fx.relayerAddress, "0x56BC75E2D63100000"]);
-    await tickUntil(pipeline, "escrowed", async () => (await statesOf(fx.store, payments))[0] === PaymentState.Escrowed);
+    await tickUntil(pipeline, "escrowed", escrowedAndFinal(fx, payments));
     const [batch] = await fx.store.batches.listByState([BatchState.Submitted, BatchState.Confirmed]);
-    expect((await fx.store.submissions.listByPurpose(batchPurpose(batch.key))).map((s) => [s.nonce, s.state])).to.deep.equal([
+    expect(
+      (await fx.store.submissions.listByPurpose(batchPurpose(batch.key))).map((s) => [s.nonce, s.state]),
+    ).to.deep.equal([
       [0, SubmissionState.Failed],
       [0, SubmissionState.Mined],
     ]);

@@ -1,0 +1,104 @@
+/** Command-line parsing of the auditor: flags to typed options, or a UsageError (exit code 2). */
+import { parseArgs } from "node:util";
+import { UsageError } from "./errors";
+import type { Hex } from "./types";
+
+export const USAGE = `Usage: npm run audit -- --network <name> [options]
+       ts-node --transpile-only src/auditor/cli.ts --network <name> [options]
+
+Rebuilds StablePay's ledger from the chain's events alone and reconciles it with the chain.
+
+  --network <name>       read deployments/<name>.json (DEPLOYMENTS_DIR overrides the folder)
+  --deployments <file>   read this deployment record instead
+  --rpc <url>            JSON-RPC endpoint (default: $RPC_URL; for localhost $LOCAL_RPC_URL
+                         or http://127.0.0.1:8545; for testnet $TESTNET_RPC_URL)
+  --out <dir>            where to write the reports (default: audit-out/<network>)
+  --payment <id>         prove one payment (history + Merkle inclusion proof) instead
+  --from-block <n>       first block to scan (default: the deploy block)
+  --to-block <n>         last block to scan and reconcile at (default: latest)
+  --page-size <n>        blocks per eth_getLogs query (default: 2000; halved automatically
+                         when the provider refuses a query for its size)
+  --state-file <file>    save decoded progress there and resume from it next time
+  --quiet                no progress lines on stderr
+  -h, --help             this text
+
+Exit codes: 0 clean (or the proof verifies), 1 mismatches found (or the proof does not
+verify), 2 usage, connection, deployment or state-file errors.`;
+
+export interface CliOptions {
+  help: boolean;
+  network?: string;
+  deployments?: string;
+  rpc?: string;
+  out?: string;
+  payment?: Hex;
+  fromBlock?: bigint;
+  toBlock?: bigint;
+  pageSize?: bigint;
+  stateFile?: string;
+  quiet: boolean;
+}
+
+export function parseCli(argv: readonly string[]): CliOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        network: { type: "string" },
+        deployments: { type: "string" },
+        rpc: { type: "string" },
+        out: { type: "string" },
+        payment: { type: "string" },
+        "from-block": { type: "string" },
+        "to-block": { type: "string" },
+        "page-size": { type: "string" },
+        "state-file": { type: "string" },
+        quiet: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const text = (name: string): string | undefined => values[name] as string | undefined;
+  const options: CliOptions = {
+    help: values.help === true,
+    quiet: values.quiet === true,
+    network: text("network"),
+    deployments: text("deployments"),
+    rpc: text("rpc"),
+    out: text("out"),
+    stateFile: text("state-file"),
+    fromBlock: block(text("from-block"), "--from-block"),
+    toBlock: block(text("to-block"), "--to-block"),
+    pageSize: block(text("page-size"), "--page-size"),
+  };
+  if (options.help) return options;
+  if (!options.network && !options.deployments) throw new UsageError("Give --network <name> or --deployments <file>");
+  if (options.pageSize !== undefined && options.pageSize < 1n) throw new UsageError("--page-size must be at least 1");
+  const payment = text("payment");
+  if (payment !== undefined) {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(payment)) throw new UsageError(`--payment must be a 32-byte hex payment id, not "${payment}"`);
+    options.payment = payment as Hex;
+  }
+  if (options.rpc !== undefined && !/^(https?|wss?):\/\//.test(options.rpc)) throw new UsageError(`--rpc must be an http(s) or ws(s) URL, not "${options.rpc}"`);
+  return options;
+}
+
+function block(value: string | undefined, flag: string): bigint | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a non-negative integer, not "${value}"`);
+  return BigInt(value);
+}
+
+/** The RPC URL for `network`: --rpc, else RPC_URL, else the network's usual variable or local default. */
+export function rpcUrlFor(network: string, rpc: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (rpc) return rpc;
+  if (env.RPC_URL) return env.RPC_URL;
+  if (network === "localhost" || network === "hardhat") return env.LOCAL_RPC_URL || "http://127.0.0.1:8545";
+  if (network === "testnet" && env.TESTNET_RPC_URL) return env.TESTNET_RPC_URL;
+  throw new UsageError(`No RPC URL for network "${network}": pass --rpc <url> or set RPC_URL`);
+}

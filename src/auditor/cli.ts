@@ -1,0 +1,124 @@
+/**
+ * The auditor's command line (`npm run audit -- --network <name>`): a full audit with reports, or
+ * with --payment the proof of one payment. Exit codes: 0 clean, 1 mismatches, 2 could not audit.
+ * `main` takes its I/O and (for tests) a ready client, and returns the exit code.
+ */
+import path from "node:path";
+import { createPublicClient, http, webSocket, type PublicClient } from "viem";
+import { deploymentsDirFromEnv } from "../chain/deployments";
+import { parseCli, rpcUrlFor, USAGE } from "./args";
+import { preflight, runAudit } from "./audit";
+import { isAuditError } from "./errors";
+import { proofText, provePayment } from "./proof";
+import { summaryText } from "./report/summary";
+import { writeReports } from "./report/write";
+import type { ScanProgress } from "./scan";
+import { loadDeployment, targetOf } from "./target";
+import { plain } from "./report/json";
+import { mkdirSync, writeFileSync } from "node:fs";
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** A ready client (tests use one on the in-process Hardhat chain); otherwise built from the RPC URL. */
+  client?: PublicClient;
+}
+
+const processIo: CliIo = {
+  stdout: (text) => void process.stdout.write(text + "\n"),
+  stderr: (text) => void process.stderr.write(text + "\n"),
+  env: process.env,
+};
+
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  try {
+    const options = parseCli(argv);
+    if (options.help) {
+      io.stdout(USAGE);
+      return 0;
+    }
+    const record = loadDeployment({
+      network: options.network,
+      file: options.deployments,
+      dir: deploymentsDirFromEnv(process.cwd(), io.env),
+    });
+    const target = targetOf(record);
+    const client = io.client ?? clientFor(rpcUrlFor(target.network, options.rpc, io.env));
+    const outDir = options.out ?? path.join("audit-out", target.network);
+
+    if (options.payment) {
+      const latest = await preflight(client, target);
+      const proof = await provePayment({
+        client,
+        target,
+        paymentId: options.payment,
+        fromBlock: options.fromBlock ?? target.deployBlock,
+        toBlock: options.toBlock ?? latest,
+        pageSize: options.pageSize ?? 2_000n,
+      });
+      io.stdout(proofText(proof));
+      mkdirSync(outDir, { recursive: true });
+      const file = path.join(outDir, `proof-${proof.paymentId}.json`);
+      writeFileSync(file, JSON.stringify(plain(proof), null, 2) + "\n");
+      io.stdout(`\nWrote ${file}`);
+      return proof.verified ? 0 : 1;
+    }
+
+    const result = await runAudit({
+      client,
+      target,
+      fromBlock: options.fromBlock,
+      toBlock: options.toBlock,
+      pageSize: options.pageSize,
+      stateFile: options.stateFile,
+      onProgress: options.quiet ? undefined : progressPrinter(io),
+    });
+    io.stdout(summaryText(result));
+    const files = writeReports(result, outDir);
+    io.stdout(`\nWrote ${files.length} files to ${outDir}: ${files.map((f) => path.relative(outDir, f)).join(", ")}`);
+    return result.mismatches.length === 0 ? 0 : 1;
+  } catch (e) {
+    if (isAuditError(e)) {
+      io.stderr(`audit: ${e.message}`);
+      if (e.kind === "usage") io.stderr(`\n${USAGE}`);
+      return e.exitCode;
+    }
+    // Anything unexpected is a failure to audit, never a verdict on the ledger.
+    io.stderr(`audit: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return 2;
+  }
+}
+
+function clientFor(url: string): PublicClient {
+  // Over HTTP, parallel reads are sent as JSON-RPC batches (one round trip for many eth_calls).
+  const transport = url.startsWith("ws") ? webSocket(url) : http(url, { batch: { batchSize: 100 }, retryCount: 2, timeout: 60_000 });
+  return createPublicClient({ transport }) as PublicClient;
+}
+
+/** Progress lines on stderr, at most one a second (and the last), so long scans show life. */
+function progressPrinter(io: CliIo): (p: ScanProgress) => void {
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (!p.done && now - last < 1_000) return;
+    last = now;
+    const total = p.toBlock - p.fromBlock + 1n;
+    const done = p.scannedTo - p.fromBlock + 1n;
+    const pct = total > 0n ? Number((done * 100n) / total) : 100;
+    const rate = p.elapsedMs > 0 ? Math.round((p.fetched * 1000) / p.elapsedMs) : 0;
+    io.stderr(`scan: block ${p.scannedTo} of ${p.toBlock} (${pct}%), ${p.events} events, ${rate} events/s${p.done ? ", done" : ""}`);
+  };
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      console.error(e);
+      process.exitCode = 2;
+    },
+  );
+}

@@ -1,0 +1,65 @@
+/**
+ * Token-side checks from events alone: every token movement into or out of the escrow must be
+ * explained by an escrow event in the same transaction (and every such event by a movement); the
+ * escrow's token balance from Transfer events must equal the sum of what it owes; supply events
+ * (Mint, Burn) must agree with the Transfers from and to the zero address.
+ *
+ * Tokens sent straight to the escrow (a plain transfer, outside deposit) are owed to no one: they
+ * show here as an unexplained Transfer and as a surplus of the escrow's balance over its buckets.
+ */
+import { sumBuckets, type AuditTarget, type Mismatch } from "../types";
+import type { Ledger } from "../rebuild/ledger";
+import { amountText, mismatch, type MismatchInput } from "./mismatch";
+
+export function checkFlows(ledger: Ledger, target: AuditTarget): Mismatch[] {
+  const out: Mismatch[] = [];
+  const add = (input: MismatchInput): void => void out.push(mismatch("events", input));
+  const unexplained = ledger.escrowTransfers.filter((t) => !t.matchedBy);
+  for (const t of unexplained) {
+    add({
+      check: "escrow.unexplained-transfer",
+      subject: `transfer ${t.direction === "in" ? "from" : "to"} ${t.counterparty}`,
+      message:
+        t.direction === "in"
+          ? `${amountText(t.amount)} was transferred into the escrow by ${t.counterparty} outside the protocol (no Deposited in that transaction)`
+          : `${amountText(t.amount)} left the escrow to ${t.counterparty} with no Withdrawn, MerchantPaid, Claimed or FeesCollected accounting for it`,
+      actual: t.amount,
+      events: [t.ref],
+    });
+  }
+  for (const a of ledger.escrowAnnouncements.filter((x) => !x.matchedBy)) {
+    add({
+      check: "escrow.unbacked-event",
+      subject: `${a.ref.event} ${a.direction === "in" ? "from" : "to"} ${a.counterparty}`,
+      message: `${a.ref.event} reports ${amountText(a.amount)}, but no matching token Transfer ${a.direction === "in" ? "into" : "out of"} the escrow happened in that transaction`,
+      expected: a.amount,
+      events: [a.ref],
+    });
+  }
+  const held = ledger.token.balances.get(target.escrow) ?? 0n;
+  const owed = sumBuckets(ledger.totals);
+  if (held !== owed) {
+    add({
+      check: "escrow.solvency",
+      subject: "escrow token balance",
+      message:
+        held > owed
+          ? `the escrow holds ${amountText(held - owed)} more than it owes (Transfer events ${amountText(held)}, liabilities ${amountText(owed)})`
+          : `the escrow holds ${amountText(owed - held)} less than it owes (Transfer events ${amountText(held)}, liabilities ${amountText(owed)})`,
+      expected: owed,
+      actual: held,
+      events: unexplained.length > 0 ? unexplained.map((t) => t.ref) : ledger.lastRef ? [ledger.lastRef] : [],
+    });
+  }
+  // A token that predates the deployment has mints and burns we never saw.
+  if (!target.externalToken) {
+    const t = ledger.token;
+    if (t.minted !== t.mintedByTransfer) {
+      add({ check: "token.mint-events", subject: "token supply", message: `Mint events total ${amountText(t.minted)}, Transfers from the zero address ${amountText(t.mintedByTransfer)}`, expected: t.mintedByTransfer, actual: t.minted, events: t.mints.map((m) => m.ref) });
+    }
+    if (t.burned !== t.burnedByTransfer) {
+      add({ check: "token.burn-events", subject: "token supply", message: `Burn events total ${amountText(t.burned)}, Transfers to the zero address ${amountText(t.burnedByTransfer)}`, expected: t.burnedByTransfer, actual: t.burned, events: t.burns.map((b) => b.ref) });
+    }
+  }
+  return out;
+}

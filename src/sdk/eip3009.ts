@@ -1,0 +1,94 @@
+/**
+ * Gasless deposits: the payer signs an EIP-3009 `ReceiveWithAuthorization` on the token, moving
+ * `value` from the payer to the escrow; the relayer submits it (POST /v1/deposits) and pays the gas.
+ * The token's EIP-712 domain is USDC's: the token's `name()`, version "2", its chain and address.
+ */
+import { StablePayError } from "./errors";
+import type { Address, Hex } from "./typedData";
+
+/** EIP-712 domain version of the settlement token (as USDC's FiatToken v2). */
+export const TOKEN_DOMAIN_VERSION = "2";
+
+/** How long a deposit authorization built by {@link depositAuthorization} stays valid by default. */
+export const DEFAULT_DEPOSIT_VALIDITY_SECONDS = 3_600;
+
+export const receiveWithAuthorizationTypes = {
+  ReceiveWithAuthorization: [
+    { name: "from", type: "address" },
+    { name: "to", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "validAfter", type: "uint256" },
+    { name: "validBefore", type: "uint256" },
+    { name: "nonce", type: "bytes32" },
+  ],
+} as const;
+
+export interface TokenDomain {
+  name: string;
+  version: string;
+  chainId: bigint;
+  verifyingContract: Address;
+}
+
+/**
+ * The token's domain. `name` is what the token's `name()` returns (read it once from the chain,
+ * e.g. `await token.name()` with ethers or `readContract({ functionName: "name" })` with viem).
+ */
+export function tokenDomain(params: {
+  name: string;
+  chainId: bigint | number;
+  token: Address;
+  version?: string;
+}): TokenDomain {
+  return {
+    name: params.name,
+    version: params.version ?? TOKEN_DOMAIN_VERSION,
+    chainId: BigInt(params.chainId),
+    verifyingContract: params.token,
+  };
+}
+
+/** The signed fields of an EIP-3009 ReceiveWithAuthorization (window exclusive at both ends). */
+export interface DepositAuthorization {
+  from: Address;
+  /** The escrow: only it may redeem a receive authorization. */
+  to: Address;
+  value: bigint;
+  validAfter: bigint;
+  validBefore: bigint;
+  /** Random 32 bytes: EIP-3009 nonces are unordered, each usable once. */
+  nonce: Hex;
+}
+
+/** 32 random bytes from the platform's CSPRNG, as an EIP-3009 nonce. */
+export function randomAuthorizationNonce(): Hex {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/**
+ * A deposit authorization of `amount` from `from` to `escrow`: valid from now (validAfter 0 by
+ * default) for `validForSeconds`, with a fresh random nonce. `now` is unix seconds (default: the
+ * local clock; pass the chain's time where they differ).
+ */
+export function depositAuthorization(params: {
+  from: Address;
+  escrow: Address;
+  amount: bigint;
+  validAfter?: bigint;
+  validBefore?: bigint;
+  validForSeconds?: number;
+  nonce?: Hex;
+  now?: bigint;
+}): DepositAuthorization {
+  if (params.amount <= 0n) throw new StablePayError("invalid_argument", "amount must be positive");
+  const now = params.now ?? BigInt(Math.floor(Date.now() / 1000));
+  return {
+    from: params.from,
+    to: params.escrow,
+    value: params.amount,
+    validAfter: params.validAfter ?? 0n,
+    validBefore: params.validBefore ?? now + BigInt(params.validForSeconds ?? DEFAULT_DEPOSIT_VALIDITY_SECONDS),
+    nonce: params.nonce ?? randomAuthorizationNonce(),
+  };
+}

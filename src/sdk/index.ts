@@ -1,0 +1,26 @@
+/**
+ * StablePay SDK: sign payments and everything else the escrow accepts by signature, with any ethers
+ * v6 signer or viem account; talk to the relayer's HTTP API; verify merchant webhooks.
+ */
+export * from "./typedData";
+export { paymentId } from "./paymentId";
+export { BatchTree, hashPair, processProof } from "./merkle";
+export * from "./errors";
+export * from "./signers";
+export * from "./eip3009";
+export * from "./sign";
+export * from "./payments";
+export * from "./wire";
+export {
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_TIMEOUT_MS,
+  MAX_RETRY_AFTER_MS,
+  RETRYABLE_STATUSES,
+  RETRY_BASE_DELAY_MS,
+  RETRY_MAX_DELAY_MS,
+  backoffMs,
+  retryAfterMs,
+  type RetryOptions,
+} from "./http";
+export * from "./client";
+export * from "./webhooks";

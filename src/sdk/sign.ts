@@ -1,0 +1,169 @@
+/**
+ * Signing everything the escrow accepts by signature, with any {@link TypedDataSigner}. Each
+ * function returns the signature as the relayer and the escrow want it: 65 bytes r ‖ s ‖ v, v 27 or
+ * 28, low s, lowercase hex (wallets that answer v 0/1 or a high s are normalised; the signer is
+ * the same). Longer signatures (ERC-1271 smart wallets) are passed through.
+ */
+import { StablePayError } from "./errors";
+import { receiveWithAuthorizationTypes, type DepositAuthorization, type TokenDomain } from "./eip3009";
+import type { TypedDataPayload, TypedDataSigner } from "./signers";
+import {
+  confirmationTypes,
+  disputeTypes,
+  paymentTypes,
+  refundTypes,
+  withdrawalTypes,
+  type EscrowDomain,
+  type Hex,
+  type Payment,
+  type Withdrawal,
+} from "./typedData";
+import { paymentFields } from "./wire";
+
+/** secp256k1 group order: a signature's s above n/2 has a low-s twin n - s. */
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const HALF_N = SECP256K1_N >> 1n;
+const ECDSA_SIGNATURE_HEX_LENGTH = 2 + 65 * 2;
+
+/** The payer's confirmation of delivery (releases the held amount to the merchant). */
+export interface Confirmation {
+  paymentId: Hex;
+  deadline: bigint;
+}
+
+/** The merchant owner's refund; `totalRefund` is cumulative, so a replay refunds nothing more. */
+export interface Refund {
+  paymentId: Hex;
+  totalRefund: bigint;
+  deadline: bigint;
+}
+
+/** The payer's dispute of a held payment. */
+export interface Dispute {
+  paymentId: Hex;
+  deadline: bigint;
+}
+
+/** Canonical form of a 65-byte ECDSA signature (v 27/28, low s); other lengths only lowercased. */
+export function normalizeSignature(signature: string): Hex {
+  if (!/^0x([0-9a-fA-F]{2})+$/.test(signature)) {
+    throw new StablePayError("invalid_argument", "a signature must be 0x-prefixed hex bytes");
+  }
+  const hex = signature.toLowerCase();
+  if (hex.length !== ECDSA_SIGNATURE_HEX_LENGTH) return hex as Hex;
+  const r = hex.slice(2, 66);
+  let s = BigInt(`0x${hex.slice(66, 130)}`);
+  let v = parseInt(hex.slice(130), 16);
+  if (v === 0 || v === 1) v += 27;
+  if (v !== 27 && v !== 28) throw new StablePayError("invalid_argument", `signature has an invalid v (${v})`);
+  if (s > HALF_N) {
+    s = SECP256K1_N - s;
+    v = v === 27 ? 28 : 27;
+  }
+  return `0x${r}${s.toString(16).padStart(64, "0")}${v.toString(16)}`;
+}
+
+async function requireSigner(signer: TypedDataSigner, expected: string, role: string): Promise<void> {
+  const address = await signer.getAddress();
+  if (address.toLowerCase() !== expected.toLowerCase()) {
+    throw new StablePayError("signer_mismatch", `the signer ${address} is not the ${role} ${expected}`, {
+      signer: address,
+      expected,
+    });
+  }
+}
+
+async function sign(signer: TypedDataSigner, payload: TypedDataPayload): Promise<Hex> {
+  return normalizeSignature(await signer.signTypedData(payload));
+}
+
+/** The payer signs a Payment (usually built by `paymentFromRequest`). The signer must be the payer. */
+export async function signPayment(
+  signer: TypedDataSigner,
+  params: { domain: EscrowDomain; payment: Payment },
+): Promise<Hex> {
+  await requireSigner(signer, params.payment.payer, "payer");
+  return sign(signer, {
+    domain: params.domain,
+    types: paymentTypes,
+    primaryType: "Payment",
+    message: { ...paymentFields(params.payment) },
+  });
+}
+
+/** The payer signs a Withdrawal of free escrow balance to `to`. The signer must be the payer. */
+export async function signWithdrawal(
+  signer: TypedDataSigner,
+  params: { domain: EscrowDomain; withdrawal: Withdrawal },
+): Promise<Hex> {
+  await requireSigner(signer, params.withdrawal.payer, "payer");
+  return sign(signer, {
+    domain: params.domain,
+    types: withdrawalTypes,
+    primaryType: "Withdrawal",
+    message: {
+      payer: params.withdrawal.payer,
+      to: params.withdrawal.to,
+      amount: params.withdrawal.amount,
+      nonce: params.withdrawal.nonce,
+      deadline: params.withdrawal.deadline,
+    },
+  });
+}
+
+/** The payer confirms delivery of an escrowed payment. */
+export function signConfirmation(
+  signer: TypedDataSigner,
+  params: { domain: EscrowDomain } & Confirmation,
+): Promise<Hex> {
+  return sign(signer, {
+    domain: params.domain,
+    types: confirmationTypes,
+    primaryType: "Confirmation",
+    message: { paymentId: params.paymentId, deadline: params.deadline },
+  });
+}
+
+/** The merchant's owner key (registered in the MerchantRegistry) refunds up to `totalRefund` in total. */
+export function signRefund(signer: TypedDataSigner, params: { domain: EscrowDomain } & Refund): Promise<Hex> {
+  return sign(signer, {
+    domain: params.domain,
+    types: refundTypes,
+    primaryType: "Refund",
+    message: { paymentId: params.paymentId, totalRefund: params.totalRefund, deadline: params.deadline },
+  });
+}
+
+/** The payer disputes an escrowed payment before its hold ends. */
+export function signDispute(signer: TypedDataSigner, params: { domain: EscrowDomain } & Dispute): Promise<Hex> {
+  return sign(signer, {
+    domain: params.domain,
+    types: disputeTypes,
+    primaryType: "Dispute",
+    message: { paymentId: params.paymentId, deadline: params.deadline },
+  });
+}
+
+/**
+ * The payer signs an EIP-3009 ReceiveWithAuthorization to the escrow, under the token's domain
+ * (see `tokenDomain`). The signer must be `authorization.from`.
+ */
+export async function signDepositAuthorization(
+  signer: TypedDataSigner,
+  params: { domain: TokenDomain; authorization: DepositAuthorization },
+): Promise<Hex> {
+  await requireSigner(signer, params.authorization.from, "depositor");
+  return sign(signer, {
+    domain: params.domain,
+    types: receiveWithAuthorizationTypes,
+    primaryType: "ReceiveWithAuthorization",
+    message: {
+      from: params.authorization.from,
+      to: params.authorization.to,
+      value: params.authorization.value,
+      validAfter: params.authorization.validAfter,
+      validBefore: params.authorization.validBefore,
+      nonce: params.authorization.nonce,
+    },
+  });
+}

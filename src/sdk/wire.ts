@@ -1,0 +1,485 @@
+/**
+ * The relayer's JSON shapes (amounts, ids, nonces and timestamps as decimal strings; dates as
+ * ISO 8601) and their SDK forms (bigint money, Date). `parse*` convert one way, `*Body` the other.
+ * The wire types mirror src/relayer/intake/schemas.ts and the route schemas; test/sdk checks they
+ * stay assignable.
+ */
+import { StablePayError } from "./errors";
+import type { DepositAuthorization } from "./eip3009";
+import type { Address, EscrowDomain, Hex, Payment, Withdrawal } from "./typedData";
+
+export const PAYMENT_STATES = [
+  "accepted",
+  "batched",
+  "submitted",
+  "escrowed",
+  "released",
+  "refunded",
+  "disputed",
+  "resolved",
+  "settled",
+  "rejected",
+  "expired",
+] as const;
+export type PaymentState = (typeof PAYMENT_STATES)[number];
+
+export const SETTLEMENT_STATES = ["built", "submitted", "confirmed", "deferred", "failed"] as const;
+export type SettlementState = (typeof SETTLEMENT_STATES)[number];
+
+// ------------------------------------------------------------------ wire shapes
+
+export interface InclusionWire {
+  batchId: string;
+  root: string;
+  leafIndex: number;
+  proof: string[];
+}
+
+export interface PaymentWire {
+  id: string;
+  payer: string;
+  merchantId: string;
+  amount: string;
+  orderRef: string;
+  nonce: string;
+  validAfter: string;
+  deadline: string;
+  signature: string;
+  state: string;
+  rejectReason: string | null;
+  batchId: string | null;
+  leafIndex: number | null;
+  txHash: string | null;
+  refunded: string;
+  releaseAt: string | null;
+  requestId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  inclusion?: InclusionWire | null;
+}
+
+export interface AccountWire {
+  address: string;
+  balance: string;
+  pending: string;
+  available: string;
+  nonceWindow: { base: string; bitmap: string };
+  nextNonces: string[];
+}
+
+/** The EIP-712 typed data of a payment request, as the relayer returns it (payer and nonce left null). */
+export interface PaymentRequestTypedData {
+  domain: { name: string; version: string; chainId: number; verifyingContract: string };
+  types: { EIP712Domain: { name: string; type: string }[]; Payment: { name: string; type: string }[] };
+  primaryType: "Payment";
+  message: {
+    payer: null;
+    merchantId: string;
+    amount: string;
+    orderRef: string;
+    nonce: null;
+    validAfter: string;
+    deadline: string;
+  };
+}
+
+export interface PaymentRequestWire {
+  id: string;
+  merchantId: string;
+  amount: string;
+  orderRef: string;
+  expiresAt: string;
+  typedData: PaymentRequestTypedData;
+  placeholders: { payer: string; nonce: string };
+  submit: { method: "POST"; path: string; requestId: string };
+}
+
+export interface SettlementWire {
+  key: number;
+  merchantId: string;
+  batchIds: string[];
+  state: string;
+  txHash: string | null;
+  amount: string | null;
+  fee: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PageWire<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface BalanceWire {
+  merchantId: string;
+  released: string;
+  claimable: string;
+}
+
+export interface ApiKeyWire {
+  id: string;
+  merchantId: string;
+  key: string;
+  createdAt: string;
+  revokedKeyId?: string;
+}
+
+export interface RevokedKeyWire {
+  id: string;
+  revokedAt: string;
+}
+
+export interface WebhookEndpointWire {
+  id: string;
+  url: string;
+  secret: string;
+  createdAt: string;
+}
+
+export interface SentTransactionWire {
+  txHash: string;
+  status: "sent";
+}
+
+export interface ErrorWire {
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+export interface BatchResultWire {
+  accepted: number;
+  duplicates: number;
+  failed: number;
+  results: { index: number; status: number; payment?: PaymentWire; error?: ErrorWire }[];
+}
+
+export interface WebhookEventWire {
+  id: string;
+  type: string;
+  createdAt: string;
+  data: PaymentWire;
+}
+
+// ------------------------------------------------------------------ SDK shapes
+
+export interface Inclusion {
+  batchId: bigint;
+  /** The batch's Merkle root as the relayer rebuilt it; compare with escrow.batchRoot(batchId). */
+  root: Hex;
+  leafIndex: number;
+  proof: Hex[];
+}
+
+/** A payment as the relayer knows it: the signed fields plus its state and where it sits on chain. */
+export interface PaymentInfo extends Payment {
+  id: Hex;
+  signature: Hex;
+  state: PaymentState;
+  rejectReason: string | null;
+  batchId: bigint | null;
+  leafIndex: number | null;
+  txHash: Hex | null;
+  refunded: bigint;
+  /** Unix seconds when the hold ends (once escrowed). */
+  releaseAt: bigint | null;
+  requestId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  /** Present on single-payment reads; null until the payment is escrowed. */
+  inclusion?: Inclusion | null;
+}
+
+export interface AccountInfo {
+  address: Address;
+  /** Free balance in the escrow, on chain. */
+  balance: bigint;
+  /** Accepted payments not yet escrowed. */
+  pending: bigint;
+  /** balance - pending: what a new payment may spend. */
+  available: bigint;
+  nonceWindow: { base: bigint; bitmap: bigint };
+  /** Nonces free on chain and not used by a pending payment, lowest first. */
+  nextNonces: bigint[];
+}
+
+export interface PaymentRequest {
+  id: string;
+  merchantId: bigint;
+  amount: bigint;
+  orderRef: Hex;
+  expiresAt: Date;
+  /** What the customer signs, exactly as the relayer sent it (see `paymentFromRequest`). */
+  typedData: PaymentRequestTypedData;
+}
+
+export interface Settlement {
+  key: number;
+  merchantId: bigint;
+  batchIds: bigint[];
+  state: SettlementState;
+  txHash: Hex | null;
+  amount: bigint | null;
+  fee: bigint | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface MerchantBalance {
+  merchantId: bigint;
+  /** Released funds net of fees, paid out at the next settlement. */
+  released: bigint;
+  /** Payouts that could not be delivered, claimable on chain with escrow.claim. */
+  claimable: bigint;
+}
+
+export interface ApiKey {
+  id: string;
+  merchantId: bigint;
+  /** The secret (sp_live_…): shown only once, store it now. */
+  key: string;
+  createdAt: Date;
+  /** With `revokeCurrent`, the id of the key the rotation revoked. */
+  revokedKeyId?: string;
+}
+
+export interface RevokedKey {
+  id: string;
+  revokedAt: Date;
+}
+
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  /** The HMAC secret deliveries are signed with: shown only once, store it now. */
+  secret: string;
+  createdAt: Date;
+}
+
+/** The relayer sent the transaction; the payment's state follows from the escrow's events. */
+export interface SentTransaction {
+  txHash: Hex;
+  status: "sent";
+}
+
+export interface WebhookEvent {
+  /** Stable per state change: dedupe deliveries on it. */
+  id: string;
+  /** `payment.<state>`. */
+  type: string;
+  createdAt: Date;
+  data: PaymentInfo;
+}
+
+// ------------------------------------------------------------------ parsing (wire → SDK)
+
+function fail(what: string, value: unknown): never {
+  throw new StablePayError("invalid_response", `the relayer sent an invalid ${what}: ${JSON.stringify(value)}`);
+}
+
+export function parseBigint(value: unknown, what = "number"): bigint {
+  if (typeof value !== "string" || !/^[0-9]+$/.test(value)) fail(what, value);
+  return BigInt(value);
+}
+
+const optionalBigint = (value: unknown, what: string): bigint | null =>
+  value === null || value === undefined ? null : parseBigint(value, what);
+
+function parseHex(value: unknown, what: string): Hex {
+  if (typeof value !== "string" || !/^0x[0-9a-fA-F]*$/.test(value)) fail(what, value);
+  return value.toLowerCase() as Hex;
+}
+
+function parseDate(value: unknown, what: string): Date {
+  const date = typeof value === "string" ? new Date(value) : new Date(NaN);
+  if (Number.isNaN(date.getTime())) fail(what, value);
+  return date;
+}
+
+function oneOf<T extends string>(values: readonly T[], value: unknown, what: string): T {
+  if (!values.includes(value as T)) fail(what, value);
+  return value as T;
+}
+
+export function parseInclusion(wire: InclusionWire): Inclusion {
+  return {
+    batchId: parseBigint(wire.batchId, "batchId"),
+    root: parseHex(wire.root, "root"),
+    leafIndex: wire.leafIndex,
+    proof: wire.proof.map((node) => parseHex(node, "proof node")),
+  };
+}
+
+export function parsePayment(wire: PaymentWire): PaymentInfo {
+  return {
+    id: parseHex(wire.id, "payment id"),
+    payer: parseHex(wire.payer, "payer"),
+    merchantId: parseBigint(wire.merchantId, "merchantId"),
+    amount: parseBigint(wire.amount, "amount"),
+    orderRef: parseHex(wire.orderRef, "orderRef"),
+    nonce: parseBigint(wire.nonce, "nonce"),
+    validAfter: parseBigint(wire.validAfter, "validAfter"),
+    deadline: parseBigint(wire.deadline, "deadline"),
+    signature: parseHex(wire.signature, "signature"),
+    state: oneOf(PAYMENT_STATES, wire.state, "payment state"),
+    rejectReason: wire.rejectReason,
+    batchId: optionalBigint(wire.batchId, "batchId"),
+    leafIndex: wire.leafIndex,
+    txHash: wire.txHash === null ? null : parseHex(wire.txHash, "txHash"),
+    refunded: parseBigint(wire.refunded, "refunded"),
+    releaseAt: optionalBigint(wire.releaseAt, "releaseAt"),
+    requestId: wire.requestId,
+    createdAt: parseDate(wire.createdAt, "createdAt"),
+    updatedAt: parseDate(wire.updatedAt, "updatedAt"),
+    ...(wire.inclusion === undefined
+      ? {}
+      : { inclusion: wire.inclusion === null ? null : parseInclusion(wire.inclusion) }),
+  };
+}
+
+export function parseAccount(wire: AccountWire): AccountInfo {
+  return {
+    address: parseHex(wire.address, "address"),
+    balance: parseBigint(wire.balance, "balance"),
+    pending: parseBigint(wire.pending, "pending"),
+    available: parseBigint(wire.available, "available"),
+    nonceWindow: {
+      base: parseBigint(wire.nonceWindow.base, "nonce base"),
+      bitmap: parseBigint(wire.nonceWindow.bitmap, "nonce bitmap"),
+    },
+    nextNonces: wire.nextNonces.map((n) => parseBigint(n, "nonce")),
+  };
+}
+
+export function parsePaymentRequest(wire: PaymentRequestWire): PaymentRequest {
+  return {
+    id: wire.id,
+    merchantId: parseBigint(wire.merchantId, "merchantId"),
+    amount: parseBigint(wire.amount, "amount"),
+    orderRef: parseHex(wire.orderRef, "orderRef"),
+    expiresAt: parseDate(wire.expiresAt, "expiresAt"),
+    typedData: wire.typedData,
+  };
+}
+
+export function parseSettlement(wire: SettlementWire): Settlement {
+  return {
+    key: wire.key,
+    merchantId: parseBigint(wire.merchantId, "merchantId"),
+    batchIds: wire.batchIds.map((id) => parseBigint(id, "batchId")),
+    state: oneOf(SETTLEMENT_STATES, wire.state, "settlement state"),
+    txHash: wire.txHash === null ? null : parseHex(wire.txHash, "txHash"),
+    amount: optionalBigint(wire.amount, "amount"),
+    fee: optionalBigint(wire.fee, "fee"),
+    createdAt: parseDate(wire.createdAt, "createdAt"),
+    updatedAt: parseDate(wire.updatedAt, "updatedAt"),
+  };
+}
+
+export function parseBalance(wire: BalanceWire): MerchantBalance {
+  return {
+    merchantId: parseBigint(wire.merchantId, "merchantId"),
+    released: parseBigint(wire.released, "released"),
+    claimable: parseBigint(wire.claimable, "claimable"),
+  };
+}
+
+export function parseApiKey(wire: ApiKeyWire): ApiKey {
+  return {
+    id: wire.id,
+    merchantId: parseBigint(wire.merchantId, "merchantId"),
+    key: wire.key,
+    createdAt: parseDate(wire.createdAt, "createdAt"),
+    ...(wire.revokedKeyId === undefined ? {} : { revokedKeyId: wire.revokedKeyId }),
+  };
+}
+
+export const parseRevokedKey = (wire: RevokedKeyWire): RevokedKey => ({
+  id: wire.id,
+  revokedAt: parseDate(wire.revokedAt, "revokedAt"),
+});
+
+export const parseWebhookEndpoint = (wire: WebhookEndpointWire): WebhookEndpoint => ({
+  id: wire.id,
+  url: wire.url,
+  secret: wire.secret,
+  createdAt: parseDate(wire.createdAt, "createdAt"),
+});
+
+export const parseSentTransaction = (wire: SentTransactionWire): SentTransaction => ({
+  txHash: parseHex(wire.txHash, "txHash"),
+  status: "sent",
+});
+
+export const parseWebhookEvent = (wire: WebhookEventWire): WebhookEvent => ({
+  id: wire.id,
+  type: wire.type,
+  createdAt: parseDate(wire.createdAt, "createdAt"),
+  data: parsePayment(wire.data),
+});
+
+// ------------------------------------------------------------------ bodies (SDK → wire)
+
+/** The signed fields of a payment, and nothing else (a PaymentInfo carries more). */
+export const paymentFields = (p: Payment): Payment => ({
+  payer: p.payer,
+  merchantId: p.merchantId,
+  amount: p.amount,
+  orderRef: p.orderRef,
+  nonce: p.nonce,
+  validAfter: p.validAfter,
+  deadline: p.deadline,
+});
+
+const domainFields = (domain?: EscrowDomain) =>
+  domain ? { chainId: domain.chainId.toString(), escrow: domain.verifyingContract } : {};
+
+/** POST /v1/payments body. With `domain`, the relayer checks it is the one it serves (wrong_domain). */
+export function paymentBody(p: { payment: Payment; signature: Hex; domain?: EscrowDomain; requestId?: string }) {
+  const { payment, signature } = p;
+  return {
+    payer: payment.payer,
+    merchantId: payment.merchantId.toString(),
+    amount: payment.amount.toString(),
+    orderRef: payment.orderRef,
+    nonce: payment.nonce.toString(),
+    validAfter: payment.validAfter.toString(),
+    deadline: payment.deadline.toString(),
+    signature,
+    ...domainFields(p.domain),
+    ...(p.requestId === undefined ? {} : { requestId: p.requestId }),
+  };
+}
+
+export function withdrawalBody(p: { withdrawal: Withdrawal; signature: Hex; domain?: EscrowDomain }) {
+  const { withdrawal, signature } = p;
+  return {
+    payer: withdrawal.payer,
+    to: withdrawal.to,
+    amount: withdrawal.amount.toString(),
+    nonce: withdrawal.nonce.toString(),
+    deadline: withdrawal.deadline.toString(),
+    signature,
+    ...domainFields(p.domain),
+  };
+}
+
+export function depositBody(p: { authorization: DepositAuthorization; signature: Hex; domain?: EscrowDomain }) {
+  const { authorization: a, signature } = p;
+  return {
+    from: a.from,
+    amount: a.value.toString(),
+    validAfter: a.validAfter.toString(),
+    validBefore: a.validBefore.toString(),
+    nonce: a.nonce,
+    signature,
+    ...domainFields(p.domain),
+  };
+}
