@@ -95,7 +95,7 @@ describe("relayer pipeline: chain client and RPC faults", function () {
       signerKey: fx.relayerKey,
       retry: FAST_RETRY,
       onRpcRetry: (label) => retried.push(label),
-      timeoutMs: 300,
+      timeoutMs: 1_500,
     });
     try {
       fx.bridge.failNext(2, 503);
@@ -104,11 +104,12 @@ describe("relayer pipeline: chain client and RPC faults", function () {
 
       // A stalled node: the request times out, counts as transient, and the retry gets through.
       retried.length = 0;
-      fx.bridge.stallNext(1, 3_000);
+      fx.bridge.stallNext(1, 20_000);
       const started = Date.now();
       await client.blockNumber();
-      expect(Date.now() - started).to.be.below(2_500);
-      expect(retried).to.deep.equal(["eth_blockNumber"]);
+      expect(Date.now() - started).to.be.below(10_000);
+      expect(retried.length).to.be.at.least(1);
+      expect(new Set(retried)).to.deep.equal(new Set(["eth_blockNumber"]));
 
       fx.bridge.failNext(FAST_RETRY.attempts!, 502);
       let error: unknown = null;

@@ -1,0 +1,118 @@
+/**
+ * The auditor as an operator runs it: a real `hardhat node` over JSON-RPC, StablePay deployed with
+ * scripts/deploy.ts, the scripted history written by scripts/audit-history.ts, then the CLI in its
+ * own process (`ts-node --transpile-only src/auditor/cli.ts`, what `npm run audit` runs) reading
+ * deployments/localhost.json. Checks exit codes 0 / 1 / 2, progress on stderr, the reports and a
+ * single-payment proof.
+ */
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { JsonRpcProvider } from "ethers";
+import { readDeployment } from "../../src/chain/deployments";
+import { SettlementToken__factory } from "../../typechain-types";
+import {
+  childEnv,
+  freePort,
+  PROJECT_ROOT,
+  removeDir,
+  runHardhat,
+  startHardhatNode,
+  tempDir,
+  type HardhatNode,
+  type RunResult,
+} from "../deploy/helpers";
+
+/** Runs the auditor CLI in a child process and resolves with its exit code and output. */
+function audit(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("npx", ["ts-node", "--transpile-only", "src/auditor/cli.ts", ...args], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`audit ${args.join(" ")} timed out\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, output: `${stdout}\n${stderr}` });
+    });
+  });
+}
+
+describe("auditor CLI against `hardhat node`", function () {
+  this.timeout(300_000);
+
+  let node: HardhatNode | undefined;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+
+  before(async function () {
+    dir = tempDir("stablepay-audit-e2e-");
+    node = await startHardhatNode(await freePort());
+    env = childEnv({ LOCAL_RPC_URL: node.url, DEPLOYMENTS_DIR: dir, EXTRA_BATCHES: "3", PAYMENTS_PER_BATCH: "12" });
+    for (const script of ["scripts/deploy.ts", "scripts/audit-history.ts"]) {
+      const result = await runHardhat(["run", script, "--network", "localhost"], env, 180_000);
+      if (result.code !== 0) throw new Error(`${script} failed:\n${result.output}`);
+    }
+  });
+
+  after(async function () {
+    await node?.stop();
+    removeDir(dir);
+  });
+
+  it("audits the node's history: exit 0, progress on stderr, reports, then proves a payment", async function () {
+    const out = path.join(dir, "out");
+    const result = await audit(["--network", "localhost", "--out", out, "--page-size", "25"], env);
+    expect(result.code, result.output).to.equal(0);
+    expect(result.stdout).to.include("StablePay audit of localhost (chain 31337)");
+    expect(result.stdout).to.include("RESULT: CLEAN");
+    expect(result.stderr).to.match(/scan: block \d+ of \d+ \(100%\), \d+ events, \d+ events\/s, done/);
+
+    const json = JSON.parse(readFileSync(path.join(out, "audit.json"), "utf8"));
+    expect(json.clean).to.equal(true);
+    expect(json.scan.pages).to.be.greaterThan(1);
+    const [paymentId] = Object.keys(json.ledger.payments);
+    const proof = await audit(["--network", "localhost", "--out", out, "--payment", paymentId], env);
+    expect(proof.code, proof.output).to.equal(0);
+    expect(proof.stdout).to.include("PROOF VERIFIES");
+  });
+
+  it("exits 1 once tokens are sent to the escrow outside the protocol, naming the transfer", async function () {
+    const provider = new JsonRpcProvider(node!.url, undefined, { staticNetwork: true });
+    try {
+      const record = readDeployment("localhost", dir);
+      const deployer = await provider.getSigner(record.deployer);
+      const token = SettlementToken__factory.connect(record.contracts.SettlementToken.address, deployer);
+      await (await token.mint(record.deployer, 5_000_000n)).wait();
+      const tx = await token.transfer(record.contracts.PaymentEscrow.address, 5_000_000n);
+      await tx.wait();
+
+      const result = await audit(["--network", "localhost", "--out", path.join(dir, "broken"), "--quiet"], env);
+      expect(result.code, result.output).to.equal(1);
+      expect(result.stdout).to.include("[escrow.unexplained-transfer]");
+      expect(result.stdout).to.include(tx.hash);
+      expect(result.stderr).to.equal("");
+    } finally {
+      provider.destroy();
+    }
+  });
+
+  it("exits 2 when the RPC endpoint is down or the arguments are wrong", async function () {
+    const down = await audit(["--network", "localhost", "--rpc", `http://127.0.0.1:${await freePort()}`], env);
+    expect(down.code).to.equal(2);
+    expect(down.stderr).to.include("Cannot reach the RPC endpoint");
+    const usage = await audit(["--network", "localhost", "--page-size", "-1"], env);
+    expect(usage.code).to.equal(2);
+    expect(usage.stderr).to.include("Usage:");
+  });
+});
