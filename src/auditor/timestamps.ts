@@ -7,7 +7,7 @@ import type { Log, PublicClient } from "viem";
 import { ConnectionError } from "./errors";
 import { mapLimit } from "./util";
 
-const CONCURRENCY = 16;
+const CONCURRENCY = 64;
 
 /** Adds to `known` the timestamp of every block of `logs` it lacks. */
 export async function fillTimestamps(client: PublicClient, logs: readonly Log[], known: Map<bigint, number>): Promise<void> {

@@ -1,0 +1,110 @@
+/**
+ * Where everything of a running local network is: printed by `npm start` as its summary and written
+ * to data/network.json, from which `npm run demo` (and anyone else) finds the network.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { ContractName, DeploymentRecord } from "../../src/chain/deployments";
+
+export const NETWORK_INFO_FILE = "network.json";
+
+export interface NetworkInfo {
+  chain: {
+    rpcUrl: string;
+    chainId: number;
+    /** Started by this `npm start` (stops with it) or found already running (left running). */
+    startedHere: boolean;
+    /** The node's per-call log; null when the chain was started elsewhere. */
+    logFile: string | null;
+  };
+  deployment: {
+    file: string;
+    /** "deployed" now, or "existing" (a live deployment was reused). */
+    status: "deployed" | "existing";
+    deployBlock: number;
+    contracts: Record<ContractName, string>;
+    deployer: string;
+  };
+  relayer: {
+    url: string;
+    openApiUrl: string;
+    healthUrl: string;
+    readyUrl: string;
+    metricsUrl: string;
+    database: string;
+    logFile: string;
+    /** The relayer's signer (sends batches, relayed actions and settlements). */
+    signer: string | null;
+    /** Printed only when it is the local default; otherwise "(from RELAYER_ADMIN_TOKEN)". */
+    adminToken: string;
+  };
+  dataDir: string;
+  pid: number;
+  startedAt: string;
+}
+
+export function contractAddresses(record: DeploymentRecord): Record<ContractName, string> {
+  return Object.fromEntries(Object.entries(record.contracts).map(([name, c]) => [name, c.address])) as Record<
+    ContractName,
+    string
+  >;
+}
+
+export function relayerUrls(url: string): Pick<
+  NetworkInfo["relayer"],
+  "url" | "openApiUrl" | "healthUrl" | "readyUrl" | "metricsUrl"
+> {
+  return {
+    url,
+    openApiUrl: `${url}/v1/openapi.json`,
+    healthUrl: `${url}/health`,
+    readyUrl: `${url}/ready`,
+    metricsUrl: `${url}/metrics`,
+  };
+}
+
+export function writeNetworkInfo(dataDir: string, info: NetworkInfo): string {
+  const file = path.join(dataDir, NETWORK_INFO_FILE);
+  writeFileSync(file, JSON.stringify(info, null, 2) + "\n");
+  return file;
+}
+
+export function readNetworkInfo(dataDir: string): NetworkInfo | null {
+  const file = path.join(dataDir, NETWORK_INFO_FILE);
+  if (!existsSync(file)) return null;
+  return JSON.parse(readFileSync(file, "utf8")) as NetworkInfo;
+}
+
+/** A path as people read it: relative to the current directory when inside it. */
+export function displayPath(file: string, cwd = process.cwd()): string {
+  const relative = path.relative(cwd, file);
+  return relative && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : file;
+}
+
+/** The summary `npm start` prints last: one line per place, aligned, nothing else. */
+export function formatSummary(info: NetworkInfo, show: (file: string) => string = displayPath): string[] {
+  const { chain, deployment, relayer } = info;
+  const width = Math.max(...Object.keys(deployment.contracts).map((name) => name.length)) + 4;
+  const row = (label: string, value: string) => `  ${label.padEnd(width)}${value}`;
+  const chainNote = chain.startedHere ? "started here, stops with Ctrl-C" : "already running, left running";
+  return [
+    "",
+    "StablePay local network",
+    row("chain", `${chain.rpcUrl}  (chain id ${chain.chainId}; ${chainNote})`),
+    row("chain log", chain.logFile ? show(chain.logFile) : "(the chain was started elsewhere: its log is wherever that process writes)"),
+    row("deployment", `${show(deployment.file)}  (${deployment.status}, deploy block ${deployment.deployBlock})`),
+    ...Object.entries(deployment.contracts).map(([name, address]) => row(`  ${name}`, address)),
+    row("relayer", relayer.url),
+    row("  OpenAPI", relayer.openApiUrl),
+    row("  health", `${relayer.healthUrl}  ${relayer.readyUrl}`),
+    row("  metrics", relayer.metricsUrl),
+    row("  signer", relayer.signer ?? "?"),
+    row("  admin token", relayer.adminToken),
+    row("  database", show(relayer.database)),
+    row("  log", show(relayer.logFile)),
+    row("summary", `${show(path.join(info.dataDir, NETWORK_INFO_FILE))} (this, as JSON)`),
+  ];
+}
+
+/** The last line of the summary: tests and tools wait for it. */
+export const READY_LINE = "StablePay local network is running. Ctrl-C stops it.";

@@ -1,0 +1,123 @@
+/**
+ * Child processes that can be stopped for sure: each runs in its own process group (so a stop
+ * reaches whatever it started, e.g. npx → node), its output goes to a log file and/or a line
+ * handler, and `stop()` signals the whole group, waits for the exit, and kills the group if the
+ * exit does not come in time.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import path from "node:path";
+
+export interface ManagedProcessOptions {
+  /** Short name for messages ("chain", "relayer"). */
+  name: string;
+  command: string;
+  args: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** stdout and stderr are appended here (created with its folder if missing). */
+  logFile?: string;
+  /** "w" starts the log afresh (a new chain), "a" keeps history (the relayer's store outlives runs). */
+  logFlags?: "w" | "a";
+  /** Every complete output line, stdout and stderr alike. */
+  onLine?: (line: string, stream: "stdout" | "stderr") => void;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export class ManagedProcess {
+  readonly name: string;
+  readonly logFile: string | undefined;
+  readonly exited: Promise<ExitInfo>;
+  private readonly child: ChildProcess;
+  private readonly log: WriteStream | undefined;
+  private exitInfo: ExitInfo | null = null;
+  private stopping: Promise<ExitInfo> | null = null;
+
+  constructor(options: ManagedProcessOptions) {
+    this.name = options.name;
+    this.logFile = options.logFile;
+    if (options.logFile) {
+      mkdirSync(path.dirname(options.logFile), { recursive: true });
+      this.log = createWriteStream(options.logFile, { flags: options.logFlags ?? "a" });
+    }
+    this.child = spawn(options.command, options.args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      // Own process group: stop() signals -pid, which reaches the child's own children too.
+      detached: true,
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.once("exit", (code, signal) => {
+        this.exitInfo = { code, signal };
+        resolve(this.exitInfo);
+      });
+      // A spawn failure (ENOENT) emits "error" and no "exit".
+      this.child.once("error", () => {
+        this.exitInfo ??= { code: null, signal: null };
+        resolve(this.exitInfo);
+      });
+    });
+    for (const stream of ["stdout", "stderr"] as const) {
+      let pending = "";
+      this.child[stream]?.on("data", (chunk: Buffer) => {
+        this.log?.write(chunk);
+        if (!options.onLine) return;
+        pending += chunk.toString("utf8");
+        const lines = pending.split("\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) if (line.trim() !== "") options.onLine(line, stream);
+      });
+    }
+    void this.exited.then(() => this.log?.end());
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.exitInfo === null && this.child.pid !== undefined;
+  }
+
+  /**
+   * Sends `signal` to the process group, waits up to `timeoutMs` for the exit, then SIGKILLs the
+   * group. Idempotent: a second call waits for the first stop.
+   */
+  stop(signal: NodeJS.Signals, timeoutMs: number): Promise<ExitInfo> {
+    this.stopping ??= (async () => {
+      if (!this.running) return this.exited;
+      this.signalGroup(signal);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
+      const outcome = await Promise.race([this.exited, timedOut]);
+      clearTimeout(timer);
+      if (outcome === "timeout") {
+        this.signalGroup("SIGKILL");
+        return this.exited;
+      }
+      // The leader is gone; anything it left behind in its group goes too.
+      this.signalGroup("SIGKILL");
+      return outcome;
+    })();
+    return this.stopping;
+  }
+
+  /** Synchronous last resort (process "exit" handler, second Ctrl-C): SIGKILL the whole group. */
+  killNow(): void {
+    this.signalGroup("SIGKILL");
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    if (this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, signal);
+    } catch {
+      // ESRCH: the group is already empty.
+    }
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * What `npm start` runs where: command-line flags and environment variables, with the local
+ * defaults. Relative paths are taken from the project root, whatever the current directory.
+ */
+import path from "node:path";
+import { DEFAULT_DEPLOYMENTS_DIR } from "../../src/chain/deployments";
+import { DEFAULTS as RELAYER_DEFAULTS } from "../../src/relayer/config";
+
+export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+
+/** Hardhat's `hardhat node` defaults. */
+export const DEFAULT_RPC_HOST = "127.0.0.1";
+export const DEFAULT_RPC_PORT = 8545;
+/** The relayer's default admin token (src/relayer/config.ts): fine on a loopback-only local network. */
+export const LOCAL_ADMIN_TOKEN = "local-admin-token";
+/**
+ * The local relayer settles every 2 s instead of every 30 s: settling is free on the local chain and
+ * a newcomer watching the demo should not wait half a minute for the payout.
+ */
+export const LOCAL_SETTLE_INTERVAL_MS = 2_000;
+
+export interface StartOptions {
+  demo: boolean;
+  rpcHost: string;
+  rpcPort: number;
+  rpcUrl: string;
+  relayerHost: string;
+  relayerPort: number;
+  /** data/: the relayer's SQLite store, the logs, chain.json, network.json, demo.json. */
+  dataDir: string;
+  databasePath: string;
+  deploymentsDir: string;
+  deploymentsFile: string;
+  adminToken: string;
+  /** Whether the admin token is the local default (then the summary may print it). */
+  defaultAdminToken: boolean;
+  settleIntervalMs: number;
+}
+
+export const USAGE = `Usage: npm start [-- --demo] [-- --data-dir <dir>]
+
+Starts a local StablePay network: a Hardhat chain, the contracts, the relayer.
+  --demo             also run the demo (scripts/demo.ts) once the network is up
+  --data-dir <dir>   relayer store, logs and state files (default: data/, or RELAYER_DATA_DIR)
+
+Environment: LOCAL_RPC_HOST, LOCAL_RPC_PORT (chain, default 127.0.0.1:8545), RELAYER_HOST,
+RELAYER_PORT (relayer, default 127.0.0.1:8787), RELAYER_DATA_DIR, RELAYER_DB, DEPLOYMENTS_DIR,
+RELAYER_ADMIN_TOKEN, RELAYER_PRIVATE_KEY, SETTLE_INTERVAL_MS. See docs/LOCAL.md.`;
+
+export class UsageError extends Error {}
+
+function port(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65_535) {
+    throw new UsageError(`${name}="${raw}" is not a TCP port (1-65535)`);
+  }
+  return value;
+}
+
+function positiveInt(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError(`${name}="${raw}" must be a positive integer`);
+  return value;
+}
+
+interface Flags {
+  demo: boolean;
+  help: boolean;
+  dataDir?: string;
+}
+
+function parseFlags(argv: readonly string[]): Flags {
+  const flags: Flags = { demo: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--demo") flags.demo = true;
+    else if (arg === "--help" || arg === "-h") flags.help = true;
+    else if (arg === "--data-dir") {
+      const value = argv[++i];
+      if (!value) throw new UsageError("--data-dir needs a directory");
+      flags.dataDir = value;
+    } else if (arg.startsWith("--data-dir=")) flags.dataDir = arg.slice("--data-dir=".length);
+    else throw new UsageError(`unknown argument "${arg}"`);
+  }
+  return flags;
+}
+
+/** Options from the arguments after `--` and the environment; throws UsageError on bad input. */
+export function parseStartOptions(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): StartOptions | "help" {
+  const flags = parseFlags(argv);
+  if (flags.help) return "help";
+  const rpcHost = env.LOCAL_RPC_HOST || DEFAULT_RPC_HOST;
+  const rpcPort = port("LOCAL_RPC_PORT", env.LOCAL_RPC_PORT, DEFAULT_RPC_PORT);
+  const dataDir = path.resolve(PROJECT_ROOT, flags.dataDir ?? (env.RELAYER_DATA_DIR || RELAYER_DEFAULTS.dataDir));
+  const deploymentsDir = path.resolve(PROJECT_ROOT, env.DEPLOYMENTS_DIR || DEFAULT_DEPLOYMENTS_DIR);
+  const adminToken = env.RELAYER_ADMIN_TOKEN || LOCAL_ADMIN_TOKEN;
+  return {
+    demo: flags.demo,
+    rpcHost,
+    rpcPort,
+    rpcUrl: `http://${rpcHost}:${rpcPort}`,
+    relayerHost: env.RELAYER_HOST || RELAYER_DEFAULTS.host,
+    relayerPort: port("RELAYER_PORT", env.RELAYER_PORT, RELAYER_DEFAULTS.port),
+    dataDir,
+    databasePath: path.resolve(PROJECT_ROOT, env.RELAYER_DB || path.join(dataDir, "relayer.sqlite")),
+    deploymentsDir,
+    deploymentsFile: path.join(deploymentsDir, "localhost.json"),
+    adminToken,
+    defaultAdminToken: adminToken === LOCAL_ADMIN_TOKEN,
+    settleIntervalMs: positiveInt("SETTLE_INTERVAL_MS", env.SETTLE_INTERVAL_MS, LOCAL_SETTLE_INTERVAL_MS),
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * The relayer process: configuration from the environment (src/relayer/config.ts; defaults run it
+ * against `npm start`'s local chain), one JSON log line per event on stdout, graceful stop on
+ * SIGINT/SIGTERM (a second signal exits at once). See docs/relayer.md.
+ *
+ *   RPC_URL=... DEPLOYMENTS_FILE=deployments/<network>.json RELAYER_PRIVATE_KEY=0x... \
+ *     npx ts-node --transpile-only src/relayer/main.ts
+ */
+import { loadConfig } from "./config";
+import { startRelayer, type RunningRelayer } from "./server";
+
+/** A stop that takes longer than this (a hung RPC call in a tick) ends with exit code 1 instead. */
+const STOP_TIMEOUT_MS = 30_000;
+
+/** Before pino exists (bad config, unreachable node): same JSON shape, on stderr. */
+function fatal(msg: string, error: unknown): never {
+  const err = error instanceof Error ? error.message : String(error);
+  process.stderr.write(JSON.stringify({ level: 60, time: Date.now(), pid: process.pid, msg, err }) + "\n");
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    fatal("invalid configuration", error);
+  }
+  const level = process.env.LOG_LEVEL ?? "info";
+  let relayer: RunningRelayer;
+  try {
+    relayer = await startRelayer(config, { logger: level === "silent" ? false : { level } });
+  } catch (error) {
+    fatal("relayer failed to start", error);
+  }
+
+  relayer.log.info(
+    {
+      event: "started",
+      url: relayer.url,
+      chainId: relayer.chain.chainId.toString(),
+      escrow: relayer.chain.addresses.escrow,
+      signer: relayer.chain.address,
+      database: config.databasePath,
+    },
+    `relayer listening on ${relayer.url}`,
+  );
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      relayer.log.warn({ signal }, "second signal: exiting without a graceful stop");
+      process.exit(1);
+    }
+    relayer.log.info({ signal }, "stopping");
+    const timer = setTimeout(() => {
+      relayer.log.error({ timeoutMs: STOP_TIMEOUT_MS }, "graceful stop timed out");
+      process.exit(1);
+    }, STOP_TIMEOUT_MS);
+    timer.unref();
+    relayer
+      .stop()
+      .then(() => {
+        relayer.log.info({ event: "stopped" }, "relayer stopped");
+        process.exit(0);
+      })
+      .catch((error: unknown) => fatal("graceful stop failed", error));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
+
+void main();

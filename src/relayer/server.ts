@@ -1,0 +1,172 @@
+/**
+ * A whole relayer in one process: the SQLite store, the chain connection (typechain bindings over
+ * JSON-RPC), the HTTP API, the chain pipeline (batcher → submitter → chain watcher, settler) and the
+ * webhook dispatcher, all on one store and one signer. `main.ts` runs it from the environment;
+ * tests and the benchmark embed it or spawn main.ts.
+ *
+ * Shutdown order matters for exactly-once: the API closes first (no new payment is acknowledged, and
+ * the group commit flushes every payment already verified), then the jobs finish their tick in
+ * flight, then the store closes. A kill -9 anywhere skips all of this and is still safe: the store
+ * records every step before the chain sees it (see docs/relayer.md, "Exactly once").
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "./app";
+import type { RelayerConfig } from "./config";
+import type { Hex } from "./domain";
+import { connectChain, type ChainClient } from "./chain/contracts";
+import type { LoggerOptions } from "./http/logging";
+import { EthersChainView } from "./intake/chainView";
+import { createPipeline, type Pipeline } from "./jobs";
+import { SubmitterChainWriter } from "./jobs/relayWriter";
+import { errorMessage, type Logger } from "./jobs/runtime";
+import { metrics as processMetrics, type RelayerMetrics } from "./metrics";
+import { openSqliteStore, type SqliteStore } from "./store/sqlite";
+import { WebhookDispatcher } from "./webhooks/dispatcher";
+
+export interface StartOptions {
+  /** pino options for the process log (level, stream), or false for silence. Default: info, stdout. */
+  logger?: LoggerOptions | false;
+  metrics?: RelayerMetrics;
+}
+
+export interface RunningRelayer {
+  /** Base URL the API listens on (the real port when config.port is 0). */
+  url: string;
+  app: FastifyInstance;
+  store: SqliteStore;
+  chain: ChainClient;
+  pipeline: Pipeline;
+  dispatcher: WebhookDispatcher;
+  /** The process log (fastify's pino): one JSON object per line. */
+  log: Logger;
+  /** Graceful stop: API (flushing the group commit), jobs, dispatcher, chain connection, store. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A logger whose target is set later: the chain connection and the jobs are created before the app
+ * that owns the process's pino instance. Until then lines go to stderr as JSON.
+ */
+class DeferredLogger implements Logger {
+  target: Logger | null = null;
+  debug = this.forward("debug");
+  info = this.forward("info");
+  warn = this.forward("warn");
+  error = this.forward("error");
+
+  private forward(level: keyof Logger) {
+    return (obj: object, msg?: string) => {
+      if (this.target) this.target[level](obj, msg);
+      else if (level !== "debug") process.stderr.write(JSON.stringify({ level, time: Date.now(), ...obj, msg }) + "\n");
+    };
+  }
+}
+
+/** Starts everything and resolves once the API listens; on a failure, whatever started is stopped. */
+export async function startRelayer(config: RelayerConfig, options: StartOptions = {}): Promise<RunningRelayer> {
+  const metrics = options.metrics ?? processMetrics;
+  const log = new DeferredLogger();
+  let store: SqliteStore | null = null;
+  let chain: ChainClient | null = null;
+  let app: FastifyInstance | null = null;
+  let pipeline: Pipeline | null = null;
+  let dispatcher: WebhookDispatcher | null = null;
+
+  // App first: no new acknowledgements, and its onClose hook drains the group commit into the
+  // store. Then the jobs' ticks in flight, the dispatcher's deliveries, the provider, the store.
+  const shutdown = async () => {
+    const steps: [string, (() => Promise<void> | void) | null][] = [
+      ["api", app && (() => app!.close())],
+      ["jobs", pipeline && (() => pipeline!.stop())],
+      ["webhooks", dispatcher && (() => dispatcher!.stop())],
+      ["chain", chain && (() => chain!.provider.destroy())],
+      ["store", store && (() => store!.close())],
+    ];
+    for (const [name, step] of steps) {
+      if (!step) continue;
+      try {
+        await step();
+      } catch (error) {
+        log.error({ step: name, err: errorMessage(error) }, "shutdown step failed");
+      }
+    }
+  };
+
+  try {
+    fs.mkdirSync(path.dirname(path.resolve(config.databasePath)), { recursive: true });
+    store = await openSqliteStore(config.databasePath);
+    chain = await connectChain({
+      rpcUrl: config.rpcUrl,
+      deployment: config.deploymentsFile,
+      signerKey: config.signerPrivateKey as Hex,
+      logger: log,
+      onRpcRetry: (label) => metrics.failures.inc({ component: "rpc", reason: label }),
+    });
+    // Intake reads through the same provider: ethers batches concurrent reads into one HTTP request.
+    const chainView = await EthersChainView.connect({
+      provider: chain.provider,
+      escrow: chain.addresses.escrow,
+      registry: chain.addresses.registry,
+      chainId: chain.chainId,
+    });
+
+    const jobs = createPipeline({
+      store,
+      chain,
+      config,
+      logger: log,
+      metrics,
+      onStuck: (stuck) =>
+        log.error(
+          { nonce: stuck.nonce, purpose: stuck.purpose, txHash: stuck.txHash, cap: stuck.cap.toString() },
+          "transaction stuck: a fee bump would exceed MAX_FEE_PER_GAS_CAP",
+        ),
+    });
+    const writer = new SubmitterChainWriter(jobs.submitter, log);
+    const webhooks = new WebhookDispatcher({
+      store,
+      onResult: (outcome, record, error) => {
+        if (outcome === "delivered") return;
+        metrics.failures.inc({ component: "webhooks", reason: outcome });
+        log.warn({ outbox: record.id, endpoint: record.endpointId, outcome, err: error }, "webhook delivery failed");
+      },
+      onError: (error) => log.error({ err: errorMessage(error) }, "webhook dispatcher tick failed"),
+    });
+
+    const api = buildApp({ config, store, chain: chainView, writer, logger: options.logger, metrics });
+    app = api;
+    log.target = api.log;
+
+    // Reconciles the signer's nonce with the chain (and resolves transactions a crash left pending)
+    // before anything is sent.
+    await jobs.start();
+    pipeline = jobs;
+    webhooks.start();
+    dispatcher = webhooks;
+
+    await api.listen({ host: config.host, port: config.port });
+    const address = api.server.address();
+    if (!address || typeof address === "string") throw new Error("the API is not listening on TCP");
+    const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+    let stopping: Promise<void> | null = null;
+    return {
+      url: `http://${host}:${address.port}`,
+      app: api,
+      store,
+      chain,
+      pipeline: jobs,
+      dispatcher: webhooks,
+      log,
+      stop() {
+        stopping ??= shutdown();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await shutdown();
+    throw error;
+  }
+}
