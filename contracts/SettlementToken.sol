@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {AccessControlDefaultAdminRules} from
-    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
@@ -45,8 +44,9 @@ contract SettlementToken is ERC20, EIP712, Nonces, Pausable, AccessControlDefaul
     bytes32 public constant RESCUER_ROLE = keccak256("RESCUER_ROLE");
 
     /// @inheritdoc ISettlementToken
-    bytes32 public constant PERMIT_TYPEHASH =
-        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
+    bytes32 public constant PERMIT_TYPEHASH = keccak256(
+        "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+    );
     /// @inheritdoc ISettlementToken
     bytes32 public constant TRANSFER_WITH_AUTHORIZATION_TYPEHASH = keccak256(
         "TransferWithAuthorization(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,"
@@ -58,8 +58,9 @@ contract SettlementToken is ERC20, EIP712, Nonces, Pausable, AccessControlDefaul
         "bytes32 nonce)"
     );
     /// @inheritdoc ISettlementToken
-    bytes32 public constant CANCEL_AUTHORIZATION_TYPEHASH =
-        keccak256("CancelAuthorization(address authorizer,bytes32 nonce)");
+    bytes32 public constant CANCEL_AUTHORIZATION_TYPEHASH = keccak256(
+        "CancelAuthorization(address authorizer,bytes32 nonce)"
+    );
 
     mapping(address account => bool) private _blocklisted;
     mapping(address account => bool) private _minters;
@@ -72,11 +73,12 @@ contract SettlementToken is ERC20, EIP712, Nonces, Pausable, AccessControlDefaul
      * @param initialAdminDelay Delay a default admin transfer must wait before it can be accepted.
      * @param initialAdmin Holder of `DEFAULT_ADMIN_ROLE`, which grants and revokes every other role.
      */
-    constructor(string memory name_, string memory symbol_, uint48 initialAdminDelay, address initialAdmin)
-        ERC20(name_, symbol_)
-        EIP712(name_, "2")
-        AccessControlDefaultAdminRules(initialAdminDelay, initialAdmin)
-    {}
+    constructor(
+        string memory name_,
+        string memory symbol_,
+        uint48 initialAdminDelay,
+        address initialAdmin
+    ) ERC20(name_, symbol_) EIP712(name_, "2") AccessControlDefaultAdminRules(initialAdminDelay, initialAdmin) {}
 
     // ---------------------------------------------------------------------------------------------
     // ERC-20
@@ -106,16 +108,26 @@ contract SettlementToken is ERC20, EIP712, Nonces, Pausable, AccessControlDefaul
     // ---------------------------------------------------------------------------------------------
 
     /// @inheritdoc IERC20Permit
-    function permit(address owner, address spender, uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
-        external
-    {
+    function permit(
+        address owner,
+        address spender,
+        uint256 value,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external {
         _permit(owner, spender, value, deadline, abi.encodePacked(r, s, v));
     }
 
     /// @inheritdoc ISettlementToken
-    function permit(address owner, address spender, uint256 value, uint256 deadline, bytes calldata signature)
-        external
-    {
+    function permit(
+        address owner,
+        address spender,
+        uint256 value,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
         _permit(owner, spender, value, deadline, signature);
     }
 
@@ -173,7 +185,14 @@ contract SettlementToken is ERC20, EIP712, Nonces, Pausable, AccessControlDefaul
         bytes calldata signature
     ) external {
         _transferWithAuthorization(
-            TRANSFER_WITH_AUTHORIZATION_TYPEHASH, from, to, value, validAfter, validBefore, nonce, signature
+            TRANSFER_WITH_AUTHORIZATION_TYPEHASH,
+            from,
+            to,
+            value,
+            validAfter,
+            validBefore,
+            nonce,
+            signature
         );
     }
 
@@ -214,7 +233,14 @@ contract SettlementToken is ERC20, EIP712, Nonces, Pausable, AccessControlDefaul
     ) external {
         _requireCallerIsPayee(to);
         _transferWithAuthorization(
-            RECEIVE_WITH_AUTHORIZATION_TYPEHASH, from, to, value, validAfter, validBefore, nonce, signature
+            RECEIVE_WITH_AUTHORIZATION_TYPEHASH,
+            from,
+            to,
+            value,
+            validAfter,
+            validBefore,
+            nonce,
+            signature
         );
     }
 
@@ -238,11 +264,10 @@ contract SettlementToken is ERC20, EIP712, Nonces, Pausable, AccessControlDefaul
     // ---------------------------------------------------------------------------------------------
 
     /// @inheritdoc ISettlementToken
-    function configureMinter(address minter, uint256 minterAllowedAmount)
-        external
-        whenNotPaused
-        onlyRole(MASTER_MINTER_ROLE)
-    {
+    function configureMinter(
+        address minter,
+        uint256 minterAllowedAmount
+    ) external whenNotPaused onlyRole(MASTER_MINTER_ROLE) {
         if (minter == address(0)) revert InvalidMinter(minter);
         _minters[minter] = true;
         _minterAllowances[minter] = minterAllowedAmount;
@@ -344,9 +369,7 @@ contract SettlementToken is ERC20, EIP712, Nonces, Pausable, AccessControlDefaul
         super._update(from, to, value);
     }
 
-    function _permit(address owner, address spender, uint256 value, uint256 deadline, bytes memory signature)
-        private
-    {
+    function _permit(address owner, address spender, uint256 value, uint256 deadline, bytes memory signature) private {
         _requireApprovable(owner, spender);
         if (block.timestamp > deadline) revert ERC2612ExpiredSignature(deadline);
         bytes32 structHash = keccak256(abi.encode(PERMIT_TYPEHASH, owner, spender, value, _useNonce(owner), deadline));

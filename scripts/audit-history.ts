@@ -130,7 +130,15 @@ export async function writeAuditHistory(
   ];
   const firstId = (await registry.merchantCount()) + 1n;
   for (let i = 0; i < 3; i++) {
-    await wait(registry.registerMerchant(owners[i].address, payouts[i].address, terms[i][0], terms[i][1], `0x${"ab".repeat(32)}`));
+    await wait(
+      registry.registerMerchant(
+        owners[i].address,
+        payouts[i].address,
+        terms[i][0],
+        terms[i][1],
+        `0x${"ab".repeat(32)}`,
+      ),
+    );
   }
   const [m1, m2, m3] = [firstId, firstId + 1n, firstId + 2n];
   for (const customer of customers) {
@@ -215,7 +223,11 @@ export async function writeAuditHistory(
   }
 
   return {
-    merchants: [0, 1, 2].map((i) => ({ id: firstId + BigInt(i), owner: owners[i].address as Address, payout: payouts[i].address as Address })),
+    merchants: [0, 1, 2].map((i) => ({
+      id: firstId + BigInt(i),
+      owner: owners[i].address as Address,
+      payout: payouts[i].address as Address,
+    })),
     customers: customers.map((x) => x.address as Address),
     ids: {
       confirmed: aC0.id,
@@ -230,7 +242,12 @@ export async function writeAuditHistory(
     batchCount: await escrow.batchCount(),
     rejected: 3,
     escrowedPayments,
-    deferred: { merchantId: m2, amount: deferred, blocklistedPayout: payouts[1].address as Address, newPayout: newPayout.address as Address },
+    deferred: {
+      merchantId: m2,
+      amount: deferred,
+      blocklistedPayout: payouts[1].address as Address,
+      newPayout: newPayout.address as Address,
+    },
     minted: usd(5_000) * BigInt(customers.length) + usd(1_000),
     burned: usd(400),
     feeRecipient: record.feeRecipient as Address,
@@ -296,7 +313,11 @@ export async function payBatch(ctx: Ctx, items: Item[]): Promise<Escrowed[]> {
       validAfter: 0n,
       deadline: item.reject === "expired" ? now - 1n : now + 365n * BigInt(DAY),
     };
-    const signature = (await (item.signer ?? item.payer).signTypedData(domain, ethersTypes(paymentTypes), payment)) as Hex;
+    const signature = (await (item.signer ?? item.payer).signTypedData(
+      domain,
+      ethersTypes(paymentTypes),
+      payment,
+    )) as Hex;
     signed.push({ payment, signature });
     // A rejected item leaves the payer's nonce unused.
     if (!item.reject) {
@@ -312,7 +333,12 @@ export async function payBatch(ctx: Ctx, items: Item[]): Promise<Escrowed[]> {
 }
 
 /** One payment straight from the payer's wallet (EIP-3009 ReceiveWithAuthorization, nonce = payment id). */
-async function payFromWallet(ctx: Ctx, payer: HardhatEthersSigner, merchantId: bigint, amount: bigint): Promise<Escrowed> {
+async function payFromWallet(
+  ctx: Ctx,
+  payer: HardhatEthersSigner,
+  merchantId: bigint,
+  amount: bigint,
+): Promise<Escrowed> {
   const escrowAddress = (await ctx.escrow.getAddress()) as Address;
   const domain = escrowDomain(ctx.chainId, escrowAddress);
   const nonce = ctx.nonces.get(payer.address) ?? 0n;
@@ -356,7 +382,11 @@ async function payFromWallet(ctx: Ctx, payer: HardhatEthersSigner, merchantId: b
 }
 
 /** Sends `amount` tokens straight to the escrow with a plain ERC-20 transfer: owed to no one. */
-export async function breakLedger(hre: HardhatRuntimeEnvironment, record: DeploymentRecord, amount = usd(1_000)): Promise<Hex> {
+export async function breakLedger(
+  hre: HardhatRuntimeEnvironment,
+  record: DeploymentRecord,
+  amount = usd(1_000),
+): Promise<Hex> {
   const [deployer] = await hre.ethers.getSigners();
   const token = SettlementToken__factory.connect(record.contracts.SettlementToken.address, deployer);
   await wait(token.mint(deployer.address, amount));

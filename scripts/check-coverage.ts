@@ -19,7 +19,10 @@ function main(): void {
   const summary = JSON.parse(readFileSync(summaryPath, "utf8")) as Summary;
   const failures: string[] = [];
   const { total } = summary;
-  for (const [metric, threshold] of Object.entries(COVERAGE_THRESHOLDS) as [keyof typeof COVERAGE_THRESHOLDS, number][]) {
+  for (const [metric, threshold] of Object.entries(COVERAGE_THRESHOLDS) as [
+    keyof typeof COVERAGE_THRESHOLDS,
+    number,
+  ][]) {
     const pct = total[metric].pct;
     console.log(`coverage ${metric}: ${pct}% (threshold ${threshold}%)`);
     if (pct < threshold) failures.push(`${metric} ${pct}% < ${threshold}%`);
@@ -27,7 +30,9 @@ function main(): void {
   for (const [file, metrics] of Object.entries(summary)) {
     if (file === "total") continue;
     if (metrics.lines.pct < COVERAGE_THRESHOLDS.lines || metrics.branches.pct < COVERAGE_THRESHOLDS.branches) {
-      console.log(`  below threshold: ${path.relative(process.cwd(), file)} lines ${metrics.lines.pct}% branches ${metrics.branches.pct}%`);
+      console.log(
+        `  below threshold: ${path.relative(process.cwd(), file)} lines ${metrics.lines.pct}% branches ${metrics.branches.pct}%`,
+      );
     }
   }
   if (failures.length > 0) {

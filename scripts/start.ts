@@ -1,132 +1,334 @@
 /**
- * `npm start`: a complete local StablePay network on embedded defaults.
+ * `npm start`: a complete local StablePay network, and a summary of where everything is.
  *
- * 1. a local Hardhat chain (JSON-RPC on 127.0.0.1:8545), or the one already answering there;
- * 2. the contracts, deployed once and recorded in deployments/localhost.json (reused when live);
- * 3. the relayer (when built: src/relayer/main.ts) with its SQLite store in data/.
+ * 1. chain: a Hardhat node on 127.0.0.1:8545 (its per-call log in data/chain.log), or the chain
+ *    already answering there (reused, and left running on exit);
+ * 2. contracts: deployed once and recorded in deployments/localhost.json, reused while live; a
+ *    record of a chain that is gone is stale and replaced (scripts/deploy.ts);
+ * 3. relayer: src/relayer/main.ts as a child process, its SQLite store in data/. It starts after the
+ *    deployment because its signer is, by default, the deployer (account #0): one nonce sequence,
+ *    one sender at a time. A store made on another chain (Hardhat's chain lives in memory, so a
+ *    node restart is a new chain) is moved aside, see scripts/lib/chainIdentity.ts;
+ * 4. with --demo, scripts/demo.ts against it.
  *
- * Ctrl-C stops every child process. Hardhat's chain lives in memory: a chain started here is gone
- * when it stops, so the next start deploys again (the deploy script says why it redeploys).
+ * Ctrl-C stops the relayer, then the chain (only if started here), each as a process group with a
+ * timeout. See docs/LOCAL.md.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import {
+  identityMismatch,
+  loadChainIdentity,
+  moveDatabaseAside,
+  readChainIdentity,
+  saveChainIdentity,
+} from "./lib/chainIdentity";
+import { deployLocal } from "./lib/deployLocal";
+import { httpStatus, portIsFree, probeChainId, waitFor } from "./lib/jsonRpc";
+import {
+  READY_LINE,
+  contractAddresses,
+  displayPath,
+  formatSummary,
+  relayerUrls,
+  writeNetworkInfo,
+  type NetworkInfo,
+} from "./lib/networkInfo";
+import { ManagedProcess } from "./lib/processes";
+import { consoleLine, parseRelayerLine } from "./lib/relayerLog";
+import { PROJECT_ROOT, USAGE, UsageError, parseStartOptions, type StartOptions } from "./lib/startOptions";
 
-const ROOT = path.resolve(__dirname, "..");
-const RPC_HOST = process.env.LOCAL_RPC_HOST ?? "127.0.0.1";
-const RPC_PORT = Number(process.env.LOCAL_RPC_PORT ?? 8545);
-const RPC_URL = `http://${RPC_HOST}:${RPC_PORT}`;
-const CHAIN_READY_TIMEOUT_MS = 60_000;
-const HARDHAT_BIN = path.join(ROOT, "node_modules", ".bin", "hardhat");
+/** Generous: `hardhat node` and ts-node both take a while on a loaded two-core machine. */
+const CHAIN_START_TIMEOUT_MS = 120_000;
+const RELAYER_START_TIMEOUT_MS = 120_000;
+/** The relayer stops gracefully in well under this; past it, SIGKILL is safe (its store records every step first). */
+const RELAYER_STOP_TIMEOUT_MS = 15_000;
+const CHAIN_STOP_TIMEOUT_MS = 10_000;
+/** Lines of a child's log shown when it dies during start-up. */
+const LOG_TAIL_LINES = 15;
 
-const children: ChildProcess[] = [];
+const HARDHAT_BIN = path.join(PROJECT_ROOT, "node_modules", ".bin", "hardhat");
+const TS_NODE_BIN = path.join(PROJECT_ROOT, "node_modules", ".bin", "ts-node");
+const RELAYER_MAIN = path.join(PROJECT_ROOT, "src", "relayer", "main.ts");
 
-async function rpcAnswers(): Promise<boolean> {
-  try {
-    const response = await fetch(RPC_URL, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      signal: AbortSignal.timeout(2_000),
+const show = (file: string): string => displayPath(file);
+
+function logTail(file: string | undefined): string {
+  if (!file || !existsSync(file)) return "";
+  const lines = readFileSync(file, "utf8").trimEnd().split("\n").slice(-LOG_TAIL_LINES);
+  return `\n--- last lines of ${show(file)} ---\n${lines.join("\n")}`;
+}
+
+class LocalNetwork {
+  private chain: ManagedProcess | null = null;
+  private relayer: ManagedProcess | null = null;
+  private stopping = false;
+  private readonly demoAbort = new AbortController();
+
+  constructor(private readonly options: StartOptions) {}
+
+  get demoSignal(): AbortSignal {
+    return this.demoAbort.signal;
+  }
+
+  async start(): Promise<NetworkInfo> {
+    const o = this.options;
+    mkdirSync(o.dataDir, { recursive: true });
+    await this.checkRelayerPort();
+
+    const { chainId, startedHere } = await this.startChain();
+    const deployment = await deployLocal({
+      rpcUrl: o.rpcUrl,
+      deploymentsDir: o.deploymentsDir,
+      log: (line) => console.log(`[deploy] ${line}`),
     });
-    return response.ok;
-  } catch {
-    return false;
+    const record = deployment.record;
+    this.prepareStore(await readChainIdentity(o.rpcUrl, record.contracts.PaymentEscrow.address));
+
+    const relayer = await this.startRelayer();
+    const info: NetworkInfo = {
+      chain: { rpcUrl: o.rpcUrl, chainId, startedHere, logFile: startedHere ? this.chainLogFile : null },
+      deployment: {
+        file: o.deploymentsFile,
+        status: deployment.status,
+        deployBlock: record.blockNumber,
+        contracts: contractAddresses(record),
+        deployer: record.deployer,
+      },
+      relayer: {
+        ...relayerUrls(relayer.url),
+        database: o.databasePath,
+        logFile: this.relayerLogFile,
+        signer: relayer.signer,
+        adminToken: o.defaultAdminToken ? o.adminToken : "(from RELAYER_ADMIN_TOKEN)",
+      },
+      dataDir: o.dataDir,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+    };
+    writeNetworkInfo(o.dataDir, info);
+    this.watchChildren();
+    return info;
   }
-}
 
-async function waitForChain(): Promise<void> {
-  const deadline = Date.now() + CHAIN_READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (await rpcAnswers()) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
+  private get chainLogFile(): string {
+    return path.join(this.options.dataDir, "chain.log");
   }
-  throw new Error(`the local chain did not answer on ${RPC_URL} within ${CHAIN_READY_TIMEOUT_MS / 1000} s`);
-}
 
-/** Starts a child in its own process group; `echo` false keeps its stdout quiet (the chain logs every call). */
-function startChild(name: string, args: string[], env: NodeJS.ProcessEnv = {}, echo = true): ChildProcess {
-  const child = spawn(args[0], args.slice(1), {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true, // own process group, so stop() takes its children too
-  });
-  const prefix = (line: string) => `[${name}] ${line}`;
-  if (echo)
-    child.stdout?.on("data", (chunk: Buffer) =>
-      process.stdout.write(chunk.toString().split("\n").filter(Boolean).map(prefix).join("\n") + "\n"),
-    );
-  child.stderr?.on("data", (chunk: Buffer) =>
-    process.stderr.write(chunk.toString().split("\n").filter(Boolean).map(prefix).join("\n") + "\n"),
-  );
-  children.push(child);
-  return child;
-}
+  private get relayerLogFile(): string {
+    return path.join(this.options.dataDir, "relayer.log");
+  }
 
-function runToEnd(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = startChild(name, args, env);
-    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${name} exited with code ${code}`))));
-  });
-}
+  /** Refuses before touching anything (the store above all) when the relayer's port is taken. */
+  private async checkRelayerPort(): Promise<void> {
+    const { relayerHost, relayerPort } = this.options;
+    if (await portIsFree(relayerHost, relayerPort)) return;
+    const url = `http://${relayerHost}:${relayerPort}`;
+    const what =
+      (await httpStatus(`${url}/health`)) === 200
+        ? `a relayer already answers on ${url} (another npm start?)`
+        : `port ${relayerPort} on ${relayerHost} is in use`;
+    throw new Error(`${what}. Stop it, or set RELAYER_PORT to a free port.`);
+  }
 
-function stop(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.pid) {
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        // already gone
+  private async startChain(): Promise<{ chainId: number; startedHere: boolean }> {
+    const { rpcUrl, rpcHost, rpcPort } = this.options;
+    const existing = await probeChainId(rpcUrl);
+    if (existing !== null) {
+      console.log(
+        `chain: reusing the chain already answering on ${rpcUrl} (chain id ${existing}); it stays up on exit`,
+      );
+      return { chainId: existing, startedHere: false };
+    }
+    if (!(await portIsFree(rpcHost, rpcPort))) {
+      throw new Error(`port ${rpcPort} on ${rpcHost} is in use but does not answer JSON-RPC: set LOCAL_RPC_PORT`);
+    }
+    console.log(`chain: starting a Hardhat node on ${rpcUrl} (log: ${show(this.chainLogFile)})`);
+    const chain = new ManagedProcess({
+      name: "chain",
+      command: HARDHAT_BIN,
+      args: ["node", "--hostname", rpcHost, "--port", String(rpcPort)],
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+      // A new node is a new chain: its log starts afresh.
+      logFile: this.chainLogFile,
+      logFlags: "w",
+    });
+    this.chain = chain;
+    const chainId = await waitFor(async () => (await probeChainId(rpcUrl)) ?? undefined, {
+      timeoutMs: CHAIN_START_TIMEOUT_MS,
+      what: `the Hardhat node on ${rpcUrl}`,
+      abort: () => (chain.running ? undefined : `exited during start-up${logTail(this.chainLogFile)}`),
+    });
+    return { chainId, startedHere: true };
+  }
+
+  /**
+   * Keeps the relayer's store when it was made on this very chain and deployment; otherwise moves
+   * it aside (never deletes it) and says why, in one line. Then records the chain for next time.
+   */
+  private prepareStore(identity: Awaited<ReturnType<typeof readChainIdentity>>): void {
+    const { databasePath } = this.options;
+    const storeDir = path.dirname(databasePath);
+    mkdirSync(storeDir, { recursive: true });
+    if (existsSync(databasePath)) {
+      const mismatch = identityMismatch(loadChainIdentity(storeDir), identity);
+      if (mismatch) {
+        const moved = moveDatabaseAside(databasePath);
+        console.log(
+          `relayer store: moved ${show(databasePath)} aside to ${show(moved)}: ${mismatch}; starting with an empty store`,
+        );
+      } else {
+        console.log(`relayer store: reusing ${show(databasePath)} (same chain, same deployment)`);
       }
     }
+    saveChainIdentity(storeDir, identity);
+  }
+
+  private async startRelayer(): Promise<{ url: string; signer: string | null }> {
+    const o = this.options;
+    if (!existsSync(RELAYER_MAIN)) throw new Error(`${show(RELAYER_MAIN)} is missing: cannot start the relayer`);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      RPC_URL: o.rpcUrl,
+      DEPLOYMENTS_FILE: o.deploymentsFile,
+      RELAYER_DATA_DIR: o.dataDir,
+      RELAYER_DB: o.databasePath,
+      RELAYER_HOST: o.relayerHost,
+      RELAYER_PORT: String(o.relayerPort),
+      RELAYER_ADMIN_TOKEN: o.adminToken,
+      SETTLE_INTERVAL_MS: String(o.settleIntervalMs),
+    };
+    // Set for the in-process deploy only; the relayer does not use Hardhat.
+    delete env.HARDHAT_NETWORK;
+    appendFileSync(this.relayerLogFile, `\n# ${new Date().toISOString()} npm start: relayer against ${o.rpcUrl}\n`);
+
+    let started: { url: string; signer: string | null } | undefined;
+    console.log(`relayer: starting ${show(RELAYER_MAIN)} (log: ${show(this.relayerLogFile)})`);
+    const relayer = new ManagedProcess({
+      name: "relayer",
+      command: TS_NODE_BIN,
+      args: ["--transpile-only", RELAYER_MAIN],
+      cwd: PROJECT_ROOT,
+      env,
+      logFile: this.relayerLogFile,
+      logFlags: "a",
+      onLine: (line, stream) => {
+        const parsed = parseRelayerLine(line);
+        if (parsed?.fields.event === "started" && typeof parsed.fields.url === "string") {
+          started = {
+            url: parsed.fields.url,
+            signer: typeof parsed.fields.signer === "string" ? parsed.fields.signer : null,
+          };
+        }
+        const text = consoleLine(line);
+        if (text !== null)
+          (stream === "stderr" || (parsed?.level ?? 0) >= 40 ? console.error : console.log)(`[relayer] ${text}`);
+      },
+    });
+    this.relayer = relayer;
+    const fallbackUrl = `http://${o.relayerHost}:${o.relayerPort}`;
+    // The "started" log line carries the URL and signer; /health answering is enough too.
+    const url = await waitFor(
+      async () => started?.url ?? ((await httpStatus(`${fallbackUrl}/health`)) === 200 ? fallbackUrl : undefined),
+      {
+        timeoutMs: RELAYER_START_TIMEOUT_MS,
+        what: `the relayer on ${fallbackUrl}`,
+        abort: () => (relayer.running ? undefined : `exited during start-up${logTail(this.relayerLogFile)}`),
+      },
+    );
+    const ready = await httpStatus(`${url}/ready`);
+    if (ready !== 200)
+      console.error(`relayer: ${url}/ready answers ${ready ?? "nothing"}; see ${show(this.relayerLogFile)}`);
+    return { url, signer: started?.signer ?? null };
+  }
+
+  /** A child that dies on its own takes the network down: half a network only confuses. */
+  private watchChildren(): void {
+    for (const child of [this.relayer, this.chain]) {
+      void child?.exited.then((exit) => {
+        if (this.stopping) return;
+        console.error(
+          `${child.name} exited unexpectedly (code ${exit.code ?? "none"}, signal ${exit.signal ?? "none"}); ` +
+            `see ${child.logFile ? show(child.logFile) : "its output"}. Stopping the network.`,
+        );
+        void this.shutdown(1);
+      });
+    }
+  }
+
+  /** Relayer first (it may be sending to the chain), then the chain if it was started here. */
+  async shutdown(code: number): Promise<never> {
+    if (this.stopping) {
+      // A second Ctrl-C: no more waiting.
+      this.killNow();
+      process.exit(130);
+    }
+    this.stopping = true;
+    this.demoAbort.abort();
+    console.log("\nstopping the local network ...");
+    if (this.relayer?.running) {
+      const exit = await this.relayer.stop("SIGTERM", RELAYER_STOP_TIMEOUT_MS);
+      console.log(
+        `relayer stopped (${exit.signal === "SIGKILL" ? "killed after the timeout" : `exit code ${exit.code}`})`,
+      );
+    }
+    if (this.chain?.running) {
+      const exit = await this.chain.stop("SIGTERM", CHAIN_STOP_TIMEOUT_MS);
+      console.log(`chain stopped (${exit.signal ?? `exit code ${exit.code}`}); its state is gone with it`);
+    } else if (!this.chain) {
+      console.log(`chain on ${this.options.rpcUrl} left running (it was not started here)`);
+    }
+    process.exit(code);
+  }
+
+  /** Synchronous: for the process "exit" event, so that no child outlives this script. */
+  killNow(): void {
+    this.relayer?.killNow();
+    this.chain?.killNow();
   }
 }
 
 async function main(): Promise<void> {
-  process.on("SIGINT", () => {
-    console.log("\nstopping the local network ...");
-    stop();
-    process.exit(0);
-  });
-  process.on("SIGTERM", () => {
-    stop();
-    process.exit(0);
-  });
-
-  if (await rpcAnswers()) {
-    console.log(`chain: reusing the chain already answering on ${RPC_URL}`);
-  } else {
-    console.log(`chain: starting a local Hardhat chain on ${RPC_URL} (state lives in memory)`);
-    const node = startChild(
-      "chain",
-      [HARDHAT_BIN, "node", "--hostname", RPC_HOST, "--port", String(RPC_PORT)],
-      {},
-      false,
-    );
-    node.on("exit", (code) => {
-      if (code !== null && code !== 0) console.error(`chain exited with code ${code}`);
-    });
-    await waitForChain();
+  let options: ReturnType<typeof parseStartOptions>;
+  try {
+    options = parseStartOptions(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`${error.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (options === "help") {
+    console.log(USAGE);
+    return;
   }
 
-  await runToEnd("deploy", [HARDHAT_BIN, "run", "scripts/deploy.ts", "--network", "localhost"], {
-    LOCAL_RPC_URL: RPC_URL,
-  });
-  console.log(`contracts: ${path.join(ROOT, "deployments", "localhost.json")}`);
+  const network = new LocalNetwork(options);
+  process.on("SIGINT", () => void network.shutdown(0));
+  process.on("SIGTERM", () => void network.shutdown(0));
+  process.on("exit", () => network.killNow());
 
-  const relayerMain = path.join(ROOT, "src", "relayer", "main.ts");
-  if (existsSync(relayerMain)) {
-    startChild("relayer", [path.join(ROOT, "node_modules", ".bin", "ts-node"), "--transpile-only", relayerMain], {
-      RPC_URL,
-      DEPLOYMENTS_FILE: path.join(ROOT, "deployments", "localhost.json"),
-    });
+  let info: NetworkInfo;
+  try {
+    info = await network.start();
+  } catch (error) {
+    console.error(`npm start failed: ${error instanceof Error ? error.message : String(error)}`);
+    return void (await network.shutdown(1));
   }
-  console.log("local network running; Ctrl-C stops it");
+  for (const line of formatSummary(info)) console.log(line);
+  console.log(READY_LINE);
+
+  if (options.demo) {
+    const { runDemo } = await import("./demo");
+    try {
+      await runDemo({ network: info, adminToken: options.adminToken, signal: network.demoSignal });
+      console.log(`\ndemo finished; the network keeps running. ${READY_LINE}`);
+    } catch (error) {
+      if (network.demoSignal.aborted) return;
+      console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+      console.error("the network keeps running; Ctrl-C stops it");
+    }
+  }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  stop();
-  process.exit(1);
-});
+void main();

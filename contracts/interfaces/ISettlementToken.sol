@@ -111,8 +111,7 @@ interface ISettlementToken is IERC20Metadata, IERC20Permit, IEIP3009 {
      * @notice EIP-2612 permit taking a packed signature: a 65-byte `(r, s, v)` ECDSA signature of an
      * EOA `owner`, or any signature that the contract `owner` accepts through ERC-1271.
      */
-    function permit(address owner, address spender, uint256 value, uint256 deadline, bytes memory signature)
-        external;
+    function permit(address owner, address spender, uint256 value, uint256 deadline, bytes memory signature) external;
 
     // ---------------------------------------------------------------------------------------------
     // Roles

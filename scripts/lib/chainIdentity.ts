@@ -89,7 +89,10 @@ export function moveDatabaseAside(dbPath: string, now = new Date()): string {
   const dir = path.dirname(dbPath);
   const ext = path.extname(dbPath) || ".sqlite";
   const base = path.basename(dbPath, path.extname(dbPath));
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   let target = path.join(dir, `${base}.${stamp}.stale${ext}`);
   for (let n = 2; existsSync(target); n++) target = path.join(dir, `${base}.${stamp}-${n}.stale${ext}`);
   renameSync(dbPath, target);

@@ -50,10 +50,9 @@ export function contractAddresses(record: DeploymentRecord): Record<ContractName
   >;
 }
 
-export function relayerUrls(url: string): Pick<
-  NetworkInfo["relayer"],
-  "url" | "openApiUrl" | "healthUrl" | "readyUrl" | "metricsUrl"
-> {
+export function relayerUrls(
+  url: string,
+): Pick<NetworkInfo["relayer"], "url" | "openApiUrl" | "healthUrl" | "readyUrl" | "metricsUrl"> {
   return {
     url,
     openApiUrl: `${url}/v1/openapi.json`,
@@ -91,7 +90,12 @@ export function formatSummary(info: NetworkInfo, show: (file: string) => string 
     "",
     "StablePay local network",
     row("chain", `${chain.rpcUrl}  (chain id ${chain.chainId}; ${chainNote})`),
-    row("chain log", chain.logFile ? show(chain.logFile) : "(the chain was started elsewhere: its log is wherever that process writes)"),
+    row(
+      "chain log",
+      chain.logFile
+        ? show(chain.logFile)
+        : "(the chain was started elsewhere: its log is wherever that process writes)",
+    ),
     row("deployment", `${show(deployment.file)}  (${deployment.status}, deploy block ${deployment.deployBlock})`),
     ...Object.entries(deployment.contracts).map(([name, address]) => row(`  ${name}`, address)),
     row("relayer", relayer.url),

@@ -5,9 +5,29 @@
  */
 
 const PINO_LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
-const LEVEL_NAMES: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL" };
+const LEVEL_NAMES: Record<number, string> = {
+  10: "TRACE",
+  20: "DEBUG",
+  30: "INFO",
+  40: "WARN",
+  50: "ERROR",
+  60: "FATAL",
+};
 /** Console threshold: warn. */
 const CONSOLE_LEVEL = PINO_LEVELS.warn;
+/**
+ * Warnings that are expected on the local network, with what they mean. The relayer's signer is
+ * account #0 by default, which is also the deployer, registrar and arbiter: when the demo (or a
+ * task) sends as account #0, the relayer finds its next nonce taken and re-signs. Harmless, but
+ * alarming without a word of explanation.
+ */
+const LOCAL_HINTS: [RegExp, string][] = [
+  [
+    /nonce taken outside the relayer|nonce counter behind the chain/,
+    "account #0 also sent a transaction (deployer/operator); the relayer moved to the next nonce",
+  ],
+];
+
 /** Fields that make a console line useful without dumping the whole object. */
 const DETAIL_FIELDS = ["err", "error", "purpose", "nonce", "txHash", "operation", "signal", "step"];
 
@@ -40,5 +60,6 @@ export function consoleLine(line: string): string | null {
     .map((k) => `${k}=${typeof parsed.fields[k] === "string" ? parsed.fields[k] : JSON.stringify(parsed.fields[k])}`)
     .join(" ");
   const name = LEVEL_NAMES[parsed.level] ?? String(parsed.level);
-  return `${name} ${parsed.msg}${details ? ` (${details})` : ""}`;
+  const hint = LOCAL_HINTS.find(([pattern]) => pattern.test(parsed.msg))?.[1];
+  return `${name} ${parsed.msg}${details ? ` (${details})` : ""}${hint ? `: ${hint}` : ""}`;
 }

@@ -81,10 +81,12 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (options.pageSize !== undefined && options.pageSize < 1n) throw new UsageError("--page-size must be at least 1");
   const payment = text("payment");
   if (payment !== undefined) {
-    if (!/^0x[0-9a-fA-F]{64}$/.test(payment)) throw new UsageError(`--payment must be a 32-byte hex payment id, not "${payment}"`);
+    if (!/^0x[0-9a-fA-F]{64}$/.test(payment))
+      throw new UsageError(`--payment must be a 32-byte hex payment id, not "${payment}"`);
     options.payment = payment as Hex;
   }
-  if (options.rpc !== undefined && !/^(https?|wss?):\/\//.test(options.rpc)) throw new UsageError(`--rpc must be an http(s) or ws(s) URL, not "${options.rpc}"`);
+  if (options.rpc !== undefined && !/^(https?|wss?):\/\//.test(options.rpc))
+    throw new UsageError(`--rpc must be an http(s) or ws(s) URL, not "${options.rpc}"`);
   return options;
 }
 

@@ -61,7 +61,9 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
   const ledger = rebuild(scanned.events, target);
   const chain = await readChainState(client, target, ledger, toBlock);
   const mismatches = [...checkEvents(ledger), ...checkFlows(ledger, target), ...checkChain(ledger, chain, target)];
-  const block = await client.getBlock({ blockNumber: toBlock, includeTransactions: false });
+  const block = await client.getBlock({ blockNumber: toBlock, includeTransactions: false }).catch((e: unknown) => {
+    throw new ConnectionError(`eth_getBlockByNumber(${toBlock}) failed: ${(e as Error).message.split("\n")[0]}`, e);
+  });
   const { events, timestamps: _timestamps, ...scanInfo } = scanned;
   return {
     target,
@@ -86,13 +88,17 @@ export async function preflight(client: PublicClient, target: AuditTarget): Prom
     throw new ConnectionError(`Cannot reach the RPC endpoint: ${(e as Error).message.split("\n")[0]}`, e);
   }
   if (chainId !== target.chainId) {
-    throw new DeploymentError(`The RPC serves chain ${chainId}, but the deployment of "${target.network}" is on chain ${target.chainId}`);
+    throw new DeploymentError(
+      `The RPC serves chain ${chainId}, but the deployment of "${target.network}" is on chain ${target.chainId}`,
+    );
   }
   const code = await client.getCode({ address: target.escrow }).catch((e: unknown) => {
     throw new ConnectionError(`eth_getCode failed: ${(e as Error).message.split("\n")[0]}`, e);
   });
   if (!code || code === "0x") {
-    throw new DeploymentError(`No contract at the recorded PaymentEscrow ${target.escrow} on chain ${chainId} (chain reset?)`);
+    throw new DeploymentError(
+      `No contract at the recorded PaymentEscrow ${target.escrow} on chain ${chainId} (chain reset?)`,
+    );
   }
   return latest;
 }

@@ -3,6 +3,7 @@
  * with --payment the proof of one payment. Exit codes: 0 clean, 1 mismatches, 2 could not audit.
  * `main` takes its I/O and (for tests) a ready client, and returns the exit code.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createPublicClient, http, webSocket, type PublicClient } from "viem";
 import { deploymentsDirFromEnv } from "../chain/deployments";
@@ -10,12 +11,11 @@ import { parseCli, rpcUrlFor, USAGE } from "./args";
 import { preflight, runAudit } from "./audit";
 import { isAuditError } from "./errors";
 import { proofText, provePayment } from "./proof";
+import { plain } from "./report/json";
 import { summaryText } from "./report/summary";
 import { writeReports } from "./report/write";
 import type { ScanProgress } from "./scan";
 import { loadDeployment, targetOf } from "./target";
-import { plain } from "./report/json";
-import { mkdirSync, writeFileSync } from "node:fs";
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -92,7 +92,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
 
 function clientFor(url: string): PublicClient {
   // Over HTTP, parallel reads are sent as JSON-RPC batches (one round trip for many eth_calls).
-  const transport = url.startsWith("ws") ? webSocket(url) : http(url, { batch: { batchSize: 100 }, retryCount: 2, timeout: 60_000 });
+  const transport = url.startsWith("ws")
+    ? webSocket(url)
+    : http(url, { batch: { batchSize: 100 }, retryCount: 2, timeout: 60_000 });
   return createPublicClient({ transport }) as PublicClient;
 }
 
@@ -107,7 +109,9 @@ function progressPrinter(io: CliIo): (p: ScanProgress) => void {
     const done = p.scannedTo - p.fromBlock + 1n;
     const pct = total > 0n ? Number((done * 100n) / total) : 100;
     const rate = p.elapsedMs > 0 ? Math.round((p.fetched * 1000) / p.elapsedMs) : 0;
-    io.stderr(`scan: block ${p.scannedTo} of ${p.toBlock} (${pct}%), ${p.events} events, ${rate} events/s${p.done ? ", done" : ""}`);
+    io.stderr(
+      `scan: block ${p.scannedTo} of ${p.toBlock} (${pct}%), ${p.events} events, ${rate} events/s${p.done ? ", done" : ""}`,
+    );
   };
 }
 

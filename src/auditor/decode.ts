@@ -28,7 +28,11 @@ export function contractsByAddress(target: AuditTarget): Map<Address, ContractKe
 const EVENTS_BY_SELECTOR = Object.fromEntries(
   (Object.keys(ABIS) as ContractKey[]).map((key) => [
     key,
-    new Map((ABIS[key] as readonly { type: string }[]).filter((x): x is AbiEvent => x.type === "event").map((e) => [toEventSelector(e), e])),
+    new Map(
+      (ABIS[key] as readonly { type: string }[])
+        .filter((x): x is AbiEvent => x.type === "event")
+        .map((e) => [toEventSelector(e), e]),
+    ),
   ]),
 ) as Record<ContractKey, Map<Hex, AbiEvent>>;
 

@@ -53,40 +53,86 @@ export interface ChainState {
   reads: number;
 }
 
-export async function readChainState(client: PublicClient, target: AuditTarget, ledger: Ledger, blockNumber: bigint): Promise<ChainState> {
+export async function readChainState(
+  client: PublicClient,
+  target: AuditTarget,
+  ledger: Ledger,
+  blockNumber: bigint,
+): Promise<ChainState> {
   let reads = 0;
   const call = async <T>(what: string, read: () => Promise<T>): Promise<T> => {
     reads++;
     try {
       return await read();
     } catch (e) {
-      throw new ConnectionError(`Reading ${what} at block ${blockNumber} failed: ${(e as Error).message.split("\n")[0]}`, e);
+      throw new ConnectionError(
+        `Reading ${what} at block ${blockNumber} failed: ${(e as Error).message.split("\n")[0]}`,
+        e,
+      );
     }
   };
   const at = { blockNumber } as const;
 
   const [liabilities, escrowTokenBalance, totalSupply, batchCount, merchantCount] = await Promise.all([
-    call("escrow.liabilities()", () => client.readContract({ address: target.escrow, abi: escrowAbi, functionName: "liabilities", ...at })),
-    call("token.balanceOf(escrow)", () => client.readContract({ address: target.token, abi: tokenAbi, functionName: "balanceOf", args: [target.escrow], ...at })),
-    call("token.totalSupply()", () => client.readContract({ address: target.token, abi: tokenAbi, functionName: "totalSupply", ...at })),
-    call("escrow.batchCount()", () => client.readContract({ address: target.escrow, abi: escrowAbi, functionName: "batchCount", ...at })),
-    call("registry.merchantCount()", () => client.readContract({ address: target.registry, abi: registryAbi, functionName: "merchantCount", ...at })),
+    call("escrow.liabilities()", () =>
+      client.readContract({ address: target.escrow, abi: escrowAbi, functionName: "liabilities", ...at }),
+    ),
+    call("token.balanceOf(escrow)", () =>
+      client.readContract({
+        address: target.token,
+        abi: tokenAbi,
+        functionName: "balanceOf",
+        args: [target.escrow],
+        ...at,
+      }),
+    ),
+    call("token.totalSupply()", () =>
+      client.readContract({ address: target.token, abi: tokenAbi, functionName: "totalSupply", ...at }),
+    ),
+    call("escrow.batchCount()", () =>
+      client.readContract({ address: target.escrow, abi: escrowAbi, functionName: "batchCount", ...at }),
+    ),
+    call("registry.merchantCount()", () =>
+      client.readContract({ address: target.registry, abi: registryAbi, functionName: "merchantCount", ...at }),
+    ),
   ]);
 
   const batchRoots = new Map<bigint, Hex>();
   await mapLimit([...ledger.batches.keys()], CONCURRENCY, async (id) => {
-    batchRoots.set(id, await call(`escrow.batchRoot(${id})`, () => client.readContract({ address: target.escrow, abi: escrowAbi, functionName: "batchRoot", args: [id], ...at })));
+    batchRoots.set(
+      id,
+      await call(`escrow.batchRoot(${id})`, () =>
+        client.readContract({ address: target.escrow, abi: escrowAbi, functionName: "batchRoot", args: [id], ...at }),
+      ),
+    );
   });
 
   const customerBalances = new Map<Address, bigint>();
   await mapLimit([...ledger.customers.keys()], CONCURRENCY, async (account) => {
-    customerBalances.set(account, await call(`escrow.balanceOf(${account})`, () => client.readContract({ address: target.escrow, abi: escrowAbi, functionName: "balanceOf", args: [account], ...at })));
+    customerBalances.set(
+      account,
+      await call(`escrow.balanceOf(${account})`, () =>
+        client.readContract({
+          address: target.escrow,
+          abi: escrowAbi,
+          functionName: "balanceOf",
+          args: [account],
+          ...at,
+        }),
+      ),
+    );
   });
 
   const tranches = new Map<string, ChainTranche>();
   await mapLimit([...ledger.tranches.values()], CONCURRENCY, async (t) => {
     const r = await call(`escrow.tranche(${t.batchId}, ${t.merchantId})`, () =>
-      client.readContract({ address: target.escrow, abi: escrowAbi, functionName: "tranche", args: [t.batchId, t.merchantId], ...at }),
+      client.readContract({
+        address: target.escrow,
+        abi: escrowAbi,
+        functionName: "tranche",
+        args: [t.batchId, t.merchantId],
+        ...at,
+      }),
     );
     tranches.set(trancheKey(t.batchId, t.merchantId), { amount: r.amount, releaseAt: r.releaseAt, feeBps: r.feeBps });
   });
@@ -95,23 +141,71 @@ export async function readChainState(client: PublicClient, target: AuditTarget, 
   const paymentRecords = new Map<Hex, ChainPaymentRecord>();
   const touched = [...ledger.payments.values()].filter((p) => p.touched);
   await mapLimit(touched, CONCURRENCY, async (p) => {
-    const r = await call(`escrow.paymentRecord(${p.id})`, () => client.readContract({ address: target.escrow, abi: escrowAbi, functionName: "paymentRecord", args: [p.id], ...at }));
-    paymentRecords.set(p.id, { status: r.status, refunded: r.refunded, feeBps: r.feeBps, disputeExpiresAt: r.disputeExpiresAt });
+    const r = await call(`escrow.paymentRecord(${p.id})`, () =>
+      client.readContract({
+        address: target.escrow,
+        abi: escrowAbi,
+        functionName: "paymentRecord",
+        args: [p.id],
+        ...at,
+      }),
+    );
+    paymentRecords.set(p.id, {
+      status: r.status,
+      refunded: r.refunded,
+      feeBps: r.feeBps,
+      disputeExpiresAt: r.disputeExpiresAt,
+    });
   });
 
   const merchants = new Map<bigint, ChainMerchant>();
   await mapLimit([...ledger.merchants.keys()], CONCURRENCY, async (id) => {
     const [m, [released, claimable]] = await Promise.all([
-      call(`registry.getMerchant(${id})`, () => client.readContract({ address: target.registry, abi: registryAbi, functionName: "getMerchant", args: [id], ...at })),
-      call(`escrow.merchantBalances(${id})`, () => client.readContract({ address: target.escrow, abi: escrowAbi, functionName: "merchantBalances", args: [id], ...at })),
+      call(`registry.getMerchant(${id})`, () =>
+        client.readContract({
+          address: target.registry,
+          abi: registryAbi,
+          functionName: "getMerchant",
+          args: [id],
+          ...at,
+        }),
+      ),
+      call(`escrow.merchantBalances(${id})`, () =>
+        client.readContract({
+          address: target.escrow,
+          abi: escrowAbi,
+          functionName: "merchantBalances",
+          args: [id],
+          ...at,
+        }),
+      ),
     ]);
-    merchants.set(id, { owner: m.owner, payout: m.payout, feeBps: m.feeBps, holdPeriod: m.holdPeriod, status: m.status, released, claimable });
+    merchants.set(id, {
+      owner: m.owner,
+      payout: m.payout,
+      feeBps: m.feeBps,
+      holdPeriod: m.holdPeriod,
+      status: m.status,
+      released,
+      claimable,
+    });
   });
 
   const holderBalances = new Map<Address, bigint>();
   if (!target.externalToken) {
     await mapLimit([...ledger.token.balances.keys()], CONCURRENCY, async (holder) => {
-      holderBalances.set(holder, await call(`token.balanceOf(${holder})`, () => client.readContract({ address: target.token, abi: tokenAbi, functionName: "balanceOf", args: [holder], ...at })));
+      holderBalances.set(
+        holder,
+        await call(`token.balanceOf(${holder})`, () =>
+          client.readContract({
+            address: target.token,
+            abi: tokenAbi,
+            functionName: "balanceOf",
+            args: [holder],
+            ...at,
+          }),
+        ),
+      );
     });
   }
 

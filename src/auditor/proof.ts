@@ -54,7 +54,13 @@ export async function provePayment(options: ProofOptions): Promise<PaymentProof>
   const contracts = contractsByAddress(target);
   const fetch = async (topics: (Hex | Hex[] | null)[], fromBlock: bigint, toBlock: bigint): Promise<AuditEvent[]> => {
     const logs: Log[] = [];
-    for await (const page of fetchLogPages(client, { addresses: [target.escrow], topics, fromBlock, toBlock, pageSize: options.pageSize })) {
+    for await (const page of fetchLogPages(client, {
+      addresses: [target.escrow],
+      topics,
+      fromBlock,
+      toBlock,
+      pageSize: options.pageSize,
+    })) {
       logs.push(...page.logs);
     }
     await fillTimestamps(client, logs, timestamps);
@@ -62,12 +68,20 @@ export async function provePayment(options: ProofOptions): Promise<PaymentProof>
   };
 
   const found = await fetch([[sig("PaymentEscrowed"), sig("PaymentRejected")], id], options.fromBlock, options.toBlock);
-  const escrowed = found.find((e): e is EventOf<"escrow", "PaymentEscrowed"> => e.contract === "escrow" && e.eventName === "PaymentEscrowed");
+  const escrowed = found.find(
+    (e): e is EventOf<"escrow", "PaymentEscrowed"> => e.contract === "escrow" && e.eventName === "PaymentEscrowed",
+  );
   if (!escrowed) {
-    const rejections = found.filter((e): e is EventOf<"escrow", "PaymentRejected"> => e.contract === "escrow" && e.eventName === "PaymentRejected");
-    const why = rejections.map((r) => `rejected (${REJECT_REASONS[r.args.reason] ?? r.args.reason}) in block ${r.ref.blockNumber}, tx ${r.ref.transactionHash}`);
+    const rejections = found.filter(
+      (e): e is EventOf<"escrow", "PaymentRejected"> => e.contract === "escrow" && e.eventName === "PaymentRejected",
+    );
+    const why = rejections.map(
+      (r) =>
+        `rejected (${REJECT_REASONS[r.args.reason] ?? r.args.reason}) in block ${r.ref.blockNumber}, tx ${r.ref.transactionHash}`,
+    );
     throw new PaymentNotFoundError(
-      `Payment ${paymentId} was never escrowed between blocks ${options.fromBlock} and ${options.toBlock}` + (why.length ? `: ${why.join("; ")}` : ""),
+      `Payment ${paymentId} was never escrowed between blocks ${options.fromBlock} and ${options.toBlock}` +
+        (why.length ? `: ${why.join("; ")}` : ""),
     );
   }
   const { payer, merchantId, batchId, amount } = escrowed.args;
@@ -78,10 +92,19 @@ export async function provePayment(options: ProofOptions): Promise<PaymentProof>
     (e) => e.ref.transactionHash === escrowed.ref.transactionHash,
   );
   const leaves = batchEvents
-    .filter((e): e is EventOf<"escrow", "PaymentEscrowed"> => e.contract === "escrow" && e.eventName === "PaymentEscrowed" && e.args.batchId === batchId)
+    .filter(
+      (e): e is EventOf<"escrow", "PaymentEscrowed"> =>
+        e.contract === "escrow" && e.eventName === "PaymentEscrowed" && e.args.batchId === batchId,
+    )
     .map((e) => e.args.paymentId.toLowerCase() as Hex);
-  const committed = batchEvents.find((e): e is EventOf<"escrow", "BatchEscrowed"> => e.contract === "escrow" && e.eventName === "BatchEscrowed" && e.args.batchId === batchId);
-  if (!committed) throw new PaymentNotFoundError(`Payment ${paymentId} was escrowed in batch ${batchId}, but no BatchEscrowed commits that batch`);
+  const committed = batchEvents.find(
+    (e): e is EventOf<"escrow", "BatchEscrowed"> =>
+      e.contract === "escrow" && e.eventName === "BatchEscrowed" && e.args.batchId === batchId,
+  );
+  if (!committed)
+    throw new PaymentNotFoundError(
+      `Payment ${paymentId} was escrowed in batch ${batchId}, but no BatchEscrowed commits that batch`,
+    );
 
   const tree = new BatchTree(leaves);
   const index = leaves.indexOf(id);
@@ -89,24 +112,45 @@ export async function provePayment(options: ProofOptions): Promise<PaymentProof>
   const computedRoot = processProof(id, proof);
   let onChainRoot: Hex;
   try {
-    onChainRoot = await client.readContract({ address: target.escrow, abi: escrowAbi, functionName: "batchRoot", args: [batchId], blockNumber: options.toBlock });
+    onChainRoot = await client.readContract({
+      address: target.escrow,
+      abi: escrowAbi,
+      functionName: "batchRoot",
+      args: [batchId],
+      blockNumber: options.toBlock,
+    });
   } catch (e) {
     throw new ConnectionError(`Reading escrow.batchRoot(${batchId}) failed: ${(e as Error).message.split("\n")[0]}`, e);
   }
   const root = committed.args.root.toLowerCase() as Hex;
   const problems: string[] = [];
   if (computedRoot !== root) problems.push(`the proof leads to ${computedRoot}, but BatchEscrowed committed ${root}`);
-  if (onChainRoot.toLowerCase() !== root) problems.push(`escrow.batchRoot(${batchId}) is ${onChainRoot}, BatchEscrowed said ${root}`);
-  if (BigInt(leaves.length) !== committed.args.paymentCount) problems.push(`the batch has ${leaves.length} PaymentEscrowed, BatchEscrowed counts ${committed.args.paymentCount}`);
+  if (onChainRoot.toLowerCase() !== root)
+    problems.push(`escrow.batchRoot(${batchId}) is ${onChainRoot}, BatchEscrowed said ${root}`);
+  if (BigInt(leaves.length) !== committed.args.paymentCount)
+    problems.push(
+      `the batch has ${leaves.length} PaymentEscrowed, BatchEscrowed counts ${committed.args.paymentCount}`,
+    );
 
   const lifecycle = await fetch(
     [[sig("PaymentConfirmed"), sig("PaymentRefunded"), sig("DisputeOpened"), sig("DisputeResolved")], id],
     block,
     options.toBlock,
   );
-  const settled = await fetch(encodeEventTopics({ abi: escrowAbi, eventName: "TrancheSettled", args: { batchId, merchantId } }) as Hex[], block, options.toBlock);
+  const settled = await fetch(
+    encodeEventTopics({ abi: escrowAbi, eventName: "TrancheSettled", args: { batchId, merchantId } }) as Hex[],
+    block,
+    options.toBlock,
+  );
   // The tranche's settlement concerns this payment only if it was still held then.
-  const settledWithTranche = settled.filter((t) => statusOf(amount, lifecycle.filter((e) => before(e.ref, t.ref)), []) === "held");
+  const settledWithTranche = settled.filter(
+    (t) =>
+      statusOf(
+        amount,
+        lifecycle.filter((e) => before(e.ref, t.ref)),
+        [],
+      ) === "held",
+  );
   const history = [escrowed, ...lifecycle, ...settledWithTranche]
     .sort((a, b) => (before(a.ref, b.ref) ? -1 : 1))
     .map((e) => ({ event: e.ref.event, ref: e.ref, detail: describe(e) }));
@@ -118,7 +162,14 @@ export async function provePayment(options: ProofOptions): Promise<PaymentProof>
     amount,
     index,
     escrowed: escrowed.ref,
-    batch: { root, onChainRoot, paymentCount: committed.args.paymentCount, total: committed.args.total, leaves, ref: committed.ref },
+    batch: {
+      root,
+      onChainRoot,
+      paymentCount: committed.args.paymentCount,
+      total: committed.args.total,
+      leaves,
+      ref: committed.ref,
+    },
     proof,
     computedRoot,
     verified: problems.length === 0,
@@ -171,15 +222,22 @@ export function proofText(p: PaymentProof): string {
     `  batch ${p.batchId}: leaf ${p.index} of ${p.batch.leaves.length}, committed in block ${p.batch.ref.blockNumber} (tx ${p.batch.ref.transactionHash})`,
     "",
     "History (from events):",
-    ...p.history.map((h) => `  block ${h.ref.blockNumber} log ${h.ref.logIndex} ${new Date(h.ref.timestamp * 1000).toISOString()}  ${h.event}: ${h.detail}`),
+    ...p.history.map(
+      (h) =>
+        `  block ${h.ref.blockNumber} log ${h.ref.logIndex} ${new Date(h.ref.timestamp * 1000).toISOString()}  ${h.event}: ${h.detail}`,
+    ),
     "",
     `Inclusion proof (${p.proof.length} sibling hashes, sorted-pair keccak256):`,
-    ...(p.proof.length > 0 ? p.proof.map((h, i) => `  [${i}] ${h}`) : ["  (none: the payment is the batch's only leaf, so the root is its id)"]),
+    ...(p.proof.length > 0
+      ? p.proof.map((h, i) => `  [${i}] ${h}`)
+      : ["  (none: the payment is the batch's only leaf, so the root is its id)"]),
     `  recomputed root     ${p.computedRoot}`,
     `  BatchEscrowed root  ${p.batch.root}`,
     `  escrow.batchRoot()  ${p.batch.onChainRoot}`,
     "",
-    p.verified ? "PROOF VERIFIES: the payment is committed in its batch's on-chain root" : `PROOF DOES NOT VERIFY:\n  ${p.problems.join("\n  ")}`,
+    p.verified
+      ? "PROOF VERIFIES: the payment is committed in its batch's on-chain root"
+      : `PROOF DOES NOT VERIFY:\n  ${p.problems.join("\n  ")}`,
   ];
   return lines.join("\n");
 }

@@ -59,7 +59,10 @@ export function loadState(file: string): ScanState | undefined {
   try {
     data = JSON.parse(readFileSync(file, "utf8"), reviver);
   } catch (e) {
-    throw new StateFileError(file, `State file ${file} is not valid JSON (${(e as Error).message}); delete it to rescan`);
+    throw new StateFileError(
+      file,
+      `State file ${file} is not valid JSON (${(e as Error).message}); delete it to rescan`,
+    );
   }
   if (data?.version !== STATE_FILE_VERSION || !Array.isArray(data.events) || typeof data.lastBlock !== "bigint") {
     throw new StateFileError(file, `State file ${file} is not an auditor state file of version ${STATE_FILE_VERSION}`);
@@ -72,10 +75,14 @@ export function checkStateMatches(file: string, state: ScanState, target: AuditT
   const problems: string[] = [];
   if (state.chainId !== target.chainId) problems.push(`chain id ${state.chainId}, not ${target.chainId}`);
   for (const name of ["token", "registry", "escrow"] as const) {
-    if (state[name].toLowerCase() !== target[name].toLowerCase()) problems.push(`${name} ${state[name]}, not ${target[name]}`);
+    if (state[name].toLowerCase() !== target[name].toLowerCase())
+      problems.push(`${name} ${state[name]}, not ${target[name]}`);
   }
   if (state.fromBlock !== fromBlock) problems.push(`scan starting at block ${state.fromBlock}, not ${fromBlock}`);
   if (problems.length > 0) {
-    throw new StateFileError(file, `State file ${file} belongs to another scan (${problems.join("; ")}); delete it or pass another --state-file`);
+    throw new StateFileError(
+      file,
+      `State file ${file} belongs to another scan (${problems.join("; ")}); delete it or pass another --state-file`,
+    );
   }
 }

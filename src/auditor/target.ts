@@ -5,12 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { getAddress } from "viem";
-import {
-  DeploymentFileError,
-  readDeployment,
-  validateDeployment,
-  type DeploymentRecord,
-} from "../chain/deployments";
+import { DeploymentFileError, readDeployment, validateDeployment, type DeploymentRecord } from "../chain/deployments";
 import { DeploymentError } from "./errors";
 import type { Address, AuditTarget } from "./types";
 
@@ -36,7 +31,9 @@ function readDeploymentFile(file: string, network: string | undefined): Deployme
   }
   const problems = validateDeployment(data);
   if (problems.length > 0) {
-    throw new DeploymentError(`Deployment file ${file} is not a valid deployment record:\n  - ${problems.join("\n  - ")}`);
+    throw new DeploymentError(
+      `Deployment file ${file} is not a valid deployment record:\n  - ${problems.join("\n  - ")}`,
+    );
   }
   const record = data as DeploymentRecord;
   // An explicit --network that disagrees with the file is almost surely the wrong file.

@@ -10,7 +10,11 @@ import { mapLimit } from "./util";
 const CONCURRENCY = 64;
 
 /** Adds to `known` the timestamp of every block of `logs` it lacks. */
-export async function fillTimestamps(client: PublicClient, logs: readonly Log[], known: Map<bigint, number>): Promise<void> {
+export async function fillTimestamps(
+  client: PublicClient,
+  logs: readonly Log[],
+  known: Map<bigint, number>,
+): Promise<void> {
   const missing = new Set<bigint>();
   for (const log of logs) {
     const blockNumber = log.blockNumber!;

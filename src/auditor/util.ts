@@ -15,11 +15,14 @@ export function fmtMoney(units: bigint): string {
 }
 
 /** The escrow's fee rule (EscrowStorage.fee): ceil(amount * bps / 10,000). */
-export const feeOf = (amount: bigint, feeBps: number | bigint): bigint =>
-  (amount * BigInt(feeBps) + 9_999n) / 10_000n;
+export const feeOf = (amount: bigint, feeBps: number | bigint): bigint => (amount * BigInt(feeBps) + 9_999n) / 10_000n;
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {

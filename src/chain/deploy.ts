@@ -57,7 +57,12 @@ export async function deployStablePay(deployer: Signer, options: DeployOptions):
   if (options.existingToken) {
     token = SettlementToken__factory.connect(options.existingToken, deployer);
   } else {
-    const args = [options.tokenName ?? "StablePay USD", options.tokenSymbol ?? "spUSD", adminDelay, options.admin] as const;
+    const args = [
+      options.tokenName ?? "StablePay USD",
+      options.tokenSymbol ?? "spUSD",
+      adminDelay,
+      options.admin,
+    ] as const;
     token = await new SettlementToken__factory(deployer).deploy(...args);
     await token.waitForDeployment();
     transactions.SettlementToken = token.deploymentTransaction()!.hash;
@@ -73,7 +78,11 @@ export async function deployStablePay(deployer: Signer, options: DeployOptions):
   const customerFunds = await new CustomerFunds__factory(deployer).deploy();
   const paymentLifecycle = await new PaymentLifecycle__factory(deployer).deploy();
   const settlement = await new Settlement__factory(deployer).deploy();
-  for (const [name, lib] of Object.entries({ CustomerFunds: customerFunds, PaymentLifecycle: paymentLifecycle, Settlement: settlement })) {
+  for (const [name, lib] of Object.entries({
+    CustomerFunds: customerFunds,
+    PaymentLifecycle: paymentLifecycle,
+    Settlement: settlement,
+  })) {
     await lib.waitForDeployment();
     transactions[name] = lib.deploymentTransaction()!.hash;
   }

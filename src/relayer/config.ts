@@ -61,7 +61,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayerConfig 
     const raw = env[name];
     if (raw === undefined || raw === "") return fallback;
     const value = Number(raw);
-    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
     return value;
   };
   return {

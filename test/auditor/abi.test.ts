@@ -13,7 +13,9 @@ const eventText = (e: AbiEvent): string =>
   `${e.name}(${e.inputs.map((i) => `${i.type}${i.indexed ? " indexed" : ""}`).join(",")})`;
 /** A parameter's canonical type, tuples spelled out (struct names differ between the two ABIs). */
 const typeOf = (p: AbiParameter): string =>
-  "components" in p && p.type.startsWith("tuple") ? `(${p.components.map(typeOf).join(",")})${p.type.slice(5)}` : p.type;
+  "components" in p && p.type.startsWith("tuple")
+    ? `(${p.components.map(typeOf).join(",")})${p.type.slice(5)}`
+    : p.type;
 const functionText = (f: AbiFunction): string =>
   `${f.name}(${f.inputs.map(typeOf).join(",")}) ${f.stateMutability} returns (${f.outputs.map(typeOf).join(",")})`;
 
@@ -29,7 +31,8 @@ describe("auditor: ABIs match the compiled contracts", function () {
       const compiledEvents = compiled.filter((x): x is AbiEvent => x.type === "event").map(eventText);
       for (const library of libraries) {
         const libAbi = (await artifacts.readArtifact(library)).abi as Abi;
-        for (const e of libAbi.filter((x): x is AbiEvent => x.type === "event")) expect(compiledEvents, `${library} event ${e.name}`).to.include(eventText(e));
+        for (const e of libAbi.filter((x): x is AbiEvent => x.type === "event"))
+          expect(compiledEvents, `${library} event ${e.name}`).to.include(eventText(e));
       }
       const ours = abi.filter((x): x is AbiEvent => x.type === "event").map(eventText);
       expect([...ours].sort()).to.deep.equal([...compiledEvents].sort());

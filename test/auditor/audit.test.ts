@@ -93,7 +93,9 @@ describe("auditor: audit of a scripted history", function () {
 
     const settlements = readFileSync(path.join(outDir, "settlements.csv"), "utf8");
     expect(settlements).to.include(`deferred,${chain.history.deferred.merchantId},`);
-    expect(settlements).to.include(`claimed,${chain.history.deferred.merchantId},,113.85,0,113.85,${chain.history.deferred.newPayout}`);
+    expect(settlements).to.include(
+      `claimed,${chain.history.deferred.merchantId},,113.85,0,113.85,${chain.history.deferred.newPayout}`,
+    );
     expect(settlements).to.include("fees-collected");
     const statements = readdirSync(path.join(outDir, "statements")).sort();
     expect(statements).to.deep.equal(chain.history.merchants.map((m) => `merchant-${m.id}.csv`).sort());
@@ -144,7 +146,10 @@ describe("auditor: audit of a scripted history", function () {
     expect(p(history.ids.partiallyRefunded)).to.include({ status: "settled", refunded: usd("50.5") });
     expect(p(history.ids.partiallyRefunded).settled!.amount).to.equal(usd(200));
     expect(p(history.ids.fullyRefunded)).to.include({ status: "refunded", refunded: usd("42.42") });
-    expect(p(history.ids.fullyRefunded).refunds.map((r) => r.totalRefunded)).to.deep.equal([usd("12.42"), usd("42.42")]);
+    expect(p(history.ids.fullyRefunded).refunds.map((r) => r.totalRefunded)).to.deep.equal([
+      usd("12.42"),
+      usd("42.42"),
+    ]);
     const split = p(history.ids.disputeSplit).dispute!.resolved!;
     expect(split).to.include({ toPayer: usd(30), toMerchant: usd("49.5"), fee: usd("0.5"), byTimeout: false });
     const expired = p(history.ids.disputeExpired).dispute!.resolved!;
@@ -170,7 +175,9 @@ describe("auditor: audit of a scripted history", function () {
     for (const m of ledger.merchants.values()) {
       const [released, claimable] = await escrow.merchantBalances(m.id);
       expect([m.released, m.claimable], `merchant ${m.id}`).to.deep.equal([released, claimable]);
-      expect(m.paid + m.claimed + m.held + m.released + m.claimable + m.feesCharged + m.refunded).to.be.at.most(m.escrowed);
+      expect(m.paid + m.claimed + m.held + m.released + m.claimable + m.feesCharged + m.refunded).to.be.at.most(
+        m.escrowed,
+      );
     }
 
     // Fees and the token.
@@ -230,7 +237,14 @@ describe("auditor: audit of a scripted history", function () {
       stillHeld: "held",
     };
     for (const [role, id] of Object.entries(chain.history.ids)) {
-      const proof = await provePayment({ client: chain.client, target, paymentId: id, fromBlock: target.deployBlock, toBlock: latest, pageSize: 7n });
+      const proof = await provePayment({
+        client: chain.client,
+        target,
+        paymentId: id,
+        fromBlock: target.deployBlock,
+        toBlock: latest,
+        pageSize: 7n,
+      });
       expect(proof.verified, `${role}: ${proof.problems.join("; ")}`).to.equal(true);
       expect(proof.status, role).to.equal(expectedStatus[role]);
       const root = (await escrow.batchRoot(proof.batchId)).toLowerCase();
@@ -241,7 +255,9 @@ describe("auditor: audit of a scripted history", function () {
     const split = await cli(chain, ["--payment", chain.history.ids.disputeSplit, "--out", path.join(dir, "proofs")]);
     expect(split.code, split.out.text()).to.equal(0);
     expect(split.out.text()).to.include("PROOF VERIFIES");
-    expect(split.out.text()).to.match(/DisputeResolved: arbiter ruled: 30\.00 to the payer, 49\.50 to the merchant, fee 0\.50/);
+    expect(split.out.text()).to.match(
+      /DisputeResolved: arbiter ruled: 30\.00 to the payer, 49\.50 to the merchant, fee 0\.50/,
+    );
     expect(existsSync(path.join(dir, "proofs", `proof-${chain.history.ids.disputeSplit}.json`))).to.equal(true);
 
     // A payment the escrow only ever rejected has nothing to prove; nor has an unknown id.
@@ -262,7 +278,16 @@ describe("auditor: audit of a scripted history", function () {
     const stateFile = path.join(dir, "scan-state.json");
 
     // Stop midway: scan (and reconcile) up to the middle block only.
-    const first = await cli(chain, ["--state-file", stateFile, "--to-block", String(middle), "--page-size", "5", "--out", path.join(dir, "half")]);
+    const first = await cli(chain, [
+      "--state-file",
+      stateFile,
+      "--to-block",
+      String(middle),
+      "--page-size",
+      "5",
+      "--out",
+      path.join(dir, "half"),
+    ]);
     expect(first.code, first.out.text()).to.equal(0); // the chain's state at that block reconciles too
     const saved = JSON.parse(readFileSync(stateFile, "utf8"));
     expect(BigInt(saved.lastBlock.$bigint)).to.equal(middle);
@@ -302,7 +327,10 @@ describe("auditor: audit of a scripted history", function () {
       },
     }) as PublicClient;
     const interrupted = capture(failing);
-    const code = await main(["--deployments", recordFile(chain.record), "--state-file", stateFile, "--page-size", "5", "--quiet"], interrupted.io);
+    const code = await main(
+      ["--deployments", recordFile(chain.record), "--state-file", stateFile, "--page-size", "5", "--quiet"],
+      interrupted.io,
+    );
     expect(code, interrupted.text()).to.equal(2);
     expect(interrupted.text()).to.match(/eth_getLogs for blocks \d+-\d+ failed 3 times: .*connection reset by peer/);
     const saved = JSON.parse(readFileSync(stateFile, "utf8"));
@@ -320,9 +348,15 @@ describe("auditor: audit of a scripted history", function () {
     const stateFile = path.join(dir, "other-state.json");
     await cli(chain, ["--state-file", stateFile, "--out", path.join(dir, "other")]);
     const other = { ...chain.record, contracts: { ...chain.record.contracts } };
-    other.contracts.PaymentEscrow = { ...other.contracts.PaymentEscrow, address: chain.record.contracts.MerchantRegistry.address };
+    other.contracts.PaymentEscrow = {
+      ...other.contracts.PaymentEscrow,
+      address: chain.record.contracts.MerchantRegistry.address,
+    };
     const out = capture(chain.client);
-    const code = await main(["--deployments", recordFile(other, "other.json"), "--state-file", stateFile, "--quiet"], out.io);
+    const code = await main(
+      ["--deployments", recordFile(other, "other.json"), "--state-file", stateFile, "--quiet"],
+      out.io,
+    );
     expect(code).to.equal(2);
     expect(out.text()).to.include("belongs to another scan");
   });
@@ -337,10 +371,14 @@ describe("auditor: audit of a scripted history", function () {
     expect(await run(["--help"])).to.include({ code: 0 });
     expect((await run([])).code).to.equal(2);
     expect((await run(["--network", "x", "--bogus"])).text).to.include("Unknown option '--bogus'");
-    expect((await run(["--deployments", file, "--from-block", "ten"])).text).to.include("--from-block must be a non-negative integer");
+    expect((await run(["--deployments", file, "--from-block", "ten"])).text).to.include(
+      "--from-block must be a non-negative integer",
+    );
     expect((await run(["--deployments", file, "--payment", "0x1234"])).text).to.include("32-byte hex payment id");
     expect((await run(["--deployments", path.join(dir, "missing.json")])).text).to.include("does not exist");
-    expect((await run(["--network", "nowhere"], undefined, { DEPLOYMENTS_DIR: dir })).text).to.include('No deployment for network "nowhere"');
+    expect((await run(["--network", "nowhere"], undefined, { DEPLOYMENTS_DIR: dir })).text).to.include(
+      'No deployment for network "nowhere"',
+    );
 
     const unreachable = await run(["--deployments", file, "--rpc", "http://127.0.0.1:9"], undefined);
     expect(unreachable.code).to.equal(2);
@@ -360,5 +398,9 @@ describe("auditor: audit of a scripted history", function () {
 
 /** A ledger as comparable plain data (bigint → string, Map → object). */
 function plainLedger(ledger: unknown): unknown {
-  return JSON.parse(JSON.stringify(ledger, (_k, v) => (typeof v === "bigint" ? v.toString() : v instanceof Map ? Object.fromEntries(v) : v)));
+  return JSON.parse(
+    JSON.stringify(ledger, (_k, v) =>
+      typeof v === "bigint" ? v.toString() : v instanceof Map ? Object.fromEntries(v) : v,
+    ),
+  );
 }

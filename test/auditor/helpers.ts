@@ -27,7 +27,11 @@ export interface AuditedChain {
 
 /** Deploys StablePay afresh (writing the record to `dir` when given) and writes the scripted history. */
 export async function deployWithHistory(options: HistoryOptions & { dir?: string } = {}): Promise<AuditedChain> {
-  const { record } = await deploy(hre, { force: true, log: () => {}, ...(options.dir ? { dir: options.dir } : { write: false }) });
+  const { record } = await deploy(hre, {
+    force: true,
+    log: () => {},
+    ...(options.dir ? { dir: options.dir } : { write: false }),
+  });
   const history = await writeAuditHistory(hre, record, options);
   return { record, history, client: hardhatClient() };
 }

@@ -95,7 +95,11 @@ function chartStatus(dom: string): { state: string; charts: ChartStatus[]; error
     const raw = new RegExp(`${name}="([^"]*)"`).exec(tag)?.[1];
     return raw?.replace(/&quot;/g, '"').replace(/&amp;/g, "&");
   };
-  return { state: attr("data-state") ?? "", charts: JSON.parse(attr("data-charts") ?? "[]"), error: attr("data-error") };
+  return {
+    state: attr("data-state") ?? "",
+    charts: JSON.parse(attr("data-charts") ?? "[]"),
+    error: attr("data-error"),
+  };
 }
 
 /** Non-white pixels, distinct colours, and pixels close to `rgb`, inside `rect` of the image. */

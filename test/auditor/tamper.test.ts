@@ -31,11 +31,20 @@ describe("auditor: tampered events are caught", function () {
     chain = await loadFixture(storyFixture);
     target = targetOf(chain.record);
     const toBlock = BigInt(await hre.ethers.provider.getBlockNumber());
-    ({ events } = await scan({ client: chain.client, target, fromBlock: target.deployBlock, toBlock, pageSize: 2_000n }));
+    ({ events } = await scan({
+      client: chain.client,
+      target,
+      fromBlock: target.deployBlock,
+      toBlock,
+      pageSize: 2_000n,
+    }));
   });
 
   /** The events with the first one matching `pick` changed by `edit` (or removed when edit returns null). */
-  function tampered(pick: (e: AuditEvent) => boolean, edit: (e: AuditEvent) => AuditEvent | null): { events: AuditEvent[]; target: AuditEvent } {
+  function tampered(
+    pick: (e: AuditEvent) => boolean,
+    edit: (e: AuditEvent) => AuditEvent | null,
+  ): { events: AuditEvent[]; target: AuditEvent } {
     const copy = structuredClone(events);
     const index = copy.findIndex(pick);
     expect(index, "no event to tamper with").to.be.at.least(0);
@@ -53,7 +62,12 @@ describe("auditor: tampered events are caught", function () {
 
   async function allChecks(list: AuditEvent[]): Promise<Mismatch[]> {
     const ledger = rebuild(list, target);
-    const chainState = await readChainState(chain.client, target, ledger, BigInt(await hre.ethers.provider.getBlockNumber()));
+    const chainState = await readChainState(
+      chain.client,
+      target,
+      ledger,
+      BigInt(await hre.ethers.provider.getBlockNumber()),
+    );
     return [...checkEvents(ledger), ...checkFlows(ledger, target), ...checkChain(ledger, chainState, target)];
   }
 
@@ -85,14 +99,23 @@ describe("auditor: tampered events are caught", function () {
   });
 
   it("a batch root that does not commit to the batch's payments", function () {
-    const t = tampered(is("BatchEscrowed"), (e) => ({ ...e, args: { ...e.args, root: `0x${"ee".repeat(32)}` } }) as AuditEvent);
+    const t = tampered(
+      is("BatchEscrowed"),
+      (e) => ({ ...e, args: { ...e.args, root: `0x${"ee".repeat(32)}` } }) as AuditEvent,
+    );
     expectFlagged(eventChecks(t.events), "batch.root", t.target);
   });
 
   it("a payment left out of its batch (root, count and total no longer match)", async function () {
     const t = tampered(is("PaymentEscrowed"), () => null);
     const checks = (await allChecks(t.events)).map((m) => m.check);
-    expect(checks).to.include.members(["batch.root", "batch.count", "batch.total", "tranche.funding", "customer.balance"]);
+    expect(checks).to.include.members([
+      "batch.root",
+      "batch.count",
+      "batch.total",
+      "tranche.funding",
+      "customer.balance",
+    ]);
   });
 
   it("a tranche funded at a fee rate other than the merchant's registered terms", function () {
@@ -104,28 +127,38 @@ describe("auditor: tampered events are caught", function () {
   });
 
   it("a release time that is not block time + hold period", function () {
-    const t = tampered(is("TrancheFunded"), (e) => ({ ...e, args: { ...e.args, releaseAt: (e.args as { releaseAt: number }).releaseAt - 60 } }) as AuditEvent);
+    const t = tampered(
+      is("TrancheFunded"),
+      (e) => ({ ...e, args: { ...e.args, releaseAt: (e.args as { releaseAt: number }).releaseAt - 60 } }) as AuditEvent,
+    );
     expectFlagged(eventChecks(t.events), "tranche.release-time", t.target);
   });
 
   it("a refund whose running total does not add up", function () {
-    const t = tampered(is("PaymentRefunded"), (e) => ({ ...e, args: { ...e.args, totalRefunded: (e.args as { totalRefunded: bigint }).totalRefunded + 5n } }) as AuditEvent);
+    const t = tampered(
+      is("PaymentRefunded"),
+      (e) =>
+        ({
+          ...e,
+          args: { ...e.args, totalRefunded: (e.args as { totalRefunded: bigint }).totalRefunded + 5n },
+        }) as AuditEvent,
+    );
     expectFlagged(eventChecks(t.events), "payment.refund-total", t.target);
   });
 
   it("a confirmation fee off the tranche's rate", function () {
-    const t = tampered(
-      is("PaymentConfirmed"),
-      (e) => {
-        const a = e.args as { released: bigint; fee: bigint };
-        return { ...e, args: { ...e.args, released: a.released + 1n, fee: a.fee - 1n } } as AuditEvent;
-      },
-    );
+    const t = tampered(is("PaymentConfirmed"), (e) => {
+      const a = e.args as { released: bigint; fee: bigint };
+      return { ...e, args: { ...e.args, released: a.released + 1n, fee: a.fee - 1n } } as AuditEvent;
+    });
     expectFlagged(eventChecks(t.events), "payment.confirm-fee", t.target);
   });
 
   it("a ruling that splits more than was disputed", function () {
-    const t = tampered(is("DisputeResolved"), (e) => ({ ...e, args: { ...e.args, toPayer: (e.args as { toPayer: bigint }).toPayer + 1n } }) as AuditEvent);
+    const t = tampered(
+      is("DisputeResolved"),
+      (e) => ({ ...e, args: { ...e.args, toPayer: (e.args as { toPayer: bigint }).toPayer + 1n } }) as AuditEvent,
+    );
     expectFlagged(eventChecks(t.events), "payment.ruling-amount", t.target);
   });
 
@@ -137,7 +170,9 @@ describe("auditor: tampered events are caught", function () {
   });
 
   it("a confirmation of a payment that was already refunded", function () {
-    const refund = events.find((e) => is("PaymentRefunded")(e) && (e.args as { totalRefunded: bigint }).totalRefunded === 42_420_000n)!;
+    const refund = events.find(
+      (e) => is("PaymentRefunded")(e) && (e.args as { totalRefunded: bigint }).totalRefunded === 42_420_000n,
+    )!;
     const confirm = events.find(is("PaymentConfirmed"))!;
     const fake = structuredClone(confirm);
     (fake.args as { paymentId: string }).paymentId = (refund.args as { paymentId: string }).paymentId;
@@ -148,10 +183,17 @@ describe("auditor: tampered events are caught", function () {
   });
 
   it("a deposit the chain never credited (rebuilt balance vs escrow.balanceOf)", async function () {
-    const t = tampered(is("Deposited"), (e) => ({ ...e, args: { ...e.args, amount: (e.args as { amount: bigint }).amount + 7n } }) as AuditEvent);
+    const t = tampered(
+      is("Deposited"),
+      (e) => ({ ...e, args: { ...e.args, amount: (e.args as { amount: bigint }).amount + 7n } }) as AuditEvent,
+    );
     const mismatches = await allChecks(t.events);
     expectFlagged(mismatches, "customer.balance", t.target);
-    expect(mismatches.map((m) => m.check)).to.include.members(["escrow.liabilities.customerBalances", "escrow.unbacked-event", "escrow.unexplained-transfer"]);
+    expect(mismatches.map((m) => m.check)).to.include.members([
+      "escrow.liabilities.customerBalances",
+      "escrow.unbacked-event",
+      "escrow.unexplained-transfer",
+    ]);
   });
 
   it("a mint that never happened (supply vs mints minus burns)", async function () {

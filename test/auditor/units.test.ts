@@ -52,7 +52,12 @@ describe("auditor: units", function () {
     it("pages the range, splitting pages the provider refuses for their size, in block order", async function () {
       const { client, ranges } = cappedProvider(30);
       const blocks: bigint[] = [];
-      for await (const page of fetchLogPages(client, { addresses: [ADDRESS], fromBlock: 10n, toBlock: 209n, pageSize: 100n })) {
+      for await (const page of fetchLogPages(client, {
+        addresses: [ADDRESS],
+        fromBlock: 10n,
+        toBlock: 209n,
+        pageSize: 100n,
+      })) {
         blocks.push(...page.logs.map((l) => l.blockNumber!));
       }
       expect(blocks).to.deep.equal(Array.from({ length: 200 }, (_, i) => BigInt(10 + i)));
@@ -64,13 +69,25 @@ describe("auditor: units", function () {
       this.timeout(10_000);
       const flaky = cappedProvider(1_000, { transient: 2 });
       let count = 0;
-      for await (const page of fetchLogPages(flaky.client, { addresses: [ADDRESS], fromBlock: 0n, toBlock: 9n, pageSize: 10n })) count += page.logs.length;
+      for await (const page of fetchLogPages(flaky.client, {
+        addresses: [ADDRESS],
+        fromBlock: 0n,
+        toBlock: 9n,
+        pageSize: 10n,
+      }))
+        count += page.logs.length;
       expect(count).to.equal(10);
 
       const dead = cappedProvider(1_000, { transient: 99 });
       let error: unknown;
       try {
-        for await (const page of fetchLogPages(dead.client, { addresses: [ADDRESS], fromBlock: 0n, toBlock: 9n, pageSize: 10n })) void page;
+        for await (const page of fetchLogPages(dead.client, {
+          addresses: [ADDRESS],
+          fromBlock: 0n,
+          toBlock: 9n,
+          pageSize: 10n,
+        }))
+          void page;
       } catch (e) {
         error = e;
       }
@@ -89,7 +106,14 @@ describe("auditor: units", function () {
         contract: "escrow",
         eventName: "Deposited",
         args: { account: ADDRESS, funder: ADDRESS, amount: 2n ** 127n + 1n },
-        ref: { event: "escrow.Deposited", blockNumber: 12n, logIndex: 3, transactionHash: ADDRESS, transactionIndex: 0, timestamp: 1_700_000_000 },
+        ref: {
+          event: "escrow.Deposited",
+          blockNumber: 12n,
+          logIndex: 3,
+          transactionHash: ADDRESS,
+          transactionIndex: 0,
+          timestamp: 1_700_000_000,
+        },
       } as unknown as AuditEvent;
       const state: ScanState = {
         version: 1,
@@ -123,7 +147,9 @@ describe("auditor: units", function () {
     });
 
     it("escapes HTML", function () {
-      expect(escapeHtml(`<script>"x"&'y'</script>`)).to.equal("&#60;script&#62;&#34;x&#34;&#38;&#39;y&#39;&#60;/script&#62;");
+      expect(escapeHtml(`<script>"x"&'y'</script>`)).to.equal(
+        "&#60;script&#62;&#34;x&#34;&#38;&#39;y&#39;&#60;/script&#62;",
+      );
     });
 
     it("formats money exactly and rounds fees up as the escrow does", function () {
@@ -141,7 +167,23 @@ describe("auditor: units", function () {
     it("parses every flag into typed options", function () {
       const id = `0x${"ab".repeat(32)}`;
       expect(
-        parseCli(["--network", "localhost", "--payment", id, "--from-block", "5", "--to-block", "9", "--page-size", "100", "--state-file", "s.json", "--out", "o", "--quiet"]),
+        parseCli([
+          "--network",
+          "localhost",
+          "--payment",
+          id,
+          "--from-block",
+          "5",
+          "--to-block",
+          "9",
+          "--page-size",
+          "100",
+          "--state-file",
+          "s.json",
+          "--out",
+          "o",
+          "--quiet",
+        ]),
       ).to.deep.equal({
         help: false,
         quiet: true,
@@ -162,9 +204,13 @@ describe("auditor: units", function () {
 
     it("finds the RPC URL: --rpc, RPC_URL, then the network's usual variable", function () {
       expect(rpcUrlFor("localhost", undefined, {})).to.equal("http://127.0.0.1:8545");
-      expect(rpcUrlFor("localhost", undefined, { LOCAL_RPC_URL: "http://127.0.0.1:9999" })).to.equal("http://127.0.0.1:9999");
+      expect(rpcUrlFor("localhost", undefined, { LOCAL_RPC_URL: "http://127.0.0.1:9999" })).to.equal(
+        "http://127.0.0.1:9999",
+      );
       expect(rpcUrlFor("testnet", undefined, { TESTNET_RPC_URL: "http://t" })).to.equal("http://t");
-      expect(rpcUrlFor("testnet", undefined, { RPC_URL: "http://r", TESTNET_RPC_URL: "http://t" })).to.equal("http://r");
+      expect(rpcUrlFor("testnet", undefined, { RPC_URL: "http://r", TESTNET_RPC_URL: "http://t" })).to.equal(
+        "http://r",
+      );
       expect(rpcUrlFor("testnet", "http://flag", { RPC_URL: "http://r" })).to.equal("http://flag");
       expect(() => rpcUrlFor("mainnet", undefined, {})).to.throw(UsageError, "pass --rpc");
     });

@@ -100,11 +100,26 @@ export async function deployEscrowFixture(): Promise<EscrowFixture> {
   for (let i = 0; i < 3; i++) {
     const owner = merchantSigners[2 * i];
     const payout = merchantSigners[2 * i + 1];
-    await registry.connect(registrar).registerMerchant(owner.address, payout.address, FEE_BPS, HOLD_PERIOD, ethers.ZeroHash);
+    await registry
+      .connect(registrar)
+      .registerMerchant(owner.address, payout.address, FEE_BPS, HOLD_PERIOD, ethers.ZeroHash);
     merchants.push({ id: BigInt(i + 1), owner, payout });
   }
   const chainId = (await ethers.provider.getNetwork()).chainId;
-  const f: EscrowFixture = { token, registry, escrow, admin, arbiter, registrar, feeRecipient, relayer, stranger, merchants, customers, chainId };
+  const f: EscrowFixture = {
+    token,
+    registry,
+    escrow,
+    admin,
+    arbiter,
+    registrar,
+    feeRecipient,
+    relayer,
+    stranger,
+    merchants,
+    customers,
+    chainId,
+  };
   for (const customer of customers) await fundCustomer(f, customer, CUSTOMER_DEPOSIT);
   return f;
 }
@@ -216,11 +231,24 @@ export async function signWithdrawal(f: EscrowFixture, signer: Signer, withdrawa
 }
 
 export async function signConfirmation(f: EscrowFixture, signer: Signer, id: Hex, deadline: bigint): Promise<Hex> {
-  return (await signer.signTypedData(await domainOf(f), ethersTypes(confirmationTypes), { paymentId: id, deadline })) as Hex;
+  return (await signer.signTypedData(await domainOf(f), ethersTypes(confirmationTypes), {
+    paymentId: id,
+    deadline,
+  })) as Hex;
 }
 
-export async function signRefund(f: EscrowFixture, signer: Signer, id: Hex, totalRefund: bigint, deadline: bigint): Promise<Hex> {
-  return (await signer.signTypedData(await domainOf(f), ethersTypes(refundTypes), { paymentId: id, totalRefund, deadline })) as Hex;
+export async function signRefund(
+  f: EscrowFixture,
+  signer: Signer,
+  id: Hex,
+  totalRefund: bigint,
+  deadline: bigint,
+): Promise<Hex> {
+  return (await signer.signTypedData(await domainOf(f), ethersTypes(refundTypes), {
+    paymentId: id,
+    totalRefund,
+    deadline,
+  })) as Hex;
 }
 
 export async function signDispute(f: EscrowFixture, signer: Signer, id: Hex, deadline: bigint): Promise<Hex> {
@@ -234,7 +262,9 @@ export const feeOf = (amount: bigint, bps: bigint = FEE_BPS): bigint => (amount 
  * The escrow's accounting invariant: its token balance equals the sum of every bucket it owes.
  * Returns both sides so a failing assertion shows the numbers.
  */
-export async function invariant(f: Pick<EscrowFixture, "escrow" | "token">): Promise<{ balance: bigint; owed: bigint }> {
+export async function invariant(
+  f: Pick<EscrowFixture, "escrow" | "token">,
+): Promise<{ balance: bigint; owed: bigint }> {
   const l = await f.escrow.liabilities();
   const owed = l.customerBalances + l.held + l.disputed + l.released + l.claimable + l.fees;
   const balance = await f.token.balanceOf(await f.escrow.getAddress());

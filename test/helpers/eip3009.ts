@@ -11,15 +11,7 @@
  * (another chain id, another verifying contract, ...).
  */
 import { AbiCoder, Signature, TypedDataEncoder, getAddress, getBytes, hexlify, randomBytes, toBeHex } from "ethers";
-import type {
-  AddressLike,
-  BigNumberish,
-  BytesLike,
-  Provider,
-  Signer,
-  TypedDataDomain,
-  TypedDataField,
-} from "ethers";
+import type { AddressLike, BigNumberish, BytesLike, Provider, Signer, TypedDataDomain, TypedDataField } from "ethers";
 
 /** EIP-712 domain version of the token (as USDC). */
 export const EIP712_VERSION = "2";

@@ -90,10 +90,7 @@ describe("SettlementToken: ERC-1271 smart-contract wallets", function () {
         "InvalidSignature",
       );
       const twin = toHighS(await signTransferAuthorization(walletOwner, token, auth));
-      await expect(submitTransfer(token, "bytes", auth, twin)).to.be.revertedWithCustomError(
-        token,
-        "InvalidSignature",
-      );
+      await expect(submitTransfer(token, "bytes", auth, twin)).to.be.revertedWithCustomError(token, "InvalidSignature");
     });
 
     it("time window and replay rules apply to wallets too", async function () {

@@ -30,7 +30,12 @@ describe("SettlementToken: deployment and ERC-20", function () {
   describe("deployment", function () {
     it("sets name, symbol, 6 decimals, version 2 and zero supply before minting", async function () {
       const [admin] = await ethers.getSigners();
-      const token = await ethers.deployContract("SettlementToken", [TOKEN_NAME, TOKEN_SYMBOL, ADMIN_DELAY, admin.address]);
+      const token = await ethers.deployContract("SettlementToken", [
+        TOKEN_NAME,
+        TOKEN_SYMBOL,
+        ADMIN_DELAY,
+        admin.address,
+      ]);
       expect(await token.name()).to.equal(TOKEN_NAME);
       expect(await token.symbol()).to.equal(TOKEN_SYMBOL);
       expect(await token.decimals()).to.equal(DECIMALS);
@@ -93,7 +98,7 @@ describe("SettlementToken: deployment and ERC-20", function () {
       );
     });
 
-    it("has the EIP-712 domain (name, \"2\", chainId, this) in DOMAIN_SEPARATOR and eip712Domain", async function () {
+    it('has the EIP-712 domain (name, "2", chainId, this) in DOMAIN_SEPARATOR and eip712Domain', async function () {
       const { token } = await loadFixture(deployTokenFixture);
       const { chainId } = await ethers.provider.getNetwork();
       const address = await token.getAddress();

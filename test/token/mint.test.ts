@@ -118,10 +118,7 @@ describe("SettlementToken: minters and mint", function () {
     it("reverts while paused with EnforcedPause, and the allowance is untouched", async function () {
       const { token, minter, pauser, carol } = await loadFixture(deployTokenFixture);
       await token.connect(pauser).pause();
-      await expect(token.connect(minter).mint(carol.address, 1n)).to.be.revertedWithCustomError(
-        token,
-        "EnforcedPause",
-      );
+      await expect(token.connect(minter).mint(carol.address, 1n)).to.be.revertedWithCustomError(token, "EnforcedPause");
       expect(await token.minterAllowance(minter.address)).to.equal(REMAINING);
     });
 

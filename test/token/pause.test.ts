@@ -106,10 +106,7 @@ describe("SettlementToken: pause", function () {
 
     it("mint", async function () {
       const { token, minter, carol } = await loadFixture(pausedFixture);
-      await expect(token.connect(minter).mint(carol.address, 1n)).to.be.revertedWithCustomError(
-        token,
-        "EnforcedPause",
-      );
+      await expect(token.connect(minter).mint(carol.address, 1n)).to.be.revertedWithCustomError(token, "EnforcedPause");
     });
 
     it("burn", async function () {

@@ -102,7 +102,7 @@ describe("SettlementToken: permit (EIP-2612)", function () {
         await expect(submitPermit(otherToken, form, p, sig)).to.emit(otherToken, "Approval");
       });
 
-      it("rejects a signature under domain version \"1\" (OpenZeppelin's default)", async function () {
+      it('rejects a signature under domain version "1" (OpenZeppelin\'s default)', async function () {
         const { token, alice, carol } = await loadFixture(deployTokenFixture);
         const p = await permitParams(alice.address, carol.address);
         const sig = await signPermit(alice, token, p, { version: "1" });
@@ -146,7 +146,13 @@ describe("SettlementToken: permit (EIP-2612)", function () {
       const p = { owner: alice.address, spender: carol.address, value: 1n, deadline: ethers.MaxUint256 };
       const sig = await signPermit(alice, token, p);
       await expect(
-        token["permit(address,address,uint256,uint256,bytes)"](p.owner, p.spender, p.value, p.deadline, sig.signature.slice(0, -2)),
+        token["permit(address,address,uint256,uint256,bytes)"](
+          p.owner,
+          p.spender,
+          p.value,
+          p.deadline,
+          sig.signature.slice(0, -2),
+        ),
       ).to.be.revertedWithCustomError(token, "InvalidSignature");
     });
   });

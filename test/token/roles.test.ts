@@ -228,8 +228,7 @@ describe("SettlementToken: roles and access control", function () {
     it("a cancelled transfer cannot be accepted", async function () {
       const { token, admin, carol } = await loadFixture(deployTokenFixture);
       await token.connect(admin).beginDefaultAdminTransfer(carol.address);
-      await expect(token.connect(admin).cancelDefaultAdminTransfer())
-        .to.emit(token, "DefaultAdminTransferCanceled");
+      await expect(token.connect(admin).cancelDefaultAdminTransfer()).to.emit(token, "DefaultAdminTransferCanceled");
       await time.increase(ADMIN_DELAY + 1);
       await expect(token.connect(carol).acceptDefaultAdminTransfer())
         .to.be.revertedWithCustomError(token, "AccessControlInvalidDefaultAdmin")

@@ -154,10 +154,7 @@ describe("SettlementToken: transferWithAuthorization (EIP-3009)", function () {
         const { chainId } = await ethers.provider.getNetwork();
         const digest = await transferAuthorizationDigest(token, chainId, auth);
         expect(await rawEcrecover(ethers.provider, digest, twin)).to.equal(alice.address);
-        await expect(submitTransfer(token, form, auth, twin)).to.be.revertedWithCustomError(
-          token,
-          "InvalidSignature",
-        );
+        await expect(submitTransfer(token, form, auth, twin)).to.be.revertedWithCustomError(token, "InvalidSignature");
         await expect(submitTransfer(token, form, auth, sig)).to.emit(token, "AuthorizationUsed");
       });
 

@@ -15,7 +15,10 @@ export function applyBatchEvent(r: Replay, e: BatchEvent): void {
       const { paymentId, payer, merchantId, batchId, amount } = e.args;
       const earlier = ledger.payments.get(paymentId);
       if (earlier) {
-        r.anomaly("payment.duplicate", `payment ${paymentId}`, `payment ${paymentId} was escrowed twice`, [earlier.escrowed, e.ref]);
+        r.anomaly("payment.duplicate", `payment ${paymentId}`, `payment ${paymentId} was escrowed twice`, [
+          earlier.escrowed,
+          e.ref,
+        ]);
         return;
       }
       const c = r.moveCustomer(payer, -amount, e.ref);

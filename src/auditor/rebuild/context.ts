@@ -53,9 +53,15 @@ export class Replay {
     if (c.recent.length > RECENT_REFS) c.recent.shift();
     this.bucket("customerBalances", delta, ref);
     if (c.balance < 0n) {
-      this.anomaly("customer.negative-balance", `customer ${address}`, `the events take ${address}'s free balance below zero`, [...c.recent], {
-        actual: c.balance.toString(),
-      });
+      this.anomaly(
+        "customer.negative-balance",
+        `customer ${address}`,
+        `the events take ${address}'s free balance below zero`,
+        [...c.recent],
+        {
+          actual: c.balance.toString(),
+        },
+      );
     }
     return c;
   }
@@ -67,7 +73,13 @@ export class Replay {
 
   merchant(id: bigint, ref: EventRef): MerchantState | undefined {
     const m = this.ledger.merchants.get(id);
-    if (!m) this.anomaly("merchant.unknown", `merchant ${id}`, `an escrow event names merchant ${id}, which the registry never registered`, [ref]);
+    if (!m)
+      this.anomaly(
+        "merchant.unknown",
+        `merchant ${id}`,
+        `an escrow event names merchant ${id}, which the registry never registered`,
+        [ref],
+      );
     return m;
   }
 

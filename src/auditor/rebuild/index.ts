@@ -16,7 +16,11 @@ import { applyTokenEvent } from "./token";
 export function rebuild(events: readonly AuditEvent[], target: AuditTarget): Ledger {
   const r = new Replay(target);
   const ordered = [...events].sort((a, b) =>
-    a.ref.blockNumber === b.ref.blockNumber ? a.ref.logIndex - b.ref.logIndex : a.ref.blockNumber < b.ref.blockNumber ? -1 : 1,
+    a.ref.blockNumber === b.ref.blockNumber
+      ? a.ref.logIndex - b.ref.logIndex
+      : a.ref.blockNumber < b.ref.blockNumber
+        ? -1
+        : 1,
   );
   for (const e of ordered) {
     if (e.ref.transactionHash !== r.tx) {
@@ -33,7 +37,12 @@ export function rebuild(events: readonly AuditEvent[], target: AuditTarget): Led
   endTransaction(r);
   for (const [batchId, pending] of r.pendingBatches) {
     const refs = pending.ids.map((id) => r.ledger.payments.get(id)!.escrowed);
-    r.anomaly("batch.uncommitted", `batch ${batchId}`, `payments were escrowed in batch ${batchId}, but no BatchEscrowed commits it`, refs);
+    r.anomaly(
+      "batch.uncommitted",
+      `batch ${batchId}`,
+      `payments were escrowed in batch ${batchId}, but no BatchEscrowed commits it`,
+      refs,
+    );
   }
   return r.ledger;
 }

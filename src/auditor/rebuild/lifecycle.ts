@@ -32,7 +32,15 @@ export function applyLifecycleEvent(r: Replay, e: LifecycleEvent): void {
         m.held -= released + fee;
         m.released += released;
         m.feesCharged += fee;
-        r.statement(m, { ref: e.ref, kind: "confirmed", batchId: p.batchId, paymentId: p.id, gross: released + fee, fee, payout: 0n });
+        r.statement(m, {
+          ref: e.ref,
+          kind: "confirmed",
+          batchId: p.batchId,
+          paymentId: p.id,
+          gross: released + fee,
+          fee,
+          payout: 0n,
+        });
       }
       r.snapshot(e.ref);
       return;
@@ -53,14 +61,27 @@ export function applyLifecycleEvent(r: Replay, e: LifecycleEvent): void {
       p.history.push({ kind: "refunded", ref: e.ref, amount, detail: `total refunded ${totalRefunded}` });
       deduct(r, t, "refunded", p.id, amount, e.ref);
       if (payer !== p.payer) {
-        r.anomaly("payment.payer", `payment ${p.id}`, `refund credited ${payer}, but the payment's payer is ${p.payer}`, [p.escrowed, e.ref]);
+        r.anomaly(
+          "payment.payer",
+          `payment ${p.id}`,
+          `refund credited ${payer}, but the payment's payer is ${p.payer}`,
+          [p.escrowed, e.ref],
+        );
       }
       r.moveCustomer(payer, amount, e.ref).returned += amount;
       const m = r.merchant(p.merchantId, e.ref);
       if (m) {
         m.held -= amount;
         m.refunded += amount;
-        r.statement(m, { ref: e.ref, kind: "refunded", batchId: p.batchId, paymentId: p.id, gross: -amount, fee: 0n, payout: 0n });
+        r.statement(m, {
+          ref: e.ref,
+          kind: "refunded",
+          batchId: p.batchId,
+          paymentId: p.id,
+          gross: -amount,
+          fee: 0n,
+          payout: 0n,
+        });
       }
       r.snapshot(e.ref);
       return;
@@ -80,7 +101,15 @@ export function applyLifecycleEvent(r: Replay, e: LifecycleEvent): void {
       const m = r.merchant(p.merchantId, e.ref);
       if (m) {
         m.held -= amount;
-        r.statement(m, { ref: e.ref, kind: "dispute-opened", batchId: p.batchId, paymentId: p.id, gross: -amount, fee: 0n, payout: 0n });
+        r.statement(m, {
+          ref: e.ref,
+          kind: "dispute-opened",
+          batchId: p.batchId,
+          paymentId: p.id,
+          gross: -amount,
+          fee: 0n,
+          payout: 0n,
+        });
       }
       r.snapshot(e.ref);
       return;
@@ -88,11 +117,21 @@ export function applyLifecycleEvent(r: Replay, e: LifecycleEvent): void {
     case "DisputeResolved": {
       const p = r.ledger.payments.get(e.args.paymentId);
       if (!p) {
-        r.anomaly("payment.unknown", `payment ${e.args.paymentId}`, `dispute resolved for a payment that was never escrowed`, [e.ref]);
+        r.anomaly(
+          "payment.unknown",
+          `payment ${e.args.paymentId}`,
+          `dispute resolved for a payment that was never escrowed`,
+          [e.ref],
+        );
         return;
       }
       if (p.status !== "disputed" || !p.dispute) {
-        r.anomaly("payment.transition", `payment ${p.id}`, `dispute resolved, but the payment is ${p.status}, not disputed`, [...p.history.map((h) => h.ref), e.ref]);
+        r.anomaly(
+          "payment.transition",
+          `payment ${p.id}`,
+          `dispute resolved, but the payment is ${p.status}, not disputed`,
+          [...p.history.map((h) => h.ref), e.ref],
+        );
         return;
       }
       const { toPayer, toMerchant, fee, byTimeout, payer } = e.args;
@@ -112,14 +151,27 @@ export function applyLifecycleEvent(r: Replay, e: LifecycleEvent): void {
       r.bucket("fees", fee, e.ref);
       r.ledger.feesAccrued += fee;
       if (payer !== p.payer) {
-        r.anomaly("payment.payer", `payment ${p.id}`, `ruling credited ${payer}, but the payment's payer is ${p.payer}`, [p.escrowed, e.ref]);
+        r.anomaly(
+          "payment.payer",
+          `payment ${p.id}`,
+          `ruling credited ${payer}, but the payment's payer is ${p.payer}`,
+          [p.escrowed, e.ref],
+        );
       }
       r.moveCustomer(payer, toPayer, e.ref).returned += toPayer;
       const m = r.merchant(p.merchantId, e.ref);
       if (m) {
         m.released += toMerchant;
         m.feesCharged += fee;
-        r.statement(m, { ref: e.ref, kind: "dispute-resolved", batchId: p.batchId, paymentId: p.id, gross: toMerchant + fee, fee, payout: 0n });
+        r.statement(m, {
+          ref: e.ref,
+          kind: "dispute-resolved",
+          batchId: p.batchId,
+          paymentId: p.id,
+          gross: toMerchant + fee,
+          fee,
+          payout: 0n,
+        });
       }
       r.snapshot(e.ref);
       return;
@@ -128,14 +180,24 @@ export function applyLifecycleEvent(r: Replay, e: LifecycleEvent): void {
 }
 
 /** The payment and its tranche, if the payment may still be acted on (held, tranche not settled). */
-function loadHeld(r: Replay, id: Hex, batchId: bigint, ref: EventRef): { p: PaymentState; t: TrancheState } | undefined {
+function loadHeld(
+  r: Replay,
+  id: Hex,
+  batchId: bigint,
+  ref: EventRef,
+): { p: PaymentState; t: TrancheState } | undefined {
   const p = r.ledger.payments.get(id);
   if (!p) {
     r.anomaly("payment.unknown", `payment ${id}`, `${ref.event} for a payment that was never escrowed`, [ref]);
     return undefined;
   }
   if (p.batchId !== batchId) {
-    r.anomaly("payment.batch", `payment ${id}`, `${ref.event} names batch ${batchId}, but the payment was escrowed in batch ${p.batchId}`, [p.escrowed, ref]);
+    r.anomaly(
+      "payment.batch",
+      `payment ${id}`,
+      `${ref.event} names batch ${batchId}, but the payment was escrowed in batch ${p.batchId}`,
+      [p.escrowed, ref],
+    );
   }
   const t = r.tranche(p.batchId, p.merchantId);
   if (p.status !== "held" || t.settled) {
@@ -149,7 +211,14 @@ function loadHeld(r: Replay, id: Hex, batchId: bigint, ref: EventRef): { p: Paym
   return { p, t };
 }
 
-function deduct(r: Replay, t: TrancheState, kind: "confirmed" | "refunded" | "disputed", paymentId: Hex, amount: bigint, ref: EventRef): void {
+function deduct(
+  r: Replay,
+  t: TrancheState,
+  kind: "confirmed" | "refunded" | "disputed",
+  paymentId: Hex,
+  amount: bigint,
+  ref: EventRef,
+): void {
   t.amount -= amount;
   t.deductions.push({ kind, paymentId, amount, ref });
   r.bucket("held", -amount, ref);

@@ -54,7 +54,12 @@ export function applyRegistryEvent(r: Replay, e: RegistryEvent): void {
       const m = r.merchant(e.args.merchantId, e.ref);
       if (!m) return;
       if (m.payout !== e.args.previousPayout) {
-        r.anomaly("merchant.payout-history", `merchant ${m.id}`, `payout rotated from ${e.args.previousPayout}, but the events had it at ${m.payout}`, [e.ref]);
+        r.anomaly(
+          "merchant.payout-history",
+          `merchant ${m.id}`,
+          `payout rotated from ${e.args.previousPayout}, but the events had it at ${m.payout}`,
+          [e.ref],
+        );
       }
       m.payout = e.args.newPayout;
       return;
@@ -68,7 +73,12 @@ export function applyRegistryEvent(r: Replay, e: RegistryEvent): void {
       const m = r.merchant(e.args.merchantId, e.ref);
       if (!m) return;
       if (m.status !== e.args.previousStatus) {
-        r.anomaly("merchant.status-history", `merchant ${m.id}`, `status changed from ${e.args.previousStatus}, but the events had it at ${m.status}`, [e.ref]);
+        r.anomaly(
+          "merchant.status-history",
+          `merchant ${m.id}`,
+          `status changed from ${e.args.previousStatus}, but the events had it at ${m.status}`,
+          [e.ref],
+        );
       }
       m.status = e.args.newStatus;
       return;

@@ -11,7 +11,10 @@ import type { EventOf, EventRef } from "../types";
 import type { Replay } from "./context";
 import type { MerchantState, SettlementRecord } from "./ledger";
 
-type SettlementEvent = EventOf<"escrow", "TrancheSettled" | "MerchantPaid" | "PayoutDeferred" | "Claimed" | "FeesCollected">;
+type SettlementEvent = EventOf<
+  "escrow",
+  "TrancheSettled" | "MerchantPaid" | "PayoutDeferred" | "Claimed" | "FeesCollected"
+>;
 
 export function applySettlementEvent(r: Replay, e: SettlementEvent): void {
   const ledger = r.ledger;
@@ -20,9 +23,14 @@ export function applySettlementEvent(r: Replay, e: SettlementEvent): void {
       const { batchId, merchantId, amount, fee } = e.args;
       const t = r.tranche(batchId, merchantId);
       if (t.fundings.length === 0) {
-        r.anomaly("tranche.unknown", `tranche ${batchId}/${merchantId}`, `settled a tranche that was never funded`, [e.ref]);
+        r.anomaly("tranche.unknown", `tranche ${batchId}/${merchantId}`, `settled a tranche that was never funded`, [
+          e.ref,
+        ]);
       } else if (t.settled) {
-        r.anomaly("tranche.settled-twice", `tranche ${batchId}/${merchantId}`, `tranche settled twice`, [t.settled.ref, e.ref]);
+        r.anomaly("tranche.settled-twice", `tranche ${batchId}/${merchantId}`, `tranche settled twice`, [
+          t.settled.ref,
+          e.ref,
+        ]);
       }
       t.settled = { amount, fee, expectedAmount: t.amount, ref: e.ref };
       t.amount -= amount;
@@ -34,7 +42,12 @@ export function applySettlementEvent(r: Replay, e: SettlementEvent): void {
         if (p.status !== "held") continue;
         p.status = "settled";
         p.settled = { amount: p.amount - p.refunded, ref: e.ref };
-        p.history.push({ kind: "settled", ref: e.ref, amount: p.amount - p.refunded, detail: `with tranche ${batchId}/${merchantId}` });
+        p.history.push({
+          kind: "settled",
+          ref: e.ref,
+          amount: p.amount - p.refunded,
+          detail: `with tranche ${batchId}/${merchantId}`,
+        });
       }
       const m = r.merchant(merchantId, e.ref);
       if (!m) return;
@@ -56,7 +69,13 @@ export function applySettlementEvent(r: Replay, e: SettlementEvent): void {
       const s = openSettlement(r, m, e.ref);
       const paidBefore = s.payouts.reduce((sum, x) => sum + x.amount, 0n);
       const deferred = e.eventName === "PayoutDeferred";
-      s.payouts.push({ kind: deferred ? "deferred" : "paid", address: payout, expectedAddress: m.payout, amount, ref: e.ref });
+      s.payouts.push({
+        kind: deferred ? "deferred" : "paid",
+        address: payout,
+        expectedAddress: m.payout,
+        amount,
+        ref: e.ref,
+      });
       // Payouts beyond the transaction's tranche net come out of the released balance.
       const releasedNow = max0(paidBefore + amount - s.net) - s.releasedUsed;
       s.releasedUsed += releasedNow;
@@ -70,7 +89,14 @@ export function applySettlementEvent(r: Replay, e: SettlementEvent): void {
         m.paid += amount;
         r.announce("out", payout, amount, e.ref);
       }
-      r.statement(m, { ref: e.ref, kind: deferred ? "deferred" : "paid", gross: amount, fee: 0n, payout: deferred ? 0n : amount, counterparty: payout });
+      r.statement(m, {
+        ref: e.ref,
+        kind: deferred ? "deferred" : "paid",
+        gross: amount,
+        fee: 0n,
+        payout: deferred ? 0n : amount,
+        counterparty: payout,
+      });
       r.snapshot(e.ref);
       return;
     }
@@ -78,7 +104,14 @@ export function applySettlementEvent(r: Replay, e: SettlementEvent): void {
       const { merchantId, payout, amount } = e.args;
       const m = r.merchant(merchantId, e.ref);
       if (!m) return;
-      ledger.claims.push({ merchantId, address: payout, expectedAddress: m.payout, amount, claimableBefore: m.claimable, ref: e.ref });
+      ledger.claims.push({
+        merchantId,
+        address: payout,
+        expectedAddress: m.payout,
+        amount,
+        claimableBefore: m.claimable,
+        ref: e.ref,
+      });
       m.claimable -= amount;
       m.claimed += amount;
       r.bucket("claimable", -amount, e.ref);

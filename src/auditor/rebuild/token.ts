@@ -44,8 +44,14 @@ function move(r: Replay, holder: Address, delta: bigint, ref: TokenEvent["ref"])
   t.balances.set(holder, balance);
   t.lastRef.set(holder, ref);
   if (balance < 0n && !r.target.externalToken) {
-    r.anomaly("token.negative-balance", `holder ${holder}`, `Transfer events take ${holder}'s token balance below zero`, [ref], {
-      actual: balance.toString(),
-    });
+    r.anomaly(
+      "token.negative-balance",
+      `holder ${holder}`,
+      `Transfer events take ${holder}'s token balance below zero`,
+      [ref],
+      {
+        actual: balance.toString(),
+      },
+    );
   }
 }

@@ -54,17 +54,38 @@ export function checkChain(ledger: Ledger, chain: ChainState, target: AuditTarge
   for (const c of ledger.customers.values()) {
     const onChain = chain.customerBalances.get(c.address) ?? 0n;
     if (c.balance !== onChain) {
-      add({ check: "customer.balance", subject: `customer ${c.address}`, message: `rebuilt free balance ${amountText(c.balance)}, escrow.balanceOf says ${amountText(onChain)}`, expected: c.balance, actual: onChain, events: c.recent });
+      add({
+        check: "customer.balance",
+        subject: `customer ${c.address}`,
+        message: `rebuilt free balance ${amountText(c.balance)}, escrow.balanceOf says ${amountText(onChain)}`,
+        expected: c.balance,
+        actual: onChain,
+        events: c.recent,
+      });
     }
   }
 
   if (BigInt(ledger.batches.size) !== chain.batchCount) {
-    add({ check: "batch.count-onchain", subject: "batches", message: `the events commit ${ledger.batches.size} batches, escrow.batchCount() says ${chain.batchCount}`, expected: ledger.batches.size, actual: chain.batchCount, events: last });
+    add({
+      check: "batch.count-onchain",
+      subject: "batches",
+      message: `the events commit ${ledger.batches.size} batches, escrow.batchCount() says ${chain.batchCount}`,
+      expected: ledger.batches.size,
+      actual: chain.batchCount,
+      events: last,
+    });
   }
   for (const b of ledger.batches.values()) {
     const root = chain.batchRoots.get(b.id);
     if (root !== b.root) {
-      add({ check: "batch.root-onchain", subject: `batch ${b.id}`, message: `BatchEscrowed root differs from escrow.batchRoot(${b.id})`, expected: b.root, actual: root, events: [b.ref] });
+      add({
+        check: "batch.root-onchain",
+        subject: `batch ${b.id}`,
+        message: `BatchEscrowed root differs from escrow.batchRoot(${b.id})`,
+        expected: b.root,
+        actual: root,
+        events: [b.ref],
+      });
     }
   }
 
@@ -72,7 +93,9 @@ export function checkChain(ledger: Ledger, chain: ChainState, target: AuditTarge
     const c = chain.tranches.get(trancheKey(t.batchId, t.merchantId));
     if (!c) continue;
     // A settled tranche is deleted on chain: all zero.
-    const expected = t.settled ? { amount: 0n, releaseAt: 0, feeBps: 0 } : { amount: t.amount, releaseAt: t.releaseAt, feeBps: t.feeBps };
+    const expected = t.settled
+      ? { amount: 0n, releaseAt: 0, feeBps: 0 }
+      : { amount: t.amount, releaseAt: t.releaseAt, feeBps: t.feeBps };
     if (c.amount !== expected.amount || c.releaseAt !== expected.releaseAt || c.feeBps !== expected.feeBps) {
       add({
         check: "tranche.onchain",
@@ -80,7 +103,11 @@ export function checkChain(ledger: Ledger, chain: ChainState, target: AuditTarge
         message: `rebuilt (amount ${expected.amount}, releaseAt ${expected.releaseAt}, feeBps ${expected.feeBps}), escrow.tranche says (amount ${c.amount}, releaseAt ${c.releaseAt}, feeBps ${c.feeBps})`,
         expected: expected.amount,
         actual: c.amount,
-        events: [...t.fundings.map((f) => f.ref), ...t.deductions.map((d) => d.ref), ...(t.settled ? [t.settled.ref] : [])],
+        events: [
+          ...t.fundings.map((f) => f.ref),
+          ...t.deductions.map((d) => d.ref),
+          ...(t.settled ? [t.settled.ref] : []),
+        ],
       });
     }
   }
@@ -88,26 +115,58 @@ export function checkChain(ledger: Ledger, chain: ChainState, target: AuditTarge
   for (const [id, record] of chain.paymentRecords) {
     const p = ledger.payments.get(id)!;
     const problems: string[] = [];
-    if (record.status !== p.recordStatus) problems.push(`status ${PAYMENT_STATUS[record.status] ?? record.status}, rebuilt ${PAYMENT_STATUS[p.recordStatus]}`);
+    if (record.status !== p.recordStatus)
+      problems.push(
+        `status ${PAYMENT_STATUS[record.status] ?? record.status}, rebuilt ${PAYMENT_STATUS[p.recordStatus]}`,
+      );
     if (record.refunded !== p.refunded) problems.push(`refunded ${record.refunded}, rebuilt ${p.refunded}`);
-    if (p.dispute && record.disputeExpiresAt !== p.dispute.expiresAt) problems.push(`dispute expiry ${record.disputeExpiresAt}, rebuilt ${p.dispute.expiresAt}`);
+    if (p.dispute && record.disputeExpiresAt !== p.dispute.expiresAt)
+      problems.push(`dispute expiry ${record.disputeExpiresAt}, rebuilt ${p.dispute.expiresAt}`);
     if (problems.length > 0) {
-      add({ check: "payment.record", subject: `payment ${id}`, message: `escrow.paymentRecord disagrees: ${problems.join("; ")}`, expected: p.refunded, actual: record.refunded, events: p.history.map((h) => h.ref) });
+      add({
+        check: "payment.record",
+        subject: `payment ${id}`,
+        message: `escrow.paymentRecord disagrees: ${problems.join("; ")}`,
+        expected: p.refunded,
+        actual: record.refunded,
+        events: p.history.map((h) => h.ref),
+      });
     }
   }
 
   if (BigInt(ledger.merchants.size) !== chain.merchantCount) {
-    add({ check: "merchant.count", subject: "merchants", message: `the events register ${ledger.merchants.size} merchants, registry.merchantCount() says ${chain.merchantCount}`, expected: ledger.merchants.size, actual: chain.merchantCount, events: last });
+    add({
+      check: "merchant.count",
+      subject: "merchants",
+      message: `the events register ${ledger.merchants.size} merchants, registry.merchantCount() says ${chain.merchantCount}`,
+      expected: ledger.merchants.size,
+      actual: chain.merchantCount,
+      events: last,
+    });
   }
   for (const m of ledger.merchants.values()) {
     const c = chain.merchants.get(m.id);
     if (!c) continue;
     const subject = `merchant ${m.id}`;
     if (c.released !== m.released) {
-      add({ check: "merchant.released", subject, message: `rebuilt released balance ${amountText(m.released)}, escrow.merchantBalances says ${amountText(c.released)}`, expected: m.released, actual: c.released, events: [m.lastRef] });
+      add({
+        check: "merchant.released",
+        subject,
+        message: `rebuilt released balance ${amountText(m.released)}, escrow.merchantBalances says ${amountText(c.released)}`,
+        expected: m.released,
+        actual: c.released,
+        events: [m.lastRef],
+      });
     }
     if (c.claimable !== m.claimable) {
-      add({ check: "merchant.claimable", subject, message: `rebuilt claimable ${amountText(m.claimable)}, escrow.merchantBalances says ${amountText(c.claimable)}`, expected: m.claimable, actual: c.claimable, events: [m.lastRef] });
+      add({
+        check: "merchant.claimable",
+        subject,
+        message: `rebuilt claimable ${amountText(m.claimable)}, escrow.merchantBalances says ${amountText(c.claimable)}`,
+        expected: m.claimable,
+        actual: c.claimable,
+        events: [m.lastRef],
+      });
     }
     const differs = [
       c.owner !== m.owner && `owner ${c.owner} vs ${m.owner}`,
@@ -117,7 +176,12 @@ export function checkChain(ledger: Ledger, chain: ChainState, target: AuditTarge
       c.status !== m.status && `status ${c.status} vs ${m.status}`,
     ].filter(Boolean);
     if (differs.length > 0) {
-      add({ check: "merchant.registry", subject, message: `registry.getMerchant disagrees with the registry's events (chain vs rebuilt): ${differs.join("; ")}`, events: [m.registered, ...m.terms.slice(1).map((t) => t.ref)] });
+      add({
+        check: "merchant.registry",
+        subject,
+        message: `registry.getMerchant disagrees with the registry's events (chain vs rebuilt): ${differs.join("; ")}`,
+        events: [m.registered, ...m.terms.slice(1).map((t) => t.ref)],
+      });
     }
   }
 
@@ -125,16 +189,37 @@ export function checkChain(ledger: Ledger, chain: ChainState, target: AuditTarge
     const t = ledger.token;
     const supply = t.minted - t.burned;
     if (chain.totalSupply !== supply) {
-      add({ check: "token.supply", subject: "token supply", message: `totalSupply ${amountText(chain.totalSupply)} is not mints minus burns ${amountText(supply)}`, expected: supply, actual: chain.totalSupply, events: [...t.mints, ...t.burns].map((x) => x.ref) });
+      add({
+        check: "token.supply",
+        subject: "token supply",
+        message: `totalSupply ${amountText(chain.totalSupply)} is not mints minus burns ${amountText(supply)}`,
+        expected: supply,
+        actual: chain.totalSupply,
+        events: [...t.mints, ...t.burns].map((x) => x.ref),
+      });
     }
     const byTransfers = t.mintedByTransfer - t.burnedByTransfer;
     if (chain.totalSupply !== byTransfers) {
-      add({ check: "token.supply-transfers", subject: "token supply", message: `totalSupply ${amountText(chain.totalSupply)} is not the sum of Transfer-derived balances ${amountText(byTransfers)}`, expected: byTransfers, actual: chain.totalSupply, events: last });
+      add({
+        check: "token.supply-transfers",
+        subject: "token supply",
+        message: `totalSupply ${amountText(chain.totalSupply)} is not the sum of Transfer-derived balances ${amountText(byTransfers)}`,
+        expected: byTransfers,
+        actual: chain.totalSupply,
+        events: last,
+      });
     }
     for (const [holder, balance] of t.balances) {
       const onChain = chain.holderBalances.get(holder);
       if (onChain !== undefined && onChain !== balance) {
-        add({ check: "token.balance", subject: `holder ${holder}`, message: `Transfer events give ${amountText(balance)}, token.balanceOf says ${amountText(onChain)}`, expected: balance, actual: onChain, events: t.lastRef.get(holder) ? [t.lastRef.get(holder)!] : [] });
+        add({
+          check: "token.balance",
+          subject: `holder ${holder}`,
+          message: `Transfer events give ${amountText(balance)}, token.balanceOf says ${amountText(onChain)}`,
+          expected: balance,
+          actual: onChain,
+          events: t.lastRef.get(holder) ? [t.lastRef.get(holder)!] : [],
+        });
       }
     }
   }

@@ -37,7 +37,14 @@ function checkBatches(ledger: Ledger, add: Add): void {
   ids.forEach((id, i) => {
     // Batch ids are sequential from 1: a gap means a batch whose events we never saw.
     if (id !== BigInt(i + 1)) {
-      add({ check: "batch.sequence", subject: `batch ${id}`, message: `batch ids skip from ${i} to ${id}`, expected: i + 1, actual: id, events: [ledger.batches.get(id)!.ref] });
+      add({
+        check: "batch.sequence",
+        subject: `batch ${id}`,
+        message: `batch ids skip from ${i} to ${id}`,
+        expected: i + 1,
+        actual: id,
+        events: [ledger.batches.get(id)!.ref],
+      });
     }
   });
   for (const b of ledger.batches.values()) {
@@ -53,13 +60,34 @@ function checkBatches(ledger: Ledger, add: Add): void {
       });
     }
     if (BigInt(b.paymentIds.length) !== b.paymentCount) {
-      add({ check: "batch.count", subject: `batch ${b.id}`, message: `BatchEscrowed counts ${b.paymentCount} payments, the batch escrowed ${b.paymentIds.length}`, expected: b.paymentIds.length, actual: b.paymentCount, events: [b.ref, ...leaves] });
+      add({
+        check: "batch.count",
+        subject: `batch ${b.id}`,
+        message: `BatchEscrowed counts ${b.paymentCount} payments, the batch escrowed ${b.paymentIds.length}`,
+        expected: b.paymentIds.length,
+        actual: b.paymentCount,
+        events: [b.ref, ...leaves],
+      });
     }
     if (b.escrowedTotal !== b.total) {
-      add({ check: "batch.total", subject: `batch ${b.id}`, message: `BatchEscrowed total ${amountText(b.total)} is not the sum of its payments ${amountText(b.escrowedTotal)}`, expected: b.escrowedTotal, actual: b.total, events: [b.ref, ...leaves] });
+      add({
+        check: "batch.total",
+        subject: `batch ${b.id}`,
+        message: `BatchEscrowed total ${amountText(b.total)} is not the sum of its payments ${amountText(b.escrowedTotal)}`,
+        expected: b.escrowedTotal,
+        actual: b.total,
+        events: [b.ref, ...leaves],
+      });
     }
     if (b.trancheFunded !== b.total) {
-      add({ check: "batch.tranches", subject: `batch ${b.id}`, message: `the batch's tranches were funded with ${amountText(b.trancheFunded)}, its total is ${amountText(b.total)}`, expected: b.total, actual: b.trancheFunded, events: [b.ref] });
+      add({
+        check: "batch.tranches",
+        subject: `batch ${b.id}`,
+        message: `the batch's tranches were funded with ${amountText(b.trancheFunded)}, its total is ${amountText(b.total)}`,
+        expected: b.total,
+        actual: b.trancheFunded,
+        events: [b.ref],
+      });
     }
   }
 }
@@ -135,40 +163,103 @@ function checkPayments(ledger: Ledger, add: Add): void {
     if (p.confirmed) {
       const c = p.confirmed;
       if (c.released + c.fee !== c.heldBefore) {
-        add({ check: "payment.confirm-amount", subject, message: `confirmation released ${c.released} + fee ${c.fee}, but ${c.heldBefore} was held`, expected: c.heldBefore, actual: c.released + c.fee, events: history });
+        add({
+          check: "payment.confirm-amount",
+          subject,
+          message: `confirmation released ${c.released} + fee ${c.fee}, but ${c.heldBefore} was held`,
+          expected: c.heldBefore,
+          actual: c.released + c.fee,
+          events: history,
+        });
       }
       const fee = feeOf(c.heldBefore, c.feeBps);
       if (c.fee !== fee) {
-        add({ check: "payment.confirm-fee", subject, message: `confirmation fee ${c.fee} is not ceil(${c.heldBefore} × ${c.feeBps} / 10000) = ${fee}`, expected: fee, actual: c.fee, events: history });
+        add({
+          check: "payment.confirm-fee",
+          subject,
+          message: `confirmation fee ${c.fee} is not ceil(${c.heldBefore} × ${c.feeBps} / 10000) = ${fee}`,
+          expected: fee,
+          actual: c.fee,
+          events: history,
+        });
       }
     }
     for (const r of p.refunds) {
       if (r.totalRefunded !== r.expectedTotal) {
-        add({ check: "payment.refund-total", subject, message: `refund reports a total of ${r.totalRefunded}, the refunds add up to ${r.expectedTotal}`, expected: r.expectedTotal, actual: r.totalRefunded, events: history });
+        add({
+          check: "payment.refund-total",
+          subject,
+          message: `refund reports a total of ${r.totalRefunded}, the refunds add up to ${r.expectedTotal}`,
+          expected: r.expectedTotal,
+          actual: r.totalRefunded,
+          events: history,
+        });
       }
       if (r.amount > r.heldBefore) {
-        add({ check: "payment.refund-exceeds-held", subject, message: `refunded ${r.amount} while only ${r.heldBefore} was held`, expected: r.heldBefore, actual: r.amount, events: history });
+        add({
+          check: "payment.refund-exceeds-held",
+          subject,
+          message: `refunded ${r.amount} while only ${r.heldBefore} was held`,
+          expected: r.heldBefore,
+          actual: r.amount,
+          events: history,
+        });
       }
     }
     const d = p.dispute;
     if (d) {
       if (d.amount !== d.expectedAmount) {
-        add({ check: "payment.dispute-amount", subject, message: `dispute froze ${d.amount}, but ${d.expectedAmount} was held`, expected: d.expectedAmount, actual: d.amount, events: history });
+        add({
+          check: "payment.dispute-amount",
+          subject,
+          message: `dispute froze ${d.amount}, but ${d.expectedAmount} was held`,
+          expected: d.expectedAmount,
+          actual: d.amount,
+          events: history,
+        });
       }
       const r = d.resolved;
       if (r) {
         const gross = d.amount - r.toPayer;
         const fee = feeOf(gross, d.feeBps);
         if (r.toPayer + r.toMerchant + r.fee !== d.amount) {
-          add({ check: "payment.ruling-amount", subject, message: `ruling splits ${r.toPayer} + ${r.toMerchant} + fee ${r.fee}, but ${d.amount} was disputed`, expected: d.amount, actual: r.toPayer + r.toMerchant + r.fee, events: history });
+          add({
+            check: "payment.ruling-amount",
+            subject,
+            message: `ruling splits ${r.toPayer} + ${r.toMerchant} + fee ${r.fee}, but ${d.amount} was disputed`,
+            expected: d.amount,
+            actual: r.toPayer + r.toMerchant + r.fee,
+            events: history,
+          });
         } else if (r.fee !== fee) {
-          add({ check: "payment.ruling-fee", subject, message: `ruling fee ${r.fee} is not ceil(${gross} × ${d.feeBps} / 10000) = ${fee}`, expected: fee, actual: r.fee, events: history });
+          add({
+            check: "payment.ruling-fee",
+            subject,
+            message: `ruling fee ${r.fee} is not ceil(${gross} × ${d.feeBps} / 10000) = ${fee}`,
+            expected: fee,
+            actual: r.fee,
+            events: history,
+          });
         }
         if (r.byTimeout && r.toPayer !== d.amount) {
-          add({ check: "payment.expired-dispute", subject, message: `an expired dispute must return everything to the payer`, expected: d.amount, actual: r.toPayer, events: history });
+          add({
+            check: "payment.expired-dispute",
+            subject,
+            message: `an expired dispute must return everything to the payer`,
+            expected: d.amount,
+            actual: r.toPayer,
+            events: history,
+          });
         }
         if (r.byTimeout && r.ref.timestamp < d.expiresAt) {
-          add({ check: "payment.expired-dispute", subject, message: `dispute closed by timeout at ${r.ref.timestamp}, before it expired at ${d.expiresAt}`, expected: d.expiresAt, actual: r.ref.timestamp, events: history });
+          add({
+            check: "payment.expired-dispute",
+            subject,
+            message: `dispute closed by timeout at ${r.ref.timestamp}, before it expired at ${d.expiresAt}`,
+            expected: d.expiresAt,
+            actual: r.ref.timestamp,
+            events: history,
+          });
         }
       }
     }
@@ -181,7 +272,14 @@ function checkPayouts(ledger: Ledger, add: Add): void {
     const events = [...s.tranches.map((t) => t.ref), ...s.payouts.map((p) => p.ref)];
     const paid = s.payouts.reduce((sum, p) => sum + p.amount, 0n);
     if (paid < s.net) {
-      add({ check: "settlement.underpaid", subject, message: `tranches settled for ${amountText(s.net)} net of fees, but only ${amountText(paid)} was paid out`, expected: s.net, actual: paid, events });
+      add({
+        check: "settlement.underpaid",
+        subject,
+        message: `tranches settled for ${amountText(s.net)} net of fees, but only ${amountText(paid)} was paid out`,
+        expected: s.net,
+        actual: paid,
+        events,
+      });
     } else if (s.releasedUsed !== s.releasedBefore) {
       add({
         check: "settlement.released",
@@ -194,25 +292,60 @@ function checkPayouts(ledger: Ledger, add: Add): void {
     }
     for (const p of s.payouts) {
       if (p.address !== p.expectedAddress) {
-        add({ check: "settlement.payout-address", subject, message: `paid to ${p.address}, but the registry's payout address was ${p.expectedAddress}`, expected: p.expectedAddress, actual: p.address, events: [p.ref] });
+        add({
+          check: "settlement.payout-address",
+          subject,
+          message: `paid to ${p.address}, but the registry's payout address was ${p.expectedAddress}`,
+          expected: p.expectedAddress,
+          actual: p.address,
+          events: [p.ref],
+        });
       }
     }
   }
   for (const c of ledger.claims) {
     const subject = `merchant ${c.merchantId} claim`;
     if (c.amount !== c.claimableBefore) {
-      add({ check: "claim.amount", subject, message: `claimed ${amountText(c.amount)}, but ${amountText(c.claimableBefore)} was claimable`, expected: c.claimableBefore, actual: c.amount, events: [c.ref] });
+      add({
+        check: "claim.amount",
+        subject,
+        message: `claimed ${amountText(c.amount)}, but ${amountText(c.claimableBefore)} was claimable`,
+        expected: c.claimableBefore,
+        actual: c.amount,
+        events: [c.ref],
+      });
     }
     if (c.address !== c.expectedAddress) {
-      add({ check: "claim.payout-address", subject, message: `claim paid to ${c.address}, but the registry's payout address was ${c.expectedAddress}`, expected: c.expectedAddress, actual: c.address, events: [c.ref] });
+      add({
+        check: "claim.payout-address",
+        subject,
+        message: `claim paid to ${c.address}, but the registry's payout address was ${c.expectedAddress}`,
+        expected: c.expectedAddress,
+        actual: c.address,
+        events: [c.ref],
+      });
     }
   }
   for (const f of ledger.feeCollections) {
     if (f.amount !== f.accruedBefore) {
-      add({ check: "fees.collected", subject: "protocol fees", message: `collected ${amountText(f.amount)}, but ${amountText(f.accruedBefore)} had accrued`, expected: f.accruedBefore, actual: f.amount, events: [f.ref] });
+      add({
+        check: "fees.collected",
+        subject: "protocol fees",
+        message: `collected ${amountText(f.amount)}, but ${amountText(f.accruedBefore)} had accrued`,
+        expected: f.accruedBefore,
+        actual: f.amount,
+        events: [f.ref],
+      });
     }
     if (f.recipient !== f.expectedRecipient) {
-      add({ check: "fees.recipient", subject: "protocol fees", message: `fees sent to ${f.recipient}, but the fee recipient was ${f.expectedRecipient}`, expected: f.expectedRecipient, actual: f.recipient, events: [f.ref] });
+      add({
+        check: "fees.recipient",
+        subject: "protocol fees",
+        message: `fees sent to ${f.recipient}, but the fee recipient was ${f.expectedRecipient}`,
+        expected: f.expectedRecipient,
+        actual: f.recipient,
+        events: [f.ref],
+      });
     }
   }
 }
@@ -221,7 +354,8 @@ function checkPayouts(ledger: Ledger, add: Add): void {
 function termsAt(m: MerchantState, ref: EventRef): EventRef | undefined {
   let found: EventRef | undefined;
   for (const t of m.terms) {
-    if (t.ref.blockNumber < ref.blockNumber || (t.ref.blockNumber === ref.blockNumber && t.ref.logIndex < ref.logIndex)) found = t.ref;
+    if (t.ref.blockNumber < ref.blockNumber || (t.ref.blockNumber === ref.blockNumber && t.ref.logIndex < ref.logIndex))
+      found = t.ref;
   }
   return found;
 }

@@ -55,10 +55,24 @@ export function checkFlows(ledger: Ledger, target: AuditTarget): Mismatch[] {
   if (!target.externalToken) {
     const t = ledger.token;
     if (t.minted !== t.mintedByTransfer) {
-      add({ check: "token.mint-events", subject: "token supply", message: `Mint events total ${amountText(t.minted)}, Transfers from the zero address ${amountText(t.mintedByTransfer)}`, expected: t.mintedByTransfer, actual: t.minted, events: t.mints.map((m) => m.ref) });
+      add({
+        check: "token.mint-events",
+        subject: "token supply",
+        message: `Mint events total ${amountText(t.minted)}, Transfers from the zero address ${amountText(t.mintedByTransfer)}`,
+        expected: t.mintedByTransfer,
+        actual: t.minted,
+        events: t.mints.map((m) => m.ref),
+      });
     }
     if (t.burned !== t.burnedByTransfer) {
-      add({ check: "token.burn-events", subject: "token supply", message: `Burn events total ${amountText(t.burned)}, Transfers to the zero address ${amountText(t.burnedByTransfer)}`, expected: t.burnedByTransfer, actual: t.burned, events: t.burns.map((b) => b.ref) });
+      add({
+        check: "token.burn-events",
+        subject: "token supply",
+        message: `Burn events total ${amountText(t.burned)}, Transfers to the zero address ${amountText(t.burnedByTransfer)}`,
+        expected: t.burnedByTransfer,
+        actual: t.burned,
+        events: t.burns.map((b) => b.ref),
+      });
     }
   }
   return out;

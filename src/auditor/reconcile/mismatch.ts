@@ -15,7 +15,10 @@ export interface MismatchInput {
 }
 
 export function mismatch(source: MismatchSource, input: MismatchInput): Mismatch {
-  const events = input.events.length > MAX_EVENTS ? [...input.events.slice(0, MAX_EVENTS - 1), input.events[input.events.length - 1]] : input.events;
+  const events =
+    input.events.length > MAX_EVENTS
+      ? [...input.events.slice(0, MAX_EVENTS - 1), input.events[input.events.length - 1]]
+      : input.events;
   return {
     check: input.check,
     source,

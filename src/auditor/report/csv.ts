@@ -75,14 +75,28 @@ function feeOfPayment(p: PaymentState): bigint {
 }
 
 export function settlementsCsv(ledger: Ledger): string {
-  const header = ["kind", "merchant_id", "batch_id", "amount", "fee", "net", "address", "block", "tx", "log_index", "time"];
+  const header = [
+    "kind",
+    "merchant_id",
+    "batch_id",
+    "amount",
+    "fee",
+    "net",
+    "address",
+    "block",
+    "tx",
+    "log_index",
+    "time",
+  ];
   const entries: { ref: EventRef; row: unknown[] }[] = [];
   const push = (ref: EventRef, row: unknown[]): void => void entries.push({ ref, row: [...row, ...at(ref)] });
   for (const s of ledger.settlements) {
-    for (const t of s.tranches) push(t.ref, ["tranche", s.merchantId, t.batchId, fmt(t.amount), fmt(t.fee), fmt(t.amount - t.fee), ""]);
+    for (const t of s.tranches)
+      push(t.ref, ["tranche", s.merchantId, t.batchId, fmt(t.amount), fmt(t.fee), fmt(t.amount - t.fee), ""]);
     for (const p of s.payouts) push(p.ref, [p.kind, s.merchantId, "", fmt(p.amount), "0", fmt(p.amount), p.address]);
   }
-  for (const c of ledger.claims) push(c.ref, ["claimed", c.merchantId, "", fmt(c.amount), "0", fmt(c.amount), c.address]);
+  for (const c of ledger.claims)
+    push(c.ref, ["claimed", c.merchantId, "", fmt(c.amount), "0", fmt(c.amount), c.address]);
   for (const f of ledger.feeCollections) push(f.ref, ["fees-collected", "", "", fmt(f.amount), "", "", f.recipient]);
   entries.sort((a, b) => compareRefs(a.ref, b.ref));
   const rows = entries.map((e) => e.row);

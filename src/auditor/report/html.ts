@@ -124,7 +124,9 @@ const refText = (r: EventRef): string =>
 
 function mismatchTable(mismatches: Mismatch[]): string {
   const rows = mismatches.slice(0, MAX_ROWS).map(
-    (m) => `<tr class="bad-row"><td><code>${escapeHtml(m.check)}</code><br><small>${m.source}</small></td><td>${escapeHtml(m.subject)}</td>
+    (
+      m,
+    ) => `<tr class="bad-row"><td><code>${escapeHtml(m.check)}</code><br><small>${m.source}</small></td><td>${escapeHtml(m.subject)}</td>
 <td>${escapeHtml(m.message)}${m.expected !== undefined ? `<br><small>expected ${escapeHtml(m.expected)} · actual ${escapeHtml(m.actual ?? "—")}</small>` : ""}</td>
 <td><ul>${m.events.map((e) => `<li>${refText(e)}</li>`).join("")}</ul></td></tr>`,
   );
@@ -133,7 +135,9 @@ function mismatchTable(mismatches: Mismatch[]): string {
 
 function merchantTable(ledger: Ledger): string {
   const rows = [...ledger.merchants.values()].map(
-    (m) => `<tr><td>${m.id}</td><td><code>${escapeHtml(short(m.payout))}</code></td><td class="num">${m.feeBps}</td><td class="num">${fmtMoney(m.escrowed)}</td><td class="num">${fmtMoney(m.refunded)}</td>
+    (
+      m,
+    ) => `<tr><td>${m.id}</td><td><code>${escapeHtml(short(m.payout))}</code></td><td class="num">${m.feeBps}</td><td class="num">${fmtMoney(m.escrowed)}</td><td class="num">${fmtMoney(m.refunded)}</td>
 <td class="num">${fmtMoney(m.feesCharged)}</td><td class="num">${fmtMoney(m.paid)}</td><td class="num">${fmtMoney(m.deferred)}</td><td class="num">${fmtMoney(m.claimed)}</td>
 <td class="num">${fmtMoney(m.held)}</td><td class="num">${fmtMoney(m.released)}</td><td class="num">${fmtMoney(m.claimable)}</td></tr>`,
   );
@@ -143,7 +147,8 @@ function merchantTable(ledger: Ledger): string {
 function batchTable(ledger: Ledger): string {
   const batches = [...ledger.batches.values()];
   const rows = batches.slice(0, MAX_ROWS).map((b) => {
-    const ok = b.rebuiltRoot === b.root && BigInt(b.paymentIds.length) === b.paymentCount && b.escrowedTotal === b.total;
+    const ok =
+      b.rebuiltRoot === b.root && BigInt(b.paymentIds.length) === b.paymentCount && b.escrowedTotal === b.total;
     return `<tr><td>${b.id}</td><td class="num">${b.paymentCount}</td><td class="num">${fmtMoney(b.total)}</td><td><code title="${escapeHtml(b.root)}">${escapeHtml(short(b.root))}</code></td>
 <td class="${ok ? "ok" : "bad"}">${ok ? "rebuilt root matches" : "MISMATCH"}</td><td>${b.ref.blockNumber}</td></tr>`;
   });
@@ -153,13 +158,16 @@ function batchTable(ledger: Ledger): string {
 function paymentTable(ledger: Ledger): string {
   const payments = [...ledger.payments.values()];
   const rows = payments.slice(0, MAX_ROWS).map(
-    (p) => `<tr><td><code title="${escapeHtml(p.id)}">${escapeHtml(short(p.id))}</code></td><td>${p.batchId}</td><td>${p.merchantId}</td><td><code>${escapeHtml(short(p.payer))}</code></td>
+    (
+      p,
+    ) => `<tr><td><code title="${escapeHtml(p.id)}">${escapeHtml(short(p.id))}</code></td><td>${p.batchId}</td><td>${p.merchantId}</td><td><code>${escapeHtml(short(p.payer))}</code></td>
 <td class="num">${fmtMoney(p.amount)}</td><td>${escapeHtml(p.status)}</td><td class="num">${fmtMoney(p.refunded)}</td></tr>`,
   );
   return `<table><thead><tr><th>payment</th><th>batch</th><th>merchant</th><th>payer</th><th class="num">amount</th><th>status</th><th class="num">refunded</th></tr></thead><tbody>${rows.join("")}</tbody></table>${more(payments.length)}`;
 }
 
-const more = (count: number): string => (count > MAX_ROWS ? `<p class="note">First ${MAX_ROWS} of ${count}; all in the CSV and JSON files.</p>` : "");
+const more = (count: number): string =>
+  count > MAX_ROWS ? `<p class="note">First ${MAX_ROWS} of ${count}; all in the CSV and JSON files.</p>` : "";
 
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1240px;padding:16px 24px;color:#1f2933;background:#fff}

@@ -35,7 +35,10 @@ export function auditJson(result: AuditResult): string {
     summary: {
       liabilities: { rebuilt: ledger.totals, onChain: chain.liabilities },
       owed: { rebuilt: sumBuckets(ledger.totals), onChain: sumBuckets(chain.liabilities) },
-      escrowTokenBalance: { byTransfers: ledger.token.balances.get(target.escrow) ?? 0n, onChain: chain.escrowTokenBalance },
+      escrowTokenBalance: {
+        byTransfers: ledger.token.balances.get(target.escrow) ?? 0n,
+        onChain: chain.escrowTokenBalance,
+      },
       token: {
         minted: ledger.token.minted,
         burned: ledger.token.burned,

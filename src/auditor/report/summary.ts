@@ -12,18 +12,31 @@ export function summaryText(result: AuditResult): string {
   lines.push(`StablePay audit of ${target.network} (chain ${target.chainId}), state at block ${scan.toBlock}`);
   lines.push(
     `  scanned blocks ${scan.fromBlock}-${scan.toBlock}: ${result.eventCount} events` +
-      (scan.fetchedFrom > scan.fromBlock ? ` (${scan.fetched} fetched from block ${scan.fetchedFrom}, the rest from the state file)` : "") +
+      (scan.fetchedFrom > scan.fromBlock
+        ? ` (${scan.fetched} fetched from block ${scan.fetchedFrom}, the rest from the state file)`
+        : "") +
       ` in ${(scan.elapsedMs / 1000).toFixed(2)} s (${rate} events/s), ${scan.pages} pages; ${chain.reads} on-chain reads`,
   );
-  if (scan.unknownLogs > 0) lines.push(`  note: ${scan.unknownLogs} logs with signatures this auditor does not know were skipped`);
-  if (target.externalToken) lines.push(`  note: external token: supply and holder checks skipped (its history predates the deployment)`);
+  if (scan.fromBlock > target.deployBlock) {
+    lines.push(
+      `  note: the scan starts after the deploy block ${target.deployBlock}: earlier history is missing, so balances cannot reconcile`,
+    );
+  }
+  if (scan.unknownLogs > 0)
+    lines.push(`  note: ${scan.unknownLogs} logs with signatures this auditor does not know were skipped`);
+  if (target.externalToken)
+    lines.push(`  note: external token: supply and holder checks skipped (its history predates the deployment)`);
   lines.push("");
   lines.push(`  ${"escrow bucket".padEnd(18)}${"rebuilt".padStart(20)}${"on chain".padStart(20)}`);
   for (const name of BUCKET_NAMES) {
     const mark = ledger.totals[name] === chain.liabilities[name] ? "" : "   <-- MISMATCH";
-    lines.push(`  ${name.padEnd(18)}${fmtMoney(ledger.totals[name]).padStart(20)}${fmtMoney(chain.liabilities[name]).padStart(20)}${mark}`);
+    lines.push(
+      `  ${name.padEnd(18)}${fmtMoney(ledger.totals[name]).padStart(20)}${fmtMoney(chain.liabilities[name]).padStart(20)}${mark}`,
+    );
   }
-  lines.push(`  ${"total owed".padEnd(18)}${fmtMoney(sumBuckets(ledger.totals)).padStart(20)}${fmtMoney(sumBuckets(chain.liabilities)).padStart(20)}`);
+  lines.push(
+    `  ${"total owed".padEnd(18)}${fmtMoney(sumBuckets(ledger.totals)).padStart(20)}${fmtMoney(sumBuckets(chain.liabilities)).padStart(20)}`,
+  );
   lines.push(
     `  ${"token balance".padEnd(18)}${fmtMoney(ledger.token.balances.get(target.escrow) ?? 0n).padStart(20)}${fmtMoney(chain.escrowTokenBalance).padStart(20)}   (Transfer events / balanceOf)`,
   );
@@ -34,7 +47,9 @@ export function summaryText(result: AuditResult): string {
     `  payments: ${ledger.payments.size} escrowed in ${ledger.batches.size} batches, ${ledger.rejections.length} rejected; ` +
       [...byStatus].map(([s, n]) => `${n} ${s}`).join(", "),
   );
-  lines.push(`  customers: ${ledger.customers.size}; merchants: ${ledger.merchants.size}; settlements: ${ledger.settlements.length}; claims: ${ledger.claims.length}`);
+  lines.push(
+    `  customers: ${ledger.customers.size}; merchants: ${ledger.merchants.size}; settlements: ${ledger.settlements.length}; claims: ${ledger.claims.length}`,
+  );
   for (const m of ledger.merchants.values()) {
     lines.push(
       `    merchant ${m.id}: escrowed ${fmtMoney(m.escrowed)}, fees ${fmtMoney(m.feesCharged)}, paid ${fmtMoney(m.paid)}, ` +
@@ -60,7 +75,8 @@ export function summaryText(result: AuditResult): string {
 
 export function mismatchLines(m: Mismatch): string[] {
   const lines = [`  [${m.check}] ${m.subject}: ${m.message}`];
-  if (m.expected !== undefined || m.actual !== undefined) lines.push(`      expected ${m.expected ?? "-"}, actual ${m.actual ?? "-"}`);
+  if (m.expected !== undefined || m.actual !== undefined)
+    lines.push(`      expected ${m.expected ?? "-"}, actual ${m.actual ?? "-"}`);
   for (const e of m.events.slice(0, 5)) {
     lines.push(`      ${e.event} block ${e.blockNumber} log ${e.logIndex} tx ${e.transactionHash}`);
   }

@@ -14,7 +14,10 @@ export function writeReports(result: AuditResult, outDir: string): string[] {
     ["summary.txt", summaryText(result) + "\n"],
     ["payments.csv", paymentsCsv(result.ledger)],
     ["settlements.csv", settlementsCsv(result.ledger)],
-    ...[...merchantStatementsCsv(result.ledger)].map(([id, body]): [string, string] => [path.join("statements", `merchant-${id}.csv`), body]),
+    ...[...merchantStatementsCsv(result.ledger)].map(([id, body]): [string, string] => [
+      path.join("statements", `merchant-${id}.csv`),
+      body,
+    ]),
     ["report.html", reportHtml(result)],
   ];
   return files.map(([name, body]) => {

@@ -73,7 +73,9 @@ export interface PaymentRepository {
   setState(
     ids: Hex[],
     state: PaymentState,
-    fields?: Partial<Pick<PaymentRecord, "rejectReason" | "batchKey" | "batchId" | "leafIndex" | "txHash" | "releaseAt" | "refunded">>,
+    fields?: Partial<
+      Pick<PaymentRecord, "rejectReason" | "batchKey" | "batchId" | "leafIndex" | "txHash" | "releaseAt" | "refunded">
+    >,
   ): Promise<void>;
   /** Applies per-payment updates (e.g. leaf index per id) in one commit. */
   update(updates: { id: Hex; state?: PaymentState; fields: Partial<PaymentRecord> }[]): Promise<void>;
@@ -128,7 +130,13 @@ export interface WebhookRepository {
 
 export interface OutboxRepository {
   /** Queues one delivery per active endpoint of the merchant; called inside the state change's transaction. */
-  enqueue(event: { eventId: string; merchantId: bigint; eventType: string; payload: string; now: number }): Promise<number>;
+  enqueue(event: {
+    eventId: string;
+    merchantId: bigint;
+    eventType: string;
+    payload: string;
+    now: number;
+  }): Promise<number>;
   /** Deliveries due at `now`, oldest first. */
   due(now: number, limit: number): Promise<OutboxRecord[]>;
   markDelivered(id: number, at: number): Promise<void>;

@@ -1,0 +1,104 @@
+/**
+ * The payments' first half: the merchant creates a payment request per order, each customer signs
+ * it (EIP-712 `Payment`, the SDK fills in payer and a free nonce), one POST submits them all, and
+ * the relayer batches them into one `payBatch`. Each escrowed payment's inclusion proof is then
+ * checked against the batch root read from the chain, not the one the relayer reports.
+ */
+import {
+  paymentFromRequest,
+  paymentId,
+  pickNonce,
+  signPayment,
+  verifyInclusion,
+  type Hex,
+  type PaymentInfo,
+  type SignedPayment,
+} from "../../../src/sdk";
+import { checkAborted, type DemoContext } from "./context";
+import { follow } from "./follow";
+import { formatToken } from "./format";
+import type { DemoCustomer, DemoMerchant } from "./participants";
+
+/** What happens to a payment after it is escrowed. */
+export type Outcome = "confirm" | "refund" | "dispute" | "hold";
+
+export interface PlannedPayment {
+  customer: DemoCustomer;
+  amount: bigint;
+  order: string;
+  outcome: Outcome;
+}
+
+export interface DemoPayment extends PlannedPayment {
+  id: Hex;
+  requestId: string;
+  /** For messages: "order-1001 (alice)". */
+  label: string;
+  info: PaymentInfo;
+}
+
+/** Payment requests validity: long enough for demo re-runs on a chain whose clock the demo moved ahead. */
+const REQUEST_EXPIRY_SECONDS = 3_600;
+
+export async function payAndEscrow(
+  ctx: DemoContext,
+  merchant: DemoMerchant,
+  plan: PlannedPayment[],
+): Promise<DemoPayment[]> {
+  const usedNonces = new Map<string, bigint[]>();
+  const signed: SignedPayment[] = [];
+  const prepared: Omit<DemoPayment, "info">[] = [];
+  for (const p of plan) {
+    checkAborted(ctx);
+    const request = await merchant.api.createPaymentRequest({
+      amount: p.amount,
+      orderRef: p.order,
+      expiresIn: REQUEST_EXPIRY_SECONDS,
+    });
+    // The customer's app: a free nonce (skipping the ones signed but not submitted yet), then sign.
+    const used = usedNonces.get(p.customer.address) ?? [];
+    const nonce = pickNonce(await ctx.customerApi.getAccount(p.customer.address), used);
+    usedNonces.set(p.customer.address, [...used, nonce]);
+    const payment = paymentFromRequest(request, {
+      payer: p.customer.address,
+      nonce,
+      expect: { chainId: ctx.chainId, escrow: ctx.domain.verifyingContract },
+    });
+    const signature = await signPayment(p.customer.signer, payment);
+    const id = paymentId(payment.domain, payment.payment);
+    const label = `${p.order} (${p.customer.name})`;
+    ctx.log(
+      `  ${label}: request ${request.id} for ${formatToken(p.amount, ctx.symbol)}; ` +
+        `${p.customer.name} signed payment ${id} (nonce ${nonce})`,
+    );
+    signed.push({ ...payment, signature });
+    prepared.push({ ...p, id, requestId: request.id, label });
+  }
+
+  const result = await ctx.customerApi.submitPayments(signed);
+  ctx.log(
+    `  POST /v1/payments/batch: ${result.accepted} accepted, ${result.duplicates} duplicates, ${result.failed} failed`,
+  );
+  const failed = result.results.filter((r) => r.error);
+  if (failed.length > 0) {
+    throw new Error(`the relayer refused: ${failed.map((r) => `#${r.index} ${r.error!.code}`).join(", ")}`);
+  }
+
+  const escrowed = await follow(ctx, prepared, ["escrowed"]);
+  for (const p of prepared) {
+    const info = await ctx.customerApi.getPayment(p.id);
+    escrowed.set(p.id, info);
+    if (!info.inclusion) throw new Error(`payment ${p.id} is escrowed but has no inclusion proof`);
+    const root = (await ctx.escrow.batchRoot(info.inclusion.batchId)) as Hex;
+    if (!verifyInclusion(info, root, ctx.domain)) {
+      throw new Error(
+        `the inclusion proof of ${p.id} does not lead to batch #${info.inclusion.batchId}'s root ${root}`,
+      );
+    }
+  }
+  const batches = [...new Set([...escrowed.values()].map((p) => p.batchId!))];
+  ctx.log(
+    `  every inclusion proof checks out against the chain's root of batch ${batches.map((b) => `#${b}`).join(", ")}`,
+  );
+  return prepared.map((p) => ({ ...p, info: escrowed.get(p.id)! }));
+}

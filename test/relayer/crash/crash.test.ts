@@ -1,0 +1,235 @@
+/**
+ * Crash safety (issue 3): the relayer runs as its own process against a `hardhat node` and is
+ * killed with SIGKILL at each point of the pipeline, then restarted on the same SQLite file. Every
+ * payment the relayer acknowledged must end escrowed exactly once on chain (one PaymentEscrowed, no
+ * PaymentRejected: a second submission would be refused by the nonce and show up as one) and
+ * settled exactly once (one TrancheSettled for its batch and merchant), as the relayer reports it.
+ *
+ * Where the pipeline must be held at a point, the test holds the chain, not the relayer: a JSON-RPC
+ * proxy stalls the call the next step needs, or the node stops mining (automine off).
+ */
+import { expect } from "chai";
+import { RelayerClient, type SignedPayment as SdkSignedPayment } from "../../../src/sdk";
+import {
+  countStates,
+  getJson,
+  relayerDir,
+  relayerEnv,
+  relayerStates,
+  signPayments,
+  spawnRelayer,
+  startLocalChain,
+  startRpcProxy,
+  waitUntil,
+  type LocalChain,
+  type Merchant,
+  type RelayerProcess,
+  type RpcProxy,
+  type SignedPayment,
+} from "../helpers/process";
+
+const HOLD_SECONDS = 60;
+const AMOUNT = 1_000_000n; // 1.00
+const DEPOSIT = 100_000_000n;
+
+interface Run {
+  chain: LocalChain;
+  proxy: RpcProxy;
+  env: Record<string, string>;
+  relayer: RelayerProcess;
+  payments: SignedPayment[];
+  /** Mine a block on every poll while waiting (CONFIRMATIONS > 1 needs blocks to pass). */
+  mining: boolean;
+}
+
+describe("relayer crash safety (SIGKILL at each pipeline step, then restart)", function () {
+  this.timeout(300_000);
+
+  let chain: LocalChain;
+  let merchant: Merchant;
+  let counter = 0;
+  const running: RelayerProcess[] = [];
+  const cleanups: (() => Promise<void> | void)[] = [];
+
+  before(async function () {
+    this.timeout(240_000);
+    chain = await startLocalChain();
+    merchant = await chain.registerMerchant(HOLD_SECONDS);
+  });
+
+  afterEach(async () => {
+    for (const relayer of running.splice(0)) await relayer.kill();
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    await chain?.setAutomine(true);
+  });
+
+  after(async () => {
+    await chain?.stop();
+  });
+
+  /** Fresh customers, a fresh relayer key, database and proxy; the relayer started on them. */
+  async function setUp(payers: number, perPayer: number, extraEnv: Record<string, string> = {}): Promise<Run> {
+    const customers = await chain.fundCustomers(payers, DEPOSIT);
+    const key = await chain.fundedKey();
+    const db = relayerDir();
+    cleanups.push(() => db.remove());
+    const proxy = await startRpcProxy(chain.url);
+    cleanups.push(() => proxy.close());
+    const label = `crash-${counter++}`;
+    const payments = await signPayments(chain, customers, { merchantId: merchant.id, perPayer, amount: AMOUNT, label });
+    const env = await relayerEnv(chain, { rpcUrl: proxy.url, db: db.db, signerKey: key.privateKey }, extraEnv);
+    const relayer = await start(env);
+    return { chain, proxy, env, relayer, payments, mining: Number(env.CONFIRMATIONS) > 1 };
+  }
+
+  async function start(env: Record<string, string>): Promise<RelayerProcess> {
+    const relayer = await spawnRelayer(env);
+    running.push(relayer);
+    return relayer;
+  }
+
+  async function restart(run: Run, extraEnv: Record<string, string> = {}): Promise<void> {
+    await run.relayer.kill();
+    expect((await run.relayer.exited).signal).to.equal("SIGKILL");
+    run.relayer = await start({ ...run.env, ...extraEnv });
+  }
+
+  const sdkPayment = (p: SignedPayment): SdkSignedPayment => ({ payment: p.payment, signature: p.signature });
+
+  const statesOf = (run: Run, payments: SignedPayment[]) => relayerStates(run.relayer.url, payments);
+
+  /** Waits until the relayer reports every payment in `state`, mining a block per poll if asked. */
+  async function waitForState(run: Run, payments: SignedPayment[], state: string, timeoutMs = 90_000) {
+    const summary = async () => JSON.stringify(countStates(await statesOf(run, payments)));
+    await waitUntil(
+      `${payments.length} payments ${state}`,
+      async () => {
+        if (run.mining) await chain.mine(1);
+        return (await statesOf(run, payments)).every((s) => s === state);
+      },
+      timeoutMs,
+      summary,
+      150,
+    );
+  }
+
+  /** True once the chain holds a PaymentEscrowed for every payment (read from the node, not the relayer). */
+  async function escrowedOnChain(payments: SignedPayment[]): Promise<boolean> {
+    const { escrowed } = await chain.escrowEvents();
+    return payments.every((p) => escrowed.has(p.id));
+  }
+
+  /** The end of every scenario: escrowed once, the hold passes, settled once, graceful stop. */
+  async function finish(run: Run, acknowledged: SignedPayment[]): Promise<void> {
+    await waitForState(run, acknowledged, "escrowed");
+    await chain.increaseTime(HOLD_SECONDS + 1);
+    await waitForState(run, acknowledged, "settled");
+
+    const events = await chain.escrowEvents();
+    for (const p of acknowledged) {
+      const escrowed = events.escrowed.get(p.id);
+      expect(escrowed?.count, `PaymentEscrowed events of ${p.id}`).to.equal(1);
+      expect(events.rejected.get(p.id) ?? 0, `PaymentRejected events of ${p.id}`).to.equal(0);
+      expect(events.settled.get(`${escrowed!.batchId}:${merchant.id}`), `TrancheSettled of ${p.id}'s batch`).to.equal(
+        1,
+      );
+      const view = await getJson(`${run.relayer.url}/v1/payments/${p.id}`);
+      expect(view.body.batchId).to.equal(escrowed!.batchId.toString());
+    }
+    expect(await run.relayer.stop(), "graceful stop exit code").to.equal(0);
+  }
+
+  it("kill -9 right after intake acknowledged: every acknowledged payment survives", async () => {
+    // No batch is built while the relayer runs the first time: the payments exist only in SQLite.
+    const run = await setUp(8, 5, { BATCH_MAX_AGE_MS: "3600000", BATCH_MAX_SIZE: "1000" });
+    const client = new RelayerClient({ baseUrl: run.relayer.url, retry: { retries: 0 } });
+    const acknowledged: SignedPayment[] = [];
+    let killed: Promise<void> | null = null;
+    const half = run.payments.length / 2;
+    await Promise.allSettled(
+      run.payments.map(async (p) => {
+        const result = await client.submitPayment(sdkPayment(p), { idempotencyKey: false });
+        expect(result.created).to.equal(true);
+        acknowledged.push(p);
+        // Killed while the other half is still in flight (or just acknowledged).
+        if (acknowledged.length === half) killed = run.relayer.kill();
+      }),
+    );
+    await killed;
+    expect(acknowledged.length).to.be.at.least(half);
+
+    await restart(run, { BATCH_MAX_AGE_MS: "100", BATCH_MAX_SIZE: "400" });
+    // What was acknowledged is there before anything is resent.
+    for (const state of await statesOf(run, acknowledged))
+      expect(state).to.be.oneOf(["accepted", "batched", "submitted", "escrowed"]);
+    // The client retries what it never heard back about: stored ones answer 200 (not a second payment).
+    const retry = new RelayerClient({ baseUrl: run.relayer.url });
+    const unacknowledged = run.payments.filter((p) => !acknowledged.includes(p));
+    const retried = await Promise.all(unacknowledged.map((p) => retry.submitPayment(sdkPayment(p))));
+    const again = await Promise.all(acknowledged.map((p) => retry.submitPayment(sdkPayment(p))));
+    expect(
+      again.every((r) => !r.created),
+      "an acknowledged payment resent is a duplicate",
+    ).to.equal(true);
+    expect(retried.length).to.equal(unacknowledged.length);
+
+    await finish(run, run.payments);
+  });
+
+  it("kill -9 after the batch was built, before its transaction was signed", async () => {
+    const run = await setUp(4, 3);
+    // The batcher's own estimate passes; the submitter's (the step before signing) never answers.
+    run.proxy.fault({ action: "stall", methods: ["eth_estimateGas"], skip: 1 });
+    const client = new RelayerClient({ baseUrl: run.relayer.url });
+    const submitted = await client.submitPayments(run.payments.map(sdkPayment));
+    expect(submitted.accepted).to.equal(run.payments.length);
+    await waitForState(run, run.payments, "batched");
+    await waitUntil("the submitter's estimate to be held", () => run.proxy.held() > 0, 30_000);
+
+    await restart(run);
+    run.proxy.heal();
+    await finish(run, run.payments);
+  });
+
+  it("kill -9 after the transaction reached the node but before the relayer heard back", async () => {
+    const run = await setUp(4, 3);
+    // The node gets the transaction and mines it; the answer to eth_sendRawTransaction never returns.
+    run.proxy.fault({ action: "hold-response", methods: ["eth_sendRawTransaction"] });
+    const client = new RelayerClient({ baseUrl: run.relayer.url });
+    expect((await client.submitPayments(run.payments.map(sdkPayment))).accepted).to.equal(run.payments.length);
+    await waitUntil("the batch to be mined", () => escrowedOnChain(run.payments), 60_000);
+    expect(await statesOf(run, run.payments)).to.deep.equal(run.payments.map(() => "batched"));
+
+    await restart(run);
+    run.proxy.heal();
+    await finish(run, run.payments);
+  });
+
+  it("kill -9 after the transaction was sent, while it waits in the mempool", async () => {
+    const run = await setUp(4, 3);
+    await chain.setAutomine(false);
+    const client = new RelayerClient({ baseUrl: run.relayer.url });
+    expect((await client.submitPayments(run.payments.map(sdkPayment))).accepted).to.equal(run.payments.length);
+    await waitForState(run, run.payments, "submitted");
+    const pending = await chain.rpc<{ transactions: unknown[] }>("eth_getBlockByNumber", ["pending", false]);
+    expect(pending.transactions.length, "transactions waiting in the node's mempool").to.be.at.least(1);
+
+    await restart(run);
+    // The restarted relayer finds its transaction pending (not lost, not re-signed); now it is mined.
+    await chain.setAutomine(true);
+    await chain.mine(1);
+    await finish(run, run.payments);
+  });
+
+  it("kill -9 after the transaction was mined, before it had its confirmations", async () => {
+    const run = await setUp(4, 3, { CONFIRMATIONS: "3" });
+    const client = new RelayerClient({ baseUrl: run.relayer.url });
+    expect((await client.submitPayments(run.payments.map(sdkPayment))).accepted).to.equal(run.payments.length);
+    // Automine makes one block for the batch and no more: the relayer waits for two further blocks.
+    await waitUntil("the batch to be mined", () => escrowedOnChain(run.payments), 60_000);
+    await waitForState(run, run.payments, "submitted");
+
+    await restart(run);
+    await finish(run, run.payments);
+  });
+});
