@@ -48,7 +48,7 @@ export interface ChainWriter {
 }
 
 /** Escrow and token custom errors → API codes. Unlisted reverts are `conflict`. */
-const REVERT_CODES: Record<string, ErrorCode> = {
+export const REVERT_CODES: Record<string, ErrorCode> = {
   InvalidAmount: "invalid_amount",
   InsufficientBalance: "insufficient_balance",
   ERC20InsufficientBalance: "insufficient_balance",

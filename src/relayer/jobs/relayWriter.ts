@@ -9,10 +9,16 @@
  * events (confirmed, disputed, refunded) when it is.
  */
 import type { Interface, TransactionReceipt } from "ethers";
-import { ApiError, type ErrorCode } from "../errors";
+import { ApiError } from "../errors";
 import type { Hex } from "../domain";
 import type { Withdrawal } from "../../sdk/typedData";
-import type { ChainWriter, DepositAuthorization, SentTransaction, SignedPaymentAction } from "../intake/chainWriter";
+import {
+  REVERT_CODES,
+  type ChainWriter,
+  type DepositAuthorization,
+  type SentTransaction,
+  type SignedPaymentAction,
+} from "../intake/chainWriter";
 import { revertData } from "../intake/revert";
 import { PaymentEscrow__factory, SettlementToken__factory } from "../../../typechain-types";
 import { ChainUnavailableError, classifyRpcError } from "../chain/rpcErrors";
@@ -23,25 +29,6 @@ import { errorMessage, silentLogger, type Logger } from "./runtime";
 
 /** Gas limit when the estimate fails for a reason other than a revert (the node, not the call). */
 const RELAY_FALLBACK_GAS = 400_000n;
-
-/** Escrow and token custom errors → API codes (as the intake's DirectChainWriter maps them). */
-const REVERT_CODES: Record<string, ErrorCode> = {
-  InvalidAmount: "invalid_amount",
-  InsufficientBalance: "insufficient_balance",
-  ERC20InsufficientBalance: "insufficient_balance",
-  SignatureNotYetValid: "not_yet_valid",
-  AuthorizationNotYetValid: "not_yet_valid",
-  SignatureExpired: "expired",
-  AuthorizationExpired: "expired",
-  InvalidSigner: "invalid_signature",
-  InvalidSignature: "invalid_signature",
-  NonceUnavailable: "nonce_unavailable",
-  AuthorizationUsedOrCanceled: "nonce_unavailable",
-  MerchantNotActive: "merchant_not_active",
-  NotMerchantOwner: "invalid_signature",
-  CustomerBlocklisted: "forbidden",
-  AccountBlocklisted: "forbidden",
-};
 
 const ERROR_INTERFACES = [PaymentEscrow__factory.createInterface(), SettlementToken__factory.createInterface()];
 

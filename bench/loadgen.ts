@@ -1,0 +1,207 @@
+/**
+ * Load generator for bench/relayer.ts, run as its own process so that it does not share an event
+ * loop with the relayer it measures. Fires pre-signed payments (one JSON body per line of a file,
+ * already serialised: the generator does no JSON work per request) at the relayer over keep-alive
+ * HTTP/1.1 connections, `concurrency` requests in flight, and times each acknowledgement from the
+ * first byte written to the last byte of the answer.
+ *
+ *   ts-node --transpile-only bench/loadgen.ts '{"url":"http://127.0.0.1:8787","concurrency":128,
+ *     "phases":[{"file":"run-1.jsonl","mode":"single"},{"file":"run-2.jsonl","mode":"batch","batchSize":200}]}'
+ *
+ * Phases run back to back (no process start between them). mode "single": one POST /v1/payments
+ * per line; mode "batch": POST /v1/payments/batch with `batchSize` lines per request (latency is
+ * then per request, throughput per payment). Prints one JSON line per phase: {"payments",
+ * "accepted","duplicates","failed","errors","startedAt","durationMs","acceptedPerSecond",
+ * "latencyMs":{"p50","p90","p99","max"}}.
+ */
+import fs from "node:fs";
+import http from "node:http";
+
+export interface LoadPhase {
+  file: string;
+  mode: "single" | "batch";
+  batchSize?: number;
+}
+
+export interface LoadgenConfig {
+  url: string;
+  concurrency: number;
+  phases: LoadPhase[];
+  /** Per-request timeout; a timed-out request counts as failed. */
+  timeoutMs?: number;
+}
+
+export interface LoadgenResult {
+  payments: number;
+  accepted: number;
+  duplicates: number;
+  failed: number;
+  /** Failures by error code (or "http <status>", "network"). */
+  errors: Record<string, number>;
+  /** Epoch ms of the first request. */
+  startedAt: number;
+  durationMs: number;
+  acceptedPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+}
+
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: Float64Array | number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
+}
+
+const round = (ms: number): number => Math.round(ms * 100) / 100;
+
+function post(
+  agent: http.Agent,
+  target: URL,
+  path: string,
+  body: Buffer,
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path,
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "content-length": body.length },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+function errorCode(text: string, status: number): string {
+  try {
+    return (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? `http ${status}`;
+  } catch {
+    return `http ${status}`;
+  }
+}
+
+export async function runPhase(
+  config: Omit<LoadgenConfig, "phases">,
+  phase: LoadPhase,
+): Promise<LoadgenResult> {
+  const lines = fs.readFileSync(phase.file, "utf8").split("\n").filter(Boolean);
+  const target = new URL(config.url);
+  const batchSize = phase.mode === "batch" ? Math.max(1, phase.batchSize ?? 200) : 1;
+  const bodies: Buffer[] = [];
+  for (let i = 0; i < lines.length; i += batchSize) {
+    bodies.push(
+      Buffer.from(phase.mode === "batch" ? `{"payments":[${lines.slice(i, i + batchSize).join(",")}]}` : lines[i]),
+    );
+  }
+  const path = phase.mode === "batch" ? "/v1/payments/batch" : "/v1/payments";
+  const timeoutMs = config.timeoutMs ?? 60_000;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: config.concurrency });
+  const latencies = new Float64Array(bodies.length);
+  const result: LoadgenResult = {
+    payments: lines.length,
+    accepted: 0,
+    duplicates: 0,
+    failed: 0,
+    errors: {},
+    startedAt: 0,
+    durationMs: 0,
+    acceptedPerSecond: 0,
+    latencyMs: { p50: 0, p90: 0, p99: 0, max: 0 },
+  };
+  const fail = (code: string, count = 1) => {
+    result.failed += count;
+    result.errors[code] = (result.errors[code] ?? 0) + count;
+  };
+
+  // Warm the connections (TCP handshakes are not what is measured).
+  await Promise.all(
+    Array.from({ length: Math.min(config.concurrency, bodies.length) }, () =>
+      new Promise<void>((resolve) => {
+        const req = http.get({ host: target.hostname, port: target.port, path: "/health", agent }, (res) => {
+          res.resume();
+          res.on("end", resolve);
+        });
+        req.on("error", () => resolve());
+      }),
+    ),
+  );
+
+  let next = 0;
+  result.startedAt = Date.now();
+  const started = performance.now();
+  const worker = async () => {
+    for (;;) {
+      const index = next++;
+      if (index >= bodies.length) return;
+      const sentAt = performance.now();
+      let answer: { status: number; text: string };
+      try {
+        answer = await post(agent, target, path, bodies[index], timeoutMs);
+      } catch {
+        latencies[index] = performance.now() - sentAt;
+        fail("network", phase.mode === "batch" ? Math.min(batchSize, lines.length - index * batchSize) : 1);
+        continue;
+      }
+      latencies[index] = performance.now() - sentAt;
+      if (phase.mode === "single") {
+        if (answer.status === 201) result.accepted++;
+        else if (answer.status === 200) result.duplicates++;
+        else fail(errorCode(answer.text, answer.status));
+        continue;
+      }
+      if (answer.status !== 200 && answer.status !== 207 && answer.status !== 201) {
+        fail(errorCode(answer.text, answer.status), Math.min(batchSize, lines.length - index * batchSize));
+        continue;
+      }
+      const parsed = JSON.parse(answer.text) as {
+        accepted: number;
+        duplicates: number;
+        results: { status: number; error?: { code: string } }[];
+      };
+      result.accepted += parsed.accepted;
+      result.duplicates += parsed.duplicates;
+      for (const item of parsed.results) if (item.error) fail(item.error.code);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(config.concurrency, bodies.length) }, worker));
+  result.durationMs = round(performance.now() - started);
+  agent.destroy();
+
+  const sorted = latencies.slice().sort();
+  result.acceptedPerSecond = Math.round((result.accepted / result.durationMs) * 1000);
+  result.latencyMs = {
+    p50: round(percentile(sorted, 50)),
+    p90: round(percentile(sorted, 90)),
+    p99: round(percentile(sorted, 99)),
+    max: round(sorted[sorted.length - 1] ?? 0),
+  };
+  return result;
+}
+
+export async function runLoad(config: LoadgenConfig, report: (result: LoadgenResult) => void): Promise<void> {
+  for (const phase of config.phases) report(await runPhase(config, phase));
+}
+
+if (require.main === module) {
+  const config = JSON.parse(process.argv[2] ?? "{}") as LoadgenConfig;
+  runLoad(config, (result) => process.stdout.write(JSON.stringify(result) + "\n")).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
