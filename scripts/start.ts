@@ -22,6 +22,7 @@ import {
   moveDatabaseAside,
   readChainIdentity,
   saveChainIdentity,
+  type ChainIdentity,
 } from "./lib/chainIdentity";
 import { deployLocal } from "./lib/deployLocal";
 import { httpStatus, portIsFree, probeChainId, waitFor } from "./lib/jsonRpc";
@@ -44,12 +45,24 @@ const RELAYER_START_TIMEOUT_MS = 120_000;
 /** The relayer stops gracefully in well under this; past it, SIGKILL is safe (its store records every step first). */
 const RELAYER_STOP_TIMEOUT_MS = 15_000;
 const CHAIN_STOP_TIMEOUT_MS = 10_000;
+/**
+ * Ctrl-C under `npm start` can arrive twice at once: the terminal signals the whole foreground
+ * group, and npm forwards the signal to its child too (which is this script when the shell execs
+ * it). A repeat within this window is that echo; a later one is a person insisting.
+ */
+const SIGNAL_ECHO_WINDOW_MS = 1_000;
 /** Lines of a child's log shown when it dies during start-up. */
 const LOG_TAIL_LINES = 15;
 
 const HARDHAT_BIN = path.join(PROJECT_ROOT, "node_modules", ".bin", "hardhat");
 const TS_NODE_BIN = path.join(PROJECT_ROOT, "node_modules", ".bin", "ts-node");
 const RELAYER_MAIN = path.join(PROJECT_ROOT, "src", "relayer", "main.ts");
+
+/**
+ * The deploy script's detail lines (role grants, the address table): the summary lists the
+ * addresses, so the console keeps only what happened (deployed, reused, stale and replaced).
+ */
+const DEPLOY_DETAIL = /^ {2}|^StablePay on \S+ \(chain \d+\), deploy block \d+:$/;
 
 const show = (file: string): string => displayPath(file);
 
@@ -62,7 +75,10 @@ function logTail(file: string | undefined): string {
 class LocalNetwork {
   private chain: ManagedProcess | null = null;
   private relayer: ManagedProcess | null = null;
+  /** A chain that was already answering: never stopped from here. */
+  private reusedChain = false;
   private stopping = false;
+  private stopRequestedAt = 0;
   private readonly demoAbort = new AbortController();
 
   constructor(private readonly options: StartOptions) {}
@@ -80,7 +96,9 @@ class LocalNetwork {
     const deployment = await deployLocal({
       rpcUrl: o.rpcUrl,
       deploymentsDir: o.deploymentsDir,
-      log: (line) => console.log(`[deploy] ${line}`),
+      log: (line) => {
+        if (!DEPLOY_DETAIL.test(line)) console.log(`[deploy] ${line}`);
+      },
     });
     const record = deployment.record;
     this.prepareStore(await readChainIdentity(o.rpcUrl, record.contracts.PaymentEscrow.address));
@@ -138,6 +156,7 @@ class LocalNetwork {
       console.log(
         `chain: reusing the chain already answering on ${rpcUrl} (chain id ${existing}); it stays up on exit`,
       );
+      this.reusedChain = true;
       return { chainId: existing, startedHere: false };
     }
     if (!(await portIsFree(rpcHost, rpcPort))) {
@@ -167,7 +186,7 @@ class LocalNetwork {
    * Keeps the relayer's store when it was made on this very chain and deployment; otherwise moves
    * it aside (never deletes it) and says why, in one line. Then records the chain for next time.
    */
-  private prepareStore(identity: Awaited<ReturnType<typeof readChainIdentity>>): void {
+  private prepareStore(identity: ChainIdentity): void {
     const { databasePath } = this.options;
     const storeDir = path.dirname(databasePath);
     mkdirSync(storeDir, { recursive: true });
@@ -258,13 +277,16 @@ class LocalNetwork {
   }
 
   /** Relayer first (it may be sending to the chain), then the chain if it was started here. */
-  async shutdown(code: number): Promise<never> {
+  async shutdown(code: number): Promise<void> {
     if (this.stopping) {
+      if (Date.now() - this.stopRequestedAt < SIGNAL_ECHO_WINDOW_MS) return;
       // A second Ctrl-C: no more waiting.
+      console.log("second interrupt: killing the relayer and the chain now");
       this.killNow();
       process.exit(130);
     }
     this.stopping = true;
+    this.stopRequestedAt = Date.now();
     this.demoAbort.abort();
     console.log("\nstopping the local network ...");
     if (this.relayer?.running) {
@@ -276,7 +298,7 @@ class LocalNetwork {
     if (this.chain?.running) {
       const exit = await this.chain.stop("SIGTERM", CHAIN_STOP_TIMEOUT_MS);
       console.log(`chain stopped (${exit.signal ?? `exit code ${exit.code}`}); its state is gone with it`);
-    } else if (!this.chain) {
+    } else if (this.reusedChain) {
       console.log(`chain on ${this.options.rpcUrl} left running (it was not started here)`);
     }
     process.exit(code);
@@ -313,7 +335,7 @@ async function main(): Promise<void> {
     info = await network.start();
   } catch (error) {
     console.error(`npm start failed: ${error instanceof Error ? error.message : String(error)}`);
-    return void (await network.shutdown(1));
+    return network.shutdown(1);
   }
   for (const line of formatSummary(info)) console.log(line);
   console.log(READY_LINE);

@@ -8,6 +8,21 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import path from "node:path";
 
+/**
+ * Colour codes (the Hardhat node colours its per-call log whatever NO_COLOR says): the log files
+ * are for reading with less and grep.
+ */
+const ANSI_ESCAPE = /\x1b\[[0-9;]*[A-Za-z]/g;
+
+/** Output still in the pipes after the exit is written within this (it is a few lines at most). */
+const DRAIN_TIMEOUT_MS = 2_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI_ESCAPE, "");
+}
+
 export interface ManagedProcessOptions {
   /** Short name for messages ("chain", "relayer"). */
   name: string;
@@ -19,7 +34,7 @@ export interface ManagedProcessOptions {
   logFile?: string;
   /** "w" starts the log afresh (a new chain), "a" keeps history (the relayer's store outlives runs). */
   logFlags?: "w" | "a";
-  /** Every complete output line, stdout and stderr alike. */
+  /** Every complete, non-empty output line (colour codes removed), stdout and stderr alike. */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
 }
 
@@ -31,7 +46,10 @@ export interface ExitInfo {
 export class ManagedProcess {
   readonly name: string;
   readonly logFile: string | undefined;
+  /** Resolves when the process exits. */
   readonly exited: Promise<ExitInfo>;
+  /** Resolves when its output is drained and written to the log file. */
+  readonly drained: Promise<void>;
   private readonly child: ChildProcess;
   private readonly log: WriteStream | undefined;
   private exitInfo: ExitInfo | null = null;
@@ -62,18 +80,36 @@ export class ManagedProcess {
         resolve(this.exitInfo);
       });
     });
+    const flushes: (() => void)[] = [];
     for (const stream of ["stdout", "stderr"] as const) {
       let pending = "";
+      const emit = (line: string) => {
+        const clean = stripAnsi(line);
+        this.log?.write(clean + "\n");
+        if (options.onLine && clean.trim() !== "") options.onLine(clean, stream);
+      };
+      // Whole lines only: an escape sequence or a JSON object split across chunks stays intact.
       this.child[stream]?.on("data", (chunk: Buffer) => {
-        this.log?.write(chunk);
-        if (!options.onLine) return;
         pending += chunk.toString("utf8");
         const lines = pending.split("\n");
         pending = lines.pop() ?? "";
-        for (const line of lines) if (line.trim() !== "") options.onLine(line, stream);
+        for (const line of lines) emit(line);
+      });
+      flushes.push(() => {
+        if (pending !== "") emit(pending);
+        pending = "";
       });
     }
-    void this.exited.then(() => this.log?.end());
+    // "close" comes after "exit", once the output is drained: then the log file is complete.
+    this.drained = new Promise((resolve) => {
+      const finish = () => {
+        for (const flush of flushes) flush();
+        if (this.log) this.log.end(() => resolve());
+        else resolve();
+      };
+      this.child.once("close", finish);
+      this.child.once("error", finish);
+    });
   }
 
   get pid(): number | undefined {
@@ -96,20 +132,20 @@ export class ManagedProcess {
       const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
       const outcome = await Promise.race([this.exited, timedOut]);
       clearTimeout(timer);
-      if (outcome === "timeout") {
-        this.signalGroup("SIGKILL");
-        return this.exited;
-      }
-      // The leader is gone; anything it left behind in its group goes too.
+      // Past the timeout the group is killed; once the leader is gone, whatever it left behind in
+      // its group goes too.
       this.signalGroup("SIGKILL");
-      return outcome;
+      const exit = outcome === "timeout" ? await this.exited : outcome;
+      await Promise.race([this.drained, sleep(DRAIN_TIMEOUT_MS)]);
+      return exit;
     })();
     return this.stopping;
   }
 
   /** Synchronous last resort (process "exit" handler, second Ctrl-C): SIGKILL the whole group. */
   killNow(): void {
-    this.signalGroup("SIGKILL");
+    // Only while the leader lives: once it is gone and reaped, its pid (and group id) may be reused.
+    if (this.running) this.signalGroup("SIGKILL");
   }
 
   private signalGroup(signal: NodeJS.Signals): void {

@@ -37,7 +37,7 @@ export interface StartOptions {
   settleIntervalMs: number;
 }
 
-export const USAGE = `Usage: npm start [-- --demo] [-- --data-dir <dir>]
+export const USAGE = `Usage: npm start [-- [--demo] [--data-dir <dir>]]
 
 Starts a local StablePay network: a Hardhat chain, the contracts, the relayer.
   --demo             also run the demo (scripts/demo.ts) once the network is up

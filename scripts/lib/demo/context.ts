@@ -23,6 +23,7 @@ import { jsonRpc } from "../jsonRpc";
 
 /** A relayed transaction is mined within a second on the local chain; this is the outer bound. */
 export const RECEIPT_TIMEOUT_MS = 60_000;
+const RECEIPT_POLL_MS = 250;
 /** Signed actions (confirm, dispute, refund, deposit) stay valid this long past the chain's now. */
 export const SIGNATURE_VALIDITY_SECONDS = 3_600n;
 
@@ -64,8 +65,7 @@ export async function createContext(
     path.basename(endpoints.deploymentsFile, ".json"),
     path.dirname(endpoints.deploymentsFile),
   );
-  const provider = new JsonRpcProvider(endpoints.rpcUrl, record.chainId, { staticNetwork: true, polling: true });
-  provider.pollingInterval = 250;
+  const provider = new JsonRpcProvider(endpoints.rpcUrl, record.chainId, { staticNetwork: true });
   const operator = await provider.getSigner(record.deployer);
   const token = SettlementToken__factory.connect(record.contracts.SettlementToken.address, operator);
   const [symbol, tokenName] = await Promise.all([token.symbol(), token.name()]);
@@ -106,11 +106,24 @@ export async function deadlineFromNow(ctx: DemoContext): Promise<bigint> {
   return (chain > wall ? chain : wall) + SIGNATURE_VALIDITY_SECONDS;
 }
 
+/**
+ * Polls for the receipt. Not ethers' waitForTransaction: it listens for new blocks from the first
+ * block number it polls, so a transaction mined just before that poll is never seen when no
+ * later block comes, and on an automining chain with nothing else to do none comes.
+ */
 export async function receipt(ctx: DemoContext, txHash: string): Promise<TransactionReceipt> {
-  const mined = await ctx.provider.waitForTransaction(txHash, 1, RECEIPT_TIMEOUT_MS);
-  if (!mined) throw new Error(`transaction ${txHash} was not mined within ${RECEIPT_TIMEOUT_MS / 1000} s`);
-  if (mined.status !== 1) throw new Error(`transaction ${txHash} reverted`);
-  return mined;
+  const deadline = Date.now() + RECEIPT_TIMEOUT_MS;
+  for (;;) {
+    checkAborted(ctx);
+    const mined = await ctx.provider.getTransactionReceipt(txHash);
+    if (mined) {
+      if (mined.status !== 1) throw new Error(`transaction ${txHash} reverted`);
+      return mined;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`transaction ${txHash} was not mined within ${RECEIPT_TIMEOUT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, RECEIPT_POLL_MS));
+  }
 }
 
 /** Moves the local chain's clock forward and mines a block at the new time (Hardhat only). */

@@ -16,12 +16,17 @@ export interface Followed {
   label: string;
 }
 
+/** Unix seconds of the chain as a date (the chain's clock runs ahead once the demo has moved it). */
+function chainDate(seconds: bigint | null): string {
+  return seconds === null ? "?" : new Date(Number(seconds) * 1000).toISOString().replace(".000Z", "Z");
+}
+
 function describe(p: PaymentInfo): string {
   switch (p.state) {
     case "submitted":
       return `submitted${p.txHash ? ` in tx ${p.txHash}` : ""}`;
     case "escrowed":
-      return `escrowed in batch #${p.batchId} (leaf ${p.leafIndex}, tx ${p.txHash}, hold ends at ${p.releaseAt})`;
+      return `escrowed in batch #${p.batchId} (leaf ${p.leafIndex}, tx ${p.txHash}, hold ends ${chainDate(p.releaseAt)})`;
     case "rejected":
       return `rejected: ${p.rejectReason}`;
     default:

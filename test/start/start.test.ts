@@ -1,0 +1,241 @@
+/**
+ * `npm start` end to end, as a newcomer runs it: scripts/start.ts through npx (no compile step), on
+ * free ports with a temporary data folder and deployments folder.
+ *
+ * 1. start --demo: chain + contracts + relayer come up and the summary says where; the relayer is
+ *    healthy and ready; the recorded contracts are live; the demo's payments end settled, refunded
+ *    and resolved on chain (escrow events); Ctrl-C stops everything (no process left, ports free).
+ * 2. A chain restarted on the same port (a new Hardhat chain) is reused: the stale deployment is
+ *    replaced and the old relayer store moved aside, with the reason. Ctrl-C leaves that chain up.
+ * 3. Started again on the still-running chain: deployment and store are both reused.
+ */
+import { expect } from "chai";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { JsonRpcProvider } from "ethers";
+import { hasLiveDeployment, readDeployment } from "../../src/chain/deployments";
+import { PaymentEscrow__factory, SettlementToken__factory } from "../../typechain-types";
+import { READY_LINE, readNetworkInfo } from "../../scripts/lib/networkInfo";
+import { httpStatus, portIsFree } from "../../scripts/lib/jsonRpc";
+import type { DemoRecord } from "../../scripts/demo";
+import {
+  childEnv,
+  freePort,
+  removeDir,
+  rpc,
+  sleep,
+  startHardhatNode,
+  tempDir,
+  type HardhatNode,
+} from "../deploy/helpers";
+import { StartRun, descendants, isAlive } from "./helpers";
+
+/** Generous: a loaded two-core machine starts `hardhat node`, ts-node and the relayer slowly. */
+const START_TIMEOUT_MS = 150_000;
+const DEMO_TIMEOUT_MS = 180_000;
+/** start.ts waits up to 15 s for the relayer and 10 s for the chain, plus npx's own exit. */
+const STOP_TIMEOUT_MS = 45_000;
+const GONE_TIMEOUT_MS = 10_000;
+
+/** Relayer and start-script variables of the developer's shell must not leak into the test's runs. */
+const CONTROLLED_ENV = [
+  "RPC_URL",
+  "DEPLOYMENTS_FILE",
+  "RELAYER_DB",
+  "RELAYER_DATA_DIR",
+  "RELAYER_HOST",
+  "RELAYER_PRIVATE_KEY",
+  "RELAYER_ADMIN_TOKEN",
+  "SETTLE_INTERVAL_MS",
+  "LOCAL_RPC_HOST",
+];
+
+const READY = new RegExp(READY_LINE.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+
+async function expectAllGone(pids: number[]): Promise<void> {
+  const deadline = Date.now() + GONE_TIMEOUT_MS;
+  while (pids.some(isAlive) && Date.now() < deadline) await sleep(200);
+  expect(pids.filter(isAlive), "processes left behind").to.deep.equal([]);
+}
+
+describe("npm start: the local network in one command", function () {
+  this.timeout(START_TIMEOUT_MS + DEMO_TIMEOUT_MS + STOP_TIMEOUT_MS);
+
+  let tmp: string;
+  let dataDir: string;
+  let deploymentsDir: string;
+  let rpcPort: number;
+  let relayerPort: number;
+  let env: NodeJS.ProcessEnv;
+  let node: HardhatNode | undefined;
+  const runs: StartRun[] = [];
+
+  function start(args: string[], extraEnv: Record<string, string> = {}): StartRun {
+    const run = new StartRun(args, { ...env, ...extraEnv });
+    runs.push(run);
+    return run;
+  }
+
+  /** Ctrl-C, then: exit in time, every process it started gone, its ports free (the chain's unless kept). */
+  async function interrupt(run: StartRun, chainKept: boolean): Promise<void> {
+    const tree = descendants(run.child.pid!);
+    expect(tree.length, "start.ts and its children").to.be.greaterThan(1);
+    run.interrupt();
+    const exit = await run.waitForExit(STOP_TIMEOUT_MS);
+    // npm (npx) re-raises the SIGINT on itself once its child is done: a clean stop shows as that.
+    expect(exit.code === 0 || exit.signal === "SIGINT", `exit ${exit.code}/${exit.signal}\n${run.text}`).to.equal(true);
+    expect(run.text).to.not.match(/npm start failed|exited unexpectedly|killed after the timeout/);
+    await expectAllGone(tree);
+    expect(await portIsFree("127.0.0.1", relayerPort), "relayer port free").to.equal(true);
+    if (!chainKept) expect(await portIsFree("127.0.0.1", rpcPort), "chain port free").to.equal(true);
+  }
+
+  /** Both ports free again (a killed leftover may take a moment to let go of them). */
+  async function portsFree(): Promise<void> {
+    const deadline = Date.now() + GONE_TIMEOUT_MS;
+    const free = async () => (await portIsFree("127.0.0.1", rpcPort)) && (await portIsFree("127.0.0.1", relayerPort));
+    while (!(await free()) && Date.now() < deadline) await sleep(200);
+  }
+
+  before(async function () {
+    tmp = tempDir("stablepay-start-");
+    dataDir = path.join(tmp, "data");
+    deploymentsDir = path.join(tmp, "deployments");
+    rpcPort = await freePort();
+    relayerPort = await freePort();
+    env = childEnv({
+      LOCAL_RPC_PORT: String(rpcPort),
+      RELAYER_PORT: String(relayerPort),
+      DEPLOYMENTS_DIR: deploymentsDir,
+    });
+    for (const name of CONTROLLED_ENV) delete env[name];
+  });
+
+  /** A failed test may leave its network up: kill it, so that the next test fails (or not) on its own. */
+  function killLeftovers(): void {
+    for (const run of runs) if (run.running) run.kill(descendants(run.child.pid!));
+  }
+
+  afterEach(killLeftovers);
+
+  after(async function () {
+    killLeftovers();
+    await node?.stop();
+    removeDir(tmp);
+  });
+
+  it("starts chain, contracts and relayer, walks the demo's payments to settlement, and stops on Ctrl-C", async function () {
+    const run = start(["--demo", "--data-dir", dataDir]);
+    await run.waitForOutput(READY, START_TIMEOUT_MS);
+
+    // The summary says where everything is.
+    const info = readNetworkInfo(dataDir)!;
+    const relayerUrl = `http://127.0.0.1:${relayerPort}`;
+    expect(info.chain.rpcUrl).to.equal(`http://127.0.0.1:${rpcPort}`);
+    expect(info.chain.chainId).to.equal(31337);
+    expect(info.relayer.url).to.equal(relayerUrl);
+    for (const text of [
+      `${info.chain.rpcUrl}  (chain id 31337; started here`,
+      path.join(dataDir, "chain.log"),
+      path.join(deploymentsDir, "localhost.json"),
+      info.deployment.contracts.PaymentEscrow,
+      `${relayerUrl}/v1/openapi.json`,
+      `${relayerUrl}/health`,
+      `${relayerUrl}/ready`,
+      `${relayerUrl}/metrics`,
+      path.join(dataDir, "relayer.sqlite"),
+    ]) {
+      expect(run.text).to.include(text);
+    }
+    // The chain logs every call to its log file, never to the console.
+    expect(readFileSync(path.join(dataDir, "chain.log"), "utf8")).to.match(/^eth_chainId/m);
+    expect(run.text).to.not.match(/^eth_\w+$/m);
+
+    expect(await httpStatus(`${relayerUrl}/health`)).to.equal(200);
+    expect(await httpStatus(`${relayerUrl}/ready`)).to.equal(200);
+    expect(await httpStatus(`${relayerUrl}/v1/openapi.json`)).to.equal(200);
+    const record = readDeployment("localhost", deploymentsDir);
+    const provider = new JsonRpcProvider(info.chain.rpcUrl, undefined, { staticNetwork: true });
+    try {
+      expect(await hasLiveDeployment(provider, record)).to.equal(true);
+
+      // The demo, judged by the chain's events rather than by what it prints.
+      await run.waitForOutput(/demo finished|demo failed/, DEMO_TIMEOUT_MS);
+      expect(run.text.includes("demo finished"), run.text).to.equal(true);
+      const demo = JSON.parse(readFileSync(path.join(dataDir, "demo.json"), "utf8")) as DemoRecord;
+      const escrow = PaymentEscrow__factory.connect(record.contracts.PaymentEscrow.address, provider);
+      const merchantId = BigInt(demo.merchantId);
+      const escrowedIds = new Set(
+        (await escrow.queryFilter(escrow.filters.PaymentEscrowed(undefined, undefined, merchantId))).map((e) =>
+          e.args.paymentId.toLowerCase(),
+        ),
+      );
+      const settledBatches = new Set(
+        (await escrow.queryFilter(escrow.filters.TrancheSettled(undefined, merchantId))).map((e) =>
+          e.args.batchId.toString(),
+        ),
+      );
+      const refunded = (await escrow.queryFilter(escrow.filters.PaymentRefunded(undefined, merchantId))).map((e) =>
+        e.args.paymentId.toLowerCase(),
+      );
+      const resolved = (await escrow.queryFilter(escrow.filters.DisputeResolved(undefined, merchantId))).map((e) =>
+        e.args.paymentId.toLowerCase(),
+      );
+      expect(demo.payments).to.have.length(6);
+      for (const p of demo.payments) {
+        expect(escrowedIds.has(p.id.toLowerCase()), `${p.order} escrowed`).to.equal(true);
+        if (p.outcome === "confirm" || p.outcome === "hold") {
+          expect(p.state, p.order).to.equal("settled");
+          expect(settledBatches.has(p.batchId!), `${p.order}'s tranche settled`).to.equal(true);
+        }
+        if (p.outcome === "refund") expect(refunded).to.include(p.id.toLowerCase());
+        if (p.outcome === "dispute") expect(resolved).to.include(p.id.toLowerCase());
+      }
+      const paid = (await escrow.queryFilter(escrow.filters.MerchantPaid(merchantId))).reduce(
+        (sum, e) => sum + e.args.amount,
+        0n,
+      );
+      const token = SettlementToken__factory.connect(record.contracts.SettlementToken.address, provider);
+      expect(paid).to.be.greaterThan(0n);
+      expect(await token.balanceOf(demo.payout)).to.equal(paid);
+      expect(BigInt(demo.balances.payout)).to.equal(paid);
+    } finally {
+      provider.destroy();
+    }
+
+    await interrupt(run, false);
+    const stopped = run.text.slice(run.text.indexOf("stopping the local network"));
+    expect(stopped).to.match(/relayer stopped \(exit code 0\)[\s\S]*chain stopped/);
+  });
+
+  it("after a chain restart: redeploys and moves the old store aside; on a running chain: reuses both", async function () {
+    expect(existsSync(path.join(dataDir, "relayer.sqlite")), "the first run's store").to.equal(true);
+    // A new Hardhat chain on the same port: what the first run's store belonged to is gone.
+    await portsFree();
+    node = await startHardhatNode(rpcPort);
+
+    const second = start([], { RELAYER_DATA_DIR: dataDir });
+    await second.waitForOutput(READY, START_TIMEOUT_MS);
+    expect(second.text).to.include(`reusing the chain already answering on http://127.0.0.1:${rpcPort}`);
+    expect(second.text).to.include("Stale deployment record");
+    const moved = await second.waitForOutput(
+      /relayer store: moved (\S+) aside to (\S+\.stale\.sqlite): the chain it was made on was restarted/,
+      1_000,
+    );
+    expect(moved[1]).to.equal(path.join(dataDir, "relayer.sqlite"));
+    expect(moved[2]).to.match(/relayer\.\d{8}T\d{6}Z\.stale\.sqlite$/);
+    expect(existsSync(moved[2]), "the stale store is kept").to.equal(true);
+    expect(await httpStatus(`http://127.0.0.1:${relayerPort}/ready`)).to.equal(200);
+    await interrupt(second, true);
+    expect(second.text).to.include("left running (it was not started here)");
+    expect(Number(await rpc<string>(node.url, "eth_chainId"))).to.equal(31337);
+
+    const third = start([], { RELAYER_DATA_DIR: dataDir });
+    await third.waitForOutput(READY, START_TIMEOUT_MS);
+    expect(third.text).to.include("StablePay is already deployed on localhost");
+    expect(third.text).to.include("(same chain, same deployment)");
+    expect(third.text).to.not.include("moved");
+    expect(await httpStatus(`http://127.0.0.1:${relayerPort}/ready`)).to.equal(200);
+    await interrupt(third, true);
+  });
+});
