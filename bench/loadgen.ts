@@ -93,10 +93,7 @@ function errorCode(text: string, status: number): string {
   }
 }
 
-export async function runPhase(
-  config: Omit<LoadgenConfig, "phases">,
-  phase: LoadPhase,
-): Promise<LoadgenResult> {
+export async function runPhase(config: Omit<LoadgenConfig, "phases">, phase: LoadPhase): Promise<LoadgenResult> {
   const lines = fs.readFileSync(phase.file, "utf8").split("\n").filter(Boolean);
   const target = new URL(config.url);
   const batchSize = phase.mode === "batch" ? Math.max(1, phase.batchSize ?? 200) : 1;
@@ -128,14 +125,16 @@ export async function runPhase(
 
   // Warm the connections (TCP handshakes are not what is measured).
   await Promise.all(
-    Array.from({ length: Math.min(config.concurrency, bodies.length) }, () =>
-      new Promise<void>((resolve) => {
-        const req = http.get({ host: target.hostname, port: target.port, path: "/health", agent }, (res) => {
-          res.resume();
-          res.on("end", resolve);
-        });
-        req.on("error", () => resolve());
-      }),
+    Array.from(
+      { length: Math.min(config.concurrency, bodies.length) },
+      () =>
+        new Promise<void>((resolve) => {
+          const req = http.get({ host: target.hostname, port: target.port, path: "/health", agent }, (res) => {
+            res.resume();
+            res.on("end", resolve);
+          });
+          req.on("error", () => resolve());
+        }),
     ),
   );
 

