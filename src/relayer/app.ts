@@ -17,6 +17,9 @@ import type { ChainWriter } from "./intake/chainWriter";
 import { EscrowDigester } from "./intake/digest";
 import { GroupCommitWriter, type GroupCommitOptions } from "./intake/groupCommit";
 import { Intake } from "./intake/intake";
+import { InlineRecovery, type PaymentRecovery } from "./intake/signaturePool";
+import { ChainAccounts } from "./ledger/chainAccounts";
+import type { PayerAccounts } from "./ledger/payerAccounts";
 import { ROUTES } from "./routes";
 
 export interface AppDeps {
@@ -32,6 +35,13 @@ export interface AppDeps {
   /** Default: the process-wide registry the chain jobs also use. */
   metrics?: RelayerMetrics;
   groupCommit?: GroupCommitOptions;
+  /**
+   * Payer state for intake. Default: fresh reads of the chain and the store per request. A relayer
+   * running its chain watcher passes the PayerLedger it feeds (no chain read per payment).
+   */
+  accounts?: PayerAccounts;
+  /** Payment digest and signature recovery. Default: on the HTTP thread. Closed with the app. */
+  recovery?: PaymentRecovery;
 }
 
 const API_DESCRIPTION = `StablePay relayer: customers submit EIP-712 signed payments, merchants follow them to settlement.
@@ -58,10 +68,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   const digester = new EscrowDigester(chain.chainId, chain.escrow);
   const groupCommit = new GroupCommitWriter(store, metrics, {
+    ...deps.groupCommit,
     maxSize: deps.groupCommit?.maxSize ?? DEFAULTS.groupCommitMaxSize,
     maxWaitMs: deps.groupCommit?.maxWaitMs ?? DEFAULTS.groupCommitMaxWaitMs,
   });
-  const intake = new Intake({ store, chain, digester, writer: groupCommit, clock, metrics });
+  const accounts = deps.accounts ?? new ChainAccounts(chain, store.payments);
+  const recovery = deps.recovery ?? new InlineRecovery(digester);
+  const intake = new Intake({ store, chain, accounts, digester, recovery, writer: groupCommit, clock, metrics });
   const ctx: RouteContext = {
     config,
     store,
@@ -106,6 +119,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.addHook("onClose", async () => {
     await groupCommit.close();
+    await recovery.close();
   });
   return app;
 }

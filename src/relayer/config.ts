@@ -1,3 +1,4 @@
+import os from "node:os";
 import path from "node:path";
 
 /** Retry and timing constants: named, so behaviour is tunable and greppable. */
@@ -25,6 +26,8 @@ export const DEFAULTS = {
   /** Intake group commit: gather concurrent payments for at most this long before one durable commit. */
   groupCommitMaxWaitMs: 2,
   groupCommitMaxSize: 1_000,
+  /** Worker threads for payment signature recovery: every core but the one serving HTTP (0 = inline). */
+  signatureWorkers: Math.max(0, Math.min(4, os.availableParallelism() - 1)),
 } as const;
 
 export interface RelayerConfig {
@@ -49,6 +52,7 @@ export interface RelayerConfig {
   bodyLimitBytes: number;
   rateLimitPerSecond: number;
   rateLimitBurst: number;
+  signatureWorkers: number;
 }
 
 /** Hardhat's first well-known dev account: only ever a default for the local chain. */
@@ -83,5 +87,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayerConfig 
     bodyLimitBytes: int("BODY_LIMIT_BYTES", DEFAULTS.bodyLimitBytes),
     rateLimitPerSecond: int("RATE_LIMIT_PER_SECOND", DEFAULTS.rateLimit.perKeyPerSecond),
     rateLimitBurst: int("RATE_LIMIT_BURST", DEFAULTS.rateLimit.burst),
+    signatureWorkers: int("SIGNATURE_WORKERS", DEFAULTS.signatureWorkers),
   };
 }

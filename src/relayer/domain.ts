@@ -108,6 +108,8 @@ export interface BatchRecord {
   blockNumber: bigint | null;
   blockHash: Hex | null;
   gasUsed: bigint | null;
+  /** The node's eth_estimateGas for the batch when it was built (the send reuses a fresh one). */
+  gasEstimate: bigint | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -19,10 +19,14 @@ import { connectChain, type ChainClient } from "./chain/contracts";
 import type { LoggerOptions } from "./http/logging";
 import { EthersChainView } from "./intake/chainView";
 import { createPipeline, type Pipeline } from "./jobs";
+import { CURSOR_NAME as WATCHER_CURSOR } from "./jobs/chainWatcher";
+import { PayerLedger } from "./ledger/payerLedger";
+import { WorkerRecovery } from "./intake/signaturePool";
 import { SubmitterChainWriter } from "./jobs/relayWriter";
 import { errorMessage, type Logger } from "./jobs/runtime";
 import { metrics as processMetrics, type RelayerMetrics } from "./metrics";
 import { openSqliteStore, type SqliteStore } from "./store/sqlite";
+import { WriterThread } from "./store/sqlite/writerThread";
 import { WebhookDispatcher } from "./webhooks/dispatcher";
 
 export interface StartOptions {
@@ -64,6 +68,34 @@ class DeferredLogger implements Logger {
   }
 }
 
+/** How long start-up waits for the chain watcher to reach the head before serving anyway. */
+export const CATCH_UP_WAIT_MS = 60_000;
+const CATCH_UP_POLL_MS = 50;
+
+/**
+ * Intake judges balances and nonces by what the watcher has applied, so a relayer that starts far
+ * behind the chain (a fresh database, a long downtime) would refuse funded payers until it caught
+ * up. Start-up runs the watcher to the head first (bounded: an unreachable node must not stop the
+ * API from answering, and readiness reports the lag).
+ */
+async function catchUp(jobs: Pipeline, ledger: PayerLedger, chain: ChainClient, config: RelayerConfig, log: Logger) {
+  const deadline = Date.now() + CATCH_UP_WAIT_MS;
+  let head: bigint;
+  try {
+    head = await chain.blockNumber();
+  } catch (error) {
+    log.warn({ err: errorMessage(error) }, "chain unreachable at start-up: serving without catching up");
+    return;
+  }
+  const target = head - BigInt(Math.max(1, config.confirmations)) + 1n;
+  while (ledger.appliedBlock < target && Date.now() < deadline) {
+    await jobs.watcher.tick().catch(() => new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS)));
+  }
+  if (ledger.appliedBlock < target) {
+    log.warn({ applied: ledger.appliedBlock.toString(), head: head.toString() }, "watcher still behind the chain");
+  }
+}
+
 /** Starts everything and resolves once the API listens; on a failure, whatever started is stopped. */
 export async function startRelayer(config: RelayerConfig, options: StartOptions = {}): Promise<RunningRelayer> {
   const metrics = options.metrics ?? processMetrics;
@@ -73,12 +105,14 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
   let app: FastifyInstance | null = null;
   let pipeline: Pipeline | null = null;
   let dispatcher: WebhookDispatcher | null = null;
+  let intakeWriter: WriterThread | null = null;
 
   // App first: no new acknowledgements, and its onClose hook drains the group commit into the
   // store. Then the jobs' ticks in flight, the dispatcher's deliveries, the provider, the store.
   const shutdown = async () => {
     const steps: [string, (() => Promise<void> | void) | null][] = [
       ["api", app && (() => app!.close())],
+      ["intake writer", intakeWriter && (() => intakeWriter!.close())],
       ["jobs", pipeline && (() => pipeline!.stop())],
       ["webhooks", dispatcher && (() => dispatcher!.stop())],
       ["chain", chain && (() => chain!.provider.destroy())],
@@ -112,8 +146,19 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       chainId: chain.chainId,
     });
 
+    // Intake's view of payers, kept current by what the watcher commits: it starts at the watcher's
+    // cursor (nothing is applied before the escrow's deployment block).
+    const cursor = await store.chainCursor.get(WATCHER_CURSOR);
+    const startBlock = chain.addresses.startBlock;
+    const ledger = new PayerLedger({
+      reader: chainView,
+      payments: store.payments,
+      block: cursor?.blockNumber ?? startBlock - 1n,
+      startBlock,
+    });
+
     // A transaction stuck under the fee cap is logged and counted by the submitter itself.
-    const jobs = createPipeline({ store, chain, config, logger: log, metrics });
+    const jobs = createPipeline({ store, chain, config, logger: log, metrics, ledger });
     const writer = new SubmitterChainWriter(jobs.submitter, log);
     const webhooks = new WebhookDispatcher({
       store,
@@ -125,7 +170,26 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       onError: (error) => log.error({ err: errorMessage(error) }, "webhook dispatcher tick failed"),
     });
 
-    const api = buildApp({ config, store, chain: chainView, writer, logger: options.logger, metrics });
+    intakeWriter = new WriterThread(config.databasePath);
+    store.disableAutoCheckpoint();
+    const recovery =
+      config.signatureWorkers > 0
+        ? new WorkerRecovery(
+            { chainId: chainView.chainId.toString(), escrow: chainView.escrow },
+            config.signatureWorkers,
+          )
+        : undefined;
+    const api = buildApp({
+      config,
+      store,
+      chain: chainView,
+      accounts: ledger,
+      recovery,
+      groupCommit: { insert: (payments) => intakeWriter!.insertAccepted(payments) },
+      writer,
+      logger: options.logger,
+      metrics,
+    });
     app = api;
     log.target = api.log;
 
@@ -133,9 +197,12 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
     // before anything is sent.
     await jobs.start();
     pipeline = jobs;
+    await catchUp(jobs, ledger, chain, config, log);
     webhooks.start();
     dispatcher = webhooks;
 
+    // Worker threads load their code (ts-node under `npm start`) before the first request needs them.
+    await Promise.all([recovery?.ready(), intakeWriter.insertAccepted([])]);
     await api.listen({ host: config.host, port: config.port });
     const address = api.server.address();
     if (!address || typeof address === "string") throw new Error("the API is not listening on TCP");

@@ -45,3 +45,11 @@ function max(a: bigint, b: bigint): bigint {
 function min(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
 }
+
+/** Gas limit headroom over eth_estimateGas (state can change between estimate and inclusion). */
+const GAS_LIMIT_PERCENT = 125n;
+const GAS_LIMIT_EXTRA = 25_000n;
+
+/** A transaction's gas limit from an estimate of its gas: headroom for state that moves meanwhile. */
+export const gasLimitFromEstimate = (estimate: bigint): bigint =>
+  (estimate * GAS_LIMIT_PERCENT) / 100n + GAS_LIMIT_EXTRA;

@@ -1,4 +1,5 @@
 import { Interface, getAddress, type Provider } from "ethers";
+import { blockTag, readEscrowAccount, type RawRpc } from "../chain/accountReads";
 import {
   MerchantRegistry__factory,
   PaymentEscrow__factory,
@@ -143,12 +144,16 @@ export class EthersChainView implements ChainView {
 
   account(address: Hex): Promise<AccountState> {
     const key = address.toLowerCase();
-    return this.accounts.get(key, async () => {
-      const [balance, [nonceBase, nonceBitmap]] = await this.timed(
-        Promise.all([this.escrowContract.balanceOf(key), this.escrowContract.nonceWindow(key)]),
-      );
-      return { balance, nonceBase, nonceBitmap };
-    });
+    return this.accounts.get(key, () => this.readAccount(key, "latest"));
+  }
+
+  /** The account at the end of `block` (the chain watcher's cursor, for the intake ledger). */
+  accountAt(address: Hex, block: bigint): Promise<AccountState> {
+    return this.readAccount(address.toLowerCase(), blockTag(block));
+  }
+
+  private readAccount(address: string, tag: string): Promise<AccountState> {
+    return this.timed(readEscrowAccount(this.provider as unknown as RawRpc, this.escrow, address, tag));
   }
 
   hasCode(address: Hex): Promise<boolean> {

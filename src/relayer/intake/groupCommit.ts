@@ -13,6 +13,12 @@ interface Waiter {
 export interface GroupCommitOptions {
   maxSize?: number;
   maxWaitMs?: number;
+  /**
+   * The durable insert. Default: the store's `payments.insertAccepted` on this thread; the relayer
+   * passes its writer thread's (src/relayer/store/sqlite/writerThread.ts) so commits never stop
+   * the HTTP thread.
+   */
+  insert?: (payments: PaymentRecord[]) => Promise<Set<Hex>>;
 }
 
 /**
@@ -28,6 +34,7 @@ export interface GroupCommitOptions {
 export class GroupCommitWriter {
   private readonly maxSize: number;
   private readonly maxWaitMs: number;
+  private readonly insert: (payments: PaymentRecord[]) => Promise<Set<Hex>>;
   private queue: Waiter[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
@@ -41,6 +48,7 @@ export class GroupCommitWriter {
   ) {
     this.maxSize = options.maxSize ?? DEFAULTS.groupCommitMaxSize;
     this.maxWaitMs = options.maxWaitMs ?? DEFAULTS.groupCommitMaxWaitMs;
+    this.insert = options.insert ?? ((payments) => this.store.payments.insertAccepted(payments));
   }
 
   /** Payments waiting for a commit (including the one in flight). */
@@ -97,7 +105,7 @@ export class GroupCommitWriter {
     const started = this.now();
     let inserted: Set<Hex>;
     try {
-      inserted = await this.store.payments.insertAccepted(group.map((w) => w.record));
+      inserted = await this.insert(group.map((w) => w.record));
     } catch (error) {
       for (const waiter of group) waiter.reject(error);
       return;

@@ -3,10 +3,11 @@ import { PaymentState, type Hex, type PaymentRecord, type PaymentRequestRecord }
 import type { RelayerStore } from "../store/types";
 import type { RelayerMetrics } from "../metrics";
 import type { Payment } from "../../sdk/typedData";
-import { isNonceAvailable, MerchantStatus, type ChainView } from "./chainView";
+import type { PayerAccounts } from "../ledger/payerAccounts";
+import { MerchantStatus, type ChainView } from "./chainView";
 import type { EscrowDigester } from "./digest";
-import { toHex } from "./digest";
 import type { GroupCommitWriter } from "./groupCommit";
+import type { PaymentRecovery } from "./signaturePool";
 import { KeyedMutex } from "./keyedMutex";
 import { checkDomain, checkValidity, parsePayment } from "./parse";
 import type { PaymentSubmission } from "./schemas";
@@ -37,7 +38,11 @@ interface Verified {
 export interface IntakeDeps {
   store: RelayerStore;
   chain: ChainView;
+  /** Payer balances, nonces and pending reservations (the tracked ledger, or fresh reads). */
+  accounts: PayerAccounts;
   digester: EscrowDigester;
+  /** Digest and ECDSA recovery of payments (a worker pool, or inline). */
+  recovery: PaymentRecovery;
   writer: GroupCommitWriter;
   /** Milliseconds since the epoch. */
   clock: () => number;
@@ -48,8 +53,8 @@ export interface IntakeDeps {
  * Intake of signed payments: validation, signature, chain-state checks, then the group commit.
  *
  * Balance and nonce checks run under the payer's lock, which is held until the payment is
- * committed: the store's `pendingAmountOf`/`pendingNoncesOf` then always include every payment of
- * that payer accepted before, so two payments that together exceed the balance cannot both pass.
+ * committed: the payer's view (src/relayer/ledger) then always includes every payment of that payer
+ * accepted before, so two payments that together exceed the balance cannot both pass.
  */
 export class Intake {
   readonly payerLock = new KeyedMutex();
@@ -117,13 +122,16 @@ export class Intake {
 
   /** Checks that need no lock: fields, domain, validity window, signature, merchant, payment request. */
   private async verify(body: PaymentSubmission): Promise<Verified> {
-    const { chain, digester } = this.deps;
+    const { chain, recovery } = this.deps;
     checkDomain(body, chain.chainId, chain.escrow);
     const payment = parsePayment(body);
     checkValidity(payment.validAfter, payment.deadline, this.nowSeconds());
-    const digest = digester.payment(payment);
     const signature = body.signature.toLowerCase() as Hex;
-    await this.checkSignature(payment.payer, digest, signature);
+    const { id, signer } = await recovery.recover(payment, signature);
+    // ECDSA first (as the escrow does), then ERC-1271 if the payer is a contract.
+    if (signer !== payment.payer && !(await this.isContractSignature(payment.payer, hexToBytes(id), signature))) {
+      throw new ApiError("invalid_signature", `signature is not ${payment.payer}'s`);
+    }
     const merchant = await chain.merchant(payment.merchantId);
     if (merchant.status === MerchantStatus.None) {
       throw new ApiError("unknown_merchant", `no merchant ${payment.merchantId}`, {
@@ -137,16 +145,20 @@ export class Intake {
       });
     }
     const request = body.requestId ? await this.matchRequest(body.requestId, payment) : null;
-    return { id: toHex(digest), payment, signature, request };
+    return { id, payment, signature, request };
   }
 
   /** ECDSA first (as the escrow does), then ERC-1271 if the payer is a contract. */
   async checkSignature(signer: Hex, digest: Uint8Array, signature: Hex): Promise<void> {
-    const bytes = hexToBytes(signature);
-    if (isEcdsaSignedBy(digest, bytes, signer)) return;
-    const { chain } = this.deps;
-    if ((await chain.hasCode(signer)) && (await chain.isValidSignature(signer, digest, bytes))) return;
+    if (isEcdsaSignedBy(digest, hexToBytes(signature), signer)) return;
+    if (await this.isContractSignature(signer, digest, signature)) return;
     throw new ApiError("invalid_signature", `signature is not ${signer}'s`);
+  }
+
+  /** ERC-1271: `signer` is a contract that accepts `signature` for `digest`. */
+  private async isContractSignature(signer: Hex, digest: Uint8Array, signature: Hex): Promise<boolean> {
+    const { chain } = this.deps;
+    return (await chain.hasCode(signer)) && (await chain.isValidSignature(signer, digest, hexToBytes(signature)));
   }
 
   private async matchRequest(requestId: string, payment: Payment): Promise<PaymentRequestRecord> {
@@ -167,18 +179,13 @@ export class Intake {
 
   /**
    * Under the payer's lock: duplicates, nonce window, balance net of pending payments. Items (all of
-   * one payer) are checked in order, each against the ones admitted before it.
+   * one payer) are checked in order, each against the ones admitted before it. The store is only
+   * read when an item fails a check (is it a retry of a payment already stored?).
    */
   private async check(items: Verified[]): Promise<Checked> {
-    const { store, chain } = this.deps;
+    const { store, accounts } = this.deps;
     const payer = items[0].payment.payer;
-    const [account, pendingAmount, pendingNonces] = await Promise.all([
-      chain.account(payer),
-      store.payments.pendingAmountOf(payer),
-      store.payments.pendingNoncesOf(payer),
-    ]);
-    const usedNonces = new Set(pendingNonces);
-    let available = account.balance - pendingAmount;
+    const view = await accounts.view(payer);
     const results: BatchItemResult[] = [];
     const admitted: { index: number; record: PaymentRecord }[] = [];
     const seen = new Map<Hex, number>();
@@ -194,31 +201,35 @@ export class Intake {
         continue;
       }
       seen.set(item.id, index);
-      const existing = await store.payments.get(item.id);
-      if (existing) {
-        results.push({ ok: true, result: { created: false, payment: existing } });
-        continue;
-      }
       const { payment } = item;
+      const free = view.isNonceFree(payment.nonce);
+      if (view.pending.has(item.id) || !free || view.available < payment.amount || item.request?.paymentId) {
+        const existing = await store.payments.get(item.id);
+        if (existing) {
+          results.push({ ok: true, result: { created: false, payment: existing } });
+          continue;
+        }
+      }
       if (item.request?.paymentId) {
         fail(new ApiError("conflict", `payment request ${item.request.id} is already paid`));
-      } else if (!isNonceAvailable(account, payment.nonce) || usedNonces.has(payment.nonce)) {
+      } else if (!free) {
         fail(
           new ApiError("nonce_unavailable", `nonce ${payment.nonce} is used, pending or outside the window`, {
-            nonceBase: account.nonceBase.toString(),
+            nonceBase: view.account.nonceBase.toString(),
           }),
         );
-      } else if (available < payment.amount) {
+      } else if (view.available < payment.amount) {
         fail(
           new ApiError("insufficient_balance", "escrow balance minus pending payments is below the amount", {
-            balance: account.balance.toString(),
-            pending: (account.balance - available).toString(),
+            balance: view.account.balance.toString(),
+            pending: view.pendingAmount.toString(),
           }),
         );
       } else {
-        available -= payment.amount;
-        usedNonces.add(payment.nonce);
         const record = newRecord(item, now);
+        const reservation = { id: record.id, amount: record.amount, nonce: record.nonce };
+        view.add(reservation);
+        accounts.reserve(payer, reservation);
         admitted.push({ index: results.length, record });
         results.push({ ok: true, result: { created: true, payment: record } });
       }
@@ -228,11 +239,19 @@ export class Intake {
 
   /** Enqueues every admitted payment in one go (so they share a group commit) and waits for it. */
   private async commit(checked: Checked[]): Promise<void> {
-    const { store, writer } = this.deps;
+    const { store, writer, accounts } = this.deps;
     const all = checked.flatMap((c) => c.admitted.map((a) => ({ ...a, results: c.results })));
-    const committed = await Promise.all(all.map(({ record }) => writer.enqueue(record)));
+    let committed: boolean[];
+    try {
+      committed = await Promise.all(all.map(({ record }) => writer.enqueue(record)));
+    } catch (error) {
+      // Reserved in memory but maybe not stored: the next intake of these payers reads afresh.
+      for (const { record } of all) accounts.discard(record.payer);
+      throw error;
+    }
     for (const [i, { index, record, results }] of all.entries()) {
       if (committed[i]) continue;
+      accounts.discard(record.payer);
       // Another relayer instance stored it between our look-up and the commit: report theirs.
       const existing = await store.payments.get(record.id);
       if (existing) results[index] = { ok: true, result: { created: false, payment: existing } };

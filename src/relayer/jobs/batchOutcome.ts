@@ -15,18 +15,35 @@ import {
   type SubmissionRecord,
 } from "../domain";
 import type { RelayerStore } from "../store/types";
-import { encodePayBatch, escrowInterface } from "../chain/calldata";
+import type { LedgerListener } from "../ledger/listener";
+import { encodePayBatch } from "../chain/calldata";
+import { gasLimitFromEstimate } from "../chain/fees";
+import { EscrowEventDecoder } from "../chain/escrowEvents";
 import { modelGas } from "./batcher";
 import { REQUEUE_FIELDS, writePaymentChanges } from "./paymentChanges";
 import type { JobMetrics, Logger } from "./runtime";
 
-/** Handles the fate of one purpose's transaction; called inside a store transaction. */
+/** Store writes to run inside the transaction that finalises a submission. */
+export type StoreWrites = () => Promise<void>;
+
+/** Handles the fate of one purpose's transaction. */
 export interface PurposeHandler {
-  /** Mined with enough confirmations (`receipt.status` 1, or 0 for a revert). */
-  onMined(keys: string, receipt: TransactionReceipt): Promise<void>;
-  /** Its nonce was consumed by a transaction it did not send: nothing it carried happened. */
+  /**
+   * Mined with enough confirmations (`receipt.status` 1, or 0 for a revert). Called OUTSIDE any
+   * store transaction, so reading the receipt never holds the store; returns the store writes,
+   * which the submitter runs inside the transaction that marks the submission mined.
+   */
+  onMined(keys: string, receipt: TransactionReceipt): StoreWrites;
+  /**
+   * Its nonce was consumed by a transaction it did not send: nothing it carried happened. Called
+   * inside the store transaction that fails the submission (store work only).
+   */
   onDropped(keys: string): Promise<void>;
 }
+
+export const NO_STORE_WRITES: StoreWrites = async () => undefined;
+
+const batchEscrowedDecoder = new EscrowEventDecoder(["BatchEscrowed"]);
 
 export const batchPurpose = (key: number): string => `batch:${key}`;
 
@@ -37,11 +54,13 @@ export function parsePurpose(purpose: string): { kind: string; keys: string } {
 
 /** The BatchEscrowed event of `receipt`, if the escrow at `escrow` emitted one. */
 export function batchEscrowedIn(receipt: TransactionReceipt, escrow: string): { batchId: bigint; root: Hex } | null {
-  for (const log of receipt.logs) {
-    if (log.address.toLowerCase() !== escrow.toLowerCase()) continue;
-    const parsed = escrowInterface.parseLog(log);
-    if (parsed?.name === "BatchEscrowed")
-      return { batchId: parsed.args.batchId as bigint, root: parsed.args.root as Hex };
+  const address = escrow.toLowerCase();
+  // payBatch emits it last, after one event per payment: scan from the end.
+  for (let i = receipt.logs.length - 1; i >= 0; i--) {
+    const log = receipt.logs[i];
+    if (!batchEscrowedDecoder.wants(log) || log.address.toLowerCase() !== address) continue;
+    const event = batchEscrowedDecoder.decode(log)!;
+    return { batchId: event.batchId, root: event.root };
   }
   return null;
 }
@@ -51,8 +70,9 @@ export function batchHandler(options: {
   escrow: string;
   now: () => number;
   log: Logger;
+  ledger: LedgerListener;
 }): PurposeHandler {
-  const { store, escrow, log } = options;
+  const { store, escrow, log, ledger } = options;
 
   /** Payments of the batch the relayer still holds (not yet seen on chain) go back to `state`. */
   async function release(key: number, state: PaymentState): Promise<void> {
@@ -66,11 +86,12 @@ export function batchHandler(options: {
       store,
       payments.map((payment) => ({ payment: payment!, state, fields })),
       options.now(),
+      ledger,
     );
   }
 
   return {
-    async onMined(keys, receipt) {
+    onMined(keys, receipt) {
       const key = Number(keys);
       const placed = {
         txHash: receipt.hash as Hex,
@@ -79,19 +100,22 @@ export function batchHandler(options: {
         gasUsed: receipt.gasUsed,
       };
       if (receipt.status !== 1) {
-        // Out of gas or similar: nothing was escrowed; the payments go back to the queue.
-        log.error({ batch: key, txHash: receipt.hash }, "batch transaction reverted; payments requeued");
-        await store.batches.update(key, { ...placed, state: BatchState.Empty });
-        await release(key, PaymentState.Accepted);
-        return;
+        return async () => {
+          // Out of gas or similar: nothing was escrowed; the payments go back to the queue.
+          log.error({ batch: key, txHash: receipt.hash }, "batch transaction reverted; payments requeued");
+          await store.batches.update(key, { ...placed, state: BatchState.Empty });
+          await release(key, PaymentState.Accepted);
+        };
       }
       const escrowed = batchEscrowedIn(receipt, escrow);
-      await store.batches.update(key, {
-        ...placed,
-        state: escrowed ? BatchState.Confirmed : BatchState.Empty,
-        batchId: escrowed?.batchId ?? null,
-        root: escrowed?.root ?? null,
-      });
+      return async () => {
+        await store.batches.update(key, {
+          ...placed,
+          state: escrowed ? BatchState.Confirmed : BatchState.Empty,
+          batchId: escrowed?.batchId ?? null,
+          root: escrowed?.root ?? null,
+        });
+      };
     },
     async onDropped(keys) {
       const key = Number(keys);
@@ -102,8 +126,12 @@ export function batchHandler(options: {
   };
 }
 
+/** How long the batcher's gas estimate stands in for a new one when the batch is sent. */
+export const BATCH_ESTIMATE_FRESH_MS = 30_000;
+
 interface SendDeps {
   store: RelayerStore;
+  ledger: LedgerListener;
   now: () => number;
   log: Logger;
   metrics?: JobMetrics;
@@ -123,12 +151,17 @@ export async function sendBuiltBatches(deps: SendDeps): Promise<void> {
       await markSubmitted(deps, batch, live[live.length - 1]);
       continue;
     }
-    const payments = (await Promise.all(batch.paymentIds.map((id) => store.payments.get(id)))).filter(
-      (p) => p !== null,
-    );
+    const stored = await store.payments.getMany(batch.paymentIds);
+    const payments = batch.paymentIds.map((id) => stored.get(id)).filter((p) => p !== undefined);
     const data = encodePayBatch(payments);
     const merchants = new Set(payments.map((p) => p.merchantId)).size;
-    const gasLimit = await deps.gasLimitFor(data, modelGas(payments.length, merchants));
+    // The batcher simulated this exact calldata moments ago: a second eth_estimateGas would only
+    // make the node execute the whole batch again. An older batch (a restart, a backlog) is
+    // estimated afresh.
+    const fresh = batch.gasEstimate !== null && deps.now() - batch.createdAt <= BATCH_ESTIMATE_FRESH_MS;
+    const gasLimit = fresh
+      ? gasLimitFromEstimate(batch.gasEstimate!)
+      : await deps.gasLimitFor(data, modelGas(payments.length, merchants));
     const submission = await deps.send(batchPurpose(batch.key), data, gasLimit);
     await markSubmitted(deps, batch, submission);
     deps.metrics?.batchSize.observe(payments.length);
@@ -141,8 +174,11 @@ export async function sendBuiltBatches(deps: SendDeps): Promise<void> {
 
 async function markSubmitted(deps: SendDeps, batch: BatchRecord, submission: SubmissionRecord): Promise<void> {
   const { store } = deps;
-  const payments = await Promise.all(batch.paymentIds.map((id) => store.payments.get(id)));
   await store.transaction(async () => {
+    // Read inside: the watcher may have escrowed them already (automining nodes), and a state read
+    // before the transaction would be written back over that.
+    const stored = await store.payments.getMany(batch.paymentIds);
+    const payments = batch.paymentIds.map((id) => stored.get(id) ?? null);
     await store.batches.update(batch.key, { state: BatchState.Submitted, txHash: submission.txHash });
     await writePaymentChanges(
       store,
@@ -154,6 +190,7 @@ async function markSubmitted(deps: SendDeps, batch: BatchRecord, submission: Sub
           fields: { txHash: submission.txHash },
         })),
       deps.now(),
+      deps.ledger,
     );
   });
 }

@@ -1,8 +1,12 @@
 /**
  * Batcher: turns accepted payments into batches the submitter sends.
  *
- * Every tick it takes the oldest accepted payments, marks the ones past their deadline expired,
- * and closes a batch when enough are waiting (batchMaxSize) or the oldest has waited batchMaxAgeMs.
+ * It closes a batch when enough accepted payments are waiting (batchMaxSize) or the oldest has
+ * waited batchMaxAgeMs. A tick that cannot close one costs a look at the oldest row (and, while it
+ * is young, a count of at most one batch's rows), no chain read: the batcher ticks often and intake
+ * shares the store. For each batch it closes it lists the oldest payments one batch needs (more
+ * when the simulation drops many), marks those past their deadline expired (so a deadline passed
+ * in the queue is noticed when a batch next closes), and builds the batch from the rest.
  * A batch is ordered by merchant (the escrow funds one tranche per merchant run, so grouping saves a
  * tranche write per run), sized under the gas budget with a measured per-payment cost and checked
  * with eth_estimateGas, and simulated item by item (./precheck.ts): items the escrow would reject
@@ -16,9 +20,10 @@ import { DEFAULTS, type RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
 import type { ChainClient } from "../chain/contracts";
 import { encodePayBatch } from "../chain/calldata";
-import { enqueuePaymentEvent, paymentEventType } from "../webhooks/events";
+import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
+import { enqueuePaymentEvents } from "../webhooks/events";
 import { ChainSnapshot } from "./precheck";
-import { writePaymentChanges } from "./paymentChanges";
+import { reportOnCommit, writePaymentChanges, type PaymentStateChange } from "./paymentChanges";
 import { Job, errorMessage, silentLogger, systemClock, type Clock, type JobMetrics, type Logger } from "./runtime";
 
 /**
@@ -52,6 +57,8 @@ export interface BatcherOptions {
   metrics?: JobMetrics;
   /** Default DEFAULTS.batchGasBudget. */
   gasBudget?: bigint;
+  /** Told of the payment state changes it commits (default: nobody). */
+  ledger?: LedgerListener;
 }
 
 export interface BuiltBatch {
@@ -65,6 +72,8 @@ export interface BuiltBatch {
 interface Selection {
   included: PaymentRecord[];
   rejected: { payment: PaymentRecord; reason: RejectReason }[];
+  /** Stopped by the size or the gas budget (more candidates would not change it). */
+  full: boolean;
 }
 
 export class Batcher extends Job {
@@ -73,6 +82,7 @@ export class Batcher extends Job {
   private readonly config: BatcherOptions["config"];
   private readonly clock: Clock;
   private readonly gasBudget: bigint;
+  private readonly ledger: LedgerListener;
   /** Batches built by the last tick (for logs and tests). */
   lastBuilt: BuiltBatch[] = [];
 
@@ -83,6 +93,7 @@ export class Batcher extends Job {
     this.config = options.config;
     this.clock = options.clock ?? systemClock;
     this.gasBudget = options.gasBudget ?? DEFAULTS.batchGasBudget;
+    this.ledger = options.ledger ?? NO_LEDGER;
   }
 
   protected intervalMs(): number {
@@ -93,29 +104,48 @@ export class Batcher extends Job {
     this.lastBuilt = [];
     if ((await this.store.batches.listByState([BatchState.Built])).length > 0) return;
     const maxSize = Math.max(1, this.config.batchMaxSize);
-    const queued = await this.store.payments.listByState(PaymentState.Accepted, maxSize * MAX_BATCHES_PER_TICK);
-    if (queued.length === 0) return;
+    const now = this.clock.now();
+    const oneBatch = Math.ceil(maxSize * LOAD_SLACK);
+    const maxListing = Math.max(oneBatch, maxSize * MAX_BATCHES_PER_TICK);
+
+    // Most ticks close nothing: find that out from the oldest row, and at most one batch's worth
+    // of rows when only the size can close one, before any chain read.
+    const [oldest] = await this.store.payments.listByState(PaymentState.Accepted, 1);
+    if (!oldest) return;
+    let listed: PaymentRecord[] | null = null;
+    if (now - oldest.createdAt < this.config.batchMaxAgeMs) {
+      listed = await this.store.payments.listByState(PaymentState.Accepted, oneBatch);
+      if (listed.length < maxSize) return;
+    }
 
     const snapshot = new ChainSnapshot(this.chain, await this.chain.chainTime());
-    const now = this.clock.now();
-    await this.expire(
-      queued.filter((p) => p.deadline <= snapshot.chainTime),
-      now,
-    );
-    // Not yet valid: left waiting (the escrow would reject it now, it may pass later).
-    let waiting = queued.filter((p) => p.deadline > snapshot.chainTime && p.validAfter <= snapshot.chainTime);
-
-    while (waiting.length > 0 && this.lastBuilt.length < MAX_BATCHES_PER_TICK) {
-      const oldest = Math.min(...waiting.map((p) => p.createdAt));
-      if (waiting.length < maxSize && now - oldest < this.config.batchMaxAgeMs) break;
-      const ordered = groupByMerchant(waiting);
-      const built = await this.buildOne(ordered, snapshot, maxSize, now);
-      if (!built) break;
-      const done = new Set<Hex>(built.examined);
-      waiting = waiting.filter((p) => !done.has(p.id));
+    let window = oneBatch;
+    while (this.lastBuilt.length < MAX_BATCHES_PER_TICK) {
+      // Listed afresh for each batch: what earlier batches took is no longer accepted.
+      const queued = listed ?? (await this.store.payments.listByState(PaymentState.Accepted, window));
+      listed = null;
+      // Rows past the listing may exist (those in front are not ready, or were dropped).
+      const more = queued.length >= window && window < maxListing;
+      const expired = queued.filter((p) => p.deadline <= snapshot.chainTime);
+      await this.expire(expired, now);
+      // Not yet valid: left waiting (the escrow would reject it now, it may pass later).
+      const waiting = queued.filter((p) => p.deadline > snapshot.chainTime && p.validAfter <= snapshot.chainTime);
+      const closes =
+        waiting.length >= maxSize || (waiting.length > 0 && now - waiting[0].createdAt >= this.config.batchMaxAgeMs);
+      if (!closes) {
+        if (expired.length > 0) continue;
+        if (!more) return;
+        window = Math.min(maxListing, window * 2);
+        continue;
+      }
+      const outcome = await this.buildOne(groupByMerchant(waiting), snapshot, maxSize, now, more);
+      if (outcome === "nothing") return;
+      if (outcome === "needs_more") window = Math.min(maxListing, window * 2);
+      else window = oneBatch;
     }
   }
 
+  /** Marks payments past their deadline expired (the escrow would reject them). */
   private async expire(expired: PaymentRecord[], now: number): Promise<void> {
     if (expired.length === 0) return;
     await this.store.transaction(() =>
@@ -123,6 +153,7 @@ export class Batcher extends Job {
         this.store,
         expired.map((payment) => ({ payment, state: PaymentState.Expired, fields: { rejectReason: "expired" } })),
         now,
+        this.ledger,
       ),
     );
     this.log.info({ count: expired.length }, "payments expired before they could be batched");
@@ -130,25 +161,29 @@ export class Batcher extends Job {
 
   /**
    * Builds one batch from the front of `ordered`: simulates items in order, keeps those the escrow
-   * would accept up to the size and gas limits, and stores the batch with the rejections.
+   * would accept up to the size and gas limits, and stores the batch with the rejections. When the
+   * simulation dropped so many that `ordered` runs out before the batch is full and `more` rows are
+   * waiting past it, builds nothing and asks for a longer listing instead.
    */
   private async buildOne(
     ordered: PaymentRecord[],
     snapshot: ChainSnapshot,
     maxSize: number,
     now: number,
-  ): Promise<{ examined: Hex[] } | null> {
+    more: boolean,
+  ): Promise<"built" | "nothing" | "needs_more"> {
     let candidates = ordered.slice(0, Math.ceil(maxSize * LOAD_SLACK));
     await snapshot.load(candidates);
     let limit = maxSize;
-    let { included, rejected } = this.select(candidates, snapshot, limit);
-    // The simulation dropped many: read further candidates (bounded by the tick's listing).
-    while (included.length < limit && candidates.length < ordered.length) {
-      const more = ordered.slice(0, candidates.length + maxSize);
-      await snapshot.load(more.slice(candidates.length));
-      candidates = more;
-      ({ included, rejected } = this.select(candidates, snapshot, limit));
+    let { included, rejected, full } = this.select(candidates, snapshot, limit);
+    // The simulation dropped many: read further candidates.
+    while (!full && candidates.length < ordered.length) {
+      const next = ordered.slice(0, candidates.length + maxSize);
+      await snapshot.load(next.slice(candidates.length));
+      candidates = next;
+      ({ included, rejected, full } = this.select(candidates, snapshot, limit));
     }
+    if (!full && more) return "needs_more";
 
     let estimatedGas: bigint | null = null;
     for (let attempt = 0; included.length > 0 && attempt < 3; attempt++) {
@@ -160,22 +195,32 @@ export class Batcher extends Job {
       ({ included, rejected } = this.select(candidates, snapshot, limit));
     }
 
+    if (included.length === 0 && rejected.length === 0) return "nothing";
     const trial = snapshot.trial([...included, ...rejected.map((r) => r.payment)]);
-    const examined = [...included, ...rejected.map((r) => r.payment)].map((p) => p.id);
-    if (included.length === 0 && rejected.length === 0) return null;
 
     const key = await this.store.transaction(async () => {
       await writePaymentChanges(
         this.store,
         rejected.map((r) => ({ payment: r.payment, state: PaymentState.Rejected, fields: { rejectReason: r.reason } })),
         now,
+        this.ledger,
       );
       if (included.length === 0) return null;
-      const batch = await this.store.batches.create(included.map((p) => p.id));
+      const batch = await this.store.batches.create(
+        included.map((p) => p.id),
+        estimatedGas,
+      );
+      const batched: PaymentStateChange[] = [];
       for (const p of included) {
         const after = { ...p, state: PaymentState.Batched, batchKey: batch.key, updatedAt: batch.updatedAt };
-        await enqueuePaymentEvent(this.store, after, paymentEventType(PaymentState.Batched), now);
+        batched.push({ before: p.state, after });
       }
+      await enqueuePaymentEvents(
+        this.store,
+        batched.map((b) => ({ payment: b.after })),
+        now,
+      );
+      reportOnCommit(this.store, this.ledger, batched);
       return batch.key;
     });
     snapshot.commit(trial);
@@ -197,7 +242,7 @@ export class Batcher extends Job {
       });
       this.log.info({ batch: key, size: included.length, merchants, estimatedGas }, "batch built");
     }
-    return { examined };
+    return "built";
   }
 
   /**
@@ -210,7 +255,8 @@ export class Batcher extends Job {
     const included: PaymentRecord[] = [];
     const rejected: Selection["rejected"] = [];
     const merchants = new Set<bigint>();
-    for (let i = 0; i < candidates.length && included.length < maxSize; i++) {
+    for (let i = 0; i < candidates.length; i++) {
+      if (included.length >= maxSize) return { included, rejected, full: true };
       const p = candidates[i];
       const verdict = verdicts[i];
       if (!verdict.ok) {
@@ -218,11 +264,11 @@ export class Batcher extends Job {
         continue;
       }
       const runs = merchants.size + (merchants.has(p.merchantId) ? 0 : 1);
-      if (modelGas(included.length + 1, runs) > this.gasBudget) break;
+      if (modelGas(included.length + 1, runs) > this.gasBudget) return { included, rejected, full: true };
       merchants.add(p.merchantId);
       included.push(p);
     }
-    return { included, rejected };
+    return { included, rejected, full: included.length >= maxSize };
   }
 
   private async estimate(payments: PaymentRecord[]): Promise<bigint | null> {

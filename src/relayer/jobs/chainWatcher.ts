@@ -2,20 +2,24 @@
  * Chain watcher: the source of truth for every payment state after `submitted`.
  *
  * It reads the escrow's logs from its stored cursor up to the block that has config.confirmations,
- * in pages of blocks, and applies each page (./logApplier.ts) in the same store transaction that
- * moves the cursor: after a crash it resumes exactly after the last applied page.
+ * in pages of blocks, decodes each page, and applies it (./logApplier.ts) in the same store
+ * transaction that moves the cursor: after a crash it resumes exactly after the last applied page.
+ * That transaction also tells intake's ledger, on commit, which block it reached and which payers'
+ * accounts changed in ways the payment changes do not show.
  *
  * Reorgs: the cursor keeps the hash of its block. When the chain's block at that height has another
  * hash (or is gone), the watcher rewinds `reorgDepth` blocks, lets ./reorg.ts undo what the dropped
  * blocks did to the relayer's transactions (a dropped batch returns its payments to `accepted` for
- * the batcher), has the submitter reconcile its nonce, and re-reads from the rewind point.
+ * the batcher), has the submitter reconcile its nonce, and re-reads from the rewind point; the
+ * ledger hears `rewound` with the cursor's move back.
  */
 import { type RelayerConfig } from "../config";
 import type { Hex } from "../domain";
 import type { RelayerStore } from "../store/types";
 import type { ChainClient } from "../chain/contracts";
 import { classifyRpcError } from "../chain/rpcErrors";
-import { WATCHED_TOPICS, applyEscrowLogs, type AppliedCounts } from "./logApplier";
+import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
+import { WATCHED_TOPICS, applyEscrowPage, decodeEscrowLogs, type AppliedCounts } from "./logApplier";
 import { recoverFromReorg, type ReorgOutcome } from "./reorg";
 import { Job, errorMessage, silentLogger, systemClock, type Clock, type JobMetrics, type Logger } from "./runtime";
 
@@ -39,6 +43,8 @@ export interface WatcherOptions {
   clock?: Clock;
   logger?: Logger;
   metrics?: JobMetrics;
+  /** Told of every committed page, payment change and rewind (default: nobody). */
+  ledger?: LedgerListener;
   reorgDepth?: bigint;
   pageBlocks?: bigint;
 }
@@ -47,6 +53,7 @@ export class ChainWatcher extends Job {
   private readonly store: RelayerStore;
   private readonly chain: ChainClient;
   private readonly clock: Clock;
+  private readonly ledger: LedgerListener;
   private readonly reorgDepth: bigint;
   private pageBlocks: bigint;
   /** What the last tick applied and undid (for logs and tests). */
@@ -61,6 +68,7 @@ export class ChainWatcher extends Job {
     this.store = options.store;
     this.chain = options.chain;
     this.clock = options.clock ?? systemClock;
+    this.ledger = options.ledger ?? NO_LEDGER;
     this.reorgDepth = options.reorgDepth ?? REORG_REWIND_BLOCKS;
     this.pageBlocks = options.pageBlocks ?? LOG_PAGE_BLOCKS;
   }
@@ -105,10 +113,12 @@ export class ChainWatcher extends Job {
       }
       // A log from another version of block `to` means a reorg raced the two reads: retry later.
       if (logs.some((l) => BigInt(l.blockNumber) === to && l.blockHash !== block.hash)) return;
+      const page = decodeEscrowLogs(logs);
       const counts = await this.store.transaction(async () => {
-        const result = await applyEscrowLogs(this.store, logs, this.clock.now());
+        const result = await applyEscrowPage(this.store, page, this.clock.now(), this.ledger);
         await this.store.chainCursor.set(CURSOR_NAME, to, block.hash as Hex);
-        return result;
+        this.store.onCommit(() => this.ledger.chainAdvanced(to, result.touched));
+        return result.counts;
       });
       for (const [state, n] of Object.entries(counts))
         applied[state as keyof AppliedCounts] = (applied[state as keyof AppliedCounts] ?? 0) + n!;
@@ -135,12 +145,17 @@ export class ChainWatcher extends Job {
         rewindTo: target,
         now: this.clock.now(),
         log: this.log,
+        ledger: this.ledger,
       });
     const outcome = this.options.submitter ? await this.options.submitter.exclusive(recover) : await recover();
     await this.options.submitter?.reconcile();
     const block = target >= 0n ? await this.chain.block(target) : null;
-    if (block?.hash) await this.store.chainCursor.set(CURSOR_NAME, target, block.hash as Hex);
-    else await this.store.chainCursor.set(CURSOR_NAME, -1n, "0x" as Hex);
+    // No block there (below genesis): re-read from the start; the ledger then holds nothing either.
+    const [at, hash]: [bigint, Hex] = block?.hash ? [target, block.hash as Hex] : [-1n, "0x" as Hex];
+    await this.store.transaction(async () => {
+      await this.store.chainCursor.set(CURSOR_NAME, at, hash);
+      this.store.onCommit(() => this.ledger.rewound(at));
+    });
     this.lastTick.reorg = { ...outcome, rewindTo: target };
   }
 }

@@ -1,15 +1,17 @@
 /**
  * The chain side of the relayer wired together: batcher → submitter → chain watcher, and the
- * settler, sharing one store, one chain client (one signer) and one clock.
+ * settler, sharing one store, one chain client (one signer), one clock and one ledger listener
+ * (intake's account ledger, told of what the jobs commit).
  */
 import type { RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
 import type { ChainClient } from "../chain/contracts";
+import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
 import { Batcher } from "./batcher";
 import { ChainWatcher } from "./chainWatcher";
 import { Settler } from "./settler";
 import { Submitter, type StuckTransaction } from "./submitter";
-import { silentLogger, systemClock, type Clock, type JobMetrics, type Logger } from "./runtime";
+import { errorMessage, silentLogger, systemClock, type Clock, type JobMetrics, type Logger } from "./runtime";
 
 export { Batcher } from "./batcher";
 export { ChainWatcher } from "./chainWatcher";
@@ -36,6 +38,11 @@ export interface PipelineOptions {
   logger?: Logger;
   metrics?: JobMetrics;
   onStuck?: (stuck: StuckTransaction) => void;
+  /**
+   * Told, from `store.onCommit` of the transactions that made them, of every payment state change
+   * the jobs commit, every page the watcher applies, and every reorg rewind. Default: nobody.
+   */
+  ledger?: LedgerListener;
 }
 
 export interface Pipeline {
@@ -52,12 +59,14 @@ export interface Pipeline {
 }
 
 export function createPipeline(options: PipelineOptions): Pipeline {
+  const logger = options.logger ?? silentLogger;
   const common = {
     store: options.store,
     chain: options.chain,
     clock: options.clock ?? systemClock,
-    logger: options.logger ?? silentLogger,
+    logger,
     metrics: options.metrics,
+    ledger: options.ledger ? guarded(options.ledger, logger) : NO_LEDGER,
   };
   const submitter = new Submitter({ ...common, config: options.config, onStuck: options.onStuck });
   const batcher = new Batcher({ ...common, config: options.config });
@@ -83,5 +92,27 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       await watcher.tick();
       await settler.tick();
     },
+  };
+}
+
+/**
+ * The listener runs right after a commit, inside the store's commit path: an exception there would
+ * fail a transaction that did commit (and skip the callbacks after it). Logged instead; the
+ * ledger's own expiry bounds what a missed notice can skew.
+ */
+function guarded(ledger: LedgerListener, log: Logger): LedgerListener {
+  const safely =
+    <A extends unknown[]>(name: string, call: (...args: A) => void) =>
+    (...args: A) => {
+      try {
+        call(...args);
+      } catch (error) {
+        log.error({ err: errorMessage(error), call: name }, "ledger listener failed");
+      }
+    };
+  return {
+    paymentsChanged: safely("paymentsChanged", (changes) => ledger.paymentsChanged(changes)),
+    chainAdvanced: safely("chainAdvanced", (block, touched) => ledger.chainAdvanced(block, touched)),
+    rewound: safely("rewound", (block) => ledger.rewound(block)),
   };
 }

@@ -1,6 +1,8 @@
 /**
- * Applies a page of the escrow's logs to the stored payments (the chain watcher calls it inside the
- * store transaction that also moves its cursor, so a page is applied entirely or not at all).
+ * Applies a page of the escrow's logs to the stored payments, in two steps: `decodeEscrowLogs`
+ * (CPU only, before any store transaction: decoding must never hold the store that intake commits
+ * to) and `applyEscrowPage` (store work only; the chain watcher calls it inside the transaction
+ * that also moves its cursor, so a page is applied entirely or not at all).
  *
  *   PaymentEscrowed → escrowed (batch id; leaf index = position among that batch's PaymentEscrowed
  *                     logs, i.e. in the batch's Merkle tree; tx hash; releaseAt from TrancheFunded)
@@ -8,15 +10,17 @@
  *   PaymentConfirmed → released · PaymentRefunded → refunded when full, else `refunded` updated
  *   DisputeOpened → disputed · DisputeResolved → resolved
  *   TrancheSettled → settled, for every escrowed/released payment of that (batch, merchant)
+ *   Deposited, Withdrawn, NonceCancelled → no payment change; their payer is reported `touched`
  * Every transition goes through `canMove`, so applying the same logs twice changes nothing.
  */
 import type { Log } from "ethers";
 import { ONCHAIN_REJECT_REASONS, PaymentState, type Hex, type PaymentRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
-import { escrowInterface } from "../chain/calldata";
+import type { LedgerListener } from "../ledger/listener";
+import { EscrowEventDecoder, type EscrowEventOf } from "../chain/escrowEvents";
 import { ONCHAIN_STATES, canMove, writePaymentChanges, type PaymentChange } from "./paymentChanges";
 
-/** Topics the watcher asks for (topic0 of each event it applies). */
+/** Events the watcher asks for (topic0 of each). */
 export const WATCHED_EVENTS = [
   "PaymentEscrowed",
   "PaymentRejected",
@@ -26,48 +30,69 @@ export const WATCHED_EVENTS = [
   "DisputeOpened",
   "DisputeResolved",
   "TrancheSettled",
+  // No payment changes with these: they move a payer's balance or nonce window, which intake's
+  // ledger must re-read.
+  "Deposited",
+  "Withdrawn",
+  "NonceCancelled",
 ] as const;
 
-export const WATCHED_TOPICS: string[] = WATCHED_EVENTS.map((name) => escrowInterface.getEvent(name)!.topicHash);
+type WatchedEvent = EscrowEventOf<(typeof WATCHED_EVENTS)[number]>;
 
-/** Page size of the settled-tranche scan. */
-const SCAN_PAGE = 500;
+const decoder = new EscrowEventDecoder(WATCHED_EVENTS);
+
+export const WATCHED_TOPICS: string[] = decoder.topics;
 
 export type AppliedCounts = Partial<Record<PaymentState | "refundedPartly", number>>;
 
-interface Parsed {
-  name: string;
-  args: Record<string, unknown> & unknown[];
-  tx: Hex;
+/** A page of logs, decoded. */
+export interface EscrowPage {
+  events: { event: WatchedEvent; tx: Hex }[];
+  /** releaseAt of each (tx, batch, merchant) run: its TrancheFunded comes after its payments. */
+  releaseAt: Map<string, bigint>;
 }
 
-export async function applyEscrowLogs(store: RelayerStore, logs: readonly Log[], now: number): Promise<AppliedCounts> {
-  const events: Parsed[] = [];
+export interface AppliedPage {
+  counts: AppliedCounts;
+  /**
+   * Payers (lowercase) whose escrow balance or nonce window the page changed other than by one of
+   * their payments the relayer moved to escrowed here (see LedgerListener.chainAdvanced).
+   */
+  touched: Hex[];
+}
+
+const runKey = (tx: Hex, batchId: bigint, merchantId: bigint) => `${tx}:${batchId}:${merchantId}`;
+
+export function decodeEscrowLogs(logs: readonly Log[]): EscrowPage {
+  const events: EscrowPage["events"] = [];
+  const releaseAt = new Map<string, bigint>();
   for (const log of logs) {
     if (log.removed) continue;
-    const parsed = escrowInterface.parseLog(log);
-    if (parsed)
-      events.push({
-        name: parsed.name,
-        args: parsed.args as unknown as Parsed["args"],
-        tx: log.transactionHash as Hex,
-      });
+    const event = decoder.decode(log);
+    if (!event) continue;
+    const tx = log.transactionHash as Hex;
+    events.push({ event, tx });
+    if (event.name === "TrancheFunded") releaseAt.set(runKey(tx, event.batchId, event.merchantId), event.releaseAt);
   }
+  return { events, releaseAt };
+}
 
-  // releaseAt of each (tx, batch, merchant) run: TrancheFunded comes after its run's payments.
-  const releaseAt = new Map<string, bigint>();
-  for (const e of events) {
-    if (e.name === "TrancheFunded")
-      releaseAt.set(`${e.tx}:${e.args.batchId}:${e.args.merchantId}`, e.args.releaseAt as bigint);
-  }
-
-  const current = new Map<Hex, PaymentRecord>();
-  const lookup = async (id: unknown): Promise<PaymentRecord | null> => {
-    const key = String(id).toLowerCase() as Hex;
-    return current.get(key) ?? (await store.payments.get(key));
-  };
+export async function applyEscrowPage(
+  store: RelayerStore,
+  page: EscrowPage,
+  now: number,
+  ledger: LedgerListener,
+): Promise<AppliedPage> {
+  // Every payment the page names, in one read: each await inside the watcher's transaction lets
+  // the HTTP thread's backlog run while the write lock is held.
+  const named = new Set<Hex>();
+  for (const { event } of page.events) if ("paymentId" in event) named.add(event.paymentId.toLowerCase() as Hex);
+  const current = await store.payments.getMany([...named]);
+  const lookup = (id: Hex): PaymentRecord | null => current.get(id.toLowerCase() as Hex) ?? null;
   const changes: PaymentChange[] = [];
   const counts: AppliedCounts = {};
+  const touched = new Set<Hex>();
+  const touch = (payer: Hex) => touched.add(payer.toLowerCase() as Hex);
   const move = (
     payment: PaymentRecord,
     state: PaymentState | undefined,
@@ -87,88 +112,100 @@ export async function applyEscrowLogs(store: RelayerStore, logs: readonly Log[],
   const leaves = new Map<string, number>();
   const settled = new Map<bigint, Set<bigint>>();
 
-  for (const e of events) {
-    const a = e.args;
-    if (e.name === "PaymentEscrowed") {
-      // Counted for every escrowed log, known payment or not: it is the position in the tree.
-      const leafKey = `${e.tx}:${a.batchId}`;
-      const leafIndex = leaves.get(leafKey) ?? 0;
-      leaves.set(leafKey, leafIndex + 1);
-      const p = await lookup(a.paymentId);
-      if (!p || !canMove(p.state, PaymentState.Escrowed)) continue;
-      move(
-        p,
-        PaymentState.Escrowed,
-        {
-          batchId: a.batchId as bigint,
-          leafIndex,
-          txHash: e.tx,
-          releaseAt: releaseAt.get(`${e.tx}:${a.batchId}:${a.merchantId}`) ?? null,
-          rejectReason: null,
-        },
-        PaymentState.Escrowed,
-      );
-    } else if (e.name === "PaymentRejected") {
-      const p = await lookup(a.paymentId);
-      if (!p || !canMove(p.state, PaymentState.Rejected)) continue;
-      move(
-        p,
-        PaymentState.Rejected,
-        { rejectReason: ONCHAIN_REJECT_REASONS[Number(a.reason)], txHash: e.tx },
-        PaymentState.Rejected,
-      );
-    } else if (e.name === "PaymentConfirmed") {
-      const p = await lookup(a.paymentId);
-      if (p && canMove(p.state, PaymentState.Released)) move(p, PaymentState.Released, {}, PaymentState.Released);
-    } else if (e.name === "PaymentRefunded") {
-      const p = await lookup(a.paymentId);
-      if (!p || !ONCHAIN_STATES.includes(p.state)) continue;
-      const total = a.totalRefunded as bigint;
-      if (total >= p.amount && canMove(p.state, PaymentState.Refunded)) {
-        move(p, PaymentState.Refunded, { refunded: total }, PaymentState.Refunded);
-      } else if (total > p.refunded) {
-        // Cumulative on chain: only ever grows (an older log re-read after a rewind changes nothing).
-        move(p, undefined, { refunded: total }, "refundedPartly");
+  for (const { event: e, tx } of page.events) {
+    switch (e.name) {
+      case "PaymentEscrowed": {
+        // Counted for every escrowed log, known payment or not: it is the position in the tree.
+        const leafKey = `${tx}:${e.batchId}`;
+        const leafIndex = leaves.get(leafKey) ?? 0;
+        leaves.set(leafKey, leafIndex + 1);
+        const p = lookup(e.paymentId);
+        if (!p || !canMove(p.state, PaymentState.Escrowed)) {
+          // Not one of the payer's pending payments leaving with it: the ledger cannot follow it.
+          touch(e.payer);
+          continue;
+        }
+        move(
+          p,
+          PaymentState.Escrowed,
+          {
+            batchId: e.batchId,
+            leafIndex,
+            txHash: tx,
+            releaseAt: page.releaseAt.get(runKey(tx, e.batchId, e.merchantId)) ?? null,
+            rejectReason: null,
+          },
+          PaymentState.Escrowed,
+        );
+        break;
       }
-    } else if (e.name === "DisputeOpened") {
-      const p = await lookup(a.paymentId);
-      if (p && canMove(p.state, PaymentState.Disputed)) move(p, PaymentState.Disputed, {}, PaymentState.Disputed);
-    } else if (e.name === "DisputeResolved") {
-      const p = await lookup(a.paymentId);
-      if (p && canMove(p.state, PaymentState.Resolved)) move(p, PaymentState.Resolved, {}, PaymentState.Resolved);
-    } else if (e.name === "TrancheSettled") {
-      const merchantId = a.merchantId as bigint;
-      if (!settled.has(merchantId)) settled.set(merchantId, new Set());
-      settled.get(merchantId)!.add(a.batchId as bigint);
+      case "PaymentRejected": {
+        const p = lookup(e.paymentId);
+        if (!p || !canMove(p.state, PaymentState.Rejected)) continue;
+        move(
+          p,
+          PaymentState.Rejected,
+          { rejectReason: ONCHAIN_REJECT_REASONS[e.reason], txHash: tx },
+          PaymentState.Rejected,
+        );
+        break;
+      }
+      case "PaymentConfirmed": {
+        const p = lookup(e.paymentId);
+        if (p && canMove(p.state, PaymentState.Released)) move(p, PaymentState.Released, {}, PaymentState.Released);
+        break;
+      }
+      case "PaymentRefunded": {
+        touch(e.payer);
+        const p = lookup(e.paymentId);
+        if (!p || !ONCHAIN_STATES.includes(p.state)) continue;
+        if (e.totalRefunded >= p.amount && canMove(p.state, PaymentState.Refunded)) {
+          move(p, PaymentState.Refunded, { refunded: e.totalRefunded }, PaymentState.Refunded);
+        } else if (e.totalRefunded > p.refunded) {
+          // Cumulative on chain: only ever grows (an older log re-read after a rewind changes nothing).
+          move(p, undefined, { refunded: e.totalRefunded }, "refundedPartly");
+        }
+        break;
+      }
+      case "DisputeOpened": {
+        const p = lookup(e.paymentId);
+        if (p && canMove(p.state, PaymentState.Disputed)) move(p, PaymentState.Disputed, {}, PaymentState.Disputed);
+        break;
+      }
+      case "DisputeResolved": {
+        touch(e.payer);
+        const p = lookup(e.paymentId);
+        if (p && canMove(p.state, PaymentState.Resolved)) move(p, PaymentState.Resolved, {}, PaymentState.Resolved);
+        break;
+      }
+      case "TrancheSettled": {
+        if (!settled.has(e.merchantId)) settled.set(e.merchantId, new Set());
+        settled.get(e.merchantId)!.add(e.batchId);
+        break;
+      }
+      case "Deposited":
+      case "Withdrawn":
+      case "NonceCancelled":
+        touch(e.account);
+        break;
+      case "TrancheFunded":
+        break; // read by decodeEscrowLogs (releaseAt)
     }
   }
-  await writePaymentChanges(store, changes, now);
+  await writePaymentChanges(store, changes, now, ledger);
 
   // Settlements last: a tranche is settled after (never with) the escrows of its own payments.
   const settles: PaymentChange[] = [];
-  for (const [merchantId, batchIds] of settled) {
-    for (const p of await heldPayments(store, merchantId)) {
-      if (p.batchId !== null && batchIds.has(p.batchId)) settles.push({ payment: p, state: PaymentState.Settled });
+  if (settled.size > 0) {
+    const batchIds = [...new Set([...settled.values()].flatMap((ids) => [...ids]))];
+    for (const p of await store.payments.listByBatchIds(batchIds, [PaymentState.Escrowed, PaymentState.Released])) {
+      // A tranche is one (batch, merchant): another merchant's payments in that batch stay held.
+      if (p.batchId !== null && settled.get(p.merchantId)?.has(p.batchId)) {
+        settles.push({ payment: p, state: PaymentState.Settled });
+      }
     }
   }
-  await writePaymentChanges(store, settles, now);
+  await writePaymentChanges(store, settles, now, ledger);
   if (settles.length > 0) counts[PaymentState.Settled] = settles.length;
-  return counts;
-}
-
-/** The merchant's payments a settlement can still pay out (escrowed or released). */
-async function heldPayments(store: RelayerStore, merchantId: bigint): Promise<PaymentRecord[]> {
-  const out: PaymentRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.payments.list({
-      merchantId,
-      states: [PaymentState.Escrowed, PaymentState.Released],
-      limit: SCAN_PAGE,
-      cursor,
-    });
-    out.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return out;
+  return { counts, touched: [...touched] };
 }

@@ -1,6 +1,7 @@
 /**
  * Payment state changes made by the chain jobs, each with its webhook event queued in the same
- * store transaction (call these inside `store.transaction`).
+ * store transaction (call these inside `store.transaction`), and reported to intake's ledger once
+ * that transaction commits.
  *
  * The chain's events are applied through `canMove`: a payment only moves forward along the state
  * machine of src/relayer/domain.ts, so re-applying a block range (after a restart or a reorg
@@ -9,7 +10,8 @@
  */
 import { PaymentState, type PaymentRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
-import { enqueuePaymentEvent, paymentEventType } from "../webhooks/events";
+import type { LedgerListener } from "../ledger/listener";
+import { enqueuePaymentEvents } from "../webhooks/events";
 
 const S = PaymentState;
 
@@ -50,13 +52,15 @@ export interface PaymentChange {
 }
 
 /**
- * Writes the changes and queues a `payment.<state>` event for each one that changes a state.
+ * Writes the changes and queues a `payment.<state>` event for each one that changes a state; the
+ * same ones go to `ledger` when the enclosing transaction commits (never if it rolls back).
  * Returns the payments as written.
  */
 export async function writePaymentChanges(
   store: RelayerStore,
   changes: PaymentChange[],
   now: number,
+  ledger: LedgerListener,
 ): Promise<PaymentRecord[]> {
   if (changes.length === 0) return [];
   // Each change gets a later updatedAt than the payment had: the webhook event id is derived from
@@ -66,14 +70,26 @@ export async function writePaymentChanges(
     stamped.map((c) => ({ id: c.payment.id, state: c.state, fields: { ...c.fields, updatedAt: c.at } })),
   );
   const written: PaymentRecord[] = [];
+  const moved: PaymentStateChange[] = [];
   for (const c of stamped) {
     const after: PaymentRecord = { ...c.payment, ...c.fields, state: c.state ?? c.payment.state, updatedAt: c.at };
     written.push(after);
-    if (c.state !== undefined && c.state !== c.payment.state) {
-      await enqueuePaymentEvent(store, after, paymentEventType(after.state), now);
-    }
+    if (c.state !== undefined && c.state !== c.payment.state) moved.push({ before: c.payment.state, after });
   }
+  await enqueuePaymentEvents(
+    store,
+    moved.map((m) => ({ payment: m.after })),
+    now,
+  );
+  reportOnCommit(store, ledger, moved);
   return written;
+}
+
+export type PaymentStateChange = Parameters<LedgerListener["paymentsChanged"]>[0][number];
+
+/** Tells `ledger` about `changes` once the enclosing store transaction has committed them. */
+export function reportOnCommit(store: RelayerStore, ledger: LedgerListener, changes: PaymentStateChange[]): void {
+  if (changes.length > 0) store.onCommit(() => ledger.paymentsChanged(changes));
 }
 
 /** Fields cleared when a payment goes back to the queue (its batch never made it on chain). */

@@ -7,6 +7,7 @@
  *
  * The signature is not re-checked: intake recovered it, and it cannot change since.
  */
+import { readEscrowAccount } from "../chain/accountReads";
 import type { Hex, PaymentRecord, RejectReason } from "../domain";
 import type { ChainClient } from "../chain/contracts";
 
@@ -66,12 +67,12 @@ export class ChainSnapshot {
       const [status] = await this.chain.rpc("registry.terms", () => this.chain.registry.terms(merchantId, pending));
       this.merchants.set(merchantId, status === MERCHANT_ACTIVE);
     });
+    const escrow = this.chain.addresses.escrow;
     await inChunks(payers, async (payer) => {
-      const [balance, [nonceBase, nonceBitmap]] = await Promise.all([
-        this.chain.rpc("escrow.balanceOf", () => this.chain.escrow.balanceOf(payer, pending)),
-        this.chain.rpc("escrow.nonceWindow", () => this.chain.escrow.nonceWindow(payer, pending)),
-      ]);
-      this.payers.set(payer, { balance, nonceBase, nonceBitmap });
+      const account = await this.chain.rpc("escrow.account", () =>
+        readEscrowAccount(this.chain.provider, escrow, payer, "pending"),
+      );
+      this.payers.set(payer, account);
     });
   }
 

@@ -23,7 +23,7 @@ import { revertData } from "../intake/revert";
 import { PaymentEscrow__factory, SettlementToken__factory } from "../../../typechain-types";
 import { ChainUnavailableError, classifyRpcError } from "../chain/rpcErrors";
 import { escrowInterface } from "../chain/calldata";
-import type { PurposeHandler } from "./batchOutcome";
+import { NO_STORE_WRITES, type PurposeHandler } from "./batchOutcome";
 import type { Submitter } from "./submitter";
 import { errorMessage, silentLogger, type Logger } from "./runtime";
 
@@ -120,9 +120,10 @@ export function toApiError(error: unknown): ApiError {
 /** Relayed operations carry no store state: their effects arrive through the watcher. */
 function relayHandler(log: Logger): PurposeHandler {
   return {
-    async onMined(keys: string, receipt: TransactionReceipt) {
+    onMined(keys: string, receipt: TransactionReceipt) {
       if (receipt.status !== 1)
         log.warn({ operation: keys, txHash: receipt.hash }, "relayed operation reverted on chain");
+      return NO_STORE_WRITES;
     },
     async onDropped(keys: string) {
       log.warn({ operation: keys }, "relayed operation dropped: its nonce was taken outside the relayer");

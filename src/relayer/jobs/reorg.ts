@@ -24,6 +24,7 @@ import {
 } from "../domain";
 import type { RelayerStore } from "../store/types";
 import type { ChainClient } from "../chain/contracts";
+import type { LedgerListener } from "../ledger/listener";
 import { batchEscrowedIn, batchPurpose } from "./batchOutcome";
 import {
   ONCHAIN_STATES,
@@ -53,8 +54,9 @@ export async function recoverFromReorg(options: {
   rewindTo: bigint;
   now: number;
   log: Logger;
+  ledger: LedgerListener;
 }): Promise<ReorgOutcome> {
-  const { store, chain, rewindTo, now, log } = options;
+  const { store, chain, rewindTo, now, log, ledger } = options;
   const outcome: ReorgOutcome = { dropped: [], moved: [], pending: [], settlementsUndone: [] };
   const finalised = await store.batches.listByState([BatchState.Confirmed, BatchState.Empty]);
   for (const batch of finalised) {
@@ -62,10 +64,10 @@ export async function recoverFromReorg(options: {
     const receipt = await chain.receipt(batch.txHash);
     if (receipt && receipt.blockHash === batch.blockHash) continue;
     const inPool = receipt ? null : await chain.transaction(batch.txHash);
-    const payments = await paymentsOf(store, batch);
+    const escrowed = receipt ? batchEscrowedIn(receipt, chain.addresses.escrow) : null;
     await store.transaction(async () => {
+      const payments = await paymentsOf(store, batch);
       if (receipt) {
-        const escrowed = batchEscrowedIn(receipt, chain.addresses.escrow);
         await store.batches.update(batch.key, {
           blockNumber: BigInt(receipt.blockNumber),
           blockHash: receipt.blockHash as Hex,
@@ -73,22 +75,22 @@ export async function recoverFromReorg(options: {
           root: escrowed?.root ?? null,
           state: escrowed ? BatchState.Confirmed : BatchState.Empty,
         });
-        await requeue(store, payments, batch, PaymentState.Submitted, now);
+        await requeue(store, payments, batch, PaymentState.Submitted, now, ledger);
         outcome.moved.push(batch.key);
       } else if (inPool) {
         await store.batches.update(batch.key, { state: BatchState.Submitted, blockNumber: null, blockHash: null });
         await setSubmissions(store, batchPurpose(batch.key), batch.txHash!, SubmissionState.Pending);
-        await requeue(store, payments, batch, PaymentState.Submitted, now);
+        await requeue(store, payments, batch, PaymentState.Submitted, now, ledger);
         outcome.pending.push(batch.key);
       } else {
         await store.batches.update(batch.key, { state: BatchState.Reorged });
         await setSubmissions(store, batchPurpose(batch.key), null, SubmissionState.Failed);
-        await requeue(store, payments, batch, PaymentState.Accepted, now);
+        await requeue(store, payments, batch, PaymentState.Accepted, now, ledger);
         outcome.dropped.push(batch.key);
       }
     });
   }
-  outcome.settlementsUndone = await recoverSettlements(store, chain, now);
+  outcome.settlementsUndone = await recoverSettlements(store, chain, now, ledger);
   if (outcome.dropped.length + outcome.moved.length + outcome.pending.length + outcome.settlementsUndone.length > 0) {
     log.warn({ rewindTo, ...outcome }, "reorg undid relayer transactions");
   }
@@ -109,6 +111,7 @@ async function requeue(
   batch: BatchRecord,
   state: PaymentState,
   now: number,
+  ledger: LedgerListener,
 ) {
   const hashes = new Set(
     (await store.submissions.listByPurpose(batchPurpose(batch.key))).map((s) => s.txHash.toLowerCase()),
@@ -121,7 +124,7 @@ async function requeue(
   const fields =
     state === PaymentState.Accepted ? REQUEUE_FIELDS : { ...REQUEUE_FIELDS, batchKey: batch.key, txHash: batch.txHash };
   const changes: PaymentChange[] = payments.filter(carried).map((payment) => ({ payment, state, fields }));
-  await writePaymentChanges(store, changes, now);
+  await writePaymentChanges(store, changes, now, ledger);
 }
 
 /** Sets the purpose's submissions (or only the one with `txHash`) to `state`. */
@@ -132,7 +135,12 @@ async function setSubmissions(store: RelayerStore, purpose: string, txHash: Hex 
   }
 }
 
-async function recoverSettlements(store: RelayerStore, chain: ChainClient, now: number): Promise<number[]> {
+async function recoverSettlements(
+  store: RelayerStore,
+  chain: ChainClient,
+  now: number,
+  ledger: LedgerListener,
+): Promise<number[]> {
   const recent = (await store.settlements.listByState(["confirmed", "deferred"])).filter(
     (s) => s.txHash !== null && now - s.updatedAt < REORG_SETTLEMENT_WINDOW_MS,
   );
@@ -171,7 +179,7 @@ async function recoverSettlements(store: RelayerStore, chain: ChainClient, now: 
     await store.transaction(async () => {
       for (const r of records) await store.settlements.update(r.key, { state: inPool ? "submitted" : "failed" });
       await setSubmissions(store, purpose, txHash as Hex, inPool ? SubmissionState.Pending : SubmissionState.Failed);
-      await writePaymentChanges(store, restore, now);
+      await writePaymentChanges(store, restore, now, ledger);
     });
     undone.push(...records.map((r) => r.key));
   }

@@ -5,8 +5,10 @@
 import type { TransactionReceipt } from "ethers";
 import type { Hex, SettlementRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
-import { escrowInterface } from "../chain/calldata";
+import { EscrowEventDecoder } from "../chain/escrowEvents";
 import type { PurposeHandler } from "./batchOutcome";
+
+const settleDecoder = new EscrowEventDecoder(["TrancheSettled", "MerchantPaid", "PayoutDeferred"]);
 
 export const settlePurpose = (keys: number[]): string => `settle:${[...keys].sort((a, b) => a - b).join(",")}`;
 
@@ -25,14 +27,14 @@ export function settlementOutcomes(receipt: TransactionReceipt, escrow: string):
     if (!out.has(merchantId)) out.set(merchantId, { paid: 0n, deferred: 0n, fee: 0n });
     return out.get(merchantId)!;
   };
+  const address = escrow.toLowerCase();
   for (const log of receipt.logs) {
-    if (log.address.toLowerCase() !== escrow.toLowerCase()) continue;
-    const parsed = escrowInterface.parseLog(log);
-    if (!parsed) continue;
-    const a = parsed.args;
-    if (parsed.name === "TrancheSettled") of(a.merchantId as bigint).fee += a.fee as bigint;
-    else if (parsed.name === "MerchantPaid") of(a.merchantId as bigint).paid += a.amount as bigint;
-    else if (parsed.name === "PayoutDeferred") of(a.merchantId as bigint).deferred += a.amount as bigint;
+    // Token transfers make up half of a settle receipt: skipped on topic0 before anything else.
+    if (!settleDecoder.wants(log) || log.address.toLowerCase() !== address) continue;
+    const e = settleDecoder.decode(log)!;
+    if (e.name === "TrancheSettled") of(e.merchantId).fee += e.fee;
+    else if (e.name === "MerchantPaid") of(e.merchantId).paid += e.amount;
+    else of(e.merchantId).deferred += e.amount;
   }
   return out;
 }
@@ -45,21 +47,23 @@ export function settlementHandler(options: { store: RelayerStore; escrow: string
     return open.filter((r) => wanted.has(r.key));
   };
   return {
-    async onMined(keys, receipt) {
+    onMined(keys, receipt) {
       const outcomes = settlementOutcomes(receipt, escrow);
-      for (const record of await records(keys)) {
-        if (receipt.status !== 1) {
-          await store.settlements.update(record.key, { state: "failed", txHash: receipt.hash as Hex });
-          continue;
+      return async () => {
+        for (const record of await records(keys)) {
+          if (receipt.status !== 1) {
+            await store.settlements.update(record.key, { state: "failed", txHash: receipt.hash as Hex });
+            continue;
+          }
+          const o = outcomes.get(record.merchantId) ?? { paid: 0n, deferred: 0n, fee: 0n };
+          await store.settlements.update(record.key, {
+            state: o.deferred > 0n ? "deferred" : "confirmed",
+            txHash: receipt.hash as Hex,
+            amount: o.paid + o.deferred,
+            fee: o.fee,
+          });
         }
-        const o = outcomes.get(record.merchantId) ?? { paid: 0n, deferred: 0n, fee: 0n };
-        await store.settlements.update(record.key, {
-          state: o.deferred > 0n ? "deferred" : "confirmed",
-          txHash: receipt.hash as Hex,
-          amount: o.paid + o.deferred,
-          fee: o.fee,
-        });
-      }
+      };
     },
     async onDropped(keys) {
       for (const record of await records(keys)) await store.settlements.update(record.key, { state: "failed" });

@@ -16,10 +16,11 @@ import { SubmissionState, type Hex, type SubmissionRecord } from "../domain";
 import { DEFAULTS, type RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
 import type { ChainClient, Fees } from "../chain/contracts";
-import { bumpFees, initialFees } from "../chain/fees";
+import { bumpFees, gasLimitFromEstimate, initialFees } from "../chain/fees";
 import { ChainUnavailableError } from "../chain/rpcErrors";
 import { NonceManager, groupByNonce, type NonceReport } from "../chain/nonceManager";
-import { batchHandler, parsePurpose, sendBuiltBatches, type PurposeHandler } from "./batchOutcome";
+import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
+import { NO_STORE_WRITES, batchHandler, parsePurpose, sendBuiltBatches, type PurposeHandler } from "./batchOutcome";
 import {
   Job,
   Mutex,
@@ -31,9 +32,6 @@ import {
   type Logger,
 } from "./runtime";
 
-/** Gas limit headroom over eth_estimateGas (state can change between estimate and inclusion). */
-const GAS_LIMIT_PERCENT = 125n;
-const GAS_LIMIT_EXTRA = 25_000n;
 /** Fresh sends whose nonce turned out taken are re-signed at most this often, then left to the next tick. */
 const MAX_SEND_ATTEMPTS = 3;
 
@@ -60,6 +58,8 @@ export interface SubmitterOptions {
   feeBumpPercent?: bigint;
   /** Called once when a transaction becomes stuck at the fee cap. */
   onStuck?: (stuck: StuckTransaction) => void;
+  /** Told of the payment state changes it commits (default: nobody). */
+  ledger?: LedgerListener;
 }
 
 export class Submitter extends Job {
@@ -70,6 +70,7 @@ export class Submitter extends Job {
   private readonly chain: ChainClient;
   private readonly config: SubmitterOptions["config"];
   private readonly clock: Clock;
+  private readonly ledger: LedgerListener;
   private readonly bumpPercent: bigint;
   private readonly lock = new Mutex();
   private readonly handlers = new Map<string, PurposeHandler>();
@@ -83,6 +84,7 @@ export class Submitter extends Job {
     this.chain = options.chain;
     this.config = options.config;
     this.clock = options.clock ?? systemClock;
+    this.ledger = options.ledger ?? NO_LEDGER;
     this.bumpPercent = options.feeBumpPercent ?? DEFAULTS.feeBumpPercent;
     this.nonces = new NonceManager(this.chain, this.store, {
       clock: this.clock,
@@ -92,9 +94,9 @@ export class Submitter extends Job {
     const now = () => this.clock.now();
     this.handlers.set(
       "batch",
-      batchHandler({ store: this.store, escrow: this.chain.addresses.escrow, now, log: this.log }),
+      batchHandler({ store: this.store, escrow: this.chain.addresses.escrow, now, log: this.log, ledger: this.ledger }),
     );
-    this.handlers.set("cancel", { onMined: async () => undefined, onDropped: async () => undefined });
+    this.handlers.set("cancel", { onMined: () => NO_STORE_WRITES, onDropped: async () => undefined });
   }
 
   protected intervalMs(): number {
@@ -131,12 +133,11 @@ export class Submitter extends Job {
    */
   async gasLimitFor(data: string, fallback: bigint, options: { strict?: boolean } = {}): Promise<bigint> {
     try {
-      const estimate = await this.chain.estimateGas(this.chain.addresses.escrow, data);
-      return (estimate * GAS_LIMIT_PERCENT) / 100n + GAS_LIMIT_EXTRA;
+      return gasLimitFromEstimate(await this.chain.estimateGas(this.chain.addresses.escrow, data));
     } catch (error) {
       if (options.strict) throw error;
       this.log.warn({ err: errorMessage(error) }, "gas estimate failed; using the model");
-      return (fallback * GAS_LIMIT_PERCENT) / 100n + GAS_LIMIT_EXTRA;
+      return gasLimitFromEstimate(fallback);
     }
   }
 
@@ -146,6 +147,7 @@ export class Submitter extends Job {
       await this.followPending();
       await sendBuiltBatches({
         store: this.store,
+        ledger: this.ledger,
         now: () => this.clock.now(),
         log: this.log,
         metrics: this.metrics,
@@ -271,6 +273,8 @@ export class Submitter extends Job {
     receipt: TransactionReceipt,
   ): Promise<void> {
     const { kind, keys } = parsePurpose(mined.purpose);
+    // The receipt is read before the transaction: only store writes happen while it is open.
+    const writes = this.handlers.get(kind)?.onMined(keys, receipt) ?? NO_STORE_WRITES;
     await this.store.transaction(async () => {
       await this.store.submissions.setState(
         mined.id,
@@ -278,7 +282,7 @@ export class Submitter extends Job {
       );
       for (const other of group)
         if (other.id !== mined.id) await this.store.submissions.setState(other.id, SubmissionState.Replaced);
-      await this.handlers.get(kind)?.onMined(keys, receipt);
+      await writes();
     });
     this.metrics?.gasUsed.inc({ purpose: kind }, Number(receipt.gasUsed));
     this.metrics?.submissionLatency.observe({ purpose: kind }, Math.max(0, this.clock.now() - group[0].sentAt) / 1000);

@@ -33,7 +33,19 @@ export interface RelayerStore {
   chainCursor: ChainCursorRepository;
   /** Runs `work` atomically: all of its writes commit together or none do. */
   transaction<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `callback` (synchronous, must not throw) right after the enclosing `transaction` commits
+   * and before any other store call can observe the commit; at once outside a transaction; never if
+   * the transaction rolls back. Used to mirror committed state into memory (the intake ledger).
+   */
+  onCommit(callback: () => void): void;
   close(): Promise<void>;
+}
+
+export interface PendingPayment {
+  id: Hex;
+  amount: bigint;
+  nonce: bigint;
 }
 
 export interface PaymentFilter {
@@ -63,6 +75,10 @@ export interface PaymentRepository {
    */
   insertAccepted(payments: PaymentRecord[]): Promise<Set<Hex>>;
   get(id: Hex): Promise<PaymentRecord | null>;
+  /** The stored payments among `ids` (absent ids are left out), in one read. */
+  getMany(ids: readonly Hex[]): Promise<Map<Hex, PaymentRecord>>;
+  /** Payments of these on-chain batches in the given states (a settled tranche's payments). */
+  listByBatchIds(batchIds: readonly bigint[], states: readonly PaymentState[]): Promise<PaymentRecord[]>;
   list(filter: PaymentFilter): Promise<Page<PaymentRecord>>;
   /** Oldest accepted payments first, at most `limit`. */
   listByState(state: PaymentState, limit: number): Promise<PaymentRecord[]>;
@@ -70,6 +86,8 @@ export interface PaymentRepository {
   pendingAmountOf(payer: Hex): Promise<bigint>;
   /** Nonces of this payer's payments not yet on chain. */
   pendingNoncesOf(payer: Hex): Promise<bigint[]>;
+  /** This payer's payments not yet on chain (accepted, batched, submitted): id, amount and nonce. */
+  pendingOf(payer: Hex): Promise<PendingPayment[]>;
   setState(
     ids: Hex[],
     state: PaymentState,
@@ -84,7 +102,7 @@ export interface PaymentRepository {
 
 export interface BatchRepository {
   /** Creates a built batch for `paymentIds` (in order) and marks them batched, atomically. */
-  create(paymentIds: Hex[]): Promise<BatchRecord>;
+  create(paymentIds: Hex[], gasEstimate?: bigint | null): Promise<BatchRecord>;
   get(key: number): Promise<BatchRecord | null>;
   getByBatchId(batchId: bigint): Promise<BatchRecord | null>;
   listByState(states: BatchState[]): Promise<BatchRecord[]>;
@@ -137,6 +155,14 @@ export interface OutboxRepository {
     payload: string;
     now: number;
   }): Promise<number>;
+  /** True if the merchant has an endpoint that is not disabled (nothing to queue otherwise). */
+  hasLiveEndpoints(merchantId: bigint): Promise<boolean>;
+  /** Which of these merchants have an endpoint that is not disabled. */
+  merchantsWithLiveEndpoints(merchantIds: readonly bigint[]): Promise<Set<bigint>>;
+  /** `enqueue` for many events in one call (inside the state change's transaction). */
+  enqueueMany(
+    events: readonly { eventId: string; merchantId: bigint; eventType: string; payload: string; now: number }[],
+  ): Promise<number>;
   /** Deliveries due at `now`, oldest first. */
   due(now: number, limit: number): Promise<OutboxRecord[]>;
   markDelivered(id: number, at: number): Promise<void>;

@@ -50,6 +50,8 @@ export async function enqueuePaymentEvent(
   eventType: string = paymentEventType(payment.state),
   now: number = Date.now(),
 ): Promise<number> {
+  // Building and serialising the event is most of the cost: skip it when nobody listens.
+  if (!(await store.outbox.hasLiveEndpoints(payment.merchantId))) return 0;
   const event = buildPaymentEvent(payment, eventType, now);
   return store.outbox.enqueue({
     eventId: event.id,
@@ -58,4 +60,26 @@ export async function enqueuePaymentEvent(
     payload: JSON.stringify(event),
     now,
   });
+}
+
+/**
+ * `enqueuePaymentEvent` for many state changes in two store calls (which merchants listen, then
+ * one insert of every event), whatever their number: inside a job's transaction every await lets
+ * the HTTP thread's backlog run while the SQLite write lock is held, so awaits are kept few.
+ */
+export async function enqueuePaymentEvents(
+  store: RelayerStore,
+  items: readonly { payment: PaymentRecord; eventType?: string }[],
+  now: number = Date.now(),
+): Promise<number> {
+  if (items.length === 0) return 0;
+  const listening = await store.outbox.merchantsWithLiveEndpoints([...new Set(items.map((i) => i.payment.merchantId))]);
+  if (listening.size === 0) return 0;
+  const events = items
+    .filter((i) => listening.has(i.payment.merchantId))
+    .map(({ payment, eventType = paymentEventType(payment.state) }) => {
+      const event = buildPaymentEvent(payment, eventType, now);
+      return { eventId: event.id, merchantId: payment.merchantId, eventType, payload: JSON.stringify(event), now };
+    });
+  return store.outbox.enqueueMany(events);
 }

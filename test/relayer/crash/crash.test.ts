@@ -65,6 +65,9 @@ describe("relayer crash safety (SIGKILL at each pipeline step, then restart)", f
   /** Fresh customers, a fresh relayer key, database and proxy; the relayer started on them. */
   async function setUp(payers: number, perPayer: number, extraEnv: Record<string, string> = {}): Promise<Run> {
     const customers = await chain.fundCustomers(payers, DEPOSIT);
+    // Intake spends only deposits its watcher has seen with the configured confirmations.
+    const confirmations = Number(extraEnv.CONFIRMATIONS ?? "1");
+    if (confirmations > 1) await chain.mine(confirmations - 1);
     const key = await chain.fundedKey();
     const db = relayerDir();
     cleanups.push(() => db.remove());
@@ -173,13 +176,14 @@ describe("relayer crash safety (SIGKILL at each pipeline step, then restart)", f
 
   it("kill -9 after the batch was built, before its transaction was signed", async () => {
     const run = await setUp(4, 3);
-    // The batcher's own estimate passes; the submitter's (the step before signing) never answers.
-    run.proxy.fault({ action: "stall", methods: ["eth_estimateGas"], skip: 1 });
+    // The batcher simulates the batch (its gas estimate is reused for the send); the submitter's fee
+    // query, the step before signing, never answers.
+    run.proxy.fault({ action: "stall", methods: ["eth_maxPriorityFeePerGas"] });
     const client = new RelayerClient({ baseUrl: run.relayer.url });
     const submitted = await client.submitPayments(run.payments.map(sdkPayment));
     expect(submitted.accepted).to.equal(run.payments.length);
     await waitForState(run, run.payments, "batched");
-    await waitUntil("the submitter's estimate to be held", () => run.proxy.held() > 0, 30_000);
+    await waitUntil("the submitter's fee query to be held", () => run.proxy.held() > 0, 30_000);
 
     await restart(run);
     run.proxy.heal();

@@ -111,6 +111,52 @@ describe("relayer pipeline: batcher", function () {
     expect(await fx.store.payments.listByState(PaymentState.Accepted, 10)).to.have.length(1);
   });
 
+  it("reads neither the chain nor more than one batch's rows on a tick that cannot close a batch", async () => {
+    fx = await pipelineFixture({ batchMaxSize: 4, batchMaxAgeMs: 60_000 });
+    const batcher = new Batcher({ store: fx.store, chain: fx.chain, config: fx.config, clock: fx.clock });
+    const limits: number[] = [];
+    const listByState = fx.store.payments.listByState.bind(fx.store.payments);
+    fx.store.payments.listByState = (state, limit) => {
+      limits.push(limit);
+      return listByState(state, limit);
+    };
+    const requests = fx.bridge.requests;
+    await batcher.tick();
+    expect(limits, "empty queue: one probe").to.deep.equal([1]);
+
+    await fx.accept(Array.from({ length: 3 }, (_, i) => ({ payer: fx.customers[i] })));
+    limits.length = 0;
+    await batcher.tick();
+    expect(batcher.lastBuilt).to.deep.equal([]);
+    expect(Math.max(...limits), "young and short of a batch: one batch's rows at most").to.be.at.most(5);
+    expect(fx.bridge.requests, "no chain read").to.equal(requests);
+
+    fx.clock.advance(60_000);
+    await batcher.tick();
+    expect(batcher.lastBuilt.map((b) => b.paymentIds.length)).to.deep.equal([3]);
+    expect(fx.bridge.requests).to.be.greaterThan(requests);
+  });
+
+  it("looks past payments that are not valid yet or that the simulation drops, within one tick", async () => {
+    fx = await pipelineFixture({ batchMaxSize: 2 });
+    const [c0, c1, c2, c3] = fx.customers;
+    const now = await latestTimestamp();
+    const later = await fx.accept([c0, c1, c2].map((payer) => ({ payer, validAfter: now + 3_600n })));
+    const good = await fx.accept([{ payer: c3 }, { payer: c3 }]);
+    const batcher = new Batcher({ store: fx.store, chain: fx.chain, config: fx.config, clock: fx.clock });
+    await batcher.tick();
+    expect(batcher.lastBuilt.map((b) => b.paymentIds)).to.deep.equal([good.map((p) => p.id)]);
+    expect(await statesOf(fx.store, later)).to.deep.equal(Array(3).fill(PaymentState.Accepted));
+
+    // Three the escrow would reject ahead of two it accepts: one full batch, as with a longer listing.
+    const zero = await fx.accept([c0, c1, c2].map((payer) => ({ payer, amount: 0n })));
+    const next = await fx.accept([{ payer: c0 }, { payer: c1 }]);
+    await fx.pipeline().submitter.tick();
+    await batcher.tick();
+    expect(batcher.lastBuilt.map((b) => [b.paymentIds, b.rejected])).to.deep.equal([[next.map((p) => p.id), 3]]);
+    expect(await statesOf(fx.store, zero)).to.deep.equal(Array(3).fill(PaymentState.Rejected));
+  });
+
   it("sizes batches under the gas budget; the per-payment model stays above eth_estimateGas", async () => {
     fx = await pipelineFixture({ batchMaxSize: 100 });
     const payers = await fundedPayers(fx, 40, usd(100));

@@ -49,6 +49,52 @@ describe("SQLite store: file, migrations, transactions, outbox", function () {
     store = await openSqliteStore(file); // for afterEach
   });
 
+  it("migration 2 re-clusters payments by arrival and keeps every row and query", async () => {
+    await store.close();
+    const v1File = path.join(path.dirname(file), "v1.sqlite");
+    const old = new Database(v1File);
+    old.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    old.exec(MIGRATIONS[0]);
+    old.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)").run();
+    const insert = old.prepare(
+      `INSERT INTO payments (id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline, signature,
+         state, refunded, created_at, updated_at) VALUES (?, ?, '1', ?, ?, ?, '0', '2000000000', ?, ?, '0', ?, ?)`,
+    );
+    const rows = [makePayment(3), makePayment(1, { state: PaymentState.Escrowed }), makePayment(2)];
+    for (const p of rows) {
+      insert.run(
+        p.id,
+        p.payer.toLowerCase(),
+        p.amount.toString(),
+        p.orderRef,
+        p.nonce.toString(),
+        p.signature,
+        p.state,
+        p.createdAt,
+        p.updatedAt,
+      );
+    }
+    old.close();
+
+    store = await openSqliteStore(v1File);
+    expect(store.schemaVersion()).to.equal(MIGRATIONS.length);
+    for (const p of rows) expect((await store.payments.get(p.id))!.amount).to.equal(p.amount);
+    expect((await store.payments.pendingOf(rows[0].payer)).map((p) => p.id).sort()).to.deep.equal(
+      [rows[0].id, rows[2].id].sort(),
+    );
+    const db = (store as unknown as { conn: { db: Database.Database } }).conn.db;
+    const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'payments'").all();
+    expect(indexes.map((i) => (i as { name: string }).name)).to.include.members([
+      "payments_state_created",
+      "payments_payer_created",
+      "payments_merchant_created",
+      "payments_created",
+    ]);
+    // Clustered by arrival: the oldest payment has the lowest row number.
+    const order = db.prepare("SELECT id FROM payments ORDER BY seq").all() as { id: string }[];
+    expect(order.map((r) => r.id)).to.deep.equal([rows[1].id, rows[2].id, rows[0].id]);
+  });
+
   it("refuses a database written by a newer schema", async () => {
     await store.close();
     const raw = new Database(file);

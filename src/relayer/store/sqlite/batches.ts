@@ -40,6 +40,7 @@ interface BatchRow {
   block_number: string | null;
   block_hash: string | null;
   gas_used: string | null;
+  gas_estimate: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -54,6 +55,7 @@ const toBatch = (r: BatchRow): BatchRecord => ({
   blockNumber: bigOrNull(r.block_number),
   blockHash: r.block_hash as Hex | null,
   gasUsed: bigOrNull(r.gas_used),
+  gasEstimate: bigOrNull(r.gas_estimate),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -66,18 +68,21 @@ const BATCH_COLUMNS: Encoders<BatchRecord> = {
   blockNumber: ["block_number", decOrNull],
   blockHash: ["block_hash", hexOrNull],
   gasUsed: ["gas_used", decOrNull],
+  gasEstimate: ["gas_estimate", decOrNull],
 };
 
 export class SqliteBatches implements BatchRepository {
   constructor(private readonly conn: Connection) {}
 
-  create(paymentIds: Hex[]): Promise<BatchRecord> {
+  create(paymentIds: Hex[], gasEstimate: bigint | null = null): Promise<BatchRecord> {
     return this.conn.atomic(() => {
       const now = Date.now();
       const ids = paymentIds.map(hex);
       const { lastInsertRowid } = this.conn
-        .prepare("INSERT INTO batches (state, payment_ids, created_at, updated_at) VALUES (?, ?, ?, ?)")
-        .run(BatchState.Built, JSON.stringify(ids), now, now);
+        .prepare(
+          "INSERT INTO batches (state, payment_ids, gas_estimate, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .run(BatchState.Built, JSON.stringify(ids), decOrNull(gasEstimate), now, now);
       const key = Number(lastInsertRowid);
       const mark = this.conn.prepare("UPDATE payments SET state = ?, batch_key = ?, updated_at = ? WHERE id = ?");
       for (const id of ids) mark.run(PaymentState.Batched, key, now, id);

@@ -53,6 +53,15 @@ export class SqliteStore implements RelayerStore {
     return this.conn.transaction(work);
   }
 
+  /** Leaves WAL checkpoints to another connection (the writer thread): see Connection. */
+  disableAutoCheckpoint(): void {
+    this.conn.disableAutoCheckpoint();
+  }
+
+  onCommit(callback: () => void): void {
+    this.conn.onCommit(callback);
+  }
+
   close(): Promise<void> {
     return this.conn.close();
   }

@@ -1,6 +1,6 @@
 import type { Hex, OutboxRecord } from "../../domain";
 import type { ChainCursorRepository, IdempotencyRecord, IdempotencyRepository, OutboxRepository } from "../types";
-import { big, dec, hex } from "./codec";
+import { big, dec, hex, placeholders } from "./codec";
 import type { Connection } from "./connection";
 
 interface OutboxRow {
@@ -36,6 +36,12 @@ const toOutbox = (r: OutboxRow): OutboxRecord => ({
 /** Longest error text kept per row: enough to diagnose, bounded so a chatty receiver can't bloat the file. */
 const MAX_ERROR_LENGTH = 1_000;
 
+/** One delivery per live endpoint of the merchant; the same event twice is a no-op. */
+const ENQUEUE_SQL = `INSERT INTO outbox (event_id, endpoint_id, merchant_id, event_type, payload, next_attempt_at, created_at)
+  SELECT ?, id, merchant_id, ?, ?, ?, ? FROM webhook_endpoints WHERE merchant_id = ? AND disabled_at IS NULL
+  ORDER BY created_at, id
+  ON CONFLICT (event_id, endpoint_id) DO NOTHING`;
+
 export class SqliteOutbox implements OutboxRepository {
   constructor(private readonly conn: Connection) {}
 
@@ -49,15 +55,45 @@ export class SqliteOutbox implements OutboxRepository {
   }): Promise<number> {
     return this.conn.run(
       () =>
-        this.conn
-          .prepare(
-            `INSERT INTO outbox (event_id, endpoint_id, merchant_id, event_type, payload, next_attempt_at, created_at)
-             SELECT ?, id, merchant_id, ?, ?, ?, ? FROM webhook_endpoints WHERE merchant_id = ? AND disabled_at IS NULL
-             ORDER BY created_at, id
-             ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
-          )
-          .run(e.eventId, e.eventType, e.payload, e.now, e.now, dec(e.merchantId)).changes,
+        this.conn.prepare(ENQUEUE_SQL).run(e.eventId, e.eventType, e.payload, e.now, e.now, dec(e.merchantId)).changes,
     );
+  }
+
+  hasLiveEndpoints(merchantId: bigint): Promise<boolean> {
+    return this.conn.run(
+      () =>
+        this.conn
+          .prepare("SELECT 1 FROM webhook_endpoints WHERE merchant_id = ? AND disabled_at IS NULL LIMIT 1")
+          .get(dec(merchantId)) !== undefined,
+    );
+  }
+
+  merchantsWithLiveEndpoints(merchantIds: readonly bigint[]): Promise<Set<bigint>> {
+    return this.conn.run(() => {
+      const live = new Set<bigint>();
+      if (merchantIds.length === 0) return live;
+      const rows = this.conn
+        .prepare(
+          `SELECT DISTINCT merchant_id FROM webhook_endpoints
+             WHERE merchant_id IN (${placeholders(merchantIds.length)}) AND disabled_at IS NULL`,
+        )
+        .all(...merchantIds.map(dec)) as { merchant_id: string }[];
+      for (const row of rows) live.add(BigInt(row.merchant_id));
+      return live;
+    });
+  }
+
+  enqueueMany(
+    events: readonly { eventId: string; merchantId: bigint; eventType: string; payload: string; now: number }[],
+  ): Promise<number> {
+    return this.conn.atomic(() => {
+      const insert = this.conn.prepare(ENQUEUE_SQL);
+      let queued = 0;
+      for (const e of events) {
+        queued += insert.run(e.eventId, e.eventType, e.payload, e.now, e.now, dec(e.merchantId)).changes;
+      }
+      return queued;
+    });
   }
 
   /** Live deliveries whose time has come, most overdue first (first attempts: oldest event first). */

@@ -1,9 +1,12 @@
 import { PaymentState, type Hex, type PaymentRecord, type RejectReason } from "../../domain";
-import type { Page, PaymentFilter, PaymentRepository } from "../types";
+import type { Page, PaymentFilter, PaymentRepository, PendingPayment } from "../types";
 import { big, bigOrNull, dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull, placeholders } from "./codec";
 import type { Connection } from "./connection";
 
 /** Not yet final on chain: their amounts and nonces are still reserved against the payer. */
+/** Values per IN (...) list: well under SQLite's bound-parameter limit. */
+const IN_CHUNK = 500;
+
 export const PENDING_STATES = [PaymentState.Accepted, PaymentState.Batched, PaymentState.Submitted] as const;
 const PENDING_SQL = PENDING_STATES.map((s) => `'${s}'`).join(", ");
 
@@ -145,6 +148,38 @@ export class SqlitePayments implements PaymentRepository {
   }
 
   /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while rows are added. */
+  getMany(ids: readonly Hex[]): Promise<Map<Hex, PaymentRecord>> {
+    return this.conn.run(() => {
+      const found = new Map<Hex, PaymentRecord>();
+      for (let at = 0; at < ids.length; at += IN_CHUNK) {
+        const chunk = ids.slice(at, at + IN_CHUNK).map(hex);
+        const rows = this.conn
+          .prepare(`SELECT * FROM payments WHERE id IN (${placeholders(chunk.length)})`)
+          .all(...chunk) as PaymentRow[];
+        for (const row of rows) found.set(row.id as Hex, toPayment(row));
+      }
+      return found;
+    });
+  }
+
+  listByBatchIds(batchIds: readonly bigint[], states: readonly PaymentState[]): Promise<PaymentRecord[]> {
+    return this.conn.run(() => {
+      if (batchIds.length === 0 || states.length === 0) return [];
+      const out: PaymentRecord[] = [];
+      for (let at = 0; at < batchIds.length; at += IN_CHUNK) {
+        const chunk = batchIds.slice(at, at + IN_CHUNK).map(dec);
+        const rows = this.conn
+          .prepare(
+            `SELECT * FROM payments WHERE batch_id IN (${placeholders(chunk.length)})
+               AND state IN (${placeholders(states.length)}) ORDER BY seq`,
+          )
+          .all(...chunk, ...states) as PaymentRow[];
+        out.push(...rows.map(toPayment));
+      }
+      return out;
+    });
+  }
+
   list(filter: PaymentFilter): Promise<Page<PaymentRecord>> {
     return this.conn.run(() => {
       const where: string[] = [];
@@ -210,6 +245,15 @@ export class SqlitePayments implements PaymentRepository {
         .prepare(`SELECT nonce FROM payments WHERE payer = ? AND state IN (${PENDING_SQL})`)
         .all(hex(payer)) as { nonce: string }[];
       return rows.map((r) => BigInt(r.nonce)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    });
+  }
+
+  pendingOf(payer: Hex): Promise<PendingPayment[]> {
+    return this.conn.run(() => {
+      const rows = this.conn
+        .prepare(`SELECT id, amount, nonce FROM payments WHERE payer = ? AND state IN (${PENDING_SQL})`)
+        .all(hex(payer)) as { id: string; amount: string; nonce: string }[];
+      return rows.map((r) => ({ id: r.id as Hex, amount: BigInt(r.amount), nonce: BigInt(r.nonce) }));
     });
   }
 

@@ -1,0 +1,20 @@
+/**
+ * Worker thread of the signature pool (./signaturePool.ts): EIP-712 digest and ECDSA recovery of
+ * payments, in batches, off the thread that serves HTTP. Imports only what it computes with, so the
+ * worker starts in well under a second.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { EscrowDigester, toHex } from "./digest";
+import { hexToBytes, recoverAddress } from "./signature";
+import type { RecoveryRequest, RecoveryResponse, WorkerSetup } from "./signaturePool";
+
+const setup = workerData as WorkerSetup;
+const digester = new EscrowDigester(BigInt(setup.chainId), setup.escrow);
+
+parentPort!.on("message", (request: RecoveryRequest) => {
+  const results: RecoveryResponse["results"] = request.items.map(([payment, signature]) => {
+    const digest = digester.payment(payment);
+    return [toHex(digest), recoverAddress(digest, hexToBytes(signature))];
+  });
+  parentPort!.postMessage({ seq: request.seq, results } satisfies RecoveryResponse);
+});

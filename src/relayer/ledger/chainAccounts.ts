@@ -1,0 +1,28 @@
+import type { Hex } from "../domain";
+import type { ChainView } from "../intake/chainView";
+import type { PaymentRepository } from "../store/types";
+import { PayerView, type PayerAccounts } from "./payerAccounts";
+
+/**
+ * Payer state read afresh for every intake: the chain's latest account state (through the chain
+ * view's cache) and the store's pending payments. Costs a chain read and a query per payer per
+ * request; for an API running without the chain watcher (tools, API tests). A relayer with its
+ * pipeline uses the {@link PayerLedger}, which tracks the same state from the watcher's events.
+ */
+export class ChainAccounts implements PayerAccounts {
+  constructor(
+    private readonly chain: ChainView,
+    private readonly payments: PaymentRepository,
+  ) {}
+
+  async view(payer: Hex): Promise<PayerView> {
+    const [account, pending] = await Promise.all([this.chain.account(payer), this.payments.pendingOf(payer)]);
+    return new PayerView({ ...account }, pending);
+  }
+
+  reserve(): void {
+    // Nothing to track: the next view re-reads the store, where the payment is committed by then.
+  }
+
+  discard(): void {}
+}

@@ -1,0 +1,198 @@
+import { ApiError } from "../errors";
+import { PaymentState, type Hex, type PaymentRecord } from "../domain";
+import type { AccountState } from "../intake/chainView";
+import type { PaymentRepository, PendingPayment } from "../store/types";
+import type { LedgerListener } from "./listener";
+import { PayerView, useNonce, type PayerAccounts } from "./payerAccounts";
+
+/** Reads a payer's escrow account as it was at the end of `block`. */
+export interface AccountReader {
+  accountAt(payer: Hex, block: bigint): Promise<AccountState>;
+}
+
+export const LEDGER_DEFAULTS = {
+  /**
+   * A view is re-read after this long even if nothing said it changed: a bound on how long a
+   * missed notification (a bug, or the key used outside the relayer in a way no event shows) can
+   * skew intake. The escrow re-checks everything anyway.
+   */
+  ttlMs: 60_000,
+  maxEntries: 200_000,
+  /** A payer touched by every page while we read it: give up (503) rather than spin. */
+  maxLoadAttempts: 8,
+} as const;
+
+const PENDING = new Set<PaymentState>([PaymentState.Accepted, PaymentState.Batched, PaymentState.Submitted]);
+
+type Notice = { kind: "escrowed"; payment: PendingPayment } | { kind: "released"; id: Hex };
+
+interface Entry {
+  view: PayerView;
+  expiresAt: number;
+}
+
+interface Loading {
+  notices: Notice[];
+  invalid: boolean;
+}
+
+export interface PayerLedgerOptions {
+  reader: AccountReader;
+  payments: PaymentRepository;
+  /** The chain watcher's cursor when the ledger starts: the last block whose events are applied. */
+  block: bigint;
+  /** The escrow's deployment block: before it every account is empty. */
+  startBlock: bigint;
+  ttlMs?: number;
+  maxEntries?: number;
+  now?: () => number;
+}
+
+/**
+ * Payer state for intake without a chain read per payment: each payer's escrow account is read
+ * once, at the block the chain watcher has applied, and from then on kept current from what the
+ * watcher commits (a listener on the store's commits, so the ledger and the store never disagree).
+ *
+ *  - one of the payer's payments escrowed: its amount leaves the balance AND the pending set in the
+ *    same step, so a payment is never counted twice (on chain and pending) nor freed early;
+ *  - a pending payment rejected or expired: its reservation ends;
+ *  - anything else that moves the payer's balance or nonces (deposit, withdrawal, cancelled nonce,
+ *    refund, dispute ruling, a payment escrowed by someone else): the view is dropped and re-read;
+ *  - a reorg: everything is dropped.
+ *
+ * A read races the watcher: it is taken at the block applied when it starts, and what the watcher
+ * commits meanwhile is queued and replayed onto it (or, for a drop, the read starts over).
+ */
+export class PayerLedger implements PayerAccounts, LedgerListener {
+  private block: bigint;
+  private readonly entries = new Map<Hex, Entry>();
+  private readonly loading = new Map<Hex, Loading>();
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+  /** Counts for metrics and the benchmark. */
+  readonly stats = { hits: 0, loads: 0, retries: 0, invalidations: 0, resets: 0 };
+
+  constructor(private readonly options: PayerLedgerOptions) {
+    this.block = options.block;
+    this.ttlMs = options.ttlMs ?? LEDGER_DEFAULTS.ttlMs;
+    this.maxEntries = options.maxEntries ?? LEDGER_DEFAULTS.maxEntries;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The last block whose events the ledger reflects. */
+  get appliedBlock(): bigint {
+    return this.block;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  async view(payer: Hex): Promise<PayerView> {
+    const key = payer.toLowerCase() as Hex;
+    const entry = this.entries.get(key);
+    if (entry && entry.expiresAt > this.now()) {
+      this.stats.hits++;
+      return entry.view;
+    }
+    return this.load(key);
+  }
+
+  reserve(payer: Hex, payment: PendingPayment): void {
+    this.entries.get(payer.toLowerCase() as Hex)?.view.add(payment);
+  }
+
+  discard(payer: Hex): void {
+    this.invalidate(payer.toLowerCase() as Hex);
+  }
+
+  paymentsChanged(changes: readonly { before: PaymentState; after: PaymentRecord }[]): void {
+    for (const { before, after } of changes) {
+      const payer = after.payer.toLowerCase() as Hex;
+      if (after.state === PaymentState.Escrowed) {
+        this.notify(payer, { kind: "escrowed", payment: { id: after.id, amount: after.amount, nonce: after.nonce } });
+      } else if (PENDING.has(before) && !PENDING.has(after.state)) {
+        this.notify(payer, { kind: "released", id: after.id });
+      } else if (!PENDING.has(before) && PENDING.has(after.state)) {
+        // Back in the queue (a batch lost to a reorg): only a fresh read knows what it reserves.
+        this.invalidate(payer);
+      }
+    }
+  }
+
+  chainAdvanced(block: bigint, touched: readonly Hex[]): void {
+    if (block > this.block) this.block = block;
+    for (const payer of touched) this.invalidate(payer.toLowerCase() as Hex);
+  }
+
+  rewound(block: bigint): void {
+    this.block = block;
+    this.entries.clear();
+    for (const loading of this.loading.values()) loading.invalid = true;
+    this.stats.resets++;
+  }
+
+  private notify(payer: Hex, notice: Notice): void {
+    const loading = this.loading.get(payer);
+    if (loading) loading.notices.push(notice);
+    const entry = this.entries.get(payer);
+    if (entry) apply(entry.view, notice);
+  }
+
+  private invalidate(payer: Hex): void {
+    this.stats.invalidations++;
+    this.entries.delete(payer);
+    const loading = this.loading.get(payer);
+    if (loading) loading.invalid = true;
+  }
+
+  private async load(payer: Hex): Promise<PayerView> {
+    for (let attempt = 0; attempt < LEDGER_DEFAULTS.maxLoadAttempts; attempt++) {
+      if (attempt > 0) this.stats.retries++;
+      this.stats.loads++;
+      // Registered before either read starts: every commit from here on is queued for replay.
+      const loading: Loading = { notices: [], invalid: false };
+      this.loading.set(payer, loading);
+      const block = this.block;
+      try {
+        const [account, pending] = await Promise.all([
+          block < this.options.startBlock
+            ? Promise.resolve<AccountState>({ balance: 0n, nonceBase: 0n, nonceBitmap: 0n })
+            : this.options.reader.accountAt(payer, block),
+          this.options.payments.pendingOf(payer),
+        ]);
+        if (loading.invalid) continue;
+        // The account is as of `block`, the pending set as of some commit after it: replaying the
+        // queued notices fixes both (removals from the pending set are idempotent; escrows after
+        // `block` are not in the account yet).
+        const view = new PayerView(account, pending);
+        for (const notice of loading.notices) apply(view, notice);
+        this.entries.delete(payer);
+        this.entries.set(payer, { view, expiresAt: this.now() + this.ttlMs });
+        if (this.entries.size > this.maxEntries) this.evictOldest();
+        return view;
+      } finally {
+        if (this.loading.get(payer) === loading) this.loading.delete(payer);
+      }
+    }
+    throw new ApiError("chain_unavailable", `the account of ${payer} kept changing while it was read; retry`);
+  }
+
+  private evictOldest(): void {
+    for (const key of this.entries.keys()) {
+      if (this.entries.size <= this.maxEntries) return;
+      this.entries.delete(key);
+    }
+  }
+}
+
+function apply(view: PayerView, notice: Notice): void {
+  if (notice.kind === "released") {
+    view.remove(notice.id);
+    return;
+  }
+  view.remove(notice.payment.id);
+  view.account.balance -= notice.payment.amount;
+  useNonce(view.account, notice.payment.nonce);
+}

@@ -1,0 +1,33 @@
+/**
+ * The intake writer's thread (./writerThread.ts): its own connection to the store's file, used
+ * for one thing, inserting accepted payments in group commits. better-sqlite3 is synchronous, so
+ * on the HTTP thread every commit (B-tree updates, WAL write, fsync) stopped the relayer from
+ * reading requests; here it runs beside it.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import type { PaymentRecord } from "../../domain";
+import { Connection } from "./connection";
+import { SqlitePayments } from "./payments";
+import type { WriterReply, WriterRequest } from "./writerThread";
+
+const CHECKPOINT_INTERVAL_MS = 250;
+
+const connection = new Connection((workerData as { file: string }).file);
+const payments = new SqlitePayments(connection);
+
+// This thread checkpoints the WAL for every connection of the process (they have automatic
+// checkpoints off): small PASSIVE checkpoints often, never waiting for a reader or writer, so
+// neither the HTTP thread nor a commit ever copies a large WAL back at once.
+connection.disableAutoCheckpoint();
+setInterval(() => connection.db.pragma("wal_checkpoint(PASSIVE)"), CHECKPOINT_INTERVAL_MS).unref();
+
+parentPort!.on("message", (request: WriterRequest) => {
+  payments.insertAccepted(request.payments as PaymentRecord[]).then(
+    (inserted) => parentPort!.postMessage({ seq: request.seq, inserted: [...inserted] } satisfies WriterReply),
+    (error: unknown) =>
+      parentPort!.postMessage({
+        seq: request.seq,
+        error: error instanceof Error ? error.message : String(error),
+      } satisfies WriterReply),
+  );
+});

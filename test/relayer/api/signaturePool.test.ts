@@ -1,0 +1,86 @@
+import { expect } from "chai";
+import { Wallet } from "ethers";
+import { EscrowDigester, toHex } from "../../../src/relayer/intake/digest";
+import { InlineRecovery, WorkerRecovery } from "../../../src/relayer/intake/signaturePool";
+import { signPayment } from "../../../src/sdk/sign";
+import { fromEthersSigner } from "../../../src/sdk/signers";
+import type { Address, Hex, Payment } from "../../../src/sdk/typedData";
+
+const CHAIN_ID = 31337n;
+const ESCROW = "0x5fbdb2315678afecb367f032d93f642f64180aa3" as Address;
+const domain = { name: "StablePay Escrow", version: "1", chainId: CHAIN_ID, verifyingContract: ESCROW };
+
+async function signedPayments(count: number): Promise<{ payment: Payment; signature: Hex; signer: Hex }[]> {
+  const wallets = [Wallet.createRandom(), Wallet.createRandom(), Wallet.createRandom()];
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const wallet = wallets[i % wallets.length];
+      const payment: Payment = {
+        payer: wallet.address.toLowerCase() as Address,
+        merchantId: BigInt(1 + (i % 4)),
+        amount: 1_000_000n + BigInt(i),
+        orderRef: toHex(new Uint8Array(32).fill(i % 256)),
+        nonce: BigInt(i),
+        validAfter: 0n,
+        deadline: 2_000_000_000n,
+      };
+      const signature = await signPayment(fromEthersSigner(wallet), { domain, payment });
+      return { payment, signature, signer: payment.payer };
+    }),
+  );
+}
+
+describe("relayer intake: signature recovery on worker threads", function () {
+  let pool: WorkerRecovery | null = null;
+  afterEach(async () => {
+    await pool?.close();
+    pool = null;
+  });
+
+  it("gives the same ids and signers as recovery on the calling thread, in request order", async function () {
+    const items = await signedPayments(300);
+    // A tampered signature (last byte of s flipped) and a malformed one recover to someone else / nobody.
+    const tampered = (items[1].signature.slice(0, 128) + "00" + items[1].signature.slice(130)) as Hex;
+    const cases = [...items.map((i) => [i.payment, i.signature] as const), [items[1].payment, tampered] as const];
+    cases.push([items[2].payment, "0x1234" as Hex]);
+    pool = new WorkerRecovery({ chainId: CHAIN_ID.toString(), escrow: ESCROW }, 2);
+    const inline = new InlineRecovery(new EscrowDigester(CHAIN_ID, ESCROW));
+    const [fromPool, fromInline] = await Promise.all([
+      Promise.all(cases.map(([p, s]) => pool!.recover(p, s))),
+      Promise.all(cases.map(([p, s]) => inline.recover(p, s))),
+    ]);
+    expect(fromPool).to.deep.equal(fromInline);
+    expect(fromPool.slice(0, 300).map((r) => r.signer)).to.deep.equal(items.map((i) => i.signer));
+    expect(fromPool[300].signer).to.not.equal(items[1].signer);
+    expect(fromPool[301].signer).to.equal(null);
+  });
+
+  it("fails the payments in flight when a worker dies, and replaces it", async function () {
+    const items = await signedPayments(20);
+    pool = new WorkerRecovery({ chainId: CHAIN_ID.toString(), escrow: ESCROW }, 1);
+    // Warm up: the worker is running.
+    await pool.recover(items[0].payment, items[0].signature);
+    const worker = (pool as unknown as { workers: { worker: { terminate(): Promise<number> } }[] }).workers[0];
+    // ~2,000 recoveries keep the worker busy for a good fraction of a second.
+    const many = Array.from({ length: 2_000 }, (_, n) => items[n % items.length]);
+    const inFlight = Promise.allSettled(many.map((i) => pool!.recover(i.payment, i.signature)));
+    await new Promise((resolve) => setImmediate(resolve));
+    await worker.worker.terminate();
+    const outcomes = await inFlight;
+    expect(outcomes.some((o) => o.status === "rejected")).to.equal(true);
+    // The replacement serves new payments.
+    const again = await pool.recover(items[3].payment, items[3].signature);
+    expect(again.signer).to.equal(items[3].signer);
+  });
+
+  it("refuses work after close", async function () {
+    const [item] = await signedPayments(1);
+    pool = new WorkerRecovery({ chainId: CHAIN_ID.toString(), escrow: ESCROW }, 1);
+    await pool.close();
+    const error = await pool.recover(item.payment, item.signature).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect((error as Error | null)?.message).to.equal("signature pool is closed");
+  });
+});
