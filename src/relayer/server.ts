@@ -158,7 +158,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
     });
 
     // A transaction stuck under the fee cap is logged and counted by the submitter itself.
-    const jobs = createPipeline({ store, chain, config, logger: log, metrics, ledger });
+    const jobs = createPipeline({ store, chain, config, logger: log, metrics, ledger, batchAccounts: ledger });
     const writer = new SubmitterChainWriter(jobs.submitter, log);
     const webhooks = new WebhookDispatcher({
       store,

@@ -3,11 +3,12 @@
  * signer key, and every RPC call wrapped in retry-with-backoff of transient failures.
  */
 import path from "node:path";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import {
   FetchRequest,
   JsonRpcProvider,
   Network,
-  Transaction,
   Wallet,
   type Block,
   type JsonRpcPayload,
@@ -17,6 +18,7 @@ import {
   type TransactionResponse,
 } from "ethers";
 import { readDeployment } from "../../chain/deployments";
+import { toHex } from "../intake/digest";
 import type { Hex } from "../domain";
 import type { Logger } from "../jobs/runtime";
 import { silentLogger } from "../jobs/runtime";
@@ -80,6 +82,8 @@ const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
 export class ChainClient {
   readonly provider: JsonRpcProvider;
   readonly signer: Wallet;
+  /** The same key as a viem account: signs the relayer's transactions. */
+  private readonly account: PrivateKeyAccount;
   readonly address: Hex;
   readonly addresses: ChainAddresses;
   readonly escrow: PaymentEscrow;
@@ -92,6 +96,7 @@ export class ChainClient {
     this.provider = options.provider;
     this.addresses = options.addresses;
     this.signer = new Wallet(options.signerKey, this.provider);
+    this.account = privateKeyToAccount(options.signerKey);
     this.address = this.signer.address as Hex;
     this.escrow = PaymentEscrow__factory.connect(options.addresses.escrow, this.provider);
     this.registry = MerchantRegistry__factory.connect(options.addresses.registry, this.provider);
@@ -179,18 +184,20 @@ export class ChainClient {
     fees: Fees;
     value?: bigint;
   }): Promise<{ rawTx: Hex; txHash: Hex }> {
-    const rawTx = (await this.signer.signTransaction({
-      type: 2,
-      chainId: this.chainId,
-      to: tx.to,
-      data: tx.data,
+    // viem, not the ethers Wallet: ethers RLP-encodes and hashes a 400-payment batch (166 KB of
+    // calldata) a byte at a time in JavaScript, ~1 s on the thread that serves intake; viem ~40 ms.
+    const rawTx = await this.account.signTransaction({
+      type: "eip1559",
+      chainId: Number(this.chainId),
+      to: tx.to as Hex,
+      data: tx.data as Hex,
       value: tx.value ?? 0n,
       nonce: tx.nonce,
-      gasLimit: tx.gasLimit,
+      gas: tx.gasLimit,
       maxFeePerGas: tx.fees.maxFeePerGas,
       maxPriorityFeePerGas: tx.fees.maxPriorityFeePerGas,
-    })) as Hex;
-    return { rawTx, txHash: Transaction.from(rawTx).hash as Hex };
+    });
+    return { rawTx, txHash: toHex(keccak_256(Buffer.from(rawTx.slice(2), "hex"))) };
   }
 
   /**

@@ -227,7 +227,7 @@ export class Intake {
         );
       } else {
         const record = newRecord(item, now);
-        const reservation = { id: record.id, amount: record.amount, nonce: record.nonce };
+        const reservation = { id: record.id, amount: record.amount, nonce: record.nonce, state: record.state };
         view.add(reservation);
         accounts.reserve(payer, reservation);
         admitted.push({ index: results.length, record });

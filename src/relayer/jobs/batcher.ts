@@ -22,7 +22,7 @@ import type { ChainClient } from "../chain/contracts";
 import { encodePayBatch } from "../chain/calldata";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
 import { enqueuePaymentEvents } from "../webhooks/events";
-import { ChainSnapshot } from "./precheck";
+import { ChainSnapshot, type BatchAccountSource } from "./precheck";
 import { reportOnCommit, writePaymentChanges, type PaymentStateChange } from "./paymentChanges";
 import { Job, errorMessage, silentLogger, systemClock, type Clock, type JobMetrics, type Logger } from "./runtime";
 
@@ -59,6 +59,8 @@ export interface BatcherOptions {
   gasBudget?: bigint;
   /** Told of the payment state changes it commits (default: nobody). */
   ledger?: LedgerListener;
+  /** Payer accounts for the pre-send simulation without chain reads (the intake ledger). */
+  batchAccounts?: BatchAccountSource;
 }
 
 export interface BuiltBatch {
@@ -83,6 +85,7 @@ export class Batcher extends Job {
   private readonly clock: Clock;
   private readonly gasBudget: bigint;
   private readonly ledger: LedgerListener;
+  private readonly batchAccounts?: BatchAccountSource;
   /** Batches built by the last tick (for logs and tests). */
   lastBuilt: BuiltBatch[] = [];
 
@@ -94,6 +97,7 @@ export class Batcher extends Job {
     this.clock = options.clock ?? systemClock;
     this.gasBudget = options.gasBudget ?? DEFAULTS.batchGasBudget;
     this.ledger = options.ledger ?? NO_LEDGER;
+    this.batchAccounts = options.batchAccounts;
   }
 
   protected intervalMs(): number {
@@ -118,7 +122,7 @@ export class Batcher extends Job {
       if (listed.length < maxSize) return;
     }
 
-    const snapshot = new ChainSnapshot(this.chain, await this.chain.chainTime());
+    const snapshot = new ChainSnapshot(this.chain, await this.chain.chainTime(), this.batchAccounts);
     let window = oneBatch;
     while (this.lastBuilt.length < MAX_BATCHES_PER_TICK) {
       // Listed afresh for each batch: what earlier batches took is no longer accepted.

@@ -7,6 +7,7 @@ import type { RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
 import type { ChainClient } from "../chain/contracts";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
+import type { BatchAccountSource } from "./precheck";
 import { Batcher } from "./batcher";
 import { ChainWatcher } from "./chainWatcher";
 import { Settler } from "./settler";
@@ -43,6 +44,11 @@ export interface PipelineOptions {
    * the jobs commit, every page the watcher applies, and every reorg rewind. Default: nobody.
    */
   ledger?: LedgerListener;
+  /**
+   * Where the batcher's pre-send simulation gets payer accounts (the same ledger, which knows the
+   * payments in flight). Default: read each payer from the node at the `pending` block.
+   */
+  batchAccounts?: BatchAccountSource;
 }
 
 export interface Pipeline {
@@ -69,7 +75,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     ledger: options.ledger ? guarded(options.ledger, logger) : NO_LEDGER,
   };
   const submitter = new Submitter({ ...common, config: options.config, onStuck: options.onStuck });
-  const batcher = new Batcher({ ...common, config: options.config });
+  const batcher = new Batcher({ ...common, config: options.config, batchAccounts: options.batchAccounts });
   const watcher = new ChainWatcher({ ...common, config: options.config, submitter });
   const settler = new Settler({ ...common, config: options.config, submitter });
   const jobs = [watcher, batcher, submitter, settler];

@@ -21,7 +21,6 @@ import { Job, errorMessage, silentLogger, type Clock, type JobMetrics, type Logg
 
 /** Tranches per settle call at most (about 10k gas each: keeps the call far under the gas cap). */
 export const MAX_TRANCHES_PER_SETTLE = 200;
-const SCAN_PAGE = 500;
 /** Gas model fallback when the estimate fails: fixed part plus per tranche and per merchant payout. */
 const SETTLE_GAS = { base: 60_000n, perTranche: 12_000n, perMerchant: 45_000n } as const;
 /** MerchantRegistry.MerchantStatus: settle skips suspended (and unknown) merchants. */
@@ -132,21 +131,15 @@ export class Settler extends Job {
   /** (merchant → batch ids) whose stored releaseAt has passed, from payments the escrow still holds. */
   private async dueTranches(chainTime: bigint, busy: Set<string>): Promise<Map<bigint, Set<bigint>>> {
     const due = new Map<bigint, Set<bigint>>();
-    let cursor: string | undefined;
-    do {
-      const page = await this.store.payments.list({
-        states: [PaymentState.Escrowed, PaymentState.Released],
-        limit: SCAN_PAGE,
-        cursor,
-      });
-      for (const p of page.items) {
-        if (p.batchId === null || p.releaseAt === null || p.releaseAt > chainTime) continue;
-        if (busy.has(`${p.merchantId}:${p.batchId}`)) continue;
-        if (!due.has(p.merchantId)) due.set(p.merchantId, new Set());
-        due.get(p.merchantId)!.add(p.batchId);
-      }
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
+    const tranches = await this.store.payments.releasableTranches(
+      [PaymentState.Escrowed, PaymentState.Released],
+      chainTime,
+    );
+    for (const { merchantId, batchId } of tranches) {
+      if (busy.has(`${merchantId}:${batchId}`)) continue;
+      if (!due.has(merchantId)) due.set(merchantId, new Set());
+      due.get(merchantId)!.add(batchId);
+    }
     return due;
   }
 

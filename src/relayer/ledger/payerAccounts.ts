@@ -1,4 +1,4 @@
-import type { Hex } from "../domain";
+import { PaymentState, type Hex } from "../domain";
 import { isNonceAvailable, type AccountState } from "../intake/chainView";
 import type { PendingPayment } from "../store/types";
 
@@ -49,6 +49,30 @@ export class PayerView {
     this.pending.set(payment.id, payment);
     this.pendingNonces.add(payment.nonce);
     this.pendingAmount += payment.amount;
+  }
+
+  /** A pending payment moved between pending states (accepted → batched → submitted, or back). */
+  move(id: Hex, state: PaymentState): void {
+    const payment = this.pending.get(id);
+    if (payment) this.pending.set(id, { ...payment, state });
+  }
+
+  /**
+   * The account as the escrow will find it once the payments already on their way to the chain
+   * (batched or submitted, not yet seen escrowed) have executed: what the next batch is checked
+   * against. A copy: the view itself is not changed.
+   */
+  afterInFlight(): AccountState {
+    const account = { ...this.account };
+    const inFlight = [...this.pending.values()]
+      .filter((p) => p.state !== PaymentState.Accepted)
+      .sort((a, b) => (a.nonce < b.nonce ? -1 : a.nonce > b.nonce ? 1 : 0));
+    for (const p of inFlight) {
+      if (!isNonceAvailable(account, p.nonce) || account.balance < p.amount) continue;
+      useNonce(account, p.nonce);
+      account.balance -= p.amount;
+    }
+    return account;
   }
 
   /** The payment left the pending states (escrowed, rejected, expired); no-op if it was not pending. */

@@ -24,7 +24,10 @@ export const LEDGER_DEFAULTS = {
 
 const PENDING = new Set<PaymentState>([PaymentState.Accepted, PaymentState.Batched, PaymentState.Submitted]);
 
-type Notice = { kind: "escrowed"; payment: PendingPayment } | { kind: "released"; id: Hex };
+type Notice =
+  | { kind: "escrowed"; payment: PendingPayment }
+  | { kind: "released"; id: Hex }
+  | { kind: "moved"; id: Hex; state: PaymentState };
 
 interface Entry {
   view: PayerView;
@@ -67,6 +70,7 @@ export class PayerLedger implements PayerAccounts, LedgerListener {
   private block: bigint;
   private readonly entries = new Map<Hex, Entry>();
   private readonly loading = new Map<Hex, Loading>();
+  private readonly reads = new Map<Hex, Promise<PayerView>>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
@@ -96,7 +100,22 @@ export class PayerLedger implements PayerAccounts, LedgerListener {
       this.stats.hits++;
       return entry.view;
     }
-    return this.load(key);
+    // Intake (under the payer's lock) and the batcher may ask at once: they share one read.
+    let loading = this.reads.get(key);
+    if (!loading) {
+      loading = this.load(key).finally(() => this.reads.delete(key));
+      this.reads.set(key, loading);
+    }
+    return loading;
+  }
+
+  /**
+   * For the batcher's pre-send simulation: the account the escrow will find once the payer's
+   * payments already batched or submitted have executed. Same knowledge as intake's (the watcher's
+   * applied blocks plus what the relayer has in flight), without a chain read per payer per batch.
+   */
+  async accountForBatching(payer: Hex): Promise<AccountState> {
+    return (await this.view(payer)).afterInFlight();
   }
 
   reserve(payer: Hex, payment: PendingPayment): void {
@@ -111,12 +130,17 @@ export class PayerLedger implements PayerAccounts, LedgerListener {
     for (const { before, after } of changes) {
       const payer = after.payer.toLowerCase() as Hex;
       if (after.state === PaymentState.Escrowed) {
-        this.notify(payer, { kind: "escrowed", payment: { id: after.id, amount: after.amount, nonce: after.nonce } });
+        this.notify(payer, {
+          kind: "escrowed",
+          payment: { id: after.id, amount: after.amount, nonce: after.nonce, state: after.state },
+        });
       } else if (PENDING.has(before) && !PENDING.has(after.state)) {
         this.notify(payer, { kind: "released", id: after.id });
       } else if (!PENDING.has(before) && PENDING.has(after.state)) {
         // Back in the queue (a batch lost to a reorg): only a fresh read knows what it reserves.
         this.invalidate(payer);
+      } else if (PENDING.has(before) && PENDING.has(after.state) && before !== after.state) {
+        this.notify(payer, { kind: "moved", id: after.id, state: after.state });
       }
     }
   }
@@ -188,6 +212,10 @@ export class PayerLedger implements PayerAccounts, LedgerListener {
 }
 
 function apply(view: PayerView, notice: Notice): void {
+  if (notice.kind === "moved") {
+    view.move(notice.id, notice.state);
+    return;
+  }
   if (notice.kind === "released") {
     view.remove(notice.id);
     return;

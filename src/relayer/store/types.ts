@@ -46,6 +46,8 @@ export interface PendingPayment {
   id: Hex;
   amount: bigint;
   nonce: bigint;
+  /** Accepted (queued), or batched/submitted (in a transaction on its way to the chain). */
+  state: PaymentState;
 }
 
 export interface PaymentFilter {
@@ -77,6 +79,14 @@ export interface PaymentRepository {
   get(id: Hex): Promise<PaymentRecord | null>;
   /** The stored payments among `ids` (absent ids are left out), in one read. */
   getMany(ids: readonly Hex[]): Promise<Map<Hex, PaymentRecord>>;
+  /**
+   * The distinct (merchant, on-chain batch) tranches with a payment in `states` whose releaseAt is
+   * at or before `chainTime`: what a settlement can pay out now.
+   */
+  releasableTranches(
+    states: readonly PaymentState[],
+    chainTime: bigint,
+  ): Promise<{ merchantId: bigint; batchId: bigint }[]>;
   /** Payments of these on-chain batches in the given states (a settled tranche's payments). */
   listByBatchIds(batchIds: readonly bigint[], states: readonly PaymentState[]): Promise<PaymentRecord[]>;
   list(filter: PaymentFilter): Promise<Page<PaymentRecord>>;

@@ -105,7 +105,7 @@ describe("PayerLedger", function () {
     expect(view.isNonceFree(3n)).to.equal(false);
     expect(view.isNonceFree(4n)).to.equal(true);
 
-    ledger.reserve(payer, { id: makePayment(2).id, amount: usd(50), nonce: 4n });
+    ledger.reserve(payer, { id: makePayment(2).id, amount: usd(50), nonce: 4n, state: PaymentState.Accepted });
     expect(view.available).to.equal(CUSTOMER_DEPOSIT - usd(150));
     expect(view.isNonceFree(4n)).to.equal(false);
   });
@@ -148,6 +148,38 @@ describe("PayerLedger", function () {
     ledger.paymentsChanged([{ before: PaymentState.Escrowed, after: { ...payment, state: PaymentState.Accepted } }]);
     await ledger.view(payer);
     expect(reader.reads).to.have.length(2);
+  });
+
+  it("gives the batcher the account after the payments already in flight, not the queued ones", async function () {
+    const { ledger, store, payer, reader } = await setup();
+    const queued = makePayment(1, { payer, amount: usd(100), nonce: 0n });
+    const inFlight = makePayment(2, { payer, amount: usd(30), nonce: 1n, state: PaymentState.Batched });
+    await store.payments.insertAccepted([queued, inFlight]);
+    expect(await ledger.accountForBatching(payer)).to.deep.equal({
+      balance: CUSTOMER_DEPOSIT - usd(30),
+      nonceBase: 0n,
+      nonceBitmap: 0b10n,
+    });
+    // The queued one is batched in turn: from now on it is in flight too (and the window slides).
+    ledger.paymentsChanged([{ before: PaymentState.Accepted, after: { ...queued, state: PaymentState.Batched } }]);
+    expect(await ledger.accountForBatching(payer)).to.deep.equal({
+      balance: CUSTOMER_DEPOSIT - usd(130),
+      nonceBase: 2n,
+      nonceBitmap: 0n,
+    });
+    // The view intake uses is unchanged by either question, and nothing was read twice.
+    expect((await ledger.view(payer)).account.balance).to.equal(CUSTOMER_DEPOSIT);
+    expect(reader.reads).to.have.length(1);
+  });
+
+  it("shares one read between intake and the batcher asking at once", async function () {
+    const { ledger, payer, reader } = await setup();
+    reader.hold();
+    const [a, b] = [ledger.view(payer), ledger.accountForBatching(payer)];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    reader.release();
+    await Promise.all([a, b]);
+    expect(reader.reads).to.have.length(1);
   });
 
   it("replays onto a read in flight what the watcher committed meanwhile", async function () {
