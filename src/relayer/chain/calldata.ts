@@ -10,7 +10,7 @@ import { PaymentEscrow__factory } from "../../../typechain-types";
 const escrowInterface = PaymentEscrow__factory.createInterface();
 const escrowAbi = PaymentEscrow__factory.abi;
 
-/** A stored payment as the escrow's SignedPayment struct. */
+/** A stored payment as the escrow's SignedPayment struct (uint48 times as numbers, as viem wants). */
 export function signedPayment(p: PaymentRecord) {
   return {
     payment: {
@@ -19,32 +19,15 @@ export function signedPayment(p: PaymentRecord) {
       amount: p.amount,
       orderRef: p.orderRef,
       nonce: p.nonce,
-      validAfter: p.validAfter,
-      deadline: p.deadline,
+      validAfter: Number(p.validAfter),
+      deadline: Number(p.deadline),
     },
     signature: p.signature,
   };
 }
 
 export function encodePayBatch(payments: PaymentRecord[]): string {
-  return encodeFunctionData({
-    abi: escrowAbi,
-    functionName: "payBatch",
-    args: [
-      payments.map((p) => ({
-        payment: {
-          payer: p.payer,
-          merchantId: p.merchantId,
-          amount: p.amount,
-          orderRef: p.orderRef,
-          nonce: p.nonce,
-          validAfter: Number(p.validAfter),
-          deadline: Number(p.deadline),
-        },
-        signature: p.signature,
-      })),
-    ],
-  });
+  return encodeFunctionData({ abi: escrowAbi, functionName: "payBatch", args: [payments.map(signedPayment)] });
 }
 
 export interface MerchantSettlementEntry {
