@@ -115,7 +115,14 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       ["intake writer", intakeWriter && (() => intakeWriter!.close())],
       ["jobs", pipeline && (() => pipeline!.stop())],
       ["webhooks", dispatcher && (() => dispatcher!.stop())],
-      ["chain", chain && (() => chain!.provider.destroy())],
+      [
+        "chain",
+        chain &&
+          (async () => {
+            await chain!.close();
+            chain!.provider.destroy();
+          }),
+      ],
       ["store", store && (() => store!.close())],
     ];
     for (const [name, step] of steps) {
@@ -138,6 +145,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       logger: log,
       onRpcRetry: (label) => metrics.failures.inc({ component: "rpc", reason: label }),
     });
+    chain.useSigningThread();
     // Intake reads through the same provider: ethers batches concurrent reads into one HTTP request.
     const chainView = await EthersChainView.connect({
       provider: chain.provider,

@@ -3,7 +3,6 @@
  * signer key, and every RPC call wrapped in retry-with-backoff of transient failures.
  */
 import path from "node:path";
-import { keccak_256 } from "@noble/hashes/sha3.js";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import {
   FetchRequest,
@@ -18,7 +17,7 @@ import {
   type TransactionResponse,
 } from "ethers";
 import { readDeployment } from "../../chain/deployments";
-import { toHex } from "../intake/digest";
+import { SigningThread, signEip1559, type UnsignedTx } from "./signingThread";
 import type { Hex } from "../domain";
 import type { Logger } from "../jobs/runtime";
 import { silentLogger } from "../jobs/runtime";
@@ -84,6 +83,8 @@ export class ChainClient {
   readonly signer: Wallet;
   /** The same key as a viem account: signs the relayer's transactions. */
   private readonly account: PrivateKeyAccount;
+  private readonly key: Hex;
+  private signingThread: SigningThread | null = null;
   readonly address: Hex;
   readonly addresses: ChainAddresses;
   readonly escrow: PaymentEscrow;
@@ -97,6 +98,7 @@ export class ChainClient {
     this.addresses = options.addresses;
     this.signer = new Wallet(options.signerKey, this.provider);
     this.account = privateKeyToAccount(options.signerKey);
+    this.key = options.signerKey;
     this.address = this.signer.address as Hex;
     this.escrow = PaymentEscrow__factory.connect(options.addresses.escrow, this.provider);
     this.registry = MerchantRegistry__factory.connect(options.addresses.registry, this.provider);
@@ -184,10 +186,7 @@ export class ChainClient {
     fees: Fees;
     value?: bigint;
   }): Promise<{ rawTx: Hex; txHash: Hex }> {
-    // viem, not the ethers Wallet: ethers RLP-encodes and hashes a 400-payment batch (166 KB of
-    // calldata) a byte at a time in JavaScript, ~1 s on the thread that serves intake; viem ~40 ms.
-    const rawTx = await this.account.signTransaction({
-      type: "eip1559",
+    const unsigned: UnsignedTx = {
       chainId: Number(this.chainId),
       to: tx.to as Hex,
       data: tx.data as Hex,
@@ -196,8 +195,18 @@ export class ChainClient {
       gas: tx.gasLimit,
       maxFeePerGas: tx.fees.maxFeePerGas,
       maxPriorityFeePerGas: tx.fees.maxPriorityFeePerGas,
-    });
-    return { rawTx, txHash: toHex(keccak_256(Buffer.from(rawTx.slice(2), "hex"))) };
+    };
+    return this.signingThread ? this.signingThread.sign(unsigned) : signEip1559(this.account, unsigned);
+  }
+
+  /** Signs on a thread of its own from now on (the relayer process; tests sign inline). */
+  useSigningThread(): void {
+    this.signingThread ??= new SigningThread(this.key);
+  }
+
+  /** Stops the signing thread, if any. */
+  async close(): Promise<void> {
+    await this.signingThread?.close();
   }
 
   /**
