@@ -8,11 +8,12 @@
  * The signature is not re-checked: intake recovered it, and it cannot change since.
  */
 import { readEscrowAccount } from "../chain/accountReads";
+import { isNonceAvailable } from "../intake/chainView";
+import { useNonce } from "../ledger/payerAccounts";
 import type { Hex, PaymentRecord, RejectReason } from "../domain";
 import type { ChainClient } from "../chain/contracts";
 
 const MAX_UINT128 = (1n << 128n) - 1n;
-const NONCE_WINDOW = 64n;
 /** MerchantRegistry.MerchantStatus.Active */
 const MERCHANT_ACTIVE = 1n;
 /** Parallel view calls per round (ethers batches them into JSON-RPC batch requests). */
@@ -36,22 +37,11 @@ export interface BatchAccountSource {
   accountForBatching(payer: Hex): Promise<PayerView>;
 }
 
-/** Mirror of NonceWindow.isAvailable. */
-export function nonceAvailable(view: PayerView, nonce: bigint): boolean {
-  if (nonce < view.nonceBase) return false;
-  const offset = nonce - view.nonceBase;
-  return offset < NONCE_WINDOW && ((view.nonceBitmap >> offset) & 1n) === 0n;
-}
-
-/** Mirror of NonceWindow.use (for an available nonce): mark it and slide the window. */
-function useNonce(view: PayerView, nonce: bigint): PayerView {
-  let bits = view.nonceBitmap | (1n << (nonce - view.nonceBase));
-  let base = view.nonceBase;
-  while ((bits & 1n) === 1n) {
-    bits >>= 1n;
-    base += 1n;
-  }
-  return { ...view, nonceBase: base, nonceBitmap: bits };
+/** NonceWindow.use on a copy: the trial must not change the view it started from. */
+function withNonceUsed(view: PayerView, nonce: bigint): PayerView {
+  const next = { ...view };
+  useNonce(next, nonce);
+  return next;
 }
 
 /**
@@ -98,7 +88,7 @@ export class ChainSnapshot {
       if (!view || !this.merchants.has(p.merchantId)) throw new Error(`precheck: ${p.id} was not loaded`);
       const verdict = check(p, view, this.merchants.get(p.merchantId)!, this.chainTime);
       if (verdict.ok) {
-        working.set(payer, { ...useNonce(view, p.nonce), balance: view.balance - p.amount });
+        working.set(payer, { ...withNonceUsed(view, p.nonce), balance: view.balance - p.amount });
       }
       return verdict;
     });
@@ -121,7 +111,7 @@ function check(p: PaymentRecord, payer: PayerView, merchantActive: boolean, chai
   // The next block's timestamp is above the latest one's: a deadline at or before it has passed.
   if (p.deadline <= chainTime) return { ok: false, reason: "expired" };
   if (!merchantActive) return { ok: false, reason: "merchant_not_active" };
-  if (!nonceAvailable(payer, p.nonce)) return { ok: false, reason: "nonce_unavailable" };
+  if (!isNonceAvailable(payer, p.nonce)) return { ok: false, reason: "nonce_unavailable" };
   if (payer.balance < p.amount) return { ok: false, reason: "insufficient_balance" };
   return { ok: true };
 }
