@@ -19,6 +19,10 @@ import { follow } from "./follow";
 import { formatToken } from "./format";
 import type { DemoCustomer, DemoMerchant } from "./participants";
 
+/** How long the demo waits for the relayer to see its own deposits before paying with them. */
+const DEPOSIT_VISIBLE_RETRIES = 40;
+const DEPOSIT_VISIBLE_WAIT_MS = 250;
+
 /** What happens to a payment after it is escrowed. */
 export type Outcome = "confirm" | "refund" | "dispute" | "hold";
 
@@ -75,7 +79,16 @@ export async function payAndEscrow(
     prepared.push({ ...p, id, requestId: request.id, label });
   }
 
-  const result = await ctx.customerApi.submitPayments(signed);
+  // The relayer spends a deposit once its chain watcher has applied it (a poll or two after the
+  // deposit's receipt): resubmitting the same signed payments is idempotent, so wait and retry
+  // while the only refusals are insufficient_balance.
+  let result = await ctx.customerApi.submitPayments(signed);
+  for (let attempt = 0; attempt < DEPOSIT_VISIBLE_RETRIES; attempt++) {
+    const refused = result.results.filter((r) => r.error);
+    if (refused.length === 0 || refused.some((r) => r.error!.code !== "insufficient_balance")) break;
+    await new Promise((resolve) => setTimeout(resolve, DEPOSIT_VISIBLE_WAIT_MS));
+    result = await ctx.customerApi.submitPayments(signed);
+  }
   ctx.log(
     `  POST /v1/payments/batch: ${result.accepted} accepted, ${result.duplicates} duplicates, ${result.failed} failed`,
   );
