@@ -23,7 +23,8 @@
  * BENCH_BATCH_MAX_SIZE (the relayer's BATCH_MAX_SIZE, default 400), BENCH_CPU_PROFILE=<dir> writes a V8
  * CPU profile of the relayer there (on its graceful stop), BENCH_RELAYER_ENV='{"NAME":"value"}'
  * overrides the relayer's environment (e.g. '{"BATCH_MAX_AGE_MS":"600000"}' to measure intake alone;
- * the run then waits for escrow forever, so pair it with BENCH_ACCEPT_ONLY=1).
+ * the run then waits for escrow forever, so pair it with BENCH_ACCEPT_ONLY=1), BENCH_NODE_LOG=1 keeps
+ * the hardhat node's per-call console log on (off by default: nothing reads it during the bench).
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -197,6 +198,8 @@ async function main(): Promise<void> {
   const db = relayerDir();
   log("starting a hardhat node and deploying");
   const chain = await startLocalChain();
+  // `hardhat node` prints every call it serves; nobody reads that here, and it shares the cores.
+  if (env.BENCH_NODE_LOG !== "1") await chain.rpc("hardhat_setLoggingEnabled", [false]);
   let relayer: Awaited<ReturnType<typeof spawnRelayer>> | null = null;
   try {
     const merchants: Merchant[] = [];
