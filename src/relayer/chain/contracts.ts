@@ -2,19 +2,24 @@
  * The relayer's connection to the chain: the deployment's addresses, typechain bindings, the one
  * signer key, and every RPC call wrapped in retry-with-backoff of transient failures.
  */
+import http from "node:http";
+import https from "node:https";
 import path from "node:path";
+import { gunzipSync } from "node:zlib";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import {
   FetchRequest,
   JsonRpcProvider,
   Network,
   Wallet,
+  assert,
+  makeError,
+  toQuantity,
   type Block,
+  type FetchCancelSignal,
+  type GetUrlResponse,
   type JsonRpcPayload,
   type JsonRpcResult,
-  type Log,
-  type TransactionReceipt,
-  type TransactionResponse,
 } from "ethers";
 import { readDeployment } from "../../chain/deployments";
 import { SigningThread, signEip1559, type UnsignedTx } from "./signingThread";
@@ -30,6 +35,16 @@ import {
   type SettlementToken,
 } from "../../../typechain-types";
 import { classifyRpcError, withRetry, type RetryOptions } from "./rpcErrors";
+import {
+  toRawLogs,
+  toRawReceipt,
+  type JsonRpcLog,
+  type JsonRpcReceipt,
+  type RawLog,
+  type RawReceipt,
+} from "./rawTypes";
+
+export type { RawLog, RawReceipt, RawReceiptLog } from "./rawTypes";
 
 /** A stalled node must not hang a job: requests give up after this and count as transient. */
 export const RPC_TIMEOUT_MS = 10_000;
@@ -141,23 +156,38 @@ export class ChainClient {
     return BigInt(block.timestamp);
   }
 
-  escrowLogs(fromBlock: bigint, toBlock: bigint, topics?: (string | string[] | null)[]): Promise<Log[]> {
-    return this.rpc("eth_getLogs", () =>
-      this.provider.getLogs({
-        address: this.addresses.escrow,
-        fromBlock: Number(fromBlock),
-        toBlock: Number(toBlock),
-        topics,
-      }),
+  /**
+   * The escrow's logs in [fromBlock, toBlock], as the node sent them (see ./rawTypes.ts), not as
+   * ethers' Log objects: the jobs read a few fields of hundreds of logs per page.
+   */
+  escrowLogs(fromBlock: bigint, toBlock: bigint, topics?: (string | string[] | null)[]): Promise<RawLog[]> {
+    const filter = {
+      address: this.addresses.escrow,
+      fromBlock: toQuantity(fromBlock),
+      toBlock: toQuantity(toBlock),
+      ...(topics ? { topics } : {}),
+    };
+    return this.rpc("eth_getLogs", async () =>
+      toRawLogs((await this.provider.send("eth_getLogs", [filter])) as JsonRpcLog[]),
     );
   }
 
-  receipt(hash: Hex): Promise<TransactionReceipt | null> {
-    return this.rpc("eth_getTransactionReceipt", () => this.provider.getTransactionReceipt(hash));
+  /** The receipt of a mined transaction (null when the node has none), as a RawReceipt. */
+  receipt(hash: Hex): Promise<RawReceipt | null> {
+    return this.rpc("eth_getTransactionReceipt", async () =>
+      toRawReceipt((await this.provider.send("eth_getTransactionReceipt", [hash])) as JsonRpcReceipt | null),
+    );
   }
 
-  transaction(hash: Hex): Promise<TransactionResponse | null> {
-    return this.rpc("eth_getTransactionByHash", () => this.provider.getTransaction(hash));
+  /**
+   * Whether the node knows the transaction (mined or in its pool): its hash, or null. Not ethers'
+   * TransactionResponse: a batch's 330 KB of calldata would be parsed into one only to be dropped.
+   */
+  async transaction(hash: Hex): Promise<{ hash: Hex } | null> {
+    const found = await this.rpc("eth_getTransactionByHash", () =>
+      this.provider.send("eth_getTransactionByHash", [hash]),
+    );
+    return found ? { hash: (found as { hash: string }).hash.toLowerCase() as Hex } : null;
   }
 
   /** The signer's transaction count: mined ("latest") or including the node's mempool ("pending"). */
@@ -245,11 +275,109 @@ export interface ConnectOptions {
 }
 
 /**
+ * Keep-alive connections to the node, as Node's global agent keeps them (same settings), but the
+ * relayer's own: nothing else in the process changes or shares them.
+ */
+const AGENTS = {
+  http: new http.Agent({ keepAlive: true, scheduling: "lifo", timeout: 5_000 }),
+  https: new https.Agent({ keepAlive: true, scheduling: "lifo", timeout: 5_000 }),
+};
+
+/**
+ * ethers' Node transport (ethers/lib.commonjs/utils/geturl.js) except for how the response body is
+ * collected: ethers copies the whole body into a new Uint8Array on every chunk, quadratic in the
+ * body's size (receipts of 400-payment batches and log pages are 200 KB to several MB, in 64 KB
+ * chunks). Here the chunks are kept and concatenated once.
+ *
+ * Same contract otherwise: the answer is `{statusCode, statusMessage, headers, body}` whatever the
+ * status (ethers' FetchResponse turns 4xx/5xx into its SERVER_ERROR), gzip bodies are inflated,
+ * connection failures reject with Node's own errors (ECONNRESET, ECONNREFUSED, ...), a cancelled
+ * request with ethers' CANCELLED and an overdue one with ethers' TIMEOUT error ("request timeout").
+ * Unlike ethers' (an idle-socket timeout that leaves the socket open), `req.timeout` bounds the
+ * whole exchange and a request that runs out of it is destroyed, so a stalled node does not pile
+ * up open connections while the jobs retry.
+ */
+export function nodeGetUrl(req: FetchRequest, signal?: FetchCancelSignal): Promise<GetUrlResponse> {
+  assert(signal == null || !signal.cancelled, "request cancelled before sending", "CANCELLED");
+  const protocol = req.url.split(":")[0].toLowerCase();
+  assert(protocol === "http" || protocol === "https", `unsupported protocol ${protocol}`, "UNSUPPORTED_OPERATION", {
+    info: { protocol },
+    operation: "request",
+  });
+  assert(
+    protocol === "https" || !req.credentials || req.allowInsecureAuthentication,
+    "insecure authorized connections unsupported",
+    "UNSUPPORTED_OPERATION",
+    { operation: "request" },
+  );
+  return new Promise<GetUrlResponse>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      outcome();
+    };
+    const fail = (error: unknown) => settle(() => reject(error));
+
+    const request = (protocol === "http" ? http : https).request(req.url, {
+      method: req.method,
+      headers: req.headers,
+      agent: AGENTS[protocol],
+    });
+    const abort = (error: Error) => {
+      if (settled) return;
+      fail(error);
+      request.destroy();
+    };
+    // 0 is "no timeout", as for ethers' transport (socket.setTimeout(0)).
+    if (req.timeout > 0) timer = setTimeout(() => abort(makeError("request timeout", "TIMEOUT")), req.timeout);
+    signal?.addListener(() => abort(makeError("request cancelled", "CANCELLED")));
+    request.on("error", fail);
+    request.once("response", (resp) => {
+      const statusCode = resp.statusCode ?? 0;
+      const statusMessage = resp.statusMessage ?? "";
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(resp.headers)) {
+        headers[name] = Array.isArray(value) ? value.join(", ") : (value ?? "");
+      }
+      const chunks: Buffer[] = [];
+      let length = 0;
+      resp.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        length += chunk.length;
+      });
+      resp.on("end", () => {
+        let body: Uint8Array | null = chunks.length === 0 ? null : Buffer.concat(chunks, length);
+        try {
+          if (body && headers["content-encoding"] === "gzip") body = gunzipSync(body);
+        } catch (error) {
+          fail(makeError("bad response data", "SERVER_ERROR", { request: req, info: { response: resp, error } }));
+          return;
+        }
+        settle(() => resolve({ statusCode, statusMessage, headers, body }));
+      });
+      resp.on("error", (error: Error & { response?: unknown }) => {
+        error.response = { statusCode, statusMessage, headers, body: null };
+        fail(error);
+      });
+      // The connection closed before the body ended, without an error event: never leave it hanging.
+      resp.on("close", () => {
+        if (!settled) fail(Object.assign(new Error("aborted"), { code: "ECONNRESET" }));
+      });
+    });
+    const body = req.body;
+    request.end(body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : undefined);
+  });
+}
+
+/**
  * ethers' JSON-RPC transport with Node's own UTF-8 codec. ethers converts request and response
  * bodies between strings and bytes in JavaScript, a character at a time: for a 400-payment batch
  * (330 KB of calldata out, receipts and log pages of similar size back) that held the relayer's
  * event loop for ~100 ms per call. Everything else (timeouts, HTTP status errors, batching, error
- * objects) is ethers' own.
+ * objects) is ethers' own; the HTTP exchange is nodeGetUrl's.
  */
 class NativeCodecJsonRpcProvider extends JsonRpcProvider {
   // ethers types the answers as JsonRpcResult[] though error objects come back in it too (as here).
@@ -271,6 +399,7 @@ class NativeCodecJsonRpcProvider extends JsonRpcProvider {
 export function jsonRpcProvider(rpcUrl: string, chainId: bigint, timeoutMs: number = RPC_TIMEOUT_MS): JsonRpcProvider {
   const request = new FetchRequest(rpcUrl);
   request.timeout = timeoutMs;
+  request.getUrlFunc = nodeGetUrl;
   // staticNetwork: no chain-id probe (and its retry loop) on every start; cacheTimeout -1: polling
   // jobs must see fresh answers, not a 250 ms cache.
   return new NativeCodecJsonRpcProvider(request, Network.from(chainId), { staticNetwork: true, cacheTimeout: -1 });

@@ -109,8 +109,8 @@ type FieldsOf<L extends readonly FieldSpec[]> = { [F in L[number] as F["name"]]:
 export type EscrowEvent = { [N in EscrowEventName]: { name: N } & FieldsOf<Layouts[N]> }[EscrowEventName];
 export type EscrowEventOf<N extends EscrowEventName> = Extract<EscrowEvent, { name: N }>;
 
-/** What a decoder needs of a log (ethers' Log and receipt logs both fit). */
-export interface RawLog {
+/** What a decoder needs of a log (./rawTypes.ts' RawLog and RawReceiptLog, ethers' Log all fit). */
+export interface LogWords {
   readonly topics: readonly string[];
   readonly data: string;
 }
@@ -186,7 +186,7 @@ function compile(name: EscrowEventName): Compiled {
   return { name, topics, dataWords, fields };
 }
 
-function decodeWith(spec: Compiled, log: RawLog): EscrowEvent {
+function decodeWith(spec: Compiled, log: LogWords): EscrowEvent {
   const data = log.data.toLowerCase();
   if (log.topics.length !== spec.topics || data.length !== HEX_PREFIX + spec.dataWords * WORD_CHARS) {
     // A log of the escrow with a known topic0 but another shape: the ABI is not what was deployed.
@@ -215,7 +215,7 @@ export class EscrowEventDecoder<N extends EscrowEventName = EscrowEventName> {
   }
 
   /** Whether `log` is one of the wanted events (by topic0 only). */
-  wants(log: RawLog): boolean {
+  wants(log: LogWords): boolean {
     const topic0 = log.topics[0];
     return topic0 !== undefined && (this.byTopic.has(topic0) || this.byTopic.has(topic0.toLowerCase()));
   }
@@ -225,7 +225,7 @@ export class EscrowEventDecoder<N extends EscrowEventName = EscrowEventName> {
    * another layout (as parseLog does): the caller reads the escrow's address only, so that means
    * the ABI does not match the deployed contract, and skipping would lose a state change.
    */
-  decode(log: RawLog): EscrowEventOf<N> | null {
+  decode(log: LogWords): EscrowEventOf<N> | null {
     const topic0 = log.topics[0];
     if (topic0 === undefined) return null;
     const spec = this.byTopic.get(topic0) ?? this.byTopic.get(topic0.toLowerCase());

@@ -112,7 +112,8 @@ export class ChainWatcher extends Job {
         throw error;
       }
       // A log from another version of block `to` means a reorg raced the two reads: retry later.
-      if (logs.some((l) => BigInt(l.blockNumber) === to && l.blockHash !== block.hash)) return;
+      const hash = block.hash.toLowerCase();
+      if (logs.some((l) => l.blockNumber === to && l.blockHash !== hash)) return;
       const page = decodeEscrowLogs(logs);
       const counts = await this.store.transaction(async () => {
         const result = await applyEscrowPage(this.store, page, this.clock.now(), this.ledger);

@@ -13,11 +13,11 @@
  *   Deposited, Withdrawn, NonceCancelled → no payment change; their payer is reported `touched`
  * Every transition goes through `canMove`, so applying the same logs twice changes nothing.
  */
-import type { Log } from "ethers";
 import { ONCHAIN_REJECT_REASONS, PaymentState, type Hex, type PaymentRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
 import type { LedgerListener } from "../ledger/listener";
 import { EscrowEventDecoder, type EscrowEventOf } from "../chain/escrowEvents";
+import type { RawLog } from "../chain/rawTypes";
 import { ONCHAIN_STATES, canMove, writePaymentChanges, type PaymentChange } from "./paymentChanges";
 
 /** Events the watcher asks for (topic0 of each). */
@@ -63,14 +63,14 @@ export interface AppliedPage {
 
 const runKey = (tx: Hex, batchId: bigint, merchantId: bigint) => `${tx}:${batchId}:${merchantId}`;
 
-export function decodeEscrowLogs(logs: readonly Log[]): EscrowPage {
+export function decodeEscrowLogs(logs: readonly RawLog[]): EscrowPage {
   const events: EscrowPage["events"] = [];
   const releaseAt = new Map<string, bigint>();
   for (const log of logs) {
     if (log.removed) continue;
     const event = decoder.decode(log);
     if (!event) continue;
-    const tx = log.transactionHash as Hex;
+    const tx = log.transactionHash;
     events.push({ event, tx });
     if (event.name === "TrancheFunded") releaseAt.set(runKey(tx, event.batchId, event.merchantId), event.releaseAt);
   }

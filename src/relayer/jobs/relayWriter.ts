@@ -8,7 +8,7 @@
  * resolves once the transaction is recorded and broadcast, not mined; the chain watcher applies its
  * events (confirmed, disputed, refunded) when it is.
  */
-import type { Interface, TransactionReceipt } from "ethers";
+import type { Interface } from "ethers";
 import { ApiError } from "../errors";
 import type { Hex } from "../domain";
 import type { Withdrawal } from "../../sdk/typedData";
@@ -23,6 +23,7 @@ import { revertData } from "../intake/revert";
 import { PaymentEscrow__factory, SettlementToken__factory } from "../../../typechain-types";
 import { ChainUnavailableError, classifyRpcError } from "../chain/rpcErrors";
 import { escrowInterface } from "../chain/calldata";
+import type { RawReceipt } from "../chain/rawTypes";
 import { NO_STORE_WRITES, type PurposeHandler } from "./batchOutcome";
 import type { Submitter } from "./submitter";
 import { errorMessage, silentLogger, type Logger } from "./runtime";
@@ -120,9 +121,9 @@ export function toApiError(error: unknown): ApiError {
 /** Relayed operations carry no store state: their effects arrive through the watcher. */
 function relayHandler(log: Logger): PurposeHandler {
   return {
-    onMined(keys: string, receipt: TransactionReceipt) {
+    onMined(keys: string, receipt: RawReceipt) {
       if (receipt.status !== 1)
-        log.warn({ operation: keys, txHash: receipt.hash }, "relayed operation reverted on chain");
+        log.warn({ operation: keys, txHash: receipt.transactionHash }, "relayed operation reverted on chain");
       return NO_STORE_WRITES;
     },
     async onDropped(keys: string) {

@@ -62,15 +62,15 @@ export async function recoverFromReorg(options: {
   for (const batch of finalised) {
     if (batch.blockNumber === null || batch.blockNumber <= rewindTo || batch.txHash === null) continue;
     const receipt = await chain.receipt(batch.txHash);
-    if (receipt && receipt.blockHash === batch.blockHash) continue;
+    if (receipt && receipt.blockHash === batch.blockHash?.toLowerCase()) continue;
     const inPool = receipt ? null : await chain.transaction(batch.txHash);
     const escrowed = receipt ? batchEscrowedIn(receipt, chain.addresses.escrow) : null;
     await store.transaction(async () => {
       const payments = await paymentsOf(store, batch);
       if (receipt) {
         await store.batches.update(batch.key, {
-          blockNumber: BigInt(receipt.blockNumber),
-          blockHash: receipt.blockHash as Hex,
+          blockNumber: receipt.blockNumber,
+          blockHash: receipt.blockHash,
           batchId: escrowed?.batchId ?? null,
           root: escrowed?.root ?? null,
           state: escrowed ? BatchState.Confirmed : BatchState.Empty,

@@ -2,10 +2,10 @@
  * What a settle transaction's fate means for the settlement records it carries (the submitter's
  * handler for "settle:<key>,<key>,..."; one record per merchant entry of the call).
  */
-import type { TransactionReceipt } from "ethers";
-import type { Hex, SettlementRecord } from "../domain";
+import type { SettlementRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
 import { EscrowEventDecoder } from "../chain/escrowEvents";
+import type { RawReceipt } from "../chain/rawTypes";
 import type { PurposeHandler } from "./batchOutcome";
 
 const settleDecoder = new EscrowEventDecoder(["TrancheSettled", "MerchantPaid", "PayoutDeferred"]);
@@ -21,7 +21,7 @@ interface MerchantOutcome {
 }
 
 /** Per merchant: what the settle call paid (or deferred) and the fees its tranches accrued. */
-export function settlementOutcomes(receipt: TransactionReceipt, escrow: string): Map<bigint, MerchantOutcome> {
+export function settlementOutcomes(receipt: RawReceipt, escrow: string): Map<bigint, MerchantOutcome> {
   const out = new Map<bigint, MerchantOutcome>();
   const of = (merchantId: bigint) => {
     if (!out.has(merchantId)) out.set(merchantId, { paid: 0n, deferred: 0n, fee: 0n });
@@ -30,7 +30,7 @@ export function settlementOutcomes(receipt: TransactionReceipt, escrow: string):
   const address = escrow.toLowerCase();
   for (const log of receipt.logs) {
     // Token transfers make up half of a settle receipt: skipped on topic0 before anything else.
-    if (!settleDecoder.wants(log) || log.address.toLowerCase() !== address) continue;
+    if (!settleDecoder.wants(log) || log.address !== address) continue;
     const e = settleDecoder.decode(log)!;
     if (e.name === "TrancheSettled") of(e.merchantId).fee += e.fee;
     else if (e.name === "MerchantPaid") of(e.merchantId).paid += e.amount;
@@ -52,13 +52,13 @@ export function settlementHandler(options: { store: RelayerStore; escrow: string
       return async () => {
         for (const record of await records(keys)) {
           if (receipt.status !== 1) {
-            await store.settlements.update(record.key, { state: "failed", txHash: receipt.hash as Hex });
+            await store.settlements.update(record.key, { state: "failed", txHash: receipt.transactionHash });
             continue;
           }
           const o = outcomes.get(record.merchantId) ?? { paid: 0n, deferred: 0n, fee: 0n };
           await store.settlements.update(record.key, {
             state: o.deferred > 0n ? "deferred" : "confirmed",
-            txHash: receipt.hash as Hex,
+            txHash: receipt.transactionHash,
             amount: o.paid + o.deferred,
             fee: o.fee,
           });

@@ -11,11 +11,12 @@
  * silently waiting; one whose nonce another transaction took is dropped and its batch re-sent.
  * Other jobs (the settler) send through `send()`, on the same nonce sequence and lock.
  */
-import { Transaction, type TransactionReceipt } from "ethers";
+import { Transaction } from "ethers";
 import { SubmissionState, type Hex, type SubmissionRecord } from "../domain";
 import { DEFAULTS, type RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
 import type { ChainClient, Fees } from "../chain/contracts";
+import type { RawReceipt } from "../chain/rawTypes";
 import { bumpFees, gasLimitFromEstimate, initialFees } from "../chain/fees";
 import { ChainUnavailableError } from "../chain/rpcErrors";
 import { NonceManager, groupByNonce, type NonceReport } from "../chain/nonceManager";
@@ -240,7 +241,7 @@ export class Submitter extends Job {
     const latestNonce = await this.chain.nonceAt("latest");
     const head = await this.chain.blockNumber();
     for (const [nonce, group] of groupByNonce(pending)) {
-      let mined: { submission: SubmissionRecord; receipt: TransactionReceipt } | null = null;
+      let mined: { submission: SubmissionRecord; receipt: RawReceipt } | null = null;
       for (const submission of [...group].reverse()) {
         const receipt = await this.chain.receipt(submission.txHash);
         if (receipt) {
@@ -249,7 +250,7 @@ export class Submitter extends Job {
         }
       }
       if (mined) {
-        if (head - BigInt(mined.receipt.blockNumber) + 1n >= BigInt(this.config.confirmations)) {
+        if (head - mined.receipt.blockNumber + 1n >= BigInt(this.config.confirmations)) {
           await this.finalize(group, mined.submission, mined.receipt);
           this.forget(nonce);
         }
@@ -267,11 +268,7 @@ export class Submitter extends Job {
     this.tried.delete(nonce);
   }
 
-  private async finalize(
-    group: SubmissionRecord[],
-    mined: SubmissionRecord,
-    receipt: TransactionReceipt,
-  ): Promise<void> {
+  private async finalize(group: SubmissionRecord[], mined: SubmissionRecord, receipt: RawReceipt): Promise<void> {
     const { kind, keys } = parsePurpose(mined.purpose);
     // The receipt is read before the transaction: only store writes happen while it is open.
     const writes = this.handlers.get(kind)?.onMined(keys, receipt) ?? NO_STORE_WRITES;
@@ -288,7 +285,7 @@ export class Submitter extends Job {
     this.metrics?.submissionLatency.observe({ purpose: kind }, Math.max(0, this.clock.now() - group[0].sentAt) / 1000);
     if (receipt.status !== 1) this.metrics?.failures.inc({ component: "submitter", reason: "reverted" });
     this.log.info(
-      { purpose: mined.purpose, txHash: receipt.hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed },
+      { purpose: mined.purpose, txHash: receipt.transactionHash, block: receipt.blockNumber, gasUsed: receipt.gasUsed },
       "transaction final",
     );
   }
