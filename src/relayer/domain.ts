@@ -69,6 +69,17 @@ export enum SubmissionState {
 
 export type Hex = `0x${string}`;
 
+/**
+ * How intake verified a payment's signature. The escrow also tries ECDSA first, so an ECDSA-signed
+ * payment never reaches the ERC-1271 call whose gas the payer's wallet decides: its share of a
+ * batch's gas is bounded by the batcher's measured model and needs no eth_estimateGas.
+ */
+export enum SignatureKind {
+  Ecdsa = "ecdsa",
+  /** ERC-1271: the payer is a contract that accepted the signature. */
+  Contract = "contract",
+}
+
 /** A stored payment. Money and ids are bigint in code and decimal strings in storage and JSON. */
 export interface PaymentRecord {
   id: Hex;
@@ -93,6 +104,8 @@ export interface PaymentRecord {
   releaseAt: bigint | null;
   /** Payment request it pays, if any. */
   requestId: string | null;
+  /** How intake verified the signature; null for payments stored before this was recorded. */
+  signatureKind: SignatureKind | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -50,6 +50,13 @@ function min(a: bigint, b: bigint): bigint {
 const GAS_LIMIT_PERCENT = 125n;
 const GAS_LIMIT_EXTRA = 25_000n;
 
-/** A transaction's gas limit from an estimate of its gas: headroom for state that moves meanwhile. */
+/** EIP-7825 (Osaka): nodes refuse a transaction whose gas limit is above this. */
+export const TX_GAS_LIMIT_CAP = 16_777_216n;
+
+/**
+ * A transaction's gas limit from an estimate of its gas: headroom for state that moves meanwhile,
+ * never above the per-transaction cap (a limit above it is refused outright, whatever gas the
+ * transaction would use).
+ */
 export const gasLimitFromEstimate = (estimate: bigint): bigint =>
-  (estimate * GAS_LIMIT_PERCENT) / 100n + GAS_LIMIT_EXTRA;
+  min((estimate * GAS_LIMIT_PERCENT) / 100n + GAS_LIMIT_EXTRA, max(estimate, TX_GAS_LIMIT_CAP));

@@ -1,5 +1,5 @@
 import { ApiError, isApiError } from "../errors";
-import { PaymentState, type Hex, type PaymentRecord, type PaymentRequestRecord } from "../domain";
+import { PaymentState, SignatureKind, type Hex, type PaymentRecord, type PaymentRequestRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
 import type { RelayerMetrics } from "../metrics";
 import type { Payment } from "../../sdk/typedData";
@@ -32,6 +32,7 @@ interface Verified {
   id: Hex;
   payment: Payment;
   signature: Hex;
+  signatureKind: SignatureKind;
   request: PaymentRequestRecord | null;
 }
 
@@ -129,7 +130,11 @@ export class Intake {
     const signature = body.signature.toLowerCase() as Hex;
     const { id, signer } = await recovery.recover(payment, signature);
     // ECDSA first (as the escrow does), then ERC-1271 if the payer is a contract.
-    if (signer !== payment.payer && !(await this.isContractSignature(payment.payer, hexToBytes(id), signature))) {
+    const signatureKind = signer === payment.payer ? SignatureKind.Ecdsa : SignatureKind.Contract;
+    if (
+      signatureKind === SignatureKind.Contract &&
+      !(await this.isContractSignature(payment.payer, hexToBytes(id), signature))
+    ) {
       throw new ApiError("invalid_signature", `signature is not ${payment.payer}'s`);
     }
     const merchant = await chain.merchant(payment.merchantId);
@@ -145,7 +150,7 @@ export class Intake {
       });
     }
     const request = body.requestId ? await this.matchRequest(body.requestId, payment) : null;
-    return { id, payment, signature, request };
+    return { id, payment, signature, signatureKind, request };
   }
 
   /** ECDSA first (as the escrow does), then ERC-1271 if the payer is a contract. */
@@ -286,6 +291,7 @@ function newRecord(item: Verified, now: number): PaymentRecord {
     refunded: 0n,
     releaseAt: null,
     requestId: item.request?.id ?? null,
+    signatureKind: item.signatureKind,
     createdAt: now,
     updatedAt: now,
   };

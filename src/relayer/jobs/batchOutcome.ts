@@ -5,7 +5,6 @@
  * from the escrow's events. This records the batch's on-chain identity (id, root, transaction,
  * block, gas) and puts the batch back in the queue when its transaction never happened.
  */
-import type { TransactionReceipt } from "ethers";
 import {
   BatchState,
   PaymentState,
@@ -19,7 +18,8 @@ import type { LedgerListener } from "../ledger/listener";
 import { encodePayBatch } from "../chain/calldata";
 import { gasLimitFromEstimate } from "../chain/fees";
 import { EscrowEventDecoder } from "../chain/escrowEvents";
-import { modelGas } from "./batcher";
+import type { RawReceipt } from "../chain/rawTypes";
+import { modelBounded, modelGas } from "./batcher";
 import { REQUEUE_FIELDS, writePaymentChanges } from "./paymentChanges";
 import type { JobMetrics, Logger } from "./runtime";
 
@@ -33,7 +33,7 @@ export interface PurposeHandler {
    * store transaction, so reading the receipt never holds the store; returns the store writes,
    * which the submitter runs inside the transaction that marks the submission mined.
    */
-  onMined(keys: string, receipt: TransactionReceipt): StoreWrites;
+  onMined(keys: string, receipt: RawReceipt): StoreWrites;
   /**
    * Its nonce was consumed by a transaction it did not send: nothing it carried happened. Called
    * inside the store transaction that fails the submission (store work only).
@@ -53,12 +53,12 @@ export function parsePurpose(purpose: string): { kind: string; keys: string } {
 }
 
 /** The BatchEscrowed event of `receipt`, if the escrow at `escrow` emitted one. */
-export function batchEscrowedIn(receipt: TransactionReceipt, escrow: string): { batchId: bigint; root: Hex } | null {
+export function batchEscrowedIn(receipt: RawReceipt, escrow: string): { batchId: bigint; root: Hex } | null {
   const address = escrow.toLowerCase();
   // payBatch emits it last, after one event per payment: scan from the end.
   for (let i = receipt.logs.length - 1; i >= 0; i--) {
     const log = receipt.logs[i];
-    if (!batchEscrowedDecoder.wants(log) || log.address.toLowerCase() !== address) continue;
+    if (!batchEscrowedDecoder.wants(log) || log.address !== address) continue;
     const event = batchEscrowedDecoder.decode(log)!;
     return { batchId: event.batchId, root: event.root };
   }
@@ -94,15 +94,15 @@ export function batchHandler(options: {
     onMined(keys, receipt) {
       const key = Number(keys);
       const placed = {
-        txHash: receipt.hash as Hex,
-        blockNumber: BigInt(receipt.blockNumber),
-        blockHash: receipt.blockHash as Hex,
+        txHash: receipt.transactionHash,
+        blockNumber: receipt.blockNumber,
+        blockHash: receipt.blockHash,
         gasUsed: receipt.gasUsed,
       };
       if (receipt.status !== 1) {
         return async () => {
           // Out of gas or similar: nothing was escrowed; the payments go back to the queue.
-          log.error({ batch: key, txHash: receipt.hash }, "batch transaction reverted; payments requeued");
+          log.error({ batch: key, txHash: receipt.transactionHash }, "batch transaction reverted; payments requeued");
           await store.batches.update(key, { ...placed, state: BatchState.Empty });
           await release(key, PaymentState.Accepted);
         };
@@ -155,13 +155,16 @@ export async function sendBuiltBatches(deps: SendDeps): Promise<void> {
     const payments = batch.paymentIds.map((id) => stored.get(id)).filter((p) => p !== undefined);
     const data = encodePayBatch(payments);
     const merchants = new Set(payments.map((p) => p.merchantId)).size;
-    // The batcher simulated this exact calldata moments ago: a second eth_estimateGas would only
-    // make the node execute the whole batch again. An older batch (a restart, a backlog) is
-    // estimated afresh.
+    // ECDSA-signed payments: the measured model bounds the gas, no node call. Otherwise the batcher
+    // simulated this exact calldata moments ago: a second eth_estimateGas would only make the node
+    // execute the whole batch again. An older batch (a restart, a backlog) is estimated afresh.
+    const model = modelGas(payments.length, merchants);
     const fresh = batch.gasEstimate !== null && deps.now() - batch.createdAt <= BATCH_ESTIMATE_FRESH_MS;
-    const gasLimit = fresh
-      ? gasLimitFromEstimate(batch.gasEstimate!)
-      : await deps.gasLimitFor(data, modelGas(payments.length, merchants));
+    const gasLimit = modelBounded(payments)
+      ? gasLimitFromEstimate(model)
+      : fresh
+        ? gasLimitFromEstimate(batch.gasEstimate!)
+        : await deps.gasLimitFor(data, model);
     const submission = await deps.send(batchPurpose(batch.key), data, gasLimit);
     await markSubmitted(deps, batch, submission);
     deps.metrics?.batchSize.observe(payments.length);

@@ -8,14 +8,15 @@
  * when the simulation drops many), marks those past their deadline expired (so a deadline passed
  * in the queue is noticed when a batch next closes), and builds the batch from the rest.
  * A batch is ordered by merchant (the escrow funds one tranche per merchant run, so grouping saves a
- * tranche write per run), sized under the gas budget with a measured per-payment cost and checked
- * with eth_estimateGas, and simulated item by item (./precheck.ts): items the escrow would reject
- * are marked rejected with the escrow's reason instead of being sent.
+ * tranche write per run), sized under the gas budget with a measured per-payment cost (checked
+ * with eth_estimateGas only when a payment's wallet contract decides its gas, see modelBounded),
+ * and simulated item by item (./precheck.ts): items the escrow would reject are marked rejected
+ * with the escrow's reason instead of being sent.
  *
  * While a built batch waits for the submitter no new one is built, so that the pending-block views
  * the simulation reads always include every earlier batch.
  */
-import { BatchState, PaymentState, type Hex, type PaymentRecord, type RejectReason } from "../domain";
+import { BatchState, PaymentState, SignatureKind, type Hex, type PaymentRecord, type RejectReason } from "../domain";
 import { DEFAULTS, type RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
 import type { ChainClient } from "../chain/contracts";
@@ -39,6 +40,11 @@ export const PAY_BATCH_GAS = { base: 80_000n, perPayment: 19_000n, perMerchantRu
 const MAX_BATCHES_PER_TICK = 8;
 /** Extra candidates read beyond one batch's size, to replace the items the simulation drops. */
 const LOAD_SLACK = 1.25;
+
+/** True when the model bounds the batch's gas: every payment ECDSA-signed (see SignatureKind). */
+export function modelBounded(payments: readonly PaymentRecord[]): boolean {
+  return payments.every((p) => p.signatureKind === SignatureKind.Ecdsa);
+}
 
 export function modelGas(payments: number, merchantRuns: number): bigint {
   return (
@@ -189,8 +195,11 @@ export class Batcher extends Job {
     }
     if (!full && more) return "needs_more";
 
+    // ECDSA-signed payments cost at most what the model says (it was selected under the budget by
+    // it); only a batch with ERC-1271 payers (or rows stored before intake recorded the kind) asks
+    // the node, whose estimate executes the whole batch once more.
     let estimatedGas: bigint | null = null;
-    for (let attempt = 0; included.length > 0 && attempt < 3; attempt++) {
+    for (let attempt = 0; included.length > 0 && !modelBounded(included) && attempt < 3; attempt++) {
       estimatedGas = await this.estimate(included);
       if (estimatedGas === null || estimatedGas <= this.gasBudget) break;
       // The model under-estimated (e.g. ERC-1271 payers): shrink in proportion and check again.

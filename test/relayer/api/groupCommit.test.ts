@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
-import { PaymentState, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
+import { PaymentState, SignatureKind, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
 import { GroupCommitWriter } from "../../../src/relayer/intake/groupCommit";
 import { createMetrics } from "../../../src/relayer/metrics";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
@@ -31,6 +31,7 @@ function record(): PaymentRecord {
     refunded: 0n,
     releaseAt: null,
     requestId: null,
+    signatureKind: SignatureKind.Ecdsa,
     createdAt: now,
     updatedAt: now,
   };

@@ -18,7 +18,7 @@ import { deployEscrowFixture, signPayment, usd, type EscrowFixture } from "../..
 import { paymentId } from "../../../src/sdk/paymentId";
 import { escrowDomain, type Address, type Payment } from "../../../src/sdk/typedData";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
-import { PaymentState, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
+import { PaymentState, SignatureKind, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
 import { connectChain, type ChainAddresses, type ChainClient } from "../../../src/relayer/chain/contracts";
 import type { RetryOptions } from "../../../src/relayer/chain/rpcErrors";
 import { createPipeline, type Pipeline, type PipelineConfig, type PipelineOptions } from "../../../src/relayer/jobs";
@@ -222,6 +222,8 @@ export interface PaySpec {
   nonce?: bigint;
   validAfter?: bigint;
   deadline?: bigint;
+  /** As intake recorded it (default ECDSA: the fixture's payers are EOAs); null = stored before it was recorded. */
+  signatureKind?: SignatureKind | null;
 }
 
 export async function pipelineFixture(config: Partial<PipelineConfig> = {}): Promise<PipelineFixture> {
@@ -310,6 +312,7 @@ export async function pipelineFixture(config: Partial<PipelineConfig> = {}): Pro
           refunded: 0n,
           releaseAt: null,
           requestId: null,
+          signatureKind: spec.signatureKind === undefined ? SignatureKind.Ecdsa : spec.signatureKind,
           createdAt: at,
           updatedAt: at,
         });

@@ -208,6 +208,41 @@ describe("relayer pipeline: batcher", function () {
     await fx.accept(payers.slice(0, 20).map((payer) => ({ payer })));
     await batcher.tick();
     expect(batcher.lastBuilt.map((b) => b.paymentIds.length)).to.deep.equal([7, 7, 6]);
-    for (const b of batcher.lastBuilt) expect(b.estimatedGas! <= budget).to.equal(true);
+    for (const b of batcher.lastBuilt) {
+      // ECDSA-signed payments: sized by the model alone; the node agrees each batch fits.
+      expect(b.estimatedGas).to.equal(null);
+      const stored = await fx.store.payments.getMany(b.paymentIds);
+      const calldata = encodePayBatch(b.paymentIds.map((id) => stored.get(id)!));
+      expect((await fx.chain.estimateGas(fx.addresses.escrow, calldata)) <= budget).to.equal(true);
+    }
+  });
+
+  it("asks the node for a gas estimate only when the model does not bound a payment's gas", async () => {
+    fx = await pipelineFixture({ batchMaxSize: 100 });
+    const payers = await fundedPayers(fx, 4, usd(100));
+    const batcher = new Batcher({ store: fx.store, chain: fx.chain, config: fx.config, clock: fx.clock });
+    const estimates = () => fx.bridge.calls.filter((m) => m === "eth_estimateGas").length;
+
+    // All ECDSA-signed: no estimate.
+    await fx.accept(payers.slice(0, 2).map((payer) => ({ payer })));
+    let before = estimates();
+    await batcher.tick();
+    expect(batcher.lastBuilt).to.have.length(1);
+    expect(batcher.lastBuilt[0].estimatedGas).to.equal(null);
+    expect(estimates() - before).to.equal(0);
+    // As if sent: the batcher builds nothing while a built batch waits.
+    await fx.store.batches.update(batcher.lastBuilt[0].key, { state: BatchState.Submitted });
+
+    // One payment stored before intake recorded how it verified the signature: estimated.
+    await fx.accept([{ payer: payers[2] }, { payer: payers[3], signatureKind: null }]);
+    before = estimates();
+    await batcher.tick();
+    expect(batcher.lastBuilt).to.have.length(1);
+    const [built] = batcher.lastBuilt;
+    expect(estimates() - before).to.equal(1);
+    const stored = await fx.store.payments.getMany(built.paymentIds);
+    const calldata = encodePayBatch(built.paymentIds.map((id) => stored.get(id)!));
+    expect(built.estimatedGas).to.equal(await fx.chain.estimateGas(fx.addresses.escrow, calldata));
+    expect((await fx.store.batches.get(built.key))!.gasEstimate).to.equal(built.estimatedGas);
   });
 });

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { PaymentState, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
+import { PaymentState, SignatureKind, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 
 /** A fresh store on a real file in its own temp directory; `cleanup` closes it and removes the directory. */
@@ -53,6 +53,7 @@ export function makePayment(n: number, overrides: Partial<PaymentRecord> = {}): 
     refunded: 0n,
     releaseAt: null,
     requestId: null,
+    signatureKind: SignatureKind.Ecdsa,
     createdAt: 1_700_000_000_000 + n,
     updatedAt: 1_700_000_000_000 + n,
     ...overrides,

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { BatchState, PaymentState } from "../../../src/relayer/domain";
+import { BatchState, PaymentState, SignatureKind } from "../../../src/relayer/domain";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 import { MIGRATIONS } from "../../../src/relayer/store/sqlite/migrations";
 import { makePayment, tempStore } from "./helpers";
@@ -93,6 +93,23 @@ describe("SQLite store: file, migrations, transactions, outbox", function () {
     // Clustered by arrival: the oldest payment has the lowest row number.
     const order = db.prepare("SELECT id FROM payments ORDER BY seq").all() as { id: string }[];
     expect(order.map((r) => r.id)).to.deep.equal([rows[1].id, rows[2].id, rows[0].id]);
+    // Migration 3: rows from before it do not know how their signature was verified.
+    for (const p of rows) expect((await store.payments.get(p.id))!.signatureKind).to.equal(null);
+  });
+
+  it("stores how intake verified each signature (migration 3)", async () => {
+    const rows = [
+      makePayment(1, { signatureKind: SignatureKind.Ecdsa }),
+      makePayment(2, { signatureKind: SignatureKind.Contract }),
+    ];
+    await store.payments.insertAccepted(rows);
+    await store.close();
+    store = await openSqliteStore(file);
+    const stored = await store.payments.getMany(rows.map((r) => r.id));
+    expect(rows.map((r) => stored.get(r.id)!.signatureKind)).to.deep.equal([
+      SignatureKind.Ecdsa,
+      SignatureKind.Contract,
+    ]);
   });
 
   it("refuses a database written by a newer schema", async () => {

@@ -201,4 +201,11 @@ export const MIGRATIONS: readonly string[] = [
   -- The batcher's gas estimate, so that sending a batch just built does not simulate it again.
   ALTER TABLE batches ADD COLUMN gas_estimate TEXT;
   `,
+  // 3: how intake verified each signature (ECDSA or ERC-1271). A batch of ECDSA-signed payments is
+  // sized and given its gas limit by the measured model, without eth_estimateGas: the estimate made
+  // the node execute every batch twice, and on a machine shared with the node that was the largest
+  // CPU cost after the relayer itself. Older rows stay NULL (unknown: estimated as before).
+  `
+  ALTER TABLE payments ADD COLUMN signature_kind TEXT;
+  `,
 ];

@@ -1,4 +1,4 @@
-import { PaymentState, type Hex, type PaymentRecord, type RejectReason } from "../../domain";
+import { PaymentState, type Hex, type PaymentRecord, type RejectReason, type SignatureKind } from "../../domain";
 import type { Page, PaymentFilter, PaymentRepository, PendingPayment } from "../types";
 import { big, bigOrNull, dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull, placeholders } from "./codec";
 import type { Connection } from "./connection";
@@ -29,6 +29,7 @@ interface PaymentRow {
   refunded: string;
   release_at: string | null;
   request_id: string | null;
+  signature_kind: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -52,6 +53,7 @@ export const toPayment = (r: PaymentRow): PaymentRecord => ({
   refunded: big(r.refunded),
   releaseAt: bigOrNull(r.release_at),
   requestId: r.request_id,
+  signatureKind: r.signature_kind as SignatureKind | null,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -105,8 +107,8 @@ export class SqlitePayments implements PaymentRepository {
       const insert = this.conn.prepare(
         `INSERT INTO payments (id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline,
            signature, state, reject_reason, batch_key, batch_id, leaf_index, tx_hash, refunded, release_at,
-           request_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           request_id, signature_kind, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO NOTHING`,
       );
       const inserted = new Set<Hex>();
@@ -131,6 +133,7 @@ export class SqlitePayments implements PaymentRepository {
           dec(p.refunded),
           decOrNull(p.releaseAt),
           p.requestId,
+          p.signatureKind,
           p.createdAt,
           p.updatedAt,
         );
