@@ -5,17 +5,14 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { privateKeyToAccount } from "viem/accounts";
+import { errorText } from "../workerThreads";
 import { signEip1559, type SignReply, type SignRequest } from "./signingThread";
 
 const account = privateKeyToAccount((workerData as { key: `0x${string}` }).key);
 
 parentPort!.on("message", (request: SignRequest) => {
   signEip1559(account, request.tx).then(
-    (signed) => parentPort!.postMessage({ seq: request.seq, ...signed } satisfies SignReply),
-    (error: unknown) =>
-      parentPort!.postMessage({
-        seq: request.seq,
-        error: error instanceof Error ? error.message : String(error),
-      } satisfies SignReply),
+    (result) => parentPort!.postMessage({ seq: request.seq, result } satisfies SignReply),
+    (error: unknown) => parentPort!.postMessage({ seq: request.seq, error: errorText(error) } satisfies SignReply),
   );
 });

@@ -1,6 +1,6 @@
 import secp256k1 from "secp256k1";
-import { keccak_256 } from "@noble/hashes/sha3.js";
 import type { Hex } from "../domain";
+import { keccak256 } from "./digest";
 
 /**
  * Signature recovery with libsecp256k1 (the native `secp256k1` binding): ~10,000 recoveries/s per
@@ -26,8 +26,9 @@ export function recoverAddress(digest: Uint8Array, signature: Uint8Array): Hex |
     // r outside the curve order, or no point with that x: not a signature.
     return null;
   }
-  const hash = keccak_256(publicKey.subarray(1));
-  return `0x${Buffer.from(hash.subarray(12)).toString("hex")}`;
+  // The address: the last 20 bytes of the keccak of the key's x ‖ y (after the 0x04 prefix byte).
+  const hash = keccak256(Buffer.from(publicKey.buffer, publicKey.byteOffset + 1, 64));
+  return `0x${hash.toString("hex", 12)}`;
 }
 
 /** Parses a 0x-prefixed hex string of even length into bytes (the schema already checked the charset). */

@@ -32,25 +32,99 @@ export class InlineRecovery implements PaymentRecovery {
   async close(): Promise<void> {}
 }
 
-/** @internal Messages between the pool and its workers. */
+/** @internal What a worker starts with. */
 export interface WorkerSetup {
   chainId: string;
   escrow: Hex;
 }
-export interface RecoveryRequest {
-  seq: number;
-  items: [Payment, Hex][];
+
+/**
+ * @internal Messages between the pool and its workers are strings: a string is copied whole into
+ * the message, while a structured clone of payments walks each one's fields (names included) on
+ * the HTTP thread. A request is `seq` then each payment's fields (payer, merchantId, amount,
+ * orderRef, nonce, validAfter, deadline, signature; bigints in decimal) joined by ","; one with a
+ * "," inside a field (intake's schema admits none) is sent as JSON of the same values instead. A
+ * response is `seq` then, for each payment in order, "," id signer (signer left out if null).
+ */
+const SEP = ",";
+const FIELDS_PER_PAYMENT = 8;
+
+/** @internal */
+export function encodeRecoveryRequest(seq: number, items: readonly (readonly [Payment, Hex])[]): string {
+  let message = `${seq}`;
+  for (const [p, signature] of items) {
+    if (p.payer.includes(SEP) || p.orderRef.includes(SEP) || signature.includes(SEP)) {
+      return JSON.stringify([
+        seq,
+        ...items.flatMap(([q, s]) => [
+          q.payer,
+          `${q.merchantId}`,
+          `${q.amount}`,
+          q.orderRef,
+          `${q.nonce}`,
+          `${q.validAfter}`,
+          `${q.deadline}`,
+          s,
+        ]),
+      ]);
+    }
+    message +=
+      `,${p.payer},${p.merchantId},${p.amount},${p.orderRef}` +
+      `,${p.nonce},${p.validAfter},${p.deadline},${signature}`;
+  }
+  return message;
 }
-export interface RecoveryResponse {
-  seq: number;
-  results: [Hex, Hex | null][];
+
+/** @internal On the worker. */
+export function decodeRecoveryRequest(message: string): { seq: number; items: [Payment, Hex][] } {
+  const v = (message.charCodeAt(0) === 0x5b /* "[" */ ? JSON.parse(message) : message.split(SEP)) as string[];
+  const items: [Payment, Hex][] = [];
+  for (let i = 1; i + FIELDS_PER_PAYMENT <= v.length; i += FIELDS_PER_PAYMENT) {
+    const payment: Payment = {
+      payer: v[i] as Hex,
+      merchantId: BigInt(v[i + 1]),
+      amount: BigInt(v[i + 2]),
+      orderRef: v[i + 3] as Hex,
+      nonce: BigInt(v[i + 4]),
+      validAfter: BigInt(v[i + 5]),
+      deadline: BigInt(v[i + 6]),
+    };
+    items.push([payment, v[i + 7] as Hex]);
+  }
+  return { seq: Number(v[0]), items };
 }
+
+/** @internal On the worker: ids are 0x-prefixed hex without ",", as `toHex` writes them. */
+export function encodeRecoveryResponse(seq: number, results: readonly Recovered[]): string {
+  let message = `${seq}`;
+  for (const { id, signer } of results) message += `${SEP}${id}${signer ?? ""}`;
+  return message;
+}
+
+/** @internal */
+export function decodeRecoveryResponse(message: string): { seq: number; results: Recovered[] } {
+  const parts = message.split(SEP);
+  const results: Recovered[] = new Array(parts.length - 1);
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i];
+    results[i - 1] = {
+      id: part.slice(0, ID_LENGTH) as Hex,
+      signer: part.length > ID_LENGTH ? (part.slice(ID_LENGTH) as Hex) : null,
+    };
+  }
+  return { seq: Number(parts[0]), results };
+}
+
+/** "0x" and 32 bytes in hex. */
+const ID_LENGTH = 66;
 
 /**
  * Upper bound of payments per message. One message per event-loop turn carries everything that
- * arrived in that turn: structured cloning costs per message far more than per item.
+ * arrived in that turn: a message costs far more than an item in it, most of all when it wakes an
+ * idle worker. 256 keeps a message's string (~300 bytes a payment) under ~128 KB, past which V8
+ * allocates strings apart and building and sending them costs ~50 % more per payment.
  */
-const MAX_ITEMS_PER_MESSAGE = 512;
+const MAX_ITEMS_PER_MESSAGE = 256;
 
 interface Waiting {
   resolve: (value: Recovered) => void;
@@ -64,15 +138,17 @@ interface PoolWorker {
 }
 
 /**
- * Recovery on worker threads. Signature recovery (libsecp256k1, ~80 µs) and the digest (keccak in
- * JS, ~25 µs) are a third of a payment's CPU in intake; on their own threads they run beside HTTP
- * parsing and the store instead of in turn with it. Requests of one event-loop turn go to a worker
- * in one message; a worker that dies fails its batches (the requests answer 500, nothing is
- * stored) and is replaced.
+ * Recovery on worker threads. Signature recovery (libsecp256k1, ~80 µs) and the digest (native
+ * keccak: in JavaScript it was most of the rest) are a large part of a payment's CPU in intake; on
+ * their own threads they run beside HTTP parsing and the store instead of in turn with it. Requests
+ * of one event-loop turn go to a worker in one message; a worker that dies fails its batches (the
+ * requests answer 500, nothing is stored) and is replaced.
  */
 export class WorkerRecovery implements PaymentRecovery {
   private readonly workers: PoolWorker[] = [];
-  private queue: { item: [Payment, Hex]; waiting: Waiting }[] = [];
+  /** Payments waiting for the next flush, and their callers. */
+  private queue: [Payment, Hex][] = [];
+  private queueWaiting: Waiting[] = [];
   private scheduled = false;
   private seq = 0;
   private closed = false;
@@ -91,7 +167,8 @@ export class WorkerRecovery implements PaymentRecovery {
   recover(payment: Payment, signature: Hex): Promise<Recovered> {
     if (this.closed) return Promise.reject(new Error("signature pool is closed"));
     return new Promise<Recovered>((resolve, reject) => {
-      this.queue.push({ item: [payment, signature], waiting: { resolve, reject } });
+      this.queue.push([payment, signature]);
+      this.queueWaiting.push({ resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -108,7 +185,7 @@ export class WorkerRecovery implements PaymentRecovery {
             const seq = ++this.seq;
             entry.inFlight.set(seq, { waiting: [], answered: resolve });
             entry.worker.ref();
-            entry.worker.postMessage({ seq, items: [] } satisfies RecoveryRequest);
+            entry.worker.postMessage(encodeRecoveryRequest(seq, []));
           }),
       ),
     );
@@ -123,27 +200,30 @@ export class WorkerRecovery implements PaymentRecovery {
     this.scheduled = false;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_ITEMS_PER_MESSAGE);
+      const waiting = this.queueWaiting.splice(0, MAX_ITEMS_PER_MESSAGE);
       // The least loaded worker (fewest payments in flight).
       const target = this.workers.reduce((a, b) => (b.items < a.items ? b : a));
       const seq = ++this.seq;
-      target.inFlight.set(seq, { waiting: batch.map((b) => b.waiting) });
+      const message = encodeRecoveryRequest(seq, batch);
+      target.inFlight.set(seq, { waiting });
       target.items += batch.length;
       target.worker.ref();
-      target.worker.postMessage({ seq, items: batch.map((b) => b.item) } satisfies RecoveryRequest);
+      target.worker.postMessage(message);
     }
   }
 
   private spawn(): PoolWorker {
     const worker = startModuleWorker(path.join(__dirname, "signatureWorker"), this.setup);
     const entry: PoolWorker = { worker, inFlight: new Map(), items: 0 };
-    worker.on("message", (response: RecoveryResponse) => {
+    worker.on("message", (message: string) => {
+      const response = decodeRecoveryResponse(message);
       const request = entry.inFlight.get(response.seq);
       if (!request) return;
       entry.inFlight.delete(response.seq);
       const { waiting, answered } = request;
       entry.items -= waiting.length;
       if (entry.items === 0) entry.worker.unref();
-      response.results.forEach(([id, signer], i) => waiting[i].resolve({ id, signer }));
+      response.results.forEach((recovered, i) => waiting[i].resolve(recovered));
       answered?.();
     });
     const fail = (error: unknown) => {

@@ -6,15 +6,16 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { EscrowDigester, toHex } from "./digest";
 import { hexToBytes, recoverAddress } from "./signature";
-import type { RecoveryRequest, RecoveryResponse, WorkerSetup } from "./signaturePool";
+import { decodeRecoveryRequest, encodeRecoveryResponse, type Recovered, type WorkerSetup } from "./signaturePool";
 
 const setup = workerData as WorkerSetup;
 const digester = new EscrowDigester(BigInt(setup.chainId), setup.escrow);
 
-parentPort!.on("message", (request: RecoveryRequest) => {
-  const results: RecoveryResponse["results"] = request.items.map(([payment, signature]) => {
+parentPort!.on("message", (message: string) => {
+  const { seq, items } = decodeRecoveryRequest(message);
+  const results = items.map(([payment, signature]): Recovered => {
     const digest = digester.payment(payment);
-    return [toHex(digest), recoverAddress(digest, hexToBytes(signature))];
+    return { id: toHex(digest), signer: recoverAddress(digest, hexToBytes(signature)) };
   });
-  parentPort!.postMessage({ seq: request.seq, results } satisfies RecoveryResponse);
+  parentPort!.postMessage(encodeRecoveryResponse(seq, results));
 });

@@ -1,7 +1,16 @@
 import { expect } from "chai";
 import { Wallet } from "ethers";
+import fc from "fast-check";
 import { EscrowDigester, toHex } from "../../../src/relayer/intake/digest";
-import { InlineRecovery, WorkerRecovery } from "../../../src/relayer/intake/signaturePool";
+import {
+  InlineRecovery,
+  WorkerRecovery,
+  decodeRecoveryRequest,
+  decodeRecoveryResponse,
+  encodeRecoveryRequest,
+  encodeRecoveryResponse,
+  type Recovered,
+} from "../../../src/relayer/intake/signaturePool";
 import { signPayment } from "../../../src/sdk/sign";
 import { fromEthersSigner } from "../../../src/sdk/signers";
 import type { Address, Hex, Payment } from "../../../src/sdk/typedData";
@@ -82,5 +91,65 @@ describe("relayer intake: signature recovery on worker threads", function () {
       (e: unknown) => e,
     );
     expect((error as Error | null)?.message).to.equal("signature pool is closed");
+  });
+
+  describe("messages between the pool and its workers", function () {
+    const uint = fc.bigInt({ min: 0n, max: (1n << 256n) - 1n });
+    const hexBytes = (min: number, max: number) =>
+      fc.uint8Array({ minLength: min, maxLength: max }).map((b) => toHex(b));
+    // Intake only sends schema-checked hex; any other text must still arrive exactly as sent.
+    const text = fc.oneof(hexBytes(0, 80), fc.string(), fc.constantFrom("", ",", "0x,12", "[", '"'));
+    const item = fc.tuple(
+      fc.record({
+        payer: fc.oneof(hexBytes(20, 20), text),
+        merchantId: uint,
+        amount: uint,
+        orderRef: fc.oneof(hexBytes(32, 32), text),
+        nonce: uint,
+        validAfter: uint,
+        deadline: uint,
+      }),
+      fc.oneof(hexBytes(65, 65), text),
+    ) as fc.Arbitrary<[Payment, Hex]>;
+
+    it("a request carries its payments and signatures exactly, whatever their text", function () {
+      fc.assert(
+        fc.property(fc.nat(), fc.array(item, { maxLength: 20 }), (seq, items) => {
+          expect(decodeRecoveryRequest(encodeRecoveryRequest(seq, items))).to.deep.equal({ seq, items });
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it("a request of schema-valid payments is one line of comma-separated fields", function () {
+      const payment: Payment = {
+        payer: `0x${"ab".repeat(20)}`,
+        merchantId: 7n,
+        amount: 1_000_000n,
+        orderRef: `0x${"0e".repeat(32)}`,
+        nonce: 3n,
+        validAfter: 0n,
+        deadline: 2_000_000_000n,
+      };
+      const signature = `0x${"1b".repeat(65)}` as Hex;
+      expect(encodeRecoveryRequest(9, [[payment, signature]])).to.equal(
+        `9,${payment.payer},7,1000000,${payment.orderRef},3,0,2000000000,${signature}`,
+      );
+      expect(encodeRecoveryRequest(10, [])).to.equal("10");
+      expect(decodeRecoveryRequest("10")).to.deep.equal({ seq: 10, items: [] });
+    });
+
+    it("a response carries ids and signers (or null) in order", function () {
+      const recovered = fc.record({
+        id: hexBytes(32, 32),
+        signer: fc.option(hexBytes(20, 20), { nil: null }),
+      }) as fc.Arbitrary<Recovered>;
+      fc.assert(
+        fc.property(fc.nat(), fc.array(recovered, { maxLength: 20 }), (seq, results) => {
+          expect(decodeRecoveryResponse(encodeRecoveryResponse(seq, results))).to.deep.equal({ seq, results });
+        }),
+        { numRuns: 200 },
+      );
+    });
   });
 });

@@ -48,7 +48,7 @@ describe("relayer chain: transaction signing thread", function () {
   it("fails the signature in flight when the thread dies, and signs again on a new one", async function () {
     thread = new SigningThread(KEY);
     await thread.sign(tx(1));
-    const worker = (thread as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    const { worker } = (thread as unknown as { thread: { worker: { terminate(): Promise<number> } } }).thread;
     const inFlight = thread.sign(tx(2)).then(
       () => "signed",
       (e: Error) => e.message,

@@ -5,10 +5,10 @@
  * reading requests; here it runs beside it.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { PaymentRecord } from "../../domain";
+import { errorText } from "../../workerThreads";
 import { Connection } from "./connection";
 import { SqlitePayments } from "./payments";
-import type { WriterReply, WriterRequest } from "./writerThread";
+import { decodeInsert, encodeInserted, encodeInsertFailed } from "./writerThread";
 
 const CHECKPOINT_INTERVAL_MS = 250;
 
@@ -21,13 +21,10 @@ const payments = new SqlitePayments(connection);
 connection.disableAutoCheckpoint();
 setInterval(() => connection.db.pragma("wal_checkpoint(PASSIVE)"), CHECKPOINT_INTERVAL_MS).unref();
 
-parentPort!.on("message", (request: WriterRequest) => {
-  payments.insertAccepted(request.payments as PaymentRecord[]).then(
-    (inserted) => parentPort!.postMessage({ seq: request.seq, inserted: [...inserted] } satisfies WriterReply),
-    (error: unknown) =>
-      parentPort!.postMessage({
-        seq: request.seq,
-        error: error instanceof Error ? error.message : String(error),
-      } satisfies WriterReply),
+parentPort!.on("message", (message: string | string[]) => {
+  const { seq, payments: records } = decodeInsert(message);
+  payments.insertAccepted(records).then(
+    (inserted) => parentPort!.postMessage(encodeInserted(seq, records, inserted)),
+    (error: unknown) => parentPort!.postMessage(encodeInsertFailed(seq, errorText(error))),
   );
 });
