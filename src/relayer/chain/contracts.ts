@@ -6,7 +6,6 @@ import http from "node:http";
 import https from "node:https";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
-import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import {
   FetchRequest,
   JsonRpcProvider,
@@ -22,7 +21,7 @@ import {
   type JsonRpcResult,
 } from "ethers";
 import { readDeployment } from "../../chain/deployments";
-import { SigningThread, signEip1559, type UnsignedTx } from "./signingThread";
+import { SigningThread, privateKeyBytes, signEip1559, type UnsignedTx } from "./signingThread";
 import type { Hex } from "../domain";
 import type { Logger } from "../jobs/runtime";
 import { silentLogger } from "../jobs/runtime";
@@ -96,8 +95,8 @@ const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
 export class ChainClient {
   readonly provider: JsonRpcProvider;
   readonly signer: Wallet;
-  /** The same key as a viem account: signs the relayer's transactions. */
-  private readonly account: PrivateKeyAccount;
+  /** The same key's bytes: signs the relayer's transactions (./signingThread.ts). */
+  private readonly keyBytes: Uint8Array;
   private readonly key: Hex;
   private signingThread: SigningThread | null = null;
   readonly address: Hex;
@@ -112,7 +111,7 @@ export class ChainClient {
     this.provider = options.provider;
     this.addresses = options.addresses;
     this.signer = new Wallet(options.signerKey, this.provider);
-    this.account = privateKeyToAccount(options.signerKey);
+    this.keyBytes = privateKeyBytes(options.signerKey);
     this.key = options.signerKey;
     this.address = this.signer.address as Hex;
     this.escrow = PaymentEscrow__factory.connect(options.addresses.escrow, this.provider);
@@ -226,7 +225,7 @@ export class ChainClient {
       maxFeePerGas: tx.fees.maxFeePerGas,
       maxPriorityFeePerGas: tx.fees.maxPriorityFeePerGas,
     };
-    return this.signingThread ? this.signingThread.sign(unsigned) : signEip1559(this.account, unsigned);
+    return this.signingThread ? this.signingThread.sign(unsigned) : signEip1559(this.keyBytes, unsigned);
   }
 
   /** Signs on a thread of its own from now on (the relayer process; tests sign inline). */

@@ -1,6 +1,7 @@
 import path from "node:path";
-import { keccak_256 } from "@noble/hashes/sha3.js";
-import type { PrivateKeyAccount } from "viem/accounts";
+import secp256k1 from "secp256k1";
+import { serializeTransaction } from "viem";
+import { keccak256 } from "../keccak";
 import type { Hex } from "../domain";
 import { SingleWorker, type WorkerAnswer } from "../workerThreads";
 
@@ -29,12 +30,25 @@ export interface SignRequest {
 export type SignReply = WorkerAnswer<SignedTx>;
 
 /**
- * Signs with viem and hashes the raw bytes: the ethers Wallet RLP-encodes and hashes a batch's
- * calldata a byte at a time in JavaScript (~1 s for 166 KB); viem takes ~40 ms.
+ * Signs an EIP-1559 transaction: viem serialises it, the native bindings hash (keccak) and sign
+ * (libsecp256k1, RFC 6979 nonces, low s: the same bytes as viem's and ethers' own signers, which
+ * the tests check). The ethers Wallet RLP-encodes and hashes a batch's calldata a byte at a time in
+ * JavaScript (~1 s for 166 KB); viem's account signer ~40 ms, most of it two @noble keccaks over the
+ * whole transaction; this ~10 ms.
  */
-export async function signEip1559(account: PrivateKeyAccount, tx: UnsignedTx): Promise<SignedTx> {
-  const rawTx = await account.signTransaction({ type: "eip1559", ...tx });
-  return { rawTx, txHash: `0x${Buffer.from(keccak_256(Buffer.from(rawTx.slice(2), "hex"))).toString("hex")}` };
+export function signEip1559(key: Uint8Array, tx: UnsignedTx): SignedTx {
+  const unsigned = serializeTransaction({ type: "eip1559", ...tx });
+  const { signature, recid } = secp256k1.ecdsaSign(keccak256(Buffer.from(unsigned.slice(2), "hex")), key);
+  const word = (at: number): Hex => `0x${Buffer.from(signature.subarray(at, at + 32)).toString("hex")}`;
+  const rawTx = serializeTransaction({ type: "eip1559", ...tx }, { r: word(0), s: word(32), yParity: recid });
+  return { rawTx, txHash: `0x${keccak256(Buffer.from(rawTx.slice(2), "hex")).toString("hex")}` };
+}
+
+/** The 32 bytes of a private key given as hex. */
+export function privateKeyBytes(key: Hex): Uint8Array {
+  const bytes = Buffer.from(key.slice(2), "hex");
+  if (bytes.length !== 32 || !secp256k1.privateKeyVerify(bytes)) throw new Error("invalid private key");
+  return bytes;
 }
 
 /**

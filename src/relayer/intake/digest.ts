@@ -1,5 +1,5 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import createKeccakHash from "keccak";
+import { keccak256 } from "../keccak";
 import { ESCROW_DOMAIN_NAME, ESCROW_DOMAIN_VERSION, type Payment, type Withdrawal } from "../../sdk/typedData";
 import type { Hex } from "../domain";
 
@@ -10,13 +10,6 @@ import type { Hex } from "../domain";
  * ~3,000 payment ids/s on one loaded core), which matters at thousands of payments per second.
  * test/relayer/api/digest.test.ts checks it against src/sdk/paymentId.ts.
  */
-
-/**
- * Keccak-256 with the native `keccak` binding, for the hashes of every payment: ~5 µs per hash of a
- * few hundred bytes here, against ~13 µs for @noble/hashes (which stays for the one-off hashes).
- * Without the binding the package falls back to its own JavaScript. It takes Buffers only.
- */
-export const keccak256 = (data: Buffer): Buffer => createKeccakHash("keccak256").update(data).digest();
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const keccakText = (text: string): Uint8Array => keccak_256(utf8(text));

@@ -1,6 +1,6 @@
 import secp256k1 from "secp256k1";
 import type { Hex } from "../domain";
-import { keccak256 } from "./digest";
+import { keccak256 } from "../keccak";
 
 /**
  * Signature recovery with libsecp256k1 (the native `secp256k1` binding): ~10,000 recoveries/s per

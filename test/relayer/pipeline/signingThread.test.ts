@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { Transaction, Wallet } from "ethers";
 import { privateKeyToAccount } from "viem/accounts";
-import { SigningThread, signEip1559, type UnsignedTx } from "../../../src/relayer/chain/signingThread";
+import { SigningThread, privateKeyBytes, signEip1559, type UnsignedTx } from "../../../src/relayer/chain/signingThread";
 import type { Hex } from "../../../src/relayer/domain";
 
 const KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" as Hex;
@@ -26,7 +26,7 @@ describe("relayer chain: transaction signing thread", function () {
 
   it("signs exactly what the ethers Wallet signs, with the same hash, on or off the thread", async function () {
     thread = new SigningThread(KEY);
-    const inline = await signEip1559(privateKeyToAccount(KEY), tx(7));
+    const inline = await signEip1559(privateKeyBytes(KEY), tx(7));
     const threaded = await thread.sign(tx(7));
     expect(threaded).to.deep.equal(inline);
     const { chainId, to, data, value, nonce, gas, maxFeePerGas, maxPriorityFeePerGas } = tx(7);
@@ -45,6 +45,22 @@ describe("relayer chain: transaction signing thread", function () {
     expect(threaded.txHash).to.equal(Transaction.from(byEthers).hash);
   });
 
+  it("matches viem's account signer for both signature parities, and refuses a bad key", async function () {
+    const account = privateKeyToAccount(KEY);
+    const parities = new Set<number>();
+    for (let nonce = 0; nonce < 12; nonce++) {
+      const small = { ...tx(nonce), data: `0x${"c3".repeat(100 + nonce)}` as Hex };
+      const ours = signEip1559(privateKeyBytes(KEY), small);
+      expect(ours.rawTx).to.equal(await account.signTransaction({ type: "eip1559", ...small }));
+      const parsed = Transaction.from(ours.rawTx);
+      expect(ours.txHash).to.equal(parsed.hash);
+      parities.add(parsed.signature!.yParity);
+    }
+    expect([...parities].sort()).to.deep.equal([0, 1]);
+    expect(() => privateKeyBytes("0x1234")).to.throw("invalid private key");
+    expect(() => privateKeyBytes(`0x${"00".repeat(32)}`)).to.throw("invalid private key");
+  });
+
   it("fails the signature in flight when the thread dies, and signs again on a new one", async function () {
     thread = new SigningThread(KEY);
     await thread.sign(tx(1));
@@ -55,6 +71,6 @@ describe("relayer chain: transaction signing thread", function () {
     );
     await worker.terminate();
     expect(await inFlight).to.match(/signing thread exited/);
-    expect((await thread.sign(tx(3))).rawTx).to.equal((await signEip1559(privateKeyToAccount(KEY), tx(3))).rawTx);
+    expect((await thread.sign(tx(3))).rawTx).to.equal((await signEip1559(privateKeyBytes(KEY), tx(3))).rawTx);
   });
 });
