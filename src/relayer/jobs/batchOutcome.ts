@@ -19,7 +19,7 @@ import { encodePayBatch } from "../chain/calldata";
 import { gasLimitFromEstimate } from "../chain/fees";
 import { EscrowEventDecoder } from "../chain/escrowEvents";
 import type { RawReceipt } from "../chain/rawTypes";
-import { modelBounded, modelGas } from "./batcher";
+import { modelGas, type PayBatchGasModel } from "./batcher";
 import { REQUEUE_FIELDS, writePaymentChanges } from "./paymentChanges";
 import type { JobMetrics, Logger } from "./runtime";
 
@@ -136,6 +136,8 @@ interface SendDeps {
   log: Logger;
   metrics?: JobMetrics;
   gasLimitFor(data: string, fallback: bigint): Promise<bigint>;
+  /** Trusted model: ECDSA-signed batches are sent with its limit, no estimate (absent: never). */
+  gasModel?: PayBatchGasModel;
   /** The submitter's record-then-broadcast (under its lock). */
   send(purpose: string, data: string, gasLimit: bigint): Promise<SubmissionRecord>;
 }
@@ -160,7 +162,7 @@ export async function sendBuiltBatches(deps: SendDeps): Promise<void> {
     // execute the whole batch again. An older batch (a restart, a backlog) is estimated afresh.
     const model = modelGas(payments.length, merchants);
     const fresh = batch.gasEstimate !== null && deps.now() - batch.createdAt <= BATCH_ESTIMATE_FRESH_MS;
-    const gasLimit = modelBounded(payments)
+    const gasLimit = deps.gasModel?.bounds(payments)
       ? gasLimitFromEstimate(model)
       : fresh
         ? gasLimitFromEstimate(batch.gasEstimate!)

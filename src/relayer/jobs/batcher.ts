@@ -41,9 +41,39 @@ const MAX_BATCHES_PER_TICK = 8;
 /** Extra candidates read beyond one batch's size, to replace the items the simulation drops. */
 const LOAD_SLACK = 1.25;
 
-/** True when the model bounds the batch's gas: every payment ECDSA-signed (see SignatureKind). */
+/** True when the model can bound the batch's gas: every payment ECDSA-signed (see SignatureKind). */
 export function modelBounded(payments: readonly PaymentRecord[]): boolean {
   return payments.every((p) => p.signatureKind === SignatureKind.Ecdsa);
+}
+
+/**
+ * Whether PAY_BATCH_GAS bounds payBatch on the chain the relayer talks to. The model was measured on
+ * the deployed bytecode; other bytecode (solidity-coverage's instrumented escrow, a future version)
+ * costs more. So it is trusted only after the node has estimated one ECDSA-signed batch at or under
+ * it, and never again once an estimate came out above it: until then every batch is estimated.
+ */
+export class PayBatchGasModel {
+  private holds: boolean | null = null;
+
+  /** True when `payments` can be sent with the model's limit, without eth_estimateGas. */
+  bounds(payments: readonly PaymentRecord[]): boolean {
+    return this.holds === true && modelBounded(payments);
+  }
+
+  /** Checks the model against the node's estimate of a batch of `payments` in `merchantRuns` runs. */
+  observe(payments: readonly PaymentRecord[], merchantRuns: number, estimate: bigint): void {
+    if (!modelBounded(payments)) return;
+    if (estimate > modelGas(payments.length, merchantRuns)) this.holds = false;
+    else this.holds ??= true;
+  }
+}
+
+/** Contiguous runs of one merchant in a batch (what the escrow funds a tranche write for). */
+export function merchantRuns(payments: readonly PaymentRecord[]): number {
+  let runs = 0;
+  for (let i = 0; i < payments.length; i++)
+    if (i === 0 || payments[i].merchantId !== payments[i - 1].merchantId) runs++;
+  return runs;
 }
 
 export function modelGas(payments: number, merchantRuns: number): bigint {
@@ -67,6 +97,8 @@ export interface BatcherOptions {
   ledger?: LedgerListener;
   /** Payer accounts for the pre-send simulation without chain reads (the intake ledger). */
   batchAccounts?: BatchAccountSource;
+  /** Shared with the submitter, which sends model-bound batches without an estimate either. */
+  gasModel?: PayBatchGasModel;
 }
 
 export interface BuiltBatch {
@@ -92,6 +124,7 @@ export class Batcher extends Job {
   private readonly gasBudget: bigint;
   private readonly ledger: LedgerListener;
   private readonly batchAccounts?: BatchAccountSource;
+  private readonly gasModel: PayBatchGasModel;
   /** Batches built by the last tick (for logs and tests). */
   lastBuilt: BuiltBatch[] = [];
 
@@ -104,6 +137,7 @@ export class Batcher extends Job {
     this.gasBudget = options.gasBudget ?? DEFAULTS.batchGasBudget;
     this.ledger = options.ledger ?? NO_LEDGER;
     this.batchAccounts = options.batchAccounts;
+    this.gasModel = options.gasModel ?? new PayBatchGasModel();
   }
 
   protected intervalMs(): number {
@@ -199,8 +233,9 @@ export class Batcher extends Job {
     // it); only a batch with ERC-1271 payers (or rows stored before intake recorded the kind) asks
     // the node, whose estimate executes the whole batch once more.
     let estimatedGas: bigint | null = null;
-    for (let attempt = 0; included.length > 0 && !modelBounded(included) && attempt < 3; attempt++) {
+    for (let attempt = 0; included.length > 0 && !this.gasModel.bounds(included) && attempt < 3; attempt++) {
       estimatedGas = await this.estimate(included);
+      if (estimatedGas !== null) this.gasModel.observe(included, merchantRuns(included), estimatedGas);
       if (estimatedGas === null || estimatedGas <= this.gasBudget) break;
       // The model under-estimated (e.g. ERC-1271 payers): shrink in proportion and check again.
       limit = Math.max(1, Math.floor(((included.length * Number(this.gasBudget)) / Number(estimatedGas)) * 0.95));

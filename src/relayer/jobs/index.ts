@@ -8,7 +8,7 @@ import type { RelayerStore } from "../store/types";
 import type { ChainClient } from "../chain/contracts";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
 import type { BatchAccountSource } from "./precheck";
-import { Batcher } from "./batcher";
+import { Batcher, PayBatchGasModel } from "./batcher";
 import { ChainWatcher } from "./chainWatcher";
 import { Settler } from "./settler";
 import { Submitter, type StuckTransaction } from "./submitter";
@@ -74,8 +74,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     metrics: options.metrics,
     ledger: options.ledger ? guarded(options.ledger, logger) : NO_LEDGER,
   };
-  const submitter = new Submitter({ ...common, config: options.config, onStuck: options.onStuck });
-  const batcher = new Batcher({ ...common, config: options.config, batchAccounts: options.batchAccounts });
+  const gasModel = new PayBatchGasModel();
+  const submitter = new Submitter({ ...common, config: options.config, onStuck: options.onStuck, gasModel });
+  const batcher = new Batcher({ ...common, config: options.config, batchAccounts: options.batchAccounts, gasModel });
   const watcher = new ChainWatcher({ ...common, config: options.config, submitter });
   const settler = new Settler({ ...common, config: options.config, submitter });
   const jobs = [watcher, batcher, submitter, settler];

@@ -21,6 +21,7 @@ import { bumpFees, gasLimitFromEstimate, initialFees } from "../chain/fees";
 import { ChainUnavailableError } from "../chain/rpcErrors";
 import { NonceManager, groupByNonce, type NonceReport } from "../chain/nonceManager";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
+import type { PayBatchGasModel } from "./batcher";
 import { NO_STORE_WRITES, batchHandler, parsePurpose, sendBuiltBatches, type PurposeHandler } from "./batchOutcome";
 import {
   Job,
@@ -60,6 +61,8 @@ export interface SubmitterOptions {
   /** Called once when a transaction becomes stuck at the fee cap. */
   onStuck?: (stuck: StuckTransaction) => void;
   /** Told of the payment state changes it commits (default: nobody). */
+  /** Shared with the batcher: a trusted model sends ECDSA-signed batches without an estimate. */
+  gasModel?: PayBatchGasModel;
   ledger?: LedgerListener;
 }
 
@@ -72,6 +75,7 @@ export class Submitter extends Job {
   private readonly config: SubmitterOptions["config"];
   private readonly clock: Clock;
   private readonly ledger: LedgerListener;
+  private readonly gasModel?: PayBatchGasModel;
   private readonly bumpPercent: bigint;
   private readonly lock = new Mutex();
   private readonly handlers = new Map<string, PurposeHandler>();
@@ -86,6 +90,7 @@ export class Submitter extends Job {
     this.config = options.config;
     this.clock = options.clock ?? systemClock;
     this.ledger = options.ledger ?? NO_LEDGER;
+    this.gasModel = options.gasModel;
     this.bumpPercent = options.feeBumpPercent ?? DEFAULTS.feeBumpPercent;
     this.nonces = new NonceManager(this.chain, this.store, {
       clock: this.clock,
@@ -153,6 +158,7 @@ export class Submitter extends Job {
         log: this.log,
         metrics: this.metrics,
         gasLimitFor: (data, fallback) => this.gasLimitFor(data, fallback),
+        gasModel: this.gasModel,
         send: (purpose, data, gasLimit) => this.sendLocked(purpose, data, gasLimit),
       });
     });

@@ -3,9 +3,10 @@
  * eth_estimateGas), and the pre-send simulation that drops what the escrow would reject.
  */
 import { expect } from "chai";
-import { BatchState, PaymentState } from "../../../src/relayer/domain";
+import { BatchState, PaymentState, SignatureKind } from "../../../src/relayer/domain";
+import { makePayment } from "../store/helpers";
 import { encodePayBatch } from "../../../src/relayer/chain/calldata";
-import { Batcher, PAY_BATCH_GAS, groupByMerchant, modelGas } from "../../../src/relayer/jobs/batcher";
+import { Batcher, PAY_BATCH_GAS, PayBatchGasModel, groupByMerchant, modelGas } from "../../../src/relayer/jobs/batcher";
 import { usd } from "../../escrow/fixtures";
 import {
   fundedPayers,
@@ -13,6 +14,7 @@ import {
   pipelineFixture,
   statesOf,
   tickUntil,
+  type PaySpec,
   type PipelineFixture,
 } from "../helpers/chain";
 
@@ -208,13 +210,35 @@ describe("relayer pipeline: batcher", function () {
     await fx.accept(payers.slice(0, 20).map((payer) => ({ payer })));
     await batcher.tick();
     expect(batcher.lastBuilt.map((b) => b.paymentIds.length)).to.deep.equal([7, 7, 6]);
+    // The first batch checks the model against the node; it holds, so the next two need no estimate.
+    expect(batcher.lastBuilt.map((b) => b.estimatedGas === null)).to.deep.equal([false, true, true]);
     for (const b of batcher.lastBuilt) {
-      // ECDSA-signed payments: sized by the model alone; the node agrees each batch fits.
-      expect(b.estimatedGas).to.equal(null);
       const stored = await fx.store.payments.getMany(b.paymentIds);
       const calldata = encodePayBatch(b.paymentIds.map((id) => stored.get(id)!));
       expect((await fx.chain.estimateGas(fx.addresses.escrow, calldata)) <= budget).to.equal(true);
     }
+  });
+
+  it("trusts the gas model only after the node agreed with it, and never after an estimate above it", () => {
+    const model = new PayBatchGasModel();
+    const ecdsa = [makePayment(1), makePayment(2)];
+    const bound = modelGas(2, 1);
+    expect(model.bounds(ecdsa)).to.equal(false);
+    model.observe(ecdsa, 1, bound + 1n);
+    expect(model.bounds(ecdsa)).to.equal(false);
+    model.observe(ecdsa, 1, bound - 1n);
+    expect(model.bounds(ecdsa), "once above the model, always estimated").to.equal(false);
+
+    const agreed = new PayBatchGasModel();
+    agreed.observe(ecdsa, 1, bound);
+    expect(agreed.bounds(ecdsa)).to.equal(true);
+    expect(agreed.bounds([...ecdsa, makePayment(3, { signatureKind: SignatureKind.Contract })])).to.equal(false);
+    expect(agreed.bounds([makePayment(4, { signatureKind: null })])).to.equal(false);
+    // A batch with ERC-1271 payers says nothing about the model.
+    const untouched = new PayBatchGasModel();
+    untouched.observe([makePayment(5, { signatureKind: SignatureKind.Contract })], 1, 10n ** 9n);
+    untouched.observe(ecdsa, 1, bound);
+    expect(untouched.bounds(ecdsa)).to.equal(true);
   });
 
   it("asks the node for a gas estimate only when the model does not bound a payment's gas", async () => {
@@ -223,23 +247,28 @@ describe("relayer pipeline: batcher", function () {
     const batcher = new Batcher({ store: fx.store, chain: fx.chain, config: fx.config, clock: fx.clock });
     const estimates = () => fx.bridge.calls.filter((m) => m === "eth_estimateGas").length;
 
-    // All ECDSA-signed: no estimate.
-    await fx.accept(payers.slice(0, 2).map((payer) => ({ payer })));
-    let before = estimates();
-    await batcher.tick();
-    expect(batcher.lastBuilt).to.have.length(1);
-    expect(batcher.lastBuilt[0].estimatedGas).to.equal(null);
-    expect(estimates() - before).to.equal(0);
-    // As if sent: the batcher builds nothing while a built batch waits.
-    await fx.store.batches.update(batcher.lastBuilt[0].key, { state: BatchState.Submitted });
+    const buildOne = async (specs: PaySpec[]) => {
+      await fx.accept(specs);
+      const before = estimates();
+      await batcher.tick();
+      expect(batcher.lastBuilt).to.have.length(1);
+      // As if sent: the batcher builds nothing while a built batch waits.
+      await fx.store.batches.update(batcher.lastBuilt[0].key, { state: BatchState.Submitted });
+      return { built: batcher.lastBuilt[0], estimates: estimates() - before };
+    };
+
+    // The first ECDSA-signed batch checks the model against the node; the next one needs no estimate.
+    const first = await buildOne([{ payer: payers[0] }]);
+    expect(first.estimates).to.equal(1);
+    expect(first.built.estimatedGas! <= modelGas(1, 1)).to.equal(true);
+    const second = await buildOne([{ payer: payers[1] }]);
+    expect(second.estimates).to.equal(0);
+    expect(second.built.estimatedGas).to.equal(null);
 
     // One payment stored before intake recorded how it verified the signature: estimated.
-    await fx.accept([{ payer: payers[2] }, { payer: payers[3], signatureKind: null }]);
-    before = estimates();
-    await batcher.tick();
-    expect(batcher.lastBuilt).to.have.length(1);
-    const [built] = batcher.lastBuilt;
-    expect(estimates() - before).to.equal(1);
+    const mixed = await buildOne([{ payer: payers[2] }, { payer: payers[3], signatureKind: null }]);
+    expect(mixed.estimates).to.equal(1);
+    const { built } = mixed;
     const stored = await fx.store.payments.getMany(built.paymentIds);
     const calldata = encodePayBatch(built.paymentIds.map((id) => stored.get(id)!));
     expect(built.estimatedGas).to.equal(await fx.chain.estimateGas(fx.addresses.escrow, calldata));
