@@ -126,15 +126,6 @@ const ID_LENGTH = 66;
  */
 const MAX_ITEMS_PER_MESSAGE = 256;
 
-/**
- * Messages a worker holds at most: one it works on and one waiting behind it, so that it never
- * waits for the HTTP thread between two. Payments arriving meanwhile gather into the next message
- * instead of waking the worker once per event-loop turn: under load a turn often holds a single
- * request, and on two cores shared with the chain a wake-up (the sender descheduled for the woken
- * thread) cost more than the recovery it asked for. An idle worker still gets a payment at once.
- */
-const MAX_MESSAGES_IN_FLIGHT = 2;
-
 interface Waiting {
   resolve: (value: Recovered) => void;
   reject: (error: unknown) => void;
@@ -202,30 +193,16 @@ export class WorkerRecovery implements PaymentRecovery {
 
   async close(): Promise<void> {
     this.closed = true;
-    const gathered = this.queueWaiting.splice(0);
-    this.queue = [];
-    for (const w of gathered) w.reject(new Error("signature pool is closed"));
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
-    for (const entry of this.workers) {
-      for (const { waiting, answered } of entry.inFlight.values()) {
-        for (const w of waiting) w.reject(new Error("signature pool is closed"));
-        answered?.();
-      }
-      entry.inFlight.clear();
-    }
   }
 
   private flush(): void {
     this.scheduled = false;
     while (this.queue.length > 0) {
-      // The least loaded worker (fewest payments in flight) that can take another message; none:
-      // the queue waits for the next answer.
-      const target = this.workers
-        .filter((w) => w.inFlight.size < MAX_MESSAGES_IN_FLIGHT)
-        .reduce<PoolWorker | null>((a, b) => (a === null || b.items < a.items ? b : a), null);
-      if (target === null) return;
       const batch = this.queue.splice(0, MAX_ITEMS_PER_MESSAGE);
       const waiting = this.queueWaiting.splice(0, MAX_ITEMS_PER_MESSAGE);
+      // The least loaded worker (fewest payments in flight).
+      const target = this.workers.reduce((a, b) => (b.items < a.items ? b : a));
       const seq = ++this.seq;
       const message = encodeRecoveryRequest(seq, batch);
       target.inFlight.set(seq, { waiting });
@@ -248,8 +225,6 @@ export class WorkerRecovery implements PaymentRecovery {
       if (entry.items === 0) entry.worker.unref();
       response.results.forEach((recovered, i) => waiting[i].resolve(recovered));
       answered?.();
-      // What gathered while every worker was busy goes out now.
-      if (this.queue.length > 0) this.flush();
     });
     const fail = (error: unknown) => {
       for (const { waiting } of entry.inFlight.values()) for (const w of waiting) w.reject(error);
@@ -258,7 +233,6 @@ export class WorkerRecovery implements PaymentRecovery {
       if (this.closed) return;
       const at = this.workers.indexOf(entry);
       if (at >= 0) this.workers[at] = this.spawn();
-      if (this.queue.length > 0) this.flush();
     };
     worker.on("error", fail);
     worker.on("exit", (code) => {

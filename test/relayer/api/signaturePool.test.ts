@@ -82,50 +82,6 @@ describe("relayer intake: signature recovery on worker threads", function () {
     expect(again.signer).to.equal(items[3].signer);
   });
 
-  it("gathers payments while its worker is busy: at most two messages in flight, every answer right", async function () {
-    const items = await signedPayments(50);
-    pool = new WorkerRecovery({ chainId: CHAIN_ID.toString(), escrow: ESCROW }, 1);
-    await pool.recover(items[0].payment, items[0].signature);
-    const entry = (
-      pool as unknown as { workers: { worker: { postMessage(m: string): void }; inFlight: Map<number, unknown> }[] }
-    ).workers[0];
-    let messages = 0;
-    let mostInFlight = 0;
-    const post = entry.worker.postMessage.bind(entry.worker);
-    entry.worker.postMessage = (message: string) => {
-      messages++;
-      mostInFlight = Math.max(mostInFlight, entry.inFlight.size);
-      post(message);
-    };
-    // 100 event-loop turns of 10 payments each: one message per turn before.
-    const answers: Promise<Recovered>[] = [];
-    for (let turn = 0; turn < 100; turn++) {
-      for (let i = 0; i < 10; i++) {
-        const item = items[(turn * 10 + i) % items.length];
-        answers.push(pool.recover(item.payment, item.signature));
-      }
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    const recovered = await Promise.all(answers);
-    expect(recovered.map((r) => r.signer)).to.deep.equal(answers.map((_, n) => items[n % items.length].signer));
-    expect(mostInFlight).to.be.at.most(2);
-    expect(messages).to.be.below(100);
-  });
-
-  it("refuses payments still gathering when it closes", async function () {
-    const items = await signedPayments(10);
-    pool = new WorkerRecovery({ chainId: CHAIN_ID.toString(), escrow: ESCROW }, 1);
-    const pending = Promise.allSettled(
-      Array.from({ length: 3_000 }, (_, n) => pool!.recover(items[n % 10].payment, items[n % 10].signature)),
-    );
-    await new Promise((resolve) => setImmediate(resolve));
-    await pool.close();
-    const outcomes = await pending;
-    const refused = outcomes.filter((o) => o.status === "rejected") as PromiseRejectedResult[];
-    expect(refused.length).to.be.above(0);
-    expect(refused.some((o) => (o.reason as Error).message === "signature pool is closed")).to.equal(true);
-  });
-
   it("refuses work after close", async function () {
     const [item] = await signedPayments(1);
     pool = new WorkerRecovery({ chainId: CHAIN_ID.toString(), escrow: ESCROW }, 1);
