@@ -19,7 +19,7 @@ import { encodePayBatch } from "../chain/calldata";
 import { gasLimitFromEstimate } from "../chain/fees";
 import { EscrowEventDecoder } from "../chain/escrowEvents";
 import type { RawReceipt } from "../chain/rawTypes";
-import { modelGas, type PayBatchGasModel } from "./batcher";
+import { merchantRuns, modelGas, type PayBatchGasModel } from "./batcher";
 import { REQUEUE_FIELDS, writePaymentChanges } from "./paymentChanges";
 import type { JobMetrics, Logger } from "./runtime";
 
@@ -156,11 +156,10 @@ export async function sendBuiltBatches(deps: SendDeps): Promise<void> {
     const stored = await store.payments.getMany(batch.paymentIds);
     const payments = batch.paymentIds.map((id) => stored.get(id)).filter((p) => p !== undefined);
     const data = encodePayBatch(payments);
-    const merchants = new Set(payments.map((p) => p.merchantId)).size;
     // ECDSA-signed payments: the measured model bounds the gas, no node call. Otherwise the batcher
     // simulated this exact calldata moments ago: a second eth_estimateGas would only make the node
     // execute the whole batch again. An older batch (a restart, a backlog) is estimated afresh.
-    const model = modelGas(payments.length, merchants);
+    const model = modelGas(payments.length, merchantRuns(payments));
     const fresh = batch.gasEstimate !== null && deps.now() - batch.createdAt <= BATCH_ESTIMATE_FRESH_MS;
     const gasLimit = deps.gasModel?.bounds(payments)
       ? gasLimitFromEstimate(model)
