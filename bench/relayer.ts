@@ -21,7 +21,8 @@
  * Environment: BENCH_RUNS (3), BENCH_PAYMENTS_PER_RUN (7000), BENCH_BATCH_PAYMENTS (7000; 0 skips
  * the batch run), BENCH_WARMUP_PAYMENTS (2000 single payments before the runs, not in the medians), BENCH_BATCH_SIZE (250 payments per batch request), BENCH_CONCURRENCY (128),
  * BENCH_BATCH_MAX_SIZE (the relayer's BATCH_MAX_SIZE, default 400), BENCH_CPU_PROFILE=<dir> writes a V8
- * CPU profile of the relayer there (on its graceful stop), BENCH_RELAYER_ENV='{"NAME":"value"}'
+ * CPU profile of the relayer there (on its graceful stop), BENCH_NODE_ARGS='<flags>' adds Node.js flags
+ * to the relayer's command line (space-separated, e.g. '--perf-basic-prof' for `perf record`), BENCH_RELAYER_ENV='{"NAME":"value"}'
  * overrides the relayer's environment (e.g. '{"BATCH_MAX_AGE_MS":"600000"}' to measure intake alone;
  * the run then waits for escrow forever, so pair it with BENCH_ACCEPT_ONLY=1), BENCH_NODE_LOG=1 keeps
  * the hardhat node's per-call console log on (off by default: nothing reads it during the bench).
@@ -250,6 +251,7 @@ async function main(): Promise<void> {
     const nodeArgs = env.BENCH_CPU_PROFILE
       ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(env.BENCH_CPU_PROFILE)}`]
       : [];
+    if (env.BENCH_NODE_ARGS) nodeArgs.push(...env.BENCH_NODE_ARGS.split(" ").filter(Boolean));
     relayer = await spawnRelayer(relayerEnv, 90_000, nodeArgs);
     const relayerPid = relayer.child.pid!;
     const chainPgid = chain.node.process.pid!;
