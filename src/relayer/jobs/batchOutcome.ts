@@ -11,6 +11,7 @@ import {
   SubmissionState,
   type BatchRecord,
   type Hex,
+  type PaymentRecord,
   type SubmissionRecord,
 } from "../domain";
 import type { RelayerStore } from "../store/types";
@@ -20,6 +21,7 @@ import { gasLimitFromEstimate } from "../chain/fees";
 import { EscrowEventDecoder } from "../chain/escrowEvents";
 import type { RawReceipt } from "../chain/rawTypes";
 import { merchantRuns, modelGas, type PayBatchGasModel } from "./batcher";
+import type { BuiltBatchRecords } from "./builtBatches";
 import { REQUEUE_FIELDS, writePaymentChanges } from "./paymentChanges";
 import type { JobMetrics, Logger } from "./runtime";
 
@@ -140,6 +142,8 @@ interface SendDeps {
   gasModel?: PayBatchGasModel;
   /** The submitter's record-then-broadcast (under its lock). */
   send(purpose: string, data: string, gasLimit: bigint): Promise<SubmissionRecord>;
+  /** Payments of batches this process just built (absent or forgotten: read from the store). */
+  builtBatches?: BuiltBatchRecords;
 }
 
 /** Sends every built batch and marks it and its payments submitted. */
@@ -148,13 +152,13 @@ export async function sendBuiltBatches(deps: SendDeps): Promise<void> {
   for (const batch of await store.batches.listByState([BatchState.Built])) {
     const previous = await store.submissions.listByPurpose(batchPurpose(batch.key));
     const live = previous.filter((s) => s.state === SubmissionState.Pending || s.state === SubmissionState.Mined);
+    const built = deps.builtBatches?.take(batch) ?? null;
     if (live.length > 0) {
       // Sent before a crash, not yet marked: the record is the proof; never sign it again.
       await markSubmitted(deps, batch, live[live.length - 1]);
       continue;
     }
-    const stored = await store.payments.getMany(batch.paymentIds);
-    const payments = batch.paymentIds.map((id) => stored.get(id)).filter((p) => p !== undefined);
+    const payments = built ?? (await storedPayments(store, batch));
     const data = encodePayBatch(payments);
     // ECDSA-signed payments: the measured model bounds the gas, no node call. Otherwise the batcher
     // simulated this exact calldata moments ago: a second eth_estimateGas would only make the node
@@ -174,6 +178,11 @@ export async function sendBuiltBatches(deps: SendDeps): Promise<void> {
       "batch sent",
     );
   }
+}
+
+async function storedPayments(store: RelayerStore, batch: BatchRecord): Promise<PaymentRecord[]> {
+  const stored = await store.payments.getMany(batch.paymentIds);
+  return batch.paymentIds.map((id) => stored.get(id)).filter((p) => p !== undefined);
 }
 
 async function markSubmitted(deps: SendDeps, batch: BatchRecord, submission: SubmissionRecord): Promise<void> {

@@ -23,6 +23,7 @@ import type { ChainClient } from "../chain/contracts";
 import { encodePayBatch } from "../chain/calldata";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
 import { enqueuePaymentEvents } from "../webhooks/events";
+import type { BuiltBatchRecords } from "./builtBatches";
 import { ChainSnapshot, type BatchAccountSource } from "./precheck";
 import { reportOnCommit, writePaymentChanges, type PaymentStateChange } from "./paymentChanges";
 import { Job, errorMessage, silentLogger, systemClock, type Clock, type JobMetrics, type Logger } from "./runtime";
@@ -99,6 +100,8 @@ export interface BatcherOptions {
   batchAccounts?: BatchAccountSource;
   /** Shared with the submitter, which sends model-bound batches without an estimate either. */
   gasModel?: PayBatchGasModel;
+  /** Where the payments of each batch built are left for the submitter (default: nowhere). */
+  builtBatches?: BuiltBatchRecords;
 }
 
 export interface BuiltBatch {
@@ -125,6 +128,7 @@ export class Batcher extends Job {
   private readonly ledger: LedgerListener;
   private readonly batchAccounts?: BatchAccountSource;
   private readonly gasModel: PayBatchGasModel;
+  private readonly builtBatches?: BuiltBatchRecords;
   /** Batches built by the last tick (for logs and tests). */
   lastBuilt: BuiltBatch[] = [];
 
@@ -138,6 +142,7 @@ export class Batcher extends Job {
     this.ledger = options.ledger ?? NO_LEDGER;
     this.batchAccounts = options.batchAccounts;
     this.gasModel = options.gasModel ?? new PayBatchGasModel();
+    this.builtBatches = options.builtBatches;
   }
 
   protected intervalMs(): number {
@@ -246,6 +251,7 @@ export class Batcher extends Job {
     if (included.length === 0 && rejected.length === 0) return "nothing";
     const trial = snapshot.trial([...included, ...rejected.map((r) => r.payment)]);
 
+    let written: PaymentRecord[] = [];
     const key = await this.store.transaction(async () => {
       await writePaymentChanges(
         this.store,
@@ -263,6 +269,7 @@ export class Batcher extends Job {
         const after = { ...p, state: PaymentState.Batched, batchKey: batch.key, updatedAt: batch.updatedAt };
         batched.push({ before: p.state, after });
       }
+      written = batched.map((b) => b.after);
       await enqueuePaymentEvents(
         this.store,
         batched.map((b) => ({ payment: b.after })),
@@ -272,6 +279,7 @@ export class Batcher extends Job {
       return batch.key;
     });
     snapshot.commit(trial);
+    if (key !== null) this.builtBatches?.remember(key, written);
 
     if (rejected.length > 0) {
       this.log.info(

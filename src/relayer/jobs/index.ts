@@ -9,6 +9,7 @@ import type { ChainClient } from "../chain/contracts";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
 import type { BatchAccountSource } from "./precheck";
 import { Batcher, PayBatchGasModel } from "./batcher";
+import { BuiltBatchRecords } from "./builtBatches";
 import { ChainWatcher } from "./chainWatcher";
 import { Settler } from "./settler";
 import { Submitter, type StuckTransaction } from "./submitter";
@@ -75,8 +76,21 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     ledger: options.ledger ? guarded(options.ledger, logger) : NO_LEDGER,
   };
   const gasModel = new PayBatchGasModel();
-  const submitter = new Submitter({ ...common, config: options.config, onStuck: options.onStuck, gasModel });
-  const batcher = new Batcher({ ...common, config: options.config, batchAccounts: options.batchAccounts, gasModel });
+  const builtBatches = new BuiltBatchRecords();
+  const submitter = new Submitter({
+    ...common,
+    config: options.config,
+    onStuck: options.onStuck,
+    gasModel,
+    builtBatches,
+  });
+  const batcher = new Batcher({
+    ...common,
+    config: options.config,
+    batchAccounts: options.batchAccounts,
+    gasModel,
+    builtBatches,
+  });
   const watcher = new ChainWatcher({ ...common, config: options.config, submitter });
   const settler = new Settler({ ...common, config: options.config, submitter });
   const jobs = [watcher, batcher, submitter, settler];

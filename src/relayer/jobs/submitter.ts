@@ -22,6 +22,7 @@ import { ChainUnavailableError } from "../chain/rpcErrors";
 import { NonceManager, groupByNonce, type NonceReport } from "../chain/nonceManager";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
 import type { PayBatchGasModel } from "./batcher";
+import type { BuiltBatchRecords } from "./builtBatches";
 import { NO_STORE_WRITES, batchHandler, parsePurpose, sendBuiltBatches, type PurposeHandler } from "./batchOutcome";
 import {
   Job,
@@ -63,6 +64,8 @@ export interface SubmitterOptions {
   /** Told of the payment state changes it commits (default: nobody). */
   /** Shared with the batcher: a trusted model sends ECDSA-signed batches without an estimate. */
   gasModel?: PayBatchGasModel;
+  /** The batcher's records of the batches it just built, so that sending one reads no rows. */
+  builtBatches?: BuiltBatchRecords;
   ledger?: LedgerListener;
 }
 
@@ -76,6 +79,7 @@ export class Submitter extends Job {
   private readonly clock: Clock;
   private readonly ledger: LedgerListener;
   private readonly gasModel?: PayBatchGasModel;
+  private readonly builtBatches?: BuiltBatchRecords;
   private readonly bumpPercent: bigint;
   private readonly lock = new Mutex();
   private readonly handlers = new Map<string, PurposeHandler>();
@@ -91,6 +95,7 @@ export class Submitter extends Job {
     this.clock = options.clock ?? systemClock;
     this.ledger = options.ledger ?? NO_LEDGER;
     this.gasModel = options.gasModel;
+    this.builtBatches = options.builtBatches;
     this.bumpPercent = options.feeBumpPercent ?? DEFAULTS.feeBumpPercent;
     this.nonces = new NonceManager(this.chain, this.store, {
       clock: this.clock,
@@ -159,6 +164,7 @@ export class Submitter extends Job {
         metrics: this.metrics,
         gasLimitFor: (data, fallback) => this.gasLimitFor(data, fallback),
         gasModel: this.gasModel,
+        builtBatches: this.builtBatches,
         send: (purpose, data, gasLimit) => this.sendLocked(purpose, data, gasLimit),
       });
     });
