@@ -31,8 +31,8 @@ const nodeGypBuild = require("node-gyp-build") as (packageDir: string) => unknow
 
 function loadNativeSponge(): KeccakState | null {
   try {
-    const Native = nodeGypBuild(path.dirname(require.resolve("keccak/package.json"))) as unknown;
-    return typeof Native === "function" ? (new (Native as new () => KeccakState)() as KeccakState) : null;
+    const Native = nodeGypBuild(path.dirname(require.resolve("keccak/package.json")));
+    return typeof Native === "function" ? new (Native as new () => KeccakState)() : null;
   } catch {
     return null;
   }

@@ -61,11 +61,11 @@ export interface SubmitterOptions {
   feeBumpPercent?: bigint;
   /** Called once when a transaction becomes stuck at the fee cap. */
   onStuck?: (stuck: StuckTransaction) => void;
-  /** Told of the payment state changes it commits (default: nobody). */
   /** Shared with the batcher: a trusted model sends ECDSA-signed batches without an estimate. */
   gasModel?: PayBatchGasModel;
   /** The batcher's records of the batches it just built, so that sending one reads no rows. */
   builtBatches?: BuiltBatchRecords;
+  /** Told of the payment state changes it commits (default: nobody). */
   ledger?: LedgerListener;
 }
 
