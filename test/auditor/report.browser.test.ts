@@ -1,44 +1,27 @@
 /**
  * Browser check of the HTML audit report: report.html (generated from the scripted history on the
- * in-process chain) is opened from disk in headless Chromium (Debian package `chromium`), once to
- * dump the DOM after its scripts ran and once to take a screenshot. The page must say its three
- * charts rendered (and how many pixels each painted), and the screenshot must show them: the chart
- * regions are decoded from the PNG and must hold many non-white pixels of several colours,
- * including the charts' own palette.
- *
- * Never skipped: without Chromium the test fails and says how to install it.
+ * in-process chain) is opened from disk in headless Chromium (the npm package's binary, see
+ * test/helpers/browser.ts), the DOM read after its scripts ran and a screenshot taken. The page must
+ * say its three charts rendered (and how many pixels each painted), and the screenshot must show
+ * them: the chart regions are decoded from the PNG and must hold many non-white pixels of several
+ * colours, including the charts' own palette.
  */
 import { expect } from "chai";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import os from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { PNG } from "pngjs";
+import type { Browser } from "puppeteer-core";
 import { breakLedger } from "../../scripts/audit-history";
 import { runAudit } from "../../src/auditor/audit";
 import { writeReports } from "../../src/auditor/report/write";
 import { targetOf } from "../../src/auditor/target";
+import { launchBrowser } from "../helpers/browser";
 import { deployWithHistory, hre, removeDir, tempDir, type AuditedChain } from "./helpers";
 
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const WIDTH = 1280;
 const HEIGHT = 2000;
-/** The flags CI uses: no network of its own, no first-run work, a fresh profile each time. */
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--hide-scrollbars",
-  "--force-device-scale-factor=1",
-  `--window-size=${WIDTH},${HEIGHT}`,
-];
 
 async function storyFixture(): Promise<AuditedChain> {
   return deployWithHistory();
@@ -51,40 +34,25 @@ interface ChartStatus {
   rect: { x: number; y: number; width: number; height: number };
 }
 
-/** Runs Chromium on `file` with `args` and a fresh profile; resolves with its stdout. */
-function chromium(args: string[], file: string, timeoutMs = 90_000): Promise<string> {
-  const profile = mkdtempSync(path.join(os.tmpdir(), "stablepay-chromium-"));
-  return new Promise<string>((resolve, reject) => {
-    const child = spawn(CHROMIUM, [...FLAGS, `--user-data-dir=${profile}`, ...args, pathToFileURL(file).href], {
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true, // its own process group: a hung browser is ended with all its helpers
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      if (child.pid) process.kill(-child.pid, "SIGKILL");
-      reject(new Error(`chromium ${args.join(" ")} timed out after ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      rmSync(profile, { recursive: true, force: true });
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`chromium ${args.join(" ")} exited with ${code}\n${stderr}`));
-    });
-  });
+let browser: Browser;
+
+/** The DOM after the page loaded (its scripts run before the load event), and optionally a screenshot. */
+async function openReport(file: string, png?: string): Promise<string> {
+  const page = await browser.newPage();
+  try {
+    await page.setViewport({ width: WIDTH, height: HEIGHT, deviceScaleFactor: 1 });
+    await page.goto(pathToFileURL(file).href, { waitUntil: "load", timeout: 90_000 });
+    if (png) await page.screenshot({ path: png as `${string}.png` });
+    return await page.content();
+  } finally {
+    await page.close();
+  }
 }
 
-/** The DOM after the page's scripts ran. */
-const dumpDom = (file: string): Promise<string> => chromium(["--dump-dom"], file);
+const dumpDom = (file: string): Promise<string> => openReport(file);
 
 async function screenshot(file: string, png: string): Promise<PNG> {
-  await chromium([`--screenshot=${png}`], file);
+  await openReport(file, png);
   return PNG.sync.read(readFileSync(png));
 }
 
@@ -126,12 +94,7 @@ describe("auditor: the HTML report renders in headless Chromium", function () {
   let report: string;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed at ${CHROMIUM}: the browser check cannot run. ` +
-          `Install the Debian package: apt-get update && apt-get install -y chromium (or set CHROMIUM_PATH).`,
-      );
-    }
+    browser = await launchBrowser();
     dir = tempDir("stablepay-report-");
     const chain = await loadFixture(storyFixture);
     const result = await runAudit({ client: chain.client, target: targetOf(chain.record) });
@@ -140,7 +103,10 @@ describe("auditor: the HTML report renders in headless Chromium", function () {
     report = path.join(dir, "report.html");
   });
 
-  after(() => removeDir(dir));
+  after(async () => {
+    await browser?.close();
+    removeDir(dir);
+  });
 
   it("is self-contained: nothing is loaded from the network", function () {
     const html = readFileSync(report, "utf8");
