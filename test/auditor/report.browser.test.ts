@@ -17,7 +17,7 @@ import { breakLedger } from "../../scripts/audit-history";
 import { runAudit } from "../../src/auditor/audit";
 import { writeReports } from "../../src/auditor/report/write";
 import { targetOf } from "../../src/auditor/target";
-import { launchBrowser } from "../helpers/browser";
+import { launchBrowser, unresolvedLibraries } from "../helpers/browser";
 import { deployWithHistory, hre, removeDir, tempDir, type AuditedChain } from "./helpers";
 
 const WIDTH = 1280;
@@ -142,6 +142,20 @@ describe("auditor: the HTML report renders in headless Chromium", function () {
       expect(s.nonWhite / s.area, `${chart.id}: non-white share`).to.be.greaterThan(0.03);
       expect(s.colours, `${chart.id}: distinct colours`).to.be.greaterThan(8);
       expect(s.near, `${chart.id}: pixels in the chart palette's blue`).to.be.greaterThan(50);
+    }
+  });
+
+  it("runs from npm alone: the packaged Chromium also renders with the package's own libraries", async function () {
+    if (process.env.CHROMIUM_PATH) this.skip(); // another Chromium was chosen: nothing packaged to check
+    expect(await unresolvedLibraries()).to.deep.equal([]);
+    expect(await unresolvedLibraries({ bundledLibraries: true })).to.deep.equal([]);
+    const bundled = await launchBrowser({ bundledLibraries: true });
+    try {
+      const page = await bundled.newPage();
+      await page.goto(pathToFileURL(report).href, { waitUntil: "load" });
+      expect(chartStatus(await page.content()).state).to.equal("rendered");
+    } finally {
+      await bundled.close();
     }
   });
 

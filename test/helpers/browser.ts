@@ -23,13 +23,18 @@ const QUIET_FLAGS = [
   "--force-device-scale-factor=1",
 ];
 
+export interface LaunchOptions {
+  /** Load NSS and Expat from the package's bundle even where the machine has its own. */
+  bundledLibraries?: boolean;
+}
+
 export interface ResolvedChromium {
   executablePath: string;
   args: string[];
   env: NodeJS.ProcessEnv;
 }
 
-let resolved: Promise<ResolvedChromium> | undefined;
+const resolved = new Map<boolean, Promise<ResolvedChromium>>();
 
 /** Libraries the binary needs that the dynamic loader cannot find (empty when it runs as is). */
 function missingLibraries(binary: string, env: NodeJS.ProcessEnv): string[] {
@@ -40,7 +45,7 @@ function missingLibraries(binary: string, env: NodeJS.ProcessEnv): string[] {
     .map((line) => line.trim().split(" ")[0]);
 }
 
-async function resolveChromium(): Promise<ResolvedChromium> {
+async function resolveChromium(bundledLibraries: boolean): Promise<ResolvedChromium> {
   const override = process.env.CHROMIUM_PATH;
   if (override) {
     return { executablePath: override, args: ["--no-sandbox", "--disable-gpu"], env: process.env };
@@ -48,8 +53,8 @@ async function resolveChromium(): Promise<ResolvedChromium> {
   const { default: chromium, inflate } = await import("@sparticuz/chromium");
   const executablePath = await chromium.executablePath();
   let env: NodeJS.ProcessEnv = { ...process.env };
-  if (missingLibraries(executablePath, env).length > 0) {
-    const bundle = path.join(path.dirname(require.resolve("@sparticuz/chromium/package.json")), "bin", "al2023.tar.br");
+  if (bundledLibraries || missingLibraries(executablePath, env).length > 0) {
+    const bundle = path.join(path.dirname(require.resolve("@sparticuz/chromium")), "..", "bin", "al2023.tar.br");
     const libDir = path.join(await inflate(bundle), "lib");
     env = { ...env, LD_LIBRARY_PATH: [libDir, env.LD_LIBRARY_PATH].filter(Boolean).join(":") };
     const still = missingLibraries(executablePath, env);
@@ -59,14 +64,22 @@ async function resolveChromium(): Promise<ResolvedChromium> {
 }
 
 /** The browser binary, its flags and environment (resolved once per process). */
-export function chromiumBinary(): Promise<ResolvedChromium> {
-  resolved ??= resolveChromium();
-  return resolved;
+export function chromiumBinary(options: LaunchOptions = {}): Promise<ResolvedChromium> {
+  const bundled = options.bundledLibraries ?? false;
+  let found = resolved.get(bundled);
+  if (!found) resolved.set(bundled, (found = resolveChromium(bundled)));
+  return found;
+}
+
+/** Libraries the resolved binary cannot load in its environment (what `ldd` reports missing). */
+export async function unresolvedLibraries(options: LaunchOptions = {}): Promise<string[]> {
+  const { executablePath, env } = await chromiumBinary(options);
+  return missingLibraries(executablePath, env);
 }
 
 /** A headless browser with a fresh profile; `close()` ends it and removes the profile. */
-export async function launchBrowser(): Promise<Browser> {
-  const { executablePath, args, env } = await chromiumBinary();
+export async function launchBrowser(options: LaunchOptions = {}): Promise<Browser> {
+  const { executablePath, args, env } = await chromiumBinary(options);
   const profile = mkdtempSync(path.join(os.tmpdir(), "stablepay-chromium-"));
   const browser = await puppeteer.launch({
     executablePath,
