@@ -9,13 +9,15 @@ import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { Wallet } from "ethers";
 import { MockERC1271Wallet__factory } from "../../typechain-types";
 import {
   CUSTOMER_DEPOSIT,
   buildPayment,
   deployEscrowFixture,
-  escrowOne,
   idOf,
+  mint,
+  submitBatch,
   signConfirmation,
   signPayment,
   signWithdrawal,
@@ -27,20 +29,35 @@ import { buildWithdrawal } from "./funds.helpers";
 import { deadlineIn } from "./lifecycle.helpers";
 
 interface DelegatedFixture extends EscrowFixture {
-  /** A funded customer whose account now carries a delegation designator. */
-  delegated: HardhatEthersSigner;
+  /** An EOA (own key) with CUSTOMER_DEPOSIT in the escrow whose account now carries a delegation designator. */
+  delegated: Wallet;
   /** The key the delegate's ERC-1271 code accepts (not the account's own key). */
   codeKey: HardhatEthersSigner;
 }
 
+/**
+ * The delegated account is a fresh key, not one of Hardhat's signers: code set on an account outlives
+ * this fixture (a later fixture runs on the chain state it finds), and other tests sign with those.
+ */
 async function delegatedFixture(): Promise<DelegatedFixture> {
   const f = await deployEscrowFixture();
-  const [delegated] = f.customers;
+  const delegated = new Wallet(ethers.id("stablepay.test.delegated-eoa"), ethers.provider);
+  await network.provider.send("hardhat_setBalance", [delegated.address, "0xDE0B6B3A7640000"]); // 1 ETH
+  await mint(f, delegated.address, CUSTOMER_DEPOSIT);
+  await f.token.connect(delegated).approve(await f.escrow.getAddress(), CUSTOMER_DEPOSIT);
+  await f.escrow.connect(delegated).deposit(CUSTOMER_DEPOSIT);
   const codeKey = (await ethers.getSigners())[16];
   const delegate = await new MockERC1271Wallet__factory(f.admin).deploy(codeKey.address);
   const designator = ethers.concat(["0xef0100", await delegate.getAddress()]);
   await network.provider.send("hardhat_setCode", [delegated.address, designator]);
   return { ...f, delegated, codeKey };
+}
+
+/** One payment of the delegated account, signed with its own key, escrowed in its own batch. */
+async function escrowOwn(f: DelegatedFixture) {
+  const payment = await buildPayment(f, f.delegated);
+  const batch = await submitBatch(f, [{ payment, signature: await signPayment(f, f.delegated, payment) }]);
+  return batch.payments[0];
 }
 
 describe("PaymentEscrow: accounts with code (EIP-7702 delegated EOAs)", function () {
@@ -90,7 +107,7 @@ describe("PaymentEscrow: accounts with code (EIP-7702 delegated EOAs)", function
   describe("signed single operations (the same rule)", function () {
     it("confirmWithSignature accepts the account's own ECDSA signature", async function () {
       const f = await loadFixture(delegatedFixture);
-      const e = await escrowOne(f, f.delegated);
+      const e = await escrowOwn(f);
       const deadline = await deadlineIn();
       const sig = await signConfirmation(f, f.delegated, e.id, deadline);
       await expect(f.escrow.connect(f.relayer).confirmWithSignature(e.payment, e.inclusion, deadline, sig)).to.emit(
@@ -118,7 +135,7 @@ describe("PaymentEscrow: accounts with code (EIP-7702 delegated EOAs)", function
 
     it("refuses a signature neither its key nor its code accepts: InvalidSigner(account)", async function () {
       const f = await loadFixture(delegatedFixture);
-      const e = await escrowOne(f, f.delegated);
+      const e = await escrowOwn(f);
       const deadline = await deadlineIn();
       const sig = await signConfirmation(f, f.stranger, e.id, deadline);
       await expect(f.escrow.connect(f.relayer).confirmWithSignature(e.payment, e.inclusion, deadline, sig))
