@@ -155,7 +155,7 @@ describe("SDK signers", function () {
         authorization.value,
         authorization.validAfter,
         authorization.validBefore,
-        authorization.nonce,
+        authorization.salt,
         signature,
       );
     expect(await f.escrow.balanceOf(account.address)).to.equal(usd(10));

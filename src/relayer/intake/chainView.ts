@@ -114,6 +114,8 @@ export class EthersChainView implements ChainView {
   private readonly accounts: TtlCache<string, AccountState>;
   private readonly code: TtlCache<string, boolean>;
   private readonly blocklisted: TtlCache<string, boolean>;
+  /** The token's address, read from the escrow when first needed (unless given). */
+  private token: Promise<string> | null = null;
   private readonly callTimeoutMs: number;
 
   private constructor(
@@ -122,9 +124,9 @@ export class EthersChainView implements ChainView {
     private readonly provider: Provider,
     private readonly escrowContract: PaymentEscrow,
     private readonly registry: MerchantRegistry,
-    private readonly token: string,
     options: EthersChainViewOptions,
   ) {
+    if (options.token) this.token = Promise.resolve(getAddress(options.token));
     this.terms = new TtlCache(options.termsCacheMs ?? CHAIN_VIEW_DEFAULTS.termsCacheMs);
     this.accounts = new TtlCache(options.accountCacheMs ?? CHAIN_VIEW_DEFAULTS.accountCacheMs);
     this.code = new TtlCache(options.codeCacheMs ?? CHAIN_VIEW_DEFAULTS.codeCacheMs);
@@ -137,14 +139,12 @@ export class EthersChainView implements ChainView {
     const registryAddress = options.registry ?? (await escrow.registry());
     const registry = MerchantRegistry__factory.connect(getAddress(registryAddress), options.provider);
     const chainId = options.chainId ?? (await options.provider.getNetwork()).chainId;
-    const token = getAddress(options.token ?? (await escrow.token()));
     return new EthersChainView(
       chainId,
       options.escrow.toLowerCase() as Hex,
       options.provider,
       escrow,
       registry,
-      token,
       options,
     );
   }
@@ -183,10 +183,11 @@ export class EthersChainView implements ChainView {
   isBlocklisted(address: Hex): Promise<boolean> {
     const key = address.toLowerCase();
     return this.blocklisted.get(key, async () => {
+      const token = await this.tokenAddress();
       for (const fn of ["isBlocklisted", "isBlacklisted"] as const) {
         const data = tokenLists.encodeFunctionData(fn, [key]);
         try {
-          const result = await this.timed(this.provider.call({ to: this.token, data }));
+          const result = await this.timed(this.provider.call({ to: token, data }));
           if (result.length >= 66) return BigInt(result.slice(0, 66)) !== 0n;
         } catch (error) {
           // A revert: the token has no such function; try USDC's name, then take it as no blocklist.
@@ -195,6 +196,14 @@ export class EthersChainView implements ChainView {
       }
       return false;
     });
+  }
+
+  private tokenAddress(): Promise<string> {
+    this.token ??= this.timed(this.escrowContract.token()).then(getAddress, (error: unknown) => {
+      this.token = null;
+      throw error;
+    });
+    return this.token;
   }
 
   async isValidSignature(signer: Hex, digest: Uint8Array, signature: Uint8Array): Promise<boolean> {
