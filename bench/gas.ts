@@ -11,7 +11,8 @@
 import { ethers, network } from "hardhat";
 import { Wallet, type TransactionReceipt } from "ethers";
 import { deployStablePay } from "../src/chain/deploy";
-import { escrowDomain, ethersTypes, paymentTypes, type Address, type Payment } from "../src/sdk/typedData";
+import { escrowDomain, ethersTypes, paymentTypes, type Address, type Hex, type Payment } from "../src/sdk/typedData";
+import { depositNonce } from "../src/sdk/eip3009";
 import type { PaymentEscrow, SettlementToken, MerchantRegistry } from "../typechain-types";
 
 /** EIP-7825 (Osaka): no single transaction may use more gas than this. */
@@ -78,23 +79,18 @@ async function fundedPayers(ctx: Ctx, count: number): Promise<Wallet[]> {
   };
   for (const payer of payers) {
     await ctx.token.mint(payer.address, AMOUNT * 4n);
+    // A deposit authorization's nonce is derived from the deposit tag and a salt (see the escrow).
+    const salt = nextSeed() as Hex;
     const message = {
       from: payer.address,
       to: escrowAddress,
       value: AMOUNT * 4n,
       validAfter: 0n,
       validBefore: 2n ** 40n,
-      nonce: nextSeed(),
+      nonce: depositNonce(payer.address as Address, AMOUNT * 4n, salt),
     };
     const signature = await payer.signTypedData(domain, types, message);
-    await ctx.escrow.depositWithAuthorization(
-      message.from,
-      message.value,
-      0n,
-      message.validBefore,
-      message.nonce,
-      signature,
-    );
+    await ctx.escrow.depositWithAuthorization(message.from, message.value, 0n, message.validBefore, salt, signature);
   }
   return payers;
 }

@@ -6,7 +6,6 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 import {IPaymentEscrow} from "./interfaces/IPaymentEscrow.sol";
 import {IMerchantRegistry} from "./interfaces/IMerchantRegistry.sol";
@@ -31,6 +30,10 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
     uint32 public constant MIN_DISPUTE_TIMEOUT = 1 days;
     uint32 public constant MAX_DISPUTE_TIMEOUT = 180 days;
+    /// @dev Gas a batch keeps for finishing after an item's ERC-1271 check (the item's own write and
+    /// log, the last tranche, root, counter, totals and BatchEscrowed) plus the Merkle root per item.
+    uint256 private constant BATCH_FINISH_GAS = 100_000;
+    uint256 private constant BATCH_FINISH_GAS_PER_ITEM = 200;
 
     /// @dev Per-batch state while {payBatch} runs (kept in memory to avoid stack depth).
     struct BatchCursor {
@@ -42,6 +45,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         uint256 runTotal;
         uint256 batchTotal;
         uint256 accepted;
+        uint256 finishGas;
     }
 
     IERC20 public immutable token;
@@ -84,10 +88,10 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         uint256 amount,
         uint256 validAfter,
         uint256 validBefore,
-        bytes32 nonce,
+        bytes32 salt,
         bytes calldata signature
     ) external nonReentrant {
-        CustomerFunds.depositWithAuthorization(_s, token, from, amount, validAfter, validBefore, nonce, signature);
+        CustomerFunds.depositWithAuthorization(_s, token, from, amount, validAfter, validBefore, salt, signature);
     }
 
     /// @inheritdoc IPaymentEscrow
@@ -97,9 +101,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
 
     /// @inheritdoc IPaymentEscrow
     function withdrawWithSignature(Withdrawal calldata w, bytes calldata signature) external nonReentrant {
-        if (block.timestamp > w.deadline) revert SignatureExpired(w.deadline);
-        bytes32 digest = _hashTypedDataV4(EscrowTypeHashes.withdrawal(w));
-        if (!SignatureChecker.isValidSignatureNowCalldata(w.payer, digest, signature)) revert InvalidSigner(w.payer);
+        _checkSigned(w.payer, EscrowTypeHashes.withdrawal(w), w.deadline, signature);
         EscrowStorage.useNonce(_s, w.payer, w.nonce);
         CustomerFunds.withdraw(_s, token, w.payer, w.to, w.amount);
     }
@@ -118,6 +120,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         bytes32[] memory acceptedIds = new bytes32[](count);
         BatchCursor memory cursor;
         cursor.batchId = _s.batchCount + 1;
+        cursor.finishGas = BATCH_FINISH_GAS + count * BATCH_FINISH_GAS_PER_ITEM;
 
         for (uint256 i = 0; i < count; ++i) {
             Payment calldata p = payments[i].payment;
@@ -170,6 +173,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     function confirm(Payment calldata p, Inclusion calldata inclusion) external {
         bytes32 id = _paymentId(p);
         if (msg.sender != p.payer) revert NotPayer(id, msg.sender);
+        CustomerFunds.requireNotBlocklisted(address(token), p.payer);
         PaymentLifecycle.confirm(_s, p, id, inclusion);
     }
 
@@ -182,6 +186,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     ) external {
         bytes32 id = _paymentId(p);
         _checkSigned(p.payer, EscrowTypeHashes.confirmation(id, deadline), deadline, signature);
+        CustomerFunds.requireNotBlocklisted(address(token), p.payer);
         PaymentLifecycle.confirm(_s, p, id, inclusion);
     }
 
@@ -257,6 +262,11 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         token.safeTransfer(feeRecipient, amount);
     }
 
+    /// @inheritdoc IPaymentEscrow
+    function syncBlocklist(address account) external {
+        CustomerFunds.syncBlocklist(_s, token, account);
+    }
+
     // ================================================================ admin
 
     function setFeeRecipient(address newRecipient) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -281,14 +291,18 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
 
     /// @inheritdoc IPaymentEscrow
     function nonceWindow(address account) external view returns (uint64 base, uint64 bitmap) {
-        EscrowStorage.Account memory a = _s.accounts[account];
-        return (a.nonceBase, a.nonceBitmap);
+        return EscrowStorage.nonceWindow(_s, account);
     }
 
     /// @inheritdoc IPaymentEscrow
     function isNonceAvailable(address account, uint64 nonce) external view returns (bool) {
-        EscrowStorage.Account memory a = _s.accounts[account];
-        return NonceWindow.isAvailable(a.nonceBase, a.nonceBitmap, nonce);
+        (uint64 base, uint64 bitmap) = EscrowStorage.nonceWindow(_s, account);
+        return NonceWindow.isAvailable(base, bitmap, nonce);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function blocklistMirrored(address account) external view returns (bool) {
+        return _s.accounts[account].nonceBase & EscrowStorage.BLOCKLISTED != 0;
     }
 
     /// @inheritdoc IPaymentEscrow
@@ -343,11 +357,20 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         if (block.timestamp > p.deadline) return (false, RejectReason.Expired);
         if (p.merchantId != cursor.merchantId) _startRun(cursor, p.merchantId);
         if (cursor.status != IMerchantRegistry.MerchantStatus.Active) return (false, RejectReason.MerchantNotActive);
-        if (!BoundedSignature.isValid(p.payer, id, signature)) return (false, RejectReason.InvalidSignature);
+        BoundedSignature.Result sig = BoundedSignature.check(p.payer, id, signature, cursor.finishGas);
+        if (sig != BoundedSignature.Result.Valid) {
+            return (
+                false,
+                sig == BoundedSignature.Result.OutOfGas ? RejectReason.InsufficientGas : RejectReason.InvalidSignature
+            );
+        }
 
         // The account is one packed slot; read and write it once (this is the batch's hot write).
         EscrowStorage.Account storage account = _s.accounts[p.payer];
         (uint128 balance, uint64 nonceBase, uint64 nonceBitmap) = EscrowStorage.loadAccount(account);
+        // The blocklist mirror is nonceBase's top bit: a listed payer is refused before any change,
+        // and a clean payer's window is stored back with the bit clear.
+        if (nonceBase & EscrowStorage.BLOCKLISTED != 0) return (false, RejectReason.PayerBlocklisted);
         bool nonceOk;
         (nonceOk, nonceBase, nonceBitmap) = NonceWindow.use(nonceBase, nonceBitmap, p.nonce);
         if (!nonceOk) return (false, RejectReason.NonceUnavailable);
@@ -387,9 +410,10 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
 
     // ================================================================ internals: balances and signatures
 
+    /// @dev The single-operation paths' signature check: the same rule as payBatch (BoundedSignature).
     function _checkSigned(address signer, bytes32 structHash, uint48 deadline, bytes calldata signature) private view {
         if (block.timestamp > deadline) revert SignatureExpired(deadline);
-        if (!SignatureChecker.isValidSignatureNowCalldata(signer, _hashTypedDataV4(structHash), signature)) {
+        if (!BoundedSignature.isValidNow(signer, _hashTypedDataV4(structHash), signature)) {
             revert InvalidSigner(signer);
         }
     }

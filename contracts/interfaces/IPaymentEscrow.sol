@@ -21,6 +21,20 @@ pragma solidity 0.8.28;
  * (amount, release time, fee rate). Operations on a single payment (confirm, refund, dispute) prove
  * its inclusion with the payment's fields, its batch id and a Merkle proof; only then is a
  * per-payment record written.
+ *
+ * Signatures (every path): a signature that ECDSA-recovers to the signer is valid whatever code the
+ * signer has (an EIP-7702 delegated EOA keeps its key); otherwise the signer's code is asked via
+ * ERC-1271. In {payBatch} that call gets at most 100,000 gas; on the single-operation paths it gets
+ * the transaction's gas.
+ *
+ * Blocklisted customers: a customer the token blocklists cannot move its escrow balance. {withdraw}
+ * asks the token; {payBatch} reads a mirror of the token's blocklist kept in the payer's slot
+ * ({syncBlocklist}, permissionless: the relayer calls it when the token logs a blocklist change);
+ * {payWithAuthorization} is refused by the token itself; {confirm} asks the token. A payment escrowed
+ * before its payer was blocklisted was a transfer made while the payer was clean: it stays with the
+ * merchant's tranche and settles when the hold ends, like a token transfer made before the
+ * blocklisting; the payer can no longer release it early (confirm), while refunds and dispute rulings
+ * in the payer's favour return it to the payer's frozen balance.
  */
 interface IPaymentEscrow {
     // ---------------------------------------------------------------- types
@@ -119,7 +133,11 @@ interface IPaymentEscrow {
         MerchantNotActive,
         InvalidSignature,
         NonceUnavailable,
-        InsufficientBalance
+        InsufficientBalance,
+        /// The token blocklists the payer (as mirrored by {syncBlocklist}).
+        PayerBlocklisted,
+        /// The gas left could not cover the payer wallet's full ERC-1271 check and the end of the batch.
+        InsufficientGas
     }
 
     /// @notice Totals of every bucket of the escrow's token balance.
@@ -217,6 +235,8 @@ interface IPaymentEscrow {
     event FeeRecipientUpdated(address indexed previousRecipient, address indexed newRecipient);
     /// @notice The dispute timeout changed.
     event DisputeTimeoutUpdated(uint32 previousTimeout, uint32 newTimeout);
+    /// @notice The escrow's mirror of the token's blocklist for `account` changed (no balance moves).
+    event BlocklistSynced(address indexed account, bool blocklisted);
 
     // ---------------------------------------------------------------- errors
 
@@ -278,14 +298,19 @@ interface IPaymentEscrow {
     /// was front-run (already used) is ignored as long as the allowance suffices.
     function depositWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
 
-    /// @notice Gasless deposit: anyone submits the payer's EIP-3009 ReceiveWithAuthorization
-    /// (to = this escrow); `from` is credited.
+    /**
+     * @notice Gasless deposit: anyone submits the payer's EIP-3009 ReceiveWithAuthorization
+     * (to = this escrow) whose nonce is keccak256(abi.encode(keccak256("StablePay.Deposit"), from,
+     * amount, salt)); `from` is credited. Only an authorization signed for a deposit has such a nonce:
+     * a payment's authorization (nonce = payment id, see {payWithAuthorization}) cannot be turned into
+     * a deposit, and the token refuses it (its signature does not match the derived nonce).
+     */
     function depositWithAuthorization(
         address from,
         uint256 amount,
         uint256 validAfter,
         uint256 validBefore,
-        bytes32 nonce,
+        bytes32 salt,
         bytes calldata signature
     ) external;
 
@@ -302,6 +327,9 @@ interface IPaymentEscrow {
 
     /// @notice Escrow many signed payments; bad items are skipped with {PaymentRejected}.
     /// Payments should be grouped by merchant: each merchant run funds its tranche once.
+    /// A payment signed by a contract (ERC-1271) is skipped as InsufficientGas unless the gas left
+    /// covers its wallet's full 100,000-gas check (63/64 rule) plus a reserve for finishing the batch
+    /// (100,000 + 200 per item): submitters add that to the gas limit for each such item.
     /// @return batchId The new batch (0 if every item was rejected).
     function payBatch(SignedPayment[] calldata payments) external returns (uint64 batchId);
 
@@ -316,6 +344,7 @@ interface IPaymentEscrow {
     ) external returns (uint64 batchId);
 
     /// @notice The payer confirms delivery: the held amount is released to the merchant now.
+    /// Refused (CustomerBlocklisted) while the token blocklists the payer, here and in {confirmWithSignature}.
     function confirm(Payment calldata payment, Inclusion calldata inclusion) external;
 
     /// @notice {confirm} by the payer's EIP-712 signature over (paymentId, deadline), relayable.
@@ -369,6 +398,11 @@ interface IPaymentEscrow {
     /// @notice Send accrued fees to the fee recipient.
     function collectFees() external;
 
+    /// @notice Copy the token's blocklist status of `account` (`isBlocklisted`, or USDC's
+    /// `isBlacklisted`) into the mirror {payBatch} reads. Anyone may call it; emits {BlocklistSynced}
+    /// when the mirror changes.
+    function syncBlocklist(address account) external;
+
     // ---------------------------------------------------------------- views
 
     /// @notice The EIP-712 digest of a payment, which is its id.
@@ -380,6 +414,9 @@ interface IPaymentEscrow {
     /// @notice The account's nonce window: `base` is the lowest unused nonce; bit i of `bitmap`
     /// marks `base + i` as used. Nonces in [base, base + 64) not marked are available.
     function nonceWindow(address account) external view returns (uint64 base, uint64 bitmap);
+
+    /// @notice The escrow's mirror of the token's blocklist for `account` (see {syncBlocklist}).
+    function blocklistMirrored(address account) external view returns (bool);
 
     /// @notice True if `nonce` of `account` can still be used.
     function isNonceAvailable(address account, uint64 nonce) external view returns (bool);

@@ -20,6 +20,10 @@ import {EscrowStorage} from "./EscrowStorage.sol";
 library CustomerFunds {
     using SafeERC20 for IERC20;
 
+    /// @notice Tag of deposit authorizations: a deposit's EIP-3009 nonce is
+    /// keccak256(abi.encode(DEPOSIT_TAG, from, amount, salt)), never a payment id.
+    bytes32 internal constant DEPOSIT_TAG = keccak256("StablePay.Deposit");
+
     /// @notice Pulls `amount` from `account` (allowance, optionally set by an EIP-2612 permit first).
     function deposit(
         EscrowStorage.Layout storage s,
@@ -44,7 +48,12 @@ library CustomerFunds {
         _credit(s, account, account, amount);
     }
 
-    /// @notice Gasless deposit by the payer's EIP-3009 ReceiveWithAuthorization (payee: the escrow).
+    /**
+     * @notice Gasless deposit by the payer's EIP-3009 ReceiveWithAuthorization (payee: the escrow)
+     * whose nonce is derived from DEPOSIT_TAG, `from`, `amount` and `salt`. A payment's authorization
+     * (nonce = payment id) or any other authorization to the escrow cannot match such a nonce without
+     * a keccak preimage, so it can never be taken as a deposit.
+     */
     function depositWithAuthorization(
         EscrowStorage.Layout storage s,
         IERC20 token,
@@ -52,12 +61,32 @@ library CustomerFunds {
         uint256 amount,
         uint256 validAfter,
         uint256 validBefore,
-        bytes32 nonce,
+        bytes32 salt,
         bytes calldata signature
     ) external {
         EscrowStorage.checkAmount(amount);
+        bytes32 nonce = keccak256(abi.encode(DEPOSIT_TAG, from, amount, salt));
         _receive(token, from, amount, validAfter, validBefore, nonce, signature);
         _credit(s, from, msg.sender, amount);
+    }
+
+    /**
+     * @notice Copies the token's blocklist status of `account` into its slot's BLOCKLISTED bit, which
+     * payBatch reads. Anyone may call it; it only mirrors the token. Emits BlocklistSynced on a change.
+     */
+    function syncBlocklist(EscrowStorage.Layout storage s, IERC20 token, address account) external {
+        bool listed = _isBlocklisted(token, account);
+        EscrowStorage.Account storage a = s.accounts[account];
+        uint64 base = a.nonceBase;
+        if (((base & EscrowStorage.BLOCKLISTED) != 0) == listed) return;
+        a.nonceBase = listed ? base | EscrowStorage.BLOCKLISTED : base & ~EscrowStorage.BLOCKLISTED;
+        emit IPaymentEscrow.BlocklistSynced(account, listed);
+    }
+
+    /// @notice Reverts with CustomerBlocklisted if the token blocklists `account` now. (`token` as an
+    /// address: a view library function is in the ABI, where a contract type is no valid type.)
+    function requireNotBlocklisted(address token, address account) external view {
+        if (_isBlocklisted(IERC20(token), account)) revert IPaymentEscrow.CustomerBlocklisted(account);
     }
 
     /// @notice Pays `amount` of `account`'s free balance to `to`. A customer the token blocklists cannot

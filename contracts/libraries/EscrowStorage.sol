@@ -11,6 +11,9 @@ import {NonceWindow} from "./NonceWindow.sol";
  */
 library EscrowStorage {
     /// @dev A customer's free balance and nonce window share one slot: one write per payment.
+    /// The top bit of `nonceBase` (BLOCKLISTED) mirrors the token's blocklist for the customer (set by
+    /// the permissionless sync), so payBatch sees it in the slot it reads anyway; the window's base
+    /// itself never reaches 2^63 (that takes 2^63 signed nonces).
     struct Account {
         uint128 balance;
         uint64 nonceBase;
@@ -45,19 +48,30 @@ library EscrowStorage {
 
     uint256 internal constant BPS = 10_000;
 
+    /// @dev Blocklist mirror bit inside Account.nonceBase (see Account).
+    uint64 internal constant BLOCKLISTED = uint64(1) << 63;
+
     /// @dev Fee rounded up on each aggregate it is charged on (tranche, confirmed payment, ruling):
     /// splitting an amount never pays less fee than the combined amount would; dust goes to the protocol.
     function fee(uint256 amount, uint16 feeBps) internal pure returns (uint256) {
         return (amount * feeBps + BPS - 1) / BPS;
     }
 
-    /// @dev Spends `nonce` of `account` or reverts with NonceUnavailable.
+    /// @dev Spends `nonce` of `account` or reverts with NonceUnavailable (the blocklist bit is kept).
     function useNonce(Layout storage s, address account, uint64 nonce) internal {
         Account memory a = s.accounts[account];
+        uint64 flag = a.nonceBase & BLOCKLISTED;
         bool ok;
-        (ok, a.nonceBase, a.nonceBitmap) = NonceWindow.use(a.nonceBase, a.nonceBitmap, nonce);
+        (ok, a.nonceBase, a.nonceBitmap) = NonceWindow.use(a.nonceBase & ~BLOCKLISTED, a.nonceBitmap, nonce);
         if (!ok) revert IPaymentEscrow.NonceUnavailable(account, nonce);
+        a.nonceBase |= flag;
         s.accounts[account] = a;
+    }
+
+    /// @dev The account's nonce window without the blocklist bit.
+    function nonceWindow(Layout storage s, address account) internal view returns (uint64 base, uint64 bitmap) {
+        Account memory a = s.accounts[account];
+        return (a.nonceBase & ~BLOCKLISTED, a.nonceBitmap);
     }
 
     /// @dev Zero or over 2^128-1 is never a valid amount: every balance and total is uint128.
@@ -65,7 +79,8 @@ library EscrowStorage {
         if (amount == 0 || amount > type(uint128).max) revert IPaymentEscrow.InvalidAmount(amount);
     }
 
-    /// @dev One SLOAD of an account's packed slot: balance [0,128), nonceBase [128,192), bitmap [192,256).
+    /// @dev One SLOAD of an account's packed slot: balance [0,128), nonceBase [128,192) (its top bit
+    /// the blocklist mirror), bitmap [192,256).
     function loadAccount(
         Account storage account
     ) internal view returns (uint128 balance, uint64 nonceBase, uint64 nonceBitmap) {

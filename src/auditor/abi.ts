@@ -56,6 +56,7 @@ export const registryAbi = parseAbi([
 export const escrowAbi = parseAbi([
   ...ACCESS_CONTROL_EVENTS,
   "event BatchEscrowed(uint64 indexed batchId, bytes32 root, uint256 paymentCount, uint256 total, address indexed submitter)",
+  "event BlocklistSynced(address indexed account, bool blocklisted)",
   "event Claimed(uint64 indexed merchantId, address indexed payout, uint256 amount)",
   "event Deposited(address indexed account, address indexed funder, uint256 amount)",
   "event DisputeOpened(bytes32 indexed paymentId, uint64 indexed merchantId, address indexed payer, uint64 batchId, uint256 amount, uint48 expiresAt)",
@@ -103,6 +104,8 @@ export const REJECT_REASONS = [
   "InvalidSignature",
   "NonceUnavailable",
   "InsufficientBalance",
+  "PayerBlocklisted",
+  "InsufficientGas",
 ] as const;
 
 /** The escrow's `PaymentStatus` enum, by value. */

@@ -43,6 +43,8 @@ export const ONCHAIN_REJECT_REASONS = [
   "invalid_signature",
   "nonce_unavailable",
   "insufficient_balance",
+  "payer_blocklisted",
+  "insufficient_gas",
 ] as const;
 export type RejectReason = (typeof ONCHAIN_REJECT_REASONS)[number] | "simulation_failed";
 

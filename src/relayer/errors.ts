@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   not_found: 404,
   unauthorized: 401,
   forbidden: 403,
+  payer_blocklisted: 403,
   idempotency_key_reused: 422,
   payload_too_large: 413,
   rate_limited: 429,

@@ -3,8 +3,28 @@
  * `value` from the payer to the escrow; the relayer submits it (POST /v1/deposits) and pays the gas.
  * The token's EIP-712 domain is USDC's: the token's `name()`, version "2", its chain and address.
  */
+import { encodeAbiParameters, keccak256, toHex } from "viem";
 import { StablePayError } from "./errors";
 import type { Address, Hex } from "./typedData";
+
+/**
+ * Tag of deposit authorizations (the escrow's DEPOSIT_TAG): a deposit's EIP-3009 nonce is derived
+ * from it, so a payment's authorization (nonce = payment id) can never be redeemed as a deposit.
+ */
+export const DEPOSIT_TAG: Hex = keccak256(toHex("StablePay.Deposit"));
+
+/**
+ * The EIP-3009 nonce the escrow expects for a deposit of `amount` from `from` with `salt`:
+ * keccak256(abi.encode(DEPOSIT_TAG, from, amount, salt)).
+ */
+export function depositNonce(from: Address, amount: bigint, salt: Hex): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: "bytes32" }, { type: "address" }, { type: "uint256" }, { type: "bytes32" }],
+      [DEPOSIT_TAG, from, amount, salt],
+    ),
+  );
+}
 
 /** EIP-712 domain version of the settlement token (as USDC's FiatToken v2). */
 export const TOKEN_DOMAIN_VERSION = "2";
@@ -56,11 +76,14 @@ export interface DepositAuthorization {
   value: bigint;
   validAfter: bigint;
   validBefore: bigint;
-  /** Random 32 bytes: EIP-3009 nonces are unordered, each usable once. */
+  /** Signed EIP-3009 nonce: {@link depositNonce}(from, value, salt). */
   nonce: Hex;
+  /** Random 32 bytes the nonce is derived from; what the escrow is given (EIP-3009 nonces are
+   * unordered, each usable once). */
+  salt: Hex;
 }
 
-/** 32 random bytes from the platform's CSPRNG, as an EIP-3009 nonce. */
+/** 32 random bytes from the platform's CSPRNG (a deposit salt). */
 export function randomAuthorizationNonce(): Hex {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   return `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
@@ -68,8 +91,8 @@ export function randomAuthorizationNonce(): Hex {
 
 /**
  * A deposit authorization of `amount` from `from` to `escrow`: valid from now (validAfter 0 by
- * default) for `validForSeconds`, with a fresh random nonce. `now` is unix seconds (default: the
- * local clock; pass the chain's time where they differ).
+ * default) for `validForSeconds`, with a fresh random salt and the deposit nonce derived from it.
+ * `now` is unix seconds (default: the local clock; pass the chain's time where they differ).
  */
 export function depositAuthorization(params: {
   from: Address;
@@ -78,17 +101,19 @@ export function depositAuthorization(params: {
   validAfter?: bigint;
   validBefore?: bigint;
   validForSeconds?: number;
-  nonce?: Hex;
+  salt?: Hex;
   now?: bigint;
 }): DepositAuthorization {
   if (params.amount <= 0n) throw new StablePayError("invalid_argument", "amount must be positive");
   const now = params.now ?? BigInt(Math.floor(Date.now() / 1000));
+  const salt = params.salt ?? randomAuthorizationNonce();
   return {
     from: params.from,
     to: params.escrow,
     value: params.amount,
     validAfter: params.validAfter ?? 0n,
     validBefore: params.validBefore ?? now + BigInt(params.validForSeconds ?? DEFAULT_DEPOSIT_VALIDITY_SECONDS),
-    nonce: params.nonce ?? randomAuthorizationNonce(),
+    nonce: depositNonce(params.from, params.amount, salt),
+    salt,
   };
 }

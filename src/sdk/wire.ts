@@ -478,7 +478,7 @@ export function depositBody(p: { authorization: DepositAuthorization; signature:
     amount: a.value.toString(),
     validAfter: a.validAfter.toString(),
     validBefore: a.validBefore.toString(),
-    nonce: a.nonce,
+    salt: a.salt,
     signature,
     ...domainFields(p.domain),
   };

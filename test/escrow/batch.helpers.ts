@@ -11,11 +11,13 @@ import { Signature, getBytes, hexlify, toBeHex } from "ethers";
 import type { ContractTransactionResponse, Signer, TransactionReceipt } from "ethers";
 import {
   CustomerFunds__factory,
+  Flipping1271Wallet__factory,
   GasBurner1271Wallet__factory,
   MockERC1271Wallet__factory,
   PaymentEscrow__factory,
   PaymentLifecycle__factory,
   Settlement__factory,
+  type Flipping1271Wallet,
   type GasBurner1271Wallet,
   type MockERC1271Wallet,
   type PaymentEscrow,
@@ -54,10 +56,10 @@ export interface PayBatchFixture extends EscrowFixture {
   spare: HardhatEthersSigner[];
 }
 
-/** Makes a contract wallet (MockERC1271Wallet or GasBurner1271Wallet) deposit `amount` via its execute. */
+/** Makes a contract wallet (any test wallet with an owner-only execute) deposit `amount` via its execute. */
 export async function depositFromWallet(
   f: EscrowFixture,
-  wallet: MockERC1271Wallet | GasBurner1271Wallet,
+  wallet: MockERC1271Wallet | GasBurner1271Wallet | Flipping1271Wallet,
   owner: Signer,
   amount: bigint,
 ): Promise<void> {
@@ -92,6 +94,17 @@ export async function deployOtherEscrow(f: EscrowFixture): Promise<PaymentEscrow
   );
   await escrow.waitForDeployment();
   return escrow;
+}
+
+/** A Flipping1271Wallet of `owner` (not burning) with `amount` in the escrow. */
+export async function deployFlippingWallet(
+  f: EscrowFixture,
+  owner: HardhatEthersSigner,
+  amount: bigint,
+): Promise<Flipping1271Wallet> {
+  const wallet = await new Flipping1271Wallet__factory(f.admin).deploy(owner.address);
+  await depositFromWallet(f, wallet, owner, amount);
+  return wallet;
 }
 
 /** deployEscrowFixture plus two funded contract wallets and a second escrow. */

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { signCancelAuthorization } from "../helpers/eip3009";
+import { ethers } from "hardhat";
+import { randomNonce, signCancelAuthorization } from "../helpers/eip3009";
 import { CUSTOMER_DEPOSIT, MAX_UINT128, usd } from "./fixtures";
 import {
   deployFundsFixture,
@@ -148,6 +149,35 @@ describe("PaymentEscrow.depositWithAuthorization", function () {
   });
 
   describe("mismatched submissions revert with the token's InvalidSignature", function () {
+    it("an authorization whose nonce is not derived from the deposit tag (nonce given as the salt)", async function () {
+      const f = await loadFixture(deployFundsFixture);
+      // Any other authorization to the escrow (e.g. one signed for another purpose) is no deposit.
+      const nonce = randomNonce();
+      const signed = await signDepositAuthorization(f, f.newcomer, usd(10), { nonce, salt: nonce });
+      const before = await fundsState(f, [f.newcomer.address]);
+      await expect(submitDepositAuthorization(f, f.relayer, signed))
+        .to.be.revertedWithCustomError(f.token, "InvalidSignature")
+        .withArgs();
+      expect(await fundsState(f, [f.newcomer.address])).to.deep.equal(before);
+      expect(await f.token.authorizationState(f.newcomer.address, nonce)).to.equal(false);
+      await expectLedger(f, INITIAL_TOTAL);
+    });
+
+    it("the signed nonce is keccak256(abi.encode(keccak256('StablePay.Deposit'), from, amount, salt))", async function () {
+      const f = await loadFixture(deployFundsFixture);
+      const salt = randomNonce();
+      const nonce = ethers.keccak256(
+        ethers.AbiCoder.defaultAbiCoder().encode(
+          ["bytes32", "address", "uint256", "bytes32"],
+          [ethers.id("StablePay.Deposit"), f.newcomer.address, usd(7), salt],
+        ),
+      );
+      const signed = await signDepositAuthorization(f, f.newcomer, usd(7), { nonce, salt });
+      await expect(submitDepositAuthorization(f, f.relayer, signed))
+        .to.emit(f.token, "AuthorizationUsed")
+        .withArgs(f.newcomer.address, nonce);
+    });
+
     it("an amount other than the signed value", async function () {
       const f = await loadFixture(deployFundsFixture);
       const signed = await signDepositAuthorization(f, f.newcomer, usd(10));

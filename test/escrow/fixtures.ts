@@ -41,6 +41,8 @@ export const RejectReason = {
   InvalidSignature: 4,
   NonceUnavailable: 5,
   InsufficientBalance: 6,
+  PayerBlocklisted: 7,
+  InsufficientGas: 8,
 } as const;
 
 export const PaymentStatus = { None: 0, Confirmed: 1, Refunded: 2, Disputed: 3, Resolved: 4 } as const;

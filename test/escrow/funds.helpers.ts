@@ -22,7 +22,8 @@ import {
   type SettlementToken,
 } from "../../typechain-types";
 import { deployStablePay } from "../../src/chain/deploy";
-import type { Address, Withdrawal } from "../../src/sdk/typedData";
+import type { Address, Hex, Withdrawal } from "../../src/sdk/typedData";
+import { depositNonce } from "../../src/sdk/eip3009";
 import {
   randomNonce,
   signReceiveAuthorization,
@@ -142,13 +143,15 @@ export async function buildWithdrawal(
 }
 
 export interface SignedAuthorization {
-  auth: AuthorizationParams & { value: bigint; validAfter: bigint; validBefore: bigint };
+  /** `salt` is what the escrow is given; the signed `nonce` is derived from it (depositNonce). */
+  auth: AuthorizationParams & { value: bigint; validAfter: bigint; validBefore: bigint; salt: string };
   sig: SplitSignature;
 }
 
 /**
  * `signer`'s EIP-3009 ReceiveWithAuthorization of `value` from `from` (default: the signer) to the
- * escrow, valid from now-1 for an hour, with a random nonce; override any field.
+ * escrow, valid from now-1 for an hour, with a random salt and the deposit nonce derived from it;
+ * override any field (an overridden `nonce` is signed as is, to forge mismatched authorizations).
  */
 export async function signDepositAuthorization(
   f: Pick<FundsFixture, "token" | "escrowAddress">,
@@ -157,13 +160,16 @@ export async function signDepositAuthorization(
   overrides: Partial<SignedAuthorization["auth"]> = {},
 ): Promise<SignedAuthorization> {
   const now = BigInt(await time.latest());
+  const from = overrides.from ?? (await signer.getAddress());
+  const salt = overrides.salt ?? randomNonce();
   const auth = {
-    from: await signer.getAddress(),
+    from,
     to: f.escrowAddress as string,
     value,
     validAfter: 0n,
     validBefore: now + 3600n,
-    nonce: randomNonce(),
+    nonce: depositNonce(from as Address, overrides.value ?? value, salt as Hex),
+    salt,
     ...overrides,
   };
   return { auth, sig: await signReceiveAuthorization(signer, f.token, auth) };
@@ -178,7 +184,7 @@ export function submitDepositAuthorization(
 ) {
   return f.escrow
     .connect(submitter)
-    .depositWithAuthorization(auth.from, amount, auth.validAfter, auth.validBefore, auth.nonce, sig.signature);
+    .depositWithAuthorization(auth.from, amount, auth.validAfter, auth.validBefore, auth.salt, sig.signature);
 }
 
 // ------------------------------------------------------------------ escrows on test tokens

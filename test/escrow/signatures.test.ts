@@ -4,6 +4,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { TypedDataEncoder, concat, getBytes } from "ethers";
 import { escrowDomain, type Address, type Hex } from "../../src/sdk/typedData";
 import { paymentId } from "../../src/sdk/paymentId";
+import { depositNonce } from "../../src/sdk/eip3009";
 import { hashPair } from "../../src/sdk/merkle";
 import { signReceiveAuthorization, randomNonce } from "../helpers/eip3009";
 import { CUSTOMER_DEPOSIT, MAX_UINT128, RejectReason, buildPayment, idOf, mint, signPayment, usd } from "./fixtures";
@@ -262,19 +263,20 @@ describe("PaymentEscrow: payment signatures and ids", function () {
       const walletAddress = await f.wallet.getAddress();
       const escrowAddress = await f.escrow.getAddress();
       await mint(f, walletAddress, usd(50));
+      const salt = randomNonce() as Hex;
       const auth = {
         from: walletAddress,
         to: escrowAddress,
         value: usd(50),
         validAfter: 0n,
         validBefore: ethers.MaxUint256,
-        nonce: randomNonce(),
+        nonce: depositNonce(walletAddress as Hex, usd(50), salt),
       };
       const { signature } = await signReceiveAuthorization(f.walletOwner, f.token, auth);
       await expect(
         f.escrow
           .connect(f.stranger)
-          .depositWithAuthorization(walletAddress, usd(50), 0n, ethers.MaxUint256, auth.nonce, signature),
+          .depositWithAuthorization(walletAddress, usd(50), 0n, ethers.MaxUint256, salt, signature),
       )
         .to.emit(f.escrow, "Deposited")
         .withArgs(walletAddress, f.stranger.address, usd(50));

@@ -76,7 +76,7 @@ async function everySignature(signer: TypedDataSigner): Promise<Hex[]> {
     escrow: ESCROW,
     amount: 9n,
     validBefore: 2_000_000_000n,
-    nonce: `0x${"ef".repeat(32)}`,
+    salt: `0x${"ef".repeat(32)}`,
   });
   return [
     await signPayment(signer, { domain, payment: payment(address) }),
@@ -155,7 +155,7 @@ describe("SDK signers", function () {
         authorization.value,
         authorization.validAfter,
         authorization.validBefore,
-        authorization.nonce,
+        authorization.salt,
         signature,
       );
     expect(await f.escrow.balanceOf(account.address)).to.equal(usd(10));

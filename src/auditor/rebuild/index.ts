@@ -71,6 +71,8 @@ function applyEscrowEvent(r: Replay, e: EscrowEvent): void {
     case "Claimed":
     case "FeesCollected":
       return applySettlementEvent(r, e);
+    case "BlocklistSynced":
+      return; // the escrow's mirror of the token's blocklist: no balance moves
     default:
       return; // roles and admin: no accounting effect
   }

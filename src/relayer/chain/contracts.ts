@@ -171,6 +171,19 @@ export class ChainClient {
     );
   }
 
+  /** The token's logs in [fromBlock, toBlock] (e.g. its blocklist changes), as RawLogs. */
+  tokenLogs(fromBlock: bigint, toBlock: bigint, topics: (string | string[] | null)[]): Promise<RawLog[]> {
+    const filter = {
+      address: this.addresses.token,
+      fromBlock: toQuantity(fromBlock),
+      toBlock: toQuantity(toBlock),
+      topics,
+    };
+    return this.rpc("eth_getLogs", async () =>
+      toRawLogs((await this.provider.send("eth_getLogs", [filter])) as JsonRpcLog[]),
+    );
+  }
+
   /** The receipt of a mined transaction (null when the node has none), as a RawReceipt. */
   receipt(hash: Hex): Promise<RawReceipt | null> {
     return this.rpc("eth_getTransactionReceipt", async () =>

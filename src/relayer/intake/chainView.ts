@@ -46,6 +46,11 @@ export interface ChainView {
   merchant(merchantId: bigint): Promise<MerchantTerms>;
   account(address: Hex): Promise<AccountState>;
   hasCode(address: Hex): Promise<boolean>;
+  /**
+   * Does the token blocklist `address` (`isBlocklisted`, or USDC's `isBlacklisted`)? The escrow
+   * rejects such a payer's payments once its mirror is synced; intake refuses them at once.
+   */
+  isBlocklisted(address: Hex): Promise<boolean>;
   /** ERC-1271: does the contract at `signer` accept `signature` for `digest`? False on any revert. */
   isValidSignature(signer: Hex, digest: Uint8Array, signature: Uint8Array): Promise<boolean>;
   merchantBalances(merchantId: bigint): Promise<{ released: bigint; claimable: bigint }>;
@@ -70,12 +75,18 @@ const ERC1271_MAGIC = "0x1626ba7e" + "0".repeat(56);
 /** Same budget the escrow gives a wallet inside a batch (BoundedSignature.ERC1271_GAS). */
 const ERC1271_GAS = 100_000n;
 const erc1271 = new Interface(["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"]);
+const tokenLists = new Interface([
+  "function isBlocklisted(address) view returns (bool)",
+  "function isBlacklisted(address) view returns (bool)",
+]);
 
 export interface EthersChainViewOptions {
   provider: Provider;
   escrow: string;
   /** Defaults to `escrow.registry()`. */
   registry?: string;
+  /** Defaults to `escrow.token()`. */
+  token?: string;
   /** Defaults to the provider's network. */
   chainId?: bigint;
   /** Merchant terms change rarely (registrar transactions). */
@@ -83,6 +94,8 @@ export interface EthersChainViewOptions {
   /** Balances and nonces change with every batch; keep this short. 0 coalesces concurrent reads only. */
   accountCacheMs?: number;
   codeCacheMs?: number;
+  /** Blocklist changes are rare (the token's blocklister); a payer listed meanwhile is rejected on chain. */
+  blocklistCacheMs?: number;
   /** A read slower than this fails with 503 chain_unavailable instead of holding the request. */
   callTimeoutMs?: number;
 }
@@ -91,6 +104,7 @@ export const CHAIN_VIEW_DEFAULTS = {
   termsCacheMs: 5_000,
   accountCacheMs: 250,
   codeCacheMs: 60_000,
+  blocklistCacheMs: 5_000,
   callTimeoutMs: 5_000,
 } as const;
 
@@ -99,6 +113,9 @@ export class EthersChainView implements ChainView {
   private readonly terms: TtlCache<bigint, MerchantTerms>;
   private readonly accounts: TtlCache<string, AccountState>;
   private readonly code: TtlCache<string, boolean>;
+  private readonly blocklisted: TtlCache<string, boolean>;
+  /** The token's address, read from the escrow when first needed (unless given). */
+  private token: Promise<string> | null = null;
   private readonly callTimeoutMs: number;
 
   private constructor(
@@ -109,9 +126,11 @@ export class EthersChainView implements ChainView {
     private readonly registry: MerchantRegistry,
     options: EthersChainViewOptions,
   ) {
+    if (options.token) this.token = Promise.resolve(getAddress(options.token));
     this.terms = new TtlCache(options.termsCacheMs ?? CHAIN_VIEW_DEFAULTS.termsCacheMs);
     this.accounts = new TtlCache(options.accountCacheMs ?? CHAIN_VIEW_DEFAULTS.accountCacheMs);
     this.code = new TtlCache(options.codeCacheMs ?? CHAIN_VIEW_DEFAULTS.codeCacheMs);
+    this.blocklisted = new TtlCache(options.blocklistCacheMs ?? CHAIN_VIEW_DEFAULTS.blocklistCacheMs);
     this.callTimeoutMs = options.callTimeoutMs ?? CHAIN_VIEW_DEFAULTS.callTimeoutMs;
   }
 
@@ -159,6 +178,32 @@ export class EthersChainView implements ChainView {
   hasCode(address: Hex): Promise<boolean> {
     const key = address.toLowerCase();
     return this.code.get(key, async () => (await this.timed(this.provider.getCode(key))) !== "0x");
+  }
+
+  isBlocklisted(address: Hex): Promise<boolean> {
+    const key = address.toLowerCase();
+    return this.blocklisted.get(key, async () => {
+      const token = await this.tokenAddress();
+      for (const fn of ["isBlocklisted", "isBlacklisted"] as const) {
+        const data = tokenLists.encodeFunctionData(fn, [key]);
+        try {
+          const result = await this.timed(this.provider.call({ to: token, data }));
+          if (result.length >= 66) return BigInt(result.slice(0, 66)) !== 0n;
+        } catch (error) {
+          // A revert: the token has no such function; try USDC's name, then take it as no blocklist.
+          if (revertData(error) === null) throw error;
+        }
+      }
+      return false;
+    });
+  }
+
+  private tokenAddress(): Promise<string> {
+    this.token ??= this.timed(this.escrowContract.token()).then(getAddress, (error: unknown) => {
+      this.token = null;
+      throw error;
+    });
+    return this.token;
   }
 
   async isValidSignature(signer: Hex, digest: Uint8Array, signature: Uint8Array): Promise<boolean> {

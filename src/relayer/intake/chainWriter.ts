@@ -23,8 +23,8 @@ export interface DepositAuthorization {
   amount: bigint;
   validAfter: bigint;
   validBefore: bigint;
-  /** EIP-3009 authorization nonce (bytes32). */
-  nonce: Hex;
+  /** Deposit salt (bytes32): the authorization's EIP-3009 nonce is derived from it on chain. */
+  salt: Hex;
   signature: Hex;
 }
 
@@ -101,7 +101,7 @@ export class DirectChainWriter implements ChainWriter {
       d.amount,
       d.validAfter,
       d.validBefore,
-      d.nonce,
+      d.salt,
       d.signature,
     ]);
   }

@@ -149,6 +149,11 @@ export class Intake {
         status: MerchantStatus[merchant.status].toLowerCase(),
       });
     }
+    // The escrow rejects a blocklisted payer's payments (PayerBlocklisted) once its mirror is synced:
+    // refuse them here at once rather than accept what the chain would reject.
+    if (await chain.isBlocklisted(payment.payer)) {
+      throw new ApiError("payer_blocklisted", `the token blocklists ${payment.payer}`, { payer: payment.payer });
+    }
     const request = body.requestId ? await this.matchRequest(body.requestId, payment) : null;
     return { id, payment, signature, signatureKind, request };
   }

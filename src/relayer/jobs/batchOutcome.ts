@@ -20,7 +20,7 @@ import { encodePayBatch } from "../chain/calldata";
 import { gasLimitFromEstimate } from "../chain/fees";
 import { EscrowEventDecoder } from "../chain/escrowEvents";
 import type { RawReceipt } from "../chain/rawTypes";
-import { merchantRuns, modelGas, type PayBatchGasModel } from "./batcher";
+import { merchantRuns, modelGas, withContractSignatureGas, type PayBatchGasModel } from "./batcher";
 import type { BuiltBatchRecords } from "./builtBatches";
 import { REQUEUE_FIELDS, writePaymentChanges } from "./paymentChanges";
 import type { JobMetrics, Logger } from "./runtime";
@@ -165,11 +165,14 @@ export async function sendBuiltBatches(deps: SendDeps): Promise<void> {
     // execute the whole batch again. An older batch (a restart, a backlog) is estimated afresh.
     const model = modelGas(payments.length, merchantRuns(payments));
     const fresh = batch.gasEstimate !== null && deps.now() - batch.createdAt <= BATCH_ESTIMATE_FRESH_MS;
+    // An ERC-1271 payer's wallet may have been cheap when estimated and burn its whole check budget
+    // when mined: the limit carries every such budget (the escrow skips a check it cannot cover).
     const gasLimit = deps.gasModel?.bounds(payments)
       ? gasLimitFromEstimate(model)
-      : fresh
-        ? gasLimitFromEstimate(batch.gasEstimate!)
-        : await deps.gasLimitFor(data, model);
+      : withContractSignatureGas(
+          fresh ? gasLimitFromEstimate(batch.gasEstimate!) : await deps.gasLimitFor(data, model),
+          payments,
+        );
     const submission = await deps.send(batchPurpose(batch.key), data, gasLimit);
     await markSubmitted(deps, batch, submission);
     deps.metrics?.batchSize.observe(payments.length);

@@ -21,6 +21,7 @@ import { DEFAULTS, type RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
 import type { ChainClient } from "../chain/contracts";
 import { encodePayBatch } from "../chain/calldata";
+import { TX_GAS_LIMIT_CAP } from "../chain/fees";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
 import { enqueuePaymentEvents } from "../webhooks/events";
 import type { BuiltBatchRecords } from "./builtBatches";
@@ -36,6 +37,42 @@ import { Job, errorMessage, silentLogger, systemClock, type Clock, type JobMetri
  * batch's root, counter, totals and BatchEscrowed). Rounded up so the model stays above the node.
  */
 export const PAY_BATCH_GAS = { base: 80_000n, perPayment: 19_000n, perMerchantRun: 30_000n } as const;
+
+/**
+ * What payBatch needs on hand before a contract wallet's ERC-1271 check, else it rejects the item
+ * InsufficientGas (contracts/libraries/BoundedSignature.sol, PaymentEscrow's BATCH_FINISH_GAS*): the
+ * wallet's 100,000-gas budget under the 63/64 rule (ERC1271_GAS_NEEDED, rounded up) per item, and once
+ * a reserve for finishing the batch (100,000 + 200 per item). An estimate prices a wallet at what it
+ * burnt then (or skipped it); a wallet that burns its whole budget when mined must not sink the batch.
+ */
+export const CONTRACT_SIGNATURE_GAS = { perItem: 102_100n, finish: 100_000n, finishPerItem: 200n } as const;
+
+/** Gas to add to a payBatch's limit for `contractSigned` ERC-1271 items in a batch of `batchSize`. */
+export function contractSignatureGas(contractSigned: number, batchSize: number): bigint {
+  if (contractSigned === 0) return 0n;
+  return (
+    BigInt(contractSigned) * CONTRACT_SIGNATURE_GAS.perItem +
+    CONTRACT_SIGNATURE_GAS.finish +
+    BigInt(batchSize) * CONTRACT_SIGNATURE_GAS.finishPerItem
+  );
+}
+
+/** {@link contractSignatureGas} of a batch: every payment not known to be ECDSA-signed counts. */
+export function contractSignatureGasOf(payments: readonly PaymentRecord[]): bigint {
+  const contractSigned = payments.filter((p) => p.signatureKind !== SignatureKind.Ecdsa).length;
+  return contractSignatureGas(contractSigned, payments.length);
+}
+
+/**
+ * `limit` (from an estimate) plus the payments' {@link contractSignatureGasOf}, never above EIP-7825's
+ * cap: a capped batch at worst has its wallets' items skipped as InsufficientGas, never sunk.
+ */
+export function withContractSignatureGas(limit: bigint, payments: readonly PaymentRecord[]): bigint {
+  const extra = contractSignatureGasOf(payments);
+  if (extra === 0n) return limit;
+  const cap = limit > TX_GAS_LIMIT_CAP ? limit : TX_GAS_LIMIT_CAP;
+  return limit + extra < cap ? limit + extra : cap;
+}
 
 /** Batches built per tick at most (the rest waits for the next tick). */
 const MAX_BATCHES_PER_TICK = 8;
@@ -241,9 +278,11 @@ export class Batcher extends Job {
     for (let attempt = 0; included.length > 0 && !this.gasModel.bounds(included) && attempt < 3; attempt++) {
       estimatedGas = await this.estimate(included);
       if (estimatedGas !== null) this.gasModel.observe(included, merchantRuns(included), estimatedGas);
-      if (estimatedGas === null || estimatedGas <= this.gasBudget) break;
+      // The limit it will be sent with carries every wallet's full check budget as well.
+      const needed = estimatedGas === null ? null : estimatedGas + contractSignatureGasOf(included);
+      if (needed === null || needed <= this.gasBudget) break;
       // The model under-estimated (e.g. ERC-1271 payers): shrink in proportion and check again.
-      limit = Math.max(1, Math.floor(((included.length * Number(this.gasBudget)) / Number(estimatedGas)) * 0.95));
+      limit = Math.max(1, Math.floor(((included.length * Number(this.gasBudget)) / Number(needed)) * 0.95));
       this.log.warn({ estimatedGas, items: included.length, limit }, "batch over the gas budget; shrinking");
       ({ included, rejected } = this.select(candidates, snapshot, limit));
     }
@@ -311,6 +350,7 @@ export class Batcher extends Job {
     const included: PaymentRecord[] = [];
     const rejected: Selection["rejected"] = [];
     const merchants = new Set<bigint>();
+    let contractSigned = 0;
     for (let i = 0; i < candidates.length; i++) {
       if (included.length >= maxSize) return { included, rejected, full: true };
       const p = candidates[i];
@@ -320,8 +360,11 @@ export class Batcher extends Job {
         continue;
       }
       const runs = merchants.size + (merchants.has(p.merchantId) ? 0 : 1);
-      if (modelGas(included.length + 1, runs) > this.gasBudget) return { included, rejected, full: true };
+      const contracts = contractSigned + (p.signatureKind === SignatureKind.Ecdsa ? 0 : 1);
+      const gas = modelGas(included.length + 1, runs) + contractSignatureGas(contracts, included.length + 1);
+      if (gas > this.gasBudget) return { included, rejected, full: true };
       merchants.add(p.merchantId);
+      contractSigned = contracts;
       included.push(p);
     }
     return { included, rejected, full: included.length >= maxSize };

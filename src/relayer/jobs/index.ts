@@ -1,6 +1,6 @@
 /**
- * The chain side of the relayer wired together: batcher → submitter → chain watcher, and the
- * settler, sharing one store, one chain client (one signer), one clock and one ledger listener
+ * The chain side of the relayer wired together: batcher → submitter → chain watcher, the settler
+ * and the blocklist sync, sharing one store, one chain client (one signer), one clock and one ledger listener
  * (intake's account ledger, told of what the jobs commit).
  */
 import type { RelayerConfig } from "../config";
@@ -9,6 +9,7 @@ import type { ChainClient } from "../chain/contracts";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
 import type { BatchAccountSource } from "./precheck";
 import { Batcher, PayBatchGasModel } from "./batcher";
+import { BlocklistSync } from "./blocklistSync";
 import { BuiltBatchRecords } from "./builtBatches";
 import { ChainWatcher } from "./chainWatcher";
 import { Settler } from "./settler";
@@ -16,6 +17,7 @@ import { Submitter, type StuckTransaction } from "./submitter";
 import { errorMessage, silentLogger, systemClock, type Clock, type JobMetrics, type Logger } from "./runtime";
 
 export { Batcher } from "./batcher";
+export { BlocklistSync } from "./blocklistSync";
 export { ChainWatcher } from "./chainWatcher";
 export { Settler } from "./settler";
 export { Submitter, type StuckTransaction } from "./submitter";
@@ -57,6 +59,8 @@ export interface Pipeline {
   submitter: Submitter;
   watcher: ChainWatcher;
   settler: Settler;
+  /** Mirrors the token's blocklist into the escrow (syncBlocklist) from the token's events. */
+  blocklist: BlocklistSync;
   /** Reconciles the signer's nonce with the chain, then starts every job's loop. */
   start(): Promise<void>;
   /** Stops every loop and waits for ticks in flight. */
@@ -93,12 +97,14 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   });
   const watcher = new ChainWatcher({ ...common, config: options.config, submitter });
   const settler = new Settler({ ...common, config: options.config, submitter });
-  const jobs = [watcher, batcher, submitter, settler];
+  const blocklist = new BlocklistSync({ ...common, config: options.config, submitter });
+  const jobs = [watcher, batcher, submitter, settler, blocklist];
   return {
     batcher,
     submitter,
     watcher,
     settler,
+    blocklist,
     async start() {
       await submitter.reconcile();
       for (const job of jobs) job.start();
@@ -112,6 +118,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       await submitter.tick();
       await watcher.tick();
       await settler.tick();
+      await blocklist.tick();
     },
   };
 }

@@ -66,14 +66,7 @@ export class SubmitterChainWriter implements ChainWriter {
   }
 
   depositWithAuthorization(d: DepositAuthorization): Promise<SentTransaction> {
-    return this.relay("depositWithAuthorization", [
-      d.from,
-      d.amount,
-      d.validAfter,
-      d.validBefore,
-      d.nonce,
-      d.signature,
-    ]);
+    return this.relay("depositWithAuthorization", [d.from, d.amount, d.validAfter, d.validBefore, d.salt, d.signature]);
   }
 
   withdrawWithSignature(withdrawal: Withdrawal, signature: Hex): Promise<SentTransaction> {

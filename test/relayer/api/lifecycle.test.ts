@@ -202,7 +202,7 @@ describe("relayer API: payment lifecycle, deposits, withdrawals, accounts", func
           amount: usd(50).toString(),
           validAfter: signed.auth.validAfter.toString(),
           validBefore: signed.auth.validBefore.toString(),
-          nonce: signed.auth.nonce,
+          salt: signed.auth.salt,
           signature: signed.sig.signature,
         },
       });
@@ -222,7 +222,7 @@ describe("relayer API: payment lifecycle, deposits, withdrawals, accounts", func
         amount: s.auth.value.toString(),
         validAfter: s.auth.validAfter.toString(),
         validBefore: s.auth.validBefore.toString(),
-        nonce: s.auth.nonce,
+        salt: s.auth.salt,
         signature: s.sig.signature,
       });
       const foreign = await h.request("POST", "/v1/deposits", { body: body(signed) });

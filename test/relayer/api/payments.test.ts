@@ -285,6 +285,19 @@ describe("relayer API: POST /v1/payments", function () {
       expect(res.body.error.code).to.equal("unknown_merchant");
     });
 
+    it("a payer the token blocklists: 403 payer_blocklisted, nothing stored (the escrow would reject it)", async function () {
+      const payer = h.f.customers[0];
+      await h.f.token.connect(h.f.admin).grantRole(await h.f.token.BLOCKLISTER_ROLE(), h.f.admin.address);
+      await h.f.token.connect(h.f.admin).blocklist(payer.address);
+      const { body } = await signedPayment(h, 0);
+      const res = await post(body);
+      expect([res.status, res.body.error.code]).to.deep.equal([403, "payer_blocklisted"]);
+      expect((await h.store.payments.list({ limit: 10 })).items).to.have.length(0);
+      // Another payer is unaffected.
+      const other = await signedPayment(h, 1);
+      expect((await post(other.body)).status).to.equal(201);
+    });
+
     it("a suspended merchant: 409 merchant_not_active", async function () {
       await h.f.registry.connect(h.f.registrar).suspend(2n);
       const { body } = await signedPayment(h, 0, { merchantId: 2n });

@@ -22,6 +22,7 @@ import {
 import { LOCAL_DEV_SIGNER_KEY } from "../../../src/relayer/config";
 import { EscrowDigester, toHex } from "../../../src/relayer/intake/digest";
 import type { Address, Hex, Payment } from "../../../src/sdk/typedData";
+import { depositNonce } from "../../../src/sdk/eip3009";
 import {
   PROJECT_ROOT,
   childEnv,
@@ -239,14 +240,15 @@ async function connectLocalChain(node: HardhatNode, dir: string): Promise<LocalC
       const requests: TransactionRequest[] = [];
       const tokenAddress = await token.getAddress();
       for (const customer of customers) {
-        const nonce = keccakId(`deposit:${customer.address}`);
+        // The escrow takes a salt and checks the authorization's nonce is the deposit nonce of it.
+        const salt = keccakId(`deposit:${customer.address}`);
         const auth = {
           from: customer.address,
           to: escrowAddress,
           value: amount,
           validAfter: 0n,
           validBefore: 2n ** 40n,
-          nonce,
+          nonce: depositNonce(customer.address as Address, amount, salt as Address),
         };
         const signature = await customer.signTypedData(domain, types, auth);
         requests.push({
@@ -261,7 +263,7 @@ async function connectLocalChain(node: HardhatNode, dir: string): Promise<LocalC
             amount,
             auth.validAfter,
             auth.validBefore,
-            nonce,
+            salt,
             signature,
           ]),
           gasLimit: 250_000n,

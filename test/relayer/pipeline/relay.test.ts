@@ -10,6 +10,7 @@ import { SubmitterChainWriter, relayPurpose } from "../../../src/relayer/jobs/re
 import { BatchTree } from "../../../src/sdk/merkle";
 import { signConfirmation, usd } from "../../escrow/fixtures";
 import { randomNonce, signReceiveAuthorization } from "../../helpers/eip3009";
+import { depositNonce } from "../../../src/sdk/eip3009";
 import { latestTimestamp, mine, pipelineFixture, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
 
 describe("relayer pipeline: relayed operations", function () {
@@ -64,13 +65,14 @@ describe("relayer pipeline: relayed operations", function () {
     expect([relayed.txHash, relayed.nonce, relayed.state]).to.deep.equal([sent.txHash, 1, SubmissionState.Mined]);
 
     // A gasless deposit (EIP-3009 ReceiveWithAuthorization to the escrow), relayed the same way.
+    const salt = randomNonce() as Hex;
     const auth = {
       from: c1.address,
       to: fx.addresses.escrow,
       value: usd(5),
       validAfter: 0n,
       validBefore: deadline,
-      nonce: randomNonce(),
+      nonce: depositNonce(c1.address as Hex, usd(5), salt),
     };
     await fx.token.connect(fx.admin).mint(c1.address, usd(5));
     const { signature: depositSig } = await signReceiveAuthorization(c1, fx.token, auth);
@@ -80,7 +82,7 @@ describe("relayer pipeline: relayed operations", function () {
       amount: usd(5),
       validAfter: 0n,
       validBefore: deadline,
-      nonce: auth.nonce as Hex,
+      salt,
       signature: depositSig as Hex,
     });
     await mine();
@@ -93,7 +95,7 @@ describe("relayer pipeline: relayed operations", function () {
         amount: usd(5),
         validAfter: 0n,
         validBefore: deadline,
-        nonce: auth.nonce as Hex,
+        salt,
         signature: depositSig as Hex,
       })
       .catch((e) => (error = e));

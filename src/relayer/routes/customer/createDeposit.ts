@@ -6,7 +6,6 @@ import { amount, checkDomain, lower, MAX_UINT256, uint } from "../../intake/pars
 import {
   Address,
   AmountString,
-  Bytes32,
   ERROR_RESPONSES,
   SentTransactionView,
   Signature,
@@ -20,7 +19,11 @@ const DepositBody = Type.Object(
     amount: AmountString("Token units, 1 .. 2^128-1"),
     validAfter: UintString("EIP-3009 validAfter (unix seconds, exclusive)"),
     validBefore: UintString("EIP-3009 validBefore (unix seconds, exclusive)"),
-    nonce: Bytes32,
+    salt: Type.String({
+      pattern: "^0x[0-9a-fA-F]{64}$",
+      description:
+        "32 random bytes; the signed EIP-3009 nonce is keccak256(abi.encode(keccak256('StablePay.Deposit'), from, amount, salt))",
+    }),
     signature: Signature,
     chainId: Type.Optional(UintString("Chain id the payer signed for", 20)),
     escrow: Type.Optional(Address),
@@ -35,7 +38,9 @@ const DepositBody = Type.Object(
 /**
  * POST /v1/deposits — gasless deposit: the relayer submits the payer's EIP-3009
  * ReceiveWithAuthorization (to = the escrow) and pays the gas; `from` is credited. 202 once sent.
- * The token checks the signature; its verdict comes back as the matching error code.
+ * The authorization's nonce is derived from the deposit tag and `salt` (see the SDK's depositNonce),
+ * so a payment's authorization cannot be submitted here as a deposit. The token checks the
+ * signature; its verdict comes back as the matching error code.
  */
 const createDeposit: RouteModule = (app, ctx) => {
   app.post<{ Body: Static<typeof DepositBody> }>(
@@ -67,7 +72,7 @@ const createDeposit: RouteModule = (app, ctx) => {
         amount: value,
         validAfter,
         validBefore,
-        nonce: lower(body.nonce),
+        salt: lower(body.salt),
         signature: body.signature.toLowerCase() as Hex,
       });
       ctx.chain.forget(from);

@@ -1,0 +1,129 @@
+/**
+ * Blocklist sync: keeps the escrow's mirror of the token's blocklist (IPaymentEscrow.syncBlocklist,
+ * which payBatch reads to reject a blocklisted payer's payments as PayerBlocklisted) in step with the
+ * token.
+ *
+ * Each tick reads the token's Blocklisted / UnBlocklisted logs (and USDC's Blacklisted /
+ * UnBlacklisted) from its cursor to the latest block, and for every account named there whose
+ * mirror differs from what the token answers now, sends syncBlocklist(account) through the submitter
+ * (the relayer's one key and nonce sequence). The call is permissionless and idempotent, so the
+ * cursor lives in memory: a restart reads the logs again from the escrow's deploy block, and an
+ * account already in step costs two reads, no transaction. Each tick re-reads the last
+ * `confirmations` blocks, so an event a reorg moved is still seen.
+ */
+import { id as eventTopic, Interface } from "ethers";
+import type { Hex } from "../domain";
+import { SubmissionState } from "../domain";
+import type { RelayerConfig } from "../config";
+import type { RelayerStore } from "../store/types";
+import type { ChainClient } from "../chain/contracts";
+import { escrowInterface } from "../chain/calldata";
+import { classifyRpcError } from "../chain/rpcErrors";
+import { NO_STORE_WRITES } from "./batchOutcome";
+import type { Submitter } from "./submitter";
+import { Job, silentLogger, type JobMetrics, type Logger } from "./runtime";
+
+/** Token events that change an account's blocklist status (the account is the first indexed topic). */
+export const BLOCKLIST_TOPICS = [
+  eventTopic("Blocklisted(address)"),
+  eventTopic("UnBlocklisted(address)"),
+  eventTopic("Blacklisted(address)"),
+  eventTopic("UnBlacklisted(address)"),
+];
+/** Blocks per eth_getLogs request (nodes cap the range). */
+const LOG_PAGE_BLOCKS = 10_000n;
+/** Gas limit when the estimate fails for a reason other than a revert. */
+const SYNC_FALLBACK_GAS = 80_000n;
+
+const tokenLists = new Interface([
+  "function isBlocklisted(address) view returns (bool)",
+  "function isBlacklisted(address) view returns (bool)",
+]);
+
+export const blocklistPurpose = (account: Hex): string => `blocklist:${account}`;
+
+export interface BlocklistSyncOptions {
+  store: RelayerStore;
+  chain: ChainClient;
+  submitter: Submitter;
+  config: Pick<RelayerConfig, "pollIntervalMs" | "confirmations">;
+  logger?: Logger;
+  metrics?: JobMetrics;
+}
+
+export class BlocklistSync extends Job {
+  private cursor: bigint | null = null;
+  /** Accounts synced by the last tick (for logs and tests). */
+  lastSynced: Hex[] = [];
+
+  constructor(private readonly options: BlocklistSyncOptions) {
+    super("blocklist-sync", options.logger ?? silentLogger, options.metrics);
+    options.submitter.registerPurpose("blocklist", {
+      onMined: (keys, receipt) => {
+        if (receipt.status !== 1) this.log.warn({ account: keys, txHash: receipt.transactionHash }, "sync reverted");
+        return NO_STORE_WRITES;
+      },
+      onDropped: async (keys) => {
+        this.log.warn({ account: keys }, "blocklist sync dropped: its nonce was taken outside the relayer");
+      },
+    });
+  }
+
+  protected intervalMs(): number {
+    return this.options.config.pollIntervalMs;
+  }
+
+  protected async run(): Promise<void> {
+    const { chain, config } = this.options;
+    this.lastSynced = [];
+    const latest = await chain.blockNumber();
+    const start = chain.addresses.startBlock;
+    let from = this.cursor === null ? start : this.cursor - BigInt(config.confirmations);
+    if (from < start) from = start;
+    const accounts = new Set<Hex>();
+    for (let page = from; page <= latest; page += LOG_PAGE_BLOCKS) {
+      const to = page + LOG_PAGE_BLOCKS - 1n < latest ? page + LOG_PAGE_BLOCKS - 1n : latest;
+      for (const log of await chain.tokenLogs(page, to, [BLOCKLIST_TOPICS])) {
+        if (log.removed || log.topics.length < 2) continue;
+        accounts.add(`0x${log.topics[1].slice(26)}`.toLowerCase() as Hex);
+      }
+    }
+    for (const account of accounts) await this.syncIfStale(account);
+    this.cursor = latest + 1n;
+  }
+
+  /** Sends syncBlocklist(account) when the escrow's mirror differs from the token and none is pending. */
+  private async syncIfStale(account: Hex): Promise<void> {
+    const { chain, store, submitter } = this.options;
+    const [listed, mirrored] = await Promise.all([
+      this.tokenBlocklists(account),
+      chain.escrow.blocklistMirrored(account),
+    ]);
+    if (listed === mirrored) return;
+    const purpose = blocklistPurpose(account);
+    const previous = await store.submissions.listByPurpose(purpose);
+    if (previous.some((s) => s.state === SubmissionState.Pending)) return;
+    const data = escrowInterface.encodeFunctionData("syncBlocklist", [account]);
+    const gasLimit = await submitter.gasLimitFor(data, SYNC_FALLBACK_GAS);
+    const submission = await submitter.send(purpose, data, gasLimit);
+    this.lastSynced.push(account);
+    this.log.info({ account, blocklisted: listed, txHash: submission.txHash }, "blocklist mirror sync sent");
+  }
+
+  /** The token's answer: isBlocklisted (SettlementToken), else isBlacklisted (USDC), else none. */
+  private async tokenBlocklists(account: Hex): Promise<boolean> {
+    const { chain } = this.options;
+    for (const fn of ["isBlocklisted", "isBlacklisted"] as const) {
+      try {
+        const data = await chain.rpc("eth_call", () =>
+          chain.provider.call({ to: chain.addresses.token, data: tokenLists.encodeFunctionData(fn, [account]) }),
+        );
+        if (data.length >= 66) return BigInt(data.slice(0, 66)) !== 0n;
+      } catch (error) {
+        // A revert: not this token's function, try the other name. Anything else is the node's.
+        if (classifyRpcError(error) !== "revert") throw error;
+      }
+    }
+    return false;
+  }
+}
