@@ -111,7 +111,9 @@ describe("PaymentEscrow claim", function () {
     const deferred = await deferPayout(f);
     await f.registry.connect(m2.owner).rotatePayout(m2.id, (await freshAccount()).address);
     await f.token.connect(f.admin).pause();
-    await expect(f.escrow.connect(f.registrar).claim(m2.id)).to.be.revertedWithCustomError(f.token, "EnforcedPause").withArgs();
+    await expect(f.escrow.connect(f.registrar).claim(m2.id))
+      .to.be.revertedWithCustomError(f.token, "EnforcedPause")
+      .withArgs();
     expect(await merchantBalancesOf(f.escrow, m2.id)).to.deep.equal({ released: 0n, claimable: deferred });
     await expectInvariant(f);
   });
