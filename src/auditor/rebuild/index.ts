@@ -70,6 +70,7 @@ function applyEscrowEvent(r: Replay, e: EscrowEvent): void {
     case "PayoutDeferred":
     case "Claimed":
     case "FeesCollected":
+    case "SurplusSwept":
       return applySettlementEvent(r, e);
     default:
       return; // roles and admin: no accounting effect
