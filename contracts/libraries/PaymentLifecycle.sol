@@ -112,14 +112,8 @@ library PaymentLifecycle {
             revert IPaymentEscrow.NotDisputed(id, record.status);
         }
         uint256 disputed = p.amount - record.refunded;
-        uint256 expiresAt = record.disputeExpiresAt;
-        if (byTimeout) {
-            if (block.timestamp < expiresAt) revert IPaymentEscrow.DisputeNotExpired(id, expiresAt);
-            toPayer = disputed;
-        } else if (block.timestamp >= expiresAt) {
-            // From expiry the payer's timeout reclaim is due; a late ruling must not race it.
-            revert IPaymentEscrow.DisputeExpired(id, expiresAt);
-        }
+        _checkExpiry(id, record.disputeExpiresAt, byTimeout);
+        if (byTimeout) toPayer = disputed;
         if (toPayer > disputed) revert IPaymentEscrow.RulingExceedsDisputed(id, toPayer, disputed);
         uint256 toMerchant = disputed - toPayer;
         uint256 fee = EscrowStorage.fee(toMerchant, record.feeBps);
@@ -136,6 +130,15 @@ library PaymentLifecycle {
         totals.fees += uint128(fee);
         s.totals = totals;
         emit IPaymentEscrow.DisputeResolved(id, p.merchantId, p.payer, toPayer, toMerchant - fee, fee, byTimeout);
+    }
+
+    /// @dev Timeout only from expiry; the arbiter only before it, so a late ruling cannot race the reclaim.
+    function _checkExpiry(bytes32 id, uint256 expiresAt, bool byTimeout) private view {
+        if (byTimeout) {
+            if (block.timestamp < expiresAt) revert IPaymentEscrow.DisputeNotExpired(id, expiresAt);
+        } else if (block.timestamp >= expiresAt) {
+            revert IPaymentEscrow.DisputeExpired(id, expiresAt);
+        }
     }
 
     /// @dev Proves the payment is in its batch and still held; returns its record and tranche.
