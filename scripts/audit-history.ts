@@ -63,6 +63,8 @@ export interface HistorySummary {
     fromWallet: Hex;
     stillHeld: Hex;
   };
+  /** The still-held payment in full, for tests that act on it later. */
+  stillHeld: Escrowed;
   batchCount: bigint;
   rejected: number;
   escrowedPayments: number;
@@ -240,6 +242,7 @@ export async function writeAuditHistory(
       fromWallet: fromWallet.id,
       stillHeld: d[1].id,
     },
+    stillHeld: d[1],
     batchCount: await escrow.batchCount(),
     rejected: 3,
     escrowedPayments,

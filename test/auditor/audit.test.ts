@@ -228,6 +228,28 @@ describe("auditor: audit of a scripted history", function () {
     expect(result.ledger.eventCounts["escrow.SurplusSwept"]).to.equal(1);
   });
 
+  it("rebuilds a dispute opened after the hold of a suspended merchant and the arbiter's refund: clean", async function () {
+    const chain = await loadFixture(storyFixture);
+    const target = targetOf(chain.record);
+    const [admin] = await hre.ethers.getSigners();
+    const held = chain.history.stillHeld;
+    const payer = await hre.ethers.getSigner(held.payment.payer);
+    const escrow = PaymentEscrow__factory.connect(target.escrow, admin);
+    const registry = MerchantRegistry__factory.connect(target.registry, admin);
+    await (await registry.suspend(held.payment.merchantId)).wait();
+    await hre.network.provider.send("evm_increaseTime", [181 * 24 * 3600]);
+    await (await escrow.connect(payer).openDispute(held.payment, held.inclusion)).wait();
+    await (await escrow.resolveDispute(held.payment, held.payment.amount)).wait();
+    await (await escrow.settle([{ merchantId: held.payment.merchantId, batchIds: [held.inclusion.batchId] }])).wait();
+
+    const result = await runAudit({ client: chain.client, target });
+    expect(result.mismatches).to.deep.equal([]);
+    const p = result.ledger.payments.get(held.id)!;
+    expect(p.status).to.equal("resolved");
+    expect(p.refunded).to.equal(held.payment.amount);
+    expect(result.surplus.onChain).to.equal(0n);
+  });
+
   it("proves each payment from events alone; the proof verifies against escrow.batchRoot", async function () {
     const chain = await loadFixture(storyFixture);
     const target = targetOf(chain.record);
