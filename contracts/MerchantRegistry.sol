@@ -14,8 +14,9 @@ import {IMerchantRegistry} from "./interfaces/IMerchantRegistry.sol";
  *   (OpenZeppelin {AccessControlDefaultAdminRules}). Grants and revokes `REGISTRAR_ROLE`.
  *   It holds no registrar powers of its own.
  * - `REGISTRAR_ROLE`: onboards merchants, sets their terms, suspends, reactivates and closes them.
- * - The merchant's owner key (not a role, stored per merchant): rotates its own owner key and
- *   payout address and sets its metadata.
+ * - The merchant's owner key (not a role, stored per merchant): rotates its own owner key (two
+ *   steps: propose, then the new key accepts) and payout address and sets its metadata. A lost
+ *   owner key is replaced by a registrar through a delayed recovery the current key can cancel.
  *
  * Lifecycle: `Active <-> Suspended`, and `Active | Suspended -> Closed`. Closed is final.
  * A Closed record is frozen except for its payout address, which the owner key can still
@@ -36,9 +37,13 @@ contract MerchantRegistry is IMerchantRegistry, AccessControlDefaultAdminRules {
     uint32 public constant MIN_HOLD_PERIOD = 1 minutes;
     /// @notice Longest hold period.
     uint32 public constant MAX_HOLD_PERIOD = 180 days;
+    /// @notice How long a registrar's owner recovery waits, cancellable by the current owner key.
+    uint48 public constant OWNER_RECOVERY_DELAY = 7 days;
 
     mapping(uint64 merchantId => Merchant) private _merchants;
     uint64 private _merchantCount;
+    mapping(uint64 merchantId => address) private _pendingOwners;
+    mapping(uint64 merchantId => OwnerRecovery) private _recoveries;
 
     /**
      * @param initialAdminDelay Delay the two-step `DEFAULT_ADMIN_ROLE` transfer waits out.
@@ -128,6 +133,40 @@ contract MerchantRegistry is IMerchantRegistry, AccessControlDefaultAdminRules {
     }
 
     /// @inheritdoc IMerchantRegistry
+    function proposeOwnerRecovery(
+        uint64 merchantId,
+        address newOwner
+    ) external onlyRole(REGISTRAR_ROLE) onlyKnown(merchantId) {
+        _requireNotClosed(merchantId);
+        if (newOwner == address(0)) revert ZeroAddress();
+        uint48 executableAt = uint48(block.timestamp) + OWNER_RECOVERY_DELAY;
+        _recoveries[merchantId] = OwnerRecovery(newOwner, executableAt);
+        emit OwnerRecoveryProposed(merchantId, newOwner, executableAt);
+    }
+
+    /// @inheritdoc IMerchantRegistry
+    function cancelOwnerRecovery(uint64 merchantId) external onlyKnown(merchantId) {
+        address caller = _msgSender();
+        if (caller != _merchants[merchantId].owner && !hasRole(REGISTRAR_ROLE, caller)) {
+            revert NotMerchantOwner(merchantId, caller);
+        }
+        if (_recoveries[merchantId].newOwner == address(0)) revert NoOwnerRecovery(merchantId);
+        delete _recoveries[merchantId];
+        emit OwnerRecoveryCancelled(merchantId, caller);
+    }
+
+    /// @inheritdoc IMerchantRegistry
+    function executeOwnerRecovery(uint64 merchantId) external onlyRole(REGISTRAR_ROLE) onlyKnown(merchantId) {
+        _requireNotClosed(merchantId);
+        OwnerRecovery memory recovery = _recoveries[merchantId];
+        if (recovery.newOwner == address(0)) revert NoOwnerRecovery(merchantId);
+        if (block.timestamp < recovery.executableAt) {
+            revert OwnerRecoveryNotReady(merchantId, recovery.executableAt);
+        }
+        _setOwner(merchantId, recovery.newOwner);
+    }
+
+    /// @inheritdoc IMerchantRegistry
     function close(uint64 merchantId) external onlyRole(REGISTRAR_ROLE) onlyKnown(merchantId) {
         MerchantStatus from = _merchants[merchantId].status;
         if (from != MerchantStatus.Active && from != MerchantStatus.Suspended) {
@@ -142,18 +181,26 @@ contract MerchantRegistry is IMerchantRegistry, AccessControlDefaultAdminRules {
 
     /**
      * @inheritdoc IMerchantRegistry
-     * @dev One step: the new key is not asked to accept. Rotating to the current key is
-     * allowed and emits. Closed merchants cannot rotate their owner key: once closed, the key's
-     * only remaining power is {rotatePayout}, and a frozen key keeps the record auditable.
+     * @dev Proposing the current key is allowed and emits. Closed merchants cannot rotate their
+     * owner key: once closed, the key's only remaining power is {rotatePayout}, and a frozen key
+     * keeps the record auditable.
      */
     function rotateOwner(uint64 merchantId, address newOwner) external onlyMerchantOwner(merchantId) {
         _requireNotClosed(merchantId);
         if (newOwner == address(0)) revert ZeroAddress();
 
-        Merchant storage merchant = _merchants[merchantId];
-        address previousOwner = merchant.owner;
-        merchant.owner = newOwner;
-        emit MerchantOwnerRotated(merchantId, previousOwner, newOwner);
+        _pendingOwners[merchantId] = newOwner;
+        emit MerchantOwnerProposed(merchantId, _msgSender(), newOwner);
+    }
+
+    /// @inheritdoc IMerchantRegistry
+    function acceptOwner(uint64 merchantId) external onlyKnown(merchantId) {
+        _requireNotClosed(merchantId);
+        address pending = _pendingOwners[merchantId];
+        if (_msgSender() != pending || pending == address(0)) {
+            revert NotPendingOwner(merchantId, _msgSender(), pending);
+        }
+        _setOwner(merchantId, pending);
     }
 
     /**
@@ -215,6 +262,16 @@ contract MerchantRegistry is IMerchantRegistry, AccessControlDefaultAdminRules {
     }
 
     /// @inheritdoc IMerchantRegistry
+    function pendingOwner(uint64 merchantId) external view returns (address) {
+        return _pendingOwners[merchantId];
+    }
+
+    /// @inheritdoc IMerchantRegistry
+    function ownerRecovery(uint64 merchantId) external view returns (OwnerRecovery memory) {
+        return _recoveries[merchantId];
+    }
+
+    /// @inheritdoc IMerchantRegistry
     function payoutOf(uint64 merchantId) external view returns (address) {
         return _merchants[merchantId].payout;
     }
@@ -235,6 +292,16 @@ contract MerchantRegistry is IMerchantRegistry, AccessControlDefaultAdminRules {
     // ----------------------------------------------------------------------------------------
     // Internal
     // ----------------------------------------------------------------------------------------
+
+    /// @dev Installs a new owner key; a pending proposal or recovery is spent or void with it.
+    function _setOwner(uint64 merchantId, address newOwner) private {
+        Merchant storage merchant = _merchants[merchantId];
+        address previousOwner = merchant.owner;
+        merchant.owner = newOwner;
+        delete _pendingOwners[merchantId];
+        delete _recoveries[merchantId];
+        emit MerchantOwnerRotated(merchantId, previousOwner, newOwner);
+    }
 
     /// @dev Records a status change and emits {MerchantStatusChanged}.
     function _setStatus(uint64 merchantId, MerchantStatus from, MerchantStatus to) private {

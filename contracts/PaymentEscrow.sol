@@ -21,7 +21,7 @@ import {CustomerFunds} from "./libraries/CustomerFunds.sol";
 /**
  * @title PaymentEscrow
  * @notice See {IPaymentEscrow}. Roles: the default admin (two-step transfer with delay) sets the
- * fee recipient and dispute timeout; the arbiter rules on disputes. Everything else is permissionless
+ * fee recipient and dispute timeout and sweeps surplus tokens; the arbiter rules on disputes. Everything else is permissionless
  * and authorised by signatures or by the caller being the payer / merchant owner.
  */
 contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, ReentrancyGuardTransient, EIP712 {
@@ -185,7 +185,9 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         bytes calldata signature
     ) external {
         bytes32 id = _paymentId(p);
-        _checkSigned(p.payer, EscrowTypeHashes.confirmation(id, deadline), deadline, signature);
+        bytes32 structHash = EscrowTypeHashes.confirmation(id, deadline);
+        _requireNotCancelled(p.payer, structHash);
+        _checkSigned(p.payer, structHash, deadline, signature);
         CustomerFunds.requireNotBlocklisted(address(token), p.payer);
         PaymentLifecycle.confirm(_s, p, id, inclusion);
     }
@@ -208,7 +210,9 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         (, , , address owner) = registry.terms(p.merchantId);
         if (owner == address(0)) revert NotMerchantOwner(p.merchantId, address(0));
         bytes32 id = _paymentId(p);
-        _checkSigned(owner, EscrowTypeHashes.refund(id, totalRefund, deadline), deadline, signature);
+        bytes32 structHash = EscrowTypeHashes.refund(id, totalRefund, deadline);
+        _requireNotCancelled(owner, structHash);
+        _checkSigned(owner, structHash, deadline, signature);
         PaymentLifecycle.refund(_s, p, id, inclusion, totalRefund, true);
     }
 
@@ -216,7 +220,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     function openDispute(Payment calldata p, Inclusion calldata inclusion) external {
         bytes32 id = _paymentId(p);
         if (msg.sender != p.payer) revert NotPayer(id, msg.sender);
-        PaymentLifecycle.openDispute(_s, p, id, inclusion, disputeTimeout);
+        PaymentLifecycle.openDispute(_s, registry, p, id, inclusion, disputeTimeout);
     }
 
     /// @inheritdoc IPaymentEscrow
@@ -227,8 +231,10 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         bytes calldata signature
     ) external {
         bytes32 id = _paymentId(p);
-        _checkSigned(p.payer, EscrowTypeHashes.dispute(id, deadline), deadline, signature);
-        PaymentLifecycle.openDispute(_s, p, id, inclusion, disputeTimeout);
+        bytes32 structHash = EscrowTypeHashes.dispute(id, deadline);
+        _requireNotCancelled(p.payer, structHash);
+        _checkSigned(p.payer, structHash, deadline, signature);
+        PaymentLifecycle.openDispute(_s, registry, p, id, inclusion, disputeTimeout);
     }
 
     /// @inheritdoc IPaymentEscrow
@@ -275,6 +281,17 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
 
     function setDisputeTimeout(uint32 newTimeout) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setDisputeTimeout(newTimeout);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function sweepSurplus(address to) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
+        Settlement.sweepSurplus(_s, token, to);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function cancelSignedAction(bytes32 digest) external {
+        _s.cancelledDigests[msg.sender][digest] = true;
+        emit SignedActionCancelled(msg.sender, digest);
     }
 
     // ================================================================ views
@@ -335,6 +352,11 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     function liabilities() external view returns (Liabilities memory) {
         EscrowStorage.Totals memory t = _s.totals;
         return Liabilities(t.customerBalances, t.held, t.disputed, t.released, t.claimable, t.fees);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function isSignedActionCancelled(address signer, bytes32 digest) external view returns (bool) {
+        return _s.cancelledDigests[signer][digest];
     }
 
     /// @notice EIP-712 domain separator (chain id read at call time).
@@ -416,6 +438,12 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         if (!BoundedSignature.isValidNow(signer, _hashTypedDataV4(structHash), signature)) {
             revert InvalidSigner(signer);
         }
+    }
+
+    /// @dev Kept apart from the signature check: a revoked signature fails before any ERC-1271 call.
+    function _requireNotCancelled(address signer, bytes32 structHash) private view {
+        bytes32 digest = _hashTypedDataV4(structHash);
+        if (_s.cancelledDigests[signer][digest]) revert SignatureCancelled(signer, digest);
     }
 
     function _paymentId(Payment calldata p) private view returns (bytes32) {

@@ -27,7 +27,10 @@ import {ISettlementToken} from "./interfaces/ISettlementToken.sol";
  * @dev Pause and blocklist are enforced in {_update}, the single path of every balance change
  * (transfer, transferFrom, mint, burn, authorizations, rescue of this token), so no movement path can
  * miss them. The entry points add what `_update` cannot see: the `msg.sender` of `transferFrom` and
- * `mint`, and both parties of `approve` / `permit` (as USDC does). Administration of every role is
+ * `mint`. Allowances follow FiatToken v2.2: `approve`, `permit`, `increaseAllowance` and
+ * `decreaseAllowance` are refused while paused but not for blocklisted parties (v2.2 dropped v2.1's
+ * `notBlacklisted` checks there); an allowance to or from a blocklisted account cannot move tokens,
+ * since `transferFrom` refuses a blocklisted spender, owner or recipient. Administration of every role is
  * the default admin, held by a single account under {AccessControlDefaultAdminRules} (two-step
  * transfer behind a delay).
  */
@@ -89,11 +92,31 @@ contract SettlementToken is ERC20, EIP712, Nonces, Pausable, AccessControlDefaul
         return 6;
     }
 
-    /// @notice ERC-20 approve; not while paused, and neither the owner nor `spender` may be blocklisted.
+    /// @notice ERC-20 approve; not while paused. Blocklisted parties may approve and be approved
+    /// (as FiatToken v2.2); the allowance cannot be spent while either is blocklisted.
     function approve(address spender, uint256 value) public override(ERC20, IERC20) returns (bool) {
+        _requireNotPaused();
+        _approve(_msgSender(), spender, value);
+        return true;
+    }
+
+    /// @inheritdoc ISettlementToken
+    function increaseAllowance(address spender, uint256 increment) external returns (bool) {
+        _requireNotPaused();
         address owner = _msgSender();
-        _requireApprovable(owner, spender);
-        _approve(owner, spender, value);
+        _approve(owner, spender, allowance(owner, spender) + increment);
+        return true;
+    }
+
+    /// @inheritdoc ISettlementToken
+    function decreaseAllowance(address spender, uint256 decrement) external returns (bool) {
+        _requireNotPaused();
+        address owner = _msgSender();
+        uint256 current = allowance(owner, spender);
+        if (decrement > current) revert AllowanceBelowZero(spender, current, decrement);
+        unchecked {
+            _approve(owner, spender, current - decrement);
+        }
         return true;
     }
 
@@ -370,7 +393,7 @@ contract SettlementToken is ERC20, EIP712, Nonces, Pausable, AccessControlDefaul
     }
 
     function _permit(address owner, address spender, uint256 value, uint256 deadline, bytes memory signature) private {
-        _requireApprovable(owner, spender);
+        _requireNotPaused();
         if (block.timestamp > deadline) revert ERC2612ExpiredSignature(deadline);
         bytes32 structHash = keccak256(abi.encode(PERMIT_TYPEHASH, owner, spender, value, _useNonce(owner), deadline));
         _requireValidSignature(owner, _hashTypedDataV4(structHash), signature);
@@ -404,12 +427,6 @@ contract SettlementToken is ERC20, EIP712, Nonces, Pausable, AccessControlDefaul
         _requireValidSignature(authorizer, _hashTypedDataV4(structHash), signature);
         _authorizationStates[authorizer][nonce] = true;
         emit AuthorizationCanceled(authorizer, nonce);
-    }
-
-    function _requireApprovable(address owner, address spender) private view {
-        _requireNotPaused();
-        _requireNotBlocklisted(owner);
-        _requireNotBlocklisted(spender);
     }
 
     function _requireCallerIsPayee(address payee) private view {

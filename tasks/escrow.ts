@@ -2,10 +2,11 @@
  * Escrow operator tasks, on the escrow of deployments/<network>.json.
  *
  *   npx hardhat escrow:liabilities --network localhost [--json]
+ *   npx hardhat escrow:sweep-surplus --to 0x… --network localhost
  */
 import { task } from "hardhat/config";
 import { formatUnits } from "ethers";
-import { fail, liveDeployment, TOKEN_DECIMALS } from "./common";
+import { fail, liveDeployment, operator, parseAddress, send, TOKEN_DECIMALS } from "./common";
 
 const BUCKETS = ["customerBalances", "held", "disputed", "released", "claimable", "fees"] as const;
 
@@ -61,4 +62,34 @@ task("escrow:liabilities", "Prints the escrow's liabilities by bucket and checks
       }
     }
     if (difference < 0n) fail(`Escrow ${escrowAddress} holds less than its liabilities`);
+  });
+
+task(
+  "escrow:sweep-surplus",
+  "Sends the escrow's token balance beyond its liabilities to an address (signer: the default admin)",
+)
+  .addParam("to", "Recipient of the surplus")
+  .setAction(async (args: { to: string }, hre) => {
+    const to = parseAddress("to", args.to);
+    const [{ PaymentEscrow__factory }, { SettlementToken__factory }] = await Promise.all([
+      import("../typechain-types/factories/contracts/PaymentEscrow__factory"),
+      import("../typechain-types/factories/contracts/SettlementToken__factory"),
+    ]);
+    const record = await liveDeployment(hre);
+    const signer = await operator(hre);
+    const escrowAddress = record.contracts.PaymentEscrow.address;
+    const escrow = PaymentEscrow__factory.connect(escrowAddress, signer);
+    const token = SettlementToken__factory.connect(await escrow.token(), hre.ethers.provider);
+    const admin = await escrow.defaultAdmin();
+    if (admin.toLowerCase() !== signer.address.toLowerCase()) {
+      fail(`The signer ${signer.address} is not the default admin (${admin}) of PaymentEscrow ${escrowAddress}`);
+    }
+    const [l, balance] = await Promise.all([escrow.liabilities(), token.balanceOf(escrowAddress)]);
+    const owed = BUCKETS.reduce((sum, name) => sum + l[name], 0n);
+    if (balance <= owed)
+      fail(
+        `No surplus: the escrow holds ${formatUnits(balance, TOKEN_DECIMALS)} and owes ${formatUnits(owed, TOKEN_DECIMALS)}`,
+      );
+    const { response } = await send("sweepSurplus", () => escrow.sweepSurplus(to), escrow.interface);
+    console.log(`Swept ${formatUnits(balance - owed, TOKEN_DECIMALS)} to ${to} (tx ${response.hash})`);
   });

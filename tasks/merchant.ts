@@ -7,6 +7,9 @@
  *   npx hardhat merchant:suspend --id 1 --network localhost
  *   npx hardhat merchant:reactivate --id 1 --network localhost
  *   npx hardhat merchant:close --id 1 --network localhost
+ *   npx hardhat merchant:recover-owner --id 1 --owner 0x… --network localhost   (lost owner key; executable after the delay)
+ *   npx hardhat merchant:execute-recovery --id 1 --network localhost
+ *   npx hardhat merchant:cancel-recovery --id 1 --network localhost
  */
 import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
@@ -121,6 +124,63 @@ for (const [action, { from, to }] of Object.entries(TRANSITIONS) as [
       console.log(`Merchant ${id}: ${current} -> ${to} (tx ${response.hash})`);
     });
 }
+
+task(
+  "merchant:recover-owner",
+  "Starts replacing a lost owner key: executable after OWNER_RECOVERY_DELAY, cancellable meanwhile by the current owner key (signer: REGISTRAR_ROLE)",
+)
+  .addParam("id", "Merchant id")
+  .addParam("owner", "The new owner key")
+  .setAction(async (args: { id: string; owner: string }, hre) => {
+    const id = parseUint("id", args.id);
+    const owner = parseAddress("owner", args.owner);
+    const { registry, label, signer } = await registryContext(hre);
+    const status = await requireMerchant(registry, id);
+    if (status === "Closed") fail(`Merchant ${id} is Closed: its owner key is frozen`);
+    await requireRole(registry, label, "REGISTRAR_ROLE", signer);
+    const { response } = await send(
+      `owner recovery of merchant ${id}`,
+      () => registry.proposeOwnerRecovery(id, owner),
+      registry.interface,
+    );
+    const { executableAt } = await registry.ownerRecovery(id);
+    console.log(
+      `Owner recovery of merchant ${id} to ${owner} proposed (tx ${response.hash}); executable from ` +
+        `${new Date(Number(executableAt) * 1000).toISOString()} unless the current owner key cancels it`,
+    );
+  });
+
+task("merchant:execute-recovery", "Executes a pending owner recovery after its delay (signer: REGISTRAR_ROLE)")
+  .addParam("id", "Merchant id")
+  .setAction(async (args: { id: string }, hre) => {
+    const id = parseUint("id", args.id);
+    const { registry, label, signer } = await registryContext(hre);
+    await requireMerchant(registry, id);
+    await requireRole(registry, label, "REGISTRAR_ROLE", signer);
+    const { response } = await send(
+      `owner recovery of merchant ${id}`,
+      () => registry.executeOwnerRecovery(id),
+      registry.interface,
+    );
+    console.log(`Merchant ${id} owner key is now ${(await registry.getMerchant(id)).owner} (tx ${response.hash})`);
+  });
+
+task(
+  "merchant:cancel-recovery",
+  "Cancels a pending owner recovery (signer: REGISTRAR_ROLE or the merchant's owner key)",
+)
+  .addParam("id", "Merchant id")
+  .setAction(async (args: { id: string }, hre) => {
+    const id = parseUint("id", args.id);
+    const { registry } = await registryContext(hre);
+    await requireMerchant(registry, id);
+    const { response } = await send(
+      `cancelling the owner recovery of merchant ${id}`,
+      () => registry.cancelOwnerRecovery(id),
+      registry.interface,
+    );
+    console.log(`Owner recovery of merchant ${id} cancelled (tx ${response.hash})`);
+  });
 
 task("merchant:show", "Prints a merchant's record as JSON")
   .addParam("id", "Merchant id")

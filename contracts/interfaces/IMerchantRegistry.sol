@@ -34,6 +34,17 @@ interface IMerchantRegistry {
         bytes32 metadata;
     }
 
+    /**
+     * @notice A registrar's pending replacement of a lost owner key.
+     * @param newOwner Key that becomes the owner.
+     * @param executableAt From when the registrar may execute it; until then the current owner key
+     * (or a registrar) can cancel it.
+     */
+    struct OwnerRecovery {
+        address newOwner;
+        uint48 executableAt;
+    }
+
     /// @notice Emitted when the registrar onboards a merchant.
     event MerchantRegistered(
         uint64 indexed merchantId,
@@ -45,6 +56,12 @@ interface IMerchantRegistry {
     );
     /// @notice Emitted when a merchant's owner key changes.
     event MerchantOwnerRotated(uint64 indexed merchantId, address indexed previousOwner, address indexed newOwner);
+    /// @notice Emitted when the owner key proposes `newOwner`; it takes effect when `newOwner` accepts.
+    event MerchantOwnerProposed(uint64 indexed merchantId, address indexed owner, address indexed newOwner);
+    /// @notice Emitted when a registrar starts replacing a lost owner key with `newOwner`.
+    event OwnerRecoveryProposed(uint64 indexed merchantId, address indexed newOwner, uint48 executableAt);
+    /// @notice Emitted when a pending owner recovery is cancelled by `by` (the owner key or a registrar).
+    event OwnerRecoveryCancelled(uint64 indexed merchantId, address indexed by);
     /// @notice Emitted when a merchant's payout address changes.
     event MerchantPayoutRotated(uint64 indexed merchantId, address previousPayout, address newPayout);
     /// @notice Emitted when the registrar changes a merchant's fee or hold period.
@@ -68,6 +85,12 @@ interface IMerchantRegistry {
     error InvalidStatusTransition(uint64 merchantId, MerchantStatus from, MerchantStatus to);
     /// @notice The merchant is Closed: its record is frozen except for the payout address.
     error MerchantClosed(uint64 merchantId);
+    /// @notice The caller is not the owner key proposed for the merchant (`pendingOwner`).
+    error NotPendingOwner(uint64 merchantId, address caller, address pendingOwner);
+    /// @notice No owner recovery is pending for the merchant.
+    error NoOwnerRecovery(uint64 merchantId);
+    /// @notice The owner recovery can be executed only from `executableAt`.
+    error OwnerRecoveryNotReady(uint64 merchantId, uint48 executableAt);
 
     /**
      * @notice Onboards a merchant as Active and returns its id. Ids are sequential from 1.
@@ -83,17 +106,51 @@ interface IMerchantRegistry {
     ) external returns (uint64 merchantId);
 
     /**
-     * @notice Replaces the merchant's owner key, in one step.
+     * @notice First step of replacing the merchant's owner key: proposes `newOwner`, which takes
+     * over only when it calls {acceptOwner} (so a mistyped key cannot lock the merchant out). A new
+     * proposal replaces a pending one.
      * @dev Current owner key only; not while Closed (MerchantClosed). Reverts with ZeroAddress
-     * for a zero key. Emits MerchantOwnerRotated.
+     * for a zero key. Emits MerchantOwnerProposed.
      */
     function rotateOwner(uint64 merchantId, address newOwner) external;
+
+    /**
+     * @notice Second step: the proposed key becomes the owner. Clears any pending owner recovery.
+     * @dev Proposed key only (NotPendingOwner); not while Closed. Emits MerchantOwnerRotated.
+     */
+    function acceptOwner(uint64 merchantId) external;
+
+    /**
+     * @notice For a lost owner key: a registrar proposes `newOwner`, executable after
+     * `OWNER_RECOVERY_DELAY`. During the delay the current owner key can cancel it, so a
+     * registrar cannot take over a merchant whose key is still in use.
+     * @dev Registrar only; not while Closed; ZeroAddress for a zero key. Replaces a pending
+     * recovery (restarting the delay). Emits OwnerRecoveryProposed.
+     */
+    function proposeOwnerRecovery(uint64 merchantId, address newOwner) external;
+
+    /**
+     * @notice Cancels the pending owner recovery.
+     * @dev The owner key or a registrar (NotMerchantOwner otherwise); NoOwnerRecovery if none.
+     * Emits OwnerRecoveryCancelled.
+     */
+    function cancelOwnerRecovery(uint64 merchantId) external;
+
+    /**
+     * @notice Executes the pending owner recovery once its delay has passed: the proposed key
+     * becomes the owner, and any pending {rotateOwner} proposal is dropped.
+     * @dev Registrar only; NoOwnerRecovery, OwnerRecoveryNotReady, MerchantClosed. Emits
+     * MerchantOwnerRotated.
+     */
+    function executeOwnerRecovery(uint64 merchantId) external;
 
     /**
      * @notice Replaces the address settlements are paid to.
      * @dev Owner key only; allowed in every status, Closed included, so that a closed merchant
      * can still collect what it is owed. Reverts with ZeroAddress for a zero address.
-     * Emits MerchantPayoutRotated.
+     * Emits MerchantPayoutRotated. Funds the escrow already deferred (claimable) are not moved
+     * by a rotation alone: the escrow's `claim` pays a rotated payout only when a registrar
+     * calls it, so a payout address the token refuses cannot be swapped out by the owner key.
      */
     function rotatePayout(uint64 merchantId, address newPayout) external;
 
@@ -127,6 +184,12 @@ interface IMerchantRegistry {
     function terms(
         uint64 merchantId
     ) external view returns (MerchantStatus status, uint16 feeBps, uint32 holdPeriod, address owner);
+
+    /// @notice The owner key proposed by {rotateOwner} and not yet accepted (zero if none).
+    function pendingOwner(uint64 merchantId) external view returns (address);
+
+    /// @notice The pending owner recovery (zero fields if none).
+    function ownerRecovery(uint64 merchantId) external view returns (OwnerRecovery memory);
 
     /// @notice Current payout address (zero for an unknown id).
     function payoutOf(uint64 merchantId) external view returns (address);

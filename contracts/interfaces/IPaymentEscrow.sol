@@ -237,6 +237,10 @@ interface IPaymentEscrow {
     event DisputeTimeoutUpdated(uint32 previousTimeout, uint32 newTimeout);
     /// @notice The escrow's mirror of the token's blocklist for `account` changed (no balance moves).
     event BlocklistSynced(address indexed account, bool blocklisted);
+    /// @notice The admin sent `amount` of tokens the escrow holds beyond its liabilities to `to`.
+    event SurplusSwept(address indexed to, uint256 amount);
+    /// @notice `signer` revoked the signed confirmation, refund or dispute whose EIP-712 digest is `digest`.
+    event SignedActionCancelled(address indexed signer, bytes32 indexed digest);
 
     // ---------------------------------------------------------------- errors
 
@@ -288,6 +292,19 @@ interface IPaymentEscrow {
     error ZeroAddress();
     /// @notice Dispute timeout outside [MIN_DISPUTE_TIMEOUT, MAX_DISPUTE_TIMEOUT].
     error DisputeTimeoutOutOfRange(uint32 timeout);
+    /// @notice The dispute expired at `expiresAt`: the arbiter can no longer rule; it returns to the payer by timeout.
+    error DisputeExpired(bytes32 paymentId, uint256 expiresAt);
+    /// @notice The escrow itself cannot receive its own tokens (they would be owed to no one).
+    error InvalidRecipient(address to);
+    /// @notice The escrow's token balance does not exceed what it owes.
+    error NoSurplus(uint256 balance, uint256 liabilities);
+    /// @notice The merchant is suspended: its claimable balance stays until the registrar reactivates it.
+    error MerchantSuspended(uint64 merchantId);
+    /// @notice The payout address changed since the claimable balance was deferred from `deferredFrom`;
+    /// only a registrar of the merchant registry may claim it to the new address `payout`.
+    error PayoutRotatedSinceDeferral(uint64 merchantId, address deferredFrom, address payout);
+    /// @notice `signer` cancelled the signed action with EIP-712 digest `digest`.
+    error SignatureCancelled(address signer, bytes32 digest);
 
     // ---------------------------------------------------------------- customer balance
 
@@ -315,9 +332,11 @@ interface IPaymentEscrow {
     ) external;
 
     /// @notice Withdraw from the caller's free balance to `to`. Never depends on the relayer.
+    /// `to` may be neither zero nor this escrow ({InvalidRecipient}: the tokens would be owed to no one).
     function withdraw(uint256 amount, address to) external;
 
-    /// @notice Withdraw by the payer's EIP-712 signed {Withdrawal}, relayable by anyone.
+    /// @notice Withdraw by the payer's EIP-712 signed {Withdrawal}, relayable by anyone. Same rules
+    /// for `to` as {withdraw}.
     function withdrawWithSignature(Withdrawal calldata withdrawal, bytes calldata signature) external;
 
     /// @notice Cancel an unused nonce of the caller, voiding what was signed with it.
@@ -348,6 +367,7 @@ interface IPaymentEscrow {
     function confirm(Payment calldata payment, Inclusion calldata inclusion) external;
 
     /// @notice {confirm} by the payer's EIP-712 signature over (paymentId, deadline), relayable.
+    /// Refused with {SignatureCancelled} once the payer revoked it ({cancelSignedAction}).
     function confirmWithSignature(
         Payment calldata payment,
         Inclusion calldata inclusion,
@@ -359,7 +379,8 @@ interface IPaymentEscrow {
     function refund(Payment calldata payment, Inclusion calldata inclusion, uint256 amount) external;
 
     /// @notice {refund} by the merchant owner's EIP-712 signature. The signature names the
-    /// cumulative refund total, so replaying it refunds nothing more.
+    /// cumulative refund total, so replaying it refunds nothing more. Refused with
+    /// {SignatureCancelled} once the owner key revoked it ({cancelSignedAction}).
     function refundWithSignature(
         Payment calldata payment,
         Inclusion calldata inclusion,
@@ -369,9 +390,12 @@ interface IPaymentEscrow {
     ) external;
 
     /// @notice The payer disputes a held payment before its hold ends; its amount stops settling.
+    /// While the merchant is Suspended, its unsettled tranches cannot settle, so disputes stay open
+    /// past the hold as well: the payer's way back to the money (arbiter ruling, or the timeout).
     function openDispute(Payment calldata payment, Inclusion calldata inclusion) external;
 
-    /// @notice {openDispute} by the payer's EIP-712 signature, relayable.
+    /// @notice {openDispute} by the payer's EIP-712 signature, relayable. Refused with
+    /// {SignatureCancelled} once the payer revoked it ({cancelSignedAction}).
     function openDisputeWithSignature(
         Payment calldata payment,
         Inclusion calldata inclusion,
@@ -380,6 +404,8 @@ interface IPaymentEscrow {
     ) external;
 
     /// @notice The arbiter splits a disputed payment: `toPayer` back to the payer, the rest to the merchant.
+    /// Only before the dispute's expiry ({DisputeExpired} from then on): an expired dispute belongs to
+    /// the payer's timeout reclaim, which a late ruling must not race.
     function resolveDispute(Payment calldata payment, uint256 toPayer) external;
 
     /// @notice If the arbiter has not ruled by the dispute's expiry (opening time + the dispute timeout
@@ -393,6 +419,11 @@ interface IPaymentEscrow {
     function settle(MerchantSettlement[] calldata settlements) external;
 
     /// @notice Pay a merchant's claimable balance (deferred payouts) to its current payout address.
+    /// Refused while the merchant is Suspended ({MerchantSuspended}). Anyone may claim to the payout
+    /// address the balance was first deferred from (it succeeds once the token accepts that address);
+    /// if the merchant rotated its payout since, only a registrar of the registry may claim, which is
+    /// its approval of the new address ({PayoutRotatedSinceDeferral} for anyone else): a merchant
+    /// whose payout the token refuses cannot move the deferred funds elsewhere on its own.
     function claim(uint64 merchantId) external;
 
     /// @notice Send accrued fees to the fee recipient.
@@ -402,6 +433,17 @@ interface IPaymentEscrow {
     /// `isBlacklisted`) into the mirror {payBatch} reads. Anyone may call it; emits {BlocklistSynced}
     /// when the mirror changes.
     function syncBlocklist(address account) external;
+    // ---------------------------------------------------------------- admin
+
+    /// @notice Default admin only: sends the escrow's token balance beyond {liabilities} (tokens sent
+    /// to it outside the protocol, owed to no one) to `to`, restoring balance == liabilities.
+    /// Reverts {NoSurplus} when there is none, {ZeroAddress} / {InvalidRecipient} for zero or this escrow.
+    function sweepSurplus(address to) external;
+
+    /// @notice Revokes a signed confirmation, refund or dispute of the caller before its deadline:
+    /// `digest` is the EIP-712 digest the caller signed. The signed entry points then revert with
+    /// {SignatureCancelled}. Withdrawals are revoked by their nonce ({cancelNonce}) instead.
+    function cancelSignedAction(bytes32 digest) external;
 
     // ---------------------------------------------------------------- views
 
@@ -432,4 +474,7 @@ interface IPaymentEscrow {
     function merchantBalances(uint64 merchantId) external view returns (uint256 released, uint256 claimable);
 
     function liabilities() external view returns (Liabilities memory);
+
+    /// @notice True if `signer` revoked the signed action with EIP-712 digest `digest`.
+    function isSignedActionCancelled(address signer, bytes32 digest) external view returns (bool);
 }

@@ -19,8 +19,10 @@ import {IEIP3009} from "./IEIP3009.sol";
  * - `MASTER_MINTER_ROLE` configures minters and their allowances;
  * - minters mint up to their allowance (minting consumes it) and burn their own balance;
  * - `PAUSER_ROLE` pauses every token movement, approvals and authorizations;
- * - `BLOCKLISTER_ROLE` blocklists accounts, which then can neither send, receive, approve, be
- *   approved, spend an allowance nor mint;
+ * - `BLOCKLISTER_ROLE` blocklists accounts, which then can neither send, receive, spend an
+ *   allowance (as `transferFrom`'s caller) nor mint. As in FiatToken v2.2, approvals are not
+ *   blocklist-checked: `approve`, `permit`, `increaseAllowance` and `decreaseAllowance` succeed
+ *   for a blocklisted owner or spender (not while paused), but such an allowance moves nothing;
  * - `RESCUER_ROLE` recovers ERC-20 tokens sent to the token contract by mistake.
  */
 interface ISettlementToken is IERC20Metadata, IERC20Permit, IEIP3009 {
@@ -86,6 +88,9 @@ interface ISettlementToken is IERC20Metadata, IERC20Permit, IEIP3009 {
     /// @notice Mint and burn amounts must be greater than zero.
     error ZeroAmount();
 
+    /// @notice `decreaseAllowance` by `decrement` exceeds the current `allowance` of `spender`.
+    error AllowanceBelowZero(address spender, uint256 allowance, uint256 decrement);
+
     // ---------------------------------------------------------------------------------------------
     // EIP-712 / EIP-2612
     // ---------------------------------------------------------------------------------------------
@@ -106,6 +111,13 @@ interface ISettlementToken is IERC20Metadata, IERC20Permit, IEIP3009 {
 
     /// @notice The EIP-712 domain version, "2" (as USDC).
     function version() external view returns (string memory);
+
+    /// @notice Raises the caller's allowance to `spender` by `increment` (FiatToken v2.2); not while paused.
+    function increaseAllowance(address spender, uint256 increment) external returns (bool);
+
+    /// @notice Lowers the caller's allowance to `spender` by `decrement` (FiatToken v2.2); not while
+    /// paused; {AllowanceBelowZero} if `decrement` exceeds the allowance.
+    function decreaseAllowance(address spender, uint256 decrement) external returns (bool);
 
     /**
      * @notice EIP-2612 permit taking a packed signature: a 65-byte `(r, s, v)` ECDSA signature of an

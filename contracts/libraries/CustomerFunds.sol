@@ -99,6 +99,8 @@ library CustomerFunds {
         uint256 amount
     ) external {
         if (to == address(0)) revert IPaymentEscrow.ZeroAddress();
+        // Tokens sent to the escrow itself would be owed to no one (surplus).
+        if (to == address(this)) revert IPaymentEscrow.InvalidRecipient(to);
         if (_isBlocklisted(token, account)) revert IPaymentEscrow.CustomerBlocklisted(account);
         EscrowStorage.checkAmount(amount);
         uint128 balance = s.accounts[account].balance;

@@ -44,6 +44,10 @@ library EscrowStorage {
         mapping(uint64 batchId => mapping(uint64 merchantId => IPaymentEscrow.Tranche)) tranches;
         mapping(bytes32 paymentId => IPaymentEscrow.PaymentRecord) records;
         mapping(uint64 merchantId => MerchantBalance) merchantBalances;
+        // The payout address a merchant's claimable balance was first deferred from (see Settlement.claim).
+        mapping(uint64 merchantId => address) deferredPayout;
+        // Signed confirmations, refunds and disputes their signer revoked, by EIP-712 digest.
+        mapping(address signer => mapping(bytes32 digest => bool)) cancelledDigests;
     }
 
     uint256 internal constant BPS = 10_000;

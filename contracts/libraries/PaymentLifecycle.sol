@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 
 import {IPaymentEscrow} from "../interfaces/IPaymentEscrow.sol";
+import {IMerchantRegistry} from "../interfaces/IMerchantRegistry.sol";
 import {EscrowStorage} from "./EscrowStorage.sol";
 
 /**
@@ -63,9 +64,11 @@ library PaymentLifecycle {
         emit IPaymentEscrow.PaymentRefunded(id, p.merchantId, p.payer, inclusion.batchId, amount, record.refunded);
     }
 
-    /// @notice The payer disputes before the hold ends: the held amount is frozen from settlement.
+    /// @notice The payer disputes before the hold ends, or later while the merchant is Suspended (its
+    /// tranches cannot settle then): the held amount is frozen from settlement.
     function openDispute(
         EscrowStorage.Layout storage s,
+        IMerchantRegistry registry,
         IPaymentEscrow.Payment calldata p,
         bytes32 id,
         IPaymentEscrow.Inclusion calldata inclusion,
@@ -73,7 +76,13 @@ library PaymentLifecycle {
     ) external {
         (IPaymentEscrow.PaymentRecord memory record, IPaymentEscrow.Tranche storage t) = _loadHeld(s, p, id, inclusion);
         uint48 releaseAt = t.releaseAt;
-        if (block.timestamp >= releaseAt) revert IPaymentEscrow.DisputeWindowClosed(id, releaseAt);
+        if (block.timestamp >= releaseAt) {
+            // The registry is read only past the hold, so in-hold disputes cost nothing more.
+            (IMerchantRegistry.MerchantStatus status, , , ) = registry.terms(p.merchantId);
+            if (status != IMerchantRegistry.MerchantStatus.Suspended) {
+                revert IPaymentEscrow.DisputeWindowClosed(id, releaseAt);
+            }
+        }
         uint256 held = p.amount - record.refunded;
         record.status = IPaymentEscrow.PaymentStatus.Disputed;
         record.disputedAt = uint48(block.timestamp);
@@ -89,7 +98,7 @@ library PaymentLifecycle {
     /**
      * @notice Ends a dispute: `toPayer` back to the payer's balance, the rest (net of the fee frozen
      * at dispute time) to the merchant's released balance. With `byTimeout` the whole amount goes to
-     * the payer, and only from the expiry fixed when the dispute opened.
+     * the payer, and only from the expiry fixed when the dispute opened; the arbiter rules only before it.
      */
     function resolveDispute(
         EscrowStorage.Layout storage s,
@@ -103,11 +112,8 @@ library PaymentLifecycle {
             revert IPaymentEscrow.NotDisputed(id, record.status);
         }
         uint256 disputed = p.amount - record.refunded;
-        if (byTimeout) {
-            uint256 expiresAt = record.disputeExpiresAt;
-            if (block.timestamp < expiresAt) revert IPaymentEscrow.DisputeNotExpired(id, expiresAt);
-            toPayer = disputed;
-        }
+        _checkExpiry(id, record.disputeExpiresAt, byTimeout);
+        if (byTimeout) toPayer = disputed;
         if (toPayer > disputed) revert IPaymentEscrow.RulingExceedsDisputed(id, toPayer, disputed);
         uint256 toMerchant = disputed - toPayer;
         uint256 fee = EscrowStorage.fee(toMerchant, record.feeBps);
@@ -124,6 +130,15 @@ library PaymentLifecycle {
         totals.fees += uint128(fee);
         s.totals = totals;
         emit IPaymentEscrow.DisputeResolved(id, p.merchantId, p.payer, toPayer, toMerchant - fee, fee, byTimeout);
+    }
+
+    /// @dev Timeout only from expiry; the arbiter only before it, so a late ruling cannot race the reclaim.
+    function _checkExpiry(bytes32 id, uint256 expiresAt, bool byTimeout) private view {
+        if (byTimeout) {
+            if (block.timestamp < expiresAt) revert IPaymentEscrow.DisputeNotExpired(id, expiresAt);
+        } else if (block.timestamp >= expiresAt) {
+            revert IPaymentEscrow.DisputeExpired(id, expiresAt);
+        }
     }
 
     /// @dev Proves the payment is in its batch and still held; returns its record and tranche.

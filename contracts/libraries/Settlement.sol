@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
 import {IPaymentEscrow} from "../interfaces/IPaymentEscrow.sol";
@@ -16,6 +17,9 @@ import {EscrowStorage} from "./EscrowStorage.sol";
  */
 library Settlement {
     using SafeERC20 for IERC20;
+
+    /// @dev The registry's registrar role (MerchantRegistry.REGISTRAR_ROLE).
+    bytes32 private constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
 
     struct Sums {
         uint256 held;
@@ -55,6 +59,8 @@ library Settlement {
             if (token.trySafeTransfer(payees[i], payout)) {
                 emit IPaymentEscrow.MerchantPaid(merchantId, payees[i], payout);
             } else {
+                // The first refused address of a claimable balance is the one it may be claimed to freely.
+                if (s.merchantBalances[merchantId].claimable == 0) s.deferredPayout[merchantId] = payees[i];
                 s.merchantBalances[merchantId].claimable += uint128(payout);
                 s.totals.claimable += uint128(payout);
                 emit IPaymentEscrow.PayoutDeferred(merchantId, payees[i], payout);
@@ -62,20 +68,41 @@ library Settlement {
         }
     }
 
-    /// @notice Pays `merchantId`'s claimable balance to its current payout address.
+    /// @notice Pays `merchantId`'s claimable balance to its current payout address; see
+    /// {IPaymentEscrow-claim} for who may claim to a payout rotated since the deferral.
     function claim(
         EscrowStorage.Layout storage s,
         IERC20 token,
         IMerchantRegistry registry,
         uint64 merchantId
     ) external {
+        (IMerchantRegistry.MerchantStatus status, , , ) = registry.terms(merchantId);
+        if (status == IMerchantRegistry.MerchantStatus.Suspended) revert IPaymentEscrow.MerchantSuspended(merchantId);
         uint128 amount = s.merchantBalances[merchantId].claimable;
         if (amount == 0) revert IPaymentEscrow.NothingToClaim(merchantId);
         address payout = registry.payoutOf(merchantId);
+        address deferredFrom = s.deferredPayout[merchantId];
+        if (payout != deferredFrom && !IAccessControl(address(registry)).hasRole(REGISTRAR_ROLE, msg.sender)) {
+            revert IPaymentEscrow.PayoutRotatedSinceDeferral(merchantId, deferredFrom, payout);
+        }
+        delete s.deferredPayout[merchantId];
         s.merchantBalances[merchantId].claimable = 0;
         s.totals.claimable -= amount;
         emit IPaymentEscrow.Claimed(merchantId, payout, amount);
         token.safeTransfer(payout, amount);
+    }
+
+    /// @notice Sends the token balance beyond the liabilities to `to`; see {IPaymentEscrow-sweepSurplus}.
+    function sweepSurplus(EscrowStorage.Layout storage s, IERC20 token, address to) external {
+        if (to == address(0)) revert IPaymentEscrow.ZeroAddress();
+        if (to == address(this)) revert IPaymentEscrow.InvalidRecipient(to);
+        EscrowStorage.Totals memory t = s.totals;
+        uint256 owed = uint256(t.customerBalances) + t.held + t.disputed + t.released + t.claimable + t.fees;
+        uint256 balance = token.balanceOf(address(this));
+        if (balance <= owed) revert IPaymentEscrow.NoSurplus(balance, owed);
+        uint256 amount = balance - owed;
+        emit IPaymentEscrow.SurplusSwept(to, amount);
+        token.safeTransfer(to, amount);
     }
 
     /// @dev Settles one entry's releasable tranches and released balance; returns what to pay whom.

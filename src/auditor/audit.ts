@@ -9,6 +9,7 @@ import { readChainState, type ChainState } from "./onchain";
 import { checkChain } from "./reconcile/chain";
 import { checkEvents } from "./reconcile/events";
 import { checkFlows } from "./reconcile/flows";
+import { surplusOf, type Surplus } from "./reconcile/surplus";
 import { rebuild, type Ledger } from "./rebuild";
 import { scan, type ScanProgress, type ScanResult } from "./scan";
 import type { AuditTarget, Mismatch } from "./types";
@@ -34,6 +35,8 @@ export interface AuditResult {
   ledger: Ledger;
   chain: ChainState;
   mismatches: Mismatch[];
+  /** Tokens held beyond the liabilities: reported, not a mismatch. */
+  surplus: Surplus;
   /** Time of the audited block (unix seconds). */
   blockTimestamp: number;
   startedAt: Date;
@@ -72,6 +75,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
     ledger,
     chain,
     mismatches,
+    surplus: surplusOf(ledger, chain, target),
     blockTimestamp: Number(block.timestamp),
     startedAt,
     elapsedMs: Date.now() - startedAt.getTime(),

@@ -148,4 +148,38 @@ describe("deploy and operator tasks against `hardhat node`", function () {
     expect(unpaused.stdout).to.include(`Unpaused SettlementToken ${tokenAddress}`);
     expect(await token.paused()).to.equal(false);
   });
+
+  it("sweeps tokens sent to the escrow outside the protocol, and runs an owner recovery the owner can cancel", async function () {
+    // Two chains of dependent commands, run side by side; each `npx hardhat` start is slow under load.
+    this.timeout(300_000);
+    expect(record, "the deployment test must pass first").to.not.equal(undefined);
+    const deployer = await provider.getSigner(DEPLOYER);
+    const token = SettlementToken__factory.connect(record.contracts.SettlementToken.address, deployer);
+    const registry = MerchantRegistry__factory.connect(record.contracts.MerchantRegistry.address, provider);
+    const escrow = record.contracts.PaymentEscrow.address;
+    const RECOVERED = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"; // account #2
+
+    const sweep = async () => {
+      const none = await hardhat(["escrow:sweep-surplus", "--to", MERCHANT], 1);
+      expect(none.output).to.include("Error in plugin stablepay: No surplus");
+      await (await token.mint(DEPLOYER, 1_500_000n)).wait();
+      await (await token.transfer(escrow, 1_500_000n)).wait();
+      const before = await token.balanceOf(MERCHANT);
+      const swept = await hardhat(["escrow:sweep-surplus", "--to", MERCHANT]);
+      expect(swept.stdout).to.match(new RegExp(`Swept 1\\.5 to ${MERCHANT} \\(tx 0x[0-9a-f]{64}\\)`));
+      expect((await token.balanceOf(MERCHANT)) - before).to.equal(1_500_000n);
+      expect(await token.balanceOf(escrow)).to.equal(0n);
+    };
+    const recovery = async () => {
+      const proposed = await hardhat(["merchant:recover-owner", "--id", "1", "--owner", RECOVERED]);
+      expect(proposed.stdout).to.include(`Owner recovery of merchant 1 to ${RECOVERED} proposed`);
+      const early = await hardhat(["merchant:execute-recovery", "--id", "1"], 1);
+      expect(early.output).to.include("OwnerRecoveryNotReady(1, ");
+      const cancelled = await hardhat(["merchant:cancel-recovery", "--id", "1"]);
+      expect(cancelled.stdout).to.include("Owner recovery of merchant 1 cancelled");
+      expect((await registry.ownerRecovery(1n)).newOwner).to.equal("0x0000000000000000000000000000000000000000");
+      expect((await registry.getMerchant(1n)).owner).to.equal(MERCHANT);
+    };
+    await Promise.all([sweep(), recovery()]);
+  });
 });

@@ -36,6 +36,11 @@ type Args = Awaited<ReturnType<typeof adminFixture>>["args"];
 const deployWith = (factory: PaymentEscrow__factory, a: Args) =>
   factory.deploy(a.token, a.registry, a.feeRecipient, a.timeout, a.delay, a.admin);
 
+async function owedOf(f: Awaited<ReturnType<typeof deployEscrowFixture>>): Promise<bigint> {
+  const l = await f.escrow.liabilities();
+  return l.customerBalances + l.held + l.disputed + l.released + l.claimable + l.fees;
+}
+
 describe("PaymentEscrow admin", function () {
   describe("setFeeRecipient", function () {
     it("emits FeeRecipientUpdated(old, new) and stores the recipient", async function () {
@@ -72,6 +77,71 @@ describe("PaymentEscrow admin", function () {
       await expect(tx).to.changeTokenBalances(f.token, [f.escrow, f.stranger, f.feeRecipient], [-fee, fee, 0n]);
       expect((await f.escrow.liabilities()).fees).to.equal(0n);
       await expectInvariant(f);
+    });
+  });
+
+  describe("sweepSurplus", function () {
+    const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
+
+    /** The base network with a held payment, accrued fees, and `donation` sent straight to the escrow. */
+    async function surplusFixture() {
+      const f = await deployEscrowFixture();
+      const [alice, bob] = f.customers;
+      const a = await escrowOne(f, alice);
+      await f.escrow.connect(alice).confirm(a.payment, a.inclusion);
+      await escrowOne(f, bob);
+      return f;
+    }
+
+    async function donate(f: Awaited<ReturnType<typeof surplusFixture>>, amount: bigint) {
+      const [, , carol] = f.customers;
+      await f.token.connect(f.admin).mint(carol.address, amount);
+      await f.token.connect(carol).transfer(await f.escrow.getAddress(), amount);
+    }
+
+    it("a 1-unit donation breaks balance == liabilities; the sweep sends exactly it and restores the invariant", async function () {
+      const f = await loadFixture(surplusFixture);
+      await donate(f, 1n);
+      const owed = await owedOf(f);
+      expect(await f.token.balanceOf(await f.escrow.getAddress())).to.equal(owed + 1n);
+      const tx = f.escrow.connect(f.admin).sweepSurplus(f.stranger.address);
+      await expect(tx).to.emit(f.escrow, "SurplusSwept").withArgs(f.stranger.address, 1n);
+      await expect(tx).to.changeTokenBalances(f.token, [f.escrow, f.stranger], [-1n, 1n]);
+      expect(await owedOf(f)).to.equal(owed);
+      await expectInvariant(f);
+    });
+
+    it("never touches what is owed: a second sweep reverts NoSurplus(balance, liabilities)", async function () {
+      const f = await loadFixture(surplusFixture);
+      await donate(f, usd(5));
+      await f.escrow.connect(f.admin).sweepSurplus(f.feeRecipient.address);
+      const owed = await owedOf(f);
+      await expect(f.escrow.connect(f.admin).sweepSurplus(f.feeRecipient.address))
+        .to.be.revertedWithCustomError(f.escrow, "NoSurplus")
+        .withArgs(owed, owed);
+    });
+
+    it("reverts AccessControlUnauthorizedAccount for anyone but the default admin", async function () {
+      const f = await loadFixture(surplusFixture);
+      await donate(f, 1n);
+      for (const caller of [f.stranger, f.arbiter, f.relayer, f.feeRecipient]) {
+        await expect(f.escrow.connect(caller).sweepSurplus(caller.address))
+          .to.be.revertedWithCustomError(f.escrow, "AccessControlUnauthorizedAccount")
+          .withArgs(caller.address, DEFAULT_ADMIN_ROLE);
+      }
+    });
+
+    it("reverts ZeroAddress for to = 0 and InvalidRecipient(escrow) for the escrow itself", async function () {
+      const f = await loadFixture(surplusFixture);
+      await donate(f, 1n);
+      const escrow = await f.escrow.getAddress();
+      await expect(f.escrow.connect(f.admin).sweepSurplus(ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        f.escrow,
+        "ZeroAddress",
+      );
+      await expect(f.escrow.connect(f.admin).sweepSurplus(escrow))
+        .to.be.revertedWithCustomError(f.escrow, "InvalidRecipient")
+        .withArgs(escrow);
     });
   });
 

@@ -27,7 +27,27 @@ async function freshAccount(): Promise<HardhatEthersSigner> {
 }
 
 describe("PaymentEscrow claim", function () {
-  it("pays a deferred payout to the rotated payout address, by anyone's claim, and zeroes claimable", async function () {
+  it("a merchant whose payout is blocklisted cannot rotate it and claim elsewhere: PayoutRotatedSinceDeferral", async function () {
+    const f = await loadFixture(settleFixture);
+    const m2 = f.merchants[1];
+    const deferred = await deferPayout(f);
+    const newPayout = await freshAccount();
+    await f.registry.connect(m2.owner).rotatePayout(m2.id, newPayout.address);
+    for (const caller of [m2.owner, newPayout, f.stranger, f.admin]) {
+      await expect(f.escrow.connect(caller).claim(m2.id))
+        .to.be.revertedWithCustomError(f.escrow, "PayoutRotatedSinceDeferral")
+        .withArgs(m2.id, m2.payout.address, newPayout.address);
+    }
+    expect(await merchantBalancesOf(f.escrow, m2.id)).to.deep.equal({ released: 0n, claimable: deferred });
+    // Rotating back to the refused address lets anyone claim again (the token still decides).
+    await f.registry.connect(m2.owner).rotatePayout(m2.id, m2.payout.address);
+    await expect(f.escrow.connect(f.stranger).claim(m2.id))
+      .to.be.revertedWithCustomError(f.token, "AccountBlocklisted")
+      .withArgs(m2.payout.address);
+    await expectInvariant(f);
+  });
+
+  it("pays a deferred payout to the rotated payout address when a registrar claims, and zeroes claimable", async function () {
     const f = await loadFixture(settleFixture);
     const m2 = f.merchants[1];
     const deferred = await deferPayout(f);
@@ -37,11 +57,11 @@ describe("PaymentEscrow claim", function () {
 
     const newPayout = await freshAccount();
     await f.registry.connect(m2.owner).rotatePayout(m2.id, newPayout.address);
-    const tx = f.escrow.connect(f.stranger).claim(m2.id);
+    const tx = f.escrow.connect(f.registrar).claim(m2.id);
     await expect(tx).to.emit(f.escrow, "Claimed").withArgs(m2.id, newPayout.address, deferred);
     await expect(tx).to.changeTokenBalances(
       f.token,
-      [f.escrow, newPayout, m2.payout, f.stranger],
+      [f.escrow, newPayout, m2.payout, f.registrar],
       [-deferred, deferred, 0n, 0n],
     );
     expect(await merchantBalancesOf(f.escrow, m2.id)).to.deep.equal({ released: 0n, claimable: 0n });
@@ -91,7 +111,9 @@ describe("PaymentEscrow claim", function () {
     const deferred = await deferPayout(f);
     await f.registry.connect(m2.owner).rotatePayout(m2.id, (await freshAccount()).address);
     await f.token.connect(f.admin).pause();
-    await expect(f.escrow.claim(m2.id)).to.be.revertedWithCustomError(f.token, "EnforcedPause").withArgs();
+    await expect(f.escrow.connect(f.registrar).claim(m2.id))
+      .to.be.revertedWithCustomError(f.token, "EnforcedPause")
+      .withArgs();
     expect(await merchantBalancesOf(f.escrow, m2.id)).to.deep.equal({ released: 0n, claimable: deferred });
     await expectInvariant(f);
   });
@@ -107,7 +129,7 @@ describe("PaymentEscrow claim", function () {
 
     const newPayout = await freshAccount();
     await f.registry.connect(m2.owner).rotatePayout(m2.id, newPayout.address);
-    const tx = f.escrow.claim(m2.id);
+    const tx = f.escrow.connect(f.registrar).claim(m2.id);
     await expect(tx)
       .to.emit(f.escrow, "Claimed")
       .withArgs(m2.id, newPayout.address, first + second);
@@ -115,17 +137,56 @@ describe("PaymentEscrow claim", function () {
     await expectInvariant(f);
   });
 
-  it("lets a closed merchant rotate its payout and claim what it is still owed", async function () {
+  it("lets a closed merchant rotate its payout and collect what it is still owed through a registrar's claim", async function () {
     const f = await loadFixture(settleFixture);
     const m2 = f.merchants[1];
     const deferred = await deferPayout(f);
     await f.registry.connect(f.registrar).close(m2.id);
     const newPayout = await freshAccount();
     await f.registry.connect(m2.owner).rotatePayout(m2.id, newPayout.address);
-    await expect(f.escrow.connect(f.stranger).claim(m2.id))
+    await expect(f.escrow.connect(f.registrar).claim(m2.id))
       .to.emit(f.escrow, "Claimed")
       .withArgs(m2.id, newPayout.address, deferred);
     expect((await liabilitiesOf(f.escrow)).claimable).to.equal(0n);
+    await expectInvariant(f);
+  });
+
+  it("a suspended merchant cannot claim: MerchantSuspended(merchantId), for anyone, registrar included", async function () {
+    const f = await loadFixture(settleFixture);
+    const m2 = f.merchants[1];
+    const deferred = await deferPayout(f);
+    await f.token.connect(f.admin).unBlocklist(m2.payout.address);
+    await f.registry.connect(f.registrar).suspend(m2.id);
+    for (const caller of [f.stranger, m2.owner, f.registrar]) {
+      await expect(f.escrow.connect(caller).claim(m2.id))
+        .to.be.revertedWithCustomError(f.escrow, "MerchantSuspended")
+        .withArgs(m2.id);
+    }
+    expect(await merchantBalancesOf(f.escrow, m2.id)).to.deep.equal({ released: 0n, claimable: deferred });
+    await f.registry.connect(f.registrar).reactivate(m2.id);
+    await expect(f.escrow.connect(f.stranger).claim(m2.id))
+      .to.emit(f.escrow, "Claimed")
+      .withArgs(m2.id, m2.payout.address, deferred);
+    await expectInvariant(f);
+  });
+
+  it("keeps the first refused address across further deferrals to a rotated payout", async function () {
+    const f = await loadFixture(settleFixture);
+    const m2 = f.merchants[1];
+    const first = await deferPayout(f);
+    const newPayout = await freshAccount();
+    await f.registry.connect(m2.owner).rotatePayout(m2.id, newPayout.address);
+    await f.token.connect(f.admin).blocklist(newPayout.address);
+    const batch = await payBatchOf(f, [{ payer: f.customers[0], merchantId: m2.id, amount: usd(10) }]);
+    await time.increase(HOLD_PERIOD);
+    await f.escrow.settle([{ merchantId: m2.id, batchIds: [batch.batchId] }]);
+    await f.token.connect(f.admin).unBlocklist(newPayout.address);
+    await expect(f.escrow.connect(m2.owner).claim(m2.id))
+      .to.be.revertedWithCustomError(f.escrow, "PayoutRotatedSinceDeferral")
+      .withArgs(m2.id, m2.payout.address, newPayout.address);
+    await expect(f.escrow.connect(f.registrar).claim(m2.id))
+      .to.emit(f.escrow, "Claimed")
+      .withArgs(m2.id, newPayout.address, first + usd(10) - feeOf(usd(10)));
     await expectInvariant(f);
   });
 });

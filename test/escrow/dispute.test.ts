@@ -369,6 +369,116 @@ describe("PaymentEscrow disputes", function () {
     });
   });
 
+  describe("expiry race: the arbiter rules only before the dispute expires", function () {
+    it("accepts a ruling one second before expiry", async function () {
+      const { f, a, alice, m, disputedAt } = await loadFixture(disputedFixture);
+      await atNextBlock(disputedAt + DISPUTE_TIMEOUT - 1n);
+      await expect(f.escrow.connect(f.arbiter).resolveDispute(a.payment, 0n))
+        .to.emit(f.escrow, "DisputeResolved")
+        .withArgs(a.id, m.id, alice.address, 0n, AMOUNT - feeOf(AMOUNT), feeOf(AMOUNT), false);
+    });
+
+    it("reverts DisputeExpired(id, expiresAt) at and after expiry; the payer's timeout reclaim then wins", async function () {
+      const { f, a, alice, m, disputedAt } = await loadFixture(disputedFixture);
+      const expiresAt = disputedAt + DISPUTE_TIMEOUT;
+      await atNextBlock(expiresAt);
+      // The race: a ruling for the merchant mined at expiry, ahead of the payer's reclaim.
+      await expect(f.escrow.connect(f.arbiter).resolveDispute(a.payment, 0n))
+        .to.be.revertedWithCustomError(f.escrow, "DisputeExpired")
+        .withArgs(a.id, expiresAt);
+      await time.increase(ONE_DAY);
+      await expect(f.escrow.connect(f.arbiter).resolveDispute(a.payment, usd(1)))
+        .to.be.revertedWithCustomError(f.escrow, "DisputeExpired")
+        .withArgs(a.id, expiresAt);
+      expect((await recordOf(f, a.id)).status).to.equal(PaymentStatus.Disputed);
+      await expect(f.escrow.connect(alice).resolveExpiredDispute(a.payment))
+        .to.emit(f.escrow, "DisputeResolved")
+        .withArgs(a.id, m.id, alice.address, AMOUNT, 0n, 0n, true);
+      expect(await releasedOf(f, m.id)).to.equal(0n);
+      await expectInvariant(f);
+    });
+  });
+
+  describe("suspended merchant: disputes stay open after the hold", function () {
+    /** Alice's and Bob's payments are held; merchant 1 is suspended and the hold has passed. */
+    async function suspendedAfterHoldFixture() {
+      const base = await disputableFixture();
+      const { f, m, releaseAt } = base;
+      await f.registry.connect(f.registrar).suspend(m.id);
+      await atNextBlock(releaseAt + ONE_WEEK);
+      await f.escrow.connect(f.stranger).settle([{ merchantId: m.id, batchIds: [base.batch.batchId] }]);
+      return base;
+    }
+
+    it("settle cannot pay the suspended merchant: the tranche stays held", async function () {
+      const { f, batch, m } = await loadFixture(suspendedAfterHoldFixture);
+      expect(await trancheOf(f, batch.batchId, m.id)).to.include({ amount: AMOUNT + OTHER });
+      expect(await f.token.balanceOf(m.payout.address)).to.equal(0n);
+    });
+
+    it("end to end: suspend, hold passes, the payer disputes, the arbiter refunds; settle pays the merchant nothing", async function () {
+      const { f, batch, a, alice, m } = await loadFixture(suspendedAfterHoldFixture);
+      const tx = await f.escrow.connect(alice).openDispute(a.payment, a.inclusion);
+      const openedAt = BigInt((await tx.getBlock())!.timestamp);
+      await expect(tx)
+        .to.emit(f.escrow, "DisputeOpened")
+        .withArgs(a.id, m.id, alice.address, batch.batchId, AMOUNT, openedAt + DISPUTE_TIMEOUT);
+      await expect(f.escrow.connect(f.arbiter).resolveDispute(a.payment, AMOUNT))
+        .to.emit(f.escrow, "DisputeResolved")
+        .withArgs(a.id, m.id, alice.address, AMOUNT, 0n, 0n, false);
+      expect(await f.escrow.balanceOf(alice.address)).to.equal(CUSTOMER_DEPOSIT);
+      await expect(f.escrow.connect(alice).withdraw(CUSTOMER_DEPOSIT, alice.address)).to.changeTokenBalance(
+        f.token,
+        alice,
+        CUSTOMER_DEPOSIT,
+      );
+      const settle = f.escrow.settle([{ merchantId: m.id, batchIds: [batch.batchId] }]);
+      await expect(settle).not.to.emit(f.escrow, "MerchantPaid");
+      await expect(settle).to.changeTokenBalance(f.token, m.payout, 0n);
+      expect((await trancheOf(f, batch.batchId, m.id)).amount).to.equal(OTHER);
+      await expectInvariant(f);
+    });
+
+    it("end to end by timeout: a signed dispute after the hold, no ruling, anyone returns it to the payer", async function () {
+      const { f, a, alice, m } = await loadFixture(suspendedAfterHoldFixture);
+      const deadline = await deadlineIn();
+      const signature = await signDispute(f, alice, a.id, deadline);
+      await f.escrow.connect(f.relayer).openDisputeWithSignature(a.payment, a.inclusion, deadline, signature);
+      await time.increase(DISPUTE_TIMEOUT);
+      await expect(f.escrow.connect(f.stranger).resolveExpiredDispute(a.payment))
+        .to.emit(f.escrow, "DisputeResolved")
+        .withArgs(a.id, m.id, alice.address, AMOUNT, 0n, 0n, true);
+      expect(await f.escrow.balanceOf(alice.address)).to.equal(CUSTOMER_DEPOSIT);
+      await expectInvariant(f);
+    });
+
+    it("closes again once the merchant is reactivated (or closed): DisputeWindowClosed", async function () {
+      const { f, a, b, alice, bob, m, releaseAt } = await loadFixture(suspendedAfterHoldFixture);
+      await f.registry.connect(f.registrar).reactivate(m.id);
+      await expect(f.escrow.connect(alice).openDispute(a.payment, a.inclusion))
+        .to.be.revertedWithCustomError(f.escrow, "DisputeWindowClosed")
+        .withArgs(a.id, releaseAt);
+      await f.registry.connect(f.registrar).close(m.id);
+      await expect(f.escrow.connect(bob).openDispute(b.payment, b.inclusion))
+        .to.be.revertedWithCustomError(f.escrow, "DisputeWindowClosed")
+        .withArgs(b.id, releaseAt);
+    });
+
+    it("a ruling for the merchant while suspended is released but not paid until reactivation", async function () {
+      const { f, batch, a, alice, m } = await loadFixture(suspendedAfterHoldFixture);
+      await f.escrow.connect(alice).openDispute(a.payment, a.inclusion);
+      await f.escrow.connect(f.arbiter).resolveDispute(a.payment, 0n);
+      const net = AMOUNT - feeOf(AMOUNT);
+      expect(await releasedOf(f, m.id)).to.equal(net);
+      await expect(f.escrow.settle([{ merchantId: m.id, batchIds: [] }])).to.changeTokenBalance(f.token, m.payout, 0n);
+      await f.registry.connect(f.registrar).reactivate(m.id);
+      await expect(f.escrow.settle([{ merchantId: m.id, batchIds: [batch.batchId] }]))
+        .to.emit(f.escrow, "MerchantPaid")
+        .withArgs(m.id, m.payout.address, net + OTHER - feeOf(OTHER));
+      await expectInvariant(f);
+    });
+  });
+
   describe("resolveExpiredDispute", function () {
     it("reverts DisputeNotExpired until disputedAt + timeout", async function () {
       const { f, a, disputedAt } = await loadFixture(disputedFixture);

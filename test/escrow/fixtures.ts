@@ -272,3 +272,23 @@ export async function invariant(
   const balance = await f.token.balanceOf(await f.escrow.getAddress());
   return { balance, owed };
 }
+
+/** The EIP-712 digests the payer or merchant owner signs for a confirmation, refund or dispute (what {cancelSignedAction} takes). */
+export async function confirmationDigest(f: EscrowFixture, id: Hex, deadline: bigint): Promise<Hex> {
+  return ethers.TypedDataEncoder.hash(await domainOf(f), ethersTypes(confirmationTypes), {
+    paymentId: id,
+    deadline,
+  }) as Hex;
+}
+
+export async function refundDigest(f: EscrowFixture, id: Hex, totalRefund: bigint, deadline: bigint): Promise<Hex> {
+  return ethers.TypedDataEncoder.hash(await domainOf(f), ethersTypes(refundTypes), {
+    paymentId: id,
+    totalRefund,
+    deadline,
+  }) as Hex;
+}
+
+export async function disputeDigest(f: EscrowFixture, id: Hex, deadline: bigint): Promise<Hex> {
+  return ethers.TypedDataEncoder.hash(await domainOf(f), ethersTypes(disputeTypes), { paymentId: id, deadline }) as Hex;
+}

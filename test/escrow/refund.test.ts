@@ -192,6 +192,7 @@ describe("PaymentEscrow refund", function () {
       const { f, a, b, m } = await loadFixture(refundableFixture);
       const newOwner = f.customers[3];
       await f.registry.connect(m.owner).rotateOwner(m.id, newOwner.address);
+      await f.registry.connect(newOwner).acceptOwner(m.id);
       await expect(f.escrow.connect(m.owner).refund(a.payment, a.inclusion, 1n))
         .to.be.revertedWithCustomError(f.escrow, "NotMerchantOwner")
         .withArgs(m.id, m.owner.address);
@@ -301,6 +302,7 @@ describe("PaymentEscrow refund", function () {
       const deadline = await deadlineIn();
       const oldSig = await signRefund(f, m.owner, a.id, usd(1), deadline);
       await f.registry.connect(m.owner).rotateOwner(m.id, newOwner.address);
+      await f.registry.connect(newOwner).acceptOwner(m.id);
 
       await expect(f.escrow.connect(f.relayer).refundWithSignature(a.payment, a.inclusion, usd(1), deadline, oldSig))
         .to.be.revertedWithCustomError(f.escrow, "InvalidSigner")

@@ -51,6 +51,17 @@ describe("PaymentEscrow.withdraw", function () {
   });
 
   describe("reverts", function () {
+    it("InvalidRecipient(escrow) for to = the escrow itself: the customer's tokens are not stranded", async function () {
+      const f = await loadFixture(deployFundsFixture);
+      const [alice] = f.customers;
+      const escrow = await f.escrow.getAddress();
+      await expect(f.escrow.connect(alice).withdraw(usd(1), escrow))
+        .to.be.revertedWithCustomError(f.escrow, "InvalidRecipient")
+        .withArgs(escrow);
+      expect(await f.escrow.balanceOf(alice.address)).to.equal(CUSTOMER_DEPOSIT);
+      await expectLedger(f, INITIAL_TOTAL);
+    });
+
     it("ZeroAddress for to = 0", async function () {
       const f = await loadFixture(deployFundsFixture);
       const [alice] = f.customers;

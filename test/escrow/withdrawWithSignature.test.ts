@@ -194,6 +194,18 @@ describe("PaymentEscrow.withdrawWithSignature", function () {
       await expectLedger(f, INITIAL_TOTAL - CUSTOMER_DEPOSIT);
     });
 
+    it("InvalidRecipient(escrow) for a signed to = the escrow, nonce not spent", async function () {
+      const f = await loadFixture(deployFundsFixture);
+      const [alice] = f.customers;
+      const escrow = (await f.escrow.getAddress()) as Address;
+      const w = await buildWithdrawal(alice, { to: escrow });
+      await expect(f.escrow.connect(f.relayer).withdrawWithSignature(w, await signWithdrawal(f, alice, w)))
+        .to.be.revertedWithCustomError(f.escrow, "InvalidRecipient")
+        .withArgs(escrow);
+      expect(await f.escrow.isNonceAvailable(alice.address, 0n)).to.equal(true);
+      await expectLedger(f, INITIAL_TOTAL);
+    });
+
     it("ZeroAddress for a signed to = 0", async function () {
       const f = await loadFixture(deployFundsFixture);
       const [alice] = f.customers;

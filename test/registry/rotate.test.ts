@@ -1,12 +1,14 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import {
   DEFAULT_FEE_BPS,
   DEFAULT_HOLD_PERIOD,
   DEFAULT_METADATA,
   MERCHANT_FIXTURES_BY_STATUS,
   MerchantStatus,
+  ONE_DAY,
+  REGISTRAR_ROLE,
   UNKNOWN_ID,
   activeMerchantFixture,
   closedMerchantFixture,
@@ -18,13 +20,19 @@ describe("MerchantRegistry: rotations", function () {
     for (const { name, status, fixture } of MERCHANT_FIXTURES_BY_STATUS.filter(
       (f) => f.status !== MerchantStatus.Closed,
     )) {
-      it(`lets the owner key of a ${name} merchant hand over to a new key`, async function () {
+      it(`lets the owner key of a ${name} merchant hand over to a new key in two steps`, async function () {
         const { registry, merchantId, merchantOwner, payout, others } = await loadFixture(fixture);
         const newOwner = others[0];
         await expect(registry.connect(merchantOwner).rotateOwner(merchantId, newOwner.address))
+          .to.emit(registry, "MerchantOwnerProposed")
+          .withArgs(merchantId, merchantOwner.address, newOwner.address);
+        // Proposed, not yet in force.
+        expect(await registry.pendingOwner(merchantId)).to.equal(newOwner.address);
+        expect((await registry.getMerchant(merchantId)).owner).to.equal(merchantOwner.address);
+
+        await expect(registry.connect(newOwner).acceptOwner(merchantId))
           .to.emit(registry, "MerchantOwnerRotated")
           .withArgs(merchantId, merchantOwner.address, newOwner.address);
-
         expect(await registry.terms(merchantId)).to.deep.equal([
           status,
           BigInt(DEFAULT_FEE_BPS),
@@ -35,6 +43,7 @@ describe("MerchantRegistry: rotations", function () {
         expect(merchant.owner).to.equal(newOwner.address);
         expect(merchant.payout).to.equal(payout.address);
         expect(merchant.metadata).to.equal(DEFAULT_METADATA);
+        expect(await registry.pendingOwner(merchantId)).to.equal(ethers.ZeroAddress);
       });
     }
 
@@ -42,6 +51,7 @@ describe("MerchantRegistry: rotations", function () {
       const { registry, merchantId, merchantOwner, payout, others } = await loadFixture(activeMerchantFixture);
       const [newOwner, newPayout] = others;
       await registry.connect(merchantOwner).rotateOwner(merchantId, newOwner.address);
+      await registry.connect(newOwner).acceptOwner(merchantId);
 
       await expect(registry.connect(merchantOwner).rotateOwner(merchantId, merchantOwner.address))
         .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
@@ -57,15 +67,30 @@ describe("MerchantRegistry: rotations", function () {
         .to.emit(registry, "MerchantPayoutRotated")
         .withArgs(merchantId, payout.address, newPayout.address);
       await expect(registry.connect(newOwner).rotateOwner(merchantId, merchantOwner.address))
-        .to.emit(registry, "MerchantOwnerRotated")
+        .to.emit(registry, "MerchantOwnerProposed")
         .withArgs(merchantId, newOwner.address, merchantOwner.address);
     });
 
-    it("allows rotating to the current key (a no-op that still emits)", async function () {
+    it("allows proposing the current key (accepting it is a no-op that still emits)", async function () {
       const { registry, merchantId, merchantOwner } = await loadFixture(activeMerchantFixture);
       await expect(registry.connect(merchantOwner).rotateOwner(merchantId, merchantOwner.address))
+        .to.emit(registry, "MerchantOwnerProposed")
+        .withArgs(merchantId, merchantOwner.address, merchantOwner.address);
+      await expect(registry.connect(merchantOwner).acceptOwner(merchantId))
         .to.emit(registry, "MerchantOwnerRotated")
         .withArgs(merchantId, merchantOwner.address, merchantOwner.address);
+    });
+
+    it("a mistyped key never takes over: the owner re-proposes, and the first proposal cannot be accepted", async function () {
+      const { registry, merchantId, merchantOwner, others } = await loadFixture(activeMerchantFixture);
+      const [typo, intended] = others;
+      await registry.connect(merchantOwner).rotateOwner(merchantId, typo.address);
+      await registry.connect(merchantOwner).rotateOwner(merchantId, intended.address);
+      await expect(registry.connect(typo).acceptOwner(merchantId))
+        .to.be.revertedWithCustomError(registry, "NotPendingOwner")
+        .withArgs(merchantId, typo.address, intended.address);
+      await registry.connect(intended).acceptOwner(merchantId);
+      expect((await registry.getMerchant(merchantId)).owner).to.equal(intended.address);
     });
 
     it("reverts with ZeroAddress for a zero key", async function () {
@@ -126,6 +151,135 @@ describe("MerchantRegistry: rotations", function () {
         }
       });
     }
+  });
+
+  describe("acceptOwner", function () {
+    it("reverts NotPendingOwner(merchantId, caller, pending) for anyone but the proposed key, or with nothing proposed", async function () {
+      const { registry, merchantId, merchantOwner, registrar, stranger, others } =
+        await loadFixture(activeMerchantFixture);
+      for (const caller of [merchantOwner, others[0], stranger]) {
+        await expect(registry.connect(caller).acceptOwner(merchantId))
+          .to.be.revertedWithCustomError(registry, "NotPendingOwner")
+          .withArgs(merchantId, caller.address, ethers.ZeroAddress);
+      }
+      await registry.connect(merchantOwner).rotateOwner(merchantId, others[0].address);
+      for (const caller of [merchantOwner, registrar, stranger]) {
+        await expect(registry.connect(caller).acceptOwner(merchantId))
+          .to.be.revertedWithCustomError(registry, "NotPendingOwner")
+          .withArgs(merchantId, caller.address, others[0].address);
+      }
+    });
+
+    it("reverts MerchantClosed when the merchant was closed after the proposal, and UnknownMerchant for an unused id", async function () {
+      const { registry, registrar, merchantId, merchantOwner, others } = await loadFixture(activeMerchantFixture);
+      await registry.connect(merchantOwner).rotateOwner(merchantId, others[0].address);
+      await registry.connect(registrar).close(merchantId);
+      await expect(registry.connect(others[0]).acceptOwner(merchantId))
+        .to.be.revertedWithCustomError(registry, "MerchantClosed")
+        .withArgs(merchantId);
+      await expect(registry.connect(others[0]).acceptOwner(UNKNOWN_ID))
+        .to.be.revertedWithCustomError(registry, "UnknownMerchant")
+        .withArgs(UNKNOWN_ID);
+    });
+  });
+
+  describe("owner recovery (lost key)", function () {
+    const DELAY = 7n * BigInt(ONE_DAY);
+
+    it("a registrar proposes, and executes after OWNER_RECOVERY_DELAY: the new key owns the merchant", async function () {
+      const { registry, registrar, merchantId, merchantOwner, others } = await loadFixture(activeMerchantFixture);
+      const [recovered, pending] = others;
+      expect(await registry.OWNER_RECOVERY_DELAY()).to.equal(DELAY);
+      await registry.connect(merchantOwner).rotateOwner(merchantId, pending.address);
+      const tx = await registry.connect(registrar).proposeOwnerRecovery(merchantId, recovered.address);
+      const executableAt = BigInt((await tx.getBlock())!.timestamp) + DELAY;
+      await expect(tx).to.emit(registry, "OwnerRecoveryProposed").withArgs(merchantId, recovered.address, executableAt);
+      expect(await registry.ownerRecovery(merchantId)).to.deep.equal([recovered.address, executableAt]);
+
+      await time.setNextBlockTimestamp(executableAt - 1n);
+      await expect(registry.connect(registrar).executeOwnerRecovery(merchantId))
+        .to.be.revertedWithCustomError(registry, "OwnerRecoveryNotReady")
+        .withArgs(merchantId, executableAt);
+      await time.setNextBlockTimestamp(executableAt);
+      await expect(registry.connect(registrar).executeOwnerRecovery(merchantId))
+        .to.emit(registry, "MerchantOwnerRotated")
+        .withArgs(merchantId, merchantOwner.address, recovered.address);
+      expect((await registry.getMerchant(merchantId)).owner).to.equal(recovered.address);
+      // The recovery and the old key's pending proposal are spent.
+      expect(await registry.ownerRecovery(merchantId)).to.deep.equal([ethers.ZeroAddress, 0n]);
+      expect(await registry.pendingOwner(merchantId)).to.equal(ethers.ZeroAddress);
+      await expect(registry.connect(pending).acceptOwner(merchantId))
+        .to.be.revertedWithCustomError(registry, "NotPendingOwner")
+        .withArgs(merchantId, pending.address, ethers.ZeroAddress);
+    });
+
+    it("the current owner key cancels it during the delay, so a registrar cannot take over a live key", async function () {
+      const { registry, registrar, merchantId, merchantOwner, others } = await loadFixture(activeMerchantFixture);
+      await registry.connect(registrar).proposeOwnerRecovery(merchantId, others[0].address);
+      await expect(registry.connect(merchantOwner).cancelOwnerRecovery(merchantId))
+        .to.emit(registry, "OwnerRecoveryCancelled")
+        .withArgs(merchantId, merchantOwner.address);
+      await time.increase(DELAY);
+      await expect(registry.connect(registrar).executeOwnerRecovery(merchantId))
+        .to.be.revertedWithCustomError(registry, "NoOwnerRecovery")
+        .withArgs(merchantId);
+      expect((await registry.getMerchant(merchantId)).owner).to.equal(merchantOwner.address);
+    });
+
+    it("an owner key accepting a rotation voids a pending recovery", async function () {
+      const { registry, registrar, merchantId, merchantOwner, others } = await loadFixture(activeMerchantFixture);
+      await registry.connect(registrar).proposeOwnerRecovery(merchantId, others[0].address);
+      await registry.connect(merchantOwner).rotateOwner(merchantId, others[1].address);
+      await registry.connect(others[1]).acceptOwner(merchantId);
+      await time.increase(DELAY);
+      await expect(registry.connect(registrar).executeOwnerRecovery(merchantId))
+        .to.be.revertedWithCustomError(registry, "NoOwnerRecovery")
+        .withArgs(merchantId);
+    });
+
+    it("is registrar-only to propose and execute; cancel is the owner key's or a registrar's", async function () {
+      const { registry, registrar, merchantId, merchantOwner, stranger, admin, others } =
+        await loadFixture(activeMerchantFixture);
+      for (const caller of [merchantOwner, stranger, admin]) {
+        await expect(registry.connect(caller).proposeOwnerRecovery(merchantId, caller.address))
+          .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
+          .withArgs(caller.address, REGISTRAR_ROLE);
+      }
+      await registry.connect(registrar).proposeOwnerRecovery(merchantId, others[0].address);
+      await time.increase(DELAY);
+      for (const caller of [merchantOwner, others[0], stranger]) {
+        await expect(registry.connect(caller).executeOwnerRecovery(merchantId))
+          .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
+          .withArgs(caller.address, REGISTRAR_ROLE);
+      }
+      for (const caller of [others[0], stranger, admin]) {
+        await expect(registry.connect(caller).cancelOwnerRecovery(merchantId))
+          .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
+          .withArgs(merchantId, caller.address);
+      }
+      await expect(registry.connect(registrar).cancelOwnerRecovery(merchantId))
+        .to.emit(registry, "OwnerRecoveryCancelled")
+        .withArgs(merchantId, registrar.address);
+      await expect(registry.connect(registrar).cancelOwnerRecovery(merchantId))
+        .to.be.revertedWithCustomError(registry, "NoOwnerRecovery")
+        .withArgs(merchantId);
+    });
+
+    it("reverts ZeroAddress for a zero key and MerchantClosed for a closed merchant", async function () {
+      const { registry, registrar, merchantId, others } = await loadFixture(activeMerchantFixture);
+      await expect(
+        registry.connect(registrar).proposeOwnerRecovery(merchantId, ethers.ZeroAddress),
+      ).to.be.revertedWithCustomError(registry, "ZeroAddress");
+      await registry.connect(registrar).proposeOwnerRecovery(merchantId, others[0].address);
+      await registry.connect(registrar).close(merchantId);
+      await time.increase(DELAY);
+      await expect(registry.connect(registrar).executeOwnerRecovery(merchantId))
+        .to.be.revertedWithCustomError(registry, "MerchantClosed")
+        .withArgs(merchantId);
+      await expect(registry.connect(registrar).proposeOwnerRecovery(merchantId, others[0].address))
+        .to.be.revertedWithCustomError(registry, "MerchantClosed")
+        .withArgs(merchantId);
+    });
   });
 
   describe("rotatePayout", function () {

@@ -104,35 +104,64 @@ describe("SettlementToken: blocklist", function () {
     });
   });
 
-  describe("approvals (as USDC)", function () {
-    it("a blocklisted owner cannot approve", async function () {
-      const { token, alice, bob } = await loadFixture(aliceBlocklisted);
-      await expect(token.connect(alice).approve(bob.address, 1n))
-        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
-        .withArgs(alice.address);
-    });
+  // FiatToken v2.2 refuses approvals only while paused: a blocklisted owner or spender may set an
+  // allowance, which then cannot move anything (transferFrom checks spender, owner and recipient).
+  describe("approvals (as FiatToken v2.2): allowed for blocklisted parties, but never spendable", function () {
+    const SETTERS = [
+      {
+        name: "approve",
+        set: (f: TokenFixture, owner: TokenFixture["alice"], spender: string) =>
+          f.token.connect(owner).approve(spender, usd(5)),
+      },
+      {
+        name: "increaseAllowance",
+        set: (f: TokenFixture, owner: TokenFixture["alice"], spender: string) =>
+          f.token.connect(owner).increaseAllowance(spender, usd(5)),
+      },
+      ...SIG_FORMS.map((form) => ({
+        name: `permit (${form})`,
+        set: async (f: TokenFixture, owner: TokenFixture["alice"], spender: string) => {
+          const p = { owner: owner.address, spender, value: usd(5), deadline: (await time.latest()) + 600 };
+          return submitPermit(f.token, form, p, await signPermit(owner, f.token, p));
+        },
+      })),
+    ];
 
-    it("a blocklisted spender cannot be approved", async function () {
-      const { token, alice, bob } = await loadFixture(bobBlocklisted);
-      await expect(token.connect(alice).approve(bob.address, 1n))
-        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
-        .withArgs(bob.address);
-    });
-
-    for (const form of SIG_FORMS) {
-      it(`permit (${form}) for a blocklisted owner or spender`, async function () {
-        const { token, alice, bob } = await loadFixture(bobBlocklisted);
-        const deadline = (await time.latest()) + 600;
-        const toBob = { owner: alice.address, spender: bob.address, value: 1n, deadline };
-        await expect(submitPermit(token, form, toBob, await signPermit(alice, token, toBob)))
+    for (const { name, set } of SETTERS) {
+      it(`${name} by a blocklisted owner succeeds; the spender cannot pull: AccountBlocklisted(owner)`, async function () {
+        const f = await loadFixture(aliceBlocklisted);
+        const { token, alice, bob, relayer } = f;
+        await expect(set(f, alice, relayer.address))
+          .to.emit(token, "Approval")
+          .withArgs(alice.address, relayer.address, usd(5));
+        await expect(token.connect(relayer).transferFrom(alice.address, bob.address, 1n))
           .to.be.revertedWithCustomError(token, "AccountBlocklisted")
-          .withArgs(bob.address);
-        const fromBob = { owner: bob.address, spender: alice.address, value: 1n, deadline };
-        await expect(submitPermit(token, form, fromBob, await signPermit(bob, token, fromBob)))
+          .withArgs(alice.address);
+      });
+
+      it(`${name} to a blocklisted spender succeeds; it cannot spend: AccountBlocklisted(spender)`, async function () {
+        const f = await loadFixture(bobBlocklisted);
+        const { token, alice, bob, relayer } = f;
+        await expect(set(f, alice, bob.address))
+          .to.emit(token, "Approval")
+          .withArgs(alice.address, bob.address, usd(5));
+        await expect(token.connect(bob).transferFrom(alice.address, relayer.address, 1n))
           .to.be.revertedWithCustomError(token, "AccountBlocklisted")
           .withArgs(bob.address);
       });
     }
+
+    it("decreaseAllowance works for a blocklisted owner and a blocklisted spender (lowering risk is never refused)", async function () {
+      const f = await loadFixture(carolBlocklisted);
+      const { token, alice, carol } = f;
+      await expect(token.connect(alice).decreaseAllowance(carol.address, usd(40)))
+        .to.emit(token, "Approval")
+        .withArgs(alice.address, carol.address, usd(60));
+      await token.connect(carol).approve(alice.address, usd(3));
+      await expect(token.connect(carol).decreaseAllowance(alice.address, usd(1)))
+        .to.emit(token, "Approval")
+        .withArgs(carol.address, alice.address, usd(2));
+    });
   });
 
   describe("mint and burn", function () {

@@ -60,6 +60,18 @@ describe("SettlementToken: pause", function () {
       );
     });
 
+    it("increaseAllowance and decreaseAllowance (as FiatToken v2.2)", async function () {
+      const { token, alice, carol } = await loadFixture(pausedFixture);
+      await expect(token.connect(alice).increaseAllowance(carol.address, 1n)).to.be.revertedWithCustomError(
+        token,
+        "EnforcedPause",
+      );
+      await expect(token.connect(alice).decreaseAllowance(carol.address, 1n)).to.be.revertedWithCustomError(
+        token,
+        "EnforcedPause",
+      );
+    });
+
     it("approve (as USDC)", async function () {
       const { token, alice, carol } = await loadFixture(pausedFixture);
       await expect(token.connect(alice).approve(carol.address, 0n)).to.be.revertedWithCustomError(

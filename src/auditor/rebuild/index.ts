@@ -70,6 +70,7 @@ function applyEscrowEvent(r: Replay, e: EscrowEvent): void {
     case "PayoutDeferred":
     case "Claimed":
     case "FeesCollected":
+    case "SurplusSwept":
       return applySettlementEvent(r, e);
     case "BlocklistSynced":
       return; // the escrow's mirror of the token's blocklist: no balance moves

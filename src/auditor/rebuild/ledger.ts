@@ -217,6 +217,13 @@ export interface TimelinePoint extends Buckets {
   blockNumber: bigint;
 }
 
+/** The admin's sweep of tokens the escrow held beyond its liabilities. */
+export interface SurplusSweep {
+  to: Address;
+  amount: bigint;
+  ref: EventRef;
+}
+
 export interface Ledger {
   customers: Map<Address, CustomerState>;
   payments: Map<Hex, PaymentState>;
@@ -227,6 +234,7 @@ export interface Ledger {
   settlements: SettlementRecord[];
   claims: ClaimRecord[];
   feeCollections: FeeCollection[];
+  surplusSweeps: SurplusSweep[];
   /** Rebuilt totals of the escrow's six buckets. */
   totals: Buckets;
   /** Last event that changed each bucket. */
@@ -257,6 +265,7 @@ export function emptyLedger(): Ledger {
     settlements: [],
     claims: [],
     feeCollections: [],
+    surplusSweeps: [],
     totals: emptyBuckets(),
     bucketRefs: {},
     feesAccrued: 0n,

@@ -1,7 +1,8 @@
 /**
  * Settlement and payouts: TrancheSettled (a tranche leaves held, its fee accrues), then one
  * MerchantPaid or PayoutDeferred per merchant entry paying the tranches net of fees plus the
- * merchant's released balance; Claimed pays deferred payouts, FeesCollected the protocol's fees.
+ * merchant's released balance; Claimed pays deferred payouts, FeesCollected the protocol's fees,
+ * SurplusSwept the tokens the escrow held beyond what it owes.
  *
  * The escrow emits every TrancheSettled of a settle call before any payout, so when a payout event
  * arrives, the net of all of the merchant's tranches in the transaction is known: whatever the
@@ -13,7 +14,7 @@ import type { MerchantState, SettlementRecord } from "./ledger";
 
 type SettlementEvent = EventOf<
   "escrow",
-  "TrancheSettled" | "MerchantPaid" | "PayoutDeferred" | "Claimed" | "FeesCollected"
+  "TrancheSettled" | "MerchantPaid" | "PayoutDeferred" | "Claimed" | "FeesCollected" | "SurplusSwept"
 >;
 
 export function applySettlementEvent(r: Replay, e: SettlementEvent): void {
@@ -132,6 +133,13 @@ export function applySettlementEvent(r: Replay, e: SettlementEvent): void {
       r.bucket("fees", -amount, e.ref);
       r.announce("out", recipient, amount, e.ref);
       r.snapshot(e.ref);
+      return;
+    }
+    case "SurplusSwept": {
+      // Owed to no one, so no bucket moves; a sweep beyond the surplus shows as a shortfall.
+      const { to, amount } = e.args;
+      ledger.surplusSweeps.push({ to, amount, ref: e.ref });
+      r.announce("out", to, amount, e.ref);
       return;
     }
   }

@@ -75,6 +75,7 @@ export function reportHtml(result: AuditResult): string {
 <section class="cards">
   ${card("Owed by the escrow", fmtMoney(owed), "sum of the six buckets, rebuilt from events")}
   ${card("Escrow token balance", fmtMoney(chain.escrowTokenBalance), `by Transfer events: ${fmtMoney(escrowByTransfers)}`)}
+  ${card("Surplus", fmtMoney(result.surplus.onChain), `owed to no one · ${result.surplus.inflows.length} transfers in outside the protocol · swept ${fmtMoney(result.surplus.swept)}`)}
   ${card("Payments", String(ledger.payments.size), `${ledger.rejections.length} rejected · ${ledger.batches.size} batches`)}
   ${card("Token supply", fmtMoney(chain.totalSupply), `minted ${fmtMoney(ledger.token.minted)} · burned ${fmtMoney(ledger.token.burned)}`)}
 </section>

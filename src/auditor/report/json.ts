@@ -39,6 +39,7 @@ export function auditJson(result: AuditResult): string {
         byTransfers: ledger.token.balances.get(target.escrow) ?? 0n,
         onChain: chain.escrowTokenBalance,
       },
+      surplus: result.surplus,
       token: {
         minted: ledger.token.minted,
         burned: ledger.token.burned,

@@ -40,6 +40,7 @@ export function summaryText(result: AuditResult): string {
   lines.push(
     `  ${"token balance".padEnd(18)}${fmtMoney(ledger.token.balances.get(target.escrow) ?? 0n).padStart(20)}${fmtMoney(chain.escrowTokenBalance).padStart(20)}   (Transfer events / balanceOf)`,
   );
+  lines.push(...surplusLines(result));
   lines.push("");
   const byStatus = new Map<string, number>();
   for (const p of ledger.payments.values()) byStatus.set(p.status, (byStatus.get(p.status) ?? 0) + 1);
@@ -71,6 +72,19 @@ export function summaryText(result: AuditResult): string {
     if (mismatches.length > MAX_LISTED) lines.push(`  ... and ${mismatches.length - MAX_LISTED} more (audit.json)`);
   }
   return lines.join("\n");
+}
+
+/** The surplus line: tokens beyond the liabilities, where they came from, and what was swept. */
+export function surplusLines({ surplus }: AuditResult): string[] {
+  const lines = [
+    `  ${"surplus".padEnd(18)}${fmtMoney(surplus.rebuilt).padStart(20)}${fmtMoney(surplus.onChain).padStart(20)}   ` +
+      `(owed to no one: ${surplus.inflows.length} transfer${surplus.inflows.length === 1 ? "" : "s"} in outside the protocol, ${fmtMoney(surplus.swept)} swept)`,
+  ];
+  for (const t of surplus.inflows.slice(0, 5)) {
+    lines.push(`      ${fmtMoney(t.amount)} from ${t.counterparty} in tx ${t.ref.transactionHash}`);
+  }
+  if (surplus.inflows.length > 5) lines.push(`      ... and ${surplus.inflows.length - 5} more (audit.json)`);
+  return lines;
 }
 
 export function mismatchLines(m: Mismatch): string[] {

@@ -1,10 +1,12 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Hex } from "../../../src/relayer/domain";
 import { processProof } from "../../../src/sdk/merkle";
 import { signDepositAuthorization } from "../../escrow/funds.helpers";
 import {
   CUSTOMER_DEPOSIT,
+  HOLD_PERIOD,
   PaymentStatus,
   feeOf,
   signConfirmation,
@@ -148,6 +150,24 @@ describe("relayer API: payment lifecycle, deposits, withdrawals, accounts", func
       });
       expect(res.status, res.text).to.equal(202);
       expect((await h.f.escrow.paymentRecord(ids[0])).status).to.equal(BigInt(PaymentStatus.Disputed));
+    });
+
+    it("after the hold: 409 conflict (DisputeWindowClosed), unless the merchant is suspended, when the dispute goes through", async function () {
+      const { ids } = await escrowed(2);
+      await time.increase(HOLD_PERIOD + 1n);
+      const deadline = BigInt(await time.latest()) + 3600n;
+      const closed = await h.request("POST", `/v1/payments/${ids[0]}/dispute`, {
+        body: { deadline: deadline.toString(), signature: await signDispute(h.f, h.f.customers[0], ids[0], deadline) },
+      });
+      expect([closed.status, closed.body.error.code]).to.deep.equal([409, "conflict"]);
+      expect(closed.body.error.details.revert).to.equal("DisputeWindowClosed");
+
+      await h.f.registry.connect(h.f.registrar).suspend(h.f.merchants[0].id);
+      const res = await h.request("POST", `/v1/payments/${ids[1]}/dispute`, {
+        body: { deadline: deadline.toString(), signature: await signDispute(h.f, h.f.customers[0], ids[1], deadline) },
+      });
+      expect(res.status, res.text).to.equal(202);
+      expect((await h.f.escrow.paymentRecord(ids[1])).status).to.equal(BigInt(PaymentStatus.Disputed));
     });
   });
 
