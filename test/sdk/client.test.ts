@@ -160,7 +160,7 @@ describe("SDK client against the relayer (real HTTP, real chain, relayer pipelin
         seenEventIds: seen,
       });
       expect(ids).to.include(event.data.id);
-      expect(event.type).to.be.oneOf(["payment.batched", "payment.submitted", "payment.escrowed"]);
+      expect(event.type).to.be.oneOf(["payment.accepted", "payment.batched", "payment.submitted", "payment.escrowed"]);
       expect(event.data.merchantId).to.equal(1n);
       if (event.type === "payment.escrowed") escrowedIds.add(event.data.id);
     }

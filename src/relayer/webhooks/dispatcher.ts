@@ -155,11 +155,18 @@ export class WebhookDispatcher {
     this.wakeUp?.();
   }
 
-  /** Starts the deliveries due now that fit the limits and waits for them; returns how many. */
+  /**
+   * Delivers what is due now, within the limits, round after round until a round finds nothing
+   * (a failed delivery is not due again until its backoff ends); returns how many were attempted.
+   */
   async tick(): Promise<number> {
-    const started = await this.fill();
-    await Promise.all(started);
-    return started.length;
+    let attempted = 0;
+    for (;;) {
+      const started = await this.fill();
+      if (started.length === 0) return attempted;
+      attempted += started.length;
+      await Promise.all(started);
+    }
   }
 
   /** Waits for every delivery in flight. */

@@ -194,7 +194,8 @@ export class SqliteOutbox implements OutboxRepository {
     return this.conn.run(() => {
       this.conn
         .prepare(
-          "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ? AND delivered_at IS NULL",
+          `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+             WHERE id = ? AND delivered_at IS NULL AND dead_at IS NULL`,
         )
         .run(error.slice(0, MAX_ERROR_LENGTH), nextAttemptAt, id);
     });
@@ -204,7 +205,8 @@ export class SqliteOutbox implements OutboxRepository {
     return this.conn.run(() => {
       this.conn
         .prepare(
-          "UPDATE outbox SET attempts = attempts + 1, last_error = ?, dead_at = ? WHERE id = ? AND delivered_at IS NULL",
+          `UPDATE outbox SET attempts = attempts + 1, last_error = ?, dead_at = ?
+             WHERE id = ? AND delivered_at IS NULL AND dead_at IS NULL`,
         )
         .run(error.slice(0, MAX_ERROR_LENGTH), at, id);
     });
