@@ -86,7 +86,8 @@ export class WebhookDispatcher {
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly fetch: typeof fetch;
-  private readonly agent: Agent | null;
+  /** Connection pool of the default client, created on first use and closed by stop(). */
+  private agent: Agent | null = null;
   private readonly onResult?: WebhookDispatcherOptions["onResult"];
   private readonly onDisabled?: WebhookDispatcherOptions["onDisabled"];
   private readonly onError?: WebhookDispatcherOptions["onError"];
@@ -120,16 +121,7 @@ export class WebhookDispatcher {
     this.pruneIntervalMs = options.pruneIntervalMs ?? WEBHOOK_DEFAULTS.pruneIntervalMs;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
-    if (options.fetch) {
-      this.fetch = options.fetch;
-      this.agent = null;
-    } else {
-      // Every connection resolves through the guard, which checks the addresses it then connects to.
-      this.agent = new Agent({ connect: { lookup: guardedLookup(this.urlPolicy) } });
-      const agent = this.agent;
-      this.fetch = ((input: string, init: RequestInit) =>
-        undiciFetch(input, { ...(init as object), dispatcher: agent })) as unknown as typeof fetch;
-    }
+    this.fetch = options.fetch ?? ((input, init) => this.guardedFetch(input as string, init!));
     this.onResult = options.onResult;
     this.onDisabled = options.onDisabled;
     this.onError = options.onError;
@@ -148,6 +140,15 @@ export class WebhookDispatcher {
     await this.loop;
     this.loop = null;
     await this.settle();
+    const agent = this.agent;
+    this.agent = null;
+    await agent?.close();
+  }
+
+  /** fetch through a pool whose every connection resolves with the guard, which checks the addresses it connects to. */
+  private guardedFetch(url: string, init: RequestInit): Promise<Response> {
+    this.agent ??= new Agent({ connect: { lookup: guardedLookup(this.urlPolicy) } });
+    return undiciFetch(url, { ...(init as object), dispatcher: this.agent }) as unknown as Promise<Response>;
   }
 
   /** Ends the current wait so a newly queued event goes out now rather than at the next poll. */
