@@ -143,6 +143,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
   try {
     fs.mkdirSync(path.dirname(path.resolve(config.databasePath)), { recursive: true });
     const keyFile = defaultKeyFile(config.databasePath);
+    const keyFileExisted = fs.existsSync(keyFile);
     store = await openSqliteStore(config.databasePath, { secretKey: config.webhooks.secretKey ?? undefined, keyFile });
     chain = await connectChain({
       rpcUrl: config.rpcUrl,
@@ -157,7 +158,11 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       if (chain.chainId !== LOCAL_CHAIN_ID) {
         throw new Error("RELAYER_SECRET_KEY is required on any chain but the local one (webhook secrets at rest)");
       }
-      log.warn({ keyFile }, "RELAYER_SECRET_KEY not set: webhook secrets are encrypted under the key file");
+      // Warned once, when the key is generated; afterwards it is the local set-up working as meant.
+      (keyFileExisted ? log.info : log.warn)(
+        { keyFile },
+        "RELAYER_SECRET_KEY not set: webhook secrets are encrypted under the key file beside the database",
+      );
     }
     // Intake reads through the same provider: ethers batches concurrent reads into one HTTP request.
     const chainView = await EthersChainView.connect({
