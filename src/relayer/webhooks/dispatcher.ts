@@ -217,10 +217,12 @@ export class WebhookDispatcher {
     const free = this.concurrency - this.active;
     if (free <= 0) return [];
     const now = this.now();
-    const endpoints = await this.store.webhooks.dueEndpoints(now, free, this.cursor);
-    if (endpoints.length < free && this.cursor !== "") {
+    // Endpoints already at their limit may come back too: ask for enough to fill the free slots anyway.
+    const wanted = free + this.inFlight.size;
+    const endpoints = await this.store.webhooks.dueEndpoints(now, wanted, this.cursor);
+    if (endpoints.length < wanted && this.cursor !== "") {
       const seen = new Set(endpoints.map((e) => e.id));
-      for (const e of await this.store.webhooks.dueEndpoints(now, free - endpoints.length)) {
+      for (const e of await this.store.webhooks.dueEndpoints(now, wanted - endpoints.length)) {
         if (!seen.has(e.id)) endpoints.push(e);
       }
     }
@@ -245,7 +247,10 @@ export class WebhookDispatcher {
       if (!count) continue;
       const flying = this.inFlight.get(e.id) ?? new Set<number>();
       const records = await this.store.outbox.dueFor(e.id, now, count, [...flying]);
-      for (const record of records) started.push(this.track(e, record));
+      // A concurrent fill (tick() beside the loop) may have started one meanwhile.
+      for (const record of records) {
+        if (!this.inFlight.get(e.id)?.has(record.id)) started.push(this.track(e, record));
+      }
       this.cursor = e.id;
     }
     return started;
@@ -318,8 +323,9 @@ export class WebhookDispatcher {
         },
         body: record.payload,
       });
-      // Drain the body so the connection can be reused; its content is not needed.
-      await response.arrayBuffer().catch(() => undefined);
+      // The body is not needed: cancelled rather than read, so a receiver cannot make the relayer
+      // buffer a large answer (a body already received in full still lets the connection be reused).
+      await response.body?.cancel().catch(() => undefined);
       return response.status >= 200 && response.status < 300 ? null : `HTTP ${response.status}`;
     } catch (error) {
       const refused = error instanceof AddressNotAllowedError ? error : (error as { cause?: unknown }).cause;
