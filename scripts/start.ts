@@ -217,6 +217,8 @@ class LocalNetwork {
       RELAYER_PORT: String(o.relayerPort),
       RELAYER_ADMIN_TOKEN: o.adminToken,
       SETTLE_INTERVAL_MS: String(o.settleIntervalMs),
+      // Local development: webhook receivers on this machine are allowed (never in production).
+      WEBHOOK_ALLOW_LOOPBACK: process.env.WEBHOOK_ALLOW_LOOPBACK ?? "1",
     };
     // Set for the in-process deploy only; the relayer does not use Hardhat.
     delete env.HARDHAT_NETWORK;

@@ -1,5 +1,6 @@
 import os from "node:os";
 import path from "node:path";
+import { loadWebhookSettings, type WebhookSettings } from "./webhooks/settings";
 
 /** Retry and timing constants: named, so behaviour is tunable and greppable. */
 export const DEFAULTS = {
@@ -53,6 +54,7 @@ export interface RelayerConfig {
   rateLimitPerSecond: number;
   rateLimitBurst: number;
   signatureWorkers: number;
+  webhooks: WebhookSettings;
 }
 
 /** Hardhat's first well-known dev account: only ever a default for the local chain. */
@@ -88,5 +90,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayerConfig 
     rateLimitPerSecond: int("RATE_LIMIT_PER_SECOND", DEFAULTS.rateLimit.perKeyPerSecond),
     rateLimitBurst: int("RATE_LIMIT_BURST", DEFAULTS.rateLimit.burst),
     signatureWorkers: int("SIGNATURE_WORKERS", DEFAULTS.signatureWorkers),
+    webhooks: loadWebhookSettings(env, int),
   };
 }

@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   not_ready: 503,
   chain_unavailable: 503,
   conflict: 409,
+  webhook_limit_reached: 409,
+  webhook_url_not_allowed: 422,
   internal: 500,
 } as const;
 

@@ -25,9 +25,10 @@ import { WorkerRecovery } from "./intake/signaturePool";
 import { SubmitterChainWriter } from "./jobs/relayWriter";
 import { errorMessage, type Logger } from "./jobs/runtime";
 import { metrics as processMetrics, type RelayerMetrics } from "./metrics";
-import { openSqliteStore, type SqliteStore } from "./store/sqlite";
+import { defaultKeyFile, openSqliteStore, type SqliteStore } from "./store/sqlite";
 import { WriterThread } from "./store/sqlite/writerThread";
 import { WebhookDispatcher } from "./webhooks/dispatcher";
+import { LogThrottle } from "./webhooks/logThrottle";
 
 export interface StartOptions {
   /** pino options for the process log (level, stream), or false for silence. Default: info, stdout. */
@@ -71,6 +72,10 @@ class DeferredLogger implements Logger {
 /** How long start-up waits for the chain watcher to reach the head before serving anyway. */
 export const CATCH_UP_WAIT_MS = 60_000;
 const CATCH_UP_POLL_MS = 50;
+/** Hardhat's chain id: the only chain a relayer may run on without RELAYER_SECRET_KEY. */
+const LOCAL_CHAIN_ID = 31337n;
+/** Repeated webhook failure lines: at most one per endpoint and outcome per this interval. */
+const WEBHOOK_LOG_INTERVAL_MS = 60_000;
 
 /**
  * Intake judges balances and nonces by what the watcher has applied, so a relayer that starts far
@@ -137,7 +142,9 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
 
   try {
     fs.mkdirSync(path.dirname(path.resolve(config.databasePath)), { recursive: true });
-    store = await openSqliteStore(config.databasePath);
+    const keyFile = defaultKeyFile(config.databasePath);
+    const keyFileExisted = fs.existsSync(keyFile);
+    store = await openSqliteStore(config.databasePath, { secretKey: config.webhooks.secretKey ?? undefined, keyFile });
     chain = await connectChain({
       rpcUrl: config.rpcUrl,
       deployment: config.deploymentsFile,
@@ -146,6 +153,17 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       onRpcRetry: (label) => metrics.failures.inc({ component: "rpc", reason: label }),
     });
     chain.useSigningThread();
+    if (config.webhooks.secretKey === null) {
+      // The key beside the database protects only copies of the database that leave without it.
+      if (chain.chainId !== LOCAL_CHAIN_ID) {
+        throw new Error("RELAYER_SECRET_KEY is required on any chain but the local one (webhook secrets at rest)");
+      }
+      // Warned once, when the key is generated; afterwards it is the local set-up working as meant.
+      (keyFileExisted ? log.info : log.warn)(
+        { keyFile },
+        "RELAYER_SECRET_KEY not set: webhook secrets are encrypted under the key file beside the database",
+      );
+    }
     // Intake reads through the same provider: ethers batches concurrent reads into one HTTP request.
     const chainView = await EthersChainView.connect({
       provider: chain.provider,
@@ -168,13 +186,31 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
     // A transaction stuck under the fee cap is logged and counted by the submitter itself.
     const jobs = createPipeline({ store, chain, config, logger: log, metrics, ledger, batchAccounts: ledger });
     const writer = new SubmitterChainWriter(jobs.submitter, log);
+    const hooks = config.webhooks;
+    // One line per endpoint and outcome per interval: a dead endpoint must not flood the log.
+    const deliveryLog = new LogThrottle(WEBHOOK_LOG_INTERVAL_MS);
     const webhooks = new WebhookDispatcher({
       store,
+      concurrency: hooks.concurrency,
+      endpointConcurrency: hooks.endpointConcurrency,
+      disablePolicy: { failures: hooks.disableAfterFailures, spanMs: hooks.disableAfterMs },
+      urlPolicy: { allowLoopback: hooks.allowLoopback, allowPrivate: hooks.allowPrivate },
+      retentionMs: hooks.retentionMs,
       onResult: (outcome, record, error) => {
         if (outcome === "delivered") return;
         metrics.failures.inc({ component: "webhooks", reason: outcome });
-        log.warn({ outbox: record.id, endpoint: record.endpointId, outcome, err: error }, "webhook delivery failed");
+        const suppressed = deliveryLog.take(`${record.endpointId}|${outcome}`);
+        if (suppressed === null) return;
+        log.warn(
+          { outbox: record.id, endpoint: record.endpointId, outcome, err: error, suppressed },
+          "webhook delivery failed",
+        );
       },
+      onDisabled: (endpoint, failures, error) =>
+        log.warn(
+          { endpoint: endpoint.id, merchant: endpoint.merchantId.toString(), failures, err: error },
+          "webhook endpoint disabled after repeated failures",
+        ),
       onError: (error) => log.error({ err: errorMessage(error) }, "webhook dispatcher tick failed"),
     });
 

@@ -25,6 +25,7 @@ import {
   parseSentTransaction,
   parseSettlement,
   parseWebhookEndpoint,
+  parseWebhookEndpointInfo,
   paymentBody,
   withdrawalBody,
   type AccountInfo,
@@ -50,6 +51,8 @@ import {
   type SettlementWire,
   type WebhookEndpoint,
   type WebhookEndpointWire,
+  type WebhookEndpointInfo,
+  type WebhookEndpointInfoWire,
 } from "./wire";
 
 /** Payments per POST /v1/payments/batch at most (the relayer's MAX_BATCH_ITEMS). */
@@ -489,6 +492,42 @@ export class RelayerClient {
       { url },
       parseWebhookEndpoint,
       options,
+    );
+  }
+
+  /** GET /v1/merchant/webhooks: the merchant's endpoints (no secrets) with their delivery health. */
+  listWebhooks(options?: CallOptions): Promise<WebhookEndpointInfo[]> {
+    return this.get<{ items: WebhookEndpointInfoWire[] }, WebhookEndpointInfo[]>(
+      "merchant",
+      "/v1/merchant/webhooks",
+      (wire) => wire.items.map(parseWebhookEndpointInfo),
+      options,
+    );
+  }
+
+  /** POST /v1/merchant/webhooks/:id/disable: stops deliveries; undelivered events are set aside for `enableWebhook`. */
+  disableWebhook(id: string, options?: CallOptions): Promise<WebhookEndpointInfo> {
+    return this.webhookAction(id, "disable", options);
+  }
+
+  /** POST /v1/merchant/webhooks/:id/enable: delivers again, also after the relayer disabled a failing endpoint. */
+  enableWebhook(id: string, options?: CallOptions): Promise<WebhookEndpointInfo> {
+    return this.webhookAction(id, "enable", options);
+  }
+
+  /** DELETE /v1/merchant/webhooks/:id: removes the endpoint and its queued deliveries. */
+  async deleteWebhook(id: string, options?: CallOptions): Promise<void> {
+    const path = `/v1/merchant/webhooks/${encodeURIComponent(id)}`;
+    await this.call<unknown>("merchant", { method: "DELETE", path }, options);
+  }
+
+  private webhookAction(id: string, action: "enable" | "disable", options?: CallOptions) {
+    return this.post<WebhookEndpointInfoWire, WebhookEndpointInfo>(
+      "merchant",
+      `/v1/merchant/webhooks/${encodeURIComponent(id)}/${action}`,
+      undefined,
+      parseWebhookEndpointInfo,
+      { ...options, idempotencyKey: false },
     );
   }
 

@@ -137,6 +137,18 @@ export interface WebhookEndpointWire {
   createdAt: string;
 }
 
+export interface WebhookEndpointInfoWire {
+  id: string;
+  url: string;
+  createdAt: string;
+  enabled: boolean;
+  disabledAt: string | null;
+  disabledReason: "merchant" | "failing" | null;
+  consecutiveFailures: number;
+  failingSince: string | null;
+  lastError: string | null;
+}
+
 export interface SentTransactionWire {
   txHash: string;
   status: "sent";
@@ -158,6 +170,7 @@ export interface BatchResultWire {
 export interface WebhookEventWire {
   id: string;
   type: string;
+  sequence: number;
   createdAt: string;
   data: PaymentWire;
 }
@@ -269,11 +282,30 @@ export interface SentTransaction {
   status: "sent";
 }
 
+/** A registered endpoint as listed (never with its secret), with its delivery health. */
+export interface WebhookEndpointInfo {
+  id: string;
+  url: string;
+  createdAt: Date;
+  enabled: boolean;
+  disabledAt: Date | null;
+  /** "merchant": disabled through the API; "failing": the relayer disabled it after repeated failed deliveries. */
+  disabledReason: "merchant" | "failing" | null;
+  consecutiveFailures: number;
+  failingSince: Date | null;
+  lastError: string | null;
+}
+
 export interface WebhookEvent {
   /** Stable per state change: dedupe deliveries on it. */
   id: string;
   /** `payment.<state>`. */
   type: string;
+  /**
+   * 1, 2, 3... per payment, in the order its state changed (numbers may be skipped). Deliveries
+   * are not ordered: keep the highest sequence applied per payment and ignore an event below it.
+   */
+  sequence: number;
   createdAt: Date;
   data: PaymentInfo;
 }
@@ -418,9 +450,25 @@ export const parseSentTransaction = (wire: SentTransactionWire): SentTransaction
   status: "sent",
 });
 
+const optionalDate = (value: string | null, what: string): Date | null =>
+  value === null ? null : parseDate(value, what);
+
+export const parseWebhookEndpointInfo = (wire: WebhookEndpointInfoWire): WebhookEndpointInfo => ({
+  id: wire.id,
+  url: wire.url,
+  createdAt: parseDate(wire.createdAt, "createdAt"),
+  enabled: wire.enabled,
+  disabledAt: optionalDate(wire.disabledAt, "disabledAt"),
+  disabledReason: wire.disabledReason,
+  consecutiveFailures: wire.consecutiveFailures,
+  failingSince: optionalDate(wire.failingSince, "failingSince"),
+  lastError: wire.lastError,
+});
+
 export const parseWebhookEvent = (wire: WebhookEventWire): WebhookEvent => ({
   id: wire.id,
   type: wire.type,
+  sequence: Number.isSafeInteger(wire.sequence) ? wire.sequence : fail("event sequence", wire.sequence),
   createdAt: parseDate(wire.createdAt, "createdAt"),
   data: parsePayment(wire.data),
 });

@@ -160,7 +160,7 @@ describe("SDK client against the relayer (real HTTP, real chain, relayer pipelin
         seenEventIds: seen,
       });
       expect(ids).to.include(event.data.id);
-      expect(event.type).to.be.oneOf(["payment.batched", "payment.submitted", "payment.escrowed"]);
+      expect(event.type).to.be.oneOf(["payment.accepted", "payment.batched", "payment.submitted", "payment.escrowed"]);
       expect(event.data.merchantId).to.equal(1n);
       if (event.type === "payment.escrowed") escrowedIds.add(event.data.id);
     }
@@ -284,6 +284,55 @@ describe("SDK client against the relayer (real HTTP, real chain, relayer pipelin
     await s.client.withdraw({ withdrawal, signature: withdrawalSig, domain: s.domain });
     expect(await s.f.escrow.balanceOf(account.address)).to.equal(0n);
     expect(await s.f.token.balanceOf(account.address)).to.equal(usd(85));
+  });
+
+  it("webhook endpoints: list without secrets, disable, enable, delete; events carry a per-payment sequence", async function () {
+    const merchant = await merchantClient();
+    const endpoint = await merchant.registerWebhook(s.receiver.url);
+    const [listed] = await merchant.listWebhooks();
+    expect(listed).to.deep.equal({
+      id: endpoint.id,
+      url: endpoint.url,
+      createdAt: endpoint.createdAt,
+      enabled: true,
+      disabledAt: null,
+      disabledReason: null,
+      consecutiveFailures: 0,
+      failingSince: null,
+      lastError: null,
+    });
+    const disabled = await merchant.disableWebhook(endpoint.id);
+    expect([disabled.enabled, disabled.disabledReason]).to.deep.equal([false, "merchant"]);
+    expect(disabled.disabledAt).to.be.instanceOf(Date);
+    expect((await merchant.enableWebhook(endpoint.id)).enabled).to.equal(true);
+
+    const customer = s.f.customers[0];
+    const request = await merchant.createPaymentRequest({ amount: usd(5), orderRef: "order-seq", expiresIn: 3_600 });
+    const { payment } = await s.client.payRequest(fromEthersSigner(customer), request);
+    await s.tickUntil([payment.id], [PaymentState.Escrowed]);
+    await s.dispatcher.tick();
+    const events = s.receiver
+      .delivered()
+      .map((d) =>
+        readWebhookEvent({
+          secret: endpoint.secret,
+          header: d.headers[SIGNATURE_HEADER.toLowerCase()],
+          body: d.body,
+          now: s.clock(),
+        }),
+      )
+      .sort((a, b) => a.sequence - b.sequence);
+    expect(events.map((e) => [e.type, e.sequence])).to.deep.equal([
+      ["payment.accepted", 1],
+      ["payment.batched", 2],
+      ["payment.submitted", 3],
+      ["payment.escrowed", 4],
+    ]);
+
+    await merchant.deleteWebhook(endpoint.id);
+    expect(await merchant.listWebhooks()).to.deep.equal([]);
+    const gone = await apiError(merchant.enableWebhook(endpoint.id));
+    expect([gone.status, gone.code]).to.deep.equal([404, "not_found"]);
   });
 
   it("batch submission: a result per item, a failed item fails only itself", async function () {

@@ -57,7 +57,13 @@ export async function startSdkHarness(options: HarnessOptions = {}): Promise<Sdk
   const clock = { now: h.clock };
   const pipeline = createPipeline({ store: h.store, chain: chainClient, config: TEST_CONFIG, clock });
   const receiver = await new Receiver().start();
-  const dispatcher = new WebhookDispatcher({ store: h.store, now: h.clock, baseDelayMs: 10, maxDelayMs: 50 });
+  const dispatcher = new WebhookDispatcher({
+    store: h.store,
+    now: h.clock,
+    baseDelayMs: 10,
+    maxDelayMs: 50,
+    urlPolicy: { allowLoopback: true, allowPrivate: false },
+  });
 
   return {
     ...h,

@@ -11,6 +11,10 @@ import getPayment from "./customer/getPayment";
 import createPaymentRequest from "./merchant/createPaymentRequest";
 import createRefund from "./merchant/createRefund";
 import createWebhook from "./merchant/createWebhook";
+import deleteWebhook from "./merchant/deleteWebhook";
+import disableWebhook from "./merchant/disableWebhook";
+import enableWebhook from "./merchant/enableWebhook";
+import listWebhooks from "./merchant/listWebhooks";
 import getBalance from "./merchant/getBalance";
 import getMerchantPayment from "./merchant/getPayment";
 import listPayments from "./merchant/listPayments";
@@ -39,6 +43,10 @@ export const ROUTES: readonly RouteModule[] = [
   listSettlements,
   getBalance,
   createWebhook,
+  listWebhooks,
+  deleteWebhook,
+  disableWebhook,
+  enableWebhook,
   rotateApiKey,
   revokeApiKey,
   createMerchantApiKey,

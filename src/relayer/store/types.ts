@@ -71,7 +71,8 @@ export interface Page<T> {
 
 export interface PaymentRepository {
   /**
-   * Inserts new accepted payments in one durable commit (group commit of concurrent intake).
+   * Inserts new accepted payments in one durable commit (group commit of concurrent intake), with
+   * the `payment.accepted` webhook event of each inserted one (merchants with a live endpoint).
    * Returns the ids that were inserted; an id already present is skipped (not an error), so a
    * client retrying the same signed payment gets the first result.
    */
@@ -149,39 +150,129 @@ export interface ApiKeyRepository {
   revoke(id: string, at: number): Promise<void>;
 }
 
+/** Why an endpoint stopped receiving events: its merchant said so, or it kept failing. */
+export type WebhookDisabledReason = "merchant" | "failing";
+
+/** An endpoint as its merchant may see it: everything but the secret, plus its delivery health. */
+export interface WebhookEndpointDetails {
+  id: string;
+  merchantId: bigint;
+  url: string;
+  createdAt: number;
+  disabledAt: number | null;
+  disabledReason: WebhookDisabledReason | null;
+  /** Failed deliveries in a row (0 after any success). */
+  consecutiveFailures: number;
+  /** First failure of the current run of failures. */
+  failingSince: number | null;
+  /** The endpoint is backing off until then (0: not backing off). */
+  nextAttemptAt: number;
+  lastError: string | null;
+}
+
+/** An endpoint with deliveries due now (what the dispatcher needs to send them). */
+export interface DueEndpoint {
+  id: string;
+  merchantId: bigint;
+  url: string;
+  /** In clear: decrypted by the store. */
+  secret: string;
+  consecutiveFailures: number;
+}
+
+/** When a run of failures disables an endpoint: at least `failures` in a row spanning at least `spanMs`. */
+export interface DisablePolicy {
+  failures: number;
+  spanMs: number;
+}
+
+/**
+ * Webhook endpoints. Secrets are encrypted at rest by the implementation: callers pass and receive
+ * them in clear, the database holds ciphertext only.
+ */
 export interface WebhookRepository {
   create(endpoint: WebhookEndpointRecord): Promise<void>;
+  /** `create` unless the merchant already has `max` endpoints (then false, nothing created); atomic. */
+  createCapped(endpoint: WebhookEndpointRecord, max: number): Promise<boolean>;
   listByMerchant(merchantId: bigint): Promise<WebhookEndpointRecord[]>;
+  /** The merchant's endpoints without their secrets, with delivery health, oldest first. */
+  listDetails(merchantId: bigint): Promise<WebhookEndpointDetails[]>;
+  getDetails(id: string): Promise<WebhookEndpointDetails | null>;
   get(id: string): Promise<WebhookEndpointRecord | null>;
-  disable(id: string, at: number): Promise<void>;
+  /**
+   * Stops deliveries to the endpoint (idempotent: the first time and reason stay). Its pending
+   * deliveries are dead-lettered with "endpoint disabled" (kept until pruned; `enable` revives them)
+   * and no new event is queued for it while disabled.
+   */
+  disable(id: string, at: number, reason?: WebhookDisabledReason): Promise<void>;
+  /**
+   * Delivers to the endpoint again, with a clean failure record; its deliveries dead-lettered by
+   * the disabling that were created at or after `reviveSince` are queued again. Returns how many.
+   */
+  enable(id: string, at: number, reviveSince: number): Promise<number>;
+  /** Removes the endpoint and every delivery queued or made to it. False if it did not exist. */
+  delete(id: string): Promise<boolean>;
+  /**
+   * Live endpoints out of backoff with at least one delivery due at `now`, by id after `after`
+   * (the dispatcher's round-robin cursor; "" from the start).
+   */
+  dueEndpoints(now: number, limit: number, after?: string): Promise<DueEndpoint[]>;
+  /** A delivery to the endpoint succeeded: its failure run ends. */
+  recordSuccess(id: string): Promise<void>;
+  /**
+   * A delivery failed: counts it, backs the endpoint off until `nextAttemptAt`, and disables the
+   * endpoint (reason "failing") when the run of failures meets `policy`. Returns the run's length
+   * and whether this call disabled it.
+   */
+  recordFailure(
+    id: string,
+    error: string,
+    at: number,
+    nextAttemptAt: number,
+    policy: DisablePolicy,
+  ): Promise<{ consecutiveFailures: number; disabled: boolean }>;
 }
 
 export interface OutboxRepository {
-  /** Queues one delivery per active endpoint of the merchant; called inside the state change's transaction. */
-  enqueue(event: {
-    eventId: string;
-    merchantId: bigint;
-    eventType: string;
-    payload: string;
-    now: number;
-  }): Promise<number>;
+  /**
+   * Queues one delivery per active endpoint of the merchant; called inside the state change's
+   * transaction. `payload` may be built from the event's sequence number: with `sequenceKey`
+   * (the payment id) the store gives the event the key's next number (1, 2, ...; a repeat of an
+   * event already queued takes none), else 0.
+   */
+  enqueue(event: OutboxEvent): Promise<number>;
   /** True if the merchant has an endpoint that is not disabled (nothing to queue otherwise). */
   hasLiveEndpoints(merchantId: bigint): Promise<boolean>;
   /** Which of these merchants have an endpoint that is not disabled. */
   merchantsWithLiveEndpoints(merchantIds: readonly bigint[]): Promise<Set<bigint>>;
   /** `enqueue` for many events in one call (inside the state change's transaction). */
-  enqueueMany(
-    events: readonly { eventId: string; merchantId: bigint; eventType: string; payload: string; now: number }[],
-  ): Promise<number>;
+  enqueueMany(events: readonly OutboxEvent[]): Promise<number>;
   /** Deliveries due at `now`, oldest first. */
   due(now: number, limit: number): Promise<OutboxRecord[]>;
+  /** One endpoint's deliveries due at `now`, most overdue first, leaving out the ids in `exclude`. */
+  dueFor(endpointId: string, now: number, limit: number, exclude?: readonly number[]): Promise<OutboxRecord[]>;
   markDelivered(id: number, at: number): Promise<void>;
   markFailed(id: number, error: string, nextAttemptAt: number): Promise<void>;
   /** Dead-letters a delivery that exhausted its attempts: kept for inspection, never due again. */
   markDead(id: number, error: string, at: number): Promise<void>;
+  /**
+   * Deletes up to `limit` delivered or dead-lettered rows that became so before `before`; returns
+   * how many (call again while it returns `limit`). Undelivered rows are never pruned.
+   */
+  prune(before: number, limit: number): Promise<number>;
   /** Undelivered, not dead-lettered. */
   pendingCount(): Promise<number>;
   deadCount(): Promise<number>;
+}
+
+export interface OutboxEvent {
+  eventId: string;
+  merchantId: bigint;
+  eventType: string;
+  payload: string | ((sequence: number) => string);
+  /** Numbers the events of one payment (its id): see OutboxRepository.enqueue. */
+  sequenceKey?: string;
+  now: number;
 }
 
 export interface IdempotencyRecord {

@@ -1,34 +1,51 @@
+import { Agent, fetch as undiciFetch } from "undici";
 import { DEFAULTS } from "../config";
 import type { OutboxRecord } from "../domain";
-import type { RelayerStore } from "../store/types";
+import type { DisablePolicy, DueEndpoint, RelayerStore } from "../store/types";
+import { WEBHOOK_DEFAULTS } from "./settings";
 import { EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signWebhook } from "./signature";
+import { AddressNotAllowedError, checkLiteralHost, guardedLookup, type UrlPolicy } from "./urlGuard";
 
 export type DeliveryOutcome = "delivered" | "failed" | "dead";
 
 export interface WebhookDispatcherOptions {
   store: RelayerStore;
-  /** Delay between ticks when the previous one found nothing to do. */
+  /** Delay between looks at the outbox when nothing finished sooner. */
   pollIntervalMs?: number;
-  /** Deliveries attempted per tick (in parallel). */
-  batchSize?: number;
+  /** Deliveries in flight across all endpoints. */
+  concurrency?: number;
+  /** Deliveries in flight to one endpoint; one while the endpoint is failing. */
+  endpointConcurrency?: number;
   timeoutMs?: number;
   /** Attempts before a delivery is dead-lettered. */
   maxAttempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** When a run of failures disables an endpoint. */
+  disablePolicy?: DisablePolicy;
+  /** Which addresses may be delivered to. Default: public addresses only. */
+  urlPolicy?: UrlPolicy;
+  /** Delivered and dead-lettered rows are deleted this long after (checked every `pruneIntervalMs`). */
+  retentionMs?: number;
+  pruneIntervalMs?: number;
   /** Returns a number in [0, 1); tests pin it. */
   random?: () => number;
   now?: () => number;
+  /** Replaces the HTTP client (the address check of names then is the caller's). */
   fetch?: typeof fetch;
   /** Called once per attempt: wire it to metrics (dead letters especially). */
   onResult?: (outcome: DeliveryOutcome, record: OutboxRecord, error?: string) => void;
-  /** Called when a tick itself fails (e.g. the store is unavailable); the loop keeps going. */
+  /** Called when a run of failures disabled an endpoint (tell the operator; the merchant sees it in the list). */
+  onDisabled?: (endpoint: DueEndpoint, consecutiveFailures: number, error: string) => void;
+  /** Called when a look at the outbox itself fails (e.g. the store is unavailable); the loop keeps going. */
   onError?: (error: unknown) => void;
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 500;
-const DEFAULT_BATCH_SIZE = 32;
 const USER_AGENT = "StablePay-Webhooks/1";
+/** Rows deleted per prune statement: bounds how long one holds the write lock. */
+const PRUNE_CHUNK = 1_000;
+const STRICT: UrlPolicy = { allowLoopback: false, allowPrivate: false };
 
 /**
  * Delay before attempt `attempt + 1` after `attempt` failures: exponential from `base`, capped at
@@ -41,7 +58,13 @@ export function backoffDelay(attempt: number, base: number, max: number, random:
 }
 
 /**
- * Delivers the durable webhook outbox: each tick POSTs the due rows and records the outcome.
+ * Delivers the durable webhook outbox, per endpoint and fairly: each look at the outbox serves the
+ * endpoints with deliveries due round-robin, at most `endpointConcurrency` in flight per endpoint
+ * (one while it is failing) and `concurrency` in all. Deliveries run in the background: a slow or
+ * dead receiver holds only its own endpoint's slots, never the others'. A failed delivery backs off
+ * both itself and its endpoint (exponential with jitter); a run of failures meeting the disable
+ * policy disables the endpoint (`onDisabled`), which the merchant sees on the endpoint list.
+ *
  * At-least-once: a row is marked delivered only after a 2xx, so a crash between the receiver's 2xx
  * and the mark re-sends it after restart (receivers dedupe on the event id). Nothing is held in
  * memory that isn't in the outbox, so a new dispatcher on the same database picks up where the
@@ -50,16 +73,31 @@ export function backoffDelay(attempt: number, base: number, max: number, random:
 export class WebhookDispatcher {
   private readonly store: RelayerStore;
   private readonly pollIntervalMs: number;
-  private readonly batchSize: number;
+  private readonly concurrency: number;
+  private readonly endpointConcurrency: number;
   private readonly timeoutMs: number;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly disablePolicy: DisablePolicy;
+  private readonly urlPolicy: UrlPolicy;
+  private readonly retentionMs: number;
+  private readonly pruneIntervalMs: number;
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly fetch: typeof fetch;
+  /** Connection pool of the default client, created on first use and closed by stop(). */
+  private agent: Agent | null = null;
   private readonly onResult?: WebhookDispatcherOptions["onResult"];
+  private readonly onDisabled?: WebhookDispatcherOptions["onDisabled"];
   private readonly onError?: WebhookDispatcherOptions["onError"];
+  /** Outbox ids in flight, by endpoint. */
+  private readonly inFlight = new Map<string, Set<number>>();
+  private readonly deliveries = new Set<Promise<void>>();
+  private active = 0;
+  /** The last endpoint served: the next look starts after it (round robin). */
+  private cursor = "";
+  private lastPruneAt = -Infinity;
   private running = false;
   private timer: NodeJS.Timeout | null = null;
   private loop: Promise<void> | null = null;
@@ -68,15 +106,24 @@ export class WebhookDispatcher {
   constructor(options: WebhookDispatcherOptions) {
     this.store = options.store;
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
-    this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.concurrency = options.concurrency ?? WEBHOOK_DEFAULTS.concurrency;
+    this.endpointConcurrency = options.endpointConcurrency ?? WEBHOOK_DEFAULTS.endpointConcurrency;
     this.timeoutMs = options.timeoutMs ?? DEFAULTS.webhook.timeoutMs;
     this.maxAttempts = options.maxAttempts ?? DEFAULTS.webhook.attempts;
     this.baseDelayMs = options.baseDelayMs ?? DEFAULTS.webhook.baseDelayMs;
     this.maxDelayMs = options.maxDelayMs ?? DEFAULTS.webhook.maxDelayMs;
+    this.disablePolicy = options.disablePolicy ?? {
+      failures: WEBHOOK_DEFAULTS.disableAfterFailures,
+      spanMs: WEBHOOK_DEFAULTS.disableAfterMs,
+    };
+    this.urlPolicy = options.urlPolicy ?? STRICT;
+    this.retentionMs = options.retentionMs ?? WEBHOOK_DEFAULTS.retentionMs;
+    this.pruneIntervalMs = options.pruneIntervalMs ?? WEBHOOK_DEFAULTS.pruneIntervalMs;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
-    this.fetch = options.fetch ?? fetch;
+    this.fetch = options.fetch ?? ((input, init) => this.guardedFetch(input as string, init!));
     this.onResult = options.onResult;
+    this.onDisabled = options.onDisabled;
     this.onError = options.onError;
   }
 
@@ -86,12 +133,22 @@ export class WebhookDispatcher {
     this.loop = this.run();
   }
 
-  /** Stops after the tick in flight (its deliveries finish and are recorded). */
+  /** Stops starting deliveries; those in flight finish and are recorded. */
   async stop(): Promise<void> {
     this.running = false;
     this.wake();
     await this.loop;
     this.loop = null;
+    await this.settle();
+    const agent = this.agent;
+    this.agent = null;
+    await agent?.close();
+  }
+
+  /** fetch through a pool whose every connection resolves with the guard, which checks the addresses it connects to. */
+  private guardedFetch(url: string, init: RequestInit): Promise<Response> {
+    this.agent ??= new Agent({ connect: { lookup: guardedLookup(this.urlPolicy) } });
+    return undiciFetch(url, { ...(init as object), dispatcher: this.agent }) as unknown as Promise<Response>;
   }
 
   /** Ends the current wait so a newly queued event goes out now rather than at the next poll. */
@@ -99,23 +156,52 @@ export class WebhookDispatcher {
     this.wakeUp?.();
   }
 
-  /** Delivers the rows due now; returns how many were attempted. */
+  /**
+   * Delivers what is due now, within the limits, round after round until a round finds nothing
+   * (a failed delivery is not due again until its backoff ends); returns how many were attempted.
+   */
   async tick(): Promise<number> {
-    const due = await this.store.outbox.due(this.now(), this.batchSize);
-    await Promise.all(due.map((record) => this.deliver(record)));
-    return due.length;
+    let attempted = 0;
+    for (;;) {
+      const started = await this.fill();
+      if (started.length === 0) return attempted;
+      attempted += started.length;
+      await Promise.all(started);
+    }
+  }
+
+  /** Waits for every delivery in flight. */
+  async settle(): Promise<void> {
+    while (this.deliveries.size > 0) await Promise.all([...this.deliveries]);
+  }
+
+  /**
+   * Deletes delivered and dead-lettered rows older than the retention period, in chunks; returns
+   * how many. Undelivered rows stay whatever their age.
+   */
+  async prune(): Promise<number> {
+    const before = this.now() - this.retentionMs;
+    let total = 0;
+    for (;;) {
+      const deleted = await this.store.outbox.prune(before, PRUNE_CHUNK);
+      total += deleted;
+      if (deleted < PRUNE_CHUNK) return total;
+    }
   }
 
   private async run(): Promise<void> {
     while (this.running) {
-      let attempted = 0;
       try {
-        attempted = await this.tick();
+        if (this.now() - this.lastPruneAt >= this.pruneIntervalMs) {
+          this.lastPruneAt = this.now();
+          await this.prune();
+        }
+        await this.fill();
       } catch (error) {
         this.onError?.(error);
       }
-      // A full batch suggests more is due: go again at once instead of sleeping.
-      if (!this.running || attempted >= this.batchSize) continue;
+      if (!this.running) break;
+      // Woken early when a delivery ends (a slot is free) or an event is queued.
       await new Promise<void>((resolve) => {
         this.wakeUp = resolve;
         this.timer = setTimeout(resolve, this.pollIntervalMs);
@@ -126,17 +212,74 @@ export class WebhookDispatcher {
     }
   }
 
-  private async deliver(record: OutboxRecord): Promise<void> {
-    const endpoint = await this.store.webhooks.get(record.endpointId);
-    if (!endpoint || endpoint.disabledAt !== null) {
-      await this.store.outbox.markDead(record.id, "endpoint disabled", this.now());
-      this.onResult?.("dead", record, "endpoint disabled");
-      return;
+  /** Starts what is due within the limits, round-robin over endpoints; returns the started deliveries. */
+  private async fill(): Promise<Promise<void>[]> {
+    const free = this.concurrency - this.active;
+    if (free <= 0) return [];
+    const now = this.now();
+    // Endpoints already at their limit may come back too: ask for enough to fill the free slots anyway.
+    const wanted = free + this.inFlight.size;
+    const endpoints = await this.store.webhooks.dueEndpoints(now, wanted, this.cursor);
+    if (endpoints.length < wanted && this.cursor !== "") {
+      const seen = new Set(endpoints.map((e) => e.id));
+      for (const e of await this.store.webhooks.dueEndpoints(now, wanted - endpoints.length)) {
+        if (!seen.has(e.id)) endpoints.push(e);
+      }
     }
+    // Hand out the free slots one per endpoint per round, up to each endpoint's own limit.
+    const slots = new Map<string, number>();
+    let left = free;
+    for (let progress = true; left > 0 && progress;) {
+      progress = false;
+      for (const e of endpoints) {
+        if (left === 0) break;
+        const given = slots.get(e.id) ?? 0;
+        const limit = (e.consecutiveFailures > 0 ? 1 : this.endpointConcurrency) - (this.inFlight.get(e.id)?.size ?? 0);
+        if (given >= limit) continue;
+        slots.set(e.id, given + 1);
+        left--;
+        progress = true;
+      }
+    }
+    const started: Promise<void>[] = [];
+    for (const e of endpoints) {
+      const count = slots.get(e.id);
+      if (!count) continue;
+      const flying = this.inFlight.get(e.id) ?? new Set<number>();
+      const records = await this.store.outbox.dueFor(e.id, now, count, [...flying]);
+      // A concurrent fill (tick() beside the loop) may have started one meanwhile.
+      for (const record of records) {
+        if (!this.inFlight.get(e.id)?.has(record.id)) started.push(this.track(e, record));
+      }
+      this.cursor = e.id;
+    }
+    return started;
+  }
+
+  private track(endpoint: DueEndpoint, record: OutboxRecord): Promise<void> {
+    let flying = this.inFlight.get(endpoint.id);
+    if (!flying) this.inFlight.set(endpoint.id, (flying = new Set()));
+    flying.add(record.id);
+    this.active++;
+    const delivery = this.deliver(endpoint, record)
+      .catch((error: unknown) => this.onError?.(error))
+      .finally(() => {
+        this.active--;
+        flying.delete(record.id);
+        if (flying.size === 0 && this.inFlight.get(endpoint.id) === flying) this.inFlight.delete(endpoint.id);
+        this.deliveries.delete(delivery);
+        this.wake();
+      });
+    this.deliveries.add(delivery);
+    return delivery;
+  }
+
+  private async deliver(endpoint: DueEndpoint, record: OutboxRecord): Promise<void> {
     const error = await this.post(endpoint.url, endpoint.secret, record);
     const at = this.now();
     if (error === null) {
       await this.store.outbox.markDelivered(record.id, at);
+      await this.store.webhooks.recordSuccess(endpoint.id);
       this.onResult?.("delivered", record);
       return;
     }
@@ -144,17 +287,29 @@ export class WebhookDispatcher {
     if (attempt >= this.maxAttempts) {
       await this.store.outbox.markDead(record.id, error, at);
       this.onResult?.("dead", record, error);
-      return;
+    } else {
+      const delay = backoffDelay(attempt, this.baseDelayMs, this.maxDelayMs, this.random);
+      await this.store.outbox.markFailed(record.id, error, at + delay);
+      this.onResult?.("failed", record, error);
     }
-    const delay = backoffDelay(attempt, this.baseDelayMs, this.maxDelayMs, this.random);
-    await this.store.outbox.markFailed(record.id, error, at + delay);
-    this.onResult?.("failed", record, error);
+    // The endpoint backs off too: its other deliveries wait instead of each failing in turn.
+    const failures = endpoint.consecutiveFailures + 1;
+    const endpointDelay = backoffDelay(failures, this.baseDelayMs, this.maxDelayMs, this.random);
+    const outcome = await this.store.webhooks.recordFailure(
+      endpoint.id,
+      error,
+      at,
+      at + endpointDelay,
+      this.disablePolicy,
+    );
+    if (outcome.disabled) this.onDisabled?.(endpoint, outcome.consecutiveFailures, error);
   }
 
   /** One POST; returns null on a 2xx, else why it failed. Redirects are failures: the URL is configured. */
   private async post(url: string, secret: string, record: OutboxRecord): Promise<string | null> {
     const timestamp = Math.floor(this.now() / 1000);
     try {
+      checkLiteralHost(new URL(url), this.urlPolicy);
       const response = await this.fetch(url, {
         method: "POST",
         redirect: "manual",
@@ -168,10 +323,13 @@ export class WebhookDispatcher {
         },
         body: record.payload,
       });
-      // Drain the body so the connection can be reused; its content is not needed.
-      await response.arrayBuffer().catch(() => undefined);
+      // The body is not needed: cancelled rather than read, so a receiver cannot make the relayer
+      // buffer a large answer (a body already received in full still lets the connection be reused).
+      await response.body?.cancel().catch(() => undefined);
       return response.status >= 200 && response.status < 300 ? null : `HTTP ${response.status}`;
     } catch (error) {
+      const refused = error instanceof AddressNotAllowedError ? error : (error as { cause?: unknown }).cause;
+      if (refused instanceof AddressNotAllowedError) return `address not allowed: ${refused.message}`;
       const cause = (error as { cause?: { code?: string } }).cause?.code;
       const name = (error as Error).name;
       if (name === "TimeoutError" || name === "AbortError") return `timeout after ${this.timeoutMs}ms`;

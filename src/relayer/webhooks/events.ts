@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { PaymentRecord, PaymentState } from "../domain";
 import { paymentView } from "../http/views";
-import type { RelayerStore } from "../store/types";
+import type { OutboxEvent, RelayerStore } from "../store/types";
 
 export type PaymentEventType = `payment.${PaymentState}`;
 
@@ -23,18 +23,42 @@ export function paymentEventId(payment: Pick<PaymentRecord, "id" | "updatedAt">,
 export interface PaymentEvent {
   id: string;
   type: string;
+  /**
+   * 1, 2, 3... per payment in the order its state changed (numbers may be skipped). Deliveries are
+   * not ordered (retries overtake), so a receiver keeps the highest sequence seen per payment and
+   * ignores an event with a lower one.
+   */
+  sequence: number;
   /** ISO 8601, like the API's timestamps. */
   createdAt: string;
   /** The payment as GET /v1/payments/:id shows it (bigints as decimal strings). */
   data: ReturnType<typeof paymentView>;
 }
 
-export function buildPaymentEvent(payment: PaymentRecord, eventType: string, now: number): PaymentEvent {
+export function buildPaymentEvent(
+  payment: PaymentRecord,
+  eventType: string,
+  now: number,
+  sequence: number,
+): PaymentEvent {
   return {
     id: paymentEventId(payment, eventType),
     type: eventType,
+    sequence,
     createdAt: new Date(now).toISOString(),
     data: paymentView(payment),
+  };
+}
+
+/** The outbox entry of a payment's event: numbered in its payment's sequence by the store. */
+export function paymentOutboxEvent(payment: PaymentRecord, eventType: string, now: number): OutboxEvent {
+  return {
+    eventId: paymentEventId(payment, eventType),
+    merchantId: payment.merchantId,
+    eventType,
+    sequenceKey: payment.id.toLowerCase(),
+    payload: (sequence) => JSON.stringify(buildPaymentEvent(payment, eventType, now, sequence)),
+    now,
   };
 }
 
@@ -52,14 +76,7 @@ export async function enqueuePaymentEvent(
 ): Promise<number> {
   // Building and serialising the event is most of the cost: skip it when nobody listens.
   if (!(await store.outbox.hasLiveEndpoints(payment.merchantId))) return 0;
-  const event = buildPaymentEvent(payment, eventType, now);
-  return store.outbox.enqueue({
-    eventId: event.id,
-    merchantId: payment.merchantId,
-    eventType,
-    payload: JSON.stringify(event),
-    now,
-  });
+  return store.outbox.enqueue(paymentOutboxEvent(payment, eventType, now));
 }
 
 /**
@@ -77,9 +94,6 @@ export async function enqueuePaymentEvents(
   if (listening.size === 0) return 0;
   const events = items
     .filter((i) => listening.has(i.payment.merchantId))
-    .map(({ payment, eventType = paymentEventType(payment.state) }) => {
-      const event = buildPaymentEvent(payment, eventType, now);
-      return { eventId: event.id, merchantId: payment.merchantId, eventType, payload: JSON.stringify(event), now };
-    });
+    .map(({ payment, eventType = paymentEventType(payment.state) }) => paymentOutboxEvent(payment, eventType, now));
   return store.outbox.enqueueMany(events);
 }

@@ -52,6 +52,10 @@ describe("relayer API: merchants", function () {
       ["GET", "/v1/merchant/settlements"],
       ["POST", "/v1/merchant/payment-requests", { amount: "1", orderRef: "x", expiresIn: 600 }],
       ["POST", "/v1/merchant/webhooks", { url: "https://example.com/hook" }],
+      ["GET", "/v1/merchant/webhooks"],
+      ["DELETE", "/v1/merchant/webhooks/wh_abc"],
+      ["POST", "/v1/merchant/webhooks/wh_abc/disable"],
+      ["POST", "/v1/merchant/webhooks/wh_abc/enable"],
       ["POST", "/v1/merchant/api-keys", {}],
       ["DELETE", "/v1/merchant/api-keys/key_abc"],
       [

@@ -86,8 +86,11 @@ export async function startApi(options: HarnessOptions = {}): Promise<ApiHarness
       done();
     },
   });
+  const defaults = loadConfig({});
   const config: RelayerConfig = {
-    ...loadConfig({}),
+    ...defaults,
+    // Tests' webhook receivers listen on 127.0.0.1.
+    webhooks: { ...defaults.webhooks, allowLoopback: true },
     adminToken: ADMIN_TOKEN,
     rateLimitPerSecond: 100_000,
     rateLimitBurst: 100_000,

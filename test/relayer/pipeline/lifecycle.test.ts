@@ -123,7 +123,7 @@ describe("relayer pipeline: lifecycle", function () {
       const types = events
         .filter((e) => (JSON.parse(e.payload) as { data: { id: string } }).data.id === id)
         .map((e) => e.eventType);
-      const expected = ["payment.batched", "payment.submitted", "payment.escrowed"];
+      const expected = ["payment.accepted", "payment.batched", "payment.submitted", "payment.escrowed"];
       if (id === confirmed.id) expected.push("payment.released");
       expect(types).to.deep.equal([...expected, "payment.settled"]);
     }

@@ -109,6 +109,7 @@ describe("relayer pipeline: reorgs", function () {
       (e) => (JSON.parse(e.payload) as { data: { id: string } }).data.id === payments[0].id,
     );
     expect(events.map((e) => e.eventType)).to.deep.equal([
+      "payment.accepted",
       "payment.batched",
       "payment.submitted",
       "payment.escrowed",

@@ -3,6 +3,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { ApiError } from "../../errors";
 import { merchantOf, type RouteModule } from "../../http/context";
 import { ERROR_RESPONSES } from "../../intake/schemas";
+import { AddressNotAllowedError, checkUrl } from "../../webhooks/urlGuard";
 
 const WebhookBody = Type.Object(
   { url: Type.String({ minLength: 8, maxLength: 2048, description: "http(s) URL that receives the events" }) },
@@ -18,14 +19,18 @@ const WebhookView = Type.Object({
 
 /**
  * POST /v1/merchant/webhooks — registers an endpoint for the merchant's payment events and returns
- * the secret its deliveries are signed with. The secret is returned once; it stays in the store
- * because the webhook dispatcher needs it to sign.
+ * the secret its deliveries are signed with. The secret is returned once and never kept in a
+ * stored response (the route does not honour Idempotency-Key: a retry registers another endpoint,
+ * which the list shows and DELETE removes); the store keeps it encrypted, because the dispatcher
+ * needs it to sign. A URL whose host is or resolves to a loopback, private or link-local address
+ * is refused (422 webhook_url_not_allowed) unless the operator allows those; a merchant at the
+ * endpoint cap gets 409 webhook_limit_reached.
  */
 const createWebhook: RouteModule = (app, ctx) => {
   app.post<{ Body: Static<typeof WebhookBody> }>(
     "/v1/merchant/webhooks",
     {
-      config: { auth: "merchant" },
+      config: { auth: "merchant", idempotent: false },
       schema: {
         tags: ["merchants"],
         summary: "Register a webhook endpoint",
@@ -45,6 +50,16 @@ const createWebhook: RouteModule = (app, ctx) => {
       if (url.protocol !== "https:" && url.protocol !== "http:")
         throw new ApiError("validation_failed", "url must be http(s)");
       if (url.username || url.password) throw new ApiError("validation_failed", "url must not carry credentials");
+      const settings = ctx.config.webhooks;
+      try {
+        await checkUrl(url, { allowLoopback: settings.allowLoopback, allowPrivate: settings.allowPrivate });
+      } catch (error) {
+        if (!(error instanceof AddressNotAllowedError)) throw error;
+        throw new ApiError("webhook_url_not_allowed", `url is not allowed: ${error.message}`, {
+          address: error.address,
+          kind: error.kind,
+        });
+      }
       const endpoint = {
         id: `wh_${randomBytes(12).toString("base64url")}`,
         merchantId,
@@ -53,7 +68,13 @@ const createWebhook: RouteModule = (app, ctx) => {
         createdAt: ctx.clock(),
         disabledAt: null,
       };
-      await ctx.store.webhooks.create(endpoint);
+      if (!(await ctx.store.webhooks.createCapped(endpoint, settings.maxEndpointsPerMerchant))) {
+        throw new ApiError(
+          "webhook_limit_reached",
+          `a merchant may have at most ${settings.maxEndpointsPerMerchant} webhook endpoints: delete one first`,
+          { max: settings.maxEndpointsPerMerchant },
+        );
+      }
       return reply.status(201).send({
         id: endpoint.id,
         url: endpoint.url,

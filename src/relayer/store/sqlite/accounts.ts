@@ -1,5 +1,5 @@
-import type { ApiKeyRecord, Hex, PaymentRequestRecord, WebhookEndpointRecord } from "../../domain";
-import type { ApiKeyRepository, PaymentRequestRepository, WebhookRepository } from "../types";
+import type { ApiKeyRecord, Hex, PaymentRequestRecord } from "../../domain";
+import type { ApiKeyRepository, PaymentRequestRepository } from "../types";
 import { big, dec, hex } from "./codec";
 import type { Connection } from "./connection";
 
@@ -110,63 +110,6 @@ export class SqliteApiKeys implements ApiKeyRepository {
   revoke(id: string, at: number): Promise<void> {
     return this.conn.run(() => {
       this.conn.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(at, id);
-    });
-  }
-}
-
-interface EndpointRow {
-  id: string;
-  merchant_id: string;
-  url: string;
-  secret: string;
-  created_at: number;
-  disabled_at: number | null;
-}
-
-const toEndpoint = (r: EndpointRow): WebhookEndpointRecord => ({
-  id: r.id,
-  merchantId: big(r.merchant_id),
-  url: r.url,
-  secret: r.secret,
-  createdAt: r.created_at,
-  disabledAt: r.disabled_at,
-});
-
-export class SqliteWebhooks implements WebhookRepository {
-  constructor(private readonly conn: Connection) {}
-
-  create(e: WebhookEndpointRecord): Promise<void> {
-    return this.conn.run(() => {
-      this.conn
-        .prepare(
-          "INSERT INTO webhook_endpoints (id, merchant_id, url, secret, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .run(e.id, dec(e.merchantId), e.url, e.secret, e.createdAt, e.disabledAt);
-    });
-  }
-
-  listByMerchant(merchantId: bigint): Promise<WebhookEndpointRecord[]> {
-    return this.conn.run(() =>
-      (
-        this.conn
-          .prepare("SELECT * FROM webhook_endpoints WHERE merchant_id = ? ORDER BY created_at, id")
-          .all(dec(merchantId)) as EndpointRow[]
-      ).map(toEndpoint),
-    );
-  }
-
-  get(id: string): Promise<WebhookEndpointRecord | null> {
-    return this.conn.run(() => {
-      const row = this.conn.prepare("SELECT * FROM webhook_endpoints WHERE id = ?").get(id) as EndpointRow | undefined;
-      return row ? toEndpoint(row) : null;
-    });
-  }
-
-  disable(id: string, at: number): Promise<void> {
-    return this.conn.run(() => {
-      this.conn
-        .prepare("UPDATE webhook_endpoints SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL")
-        .run(at, id);
     });
   }
 }

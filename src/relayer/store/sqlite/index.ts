@@ -16,11 +16,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { RelayerStore } from "../types";
-import { SqliteApiKeys, SqliteRequests, SqliteWebhooks } from "./accounts";
+import { loadOrCreateKeyFile, SecretBox } from "../../webhooks/secretBox";
+import { SqliteApiKeys, SqliteRequests } from "./accounts";
 import { SqliteBatches, SqliteSettlements, SqliteSubmissions } from "./batches";
 import { Connection } from "./connection";
 import { SqliteChainCursors, SqliteIdempotency, SqliteOutbox } from "./outbox";
 import { SqlitePayments } from "./payments";
+import { SqliteWebhooks } from "./webhooks";
 
 export { PENDING_STATES } from "./payments";
 
@@ -36,14 +38,17 @@ export class SqliteStore implements RelayerStore {
   readonly idempotency: SqliteIdempotency;
   readonly chainCursor: SqliteChainCursors;
 
-  constructor(private readonly conn: Connection) {
+  constructor(
+    private readonly conn: Connection,
+    box: SecretBox,
+  ) {
     this.payments = new SqlitePayments(conn);
     this.batches = new SqliteBatches(conn);
     this.submissions = new SqliteSubmissions(conn);
     this.settlements = new SqliteSettlements(conn);
     this.requests = new SqliteRequests(conn);
     this.apiKeys = new SqliteApiKeys(conn);
-    this.webhooks = new SqliteWebhooks(conn);
+    this.webhooks = new SqliteWebhooks(conn, box);
     this.outbox = new SqliteOutbox(conn);
     this.idempotency = new SqliteIdempotency(conn);
     this.chainCursor = new SqliteChainCursors(conn);
@@ -72,8 +77,32 @@ export class SqliteStore implements RelayerStore {
   }
 }
 
-/** Opens (creating if needed, with its directory) and migrates the store at `filePath`. */
-export async function openSqliteStore(filePath: string): Promise<SqliteStore> {
+export interface SqliteStoreOptions {
+  /**
+   * Key (32 bytes) that webhook secrets are encrypted under (RELAYER_SECRET_KEY). Absent: the key
+   * in `keyFile`, created on first use.
+   */
+  secretKey?: Buffer;
+  /** Default: the database's path + ".key". */
+  keyFile?: string;
+}
+
+/** The key file used when no secret key is configured. */
+export const defaultKeyFile = (filePath: string): string => `${path.resolve(filePath)}.key`;
+
+/**
+ * Opens (creating if needed, with its directory) and migrates the store at `filePath`; webhook
+ * secrets still stored in clear are encrypted on the way.
+ */
+export async function openSqliteStore(filePath: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
   fs.mkdirSync(path.dirname(path.resolve(filePath)), { recursive: true });
-  return new SqliteStore(new Connection(filePath));
+  const key = options.secretKey ?? loadOrCreateKeyFile(options.keyFile ?? defaultKeyFile(filePath)).key;
+  const store = new SqliteStore(new Connection(filePath), new SecretBox(key));
+  try {
+    store.webhooks.sealPlaintextSecrets();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
 }

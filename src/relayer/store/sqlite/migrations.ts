@@ -208,4 +208,28 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE payments ADD COLUMN signature_kind TEXT;
   `,
+  // Webhooks: per-endpoint delivery health (backoff, automatic disabling), per-payment event
+  // sequence numbers, and indexes for per-endpoint delivery and pruning. Secrets are encrypted by
+  // the store when it opens (it needs the key), not here.
+  `
+  ALTER TABLE webhook_endpoints ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE webhook_endpoints ADD COLUMN failing_since INTEGER;
+  ALTER TABLE webhook_endpoints ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE webhook_endpoints ADD COLUMN last_error TEXT;
+  ALTER TABLE webhook_endpoints ADD COLUMN disabled_reason TEXT;
+  -- dueEndpoints(): live endpoints whose backoff has passed
+  CREATE INDEX webhook_endpoints_due ON webhook_endpoints (next_attempt_at) WHERE disabled_at IS NULL;
+
+  -- dueFor(endpoint): one endpoint's live deliveries, most overdue first
+  CREATE INDEX outbox_endpoint_due ON outbox (endpoint_id, next_attempt_at, id)
+    WHERE delivered_at IS NULL AND dead_at IS NULL;
+  -- prune(): delivered history by age
+  CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+
+  -- The last sequence number given to an event of each payment.
+  CREATE TABLE webhook_sequences (
+    payment_id TEXT PRIMARY KEY,
+    seq        INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

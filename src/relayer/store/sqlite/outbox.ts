@@ -1,5 +1,12 @@
-import type { Hex, OutboxRecord } from "../../domain";
-import type { ChainCursorRepository, IdempotencyRecord, IdempotencyRepository, OutboxRepository } from "../types";
+import { PaymentState, type Hex, type OutboxRecord, type PaymentRecord } from "../../domain";
+import { paymentEventType, paymentOutboxEvent } from "../../webhooks/events";
+import type {
+  ChainCursorRepository,
+  IdempotencyRecord,
+  IdempotencyRepository,
+  OutboxEvent,
+  OutboxRepository,
+} from "../types";
 import { big, dec, hex, placeholders } from "./codec";
 import type { Connection } from "./connection";
 
@@ -42,21 +49,69 @@ const ENQUEUE_SQL = `INSERT INTO outbox (event_id, endpoint_id, merchant_id, eve
   ORDER BY created_at, id
   ON CONFLICT (event_id, endpoint_id) DO NOTHING`;
 
+/**
+ * Queues `events` on `conn` inside the caller's atomic unit: each sequenced event not queued
+ * before takes its payment's next sequence number, then fans out to the merchant's live endpoints.
+ */
+export function enqueueEvents(conn: Connection, events: readonly OutboxEvent[]): number {
+  const insert = conn.prepare(ENQUEUE_SQL);
+  let queued = 0;
+  for (const e of events) {
+    let sequence = 0;
+    if (e.sequenceKey !== undefined) {
+      if (conn.prepare("SELECT 1 FROM outbox WHERE event_id = ? LIMIT 1").get(e.eventId) !== undefined) continue;
+      sequence = (
+        conn
+          .prepare(
+            `INSERT INTO webhook_sequences (payment_id, seq) VALUES (?, 1)
+               ON CONFLICT (payment_id) DO UPDATE SET seq = seq + 1 RETURNING seq`,
+          )
+          .get(e.sequenceKey) as { seq: number }
+      ).seq;
+    }
+    const payload = typeof e.payload === "string" ? e.payload : e.payload(sequence);
+    queued += insert.run(e.eventId, e.eventType, payload, e.now, e.now, dec(e.merchantId)).changes;
+  }
+  return queued;
+}
+
+/** Which of `merchantIds` have a live endpoint, on `conn` (one query). */
+export function liveMerchants(conn: Connection, merchantIds: readonly bigint[]): Set<bigint> {
+  const live = new Set<bigint>();
+  if (merchantIds.length === 0) return live;
+  const rows = conn
+    .prepare(
+      `SELECT DISTINCT merchant_id FROM webhook_endpoints
+         WHERE merchant_id IN (${placeholders(merchantIds.length)}) AND disabled_at IS NULL`,
+    )
+    .all(...merchantIds.map(dec)) as { merchant_id: string }[];
+  for (const row of rows) live.add(BigInt(row.merchant_id));
+  return live;
+}
+
+/**
+ * Queues the `payment.accepted` event of each of `payments` (just inserted by intake's group
+ * commit) inside that commit, for merchants with a live endpoint: the event exists if and only if
+ * the acceptance is durable. One query when no merchant of the commit listens.
+ */
+export function enqueueAcceptedEvents(conn: Connection, payments: readonly PaymentRecord[]): void {
+  if (payments.length === 0) return;
+  const live = liveMerchants(conn, [...new Set(payments.map((p) => p.merchantId))]);
+  if (live.size === 0) return;
+  enqueueEvents(
+    conn,
+    payments
+      .filter((p) => live.has(p.merchantId))
+      .map((p) => paymentOutboxEvent(p, paymentEventType(PaymentState.Accepted), p.updatedAt)),
+  );
+}
+
 export class SqliteOutbox implements OutboxRepository {
   constructor(private readonly conn: Connection) {}
 
   /** Idempotent per (event, endpoint): re-enqueueing an event after a crash adds nothing. */
-  enqueue(e: {
-    eventId: string;
-    merchantId: bigint;
-    eventType: string;
-    payload: string;
-    now: number;
-  }): Promise<number> {
-    return this.conn.run(
-      () =>
-        this.conn.prepare(ENQUEUE_SQL).run(e.eventId, e.eventType, e.payload, e.now, e.now, dec(e.merchantId)).changes,
-    );
+  enqueue(e: OutboxEvent): Promise<number> {
+    return this.conn.atomic(() => enqueueEvents(this.conn, [e]));
   }
 
   hasLiveEndpoints(merchantId: bigint): Promise<boolean> {
@@ -69,30 +124,45 @@ export class SqliteOutbox implements OutboxRepository {
   }
 
   merchantsWithLiveEndpoints(merchantIds: readonly bigint[]): Promise<Set<bigint>> {
-    return this.conn.run(() => {
-      const live = new Set<bigint>();
-      if (merchantIds.length === 0) return live;
-      const rows = this.conn
-        .prepare(
-          `SELECT DISTINCT merchant_id FROM webhook_endpoints
-             WHERE merchant_id IN (${placeholders(merchantIds.length)}) AND disabled_at IS NULL`,
-        )
-        .all(...merchantIds.map(dec)) as { merchant_id: string }[];
-      for (const row of rows) live.add(BigInt(row.merchant_id));
-      return live;
-    });
+    return this.conn.run(() => liveMerchants(this.conn, merchantIds));
   }
 
-  enqueueMany(
-    events: readonly { eventId: string; merchantId: bigint; eventType: string; payload: string; now: number }[],
-  ): Promise<number> {
+  enqueueMany(events: readonly OutboxEvent[]): Promise<number> {
+    return this.conn.atomic(() => enqueueEvents(this.conn, events));
+  }
+
+  dueFor(endpointId: string, now: number, limit: number, exclude: readonly number[] = []): Promise<OutboxRecord[]> {
+    return this.conn.run(() =>
+      (
+        this.conn
+          .prepare(
+            `SELECT * FROM outbox WHERE endpoint_id = ? AND delivered_at IS NULL AND dead_at IS NULL
+               AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
+          )
+          .all(endpointId, now, limit + exclude.length) as OutboxRow[]
+      )
+        .filter((r) => !exclude.includes(r.id))
+        .slice(0, limit)
+        .map(toOutbox),
+    );
+  }
+
+  prune(before: number, limit: number): Promise<number> {
     return this.conn.atomic(() => {
-      const insert = this.conn.prepare(ENQUEUE_SQL);
-      let queued = 0;
-      for (const e of events) {
-        queued += insert.run(e.eventId, e.eventType, e.payload, e.now, e.now, dec(e.merchantId)).changes;
-      }
-      return queued;
+      const delivered = this.conn
+        .prepare(
+          "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ? LIMIT ?)",
+        )
+        .run(before, limit).changes;
+      if (delivered >= limit) return delivered;
+      return (
+        delivered +
+        this.conn
+          .prepare(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE dead_at IS NOT NULL AND dead_at < ? LIMIT ?)",
+          )
+          .run(before, limit - delivered).changes
+      );
     });
   }
 
@@ -124,7 +194,8 @@ export class SqliteOutbox implements OutboxRepository {
     return this.conn.run(() => {
       this.conn
         .prepare(
-          "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ? AND delivered_at IS NULL",
+          `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+             WHERE id = ? AND delivered_at IS NULL AND dead_at IS NULL`,
         )
         .run(error.slice(0, MAX_ERROR_LENGTH), nextAttemptAt, id);
     });
@@ -134,7 +205,8 @@ export class SqliteOutbox implements OutboxRepository {
     return this.conn.run(() => {
       this.conn
         .prepare(
-          "UPDATE outbox SET attempts = attempts + 1, last_error = ?, dead_at = ? WHERE id = ? AND delivered_at IS NULL",
+          `UPDATE outbox SET attempts = attempts + 1, last_error = ?, dead_at = ?
+             WHERE id = ? AND delivered_at IS NULL AND dead_at IS NULL`,
         )
         .run(error.slice(0, MAX_ERROR_LENGTH), at, id);
     });

@@ -1,6 +1,7 @@
 import { PaymentState, type Hex, type PaymentRecord, type RejectReason, type SignatureKind } from "../../domain";
 import type { Page, PaymentFilter, PaymentRepository, PendingPayment } from "../types";
 import { big, bigOrNull, dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull, placeholders } from "./codec";
+import { enqueueAcceptedEvents } from "./outbox";
 import type { Connection } from "./connection";
 
 /** Not yet final on chain: their amounts and nonces are still reserved against the payer. */
@@ -139,6 +140,10 @@ export class SqlitePayments implements PaymentRepository {
         );
         if (result.changes > 0) inserted.add(id);
       }
+      enqueueAcceptedEvents(
+        this.conn,
+        payments.filter((p) => p.state === PaymentState.Accepted && inserted.has(hex(p.id))),
+      );
       return inserted;
     });
   }
