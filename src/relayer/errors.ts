@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   not_ready: 503,
   chain_unavailable: 503,
   conflict: 409,
+  request_already_paid: 409,
   internal: 500,
 } as const;
 

@@ -204,7 +204,7 @@ describe("relayer API: merchants", function () {
         body: { ...otherMessage, signature: otherSig, requestId: res.body.id },
       });
       expect(again.status).to.equal(409);
-      expect(again.body.error.code).to.equal("conflict");
+      expect(again.body.error.code).to.equal("request_already_paid");
     });
 
     it("a payment that does not match its request (amount) is 400 validation_failed; an unknown request 404", async function () {
