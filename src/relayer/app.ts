@@ -10,7 +10,7 @@ import type { RouteContext } from "./http/context";
 import { registerErrorHandling, registerJsonParser } from "./http/errors";
 import { registerIdempotency } from "./http/idempotency";
 import { InclusionProver } from "./http/inclusion";
-import { loggerOptions, type LoggerOptions } from "./http/logging";
+import { loggerOptions, urlSecrets, type LoggerOptions } from "./http/logging";
 import { TokenBucketLimiter } from "./http/rateLimit";
 import type { ChainView } from "./intake/chainView";
 import type { ChainWriter } from "./intake/chainWriter";
@@ -59,7 +59,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const metrics = deps.metrics ?? processMetrics;
 
   const app = Fastify({
-    logger: loggerOptions(deps.logger),
+    logger: loggerOptions(
+      deps.logger === false
+        ? false
+        : { ...deps.logger, secrets: [...(deps.logger?.secrets ?? []), ...configSecrets(config)] },
+    ),
     bodyLimit: config.bodyLimitBytes,
     // Types are never coerced ("100" is not 100, 100 is not "100") and unknown fields are errors.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
@@ -122,6 +126,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     await recovery.close();
   });
   return app;
+}
+
+/** Configured secrets no log line may carry. */
+function configSecrets(config: RelayerConfig): string[] {
+  const secrets = urlSecrets(config.rpcUrl);
+  if (config.adminToken.length >= 8) secrets.push(config.adminToken);
+  return secrets;
 }
 
 function registerAuthAndRateLimit(app: FastifyInstance, ctx: RouteContext): void {

@@ -32,12 +32,18 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export class ApiError extends Error {
   readonly status: number;
 
+  /**
+   * `details` are sent to the client: only safe, useful values. `options.cause` (the underlying
+   * failure, e.g. a node's error naming the RPC URL) is never sent; the error handler logs it with
+   * secrets redacted.
+   */
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = "ApiError";
     this.status = ERROR_CODES[code];
   }
