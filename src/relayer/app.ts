@@ -12,6 +12,7 @@ import { registerIdempotency } from "./http/idempotency";
 import { InclusionProver } from "./http/inclusion";
 import { loggerOptions, urlSecrets, type LoggerOptions } from "./http/logging";
 import { TokenBucketLimiter } from "./http/rateLimit";
+import { RetentionPruner } from "./http/retention";
 import type { ChainView } from "./intake/chainView";
 import type { ChainWriter } from "./intake/chainWriter";
 import { EscrowDigester } from "./intake/digest";
@@ -95,7 +96,19 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerErrorHandling(app);
   registerJsonParser(app);
   registerAuthAndRateLimit(app, ctx);
-  registerIdempotency(app, store, clock);
+  registerIdempotency(app, store, clock, { retentionMs: config.idempotencyRetentionMs });
+  const pruner = new RetentionPruner(
+    store,
+    {
+      idempotencyRetentionMs: config.idempotencyRetentionMs,
+      requestRetentionMs: config.requestRetentionMs,
+      intervalMs: config.pruneIntervalMs,
+    },
+    clock,
+    app.log,
+  );
+  app.decorate("retention", pruner);
+  app.addHook("onReady", async () => pruner.start());
   registerMetrics(app, ctx);
 
   void app.register(swagger, {
@@ -122,6 +135,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   app.addHook("onClose", async () => {
+    await pruner.stop();
     await groupCommit.close();
     await recovery.close();
   });

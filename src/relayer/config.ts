@@ -26,6 +26,12 @@ export const DEFAULTS = {
   /** Intake group commit: gather concurrent payments for at most this long before one durable commit. */
   groupCommitMaxWaitMs: 2,
   groupCommitMaxSize: 1_000,
+  /** How long an Idempotency-Key answers replays; older records are pruned. */
+  idempotencyRetentionMs: 24 * 3_600_000,
+  /** How long an expired payment request is kept (a late payment still finds it and is told so). */
+  requestRetentionMs: 7 * 24 * 3_600_000,
+  /** Period of the retention pruner (idempotency records, expired payment requests). */
+  pruneIntervalMs: 600_000,
   /** Worker threads for payment signature recovery: every core but the one serving HTTP (0 = inline). */
   signatureWorkers: Math.max(0, Math.min(4, os.availableParallelism() - 1)),
 } as const;
@@ -53,6 +59,9 @@ export interface RelayerConfig {
   rateLimitPerSecond: number;
   rateLimitBurst: number;
   signatureWorkers: number;
+  idempotencyRetentionMs: number;
+  requestRetentionMs: number;
+  pruneIntervalMs: number;
 }
 
 /** Hardhat's first well-known dev account: only ever a default for the local chain. */
@@ -88,5 +97,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayerConfig 
     rateLimitPerSecond: int("RATE_LIMIT_PER_SECOND", DEFAULTS.rateLimit.perKeyPerSecond),
     rateLimitBurst: int("RATE_LIMIT_BURST", DEFAULTS.rateLimit.burst),
     signatureWorkers: int("SIGNATURE_WORKERS", DEFAULTS.signatureWorkers),
+    idempotencyRetentionMs: int("IDEMPOTENCY_RETENTION_MS", DEFAULTS.idempotencyRetentionMs),
+    requestRetentionMs: int("REQUEST_RETENTION_MS", DEFAULTS.requestRetentionMs),
+    pruneIntervalMs: int("PRUNE_INTERVAL_MS", DEFAULTS.pruneIntervalMs),
   };
 }

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   unauthorized: 401,
   forbidden: 403,
   idempotency_key_reused: 422,
+  idempotent_replay_secret_withheld: 409,
   payload_too_large: 413,
   rate_limited: 429,
   not_ready: 503,

@@ -9,6 +9,7 @@ import type { EscrowDigester } from "../intake/digest";
 import type { GroupCommitWriter } from "../intake/groupCommit";
 import type { Intake } from "../intake/intake";
 import type { InclusionProver } from "./inclusion";
+import type { RetentionPruner } from "./retention";
 
 /** Who a request acts as, set by the auth hook. */
 export type Principal =
@@ -22,6 +23,15 @@ declare module "fastify" {
     idempotent?: boolean;
     /** Counts against the caller's token bucket. Defaults to true. */
     rateLimited?: boolean;
+    /**
+     * Top-level fields of the response that hold a secret shown once (an API key, a webhook secret):
+     * the idempotency layer stores the response without them and never replays them.
+     */
+    secretFields?: readonly string[];
+  }
+  interface FastifyInstance {
+    /** Deletes expired idempotency records and payment requests (on a timer; `prune()` for one pass). */
+    retention: RetentionPruner;
   }
   interface FastifyRequest {
     /** The undecoded JSON body (for the idempotency fingerprint). */

@@ -17,7 +17,7 @@ const createMerchantApiKey: RouteModule = (app, ctx) => {
   app.post<{ Params: Static<typeof Params> }>(
     "/v1/admin/merchants/:id/api-keys",
     {
-      config: { auth: "admin" },
+      config: { auth: "admin", secretFields: ["key"] },
       schema: {
         tags: ["operator"],
         summary: "Issue an API key for a merchant (operator)",

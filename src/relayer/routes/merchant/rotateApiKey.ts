@@ -17,7 +17,7 @@ const rotateApiKey: RouteModule = (app, ctx) => {
   app.post<{ Body: Static<typeof RotateBody> | undefined }>(
     "/v1/merchant/api-keys",
     {
-      config: { auth: "merchant" },
+      config: { auth: "merchant", secretFields: ["key"] },
       schema: {
         tags: ["merchants"],
         summary: "Create a new API key (rotate)",
