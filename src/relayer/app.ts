@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
 import type { RelayerConfig } from "./config";
-import { DEFAULTS } from "./config";
+import { DEFAULTS, validateConfig } from "./config";
+import { isApiError } from "./errors";
 import { PaymentState } from "./domain";
 import { metrics as processMetrics, type RelayerMetrics } from "./metrics";
 import type { RelayerStore } from "./store/types";
@@ -11,8 +12,9 @@ import { registerErrorHandling, registerJsonParser } from "./http/errors";
 import { registerIdempotency } from "./http/idempotency";
 import { InclusionProver } from "./http/inclusion";
 import { loggerOptions, urlSecrets, type LoggerOptions } from "./http/logging";
-import { TokenBucketLimiter } from "./http/rateLimit";
+import { rateLimitKey, TokenBucketLimiter } from "./http/rateLimit";
 import { RetentionPruner } from "./http/retention";
+import { RelayQuota } from "./http/relayQuota";
 import type { ChainView } from "./intake/chainView";
 import type { ChainWriter } from "./intake/chainWriter";
 import { EscrowDigester } from "./intake/digest";
@@ -79,7 +81,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   const accounts = deps.accounts ?? new ChainAccounts(chain, store.payments);
   const recovery = deps.recovery ?? new InlineRecovery(digester);
-  const intake = new Intake({ store, chain, accounts, digester, recovery, writer: groupCommit, clock, metrics });
+  const intake = new Intake({
+    store,
+    chain,
+    accounts,
+    digester,
+    recovery,
+    writer: groupCommit,
+    clock,
+    metrics,
+    maxNodeCallsPerRequest: config.maxNodeCallsPerRequest,
+  });
+  validateConfig(config, chain.chainId);
   const ctx: RouteContext = {
     config,
     store,
@@ -91,6 +104,22 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     inclusion: new InclusionProver(store),
     metrics,
     clock,
+    limits: {
+      requests: new TokenBucketLimiter(config.rateLimitPerSecond, config.rateLimitBurst, clock),
+      authFailures: new TokenBucketLimiter(
+        config.authFailuresPerMinute / 60,
+        config.authFailureBurst,
+        clock,
+        "too_many_auth_failures",
+      ),
+      apiKeyCreation: new TokenBucketLimiter(
+        config.apiKeysPerHour / 3600,
+        config.apiKeysPerHour,
+        clock,
+        "api_key_rate_limited",
+      ),
+    },
+    relayQuota: new RelayQuota(config.relayQuotaPerDay, clock),
   };
 
   registerErrorHandling(app);
@@ -149,24 +178,33 @@ function configSecrets(config: RelayerConfig): string[] {
   return secrets;
 }
 
+/**
+ * Authentication and the request limit. Failed authentications are limited per client IP: past the
+ * budget every authenticated request from that IP is refused before its credential is even looked
+ * at, so guessing keys or the admin token stops at a few per minute.
+ */
 function registerAuthAndRateLimit(app: FastifyInstance, ctx: RouteContext): void {
-  const limiter = new TokenBucketLimiter(ctx.config.rateLimitPerSecond, ctx.config.rateLimitBurst, ctx.clock);
+  const failures = ctx.limits.authFailures;
   app.decorateRequest("principal", null as never);
   app.addHook("onRequest", async (request: FastifyRequest) => {
     const config = request.routeOptions.config;
-    switch (config.auth ?? "public") {
-      case "merchant":
-        request.principal = await authenticateMerchant(ctx.store, request);
-        break;
-      case "admin":
-        request.principal = authenticateAdmin(ctx.config.adminToken, request);
-        break;
-      default:
-        request.principal = { kind: "public", ip: request.ip };
+    const auth = config.auth ?? "public";
+    if (auth === "public") request.principal = { kind: "public", ip: request.ip };
+    else {
+      const ipKey = `ip:${request.ip}`;
+      failures.check(ipKey);
+      try {
+        request.principal =
+          auth === "merchant"
+            ? await authenticateMerchant(ctx.store, request)
+            : authenticateAdmin(ctx.config.adminToken, request);
+      } catch (error) {
+        if (isApiError(error) && error.code === "unauthorized") failures.charge(ipKey, 1);
+        throw error;
+      }
     }
     if (config.rateLimited === false) return;
-    const p = request.principal;
-    limiter.take(p.kind === "merchant" ? `key:${p.keyId}` : p.kind === "admin" ? "admin" : `ip:${p.ip}`);
+    ctx.limits.requests.take(rateLimitKey(request.principal));
   });
 }
 

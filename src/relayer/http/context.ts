@@ -10,6 +10,8 @@ import type { GroupCommitWriter } from "../intake/groupCommit";
 import type { Intake } from "../intake/intake";
 import type { InclusionProver } from "./inclusion";
 import type { RetentionPruner } from "./retention";
+import type { TokenBucketLimiter } from "./rateLimit";
+import type { RelayQuota } from "./relayQuota";
 
 /** Who a request acts as, set by the auth hook. */
 export type Principal =
@@ -54,6 +56,16 @@ export interface RouteContext {
   metrics: RelayerMetrics;
   /** Milliseconds since the epoch. */
   clock: () => number;
+  limits: {
+    /** Requests per caller (see rateLimitKey in app.ts); a batch is charged per item. */
+    requests: TokenBucketLimiter;
+    /** Failed authentications per client IP. */
+    authFailures: TokenBucketLimiter;
+    /** API keys created per merchant. */
+    apiKeyCreation: TokenBucketLimiter;
+  };
+  /** Relayed withdrawals and deposits per payer per day. */
+  relayQuota: RelayQuota;
 }
 
 export type App = FastifyInstance;

@@ -52,7 +52,7 @@ export function registerErrorHandling(app: App): void {
       // The client got the code and a safe message; the cause goes to the log (redacted on the way out).
       request.log.warn({ code: apiError.code, cause: describeCause(apiError.cause) }, apiError.message);
     } else request.log.info({ code: apiError.code }, apiError.message);
-    if (apiError.code === "rate_limited" && apiError.details?.retryAfterSeconds !== undefined) {
+    if (apiError.status === 429 && apiError.details?.retryAfterSeconds !== undefined) {
       reply.header("retry-after", String(apiError.details.retryAfterSeconds));
     }
     return reply.status(apiError.status).send(apiError.toJSON());

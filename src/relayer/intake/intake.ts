@@ -48,6 +48,34 @@ export interface IntakeDeps {
   /** Milliseconds since the epoch. */
   clock: () => number;
   metrics?: RelayerMetrics;
+  /** Node calls one request's unverified items may cause (see NodeCallBudget). Default: unbounded. */
+  maxNodeCallsPerRequest?: number;
+}
+
+/**
+ * Node calls one request may cause before its items are known to be genuine: code look-ups and
+ * ERC-1271 checks of contract payers, merchant terms. Without a bound, a batch of items with foreign
+ * signatures and fresh payer addresses costs the node one call per item. Distinct look-ups count
+ * once (they are cached); each ERC-1271 check counts. Items past the budget are refused with 429
+ * node_call_budget_exceeded (unchecked: resubmitted in a later request they are checked then).
+ */
+export class NodeCallBudget {
+  private readonly seen = new Set<string>();
+  private spent = 0;
+
+  constructor(private readonly max: number) {}
+
+  /** Accounts for one call (`key`: a cached look-up, counted once per request); throws past the budget. */
+  spend(key?: string): void {
+    if (key !== undefined && this.seen.has(key)) return;
+    if (this.spent >= this.max) {
+      throw new ApiError("node_call_budget_exceeded", `this request already caused ${this.max} node calls`, {
+        limit: this.max,
+      });
+    }
+    this.spent++;
+    if (key !== undefined) this.seen.add(key);
+  }
 }
 
 /**
@@ -72,9 +100,13 @@ export class Intake {
     return BigInt(Math.floor(this.deps.clock() / 1000));
   }
 
+  private budget(): NodeCallBudget {
+    return new NodeCallBudget(this.deps.maxNodeCallsPerRequest ?? Infinity);
+  }
+
   async submit(body: PaymentSubmission): Promise<IntakeResult> {
     try {
-      const verified = await this.verify(body);
+      const verified = await this.verify(body, this.budget());
       const [result] = await this.payerLock.run(verified.payment.payer, () =>
         this.claiming(async (claims) => {
           const checked = await this.check([verified], claims);
@@ -99,10 +131,11 @@ export class Intake {
   async submitMany(bodies: PaymentSubmission[]): Promise<BatchItemResult[]> {
     const results: BatchItemResult[] = new Array(bodies.length);
     const byPayer = new Map<Hex, { index: number; verified: Verified }[]>();
+    const budget = this.budget();
     await Promise.all(
       bodies.map(async (body, index) => {
         try {
-          const verified = await this.verify(body);
+          const verified = await this.verify(body, budget);
           const group = byPayer.get(verified.payment.payer) ?? [];
           group.push({ index, verified });
           byPayer.set(verified.payment.payer, group);
@@ -138,7 +171,7 @@ export class Intake {
   }
 
   /** Checks that need no lock: fields, domain, validity window, signature, merchant, payment request. */
-  private async verify(body: PaymentSubmission): Promise<Verified> {
+  private async verify(body: PaymentSubmission, budget: NodeCallBudget): Promise<Verified> {
     const { chain, recovery } = this.deps;
     checkDomain(body, chain.chainId, chain.escrow);
     const payment = parsePayment(body);
@@ -149,10 +182,11 @@ export class Intake {
     const signatureKind = signer === payment.payer ? SignatureKind.Ecdsa : SignatureKind.Contract;
     if (
       signatureKind === SignatureKind.Contract &&
-      !(await this.isContractSignature(payment.payer, hexToBytes(id), signature))
+      !(await this.isContractSignature(payment.payer, hexToBytes(id), signature, budget))
     ) {
       throw new ApiError("invalid_signature", `signature is not ${payment.payer}'s`);
     }
+    budget.spend(`merchant:${payment.merchantId}`);
     const merchant = await chain.merchant(payment.merchantId);
     if (merchant.status === MerchantStatus.None) {
       throw new ApiError("unknown_merchant", `no merchant ${payment.merchantId}`, {
@@ -177,9 +211,17 @@ export class Intake {
   }
 
   /** ERC-1271: `signer` is a contract that accepts `signature` for `digest`. */
-  private async isContractSignature(signer: Hex, digest: Uint8Array, signature: Hex): Promise<boolean> {
+  private async isContractSignature(
+    signer: Hex,
+    digest: Uint8Array,
+    signature: Hex,
+    budget?: NodeCallBudget,
+  ): Promise<boolean> {
     const { chain } = this.deps;
-    return (await chain.hasCode(signer)) && (await chain.isValidSignature(signer, digest, hexToBytes(signature)));
+    budget?.spend(`code:${signer}`);
+    if (!(await chain.hasCode(signer))) return false;
+    budget?.spend();
+    return chain.isValidSignature(signer, digest, hexToBytes(signature));
   }
 
   private async matchRequest(requestId: string, payment: Payment): Promise<PaymentRequestRecord> {

@@ -12,7 +12,7 @@ import {
   Signature,
   UintString,
 } from "../../intake/schemas";
-import { requireWriter, sent } from "./paymentAction";
+import { checkRelayMinimum, relayWithinQuota, requireWriter, sent } from "./paymentAction";
 
 const DepositBody = Type.Object(
   {
@@ -35,7 +35,8 @@ const DepositBody = Type.Object(
 /**
  * POST /v1/deposits — gasless deposit: the relayer submits the payer's EIP-3009
  * ReceiveWithAuthorization (to = the escrow) and pays the gas; `from` is credited. 202 once sent.
- * The token checks the signature; its verdict comes back as the matching error code.
+ * The token checks the signature; its verdict comes back as the matching error code. Same minimum
+ * and per-payer daily quota as relayed withdrawals.
  */
 const createDeposit: RouteModule = (app, ctx) => {
   app.post<{ Body: Static<typeof DepositBody> }>(
@@ -53,6 +54,7 @@ const createDeposit: RouteModule = (app, ctx) => {
       const writer = requireWriter(ctx);
       checkDomain(body, ctx.chain.chainId, ctx.chain.escrow);
       const value = amount("amount", body.amount);
+      checkRelayMinimum(ctx, value);
       const validAfter = uint("validAfter", body.validAfter, MAX_UINT256);
       const validBefore = uint("validBefore", body.validBefore, MAX_UINT256);
       const now = BigInt(Math.floor(ctx.clock() / 1000));
@@ -62,14 +64,16 @@ const createDeposit: RouteModule = (app, ctx) => {
       if (now >= validBefore)
         throw new ApiError("expired", "authorization has expired", { validBefore: body.validBefore });
       const from = lower(body.from);
-      const { txHash } = await writer.depositWithAuthorization({
-        from,
-        amount: value,
-        validAfter,
-        validBefore,
-        nonce: lower(body.nonce),
-        signature: body.signature.toLowerCase() as Hex,
-      });
+      const { txHash } = await relayWithinQuota(ctx, from, () =>
+        writer.depositWithAuthorization({
+          from,
+          amount: value,
+          validAfter,
+          validBefore,
+          nonce: lower(body.nonce),
+          signature: body.signature.toLowerCase() as Hex,
+        }),
+      );
       ctx.chain.forget(from);
       return reply.status(202).send(sent(txHash));
     },
