@@ -64,23 +64,23 @@ const createWithdrawal: RouteModule = (app, ctx) => {
 
       const { txHash } = await relayWithinQuota(ctx, withdrawal.payer, () =>
         ctx.intake.payerLock.run(withdrawal.payer, async () => {
-        const [account, pending, pendingNonces] = await Promise.all([
-          ctx.chain.account(withdrawal.payer),
-          ctx.store.payments.pendingAmountOf(withdrawal.payer),
-          ctx.store.payments.pendingNoncesOf(withdrawal.payer),
-        ]);
-        if (!isNonceAvailable(account, withdrawal.nonce) || pendingNonces.includes(withdrawal.nonce)) {
-          throw new ApiError("nonce_unavailable", `nonce ${withdrawal.nonce} is used, pending or outside the window`);
-        }
-        if (account.balance - pending < withdrawal.amount) {
-          throw new ApiError("insufficient_balance", "escrow balance minus pending payments is below the amount", {
-            balance: account.balance.toString(),
-            pending: pending.toString(),
-          });
-        }
-        const result = await writer.withdrawWithSignature(withdrawal, signature);
-        ctx.chain.forget(withdrawal.payer);
-        return result;
+          const [account, pending, pendingNonces] = await Promise.all([
+            ctx.chain.account(withdrawal.payer),
+            ctx.store.payments.pendingAmountOf(withdrawal.payer),
+            ctx.store.payments.pendingNoncesOf(withdrawal.payer),
+          ]);
+          if (!isNonceAvailable(account, withdrawal.nonce) || pendingNonces.includes(withdrawal.nonce)) {
+            throw new ApiError("nonce_unavailable", `nonce ${withdrawal.nonce} is used, pending or outside the window`);
+          }
+          if (account.balance - pending < withdrawal.amount) {
+            throw new ApiError("insufficient_balance", "escrow balance minus pending payments is below the amount", {
+              balance: account.balance.toString(),
+              pending: pending.toString(),
+            });
+          }
+          const result = await writer.withdrawWithSignature(withdrawal, signature);
+          ctx.chain.forget(withdrawal.payer);
+          return result;
         }),
       );
       return reply.status(202).send(sent(txHash));
