@@ -54,10 +54,12 @@ POSTs that create something honour Idempotency-Key. Merchant routes take Authori
 /**
  * The relayer's HTTP API as a configured fastify instance, not listening (the caller owns
  * `listen()` and the store). Closing the app drains the intake's group commit first, so no
- * verified payment waiting to be committed is dropped on shutdown.
+ * verified payment waiting to be committed is dropped on shutdown. Throws ConfigError for a
+ * configuration that must not serve the connected chain (see validateConfig).
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { config, store, chain } = deps;
+  validateConfig(config, chain.chainId);
   const clock = deps.clock ?? Date.now;
   const metrics = deps.metrics ?? processMetrics;
 
@@ -92,7 +94,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     metrics,
     maxNodeCallsPerRequest: config.maxNodeCallsPerRequest,
   });
-  validateConfig(config, chain.chainId);
   const ctx: RouteContext = {
     config,
     store,
