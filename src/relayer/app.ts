@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
 import type { RelayerConfig } from "./config";
-import { DEFAULTS } from "./config";
+import { DEFAULTS, validateConfig } from "./config";
+import { isApiError } from "./errors";
 import { PaymentState } from "./domain";
 import { metrics as processMetrics, type RelayerMetrics } from "./metrics";
 import type { RelayerStore } from "./store/types";
@@ -10,8 +11,10 @@ import type { RouteContext } from "./http/context";
 import { registerErrorHandling, registerJsonParser } from "./http/errors";
 import { registerIdempotency } from "./http/idempotency";
 import { InclusionProver } from "./http/inclusion";
-import { loggerOptions, type LoggerOptions } from "./http/logging";
-import { TokenBucketLimiter } from "./http/rateLimit";
+import { loggerOptions, urlSecrets, type LoggerOptions } from "./http/logging";
+import { rateLimitKey, TokenBucketLimiter } from "./http/rateLimit";
+import { RetentionPruner } from "./http/retention";
+import { RelayQuota } from "./http/relayQuota";
 import type { ChainView } from "./intake/chainView";
 import type { ChainWriter } from "./intake/chainWriter";
 import { EscrowDigester } from "./intake/digest";
@@ -51,15 +54,21 @@ POSTs that create something honour Idempotency-Key. Merchant routes take Authori
 /**
  * The relayer's HTTP API as a configured fastify instance, not listening (the caller owns
  * `listen()` and the store). Closing the app drains the intake's group commit first, so no
- * verified payment waiting to be committed is dropped on shutdown.
+ * verified payment waiting to be committed is dropped on shutdown. Throws ConfigError for a
+ * configuration that must not serve the connected chain (see validateConfig).
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { config, store, chain } = deps;
+  validateConfig(config, chain.chainId);
   const clock = deps.clock ?? Date.now;
   const metrics = deps.metrics ?? processMetrics;
 
   const app = Fastify({
-    logger: loggerOptions(deps.logger),
+    logger: loggerOptions(
+      deps.logger === false
+        ? false
+        : { ...deps.logger, secrets: [...(deps.logger?.secrets ?? []), ...configSecrets(config)] },
+    ),
     bodyLimit: config.bodyLimitBytes,
     // Types are never coerced ("100" is not 100, 100 is not "100") and unknown fields are errors.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
@@ -74,7 +83,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   const accounts = deps.accounts ?? new ChainAccounts(chain, store.payments);
   const recovery = deps.recovery ?? new InlineRecovery(digester);
-  const intake = new Intake({ store, chain, accounts, digester, recovery, writer: groupCommit, clock, metrics });
+  const intake = new Intake({
+    store,
+    chain,
+    accounts,
+    digester,
+    recovery,
+    writer: groupCommit,
+    clock,
+    metrics,
+    maxNodeCallsPerRequest: config.maxNodeCallsPerRequest,
+  });
   const ctx: RouteContext = {
     config,
     store,
@@ -86,12 +105,40 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     inclusion: new InclusionProver(store),
     metrics,
     clock,
+    limits: {
+      requests: new TokenBucketLimiter(config.rateLimitPerSecond, config.rateLimitBurst, clock),
+      authFailures: new TokenBucketLimiter(
+        config.authFailuresPerMinute / 60,
+        config.authFailureBurst,
+        clock,
+        "too_many_auth_failures",
+      ),
+      apiKeyCreation: new TokenBucketLimiter(
+        config.apiKeysPerHour / 3600,
+        config.apiKeysPerHour,
+        clock,
+        "api_key_rate_limited",
+      ),
+    },
+    relayQuota: new RelayQuota(config.relayQuotaPerDay, clock),
   };
 
   registerErrorHandling(app);
   registerJsonParser(app);
   registerAuthAndRateLimit(app, ctx);
-  registerIdempotency(app, store, clock);
+  registerIdempotency(app, store, clock, { retentionMs: config.idempotencyRetentionMs });
+  const pruner = new RetentionPruner(
+    store,
+    {
+      idempotencyRetentionMs: config.idempotencyRetentionMs,
+      requestRetentionMs: config.requestRetentionMs,
+      intervalMs: config.pruneIntervalMs,
+    },
+    clock,
+    app.log,
+  );
+  app.decorate("retention", pruner);
+  app.addHook("onReady", async () => pruner.start());
   registerMetrics(app, ctx);
 
   void app.register(swagger, {
@@ -118,30 +165,47 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   app.addHook("onClose", async () => {
+    await pruner.stop();
     await groupCommit.close();
     await recovery.close();
   });
   return app;
 }
 
+/** Configured secrets no log line may carry. */
+function configSecrets(config: RelayerConfig): string[] {
+  const secrets = urlSecrets(config.rpcUrl);
+  if (config.adminToken.length >= 8) secrets.push(config.adminToken);
+  return secrets;
+}
+
+/**
+ * Authentication and the request limit. Failed authentications are limited per client IP: past the
+ * budget every authenticated request from that IP is refused before its credential is even looked
+ * at, so guessing keys or the admin token stops at a few per minute.
+ */
 function registerAuthAndRateLimit(app: FastifyInstance, ctx: RouteContext): void {
-  const limiter = new TokenBucketLimiter(ctx.config.rateLimitPerSecond, ctx.config.rateLimitBurst, ctx.clock);
+  const failures = ctx.limits.authFailures;
   app.decorateRequest("principal", null as never);
   app.addHook("onRequest", async (request: FastifyRequest) => {
     const config = request.routeOptions.config;
-    switch (config.auth ?? "public") {
-      case "merchant":
-        request.principal = await authenticateMerchant(ctx.store, request);
-        break;
-      case "admin":
-        request.principal = authenticateAdmin(ctx.config.adminToken, request);
-        break;
-      default:
-        request.principal = { kind: "public", ip: request.ip };
+    const auth = config.auth ?? "public";
+    if (auth === "public") request.principal = { kind: "public", ip: request.ip };
+    else {
+      const ipKey = `ip:${request.ip}`;
+      failures.check(ipKey);
+      try {
+        request.principal =
+          auth === "merchant"
+            ? await authenticateMerchant(ctx.store, request)
+            : authenticateAdmin(ctx.config.adminToken, request);
+      } catch (error) {
+        if (isApiError(error) && error.code === "unauthorized") failures.charge(ipKey, 1);
+        throw error;
+      }
     }
     if (config.rateLimited === false) return;
-    const p = request.principal;
-    limiter.take(p.kind === "merchant" ? `key:${p.keyId}` : p.kind === "admin" ? "admin" : `ip:${p.ip}`);
+    ctx.limits.requests.take(rateLimitKey(request.principal));
   });
 }
 

@@ -27,6 +27,27 @@ export const DEFAULTS = {
   /** Intake group commit: gather concurrent payments for at most this long before one durable commit. */
   groupCommitMaxWaitMs: 2,
   groupCommitMaxSize: 1_000,
+  /** Failed authentications (bad API key or admin token) per client IP: refill per minute, burst. */
+  authFailures: { perMinute: 10, burst: 20 },
+  /** API keys per merchant: at most this many live at once, and this many created per hour. */
+  apiKeys: { maxLive: 10, perHour: 10 },
+  /**
+   * Node calls one request may cause for unverified input (code look-ups and ERC-1271 checks of
+   * contract payers, merchant terms): items past the budget are refused, not checked.
+   */
+  maxNodeCallsPerRequest: 32,
+  /**
+   * Relayed withdrawals and gasless deposits (the relayer pays their gas): the smallest amount it
+   * relays (token units; 1.00 of a 6-decimal token) and how many it relays per payer per day.
+   */
+  relayMinAmount: 1_000_000n,
+  relayQuotaPerDay: 10,
+  /** How long an Idempotency-Key answers replays; older records are pruned. */
+  idempotencyRetentionMs: 24 * 3_600_000,
+  /** How long an expired payment request is kept (a late payment still finds it and is told so). */
+  requestRetentionMs: 7 * 24 * 3_600_000,
+  /** Period of the retention pruner (idempotency records, expired payment requests). */
+  pruneIntervalMs: 600_000,
   /** Worker threads for payment signature recovery: every core but the one serving HTTP (0 = inline). */
   signatureWorkers: Math.max(0, Math.min(4, os.availableParallelism() - 1)),
 } as const;
@@ -55,6 +76,47 @@ export interface RelayerConfig {
   rateLimitBurst: number;
   signatureWorkers: number;
   webhooks: WebhookSettings;
+  idempotencyRetentionMs: number;
+  requestRetentionMs: number;
+  pruneIntervalMs: number;
+  authFailuresPerMinute: number;
+  authFailureBurst: number;
+  maxLiveApiKeys: number;
+  apiKeysPerHour: number;
+  maxNodeCallsPerRequest: number;
+  /** Smallest amount of a relayed withdrawal or deposit (token units). */
+  relayMinAmount: bigint;
+  /** Relayed withdrawals and deposits per payer per rolling 24 h. */
+  relayQuotaPerDay: number;
+}
+
+/** The admin token when none is configured: only ever acceptable on a local development chain. */
+export const LOCAL_ADMIN_TOKEN = "local-admin-token";
+/** Chain ids of local development chains (Hardhat, Ganache / geth --dev). */
+export const LOCAL_CHAIN_IDS: ReadonlySet<bigint> = new Set([31337n, 1337n]);
+
+/** A configuration that must not run against the chain it is connected to. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Checks that need the chain id: on any chain but a local one the admin token must be set (the
+ * default is public, in this repository) and long enough not to be guessed.
+ */
+export function validateConfig(config: RelayerConfig, chainId: bigint): void {
+  if (LOCAL_CHAIN_IDS.has(chainId)) return;
+  if (config.adminToken === LOCAL_ADMIN_TOKEN) {
+    throw new ConfigError(
+      `RELAYER_ADMIN_TOKEN is the local default on chain ${chainId}: set a secret token (e.g. openssl rand -hex 32)`,
+    );
+  }
+  if (config.adminToken.length < 32) {
+    throw new ConfigError(`RELAYER_ADMIN_TOKEN is too short for chain ${chainId}: use at least 32 characters`);
+  }
 }
 
 /** Hardhat's first well-known dev account: only ever a default for the local chain. */
@@ -78,7 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayerConfig 
     rpcUrl: env.RPC_URL ?? "http://127.0.0.1:8545",
     deploymentsFile: env.DEPLOYMENTS_FILE ?? path.join("deployments", "localhost.json"),
     signerPrivateKey: (env.RELAYER_PRIVATE_KEY ?? LOCAL_DEV_SIGNER_KEY) as `0x${string}`,
-    adminToken: env.RELAYER_ADMIN_TOKEN ?? "local-admin-token",
+    adminToken: env.RELAYER_ADMIN_TOKEN ?? LOCAL_ADMIN_TOKEN,
     batchMaxSize: int("BATCH_MAX_SIZE", DEFAULTS.batchMaxSize),
     batchMaxAgeMs: int("BATCH_MAX_AGE_MS", DEFAULTS.batchMaxAgeMs),
     confirmations: int("CONFIRMATIONS", DEFAULTS.confirmations),
@@ -91,5 +153,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayerConfig 
     rateLimitBurst: int("RATE_LIMIT_BURST", DEFAULTS.rateLimit.burst),
     signatureWorkers: int("SIGNATURE_WORKERS", DEFAULTS.signatureWorkers),
     webhooks: loadWebhookSettings(env, int),
+    idempotencyRetentionMs: int("IDEMPOTENCY_RETENTION_MS", DEFAULTS.idempotencyRetentionMs),
+    requestRetentionMs: int("REQUEST_RETENTION_MS", DEFAULTS.requestRetentionMs),
+    pruneIntervalMs: int("PRUNE_INTERVAL_MS", DEFAULTS.pruneIntervalMs),
+    authFailuresPerMinute: int("AUTH_FAILURES_PER_MINUTE", DEFAULTS.authFailures.perMinute),
+    authFailureBurst: int("AUTH_FAILURE_BURST", DEFAULTS.authFailures.burst),
+    maxLiveApiKeys: int("MAX_LIVE_API_KEYS", DEFAULTS.apiKeys.maxLive),
+    apiKeysPerHour: int("API_KEYS_PER_HOUR", DEFAULTS.apiKeys.perHour),
+    maxNodeCallsPerRequest: int("MAX_NODE_CALLS_PER_REQUEST", DEFAULTS.maxNodeCallsPerRequest),
+    relayMinAmount: env.RELAY_MIN_AMOUNT ? BigInt(env.RELAY_MIN_AMOUNT) : DEFAULTS.relayMinAmount,
+    relayQuotaPerDay: int("RELAY_QUOTA_PER_DAY", DEFAULTS.relayQuotaPerDay),
   };
 }

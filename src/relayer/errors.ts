@@ -19,13 +19,21 @@ export const ERROR_CODES = {
   forbidden: 403,
   payer_blocklisted: 403,
   idempotency_key_reused: 422,
+  idempotent_replay_secret_withheld: 409,
   payload_too_large: 413,
   rate_limited: 429,
+  too_many_auth_failures: 429,
+  api_key_rate_limited: 429,
+  api_key_limit_reached: 409,
+  node_call_budget_exceeded: 429,
+  amount_below_minimum: 400,
+  relay_quota_exceeded: 429,
   not_ready: 503,
   chain_unavailable: 503,
   conflict: 409,
   webhook_limit_reached: 409,
   webhook_url_not_allowed: 422,
+  request_already_paid: 409,
   internal: 500,
 } as const;
 
@@ -34,12 +42,18 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export class ApiError extends Error {
   readonly status: number;
 
+  /**
+   * `details` are sent to the client: only safe, useful values. `options.cause` (the underlying
+   * failure, e.g. a node's error naming the RPC URL) is never sent; the error handler logs it with
+   * secrets redacted.
+   */
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = "ApiError";
     this.status = ERROR_CODES[code];
   }

@@ -8,6 +8,7 @@
  */
 import os from "node:os";
 import { loadConfig } from "./config";
+import { redactUrls } from "./http/logging";
 import { startRelayer, type RunningRelayer } from "./server";
 
 /** A stop that takes longer than this (a hung RPC call in a tick) ends with exit code 1 instead. */
@@ -15,7 +16,8 @@ const STOP_TIMEOUT_MS = 30_000;
 
 /** Before pino exists (bad config, unreachable node): same JSON shape, on stderr. */
 function fatal(msg: string, error: unknown): never {
-  const err = error instanceof Error ? error.message : String(error);
+  // A node's error names the RPC URL: its credentials, path and query are censored.
+  const err = redactUrls(error instanceof Error ? error.message : String(error));
   process.stderr.write(JSON.stringify({ level: 60, time: Date.now(), pid: process.pid, msg, err }) + "\n");
   process.exit(1);
 }

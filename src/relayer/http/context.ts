@@ -9,6 +9,9 @@ import type { EscrowDigester } from "../intake/digest";
 import type { GroupCommitWriter } from "../intake/groupCommit";
 import type { Intake } from "../intake/intake";
 import type { InclusionProver } from "./inclusion";
+import type { RetentionPruner } from "./retention";
+import type { TokenBucketLimiter } from "./rateLimit";
+import type { RelayQuota } from "./relayQuota";
 
 /** Who a request acts as, set by the auth hook. */
 export type Principal =
@@ -22,6 +25,15 @@ declare module "fastify" {
     idempotent?: boolean;
     /** Counts against the caller's token bucket. Defaults to true. */
     rateLimited?: boolean;
+    /**
+     * Top-level fields of the response that hold a secret shown once (an API key, a webhook secret):
+     * the idempotency layer stores the response without them and never replays them.
+     */
+    secretFields?: readonly string[];
+  }
+  interface FastifyInstance {
+    /** Deletes expired idempotency records and payment requests (on a timer; `prune()` for one pass). */
+    retention: RetentionPruner;
   }
   interface FastifyRequest {
     /** The undecoded JSON body (for the idempotency fingerprint). */
@@ -44,6 +56,16 @@ export interface RouteContext {
   metrics: RelayerMetrics;
   /** Milliseconds since the epoch. */
   clock: () => number;
+  limits: {
+    /** Requests per caller (see rateLimitKey in app.ts); a batch is charged per item. */
+    requests: TokenBucketLimiter;
+    /** Failed authentications per client IP. */
+    authFailures: TokenBucketLimiter;
+    /** API keys created per merchant. */
+    apiKeyCreation: TokenBucketLimiter;
+  };
+  /** Relayed withdrawals and deposits per payer per day. */
+  relayQuota: RelayQuota;
 }
 
 export type App = FastifyInstance;

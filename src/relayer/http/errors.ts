@@ -31,12 +31,28 @@ export function toApiError(error: FastifyError | Error): ApiError {
   return new ApiError("internal", "internal error");
 }
 
+const MAX_CAUSE_CHARS = 500;
+
+/** A failure's code and message for the log (ethers errors: the short message, not the request dump). */
+export function describeCause(cause: unknown): { code?: string; message: string } {
+  if (!(cause instanceof Error)) return { message: String(cause).slice(0, MAX_CAUSE_CHARS) };
+  const e = cause as Error & { code?: unknown; shortMessage?: unknown };
+  const message = typeof e.shortMessage === "string" ? e.shortMessage : e.message;
+  return {
+    ...(typeof e.code === "string" ? { code: e.code } : {}),
+    message: message.slice(0, MAX_CAUSE_CHARS),
+  };
+}
+
 export function registerErrorHandling(app: App): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(error);
     if (apiError.status >= 500 && apiError.code === "internal") request.log.error({ err: error }, "request failed");
-    else request.log.info({ code: apiError.code }, apiError.message);
-    if (apiError.code === "rate_limited" && apiError.details?.retryAfterSeconds !== undefined) {
+    else if (apiError.cause !== undefined) {
+      // The client got the code and a safe message; the cause goes to the log (redacted on the way out).
+      request.log.warn({ code: apiError.code, cause: describeCause(apiError.cause) }, apiError.message);
+    } else request.log.info({ code: apiError.code }, apiError.message);
+    if (apiError.status === 429 && apiError.details?.retryAfterSeconds !== undefined) {
       reply.header("retry-after", String(apiError.details.retryAfterSeconds));
     }
     return reply.status(apiError.status).send(apiError.toJSON());

@@ -9,13 +9,20 @@ import type { App, Principal } from "./context";
  * Idempotency-Key on every POST that creates something. The first 2xx response is stored; a retry
  * with the same key and the same body gets it back byte for byte (with `Idempotent-Replayed: true`);
  * the same key with another body is 422 idempotency_key_reused. Failures are not stored: they
- * created nothing, so retrying them simply runs again. Keys are scoped by caller and path.
+ * created nothing, so retrying them simply runs again.
  *
- * Stored responses can carry secrets (a new API key is shown once), so the table holds only a hash
- * of the key and the response encrypted under a key derived from the Idempotency-Key itself: the
- * database alone can neither find nor read them, only a client presenting the key can.
- * Concurrent requests with one key are serialised in process; across instances `put` keeps the
- * first and the loser answers with the winner's response.
+ * Keys are scoped by caller and path: a merchant's keys are its own; on public routes the caller is
+ * the customer the body names (its payer or `from` address, the payers of a batch), so two customers
+ * choosing the same key never meet. A record lives `retentionMs`: past that the key is free again
+ * (and the retention pruner deletes the record).
+ *
+ * Secrets are never kept: a route that shows one (a new API key, a webhook secret) names its fields
+ * in `secretFields`; its response is stored without them, and a replay answers 409
+ * idempotent_replay_secret_withheld with the rest of the original response (the new key's id, to
+ * revoke it if the secret was lost) instead of showing the secret again. Stored responses are also
+ * sealed under a key derived from the Idempotency-Key (which is never logged), and looked up by a
+ * hash of it. Concurrent requests with one key are serialised in process; across instances `put`
+ * keeps the first and the loser answers with the winner's response.
  */
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -42,16 +49,83 @@ function encrypt(secret: Buffer, plaintext: string): string {
   return Buffer.concat([iv, body, cipher.getAuthTag()]).toString("base64");
 }
 
-function decrypt(secret: Buffer, stored: string): string {
+/** Where a key's record is stored (a hash of scope and key) and the key its response is sealed with. */
+export function recordAddress(scope: string, idempotencyKey: string): { lookup: string; secret: Buffer } {
+  return {
+    lookup: sha256("lookup\n", scope, "\n", idempotencyKey).toString("hex"),
+    secret: sha256("seal\n", scope, "\n", idempotencyKey),
+  };
+}
+
+export function decrypt(secret: Buffer, stored: string): string {
   const raw = Buffer.from(stored, "base64");
   const decipher = createDecipheriv("aes-256-gcm", secret, raw.subarray(0, 12));
   decipher.setAuthTag(raw.subarray(raw.length - 16));
   return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString("utf8");
 }
 
-const principalScope = (p: Principal): string => (p.kind === "merchant" ? `merchant:${p.merchantId}` : p.kind);
+/** Marks a stored response whose secret fields were removed (JSON bodies never start with NUL). */
+const WITHHELD = "\u0000withheld\n";
 
-export function registerIdempotency(app: App, store: RelayerStore, clock: () => number): void {
+/** The customers a public request is made for: the addresses its body names as payer. */
+function customersOf(body: unknown): string[] {
+  const payers = new Set<string>();
+  const add = (value: unknown) => {
+    if (typeof value === "string") payers.add(value.toLowerCase());
+  };
+  if (body && typeof body === "object") {
+    const b = body as { payer?: unknown; from?: unknown; payments?: unknown };
+    add(b.payer);
+    add(b.from);
+    if (Array.isArray(b.payments)) {
+      for (const item of b.payments) if (item && typeof item === "object") add((item as { payer?: unknown }).payer);
+    }
+  }
+  return [...payers].sort();
+}
+
+function principalScope(p: Principal, body: unknown): string {
+  if (p.kind === "merchant") return `merchant:${p.merchantId}`;
+  if (p.kind === "admin") return "admin";
+  // Routes without a payer in the body (confirm, dispute) name the payment in their path.
+  const customers = customersOf(body);
+  return customers.length === 0 ? "public" : `customer:${sha256(customers.join(",")).toString("hex").slice(0, 32)}`;
+}
+
+/** `payload` without `fields`, marked as withheld; or null if it is not a JSON object. */
+function withoutSecrets(payload: string, fields: readonly string[]): string | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload);
+  } catch {
+    return null;
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return null;
+  const kept = { ...(parsed as Record<string, unknown>) };
+  for (const field of fields) delete kept[field];
+  return WITHHELD + JSON.stringify(kept);
+}
+
+/** The answer to a replay of a response whose secret was withheld. */
+function withheldReplay(status: number, stored: string): ApiError {
+  return new ApiError(
+    "idempotent_replay_secret_withheld",
+    "the original response showed a secret, which is shown only once and was not kept; the rest of it is in details",
+    { status, response: JSON.parse(stored.slice(WITHHELD.length)) as unknown },
+  );
+}
+
+export interface IdempotencyOptions {
+  /** How long a stored response answers replays (ms). */
+  retentionMs: number;
+}
+
+export function registerIdempotency(
+  app: App,
+  store: RelayerStore,
+  clock: () => number,
+  options: IdempotencyOptions,
+): void {
   const inFlight = new Map<string, Promise<void>>();
   const pending = new WeakMap<FastifyRequest, Pending>();
 
@@ -68,9 +142,8 @@ export function registerIdempotency(app: App, store: RelayerStore, clock: () => 
     if (typeof header !== "string" || !KEY_PATTERN.test(header)) {
       throw new ApiError("validation_failed", "Idempotency-Key must be 1-255 printable ASCII characters");
     }
-    const scope = `${principalScope(request.principal)} ${request.method} ${request.url.split("?")[0]}`;
-    const lookup = sha256("lookup\n", scope, "\n", header).toString("hex");
-    const secret = sha256("seal\n", scope, "\n", header);
+    const scope = `${principalScope(request.principal, request.body)} ${request.method} ${request.url.split("?")[0]}`;
+    const { lookup, secret } = recordAddress(scope, header);
     const requestHash = `0x${sha256(request.rawBody ?? Buffer.alloc(0)).toString("hex")}` as Hex;
 
     while (inFlight.has(lookup)) await inFlight.get(lookup);
@@ -89,16 +162,15 @@ export function registerIdempotency(app: App, store: RelayerStore, clock: () => 
 
     try {
       const existing = await store.idempotency.get(scope, lookup);
-      if (!existing) return;
+      if (!existing || existing.createdAt < clock() - options.retentionMs) return;
       release(request);
       if (existing.requestHash !== requestHash) {
         throw new ApiError("idempotency_key_reused", "this Idempotency-Key was used with a different request body");
       }
-      return reply
-        .status(existing.status)
-        .header("content-type", "application/json; charset=utf-8")
-        .header(REPLAY_HEADER, "true")
-        .send(decrypt(secret, existing.body));
+      const body = decrypt(secret, existing.body);
+      reply.header(REPLAY_HEADER, "true");
+      if (body.startsWith(WITHHELD)) throw withheldReplay(existing.status, body);
+      return reply.status(existing.status).header("content-type", "application/json; charset=utf-8").send(body);
     } catch (error) {
       release(request);
       throw error;
@@ -108,19 +180,30 @@ export function registerIdempotency(app: App, store: RelayerStore, clock: () => 
   app.addHook("onSend", async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const entry = pending.get(request);
     if (!entry || reply.statusCode < 200 || reply.statusCode >= 300 || typeof payload !== "string") return payload;
+    const secretFields = request.routeOptions.config.secretFields ?? [];
+    const kept = secretFields.length > 0 ? withoutSecrets(payload, secretFields) : payload;
+    // A response with secrets that cannot be stripped is not kept at all: its retry runs again.
+    if (kept === null) return payload;
+    const now = clock();
     const record = {
       scope: entry.scope,
       key: entry.lookup,
       requestHash: entry.requestHash,
       status: reply.statusCode,
-      body: encrypt(entry.secret, payload),
-      createdAt: clock(),
+      body: encrypt(entry.secret, kept),
+      createdAt: now,
     };
-    const stored = await store.idempotency.put(record);
+    const stored = await store.idempotency.put(record, now - options.retentionMs);
     if (stored.body === record.body) return payload;
     // Another instance answered this key first: give the client that answer.
+    const body = decrypt(entry.secret, stored.body);
+    if (body.startsWith(WITHHELD)) {
+      const error = withheldReplay(stored.status, body);
+      reply.status(error.status).header(REPLAY_HEADER, "true");
+      return JSON.stringify(error.toJSON());
+    }
     reply.status(stored.status);
-    return decrypt(entry.secret, stored.body);
+    return body;
   });
 
   app.addHook("onResponse", async (request: FastifyRequest) => release(request));

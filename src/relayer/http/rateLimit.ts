@@ -1,4 +1,9 @@
-import { ApiError } from "../errors";
+import { ApiError, type ErrorCode } from "../errors";
+import type { Principal } from "./context";
+
+/** The request limiter's bucket of a caller: per merchant (not per key: keys multiply), per IP. */
+export const rateLimitKey = (p: Principal): string =>
+  p.kind === "merchant" ? `merchant:${p.merchantId}` : p.kind === "admin" ? "admin" : `ip:${p.ip}`;
 
 interface Bucket {
   tokens: number;
@@ -9,9 +14,11 @@ interface Bucket {
 const MAX_BUCKETS = 100_000;
 
 /**
- * Token bucket per caller (a merchant's API key, or a client IP on customer routes): `burst`
- * requests at once, refilled at `perSecond`. In memory, per process: with several relayer
- * instances each enforces its own share.
+ * Token bucket per caller (a merchant, or a client IP on customer routes): `burst` requests at
+ * once, refilled at `perSecond`. A request may cost more than one token (a batch costs one per
+ * item): it is let in when at least one token is left and may leave the bucket in debt, which later
+ * requests wait out, so the average rate holds whatever the request sizes. In memory, per process:
+ * with several relayer instances each enforces its own share.
  */
 export class TokenBucketLimiter {
   private readonly buckets = new Map<string, Bucket>();
@@ -20,10 +27,30 @@ export class TokenBucketLimiter {
     private readonly perSecond: number,
     private readonly burst: number,
     private readonly now: () => number = Date.now,
+    /** The 429 code this limiter answers with. */
+    private readonly code: ErrorCode = "rate_limited",
   ) {}
 
-  /** Takes one token for `key`, or throws 429 rate_limited with the seconds until one is free. */
-  take(key: string): void {
+  /** Takes `cost` tokens for `key`, or throws 429 (`code`) with the seconds until one is free. */
+  take(key: string, cost = 1): void {
+    this.check(key);
+    this.charge(key, cost);
+  }
+
+  /** Throws 429 if `key` has no token left; takes nothing. */
+  check(key: string): void {
+    const bucket = this.bucket(key);
+    if (bucket.tokens >= 1) return;
+    const retryAfterSeconds = this.perSecond > 0 ? Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond)) : 60;
+    throw new ApiError(this.code, "too many requests", { retryAfterSeconds });
+  }
+
+  /** Takes `cost` tokens from `key` whatever is left (the bucket may go into debt). */
+  charge(key: string, cost: number): void {
+    this.bucket(key).tokens -= cost;
+  }
+
+  private bucket(key: string): Bucket {
     const now = this.now();
     let bucket = this.buckets.get(key);
     if (!bucket) {
@@ -34,12 +61,7 @@ export class TokenBucketLimiter {
       bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.perSecond);
       bucket.updatedAt = now;
     }
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return;
-    }
-    const retryAfterSeconds = this.perSecond > 0 ? Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond)) : 60;
-    throw new ApiError("rate_limited", "too many requests", { retryAfterSeconds });
+    return bucket;
   }
 
   private prune(now: number): void {

@@ -243,15 +243,11 @@ export class EthersChainView implements ChainView {
       return await Promise.race([call, timeout]);
     } catch (error) {
       if (error instanceof ApiError || revertData(error) !== null) throw error;
-      // Anything but a revert means the node is unreachable or broken.
-      throw new ApiError("chain_unavailable", "chain read failed", { reason: shortReason(error) });
+      // Anything but a revert means the node is unreachable or broken. The node's error names the
+      // RPC URL (and any key in it) and echoes its body: logged redacted, never sent.
+      throw new ApiError("chain_unavailable", "chain read failed", undefined, { cause: error });
     } finally {
       clearTimeout(timer);
     }
   }
-}
-
-function shortReason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
 }

@@ -141,7 +141,6 @@ export class DirectChainWriter implements ChainWriter {
       }
       return new ApiError("conflict", "the escrow rejected it", { revert: data });
     }
-    const message = error instanceof Error ? error.message.slice(0, 200) : String(error);
-    return new ApiError("chain_unavailable", "could not send the transaction", { reason: message });
+    return new ApiError("chain_unavailable", "could not send the transaction", undefined, { cause: error });
   }
 }

@@ -48,6 +48,34 @@ export interface IntakeDeps {
   /** Milliseconds since the epoch. */
   clock: () => number;
   metrics?: RelayerMetrics;
+  /** Node calls one request's unverified items may cause (see NodeCallBudget). Default: unbounded. */
+  maxNodeCallsPerRequest?: number;
+}
+
+/**
+ * Node calls one request may cause before its items are known to be genuine: code look-ups and
+ * ERC-1271 checks of contract payers, merchant terms. Without a bound, a batch of items with foreign
+ * signatures and fresh payer addresses costs the node one call per item. Distinct look-ups count
+ * once (they are cached); each ERC-1271 check counts. Items past the budget are refused with 429
+ * node_call_budget_exceeded (unchecked: resubmitted in a later request they are checked then).
+ */
+export class NodeCallBudget {
+  private readonly seen = new Set<string>();
+  private spent = 0;
+
+  constructor(private readonly max: number) {}
+
+  /** Accounts for one call (`key`: a cached look-up, counted once per request); throws past the budget. */
+  spend(key?: string): void {
+    if (key !== undefined && this.seen.has(key)) return;
+    if (this.spent >= this.max) {
+      throw new ApiError("node_call_budget_exceeded", `this request already caused ${this.max} node calls`, {
+        limit: this.max,
+      });
+    }
+    this.spent++;
+    if (key !== undefined) this.seen.add(key);
+  }
 }
 
 /**
@@ -56,9 +84,15 @@ export interface IntakeDeps {
  * Balance and nonce checks run under the payer's lock, which is held until the payment is
  * committed: the payer's view (src/relayer/ledger) then always includes every payment of that payer
  * accepted before, so two payments that together exceed the balance cannot both pass.
+ *
+ * A payment of a payment request claims the request (in memory, across payers) from its check until
+ * the request is marked paid after the commit, so exactly one payment per request is accepted; the
+ * store's unique request claim refuses a second one should two processes ever share a database.
  */
 export class Intake {
   readonly payerLock = new KeyedMutex();
+  /** Payment requests claimed by a payment being committed right now: request id → payment id. */
+  private readonly requestClaims = new Map<string, Hex>();
 
   constructor(private readonly deps: IntakeDeps) {}
 
@@ -66,14 +100,20 @@ export class Intake {
     return BigInt(Math.floor(this.deps.clock() / 1000));
   }
 
+  private budget(): NodeCallBudget {
+    return new NodeCallBudget(this.deps.maxNodeCallsPerRequest ?? Infinity);
+  }
+
   async submit(body: PaymentSubmission): Promise<IntakeResult> {
     try {
-      const verified = await this.verify(body);
-      const [result] = await this.payerLock.run(verified.payment.payer, async () => {
-        const checked = await this.check([verified]);
-        await this.commit([checked]);
-        return checked.results;
-      });
+      const verified = await this.verify(body, this.budget());
+      const [result] = await this.payerLock.run(verified.payment.payer, () =>
+        this.claiming(async (claims) => {
+          const checked = await this.check([verified], claims);
+          await this.commit([checked]);
+          return checked.results;
+        }),
+      );
       if (!result.ok) throw result.error;
       this.count(result.result.created ? "accepted" : "duplicate");
       return result.result;
@@ -91,10 +131,11 @@ export class Intake {
   async submitMany(bodies: PaymentSubmission[]): Promise<BatchItemResult[]> {
     const results: BatchItemResult[] = new Array(bodies.length);
     const byPayer = new Map<Hex, { index: number; verified: Verified }[]>();
+    const budget = this.budget();
     await Promise.all(
       bodies.map(async (body, index) => {
         try {
-          const verified = await this.verify(body);
+          const verified = await this.verify(body, budget);
           const group = byPayer.get(verified.payment.payer) ?? [];
           group.push({ index, verified });
           byPayer.set(verified.payment.payer, group);
@@ -109,11 +150,19 @@ export class Intake {
       .map(([, group]) => group.sort((x, y) => x.index - y.index));
     const underLocks = groups.reduceRight<() => Promise<void>>(
       (inner, group) => () => this.payerLock.run(group[0].verified.payment.payer, inner),
-      async () => {
-        const checked = await Promise.all(groups.map((group) => this.check(group.map((g) => g.verified))));
-        await this.commit(checked);
-        checked.forEach((c, g) => c.results.forEach((outcome, i) => (results[groups[g][i].index] = outcome)));
-      },
+      () =>
+        this.claiming(async (claims) => {
+          const checked = await Promise.all(
+            groups.map((group) =>
+              this.check(
+                group.map((g) => g.verified),
+                claims,
+              ),
+            ),
+          );
+          await this.commit(checked);
+          checked.forEach((c, g) => c.results.forEach((outcome, i) => (results[groups[g][i].index] = outcome)));
+        }),
     );
     await underLocks();
     for (const result of results)
@@ -122,7 +171,7 @@ export class Intake {
   }
 
   /** Checks that need no lock: fields, domain, validity window, signature, merchant, payment request. */
-  private async verify(body: PaymentSubmission): Promise<Verified> {
+  private async verify(body: PaymentSubmission, budget: NodeCallBudget): Promise<Verified> {
     const { chain, recovery } = this.deps;
     checkDomain(body, chain.chainId, chain.escrow);
     const payment = parsePayment(body);
@@ -133,10 +182,11 @@ export class Intake {
     const signatureKind = signer === payment.payer ? SignatureKind.Ecdsa : SignatureKind.Contract;
     if (
       signatureKind === SignatureKind.Contract &&
-      !(await this.isContractSignature(payment.payer, hexToBytes(id), signature))
+      !(await this.isContractSignature(payment.payer, hexToBytes(id), signature, budget))
     ) {
       throw new ApiError("invalid_signature", `signature is not ${payment.payer}'s`);
     }
+    budget.spend(`merchant:${payment.merchantId}`);
     const merchant = await chain.merchant(payment.merchantId);
     if (merchant.status === MerchantStatus.None) {
       throw new ApiError("unknown_merchant", `no merchant ${payment.merchantId}`, {
@@ -166,9 +216,17 @@ export class Intake {
   }
 
   /** ERC-1271: `signer` is a contract that accepts `signature` for `digest`. */
-  private async isContractSignature(signer: Hex, digest: Uint8Array, signature: Hex): Promise<boolean> {
+  private async isContractSignature(
+    signer: Hex,
+    digest: Uint8Array,
+    signature: Hex,
+    budget?: NodeCallBudget,
+  ): Promise<boolean> {
     const { chain } = this.deps;
-    return (await chain.hasCode(signer)) && (await chain.isValidSignature(signer, digest, hexToBytes(signature)));
+    budget?.spend(`code:${signer}`);
+    if (!(await chain.hasCode(signer))) return false;
+    budget?.spend();
+    return chain.isValidSignature(signer, digest, hexToBytes(signature));
   }
 
   private async matchRequest(requestId: string, payment: Payment): Promise<PaymentRequestRecord> {
@@ -188,11 +246,46 @@ export class Intake {
   }
 
   /**
-   * Under the payer's lock: duplicates, nonce window, balance net of pending payments. Items (all of
-   * one payer) are checked in order, each against the ones admitted before it. The store is only
-   * read when an item fails a check (is it a retry of a payment already stored?).
+   * Runs `work` (checks and commit) with a set collecting the payment requests it claims; the claims
+   * are released when it ends, by then the requests of committed payments are marked paid.
    */
-  private async check(items: Verified[]): Promise<Checked> {
+  private async claiming<T>(work: (claims: Set<string>) => Promise<T>): Promise<T> {
+    const claims = new Set<string>();
+    try {
+      return await work(claims);
+    } finally {
+      for (const requestId of claims) this.requestClaims.delete(requestId);
+    }
+  }
+
+  /**
+   * Claims `item`'s payment request for this request's commit, or says it cannot: another payment
+   * holds the claim (it is being committed) or the request is already paid. The claim is taken
+   * before the store is read, with no await in between, so of two concurrent payments of one
+   * request (whatever their payers) exactly one gets past here; the paid mark is read fresh because
+   * the one read in `verify` predates the payer's lock.
+   */
+  private async claimRequest(item: Verified, claims: Set<string>): Promise<boolean> {
+    const requestId = item.request!.id;
+    if (this.requestClaims.has(requestId)) return false;
+    this.requestClaims.set(requestId, item.id);
+    claims.add(requestId);
+    const current = await this.deps.store.requests.get(requestId);
+    if (current?.paymentId && current.paymentId !== item.id) {
+      this.requestClaims.delete(requestId);
+      claims.delete(requestId);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Under the payer's lock: duplicates, nonce window, balance net of pending payments, payment
+   * request not paid yet. Items (all of one payer) are checked in order, each against the ones
+   * admitted before it. The store is only read when an item fails a check (is it a retry of a
+   * payment already stored?) or pays a payment request.
+   */
+  private async check(items: Verified[], claims: Set<string>): Promise<Checked> {
     const { store, accounts } = this.deps;
     const payer = items[0].payment.payer;
     const view = await accounts.view(payer);
@@ -213,16 +306,14 @@ export class Intake {
       seen.set(item.id, index);
       const { payment } = item;
       const free = view.isNonceFree(payment.nonce);
-      if (view.pending.has(item.id) || !free || view.available < payment.amount || item.request?.paymentId) {
+      if (view.pending.has(item.id) || !free || view.available < payment.amount || item.request) {
         const existing = await store.payments.get(item.id);
         if (existing) {
           results.push({ ok: true, result: { created: false, payment: existing } });
           continue;
         }
       }
-      if (item.request?.paymentId) {
-        fail(new ApiError("conflict", `payment request ${item.request.id} is already paid`));
-      } else if (!free) {
+      if (!free) {
         fail(
           new ApiError("nonce_unavailable", `nonce ${payment.nonce} is used, pending or outside the window`, {
             nonceBase: view.account.nonceBase.toString(),
@@ -235,6 +326,8 @@ export class Intake {
             pending: view.pendingAmount.toString(),
           }),
         );
+      } else if (item.request && !(await this.claimRequest(item, claims))) {
+        fail(requestAlreadyPaid(item.request.id));
       } else {
         const record = newRecord(item, now);
         const reservation = { id: record.id, amount: record.amount, nonce: record.nonce, state: record.state };
@@ -265,6 +358,8 @@ export class Intake {
       // Another relayer instance stored it between our look-up and the commit: report theirs.
       const existing = await store.payments.get(record.id);
       if (existing) results[index] = { ok: true, result: { created: false, payment: existing } };
+      // Not stored and not there: the store's unique request claim refused a second payment of the request.
+      else if (record.requestId !== null) results[index] = { ok: false, error: requestAlreadyPaid(record.requestId) };
     }
     const paid = all.filter(({ record }, i) => committed[i] && record.requestId !== null);
     await Promise.all(paid.map(({ record }) => store.requests.markPaid(record.requestId!, record.id)));
@@ -274,6 +369,11 @@ export class Intake {
     this.deps.metrics?.intakeResults.inc({ result });
   }
 }
+
+const requestAlreadyPaid = (requestId: string): ApiError =>
+  new ApiError("request_already_paid", `payment request ${requestId} is already paid by another payment`, {
+    requestId,
+  });
 
 function newRecord(item: Verified, now: number): PaymentRecord {
   const { payment } = item;

@@ -141,6 +141,8 @@ export interface PaymentRequestRepository {
   create(request: PaymentRequestRecord): Promise<void>;
   get(id: string): Promise<PaymentRequestRecord | null>;
   markPaid(id: string, paymentId: Hex): Promise<void>;
+  /** Deletes up to `limit` requests that expired before `before` (ms); returns how many. */
+  pruneExpiredBefore(before: number, limit: number): Promise<number>;
 }
 
 export interface ApiKeyRepository {
@@ -286,8 +288,13 @@ export interface IdempotencyRecord {
 
 export interface IdempotencyRepository {
   get(scope: string, key: string): Promise<IdempotencyRecord | null>;
-  /** Stores the first response; returns the stored record if another request won the race. */
-  put(record: IdempotencyRecord): Promise<IdempotencyRecord>;
+  /**
+   * Stores the first response; returns the stored record if another request won the race. A stored
+   * record created before `replaceCreatedBefore` (ms; expired) is replaced instead.
+   */
+  put(record: IdempotencyRecord, replaceCreatedBefore?: number): Promise<IdempotencyRecord>;
+  /** Deletes up to `limit` records created before `before` (ms); returns how many. */
+  pruneCreatedBefore(before: number, limit: number): Promise<number>;
 }
 
 export interface ChainCursorRepository {

@@ -88,7 +88,8 @@ describe("relayer API: HTTP plumbing", function () {
 
     it("same key, different body: 422 idempotency_key_reused", async function () {
       const { body } = await signedPayment(h, 0);
-      const other = await signedPayment(h, 1);
+      // Same customer (public keys are scoped per customer: another payer's key is its own).
+      const other = await signedPayment(h, 0, { nonce: 1n });
       const first = await h.request("POST", "/v1/payments", { body, idempotencyKey: "k-1" });
       expect(first.status).to.equal(201);
       const reused = await h.request("POST", "/v1/payments", { body: other.body, idempotencyKey: "k-1" });

@@ -128,13 +128,15 @@ describe("relayer API: merchants", function () {
       });
       expect(rotated.status).to.equal(201);
       const secondKey: string = rotated.body.key;
-      // The replay returns the same secret: it was kept, sealed, for exactly this client.
+      // The replay does not show the secret again: it was never kept. It names the key created.
       const replay = await h.request("POST", "/v1/merchant/api-keys", {
         key: secondKey,
         body: { revokeCurrent: true },
         idempotencyKey: "rotate-1",
       });
-      expect(replay.text).to.equal(rotated.text);
+      expect([replay.status, replay.body.error.code]).to.deep.equal([409, "idempotent_replay_secret_withheld"]);
+      expect(replay.body.error.details.response.id).to.equal(rotated.body.id);
+      expect(replay.text).to.not.include(secondKey);
       const errors = [
         await h.request("GET", "/v1/merchant/balance", { key: first.key }), // revoked
         await h.request("GET", "/v1/merchant/payments?limit=1000", { key: secondKey }),
@@ -208,7 +210,7 @@ describe("relayer API: merchants", function () {
         body: { ...otherMessage, signature: otherSig, requestId: res.body.id },
       });
       expect(again.status).to.equal(409);
-      expect(again.body.error.code).to.equal("conflict");
+      expect(again.body.error.code).to.equal("request_already_paid");
     });
 
     it("a payment that does not match its request (amount) is 400 validation_failed; an unknown request 404", async function () {

@@ -6,7 +6,7 @@
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
-export type FaultAction = "502" | "reset" | "stall" | "hold-response" | "drop-response";
+export type FaultAction = "502" | "status" | "reset" | "stall" | "hold-response" | "drop-response";
 
 export interface FaultRule {
   action: FaultAction;
@@ -16,6 +16,9 @@ export interface FaultRule {
   skip?: number;
   /** Apply to this many matching requests, then retire (default: until removed). */
   times?: number;
+  /** For "status": the HTTP status and body to answer with (as a provider rejecting a key would). */
+  status?: number;
+  body?: string;
 }
 
 export interface RpcProxy {
@@ -32,7 +35,8 @@ export interface RpcProxy {
 }
 
 /**
- * A JSON-RPC proxy on 127.0.0.1 in front of `upstream`. Faults: "502" answers Bad Gateway, "reset"
+ * A JSON-RPC proxy on 127.0.0.1 in front of `upstream`. Faults: "502" answers Bad Gateway, "status"
+ * answers the rule's status and body without forwarding, "reset"
  * destroys the connection, "stall" holds the request without forwarding it, "hold-response"
  * forwards it (the node acts on it) but holds the answer: the caller cannot know it happened;
  * "drop-response" forwards it and then resets the connection instead of answering.
@@ -105,6 +109,9 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
         case "502":
           res.writeHead(502, { "content-type": "text/plain" }).end("bad gateway");
           return;
+        case "status":
+          res.writeHead(rule.status ?? 500, { "content-type": "text/plain" }).end(rule.body ?? "");
+          return;
         case "reset":
           req.socket.destroy();
           return;
@@ -149,7 +156,7 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
     url: `http://127.0.0.1:${port}`,
     stats: {
       requests: 0,
-      faulted: { "502": 0, reset: 0, stall: 0, "hold-response": 0, "drop-response": 0 },
+      faulted: { "502": 0, status: 0, reset: 0, stall: 0, "hold-response": 0, "drop-response": 0 },
       methods: new Map(),
     },
     fault(rule) {

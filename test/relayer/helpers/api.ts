@@ -94,6 +94,8 @@ export async function startApi(options: HarnessOptions = {}): Promise<ApiHarness
     adminToken: ADMIN_TOKEN,
     rateLimitPerSecond: 100_000,
     rateLimitBurst: 100_000,
+    authFailuresPerMinute: 100_000,
+    authFailureBurst: 100_000,
     ...options.config,
   };
   const app = buildApp({

@@ -12,12 +12,14 @@ const Params = Type.Object({ id: UintString("Merchant id in the registry", 20) }
 /**
  * POST /v1/admin/merchants/:id/api-keys — the operator issues a merchant's first key (or a
  * replacement after losing every key). Needs X-Admin-Token; the merchant must exist on chain.
+ * Counts against the merchant's key-creation rate (429 api_key_rate_limited), not its live-key cap:
+ * this is the way back for a merchant that lost its keys.
  */
 const createMerchantApiKey: RouteModule = (app, ctx) => {
   app.post<{ Params: Static<typeof Params> }>(
     "/v1/admin/merchants/:id/api-keys",
     {
-      config: { auth: "admin" },
+      config: { auth: "admin", secretFields: ["key"] },
       schema: {
         tags: ["operator"],
         summary: "Issue an API key for a merchant (operator)",
@@ -28,6 +30,7 @@ const createMerchantApiKey: RouteModule = (app, ctx) => {
     },
     async (request, reply) => {
       const merchantId = uint("id", request.params.id, MAX_UINT64);
+      ctx.limits.apiKeyCreation.take(`merchant:${merchantId}`);
       const terms = await ctx.chain.merchant(merchantId);
       if (terms.status === MerchantStatus.None)
         throw new ApiError("unknown_merchant", `no merchant ${merchantId} in the registry`);

@@ -11,7 +11,7 @@ import {
   Signature,
   UintString,
 } from "../../intake/schemas";
-import { requireWriter, sent } from "./paymentAction";
+import { checkRelayMinimum, relayWithinQuota, requireWriter, sent } from "./paymentAction";
 
 const DepositBody = Type.Object(
   {
@@ -40,7 +40,8 @@ const DepositBody = Type.Object(
  * ReceiveWithAuthorization (to = the escrow) and pays the gas; `from` is credited. 202 once sent.
  * The authorization's nonce is derived from the deposit tag and `salt` (see the SDK's depositNonce),
  * so a payment's authorization cannot be submitted here as a deposit. The token checks the
- * signature; its verdict comes back as the matching error code.
+ * signature; its verdict comes back as the matching error code. Same minimum and per-payer daily
+ * quota as relayed withdrawals.
  */
 const createDeposit: RouteModule = (app, ctx) => {
   app.post<{ Body: Static<typeof DepositBody> }>(
@@ -58,6 +59,7 @@ const createDeposit: RouteModule = (app, ctx) => {
       const writer = requireWriter(ctx);
       checkDomain(body, ctx.chain.chainId, ctx.chain.escrow);
       const value = amount("amount", body.amount);
+      checkRelayMinimum(ctx, value);
       const validAfter = uint("validAfter", body.validAfter, MAX_UINT256);
       const validBefore = uint("validBefore", body.validBefore, MAX_UINT256);
       const now = BigInt(Math.floor(ctx.clock() / 1000));
@@ -67,14 +69,16 @@ const createDeposit: RouteModule = (app, ctx) => {
       if (now >= validBefore)
         throw new ApiError("expired", "authorization has expired", { validBefore: body.validBefore });
       const from = lower(body.from);
-      const { txHash } = await writer.depositWithAuthorization({
-        from,
-        amount: value,
-        validAfter,
-        validBefore,
-        salt: lower(body.salt),
-        signature: body.signature.toLowerCase() as Hex,
-      });
+      const { txHash } = await relayWithinQuota(ctx, from, () =>
+        writer.depositWithAuthorization({
+          from,
+          amount: value,
+          validAfter,
+          validBefore,
+          salt: lower(body.salt),
+          signature: body.signature.toLowerCase() as Hex,
+        }),
+      );
       ctx.chain.forget(from);
       return reply.status(202).send(sent(txHash));
     },

@@ -3,6 +3,7 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { ApiError } from "../../errors";
 import type { RouteModule } from "../../http/context";
 import { paymentView } from "../../http/views";
+import { rateLimitKey } from "../../http/rateLimit";
 import { ErrorResponse, ERROR_RESPONSES, MAX_BATCH_ITEMS, PaymentSubmission, PaymentView } from "../../intake/schemas";
 
 const BatchBody = Type.Object(
@@ -36,6 +37,8 @@ function itemError(item: unknown): ApiError | null {
 /**
  * POST /v1/payments/batch — up to 1,000 signed payments in one request, with a result per item
  * (the status and body POST /v1/payments would have given it). 200 whatever the items' outcomes.
+ * Counts against the caller's rate limit per item, and the node calls its unverified items may
+ * cause are bounded per request (items past the bound: 429 node_call_budget_exceeded).
  */
 const createPaymentBatch: RouteModule = (app, ctx) => {
   app.post<{ Body: Static<typeof BatchBody> }>(
@@ -51,6 +54,8 @@ const createPaymentBatch: RouteModule = (app, ctx) => {
     },
     async (request) => {
       const items = request.body.payments;
+      // Every item costs what a single payment does: the request took one token, the rest are charged here.
+      ctx.limits.requests.charge(rateLimitKey(request.principal), items.length - 1);
       const results: Static<typeof ItemResult>[] = new Array(items.length);
       const valid: { index: number; body: PaymentSubmission }[] = [];
       items.forEach((item, index) => {

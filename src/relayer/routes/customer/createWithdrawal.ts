@@ -12,7 +12,7 @@ import {
   Signature,
   UintString,
 } from "../../intake/schemas";
-import { requireWriter, sent } from "./paymentAction";
+import { checkRelayMinimum, relayWithinQuota, requireWriter, sent } from "./paymentAction";
 
 const WithdrawalBody = Type.Object(
   {
@@ -31,7 +31,9 @@ const WithdrawalBody = Type.Object(
 /**
  * POST /v1/withdrawals — the payer's signed Withdrawal of free escrow balance, relayed with the
  * relayer paying gas. Checked like a payment: money promised to pending payments cannot be
- * withdrawn through the relayer, and the nonce must be free of pending payments too.
+ * withdrawn through the relayer, and the nonce must be free of pending payments too. The relayer
+ * pays the gas, so it relays at least `relayMinAmount` (400 amount_below_minimum) and at most
+ * `relayQuotaPerDay` withdrawals and deposits per payer (429 relay_quota_exceeded).
  */
 const createWithdrawal: RouteModule = (app, ctx) => {
   app.post<{ Body: Static<typeof WithdrawalBody> }>(
@@ -55,29 +57,32 @@ const createWithdrawal: RouteModule = (app, ctx) => {
         nonce: uint("nonce", body.nonce, MAX_UINT64),
         deadline: uint("deadline", body.deadline, MAX_UINT48),
       };
+      checkRelayMinimum(ctx, withdrawal.amount);
       checkValidity(0n, withdrawal.deadline, ctx.intake.nowSeconds());
       const signature = body.signature.toLowerCase() as Hex;
       await ctx.intake.checkSignature(withdrawal.payer, ctx.digester.withdrawal(withdrawal), signature);
 
-      const { txHash } = await ctx.intake.payerLock.run(withdrawal.payer, async () => {
-        const [account, pending, pendingNonces] = await Promise.all([
-          ctx.chain.account(withdrawal.payer),
-          ctx.store.payments.pendingAmountOf(withdrawal.payer),
-          ctx.store.payments.pendingNoncesOf(withdrawal.payer),
-        ]);
-        if (!isNonceAvailable(account, withdrawal.nonce) || pendingNonces.includes(withdrawal.nonce)) {
-          throw new ApiError("nonce_unavailable", `nonce ${withdrawal.nonce} is used, pending or outside the window`);
-        }
-        if (account.balance - pending < withdrawal.amount) {
-          throw new ApiError("insufficient_balance", "escrow balance minus pending payments is below the amount", {
-            balance: account.balance.toString(),
-            pending: pending.toString(),
-          });
-        }
-        const result = await writer.withdrawWithSignature(withdrawal, signature);
-        ctx.chain.forget(withdrawal.payer);
-        return result;
-      });
+      const { txHash } = await relayWithinQuota(ctx, withdrawal.payer, () =>
+        ctx.intake.payerLock.run(withdrawal.payer, async () => {
+          const [account, pending, pendingNonces] = await Promise.all([
+            ctx.chain.account(withdrawal.payer),
+            ctx.store.payments.pendingAmountOf(withdrawal.payer),
+            ctx.store.payments.pendingNoncesOf(withdrawal.payer),
+          ]);
+          if (!isNonceAvailable(account, withdrawal.nonce) || pendingNonces.includes(withdrawal.nonce)) {
+            throw new ApiError("nonce_unavailable", `nonce ${withdrawal.nonce} is used, pending or outside the window`);
+          }
+          if (account.balance - pending < withdrawal.amount) {
+            throw new ApiError("insufficient_balance", "escrow balance minus pending payments is below the amount", {
+              balance: account.balance.toString(),
+              pending: pending.toString(),
+            });
+          }
+          const result = await writer.withdrawWithSignature(withdrawal, signature);
+          ctx.chain.forget(withdrawal.payer);
+          return result;
+        }),
+      );
       return reply.status(202).send(sent(txHash));
     },
   );

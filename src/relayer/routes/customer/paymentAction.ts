@@ -45,3 +45,26 @@ export async function heldPayment(
 }
 
 export const sent = (txHash: Hex) => ({ txHash, status: "sent" as const });
+
+/** Relayed withdrawals and deposits below the configured minimum cost more gas than they move. */
+export function checkRelayMinimum(ctx: RouteContext, value: bigint): void {
+  if (value < ctx.config.relayMinAmount) {
+    throw new ApiError("amount_below_minimum", `the relayer relays amounts of at least ${ctx.config.relayMinAmount}`, {
+      minimum: ctx.config.relayMinAmount.toString(),
+    });
+  }
+}
+
+/**
+ * Runs `send` on one of `payer`'s daily relay slots (429 relay_quota_exceeded when none is left);
+ * a send that fails gives its slot back: nothing was relayed.
+ */
+export async function relayWithinQuota<T>(ctx: RouteContext, payer: Hex, send: () => Promise<T>): Promise<T> {
+  const slot = ctx.relayQuota.reserve(payer);
+  try {
+    return await send();
+  } catch (error) {
+    ctx.relayQuota.release(payer, slot);
+    throw error;
+  }
+}

@@ -30,7 +30,7 @@ const createWebhook: RouteModule = (app, ctx) => {
   app.post<{ Body: Static<typeof WebhookBody> }>(
     "/v1/merchant/webhooks",
     {
-      config: { auth: "merchant", idempotent: false },
+      config: { auth: "merchant", secretFields: ["secret"] },
       schema: {
         tags: ["merchants"],
         summary: "Register a webhook endpoint",

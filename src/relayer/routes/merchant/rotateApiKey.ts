@@ -1,4 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
+import { ApiError } from "../../errors";
 import { newApiKey } from "../../http/auth";
 import { merchantOf, type RouteModule } from "../../http/context";
 import { ERROR_RESPONSES } from "../../intake/schemas";
@@ -11,13 +12,16 @@ const RotateBody = Type.Object(
 
 /**
  * POST /v1/merchant/api-keys — issues a new key for the calling merchant (rotation) and, with
- * `revokeCurrent`, revokes the key used for the call in the same step.
+ * `revokeCurrent`, revokes the key used for the call in the same step. Bounded per merchant: at
+ * most `maxLiveApiKeys` live keys (409 api_key_limit_reached: revoke one, or rotate with
+ * revokeCurrent) and `apiKeysPerHour` creations (429 api_key_rate_limited), so keys cannot be
+ * multiplied (the request limit is per merchant anyway).
  */
 const rotateApiKey: RouteModule = (app, ctx) => {
   app.post<{ Body: Static<typeof RotateBody> | undefined }>(
     "/v1/merchant/api-keys",
     {
-      config: { auth: "merchant" },
+      config: { auth: "merchant", secretFields: ["key"] },
       schema: {
         tags: ["merchants"],
         summary: "Create a new API key (rotate)",
@@ -28,10 +32,18 @@ const rotateApiKey: RouteModule = (app, ctx) => {
     },
     async (request, reply) => {
       const { merchantId, keyId } = merchantOf(request.principal);
+      ctx.limits.apiKeyCreation.take(`merchant:${merchantId}`);
       const now = ctx.clock();
       const { record, secret } = newApiKey(merchantId, now);
       const revoke = request.body?.revokeCurrent === true;
       await ctx.store.transaction(async () => {
+        // Counted inside the transaction: concurrent rotations cannot both pass the cap.
+        const live = (await ctx.store.apiKeys.listByMerchant(merchantId)).filter((k) => k.revokedAt === null).length;
+        if (live - (revoke ? 1 : 0) >= ctx.config.maxLiveApiKeys) {
+          throw new ApiError("api_key_limit_reached", `at most ${ctx.config.maxLiveApiKeys} live API keys`, {
+            limit: ctx.config.maxLiveApiKeys,
+          });
+        }
         await ctx.store.apiKeys.create(record);
         if (revoke) await ctx.store.apiKeys.revoke(keyId, now);
       });

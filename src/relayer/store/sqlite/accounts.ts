@@ -52,6 +52,18 @@ export class SqliteRequests implements PaymentRequestRepository {
     });
   }
 
+  pruneExpiredBefore(before: number, limit: number): Promise<number> {
+    return this.conn.atomic(
+      () =>
+        this.conn
+          .prepare(
+            `DELETE FROM payment_requests WHERE id IN
+               (SELECT id FROM payment_requests WHERE expires_at < ? LIMIT ?)`,
+          )
+          .run(before, limit).changes,
+    );
+  }
+
   markPaid(id: string, paymentId: Hex): Promise<void> {
     return this.conn.run(() => {
       this.conn.prepare("UPDATE payment_requests SET payment_id = ? WHERE id = ?").run(hex(paymentId), id);

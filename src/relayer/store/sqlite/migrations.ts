@@ -232,4 +232,17 @@ export const MIGRATIONS: readonly string[] = [
     seq        INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // Payment requests: at most one payment per request, enforced by the store as the last line of
+  // defence behind intake's in-memory claim. request_claim is the request id of the payment that
+  // claimed it; rows stored before this migration keep NULL except the first payment of each request
+  // (a request paid several times before keeps its other payments, unclaimed). And the retention
+  // pruner's look-ups: idempotency records by age, payment requests by expiry.
+  `
+  ALTER TABLE payments ADD COLUMN request_claim TEXT;
+  UPDATE payments SET request_claim = request_id
+   WHERE seq IN (SELECT MIN(seq) FROM payments WHERE request_id IS NOT NULL GROUP BY request_id);
+  CREATE UNIQUE INDEX payments_request_claim ON payments (request_claim) WHERE request_claim IS NOT NULL;
+  CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+  CREATE INDEX payment_requests_expires ON payment_requests (expires_at);
+  `,
 ];

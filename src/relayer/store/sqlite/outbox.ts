@@ -259,21 +259,39 @@ export class SqliteIdempotency implements IdempotencyRepository {
     });
   }
 
-  /** First writer wins: the insert is ignored on conflict and the stored record is returned. */
-  put(r: IdempotencyRecord): Promise<IdempotencyRecord> {
+  /**
+   * First writer wins: the insert is ignored on conflict and the stored record is returned, unless
+   * the stored one was created before `replaceCreatedBefore` (expired): then the new one replaces it.
+   */
+  put(r: IdempotencyRecord, replaceCreatedBefore = -Infinity): Promise<IdempotencyRecord> {
     return this.conn.atomic(() => {
       this.conn
         .prepare(
           `INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_at)
-           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, key) DO NOTHING`,
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, key) DO UPDATE SET
+             request_hash = excluded.request_hash, status = excluded.status, body = excluded.body,
+             created_at = excluded.created_at
+           WHERE idempotency_keys.created_at < ?`,
         )
-        .run(r.scope, r.key, hex(r.requestHash), r.status, r.body, r.createdAt);
+        .run(r.scope, r.key, hex(r.requestHash), r.status, r.body, r.createdAt, replaceCreatedBefore);
       return toIdempotency(
         this.conn
           .prepare("SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?")
           .get(r.scope, r.key) as IdempotencyRow,
       );
     });
+  }
+
+  pruneCreatedBefore(before: number, limit: number): Promise<number> {
+    return this.conn.atomic(
+      () =>
+        this.conn
+          .prepare(
+            `DELETE FROM idempotency_keys WHERE (scope, key) IN
+               (SELECT scope, key FROM idempotency_keys WHERE created_at < ? LIMIT ?)`,
+          )
+          .run(before, limit).changes,
+    );
   }
 }
 

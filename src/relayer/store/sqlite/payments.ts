@@ -102,15 +102,16 @@ export class SqlitePayments implements PaymentRepository {
   constructor(private readonly conn: Connection) {}
 
   insertAccepted(payments: PaymentRecord[]): Promise<Set<Hex>> {
-    // ON CONFLICT (id), not INSERT OR IGNORE: OR IGNORE would also swallow a NOT NULL violation and
-    // silently drop a payment the caller then acknowledges.
+    // ON CONFLICT DO NOTHING, not INSERT OR IGNORE: OR IGNORE would also swallow a NOT NULL violation
+    // and silently drop a payment the caller then acknowledges. The upsert clause covers only the
+    // unique keys: the id (a retry) and request_claim (a second payment of one payment request).
     return this.conn.atomic(() => {
       const insert = this.conn.prepare(
         `INSERT INTO payments (id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline,
            signature, state, reject_reason, batch_key, batch_id, leaf_index, tx_hash, refunded, release_at,
-           request_id, signature_kind, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO NOTHING`,
+           request_id, request_claim, signature_kind, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO NOTHING`,
       );
       const inserted = new Set<Hex>();
       for (const p of payments) {
@@ -133,6 +134,7 @@ export class SqlitePayments implements PaymentRepository {
           hexOrNull(p.txHash),
           dec(p.refunded),
           decOrNull(p.releaseAt),
+          p.requestId,
           p.requestId,
           p.signatureKind,
           p.createdAt,

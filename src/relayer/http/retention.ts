@@ -1,0 +1,70 @@
+import type { FastifyBaseLogger } from "fastify";
+import type { RelayerStore } from "../store/types";
+
+/** Rows deleted per statement: each delete is short, so intake's commits are never held up for long. */
+const PRUNE_CHUNK = 1_000;
+
+export interface RetentionOptions {
+  /** Idempotency records older than this are deleted (ms). */
+  idempotencyRetentionMs: number;
+  /** Payment requests that expired longer ago than this are deleted (ms). */
+  requestRetentionMs: number;
+  /** Period of the pruner (ms); 0 disables the timer (`prune()` still works). */
+  intervalMs: number;
+}
+
+/**
+ * Deletes what the API no longer needs: idempotency records past their retention and payment
+ * requests long expired. Runs on a timer in the API's process (unref'd: it never keeps the process
+ * alive) and in chunks, so a large backlog after a long downtime never blocks writes for long.
+ */
+export class RetentionPruner {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly store: RelayerStore,
+    private readonly options: RetentionOptions,
+    private readonly clock: () => number,
+    private readonly log?: FastifyBaseLogger,
+  ) {}
+
+  start(): void {
+    if (this.timer || this.options.intervalMs <= 0) return;
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.prune()
+        .catch((error: unknown) => this.log?.warn({ err: error }, "retention pruning failed"))
+        .finally(() => (this.running = null));
+    }, this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One pass; returns how many rows of each kind were deleted. */
+  async prune(): Promise<{ idempotency: number; requests: number }> {
+    const now = this.clock();
+    const idempotency = await this.drain((limit) =>
+      this.store.idempotency.pruneCreatedBefore(now - this.options.idempotencyRetentionMs, limit),
+    );
+    const requests = await this.drain((limit) =>
+      this.store.requests.pruneExpiredBefore(now - this.options.requestRetentionMs, limit),
+    );
+    if (idempotency + requests > 0) this.log?.info({ idempotency, requests }, "pruned expired records");
+    return { idempotency, requests };
+  }
+
+  private async drain(step: (limit: number) => Promise<number>): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await step(PRUNE_CHUNK);
+      total += deleted;
+      if (deleted < PRUNE_CHUNK) return total;
+    }
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * One payment per payment request (issue 10, item 10): the "already paid" check used to run before
+ * the payer's lock and the request was marked paid only after the commit, so concurrent payments,
+ * two payments of one request in one batch, and payments by different customers were all accepted
+ * (the customer charged several times for one order). Exactly one may be accepted; the rest get
+ * 409 request_already_paid.
+ */
+import { expect } from "chai";
+import { buildApp } from "../../../src/relayer/app";
+import type { Hex, PaymentRecord } from "../../../src/relayer/domain";
+import { createMetrics } from "../../../src/relayer/metrics";
+import { loadConfig } from "../../../src/relayer/config";
+import { CUSTOMER_DEPOSIT, signPayment, usd } from "../../escrow/fixtures";
+import { ADMIN_TOKEN, paymentBody, startApi, type ApiHarness } from "../helpers/api";
+
+describe("relayer API: payment requests are paid at most once", function () {
+  let h: ApiHarness;
+  let merchantKey: string;
+
+  beforeEach(async function () {
+    h = await startApi();
+    merchantKey = (await h.issueKey(1n)).key;
+  });
+
+  afterEach(async function () {
+    await h?.close();
+  });
+
+  async function newRequest(amount = usd(25)): Promise<{ id: string; orderRef: Hex; deadline: bigint }> {
+    const res = await h.request("POST", "/v1/merchant/payment-requests", {
+      key: merchantKey,
+      body: { amount: amount.toString(), orderRef: `order-${Math.random()}`, expiresIn: 3600 },
+    });
+    expect(res.status, res.text).to.equal(201);
+    return { id: res.body.id, orderRef: res.body.orderRef, deadline: BigInt(res.body.typedData.message.deadline) };
+  }
+
+  /** Customer `c`'s signed payment of request `r` with `nonce`, as the API takes it. */
+  async function payRequest(r: { id: string; orderRef: Hex; deadline: bigint }, c: number, nonce: bigint) {
+    const payment = {
+      payer: h.f.customers[c].address as Hex,
+      merchantId: h.f.merchants[0].id,
+      amount: usd(25),
+      orderRef: r.orderRef,
+      nonce,
+      validAfter: 0n,
+      deadline: r.deadline,
+    };
+    const signature = await signPayment(h.f, h.f.customers[c], payment);
+    return paymentBody(payment, signature, { requestId: r.id });
+  }
+
+  const paymentsOf = async (requestId: string): Promise<PaymentRecord[]> =>
+    (await h.store.payments.list({ limit: 100 })).items.filter((p) => p.requestId === requestId);
+
+  it("five concurrent POSTs of one request by one customer (five nonces): one 201, four 409 request_already_paid", async function () {
+    const request = await newRequest();
+    const bodies = await Promise.all([0n, 1n, 2n, 3n, 4n].map((nonce) => payRequest(request, 0, nonce)));
+    const responses = await Promise.all(bodies.map((body) => h.request("POST", "/v1/payments", { body })));
+    const outcomes = responses.map((r) => [r.status, r.body.error?.code ?? null]);
+    expect(outcomes.filter(([s]) => s === 201)).to.have.length(1);
+    expect(outcomes.filter(([s, c]) => s === 409 && c === "request_already_paid")).to.have.length(4);
+    const stored = await paymentsOf(request.id);
+    expect(stored).to.have.length(1);
+    expect((await h.store.requests.get(request.id))?.paymentId).to.equal(stored[0].id);
+    // A retry of the accepted payment is still the same payment (200), not a conflict.
+    const winner = bodies[outcomes.findIndex(([s]) => s === 201)];
+    const retry = await h.request("POST", "/v1/payments", { body: winner });
+    expect([retry.status, retry.body.id]).to.deep.equal([200, stored[0].id]);
+  });
+
+  it("concurrent payments of one request by four different customers: exactly one accepted", async function () {
+    const request = await newRequest();
+    const bodies = await Promise.all([0, 1, 2, 3].map((c) => payRequest(request, c, 0n)));
+    const responses = await Promise.all(bodies.map((body) => h.request("POST", "/v1/payments", { body })));
+    expect(responses.map((r) => r.status).sort()).to.deep.equal([201, 409, 409, 409]);
+    for (const r of responses.filter((x) => x.status === 409))
+      expect(r.body.error.code).to.equal("request_already_paid");
+    expect(await paymentsOf(request.id)).to.have.length(1);
+  });
+
+  it("two payments of one request in one batch (same payer, and another payer): one 201, the rest 409", async function () {
+    const request = await newRequest();
+    const items = [
+      await payRequest(request, 0, 0n),
+      await payRequest(request, 0, 1n),
+      await payRequest(request, 1, 0n),
+    ];
+    const res = await h.request("POST", "/v1/payments/batch", { body: { payments: items } });
+    expect(res.status).to.equal(200);
+    const results = res.body.results as { status: number; error?: { code: string } }[];
+    expect(results.filter((r) => r.status === 201)).to.have.length(1);
+    expect(results.filter((r) => r.status === 409 && r.error?.code === "request_already_paid")).to.have.length(2);
+    expect([res.body.accepted, res.body.failed]).to.deep.equal([1, 2]);
+    expect(await paymentsOf(request.id)).to.have.length(1);
+  });
+
+  it("single and batch endpoints racing for one request: one accepted across both", async function () {
+    const request = await newRequest();
+    const single = [await payRequest(request, 0, 0n), await payRequest(request, 1, 0n)];
+    const batch = [await payRequest(request, 2, 0n), await payRequest(request, 3, 0n)];
+    const [a, b, c] = await Promise.all([
+      h.request("POST", "/v1/payments", { body: single[0] }),
+      h.request("POST", "/v1/payments/batch", { body: { payments: batch } }),
+      h.request("POST", "/v1/payments", { body: single[1] }),
+    ]);
+    const statuses = [a.status, ...b.body.results.map((r: { status: number }) => r.status), c.status];
+    expect(statuses.filter((s) => s === 201)).to.have.length(1);
+    expect(statuses.filter((s) => s === 409)).to.have.length(3);
+    expect(await paymentsOf(request.id)).to.have.length(1);
+  });
+
+  it("a payment refused for its balance releases its claim: the request can still be paid", async function () {
+    const request = await newRequest(usd(25));
+    // Customer 0 spends almost everything first, so the request's payment fails on balance.
+    const drain = {
+      payer: h.f.customers[0].address as Hex,
+      merchantId: h.f.merchants[0].id,
+      amount: CUSTOMER_DEPOSIT - usd(10),
+      orderRef: `0x${"ab".repeat(32)}` as Hex,
+      nonce: 0n,
+      validAfter: 0n,
+      deadline: request.deadline,
+    };
+    const drainBody = paymentBody(drain, await signPayment(h.f, h.f.customers[0], drain));
+    expect((await h.request("POST", "/v1/payments", { body: drainBody })).status).to.equal(201);
+    const poor = await h.request("POST", "/v1/payments", { body: await payRequest(request, 0, 1n) });
+    expect([poor.status, poor.body.error.code]).to.deep.equal([409, "insufficient_balance"]);
+    const paid = await h.request("POST", "/v1/payments", { body: await payRequest(request, 1, 0n) });
+    expect(paid.status, paid.text).to.equal(201);
+    const again = await h.request("POST", "/v1/payments", { body: await payRequest(request, 2, 0n) });
+    expect([again.status, again.body.error.code]).to.deep.equal([409, "request_already_paid"]);
+  });
+
+  it("last line of defence: two relayer APIs on one database (separate in-memory claims) still accept one", async function () {
+    const request = await newRequest();
+    const second = buildApp({
+      config: { ...loadConfig({}), adminToken: ADMIN_TOKEN, rateLimitPerSecond: 100_000, rateLimitBurst: 100_000 },
+      store: h.store,
+      chain: h.chain,
+      clock: h.clock,
+      logger: false,
+      metrics: createMetrics({ defaultMetrics: false }),
+    });
+    try {
+      const bodies = await Promise.all([0, 1, 2, 3].map((c) => payRequest(request, c, 0n)));
+      const responses = await Promise.all(
+        bodies.map((body, i) =>
+          i % 2 === 0
+            ? h.request("POST", "/v1/payments", { body }).then((r) => ({ status: r.status, body: r.body }))
+            : second
+                .inject({ method: "POST", url: "/v1/payments", payload: body })
+                .then((r) => ({ status: r.statusCode, body: r.json() })),
+        ),
+      );
+      expect(responses.map((r) => r.status).sort()).to.deep.equal([201, 409, 409, 409]);
+      for (const r of responses.filter((x) => x.status === 409)) {
+        expect(r.body.error.code).to.equal("request_already_paid");
+      }
+      expect(await paymentsOf(request.id)).to.have.length(1);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("the store refuses a second payment claiming one request (unique request claim)", async function () {
+    const request = await newRequest();
+    const [a, b] = [await payRequest(request, 0, 0n), await payRequest(request, 1, 0n)];
+    const record = (body: typeof a, id: Hex): PaymentRecord => ({
+      id,
+      payer: body.payer.toLowerCase() as Hex,
+      merchantId: BigInt(body.merchantId),
+      amount: BigInt(body.amount),
+      orderRef: body.orderRef,
+      nonce: BigInt(body.nonce),
+      validAfter: 0n,
+      deadline: BigInt(body.deadline),
+      signature: body.signature,
+      state: "accepted" as PaymentRecord["state"],
+      rejectReason: null,
+      batchKey: null,
+      batchId: null,
+      leafIndex: null,
+      txHash: null,
+      refunded: 0n,
+      releaseAt: null,
+      requestId: request.id,
+      signatureKind: null,
+      createdAt: 1,
+      updatedAt: 1,
+    });
+    const first = `0x${"01".repeat(32)}` as Hex;
+    const other = `0x${"02".repeat(32)}` as Hex;
+    const inserted = await h.store.payments.insertAccepted([record(a, first), record(b, other)]);
+    expect([...inserted]).to.deep.equal([first]);
+  });
+});
