@@ -113,6 +113,18 @@ export interface PaymentRepository {
 export interface BatchRepository {
   /** Creates a built batch for `paymentIds` (in order) and marks them batched, atomically. */
   create(paymentIds: Hex[], gasEstimate?: bigint | null): Promise<BatchRecord>;
+  /**
+   * Records a batch someone else escrowed (state `adopted`): `leaves` are its Merkle leaves in
+   * order. No payment is changed. Recording the same (batchId, txHash) again returns the first.
+   */
+  adopt(batch: {
+    leaves: Hex[];
+    batchId: bigint;
+    root: Hex;
+    txHash: Hex;
+    blockNumber: bigint;
+    blockHash: Hex;
+  }): Promise<BatchRecord>;
   get(key: number): Promise<BatchRecord | null>;
   getByBatchId(batchId: bigint): Promise<BatchRecord | null>;
   listByState(states: BatchState[]): Promise<BatchRecord[]>;
