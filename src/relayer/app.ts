@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
+import { Gauge } from "prom-client";
 import type { RelayerConfig } from "./config";
 import { DEFAULTS } from "./config";
 import { PaymentState } from "./domain";
@@ -20,6 +21,7 @@ import { Intake } from "./intake/intake";
 import { InlineRecovery, type PaymentRecovery } from "./intake/signaturePool";
 import { ChainAccounts } from "./ledger/chainAccounts";
 import type { PayerAccounts } from "./ledger/payerAccounts";
+import { Readiness } from "./readiness";
 import { ROUTES } from "./routes";
 
 export interface AppDeps {
@@ -42,6 +44,8 @@ export interface AppDeps {
   accounts?: PayerAccounts;
   /** Payment digest and signature recovery. Default: on the HTTP thread. Closed with the app. */
   recovery?: PaymentRecovery;
+  /** Conditions the jobs and the store report; GET /ready fails while any holds. Default: none. */
+  readiness?: Readiness;
 }
 
 const API_DESCRIPTION = `StablePay relayer: customers submit EIP-712 signed payments, merchants follow them to settlement.
@@ -85,6 +89,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     groupCommit,
     inclusion: new InclusionProver(store),
     metrics,
+    readiness: deps.readiness ?? new Readiness(clock),
     clock,
   };
 
@@ -146,7 +151,19 @@ function registerAuthAndRateLimit(app: FastifyInstance, ctx: RouteContext): void
 }
 
 function registerMetrics(app: FastifyInstance, ctx: RouteContext): void {
-  const { metrics, store, groupCommit } = ctx;
+  const { metrics, store, groupCommit, readiness } = ctx;
+  const notReady =
+    (metrics.registry.getSingleMetric("relayer_not_ready") as Gauge<"reason"> | undefined) ??
+    new Gauge({
+      name: "relayer_not_ready",
+      help: "1 while a condition makes the relayer not ready (signer_unfunded, storage_unavailable)",
+      labelNames: ["reason"],
+      registers: [metrics.registry],
+    });
+  metrics.setGaugeSource("readiness", () => {
+    notReady.reset();
+    for (const c of readiness.conditions()) notReady.set({ reason: c.reason }, 1);
+  });
   metrics.setGaugeSource("intake", () => metrics.intakeQueueDepth.set(groupCommit.depth));
   metrics.setGaugeSource("payments", async () => {
     const counts = await store.payments.countByState();

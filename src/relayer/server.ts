@@ -21,6 +21,7 @@ import { EthersChainView } from "./intake/chainView";
 import { createPipeline, type Pipeline } from "./jobs";
 import { CURSOR_NAME as WATCHER_CURSOR } from "./jobs/chainWatcher";
 import { PayerLedger } from "./ledger/payerLedger";
+import { Readiness } from "./readiness";
 import { WorkerRecovery } from "./intake/signaturePool";
 import { SubmitterChainWriter } from "./jobs/relayWriter";
 import { errorMessage, type Logger } from "./jobs/runtime";
@@ -166,7 +167,17 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
     });
 
     // A transaction stuck under the fee cap is logged and counted by the submitter itself.
-    const jobs = createPipeline({ store, chain, config, logger: log, metrics, ledger, batchAccounts: ledger });
+    const readiness = new Readiness();
+    const jobs = createPipeline({
+      store,
+      chain,
+      config,
+      logger: log,
+      metrics,
+      ledger,
+      batchAccounts: ledger,
+      readiness,
+    });
     const writer = new SubmitterChainWriter(jobs.submitter, log);
     const webhooks = new WebhookDispatcher({
       store,
@@ -197,6 +208,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       writer,
       logger: options.logger,
       metrics,
+      readiness,
     });
     app = api;
     log.target = api.log;

@@ -8,6 +8,7 @@ import type { ChainWriter } from "../intake/chainWriter";
 import type { EscrowDigester } from "../intake/digest";
 import type { GroupCommitWriter } from "../intake/groupCommit";
 import type { Intake } from "../intake/intake";
+import type { Readiness } from "../readiness";
 import type { InclusionProver } from "./inclusion";
 
 /** Who a request acts as, set by the auth hook. */
@@ -42,6 +43,8 @@ export interface RouteContext {
   groupCommit: GroupCommitWriter;
   inclusion: InclusionProver;
   metrics: RelayerMetrics;
+  /** Conditions reported by the jobs and the store that make GET /ready answer 503. */
+  readiness: Readiness;
   /** Milliseconds since the epoch. */
   clock: () => number;
 }
