@@ -19,6 +19,7 @@ import type { RelayerStore } from "../types";
 import { SqliteApiKeys, SqliteRequests, SqliteWebhooks } from "./accounts";
 import { SqliteBatches, SqliteSettlements, SqliteSubmissions } from "./batches";
 import { Connection } from "./connection";
+import { SqliteLease } from "./lease";
 import { SqliteChainCursors, SqliteIdempotency, SqliteOutbox } from "./outbox";
 import { SqlitePayments } from "./payments";
 
@@ -35,6 +36,8 @@ export class SqliteStore implements RelayerStore {
   readonly outbox: SqliteOutbox;
   readonly idempotency: SqliteIdempotency;
   readonly chainCursor: SqliteChainCursors;
+  /** The single-instance lease (./lease.ts). */
+  readonly lease: SqliteLease;
 
   constructor(private readonly conn: Connection) {
     this.payments = new SqlitePayments(conn);
@@ -47,6 +50,7 @@ export class SqliteStore implements RelayerStore {
     this.outbox = new SqliteOutbox(conn);
     this.idempotency = new SqliteIdempotency(conn);
     this.chainCursor = new SqliteChainCursors(conn);
+    this.lease = new SqliteLease(conn);
   }
 
   transaction<T>(work: () => Promise<T>): Promise<T> {

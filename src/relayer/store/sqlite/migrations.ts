@@ -208,4 +208,18 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE payments ADD COLUMN signature_kind TEXT;
   `,
+  // (ops) The single-instance lease: one relayer process per database (see ./lease.ts). The holder
+  // renews heartbeat_at; another process takes over only after it expired, or at once when the
+  // holder's process is gone from the same host (kill -9 and restart).
+  `
+  CREATE TABLE instance_lease (
+    name         TEXT PRIMARY KEY,
+    holder       TEXT NOT NULL,
+    pid          INTEGER NOT NULL,
+    host         TEXT NOT NULL,
+    signer       TEXT NOT NULL,
+    acquired_at  INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
