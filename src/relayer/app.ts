@@ -79,6 +79,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const accounts = deps.accounts ?? new ChainAccounts(chain, store.payments);
   const recovery = deps.recovery ?? new InlineRecovery(digester);
   const intake = new Intake({ store, chain, accounts, digester, recovery, writer: groupCommit, clock, metrics });
+  const readiness = deps.readiness ?? new Readiness(clock);
+  store.storage?.onChange((failing) => {
+    if (failing) readiness.fail("storage_unavailable", "the database cannot be written (disk full or I/O error)");
+    else readiness.clear("storage_unavailable");
+  });
   const ctx: RouteContext = {
     config,
     store,
@@ -89,7 +94,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     groupCommit,
     inclusion: new InclusionProver(store),
     metrics,
-    readiness: deps.readiness ?? new Readiness(clock),
+    readiness,
     clock,
   };
 

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   rate_limited: 429,
   not_ready: 503,
   chain_unavailable: 503,
+  storage_unavailable: 503,
   conflict: 409,
   internal: 500,
 } as const;

@@ -220,7 +220,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       onError: (error) => log.error({ err: errorMessage(error) }, "webhook dispatcher tick failed"),
     });
 
-    intakeWriter = new WriterThread(config.databasePath);
+    intakeWriter = new WriterThread(config.databasePath, store.storage);
     store.disableAutoCheckpoint();
     const recovery =
       config.signatureWorkers > 0

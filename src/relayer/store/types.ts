@@ -40,6 +40,8 @@ export interface RelayerStore {
    */
   onCommit(callback: () => void): void;
   close(): Promise<void>;
+  /** Disk full / I/O errors (absent: the store has no such condition to report). */
+  readonly storage?: StorageHealthView;
 }
 
 export interface PendingPayment {
@@ -108,6 +110,14 @@ export interface PaymentRepository {
   /** Applies per-payment updates (e.g. leaf index per id) in one commit. */
   update(updates: { id: Hex; state?: PaymentState; fields: Partial<PaymentRecord> }[]): Promise<void>;
   countByState(): Promise<Record<PaymentState, number>>;
+}
+
+/** Whether the store can write (disk full, I/O errors); see ./sqlite/storageErrors.ts. */
+export interface StorageHealthView {
+  readonly failing: boolean;
+  onChange(listener: (failing: boolean) => void): void;
+  /** Tries a real write; ends `failing` when it succeeds. */
+  probe(): Promise<boolean>;
 }
 
 export interface BatchRepository {

@@ -44,6 +44,8 @@ const ready: RouteModule = (app, ctx) => {
         probe(() => ctx.store.chainCursor.get("readiness-probe")),
         probe(() => ctx.chain.blockNumber()),
       ]);
+      // A store that failed for want of space is tried with a real write: it ends the condition.
+      if (ctx.readiness.has("storage_unavailable")) await ctx.store.storage?.probe();
       const reasons = ctx.readiness.conditions().map((c) => c.reason);
       if (store !== "ok" || chain !== "ok")
         throw new ApiError("not_ready", "a dependency is unavailable", { store, chain, reasons });

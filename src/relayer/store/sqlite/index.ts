@@ -20,6 +20,7 @@ import { SqliteApiKeys, SqliteRequests, SqliteWebhooks } from "./accounts";
 import { SqliteBatches, SqliteSettlements, SqliteSubmissions } from "./batches";
 import { Connection } from "./connection";
 import { SqliteLease } from "./lease";
+import type { StorageHealth } from "./storageErrors";
 import { SqliteChainCursors, SqliteIdempotency, SqliteOutbox } from "./outbox";
 import { SqlitePayments } from "./payments";
 
@@ -38,6 +39,7 @@ export class SqliteStore implements RelayerStore {
   readonly chainCursor: SqliteChainCursors;
   /** The single-instance lease (./lease.ts). */
   readonly lease: SqliteLease;
+  readonly storage: StorageHealth;
 
   constructor(private readonly conn: Connection) {
     this.payments = new SqlitePayments(conn);
@@ -51,6 +53,7 @@ export class SqliteStore implements RelayerStore {
     this.idempotency = new SqliteIdempotency(conn);
     this.chainCursor = new SqliteChainCursors(conn);
     this.lease = new SqliteLease(conn);
+    this.storage = conn.storage;
   }
 
   transaction<T>(work: () => Promise<T>): Promise<T> {

@@ -210,7 +210,8 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // (ops) The single-instance lease: one relayer process per database (see ./lease.ts). The holder
   // renews heartbeat_at; another process takes over only after it expired, or at once when the
-  // holder's process is gone from the same host (kill -9 and restart).
+  // holder's process is gone from the same host (kill -9 and restart). And the table of the write
+  // probe that tells when a full disk has room again (./storageErrors.ts).
   `
   CREATE TABLE instance_lease (
     name         TEXT PRIMARY KEY,
@@ -221,5 +222,7 @@ export const MIGRATIONS: readonly string[] = [
     acquired_at  INTEGER NOT NULL,
     heartbeat_at INTEGER NOT NULL
   ) WITHOUT ROWID;
+  -- Readiness write probe while the store is failing (disk full): a row written and deleted.
+  CREATE TABLE storage_probe (id INTEGER PRIMARY KEY, filler BLOB NOT NULL);
   `,
 ];
