@@ -76,7 +76,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     maxSize: deps.groupCommit?.maxSize ?? DEFAULTS.groupCommitMaxSize,
     maxWaitMs: deps.groupCommit?.maxWaitMs ?? DEFAULTS.groupCommitMaxWaitMs,
   });
-  const accounts = deps.accounts ?? new ChainAccounts(chain, store.payments);
+  const accounts = deps.accounts ?? new ChainAccounts(chain, store.payments, clock);
   const recovery = deps.recovery ?? new InlineRecovery(digester);
   const intake = new Intake({ store, chain, accounts, digester, recovery, writer: groupCommit, clock, metrics });
   const readiness = deps.readiness ?? new Readiness(clock);
@@ -91,6 +91,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     writer: deps.writer ?? null,
     digester,
     intake,
+    accounts,
     groupCommit,
     inclusion: new InclusionProver(store),
     metrics,

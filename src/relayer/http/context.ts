@@ -9,6 +9,7 @@ import type { EscrowDigester } from "../intake/digest";
 import type { GroupCommitWriter } from "../intake/groupCommit";
 import type { Intake } from "../intake/intake";
 import type { Readiness } from "../readiness";
+import type { PayerAccounts } from "../ledger/payerAccounts";
 import type { InclusionProver } from "./inclusion";
 
 /** Who a request acts as, set by the auth hook. */
@@ -40,6 +41,11 @@ export interface RouteContext {
   writer: ChainWriter | null;
   digester: EscrowDigester;
   intake: Intake;
+  /**
+   * Payer state: the one view intake admits payments against, which the account endpoint shows and
+   * withdrawals are checked and reserved against.
+   */
+  accounts: PayerAccounts;
   groupCommit: GroupCommitWriter;
   inclusion: InclusionProver;
   metrics: RelayerMetrics;
