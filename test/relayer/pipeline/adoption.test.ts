@@ -11,19 +11,23 @@ import { ethers } from "hardhat";
 import { BatchState, ONCHAIN_REJECT_REASONS, PaymentState, type Hex } from "../../../src/relayer/domain";
 import { buildPayment, PaymentStatus, signConfirmation, signPayment } from "../../escrow/fixtures";
 import { signedPayment } from "../helpers/api";
-import { mine, setAutomine, waitFor } from "../helpers/chain";
+import { mine, pipelineFixture, rpc, setAutomine, tickUntil, waitFor, type PipelineFixture } from "../helpers/chain";
 import { startSdkHarness, type SdkHarness } from "../../sdk/helpers";
 
 describe("relayer pipeline: adopting batches someone else sent", function () {
-  let s: SdkHarness;
+  let harness: SdkHarness | undefined;
+  let fx: PipelineFixture | undefined;
 
   afterEach(async () => {
     await setAutomine(true);
-    await s?.cleanup();
+    await harness?.cleanup();
+    await fx?.cleanup();
+    harness = undefined;
+    fx = undefined;
   });
 
   it("a payment front-run into a third party's batch gets that batch's proof; confirm through the API succeeds", async function () {
-    s = await startSdkHarness();
+    const s = (harness = await startSdkHarness());
     await s.store.webhooks.create({
       id: "wh1",
       merchantId: s.f.merchants[0].id,
@@ -81,7 +85,7 @@ describe("relayer pipeline: adopting batches someone else sent", function () {
   });
 
   it("the relayer's own batch carrying it lands after the third party's: the item is rejected on chain, the payment stays escrowed with the adopted proof", async function () {
-    s = await startSdkHarness();
+    const s = (harness = await startSdkHarness());
     const first = await signedPayment(s, 0);
     const second = await signedPayment(s, 2);
     const ids: Hex[] = [];
@@ -135,5 +139,47 @@ describe("relayer pipeline: adopting batches someone else sent", function () {
     await mine();
     await s.pipeline.tick();
     expect((await s.store.payments.get(ids[0]))!.state).to.equal(PaymentState.Escrowed);
+  });
+
+  it("a reorg that drops the adopted batch returns the payment to the queue; the relayer escrows it itself, once", async function () {
+    fx = await pipelineFixture();
+    const [payment] = await fx.accept([{ payer: fx.customers[0] }]);
+    const snapshot = await rpc<string>("evm_snapshot");
+    const { id, signature, payer, merchantId, amount, orderRef, nonce, validAfter, deadline } = payment;
+    await (
+      await fx.escrow
+        .connect(fx.stranger)
+        .payBatch([{ payment: { payer, merchantId, amount, orderRef, nonce, validAfter, deadline }, signature }])
+    ).wait();
+    const pipeline = fx.pipeline();
+    await pipeline.watcher.tick();
+    const [adopted] = await fx.store.batches.listByState([BatchState.Adopted]);
+    expect((await fx.store.payments.get(id))!.batchKey).to.equal(adopted.key);
+    const cursor = (await pipeline.watcher.cursor())!;
+
+    expect(await rpc("evm_revert", [snapshot])).to.equal(true);
+    const height = BigInt(await rpc<string>("eth_blockNumber"));
+    await mine(Number(cursor.blockNumber - height) + 2);
+    await pipeline.watcher.tick();
+    expect(pipeline.watcher.lastTick.reorg!.dropped).to.deep.equal([adopted.key]);
+    expect((await fx.store.batches.get(adopted.key))!.state).to.equal(BatchState.Reorged);
+    const requeued = (await fx.store.payments.get(id))!;
+    expect([requeued.state, requeued.batchKey, requeued.batchId, requeued.txHash]).to.deep.equal([
+      PaymentState.Accepted,
+      null,
+      null,
+      null,
+    ]);
+
+    await tickUntil(pipeline, "escrowed by the relayer", async () => {
+      const p = (await fx!.store.payments.get(id))!;
+      return p.state === PaymentState.Escrowed && p.batchKey !== adopted.key;
+    });
+    const own = (await fx.store.payments.get(id))!;
+    expect((await fx.store.batches.get(own.batchKey!))!.state).to.be.oneOf([
+      BatchState.Submitted,
+      BatchState.Confirmed,
+    ]);
+    expect(await fx.escrow.batchCount()).to.equal(1n);
   });
 });
