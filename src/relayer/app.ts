@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
+import { Gauge } from "prom-client";
 import type { RelayerConfig } from "./config";
 import { DEFAULTS, validateConfig } from "./config";
 import { isApiError } from "./errors";
@@ -23,6 +24,7 @@ import { Intake } from "./intake/intake";
 import { InlineRecovery, type PaymentRecovery } from "./intake/signaturePool";
 import { ChainAccounts } from "./ledger/chainAccounts";
 import type { PayerAccounts } from "./ledger/payerAccounts";
+import { Readiness } from "./readiness";
 import { ROUTES } from "./routes";
 
 export interface AppDeps {
@@ -45,6 +47,8 @@ export interface AppDeps {
   accounts?: PayerAccounts;
   /** Payment digest and signature recovery. Default: on the HTTP thread. Closed with the app. */
   recovery?: PaymentRecovery;
+  /** Conditions the jobs and the store report; GET /ready fails while any holds. Default: none. */
+  readiness?: Readiness;
 }
 
 const API_DESCRIPTION = `StablePay relayer: customers submit EIP-712 signed payments, merchants follow them to settlement.
@@ -81,7 +85,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     maxSize: deps.groupCommit?.maxSize ?? DEFAULTS.groupCommitMaxSize,
     maxWaitMs: deps.groupCommit?.maxWaitMs ?? DEFAULTS.groupCommitMaxWaitMs,
   });
-  const accounts = deps.accounts ?? new ChainAccounts(chain, store.payments);
+  const accounts = deps.accounts ?? new ChainAccounts(chain, store.payments, clock);
   const recovery = deps.recovery ?? new InlineRecovery(digester);
   const intake = new Intake({
     store,
@@ -94,6 +98,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     metrics,
     maxNodeCallsPerRequest: config.maxNodeCallsPerRequest,
   });
+  const readiness = deps.readiness ?? new Readiness(clock);
+  store.storage?.onChange((failing) => {
+    if (failing) readiness.fail("storage_unavailable", "the database cannot be written (disk full or I/O error)");
+    else readiness.clear("storage_unavailable");
+  });
   const ctx: RouteContext = {
     config,
     store,
@@ -101,9 +110,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     writer: deps.writer ?? null,
     digester,
     intake,
+    accounts,
     groupCommit,
     inclusion: new InclusionProver(store),
     metrics,
+    readiness,
     clock,
     limits: {
       requests: new TokenBucketLimiter(config.rateLimitPerSecond, config.rateLimitBurst, clock),
@@ -210,7 +221,19 @@ function registerAuthAndRateLimit(app: FastifyInstance, ctx: RouteContext): void
 }
 
 function registerMetrics(app: FastifyInstance, ctx: RouteContext): void {
-  const { metrics, store, groupCommit } = ctx;
+  const { metrics, store, groupCommit, readiness } = ctx;
+  const notReady =
+    (metrics.registry.getSingleMetric("relayer_not_ready") as Gauge<"reason"> | undefined) ??
+    new Gauge({
+      name: "relayer_not_ready",
+      help: "1 while a condition makes the relayer not ready (signer_unfunded, storage_unavailable)",
+      labelNames: ["reason"],
+      registers: [metrics.registry],
+    });
+  metrics.setGaugeSource("readiness", () => {
+    notReady.reset();
+    for (const c of readiness.conditions()) notReady.set({ reason: c.reason }, 1);
+  });
   metrics.setGaugeSource("intake", () => metrics.intakeQueueDepth.set(groupCommit.depth));
   metrics.setGaugeSource("payments", async () => {
     const counts = await store.payments.countByState();

@@ -59,6 +59,12 @@ export enum BatchState {
   Empty = "empty",
   /** Dropped by a reorg: its payments return to `accepted`. */
   Reorged = "reorged",
+  /**
+   * Escrowed by a transaction someone else sent (payBatch is open to anyone): rebuilt from that
+   * transaction's logs by the chain watcher, so that its payments have inclusion proofs. Its
+   * `paymentIds` are exactly the batch's Merkle leaves in order, payments of others included.
+   */
+  Adopted = "adopted",
 }
 
 export enum SubmissionState {

@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   relay_quota_exceeded: 429,
   not_ready: 503,
   chain_unavailable: 503,
+  storage_unavailable: 503,
   conflict: 409,
   webhook_limit_reached: 409,
   webhook_url_not_allowed: 422,

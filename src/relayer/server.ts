@@ -4,13 +4,19 @@
  * webhook dispatcher, all on one store and one signer. `main.ts` runs it from the environment;
  * tests and the benchmark embed it or spawn main.ts.
  *
+ * One process per database: start-up takes the single-instance lease (./store/sqlite/lease.ts)
+ * first and refuses to start while another live relayer holds it; a graceful stop releases it.
+ *
  * Shutdown order matters for exactly-once: the API closes first (no new payment is acknowledged, and
  * the group commit flushes every payment already verified), then the jobs finish their tick in
  * flight, then the store closes. A kill -9 anywhere skips all of this and is still safe: the store
  * records every step before the chain sees it (see docs/relayer.md, "Exactly once").
  */
+import { randomUUID } from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { computeAddress } from "ethers";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app";
 import type { RelayerConfig } from "./config";
@@ -21,11 +27,13 @@ import { EthersChainView } from "./intake/chainView";
 import { createPipeline, type Pipeline } from "./jobs";
 import { CURSOR_NAME as WATCHER_CURSOR } from "./jobs/chainWatcher";
 import { PayerLedger } from "./ledger/payerLedger";
+import { Readiness } from "./readiness";
 import { WorkerRecovery } from "./intake/signaturePool";
 import { SubmitterChainWriter } from "./jobs/relayWriter";
 import { errorMessage, type Logger } from "./jobs/runtime";
 import { metrics as processMetrics, type RelayerMetrics } from "./metrics";
 import { defaultKeyFile, openSqliteStore, type SqliteStore } from "./store/sqlite";
+import { LEASE_TTL_MS } from "./store/sqlite/lease";
 import { WriterThread } from "./store/sqlite/writerThread";
 import { WebhookDispatcher } from "./webhooks/dispatcher";
 import { LogThrottle } from "./webhooks/logThrottle";
@@ -111,6 +119,8 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
   let pipeline: Pipeline | null = null;
   let dispatcher: WebhookDispatcher | null = null;
   let intakeWriter: WriterThread | null = null;
+  const holder = randomUUID();
+  let heartbeat: NodeJS.Timeout | null = null;
 
   // App first: no new acknowledgements, and its onClose hook drains the group commit into the
   // store. Then the jobs' ticks in flight, the dispatcher's deliveries, the provider, the store.
@@ -119,6 +129,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       ["api", app && (() => app!.close())],
       ["intake writer", intakeWriter && (() => intakeWriter!.close())],
       ["jobs", pipeline && (() => pipeline!.stop())],
+      ["lease heartbeat", heartbeat && (() => clearInterval(heartbeat!))],
       ["webhooks", dispatcher && (() => dispatcher!.stop())],
       [
         "chain",
@@ -128,6 +139,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
             chain!.provider.destroy();
           }),
       ],
+      ["lease", heartbeat && (() => store!.lease.release(holder))],
       ["store", store && (() => store!.close())],
     ];
     for (const [name, step] of steps) {
@@ -145,6 +157,26 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
     const keyFile = defaultKeyFile(config.databasePath);
     const keyFileExisted = fs.existsSync(keyFile);
     store = await openSqliteStore(config.databasePath, { secretKey: config.webhooks.secretKey ?? undefined, keyFile });
+    // One relayer per database, before anything reads or sends: a second one refuses to start.
+    await store.lease.acquire({
+      holder,
+      pid: process.pid,
+      host: os.hostname(),
+      signer: computeAddress(config.signerPrivateKey),
+    });
+    const leased = store;
+    heartbeat = setInterval(() => {
+      leased.lease
+        .renew(holder)
+        .then((held) => {
+          if (held) return;
+          // Taken over after this process stalled past the lease: the other one sends now.
+          log.error({ holder }, "single-instance lease lost to another relayer: stopping the chain jobs");
+          void pipeline?.stop();
+        })
+        .catch((error: unknown) => log.warn({ err: errorMessage(error) }, "lease heartbeat failed"));
+    }, LEASE_TTL_MS / 3);
+    heartbeat.unref();
     chain = await connectChain({
       rpcUrl: config.rpcUrl,
       deployment: config.deploymentsFile,
@@ -184,7 +216,17 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
     });
 
     // A transaction stuck under the fee cap is logged and counted by the submitter itself.
-    const jobs = createPipeline({ store, chain, config, logger: log, metrics, ledger, batchAccounts: ledger });
+    const readiness = new Readiness();
+    const jobs = createPipeline({
+      store,
+      chain,
+      config,
+      logger: log,
+      metrics,
+      ledger,
+      batchAccounts: ledger,
+      readiness,
+    });
     const writer = new SubmitterChainWriter(jobs.submitter, log);
     const hooks = config.webhooks;
     // One line per endpoint and outcome per interval: a dead endpoint must not flood the log.
@@ -214,7 +256,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       onError: (error) => log.error({ err: errorMessage(error) }, "webhook dispatcher tick failed"),
     });
 
-    intakeWriter = new WriterThread(config.databasePath);
+    intakeWriter = new WriterThread(config.databasePath, store.storage);
     store.disableAutoCheckpoint();
     const recovery =
       config.signatureWorkers > 0
@@ -233,6 +275,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       writer,
       logger: options.logger,
       metrics,
+      readiness,
     });
     app = api;
     log.target = api.log;

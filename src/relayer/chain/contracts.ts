@@ -207,6 +207,11 @@ export class ChainClient {
     return this.rpc("eth_getTransactionCount", () => this.provider.getTransactionCount(this.address, tag));
   }
 
+  /** The signer's ETH balance (wei) at the latest block. */
+  balance(): Promise<bigint> {
+    return this.rpc("eth_getBalance", () => this.provider.getBalance(this.address, "latest"));
+  }
+
   /** EIP-1559 fees the node suggests (base fee headroom plus tip). */
   async suggestedFees(): Promise<Fees> {
     const data = await this.rpc("fee_data", () => this.provider.getFeeData());

@@ -20,6 +20,7 @@ export type RpcErrorKind =
   | "replacement_underpriced"
   /** The node refuses a nonce beyond the next one (a gap). */
   | "nonce_too_high"
+  /** The sender's ETH does not cover the transaction's gas: nothing is sent until it is funded. */
   | "insufficient_funds"
   /** Anything else: not retried. */
   | "fatal";
@@ -40,6 +41,15 @@ const TRANSIENT_CODES = new Set([
 
 const TRANSIENT_TEXT =
   /timeout|timed out|socket hang up|econnreset|econnrefused|network error|bad gateway|service unavailable|gateway timeout|too many requests|rate limit|header not found|try again later|temporarily unavailable|\b50[234]\b/i;
+
+/**
+ * The sender cannot pay for gas: geth "insufficient funds for gas * price + value", Hardhat
+ * "Sender doesn't have enough funds to send tx", Nethermind "InsufficientFunds", Besu "Upfront cost
+ * exceeds account balance". ethers cannot coalesce Hardhat's wording and reports it as "could not
+ * coalesce error", so the node's own text is matched.
+ */
+const INSUFFICIENT_FUNDS_TEXT =
+  /insufficient funds|insufficientfunds|doesn't have enough funds|does not have enough funds|exceeds account balance|sender balance too low/i;
 
 /** Every message and code along an error's chain (ethers nests the node's error in info/error). */
 function describe(error: unknown, depth = 0): { text: string; codes: string[] } {
@@ -72,7 +82,7 @@ export function classifyRpcError(error: unknown): RpcErrorKind {
     return "replacement_underpriced";
   }
   if (/nonce[^|]*too high|nonce gap/i.test(text)) return "nonce_too_high";
-  if (codes.includes("INSUFFICIENT_FUNDS") || /insufficient funds/i.test(text)) return "insufficient_funds";
+  if (codes.includes("INSUFFICIENT_FUNDS") || INSUFFICIENT_FUNDS_TEXT.test(text)) return "insufficient_funds";
   if (codes.some((c) => TRANSIENT_CODES.has(c)) || TRANSIENT_TEXT.test(text)) return "transient";
   return "fatal";
 }
@@ -135,5 +145,23 @@ export async function withRetry<T>(label: string, work: () => Promise<T>, option
       options.onRetry?.({ label, attempt, delayMs, error });
       await sleep(delayMs);
     }
+  }
+}
+
+/**
+ * The signer's ETH does not cover a transaction's gas. Thrown by the submitter for every send until
+ * the signer is funded (it reports the condition itself, once: callers need not log it again).
+ */
+export class SignerUnfundedError extends Error {
+  readonly code = "signer_unfunded";
+  readonly reported = true;
+
+  constructor(
+    readonly signer: string,
+    /** When the submitter tries again at the latest (ms since the epoch); sooner once funded. */
+    readonly retryAt: number,
+  ) {
+    super(`signer ${signer} has no ETH for gas; sending is held until it is funded`);
+    this.name = "SignerUnfundedError";
   }
 }

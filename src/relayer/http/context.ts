@@ -8,6 +8,8 @@ import type { ChainWriter } from "../intake/chainWriter";
 import type { EscrowDigester } from "../intake/digest";
 import type { GroupCommitWriter } from "../intake/groupCommit";
 import type { Intake } from "../intake/intake";
+import type { Readiness } from "../readiness";
+import type { PayerAccounts } from "../ledger/payerAccounts";
 import type { InclusionProver } from "./inclusion";
 import type { RetentionPruner } from "./retention";
 import type { TokenBucketLimiter } from "./rateLimit";
@@ -51,9 +53,16 @@ export interface RouteContext {
   writer: ChainWriter | null;
   digester: EscrowDigester;
   intake: Intake;
+  /**
+   * Payer state: the one view intake admits payments against, which the account endpoint shows and
+   * withdrawals are checked and reserved against.
+   */
+  accounts: PayerAccounts;
   groupCommit: GroupCommitWriter;
   inclusion: InclusionProver;
   metrics: RelayerMetrics;
+  /** Conditions reported by the jobs and the store that make GET /ready answer 503. */
+  readiness: Readiness;
   /** Milliseconds since the epoch. */
   clock: () => number;
   limits: {

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError, isApiError } from "../errors";
+import { StorageUnavailableError } from "../store/sqlite/storageErrors";
 import type { App } from "./context";
 
 /**
@@ -9,6 +10,10 @@ import type { App } from "./context";
  */
 export function toApiError(error: FastifyError | Error): ApiError {
   if (isApiError(error)) return error;
+  if (error instanceof StorageUnavailableError)
+    return new ApiError("storage_unavailable", "storage is temporarily unavailable; retry later", {
+      retryAfterSeconds: error.retryAfterSeconds,
+    });
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     const errors = fastifyError.validation.map((v) => ({
@@ -52,7 +57,10 @@ export function registerErrorHandling(app: App): void {
       // The client got the code and a safe message; the cause goes to the log (redacted on the way out).
       request.log.warn({ code: apiError.code, cause: describeCause(apiError.cause) }, apiError.message);
     } else request.log.info({ code: apiError.code }, apiError.message);
-    if (apiError.status === 429 && apiError.details?.retryAfterSeconds !== undefined) {
+    if (
+      (apiError.status === 429 || apiError.code === "storage_unavailable") &&
+      apiError.details?.retryAfterSeconds !== undefined
+    ) {
       reply.header("retry-after", String(apiError.details.retryAfterSeconds));
     }
     return reply.status(apiError.status).send(apiError.toJSON());

@@ -1,5 +1,5 @@
 import { BatchTree } from "../../sdk/merkle";
-import { PaymentState, type Hex, type PaymentRecord } from "../domain";
+import { BatchState, PaymentState, type BatchRecord, type Hex, type PaymentRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
 import type { Inclusion } from "../intake/chainWriter";
 
@@ -29,7 +29,8 @@ const CACHED_BATCHES = 256;
 /**
  * Inclusion proofs of escrowed payments. The batch's tree is rebuilt from its payments in store
  * order (by leaf index when the watcher recorded it) keeping only those the escrow accepted, as
- * the escrow built its root; a tree whose root differs from the recorded one is never served.
+ * the escrow built its root; an adopted batch (sent by someone else) keeps its leaves as the
+ * chain's logs listed them. A tree whose root differs from the recorded one is never served.
  * Trees of batches whose every item is decided are cached: their leaves can no longer change.
  */
 export class InclusionProver {
@@ -56,6 +57,7 @@ export class InclusionProver {
     if (cached) return cached;
     const batch = await this.store.batches.get(batchKey);
     if (!batch) return null;
+    if (batch.state === BatchState.Adopted) return this.adopted(batchKey, batch);
     const records = (await Promise.all(batch.paymentIds.map((id) => this.store.payments.get(id)))).filter(
       (r): r is PaymentRecord => r !== null,
     );
@@ -70,6 +72,16 @@ export class InclusionProver {
       if (this.trees.size >= CACHED_BATCHES) this.trees.delete(this.trees.keys().next().value!);
       this.trees.set(batchKey, result);
     }
+    return result;
+  }
+
+  /** A batch someone else sent: its leaves were taken from the chain's logs, others' payments included. */
+  private adopted(batchKey: number, batch: BatchRecord): BatchLeaves | null {
+    const tree = new BatchTree(batch.paymentIds);
+    if (batch.root === null || batch.root.toLowerCase() !== tree.root) return null;
+    const result = { tree, index: new Map(batch.paymentIds.map((id, i) => [id.toLowerCase() as Hex, i])) };
+    if (this.trees.size >= CACHED_BATCHES) this.trees.delete(this.trees.keys().next().value!);
+    this.trees.set(batchKey, result);
     return result;
   }
 }

@@ -116,7 +116,7 @@ export class ChainWatcher extends Job {
       if (logs.some((l) => l.blockNumber === to && l.blockHash !== hash)) return;
       const page = decodeEscrowLogs(logs);
       const counts = await this.store.transaction(async () => {
-        const result = await applyEscrowPage(this.store, page, this.clock.now(), this.ledger);
+        const result = await applyEscrowPage(this.store, page, this.clock.now(), this.ledger, this.chain.address);
         await this.store.chainCursor.set(CURSOR_NAME, to, block.hash as Hex);
         this.store.onCommit(() => this.ledger.chainAdvanced(to, result.touched));
         return result.counts;

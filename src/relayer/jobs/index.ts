@@ -7,6 +7,7 @@ import type { RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
 import type { ChainClient } from "../chain/contracts";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
+import type { Readiness } from "../readiness";
 import type { BatchAccountSource } from "./precheck";
 import { Batcher, PayBatchGasModel } from "./batcher";
 import { BlocklistSync } from "./blocklistSync";
@@ -52,6 +53,8 @@ export interface PipelineOptions {
    * payments in flight). Default: read each payer from the node at the `pending` block.
    */
   batchAccounts?: BatchAccountSource;
+  /** Where the jobs report conditions that make the relayer not ready (an unfunded signer). */
+  readiness?: Readiness;
 }
 
 export interface Pipeline {
@@ -87,6 +90,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     onStuck: options.onStuck,
     gasModel,
     builtBatches,
+    readiness: options.readiness,
   });
   const batcher = new Batcher({
     ...common,

@@ -6,6 +6,10 @@
  *
  *   PaymentEscrowed → escrowed (batch id; leaf index = position among that batch's PaymentEscrowed
  *                     logs, i.e. in the batch's Merkle tree; tx hash; releaseAt from TrancheFunded)
+ *   BatchEscrowed   → when another address sent the batch (payBatch is open: anyone holding a
+ *                     payment's signature can escrow it first), the batch is adopted: recorded with
+ *                     its leaves and root from these logs, and its payments point at it, so they
+ *                     get inclusion proofs like the relayer's own
  *   PaymentRejected → rejected with the escrow's reason, unless already escrowed (exactly-once)
  *   PaymentConfirmed → released · PaymentRefunded → refunded when full, else `refunded` updated
  *   DisputeOpened → disputed · DisputeResolved → resolved
@@ -30,6 +34,7 @@ export const WATCHED_EVENTS = [
   "DisputeOpened",
   "DisputeResolved",
   "TrancheSettled",
+  "BatchEscrowed",
   // No payment changes with these: they move a payer's balance or nonce window, which intake's
   // ledger must re-read.
   "Deposited",
@@ -43,11 +48,11 @@ const decoder = new EscrowEventDecoder(WATCHED_EVENTS);
 
 export const WATCHED_TOPICS: string[] = decoder.topics;
 
-export type AppliedCounts = Partial<Record<PaymentState | "refundedPartly", number>>;
+export type AppliedCounts = Partial<Record<PaymentState | "refundedPartly" | "adopted", number>>;
 
 /** A page of logs, decoded. */
 export interface EscrowPage {
-  events: { event: WatchedEvent; tx: Hex }[];
+  events: { event: WatchedEvent; tx: Hex; blockNumber: bigint; blockHash: Hex }[];
   /** releaseAt of each (tx, batch, merchant) run: its TrancheFunded comes after its payments. */
   releaseAt: Map<string, bigint>;
 }
@@ -71,17 +76,22 @@ export function decodeEscrowLogs(logs: readonly RawLog[]): EscrowPage {
     const event = decoder.decode(log);
     if (!event) continue;
     const tx = log.transactionHash;
-    events.push({ event, tx });
+    events.push({ event, tx, blockNumber: log.blockNumber, blockHash: log.blockHash.toLowerCase() as Hex });
     if (event.name === "TrancheFunded") releaseAt.set(runKey(tx, event.batchId, event.merchantId), event.releaseAt);
   }
   return { events, releaseAt };
 }
 
+/**
+ * `self` is the relayer's signer: batches it sent are the relayer's own (recorded by the submitter);
+ * those of any other sender are adopted.
+ */
 export async function applyEscrowPage(
   store: RelayerStore,
   page: EscrowPage,
   now: number,
   ledger: LedgerListener,
+  self: Hex,
 ): Promise<AppliedPage> {
   // Every payment the page names, in one read: each await inside the watcher's transaction lets
   // the HTTP thread's backlog run while the write lock is held.
@@ -109,16 +119,20 @@ export async function applyEscrowPage(
     });
     counts[label] = (counts[label] ?? 0) + 1;
   };
-  const leaves = new Map<string, number>();
+  /** Leaves of each (tx, batch) in tree order, and the escrow changes of the relayer's payments in it. */
+  const batches = new Map<string, { leaves: Hex[]; escrowed: PaymentChange[] }>();
   const settled = new Map<bigint, Set<bigint>>();
+  const adopt: { key: string; batchId: bigint; root: Hex; tx: Hex; blockNumber: bigint; blockHash: Hex }[] = [];
 
-  for (const { event: e, tx } of page.events) {
+  for (const { event: e, tx, blockNumber, blockHash } of page.events) {
     switch (e.name) {
       case "PaymentEscrowed": {
         // Counted for every escrowed log, known payment or not: it is the position in the tree.
         const leafKey = `${tx}:${e.batchId}`;
-        const leafIndex = leaves.get(leafKey) ?? 0;
-        leaves.set(leafKey, leafIndex + 1);
+        let batch = batches.get(leafKey);
+        if (!batch) batches.set(leafKey, (batch = { leaves: [], escrowed: [] }));
+        const leafIndex = batch.leaves.length;
+        batch.leaves.push(e.paymentId.toLowerCase() as Hex);
         const p = lookup(e.paymentId);
         if (!p || !canMove(p.state, PaymentState.Escrowed)) {
           // Not one of the payer's pending payments leaving with it: the ledger cannot follow it.
@@ -137,6 +151,14 @@ export async function applyEscrowPage(
           },
           PaymentState.Escrowed,
         );
+        batch.escrowed.push(changes[changes.length - 1]);
+        break;
+      }
+      case "BatchEscrowed": {
+        // Emitted after the batch's payments: the leaves of (tx, batch) are all known here.
+        if (e.submitter.toLowerCase() !== self.toLowerCase()) {
+          adopt.push({ key: `${tx}:${e.batchId}`, batchId: e.batchId, root: e.root, tx, blockNumber, blockHash });
+        }
         break;
       }
       case "PaymentRejected": {
@@ -191,6 +213,21 @@ export async function applyEscrowPage(
       case "TrancheFunded":
         break; // read by decodeEscrowLogs (releaseAt)
     }
+  }
+  for (const a of adopt) {
+    const batch = batches.get(a.key);
+    // Only batches carrying a payment of the relayer's: others' batches are none of its business.
+    if (!batch || batch.escrowed.length === 0) continue;
+    const record = await store.batches.adopt({
+      leaves: batch.leaves,
+      batchId: a.batchId,
+      root: a.root,
+      txHash: a.tx,
+      blockNumber: a.blockNumber,
+      blockHash: a.blockHash,
+    });
+    for (const change of batch.escrowed) change.fields = { ...change.fields, batchKey: record.key };
+    counts.adopted = (counts.adopted ?? 0) + batch.escrowed.length;
   }
   await writePaymentChanges(store, changes, now, ledger);
 

@@ -10,6 +10,8 @@
  *  - gone: the batch is `reorged`, its transactions failed, and its payments return to `accepted`
  *    (the batcher puts them in a new batch; if the old transaction ever resurfaces, the chain
  *    rejects the second escrow with nonce_unavailable, so a payment is still escrowed once).
+ * An adopted batch (sent by someone else) that moved or vanished is `reorged` and its payments
+ * return to `accepted`; the re-read logs escrow and adopt them again where the new chain has them.
  * Settlements confirmed recently get the same check; payments a vanished settlement had settled
  * return to released or escrowed as the escrow's per-payment record says.
  */
@@ -58,11 +60,29 @@ export async function recoverFromReorg(options: {
 }): Promise<ReorgOutcome> {
   const { store, chain, rewindTo, now, log, ledger } = options;
   const outcome: ReorgOutcome = { dropped: [], moved: [], pending: [], settlementsUndone: [] };
-  const finalised = await store.batches.listByState([BatchState.Confirmed, BatchState.Empty]);
+  const finalised = await store.batches.listByState([BatchState.Confirmed, BatchState.Empty, BatchState.Adopted]);
   for (const batch of finalised) {
     if (batch.blockNumber === null || batch.blockNumber <= rewindTo || batch.txHash === null) continue;
     const receipt = await chain.receipt(batch.txHash);
     if (receipt && receipt.blockHash === batch.blockHash?.toLowerCase()) continue;
+    if (batch.state === BatchState.Adopted) {
+      // Not the relayer's transaction to follow: its payments go back to the queue; if the new
+      // chain still escrows them, the re-read logs escrow and adopt them again.
+      await store.transaction(async () => {
+        await store.batches.update(batch.key, { state: BatchState.Reorged });
+        const carried = (await paymentsOf(store, batch)).filter(
+          (p) => p.batchKey === batch.key && ONCHAIN_STATES.includes(p.state),
+        );
+        await writePaymentChanges(
+          store,
+          carried.map((payment) => ({ payment, state: PaymentState.Accepted, fields: REQUEUE_FIELDS })),
+          now,
+          ledger,
+        );
+      });
+      outcome.dropped.push(batch.key);
+      continue;
+    }
     const inPool = receipt ? null : await chain.transaction(batch.txHash);
     const escrowed = receipt ? batchEscrowedIn(receipt, chain.addresses.escrow) : null;
     await store.transaction(async () => {

@@ -107,6 +107,8 @@ export abstract class Job {
     try {
       await this.tick();
     } catch (error) {
+      // A condition its owner already reported (rate-limited) would otherwise be logged every tick.
+      if ((error as { reported?: boolean } | null)?.reported === true) return;
       this.log.error({ job: this.name, err: errorMessage(error) }, `${this.name} tick failed`);
       this.metrics?.failures.inc({ component: this.name, reason: "tick" });
     }

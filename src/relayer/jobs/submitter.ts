@@ -10,6 +10,11 @@
  * that cannot be bumped under the cap is reported (log, failure metric, `stuck`, `onStuck`), not left
  * silently waiting; one whose nonce another transaction took is dropped and its batch re-sent.
  * Other jobs (the settler) send through `send()`, on the same nonce sequence and lock.
+ *
+ * A signer without ETH for gas is reported once (an error line naming the address, the
+ * `insufficient_funds` failure metric, readiness `signer_unfunded`), and sending is held: tried
+ * again with exponential backoff, or at once when the signer's balance grows. Meanwhile `send()`
+ * throws SignerUnfundedError without calling the node.
  */
 import { Transaction } from "ethers";
 import { SubmissionState, type Hex, type SubmissionRecord } from "../domain";
@@ -18,7 +23,8 @@ import type { RelayerStore } from "../store/types";
 import type { ChainClient, Fees } from "../chain/contracts";
 import type { RawReceipt } from "../chain/rawTypes";
 import { bumpFees, gasLimitFromEstimate, initialFees } from "../chain/fees";
-import { ChainUnavailableError } from "../chain/rpcErrors";
+import { ChainUnavailableError, SignerUnfundedError, classifyRpcError } from "../chain/rpcErrors";
+import type { Readiness } from "../readiness";
 import { NonceManager, groupByNonce, type NonceReport } from "../chain/nonceManager";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
 import type { PayBatchGasModel } from "./batcher";
@@ -37,6 +43,20 @@ import {
 
 /** Fresh sends whose nonce turned out taken are re-signed at most this often, then left to the next tick. */
 const MAX_SEND_ATTEMPTS = 3;
+/** Backoff of sends while the signer cannot pay for gas: doubling from the first, up to the second. */
+export const UNFUNDED_BACKOFF_MS = { base: 1_000, max: 60_000 };
+/** While unfunded, a reminder is logged at most this often. */
+export const UNFUNDED_REMINDER_MS = 5 * 60_000;
+
+interface Unfunded {
+  since: number;
+  /** Failed sends since it began. */
+  attempts: number;
+  /** Balance when the last send failed: a larger one means someone funded the signer. */
+  balance: bigint | null;
+  retryAt: number;
+  remindedAt: number;
+}
 
 export interface StuckTransaction {
   nonce: number;
@@ -67,6 +87,8 @@ export interface SubmitterOptions {
   builtBatches?: BuiltBatchRecords;
   /** Told of the payment state changes it commits (default: nobody). */
   ledger?: LedgerListener;
+  /** Where `signer_unfunded` is reported (default: nowhere). */
+  readiness?: Readiness;
 }
 
 export class Submitter extends Job {
@@ -86,6 +108,8 @@ export class Submitter extends Job {
   /** Last bump tried per nonce (fees and when), so a refused bump is neither repeated nor hurried. */
   private readonly tried = new Map<number, { fees: Fees; at: number }>();
   private reconciled = false;
+  /** Set while the signer cannot pay for gas (see the class comment). */
+  private unfunded: Unfunded | null = null;
 
   constructor(private readonly options: SubmitterOptions) {
     super("submitter", options.logger ?? silentLogger, options.metrics);
@@ -133,8 +157,14 @@ export class Submitter extends Job {
   send(purpose: string, data: string, gasLimit: bigint): Promise<SubmissionRecord> {
     return this.lock.run(async () => {
       if (!this.reconciled) await this.reconcileLocked();
+      if (!(await this.maySend())) throw new SignerUnfundedError(this.chain.address, this.unfunded!.retryAt);
       return this.sendLocked(purpose, data, gasLimit);
     });
+  }
+
+  /** Whether the signer was last seen unable to pay for gas (until a send succeeds). */
+  get signerUnfunded(): boolean {
+    return this.unfunded !== null;
   }
 
   /**
@@ -156,17 +186,24 @@ export class Submitter extends Job {
     return this.lock.run(async () => {
       if (!this.reconciled) await this.reconcileLocked();
       await this.followPending();
-      await sendBuiltBatches({
-        store: this.store,
-        ledger: this.ledger,
-        now: () => this.clock.now(),
-        log: this.log,
-        metrics: this.metrics,
-        gasLimitFor: (data, fallback) => this.gasLimitFor(data, fallback),
-        gasModel: this.gasModel,
-        builtBatches: this.builtBatches,
-        send: (purpose, data, gasLimit) => this.sendLocked(purpose, data, gasLimit),
-      });
+      if (!(await this.maySend())) return;
+      // A refusal for want of funds surfaces as this tick's error (SignerUnfundedError, already
+      // reported: the job loop does not log it again); the batches wait for the next try.
+      await this.sendBatches();
+    });
+  }
+
+  private sendBatches(): Promise<void> {
+    return sendBuiltBatches({
+      store: this.store,
+      ledger: this.ledger,
+      now: () => this.clock.now(),
+      log: this.log,
+      metrics: this.metrics,
+      gasLimitFor: (data, fallback) => this.gasLimitFor(data, fallback),
+      gasModel: this.gasModel,
+      builtBatches: this.builtBatches,
+      send: (purpose, data, gasLimit) => this.sendLocked(purpose, data, gasLimit),
     });
   }
 
@@ -203,9 +240,14 @@ export class Submitter extends Job {
         // Refused outright (e.g. no funds for gas): nothing holds the nonce, so give it back.
         await this.store.submissions.setState(submission.id, SubmissionState.Failed);
         this.nonces.release(nonce);
+        if (classifyRpcError(error) === "insufficient_funds") {
+          await this.onUnfunded(error);
+          throw new SignerUnfundedError(this.chain.address, this.unfunded!.retryAt);
+        }
         this.metrics?.failures.inc({ component: "submitter", reason: "broadcast_refused" });
         throw error;
       }
+      this.onFunded();
       if (outcome === "sent" || outcome === "already_known") return submission;
       if (outcome === "nonce_too_high") {
         this.log.warn({ nonce }, "node reports a nonce gap; reconciling");
@@ -223,6 +265,56 @@ export class Submitter extends Job {
       await this.nonces.resync();
       if (attempt >= MAX_SEND_ATTEMPTS) throw new Error(`${purpose}: nonce taken ${attempt} times in a row`);
     }
+  }
+
+  /**
+   * False while the signer is known unfunded and neither its backoff has run out nor its balance
+   * grown. One eth_getBalance per call while unfunded; none otherwise.
+   */
+  private async maySend(): Promise<boolean> {
+    const state = this.unfunded;
+    if (!state) return true;
+    if (this.clock.now() >= state.retryAt) return true;
+    const balance = await this.chain.balance().catch(() => null);
+    return balance !== null && state.balance !== null && balance > state.balance;
+  }
+
+  private async onUnfunded(error: unknown): Promise<void> {
+    const now = this.clock.now();
+    const balance = await this.chain.balance().catch(() => null);
+    const attempts = (this.unfunded?.attempts ?? 0) + 1;
+    const delay = Math.min(UNFUNDED_BACKOFF_MS.max, UNFUNDED_BACKOFF_MS.base * 2 ** (attempts - 1));
+    const first = this.unfunded === null;
+    const remind = !first && now - this.unfunded!.remindedAt >= UNFUNDED_REMINDER_MS;
+    this.unfunded = {
+      since: this.unfunded?.since ?? now,
+      attempts,
+      balance,
+      retryAt: now + delay,
+      remindedAt: first || remind ? now : this.unfunded!.remindedAt,
+    };
+    this.metrics?.failures.inc({ component: "submitter", reason: "insufficient_funds" });
+    this.options.readiness?.fail("signer_unfunded", "the relayer's signer has no ETH for gas");
+    const fields = { signer: this.chain.address, balanceWei: balance?.toString() ?? null, retryInMs: delay };
+    if (first) {
+      // The node's own words (not ethers' "could not coalesce error"), without the signed bytes.
+      this.log.error(
+        { ...fields, node: nodeMessage(error) },
+        "signer has no ETH for gas: nothing is sent until it is funded",
+      );
+    } else if (remind) {
+      this.log.error({ ...fields, attempts, since: this.unfunded.since }, "signer still has no ETH for gas");
+    }
+  }
+
+  private onFunded(): void {
+    if (!this.unfunded) return;
+    this.log.info(
+      { signer: this.chain.address, unfundedForMs: this.clock.now() - this.unfunded.since },
+      "signer funded again: sending resumed",
+    );
+    this.unfunded = null;
+    this.options.readiness?.clear("signer_unfunded");
   }
 
   private record(
@@ -349,7 +441,16 @@ export class Submitter extends Job {
     });
     const replacement = await this.record(newest.purpose, newest.nonce, signed, bump.fees);
     this.tried.set(newest.nonce, { fees: bump.fees, at: this.clock.now() });
-    const outcome = await this.chain.broadcast(signed.rawTx);
+    let outcome: Awaited<ReturnType<ChainClient["broadcast"]>>;
+    try {
+      outcome = await this.chain.broadcast(signed.rawTx);
+    } catch (error) {
+      if (classifyRpcError(error) !== "insufficient_funds") throw error;
+      // The bump costs more than the signer holds: the transaction waits at its current fees.
+      await this.store.submissions.setState(replacement.id, SubmissionState.Failed);
+      await this.onUnfunded(error);
+      return;
+    }
     if (outcome === "sent" || outcome === "already_known") {
       this.log.info({ nonce: tx.nonce, from: newest.txHash, to: signed.txHash, fees: bump.fees }, "fee bumped");
       return;
@@ -379,4 +480,10 @@ export class Submitter extends Job {
     this.metrics?.failures.inc({ component: "submitter", reason: "fee_cap_exceeded" });
     this.options.onStuck?.(info);
   }
+}
+
+/** The node's message inside an ethers error (its `error.message`), else the error's own, bounded. */
+function nodeMessage(error: unknown): string {
+  const inner = (error as { error?: { message?: unknown } } | null)?.error?.message;
+  return (typeof inner === "string" ? inner : errorMessage(error)).slice(0, 200);
 }

@@ -1,7 +1,7 @@
 import type { Hex } from "../domain";
 import type { ChainView } from "../intake/chainView";
 import type { PaymentRepository } from "../store/types";
-import { PayerView, type PayerAccounts } from "./payerAccounts";
+import { OutflowBook, PayerView, type Outflow, type PayerAccounts } from "./payerAccounts";
 
 /**
  * Payer state read afresh for every intake: the chain's latest account state (through the chain
@@ -10,14 +10,23 @@ import { PayerView, type PayerAccounts } from "./payerAccounts";
  * pipeline uses the {@link PayerLedger}, which tracks the same state from the watcher's events.
  */
 export class ChainAccounts implements PayerAccounts {
+  private readonly outflows = new OutflowBook();
+
   constructor(
     private readonly chain: ChainView,
     private readonly payments: PaymentRepository,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async view(payer: Hex): Promise<PayerView> {
     const [account, pending] = await Promise.all([this.chain.account(payer), this.payments.pendingOf(payer)]);
-    return new PayerView({ ...account }, pending);
+    const view = new PayerView({ ...account }, pending);
+    view.outflows = this.outflows.current(payer, view.account, BigInt(Math.floor(this.now() / 1000)));
+    return view;
+  }
+
+  reserveOutflow(payer: Hex, outflow: Outflow): void {
+    this.outflows.add(payer, outflow);
   }
 
   reserve(): void {

@@ -18,15 +18,51 @@ export function useNonce(state: AccountState, nonce: bigint): void {
   state.nonceBitmap = bits;
 }
 
+/** A withdrawal the relayer relayed for the payer and has not seen executed yet. */
+export interface Outflow {
+  nonce: bigint;
+  amount: bigint;
+  /** The signed deadline (unix seconds): after it the withdrawal can no longer execute. */
+  deadline: bigint;
+}
+
+/**
+ * Relayed withdrawals in flight, per payer. One is pending while its nonce is still free in the
+ * account as the relayer last applied it and its deadline has not passed: once the watcher applies
+ * the withdrawal, the re-read account has the nonce used and the balance lowered, and the outflow
+ * ends with no moment counted twice or not at all.
+ */
+export class OutflowBook {
+  private readonly byPayer = new Map<Hex, Outflow[]>();
+
+  add(payer: Hex, outflow: Outflow): void {
+    const key = payer.toLowerCase() as Hex;
+    this.byPayer.set(key, [...(this.byPayer.get(key) ?? []), outflow]);
+  }
+
+  /** The payer's outflows still pending against `account` at `nowSeconds`; the others are dropped. */
+  current(payer: Hex, account: AccountState, nowSeconds: bigint): Outflow[] {
+    const key = payer.toLowerCase() as Hex;
+    const list = this.byPayer.get(key);
+    if (!list) return [];
+    const live = list.filter((o) => o.deadline >= nowSeconds && isNonceAvailable(account, o.nonce));
+    if (live.length === 0) this.byPayer.delete(key);
+    else if (live.length !== list.length) this.byPayer.set(key, live);
+    return live;
+  }
+}
+
 /**
  * What intake needs to know about a payer, read under the payer's lock: the escrow account as the
- * relayer last saw it on chain, and the payments it accepted that are not on chain yet (which
- * reserve their amount and nonce).
+ * relayer last saw it on chain, the payments it accepted that are not on chain yet (which reserve
+ * their amount and nonce), and the withdrawals it relayed that have not executed yet (likewise).
  */
 export class PayerView {
   readonly pending = new Map<Hex, PendingPayment>();
   readonly pendingNonces = new Set<bigint>();
   pendingAmount = 0n;
+  /** Relayed withdrawals in flight (set by the accounts source whenever it hands out the view). */
+  outflows: readonly Outflow[] = [];
 
   constructor(
     readonly account: AccountState,
@@ -35,13 +71,24 @@ export class PayerView {
     for (const p of pending) this.add(p);
   }
 
-  /** Escrow balance minus what pending payments reserve. */
+  /** What relayed withdrawals in flight take. */
+  get outflowAmount(): bigint {
+    let sum = 0n;
+    for (const o of this.outflows) sum += o.amount;
+    return sum;
+  }
+
+  /** Escrow balance minus what pending payments and withdrawals in flight reserve. */
   get available(): bigint {
-    return this.account.balance - this.pendingAmount;
+    return this.account.balance - this.pendingAmount - this.outflowAmount;
   }
 
   isNonceFree(nonce: bigint): boolean {
-    return isNonceAvailable(this.account, nonce) && !this.pendingNonces.has(nonce);
+    return (
+      isNonceAvailable(this.account, nonce) &&
+      !this.pendingNonces.has(nonce) &&
+      !this.outflows.some((o) => o.nonce === nonce)
+    );
   }
 
   add(payment: PendingPayment): void {
@@ -64,6 +111,12 @@ export class PayerView {
    */
   afterInFlight(): AccountState {
     const account = { ...this.account };
+    // Withdrawals are sent when relayed: they run before any batch built from now on.
+    for (const o of this.outflows) {
+      if (!isNonceAvailable(account, o.nonce) || account.balance < o.amount) continue;
+      useNonce(account, o.nonce);
+      account.balance -= o.amount;
+    }
     const inFlight = [...this.pending.values()]
       .filter((p) => p.state !== PaymentState.Accepted)
       .sort((a, b) => (a.nonce < b.nonce ? -1 : a.nonce > b.nonce ? 1 : 0));
@@ -97,4 +150,9 @@ export interface PayerAccounts {
   reserve(payer: Hex, payment: PendingPayment): void;
   /** The commit of a reserved payment did not insert it (it already existed): re-read next time. */
   discard(payer: Hex): void;
+  /**
+   * A withdrawal was relayed (sent): its amount and nonce are reserved until the account shows it
+   * executed or its deadline passes. Called under the payer's lock, like `reserve`.
+   */
+  reserveOutflow(payer: Hex, outflow: Outflow): void;
 }

@@ -3,7 +3,7 @@ import { PaymentState, type Hex, type PaymentRecord } from "../domain";
 import type { AccountState } from "../intake/chainView";
 import type { PaymentRepository, PendingPayment } from "../store/types";
 import type { LedgerListener } from "./listener";
-import { PayerView, useNonce, type PayerAccounts } from "./payerAccounts";
+import { OutflowBook, PayerView, useNonce, type Outflow, type PayerAccounts } from "./payerAccounts";
 
 /** Reads a payer's escrow account as it was at the end of `block`. */
 export interface AccountReader {
@@ -41,7 +41,7 @@ interface Loading {
 
 export interface PayerLedgerOptions {
   reader: AccountReader;
-  payments: PaymentRepository;
+  payments: Pick<PaymentRepository, "pendingOf">;
   /** The chain watcher's cursor when the ledger starts: the last block whose events are applied. */
   block: bigint;
   /** The escrow's deployment block: before it every account is empty. */
@@ -63,6 +63,10 @@ export interface PayerLedgerOptions {
  *    refund, dispute ruling, a payment escrowed by someone else): the view is dropped and re-read;
  *  - a reorg: everything is dropped.
  *
+ * Withdrawals the relayer relays are reserved (amount and nonce) from the moment they are sent
+ * until the applied account shows them executed (their nonce used) or their deadline passes, so
+ * intake never accepts a payment against money on its way out.
+ *
  * A read races the watcher: it is taken at the block applied when it starts, and what the watcher
  * commits meanwhile is queued and replayed onto it (or, for a drop, the read starts over).
  */
@@ -71,6 +75,7 @@ export class PayerLedger implements PayerAccounts, LedgerListener {
   private readonly entries = new Map<Hex, Entry>();
   private readonly loading = new Map<Hex, Loading>();
   private readonly reads = new Map<Hex, Promise<PayerView>>();
+  private readonly outflows = new OutflowBook();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
@@ -98,7 +103,7 @@ export class PayerLedger implements PayerAccounts, LedgerListener {
     const entry = this.entries.get(key);
     if (entry && entry.expiresAt > this.now()) {
       this.stats.hits++;
-      return entry.view;
+      return this.withOutflows(key, entry.view);
     }
     // Intake (under the payer's lock) and the batcher may ask at once: they share one read.
     let loading = this.reads.get(key);
@@ -106,7 +111,20 @@ export class PayerLedger implements PayerAccounts, LedgerListener {
       loading = this.load(key).finally(() => this.reads.delete(key));
       this.reads.set(key, loading);
     }
-    return loading;
+    return this.withOutflows(key, await loading);
+  }
+
+  reserveOutflow(payer: Hex, outflow: Outflow): void {
+    const key = payer.toLowerCase() as Hex;
+    this.outflows.add(key, outflow);
+    const entry = this.entries.get(key);
+    if (entry) this.withOutflows(key, entry.view);
+  }
+
+  /** Relayed withdrawals are kept apart from the views: a view re-read before one executes keeps it. */
+  private withOutflows(payer: Hex, view: PayerView): PayerView {
+    view.outflows = this.outflows.current(payer, view.account, BigInt(Math.floor(this.now() / 1000)));
+    return view;
   }
 
   /**

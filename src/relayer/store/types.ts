@@ -40,6 +40,8 @@ export interface RelayerStore {
    */
   onCommit(callback: () => void): void;
   close(): Promise<void>;
+  /** Disk full / I/O errors (absent: the store has no such condition to report). */
+  readonly storage?: StorageHealthView;
 }
 
 export interface PendingPayment {
@@ -111,9 +113,29 @@ export interface PaymentRepository {
   countByState(): Promise<Record<PaymentState, number>>;
 }
 
+/** Whether the store can write (disk full, I/O errors); see ./sqlite/storageErrors.ts. */
+export interface StorageHealthView {
+  readonly failing: boolean;
+  onChange(listener: (failing: boolean) => void): void;
+  /** Tries a real write; ends `failing` when it succeeds. */
+  probe(): Promise<boolean>;
+}
+
 export interface BatchRepository {
   /** Creates a built batch for `paymentIds` (in order) and marks them batched, atomically. */
   create(paymentIds: Hex[], gasEstimate?: bigint | null): Promise<BatchRecord>;
+  /**
+   * Records a batch someone else escrowed (state `adopted`): `leaves` are its Merkle leaves in
+   * order. No payment is changed. Recording the same (batchId, txHash) again returns the first.
+   */
+  adopt(batch: {
+    leaves: Hex[];
+    batchId: bigint;
+    root: Hex;
+    txHash: Hex;
+    blockNumber: bigint;
+    blockHash: Hex;
+  }): Promise<BatchRecord>;
   get(key: number): Promise<BatchRecord | null>;
   getByBatchId(batchId: bigint): Promise<BatchRecord | null>;
   listByState(states: BatchState[]): Promise<BatchRecord[]>;

@@ -2,7 +2,6 @@ import { Type, type Static } from "@sinclair/typebox";
 import { ApiError } from "../../errors";
 import type { Hex } from "../../domain";
 import type { RouteModule } from "../../http/context";
-import { isNonceAvailable } from "../../intake/chainView";
 import { amount, checkDomain, checkValidity, lower, MAX_UINT48, MAX_UINT64, uint } from "../../intake/parse";
 import {
   Address,
@@ -30,8 +29,9 @@ const WithdrawalBody = Type.Object(
 
 /**
  * POST /v1/withdrawals — the payer's signed Withdrawal of free escrow balance, relayed with the
- * relayer paying gas. Checked like a payment: money promised to pending payments cannot be
- * withdrawn through the relayer, and the nonce must be free of pending payments too. The relayer
+ * relayer paying gas. Checked like a payment, against the same view: money promised to pending
+ * payments cannot be withdrawn through the relayer, and the nonce must be free of pending payments
+ * too. Once sent, the withdrawal is reserved in that view until it is seen executed. The relayer
  * pays the gas, so it relays at least `relayMinAmount` (400 amount_below_minimum) and at most
  * `relayQuotaPerDay` withdrawals and deposits per payer (429 relay_quota_exceeded).
  */
@@ -64,21 +64,24 @@ const createWithdrawal: RouteModule = (app, ctx) => {
 
       const { txHash } = await relayWithinQuota(ctx, withdrawal.payer, () =>
         ctx.intake.payerLock.run(withdrawal.payer, async () => {
-          const [account, pending, pendingNonces] = await Promise.all([
-            ctx.chain.account(withdrawal.payer),
-            ctx.store.payments.pendingAmountOf(withdrawal.payer),
-            ctx.store.payments.pendingNoncesOf(withdrawal.payer),
-          ]);
-          if (!isNonceAvailable(account, withdrawal.nonce) || pendingNonces.includes(withdrawal.nonce)) {
+          // The view intake admits payments against: the withdrawal is checked and reserved there.
+          const view = await ctx.accounts.view(withdrawal.payer);
+          if (!view.isNonceFree(withdrawal.nonce)) {
             throw new ApiError("nonce_unavailable", `nonce ${withdrawal.nonce} is used, pending or outside the window`);
           }
-          if (account.balance - pending < withdrawal.amount) {
+          if (view.available < withdrawal.amount) {
             throw new ApiError("insufficient_balance", "escrow balance minus pending payments is below the amount", {
-              balance: account.balance.toString(),
-              pending: pending.toString(),
+              balance: view.account.balance.toString(),
+              pending: (view.pendingAmount + view.outflowAmount).toString(),
             });
           }
           const result = await writer.withdrawWithSignature(withdrawal, signature);
+          // Sent: until the watcher applies it, no payment may spend what it takes, nor its nonce.
+          ctx.accounts.reserveOutflow(withdrawal.payer, {
+            nonce: withdrawal.nonce,
+            amount: withdrawal.amount,
+            deadline: withdrawal.deadline,
+          });
           ctx.chain.forget(withdrawal.payer);
           return result;
         }),

@@ -21,7 +21,10 @@ async function probe(check: () => Promise<unknown>): Promise<string> {
   }
 }
 
-/** GET /ready — readiness: the store answers a read and the chain node answers eth_blockNumber. */
+/**
+ * GET /ready — readiness: the store answers a read, the chain node answers eth_blockNumber, and no
+ * reported condition holds (`reasons`: signer_unfunded, storage_unavailable; see src/relayer/readiness.ts).
+ */
 const ready: RouteModule = (app, ctx) => {
   app.get(
     "/ready",
@@ -41,8 +44,15 @@ const ready: RouteModule = (app, ctx) => {
         probe(() => ctx.store.chainCursor.get("readiness-probe")),
         probe(() => ctx.chain.blockNumber()),
       ]);
+      // A store that failed for want of space is tried with a real write: it ends the condition.
+      if (ctx.readiness.has("storage_unavailable")) await ctx.store.storage?.probe();
+      const reasons = ctx.readiness.conditions().map((c) => c.reason);
       if (store !== "ok" || chain !== "ok")
-        throw new ApiError("not_ready", "a dependency is unavailable", { store, chain });
+        throw new ApiError("not_ready", "a dependency is unavailable", { store, chain, reasons });
+      if (reasons.length > 0) {
+        const messages = ctx.readiness.conditions().map((c) => c.message);
+        throw new ApiError("not_ready", messages.join("; "), { store, chain, reasons });
+      }
       return { status: "ready" as const, store, chain };
     },
   );

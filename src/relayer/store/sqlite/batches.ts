@@ -90,6 +90,40 @@ export class SqliteBatches implements BatchRepository {
     });
   }
 
+  adopt(b: {
+    leaves: Hex[];
+    batchId: bigint;
+    root: Hex;
+    txHash: Hex;
+    blockNumber: bigint;
+    blockHash: Hex;
+  }): Promise<BatchRecord> {
+    return this.conn.atomic(() => {
+      const known = this.conn
+        .prepare("SELECT * FROM batches WHERE batch_id = ? AND tx_hash = ? AND state = ? ORDER BY key DESC LIMIT 1")
+        .get(dec(b.batchId), hex(b.txHash), BatchState.Adopted) as BatchRow | undefined;
+      if (known) return toBatch(known);
+      const now = Date.now();
+      const { lastInsertRowid } = this.conn
+        .prepare(
+          `INSERT INTO batches (state, payment_ids, batch_id, root, tx_hash, block_number, block_hash, created_at,
+             updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          BatchState.Adopted,
+          JSON.stringify(b.leaves.map(hex)),
+          dec(b.batchId),
+          hex(b.root),
+          hex(b.txHash),
+          dec(b.blockNumber),
+          hex(b.blockHash),
+          now,
+          now,
+        );
+      return toBatch(this.conn.prepare("SELECT * FROM batches WHERE key = ?").get(lastInsertRowid) as BatchRow);
+    });
+  }
+
   get(key: number): Promise<BatchRecord | null> {
     return this.conn.run(() => {
       const row = this.conn.prepare("SELECT * FROM batches WHERE key = ?").get(key) as BatchRow | undefined;

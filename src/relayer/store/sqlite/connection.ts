@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "./migrations";
+import { StorageHealth } from "./storageErrors";
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -49,6 +50,8 @@ export class Connection {
   private readonly statements = new Map<string, Statement>();
   private savepoints = 0;
   private closed = false;
+  /** Disk full / I/O errors: mapped to StorageUnavailableError by run() and transaction(). */
+  readonly storage = new StorageHealth(() => this.probeWrite());
 
   constructor(filePath: string) {
     this.db = new Database(filePath);
@@ -90,16 +93,26 @@ export class Connection {
       try {
         return Promise.resolve(fn());
       } catch (error) {
-        return Promise.reject(error);
+        return Promise.reject(this.storage.map(error));
       }
     }
     return this.mutex.acquire().then((release) => {
       try {
         if (this.closed) throw new Error("store is closed");
         return fn();
+      } catch (error) {
+        throw this.storage.map(error);
       } finally {
         release();
       }
+    });
+  }
+
+  /** A write that needs new pages and a commit: fails while the disk (or max_page_count) is full. */
+  private probeWrite(): Promise<void> {
+    return this.atomic(() => {
+      this.prepare("INSERT INTO storage_probe (filler) VALUES (zeroblob(16384))").run();
+      this.prepare("DELETE FROM storage_probe").run();
     });
   }
 
@@ -134,8 +147,12 @@ export class Connection {
         for (const callback of afterCommit) callback();
         return result;
       } catch (error) {
-        if (this.db.inTransaction) this.db.exec("ROLLBACK");
-        throw error;
+        try {
+          if (this.db.inTransaction) this.db.exec("ROLLBACK");
+        } catch {
+          // SQLite rolls back by itself after an I/O error; the original error is what matters.
+        }
+        throw this.storage.map(error);
       }
     } finally {
       release();

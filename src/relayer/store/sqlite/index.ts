@@ -20,6 +20,8 @@ import { loadOrCreateKeyFile, SecretBox } from "../../webhooks/secretBox";
 import { SqliteApiKeys, SqliteRequests } from "./accounts";
 import { SqliteBatches, SqliteSettlements, SqliteSubmissions } from "./batches";
 import { Connection } from "./connection";
+import { SqliteLease } from "./lease";
+import type { StorageHealth } from "./storageErrors";
 import { SqliteChainCursors, SqliteIdempotency, SqliteOutbox } from "./outbox";
 import { SqlitePayments } from "./payments";
 import { SqliteWebhooks } from "./webhooks";
@@ -37,6 +39,9 @@ export class SqliteStore implements RelayerStore {
   readonly outbox: SqliteOutbox;
   readonly idempotency: SqliteIdempotency;
   readonly chainCursor: SqliteChainCursors;
+  /** The single-instance lease (./lease.ts). */
+  readonly lease: SqliteLease;
+  readonly storage: StorageHealth;
 
   constructor(
     private readonly conn: Connection,
@@ -52,6 +57,8 @@ export class SqliteStore implements RelayerStore {
     this.outbox = new SqliteOutbox(conn);
     this.idempotency = new SqliteIdempotency(conn);
     this.chainCursor = new SqliteChainCursors(conn);
+    this.lease = new SqliteLease(conn);
+    this.storage = conn.storage;
   }
 
   transaction<T>(work: () => Promise<T>): Promise<T> {

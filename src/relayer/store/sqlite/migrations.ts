@@ -208,7 +208,7 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE payments ADD COLUMN signature_kind TEXT;
   `,
-  // Webhooks: per-endpoint delivery health (backoff, automatic disabling), per-payment event
+  // 4: webhooks: per-endpoint delivery health (backoff, automatic disabling), per-payment event
   // sequence numbers, and indexes for per-endpoint delivery and pruning. Secrets are encrypted by
   // the store when it opens (it needs the key), not here.
   `
@@ -232,7 +232,7 @@ export const MIGRATIONS: readonly string[] = [
     seq        INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
-  // Payment requests: at most one payment per request, enforced by the store as the last line of
+  // 5: payment requests: at most one payment per request, enforced by the store as the last line of
   // defence behind intake's in-memory claim. request_claim is the request id of the payment that
   // claimed it; rows stored before this migration keep NULL except the first payment of each request
   // (a request paid several times before keeps its other payments, unclaimed). And the retention
@@ -244,5 +244,22 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX payments_request_claim ON payments (request_claim) WHERE request_claim IS NOT NULL;
   CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
   CREATE INDEX payment_requests_expires ON payment_requests (expires_at);
+  `,
+  // 6: the single-instance lease: one relayer process per database (see ./lease.ts). The holder
+  // renews heartbeat_at; another process takes over only after it expired, or at once when the
+  // holder's process is gone from the same host (kill -9 and restart). And the table of the write
+  // probe that tells when a full disk has room again (./storageErrors.ts).
+  `
+  CREATE TABLE instance_lease (
+    name         TEXT PRIMARY KEY,
+    holder       TEXT NOT NULL,
+    pid          INTEGER NOT NULL,
+    host         TEXT NOT NULL,
+    signer       TEXT NOT NULL,
+    acquired_at  INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  -- Readiness write probe while the store is failing (disk full): a row written and deleted.
+  CREATE TABLE storage_probe (id INTEGER PRIMARY KEY, filler BLOB NOT NULL);
   `,
 ];

@@ -2,6 +2,7 @@ import path from "node:path";
 import type { Hex, PaymentRecord, PaymentState, RejectReason, SignatureKind } from "../../domain";
 import { SingleWorker, type WorkerAnswer } from "../../workerThreads";
 import { hex } from "./codec";
+import type { StorageHealth } from "./storageErrors";
 
 /**
  * @internal Messages between the writer thread and its owner are strings, one per request and one
@@ -202,10 +203,18 @@ export function insertedIds(payments: readonly PaymentRecord[], flags: string): 
 export class WriterThread {
   private readonly thread: SingleWorker<readonly PaymentRecord[], string>;
 
-  constructor(file: string) {
+  /**
+   * `storage`: the main connection's health, told of a full disk the thread ran into.
+   * `maxPageCount` (tests): caps the thread's connection as a full disk would.
+   */
+  constructor(
+    file: string,
+    private readonly storage?: StorageHealth,
+    options: { maxPageCount?: number } = {},
+  ) {
     this.thread = new SingleWorker({
       module: path.join(__dirname, "writerWorker"),
-      workerData: { file: path.resolve(file) },
+      workerData: { file: path.resolve(file), maxPageCount: options.maxPageCount },
       name: "intake writer",
       thread: "intake writer thread",
       encode: encodeInsert,
@@ -214,7 +223,13 @@ export class WriterThread {
   }
 
   async insertAccepted(payments: PaymentRecord[]): Promise<Set<Hex>> {
-    return insertedIds(payments, await this.thread.request(payments));
+    let flags: string;
+    try {
+      flags = await this.thread.request(payments);
+    } catch (error) {
+      throw this.storage ? this.storage.map(error) : error;
+    }
+    return insertedIds(payments, flags);
   }
 
   /** Waits for the inserts in flight, then stops the thread. */

@@ -12,14 +12,22 @@ import { decodeInsert, encodeInserted, encodeInsertFailed } from "./writerThread
 
 const CHECKPOINT_INTERVAL_MS = 250;
 
-const connection = new Connection((workerData as { file: string }).file);
+const { file, maxPageCount } = workerData as { file: string; maxPageCount?: number };
+const connection = new Connection(file);
+if (maxPageCount !== undefined) connection.db.pragma(`max_page_count = ${Math.floor(maxPageCount)}`);
 const payments = new SqlitePayments(connection);
 
 // This thread checkpoints the WAL for every connection of the process (they have automatic
 // checkpoints off): small PASSIVE checkpoints often, never waiting for a reader or writer, so
 // neither the HTTP thread nor a commit ever copies a large WAL back at once.
 connection.disableAutoCheckpoint();
-setInterval(() => connection.db.pragma("wal_checkpoint(PASSIVE)"), CHECKPOINT_INTERVAL_MS).unref();
+setInterval(() => {
+  try {
+    connection.db.pragma("wal_checkpoint(PASSIVE)");
+  } catch {
+    // A full disk or an I/O error: the next interval tries again (an exception here would end the thread).
+  }
+}, CHECKPOINT_INTERVAL_MS).unref();
 
 parentPort!.on("message", (message: string | string[]) => {
   const { seq, payments: records } = decodeInsert(message);
