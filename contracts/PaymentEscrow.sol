@@ -186,8 +186,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     ) external {
         bytes32 id = _paymentId(p);
         bytes32 structHash = EscrowTypeHashes.confirmation(id, deadline);
-        _requireNotCancelled(p.payer, structHash);
-        _checkSigned(p.payer, structHash, deadline, signature);
+        _checkRevocable(p.payer, structHash, deadline, signature);
         CustomerFunds.requireNotBlocklisted(address(token), p.payer);
         PaymentLifecycle.confirm(_s, p, id, inclusion);
     }
@@ -211,8 +210,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         if (owner == address(0)) revert NotMerchantOwner(p.merchantId, address(0));
         bytes32 id = _paymentId(p);
         bytes32 structHash = EscrowTypeHashes.refund(id, totalRefund, deadline);
-        _requireNotCancelled(owner, structHash);
-        _checkSigned(owner, structHash, deadline, signature);
+        _checkRevocable(owner, structHash, deadline, signature);
         PaymentLifecycle.refund(_s, p, id, inclusion, totalRefund, true);
     }
 
@@ -232,8 +230,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     ) external {
         bytes32 id = _paymentId(p);
         bytes32 structHash = EscrowTypeHashes.dispute(id, deadline);
-        _requireNotCancelled(p.payer, structHash);
-        _checkSigned(p.payer, structHash, deadline, signature);
+        _checkRevocable(p.payer, structHash, deadline, signature);
         PaymentLifecycle.openDispute(_s, registry, p, id, inclusion, disputeTimeout);
     }
 
@@ -435,15 +432,25 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     /// @dev The single-operation paths' signature check: the same rule as payBatch (BoundedSignature).
     function _checkSigned(address signer, bytes32 structHash, uint48 deadline, bytes calldata signature) private view {
         if (block.timestamp > deadline) revert SignatureExpired(deadline);
-        if (!BoundedSignature.isValidNow(signer, _hashTypedDataV4(structHash), signature)) {
-            revert InvalidSigner(signer);
-        }
+        _verify(signer, _hashTypedDataV4(structHash), signature);
     }
 
-    /// @dev Kept apart from the signature check: a revoked signature fails before any ERC-1271 call.
-    function _requireNotCancelled(address signer, bytes32 structHash) private view {
+    /// @dev A signed confirmation, refund or dispute: also refused once its signer revoked it, and
+    /// before any ERC-1271 call (the digest is computed once for both checks).
+    function _checkRevocable(
+        address signer,
+        bytes32 structHash,
+        uint48 deadline,
+        bytes calldata signature
+    ) private view {
+        if (block.timestamp > deadline) revert SignatureExpired(deadline);
         bytes32 digest = _hashTypedDataV4(structHash);
         if (_s.cancelledDigests[signer][digest]) revert SignatureCancelled(signer, digest);
+        _verify(signer, digest, signature);
+    }
+
+    function _verify(address signer, bytes32 digest, bytes calldata signature) private view {
+        if (!BoundedSignature.isValidNow(signer, digest, signature)) revert InvalidSigner(signer);
     }
 
     function _paymentId(Payment calldata p) private view returns (bytes32) {

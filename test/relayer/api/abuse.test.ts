@@ -161,7 +161,7 @@ describe("relayer API: abuse limits", function () {
           amount: amount.toString(),
           validAfter: s.auth.validAfter.toString(),
           validBefore: s.auth.validBefore.toString(),
-          nonce: s.auth.nonce,
+          salt: s.auth.salt,
           signature: s.sig.signature,
         },
       });
