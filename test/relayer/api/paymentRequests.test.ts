@@ -12,6 +12,7 @@ import { createMetrics } from "../../../src/relayer/metrics";
 import { loadConfig } from "../../../src/relayer/config";
 import { CUSTOMER_DEPOSIT, signPayment, usd } from "../../escrow/fixtures";
 import { ADMIN_TOKEN, paymentBody, startApi, type ApiHarness } from "../helpers/api";
+import { makePayment } from "../store/helpers";
 
 describe("relayer API: payment requests are paid at most once", function () {
   let h: ApiHarness;
@@ -166,29 +167,18 @@ describe("relayer API: payment requests are paid at most once", function () {
   it("the store refuses a second payment claiming one request (unique request claim)", async function () {
     const request = await newRequest();
     const [a, b] = [await payRequest(request, 0, 0n), await payRequest(request, 1, 0n)];
-    const record = (body: typeof a, id: Hex): PaymentRecord => ({
-      id,
-      payer: body.payer.toLowerCase() as Hex,
-      merchantId: BigInt(body.merchantId),
-      amount: BigInt(body.amount),
-      orderRef: body.orderRef,
-      nonce: BigInt(body.nonce),
-      validAfter: 0n,
-      deadline: BigInt(body.deadline),
-      signature: body.signature,
-      state: "accepted" as PaymentRecord["state"],
-      rejectReason: null,
-      batchKey: null,
-      batchId: null,
-      leafIndex: null,
-      txHash: null,
-      refunded: 0n,
-      releaseAt: null,
-      requestId: request.id,
-      signatureKind: null,
-      createdAt: 1,
-      updatedAt: 1,
-    });
+    const record = (body: typeof a, id: Hex): PaymentRecord =>
+      makePayment(1, {
+        id,
+        payer: body.payer.toLowerCase() as Hex,
+        merchantId: BigInt(body.merchantId),
+        amount: BigInt(body.amount),
+        orderRef: body.orderRef,
+        nonce: BigInt(body.nonce),
+        deadline: BigInt(body.deadline),
+        signature: body.signature,
+        requestId: request.id,
+      });
     const first = `0x${"01".repeat(32)}` as Hex;
     const other = `0x${"02".repeat(32)}` as Hex;
     const inserted = await h.store.payments.insertAccepted([record(a, first), record(b, other)]);
