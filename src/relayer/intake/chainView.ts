@@ -9,6 +9,7 @@ import {
 import { ApiError } from "../errors";
 import type { Hex } from "../domain";
 import { revertData } from "./revert";
+import { readTokenBlocklisted } from "../chain/tokenBlocklist";
 import { TtlCache } from "./ttlCache";
 
 /** Mirrors IMerchantRegistry.MerchantStatus. */
@@ -75,10 +76,6 @@ const ERC1271_MAGIC = "0x1626ba7e" + "0".repeat(56);
 /** Same budget the escrow gives a wallet inside a batch (BoundedSignature.ERC1271_GAS). */
 const ERC1271_GAS = 100_000n;
 const erc1271 = new Interface(["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"]);
-const tokenLists = new Interface([
-  "function isBlocklisted(address) view returns (bool)",
-  "function isBlacklisted(address) view returns (bool)",
-]);
 
 export interface EthersChainViewOptions {
   provider: Provider;
@@ -184,17 +181,7 @@ export class EthersChainView implements ChainView {
     const key = address.toLowerCase();
     return this.blocklisted.get(key, async () => {
       const token = await this.tokenAddress();
-      for (const fn of ["isBlocklisted", "isBlacklisted"] as const) {
-        const data = tokenLists.encodeFunctionData(fn, [key]);
-        try {
-          const result = await this.timed(this.provider.call({ to: token, data }));
-          if (result.length >= 66) return BigInt(result.slice(0, 66)) !== 0n;
-        } catch (error) {
-          // A revert: the token has no such function; try USDC's name, then take it as no blocklist.
-          if (revertData(error) === null) throw error;
-        }
-      }
-      return false;
+      return readTokenBlocklisted((data) => this.timed(this.provider.call({ to: token, data })), key);
     });
   }
 

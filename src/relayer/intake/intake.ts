@@ -187,7 +187,11 @@ export class Intake {
       throw new ApiError("invalid_signature", `signature is not ${payment.payer}'s`);
     }
     budget.spend(`merchant:${payment.merchantId}`);
-    const merchant = await chain.merchant(payment.merchantId);
+    // Both reads are cached; a new payer or merchant costs one round trip, not two.
+    const [merchant, blocklisted] = await Promise.all([
+      chain.merchant(payment.merchantId),
+      chain.isBlocklisted(payment.payer),
+    ]);
     if (merchant.status === MerchantStatus.None) {
       throw new ApiError("unknown_merchant", `no merchant ${payment.merchantId}`, {
         merchantId: payment.merchantId.toString(),
@@ -201,7 +205,7 @@ export class Intake {
     }
     // The escrow rejects a blocklisted payer's payments (PayerBlocklisted) once its mirror is synced:
     // refuse them here at once rather than accept what the chain would reject.
-    if (await chain.isBlocklisted(payment.payer)) {
+    if (blocklisted) {
       throw new ApiError("payer_blocklisted", `the token blocklists ${payment.payer}`, { payer: payment.payer });
     }
     const request = body.requestId ? await this.matchRequest(body.requestId, payment) : null;

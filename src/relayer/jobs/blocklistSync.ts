@@ -11,14 +11,14 @@
  * account already in step costs two reads, no transaction. Each tick re-reads the last
  * `confirmations` blocks, so an event a reorg moved is still seen.
  */
-import { id as eventTopic, Interface } from "ethers";
+import { id as eventTopic } from "ethers";
 import type { Hex } from "../domain";
 import { SubmissionState } from "../domain";
 import type { RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
 import type { ChainClient } from "../chain/contracts";
 import { escrowInterface } from "../chain/calldata";
-import { classifyRpcError } from "../chain/rpcErrors";
+import { readTokenBlocklisted } from "../chain/tokenBlocklist";
 import { NO_STORE_WRITES } from "./batchOutcome";
 import type { Submitter } from "./submitter";
 import { Job, silentLogger, type JobMetrics, type Logger } from "./runtime";
@@ -34,11 +34,6 @@ export const BLOCKLIST_TOPICS = [
 const LOG_PAGE_BLOCKS = 10_000n;
 /** Gas limit when the estimate fails for a reason other than a revert. */
 const SYNC_FALLBACK_GAS = 80_000n;
-
-const tokenLists = new Interface([
-  "function isBlocklisted(address) view returns (bool)",
-  "function isBlacklisted(address) view returns (bool)",
-]);
 
 export const blocklistPurpose = (account: Hex): string => `blocklist:${account}`;
 
@@ -110,20 +105,12 @@ export class BlocklistSync extends Job {
     this.log.info({ account, blocklisted: listed, txHash: submission.txHash }, "blocklist mirror sync sent");
   }
 
-  /** The token's answer: isBlocklisted (SettlementToken), else isBlacklisted (USDC), else none. */
-  private async tokenBlocklists(account: Hex): Promise<boolean> {
+  /** The token's answer, read as the escrow's sync reads it. */
+  private tokenBlocklists(account: Hex): Promise<boolean> {
     const { chain } = this.options;
-    for (const fn of ["isBlocklisted", "isBlacklisted"] as const) {
-      try {
-        const data = await chain.rpc("eth_call", () =>
-          chain.provider.call({ to: chain.addresses.token, data: tokenLists.encodeFunctionData(fn, [account]) }),
-        );
-        if (data.length >= 66) return BigInt(data.slice(0, 66)) !== 0n;
-      } catch (error) {
-        // A revert: not this token's function, try the other name. Anything else is the node's.
-        if (classifyRpcError(error) !== "revert") throw error;
-      }
-    }
-    return false;
+    return readTokenBlocklisted(
+      (data) => chain.rpc("eth_call", () => chain.provider.call({ to: chain.addresses.token, data })),
+      account,
+    );
   }
 }
