@@ -1,0 +1,7 @@
+/**
+ * The protocol's facts in one place: states, contract enums, typed data, hashing, fees, Merkle
+ * proofs and the API's schemas. The SDK, relayer, auditor, scripts, benches and tests import it;
+ * it imports none of them.
+ */
+export * from "./states";
+export * from "./enums";
