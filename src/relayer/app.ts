@@ -5,7 +5,7 @@ import type { RelayerConfig } from "./config";
 import { DEFAULTS, validateConfig } from "./config";
 import { isApiError } from "./errors";
 import { PaymentState } from "./domain";
-import { metrics as processMetrics, type RelayerMetrics } from "./metrics";
+import { metrics as processMetrics, type RelayerMetrics } from "./runtime/metrics";
 import type { RelayerStore } from "./store/types";
 import { authenticateAdmin, authenticateMerchant } from "./http/auth";
 import type { RouteContext } from "./http/context";
@@ -16,15 +16,15 @@ import { loggerOptions, urlSecrets, type LoggerOptions } from "./http/logging";
 import { rateLimitKey, TokenBucketLimiter } from "./http/rateLimit";
 import { RetentionPruner } from "./http/retention";
 import { RelayQuota } from "./http/relayQuota";
-import type { ChainView } from "./intake/chainView";
-import type { ChainWriter } from "./intake/chainWriter";
+import type { ChainView } from "./chain/chainView";
+import type { ChainWriter } from "./chain/chainWriter";
 import { EscrowDigester } from "./intake/digest";
 import { GroupCommitWriter, type GroupCommitOptions } from "./intake/groupCommit";
 import { Intake } from "./intake/intake";
 import { InlineRecovery, type PaymentRecovery } from "./intake/signaturePool";
 import { ChainAccounts } from "./ledger/chainAccounts";
 import type { PayerAccounts } from "./ledger/payerAccounts";
-import { Readiness } from "./readiness";
+import { Readiness } from "./runtime/readiness";
 import { ROUTES } from "./routes";
 
 export interface AppDeps {

@@ -1,6 +1,6 @@
-import type { PaymentRecord, SettlementRecord } from "../domain";
-import type { PaymentView } from "../intake/schemas";
-import type { InclusionView } from "./inclusion";
+import type { PaymentRecord, SettlementRecord } from "./domain";
+import type { PaymentView } from "./intake/schemas";
+import type { InclusionView } from "./http/inclusion";
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const str = (value: bigint | null): string | null => (value === null ? null : value.toString());

@@ -23,8 +23,8 @@ import {
 import { readDeployment } from "../../chain/deployments";
 import { SigningThread, privateKeyBytes, signEip1559, type UnsignedTx } from "./signingThread";
 import type { Hex } from "../domain";
-import type { Logger } from "../jobs/runtime";
-import { silentLogger } from "../jobs/runtime";
+import type { Logger } from "../runtime/log";
+import { silentLogger } from "../runtime/log";
 import {
   MerchantRegistry__factory,
   PaymentEscrow__factory,

@@ -4,7 +4,7 @@
  * here it runs beside the HTTP thread instead of stopping it once per batch.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { errorText } from "../workerThreads";
+import { errorText } from "../runtime/workerThreads";
 import { privateKeyBytes, signEip1559, type SignReply, type SignRequest } from "./signingThread";
 
 const key = privateKeyBytes((workerData as { key: `0x${string}` }).key);

@@ -3,7 +3,7 @@ import secp256k1 from "secp256k1";
 import { serializeTransaction } from "viem";
 import { keccak256 } from "../keccak";
 import type { Hex } from "../domain";
-import { SingleWorker, type WorkerAnswer } from "../workerThreads";
+import { SingleWorker, type WorkerAnswer } from "../runtime/workerThreads";
 
 /** An EIP-1559 transaction as the relayer signs it. */
 export interface UnsignedTx {

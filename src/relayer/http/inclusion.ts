@@ -1,7 +1,7 @@
 import { BatchTree } from "../../sdk/merkle";
 import { BatchState, PaymentState, type BatchRecord, type Hex, type PaymentRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
-import type { Inclusion } from "../intake/chainWriter";
+import type { Inclusion } from "../chain/chainWriter";
 
 export interface InclusionView {
   batchId: string;

@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { Worker } from "node:worker_threads";
 import type { Payment } from "../../sdk/typedData";
-import { startModuleWorker } from "../workerThreads";
+import { startModuleWorker } from "../runtime/workerThreads";
 import type { Hex } from "../domain";
 import type { EscrowDigester } from "./digest";
 import { toHex } from "./digest";

@@ -19,7 +19,7 @@
 import { BatchState, PaymentState, SignatureKind, type Hex, type PaymentRecord, type RejectReason } from "../domain";
 import { DEFAULTS, type RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
-import type { ChainClient } from "../chain/contracts";
+import type { ChainClient } from "../chain/client";
 import { encodePayBatch } from "../chain/calldata";
 import { TX_GAS_LIMIT_CAP } from "../chain/fees";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
@@ -27,7 +27,9 @@ import { enqueuePaymentEvents } from "../webhooks/events";
 import type { BuiltBatchRecords } from "./builtBatches";
 import { ChainSnapshot, type BatchAccountSource } from "./precheck";
 import { reportOnCommit, writePaymentChanges, type PaymentStateChange } from "./paymentChanges";
-import { Job, errorMessage, silentLogger, systemClock, type Clock, type JobMetrics, type Logger } from "./runtime";
+import { systemClock, type Clock } from "../runtime/clock";
+import { errorMessage, silentLogger, type Logger } from "../runtime/log";
+import { Job, type JobMetrics } from "./job";
 
 /**
  * Gas model of payBatch, an upper bound of eth_estimateGas measured on the in-process network by

@@ -8,10 +8,10 @@
  * The signature is not re-checked: intake recovered it, and it cannot change since.
  */
 import { readEscrowAccount } from "../chain/accountReads";
-import { isNonceAvailable } from "../intake/chainView";
+import { isNonceAvailable } from "../chain/chainView";
 import { useNonce } from "../ledger/payerAccounts";
 import type { Hex, PaymentRecord, RejectReason } from "../domain";
-import type { ChainClient } from "../chain/contracts";
+import type { ChainClient } from "../chain/client";
 
 const MAX_UINT128 = (1n << 128n) - 1n;
 /** MerchantRegistry.MerchantStatus.Active */

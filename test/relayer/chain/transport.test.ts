@@ -9,7 +9,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { gzipSync } from "node:zlib";
 import { expect } from "chai";
 import { FetchRequest, isError } from "ethers";
-import { jsonRpcProvider, nodeGetUrl } from "../../../src/relayer/chain/contracts";
+import { jsonRpcProvider, nodeGetUrl } from "../../../src/relayer/chain/client";
 import { classifyRpcError } from "../../../src/relayer/chain/rpcErrors";
 
 type Handler = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => void;

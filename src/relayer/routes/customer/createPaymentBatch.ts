@@ -2,7 +2,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { ApiError } from "../../errors";
 import type { RouteModule } from "../../http/context";
-import { paymentView } from "../../http/views";
+import { paymentView } from "../../views";
 import { rateLimitKey } from "../../http/rateLimit";
 import { ErrorResponse, ERROR_RESPONSES, MAX_BATCH_ITEMS, PaymentSubmission, PaymentView } from "../../intake/schemas";
 
