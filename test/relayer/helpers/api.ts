@@ -18,7 +18,7 @@ import { BatchState, PaymentState, type Hex } from "../../../src/relayer/domain"
 import { createMetrics } from "../../../src/relayer/runtime/metrics";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 import { EthersChainView } from "../../../src/relayer/chain/chainView";
-import { DirectChainWriter } from "../../../src/relayer/chain/chainWriter";
+import { DirectChainWriter } from "./directChainWriter";
 import type { Payment } from "../../../src/sdk/typedData";
 import { BatchTree } from "../../../src/sdk/merkle";
 import { buildPayment, deployEscrowFixture, signPayment, type EscrowFixture } from "../../escrow/fixtures";
