@@ -1,3 +1,4 @@
+/** Stored records as the API and webhook events show them; below both http/ and webhooks/. */
 import type { PaymentRecord, SettlementRecord } from "./domain";
 import type { PaymentView } from "./intake/schemas";
 import type { InclusionView } from "./http/inclusion";

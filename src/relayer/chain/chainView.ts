@@ -1,3 +1,7 @@
+/**
+ * What the API reads from the chain (merchant terms, payer accounts, code, blocklist status), the
+ * interface and its ethers implementation behind short read-through caches.
+ */
 import { Interface, getAddress, type Provider } from "ethers";
 import { blockTag, readEscrowAccount, type RawRpc } from "./accountReads";
 import {

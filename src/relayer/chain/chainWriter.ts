@@ -1,3 +1,4 @@
+/** The signed operations the API relays to the escrow, and the escrow's reverts as API error codes. */
 import type { ErrorCode } from "../errors";
 import type { Hex } from "../domain";
 import type { Payment, Withdrawal } from "../../sdk/typedData";

@@ -1,7 +1,7 @@
 /**
  * Thread of the relayer's transaction signer (./signingThread.ts). Serialising, hashing and signing
- * a 400-payment batch (166 KB of calldata) takes ~10 ms, most of it viem's serialiser in JavaScript;
- * here it runs beside the HTTP thread instead of stopping it once per batch.
+ * a large batch is mostly viem's serialiser in JavaScript; here it runs beside the HTTP thread
+ * instead of stopping it once per batch.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { errorText } from "../runtime/workerThreads";

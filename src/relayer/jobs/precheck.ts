@@ -30,8 +30,8 @@ export type Verdict = { ok: true } | { ok: false; reason: RejectReason };
 /**
  * Payer accounts from the relayer's own tracking (src/relayer/ledger): the chain as the watcher
  * applied it, minus the payments the relayer already has in flight. Without one, every payer of a
- * batch is read from the node at the `pending` block: two eth_calls per payer, ~0.3 ms of a
- * Hardhat node's CPU each, which at thousands of payments per second was the node's largest load.
+ * batch is read from the node at the `pending` block: two eth_calls per payer, which at thousands
+ * of payments per second was the node's largest load.
  */
 export interface BatchAccountSource {
   accountForBatching(payer: Hex): Promise<PayerView>;

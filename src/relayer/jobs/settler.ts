@@ -21,7 +21,7 @@ import type { Clock } from "../runtime/clock";
 import { errorMessage, silentLogger, type Logger } from "../runtime/log";
 import { Job, type JobMetrics } from "./job";
 
-/** Tranches per settle call at most (about 10k gas each: keeps the call far under the gas cap). */
+/** Tranches per settle call at most (keeps the call far under the gas cap). */
 export const MAX_TRANCHES_PER_SETTLE = 200;
 /** Gas model fallback when the estimate fails: fixed part plus per tranche and per merchant payout. */
 const SETTLE_GAS = { base: 60_000n, perTranche: 12_000n, perMerchant: 45_000n } as const;
