@@ -3,7 +3,7 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { ApiError } from "../../errors";
 import type { RouteModule } from "../../http/context";
 import { paymentView } from "../../views";
-import { rateLimitKey } from "../../http/rateLimit";
+import { rateLimitKey } from "../../http/auth";
 import { ErrorResponse, ERROR_RESPONSES, MAX_BATCH_ITEMS, PaymentSubmission, PaymentView } from "../../intake/schemas";
 
 const BatchBody = Type.Object(
