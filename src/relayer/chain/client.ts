@@ -28,8 +28,6 @@ import {
   type RawReceipt,
 } from "./rawTypes";
 
-export type { RawLog, RawReceipt, RawReceiptLog } from "./rawTypes";
-
 export interface ChainAddresses {
   chainId: bigint;
   escrow: string;

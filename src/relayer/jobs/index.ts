@@ -24,8 +24,6 @@ export { BlocklistSync } from "./blocklistSync";
 export { ChainWatcher } from "./chainWatcher";
 export { Settler } from "./settler";
 export { Submitter, type StuckTransaction } from "./submitter";
-export { systemClock, type Clock } from "../runtime/clock";
-export { silentLogger, type Logger } from "../runtime/log";
 
 export type PipelineConfig = Pick<
   RelayerConfig,
