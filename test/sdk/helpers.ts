@@ -7,7 +7,7 @@
  */
 import { ethers } from "hardhat";
 import { Wallet } from "ethers";
-import { connectChain, type ChainClient } from "../../src/relayer/chain/contracts";
+import { connectChain, type ChainClient } from "../../src/relayer/chain/client";
 import { createPipeline, type Pipeline } from "../../src/relayer/jobs";
 import { WebhookDispatcher } from "../../src/relayer/webhooks/dispatcher";
 import type { PaymentState } from "../../src/relayer/domain";

@@ -22,8 +22,8 @@ export interface RawRpc {
 
 /**
  * Reads a payer's escrow account with two raw `eth_call`s over precomputed call data. Intake and
- * the batcher read hundreds of accounts per second; through typechain each read re-encodes the
- * call (selector hashing, address checksums) at ~0.5 ms of CPU, this costs a few microseconds.
+ * the batcher read hundreds of accounts per second; through typechain each read would re-encode the
+ * call (selector hashing, address checksums), here only the address is spliced in.
  */
 export async function readEscrowAccount(
   rpc: RawRpc,

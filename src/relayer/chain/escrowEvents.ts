@@ -1,8 +1,8 @@
 /**
  * The escrow's events, decoded by hand.
  *
- * ethers' `Interface.parseLog` costs ~0.5 ms per log (it recomputes every event's topic hash, a
- * keccak, on each call), and the jobs read hundreds of logs per batch. Every event the relayer
+ * ethers' `Interface.parseLog` is slow per log (it recomputes every event's topic hash, a keccak,
+ * on each call), and the jobs read hundreds of logs per batch. Every event the relayer
  * reads has a fixed layout: indexed parameters in topics 1..3, the others one 32-byte data word
  * each. So each decoder is a table of (field, word) built once, and a log costs a Map lookup on
  * topic0 (logs of unwanted events are skipped there, before any other work) plus a few string

@@ -4,7 +4,7 @@
  * a pending one with the same nonce only if BOTH its max fee and its tip are higher by a minimum
  * percentage (10% in geth and Hardhat).
  */
-import type { Fees } from "./contracts";
+import type { Fees } from "./client";
 
 /** The lowest bump any EIP-1559 node accepts as a replacement. */
 export const MIN_REPLACEMENT_BUMP_PERCENT = 10n;

@@ -16,8 +16,9 @@
  */
 import { SubmissionState, type Hex, type SubmissionRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
-import { silentLogger, systemClock, type Clock, type Logger } from "../jobs/runtime";
-import type { ChainClient } from "./contracts";
+import { systemClock, type Clock } from "../runtime/clock";
+import { silentLogger, type Logger } from "../runtime/log";
+import type { ChainClient } from "./client";
 import { initialFees } from "./fees";
 
 /** Gas of a plain ETH transfer: what a gap-filling self-transfer needs. */

@@ -1,10 +1,10 @@
 /**
  * Thread of the relayer's transaction signer (./signingThread.ts). Serialising, hashing and signing
- * a 400-payment batch (166 KB of calldata) takes ~10 ms, most of it viem's serialiser in JavaScript;
- * here it runs beside the HTTP thread instead of stopping it once per batch.
+ * a large batch is mostly viem's serialiser in JavaScript; here it runs beside the HTTP thread
+ * instead of stopping it once per batch.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { errorText } from "../workerThreads";
+import { errorText } from "../runtime/workerThreads";
 import { privateKeyBytes, signEip1559, type SignReply, type SignRequest } from "./signingThread";
 
 const key = privateKeyBytes((workerData as { key: `0x${string}` }).key);

@@ -5,6 +5,10 @@ import type { ApiKeyRecord, Hex } from "../domain";
 import type { RelayerStore } from "../store/types";
 import type { Principal } from "./context";
 
+/** The request limiter's bucket of a caller: per merchant (not per key: keys multiply), per IP. */
+export const rateLimitKey = (p: Principal): string =>
+  p.kind === "merchant" ? `merchant:${p.merchantId}` : p.kind === "admin" ? "admin" : `ip:${p.ip}`;
+
 /** Prefix of merchant API keys: recognisable in a leaked file or a secret scanner. */
 export const API_KEY_PREFIX = "sp_live_";
 const API_KEY_PATTERN = /^sp_live_[A-Za-z0-9_-]{43}$/;

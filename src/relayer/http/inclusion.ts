@@ -1,14 +1,8 @@
 import { BatchTree } from "../../sdk/merkle";
 import { BatchState, PaymentState, type BatchRecord, type Hex, type PaymentRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
-import type { Inclusion } from "../intake/chainWriter";
-
-export interface InclusionView {
-  batchId: string;
-  root: Hex;
-  leafIndex: number;
-  proof: Hex[];
-}
+import type { Inclusion } from "../chain/chainWriter";
+import type { InclusionView } from "../views";
 
 /** States in which a payment is a leaf of its on-chain batch. */
 export const ON_CHAIN_STATES: ReadonlySet<PaymentState> = new Set([

@@ -1,9 +1,4 @@
 import { ApiError, type ErrorCode } from "../errors";
-import type { Principal } from "./context";
-
-/** The request limiter's bucket of a caller: per merchant (not per key: keys multiply), per IP. */
-export const rateLimitKey = (p: Principal): string =>
-  p.kind === "merchant" ? `merchant:${p.merchantId}` : p.kind === "admin" ? "admin" : `ip:${p.ip}`;
 
 interface Bucket {
   tokens: number;

@@ -1,7 +1,7 @@
 import { DEFAULTS } from "../config";
 import type { Hex, PaymentRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
-import type { RelayerMetrics } from "../metrics";
+import type { RelayerMetrics } from "../runtime/metrics";
 
 interface Waiter {
   record: PaymentRecord;

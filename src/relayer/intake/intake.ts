@@ -1,14 +1,14 @@
 import { ApiError, isApiError } from "../errors";
 import { PaymentState, SignatureKind, type Hex, type PaymentRecord, type PaymentRequestRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
-import type { RelayerMetrics } from "../metrics";
+import type { RelayerMetrics } from "../runtime/metrics";
 import type { Payment } from "../../sdk/typedData";
 import type { PayerAccounts } from "../ledger/payerAccounts";
-import { MerchantStatus, type ChainView } from "./chainView";
+import { MerchantStatus, type ChainView } from "../chain/chainView";
 import type { EscrowDigester } from "./digest";
 import type { GroupCommitWriter } from "./groupCommit";
 import type { PaymentRecovery } from "./signaturePool";
-import { KeyedMutex } from "./keyedMutex";
+import { KeyedMutex } from "../runtime/keyedMutex";
 import { checkDomain, checkValidity, parsePayment } from "./parse";
 import type { PaymentSubmission } from "./schemas";
 import { hexToBytes, isEcdsaSignedBy } from "./signature";

@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { Worker } from "node:worker_threads";
 import type { Payment } from "../../sdk/typedData";
-import { startModuleWorker } from "../workerThreads";
+import { startModuleWorker } from "../runtime/workerThreads";
 import type { Hex } from "../domain";
 import type { EscrowDigester } from "./digest";
 import { toHex } from "./digest";
@@ -121,8 +121,8 @@ const ID_LENGTH = 66;
 /**
  * Upper bound of payments per message. One message per event-loop turn carries everything that
  * arrived in that turn: a message costs far more than an item in it, most of all when it wakes an
- * idle worker. 256 keeps a message's string (~300 bytes a payment) under ~128 KB, past which V8
- * allocates strings apart and building and sending them costs ~50 % more per payment.
+ * idle worker. The bound keeps a message's string under the size past which V8 allocates strings
+ * apart (its large-object space), where building and sending them costs more per payment.
  */
 const MAX_ITEMS_PER_MESSAGE = 256;
 
@@ -138,9 +138,8 @@ interface PoolWorker {
 }
 
 /**
- * Recovery on worker threads. Signature recovery (libsecp256k1, ~80 µs) and the digest (native
- * keccak: in JavaScript it was most of the rest) are a large part of a payment's CPU in intake; on
- * their own threads they run beside HTTP parsing and the store instead of in turn with it. Requests
+ * Recovery on worker threads. Signature recovery (libsecp256k1) and the digest (native keccak) are
+ * a large part of a payment's CPU in intake; on their own threads they run beside HTTP parsing and the store instead of in turn with it. Requests
  * of one event-loop turn go to a worker in one message; a worker that dies fails its batches (the
  * requests answer 500, nothing is stored) and is replaced.
  */

@@ -23,7 +23,8 @@ import type { RawReceipt } from "../chain/rawTypes";
 import { merchantRuns, modelGas, withContractSignatureGas, type PayBatchGasModel } from "./batcher";
 import type { BuiltBatchRecords } from "./builtBatches";
 import { REQUEUE_FIELDS, writePaymentChanges } from "./paymentChanges";
-import type { JobMetrics, Logger } from "./runtime";
+import type { Logger } from "../runtime/log";
+import type { JobMetrics } from "./job";
 
 /** Store writes to run inside the transaction that finalises a submission. */
 export type StoreWrites = () => Promise<void>;

@@ -19,7 +19,7 @@
 import { BatchState, PaymentState, SignatureKind, type Hex, type PaymentRecord, type RejectReason } from "../domain";
 import { DEFAULTS, type RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
-import type { ChainClient } from "../chain/contracts";
+import type { ChainClient } from "../chain/client";
 import { encodePayBatch } from "../chain/calldata";
 import { TX_GAS_LIMIT_CAP } from "../chain/fees";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
@@ -27,14 +27,17 @@ import { enqueuePaymentEvents } from "../webhooks/events";
 import type { BuiltBatchRecords } from "./builtBatches";
 import { ChainSnapshot, type BatchAccountSource } from "./precheck";
 import { reportOnCommit, writePaymentChanges, type PaymentStateChange } from "./paymentChanges";
-import { Job, errorMessage, silentLogger, systemClock, type Clock, type JobMetrics, type Logger } from "./runtime";
+import { systemClock, type Clock } from "../runtime/clock";
+import { errorMessage, silentLogger, type Logger } from "../runtime/log";
+import { Job, type JobMetrics } from "./job";
 
 /**
  * Gas model of payBatch, an upper bound of eth_estimateGas measured on the in-process network by
- * test/relayer/pipeline/batcher.test.ts with distinct payers (cold account slots): ~17.4k per
- * payment (calldata, EIP-712 hash, ecrecover, one packed account write, PaymentEscrowed), ~27.5k per
- * merchant run (registry read, tranche write, TrancheFunded) and ~78k fixed (21k intrinsic, the
- * batch's root, counter, totals and BatchEscrowed). Rounded up so the model stays above the node.
+ * test/relayer/pipeline/batcher.test.ts with distinct payers (cold account slots): a cost per
+ * payment (calldata, EIP-712 hash, ecrecover, one packed account write, PaymentEscrowed), per
+ * merchant run (registry read, tranche write, TrancheFunded) and a fixed part (intrinsic gas, the
+ * batch's root, counter, totals and BatchEscrowed). Rounded up so the model stays above the node;
+ * `npm run bench:gas` prints the measured figures.
  */
 export const PAY_BATCH_GAS = { base: 80_000n, perPayment: 19_000n, perMerchantRun: 30_000n } as const;
 

@@ -16,12 +16,13 @@ import type { Hex } from "../domain";
 import { SubmissionState } from "../domain";
 import type { RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
-import type { ChainClient } from "../chain/contracts";
+import type { ChainClient } from "../chain/client";
 import { escrowInterface } from "../chain/calldata";
 import { readTokenBlocklisted } from "../chain/tokenBlocklist";
 import { NO_STORE_WRITES } from "./batchOutcome";
 import type { Submitter } from "./submitter";
-import { Job, silentLogger, type JobMetrics, type Logger } from "./runtime";
+import { silentLogger, type Logger } from "../runtime/log";
+import { Job, type JobMetrics } from "./job";
 
 /** Token events that change an account's blocklist status (the account is the first indexed topic). */
 export const BLOCKLIST_TOPICS = [

@@ -10,8 +10,8 @@ const MAX_REMEMBERED = 8;
 /**
  * The payments of batches this process built and has not sent yet, exactly as the batcher wrote
  * them (state batched, their batch key and update time). Sending a batch needs every payment to
- * encode the calldata; reading 400 rows back from the store right after writing them cost the HTTP
- * thread ~5 ms per batch. After a restart nothing is remembered and the submitter reads the store.
+ * encode the calldata, and reading a batch's rows back from the store right after writing them
+ * would cost the HTTP thread. After a restart nothing is remembered and the submitter reads the store.
  */
 export class BuiltBatchRecords {
   private readonly byKey = new Map<number, readonly PaymentRecord[]>();

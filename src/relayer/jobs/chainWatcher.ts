@@ -16,12 +16,14 @@
 import { type RelayerConfig } from "../config";
 import type { Hex } from "../domain";
 import type { RelayerStore } from "../store/types";
-import type { ChainClient } from "../chain/contracts";
+import type { ChainClient } from "../chain/client";
 import { classifyRpcError } from "../chain/rpcErrors";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
 import { WATCHED_TOPICS, applyEscrowPage, decodeEscrowLogs, type AppliedCounts } from "./logApplier";
 import { recoverFromReorg, type ReorgOutcome } from "./reorg";
-import { Job, errorMessage, silentLogger, systemClock, type Clock, type JobMetrics, type Logger } from "./runtime";
+import { systemClock, type Clock } from "../runtime/clock";
+import { errorMessage, silentLogger, type Logger } from "../runtime/log";
+import { Job, type JobMetrics } from "./job";
 
 export const CURSOR_NAME = "escrow";
 /** Blocks per eth_getLogs request (halved down to 1 when a node refuses the range). */

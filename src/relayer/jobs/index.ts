@@ -5,9 +5,9 @@
  */
 import type { RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
-import type { ChainClient } from "../chain/contracts";
+import type { ChainClient } from "../chain/client";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
-import type { Readiness } from "../readiness";
+import type { Readiness } from "../runtime/readiness";
 import type { BatchAccountSource } from "./precheck";
 import { Batcher, PayBatchGasModel } from "./batcher";
 import { BlocklistSync } from "./blocklistSync";
@@ -15,14 +15,15 @@ import { BuiltBatchRecords } from "./builtBatches";
 import { ChainWatcher } from "./chainWatcher";
 import { Settler } from "./settler";
 import { Submitter, type StuckTransaction } from "./submitter";
-import { errorMessage, silentLogger, systemClock, type Clock, type JobMetrics, type Logger } from "./runtime";
+import { systemClock, type Clock } from "../runtime/clock";
+import { errorMessage, silentLogger, type Logger } from "../runtime/log";
+import type { JobMetrics } from "./job";
 
 export { Batcher } from "./batcher";
 export { BlocklistSync } from "./blocklistSync";
 export { ChainWatcher } from "./chainWatcher";
 export { Settler } from "./settler";
 export { Submitter, type StuckTransaction } from "./submitter";
-export { systemClock, silentLogger, type Clock, type Logger } from "./runtime";
 
 export type PipelineConfig = Pick<
   RelayerConfig,

@@ -8,10 +8,10 @@
  * The signature is not re-checked: intake recovered it, and it cannot change since.
  */
 import { readEscrowAccount } from "../chain/accountReads";
-import { isNonceAvailable } from "../intake/chainView";
+import { isNonceAvailable } from "../chain/chainView";
 import { useNonce } from "../ledger/payerAccounts";
 import type { Hex, PaymentRecord, RejectReason } from "../domain";
-import type { ChainClient } from "../chain/contracts";
+import type { ChainClient } from "../chain/client";
 
 const MAX_UINT128 = (1n << 128n) - 1n;
 /** MerchantRegistry.MerchantStatus.Active */
@@ -30,8 +30,8 @@ export type Verdict = { ok: true } | { ok: false; reason: RejectReason };
 /**
  * Payer accounts from the relayer's own tracking (src/relayer/ledger): the chain as the watcher
  * applied it, minus the payments the relayer already has in flight. Without one, every payer of a
- * batch is read from the node at the `pending` block: two eth_calls per payer, ~0.3 ms of a
- * Hardhat node's CPU each, which at thousands of payments per second was the node's largest load.
+ * batch is read from the node at the `pending` block: two eth_calls per payer, which at thousands
+ * of payments per second was the node's largest load.
  */
 export interface BatchAccountSource {
   accountForBatching(payer: Hex): Promise<PayerView>;

@@ -18,15 +18,15 @@ import {
   type DepositAuthorization,
   type SentTransaction,
   type SignedPaymentAction,
-} from "../intake/chainWriter";
-import { revertData } from "../intake/revert";
+} from "../chain/chainWriter";
+import { revertData } from "../chain/revert";
 import { PaymentEscrow__factory, SettlementToken__factory } from "../../../typechain-types";
 import { ChainUnavailableError, classifyRpcError } from "../chain/rpcErrors";
 import { escrowInterface } from "../chain/calldata";
 import type { RawReceipt } from "../chain/rawTypes";
 import { NO_STORE_WRITES, type PurposeHandler } from "./batchOutcome";
 import type { Submitter } from "./submitter";
-import { errorMessage, silentLogger, type Logger } from "./runtime";
+import { errorMessage, silentLogger, type Logger } from "../runtime/log";
 
 /** Gas limit when the estimate fails for a reason other than a revert (the node, not the call). */
 const RELAY_FALLBACK_GAS = 400_000n;

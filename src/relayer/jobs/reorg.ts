@@ -25,7 +25,7 @@ import {
   type SettlementRecord,
 } from "../domain";
 import type { RelayerStore } from "../store/types";
-import type { ChainClient } from "../chain/contracts";
+import type { ChainClient } from "../chain/client";
 import type { LedgerListener } from "../ledger/listener";
 import { batchEscrowedIn, batchPurpose } from "./batchOutcome";
 import {
@@ -36,7 +36,7 @@ import {
   type PaymentChange,
 } from "./paymentChanges";
 import { settlePurpose } from "./settlementOutcome";
-import type { Logger } from "./runtime";
+import type { Logger } from "../runtime/log";
 
 /** Confirmed settlements younger than this are re-checked after a reorg. */
 export const REORG_SETTLEMENT_WINDOW_MS = 6 * 3600_000;

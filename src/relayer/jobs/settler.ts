@@ -11,15 +11,17 @@
 import { PaymentState, type Hex } from "../domain";
 import type { RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
-import type { ChainClient } from "../chain/contracts";
+import type { ChainClient } from "../chain/client";
 import { encodeSettle, type MerchantSettlementEntry } from "../chain/calldata";
 import { classifyRpcError } from "../chain/rpcErrors";
 import { parsePurpose } from "./batchOutcome";
 import { settleKeys, settlePurpose, settlementHandler } from "./settlementOutcome";
 import type { Submitter } from "./submitter";
-import { Job, errorMessage, silentLogger, type Clock, type JobMetrics, type Logger } from "./runtime";
+import type { Clock } from "../runtime/clock";
+import { errorMessage, silentLogger, type Logger } from "../runtime/log";
+import { Job, type JobMetrics } from "./job";
 
-/** Tranches per settle call at most (about 10k gas each: keeps the call far under the gas cap). */
+/** Tranches per settle call at most (keeps the call far under the gas cap). */
 export const MAX_TRANCHES_PER_SETTLE = 200;
 /** Gas model fallback when the estimate fails: fixed part plus per tranche and per merchant payout. */
 const SETTLE_GAS = { base: 60_000n, perTranche: 12_000n, perMerchant: 45_000n } as const;

@@ -20,26 +20,20 @@ import { Transaction } from "ethers";
 import { SubmissionState, type Hex, type SubmissionRecord } from "../domain";
 import { DEFAULTS, type RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
-import type { ChainClient, Fees } from "../chain/contracts";
+import type { ChainClient, Fees } from "../chain/client";
 import type { RawReceipt } from "../chain/rawTypes";
 import { bumpFees, gasLimitFromEstimate, initialFees } from "../chain/fees";
 import { ChainUnavailableError, SignerUnfundedError, classifyRpcError } from "../chain/rpcErrors";
-import type { Readiness } from "../readiness";
+import type { Readiness } from "../runtime/readiness";
 import { NonceManager, groupByNonce, type NonceReport } from "../chain/nonceManager";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
 import type { PayBatchGasModel } from "./batcher";
 import type { BuiltBatchRecords } from "./builtBatches";
 import { NO_STORE_WRITES, batchHandler, parsePurpose, sendBuiltBatches, type PurposeHandler } from "./batchOutcome";
-import {
-  Job,
-  Mutex,
-  errorMessage,
-  silentLogger,
-  systemClock,
-  type Clock,
-  type JobMetrics,
-  type Logger,
-} from "./runtime";
+import { systemClock, type Clock } from "../runtime/clock";
+import { errorMessage, silentLogger, type Logger } from "../runtime/log";
+import { Mutex } from "../runtime/mutex";
+import { Job, type JobMetrics } from "./job";
 
 /** Fresh sends whose nonce turned out taken are re-signed at most this often, then left to the next tick. */
 const MAX_SEND_ATTEMPTS = 3;

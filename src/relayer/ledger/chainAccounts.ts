@@ -1,5 +1,5 @@
 import type { Hex } from "../domain";
-import type { ChainView } from "../intake/chainView";
+import type { ChainView } from "../chain/chainView";
 import type { PaymentRepository } from "../store/types";
 import { OutflowBook, PayerView, type Outflow, type PayerAccounts } from "./payerAccounts";
 

@@ -1,5 +1,5 @@
 import { PaymentState, type Hex } from "../domain";
-import { isNonceAvailable, type AccountState } from "../intake/chainView";
+import { isNonceAvailable, type AccountState } from "../chain/chainView";
 import type { PendingPayment } from "../store/types";
 
 /**

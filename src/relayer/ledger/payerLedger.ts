@@ -1,6 +1,6 @@
 import { ApiError } from "../errors";
 import { PaymentState, type Hex, type PaymentRecord } from "../domain";
-import type { AccountState } from "../intake/chainView";
+import type { AccountState } from "../chain/chainView";
 import type { PaymentRepository, PendingPayment } from "../store/types";
 import type { LedgerListener } from "./listener";
 import { OutflowBook, PayerView, useNonce, type Outflow, type PayerAccounts } from "./payerAccounts";

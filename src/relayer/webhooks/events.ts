@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { PaymentRecord, PaymentState } from "../domain";
-import { paymentView } from "../http/views";
+import { paymentView } from "../views";
 import type { OutboxEvent, RelayerStore } from "../store/types";
 
 export type PaymentEventType = `payment.${PaymentState}`;

@@ -1,4 +1,4 @@
-import { parseSecretKey } from "./secretBox";
+import { parseSecretKey } from "../runtime/secretBox";
 
 /** Webhook limits and policies; each has an environment variable (docs/relayer.md, "Webhooks"). */
 export interface WebhookSettings {

@@ -7,9 +7,9 @@
 import { expect } from "chai";
 import { buildApp } from "../../../src/relayer/app";
 import { ConfigError, loadConfig, LOCAL_ADMIN_TOKEN } from "../../../src/relayer/config";
-import type { ChainView } from "../../../src/relayer/intake/chainView";
+import type { ChainView } from "../../../src/relayer/chain/chainView";
 import type { Hex } from "../../../src/relayer/domain";
-import { createMetrics } from "../../../src/relayer/metrics";
+import { createMetrics } from "../../../src/relayer/runtime/metrics";
 import { signWithdrawal, usd } from "../../escrow/fixtures";
 import { signDepositAuthorization } from "../../escrow/funds.helpers";
 import { ADMIN_TOKEN, startApi, type ApiHarness } from "../helpers/api";

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import { PaymentState, SignatureKind, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
 import { GroupCommitWriter } from "../../../src/relayer/intake/groupCommit";
-import { createMetrics } from "../../../src/relayer/metrics";
+import { createMetrics } from "../../../src/relayer/runtime/metrics";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 
 const hex = (bytes: number): Hex => `0x${randomBytes(bytes).toString("hex")}`;

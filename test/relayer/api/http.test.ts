@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { EthersChainView } from "../../../src/relayer/intake/chainView";
+import { EthersChainView } from "../../../src/relayer/chain/chainView";
 import { ROUTES } from "../../../src/relayer/routes";
 import { idOf } from "../../escrow/fixtures";
 import { signedPayment, startApi, type ApiHarness, type ApiResponse } from "../helpers/api";

@@ -8,7 +8,7 @@
 import { expect } from "chai";
 import { buildApp } from "../../../src/relayer/app";
 import type { Hex, PaymentRecord } from "../../../src/relayer/domain";
-import { createMetrics } from "../../../src/relayer/metrics";
+import { createMetrics } from "../../../src/relayer/runtime/metrics";
 import { loadConfig } from "../../../src/relayer/config";
 import { CUSTOMER_DEPOSIT, signPayment, usd } from "../../escrow/fixtures";
 import { ADMIN_TOKEN, paymentBody, startApi, type ApiHarness } from "../helpers/api";

@@ -7,7 +7,8 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect } from "chai";
-import { ChainClient, jsonRpcProvider } from "../../../src/relayer/chain/contracts";
+import { ChainClient } from "../../../src/relayer/chain/client";
+import { jsonRpcProvider } from "../../../src/relayer/chain/provider";
 import {
   toRawLog,
   toRawLogs,

@@ -1,5 +1,5 @@
 /**
- * The relayer's JSON-RPC transport (nodeGetUrl in src/relayer/chain/contracts.ts) against local
+ * The relayer's JSON-RPC transport (nodeGetUrl in src/relayer/chain/transport.ts) against local
  * HTTP servers: a large response written in many chunks arrives intact (also gzipped); a stalled
  * node, an error status and a reset connection fail with the errors ethers' own transport gives
  * (same code, same retry classification), so the retry and fault handling built on them holds.
@@ -9,7 +9,8 @@ import type { AddressInfo, Socket } from "node:net";
 import { gzipSync } from "node:zlib";
 import { expect } from "chai";
 import { FetchRequest, isError } from "ethers";
-import { jsonRpcProvider, nodeGetUrl } from "../../../src/relayer/chain/contracts";
+import { jsonRpcProvider } from "../../../src/relayer/chain/provider";
+import { nodeGetUrl } from "../../../src/relayer/chain/transport";
 import { classifyRpcError } from "../../../src/relayer/chain/rpcErrors";
 
 type Handler = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => void;

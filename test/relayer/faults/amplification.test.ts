@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { JsonRpcProvider, Wallet } from "ethers";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { EthersChainView } from "../../../src/relayer/intake/chainView";
+import { EthersChainView } from "../../../src/relayer/chain/chainView";
 import type { RelayerConfig } from "../../../src/relayer/config";
 import type { Hex } from "../../../src/relayer/domain";
 import { buildPayment, deployEscrowFixture, signPayment } from "../../escrow/fixtures";

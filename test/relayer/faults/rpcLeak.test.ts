@@ -10,7 +10,7 @@ import { JsonRpcProvider } from "ethers";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deployEscrowFixture } from "../../escrow/fixtures";
-import { EthersChainView } from "../../../src/relayer/intake/chainView";
+import { EthersChainView } from "../../../src/relayer/chain/chainView";
 import { redactingStream, redactUrls, urlSecrets } from "../../../src/relayer/http/logging";
 import type { Hex } from "../../../src/relayer/domain";
 import { signedPayment, startApi, type ApiHarness } from "../helpers/api";

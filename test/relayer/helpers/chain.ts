@@ -19,10 +19,11 @@ import { paymentId } from "../../../src/sdk/paymentId";
 import { escrowDomain, type Address, type Payment } from "../../../src/sdk/typedData";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 import { PaymentState, SignatureKind, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
-import { connectChain, type ChainAddresses, type ChainClient } from "../../../src/relayer/chain/contracts";
+import { connectChain, type ChainAddresses, type ChainClient } from "../../../src/relayer/chain/client";
 import type { RetryOptions } from "../../../src/relayer/chain/rpcErrors";
 import { createPipeline, type Pipeline, type PipelineConfig, type PipelineOptions } from "../../../src/relayer/jobs";
-import type { Clock, Logger } from "../../../src/relayer/jobs/runtime";
+import type { Clock } from "../../../src/relayer/runtime/clock";
+import type { Logger } from "../../../src/relayer/runtime/log";
 
 // ------------------------------------------------------------------ JSON-RPC over HTTP
 

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { PaymentState, type Hex } from "../../../src/relayer/domain";
-import { EthersChainView, type AccountState } from "../../../src/relayer/intake/chainView";
+import { EthersChainView, type AccountState } from "../../../src/relayer/chain/chainView";
 import { PayerLedger, type AccountReader } from "../../../src/relayer/ledger/payerLedger";
 import { useNonce } from "../../../src/relayer/ledger/payerAccounts";
 import { isApiError } from "../../../src/relayer/errors";

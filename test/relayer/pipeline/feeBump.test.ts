@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { PaymentState, SubmissionState, type Hex } from "../../../src/relayer/domain";
-import { createMetrics } from "../../../src/relayer/metrics";
+import { createMetrics } from "../../../src/relayer/runtime/metrics";
 import type { StuckTransaction } from "../../../src/relayer/jobs/submitter";
 import { mine, pipelineFixture, rpc, setAutomine, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
 

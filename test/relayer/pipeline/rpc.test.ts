@@ -9,7 +9,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { writeDeployment, type DeploymentRecord } from "../../../src/chain/deployments";
-import { connectChain, loadDeploymentAddresses } from "../../../src/relayer/chain/contracts";
+import { connectChain, loadDeploymentAddresses } from "../../../src/relayer/chain/client";
 import { ChainUnavailableError, backoffDelay, classifyRpcError } from "../../../src/relayer/chain/rpcErrors";
 import { PaymentState, SubmissionState } from "../../../src/relayer/domain";
 import { escrowInterface } from "../../../src/relayer/chain/calldata";

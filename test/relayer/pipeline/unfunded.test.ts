@@ -7,13 +7,13 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { Wallet } from "ethers";
-import { connectChain, type ChainClient } from "../../../src/relayer/chain/contracts";
+import { connectChain, type ChainClient } from "../../../src/relayer/chain/client";
 import { SignerUnfundedError, classifyRpcError } from "../../../src/relayer/chain/rpcErrors";
 import { PaymentState, type Hex } from "../../../src/relayer/domain";
 import { createPipeline, type Pipeline } from "../../../src/relayer/jobs";
 import { UNFUNDED_BACKOFF_MS } from "../../../src/relayer/jobs/submitter";
-import { createMetrics } from "../../../src/relayer/metrics";
-import { Readiness } from "../../../src/relayer/readiness";
+import { createMetrics } from "../../../src/relayer/runtime/metrics";
+import { Readiness } from "../../../src/relayer/runtime/readiness";
 import { signedPayment, startApi, type ApiHarness } from "../helpers/api";
 import {
   FAST_RETRY,

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadConfig } from "../../../src/relayer/config";
 import { WEBHOOK_DEFAULTS } from "../../../src/relayer/webhooks/settings";
-import { SecretBox } from "../../../src/relayer/webhooks/secretBox";
+import { SecretBox } from "../../../src/relayer/runtime/secretBox";
 
 describe("webhook settings and the secret key", () => {
   it("reads the webhook variables, with strict defaults (no loopback, no private addresses, no key)", () => {

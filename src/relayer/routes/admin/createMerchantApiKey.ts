@@ -2,7 +2,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { ApiError } from "../../errors";
 import { newApiKey } from "../../http/auth";
 import type { RouteModule } from "../../http/context";
-import { MerchantStatus } from "../../intake/chainView";
+import { MerchantStatus } from "../../chain/chainView";
 import { MAX_UINT64, uint } from "../../intake/parse";
 import { ERROR_RESPONSES, UintString } from "../../intake/schemas";
 import { NewApiKeyView, newApiKeyView } from "../merchant/apiKeyView";

@@ -1,6 +1,6 @@
 import type { RouteModule } from "../../http/context";
 import { ERROR_RESPONSES, PaymentSubmission, PaymentView } from "../../intake/schemas";
-import { paymentView } from "../../http/views";
+import { paymentView } from "../../views";
 
 /**
  * POST /v1/payments — submit one signed payment. 201 once it is durably stored; 200 with the

@@ -2,8 +2,8 @@ import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { ApiError } from "../../errors";
 import type { RouteModule } from "../../http/context";
-import { paymentView } from "../../http/views";
-import { rateLimitKey } from "../../http/rateLimit";
+import { paymentView } from "../../views";
+import { rateLimitKey } from "../../http/auth";
 import { ErrorResponse, ERROR_RESPONSES, MAX_BATCH_ITEMS, PaymentSubmission, PaymentView } from "../../intake/schemas";
 
 const BatchBody = Type.Object(

@@ -1,6 +1,6 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { RouteModule } from "../../http/context";
-import { NONCE_WINDOW } from "../../intake/chainView";
+import { NONCE_WINDOW } from "../../chain/chainView";
 import { lower } from "../../intake/parse";
 import { Address, ERROR_RESPONSES } from "../../intake/schemas";
 

@@ -2,7 +2,7 @@ import type { Static } from "@sinclair/typebox";
 import { ApiError } from "../../errors";
 import type { Hex } from "../../domain";
 import type { RouteModule } from "../../http/context";
-import { paymentView } from "../../http/views";
+import { paymentView } from "../../views";
 import { ERROR_RESPONSES, IdParams, PaymentView } from "../../intake/schemas";
 
 /**

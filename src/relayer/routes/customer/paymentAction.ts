@@ -1,7 +1,7 @@
 import { ApiError } from "../../errors";
 import { PaymentState, type Hex, type PaymentRecord } from "../../domain";
 import type { RouteContext } from "../../http/context";
-import type { ChainWriter, Inclusion } from "../../intake/chainWriter";
+import type { ChainWriter, Inclusion } from "../../chain/chainWriter";
 import { checkValidity, MAX_UINT48, uint } from "../../intake/parse";
 import type { Payment } from "../../../sdk/typedData";
 

@@ -3,7 +3,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { ApiError } from "../../errors";
 import type { Hex, PaymentRequestRecord } from "../../domain";
 import { merchantOf, type RouteModule } from "../../http/context";
-import { MerchantStatus } from "../../intake/chainView";
+import { MerchantStatus } from "../../chain/chainView";
 import { keccakUtf8 } from "../../intake/digest";
 import { amount } from "../../intake/parse";
 import { AmountString, Bytes32, ERROR_RESPONSES } from "../../intake/schemas";

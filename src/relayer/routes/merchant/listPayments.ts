@@ -2,7 +2,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { ApiError } from "../../errors";
 import { PaymentState } from "../../domain";
 import { merchantOf, type RouteModule } from "../../http/context";
-import { paymentView } from "../../http/views";
+import { paymentView } from "../../views";
 import { CursorQuery, ERROR_RESPONSES, Page, PaymentView } from "../../intake/schemas";
 
 const STATES = Object.values(PaymentState) as string[];

@@ -1,6 +1,6 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { merchantOf, type RouteModule } from "../../http/context";
-import { settlementView } from "../../http/views";
+import { settlementView } from "../../views";
 import { CursorQuery, ERROR_RESPONSES, Nullable, Page } from "../../intake/schemas";
 import { pageLimit } from "./listPayments";
 

@@ -16,7 +16,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { RelayerStore } from "../types";
-import { loadOrCreateKeyFile, SecretBox } from "../../webhooks/secretBox";
+import { loadOrCreateKeyFile, SecretBox } from "../../runtime/secretBox";
 import { SqliteApiKeys, SqliteRequests } from "./accounts";
 import { SqliteBatches, SqliteSettlements, SqliteSubmissions } from "./batches";
 import { Connection } from "./connection";

@@ -1,5 +1,5 @@
 import type { WebhookEndpointRecord } from "../../domain";
-import { SecretBox } from "../../webhooks/secretBox";
+import { SecretBox } from "../../runtime/secretBox";
 import type {
   DisablePolicy,
   DueEndpoint,

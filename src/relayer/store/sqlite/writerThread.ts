@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { Hex, PaymentRecord, PaymentState, RejectReason, SignatureKind } from "../../domain";
-import { SingleWorker, type WorkerAnswer } from "../../workerThreads";
+import { SingleWorker, type WorkerAnswer } from "../../runtime/workerThreads";
 import { hex } from "./codec";
 import type { StorageHealth } from "./storageErrors";
 

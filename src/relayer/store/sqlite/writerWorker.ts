@@ -5,7 +5,7 @@
  * reading requests; here it runs beside it.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { errorText } from "../../workerThreads";
+import { errorText } from "../../runtime/workerThreads";
 import { Connection } from "./connection";
 import { SqlitePayments } from "./payments";
 import { decodeInsert, encodeInserted, encodeInsertFailed } from "./writerThread";

@@ -1,30 +1,14 @@
 /**
- * The relayer's connection to the chain: the deployment's addresses, typechain bindings, the one
- * signer key, and every RPC call wrapped in retry-with-backoff of transient failures.
+ * The relayer's chain client: the deployment's addresses, typechain bindings, the one signer key,
+ * and every RPC call wrapped in retry-with-backoff of transient failures. Its provider is
+ * ./provider.ts, whose HTTP transport is ./transport.ts.
  */
-import http from "node:http";
-import https from "node:https";
 import path from "node:path";
-import { gunzipSync } from "node:zlib";
-import {
-  FetchRequest,
-  JsonRpcProvider,
-  Network,
-  Wallet,
-  assert,
-  makeError,
-  toQuantity,
-  type Block,
-  type FetchCancelSignal,
-  type GetUrlResponse,
-  type JsonRpcPayload,
-  type JsonRpcResult,
-} from "ethers";
+import { Wallet, toQuantity, type Block, type JsonRpcProvider } from "ethers";
 import { readDeployment } from "../../chain/deployments";
 import { SigningThread, privateKeyBytes, signEip1559, type UnsignedTx } from "./signingThread";
 import type { Hex } from "../domain";
-import type { Logger } from "../jobs/runtime";
-import { silentLogger } from "../jobs/runtime";
+import { silentLogger, type Logger } from "../runtime/log";
 import {
   MerchantRegistry__factory,
   PaymentEscrow__factory,
@@ -33,6 +17,7 @@ import {
   type PaymentEscrow,
   type SettlementToken,
 } from "../../../typechain-types";
+import { jsonRpcProvider } from "./provider";
 import { classifyRpcError, withRetry, type RetryOptions } from "./rpcErrors";
 import {
   toRawLogs,
@@ -42,11 +27,6 @@ import {
   type RawLog,
   type RawReceipt,
 } from "./rawTypes";
-
-export type { RawLog, RawReceipt, RawReceiptLog } from "./rawTypes";
-
-/** A stalled node must not hang a job: requests give up after this and count as transient. */
-export const RPC_TIMEOUT_MS = 10_000;
 
 export interface ChainAddresses {
   chainId: bigint;
@@ -193,7 +173,7 @@ export class ChainClient {
 
   /**
    * Whether the node knows the transaction (mined or in its pool): its hash, or null. Not ethers'
-   * TransactionResponse: a batch's 330 KB of calldata would be parsed into one only to be dropped.
+   * TransactionResponse: a batch's large calldata would be parsed into one only to be dropped.
    */
   async transaction(hash: Hex): Promise<{ hash: Hex } | null> {
     const found = await this.rpc("eth_getTransactionByHash", () =>
@@ -287,139 +267,8 @@ export interface ConnectOptions {
   logger?: Logger;
   retry?: RetryOptions;
   onRpcRetry?: (label: string) => void;
-  /** Per-request timeout (default RPC_TIMEOUT_MS). */
+  /** Per-request timeout (default RPC_TIMEOUT_MS of ./provider.ts). */
   timeoutMs?: number;
-}
-
-/**
- * Keep-alive connections to the node, as Node's global agent keeps them (same settings), but the
- * relayer's own: nothing else in the process changes or shares them.
- */
-const AGENTS = {
-  http: new http.Agent({ keepAlive: true, scheduling: "lifo", timeout: 5_000 }),
-  https: new https.Agent({ keepAlive: true, scheduling: "lifo", timeout: 5_000 }),
-};
-
-/**
- * ethers' Node transport (ethers/lib.commonjs/utils/geturl.js) except for how the response body is
- * collected: ethers copies the whole body into a new Uint8Array on every chunk, quadratic in the
- * body's size (receipts of 400-payment batches and log pages are 200 KB to several MB, in 64 KB
- * chunks). Here the chunks are kept and concatenated once.
- *
- * Same contract otherwise: the answer is `{statusCode, statusMessage, headers, body}` whatever the
- * status (ethers' FetchResponse turns 4xx/5xx into its SERVER_ERROR), gzip bodies are inflated,
- * connection failures reject with Node's own errors (ECONNRESET, ECONNREFUSED, ...), a cancelled
- * request with ethers' CANCELLED and an overdue one with ethers' TIMEOUT error ("request timeout").
- * Unlike ethers' (an idle-socket timeout that leaves the socket open), `req.timeout` bounds the
- * whole exchange and a request that runs out of it is destroyed, so a stalled node does not pile
- * up open connections while the jobs retry.
- */
-export function nodeGetUrl(req: FetchRequest, signal?: FetchCancelSignal): Promise<GetUrlResponse> {
-  assert(signal == null || !signal.cancelled, "request cancelled before sending", "CANCELLED");
-  const protocol = req.url.split(":")[0].toLowerCase();
-  assert(protocol === "http" || protocol === "https", `unsupported protocol ${protocol}`, "UNSUPPORTED_OPERATION", {
-    info: { protocol },
-    operation: "request",
-  });
-  assert(
-    protocol === "https" || !req.credentials || req.allowInsecureAuthentication,
-    "insecure authorized connections unsupported",
-    "UNSUPPORTED_OPERATION",
-    { operation: "request" },
-  );
-  return new Promise<GetUrlResponse>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    let settled = false;
-    const settle = (outcome: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      outcome();
-    };
-    const fail = (error: unknown) => settle(() => reject(error));
-
-    const request = (protocol === "http" ? http : https).request(req.url, {
-      method: req.method,
-      headers: req.headers,
-      agent: AGENTS[protocol],
-    });
-    const abort = (error: Error) => {
-      if (settled) return;
-      fail(error);
-      request.destroy();
-    };
-    // 0 is "no timeout", as for ethers' transport (socket.setTimeout(0)).
-    if (req.timeout > 0) timer = setTimeout(() => abort(makeError("request timeout", "TIMEOUT")), req.timeout);
-    signal?.addListener(() => abort(makeError("request cancelled", "CANCELLED")));
-    request.on("error", fail);
-    request.once("response", (resp) => {
-      const statusCode = resp.statusCode ?? 0;
-      const statusMessage = resp.statusMessage ?? "";
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(resp.headers)) {
-        headers[name] = Array.isArray(value) ? value.join(", ") : (value ?? "");
-      }
-      const chunks: Buffer[] = [];
-      let length = 0;
-      resp.on("data", (chunk: Buffer) => {
-        chunks.push(chunk);
-        length += chunk.length;
-      });
-      resp.on("end", () => {
-        let body: Uint8Array | null = chunks.length === 0 ? null : Buffer.concat(chunks, length);
-        try {
-          if (body && headers["content-encoding"] === "gzip") body = gunzipSync(body);
-        } catch (error) {
-          fail(makeError("bad response data", "SERVER_ERROR", { request: req, info: { response: resp, error } }));
-          return;
-        }
-        settle(() => resolve({ statusCode, statusMessage, headers, body }));
-      });
-      resp.on("error", (error: Error & { response?: unknown }) => {
-        error.response = { statusCode, statusMessage, headers, body: null };
-        fail(error);
-      });
-      // The connection closed before the body ended, without an error event: never leave it hanging.
-      resp.on("close", () => {
-        if (!settled) fail(Object.assign(new Error("aborted"), { code: "ECONNRESET" }));
-      });
-    });
-    const body = req.body;
-    request.end(body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : undefined);
-  });
-}
-
-/**
- * ethers' JSON-RPC transport with Node's own UTF-8 codec. ethers converts request and response
- * bodies between strings and bytes in JavaScript, a character at a time: for a 400-payment batch
- * (330 KB of calldata out, receipts and log pages of similar size back) that held the relayer's
- * event loop for ~100 ms per call. Everything else (timeouts, HTTP status errors, batching, error
- * objects) is ethers' own; the HTTP exchange is nodeGetUrl's.
- */
-class NativeCodecJsonRpcProvider extends JsonRpcProvider {
-  // ethers types the answers as JsonRpcResult[] though error objects come back in it too (as here).
-  override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
-    const request = this._getConnection();
-    request.body = Buffer.from(JSON.stringify(payload), "utf8");
-    request.setHeader("content-type", "application/json");
-    const response = await request.send();
-    response.assertOk();
-    const body = response.body;
-    if (!body) throw new Error(`JSON-RPC response without a body (HTTP ${response.statusCode})`);
-    const parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8")) as
-      JsonRpcResult | JsonRpcResult[];
-    return Array.isArray(parsed) ? parsed : [parsed];
-  }
-}
-
-/** A JSON-RPC provider with a request timeout, no response cache and a fixed network. */
-export function jsonRpcProvider(rpcUrl: string, chainId: bigint, timeoutMs: number = RPC_TIMEOUT_MS): JsonRpcProvider {
-  const request = new FetchRequest(rpcUrl);
-  request.timeout = timeoutMs;
-  request.getUrlFunc = nodeGetUrl;
-  // staticNetwork: no chain-id probe (and its retry loop) on every start; cacheTimeout -1: polling
-  // jobs must see fresh answers, not a 250 ms cache.
-  return new NativeCodecJsonRpcProvider(request, Network.from(chainId), { staticNetwork: true, cacheTimeout: -1 });
 }
 
 /** Connects to the chain the deployment describes; checks the node serves that chain and the escrow is there. */

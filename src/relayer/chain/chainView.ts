@@ -1,5 +1,9 @@
+/**
+ * What the API reads from the chain (merchant terms, payer accounts, code, blocklist status), the
+ * interface and its ethers implementation behind short read-through caches.
+ */
 import { Interface, getAddress, type Provider } from "ethers";
-import { blockTag, readEscrowAccount, type RawRpc } from "../chain/accountReads";
+import { blockTag, readEscrowAccount, type RawRpc } from "./accountReads";
 import {
   MerchantRegistry__factory,
   PaymentEscrow__factory,
@@ -9,8 +13,8 @@ import {
 import { ApiError } from "../errors";
 import type { Hex } from "../domain";
 import { revertData } from "./revert";
-import { readTokenBlocklisted } from "../chain/tokenBlocklist";
-import { TtlCache } from "./ttlCache";
+import { readTokenBlocklisted } from "./tokenBlocklist";
+import { TtlCache } from "../runtime/ttlCache";
 
 /** Mirrors IMerchantRegistry.MerchantStatus. */
 export enum MerchantStatus {

@@ -1,6 +1,14 @@
-import type { PaymentRecord, SettlementRecord } from "../domain";
-import type { PaymentView } from "../intake/schemas";
-import type { InclusionView } from "./inclusion";
+/** Stored records as the API and webhook events show them; below both http/ and webhooks/. */
+import type { Hex, PaymentRecord, SettlementRecord } from "./domain";
+import type { PaymentView } from "./intake/schemas";
+
+/** A payment's Merkle proof in its on-chain batch (http/inclusion.ts builds it). */
+export interface InclusionView {
+  batchId: string;
+  root: Hex;
+  leafIndex: number;
+  proof: Hex[];
+}
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const str = (value: bigint | null): string | null => (value === null ? null : value.toString());

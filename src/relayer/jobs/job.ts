@@ -1,53 +1,14 @@
 /**
- * What every chain job shares: an injectable clock, a pino-compatible logger, a mutex, and the
- * start/stop/tick loop. Jobs are driven by `tick()` (tests call it directly) and `start()` runs
- * ticks on a timer; `stop()` clears the timer and waits for a tick in flight, so nothing leaks.
+ * The start/stop/tick loop every chain job shares. Jobs are driven by `tick()` (tests call it
+ * directly) and `start()` runs ticks on a timer; `stop()` clears the timer and waits for a tick in
+ * flight, so nothing leaks.
  */
-import type { RelayerMetrics } from "../metrics";
+import { errorMessage, type Logger } from "../runtime/log";
+import type { RelayerMetrics } from "../runtime/metrics";
+import { Mutex } from "../runtime/mutex";
 
-/** Wall-clock milliseconds; injected so tests can move time (fee bumps, batch age) without sleeping. */
-export interface Clock {
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
-
-type LogFn = (obj: object, msg?: string) => void;
-
-/** The subset of pino the jobs use; a pino logger (e.g. fastify's `app.log`) fits as is. */
-export interface Logger {
-  debug: LogFn;
-  info: LogFn;
-  warn: LogFn;
-  error: LogFn;
-}
-
-const noop: LogFn = () => undefined;
-export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
-
-/** Metrics the jobs record; the process-wide `metrics` of src/relayer/metrics.ts fits. */
+/** Metrics the jobs record; the process-wide `metrics` of runtime/metrics.ts fits. */
 export type JobMetrics = Pick<RelayerMetrics, "batchSize" | "gasUsed" | "submissionLatency" | "failures">;
-
-/** Serialises async sections (one signer, one nonce sequence, one tick at a time). */
-export class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-
-  run<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(work, work);
-    // The chain continues whether `work` failed or not; the caller sees its own outcome.
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
-  }
-}
-
-/** Message of anything thrown, for logs (never the whole object: it may carry request payloads). */
-export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return (error as { shortMessage?: string }).shortMessage ?? error.message;
-  return String(error);
-}
 
 /**
  * A periodic job. Subclasses implement `run()`; `tick()` runs it under the job's mutex so a timer

@@ -1,3 +1,4 @@
+/** Worker-thread plumbing: start a module as a worker (under ts-node too), and one request at a time to a single worker. */
 import { Worker } from "node:worker_threads";
 
 /**

@@ -1,3 +1,4 @@
+/** Revert decoding: the revert data inside whatever error a node or provider threw. */
 import { isError } from "ethers";
 
 /**

@@ -1,70 +1,20 @@
+/**
+ * A ChainWriter for API tests that run without the chain jobs: each operation is sent straight
+ * from one signer after a static call that surfaces the revert.
+ */
 import { getAddress, type Signer } from "ethers";
 import { PaymentEscrow__factory, SettlementToken__factory, type PaymentEscrow } from "../../../typechain-types";
-import { ApiError, type ErrorCode } from "../errors";
-import type { Hex } from "../domain";
-import type { Payment, Withdrawal } from "../../sdk/typedData";
-import { revertData } from "./revert";
-
-/** Where a payment sits on chain: its batch and the Merkle proof of its id in that batch's root. */
-export interface Inclusion {
-  batchId: bigint;
-  proof: Hex[];
-}
-
-export interface SignedPaymentAction {
-  payment: Payment;
-  inclusion: Inclusion;
-  deadline: bigint;
-  signature: Hex;
-}
-
-export interface DepositAuthorization {
-  from: Hex;
-  amount: bigint;
-  validAfter: bigint;
-  validBefore: bigint;
-  /** Deposit salt (bytes32): the authorization's EIP-3009 nonce is derived from it on chain. */
-  salt: Hex;
-  signature: Hex;
-}
-
-export interface SentTransaction {
-  txHash: Hex;
-}
-
-/**
- * The signed single-payment and balance operations the API relays to the escrow. Implementations
- * must reject, with an ApiError, whatever the escrow would reject (simulate before sending), so a
- * client learns of a bad signature or a closed dispute window at once; and resolve once the
- * transaction is sent (or durably queued), not mined. The chain engineer's submitter-backed
- * implementation replaces DirectChainWriter below in production.
- */
-export interface ChainWriter {
-  confirmWithSignature(action: SignedPaymentAction): Promise<SentTransaction>;
-  openDisputeWithSignature(action: SignedPaymentAction): Promise<SentTransaction>;
-  refundWithSignature(action: SignedPaymentAction & { totalRefund: bigint }): Promise<SentTransaction>;
-  depositWithAuthorization(authorization: DepositAuthorization): Promise<SentTransaction>;
-  withdrawWithSignature(withdrawal: Withdrawal, signature: Hex): Promise<SentTransaction>;
-}
-
-/** Escrow and token custom errors → API codes. Unlisted reverts are `conflict`. */
-export const REVERT_CODES: Record<string, ErrorCode> = {
-  InvalidAmount: "invalid_amount",
-  InsufficientBalance: "insufficient_balance",
-  ERC20InsufficientBalance: "insufficient_balance",
-  SignatureNotYetValid: "not_yet_valid",
-  AuthorizationNotYetValid: "not_yet_valid",
-  SignatureExpired: "expired",
-  AuthorizationExpired: "expired",
-  InvalidSigner: "invalid_signature",
-  InvalidSignature: "invalid_signature",
-  NonceUnavailable: "nonce_unavailable",
-  AuthorizationUsedOrCanceled: "nonce_unavailable",
-  MerchantNotActive: "merchant_not_active",
-  NotMerchantOwner: "invalid_signature",
-  CustomerBlocklisted: "forbidden",
-  AccountBlocklisted: "forbidden",
-};
+import { ApiError } from "../../../src/relayer/errors";
+import type { Hex } from "../../../src/relayer/domain";
+import type { Withdrawal } from "../../../src/sdk/typedData";
+import { revertData } from "../../../src/relayer/chain/revert";
+import {
+  REVERT_CODES,
+  type ChainWriter,
+  type DepositAuthorization,
+  type SentTransaction,
+  type SignedPaymentAction,
+} from "../../../src/relayer/chain/chainWriter";
 
 /**
  * Sends each operation straight from one signer, after a static call that surfaces the revert.

@@ -1,0 +1,65 @@
+/** The signed operations the API relays to the escrow, and the escrow's reverts as API error codes. */
+import type { ErrorCode } from "../errors";
+import type { Hex } from "../domain";
+import type { Payment, Withdrawal } from "../../sdk/typedData";
+
+/** Where a payment sits on chain: its batch and the Merkle proof of its id in that batch's root. */
+export interface Inclusion {
+  batchId: bigint;
+  proof: Hex[];
+}
+
+export interface SignedPaymentAction {
+  payment: Payment;
+  inclusion: Inclusion;
+  deadline: bigint;
+  signature: Hex;
+}
+
+export interface DepositAuthorization {
+  from: Hex;
+  amount: bigint;
+  validAfter: bigint;
+  validBefore: bigint;
+  /** Deposit salt (bytes32): the authorization's EIP-3009 nonce is derived from it on chain. */
+  salt: Hex;
+  signature: Hex;
+}
+
+export interface SentTransaction {
+  txHash: Hex;
+}
+
+/**
+ * The signed single-payment and balance operations the API relays to the escrow. Implementations
+ * must reject, with an ApiError, whatever the escrow would reject (simulate before sending), so a
+ * client learns of a bad signature or a closed dispute window at once; and resolve once the
+ * transaction is sent (or durably queued), not mined. The relayer's is the submitter-backed
+ * jobs/relayWriter.ts.
+ */
+export interface ChainWriter {
+  confirmWithSignature(action: SignedPaymentAction): Promise<SentTransaction>;
+  openDisputeWithSignature(action: SignedPaymentAction): Promise<SentTransaction>;
+  refundWithSignature(action: SignedPaymentAction & { totalRefund: bigint }): Promise<SentTransaction>;
+  depositWithAuthorization(authorization: DepositAuthorization): Promise<SentTransaction>;
+  withdrawWithSignature(withdrawal: Withdrawal, signature: Hex): Promise<SentTransaction>;
+}
+
+/** Escrow and token custom errors → API codes. Unlisted reverts are `conflict`. */
+export const REVERT_CODES: Record<string, ErrorCode> = {
+  InvalidAmount: "invalid_amount",
+  InsufficientBalance: "insufficient_balance",
+  ERC20InsufficientBalance: "insufficient_balance",
+  SignatureNotYetValid: "not_yet_valid",
+  AuthorizationNotYetValid: "not_yet_valid",
+  SignatureExpired: "expired",
+  AuthorizationExpired: "expired",
+  InvalidSigner: "invalid_signature",
+  InvalidSignature: "invalid_signature",
+  NonceUnavailable: "nonce_unavailable",
+  AuthorizationUsedOrCanceled: "nonce_unavailable",
+  MerchantNotActive: "merchant_not_active",
+  NotMerchantOwner: "invalid_signature",
+  CustomerBlocklisted: "forbidden",
+  AccountBlocklisted: "forbidden",
+};
