@@ -5,3 +5,4 @@
  */
 export * from "./states";
 export * from "./enums";
+export * from "./eip3009";
