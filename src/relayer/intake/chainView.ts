@@ -7,18 +7,12 @@ import {
   type PaymentEscrow,
 } from "../../../typechain-types";
 import { ApiError } from "../errors";
-import type { Hex } from "../domain";
+import type { Hex, MerchantStatus } from "../../protocol";
 import { revertData } from "./revert";
 import { readTokenBlocklisted } from "../chain/tokenBlocklist";
 import { TtlCache } from "./ttlCache";
 
-/** Mirrors IMerchantRegistry.MerchantStatus. */
-export enum MerchantStatus {
-  None = 0,
-  Active = 1,
-  Suspended = 2,
-  Closed = 3,
-}
+export { MerchantStatus } from "../../protocol";
 
 export interface MerchantTerms {
   status: MerchantStatus;
@@ -150,7 +144,7 @@ export class EthersChainView implements ChainView {
     return this.terms.get(merchantId, async () => {
       const [status, feeBps, holdPeriod, owner] = await this.timed(this.registry.terms(merchantId));
       return {
-        status: Number(status),
+        status: Number(status) as MerchantStatus,
         feeBps: Number(feeBps),
         holdPeriod: Number(holdPeriod),
         owner: owner.toLowerCase() as Hex,

@@ -2,7 +2,7 @@ import { getAddress, type Signer } from "ethers";
 import { PaymentEscrow__factory, SettlementToken__factory, type PaymentEscrow } from "../../../typechain-types";
 import { ApiError, type ErrorCode } from "../errors";
 import type { Hex } from "../domain";
-import type { Payment, Withdrawal } from "../../sdk/typedData";
+import type { Payment, Withdrawal } from "../../protocol";
 import { revertData } from "./revert";
 
 /** Where a payment sits on chain: its batch and the Merkle proof of its id in that batch's root. */

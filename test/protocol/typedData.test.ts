@@ -18,8 +18,8 @@ import {
   type Hex,
   type Payment,
   type Withdrawal,
-} from "../../src/sdk/typedData";
-import { paymentId } from "../../src/sdk/paymentId";
+} from "../../src/protocol";
+import { paymentId } from "../../src/protocol";
 import { EscrowTypeHashesHarness__factory, type EscrowTypeHashesHarness } from "../../typechain-types";
 
 interface TypedDataFixture {
@@ -75,7 +75,7 @@ const FUZZ_RUNS = 25;
 /** viem types uint48 fields as numbers (uint48 fits a double exactly). */
 const viemPayment = (p: Payment) => ({ ...p, validAfter: Number(p.validAfter), deadline: Number(p.deadline) });
 
-describe("SDK: EIP-712 typed data (src/sdk/typedData.ts) against EscrowTypeHashes.sol", function () {
+describe("protocol: EIP-712 typed data (src/protocol/typedData.ts) against EscrowTypeHashes.sol", function () {
   describe("type hashes", function () {
     it("Payment", async function () {
       const { harness } = await loadFixture(deployTypedDataFixture);

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { keccak256 as viemKeccak256, toHex } from "viem";
-import { keccak256, nativeKeccak } from "../../../src/relayer/keccak";
+import { keccak256, nativeKeccak } from "../../src/protocol";
 
-describe("relayer keccak256 (native sponge)", function () {
+describe("protocol: keccak256 (src/protocol/hash.ts, native sponge)", function () {
   it("uses the native binding on this machine", function () {
     expect(nativeKeccak).to.equal(true);
   });
