@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { keccak256 as viemKeccak256, toHex } from "viem";
-import { keccak256, nativeKeccak } from "../../src/protocol";
+import { keccak256 as viemKeccak256, stringToBytes, toHex } from "viem";
+import { keccak256, keccakHex, keccakUtf8, nativeKeccak } from "../../src/protocol";
 
 describe("protocol: keccak256 (src/protocol/hash.ts, native sponge)", function () {
   it("uses the native binding on this machine", function () {
@@ -23,5 +23,22 @@ describe("protocol: keccak256 (src/protocol/hash.ts, native sponge)", function (
     keccak256(b);
     expect(keccak256(a).equals(first)).to.equal(true);
     expect(toHex(keccak256(b))).to.equal(viemKeccak256(b));
+  });
+});
+
+describe("protocol: keccak hex helpers (src/protocol/hash.ts)", function () {
+  it("keccakHex hashes bytes and hex strings, keccakUtf8 a text's UTF-8 bytes, as viem does", function () {
+    const bytes = Uint8Array.from([0, 1, 2, 0xfe, 0xff]);
+    expect(keccakHex(bytes)).to.equal(viemKeccak256(bytes));
+    expect(keccakHex("0x0001020aFF")).to.equal(viemKeccak256("0x0001020aFF"));
+    expect(keccakHex("0x")).to.equal(viemKeccak256("0x"));
+    expect(keccakUtf8("Blocklisted(address)")).to.equal(viemKeccak256(stringToBytes("Blocklisted(address)")));
+    expect(keccakUtf8("ordre n° 42 ✓")).to.equal(viemKeccak256(stringToBytes("ordre n° 42 ✓")));
+  });
+
+  it("hashes a Uint8Array view (not a Buffer) over its own bytes only", function () {
+    const backing = Uint8Array.from([9, 9, 1, 2, 3, 9]);
+    const view = backing.subarray(2, 5);
+    expect(toHex(keccak256(view))).to.equal(viemKeccak256(Uint8Array.from([1, 2, 3])));
   });
 });

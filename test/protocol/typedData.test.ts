@@ -9,7 +9,10 @@ import {
   ESCROW_DOMAIN_VERSION,
   confirmationTypes,
   disputeTypes,
+  TYPEHASHES,
+  TYPE_STRINGS,
   escrowDomain,
+  escrowDomainSeparator,
   paymentTypes,
   refundTypes,
   withdrawalTypes,
@@ -93,6 +96,32 @@ describe("protocol: EIP-712 typed data (src/protocol/typedData.ts) against Escro
       );
     });
 
+    it("TYPE_STRINGS and TYPEHASHES (computed once) are the contract's", async function () {
+      const { harness } = await loadFixture(deployTypedDataFixture);
+      const types = { paymentTypes, withdrawalTypes, confirmationTypes, refundTypes, disputeTypes };
+      for (const [primary, fields] of Object.values(types).map((t) => Object.entries(t)[0])) {
+        const name = primary as keyof typeof TYPE_STRINGS;
+        expect(TYPE_STRINGS[name]).to.equal(TypedDataEncoder.from(mutable({ [name]: fields })).encodeType(name));
+        expect(TYPEHASHES[name]).to.equal(ethers.id(TYPE_STRINGS[name]));
+      }
+      expect([
+        await harness.PAYMENT_TYPEHASH(),
+        await harness.WITHDRAWAL_TYPEHASH(),
+        await harness.CONFIRMATION_TYPEHASH(),
+        await harness.REFUND_TYPEHASH(),
+        await harness.DISPUTE_TYPEHASH(),
+      ]).to.deep.equal([
+        TYPEHASHES.Payment,
+        TYPEHASHES.Withdrawal,
+        TYPEHASHES.Confirmation,
+        TYPEHASHES.Refund,
+        TYPEHASHES.Dispute,
+      ]);
+      expect(TYPEHASHES.EIP712Domain).to.equal(
+        ethers.id("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+      );
+    });
+
     it("Confirmation, Refund and Dispute", async function () {
       const { harness } = await loadFixture(deployTypedDataFixture);
       expect(await harness.CONFIRMATION_TYPEHASH()).to.equal(typeHash(confirmationTypes, "Confirmation"));
@@ -122,6 +151,9 @@ describe("protocol: EIP-712 typed data (src/protocol/typedData.ts) against Escro
       ]);
       expect(await harness.domainSeparator()).to.equal(TypedDataEncoder.hashDomain(domain));
       expect(await harness.domainSeparator()).to.equal(domainSeparator({ domain }));
+      expect(ethers.hexlify(escrowDomainSeparator(chainId, domain.verifyingContract))).to.equal(
+        await harness.domainSeparator(),
+      );
     });
   });
 
