@@ -13,3 +13,4 @@ export * from "./secp256k1";
 export * from "./fees";
 export * from "./merkle";
 export * from "./paymentId";
+export * from "./nonces";

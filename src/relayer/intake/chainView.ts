@@ -12,7 +12,7 @@ import { revertData } from "./revert";
 import { readTokenBlocklisted } from "../chain/tokenBlocklist";
 import { TtlCache } from "./ttlCache";
 
-export { MerchantStatus } from "../../protocol";
+export { MerchantStatus, NONCE_WINDOW, isNonceAvailable } from "../../protocol";
 
 export interface MerchantTerms {
   status: MerchantStatus;
@@ -53,16 +53,6 @@ export interface ChainView {
   blockNumber(): Promise<number>;
   /** Drops cached state of `address` (after a deposit or withdrawal the relayer sent). */
   forget(address: Hex): void;
-}
-
-/** Width of the escrow's nonce window (contracts/libraries/NonceWindow.sol). */
-export const NONCE_WINDOW = 64n;
-
-/** True if `nonce` is inside the window and unused (NonceWindow.isAvailable). */
-export function isNonceAvailable(state: AccountState, nonce: bigint): boolean {
-  if (nonce < state.nonceBase) return false;
-  const offset = nonce - state.nonceBase;
-  return offset < NONCE_WINDOW && ((state.nonceBitmap >> offset) & 1n) === 0n;
 }
 
 /** ERC-1271 magic value, as the 32-byte word `isValidSignature` returns. */
