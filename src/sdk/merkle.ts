@@ -1,2 +1,2 @@
-/** The batch Merkle tree, as the SDK exports it (src/protocol/merkle.ts). */
+/** The batch Merkle tree under its former SDK path, for importers not yet moved to src/protocol. */
 export { BatchTree, hashPair, processProof } from "../protocol/merkle";

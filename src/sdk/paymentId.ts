@@ -1,2 +1,2 @@
-/** A payment's id, as the SDK exports it (src/protocol/paymentId.ts). */
+/** A payment's id under its former SDK path, for importers not yet moved to src/protocol. */
 export { paymentId } from "../protocol/paymentId";
