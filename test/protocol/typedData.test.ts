@@ -7,12 +7,13 @@ import fc from "fast-check";
 import {
   ESCROW_DOMAIN_NAME,
   ESCROW_DOMAIN_VERSION,
-  confirmationTypes,
-  disputeTypes,
   TYPEHASHES,
   TYPE_STRINGS,
+  confirmationTypes,
+  disputeTypes,
   escrowDomain,
   escrowDomainSeparator,
+  paymentId,
   paymentTypes,
   refundTypes,
   withdrawalTypes,
@@ -22,7 +23,6 @@ import {
   type Payment,
   type Withdrawal,
 } from "../../src/protocol";
-import { paymentId } from "../../src/protocol";
 import { EscrowTypeHashesHarness__factory, type EscrowTypeHashesHarness } from "../../typechain-types";
 
 interface TypedDataFixture {
@@ -158,7 +158,7 @@ describe("protocol: EIP-712 typed data (src/protocol/typedData.ts) against Escro
   });
 
   describe("struct hashes and digests", function () {
-    it("Payment: struct hash and id (paymentId.ts) match at the field limits", async function () {
+    it("Payment: struct hash and id (src/protocol/paymentId.ts) match at the field limits", async function () {
       const { harness, domain } = await loadFixture(deployTypedDataFixture);
       const edge: Payment[] = [
         {
@@ -265,7 +265,7 @@ describe("protocol: EIP-712 typed data (src/protocol/typedData.ts) against Escro
       );
     });
 
-    it("a signature made with the SDK types recovers to the signer from the on-chain digest", async function () {
+    it("a signature made with the protocol's types recovers to the signer from the on-chain digest", async function () {
       const { harness, domain } = await loadFixture(deployTypedDataFixture);
       const [, signer] = await ethers.getSigners();
       const p: Payment = {

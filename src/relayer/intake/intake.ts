@@ -2,9 +2,8 @@ import { ApiError, isApiError } from "../errors";
 import { PaymentState, SignatureKind, type Hex, type PaymentRecord, type PaymentRequestRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
 import type { RelayerMetrics } from "../metrics";
-import type { Payment } from "../../protocol";
 import type { PayerAccounts } from "../ledger/payerAccounts";
-import { MERCHANT_STATUS_NAMES, MerchantStatus } from "../../protocol";
+import { MERCHANT_STATUS_NAMES, MerchantStatus, hexToBytes, type Payment } from "../../protocol";
 import type { ChainView } from "./chainView";
 import type { EscrowDigester } from "./digest";
 import type { GroupCommitWriter } from "./groupCommit";
@@ -12,7 +11,6 @@ import type { PaymentRecovery } from "./signaturePool";
 import { KeyedMutex } from "./keyedMutex";
 import { checkDomain, checkValidity, parsePayment } from "./parse";
 import type { PaymentSubmission } from "./schemas";
-import { hexToBytes } from "../../protocol/hash";
 import { isEcdsaSignedBy } from "./signature";
 
 export interface IntakeResult {
