@@ -11,8 +11,18 @@
 import { ethers, network } from "hardhat";
 import { Wallet, type TransactionReceipt } from "ethers";
 import { deployStablePay } from "../src/chain/deploy";
-import { escrowDomain, ethersTypes, paymentTypes, type Address, type Hex, type Payment } from "../src/sdk/typedData";
-import { depositNonce } from "../src/sdk/eip3009";
+import {
+  RECEIVE_WITH_AUTHORIZATION_TYPES,
+  TOKEN_DOMAIN_VERSION,
+  TRANSFER_WITH_AUTHORIZATION_TYPES,
+  depositNonce,
+  escrowDomain,
+  ethersTypes,
+  paymentTypes,
+  type Address,
+  type Hex,
+  type Payment,
+} from "../src/protocol";
 import type { PaymentEscrow, SettlementToken, MerchantRegistry } from "../typechain-types";
 
 /** EIP-7825 (Osaka): no single transaction may use more gas than this. */
@@ -66,17 +76,13 @@ async function fundedPayers(ctx: Ctx, count: number): Promise<Wallet[]> {
   const escrowAddress = await ctx.escrow.getAddress();
   // Mint straight to the escrow and credit by deposit is not possible; fund by gasless deposits.
   const tokenAddress = await ctx.token.getAddress();
-  const domain = { name: await ctx.token.name(), version: "2", chainId: ctx.chainId, verifyingContract: tokenAddress };
-  const types = {
-    ReceiveWithAuthorization: [
-      { name: "from", type: "address" },
-      { name: "to", type: "address" },
-      { name: "value", type: "uint256" },
-      { name: "validAfter", type: "uint256" },
-      { name: "validBefore", type: "uint256" },
-      { name: "nonce", type: "bytes32" },
-    ],
+  const domain = {
+    name: await ctx.token.name(),
+    version: TOKEN_DOMAIN_VERSION,
+    chainId: ctx.chainId,
+    verifyingContract: tokenAddress,
   };
+  const types = ethersTypes(RECEIVE_WITH_AUTHORIZATION_TYPES);
   for (const payer of payers) {
     await ctx.token.mint(payer.address, AMOUNT * 4n);
     // A deposit authorization's nonce is derived from the deposit tag and a salt (see the escrow).
@@ -152,20 +158,11 @@ async function baselines(ctx: Ctx) {
   await ctx.token.mint(payer.address, AMOUNT * 10n);
   const domain = {
     name: await ctx.token.name(),
-    version: "2",
+    version: TOKEN_DOMAIN_VERSION,
     chainId: ctx.chainId,
     verifyingContract: await ctx.token.getAddress(),
   };
-  const types = {
-    TransferWithAuthorization: [
-      { name: "from", type: "address" },
-      { name: "to", type: "address" },
-      { name: "value", type: "uint256" },
-      { name: "validAfter", type: "uint256" },
-      { name: "validBefore", type: "uint256" },
-      { name: "nonce", type: "bytes32" },
-    ],
-  };
+  const types = ethersTypes(TRANSFER_WITH_AUTHORIZATION_TYPES);
   const message = {
     from: payer.address,
     to: existing.address,

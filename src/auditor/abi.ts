@@ -99,22 +99,3 @@ export const escrowAbi = parseAbi([
 export type ContractKey = "token" | "registry" | "escrow";
 
 export const ABIS = { token: tokenAbi, registry: registryAbi, escrow: escrowAbi } as const;
-
-/** The escrow's `RejectReason` enum, by value. */
-export const REJECT_REASONS = [
-  "InvalidAmount",
-  "NotYetValid",
-  "Expired",
-  "MerchantNotActive",
-  "InvalidSignature",
-  "NonceUnavailable",
-  "InsufficientBalance",
-  "PayerBlocklisted",
-  "InsufficientGas",
-] as const;
-
-/** The escrow's `PaymentStatus` enum, by value. */
-export const PAYMENT_STATUS = ["None", "Confirmed", "Refunded", "Disputed", "Resolved"] as const;
-
-/** The registry's `MerchantStatus` enum, by value. */
-export const MERCHANT_STATUS = ["None", "Active", "Suspended", "Closed"] as const;

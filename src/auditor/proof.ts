@@ -6,8 +6,8 @@
  * indexed by its id, and its settlement from its (batch, merchant) tranche.
  */
 import { encodeEventTopics, type Log, type PublicClient } from "viem";
-import { BatchTree, processProof } from "../sdk/merkle";
-import { escrowAbi, REJECT_REASONS } from "./abi";
+import { BatchTree, REJECT_REASON_NAMES, processProof } from "../protocol";
+import { escrowAbi } from "./abi";
 import { contractsByAddress, decodeLogs } from "./decode";
 import { ConnectionError, PaymentNotFoundError } from "./errors";
 import { fetchLogPages } from "./fetchLogs";
@@ -77,7 +77,7 @@ export async function provePayment(options: ProofOptions): Promise<PaymentProof>
     );
     const why = rejections.map(
       (r) =>
-        `rejected (${REJECT_REASONS[r.args.reason] ?? r.args.reason}) in block ${r.ref.blockNumber}, tx ${r.ref.transactionHash}`,
+        `rejected (${REJECT_REASON_NAMES[r.args.reason] ?? r.args.reason}) in block ${r.ref.blockNumber}, tx ${r.ref.transactionHash}`,
     );
     throw new PaymentNotFoundError(
       `Payment ${paymentId} was never escrowed between blocks ${options.fromBlock} and ${options.toBlock}` +

@@ -14,9 +14,6 @@ export function fmtMoney(units: bigint): string {
   return `${units < 0n ? "-" : ""}${grouped}.${frac.padEnd(2, "0")}`;
 }
 
-/** The escrow's fee rule (EscrowStorage.fee): ceil(amount * bps / 10,000). */
-export const feeOf = (amount: bigint, feeBps: number | bigint): bigint => (amount * BigInt(feeBps) + 9_999n) / 10_000n;
-
 /** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
 export async function mapLimit<T, R>(
   items: readonly T[],

@@ -3,5 +3,14 @@
  * proofs and the API's schemas. The SDK, relayer, auditor, scripts, benches and tests import it;
  * it imports none of them.
  */
+export * from "./types";
+export * from "./hash";
 export * from "./states";
 export * from "./enums";
+export * from "./typedData";
+export * from "./eip3009";
+export * from "./secp256k1";
+export * from "./fees";
+export * from "./merkle";
+export * from "./paymentId";
+export * from "./nonces";

@@ -1,81 +1,12 @@
 /**
- * The relayer's view of a payment's life. The chain is the final word: every state after
- * `Submitted` is set from escrow events (src/relayer/jobs/chainWatcher.ts), never assumed.
- *
- *   accepted ──batch built──▶ batched ──tx sent──▶ submitted ──PaymentEscrowed──▶ escrowed
- *      │                        │                      │                              │
- *      │ deadline passed        │ simulation rejects   │ PaymentRejected              ├─ PaymentConfirmed ─▶ released ─┐
- *      ▼                        ▼                      ▼                              ├─ PaymentRefunded (full) ─▶ refunded
- *   expired                 rejected               rejected                           ├─ DisputeOpened ─▶ disputed ─▶ resolved
- *                                                                                     └─ TrancheSettled ─▶ settled ◀──┘
+ * The relayer's records. The states they go through and the escrow's reject reasons are the
+ * protocol's (src/protocol/states.ts, enums.ts); the chain is the final word on every state after
+ * `submitted` (src/relayer/jobs/chainWatcher.ts).
  */
-export enum PaymentState {
-  /** Signature and checks passed; durably stored; waiting for a batch. */
-  Accepted = "accepted",
-  /** Placed in a batch that is built but not yet sent. */
-  Batched = "batched",
-  /** Its batch transaction was sent; waiting for inclusion and confirmations. */
-  Submitted = "submitted",
-  /** PaymentEscrowed seen on chain (with the configured confirmations). */
-  Escrowed = "escrowed",
-  /** The payer confirmed delivery: released to the merchant, waiting for settlement. */
-  Released = "released",
-  /** Fully refunded to the payer's escrow balance. */
-  Refunded = "refunded",
-  /** Under dispute. */
-  Disputed = "disputed",
-  /** Dispute ruled (or timed out). */
-  Resolved = "resolved",
-  /** Paid out to the merchant by a settlement. */
-  Settled = "settled",
-  /** The escrow (or the pre-send simulation) rejected it; `rejectReason` says why. */
-  Rejected = "rejected",
-  /** Its deadline passed before it could be escrowed. */
-  Expired = "expired",
-}
+import type { BatchState, Hex, PaymentState, RejectReason, SettlementState, SubmissionState } from "../protocol";
 
-/** Mirrors IPaymentEscrow.RejectReason (same order), plus relayer-side reasons. */
-export const ONCHAIN_REJECT_REASONS = [
-  "invalid_amount",
-  "not_yet_valid",
-  "expired",
-  "merchant_not_active",
-  "invalid_signature",
-  "nonce_unavailable",
-  "insufficient_balance",
-  "payer_blocklisted",
-  "insufficient_gas",
-] as const;
-export type RejectReason = (typeof ONCHAIN_REJECT_REASONS)[number] | "simulation_failed";
-
-export enum BatchState {
-  /** Payments chosen and ordered; calldata fixed. */
-  Built = "built",
-  /** A transaction carrying it was sent (see submissions). */
-  Submitted = "submitted",
-  /** Included with enough confirmations; on-chain batch id known. */
-  Confirmed = "confirmed",
-  /** Every item was rejected on chain or in simulation; nothing escrowed. */
-  Empty = "empty",
-  /** Dropped by a reorg: its payments return to `accepted`. */
-  Reorged = "reorged",
-  /**
-   * Escrowed by a transaction someone else sent (payBatch is open to anyone): rebuilt from that
-   * transaction's logs by the chain watcher, so that its payments have inclusion proofs. Its
-   * `paymentIds` are exactly the batch's Merkle leaves in order, payments of others included.
-   */
-  Adopted = "adopted",
-}
-
-export enum SubmissionState {
-  Pending = "pending",
-  Mined = "mined",
-  /** Another transaction with the same nonce was mined instead (e.g. a fee bump). */
-  Replaced = "replaced",
-  Failed = "failed",
-}
-
-export type Hex = `0x${string}`;
+export { BatchState, ONCHAIN_REJECT_REASONS, PaymentState, SettlementState, SubmissionState } from "../protocol";
+export type { Hex, RejectReason } from "../protocol";
 
 /**
  * How intake verified a payment's signature. The escrow also tries ECDSA first, so an ECDSA-signed
@@ -203,7 +134,7 @@ export interface SettlementRecord {
   txHash: Hex | null;
   amount: bigint | null;
   fee: bigint | null;
-  state: "built" | "submitted" | "confirmed" | "deferred" | "failed";
+  state: SettlementState;
   createdAt: number;
   updatedAt: number;
 }

@@ -3,70 +3,17 @@
  * `value` from the payer to the escrow; the relayer submits it (POST /v1/deposits) and pays the gas.
  * The token's EIP-712 domain is USDC's: the token's `name()`, version "2", its chain and address.
  */
-import { encodeAbiParameters, keccak256, toHex } from "viem";
 import { StablePayError } from "./errors";
-import type { Address, Hex } from "./typedData";
+import { RECEIVE_WITH_AUTHORIZATION_TYPES, depositNonce } from "../protocol/eip3009";
+import type { Address, Hex } from "../protocol/types";
 
-/**
- * Tag of deposit authorizations (the escrow's DEPOSIT_TAG): a deposit's EIP-3009 nonce is derived
- * from it, so a payment's authorization (nonce = payment id) can never be redeemed as a deposit.
- */
-export const DEPOSIT_TAG: Hex = keccak256(toHex("StablePay.Deposit"));
-
-/**
- * The EIP-3009 nonce the escrow expects for a deposit of `amount` from `from` with `salt`:
- * keccak256(abi.encode(DEPOSIT_TAG, from, amount, salt)).
- */
-export function depositNonce(from: Address, amount: bigint, salt: Hex): Hex {
-  return keccak256(
-    encodeAbiParameters(
-      [{ type: "bytes32" }, { type: "address" }, { type: "uint256" }, { type: "bytes32" }],
-      [DEPOSIT_TAG, from, amount, salt],
-    ),
-  );
-}
-
-/** EIP-712 domain version of the settlement token (as USDC's FiatToken v2). */
-export const TOKEN_DOMAIN_VERSION = "2";
+export { DEPOSIT_TAG, TOKEN_DOMAIN_VERSION, depositNonce, tokenDomain, type TokenDomain } from "../protocol/eip3009";
 
 /** How long a deposit authorization built by {@link depositAuthorization} stays valid by default. */
 export const DEFAULT_DEPOSIT_VALIDITY_SECONDS = 3_600;
 
-export const receiveWithAuthorizationTypes = {
-  ReceiveWithAuthorization: [
-    { name: "from", type: "address" },
-    { name: "to", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "validAfter", type: "uint256" },
-    { name: "validBefore", type: "uint256" },
-    { name: "nonce", type: "bytes32" },
-  ],
-} as const;
-
-export interface TokenDomain {
-  name: string;
-  version: string;
-  chainId: bigint;
-  verifyingContract: Address;
-}
-
-/**
- * The token's domain. `name` is what the token's `name()` returns (read it once from the chain,
- * e.g. `await token.name()` with ethers or `readContract({ functionName: "name" })` with viem).
- */
-export function tokenDomain(params: {
-  name: string;
-  chainId: bigint | number;
-  token: Address;
-  version?: string;
-}): TokenDomain {
-  return {
-    name: params.name,
-    version: params.version ?? TOKEN_DOMAIN_VERSION,
-    chainId: BigInt(params.chainId),
-    verifyingContract: params.token,
-  };
-}
+/** The protocol's `RECEIVE_WITH_AUTHORIZATION_TYPES`, under the SDK's name. */
+export const receiveWithAuthorizationTypes = RECEIVE_WITH_AUTHORIZATION_TYPES;
 
 /** The signed fields of an EIP-3009 ReceiveWithAuthorization (window exclusive at both ends). */
 export interface DepositAuthorization {

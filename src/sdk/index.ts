@@ -3,8 +3,8 @@
  * v6 signer or viem account; talk to the relayer's HTTP API; verify merchant webhooks.
  */
 export * from "./typedData";
-export { paymentId } from "./paymentId";
-export { BatchTree, hashPair, processProof } from "./merkle";
+export { paymentId } from "../protocol/paymentId";
+export { BatchTree, hashPair, processProof } from "../protocol/merkle";
 export * from "./errors";
 export * from "./signers";
 export * from "./eip3009";

@@ -1,7 +1,2 @@
-import { hashTypedData } from "viem";
-import { paymentMessage, paymentTypes, type EscrowDomain, type Hex, type Payment } from "./typedData";
-
-/** A payment's id: its EIP-712 digest under the escrow's domain (what the escrow computes on chain). */
-export function paymentId(domain: EscrowDomain, payment: Payment): Hex {
-  return hashTypedData({ domain, types: paymentTypes, primaryType: "Payment", message: paymentMessage(payment) });
-}
+/** A payment's id under its former SDK path, for importers not yet moved to src/protocol. */
+export { paymentId } from "../protocol/paymentId";

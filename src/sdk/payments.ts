@@ -3,20 +3,19 @@
  * nonce, and check the relayer's inclusion proof against the chain (trusting the relayer for
  * nothing: the root to check against comes from escrow.batchRoot(batchId)).
  */
-import { keccak256, stringToBytes } from "viem";
 import { StablePayError } from "./errors";
-import { processProof } from "./merkle";
-import { paymentId } from "./paymentId";
+import { keccakUtf8 } from "../protocol/hash";
+import { processProof } from "../protocol/merkle";
+import { paymentId } from "../protocol/paymentId";
 import {
   ESCROW_DOMAIN_NAME,
   ESCROW_DOMAIN_VERSION,
   escrowDomain,
   paymentTypes,
-  type Address,
   type EscrowDomain,
-  type Hex,
   type Payment,
-} from "./typedData";
+} from "../protocol/typedData";
+import type { Address, Hex } from "../protocol/types";
 import { paymentFields, type AccountInfo, type Inclusion, type PaymentRequestTypedData } from "./wire";
 
 /** A payment ready to sign and submit: its domain, its fields and the request it pays. */
@@ -115,5 +114,5 @@ export function verifyInclusion(
  * payments and webhook events to its own order ids.
  */
 export function orderRefOf(orderRef: string): Hex {
-  return /^0x[0-9a-fA-F]{64}$/.test(orderRef) ? (orderRef.toLowerCase() as Hex) : keccak256(stringToBytes(orderRef));
+  return /^0x[0-9a-fA-F]{64}$/.test(orderRef) ? (orderRef.toLowerCase() as Hex) : keccakUtf8(orderRef);
 }

@@ -6,6 +6,8 @@
  */
 import { StablePayError } from "./errors";
 import { receiveWithAuthorizationTypes, type DepositAuthorization, type TokenDomain } from "./eip3009";
+import { SECP256K1_HALF_N, SECP256K1_N } from "../protocol/secp256k1";
+import type { Hex } from "../protocol/types";
 import type { TypedDataPayload, TypedDataSigner } from "./signers";
 import {
   confirmationTypes,
@@ -13,36 +15,16 @@ import {
   paymentTypes,
   refundTypes,
   withdrawalTypes,
+  type Confirmation,
+  type Dispute,
   type EscrowDomain,
-  type Hex,
   type Payment,
+  type Refund,
   type Withdrawal,
-} from "./typedData";
+} from "../protocol/typedData";
 import { paymentFields } from "./wire";
 
-/** secp256k1 group order: a signature's s above n/2 has a low-s twin n - s. */
-const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-const HALF_N = SECP256K1_N >> 1n;
 const ECDSA_SIGNATURE_HEX_LENGTH = 2 + 65 * 2;
-
-/** The payer's confirmation of delivery (releases the held amount to the merchant). */
-export interface Confirmation {
-  paymentId: Hex;
-  deadline: bigint;
-}
-
-/** The merchant owner's refund; `totalRefund` is cumulative, so a replay refunds nothing more. */
-export interface Refund {
-  paymentId: Hex;
-  totalRefund: bigint;
-  deadline: bigint;
-}
-
-/** The payer's dispute of a held payment. */
-export interface Dispute {
-  paymentId: Hex;
-  deadline: bigint;
-}
 
 /** Canonical form of a 65-byte ECDSA signature (v 27/28, low s); other lengths only lowercased. */
 export function normalizeSignature(signature: string): Hex {
@@ -56,7 +38,7 @@ export function normalizeSignature(signature: string): Hex {
   let v = parseInt(hex.slice(130), 16);
   if (v === 0 || v === 1) v += 27;
   if (v !== 27 && v !== 28) throw new StablePayError("invalid_argument", `signature has an invalid v (${v})`);
-  if (s > HALF_N) {
+  if (s > SECP256K1_HALF_N) {
     s = SECP256K1_N - s;
     v = v === 27 ? 28 : 27;
   }

@@ -6,7 +6,7 @@
  */
 import type { LocalAccount, WalletClient } from "viem";
 import { StablePayError } from "./errors";
-import type { Address, Hex } from "./typedData";
+import type { Address, Hex } from "../protocol/types";
 
 export interface TypedDataField {
   readonly name: string;

@@ -14,7 +14,7 @@ import { breakLedger, usd } from "../../scripts/audit-history";
 import type { DeploymentRecord } from "../../src/chain/deployments";
 import { runAudit } from "../../src/auditor/audit";
 import { main, type CliIo } from "../../src/auditor/cli";
-import { BatchTree, processProof } from "../../src/sdk/merkle";
+import { BatchTree, processProof } from "../../src/protocol";
 import { provePayment } from "../../src/auditor/proof";
 import { targetOf } from "../../src/auditor/target";
 import type { Hex } from "../../src/auditor/types";

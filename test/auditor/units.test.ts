@@ -13,7 +13,8 @@ import { csv, csvField } from "../../src/auditor/report/csv";
 import { escapeHtml } from "../../src/auditor/report/html";
 import { loadState, saveState, type ScanState } from "../../src/auditor/stateFile";
 import type { AuditEvent, Hex } from "../../src/auditor/types";
-import { feeOf, fmtMoney } from "../../src/auditor/util";
+import { fmtMoney } from "../../src/auditor/util";
+import { feeOf } from "../../src/protocol";
 import { removeDir, tempDir } from "./helpers";
 
 const ADDRESS = "0x00000000000000000000000000000000000000aa" as Hex;

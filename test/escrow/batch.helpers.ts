@@ -22,7 +22,7 @@ import {
   type MockERC1271Wallet,
   type PaymentEscrow,
 } from "../../typechain-types";
-import type { Hex, Payment } from "../../src/sdk/typedData";
+import { SECP256K1_N, type Hex, type Payment } from "../../src/protocol";
 import {
   ADMIN_DELAY,
   DISPUTE_TIMEOUT,
@@ -38,8 +38,6 @@ import {
   type SignedPaymentInput,
 } from "./fixtures";
 
-/** secp256k1 group order n. */
-export const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 /** Escrow balance given to each contract wallet in the fixture. */
 export const WALLET_DEPOSIT = usd(500);
 

@@ -12,12 +12,17 @@
  */
 import { AbiCoder, Signature, TypedDataEncoder, getAddress, getBytes, hexlify, randomBytes, toBeHex } from "ethers";
 import type { AddressLike, BigNumberish, BytesLike, Provider, Signer, TypedDataDomain, TypedDataField } from "ethers";
+import {
+  CANCEL_AUTHORIZATION_TYPES,
+  RECEIVE_WITH_AUTHORIZATION_TYPES,
+  SECP256K1_N,
+  TOKEN_DOMAIN_VERSION,
+  TRANSFER_WITH_AUTHORIZATION_TYPES,
+  ethersTypes,
+} from "../../src/protocol";
 
 /** EIP-712 domain version of the token (as USDC). */
-export const EIP712_VERSION = "2";
-
-/** secp256k1 group order n. */
-export const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+export const EIP712_VERSION = TOKEN_DOMAIN_VERSION;
 
 export const PERMIT_TYPES: Record<string, TypedDataField[]> = {
   Permit: [
@@ -29,29 +34,10 @@ export const PERMIT_TYPES: Record<string, TypedDataField[]> = {
   ],
 };
 
-const AUTHORIZATION_FIELDS: TypedDataField[] = [
-  { name: "from", type: "address" },
-  { name: "to", type: "address" },
-  { name: "value", type: "uint256" },
-  { name: "validAfter", type: "uint256" },
-  { name: "validBefore", type: "uint256" },
-  { name: "nonce", type: "bytes32" },
-];
-
-export const TRANSFER_WITH_AUTHORIZATION_TYPES: Record<string, TypedDataField[]> = {
-  TransferWithAuthorization: AUTHORIZATION_FIELDS,
-};
-
-export const RECEIVE_WITH_AUTHORIZATION_TYPES: Record<string, TypedDataField[]> = {
-  ReceiveWithAuthorization: AUTHORIZATION_FIELDS,
-};
-
-export const CANCEL_AUTHORIZATION_TYPES: Record<string, TypedDataField[]> = {
-  CancelAuthorization: [
-    { name: "authorizer", type: "address" },
-    { name: "nonce", type: "bytes32" },
-  ],
-};
+// The protocol's EIP-3009 types, as the mutable copies ethers wants.
+const TRANSFER_TYPES = ethersTypes(TRANSFER_WITH_AUTHORIZATION_TYPES);
+const RECEIVE_TYPES = ethersTypes(RECEIVE_WITH_AUTHORIZATION_TYPES);
+const CANCEL_TYPES = ethersTypes(CANCEL_AUTHORIZATION_TYPES);
 
 /** What the helpers need from a token contract (a typechain `SettlementToken` fits). */
 export interface Eip712Token {
@@ -168,7 +154,7 @@ export function signTransferAuthorization(
   auth: AuthorizationParams,
   domain: DomainOverrides = {},
 ): Promise<SplitSignature> {
-  return signTyped(signer, token, TRANSFER_WITH_AUTHORIZATION_TYPES, { ...auth }, domain);
+  return signTyped(signer, token, TRANSFER_TYPES, { ...auth }, domain);
 }
 
 /** Signs an EIP-3009 `ReceiveWithAuthorization` (only `auth.to` may submit it). */
@@ -178,7 +164,7 @@ export function signReceiveAuthorization(
   auth: AuthorizationParams,
   domain: DomainOverrides = {},
 ): Promise<SplitSignature> {
-  return signTyped(signer, token, RECEIVE_WITH_AUTHORIZATION_TYPES, { ...auth }, domain);
+  return signTyped(signer, token, RECEIVE_TYPES, { ...auth }, domain);
 }
 
 /** Signs an EIP-3009 `CancelAuthorization`. */
@@ -188,7 +174,7 @@ export function signCancelAuthorization(
   params: CancelAuthorizationParams,
   domain: DomainOverrides = {},
 ): Promise<SplitSignature> {
-  return signTyped(signer, token, CANCEL_AUTHORIZATION_TYPES, { ...params }, domain);
+  return signTyped(signer, token, CANCEL_TYPES, { ...params }, domain);
 }
 
 /** Signs an EIP-2612 `Permit`; the nonce defaults to the token's current `nonces(owner)`. */
@@ -216,7 +202,7 @@ export async function transferAuthorizationDigest(
   auth: AuthorizationParams,
   domain: DomainOverrides = {},
 ): Promise<string> {
-  return TypedDataEncoder.hash(await getTokenDomain(token, chainId, domain), TRANSFER_WITH_AUTHORIZATION_TYPES, {
+  return TypedDataEncoder.hash(await getTokenDomain(token, chainId, domain), TRANSFER_TYPES, {
     ...auth,
   });
 }
@@ -228,7 +214,7 @@ export async function receiveAuthorizationDigest(
   auth: AuthorizationParams,
   domain: DomainOverrides = {},
 ): Promise<string> {
-  return TypedDataEncoder.hash(await getTokenDomain(token, chainId, domain), RECEIVE_WITH_AUTHORIZATION_TYPES, {
+  return TypedDataEncoder.hash(await getTokenDomain(token, chainId, domain), RECEIVE_TYPES, {
     ...auth,
   });
 }
@@ -240,7 +226,7 @@ export async function cancelAuthorizationDigest(
   params: CancelAuthorizationParams,
   domain: DomainOverrides = {},
 ): Promise<string> {
-  return TypedDataEncoder.hash(await getTokenDomain(token, chainId, domain), CANCEL_AUTHORIZATION_TYPES, {
+  return TypedDataEncoder.hash(await getTokenDomain(token, chainId, domain), CANCEL_TYPES, {
     ...params,
   });
 }

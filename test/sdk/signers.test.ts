@@ -43,8 +43,8 @@ import {
   usd,
 } from "../escrow/fixtures";
 import { startRpcBridge } from "../relayer/helpers/chain";
+import { SECP256K1_N } from "../../src/protocol";
 
-const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const ESCROW = "0x1111111111111111111111111111111111111111" as Address;
 const TOKEN = "0x2222222222222222222222222222222222222222" as Address;
 const domain = escrowDomain(31337n, ESCROW);

@@ -2,7 +2,7 @@
  * The batch path: PaymentEscrowed (one per accepted item, in order: the batch's Merkle leaves),
  * PaymentRejected, TrancheFunded (one per merchant run) and finally BatchEscrowed with the root.
  */
-import { BatchTree } from "../../sdk/merkle";
+import { BatchTree } from "../../protocol";
 import type { EventOf } from "../types";
 import type { Replay } from "./context";
 

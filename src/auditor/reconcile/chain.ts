@@ -9,7 +9,7 @@ import type { ChainState } from "../onchain";
 import type { Ledger } from "../rebuild/ledger";
 import { trancheKey } from "../util";
 import { amountText, mismatch, type MismatchInput } from "./mismatch";
-import { PAYMENT_STATUS } from "../abi";
+import { ESCROW_PAYMENT_STATUS_NAMES as PAYMENT_STATUS } from "../../protocol";
 
 export function checkChain(ledger: Ledger, chain: ChainState, target: AuditTarget): Mismatch[] {
   const out: Mismatch[] = [];

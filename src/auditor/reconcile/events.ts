@@ -6,7 +6,7 @@
  */
 import { BUCKET_NAMES, type EventRef, type Mismatch } from "../types";
 import type { Ledger, MerchantState } from "../rebuild/ledger";
-import { feeOf } from "../util";
+import { feeOf } from "../../protocol";
 import { amountText, mismatch, type MismatchInput } from "./mismatch";
 
 export function checkEvents(ledger: Ledger): Mismatch[] {

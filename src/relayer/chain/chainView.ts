@@ -11,18 +11,12 @@ import {
   type PaymentEscrow,
 } from "../../../typechain-types";
 import { ApiError } from "../errors";
-import type { Hex } from "../domain";
+import type { Hex, MerchantStatus } from "../../protocol";
 import { revertData } from "./revert";
 import { readTokenBlocklisted } from "./tokenBlocklist";
 import { TtlCache } from "../runtime/ttlCache";
 
-/** Mirrors IMerchantRegistry.MerchantStatus. */
-export enum MerchantStatus {
-  None = 0,
-  Active = 1,
-  Suspended = 2,
-  Closed = 3,
-}
+export { MerchantStatus, NONCE_WINDOW, isNonceAvailable } from "../../protocol";
 
 export interface MerchantTerms {
   status: MerchantStatus;
@@ -63,16 +57,6 @@ export interface ChainView {
   blockNumber(): Promise<number>;
   /** Drops cached state of `address` (after a deposit or withdrawal the relayer sent). */
   forget(address: Hex): void;
-}
-
-/** Width of the escrow's nonce window (contracts/libraries/NonceWindow.sol). */
-export const NONCE_WINDOW = 64n;
-
-/** True if `nonce` is inside the window and unused (NonceWindow.isAvailable). */
-export function isNonceAvailable(state: AccountState, nonce: bigint): boolean {
-  if (nonce < state.nonceBase) return false;
-  const offset = nonce - state.nonceBase;
-  return offset < NONCE_WINDOW && ((state.nonceBitmap >> offset) & 1n) === 0n;
 }
 
 /** ERC-1271 magic value, as the 32-byte word `isValidSignature` returns. */
@@ -154,7 +138,7 @@ export class EthersChainView implements ChainView {
     return this.terms.get(merchantId, async () => {
       const [status, feeBps, holdPeriod, owner] = await this.timed(this.registry.terms(merchantId));
       return {
-        status: Number(status),
+        status: Number(status) as MerchantStatus,
         feeBps: Number(feeBps),
         holdPeriod: Number(holdPeriod),
         owner: owner.toLowerCase() as Hex,

@@ -1,7 +1,7 @@
 import path from "node:path";
 import secp256k1 from "secp256k1";
 import { serializeTransaction } from "viem";
-import { keccak256 } from "../keccak";
+import { keccak256 } from "../../protocol/hash";
 import type { Hex } from "../domain";
 import { SingleWorker, type WorkerAnswer } from "../runtime/workerThreads";
 

@@ -1,4 +1,4 @@
-import { BatchTree } from "../../sdk/merkle";
+import { BatchTree } from "../../protocol";
 import { BatchState, PaymentState, type BatchRecord, type Hex, type PaymentRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
 import type { Inclusion } from "../chain/chainWriter";

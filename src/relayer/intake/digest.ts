@@ -1,31 +1,24 @@
-import { keccak_256 } from "@noble/hashes/sha3.js";
-import { keccak256 } from "../keccak";
-import { ESCROW_DOMAIN_NAME, ESCROW_DOMAIN_VERSION, type Payment, type Withdrawal } from "../../sdk/typedData";
-import type { Hex } from "../domain";
+// The protocol's files, not its index: signature worker threads load this, and should load little.
+import { hexToBytes, keccak256 } from "../../protocol/hash";
+import { TYPEHASHES, escrowDomainSeparator, type Payment, type Withdrawal } from "../../protocol/typedData";
+import type { Hex } from "../../protocol/types";
 
 /**
- * EIP-712 digests of what the escrow accepts by signature: the struct hash over fixed ABI words,
- * then one keccak over the precomputed "\x19\x01" ‖ domainSeparator prefix. viem's `hashTypedData`
- * re-derives type strings and the domain on every call; this is about 8x faster here (~23,000 vs
- * ~3,000 payment ids/s on one loaded core), which matters at thousands of payments per second.
- * test/relayer/api/digest.test.ts checks it against src/sdk/paymentId.ts.
+ * EIP-712 digests of what the escrow accepts by signature, for intake's hot path: the struct hash
+ * over fixed ABI words, then one keccak over the precomputed "\x19\x01" ‖ domainSeparator prefix.
+ * viem's `hashTypedData` re-derives type strings and the domain on every call, which is too slow at
+ * thousands of payments per second. Types, typehashes and the domain are the protocol's
+ * (src/protocol/typedData.ts); test/relayer/api/digest.test.ts checks this against its paymentId.
  */
 
-const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
-const keccakText = (text: string): Uint8Array => keccak_256(utf8(text));
+// Kept for importers of the former helpers here (routes, test launcher); new code imports the protocol.
+export { bytesToHex as toHex, keccakUtf8 } from "../../protocol/hash";
 
-const DOMAIN_TYPEHASH = keccakText(
-  "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
-);
-const PAYMENT_TYPEHASH = keccakText(
-  "Payment(address payer,uint64 merchantId,uint256 amount,bytes32 orderRef,uint64 nonce,uint48 validAfter,uint48 deadline)",
-);
-const WITHDRAWAL_TYPEHASH = keccakText(
-  "Withdrawal(address payer,address to,uint256 amount,uint64 nonce,uint48 deadline)",
-);
-const CONFIRMATION_TYPEHASH = keccakText("Confirmation(bytes32 paymentId,uint48 deadline)");
-const REFUND_TYPEHASH = keccakText("Refund(bytes32 paymentId,uint256 totalRefund,uint48 deadline)");
-const DISPUTE_TYPEHASH = keccakText("Dispute(bytes32 paymentId,uint48 deadline)");
+const PAYMENT_TYPEHASH = hexToBytes(TYPEHASHES.Payment);
+const WITHDRAWAL_TYPEHASH = hexToBytes(TYPEHASHES.Withdrawal);
+const CONFIRMATION_TYPEHASH = hexToBytes(TYPEHASHES.Confirmation);
+const REFUND_TYPEHASH = hexToBytes(TYPEHASHES.Refund);
+const DISPUTE_TYPEHASH = hexToBytes(TYPEHASHES.Dispute);
 
 /** A 32-byte ABI word of a non-negative integer below 2^256 (callers check ranges first). */
 function writeUint(target: Uint8Array, offset: number, value: bigint): void {
@@ -36,8 +29,6 @@ function writeUint(target: Uint8Array, offset: number, value: bigint): void {
 function writeHex(target: Uint8Array, offset: number, value: Hex, bytes: number): void {
   target.set(Buffer.from(value.slice(2), "hex"), offset + 32 - bytes);
 }
-
-export const toHex = (bytes: Uint8Array): Hex => `0x${Buffer.from(bytes).toString("hex")}`;
 
 function words(typeHash: Uint8Array, count: number): Buffer {
   const buffer = Buffer.alloc(32 * (count + 1));
@@ -54,12 +45,7 @@ export class EscrowDigester {
     readonly chainId: bigint,
     readonly escrow: Hex,
   ) {
-    const domain = words(DOMAIN_TYPEHASH, 4);
-    domain.set(keccakText(ESCROW_DOMAIN_NAME), 32);
-    domain.set(keccakText(ESCROW_DOMAIN_VERSION), 64);
-    writeUint(domain, 96, chainId);
-    writeHex(domain, 128, escrow, 20);
-    this.domainSeparator = keccak_256(domain);
+    this.domainSeparator = escrowDomainSeparator(chainId, escrow);
     // "\x19\x01" ‖ domainSeparator ‖ structHash: only the last 32 bytes change per message.
     this.prefix = Buffer.alloc(66);
     this.prefix.set([0x19, 0x01], 0);
@@ -119,7 +105,3 @@ export class EscrowDigester {
     return this.digest(keccak256(data));
   }
 }
-
-/** keccak256 of `bytes`, as hex (e.g. to turn a merchant's text order reference into bytes32). */
-export const keccakHex = (bytes: Uint8Array): Hex => toHex(keccak_256(bytes));
-export const keccakUtf8 = (text: string): Hex => keccakHex(utf8(text));

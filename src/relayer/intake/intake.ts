@@ -2,16 +2,16 @@ import { ApiError, isApiError } from "../errors";
 import { PaymentState, SignatureKind, type Hex, type PaymentRecord, type PaymentRequestRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
 import type { RelayerMetrics } from "../runtime/metrics";
-import type { Payment } from "../../sdk/typedData";
 import type { PayerAccounts } from "../ledger/payerAccounts";
-import { MerchantStatus, type ChainView } from "../chain/chainView";
+import { MERCHANT_STATUS_NAMES, MerchantStatus, hexToBytes, type Payment } from "../../protocol";
+import type { ChainView } from "../chain/chainView";
 import type { EscrowDigester } from "./digest";
 import type { GroupCommitWriter } from "./groupCommit";
 import type { PaymentRecovery } from "./signaturePool";
 import { KeyedMutex } from "../runtime/keyedMutex";
 import { checkDomain, checkValidity, parsePayment } from "./parse";
 import type { PaymentSubmission } from "./schemas";
-import { hexToBytes, isEcdsaSignedBy } from "./signature";
+import { isEcdsaSignedBy } from "./signature";
 
 export interface IntakeResult {
   /** True if this request stored the payment; false if it already existed (a retry or replay). */
@@ -200,7 +200,7 @@ export class Intake {
     if (merchant.status !== MerchantStatus.Active) {
       throw new ApiError("merchant_not_active", `merchant ${payment.merchantId} cannot receive payments`, {
         merchantId: payment.merchantId.toString(),
-        status: MerchantStatus[merchant.status].toLowerCase(),
+        status: MERCHANT_STATUS_NAMES[merchant.status].toLowerCase(),
       });
     }
     // The escrow rejects a blocklisted payer's payments (PayerBlocklisted) once its mirror is synced:

@@ -1,6 +1,6 @@
 import { ApiError } from "../errors";
 import type { Hex } from "../domain";
-import type { Payment } from "../../sdk/typedData";
+import type { Payment } from "../../protocol";
 import type { PaymentSubmission } from "./schemas";
 
 /** Upper bounds of the Solidity types the escrow uses. */

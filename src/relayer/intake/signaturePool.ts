@@ -1,11 +1,11 @@
 import path from "node:path";
 import type { Worker } from "node:worker_threads";
-import type { Payment } from "../../sdk/typedData";
+import type { Payment } from "../../protocol/typedData";
 import { startModuleWorker } from "../runtime/workerThreads";
 import type { Hex } from "../domain";
 import type { EscrowDigester } from "./digest";
-import { toHex } from "./digest";
-import { hexToBytes, recoverAddress } from "./signature";
+import { bytesToHex as toHex, hexToBytes } from "../../protocol/hash";
+import { recoverAddress } from "./signature";
 
 /** A payment's id (its EIP-712 digest) and the address its ECDSA signature recovers to. */
 export interface Recovered {

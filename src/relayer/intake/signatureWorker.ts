@@ -4,8 +4,9 @@
  * worker starts in well under a second.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { EscrowDigester, toHex } from "./digest";
-import { hexToBytes, recoverAddress } from "./signature";
+import { bytesToHex as toHex, hexToBytes } from "../../protocol/hash";
+import { EscrowDigester } from "./digest";
+import { recoverAddress } from "./signature";
 import { decodeRecoveryRequest, encodeRecoveryResponse, type Recovered, type WorkerSetup } from "./signaturePool";
 
 const setup = workerData as WorkerSetup;

@@ -11,7 +11,7 @@
  * account already in step costs two reads, no transaction. Each tick re-reads the last
  * `confirmations` blocks, so an event a reorg moved is still seen.
  */
-import { id as eventTopic } from "ethers";
+import { keccakUtf8 as eventTopic } from "../../protocol";
 import type { Hex } from "../domain";
 import { SubmissionState } from "../domain";
 import type { RelayerConfig } from "../config";

@@ -8,7 +8,7 @@
  * The signature is not re-checked: intake recovered it, and it cannot change since.
  */
 import { readEscrowAccount } from "../chain/accountReads";
-import { isNonceAvailable } from "../chain/chainView";
+import { isNonceAvailable } from "../../protocol";
 import { useNonce } from "../ledger/payerAccounts";
 import type { Hex, PaymentRecord, RejectReason } from "../domain";
 import type { ChainClient } from "../chain/client";

@@ -11,7 +11,7 @@
 import type { Interface } from "ethers";
 import { ApiError } from "../errors";
 import type { Hex } from "../domain";
-import type { Withdrawal } from "../../sdk/typedData";
+import type { Withdrawal } from "../../protocol";
 import {
   REVERT_CODES,
   type ChainWriter,

@@ -1,5 +1,6 @@
 import { PaymentState, type Hex } from "../domain";
-import { isNonceAvailable, type AccountState } from "../chain/chainView";
+import { isNonceAvailable } from "../../protocol";
+import type { AccountState } from "../chain/chainView";
 import type { PendingPayment } from "../store/types";
 
 /**

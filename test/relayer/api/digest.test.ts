@@ -4,23 +4,23 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import fc from "fast-check";
 import secp256k1 from "secp256k1";
 import { hashTypedData } from "viem";
-import { EscrowDigester, toHex } from "../../../src/relayer/intake/digest";
+import { EscrowDigester } from "../../../src/relayer/intake/digest";
 import { recoverAddress } from "../../../src/relayer/intake/signature";
-import { paymentId } from "../../../src/sdk/paymentId";
 import {
+  SECP256K1_N,
+  bytesToHex as toHex,
   confirmationTypes,
   disputeTypes,
   escrowDomain,
+  paymentId,
   refundTypes,
   withdrawalMessage,
   withdrawalTypes,
   type Address,
   type Hex,
   type Payment,
-} from "../../../src/sdk/typedData";
+} from "../../../src/protocol";
 import { deployEscrowFixture } from "../../escrow/fixtures";
-
-const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
 const uintBelow = (bits: number) => fc.bigInt({ min: 0n, max: (1n << BigInt(bits)) - 1n });
 const hexBytes = (length: number) => fc.uint8Array({ minLength: length, maxLength: length }).map((b) => toHex(b));

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Hex } from "../../../src/relayer/domain";
-import { processProof } from "../../../src/sdk/merkle";
+import { processProof } from "../../../src/protocol";
 import { signDepositAuthorization } from "../../escrow/funds.helpers";
 import {
   CUSTOMER_DEPOSIT,

@@ -6,7 +6,7 @@
  * rejected (nonce_unavailable) and leaves the payment escrowed.
  */
 import { expect } from "chai";
-import { BatchTree, processProof } from "../../../src/sdk/merkle";
+import { BatchTree, processProof } from "../../../src/protocol";
 import { ethers } from "hardhat";
 import { BatchState, ONCHAIN_REJECT_REASONS, PaymentState, type Hex } from "../../../src/relayer/domain";
 import { buildPayment, PaymentStatus, signConfirmation, signPayment } from "../../escrow/fixtures";

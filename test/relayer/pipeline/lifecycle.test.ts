@@ -4,7 +4,7 @@
  * released by a confirm() → settled after the hold, with a webhook event per status change.
  */
 import { expect } from "chai";
-import { BatchTree } from "../../../src/sdk/merkle";
+import { BatchTree } from "../../../src/protocol";
 import { BatchState, PaymentState, SubmissionState, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
 import { encodePayBatch } from "../../../src/relayer/chain/calldata";
 import { batchPurpose } from "../../../src/relayer/jobs/batchOutcome";

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { ApiError } from "../../../src/relayer/errors";
 import { PaymentState, SubmissionState, type Hex } from "../../../src/relayer/domain";
 import { SubmitterChainWriter, relayPurpose } from "../../../src/relayer/jobs/relayWriter";
-import { BatchTree } from "../../../src/sdk/merkle";
+import { BatchTree } from "../../../src/protocol";
 import { signConfirmation, usd } from "../../escrow/fixtures";
 import { randomNonce, signReceiveAuthorization } from "../../helpers/eip3009";
 import { depositNonce } from "../../../src/sdk/eip3009";

@@ -7,9 +7,13 @@ import fc from "fast-check";
 import {
   ESCROW_DOMAIN_NAME,
   ESCROW_DOMAIN_VERSION,
+  TYPEHASHES,
+  TYPE_STRINGS,
   confirmationTypes,
   disputeTypes,
   escrowDomain,
+  escrowDomainSeparator,
+  paymentId,
   paymentTypes,
   refundTypes,
   withdrawalTypes,
@@ -18,8 +22,7 @@ import {
   type Hex,
   type Payment,
   type Withdrawal,
-} from "../../src/sdk/typedData";
-import { paymentId } from "../../src/sdk/paymentId";
+} from "../../src/protocol";
 import { EscrowTypeHashesHarness__factory, type EscrowTypeHashesHarness } from "../../typechain-types";
 
 interface TypedDataFixture {
@@ -75,7 +78,7 @@ const FUZZ_RUNS = 25;
 /** viem types uint48 fields as numbers (uint48 fits a double exactly). */
 const viemPayment = (p: Payment) => ({ ...p, validAfter: Number(p.validAfter), deadline: Number(p.deadline) });
 
-describe("SDK: EIP-712 typed data (src/sdk/typedData.ts) against EscrowTypeHashes.sol", function () {
+describe("protocol: EIP-712 typed data (src/protocol/typedData.ts) against EscrowTypeHashes.sol", function () {
   describe("type hashes", function () {
     it("Payment", async function () {
       const { harness } = await loadFixture(deployTypedDataFixture);
@@ -90,6 +93,32 @@ describe("SDK: EIP-712 typed data (src/sdk/typedData.ts) against EscrowTypeHashe
       expect(await harness.WITHDRAWAL_TYPEHASH()).to.equal(typeHash(withdrawalTypes, "Withdrawal"));
       expect(await harness.WITHDRAWAL_TYPEHASH()).to.equal(
         ethers.id("Withdrawal(address payer,address to,uint256 amount,uint64 nonce,uint48 deadline)"),
+      );
+    });
+
+    it("TYPE_STRINGS and TYPEHASHES (computed once) are the contract's", async function () {
+      const { harness } = await loadFixture(deployTypedDataFixture);
+      const types = { paymentTypes, withdrawalTypes, confirmationTypes, refundTypes, disputeTypes };
+      for (const [primary, fields] of Object.values(types).map((t) => Object.entries(t)[0])) {
+        const name = primary as keyof typeof TYPE_STRINGS;
+        expect(TYPE_STRINGS[name]).to.equal(TypedDataEncoder.from(mutable({ [name]: fields })).encodeType(name));
+        expect(TYPEHASHES[name]).to.equal(ethers.id(TYPE_STRINGS[name]));
+      }
+      expect([
+        await harness.PAYMENT_TYPEHASH(),
+        await harness.WITHDRAWAL_TYPEHASH(),
+        await harness.CONFIRMATION_TYPEHASH(),
+        await harness.REFUND_TYPEHASH(),
+        await harness.DISPUTE_TYPEHASH(),
+      ]).to.deep.equal([
+        TYPEHASHES.Payment,
+        TYPEHASHES.Withdrawal,
+        TYPEHASHES.Confirmation,
+        TYPEHASHES.Refund,
+        TYPEHASHES.Dispute,
+      ]);
+      expect(TYPEHASHES.EIP712Domain).to.equal(
+        ethers.id("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
       );
     });
 
@@ -122,11 +151,14 @@ describe("SDK: EIP-712 typed data (src/sdk/typedData.ts) against EscrowTypeHashe
       ]);
       expect(await harness.domainSeparator()).to.equal(TypedDataEncoder.hashDomain(domain));
       expect(await harness.domainSeparator()).to.equal(domainSeparator({ domain }));
+      expect(ethers.hexlify(escrowDomainSeparator(chainId, domain.verifyingContract))).to.equal(
+        await harness.domainSeparator(),
+      );
     });
   });
 
   describe("struct hashes and digests", function () {
-    it("Payment: struct hash and id (paymentId.ts) match at the field limits", async function () {
+    it("Payment: struct hash and id (src/protocol/paymentId.ts) match at the field limits", async function () {
       const { harness, domain } = await loadFixture(deployTypedDataFixture);
       const edge: Payment[] = [
         {
@@ -233,7 +265,7 @@ describe("SDK: EIP-712 typed data (src/sdk/typedData.ts) against EscrowTypeHashe
       );
     });
 
-    it("a signature made with the SDK types recovers to the signer from the on-chain digest", async function () {
+    it("a signature made with the protocol's types recovers to the signer from the on-chain digest", async function () {
       const { harness, domain } = await loadFixture(deployTypedDataFixture);
       const [, signer] = await ethers.getSigners();
       const p: Payment = {

@@ -1,8 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { BatchTree, hashPair, processProof } from "../../src/sdk/merkle";
-import type { Hex } from "../../src/sdk/typedData";
+import { BatchTree, hashPair, processProof, type Hex } from "../../src/protocol";
 import { EscrowTypeHashesHarness__factory, type EscrowTypeHashesHarness } from "../../typechain-types";
 
 interface HarnessFixture {
@@ -41,7 +40,7 @@ async function checkTree(harness: EscrowTypeHashesHarness, ids: Hex[]): Promise<
   }
 }
 
-describe("SDK: BatchTree (src/sdk/merkle.ts) against BatchMerkle.sol and MerkleProof", function () {
+describe("protocol: BatchTree (src/protocol/merkle.ts) against BatchMerkle.sol and MerkleProof", function () {
   for (let n = 1; n <= 17; n++) {
     it(`matches the on-chain root and proofs for ${n} leaves`, async function () {
       const { harness } = await loadFixture(deployHarnessFixture);

@@ -1,0 +1,76 @@
+/**
+ * EIP-3009 typed-data types of the settlement token (USDC FiatToken v2 compatible), declared once
+ * for the SDK's gasless deposits, the benches, scripts and tests, and the escrow's deposit nonce
+ * rule. Shapes follow viem (`as const`); ethers wants mutable copies (`ethersTypes` in ./typedData).
+ */
+import { encodeAbiParameters } from "viem";
+import { keccakHex, keccakUtf8 } from "./hash";
+import type { Address, Hex } from "./types";
+
+/** EIP-712 domain version of the settlement token (as USDC's FiatToken v2). */
+export const TOKEN_DOMAIN_VERSION = "2";
+
+const AUTHORIZATION_FIELDS = [
+  { name: "from", type: "address" },
+  { name: "to", type: "address" },
+  { name: "value", type: "uint256" },
+  { name: "validAfter", type: "uint256" },
+  { name: "validBefore", type: "uint256" },
+  { name: "nonce", type: "bytes32" },
+] as const;
+
+export interface TokenDomain {
+  name: string;
+  version: string;
+  chainId: bigint;
+  verifyingContract: Address;
+}
+
+/**
+ * The token's domain. `name` is what the token's `name()` returns (read it once from the chain,
+ * e.g. `await token.name()` with ethers or `readContract({ functionName: "name" })` with viem).
+ */
+export function tokenDomain(params: {
+  name: string;
+  chainId: bigint | number;
+  token: Address;
+  version?: string;
+}): TokenDomain {
+  return {
+    name: params.name,
+    version: params.version ?? TOKEN_DOMAIN_VERSION,
+    chainId: BigInt(params.chainId),
+    verifyingContract: params.token,
+  };
+}
+
+/** A transfer only the payee (`to`) may submit: how the escrow pulls deposits. */
+export const RECEIVE_WITH_AUTHORIZATION_TYPES = { ReceiveWithAuthorization: AUTHORIZATION_FIELDS } as const;
+
+export const TRANSFER_WITH_AUTHORIZATION_TYPES = { TransferWithAuthorization: AUTHORIZATION_FIELDS } as const;
+
+export const CANCEL_AUTHORIZATION_TYPES = {
+  CancelAuthorization: [
+    { name: "authorizer", type: "address" },
+    { name: "nonce", type: "bytes32" },
+  ],
+} as const;
+
+/**
+ * Tag of deposit authorizations (the escrow's DEPOSIT_TAG): a deposit's EIP-3009 nonce is derived
+ * from it, so a payment's authorization (nonce = payment id) can never be redeemed as a deposit.
+ */
+export const DEPOSIT_TAG: Hex = keccakUtf8("StablePay.Deposit");
+
+/**
+ * The EIP-3009 nonce the escrow expects for a deposit of `amount` from `from` with `salt`:
+ * keccak256(abi.encode(DEPOSIT_TAG, from, amount, salt)).
+ */
+export function depositNonce(from: Address, amount: bigint, salt: Hex): Hex {
+  return keccakHex(
+    encodeAbiParameters(
+      [{ type: "bytes32" }, { type: "address" }, { type: "uint256" }, { type: "bytes32" }],
+      [DEPOSIT_TAG, from, amount, salt],
+    ),
+  );
+}
