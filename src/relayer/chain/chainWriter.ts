@@ -1,7 +1,7 @@
 /** The signed operations the API relays to the escrow, and the escrow's reverts as API error codes. */
 import type { ErrorCode } from "../errors";
 import type { Hex } from "../domain";
-import type { Payment, Withdrawal } from "../../sdk/typedData";
+import type { Payment, Withdrawal } from "../../protocol";
 
 /** Where a payment sits on chain: its batch and the Merkle proof of its id in that batch's root. */
 export interface Inclusion {
