@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import hre from "hardhat";
 import { createPublicClient, custom, type PublicClient } from "viem";
-import { deploy } from "../../scripts/deploy";
+import { deploy } from "../../src/chain/deployToNetwork";
 import { writeAuditHistory, type HistoryOptions, type HistorySummary } from "../fixtures/auditHistory";
 import type { DeploymentRecord } from "../../src/chain/deployments";
 

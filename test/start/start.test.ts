@@ -16,7 +16,7 @@ import { JsonRpcProvider } from "ethers";
 import { hasLiveDeployment, readDeployment } from "../../src/chain/deployments";
 import { PaymentEscrow__factory, SettlementToken__factory } from "../../typechain-types";
 import { READY_LINE, readNetworkInfo } from "../../scripts/lib/networkInfo";
-import { httpStatus, portIsFree } from "../../scripts/lib/jsonRpc";
+import { httpStatus, portIsFree } from "../../src/localnet/rpc";
 import type { DemoRecord } from "../../scripts/demo";
 import {
   childEnv,
