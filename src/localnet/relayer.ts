@@ -38,8 +38,8 @@ export interface RelayerOptions {
 
 export interface RelayerProcess {
   url: string;
-  /** The signer from the "started" line; null when the start was seen by /health only. */
-  signer: string | null;
+  /** The signer from the "started" line; null while only /health has answered. */
+  readonly signer: string | null;
   child: ManagedProcess;
   /** JSON log lines so far (stdout), parsed; other lines are kept as { raw }. */
   logs: Record<string, unknown>[];
@@ -115,7 +115,10 @@ export async function startRelayer(options: RelayerOptions): Promise<RelayerProc
   });
   return {
     url: up.url,
-    signer: up.signer,
+    // Read when asked: /health may answer a moment before the "started" line is written.
+    get signer() {
+      return started?.signer ?? up.signer;
+    },
     child,
     logs,
     stderr: () => stderr,
