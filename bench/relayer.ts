@@ -32,19 +32,12 @@ import fs from "node:fs";
 import type { Wallet } from "ethers";
 import os from "node:os";
 import path from "node:path";
-import {
-  PROJECT_ROOT,
-  orderRef,
-  relayerDir,
-  spawnRelayer,
-  startLocalChain,
-  waitUntil,
-  type LocalChain,
-  type Merchant,
-  type SignedPayment,
-} from "../test/relayer/helpers/process";
-import { DEFAULTS } from "../src/relayer/config";
-import { escrowEvents } from "../test/relayer/crash/scenario";
+import { DEFAULTS, type RelayerEnv } from "../src/relayer/config";
+import { escrowEvents } from "../src/localnet/events";
+import { orderRef, startLocalChain, type LocalChain, type Merchant, type SignedPayment } from "../src/localnet/network";
+import { PROJECT_ROOT } from "../src/localnet/paths";
+import { startRelayer, type RelayerProcess } from "../src/localnet/relayer";
+import { waitFor } from "../src/localnet/wait";
 import type { LoadgenConfig, LoadgenResult } from "./loadgen";
 
 const env = process.env;
@@ -75,8 +68,7 @@ const AMOUNT = 1_000_000n; // 1.00
 const NONCE_WINDOW = 64;
 /**
  * Payments per payer per run: few enough that the warm-up, five runs and the batch run fit the
- * window (10 x 5 + 10 + 3 = 63 nonces), enough to reuse cached chain reads. A run of 7,000 takes
- * about 2 s; the median of five such runs moves far less from one bench to the next than of three.
+ * window (10 x 5 + 10 + 3 = 63 nonces), enough to reuse cached chain reads.
  */
 const PER_PAYER_PER_RUN = 10;
 
@@ -207,13 +199,13 @@ function runLoadgen(
 async function main(): Promise<void> {
   const loadBefore = os.loadavg();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "bench-relayer-"));
-  const db = relayerDir();
+  const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-proc-"));
   log("starting a hardhat node and deploying");
   const chain = await startLocalChain();
   // `hardhat node` prints every call it serves; nobody reads that here, and it shares the cores.
   if (env.BENCH_NODE_LOG !== "1") await chain.rpc("hardhat_setLoggingEnabled", [false]);
   if (env.BENCH_CHAIN_NICE) execFileSync("renice", ["-n", env.BENCH_CHAIN_NICE, "-g", String(chain.node.process.pid)]);
-  let relayer: Awaited<ReturnType<typeof spawnRelayer>> | null = null;
+  let relayer: RelayerProcess | null = null;
   try {
     const merchants: Merchant[] = [];
     for (let i = 0; i < MERCHANTS; i++) merchants.push(await chain.registerMerchant(HOLD_SECONDS));
@@ -237,10 +229,10 @@ async function main(): Promise<void> {
     log("payments signed", { payments: total, seconds: (Date.now() - started) / 1000 });
 
     const key = await chain.fundedKey();
-    const relayerEnv: Record<string, string> = {
+    const relayerEnv: RelayerEnv = {
       RPC_URL: chain.url,
       DEPLOYMENTS_FILE: chain.deploymentsFile,
-      RELAYER_DB: db.db,
+      RELAYER_DB: path.join(dbDir, "relayer.sqlite"),
       RELAYER_PORT: "0",
       RELAYER_PRIVATE_KEY: key.privateKey,
       // One client IP sends everything: the per-IP limit (a production default) would answer 429.
@@ -251,12 +243,12 @@ async function main(): Promise<void> {
       SETTLE_INTERVAL_MS: "1000",
       LOG_LEVEL: "warn",
     };
-    Object.assign(relayerEnv, JSON.parse(env.BENCH_RELAYER_ENV ?? "{}") as Record<string, string>);
+    Object.assign(relayerEnv, JSON.parse(env.BENCH_RELAYER_ENV ?? "{}") as RelayerEnv);
     const nodeArgs = env.BENCH_CPU_PROFILE
       ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(env.BENCH_CPU_PROFILE)}`]
       : [];
     if (env.BENCH_NODE_ARGS) nodeArgs.push(...env.BENCH_NODE_ARGS.split(" ").filter(Boolean));
-    relayer = await spawnRelayer(relayerEnv, 90_000, nodeArgs);
+    relayer = await startRelayer({ env: relayerEnv, nodeArgs, startTimeoutMs: 90_000, ownGroup: false });
     const relayerPid = relayer.child.pid!;
     const chainPgid = chain.node.process.pid!;
     log("relayer started", { url: relayer.url });
@@ -305,25 +297,24 @@ async function main(): Promise<void> {
     }
 
     const counts = async () => stateCounts(relayer!.url);
-    const escrowedAt = await waitUntil(
-      `${accepted} payments escrowed`,
+    const escrowedAt = await waitFor(
       async () => {
         const c = await counts();
         return (c.escrowed ?? 0) + (c.settled ?? 0) >= accepted ? Date.now() : null;
       },
-      900_000,
-      async () => JSON.stringify(await counts()),
-      250,
+      {
+        what: `${accepted} payments escrowed`,
+        timeoutMs: 900_000,
+        detail: async () => JSON.stringify(await counts()),
+      },
     );
     log("all escrowed", { seconds: (escrowedAt - firstRequest) / 1000 });
     await chain.increaseTime(HOLD_SECONDS + 1);
-    const settledAt = await waitUntil(
-      `${accepted} payments settled`,
-      async () => ((await counts()).settled ?? 0) >= accepted && Date.now(),
-      600_000,
-      async () => JSON.stringify(await counts()),
-      250,
-    );
+    const settledAt = await waitFor(async () => ((await counts()).settled ?? 0) >= accepted && Date.now(), {
+      what: `${accepted} payments settled`,
+      timeoutMs: 600_000,
+      detail: async () => JSON.stringify(await counts()),
+    });
     clearInterval(sampler);
     log("all settled", { seconds: (settledAt - firstRequest) / 1000 });
 
@@ -393,10 +384,10 @@ async function main(): Promise<void> {
     log("chain node output (tail)", { tail: chain.node.log().slice(-2_000) });
     throw error;
   } finally {
-    if (relayer) await relayer.stop().catch(() => relayer!.kill());
+    if (relayer) await relayer.stop(30_000);
     await chain.stop();
     fs.rmSync(work, { recursive: true, force: true });
-    db.remove();
+    fs.rmSync(dbDir, { recursive: true, force: true });
   }
 }
 

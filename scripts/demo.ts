@@ -25,7 +25,7 @@ import { formatToken, units } from "./lib/demo/format";
 import { awaitSettlement, confirmPayment, disputeAndResolve, endHold, refundPayment } from "./lib/demo/lifecycle";
 import { fundCustomers, newCustomers, registerMerchant } from "./lib/demo/participants";
 import { payAndEscrow, type DemoPayment, type Outcome } from "./lib/demo/payments";
-import { httpStatus, probeChainId } from "./lib/jsonRpc";
+import { httpStatus, probeChainId } from "../src/localnet/rpc";
 import { displayPath, readNetworkInfo, type NetworkInfo } from "./lib/networkInfo";
 import { LOCAL_ADMIN_TOKEN, PROJECT_ROOT } from "./lib/startOptions";
 

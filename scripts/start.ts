@@ -8,14 +8,16 @@
  * 3. relayer: src/relayer/main.ts as a child process, its SQLite store in data/. It starts after the
  *    deployment because its signer is, by default, the deployer (account #0): one nonce sequence,
  *    one sender at a time. A store made on another chain (Hardhat's chain lives in memory, so a
- *    node restart is a new chain) is moved aside, see scripts/lib/chainIdentity.ts;
+ *    node restart is a new chain) is moved aside, see src/localnet/chainIdentity.ts;
  * 4. with --demo, scripts/demo.ts against it.
  *
  * Ctrl-C stops the relayer, then the chain (only if started here), each as a process group with a
- * timeout. See docs/LOCAL.md.
+ * timeout. The pieces are the local-network harness's (src/localnet). See docs/LOCAL.md.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
+import { pickRelayerEnv } from "../src/relayer/config";
+import { startHardhatNode } from "../src/localnet/chain";
 import {
   identityMismatch,
   loadChainIdentity,
@@ -23,9 +25,13 @@ import {
   readChainIdentity,
   saveChainIdentity,
   type ChainIdentity,
-} from "./lib/chainIdentity";
-import { deployLocal } from "./lib/deployLocal";
-import { httpStatus, portIsFree, probeChainId, waitFor } from "./lib/jsonRpc";
+} from "../src/localnet/chainIdentity";
+import { deployInProcess } from "../src/localnet/deploy";
+import { RELAYER_MAIN } from "../src/localnet/paths";
+import type { ManagedProcess } from "../src/localnet/process";
+import { startRelayer } from "../src/localnet/relayer";
+import { consoleLine, parseRelayerLine } from "../src/localnet/relayerLog";
+import { httpStatus, portIsFree, probeChainId } from "../src/localnet/rpc";
 import {
   READY_LINE,
   contractAddresses,
@@ -35,9 +41,7 @@ import {
   writeNetworkInfo,
   type NetworkInfo,
 } from "./lib/networkInfo";
-import { ManagedProcess } from "./lib/processes";
-import { consoleLine, parseRelayerLine } from "./lib/relayerLog";
-import { PROJECT_ROOT, USAGE, UsageError, parseStartOptions, type StartOptions } from "./lib/startOptions";
+import { USAGE, UsageError, parseStartOptions, type StartOptions } from "./lib/startOptions";
 
 /** Generous: `hardhat node` and ts-node both take a while on a loaded two-core machine. */
 const CHAIN_START_TIMEOUT_MS = 120_000;
@@ -51,12 +55,6 @@ const CHAIN_STOP_TIMEOUT_MS = 10_000;
  * it). A repeat within this window is that echo; a later one is a person insisting.
  */
 const SIGNAL_ECHO_WINDOW_MS = 1_000;
-/** Lines of a child's log shown when it dies during start-up. */
-const LOG_TAIL_LINES = 15;
-
-const HARDHAT_BIN = path.join(PROJECT_ROOT, "node_modules", ".bin", "hardhat");
-const TS_NODE_BIN = path.join(PROJECT_ROOT, "node_modules", ".bin", "ts-node");
-const RELAYER_MAIN = path.join(PROJECT_ROOT, "src", "relayer", "main.ts");
 
 /**
  * The deploy script's detail lines (role grants, the address table): the summary lists the
@@ -65,12 +63,6 @@ const RELAYER_MAIN = path.join(PROJECT_ROOT, "src", "relayer", "main.ts");
 const DEPLOY_DETAIL = /^ {2}|^StablePay on \S+ \(chain \d+\), deploy block \d+:$/;
 
 const show = (file: string): string => displayPath(file);
-
-function logTail(file: string | undefined): string {
-  if (!file || !existsSync(file)) return "";
-  const lines = readFileSync(file, "utf8").trimEnd().split("\n").slice(-LOG_TAIL_LINES);
-  return `\n--- last lines of ${show(file)} ---\n${lines.join("\n")}`;
-}
 
 class LocalNetwork {
   private chain: ManagedProcess | null = null;
@@ -93,7 +85,7 @@ class LocalNetwork {
     await this.checkRelayerPort();
 
     const { chainId, startedHere } = await this.startChain();
-    const deployment = await deployLocal({
+    const deployment = await deployInProcess({
       rpcUrl: o.rpcUrl,
       deploymentsDir: o.deploymentsDir,
       log: (line) => {
@@ -163,23 +155,17 @@ class LocalNetwork {
       throw new Error(`port ${rpcPort} on ${rpcHost} is in use but does not answer JSON-RPC: set LOCAL_RPC_PORT`);
     }
     console.log(`chain: starting a Hardhat node on ${rpcUrl} (log: ${show(this.chainLogFile)})`);
-    const chain = new ManagedProcess({
-      name: "chain",
-      command: HARDHAT_BIN,
-      args: ["node", "--hostname", rpcHost, "--port", String(rpcPort)],
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+    const node = await startHardhatNode({
+      host: rpcHost,
+      port: rpcPort,
       // A new node is a new chain: its log starts afresh.
       logFile: this.chainLogFile,
       logFlags: "w",
-    });
-    this.chain = chain;
-    const chainId = await waitFor(async () => (await probeChainId(rpcUrl)) ?? undefined, {
       timeoutMs: CHAIN_START_TIMEOUT_MS,
-      what: `the Hardhat node on ${rpcUrl}`,
-      abort: () => (chain.running ? undefined : `exited during start-up${logTail(this.chainLogFile)}`),
+      // Held from the spawn on: a Ctrl-C during the start stops it too.
+      onSpawn: (child) => (this.chain = child),
     });
-    return { chainId, startedHere: true };
+    return { chainId: node.chainId, startedHere: true };
   }
 
   /**
@@ -206,62 +192,39 @@ class LocalNetwork {
 
   private async startRelayer(): Promise<{ url: string; signer: string | null }> {
     const o = this.options;
-    if (!existsSync(RELAYER_MAIN)) throw new Error(`${show(RELAYER_MAIN)} is missing: cannot start the relayer`);
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      RPC_URL: o.rpcUrl,
-      DEPLOYMENTS_FILE: o.deploymentsFile,
-      RELAYER_DATA_DIR: o.dataDir,
-      RELAYER_DB: o.databasePath,
-      RELAYER_HOST: o.relayerHost,
-      RELAYER_PORT: String(o.relayerPort),
-      RELAYER_ADMIN_TOKEN: o.adminToken,
-      SETTLE_INTERVAL_MS: String(o.settleIntervalMs),
-      // Local development: webhook receivers on this machine are allowed (never in production).
-      WEBHOOK_ALLOW_LOOPBACK: process.env.WEBHOOK_ALLOW_LOOPBACK ?? "1",
-    };
-    // Set for the in-process deploy only; the relayer does not use Hardhat.
-    delete env.HARDHAT_NETWORK;
     appendFileSync(this.relayerLogFile, `\n# ${new Date().toISOString()} npm start: relayer against ${o.rpcUrl}\n`);
-
-    let started: { url: string; signer: string | null } | undefined;
     console.log(`relayer: starting ${show(RELAYER_MAIN)} (log: ${show(this.relayerLogFile)})`);
-    const relayer = new ManagedProcess({
-      name: "relayer",
-      command: TS_NODE_BIN,
-      args: ["--transpile-only", RELAYER_MAIN],
-      cwd: PROJECT_ROOT,
-      env,
+    const relayer = await startRelayer({
+      env: {
+        // The shell's relayer settings apply (LOG_LEVEL, RELAYER_PRIVATE_KEY, …); these are the network's.
+        ...pickRelayerEnv(process.env),
+        RPC_URL: o.rpcUrl,
+        DEPLOYMENTS_FILE: o.deploymentsFile,
+        RELAYER_DATA_DIR: o.dataDir,
+        RELAYER_DB: o.databasePath,
+        RELAYER_HOST: o.relayerHost,
+        RELAYER_PORT: String(o.relayerPort),
+        RELAYER_ADMIN_TOKEN: o.adminToken,
+        SETTLE_INTERVAL_MS: String(o.settleIntervalMs),
+        // Local development: webhook receivers on this machine are allowed (never in production).
+        WEBHOOK_ALLOW_LOOPBACK: process.env.WEBHOOK_ALLOW_LOOPBACK ?? "1",
+      },
       logFile: this.relayerLogFile,
-      logFlags: "a",
+      // The "started" log line carries the URL and signer; /health answering is enough too.
+      healthUrl: `http://${o.relayerHost}:${o.relayerPort}`,
+      startTimeoutMs: RELAYER_START_TIMEOUT_MS,
+      onSpawn: (child) => (this.relayer = child),
       onLine: (line, stream) => {
         const parsed = parseRelayerLine(line);
-        if (parsed?.fields.event === "started" && typeof parsed.fields.url === "string") {
-          started = {
-            url: parsed.fields.url,
-            signer: typeof parsed.fields.signer === "string" ? parsed.fields.signer : null,
-          };
-        }
         const text = consoleLine(line);
         if (text !== null)
           (stream === "stderr" || (parsed?.level ?? 0) >= 40 ? console.error : console.log)(`[relayer] ${text}`);
       },
     });
-    this.relayer = relayer;
-    const fallbackUrl = `http://${o.relayerHost}:${o.relayerPort}`;
-    // The "started" log line carries the URL and signer; /health answering is enough too.
-    const url = await waitFor(
-      async () => started?.url ?? ((await httpStatus(`${fallbackUrl}/health`)) === 200 ? fallbackUrl : undefined),
-      {
-        timeoutMs: RELAYER_START_TIMEOUT_MS,
-        what: `the relayer on ${fallbackUrl}`,
-        abort: () => (relayer.running ? undefined : `exited during start-up${logTail(this.relayerLogFile)}`),
-      },
-    );
-    const ready = await httpStatus(`${url}/ready`);
+    const ready = await httpStatus(`${relayer.url}/ready`);
     if (ready !== 200)
-      console.error(`relayer: ${url}/ready answers ${ready ?? "nothing"}; see ${show(this.relayerLogFile)}`);
-    return { url, signer: started?.signer ?? null };
+      console.error(`relayer: ${relayer.url}/ready answers ${ready ?? "nothing"}; see ${show(this.relayerLogFile)}`);
+    return { url: relayer.url, signer: relayer.signer };
   }
 
   /** A child that dies on its own takes the network down: half a network only confuses. */

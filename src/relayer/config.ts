@@ -122,10 +122,73 @@ export function validateConfig(config: RelayerConfig, chainId: bigint): void {
 /** Hardhat's first well-known dev account: only ever a default for the local chain. */
 export const LOCAL_DEV_SIGNER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
+/**
+ * Every environment variable the relayer reads: this parser, the webhook settings and main.ts's
+ * LOG_LEVEL. The local-network harness passes a child relayer exactly these (and nothing of its
+ * parent's); test/relayer/config.test.ts checks the list against what the parser reads.
+ */
+export const RELAYER_ENV_VARS = [
+  "RELAYER_HOST",
+  "RELAYER_PORT",
+  "RELAYER_DATA_DIR",
+  "RELAYER_DB",
+  "RPC_URL",
+  "DEPLOYMENTS_FILE",
+  "RELAYER_PRIVATE_KEY",
+  "RELAYER_ADMIN_TOKEN",
+  "BATCH_MAX_SIZE",
+  "BATCH_MAX_AGE_MS",
+  "CONFIRMATIONS",
+  "POLL_INTERVAL_MS",
+  "FEE_BUMP_AFTER_MS",
+  "MAX_FEE_PER_GAS_CAP",
+  "SETTLE_INTERVAL_MS",
+  "BODY_LIMIT_BYTES",
+  "RATE_LIMIT_PER_SECOND",
+  "RATE_LIMIT_BURST",
+  "SIGNATURE_WORKERS",
+  "IDEMPOTENCY_RETENTION_MS",
+  "REQUEST_RETENTION_MS",
+  "PRUNE_INTERVAL_MS",
+  "AUTH_FAILURES_PER_MINUTE",
+  "AUTH_FAILURE_BURST",
+  "MAX_LIVE_API_KEYS",
+  "API_KEYS_PER_HOUR",
+  "MAX_NODE_CALLS_PER_REQUEST",
+  "RELAY_MIN_AMOUNT",
+  "RELAY_QUOTA_PER_DAY",
+  "RELAYER_SECRET_KEY",
+  "WEBHOOK_MAX_ENDPOINTS",
+  "WEBHOOK_ALLOW_LOOPBACK",
+  "WEBHOOK_ALLOW_PRIVATE",
+  "WEBHOOK_CONCURRENCY",
+  "WEBHOOK_ENDPOINT_CONCURRENCY",
+  "WEBHOOK_DISABLE_AFTER_FAILURES",
+  "WEBHOOK_DISABLE_AFTER_MS",
+  "WEBHOOK_RETENTION_MS",
+  "LOG_LEVEL",
+] as const;
+
+export type RelayerEnvVar = (typeof RELAYER_ENV_VARS)[number];
+/** A relayer's environment: the variables it reads, each optional. */
+export type RelayerEnv = Partial<Record<RelayerEnvVar, string>>;
+
+/** The relayer's variables out of `env` (e.g. the shell's, for `npm start`), nothing else. */
+export function pickRelayerEnv(env: NodeJS.ProcessEnv): RelayerEnv {
+  const picked: RelayerEnv = {};
+  for (const name of RELAYER_ENV_VARS) {
+    const value = env[name];
+    if (value !== undefined) picked[name] = value;
+  }
+  return picked;
+}
+
 /** Reads configuration from the environment, with defaults for the local network (`npm start`). */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayerConfig {
+export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): RelayerConfig {
+  // Typed by the list: a variable read here but missing from RELAYER_ENV_VARS does not compile.
+  const env = processEnv as RelayerEnv;
   const dataDir = env.RELAYER_DATA_DIR ?? DEFAULTS.dataDir;
-  const int = (name: string, fallback: number): number => {
+  const int = (name: RelayerEnvVar, fallback: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === "") return fallback;
     const value = Number(raw);
@@ -152,7 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayerConfig 
     rateLimitPerSecond: int("RATE_LIMIT_PER_SECOND", DEFAULTS.rateLimit.perKeyPerSecond),
     rateLimitBurst: int("RATE_LIMIT_BURST", DEFAULTS.rateLimit.burst),
     signatureWorkers: int("SIGNATURE_WORKERS", DEFAULTS.signatureWorkers),
-    webhooks: loadWebhookSettings(env, int),
+    webhooks: loadWebhookSettings(processEnv, (name, fallback) => int(name as RelayerEnvVar, fallback)),
     idempotencyRetentionMs: int("IDEMPOTENCY_RETENTION_MS", DEFAULTS.idempotencyRetentionMs),
     requestRetentionMs: int("REQUEST_RETENTION_MS", DEFAULTS.requestRetentionMs),
     pruneIntervalMs: int("PRUNE_INTERVAL_MS", DEFAULTS.pruneIntervalMs),

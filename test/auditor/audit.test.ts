@@ -1,6 +1,6 @@
 /**
  * The auditor against the in-process Hardhat chain with the scripted history of
- * scripts/audit-history.ts: a clean audit (exit 0) whose rebuilt numbers match independent
+ * test/fixtures/auditHistory.ts: a clean audit (exit 0) whose rebuilt numbers match independent
  * on-chain reads, tokens sent straight to the escrow reported as surplus with their Transfer event
  * (not a mismatch) and swept by the admin, single-payment proofs, resumable scans, report files, and the CLI's exit code 2
  * for everything that is not a verdict on the ledger.
@@ -10,7 +10,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { PublicClient } from "viem";
-import { breakLedger, usd } from "../../scripts/audit-history";
+import { breakLedger, usd } from "../fixtures/auditHistory";
 import type { DeploymentRecord } from "../../src/chain/deployments";
 import { runAudit } from "../../src/auditor/audit";
 import { main, type CliIo } from "../../src/auditor/cli";

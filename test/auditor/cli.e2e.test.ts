@@ -1,6 +1,6 @@
 /**
  * The auditor as an operator runs it: a real `hardhat node` over JSON-RPC, StablePay deployed with
- * scripts/deploy.ts, the scripted history written by scripts/audit-history.ts, then the CLI in its
+ * scripts/deploy.ts, the scripted history written by test/fixtures/auditHistory.ts, then the CLI in its
  * own process (`ts-node --transpile-only src/auditor/cli.ts`, what `npm run audit` runs) reading
  * deployments/localhost.json. Checks exit codes 0 / 1 / 2, progress on stderr, the reports and a
  * single-payment proof.
@@ -59,7 +59,7 @@ describe("auditor CLI against `hardhat node`", function () {
     dir = tempDir("stablepay-audit-e2e-");
     node = await startHardhatNode(await freePort());
     env = childEnv({ LOCAL_RPC_URL: node.url, DEPLOYMENTS_DIR: dir, EXTRA_BATCHES: "3", PAYMENTS_PER_BATCH: "12" });
-    for (const script of ["scripts/deploy.ts", "scripts/audit-history.ts"]) {
+    for (const script of ["scripts/deploy.ts", "test/fixtures/auditHistory.ts"]) {
       const result = await runHardhat(["run", script, "--network", "localhost"], env, 180_000);
       if (result.code !== 0) throw new Error(`${script} failed:\n${result.output}`);
     }

@@ -8,8 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import hre from "hardhat";
 import { createPublicClient, custom, type PublicClient } from "viem";
-import { deploy } from "../../scripts/deploy";
-import { writeAuditHistory, type HistoryOptions, type HistorySummary } from "../../scripts/audit-history";
+import { deploy } from "../../src/chain/deployToNetwork";
+import { writeAuditHistory, type HistoryOptions, type HistorySummary } from "../fixtures/auditHistory";
 import type { DeploymentRecord } from "../../src/chain/deployments";
 
 /** A viem client whose transport is the in-process Hardhat chain's own provider: the real chain. */

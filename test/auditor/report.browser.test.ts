@@ -13,7 +13,7 @@ import { pathToFileURL } from "node:url";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { PNG } from "pngjs";
 import type { Browser } from "puppeteer-core";
-import { breakLedger } from "../../scripts/audit-history";
+import { breakLedger } from "../fixtures/auditHistory";
 import { runAudit } from "../../src/auditor/audit";
 import { writeReports } from "../../src/auditor/report/write";
 import { targetOf } from "../../src/auditor/target";

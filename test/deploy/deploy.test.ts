@@ -9,7 +9,7 @@ import { takeSnapshot, type SnapshotRestorer } from "@nomicfoundation/hardhat-ne
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { deploy, optionsFromEnv, type DeployResult, type DeployScriptOptions } from "../../scripts/deploy";
+import { deploy, optionsFromEnv, type DeployResult, type DeployScriptOptions } from "../../src/chain/deployToNetwork";
 import {
   CONTRACT_NAMES,
   deploymentPath,

@@ -5,7 +5,8 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { PROJECT_ROOT, sleep } from "../deploy/helpers";
+import { PROJECT_ROOT } from "../../src/localnet/paths";
+import { sleep } from "../../src/localnet/wait";
 
 /** Polling interval while waiting for output or exits. */
 const POLL_MS = 200;

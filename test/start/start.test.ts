@@ -14,9 +14,10 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { hasLiveDeployment, readDeployment } from "../../src/chain/deployments";
+import { RELAYER_ENV_VARS } from "../../src/relayer/config";
 import { PaymentEscrow__factory, SettlementToken__factory } from "../../typechain-types";
 import { READY_LINE, readNetworkInfo } from "../../scripts/lib/networkInfo";
-import { httpStatus, portIsFree } from "../../scripts/lib/jsonRpc";
+import { httpStatus, portIsFree } from "../../src/localnet/rpc";
 import type { DemoRecord } from "../../scripts/demo";
 import {
   childEnv,
@@ -38,17 +39,7 @@ const STOP_TIMEOUT_MS = 45_000;
 const GONE_TIMEOUT_MS = 10_000;
 
 /** Relayer and start-script variables of the developer's shell must not leak into the test's runs. */
-const CONTROLLED_ENV = [
-  "RPC_URL",
-  "DEPLOYMENTS_FILE",
-  "RELAYER_DB",
-  "RELAYER_DATA_DIR",
-  "RELAYER_HOST",
-  "RELAYER_PRIVATE_KEY",
-  "RELAYER_ADMIN_TOKEN",
-  "SETTLE_INTERVAL_MS",
-  "LOCAL_RPC_HOST",
-];
+const CONTROLLED_ENV = [...RELAYER_ENV_VARS, "LOCAL_RPC_HOST", "LOCAL_RPC_PORT"];
 
 const READY = new RegExp(READY_LINE.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
 
@@ -103,12 +94,12 @@ describe("npm start: the local network in one command", function () {
     deploymentsDir = path.join(tmp, "deployments");
     rpcPort = await freePort();
     relayerPort = await freePort();
-    env = childEnv({
-      LOCAL_RPC_PORT: String(rpcPort),
-      RELAYER_PORT: String(relayerPort),
-      DEPLOYMENTS_DIR: deploymentsDir,
-    });
-    for (const name of CONTROLLED_ENV) delete env[name];
+    const shell: NodeJS.ProcessEnv = { ...process.env };
+    for (const name of CONTROLLED_ENV) delete shell[name];
+    env = childEnv(
+      { LOCAL_RPC_PORT: String(rpcPort), RELAYER_PORT: String(relayerPort), DEPLOYMENTS_DIR: deploymentsDir },
+      shell,
+    );
   });
 
   /** A failed test may leave its network up: kill it, so that the next test fails (or not) on its own. */

@@ -12,9 +12,9 @@ import {
   moveDatabaseAside,
   saveChainIdentity,
   type ChainIdentity,
-} from "../../scripts/lib/chainIdentity";
+} from "../../src/localnet/chainIdentity";
 import { formatUnits, units } from "../../scripts/lib/demo/format";
-import { consoleLine } from "../../scripts/lib/relayerLog";
+import { consoleLine } from "../../src/localnet/relayerLog";
 import { PROJECT_ROOT, UsageError, parseStartOptions, type StartOptions } from "../../scripts/lib/startOptions";
 import { removeDir, tempDir } from "../deploy/helpers";
 

@@ -19,7 +19,7 @@ import {
   type PaymentEscrow,
   type SettlementToken,
 } from "../../../typechain-types";
-import { jsonRpc } from "../jsonRpc";
+import { jsonRpc } from "../../../src/localnet/rpc";
 
 /** A relayed transaction is mined within a second on the local chain; this is the outer bound. */
 export const RECEIPT_TIMEOUT_MS = 60_000;

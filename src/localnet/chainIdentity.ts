@@ -14,7 +14,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { jsonRpc } from "./jsonRpc";
+import { jsonRpc } from "./rpc";
 
 export const CHAIN_IDENTITY_FILE = "chain.json";
 

@@ -1,13 +1,11 @@
 /**
- * Minimal JSON-RPC and HTTP probing for the start script and the demo: no provider object to
+ * The one JSON-RPC helper of the local network, and HTTP and port probes: no provider object to
  * create and destroy, nothing left open between calls.
  */
 import net from "node:net";
 
 /** One probe must not hang the start: a node that does not answer this fast counts as absent. */
 export const PROBE_TIMEOUT_MS = 2_000;
-/** Pause between probes while waiting for something to come up. */
-export const POLL_INTERVAL_MS = 250;
 
 export class JsonRpcError extends Error {
   constructor(
@@ -67,23 +65,15 @@ export function portIsFree(host: string, port: number): Promise<boolean> {
   });
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Polls `check` until it returns a value other than undefined. Gives up with `describe()` in the
- * error after `timeoutMs`, or at once when `abort()` returns a reason (e.g. the child exited).
- */
-export async function waitFor<T>(
-  check: () => Promise<T | undefined>,
-  options: { timeoutMs: number; what: string; abort?: () => string | undefined },
-): Promise<T> {
-  const deadline = Date.now() + options.timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    const reason = options.abort?.();
-    if (reason) throw new Error(`${options.what}: ${reason}`);
-    if (Date.now() > deadline) throw new Error(`${options.what}: no answer within ${options.timeoutMs / 1000} s`);
-    await sleep(POLL_INTERVAL_MS);
-  }
+/** A TCP port that was free a moment ago (bound to port 0, then released). */
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

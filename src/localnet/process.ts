@@ -1,12 +1,14 @@
 /**
  * Child processes that can be stopped for sure: each runs in its own process group (so a stop
- * reaches whatever it started, e.g. npx → node), its output goes to a log file and/or a line
- * handler, and `stop()` signals the whole group, waits for the exit, and kills the group if the
- * exit does not come in time.
+ * reaches whatever it started, e.g. npx → node), its output goes to a log file, a line handler
+ * and/or a bounded in-memory tail, and `stop()` signals the whole group, waits for the exit, and
+ * kills the group if the exit does not come in time. Also: one-shot commands, and the environment
+ * basics a child gets besides the variables it is given.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from "node:fs";
 import path from "node:path";
+import { sleep } from "./wait";
 
 /**
  * Colour codes (the Hardhat node colours its per-call log whatever NO_COLOR says): the log files
@@ -17,7 +19,27 @@ const ANSI_ESCAPE = /\x1b\[[0-9;]*[A-Za-z]/g;
 /** Output still in the pipes after the exit is written within this (it is a few lines at most). */
 const DRAIN_TIMEOUT_MS = 2_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Variables every child inherits from its parent: how to run at all, never what to do. */
+const PROCESS_BASICS = ["PATH", "HOME", "USER", "SHELL", "TMPDIR", "LANG", "LC_ALL", "TZ", "TERM", "CI"];
+/** Node.js and ts-node's own settings (memory flags, a CA bundle, the compiler options) pass through too. */
+const PROCESS_BASIC_PREFIXES = ["NODE_", "TS_NODE_"];
+
+/** The basics of `parent` (PATH, HOME, NODE_OPTIONS, …): the start of every child's environment. */
+export function processBasics(parent: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(parent)) {
+    if (PROCESS_BASICS.includes(name) || PROCESS_BASIC_PREFIXES.some((prefix) => name.startsWith(prefix))) {
+      env[name] = value;
+    }
+  }
+  return env;
+}
+
+/** The last `lines` lines of a log file ("" when there is none), for failure messages. */
+export function fileTail(file: string | undefined, lines = 15): string {
+  if (!file || !existsSync(file)) return "";
+  return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+}
 
 export function stripAnsi(text: string): string {
   return text.replace(ANSI_ESCAPE, "");
@@ -36,6 +58,13 @@ export interface ManagedProcessOptions {
   logFlags?: "w" | "a";
   /** Every complete, non-empty output line (colour codes removed), stdout and stderr alike. */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  /** Keep the last this many characters of output in memory, for {@link ManagedProcess.output}. */
+  keepOutput?: number;
+  /**
+   * Default true. False keeps the child in this process group, so a Ctrl-C at the terminal reaches
+   * it too (the tests' relayers); stop() then signals the child alone.
+   */
+  ownGroup?: boolean;
 }
 
 export interface ExitInfo {
@@ -50,14 +79,17 @@ export class ManagedProcess {
   readonly exited: Promise<ExitInfo>;
   /** Resolves when its output is drained and written to the log file. */
   readonly drained: Promise<void>;
+  private readonly ownGroup: boolean;
   private readonly child: ChildProcess;
   private readonly log: WriteStream | undefined;
   private exitInfo: ExitInfo | null = null;
   private stopping: Promise<ExitInfo> | null = null;
+  private tail = "";
 
   constructor(options: ManagedProcessOptions) {
     this.name = options.name;
     this.logFile = options.logFile;
+    this.ownGroup = options.ownGroup ?? true;
     if (options.logFile) {
       mkdirSync(path.dirname(options.logFile), { recursive: true });
       this.log = createWriteStream(options.logFile, { flags: options.logFlags ?? "a" });
@@ -67,7 +99,7 @@ export class ManagedProcess {
       env: options.env,
       stdio: ["ignore", "pipe", "pipe"],
       // Own process group: stop() signals -pid, which reaches the child's own children too.
-      detached: true,
+      detached: options.ownGroup ?? true,
     });
     this.exited = new Promise((resolve) => {
       this.child.once("exit", (code, signal) => {
@@ -86,6 +118,7 @@ export class ManagedProcess {
       const emit = (line: string) => {
         const clean = stripAnsi(line);
         this.log?.write(clean + "\n");
+        if (options.keepOutput) this.tail = (this.tail + clean + "\n").slice(-options.keepOutput);
         if (options.onLine && clean.trim() !== "") options.onLine(clean, stream);
       };
       // Whole lines only: an escape sequence or a JSON object split across chunks stays intact.
@@ -114,6 +147,11 @@ export class ManagedProcess {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /** The kept tail of the output (empty unless `keepOutput` was given). */
+  output(): string {
+    return this.tail;
   }
 
   get running(): boolean {
@@ -151,9 +189,44 @@ export class ManagedProcess {
   private signalGroup(signal: NodeJS.Signals): void {
     if (this.child.pid === undefined) return;
     try {
-      process.kill(-this.child.pid, signal);
+      process.kill(this.ownGroup ? -this.child.pid : this.child.pid, signal);
     } catch {
       // ESRCH: the group is already empty.
     }
   }
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr together, for matching messages wherever they were printed. */
+  output: string;
+}
+
+/** Runs a command to its end and collects its output; rejects only on a spawn failure or the timeout. */
+export function runCommand(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${command} ${args.join(" ")} timed out after ${options.timeoutMs} ms\n${stdout}\n${stderr}`));
+    }, options.timeoutMs);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, output: `${stdout}\n${stderr}` });
+    });
+  });
 }
