@@ -9,8 +9,7 @@ import {NonceWindow} from "../libraries/NonceWindow.sol";
  * - [128, 191): the nonce window's base (it never reaches 2^63: that takes 2^63 signed nonces);
  * - bit 191: BLOCKLISTED, the token's blocklist status mirrored by the permissionless sync;
  * - [192, 256): the nonce window's bitmap (see {NonceWindow}).
- * The layout is that of the former `struct { uint128 balance; uint64 nonceBase; uint64 nonceBitmap; }`
- * with the flag as nonceBase's top bit, so existing storage reads the same.
+ * Setters mask their inputs: inline assembly cannot rely on narrow types having clean upper bits.
  */
 type PayerAccount is uint256;
 
@@ -22,7 +21,7 @@ library PayerAccountLibrary {
     uint256 private constant BALANCE_MASK = 0xffffffffffffffffffffffffffffffff;
     uint256 private constant BASE_OFFSET = 128;
     uint256 private constant BITMAP_OFFSET = 192;
-    /// @dev Bit 191 (the top bit of the former nonceBase field).
+    /// @dev Bit 191: the top bit of the base's 64-bit field.
     uint256 private constant BLOCKLISTED = 0x800000000000000000000000000000000000000000000000;
     /// @dev The window base without the BLOCKLISTED bit (63 bits).
     uint256 private constant BASE_MASK = 0x7fffffffffffffff;
@@ -79,7 +78,7 @@ library PayerAccountLibrary {
         (uint64 base, uint64 bitmap) = self.nonceWindow();
         (ok, base, bitmap) = NonceWindow.use(base, bitmap, nonce);
         assembly ("memory-safe") {
-            updated := or(and(self, KEPT_MASK), or(shl(BASE_OFFSET, base), shl(BITMAP_OFFSET, bitmap)))
+            updated := or(and(self, KEPT_MASK), or(shl(BASE_OFFSET, and(base, BASE_MASK)), shl(BITMAP_OFFSET, bitmap)))
         }
     }
 }
