@@ -34,6 +34,19 @@ function depositWithPermit(f: FundsFixture, caller: HardhatEthersSigner, amount:
   return f.escrow.connect(caller).depositWithPermit(amount, p.deadline, p.sig.v, p.sig.r, p.sig.s);
 }
 
+/**
+ * The newcomer's `amount` went in by its (one) permit: Deposited, tokens moved, permit nonce 1, the
+ * allowance spent, the escrow balance credited and the ledger grown by `amount`.
+ */
+async function expectDepositedByPermit(f: FundsFixture, tx: ReturnType<typeof depositWithPermit>, amount: bigint) {
+  await expect(tx).to.emit(f.escrow, "Deposited").withArgs(f.newcomer.address, f.newcomer.address, amount);
+  await expect(tx).to.changeTokenBalances(f.token, [f.newcomer, f.escrow], [-amount, amount]);
+  expect(await f.token.nonces(f.newcomer.address)).to.equal(1n);
+  expect(await f.token.allowance(f.newcomer.address, f.escrowAddress)).to.equal(0n);
+  expect(await f.escrow.balanceOf(f.newcomer.address)).to.equal(amount);
+  await expectLedger(f, INITIAL_TOTAL + amount);
+}
+
 describe("PaymentEscrow.depositWithPermit", function () {
   it("applies the permit and deposits in one call without a prior allowance", async function () {
     const f = await loadFixture(deployFundsFixture);
@@ -42,14 +55,8 @@ describe("PaymentEscrow.depositWithPermit", function () {
     expect(await f.token.allowance(f.newcomer.address, f.escrowAddress)).to.equal(0n);
 
     const tx = depositWithPermit(f, f.newcomer, amount, p);
-    await expect(tx).to.emit(f.escrow, "Deposited").withArgs(f.newcomer.address, f.newcomer.address, amount);
     await expect(tx).to.emit(f.token, "Approval").withArgs(f.newcomer.address, f.escrowAddress, amount);
-    await expect(tx).to.changeTokenBalances(f.token, [f.newcomer, f.escrow], [-amount, amount]);
-
-    expect(await f.token.nonces(f.newcomer.address)).to.equal(1n);
-    expect(await f.token.allowance(f.newcomer.address, f.escrowAddress)).to.equal(0n);
-    expect(await f.escrow.balanceOf(f.newcomer.address)).to.equal(amount);
-    await expectLedger(f, INITIAL_TOTAL + amount);
+    await expectDepositedByPermit(f, tx, amount);
   });
 
   it("still deposits when the permit was front-run (submitted to the token by someone else first)", async function () {
@@ -62,14 +69,8 @@ describe("PaymentEscrow.depositWithPermit", function () {
     expect(await f.token.nonces(f.newcomer.address)).to.equal(1n);
     expect(await f.token.allowance(f.newcomer.address, f.escrowAddress)).to.equal(amount);
 
-    const tx = depositWithPermit(f, f.newcomer, amount, p);
-    await expect(tx).to.emit(f.escrow, "Deposited").withArgs(f.newcomer.address, f.newcomer.address, amount);
-    await expect(tx).to.changeTokenBalances(f.token, [f.newcomer, f.escrow], [-amount, amount]);
-    // The used permit was not applied a second time.
-    expect(await f.token.nonces(f.newcomer.address)).to.equal(1n);
-    expect(await f.token.allowance(f.newcomer.address, f.escrowAddress)).to.equal(0n);
-    expect(await f.escrow.balanceOf(f.newcomer.address)).to.equal(amount);
-    await expectLedger(f, INITIAL_TOTAL + amount);
+    // The used permit was not applied a second time (its nonce stays 1).
+    await expectDepositedByPermit(f, depositWithPermit(f, f.newcomer, amount, p), amount);
   });
 
   it("ignores an expired permit when an allowance is already in place", async function () {
