@@ -47,6 +47,14 @@ async function expectDepositedByPermit(f: FundsFixture, tx: ReturnType<typeof de
   await expectLedger(f, INITIAL_TOTAL + amount);
 }
 
+/** `caller`'s depositWithPermit finds no allowance in transferFrom; the newcomer's permit nonce stays unused. */
+async function expectNoAllowance(f: FundsFixture, caller: HardhatEthersSigner, amount: bigint, p: SignedPermit) {
+  await expect(depositWithPermit(f, caller, amount, p))
+    .to.be.revertedWithCustomError(f.token, "ERC20InsufficientAllowance")
+    .withArgs(f.escrowAddress, 0n, amount);
+  expect(await f.token.nonces(f.newcomer.address)).to.equal(0n);
+}
+
 describe("PaymentEscrow.depositWithPermit", function () {
   it("applies the permit and deposits in one call without a prior allowance", async function () {
     const f = await loadFixture(deployFundsFixture);
@@ -104,11 +112,8 @@ describe("PaymentEscrow.depositWithPermit", function () {
         const f = await loadFixture(deployFundsFixture);
         const p = await c.build(f);
         const before = await fundsState(f, [f.newcomer.address]);
-        await expect(depositWithPermit(f, f.newcomer, amount, p))
-          .to.be.revertedWithCustomError(f.token, "ERC20InsufficientAllowance")
-          .withArgs(f.escrowAddress, 0n, amount);
+        await expectNoAllowance(f, f.newcomer, amount, p);
         expect(await fundsState(f, [f.newcomer.address])).to.deep.equal(before);
-        expect(await f.token.nonces(f.newcomer.address)).to.equal(0n);
         await expectLedger(f, INITIAL_TOTAL);
       });
     }
@@ -119,10 +124,7 @@ describe("PaymentEscrow.depositWithPermit", function () {
     const amount = usd(60);
     const p = await permitOf(f, amount);
     // The escrow applies the permit for msg.sender: the stranger's own (absent) allowance decides.
-    await expect(depositWithPermit(f, f.stranger, amount, p))
-      .to.be.revertedWithCustomError(f.token, "ERC20InsufficientAllowance")
-      .withArgs(f.escrowAddress, 0n, amount);
-    expect(await f.token.nonces(f.newcomer.address)).to.equal(0n);
+    await expectNoAllowance(f, f.stranger, amount, p);
     expect(await f.escrow.balanceOf(f.stranger.address)).to.equal(0n);
 
     // The permit is still good for its signer.
@@ -148,11 +150,8 @@ describe("PaymentEscrow.depositWithPermit", function () {
     await f.token.connect(f.operator).pause();
     const before = await fundsState(f, [f.newcomer.address]);
     // The paused token refuses the permit (swallowed), so transferFrom finds no allowance.
-    await expect(depositWithPermit(f, f.newcomer, amount, p))
-      .to.be.revertedWithCustomError(f.token, "ERC20InsufficientAllowance")
-      .withArgs(f.escrowAddress, 0n, amount);
+    await expectNoAllowance(f, f.newcomer, amount, p);
     expect(await fundsState(f, [f.newcomer.address])).to.deep.equal(before);
-    expect(await f.token.nonces(f.newcomer.address)).to.equal(0n);
     await expectLedger(f, INITIAL_TOTAL);
 
     await f.token.connect(f.operator).unpause();
