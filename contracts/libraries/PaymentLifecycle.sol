@@ -105,9 +105,11 @@ library PaymentLifecycle {
     ) external {
         IPaymentEscrow.PaymentRecord memory record = _loadDisputed(s, id);
         // Only before expiry, so a late ruling cannot race the payer's reclaim.
-        if (block.timestamp >= record.disputeExpiresAt)
+        if (block.timestamp >= record.disputeExpiresAt) {
             revert IPaymentEscrow.DisputeExpired(id, record.disputeExpiresAt);
-        _resolve(s, p, id, record, toPayer, false);
+        }
+        (uint256 toMerchant, uint256 fee) = _resolve(s, p, id, record, toPayer);
+        emit IPaymentEscrow.DisputeResolved(id, p.merchantId, p.payer, toPayer, toMerchant, fee, false);
     }
 
     /// @notice From the dispute's expiry anyone may end it: the whole disputed amount goes back to the payer.
@@ -120,7 +122,9 @@ library PaymentLifecycle {
         if (block.timestamp < record.disputeExpiresAt) {
             revert IPaymentEscrow.DisputeNotExpired(id, record.disputeExpiresAt);
         }
-        _resolve(s, p, id, record, p.amount - record.refunded, true);
+        uint256 toPayer = p.amount - record.refunded;
+        (uint256 toMerchant, uint256 fee) = _resolve(s, p, id, record, toPayer);
+        emit IPaymentEscrow.DisputeResolved(id, p.merchantId, p.payer, toPayer, toMerchant, fee, true);
     }
 
     /// @dev Refund path shared by refund and refundTo: `amount` is the increment.
@@ -146,33 +150,32 @@ library PaymentLifecycle {
         emit IPaymentEscrow.PaymentRefunded(id, p.merchantId, p.payer, batchId, amount, record.refunded);
     }
 
-    /// @dev Ruling path shared by resolveDispute and resolveExpiredDispute.
+    /// @dev Ruling path shared by resolveDispute and resolveExpiredDispute; returns what the merchant
+    /// gets net of the fee, and the fee.
     function _resolve(
         EscrowStorage.Layout storage s,
         IPaymentEscrow.Payment calldata p,
         bytes32 id,
         IPaymentEscrow.PaymentRecord memory record,
-        uint256 toPayer,
-        bool byTimeout
-    ) private {
+        uint256 toPayer
+    ) private returns (uint256 toMerchantNet, uint256 fee) {
         uint256 disputed = p.amount - record.refunded;
         if (toPayer > disputed) revert IPaymentEscrow.RulingExceedsDisputed(id, toPayer, disputed);
         uint256 toMerchant = disputed - toPayer;
-        uint256 fee = Fees.fee(toMerchant, record.feeBps);
+        fee = Fees.fee(toMerchant, record.feeBps);
+        toMerchantNet = toMerchant - fee;
 
         record.status = IPaymentEscrow.PaymentStatus.Resolved;
         record.refunded += uint128(toPayer);
         s.records[id] = record;
         EscrowStorage.credit(s, p.payer, toPayer);
-        s.merchantBalances[p.merchantId].released += uint128(toMerchant - fee);
+        s.merchantBalances[p.merchantId].released += uint128(toMerchantNet);
         EscrowStorage.Totals memory totals = s.totals;
         totals.disputed -= uint128(disputed);
         totals.customerBalances += uint128(toPayer);
-        totals.released += uint128(toMerchant - fee);
+        totals.released += uint128(toMerchantNet);
         totals.fees += uint128(fee);
         s.totals = totals;
-        // byTimeout is the event's field only: each path has its own entry point.
-        emit IPaymentEscrow.DisputeResolved(id, p.merchantId, p.payer, toPayer, toMerchant - fee, fee, byTimeout);
     }
 
     /// @dev The record of a payment under dispute, or NotDisputed.
