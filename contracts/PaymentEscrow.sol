@@ -14,6 +14,7 @@ import {BatchMerkle} from "./libraries/BatchMerkle.sol";
 import {BoundedSignature} from "./libraries/BoundedSignature.sol";
 import {EscrowTypeHashes} from "./libraries/EscrowTypeHashes.sol";
 import {EscrowStorage} from "./libraries/EscrowStorage.sol";
+import {PayerAccount, PayerAccountLibrary} from "./types/PayerAccount.sol";
 import {PaymentLifecycle} from "./libraries/PaymentLifecycle.sol";
 import {Settlement} from "./libraries/Settlement.sol";
 import {CustomerFunds} from "./libraries/CustomerFunds.sol";
@@ -74,12 +75,12 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
 
     /// @inheritdoc IPaymentEscrow
     function deposit(uint256 amount) external nonReentrant {
-        CustomerFunds.deposit(_s, token, msg.sender, amount, false, 0, 0, 0, 0);
+        CustomerFunds.deposit(_s, token, msg.sender, amount);
     }
 
     /// @inheritdoc IPaymentEscrow
     function depositWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external nonReentrant {
-        CustomerFunds.deposit(_s, token, msg.sender, amount, true, deadline, v, r, s);
+        CustomerFunds.depositWithPermit(_s, token, msg.sender, amount, deadline, v, r, s);
     }
 
     /// @inheritdoc IPaymentEscrow
@@ -195,7 +196,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     function refund(Payment calldata p, Inclusion calldata inclusion, uint256 amount) external {
         (, , , address owner) = registry.terms(p.merchantId);
         if (msg.sender != owner || owner == address(0)) revert NotMerchantOwner(p.merchantId, msg.sender);
-        PaymentLifecycle.refund(_s, p, _paymentId(p), inclusion, amount, false);
+        PaymentLifecycle.refund(_s, p, _paymentId(p), inclusion, amount);
     }
 
     /// @inheritdoc IPaymentEscrow
@@ -211,7 +212,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         bytes32 id = _paymentId(p);
         bytes32 structHash = EscrowTypeHashes.refund(id, totalRefund, deadline);
         _checkRevocable(owner, structHash, deadline, signature);
-        PaymentLifecycle.refund(_s, p, id, inclusion, totalRefund, true);
+        PaymentLifecycle.refundTo(_s, p, id, inclusion, totalRefund);
     }
 
     /// @inheritdoc IPaymentEscrow
@@ -236,12 +237,12 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
 
     /// @inheritdoc IPaymentEscrow
     function resolveDispute(Payment calldata p, uint256 toPayer) external onlyRole(ARBITER_ROLE) {
-        PaymentLifecycle.resolveDispute(_s, p, _paymentId(p), toPayer, false);
+        PaymentLifecycle.resolveDispute(_s, p, _paymentId(p), toPayer);
     }
 
     /// @inheritdoc IPaymentEscrow
     function resolveExpiredDispute(Payment calldata p) external {
-        PaymentLifecycle.resolveDispute(_s, p, _paymentId(p), 0, true);
+        PaymentLifecycle.resolveExpiredDispute(_s, p, _paymentId(p));
     }
 
     // ================================================================ settlement
@@ -300,23 +301,23 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
 
     /// @inheritdoc IPaymentEscrow
     function balanceOf(address account) external view returns (uint256) {
-        return _s.accounts[account].balance;
+        return _s.customers[account].account.balance();
     }
 
     /// @inheritdoc IPaymentEscrow
     function nonceWindow(address account) external view returns (uint64 base, uint64 bitmap) {
-        return EscrowStorage.nonceWindow(_s, account);
+        return _s.customers[account].account.nonceWindow();
     }
 
     /// @inheritdoc IPaymentEscrow
     function isNonceAvailable(address account, uint64 nonce) external view returns (bool) {
-        (uint64 base, uint64 bitmap) = EscrowStorage.nonceWindow(_s, account);
+        (uint64 base, uint64 bitmap) = _s.customers[account].account.nonceWindow();
         return NonceWindow.isAvailable(base, bitmap, nonce);
     }
 
     /// @inheritdoc IPaymentEscrow
     function blocklistMirrored(address account) external view returns (bool) {
-        return _s.accounts[account].nonceBase & EscrowStorage.BLOCKLISTED != 0;
+        return _s.customers[account].account.isBlocklisted();
     }
 
     /// @inheritdoc IPaymentEscrow
@@ -385,19 +386,20 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         }
 
         // The account is one packed slot; read and write it once (this is the batch's hot write).
-        EscrowStorage.Account storage account = _s.accounts[p.payer];
-        (uint128 balance, uint64 nonceBase, uint64 nonceBitmap) = EscrowStorage.loadAccount(account);
-        // The blocklist mirror is nonceBase's top bit: a listed payer is refused before any change,
-        // and a clean payer's window is stored back with the bit clear.
-        if (nonceBase & EscrowStorage.BLOCKLISTED != 0) return (false, RejectReason.PayerBlocklisted);
+        EscrowStorage.Customer storage customer = _s.customers[p.payer];
+        PayerAccount account = customer.account;
+        // A listed payer is refused before any change.
+        if (account.isBlocklisted()) return (false, RejectReason.PayerBlocklisted);
+        (uint64 base, uint64 bitmap) = account.nonceWindow();
         bool nonceOk;
-        (nonceOk, nonceBase, nonceBitmap) = NonceWindow.use(nonceBase, nonceBitmap, p.nonce);
+        (nonceOk, base, bitmap) = NonceWindow.use(base, bitmap, p.nonce);
         if (!nonceOk) return (false, RejectReason.NonceUnavailable);
+        uint128 balance = account.balance();
         if (balance < amount) return (false, RejectReason.InsufficientBalance);
         // Safe: amount was checked against the balance just above, and batch sums are bounded by
-        // the uint128 balances they are taken from.
+        // the uint128 balances they are taken from. The account is clean (checked above).
         unchecked {
-            EscrowStorage.storeAccount(account, balance - uint128(amount), nonceBase, nonceBitmap);
+            customer.account = PayerAccountLibrary.pack(balance - uint128(amount), base, bitmap);
             cursor.runTotal += amount;
             cursor.batchTotal += amount;
         }

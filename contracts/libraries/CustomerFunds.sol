@@ -9,6 +9,7 @@ import {IPaymentEscrow} from "../interfaces/IPaymentEscrow.sol";
 import {IMerchantRegistry} from "../interfaces/IMerchantRegistry.sol";
 import {IEIP3009} from "../interfaces/IEIP3009.sol";
 import {EscrowStorage} from "./EscrowStorage.sol";
+import {PayerAccount} from "../types/PayerAccount.sol";
 
 /**
  * @title CustomerFunds
@@ -24,28 +25,28 @@ library CustomerFunds {
     /// keccak256(abi.encode(DEPOSIT_TAG, from, amount, salt)), never a payment id.
     bytes32 internal constant DEPOSIT_TAG = keccak256("StablePay.Deposit");
 
-    /// @notice Pulls `amount` from `account` (allowance, optionally set by an EIP-2612 permit first).
-    function deposit(
+    /// @notice Pulls `amount` from `account` by allowance.
+    function deposit(EscrowStorage.Layout storage s, IERC20 token, address account, uint256 amount) external {
+        EscrowStorage.checkAmount(amount);
+        _pull(s, token, account, amount);
+    }
+
+    /// @notice Pulls `amount` from `account` by allowance, after setting it with an EIP-2612 permit.
+    function depositWithPermit(
         EscrowStorage.Layout storage s,
         IERC20 token,
         address account,
         uint256 amount,
-        bool withPermit,
         uint256 deadline,
         uint8 v,
         bytes32 r,
         bytes32 sig
     ) external {
         EscrowStorage.checkAmount(amount);
-        if (withPermit) {
-            // A front-runner may have submitted this permit already; the allowance is then in place
-            // and transferFrom decides. Any other permit failure surfaces there as well.
-            try IERC20Permit(address(token)).permit(account, address(this), amount, deadline, v, r, sig) {} catch {}
-        }
-        uint256 before = token.balanceOf(address(this));
-        token.safeTransferFrom(account, address(this), amount);
-        _checkReceived(token, before, amount);
-        _credit(s, account, account, amount);
+        // A front-runner may have submitted this permit already; the allowance is then in place
+        // and transferFrom decides. Any other permit failure surfaces there as well.
+        try IERC20Permit(address(token)).permit(account, address(this), amount, deadline, v, r, sig) {} catch {}
+        _pull(s, token, account, amount);
     }
 
     /**
@@ -76,10 +77,10 @@ library CustomerFunds {
      */
     function syncBlocklist(EscrowStorage.Layout storage s, IERC20 token, address account) external {
         bool listed = _isBlocklisted(token, account);
-        EscrowStorage.Account storage a = s.accounts[account];
-        uint64 base = a.nonceBase;
-        if (((base & EscrowStorage.BLOCKLISTED) != 0) == listed) return;
-        a.nonceBase = listed ? base | EscrowStorage.BLOCKLISTED : base & ~EscrowStorage.BLOCKLISTED;
+        EscrowStorage.Customer storage c = s.customers[account];
+        PayerAccount a = c.account;
+        if (a.isBlocklisted() == listed) return;
+        c.account = a.withBlocklisted(listed);
         emit IPaymentEscrow.BlocklistSynced(account, listed);
     }
 
@@ -103,11 +104,13 @@ library CustomerFunds {
         if (to == address(this)) revert IPaymentEscrow.InvalidRecipient(to);
         if (_isBlocklisted(token, account)) revert IPaymentEscrow.CustomerBlocklisted(account);
         EscrowStorage.checkAmount(amount);
-        uint128 balance = s.accounts[account].balance;
+        EscrowStorage.Customer storage c = s.customers[account];
+        PayerAccount a = c.account;
+        uint128 balance = a.balance();
         if (balance < amount) revert IPaymentEscrow.InsufficientBalance(account, balance, amount);
         // Safe: checked just above.
         unchecked {
-            s.accounts[account].balance = balance - uint128(amount);
+            c.account = a.withBalance(balance - uint128(amount));
         }
         s.totals.customerBalances -= uint128(amount);
         emit IPaymentEscrow.Withdrawn(account, to, amount);
@@ -183,13 +186,21 @@ library CustomerFunds {
         return ok && data.length >= 32 && abi.decode(data, (bool));
     }
 
+    /// @dev The allowance path shared by deposit and depositWithPermit, once `amount` is checked.
+    function _pull(EscrowStorage.Layout storage s, IERC20 token, address account, uint256 amount) private {
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(account, address(this), amount);
+        _checkReceived(token, before, amount);
+        _credit(s, account, account, amount);
+    }
+
     function _checkReceived(IERC20 token, uint256 before, uint256 expected) private view {
         uint256 received = token.balanceOf(address(this)) - before;
         if (received != expected) revert IPaymentEscrow.UnexpectedTokenDelta(expected, received);
     }
 
     function _credit(EscrowStorage.Layout storage s, address account, address funder, uint256 amount) private {
-        s.accounts[account].balance += uint128(amount);
+        EscrowStorage.credit(s, account, amount);
         s.totals.customerBalances += uint128(amount);
         emit IPaymentEscrow.Deposited(account, funder, amount);
     }

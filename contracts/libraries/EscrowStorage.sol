@@ -2,7 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IPaymentEscrow} from "../interfaces/IPaymentEscrow.sol";
-import {NonceWindow} from "./NonceWindow.sol";
+import {PayerAccount} from "../types/PayerAccount.sol";
 
 /**
  * @title EscrowStorage
@@ -10,14 +10,10 @@ import {NonceWindow} from "./NonceWindow.sol";
  * (PaymentLifecycle, Settlement) operate on the same storage through one pointer.
  */
 library EscrowStorage {
-    /// @dev A customer's free balance and nonce window share one slot: one write per payment.
-    /// The top bit of `nonceBase` (BLOCKLISTED) mirrors the token's blocklist for the customer (set by
-    /// the permissionless sync), so payBatch sees it in the slot it reads anyway; the window's base
-    /// itself never reaches 2^63 (that takes 2^63 signed nonces).
-    struct Account {
-        uint128 balance;
-        uint64 nonceBase;
-        uint64 nonceBitmap;
+    /// @dev One customer's slot. A struct around the packed word so that a path which reads and then
+    /// writes it holds one storage pointer (the mapping key is hashed once).
+    struct Customer {
+        PayerAccount account;
     }
 
     /// @dev Merchant funds outside tranches: released (awaiting settlement) and claimable (deferred).
@@ -39,7 +35,7 @@ library EscrowStorage {
     struct Layout {
         Totals totals;
         uint64 batchCount;
-        mapping(address account => Account) accounts;
+        mapping(address account => Customer) customers;
         mapping(uint64 batchId => bytes32) batchRoots;
         mapping(uint64 batchId => mapping(uint64 merchantId => IPaymentEscrow.Tranche)) tranches;
         mapping(bytes32 paymentId => IPaymentEscrow.PaymentRecord) records;
@@ -50,56 +46,23 @@ library EscrowStorage {
         mapping(address signer => mapping(bytes32 digest => bool)) cancelledDigests;
     }
 
-    uint256 internal constant BPS = 10_000;
-
-    /// @dev Blocklist mirror bit inside Account.nonceBase (see Account).
-    uint64 internal constant BLOCKLISTED = uint64(1) << 63;
-
-    /// @dev Fee rounded up on each aggregate it is charged on (tranche, confirmed payment, ruling):
-    /// splitting an amount never pays less fee than the combined amount would; dust goes to the protocol.
-    function fee(uint256 amount, uint16 feeBps) internal pure returns (uint256) {
-        return (amount * feeBps + BPS - 1) / BPS;
-    }
-
     /// @dev Spends `nonce` of `account` or reverts with NonceUnavailable (the blocklist bit is kept).
     function useNonce(Layout storage s, address account, uint64 nonce) internal {
-        Account memory a = s.accounts[account];
-        uint64 flag = a.nonceBase & BLOCKLISTED;
-        bool ok;
-        (ok, a.nonceBase, a.nonceBitmap) = NonceWindow.use(a.nonceBase & ~BLOCKLISTED, a.nonceBitmap, nonce);
+        Customer storage c = s.customers[account];
+        (bool ok, PayerAccount updated) = c.account.useNonce(nonce);
         if (!ok) revert IPaymentEscrow.NonceUnavailable(account, nonce);
-        a.nonceBase |= flag;
-        s.accounts[account] = a;
+        c.account = updated;
     }
 
-    /// @dev The account's nonce window without the blocklist bit.
-    function nonceWindow(Layout storage s, address account) internal view returns (uint64 base, uint64 bitmap) {
-        Account memory a = s.accounts[account];
-        return (a.nonceBase & ~BLOCKLISTED, a.nonceBitmap);
+    /// @dev Adds `amount` to `account`'s free balance (checked: reverts past 2^128-1).
+    function credit(Layout storage s, address account, uint256 amount) internal {
+        Customer storage c = s.customers[account];
+        PayerAccount a = c.account;
+        c.account = a.withBalance(a.balance() + uint128(amount));
     }
 
     /// @dev Zero or over 2^128-1 is never a valid amount: every balance and total is uint128.
     function checkAmount(uint256 amount) internal pure {
         if (amount == 0 || amount > type(uint128).max) revert IPaymentEscrow.InvalidAmount(amount);
-    }
-
-    /// @dev One SLOAD of an account's packed slot: balance [0,128), nonceBase [128,192) (its top bit
-    /// the blocklist mirror), bitmap [192,256).
-    function loadAccount(
-        Account storage account
-    ) internal view returns (uint128 balance, uint64 nonceBase, uint64 nonceBitmap) {
-        uint256 word;
-        assembly ("memory-safe") {
-            word := sload(account.slot)
-        }
-        return (uint128(word), uint64(word >> 128), uint64(word >> 192));
-    }
-
-    /// @dev One SSTORE of an account's packed slot (same layout as the Account struct).
-    function storeAccount(Account storage account, uint128 balance, uint64 nonceBase, uint64 nonceBitmap) internal {
-        uint256 word = uint256(balance) | (uint256(nonceBase) << 128) | (uint256(nonceBitmap) << 192);
-        assembly ("memory-safe") {
-            sstore(account.slot, word)
-        }
     }
 }

@@ -6,6 +6,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {IPaymentEscrow} from "../interfaces/IPaymentEscrow.sol";
 import {IMerchantRegistry} from "../interfaces/IMerchantRegistry.sol";
 import {EscrowStorage} from "./EscrowStorage.sol";
+import {Fees} from "./Fees.sol";
 
 /**
  * @title PaymentLifecycle
@@ -24,7 +25,7 @@ library PaymentLifecycle {
     ) external {
         (IPaymentEscrow.PaymentRecord memory record, IPaymentEscrow.Tranche storage t) = _loadHeld(s, p, id, inclusion);
         uint256 held = p.amount - record.refunded;
-        uint256 fee = EscrowStorage.fee(held, t.feeBps);
+        uint256 fee = Fees.fee(held, t.feeBps);
         record.status = IPaymentEscrow.PaymentStatus.Confirmed;
         s.records[id] = record;
         // The tranche holds at least this payment's unrefunded amount; every amount fits uint128.
@@ -36,32 +37,29 @@ library PaymentLifecycle {
         emit IPaymentEscrow.PaymentConfirmed(id, p.merchantId, inclusion.batchId, held - fee, fee);
     }
 
-    /// @notice Refund to the payer's free balance. `amount` is an increment, or with `cumulative`
-    /// the new refund total (so a replayed signed refund changes nothing).
+    /// @notice Refunds `amount` more to the payer's free balance.
     function refund(
         EscrowStorage.Layout storage s,
         IPaymentEscrow.Payment calldata p,
         bytes32 id,
         IPaymentEscrow.Inclusion calldata inclusion,
-        uint256 amount,
-        bool cumulative
+        uint256 amount
     ) external {
         (IPaymentEscrow.PaymentRecord memory record, IPaymentEscrow.Tranche storage t) = _loadHeld(s, p, id, inclusion);
-        uint256 held = p.amount - record.refunded;
-        if (cumulative) {
-            if (amount <= record.refunded) revert IPaymentEscrow.InvalidAmount(amount);
-            amount -= record.refunded;
-        }
-        if (amount == 0) revert IPaymentEscrow.InvalidAmount(amount);
-        if (amount > held) revert IPaymentEscrow.RefundExceedsHeld(id, amount, held);
-        record.refunded += uint128(amount);
-        if (amount == held) record.status = IPaymentEscrow.PaymentStatus.Refunded;
-        s.records[id] = record;
-        t.amount -= uint128(amount);
-        s.totals.held -= uint128(amount);
-        s.totals.customerBalances += uint128(amount);
-        s.accounts[p.payer].balance += uint128(amount);
-        emit IPaymentEscrow.PaymentRefunded(id, p.merchantId, p.payer, inclusion.batchId, amount, record.refunded);
+        _refund(s, p, id, inclusion.batchId, record, t, amount);
+    }
+
+    /// @notice Refunds up to a new refund total `totalRefund` (so a replayed signed refund changes nothing).
+    function refundTo(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        bytes32 id,
+        IPaymentEscrow.Inclusion calldata inclusion,
+        uint256 totalRefund
+    ) external {
+        (IPaymentEscrow.PaymentRecord memory record, IPaymentEscrow.Tranche storage t) = _loadHeld(s, p, id, inclusion);
+        if (totalRefund <= record.refunded) revert IPaymentEscrow.InvalidAmount(totalRefund);
+        _refund(s, p, id, inclusion.batchId, record, t, totalRefund - record.refunded);
     }
 
     /// @notice The payer disputes before the hold ends, or later while the merchant is Suspended (its
@@ -96,48 +94,98 @@ library PaymentLifecycle {
     }
 
     /**
-     * @notice Ends a dispute: `toPayer` back to the payer's balance, the rest (net of the fee frozen
-     * at dispute time) to the merchant's released balance. With `byTimeout` the whole amount goes to
-     * the payer, and only from the expiry fixed when the dispute opened; the arbiter rules only before it.
+     * @notice The arbiter's ruling, before the expiry fixed when the dispute opened: `toPayer` back to
+     * the payer's balance, the rest (net of the fee frozen at dispute time) to the merchant's released balance.
      */
     function resolveDispute(
         EscrowStorage.Layout storage s,
         IPaymentEscrow.Payment calldata p,
         bytes32 id,
-        uint256 toPayer,
-        bool byTimeout
+        uint256 toPayer
     ) external {
-        IPaymentEscrow.PaymentRecord memory record = s.records[id];
-        if (record.status != IPaymentEscrow.PaymentStatus.Disputed) {
-            revert IPaymentEscrow.NotDisputed(id, record.status);
+        IPaymentEscrow.PaymentRecord memory record = _loadDisputed(s, id);
+        // Only before expiry, so a late ruling cannot race the payer's reclaim.
+        if (block.timestamp >= record.disputeExpiresAt) {
+            revert IPaymentEscrow.DisputeExpired(id, record.disputeExpiresAt);
         }
+        (uint256 toMerchant, uint256 fee) = _resolve(s, p, id, record, toPayer);
+        emit IPaymentEscrow.DisputeResolved(id, p.merchantId, p.payer, toPayer, toMerchant, fee, false);
+    }
+
+    /// @notice From the dispute's expiry anyone may end it: the whole disputed amount goes back to the payer.
+    function resolveExpiredDispute(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        bytes32 id
+    ) external {
+        IPaymentEscrow.PaymentRecord memory record = _loadDisputed(s, id);
+        if (block.timestamp < record.disputeExpiresAt) {
+            revert IPaymentEscrow.DisputeNotExpired(id, record.disputeExpiresAt);
+        }
+        uint256 toPayer = p.amount - record.refunded;
+        (uint256 toMerchant, uint256 fee) = _resolve(s, p, id, record, toPayer);
+        emit IPaymentEscrow.DisputeResolved(id, p.merchantId, p.payer, toPayer, toMerchant, fee, true);
+    }
+
+    /// @dev Refund path shared by refund and refundTo: `amount` is the increment.
+    function _refund(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        bytes32 id,
+        uint64 batchId,
+        IPaymentEscrow.PaymentRecord memory record,
+        IPaymentEscrow.Tranche storage t,
+        uint256 amount
+    ) private {
+        uint256 held = p.amount - record.refunded;
+        if (amount == 0) revert IPaymentEscrow.InvalidAmount(amount);
+        if (amount > held) revert IPaymentEscrow.RefundExceedsHeld(id, amount, held);
+        record.refunded += uint128(amount);
+        if (amount == held) record.status = IPaymentEscrow.PaymentStatus.Refunded;
+        s.records[id] = record;
+        t.amount -= uint128(amount);
+        s.totals.held -= uint128(amount);
+        s.totals.customerBalances += uint128(amount);
+        EscrowStorage.credit(s, p.payer, amount);
+        emit IPaymentEscrow.PaymentRefunded(id, p.merchantId, p.payer, batchId, amount, record.refunded);
+    }
+
+    /// @dev Ruling path shared by resolveDispute and resolveExpiredDispute; returns what the merchant
+    /// gets net of the fee, and the fee.
+    function _resolve(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        bytes32 id,
+        IPaymentEscrow.PaymentRecord memory record,
+        uint256 toPayer
+    ) private returns (uint256 toMerchantNet, uint256 fee) {
         uint256 disputed = p.amount - record.refunded;
-        _checkExpiry(id, record.disputeExpiresAt, byTimeout);
-        if (byTimeout) toPayer = disputed;
         if (toPayer > disputed) revert IPaymentEscrow.RulingExceedsDisputed(id, toPayer, disputed);
         uint256 toMerchant = disputed - toPayer;
-        uint256 fee = EscrowStorage.fee(toMerchant, record.feeBps);
+        fee = Fees.fee(toMerchant, record.feeBps);
+        toMerchantNet = toMerchant - fee;
 
         record.status = IPaymentEscrow.PaymentStatus.Resolved;
         record.refunded += uint128(toPayer);
         s.records[id] = record;
-        s.accounts[p.payer].balance += uint128(toPayer);
-        s.merchantBalances[p.merchantId].released += uint128(toMerchant - fee);
+        EscrowStorage.credit(s, p.payer, toPayer);
+        s.merchantBalances[p.merchantId].released += uint128(toMerchantNet);
         EscrowStorage.Totals memory totals = s.totals;
         totals.disputed -= uint128(disputed);
         totals.customerBalances += uint128(toPayer);
-        totals.released += uint128(toMerchant - fee);
+        totals.released += uint128(toMerchantNet);
         totals.fees += uint128(fee);
         s.totals = totals;
-        emit IPaymentEscrow.DisputeResolved(id, p.merchantId, p.payer, toPayer, toMerchant - fee, fee, byTimeout);
     }
 
-    /// @dev Timeout only from expiry; the arbiter only before it, so a late ruling cannot race the reclaim.
-    function _checkExpiry(bytes32 id, uint256 expiresAt, bool byTimeout) private view {
-        if (byTimeout) {
-            if (block.timestamp < expiresAt) revert IPaymentEscrow.DisputeNotExpired(id, expiresAt);
-        } else if (block.timestamp >= expiresAt) {
-            revert IPaymentEscrow.DisputeExpired(id, expiresAt);
+    /// @dev The record of a payment under dispute, or NotDisputed.
+    function _loadDisputed(
+        EscrowStorage.Layout storage s,
+        bytes32 id
+    ) private view returns (IPaymentEscrow.PaymentRecord memory record) {
+        record = s.records[id];
+        if (record.status != IPaymentEscrow.PaymentStatus.Disputed) {
+            revert IPaymentEscrow.NotDisputed(id, record.status);
         }
     }
 

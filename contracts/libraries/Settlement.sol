@@ -8,6 +8,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {IPaymentEscrow} from "../interfaces/IPaymentEscrow.sol";
 import {IMerchantRegistry} from "../interfaces/IMerchantRegistry.sol";
 import {EscrowStorage} from "./EscrowStorage.sol";
+import {Fees} from "./Fees.sol";
 
 /**
  * @title Settlement
@@ -125,7 +126,7 @@ library Settlement {
             IPaymentEscrow.Tranche memory t = s.tranches[batchId][merchantId];
             if (t.releaseAt == 0) continue; // settled already (perhaps by someone else) or never funded
             if (block.timestamp < t.releaseAt) revert IPaymentEscrow.HoldNotExpired(batchId, merchantId, t.releaseAt);
-            uint256 fee = EscrowStorage.fee(t.amount, t.feeBps);
+            uint256 fee = Fees.fee(t.amount, t.feeBps);
             delete s.tranches[batchId][merchantId];
             gross += t.amount;
             fees += fee;

@@ -29,15 +29,18 @@ import {
   buildPayment,
   deployEscrowFixture,
   domainOf,
+  expectInvariant,
   idOf,
-  invariant,
+  liabilitiesOf,
   mint,
   signPayment,
   usd,
   type EscrowFixture,
   type SignedPaymentInput,
+  type Liabilities,
 } from "./fixtures";
 
+export { expectInvariant };
 /** Escrow balance given to each contract wallet in the fixture. */
 export const WALLET_DEPOSIT = usd(500);
 
@@ -159,45 +162,18 @@ export async function accountState(f: Pick<EscrowFixture, "escrow">, account: st
   return { balance: await f.escrow.balanceOf(account), nonceBase, nonceBitmap };
 }
 
-export interface LiabilitiesState {
-  customerBalances: bigint;
-  held: bigint;
-  disputed: bigint;
-  released: bigint;
-  claimable: bigint;
-  fees: bigint;
-}
-
-export async function liabilitiesOf(f: Pick<EscrowFixture, "escrow">): Promise<LiabilitiesState> {
-  const l = await f.escrow.liabilities();
-  return {
-    customerBalances: l.customerBalances,
-    held: l.held,
-    disputed: l.disputed,
-    released: l.released,
-    claimable: l.claimable,
-    fees: l.fees,
-  };
-}
-
 export interface EscrowState {
-  liabilities: LiabilitiesState;
+  liabilities: Liabilities;
   batchCount: bigint;
   tokenBalance: bigint;
 }
 
 export async function escrowState(f: Pick<EscrowFixture, "escrow" | "token">): Promise<EscrowState> {
   return {
-    liabilities: await liabilitiesOf(f),
+    liabilities: await liabilitiesOf(f.escrow),
     batchCount: await f.escrow.batchCount(),
     tokenBalance: await f.token.balanceOf(await f.escrow.getAddress()),
   };
-}
-
-/** Asserts the accounting invariant: the escrow's token balance equals everything it owes. */
-export async function expectInvariant(f: Pick<EscrowFixture, "escrow" | "token">): Promise<void> {
-  const { balance, owed } = await invariant(f);
-  expect(balance).to.equal(owed);
 }
 
 // ------------------------------------------------------------------ event decoding

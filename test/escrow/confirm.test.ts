@@ -14,6 +14,7 @@ import {
   PaymentStatus,
 } from "./fixtures";
 import {
+  aliceAndBobBatch,
   atNextBlock,
   buckets,
   deadlineIn,
@@ -31,15 +32,7 @@ const OTHER = usd(5);
 
 /** Alice pays ODD and Bob pays OTHER to merchant 1 in one batch (one tranche of ODD + OTHER). */
 async function heldBatchFixture() {
-  const f = await deployEscrowFixture();
-  const [alice, bob] = f.customers;
-  const m = f.merchants[0];
-  const batch = await escrowBatch(f, [
-    { payer: alice, overrides: { amount: ODD } },
-    { payer: bob, overrides: { amount: OTHER } },
-  ]);
-  const [a, b] = batch.payments;
-  return { f, batch, a, b, alice, bob, m };
+  return aliceAndBobBatch(await deployEscrowFixture(), ODD, OTHER);
 }
 
 describe("PaymentEscrow confirm", function () {

@@ -60,6 +60,13 @@ async function escrowOwn(f: DelegatedFixture) {
   return batch.payments[0];
 }
 
+/** A payment of the delegated account signed by `signer`, submitted alone with payBatch (not awaited). */
+async function payBatchSignedBy(f: DelegatedFixture, signer: Wallet | HardhatEthersSigner) {
+  const p = await buildPayment(f, f.delegated);
+  const tx = f.escrow.connect(f.relayer).payBatch([{ payment: p, signature: await signPayment(f, signer, p) }]);
+  return { p, id: await idOf(f, p), tx };
+}
+
 describe("PaymentEscrow: accounts with code (EIP-7702 delegated EOAs)", function () {
   it("the account has code, and its code answers ERC-1271 for the delegate's key", async function () {
     const f = await loadFixture(delegatedFixture);
@@ -73,34 +80,26 @@ describe("PaymentEscrow: accounts with code (EIP-7702 delegated EOAs)", function
   });
 
   describe("payBatch", function () {
-    it("accepts the account's own ECDSA signature", async function () {
-      const f = await loadFixture(delegatedFixture);
-      const p = await buildPayment(f, f.delegated);
-      await expect(
-        f.escrow.connect(f.relayer).payBatch([{ payment: p, signature: await signPayment(f, f.delegated, p) }]),
-      )
-        .to.emit(f.escrow, "PaymentEscrowed")
-        .withArgs(await idOf(f, p), f.delegated.address, p.merchantId, 1n, p.amount);
-    });
-
-    it("accepts a signature its code accepts (ERC-1271)", async function () {
-      const f = await loadFixture(delegatedFixture);
-      const p = await buildPayment(f, f.delegated);
-      await expect(
-        f.escrow.connect(f.relayer).payBatch([{ payment: p, signature: await signPayment(f, f.codeKey, p) }]),
-      )
-        .to.emit(f.escrow, "PaymentEscrowed")
-        .withArgs(await idOf(f, p), f.delegated.address, p.merchantId, 1n, p.amount);
-    });
+    const accepted = [
+      { name: "the account's own ECDSA signature", signer: (f: DelegatedFixture) => f.delegated },
+      { name: "a signature its code accepts (ERC-1271)", signer: (f: DelegatedFixture) => f.codeKey },
+    ];
+    for (const c of accepted) {
+      it(`accepts ${c.name}`, async function () {
+        const f = await loadFixture(delegatedFixture);
+        const { p, id, tx } = await payBatchSignedBy(f, c.signer(f));
+        await expect(tx)
+          .to.emit(f.escrow, "PaymentEscrowed")
+          .withArgs(id, f.delegated.address, p.merchantId, 1n, p.amount);
+      });
+    }
 
     it("rejects a signature neither its key nor its code accepts", async function () {
       const f = await loadFixture(delegatedFixture);
-      const p = await buildPayment(f, f.delegated);
-      await expect(
-        f.escrow.connect(f.relayer).payBatch([{ payment: p, signature: await signPayment(f, f.stranger, p) }]),
-      )
+      const { id, tx } = await payBatchSignedBy(f, f.stranger);
+      await expect(tx)
         .to.emit(f.escrow, "PaymentRejected")
-        .withArgs(await idOf(f, p), f.delegated.address, RejectReason.InvalidSignature);
+        .withArgs(id, f.delegated.address, RejectReason.InvalidSignature);
     });
   });
 

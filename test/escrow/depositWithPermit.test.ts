@@ -34,6 +34,27 @@ function depositWithPermit(f: FundsFixture, caller: HardhatEthersSigner, amount:
   return f.escrow.connect(caller).depositWithPermit(amount, p.deadline, p.sig.v, p.sig.r, p.sig.s);
 }
 
+/**
+ * The newcomer's `amount` went in by its (one) permit: Deposited, tokens moved, permit nonce 1, the
+ * allowance spent, the escrow balance credited and the ledger grown by `amount`.
+ */
+async function expectDepositedByPermit(f: FundsFixture, tx: ReturnType<typeof depositWithPermit>, amount: bigint) {
+  await expect(tx).to.emit(f.escrow, "Deposited").withArgs(f.newcomer.address, f.newcomer.address, amount);
+  await expect(tx).to.changeTokenBalances(f.token, [f.newcomer, f.escrow], [-amount, amount]);
+  expect(await f.token.nonces(f.newcomer.address)).to.equal(1n);
+  expect(await f.token.allowance(f.newcomer.address, f.escrowAddress)).to.equal(0n);
+  expect(await f.escrow.balanceOf(f.newcomer.address)).to.equal(amount);
+  await expectLedger(f, INITIAL_TOTAL + amount);
+}
+
+/** `caller`'s depositWithPermit finds no allowance in transferFrom; the newcomer's permit nonce stays unused. */
+async function expectNoAllowance(f: FundsFixture, caller: HardhatEthersSigner, amount: bigint, p: SignedPermit) {
+  await expect(depositWithPermit(f, caller, amount, p))
+    .to.be.revertedWithCustomError(f.token, "ERC20InsufficientAllowance")
+    .withArgs(f.escrowAddress, 0n, amount);
+  expect(await f.token.nonces(f.newcomer.address)).to.equal(0n);
+}
+
 describe("PaymentEscrow.depositWithPermit", function () {
   it("applies the permit and deposits in one call without a prior allowance", async function () {
     const f = await loadFixture(deployFundsFixture);
@@ -42,14 +63,8 @@ describe("PaymentEscrow.depositWithPermit", function () {
     expect(await f.token.allowance(f.newcomer.address, f.escrowAddress)).to.equal(0n);
 
     const tx = depositWithPermit(f, f.newcomer, amount, p);
-    await expect(tx).to.emit(f.escrow, "Deposited").withArgs(f.newcomer.address, f.newcomer.address, amount);
     await expect(tx).to.emit(f.token, "Approval").withArgs(f.newcomer.address, f.escrowAddress, amount);
-    await expect(tx).to.changeTokenBalances(f.token, [f.newcomer, f.escrow], [-amount, amount]);
-
-    expect(await f.token.nonces(f.newcomer.address)).to.equal(1n);
-    expect(await f.token.allowance(f.newcomer.address, f.escrowAddress)).to.equal(0n);
-    expect(await f.escrow.balanceOf(f.newcomer.address)).to.equal(amount);
-    await expectLedger(f, INITIAL_TOTAL + amount);
+    await expectDepositedByPermit(f, tx, amount);
   });
 
   it("still deposits when the permit was front-run (submitted to the token by someone else first)", async function () {
@@ -62,14 +77,8 @@ describe("PaymentEscrow.depositWithPermit", function () {
     expect(await f.token.nonces(f.newcomer.address)).to.equal(1n);
     expect(await f.token.allowance(f.newcomer.address, f.escrowAddress)).to.equal(amount);
 
-    const tx = depositWithPermit(f, f.newcomer, amount, p);
-    await expect(tx).to.emit(f.escrow, "Deposited").withArgs(f.newcomer.address, f.newcomer.address, amount);
-    await expect(tx).to.changeTokenBalances(f.token, [f.newcomer, f.escrow], [-amount, amount]);
-    // The used permit was not applied a second time.
-    expect(await f.token.nonces(f.newcomer.address)).to.equal(1n);
-    expect(await f.token.allowance(f.newcomer.address, f.escrowAddress)).to.equal(0n);
-    expect(await f.escrow.balanceOf(f.newcomer.address)).to.equal(amount);
-    await expectLedger(f, INITIAL_TOTAL + amount);
+    // The used permit was not applied a second time (its nonce stays 1).
+    await expectDepositedByPermit(f, depositWithPermit(f, f.newcomer, amount, p), amount);
   });
 
   it("ignores an expired permit when an allowance is already in place", async function () {
@@ -103,11 +112,8 @@ describe("PaymentEscrow.depositWithPermit", function () {
         const f = await loadFixture(deployFundsFixture);
         const p = await c.build(f);
         const before = await fundsState(f, [f.newcomer.address]);
-        await expect(depositWithPermit(f, f.newcomer, amount, p))
-          .to.be.revertedWithCustomError(f.token, "ERC20InsufficientAllowance")
-          .withArgs(f.escrowAddress, 0n, amount);
+        await expectNoAllowance(f, f.newcomer, amount, p);
         expect(await fundsState(f, [f.newcomer.address])).to.deep.equal(before);
-        expect(await f.token.nonces(f.newcomer.address)).to.equal(0n);
         await expectLedger(f, INITIAL_TOTAL);
       });
     }
@@ -118,10 +124,7 @@ describe("PaymentEscrow.depositWithPermit", function () {
     const amount = usd(60);
     const p = await permitOf(f, amount);
     // The escrow applies the permit for msg.sender: the stranger's own (absent) allowance decides.
-    await expect(depositWithPermit(f, f.stranger, amount, p))
-      .to.be.revertedWithCustomError(f.token, "ERC20InsufficientAllowance")
-      .withArgs(f.escrowAddress, 0n, amount);
-    expect(await f.token.nonces(f.newcomer.address)).to.equal(0n);
+    await expectNoAllowance(f, f.stranger, amount, p);
     expect(await f.escrow.balanceOf(f.stranger.address)).to.equal(0n);
 
     // The permit is still good for its signer.
@@ -147,11 +150,8 @@ describe("PaymentEscrow.depositWithPermit", function () {
     await f.token.connect(f.operator).pause();
     const before = await fundsState(f, [f.newcomer.address]);
     // The paused token refuses the permit (swallowed), so transferFrom finds no allowance.
-    await expect(depositWithPermit(f, f.newcomer, amount, p))
-      .to.be.revertedWithCustomError(f.token, "ERC20InsufficientAllowance")
-      .withArgs(f.escrowAddress, 0n, amount);
+    await expectNoAllowance(f, f.newcomer, amount, p);
     expect(await fundsState(f, [f.newcomer.address])).to.deep.equal(before);
-    expect(await f.token.nonces(f.newcomer.address)).to.equal(0n);
     await expectLedger(f, INITIAL_TOTAL);
 
     await f.token.connect(f.operator).unpause();

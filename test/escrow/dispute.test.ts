@@ -15,6 +15,7 @@ import {
   PaymentStatus,
 } from "./fixtures";
 import {
+  aliceAndBobBatch,
   atNextBlock,
   buckets,
   deadlineIn,
@@ -33,16 +34,9 @@ const ONE_WEEK = 7n * ONE_DAY;
 
 /** Alice pays AMOUNT and Bob pays OTHER to merchant 1 in one batch. */
 async function disputableFixture() {
-  const f = await deployEscrowFixture();
-  const [alice, bob] = f.customers;
-  const m = f.merchants[0];
-  const batch = await escrowBatch(f, [
-    { payer: alice, overrides: { amount: AMOUNT } },
-    { payer: bob, overrides: { amount: OTHER } },
-  ]);
-  const [a, b] = batch.payments;
-  const { releaseAt } = await trancheOf(f, batch.batchId, m.id);
-  return { f, batch, a, b, alice, bob, m, releaseAt };
+  const held = await aliceAndBobBatch(await deployEscrowFixture(), AMOUNT, OTHER);
+  const { releaseAt } = await trancheOf(held.f, held.batch.batchId, held.m.id);
+  return { ...held, releaseAt };
 }
 
 /** As above, with Alice's payment under dispute. */

@@ -3,6 +3,7 @@
  * escrow) with merchants and funded customers, and builders that sign payments and escrow batches
  * the way the relayer does, returning everything needed to act on a payment afterwards.
  */
+import { expect } from "chai";
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
@@ -260,17 +261,50 @@ export async function signDispute(f: EscrowFixture, signer: Signer, id: Hex, dea
 /** Ceil(amount * bps / 10_000): the escrow's fee rule. */
 export const feeOf = (amount: bigint, bps: bigint = FEE_BPS): bigint => (amount * bps + 9_999n) / 10_000n;
 
+/** An escrow and its token (any token with balanceOf: the reentrancy tests use a callback token). */
+export interface InvariantSubject {
+  escrow: PaymentEscrow;
+  token: { balanceOf(account: string): Promise<bigint> };
+}
+
 /**
  * The escrow's accounting invariant: its token balance equals the sum of every bucket it owes.
  * Returns both sides so a failing assertion shows the numbers.
  */
-export async function invariant(
-  f: Pick<EscrowFixture, "escrow" | "token">,
-): Promise<{ balance: bigint; owed: bigint }> {
+export async function invariant(f: InvariantSubject): Promise<{ balance: bigint; owed: bigint }> {
   const l = await f.escrow.liabilities();
   const owed = l.customerBalances + l.held + l.disputed + l.released + l.claimable + l.fees;
   const balance = await f.token.balanceOf(await f.escrow.getAddress());
   return { balance, owed };
+}
+
+/** Asserts the accounting invariant: the escrow's token balance equals the sum of every bucket it owes. */
+export async function expectInvariant(f: InvariantSubject): Promise<void> {
+  const { balance, owed } = await invariant(f);
+  expect(balance, "escrow token balance == sum of liabilities").to.equal(owed);
+}
+
+/** The escrow's liability buckets (see IPaymentEscrow.liabilities). */
+export interface Liabilities {
+  customerBalances: bigint;
+  held: bigint;
+  disputed: bigint;
+  released: bigint;
+  claimable: bigint;
+  fees: bigint;
+}
+
+/** The escrow's liabilities as a plain object (comparable with deep equality). */
+export async function liabilitiesOf(escrow: Pick<PaymentEscrow, "liabilities">): Promise<Liabilities> {
+  const l = await escrow.liabilities();
+  return {
+    customerBalances: l.customerBalances,
+    held: l.held,
+    disputed: l.disputed,
+    released: l.released,
+    claimable: l.claimable,
+    fees: l.fees,
+  };
 }
 
 /** The EIP-712 digests the payer or merchant owner signs for a confirmation, refund or dispute (what {cancelSignedAction} takes). */

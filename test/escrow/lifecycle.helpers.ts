@@ -9,20 +9,17 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type { Payment } from "../../src/sdk/typedData";
 import {
   buildPayment,
-  invariant,
+  liabilitiesOf,
   nextNonce,
   signPayment,
   submitBatch,
   ONE_DAY,
   type EscrowFixture,
   type EscrowedBatch,
+  type Liabilities,
 } from "./fixtures";
 
-/** Asserts the escrow's token balance equals the sum of every bucket it owes. */
-export async function expectInvariant(f: Pick<EscrowFixture, "escrow" | "token">): Promise<void> {
-  const { balance, owed } = await invariant(f);
-  expect(balance, "escrow token balance == sum of liabilities").to.equal(owed);
-}
+export { expectInvariant } from "./fixtures";
 
 export interface BatchEntry {
   payer: HardhatEthersSigner;
@@ -47,27 +44,25 @@ export async function escrowBatch(f: EscrowFixture, entries: BatchEntry[]): Prom
   return batch;
 }
 
-export interface Buckets {
-  customerBalances: bigint;
-  held: bigint;
-  disputed: bigint;
-  released: bigint;
-  claimable: bigint;
-  fees: bigint;
+/**
+ * Alice pays `aliceAmount` and Bob `bobAmount` to merchant 1 in one batch (one tranche of both):
+ * the setup of the confirm, refund and dispute tests, where Bob's payment shows what stays untouched.
+ */
+export async function aliceAndBobBatch(f: EscrowFixture, aliceAmount: bigint, bobAmount: bigint) {
+  const [alice, bob] = f.customers;
+  const m = f.merchants[0];
+  const batch = await escrowBatch(f, [
+    { payer: alice, overrides: { amount: aliceAmount } },
+    { payer: bob, overrides: { amount: bobAmount } },
+  ]);
+  const [a, b] = batch.payments;
+  return { f, batch, a, b, alice, bob, m };
 }
 
+export type Buckets = Liabilities;
+
 /** The escrow's liabilities as a plain object (comparable with deep equality). */
-export async function buckets(f: Pick<EscrowFixture, "escrow">): Promise<Buckets> {
-  const l = await f.escrow.liabilities();
-  return {
-    customerBalances: l.customerBalances,
-    held: l.held,
-    disputed: l.disputed,
-    released: l.released,
-    claimable: l.claimable,
-    fees: l.fees,
-  };
-}
+export const buckets = (f: Pick<EscrowFixture, "escrow">): Promise<Buckets> => liabilitiesOf(f.escrow);
 
 /** `before` with the given per-bucket deltas applied. */
 export function moved(before: Buckets, delta: Partial<Buckets>): Buckets {

@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import type { Payment } from "../../src/sdk/typedData";
 import { BatchTree } from "../../src/sdk/merkle";
 import {
   CUSTOMER_DEPOSIT,
@@ -30,6 +32,17 @@ async function nextTimestamp(delta = 10n): Promise<bigint> {
   const t = BigInt(await time.latest()) + delta;
   await time.setNextBlockTimestamp(t);
   return t;
+}
+
+/** Bob's payment with `overrides` is rejected for `reason` beside `good`'s valid one (see expectRejectedBesideValid). */
+async function expectBobRejected(
+  f: Awaited<ReturnType<typeof deployPayBatchFixture>>,
+  good: HardhatEthersSigner,
+  overrides: Partial<Payment>,
+  reason: (typeof RejectReason)[keyof typeof RejectReason],
+) {
+  const [, bob] = f.customers;
+  await expectRejectedBesideValid(f, await signed(f, good), await signed(f, bob, overrides), reason);
 }
 
 describe("PaymentEscrow.payBatch", function () {
@@ -295,38 +308,22 @@ describe("PaymentEscrow.payBatch", function () {
 
   describe("rejections (one RejectReason each; nothing changes for the rejected item)", function () {
     describe("InvalidAmount", function () {
-      it("rejects amount 0", async function () {
-        const f = await loadFixture(deployPayBatchFixture);
-        const [alice, bob] = f.customers;
-        await expectRejectedBesideValid(
-          f,
-          await signed(f, alice),
-          await signed(f, bob, { amount: 0n }),
-          RejectReason.InvalidAmount,
-        );
-      });
-
-      it("rejects amount 2^128", async function () {
-        const f = await loadFixture(deployPayBatchFixture);
-        const [alice, bob] = f.customers;
-        await expectRejectedBesideValid(
-          f,
-          await signed(f, alice),
-          await signed(f, bob, { amount: 1n << 128n }),
-          RejectReason.InvalidAmount,
-        );
-      });
-
-      it("amount 2^128-1 passes the amount check (then fails on balance)", async function () {
-        const f = await loadFixture(deployPayBatchFixture);
-        const [alice, bob] = f.customers;
-        await expectRejectedBesideValid(
-          f,
-          await signed(f, alice),
-          await signed(f, bob, { amount: MAX_UINT128 }),
-          RejectReason.InsufficientBalance,
-        );
-      });
+      const cases = [
+        { name: "rejects amount 0", amount: 0n, reason: RejectReason.InvalidAmount },
+        { name: "rejects amount 2^128", amount: 1n << 128n, reason: RejectReason.InvalidAmount },
+        {
+          name: "amount 2^128-1 passes the amount check (then fails on balance)",
+          amount: MAX_UINT128,
+          reason: RejectReason.InsufficientBalance,
+        },
+      ];
+      for (const c of cases) {
+        it(c.name, async function () {
+          const f = await loadFixture(deployPayBatchFixture);
+          const [alice] = f.customers;
+          await expectBobRejected(f, alice, { amount: c.amount }, c.reason);
+        });
+      }
     });
 
     describe("NotYetValid", function () {
@@ -381,46 +378,26 @@ describe("PaymentEscrow.payBatch", function () {
     describe("MerchantNotActive", function () {
       it("rejects a payment to a suspended merchant", async function () {
         const f = await loadFixture(deployPayBatchFixture);
-        const [alice, bob] = f.customers;
+        const [alice] = f.customers;
         const m = f.merchants[1];
         await f.registry.connect(f.registrar).suspend(m.id);
-        await expectRejectedBesideValid(
-          f,
-          await signed(f, alice),
-          await signed(f, bob, { merchantId: m.id }),
-          RejectReason.MerchantNotActive,
-        );
+        await expectBobRejected(f, alice, { merchantId: m.id }, RejectReason.MerchantNotActive);
         expect((await f.escrow.tranche(1n, m.id)).amount).to.equal(0n);
       });
 
       it("rejects a payment to a closed merchant", async function () {
         const f = await loadFixture(deployPayBatchFixture);
-        const [alice, bob] = f.customers;
+        const [alice] = f.customers;
         const m = f.merchants[2];
         await f.registry.connect(f.registrar).close(m.id);
-        await expectRejectedBesideValid(
-          f,
-          await signed(f, alice),
-          await signed(f, bob, { merchantId: m.id }),
-          RejectReason.MerchantNotActive,
-        );
+        await expectBobRejected(f, alice, { merchantId: m.id }, RejectReason.MerchantNotActive);
       });
 
       it("rejects a payment to an unknown merchant id (99, and 0)", async function () {
         const f = await loadFixture(deployPayBatchFixture);
-        const [alice, bob, carol] = f.customers;
-        await expectRejectedBesideValid(
-          f,
-          await signed(f, alice),
-          await signed(f, bob, { merchantId: 99n }),
-          RejectReason.MerchantNotActive,
-        );
-        await expectRejectedBesideValid(
-          f,
-          await signed(f, carol),
-          await signed(f, bob, { merchantId: 0n }),
-          RejectReason.MerchantNotActive,
-        );
+        const [alice, , carol] = f.customers;
+        await expectBobRejected(f, alice, { merchantId: 99n }, RejectReason.MerchantNotActive);
+        await expectBobRejected(f, carol, { merchantId: 0n }, RejectReason.MerchantNotActive);
       });
 
       it("a batch starting with merchant id 0 does not borrow another merchant's run", async function () {
@@ -520,12 +497,7 @@ describe("PaymentEscrow.payBatch", function () {
         await f.escrow.connect(bob).cancelNonce(0n);
         await f.escrow.connect(bob).cancelNonce(1n);
         expect(await f.escrow.nonceWindow(bob.address)).to.deep.equal([2n, 0n]);
-        await expectRejectedBesideValid(
-          f,
-          await signed(f, alice),
-          await signed(f, bob, { nonce: 1n }),
-          RejectReason.NonceUnavailable,
-        );
+        await expectBobRejected(f, alice, { nonce: 1n }, RejectReason.NonceUnavailable);
       });
 
       it("rejects a payment whose nonce the payer cancelled", async function () {
@@ -540,13 +512,8 @@ describe("PaymentEscrow.payBatch", function () {
     describe("InsufficientBalance", function () {
       it("rejects a payment above the payer's free balance", async function () {
         const f = await loadFixture(deployPayBatchFixture);
-        const [alice, bob] = f.customers;
-        await expectRejectedBesideValid(
-          f,
-          await signed(f, alice),
-          await signed(f, bob, { amount: CUSTOMER_DEPOSIT + 1n }),
-          RejectReason.InsufficientBalance,
-        );
+        const [alice] = f.customers;
+        await expectBobRejected(f, alice, { amount: CUSTOMER_DEPOSIT + 1n }, RejectReason.InsufficientBalance);
       });
 
       it("does not consume the nonce: the same signed payment succeeds after a deposit", async function () {

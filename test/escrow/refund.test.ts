@@ -10,12 +10,15 @@ import {
   CUSTOMER_DEPOSIT,
   HOLD_PERIOD,
   PaymentStatus,
+  type EscrowFixture,
+  type EscrowedPayment,
+  type MerchantAccount,
 } from "./fixtures";
 import {
+  aliceAndBobBatch,
   atNextBlock,
   buckets,
   deadlineIn,
-  escrowBatch,
   expectInvariant,
   moved,
   recordOf,
@@ -27,15 +30,19 @@ const OTHER = usd(4);
 
 /** Alice pays AMOUNT and Bob pays OTHER to merchant 1 in one batch. */
 async function refundableFixture() {
-  const f = await deployEscrowFixture();
-  const [alice, bob] = f.customers;
-  const m = f.merchants[0];
-  const batch = await escrowBatch(f, [
-    { payer: alice, overrides: { amount: AMOUNT } },
-    { payer: bob, overrides: { amount: OTHER } },
-  ]);
-  const [a, b] = batch.payments;
-  return { f, batch, a, b, alice, bob, m };
+  return aliceAndBobBatch(await deployEscrowFixture(), AMOUNT, OTHER);
+}
+
+/** A 1-unit refund of `a` by the merchant owner reverts PaymentNotHeld(id, status). */
+async function expectRefundNotHeld(
+  f: EscrowFixture,
+  a: EscrowedPayment,
+  m: MerchantAccount,
+  status: (typeof PaymentStatus)[keyof typeof PaymentStatus],
+) {
+  await expect(f.escrow.connect(m.owner).refund(a.payment, a.inclusion, 1n))
+    .to.be.revertedWithCustomError(f.escrow, "PaymentNotHeld")
+    .withArgs(a.id, status);
 }
 
 describe("PaymentEscrow refund", function () {
@@ -132,38 +139,28 @@ describe("PaymentEscrow refund", function () {
     it("reverts PaymentNotHeld(Refunded) once fully refunded", async function () {
       const { f, a, m } = await loadFixture(refundableFixture);
       await f.escrow.connect(m.owner).refund(a.payment, a.inclusion, AMOUNT);
-      await expect(f.escrow.connect(m.owner).refund(a.payment, a.inclusion, 1n))
-        .to.be.revertedWithCustomError(f.escrow, "PaymentNotHeld")
-        .withArgs(a.id, PaymentStatus.Refunded);
+      await expectRefundNotHeld(f, a, m, PaymentStatus.Refunded);
     });
 
     it("reverts PaymentNotHeld(Confirmed) after the payer confirmed", async function () {
       const { f, a, alice, m } = await loadFixture(refundableFixture);
       await f.escrow.connect(alice).confirm(a.payment, a.inclusion);
-      await expect(f.escrow.connect(m.owner).refund(a.payment, a.inclusion, 1n))
-        .to.be.revertedWithCustomError(f.escrow, "PaymentNotHeld")
-        .withArgs(a.id, PaymentStatus.Confirmed);
+      await expectRefundNotHeld(f, a, m, PaymentStatus.Confirmed);
     });
 
     it("reverts PaymentNotHeld(Disputed) while disputed and PaymentNotHeld(Resolved) after the ruling", async function () {
       const { f, a, alice, m } = await loadFixture(refundableFixture);
       await f.escrow.connect(alice).openDispute(a.payment, a.inclusion);
-      await expect(f.escrow.connect(m.owner).refund(a.payment, a.inclusion, 1n))
-        .to.be.revertedWithCustomError(f.escrow, "PaymentNotHeld")
-        .withArgs(a.id, PaymentStatus.Disputed);
+      await expectRefundNotHeld(f, a, m, PaymentStatus.Disputed);
       await f.escrow.connect(f.arbiter).resolveDispute(a.payment, 0n);
-      await expect(f.escrow.connect(m.owner).refund(a.payment, a.inclusion, 1n))
-        .to.be.revertedWithCustomError(f.escrow, "PaymentNotHeld")
-        .withArgs(a.id, PaymentStatus.Resolved);
+      await expectRefundNotHeld(f, a, m, PaymentStatus.Resolved);
     });
 
     it("reverts PaymentNotHeld(None) after the tranche was settled", async function () {
       const { f, batch, a, m } = await loadFixture(refundableFixture);
       await time.increase(HOLD_PERIOD);
       await f.escrow.settle([{ merchantId: m.id, batchIds: [batch.batchId] }]);
-      await expect(f.escrow.connect(m.owner).refund(a.payment, a.inclusion, 1n))
-        .to.be.revertedWithCustomError(f.escrow, "PaymentNotHeld")
-        .withArgs(a.id, PaymentStatus.None);
+      await expectRefundNotHeld(f, a, m, PaymentStatus.None);
     });
 
     it("works after the hold ended as long as the tranche is not settled", async function () {

@@ -4,14 +4,24 @@
  * payments of several payers to several merchants (fresh nonces, deterministic order refs), and
  * state readers used to prove that a reverted call changed nothing.
  */
-import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { Addressable, ContractTransactionReceipt, Interface, Signer } from "ethers";
 import type { PaymentEscrow } from "../../typechain-types";
 import { BatchTree } from "../../src/sdk/merkle";
 import type { Address, Hex, Payment } from "../../src/sdk/typedData";
-import { deployEscrowFixture, idOf, signPayment, ONE_DAY, type EscrowFixture, type EscrowedBatch } from "./fixtures";
+import {
+  deployEscrowFixture,
+  expectInvariant,
+  idOf,
+  liabilitiesOf,
+  signPayment,
+  ONE_DAY,
+  type EscrowFixture,
+  type EscrowedBatch,
+} from "./fixtures";
+
+export { expectInvariant, liabilitiesOf };
 
 /** {deployEscrowFixture} plus PAUSER_ROLE and BLOCKLISTER_ROLE on the token for the admin. */
 export async function settleFixture(): Promise<EscrowFixture> {
@@ -94,38 +104,6 @@ export async function payBatchOf(
       inclusion: { batchId, proof: tree!.proof(i) },
     })),
   };
-}
-
-export interface LiabilitiesView {
-  customerBalances: bigint;
-  held: bigint;
-  disputed: bigint;
-  released: bigint;
-  claimable: bigint;
-  fees: bigint;
-}
-
-export async function liabilitiesOf(escrow: PaymentEscrow): Promise<LiabilitiesView> {
-  const l = await escrow.liabilities();
-  return {
-    customerBalances: l.customerBalances,
-    held: l.held,
-    disputed: l.disputed,
-    released: l.released,
-    claimable: l.claimable,
-    fees: l.fees,
-  };
-}
-
-/** Asserts the escrow's accounting invariant: token balance == sum of every liability bucket. */
-export async function expectInvariant(f: {
-  escrow: PaymentEscrow;
-  token: { balanceOf(account: string): Promise<bigint> };
-}): Promise<void> {
-  const l = await liabilitiesOf(f.escrow);
-  const owed = l.customerBalances + l.held + l.disputed + l.released + l.claimable + l.fees;
-  const balance = await f.token.balanceOf(await f.escrow.getAddress());
-  expect(balance, "escrow token balance vs sum of liabilities").to.equal(owed);
 }
 
 export async function merchantBalancesOf(
