@@ -19,6 +19,7 @@ import { paymentId } from "../../../src/sdk/paymentId";
 import { escrowDomain, type Address, type Payment } from "../../../src/sdk/typedData";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 import { PaymentState, SignatureKind, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
+import { makePayment } from "../store/helpers";
 import { connectChain, type ChainAddresses, type ChainClient } from "../../../src/relayer/chain/contracts";
 import type { RetryOptions } from "../../../src/relayer/chain/rpcErrors";
 import { createPipeline, type Pipeline, type PipelineConfig, type PipelineOptions } from "../../../src/relayer/jobs";
@@ -298,24 +299,17 @@ export async function pipelineFixture(config: Partial<PipelineConfig> = {}): Pro
         const signature = await signPayment(f, spec.payer, payment);
         clock.advance(1);
         const at = clock.now();
-        records.push({
-          ...payment,
-          id: paymentId(domain, payment).toLowerCase() as Hex,
-          payer: payer.toLowerCase() as Hex,
-          signature,
-          state: PaymentState.Accepted,
-          rejectReason: null,
-          batchKey: null,
-          batchId: null,
-          leafIndex: null,
-          txHash: null,
-          refunded: 0n,
-          releaseAt: null,
-          requestId: null,
-          signatureKind: spec.signatureKind === undefined ? SignatureKind.Ecdsa : spec.signatureKind,
-          createdAt: at,
-          updatedAt: at,
-        });
+        records.push(
+          makePayment(created, {
+            ...payment,
+            id: paymentId(domain, payment).toLowerCase() as Hex,
+            payer: payer.toLowerCase() as Hex,
+            signature,
+            signatureKind: spec.signatureKind === undefined ? SignatureKind.Ecdsa : spec.signatureKind,
+            createdAt: at,
+            updatedAt: at,
+          }),
+        );
       }
       await store.payments.insertAccepted(records);
       return records;
