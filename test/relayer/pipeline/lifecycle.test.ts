@@ -5,22 +5,13 @@
  */
 import { expect } from "chai";
 import { BatchTree } from "../../../src/sdk/merkle";
+import { paymentFields } from "../../../src/sdk/wire";
 import { BatchState, PaymentState, SubmissionState, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
 import { encodePayBatch } from "../../../src/relayer/chain/calldata";
 import { batchPurpose } from "../../../src/relayer/jobs/batchOutcome";
 import { ChainWatcher } from "../../../src/relayer/jobs/chainWatcher";
 import { feeOf, HOLD_PERIOD, usd } from "../../escrow/fixtures";
 import { advanceChainTime, pipelineFixture, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
-
-const asPayment = (p: PaymentRecord) => ({
-  payer: p.payer,
-  merchantId: p.merchantId,
-  amount: p.amount,
-  orderRef: p.orderRef,
-  nonce: p.nonce,
-  validAfter: p.validAfter,
-  deadline: p.deadline,
-});
 
 describe("relayer pipeline: lifecycle", function () {
   let fx: PipelineFixture;
@@ -82,7 +73,7 @@ describe("relayer pipeline: lifecycle", function () {
 
     // The stored leaf index yields a proof the escrow accepts: the payer confirms delivery.
     const confirmed = stored.find((p) => p.payer === c2.address.toLowerCase())!;
-    await fx.escrow.connect(c2).confirm(asPayment(confirmed), { batchId, proof: tree.proof(confirmed.leafIndex!) });
+    await fx.escrow.connect(c2).confirm(paymentFields(confirmed), { batchId, proof: tree.proof(confirmed.leafIndex!) });
     await tickUntil(
       pipeline,
       "released",
@@ -154,16 +145,16 @@ describe("relayer pipeline: lifecycle", function () {
     const inclusion = (p: PaymentRecord) => ({ batchId: p.batchId!, proof: tree.proof(p.leafIndex!) });
     const [refunded, disputed, confirmed, untouched] = stored;
 
-    await fx.escrow.connect(m1.owner).refund(asPayment(refunded), inclusion(refunded), usd(4));
+    await fx.escrow.connect(m1.owner).refund(paymentFields(refunded), inclusion(refunded), usd(4));
     await tickUntil(
       pipeline,
       "partly refunded",
       async () => (await fx.store.payments.get(refunded.id))!.refunded === usd(4),
     );
     expect((await fx.store.payments.get(refunded.id))!.state).to.equal(PaymentState.Escrowed);
-    await fx.escrow.connect(m1.owner).refund(asPayment(refunded), inclusion(refunded), usd(6));
-    await fx.escrow.connect(fx.customers[1]).openDispute(asPayment(disputed), inclusion(disputed));
-    await fx.escrow.connect(fx.customers[2]).confirm(asPayment(confirmed), inclusion(confirmed));
+    await fx.escrow.connect(m1.owner).refund(paymentFields(refunded), inclusion(refunded), usd(6));
+    await fx.escrow.connect(fx.customers[1]).openDispute(paymentFields(disputed), inclusion(disputed));
+    await fx.escrow.connect(fx.customers[2]).confirm(paymentFields(confirmed), inclusion(confirmed));
     await tickUntil(pipeline, "refunded, disputed, released", async () => {
       const states = await statesOf(fx.store, stored);
       return (
@@ -172,7 +163,7 @@ describe("relayer pipeline: lifecycle", function () {
       );
     });
     expect((await fx.store.payments.get(refunded.id))!.refunded).to.equal(usd(10));
-    await fx.escrow.connect(fx.arbiter).resolveDispute(asPayment(disputed), usd(3));
+    await fx.escrow.connect(fx.arbiter).resolveDispute(paymentFields(disputed), usd(3));
     await tickUntil(
       pipeline,
       "resolved",
