@@ -50,6 +50,40 @@ export interface MerchantFixture extends RegistryFixture {
   merchantId: bigint;
 }
 
+/** The arguments of registerMerchant, in order. */
+export interface Registration {
+  owner: string;
+  payout: string;
+  feeBps: number;
+  holdPeriod: number;
+  metadata: string;
+}
+
+/** Merchant 1's registration: the fixture's owner and payout on the default terms, with overrides. */
+export function registration(
+  f: Pick<RegistryFixture, "merchantOwner" | "payout">,
+  overrides: Partial<Registration> = {},
+): Registration {
+  return {
+    owner: f.merchantOwner.address,
+    payout: f.payout.address,
+    feeBps: DEFAULT_FEE_BPS,
+    holdPeriod: DEFAULT_HOLD_PERIOD,
+    metadata: DEFAULT_METADATA,
+    ...overrides,
+  };
+}
+
+/** Sends registerMerchant from `registry`'s runner (connect it to the caller first). */
+export function register(registry: MerchantRegistry, r: Registration) {
+  return registry.registerMerchant(r.owner, r.payout, r.feeBps, r.holdPeriod, r.metadata);
+}
+
+/** The MerchantRegistered arguments a registration emits as merchant `id`. */
+export function registeredArgs(id: bigint, r: Registration) {
+  return [id, r.owner, r.payout, r.feeBps, r.holdPeriod, r.metadata] as const;
+}
+
 /** A fresh registry: `admin` is the default admin, `registrar` holds REGISTRAR_ROLE. */
 export async function deployRegistryFixture(): Promise<RegistryFixture> {
   const [admin, registrar, merchantOwner, payout, stranger, ...others] = await ethers.getSigners();
@@ -62,10 +96,7 @@ export async function deployRegistryFixture(): Promise<RegistryFixture> {
 /** Registry with merchant 1 Active on the default terms. */
 export async function activeMerchantFixture(): Promise<MerchantFixture> {
   const base = await deployRegistryFixture();
-  const { registry, registrar, merchantOwner, payout } = base;
-  await registry
-    .connect(registrar)
-    .registerMerchant(merchantOwner.address, payout.address, DEFAULT_FEE_BPS, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA);
+  await register(base.registry.connect(base.registrar), registration(base));
   return { ...base, merchantId: MERCHANT_ID };
 }
 

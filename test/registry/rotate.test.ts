@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { MerchantRegistry } from "../../typechain-types";
 import {
   DEFAULT_FEE_BPS,
   DEFAULT_HOLD_PERIOD,
@@ -12,8 +13,41 @@ import {
   UNKNOWN_ID,
   activeMerchantFixture,
   closedMerchantFixture,
+  register,
+  registration,
   suspendedMerchantFixture,
 } from "./fixtures";
+
+type Rotate = (registry: MerchantRegistry, merchantId: bigint, address: string) => Promise<unknown>;
+
+/**
+ * Both rotations: NotMerchantOwner for anyone but the owner key (the payout address included), checked
+ * before the new address; UnknownMerchant for an unused id, whoever calls.
+ */
+function itChecksCallerThenId(what: string, rotate: Rotate, spare: number): void {
+  it(`reverts with NotMerchantOwner for anyone but the owner key, checked before ${what}`, async function () {
+    const { registry, merchantId, admin, registrar, payout, stranger, others } =
+      await loadFixture(activeMerchantFixture);
+    for (const caller of [admin, registrar, payout, stranger]) {
+      for (const address of [others[spare].address, caller.address, ethers.ZeroAddress]) {
+        await expect(rotate(registry.connect(caller), merchantId, address))
+          .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
+          .withArgs(merchantId, caller.address);
+      }
+    }
+  });
+
+  for (const id of [0n, 2n, UNKNOWN_ID]) {
+    it(`reverts with UnknownMerchant for id ${id}, whoever calls`, async function () {
+      const { registry, merchantOwner, stranger } = await loadFixture(activeMerchantFixture);
+      for (const caller of [merchantOwner, stranger]) {
+        await expect(rotate(registry.connect(caller), id, caller.address))
+          .to.be.revertedWithCustomError(registry, "UnknownMerchant")
+          .withArgs(id);
+      }
+    });
+  }
+}
 
 describe("MerchantRegistry: rotations", function () {
   describe("rotateOwner", function () {
@@ -109,30 +143,10 @@ describe("MerchantRegistry: rotations", function () {
       }
     });
 
-    it("reverts with NotMerchantOwner for anyone but the owner key, checked before the new key", async function () {
-      const { registry, merchantId, admin, registrar, payout, stranger, others } =
-        await loadFixture(activeMerchantFixture);
-      for (const caller of [admin, registrar, payout, stranger]) {
-        for (const newOwner of [others[0].address, caller.address, ethers.ZeroAddress]) {
-          await expect(registry.connect(caller).rotateOwner(merchantId, newOwner))
-            .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-            .withArgs(merchantId, caller.address);
-        }
-      }
-    });
-
     it("does not let the owner key of one merchant rotate another", async function () {
       const { registry, registrar, merchantId, merchantOwner, others } = await loadFixture(activeMerchantFixture);
       const [otherOwner, otherPayout] = others;
-      await registry
-        .connect(registrar)
-        .registerMerchant(
-          otherOwner.address,
-          otherPayout.address,
-          DEFAULT_FEE_BPS,
-          DEFAULT_HOLD_PERIOD,
-          DEFAULT_METADATA,
-        );
+      await register(registry.connect(registrar), registration({ merchantOwner: otherOwner, payout: otherPayout }));
       await expect(registry.connect(otherOwner).rotateOwner(merchantId, otherOwner.address))
         .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
         .withArgs(merchantId, otherOwner.address);
@@ -141,16 +155,7 @@ describe("MerchantRegistry: rotations", function () {
         .withArgs(2n, merchantOwner.address);
     });
 
-    for (const id of [0n, 2n, UNKNOWN_ID]) {
-      it(`reverts with UnknownMerchant for id ${id}, whoever calls`, async function () {
-        const { registry, merchantOwner, stranger } = await loadFixture(activeMerchantFixture);
-        for (const caller of [merchantOwner, stranger]) {
-          await expect(registry.connect(caller).rotateOwner(id, caller.address))
-            .to.be.revertedWithCustomError(registry, "UnknownMerchant")
-            .withArgs(id);
-        }
-      });
-    }
+    itChecksCallerThenId("the new key", (r, id, key) => r.rotateOwner(id, key), 0);
   });
 
   describe("acceptOwner", function () {
@@ -320,18 +325,6 @@ describe("MerchantRegistry: rotations", function () {
       });
     }
 
-    it("reverts with NotMerchantOwner for anyone but the owner key, the payout address included", async function () {
-      const { registry, merchantId, admin, registrar, payout, stranger, others } =
-        await loadFixture(activeMerchantFixture);
-      for (const caller of [admin, registrar, payout, stranger]) {
-        for (const newPayout of [others[1].address, caller.address, ethers.ZeroAddress]) {
-          await expect(registry.connect(caller).rotatePayout(merchantId, newPayout))
-            .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-            .withArgs(merchantId, caller.address);
-        }
-      }
-    });
-
     it("reverts with NotMerchantOwner for non-owners of a Suspended or Closed merchant too (both rotations)", async function () {
       for (const fixture of [suspendedMerchantFixture, closedMerchantFixture]) {
         const { registry, merchantId, registrar, stranger } = await loadFixture(fixture);
@@ -347,15 +340,6 @@ describe("MerchantRegistry: rotations", function () {
       }
     });
 
-    for (const id of [0n, 2n, UNKNOWN_ID]) {
-      it(`reverts with UnknownMerchant for id ${id}, whoever calls`, async function () {
-        const { registry, merchantOwner, stranger } = await loadFixture(activeMerchantFixture);
-        for (const caller of [merchantOwner, stranger]) {
-          await expect(registry.connect(caller).rotatePayout(id, caller.address))
-            .to.be.revertedWithCustomError(registry, "UnknownMerchant")
-            .withArgs(id);
-        }
-      });
-    }
+    itChecksCallerThenId("the new payout", (r, id, payout) => r.rotatePayout(id, payout), 1);
   });
 });

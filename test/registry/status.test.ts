@@ -12,6 +12,8 @@ import {
   UNKNOWN_ID,
   activeMerchantFixture,
   closedMerchantFixture,
+  register,
+  registration,
 } from "./fixtures";
 
 type StatusOperation = "suspend" | "reactivate" | "close";
@@ -103,9 +105,7 @@ describe("MerchantRegistry: status transitions", function () {
 
   it("changes only the merchant it names", async function () {
     const { registry, registrar, merchantId, others } = await loadFixture(activeMerchantFixture);
-    await registry
-      .connect(registrar)
-      .registerMerchant(others[0].address, others[1].address, DEFAULT_FEE_BPS, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA);
+    await register(registry.connect(registrar), registration({ merchantOwner: others[0], payout: others[1] }));
     await registry.connect(registrar).close(2n);
     await registry.connect(registrar).suspend(merchantId);
     expect((await registry.terms(merchantId)).status).to.equal(MerchantStatus.Suspended);
