@@ -227,22 +227,30 @@ export interface PaySpec {
   signatureKind?: SignatureKind | null;
 }
 
-export async function pipelineFixture(config: Partial<PipelineConfig> = {}): Promise<PipelineFixture> {
-  const startBlock = BigInt(await ethers.provider.getBlockNumber()) + 1n;
-  const f = await deployEscrowFixture();
-  const relayer = Wallet.createRandom();
-  await rpc("hardhat_setBalance", [relayer.address, "0x56BC75E2D63100000"]); // 100 ETH
-  const bridge = await startRpcBridge();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-pipeline-"));
-  const storeFile = path.join(dir, "relayer.sqlite");
-  const store = await openSqliteStore(storeFile);
-  const addresses: ChainAddresses = {
+/** 100 ETH in wei, as hardhat_setBalance takes it. */
+export const HUNDRED_ETH = "0x56BC75E2D63100000";
+
+/** The relayer's view of `f`'s deployment, its events read from `startBlock`. */
+export async function deploymentOf(f: EscrowFixture, startBlock: bigint): Promise<ChainAddresses> {
+  return {
     chainId: f.chainId,
     escrow: await f.escrow.getAddress(),
     registry: await f.registry.getAddress(),
     token: await f.token.getAddress(),
     startBlock,
   };
+}
+
+export async function pipelineFixture(config: Partial<PipelineConfig> = {}): Promise<PipelineFixture> {
+  const startBlock = BigInt(await ethers.provider.getBlockNumber()) + 1n;
+  const f = await deployEscrowFixture();
+  const relayer = Wallet.createRandom();
+  await rpc("hardhat_setBalance", [relayer.address, HUNDRED_ETH]);
+  const bridge = await startRpcBridge();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-pipeline-"));
+  const storeFile = path.join(dir, "relayer.sqlite");
+  const store = await openSqliteStore(storeFile);
+  const addresses = await deploymentOf(f, startBlock);
   const logger = new MemoryLogger();
   const connect = () =>
     connectChain({

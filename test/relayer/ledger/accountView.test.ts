@@ -20,7 +20,15 @@ import { CURSOR_NAME } from "../../../src/relayer/jobs/chainWatcher";
 import { PayerLedger } from "../../../src/relayer/ledger/payerLedger";
 import { CUSTOMER_DEPOSIT, deployEscrowFixture, fundCustomer, signWithdrawal, usd } from "../../escrow/fixtures";
 import { signedPayment, startApi, type ApiHarness } from "../helpers/api";
-import { FAST_RETRY, TEST_CONFIG, rpc, startRpcBridge, type RpcBridge } from "../helpers/chain";
+import {
+  FAST_RETRY,
+  HUNDRED_ETH,
+  TEST_CONFIG,
+  deploymentOf,
+  rpc,
+  startRpcBridge,
+  type RpcBridge,
+} from "../helpers/chain";
 
 describe("payer ledger: the account endpoint, intake and relayed withdrawals share one view", function () {
   let h: ApiHarness;
@@ -50,17 +58,11 @@ describe("payer ledger: the account endpoint, intake and relayed withdrawals sha
     h = await startApi({ deps: { accounts: ledger } });
     await h.store.chainCursor.set(CURSOR_NAME, BigInt(head.number), head.hash as Hex);
     const signer = Wallet.createRandom();
-    await rpc("hardhat_setBalance", [signer.address, "0x56BC75E2D63100000"]);
+    await rpc("hardhat_setBalance", [signer.address, HUNDRED_ETH]);
     bridge = await startRpcBridge();
     chain = await connectChain({
       rpcUrl: bridge.url,
-      deployment: {
-        chainId: f.chainId,
-        escrow,
-        registry: await f.registry.getAddress(),
-        token: await f.token.getAddress(),
-        startBlock: BigInt(head.number) + 1n,
-      },
+      deployment: await deploymentOf(f, BigInt(head.number) + 1n),
       signerKey: signer.privateKey as Hex,
       retry: FAST_RETRY,
       timeoutMs: 5_000,

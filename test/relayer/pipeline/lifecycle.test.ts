@@ -11,6 +11,7 @@ import { encodePayBatch } from "../../../src/relayer/chain/calldata";
 import { batchPurpose } from "../../../src/relayer/jobs/batchOutcome";
 import { ChainWatcher } from "../../../src/relayer/jobs/chainWatcher";
 import { feeOf, HOLD_PERIOD, usd } from "../../escrow/fixtures";
+import { makeEndpoint } from "../store/helpers";
 import { advanceChainTime, pipelineFixture, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
 
 describe("relayer pipeline: lifecycle", function () {
@@ -24,14 +25,7 @@ describe("relayer pipeline: lifecycle", function () {
     fx = await pipelineFixture();
     const [c0, c1, c2, c3] = fx.customers;
     const [m1, m2, m3] = fx.merchants.map((m) => m.id);
-    await fx.store.webhooks.create({
-      id: "wh1",
-      merchantId: m1,
-      url: "http://127.0.0.1:9/hook",
-      secret: "s",
-      createdAt: 1,
-      disabledAt: null,
-    });
+    await fx.store.webhooks.create(makeEndpoint("wh1", { merchantId: m1 }));
     const accepted = await fx.accept([
       { payer: c0, merchantId: m1 },
       { payer: c1, merchantId: m2, amount: usd(7) },
@@ -124,14 +118,7 @@ describe("relayer pipeline: lifecycle", function () {
   it("applies refunds, disputes and rulings from the chain; re-reading every block changes nothing", async () => {
     fx = await pipelineFixture();
     const m1 = fx.merchants[0];
-    await fx.store.webhooks.create({
-      id: "wh1",
-      merchantId: m1.id,
-      url: "http://127.0.0.1:9/hook",
-      secret: "s",
-      createdAt: 1,
-      disabledAt: null,
-    });
+    await fx.store.webhooks.create(makeEndpoint("wh1", { merchantId: m1.id }));
     const accepted = await fx.accept(fx.customers.map((payer) => ({ payer })));
     const pipeline = fx.pipeline();
     const allFinal = async () => (await fx.store.submissions.listPending()).length === 0;

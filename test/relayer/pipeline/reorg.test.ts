@@ -8,6 +8,7 @@ import { expect } from "chai";
 import { BatchState, PaymentState, SubmissionState } from "../../../src/relayer/domain";
 import { batchPurpose } from "../../../src/relayer/jobs/batchOutcome";
 import { usd, CUSTOMER_DEPOSIT, HOLD_PERIOD } from "../../escrow/fixtures";
+import { makeEndpoint } from "../store/helpers";
 import {
   advanceChainTime,
   mine,
@@ -49,14 +50,7 @@ describe("relayer pipeline: reorgs", function () {
 
   it("returns the payments of a batch dropped by a reorg to accepted and escrows them again, once", async () => {
     fx = await pipelineFixture();
-    await fx.store.webhooks.create({
-      id: "wh",
-      merchantId: 1n,
-      url: "http://127.0.0.1:9/x",
-      secret: "s",
-      createdAt: 1,
-      disabledAt: null,
-    });
+    await fx.store.webhooks.create(makeEndpoint("wh", { url: "http://127.0.0.1:9/x" }));
     const { payments, snapshot, pipeline, batch, cursor } = await escrowFirstBatch();
     const [submission] = await fx.store.submissions.listByPurpose(batchPurpose(batch.key));
 

@@ -17,15 +17,15 @@ import { Readiness } from "../../../src/relayer/readiness";
 import { signedPayment, startApi, type ApiHarness } from "../helpers/api";
 import {
   FAST_RETRY,
+  HUNDRED_ETH,
   ManualClock,
   MemoryLogger,
   TEST_CONFIG,
+  deploymentOf,
   rpc,
   startRpcBridge,
   type RpcBridge,
 } from "../helpers/chain";
-
-const HUNDRED_ETH = "0x56BC75E2D63100000";
 
 describe("relayer pipeline: a signer without ETH for gas", function () {
   let h: ApiHarness;
@@ -62,13 +62,7 @@ describe("relayer pipeline: a signer without ETH for gas", function () {
     bridge = await startRpcBridge();
     chain = await connectChain({
       rpcUrl: bridge.url,
-      deployment: {
-        chainId: h.f.chainId,
-        escrow: await h.f.escrow.getAddress(),
-        registry: await h.f.registry.getAddress(),
-        token: await h.f.token.getAddress(),
-        startBlock: BigInt(await ethers.provider.getBlockNumber()) + 1n,
-      },
+      deployment: await deploymentOf(h.f, BigInt(await ethers.provider.getBlockNumber()) + 1n),
       signerKey: signer.privateKey as Hex,
       retry: FAST_RETRY,
       timeoutMs: 5_000,
