@@ -18,7 +18,7 @@ import { deployEscrowFixture, signPayment, usd, type EscrowFixture } from "../..
 import { paymentId } from "../../../src/sdk/paymentId";
 import { escrowDomain, type Address, type Payment } from "../../../src/sdk/typedData";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
-import { PaymentState, SignatureKind, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
+import { BatchState, PaymentState, SignatureKind, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
 import { makePayment } from "../store/helpers";
 import { connectChain, type ChainAddresses, type ChainClient } from "../../../src/relayer/chain/contracts";
 import type { RetryOptions } from "../../../src/relayer/chain/rpcErrors";
@@ -352,6 +352,22 @@ export async function fundedPayers(f: EscrowFixture, count: number, amount: bigi
 /** Current stored states of `payments`, by id. */
 export async function statesOf(store: SqliteStore, payments: Pick<PaymentRecord, "id">[]): Promise<PaymentState[]> {
   return Promise.all(payments.map(async (p) => (await store.payments.get(p.id))!.state));
+}
+
+/** Ticks `pipeline` until every one of `payments` is escrowed and exactly one batch is confirmed. */
+export function tickUntilEscrowedInOneBatch(
+  pipeline: Pipeline,
+  store: SqliteStore,
+  payments: Pick<PaymentRecord, "id">[],
+  label: string,
+): Promise<void> {
+  return tickUntil(
+    pipeline,
+    label,
+    async () =>
+      (await statesOf(store, payments)).every((s) => s === PaymentState.Escrowed) &&
+      (await store.batches.listByState([BatchState.Confirmed])).length === 1,
+  );
 }
 
 /** Runs `pipeline.tick()` until `done` holds (bounded). */

@@ -12,7 +12,14 @@ import { batchPurpose } from "../../../src/relayer/jobs/batchOutcome";
 import { ChainWatcher } from "../../../src/relayer/jobs/chainWatcher";
 import { feeOf, HOLD_PERIOD, usd } from "../../escrow/fixtures";
 import { makeEndpoint } from "../store/helpers";
-import { advanceChainTime, pipelineFixture, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
+import {
+  advanceChainTime,
+  pipelineFixture,
+  statesOf,
+  tickUntil,
+  tickUntilEscrowedInOneBatch,
+  type PipelineFixture,
+} from "../helpers/chain";
 
 describe("relayer pipeline: lifecycle", function () {
   let fx: PipelineFixture;
@@ -35,13 +42,7 @@ describe("relayer pipeline: lifecycle", function () {
       { payer: c1, merchantId: m1, amount: usd(1) },
     ]);
     const pipeline = fx.pipeline();
-    await tickUntil(
-      pipeline,
-      "all escrowed and the batch confirmed",
-      async () =>
-        (await statesOf(fx.store, accepted)).every((s) => s === PaymentState.Escrowed) &&
-        (await fx.store.batches.listByState([BatchState.Confirmed])).length === 1,
-    );
+    await tickUntilEscrowedInOneBatch(pipeline, fx.store, accepted, "all escrowed and the batch confirmed");
 
     const batchId = await fx.escrow.batchCount();
     expect(batchId).to.equal(1n);

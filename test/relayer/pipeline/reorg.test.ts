@@ -17,6 +17,7 @@ import {
   setAutomine,
   statesOf,
   tickUntil,
+  tickUntilEscrowedInOneBatch,
   type PipelineFixture,
 } from "../helpers/chain";
 
@@ -36,13 +37,7 @@ describe("relayer pipeline: reorgs", function () {
     ]);
     const snapshot = await rpc<string>("evm_snapshot");
     const pipeline = fx.pipeline();
-    await tickUntil(
-      pipeline,
-      "escrowed and confirmed",
-      async () =>
-        (await statesOf(fx.store, payments)).every((s) => s === PaymentState.Escrowed) &&
-        (await fx.store.batches.listByState([BatchState.Confirmed])).length === 1,
-    );
+    await tickUntilEscrowedInOneBatch(pipeline, fx.store, payments, "escrowed and confirmed");
     const [batch] = await fx.store.batches.listByState([BatchState.Confirmed]);
     const cursor = (await pipeline.watcher.cursor())!;
     return { payments, snapshot, pipeline, batch, cursor };
@@ -82,13 +77,7 @@ describe("relayer pipeline: reorgs", function () {
     // The nonce the dropped transaction used is free again, and the relayer uses it.
     expect(pipeline.submitter.nonces.next).to.equal(submission.nonce);
 
-    await tickUntil(
-      pipeline,
-      "escrowed again",
-      async () =>
-        (await statesOf(fx.store, payments)).every((s) => s === PaymentState.Escrowed) &&
-        (await fx.store.batches.listByState([BatchState.Confirmed])).length === 1,
-    );
+    await tickUntilEscrowedInOneBatch(pipeline, fx.store, payments, "escrowed again");
     const [again] = await fx.store.batches.listByState([BatchState.Confirmed]);
     expect(again.key).to.not.equal(batch.key);
     expect(again.batchId).to.equal(1n);
