@@ -153,9 +153,7 @@ export function submitTransfer(
   a: AuthorizationParams,
   sig: Pick<SplitSignature, "signature" | "v" | "r" | "s">,
 ) {
-  return form === "vrs"
-    ? token[FN.transferVrs](a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, sig.v, sig.r, sig.s)
-    : token[FN.transferBytes](a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, sig.signature);
+  return submitAuthorization(token, "transfer", form, a, sig);
 }
 
 /** Submits a ReceiveWithAuthorization through the chosen overload. */
@@ -165,9 +163,21 @@ export function submitReceive(
   a: AuthorizationParams,
   sig: Pick<SplitSignature, "signature" | "v" | "r" | "s">,
 ) {
+  return submitAuthorization(token, "receive", form, a, sig);
+}
+
+/** Transfer and receive authorizations share their arguments; only the function differs. */
+function submitAuthorization(
+  token: SettlementToken,
+  kind: "transfer" | "receive",
+  form: SigForm,
+  a: AuthorizationParams,
+  sig: Pick<SplitSignature, "signature" | "v" | "r" | "s">,
+) {
+  const fields = [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce] as const;
   return form === "vrs"
-    ? token[FN.receiveVrs](a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, sig.v, sig.r, sig.s)
-    : token[FN.receiveBytes](a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, sig.signature);
+    ? token[kind === "transfer" ? FN.transferVrs : FN.receiveVrs](...fields, sig.v, sig.r, sig.s)
+    : token[kind === "transfer" ? FN.transferBytes : FN.receiveBytes](...fields, sig.signature);
 }
 
 /** Submits a CancelAuthorization through the chosen overload. */
