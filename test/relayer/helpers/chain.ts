@@ -241,6 +241,27 @@ export async function deploymentOf(f: EscrowFixture, startBlock: bigint): Promis
   };
 }
 
+/**
+ * A ChainClient through `bridge` on `f`'s deployment (events from `startBlock`), signing with a fresh
+ * key funded with 100 ETH; `bridge` and the returned provider are the caller's to close.
+ */
+export async function connectFreshSigner(
+  bridge: RpcBridge,
+  f: EscrowFixture,
+  startBlock: bigint,
+): Promise<{ chain: ChainClient; signer: { address: string } }> {
+  const signer = Wallet.createRandom();
+  await rpc("hardhat_setBalance", [signer.address, HUNDRED_ETH]);
+  const chain = await connectChain({
+    rpcUrl: bridge.url,
+    deployment: await deploymentOf(f, startBlock),
+    signerKey: signer.privateKey as Hex,
+    retry: FAST_RETRY,
+    timeoutMs: 5_000,
+  });
+  return { chain, signer };
+}
+
 export async function pipelineFixture(config: Partial<PipelineConfig> = {}): Promise<PipelineFixture> {
   const startBlock = BigInt(await ethers.provider.getBlockNumber()) + 1n;
   const f = await deployEscrowFixture();

@@ -6,8 +6,7 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { Wallet } from "ethers";
-import { connectChain, type ChainClient } from "../../../src/relayer/chain/contracts";
+import type { ChainClient } from "../../../src/relayer/chain/contracts";
 import { SignerUnfundedError, classifyRpcError } from "../../../src/relayer/chain/rpcErrors";
 import { PaymentState, type Hex } from "../../../src/relayer/domain";
 import { createPipeline, type Pipeline } from "../../../src/relayer/jobs";
@@ -16,12 +15,11 @@ import { createMetrics } from "../../../src/relayer/metrics";
 import { Readiness } from "../../../src/relayer/readiness";
 import { signedPayment, startApi, type ApiHarness } from "../helpers/api";
 import {
-  FAST_RETRY,
   HUNDRED_ETH,
   ManualClock,
   MemoryLogger,
   TEST_CONFIG,
-  deploymentOf,
+  connectFreshSigner,
   rpc,
   startRpcBridge,
   type RpcBridge,
@@ -57,16 +55,9 @@ describe("relayer pipeline: a signer without ETH for gas", function () {
     const metrics = createMetrics({ defaultMetrics: false });
     const readiness = new Readiness();
     h = await startApi({ deps: { readiness, metrics } });
-    const signer = Wallet.createRandom();
-    await rpc("hardhat_setBalance", [signer.address, HUNDRED_ETH]);
     bridge = await startRpcBridge();
-    chain = await connectChain({
-      rpcUrl: bridge.url,
-      deployment: await deploymentOf(h.f, BigInt(await ethers.provider.getBlockNumber()) + 1n),
-      signerKey: signer.privateKey as Hex,
-      retry: FAST_RETRY,
-      timeoutMs: 5_000,
-    });
+    let signer: { address: string };
+    ({ chain, signer } = await connectFreshSigner(bridge, h.f, BigInt(await ethers.provider.getBlockNumber()) + 1n));
     const logger = new MemoryLogger();
     const clock = new ManualClock(h.clock());
     pipeline = createPipeline({ store: h.store, chain, config: TEST_CONFIG, clock, logger, metrics, readiness });
