@@ -1,3 +1,4 @@
+import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { MerchantRegistry } from "../../typechain-types";
@@ -120,3 +121,32 @@ export const MERCHANT_FIXTURES_BY_STATUS = [
   { name: "Suspended", status: MerchantStatus.Suspended, fixture: suspendedMerchantFixture },
   { name: "Closed", status: MerchantStatus.Closed, fixture: closedMerchantFixture },
 ] as const;
+
+/**
+ * Asserts merchant `id` as getMerchant, terms and payoutOf report it; fee, hold period and metadata
+ * default to the fixtures' registration.
+ */
+export async function expectMerchant(
+  registry: MerchantRegistry,
+  id: bigint,
+  m: {
+    status: MerchantStatusValue;
+    owner: string;
+    payout: string;
+    feeBps?: number;
+    holdPeriod?: number;
+    metadata?: string;
+  },
+): Promise<void> {
+  const feeBps = BigInt(m.feeBps ?? DEFAULT_FEE_BPS);
+  const holdPeriod = BigInt(m.holdPeriod ?? DEFAULT_HOLD_PERIOD);
+  expect(await registry.terms(id)).to.deep.equal([m.status, feeBps, holdPeriod, m.owner]);
+  const merchant = await registry.getMerchant(id);
+  expect(merchant.owner).to.equal(m.owner);
+  expect(merchant.payout).to.equal(m.payout);
+  expect(merchant.status).to.equal(m.status);
+  expect(merchant.feeBps).to.equal(feeBps);
+  expect(merchant.holdPeriod).to.equal(holdPeriod);
+  expect(merchant.metadata).to.equal(m.metadata ?? DEFAULT_METADATA);
+  expect(await registry.payoutOf(id)).to.equal(m.payout);
+}

@@ -10,6 +10,7 @@ import {
   MIN_HOLD_PERIOD,
   MerchantStatus,
   deployRegistryFixture,
+  expectMerchant,
   register,
   registeredArgs,
   registration,
@@ -46,21 +47,11 @@ describe("MerchantRegistry: registerMerchant", function () {
     const f = await registering();
     await f.register();
 
-    const merchant = await f.registry.getMerchant(1n);
-    expect(merchant.owner).to.equal(f.merchantOwner.address);
-    expect(merchant.feeBps).to.equal(BigInt(DEFAULT_FEE_BPS));
-    expect(merchant.holdPeriod).to.equal(BigInt(DEFAULT_HOLD_PERIOD));
-    expect(merchant.status).to.equal(MerchantStatus.Active);
-    expect(merchant.payout).to.equal(f.payout.address);
-    expect(merchant.metadata).to.equal(DEFAULT_METADATA);
-
-    expect(await f.registry.terms(1n)).to.deep.equal([
-      MerchantStatus.Active,
-      BigInt(DEFAULT_FEE_BPS),
-      BigInt(DEFAULT_HOLD_PERIOD),
-      f.merchantOwner.address,
-    ]);
-    expect(await f.registry.payoutOf(1n)).to.equal(f.payout.address);
+    await expectMerchant(f.registry, 1n, {
+      status: MerchantStatus.Active,
+      owner: f.merchantOwner.address,
+      payout: f.payout.address,
+    });
   });
 
   it("emits MerchantRegistered with every field", async function () {

@@ -3,9 +3,6 @@ import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { MerchantRegistry } from "../../typechain-types";
 import {
-  DEFAULT_FEE_BPS,
-  DEFAULT_HOLD_PERIOD,
-  DEFAULT_METADATA,
   MERCHANT_FIXTURES_BY_STATUS,
   MerchantStatus,
   ONE_DAY,
@@ -13,6 +10,7 @@ import {
   UNKNOWN_ID,
   activeMerchantFixture,
   closedMerchantFixture,
+  expectMerchant,
   register,
   registration,
   suspendedMerchantFixture,
@@ -67,16 +65,7 @@ describe("MerchantRegistry: rotations", function () {
         await expect(registry.connect(newOwner).acceptOwner(merchantId))
           .to.emit(registry, "MerchantOwnerRotated")
           .withArgs(merchantId, merchantOwner.address, newOwner.address);
-        expect(await registry.terms(merchantId)).to.deep.equal([
-          status,
-          BigInt(DEFAULT_FEE_BPS),
-          BigInt(DEFAULT_HOLD_PERIOD),
-          newOwner.address,
-        ]);
-        const merchant = await registry.getMerchant(merchantId);
-        expect(merchant.owner).to.equal(newOwner.address);
-        expect(merchant.payout).to.equal(payout.address);
-        expect(merchant.metadata).to.equal(DEFAULT_METADATA);
+        await expectMerchant(registry, merchantId, { status, owner: newOwner.address, payout: payout.address });
         expect(await registry.pendingOwner(merchantId)).to.equal(ethers.ZeroAddress);
       });
     }
@@ -296,12 +285,11 @@ describe("MerchantRegistry: rotations", function () {
           .to.emit(registry, "MerchantPayoutRotated")
           .withArgs(merchantId, payout.address, newPayout.address);
 
-        expect(await registry.payoutOf(merchantId)).to.equal(newPayout.address);
-        const merchant = await registry.getMerchant(merchantId);
-        expect(merchant.payout).to.equal(newPayout.address);
-        expect(merchant.owner).to.equal(merchantOwner.address);
-        expect(merchant.status).to.equal(status);
-        expect(merchant.metadata).to.equal(DEFAULT_METADATA);
+        await expectMerchant(registry, merchantId, {
+          status,
+          owner: merchantOwner.address,
+          payout: newPayout.address,
+        });
       });
     }
 
