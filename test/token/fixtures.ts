@@ -205,29 +205,25 @@ export function submitPermit(
     : token[FN.permitBytes](p.owner, p.spender, p.value, p.deadline, sig.signature);
 }
 
-/** A signed transfer authorization from `from` (signer) to `to`. */
-export async function signedTransfer(
-  token: SettlementToken,
-  from: HardhatEthersSigner,
-  to: string,
-  value: bigint,
-  overrides: Partial<AuthorizationParams> = {},
-) {
-  const auth = await authorization(from.address, to, value, overrides);
-  return { auth, sig: await signTransferAuthorization(from, token, auth) };
+/** Signs authorization fields valid for an hour (see {@link authorization}) with `sign`, as `from`. */
+function signedWith(sign: typeof signTransferAuthorization) {
+  return async (
+    token: SettlementToken,
+    from: HardhatEthersSigner,
+    to: string,
+    value: bigint,
+    overrides: Partial<AuthorizationParams> = {},
+  ) => {
+    const auth = await authorization(from.address, to, value, overrides);
+    return { auth, sig: await sign(from, token, auth) };
+  };
 }
 
+/** A signed transfer authorization from `from` (signer) to `to`. */
+export const signedTransfer = signedWith(signTransferAuthorization);
+
 /** A signed receive authorization from `from` (signer) to `to`. */
-export async function signedReceive(
-  token: SettlementToken,
-  from: HardhatEthersSigner,
-  to: string,
-  value: bigint,
-  overrides: Partial<AuthorizationParams> = {},
-) {
-  const auth = await authorization(from.address, to, value, overrides);
-  return { auth, sig: await signReceiveAuthorization(from, token, auth) };
-}
+export const signedReceive = signedWith(signReceiveAuthorization);
 
 /** A signed cancellation of `nonce` by `authorizer`. */
 export async function signedCancel(token: SettlementToken, authorizer: HardhatEthersSigner, nonce = randomNonce()) {
