@@ -1,3 +1,4 @@
+import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { MerchantRegistry } from "../../typechain-types";
@@ -50,6 +51,40 @@ export interface MerchantFixture extends RegistryFixture {
   merchantId: bigint;
 }
 
+/** The arguments of registerMerchant, in order. */
+export interface Registration {
+  owner: string;
+  payout: string;
+  feeBps: number;
+  holdPeriod: number;
+  metadata: string;
+}
+
+/** Merchant 1's registration: the fixture's owner and payout on the default terms, with overrides. */
+export function registration(
+  f: Pick<RegistryFixture, "merchantOwner" | "payout">,
+  overrides: Partial<Registration> = {},
+): Registration {
+  return {
+    owner: f.merchantOwner.address,
+    payout: f.payout.address,
+    feeBps: DEFAULT_FEE_BPS,
+    holdPeriod: DEFAULT_HOLD_PERIOD,
+    metadata: DEFAULT_METADATA,
+    ...overrides,
+  };
+}
+
+/** Sends registerMerchant from `registry`'s runner (connect it to the caller first). */
+export function register(registry: MerchantRegistry, r: Registration) {
+  return registry.registerMerchant(r.owner, r.payout, r.feeBps, r.holdPeriod, r.metadata);
+}
+
+/** The MerchantRegistered arguments a registration emits as merchant `id`. */
+export function registeredArgs(id: bigint, r: Registration) {
+  return [id, r.owner, r.payout, r.feeBps, r.holdPeriod, r.metadata] as const;
+}
+
 /** A fresh registry: `admin` is the default admin, `registrar` holds REGISTRAR_ROLE. */
 export async function deployRegistryFixture(): Promise<RegistryFixture> {
   const [admin, registrar, merchantOwner, payout, stranger, ...others] = await ethers.getSigners();
@@ -62,10 +97,7 @@ export async function deployRegistryFixture(): Promise<RegistryFixture> {
 /** Registry with merchant 1 Active on the default terms. */
 export async function activeMerchantFixture(): Promise<MerchantFixture> {
   const base = await deployRegistryFixture();
-  const { registry, registrar, merchantOwner, payout } = base;
-  await registry
-    .connect(registrar)
-    .registerMerchant(merchantOwner.address, payout.address, DEFAULT_FEE_BPS, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA);
+  await register(base.registry.connect(base.registrar), registration(base));
   return { ...base, merchantId: MERCHANT_ID };
 }
 
@@ -89,3 +121,32 @@ export const MERCHANT_FIXTURES_BY_STATUS = [
   { name: "Suspended", status: MerchantStatus.Suspended, fixture: suspendedMerchantFixture },
   { name: "Closed", status: MerchantStatus.Closed, fixture: closedMerchantFixture },
 ] as const;
+
+/**
+ * Asserts merchant `id` as getMerchant, terms and payoutOf report it; fee, hold period and metadata
+ * default to the fixtures' registration.
+ */
+export async function expectMerchant(
+  registry: MerchantRegistry,
+  id: bigint,
+  m: {
+    status: MerchantStatusValue;
+    owner: string;
+    payout: string;
+    feeBps?: number;
+    holdPeriod?: number;
+    metadata?: string;
+  },
+): Promise<void> {
+  const feeBps = BigInt(m.feeBps ?? DEFAULT_FEE_BPS);
+  const holdPeriod = BigInt(m.holdPeriod ?? DEFAULT_HOLD_PERIOD);
+  expect(await registry.terms(id)).to.deep.equal([m.status, feeBps, holdPeriod, m.owner]);
+  const merchant = await registry.getMerchant(id);
+  expect(merchant.owner).to.equal(m.owner);
+  expect(merchant.payout).to.equal(m.payout);
+  expect(merchant.status).to.equal(m.status);
+  expect(merchant.feeBps).to.equal(feeBps);
+  expect(merchant.holdPeriod).to.equal(holdPeriod);
+  expect(merchant.metadata).to.equal(m.metadata ?? DEFAULT_METADATA);
+  expect(await registry.payoutOf(id)).to.equal(m.payout);
+}

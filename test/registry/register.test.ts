@@ -10,7 +10,19 @@ import {
   MIN_HOLD_PERIOD,
   MerchantStatus,
   deployRegistryFixture,
+  expectMerchant,
+  register,
+  registeredArgs,
+  registration,
+  type Registration,
 } from "./fixtures";
+
+/** A fresh registry and a registrar-side `register(overrides)` for merchant 1's registration. */
+async function registering() {
+  const f = await loadFixture(deployRegistryFixture);
+  const as = f.registry.connect(f.registrar);
+  return { ...f, register: (overrides: Partial<Registration> = {}) => register(as, registration(f, overrides)) };
+}
 
 describe("MerchantRegistry: registerMerchant", function () {
   it("returns sequential ids starting at 1 and counts them", async function () {
@@ -32,53 +44,33 @@ describe("MerchantRegistry: registerMerchant", function () {
   });
 
   it("stores the full record as Active", async function () {
-    const { registry, registrar, merchantOwner, payout } = await loadFixture(deployRegistryFixture);
-    await registry
-      .connect(registrar)
-      .registerMerchant(merchantOwner.address, payout.address, DEFAULT_FEE_BPS, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA);
+    const f = await registering();
+    await f.register();
 
-    const merchant = await registry.getMerchant(1n);
-    expect(merchant.owner).to.equal(merchantOwner.address);
-    expect(merchant.feeBps).to.equal(BigInt(DEFAULT_FEE_BPS));
-    expect(merchant.holdPeriod).to.equal(BigInt(DEFAULT_HOLD_PERIOD));
-    expect(merchant.status).to.equal(MerchantStatus.Active);
-    expect(merchant.payout).to.equal(payout.address);
-    expect(merchant.metadata).to.equal(DEFAULT_METADATA);
-
-    expect(await registry.terms(1n)).to.deep.equal([
-      MerchantStatus.Active,
-      BigInt(DEFAULT_FEE_BPS),
-      BigInt(DEFAULT_HOLD_PERIOD),
-      merchantOwner.address,
-    ]);
-    expect(await registry.payoutOf(1n)).to.equal(payout.address);
+    await expectMerchant(f.registry, 1n, {
+      status: MerchantStatus.Active,
+      owner: f.merchantOwner.address,
+      payout: f.payout.address,
+    });
   });
 
   it("emits MerchantRegistered with every field", async function () {
-    const { registry, registrar, merchantOwner, payout } = await loadFixture(deployRegistryFixture);
-    await expect(
-      registry
-        .connect(registrar)
-        .registerMerchant(
-          merchantOwner.address,
-          payout.address,
-          DEFAULT_FEE_BPS,
-          DEFAULT_HOLD_PERIOD,
-          DEFAULT_METADATA,
-        ),
-    )
+    const { registry, merchantOwner, payout, register } = await registering();
+    await expect(register())
       .to.emit(registry, "MerchantRegistered")
       .withArgs(1n, merchantOwner.address, payout.address, DEFAULT_FEE_BPS, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA);
   });
 
   it("keeps merchants independent of each other", async function () {
-    const { registry, registrar, merchantOwner, payout, others } = await loadFixture(deployRegistryFixture);
-    await registry
-      .connect(registrar)
-      .registerMerchant(merchantOwner.address, payout.address, DEFAULT_FEE_BPS, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA);
-    await registry
-      .connect(registrar)
-      .registerMerchant(others[0].address, others[1].address, 0, MIN_HOLD_PERIOD, ethers.ZeroHash);
+    const { registry, merchantOwner, others, register } = await registering();
+    await register();
+    await register({
+      owner: others[0].address,
+      payout: others[1].address,
+      feeBps: 0,
+      holdPeriod: MIN_HOLD_PERIOD,
+      metadata: ethers.ZeroHash,
+    });
 
     expect(await registry.terms(1n)).to.deep.equal([
       MerchantStatus.Active,
@@ -96,67 +88,37 @@ describe("MerchantRegistry: registerMerchant", function () {
   });
 
   it("allows one owner key for several merchants, owner == payout, zero fee and zero metadata", async function () {
-    const { registry, registrar, merchantOwner } = await loadFixture(deployRegistryFixture);
+    const { registry, merchantOwner, register } = await registering();
     for (const id of [1n, 2n]) {
-      await expect(
-        registry
-          .connect(registrar)
-          .registerMerchant(merchantOwner.address, merchantOwner.address, 0, DEFAULT_HOLD_PERIOD, ethers.ZeroHash),
-      )
+      await expect(register({ payout: merchantOwner.address, feeBps: 0, metadata: ethers.ZeroHash }))
         .to.emit(registry, "MerchantRegistered")
         .withArgs(id, merchantOwner.address, merchantOwner.address, 0, DEFAULT_HOLD_PERIOD, ethers.ZeroHash);
     }
   });
 
   describe("validation", function () {
-    it("reverts with ZeroAddress for a zero owner", async function () {
-      const { registry, registrar, payout } = await loadFixture(deployRegistryFixture);
-      await expect(
-        registry
-          .connect(registrar)
-          .registerMerchant(ethers.ZeroAddress, payout.address, DEFAULT_FEE_BPS, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA),
-      )
-        .to.be.revertedWithCustomError(registry, "ZeroAddress")
-        .withArgs();
-    });
-
-    it("reverts with ZeroAddress for a zero payout", async function () {
-      const { registry, registrar, merchantOwner } = await loadFixture(deployRegistryFixture);
-      await expect(
-        registry
-          .connect(registrar)
-          .registerMerchant(
-            merchantOwner.address,
-            ethers.ZeroAddress,
-            DEFAULT_FEE_BPS,
-            DEFAULT_HOLD_PERIOD,
-            DEFAULT_METADATA,
-          ),
-      )
-        .to.be.revertedWithCustomError(registry, "ZeroAddress")
-        .withArgs();
-    });
+    for (const field of ["owner", "payout"] as const) {
+      it(`reverts with ZeroAddress for a zero ${field}`, async function () {
+        const { registry, register } = await registering();
+        await expect(register({ [field]: ethers.ZeroAddress }))
+          .to.be.revertedWithCustomError(registry, "ZeroAddress")
+          .withArgs();
+      });
+    }
 
     it("accepts a fee of exactly MAX_FEE_BPS", async function () {
-      const { registry, registrar, merchantOwner, payout } = await loadFixture(deployRegistryFixture);
-      await expect(
-        registry
-          .connect(registrar)
-          .registerMerchant(merchantOwner.address, payout.address, MAX_FEE_BPS, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA),
-      )
-        .to.emit(registry, "MerchantRegistered")
-        .withArgs(1n, merchantOwner.address, payout.address, MAX_FEE_BPS, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA);
-      expect((await registry.terms(1n)).feeBps).to.equal(BigInt(MAX_FEE_BPS));
+      const f = await registering();
+      const r = registration(f, { feeBps: MAX_FEE_BPS });
+      await expect(f.register(r))
+        .to.emit(f.registry, "MerchantRegistered")
+        .withArgs(...registeredArgs(1n, r));
+      expect((await f.registry.terms(1n)).feeBps).to.equal(BigInt(MAX_FEE_BPS));
     });
 
     for (const fee of [MAX_FEE_BPS + 1, 10_000, 65_535]) {
       it(`reverts with FeeTooHigh for a fee of ${fee}`, async function () {
-        const { registry, registrar, merchantOwner, payout } = await loadFixture(deployRegistryFixture);
-        await expect(
-          registry
-            .connect(registrar)
-            .registerMerchant(merchantOwner.address, payout.address, fee, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA),
-        )
+        const { registry, register } = await registering();
+        await expect(register({ feeBps: fee }))
           .to.be.revertedWithCustomError(registry, "FeeTooHigh")
           .withArgs(fee, MAX_FEE_BPS);
       });
@@ -164,72 +126,39 @@ describe("MerchantRegistry: registerMerchant", function () {
 
     for (const hold of [MIN_HOLD_PERIOD, MAX_HOLD_PERIOD]) {
       it(`accepts a hold period of exactly ${hold}s`, async function () {
-        const { registry, registrar, merchantOwner, payout } = await loadFixture(deployRegistryFixture);
-        await expect(
-          registry
-            .connect(registrar)
-            .registerMerchant(merchantOwner.address, payout.address, DEFAULT_FEE_BPS, hold, DEFAULT_METADATA),
-        )
-          .to.emit(registry, "MerchantRegistered")
-          .withArgs(1n, merchantOwner.address, payout.address, DEFAULT_FEE_BPS, hold, DEFAULT_METADATA);
-        expect((await registry.terms(1n)).holdPeriod).to.equal(BigInt(hold));
+        const f = await registering();
+        const r = registration(f, { holdPeriod: hold });
+        await expect(f.register(r))
+          .to.emit(f.registry, "MerchantRegistered")
+          .withArgs(...registeredArgs(1n, r));
+        expect((await f.registry.terms(1n)).holdPeriod).to.equal(BigInt(hold));
       });
     }
 
     for (const hold of [0, MIN_HOLD_PERIOD - 1, MAX_HOLD_PERIOD + 1, 2 ** 32 - 1]) {
       it(`reverts with HoldPeriodOutOfRange for a hold period of ${hold}s`, async function () {
-        const { registry, registrar, merchantOwner, payout } = await loadFixture(deployRegistryFixture);
-        await expect(
-          registry
-            .connect(registrar)
-            .registerMerchant(merchantOwner.address, payout.address, DEFAULT_FEE_BPS, hold, DEFAULT_METADATA),
-        )
+        const { registry, register } = await registering();
+        await expect(register({ holdPeriod: hold }))
           .to.be.revertedWithCustomError(registry, "HoldPeriodOutOfRange")
           .withArgs(hold, MIN_HOLD_PERIOD, MAX_HOLD_PERIOD);
       });
     }
 
     it("checks addresses before terms, and the fee before the hold period", async function () {
-      const { registry, registrar, merchantOwner, payout } = await loadFixture(deployRegistryFixture);
+      const { registry, register } = await registering();
       await expect(
-        registry
-          .connect(registrar)
-          .registerMerchant(ethers.ZeroAddress, payout.address, MAX_FEE_BPS + 1, 0, DEFAULT_METADATA),
+        register({ owner: ethers.ZeroAddress, feeBps: MAX_FEE_BPS + 1, holdPeriod: 0 }),
       ).to.be.revertedWithCustomError(registry, "ZeroAddress");
-      await expect(
-        registry
-          .connect(registrar)
-          .registerMerchant(merchantOwner.address, payout.address, MAX_FEE_BPS + 1, 0, DEFAULT_METADATA),
-      )
+      await expect(register({ feeBps: MAX_FEE_BPS + 1, holdPeriod: 0 }))
         .to.be.revertedWithCustomError(registry, "FeeTooHigh")
         .withArgs(MAX_FEE_BPS + 1, MAX_FEE_BPS);
     });
 
     it("does not consume an id when it reverts", async function () {
-      const { registry, registrar, merchantOwner, payout } = await loadFixture(deployRegistryFixture);
-      await expect(
-        registry
-          .connect(registrar)
-          .registerMerchant(
-            merchantOwner.address,
-            payout.address,
-            MAX_FEE_BPS + 1,
-            DEFAULT_HOLD_PERIOD,
-            DEFAULT_METADATA,
-          ),
-      ).to.be.revertedWithCustomError(registry, "FeeTooHigh");
+      const { registry, merchantOwner, payout, register } = await registering();
+      await expect(register({ feeBps: MAX_FEE_BPS + 1 })).to.be.revertedWithCustomError(registry, "FeeTooHigh");
       expect(await registry.merchantCount()).to.equal(0n);
-      await expect(
-        registry
-          .connect(registrar)
-          .registerMerchant(
-            merchantOwner.address,
-            payout.address,
-            DEFAULT_FEE_BPS,
-            DEFAULT_HOLD_PERIOD,
-            DEFAULT_METADATA,
-          ),
-      )
+      await expect(register())
         .to.emit(registry, "MerchantRegistered")
         .withArgs(1n, merchantOwner.address, payout.address, DEFAULT_FEE_BPS, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA);
     });

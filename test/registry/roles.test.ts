@@ -17,6 +17,8 @@ import {
   UNKNOWN_ID,
   activeMerchantFixture,
   deployRegistryFixture,
+  register,
+  registration,
   suspendedMerchantFixture,
 } from "./fixtures";
 
@@ -37,14 +39,7 @@ const REGISTRAR_CALLS: GatedCall[] = [
     name: "registerMerchant",
     fixture: activeMerchantFixture,
     allowed: ["registrar"],
-    invoke: (r, f) =>
-      r.registerMerchant(
-        f.merchantOwner.address,
-        f.payout.address,
-        DEFAULT_FEE_BPS,
-        DEFAULT_HOLD_PERIOD,
-        DEFAULT_METADATA,
-      ),
+    invoke: (r, f) => register(r, registration(f)),
   },
   {
     name: "setTerms",
@@ -158,39 +153,39 @@ describe("MerchantRegistry: roles", function () {
   });
 
   describe("access matrix", function () {
-    for (const gated of REGISTRAR_CALLS) {
-      for (const role of ALL_ROLES.filter((r) => !gated.allowed.includes(r))) {
-        it(`${gated.name} by ${role}: AccessControlUnauthorizedAccount(${role}, REGISTRAR_ROLE)`, async function () {
-          const f = await loadFixture(gated.fixture);
-          const caller = f[role];
-          await expect(gated.invoke(f.registry.connect(caller), f))
-            .to.be.revertedWithCustomError(f.registry, "AccessControlUnauthorizedAccount")
-            .withArgs(caller.address, REGISTRAR_ROLE);
-        });
-      }
-    }
+    // Each group of gated calls, and the error (with its arguments) a caller outside `allowed` gets.
+    const REFUSALS = [
+      {
+        calls: REGISTRAR_CALLS,
+        error: "AccessControlUnauthorizedAccount",
+        label: (role: Role) => `AccessControlUnauthorizedAccount(${role}, REGISTRAR_ROLE)`,
+        args: (_f: MerchantFixture, caller: HardhatEthersSigner) => [caller.address, REGISTRAR_ROLE],
+      },
+      {
+        calls: OWNER_CALLS,
+        error: "NotMerchantOwner",
+        label: (role: Role) => `NotMerchantOwner(id, ${role})`,
+        args: (f: MerchantFixture, caller: HardhatEthersSigner) => [f.merchantId, caller.address],
+      },
+      {
+        calls: ADMIN_CALLS,
+        error: "AccessControlUnauthorizedAccount",
+        label: (role: Role) => `AccessControlUnauthorizedAccount(${role}, DEFAULT_ADMIN_ROLE)`,
+        args: (_f: MerchantFixture, caller: HardhatEthersSigner) => [caller.address, DEFAULT_ADMIN_ROLE],
+      },
+    ];
 
-    for (const gated of OWNER_CALLS) {
-      for (const role of ALL_ROLES.filter((r) => !gated.allowed.includes(r))) {
-        it(`${gated.name} by ${role}: NotMerchantOwner(id, ${role})`, async function () {
-          const f = await loadFixture(gated.fixture);
-          const caller = f[role];
-          await expect(gated.invoke(f.registry.connect(caller), f))
-            .to.be.revertedWithCustomError(f.registry, "NotMerchantOwner")
-            .withArgs(f.merchantId, caller.address);
-        });
-      }
-    }
-
-    for (const gated of ADMIN_CALLS) {
-      for (const role of ALL_ROLES.filter((r) => !gated.allowed.includes(r))) {
-        it(`${gated.name} by ${role}: AccessControlUnauthorizedAccount(${role}, DEFAULT_ADMIN_ROLE)`, async function () {
-          const f = await loadFixture(gated.fixture);
-          const caller = f[role];
-          await expect(gated.invoke(f.registry.connect(caller), f))
-            .to.be.revertedWithCustomError(f.registry, "AccessControlUnauthorizedAccount")
-            .withArgs(caller.address, DEFAULT_ADMIN_ROLE);
-        });
+    for (const { calls, error, label, args } of REFUSALS) {
+      for (const gated of calls) {
+        for (const role of ALL_ROLES.filter((r) => !gated.allowed.includes(r))) {
+          it(`${gated.name} by ${role}: ${label(role)}`, async function () {
+            const f = await loadFixture(gated.fixture);
+            const caller = f[role];
+            await expect(gated.invoke(f.registry.connect(caller), f))
+              .to.be.revertedWithCustomError(f.registry, error)
+              .withArgs(...args(f, caller));
+          });
+        }
       }
     }
 
@@ -230,33 +225,16 @@ describe("MerchantRegistry: roles", function () {
       await expect(registry.connect(admin).grantRole(REGISTRAR_ROLE, newRegistrar.address))
         .to.emit(registry, "RoleGranted")
         .withArgs(REGISTRAR_ROLE, newRegistrar.address, admin.address);
-      await expect(
-        registry
-          .connect(newRegistrar)
-          .registerMerchant(
-            merchantOwner.address,
-            payout.address,
-            DEFAULT_FEE_BPS,
-            DEFAULT_HOLD_PERIOD,
-            DEFAULT_METADATA,
-          ),
-      ).to.emit(registry, "MerchantRegistered");
+      await expect(register(registry.connect(newRegistrar), registration({ merchantOwner, payout }))).to.emit(
+        registry,
+        "MerchantRegistered",
+      );
     });
 
     it("admin can make itself a registrar", async function () {
       const { registry, admin, merchantOwner, payout } = await loadFixture(deployRegistryFixture);
       await registry.connect(admin).grantRole(REGISTRAR_ROLE, admin.address);
-      await expect(
-        registry
-          .connect(admin)
-          .registerMerchant(
-            merchantOwner.address,
-            payout.address,
-            DEFAULT_FEE_BPS,
-            DEFAULT_HOLD_PERIOD,
-            DEFAULT_METADATA,
-          ),
-      )
+      await expect(register(registry.connect(admin), registration({ merchantOwner, payout })))
         .to.emit(registry, "MerchantRegistered")
         .withArgs(1n, merchantOwner.address, payout.address, DEFAULT_FEE_BPS, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA);
     });

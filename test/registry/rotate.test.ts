@@ -1,10 +1,8 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { MerchantRegistry } from "../../typechain-types";
 import {
-  DEFAULT_FEE_BPS,
-  DEFAULT_HOLD_PERIOD,
-  DEFAULT_METADATA,
   MERCHANT_FIXTURES_BY_STATUS,
   MerchantStatus,
   ONE_DAY,
@@ -12,8 +10,42 @@ import {
   UNKNOWN_ID,
   activeMerchantFixture,
   closedMerchantFixture,
+  expectMerchant,
+  register,
+  registration,
   suspendedMerchantFixture,
 } from "./fixtures";
+
+type Rotate = (registry: MerchantRegistry, merchantId: bigint, address: string) => Promise<unknown>;
+
+/**
+ * Both rotations: NotMerchantOwner for anyone but the owner key (the payout address included), checked
+ * before the new address; UnknownMerchant for an unused id, whoever calls.
+ */
+function itChecksCallerThenId(what: string, rotate: Rotate, spare: number): void {
+  it(`reverts with NotMerchantOwner for anyone but the owner key, checked before ${what}`, async function () {
+    const { registry, merchantId, admin, registrar, payout, stranger, others } =
+      await loadFixture(activeMerchantFixture);
+    for (const caller of [admin, registrar, payout, stranger]) {
+      for (const address of [others[spare].address, caller.address, ethers.ZeroAddress]) {
+        await expect(rotate(registry.connect(caller), merchantId, address))
+          .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
+          .withArgs(merchantId, caller.address);
+      }
+    }
+  });
+
+  for (const id of [0n, 2n, UNKNOWN_ID]) {
+    it(`reverts with UnknownMerchant for id ${id}, whoever calls`, async function () {
+      const { registry, merchantOwner, stranger } = await loadFixture(activeMerchantFixture);
+      for (const caller of [merchantOwner, stranger]) {
+        await expect(rotate(registry.connect(caller), id, caller.address))
+          .to.be.revertedWithCustomError(registry, "UnknownMerchant")
+          .withArgs(id);
+      }
+    });
+  }
+}
 
 describe("MerchantRegistry: rotations", function () {
   describe("rotateOwner", function () {
@@ -33,16 +65,7 @@ describe("MerchantRegistry: rotations", function () {
         await expect(registry.connect(newOwner).acceptOwner(merchantId))
           .to.emit(registry, "MerchantOwnerRotated")
           .withArgs(merchantId, merchantOwner.address, newOwner.address);
-        expect(await registry.terms(merchantId)).to.deep.equal([
-          status,
-          BigInt(DEFAULT_FEE_BPS),
-          BigInt(DEFAULT_HOLD_PERIOD),
-          newOwner.address,
-        ]);
-        const merchant = await registry.getMerchant(merchantId);
-        expect(merchant.owner).to.equal(newOwner.address);
-        expect(merchant.payout).to.equal(payout.address);
-        expect(merchant.metadata).to.equal(DEFAULT_METADATA);
+        await expectMerchant(registry, merchantId, { status, owner: newOwner.address, payout: payout.address });
         expect(await registry.pendingOwner(merchantId)).to.equal(ethers.ZeroAddress);
       });
     }
@@ -109,30 +132,10 @@ describe("MerchantRegistry: rotations", function () {
       }
     });
 
-    it("reverts with NotMerchantOwner for anyone but the owner key, checked before the new key", async function () {
-      const { registry, merchantId, admin, registrar, payout, stranger, others } =
-        await loadFixture(activeMerchantFixture);
-      for (const caller of [admin, registrar, payout, stranger]) {
-        for (const newOwner of [others[0].address, caller.address, ethers.ZeroAddress]) {
-          await expect(registry.connect(caller).rotateOwner(merchantId, newOwner))
-            .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-            .withArgs(merchantId, caller.address);
-        }
-      }
-    });
-
     it("does not let the owner key of one merchant rotate another", async function () {
       const { registry, registrar, merchantId, merchantOwner, others } = await loadFixture(activeMerchantFixture);
       const [otherOwner, otherPayout] = others;
-      await registry
-        .connect(registrar)
-        .registerMerchant(
-          otherOwner.address,
-          otherPayout.address,
-          DEFAULT_FEE_BPS,
-          DEFAULT_HOLD_PERIOD,
-          DEFAULT_METADATA,
-        );
+      await register(registry.connect(registrar), registration({ merchantOwner: otherOwner, payout: otherPayout }));
       await expect(registry.connect(otherOwner).rotateOwner(merchantId, otherOwner.address))
         .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
         .withArgs(merchantId, otherOwner.address);
@@ -141,16 +144,7 @@ describe("MerchantRegistry: rotations", function () {
         .withArgs(2n, merchantOwner.address);
     });
 
-    for (const id of [0n, 2n, UNKNOWN_ID]) {
-      it(`reverts with UnknownMerchant for id ${id}, whoever calls`, async function () {
-        const { registry, merchantOwner, stranger } = await loadFixture(activeMerchantFixture);
-        for (const caller of [merchantOwner, stranger]) {
-          await expect(registry.connect(caller).rotateOwner(id, caller.address))
-            .to.be.revertedWithCustomError(registry, "UnknownMerchant")
-            .withArgs(id);
-        }
-      });
-    }
+    itChecksCallerThenId("the new key", (r, id, key) => r.rotateOwner(id, key), 0);
   });
 
   describe("acceptOwner", function () {
@@ -291,12 +285,11 @@ describe("MerchantRegistry: rotations", function () {
           .to.emit(registry, "MerchantPayoutRotated")
           .withArgs(merchantId, payout.address, newPayout.address);
 
-        expect(await registry.payoutOf(merchantId)).to.equal(newPayout.address);
-        const merchant = await registry.getMerchant(merchantId);
-        expect(merchant.payout).to.equal(newPayout.address);
-        expect(merchant.owner).to.equal(merchantOwner.address);
-        expect(merchant.status).to.equal(status);
-        expect(merchant.metadata).to.equal(DEFAULT_METADATA);
+        await expectMerchant(registry, merchantId, {
+          status,
+          owner: merchantOwner.address,
+          payout: newPayout.address,
+        });
       });
     }
 
@@ -320,18 +313,6 @@ describe("MerchantRegistry: rotations", function () {
       });
     }
 
-    it("reverts with NotMerchantOwner for anyone but the owner key, the payout address included", async function () {
-      const { registry, merchantId, admin, registrar, payout, stranger, others } =
-        await loadFixture(activeMerchantFixture);
-      for (const caller of [admin, registrar, payout, stranger]) {
-        for (const newPayout of [others[1].address, caller.address, ethers.ZeroAddress]) {
-          await expect(registry.connect(caller).rotatePayout(merchantId, newPayout))
-            .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-            .withArgs(merchantId, caller.address);
-        }
-      }
-    });
-
     it("reverts with NotMerchantOwner for non-owners of a Suspended or Closed merchant too (both rotations)", async function () {
       for (const fixture of [suspendedMerchantFixture, closedMerchantFixture]) {
         const { registry, merchantId, registrar, stranger } = await loadFixture(fixture);
@@ -347,15 +328,6 @@ describe("MerchantRegistry: rotations", function () {
       }
     });
 
-    for (const id of [0n, 2n, UNKNOWN_ID]) {
-      it(`reverts with UnknownMerchant for id ${id}, whoever calls`, async function () {
-        const { registry, merchantOwner, stranger } = await loadFixture(activeMerchantFixture);
-        for (const caller of [merchantOwner, stranger]) {
-          await expect(registry.connect(caller).rotatePayout(id, caller.address))
-            .to.be.revertedWithCustomError(registry, "UnknownMerchant")
-            .withArgs(id);
-        }
-      });
-    }
+    itChecksCallerThenId("the new payout", (r, id, payout) => r.rotatePayout(id, payout), 1);
   });
 });

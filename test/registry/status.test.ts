@@ -3,15 +3,16 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { MerchantRegistry } from "../../typechain-types";
 import {
-  DEFAULT_FEE_BPS,
   DEFAULT_HOLD_PERIOD,
-  DEFAULT_METADATA,
   MERCHANT_FIXTURES_BY_STATUS,
   MerchantStatus,
   type MerchantStatusValue,
   UNKNOWN_ID,
   activeMerchantFixture,
   closedMerchantFixture,
+  expectMerchant,
+  register,
+  registration,
 } from "./fixtures";
 
 type StatusOperation = "suspend" | "reactivate" | "close";
@@ -51,16 +52,11 @@ describe("MerchantRegistry: status transitions", function () {
             .to.emit(registry, "MerchantStatusChanged")
             .withArgs(merchantId, from, to);
 
-          expect(await registry.terms(merchantId)).to.deep.equal([
-            to,
-            BigInt(DEFAULT_FEE_BPS),
-            BigInt(DEFAULT_HOLD_PERIOD),
-            merchantOwner.address,
-          ]);
-          const merchant = await registry.getMerchant(merchantId);
-          expect(merchant.status).to.equal(to);
-          expect(merchant.payout).to.equal(payout.address);
-          expect(merchant.metadata).to.equal(DEFAULT_METADATA);
+          await expectMerchant(registry, merchantId, {
+            status: to,
+            owner: merchantOwner.address,
+            payout: payout.address,
+          });
         });
       } else {
         it(`${operation}: ${name} reverts with InvalidStatusTransition(id, ${name}, ${statusName(to)})`, async function () {
@@ -103,9 +99,7 @@ describe("MerchantRegistry: status transitions", function () {
 
   it("changes only the merchant it names", async function () {
     const { registry, registrar, merchantId, others } = await loadFixture(activeMerchantFixture);
-    await registry
-      .connect(registrar)
-      .registerMerchant(others[0].address, others[1].address, DEFAULT_FEE_BPS, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA);
+    await register(registry.connect(registrar), registration({ merchantOwner: others[0], payout: others[1] }));
     await registry.connect(registrar).close(2n);
     await registry.connect(registrar).suspend(merchantId);
     expect((await registry.terms(merchantId)).status).to.equal(MerchantStatus.Suspended);

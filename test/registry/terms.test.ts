@@ -12,6 +12,8 @@ import {
   UNKNOWN_ID,
   activeMerchantFixture,
   closedMerchantFixture,
+  register,
+  registration,
 } from "./fixtures";
 
 describe("MerchantRegistry: setTerms", function () {
@@ -38,9 +40,7 @@ describe("MerchantRegistry: setTerms", function () {
 
   it("only touches the merchant it names", async function () {
     const { registry, registrar, merchantId, others } = await loadFixture(activeMerchantFixture);
-    await registry
-      .connect(registrar)
-      .registerMerchant(others[0].address, others[1].address, DEFAULT_FEE_BPS, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA);
+    await register(registry.connect(registrar), registration({ merchantOwner: others[0], payout: others[1] }));
     await registry.connect(registrar).setTerms(2n, 0, MIN_HOLD_PERIOD);
     const first = await registry.terms(merchantId);
     expect(first.feeBps).to.equal(BigInt(DEFAULT_FEE_BPS));

@@ -33,6 +33,14 @@ const bobBlocklisted = blocklistedFixture("bob");
 const carolBlocklisted = blocklistedFixture("carol");
 const relayerBlocklisted = blocklistedFixture("relayer");
 
+/** alice approved carol for an infinite allowance, then carol is blocklisted. */
+async function carolBlocklistedWithInfiniteAllowance(): Promise<TokenFixture> {
+  const f = await deployTokenFixture();
+  await f.token.connect(f.alice).approve(f.carol.address, 2n ** 256n - 1n);
+  await f.token.connect(f.blocklister).blocklist(f.carol.address);
+  return f;
+}
+
 describe("SettlementToken: blocklist", function () {
   describe("blocklist and unBlocklist", function () {
     it("blocklist emits Blocklisted, unBlocklist emits UnBlocklisted, isBlocklisted follows", async function () {
@@ -56,53 +64,49 @@ describe("SettlementToken: blocklist", function () {
     });
   });
 
-  describe("transfer", function () {
-    it("a blocklisted sender cannot send", async function () {
-      const { token, alice, bob } = await loadFixture(aliceBlocklisted);
-      await expect(token.connect(alice).transfer(bob.address, 1n))
-        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
-        .withArgs(alice.address);
-    });
+  // Each row: who is blocklisted, the movement, and the account AccountBlocklisted must name.
+  const send = (f: TokenFixture) => f.token.connect(f.alice).transfer(f.bob.address, 1n);
+  const pull = (f: TokenFixture) => f.token.connect(f.carol).transferFrom(f.alice.address, f.bob.address, 1n);
+  const REFUSED_MOVES = {
+    transfer: [
+      { name: "a blocklisted sender cannot send", fixture: aliceBlocklisted, move: send, blocked: "alice" },
+      { name: "a blocklisted recipient cannot receive", fixture: bobBlocklisted, move: send, blocked: "bob" },
+    ],
+    transferFrom: [
+      {
+        name: "a blocklisted spender (msg.sender) cannot spend an allowance",
+        fixture: carolBlocklisted,
+        move: pull,
+        blocked: "carol",
+      },
+      {
+        name: "a blocklisted spender cannot spend an infinite allowance either",
+        fixture: carolBlocklistedWithInfiniteAllowance,
+        move: pull,
+        blocked: "carol",
+      },
+      {
+        name: "funds of a blocklisted owner cannot be pulled",
+        fixture: aliceBlocklisted,
+        move: pull,
+        blocked: "alice",
+      },
+      { name: "a blocklisted recipient cannot be paid", fixture: bobBlocklisted, move: pull, blocked: "bob" },
+    ],
+  } as const;
 
-    it("a blocklisted recipient cannot receive", async function () {
-      const { token, alice, bob } = await loadFixture(bobBlocklisted);
-      await expect(token.connect(alice).transfer(bob.address, 1n))
-        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
-        .withArgs(bob.address);
+  for (const [path, cases] of Object.entries(REFUSED_MOVES)) {
+    describe(path, function () {
+      for (const c of cases) {
+        it(c.name, async function () {
+          const f = await loadFixture(c.fixture);
+          await expect(c.move(f))
+            .to.be.revertedWithCustomError(f.token, "AccountBlocklisted")
+            .withArgs(f[c.blocked].address);
+        });
+      }
     });
-  });
-
-  describe("transferFrom", function () {
-    it("a blocklisted spender (msg.sender) cannot spend an allowance", async function () {
-      const { token, alice, bob, carol } = await loadFixture(carolBlocklisted);
-      await expect(token.connect(carol).transferFrom(alice.address, bob.address, 1n))
-        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
-        .withArgs(carol.address);
-    });
-
-    it("a blocklisted spender cannot spend an infinite allowance either", async function () {
-      const { token, blocklister, alice, bob, carol } = await loadFixture(deployTokenFixture);
-      await token.connect(alice).approve(carol.address, 2n ** 256n - 1n);
-      await token.connect(blocklister).blocklist(carol.address);
-      await expect(token.connect(carol).transferFrom(alice.address, bob.address, 1n))
-        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
-        .withArgs(carol.address);
-    });
-
-    it("funds of a blocklisted owner cannot be pulled", async function () {
-      const { token, alice, bob, carol } = await loadFixture(aliceBlocklisted);
-      await expect(token.connect(carol).transferFrom(alice.address, bob.address, 1n))
-        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
-        .withArgs(alice.address);
-    });
-
-    it("a blocklisted recipient cannot be paid", async function () {
-      const { token, alice, bob, carol } = await loadFixture(bobBlocklisted);
-      await expect(token.connect(carol).transferFrom(alice.address, bob.address, 1n))
-        .to.be.revertedWithCustomError(token, "AccountBlocklisted")
-        .withArgs(bob.address);
-    });
-  });
+  }
 
   // FiatToken v2.2 refuses approvals only while paused: a blocklisted owner or spender may set an
   // allowance, which then cannot move anything (transferFrom checks spender, owner and recipient).

@@ -153,9 +153,7 @@ export function submitTransfer(
   a: AuthorizationParams,
   sig: Pick<SplitSignature, "signature" | "v" | "r" | "s">,
 ) {
-  return form === "vrs"
-    ? token[FN.transferVrs](a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, sig.v, sig.r, sig.s)
-    : token[FN.transferBytes](a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, sig.signature);
+  return submitAuthorization(token, "transfer", form, a, sig);
 }
 
 /** Submits a ReceiveWithAuthorization through the chosen overload. */
@@ -165,9 +163,21 @@ export function submitReceive(
   a: AuthorizationParams,
   sig: Pick<SplitSignature, "signature" | "v" | "r" | "s">,
 ) {
+  return submitAuthorization(token, "receive", form, a, sig);
+}
+
+/** Transfer and receive authorizations share their arguments; only the function differs. */
+function submitAuthorization(
+  token: SettlementToken,
+  kind: "transfer" | "receive",
+  form: SigForm,
+  a: AuthorizationParams,
+  sig: Pick<SplitSignature, "signature" | "v" | "r" | "s">,
+) {
+  const fields = [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce] as const;
   return form === "vrs"
-    ? token[FN.receiveVrs](a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, sig.v, sig.r, sig.s)
-    : token[FN.receiveBytes](a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce, sig.signature);
+    ? token[kind === "transfer" ? FN.transferVrs : FN.receiveVrs](...fields, sig.v, sig.r, sig.s)
+    : token[kind === "transfer" ? FN.transferBytes : FN.receiveBytes](...fields, sig.signature);
 }
 
 /** Submits a CancelAuthorization through the chosen overload. */
@@ -195,29 +205,25 @@ export function submitPermit(
     : token[FN.permitBytes](p.owner, p.spender, p.value, p.deadline, sig.signature);
 }
 
-/** A signed transfer authorization from `from` (signer) to `to`. */
-export async function signedTransfer(
-  token: SettlementToken,
-  from: HardhatEthersSigner,
-  to: string,
-  value: bigint,
-  overrides: Partial<AuthorizationParams> = {},
-) {
-  const auth = await authorization(from.address, to, value, overrides);
-  return { auth, sig: await signTransferAuthorization(from, token, auth) };
+/** Signs authorization fields valid for an hour (see {@link authorization}) with `sign`, as `from`. */
+function signedWith(sign: typeof signTransferAuthorization) {
+  return async (
+    token: SettlementToken,
+    from: HardhatEthersSigner,
+    to: string,
+    value: bigint,
+    overrides: Partial<AuthorizationParams> = {},
+  ) => {
+    const auth = await authorization(from.address, to, value, overrides);
+    return { auth, sig: await sign(from, token, auth) };
+  };
 }
 
+/** A signed transfer authorization from `from` (signer) to `to`. */
+export const signedTransfer = signedWith(signTransferAuthorization);
+
 /** A signed receive authorization from `from` (signer) to `to`. */
-export async function signedReceive(
-  token: SettlementToken,
-  from: HardhatEthersSigner,
-  to: string,
-  value: bigint,
-  overrides: Partial<AuthorizationParams> = {},
-) {
-  const auth = await authorization(from.address, to, value, overrides);
-  return { auth, sig: await signReceiveAuthorization(from, token, auth) };
-}
+export const signedReceive = signedWith(signReceiveAuthorization);
 
 /** A signed cancellation of `nonce` by `authorizer`. */
 export async function signedCancel(token: SettlementToken, authorizer: HardhatEthersSigner, nonce = randomNonce()) {

@@ -44,94 +44,71 @@ describe("SettlementToken: pause", function () {
   });
 
   describe("every movement path reverts with EnforcedPause while paused", function () {
-    it("transfer", async function () {
-      const { token, alice, bob } = await loadFixture(pausedFixture);
-      await expect(token.connect(alice).transfer(bob.address, 1n)).to.be.revertedWithCustomError(
-        token,
-        "EnforcedPause",
-      );
-    });
+    const PATHS: { name: string; calls: (f: TokenFixture) => Promise<Promise<unknown>[]> }[] = [
+      { name: "transfer", calls: async (f) => [f.token.connect(f.alice).transfer(f.bob.address, 1n)] },
+      {
+        name: "transferFrom",
+        calls: async (f) => [f.token.connect(f.carol).transferFrom(f.alice.address, f.bob.address, 1n)],
+      },
+      {
+        name: "increaseAllowance and decreaseAllowance (as FiatToken v2.2)",
+        calls: async (f) => [
+          f.token.connect(f.alice).increaseAllowance(f.carol.address, 1n),
+          f.token.connect(f.alice).decreaseAllowance(f.carol.address, 1n),
+        ],
+      },
+      { name: "approve (as USDC)", calls: async (f) => [f.token.connect(f.alice).approve(f.carol.address, 0n)] },
+      ...SIG_FORMS.flatMap((form) => [
+        {
+          name: `permit (${form})`,
+          calls: async (f: TokenFixture) => {
+            const p = {
+              owner: f.alice.address,
+              spender: f.carol.address,
+              value: 1n,
+              deadline: (await time.latest()) + 600,
+            };
+            return [submitPermit(f.token, form, p, await signPermit(f.alice, f.token, p))];
+          },
+        },
+        {
+          name: `transferWithAuthorization (${form})`,
+          calls: async (f: TokenFixture) => {
+            const { auth, sig } = await signedTransfer(f.token, f.alice, f.bob.address, 1n);
+            return [submitTransfer(f.token.connect(f.relayer), form, auth, sig)];
+          },
+        },
+        {
+          name: `receiveWithAuthorization (${form})`,
+          calls: async (f: TokenFixture) => {
+            const { auth, sig } = await signedReceive(f.token, f.alice, f.bob.address, 1n);
+            return [submitReceive(f.token.connect(f.bob), form, auth, sig)];
+          },
+        },
+        {
+          name: `cancelAuthorization (${form})`,
+          calls: async (f: TokenFixture) => {
+            const { nonce, sig } = await signedCancel(f.token, f.alice);
+            return [submitCancel(f.token, form, f.alice.address, nonce, sig)];
+          },
+        },
+      ]),
+      { name: "mint", calls: async (f) => [f.token.connect(f.minter).mint(f.carol.address, 1n)] },
+      { name: "burn", calls: async (f) => [f.token.connect(f.minter).burn(1n)] },
+      {
+        name: "rescue of this token held by the contract",
+        calls: async (f) => [f.token.connect(f.rescuer).rescueERC20(await f.token.getAddress(), f.carol.address, 0n)],
+      },
+    ];
 
-    it("transferFrom", async function () {
-      const { token, alice, bob, carol } = await loadFixture(pausedFixture);
-      await expect(token.connect(carol).transferFrom(alice.address, bob.address, 1n)).to.be.revertedWithCustomError(
-        token,
-        "EnforcedPause",
-      );
-    });
-
-    it("increaseAllowance and decreaseAllowance (as FiatToken v2.2)", async function () {
-      const { token, alice, carol } = await loadFixture(pausedFixture);
-      await expect(token.connect(alice).increaseAllowance(carol.address, 1n)).to.be.revertedWithCustomError(
-        token,
-        "EnforcedPause",
-      );
-      await expect(token.connect(alice).decreaseAllowance(carol.address, 1n)).to.be.revertedWithCustomError(
-        token,
-        "EnforcedPause",
-      );
-    });
-
-    it("approve (as USDC)", async function () {
-      const { token, alice, carol } = await loadFixture(pausedFixture);
-      await expect(token.connect(alice).approve(carol.address, 0n)).to.be.revertedWithCustomError(
-        token,
-        "EnforcedPause",
-      );
-    });
-
-    for (const form of SIG_FORMS) {
-      it(`permit (${form})`, async function () {
-        const { token, alice, carol } = await loadFixture(pausedFixture);
-        const p = { owner: alice.address, spender: carol.address, value: 1n, deadline: (await time.latest()) + 600 };
-        const sig = await signPermit(alice, token, p);
-        await expect(submitPermit(token, form, p, sig)).to.be.revertedWithCustomError(token, "EnforcedPause");
-      });
-
-      it(`transferWithAuthorization (${form})`, async function () {
-        const { token, alice, bob, relayer } = await loadFixture(pausedFixture);
-        const { auth, sig } = await signedTransfer(token, alice, bob.address, 1n);
-        await expect(submitTransfer(token.connect(relayer), form, auth, sig)).to.be.revertedWithCustomError(
-          token,
-          "EnforcedPause",
-        );
-      });
-
-      it(`receiveWithAuthorization (${form})`, async function () {
-        const { token, alice, bob } = await loadFixture(pausedFixture);
-        const { auth, sig } = await signedReceive(token, alice, bob.address, 1n);
-        await expect(submitReceive(token.connect(bob), form, auth, sig)).to.be.revertedWithCustomError(
-          token,
-          "EnforcedPause",
-        );
-      });
-
-      it(`cancelAuthorization (${form})`, async function () {
-        const { token, alice } = await loadFixture(pausedFixture);
-        const { nonce, sig } = await signedCancel(token, alice);
-        await expect(submitCancel(token, form, alice.address, nonce, sig)).to.be.revertedWithCustomError(
-          token,
-          "EnforcedPause",
-        );
+    for (const { name, calls } of PATHS) {
+      it(name, async function () {
+        const f = await loadFixture(pausedFixture);
+        for (const call of await calls(f)) {
+          await expect(call).to.be.revertedWithCustomError(f.token, "EnforcedPause");
+        }
       });
     }
-
-    it("mint", async function () {
-      const { token, minter, carol } = await loadFixture(pausedFixture);
-      await expect(token.connect(minter).mint(carol.address, 1n)).to.be.revertedWithCustomError(token, "EnforcedPause");
-    });
-
-    it("burn", async function () {
-      const { token, minter } = await loadFixture(pausedFixture);
-      await expect(token.connect(minter).burn(1n)).to.be.revertedWithCustomError(token, "EnforcedPause");
-    });
-
-    it("rescue of this token held by the contract", async function () {
-      const { token, rescuer, carol } = await loadFixture(pausedFixture);
-      await expect(
-        token.connect(rescuer).rescueERC20(await token.getAddress(), carol.address, 0n),
-      ).to.be.revertedWithCustomError(token, "EnforcedPause");
-    });
   });
 
   describe("while paused, administration still works", function () {

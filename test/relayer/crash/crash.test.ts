@@ -9,7 +9,7 @@
  * proxy stalls the call the next step needs, or the node stops mining (automine off).
  */
 import { expect } from "chai";
-import { RelayerClient, type SignedPayment as SdkSignedPayment } from "../../../src/sdk";
+import { RelayerClient } from "../../../src/sdk";
 import {
   relayerDir,
   spawnRelayer,
@@ -20,12 +20,20 @@ import {
   type RelayerProcess,
   type SignedPayment,
 } from "../helpers/process";
-import { countStates, escrowEvents, getJson, relayerEnv, relayerStates, signPayments } from "./scenario";
+import {
+  AMOUNT,
+  DEPOSIT,
+  HOLD_SECONDS,
+  countStates,
+  escrowEvents,
+  expectOnceOnChain,
+  getJson,
+  relayerEnv,
+  relayerStates,
+  sdkPayment,
+  signPayments,
+} from "./scenario";
 import { startRpcProxy, type RpcProxy } from "../faults/rpcProxy";
-
-const HOLD_SECONDS = 60;
-const AMOUNT = 1_000_000n; // 1.00
-const DEPOSIT = 100_000_000n;
 
 interface Run {
   chain: LocalChain;
@@ -92,8 +100,6 @@ describe("relayer crash safety (SIGKILL at each pipeline step, then restart)", f
     run.relayer = await start({ ...run.env, ...extraEnv });
   }
 
-  const sdkPayment = (p: SignedPayment): SdkSignedPayment => ({ payment: p.payment, signature: p.signature });
-
   const statesOf = (run: Run, payments: SignedPayment[]) => relayerStates(run.relayer.url, payments);
 
   /** Waits until the relayer reports every payment in `state`, mining a block per poll if asked. */
@@ -123,16 +129,10 @@ describe("relayer crash safety (SIGKILL at each pipeline step, then restart)", f
     await chain.increaseTime(HOLD_SECONDS + 1);
     await waitForState(run, acknowledged, "settled");
 
-    const events = await escrowEvents(chain);
+    const events = await expectOnceOnChain(chain, merchant.id, acknowledged);
     for (const p of acknowledged) {
-      const escrowed = events.escrowed.get(p.id);
-      expect(escrowed?.count, `PaymentEscrowed events of ${p.id}`).to.equal(1);
-      expect(events.rejected.get(p.id) ?? 0, `PaymentRejected events of ${p.id}`).to.equal(0);
-      expect(events.settled.get(`${escrowed!.batchId}:${merchant.id}`), `TrancheSettled of ${p.id}'s batch`).to.equal(
-        1,
-      );
       const view = await getJson(`${run.relayer.url}/v1/payments/${p.id}`);
-      expect(view.body.batchId).to.equal(escrowed!.batchId.toString());
+      expect(view.body.batchId).to.equal(events.escrowed.get(p.id)!.batchId.toString());
     }
     expect(await run.relayer.stop(), "graceful stop exit code").to.equal(0);
   }

@@ -2,11 +2,44 @@
  * Scenario helpers of the crash and fault tests: runs of signed payments, the relayer's
  * environment, and what the relayer and the chain say about the payments afterwards.
  */
+import { expect } from "chai";
 import type { Wallet } from "ethers";
+import type { SignedPayment as SdkSignedPayment } from "../../../src/sdk";
 import type { Hex } from "../../../src/sdk/typedData";
+import { escrowEvents, type EscrowEvents } from "../../../src/localnet/events";
 import { orderRef, type LocalChain, type SignedPayment } from "../helpers/process";
 
-export { escrowEvents, type EscrowEvents } from "../../../src/localnet/events";
+export { escrowEvents, type EscrowEvents };
+
+/** The merchant's hold period, each payment's amount (1.00) and each customer's deposit in these runs. */
+export const HOLD_SECONDS = 60;
+export const AMOUNT = 1_000_000n;
+export const DEPOSIT = 100_000_000n;
+
+/** A signed payment as the SDK submits it. */
+export const sdkPayment = (p: SignedPayment): SdkSignedPayment => ({ payment: p.payment, signature: p.signature });
+
+/**
+ * Each payment has exactly one PaymentEscrowed, no PaymentRejected (unless `replaysRejected`: a replay
+ * the escrow refused escrows nothing), and its batch exactly one TrancheSettled for `merchantId`.
+ */
+export async function expectOnceOnChain(
+  chain: LocalChain,
+  merchantId: bigint,
+  payments: SignedPayment[],
+  options: { replaysRejected?: boolean } = {},
+): Promise<EscrowEvents> {
+  const events = await escrowEvents(chain);
+  for (const p of payments) {
+    const escrowed = events.escrowed.get(p.id);
+    expect(escrowed?.count, `PaymentEscrowed events of ${p.id}`).to.equal(1);
+    if (!options.replaysRejected)
+      expect(events.rejected.get(p.id) ?? 0, `PaymentRejected events of ${p.id}`).to.equal(0);
+    expect(events.settled.get(`${escrowed!.batchId}:${merchantId}`), `TrancheSettled of ${p.id}'s batch`).to.equal(1);
+  }
+  return events;
+}
+
 
 export async function getJson(url: string, timeoutMs = 30_000): Promise<{ status: number; body: any }> {
   const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });

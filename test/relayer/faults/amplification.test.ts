@@ -6,45 +6,31 @@
  * against the caller's rate limit per item. Node calls are counted at a JSON-RPC proxy.
  */
 import { expect } from "chai";
-import { JsonRpcProvider, Wallet } from "ethers";
-import { ethers } from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { EthersChainView } from "../../../src/relayer/chain/chainView";
+import { Wallet } from "ethers";
 import type { RelayerConfig } from "../../../src/relayer/config";
-import type { Hex } from "../../../src/relayer/domain";
-import { buildPayment, deployEscrowFixture, signPayment } from "../../escrow/fixtures";
-import { paymentBody, signedPayment, startApi, type ApiHarness } from "../helpers/api";
-import { startRpcBridge, type RpcBridge } from "../helpers/chain";
-import { startRpcProxy, type RpcProxy } from "./rpcProxy";
+import { buildPayment, signPayment } from "../../escrow/fixtures";
+import { paymentBody, signedPayment, type ApiHarness } from "../helpers/api";
+import { startProxiedApi, type ProxiedApi } from "./proxiedApi";
+import type { RpcProxy } from "./rpcProxy";
 
 const BUDGET = 8;
 
 describe("relayer API: node calls per request are bounded", function () {
   let h: ApiHarness;
-  let bridge: RpcBridge;
   let proxy: RpcProxy;
-  let provider: JsonRpcProvider;
+  let api: ProxiedApi | undefined;
 
   async function start(config: Partial<RelayerConfig> = {}): Promise<void> {
-    bridge = await startRpcBridge();
-    proxy = await startRpcProxy(bridge.url);
-    const chainId = (await ethers.provider.getNetwork()).chainId;
-    provider = new JsonRpcProvider(proxy.url, chainId, { staticNetwork: true, batchMaxCount: 1 });
-    const f = await loadFixture(deployEscrowFixture);
-    const chain = await EthersChainView.connect({
-      provider,
-      escrow: (await f.escrow.getAddress()) as Hex,
-      chainId,
-      accountCacheMs: 0,
+    api = await startProxiedApi({
+      view: { accountCacheMs: 0 },
+      config: () => ({ maxNodeCallsPerRequest: BUDGET, ...config }),
     });
-    h = await startApi({ config: { maxNodeCallsPerRequest: BUDGET, ...config }, deps: { chain } });
+    ({ h, proxy } = api);
   }
 
   afterEach(async function () {
-    await h?.close();
-    provider?.destroy();
-    await proxy?.close();
-    await bridge?.close();
+    await api?.close();
+    api = undefined;
   });
 
   /** `n` payments from fresh addresses, each signed by a key that is not the payer's. */

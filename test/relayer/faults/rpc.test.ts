@@ -8,7 +8,7 @@
  * once and settled exactly once.
  */
 import { expect } from "chai";
-import { RelayerClient, RelayerApiError, type SignedPayment as SdkSignedPayment } from "../../../src/sdk";
+import { RelayerClient, RelayerApiError } from "../../../src/sdk";
 import {
   relayerDir,
   sleep,
@@ -20,14 +20,20 @@ import {
   type RelayerProcess,
   type SignedPayment,
 } from "../helpers/process";
-import { countStates, escrowEvents, getJson, relayerEnv, relayerStates, signPayments } from "../crash/scenario";
+import {
+  AMOUNT,
+  DEPOSIT,
+  HOLD_SECONDS,
+  countStates,
+  escrowEvents,
+  expectOnceOnChain,
+  getJson,
+  relayerEnv,
+  relayerStates,
+  sdkPayment,
+  signPayments,
+} from "../crash/scenario";
 import { startRpcProxy, type RpcProxy } from "./rpcProxy";
-
-const HOLD_SECONDS = 60;
-const AMOUNT = 1_000_000n;
-const DEPOSIT = 100_000_000n;
-
-const sdkPayment = (p: SignedPayment): SdkSignedPayment => ({ payment: p.payment, signature: p.signature });
 
 describe("relayer with an unreliable node (JSON-RPC proxy faults)", function () {
   this.timeout(300_000);
@@ -93,15 +99,7 @@ describe("relayer with an unreliable node (JSON-RPC proxy faults)", function () 
     await waitFor("escrowed");
     await chain.increaseTime(HOLD_SECONDS + 1);
     await waitFor("settled");
-    const events = await escrowEvents(chain);
-    for (const p of payments) {
-      const escrowed = events.escrowed.get(p.id);
-      expect(escrowed?.count, `PaymentEscrowed events of ${p.id}`).to.equal(1);
-      // A replay the escrow refused (nonce_unavailable) escrows nothing; only where allowed.
-      if (!options.replaysRejected)
-        expect(events.rejected.get(p.id) ?? 0, `PaymentRejected events of ${p.id}`).to.equal(0);
-      expect(events.settled.get(`${escrowed!.batchId}:${merchant.id}`), "TrancheSettled of its batch").to.equal(1);
-    }
+    await expectOnceOnChain(chain, merchant.id, payments, options);
   }
 
   /** The relayer's "rpc call failed; retrying" log lines. */

@@ -6,16 +6,10 @@
  * credentials, path and query censored.
  */
 import { expect } from "chai";
-import { JsonRpcProvider } from "ethers";
-import { ethers } from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { deployEscrowFixture } from "../../escrow/fixtures";
-import { EthersChainView } from "../../../src/relayer/chain/chainView";
 import { redactingStream, redactUrls, urlSecrets } from "../../../src/relayer/http/logging";
-import type { Hex } from "../../../src/relayer/domain";
-import { signedPayment, startApi, type ApiHarness } from "../helpers/api";
-import { startRpcBridge, type RpcBridge } from "../helpers/chain";
-import { startRpcProxy, type RpcProxy } from "./rpcProxy";
+import { signedPayment, type ApiHarness } from "../helpers/api";
+import { startProxiedApi, type ProxiedApi } from "./proxiedApi";
+import type { RpcProxy } from "./rpcProxy";
 
 const PATH_KEY = "pathKey0123456789abcdef";
 const QUERY_KEY = "queryKey9876543210fedcba";
@@ -23,35 +17,22 @@ const UPSTREAM_SECRET = "upstream-says-project-secret-42";
 
 describe("relayer API: node errors never leak the RPC URL", function () {
   let h: ApiHarness;
-  let bridge: RpcBridge;
   let proxy: RpcProxy;
-  let provider: JsonRpcProvider;
   let rpcUrl: string;
+  let api: ProxiedApi | undefined;
 
   beforeEach(async function () {
-    bridge = await startRpcBridge();
-    proxy = await startRpcProxy(bridge.url);
-    rpcUrl = `${proxy.url}/v3/${PATH_KEY}?apikey=${QUERY_KEY}`;
-    const chainId = (await ethers.provider.getNetwork()).chainId;
-    provider = new JsonRpcProvider(rpcUrl, chainId, { staticNetwork: true, batchMaxCount: 1 });
-    // The fixture is a snapshot: startApi loads the same one, so the escrow is at the same address.
-    const f = await loadFixture(deployEscrowFixture);
-    const chain = await EthersChainView.connect({
-      provider,
-      escrow: (await f.escrow.getAddress()) as Hex,
-      chainId,
-      termsCacheMs: 0,
-      accountCacheMs: 0,
-      callTimeoutMs: 3_000,
+    api = await startProxiedApi({
+      path: `/v3/${PATH_KEY}?apikey=${QUERY_KEY}`,
+      view: { termsCacheMs: 0, accountCacheMs: 0, callTimeoutMs: 3_000 },
+      config: (url) => ({ rpcUrl: url }),
     });
-    h = await startApi({ config: { rpcUrl }, deps: { chain } });
+    ({ h, proxy, rpcUrl } = api);
   });
 
   afterEach(async function () {
-    await h?.close();
-    provider?.destroy();
-    await proxy?.close();
-    await bridge?.close();
+    await api?.close();
+    api = undefined;
   });
 
   const secretsIn = (text: string): string[] =>

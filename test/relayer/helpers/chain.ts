@@ -18,7 +18,8 @@ import { deployEscrowFixture, signPayment, usd, type EscrowFixture } from "../..
 import { paymentId } from "../../../src/sdk/paymentId";
 import { escrowDomain, type Address, type Payment } from "../../../src/sdk/typedData";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
-import { PaymentState, SignatureKind, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
+import { BatchState, PaymentState, SignatureKind, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
+import { makePayment } from "../store/helpers";
 import { connectChain, type ChainAddresses, type ChainClient } from "../../../src/relayer/chain/client";
 import type { RetryOptions } from "../../../src/relayer/chain/rpcErrors";
 import { createPipeline, type Pipeline, type PipelineConfig, type PipelineOptions } from "../../../src/relayer/jobs";
@@ -227,22 +228,51 @@ export interface PaySpec {
   signatureKind?: SignatureKind | null;
 }
 
-export async function pipelineFixture(config: Partial<PipelineConfig> = {}): Promise<PipelineFixture> {
-  const startBlock = BigInt(await ethers.provider.getBlockNumber()) + 1n;
-  const f = await deployEscrowFixture();
-  const relayer = Wallet.createRandom();
-  await rpc("hardhat_setBalance", [relayer.address, "0x56BC75E2D63100000"]); // 100 ETH
-  const bridge = await startRpcBridge();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-pipeline-"));
-  const storeFile = path.join(dir, "relayer.sqlite");
-  const store = await openSqliteStore(storeFile);
-  const addresses: ChainAddresses = {
+/** 100 ETH in wei, as hardhat_setBalance takes it. */
+export const HUNDRED_ETH = "0x56BC75E2D63100000";
+
+/** The relayer's view of `f`'s deployment, its events read from `startBlock`. */
+export async function deploymentOf(f: EscrowFixture, startBlock: bigint): Promise<ChainAddresses> {
+  return {
     chainId: f.chainId,
     escrow: await f.escrow.getAddress(),
     registry: await f.registry.getAddress(),
     token: await f.token.getAddress(),
     startBlock,
   };
+}
+
+/**
+ * A ChainClient through `bridge` on `f`'s deployment (events from `startBlock`), signing with a fresh
+ * key funded with 100 ETH; `bridge` and the returned provider are the caller's to close.
+ */
+export async function connectFreshSigner(
+  bridge: RpcBridge,
+  f: EscrowFixture,
+  startBlock: bigint,
+): Promise<{ chain: ChainClient; signer: { address: string } }> {
+  const signer = Wallet.createRandom();
+  await rpc("hardhat_setBalance", [signer.address, HUNDRED_ETH]);
+  const chain = await connectChain({
+    rpcUrl: bridge.url,
+    deployment: await deploymentOf(f, startBlock),
+    signerKey: signer.privateKey as Hex,
+    retry: FAST_RETRY,
+    timeoutMs: 5_000,
+  });
+  return { chain, signer };
+}
+
+export async function pipelineFixture(config: Partial<PipelineConfig> = {}): Promise<PipelineFixture> {
+  const startBlock = BigInt(await ethers.provider.getBlockNumber()) + 1n;
+  const f = await deployEscrowFixture();
+  const relayer = Wallet.createRandom();
+  await rpc("hardhat_setBalance", [relayer.address, HUNDRED_ETH]);
+  const bridge = await startRpcBridge();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-pipeline-"));
+  const storeFile = path.join(dir, "relayer.sqlite");
+  const store = await openSqliteStore(storeFile);
+  const addresses = await deploymentOf(f, startBlock);
   const logger = new MemoryLogger();
   const connect = () =>
     connectChain({
@@ -299,24 +329,17 @@ export async function pipelineFixture(config: Partial<PipelineConfig> = {}): Pro
         const signature = await signPayment(f, spec.payer, payment);
         clock.advance(1);
         const at = clock.now();
-        records.push({
-          ...payment,
-          id: paymentId(domain, payment).toLowerCase() as Hex,
-          payer: payer.toLowerCase() as Hex,
-          signature,
-          state: PaymentState.Accepted,
-          rejectReason: null,
-          batchKey: null,
-          batchId: null,
-          leafIndex: null,
-          txHash: null,
-          refunded: 0n,
-          releaseAt: null,
-          requestId: null,
-          signatureKind: spec.signatureKind === undefined ? SignatureKind.Ecdsa : spec.signatureKind,
-          createdAt: at,
-          updatedAt: at,
-        });
+        records.push(
+          makePayment(created, {
+            ...payment,
+            id: paymentId(domain, payment).toLowerCase() as Hex,
+            payer: payer.toLowerCase() as Hex,
+            signature,
+            signatureKind: spec.signatureKind === undefined ? SignatureKind.Ecdsa : spec.signatureKind,
+            createdAt: at,
+            updatedAt: at,
+          }),
+        );
       }
       await store.payments.insertAccepted(records);
       return records;
@@ -351,6 +374,22 @@ export async function fundedPayers(f: EscrowFixture, count: number, amount: bigi
 /** Current stored states of `payments`, by id. */
 export async function statesOf(store: SqliteStore, payments: Pick<PaymentRecord, "id">[]): Promise<PaymentState[]> {
   return Promise.all(payments.map(async (p) => (await store.payments.get(p.id))!.state));
+}
+
+/** Ticks `pipeline` until every one of `payments` is escrowed and exactly one batch is confirmed. */
+export function tickUntilEscrowedInOneBatch(
+  pipeline: Pipeline,
+  store: SqliteStore,
+  payments: Pick<PaymentRecord, "id">[],
+  label: string,
+): Promise<void> {
+  return tickUntil(
+    pipeline,
+    label,
+    async () =>
+      (await statesOf(store, payments)).every((s) => s === PaymentState.Escrowed) &&
+      (await store.batches.listByState([BatchState.Confirmed])).length === 1,
+  );
 }
 
 /** Runs `pipeline.tick()` until `done` holds (bounded). */

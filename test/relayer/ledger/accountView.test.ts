@@ -10,9 +10,8 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { Wallet } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { connectChain, type ChainClient } from "../../../src/relayer/chain/client";
+import type { ChainClient } from "../../../src/relayer/chain/client";
 import type { Hex } from "../../../src/relayer/domain";
 import { EthersChainView } from "../../../src/relayer/chain/chainView";
 import { createPipeline, type Pipeline } from "../../../src/relayer/jobs";
@@ -20,7 +19,7 @@ import { CURSOR_NAME } from "../../../src/relayer/jobs/chainWatcher";
 import { PayerLedger } from "../../../src/relayer/ledger/payerLedger";
 import { CUSTOMER_DEPOSIT, deployEscrowFixture, fundCustomer, signWithdrawal, usd } from "../../escrow/fixtures";
 import { signedPayment, startApi, type ApiHarness } from "../helpers/api";
-import { FAST_RETRY, TEST_CONFIG, rpc, startRpcBridge, type RpcBridge } from "../helpers/chain";
+import { TEST_CONFIG, connectFreshSigner, startRpcBridge, type RpcBridge } from "../helpers/chain";
 
 describe("payer ledger: the account endpoint, intake and relayed withdrawals share one view", function () {
   let h: ApiHarness;
@@ -49,22 +48,8 @@ describe("payer ledger: the account endpoint, intake and relayed withdrawals sha
     });
     h = await startApi({ deps: { accounts: ledger } });
     await h.store.chainCursor.set(CURSOR_NAME, BigInt(head.number), head.hash as Hex);
-    const signer = Wallet.createRandom();
-    await rpc("hardhat_setBalance", [signer.address, "0x56BC75E2D63100000"]);
     bridge = await startRpcBridge();
-    chain = await connectChain({
-      rpcUrl: bridge.url,
-      deployment: {
-        chainId: f.chainId,
-        escrow,
-        registry: await f.registry.getAddress(),
-        token: await f.token.getAddress(),
-        startBlock: BigInt(head.number) + 1n,
-      },
-      signerKey: signer.privateKey as Hex,
-      retry: FAST_RETRY,
-      timeoutMs: 5_000,
-    });
+    ({ chain } = await connectFreshSigner(bridge, f, BigInt(head.number) + 1n));
     pipeline = createPipeline({
       store: h.store,
       chain,

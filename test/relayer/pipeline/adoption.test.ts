@@ -13,6 +13,7 @@ import { buildPayment, PaymentStatus, signConfirmation, signPayment } from "../.
 import { signedPayment } from "../helpers/api";
 import { mine, pipelineFixture, rpc, setAutomine, tickUntil, waitFor, type PipelineFixture } from "../helpers/chain";
 import { startSdkHarness, type SdkHarness } from "../../sdk/helpers";
+import { makeEndpoint } from "../store/helpers";
 
 describe("relayer pipeline: adopting batches someone else sent", function () {
   let harness: SdkHarness | undefined;
@@ -28,14 +29,7 @@ describe("relayer pipeline: adopting batches someone else sent", function () {
 
   it("a payment front-run into a third party's batch gets that batch's proof; confirm through the API succeeds", async function () {
     const s = (harness = await startSdkHarness());
-    await s.store.webhooks.create({
-      id: "wh1",
-      merchantId: s.f.merchants[0].id,
-      url: "http://127.0.0.1:9/hook",
-      secret: "s",
-      createdAt: 1,
-      disabledAt: null,
-    });
+    await s.store.webhooks.create(makeEndpoint("wh1", { merchantId: s.f.merchants[0].id }));
     const { payment, signature, body } = await signedPayment(s, 0);
     const created = await s.request("POST", "/v1/payments", { body });
     expect(created.status, created.text).to.equal(201);

@@ -5,10 +5,18 @@
  * rewinds; all of it only once the store transaction that made it has committed.
  */
 import { expect } from "chai";
-import { BatchState, PaymentState, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
+import { PaymentState, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
 import type { LedgerListener } from "../../../src/relayer/ledger/listener";
 import { buildPayment, signPayment, submitBatch, usd } from "../../escrow/fixtures";
-import { mine, pipelineFixture, rpc, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
+import {
+  mine,
+  pipelineFixture,
+  rpc,
+  statesOf,
+  tickUntil,
+  tickUntilEscrowedInOneBatch,
+  type PipelineFixture,
+} from "../helpers/chain";
 
 type Call =
   | { kind: "payments"; changes: { before: PaymentState; after: PaymentRecord }[] }
@@ -157,13 +165,7 @@ describe("relayer pipeline: ledger hooks", function () {
     const pipeline = fx.pipeline({ ledger });
     const payments = await fx.accept([{ payer: fx.customers[0] }]);
     const snapshot = await rpc<string>("evm_snapshot");
-    await tickUntil(
-      pipeline,
-      "escrowed and confirmed",
-      async () =>
-        (await statesOf(fx.store, payments)).every((s) => s === PaymentState.Escrowed) &&
-        (await fx.store.batches.listByState([BatchState.Confirmed])).length === 1,
-    );
+    await tickUntilEscrowedInOneBatch(pipeline, fx.store, payments, "escrowed and confirmed");
     const cursor = (await pipeline.watcher.cursor())!;
     expect(await rpc("evm_revert", [snapshot])).to.equal(true);
     const height = BigInt(await rpc<string>("eth_blockNumber"));

@@ -5,22 +5,21 @@
  */
 import { expect } from "chai";
 import { BatchTree } from "../../../src/protocol";
+import { paymentFields } from "../../../src/sdk/wire";
 import { BatchState, PaymentState, SubmissionState, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
 import { encodePayBatch } from "../../../src/relayer/chain/calldata";
 import { batchPurpose } from "../../../src/relayer/jobs/batchOutcome";
 import { ChainWatcher } from "../../../src/relayer/jobs/chainWatcher";
 import { feeOf, HOLD_PERIOD, usd } from "../../escrow/fixtures";
-import { advanceChainTime, pipelineFixture, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
-
-const asPayment = (p: PaymentRecord) => ({
-  payer: p.payer,
-  merchantId: p.merchantId,
-  amount: p.amount,
-  orderRef: p.orderRef,
-  nonce: p.nonce,
-  validAfter: p.validAfter,
-  deadline: p.deadline,
-});
+import { makeEndpoint } from "../store/helpers";
+import {
+  advanceChainTime,
+  pipelineFixture,
+  statesOf,
+  tickUntil,
+  tickUntilEscrowedInOneBatch,
+  type PipelineFixture,
+} from "../helpers/chain";
 
 describe("relayer pipeline: lifecycle", function () {
   let fx: PipelineFixture;
@@ -33,14 +32,7 @@ describe("relayer pipeline: lifecycle", function () {
     fx = await pipelineFixture();
     const [c0, c1, c2, c3] = fx.customers;
     const [m1, m2, m3] = fx.merchants.map((m) => m.id);
-    await fx.store.webhooks.create({
-      id: "wh1",
-      merchantId: m1,
-      url: "http://127.0.0.1:9/hook",
-      secret: "s",
-      createdAt: 1,
-      disabledAt: null,
-    });
+    await fx.store.webhooks.create(makeEndpoint("wh1", { merchantId: m1 }));
     const accepted = await fx.accept([
       { payer: c0, merchantId: m1 },
       { payer: c1, merchantId: m2, amount: usd(7) },
@@ -50,13 +42,7 @@ describe("relayer pipeline: lifecycle", function () {
       { payer: c1, merchantId: m1, amount: usd(1) },
     ]);
     const pipeline = fx.pipeline();
-    await tickUntil(
-      pipeline,
-      "all escrowed and the batch confirmed",
-      async () =>
-        (await statesOf(fx.store, accepted)).every((s) => s === PaymentState.Escrowed) &&
-        (await fx.store.batches.listByState([BatchState.Confirmed])).length === 1,
-    );
+    await tickUntilEscrowedInOneBatch(pipeline, fx.store, accepted, "all escrowed and the batch confirmed");
 
     const batchId = await fx.escrow.batchCount();
     expect(batchId).to.equal(1n);
@@ -82,7 +68,7 @@ describe("relayer pipeline: lifecycle", function () {
 
     // The stored leaf index yields a proof the escrow accepts: the payer confirms delivery.
     const confirmed = stored.find((p) => p.payer === c2.address.toLowerCase())!;
-    await fx.escrow.connect(c2).confirm(asPayment(confirmed), { batchId, proof: tree.proof(confirmed.leafIndex!) });
+    await fx.escrow.connect(c2).confirm(paymentFields(confirmed), { batchId, proof: tree.proof(confirmed.leafIndex!) });
     await tickUntil(
       pipeline,
       "released",
@@ -133,14 +119,7 @@ describe("relayer pipeline: lifecycle", function () {
   it("applies refunds, disputes and rulings from the chain; re-reading every block changes nothing", async () => {
     fx = await pipelineFixture();
     const m1 = fx.merchants[0];
-    await fx.store.webhooks.create({
-      id: "wh1",
-      merchantId: m1.id,
-      url: "http://127.0.0.1:9/hook",
-      secret: "s",
-      createdAt: 1,
-      disabledAt: null,
-    });
+    await fx.store.webhooks.create(makeEndpoint("wh1", { merchantId: m1.id }));
     const accepted = await fx.accept(fx.customers.map((payer) => ({ payer })));
     const pipeline = fx.pipeline();
     const allFinal = async () => (await fx.store.submissions.listPending()).length === 0;
@@ -154,16 +133,16 @@ describe("relayer pipeline: lifecycle", function () {
     const inclusion = (p: PaymentRecord) => ({ batchId: p.batchId!, proof: tree.proof(p.leafIndex!) });
     const [refunded, disputed, confirmed, untouched] = stored;
 
-    await fx.escrow.connect(m1.owner).refund(asPayment(refunded), inclusion(refunded), usd(4));
+    await fx.escrow.connect(m1.owner).refund(paymentFields(refunded), inclusion(refunded), usd(4));
     await tickUntil(
       pipeline,
       "partly refunded",
       async () => (await fx.store.payments.get(refunded.id))!.refunded === usd(4),
     );
     expect((await fx.store.payments.get(refunded.id))!.state).to.equal(PaymentState.Escrowed);
-    await fx.escrow.connect(m1.owner).refund(asPayment(refunded), inclusion(refunded), usd(6));
-    await fx.escrow.connect(fx.customers[1]).openDispute(asPayment(disputed), inclusion(disputed));
-    await fx.escrow.connect(fx.customers[2]).confirm(asPayment(confirmed), inclusion(confirmed));
+    await fx.escrow.connect(m1.owner).refund(paymentFields(refunded), inclusion(refunded), usd(6));
+    await fx.escrow.connect(fx.customers[1]).openDispute(paymentFields(disputed), inclusion(disputed));
+    await fx.escrow.connect(fx.customers[2]).confirm(paymentFields(confirmed), inclusion(confirmed));
     await tickUntil(pipeline, "refunded, disputed, released", async () => {
       const states = await statesOf(fx.store, stored);
       return (
@@ -172,7 +151,7 @@ describe("relayer pipeline: lifecycle", function () {
       );
     });
     expect((await fx.store.payments.get(refunded.id))!.refunded).to.equal(usd(10));
-    await fx.escrow.connect(fx.arbiter).resolveDispute(asPayment(disputed), usd(3));
+    await fx.escrow.connect(fx.arbiter).resolveDispute(paymentFields(disputed), usd(3));
     await tickUntil(
       pipeline,
       "resolved",

@@ -10,7 +10,16 @@ import { Wallet } from "ethers";
 import { BatchState, PaymentState, SubmissionState, type Hex } from "../../../src/relayer/domain";
 import { batchPurpose } from "../../../src/relayer/jobs/batchOutcome";
 import { cancelPurpose } from "../../../src/relayer/chain/nonceManager";
-import { mine, pipelineFixture, rpc, setAutomine, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
+import {
+  HUNDRED_ETH,
+  mine,
+  pipelineFixture,
+  rpc,
+  setAutomine,
+  statesOf,
+  tickUntil,
+  type PipelineFixture,
+} from "../helpers/chain";
 
 /** Every payment escrowed and every transaction of the relayer final. */
 const escrowedAndFinal = (fx: PipelineFixture, payments: { id: Hex }[]) => async () =>
@@ -159,7 +168,7 @@ describe("relayer pipeline: nonces", function () {
     expect(failure, "the refusal surfaces as the tick's error").to.not.equal(null);
     expect(pipeline.submitter.nonces.next).to.equal(0);
 
-    await rpc("hardhat_setBalance", [fx.relayerAddress, "0x56BC75E2D63100000"]);
+    await rpc("hardhat_setBalance", [fx.relayerAddress, HUNDRED_ETH]);
     await tickUntil(pipeline, "escrowed", escrowedAndFinal(fx, payments));
     const [batch] = await fx.store.batches.listByState([BatchState.Submitted, BatchState.Confirmed]);
     expect(

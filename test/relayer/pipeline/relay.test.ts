@@ -77,28 +77,20 @@ describe("relayer pipeline: relayed operations", function () {
     await fx.token.connect(fx.admin).mint(c1.address, usd(5));
     const { signature: depositSig } = await signReceiveAuthorization(c1, fx.token, auth);
     const before = await fx.escrow.balanceOf(c1.address);
-    await writer.depositWithAuthorization({
+    const deposit = {
       from: c1.address as Hex,
       amount: usd(5),
       validAfter: 0n,
       validBefore: deadline,
       salt,
       signature: depositSig as Hex,
-    });
+    };
+    await writer.depositWithAuthorization(deposit);
     await mine();
     expect((await fx.escrow.balanceOf(c1.address)) - before).to.equal(usd(5));
     // Replayed: the token refuses the used authorization before anything is sent.
     error = null;
-    await writer
-      .depositWithAuthorization({
-        from: c1.address as Hex,
-        amount: usd(5),
-        validAfter: 0n,
-        validBefore: deadline,
-        salt,
-        signature: depositSig as Hex,
-      })
-      .catch((e) => (error = e));
+    await writer.depositWithAuthorization(deposit).catch((e) => (error = e));
     expect((error as ApiError).code).to.equal("nonce_unavailable");
 
     // The node is down longer than the retries: chain_unavailable (503).

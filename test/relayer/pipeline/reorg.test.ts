@@ -8,6 +8,7 @@ import { expect } from "chai";
 import { BatchState, PaymentState, SubmissionState } from "../../../src/relayer/domain";
 import { batchPurpose } from "../../../src/relayer/jobs/batchOutcome";
 import { usd, CUSTOMER_DEPOSIT, HOLD_PERIOD } from "../../escrow/fixtures";
+import { makeEndpoint } from "../store/helpers";
 import {
   advanceChainTime,
   mine,
@@ -16,6 +17,7 @@ import {
   setAutomine,
   statesOf,
   tickUntil,
+  tickUntilEscrowedInOneBatch,
   type PipelineFixture,
 } from "../helpers/chain";
 
@@ -35,13 +37,7 @@ describe("relayer pipeline: reorgs", function () {
     ]);
     const snapshot = await rpc<string>("evm_snapshot");
     const pipeline = fx.pipeline();
-    await tickUntil(
-      pipeline,
-      "escrowed and confirmed",
-      async () =>
-        (await statesOf(fx.store, payments)).every((s) => s === PaymentState.Escrowed) &&
-        (await fx.store.batches.listByState([BatchState.Confirmed])).length === 1,
-    );
+    await tickUntilEscrowedInOneBatch(pipeline, fx.store, payments, "escrowed and confirmed");
     const [batch] = await fx.store.batches.listByState([BatchState.Confirmed]);
     const cursor = (await pipeline.watcher.cursor())!;
     return { payments, snapshot, pipeline, batch, cursor };
@@ -49,14 +45,7 @@ describe("relayer pipeline: reorgs", function () {
 
   it("returns the payments of a batch dropped by a reorg to accepted and escrows them again, once", async () => {
     fx = await pipelineFixture();
-    await fx.store.webhooks.create({
-      id: "wh",
-      merchantId: 1n,
-      url: "http://127.0.0.1:9/x",
-      secret: "s",
-      createdAt: 1,
-      disabledAt: null,
-    });
+    await fx.store.webhooks.create(makeEndpoint("wh", { url: "http://127.0.0.1:9/x" }));
     const { payments, snapshot, pipeline, batch, cursor } = await escrowFirstBatch();
     const [submission] = await fx.store.submissions.listByPurpose(batchPurpose(batch.key));
 
@@ -88,13 +77,7 @@ describe("relayer pipeline: reorgs", function () {
     // The nonce the dropped transaction used is free again, and the relayer uses it.
     expect(pipeline.submitter.nonces.next).to.equal(submission.nonce);
 
-    await tickUntil(
-      pipeline,
-      "escrowed again",
-      async () =>
-        (await statesOf(fx.store, payments)).every((s) => s === PaymentState.Escrowed) &&
-        (await fx.store.batches.listByState([BatchState.Confirmed])).length === 1,
-    );
+    await tickUntilEscrowedInOneBatch(pipeline, fx.store, payments, "escrowed again");
     const [again] = await fx.store.batches.listByState([BatchState.Confirmed]);
     expect(again.key).to.not.equal(batch.key);
     expect(again.batchId).to.equal(1n);

@@ -6,8 +6,7 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { Wallet } from "ethers";
-import { connectChain, type ChainClient } from "../../../src/relayer/chain/client";
+import type { ChainClient } from "../../../src/relayer/chain/client";
 import { SignerUnfundedError, classifyRpcError } from "../../../src/relayer/chain/rpcErrors";
 import { PaymentState, type Hex } from "../../../src/relayer/domain";
 import { createPipeline, type Pipeline } from "../../../src/relayer/jobs";
@@ -16,16 +15,15 @@ import { createMetrics } from "../../../src/relayer/runtime/metrics";
 import { Readiness } from "../../../src/relayer/runtime/readiness";
 import { signedPayment, startApi, type ApiHarness } from "../helpers/api";
 import {
-  FAST_RETRY,
+  HUNDRED_ETH,
   ManualClock,
   MemoryLogger,
   TEST_CONFIG,
+  connectFreshSigner,
   rpc,
   startRpcBridge,
   type RpcBridge,
 } from "../helpers/chain";
-
-const HUNDRED_ETH = "0x56BC75E2D63100000";
 
 describe("relayer pipeline: a signer without ETH for gas", function () {
   let h: ApiHarness;
@@ -57,22 +55,9 @@ describe("relayer pipeline: a signer without ETH for gas", function () {
     const metrics = createMetrics({ defaultMetrics: false });
     const readiness = new Readiness();
     h = await startApi({ deps: { readiness, metrics } });
-    const signer = Wallet.createRandom();
-    await rpc("hardhat_setBalance", [signer.address, HUNDRED_ETH]);
     bridge = await startRpcBridge();
-    chain = await connectChain({
-      rpcUrl: bridge.url,
-      deployment: {
-        chainId: h.f.chainId,
-        escrow: await h.f.escrow.getAddress(),
-        registry: await h.f.registry.getAddress(),
-        token: await h.f.token.getAddress(),
-        startBlock: BigInt(await ethers.provider.getBlockNumber()) + 1n,
-      },
-      signerKey: signer.privateKey as Hex,
-      retry: FAST_RETRY,
-      timeoutMs: 5_000,
-    });
+    let signer: { address: string };
+    ({ chain, signer } = await connectFreshSigner(bridge, h.f, BigInt(await ethers.provider.getBlockNumber()) + 1n));
     const logger = new MemoryLogger();
     const clock = new ManualClock(h.clock());
     pipeline = createPipeline({ store: h.store, chain, config: TEST_CONFIG, clock, logger, metrics, readiness });

@@ -1,7 +1,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { PaymentState, SignatureKind, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
+import {
+  PaymentState,
+  SignatureKind,
+  type Hex,
+  type PaymentRecord,
+  type WebhookEndpointRecord,
+} from "../../../src/relayer/domain";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 
 /** A fresh store on a real file in its own temp directory; `cleanup` closes it and removes the directory. */
@@ -56,6 +62,19 @@ export function makePayment(n: number, overrides: Partial<PaymentRecord> = {}): 
     signatureKind: SignatureKind.Ecdsa,
     createdAt: 1_700_000_000_000 + n,
     updatedAt: 1_700_000_000_000 + n,
+    ...overrides,
+  };
+}
+
+/** An enabled webhook endpoint of merchant 1 at a closed local port, with overrides. */
+export function makeEndpoint(id: string, overrides: Partial<WebhookEndpointRecord> = {}): WebhookEndpointRecord {
+  return {
+    id,
+    merchantId: 1n,
+    url: "http://127.0.0.1:9/hook",
+    secret: "s",
+    createdAt: 1,
+    disabledAt: null,
     ...overrides,
   };
 }

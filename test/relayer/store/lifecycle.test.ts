@@ -5,7 +5,7 @@ import Database from "better-sqlite3";
 import { BatchState, PaymentState, SignatureKind } from "../../../src/relayer/domain";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 import { MIGRATIONS } from "../../../src/relayer/store/sqlite/migrations";
-import { makePayment, tempStore } from "./helpers";
+import { makeEndpoint, makePayment, tempStore } from "./helpers";
 
 describe("SQLite store: file, migrations, transactions, outbox", function () {
   this.timeout(60_000);
@@ -223,14 +223,7 @@ describe("SQLite store: file, migrations, transactions, outbox", function () {
   });
 
   describe("outbox", () => {
-    const endpoint = (id: string, merchantId = 1n) => ({
-      id,
-      merchantId,
-      url: `http://127.0.0.1:1/${id}`,
-      secret: "s",
-      createdAt: 1,
-      disabledAt: null,
-    });
+    const endpoint = (id: string, merchantId = 1n) => makeEndpoint(id, { merchantId, url: `http://127.0.0.1:1/${id}` });
     const event = (eventId: string, now: number) => ({
       eventId,
       merchantId: 1n,

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ApiError } from "../../../src/relayer/errors";
 import { BatchState, PaymentState, SubmissionState, type Hex } from "../../../src/relayer/domain";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
-import { hex32, makePayment, tempStore } from "./helpers";
+import { hex32, makeEndpoint, makePayment, tempStore } from "./helpers";
 
 const HASH = (n: number): Hex => hex32(n, "ff");
 
@@ -183,14 +183,7 @@ describe("SQLite store: batches, submissions, settlements, accounts, cursors", f
   });
 
   it("webhook endpoints: create, get, listByMerchant, disable", async () => {
-    const ep = {
-      id: "we_1",
-      merchantId: 1n,
-      url: "http://127.0.0.1:1/h",
-      secret: "whsec_x",
-      createdAt: 1,
-      disabledAt: null,
-    };
+    const ep = makeEndpoint("we_1", { url: "http://127.0.0.1:1/h", secret: "whsec_x" });
     await store.webhooks.create(ep);
     await store.webhooks.create({ ...ep, id: "we_2", createdAt: 2 });
     expect(await store.webhooks.get("we_1")).to.deep.equal(ep);

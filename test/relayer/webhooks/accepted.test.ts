@@ -3,7 +3,7 @@ import { PaymentState } from "../../../src/relayer/domain";
 import type { SqliteStore } from "../../../src/relayer/store/sqlite";
 import { WriterThread } from "../../../src/relayer/store/sqlite/writerThread";
 import { enqueuePaymentEvent, paymentEventId } from "../../../src/relayer/webhooks/events";
-import { makePayment, tempStore } from "../store/helpers";
+import { makeEndpoint, makePayment, tempStore } from "../store/helpers";
 
 describe("webhook events: payment.accepted and sequence numbers", function () {
   this.timeout(60_000);
@@ -26,14 +26,7 @@ describe("webhook events: payment.accepted and sequence numbers", function () {
       ["we_2", 1n],
       ["we_other", 3n],
     ] as const) {
-      await store.webhooks.create({
-        id,
-        merchantId,
-        url: "https://shop.example/h",
-        secret: "s",
-        createdAt: 1,
-        disabledAt: null,
-      });
+      await store.webhooks.create(makeEndpoint(id, { merchantId, url: "https://shop.example/h" }));
     }
   });
   afterEach(async () => {

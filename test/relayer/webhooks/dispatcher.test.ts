@@ -1,23 +1,15 @@
 import { expect } from "chai";
-import Database from "better-sqlite3";
 import { PaymentState, type OutboxRecord } from "../../../src/relayer/domain";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 import { backoffDelay, WebhookDispatcher, type DeliveryOutcome } from "../../../src/relayer/webhooks/dispatcher";
 import { enqueuePaymentEvent, paymentEventId } from "../../../src/relayer/webhooks/events";
 import { verifyWebhook } from "../../../src/relayer/webhooks/signature";
-import { makePayment, tempStore } from "../store/helpers";
+import { makeEndpoint, makePayment, tempStore } from "../store/helpers";
+import { outboxRows, testDispatcher } from "./outbox";
 import { Receiver, waitFor } from "./receiver";
 
 const SECRET = "whsec_dispatch";
 const BASE = 60;
-
-interface OutboxRow {
-  attempts: number;
-  delivered_at: number | null;
-  dead_at: number | null;
-  last_error: string | null;
-  next_attempt_at: number;
-}
 
 describe("webhook dispatcher", function () {
   this.timeout(120_000);
@@ -29,43 +21,24 @@ describe("webhook dispatcher", function () {
   let results: { outcome: DeliveryOutcome; error?: string }[];
 
   const dispatcher = (overrides: Partial<ConstructorParameters<typeof WebhookDispatcher>[0]> = {}) => {
-    const d = new WebhookDispatcher({
+    const d = testDispatcher({
       store,
-      pollIntervalMs: 10,
       baseDelayMs: BASE,
-      maxDelayMs: 400,
       maxAttempts: 8,
-      timeoutMs: 2_000,
-      random: () => 0.5,
-      urlPolicy: { allowLoopback: true, allowPrivate: false },
       onResult: (outcome, _record: OutboxRecord, error) => results.push({ outcome, error }),
       ...overrides,
     });
     dispatchers.push(d);
     return d;
   };
-  const rows = (): OutboxRow[] => {
-    const db = new Database(file, { readonly: true });
-    try {
-      return db.prepare("SELECT * FROM outbox ORDER BY id").all() as OutboxRow[];
-    } finally {
-      db.close();
-    }
-  };
+  const rows = () => outboxRows(file);
 
   beforeEach(async () => {
     ({ store, file, cleanup } = await tempStore());
     receiver = await new Receiver().start();
     dispatchers = [];
     results = [];
-    await store.webhooks.create({
-      id: "we_1",
-      merchantId: 1n,
-      url: receiver.url,
-      secret: SECRET,
-      createdAt: 1,
-      disabledAt: null,
-    });
+    await store.webhooks.create(makeEndpoint("we_1", { url: receiver.url, secret: SECRET }));
   });
   afterEach(async () => {
     for (const d of dispatchers) await d.stop();

@@ -1,24 +1,13 @@
 import { expect } from "chai";
-import Database from "better-sqlite3";
 import { PaymentState, type OutboxRecord } from "../../../src/relayer/domain";
 import type { SqliteStore } from "../../../src/relayer/store/sqlite";
 import type { DueEndpoint } from "../../../src/relayer/store/types";
 import { WebhookDispatcher, type DeliveryOutcome } from "../../../src/relayer/webhooks/dispatcher";
 import { enqueuePaymentEvent } from "../../../src/relayer/webhooks/events";
 import { LogThrottle } from "../../../src/relayer/webhooks/logThrottle";
-import { makePayment, tempStore } from "../store/helpers";
+import { makeEndpoint, makePayment, tempStore } from "../store/helpers";
+import { outboxRows, testDispatcher } from "./outbox";
 import { Receiver, waitFor } from "./receiver";
-
-const LOOPBACK_OK = { allowLoopback: true, allowPrivate: false };
-
-interface OutboxRow {
-  id: number;
-  endpoint_id: string;
-  attempts: number;
-  delivered_at: number | null;
-  dead_at: number | null;
-  last_error: string | null;
-}
 
 describe("webhook dispatcher: fairness, backoff, disabling, pruning", function () {
   this.timeout(120_000);
@@ -35,31 +24,19 @@ describe("webhook dispatcher: fairness, backoff, disabling, pruning", function (
     return r;
   };
   const endpoint = (id: string, merchantId: bigint, url: string) =>
-    store.webhooks.create({ id, merchantId, url, secret: `whsec_${id}`, createdAt: 1, disabledAt: null });
+    store.webhooks.create(makeEndpoint(id, { merchantId, url, secret: `whsec_${id}` }));
   const dispatcher = (overrides: Partial<ConstructorParameters<typeof WebhookDispatcher>[0]> = {}) => {
-    const d = new WebhookDispatcher({
+    const d = testDispatcher({
       store,
-      pollIntervalMs: 10,
       baseDelayMs: 50,
-      maxDelayMs: 400,
       maxAttempts: 50,
-      timeoutMs: 2_000,
-      random: () => 0.5,
-      urlPolicy: LOOPBACK_OK,
       onResult: (outcome, record, error) => results.push({ outcome, record, error }),
       ...overrides,
     });
     dispatchers.push(d);
     return d;
   };
-  const rows = (): OutboxRow[] => {
-    const db = new Database(file, { readonly: true });
-    try {
-      return db.prepare("SELECT * FROM outbox ORDER BY id").all() as OutboxRow[];
-    } finally {
-      db.close();
-    }
-  };
+  const rows = () => outboxRows(file);
   /** Queues `count` escrowed-payment events of `merchantId` (payments numbered from `from`). */
   const queue = async (merchantId: bigint, count: number, from: number) => {
     for (let n = from; n < from + count; n++) {

@@ -11,9 +11,8 @@ import type { WebhookSettings } from "../../../src/relayer/webhooks/settings";
 import { classifyAddress } from "../../../src/relayer/webhooks/urlGuard";
 import { databaseBytes, signedPayment, startApi, type ApiHarness } from "../helpers/api";
 import { tempStore } from "../store/helpers";
+import { LOOPBACK_OK } from "./outbox";
 import { Receiver } from "./receiver";
-
-const LOOPBACK_OK = { allowLoopback: true, allowPrivate: false };
 
 describe("relayer API: webhook endpoints", function () {
   this.timeout(120_000);
