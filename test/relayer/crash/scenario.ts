@@ -40,7 +40,6 @@ export async function expectOnceOnChain(
   return events;
 }
 
-
 export async function getJson(url: string, timeoutMs = 30_000): Promise<{ status: number; body: any }> {
   const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   const text = await response.text();
