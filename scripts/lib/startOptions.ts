@@ -4,15 +4,14 @@
  */
 import path from "node:path";
 import { DEFAULT_DEPLOYMENTS_DIR } from "../../src/chain/deployments";
-import { DEFAULTS as RELAYER_DEFAULTS } from "../../src/relayer/config";
+import { PROJECT_ROOT } from "../../src/localnet/paths";
+import { DEFAULTS as RELAYER_DEFAULTS, LOCAL_ADMIN_TOKEN } from "../../src/relayer/config";
 
-export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+export { LOCAL_ADMIN_TOKEN, PROJECT_ROOT };
 
 /** Hardhat's `hardhat node` defaults. */
 export const DEFAULT_RPC_HOST = "127.0.0.1";
 export const DEFAULT_RPC_PORT = 8545;
-/** The relayer's default admin token (src/relayer/config.ts): fine on a loopback-only local network. */
-export const LOCAL_ADMIN_TOKEN = "local-admin-token";
 /**
  * The local relayer settles every 2 s instead of every 30 s: settling is free on the local chain and
  * a newcomer watching the demo should not wait half a minute for the payout.

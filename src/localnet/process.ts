@@ -172,7 +172,9 @@ export class ManagedProcess {
       clearTimeout(timer);
       // Past the timeout the group is killed; once the leader is gone, whatever it left behind in
       // its group goes too.
-      this.signalGroup("SIGKILL");
+      // A child in this process group has nothing left behind to kill, and once it is reaped its
+      // pid may be reused: signal it only while it lives.
+      if (this.ownGroup || this.running) this.signalGroup("SIGKILL");
       const exit = outcome === "timeout" ? await this.exited : outcome;
       await Promise.race([this.drained, sleep(DRAIN_TIMEOUT_MS)]);
       return exit;

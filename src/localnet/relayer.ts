@@ -124,7 +124,9 @@ export async function startRelayer(options: RelayerOptions): Promise<RelayerProc
     stderr: () => stderr,
     exited: child.exited,
     async kill() {
-      await child.stop("SIGKILL", 5_000);
+      // At once, even while a graceful stop is under way.
+      child.killNow();
+      await child.exited;
     },
     stop: (timeoutMs) => child.stop("SIGTERM", timeoutMs),
   };
