@@ -1,5 +1,5 @@
 import type { PaymentRecord, SettlementRecord } from "../domain";
-import type { PaymentView } from "../intake/schemas";
+import type { PaymentView, SettlementView } from "../../protocol/schemas";
 import type { InclusionView } from "./inclusion";
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -31,7 +31,7 @@ export function paymentView(p: PaymentRecord, inclusion?: InclusionView | null):
   };
 }
 
-export function settlementView(s: SettlementRecord) {
+export function settlementView(s: SettlementRecord): SettlementView {
   return {
     key: s.key,
     merchantId: s.merchantId.toString(),
