@@ -3,7 +3,7 @@
  * (JSON numbers lose precision past 2^53); their ranges are checked after parsing so that an amount
  * out of range gets its own error code (`invalid_amount`) rather than a generic validation failure.
  */
-import { Type, type TSchema } from "@sinclair/typebox";
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
 
 const DECIMAL = "^[0-9]+$";
 
@@ -29,6 +29,8 @@ export const DateTime = Type.String({ format: "date-time" });
 
 export const Page = <T extends TSchema>(item: T) =>
   Type.Object({ items: Type.Array(item), nextCursor: Nullable(Type.String()) });
+/** A page of `T` on the wire (Static of Page(schema of T)). */
+export type PageView<T> = Omit<Static<ReturnType<typeof Page<TSchema>>>, "items"> & { items: T[] };
 
 export const CursorQuery = {
   cursor: Type.Optional(Type.String({ maxLength: 512 })),
