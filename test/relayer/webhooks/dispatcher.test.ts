@@ -4,7 +4,7 @@ import { PaymentState, type OutboxRecord } from "../../../src/relayer/domain";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 import { backoffDelay, WebhookDispatcher, type DeliveryOutcome } from "../../../src/relayer/webhooks/dispatcher";
 import { enqueuePaymentEvent, paymentEventId } from "../../../src/relayer/webhooks/events";
-import { verifyWebhook } from "../../../src/relayer/webhooks/signature";
+import { verifyWebhook } from "../../../src/protocol/schemas/webhookSignature";
 import { makePayment, tempStore } from "../store/helpers";
 import { Receiver, waitFor } from "./receiver";
 
