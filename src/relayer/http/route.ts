@@ -1,7 +1,8 @@
 /**
- * One route, declared: method, URL, who may call it, its schemas and its handler. The OpenAPI tag
- * and security scheme follow from `auth`, every route documents the error responses, and the
- * handler's request is typed from the schemas, so a route file holds its definition and its logic.
+ * One route, declared: `"METHOD /url"`, its OpenAPI summary, who may call it, its schemas, and its
+ * handler. The OpenAPI tag and security scheme follow from `auth`, every route documents the error
+ * responses, and the handler's request is typed from the schemas, so a route file holds its
+ * definition and its logic.
  */
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { FastifyReply, FastifyRequest, FastifySchema } from "fastify";
@@ -18,14 +19,13 @@ const SECURITY: Record<Auth, { [scheme: string]: string[] }[] | undefined> = {
   admin: [{ adminToken: [] }],
 };
 
+type Method = "GET" | "POST" | "DELETE";
+
 export interface RouteDefinition<P, Q, B> {
-  method: "GET" | "POST" | "DELETE";
-  url: string;
   /** Default public (no credentials). */
   auth?: Auth;
   /** Default: customers, merchants or operator, after `auth`. */
   tag?: Tag;
-  summary: string;
   description?: string;
   params?: P;
   querystring?: Q;
@@ -53,17 +53,23 @@ export type RouteHandler<P, Q, B> = (
   reply: FastifyReply,
 ) => Promise<unknown>;
 
-/** A route module registering `definition` with `handler`. */
+/** A route module registering `route` ("GET /v1/payments/:id") with `definition` and `handler`. */
 export function defineRoute<
   P extends TSchema | undefined = undefined,
   Q extends TSchema | undefined = undefined,
   B extends TSchema | undefined = undefined,
->(definition: RouteDefinition<P, Q, B>, handler: RouteHandler<P, Q, B>): RouteModule {
-  const { method, url, auth, idempotent, rateLimited, secretFields } = definition;
+>(
+  route: `${Method} /${string}`,
+  summary: string,
+  definition: RouteDefinition<P, Q, B>,
+  handler: RouteHandler<P, Q, B>,
+): RouteModule {
+  const [method, url] = route.split(" ") as [Method, string];
+  const { auth, idempotent, rateLimited, secretFields } = definition;
   const config = defined({ auth, idempotent, rateLimited, secretFields });
   const schema: FastifySchema & { tags: Tag[]; summary: string } = defined({
     tags: [definition.tag ?? TAG[auth ?? "public"]],
-    summary: definition.summary,
+    summary,
     description: definition.description,
     security: SECURITY[auth ?? "public"],
     params: definition.params,

@@ -13,15 +13,9 @@ import { newApiKeyView } from "../merchant/apiKeyView";
  * this is the way back for a merchant that lost its keys.
  */
 export default defineRoute(
-  {
-    method: "POST",
-    url: "/v1/admin/merchants/:id/api-keys",
-    auth: "admin",
-    secretFields: ["key"],
-    summary: "Issue an API key for a merchant (operator)",
-    params: MerchantIdParams,
-    response: { 201: NewApiKeyView },
-  },
+  "POST /v1/admin/merchants/:id/api-keys",
+  "Issue an API key for a merchant (operator)",
+  { auth: "admin", secretFields: ["key"], params: MerchantIdParams, response: { 201: NewApiKeyView } },
   async (request, ctx, reply) => {
     const merchantId = uint("id", request.params.id, MAX_UINT64);
     ctx.limits.apiKeyCreation.take(`merchant:${merchantId}`);

@@ -9,14 +9,9 @@ import { heldPayment, requireWriter, sent } from "./paymentAction";
  * payment turns `released` when the watcher sees PaymentConfirmed.
  */
 export default defineRoute(
-  {
-    method: "POST",
-    url: "/v1/payments/:id/confirm",
-    summary: "Confirm delivery (payer-signed)",
-    params: IdParams,
-    body: SignedPaymentAction,
-    response: { 202: SentTransactionView },
-  },
+  "POST /v1/payments/:id/confirm",
+  "Confirm delivery (payer-signed)",
+  { params: IdParams, body: SignedPaymentAction, response: { 202: SentTransactionView } },
   async (request, ctx, reply) => {
     const writer = requireWriter(ctx);
     const { record, payment, inclusion, deadline } = await heldPayment(ctx, request.params.id, request.body.deadline);

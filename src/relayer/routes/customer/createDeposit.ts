@@ -14,13 +14,9 @@ import { checkRelayMinimum, relayWithinQuota, requireWriter, sent } from "./paym
  * quota as relayed withdrawals.
  */
 export default defineRoute(
-  {
-    method: "POST",
-    url: "/v1/deposits",
-    summary: "Gasless deposit (signed EIP-3009 authorization)",
-    body: DepositBody,
-    response: { 202: SentTransactionView },
-  },
+  "POST /v1/deposits",
+  "Gasless deposit (signed EIP-3009 authorization)",
+  { body: DepositBody, response: { 202: SentTransactionView } },
   async (request, ctx, reply) => {
     const body = request.body;
     const writer = requireWriter(ctx);

@@ -8,10 +8,9 @@ import { defineRoute } from "../../http/route";
  * never a second payment).
  */
 export default defineRoute(
+  "POST /v1/payments",
+  "Submit a signed payment",
   {
-    method: "POST",
-    url: "/v1/payments",
-    summary: "Submit a signed payment",
     description:
       "Checks the payer's EIP-712 signature, the merchant, the validity window, the nonce and the payer's escrow balance net of pending payments; answers once the payment is committed to storage.",
     body: PaymentSubmission,

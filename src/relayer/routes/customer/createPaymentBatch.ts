@@ -27,10 +27,9 @@ function itemError(item: unknown): ApiError | null {
  * cause are bounded per request (items past the bound: 429 node_call_budget_exceeded).
  */
 export default defineRoute(
+  "POST /v1/payments/batch",
+  "Submit up to 1,000 signed payments",
   {
-    method: "POST",
-    url: "/v1/payments/batch",
-    summary: "Submit up to 1,000 signed payments",
     description: `Each item is a PaymentSubmission (see POST /v1/payments); at most ${MAX_BATCH_ITEMS} items.`,
     body: BatchBody,
     response: { 200: BatchResponse },

@@ -14,13 +14,9 @@ import { checkRelayMinimum, relayWithinQuota, requireWriter, sent } from "./paym
  * `relayQuotaPerDay` withdrawals and deposits per payer (429 relay_quota_exceeded).
  */
 export default defineRoute(
-  {
-    method: "POST",
-    url: "/v1/withdrawals",
-    summary: "Withdraw escrow balance (payer-signed)",
-    body: WithdrawalBody,
-    response: { 202: SentTransactionView },
-  },
+  "POST /v1/withdrawals",
+  "Withdraw escrow balance (payer-signed)",
+  { body: WithdrawalBody, response: { 202: SentTransactionView } },
   async (request, ctx, reply) => {
     const body = request.body;
     const writer = requireWriter(ctx);

@@ -9,14 +9,9 @@ import { heldPayment, requireWriter, sent } from "./paymentAction";
  * ended; the escrow's verdict is final (a closed window comes back as 409 conflict).
  */
 export default defineRoute(
-  {
-    method: "POST",
-    url: "/v1/payments/:id/dispute",
-    summary: "Open a dispute (payer-signed)",
-    params: IdParams,
-    body: SignedPaymentAction,
-    response: { 202: SentTransactionView },
-  },
+  "POST /v1/payments/:id/dispute",
+  "Open a dispute (payer-signed)",
+  { params: IdParams, body: SignedPaymentAction, response: { 202: SentTransactionView } },
   async (request, ctx, reply) => {
     const writer = requireWriter(ctx);
     const { record, payment, inclusion, deadline } = await heldPayment(ctx, request.params.id, request.body.deadline);

@@ -11,13 +11,9 @@ const NEXT_NONCES = 5;
  * watcher has applied it), so what this says is available is what a payment may spend.
  */
 export default defineRoute(
-  {
-    method: "GET",
-    url: "/v1/accounts/:address",
-    summary: "Get a payer's balance and nonces",
-    params: AccountParams,
-    response: { 200: AccountView },
-  },
+  "GET /v1/accounts/:address",
+  "Get a payer's balance and nonces",
+  { params: AccountParams, response: { 200: AccountView } },
   async (request, ctx) => {
     const address = lower(request.params.address);
     const view = await ctx.intake.payerLock.run(address, () => ctx.accounts.view(address));

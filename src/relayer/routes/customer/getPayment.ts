@@ -10,13 +10,9 @@ import { defineRoute } from "../../http/route";
  * id is an unguessable digest the payer and merchant already know.
  */
 export default defineRoute(
-  {
-    method: "GET",
-    url: "/v1/payments/:id",
-    summary: "Get a payment's status and inclusion proof",
-    params: IdParams,
-    response: { 200: PaymentView },
-  },
+  "GET /v1/payments/:id",
+  "Get a payment's status and inclusion proof",
+  { params: IdParams, response: { 200: PaymentView } },
   async (request, ctx) => {
     const payment = await ctx.store.payments.get(request.params.id.toLowerCase() as Hex);
     if (!payment) throw new ApiError("not_found", "no such payment");

@@ -16,14 +16,9 @@ import { ESCROW_DOMAIN_NAME, ESCROW_DOMAIN_VERSION, paymentTypes } from "../../.
  * GET /v1/accounts/{payer} → nextNonces); the customer then POSTs it to /v1/payments with `requestId`.
  */
 export default defineRoute(
-  {
-    method: "POST",
-    url: "/v1/merchant/payment-requests",
-    auth: "merchant",
-    summary: "Create a payment request (returns the typed data the customer signs)",
-    body: PaymentRequestBody,
-    response: { 201: PaymentRequestView },
-  },
+  "POST /v1/merchant/payment-requests",
+  "Create a payment request (returns the typed data the customer signs)",
+  { auth: "merchant", body: PaymentRequestBody, response: { 201: PaymentRequestView } },
   async (request, ctx, reply) => {
     const { merchantId } = merchantOf(request.principal);
     const value = amount("amount", request.body.amount);

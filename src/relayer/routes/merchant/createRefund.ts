@@ -13,15 +13,9 @@ import { heldPayment, requireWriter, sent } from "../customer/paymentAction";
  * a key never learns which ids other merchants have.
  */
 export default defineRoute(
-  {
-    method: "POST",
-    url: "/v1/merchant/payments/:id/refunds",
-    auth: "merchant",
-    summary: "Refund a payment (merchant-signed)",
-    params: IdParams,
-    body: RefundBody,
-    response: { 202: SentTransactionView },
-  },
+  "POST /v1/merchant/payments/:id/refunds",
+  "Refund a payment (merchant-signed)",
+  { auth: "merchant", params: IdParams, body: RefundBody, response: { 202: SentTransactionView } },
   async (request, ctx, reply) => {
     const { merchantId } = merchantOf(request.principal);
     const writer = requireWriter(ctx);

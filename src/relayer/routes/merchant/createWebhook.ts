@@ -15,15 +15,9 @@ import { AddressNotAllowedError, checkUrl } from "../../webhooks/urlGuard";
  * endpoint cap gets 409 webhook_limit_reached.
  */
 export default defineRoute(
-  {
-    method: "POST",
-    url: "/v1/merchant/webhooks",
-    auth: "merchant",
-    secretFields: ["secret"],
-    summary: "Register a webhook endpoint",
-    body: WebhookBody,
-    response: { 201: NewWebhookView },
-  },
+  "POST /v1/merchant/webhooks",
+  "Register a webhook endpoint",
+  { auth: "merchant", secretFields: ["secret"], body: WebhookBody, response: { 201: NewWebhookView } },
   async (request, ctx, reply) => {
     const { merchantId } = merchantOf(request.principal);
     let url: URL;

@@ -9,14 +9,9 @@ import { ownEndpoint } from "./webhookView";
  * merchant's endpoint is 404.
  */
 export default defineRoute(
-  {
-    method: "DELETE",
-    url: "/v1/merchant/webhooks/:id",
-    auth: "merchant",
-    summary: "Delete a webhook endpoint",
-    params: WebhookParams,
-    response: { 204: NoContent },
-  },
+  "DELETE /v1/merchant/webhooks/:id",
+  "Delete a webhook endpoint",
+  { auth: "merchant", params: WebhookParams, response: { 204: NoContent } },
   async (request, ctx, reply) => {
     const { merchantId } = merchantOf(request.principal);
     const endpoint = await ownEndpoint(ctx, merchantId, request.params.id);

@@ -10,15 +10,9 @@ import { ownEndpoint, webhookView } from "./webhookView";
  * Enabling an enabled endpoint changes nothing. Another merchant's endpoint is 404.
  */
 export default defineRoute(
-  {
-    method: "POST",
-    url: "/v1/merchant/webhooks/:id/enable",
-    auth: "merchant",
-    idempotent: false,
-    summary: "Enable a webhook endpoint",
-    params: WebhookParams,
-    response: { 200: WebhookView },
-  },
+  "POST /v1/merchant/webhooks/:id/enable",
+  "Enable a webhook endpoint",
+  { auth: "merchant", idempotent: false, params: WebhookParams, response: { 200: WebhookView } },
   async (request, ctx) => {
     const { merchantId } = merchantOf(request.principal);
     const endpoint = await ownEndpoint(ctx, merchantId, request.params.id);

@@ -4,13 +4,9 @@ import { defineRoute } from "../../http/route";
 
 /** GET /v1/merchant/balance — released and claimable funds, read from escrow.merchantBalances. */
 export default defineRoute(
-  {
-    method: "GET",
-    url: "/v1/merchant/balance",
-    auth: "merchant",
-    summary: "Get the merchant's released and claimable balance",
-    response: { 200: BalanceView },
-  },
+  "GET /v1/merchant/balance",
+  "Get the merchant's released and claimable balance",
+  { auth: "merchant", response: { 200: BalanceView } },
   async (request, ctx) => {
     const { merchantId } = merchantOf(request.principal);
     const { released, claimable } = await ctx.chain.merchantBalances(merchantId);

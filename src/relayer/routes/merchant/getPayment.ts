@@ -11,14 +11,9 @@ import { defineRoute } from "../../http/route";
  * whether an id belongs to someone else.
  */
 export default defineRoute(
-  {
-    method: "GET",
-    url: "/v1/merchant/payments/:id",
-    auth: "merchant",
-    summary: "Get one of the merchant's payments",
-    params: IdParams,
-    response: { 200: PaymentView },
-  },
+  "GET /v1/merchant/payments/:id",
+  "Get one of the merchant's payments",
+  { auth: "merchant", params: IdParams, response: { 200: PaymentView } },
   async (request, ctx) => {
     const { merchantId } = merchantOf(request.principal);
     const payment = await ctx.store.payments.get(request.params.id.toLowerCase() as Hex);

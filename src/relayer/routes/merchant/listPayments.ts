@@ -27,14 +27,9 @@ function instant(name: string, value: string | undefined): number | undefined {
 
 /** GET /v1/merchant/payments — the merchant's own payments, filtered, cursor-paginated. */
 export default defineRoute(
-  {
-    method: "GET",
-    url: "/v1/merchant/payments",
-    auth: "merchant",
-    summary: "List the merchant's payments",
-    querystring: ListPaymentsQuery,
-    response: { 200: Page(PaymentView) },
-  },
+  "GET /v1/merchant/payments",
+  "List the merchant's payments",
+  { auth: "merchant", querystring: ListPaymentsQuery, response: { 200: Page(PaymentView) } },
   async (request, ctx) => {
     const { merchantId } = merchantOf(request.principal);
     const q = request.query;

@@ -6,14 +6,9 @@ import { pageLimit } from "./listPayments";
 
 /** GET /v1/merchant/settlements — the merchant's settlements (payouts of released tranches). */
 export default defineRoute(
-  {
-    method: "GET",
-    url: "/v1/merchant/settlements",
-    auth: "merchant",
-    summary: "List the merchant's settlements",
-    querystring: SettlementsQuery,
-    response: { 200: Page(SettlementView) },
-  },
+  "GET /v1/merchant/settlements",
+  "List the merchant's settlements",
+  { auth: "merchant", querystring: SettlementsQuery, response: { 200: Page(SettlementView) } },
   async (request, ctx) => {
     const { merchantId } = merchantOf(request.principal);
     const page = await ctx.store.settlements.listByMerchant(

@@ -9,13 +9,9 @@ import { webhookView } from "./webhookView";
  * Secrets are never listed. At most the per-merchant cap of endpoints exist, so no paging.
  */
 export default defineRoute(
-  {
-    method: "GET",
-    url: "/v1/merchant/webhooks",
-    auth: "merchant",
-    summary: "List webhook endpoints",
-    response: { 200: WebhookList },
-  },
+  "GET /v1/merchant/webhooks",
+  "List webhook endpoints",
+  { auth: "merchant", response: { 200: WebhookList } },
   async (request, ctx) => {
     const { merchantId } = merchantOf(request.principal);
     return { items: (await ctx.store.webhooks.listDetails(merchantId)).map(webhookView) };

@@ -9,14 +9,9 @@ import { defineRoute } from "../../http/route";
  * 404, as if it did not exist. Revoking an already revoked key keeps its first revocation time.
  */
 export default defineRoute(
-  {
-    method: "DELETE",
-    url: "/v1/merchant/api-keys/:id",
-    auth: "merchant",
-    summary: "Revoke an API key",
-    params: ApiKeyParams,
-    response: { 200: RevokedApiKeyView },
-  },
+  "DELETE /v1/merchant/api-keys/:id",
+  "Revoke an API key",
+  { auth: "merchant", params: ApiKeyParams, response: { 200: RevokedApiKeyView } },
   async (request, ctx) => {
     const { merchantId } = merchantOf(request.principal);
     const keys = await ctx.store.apiKeys.listByMerchant(merchantId);

@@ -13,15 +13,9 @@ import { newApiKeyView } from "./apiKeyView";
  * multiplied (the request limit is per merchant anyway).
  */
 export default defineRoute(
-  {
-    method: "POST",
-    url: "/v1/merchant/api-keys",
-    auth: "merchant",
-    secretFields: ["key"],
-    summary: "Create a new API key (rotate)",
-    body: RotateApiKeyBody,
-    response: { 201: NewApiKeyView },
-  },
+  "POST /v1/merchant/api-keys",
+  "Create a new API key (rotate)",
+  { auth: "merchant", secretFields: ["key"], body: RotateApiKeyBody, response: { 201: NewApiKeyView } },
   async (request, ctx, reply) => {
     const { merchantId, keyId } = merchantOf(request.principal);
     ctx.limits.apiKeyCreation.take(`merchant:${merchantId}`);

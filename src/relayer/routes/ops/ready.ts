@@ -25,14 +25,9 @@ async function probe(check: () => Promise<unknown>): Promise<string> {
  * reported condition holds (`reasons`: signer_unfunded, storage_unavailable; see src/relayer/readiness.ts).
  */
 export default defineRoute(
-  {
-    method: "GET",
-    url: "/ready",
-    tag: "operations",
-    rateLimited: false,
-    summary: "Readiness (store and chain reachable)",
-    response: { 200: ReadyView },
-  },
+  "GET /ready",
+  "Readiness (store and chain reachable)",
+  { tag: "operations", rateLimited: false, response: { 200: ReadyView } },
   async (_request, ctx) => {
     const [store, chain] = await Promise.all([
       probe(() => ctx.store.chainCursor.get("readiness-probe")),
