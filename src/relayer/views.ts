@@ -1,6 +1,6 @@
 /** Stored records as the API and webhook events show them; below both http/ and webhooks/. */
 import type { Hex, PaymentRecord, SettlementRecord } from "./domain";
-import type { PaymentView } from "./intake/schemas";
+import type { PaymentView, SettlementView } from "../protocol/schemas";
 
 /** A payment's Merkle proof in its on-chain batch (http/inclusion.ts builds it). */
 export interface InclusionView {
@@ -39,7 +39,7 @@ export function paymentView(p: PaymentRecord, inclusion?: InclusionView | null):
   };
 }
 
-export function settlementView(s: SettlementRecord) {
+export function settlementView(s: SettlementRecord): SettlementView {
   return {
     key: s.key,
     merchantId: s.merchantId.toString(),

@@ -1,9 +1,9 @@
 /**
  * Typed errors of the SDK. Every error has a stable machine-readable `code`: branch on it, not on
  * `message` (for humans, may change). Errors the relayer returned keep the relayer's own code
- * (src/relayer/errors.ts); failures that never got an answer are `network_error`.
+ * (src/protocol/schemas/errors.ts); failures that never got an answer are `network_error`.
  */
-import type { ErrorCode } from "../relayer/errors";
+import type { ErrorCode } from "../protocol/schemas/errors";
 
 /** Codes the relayer answers with (its `{ error: { code } }`). */
 export type RelayerErrorCode = ErrorCode;

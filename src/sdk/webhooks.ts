@@ -1,9 +1,9 @@
 /**
  * Webhook verification for merchants. The signing scheme lives with the relayer
- * (src/relayer/webhooks/signature.ts) and is re-exported here unchanged, so both sides always
+ * (src/protocol/schemas/webhookSignature.ts) and is re-exported here unchanged, so both sides always
  * agree: `StablePay-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
  */
-import { verifyWebhook, type VerifyWebhookParams } from "../relayer/webhooks/signature";
+import { verifyWebhook, type VerifyWebhookParams } from "../protocol/schemas/webhookSignature";
 import { parseWebhookEvent, type WebhookEvent, type WebhookEventWire } from "./wire";
 
 export {
@@ -18,7 +18,7 @@ export {
   type VerifiedWebhook,
   type VerifyWebhookParams,
   type WebhookSignatureErrorCode,
-} from "../relayer/webhooks/signature";
+} from "../protocol/schemas/webhookSignature";
 
 /**
  * Verifies a delivery (throws WebhookSignatureError unless the signature, timestamp and, with

@@ -1,179 +1,50 @@
 /**
  * The relayer's JSON shapes (amounts, ids, nonces and timestamps as decimal strings; dates as
  * ISO 8601) and their SDK forms (bigint money, Date). `parse*` convert one way, `*Body` the other.
- * The wire types mirror src/relayer/intake/schemas.ts and the route schemas; test/sdk checks they
- * stay assignable.
+ * The wire types are derived from the API's schemas (src/protocol/schemas), so they cannot drift.
  */
+import type {
+  AccountView,
+  BalanceView,
+  BatchResponse,
+  ErrorDetail,
+  InclusionView,
+  NewApiKeyView,
+  NewWebhookView,
+  PageView,
+  PaymentRequestTypedData,
+  PaymentRequestView,
+  PaymentView,
+  RevokedApiKeyView,
+  SentTransactionView,
+  SettlementView,
+  WebhookEvent as WebhookEventView,
+  WebhookView,
+} from "../protocol/schemas";
+import { PAYMENT_STATES, SETTLEMENT_STATES, type PaymentState, type SettlementState } from "../protocol/states";
 import { StablePayError } from "./errors";
 import type { DepositAuthorization } from "./eip3009";
 import type { Address, EscrowDomain, Hex, Payment, Withdrawal } from "./typedData";
 
-export const PAYMENT_STATES = [
-  "accepted",
-  "batched",
-  "submitted",
-  "escrowed",
-  "released",
-  "refunded",
-  "disputed",
-  "resolved",
-  "settled",
-  "rejected",
-  "expired",
-] as const;
-export type PaymentState = (typeof PAYMENT_STATES)[number];
+export { PAYMENT_STATES, SETTLEMENT_STATES, type PaymentState, type SettlementState, type PaymentRequestTypedData };
 
-export const SETTLEMENT_STATES = ["built", "submitted", "confirmed", "deferred", "failed"] as const;
-export type SettlementState = (typeof SETTLEMENT_STATES)[number];
+// ------------------------------------------------------------------ wire shapes (the relayer's JSON)
 
-// ------------------------------------------------------------------ wire shapes
-
-export interface InclusionWire {
-  batchId: string;
-  root: string;
-  leafIndex: number;
-  proof: string[];
-}
-
-export interface PaymentWire {
-  id: string;
-  payer: string;
-  merchantId: string;
-  amount: string;
-  orderRef: string;
-  nonce: string;
-  validAfter: string;
-  deadline: string;
-  signature: string;
-  state: string;
-  rejectReason: string | null;
-  batchId: string | null;
-  leafIndex: number | null;
-  txHash: string | null;
-  refunded: string;
-  releaseAt: string | null;
-  requestId: string | null;
-  createdAt: string;
-  updatedAt: string;
-  inclusion?: InclusionWire | null;
-}
-
-export interface AccountWire {
-  address: string;
-  balance: string;
-  pending: string;
-  available: string;
-  nonceWindow: { base: string; bitmap: string };
-  nextNonces: string[];
-}
-
-/** The EIP-712 typed data of a payment request, as the relayer returns it (payer and nonce left null). */
-export interface PaymentRequestTypedData {
-  domain: { name: string; version: string; chainId: number; verifyingContract: string };
-  types: { EIP712Domain: { name: string; type: string }[]; Payment: { name: string; type: string }[] };
-  primaryType: "Payment";
-  message: {
-    payer: null;
-    merchantId: string;
-    amount: string;
-    orderRef: string;
-    nonce: null;
-    validAfter: string;
-    deadline: string;
-  };
-}
-
-export interface PaymentRequestWire {
-  id: string;
-  merchantId: string;
-  amount: string;
-  orderRef: string;
-  expiresAt: string;
-  typedData: PaymentRequestTypedData;
-  placeholders: { payer: string; nonce: string };
-  submit: { method: "POST"; path: string; requestId: string };
-}
-
-export interface SettlementWire {
-  key: number;
-  merchantId: string;
-  batchIds: string[];
-  state: string;
-  txHash: string | null;
-  amount: string | null;
-  fee: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface PageWire<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-export interface BalanceWire {
-  merchantId: string;
-  released: string;
-  claimable: string;
-}
-
-export interface ApiKeyWire {
-  id: string;
-  merchantId: string;
-  key: string;
-  createdAt: string;
-  revokedKeyId?: string;
-}
-
-export interface RevokedKeyWire {
-  id: string;
-  revokedAt: string;
-}
-
-export interface WebhookEndpointWire {
-  id: string;
-  url: string;
-  secret: string;
-  createdAt: string;
-}
-
-export interface WebhookEndpointInfoWire {
-  id: string;
-  url: string;
-  createdAt: string;
-  enabled: boolean;
-  disabledAt: string | null;
-  disabledReason: "merchant" | "failing" | null;
-  consecutiveFailures: number;
-  failingSince: string | null;
-  lastError: string | null;
-}
-
-export interface SentTransactionWire {
-  txHash: string;
-  status: "sent";
-}
-
-export interface ErrorWire {
-  code: string;
-  message: string;
-  details?: unknown;
-}
-
-export interface BatchResultWire {
-  accepted: number;
-  duplicates: number;
-  failed: number;
-  results: { index: number; status: number; payment?: PaymentWire; error?: ErrorWire }[];
-}
-
-export interface WebhookEventWire {
-  id: string;
-  type: string;
-  sequence: number;
-  createdAt: string;
-  data: PaymentWire;
-}
+export type InclusionWire = InclusionView;
+export type PaymentWire = PaymentView;
+export type AccountWire = AccountView;
+export type PaymentRequestWire = PaymentRequestView;
+export type SettlementWire = SettlementView;
+export type PageWire<T> = PageView<T>;
+export type BalanceWire = BalanceView;
+export type ApiKeyWire = NewApiKeyView;
+export type RevokedKeyWire = RevokedApiKeyView;
+export type WebhookEndpointWire = NewWebhookView;
+export type WebhookEndpointInfoWire = WebhookView;
+export type SentTransactionWire = SentTransactionView;
+export type ErrorWire = ErrorDetail;
+export type BatchResultWire = BatchResponse;
+export type WebhookEventWire = WebhookEventView;
 
 // ------------------------------------------------------------------ SDK shapes
 

@@ -11,7 +11,7 @@ import { ethers } from "hardhat";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { Static } from "@sinclair/typebox";
 import { PaymentState } from "../../src/relayer/domain";
-import type { PaymentView } from "../../src/relayer/intake/schemas";
+import type { PaymentView } from "../../src/protocol/schemas";
 import {
   RelayerApiError,
   RelayerClient,

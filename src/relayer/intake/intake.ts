@@ -10,7 +10,7 @@ import type { GroupCommitWriter } from "./groupCommit";
 import type { PaymentRecovery } from "./signaturePool";
 import { KeyedMutex } from "../runtime/keyedMutex";
 import { checkDomain, checkValidity, parsePayment } from "./parse";
-import type { PaymentSubmission } from "./schemas";
+import type { PaymentSubmission } from "../../protocol/schemas";
 import { isEcdsaSignedBy } from "./signature";
 
 export interface IntakeResult {

@@ -1,7 +1,7 @@
 import { ApiError } from "../errors";
 import type { Hex } from "../domain";
 import type { Payment } from "../../protocol";
-import type { PaymentSubmission } from "./schemas";
+import type { PaymentSubmission } from "../../protocol/schemas";
 
 /** Upper bounds of the Solidity types the escrow uses. */
 export const MAX_UINT48 = (1n << 48n) - 1n;

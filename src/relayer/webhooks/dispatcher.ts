@@ -3,7 +3,12 @@ import { DEFAULTS } from "../config";
 import type { OutboxRecord } from "../domain";
 import type { DisablePolicy, DueEndpoint, RelayerStore } from "../store/types";
 import { WEBHOOK_DEFAULTS } from "./settings";
-import { EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signWebhook } from "./signature";
+import {
+  EVENT_ID_HEADER,
+  EVENT_TYPE_HEADER,
+  SIGNATURE_HEADER,
+  signWebhook,
+} from "../../protocol/schemas/webhookSignature";
 import { AddressNotAllowedError, checkLiteralHost, guardedLookup, type UrlPolicy } from "./urlGuard";
 
 export type DeliveryOutcome = "delivered" | "failed" | "dead";

@@ -3,7 +3,7 @@ import { PaymentState, type OutboxRecord } from "../../../src/relayer/domain";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 import { backoffDelay, WebhookDispatcher, type DeliveryOutcome } from "../../../src/relayer/webhooks/dispatcher";
 import { enqueuePaymentEvent, paymentEventId } from "../../../src/relayer/webhooks/events";
-import { verifyWebhook } from "../../../src/relayer/webhooks/signature";
+import { verifyWebhook } from "../../../src/protocol/schemas/webhookSignature";
 import { makeEndpoint, makePayment, tempStore } from "../store/helpers";
 import { outboxRows, testDispatcher } from "./outbox";
 import { Receiver, waitFor } from "./receiver";

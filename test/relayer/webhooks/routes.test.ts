@@ -6,7 +6,7 @@ import { PaymentState, type Hex } from "../../../src/relayer/domain";
 import { defaultKeyFile, openSqliteStore } from "../../../src/relayer/store/sqlite";
 import { WebhookDispatcher } from "../../../src/relayer/webhooks/dispatcher";
 import { enqueuePaymentEvent } from "../../../src/relayer/webhooks/events";
-import { verifyWebhook } from "../../../src/relayer/webhooks/signature";
+import { verifyWebhook } from "../../../src/protocol/schemas/webhookSignature";
 import type { WebhookSettings } from "../../../src/relayer/webhooks/settings";
 import { classifyAddress } from "../../../src/relayer/webhooks/urlGuard";
 import { databaseBytes, signedPayment, startApi, type ApiHarness } from "../helpers/api";

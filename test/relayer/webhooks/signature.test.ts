@@ -6,7 +6,7 @@ import {
   WebhookSignatureError,
   type VerifyWebhookParams,
   type WebhookSignatureErrorCode,
-} from "../../../src/relayer/webhooks/signature";
+} from "../../../src/protocol/schemas/webhookSignature";
 
 const SECRET = "whsec_test_0123456789";
 const T = 1_750_000_000; // unix seconds

@@ -1,13 +1,10 @@
-import { Type, type Static } from "@sinclair/typebox";
+import { MerchantIdParams, NewApiKeyView } from "../../../protocol/schemas";
 import { ApiError } from "../../errors";
 import { newApiKey } from "../../http/auth";
-import type { RouteModule } from "../../http/context";
+import { defineRoute } from "../../http/route";
 import { MerchantStatus } from "../../chain/chainView";
 import { MAX_UINT64, uint } from "../../intake/parse";
-import { ERROR_RESPONSES, UintString } from "../../intake/schemas";
-import { NewApiKeyView, newApiKeyView } from "../merchant/apiKeyView";
-
-const Params = Type.Object({ id: UintString("Merchant id in the registry", 20) });
+import { newApiKeyView } from "../merchant/apiKeyView";
 
 /**
  * POST /v1/admin/merchants/:id/api-keys — the operator issues a merchant's first key (or a
@@ -15,30 +12,18 @@ const Params = Type.Object({ id: UintString("Merchant id in the registry", 20) }
  * Counts against the merchant's key-creation rate (429 api_key_rate_limited), not its live-key cap:
  * this is the way back for a merchant that lost its keys.
  */
-const createMerchantApiKey: RouteModule = (app, ctx) => {
-  app.post<{ Params: Static<typeof Params> }>(
-    "/v1/admin/merchants/:id/api-keys",
-    {
-      config: { auth: "admin", secretFields: ["key"] },
-      schema: {
-        tags: ["operator"],
-        summary: "Issue an API key for a merchant (operator)",
-        security: [{ adminToken: [] }],
-        params: Params,
-        response: { 201: NewApiKeyView, ...ERROR_RESPONSES },
-      },
-    },
-    async (request, reply) => {
-      const merchantId = uint("id", request.params.id, MAX_UINT64);
-      ctx.limits.apiKeyCreation.take(`merchant:${merchantId}`);
-      const terms = await ctx.chain.merchant(merchantId);
-      if (terms.status === MerchantStatus.None)
-        throw new ApiError("unknown_merchant", `no merchant ${merchantId} in the registry`);
-      const { record, secret } = newApiKey(merchantId, ctx.clock());
-      await ctx.store.apiKeys.create(record);
-      return reply.status(201).send(newApiKeyView(record, secret));
-    },
-  );
-};
-
-export default createMerchantApiKey;
+export default defineRoute(
+  "POST /v1/admin/merchants/:id/api-keys",
+  "Issue an API key for a merchant (operator)",
+  { auth: "admin", secretFields: ["key"], params: MerchantIdParams, response: { 201: NewApiKeyView } },
+  async (request, ctx, reply) => {
+    const merchantId = uint("id", request.params.id, MAX_UINT64);
+    ctx.limits.apiKeyCreation.take(`merchant:${merchantId}`);
+    const terms = await ctx.chain.merchant(merchantId);
+    if (terms.status === MerchantStatus.None)
+      throw new ApiError("unknown_merchant", `no merchant ${merchantId} in the registry`);
+    const { record, secret } = newApiKey(merchantId, ctx.clock());
+    await ctx.store.apiKeys.create(record);
+    return reply.status(201).send(newApiKeyView(record, secret));
+  },
+);

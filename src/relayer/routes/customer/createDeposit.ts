@@ -1,39 +1,9 @@
-import { Type, type Static } from "@sinclair/typebox";
+import { DepositBody, SentTransactionView } from "../../../protocol/schemas";
 import { ApiError } from "../../errors";
 import type { Hex } from "../../domain";
-import type { RouteModule } from "../../http/context";
+import { defineRoute } from "../../http/route";
 import { amount, checkDomain, lower, MAX_UINT256, uint } from "../../intake/parse";
-import {
-  Address,
-  AmountString,
-  ERROR_RESPONSES,
-  SentTransactionView,
-  Signature,
-  UintString,
-} from "../../intake/schemas";
 import { checkRelayMinimum, relayWithinQuota, requireWriter, sent } from "./paymentAction";
-
-const DepositBody = Type.Object(
-  {
-    from: Address,
-    amount: AmountString("Token units, 1 .. 2^128-1"),
-    validAfter: UintString("EIP-3009 validAfter (unix seconds, exclusive)"),
-    validBefore: UintString("EIP-3009 validBefore (unix seconds, exclusive)"),
-    salt: Type.String({
-      pattern: "^0x[0-9a-fA-F]{64}$",
-      description:
-        "32 random bytes; the signed EIP-3009 nonce is keccak256(abi.encode(keccak256('StablePay.Deposit'), from, amount, salt))",
-    }),
-    signature: Signature,
-    chainId: Type.Optional(UintString("Chain id the payer signed for", 20)),
-    escrow: Type.Optional(Address),
-  },
-  {
-    additionalProperties: false,
-    description:
-      "The payer's EIP-3009 ReceiveWithAuthorization of `amount` from `from` to the escrow, signed on the token",
-  },
-);
 
 /**
  * POST /v1/deposits — gasless deposit: the relayer submits the payer's EIP-3009
@@ -43,46 +13,36 @@ const DepositBody = Type.Object(
  * signature; its verdict comes back as the matching error code. Same minimum and per-payer daily
  * quota as relayed withdrawals.
  */
-const createDeposit: RouteModule = (app, ctx) => {
-  app.post<{ Body: Static<typeof DepositBody> }>(
-    "/v1/deposits",
-    {
-      schema: {
-        tags: ["customers"],
-        summary: "Gasless deposit (signed EIP-3009 authorization)",
-        body: DepositBody,
-        response: { 202: SentTransactionView, ...ERROR_RESPONSES },
-      },
-    },
-    async (request, reply) => {
-      const body = request.body;
-      const writer = requireWriter(ctx);
-      checkDomain(body, ctx.chain.chainId, ctx.chain.escrow);
-      const value = amount("amount", body.amount);
-      checkRelayMinimum(ctx, value);
-      const validAfter = uint("validAfter", body.validAfter, MAX_UINT256);
-      const validBefore = uint("validBefore", body.validBefore, MAX_UINT256);
-      const now = BigInt(Math.floor(ctx.clock() / 1000));
-      // EIP-3009 windows are exclusive at both ends.
-      if (now <= validAfter)
-        throw new ApiError("not_yet_valid", "authorization not valid yet", { validAfter: body.validAfter });
-      if (now >= validBefore)
-        throw new ApiError("expired", "authorization has expired", { validBefore: body.validBefore });
-      const from = lower(body.from);
-      const { txHash } = await relayWithinQuota(ctx, from, () =>
-        writer.depositWithAuthorization({
-          from,
-          amount: value,
-          validAfter,
-          validBefore,
-          salt: lower(body.salt),
-          signature: body.signature.toLowerCase() as Hex,
-        }),
-      );
-      ctx.chain.forget(from);
-      return reply.status(202).send(sent(txHash));
-    },
-  );
-};
-
-export default createDeposit;
+export default defineRoute(
+  "POST /v1/deposits",
+  "Gasless deposit (signed EIP-3009 authorization)",
+  { body: DepositBody, response: { 202: SentTransactionView } },
+  async (request, ctx, reply) => {
+    const body = request.body;
+    const writer = requireWriter(ctx);
+    checkDomain(body, ctx.chain.chainId, ctx.chain.escrow);
+    const value = amount("amount", body.amount);
+    checkRelayMinimum(ctx, value);
+    const validAfter = uint("validAfter", body.validAfter, MAX_UINT256);
+    const validBefore = uint("validBefore", body.validBefore, MAX_UINT256);
+    const now = BigInt(Math.floor(ctx.clock() / 1000));
+    // EIP-3009 windows are exclusive at both ends.
+    if (now <= validAfter)
+      throw new ApiError("not_yet_valid", "authorization not valid yet", { validAfter: body.validAfter });
+    if (now >= validBefore)
+      throw new ApiError("expired", "authorization has expired", { validBefore: body.validBefore });
+    const from = lower(body.from);
+    const { txHash } = await relayWithinQuota(ctx, from, () =>
+      writer.depositWithAuthorization({
+        from,
+        amount: value,
+        validAfter,
+        validBefore,
+        salt: lower(body.salt),
+        signature: body.signature.toLowerCase() as Hex,
+      }),
+    );
+    ctx.chain.forget(from);
+    return reply.status(202).send(sent(txHash));
+  },
+);

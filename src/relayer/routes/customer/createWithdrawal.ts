@@ -1,31 +1,9 @@
-import { Type, type Static } from "@sinclair/typebox";
+import { SentTransactionView, WithdrawalBody } from "../../../protocol/schemas";
 import { ApiError } from "../../errors";
 import type { Hex } from "../../domain";
-import type { RouteModule } from "../../http/context";
+import { defineRoute } from "../../http/route";
 import { amount, checkDomain, checkValidity, lower, MAX_UINT48, MAX_UINT64, uint } from "../../intake/parse";
-import {
-  Address,
-  AmountString,
-  ERROR_RESPONSES,
-  SentTransactionView,
-  Signature,
-  UintString,
-} from "../../intake/schemas";
 import { checkRelayMinimum, relayWithinQuota, requireWriter, sent } from "./paymentAction";
-
-const WithdrawalBody = Type.Object(
-  {
-    payer: Address,
-    to: Address,
-    amount: AmountString("Token units, 1 .. 2^128-1"),
-    nonce: UintString("Payer nonce (shared window with payments, uint64)", 20),
-    deadline: UintString("Unix seconds (uint48)", 15),
-    signature: Signature,
-    chainId: Type.Optional(UintString("Chain id the payer signed for", 20)),
-    escrow: Type.Optional(Address),
-  },
-  { additionalProperties: false, description: "The payer's EIP-712 `Withdrawal`" },
-);
 
 /**
  * POST /v1/withdrawals — the payer's signed Withdrawal of free escrow balance, relayed with the
@@ -35,60 +13,50 @@ const WithdrawalBody = Type.Object(
  * pays the gas, so it relays at least `relayMinAmount` (400 amount_below_minimum) and at most
  * `relayQuotaPerDay` withdrawals and deposits per payer (429 relay_quota_exceeded).
  */
-const createWithdrawal: RouteModule = (app, ctx) => {
-  app.post<{ Body: Static<typeof WithdrawalBody> }>(
-    "/v1/withdrawals",
-    {
-      schema: {
-        tags: ["customers"],
-        summary: "Withdraw escrow balance (payer-signed)",
-        body: WithdrawalBody,
-        response: { 202: SentTransactionView, ...ERROR_RESPONSES },
-      },
-    },
-    async (request, reply) => {
-      const body = request.body;
-      const writer = requireWriter(ctx);
-      checkDomain(body, ctx.chain.chainId, ctx.chain.escrow);
-      const withdrawal = {
-        payer: lower(body.payer),
-        to: lower(body.to),
-        amount: amount("amount", body.amount),
-        nonce: uint("nonce", body.nonce, MAX_UINT64),
-        deadline: uint("deadline", body.deadline, MAX_UINT48),
-      };
-      checkRelayMinimum(ctx, withdrawal.amount);
-      checkValidity(0n, withdrawal.deadline, ctx.intake.nowSeconds());
-      const signature = body.signature.toLowerCase() as Hex;
-      await ctx.intake.checkSignature(withdrawal.payer, ctx.digester.withdrawal(withdrawal), signature);
+export default defineRoute(
+  "POST /v1/withdrawals",
+  "Withdraw escrow balance (payer-signed)",
+  { body: WithdrawalBody, response: { 202: SentTransactionView } },
+  async (request, ctx, reply) => {
+    const body = request.body;
+    const writer = requireWriter(ctx);
+    checkDomain(body, ctx.chain.chainId, ctx.chain.escrow);
+    const withdrawal = {
+      payer: lower(body.payer),
+      to: lower(body.to),
+      amount: amount("amount", body.amount),
+      nonce: uint("nonce", body.nonce, MAX_UINT64),
+      deadline: uint("deadline", body.deadline, MAX_UINT48),
+    };
+    checkRelayMinimum(ctx, withdrawal.amount);
+    checkValidity(0n, withdrawal.deadline, ctx.intake.nowSeconds());
+    const signature = body.signature.toLowerCase() as Hex;
+    await ctx.intake.checkSignature(withdrawal.payer, ctx.digester.withdrawal(withdrawal), signature);
 
-      const { txHash } = await relayWithinQuota(ctx, withdrawal.payer, () =>
-        ctx.intake.payerLock.run(withdrawal.payer, async () => {
-          // The view intake admits payments against: the withdrawal is checked and reserved there.
-          const view = await ctx.accounts.view(withdrawal.payer);
-          if (!view.isNonceFree(withdrawal.nonce)) {
-            throw new ApiError("nonce_unavailable", `nonce ${withdrawal.nonce} is used, pending or outside the window`);
-          }
-          if (view.available < withdrawal.amount) {
-            throw new ApiError("insufficient_balance", "escrow balance minus pending payments is below the amount", {
-              balance: view.account.balance.toString(),
-              pending: (view.pendingAmount + view.outflowAmount).toString(),
-            });
-          }
-          const result = await writer.withdrawWithSignature(withdrawal, signature);
-          // Sent: until the watcher applies it, no payment may spend what it takes, nor its nonce.
-          ctx.accounts.reserveOutflow(withdrawal.payer, {
-            nonce: withdrawal.nonce,
-            amount: withdrawal.amount,
-            deadline: withdrawal.deadline,
+    const { txHash } = await relayWithinQuota(ctx, withdrawal.payer, () =>
+      ctx.intake.payerLock.run(withdrawal.payer, async () => {
+        // The view intake admits payments against: the withdrawal is checked and reserved there.
+        const view = await ctx.accounts.view(withdrawal.payer);
+        if (!view.isNonceFree(withdrawal.nonce)) {
+          throw new ApiError("nonce_unavailable", `nonce ${withdrawal.nonce} is used, pending or outside the window`);
+        }
+        if (view.available < withdrawal.amount) {
+          throw new ApiError("insufficient_balance", "escrow balance minus pending payments is below the amount", {
+            balance: view.account.balance.toString(),
+            pending: (view.pendingAmount + view.outflowAmount).toString(),
           });
-          ctx.chain.forget(withdrawal.payer);
-          return result;
-        }),
-      );
-      return reply.status(202).send(sent(txHash));
-    },
-  );
-};
-
-export default createWithdrawal;
+        }
+        const result = await writer.withdrawWithSignature(withdrawal, signature);
+        // Sent: until the watcher applies it, no payment may spend what it takes, nor its nonce.
+        ctx.accounts.reserveOutflow(withdrawal.payer, {
+          nonce: withdrawal.nonce,
+          amount: withdrawal.amount,
+          deadline: withdrawal.deadline,
+        });
+        ctx.chain.forget(withdrawal.payer);
+        return result;
+      }),
+    );
+    return reply.status(202).send(sent(txHash));
+  },
+);

@@ -1,35 +1,18 @@
-import type { Static } from "@sinclair/typebox";
-import type { RouteModule } from "../../http/context";
-import { ERROR_RESPONSES, IdParams, SentTransactionView, SignedPaymentAction } from "../../intake/schemas";
-import { heldPayment, requireWriter, sent } from "./paymentAction";
-import type { Hex } from "../../domain";
+import { IdParams, SentTransactionView, SignedPaymentAction } from "../../../protocol/schemas";
+import { defineRoute } from "../../http/route";
+import { payerSignedAction } from "./paymentAction";
 
 /**
  * POST /v1/payments/:id/dispute — the payer's signed Dispute: freezes the held amount until the
  * arbiter rules (or the dispute times out). Only while the payment is held and its hold has not
  * ended; the escrow's verdict is final (a closed window comes back as 409 conflict).
  */
-const disputePayment: RouteModule = (app, ctx) => {
-  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof SignedPaymentAction> }>(
-    "/v1/payments/:id/dispute",
-    {
-      schema: {
-        tags: ["customers"],
-        summary: "Open a dispute (payer-signed)",
-        params: IdParams,
-        body: SignedPaymentAction,
-        response: { 202: SentTransactionView, ...ERROR_RESPONSES },
-      },
-    },
-    async (request, reply) => {
-      const writer = requireWriter(ctx);
-      const { record, payment, inclusion, deadline } = await heldPayment(ctx, request.params.id, request.body.deadline);
-      const signature = request.body.signature.toLowerCase() as Hex;
-      await ctx.intake.checkSignature(record.payer, ctx.digester.dispute(record.id, deadline), signature);
-      const { txHash } = await writer.openDisputeWithSignature({ payment, inclusion, deadline, signature });
-      return reply.status(202).send(sent(txHash));
-    },
-  );
-};
-
-export default disputePayment;
+export default defineRoute(
+  "POST /v1/payments/:id/dispute",
+  "Open a dispute (payer-signed)",
+  { params: IdParams, body: SignedPaymentAction, response: { 202: SentTransactionView } },
+  payerSignedAction(
+    (ctx, id, deadline) => ctx.digester.dispute(id, deadline),
+    (writer, action) => writer.openDisputeWithSignature(action),
+  ),
+);

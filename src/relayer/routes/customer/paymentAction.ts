@@ -1,7 +1,9 @@
 import { ApiError } from "../../errors";
 import { PaymentState, type Hex, type PaymentRecord } from "../../domain";
 import type { RouteContext } from "../../http/context";
-import type { ChainWriter, Inclusion } from "../../chain/chainWriter";
+import type { RouteHandler } from "../../http/route";
+import type { IdParams, SignedPaymentAction as SignedActionBody } from "../../../protocol/schemas";
+import type { ChainWriter, Inclusion, SentTransaction, SignedPaymentAction } from "../../chain/chainWriter";
 import { checkValidity, MAX_UINT48, uint } from "../../intake/parse";
 import type { Payment } from "../../../sdk/typedData";
 
@@ -45,6 +47,24 @@ export async function heldPayment(
 }
 
 export const sent = (txHash: Hex) => ({ txHash, status: "sent" as const });
+
+/**
+ * The handler of a payer-signed action on a held payment (confirm, dispute): the payer's signature
+ * over `digest`, then `send` relays it. 202 once the transaction is sent.
+ */
+export const payerSignedAction =
+  (
+    digest: (ctx: RouteContext, id: Hex, deadline: bigint) => ReturnType<RouteContext["digester"]["confirmation"]>,
+    send: (writer: ChainWriter, action: SignedPaymentAction) => Promise<SentTransaction>,
+  ): RouteHandler<typeof IdParams, undefined, typeof SignedActionBody> =>
+  async (request, ctx, reply) => {
+    const writer = requireWriter(ctx);
+    const { record, payment, inclusion, deadline } = await heldPayment(ctx, request.params.id, request.body.deadline);
+    const signature = request.body.signature.toLowerCase() as Hex;
+    await ctx.intake.checkSignature(record.payer, digest(ctx, record.id, deadline), signature);
+    const { txHash } = await send(writer, { payment, inclusion, deadline, signature });
+    return reply.status(202).send(sent(txHash));
+  };
 
 /** Relayed withdrawals and deposits below the configured minimum cost more gas than they move. */
 export function checkRelayMinimum(ctx: RouteContext, value: bigint): void {

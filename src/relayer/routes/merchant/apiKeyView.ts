@@ -1,15 +1,8 @@
-import { Type } from "@sinclair/typebox";
+import type { NewApiKeyView } from "../../../protocol/schemas";
 import type { ApiKeyRecord } from "../../domain";
 
-export const NewApiKeyView = Type.Object({
-  id: Type.String(),
-  merchantId: Type.String(),
-  key: Type.String({ description: "The API key (sp_live_…): shown only in this response, stored only as a hash" }),
-  createdAt: Type.String({ format: "date-time" }),
-  revokedKeyId: Type.Optional(Type.String()),
-});
-
-export function newApiKeyView(record: ApiKeyRecord, secret: string, revokedKeyId?: string) {
+/** A new key as its one response shows it, with its secret. */
+export function newApiKeyView(record: ApiKeyRecord, secret: string, revokedKeyId?: string): NewApiKeyView {
   return {
     id: record.id,
     merchantId: record.merchantId.toString(),

@@ -1,23 +1,12 @@
-import { Type, type Static } from "@sinclair/typebox";
+import { ListPaymentsQuery, Page, PaymentView } from "../../../protocol/schemas";
+import { PAYMENT_STATES } from "../../../protocol/states";
 import { ApiError } from "../../errors";
-import { PaymentState } from "../../domain";
-import { merchantOf, type RouteModule } from "../../http/context";
+import type { PaymentState } from "../../domain";
+import { merchantOf } from "../../http/context";
 import { paymentView } from "../../views";
-import { CursorQuery, ERROR_RESPONSES, Page, PaymentView } from "../../intake/schemas";
+import { defineRoute } from "../../http/route";
 
-const STATES = Object.values(PaymentState) as string[];
-
-const Query = Type.Object(
-  {
-    state: Type.Optional(Type.String({ maxLength: 200, description: `Comma-separated states: ${STATES.join(", ")}` })),
-    from: Type.Optional(
-      Type.String({ maxLength: 40, description: "Created at or after: ISO 8601 or unix milliseconds" }),
-    ),
-    to: Type.Optional(Type.String({ maxLength: 40, description: "Created before: ISO 8601 or unix milliseconds" })),
-    ...CursorQuery,
-  },
-  { additionalProperties: false },
-);
+const STATES: readonly string[] = PAYMENT_STATES;
 
 export const DEFAULT_PAGE = 50;
 export const MAX_PAGE = 100;
@@ -37,36 +26,24 @@ function instant(name: string, value: string | undefined): number | undefined {
 }
 
 /** GET /v1/merchant/payments — the merchant's own payments, filtered, cursor-paginated. */
-const listPayments: RouteModule = (app, ctx) => {
-  app.get<{ Querystring: Static<typeof Query> }>(
-    "/v1/merchant/payments",
-    {
-      config: { auth: "merchant" },
-      schema: {
-        tags: ["merchants"],
-        summary: "List the merchant's payments",
-        security: [{ merchantKey: [] }],
-        querystring: Query,
-        response: { 200: Page(PaymentView), ...ERROR_RESPONSES },
-      },
-    },
-    async (request) => {
-      const { merchantId } = merchantOf(request.principal);
-      const q = request.query;
-      const states = q.state?.split(",").map((s) => s.trim());
-      const unknown = states?.filter((s) => !STATES.includes(s));
-      if (unknown?.length) throw new ApiError("validation_failed", `unknown state ${unknown[0]}`, { states: STATES });
-      const page = await ctx.store.payments.list({
-        merchantId,
-        states: states as PaymentState[] | undefined,
-        from: instant("from", q.from),
-        to: instant("to", q.to),
-        cursor: q.cursor,
-        limit: pageLimit(q.limit),
-      });
-      return { items: page.items.map((p) => paymentView(p)), nextCursor: page.nextCursor };
-    },
-  );
-};
-
-export default listPayments;
+export default defineRoute(
+  "GET /v1/merchant/payments",
+  "List the merchant's payments",
+  { auth: "merchant", querystring: ListPaymentsQuery, response: { 200: Page(PaymentView) } },
+  async (request, ctx) => {
+    const { merchantId } = merchantOf(request.principal);
+    const q = request.query;
+    const states = q.state?.split(",").map((s) => s.trim());
+    const unknown = states?.filter((s) => !STATES.includes(s));
+    if (unknown?.length) throw new ApiError("validation_failed", `unknown state ${unknown[0]}`, { states: STATES });
+    const page = await ctx.store.payments.list({
+      merchantId,
+      states: states as PaymentState[] | undefined,
+      from: instant("from", q.from),
+      to: instant("to", q.to),
+      cursor: q.cursor,
+      limit: pageLimit(q.limit),
+    });
+    return { items: page.items.map((p) => paymentView(p)), nextCursor: page.nextCursor };
+  },
+);

@@ -1,14 +1,9 @@
-import { Type, type Static } from "@sinclair/typebox";
+import { NewApiKeyView, RotateApiKeyBody } from "../../../protocol/schemas";
 import { ApiError } from "../../errors";
 import { newApiKey } from "../../http/auth";
-import { merchantOf, type RouteModule } from "../../http/context";
-import { ERROR_RESPONSES } from "../../intake/schemas";
-import { NewApiKeyView, newApiKeyView } from "./apiKeyView";
-
-const RotateBody = Type.Object(
-  { revokeCurrent: Type.Optional(Type.Boolean({ description: "Also revoke the key this request is made with" })) },
-  { additionalProperties: false },
-);
+import { merchantOf } from "../../http/context";
+import { defineRoute } from "../../http/route";
+import { newApiKeyView } from "./apiKeyView";
 
 /**
  * POST /v1/merchant/api-keys — issues a new key for the calling merchant (rotation) and, with
@@ -17,39 +12,28 @@ const RotateBody = Type.Object(
  * revokeCurrent) and `apiKeysPerHour` creations (429 api_key_rate_limited), so keys cannot be
  * multiplied (the request limit is per merchant anyway).
  */
-const rotateApiKey: RouteModule = (app, ctx) => {
-  app.post<{ Body: Static<typeof RotateBody> | undefined }>(
-    "/v1/merchant/api-keys",
-    {
-      config: { auth: "merchant", secretFields: ["key"] },
-      schema: {
-        tags: ["merchants"],
-        summary: "Create a new API key (rotate)",
-        security: [{ merchantKey: [] }],
-        body: RotateBody,
-        response: { 201: NewApiKeyView, ...ERROR_RESPONSES },
-      },
-    },
-    async (request, reply) => {
-      const { merchantId, keyId } = merchantOf(request.principal);
-      ctx.limits.apiKeyCreation.take(`merchant:${merchantId}`);
-      const now = ctx.clock();
-      const { record, secret } = newApiKey(merchantId, now);
-      const revoke = request.body?.revokeCurrent === true;
-      await ctx.store.transaction(async () => {
-        // Counted inside the transaction: concurrent rotations cannot both pass the cap.
-        const live = (await ctx.store.apiKeys.listByMerchant(merchantId)).filter((k) => k.revokedAt === null).length;
-        if (live - (revoke ? 1 : 0) >= ctx.config.maxLiveApiKeys) {
-          throw new ApiError("api_key_limit_reached", `at most ${ctx.config.maxLiveApiKeys} live API keys`, {
-            limit: ctx.config.maxLiveApiKeys,
-          });
-        }
-        await ctx.store.apiKeys.create(record);
-        if (revoke) await ctx.store.apiKeys.revoke(keyId, now);
-      });
-      return reply.status(201).send(newApiKeyView(record, secret, revoke ? keyId : undefined));
-    },
-  );
-};
-
-export default rotateApiKey;
+export default defineRoute(
+  "POST /v1/merchant/api-keys",
+  "Create a new API key (rotate)",
+  { auth: "merchant", secretFields: ["key"], body: RotateApiKeyBody, response: { 201: NewApiKeyView } },
+  async (request, ctx, reply) => {
+    const { merchantId, keyId } = merchantOf(request.principal);
+    ctx.limits.apiKeyCreation.take(`merchant:${merchantId}`);
+    const now = ctx.clock();
+    const { record, secret } = newApiKey(merchantId, now);
+    // The body is optional: a rotation with no options sends none.
+    const revoke = (request.body as RotateApiKeyBody | undefined)?.revokeCurrent === true;
+    await ctx.store.transaction(async () => {
+      // Counted inside the transaction: concurrent rotations cannot both pass the cap.
+      const live = (await ctx.store.apiKeys.listByMerchant(merchantId)).filter((k) => k.revokedAt === null).length;
+      if (live - (revoke ? 1 : 0) >= ctx.config.maxLiveApiKeys) {
+        throw new ApiError("api_key_limit_reached", `at most ${ctx.config.maxLiveApiKeys} live API keys`, {
+          limit: ctx.config.maxLiveApiKeys,
+        });
+      }
+      await ctx.store.apiKeys.create(record);
+      if (revoke) await ctx.store.apiKeys.revoke(keyId, now);
+    });
+    return reply.status(201).send(newApiKeyView(record, secret, revoke ? keyId : undefined));
+  },
+);

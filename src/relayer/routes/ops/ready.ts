@@ -1,7 +1,6 @@
-import { Type } from "@sinclair/typebox";
+import { ReadyView } from "../../../protocol/schemas";
 import { ApiError } from "../../errors";
-import type { RouteModule } from "../../http/context";
-import { ERROR_RESPONSES } from "../../intake/schemas";
+import { defineRoute } from "../../http/route";
 
 /** A dependency slower than this counts as down: a probe must answer quickly either way. */
 const PROBE_TIMEOUT_MS = 2_000;
@@ -25,37 +24,24 @@ async function probe(check: () => Promise<unknown>): Promise<string> {
  * GET /ready — readiness: the store answers a read, the chain node answers eth_blockNumber, and no
  * reported condition holds (`reasons`: signer_unfunded, storage_unavailable; see src/relayer/readiness.ts).
  */
-const ready: RouteModule = (app, ctx) => {
-  app.get(
-    "/ready",
-    {
-      config: { rateLimited: false },
-      schema: {
-        tags: ["operations"],
-        summary: "Readiness (store and chain reachable)",
-        response: {
-          200: Type.Object({ status: Type.Literal("ready"), store: Type.String(), chain: Type.String() }),
-          ...ERROR_RESPONSES,
-        },
-      },
-    },
-    async () => {
-      const [store, chain] = await Promise.all([
-        probe(() => ctx.store.chainCursor.get("readiness-probe")),
-        probe(() => ctx.chain.blockNumber()),
-      ]);
-      // A store that failed for want of space is tried with a real write: it ends the condition.
-      if (ctx.readiness.has("storage_unavailable")) await ctx.store.storage?.probe();
-      const reasons = ctx.readiness.conditions().map((c) => c.reason);
-      if (store !== "ok" || chain !== "ok")
-        throw new ApiError("not_ready", "a dependency is unavailable", { store, chain, reasons });
-      if (reasons.length > 0) {
-        const messages = ctx.readiness.conditions().map((c) => c.message);
-        throw new ApiError("not_ready", messages.join("; "), { store, chain, reasons });
-      }
-      return { status: "ready" as const, store, chain };
-    },
-  );
-};
-
-export default ready;
+export default defineRoute(
+  "GET /ready",
+  "Readiness (store and chain reachable)",
+  { tag: "operations", rateLimited: false, response: { 200: ReadyView } },
+  async (_request, ctx) => {
+    const [store, chain] = await Promise.all([
+      probe(() => ctx.store.chainCursor.get("readiness-probe")),
+      probe(() => ctx.chain.blockNumber()),
+    ]);
+    // A store that failed for want of space is tried with a real write: it ends the condition.
+    if (ctx.readiness.has("storage_unavailable")) await ctx.store.storage?.probe();
+    const reasons = ctx.readiness.conditions().map((c) => c.reason);
+    if (store !== "ok" || chain !== "ok")
+      throw new ApiError("not_ready", "a dependency is unavailable", { store, chain, reasons });
+    if (reasons.length > 0) {
+      const messages = ctx.readiness.conditions().map((c) => c.message);
+      throw new ApiError("not_ready", messages.join("; "), { store, chain, reasons });
+    }
+    return { status: "ready" as const, store, chain };
+  },
+);

@@ -1,5 +1,5 @@
 /**
- * Webhook signatures, for the relayer (signing) and for merchants (verifying; the SDK re-exports this).
+ * Webhook signatures: the relayer signs deliveries, merchants verify them (the SDK re-exports this).
  *
  * Header: `StablePay-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
  * Several `v1=` entries may appear (e.g. while a secret is rotated); any one matching is enough.

@@ -1,0 +1,57 @@
+/**
+ * The API's error codes, each with its HTTP status, and the error body. Clients branch on `code`
+ * (stable); `message` is for humans and may change. The relayer raises them, the SDK reports them.
+ */
+import { Type, type Static } from "@sinclair/typebox";
+
+export const ERROR_CODES = {
+  invalid_json: 400,
+  validation_failed: 400,
+  invalid_signature: 400,
+  wrong_domain: 400,
+  invalid_amount: 400,
+  expired: 400,
+  not_yet_valid: 400,
+  nonce_unavailable: 409,
+  insufficient_balance: 409,
+  merchant_not_active: 409,
+  unknown_merchant: 404,
+  not_found: 404,
+  unauthorized: 401,
+  forbidden: 403,
+  payer_blocklisted: 403,
+  idempotency_key_reused: 422,
+  idempotent_replay_secret_withheld: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
+  too_many_auth_failures: 429,
+  api_key_rate_limited: 429,
+  api_key_limit_reached: 409,
+  node_call_budget_exceeded: 429,
+  amount_below_minimum: 400,
+  relay_quota_exceeded: 429,
+  not_ready: 503,
+  chain_unavailable: 503,
+  storage_unavailable: 503,
+  conflict: 409,
+  webhook_limit_reached: 409,
+  webhook_url_not_allowed: 422,
+  request_already_paid: 409,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The error object; `code` is typed as ErrorCode but documented as a plain string, open to new codes. */
+export const ErrorDetail = Type.Object({
+  code: Type.Unsafe<ErrorCode>(Type.String({ description: "Stable machine-readable code (src/relayer/errors.ts)" })),
+  message: Type.String(),
+  details: Type.Optional(Type.Unknown()),
+});
+export type ErrorDetail = Static<typeof ErrorDetail>;
+
+export const ErrorResponse = Type.Object({ error: ErrorDetail }, { description: "Error" });
+export type ErrorResponse = Static<typeof ErrorResponse>;
+
+/** Every route documents these next to its success responses. */
+export const ERROR_RESPONSES = { "4xx": ErrorResponse, "5xx": ErrorResponse } as const;

@@ -1,0 +1,86 @@
+/** A merchant's side: payment requests, settlements and balance. */
+import { Type, type Static } from "@sinclair/typebox";
+import { SETTLEMENT_STATES, type SettlementState } from "../states";
+import { AmountString, Bytes32, CursorQuery, DateTime, Nullable, UintString } from "./common";
+
+export const MerchantIdParams = Type.Object({ id: UintString("Merchant id in the registry", 20) });
+
+export const PAYMENT_REQUEST_MIN_EXPIRY_SECONDS = 60;
+export const PAYMENT_REQUEST_MAX_EXPIRY_SECONDS = 30 * 24 * 3600;
+
+export const PaymentRequestBody = Type.Object(
+  {
+    amount: AmountString("Token units, 1 .. 2^128-1"),
+    orderRef: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      description: "The merchant's order reference: a 0x-prefixed bytes32, or any text (its keccak256 is signed)",
+    }),
+    expiresIn: Type.Integer({
+      minimum: PAYMENT_REQUEST_MIN_EXPIRY_SECONDS,
+      maximum: PAYMENT_REQUEST_MAX_EXPIRY_SECONDS,
+      description: "Seconds",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const TypedField = Type.Object({ name: Type.String(), type: Type.String() });
+
+/** The EIP-712 typed data of a payment request: `payer` and `nonce` are left null for the customer's wallet. */
+export const PaymentRequestTypedData = Type.Object({
+  domain: Type.Object({
+    name: Type.String(),
+    version: Type.String(),
+    chainId: Type.Integer(),
+    verifyingContract: Type.String(),
+  }),
+  types: Type.Object({ EIP712Domain: Type.Array(TypedField), Payment: Type.Array(TypedField) }),
+  primaryType: Type.Literal("Payment"),
+  message: Type.Object({
+    payer: Type.Null(),
+    merchantId: Type.String(),
+    amount: Type.String(),
+    orderRef: Bytes32,
+    nonce: Type.Null(),
+    validAfter: Type.String(),
+    deadline: Type.String(),
+  }),
+});
+export type PaymentRequestTypedData = Static<typeof PaymentRequestTypedData>;
+
+export const PaymentRequestView = Type.Object({
+  id: Type.String(),
+  merchantId: Type.String(),
+  amount: Type.String(),
+  orderRef: Bytes32,
+  expiresAt: DateTime,
+  typedData: PaymentRequestTypedData,
+  placeholders: Type.Object({ payer: Type.String(), nonce: Type.String() }),
+  submit: Type.Object({ method: Type.Literal("POST"), path: Type.String(), requestId: Type.String() }),
+});
+export type PaymentRequestView = Static<typeof PaymentRequestView>;
+
+export const SettlementsQuery = Type.Object({ ...CursorQuery }, { additionalProperties: false });
+
+export const SettlementView = Type.Object({
+  key: Type.Integer(),
+  merchantId: Type.String(),
+  batchIds: Type.Array(Type.String()),
+  state: Type.Unsafe<SettlementState>(Type.String({ enum: [...SETTLEMENT_STATES] })),
+  txHash: Nullable(Type.String()),
+  amount: Nullable(Type.String()),
+  fee: Nullable(Type.String()),
+  createdAt: DateTime,
+  updatedAt: DateTime,
+});
+export type SettlementView = Static<typeof SettlementView>;
+
+export const BalanceView = Type.Object({
+  merchantId: Type.String(),
+  released: Type.String({
+    description: "Released (confirmed or ruled) funds net of fees, paid out at the next settlement",
+  }),
+  claimable: Type.String({ description: "Payouts that could not be delivered, claimable with escrow.claim" }),
+});
+export type BalanceView = Static<typeof BalanceView>;

@@ -1,0 +1,132 @@
+/**
+ * Payments: submission (one or a batch), the payment view, the payer's signed actions on a held
+ * payment (confirm, dispute), the merchant's refund and the merchant's payment list.
+ */
+import { Type, type Static } from "@sinclair/typebox";
+import { PAYMENT_STATES, type PaymentState } from "../states";
+import { ErrorDetail } from "./errors";
+import {
+  Address,
+  AmountString,
+  Bytes32,
+  CursorQuery,
+  Nullable,
+  PaymentId,
+  Signature,
+  Timestamp,
+  UintString,
+} from "./common";
+
+export const PaymentFields = {
+  payer: Address,
+  merchantId: UintString("Merchant id in the registry (uint64)", 20),
+  amount: AmountString("Token units, 1 .. 2^128-1"),
+  orderRef: Bytes32,
+  nonce: UintString("Payer nonce in its 64-wide window (uint64)", 20),
+  validAfter: UintString("Unix seconds (uint48)", 15),
+  deadline: UintString("Unix seconds (uint48)", 15),
+};
+
+export const PaymentSubmission = Type.Object(
+  {
+    ...PaymentFields,
+    signature: Signature,
+    chainId: Type.Optional(UintString("Chain id the payer signed for; checked against the relayer's", 20)),
+    escrow: Type.Optional(Address),
+    requestId: Type.Optional(
+      Type.String({ pattern: "^req_[A-Za-z0-9_-]{1,64}$", description: "Payment request it pays" }),
+    ),
+  },
+  { additionalProperties: false, description: "A payment signed by its payer (EIP-712 `Payment`)" },
+);
+export type PaymentSubmission = Static<typeof PaymentSubmission>;
+
+export const MAX_BATCH_ITEMS = 1_000;
+
+export const Inclusion = Type.Object({
+  batchId: Type.String(),
+  root: Bytes32,
+  leafIndex: Type.Integer(),
+  proof: Type.Array(Bytes32),
+});
+export type InclusionView = Static<typeof Inclusion>;
+
+export const PaymentView = Type.Object({
+  id: PaymentId,
+  payer: Address,
+  merchantId: Type.String(),
+  amount: Type.String(),
+  orderRef: Bytes32,
+  nonce: Type.String(),
+  validAfter: Type.String(),
+  deadline: Type.String(),
+  signature: Type.String(),
+  state: Type.Unsafe<PaymentState>(Type.String({ enum: [...PAYMENT_STATES] })),
+  rejectReason: Nullable(Type.String()),
+  batchId: Nullable(Type.String()),
+  leafIndex: Nullable(Type.Integer()),
+  txHash: Nullable(Type.String()),
+  refunded: Type.String(),
+  releaseAt: Nullable(Type.String()),
+  requestId: Nullable(Type.String()),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  inclusion: Type.Optional(Nullable(Inclusion)),
+});
+export type PaymentView = Static<typeof PaymentView>;
+
+export const IdParams = Type.Object({ id: PaymentId });
+
+/** What a relayed transaction's route answers (202): the escrow's events tell the rest. */
+export const SentTransactionView = Type.Object({ txHash: Type.String(), status: Type.Literal("sent") });
+export type SentTransactionView = Static<typeof SentTransactionView>;
+
+/** The payer's signed Confirmation or Dispute of a held payment. */
+export const SignedPaymentAction = Type.Object(
+  { deadline: UintString("Unix seconds (uint48) the signature is valid to", 15), signature: Signature },
+  { additionalProperties: false },
+);
+
+export const BatchBody = Type.Object(
+  { payments: Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_BATCH_ITEMS }) },
+  { additionalProperties: false },
+);
+
+export const BatchItemResult = Type.Object({
+  index: Type.Integer(),
+  status: Type.Integer({ description: "What POST /v1/payments would have answered for this item" }),
+  payment: Type.Optional(PaymentView),
+  error: Type.Optional(ErrorDetail),
+});
+export type BatchItemResult = Static<typeof BatchItemResult>;
+
+export const BatchResponse = Type.Object({
+  accepted: Type.Integer(),
+  duplicates: Type.Integer(),
+  failed: Type.Integer(),
+  results: Type.Array(BatchItemResult),
+});
+export type BatchResponse = Static<typeof BatchResponse>;
+
+export const RefundBody = Type.Object(
+  {
+    totalRefund: AmountString("Cumulative amount refunded after this refund (1 .. payment amount)"),
+    deadline: UintString("Unix seconds (uint48) the signature is valid to", 15),
+    signature: Signature,
+  },
+  { additionalProperties: false, description: "The merchant owner key's EIP-712 `Refund`" },
+);
+
+export const ListPaymentsQuery = Type.Object(
+  {
+    state: Type.Optional(
+      Type.String({ maxLength: 200, description: `Comma-separated states: ${PAYMENT_STATES.join(", ")}` }),
+    ),
+    from: Type.Optional(
+      Type.String({ maxLength: 40, description: "Created at or after: ISO 8601 or unix milliseconds" }),
+    ),
+    to: Type.Optional(Type.String({ maxLength: 40, description: "Created before: ISO 8601 or unix milliseconds" })),
+    ...CursorQuery,
+  },
+  { additionalProperties: false },
+);
