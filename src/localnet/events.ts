@@ -1,5 +1,5 @@
 /** What the escrow's events say about a run of payments: each escrowed, rejected or settled how many times. */
-import type { Hex } from "../sdk/typedData";
+import type { Hex } from "../protocol";
 import type { LocalChain } from "./network";
 
 export interface EscrowEvents {

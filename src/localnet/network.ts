@@ -19,7 +19,7 @@ import {
 import { RECEIVE_WITH_AUTHORIZATION_TYPES } from "../protocol/eip3009";
 import { LOCAL_DEV_SIGNER_KEY } from "../relayer/config";
 import { EscrowDigester, toHex } from "../relayer/intake/digest";
-import { ethersTypes, type Address, type Hex, type Payment } from "../sdk/typedData";
+import { ethersTypes, type Address, type Hex, type Payment } from "../protocol";
 import { depositNonce } from "../sdk/eip3009";
 import { startHardhatNode, type ChainNode } from "./chain";
 import { deployInChild } from "./deploy";

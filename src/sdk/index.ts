@@ -2,9 +2,31 @@
  * StablePay SDK: sign payments and everything else the escrow accepts by signature, with any ethers
  * v6 signer or viem account; talk to the relayer's HTTP API; verify merchant webhooks.
  */
-export * from "./typedData";
-export { paymentId } from "../protocol/paymentId";
-export { BatchTree, hashPair, processProof } from "../protocol/merkle";
+export {
+  ESCROW_DOMAIN_NAME,
+  ESCROW_DOMAIN_VERSION,
+  confirmationTypes,
+  disputeTypes,
+  escrowDomain,
+  ethersTypes,
+  paymentMessage,
+  paymentTypes,
+  refundTypes,
+  withdrawalMessage,
+  withdrawalTypes,
+  paymentId,
+  BatchTree,
+  hashPair,
+  processProof,
+  type Address,
+  type Confirmation,
+  type Dispute,
+  type EscrowDomain,
+  type Hex,
+  type Payment,
+  type Refund,
+  type Withdrawal,
+} from "../protocol";
 export * from "./errors";
 export * from "./signers";
 export * from "./eip3009";

@@ -24,7 +24,7 @@ import type {
 import { PAYMENT_STATES, SETTLEMENT_STATES, type PaymentState, type SettlementState } from "../protocol/states";
 import { StablePayError } from "./errors";
 import type { DepositAuthorization } from "./eip3009";
-import type { Address, EscrowDomain, Hex, Payment, Withdrawal } from "./typedData";
+import type { Address, EscrowDomain, Hex, Payment, Withdrawal } from "../protocol";
 
 export { PAYMENT_STATES, SETTLEMENT_STATES, type PaymentState, type SettlementState, type PaymentRequestTypedData };
 

@@ -18,10 +18,10 @@ import {
   paymentTypes,
   refundTypes,
   withdrawalTypes,
-} from "../../src/sdk/typedData";
-import type { Address, Hex, Payment, Withdrawal } from "../../src/sdk/typedData";
-import { paymentId } from "../../src/sdk/paymentId";
-import { BatchTree } from "../../src/sdk/merkle";
+} from "../../src/protocol";
+import type { Address, Hex, Payment, Withdrawal } from "../../src/protocol";
+import { paymentId } from "../../src/protocol";
+import { BatchTree } from "../../src/protocol";
 
 export const ONE_DAY = 24n * 3600n;
 export const ADMIN_DELAY = 3n * ONE_DAY;

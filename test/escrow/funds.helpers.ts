@@ -22,7 +22,7 @@ import {
   type SettlementToken,
 } from "../../typechain-types";
 import { deployStablePay } from "../../src/chain/deploy";
-import type { Address, Hex, Withdrawal } from "../../src/sdk/typedData";
+import type { Address, Hex, Withdrawal } from "../../src/protocol";
 import { depositNonce } from "../../src/sdk/eip3009";
 import {
   randomNonce,

@@ -36,7 +36,7 @@ import {
   usd,
   type EscrowFixture,
 } from "./fixtures";
-import type { Hex, Payment } from "../../src/sdk/typedData";
+import type { Hex, Payment } from "../../src/protocol";
 import { liabilitiesOf, payBatchOf, settleFixture } from "./settle.helpers";
 
 const DEFAULT_SEED = 20_250_611;

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { artifacts, ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { Payment } from "../../src/sdk/typedData";
+import type { Payment } from "../../src/protocol";
 import {
   buildPayment,
   liabilitiesOf,

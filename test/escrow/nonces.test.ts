@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { Payment } from "../../src/sdk/typedData";
+import type { Payment } from "../../src/protocol";
 import {
   buildPayment,
   CUSTOMER_DEPOSIT,

@@ -2,8 +2,8 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { Payment } from "../../src/sdk/typedData";
-import { BatchTree } from "../../src/sdk/merkle";
+import type { Payment } from "../../src/protocol";
+import { BatchTree } from "../../src/protocol";
 import {
   CUSTOMER_DEPOSIT,
   FEE_BPS,

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Signer } from "ethers";
-import type { Payment } from "../../src/sdk/typedData";
+import type { Payment } from "../../src/protocol";
 import { randomNonce, signReceiveAuthorization } from "../helpers/eip3009";
 import {
   CUSTOMER_DEPOSIT,

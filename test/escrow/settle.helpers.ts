@@ -8,8 +8,8 @@ import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { Addressable, ContractTransactionReceipt, Interface, Signer } from "ethers";
 import type { PaymentEscrow } from "../../typechain-types";
-import { BatchTree } from "../../src/sdk/merkle";
-import type { Address, Hex, Payment } from "../../src/sdk/typedData";
+import { BatchTree } from "../../src/protocol";
+import type { Address, Hex, Payment } from "../../src/protocol";
 import {
   deployEscrowFixture,
   expectInvariant,

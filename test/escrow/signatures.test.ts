@@ -2,10 +2,10 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { TypedDataEncoder, concat, getBytes } from "ethers";
-import { escrowDomain, type Address, type Hex } from "../../src/sdk/typedData";
-import { paymentId } from "../../src/sdk/paymentId";
+import { escrowDomain, type Address, type Hex } from "../../src/protocol";
+import { paymentId } from "../../src/protocol";
 import { depositNonce } from "../../src/sdk/eip3009";
-import { hashPair } from "../../src/sdk/merkle";
+import { hashPair } from "../../src/protocol";
 import { signReceiveAuthorization, randomNonce } from "../helpers/eip3009";
 import {
   CUSTOMER_DEPOSIT,

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Signer } from "ethers";
-import { escrowDomain, withdrawalTypes, type Address, type Hex, type Withdrawal } from "../../src/sdk/typedData";
+import { escrowDomain, withdrawalTypes, type Address, type Hex, type Withdrawal } from "../../src/protocol";
 import { splitSignature, toHighS } from "../helpers/eip3009";
 import { CUSTOMER_DEPOSIT, signWithdrawal, usd } from "./fixtures";
 import {

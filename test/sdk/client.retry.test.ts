@@ -8,7 +8,7 @@ import { expect } from "chai";
 import { RelayerApiError, RelayerClient, fromEthersSigner, signConfirmation, type Hex } from "../../src/sdk";
 import { retryAfterMs, backoffMs } from "../../src/sdk/http";
 import { escrowInStore, signedPayment, startApi, type ApiHarness } from "../relayer/helpers/api";
-import { escrowDomain } from "../../src/sdk/typedData";
+import { escrowDomain } from "../../src/protocol";
 
 interface Counted {
   fetch: typeof fetch;

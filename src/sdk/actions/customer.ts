@@ -5,7 +5,7 @@ import type { DepositAuthorization } from "../eip3009";
 import { paymentFromRequest, pickNonce, type PaymentFromRequestParams } from "../payments";
 import { signPayment } from "../sign";
 import type { TypedDataSigner } from "../signers";
-import type { Address, EscrowDomain, Hex, Payment, Withdrawal } from "../typedData";
+import type { Address, EscrowDomain, Hex, Payment, Withdrawal } from "../../protocol";
 import {
   depositBody,
   parseAccount,

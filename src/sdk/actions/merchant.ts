@@ -1,5 +1,5 @@
 /** What a merchant does with its API key: payment requests, its payments and refunds, settlements, webhooks, keys. */
-import type { Hex } from "../typedData";
+import type { Hex } from "../../protocol";
 import {
   parseApiKey,
   parseBalance,

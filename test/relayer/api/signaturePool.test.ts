@@ -13,7 +13,7 @@ import {
 } from "../../../src/relayer/intake/signaturePool";
 import { signPayment } from "../../../src/sdk/sign";
 import { fromEthersSigner } from "../../../src/sdk/signers";
-import type { Address, Hex, Payment } from "../../../src/sdk/typedData";
+import type { Address, Hex, Payment } from "../../../src/protocol";
 
 const CHAIN_ID = 31337n;
 const ESCROW = "0x5fbdb2315678afecb367f032d93f642f64180aa3" as Address;

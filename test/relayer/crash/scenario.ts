@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import type { Wallet } from "ethers";
 import type { SignedPayment as SdkSignedPayment } from "../../../src/sdk";
-import type { Hex } from "../../../src/sdk/typedData";
+import type { Hex } from "../../../src/protocol";
 import { escrowEvents, type EscrowEvents } from "../../../src/localnet/events";
 import { orderRef, type LocalChain, type SignedPayment } from "../helpers/process";
 

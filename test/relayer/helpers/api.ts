@@ -19,8 +19,8 @@ import { createMetrics } from "../../../src/relayer/runtime/metrics";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 import { EthersChainView } from "../../../src/relayer/chain/chainView";
 import { DirectChainWriter } from "./directChainWriter";
-import type { Payment } from "../../../src/sdk/typedData";
-import { BatchTree } from "../../../src/sdk/merkle";
+import type { Payment } from "../../../src/protocol";
+import { BatchTree } from "../../../src/protocol";
 import { buildPayment, deployEscrowFixture, signPayment, type EscrowFixture } from "../../escrow/fixtures";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";

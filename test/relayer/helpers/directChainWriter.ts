@@ -6,7 +6,7 @@ import { getAddress, type Signer } from "ethers";
 import { PaymentEscrow__factory, SettlementToken__factory, type PaymentEscrow } from "../../../typechain-types";
 import { ApiError } from "../../../src/relayer/errors";
 import type { Hex } from "../../../src/relayer/domain";
-import type { Withdrawal } from "../../../src/sdk/typedData";
+import type { Withdrawal } from "../../../src/protocol";
 import { revertData } from "../../../src/relayer/chain/revert";
 import {
   REVERT_CODES,

@@ -5,7 +5,7 @@ import type { RouteHandler } from "../../http/route";
 import type { IdParams, SignedPaymentAction as SignedActionBody } from "../../../protocol/schemas";
 import type { ChainWriter, Inclusion, SentTransaction, SignedPaymentAction } from "../../chain/chainWriter";
 import { checkValidity, MAX_UINT48, uint } from "../../intake/parse";
-import type { Payment } from "../../../sdk/typedData";
+import type { Payment } from "../../../protocol";
 
 /** The signed fields of a payment as the escrow wants them back. */
 export const paymentOf = (p: PaymentRecord): Payment => ({

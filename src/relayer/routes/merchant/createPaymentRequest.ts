@@ -7,7 +7,7 @@ import { defineRoute } from "../../http/route";
 import { MerchantStatus } from "../../chain/chainView";
 import { keccakUtf8 } from "../../intake/digest";
 import { amount } from "../../intake/parse";
-import { ESCROW_DOMAIN_NAME, ESCROW_DOMAIN_VERSION, paymentTypes } from "../../../sdk/typedData";
+import { ESCROW_DOMAIN_NAME, ESCROW_DOMAIN_VERSION, paymentTypes } from "../../../protocol";
 
 /**
  * POST /v1/merchant/payment-requests — what the customer should sign: the EIP-712 typed data of a
