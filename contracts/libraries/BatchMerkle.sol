@@ -8,7 +8,7 @@ import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
  * @notice Builds the Merkle root of a batch's payment ids on chain, so the root commits to exactly
  * the payments the escrow accepted (the submitter is not trusted to supply it).
  *
- * Layout (rebuilt off chain by src/sdk/merkle.ts): leaves are the payment ids in acceptance order;
+ * Layout (rebuilt off chain by src/protocol/merkle.ts): leaves are the payment ids in acceptance order;
  * each level hashes adjacent pairs with OpenZeppelin's commutative keccak (sorted pair), and an odd
  * last node is carried up unchanged. Proofs verify with OpenZeppelin's {MerkleProof}.
  * Leaves are EIP-712 digests (32 bytes) and inner nodes hash 64 bytes, so no inner node can be

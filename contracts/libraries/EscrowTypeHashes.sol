@@ -6,7 +6,7 @@ import {IPaymentEscrow} from "../interfaces/IPaymentEscrow.sol";
 /**
  * @title EscrowTypeHashes
  * @notice EIP-712 type strings and struct hashes of everything the escrow accepts by signature.
- * The off-chain twin is src/sdk/typedData.ts; a test checks both agree.
+ * The off-chain twin is src/protocol/typedData.ts; a test checks both agree.
  */
 library EscrowTypeHashes {
     bytes32 internal constant PAYMENT_TYPEHASH = keccak256(

@@ -11,7 +11,7 @@ import {BatchMerkle} from "../libraries/BatchMerkle.sol";
 /**
  * @title EscrowTypeHashesHarness
  * @notice Exposes the escrow's internal EIP-712 type hashes, struct hashes and batch Merkle root so
- * the TypeScript SDK (src/sdk/typedData.ts, src/sdk/merkle.ts) can be checked against them. It uses
+ * the TypeScript protocol module (src/protocol/typedData.ts, src/protocol/merkle.ts) can be checked against them. It uses
  * the escrow's EIP-712 domain name and version, with its own address as verifying contract.
  */
 contract EscrowTypeHashesHarness is EIP712 {
