@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { ethers } from "hardhat";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { FastifyInstance } from "fastify";
 import { buildApp, type AppDeps } from "../../../src/relayer/app";
 import { loadConfig, type RelayerConfig } from "../../../src/relayer/config";
@@ -77,7 +77,10 @@ export async function startApi(options: HarnessOptions = {}): Promise<ApiHarness
     accountCacheMs: options.accountCacheMs ?? 0,
     termsCacheMs: 0,
   });
-  const offset = (await time.latest()) * 1000 - Date.now();
+  // The pending block's time, not the latest block's: after loadFixture reverts to a snapshot, the
+  // latest block is as old as the snapshot while the next block is stamped with the time since.
+  const pending = await ethers.provider.send("eth_getBlockByNumber", ["pending", false]);
+  const offset = Number(BigInt(pending.timestamp)) * 1000 - Date.now();
   const clock = () => Date.now() + offset;
   const logs: string[] = [];
   const stream = new Writable({
