@@ -8,7 +8,7 @@ import type { Hex } from "../../protocol/types";
  * over fixed ABI words, then one keccak over the precomputed "\x19\x01" ‖ domainSeparator prefix.
  * viem's `hashTypedData` re-derives type strings and the domain on every call, which is too slow at
  * thousands of payments per second. Types, typehashes and the domain are the protocol's
- * (src/protocol/typedData.ts); test/relayer/api/digest.test.ts checks this against its paymentId.
+ * (src/protocol/typedData.ts); test/relayer/intake/digest.test.ts checks this against its paymentId.
  */
 
 // Kept for importers of the former helpers here (routes, test launcher); new code imports the protocol.

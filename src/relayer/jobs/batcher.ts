@@ -33,7 +33,7 @@ import { Job, type JobMetrics } from "./job";
 
 /**
  * Gas model of payBatch, an upper bound of eth_estimateGas measured on the in-process network by
- * test/relayer/pipeline/batcher.test.ts with distinct payers (cold account slots): a cost per
+ * test/relayer/jobs/batcher.test.ts with distinct payers (cold account slots): a cost per
  * payment (calldata, EIP-712 hash, ecrecover, one packed account write, PaymentEscrowed), per
  * merchant run (registry read, tranche write, TrancheFunded) and a fixed part (intrinsic gas, the
  * batch's root, counter, totals and BatchEscrowed). Rounded up so the model stays above the node;
