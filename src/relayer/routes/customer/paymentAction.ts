@@ -1,8 +1,8 @@
 import { ApiError } from "../../errors";
 import { PaymentState, type Hex, type PaymentRecord } from "../../domain";
-import type { RouteContext } from "../../http/context";
-import type { RouteHandler } from "../../http/route";
-import type { IdParams, SignedPaymentAction as SignedActionBody } from "../../../protocol/schemas";
+import type { RouteContext, RouteModule } from "../../http/context";
+import { defineRoute } from "../../http/route";
+import { IdParams, SentTransactionView, SignedPaymentAction as SignedActionBody } from "../../../protocol/schemas";
 import type { ChainWriter, Inclusion, SentTransaction, SignedPaymentAction } from "../../chain/chainWriter";
 import { checkValidity, MAX_UINT48, uint } from "../../intake/parse";
 import type { Payment } from "../../../protocol";
@@ -49,22 +49,28 @@ export async function heldPayment(
 export const sent = (txHash: Hex) => ({ txHash, status: "sent" as const });
 
 /**
- * The handler of a payer-signed action on a held payment (confirm, dispute): the payer's signature
+ * The route of a payer-signed action on a held payment (confirm, dispute): the payer's signature
  * over `digest`, then `send` relays it. 202 once the transaction is sent.
  */
-export const payerSignedAction =
-  (
-    digest: (ctx: RouteContext, id: Hex, deadline: bigint) => ReturnType<RouteContext["digester"]["confirmation"]>,
-    send: (writer: ChainWriter, action: SignedPaymentAction) => Promise<SentTransaction>,
-  ): RouteHandler<typeof IdParams, undefined, typeof SignedActionBody> =>
-  async (request, ctx, reply) => {
-    const writer = requireWriter(ctx);
-    const { record, payment, inclusion, deadline } = await heldPayment(ctx, request.params.id, request.body.deadline);
-    const signature = request.body.signature.toLowerCase() as Hex;
-    await ctx.intake.checkSignature(record.payer, digest(ctx, record.id, deadline), signature);
-    const { txHash } = await send(writer, { payment, inclusion, deadline, signature });
-    return reply.status(202).send(sent(txHash));
-  };
+export const payerSignedRoute = (
+  route: `POST /${string}`,
+  summary: string,
+  digest: (ctx: RouteContext, id: Hex, deadline: bigint) => ReturnType<RouteContext["digester"]["confirmation"]>,
+  send: (writer: ChainWriter, action: SignedPaymentAction) => Promise<SentTransaction>,
+): RouteModule =>
+  defineRoute(
+    route,
+    summary,
+    { params: IdParams, body: SignedActionBody, response: { 202: SentTransactionView } },
+    async (request, ctx, reply) => {
+      const writer = requireWriter(ctx);
+      const { record, payment, inclusion, deadline } = await heldPayment(ctx, request.params.id, request.body.deadline);
+      const signature = request.body.signature.toLowerCase() as Hex;
+      await ctx.intake.checkSignature(record.payer, digest(ctx, record.id, deadline), signature);
+      const { txHash } = await send(writer, { payment, inclusion, deadline, signature });
+      return reply.status(202).send(sent(txHash));
+    },
+  );
 
 /** Relayed withdrawals and deposits below the configured minimum cost more gas than they move. */
 export function checkRelayMinimum(ctx: RouteContext, value: bigint): void {
