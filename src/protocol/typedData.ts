@@ -104,6 +104,17 @@ export interface Payment {
   deadline: bigint;
 }
 
+/** The signed fields of a payment, and nothing else (a stored or listed payment carries more). */
+export const paymentFields = (p: Payment): Payment => ({
+  payer: p.payer,
+  merchantId: p.merchantId,
+  amount: p.amount,
+  orderRef: p.orderRef,
+  nonce: p.nonce,
+  validAfter: p.validAfter,
+  deadline: p.deadline,
+});
+
 export interface Withdrawal {
   payer: Address;
   to: Address;

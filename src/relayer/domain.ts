@@ -3,7 +3,15 @@
  * protocol's (src/protocol/states.ts, enums.ts); the chain is the final word on every state after
  * `submitted` (src/relayer/jobs/chainWatcher.ts).
  */
-import type { BatchState, Hex, PaymentState, RejectReason, SettlementState, SubmissionState } from "../protocol";
+import type {
+  BatchState,
+  Hex,
+  Payment,
+  PaymentState,
+  RejectReason,
+  SettlementState,
+  SubmissionState,
+} from "../protocol";
 
 export { BatchState, ONCHAIN_REJECT_REASONS, PaymentState, SettlementState, SubmissionState } from "../protocol";
 export type { Hex, RejectReason } from "../protocol";
@@ -19,16 +27,9 @@ export enum SignatureKind {
   Contract = "contract",
 }
 
-/** A stored payment. Money and ids are bigint in code and decimal strings in storage and JSON. */
-export interface PaymentRecord {
+/** A stored payment: its signed fields and what the relayer knows of it. Money and ids are bigint in code and decimal strings in storage and JSON. */
+export interface PaymentRecord extends Payment {
   id: Hex;
-  payer: Hex;
-  merchantId: bigint;
-  amount: bigint;
-  orderRef: Hex;
-  nonce: bigint;
-  validAfter: bigint;
-  deadline: bigint;
   signature: Hex;
   state: PaymentState;
   rejectReason: RejectReason | null;

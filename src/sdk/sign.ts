@@ -12,6 +12,7 @@ import type { TypedDataPayload, TypedDataSigner } from "./signers";
 import {
   confirmationTypes,
   disputeTypes,
+  paymentFields,
   paymentTypes,
   refundTypes,
   withdrawalTypes,
@@ -22,7 +23,6 @@ import {
   type Refund,
   type Withdrawal,
 } from "../protocol/typedData";
-import { paymentFields } from "./wire";
 
 const ECDSA_SIGNATURE_HEX_LENGTH = 2 + 65 * 2;
 

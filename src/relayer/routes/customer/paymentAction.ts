@@ -5,18 +5,7 @@ import { defineRoute } from "../../http/route";
 import { IdParams, SentTransactionView, SignedPaymentAction as SignedActionBody } from "../../../protocol/schemas";
 import type { ChainWriter, Inclusion, SentTransaction, SignedPaymentAction } from "../../chain/chainWriter";
 import { checkValidity, MAX_UINT48, uint } from "../../intake/parse";
-import type { Payment } from "../../../protocol";
-
-/** The signed fields of a payment as the escrow wants them back. */
-export const paymentOf = (p: PaymentRecord): Payment => ({
-  payer: p.payer,
-  merchantId: p.merchantId,
-  amount: p.amount,
-  orderRef: p.orderRef,
-  nonce: p.nonce,
-  validAfter: p.validAfter,
-  deadline: p.deadline,
-});
+import { paymentFields, type Payment } from "../../../protocol";
 
 export function requireWriter(ctx: RouteContext): ChainWriter {
   if (!ctx.writer) throw new ApiError("chain_unavailable", "this relayer does not send transactions");
@@ -43,7 +32,7 @@ export async function heldPayment(
   checkValidity(0n, deadline, BigInt(Math.floor(ctx.clock() / 1000)));
   const inclusion = await ctx.inclusion.of(record);
   if (!inclusion) throw new ApiError("conflict", "the payment's inclusion proof is not available yet");
-  return { record, payment: paymentOf(record), inclusion, deadline };
+  return { record, payment: paymentFields(record), inclusion, deadline };
 }
 
 export const sent = (txHash: Hex) => ({ txHash, status: "sent" as const });
