@@ -1,10 +1,11 @@
+import type { Static, TSchema } from "@sinclair/typebox";
 import { ApiError } from "../../errors";
 import { PaymentState, type Hex, type PaymentRecord } from "../../domain";
 import type { RouteContext, RouteModule } from "../../http/context";
 import { defineRoute } from "../../http/route";
 import { IdParams, SentTransactionView, SignedPaymentAction as SignedActionBody } from "../../../protocol/schemas";
 import type { ChainWriter, Inclusion, SentTransaction, SignedPaymentAction } from "../../chain/chainWriter";
-import { checkValidity, MAX_UINT48, uint } from "../../intake/parse";
+import { checkDomain, checkValidity, MAX_UINT48, uint } from "../../intake/parse";
 import { paymentFields, type Payment } from "../../../protocol";
 
 export function requireWriter(ctx: RouteContext): ChainWriter {
@@ -83,3 +84,21 @@ export async function relayWithinQuota<T>(ctx: RouteContext, payer: Hex, send: (
     throw error;
   }
 }
+
+/**
+ * The route of a call the relayer relays and pays gas for (deposit, withdrawal): the body's domain
+ * is checked against the one it serves, then `relay` sends. 202 once sent.
+ */
+export const relayedRoute = <B extends TSchema>(
+  route: `POST /${string}`,
+  summary: string,
+  body: B,
+  relay: (body: Static<B>, ctx: RouteContext, writer: ChainWriter) => Promise<SentTransaction>,
+): RouteModule =>
+  defineRoute(route, summary, { body, response: { 202: SentTransactionView } }, async (request, ctx, reply) => {
+    const writer = requireWriter(ctx);
+    const signed = request.body as Static<B> & { chainId?: string; escrow?: string };
+    checkDomain(signed, ctx.chain.chainId, ctx.chain.escrow);
+    const { txHash } = await relay(signed, ctx, writer);
+    return reply.status(202).send(sent(txHash));
+  });
