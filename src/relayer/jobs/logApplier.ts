@@ -177,10 +177,9 @@ export async function applyEscrowPage(
         );
         break;
       }
-      case "PaymentConfirmed": {
+      case "PaymentConfirmed":
         advance(e.paymentId, PaymentState.Released);
         break;
-      }
       case "PaymentRefunded": {
         touch(e.payer);
         const p = lookup(e.paymentId);
@@ -193,10 +192,9 @@ export async function applyEscrowPage(
         }
         break;
       }
-      case "DisputeOpened": {
+      case "DisputeOpened":
         advance(e.paymentId, PaymentState.Disputed);
         break;
-      }
       case "DisputeResolved": {
         touch(e.payer);
         advance(e.paymentId, PaymentState.Resolved);
