@@ -24,70 +24,54 @@ const LAYERS = [
   { name: "app", path: "^src/relayer/(app|server|main)[.]ts$" },
 ];
 
-const upwardImports = LAYERS.slice(0, -1).map((layer, i) => ({
-  name: `no-upward-import-from-${layer.name}`,
-  comment: `${layer.name} imports only the layers below it (${
-    LAYERS.slice(0, i)
-      .map((l) => l.name)
-      .join(", ") || "none"
-  }) and itself.`,
-  severity: "error",
-  from: { path: layer.path },
-  to: { path: LAYERS.slice(i + 1).map((l) => l.path) },
-}));
+/** A forbidden import: from files matching `from` to modules matching `to`. */
+const rule = (name, comment, from, to) => ({ name, comment, severity: "error", from, to });
+
+const upwardImports = LAYERS.slice(0, -1).map((layer, i) =>
+  rule(
+    `no-upward-import-from-${layer.name}`,
+    `${layer.name} imports only the layers below it (${
+      LAYERS.slice(0, i)
+        .map((l) => l.name)
+        .join(", ") || "none"
+    }) and itself.`,
+    { path: layer.path },
+    { path: LAYERS.slice(i + 1).map((l) => l.path) },
+  ),
+);
+
+const SDK_RELAYER = "The SDK and the relayer share src/protocol, not each other's files.";
 
 module.exports = {
   forbidden: [
     ...upwardImports,
-    {
-      name: "relayer-files-in-a-layer",
-      comment: "Every file of src/relayer belongs to a layer of LAYERS; a new folder needs a place in it.",
-      severity: "error",
-      from: { path: "^src/relayer/", pathNot: LAYERS.map((l) => l.path) },
-      to: {},
-    },
-    {
-      name: "protocol-imports-nothing-else-in-src",
-      comment: "src/protocol is imported by every part and imports none of them.",
-      severity: "error",
-      from: { path: "^src/protocol/" },
-      to: { path: "^src/", pathNot: "^src/protocol/" },
-    },
-    {
-      name: "no-relayer-from-sdk",
-      comment: "The SDK and the relayer share src/protocol, not each other's files.",
-      severity: "error",
-      from: { path: "^src/sdk/" },
-      to: { path: "^src/relayer/" },
-    },
-    {
-      name: "no-sdk-from-relayer",
-      comment: "The SDK and the relayer share src/protocol, not each other's files.",
-      severity: "error",
-      from: { path: "^src/relayer/" },
-      to: { path: "^src/sdk/" },
-    },
-    {
-      name: "no-test-bench-scripts-from-src",
-      comment: "Shipped code never imports tests, benchmarks or scripts.",
-      severity: "error",
-      from: { path: "^src/" },
-      to: { path: "^(test|bench|scripts)/" },
-    },
-    {
-      name: "no-circular",
-      comment: "Import cycles hide which module is the lower one.",
-      severity: "error",
-      from: {},
-      to: { circular: true },
-    },
-    {
-      name: "not-to-unresolvable",
-      comment: "An import that resolves to nothing is a typo or a missing dependency.",
-      severity: "error",
-      from: {},
-      to: { couldNotResolve: true },
-    },
+    rule(
+      "relayer-files-in-a-layer",
+      "Every file of src/relayer belongs to a layer of LAYERS; a new folder needs a place in it.",
+      { path: "^src/relayer/", pathNot: LAYERS.map((l) => l.path) },
+      {},
+    ),
+    rule(
+      "protocol-imports-nothing-else-in-src",
+      "src/protocol is imported by every part and imports none of them.",
+      { path: "^src/protocol/" },
+      { path: "^src/", pathNot: "^src/protocol/" },
+    ),
+    rule("no-relayer-from-sdk", SDK_RELAYER, { path: "^src/sdk/" }, { path: "^src/relayer/" }),
+    rule("no-sdk-from-relayer", SDK_RELAYER, { path: "^src/relayer/" }, { path: "^src/sdk/" }),
+    rule(
+      "no-test-bench-scripts-from-src",
+      "Shipped code never imports tests, benchmarks or scripts.",
+      { path: "^src/" },
+      { path: "^(test|bench|scripts)/" },
+    ),
+    rule("no-circular", "Import cycles hide which module is the lower one.", {}, { circular: true }),
+    rule(
+      "not-to-unresolvable",
+      "An import that resolves to nothing is a typo or a missing dependency.",
+      {},
+      { couldNotResolve: true },
+    ),
   ],
   options: {
     doNotFollow: { path: "node_modules" },

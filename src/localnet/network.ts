@@ -21,6 +21,7 @@ import { LOCAL_DEV_SIGNER_KEY } from "../relayer/config";
 import { EscrowDigester, toHex } from "../relayer/intake/digest";
 import { ethersTypes, type Address, type Hex, type Payment } from "../protocol";
 import { depositNonce } from "../sdk/eip3009";
+import { paymentBody } from "../sdk/wire";
 import { startHardhatNode, type ChainNode } from "./chain";
 import { deployInChild } from "./deploy";
 import { freePort, jsonRpc } from "./rpc";
@@ -40,7 +41,7 @@ export interface SignedPayment {
   payment: Payment;
   signature: Hex;
   /** The body POST /v1/payments takes. */
-  body: Record<string, string>;
+  body: ReturnType<typeof paymentBody>;
 }
 
 export interface LocalChain {
@@ -240,16 +241,7 @@ async function connectLocalChain(node: ChainNode, dir: string): Promise<LocalCha
         id: toHex(digest),
         payment,
         signature: sig,
-        body: {
-          payer: payment.payer,
-          merchantId: payment.merchantId.toString(),
-          amount: payment.amount.toString(),
-          orderRef: payment.orderRef,
-          nonce: payment.nonce.toString(),
-          validAfter: payment.validAfter.toString(),
-          deadline: payment.deadline.toString(),
-          signature: sig,
-        },
+        body: paymentBody({ payment, signature: sig }),
       };
     },
     async stop() {

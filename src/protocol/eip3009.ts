@@ -5,19 +5,15 @@
  */
 import { encodeAbiParameters } from "viem";
 import { keccakHex, keccakUtf8 } from "./hash";
+import { typedFields } from "./typedData";
 import type { Address, Hex } from "./types";
 
 /** EIP-712 domain version of the settlement token (as USDC's FiatToken v2). */
 export const TOKEN_DOMAIN_VERSION = "2";
 
-const AUTHORIZATION_FIELDS = [
-  { name: "from", type: "address" },
-  { name: "to", type: "address" },
-  { name: "value", type: "uint256" },
-  { name: "validAfter", type: "uint256" },
-  { name: "validBefore", type: "uint256" },
-  { name: "nonce", type: "bytes32" },
-] as const;
+const AUTHORIZATION_FIELDS = typedFields(
+  "address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce",
+);
 
 export interface TokenDomain {
   name: string;

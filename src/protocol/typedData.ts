@@ -10,58 +10,44 @@ import type { Address, Hex } from "./types";
 export const ESCROW_DOMAIN_NAME = "StablePay Escrow";
 export const ESCROW_DOMAIN_VERSION = "1";
 
-export const paymentTypes = {
-  Payment: [
-    { name: "payer", type: "address" },
-    { name: "merchantId", type: "uint64" },
-    { name: "amount", type: "uint256" },
-    { name: "orderRef", type: "bytes32" },
-    { name: "nonce", type: "uint64" },
-    { name: "validAfter", type: "uint48" },
-    { name: "deadline", type: "uint48" },
-  ],
-} as const;
+type Field<F extends string> = F extends `${infer T} ${infer N}` ? { readonly name: N; readonly type: T } : never;
+type Fields<L extends string> = L extends `${infer F},${infer Rest}`
+  ? readonly [Field<F>, ...Fields<Rest>]
+  : readonly [Field<L>];
 
-export const withdrawalTypes = {
-  Withdrawal: [
-    { name: "payer", type: "address" },
-    { name: "to", type: "address" },
-    { name: "amount", type: "uint256" },
-    { name: "nonce", type: "uint64" },
-    { name: "deadline", type: "uint48" },
-  ],
-} as const;
+/**
+ * EIP-712 fields written as a type string's member list ("address payer,uint64 merchantId"), typed
+ * as the `as const` array viem infers messages from.
+ */
+export function typedFields<const L extends string>(list: L): Fields<L> {
+  return list.split(",").map((field) => {
+    const [type, name] = field.split(" ");
+    return { name, type };
+  }) as unknown as Fields<L>;
+}
 
-export const confirmationTypes = {
-  Confirmation: [
-    { name: "paymentId", type: "bytes32" },
-    { name: "deadline", type: "uint48" },
-  ],
-} as const;
+/** A flat struct's types from the type string the contract hashes ("Payment(address payer,...)"). */
+function struct<const N extends string, const L extends string>(
+  typeString: `${N}(${L})`,
+): { readonly [K in N]: Fields<L> } {
+  const open = typeString.indexOf("(");
+  return { [typeString.slice(0, open)]: typedFields(typeString.slice(open + 1, -1)) } as {
+    readonly [K in N]: Fields<L>;
+  };
+}
 
-export const refundTypes = {
-  Refund: [
-    { name: "paymentId", type: "bytes32" },
-    { name: "totalRefund", type: "uint256" },
-    { name: "deadline", type: "uint48" },
-  ],
-} as const;
-
-export const disputeTypes = {
-  Dispute: [
-    { name: "paymentId", type: "bytes32" },
-    { name: "deadline", type: "uint48" },
-  ],
-} as const;
-
-export const eip712DomainTypes = {
-  EIP712Domain: [
-    { name: "name", type: "string" },
-    { name: "version", type: "string" },
-    { name: "chainId", type: "uint256" },
-    { name: "verifyingContract", type: "address" },
-  ],
-} as const;
+export const paymentTypes = struct(
+  "Payment(address payer,uint64 merchantId,uint256 amount,bytes32 orderRef,uint64 nonce,uint48 validAfter,uint48 deadline)",
+);
+export const withdrawalTypes = struct(
+  "Withdrawal(address payer,address to,uint256 amount,uint64 nonce,uint48 deadline)",
+);
+export const confirmationTypes = struct("Confirmation(bytes32 paymentId,uint48 deadline)");
+export const refundTypes = struct("Refund(bytes32 paymentId,uint256 totalRefund,uint48 deadline)");
+export const disputeTypes = struct("Dispute(bytes32 paymentId,uint48 deadline)");
+export const eip712DomainTypes = struct(
+  "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
+);
 
 type TypeField = { readonly name: string; readonly type: string };
 
@@ -103,6 +89,17 @@ export interface Payment {
   validAfter: bigint;
   deadline: bigint;
 }
+
+/** The signed fields of a payment, and nothing else (a stored or listed payment carries more). */
+export const paymentFields = (p: Payment): Payment => ({
+  payer: p.payer,
+  merchantId: p.merchantId,
+  amount: p.amount,
+  orderRef: p.orderRef,
+  nonce: p.nonce,
+  validAfter: p.validAfter,
+  deadline: p.deadline,
+});
 
 export interface Withdrawal {
   payer: Address;

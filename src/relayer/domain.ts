@@ -3,7 +3,8 @@
  * protocol's (src/protocol/states.ts, enums.ts); the chain is the final word on every state after
  * `submitted` (src/relayer/jobs/chainWatcher.ts).
  */
-import type { BatchState, Hex, PaymentState, RejectReason, SettlementState, SubmissionState } from "../protocol";
+import { PaymentState, paymentFields } from "../protocol";
+import type { BatchState, Hex, Payment, RejectReason, SettlementState, SubmissionState } from "../protocol";
 
 export { BatchState, ONCHAIN_REJECT_REASONS, PaymentState, SettlementState, SubmissionState } from "../protocol";
 export type { Hex, RejectReason } from "../protocol";
@@ -19,16 +20,9 @@ export enum SignatureKind {
   Contract = "contract",
 }
 
-/** A stored payment. Money and ids are bigint in code and decimal strings in storage and JSON. */
-export interface PaymentRecord {
+/** A stored payment: its signed fields and what the relayer knows of it. Money and ids are bigint in code and decimal strings in storage and JSON. */
+export interface PaymentRecord extends Payment {
   id: Hex;
-  payer: Hex;
-  merchantId: bigint;
-  amount: bigint;
-  orderRef: Hex;
-  nonce: bigint;
-  validAfter: bigint;
-  deadline: bigint;
   signature: Hex;
   state: PaymentState;
   rejectReason: RejectReason | null;
@@ -47,6 +41,29 @@ export interface PaymentRecord {
   signatureKind: SignatureKind | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A payment as intake stores it on acceptance: not yet batched, escrowed, refunded or released. */
+export function acceptedPayment(
+  p: Payment & Pick<PaymentRecord, "id" | "signature" | "requestId" | "signatureKind" | "createdAt">,
+): PaymentRecord {
+  return {
+    id: p.id,
+    ...paymentFields(p),
+    signature: p.signature,
+    state: PaymentState.Accepted,
+    rejectReason: null,
+    batchKey: null,
+    batchId: null,
+    leafIndex: null,
+    txHash: null,
+    refunded: 0n,
+    releaseAt: null,
+    requestId: p.requestId,
+    signatureKind: p.signatureKind,
+    createdAt: p.createdAt,
+    updatedAt: p.createdAt,
+  };
 }
 
 export interface BatchRecord {

@@ -9,6 +9,7 @@ export {
   disputeTypes,
   escrowDomain,
   ethersTypes,
+  paymentFields,
   paymentMessage,
   paymentTypes,
   refundTypes,

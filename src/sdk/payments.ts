@@ -11,12 +11,13 @@ import {
   ESCROW_DOMAIN_NAME,
   ESCROW_DOMAIN_VERSION,
   escrowDomain,
+  paymentFields,
   paymentTypes,
   type EscrowDomain,
   type Payment,
 } from "../protocol/typedData";
 import type { Address, Hex } from "../protocol/types";
-import { paymentFields, type AccountInfo, type Inclusion, type PaymentRequestTypedData } from "./wire";
+import { type AccountInfo, type Inclusion, type PaymentRequestTypedData } from "./wire";
 
 /** A payment ready to sign and submit: its domain, its fields and the request it pays. */
 export interface PreparedPayment {

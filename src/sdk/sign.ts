@@ -8,7 +8,7 @@ import { StablePayError } from "./errors";
 import { receiveWithAuthorizationTypes, type DepositAuthorization, type TokenDomain } from "./eip3009";
 import { SECP256K1_HALF_N, SECP256K1_N } from "../protocol/secp256k1";
 import type { Hex } from "../protocol/types";
-import type { TypedDataPayload, TypedDataSigner } from "./signers";
+import type { TypedDataField, TypedDataPayload, TypedDataSigner } from "./signers";
 import {
   confirmationTypes,
   disputeTypes,
@@ -22,7 +22,6 @@ import {
   type Refund,
   type Withdrawal,
 } from "../protocol/typedData";
-import { paymentFields } from "./wire";
 
 const ECDSA_SIGNATURE_HEX_LENGTH = 2 + 65 * 2;
 
@@ -59,18 +58,29 @@ async function sign(signer: TypedDataSigner, payload: TypedDataPayload): Promise
   return normalizeSignature(await signer.signTypedData(payload));
 }
 
+/**
+ * Signs the one struct `types` declares, its message being those fields of `source` (extra
+ * properties of `source` are left out).
+ */
+function signStruct<T extends { readonly [primaryType: string]: readonly TypedDataField[] }>(
+  signer: TypedDataSigner,
+  domain: TypedDataPayload["domain"],
+  types: T,
+  source: Record<T[keyof T][number]["name"], unknown>,
+): Promise<Hex> {
+  const [primaryType] = Object.keys(types);
+  const values = source as Record<string, unknown>;
+  const message = Object.fromEntries(types[primaryType].map((f) => [f.name, values[f.name]]));
+  return sign(signer, { domain, types, primaryType, message });
+}
+
 /** The payer signs a Payment (usually built by `paymentFromRequest`). The signer must be the payer. */
 export async function signPayment(
   signer: TypedDataSigner,
   params: { domain: EscrowDomain; payment: Payment },
 ): Promise<Hex> {
   await requireSigner(signer, params.payment.payer, "payer");
-  return sign(signer, {
-    domain: params.domain,
-    types: paymentTypes,
-    primaryType: "Payment",
-    message: { ...paymentFields(params.payment) },
-  });
+  return signStruct(signer, params.domain, paymentTypes, params.payment);
 }
 
 /** The payer signs a Withdrawal of free escrow balance to `to`. The signer must be the payer. */
@@ -79,18 +89,7 @@ export async function signWithdrawal(
   params: { domain: EscrowDomain; withdrawal: Withdrawal },
 ): Promise<Hex> {
   await requireSigner(signer, params.withdrawal.payer, "payer");
-  return sign(signer, {
-    domain: params.domain,
-    types: withdrawalTypes,
-    primaryType: "Withdrawal",
-    message: {
-      payer: params.withdrawal.payer,
-      to: params.withdrawal.to,
-      amount: params.withdrawal.amount,
-      nonce: params.withdrawal.nonce,
-      deadline: params.withdrawal.deadline,
-    },
-  });
+  return signStruct(signer, params.domain, withdrawalTypes, params.withdrawal);
 }
 
 /** The payer confirms delivery of an escrowed payment. */
@@ -98,32 +97,17 @@ export function signConfirmation(
   signer: TypedDataSigner,
   params: { domain: EscrowDomain } & Confirmation,
 ): Promise<Hex> {
-  return sign(signer, {
-    domain: params.domain,
-    types: confirmationTypes,
-    primaryType: "Confirmation",
-    message: { paymentId: params.paymentId, deadline: params.deadline },
-  });
+  return signStruct(signer, params.domain, confirmationTypes, params);
 }
 
 /** The merchant's owner key (registered in the MerchantRegistry) refunds up to `totalRefund` in total. */
 export function signRefund(signer: TypedDataSigner, params: { domain: EscrowDomain } & Refund): Promise<Hex> {
-  return sign(signer, {
-    domain: params.domain,
-    types: refundTypes,
-    primaryType: "Refund",
-    message: { paymentId: params.paymentId, totalRefund: params.totalRefund, deadline: params.deadline },
-  });
+  return signStruct(signer, params.domain, refundTypes, params);
 }
 
 /** The payer disputes an escrowed payment before its hold ends. */
 export function signDispute(signer: TypedDataSigner, params: { domain: EscrowDomain } & Dispute): Promise<Hex> {
-  return sign(signer, {
-    domain: params.domain,
-    types: disputeTypes,
-    primaryType: "Dispute",
-    message: { paymentId: params.paymentId, deadline: params.deadline },
-  });
+  return signStruct(signer, params.domain, disputeTypes, params);
 }
 
 /**
@@ -135,17 +119,5 @@ export async function signDepositAuthorization(
   params: { domain: TokenDomain; authorization: DepositAuthorization },
 ): Promise<Hex> {
   await requireSigner(signer, params.authorization.from, "depositor");
-  return sign(signer, {
-    domain: params.domain,
-    types: receiveWithAuthorizationTypes,
-    primaryType: "ReceiveWithAuthorization",
-    message: {
-      from: params.authorization.from,
-      to: params.authorization.to,
-      value: params.authorization.value,
-      validAfter: params.authorization.validAfter,
-      validBefore: params.authorization.validBefore,
-      nonce: params.authorization.nonce,
-    },
-  });
+  return signStruct(signer, params.domain, receiveWithAuthorizationTypes, params.authorization);
 }

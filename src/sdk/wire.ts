@@ -346,17 +346,6 @@ export const parseWebhookEvent = (wire: WebhookEventWire): WebhookEvent => ({
 
 // ------------------------------------------------------------------ bodies (SDK → wire)
 
-/** The signed fields of a payment, and nothing else (a PaymentInfo carries more). */
-export const paymentFields = (p: Payment): Payment => ({
-  payer: p.payer,
-  merchantId: p.merchantId,
-  amount: p.amount,
-  orderRef: p.orderRef,
-  nonce: p.nonce,
-  validAfter: p.validAfter,
-  deadline: p.deadline,
-});
-
 const domainFields = (domain?: EscrowDomain) =>
   domain ? { chainId: domain.chainId.toString(), escrow: domain.verifyingContract } : {};
 

@@ -6,7 +6,7 @@
  */
 import type { EventOf, EventRef, Hex } from "../types";
 import type { Replay } from "./context";
-import type { PaymentState, TrancheState } from "./ledger";
+import type { MerchantState, PaymentState, StatementLine, TrancheState } from "./ledger";
 
 type LifecycleEvent = EventOf<"escrow", "PaymentConfirmed" | "PaymentRefunded" | "DisputeOpened" | "DisputeResolved">;
 
@@ -27,21 +27,11 @@ export function applyLifecycleEvent(r: Replay, e: LifecycleEvent): void {
       r.bucket("released", released, e.ref);
       r.bucket("fees", fee, e.ref);
       r.ledger.feesAccrued += fee;
-      const m = r.merchant(p.merchantId, e.ref);
-      if (m) {
+      merchantLine(r, p, e.ref, "confirmed", released + fee, fee, (m) => {
         m.held -= released + fee;
         m.released += released;
         m.feesCharged += fee;
-        r.statement(m, {
-          ref: e.ref,
-          kind: "confirmed",
-          batchId: p.batchId,
-          paymentId: p.id,
-          gross: released + fee,
-          fee,
-          payout: 0n,
-        });
-      }
+      });
       r.snapshot(e.ref);
       return;
     }
@@ -69,20 +59,10 @@ export function applyLifecycleEvent(r: Replay, e: LifecycleEvent): void {
         );
       }
       r.moveCustomer(payer, amount, e.ref).returned += amount;
-      const m = r.merchant(p.merchantId, e.ref);
-      if (m) {
+      merchantLine(r, p, e.ref, "refunded", -amount, 0n, (m) => {
         m.held -= amount;
         m.refunded += amount;
-        r.statement(m, {
-          ref: e.ref,
-          kind: "refunded",
-          batchId: p.batchId,
-          paymentId: p.id,
-          gross: -amount,
-          fee: 0n,
-          payout: 0n,
-        });
-      }
+      });
       r.snapshot(e.ref);
       return;
     }
@@ -98,19 +78,9 @@ export function applyLifecycleEvent(r: Replay, e: LifecycleEvent): void {
       p.history.push({ kind: "dispute-opened", ref: e.ref, amount, detail: `expires at ${expiresAt}` });
       deduct(r, t, "disputed", p.id, amount, e.ref);
       r.bucket("disputed", amount, e.ref);
-      const m = r.merchant(p.merchantId, e.ref);
-      if (m) {
+      merchantLine(r, p, e.ref, "dispute-opened", -amount, 0n, (m) => {
         m.held -= amount;
-        r.statement(m, {
-          ref: e.ref,
-          kind: "dispute-opened",
-          batchId: p.batchId,
-          paymentId: p.id,
-          gross: -amount,
-          fee: 0n,
-          payout: 0n,
-        });
-      }
+      });
       r.snapshot(e.ref);
       return;
     }
@@ -159,24 +129,30 @@ export function applyLifecycleEvent(r: Replay, e: LifecycleEvent): void {
         );
       }
       r.moveCustomer(payer, toPayer, e.ref).returned += toPayer;
-      const m = r.merchant(p.merchantId, e.ref);
-      if (m) {
+      merchantLine(r, p, e.ref, "dispute-resolved", toMerchant + fee, fee, (m) => {
         m.released += toMerchant;
         m.feesCharged += fee;
-        r.statement(m, {
-          ref: e.ref,
-          kind: "dispute-resolved",
-          batchId: p.batchId,
-          paymentId: p.id,
-          gross: toMerchant + fee,
-          fee,
-          payout: 0n,
-        });
-      }
+      });
       r.snapshot(e.ref);
       return;
     }
   }
+}
+
+/** The payment's merchant, if known: `change` applies to its balances, then the payment's statement line. */
+function merchantLine(
+  r: Replay,
+  p: PaymentState,
+  ref: EventRef,
+  kind: StatementLine["kind"],
+  gross: bigint,
+  fee: bigint,
+  change: (m: MerchantState) => void,
+): void {
+  const m = r.merchant(p.merchantId, ref);
+  if (!m) return;
+  change(m);
+  r.statement(m, { ref, kind, batchId: p.batchId, paymentId: p.id, gross, fee, payout: 0n });
 }
 
 /** The payment and its tranche, if the payment may still be acted on (held, tranche not settled). */

@@ -2,8 +2,9 @@
  * Registry events: who each merchant is, where it is paid, and on what terms, over time. The terms
  * in force when a tranche was funded are what its fee must follow, so the history is kept.
  */
-import type { RegistryEvent } from "../types";
+import type { EventRef, RegistryEvent } from "../types";
 import type { Replay } from "./context";
+import type { MerchantState } from "./ledger";
 
 export function applyRegistryEvent(r: Replay, e: RegistryEvent): void {
   const merchants = r.ledger.merchants;
@@ -53,14 +54,7 @@ export function applyRegistryEvent(r: Replay, e: RegistryEvent): void {
     case "MerchantPayoutRotated": {
       const m = r.merchant(e.args.merchantId, e.ref);
       if (!m) return;
-      if (m.payout !== e.args.previousPayout) {
-        r.anomaly(
-          "merchant.payout-history",
-          `merchant ${m.id}`,
-          `payout rotated from ${e.args.previousPayout}, but the events had it at ${m.payout}`,
-          [e.ref],
-        );
-      }
+      checkPrevious(r, m, "merchant.payout-history", "payout rotated", e.args.previousPayout, m.payout, e.ref);
       m.payout = e.args.newPayout;
       return;
     }
@@ -72,14 +66,7 @@ export function applyRegistryEvent(r: Replay, e: RegistryEvent): void {
     case "MerchantStatusChanged": {
       const m = r.merchant(e.args.merchantId, e.ref);
       if (!m) return;
-      if (m.status !== e.args.previousStatus) {
-        r.anomaly(
-          "merchant.status-history",
-          `merchant ${m.id}`,
-          `status changed from ${e.args.previousStatus}, but the events had it at ${m.status}`,
-          [e.ref],
-        );
-      }
+      checkPrevious(r, m, "merchant.status-history", "status changed", e.args.previousStatus, m.status, e.ref);
       m.status = e.args.newStatus;
       return;
     }
@@ -90,5 +77,20 @@ export function applyRegistryEvent(r: Replay, e: RegistryEvent): void {
     }
     default:
       return; // role and admin events: nothing to rebuild
+  }
+}
+
+/** A change event names the value it replaced: it must be the one the events so far had. */
+function checkPrevious<T>(
+  r: Replay,
+  m: MerchantState,
+  check: string,
+  change: string,
+  previous: T,
+  had: T,
+  ref: EventRef,
+): void {
+  if (had !== previous) {
+    r.anomaly(check, `merchant ${m.id}`, `${change} from ${previous}, but the events had it at ${had}`, [ref]);
   }
 }

@@ -7,7 +7,7 @@
  * Tokens sent straight to the escrow (a plain transfer, outside deposit) are owed to no one: they
  * are surplus, reported on its own line (./surplus), not a mismatch. Holding less than owed is.
  */
-import { sumBuckets, type AuditTarget, type Mismatch } from "../types";
+import { sumBuckets, type AuditTarget, type EventRef, type Mismatch } from "../types";
 import type { Ledger } from "../rebuild/ledger";
 import { amountText, mismatch, type MismatchInput } from "./mismatch";
 
@@ -48,26 +48,21 @@ export function checkFlows(ledger: Ledger, target: AuditTarget): Mismatch[] {
   // A token that predates the deployment has mints and burns we never saw.
   if (!target.externalToken) {
     const t = ledger.token;
-    if (t.minted !== t.mintedByTransfer) {
+    // Mint and Burn events against the Transfers from and to the zero address.
+    const supply = (kind: "mint" | "burn", total: bigint, byTransfer: bigint, events: { ref: EventRef }[]) => {
+      if (total === byTransfer) return;
+      const [name, direction] = kind === "mint" ? ["Mint", "from"] : ["Burn", "to"];
       add({
-        check: "token.mint-events",
+        check: `token.${kind}-events`,
         subject: "token supply",
-        message: `Mint events total ${amountText(t.minted)}, Transfers from the zero address ${amountText(t.mintedByTransfer)}`,
-        expected: t.mintedByTransfer,
-        actual: t.minted,
-        events: t.mints.map((m) => m.ref),
+        message: `${name} events total ${amountText(total)}, Transfers ${direction} the zero address ${amountText(byTransfer)}`,
+        expected: byTransfer,
+        actual: total,
+        events: events.map((e) => e.ref),
       });
-    }
-    if (t.burned !== t.burnedByTransfer) {
-      add({
-        check: "token.burn-events",
-        subject: "token supply",
-        message: `Burn events total ${amountText(t.burned)}, Transfers to the zero address ${amountText(t.burnedByTransfer)}`,
-        expected: t.burnedByTransfer,
-        actual: t.burned,
-        events: t.burns.map((b) => b.ref),
-      });
-    }
+    };
+    supply("mint", t.minted, t.mintedByTransfer, t.mints);
+    supply("burn", t.burned, t.burnedByTransfer, t.burns);
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import { ApiError, isApiError } from "../errors";
-import { PaymentState, SignatureKind, type Hex, type PaymentRecord, type PaymentRequestRecord } from "../domain";
+import { acceptedPayment, SignatureKind, type Hex, type PaymentRecord, type PaymentRequestRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
 import type { RelayerMetrics } from "../runtime/metrics";
 import type { PayerAccounts } from "../ledger/payerAccounts";
@@ -380,28 +380,12 @@ const requestAlreadyPaid = (requestId: string): ApiError =>
   });
 
 function newRecord(item: Verified, now: number): PaymentRecord {
-  const { payment } = item;
-  return {
+  return acceptedPayment({
     id: item.id,
-    payer: payment.payer,
-    merchantId: payment.merchantId,
-    amount: payment.amount,
-    orderRef: payment.orderRef,
-    nonce: payment.nonce,
-    validAfter: payment.validAfter,
-    deadline: payment.deadline,
+    ...item.payment,
     signature: item.signature,
-    state: PaymentState.Accepted,
-    rejectReason: null,
-    batchKey: null,
-    batchId: null,
-    leafIndex: null,
-    txHash: null,
-    refunded: 0n,
-    releaseAt: null,
     requestId: item.request?.id ?? null,
     signatureKind: item.signatureKind,
     createdAt: now,
-    updatedAt: now,
-  };
+  });
 }

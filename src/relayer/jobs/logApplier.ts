@@ -119,6 +119,11 @@ export async function applyEscrowPage(
     });
     counts[label] = (counts[label] ?? 0) + 1;
   };
+  /** The payment moves to `state` (counted under it) if it is known and may. */
+  const advance = (id: Hex, state: PaymentState) => {
+    const p = lookup(id);
+    if (p && canMove(p.state, state)) move(p, state, {}, state);
+  };
   /** Leaves of each (tx, batch) in tree order, and the escrow changes of the relayer's payments in it. */
   const batches = new Map<string, { leaves: Hex[]; escrowed: PaymentChange[] }>();
   const settled = new Map<bigint, Set<bigint>>();
@@ -172,11 +177,9 @@ export async function applyEscrowPage(
         );
         break;
       }
-      case "PaymentConfirmed": {
-        const p = lookup(e.paymentId);
-        if (p && canMove(p.state, PaymentState.Released)) move(p, PaymentState.Released, {}, PaymentState.Released);
+      case "PaymentConfirmed":
+        advance(e.paymentId, PaymentState.Released);
         break;
-      }
       case "PaymentRefunded": {
         touch(e.payer);
         const p = lookup(e.paymentId);
@@ -189,15 +192,12 @@ export async function applyEscrowPage(
         }
         break;
       }
-      case "DisputeOpened": {
-        const p = lookup(e.paymentId);
-        if (p && canMove(p.state, PaymentState.Disputed)) move(p, PaymentState.Disputed, {}, PaymentState.Disputed);
+      case "DisputeOpened":
+        advance(e.paymentId, PaymentState.Disputed);
         break;
-      }
       case "DisputeResolved": {
         touch(e.payer);
-        const p = lookup(e.paymentId);
-        if (p && canMove(p.state, PaymentState.Resolved)) move(p, PaymentState.Resolved, {}, PaymentState.Resolved);
+        advance(e.paymentId, PaymentState.Resolved);
         break;
       }
       case "TrancheSettled": {

@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { BatchTree } from "../../../src/protocol";
-import { paymentFields } from "../../../src/sdk/wire";
+import { paymentFields } from "../../../src/protocol";
 import { BatchState, PaymentState, SubmissionState, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
 import { encodePayBatch } from "../../../src/relayer/chain/calldata";
 import { batchPurpose } from "../../../src/relayer/jobs/batchOutcome";

@@ -1,9 +1,8 @@
-import { DepositBody, SentTransactionView } from "../../../protocol/schemas";
+import { DepositBody } from "../../../protocol/schemas";
 import { ApiError } from "../../errors";
 import type { Hex } from "../../domain";
-import { defineRoute } from "../../http/route";
-import { amount, checkDomain, lower, MAX_UINT256, uint } from "../../intake/parse";
-import { checkRelayMinimum, relayWithinQuota, requireWriter, sent } from "./paymentAction";
+import { amount, lower, MAX_UINT256, uint } from "../../intake/parse";
+import { checkRelayMinimum, relayedRoute, relayWithinQuota } from "./paymentAction";
 
 /**
  * POST /v1/deposits — gasless deposit: the relayer submits the payer's EIP-3009
@@ -13,14 +12,11 @@ import { checkRelayMinimum, relayWithinQuota, requireWriter, sent } from "./paym
  * signature; its verdict comes back as the matching error code. Same minimum and per-payer daily
  * quota as relayed withdrawals.
  */
-export default defineRoute(
+export default relayedRoute(
   "POST /v1/deposits",
   "Gasless deposit (signed EIP-3009 authorization)",
-  { body: DepositBody, response: { 202: SentTransactionView } },
-  async (request, ctx, reply) => {
-    const body = request.body;
-    const writer = requireWriter(ctx);
-    checkDomain(body, ctx.chain.chainId, ctx.chain.escrow);
+  DepositBody,
+  async (body, ctx, writer) => {
     const value = amount("amount", body.amount);
     checkRelayMinimum(ctx, value);
     const validAfter = uint("validAfter", body.validAfter, MAX_UINT256);
@@ -32,7 +28,7 @@ export default defineRoute(
     if (now >= validBefore)
       throw new ApiError("expired", "authorization has expired", { validBefore: body.validBefore });
     const from = lower(body.from);
-    const { txHash } = await relayWithinQuota(ctx, from, () =>
+    const result = await relayWithinQuota(ctx, from, () =>
       writer.depositWithAuthorization({
         from,
         amount: value,
@@ -43,6 +39,6 @@ export default defineRoute(
       }),
     );
     ctx.chain.forget(from);
-    return reply.status(202).send(sent(txHash));
+    return result;
   },
 );

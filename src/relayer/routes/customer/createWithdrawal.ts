@@ -1,9 +1,8 @@
-import { SentTransactionView, WithdrawalBody } from "../../../protocol/schemas";
+import { WithdrawalBody } from "../../../protocol/schemas";
 import { ApiError } from "../../errors";
 import type { Hex } from "../../domain";
-import { defineRoute } from "../../http/route";
-import { amount, checkDomain, checkValidity, lower, MAX_UINT48, MAX_UINT64, uint } from "../../intake/parse";
-import { checkRelayMinimum, relayWithinQuota, requireWriter, sent } from "./paymentAction";
+import { amount, checkValidity, lower, MAX_UINT48, MAX_UINT64, uint } from "../../intake/parse";
+import { checkRelayMinimum, relayedRoute, relayWithinQuota } from "./paymentAction";
 
 /**
  * POST /v1/withdrawals — the payer's signed Withdrawal of free escrow balance, relayed with the
@@ -13,14 +12,11 @@ import { checkRelayMinimum, relayWithinQuota, requireWriter, sent } from "./paym
  * pays the gas, so it relays at least `relayMinAmount` (400 amount_below_minimum) and at most
  * `relayQuotaPerDay` withdrawals and deposits per payer (429 relay_quota_exceeded).
  */
-export default defineRoute(
+export default relayedRoute(
   "POST /v1/withdrawals",
   "Withdraw escrow balance (payer-signed)",
-  { body: WithdrawalBody, response: { 202: SentTransactionView } },
-  async (request, ctx, reply) => {
-    const body = request.body;
-    const writer = requireWriter(ctx);
-    checkDomain(body, ctx.chain.chainId, ctx.chain.escrow);
+  WithdrawalBody,
+  async (body, ctx, writer) => {
     const withdrawal = {
       payer: lower(body.payer),
       to: lower(body.to),
@@ -33,7 +29,7 @@ export default defineRoute(
     const signature = body.signature.toLowerCase() as Hex;
     await ctx.intake.checkSignature(withdrawal.payer, ctx.digester.withdrawal(withdrawal), signature);
 
-    const { txHash } = await relayWithinQuota(ctx, withdrawal.payer, () =>
+    return relayWithinQuota(ctx, withdrawal.payer, () =>
       ctx.intake.payerLock.run(withdrawal.payer, async () => {
         // The view intake admits payments against: the withdrawal is checked and reserved there.
         const view = await ctx.accounts.view(withdrawal.payer);
@@ -57,6 +53,5 @@ export default defineRoute(
         return result;
       }),
     );
-    return reply.status(202).send(sent(txHash));
   },
 );

@@ -1,22 +1,12 @@
+import type { Static, TSchema } from "@sinclair/typebox";
 import { ApiError } from "../../errors";
 import { PaymentState, type Hex, type PaymentRecord } from "../../domain";
-import type { RouteContext } from "../../http/context";
-import type { RouteHandler } from "../../http/route";
-import type { IdParams, SignedPaymentAction as SignedActionBody } from "../../../protocol/schemas";
+import type { RouteContext, RouteModule } from "../../http/context";
+import { defineRoute } from "../../http/route";
+import { IdParams, SentTransactionView, SignedPaymentAction as SignedActionBody } from "../../../protocol/schemas";
 import type { ChainWriter, Inclusion, SentTransaction, SignedPaymentAction } from "../../chain/chainWriter";
-import { checkValidity, MAX_UINT48, uint } from "../../intake/parse";
-import type { Payment } from "../../../protocol";
-
-/** The signed fields of a payment as the escrow wants them back. */
-export const paymentOf = (p: PaymentRecord): Payment => ({
-  payer: p.payer,
-  merchantId: p.merchantId,
-  amount: p.amount,
-  orderRef: p.orderRef,
-  nonce: p.nonce,
-  validAfter: p.validAfter,
-  deadline: p.deadline,
-});
+import { checkDomain, checkValidity, MAX_UINT48, uint } from "../../intake/parse";
+import { paymentFields, type Payment } from "../../../protocol";
 
 export function requireWriter(ctx: RouteContext): ChainWriter {
   if (!ctx.writer) throw new ApiError("chain_unavailable", "this relayer does not send transactions");
@@ -43,28 +33,34 @@ export async function heldPayment(
   checkValidity(0n, deadline, BigInt(Math.floor(ctx.clock() / 1000)));
   const inclusion = await ctx.inclusion.of(record);
   if (!inclusion) throw new ApiError("conflict", "the payment's inclusion proof is not available yet");
-  return { record, payment: paymentOf(record), inclusion, deadline };
+  return { record, payment: paymentFields(record), inclusion, deadline };
 }
 
 export const sent = (txHash: Hex) => ({ txHash, status: "sent" as const });
 
 /**
- * The handler of a payer-signed action on a held payment (confirm, dispute): the payer's signature
+ * The route of a payer-signed action on a held payment (confirm, dispute): the payer's signature
  * over `digest`, then `send` relays it. 202 once the transaction is sent.
  */
-export const payerSignedAction =
-  (
-    digest: (ctx: RouteContext, id: Hex, deadline: bigint) => ReturnType<RouteContext["digester"]["confirmation"]>,
-    send: (writer: ChainWriter, action: SignedPaymentAction) => Promise<SentTransaction>,
-  ): RouteHandler<typeof IdParams, undefined, typeof SignedActionBody> =>
-  async (request, ctx, reply) => {
-    const writer = requireWriter(ctx);
-    const { record, payment, inclusion, deadline } = await heldPayment(ctx, request.params.id, request.body.deadline);
-    const signature = request.body.signature.toLowerCase() as Hex;
-    await ctx.intake.checkSignature(record.payer, digest(ctx, record.id, deadline), signature);
-    const { txHash } = await send(writer, { payment, inclusion, deadline, signature });
-    return reply.status(202).send(sent(txHash));
-  };
+export const payerSignedRoute = (
+  route: `POST /${string}`,
+  summary: string,
+  digest: (ctx: RouteContext, id: Hex, deadline: bigint) => ReturnType<RouteContext["digester"]["confirmation"]>,
+  send: (writer: ChainWriter, action: SignedPaymentAction) => Promise<SentTransaction>,
+): RouteModule =>
+  defineRoute(
+    route,
+    summary,
+    { params: IdParams, body: SignedActionBody, response: { 202: SentTransactionView } },
+    async (request, ctx, reply) => {
+      const writer = requireWriter(ctx);
+      const { record, payment, inclusion, deadline } = await heldPayment(ctx, request.params.id, request.body.deadline);
+      const signature = request.body.signature.toLowerCase() as Hex;
+      await ctx.intake.checkSignature(record.payer, digest(ctx, record.id, deadline), signature);
+      const { txHash } = await send(writer, { payment, inclusion, deadline, signature });
+      return reply.status(202).send(sent(txHash));
+    },
+  );
 
 /** Relayed withdrawals and deposits below the configured minimum cost more gas than they move. */
 export function checkRelayMinimum(ctx: RouteContext, value: bigint): void {
@@ -88,3 +84,21 @@ export async function relayWithinQuota<T>(ctx: RouteContext, payer: Hex, send: (
     throw error;
   }
 }
+
+/**
+ * The route of a call the relayer relays and pays gas for (deposit, withdrawal): the body's domain
+ * is checked against the one it serves, then `relay` sends. 202 once sent.
+ */
+export const relayedRoute = <B extends TSchema>(
+  route: `POST /${string}`,
+  summary: string,
+  body: B,
+  relay: (body: Static<B>, ctx: RouteContext, writer: ChainWriter) => Promise<SentTransaction>,
+): RouteModule =>
+  defineRoute(route, summary, { body, response: { 202: SentTransactionView } }, async (request, ctx, reply) => {
+    const writer = requireWriter(ctx);
+    const signed = request.body as Static<B> & { chainId?: string; escrow?: string };
+    checkDomain(signed, ctx.chain.chainId, ctx.chain.escrow);
+    const { txHash } = await relay(signed, ctx, writer);
+    return reply.status(202).send(sent(txHash));
+  });

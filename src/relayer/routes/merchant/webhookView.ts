@@ -1,6 +1,7 @@
-import type { WebhookView } from "../../../protocol/schemas";
+import { WebhookParams, WebhookView } from "../../../protocol/schemas";
 import { ApiError } from "../../errors";
-import type { RouteContext } from "../../http/context";
+import { merchantOf, type RouteContext, type RouteModule } from "../../http/context";
+import { defineRoute } from "../../http/route";
 import type { WebhookEndpointDetails } from "../../store/types";
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -26,3 +27,24 @@ export async function ownEndpoint(ctx: RouteContext, merchantId: bigint, id: str
   if (!endpoint || endpoint.merchantId !== merchantId) throw new ApiError("not_found", "no such webhook endpoint");
   return endpoint;
 }
+
+/**
+ * The route of a change to one of the merchant's own endpoints (enable, disable): `change`, then
+ * the endpoint as it now is. Another merchant's endpoint is 404.
+ */
+export const ownEndpointRoute = (
+  route: `POST /${string}`,
+  summary: string,
+  change: (ctx: RouteContext, endpointId: string) => Promise<unknown>,
+): RouteModule =>
+  defineRoute(
+    route,
+    summary,
+    { auth: "merchant", idempotent: false, params: WebhookParams, response: { 200: WebhookView } },
+    async (request, ctx) => {
+      const { merchantId } = merchantOf(request.principal);
+      const endpoint = await ownEndpoint(ctx, merchantId, request.params.id);
+      await change(ctx, endpoint.id);
+      return webhookView((await ctx.store.webhooks.getDetails(endpoint.id))!);
+    },
+  );

@@ -71,6 +71,22 @@ const BATCH_COLUMNS: Encoders<BatchRecord> = {
   gasEstimate: ["gas_estimate", decOrNull],
 };
 
+/** The rows of `table` in any of `states`, in key order. */
+function listByState<Row, T>(
+  conn: Connection,
+  table: "batches" | "settlements",
+  states: string[],
+  map: (row: Row) => T,
+): Promise<T[]> {
+  return conn.run(() => {
+    if (states.length === 0) return [];
+    const rows = conn
+      .prepare(`SELECT * FROM ${table} WHERE state IN (${placeholders(states.length)}) ORDER BY key`)
+      .all(...states) as Row[];
+    return rows.map(map);
+  });
+}
+
 export class SqliteBatches implements BatchRepository {
   constructor(private readonly conn: Connection) {}
 
@@ -142,13 +158,7 @@ export class SqliteBatches implements BatchRepository {
   }
 
   listByState(states: BatchState[]): Promise<BatchRecord[]> {
-    return this.conn.run(() => {
-      if (states.length === 0) return [];
-      const rows = this.conn
-        .prepare(`SELECT * FROM batches WHERE state IN (${placeholders(states.length)}) ORDER BY key`)
-        .all(...states) as BatchRow[];
-      return rows.map(toBatch);
-    });
+    return listByState(this.conn, "batches", states, toBatch);
   }
 
   update(key: number, fields: Partial<Omit<BatchRecord, "key" | "paymentIds" | "createdAt">>): Promise<void> {
@@ -312,12 +322,6 @@ export class SqliteSettlements implements SettlementRepository {
   }
 
   listByState(states: SettlementRecord["state"][]): Promise<SettlementRecord[]> {
-    return this.conn.run(() => {
-      if (states.length === 0) return [];
-      const rows = this.conn
-        .prepare(`SELECT * FROM settlements WHERE state IN (${placeholders(states.length)}) ORDER BY key`)
-        .all(...states) as SettlementRow[];
-      return rows.map(toSettlement);
-    });
+    return listByState(this.conn, "settlements", states, toSettlement);
   }
 }

@@ -4,11 +4,10 @@
  * TEXT decimal; timestamps (ms), local keys and submitter nonces are INTEGER. Hex is lowercase.
  * Every index names the query that needs it.
  */
-export const MIGRATIONS: readonly string[] = [
-  `
-  CREATE TABLE payments (
-    id            TEXT PRIMARY KEY,
-    payer         TEXT NOT NULL,
+
+// The payment columns after the key, shared by migration 1 and the table migration 2 rebuilds;
+// the text each migration runs is what it was when it shipped.
+const PAYMENT_COLUMNS = `    payer         TEXT NOT NULL,
     merchant_id   TEXT NOT NULL,
     amount        TEXT NOT NULL,
     order_ref     TEXT NOT NULL,
@@ -26,7 +25,13 @@ export const MIGRATIONS: readonly string[] = [
     release_at    TEXT,
     request_id    TEXT,
     created_at    INTEGER NOT NULL,
-    updated_at    INTEGER NOT NULL
+    updated_at    INTEGER NOT NULL`;
+
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE payments (
+    id            TEXT PRIMARY KEY,
+${PAYMENT_COLUMNS}
   ) WITHOUT ROWID;
   -- listByState (oldest first), countByState
   CREATE INDEX payments_state_created ON payments (state, created_at, id);
@@ -158,25 +163,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE payments_by_arrival (
     seq           INTEGER PRIMARY KEY,
     id            TEXT NOT NULL UNIQUE,
-    payer         TEXT NOT NULL,
-    merchant_id   TEXT NOT NULL,
-    amount        TEXT NOT NULL,
-    order_ref     TEXT NOT NULL,
-    nonce         TEXT NOT NULL,
-    valid_after   TEXT NOT NULL,
-    deadline      TEXT NOT NULL,
-    signature     TEXT NOT NULL,
-    state         TEXT NOT NULL,
-    reject_reason TEXT,
-    batch_key     INTEGER,
-    batch_id      TEXT,
-    leaf_index    INTEGER,
-    tx_hash       TEXT,
-    refunded      TEXT NOT NULL DEFAULT '0',
-    release_at    TEXT,
-    request_id    TEXT,
-    created_at    INTEGER NOT NULL,
-    updated_at    INTEGER NOT NULL
+${PAYMENT_COLUMNS}
   );
   INSERT INTO payments_by_arrival (id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline,
     signature, state, reject_reason, batch_key, batch_id, leaf_index, tx_hash, refunded, release_at,

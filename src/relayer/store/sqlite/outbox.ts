@@ -191,21 +191,19 @@ export class SqliteOutbox implements OutboxRepository {
   }
 
   markFailed(id: number, error: string, nextAttemptAt: number): Promise<void> {
-    return this.conn.run(() => {
-      this.conn
-        .prepare(
-          `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
-             WHERE id = ? AND delivered_at IS NULL AND dead_at IS NULL`,
-        )
-        .run(error.slice(0, MAX_ERROR_LENGTH), nextAttemptAt, id);
-    });
+    return this.recordFailure("next_attempt_at", id, error, nextAttemptAt);
   }
 
   markDead(id: number, error: string, at: number): Promise<void> {
+    return this.recordFailure("dead_at", id, error, at);
+  }
+
+  /** One failed attempt of a live row: the error, and either its next attempt time or its death time. */
+  private recordFailure(column: "next_attempt_at" | "dead_at", id: number, error: string, at: number): Promise<void> {
     return this.conn.run(() => {
       this.conn
         .prepare(
-          `UPDATE outbox SET attempts = attempts + 1, last_error = ?, dead_at = ?
+          `UPDATE outbox SET attempts = attempts + 1, last_error = ?, ${column} = ?
              WHERE id = ? AND delivered_at IS NULL AND dead_at IS NULL`,
         )
         .run(error.slice(0, MAX_ERROR_LENGTH), at, id);
