@@ -157,7 +157,7 @@ export class Connection {
     } finally {
       release();
       // AsyncLocalStorage (Node 20) runs a hook on every promise the process creates while it is
-      // enabled: ~3 % of the HTTP thread under load, for a scope only job transactions need. Off
+      // enabled: a visible share of the HTTP thread under load, for a scope only job transactions need. Off
       // between transactions; the next `run` turns it back on. Nothing outside a transaction may
       // see a scope anyway, so no caller can tell the difference.
       if (!this.mutex.busy) this.context.disable();

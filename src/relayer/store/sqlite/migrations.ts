@@ -156,8 +156,8 @@ ${PAYMENT_COLUMNS}
   `,
   // 2: payments clustered by arrival instead of by id. With the id (a hash) as the clustering key
   // every insert and every state change of a batch landed on its own random page, and the
-  // (payer, state) index moved on every state change: 570 µs of writes per payment over its life
-  // on this machine's disk, 200 µs after (see docs/benchmarks.md). A payer's payments are found
+  // (payer, state) index moved on every state change; by arrival, a batch's rows share pages (the
+  // writes per payment are in docs/benchmarks.md's history). A payer's payments are found
   // through (payer, created_at), which state changes never touch.
   `
   CREATE TABLE payments_by_arrival (

@@ -14,14 +14,14 @@ import type { StorageHealth } from "./storageErrors";
  * needs text fields without "," and nullable ones not empty, which every payment intake stores
  * satisfies; a request with any other payment is sent as JSON of the same values instead
  * (`[seq, ...]`, bigints as decimal strings). A request of more than `PAYMENTS_PER_CHUNK` payments
- * is an array of such strings, each with `seq` and up to that many payments: V8 allocates a string
- * over ~128 KB apart, and building and sending one costs ~50 % more per payment.
+ * is an array of such strings, each with `seq` and up to that many payments: V8 allocates large
+ * strings apart, and building and sending one of those costs more per payment.
  *
  * Reply: `seq,` then one character per payment of the request, "1" if it was inserted, else "0";
  * or `seq,!` then the message of the error the insert failed with.
  */
 const SEP = ",";
-/** ~450 bytes a payment in the "," form. */
+/** Keeps a chunk's string below V8's large-object size. */
 const PAYMENTS_PER_CHUNK = 200;
 
 /** What the wire carries of a payment, in order: every field of PaymentRecord (checked below). */
