@@ -2,13 +2,14 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { MerchantRegistry } from "../../typechain-types";
+import { MerchantStatus as ProtocolMerchantStatus } from "../../src/protocol";
 
-/** Mirrors `IMerchantRegistry.MerchantStatus`; ethers decodes enums as bigint. */
+/** src/protocol's MerchantStatus as bigint, the way ethers decodes enums. */
 export const MerchantStatus = {
-  None: 0n,
-  Active: 1n,
-  Suspended: 2n,
-  Closed: 3n,
+  None: BigInt(ProtocolMerchantStatus.None),
+  Active: BigInt(ProtocolMerchantStatus.Active),
+  Suspended: BigInt(ProtocolMerchantStatus.Suspended),
+  Closed: BigInt(ProtocolMerchantStatus.Closed),
 } as const;
 export type MerchantStatusValue = (typeof MerchantStatus)[keyof typeof MerchantStatus];
 
