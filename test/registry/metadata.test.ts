@@ -2,8 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import {
-  DEFAULT_FEE_BPS,
-  DEFAULT_HOLD_PERIOD,
+  DEFAULTS,
   MERCHANT_FIXTURES_BY_STATUS,
   MerchantStatus,
   UNKNOWN_ID,
@@ -30,8 +29,8 @@ describe("MerchantRegistry: setMetadata", function () {
         expect(merchant.owner).to.equal(merchantOwner.address);
         expect(merchant.payout).to.equal(payout.address);
         expect(merchant.status).to.equal(status);
-        expect(merchant.feeBps).to.equal(BigInt(DEFAULT_FEE_BPS));
-        expect(merchant.holdPeriod).to.equal(BigInt(DEFAULT_HOLD_PERIOD));
+        expect(merchant.feeBps).to.equal(BigInt(DEFAULTS.feeBps));
+        expect(merchant.holdPeriod).to.equal(BigInt(DEFAULTS.holdPeriod));
       });
     }
   }

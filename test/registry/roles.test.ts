@@ -7,9 +7,7 @@ import type { MerchantRegistry } from "../../typechain-types";
 import {
   ADMIN_DELAY,
   DEFAULT_ADMIN_ROLE,
-  DEFAULT_FEE_BPS,
-  DEFAULT_HOLD_PERIOD,
-  DEFAULT_METADATA,
+  DEFAULTS,
   type MerchantFixture,
   MerchantStatus,
   ONE_DAY,
@@ -45,7 +43,7 @@ const REGISTRAR_CALLS: GatedCall[] = [
     name: "setTerms",
     fixture: activeMerchantFixture,
     allowed: ["registrar"],
-    invoke: (r, f) => r.setTerms(f.merchantId, 100, DEFAULT_HOLD_PERIOD),
+    invoke: (r, f) => r.setTerms(f.merchantId, 100, DEFAULTS.holdPeriod),
   },
   {
     name: "suspend",
@@ -236,7 +234,7 @@ describe("MerchantRegistry: roles", function () {
       await registry.connect(admin).grantRole(REGISTRAR_ROLE, admin.address);
       await expect(register(registry.connect(admin), registration({ merchantOwner, payout })))
         .to.emit(registry, "MerchantRegistered")
-        .withArgs(1n, merchantOwner.address, payout.address, DEFAULT_FEE_BPS, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA);
+        .withArgs(1n, merchantOwner.address, payout.address, DEFAULTS.feeBps, DEFAULTS.holdPeriod, DEFAULTS.metadata);
     });
 
     it("admin revokes the role (RoleRevoked) and the former registrar loses every registrar power", async function () {
