@@ -102,14 +102,24 @@ describe("MerchantRegistry: registerMerchant", function () {
       });
     }
 
-    it("accepts a fee of exactly MAX_FEE_BPS", async function () {
-      const f = await registering();
-      const r = registration(f, { feeBps: LIMITS.maxFeeBps });
-      await expect(f.register(r))
-        .to.emit(f.registry, "MerchantRegistered")
-        .withArgs(...registeredArgs(1n, r));
-      expect((await f.registry.terms(1n)).feeBps).to.equal(BigInt(LIMITS.maxFeeBps));
-    });
+    const boundaryTerms: { title: string; field: "feeBps" | "holdPeriod"; value: number }[] = [
+      { title: "a fee of exactly MAX_FEE_BPS", field: "feeBps", value: LIMITS.maxFeeBps },
+      ...[LIMITS.minHoldPeriod, LIMITS.maxHoldPeriod].map((hold) => ({
+        title: `a hold period of exactly ${hold}s`,
+        field: "holdPeriod" as const,
+        value: hold,
+      })),
+    ];
+    for (const { title, field, value } of boundaryTerms) {
+      it(`accepts ${title}`, async function () {
+        const f = await registering();
+        const r = registration(f, { [field]: value });
+        await expect(f.register(r))
+          .to.emit(f.registry, "MerchantRegistered")
+          .withArgs(...registeredArgs(1n, r));
+        expect((await f.registry.terms(1n))[field]).to.equal(BigInt(value));
+      });
+    }
 
     for (const fee of [LIMITS.maxFeeBps + 1, 10_000, 65_535]) {
       it(`reverts with FeeTooHigh for a fee of ${fee}`, async function () {
@@ -117,17 +127,6 @@ describe("MerchantRegistry: registerMerchant", function () {
         await expect(register({ feeBps: fee }))
           .to.be.revertedWithCustomError(registry, "FeeTooHigh")
           .withArgs(fee, LIMITS.maxFeeBps);
-      });
-    }
-
-    for (const hold of [LIMITS.minHoldPeriod, LIMITS.maxHoldPeriod]) {
-      it(`accepts a hold period of exactly ${hold}s`, async function () {
-        const f = await registering();
-        const r = registration(f, { holdPeriod: hold });
-        await expect(f.register(r))
-          .to.emit(f.registry, "MerchantRegistered")
-          .withArgs(...registeredArgs(1n, r));
-        expect((await f.registry.terms(1n)).holdPeriod).to.equal(BigInt(hold));
       });
     }
 

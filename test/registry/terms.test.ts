@@ -12,6 +12,12 @@ import {
   registration,
 } from "./fixtures";
 
+/** A valid and an out-of-bounds (fee, hold period): checks that must come first fire on both. */
+const VALID_AND_INVALID_TERMS = [
+  [DEFAULTS.feeBps, DEFAULTS.holdPeriod],
+  [LIMITS.maxFeeBps + 1, 0],
+];
+
 describe("MerchantRegistry: setTerms", function () {
   for (const { name, status, fixture } of MERCHANT_FIXTURES_BY_STATUS.filter(
     (f) => f.status !== MerchantStatus.Closed,
@@ -99,10 +105,7 @@ describe("MerchantRegistry: setTerms", function () {
 
   it("reverts with MerchantClosed for a Closed merchant, before checking the terms", async function () {
     const { registry, registrar, merchantId } = await loadFixture(closedMerchantFixture);
-    for (const [fee, hold] of [
-      [DEFAULTS.feeBps, DEFAULTS.holdPeriod],
-      [LIMITS.maxFeeBps + 1, 0],
-    ]) {
+    for (const [fee, hold] of VALID_AND_INVALID_TERMS) {
       await expect(registry.connect(registrar).setTerms(merchantId, fee, hold))
         .to.be.revertedWithCustomError(registry, "MerchantClosed")
         .withArgs(merchantId);
@@ -112,10 +115,7 @@ describe("MerchantRegistry: setTerms", function () {
   for (const id of [0n, 2n, UNKNOWN_ID]) {
     it(`reverts with UnknownMerchant for id ${id}, before checking the terms`, async function () {
       const { registry, registrar } = await loadFixture(activeMerchantFixture);
-      for (const [fee, hold] of [
-        [DEFAULTS.feeBps, DEFAULTS.holdPeriod],
-        [LIMITS.maxFeeBps + 1, 0],
-      ]) {
+      for (const [fee, hold] of VALID_AND_INVALID_TERMS) {
         await expect(registry.connect(registrar).setTerms(id, fee, hold))
           .to.be.revertedWithCustomError(registry, "UnknownMerchant")
           .withArgs(id);
