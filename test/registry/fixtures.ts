@@ -153,3 +153,17 @@ export async function expectMerchant(
   expect(merchant.metadata).to.equal(m.metadata ?? DEFAULTS.metadata);
   expect(await registry.payoutOf(id)).to.equal(m.payout);
 }
+
+/** Asserts that each call, sent by `caller`, reverts with NotMerchantOwner(merchantId, caller): only the owner key may act. */
+export async function expectNotMerchantOwner(
+  registry: MerchantRegistry,
+  merchantId: bigint,
+  caller: HardhatEthersSigner,
+  calls: ((asCaller: MerchantRegistry) => Promise<unknown>)[],
+): Promise<void> {
+  for (const call of calls) {
+    await expect(call(registry.connect(caller)))
+      .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
+      .withArgs(merchantId, caller.address);
+  }
+}

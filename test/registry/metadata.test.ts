@@ -8,6 +8,7 @@ import {
   UNKNOWN_ID,
   activeMerchantFixture,
   closedMerchantFixture,
+  expectNotMerchantOwner,
 } from "./fixtures";
 
 const NEW_METADATA = ethers.id("ipfs://merchant-1-profile-v2");
@@ -46,9 +47,7 @@ describe("MerchantRegistry: setMetadata", function () {
   it("reverts with NotMerchantOwner for the admin, the payout address and strangers", async function () {
     const { registry, merchantId, admin, payout, stranger } = await loadFixture(activeMerchantFixture);
     for (const caller of [admin, payout, stranger]) {
-      await expect(registry.connect(caller).setMetadata(merchantId, NEW_METADATA))
-        .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-        .withArgs(merchantId, caller.address);
+      await expectNotMerchantOwner(registry, merchantId, caller, [(r) => r.setMetadata(merchantId, NEW_METADATA)]);
     }
   });
 
@@ -63,9 +62,7 @@ describe("MerchantRegistry: setMetadata", function () {
 
   it("checks the caller before the Closed status", async function () {
     const { registry, merchantId, stranger } = await loadFixture(closedMerchantFixture);
-    await expect(registry.connect(stranger).setMetadata(merchantId, NEW_METADATA))
-      .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-      .withArgs(merchantId, stranger.address);
+    await expectNotMerchantOwner(registry, merchantId, stranger, [(r) => r.setMetadata(merchantId, NEW_METADATA)]);
   });
 
   for (const id of [0n, 2n, UNKNOWN_ID]) {
