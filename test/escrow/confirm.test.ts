@@ -4,6 +4,7 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import {
   deployEscrowFixture,
   escrowOne,
+  expectInvariant,
   feeOf,
   idOf,
   signConfirmation,
@@ -19,7 +20,6 @@ import {
   buckets,
   deadlineIn,
   escrowBatch,
-  expectInvariant,
   moved,
   recordOf,
   releasedOf,

@@ -3,6 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import {
   deployEscrowFixture,
+  expectInvariant,
   feeOf,
   signConfirmation,
   signRefund,
@@ -14,16 +15,7 @@ import {
   type EscrowedPayment,
   type MerchantAccount,
 } from "./fixtures";
-import {
-  aliceAndBobBatch,
-  atNextBlock,
-  buckets,
-  deadlineIn,
-  expectInvariant,
-  moved,
-  recordOf,
-  trancheOf,
-} from "./lifecycle.helpers";
+import { aliceAndBobBatch, atNextBlock, buckets, deadlineIn, moved, recordOf, trancheOf } from "./lifecycle.helpers";
 
 const AMOUNT = usd(10);
 const OTHER = usd(4);
