@@ -15,7 +15,16 @@ import {
   type EscrowedPayment,
   type MerchantAccount,
 } from "./fixtures";
-import { aliceAndBobBatch, atNextBlock, buckets, deadlineIn, moved, recordOf, trancheOf } from "./lifecycle.helpers";
+import {
+  aliceAndBobBatch,
+  atNextBlock,
+  buckets,
+  deadlineIn,
+  moved,
+  paymentRecord,
+  recordOf,
+  trancheOf,
+} from "./lifecycle.helpers";
 
 const AMOUNT = usd(10);
 const OTHER = usd(4);
@@ -52,12 +61,7 @@ describe("PaymentEscrow refund", function () {
       expect(await f.escrow.balanceOf(alice.address)).to.equal(CUSTOMER_DEPOSIT - AMOUNT + first);
       expect(await buckets(f)).to.deep.equal(moved(before, { held: -first, customerBalances: first }));
       expect((await trancheOf(f, batch.batchId, m.id)).amount).to.equal(AMOUNT + OTHER - first);
-      expect(await recordOf(f, a.id)).to.deep.equal({
-        status: PaymentStatus.None,
-        disputedAt: 0n,
-        feeBps: 0n,
-        refunded: first,
-      });
+      expect(await recordOf(f, a.id)).to.deep.equal(paymentRecord({ status: PaymentStatus.None, refunded: first }));
       await expectInvariant(f);
 
       const rest = AMOUNT - first;
@@ -67,12 +71,9 @@ describe("PaymentEscrow refund", function () {
       expect(await f.escrow.balanceOf(alice.address)).to.equal(CUSTOMER_DEPOSIT);
       expect(await buckets(f)).to.deep.equal(moved(before, { held: -AMOUNT, customerBalances: AMOUNT }));
       expect((await trancheOf(f, batch.batchId, m.id)).amount).to.equal(OTHER);
-      expect(await recordOf(f, a.id)).to.deep.equal({
-        status: PaymentStatus.Refunded,
-        disputedAt: 0n,
-        feeBps: 0n,
-        refunded: AMOUNT,
-      });
+      expect(await recordOf(f, a.id)).to.deep.equal(
+        paymentRecord({ status: PaymentStatus.Refunded, refunded: AMOUNT }),
+      );
       await expectInvariant(f);
 
       // The payer can withdraw the refund.
