@@ -19,6 +19,7 @@ import { provePayment } from "../../src/auditor/proof";
 import { targetOf } from "../../src/auditor/target";
 import type { Hex } from "../../src/auditor/types";
 import { MerchantRegistry__factory, PaymentEscrow__factory, SettlementToken__factory } from "../../typechain-types";
+import { liabilitiesOf } from "../escrow/fixtures";
 import { deployWithHistory, hre, removeDir, tempDir, type AuditedChain } from "./helpers";
 
 async function storyFixture(): Promise<AuditedChain> {
@@ -72,12 +73,18 @@ describe("auditor: audit of a scripted history", function () {
     return { code, out };
   }
 
-  it("reconciles the whole history: exit 0, summary, JSON, CSV and HTML written", async function () {
-    const chain = await loadFixture(storyFixture);
-    const outDir = path.join(dir, "clean");
+  /** Loads `fixture`, runs the CLI with `--out <dir>/<name>` and asserts a clean verdict (exit 0). */
+  async function cleanRun<T extends AuditedChain>(fixture: () => Promise<T>, name: string) {
+    const chain = await loadFixture(fixture);
+    const outDir = path.join(dir, name);
     const { code, out } = await cli(chain, ["--out", outDir]);
     expect(code, out.text()).to.equal(0);
     expect(out.text()).to.include("RESULT: CLEAN");
+    return { chain, outDir, out };
+  }
+
+  it("reconciles the whole history: exit 0, summary, JSON, CSV and HTML written", async function () {
+    const { chain, outDir } = await cleanRun(storyFixture, "clean");
 
     const json = JSON.parse(readFileSync(path.join(outDir, "audit.json"), "utf8"));
     expect(json.clean).to.equal(true);
@@ -118,15 +125,7 @@ describe("auditor: audit of a scripted history", function () {
     for (const customer of history.customers) {
       expect(ledger.customers.get(customer)!.balance, customer).to.equal(await escrow.balanceOf(customer));
     }
-    const l = await escrow.liabilities();
-    expect(ledger.totals).to.deep.equal({
-      customerBalances: l.customerBalances,
-      held: l.held,
-      disputed: l.disputed,
-      released: l.released,
-      claimable: l.claimable,
-      fees: l.fees,
-    });
+    expect(ledger.totals).to.deep.equal(await liabilitiesOf(escrow));
     expect(ledger.token.balances.get(record.contracts.PaymentEscrow.address as Hex)).to.equal(
       await token.balanceOf(record.contracts.PaymentEscrow.address),
     );
@@ -190,11 +189,7 @@ describe("auditor: audit of a scripted history", function () {
   });
 
   it("reports tokens sent straight to the escrow as surplus on its own line, naming the Transfer, not a mismatch: exit 0", async function () {
-    const chain = await loadFixture(brokenFixture);
-    const outDir = path.join(dir, "broken");
-    const { code, out } = await cli(chain, ["--out", outDir]);
-    expect(code, out.text()).to.equal(0);
-    expect(out.text()).to.include("RESULT: CLEAN");
+    const { chain, outDir, out } = await cleanRun(brokenFixture, "broken");
     expect(out.text()).to.match(/surplus\s+1,000\.00\s+1,000\.00/);
     expect(out.text()).to.include(chain.transferTx);
 

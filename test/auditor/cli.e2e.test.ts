@@ -6,12 +6,12 @@
  * single-payment proof.
  */
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { readDeployment } from "../../src/chain/deployments";
 import { SettlementToken__factory } from "../../typechain-types";
+import { runCommand, type RunResult } from "../../src/localnet/process";
 import {
   childEnv,
   freePort,
@@ -21,32 +21,15 @@ import {
   startHardhatNode,
   tempDir,
   type HardhatNode,
-  type RunResult,
 } from "../deploy/helpers";
 
 /** Runs the auditor CLI in a child process and resolves with its exit code and output. */
-function audit(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("npx", ["ts-node", "--transpile-only", "src/auditor/cli.ts", ...args], {
-      cwd: PROJECT_ROOT,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`audit ${args.join(" ")} timed out\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, output: `${stdout}\n${stderr}` });
-    });
+const audit = (args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<RunResult> =>
+  runCommand("npx", ["ts-node", "--transpile-only", "src/auditor/cli.ts", ...args], {
+    cwd: PROJECT_ROOT,
+    env,
+    timeoutMs,
   });
-}
 
 describe("auditor CLI against `hardhat node`", function () {
   this.timeout(300_000);

@@ -4,6 +4,7 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import {
   deployEscrowFixture,
   escrowOne,
+  expectInvariant,
   feeOf,
   idOf,
   signConfirmation,
@@ -19,8 +20,8 @@ import {
   buckets,
   deadlineIn,
   escrowBatch,
-  expectInvariant,
   moved,
+  paymentRecord,
   recordOf,
   releasedOf,
   trancheOf,
@@ -52,12 +53,7 @@ describe("PaymentEscrow confirm", function () {
       expect(await releasedOf(f, m.id)).to.equal(ODD - fee);
       expect(await buckets(f)).to.deep.equal(moved(before, { held: -ODD, released: ODD - fee, fees: fee }));
       expect((await trancheOf(f, batch.batchId, m.id)).amount).to.equal(OTHER);
-      expect(await recordOf(f, a.id)).to.deep.equal({
-        status: PaymentStatus.Confirmed,
-        disputedAt: 0n,
-        feeBps: 0n,
-        refunded: 0n,
-      });
+      expect(await recordOf(f, a.id)).to.deep.equal(paymentRecord({ status: PaymentStatus.Confirmed }));
       await expectInvariant(f);
     });
 
@@ -178,12 +174,7 @@ describe("PaymentEscrow confirm", function () {
       expect(await buckets(f)).to.deep.equal(moved(before, { held: -remaining, released: remaining - fee, fees: fee }));
       expect(await releasedOf(f, m.id)).to.equal(remaining - fee);
       expect((await trancheOf(f, batch.batchId, m.id)).amount).to.equal(OTHER);
-      expect(await recordOf(f, a.id)).to.deep.equal({
-        status: PaymentStatus.Confirmed,
-        disputedAt: 0n,
-        feeBps: 0n,
-        refunded,
-      });
+      expect(await recordOf(f, a.id)).to.deep.equal(paymentRecord({ status: PaymentStatus.Confirmed, refunded }));
       expect(await f.escrow.balanceOf(alice.address)).to.equal(usd(1_000) - ODD + refunded);
       await expectInvariant(f);
     });

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import {
   deployEscrowFixture,
+  expectInvariant,
   feeOf,
   signConfirmation,
   signDispute,
@@ -20,7 +21,6 @@ import {
   buckets,
   deadlineIn,
   escrowBatch,
-  expectInvariant,
   moved,
   recordOf,
   releasedOf,

@@ -21,7 +21,8 @@ import {
 } from "../../src/protocol";
 import type { Address, Hex, Payment, Withdrawal } from "../../src/protocol";
 import { paymentId } from "../../src/protocol";
-import { BatchTree } from "../../src/protocol";
+import { BatchTree, EscrowPaymentStatus, REJECT_REASON_NAMES, feeOf as protocolFeeOf } from "../../src/protocol";
+import { BUCKET_NAMES, emptyBuckets, sumBuckets, type Buckets } from "../../src/auditor/types";
 
 export const ONE_DAY = 24n * 3600n;
 export const ADMIN_DELAY = 3n * ONE_DAY;
@@ -34,19 +35,12 @@ export const ARBITER_ROLE = ethers.id("ARBITER_ROLE");
 export const REGISTRAR_ROLE = ethers.id("REGISTRAR_ROLE");
 export const MAX_UINT128 = (1n << 128n) - 1n;
 
-export const RejectReason = {
-  InvalidAmount: 0,
-  NotYetValid: 1,
-  Expired: 2,
-  MerchantNotActive: 3,
-  InvalidSignature: 4,
-  NonceUnavailable: 5,
-  InsufficientBalance: 6,
-  PayerBlocklisted: 7,
-  InsufficientGas: 8,
-} as const;
+/** IPaymentEscrow.RejectReason by name (the value is the enum index), from src/protocol. */
+export const RejectReason = Object.fromEntries(REJECT_REASON_NAMES.map((name, i) => [name, i])) as {
+  readonly [K in (typeof REJECT_REASON_NAMES)[number]]: number;
+};
 
-export const PaymentStatus = { None: 0, Confirmed: 1, Refunded: 2, Disputed: 3, Resolved: 4 } as const;
+export const PaymentStatus = EscrowPaymentStatus;
 
 export interface MerchantAccount {
   id: bigint;
@@ -258,8 +252,8 @@ export async function signDispute(f: EscrowFixture, signer: Signer, id: Hex, dea
   return (await signer.signTypedData(await domainOf(f), ethersTypes(disputeTypes), { paymentId: id, deadline })) as Hex;
 }
 
-/** Ceil(amount * bps / 10_000): the escrow's fee rule. */
-export const feeOf = (amount: bigint, bps: bigint = FEE_BPS): bigint => (amount * bps + 9_999n) / 10_000n;
+/** The escrow's fee rule (src/protocol's feeOf), at the fixture's fee unless told. */
+export const feeOf = (amount: bigint, bps: bigint = FEE_BPS): bigint => protocolFeeOf(amount, bps);
 
 /** An escrow and its token (any token with balanceOf: the reentrancy tests use a callback token). */
 export interface InvariantSubject {
@@ -272,8 +266,7 @@ export interface InvariantSubject {
  * Returns both sides so a failing assertion shows the numbers.
  */
 export async function invariant(f: InvariantSubject): Promise<{ balance: bigint; owed: bigint }> {
-  const l = await f.escrow.liabilities();
-  const owed = l.customerBalances + l.held + l.disputed + l.released + l.claimable + l.fees;
+  const owed = sumBuckets(await liabilitiesOf(f.escrow));
   const balance = await f.token.balanceOf(await f.escrow.getAddress());
   return { balance, owed };
 }
@@ -284,27 +277,15 @@ export async function expectInvariant(f: InvariantSubject): Promise<void> {
   expect(balance, "escrow token balance == sum of liabilities").to.equal(owed);
 }
 
-/** The escrow's liability buckets (see IPaymentEscrow.liabilities). */
-export interface Liabilities {
-  customerBalances: bigint;
-  held: bigint;
-  disputed: bigint;
-  released: bigint;
-  claimable: bigint;
-  fees: bigint;
-}
+/** The escrow's liability buckets (IPaymentEscrow.liabilities), as the auditor names them. */
+export type Liabilities = Buckets;
 
 /** The escrow's liabilities as a plain object (comparable with deep equality). */
 export async function liabilitiesOf(escrow: Pick<PaymentEscrow, "liabilities">): Promise<Liabilities> {
   const l = await escrow.liabilities();
-  return {
-    customerBalances: l.customerBalances,
-    held: l.held,
-    disputed: l.disputed,
-    released: l.released,
-    claimable: l.claimable,
-    fees: l.fees,
-  };
+  const buckets = emptyBuckets();
+  for (const name of BUCKET_NAMES) buckets[name] = l[name];
+  return buckets;
 }
 
 /** The EIP-712 digests the payer or merchant owner signs for a confirmation, refund or dispute (what {cancelSignedAction} takes). */

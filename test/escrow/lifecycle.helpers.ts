@@ -14,6 +14,7 @@ import {
   signPayment,
   submitBatch,
   ONE_DAY,
+  PaymentStatus,
   type EscrowFixture,
   type EscrowedBatch,
   type Liabilities,
@@ -81,6 +82,11 @@ export async function trancheOf(f: Pick<EscrowFixture, "escrow">, batchId: bigin
 export async function recordOf(f: Pick<EscrowFixture, "escrow">, id: string) {
   const r = await f.escrow.paymentRecord(id);
   return { status: Number(r.status), disputedAt: r.disputedAt, feeBps: r.feeBps, refunded: r.refunded };
+}
+
+/** A payment record as {@link recordOf} returns it: no dispute, no ruling fee, nothing refunded unless told. */
+export function paymentRecord(overrides: Partial<Awaited<ReturnType<typeof recordOf>>>) {
+  return { status: PaymentStatus.None as number, disputedAt: 0n, feeBps: 0n, refunded: 0n, ...overrides };
 }
 
 /** The merchant's released balance (awaiting settlement). */

@@ -118,20 +118,20 @@ describe("PaymentEscrow nonces", function () {
     it("accepts out-of-order nonces and slides the base over every used nonce (exact base/bitmap)", async function () {
       const f = await loadFixture(deployFundsFixture);
       const [alice] = f.customers;
-      await cancel(f, alice, 5n);
-      expect(await window(f, alice)).to.deep.equal([0n, 0b100000n]);
-      await cancel(f, alice, 2n);
-      expect(await window(f, alice)).to.deep.equal([0n, 0b100100n]);
-      await cancel(f, alice, 0n);
-      // 0 used: base slides to 1, bits of 2 and 5 now at offsets 1 and 4.
-      expect(await window(f, alice)).to.deep.equal([1n, 0b10010n]);
-      await cancel(f, alice, 1n);
-      // 1 and 2 used: base slides to 3, 5 at offset 2.
-      expect(await window(f, alice)).to.deep.equal([3n, 0b100n]);
-      await cancel(f, alice, 4n);
-      expect(await window(f, alice)).to.deep.equal([3n, 0b110n]);
-      await cancel(f, alice, 3n);
-      expect(await window(f, alice)).to.deep.equal([6n, 0n]);
+      const steps: [nonce: bigint, window: [base: bigint, bitmap: bigint]][] = [
+        [5n, [0n, 0b100000n]],
+        [2n, [0n, 0b100100n]],
+        // 0 used: base slides to 1, bits of 2 and 5 now at offsets 1 and 4.
+        [0n, [1n, 0b10010n]],
+        // 1 and 2 used: base slides to 3, 5 at offset 2.
+        [1n, [3n, 0b100n]],
+        [4n, [3n, 0b110n]],
+        [3n, [6n, 0n]],
+      ];
+      for (const [nonce, expected] of steps) {
+        await cancel(f, alice, nonce);
+        expect(await window(f, alice), `after nonce ${nonce}`).to.deep.equal(expected);
+      }
       for (const n of [0n, 1n, 2n, 3n, 4n, 5n])
         expect(await f.escrow.isNonceAvailable(alice.address, n)).to.equal(false);
       expect(await f.escrow.isNonceAvailable(alice.address, 6n)).to.equal(true);

@@ -3,6 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import {
   deployEscrowFixture,
+  expectInvariant,
   feeOf,
   signConfirmation,
   signRefund,
@@ -19,8 +20,8 @@ import {
   atNextBlock,
   buckets,
   deadlineIn,
-  expectInvariant,
   moved,
+  paymentRecord,
   recordOf,
   trancheOf,
 } from "./lifecycle.helpers";
@@ -60,12 +61,7 @@ describe("PaymentEscrow refund", function () {
       expect(await f.escrow.balanceOf(alice.address)).to.equal(CUSTOMER_DEPOSIT - AMOUNT + first);
       expect(await buckets(f)).to.deep.equal(moved(before, { held: -first, customerBalances: first }));
       expect((await trancheOf(f, batch.batchId, m.id)).amount).to.equal(AMOUNT + OTHER - first);
-      expect(await recordOf(f, a.id)).to.deep.equal({
-        status: PaymentStatus.None,
-        disputedAt: 0n,
-        feeBps: 0n,
-        refunded: first,
-      });
+      expect(await recordOf(f, a.id)).to.deep.equal(paymentRecord({ status: PaymentStatus.None, refunded: first }));
       await expectInvariant(f);
 
       const rest = AMOUNT - first;
@@ -75,12 +71,9 @@ describe("PaymentEscrow refund", function () {
       expect(await f.escrow.balanceOf(alice.address)).to.equal(CUSTOMER_DEPOSIT);
       expect(await buckets(f)).to.deep.equal(moved(before, { held: -AMOUNT, customerBalances: AMOUNT }));
       expect((await trancheOf(f, batch.batchId, m.id)).amount).to.equal(OTHER);
-      expect(await recordOf(f, a.id)).to.deep.equal({
-        status: PaymentStatus.Refunded,
-        disputedAt: 0n,
-        feeBps: 0n,
-        refunded: AMOUNT,
-      });
+      expect(await recordOf(f, a.id)).to.deep.equal(
+        paymentRecord({ status: PaymentStatus.Refunded, refunded: AMOUNT }),
+      );
       await expectInvariant(f);
 
       // The payer can withdraw the refund.

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { TypedDataEncoder, concat, getBytes } from "ethers";
-import { escrowDomain, type Address, type Hex } from "../../src/protocol";
+import { escrowDomain, ethersTypes, paymentTypes, type Address, type Hex } from "../../src/protocol";
 import { paymentId } from "../../src/protocol";
 import { depositNonce } from "../../src/sdk/eip3009";
 import { hashPair } from "../../src/protocol";
@@ -12,6 +12,7 @@ import {
   MAX_UINT128,
   RejectReason,
   buildPayment,
+  expectInvariant,
   idOf,
   mint,
   signPayment,
@@ -25,7 +26,6 @@ import {
   batchEvents,
   deployPayBatchFixture,
   escrowState,
-  expectInvariant,
   expectRejectedBesideValid,
   foreignDomain,
   idsOf,
@@ -79,7 +79,7 @@ describe("PaymentEscrow: payment signatures and ids", function () {
       for (const p of payments) {
         const id = await f.escrow.paymentId(p);
         expect(id).to.equal(paymentId(domain, p));
-        expect(id).to.equal(TypedDataEncoder.hash(domain, { Payment: [...paymentTypesFields] }, p));
+        expect(id).to.equal(TypedDataEncoder.hash(domain, ethersTypes(paymentTypes), p));
         seen.add(id);
       }
       expect(seen.size).to.equal(payments.length);
@@ -346,14 +346,3 @@ describe("PaymentEscrow: payment signatures and ids", function () {
     });
   });
 });
-
-/** The Payment EIP-712 fields as a mutable array (ethers' TypedDataEncoder does not take readonly ones). */
-const paymentTypesFields = [
-  { name: "payer", type: "address" },
-  { name: "merchantId", type: "uint64" },
-  { name: "amount", type: "uint256" },
-  { name: "orderRef", type: "bytes32" },
-  { name: "nonce", type: "uint64" },
-  { name: "validAfter", type: "uint48" },
-  { name: "deadline", type: "uint48" },
-];

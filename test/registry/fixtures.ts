@@ -2,13 +2,14 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { MerchantRegistry } from "../../typechain-types";
+import { MerchantStatus as ProtocolMerchantStatus } from "../../src/protocol";
 
-/** Mirrors `IMerchantRegistry.MerchantStatus`; ethers decodes enums as bigint. */
+/** src/protocol's MerchantStatus as bigint, the way ethers decodes enums. */
 export const MerchantStatus = {
-  None: 0n,
-  Active: 1n,
-  Suspended: 2n,
-  Closed: 3n,
+  None: BigInt(ProtocolMerchantStatus.None),
+  Active: BigInt(ProtocolMerchantStatus.Active),
+  Suspended: BigInt(ProtocolMerchantStatus.Suspended),
+  Closed: BigInt(ProtocolMerchantStatus.Closed),
 } as const;
 export type MerchantStatusValue = (typeof MerchantStatus)[keyof typeof MerchantStatus];
 
@@ -16,13 +17,15 @@ export const ONE_DAY = 24 * 60 * 60;
 /** Delay of the two-step DEFAULT_ADMIN_ROLE transfer in these fixtures. */
 export const ADMIN_DELAY = 3 * ONE_DAY;
 
-export const MAX_FEE_BPS = 1000;
-export const MIN_HOLD_PERIOD = 60;
-export const MAX_HOLD_PERIOD = 180 * ONE_DAY;
+/** The registry's bounds on a merchant's terms (its LIMITS.maxFeeBps, LIMITS.minHoldPeriod, LIMITS.maxHoldPeriod). */
+export const LIMITS = { maxFeeBps: 1000, minHoldPeriod: 60, maxHoldPeriod: 180 * ONE_DAY } as const;
 
-export const DEFAULT_FEE_BPS = 250;
-export const DEFAULT_HOLD_PERIOD = 7 * ONE_DAY;
-export const DEFAULT_METADATA = ethers.id("ipfs://merchant-1-profile");
+/** What {@link registration} registers unless told otherwise. */
+export const DEFAULTS = {
+  feeBps: 250,
+  holdPeriod: 7 * ONE_DAY,
+  metadata: ethers.id("ipfs://merchant-1-profile"),
+} as const;
 
 export const REGISTRAR_ROLE = ethers.id("REGISTRAR_ROLE");
 export const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
@@ -68,9 +71,9 @@ export function registration(
   return {
     owner: f.merchantOwner.address,
     payout: f.payout.address,
-    feeBps: DEFAULT_FEE_BPS,
-    holdPeriod: DEFAULT_HOLD_PERIOD,
-    metadata: DEFAULT_METADATA,
+    feeBps: DEFAULTS.feeBps,
+    holdPeriod: DEFAULTS.holdPeriod,
+    metadata: DEFAULTS.metadata,
     ...overrides,
   };
 }
@@ -138,8 +141,8 @@ export async function expectMerchant(
     metadata?: string;
   },
 ): Promise<void> {
-  const feeBps = BigInt(m.feeBps ?? DEFAULT_FEE_BPS);
-  const holdPeriod = BigInt(m.holdPeriod ?? DEFAULT_HOLD_PERIOD);
+  const feeBps = BigInt(m.feeBps ?? DEFAULTS.feeBps);
+  const holdPeriod = BigInt(m.holdPeriod ?? DEFAULTS.holdPeriod);
   expect(await registry.terms(id)).to.deep.equal([m.status, feeBps, holdPeriod, m.owner]);
   const merchant = await registry.getMerchant(id);
   expect(merchant.owner).to.equal(m.owner);
@@ -147,6 +150,20 @@ export async function expectMerchant(
   expect(merchant.status).to.equal(m.status);
   expect(merchant.feeBps).to.equal(feeBps);
   expect(merchant.holdPeriod).to.equal(holdPeriod);
-  expect(merchant.metadata).to.equal(m.metadata ?? DEFAULT_METADATA);
+  expect(merchant.metadata).to.equal(m.metadata ?? DEFAULTS.metadata);
   expect(await registry.payoutOf(id)).to.equal(m.payout);
+}
+
+/** Asserts that each call, sent by `caller`, reverts with NotMerchantOwner(merchantId, caller): only the owner key may act. */
+export async function expectNotMerchantOwner(
+  registry: MerchantRegistry,
+  merchantId: bigint,
+  caller: HardhatEthersSigner,
+  calls: ((asCaller: MerchantRegistry) => Promise<unknown>)[],
+): Promise<void> {
+  for (const call of calls) {
+    await expect(call(registry.connect(caller)))
+      .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
+      .withArgs(merchantId, caller.address);
+  }
 }

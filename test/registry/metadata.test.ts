@@ -2,13 +2,13 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import {
-  DEFAULT_FEE_BPS,
-  DEFAULT_HOLD_PERIOD,
+  DEFAULTS,
   MERCHANT_FIXTURES_BY_STATUS,
   MerchantStatus,
   UNKNOWN_ID,
   activeMerchantFixture,
   closedMerchantFixture,
+  expectNotMerchantOwner,
 } from "./fixtures";
 
 const NEW_METADATA = ethers.id("ipfs://merchant-1-profile-v2");
@@ -30,8 +30,8 @@ describe("MerchantRegistry: setMetadata", function () {
         expect(merchant.owner).to.equal(merchantOwner.address);
         expect(merchant.payout).to.equal(payout.address);
         expect(merchant.status).to.equal(status);
-        expect(merchant.feeBps).to.equal(BigInt(DEFAULT_FEE_BPS));
-        expect(merchant.holdPeriod).to.equal(BigInt(DEFAULT_HOLD_PERIOD));
+        expect(merchant.feeBps).to.equal(BigInt(DEFAULTS.feeBps));
+        expect(merchant.holdPeriod).to.equal(BigInt(DEFAULTS.holdPeriod));
       });
     }
   }
@@ -47,9 +47,7 @@ describe("MerchantRegistry: setMetadata", function () {
   it("reverts with NotMerchantOwner for the admin, the payout address and strangers", async function () {
     const { registry, merchantId, admin, payout, stranger } = await loadFixture(activeMerchantFixture);
     for (const caller of [admin, payout, stranger]) {
-      await expect(registry.connect(caller).setMetadata(merchantId, NEW_METADATA))
-        .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-        .withArgs(merchantId, caller.address);
+      await expectNotMerchantOwner(registry, merchantId, caller, [(r) => r.setMetadata(merchantId, NEW_METADATA)]);
     }
   });
 
@@ -64,9 +62,7 @@ describe("MerchantRegistry: setMetadata", function () {
 
   it("checks the caller before the Closed status", async function () {
     const { registry, merchantId, stranger } = await loadFixture(closedMerchantFixture);
-    await expect(registry.connect(stranger).setMetadata(merchantId, NEW_METADATA))
-      .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-      .withArgs(merchantId, stranger.address);
+    await expectNotMerchantOwner(registry, merchantId, stranger, [(r) => r.setMetadata(merchantId, NEW_METADATA)]);
   });
 
   for (const id of [0n, 2n, UNKNOWN_ID]) {

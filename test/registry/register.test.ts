@@ -2,12 +2,8 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import {
-  DEFAULT_FEE_BPS,
-  DEFAULT_HOLD_PERIOD,
-  DEFAULT_METADATA,
-  MAX_FEE_BPS,
-  MAX_HOLD_PERIOD,
-  MIN_HOLD_PERIOD,
+  DEFAULTS,
+  LIMITS,
   MerchantStatus,
   deployRegistryFixture,
   expectMerchant,
@@ -33,9 +29,9 @@ describe("MerchantRegistry: registerMerchant", function () {
       const args = [
         merchantOwner.address,
         payout.address,
-        DEFAULT_FEE_BPS,
-        DEFAULT_HOLD_PERIOD,
-        DEFAULT_METADATA,
+        DEFAULTS.feeBps,
+        DEFAULTS.holdPeriod,
+        DEFAULTS.metadata,
       ] as const;
       expect(await registry.connect(registrar).registerMerchant.staticCall(...args)).to.equal(expectedId);
       await registry.connect(registrar).registerMerchant(...args);
@@ -58,7 +54,7 @@ describe("MerchantRegistry: registerMerchant", function () {
     const { registry, merchantOwner, payout, register } = await registering();
     await expect(register())
       .to.emit(registry, "MerchantRegistered")
-      .withArgs(1n, merchantOwner.address, payout.address, DEFAULT_FEE_BPS, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA);
+      .withArgs(1n, merchantOwner.address, payout.address, DEFAULTS.feeBps, DEFAULTS.holdPeriod, DEFAULTS.metadata);
   });
 
   it("keeps merchants independent of each other", async function () {
@@ -68,20 +64,20 @@ describe("MerchantRegistry: registerMerchant", function () {
       owner: others[0].address,
       payout: others[1].address,
       feeBps: 0,
-      holdPeriod: MIN_HOLD_PERIOD,
+      holdPeriod: LIMITS.minHoldPeriod,
       metadata: ethers.ZeroHash,
     });
 
     expect(await registry.terms(1n)).to.deep.equal([
       MerchantStatus.Active,
-      BigInt(DEFAULT_FEE_BPS),
-      BigInt(DEFAULT_HOLD_PERIOD),
+      BigInt(DEFAULTS.feeBps),
+      BigInt(DEFAULTS.holdPeriod),
       merchantOwner.address,
     ]);
     expect(await registry.terms(2n)).to.deep.equal([
       MerchantStatus.Active,
       0n,
-      BigInt(MIN_HOLD_PERIOD),
+      BigInt(LIMITS.minHoldPeriod),
       others[0].address,
     ]);
     expect(await registry.payoutOf(2n)).to.equal(others[1].address);
@@ -92,7 +88,7 @@ describe("MerchantRegistry: registerMerchant", function () {
     for (const id of [1n, 2n]) {
       await expect(register({ payout: merchantOwner.address, feeBps: 0, metadata: ethers.ZeroHash }))
         .to.emit(registry, "MerchantRegistered")
-        .withArgs(id, merchantOwner.address, merchantOwner.address, 0, DEFAULT_HOLD_PERIOD, ethers.ZeroHash);
+        .withArgs(id, merchantOwner.address, merchantOwner.address, 0, DEFAULTS.holdPeriod, ethers.ZeroHash);
     }
   });
 
@@ -106,61 +102,60 @@ describe("MerchantRegistry: registerMerchant", function () {
       });
     }
 
-    it("accepts a fee of exactly MAX_FEE_BPS", async function () {
-      const f = await registering();
-      const r = registration(f, { feeBps: MAX_FEE_BPS });
-      await expect(f.register(r))
-        .to.emit(f.registry, "MerchantRegistered")
-        .withArgs(...registeredArgs(1n, r));
-      expect((await f.registry.terms(1n)).feeBps).to.equal(BigInt(MAX_FEE_BPS));
-    });
+    const boundaryTerms: { title: string; field: "feeBps" | "holdPeriod"; value: number }[] = [
+      { title: "a fee of exactly MAX_FEE_BPS", field: "feeBps", value: LIMITS.maxFeeBps },
+      ...[LIMITS.minHoldPeriod, LIMITS.maxHoldPeriod].map((hold) => ({
+        title: `a hold period of exactly ${hold}s`,
+        field: "holdPeriod" as const,
+        value: hold,
+      })),
+    ];
+    for (const { title, field, value } of boundaryTerms) {
+      it(`accepts ${title}`, async function () {
+        const f = await registering();
+        const r = registration(f, { [field]: value });
+        await expect(f.register(r))
+          .to.emit(f.registry, "MerchantRegistered")
+          .withArgs(...registeredArgs(1n, r));
+        expect((await f.registry.terms(1n))[field]).to.equal(BigInt(value));
+      });
+    }
 
-    for (const fee of [MAX_FEE_BPS + 1, 10_000, 65_535]) {
+    for (const fee of [LIMITS.maxFeeBps + 1, 10_000, 65_535]) {
       it(`reverts with FeeTooHigh for a fee of ${fee}`, async function () {
         const { registry, register } = await registering();
         await expect(register({ feeBps: fee }))
           .to.be.revertedWithCustomError(registry, "FeeTooHigh")
-          .withArgs(fee, MAX_FEE_BPS);
+          .withArgs(fee, LIMITS.maxFeeBps);
       });
     }
 
-    for (const hold of [MIN_HOLD_PERIOD, MAX_HOLD_PERIOD]) {
-      it(`accepts a hold period of exactly ${hold}s`, async function () {
-        const f = await registering();
-        const r = registration(f, { holdPeriod: hold });
-        await expect(f.register(r))
-          .to.emit(f.registry, "MerchantRegistered")
-          .withArgs(...registeredArgs(1n, r));
-        expect((await f.registry.terms(1n)).holdPeriod).to.equal(BigInt(hold));
-      });
-    }
-
-    for (const hold of [0, MIN_HOLD_PERIOD - 1, MAX_HOLD_PERIOD + 1, 2 ** 32 - 1]) {
+    for (const hold of [0, LIMITS.minHoldPeriod - 1, LIMITS.maxHoldPeriod + 1, 2 ** 32 - 1]) {
       it(`reverts with HoldPeriodOutOfRange for a hold period of ${hold}s`, async function () {
         const { registry, register } = await registering();
         await expect(register({ holdPeriod: hold }))
           .to.be.revertedWithCustomError(registry, "HoldPeriodOutOfRange")
-          .withArgs(hold, MIN_HOLD_PERIOD, MAX_HOLD_PERIOD);
+          .withArgs(hold, LIMITS.minHoldPeriod, LIMITS.maxHoldPeriod);
       });
     }
 
     it("checks addresses before terms, and the fee before the hold period", async function () {
       const { registry, register } = await registering();
       await expect(
-        register({ owner: ethers.ZeroAddress, feeBps: MAX_FEE_BPS + 1, holdPeriod: 0 }),
+        register({ owner: ethers.ZeroAddress, feeBps: LIMITS.maxFeeBps + 1, holdPeriod: 0 }),
       ).to.be.revertedWithCustomError(registry, "ZeroAddress");
-      await expect(register({ feeBps: MAX_FEE_BPS + 1, holdPeriod: 0 }))
+      await expect(register({ feeBps: LIMITS.maxFeeBps + 1, holdPeriod: 0 }))
         .to.be.revertedWithCustomError(registry, "FeeTooHigh")
-        .withArgs(MAX_FEE_BPS + 1, MAX_FEE_BPS);
+        .withArgs(LIMITS.maxFeeBps + 1, LIMITS.maxFeeBps);
     });
 
     it("does not consume an id when it reverts", async function () {
       const { registry, merchantOwner, payout, register } = await registering();
-      await expect(register({ feeBps: MAX_FEE_BPS + 1 })).to.be.revertedWithCustomError(registry, "FeeTooHigh");
+      await expect(register({ feeBps: LIMITS.maxFeeBps + 1 })).to.be.revertedWithCustomError(registry, "FeeTooHigh");
       expect(await registry.merchantCount()).to.equal(0n);
       await expect(register())
         .to.emit(registry, "MerchantRegistered")
-        .withArgs(1n, merchantOwner.address, payout.address, DEFAULT_FEE_BPS, DEFAULT_HOLD_PERIOD, DEFAULT_METADATA);
+        .withArgs(1n, merchantOwner.address, payout.address, DEFAULTS.feeBps, DEFAULTS.holdPeriod, DEFAULTS.metadata);
     });
   });
 });

@@ -10,6 +10,7 @@ import {
   UNKNOWN_ID,
   activeMerchantFixture,
   closedMerchantFixture,
+  expectNotMerchantOwner,
   expectMerchant,
   register,
   registration,
@@ -28,9 +29,7 @@ function itChecksCallerThenId(what: string, rotate: Rotate, spare: number): void
       await loadFixture(activeMerchantFixture);
     for (const caller of [admin, registrar, payout, stranger]) {
       for (const address of [others[spare].address, caller.address, ethers.ZeroAddress]) {
-        await expect(rotate(registry.connect(caller), merchantId, address))
-          .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-          .withArgs(merchantId, caller.address);
+        await expectNotMerchantOwner(registry, merchantId, caller, [(r) => rotate(r, merchantId, address)]);
       }
     }
   });
@@ -76,15 +75,11 @@ describe("MerchantRegistry: rotations", function () {
       await registry.connect(merchantOwner).rotateOwner(merchantId, newOwner.address);
       await registry.connect(newOwner).acceptOwner(merchantId);
 
-      await expect(registry.connect(merchantOwner).rotateOwner(merchantId, merchantOwner.address))
-        .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-        .withArgs(merchantId, merchantOwner.address);
-      await expect(registry.connect(merchantOwner).rotatePayout(merchantId, newPayout.address))
-        .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-        .withArgs(merchantId, merchantOwner.address);
-      await expect(registry.connect(merchantOwner).setMetadata(merchantId, ethers.ZeroHash))
-        .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-        .withArgs(merchantId, merchantOwner.address);
+      await expectNotMerchantOwner(registry, merchantId, merchantOwner, [
+        (r) => r.rotateOwner(merchantId, merchantOwner.address),
+        (r) => r.rotatePayout(merchantId, newPayout.address),
+        (r) => r.setMetadata(merchantId, ethers.ZeroHash),
+      ]);
 
       await expect(registry.connect(newOwner).rotatePayout(merchantId, newPayout.address))
         .to.emit(registry, "MerchantPayoutRotated")
@@ -136,12 +131,10 @@ describe("MerchantRegistry: rotations", function () {
       const { registry, registrar, merchantId, merchantOwner, others } = await loadFixture(activeMerchantFixture);
       const [otherOwner, otherPayout] = others;
       await register(registry.connect(registrar), registration({ merchantOwner: otherOwner, payout: otherPayout }));
-      await expect(registry.connect(otherOwner).rotateOwner(merchantId, otherOwner.address))
-        .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-        .withArgs(merchantId, otherOwner.address);
-      await expect(registry.connect(merchantOwner).rotateOwner(2n, merchantOwner.address))
-        .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-        .withArgs(2n, merchantOwner.address);
+      await expectNotMerchantOwner(registry, merchantId, otherOwner, [
+        (r) => r.rotateOwner(merchantId, otherOwner.address),
+      ]);
+      await expectNotMerchantOwner(registry, 2n, merchantOwner, [(r) => r.rotateOwner(2n, merchantOwner.address)]);
     });
 
     itChecksCallerThenId("the new key", (r, id, key) => r.rotateOwner(id, key), 0);
@@ -247,9 +240,7 @@ describe("MerchantRegistry: rotations", function () {
           .withArgs(caller.address, REGISTRAR_ROLE);
       }
       for (const caller of [others[0], stranger, admin]) {
-        await expect(registry.connect(caller).cancelOwnerRecovery(merchantId))
-          .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-          .withArgs(merchantId, caller.address);
+        await expectNotMerchantOwner(registry, merchantId, caller, [(r) => r.cancelOwnerRecovery(merchantId)]);
       }
       await expect(registry.connect(registrar).cancelOwnerRecovery(merchantId))
         .to.emit(registry, "OwnerRecoveryCancelled")
@@ -317,13 +308,11 @@ describe("MerchantRegistry: rotations", function () {
       for (const fixture of [suspendedMerchantFixture, closedMerchantFixture]) {
         const { registry, merchantId, registrar, stranger } = await loadFixture(fixture);
         for (const caller of [registrar, stranger]) {
-          await expect(registry.connect(caller).rotatePayout(merchantId, caller.address))
-            .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-            .withArgs(merchantId, caller.address);
-          // The caller is checked before the Closed status.
-          await expect(registry.connect(caller).rotateOwner(merchantId, caller.address))
-            .to.be.revertedWithCustomError(registry, "NotMerchantOwner")
-            .withArgs(merchantId, caller.address);
+          await expectNotMerchantOwner(registry, merchantId, caller, [
+            (r) => r.rotatePayout(merchantId, caller.address),
+            // The caller is checked before the Closed status.
+            (r) => r.rotateOwner(merchantId, caller.address),
+          ]);
         }
       }
     });

@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { MerchantRegistry } from "../../typechain-types";
 import {
-  DEFAULT_HOLD_PERIOD,
+  DEFAULTS,
   MERCHANT_FIXTURES_BY_STATUS,
   MerchantStatus,
   type MerchantStatusValue,
@@ -119,7 +119,7 @@ describe("MerchantRegistry: status transitions", function () {
     it("freezes terms, metadata and owner key but lets the owner key rotate the payout", async function () {
       const { registry, registrar, merchantId, merchantOwner, payout, others } =
         await loadFixture(closedMerchantFixture);
-      await expect(registry.connect(registrar).setTerms(merchantId, 0, DEFAULT_HOLD_PERIOD))
+      await expect(registry.connect(registrar).setTerms(merchantId, 0, DEFAULTS.holdPeriod))
         .to.be.revertedWithCustomError(registry, "MerchantClosed")
         .withArgs(merchantId);
       await expect(registry.connect(registrar).setMetadata(merchantId, ethers.ZeroHash))

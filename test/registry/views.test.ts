@@ -2,12 +2,8 @@ import { expect } from "chai";
 import { artifacts, ethers, network } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import {
-  DEFAULT_FEE_BPS,
-  DEFAULT_HOLD_PERIOD,
-  DEFAULT_METADATA,
-  MAX_FEE_BPS,
-  MAX_HOLD_PERIOD,
-  MIN_HOLD_PERIOD,
+  DEFAULTS,
+  LIMITS,
   MERCHANT_FIXTURES_BY_STATUS,
   MerchantStatus,
   REGISTRAR_ROLE,
@@ -54,11 +50,11 @@ describe("MerchantRegistry: views", function () {
   describe("constants", function () {
     it("exposes the bounds and the registrar role", async function () {
       const { registry } = await loadFixture(deployRegistryFixture);
-      expect(await registry.MAX_FEE_BPS()).to.equal(BigInt(MAX_FEE_BPS));
+      expect(await registry.MAX_FEE_BPS()).to.equal(BigInt(LIMITS.maxFeeBps));
       expect(await registry.MIN_HOLD_PERIOD()).to.equal(60n);
       expect(await registry.MAX_HOLD_PERIOD()).to.equal(BigInt(180 * 24 * 60 * 60));
-      expect(await registry.MIN_HOLD_PERIOD()).to.equal(BigInt(MIN_HOLD_PERIOD));
-      expect(await registry.MAX_HOLD_PERIOD()).to.equal(BigInt(MAX_HOLD_PERIOD));
+      expect(await registry.MIN_HOLD_PERIOD()).to.equal(BigInt(LIMITS.minHoldPeriod));
+      expect(await registry.MAX_HOLD_PERIOD()).to.equal(BigInt(LIMITS.maxHoldPeriod));
       expect(await registry.REGISTRAR_ROLE()).to.equal(REGISTRAR_ROLE);
     });
   });
@@ -76,11 +72,11 @@ describe("MerchantRegistry: views", function () {
         const { registry, merchantId, merchantOwner, payout } = await loadFixture(fixture);
         const merchant = await registry.getMerchant(merchantId);
         expect(merchant.owner).to.equal(merchantOwner.address);
-        expect(merchant.feeBps).to.equal(BigInt(DEFAULT_FEE_BPS));
-        expect(merchant.holdPeriod).to.equal(BigInt(DEFAULT_HOLD_PERIOD));
+        expect(merchant.feeBps).to.equal(BigInt(DEFAULTS.feeBps));
+        expect(merchant.holdPeriod).to.equal(BigInt(DEFAULTS.holdPeriod));
         expect(merchant.status).to.equal(status);
         expect(merchant.payout).to.equal(payout.address);
-        expect(merchant.metadata).to.equal(DEFAULT_METADATA);
+        expect(merchant.metadata).to.equal(DEFAULTS.metadata);
       });
     }
 
@@ -99,13 +95,13 @@ describe("MerchantRegistry: views", function () {
         const result = await registry.terms(merchantId);
         expect(result).to.deep.equal([
           status,
-          BigInt(DEFAULT_FEE_BPS),
-          BigInt(DEFAULT_HOLD_PERIOD),
+          BigInt(DEFAULTS.feeBps),
+          BigInt(DEFAULTS.holdPeriod),
           merchantOwner.address,
         ]);
         expect(result.status).to.equal(status);
-        expect(result.feeBps).to.equal(BigInt(DEFAULT_FEE_BPS));
-        expect(result.holdPeriod).to.equal(BigInt(DEFAULT_HOLD_PERIOD));
+        expect(result.feeBps).to.equal(BigInt(DEFAULTS.feeBps));
+        expect(result.holdPeriod).to.equal(BigInt(DEFAULTS.holdPeriod));
         // The implementation names the owner output `merchantOwner` (an output called `owner`
         // would shadow ERC-5313 `owner()`); through the interface ABI it is `owner`.
         expect(result.merchantOwner).to.equal(merchantOwner.address);
@@ -127,8 +123,14 @@ describe("MerchantRegistry: views", function () {
       const lowBit = ethers.getAddress("0x" + "00".repeat(19) + "01");
       await registry
         .connect(registrar)
-        .registerMerchant(allOnes, allOnes, MAX_FEE_BPS, MAX_HOLD_PERIOD, ethers.toBeHex(ethers.MaxUint256, 32));
-      await registry.connect(registrar).registerMerchant(lowBit, lowBit, 0, MIN_HOLD_PERIOD, ethers.ZeroHash);
+        .registerMerchant(
+          allOnes,
+          allOnes,
+          LIMITS.maxFeeBps,
+          LIMITS.maxHoldPeriod,
+          ethers.toBeHex(ethers.MaxUint256, 32),
+        );
+      await registry.connect(registrar).registerMerchant(lowBit, lowBit, 0, LIMITS.minHoldPeriod, ethers.ZeroHash);
       await registry.connect(registrar).close(1n);
       await registry.connect(registrar).suspend(2n);
 
@@ -143,11 +145,16 @@ describe("MerchantRegistry: views", function () {
       }
       expect(await registry.terms(1n)).to.deep.equal([
         MerchantStatus.Closed,
-        BigInt(MAX_FEE_BPS),
-        BigInt(MAX_HOLD_PERIOD),
+        BigInt(LIMITS.maxFeeBps),
+        BigInt(LIMITS.maxHoldPeriod),
         allOnes,
       ]);
-      expect(await registry.terms(2n)).to.deep.equal([MerchantStatus.Suspended, 0n, BigInt(MIN_HOLD_PERIOD), lowBit]);
+      expect(await registry.terms(2n)).to.deep.equal([
+        MerchantStatus.Suspended,
+        0n,
+        BigInt(LIMITS.minHoldPeriod),
+        lowBit,
+      ]);
     });
 
     it("reads exactly one storage slot", async function () {

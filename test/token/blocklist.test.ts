@@ -1,19 +1,7 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { signPermit } from "../helpers/eip3009";
-import {
-  INITIAL_BALANCE,
-  SIG_FORMS,
-  deployTokenFixture,
-  signedCancel,
-  signedReceive,
-  signedTransfer,
-  submitCancel,
-  submitPermit,
-  submitReceive,
-  submitTransfer,
-  usd,
-} from "./fixtures";
+import { INITIAL_BALANCE, SIG_FORMS, deployTokenFixture, signed, submit, usd } from "./fixtures";
 import type { TokenFixture } from "./fixtures";
 
 /** alice approved carol for 100, then `blocked` (a fixture account) is blocklisted. */
@@ -126,7 +114,7 @@ describe("SettlementToken: blocklist", function () {
         name: `permit (${form})`,
         set: async (f: TokenFixture, owner: TokenFixture["alice"], spender: string) => {
           const p = { owner: owner.address, spender, value: usd(5), deadline: (await time.latest()) + 600 };
-          return submitPermit(f.token, form, p, await signPermit(owner, f.token, p));
+          return submit.permit(f.token, form, p, await signPermit(owner, f.token, p));
         },
       })),
     ];
@@ -189,40 +177,40 @@ describe("SettlementToken: blocklist", function () {
     for (const form of SIG_FORMS) {
       it(`transferWithAuthorization (${form}) from or to a blocklisted account`, async function () {
         const { token, alice, bob, relayer } = await loadFixture(bobBlocklisted);
-        const toBob = await signedTransfer(token, alice, bob.address, 1n);
-        await expect(submitTransfer(token.connect(relayer), form, toBob.auth, toBob.sig))
+        const toBob = await signed.transfer(token, alice, bob.address, 1n);
+        await expect(submit.transfer(token.connect(relayer), form, toBob.auth, toBob.sig))
           .to.be.revertedWithCustomError(token, "AccountBlocklisted")
           .withArgs(bob.address);
-        const fromBob = await signedTransfer(token, bob, alice.address, 1n);
-        await expect(submitTransfer(token.connect(relayer), form, fromBob.auth, fromBob.sig))
+        const fromBob = await signed.transfer(token, bob, alice.address, 1n);
+        await expect(submit.transfer(token.connect(relayer), form, fromBob.auth, fromBob.sig))
           .to.be.revertedWithCustomError(token, "AccountBlocklisted")
           .withArgs(bob.address);
       });
 
       it(`receiveWithAuthorization (${form}) from or to a blocklisted account`, async function () {
         const { token, alice, bob } = await loadFixture(bobBlocklisted);
-        const toBob = await signedReceive(token, alice, bob.address, 1n);
-        await expect(submitReceive(token.connect(bob), form, toBob.auth, toBob.sig))
+        const toBob = await signed.receive(token, alice, bob.address, 1n);
+        await expect(submit.receive(token.connect(bob), form, toBob.auth, toBob.sig))
           .to.be.revertedWithCustomError(token, "AccountBlocklisted")
           .withArgs(bob.address);
-        const fromBob = await signedReceive(token, bob, alice.address, 1n);
-        await expect(submitReceive(token.connect(alice), form, fromBob.auth, fromBob.sig))
+        const fromBob = await signed.receive(token, bob, alice.address, 1n);
+        await expect(submit.receive(token.connect(alice), form, fromBob.auth, fromBob.sig))
           .to.be.revertedWithCustomError(token, "AccountBlocklisted")
           .withArgs(bob.address);
       });
 
       it(`a blocklisted relayer can still submit a transferWithAuthorization (${form}), as USDC`, async function () {
         const { token, alice, carol, relayer } = await loadFixture(relayerBlocklisted);
-        const { auth, sig } = await signedTransfer(token, alice, carol.address, 1n);
-        await expect(submitTransfer(token.connect(relayer), form, auth, sig))
+        const { auth, sig } = await signed.transfer(token, alice, carol.address, 1n);
+        await expect(submit.transfer(token.connect(relayer), form, auth, sig))
           .to.emit(token, "Transfer")
           .withArgs(alice.address, carol.address, 1n);
       });
 
       it(`a blocklisted authorizer can still cancel (${form}), as USDC`, async function () {
         const { token, alice, relayer } = await loadFixture(aliceBlocklisted);
-        const { nonce, sig } = await signedCancel(token, alice);
-        await expect(submitCancel(token.connect(relayer), form, alice.address, nonce, sig))
+        const { nonce, sig } = await signed.cancel(token, alice);
+        await expect(submit.cancel(token.connect(relayer), form, alice.address, nonce, sig))
           .to.emit(token, "AuthorizationCanceled")
           .withArgs(alice.address, nonce);
       });

@@ -9,16 +9,7 @@ import {
   signTransferAuthorization,
   toHighS,
 } from "../helpers/eip3009";
-import {
-  INITIAL_BALANCE,
-  authorization,
-  deployWalletFixture,
-  submitCancel,
-  submitPermit,
-  submitReceive,
-  submitTransfer,
-  usd,
-} from "./fixtures";
+import { INITIAL_BALANCE, authorization, deployWalletFixture, submit, usd } from "./fixtures";
 
 describe("SettlementToken: ERC-1271 smart-contract wallets", function () {
   describe("the mock wallet", function () {
@@ -47,7 +38,7 @@ describe("SettlementToken: ERC-1271 smart-contract wallets", function () {
       const { token, walletAddress, walletOwner, carol } = await loadFixture(deployWalletFixture);
       const p = { owner: walletAddress, spender: carol.address, value: usd(10), deadline: ethers.MaxUint256 };
       const sig = await signPermit(walletOwner, token, p);
-      await expect(submitPermit(token, "bytes", p, sig))
+      await expect(submit.permit(token, "bytes", p, sig))
         .to.emit(token, "Approval")
         .withArgs(walletAddress, carol.address, usd(10));
       expect(await token.nonces(walletAddress)).to.equal(1n);
@@ -59,14 +50,14 @@ describe("SettlementToken: ERC-1271 smart-contract wallets", function () {
       const { token, walletAddress, alice, carol } = await loadFixture(deployWalletFixture);
       const p = { owner: walletAddress, spender: carol.address, value: usd(10), deadline: ethers.MaxUint256 };
       const sig = await signPermit(alice, token, p);
-      await expect(submitPermit(token, "bytes", p, sig)).to.be.revertedWithCustomError(token, "InvalidSignature");
+      await expect(submit.permit(token, "bytes", p, sig)).to.be.revertedWithCustomError(token, "InvalidSignature");
     });
 
     it("the wallet owner's signature does not count as the owner EOA's own permit", async function () {
       const { token, walletAddress, walletOwner, carol } = await loadFixture(deployWalletFixture);
       const p = { owner: walletOwner.address, spender: carol.address, value: 1n, deadline: ethers.MaxUint256 };
       const sig = await signPermit(walletOwner, token, { ...p, owner: walletAddress });
-      await expect(submitPermit(token, "bytes", p, sig)).to.be.revertedWithCustomError(token, "InvalidSignature");
+      await expect(submit.permit(token, "bytes", p, sig)).to.be.revertedWithCustomError(token, "InvalidSignature");
     });
   });
 
@@ -75,7 +66,7 @@ describe("SettlementToken: ERC-1271 smart-contract wallets", function () {
       const { token, walletAddress, walletOwner, bob, relayer } = await loadFixture(deployWalletFixture);
       const auth = await authorization(walletAddress, bob.address, usd(7));
       const sig = await signTransferAuthorization(walletOwner, token, auth);
-      const tx = submitTransfer(token.connect(relayer), "bytes", auth, sig);
+      const tx = submit.transfer(token.connect(relayer), "bytes", auth, sig);
       await expect(tx).to.emit(token, "AuthorizationUsed").withArgs(walletAddress, auth.nonce);
       await expect(tx).to.emit(token, "Transfer").withArgs(walletAddress, bob.address, usd(7));
       expect(await token.balanceOf(walletAddress)).to.equal(INITIAL_BALANCE - usd(7));
@@ -85,25 +76,28 @@ describe("SettlementToken: ERC-1271 smart-contract wallets", function () {
       const { token, walletAddress, walletOwner, alice, bob } = await loadFixture(deployWalletFixture);
       const auth = await authorization(walletAddress, bob.address, usd(7));
       const wrong = await signTransferAuthorization(alice, token, auth);
-      await expect(submitTransfer(token, "bytes", auth, wrong)).to.be.revertedWithCustomError(
+      await expect(submit.transfer(token, "bytes", auth, wrong)).to.be.revertedWithCustomError(
         token,
         "InvalidSignature",
       );
       const twin = toHighS(await signTransferAuthorization(walletOwner, token, auth));
-      await expect(submitTransfer(token, "bytes", auth, twin)).to.be.revertedWithCustomError(token, "InvalidSignature");
+      await expect(submit.transfer(token, "bytes", auth, twin)).to.be.revertedWithCustomError(
+        token,
+        "InvalidSignature",
+      );
     });
 
     it("time window and replay rules apply to wallets too", async function () {
       const { token, walletAddress, walletOwner, bob } = await loadFixture(deployWalletFixture);
       const now = await time.latest();
       const late = await authorization(walletAddress, bob.address, 1n, { validBefore: now });
-      await expect(submitTransfer(token, "bytes", late, await signTransferAuthorization(walletOwner, token, late)))
+      await expect(submit.transfer(token, "bytes", late, await signTransferAuthorization(walletOwner, token, late)))
         .to.be.revertedWithCustomError(token, "AuthorizationExpired")
         .withArgs(now);
       const auth = await authorization(walletAddress, bob.address, 1n);
       const sig = await signTransferAuthorization(walletOwner, token, auth);
-      await submitTransfer(token, "bytes", auth, sig);
-      await expect(submitTransfer(token, "bytes", auth, sig))
+      await submit.transfer(token, "bytes", auth, sig);
+      await expect(submit.transfer(token, "bytes", auth, sig))
         .to.be.revertedWithCustomError(token, "AuthorizationUsedOrCanceled")
         .withArgs(walletAddress, auth.nonce);
     });
@@ -112,7 +106,7 @@ describe("SettlementToken: ERC-1271 smart-contract wallets", function () {
       const { token, walletAddress, walletOwner, bob } = await loadFixture(deployWalletFixture);
       const auth = await authorization(walletAddress, bob.address, 1n);
       const sig = await signTransferAuthorization(walletOwner, token, auth);
-      await expect(submitTransfer(token, "vrs", auth, sig)).to.emit(token, "AuthorizationUsed");
+      await expect(submit.transfer(token, "vrs", auth, sig)).to.emit(token, "AuthorizationUsed");
     });
   });
 
@@ -121,10 +115,10 @@ describe("SettlementToken: ERC-1271 smart-contract wallets", function () {
       const { token, walletAddress, walletOwner, bob, relayer } = await loadFixture(deployWalletFixture);
       const auth = await authorization(walletAddress, bob.address, usd(3));
       const sig = await signReceiveAuthorization(walletOwner, token, auth);
-      await expect(submitReceive(token.connect(relayer), "bytes", auth, sig))
+      await expect(submit.receive(token.connect(relayer), "bytes", auth, sig))
         .to.be.revertedWithCustomError(token, "CallerMustBePayee")
         .withArgs(relayer.address, bob.address);
-      await expect(submitReceive(token.connect(bob), "bytes", auth, sig))
+      await expect(submit.receive(token.connect(bob), "bytes", auth, sig))
         .to.emit(token, "Transfer")
         .withArgs(walletAddress, bob.address, usd(3));
     });
@@ -133,7 +127,7 @@ describe("SettlementToken: ERC-1271 smart-contract wallets", function () {
       const { token, walletAddress, bob } = await loadFixture(deployWalletFixture);
       const auth = await authorization(walletAddress, bob.address, usd(3));
       const sig = await signReceiveAuthorization(bob, token, auth);
-      await expect(submitReceive(token.connect(bob), "bytes", auth, sig)).to.be.revertedWithCustomError(
+      await expect(submit.receive(token.connect(bob), "bytes", auth, sig)).to.be.revertedWithCustomError(
         token,
         "InvalidSignature",
       );
@@ -159,11 +153,11 @@ describe("SettlementToken: ERC-1271 smart-contract wallets", function () {
       const { token, walletAddress, walletOwner, bob } = await loadFixture(deployWalletFixture);
       const nonce = randomNonce();
       const sig = await signCancelAuthorization(walletOwner, token, { authorizer: walletAddress, nonce });
-      await expect(submitCancel(token, "bytes", walletAddress, nonce, sig))
+      await expect(submit.cancel(token, "bytes", walletAddress, nonce, sig))
         .to.emit(token, "AuthorizationCanceled")
         .withArgs(walletAddress, nonce);
       const auth = await authorization(walletAddress, bob.address, 1n, { nonce });
-      await expect(submitTransfer(token, "bytes", auth, await signTransferAuthorization(walletOwner, token, auth)))
+      await expect(submit.transfer(token, "bytes", auth, await signTransferAuthorization(walletOwner, token, auth)))
         .to.be.revertedWithCustomError(token, "AuthorizationUsedOrCanceled")
         .withArgs(walletAddress, nonce);
     });
@@ -172,7 +166,7 @@ describe("SettlementToken: ERC-1271 smart-contract wallets", function () {
       const { token, walletAddress, alice } = await loadFixture(deployWalletFixture);
       const nonce = randomNonce();
       const sig = await signCancelAuthorization(alice, token, { authorizer: walletAddress, nonce });
-      await expect(submitCancel(token, "bytes", walletAddress, nonce, sig)).to.be.revertedWithCustomError(
+      await expect(submit.cancel(token, "bytes", walletAddress, nonce, sig)).to.be.revertedWithCustomError(
         token,
         "InvalidSignature",
       );

@@ -146,25 +146,8 @@ export async function authorization(
   };
 }
 
-/** Submits a TransferWithAuthorization through the chosen overload. */
-export function submitTransfer(
-  token: SettlementToken,
-  form: SigForm,
-  a: AuthorizationParams,
-  sig: Pick<SplitSignature, "signature" | "v" | "r" | "s">,
-) {
-  return submitAuthorization(token, "transfer", form, a, sig);
-}
-
-/** Submits a ReceiveWithAuthorization through the chosen overload. */
-export function submitReceive(
-  token: SettlementToken,
-  form: SigForm,
-  a: AuthorizationParams,
-  sig: Pick<SplitSignature, "signature" | "v" | "r" | "s">,
-) {
-  return submitAuthorization(token, "receive", form, a, sig);
-}
+/** The parts of a signature an overload takes. */
+type Sig = Pick<SplitSignature, "signature" | "v" | "r" | "s">;
 
 /** Transfer and receive authorizations share their arguments; only the function differs. */
 function submitAuthorization(
@@ -172,7 +155,7 @@ function submitAuthorization(
   kind: "transfer" | "receive",
   form: SigForm,
   a: AuthorizationParams,
-  sig: Pick<SplitSignature, "signature" | "v" | "r" | "s">,
+  sig: Sig,
 ) {
   const fields = [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce] as const;
   return form === "vrs"
@@ -181,24 +164,18 @@ function submitAuthorization(
 }
 
 /** Submits a CancelAuthorization through the chosen overload. */
-export function submitCancel(
-  token: SettlementToken,
-  form: SigForm,
-  authorizer: string,
-  nonce: string,
-  sig: Pick<SplitSignature, "signature" | "v" | "r" | "s">,
-) {
+function submitCancel(token: SettlementToken, form: SigForm, authorizer: string, nonce: string, sig: Sig) {
   return form === "vrs"
     ? token[FN.cancelVrs](authorizer, nonce, sig.v, sig.r, sig.s)
     : token[FN.cancelBytes](authorizer, nonce, sig.signature);
 }
 
 /** Submits a permit through the chosen overload. */
-export function submitPermit(
+function submitPermit(
   token: SettlementToken,
   form: SigForm,
   p: { owner: string; spender: string; value: bigint; deadline: bigint | number },
-  sig: Pick<SplitSignature, "signature" | "v" | "r" | "s">,
+  sig: Sig,
 ) {
   return form === "vrs"
     ? token[FN.permitVrs](p.owner, p.spender, p.value, p.deadline, sig.v, sig.r, sig.s)
@@ -219,13 +196,24 @@ function signedWith(sign: typeof signTransferAuthorization) {
   };
 }
 
-/** A signed transfer authorization from `from` (signer) to `to`. */
-export const signedTransfer = signedWith(signTransferAuthorization);
-
-/** A signed receive authorization from `from` (signer) to `to`. */
-export const signedReceive = signedWith(signReceiveAuthorization);
-
 /** A signed cancellation of `nonce` by `authorizer`. */
-export async function signedCancel(token: SettlementToken, authorizer: HardhatEthersSigner, nonce = randomNonce()) {
+async function signedCancel(token: SettlementToken, authorizer: HardhatEthersSigner, nonce = randomNonce()) {
   return { nonce, sig: await signCancelAuthorization(authorizer, token, { authorizer: authorizer.address, nonce }) };
 }
+
+/** Each signed action sent through the chosen overload (`vrs` or `bytes`). */
+export const submit = {
+  transfer: (token: SettlementToken, form: SigForm, a: AuthorizationParams, sig: Sig) =>
+    submitAuthorization(token, "transfer", form, a, sig),
+  receive: (token: SettlementToken, form: SigForm, a: AuthorizationParams, sig: Sig) =>
+    submitAuthorization(token, "receive", form, a, sig),
+  cancel: submitCancel,
+  permit: submitPermit,
+};
+
+/** Signed actions: a transfer or receive authorization from `from` (signer) to `to`, or a cancellation. */
+export const signed = {
+  transfer: signedWith(signTransferAuthorization),
+  receive: signedWith(signReceiveAuthorization),
+  cancel: signedCancel,
+};

@@ -1,19 +1,7 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { signPermit } from "../helpers/eip3009";
-import {
-  SIG_FORMS,
-  deployTokenFixture,
-  deployTwoTokensFixture,
-  signedCancel,
-  signedReceive,
-  signedTransfer,
-  submitCancel,
-  submitPermit,
-  submitReceive,
-  submitTransfer,
-  usd,
-} from "./fixtures";
+import { SIG_FORMS, deployTokenFixture, deployTwoTokensFixture, signed, submit, usd } from "./fixtures";
 import type { TokenFixture } from "./fixtures";
 
 /** The fixture with alice's allowance to carol, the minter holding tokens, then paused. */
@@ -68,28 +56,28 @@ describe("SettlementToken: pause", function () {
               value: 1n,
               deadline: (await time.latest()) + 600,
             };
-            return [submitPermit(f.token, form, p, await signPermit(f.alice, f.token, p))];
+            return [submit.permit(f.token, form, p, await signPermit(f.alice, f.token, p))];
           },
         },
         {
           name: `transferWithAuthorization (${form})`,
           calls: async (f: TokenFixture) => {
-            const { auth, sig } = await signedTransfer(f.token, f.alice, f.bob.address, 1n);
-            return [submitTransfer(f.token.connect(f.relayer), form, auth, sig)];
+            const { auth, sig } = await signed.transfer(f.token, f.alice, f.bob.address, 1n);
+            return [submit.transfer(f.token.connect(f.relayer), form, auth, sig)];
           },
         },
         {
           name: `receiveWithAuthorization (${form})`,
           calls: async (f: TokenFixture) => {
-            const { auth, sig } = await signedReceive(f.token, f.alice, f.bob.address, 1n);
-            return [submitReceive(f.token.connect(f.bob), form, auth, sig)];
+            const { auth, sig } = await signed.receive(f.token, f.alice, f.bob.address, 1n);
+            return [submit.receive(f.token.connect(f.bob), form, auth, sig)];
           },
         },
         {
           name: `cancelAuthorization (${form})`,
           calls: async (f: TokenFixture) => {
-            const { nonce, sig } = await signedCancel(f.token, f.alice);
-            return [submitCancel(f.token, form, f.alice.address, nonce, sig)];
+            const { nonce, sig } = await signed.cancel(f.token, f.alice);
+            return [submit.cancel(f.token, form, f.alice.address, nonce, sig)];
           },
         },
       ]),
@@ -137,8 +125,8 @@ describe("SettlementToken: pause", function () {
       await expect(token.connect(carol).transferFrom(alice.address, bob.address, 1n)).to.emit(token, "Transfer");
       await expect(token.connect(minter).mint(carol.address, 1n)).to.emit(token, "Mint");
       await expect(token.connect(minter).burn(1n)).to.emit(token, "Burn");
-      const { auth, sig } = await signedTransfer(token, alice, bob.address, 1n);
-      await expect(submitTransfer(token.connect(relayer), "vrs", auth, sig)).to.emit(token, "AuthorizationUsed");
+      const { auth, sig } = await signed.transfer(token, alice, bob.address, 1n);
+      await expect(submit.transfer(token.connect(relayer), "vrs", auth, sig)).to.emit(token, "AuthorizationUsed");
     });
   });
 });

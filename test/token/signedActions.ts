@@ -29,10 +29,8 @@ import {
   authorization,
   deployTokenFixture,
   deployTwoTokensFixture,
-  signedCancel,
-  submitCancel,
-  submitReceive,
-  submitTransfer,
+  signed,
+  submit,
   type SigForm,
   type TokenFixture,
 } from "./fixtures";
@@ -67,7 +65,7 @@ export const TRANSFER: SignedAction<AuthorizationParams> = {
   params: (f, overrides) => authorization(f.alice.address, f.carol.address, 1n, overrides),
   sign: signTransferAuthorization,
   digest: transferAuthorizationDigest,
-  submit: (_f, token, form, a, sig) => submitTransfer(token, form, a, sig),
+  submit: (_f, token, form, a, sig) => submit.transfer(token, form, a, sig),
   event: "AuthorizationUsed",
 };
 
@@ -75,7 +73,7 @@ export const RECEIVE: SignedAction<AuthorizationParams> = {
   params: (f, overrides) => authorization(f.alice.address, f.carol.address, 1n, overrides),
   sign: signReceiveAuthorization,
   digest: receiveAuthorizationDigest,
-  submit: (f, token, form, a, sig) => submitReceive(token.connect(f.carol), form, a, sig),
+  submit: (f, token, form, a, sig) => submit.receive(token.connect(f.carol), form, a, sig),
   event: "AuthorizationUsed",
 };
 
@@ -83,7 +81,7 @@ export const CANCEL: SignedAction<CancelAuthorizationParams> = {
   params: async (f) => ({ authorizer: f.alice.address, nonce: randomNonce() }),
   sign: signCancelAuthorization,
   digest: cancelAuthorizationDigest,
-  submit: (_f, token, form, p, sig) => submitCancel(token, form, p.authorizer, p.nonce, sig),
+  submit: (_f, token, form, p, sig) => submit.cancel(token, form, p.authorizer, p.nonce, sig),
   event: "AuthorizationCanceled",
 };
 
@@ -143,7 +141,7 @@ export function itRejectsForeignSignatures<P>(action: SignedAction<P>, form: Sig
  * balance check of a transfer or receive authorization, plus {@link itRejectsForeignSignatures}.
  */
 export function itEnforcesAuthorization(action: SignedAction<AuthorizationParams>, form: SigForm): void {
-  const signed = async (f: TokenFixture, overrides: Partial<AuthorizationParams> = {}) => {
+  const signedAuth = async (f: TokenFixture, overrides: Partial<AuthorizationParams> = {}) => {
     const auth = await action.params(f, overrides);
     return { auth, sig: await action.sign(f.alice, f.token, auth) };
   };
@@ -151,7 +149,7 @@ export function itEnforcesAuthorization(action: SignedAction<AuthorizationParams
   it("is not yet valid in the block whose timestamp equals validAfter, valid one second later", async function () {
     const f = await loadFixture(deployTokenFixture);
     const validAfter = (await time.latest()) + 100;
-    const { auth, sig } = await signed(f, { validAfter });
+    const { auth, sig } = await signedAuth(f, { validAfter });
     await time.setNextBlockTimestamp(validAfter);
     await expect(action.submit(f, f.token, form, auth, sig))
       .to.be.revertedWithCustomError(f.token, "AuthorizationNotYetValid")
@@ -163,7 +161,7 @@ export function itEnforcesAuthorization(action: SignedAction<AuthorizationParams
   it("is valid one second before validBefore", async function () {
     const f = await loadFixture(deployTokenFixture);
     const validBefore = (await time.latest()) + 100;
-    const { auth, sig } = await signed(f, { validBefore });
+    const { auth, sig } = await signedAuth(f, { validBefore });
     await time.setNextBlockTimestamp(validBefore - 1);
     await expect(action.submit(f, f.token, form, auth, sig)).to.emit(f.token, "AuthorizationUsed");
   });
@@ -171,7 +169,7 @@ export function itEnforcesAuthorization(action: SignedAction<AuthorizationParams
   it("has expired in the block whose timestamp equals validBefore", async function () {
     const f = await loadFixture(deployTokenFixture);
     const validBefore = (await time.latest()) + 100;
-    const { auth, sig } = await signed(f, { validBefore });
+    const { auth, sig } = await signedAuth(f, { validBefore });
     await time.setNextBlockTimestamp(validBefore);
     await expect(action.submit(f, f.token, form, auth, sig))
       .to.be.revertedWithCustomError(f.token, "AuthorizationExpired")
@@ -180,7 +178,7 @@ export function itEnforcesAuthorization(action: SignedAction<AuthorizationParams
 
   it("cannot be replayed", async function () {
     const f = await loadFixture(deployTokenFixture);
-    const { auth, sig } = await signed(f);
+    const { auth, sig } = await signedAuth(f);
     await action.submit(f, f.token, form, auth, sig);
     await expect(action.submit(f, f.token, form, auth, sig))
       .to.be.revertedWithCustomError(f.token, "AuthorizationUsedOrCanceled")
@@ -189,9 +187,9 @@ export function itEnforcesAuthorization(action: SignedAction<AuthorizationParams
 
   it("cannot be used once cancelled", async function () {
     const f = await loadFixture(deployTokenFixture);
-    const cancel = await signedCancel(f.token, f.alice);
-    const { auth, sig } = await signed(f, { nonce: cancel.nonce });
-    await submitCancel(f.token, form, f.alice.address, cancel.nonce, cancel.sig);
+    const cancel = await signed.cancel(f.token, f.alice);
+    const { auth, sig } = await signedAuth(f, { nonce: cancel.nonce });
+    await submit.cancel(f.token, form, f.alice.address, cancel.nonce, cancel.sig);
     await expect(action.submit(f, f.token, form, auth, sig))
       .to.be.revertedWithCustomError(f.token, "AuthorizationUsedOrCanceled")
       .withArgs(f.alice.address, auth.nonce);
@@ -209,7 +207,7 @@ export function itEnforcesAuthorization(action: SignedAction<AuthorizationParams
 
   it("reverts beyond the balance with ERC20InsufficientBalance, leaving the nonce unused", async function () {
     const f = await loadFixture(deployTokenFixture);
-    const { auth, sig } = await signed(f, { value: INITIAL_BALANCE + 1n });
+    const { auth, sig } = await signedAuth(f, { value: INITIAL_BALANCE + 1n });
     await expect(action.submit(f, f.token, form, auth, sig))
       .to.be.revertedWithCustomError(f.token, "ERC20InsufficientBalance")
       .withArgs(f.alice.address, INITIAL_BALANCE, INITIAL_BALANCE + 1n);

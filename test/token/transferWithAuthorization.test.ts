@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { INITIAL_BALANCE, SIG_FORMS, deployTokenFixture, signedTransfer, submitTransfer, usd } from "./fixtures";
+import { INITIAL_BALANCE, SIG_FORMS, deployTokenFixture, usd, signed, submit } from "./fixtures";
 import { TRANSFER, itEnforcesAuthorization } from "./signedActions";
 
 describe("SettlementToken: transferWithAuthorization (EIP-3009)", function () {
@@ -9,9 +9,9 @@ describe("SettlementToken: transferWithAuthorization (EIP-3009)", function () {
     describe(`${form} overload`, function () {
       it("moves the tokens for any submitter, marks the nonce used, emits AuthorizationUsed and Transfer", async function () {
         const { token, alice, carol, relayer } = await loadFixture(deployTokenFixture);
-        const { auth, sig } = await signedTransfer(token, alice, carol.address, usd(30));
+        const { auth, sig } = await signed.transfer(token, alice, carol.address, usd(30));
         expect(await token.authorizationState(alice.address, auth.nonce)).to.equal(false);
-        const tx = submitTransfer(token.connect(relayer), form, auth, sig);
+        const tx = submit.transfer(token.connect(relayer), form, auth, sig);
         await expect(tx).to.emit(token, "AuthorizationUsed").withArgs(alice.address, auth.nonce);
         await expect(tx).to.emit(token, "Transfer").withArgs(alice.address, carol.address, usd(30));
         expect(await token.authorizationState(alice.address, auth.nonce)).to.equal(true);
@@ -22,24 +22,24 @@ describe("SettlementToken: transferWithAuthorization (EIP-3009)", function () {
 
       it("nonces are per authorizer: the same nonce is free for another account", async function () {
         const { token, alice, bob, carol } = await loadFixture(deployTokenFixture);
-        const first = await signedTransfer(token, alice, carol.address, 1n);
-        await submitTransfer(token, form, first.auth, first.sig);
-        const second = await signedTransfer(token, bob, carol.address, 1n, { nonce: first.auth.nonce });
-        await expect(submitTransfer(token, form, second.auth, second.sig))
+        const first = await signed.transfer(token, alice, carol.address, 1n);
+        await submit.transfer(token, form, first.auth, first.sig);
+        const second = await signed.transfer(token, bob, carol.address, 1n, { nonce: first.auth.nonce });
+        await expect(submit.transfer(token, form, second.auth, second.sig))
           .to.emit(token, "AuthorizationUsed")
           .withArgs(bob.address, first.auth.nonce);
       });
 
       it("rejects tampered fields (value, to, validBefore, nonce)", async function () {
         const { token, alice, bob, carol } = await loadFixture(deployTokenFixture);
-        const { auth, sig } = await signedTransfer(token, alice, carol.address, 5n);
+        const { auth, sig } = await signed.transfer(token, alice, carol.address, 5n);
         for (const tampered of [
           { ...auth, value: 6n },
           { ...auth, to: bob.address },
           { ...auth, validBefore: BigInt(auth.validBefore) + 1n },
           { ...auth, nonce: ethers.ZeroHash },
         ]) {
-          await expect(submitTransfer(token, form, tampered, sig)).to.be.revertedWithCustomError(
+          await expect(submit.transfer(token, form, tampered, sig)).to.be.revertedWithCustomError(
             token,
             "InvalidSignature",
           );
@@ -48,8 +48,8 @@ describe("SettlementToken: transferWithAuthorization (EIP-3009)", function () {
 
       it("reverts to the zero address with ERC20InvalidReceiver", async function () {
         const { token, alice } = await loadFixture(deployTokenFixture);
-        const { auth, sig } = await signedTransfer(token, alice, ethers.ZeroAddress, 1n);
-        await expect(submitTransfer(token, form, auth, sig))
+        const { auth, sig } = await signed.transfer(token, alice, ethers.ZeroAddress, 1n);
+        await expect(submit.transfer(token, form, auth, sig))
           .to.be.revertedWithCustomError(token, "ERC20InvalidReceiver")
           .withArgs(ethers.ZeroAddress);
       });
