@@ -40,7 +40,7 @@ import {
 } from "../../src/sdk";
 import { HOLD_PERIOD, PaymentStatus, feeOf, usd } from "../escrow/fixtures";
 import { advanceChainTime } from "../relayer/helpers/chain";
-import { startSdkHarness, type SdkHarness } from "./helpers";
+import { useSdkHarness, type SdkHarness } from "./helpers";
 
 // Compile-time guard: the relayer's PaymentView stays assignable to the SDK's wire type.
 const wireCompatible = (view: Static<typeof PaymentView>): PaymentWire => view;
@@ -59,14 +59,7 @@ async function apiError(promise: Promise<unknown>): Promise<RelayerApiError> {
 
 describe("SDK client against the relayer (real HTTP, real chain, relayer pipeline)", function () {
   let s: SdkHarness;
-
-  beforeEach(async function () {
-    s = await startSdkHarness();
-  });
-
-  afterEach(async function () {
-    await s?.cleanup();
-  });
+  useSdkHarness((started) => (s = started));
 
   async function merchantClient(merchantId = 1n): Promise<RelayerClient> {
     const key = await s.admin.createMerchantApiKey(merchantId);

@@ -35,6 +35,19 @@ export interface SdkHarness extends ApiHarness {
   cleanup(): Promise<void>;
 }
 
+/** A suite on a fresh whole relayer per test: registers start and cleanup once, hands each to `use`. */
+export function useSdkHarness(use: (s: SdkHarness) => void, options: HarnessOptions = {}): void {
+  let current: SdkHarness | undefined;
+  beforeEach(async function () {
+    current = await startSdkHarness(options);
+    use(current);
+  });
+  afterEach(async function () {
+    await current?.cleanup();
+    current = undefined;
+  });
+}
+
 export async function startSdkHarness(options: HarnessOptions = {}): Promise<SdkHarness> {
   const h = await startApi(options);
   const escrowAddress = (await h.f.escrow.getAddress()) as Address;

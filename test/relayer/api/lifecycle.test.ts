@@ -15,18 +15,11 @@ import {
   signWithdrawal,
   usd,
 } from "../../escrow/fixtures";
-import { escrowInStore, signedPayment, startApi, type ApiHarness } from "../helpers/api";
+import { escrowInStore, signedPayment, useApi, type ApiHarness } from "../helpers/api";
 
 describe("relayer API: payment lifecycle, deposits, withdrawals, accounts", function () {
   let h: ApiHarness;
-
-  beforeEach(async function () {
-    h = await startApi();
-  });
-
-  afterEach(async function () {
-    await h?.close();
-  });
+  useApi((started) => (h = started));
 
   const nowSec = () => BigInt(Math.floor(h.clock() / 1000));
 

@@ -160,6 +160,22 @@ export async function startApi(options: HarnessOptions = {}): Promise<ApiHarness
   };
 }
 
+/**
+ * A suite on a fresh harness per test: registers the start (beforeEach) and the close (afterEach)
+ * once and hands each test's harness to `use`.
+ */
+export function useApi(use: (h: ApiHarness) => void, options: HarnessOptions = {}): void {
+  let current: ApiHarness | undefined;
+  beforeEach(async function () {
+    current = await startApi(options);
+    use(current);
+  });
+  afterEach(async function () {
+    await current?.close();
+    current = undefined;
+  });
+}
+
 /** A payment as the API takes it: every number a decimal string, plus the signature. */
 export function paymentBody(payment: Payment, signature: Hex, extra: Record<string, unknown> = {}) {
   return {
