@@ -32,16 +32,6 @@ function counting(): Counted {
   };
 }
 
-async function apiError(promise: Promise<unknown>): Promise<RelayerApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(RelayerApiError);
-    return error as RelayerApiError;
-  }
-  expect.fail("expected a RelayerApiError");
-}
-
 /** A loopback port with nothing listening on it. */
 async function closedPort(): Promise<number> {
   const server = net.createServer();

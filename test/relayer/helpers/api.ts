@@ -21,6 +21,7 @@ import { EthersChainView } from "../../../src/relayer/chain/chainView";
 import { DirectChainWriter } from "./directChainWriter";
 import type { Payment } from "../../../src/protocol";
 import { BatchTree } from "../../../src/protocol";
+import { paymentBody as wirePaymentBody } from "../../../src/sdk/wire";
 import { buildPayment, deployEscrowFixture, signPayment, type EscrowFixture } from "../../escrow/fixtures";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
@@ -178,17 +179,7 @@ export function useApi(use: (h: ApiHarness) => void, options: HarnessOptions = {
 
 /** A payment as the API takes it: every number a decimal string, plus the signature. */
 export function paymentBody(payment: Payment, signature: Hex, extra: Record<string, unknown> = {}) {
-  return {
-    payer: payment.payer,
-    merchantId: payment.merchantId.toString(),
-    amount: payment.amount.toString(),
-    orderRef: payment.orderRef,
-    nonce: payment.nonce.toString(),
-    validAfter: payment.validAfter.toString(),
-    deadline: payment.deadline.toString(),
-    signature,
-    ...extra,
-  };
+  return { ...wirePaymentBody({ payment, signature }), ...extra };
 }
 
 /** Builds and signs a payment of customer `c` (default 10.00 to merchant 1); override any field. */
