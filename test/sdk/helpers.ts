@@ -13,7 +13,7 @@ import { createPipeline, type Pipeline } from "../../src/relayer/jobs";
 import { WebhookDispatcher } from "../../src/relayer/webhooks/dispatcher";
 import type { PaymentState } from "../../src/relayer/domain";
 import { RelayerApiError, RelayerClient, escrowDomain, type Address, type EscrowDomain, type Hex } from "../../src/sdk";
-import { ADMIN_TOKEN, startApi, type ApiHarness, type HarnessOptions } from "../relayer/helpers/api";
+import { ADMIN_TOKEN, perTest, startApi, type ApiHarness, type HarnessOptions } from "../relayer/helpers/api";
 import { FAST_RETRY, TEST_CONFIG, rpc, startRpcBridge, type RpcBridge } from "../relayer/helpers/chain";
 import { Receiver } from "../relayer/webhooks/receiver";
 
@@ -49,15 +49,11 @@ export interface SdkHarness extends ApiHarness {
 
 /** A suite on a fresh whole relayer per test: registers start and cleanup once, hands each to `use`. */
 export function useSdkHarness(use: (s: SdkHarness) => void, options: HarnessOptions = {}): void {
-  let current: SdkHarness | undefined;
-  beforeEach(async function () {
-    current = await startSdkHarness(options);
-    use(current);
-  });
-  afterEach(async function () {
-    await current?.cleanup();
-    current = undefined;
-  });
+  perTest(
+    () => startSdkHarness(options),
+    (s) => s.cleanup(),
+    use,
+  );
 }
 
 export async function startSdkHarness(options: HarnessOptions = {}): Promise<SdkHarness> {

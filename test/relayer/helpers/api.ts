@@ -166,13 +166,22 @@ export async function startApi(options: HarnessOptions = {}): Promise<ApiHarness
  * once and hands each test's harness to `use`.
  */
 export function useApi(use: (h: ApiHarness) => void, options: HarnessOptions = {}): void {
-  let current: ApiHarness | undefined;
+  perTest(
+    () => startApi(options),
+    (h) => h.close(),
+    use,
+  );
+}
+
+/** Registers a per-test resource: started before each test and handed to `use`, stopped after it. */
+export function perTest<T>(start: () => Promise<T>, stop: (t: T) => Promise<void>, use: (t: T) => void): void {
+  let current: T | undefined;
   beforeEach(async function () {
-    current = await startApi(options);
+    current = await start();
     use(current);
   });
   afterEach(async function () {
-    await current?.close();
+    if (current !== undefined) await stop(current);
     current = undefined;
   });
 }
