@@ -5,10 +5,11 @@
  */
 import net from "node:net";
 import { expect } from "chai";
-import { RelayerApiError, RelayerClient, fromEthersSigner, signConfirmation, type Hex } from "../../src/sdk";
+import { RelayerClient, fromEthersSigner, signConfirmation, type Hex } from "../../src/sdk";
 import { retryAfterMs, backoffMs } from "../../src/sdk/http";
 import { escrowInStore, signedPayment, startApi, type ApiHarness } from "../relayer/helpers/api";
 import { escrowDomain } from "../../src/protocol";
+import { apiError } from "./helpers";
 
 interface Counted {
   fetch: typeof fetch;
@@ -30,16 +31,6 @@ function counting(): Counted {
       return fetch(input, init);
     },
   };
-}
-
-async function apiError(promise: Promise<unknown>): Promise<RelayerApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(RelayerApiError);
-    return error as RelayerApiError;
-  }
-  expect.fail("expected a RelayerApiError");
 }
 
 /** A loopback port with nothing listening on it. */

@@ -40,33 +40,15 @@ import {
 } from "../../src/sdk";
 import { HOLD_PERIOD, PaymentStatus, feeOf, usd } from "../escrow/fixtures";
 import { advanceChainTime } from "../relayer/helpers/chain";
-import { startSdkHarness, type SdkHarness } from "./helpers";
+import { apiError, useSdkHarness, type SdkHarness } from "./helpers";
 
 // Compile-time guard: the relayer's PaymentView stays assignable to the SDK's wire type.
 const wireCompatible = (view: Static<typeof PaymentView>): PaymentWire => view;
 void wireCompatible;
 
-/** Rejects with a RelayerApiError, returned for inspection. */
-async function apiError(promise: Promise<unknown>): Promise<RelayerApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(RelayerApiError);
-    return error as RelayerApiError;
-  }
-  expect.fail("expected a RelayerApiError");
-}
-
 describe("SDK client against the relayer (real HTTP, real chain, relayer pipeline)", function () {
   let s: SdkHarness;
-
-  beforeEach(async function () {
-    s = await startSdkHarness();
-  });
-
-  afterEach(async function () {
-    await s?.cleanup();
-  });
+  useSdkHarness((started) => (s = started));
 
   async function merchantClient(merchantId = 1n): Promise<RelayerClient> {
     const key = await s.admin.createMerchantApiKey(merchantId);

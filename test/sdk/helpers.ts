@@ -5,16 +5,28 @@
  * webhook dispatcher delivering that store's outbox to a real HTTP receiver. Tests drive the jobs
  * with `tick()` so nothing runs behind their back.
  */
+import { expect } from "chai";
 import { ethers } from "hardhat";
 import { Wallet } from "ethers";
 import { connectChain, type ChainClient } from "../../src/relayer/chain/client";
 import { createPipeline, type Pipeline } from "../../src/relayer/jobs";
 import { WebhookDispatcher } from "../../src/relayer/webhooks/dispatcher";
 import type { PaymentState } from "../../src/relayer/domain";
-import { RelayerClient, escrowDomain, type Address, type EscrowDomain, type Hex } from "../../src/sdk";
-import { ADMIN_TOKEN, startApi, type ApiHarness, type HarnessOptions } from "../relayer/helpers/api";
+import { RelayerApiError, RelayerClient, escrowDomain, type Address, type EscrowDomain, type Hex } from "../../src/sdk";
+import { ADMIN_TOKEN, perTest, startApi, type ApiHarness, type HarnessOptions } from "../relayer/helpers/api";
 import { FAST_RETRY, TEST_CONFIG, rpc, startRpcBridge, type RpcBridge } from "../relayer/helpers/chain";
 import { Receiver } from "../relayer/webhooks/receiver";
+
+/** Rejects with a RelayerApiError, returned for inspection. */
+export async function apiError(promise: Promise<unknown>): Promise<RelayerApiError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).to.be.instanceOf(RelayerApiError);
+    return error as RelayerApiError;
+  }
+  expect.fail("expected a RelayerApiError");
+}
 
 export interface SdkHarness extends ApiHarness {
   domain: EscrowDomain;
@@ -33,6 +45,15 @@ export interface SdkHarness extends ApiHarness {
   /** Unix seconds on the chain (the relayer's clock follows it). */
   nowSec(): bigint;
   cleanup(): Promise<void>;
+}
+
+/** A suite on a fresh whole relayer per test: registers start and cleanup once, hands each to `use`. */
+export function useSdkHarness(use: (s: SdkHarness) => void, options: HarnessOptions = {}): void {
+  perTest(
+    () => startSdkHarness(options),
+    (s) => s.cleanup(),
+    use,
+  );
 }
 
 export async function startSdkHarness(options: HarnessOptions = {}): Promise<SdkHarness> {

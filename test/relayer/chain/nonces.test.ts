@@ -13,7 +13,7 @@ import { cancelPurpose } from "../../../src/relayer/chain/nonceManager";
 import {
   HUNDRED_ETH,
   mine,
-  pipelineFixture,
+  usePipelineFixture,
   rpc,
   setAutomine,
   statesOf,
@@ -29,15 +29,10 @@ const escrowedAndFinal = (fx: PipelineFixture, payments: { id: Hex }[]) => async
 const rawSends = (fx: PipelineFixture) => fx.bridge.calls.filter((m) => m === "eth_sendRawTransaction").length;
 
 describe("relayer pipeline: nonces", function () {
-  let fx: PipelineFixture;
-
-  afterEach(async () => {
-    await setAutomine(true);
-    await fx?.cleanup();
-  });
+  const setup = usePipelineFixture();
 
   it("jumps to the chain's count when the key was used outside the relayer", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     const first = await fx.accept([{ payer: fx.customers[0] }]);
     await tickUntil(
       fx.pipeline(),
@@ -59,7 +54,7 @@ describe("relayer pipeline: nonces", function () {
   });
 
   it("'nonce too low' on a fresh send: drops that transaction, moves past the chain's count, sends once more", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     const pipeline = fx.pipeline();
     const report = await pipeline.submitter.reconcile();
     expect(report.next).to.equal(0);
@@ -81,7 +76,7 @@ describe("relayer pipeline: nonces", function () {
   });
 
   it("recognises 'nonce too low', 'already known' and 'replacement underpriced' from the node", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     await setAutomine(false);
     const payments = await fx.accept([{ payer: fx.customers[0] }]);
     const pipeline = fx.pipeline();
@@ -116,7 +111,7 @@ describe("relayer pipeline: nonces", function () {
   });
 
   it("re-broadcasts a pending transaction the node lost, and fills a gap below it with a self-transfer", async () => {
-    fx = await pipelineFixture({ batchMaxSize: 1 });
+    const fx = await setup({ batchMaxSize: 1 });
     await setAutomine(false);
     const [a, b] = await fx.accept([{ payer: fx.customers[0] }, { payer: fx.customers[1] }]);
     const pipeline = fx.pipeline();
@@ -158,7 +153,7 @@ describe("relayer pipeline: nonces", function () {
   });
 
   it("a send the node refuses outright (no funds for gas) gives its nonce back: no gap", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     await rpc("hardhat_setBalance", [fx.relayerAddress, "0x0"]);
     const payments = await fx.accept([{ payer: fx.customers[0] }]);
     const pipeline = fx.pipeline();

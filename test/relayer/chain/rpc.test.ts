@@ -14,7 +14,7 @@ import { ChainUnavailableError, backoffDelay, classifyRpcError } from "../../../
 import { PaymentState, SubmissionState } from "../../../src/relayer/domain";
 import { escrowInterface } from "../../../src/relayer/chain/calldata";
 import { DEFAULTS } from "../../../src/relayer/config";
-import { FAST_RETRY, pipelineFixture, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
+import { FAST_RETRY, statesOf, tickUntil, usePipelineFixture, type PipelineFixture } from "../helpers/chain";
 
 const randomHash = () => ethers.hexlify(ethers.randomBytes(32));
 const randomAddress = () => ethers.Wallet.createRandom().address;
@@ -51,17 +51,16 @@ function deploymentRecord(fx: PipelineFixture, chainId: number): DeploymentRecor
 }
 
 describe("relayer pipeline: chain client and RPC faults", function () {
-  let fx: PipelineFixture;
   let dir: string | null = null;
 
   afterEach(async () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
     dir = null;
-    await fx?.cleanup();
   });
+  const setup = usePipelineFixture();
 
   it("loads the deployment file and refuses a node that serves another chain", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-deploy-"));
     const file = writeDeployment(deploymentRecord(fx, Number(fx.chainId)), dir);
     expect(loadDeploymentAddresses(file)).to.deep.equal({ ...fx.addresses, startBlock: fx.addresses.startBlock });
@@ -87,7 +86,7 @@ describe("relayer pipeline: chain client and RPC faults", function () {
   });
 
   it("retries transient failures with backoff, gives up after the configured attempts, never retries a revert", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     const retried: string[] = [];
     const client = await connectChain({
       rpcUrl: fx.bridge.url,
@@ -131,7 +130,7 @@ describe("relayer pipeline: chain client and RPC faults", function () {
   });
 
   it("a broadcast lost to an outage is recorded, re-broadcast on the next tick, and mined once", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     const payments = await fx.accept([{ payer: fx.customers[0] }, { payer: fx.customers[1] }]);
     const pipeline = fx.pipeline();
     await pipeline.submitter.reconcile();

@@ -13,7 +13,6 @@ import { RelayerClient } from "../../../src/sdk";
 import {
   relayerDir,
   spawnRelayer,
-  startLocalChain,
   waitUntil,
   type LocalChain,
   type Merchant,
@@ -32,6 +31,7 @@ import {
   relayerStates,
   sdkPayment,
   signPayments,
+  useScenarioSuite,
 } from "./scenario";
 import { startRpcProxy, type RpcProxy } from "../faults/rpcProxy";
 
@@ -51,24 +51,7 @@ describe("relayer crash safety (SIGKILL at each pipeline step, then restart)", f
   let chain: LocalChain;
   let merchant: Merchant;
   let counter = 0;
-  const running: RelayerProcess[] = [];
-  const cleanups: (() => Promise<void> | void)[] = [];
-
-  before(async function () {
-    this.timeout(240_000);
-    chain = await startLocalChain();
-    merchant = await chain.registerMerchant(HOLD_SECONDS);
-  });
-
-  afterEach(async () => {
-    for (const relayer of running.splice(0)) await relayer.kill();
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    await chain?.setAutomine(true);
-  });
-
-  after(async () => {
-    await chain?.stop();
-  });
+  const { running, cleanups } = useScenarioSuite((started) => ({ chain, merchant } = started));
 
   /** Fresh customers, a fresh relayer key, database and proxy; the relayer started on them. */
   async function setUp(payers: number, perPayer: number, extraEnv: Record<string, string> = {}): Promise<Run> {

@@ -7,7 +7,14 @@ import type { Wallet } from "ethers";
 import type { SignedPayment as SdkSignedPayment } from "../../../src/sdk";
 import type { Hex } from "../../../src/protocol";
 import { escrowEvents, type EscrowEvents } from "../../../src/localnet/events";
-import { orderRef, type LocalChain, type SignedPayment } from "../helpers/process";
+import {
+  orderRef,
+  startLocalChain,
+  type LocalChain,
+  type Merchant,
+  type RelayerProcess,
+  type SignedPayment,
+} from "../helpers/process";
 
 export { escrowEvents, type EscrowEvents };
 
@@ -15,6 +22,34 @@ export { escrowEvents, type EscrowEvents };
 export const HOLD_SECONDS = 60;
 export const AMOUNT = 1_000_000n;
 export const DEPOSIT = 100_000_000n;
+
+/**
+ * A suite on one local chain and merchant (started before it, stopped after it): registers the hooks
+ * once, hands the chain and merchant to `use`, and after each test kills the relayers in `running`,
+ * runs `cleanups` (last added first) and turns automining back on.
+ */
+export function useScenarioSuite(use: (started: { chain: LocalChain; merchant: Merchant }) => void): {
+  running: RelayerProcess[];
+  cleanups: (() => Promise<void> | void)[];
+} {
+  let chain: LocalChain | undefined;
+  const running: RelayerProcess[] = [];
+  const cleanups: (() => Promise<void> | void)[] = [];
+  before(async function () {
+    this.timeout(240_000);
+    chain = await startLocalChain();
+    use({ chain, merchant: await chain.registerMerchant(HOLD_SECONDS) });
+  });
+  afterEach(async () => {
+    for (const relayer of running.splice(0)) await relayer.kill();
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    await chain?.setAutomine(true);
+  });
+  after(async () => {
+    await chain?.stop();
+  });
+  return { running, cleanups };
+}
 
 /** A signed payment as the SDK submits it. */
 export const sdkPayment = (p: SignedPayment): SdkSignedPayment => ({ payment: p.payment, signature: p.signature });

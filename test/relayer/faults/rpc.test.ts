@@ -13,7 +13,6 @@ import {
   relayerDir,
   sleep,
   spawnRelayer,
-  startLocalChain,
   waitUntil,
   type LocalChain,
   type Merchant,
@@ -32,6 +31,7 @@ import {
   relayerStates,
   sdkPayment,
   signPayments,
+  useScenarioSuite,
 } from "../crash/scenario";
 import { startRpcProxy, type RpcProxy } from "./rpcProxy";
 
@@ -41,24 +41,8 @@ describe("relayer with an unreliable node (JSON-RPC proxy faults)", function () 
   let chain: LocalChain;
   let merchant: Merchant;
   let counter = 0;
-  const running: RelayerProcess[] = [];
   const relayerSigners = new Map<RelayerProcess, string>();
-  const cleanups: (() => Promise<void> | void)[] = [];
-
-  before(async function () {
-    this.timeout(240_000);
-    chain = await startLocalChain();
-    merchant = await chain.registerMerchant(HOLD_SECONDS);
-  });
-
-  afterEach(async () => {
-    for (const relayer of running.splice(0)) await relayer.kill();
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-
-  after(async () => {
-    await chain?.stop();
-  });
+  const { running, cleanups } = useScenarioSuite((started) => ({ chain, merchant } = started));
 
   async function setUp(
     payers: number,

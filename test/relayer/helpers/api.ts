@@ -21,6 +21,7 @@ import { EthersChainView } from "../../../src/relayer/chain/chainView";
 import { DirectChainWriter } from "./directChainWriter";
 import type { Payment } from "../../../src/protocol";
 import { BatchTree } from "../../../src/protocol";
+import { paymentBody as wirePaymentBody } from "../../../src/sdk/wire";
 import { buildPayment, deployEscrowFixture, signPayment, type EscrowFixture } from "../../escrow/fixtures";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
@@ -163,19 +164,34 @@ export async function startApi(options: HarnessOptions = {}): Promise<ApiHarness
   };
 }
 
+/**
+ * A suite on a fresh harness per test: registers the start (beforeEach) and the close (afterEach)
+ * once and hands each test's harness to `use`.
+ */
+export function useApi(use: (h: ApiHarness) => void, options: HarnessOptions = {}): void {
+  perTest(
+    () => startApi(options),
+    (h) => h.close(),
+    use,
+  );
+}
+
+/** Registers a per-test resource: started before each test and handed to `use`, stopped after it. */
+export function perTest<T>(start: () => Promise<T>, stop: (t: T) => Promise<void>, use: (t: T) => void): void {
+  let current: T | undefined;
+  beforeEach(async function () {
+    current = await start();
+    use(current);
+  });
+  afterEach(async function () {
+    if (current !== undefined) await stop(current);
+    current = undefined;
+  });
+}
+
 /** A payment as the API takes it: every number a decimal string, plus the signature. */
 export function paymentBody(payment: Payment, signature: Hex, extra: Record<string, unknown> = {}) {
-  return {
-    payer: payment.payer,
-    merchantId: payment.merchantId.toString(),
-    amount: payment.amount.toString(),
-    orderRef: payment.orderRef,
-    nonce: payment.nonce.toString(),
-    validAfter: payment.validAfter.toString(),
-    deadline: payment.deadline.toString(),
-    signature,
-    ...extra,
-  };
+  return { ...wirePaymentBody({ payment, signature }), ...extra };
 }
 
 /** Builds and signs a payment of customer `c` (default 10.00 to merchant 1); override any field. */

@@ -358,6 +358,21 @@ export async function pipelineFixture(config: Partial<PipelineConfig> = {}): Pro
   };
 }
 
+/**
+ * A suite's pipeline fixtures: registers one afterEach that turns automining back on (a test may
+ * have paused it) and cleans up the fixture the test made; each test calls the returned setup.
+ */
+export function usePipelineFixture(): (config?: Partial<PipelineConfig>) => Promise<PipelineFixture> {
+  let current: PipelineFixture | undefined;
+  afterEach(async () => {
+    const fx = current;
+    current = undefined;
+    await setAutomine(true);
+    await fx?.cleanup();
+  });
+  return async (config = {}) => (current = await pipelineFixture(config));
+}
+
 /** `count` fresh payers, each holding `amount` in the escrow (minted, approved, deposited). */
 export async function fundedPayers(f: EscrowFixture, count: number, amount: bigint): Promise<Wallet[]> {
   const wallets = Array.from({ length: count }, () => new Wallet(Wallet.createRandom().privateKey, ethers.provider));

@@ -3,39 +3,16 @@ import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
-import { PaymentState, SignatureKind, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
+import { PaymentState, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
 import { GroupCommitWriter } from "../../../src/relayer/intake/groupCommit";
 import { createMetrics } from "../../../src/relayer/runtime/metrics";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
+import { makePayment } from "../store/helpers";
 
 const hex = (bytes: number): Hex => `0x${randomBytes(bytes).toString("hex")}`;
 
-function record(): PaymentRecord {
-  const now = Date.now();
-  return {
-    id: hex(32),
-    payer: hex(20),
-    merchantId: 1n,
-    amount: 1_000n,
-    orderRef: hex(32),
-    nonce: 0n,
-    validAfter: 0n,
-    deadline: 9_999_999_999n,
-    signature: hex(65),
-    state: PaymentState.Accepted,
-    rejectReason: null,
-    batchKey: null,
-    batchId: null,
-    leafIndex: null,
-    txHash: null,
-    refunded: 0n,
-    releaseAt: null,
-    requestId: null,
-    signatureKind: SignatureKind.Ecdsa,
-    createdAt: now,
-    updatedAt: now,
-  };
-}
+/** A distinct accepted payment: a fresh id, payer and order ref; 1,000 units. */
+const record = (): PaymentRecord => makePayment(0, { id: hex(32), payer: hex(20), orderRef: hex(32), amount: 1_000n });
 
 /** Resolves once `check` holds, polling; fails after `timeoutMs`. */
 async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {

@@ -11,21 +11,19 @@ import { ethers } from "hardhat";
 import { BatchState, ONCHAIN_REJECT_REASONS, PaymentState, type Hex } from "../../../src/relayer/domain";
 import { buildPayment, PaymentStatus, signConfirmation, signPayment } from "../../escrow/fixtures";
 import { signedPayment } from "../helpers/api";
-import { mine, pipelineFixture, rpc, setAutomine, tickUntil, waitFor, type PipelineFixture } from "../helpers/chain";
+import { mine, rpc, setAutomine, tickUntil, waitFor, usePipelineFixture } from "../helpers/chain";
 import { startSdkHarness, type SdkHarness } from "../../sdk/helpers";
 import { makeEndpoint } from "../store/helpers";
 
 describe("relayer pipeline: adopting batches someone else sent", function () {
   let harness: SdkHarness | undefined;
-  let fx: PipelineFixture | undefined;
 
   afterEach(async () => {
     await setAutomine(true);
     await harness?.cleanup();
-    await fx?.cleanup();
     harness = undefined;
-    fx = undefined;
   });
+  const setup = usePipelineFixture();
 
   it("a payment front-run into a third party's batch gets that batch's proof; confirm through the API succeeds", async function () {
     const s = (harness = await startSdkHarness());
@@ -136,7 +134,7 @@ describe("relayer pipeline: adopting batches someone else sent", function () {
   });
 
   it("a reorg that drops the adopted batch returns the payment to the queue; the relayer escrows it itself, once", async function () {
-    fx = await pipelineFixture();
+    const fx = await setup();
     const [payment] = await fx.accept([{ payer: fx.customers[0] }]);
     const snapshot = await rpc<string>("evm_snapshot");
     const { id, signature, payer, merchantId, amount, orderRef, nonce, validAfter, deadline } = payment;

@@ -8,25 +8,13 @@ import { makePayment } from "../store/helpers";
 import { encodePayBatch } from "../../../src/relayer/chain/calldata";
 import { Batcher, PAY_BATCH_GAS, PayBatchGasModel, groupByMerchant, modelGas } from "../../../src/relayer/jobs/batcher";
 import { usd } from "../../escrow/fixtures";
-import {
-  fundedPayers,
-  latestTimestamp,
-  pipelineFixture,
-  statesOf,
-  tickUntil,
-  type PaySpec,
-  type PipelineFixture,
-} from "../helpers/chain";
+import { fundedPayers, latestTimestamp, usePipelineFixture, statesOf, tickUntil, type PaySpec } from "../helpers/chain";
 
 describe("relayer pipeline: batcher", function () {
-  let fx: PipelineFixture;
-
-  afterEach(async () => {
-    await fx?.cleanup();
-  });
+  const setup = usePipelineFixture();
 
   it("drops expired and would-be-rejected payments before sending; the escrow then rejects nothing", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     const [c0, c1, c2, c3] = fx.customers;
     const [m1, m2, m3] = fx.merchants.map((m) => m.id);
     await fx.registry.connect(fx.registrar).suspend(m3);
@@ -89,7 +77,7 @@ describe("relayer pipeline: batcher", function () {
   });
 
   it("closes a batch when it is full or its oldest payment is old enough, and waits for the submitter", async () => {
-    fx = await pipelineFixture({ batchMaxSize: 4, batchMaxAgeMs: 60_000 });
+    const fx = await setup({ batchMaxSize: 4, batchMaxAgeMs: 60_000 });
     const batcher = new Batcher({ store: fx.store, chain: fx.chain, config: fx.config, clock: fx.clock });
     const payers = fx.customers;
     await fx.accept([{ payer: payers[0] }, { payer: payers[1] }, { payer: payers[2] }]);
@@ -114,7 +102,7 @@ describe("relayer pipeline: batcher", function () {
   });
 
   it("reads neither the chain nor more than one batch's rows on a tick that cannot close a batch", async () => {
-    fx = await pipelineFixture({ batchMaxSize: 4, batchMaxAgeMs: 60_000 });
+    const fx = await setup({ batchMaxSize: 4, batchMaxAgeMs: 60_000 });
     const batcher = new Batcher({ store: fx.store, chain: fx.chain, config: fx.config, clock: fx.clock });
     const limits: number[] = [];
     const listByState = fx.store.payments.listByState.bind(fx.store.payments);
@@ -140,7 +128,7 @@ describe("relayer pipeline: batcher", function () {
   });
 
   it("looks past payments that are not valid yet or that the simulation drops, within one tick", async () => {
-    fx = await pipelineFixture({ batchMaxSize: 2 });
+    const fx = await setup({ batchMaxSize: 2 });
     const [c0, c1, c2, c3] = fx.customers;
     const now = await latestTimestamp();
     const later = await fx.accept([c0, c1, c2].map((payer) => ({ payer, validAfter: now + 3_600n })));
@@ -160,7 +148,7 @@ describe("relayer pipeline: batcher", function () {
   });
 
   it("sizes batches under the gas budget; the per-payment model stays above eth_estimateGas", async () => {
-    fx = await pipelineFixture({ batchMaxSize: 100 });
+    const fx = await setup({ batchMaxSize: 100 });
     const payers = await fundedPayers(fx, 40, usd(100));
     const [m1, m2, m3] = fx.merchants.map((m) => m.id);
     const merchantOf = (i: number, runs: number) => [m1, m2, m3][i % runs];
@@ -242,7 +230,7 @@ describe("relayer pipeline: batcher", function () {
   });
 
   it("asks the node for a gas estimate only when the model does not bound a payment's gas", async () => {
-    fx = await pipelineFixture({ batchMaxSize: 100 });
+    const fx = await setup({ batchMaxSize: 100 });
     const payers = await fundedPayers(fx, 4, usd(100));
     const batcher = new Batcher({ store: fx.store, chain: fx.chain, config: fx.config, clock: fx.clock });
     const estimates = () => fx.bridge.calls.filter((m) => m === "eth_estimateGas").length;

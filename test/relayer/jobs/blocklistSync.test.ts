@@ -6,17 +6,13 @@
 import { expect } from "chai";
 import { PaymentState, SubmissionState, type Hex } from "../../../src/relayer/domain";
 import { blocklistPurpose } from "../../../src/relayer/jobs/blocklistSync";
-import { pipelineFixture, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
+import { usePipelineFixture, statesOf, tickUntil } from "../helpers/chain";
 
 describe("relayer pipeline: blocklist sync", function () {
-  let fx: PipelineFixture;
-
-  afterEach(async () => {
-    await fx?.cleanup();
-  });
+  const setup = usePipelineFixture();
 
   it("syncs Blocklisted and UnBlocklisted into the escrow's mirror; a blocklisted payer's item is rejected on chain", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     const [c0, c1] = fx.customers;
     const account = c0.address.toLowerCase() as Hex;
     await fx.token.connect(fx.admin).grantRole(await fx.token.BLOCKLISTER_ROLE(), fx.admin.address);
@@ -52,7 +48,7 @@ describe("relayer pipeline: blocklist sync", function () {
   });
 
   it("a restarted job reads the token's events from the deploy block and syncs what is out of step only", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     const [c0, c1] = fx.customers;
     await fx.token.connect(fx.admin).grantRole(await fx.token.BLOCKLISTER_ROLE(), fx.admin.address);
     // c1 was blocklisted and synced by someone else (the call is permissionless) before the relayer ran.

@@ -8,7 +8,7 @@ import { BatchState, PaymentState, type Hex, type PaymentRecord } from "../../..
 import { BuiltBatchRecords } from "../../../src/relayer/jobs/builtBatches";
 import { encodePayBatch } from "../../../src/relayer/chain/calldata";
 import { makePayment } from "../store/helpers";
-import { pipelineFixture, statesOf, type PipelineFixture } from "../helpers/chain";
+import { usePipelineFixture, statesOf, type PipelineFixture } from "../helpers/chain";
 
 const record = (i: number): PaymentRecord => makePayment(i);
 
@@ -39,11 +39,8 @@ describe("relayer pipeline: built batches handed to the submitter", function () 
   });
 
   describe("sending", function () {
+    const setup = usePipelineFixture();
     let fx: PipelineFixture;
-
-    afterEach(async () => {
-      await fx?.cleanup();
-    });
 
     /** Counts the store reads of payments by id made while `run` runs. */
     async function countingReads(run: () => Promise<void>): Promise<number> {
@@ -73,7 +70,7 @@ describe("relayer pipeline: built batches handed to the submitter", function () 
     }
 
     it("sends the batch this relayer built from its own records: the same calldata, one read fewer", async () => {
-      fx = await pipelineFixture();
+      fx = await setup();
       const payments = await fx.accept(fx.customers.slice(0, 4).map((payer) => ({ payer })));
       const pipeline = fx.pipeline();
       await pipeline.batcher.tick();
@@ -91,7 +88,7 @@ describe("relayer pipeline: built batches handed to the submitter", function () 
     });
 
     it("reads the payments from the store when another relayer process built the batch", async () => {
-      fx = await pipelineFixture();
+      fx = await setup();
       const payments = await fx.accept(fx.customers.slice(0, 3).map((payer) => ({ payer })));
       await fx.pipeline().batcher.tick();
       const [built] = await fx.store.batches.listByState([BatchState.Built]);

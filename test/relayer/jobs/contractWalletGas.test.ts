@@ -13,7 +13,7 @@ import { batchPurpose } from "../../../src/relayer/jobs/batchOutcome";
 import { contractSignatureGas } from "../../../src/relayer/jobs/batcher";
 import { usd } from "../../escrow/fixtures";
 import { deployFlippingWallet, depositFromWallet } from "../../escrow/batch.helpers";
-import { pipelineFixture, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
+import { usePipelineFixture, statesOf, tickUntil } from "../helpers/chain";
 
 /** A PaySpec payer for a contract wallet: its address, signatures by its owner key. */
 function walletPayer(address: string, owner: Signer): Signer & { address: string } {
@@ -24,14 +24,10 @@ function walletPayer(address: string, owner: Signer): Signer & { address: string
 }
 
 describe("relayer pipeline: gas of contract-signed payments", function () {
-  let fx: PipelineFixture;
-
-  afterEach(async () => {
-    await fx?.cleanup();
-  });
+  const setup = usePipelineFixture();
 
   it("an honest wallet between two EOAs is escrowed: the limit carries its check budget", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     const owner = (await ethers.getSigners())[16];
     const wallet = await new MockERC1271Wallet__factory(fx.admin).deploy(owner.address);
     await depositFromWallet(fx, wallet, owner, usd(100));
@@ -52,7 +48,7 @@ describe("relayer pipeline: gas of contract-signed payments", function () {
   });
 
   it("attack: a wallet that flips to burning its budget after the estimate is rejected alone; the EOAs escrow", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     const owner = (await ethers.getSigners())[16];
     const flipper = await deployFlippingWallet(fx, owner, usd(100));
     const [c0, c1] = fx.customers;

@@ -8,7 +8,7 @@ import { ethers } from "hardhat";
 import { PaymentState, SubmissionState, type Hex } from "../../../src/relayer/domain";
 import { createMetrics } from "../../../src/relayer/runtime/metrics";
 import type { StuckTransaction } from "../../../src/relayer/jobs/submitter";
-import { mine, pipelineFixture, rpc, setAutomine, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
+import { mine, rpc, setAutomine, statesOf, tickUntil, usePipelineFixture } from "../helpers/chain";
 
 const GWEI = 1_000_000_000n;
 
@@ -19,17 +19,15 @@ async function raiseBaseFee(fee: bigint): Promise<void> {
 }
 
 describe("relayer pipeline: fee bumps", function () {
-  let fx: PipelineFixture;
-
   afterEach(async () => {
     await setAutomine(true);
     await rpc("hardhat_setNextBlockBaseFeePerGas", [`0x${GWEI.toString(16)}`]);
     await mine();
-    await fx?.cleanup();
   });
+  const setup = usePipelineFixture();
 
   it("replaces a transaction stuck below the base fee with one paying both fees higher; the replacement is mined", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     await setAutomine(false);
     const payments = await fx.accept([{ payer: fx.customers[0] }, { payer: fx.customers[1] }]);
     const pipeline = fx.pipeline();
@@ -67,7 +65,7 @@ describe("relayer pipeline: fee bumps", function () {
   });
 
   it("reports a transaction that cannot be bumped under maxFeePerGasCap as stuck, once, until it is mined", async () => {
-    fx = await pipelineFixture({ maxFeePerGasCap: 5n * GWEI });
+    const fx = await setup({ maxFeePerGasCap: 5n * GWEI });
     await setAutomine(false);
     const metrics = createMetrics({ defaultMetrics: false });
     const reported: StuckTransaction[] = [];

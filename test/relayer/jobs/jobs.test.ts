@@ -5,19 +5,15 @@
 import { expect } from "chai";
 import { PaymentState } from "../../../src/relayer/domain";
 import { HOLD_PERIOD } from "../../escrow/fixtures";
-import { advanceChainTime, pipelineFixture, statesOf, waitFor, type PipelineFixture } from "../helpers/chain";
+import { advanceChainTime, usePipelineFixture, statesOf, waitFor } from "../helpers/chain";
 
 const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
 
 describe("relayer pipeline: job loops", function () {
-  let fx: PipelineFixture;
-
-  afterEach(async () => {
-    await fx?.cleanup();
-  });
+  const setup = usePipelineFixture();
 
   it("runs on its timers from accepted to settled, survives failing ticks, and stops cleanly", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     const baseline = timers();
     const pipeline = fx.pipeline();
     await pipeline.start();

@@ -10,7 +10,7 @@ import type { LedgerListener } from "../../../src/relayer/ledger/listener";
 import { buildPayment, signPayment, submitBatch, usd } from "../../escrow/fixtures";
 import {
   mine,
-  pipelineFixture,
+  usePipelineFixture,
   rpc,
   statesOf,
   tickUntil,
@@ -51,13 +51,11 @@ describe("relayer pipeline: ledger hooks", function () {
   let fx: PipelineFixture;
   let ledger: RecordingLedger;
 
-  beforeEach(async () => {
-    fx = await pipelineFixture();
-    ledger = new RecordingLedger();
-  });
+  const setup = usePipelineFixture();
 
-  afterEach(async () => {
-    await fx?.cleanup();
+  beforeEach(async () => {
+    fx = await setup();
+    ledger = new RecordingLedger();
   });
 
   const lower = (address: string) => address.toLowerCase() as Hex;

@@ -14,22 +14,17 @@ import { feeOf, HOLD_PERIOD, usd } from "../../escrow/fixtures";
 import { makeEndpoint } from "../store/helpers";
 import {
   advanceChainTime,
-  pipelineFixture,
+  usePipelineFixture,
   statesOf,
   tickUntil,
   tickUntilEscrowedInOneBatch,
-  type PipelineFixture,
 } from "../helpers/chain";
 
 describe("relayer pipeline: lifecycle", function () {
-  let fx: PipelineFixture;
-
-  afterEach(async () => {
-    await fx?.cleanup();
-  });
+  const setup = usePipelineFixture();
 
   it("escrows accepted payments grouped by merchant, with leaf indexes the escrow accepts, then settles them", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     const [c0, c1, c2, c3] = fx.customers;
     const [m1, m2, m3] = fx.merchants.map((m) => m.id);
     await fx.store.webhooks.create(makeEndpoint("wh1", { merchantId: m1 }));
@@ -117,7 +112,7 @@ describe("relayer pipeline: lifecycle", function () {
   });
 
   it("applies refunds, disputes and rulings from the chain; re-reading every block changes nothing", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     const m1 = fx.merchants[0];
     await fx.store.webhooks.create(makeEndpoint("wh1", { merchantId: m1.id }));
     const accepted = await fx.accept(fx.customers.map((payer) => ({ payer })));
@@ -195,7 +190,7 @@ describe("relayer pipeline: lifecycle", function () {
   });
 
   it("a batch sent again after a lost record update is rejected by the escrow and stays escrowed once", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     const [c0, c1] = fx.customers;
     const accepted = await fx.accept([{ payer: c0 }, { payer: c1 }, { payer: c0 }]);
     const pipeline = fx.pipeline();
@@ -240,7 +235,7 @@ describe("relayer pipeline: lifecycle", function () {
   });
 
   it("a crash after the send was recorded but before the batch was marked resumes without signing again", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     const accepted = await fx.accept([{ payer: fx.customers[0] }, { payer: fx.customers[1] }]);
     const before = fx.pipeline();
     await before.batcher.tick();

@@ -11,17 +11,13 @@ import { BatchTree } from "../../../src/protocol";
 import { signConfirmation, usd } from "../../escrow/fixtures";
 import { randomNonce, signReceiveAuthorization } from "../../helpers/eip3009";
 import { depositNonce } from "../../../src/sdk/eip3009";
-import { latestTimestamp, mine, pipelineFixture, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
+import { latestTimestamp, mine, usePipelineFixture, statesOf, tickUntil } from "../helpers/chain";
 
 describe("relayer pipeline: relayed operations", function () {
-  let fx: PipelineFixture;
-
-  afterEach(async () => {
-    await fx?.cleanup();
-  });
+  const setup = usePipelineFixture();
 
   it("sends signed confirmations and gasless deposits on the submitter's nonce sequence; rejects what would revert", async () => {
-    fx = await pipelineFixture();
+    const fx = await setup();
     const [c0, c1] = fx.customers;
     const [payment] = await fx.accept([{ payer: c0 }]);
     const pipeline = fx.pipeline();

@@ -12,7 +12,7 @@ import { makeEndpoint } from "../store/helpers";
 import {
   advanceChainTime,
   mine,
-  pipelineFixture,
+  usePipelineFixture,
   rpc,
   setAutomine,
   statesOf,
@@ -22,12 +22,8 @@ import {
 } from "../helpers/chain";
 
 describe("relayer pipeline: reorgs", function () {
+  const setup = usePipelineFixture();
   let fx: PipelineFixture;
-
-  afterEach(async () => {
-    await setAutomine(true);
-    await fx?.cleanup();
-  });
 
   async function escrowFirstBatch() {
     const payments = await fx.accept([
@@ -44,7 +40,7 @@ describe("relayer pipeline: reorgs", function () {
   }
 
   it("returns the payments of a batch dropped by a reorg to accepted and escrows them again, once", async () => {
-    fx = await pipelineFixture();
+    fx = await setup();
     await fx.store.webhooks.create(makeEndpoint("wh", { url: "http://127.0.0.1:9/x" }));
     const { payments, snapshot, pipeline, batch, cursor } = await escrowFirstBatch();
     const [submission] = await fx.store.submissions.listByPurpose(batchPurpose(batch.key));
@@ -104,7 +100,7 @@ describe("relayer pipeline: reorgs", function () {
   });
 
   it("follows a dropped batch transaction that is back in the mempool instead of sending it again", async () => {
-    fx = await pipelineFixture();
+    fx = await setup();
     const { payments, snapshot, pipeline, batch, cursor } = await escrowFirstBatch();
     const [submission] = await fx.store.submissions.listByPurpose(batchPurpose(batch.key));
 
@@ -137,7 +133,7 @@ describe("relayer pipeline: reorgs", function () {
   });
 
   it("undoes a settlement dropped by a reorg: payments back to escrowed, the tranche settled again", async () => {
-    fx = await pipelineFixture();
+    fx = await setup();
     const payments = await fx.accept([{ payer: fx.customers[0] }, { payer: fx.customers[1] }]);
     const pipeline = fx.pipeline();
     const final = async () => (await fx.store.submissions.listPending()).length === 0;

@@ -7,17 +7,13 @@ import { expect } from "chai";
 import { PaymentState, type PaymentRecord } from "../../../src/relayer/domain";
 import { Settler } from "../../../src/relayer/jobs/settler";
 import { HOLD_PERIOD } from "../../escrow/fixtures";
-import { advanceChainTime, pipelineFixture, statesOf, tickUntil, type PipelineFixture } from "../helpers/chain";
+import { advanceChainTime, usePipelineFixture, statesOf, tickUntil } from "../helpers/chain";
 
 describe("relayer pipeline: settler", function () {
-  let fx: PipelineFixture;
-
-  afterEach(async () => {
-    await fx?.cleanup();
-  });
+  const setup = usePipelineFixture();
 
   it("settles across merchants and batches in bounded calls, skips suspended merchants and what others settled", async () => {
-    fx = await pipelineFixture({ batchMaxSize: 2 });
+    const fx = await setup({ batchMaxSize: 2 });
     const [c0, c1, , c3] = fx.customers;
     const [m1, m2, m3] = fx.merchants.map((m) => m.id);
     const pipeline = fx.pipeline();

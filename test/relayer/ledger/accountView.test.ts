@@ -18,6 +18,7 @@ import { createPipeline, type Pipeline } from "../../../src/relayer/jobs";
 import { CURSOR_NAME } from "../../../src/relayer/jobs/chainWatcher";
 import { PayerLedger } from "../../../src/relayer/ledger/payerLedger";
 import { CUSTOMER_DEPOSIT, deployEscrowFixture, fundCustomer, signWithdrawal, usd } from "../../escrow/fixtures";
+import { withdrawalBody } from "../../../src/sdk/wire";
 import { signedPayment, startApi, type ApiHarness } from "../helpers/api";
 import { TEST_CONFIG, connectFreshSigner, startRpcBridge, type RpcBridge } from "../helpers/chain";
 
@@ -96,14 +97,7 @@ describe("payer ledger: the account endpoint, intake and relayed withdrawals sha
       deadline,
     };
     const withdrawal = await h.request("POST", "/v1/withdrawals", {
-      body: {
-        payer: w.payer,
-        to: w.to,
-        amount: w.amount.toString(),
-        nonce: w.nonce.toString(),
-        deadline: w.deadline.toString(),
-        signature: await signWithdrawal(h.f, customer, w),
-      },
+      body: withdrawalBody({ withdrawal: w, signature: await signWithdrawal(h.f, customer, w) }),
     });
     expect(withdrawal.status, withdrawal.text).to.equal(202);
     expect(await h.f.escrow.balanceOf(customer.address)).to.equal(0n); // executed, not yet applied

@@ -1,17 +1,10 @@
 import { expect } from "chai";
 import { idOf, signPayment, buildPayment, usd } from "../../escrow/fixtures";
-import { paymentBody, signedPayment, startApi, type ApiHarness } from "../helpers/api";
+import { paymentBody, signedPayment, useApi, type ApiHarness } from "../helpers/api";
 
 describe("relayer API: POST /v1/payments/batch", function () {
   let h: ApiHarness;
-
-  beforeEach(async function () {
-    h = await startApi();
-  });
-
-  afterEach(async function () {
-    await h?.close();
-  });
+  useApi((started) => (h = started));
 
   const postBatch = (payments: unknown[]) => h.request("POST", "/v1/payments/batch", { body: { payments } });
 

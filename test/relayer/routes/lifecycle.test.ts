@@ -3,6 +3,7 @@ import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Hex } from "../../../src/relayer/domain";
 import { processProof } from "../../../src/protocol";
+import { withdrawalBody } from "../../../src/sdk/wire";
 import { signDepositAuthorization } from "../../escrow/funds.helpers";
 import {
   CUSTOMER_DEPOSIT,
@@ -15,18 +16,11 @@ import {
   signWithdrawal,
   usd,
 } from "../../escrow/fixtures";
-import { escrowInStore, signedPayment, startApi, type ApiHarness } from "../helpers/api";
+import { escrowInStore, signedPayment, useApi, type ApiHarness } from "../helpers/api";
 
 describe("relayer API: payment lifecycle, deposits, withdrawals, accounts", function () {
   let h: ApiHarness;
-
-  beforeEach(async function () {
-    h = await startApi();
-  });
-
-  afterEach(async function () {
-    await h?.close();
-  });
+  useApi((started) => (h = started));
 
   const nowSec = () => BigInt(Math.floor(h.clock() / 1000));
 
@@ -278,14 +272,7 @@ describe("relayer API: payment lifecycle, deposits, withdrawals, accounts", func
       });
       const send = async (w: ReturnType<typeof withdrawal>, signer = customer) =>
         h.request("POST", "/v1/withdrawals", {
-          body: {
-            payer: w.payer,
-            to: w.to,
-            amount: w.amount.toString(),
-            nonce: w.nonce.toString(),
-            deadline: w.deadline.toString(),
-            signature: await signWithdrawal(h.f, signer, w),
-          },
+          body: withdrawalBody({ withdrawal: w, signature: await signWithdrawal(h.f, signer, w) }),
         });
 
       const tooMuch = await send(withdrawal(usd(101), 1n));

@@ -3,18 +3,11 @@ import { ethers } from "hardhat";
 import { TypedDataEncoder } from "ethers";
 import type { Hex } from "../../../src/relayer/domain";
 import { idOf, signRefund, usd } from "../../escrow/fixtures";
-import { ADMIN_TOKEN, databaseBytes, escrowInStore, signedPayment, startApi, type ApiHarness } from "../helpers/api";
+import { ADMIN_TOKEN, databaseBytes, escrowInStore, signedPayment, useApi, type ApiHarness } from "../helpers/api";
 
 describe("relayer API: merchants", function () {
   let h: ApiHarness;
-
-  beforeEach(async function () {
-    h = await startApi();
-  });
-
-  afterEach(async function () {
-    await h?.close();
-  });
+  useApi((started) => (h = started));
 
   describe("operator bootstrap: POST /v1/admin/merchants/:id/api-keys", function () {
     it("issues a key (sp_live_ + 43 base64url chars) that authenticates as that merchant", async function () {

@@ -11,20 +11,16 @@ import type { Hex, PaymentRecord } from "../../../src/relayer/domain";
 import { createMetrics } from "../../../src/relayer/runtime/metrics";
 import { loadConfig } from "../../../src/relayer/config";
 import { CUSTOMER_DEPOSIT, signPayment, usd } from "../../escrow/fixtures";
-import { ADMIN_TOKEN, paymentBody, startApi, type ApiHarness } from "../helpers/api";
+import { ADMIN_TOKEN, paymentBody, useApi, type ApiHarness } from "../helpers/api";
 import { makePayment } from "../store/helpers";
 
 describe("relayer API: payment requests are paid at most once", function () {
   let h: ApiHarness;
   let merchantKey: string;
+  useApi((started) => (h = started));
 
   beforeEach(async function () {
-    h = await startApi();
     merchantKey = (await h.issueKey(1n)).key;
-  });
-
-  afterEach(async function () {
-    await h?.close();
   });
 
   async function newRequest(amount = usd(25)): Promise<{ id: string; orderRef: Hex; deadline: bigint }> {

@@ -4,18 +4,11 @@ import { MockERC1271Wallet__factory } from "../../../typechain-types";
 import { PaymentState, type Hex } from "../../../src/relayer/domain";
 import { toHighS, splitSignature } from "../../helpers/eip3009";
 import { buildPayment, CUSTOMER_DEPOSIT, domainOf, idOf, ONE_DAY, signPayment, usd } from "../../escrow/fixtures";
-import { MAX_UINT128, paymentBody, signedPayment, startApi, type ApiHarness } from "../helpers/api";
+import { MAX_UINT128, paymentBody, signedPayment, useApi, type ApiHarness } from "../helpers/api";
 
 describe("relayer API: POST /v1/payments", function () {
   let h: ApiHarness;
-
-  beforeEach(async function () {
-    h = await startApi();
-  });
-
-  afterEach(async function () {
-    await h?.close();
-  });
+  useApi((started) => (h = started));
 
   const post = (body: unknown) => h.request("POST", "/v1/payments", { body });
 
