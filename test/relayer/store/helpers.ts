@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
-  PaymentState,
+  acceptedPayment,
   SignatureKind,
   type Hex,
   type PaymentRecord,
@@ -40,7 +40,7 @@ export const ADDRESS_A = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" as Hex;
 export const ADDRESS_B = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC" as Hex;
 
 export function makePayment(n: number, overrides: Partial<PaymentRecord> = {}): PaymentRecord {
-  return {
+  const payment = acceptedPayment({
     id: hex32(n, "ab"),
     payer: ADDRESS_A,
     merchantId: 1n,
@@ -50,20 +50,11 @@ export function makePayment(n: number, overrides: Partial<PaymentRecord> = {}): 
     validAfter: 0n,
     deadline: 2_000_000_000n,
     signature: `0x${"1b".repeat(65)}` as Hex,
-    state: PaymentState.Accepted,
-    rejectReason: null,
-    batchKey: null,
-    batchId: null,
-    leafIndex: null,
-    txHash: null,
-    refunded: 0n,
-    releaseAt: null,
     requestId: null,
     signatureKind: SignatureKind.Ecdsa,
     createdAt: 1_700_000_000_000 + n,
-    updatedAt: 1_700_000_000_000 + n,
-    ...overrides,
-  };
+  });
+  return { ...payment, ...overrides };
 }
 
 /** An enabled webhook endpoint of merchant 1 at a closed local port, with overrides. */
