@@ -88,6 +88,10 @@ export interface SubmissionRecord {
   id: number;
   /** What it carries: "batch:<key>" or "settle:<key>". */
   purpose: string;
+  /** The signer (lane) that signed it, lowercased: nonces are per signer. */
+  signer: Hex;
+  /** The lane lease's epoch under which it was recorded (fencing; see LeaseRepository). */
+  epoch: number;
   nonce: number;
   txHash: Hex;
   rawTx: Hex;

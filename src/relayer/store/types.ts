@@ -31,6 +31,12 @@ export interface RelayerStore {
   outbox: OutboxRepository;
   idempotency: IdempotencyRepository;
   chainCursor: ChainCursorRepository;
+  /** Named leases with fencing epochs: one active submitter per signer lane, across processes. */
+  leases: LeaseRepository;
+  /** Token buckets shared by every relayer instance on this store. */
+  rateLimits: RateLimitRepository;
+  /** "sqlite" (one host, embedded) or "postgres" (shared by several instances). */
+  readonly kind: StoreKind;
   /** Runs `work` atomically: all of its writes commit together or none do. */
   transaction<T>(work: () => Promise<T>): Promise<T>;
   /**
@@ -42,6 +48,22 @@ export interface RelayerStore {
   close(): Promise<void>;
   /** Disk full / I/O errors (absent: the store has no such condition to report). */
   readonly storage?: StorageHealthView;
+}
+
+export type StoreKind = "sqlite" | "postgres";
+
+/** What `insertAcceptedGuarded` did with one payment. */
+export type GuardedInsertOutcome = "inserted" | "duplicate" | "insufficient_balance" | "nonce_unavailable";
+
+/** A payment to insert with the most its payer's pending payments may add up to. */
+export interface GuardedInsert {
+  record: PaymentRecord;
+  /**
+   * The payer's escrow balance as intake read it, minus withdrawals in flight: the sum of the
+   * payer's pending payments (accepted, batched, submitted; from every instance) including this
+   * one must not exceed it.
+   */
+  ceiling: bigint;
 }
 
 export interface PendingPayment {
@@ -79,6 +101,13 @@ export interface PaymentRepository {
    * client retrying the same signed payment gets the first result.
    */
   insertAccepted(payments: PaymentRecord[]): Promise<Set<Hex>>;
+  /**
+   * `insertAccepted` that holds across relayer instances sharing the store: per payer, serialised
+   * in the database, a payment is inserted only if no pending payment of the payer has its nonce
+   * and the payer's pending sum plus its amount stays within its `ceiling`; items are judged in
+   * order. One durable commit for the whole group; an id already stored is "duplicate".
+   */
+  insertAcceptedGuarded(items: readonly GuardedInsert[]): Promise<Map<Hex, GuardedInsertOutcome>>;
   get(id: Hex): Promise<PaymentRecord | null>;
   /** The stored payments among `ids` (absent ids are left out), in one read. */
   getMany(ids: readonly Hex[]): Promise<Map<Hex, PaymentRecord>>;
@@ -142,14 +171,68 @@ export interface BatchRepository {
   update(key: number, fields: Partial<Omit<BatchRecord, "key" | "paymentIds" | "createdAt">>): Promise<void>;
 }
 
+/** Proof that the caller holds lease `lease` at `epoch` (see LeaseRepository). */
+export interface Fence {
+  lease: string;
+  holder: string;
+  epoch: number;
+}
+
 export interface SubmissionRepository {
-  /** Records a signed transaction BEFORE it is broadcast, so a crash after sending can reconcile. */
-  record(submission: Omit<SubmissionRecord, "id" | "updatedAt">): Promise<SubmissionRecord>;
-  listPending(): Promise<SubmissionRecord[]>;
+  /**
+   * Records a signed transaction BEFORE it is broadcast, so a crash after sending can reconcile.
+   * With `fence`, atomically only while the fence's lease is still held by its holder at its epoch;
+   * otherwise throws FencedError and records nothing (a paused old leader cannot send).
+   */
+  record(submission: Omit<SubmissionRecord, "id" | "updatedAt">, fence?: Fence): Promise<SubmissionRecord>;
+  /** Pending submissions, of one signer when given. */
+  listPending(signer?: Hex): Promise<SubmissionRecord[]>;
   listByPurpose(purpose: string): Promise<SubmissionRecord[]>;
   setState(id: number, state: SubmissionState): Promise<void>;
-  /** Highest nonce ever recorded for the signer, or null. */
-  maxNonce(): Promise<number | null>;
+  /** Highest nonce ever recorded for the signer (every signer when absent), or null. */
+  maxNonce(signer?: Hex): Promise<number | null>;
+}
+
+export interface Lease {
+  name: string;
+  holder: string;
+  /** Grows by one every time the lease changes holder: what fences a holder that lost it. */
+  epoch: number;
+  /** ms since the epoch; the holder must renew before then. */
+  expiresAt: number;
+  /** Who holds it, for operators (pid, host, role): never a secret. */
+  info: string;
+}
+
+/**
+ * Named leases with fencing. A holder takes a lease that is free, expired or already its own; a
+ * new holder gets the previous epoch + 1. Every write that must come from the current holder only
+ * (a submission) carries the epoch, and the store refuses it once the lease moved on.
+ */
+export interface LeaseRepository {
+  /** Takes or extends `name` for `holder` until now + ttlMs; null while another live holder has it. */
+  acquire(name: string, holder: string, ttlMs: number, now: number, info: string): Promise<Lease | null>;
+  /** Extends the holder's lease; false if it is no longer the holder's at `epoch`. */
+  renew(name: string, holder: string, epoch: number, ttlMs: number, now: number): Promise<boolean>;
+  /** Ends the holder's lease at once (graceful stop): a standby may take it without waiting. */
+  release(name: string, holder: string, epoch: number): Promise<void>;
+  get(name: string): Promise<Lease | null>;
+  /** Leases whose name starts with `prefix`, by name. */
+  list(prefix: string): Promise<Lease[]>;
+}
+
+export interface RateLimitRepository {
+  /**
+   * Takes `cost` tokens from the bucket `key` (refilled at `ratePerSecond` up to `burst`), shared by
+   * every instance on the store; atomic. When short, takes nothing and says how long to wait.
+   */
+  take(
+    key: string,
+    ratePerSecond: number,
+    burst: number,
+    cost: number,
+    now: number,
+  ): Promise<{ allowed: boolean; retryAfterMs: number }>;
 }
 
 export interface SettlementRepository {
@@ -241,6 +324,20 @@ export interface WebhookRepository {
    * (the dispatcher's round-robin cursor; "" from the start).
    */
   dueEndpoints(now: number, limit: number, after?: string): Promise<DueEndpoint[]>;
+  /**
+   * `dueEndpoints`, each returned endpoint claimed for `holder` until now + leaseMs: an endpoint
+   * claimed by another holder whose claim has not expired is left out, so one worker at a time
+   * delivers an endpoint's events (PostgreSQL: FOR UPDATE SKIP LOCKED).
+   */
+  claimDueEndpoints(
+    now: number,
+    limit: number,
+    holder: string,
+    leaseMs: number,
+    after?: string,
+  ): Promise<DueEndpoint[]>;
+  /** Ends `holder`'s claim on the endpoint (its deliveries in flight are done). */
+  releaseEndpoint(id: string, holder: string): Promise<void>;
   /** A delivery to the endpoint succeeded: its failure run ends. */
   recordSuccess(id: string): Promise<void>;
   /**
