@@ -216,6 +216,12 @@ export interface LeaseRepository {
   renew(name: string, holder: string, epoch: number, ttlMs: number, now: number): Promise<boolean>;
   /** Ends the holder's lease at once (graceful stop): a standby may take it without waiting. */
   release(name: string, holder: string, epoch: number): Promise<void>;
+  /**
+   * Throws FencedError unless `fence.holder` still holds `fence.lease` at `fence.epoch`. Inside a
+   * `transaction`, the check holds until it commits (PostgreSQL: the lease row is locked FOR SHARE),
+   * so a job's page of writes commits only under a lease it still holds.
+   */
+  assertHeld(fence: Fence): Promise<void>;
   get(name: string): Promise<Lease | null>;
   /** Leases whose name starts with `prefix`, by name. */
   list(prefix: string): Promise<Lease[]>;
