@@ -1,0 +1,197 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import pg from "pg";
+import { StorageHealth } from "../storageErrors";
+
+/** What every repository runs its SQL through: the transaction's client inside one, else the pool. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+interface Scope {
+  client: pg.PoolClient;
+  afterCommit: (() => void)[];
+}
+
+/** SQLSTATEs after which the whole transaction may simply run again. */
+const RETRYABLE = new Set(["40001", "40P01"]);
+/** Attempts of a transaction that keeps hitting serialization failures or deadlocks. */
+const MAX_ATTEMPTS = 5;
+
+const INT8_OID = 20;
+
+/**
+ * BIGINT columns hold ms timestamps, local keys, epochs and counts, all far below 2^53: read as
+ * numbers. NUMERIC (money, on-chain ids) keeps pg's default, a decimal string, read as bigint.
+ */
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === INT8_OID
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+export interface PoolOptions {
+  /** Connections this process keeps at most (default 10). */
+  max?: number;
+  /** How long a query waits for a free connection before failing (default 5 s). */
+  connectionTimeoutMillis?: number;
+}
+
+/** The URL with its password replaced, for messages (a DATABASE_URL may carry one). */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "<unparseable database URL>";
+  }
+}
+
+/**
+ * The pg.Pool and the rules for using it from the repositories.
+ *
+ * `transaction(work)` takes one client for BEGIN … COMMIT; store calls made inside `work` are
+ * routed to that client through AsyncLocalStorage, so they join it; calls from anywhere else use
+ * other clients and see only committed data. A nested `transaction` is a savepoint. `atomic(fn)`
+ * is a transaction for one repository call: it joins an open one, else takes its own client.
+ */
+export class PgConnection {
+  readonly pool: pg.Pool;
+  private readonly context = new AsyncLocalStorage<Scope>();
+  private closed = false;
+  private savepoints = 0;
+  /** Connection loss, server shutdown, disk full: mapped to StorageUnavailableError. */
+  readonly storage = new StorageHealth(() => this.probeWrite());
+
+  constructor(url: string, options: PoolOptions = {}) {
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 10,
+      connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
+      idleTimeoutMillis: 30_000,
+      types,
+    });
+    // An idle client whose server went away (restart, failover) emits "error": without a listener
+    // the process would crash. The pool drops that client and connects anew on the next query, so
+    // the store recovers by itself once the server is back; until a probe succeeds it is failing.
+    this.pool.on("error", (error) => {
+      this.storage.map(error);
+    });
+    // An acknowledgement must mean a durable commit: synchronous_commit on (the server default, set
+    // anyway so a database or role configured with `off` cannot silently weaken it). With a
+    // synchronous standby, `on` also waits for the standby's flush (docs/DEPLOY.md).
+    this.pool.on("connect", (client) => {
+      client.query("SET synchronous_commit = on").catch(() => undefined);
+    });
+  }
+
+  /** The client of the enclosing transaction, or the pool. */
+  get db(): Queryable {
+    return this.context.getStore()?.client ?? this.pool;
+  }
+
+  get inTransaction(): boolean {
+    return this.context.getStore() !== undefined;
+  }
+
+  /** One statement (joins an open transaction); storage failures become StorageUnavailableError. */
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    sql: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    if (this.closed) throw new Error("store is closed");
+    try {
+      return await this.db.query<R>(sql, values);
+    } catch (error) {
+      throw this.storage.map(error);
+    }
+  }
+
+  async rows<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<R[]> {
+    return (await this.query<R>(sql, values)).rows;
+  }
+
+  /** Several statements as one atomic unit: joins an open transaction, else runs in its own. */
+  atomic<T>(fn: (db: Queryable) => Promise<T>): Promise<T> {
+    const scope = this.context.getStore();
+    if (scope) return fn(scope.client);
+    return this.transaction(() => fn(this.db));
+  }
+
+  /**
+   * Runs `callback` right after the enclosing transaction commits (at once outside one); dropped on
+   * rollback, including the rollback of the savepoint it was registered in.
+   */
+  onCommit(callback: () => void): void {
+    const scope = this.context.getStore();
+    if (scope) scope.afterCommit.push(callback);
+    else callback();
+  }
+
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    const outer = this.context.getStore();
+    if (outer) return this.nested(outer, work);
+    if (this.closed) throw new Error("store is closed");
+    for (let attempt = 1; ; attempt++) {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (error) {
+        throw this.storage.map(error);
+      }
+      let broken: Error | undefined;
+      const afterCommit: (() => void)[] = [];
+      try {
+        await client.query("BEGIN");
+        const result = await this.context.run({ client, afterCommit }, work);
+        await client.query("COMMIT");
+        for (const callback of afterCommit) callback();
+        return result;
+      } catch (error) {
+        try {
+          await client.query("ROLLBACK");
+        } catch (rollbackError) {
+          // The connection is gone: the server rolls back by itself; never reuse this client.
+          broken = rollbackError as Error;
+        }
+        const code = (error as { code?: unknown }).code;
+        if (typeof code === "string" && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
+        throw this.storage.map(error);
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  private async nested<T>(outer: Scope, work: () => Promise<T>): Promise<T> {
+    const name = `sp_${++this.savepoints}`;
+    await outer.client.query(`SAVEPOINT ${name}`);
+    const afterCommit: (() => void)[] = [];
+    try {
+      const result = await this.context.run({ client: outer.client, afterCommit }, work);
+      await outer.client.query(`RELEASE SAVEPOINT ${name}`);
+      // Released into the outer transaction: its callbacks now wait for the outer commit.
+      outer.afterCommit.push(...afterCommit);
+      return result;
+    } catch (error) {
+      await outer.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      await outer.client.query(`RELEASE SAVEPOINT ${name}`);
+      throw error;
+    }
+  }
+
+  /** A real write and its removal, committed: fails while the server is unreachable or full. */
+  private async probeWrite(): Promise<void> {
+    await this.transaction(async () => {
+      await this.db.query("INSERT INTO storage_probe (filler) VALUES (repeat('x', 1024))");
+      await this.db.query("DELETE FROM storage_probe");
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}
