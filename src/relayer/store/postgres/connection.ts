@@ -8,8 +8,35 @@ export interface Queryable {
 }
 
 interface Scope {
-  client: pg.PoolClient;
+  /** The transaction's client, one statement at a time (see serialised). */
+  db: Queryable;
   afterCommit: (() => void)[];
+}
+
+/**
+ * A transaction's client for store calls that `work` may make concurrently (Promise.all): pg would
+ * queue them itself, but that queueing is deprecated, so they are chained here, in call order.
+ */
+function serialised(client: pg.PoolClient): Queryable {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    query<R extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+      const result = tail.then(() => client.query<R>(sql, values));
+      tail = result.catch(() => undefined);
+      return result;
+    },
+  };
+}
+
+/**
+ * `url` with `-c synchronous_commit=on` added to its startup options (kept: the caller's own, e.g.
+ * a search_path), so the setting is in force from the connection's first statement.
+ */
+function withDurableCommit(url: string): string {
+  const parsed = new URL(url);
+  const options = parsed.searchParams.get("options");
+  parsed.searchParams.set("options", [options, "-c synchronous_commit=on"].filter(Boolean).join(" "));
+  return parsed.toString();
 }
 
 /** SQLSTATEs after which the whole transaction may simply run again. */
@@ -66,7 +93,7 @@ export class PgConnection {
 
   constructor(url: string, options: PoolOptions = {}) {
     this.pool = new pg.Pool({
-      connectionString: url,
+      connectionString: withDurableCommit(url),
       max: options.max ?? 10,
       connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
       idleTimeoutMillis: 30_000,
@@ -79,16 +106,13 @@ export class PgConnection {
       this.storage.map(error);
     });
     // An acknowledgement must mean a durable commit: synchronous_commit on (the server default, set
-    // anyway so a database or role configured with `off` cannot silently weaken it). With a
-    // synchronous standby, `on` also waits for the standby's flush (docs/DEPLOY.md).
-    this.pool.on("connect", (client) => {
-      client.query("SET synchronous_commit = on").catch(() => undefined);
-    });
+    // anyway, per connection, so a database or role configured with `off` cannot silently weaken it).
+    // With a synchronous standby, `on` also waits for the standby's flush (docs/DEPLOY.md).
   }
 
   /** The client of the enclosing transaction, or the pool. */
   get db(): Queryable {
-    return this.context.getStore()?.client ?? this.pool;
+    return this.context.getStore()?.db ?? this.pool;
   }
 
   get inTransaction(): boolean {
@@ -115,7 +139,7 @@ export class PgConnection {
   /** Several statements as one atomic unit: joins an open transaction, else runs in its own. */
   atomic<T>(fn: (db: Queryable) => Promise<T>): Promise<T> {
     const scope = this.context.getStore();
-    if (scope) return fn(scope.client);
+    if (scope) return fn(scope.db);
     return this.transaction(() => fn(this.db));
   }
 
@@ -142,15 +166,16 @@ export class PgConnection {
       }
       let broken: Error | undefined;
       const afterCommit: (() => void)[] = [];
+      const db = serialised(client);
       try {
-        await client.query("BEGIN");
-        const result = await this.context.run({ client, afterCommit }, work);
-        await client.query("COMMIT");
+        await db.query("BEGIN");
+        const result = await this.context.run({ db, afterCommit }, work);
+        await db.query("COMMIT");
         for (const callback of afterCommit) callback();
         return result;
       } catch (error) {
         try {
-          await client.query("ROLLBACK");
+          await db.query("ROLLBACK");
         } catch (rollbackError) {
           // The connection is gone: the server rolls back by itself; never reuse this client.
           broken = rollbackError as Error;
@@ -166,17 +191,17 @@ export class PgConnection {
 
   private async nested<T>(outer: Scope, work: () => Promise<T>): Promise<T> {
     const name = `sp_${++this.savepoints}`;
-    await outer.client.query(`SAVEPOINT ${name}`);
+    await outer.db.query(`SAVEPOINT ${name}`);
     const afterCommit: (() => void)[] = [];
     try {
-      const result = await this.context.run({ client: outer.client, afterCommit }, work);
-      await outer.client.query(`RELEASE SAVEPOINT ${name}`);
+      const result = await this.context.run({ db: outer.db, afterCommit }, work);
+      await outer.db.query(`RELEASE SAVEPOINT ${name}`);
       // Released into the outer transaction: its callbacks now wait for the outer commit.
       outer.afterCommit.push(...afterCommit);
       return result;
     } catch (error) {
-      await outer.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
-      await outer.client.query(`RELEASE SAVEPOINT ${name}`);
+      await outer.db.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      await outer.db.query(`RELEASE SAVEPOINT ${name}`);
       throw error;
     }
   }
