@@ -278,7 +278,8 @@ describe("PostgreSQL store", function () {
     cleanups.push(schema.drop);
     const postgres = await openStore({ location: schema.url, secretKey: TEST_SECRET_KEY });
     cleanups.push(postgres.close);
-    expect([postgres.kind, postgres.store.kind]).to.deep.equal(["postgres", "postgres"]);
+    expect(postgres.kind).to.equal("postgres");
+    expect((postgres.store as PostgresStore).kind).to.equal("postgres");
     const alias = await openStore({
       location: schema.url.replace(/^postgres:/, "postgresql:"),
       secretKey: TEST_SECRET_KEY,
