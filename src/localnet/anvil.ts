@@ -111,15 +111,15 @@ export async function startAnvilNode(options: AnvilNodeOptions): Promise<ChainNo
 }
 
 /**
- * Mines a block every `seconds` from now on (0: back to a block per transaction). Anvil's RPC takes
- * whole seconds only; a fractional block time can only be given at start ({@link AnvilNodeOptions.blockTime}).
+ * Mines a block every `seconds` from now on; 0 stops mining until it is set again (blocks then come
+ * only from `evm_mine`, and transactions wait in the pool). Anvil's RPC takes whole seconds only; a
+ * fractional block time can only be given at start ({@link AnvilNodeOptions.blockTime}).
  */
 export async function setIntervalMining(url: string, seconds: number): Promise<void> {
   if (!Number.isSafeInteger(seconds) || seconds < 0) {
     throw new RangeError(`interval mining takes whole seconds, got ${seconds}`);
   }
-  if (seconds > 0) await jsonRpc(url, "evm_setIntervalMining", [seconds]);
-  else await jsonRpc(url, "evm_setAutomine", [true]);
+  await jsonRpc(url, "evm_setIntervalMining", [seconds]);
 }
 
 /**

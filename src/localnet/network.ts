@@ -146,7 +146,7 @@ async function connectLocalChain(node: LocalNode, dir: string, blockTime: number
   // The deployer is master minter (deploy.ts default); it mints for the tests' customers itself.
   await (await token.configureMinter(deployer.address, MINTER_ALLOWANCE, { nonce: deployerNonce++ })).wait();
   const restoreMining = async () => {
-    if (blockTime !== null) await setIntervalMining(node.url, blockTime);
+    if (blockTime !== null && blockTime > 0) await setIntervalMining(node.url, blockTime);
     else await rpc("evm_setAutomine", [true]);
   };
   await restoreMining();
