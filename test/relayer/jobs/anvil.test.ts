@@ -1,9 +1,11 @@
 /**
  * The chain jobs against anvil, a node that behaves like a real chain where Hardhat does not:
- * blocks come on an interval (a sent batch waits in the pool), the pool applies EIP-1559 replacement
- * rules to fee bumps, and `anvil_reorg` replaces blocks the way a fork-choice switch does.
+ * blocks come on an interval (a sent batch waits in the pool), the pool replaces a transaction only
+ * with a dearer one and evicts those below a risen base fee, and `anvil_reorg` replaces blocks the
+ * way a fork-choice switch does.
  */
 import { expect } from "chai";
+import { Transaction } from "ethers";
 import { BatchState, PaymentState, SubmissionState, type PaymentRecord } from "../../../src/relayer/domain";
 import { ANCHOR_CURSOR_NAME } from "../../../src/relayer/jobs/chainWatcher";
 import { anvilReorg, setIntervalMining } from "../../../src/localnet/anvil";
@@ -67,10 +69,11 @@ describe("relayer pipeline on anvil (interval mining, real pool, real reorgs)", 
     expect((await fx.store.payments.get(payments[0].id))!.txHash).to.equal(sent.txHash);
   });
 
-  it("re-broadcasts a transaction the pool dropped, and replaces one stuck below a risen base fee under the pool's rules", async () => {
+  it("re-broadcasts a dropped transaction, bumps fees under the pool's replacement rules, and gets an evicted one mined", async () => {
     const fx = await setup();
     const payments = await fx.accept([fx.customers[0], fx.customers[1]]);
     const pipeline = fx.pipeline();
+    const inPool = async (hash: string) => (await fx.rpc("eth_getTransactionByHash", [hash])) !== null;
     // Mining paused while the scene is set: no block may take the transaction in between.
     await setIntervalMining(fx.url, 0);
     await pipeline.batcher.tick();
@@ -79,42 +82,59 @@ describe("relayer pipeline on anvil (interval mining, real pool, real reorgs)", 
 
     // The pool forgets it: the submitter sends the same signed transaction again.
     await fx.rpc("anvil_dropTransaction", [original.txHash]);
-    expect(await fx.rpc("eth_getTransactionByHash", [original.txHash])).to.equal(null);
+    expect(await inPool(original.txHash)).to.equal(false);
     await pipeline.submitter.tick();
-    expect(await fx.rpc("eth_getTransactionByHash", [original.txHash]), "back in the pool").to.not.equal(null);
+    expect(await inPool(original.txHash), "back in the pool").to.equal(true);
     expect(fx.logger.has("warn", "node lost a pending transaction")).to.equal(true);
 
-    // A block whose base fee is far above what the transaction offers: it stays in the pool.
+    // Not mined within feeBumpAfterMs: replaced in the pool (same nonce, both fees up by at least
+    // the 10% geth requires of a replacement; anvil takes any dearer one); the original leaves the pool.
+    fx.clock.advance(fx.config.feeBumpAfterMs);
+    await pipeline.submitter.tick();
+    const [, first] = await fx.store.submissions.listPending();
+    expect(first.nonce).to.equal(original.nonce);
+    expect(first.maxFeePerGas * 100n >= original.maxFeePerGas * 110n).to.equal(true);
+    expect(first.maxPriorityFeePerGas * 100n >= original.maxPriorityFeePerGas * 110n).to.equal(true);
+    expect(await inPool(first.txHash)).to.equal(true);
+    expect(await inPool(original.txHash), "replaced").to.equal(false);
+    // The rule itself: a replacement at the same fees is refused, and the client reads anvil's wording.
+    const tx = Transaction.from(first.rawTx);
+    const cheap = await fx.chain.sign({
+      to: tx.to!,
+      data: tx.data,
+      value: tx.value,
+      nonce: tx.nonce,
+      gasLimit: tx.gasLimit + 1n,
+      fees: { maxFeePerGas: first.maxFeePerGas, maxPriorityFeePerGas: first.maxPriorityFeePerGas },
+    });
+    expect(await fx.chain.broadcast(cheap.rawTx)).to.equal("replacement_underpriced");
+
+    // A block whose base fee is far above the transaction's cap: anvil evicts it, and refuses the
+    // same bytes again. The next bump, above the base fee, is what gets it mined.
     await fx.rpc("anvil_setNextBlockBaseFeePerGas", [`0x${(200n * GWEI).toString(16)}`]);
     await fx.rpc("evm_mine");
-    expect(original.maxFeePerGas < 200n * GWEI).to.equal(true);
-    expect(await fx.chain.receipt(original.txHash), "stuck below the base fee").to.equal(null);
-
-    // Once feeBumpAfterMs has passed: replaced (same nonce, both fees up by at least the 10% the
-    // pool requires of a replacement, above the base fee), and the pool holds only the replacement.
+    expect(first.maxFeePerGas < 200n * GWEI).to.equal(true);
+    expect(await fx.chain.receipt(first.txHash), "not mined below the base fee").to.equal(null);
+    expect(await inPool(first.txHash), "evicted by the pool").to.equal(false);
     fx.clock.advance(fx.config.feeBumpAfterMs);
     await pipeline.submitter.tick();
     const pending = await fx.store.submissions.listPending();
-    expect(pending).to.have.length(2);
-    const bump = pending[1];
-    expect(bump.nonce).to.equal(original.nonce);
-    expect(bump.maxFeePerGas * 100n >= original.maxFeePerGas * 110n).to.equal(true);
-    expect(bump.maxPriorityFeePerGas * 100n >= original.maxPriorityFeePerGas * 110n).to.equal(true);
-    expect(bump.maxFeePerGas > 200n * GWEI, "follows the node's suggestion above the base fee").to.equal(true);
-    expect(fx.logger.has("info", "fee bumped")).to.equal(true);
-    const pool = await fx.rpc<{ pending: Record<string, Record<string, { hash: string }>> }>("txpool_content");
-    const ours = Object.entries(pool.pending).find(([from]) => from.toLowerCase() === fx.chain.address.toLowerCase());
-    expect(Object.values(ours![1]).map((tx) => tx.hash.toLowerCase())).to.deep.equal([bump.txHash.toLowerCase()]);
+    const second = pending[pending.length - 1];
+    expect(second.maxFeePerGas > 200n * GWEI, "follows the node's suggestion above the base fee").to.equal(true);
+    expect(fx.logger.lines.some((l) => String((l.obj as { outcome?: string }).outcome).startsWith("refused"))).to.equal(
+      true,
+    );
 
     await setIntervalMining(fx.url, 1);
-    await tickUntilReal(pipeline, "escrowed by the replacement", escrowed(fx, payments));
+    await tickUntilReal(pipeline, "escrowed by the last replacement", escrowed(fx, payments));
     await expectEscrowedOnce(fx, payments);
     const states = (await fx.store.submissions.listByPurpose(original.purpose)).map((s) => [s.txHash, s.state]);
     expect(states).to.deep.equal([
       [original.txHash, SubmissionState.Replaced],
-      [bump.txHash, SubmissionState.Mined],
+      [first.txHash, SubmissionState.Replaced],
+      [second.txHash, SubmissionState.Mined],
     ]);
-    expect((await fx.store.payments.get(payments[0].id))!.txHash).to.equal(bump.txHash);
+    expect((await fx.store.payments.get(payments[0].id))!.txHash).to.equal(second.txHash);
   });
 
   it("recovers from a reorg within the window: the dropped batch is escrowed again, once", async () => {
