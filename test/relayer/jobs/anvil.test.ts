@@ -202,19 +202,19 @@ describe("relayer pipeline on anvil (interval mining, real pool, real reorgs)", 
   });
 
   it("follows the finalized tag when configured, and reports a reorg of a finalized block", async () => {
-    // Two blocks per epoch: anvil's `finalized` is the head minus four.
+    // One block per epoch: anvil's `finalized` is the head minus two.
     const fx = await setup({
-      slotsInAnEpoch: 2,
+      slotsInAnEpoch: 1,
       config: { finality: { confirmations: 1, reorgDepth: 64n, mode: "finalized" } },
     });
     const payments = await fx.accept([fx.customers[0]]);
     const pipeline = fx.pipeline();
     await tickUntilReal(pipeline, "escrowed", escrowed(fx, payments));
     const head = pipeline.watcher.lastTick.head!;
-    expect(pipeline.watcher.lastTick.safe).to.equal(head - 4n);
+    expect(pipeline.watcher.lastTick.safe).to.equal(head - 2n);
     const [batch] = await fx.store.batches.listByState([BatchState.Confirmed]);
     const cursor = (await pipeline.watcher.cursor())!;
-    expect(cursor.blockNumber <= head - 4n && cursor.blockNumber >= batch.blockNumber!).to.equal(true);
+    expect(cursor.blockNumber <= head - 2n && cursor.blockNumber >= batch.blockNumber!).to.equal(true);
 
     await anvilReorg(fx.url, Number((await fx.head()) - cursor.blockNumber + 1n));
     await pipeline.watcher.tick();

@@ -1,5 +1,6 @@
 /**
- * A relayer process on anvil with FINALITY=finalized: it applies the local chain's profile with the
+ * A relayer process on anvil (set up by `startLocalChain({ node: "anvil" })`, as the benches do)
+ * with FINALITY=finalized: it applies the local chain's profile with the
  * environment's overrides (one start-up line says which), and a batch mined on the interval counts
  * as escrowed only once the node's `finalized` block has reached it.
  */
@@ -40,8 +41,13 @@ describe("relayer process on anvil, following the finalized tag", function () {
   it("logs its finality profile and escrows a batch only once the finalized block reaches it, once", async () => {
     // One slot per epoch: `finalized` is the head minus two.
     chain = await startLocalChain({ node: "anvil", blockTime: 1, slotsInAnEpoch: 1 });
+    expect([chain.kind, chain.blockTime, chain.chainId]).to.deep.equal(["anvil", 1, 31337n]);
     const merchant = await chain.registerMerchant(3600);
     const customers = await chain.fundCustomers(2, 100_000_000n);
+    for (const customer of customers) expect(await chain.escrow.balanceOf(customer.address)).to.equal(100_000_000n);
+    // Funding mined on demand; afterwards the node is back on its interval.
+    const height = await chain.provider.getBlockNumber();
+    await waitUntil("a block on the interval", async () => (await chain!.provider.getBlockNumber()) > height, 5_000);
     const signer = await chain.fundedKey();
     const env = relayerEnv(
       chain,
