@@ -72,7 +72,10 @@ export async function anvilPipelineFixture(options: AnvilFixtureOptions = {}): P
     for (const step of cleanups.reverse()) await step();
   };
   try {
-    const provider = new JsonRpcProvider(node.url, Network.from(node.chainId), { staticNetwork: true, cacheTimeout: -1 });
+    const provider = new JsonRpcProvider(node.url, Network.from(node.chainId), {
+      staticNetwork: true,
+      cacheTimeout: -1,
+    });
     provider.pollingInterval = 50;
     cleanups.push(() => provider.destroy());
     const rpc = <T = unknown>(method: string, params: unknown[] = []) => jsonRpc<T>(node.url, method, params);
