@@ -52,6 +52,16 @@ export const DEFAULTS = {
   signatureWorkers: Math.max(0, Math.min(4, os.availableParallelism() - 1)),
 } as const;
 
+/** FINALITY: head minus confirmations, or the node's `finalized` block tag (chain/finality.ts). */
+export type FinalityMode = "depth" | "finalized";
+export const FINALITY_MODES: readonly FinalityMode[] = ["depth", "finalized"];
+/** CONFIRMATIONS, REORG_DEPTH and FINALITY as set; null: the chain's finality profile decides. */
+export interface FinalitySettings {
+  confirmations: number | null;
+  reorgDepth: bigint | null;
+  mode: FinalityMode | null;
+}
+
 export interface RelayerConfig {
   host: string;
   port: number;
@@ -66,7 +76,9 @@ export interface RelayerConfig {
   adminToken: string;
   batchMaxSize: number;
   batchMaxAgeMs: number;
+  /** CONFIRMATIONS, else 1 until the chain's profile is applied (chain/finality.ts withFinalityProfile). */
   confirmations: number;
+  finality: FinalitySettings;
   pollIntervalMs: number;
   feeBumpAfterMs: number;
   maxFeePerGasCap: bigint;
@@ -139,6 +151,8 @@ export const RELAYER_ENV_VARS = [
   "BATCH_MAX_SIZE",
   "BATCH_MAX_AGE_MS",
   "CONFIRMATIONS",
+  "REORG_DEPTH",
+  "FINALITY",
   "POLL_INTERVAL_MS",
   "FEE_BUMP_AFTER_MS",
   "MAX_FEE_PER_GAS_CAP",
@@ -196,6 +210,11 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Relayer
       throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
     return value;
   };
+  const set = (name: RelayerEnvVar) => env[name] !== undefined && env[name] !== "";
+  if (set("FINALITY") && !(FINALITY_MODES as readonly string[]).includes(env.FINALITY!)) {
+    throw new Error(`FINALITY must be one of ${FINALITY_MODES.join(", ")}, got "${env.FINALITY}"`);
+  }
+  if (set("REORG_DEPTH") && int("REORG_DEPTH", 0) < 1) throw new Error("REORG_DEPTH must be at least 1");
   return {
     host: env.RELAYER_HOST ?? DEFAULTS.host,
     port: int("RELAYER_PORT", DEFAULTS.port),
@@ -207,6 +226,11 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Relayer
     batchMaxSize: int("BATCH_MAX_SIZE", DEFAULTS.batchMaxSize),
     batchMaxAgeMs: int("BATCH_MAX_AGE_MS", DEFAULTS.batchMaxAgeMs),
     confirmations: int("CONFIRMATIONS", DEFAULTS.confirmations),
+    finality: {
+      confirmations: set("CONFIRMATIONS") ? int("CONFIRMATIONS", DEFAULTS.confirmations) : null,
+      reorgDepth: set("REORG_DEPTH") ? BigInt(int("REORG_DEPTH", 1)) : null,
+      mode: set("FINALITY") ? (env.FINALITY as FinalityMode) : null,
+    },
     pollIntervalMs: int("POLL_INTERVAL_MS", DEFAULTS.pollIntervalMs),
     feeBumpAfterMs: int("FEE_BUMP_AFTER_MS", DEFAULTS.feeBumpAfterMs),
     maxFeePerGasCap: env.MAX_FEE_PER_GAS_CAP ? BigInt(env.MAX_FEE_PER_GAS_CAP) : DEFAULTS.maxFeePerGasCap,

@@ -22,6 +22,7 @@ import { buildApp } from "./app";
 import type { RelayerConfig } from "./config";
 import type { Hex } from "./domain";
 import { connectChain, type ChainClient } from "./chain/client";
+import { withFinalityProfile } from "./chain/finality";
 import type { LoggerOptions } from "./http/logging";
 import { EthersChainView } from "./chain/chainView";
 import { createPipeline, type Pipeline } from "./jobs";
@@ -101,10 +102,12 @@ async function catchUp(jobs: Pipeline, ledger: PayerLedger, chain: ChainClient, 
     return;
   }
   const target = head - BigInt(Math.max(1, config.confirmations)) + 1n;
-  while (ledger.appliedBlock < target && Date.now() < deadline) {
+  // In FINALITY=finalized mode the watcher stops at the finalized block, below `target`.
+  const reached = () => ledger.appliedBlock >= (jobs.watcher.lastTick.safe ?? target);
+  while (!reached() && Date.now() < deadline) {
     await jobs.watcher.tick().catch(() => new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS)));
   }
-  if (ledger.appliedBlock < target) {
+  if (!reached()) {
     log.warn({ applied: ledger.appliedBlock.toString(), head: head.toString() }, "watcher still behind the chain");
   }
 }
@@ -185,6 +188,13 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       onRpcRetry: (label) => metrics.failures.inc({ component: "rpc", reason: label }),
     });
     chain.useSigningThread();
+    // Confirmations and reorg window per network (chain/finality.ts), now that the chain id is known.
+    const finality = withFinalityProfile(config, chain.chainId);
+    config = finality.config;
+    log.info(
+      { chainId: chain.chainId.toString(), ...finality.profile, reorgDepth: finality.profile.reorgDepth.toString() },
+      "finality profile",
+    );
     if (config.webhooks.secretKey === null) {
       // The key beside the database protects only copies of the database that leave without it.
       if (chain.chainId !== LOCAL_CHAIN_ID) {

@@ -34,7 +34,8 @@ export type PipelineConfig = Pick<
   | "feeBumpAfterMs"
   | "maxFeePerGasCap"
   | "settleIntervalMs"
->;
+> &
+  Partial<Pick<RelayerConfig, "finality">>;
 
 export interface PipelineOptions {
   store: RelayerStore;

@@ -8,7 +8,10 @@ import type { RelayerMetrics } from "../runtime/metrics";
 import { Mutex } from "../runtime/mutex";
 
 /** Metrics the jobs record; the process-wide `metrics` of runtime/metrics.ts fits. */
-export type JobMetrics = Pick<RelayerMetrics, "batchSize" | "gasUsed" | "submissionLatency" | "failures">;
+export type JobMetrics = Pick<
+  RelayerMetrics,
+  "batchSize" | "gasUsed" | "submissionLatency" | "failures" | "deepReorgs"
+>;
 
 /**
  * A periodic job. Subclasses implement `run()`; `tick()` runs it under the job's mutex so a timer

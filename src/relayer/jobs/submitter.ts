@@ -407,7 +407,12 @@ export class Submitter extends Job {
   private async keepAlive(group: SubmissionRecord[]): Promise<void> {
     const newest = group[group.length - 1];
     if (!(await this.chain.transaction(newest.txHash))) {
-      const outcome = await this.chain.broadcast(newest.rawTx);
+      // Best effort: a node that evicted the transaction for its fees (anvil, when the base fee rose
+      // above its cap) refuses the same bytes again; the bump below is then what gets it mined.
+      const outcome = await this.chain.broadcast(newest.rawTx).catch((error: unknown) => {
+        if (classifyRpcError(error) === "transient") throw error;
+        return `refused: ${(error as { error?: { message?: string } }).error?.message ?? errorMessage(error)}`;
+      });
       this.log.warn(
         { nonce: newest.nonce, txHash: newest.txHash, outcome },
         "node lost a pending transaction; re-broadcast",

@@ -31,6 +31,11 @@ export interface RelayerMetrics {
   readonly submissionLatency: Histogram<"purpose">;
   /** Failures by component and reason (rpc errors, reverts, webhook deliveries...). */
   readonly failures: Counter<"component" | "reason">;
+  /**
+   * Reorgs deeper than the chain watcher's window (or below the `finalized` block it follows), by
+   * reason: "beyond_window" or "finalized". Any increase wants an operator (chain/finality.ts).
+   */
+  readonly deepReorgs: Counter<"reason">;
   /** Registers a function that sets mirrored gauges right before a scrape. */
   setGaugeSource(name: string, refresh: () => Promise<void> | void): void;
   /** Refreshes mirrored gauges and renders the exposition text. */
@@ -104,6 +109,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Relay
       name: "relayer_failures_total",
       help: "Failures by component and reason",
       labelNames: ["component", "reason"],
+      registers,
+    }),
+    deepReorgs: new Counter({
+      name: "relayer_deep_reorgs_total",
+      help: "Reorgs deeper than the chain watcher's window, by reason",
+      labelNames: ["reason"],
       registers,
     }),
     setGaugeSource(name, refresh) {
