@@ -272,7 +272,9 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
         logger: log,
         metrics,
         ledger: ledger!,
-        batchAccounts: ledger!,
+        // Only an `all` process's ledger knows the pending payments (its own intake's); a lone worker
+        // simulates batches against the node's pending state instead.
+        batchAccounts: role === "all" ? ledger! : undefined,
         readiness,
       });
       const hooks = config.webhooks;
