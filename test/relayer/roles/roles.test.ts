@@ -73,7 +73,13 @@ describe("relayer roles (api and worker processes on one database)", function ()
     expect((await getJson(`${worker.url}/health`)).body).to.deep.include({ role: "worker", leases: ["jobs", lane] });
     expect((await getJson(`${worker.url}/v1/payments/${payments[0].id}`)).status).to.equal(404);
 
-    const summary = async () => JSON.stringify(countStates(await relayerStates(api.url, payments)));
+    // On a timeout: the states, one payment as the api shows it, and what the workers warned about.
+    const summary = async () =>
+      JSON.stringify({
+        states: countStates(await relayerStates(api.url, payments)),
+        first: (await getJson(`${api.url}/v1/payments/${payments[0].id}`)).body,
+        warnings: running.flatMap((r) => r.logs.filter((l) => Number((l as { level?: number }).level) >= 40)).slice(-10),
+      });
     await waitUntil(
       "payments escrowed by the worker",
       async () => (await relayerStates(api.url, payments)).every((s) => s === "escrowed"),
