@@ -78,7 +78,9 @@ describe("relayer roles (api and worker processes on one database)", function ()
       JSON.stringify({
         states: countStates(await relayerStates(api.url, payments)),
         first: (await getJson(`${api.url}/v1/payments/${payments[0].id}`)).body,
-        warnings: running.flatMap((r) => r.logs.filter((l) => Number((l as { level?: number }).level) >= 40)).slice(-10),
+        warnings: running
+          .flatMap((r) => r.logs.filter((l) => Number((l as { level?: number }).level) >= 40))
+          .slice(-10),
       });
     await waitUntil(
       "payments escrowed by the worker",
