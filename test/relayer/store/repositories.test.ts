@@ -64,6 +64,8 @@ describe("SQLite store: batches, submissions, settlements, accounts, cursors", f
     expect(await store.submissions.maxNonce()).to.equal(null);
     const base = {
       purpose: "batch:1",
+      signer: "0x00000000000000000000000000000000000000aa" as Hex,
+      epoch: 0,
       rawTx: "0x02F8AB" as Hex,
       maxFeePerGas: 2n ** 80n,
       maxPriorityFeePerGas: 2n ** 70n,
