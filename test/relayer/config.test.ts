@@ -5,7 +5,15 @@
 import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
-import { RELAYER_ENV_VARS, loadConfig, pickRelayerEnv } from "../../src/relayer/config";
+import os from "node:os";
+import { inspect } from "node:util";
+import {
+  ConfigError,
+  LOCAL_DEV_SIGNER_KEY,
+  RELAYER_ENV_VARS,
+  loadConfig,
+  pickRelayerEnv,
+} from "../../src/relayer/config";
 
 const RELAYER_SRC = path.resolve(__dirname, "..", "..", "src", "relayer");
 
@@ -43,5 +51,91 @@ describe("relayer config: the environment variables it reads", () => {
   it("pickRelayerEnv keeps the relayer's variables of an environment and drops the rest", () => {
     const picked = pickRelayerEnv({ SIGNATURE_WORKERS: "0", LOG_LEVEL: "warn", PATH: "/bin", HARDHAT_NETWORK: "x" });
     expect(picked).to.deep.equal({ SIGNATURE_WORKERS: "0", LOG_LEVEL: "warn" });
+  });
+});
+
+const KEY_A = `0x${"a1".repeat(32)}`;
+const KEY_B = `0x${"b2".repeat(32)}`;
+const refusal = (env: NodeJS.ProcessEnv): ConfigError => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).to.be.instanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error("loadConfig accepted it");
+};
+
+describe("relayer config: roles, stores, signer sources and secrets", () => {
+  it("RELAYER_ROLE defaults to all and takes api or worker; anything else is refused", () => {
+    expect(loadConfig({}).role).to.equal("all");
+    expect(loadConfig({ RELAYER_ROLE: "api" }).role).to.equal("api");
+    expect(loadConfig({ RELAYER_ROLE: "worker" }).role).to.equal("worker");
+    expect(refusal({ RELAYER_ROLE: "both" }).message).to.include("RELAYER_ROLE must be one of api, worker, all");
+  });
+
+  it("DATABASE_URL selects PostgreSQL (SQLite otherwise); LEASE_TTL_MS defaults to 10 s", () => {
+    expect(loadConfig({}).databaseUrl).to.equal(null);
+    const url = "postgres://relayer:s3cret-pw@db.internal:5432/stablepay";
+    expect(loadConfig({ DATABASE_URL: url }).databaseUrl!.reveal()).to.equal(url);
+    expect(refusal({ DATABASE_URL: "mysql://x" }).message).to.include("DATABASE_URL");
+    expect(loadConfig({}).leaseTtlMs).to.equal(10_000);
+    expect(loadConfig({ LEASE_TTL_MS: "3000" }).leaseTtlMs).to.equal(3_000);
+    expect(refusal({ LEASE_TTL_MS: "10" }).message).to.include("LEASE_TTL_MS");
+  });
+
+  it("signer keys: the local key by default, RELAYER_PRIVATE_KEY and RELAYER_PRIVATE_KEYS as lanes, a keystore, or a remote signer; one source only", () => {
+    const keys = (env: NodeJS.ProcessEnv) => {
+      const s = loadConfig(env).signers;
+      expect(s.kind).to.equal("env");
+      return s.kind === "env" ? s.keys.map((k) => k.reveal()) : [];
+    };
+    expect(keys({})).to.deep.equal([LOCAL_DEV_SIGNER_KEY]);
+    expect(keys({ RELAYER_PRIVATE_KEY: KEY_A })).to.deep.equal([KEY_A]);
+    expect(keys({ RELAYER_PRIVATE_KEYS: `${KEY_A}, ${KEY_B.slice(2)}` })).to.deep.equal([KEY_A, KEY_B]);
+    const bad = refusal({ RELAYER_PRIVATE_KEYS: `${KEY_A},${KEY_B.slice(0, 40)}` });
+    expect(bad.message).to.include("signer key #2");
+    expect(bad.message).to.not.include(KEY_B.slice(2, 40));
+
+    const keystore = loadConfig({ RELAYER_KEYSTORE: "/k/a.json,/k/b.json", RELAYER_KEYSTORE_PASSWORD: "pw" }).signers;
+    expect(keystore.kind === "keystore" && keystore.files).to.deep.equal(["/k/a.json", "/k/b.json"]);
+    expect(refusal({ RELAYER_KEYSTORE: "/k/a.json" }).message).to.include("RELAYER_KEYSTORE_PASSWORD");
+    const passwordFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "relayer-config-")), "password");
+    fs.writeFileSync(passwordFile, "from-a-file\n");
+    const fromFile = loadConfig({
+      RELAYER_KEYSTORE: "/k/a.json",
+      RELAYER_KEYSTORE_PASSWORD_FILE: passwordFile,
+    }).signers;
+    expect(fromFile.kind === "keystore" && fromFile.password.reveal()).to.equal("from-a-file");
+
+    const address = "0x" + "c3".repeat(20);
+    const remote = loadConfig({
+      RELAYER_REMOTE_SIGNER_URL: "http://signer:8550",
+      RELAYER_REMOTE_SIGNER_ADDRESSES: address,
+    }).signers;
+    expect(remote.kind === "remote" && remote.addresses).to.deep.equal([address]);
+    expect(refusal({ RELAYER_REMOTE_SIGNER_URL: "http://signer:8550" }).message).to.include(
+      "RELAYER_REMOTE_SIGNER_ADDRESSES",
+    );
+    expect(refusal({ RELAYER_PRIVATE_KEY: KEY_A, RELAYER_KEYSTORE: "/k/a.json" }).message).to.include(
+      "one source of signer keys",
+    );
+  });
+
+  it("no key, password or database password appears in a dump of the configuration", () => {
+    const secrets = [KEY_A.slice(2), KEY_B.slice(2), "keystore-pw-91", "db-pw-77", "signer-token-55"];
+    const dumps = [
+      loadConfig({ RELAYER_PRIVATE_KEYS: `${KEY_A},${KEY_B}`, DATABASE_URL: "postgres://u:db-pw-77@h/d" }),
+      loadConfig({ RELAYER_KEYSTORE: "/k/a.json", RELAYER_KEYSTORE_PASSWORD: "keystore-pw-91" }),
+      loadConfig({
+        RELAYER_REMOTE_SIGNER_URL: "https://relayer:signer-token-55@signer",
+        RELAYER_REMOTE_SIGNER_ADDRESSES: "0x" + "c3".repeat(20),
+      }),
+    ].flatMap((config) => [
+      JSON.stringify(config, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)),
+      inspect(config, { depth: 10, showHidden: true }),
+      `${Object.values(config)}`,
+    ]);
+    for (const dump of dumps) for (const secret of secrets) expect(dump).to.not.include(secret);
   });
 });
