@@ -1,0 +1,710 @@
+/**
+ * The failover scenarios of issue #12 (item 6), with real processes, a real PostgreSQL and a real
+ * chain (`hardhat node`): run by `npm run chaos:failover` (scripts/chaos-failover.ts) and, smaller,
+ * by test/failover/failover.test.ts.
+ *
+ *  (a) worker-kill:      kill -9 the active worker after its batch transaction was sent, before the receipt;
+ *  (b) api-kill:         kill -9 one api instance under load; clients retry with their idempotency key elsewhere;
+ *  (c) postgres-restart: the database server goes down under load and comes back;
+ *  (d) worker-pause:     SIGSTOP the active worker, a standby takes over, SIGCONT the old one.
+ *
+ * What counts is read from the chain, not from the relayer: each acknowledged payment (a 2xx from
+ * intake) must have exactly one PaymentEscrowed event and its batch one TrancheSettled.
+ */
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Client } from "pg";
+import type { Wallet } from "ethers";
+import type { Hex } from "../../src/protocol";
+import { RelayerCluster, startOwnPostgres, type OwnPostgres, type RelayerInstance } from "../../src/localnet/cluster";
+import { escrowEvents, type EscrowEvents } from "../../src/localnet/events";
+import {
+  orderRef,
+  startLocalChain,
+  type LocalChain,
+  type Merchant,
+  type SignedPayment,
+} from "../../src/localnet/network";
+import type { RelayerEnv } from "../../src/relayer/config";
+import { sleep, waitFor } from "../../src/localnet/wait";
+
+export const SCENARIOS = ["worker-kill", "api-kill", "postgres-restart", "worker-pause"] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** The line `npm run chaos:failover` prints, one entry per scenario. */
+export interface ScenarioResult {
+  name: ScenarioName;
+  /** Payments intake answered 2xx for. */
+  acknowledged: number;
+  /** Acknowledged payments with exactly one PaymentEscrowed on chain. */
+  escrowedOnce: number;
+  /** Acknowledged payments with none. */
+  lost: number;
+  /** Payments (acknowledged or not) with more than one PaymentEscrowed. */
+  duplicates: number;
+  /**
+   * worker-kill, worker-pause: from the kill/SIGSTOP until a standby holds the signer's lane lease.
+   * api-kill: from the kill until a client's retry was acknowledged by another instance.
+   * postgres-restart: from the server being back until intake acknowledged again.
+   */
+  takeoverSeconds: number;
+  /** Acknowledged payments whose batch has exactly one TrancheSettled for the merchant. */
+  settledOnce: number;
+  /** Scenario-specific observations (503 codes seen, transactions of the old worker, ...). */
+  details: Record<string, unknown>;
+}
+
+/** Hold period of the scenarios' merchant (the registry's minimum is one minute). */
+export const HOLD_SECONDS = 60;
+const AMOUNT = 1_000_000n;
+const DEPOSIT = 1_000_000_000n;
+/** What the issue allows a standby for taking over a killed or stalled worker's lane. */
+export const TAKEOVER_LIMIT_SECONDS = 15;
+
+export interface FailoverOptions {
+  /** Payments per scenario (spread over the payers). */
+  payments: number;
+  payers: number;
+  /** Progress lines (stderr for the chaos script, nothing in tests). */
+  log?: (line: string) => void;
+  /** Leave each instance's log here (default: a temp dir, removed unless a scenario fails). */
+  logDir?: string;
+  /** The shared PostgreSQL server for the scenarios that do not restart it (default: 127.0.0.1:5432). */
+  sharedPostgresUrl?: string;
+  leaseTtlMs?: number;
+}
+
+/** The chain, merchant and payers every scenario uses; started once. */
+export interface FailoverWorld {
+  chain: LocalChain;
+  merchant: Merchant;
+  customers: Wallet[];
+  options: Required<Pick<FailoverOptions, "payments" | "payers" | "leaseTtlMs">> & FailoverOptions;
+  logRoot: string;
+  /** The next free payment nonce of each payer (scenarios share the payers). */
+  nextNonce: number;
+  stop(): Promise<void>;
+}
+
+export async function startFailoverWorld(options: FailoverOptions): Promise<FailoverWorld> {
+  const log = options.log ?? (() => undefined);
+  log("starting hardhat node and deploying StablePay");
+  const chain = await startLocalChain();
+  try {
+    const merchant = await chain.registerMerchant(HOLD_SECONDS);
+    // Enough for every scenario's payments from each payer.
+    const customers = await chain.fundCustomers(options.payers, DEPOSIT);
+    const logRoot = options.logDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "stablepay-failover-"));
+    fs.mkdirSync(logRoot, { recursive: true });
+    return {
+      chain,
+      merchant,
+      customers,
+      options: { leaseTtlMs: 10_000, ...options },
+      logRoot,
+      nextNonce: 0,
+      stop: () => chain.stop(),
+    };
+  } catch (error) {
+    await chain.stop();
+    throw error;
+  }
+}
+
+// --- PostgreSQL databases ------------------------------------------------------------------------
+
+const DEFAULT_SHARED_POSTGRES = "postgres://postgres@127.0.0.1:5432";
+
+async function adminQuery(baseUrl: string, sql: string): Promise<void> {
+  const client = new Client({ connectionString: `${baseUrl}/postgres` });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh database named for the scenario on `baseUrl`; dropped by the returned function. */
+async function freshDatabase(baseUrl: string, label: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `failover_${label.replace(/\W/g, "_")}_${process.pid}_${crypto.randomBytes(3).toString("hex")}`;
+  await adminQuery(baseUrl, `CREATE DATABASE ${name}`);
+  return {
+    url: `${baseUrl}/${name}`,
+    drop: () => adminQuery(baseUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
+/** Rows of `sql` on `url` (a short-lived connection: the scenario's own reads, never the relayer's pool). */
+async function rows<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+export interface LaneLease {
+  holder: string;
+  epoch: number;
+}
+
+/** The signer's lane lease as the store holds it (null when no one ever took it). */
+export async function laneLease(databaseUrl: string, signer: string): Promise<LaneLease | null> {
+  const found = await rows<{ holder: string; epoch: string | number }>(
+    databaseUrl,
+    "SELECT holder, epoch FROM leases WHERE name = $1",
+    [`lane:${signer.toLowerCase()}`],
+  ).catch(() => []);
+  return found[0] ? { holder: found[0].holder, epoch: Number(found[0].epoch) } : null;
+}
+
+/** The worker instance holding `lease` (its holder id names the process). */
+export function holderInstance(workers: RelayerInstance[], lease: LaneLease | null): RelayerInstance | undefined {
+  if (!lease) return undefined;
+  return workers.find((w) => {
+    const started = w.started ?? {};
+    const ids = [started.holder, started.instanceId, started.instance].filter((v) => typeof v === "string");
+    if (ids.includes(lease.holder)) return true;
+    return new RegExp(`(^|[^0-9])${w.pid}([^0-9]|$)`).test(lease.holder);
+  });
+}
+
+// --- the cluster ---------------------------------------------------------------------------------
+
+interface Deployment {
+  world: FailoverWorld;
+  cluster: RelayerCluster;
+  databaseUrl: string;
+  signer: Wallet;
+  name: ScenarioName;
+}
+
+async function startCluster(
+  world: FailoverWorld,
+  name: ScenarioName,
+  databaseUrl: string,
+  layout: { apis: number; workers: number },
+  extraEnv: RelayerEnv = {},
+): Promise<Deployment> {
+  const signer = await world.chain.fundedKey();
+  // Relayed actions (confirm, refund, ...) need an api's own key; none are made here, but an api
+  // instance sends nothing with it either way: the batches go through the workers' lane.
+  const relayKey = await world.chain.fundedKey();
+  const logDir = path.join(world.logRoot, name);
+  const cluster = new RelayerCluster({
+    env: {
+      RPC_URL: world.chain.url,
+      DEPLOYMENTS_FILE: world.chain.deploymentsFile,
+      DATABASE_URL: databaseUrl,
+      RELAYER_DATA_DIR: logDir,
+      RELAYER_SECRET_KEY: crypto.randomBytes(32).toString("hex"),
+      POLL_INTERVAL_MS: "100",
+      BATCH_MAX_AGE_MS: "200",
+      SETTLE_INTERVAL_MS: "500",
+      CONFIRMATIONS: "1",
+      RATE_LIMIT_PER_SECOND: "100000",
+      RATE_LIMIT_BURST: "100000",
+      LEASE_TTL_MS: String(world.options.leaseTtlMs),
+      ...extraEnv,
+    } as RelayerEnv,
+    logDir,
+  });
+  const specs = [
+    ...Array.from({ length: layout.apis }, () => ({
+      role: "api" as const,
+      env: { RELAYER_PRIVATE_KEY: relayKey.privateKey },
+    })),
+    ...Array.from({ length: layout.workers }, () => ({
+      role: "worker" as const,
+      env: { RELAYER_PRIVATE_KEY: signer.privateKey },
+    })),
+  ];
+  world.options.log?.(`${name}: starting ${layout.apis} api + ${layout.workers} worker instances`);
+  await cluster.startAll(specs);
+  return { world, cluster, databaseUrl, signer, name };
+}
+
+/** Waits until a worker holds the signer's lane lease; returns it with the lease. */
+async function activeWorker(d: Deployment, timeoutMs = 60_000): Promise<{ worker: RelayerInstance; lease: LaneLease }> {
+  const workers = d.cluster.byRole("worker");
+  return waitFor(
+    async () => {
+      const lease = await laneLease(d.databaseUrl, d.signer.address);
+      const worker = holderInstance(
+        workers.filter((w) => w.running),
+        lease,
+      );
+      return worker && lease ? { worker, lease } : undefined;
+    },
+    {
+      what: `${d.name}: a worker holding lane:${d.signer.address.toLowerCase()}`,
+      timeoutMs,
+      intervalMs: 100,
+      detail: async () =>
+        `lease ${JSON.stringify(await laneLease(d.databaseUrl, d.signer.address))}; ` +
+        workers.map((w) => `${w.name} pid ${w.pid} started ${JSON.stringify(w.started)}`).join("; "),
+    },
+  );
+}
+
+/** Waits until the lane lease has a new holder (a running worker other than `old`); seconds since `from`. */
+async function takeover(
+  d: Deployment,
+  old: RelayerInstance,
+  oldEpoch: number,
+  from: number,
+): Promise<{ worker: RelayerInstance; lease: LaneLease; seconds: number }> {
+  const found = await waitFor(
+    async () => {
+      const lease = await laneLease(d.databaseUrl, d.signer.address);
+      if (!lease || lease.epoch <= oldEpoch) return undefined;
+      const worker = holderInstance(
+        d.cluster.byRole("worker").filter((w) => w !== old),
+        lease,
+      );
+      return worker ? { worker, lease, at: Date.now() } : undefined;
+    },
+    { what: `${d.name}: a standby taking over the lane`, timeoutMs: 60_000, intervalMs: 100 },
+  );
+  return { worker: found.worker, lease: found.lease, seconds: (found.at - from) / 1000 };
+}
+
+// --- payments and clients ------------------------------------------------------------------------
+
+/** `count` payments spread over the payers, each with its own idempotency key. */
+async function signRun(world: FailoverWorld, count: number, label: string): Promise<SignedPayment[]> {
+  const deadline = (await world.chain.chainTime()) + 30n * 86_400n;
+  const payments: SignedPayment[] = [];
+  const { customers } = world;
+  const rounds = Math.ceil(count / customers.length);
+  for (let r = 0; r < rounds; r++) {
+    const nonce = BigInt(world.nextNonce + r);
+    for (const [i, customer] of customers.entries()) {
+      if (payments.length === count) break;
+      payments.push(
+        world.chain.signPayment(customer, {
+          merchantId: world.merchant.id,
+          amount: AMOUNT,
+          orderRef: orderRef(`${label}-${i}-${nonce}`),
+          nonce,
+          validAfter: 0n,
+          deadline,
+        }),
+      );
+    }
+  }
+  world.nextNonce += rounds;
+  return payments;
+}
+
+interface Attempt {
+  url: string;
+  status: number | null;
+  code?: string;
+  at: number;
+}
+
+interface Submission {
+  payment: SignedPayment;
+  key: string;
+  attempts: Attempt[];
+  acknowledgedAt: number | null;
+  acknowledgedBy: string | null;
+}
+
+/**
+ * A client that submits one payment and retries it, with the same idempotency key, on the next api
+ * instance in its list whenever it hears nothing or a 5xx (as a client behind a load balancer
+ * does), until it is acknowledged or `deadline` passes.
+ */
+async function submitUntilAcknowledged(
+  urls: () => string[],
+  submission: Submission,
+  start: number,
+  deadline: number,
+): Promise<void> {
+  for (let i = start; Date.now() < deadline; i++) {
+    const live = urls();
+    const url = live[i % live.length];
+    const attempt: Attempt = { url, status: null, at: Date.now() };
+    submission.attempts.push(attempt);
+    try {
+      const response = await fetch(`${url}/v1/payments`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": submission.key },
+        body: JSON.stringify(submission.payment.body),
+        signal: AbortSignal.timeout(10_000),
+      });
+      attempt.status = response.status;
+      const body = (await response.json().catch(() => ({}))) as { code?: string; error?: { code?: string } };
+      attempt.code = body.code ?? body.error?.code;
+      if (response.status === 200 || response.status === 201) {
+        submission.acknowledgedAt = Date.now();
+        submission.acknowledgedBy = url;
+        return;
+      }
+      if (response.status < 500 && response.status !== 429) {
+        throw new Error(`payment ${submission.payment.id} refused: ${response.status} ${JSON.stringify(body)}`);
+      }
+    } catch (error) {
+      if (attempt.status !== null && attempt.status < 500 && attempt.status !== 429) throw error;
+      // No answer (connection refused or reset, timeout): retried below.
+    }
+    await sleep(100);
+  }
+}
+
+/**
+ * `concurrency` clients submit `payments` (each client its share, one at a time) across `urls`;
+ * `during(acknowledged)` is called after each acknowledgement (to strike at a given point).
+ */
+async function runLoad(
+  urls: () => string[],
+  payments: SignedPayment[],
+  options: { concurrency: number; timeoutMs: number; pacingMs?: number; during?: (acknowledged: number) => void },
+): Promise<Submission[]> {
+  const submissions: Submission[] = payments.map((payment) => ({
+    payment,
+    key: `failover-${payment.id}`,
+    attempts: [],
+    acknowledgedAt: null,
+    acknowledgedBy: null,
+  }));
+  const deadline = Date.now() + options.timeoutMs;
+  let next = 0;
+  let acknowledged = 0;
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async (_, client) => {
+      for (let j = next++; j < submissions.length; j = next++) {
+        await submitUntilAcknowledged(urls, submissions[j], client + j, deadline);
+        if (submissions[j].acknowledgedAt !== null) options.during?.(++acknowledged);
+        if (options.pacingMs) await sleep(options.pacingMs);
+      }
+    }),
+  );
+  return submissions;
+}
+
+// --- what the chain says -------------------------------------------------------------------------
+
+async function waitEscrowed(world: FailoverWorld, ids: Hex[], timeoutMs: number): Promise<EscrowEvents> {
+  let events = await escrowEvents(world.chain);
+  const deadline = Date.now() + timeoutMs;
+  while (!ids.every((id) => events.escrowed.has(id)) && Date.now() < deadline) {
+    await sleep(500);
+    events = await escrowEvents(world.chain);
+  }
+  return events;
+}
+
+async function waitSettled(world: FailoverWorld, ids: Hex[], timeoutMs: number): Promise<EscrowEvents> {
+  const settled = (events: EscrowEvents) =>
+    ids.every((id) => {
+      const e = events.escrowed.get(id);
+      return e !== undefined && events.settled.has(`${e.batchId}:${world.merchant.id}`);
+    });
+  let events = await escrowEvents(world.chain);
+  const deadline = Date.now() + timeoutMs;
+  while (!settled(events) && Date.now() < deadline) {
+    await sleep(500);
+    events = await escrowEvents(world.chain);
+  }
+  return events;
+}
+
+/** Escrowed, moves the chain past the hold, settled; then counts against the acknowledged ids. */
+async function tally(
+  d: Deployment,
+  submissions: Submission[],
+  takeoverSeconds: number,
+  details: Record<string, unknown>,
+  timeoutMs = 120_000,
+): Promise<ScenarioResult> {
+  const { world } = d;
+  const acknowledged = submissions.filter((s) => s.acknowledgedAt !== null).map((s) => s.payment.id);
+  world.options.log?.(`${d.name}: ${acknowledged.length} acknowledged; waiting for escrow and settlement`);
+  await waitEscrowed(world, acknowledged, timeoutMs);
+  await world.chain.increaseTime(HOLD_SECONDS + 1);
+  const events = await waitSettled(world, acknowledged, timeoutMs);
+  const all = submissions.map((s) => s.payment.id);
+  const count = (id: Hex) => events.escrowed.get(id)?.count ?? 0;
+  const settledOnce = acknowledged.filter((id) => {
+    const e = events.escrowed.get(id);
+    return e !== undefined && events.settled.get(`${e.batchId}:${world.merchant.id}`) === 1;
+  }).length;
+  return {
+    name: d.name,
+    acknowledged: acknowledged.length,
+    escrowedOnce: acknowledged.filter((id) => count(id) === 1).length,
+    lost: acknowledged.filter((id) => count(id) === 0).length,
+    duplicates: all.filter((id) => count(id) > 1).length,
+    takeoverSeconds: Math.round(takeoverSeconds * 10) / 10,
+    settledOnce,
+    details,
+  };
+}
+
+/** The signer's transactions mined in blocks `from`..head: hash, nonce, block. */
+async function signerTransactions(
+  world: FailoverWorld,
+  signer: string,
+  fromBlock: number,
+): Promise<{ hash: string; nonce: number; block: number }[]> {
+  const head = await world.chain.provider.getBlockNumber();
+  const found: { hash: string; nonce: number; block: number }[] = [];
+  for (let n = fromBlock; n <= head; n++) {
+    const block = await world.chain.rpc<{ transactions: { hash: string; from: string; nonce: string }[] }>(
+      "eth_getBlockByNumber",
+      [`0x${n.toString(16)}`, true],
+    );
+    for (const tx of block.transactions) {
+      if (tx.from.toLowerCase() === signer.toLowerCase())
+        found.push({ hash: tx.hash, nonce: Number(tx.nonce), block: n });
+    }
+  }
+  return found;
+}
+
+/** Pending transactions from `signer` in the node's mempool. */
+async function pendingFrom(world: FailoverWorld, signer: string): Promise<string[]> {
+  const block = await world.chain.rpc<{ transactions: { hash: string; from: string }[] }>("eth_getBlockByNumber", [
+    "pending",
+    true,
+  ]);
+  return block.transactions.filter((tx) => tx.from.toLowerCase() === signer.toLowerCase()).map((tx) => tx.hash);
+}
+
+// --- the scenarios -------------------------------------------------------------------------------
+
+type Scenario = (world: FailoverWorld) => Promise<ScenarioResult>;
+
+/** Runs `body` on a fresh database and cluster; stops both whatever happens. */
+async function withCluster<T>(
+  world: FailoverWorld,
+  name: ScenarioName,
+  layout: { apis: number; workers: number },
+  body: (d: Deployment) => Promise<T>,
+  database?: { baseUrl: string },
+): Promise<T> {
+  const db = await freshDatabase(database?.baseUrl ?? world.options.sharedPostgresUrl ?? DEFAULT_SHARED_POSTGRES, name);
+  let d: Deployment | undefined;
+  try {
+    d = await startCluster(world, name, db.url, layout);
+    return await body(d);
+  } finally {
+    await world.chain.setAutomine(true).catch(() => undefined);
+    if (d) {
+      for (const i of d.cluster.instances) if (i.paused) i.resume();
+      d.cluster.killAll();
+      await Promise.all(d.cluster.instances.map((i) => i.exited));
+    }
+    await db.drop().catch(() => undefined);
+  }
+}
+
+/** (a) kill -9 the active worker while its batch transaction waits in the mempool. */
+export const workerKill: Scenario = (world) =>
+  withCluster(world, "worker-kill", { apis: 1, workers: 2 }, async (d) => {
+    const { worker: active, lease } = await activeWorker(d);
+    const payments = await signRun(world, world.options.payments, "worker-kill");
+    // Interval-free mining: a sent transaction waits in the mempool until the scenario mines.
+    await world.chain.setAutomine(false);
+    const submissions = await runLoad(() => d.cluster.apiUrls(), payments, { concurrency: 8, timeoutMs: 120_000 });
+    const pending = await waitFor(
+      async () => {
+        const hashes = await pendingFrom(world, d.signer.address);
+        return hashes.length > 0 ? hashes : undefined;
+      },
+      {
+        what: "worker-kill: the active worker's batch transaction in the mempool",
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        detail: () => active.recent(),
+      },
+    );
+    const killedAt = Date.now();
+    const exit = await active.kill();
+    world.options.log?.(
+      `worker-kill: killed ${active.name} (${exit.signal}) with ${pending.length} transaction(s) pending`,
+    );
+    const next = await takeover(d, active, lease.epoch, killedAt);
+    await world.chain.setAutomine(true);
+    await world.chain.mine(1);
+    return tally(d, submissions, next.seconds, {
+      killed: active.name,
+      killSignal: exit.signal,
+      pendingAtKill: pending.length,
+      newHolder: next.worker.name,
+      epochs: [lease.epoch, next.lease.epoch],
+    });
+  });
+
+/** (b) kill -9 one of two api instances under load; clients retry elsewhere with the same key. */
+export const apiKill: Scenario = (world) =>
+  withCluster(world, "api-kill", { apis: 2, workers: 1 }, async (d) => {
+    await activeWorker(d);
+    const [victim, survivor] = d.cluster.byRole("api");
+    const payments = await signRun(world, world.options.payments, "api-kill");
+    let killedAt = 0;
+    const kill = new Promise<void>((resolve) => {
+      void (async () => {
+        await waitFor(() => killedAt > 0 || undefined, {
+          what: "api-kill: the strike",
+          timeoutMs: 180_000,
+          intervalMs: 20,
+        });
+        await victim.kill();
+        resolve();
+      })();
+    });
+    // Both instances in every client's list (a load balancer's view): a dead one is skipped by
+    // the retry, never dropped from the list, so retries hit it too until it stops answering.
+    const urls = [victim.url!, survivor.url!];
+    const submissions = await runLoad(() => urls, payments, {
+      concurrency: 12,
+      timeoutMs: 180_000,
+      pacingMs: 5,
+      during: (n) => {
+        if (n === Math.floor(payments.length / 3) && killedAt === 0) killedAt = Date.now();
+      },
+    });
+    await kill;
+    // Requests that struck the dead instance and were then acknowledged by the survivor.
+    const failedOver = submissions.filter(
+      (s) => s.attempts.some((a) => a.url === victim.url && a.status === null) && s.acknowledgedBy === survivor.url,
+    );
+    const firstRecovery = Math.min(...failedOver.map((s) => s.acknowledgedAt!).filter((t) => t >= killedAt));
+    // The same request again, to each instance still alive: the first result, not a second payment.
+    const again = await Promise.all(
+      submissions.slice(0, 20).map(async (s) => {
+        const response = await fetch(`${survivor.url}/v1/payments`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "idempotency-key": s.key },
+          body: JSON.stringify(s.payment.body),
+        });
+        return response.status;
+      }),
+    );
+    return tally(d, submissions, Number.isFinite(firstRecovery) ? (firstRecovery - killedAt) / 1000 : 0, {
+      killed: victim.name,
+      failedOver: failedOver.length,
+      retriedStatuses: [...new Set(again)],
+    });
+  });
+
+/** (c) the PostgreSQL server stops under load and starts again. */
+export const postgresRestart: Scenario = async (world) => {
+  const server: OwnPostgres = await startOwnPostgres();
+  try {
+    return await withCluster(
+      world,
+      "postgres-restart",
+      { apis: 1, workers: 1 },
+      async (d) => {
+        await activeWorker(d);
+        const payments = await signRun(world, world.options.payments, "postgres-restart");
+        const downAfter = Math.floor(payments.length / 3);
+        let downAt = 0;
+        let upAt = 0;
+        const outage = (async () => {
+          await waitFor(() => downAt > 0 || undefined, {
+            what: "postgres-restart: the strike",
+            timeoutMs: 180_000,
+            intervalMs: 20,
+          });
+          server.stop("immediate");
+          world.options.log?.("postgres-restart: server stopped (immediate)");
+          await sleep(4_000);
+          server.start();
+          upAt = Date.now();
+          world.options.log?.("postgres-restart: server started again");
+        })();
+        const urls = d.cluster.apiUrls();
+        const submissions = await runLoad(() => urls, payments, {
+          concurrency: 6,
+          timeoutMs: 180_000,
+          pacingMs: 20,
+          during: (n) => {
+            if (n === downAfter && downAt === 0) downAt = Date.now();
+          },
+        });
+        await outage;
+        const refused = submissions.flatMap((s) => s.attempts.filter((a) => a.status !== null && a.status >= 500));
+        const codes = [...new Set(refused.map((a) => `${a.status} ${a.code ?? "?"}`))];
+        const recovered = submissions.map((s) => s.acknowledgedAt ?? 0).filter((t) => t >= upAt);
+        const ready = await fetch(`${urls[0]}/ready`).then((r) => r.status);
+        return tally(d, submissions, recovered.length ? (Math.min(...recovered) - upAt) / 1000 : 0, {
+          refusedWhileDown: refused.length,
+          refusalCodes: codes,
+          readyAfter: ready,
+          workerAlive: d.cluster.byRole("worker").every((w) => w.running),
+        });
+      },
+      { baseUrl: server.baseUrl },
+    );
+  } finally {
+    server.destroy();
+  }
+};
+
+/** (d) SIGSTOP the active worker, a standby takes over, SIGCONT: the old one sends nothing more. */
+export const workerPause: Scenario = (world) =>
+  withCluster(world, "worker-pause", { apis: 1, workers: 2 }, async (d) => {
+    const { worker: old, lease } = await activeWorker(d);
+    const payments = await signRun(world, world.options.payments, "worker-pause");
+    const third = Math.ceil(payments.length / 3);
+    const urls = () => d.cluster.apiUrls();
+    const before = await runLoad(urls, payments.slice(0, third), { concurrency: 6, timeoutMs: 60_000 });
+    // Stopped with work in hand: payments it may already have batched, and new ones arriving.
+    const pausedAt = Date.now();
+    old.pause();
+    const during = await runLoad(urls, payments.slice(third, 2 * third), { concurrency: 6, timeoutMs: 60_000 });
+    const next = await takeover(d, old, lease.epoch, pausedAt);
+    const takeoverBlock = await world.chain.provider.getBlockNumber();
+    await waitEscrowed(
+      world,
+      during.map((s) => s.payment.id),
+      60_000,
+    );
+    const mark = old.logCount;
+    old.resume();
+    const resumedBlock = await world.chain.provider.getBlockNumber();
+    const after = await runLoad(urls, payments.slice(2 * third), { concurrency: 6, timeoutMs: 60_000 });
+    // Long enough for the old worker's timers to fire and find the lease gone.
+    await sleep(Math.max(3_000, world.options.leaseTtlMs / 2));
+    const result = await tally(d, [...before, ...during, ...after], next.seconds, {});
+    // Every transaction of the signer mined after the SIGCONT is one the store recorded under the
+    // new holder's epoch: nothing the old process signed, and nothing sent unrecorded.
+    const mined = await signerTransactions(world, d.signer.address, resumedBlock + 1);
+    const recorded = await rows<{ tx_hash: string; epoch: string | number }>(
+      d.databaseUrl,
+      "SELECT tx_hash, epoch FROM submissions",
+    );
+    const epochOf = new Map(recorded.map((r) => [r.tx_hash.toLowerCase(), Number(r.epoch)]));
+    const fromOld = mined.filter((tx) => (epochOf.get(tx.hash.toLowerCase()) ?? -1) < next.lease.epoch);
+    const nonces = (await signerTransactions(world, d.signer.address, world.chain.deployBlock)).map((t) => t.nonce);
+    result.details = {
+      paused: old.name,
+      newHolder: next.worker.name,
+      epochs: [lease.epoch, next.lease.epoch],
+      takeoverBlock,
+      minedAfterResume: mined.length,
+      oldProcessTransactions: fromOld.map((t) => t.hash),
+      noncesContiguous: nonces.every((n, i) => n === i),
+      oldAlive: old.running,
+      oldLogsAfterResume: old.logsSince(mark).length,
+    };
+    return result;
+  });
+
+export const SCENARIO_RUNNERS: Record<ScenarioName, Scenario> = {
+  "worker-kill": workerKill,
+  "api-kill": apiKill,
+  "postgres-restart": postgresRestart,
+  "worker-pause": workerPause,
+};
