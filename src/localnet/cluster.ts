@@ -38,7 +38,7 @@ export interface InstanceSpec {
 export interface ClusterOptions {
   /** What every instance shares: store (DATABASE_URL), chain, deployment, signer keys, timings. */
   env: RelayerEnv;
-  /** Each instance's output is appended to <logDir>/<name>.log. */
+  /** Each instance's output is appended to <logDir>/relayer-<name>.log. */
   logDir?: string;
   startTimeoutMs?: number;
   /** Every output line of every instance (a console, a test's progress). */
@@ -203,7 +203,7 @@ export class RelayerCluster {
       args: [TS_NODE_SCRIPT, "--transpile-only", RELAYER_MAIN],
       cwd: PROJECT_ROOT,
       env: relayerProcessEnv(env, this.options.parentEnv),
-      logFile: this.options.logDir ? path.join(this.options.logDir, `${name}.log`) : undefined,
+      logFile: this.options.logDir ? path.join(this.options.logDir, `relayer-${name}.log`) : undefined,
       logFlags: "a",
       ownGroup: this.options.ownGroup,
       onLine: (line, stream) => {
