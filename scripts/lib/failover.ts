@@ -151,27 +151,32 @@ async function rows<T = Record<string, unknown>>(url: string, sql: string, param
 export interface LaneLease {
   holder: string;
   epoch: number;
+  /** The holder's process id, from the lease's info ({ pid, host, role }). */
+  pid: number | null;
 }
 
 /** The signer's lane lease as the store holds it (null when no one ever took it). */
 export async function laneLease(databaseUrl: string, signer: string): Promise<LaneLease | null> {
-  const found = await rows<{ holder: string; epoch: string | number }>(
+  const found = await rows<{ holder: string; epoch: string | number; info: string }>(
     databaseUrl,
-    "SELECT holder, epoch FROM leases WHERE name = $1",
+    "SELECT holder, epoch, info FROM leases WHERE name = $1",
     [`lane:${signer.toLowerCase()}`],
   ).catch(() => []);
-  return found[0] ? { holder: found[0].holder, epoch: Number(found[0].epoch) } : null;
+  if (!found[0]) return null;
+  let pid: number | null = null;
+  try {
+    const info = JSON.parse(found[0].info) as { pid?: unknown };
+    if (typeof info.pid === "number") pid = info.pid;
+  } catch {
+    // No process named: matched by holder id only.
+  }
+  return { holder: found[0].holder, epoch: Number(found[0].epoch), pid };
 }
 
-/** The worker instance holding `lease` (its holder id names the process). */
+/** The worker instance holding `lease` (the lease's info names its process). */
 export function holderInstance(workers: RelayerInstance[], lease: LaneLease | null): RelayerInstance | undefined {
   if (!lease) return undefined;
-  return workers.find((w) => {
-    const started = w.started ?? {};
-    const ids = [started.holder, started.instanceId, started.instance].filter((v) => typeof v === "string");
-    if (ids.includes(lease.holder)) return true;
-    return new RegExp(`(^|[^0-9])${w.pid}([^0-9]|$)`).test(lease.holder);
-  });
+  return workers.find((w) => lease.pid === w.pid || w.started?.holder === lease.holder);
 }
 
 // --- the cluster ---------------------------------------------------------------------------------
