@@ -181,7 +181,7 @@ export function holderInstance(workers: RelayerInstance[], lease: LaneLease | nu
 
 // --- the cluster ---------------------------------------------------------------------------------
 
-interface Deployment {
+export interface Deployment {
   world: FailoverWorld;
   cluster: RelayerCluster;
   databaseUrl: string;
@@ -282,7 +282,7 @@ async function takeover(
 // --- payments and clients ------------------------------------------------------------------------
 
 /** `count` payments spread over the payers, each with its own idempotency key. */
-async function signRun(world: FailoverWorld, count: number, label: string): Promise<SignedPayment[]> {
+export async function signRun(world: FailoverWorld, count: number, label: string): Promise<SignedPayment[]> {
   const deadline = (await world.chain.chainTime()) + 30n * 86_400n;
   const payments: SignedPayment[] = [];
   const { customers } = world;
@@ -368,7 +368,7 @@ async function submitUntilAcknowledged(
  * `concurrency` clients submit `payments` (each client its share, one at a time) across `urls`;
  * `during(acknowledged)` is called after each acknowledgement (to strike at a given point).
  */
-async function runLoad(
+export async function runLoad(
   urls: () => string[],
   payments: SignedPayment[],
   options: { concurrency: number; timeoutMs: number; pacingMs?: number; during?: (acknowledged: number) => void },
@@ -423,7 +423,7 @@ async function waitSettled(world: FailoverWorld, ids: Hex[], timeoutMs: number):
 }
 
 /** Escrowed, moves the chain past the hold, settled; then counts against the acknowledged ids. */
-async function tally(
+export async function tally(
   d: Deployment,
   submissions: Submission[],
   takeoverSeconds: number,

@@ -109,13 +109,17 @@ export function parseStartOptions(
   const dataDir = path.resolve(PROJECT_ROOT, flags.dataDir ?? (env.RELAYER_DATA_DIR || RELAYER_DEFAULTS.dataDir));
   const deploymentsDir = path.resolve(PROJECT_ROOT, env.DEPLOYMENTS_DIR || DEFAULT_DEPLOYMENTS_DIR);
   const adminToken = env.RELAYER_ADMIN_TOKEN || LOCAL_ADMIN_TOKEN;
+  const relayerPort = port("RELAYER_PORT", env.RELAYER_PORT, RELAYER_DEFAULTS.port);
+  if (flags.postgres && relayerPort === 65_535) {
+    throw new UsageError("RELAYER_PORT=65535 leaves no port for the second api instance of --postgres");
+  }
   return {
     demo: flags.demo,
     rpcHost,
     rpcPort,
     rpcUrl: `http://${rpcHost}:${rpcPort}`,
     relayerHost: env.RELAYER_HOST || RELAYER_DEFAULTS.host,
-    relayerPort: port("RELAYER_PORT", env.RELAYER_PORT, RELAYER_DEFAULTS.port),
+    relayerPort,
     dataDir,
     databasePath: path.resolve(PROJECT_ROOT, env.RELAYER_DB || path.join(dataDir, "relayer.sqlite")),
     deploymentsDir,

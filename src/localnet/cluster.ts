@@ -194,7 +194,8 @@ export class RelayerCluster {
       RELAYER_PORT: "0",
       ...this.options.env,
       ...spec.env,
-      RELAYER_ROLE: spec.role,
+      // "all" is the relayer's default: not named, so a relayer without roles runs here too.
+      ...(spec.role === "all" ? {} : { RELAYER_ROLE: spec.role }),
     } as RelayerEnv;
     let instance: RelayerInstance | undefined;
     const child = new ManagedProcess({

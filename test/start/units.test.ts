@@ -20,6 +20,16 @@ describe("npm start: options and decisions", function () {
       expect(o.adminToken).to.equal("local-admin-token");
       expect(o.defaultAdminToken).to.equal(true);
       expect(o.demo).to.equal(false);
+      expect(o.postgres, "SQLite all-in-one unless --postgres").to.equal(false);
+    });
+
+    it("--postgres: the several-instance layout on DATABASE_URL, or the local server when none is set", function () {
+      const local = parseStartOptions(["--postgres"], {}) as StartOptions;
+      expect(local.postgres).to.equal(true);
+      expect(local.databaseUrl).to.equal(null);
+      const given = parseStartOptions(["--postgres"], { DATABASE_URL: "postgres://u@db:5432/x" }) as StartOptions;
+      expect(given.databaseUrl).to.equal("postgres://u@db:5432/x");
+      expect(() => parseStartOptions(["--postgres"], { RELAYER_PORT: "65535" })).to.throw(UsageError, "second api");
     });
 
     it("takes ports, folders and the demo flag from the environment and the arguments", function () {
