@@ -69,20 +69,30 @@ export interface FailoverOptions {
   payers: number;
   /** Progress lines (stderr for the chaos script, nothing in tests). */
   log?: (line: string) => void;
-  /** Leave each instance's log here (default: a temp dir, removed unless a scenario fails). */
+  /** Each instance's log goes here (default: a temp dir). */
   logDir?: string;
-  /** The shared PostgreSQL server for the scenarios that do not restart it (default: 127.0.0.1:5432). */
-  sharedPostgresUrl?: string;
   leaseTtlMs?: number;
 }
 
-/** The chain, merchant and payers every scenario uses; started once. */
+/**
+ * What the scenarios share, started once: the chain with the merchant and funded payers, a
+ * PostgreSQL server of their own (scenario (c) restarts it), one database, and the cluster: two
+ * `api` and two `worker` instances on one signer lane. A scenario that kills an instance starts a
+ * replacement before it returns, so each begins with the full layout.
+ */
 export interface FailoverWorld {
   chain: LocalChain;
   merchant: Merchant;
   customers: Wallet[];
   options: Required<Pick<FailoverOptions, "payments" | "payers" | "leaseTtlMs">> & FailoverOptions;
   logRoot: string;
+  postgres: OwnPostgres;
+  databaseUrl: string;
+  cluster: RelayerCluster;
+  /** The workers' (single) signer key: the lane `lane:<address>`. */
+  signer: Wallet;
+  /** What an api instance is started with besides the shared variables. */
+  apiEnv: RelayerEnv;
   /** The next free payment nonce of each payer (scenarios share the payers). */
   nextNonce: number;
   stop(): Promise<void>;
@@ -90,32 +100,75 @@ export interface FailoverWorld {
 
 export async function startFailoverWorld(options: FailoverOptions): Promise<FailoverWorld> {
   const log = options.log ?? (() => undefined);
-  log("starting hardhat node and deploying StablePay");
-  const chain = await startLocalChain();
+  const settings = { leaseTtlMs: 10_000, ...options };
+  log("starting hardhat node and deploying StablePay; starting PostgreSQL");
+  const [chain, postgres] = await Promise.all([startLocalChain(), startOwnPostgres()]);
+  let cluster: RelayerCluster | undefined;
   try {
     const merchant = await chain.registerMerchant(HOLD_SECONDS);
-    // Enough for every scenario's payments from each payer.
     const customers = await chain.fundCustomers(options.payers, DEPOSIT);
     const logRoot = options.logDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "stablepay-failover-"));
     fs.mkdirSync(logRoot, { recursive: true });
-    return {
+    await adminQuery(postgres.baseUrl, "CREATE DATABASE stablepay_failover");
+    const databaseUrl = `${postgres.baseUrl}/stablepay_failover`;
+    const signer = await chain.fundedKey();
+    // Relayed customer actions would go through an api instance's own key; none are made here.
+    const relayKey = await chain.fundedKey();
+    cluster = new RelayerCluster({
+      env: {
+        RPC_URL: chain.url,
+        DEPLOYMENTS_FILE: chain.deploymentsFile,
+        DATABASE_URL: databaseUrl,
+        RELAYER_DATA_DIR: logRoot,
+        // One key for every instance: any of them may decrypt what another stored.
+        RELAYER_SECRET_KEY: crypto.randomBytes(32).toString("hex"),
+        POLL_INTERVAL_MS: "100",
+        BATCH_MAX_AGE_MS: "200",
+        SETTLE_INTERVAL_MS: "500",
+        CONFIRMATIONS: "1",
+        RATE_LIMIT_PER_SECOND: "100000",
+        RATE_LIMIT_BURST: "100000",
+        LEASE_TTL_MS: String(settings.leaseTtlMs),
+      } as RelayerEnv,
+      logDir: logRoot,
+    });
+    const world: FailoverWorld = {
       chain,
       merchant,
       customers,
-      options: { leaseTtlMs: 10_000, ...options },
+      options: settings,
       logRoot,
+      postgres,
+      databaseUrl,
+      cluster,
+      signer,
+      apiEnv: { RELAYER_PRIVATE_KEY: relayKey.privateKey },
       nextNonce: 0,
-      stop: () => chain.stop(),
+      async stop() {
+        for (const i of cluster!.instances) if (i.paused) i.resume();
+        cluster!.killAll();
+        await Promise.all(cluster!.instances.map((i) => i.exited));
+        await chain.stop();
+        postgres.destroy();
+      },
     };
+    log("starting 2 api and 2 worker instances");
+    await cluster.startAll([
+      { role: "api", env: world.apiEnv },
+      { role: "api", env: world.apiEnv },
+      { role: "worker", env: { RELAYER_PRIVATE_KEY: signer.privateKey } },
+      { role: "worker", env: { RELAYER_PRIVATE_KEY: signer.privateKey } },
+    ]);
+    return world;
   } catch (error) {
+    cluster?.killAll();
     await chain.stop();
+    postgres.destroy();
     throw error;
   }
 }
 
 // --- PostgreSQL databases ------------------------------------------------------------------------
-
-const DEFAULT_SHARED_POSTGRES = "postgres://postgres@127.0.0.1:5432";
 
 async function adminQuery(baseUrl: string, sql: string): Promise<void> {
   const client = new Client({ connectionString: `${baseUrl}/postgres` });
@@ -125,16 +178,6 @@ async function adminQuery(baseUrl: string, sql: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-/** A fresh database named for the scenario on `baseUrl`; dropped by the returned function. */
-async function freshDatabase(baseUrl: string, label: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `failover_${label.replace(/\W/g, "_")}_${process.pid}_${crypto.randomBytes(3).toString("hex")}`;
-  await adminQuery(baseUrl, `CREATE DATABASE ${name}`);
-  return {
-    url: `${baseUrl}/${name}`,
-    drop: () => adminQuery(baseUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
-  };
 }
 
 /** Rows of `sql` on `url` (a short-lived connection: the scenario's own reads, never the relayer's pool). */
@@ -181,102 +224,62 @@ export function holderInstance(workers: RelayerInstance[], lease: LaneLease | nu
 
 // --- the cluster ---------------------------------------------------------------------------------
 
-export interface Deployment {
-  world: FailoverWorld;
-  cluster: RelayerCluster;
-  databaseUrl: string;
-  signer: Wallet;
-  name: ScenarioName;
-}
-
-async function startCluster(
+/** Waits until a running worker holds the signer's lane lease; returns it with the lease. */
+async function activeWorker(
   world: FailoverWorld,
-  name: ScenarioName,
-  databaseUrl: string,
-  layout: { apis: number; workers: number },
-  extraEnv: RelayerEnv = {},
-): Promise<Deployment> {
-  const signer = await world.chain.fundedKey();
-  // Relayed actions (confirm, refund, ...) need an api's own key; none are made here, but an api
-  // instance sends nothing with it either way: the batches go through the workers' lane.
-  const relayKey = await world.chain.fundedKey();
-  const logDir = path.join(world.logRoot, name);
-  const cluster = new RelayerCluster({
-    env: {
-      RPC_URL: world.chain.url,
-      DEPLOYMENTS_FILE: world.chain.deploymentsFile,
-      DATABASE_URL: databaseUrl,
-      RELAYER_DATA_DIR: logDir,
-      RELAYER_SECRET_KEY: crypto.randomBytes(32).toString("hex"),
-      POLL_INTERVAL_MS: "100",
-      BATCH_MAX_AGE_MS: "200",
-      SETTLE_INTERVAL_MS: "500",
-      CONFIRMATIONS: "1",
-      RATE_LIMIT_PER_SECOND: "100000",
-      RATE_LIMIT_BURST: "100000",
-      LEASE_TTL_MS: String(world.options.leaseTtlMs),
-      ...extraEnv,
-    } as RelayerEnv,
-    logDir,
-  });
-  const specs = [
-    ...Array.from({ length: layout.apis }, () => ({
-      role: "api" as const,
-      env: { RELAYER_PRIVATE_KEY: relayKey.privateKey },
-    })),
-    ...Array.from({ length: layout.workers }, () => ({
-      role: "worker" as const,
-      env: { RELAYER_PRIVATE_KEY: signer.privateKey },
-    })),
-  ];
-  world.options.log?.(`${name}: starting ${layout.apis} api + ${layout.workers} worker instances`);
-  await cluster.startAll(specs);
-  return { world, cluster, databaseUrl, signer, name };
-}
-
-/** Waits until a worker holds the signer's lane lease; returns it with the lease. */
-async function activeWorker(d: Deployment, timeoutMs = 60_000): Promise<{ worker: RelayerInstance; lease: LaneLease }> {
-  const workers = d.cluster.byRole("worker");
+  timeoutMs = 60_000,
+): Promise<{ worker: RelayerInstance; lease: LaneLease }> {
+  const workers = () => world.cluster.byRole("worker").filter((w) => w.running && !w.paused);
   return waitFor(
     async () => {
-      const lease = await laneLease(d.databaseUrl, d.signer.address);
-      const worker = holderInstance(
-        workers.filter((w) => w.running),
-        lease,
-      );
+      const lease = await laneLease(world.databaseUrl, world.signer.address);
+      const worker = holderInstance(workers(), lease);
       return worker && lease ? { worker, lease } : undefined;
     },
     {
-      what: `${d.name}: a worker holding lane:${d.signer.address.toLowerCase()}`,
+      what: `a worker holding lane:${world.signer.address.toLowerCase()}`,
       timeoutMs,
       intervalMs: 100,
       detail: async () =>
-        `lease ${JSON.stringify(await laneLease(d.databaseUrl, d.signer.address))}; ` +
-        workers.map((w) => `${w.name} pid ${w.pid} started ${JSON.stringify(w.started)}`).join("; "),
+        `lease ${JSON.stringify(await laneLease(world.databaseUrl, world.signer.address))}; ` +
+        workers()
+          .map((w) => w.recent(4))
+          .join("\n"),
     },
   );
 }
 
 /** Waits until the lane lease has a new holder (a running worker other than `old`); seconds since `from`. */
 async function takeover(
-  d: Deployment,
+  world: FailoverWorld,
   old: RelayerInstance,
   oldEpoch: number,
   from: number,
 ): Promise<{ worker: RelayerInstance; lease: LaneLease; seconds: number }> {
   const found = await waitFor(
     async () => {
-      const lease = await laneLease(d.databaseUrl, d.signer.address);
+      const lease = await laneLease(world.databaseUrl, world.signer.address);
       if (!lease || lease.epoch <= oldEpoch) return undefined;
       const worker = holderInstance(
-        d.cluster.byRole("worker").filter((w) => w !== old),
+        world.cluster.byRole("worker").filter((w) => w !== old && w.running),
         lease,
       );
       return worker ? { worker, lease, at: Date.now() } : undefined;
     },
-    { what: `${d.name}: a standby taking over the lane`, timeoutMs: 60_000, intervalMs: 100 },
+    {
+      what: "a standby taking over the lane",
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      detail: async () => JSON.stringify(await laneLease(world.databaseUrl, world.signer.address)),
+    },
   );
   return { worker: found.worker, lease: found.lease, seconds: (found.at - from) / 1000 };
+}
+
+/** A replacement for a killed instance, so that the next scenario starts with the full layout. */
+function replace(world: FailoverWorld, killed: RelayerInstance): Promise<RelayerInstance> {
+  const env = killed.role === "api" ? world.apiEnv : { RELAYER_PRIVATE_KEY: world.signer.privateKey };
+  return world.cluster.start({ role: killed.role, env });
 }
 
 // --- payments and clients ------------------------------------------------------------------------
@@ -311,6 +314,8 @@ interface Attempt {
   url: string;
   status: number | null;
   code?: string;
+  /** The Retry-After header of a refusal. */
+  retryAfter?: string | null;
   at: number;
 }
 
@@ -348,6 +353,7 @@ async function submitUntilAcknowledged(
       attempt.status = response.status;
       const body = (await response.json().catch(() => ({}))) as { code?: string; error?: { code?: string } };
       attempt.code = body.code ?? body.error?.code;
+      attempt.retryAfter = response.headers.get("retry-after");
       if (response.status === 200 || response.status === 201) {
         submission.acknowledgedAt = Date.now();
         submission.acknowledgedBy = url;
@@ -424,15 +430,15 @@ async function waitSettled(world: FailoverWorld, ids: Hex[], timeoutMs: number):
 
 /** Escrowed, moves the chain past the hold, settled; then counts against the acknowledged ids. */
 export async function tally(
-  d: Deployment,
+  world: FailoverWorld,
+  name: ScenarioName,
   submissions: Submission[],
   takeoverSeconds: number,
   details: Record<string, unknown>,
   timeoutMs = 120_000,
 ): Promise<ScenarioResult> {
-  const { world } = d;
   const acknowledged = submissions.filter((s) => s.acknowledgedAt !== null).map((s) => s.payment.id);
-  world.options.log?.(`${d.name}: ${acknowledged.length} acknowledged; waiting for escrow and settlement`);
+  world.options.log?.(`${name}: ${acknowledged.length} acknowledged; waiting for escrow and settlement`);
   await waitEscrowed(world, acknowledged, timeoutMs);
   await world.chain.increaseTime(HOLD_SECONDS + 1);
   const events = await waitSettled(world, acknowledged, timeoutMs);
@@ -443,7 +449,7 @@ export async function tally(
     return e !== undefined && events.settled.get(`${e.batchId}:${world.merchant.id}`) === 1;
   }).length;
   return {
-    name: d.name,
+    name,
     acknowledged: acknowledged.length,
     escrowedOnce: acknowledged.filter((id) => count(id) === 1).length,
     lost: acknowledged.filter((id) => count(id) === 0).length,
@@ -488,41 +494,29 @@ async function pendingFrom(world: FailoverWorld, signer: string): Promise<string
 
 type Scenario = (world: FailoverWorld) => Promise<ScenarioResult>;
 
-/** Runs `body` on a fresh database and cluster; stops both whatever happens. */
-async function withCluster<T>(
-  world: FailoverWorld,
-  name: ScenarioName,
-  layout: { apis: number; workers: number },
-  body: (d: Deployment) => Promise<T>,
-  database?: { baseUrl: string },
-): Promise<T> {
-  const db = await freshDatabase(database?.baseUrl ?? world.options.sharedPostgresUrl ?? DEFAULT_SHARED_POSTGRES, name);
-  let d: Deployment | undefined;
+/** Whatever a scenario leaves behind on failure is undone here: nothing paused, the chain mining. */
+async function guarded<T>(world: FailoverWorld, body: () => Promise<T>): Promise<T> {
   try {
-    d = await startCluster(world, name, db.url, layout);
-    return await body(d);
+    return await body();
   } finally {
     await world.chain.setAutomine(true).catch(() => undefined);
-    if (d) {
-      for (const i of d.cluster.instances) if (i.paused) i.resume();
-      d.cluster.killAll();
-      await Promise.all(d.cluster.instances.map((i) => i.exited));
-    }
-    await db.drop().catch(() => undefined);
+    for (const i of world.cluster.instances) if (i.paused) i.resume();
   }
 }
 
+const apiUrls = (world: FailoverWorld) => () => world.cluster.apiUrls();
+
 /** (a) kill -9 the active worker while its batch transaction waits in the mempool. */
 export const workerKill: Scenario = (world) =>
-  withCluster(world, "worker-kill", { apis: 1, workers: 2 }, async (d) => {
-    const { worker: active, lease } = await activeWorker(d);
+  guarded(world, async () => {
+    const { worker: active, lease } = await activeWorker(world);
     const payments = await signRun(world, world.options.payments, "worker-kill");
-    // Interval-free mining: a sent transaction waits in the mempool until the scenario mines.
+    // Automine off: a sent transaction waits in the mempool until the scenario mines.
     await world.chain.setAutomine(false);
-    const submissions = await runLoad(() => d.cluster.apiUrls(), payments, { concurrency: 8, timeoutMs: 120_000 });
+    const submissions = await runLoad(apiUrls(world), payments, { concurrency: 8, timeoutMs: 120_000 });
     const pending = await waitFor(
       async () => {
-        const hashes = await pendingFrom(world, d.signer.address);
+        const hashes = await pendingFrom(world, world.signer.address);
         return hashes.length > 0 ? hashes : undefined;
       },
       {
@@ -537,169 +531,168 @@ export const workerKill: Scenario = (world) =>
     world.options.log?.(
       `worker-kill: killed ${active.name} (${exit.signal}) with ${pending.length} transaction(s) pending`,
     );
-    const next = await takeover(d, active, lease.epoch, killedAt);
+    const next = await takeover(world, active, lease.epoch, killedAt);
     await world.chain.setAutomine(true);
     await world.chain.mine(1);
-    return tally(d, submissions, next.seconds, {
+    const replacement = replace(world, active);
+    const result = await tally(world, "worker-kill", submissions, next.seconds, {
       killed: active.name,
       killSignal: exit.signal,
       pendingAtKill: pending.length,
       newHolder: next.worker.name,
       epochs: [lease.epoch, next.lease.epoch],
     });
+    await replacement;
+    return result;
   });
 
-/** (b) kill -9 one of two api instances under load; clients retry elsewhere with the same key. */
+/** (b) kill -9 one of the api instances under load; clients retry elsewhere with the same key. */
 export const apiKill: Scenario = (world) =>
-  withCluster(world, "api-kill", { apis: 2, workers: 1 }, async (d) => {
-    await activeWorker(d);
-    const [victim, survivor] = d.cluster.byRole("api");
+  guarded(world, async () => {
+    await activeWorker(world);
+    const [victim, survivor] = world.cluster.byRole("api").filter((i) => i.running);
     const payments = await signRun(world, world.options.payments, "api-kill");
-    let killedAt = 0;
-    const kill = new Promise<void>((resolve) => {
-      void (async () => {
-        await waitFor(() => killedAt > 0 || undefined, {
-          what: "api-kill: the strike",
-          timeoutMs: 180_000,
-          intervalMs: 20,
-        });
-        await victim.kill();
-        resolve();
-      })();
-    });
-    // Both instances in every client's list (a load balancer's view): a dead one is skipped by
-    // the retry, never dropped from the list, so retries hit it too until it stops answering.
+    let strikeAt = 0;
+    // Both instances stay in every client's list (a load balancer's view before its health check
+    // notices): retries reach the dead one too, and move on when it does not answer.
     const urls = [victim.url!, survivor.url!];
     const submissions = await runLoad(() => urls, payments, {
       concurrency: 12,
       timeoutMs: 180_000,
       pacingMs: 5,
       during: (n) => {
-        if (n === Math.floor(payments.length / 3) && killedAt === 0) killedAt = Date.now();
+        if (n === Math.floor(payments.length / 3) && strikeAt === 0) {
+          strikeAt = Date.now();
+          victim.child.killNow();
+        }
       },
     });
-    await kill;
-    // Requests that struck the dead instance and were then acknowledged by the survivor.
+    const exit = await victim.exited;
+    const replacement = replace(world, victim);
+    // Requests that found the dead instance silent and were then acknowledged by the survivor.
     const failedOver = submissions.filter(
       (s) => s.attempts.some((a) => a.url === victim.url && a.status === null) && s.acknowledgedBy === survivor.url,
     );
-    const firstRecovery = Math.min(...failedOver.map((s) => s.acknowledgedAt!).filter((t) => t >= killedAt));
-    // The same request again, to each instance still alive: the first result, not a second payment.
+    const firstRecovery = Math.min(...failedOver.map((s) => s.acknowledgedAt!).filter((t) => t >= strikeAt));
+    // Every request again, with its key, at the survivor: the first result, never a second payment.
     const again = await Promise.all(
-      submissions.slice(0, 20).map(async (s) => {
+      submissions.map(async (s) => {
         const response = await fetch(`${survivor.url}/v1/payments`, {
           method: "POST",
           headers: { "content-type": "application/json", "idempotency-key": s.key },
           body: JSON.stringify(s.payment.body),
         });
-        return response.status;
+        const body = (await response.json()) as { id?: string };
+        return { status: response.status, sameId: body.id?.toLowerCase() === s.payment.id.toLowerCase() };
       }),
     );
-    return tally(d, submissions, Number.isFinite(firstRecovery) ? (firstRecovery - killedAt) / 1000 : 0, {
-      killed: victim.name,
-      failedOver: failedOver.length,
-      retriedStatuses: [...new Set(again)],
-    });
+    const result = await tally(
+      world,
+      "api-kill",
+      submissions,
+      Number.isFinite(firstRecovery) ? (firstRecovery - strikeAt) / 1000 : 0,
+      {
+        killed: victim.name,
+        killSignal: exit.signal,
+        failedOver: failedOver.length,
+        retriedStatuses: [...new Set(again.map((a) => a.status))],
+        retriedSameIds: again.every((a) => a.sameId),
+      },
+    );
+    await replacement;
+    return result;
   });
 
-/** (c) the PostgreSQL server stops under load and starts again. */
-export const postgresRestart: Scenario = async (world) => {
-  const server: OwnPostgres = await startOwnPostgres();
-  try {
-    return await withCluster(
-      world,
-      "postgres-restart",
-      { apis: 1, workers: 1 },
-      async (d) => {
-        await activeWorker(d);
-        const payments = await signRun(world, world.options.payments, "postgres-restart");
-        const downAfter = Math.floor(payments.length / 3);
-        let downAt = 0;
-        let upAt = 0;
-        const outage = (async () => {
-          await waitFor(() => downAt > 0 || undefined, {
-            what: "postgres-restart: the strike",
-            timeoutMs: 180_000,
-            intervalMs: 20,
-          });
-          server.stop("immediate");
-          world.options.log?.("postgres-restart: server stopped (immediate)");
-          await sleep(4_000);
-          server.start();
+/** (c) the PostgreSQL server stops under load (immediate: as a crash) and starts again. */
+export const postgresRestart: Scenario = (world) =>
+  guarded(world, async () => {
+    await activeWorker(world);
+    const payments = await signRun(world, world.options.payments, "postgres-restart");
+    let downAt = 0;
+    let upAt = 0;
+    let outage: Promise<void> = Promise.resolve();
+    const urls = world.cluster.apiUrls();
+    const submissions = await runLoad(() => urls, payments, {
+      concurrency: 6,
+      timeoutMs: 180_000,
+      pacingMs: 20,
+      during: (n) => {
+        if (n !== Math.floor(payments.length / 3) || downAt !== 0) return;
+        downAt = Date.now();
+        world.postgres.stop("immediate");
+        world.options.log?.("postgres-restart: server stopped (immediate)");
+        outage = sleep(4_000).then(() => {
+          world.postgres.start();
           upAt = Date.now();
           world.options.log?.("postgres-restart: server started again");
-        })();
-        const urls = d.cluster.apiUrls();
-        const submissions = await runLoad(() => urls, payments, {
-          concurrency: 6,
-          timeoutMs: 180_000,
-          pacingMs: 20,
-          during: (n) => {
-            if (n === downAfter && downAt === 0) downAt = Date.now();
-          },
-        });
-        await outage;
-        const refused = submissions.flatMap((s) => s.attempts.filter((a) => a.status !== null && a.status >= 500));
-        const codes = [...new Set(refused.map((a) => `${a.status} ${a.code ?? "?"}`))];
-        const recovered = submissions.map((s) => s.acknowledgedAt ?? 0).filter((t) => t >= upAt);
-        const ready = await fetch(`${urls[0]}/ready`).then((r) => r.status);
-        return tally(d, submissions, recovered.length ? (Math.min(...recovered) - upAt) / 1000 : 0, {
-          refusedWhileDown: refused.length,
-          refusalCodes: codes,
-          readyAfter: ready,
-          workerAlive: d.cluster.byRole("worker").every((w) => w.running),
         });
       },
-      { baseUrl: server.baseUrl },
+    });
+    await outage;
+    const refused = submissions.flatMap((s) => s.attempts.filter((a) => a.status !== null && a.status >= 500));
+    const codes = [...new Set(refused.map((a) => `${a.status} ${a.code ?? "?"}`))];
+    const recovered = submissions.map((s) => s.acknowledgedAt ?? 0).filter((t) => t >= upAt);
+    const result = await tally(
+      world,
+      "postgres-restart",
+      submissions,
+      recovered.length ? (Math.min(...recovered) - upAt) / 1000 : 0,
+      {
+        downSeconds: (upAt - downAt) / 1000,
+        refusedWhileDown: refused.length,
+        refusalCodes: codes,
+        everyRefusalHasRetryAfter: refused.every((a) => a.retryAfter !== null && a.retryAfter !== undefined),
+      },
     );
-  } finally {
-    server.destroy();
-  }
-};
+    result.details.readyAfter = await Promise.all(urls.map((u) => fetch(`${u}/ready`).then((r) => r.status)));
+    result.details.allAlive = world.cluster.instances.filter((i) => i.running).length === 4;
+    return result;
+  });
 
 /** (d) SIGSTOP the active worker, a standby takes over, SIGCONT: the old one sends nothing more. */
 export const workerPause: Scenario = (world) =>
-  withCluster(world, "worker-pause", { apis: 1, workers: 2 }, async (d) => {
-    const { worker: old, lease } = await activeWorker(d);
+  guarded(world, async () => {
+    const { worker: old, lease } = await activeWorker(world);
     const payments = await signRun(world, world.options.payments, "worker-pause");
     const third = Math.ceil(payments.length / 3);
-    const urls = () => d.cluster.apiUrls();
+    const urls = apiUrls(world);
     const before = await runLoad(urls, payments.slice(0, third), { concurrency: 6, timeoutMs: 60_000 });
     // Stopped with work in hand: payments it may already have batched, and new ones arriving.
     const pausedAt = Date.now();
     old.pause();
     const during = await runLoad(urls, payments.slice(third, 2 * third), { concurrency: 6, timeoutMs: 60_000 });
-    const next = await takeover(d, old, lease.epoch, pausedAt);
-    const takeoverBlock = await world.chain.provider.getBlockNumber();
+    const next = await takeover(world, old, lease.epoch, pausedAt);
     await waitEscrowed(
       world,
       during.map((s) => s.payment.id),
       60_000,
     );
     const mark = old.logCount;
-    old.resume();
     const resumedBlock = await world.chain.provider.getBlockNumber();
+    const resumedAt = Date.now();
+    old.resume();
     const after = await runLoad(urls, payments.slice(2 * third), { concurrency: 6, timeoutMs: 60_000 });
     // Long enough for the old worker's timers to fire and find the lease gone.
     await sleep(Math.max(3_000, world.options.leaseTtlMs / 2));
-    const result = await tally(d, [...before, ...during, ...after], next.seconds, {});
-    // Every transaction of the signer mined after the SIGCONT is one the store recorded under the
-    // new holder's epoch: nothing the old process signed, and nothing sent unrecorded.
-    const mined = await signerTransactions(world, d.signer.address, resumedBlock + 1);
-    const recorded = await rows<{ tx_hash: string; epoch: string | number }>(
-      d.databaseUrl,
-      "SELECT tx_hash, epoch FROM submissions",
+    const result = await tally(world, "worker-pause", [...before, ...during, ...after], next.seconds, {});
+    // Every transaction of the signer mined after the SIGCONT was recorded, before it was sent,
+    // under the new holder's epoch: nothing the old process signed, nothing sent unrecorded.
+    const mined = await signerTransactions(world, world.signer.address, resumedBlock + 1);
+    const recorded = await rows<{ tx_hash: string; epoch: string | number; sent_at: string | number }>(
+      world.databaseUrl,
+      "SELECT tx_hash, epoch, sent_at FROM submissions",
     );
     const epochOf = new Map(recorded.map((r) => [r.tx_hash.toLowerCase(), Number(r.epoch)]));
     const fromOld = mined.filter((tx) => (epochOf.get(tx.hash.toLowerCase()) ?? -1) < next.lease.epoch);
-    const nonces = (await signerTransactions(world, d.signer.address, world.chain.deployBlock)).map((t) => t.nonce);
+    const staleRecords = recorded.filter((r) => Number(r.sent_at) >= resumedAt && Number(r.epoch) < next.lease.epoch);
+    const nonces = (await signerTransactions(world, world.signer.address, world.chain.deployBlock)).map((t) => t.nonce);
     result.details = {
       paused: old.name,
       newHolder: next.worker.name,
       epochs: [lease.epoch, next.lease.epoch],
-      takeoverBlock,
       minedAfterResume: mined.length,
       oldProcessTransactions: fromOld.map((t) => t.hash),
+      recordsUnderOldEpochAfterResume: staleRecords.length,
       noncesContiguous: nonces.every((n, i) => n === i),
       oldAlive: old.running,
       oldLogsAfterResume: old.logsSince(mark).length,

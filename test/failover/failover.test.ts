@@ -55,6 +55,8 @@ describe("failover: api and worker processes on PostgreSQL and a real chain", fu
     expect(result.details.failedOver as number, JSON.stringify(result)).to.be.at.least(1);
     // A retry of an acknowledged payment is answered with its first result, never a second payment.
     for (const status of result.details.retriedStatuses as number[]) expect(status).to.be.oneOf([200, 201]);
+    expect(result.details.retriedSameIds).to.equal(true);
+    expect(result.details.killSignal).to.equal("SIGKILL");
   });
 
   it("(c) PostgreSQL restarted under load: 503 storage_unavailable while it is down, nothing lost, recovery by itself", async () => {
@@ -63,8 +65,10 @@ describe("failover: api and worker processes on PostgreSQL and a real chain", fu
     expect(result.details.refusedWhileDown as number).to.be.at.least(1);
     expect(result.details.refusalCodes).to.include("503 storage_unavailable");
     for (const code of result.details.refusalCodes as string[]) expect(code).to.equal("503 storage_unavailable");
-    expect(result.details.readyAfter).to.equal(200);
-    expect(result.details.workerAlive).to.equal(true);
+    expect(result.details.everyRefusalHasRetryAfter).to.equal(true);
+    // Recovered by itself: every instance alive (none restarted) and ready again.
+    expect(result.details.allAlive).to.equal(true);
+    for (const status of result.details.readyAfter as number[]) expect(status).to.equal(200);
   });
 
   it("(d) SIGSTOP of the active worker, takeover, SIGCONT: the old process sends nothing more", async () => {
@@ -73,6 +77,8 @@ describe("failover: api and worker processes on PostgreSQL and a real chain", fu
     expect(result.takeoverSeconds).to.be.at.most(TAKEOVER_LIMIT_SECONDS);
     expect(result.details.oldProcessTransactions).to.deep.equal([]);
     expect(result.details.minedAfterResume as number).to.be.at.least(1);
+    expect(result.details.recordsUnderOldEpochAfterResume).to.equal(0);
     expect(result.details.noncesContiguous).to.equal(true);
+    expect(result.details.oldAlive, "the old worker lives on as a standby").to.equal(true);
   });
 });
