@@ -70,6 +70,18 @@ export interface StuckTransaction {
   since: number;
 }
 
+/**
+ * What the other jobs (settler, blocklist sync, relayed writes, the watcher around a reorg) need of
+ * "the submitter": one Submitter, or the signer lanes of a worker (src/relayer/roles/lanes.ts).
+ */
+export interface SubmitterPort {
+  registerPurpose(kind: string, handler: PurposeHandler): void;
+  gasLimitFor(data: string, fallback: bigint, options?: { strict?: boolean }): Promise<bigint>;
+  send(purpose: string, data: string, gasLimit: bigint): Promise<SubmissionRecord>;
+  exclusive<T>(work: () => Promise<T>): Promise<T>;
+  reconcile(): Promise<unknown>;
+}
+
 /** Built batches a lane claims per tick at most (the rest is left to the other lanes). */
 export const LANE_CLAIM_LIMIT = 2;
 
@@ -109,7 +121,7 @@ export interface SubmitterOptions {
   onFenced?: (error: FencedError) => void;
 }
 
-export class Submitter extends Job {
+export class Submitter extends Job implements SubmitterPort {
   readonly nonces: NonceManager;
   /** Transactions that need a bump above the fee cap, by nonce (cleared when mined or dropped). */
   readonly stuck = new Map<number, StuckTransaction>();

@@ -35,11 +35,11 @@ export class PgLeases implements LeaseRepository {
   async acquire(name: string, holder: string, ttlMs: number, now: number, info: string): Promise<Lease | null> {
     if (holder === "") throw new RangeError("a lease holder must not be empty");
     const rows = await this.conn.rows<LeaseRow>(
-      `INSERT INTO leases AS l (name, holder, epoch, expires_at, info) VALUES ($1, $2, 1, $3 + $4, $5)
+      `INSERT INTO leases AS l (name, holder, epoch, expires_at, info) VALUES ($1, $2, 1, $3::bigint + $4::bigint, $5)
        ON CONFLICT (name) DO UPDATE SET
          epoch = CASE WHEN l.holder = excluded.holder THEN l.epoch ELSE l.epoch + 1 END,
          holder = excluded.holder, expires_at = excluded.expires_at, info = excluded.info
-       WHERE l.holder = excluded.holder OR l.holder = '' OR l.expires_at <= $3
+       WHERE l.holder = excluded.holder OR l.holder = '' OR l.expires_at <= $3::bigint
        RETURNING *`,
       [name, holder, now, ttlMs, info],
     );
@@ -48,7 +48,7 @@ export class PgLeases implements LeaseRepository {
 
   async renew(name: string, holder: string, epoch: number, ttlMs: number, now: number): Promise<boolean> {
     const result = await this.conn.query(
-      "UPDATE leases SET expires_at = $4 + $5 WHERE name = $1 AND holder = $2 AND epoch = $3",
+      "UPDATE leases SET expires_at = $4::bigint + $5::bigint WHERE name = $1 AND holder = $2 AND epoch = $3",
       [name, holder, epoch, now, ttlMs],
     );
     return result.rowCount === 1;

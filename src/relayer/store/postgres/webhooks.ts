@@ -211,7 +211,7 @@ export class PgWebhooks implements WebhookRepository {
             AND (e.claimed_by IS NULL OR e.claimed_by = $4 OR e.claimed_until <= $2)
           ORDER BY e.id LIMIT $3
           FOR UPDATE SKIP LOCKED)
-       UPDATE webhook_endpoints w SET claimed_by = $4, claimed_until = $2 + $5
+       UPDATE webhook_endpoints w SET claimed_by = $4, claimed_until = $2::bigint + $5::bigint
          FROM picked WHERE w.id = picked.id
        RETURNING w.id, w.merchant_id, w.url, w.secret, w.consecutive_failures`,
       [after, now, limit, holder, leaseMs],
