@@ -84,7 +84,13 @@ class DeferredLogger implements Logger {
   private forward(level: keyof Logger) {
     return (obj: object, msg?: string) => {
       if (this.target) this.target[level](obj, msg);
-      else if (level !== "debug") process.stderr.write(JSON.stringify({ level, time: Date.now(), ...obj, msg }) + "\n");
+      // Job lines carry bigints (block numbers): a throwing log line would fail the tick after its commit.
+      else if (level !== "debug")
+        process.stderr.write(
+          JSON.stringify({ level, time: Date.now(), ...obj, msg }, (_k, v: unknown) =>
+            typeof v === "bigint" ? v.toString() : v,
+          ) + "\n",
+        );
     };
   }
 }
