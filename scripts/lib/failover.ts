@@ -695,7 +695,8 @@ export const workerPause: Scenario = (world) =>
       recordsUnderOldEpochAfterResume: staleRecords.length,
       noncesContiguous: nonces.every((n, i) => n === i),
       oldAlive: old.running,
-      oldLogsAfterResume: old.logsSince(mark).length,
+      // What the old process said on waking: that it lost the lease and stops sending.
+      oldLeaseLostAfterResume: old.logsSince(mark).some((l) => typeof l.msg === "string" && /lease lost/.test(l.msg)),
     };
     return result;
   });

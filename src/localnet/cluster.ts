@@ -98,11 +98,12 @@ export class RelayerInstance {
 
   /** @internal */
   onLine(line: string, stream: "stdout" | "stderr"): void {
+    const parsed = parseRelayerLine(line);
     if (stream === "stderr") {
       this.stderrTail = (this.stderrTail + line + "\n").slice(-STDERR_TAIL_CHARS);
-      return;
+      // A process without an HTTP app (role worker) logs its JSON lines on stderr.
+      if (!parsed) return;
     }
-    const parsed = parseRelayerLine(line);
     const fields = parsed ? parsed.fields : { raw: line };
     this.logs.push(fields);
     if (this.logs.length > MAX_KEPT_LOGS) {

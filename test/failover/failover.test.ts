@@ -80,5 +80,6 @@ describe("failover: api and worker processes on PostgreSQL and a real chain", fu
     expect(result.details.recordsUnderOldEpochAfterResume).to.equal(0);
     expect(result.details.noncesContiguous).to.equal(true);
     expect(result.details.oldAlive, "the old worker lives on as a standby").to.equal(true);
+    expect(result.details.oldLeaseLostAfterResume, "the old worker noticed it lost the lease").to.equal(true);
   });
 });
