@@ -403,10 +403,42 @@ export async function runLoad(
 
 // --- what the chain says -------------------------------------------------------------------------
 
+/** Relayer states that never lead to a PaymentEscrowed: waiting longer for those changes nothing. */
+const NEVER_ESCROWED = new Set(["rejected", "expired"]);
+
+/** What the relayer says of payments (GET /v1/payments/:id on a live api instance). */
+async function relayerViews(
+  world: FailoverWorld,
+  ids: Hex[],
+): Promise<Map<Hex, { state: string; reason: string | null }>> {
+  const views = new Map<Hex, { state: string; reason: string | null }>();
+  const url = world.cluster.apiUrls()[0];
+  if (!url) return views;
+  await Promise.all(
+    ids.map(async (id) => {
+      const response = await fetch(`${url}/v1/payments/${id}`, { signal: AbortSignal.timeout(10_000) }).catch(
+        () => null,
+      );
+      if (response?.status !== 200) return;
+      const body = (await response.json()) as { state: string; rejectReason?: string | null };
+      views.set(id, { state: body.state, reason: body.rejectReason ?? null });
+    }),
+  );
+  return views;
+}
+
+/**
+ * Waits until every one of `ids` is escrowed on chain, or the relayer has given up on those that
+ * are not (rejected, expired: reported, not waited for), or `timeoutMs` passes.
+ */
 async function waitEscrowed(world: FailoverWorld, ids: Hex[], timeoutMs: number): Promise<EscrowEvents> {
   let events = await escrowEvents(world.chain);
   const deadline = Date.now() + timeoutMs;
-  while (!ids.every((id) => events.escrowed.has(id)) && Date.now() < deadline) {
+  while (Date.now() < deadline) {
+    const missing = ids.filter((id) => !events.escrowed.has(id));
+    if (missing.length === 0) break;
+    const views = await relayerViews(world, missing);
+    if (missing.every((id) => NEVER_ESCROWED.has(views.get(id)?.state ?? ""))) break;
     await sleep(500);
     events = await escrowEvents(world.chain);
   }
@@ -416,8 +448,9 @@ async function waitEscrowed(world: FailoverWorld, ids: Hex[], timeoutMs: number)
 async function waitSettled(world: FailoverWorld, ids: Hex[], timeoutMs: number): Promise<EscrowEvents> {
   const settled = (events: EscrowEvents) =>
     ids.every((id) => {
+      // Only what was escrowed can settle (the missing ones are counted as lost, not waited for).
       const e = events.escrowed.get(id);
-      return e !== undefined && events.settled.has(`${e.batchId}:${world.merchant.id}`);
+      return e === undefined || events.settled.has(`${e.batchId}:${world.merchant.id}`);
     });
   let events = await escrowEvents(world.chain);
   const deadline = Date.now() + timeoutMs;
@@ -444,6 +477,11 @@ export async function tally(
   const events = await waitSettled(world, acknowledged, timeoutMs);
   const all = submissions.map((s) => s.payment.id);
   const count = (id: Hex) => events.escrowed.get(id)?.count ?? 0;
+  const missing = acknowledged.filter((id) => count(id) === 0);
+  if (missing.length > 0) {
+    // Why they are missing, as the relayer tells it (e.g. dropped by the batcher's simulation).
+    details.missing = [...(await relayerViews(world, missing))].map(([id, v]) => ({ id, ...v }));
+  }
   const settledOnce = acknowledged.filter((id) => {
     const e = events.escrowed.get(id);
     return e !== undefined && events.settled.get(`${e.batchId}:${world.merchant.id}`) === 1;
