@@ -10,6 +10,12 @@
  *
  * What counts is read from the chain, not from the relayer: each acknowledged payment (a 2xx from
  * intake) must have exactly one PaymentEscrowed event and its batch one TrancheSettled.
+ *
+ * Every process runs on this one host, so in (a) the standby sees the killed holder's pid gone and
+ * takes its leases at once (the worker role's same-host shortcut); the lease-expiry path a worker
+ * on another host depends on is the one (d) measures (SIGSTOP keeps the pid alive).
+ * Settlement: the merchant's hold is the registry's minimum (one minute); each scenario moves the
+ * chain's clock past it (evm_increaseTime) and waits for the settler's TrancheSettled.
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
