@@ -32,7 +32,7 @@ function serialised(client: pg.PoolClient): Queryable {
  * `url` with `-c synchronous_commit=on` added to its startup options (kept: the caller's own, e.g.
  * a search_path), so the setting is in force from the connection's first statement.
  */
-/** Longest a transaction may sit idle between statements (no transaction here waits on anything but SQL). */
+/** A transaction idle this long between statements is a stalled holder's: the server ends it. */
 const IDLE_IN_TRANSACTION_MS = 5_000;
 
 function withDurableCommit(url: string): string {
