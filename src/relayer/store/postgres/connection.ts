@@ -175,6 +175,12 @@ export class PgConnection {
       } catch (error) {
         throw this.storage.map(error);
       }
+      // A checked-out client whose connection breaks between two statements emits "error": the
+      // next statement fails anyway (and is mapped), so the event must only not crash the process.
+      const onError = (error: Error): void => {
+        this.storage.map(error);
+      };
+      client.on("error", onError);
       let broken: Error | undefined;
       const afterCommit: (() => void)[] = [];
       const db = serialised(client);
@@ -195,6 +201,7 @@ export class PgConnection {
         if (typeof code === "string" && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
         throw this.storage.map(error);
       } finally {
+        client.removeListener("error", onError);
         client.release(broken);
       }
     }
