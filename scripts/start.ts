@@ -11,12 +11,19 @@
  *    node restart is a new chain) is moved aside, see src/localnet/chainIdentity.ts;
  * 4. with --demo, scripts/demo.ts against it.
  *
+ * With --postgres, step 3 is the production layout in small: two `api` instances (RELAYER_PORT and
+ * the port after it) and one `worker`, all on one PostgreSQL database (DATABASE_URL, else database
+ * `stablepay_local` on the server src/localnet/postgres.ts finds or starts; a database made on
+ * another chain is renamed aside, like the SQLite file). The summary lists every instance.
+ *
  * Ctrl-C stops the relayer, then the chain (only if started here), each as a process group with a
  * timeout. The pieces are the local-network harness's (src/localnet). See docs/LOCAL.md.
  */
-import { appendFileSync, existsSync, mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { pickRelayerEnv } from "../src/relayer/config";
+import { pickRelayerEnv, type RelayerEnv } from "../src/relayer/config";
+import { RelayerCluster } from "../src/localnet/cluster";
 import { startHardhatNode } from "../src/localnet/chain";
 import {
   identityMismatch,
@@ -37,10 +44,13 @@ import {
   contractAddresses,
   displayPath,
   formatSummary,
+  redactDatabaseUrl,
   relayerUrls,
   writeNetworkInfo,
+  type InstanceInfo,
   type NetworkInfo,
 } from "./lib/networkInfo";
+import { LocalPostgres } from "./lib/localPostgres";
 import { USAGE, UsageError, parseStartOptions, type StartOptions } from "./lib/startOptions";
 
 /** Generous: `hardhat node` and ts-node both take a while on a loaded two-core machine. */
@@ -67,6 +77,9 @@ const show = (file: string): string => displayPath(file);
 class LocalNetwork {
   private chain: ManagedProcess | null = null;
   private relayer: ManagedProcess | null = null;
+  /** With --postgres: the api and worker instances (then `relayer` stays null). */
+  private cluster: RelayerCluster | null = null;
+  private postgres: LocalPostgres | null = null;
   /** A chain that was already answering: never stopped from here. */
   private reusedChain = false;
   private stopping = false;
@@ -93,9 +106,15 @@ class LocalNetwork {
       },
     });
     const record = deployment.record;
-    this.prepareStore(await readChainIdentity(o.rpcUrl, record.contracts.PaymentEscrow.address));
-
-    const relayer = await this.startRelayer();
+    const identity = await readChainIdentity(o.rpcUrl, record.contracts.PaymentEscrow.address);
+    let relayer: { url: string; signer: string | null; database: string; instances?: InstanceInfo[] };
+    if (o.postgres) {
+      const databaseUrl = await this.preparePostgres(identity);
+      relayer = { ...(await this.startCluster(databaseUrl)), database: redactDatabaseUrl(databaseUrl) };
+    } else {
+      this.prepareStore(identity);
+      relayer = { ...(await this.startRelayer()), database: o.databasePath };
+    }
     const info: NetworkInfo = {
       chain: { rpcUrl: o.rpcUrl, chainId, startedHere, logFile: startedHere ? this.chainLogFile : null },
       deployment: {
@@ -107,10 +126,12 @@ class LocalNetwork {
       },
       relayer: {
         ...relayerUrls(relayer.url),
-        database: o.databasePath,
-        logFile: this.relayerLogFile,
+        database: relayer.database,
+        logFile: relayer.instances ? relayer.instances[0].logFile : this.relayerLogFile,
         signer: relayer.signer,
         adminToken: o.defaultAdminToken ? o.adminToken : "(from RELAYER_ADMIN_TOKEN)",
+        store: o.postgres ? "postgres" : "sqlite",
+        ...(relayer.instances ? { instances: relayer.instances } : {}),
       },
       dataDir: o.dataDir,
       pid: process.pid,
@@ -131,7 +152,13 @@ class LocalNetwork {
 
   /** Refuses before touching anything (the store above all) when the relayer's port is taken. */
   private async checkRelayerPort(): Promise<void> {
-    const { relayerHost, relayerPort } = this.options;
+    const { relayerPort, postgres } = this.options;
+    // --postgres: the second api instance listens on the next port.
+    for (const port of postgres ? [relayerPort, relayerPort + 1] : [relayerPort]) await this.checkPort(port);
+  }
+
+  private async checkPort(relayerPort: number): Promise<void> {
+    const { relayerHost } = this.options;
     if (await portIsFree(relayerHost, relayerPort)) return;
     const url = `http://${relayerHost}:${relayerPort}`;
     const what =
@@ -190,6 +217,108 @@ class LocalNetwork {
     saveChainIdentity(storeDir, identity);
   }
 
+  /**
+   * The PostgreSQL database of the --postgres layout: DATABASE_URL as given, or `stablepay_local`
+   * on the local server, renamed aside (never dropped) when it was made on another chain.
+   */
+  private async preparePostgres(identity: ChainIdentity): Promise<string> {
+    const o = this.options;
+    if (o.databaseUrl) {
+      console.log(`relayer store: PostgreSQL at ${redactDatabaseUrl(o.databaseUrl)} (DATABASE_URL, used as is)`);
+      return o.databaseUrl;
+    }
+    this.postgres = await LocalPostgres.open();
+    console.log(`relayer store: PostgreSQL ${this.postgres.description}`);
+    const storeDir = path.join(o.dataDir, "postgres");
+    mkdirSync(storeDir, { recursive: true });
+    const mismatch = identityMismatch(loadChainIdentity(storeDir), identity);
+    const { url, movedAside } = await this.postgres.prepareDatabase(mismatch !== null);
+    if (movedAside) {
+      console.log(
+        `relayer store: renamed database ${this.postgres.databaseName} to ${movedAside}: ${mismatch}; starting empty`,
+      );
+    }
+    saveChainIdentity(storeDir, identity);
+    return url;
+  }
+
+  /**
+   * Every instance must decrypt what another stored (webhook secrets): one key for all of them,
+   * RELAYER_SECRET_KEY when set, else one generated once into the data dir (local chain only).
+   */
+  private sharedSecretKey(): string {
+    if (process.env.RELAYER_SECRET_KEY) return process.env.RELAYER_SECRET_KEY;
+    const file = path.join(this.options.dataDir, "postgres", "secret.key");
+    if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
+    return readFileSync(file, "utf8").trim();
+  }
+
+  /** The shell's relayer settings, without those that choose a layout: npm start chooses it. */
+  private shellRelayerEnv(): RelayerEnv {
+    const env: Record<string, string | undefined> = { ...pickRelayerEnv(process.env) };
+    delete env.DATABASE_URL;
+    delete env.RELAYER_ROLE;
+    return env as RelayerEnv;
+  }
+
+  private async startCluster(
+    databaseUrl: string,
+  ): Promise<{ url: string; signer: string | null; instances: InstanceInfo[] }> {
+    const o = this.options;
+    for (const name of ["api-1", "api-2", "worker-1"]) {
+      appendFileSync(
+        path.join(o.dataDir, `relayer-${name}.log`),
+        `\n# ${new Date().toISOString()} npm start --postgres: ${name} against ${o.rpcUrl}\n`,
+      );
+    }
+    console.log(
+      `relayer: starting 2 api instances and 1 worker (${show(RELAYER_MAIN)}; logs: ${show(o.dataDir)}/relayer-*.log)`,
+    );
+    const cluster = new RelayerCluster({
+      env: {
+        ...this.shellRelayerEnv(),
+        RPC_URL: o.rpcUrl,
+        DEPLOYMENTS_FILE: o.deploymentsFile,
+        RELAYER_DATA_DIR: o.dataDir,
+        DATABASE_URL: databaseUrl,
+        RELAYER_SECRET_KEY: this.sharedSecretKey(),
+        RELAYER_HOST: o.relayerHost,
+        RELAYER_ADMIN_TOKEN: o.adminToken,
+        SETTLE_INTERVAL_MS: String(o.settleIntervalMs),
+        WEBHOOK_ALLOW_LOOPBACK: process.env.WEBHOOK_ALLOW_LOOPBACK ?? "1",
+      } as RelayerEnv,
+      logDir: o.dataDir,
+      startTimeoutMs: RELAYER_START_TIMEOUT_MS,
+      onLine: (name, line, stream) => {
+        const parsed = parseRelayerLine(line);
+        const text = consoleLine(line);
+        if (text !== null)
+          (stream === "stderr" || (parsed?.level ?? 0) >= 40 ? console.error : console.log)(`[${name}] ${text}`);
+      },
+    });
+    this.cluster = cluster;
+    await cluster.startAll([
+      { role: "api", name: "api-1", env: { RELAYER_PORT: String(o.relayerPort) } },
+      { role: "api", name: "api-2", env: { RELAYER_PORT: String(o.relayerPort + 1) } },
+      { role: "worker", name: "worker-1", env: { RELAYER_PORT: "0" } },
+    ]);
+    const instances: InstanceInfo[] = cluster.instances.map((i) => ({
+      name: i.name,
+      role: i.role,
+      url: i.role === "worker" ? null : i.url,
+      pid: i.pid,
+      logFile: i.child.logFile ?? "",
+    }));
+    for (const api of instances.filter((i) => i.url)) {
+      const ready = await httpStatus(`${api.url}/ready`);
+      if (ready !== 200)
+        console.error(`relayer: ${api.url}/ready answers ${ready ?? "nothing"}; see ${show(api.logFile)}`);
+    }
+    const worker = cluster.byRole("worker")[0];
+    const signer = typeof worker.started?.signer === "string" ? worker.started.signer : null;
+    return { url: instances[0].url!, signer, instances };
+  }
+
   private async startRelayer(): Promise<{ url: string; signer: string | null }> {
     const o = this.options;
     appendFileSync(this.relayerLogFile, `\n# ${new Date().toISOString()} npm start: relayer against ${o.rpcUrl}\n`);
@@ -197,7 +326,7 @@ class LocalNetwork {
     const relayer = await startRelayer({
       env: {
         // The shell's relayer settings apply (LOG_LEVEL, RELAYER_PRIVATE_KEY, …); these are the network's.
-        ...pickRelayerEnv(process.env),
+        ...this.shellRelayerEnv(),
         RPC_URL: o.rpcUrl,
         DEPLOYMENTS_FILE: o.deploymentsFile,
         RELAYER_DATA_DIR: o.dataDir,
@@ -229,7 +358,7 @@ class LocalNetwork {
 
   /** A child that dies on its own takes the network down: half a network only confuses. */
   private watchChildren(): void {
-    for (const child of [this.relayer, this.chain]) {
+    for (const child of [this.relayer, ...(this.cluster?.instances.map((i) => i.child) ?? []), this.chain]) {
       void child?.exited.then((exit) => {
         if (this.stopping) return;
         console.error(
@@ -254,6 +383,10 @@ class LocalNetwork {
     this.stopRequestedAt = Date.now();
     this.demoAbort.abort();
     console.log("\nstopping the local network ...");
+    if (this.cluster) {
+      await this.cluster.stopAll(RELAYER_STOP_TIMEOUT_MS);
+      console.log("relayer instances stopped");
+    }
     if (this.relayer?.running) {
       const exit = await this.relayer.stop("SIGTERM", RELAYER_STOP_TIMEOUT_MS);
       console.log(
@@ -266,11 +399,13 @@ class LocalNetwork {
     } else if (this.reusedChain) {
       console.log(`chain on ${this.options.rpcUrl} left running (it was not started here)`);
     }
+    await this.postgres?.close();
     process.exit(code);
   }
 
   /** Synchronous: for the process "exit" event, so that no child outlives this script. */
   killNow(): void {
+    this.cluster?.killAll();
     this.relayer?.killNow();
     this.chain?.killNow();
   }

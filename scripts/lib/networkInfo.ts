@@ -31,16 +31,42 @@ export interface NetworkInfo {
     healthUrl: string;
     readyUrl: string;
     metricsUrl: string;
+    /** The SQLite file, or the PostgreSQL URL (password redacted). */
     database: string;
     logFile: string;
     /** The relayer's signer (sends batches, relayed actions and settlements). */
     signer: string | null;
     /** Printed only when it is the local default; otherwise "(from RELAYER_ADMIN_TOKEN)". */
     adminToken: string;
+    /** "sqlite": one all-in-one process (the default); "postgres": the instances below. */
+    store?: "sqlite" | "postgres";
+    /** With --postgres: every relayer process (api instances first, then workers). */
+    instances?: InstanceInfo[];
   };
   dataDir: string;
   pid: number;
   startedAt: string;
+}
+
+/** One relayer process of a several-instance layout (npm start -- --postgres). */
+export interface InstanceInfo {
+  name: string;
+  role: "api" | "worker" | "all";
+  /** Its HTTP URL (api instances); null for a worker. */
+  url: string | null;
+  pid: number;
+  logFile: string;
+}
+
+/** A database URL as it may be shown: the password, if any, replaced. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(unparsable DATABASE_URL)";
+  }
 }
 
 export function contractAddresses(record: DeploymentRecord): Record<ContractName, string> {
@@ -98,14 +124,17 @@ export function formatSummary(info: NetworkInfo, show: (file: string) => string 
     ),
     row("deployment", `${show(deployment.file)}  (${deployment.status}, deploy block ${deployment.deployBlock})`),
     ...Object.entries(deployment.contracts).map(([name, address]) => row(`  ${name}`, address)),
-    row("relayer", relayer.url),
+    row("relayer", relayer.instances ? `${relayer.url}  (api-1; every instance below)` : relayer.url),
     row("  OpenAPI", relayer.openApiUrl),
     row("  health", `${relayer.healthUrl}  ${relayer.readyUrl}`),
     row("  metrics", relayer.metricsUrl),
     row("  signer", relayer.signer ?? "?"),
     row("  admin token", relayer.adminToken),
-    row("  database", show(relayer.database)),
+    row("  database", /^postgres(ql)?:/.test(relayer.database) ? relayer.database : show(relayer.database)),
     row("  log", show(relayer.logFile)),
+    ...(relayer.instances ?? []).map((i) =>
+      row(`  ${i.name}`, `${i.url ?? "(no HTTP: chain jobs)"}  (${i.role}, pid ${i.pid}, log ${show(i.logFile)})`),
+    ),
     row("summary", `${show(path.join(info.dataDir, NETWORK_INFO_FILE))} (this, as JSON)`),
   ];
 }

@@ -34,12 +34,21 @@ export interface StartOptions {
   /** Whether the admin token is the local default (then the summary may print it). */
   defaultAdminToken: boolean;
   settleIntervalMs: number;
+  /**
+   * --postgres: the relayer as two `api` instances (ports relayerPort and relayerPort + 1) and one
+   * `worker` on PostgreSQL instead of one all-in-one process on SQLite.
+   */
+  postgres: boolean;
+  /** DATABASE_URL when given (used as is); otherwise the local server and database `stablepay_local`. */
+  databaseUrl: string | null;
 }
 
-export const USAGE = `Usage: npm start [-- [--demo] [--data-dir <dir>]]
+export const USAGE = `Usage: npm start [-- [--demo] [--postgres] [--data-dir <dir>]]
 
 Starts a local StablePay network: a Hardhat chain, the contracts, the relayer.
   --demo             also run the demo (scripts/demo.ts) once the network is up
+  --postgres         the relayer on PostgreSQL as two api instances and one worker (the production
+                     layout; DATABASE_URL, or the server on 127.0.0.1:5432, or an embedded one)
   --data-dir <dir>   relayer store, logs and state files (default: data/, or RELAYER_DATA_DIR)
 
 Environment: LOCAL_RPC_HOST, LOCAL_RPC_PORT (chain, default 127.0.0.1:8545), RELAYER_HOST,
@@ -66,15 +75,17 @@ function positiveInt(name: string, raw: string | undefined, fallback: number): n
 
 interface Flags {
   demo: boolean;
+  postgres: boolean;
   help: boolean;
   dataDir?: string;
 }
 
 function parseFlags(argv: readonly string[]): Flags {
-  const flags: Flags = { demo: false, help: false };
+  const flags: Flags = { demo: false, postgres: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--demo") flags.demo = true;
+    else if (arg === "--postgres") flags.postgres = true;
     else if (arg === "--help" || arg === "-h") flags.help = true;
     else if (arg === "--data-dir") {
       const value = argv[++i];
@@ -98,13 +109,17 @@ export function parseStartOptions(
   const dataDir = path.resolve(PROJECT_ROOT, flags.dataDir ?? (env.RELAYER_DATA_DIR || RELAYER_DEFAULTS.dataDir));
   const deploymentsDir = path.resolve(PROJECT_ROOT, env.DEPLOYMENTS_DIR || DEFAULT_DEPLOYMENTS_DIR);
   const adminToken = env.RELAYER_ADMIN_TOKEN || LOCAL_ADMIN_TOKEN;
+  const relayerPort = port("RELAYER_PORT", env.RELAYER_PORT, RELAYER_DEFAULTS.port);
+  if (flags.postgres && relayerPort === 65_535) {
+    throw new UsageError("RELAYER_PORT=65535 leaves no port for the second api instance of --postgres");
+  }
   return {
     demo: flags.demo,
     rpcHost,
     rpcPort,
     rpcUrl: `http://${rpcHost}:${rpcPort}`,
     relayerHost: env.RELAYER_HOST || RELAYER_DEFAULTS.host,
-    relayerPort: port("RELAYER_PORT", env.RELAYER_PORT, RELAYER_DEFAULTS.port),
+    relayerPort,
     dataDir,
     databasePath: path.resolve(PROJECT_ROOT, env.RELAYER_DB || path.join(dataDir, "relayer.sqlite")),
     deploymentsDir,
@@ -112,5 +127,7 @@ export function parseStartOptions(
     adminToken,
     defaultAdminToken: adminToken === LOCAL_ADMIN_TOKEN,
     settleIntervalMs: positiveInt("SETTLE_INTERVAL_MS", env.SETTLE_INTERVAL_MS, LOCAL_SETTLE_INTERVAL_MS),
+    postgres: flags.postgres,
+    databaseUrl: env.DATABASE_URL || null,
   };
 }

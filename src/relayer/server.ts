@@ -22,7 +22,7 @@ import os from "node:os";
 import path from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { buildApp } from "./app";
-import { ConfigError, type RelayerConfig, type RelayerRole } from "./config";
+import { type RelayerConfig, type RelayerRole } from "./config";
 import type { Hex } from "./domain";
 import { connectChain, type ChainClient } from "./chain/client";
 import { withFinalityProfile } from "./chain/finality";
@@ -38,6 +38,7 @@ import { errorMessage, type Logger } from "./runtime/log";
 import { metrics as processMetrics, type RelayerMetrics } from "./runtime/metrics";
 import type { RelayerStore } from "./store/types";
 import { defaultKeyFile, openSqliteStore, SqliteStore } from "./store/sqlite";
+import { asRelayerStore, openStore } from "./store/open";
 import { LEASE_TTL_MS } from "./store/sqlite/lease";
 import { WriterThread } from "./store/sqlite/writerThread";
 import { WorkerRole } from "./roles/worker";
@@ -84,7 +85,13 @@ class DeferredLogger implements Logger {
   private forward(level: keyof Logger) {
     return (obj: object, msg?: string) => {
       if (this.target) this.target[level](obj, msg);
-      else if (level !== "debug") process.stderr.write(JSON.stringify({ level, time: Date.now(), ...obj, msg }) + "\n");
+      // Job lines carry bigints (block numbers): a throwing log line would fail the tick after its commit.
+      else if (level !== "debug")
+        process.stderr.write(
+          JSON.stringify({ level, time: Date.now(), ...obj, msg }, (_k, v: unknown) =>
+            typeof v === "bigint" ? v.toString() : v,
+          ) + "\n",
+        );
     };
   }
 }
@@ -129,7 +136,12 @@ async function catchUp(jobs: WorkerRole, ledger: PayerLedger, chain: ChainClient
  */
 async function openConfiguredStore(config: RelayerConfig): Promise<{ store: RelayerStore; keyFileExisted: boolean }> {
   if (config.databaseUrl !== null) {
-    throw new ConfigError("DATABASE_URL is set but this build has no PostgreSQL store (src/relayer/store/open.ts)");
+    // h-failover: PostgreSQL through part A's openStore (the integrator's one-line swap, done here to run the scenarios).
+    const opened = await openStore({
+      location: config.databaseUrl.reveal(),
+      secretKey: config.webhooks.secretKey ?? undefined,
+    });
+    return { store: asRelayerStore(opened), keyFileExisted: true };
   }
   fs.mkdirSync(path.dirname(path.resolve(config.databasePath)), { recursive: true });
   const keyFile = defaultKeyFile(config.databasePath);

@@ -6,6 +6,7 @@
 import { expect } from "chai";
 import path from "node:path";
 import { formatUnits, units } from "../../scripts/lib/demo/format";
+import { formatSummary, redactDatabaseUrl, relayerUrls, type NetworkInfo } from "../../scripts/lib/networkInfo";
 import { PROJECT_ROOT, UsageError, parseStartOptions, type StartOptions } from "../../scripts/lib/startOptions";
 
 describe("npm start: options and decisions", function () {
@@ -20,6 +21,16 @@ describe("npm start: options and decisions", function () {
       expect(o.adminToken).to.equal("local-admin-token");
       expect(o.defaultAdminToken).to.equal(true);
       expect(o.demo).to.equal(false);
+      expect(o.postgres, "SQLite all-in-one unless --postgres").to.equal(false);
+    });
+
+    it("--postgres: the several-instance layout on DATABASE_URL, or the local server when none is set", function () {
+      const local = parseStartOptions(["--postgres"], {}) as StartOptions;
+      expect(local.postgres).to.equal(true);
+      expect(local.databaseUrl).to.equal(null);
+      const given = parseStartOptions(["--postgres"], { DATABASE_URL: "postgres://u@db:5432/x" }) as StartOptions;
+      expect(given.databaseUrl).to.equal("postgres://u@db:5432/x");
+      expect(() => parseStartOptions(["--postgres"], { RELAYER_PORT: "65535" })).to.throw(UsageError, "second api");
     });
 
     it("takes ports, folders and the demo flag from the environment and the arguments", function () {
@@ -41,6 +52,43 @@ describe("npm start: options and decisions", function () {
       expect(() => parseStartOptions([], { RELAYER_PORT: "70000" })).to.throw(UsageError, "RELAYER_PORT");
       expect(() => parseStartOptions(["--data-dir"], {})).to.throw(UsageError, "--data-dir needs a directory");
       expect(() => parseStartOptions(["--dmeo"], {})).to.throw(UsageError, 'unknown argument "--dmeo"');
+    });
+  });
+
+  describe("summary", function () {
+    it("with --postgres lists every relayer instance, and never a database password", function () {
+      const info: NetworkInfo = {
+        chain: { rpcUrl: "http://127.0.0.1:8545", chainId: 31337, startedHere: true, logFile: "/d/chain.log" },
+        deployment: {
+          file: "/d/localhost.json",
+          status: "deployed",
+          deployBlock: 1,
+          contracts: { PaymentEscrow: "0xe" } as never,
+          deployer: "0x1",
+        },
+        relayer: {
+          ...relayerUrls("http://127.0.0.1:8787"),
+          database: redactDatabaseUrl("postgres://app:s3cret@db.internal:5432/stablepay"),
+          logFile: "/d/relayer-api-1.log",
+          signer: "0xabc",
+          adminToken: "local-admin-token",
+          store: "postgres",
+          instances: [
+            { name: "api-1", role: "api", url: "http://127.0.0.1:8787", pid: 11, logFile: "/d/relayer-api-1.log" },
+            { name: "api-2", role: "api", url: "http://127.0.0.1:8788", pid: 12, logFile: "/d/relayer-api-2.log" },
+            { name: "worker-1", role: "worker", url: null, pid: 13, logFile: "/d/relayer-worker-1.log" },
+          ],
+        },
+        dataDir: "/d",
+        pid: 1,
+        startedAt: "now",
+      };
+      const text = formatSummary(info, (f) => f).join("\n");
+      expect(text).to.match(/api-1\s+http:\/\/127\.0\.0\.1:8787\s+\(api, pid 11, log \/d\/relayer-api-1\.log\)/);
+      expect(text).to.match(/api-2\s+http:\/\/127\.0\.0\.1:8788\s+\(api, pid 12/);
+      expect(text).to.match(/worker-1\s+\(no HTTP: chain jobs\)\s+\(worker, pid 13/);
+      expect(text).to.include("postgres://app:***@db.internal:5432/stablepay");
+      expect(text).not.to.include("s3cret");
     });
   });
 

@@ -112,6 +112,10 @@ export class WorkerRole {
       clock,
       log,
       onAcquired: async () => {
+        // What earlier holders applied never passed through this process's ledger: without a reset
+        // the batcher would judge payers by accounts read at a stale block (e.g. before deposits).
+        const cursor = await this.watcher.cursor();
+        if (cursor) ledger.rewound(cursor.blockNumber);
         if (options.autoStart !== false) for (const job of this.singletons) job.start();
       },
       onLost: async () => {

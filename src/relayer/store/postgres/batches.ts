@@ -156,6 +156,25 @@ export class PgBatches implements BatchRepository {
     return rows.map(toBatch);
   }
 
+  claimBuilt(lease: string, now: number, limit: number): Promise<BatchRecord[]> {
+    return this.conn.atomic(async (db) => {
+      // Unclaimed, or claimed by a lane whose lease is released or expired (its worker is gone);
+      // SKIP LOCKED: two lanes claiming at once never take the same batch.
+      await db.query(
+        `UPDATE batches SET lane = $1 WHERE key IN (
+           SELECT b.key FROM batches b WHERE b.state = $2 AND (b.lane IS NULL OR (b.lane <> $1 AND NOT EXISTS (
+             SELECT 1 FROM leases l WHERE l.name = b.lane AND l.holder <> '' AND l.expires_at > $3)))
+           ORDER BY b.key LIMIT $4 FOR UPDATE SKIP LOCKED)`,
+        [lease, BatchState.Built, now, limit],
+      );
+      const { rows } = await db.query<BatchRow>("SELECT * FROM batches WHERE state = $1 AND lane = $2 ORDER BY key", [
+        BatchState.Built,
+        lease,
+      ]);
+      return rows.map(toBatch);
+    });
+  }
+
   async update(key: number, fields: Partial<Omit<BatchRecord, "key" | "paymentIds" | "createdAt">>): Promise<void> {
     const { sql, values } = assignments(BATCH_COLUMNS, fields, Date.now());
     await this.conn.query(`UPDATE batches SET ${sql} WHERE key = $1`, [key, ...values]);

@@ -32,10 +32,21 @@ function serialised(client: pg.PoolClient): Queryable {
  * `url` with `-c synchronous_commit=on` added to its startup options (kept: the caller's own, e.g.
  * a search_path), so the setting is in force from the connection's first statement.
  */
+/** A transaction idle this long between statements is a stalled holder's: the server ends it. */
+const IDLE_IN_TRANSACTION_MS = 5_000;
+
 function withDurableCommit(url: string): string {
   const parsed = new URL(url);
   const options = parsed.searchParams.get("options");
-  parsed.searchParams.set("options", [options, "-c synchronous_commit=on"].filter(Boolean).join(" "));
+  // h-failover: a holder stopped inside a transaction (SIGSTOP, a long GC pause) keeps its FOR SHARE
+  // lock on a lease row, and the standby's acquire would wait on it forever: the server ends such
+  // a transaction after IDLE_IN_TRANSACTION_MS (below the lease TTL), and the stalled holder's commit fails.
+  parsed.searchParams.set(
+    "options",
+    [options, "-c synchronous_commit=on", `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`]
+      .filter(Boolean)
+      .join(" "),
+  );
   return parsed.toString();
 }
 

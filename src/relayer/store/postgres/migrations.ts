@@ -233,6 +233,12 @@ export const MIGRATIONS: readonly string[] = [
   -- Readiness write probe while the store is failing: a row written and deleted.
   CREATE TABLE storage_probe (id BIGSERIAL PRIMARY KEY, filler TEXT NOT NULL);
   `,
+  // h-failover (stand-in until part A's own): the signer lane that claimed a built batch (BatchRepository.claimBuilt).
+  `
+  ALTER TABLE batches ADD COLUMN lane TEXT;
+  -- claimBuilt: built batches, unclaimed or by lane
+  CREATE INDEX batches_state_lane ON batches (state, lane, key);
+  `,
 ];
 
 /** Any constant: the advisory lock that serialises migrations of one database across instances. */
