@@ -271,7 +271,10 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       chain: chainView,
       accounts: ledger,
       recovery,
-      groupCommit: { insert: (payments) => intakeWriter!.insertAccepted(payments) },
+      groupCommit: {
+        insert: (payments) => intakeWriter!.insertAccepted(payments),
+        insertGuarded: (items) => intakeWriter!.insertAcceptedGuarded(items),
+      },
       writer,
       logger: options.logger,
       metrics,
