@@ -50,10 +50,11 @@ export interface AppDeps {
   /** Conditions the jobs and the store report; GET /ready fails while any holds. Default: none. */
   readiness?: Readiness;
   /**
-   * Rate limits in the store's shared buckets (several instances on one store) rather than in
-   * memory. Default: on a PostgreSQL store; one SQLite file serves one process.
+   * Several instances share the store: rate limits in its shared buckets rather than in memory, and
+   * Idempotency-Keys claimed in it before their request runs. Default: on a PostgreSQL store (one
+   * SQLite file serves one process).
    */
-  sharedRateLimits?: boolean;
+  multiInstance?: boolean;
 }
 
 const API_DESCRIPTION = `StablePay relayer: customers submit EIP-712 signed payments, merchants follow them to settlement.
@@ -122,7 +123,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     readiness,
     clock,
     limits:
-      (deps.sharedRateLimits ?? store.kind === "postgres")
+      (deps.multiInstance ?? store.kind === "postgres")
         ? {
             requests: new SharedTokenBucketLimiter(
               store.rateLimits,
@@ -170,7 +171,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerErrorHandling(app);
   registerJsonParser(app);
   registerAuthAndRateLimit(app, ctx);
-  registerIdempotency(app, store, clock, { retentionMs: config.idempotencyRetentionMs });
+  registerIdempotency(app, store, clock, {
+    retentionMs: config.idempotencyRetentionMs,
+    claimAcrossInstances: deps.multiInstance ?? store.kind === "postgres",
+  });
   const pruner = new RetentionPruner(
     store,
     {
