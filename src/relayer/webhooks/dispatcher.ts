@@ -108,6 +108,8 @@ export class WebhookDispatcher {
   private readonly onError?: WebhookDispatcherOptions["onError"];
   readonly holder: string;
   private readonly claimMs: number;
+  /** Endpoints whose claim is being released: nothing starts for them until that is done. */
+  private readonly releasing = new Set<string>();
   /** Outbox ids in flight, by endpoint. */
   private readonly inFlight = new Map<string, Set<number>>();
   private readonly deliveries = new Set<Promise<void>>();
@@ -265,7 +267,7 @@ export class WebhookDispatcher {
     const started: Promise<void>[] = [];
     for (const e of endpoints) {
       const count = slots.get(e.id);
-      if (count) {
+      if (count && !this.releasing.has(e.id)) {
         const flying = this.inFlight.get(e.id) ?? new Set<number>();
         const records = await this.store.outbox.dueFor(e.id, now, count, [...flying]);
         // A concurrent fill (tick() beside the loop) may have started one meanwhile.
@@ -275,7 +277,7 @@ export class WebhookDispatcher {
         this.cursor = e.id;
       }
       // Claimed but nothing of it started or in flight here: let another dispatcher have it.
-      if (!this.inFlight.has(e.id)) await this.store.webhooks.releaseEndpoint(e.id, this.holder);
+      if (!this.inFlight.has(e.id)) await this.release(e.id);
     }
     return started;
   }
@@ -287,23 +289,33 @@ export class WebhookDispatcher {
     this.active++;
     const delivery = this.deliver(endpoint, record)
       .catch((error: unknown) => this.onError?.(error))
-      .finally(() => {
+      .then(async () => {
         this.active--;
         flying.delete(record.id);
         if (flying.size === 0 && this.inFlight.get(endpoint.id) === flying) this.inFlight.delete(endpoint.id);
-        this.deliveries.delete(delivery);
+        // The endpoint's last delivery in flight here ended: its claim ends too (marked as releasing
+        // before the loop is woken, so no new delivery starts under a claim being dropped).
+        const released = this.inFlight.has(endpoint.id) ? undefined : this.release(endpoint.id);
         this.wake();
-      })
-      .then(() =>
-        // The endpoint's last delivery in flight here ended: its claim ends too.
-        this.inFlight.has(endpoint.id)
-          ? undefined
-          : this.store.webhooks
-              .releaseEndpoint(endpoint.id, this.holder)
-              .catch((error: unknown) => this.onError?.(error)),
-      );
+        await released?.catch((error: unknown) => this.onError?.(error));
+        this.deliveries.delete(delivery);
+      });
     this.deliveries.add(delivery);
     return delivery;
+  }
+
+  /**
+   * Ends this dispatcher's claim on the endpoint. Until the store has done so, no delivery to it
+   * starts here: one started meanwhile would run after its claim was dropped.
+   */
+  private async release(id: string): Promise<void> {
+    if (this.releasing.has(id)) return;
+    this.releasing.add(id);
+    try {
+      await this.store.webhooks.releaseEndpoint(id, this.holder);
+    } finally {
+      this.releasing.delete(id);
+    }
   }
 
   private async deliver(endpoint: DueEndpoint, record: OutboxRecord): Promise<void> {
