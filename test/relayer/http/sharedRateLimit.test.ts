@@ -57,10 +57,10 @@ describe("rate limits shared by two instances on one store", () => {
     a.charge("ip:1", 17); // a batch of 18 items
     // The next take pays the debt from the shared bucket: 4 + 15 of its 20 tokens are now spent.
     expect(await refusal(() => a.take("ip:1"))).to.equal(null);
+    // One token is left in all, whichever instance (a prefetches) ends up spending it.
     let passed = 0;
-    for (let i = 0; i < 10; i++) if ((await refusal(() => b.take("ip:1"))) === null) passed++;
+    for (let i = 0; i < 10; i++) if ((await refusal(() => (i % 2 ? a : b).take("ip:1"))) === null) passed++;
     expect(passed).to.equal(1);
-    expect((await refusal(() => a.take("ip:1")))?.code).to.equal("rate_limited");
   });
 
   it("failed authentications: the budget holds across instances, plus at most one per instance", async () => {
