@@ -13,7 +13,7 @@ import { registerErrorHandling, registerJsonParser } from "./http/errors";
 import { registerIdempotency } from "./http/idempotency";
 import { InclusionProver } from "./http/inclusion";
 import { loggerOptions, urlSecrets, type LoggerOptions } from "./http/logging";
-import { TokenBucketLimiter } from "./http/rateLimit";
+import { SharedFailureLimiter, SharedTokenBucketLimiter, TokenBucketLimiter } from "./http/rateLimit";
 import { RetentionPruner } from "./http/retention";
 import { RelayQuota } from "./http/relayQuota";
 import type { ChainView } from "./chain/chainView";
@@ -49,6 +49,12 @@ export interface AppDeps {
   recovery?: PaymentRecovery;
   /** Conditions the jobs and the store report; GET /ready fails while any holds. Default: none. */
   readiness?: Readiness;
+  /**
+   * Several instances share the store: rate limits in its shared buckets rather than in memory, and
+   * Idempotency-Keys claimed in it before their request runs. Default: on a PostgreSQL store (one
+   * SQLite file serves one process).
+   */
+  multiInstance?: boolean;
 }
 
 const API_DESCRIPTION = `StablePay relayer: customers submit EIP-712 signed payments, merchants follow them to settlement.
@@ -116,28 +122,59 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     metrics,
     readiness,
     clock,
-    limits: {
-      requests: new TokenBucketLimiter(config.rateLimitPerSecond, config.rateLimitBurst, clock),
-      authFailures: new TokenBucketLimiter(
-        config.authFailuresPerMinute / 60,
-        config.authFailureBurst,
-        clock,
-        "too_many_auth_failures",
-      ),
-      apiKeyCreation: new TokenBucketLimiter(
-        config.apiKeysPerHour / 3600,
-        config.apiKeysPerHour,
-        clock,
-        "api_key_rate_limited",
-      ),
-    },
+    limits:
+      (deps.multiInstance ?? store.kind === "postgres")
+        ? {
+            requests: new SharedTokenBucketLimiter(
+              store.rateLimits,
+              "requests",
+              config.rateLimitPerSecond,
+              config.rateLimitBurst,
+              clock,
+            ),
+            authFailures: new SharedFailureLimiter(
+              store.rateLimits,
+              "auth_failures",
+              config.authFailuresPerMinute / 60,
+              config.authFailureBurst,
+              clock,
+              "too_many_auth_failures",
+            ),
+            apiKeyCreation: new SharedTokenBucketLimiter(
+              store.rateLimits,
+              "api_keys",
+              config.apiKeysPerHour / 3600,
+              config.apiKeysPerHour,
+              clock,
+              "api_key_rate_limited",
+              1,
+            ),
+          }
+        : {
+            requests: new TokenBucketLimiter(config.rateLimitPerSecond, config.rateLimitBurst, clock),
+            authFailures: new TokenBucketLimiter(
+              config.authFailuresPerMinute / 60,
+              config.authFailureBurst,
+              clock,
+              "too_many_auth_failures",
+            ),
+            apiKeyCreation: new TokenBucketLimiter(
+              config.apiKeysPerHour / 3600,
+              config.apiKeysPerHour,
+              clock,
+              "api_key_rate_limited",
+            ),
+          },
     relayQuota: new RelayQuota(config.relayQuotaPerDay, clock),
   };
 
   registerErrorHandling(app);
   registerJsonParser(app);
   registerAuthAndRateLimit(app, ctx);
-  registerIdempotency(app, store, clock, { retentionMs: config.idempotencyRetentionMs });
+  registerIdempotency(app, store, clock, {
+    retentionMs: config.idempotencyRetentionMs,
+    claimAcrossInstances: deps.multiInstance ?? store.kind === "postgres",
+  });
   const pruner = new RetentionPruner(
     store,
     {
@@ -211,12 +248,12 @@ function registerAuthAndRateLimit(app: FastifyInstance, ctx: RouteContext): void
             ? await authenticateMerchant(ctx.store, request)
             : authenticateAdmin(ctx.config.adminToken, request);
       } catch (error) {
-        if (isApiError(error) && error.code === "unauthorized") failures.charge(ipKey, 1);
+        if (isApiError(error) && error.code === "unauthorized") await failures.charge(ipKey, 1);
         throw error;
       }
     }
     if (config.rateLimited === false) return;
-    ctx.limits.requests.take(rateLimitKey(request.principal));
+    await ctx.limits.requests.take(rateLimitKey(request.principal));
   });
 }
 

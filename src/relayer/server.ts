@@ -349,7 +349,12 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
         // Role api: no watcher here to keep a ledger current; payers are read afresh (ChainAccounts).
         accounts: ledger ?? undefined,
         recovery,
-        groupCommit: writerThread ? { insert: (payments) => writerThread.insertAccepted(payments) } : undefined,
+        groupCommit: writerThread
+          ? {
+              insert: (payments) => writerThread.insertAccepted(payments),
+              insertGuarded: (items) => writerThread.insertAcceptedGuarded(items),
+            }
+          : undefined,
         writer: worker ? new SubmitterChainWriter(worker.lanes, log) : null,
         logger: options.logger,
         metrics,

@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   forbidden: 403,
   payer_blocklisted: 403,
   idempotency_key_reused: 422,
+  idempotency_in_progress: 409,
   idempotent_replay_secret_withheld: 409,
   payload_too_large: 413,
   rate_limited: 429,

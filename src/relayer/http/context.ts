@@ -12,7 +12,7 @@ import type { Readiness } from "../runtime/readiness";
 import type { PayerAccounts } from "../ledger/payerAccounts";
 import type { InclusionProver } from "./inclusion";
 import type { RetentionPruner } from "./retention";
-import type { TokenBucketLimiter } from "./rateLimit";
+import type { FailureLimiter, RequestLimiter } from "./rateLimit";
 import type { RelayQuota } from "./relayQuota";
 
 /** Who a request acts as, set by the auth hook. */
@@ -67,11 +67,11 @@ export interface RouteContext {
   clock: () => number;
   limits: {
     /** Requests per caller (see rateLimitKey in app.ts); a batch is charged per item. */
-    requests: TokenBucketLimiter;
+    requests: RequestLimiter;
     /** Failed authentications per client IP. */
-    authFailures: TokenBucketLimiter;
+    authFailures: FailureLimiter;
     /** API keys created per merchant. */
-    apiKeyCreation: TokenBucketLimiter;
+    apiKeyCreation: RequestLimiter;
   };
   /** Relayed withdrawals and deposits per payer per day. */
   relayQuota: RelayQuota;

@@ -21,8 +21,12 @@ import type { App, Principal } from "./context";
  * idempotent_replay_secret_withheld with the rest of the original response (the new key's id, to
  * revoke it if the secret was lost) instead of showing the secret again. Stored responses are also
  * sealed under a key derived from the Idempotency-Key (which is never logged), and looked up by a
- * hash of it. Concurrent requests with one key are serialised in process; across instances `put`
- * keeps the first and the loser answers with the winner's response.
+ * hash of it. Concurrent requests with one key are serialised in process. Across instances
+ * (`claimAcrossInstances`), the first request claims the key in the store before it runs (a record
+ * with status 0 that expires after `IN_PROGRESS_MS`, so a crashed instance's claim frees itself);
+ * the same key on another instance meanwhile answers 409 idempotency_in_progress, and once the
+ * first has answered, its response. A failure frees the key. Without claims, `put` still keeps the
+ * first response and a loser answers with the winner's.
  */
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -34,7 +38,12 @@ interface Pending {
   secret: Buffer;
   requestHash: Hex;
   release: () => void;
+  /** The store claim this request holds (its createdAt), if any. */
+  claimedAt?: number;
 }
+
+/** How long a claim of an Idempotency-Key in the store lasts if its request never answers (ms). */
+export const IN_PROGRESS_MS = 60_000;
 
 const sha256 = (...parts: (string | Buffer)[]): Buffer => {
   const hash = createHash("sha256");
@@ -118,7 +127,14 @@ function withheldReplay(status: number, stored: string): ApiError {
 export interface IdempotencyOptions {
   /** How long a stored response answers replays (ms). */
   retentionMs: number;
+  /** Claim each key in the store before running its request (several instances on one store). */
+  claimAcrossInstances?: boolean;
 }
+
+const inProgress = () =>
+  new ApiError("idempotency_in_progress", "a request with this Idempotency-Key is still running; retry shortly", {
+    retryAfterSeconds: 1,
+  });
 
 export function registerIdempotency(
   app: App,
@@ -161,9 +177,31 @@ export function registerIdempotency(
     });
 
     try {
-      const existing = await store.idempotency.get(scope, lookup);
-      if (!existing || existing.createdAt < clock() - options.retentionMs) return;
+      let existing = await store.idempotency.get(scope, lookup);
+      if (!existing || existing.createdAt < clock() - options.retentionMs) {
+        if (!options.claimAcrossInstances) return;
+        const now = clock();
+        const claim = {
+          scope,
+          key: lookup,
+          requestHash,
+          status: 0,
+          body: `claim:${randomBytes(12).toString("hex")}`,
+          createdAt: now - options.retentionMs + IN_PROGRESS_MS,
+        };
+        existing = await store.idempotency.put(claim, now - options.retentionMs);
+        if (existing.body === claim.body) {
+          pending.get(request)!.claimedAt = claim.createdAt;
+          return;
+        }
+      }
       release(request);
+      if (existing.status === 0) {
+        if (existing.requestHash !== requestHash) {
+          throw new ApiError("idempotency_key_reused", "this Idempotency-Key was used with a different request body");
+        }
+        throw inProgress();
+      }
       if (existing.requestHash !== requestHash) {
         throw new ApiError("idempotency_key_reused", "this Idempotency-Key was used with a different request body");
       }
@@ -177,13 +215,31 @@ export function registerIdempotency(
     }
   });
 
+  /** Frees the key this request claimed (it failed: a retry runs again). */
+  const unclaim = async (entry: Pending) => {
+    if (entry.claimedAt === undefined) return;
+    const claimedAt = entry.claimedAt;
+    entry.claimedAt = undefined;
+    await store.idempotency.put(
+      { scope: entry.scope, key: entry.lookup, requestHash: entry.requestHash, status: 0, body: "", createdAt: 0 },
+      claimedAt + 1,
+    );
+  };
+
   app.addHook("onSend", async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const entry = pending.get(request);
-    if (!entry || reply.statusCode < 200 || reply.statusCode >= 300 || typeof payload !== "string") return payload;
+    if (!entry) return payload;
+    if (reply.statusCode < 200 || reply.statusCode >= 300 || typeof payload !== "string") {
+      await unclaim(entry);
+      return payload;
+    }
     const secretFields = request.routeOptions.config.secretFields ?? [];
     const kept = secretFields.length > 0 ? withoutSecrets(payload, secretFields) : payload;
     // A response with secrets that cannot be stripped is not kept at all: its retry runs again.
-    if (kept === null) return payload;
+    if (kept === null) {
+      await unclaim(entry);
+      return payload;
+    }
     const now = clock();
     const record = {
       scope: entry.scope,
@@ -193,7 +249,10 @@ export function registerIdempotency(
       body: encrypt(entry.secret, kept),
       createdAt: now,
     };
-    const stored = await store.idempotency.put(record, now - options.retentionMs);
+    // Replaces this request's own claim (created at claimedAt), nothing newer.
+    const replaceBefore = entry.claimedAt !== undefined ? entry.claimedAt + 1 : now - options.retentionMs;
+    entry.claimedAt = undefined;
+    const stored = await store.idempotency.put(record, Math.max(replaceBefore, now - options.retentionMs));
     if (stored.body === record.body) return payload;
     // Another instance answered this key first: give the client that answer.
     const body = decrypt(entry.secret, stored.body);
@@ -206,6 +265,14 @@ export function registerIdempotency(
     return body;
   });
 
-  app.addHook("onResponse", async (request: FastifyRequest) => release(request));
-  app.addHook("onRequestAbort", async (request: FastifyRequest) => release(request));
+  app.addHook("onResponse", async (request: FastifyRequest) => {
+    const entry = pending.get(request);
+    if (entry) await unclaim(entry).catch(() => undefined);
+    release(request);
+  });
+  app.addHook("onRequestAbort", async (request: FastifyRequest) => {
+    const entry = pending.get(request);
+    if (entry) await unclaim(entry).catch(() => undefined);
+    release(request);
+  });
 }

@@ -1,12 +1,14 @@
 import { DEFAULTS } from "../config";
 import type { Hex, PaymentRecord } from "../domain";
-import type { RelayerStore } from "../store/types";
+import type { GuardedInsert, GuardedInsertOutcome, RelayerStore } from "../store/types";
 import type { RelayerMetrics } from "../runtime/metrics";
 
 interface Waiter {
   record: PaymentRecord;
+  /** Set for a guarded insert (see enqueueGuarded). */
+  ceiling: bigint | null;
   enqueuedAt: number;
-  resolve: (inserted: boolean) => void;
+  resolve: (outcome: GuardedInsertOutcome) => void;
   reject: (error: unknown) => void;
 }
 
@@ -19,6 +21,8 @@ export interface GroupCommitOptions {
    * the HTTP thread.
    */
   insert?: (payments: PaymentRecord[]) => Promise<Set<Hex>>;
+  /** The guarded insert. Default: the store's `payments.insertAcceptedGuarded`; likewise. */
+  insertGuarded?: (items: readonly GuardedInsert[]) => Promise<Map<Hex, GuardedInsertOutcome>>;
 }
 
 /**
@@ -35,6 +39,7 @@ export class GroupCommitWriter {
   private readonly maxSize: number;
   private readonly maxWaitMs: number;
   private readonly insert: (payments: PaymentRecord[]) => Promise<Set<Hex>>;
+  private readonly insertGuarded: (items: readonly GuardedInsert[]) => Promise<Map<Hex, GuardedInsertOutcome>>;
   private queue: Waiter[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
@@ -49,6 +54,7 @@ export class GroupCommitWriter {
     this.maxSize = options.maxSize ?? DEFAULTS.groupCommitMaxSize;
     this.maxWaitMs = options.maxWaitMs ?? DEFAULTS.groupCommitMaxWaitMs;
     this.insert = options.insert ?? ((payments) => this.store.payments.insertAccepted(payments));
+    this.insertGuarded = options.insertGuarded ?? ((items) => this.store.payments.insertAcceptedGuarded(items));
   }
 
   /** Payments waiting for a commit (including the one in flight). */
@@ -58,10 +64,23 @@ export class GroupCommitWriter {
   private inFlight = 0;
 
   /** Resolves true once `record` is committed, false if a payment with its id was already stored. */
-  enqueue(record: PaymentRecord): Promise<boolean> {
+  async enqueue(record: PaymentRecord): Promise<boolean> {
+    return (await this.push(record, null)) === "inserted";
+  }
+
+  /**
+   * Like `enqueue`, through the store's guarded insert: committed only if the payer's pending
+   * payments (from every instance on the store) with this one stay within `ceiling` and none has its
+   * nonce. Shares the group commit with every other payment queued meanwhile.
+   */
+  enqueueGuarded(record: PaymentRecord, ceiling: bigint): Promise<GuardedInsertOutcome> {
+    return this.push(record, ceiling);
+  }
+
+  private push(record: PaymentRecord, ceiling: bigint | null): Promise<GuardedInsertOutcome> {
     if (this.closed) return Promise.reject(new Error("intake is shutting down"));
-    return new Promise<boolean>((resolve, reject) => {
-      this.queue.push({ record, enqueuedAt: this.now(), resolve, reject });
+    return new Promise<GuardedInsertOutcome>((resolve, reject) => {
+      this.queue.push({ record, ceiling, enqueuedAt: this.now(), resolve, reject });
       this.schedule();
     });
   }
@@ -103,15 +122,26 @@ export class GroupCommitWriter {
 
   private async commit(group: Waiter[]): Promise<void> {
     const started = this.now();
-    let inserted: Set<Hex>;
+    const guarded = group.filter((w) => w.ceiling !== null);
+    const plain = group.filter((w) => w.ceiling === null);
     try {
-      inserted = await this.insert(group.map((w) => w.record));
+      // Intake queues guarded inserts only; plain ones (other callers) commit on their own.
+      if (guarded.length > 0) {
+        const outcomes = await this.insertGuarded(guarded.map((w) => ({ record: w.record, ceiling: w.ceiling! })));
+        for (const waiter of guarded) waiter.resolve(outcomes.get(waiter.record.id) ?? "duplicate");
+      }
     } catch (error) {
-      for (const waiter of group) waiter.reject(error);
-      return;
+      for (const waiter of guarded) waiter.reject(error);
+    }
+    try {
+      if (plain.length > 0) {
+        const inserted = await this.insert(plain.map((w) => w.record));
+        for (const waiter of plain) waiter.resolve(inserted.has(waiter.record.id) ? "inserted" : "duplicate");
+      }
+    } catch (error) {
+      for (const waiter of plain) waiter.reject(error);
     }
     this.metrics?.groupCommitSize.observe(group.length);
     this.metrics?.groupCommitDuration.observe((this.now() - started) / 1000);
-    for (const waiter of group) waiter.resolve(inserted.has(waiter.record.id));
   }
 }

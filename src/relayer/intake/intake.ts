@@ -1,6 +1,6 @@
 import { ApiError, isApiError } from "../errors";
 import { acceptedPayment, SignatureKind, type Hex, type PaymentRecord, type PaymentRequestRecord } from "../domain";
-import type { RelayerStore } from "../store/types";
+import type { GuardedInsertOutcome, RelayerStore } from "../store/types";
 import type { RelayerMetrics } from "../runtime/metrics";
 import type { PayerAccounts } from "../ledger/payerAccounts";
 import { MERCHANT_STATUS_NAMES, MerchantStatus, hexToBytes, type Payment } from "../../protocol";
@@ -24,7 +24,17 @@ export type BatchItemResult = { ok: true; result: IntakeResult } | { ok: false; 
 /** The outcome of one payer's items, and the records to commit for those that passed. */
 interface Checked {
   results: BatchItemResult[];
-  admitted: { index: number; record: PaymentRecord }[];
+  admitted: Admitted[];
+}
+
+/** A payment that passed intake's checks, with what the store's guard needs and what a refusal says. */
+interface Admitted {
+  index: number;
+  record: PaymentRecord;
+  /** What the payer's pending payments may add up to: escrow balance minus withdrawals in flight. */
+  ceiling: bigint;
+  balance: bigint;
+  nonceBase: bigint;
 }
 
 /** A submission that passed every check that does not depend on the payer's pending payments. */
@@ -83,7 +93,11 @@ export class NodeCallBudget {
  *
  * Balance and nonce checks run under the payer's lock, which is held until the payment is
  * committed: the payer's view (src/relayer/ledger) then always includes every payment of that payer
- * accepted before, so two payments that together exceed the balance cannot both pass.
+ * this instance accepted before, so two payments that together exceed the balance cannot both pass.
+ * That check is exact within one instance and costs no store read; the commit then goes through the
+ * store's guarded insert, which judges each payment against the payer's pending payments of every
+ * instance on the store (serialised per payer in the database), so the balance and the nonces hold
+ * across instances too. A payment the guard refuses refreshes the payer's view.
  *
  * A payment of a payment request claims the request (in memory, across payers) from its check until
  * the request is marked paid after the commit, so exactly one payment per request is accepted; the
@@ -294,7 +308,7 @@ export class Intake {
     const payer = items[0].payment.payer;
     const view = await accounts.view(payer);
     const results: BatchItemResult[] = [];
-    const admitted: { index: number; record: PaymentRecord }[] = [];
+    const admitted: Admitted[] = [];
     const seen = new Map<Hex, number>();
     const now = this.deps.clock();
     const fail = (error: ApiError) => results.push({ ok: false, error });
@@ -337,7 +351,13 @@ export class Intake {
         const reservation = { id: record.id, amount: record.amount, nonce: record.nonce, state: record.state };
         view.add(reservation);
         accounts.reserve(payer, reservation);
-        admitted.push({ index: results.length, record });
+        admitted.push({
+          index: results.length,
+          record,
+          ceiling: view.account.balance - view.outflowAmount,
+          balance: view.account.balance,
+          nonceBase: view.account.nonceBase,
+        });
         results.push({ ok: true, result: { created: true, payment: record } });
       }
     }
@@ -348,17 +368,38 @@ export class Intake {
   private async commit(checked: Checked[]): Promise<void> {
     const { store, writer, accounts } = this.deps;
     const all = checked.flatMap((c) => c.admitted.map((a) => ({ ...a, results: c.results })));
-    let committed: boolean[];
+    let outcomes: GuardedInsertOutcome[];
     try {
-      committed = await Promise.all(all.map(({ record }) => writer.enqueue(record)));
+      outcomes = await Promise.all(all.map(({ record, ceiling }) => writer.enqueueGuarded(record, ceiling)));
     } catch (error) {
       // Reserved in memory but maybe not stored: the next intake of these payers reads afresh.
       for (const { record } of all) accounts.discard(record.payer);
       throw error;
     }
-    for (const [i, { index, record, results }] of all.entries()) {
+    const committed = outcomes.map((o) => o === "inserted");
+    for (const [i, { index, record, results, balance, nonceBase }] of all.entries()) {
       if (committed[i]) continue;
+      // The view missed payments another instance stored: the next intake of this payer reads afresh.
       accounts.discard(record.payer);
+      if (outcomes[i] === "insufficient_balance") {
+        results[index] = {
+          ok: false,
+          error: new ApiError("insufficient_balance", "escrow balance minus pending payments is below the amount", {
+            balance: balance.toString(),
+            pending: (await store.payments.pendingAmountOf(record.payer)).toString(),
+          }),
+        };
+        continue;
+      }
+      if (outcomes[i] === "nonce_unavailable") {
+        results[index] = {
+          ok: false,
+          error: new ApiError("nonce_unavailable", `nonce ${record.nonce} is used, pending or outside the window`, {
+            nonceBase: nonceBase.toString(),
+          }),
+        };
+        continue;
+      }
       // Another relayer instance stored it between our look-up and the commit: report theirs.
       const existing = await store.payments.get(record.id);
       if (existing) results[index] = { ok: true, result: { created: false, payment: existing } };

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { Agent, fetch as undiciFetch } from "undici";
 import { DEFAULTS } from "../config";
 import type { OutboxRecord } from "../domain";
@@ -44,6 +45,10 @@ export interface WebhookDispatcherOptions {
   onDisabled?: (endpoint: DueEndpoint, consecutiveFailures: number, error: string) => void;
   /** Called when a look at the outbox itself fails (e.g. the store is unavailable); the loop keeps going. */
   onError?: (error: unknown) => void;
+  /** Who claims endpoints (unique per dispatcher; never a secret). Default: random. */
+  holder?: string;
+  /** How long a claim on an endpoint lasts. Default: three delivery timeouts (a delivery and its writes). */
+  claimMs?: number;
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 500;
@@ -73,7 +78,12 @@ export function backoffDelay(attempt: number, base: number, max: number, random:
  * At-least-once: a row is marked delivered only after a 2xx, so a crash between the receiver's 2xx
  * and the mark re-sends it after restart (receivers dedupe on the event id). Nothing is held in
  * memory that isn't in the outbox, so a new dispatcher on the same database picks up where the
- * last one stopped. Run one dispatcher per database.
+ * last one stopped.
+ *
+ * Several dispatchers (workers) may share a store: each claims the endpoints it serves
+ * (`claimDueEndpoints`, for `claimMs`, longer than a delivery takes) and releases an endpoint when
+ * its deliveries in flight end, so one endpoint's events are delivered by one dispatcher at a time;
+ * a dispatcher that dies leaves its claims to expire. A retry carries the same event id.
  */
 export class WebhookDispatcher {
   private readonly store: RelayerStore;
@@ -96,6 +106,10 @@ export class WebhookDispatcher {
   private readonly onResult?: WebhookDispatcherOptions["onResult"];
   private readonly onDisabled?: WebhookDispatcherOptions["onDisabled"];
   private readonly onError?: WebhookDispatcherOptions["onError"];
+  readonly holder: string;
+  private readonly claimMs: number;
+  /** Endpoints whose claim is being released: nothing starts for them until that is done. */
+  private readonly releasing = new Set<string>();
   /** Outbox ids in flight, by endpoint. */
   private readonly inFlight = new Map<string, Set<number>>();
   private readonly deliveries = new Set<Promise<void>>();
@@ -130,6 +144,8 @@ export class WebhookDispatcher {
     this.onResult = options.onResult;
     this.onDisabled = options.onDisabled;
     this.onError = options.onError;
+    this.holder = options.holder ?? `dispatcher-${randomBytes(8).toString("hex")}`;
+    this.claimMs = options.claimMs ?? this.timeoutMs * 3;
   }
 
   start(): void {
@@ -224,10 +240,12 @@ export class WebhookDispatcher {
     const now = this.now();
     // Endpoints already at their limit may come back too: ask for enough to fill the free slots anyway.
     const wanted = free + this.inFlight.size;
-    const endpoints = await this.store.webhooks.dueEndpoints(now, wanted, this.cursor);
+    const claim = (limit: number, after?: string) =>
+      this.store.webhooks.claimDueEndpoints(now, limit, this.holder, this.claimMs, after);
+    const endpoints = await claim(wanted, this.cursor);
     if (endpoints.length < wanted && this.cursor !== "") {
       const seen = new Set(endpoints.map((e) => e.id));
-      for (const e of await this.store.webhooks.dueEndpoints(now, wanted - endpoints.length)) {
+      for (const e of await claim(wanted - endpoints.length)) {
         if (!seen.has(e.id)) endpoints.push(e);
       }
     }
@@ -249,14 +267,17 @@ export class WebhookDispatcher {
     const started: Promise<void>[] = [];
     for (const e of endpoints) {
       const count = slots.get(e.id);
-      if (!count) continue;
-      const flying = this.inFlight.get(e.id) ?? new Set<number>();
-      const records = await this.store.outbox.dueFor(e.id, now, count, [...flying]);
-      // A concurrent fill (tick() beside the loop) may have started one meanwhile.
-      for (const record of records) {
-        if (!this.inFlight.get(e.id)?.has(record.id)) started.push(this.track(e, record));
+      if (count && !this.releasing.has(e.id)) {
+        const flying = this.inFlight.get(e.id) ?? new Set<number>();
+        const records = await this.store.outbox.dueFor(e.id, now, count, [...flying]);
+        // A concurrent fill (tick() beside the loop) may have started one meanwhile.
+        for (const record of records) {
+          if (!this.inFlight.get(e.id)?.has(record.id)) started.push(this.track(e, record));
+        }
+        this.cursor = e.id;
       }
-      this.cursor = e.id;
+      // Claimed but nothing of it started or in flight here: let another dispatcher have it.
+      if (!this.inFlight.has(e.id)) await this.release(e.id);
     }
     return started;
   }
@@ -268,15 +289,33 @@ export class WebhookDispatcher {
     this.active++;
     const delivery = this.deliver(endpoint, record)
       .catch((error: unknown) => this.onError?.(error))
-      .finally(() => {
+      .then(async () => {
         this.active--;
         flying.delete(record.id);
         if (flying.size === 0 && this.inFlight.get(endpoint.id) === flying) this.inFlight.delete(endpoint.id);
-        this.deliveries.delete(delivery);
+        // The endpoint's last delivery in flight here ended: its claim ends too (marked as releasing
+        // before the loop is woken, so no new delivery starts under a claim being dropped).
+        const released = this.inFlight.has(endpoint.id) ? undefined : this.release(endpoint.id);
         this.wake();
+        await released?.catch((error: unknown) => this.onError?.(error));
+        this.deliveries.delete(delivery);
       });
     this.deliveries.add(delivery);
     return delivery;
+  }
+
+  /**
+   * Ends this dispatcher's claim on the endpoint. Until the store has done so, no delivery to it
+   * starts here: one started meanwhile would run after its claim was dropped.
+   */
+  private async release(id: string): Promise<void> {
+    if (this.releasing.has(id)) return;
+    this.releasing.add(id);
+    try {
+      await this.store.webhooks.releaseEndpoint(id, this.holder);
+    } finally {
+      this.releasing.delete(id);
+    }
   }
 
   private async deliver(endpoint: DueEndpoint, record: OutboxRecord): Promise<void> {

@@ -74,10 +74,10 @@ describe("relayer API: POST /v1/payments/batch", function () {
     const bodies = [];
     for (let i = 0; i < 4; i++) bodies.push((await signedPayment(h, i, { nonce: 0n })).body);
     const calls: number[] = [];
-    const original = h.store.payments.insertAccepted.bind(h.store.payments);
-    h.store.payments.insertAccepted = async (records) => {
-      calls.push(records.length);
-      return original(records);
+    const original = h.store.payments.insertAcceptedGuarded.bind(h.store.payments);
+    h.store.payments.insertAcceptedGuarded = async (items) => {
+      calls.push(items.length);
+      return original(items);
     };
     const res = await postBatch(bodies);
     expect(res.body.accepted).to.equal(4);

@@ -18,7 +18,7 @@ export default defineRoute(
   { auth: "admin", secretFields: ["key"], params: MerchantIdParams, response: { 201: NewApiKeyView } },
   async (request, ctx, reply) => {
     const merchantId = uint("id", request.params.id, MAX_UINT64);
-    ctx.limits.apiKeyCreation.take(`merchant:${merchantId}`);
+    await ctx.limits.apiKeyCreation.take(`merchant:${merchantId}`);
     const terms = await ctx.chain.merchant(merchantId);
     if (terms.status === MerchantStatus.None)
       throw new ApiError("unknown_merchant", `no merchant ${merchantId} in the registry`);

@@ -18,7 +18,7 @@ export default defineRoute(
   { auth: "merchant", secretFields: ["key"], body: RotateApiKeyBody, response: { 201: NewApiKeyView } },
   async (request, ctx, reply) => {
     const { merchantId, keyId } = merchantOf(request.principal);
-    ctx.limits.apiKeyCreation.take(`merchant:${merchantId}`);
+    await ctx.limits.apiKeyCreation.take(`merchant:${merchantId}`);
     const now = ctx.clock();
     const { record, secret } = newApiKey(merchantId, now);
     // The body is optional: a rotation with no options sends none.

@@ -24,6 +24,7 @@ import { SqliteLease, SqliteLeases } from "./lease";
 import type { StorageHealth } from "./storageErrors";
 import { SqliteChainCursors, SqliteIdempotency, SqliteOutbox } from "./outbox";
 import { SqlitePayments } from "./payments";
+import { SqliteRateLimits } from "./rateLimits";
 import { SqliteWebhooks } from "./webhooks";
 
 export { PENDING_STATES } from "./payments";
@@ -39,6 +40,7 @@ export class SqliteStore implements RelayerStore {
   readonly outbox: SqliteOutbox;
   readonly idempotency: SqliteIdempotency;
   readonly chainCursor: SqliteChainCursors;
+  readonly rateLimits: SqliteRateLimits;
   /** The single-instance lease of role `all` (./lease.ts). */
   readonly lease: SqliteLease;
   /** Named leases with fencing: the jobs and the signer lanes (./lease.ts). */
@@ -60,6 +62,7 @@ export class SqliteStore implements RelayerStore {
     this.outbox = new SqliteOutbox(conn);
     this.idempotency = new SqliteIdempotency(conn);
     this.chainCursor = new SqliteChainCursors(conn);
+    this.rateLimits = new SqliteRateLimits(conn);
     this.lease = new SqliteLease(conn);
     this.leases = new SqliteLeases(conn);
     this.storage = conn.storage;

@@ -266,4 +266,16 @@ ${PAYMENT_COLUMNS}
   CREATE INDEX submissions_signer_nonce ON submissions (signer, nonce);
   ALTER TABLE batches ADD COLUMN lane TEXT;
   `,
+  // 8: shared rate limits (./rateLimits.ts): one token bucket per key for every process on the file.
+  // And webhook endpoint claims: one worker at a time delivers an endpoint's events
+  // (claimDueEndpoints); a claim past claimed_until is free again.
+  `
+  CREATE TABLE rate_limits (
+    key        TEXT PRIMARY KEY,
+    tokens     REAL NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  ALTER TABLE webhook_endpoints ADD COLUMN claimed_by TEXT;
+  ALTER TABLE webhook_endpoints ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

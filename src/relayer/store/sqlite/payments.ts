@@ -1,5 +1,12 @@
 import { PaymentState, type Hex, type PaymentRecord, type RejectReason, type SignatureKind } from "../../domain";
-import type { Page, PaymentFilter, PaymentRepository, PendingPayment } from "../types";
+import type {
+  GuardedInsert,
+  GuardedInsertOutcome,
+  Page,
+  PaymentFilter,
+  PaymentRepository,
+  PendingPayment,
+} from "../types";
 import { big, bigOrNull, dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull, placeholders } from "./codec";
 import { enqueueAcceptedEvents } from "./outbox";
 import type { Connection } from "./connection";
@@ -102,52 +109,110 @@ export class SqlitePayments implements PaymentRepository {
   constructor(private readonly conn: Connection) {}
 
   insertAccepted(payments: PaymentRecord[]): Promise<Set<Hex>> {
-    // ON CONFLICT DO NOTHING, not INSERT OR IGNORE: OR IGNORE would also swallow a NOT NULL violation
-    // and silently drop a payment the caller then acknowledges. The upsert clause covers only the
-    // unique keys: the id (a retry) and request_claim (a second payment of one payment request).
     return this.conn.atomic(() => {
-      const insert = this.conn.prepare(
-        `INSERT INTO payments (id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline,
-           signature, state, reject_reason, batch_key, batch_id, leaf_index, tx_hash, refunded, release_at,
-           request_id, request_claim, signature_kind, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT DO NOTHING`,
-      );
       const inserted = new Set<Hex>();
-      for (const p of payments) {
-        const id = hex(p.id);
-        const result = insert.run(
-          id,
-          hex(p.payer),
-          dec(p.merchantId),
-          dec(p.amount),
-          hex(p.orderRef),
-          dec(p.nonce),
-          dec(p.validAfter),
-          dec(p.deadline),
-          hex(p.signature),
-          p.state,
-          p.rejectReason,
-          p.batchKey,
-          decOrNull(p.batchId),
-          p.leafIndex,
-          hexOrNull(p.txHash),
-          dec(p.refunded),
-          decOrNull(p.releaseAt),
-          p.requestId,
-          p.requestId,
-          p.signatureKind,
-          p.createdAt,
-          p.updatedAt,
-        );
-        if (result.changes > 0) inserted.add(id);
-      }
+      for (const p of payments) if (this.insertOne(p)) inserted.add(hex(p.id));
       enqueueAcceptedEvents(
         this.conn,
         payments.filter((p) => p.state === PaymentState.Accepted && inserted.has(hex(p.id))),
       );
       return inserted;
     });
+  }
+
+  /**
+   * BEGIN IMMEDIATE takes SQLite's write lock before the pending payments are read, so every writer
+   * on the file (each process, the intake writer thread) judges against all payments committed
+   * before it, and none commits in between. One read of each payer's pending payments per call;
+   * the items of the call are added to it as they are inserted.
+   */
+  insertAcceptedGuarded(items: readonly GuardedInsert[]): Promise<Map<Hex, GuardedInsertOutcome>> {
+    return this.conn.atomic(() => {
+      const outcomes = new Map<Hex, GuardedInsertOutcome>();
+      const pending = new Map<Hex, { sum: bigint; nonces: Set<string>; ids: Set<string> }>();
+      const pendingOf = (payer: Hex) => {
+        let entry = pending.get(payer);
+        if (!entry) {
+          const rows = this.conn
+            .prepare(`SELECT id, amount, nonce FROM payments WHERE payer = ? AND state IN (${PENDING_SQL})`)
+            .all(payer) as { id: string; amount: string; nonce: string }[];
+          entry = { sum: 0n, nonces: new Set(), ids: new Set() };
+          for (const r of rows) {
+            entry.sum += BigInt(r.amount);
+            entry.nonces.add(r.nonce);
+            entry.ids.add(r.id);
+          }
+          pending.set(payer, entry);
+        }
+        return entry;
+      };
+      const exists = (id: string) => this.conn.prepare("SELECT 1 FROM payments WHERE id = ?").get(id) !== undefined;
+      const inserted: PaymentRecord[] = [];
+      for (const { record, ceiling } of items) {
+        const id = hex(record.id);
+        if (outcomes.has(id)) continue;
+        const entry = pendingOf(hex(record.payer));
+        let outcome: GuardedInsertOutcome;
+        if (entry.ids.has(id)) outcome = "duplicate";
+        else if (entry.nonces.has(dec(record.nonce))) outcome = exists(id) ? "duplicate" : "nonce_unavailable";
+        else if (entry.sum + record.amount > ceiling) outcome = exists(id) ? "duplicate" : "insufficient_balance";
+        // Not inserted although the guard passed: the id is stored (no longer pending) or the
+        // payment request is claimed by another payment; the caller tells them apart by a read.
+        else if (!this.insertOne(record)) outcome = "duplicate";
+        else {
+          outcome = "inserted";
+          entry.sum += record.amount;
+          entry.nonces.add(dec(record.nonce));
+          entry.ids.add(id);
+          inserted.push(record);
+        }
+        outcomes.set(id, outcome);
+      }
+      enqueueAcceptedEvents(
+        this.conn,
+        inserted.filter((p) => p.state === PaymentState.Accepted),
+      );
+      return outcomes;
+    });
+  }
+
+  /** Inserts one payment unless its id or its payment request's claim is taken; true if inserted. */
+  private insertOne(p: PaymentRecord): boolean {
+    // ON CONFLICT DO NOTHING, not INSERT OR IGNORE: OR IGNORE would also swallow a NOT NULL violation
+    // and silently drop a payment the caller then acknowledges. The upsert clause covers only the
+    // unique keys: the id (a retry) and request_claim (a second payment of one payment request).
+    const insert = this.conn.prepare(
+      `INSERT INTO payments (id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline,
+         signature, state, reject_reason, batch_key, batch_id, leaf_index, tx_hash, refunded, release_at,
+         request_id, request_claim, signature_kind, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+    );
+    const result = insert.run(
+      hex(p.id),
+      hex(p.payer),
+      dec(p.merchantId),
+      dec(p.amount),
+      hex(p.orderRef),
+      dec(p.nonce),
+      dec(p.validAfter),
+      dec(p.deadline),
+      hex(p.signature),
+      p.state,
+      p.rejectReason,
+      p.batchKey,
+      decOrNull(p.batchId),
+      p.leafIndex,
+      hexOrNull(p.txHash),
+      dec(p.refunded),
+      decOrNull(p.releaseAt),
+      p.requestId,
+      p.requestId,
+      p.signatureKind,
+      p.createdAt,
+      p.updatedAt,
+    );
+    return result.changes > 0;
   }
 
   get(id: Hex): Promise<PaymentRecord | null> {

@@ -207,6 +207,43 @@ export class SqliteWebhooks implements WebhookRepository {
     );
   }
 
+  /**
+   * One statement selects and claims under BEGIN IMMEDIATE, so two processes on the file never
+   * claim the same endpoint; an endpoint already claimed by `holder` is returned and its claim
+   * extended (a renewal).
+   */
+  claimDueEndpoints(now: number, limit: number, holder: string, leaseMs: number, after = ""): Promise<DueEndpoint[]> {
+    return this.conn.atomic(() => {
+      const rows = this.conn
+        .prepare(
+          `SELECT e.id, e.merchant_id, e.url, e.secret, e.consecutive_failures FROM webhook_endpoints e
+             WHERE e.id > ? AND e.disabled_at IS NULL AND e.next_attempt_at <= ?
+               AND (e.claimed_by IS NULL OR e.claimed_by = ? OR e.claimed_until <= ?)
+               AND EXISTS (SELECT 1 FROM outbox o WHERE o.endpoint_id = e.id AND o.delivered_at IS NULL
+                             AND o.dead_at IS NULL AND o.next_attempt_at <= ?)
+             ORDER BY e.id LIMIT ?`,
+        )
+        .all(after, now, holder, now, now, limit) as EndpointRow[];
+      const claim = this.conn.prepare("UPDATE webhook_endpoints SET claimed_by = ?, claimed_until = ? WHERE id = ?");
+      for (const r of rows) claim.run(holder, now + leaseMs, r.id);
+      return rows.map((r) => ({
+        id: r.id,
+        merchantId: big(r.merchant_id),
+        url: r.url,
+        secret: this.box.open(r.secret, r.id),
+        consecutiveFailures: r.consecutive_failures,
+      }));
+    });
+  }
+
+  releaseEndpoint(id: string, holder: string): Promise<void> {
+    return this.conn.run(() => {
+      this.conn
+        .prepare("UPDATE webhook_endpoints SET claimed_by = NULL, claimed_until = 0 WHERE id = ? AND claimed_by = ?")
+        .run(id, holder);
+    });
+  }
+
   recordSuccess(id: string): Promise<void> {
     return this.conn.run(() => {
       this.conn

@@ -1,5 +1,6 @@
 import path from "node:path";
 import type { Hex, PaymentRecord, PaymentState, RejectReason, SignatureKind } from "../../domain";
+import type { GuardedInsert, GuardedInsertOutcome } from "../types";
 import { SingleWorker, type WorkerAnswer } from "../../runtime/workerThreads";
 import { hex } from "./codec";
 import type { StorageHealth } from "./storageErrors";
@@ -17,7 +18,11 @@ import type { StorageHealth } from "./storageErrors";
  * is an array of such strings, each with `seq` and up to that many payments: V8 allocates large
  * strings apart, and building and sending one of those costs more per payment.
  *
+ * A guarded insert (`insertAcceptedGuarded`) writes `g` before `seq` (JSON: `"g<seq>"`) and each
+ * payment's ceiling in decimal after its fields.
+ *
  * Reply: `seq,` then one character per payment of the request, "1" if it was inserted, else "0";
+ * for a guarded insert "1" inserted, "0" duplicate, "b" insufficient_balance, "n" nonce_unavailable;
  * or `seq,!` then the message of the error the insert failed with.
  */
 const SEP = ",";
@@ -57,18 +62,32 @@ const plain = (s: string): boolean => !s.includes(SEP);
 const plainOrNull = (s: string | null): boolean => s === null || (s !== "" && !s.includes(SEP));
 
 /** @internal */
-export function encodeInsert(seq: number, payments: readonly PaymentRecord[]): string | string[] {
-  if (payments.length <= PAYMENTS_PER_CHUNK) return encodeChunk(seq, payments);
+export function encodeInsert(
+  seq: number,
+  payments: readonly PaymentRecord[],
+  ceilings?: readonly bigint[],
+): string | string[] {
+  if (payments.length <= PAYMENTS_PER_CHUNK) return encodeChunk(seq, payments, ceilings);
   const chunks: string[] = [];
   for (let at = 0; at < payments.length; at += PAYMENTS_PER_CHUNK) {
-    chunks.push(encodeChunk(seq, payments.slice(at, at + PAYMENTS_PER_CHUNK)));
+    chunks.push(
+      encodeChunk(seq, payments.slice(at, at + PAYMENTS_PER_CHUNK), ceilings?.slice(at, at + PAYMENTS_PER_CHUNK)),
+    );
   }
   return chunks;
 }
 
-function encodeChunk(seq: number, payments: readonly PaymentRecord[]): string {
-  let message = `${seq}`;
-  for (const p of payments) {
+/** @internal A guarded insert's request. */
+export const encodeGuardedInsert = (seq: number, items: readonly GuardedInsert[]): string | string[] =>
+  encodeInsert(
+    seq,
+    items.map((i) => i.record),
+    items.map((i) => i.ceiling),
+  );
+
+function encodeChunk(seq: number, payments: readonly PaymentRecord[], ceilings?: readonly bigint[]): string {
+  let message = ceilings ? `g${seq}` : `${seq}`;
+  for (const [index, p] of payments.entries()) {
     if (
       !plain(p.id) ||
       !plain(p.payer) ||
@@ -80,21 +99,22 @@ function encodeChunk(seq: number, payments: readonly PaymentRecord[]): string {
       !plainOrNull(p.requestId) ||
       !plainOrNull(p.signatureKind)
     ) {
-      return encodeInsertJson(seq, payments);
+      return encodeInsertJson(seq, payments, ceilings);
     }
     message +=
       `,${p.id},${p.payer},${p.merchantId},${p.amount},${p.orderRef},${p.nonce},${p.validAfter},${p.deadline}` +
       `,${p.signature},${p.state},${p.rejectReason ?? ""},${p.batchKey ?? ""},${p.batchId ?? ""},${p.leafIndex ?? ""}` +
       `,${p.txHash ?? ""},${p.refunded},${p.releaseAt ?? ""},${p.requestId ?? ""},${p.signatureKind ?? ""}` +
       `,${p.createdAt ?? ""},${p.updatedAt ?? ""}`;
+    if (ceilings) message += `,${ceilings[index]}`;
   }
   return message;
 }
 
-function encodeInsertJson(seq: number, payments: readonly PaymentRecord[]): string {
-  const values: unknown[] = [seq];
+function encodeInsertJson(seq: number, payments: readonly PaymentRecord[], ceilings?: readonly bigint[]): string {
+  const values: unknown[] = [ceilings ? `g${seq}` : seq];
   const decimal = (v: bigint | null) => (v === null ? null : v.toString());
-  for (const p of payments) {
+  for (const [index, p] of payments.entries()) {
     values.push(
       p.id,
       p.payer,
@@ -118,18 +138,28 @@ function encodeInsertJson(seq: number, payments: readonly PaymentRecord[]): stri
       p.createdAt,
       p.updatedAt,
     );
+    if (ceilings) values.push(decimal(ceilings[index]));
   }
   return JSON.stringify(values);
 }
 
-/** @internal The request's sequence number and payments (on the writer thread). */
-export function decodeInsert(message: string | string[]): { seq: number; payments: PaymentRecord[] } {
-  if (typeof message === "string") return decodeChunk(message);
-  const chunks = message.map(decodeChunk);
-  return { seq: chunks[0].seq, payments: chunks.flatMap((chunk) => chunk.payments) };
+/** @internal What a request carries: its payments, and their ceilings if it is a guarded insert. */
+export interface DecodedInsert {
+  seq: number;
+  payments: PaymentRecord[];
+  ceilings?: bigint[];
 }
 
-function decodeChunk(message: string): { seq: number; payments: PaymentRecord[] } {
+/** @internal The request's sequence number and payments (on the writer thread). */
+export function decodeInsert(message: string | string[]): DecodedInsert {
+  if (typeof message === "string") return decodeChunk(message);
+  const chunks = message.map(decodeChunk);
+  const decoded: DecodedInsert = { seq: chunks[0].seq, payments: chunks.flatMap((chunk) => chunk.payments) };
+  if (chunks[0].ceilings) decoded.ceilings = chunks.flatMap((chunk) => chunk.ceilings ?? []);
+  return decoded;
+}
+
+function decodeChunk(message: string): DecodedInsert {
   const json = message.charCodeAt(0) === 0x5b; // "["
   const v = (json ? JSON.parse(message) : message.split(SEP)) as (string | number | null)[];
   // In the "," form every value is a string, null the empty one; in JSON they have their types.
@@ -137,8 +167,13 @@ function decodeChunk(message: string): { seq: number; payments: PaymentRecord[] 
   const num = json ? (x: unknown) => x as number | null : (x: unknown) => (x === "" ? null : Number(x));
   const big = (x: unknown) => BigInt(x as string);
   const bigOrNull = (x: unknown) => (x === null || x === "" ? null : BigInt(x as string));
+  const head = String(v[0]);
+  const guarded = head.charCodeAt(0) === 0x67; // "g"
+  const stride = FIELDS.length + (guarded ? 1 : 0);
   const payments: PaymentRecord[] = [];
-  for (let i = 1; i + FIELDS.length <= v.length; i += FIELDS.length) {
+  const ceilings: bigint[] = [];
+  for (let i = 1; i + stride <= v.length; i += stride) {
+    if (guarded) ceilings.push(big(v[i + FIELDS.length]));
     payments.push({
       id: v[i] as Hex,
       payer: v[i + 1] as Hex,
@@ -164,7 +199,8 @@ function decodeChunk(message: string): { seq: number; payments: PaymentRecord[] 
       updatedAt: num(v[i + 20]) as number,
     });
   }
-  return { seq: Number(v[0]), payments };
+  const seq = Number(guarded ? head.slice(1) : head);
+  return guarded ? { seq, payments, ceilings } : { seq, payments };
 }
 
 /** @internal The reply to request `seq`: which of its payments were inserted (ids as the store returned them). */
@@ -172,6 +208,36 @@ export function encodeInserted(seq: number, payments: readonly PaymentRecord[], 
   let flags = "";
   for (const p of payments) flags += inserted.has(hex(p.id)) ? "1" : "0";
   return `${seq},${flags}`;
+}
+
+const OUTCOME_FLAGS: Record<GuardedInsertOutcome, string> = {
+  inserted: "1",
+  duplicate: "0",
+  insufficient_balance: "b",
+  nonce_unavailable: "n",
+};
+const FLAG_OUTCOMES = new Map(Object.entries(OUTCOME_FLAGS).map(([o, f]) => [f, o as GuardedInsertOutcome]));
+
+/** @internal The reply to guarded request `seq`: each payment's outcome, in request order. */
+export function encodeOutcomes(
+  seq: number,
+  payments: readonly PaymentRecord[],
+  outcomes: ReadonlyMap<Hex, GuardedInsertOutcome>,
+): string {
+  let flags = "";
+  for (const p of payments) flags += OUTCOME_FLAGS[outcomes.get(hex(p.id)) ?? "duplicate"];
+  return `${seq},${flags}`;
+}
+
+/** @internal Each payment's outcome, from a guarded request's payments and the reply's flags. */
+export function outcomesOf(payments: readonly PaymentRecord[], flags: string): Map<Hex, GuardedInsertOutcome> {
+  const outcomes = new Map<Hex, GuardedInsertOutcome>();
+  for (let i = 0; i < payments.length; i++) {
+    const outcome = FLAG_OUTCOMES.get(flags[i]);
+    if (outcome === undefined) throw new Error(`intake writer: unknown outcome flag ${JSON.stringify(flags[i])}`);
+    if (!outcomes.has(hex(payments[i].id))) outcomes.set(hex(payments[i].id), outcome);
+  }
+  return outcomes;
 }
 
 /** @internal The reply to request `seq` when its insert failed. */
@@ -193,6 +259,12 @@ export function insertedIds(payments: readonly PaymentRecord[], flags: string): 
   return inserted;
 }
 
+/** What the owner asks of the thread: a plain insert or a guarded one. */
+interface WriterRequest {
+  payments?: readonly PaymentRecord[];
+  guarded?: readonly GuardedInsert[];
+}
+
 /**
  * `payments.insertAccepted` on a thread of its own with its own connection to the same SQLite
  * file (WAL: the main connection keeps reading, and writers take turns on SQLite's write lock).
@@ -201,7 +273,7 @@ export function insertedIds(payments: readonly PaymentRecord[], flags: string): 
  * acknowledged; a retry is safe) and a new thread takes over.
  */
 export class WriterThread {
-  private readonly thread: SingleWorker<readonly PaymentRecord[], string>;
+  private readonly thread: SingleWorker<WriterRequest, string>;
 
   /**
    * `storage`: the main connection's health, told of a full disk the thread ran into.
@@ -217,7 +289,8 @@ export class WriterThread {
       workerData: { file: path.resolve(file), maxPageCount: options.maxPageCount },
       name: "intake writer",
       thread: "intake writer thread",
-      encode: encodeInsert,
+      encode: (seq, request) =>
+        request.guarded ? encodeGuardedInsert(seq, request.guarded) : encodeInsert(seq, request.payments!),
       decode: (reply) => decodeReply(reply as string),
     });
   }
@@ -225,11 +298,25 @@ export class WriterThread {
   async insertAccepted(payments: PaymentRecord[]): Promise<Set<Hex>> {
     let flags: string;
     try {
-      flags = await this.thread.request(payments);
+      flags = await this.thread.request({ payments });
     } catch (error) {
       throw this.storage ? this.storage.map(error) : error;
     }
     return insertedIds(payments, flags);
+  }
+
+  /** `payments.insertAcceptedGuarded` on the thread's connection (BEGIN IMMEDIATE: exact across writers). */
+  async insertAcceptedGuarded(items: readonly GuardedInsert[]): Promise<Map<Hex, GuardedInsertOutcome>> {
+    let flags: string;
+    try {
+      flags = await this.thread.request({ guarded: items });
+    } catch (error) {
+      throw this.storage ? this.storage.map(error) : error;
+    }
+    return outcomesOf(
+      items.map((i) => i.record),
+      flags,
+    );
   }
 
   /** Waits for the inserts in flight, then stops the thread. */

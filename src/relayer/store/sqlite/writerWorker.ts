@@ -8,7 +8,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { errorText } from "../../runtime/workerThreads";
 import { Connection } from "./connection";
 import { SqlitePayments } from "./payments";
-import { decodeInsert, encodeInserted, encodeInsertFailed } from "./writerThread";
+import { decodeInsert, encodeInserted, encodeInsertFailed, encodeOutcomes } from "./writerThread";
 
 const CHECKPOINT_INTERVAL_MS = 250;
 
@@ -30,7 +30,14 @@ setInterval(() => {
 }, CHECKPOINT_INTERVAL_MS).unref();
 
 parentPort!.on("message", (message: string | string[]) => {
-  const { seq, payments: records } = decodeInsert(message);
+  const { seq, payments: records, ceilings } = decodeInsert(message);
+  if (ceilings) {
+    payments.insertAcceptedGuarded(records.map((record, i) => ({ record, ceiling: ceilings[i] }))).then(
+      (outcomes) => parentPort!.postMessage(encodeOutcomes(seq, records, outcomes)),
+      (error: unknown) => parentPort!.postMessage(encodeInsertFailed(seq, errorText(error))),
+    );
+    return;
+  }
   payments.insertAccepted(records).then(
     (inserted) => parentPort!.postMessage(encodeInserted(seq, records, inserted)),
     (error: unknown) => parentPort!.postMessage(encodeInsertFailed(seq, errorText(error))),
