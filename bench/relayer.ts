@@ -27,6 +27,7 @@
  * acceptedPerSecond and the latencies are medians over the single-payment runs; the escrow and
  * settlement times run from the first request of the first phase (the warm-up). Also `store`,
  * `apiInstances`, `node`, `lost`, `duplicates`, `recoversPerSecondOneCore`, the ratios to it, and
+ * `ratios` (those figures / recoversPerSecondOneCore),
  * `cpuMicrosPerPayment` per relayer process (CPU during the single-payment runs / payments they
  * accepted). See docs/benchmarks.md.
  *
@@ -288,7 +289,7 @@ async function main(): Promise<void> {
     log("payments signed", { payments: total, seconds: (Date.now() - started) / 1000 });
 
     // Before any relayer runs: the machine's speed at the one step intake cannot skip.
-    const recovery = measureRecoversPerSecond(phases[0].payments);
+    const recovery = await measureRecoversPerSecond(phases[0].payments);
     log("recoveries per second on one core", recovery);
 
     const key = await chain.fundedKey();
@@ -468,8 +469,11 @@ async function main(): Promise<void> {
       duplicates,
       recoversPerSecondOneCore: recovery.recoversPerSecond,
       microsPerRecover: recovery.microsPerRecover,
-      acceptedPerSecondPerRecoversPerSecond: ratio(acceptedPerSecond),
-      ...(batch ? { batchAcceptedPerSecondPerRecoversPerSecond: ratio(batch.acceptedPerSecond) } : {}),
+      // The bars: these figures as a share of what one core recovers per second.
+      ratios: {
+        acceptedPerSecond: ratio(acceptedPerSecond),
+        ...(batch ? { batchAcceptedPerSecond: ratio(batch.acceptedPerSecond) } : {}),
+      },
       cpuMicrosPerPayment: cpuMicros(single),
       ...(batch ? { batchCpuMicrosPerPayment: cpuMicros([batch]) } : {}),
       runs: single.map((r) => ({
