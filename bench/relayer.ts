@@ -26,10 +26,9 @@
  *  "allSettledSeconds":n, ...extras}
  * acceptedPerSecond and the latencies are medians over the single-payment runs; the escrow and
  * settlement times run from the first request of the first phase (the warm-up). Also `store`,
- * `apiInstances`, `node`, `lost`, `duplicates`, `recoversPerSecondOneCore`, the ratios to it, and
- * `ratios` (those figures / recoversPerSecondOneCore),
- * `cpuMicrosPerPayment` per relayer process (CPU during the single-payment runs / payments they
- * accepted). See docs/benchmarks.md.
+ * `apiInstances`, `node`, `lost`, `duplicates`, `recoversPerSecondOneCore`, `ratios` (accepted
+ * per second, single and batch, over it), and `cpuMicrosPerPayment` per relayer process (its CPU
+ * during the single-payment runs / the payments they accepted). See docs/benchmarks.md.
  *
  * Environment: BENCH_RUNS (5), BENCH_PAYMENTS_PER_RUN (7000), BENCH_BATCH_PAYMENTS (7000; 0 skips
  * the batch run), BENCH_WARMUP_PAYMENTS (2000 single payments before the runs, not in the medians), BENCH_BATCH_SIZE (250 payments per batch request), BENCH_CONCURRENCY (128),
