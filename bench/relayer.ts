@@ -468,6 +468,7 @@ async function main(): Promise<void> {
       duplicates,
       recoversPerSecondOneCore: recovery.recoversPerSecond,
       microsPerRecover: recovery.microsPerRecover,
+      recoversPerCpuSecond: recovery.recoversPerCpuSecond,
       // The bars: these figures as a share of what one core recovers per second.
       ratios: {
         acceptedPerSecond: ratio(acceptedPerSecond),
