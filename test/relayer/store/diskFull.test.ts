@@ -8,7 +8,7 @@
 import { expect } from "chai";
 import type Database from "better-sqlite3";
 import { PaymentState } from "../../../src/relayer/domain";
-import { StorageUnavailableError, isStorageFailure } from "../../../src/relayer/store/sqlite/storageErrors";
+import { StorageUnavailableError, isStorageFailure } from "../../../src/relayer/store/storageErrors";
 import { WriterThread } from "../../../src/relayer/store/sqlite/writerThread";
 import { signedPayment, startApi, type ApiHarness } from "../helpers/api";
 import { makePayment, tempStore } from "./helpers";

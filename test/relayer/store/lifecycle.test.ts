@@ -1,34 +1,22 @@
 import { expect } from "chai";
-import fs from "node:fs";
-import path from "node:path";
-import Database from "better-sqlite3";
 import { BatchState, PaymentState, SignatureKind } from "../../../src/relayer/domain";
-import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
-import { MIGRATIONS } from "../../../src/relayer/store/sqlite/migrations";
-import { makeEndpoint, makePayment, tempStore } from "./helpers";
+import { MIGRATIONS as SQLITE_MIGRATIONS } from "../../../src/relayer/store/sqlite/migrations";
+import { MIGRATIONS as PG_MIGRATIONS } from "../../../src/relayer/store/postgres/migrations";
+import { makeEndpoint, makePayment } from "./helpers";
+import { describeEachStoreWithFixture, type AnyStore } from "./stores";
 
-describe("SQLite store: file, migrations, transactions, outbox", function () {
-  this.timeout(60_000);
-  let store: SqliteStore;
-  let file: string;
-  let cleanup: () => Promise<void>;
-
-  beforeEach(async () => {
-    ({ store, file, cleanup } = await tempStore());
+describeEachStoreWithFixture("store: migrations, transactions, outbox", (ctx) => {
+  let store: AnyStore;
+  beforeEach(() => {
+    store = ctx.f.store;
   });
-  afterEach(async () => {
-    await store.close(); // the current store: a test may have reopened it
-    await cleanup();
-  });
-
-  it("opens a real file with WAL, synchronous=FULL, foreign keys and a busy timeout", async () => {
-    expect(fs.existsSync(file)).to.equal(true);
-    const db = (store as unknown as { conn: { db: Database.Database } }).conn.db;
-    expect(db.pragma("journal_mode", { simple: true })).to.equal("wal");
-    expect(db.pragma("synchronous", { simple: true })).to.equal(2); // FULL
-    expect(db.pragma("foreign_keys", { simple: true })).to.equal(1);
-    expect(db.pragma("busy_timeout", { simple: true })).to.be.at.least(1000);
-  });
+  const migrations = () => (ctx.kind === "sqlite" ? SQLITE_MIGRATIONS : PG_MIGRATIONS);
+  /** Closes the store and opens another on the same database (a restart). */
+  const restart = async (): Promise<AnyStore> => {
+    await store.close();
+    store = await ctx.f.reopen();
+    return store;
+  };
 
   it("keeps data across close and reopen, and reopening applies no migration twice", async () => {
     await store.payments.insertAccepted([makePayment(1, { amount: 2n ** 64n + 1n })]);
@@ -36,75 +24,23 @@ describe("SQLite store: file, migrations, transactions, outbox", function () {
     await store.close();
 
     for (let i = 0; i < 2; i++) {
-      const reopened = await openSqliteStore(file);
-      expect(reopened.schemaVersion()).to.equal(MIGRATIONS.length);
+      const reopened = await ctx.f.reopen();
+      expect(await reopened.schemaVersion()).to.equal(migrations().length);
       expect((await reopened.payments.get(makePayment(1).id))!.amount).to.equal(2n ** 64n + 1n);
       expect((await reopened.chainCursor.get("escrow"))!.blockNumber).to.equal(42n);
       await reopened.close();
     }
-    const raw = new Database(file, { readonly: true });
-    const versions = raw.prepare("SELECT version FROM schema_migrations ORDER BY version").all();
-    raw.close();
-    expect(versions).to.deep.equal(MIGRATIONS.map((_, i) => ({ version: i + 1 })));
-    store = await openSqliteStore(file); // for afterEach
+    const versions = await ctx.f.sql("SELECT version FROM schema_migrations ORDER BY version");
+    expect(versions).to.deep.equal(migrations().map((_, i) => ({ version: i + 1 })));
   });
 
-  it("migration 2 re-clusters payments by arrival and keeps every row and query", async () => {
-    await store.close();
-    const v1File = path.join(path.dirname(file), "v1.sqlite");
-    const old = new Database(v1File);
-    old.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-    old.exec(MIGRATIONS[0]);
-    old.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)").run();
-    const insert = old.prepare(
-      `INSERT INTO payments (id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline, signature,
-         state, refunded, created_at, updated_at) VALUES (?, ?, '1', ?, ?, ?, '0', '2000000000', ?, ?, '0', ?, ?)`,
-    );
-    const rows = [makePayment(3), makePayment(1, { state: PaymentState.Escrowed }), makePayment(2)];
-    for (const p of rows) {
-      insert.run(
-        p.id,
-        p.payer.toLowerCase(),
-        p.amount.toString(),
-        p.orderRef,
-        p.nonce.toString(),
-        p.signature,
-        p.state,
-        p.createdAt,
-        p.updatedAt,
-      );
-    }
-    old.close();
-
-    store = await openSqliteStore(v1File);
-    expect(store.schemaVersion()).to.equal(MIGRATIONS.length);
-    for (const p of rows) expect((await store.payments.get(p.id))!.amount).to.equal(p.amount);
-    expect((await store.payments.pendingOf(rows[0].payer)).map((p) => p.id).sort()).to.deep.equal(
-      [rows[0].id, rows[2].id].sort(),
-    );
-    const db = (store as unknown as { conn: { db: Database.Database } }).conn.db;
-    const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'payments'").all();
-    expect(indexes.map((i) => (i as { name: string }).name)).to.include.members([
-      "payments_state_created",
-      "payments_payer_created",
-      "payments_merchant_created",
-      "payments_created",
-    ]);
-    // Clustered by arrival: the oldest payment has the lowest row number.
-    const order = db.prepare("SELECT id FROM payments ORDER BY seq").all() as { id: string }[];
-    expect(order.map((r) => r.id)).to.deep.equal([rows[1].id, rows[2].id, rows[0].id]);
-    // Migration 3: rows from before it do not know how their signature was verified.
-    for (const p of rows) expect((await store.payments.get(p.id))!.signatureKind).to.equal(null);
-  });
-
-  it("stores how intake verified each signature (migration 3)", async () => {
+  it("stores how intake verified each signature", async () => {
     const rows = [
       makePayment(1, { signatureKind: SignatureKind.Ecdsa }),
       makePayment(2, { signatureKind: SignatureKind.Contract }),
     ];
     await store.payments.insertAccepted(rows);
-    await store.close();
-    store = await openSqliteStore(file);
+    await restart();
     const stored = await store.payments.getMany(rows.map((r) => r.id));
     expect(rows.map((r) => stored.get(r.id)!.signatureKind)).to.deep.equal([
       SignatureKind.Ecdsa,
@@ -114,18 +50,19 @@ describe("SQLite store: file, migrations, transactions, outbox", function () {
 
   it("refuses a database written by a newer schema", async () => {
     await store.close();
-    const raw = new Database(file);
-    raw.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)").run(MIGRATIONS.length + 1);
-    raw.close();
+    await ctx.f.sql(
+      ctx.kind === "sqlite"
+        ? "INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)"
+        : "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)",
+      [migrations().length + 1],
+    );
     let caught: unknown;
     try {
-      await openSqliteStore(file);
+      await ctx.f.reopen();
     } catch (error) {
       caught = error;
     }
     expect(String(caught)).to.match(/newer/);
-    // Also: opening creates missing directories.
-    store = await openSqliteStore(path.join(path.dirname(file), "nested", "again.sqlite"));
   });
 
   it("transaction commits all writes together", async () => {
@@ -184,7 +121,7 @@ describe("SQLite store: file, migrations, transactions, outbox", function () {
     expect(await store.payments.get(makePayment(2).id)).to.equal(null);
   });
 
-  it("calls from outside an open transaction wait for it and never see or join its writes", async () => {
+  it("calls from outside an open transaction never see or join its writes", async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let entered!: () => void;
@@ -205,21 +142,6 @@ describe("SQLite store: file, migrations, transactions, outbox", function () {
     expect(await outsideRead, "outside read ran after the rollback").to.equal(null);
     expect([...(await outsideWrite)]).to.deep.equal([makePayment(2).id]);
     expect(await store.payments.get(makePayment(2).id), "outside write was not rolled back").to.not.equal(null);
-  });
-
-  it("concurrent transactions are serialised, not interleaved", async () => {
-    const order: string[] = [];
-    await Promise.all(
-      [1, 2, 3].map((n) =>
-        store.transaction(async () => {
-          order.push(`begin${n}`);
-          await store.payments.insertAccepted([makePayment(n)]);
-          await new Promise((resolve) => setTimeout(resolve, 2));
-          order.push(`end${n}`);
-        }),
-      ),
-    );
-    expect(order).to.deep.equal(["begin1", "end1", "begin2", "end2", "begin3", "end3"]);
   });
 
   describe("outbox", () => {
@@ -293,12 +215,10 @@ describe("SQLite store: file, migrations, transactions, outbox", function () {
       expect(await store.outbox.pendingCount()).to.equal(0);
       expect(await store.outbox.due(1e15, 10)).to.deep.equal([]);
     });
-
     it("rows survive a reopen", async () => {
       await store.webhooks.create(endpoint("we_a"));
       await store.outbox.enqueue(event("e1", 100));
-      await store.close();
-      store = await openSqliteStore(file);
+      await restart();
       expect((await store.outbox.due(100, 10)).map((r) => r.eventId)).to.deep.equal(["e1"]);
     });
   });

@@ -1,18 +1,14 @@
 import { expect } from "chai";
 import { ApiError } from "../../../src/relayer/errors";
 import { PaymentState, type Hex } from "../../../src/relayer/domain";
-import type { SqliteStore } from "../../../src/relayer/store/sqlite";
-import { ADDRESS_A, ADDRESS_B, hex32, makePayment, tempStore } from "./helpers";
+import { ADDRESS_A, ADDRESS_B, hex32, makePayment } from "./helpers";
+import { describeEachStoreWithFixture, type AnyStore } from "./stores";
 
-describe("SQLite store: payments", function () {
-  this.timeout(60_000);
-  let store: SqliteStore;
-  let cleanup: () => Promise<void>;
-
-  beforeEach(async () => {
-    ({ store, cleanup } = await tempStore());
+describeEachStoreWithFixture("store: payments", (ctx) => {
+  let store: AnyStore;
+  beforeEach(() => {
+    store = ctx.f.store;
   });
-  afterEach(async () => cleanup());
 
   it("insertAccepted inserts many in one call and returns exactly the new ids", async () => {
     const first = await store.payments.insertAccepted([makePayment(1), makePayment(2)]);

@@ -1,21 +1,18 @@
 import { expect } from "chai";
 import { ApiError } from "../../../src/relayer/errors";
 import { BatchState, PaymentState, SubmissionState, type Hex } from "../../../src/relayer/domain";
-import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
-import { hex32, makeEndpoint, makePayment, tempStore } from "./helpers";
+import { hex32, makeEndpoint, makePayment } from "./helpers";
+import { describeEachStoreWithFixture, type AnyStore } from "./stores";
 
 const HASH = (n: number): Hex => hex32(n, "ff");
 
-describe("SQLite store: batches, submissions, settlements, accounts, cursors", function () {
-  this.timeout(60_000);
-  let store: SqliteStore;
-  let cleanup: () => Promise<void>;
-  let file: string;
+const SIGNER = "0x00000000000000000000000000000000000000AA" as Hex;
 
-  beforeEach(async () => {
-    ({ store, cleanup, file } = await tempStore());
+describeEachStoreWithFixture("store: batches, submissions, settlements, accounts, cursors", (ctx) => {
+  let store: AnyStore;
+  beforeEach(() => {
+    store = ctx.f.store;
   });
-  afterEach(async () => cleanup());
 
   it("batches.create orders payments, marks them batched atomically; get/getByBatchId/listByState/update", async () => {
     await store.payments.insertAccepted([1, 2, 3].map((n) => makePayment(n)));
@@ -64,6 +61,8 @@ describe("SQLite store: batches, submissions, settlements, accounts, cursors", f
     expect(await store.submissions.maxNonce()).to.equal(null);
     const base = {
       purpose: "batch:1",
+      signer: SIGNER.toLowerCase() as Hex,
+      epoch: 0,
       rawTx: "0x02F8AB" as Hex,
       maxFeePerGas: 2n ** 80n,
       maxPriorityFeePerGas: 2n ** 70n,
@@ -151,7 +150,7 @@ describe("SQLite store: batches, submissions, settlements, accounts, cursors", f
     } catch (error) {
       caught = error;
     }
-    expect(String(caught)).to.match(/UNIQUE/);
+    expect(String(caught), "an id is unique").to.match(/unique/i);
   });
 
   it("api keys: only the hash is stored; lookup by hash; revoke keeps the first time", async () => {
@@ -168,10 +167,13 @@ describe("SQLite store: batches, submissions, settlements, accounts, cursors", f
     await store.apiKeys.revoke("key_1", 100);
     await store.apiKeys.revoke("key_1", 200);
     expect((await store.apiKeys.findBySecretHash(hex32(1, "5e")))!.revokedAt).to.equal(100);
-    const columns = (store as unknown as { conn: { db: import("better-sqlite3").Database } }).conn.db
-      .prepare("SELECT name FROM pragma_table_info('api_keys')")
-      .all()
-      .map((r) => (r as { name: string }).name);
+    const columns = (
+      await ctx.f.sql(
+        ctx.kind === "sqlite"
+          ? "SELECT name FROM pragma_table_info('api_keys')"
+          : "SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'api_keys' AND table_schema = current_schema() ORDER BY ordinal_position",
+      )
+    ).map((r) => r.name);
     expect(columns).to.deep.equal(["id", "merchant_id", "secret_hash", "created_at", "revoked_at"]);
     let caught: unknown;
     try {
@@ -179,7 +181,7 @@ describe("SQLite store: batches, submissions, settlements, accounts, cursors", f
     } catch (error) {
       caught = error;
     }
-    expect(String(caught), "a secret hash is unique").to.match(/UNIQUE/);
+    expect(String(caught), "a secret hash is unique").to.match(/unique/i);
   });
 
   it("webhook endpoints: create, get, listByMerchant, disable", async () => {
@@ -218,13 +220,9 @@ describe("SQLite store: batches, submissions, settlements, accounts, cursors", f
     const results = await Promise.all([1, 2, 3, 4].map((n) => store.idempotency.put(record(n))));
     for (const r of results) expect(r).to.deep.equal(record(1));
     expect(await store.idempotency.get("merchant:1", "k")).to.deep.equal(record(1));
-    // A second connection to the same file (another process in production) also gets the first record.
-    const second = await openSqliteStore(file);
-    try {
-      expect(await second.idempotency.put(record(6))).to.deep.equal(record(1));
-    } finally {
-      await second.close();
-    }
+    // Another connection to the same database (another instance in production) also gets the first record.
+    const second = await ctx.f.reopen();
+    expect(await second.idempotency.put(record(6))).to.deep.equal(record(1));
     // Same key in another scope is independent.
     expect(await store.idempotency.put({ ...record(5), scope: "merchant:2" })).to.deep.equal({
       ...record(5),

@@ -1,0 +1,268 @@
+/**
+ * PostgreSQL schema migrations, applied in order; migration N (1-based) sets schema version N.
+ * Never edit a migration that has shipped: append a new one.
+ *
+ * Encoding: money, on-chain ids, nonces and block numbers are NUMERIC(78,0): exact for any uint256
+ * (78 digits), compared and summed as numbers by the server (the guarded intake sums a payer's
+ * pending amounts, the settler compares release times), and read back as decimal strings that
+ * become bigint without loss. Timestamps (ms), local keys, epochs and submitter nonces are BIGINT.
+ * Hex is lowercase. Text keys that are ordered or paged on use COLLATE "C": byte order, the same
+ * as SQLite's, whatever the database's locale. Every index names the query that needs it.
+ */
+import type pg from "pg";
+
+const PENDING = "('accepted', 'batched', 'submitted')";
+
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE payments (
+    seq            BIGSERIAL PRIMARY KEY,
+    id             TEXT COLLATE "C" NOT NULL UNIQUE,
+    payer          TEXT NOT NULL,
+    merchant_id    NUMERIC(78,0) NOT NULL,
+    amount         NUMERIC(78,0) NOT NULL,
+    order_ref      TEXT NOT NULL,
+    nonce          NUMERIC(78,0) NOT NULL,
+    valid_after    NUMERIC(78,0) NOT NULL,
+    deadline       NUMERIC(78,0) NOT NULL,
+    signature      TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    reject_reason  TEXT,
+    batch_key      BIGINT,
+    batch_id       NUMERIC(78,0),
+    leaf_index     INTEGER,
+    tx_hash        TEXT,
+    refunded       NUMERIC(78,0) NOT NULL DEFAULT 0,
+    release_at     NUMERIC(78,0),
+    request_id     TEXT,
+    request_claim  TEXT,
+    signature_kind TEXT,
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL
+  );
+  -- listByState (oldest first), countByState
+  CREATE INDEX payments_state_created ON payments (state, created_at, id);
+  -- pendingOf / pendingAmountOf / pendingNoncesOf / the guarded insert's pending sum; and at most one
+  -- pending payment per (payer, nonce), across every instance
+  CREATE UNIQUE INDEX payments_pending_nonce ON payments (payer, nonce) INCLUDE (amount)
+    WHERE state IN ${PENDING};
+  -- list filtered by payer (keyset on created_at, id)
+  CREATE INDEX payments_payer_created ON payments (payer, created_at, id);
+  -- list filtered by merchant (keyset on created_at, id)
+  CREATE INDEX payments_merchant_created ON payments (merchant_id, created_at, id);
+  -- list without a merchant filter
+  CREATE INDEX payments_created ON payments (created_at, id);
+  -- listByBatchIds: the payments a settled tranche paid out
+  CREATE INDEX payments_batch ON payments (batch_id) WHERE batch_id IS NOT NULL;
+  -- releasableTranches: held payments by release time
+  CREATE INDEX payments_releasable ON payments (state, release_at) WHERE batch_id IS NOT NULL;
+  -- at most one payment per payment request
+  CREATE UNIQUE INDEX payments_request_claim ON payments (request_claim) WHERE request_claim IS NOT NULL;
+
+  CREATE TABLE batches (
+    key          BIGSERIAL PRIMARY KEY,
+    state        TEXT NOT NULL,
+    payment_ids  TEXT NOT NULL,
+    batch_id     NUMERIC(78,0),
+    root         TEXT,
+    tx_hash      TEXT,
+    block_number NUMERIC(78,0),
+    block_hash   TEXT,
+    gas_used     NUMERIC(78,0),
+    gas_estimate NUMERIC(78,0),
+    created_at   BIGINT NOT NULL,
+    updated_at   BIGINT NOT NULL
+  );
+  -- listByState
+  CREATE INDEX batches_state ON batches (state, key);
+  -- getByBatchId (newest first), adopt
+  CREATE INDEX batches_batch_id ON batches (batch_id, key) WHERE batch_id IS NOT NULL;
+
+  CREATE TABLE submissions (
+    id                       BIGSERIAL PRIMARY KEY,
+    purpose                  TEXT NOT NULL,
+    signer                   TEXT NOT NULL,
+    epoch                    BIGINT NOT NULL,
+    nonce                    BIGINT NOT NULL,
+    tx_hash                  TEXT NOT NULL,
+    raw_tx                   TEXT NOT NULL,
+    max_fee_per_gas          NUMERIC(78,0) NOT NULL,
+    max_priority_fee_per_gas NUMERIC(78,0) NOT NULL,
+    state                    TEXT NOT NULL,
+    sent_at                  BIGINT NOT NULL,
+    updated_at               BIGINT NOT NULL
+  );
+  -- listPending (of one signer or all)
+  CREATE INDEX submissions_pending ON submissions (signer, id) WHERE state = 'pending';
+  -- listByPurpose
+  CREATE INDEX submissions_purpose ON submissions (purpose, id);
+  -- maxNonce (per signer)
+  CREATE INDEX submissions_signer_nonce ON submissions (signer, nonce);
+
+  CREATE TABLE settlements (
+    key         BIGSERIAL PRIMARY KEY,
+    merchant_id NUMERIC(78,0) NOT NULL,
+    batch_ids   TEXT NOT NULL,
+    tx_hash     TEXT,
+    amount      NUMERIC(78,0),
+    fee         NUMERIC(78,0),
+    state       TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL
+  );
+  -- listByMerchant (newest first)
+  CREATE INDEX settlements_merchant ON settlements (merchant_id, key);
+  -- listByState
+  CREATE INDEX settlements_state ON settlements (state, key);
+
+  CREATE TABLE payment_requests (
+    id          TEXT PRIMARY KEY,
+    merchant_id NUMERIC(78,0) NOT NULL,
+    amount      NUMERIC(78,0) NOT NULL,
+    order_ref   TEXT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    payment_id  TEXT,
+    created_at  BIGINT NOT NULL
+  );
+  -- pruneExpiredBefore
+  CREATE INDEX payment_requests_expires ON payment_requests (expires_at);
+
+  -- Only the hash of a key's secret is ever stored.
+  CREATE TABLE api_keys (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    merchant_id NUMERIC(78,0) NOT NULL,
+    secret_hash TEXT NOT NULL UNIQUE,
+    created_at  BIGINT NOT NULL,
+    revoked_at  BIGINT
+  );
+  -- listByMerchant
+  CREATE INDEX api_keys_merchant ON api_keys (merchant_id, created_at, id);
+
+  -- Secrets are ciphertext (SecretBox); claimed_by/claimed_until: which worker delivers the
+  -- endpoint's events now (claimDueEndpoints).
+  CREATE TABLE webhook_endpoints (
+    id                   TEXT COLLATE "C" PRIMARY KEY,
+    merchant_id          NUMERIC(78,0) NOT NULL,
+    url                  TEXT NOT NULL,
+    secret               TEXT NOT NULL,
+    created_at           BIGINT NOT NULL,
+    disabled_at          BIGINT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    failing_since        BIGINT,
+    next_attempt_at      BIGINT NOT NULL DEFAULT 0,
+    last_error           TEXT,
+    disabled_reason      TEXT,
+    claimed_by           TEXT,
+    claimed_until        BIGINT
+  );
+  -- listByMerchant / listDetails / createCapped / live merchants
+  CREATE INDEX webhook_endpoints_merchant ON webhook_endpoints (merchant_id, created_at, id);
+  -- dueEndpoints / claimDueEndpoints: live endpoints in id order (the round-robin cursor)
+  CREATE INDEX webhook_endpoints_live ON webhook_endpoints (id) WHERE disabled_at IS NULL;
+
+  -- One row per (event, endpoint): enqueueing the same event twice is a no-op.
+  CREATE TABLE outbox (
+    id              BIGSERIAL PRIMARY KEY,
+    event_id        TEXT NOT NULL,
+    endpoint_id     TEXT COLLATE "C" NOT NULL REFERENCES webhook_endpoints (id),
+    merchant_id     NUMERIC(78,0) NOT NULL,
+    event_type      TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    delivered_at    BIGINT,
+    dead_at         BIGINT,
+    last_error      TEXT,
+    created_at      BIGINT NOT NULL,
+    UNIQUE (event_id, endpoint_id)
+  );
+  -- due() and pendingCount(): only live rows are indexed, so delivered history costs nothing.
+  CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE delivered_at IS NULL AND dead_at IS NULL;
+  -- deadCount, prune of dead rows
+  CREATE INDEX outbox_dead ON outbox (dead_at) WHERE dead_at IS NOT NULL;
+  -- dueFor(endpoint), dueEndpoints' EXISTS: one endpoint's live deliveries, most overdue first
+  CREATE INDEX outbox_endpoint_due ON outbox (endpoint_id, next_attempt_at, id)
+    WHERE delivered_at IS NULL AND dead_at IS NULL;
+  -- delete(endpoint), enable(endpoint)
+  CREATE INDEX outbox_endpoint ON outbox (endpoint_id);
+  -- prune(): delivered history by age
+  CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+
+  -- The last sequence number given to an event of each payment.
+  CREATE TABLE webhook_sequences (
+    payment_id TEXT PRIMARY KEY,
+    seq        BIGINT NOT NULL
+  );
+
+  CREATE TABLE idempotency_keys (
+    scope        TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    status       INTEGER NOT NULL,
+    body         TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    PRIMARY KEY (scope, key)
+  );
+  -- pruneCreatedBefore
+  CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+
+  CREATE TABLE chain_cursors (
+    name         TEXT PRIMARY KEY,
+    block_number NUMERIC(78,0) NOT NULL,
+    block_hash   TEXT NOT NULL
+  );
+
+  -- Named leases with fencing epochs (LeaseRepository). A released lease keeps its row (holder '')
+  -- so the next holder's epoch still grows.
+  CREATE TABLE leases (
+    name       TEXT COLLATE "C" PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    epoch      BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    info       TEXT NOT NULL
+  );
+
+  -- Token buckets shared by every instance (RateLimitRepository).
+  CREATE TABLE rate_limits (
+    key        TEXT PRIMARY KEY,
+    tokens     DOUBLE PRECISION NOT NULL,
+    updated_at BIGINT NOT NULL,
+    allowed    BOOLEAN NOT NULL
+  );
+
+  -- Readiness write probe while the store is failing: a row written and deleted.
+  CREATE TABLE storage_probe (id BIGSERIAL PRIMARY KEY, filler TEXT NOT NULL);
+  `,
+];
+
+/** Any constant: the advisory lock that serialises migrations of one database across instances. */
+const MIGRATION_LOCK = 0x5374_6162_6c65; // "Stable"
+
+/**
+ * Applies pending migrations in one transaction under a transaction-level advisory lock, so two
+ * instances starting at once do not both apply them (the second waits, then finds nothing to do).
+ * Returns the schema version.
+ */
+export async function migrate(client: pg.PoolClient): Promise<number> {
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await client.query(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    );
+    const { rows } = await client.query<{ v: number | null }>("SELECT MAX(version) AS v FROM schema_migrations");
+    const current = rows[0].v ?? 0;
+    if (current > MIGRATIONS.length) {
+      throw new Error(`database schema version ${current} is newer than this relayer (${MIGRATIONS.length})`);
+    }
+    for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+      await client.query(MIGRATIONS[version - 1]);
+      await client.query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", [version, Date.now()]);
+    }
+    await client.query("COMMIT");
+    return MIGRATIONS.length;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,376 @@
+import { PaymentState, type Hex, type PaymentRecord, type RejectReason, type SignatureKind } from "../../domain";
+import type {
+  GuardedInsert,
+  GuardedInsertOutcome,
+  Page,
+  PaymentFilter,
+  PaymentRepository,
+  PendingPayment,
+} from "../types";
+import { dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull } from "../sqlite/codec";
+import type { PgConnection, Queryable } from "./connection";
+import { enqueueAcceptedEvents } from "./outbox";
+
+export const PENDING_STATES = [PaymentState.Accepted, PaymentState.Batched, PaymentState.Submitted] as const;
+const PENDING_SQL = PENDING_STATES.map((s) => `'${s}'`).join(", ");
+
+interface PaymentRow {
+  id: string;
+  payer: string;
+  merchant_id: string;
+  amount: string;
+  order_ref: string;
+  nonce: string;
+  valid_after: string;
+  deadline: string;
+  signature: string;
+  state: string;
+  reject_reason: string | null;
+  batch_key: number | null;
+  batch_id: string | null;
+  leaf_index: number | null;
+  tx_hash: string | null;
+  refunded: string;
+  release_at: string | null;
+  request_id: string | null;
+  signature_kind: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const bigOrNull = (v: string | null): bigint | null => (v === null ? null : BigInt(v));
+
+export const toPayment = (r: PaymentRow): PaymentRecord => ({
+  id: r.id as Hex,
+  payer: r.payer as Hex,
+  merchantId: BigInt(r.merchant_id),
+  amount: BigInt(r.amount),
+  orderRef: r.order_ref as Hex,
+  nonce: BigInt(r.nonce),
+  validAfter: BigInt(r.valid_after),
+  deadline: BigInt(r.deadline),
+  signature: r.signature as Hex,
+  state: r.state as PaymentState,
+  rejectReason: r.reject_reason as RejectReason | null,
+  batchKey: r.batch_key,
+  batchId: bigOrNull(r.batch_id),
+  leafIndex: r.leaf_index,
+  txHash: r.tx_hash as Hex | null,
+  refunded: BigInt(r.refunded),
+  releaseAt: bigOrNull(r.release_at),
+  requestId: r.request_id,
+  signatureKind: r.signature_kind as SignatureKind | null,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+/** Column and encoder for each updatable field; `id` and `createdAt` are immutable. */
+const COLUMNS: { [K in keyof PaymentRecord]?: [string, (v: PaymentRecord[K]) => unknown] } = {
+  payer: ["payer", hex],
+  merchantId: ["merchant_id", dec],
+  amount: ["amount", dec],
+  orderRef: ["order_ref", hex],
+  nonce: ["nonce", dec],
+  validAfter: ["valid_after", dec],
+  deadline: ["deadline", dec],
+  signature: ["signature", hex],
+  state: ["state", (v) => v],
+  rejectReason: ["reject_reason", (v) => v],
+  batchKey: ["batch_key", (v) => v],
+  batchId: ["batch_id", decOrNull],
+  leafIndex: ["leaf_index", (v) => v],
+  txHash: ["tx_hash", hexOrNull],
+  refunded: ["refunded", dec],
+  releaseAt: ["release_at", decOrNull],
+  requestId: ["request_id", (v) => v],
+  updatedAt: ["updated_at", (v) => v],
+};
+
+/** SET clause ($first, $first+1, ...) and values for the given fields, always stamping updated_at. */
+function assignments(fields: Partial<PaymentRecord>, now: number, first = 1): { sql: string; values: unknown[] } {
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  for (const key of Object.keys(fields).sort() as (keyof PaymentRecord)[]) {
+    const value = fields[key];
+    if (value === undefined || key === "updatedAt") continue;
+    const column = COLUMNS[key] as [string, (v: unknown) => unknown] | undefined;
+    if (!column) throw new Error(`payment field "${key}" cannot be updated`);
+    values.push(column[1](value));
+    parts.push(`${column[0]} = $${first + values.length - 1}`);
+  }
+  values.push(fields.updatedAt ?? now);
+  parts.push(`updated_at = $${first + values.length - 1}`);
+  return { sql: parts.join(", "), values };
+}
+
+const INSERT_COLUMNS = `id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline, signature,
+  state, reject_reason, batch_key, batch_id, leaf_index, tx_hash, refunded, release_at, request_id, request_claim,
+  signature_kind, created_at, updated_at`;
+
+/**
+ * One multi-row INSERT of `payments` through unnest (one round trip per group commit), skipping an
+ * id already stored or a second payment of one payment request; returns the ids inserted. Rows are
+ * inserted in array order, so of two with one id inside the call the first wins.
+ */
+async function insertRows(db: Queryable, payments: readonly PaymentRecord[]): Promise<Set<Hex>> {
+  const inserted = new Set<Hex>();
+  if (payments.length === 0) return inserted;
+  const col = <T>(f: (p: PaymentRecord) => T): T[] => payments.map(f);
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO payments (${INSERT_COLUMNS})
+     SELECT ${INSERT_COLUMNS} FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::text[],
+       $6::numeric[], $7::numeric[], $8::numeric[], $9::text[], $10::text[], $11::text[], $12::bigint[],
+       $13::numeric[], $14::integer[], $15::text[], $16::numeric[], $17::numeric[], $18::text[], $19::text[],
+       $20::text[], $21::bigint[], $22::bigint[]) WITH ORDINALITY AS t(${INSERT_COLUMNS}, ord)
+     ORDER BY ord
+     ON CONFLICT DO NOTHING
+     RETURNING id`,
+    [
+      col((p) => hex(p.id)),
+      col((p) => hex(p.payer)),
+      col((p) => dec(p.merchantId)),
+      col((p) => dec(p.amount)),
+      col((p) => hex(p.orderRef)),
+      col((p) => dec(p.nonce)),
+      col((p) => dec(p.validAfter)),
+      col((p) => dec(p.deadline)),
+      col((p) => hex(p.signature)),
+      col((p) => p.state),
+      col((p) => p.rejectReason),
+      col((p) => p.batchKey),
+      col((p) => decOrNull(p.batchId)),
+      col((p) => p.leafIndex),
+      col((p) => hexOrNull(p.txHash)),
+      col((p) => dec(p.refunded)),
+      col((p) => decOrNull(p.releaseAt)),
+      col((p) => p.requestId),
+      col((p) => p.requestId),
+      col((p) => p.signatureKind),
+      col((p) => p.createdAt),
+      col((p) => p.updatedAt),
+    ],
+  );
+  for (const row of rows) inserted.add(row.id as Hex);
+  return inserted;
+}
+
+const compare = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
+
+export class PgPayments implements PaymentRepository {
+  constructor(private readonly conn: PgConnection) {}
+
+  insertAccepted(payments: PaymentRecord[]): Promise<Set<Hex>> {
+    return this.conn.atomic(async (db) => {
+      const inserted = await insertRows(db, payments);
+      await enqueueAcceptedEvents(
+        db,
+        payments.filter((p) => p.state === PaymentState.Accepted && inserted.has(hex(p.id))),
+      );
+      return inserted;
+    });
+  }
+
+  /**
+   * Per payer, a transaction-level advisory lock serialises guarded inserts of every instance; the
+   * locks are taken in sorted payer order so two groups sharing payers cannot deadlock. Under the
+   * locks the payers' pending sums and nonces are read once, the items judged in order, and the
+   * survivors inserted with their events: all in the caller's commit (one for the whole group).
+   */
+  insertAcceptedGuarded(items: readonly GuardedInsert[]): Promise<Map<Hex, GuardedInsertOutcome>> {
+    return this.conn.atomic(async (db) => {
+      const outcomes = new Map<Hex, GuardedInsertOutcome>();
+      if (items.length === 0) return outcomes;
+      const payers = [...new Set(items.map((i) => hex(i.record.payer)))].sort();
+      await db.query(
+        `SELECT pg_advisory_xact_lock(hashtextextended(p, 0))
+           FROM unnest($1::text[]) WITH ORDINALITY AS t(p, ord) ORDER BY ord`,
+        [payers],
+      );
+      const ids = [...new Set(items.map((i) => hex(i.record.id)))];
+      const existing = new Set(
+        (await db.query<{ id: string }>("SELECT id FROM payments WHERE id = ANY($1::text[])", [ids])).rows.map(
+          (r) => r.id,
+        ),
+      );
+      const pending = new Map<string, { sum: bigint; nonces: Set<bigint> }>();
+      for (const payer of payers) pending.set(payer, { sum: 0n, nonces: new Set() });
+      const { rows } = await db.query<{ payer: string; amount: string; nonce: string }>(
+        `SELECT payer, amount, nonce FROM payments WHERE payer = ANY($1::text[]) AND state IN (${PENDING_SQL})`,
+        [payers],
+      );
+      for (const r of rows) {
+        const p = pending.get(r.payer)!;
+        p.sum += BigInt(r.amount);
+        p.nonces.add(BigInt(r.nonce));
+      }
+      const accepted: PaymentRecord[] = [];
+      for (const { record, ceiling } of items) {
+        const id = hex(record.id);
+        if (existing.has(id) || outcomes.has(id)) {
+          if (!outcomes.has(id)) outcomes.set(id, "duplicate");
+          continue;
+        }
+        const p = pending.get(hex(record.payer))!;
+        if (p.nonces.has(record.nonce)) {
+          outcomes.set(id, "nonce_unavailable");
+        } else if (p.sum + record.amount > ceiling) {
+          outcomes.set(id, "insufficient_balance");
+        } else {
+          p.sum += record.amount;
+          p.nonces.add(record.nonce);
+          outcomes.set(id, "inserted");
+          accepted.push(record);
+        }
+      }
+      const inserted = await insertRows(db, accepted);
+      // Not inserted under the locks: only a second payment of one payment request can be skipped
+      // here (the id and the nonce were checked): the request's first payment is the result.
+      for (const p of accepted) if (!inserted.has(hex(p.id))) outcomes.set(hex(p.id), "duplicate");
+      await enqueueAcceptedEvents(
+        db,
+        accepted.filter((p) => p.state === PaymentState.Accepted && inserted.has(hex(p.id))),
+      );
+      return outcomes;
+    });
+  }
+
+  async get(id: Hex): Promise<PaymentRecord | null> {
+    const rows = await this.conn.rows<PaymentRow>("SELECT * FROM payments WHERE id = $1", [hex(id)]);
+    return rows.length ? toPayment(rows[0]) : null;
+  }
+
+  async getMany(ids: readonly Hex[]): Promise<Map<Hex, PaymentRecord>> {
+    const found = new Map<Hex, PaymentRecord>();
+    if (ids.length === 0) return found;
+    const rows = await this.conn.rows<PaymentRow>("SELECT * FROM payments WHERE id = ANY($1::text[])", [ids.map(hex)]);
+    for (const row of rows) found.set(row.id as Hex, toPayment(row));
+    return found;
+  }
+
+  async releasableTranches(
+    states: readonly PaymentState[],
+    chainTime: bigint,
+  ): Promise<{ merchantId: bigint; batchId: bigint }[]> {
+    if (states.length === 0) return [];
+    const rows = await this.conn.rows<{ merchant_id: string; batch_id: string }>(
+      `SELECT DISTINCT merchant_id, batch_id FROM payments
+         WHERE state = ANY($1::text[]) AND batch_id IS NOT NULL AND release_at IS NOT NULL
+           AND release_at <= $2::numeric`,
+      [states, dec(chainTime)],
+    );
+    return rows.map((r) => ({ merchantId: BigInt(r.merchant_id), batchId: BigInt(r.batch_id) }));
+  }
+
+  async listByBatchIds(batchIds: readonly bigint[], states: readonly PaymentState[]): Promise<PaymentRecord[]> {
+    if (batchIds.length === 0 || states.length === 0) return [];
+    const rows = await this.conn.rows<PaymentRow>(
+      "SELECT * FROM payments WHERE batch_id = ANY($1::numeric[]) AND state = ANY($2::text[]) ORDER BY seq",
+      [batchIds.map(dec), states],
+    );
+    return rows.map(toPayment);
+  }
+
+  /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while rows are added. */
+  async list(filter: PaymentFilter): Promise<Page<PaymentRecord>> {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    const param = (value: unknown): string => {
+      values.push(value);
+      return `$${values.length}`;
+    };
+    if (filter.merchantId !== undefined) where.push(`merchant_id = ${param(dec(filter.merchantId))}::numeric`);
+    if (filter.payer !== undefined) where.push(`payer = ${param(hex(filter.payer))}`);
+    if (filter.states !== undefined) {
+      if (filter.states.length === 0) return { items: [], nextCursor: null };
+      where.push(`state = ANY(${param(filter.states)}::text[])`);
+    }
+    if (filter.from !== undefined) where.push(`created_at >= ${param(filter.from)}`);
+    if (filter.to !== undefined) where.push(`created_at < ${param(filter.to)}`);
+    if (filter.cursor !== undefined) {
+      const [createdAt, id] = decodeCursor(filter.cursor, ["number", "string"]);
+      where.push(`(created_at, id) < (${param(createdAt)}::bigint, ${param(id)}::text)`);
+    }
+    const limit = Math.max(1, Math.floor(filter.limit));
+    const rows = await this.conn.rows<PaymentRow>(
+      `SELECT * FROM payments ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+        ORDER BY created_at DESC, id DESC LIMIT ${param(limit + 1)}`,
+      values,
+    );
+    const items = rows.slice(0, limit).map(toPayment);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > limit ? encodeCursor([last.createdAt, last.id]) : null };
+  }
+
+  async listByState(state: PaymentState, limit: number): Promise<PaymentRecord[]> {
+    const rows = await this.conn.rows<PaymentRow>(
+      "SELECT * FROM payments WHERE state = $1 ORDER BY created_at, id LIMIT $2",
+      [state, limit],
+    );
+    return rows.map(toPayment);
+  }
+
+  async pendingAmountOf(payer: Hex): Promise<bigint> {
+    const rows = await this.conn.rows<{ sum: string | null }>(
+      `SELECT SUM(amount) AS sum FROM payments WHERE payer = $1 AND state IN (${PENDING_SQL})`,
+      [hex(payer)],
+    );
+    return BigInt(rows[0].sum ?? "0");
+  }
+
+  async pendingNoncesOf(payer: Hex): Promise<bigint[]> {
+    const rows = await this.conn.rows<{ nonce: string }>(
+      `SELECT nonce FROM payments WHERE payer = $1 AND state IN (${PENDING_SQL})`,
+      [hex(payer)],
+    );
+    return rows.map((r) => BigInt(r.nonce)).sort(compare);
+  }
+
+  async pendingOf(payer: Hex): Promise<PendingPayment[]> {
+    const rows = await this.conn.rows<{ id: string; amount: string; nonce: string; state: string }>(
+      `SELECT id, amount, nonce, state FROM payments WHERE payer = $1 AND state IN (${PENDING_SQL}) ORDER BY seq`,
+      [hex(payer)],
+    );
+    return rows.map((r) => ({
+      id: r.id as Hex,
+      amount: BigInt(r.amount),
+      nonce: BigInt(r.nonce),
+      state: r.state as PaymentState,
+    }));
+  }
+
+  async setState(
+    ids: Hex[],
+    state: PaymentState,
+    fields: Partial<
+      Pick<PaymentRecord, "rejectReason" | "batchKey" | "batchId" | "leafIndex" | "txHash" | "releaseAt" | "refunded">
+    > = {},
+  ): Promise<void> {
+    if (ids.length === 0) return;
+    const { sql, values } = assignments({ ...fields, state }, Date.now(), 2);
+    await this.conn.query(`UPDATE payments SET ${sql} WHERE id = ANY($1::text[])`, [ids.map(hex), ...values]);
+  }
+
+  update(updates: { id: Hex; state?: PaymentState; fields: Partial<PaymentRecord> }[]): Promise<void> {
+    return this.conn.atomic(async (db) => {
+      const now = Date.now();
+      for (const u of updates) {
+        const fields = u.state === undefined ? u.fields : { ...u.fields, state: u.state };
+        const { sql, values } = assignments(
+          Object.fromEntries(Object.entries(fields).filter(([k]) => k !== "id" && k !== "createdAt")),
+          now,
+          2,
+        );
+        await db.query(`UPDATE payments SET ${sql} WHERE id = $1`, [hex(u.id), ...values]);
+      }
+    });
+  }
+
+  async countByState(): Promise<Record<PaymentState, number>> {
+    const counts = Object.fromEntries(Object.values(PaymentState).map((s) => [s, 0])) as Record<PaymentState, number>;
+    const rows = await this.conn.rows<{ state: PaymentState; n: number }>(
+      "SELECT state, COUNT(*) AS n FROM payments GROUP BY state",
+    );
+    for (const r of rows) counts[r.state] = r.n;
+    return counts;
+  }
+}

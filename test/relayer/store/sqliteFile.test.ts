@@ -1,0 +1,102 @@
+/** What only the SQLite store has: its file settings, the migration that rebuilt a table, one writer at a time. */
+import { expect } from "chai";
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { PaymentState } from "../../../src/relayer/domain";
+import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
+import { MIGRATIONS } from "../../../src/relayer/store/sqlite/migrations";
+import { makePayment, tempStore } from "./helpers";
+
+describe("SQLite store: file, re-clustering migration, serialised transactions", function () {
+  this.timeout(60_000);
+  let store: SqliteStore;
+  let file: string;
+  let cleanup: () => Promise<void>;
+
+  beforeEach(async () => {
+    ({ store, file, cleanup } = await tempStore());
+  });
+  afterEach(async () => {
+    await store.close(); // the current store: a test may have reopened it
+    await cleanup();
+  });
+
+  it("opens a real file with WAL, synchronous=FULL, foreign keys and a busy timeout", async () => {
+    expect(fs.existsSync(file)).to.equal(true);
+    const db = (store as unknown as { conn: { db: Database.Database } }).conn.db;
+    expect(db.pragma("journal_mode", { simple: true })).to.equal("wal");
+    expect(db.pragma("synchronous", { simple: true })).to.equal(2); // FULL
+    expect(db.pragma("foreign_keys", { simple: true })).to.equal(1);
+    expect(db.pragma("busy_timeout", { simple: true })).to.be.at.least(1000);
+  });
+
+  it("migration 2 re-clusters payments by arrival and keeps every row and query", async () => {
+    await store.close();
+    const v1File = path.join(path.dirname(file), "v1.sqlite");
+    const old = new Database(v1File);
+    old.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    old.exec(MIGRATIONS[0]);
+    old.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)").run();
+    const insert = old.prepare(
+      `INSERT INTO payments (id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline, signature,
+         state, refunded, created_at, updated_at) VALUES (?, ?, '1', ?, ?, ?, '0', '2000000000', ?, ?, '0', ?, ?)`,
+    );
+    const rows = [makePayment(3), makePayment(1, { state: PaymentState.Escrowed }), makePayment(2)];
+    for (const p of rows) {
+      insert.run(
+        p.id,
+        p.payer.toLowerCase(),
+        p.amount.toString(),
+        p.orderRef,
+        p.nonce.toString(),
+        p.signature,
+        p.state,
+        p.createdAt,
+        p.updatedAt,
+      );
+    }
+    old.close();
+
+    store = await openSqliteStore(v1File);
+    expect(store.schemaVersion()).to.equal(MIGRATIONS.length);
+    for (const p of rows) expect((await store.payments.get(p.id))!.amount).to.equal(p.amount);
+    expect((await store.payments.pendingOf(rows[0].payer)).map((p) => p.id).sort()).to.deep.equal(
+      [rows[0].id, rows[2].id].sort(),
+    );
+    const db = (store as unknown as { conn: { db: Database.Database } }).conn.db;
+    const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'payments'").all();
+    expect(indexes.map((i) => (i as { name: string }).name)).to.include.members([
+      "payments_state_created",
+      "payments_payer_created",
+      "payments_merchant_created",
+      "payments_created",
+    ]);
+    // Clustered by arrival: the oldest payment has the lowest row number.
+    const order = db.prepare("SELECT id FROM payments ORDER BY seq").all() as { id: string }[];
+    expect(order.map((r) => r.id)).to.deep.equal([rows[1].id, rows[2].id, rows[0].id]);
+    // Migration 3: rows from before it do not know how their signature was verified.
+    for (const p of rows) expect((await store.payments.get(p.id))!.signatureKind).to.equal(null);
+  });
+
+  it("concurrent transactions are serialised, not interleaved", async () => {
+    const order: string[] = [];
+    await Promise.all(
+      [1, 2, 3].map((n) =>
+        store.transaction(async () => {
+          order.push(`begin${n}`);
+          await store.payments.insertAccepted([makePayment(n)]);
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          order.push(`end${n}`);
+        }),
+      ),
+    );
+    expect(order).to.deep.equal(["begin1", "end1", "begin2", "end2", "begin3", "end3"]);
+  });
+
+  it("opening creates missing directories", async () => {
+    await store.close();
+    store = await openSqliteStore(path.join(path.dirname(file), "nested", "again.sqlite"));
+    expect(fs.existsSync(path.join(path.dirname(file), "nested", "again.sqlite"))).to.equal(true);
+  });
+});
