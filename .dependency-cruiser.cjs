@@ -21,7 +21,7 @@ const LAYERS = [
   { name: "jobs", path: "^src/relayer/jobs/" },
   { name: "http", path: "^src/relayer/http/" },
   { name: "routes", path: "^src/relayer/routes/" },
-  { name: "app", path: "^src/relayer/(app|server|main)[.]ts$" },
+  { name: "app", path: "^src/relayer/((app|server|main)[.]ts$|roles/)" },
 ];
 
 /** A forbidden import: from files matching `from` to modules matching `to`. */

@@ -1,5 +1,7 @@
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { inspect } from "node:util";
 import { loadWebhookSettings, type WebhookSettings } from "./webhooks/settings";
 
 /** Retry and timing constants: named, so behaviour is tunable and greppable. */
@@ -48,20 +50,70 @@ export const DEFAULTS = {
   requestRetentionMs: 7 * 24 * 3_600_000,
   /** Period of the retention pruner (idempotency records, expired payment requests). */
   pruneIntervalMs: 600_000,
+  /**
+   * Leases of the jobs and the signer lanes (see src/relayer/roles): a worker that stops renewing
+   * is replaced this long after its last renewal; renewed every third of it.
+   */
+  leaseTtlMs: 10_000,
   /** Worker threads for payment signature recovery: every core but the one serving HTTP (0 = inline). */
   signatureWorkers: Math.max(0, Math.min(4, os.availableParallelism() - 1)),
 } as const;
 
+/**
+ * A secret in the configuration (a private key, a password, a database URL with credentials): its
+ * value is read with `reveal()` only where it is used; JSON, util.inspect, template strings and
+ * object dumps show "[redacted]".
+ */
+export class Secret<T = string> {
+  readonly #value: T;
+
+  constructor(value: T) {
+    this.#value = value;
+  }
+
+  reveal(): T {
+    return this.#value;
+  }
+
+  toJSON(): string {
+    return "[redacted]";
+  }
+
+  toString(): string {
+    return "[redacted]";
+  }
+
+  [inspect.custom](): string {
+    return "[redacted]";
+  }
+}
+
+/** What a relayer process runs: HTTP intake and reads, the chain jobs, or both (the default). */
+export type RelayerRole = "api" | "worker" | "all";
+export const RELAYER_ROLES: readonly RelayerRole[] = ["api", "worker", "all"];
+
+/** Where the signer lanes' keys come from (src/relayer/chain/signers). One lane per key. */
+export type SignerSettings =
+  | { kind: "env"; keys: Secret<`0x${string}`>[] }
+  | { kind: "keystore"; files: string[]; password: Secret<string> }
+  | { kind: "remote"; url: Secret<string>; addresses: `0x${string}`[] };
+
 export interface RelayerConfig {
   host: string;
   port: number;
-  /** SQLite file (WAL). */
+  /** RELAYER_ROLE: api, worker or all. */
+  role: RelayerRole;
+  /** SQLite file (WAL), when no DATABASE_URL is set. */
   databasePath: string;
+  /** DATABASE_URL (postgres://…): PostgreSQL instead of SQLite. May hold a password. */
+  databaseUrl: Secret<string> | null;
   rpcUrl: string;
   /** deployments/<network>.json with the escrow, registry and token addresses. */
   deploymentsFile: string;
-  /** Key of the relayer's signer (submits batches and settlements). */
-  signerPrivateKey: `0x${string}`;
+  /** The signer lanes' keys (submit batches, settlements and relayed writes). */
+  signers: SignerSettings;
+  /** TTL of the jobs and lane leases (ms). */
+  leaseTtlMs: number;
   /** Key that may create merchant API keys (operator bootstrap); never logged. */
   adminToken: string;
   batchMaxSize: number;
@@ -134,7 +186,16 @@ export const RELAYER_ENV_VARS = [
   "RELAYER_DB",
   "RPC_URL",
   "DEPLOYMENTS_FILE",
+  "RELAYER_ROLE",
+  "DATABASE_URL",
   "RELAYER_PRIVATE_KEY",
+  "RELAYER_PRIVATE_KEYS",
+  "RELAYER_KEYSTORE",
+  "RELAYER_KEYSTORE_PASSWORD",
+  "RELAYER_KEYSTORE_PASSWORD_FILE",
+  "RELAYER_REMOTE_SIGNER_URL",
+  "RELAYER_REMOTE_SIGNER_ADDRESSES",
+  "LEASE_TTL_MS",
   "RELAYER_ADMIN_TOKEN",
   "BATCH_MAX_SIZE",
   "BATCH_MAX_AGE_MS",
@@ -196,13 +257,26 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Relayer
       throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
     return value;
   };
+  const role = (env.RELAYER_ROLE || "all") as RelayerRole;
+  if (!RELAYER_ROLES.includes(role)) {
+    throw new ConfigError(`RELAYER_ROLE must be one of ${RELAYER_ROLES.join(", ")}, got "${env.RELAYER_ROLE}"`);
+  }
+  const databaseUrl = env.DATABASE_URL ?? "";
+  if (databaseUrl !== "" && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError("DATABASE_URL must be a postgres:// or postgresql:// URL");
+  }
+  const leaseTtlMs = int("LEASE_TTL_MS", DEFAULTS.leaseTtlMs);
+  if (leaseTtlMs < 300) throw new ConfigError("LEASE_TTL_MS must be at least 300");
   return {
     host: env.RELAYER_HOST ?? DEFAULTS.host,
     port: int("RELAYER_PORT", DEFAULTS.port),
+    role,
     databasePath: env.RELAYER_DB ?? path.join(dataDir, "relayer.sqlite"),
+    databaseUrl: databaseUrl === "" ? null : new Secret(databaseUrl),
     rpcUrl: env.RPC_URL ?? "http://127.0.0.1:8545",
     deploymentsFile: env.DEPLOYMENTS_FILE ?? path.join("deployments", "localhost.json"),
-    signerPrivateKey: (env.RELAYER_PRIVATE_KEY ?? LOCAL_DEV_SIGNER_KEY) as `0x${string}`,
+    signers: loadSignerSettings(env),
+    leaseTtlMs,
     adminToken: env.RELAYER_ADMIN_TOKEN ?? LOCAL_ADMIN_TOKEN,
     batchMaxSize: int("BATCH_MAX_SIZE", DEFAULTS.batchMaxSize),
     batchMaxAgeMs: int("BATCH_MAX_AGE_MS", DEFAULTS.batchMaxAgeMs),
@@ -227,4 +301,72 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Relayer
     relayMinAmount: env.RELAY_MIN_AMOUNT ? BigInt(env.RELAY_MIN_AMOUNT) : DEFAULTS.relayMinAmount,
     relayQuotaPerDay: int("RELAY_QUOTA_PER_DAY", DEFAULTS.relayQuotaPerDay),
   };
+}
+
+const list = (raw: string | undefined): string[] =>
+  (raw ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const KEY = /^(0x)?[0-9a-fA-F]{64}$/;
+
+/**
+ * One source of signer keys: a remote signer, keystores, or keys in the environment (the local
+ * default: Hardhat's first account). Two sources at once are refused rather than guessed between.
+ * Every variable is read whatever is set (RELAYER_ENV_VARS is checked against what is read).
+ */
+function loadSignerSettings(env: RelayerEnv): SignerSettings {
+  const single = env.RELAYER_PRIVATE_KEY ?? "";
+  const keys = list(env.RELAYER_PRIVATE_KEYS);
+  const keystores = list(env.RELAYER_KEYSTORE);
+  const password = env.RELAYER_KEYSTORE_PASSWORD;
+  const passwordFile = env.RELAYER_KEYSTORE_PASSWORD_FILE ?? "";
+  const remoteUrl = env.RELAYER_REMOTE_SIGNER_URL ?? "";
+  const remoteAddresses = list(env.RELAYER_REMOTE_SIGNER_ADDRESSES);
+  const envKeys = single !== "" || keys.length > 0;
+  const sources = [envKeys, keystores.length > 0, remoteUrl !== ""].filter(Boolean).length;
+  if (sources > 1) {
+    throw new ConfigError(
+      "set one source of signer keys: RELAYER_PRIVATE_KEY(S), RELAYER_KEYSTORE or RELAYER_REMOTE_SIGNER_URL",
+    );
+  }
+  if (remoteUrl !== "") {
+    if (!/^https?:\/\//.test(remoteUrl)) throw new ConfigError("RELAYER_REMOTE_SIGNER_URL must be an http(s) URL");
+    if (remoteAddresses.length === 0) {
+      throw new ConfigError("RELAYER_REMOTE_SIGNER_ADDRESSES must name the signer's addresses (comma-separated)");
+    }
+    for (const address of remoteAddresses) {
+      if (!ADDRESS.test(address))
+        throw new ConfigError(`RELAYER_REMOTE_SIGNER_ADDRESSES: "${address}" is not an address`);
+    }
+    return { kind: "remote", url: new Secret(remoteUrl), addresses: remoteAddresses as `0x${string}`[] };
+  }
+  if (keystores.length > 0) {
+    let secret: string;
+    if (passwordFile !== "") {
+      try {
+        secret = fs.readFileSync(passwordFile, "utf8").replace(/\r?\n$/, "");
+      } catch (error) {
+        throw new ConfigError(
+          `RELAYER_KEYSTORE_PASSWORD_FILE ${passwordFile}: cannot read it (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+        );
+      }
+    } else if (password !== undefined) {
+      secret = password;
+    } else {
+      throw new ConfigError("RELAYER_KEYSTORE needs RELAYER_KEYSTORE_PASSWORD or RELAYER_KEYSTORE_PASSWORD_FILE");
+    }
+    return { kind: "keystore", files: keystores, password: new Secret(secret) };
+  }
+  const all = [...(single !== "" ? [single] : []), ...keys];
+  // The position, never the value: a malformed key may still be most of a real one.
+  all.forEach((key, i) => {
+    if (!KEY.test(key)) throw new ConfigError(`signer key #${i + 1} (RELAYER_PRIVATE_KEY(S)) is not 32 bytes of hex`);
+  });
+  const normalised = (all.length > 0 ? all : [LOCAL_DEV_SIGNER_KEY]).map(
+    (key) => new Secret((key.startsWith("0x") ? key : `0x${key}`) as `0x${string}`),
+  );
+  return { kind: "env", keys: normalised };
 }

@@ -5,6 +5,8 @@
  *
  *   RPC_URL=... DEPLOYMENTS_FILE=deployments/<network>.json RELAYER_PRIVATE_KEY=0x... \
  *     npx ts-node --transpile-only src/relayer/main.ts
+ *
+ * RELAYER_ROLE=api|worker|all (default all) picks what this process runs (see ./server.ts).
  */
 import os from "node:os";
 import { loadConfig } from "./config";
@@ -46,12 +48,17 @@ async function main(): Promise<void> {
       pid: process.pid,
       hostname: os.hostname(),
       event: "started",
+      role: relayer.role,
       url: relayer.url,
       chainId: relayer.chain.chainId.toString(),
       escrow: relayer.chain.addresses.escrow,
-      signer: relayer.chain.address,
-      database: config.databasePath,
-      msg: `relayer listening on ${relayer.url}`,
+      // The first lane's address (null for role api, which sends nothing); every lane in `signers`.
+      signer: relayer.signers[0] ?? null,
+      signers: relayer.signers,
+      leases: relayer.heldLeases(),
+      // Never the DATABASE_URL itself: it may carry a password.
+      database: config.databaseUrl ? "postgres" : config.databasePath,
+      msg: `relayer (${relayer.role}) listening on ${relayer.url}`,
     }) + "\n",
   );
 

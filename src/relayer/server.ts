@@ -1,11 +1,15 @@
 /**
- * A whole relayer in one process: the SQLite store, the chain connection (typechain bindings over
- * JSON-RPC), the HTTP API, the chain pipeline (batcher → submitter → chain watcher, settler) and the
- * webhook dispatcher, all on one store and one signer. `main.ts` runs it from the environment;
- * tests and the benchmark embed it or spawn main.ts.
- *
- * One process per database: start-up takes the single-instance lease (./store/sqlite/lease.ts)
- * first and refuses to start while another live relayer holds it; a graceful stop releases it.
+ * A relayer process in one of three roles (config.role, RELAYER_ROLE):
+ *  - `api`: the HTTP API (intake and reads) only. Payer views are read afresh per request (chain +
+ *    store: ChainAccounts); relayed writes answer chain_unavailable (503): they are sent by workers'
+ *    signer lanes, and an api instance holds none. Any number of api instances share one store.
+ *  - `worker`: the chain jobs (./roles/worker.ts): the singleton jobs under the `jobs` lease, one
+ *    submitter per signer lane under its `lane:<address>` lease, and the webhook dispatcher; no API
+ *    but GET /health (role and leases held). Any number of workers: the others wait on standby.
+ *  - `all` (default, `npm start`): both in one process, sharing the intake ledger in memory and
+ *    sending relayed writes through the lanes. On SQLite it also takes the single-instance lease
+ *    (./store/sqlite/lease.ts) and refuses to start while another `all` process holds the file.
+ * `main.ts` runs it from the environment; tests and the benchmark spawn main.ts.
  *
  * Shutdown order matters for exactly-once: the API closes first (no new payment is acknowledged, and
  * the group commit flushes every payment already verified), then the jobs finish their tick in
@@ -16,15 +20,14 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { computeAddress } from "ethers";
-import type { FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { buildApp } from "./app";
-import type { RelayerConfig } from "./config";
+import { ConfigError, type RelayerConfig, type RelayerRole } from "./config";
 import type { Hex } from "./domain";
 import { connectChain, type ChainClient } from "./chain/client";
+import { openSigners, useSigningThreads, type TxSigner } from "./chain/signers";
 import type { LoggerOptions } from "./http/logging";
 import { EthersChainView } from "./chain/chainView";
-import { createPipeline, type Pipeline } from "./jobs";
 import { CURSOR_NAME as WATCHER_CURSOR } from "./jobs/chainWatcher";
 import { PayerLedger } from "./ledger/payerLedger";
 import { Readiness } from "./runtime/readiness";
@@ -32,9 +35,11 @@ import { WorkerRecovery } from "./intake/signaturePool";
 import { SubmitterChainWriter } from "./jobs/relayWriter";
 import { errorMessage, type Logger } from "./runtime/log";
 import { metrics as processMetrics, type RelayerMetrics } from "./runtime/metrics";
-import { defaultKeyFile, openSqliteStore, type SqliteStore } from "./store/sqlite";
+import type { RelayerStore } from "./store/types";
+import { defaultKeyFile, openSqliteStore, SqliteStore } from "./store/sqlite";
 import { LEASE_TTL_MS } from "./store/sqlite/lease";
 import { WriterThread } from "./store/sqlite/writerThread";
+import { WorkerRole } from "./roles/worker";
 import { WebhookDispatcher } from "./webhooks/dispatcher";
 import { LogThrottle } from "./webhooks/logThrottle";
 
@@ -45,13 +50,19 @@ export interface StartOptions {
 }
 
 export interface RunningRelayer {
-  /** Base URL the API listens on (the real port when config.port is 0). */
+  role: RelayerRole;
+  /** Base URL the API listens on (the real port when config.port is 0); a worker's serves /health only. */
   url: string;
   app: FastifyInstance;
-  store: SqliteStore;
+  store: RelayerStore;
   chain: ChainClient;
-  pipeline: Pipeline;
-  dispatcher: WebhookDispatcher;
+  /** The chain jobs and signer lanes (roles worker and all). */
+  worker: WorkerRole | null;
+  /** Every signer lane's address (none for role api). */
+  signers: Hex[];
+  /** The leases this process holds now (jobs, lane:<address>). */
+  heldLeases(): string[];
+  dispatcher: WebhookDispatcher | null;
   /** The process log (fastify's pino): one JSON object per line. */
   log: Logger;
   /** Graceful stop: API (flushing the group commit), jobs, dispatcher, chain connection, store. Idempotent. */
@@ -91,7 +102,7 @@ const WEBHOOK_LOG_INTERVAL_MS = 60_000;
  * up. Start-up runs the watcher to the head first (bounded: an unreachable node must not stop the
  * API from answering, and readiness reports the lag).
  */
-async function catchUp(jobs: Pipeline, ledger: PayerLedger, chain: ChainClient, config: RelayerConfig, log: Logger) {
+async function catchUp(jobs: WorkerRole, ledger: PayerLedger, chain: ChainClient, config: RelayerConfig, log: Logger) {
   const deadline = Date.now() + CATCH_UP_WAIT_MS;
   let head: bigint;
   try {
@@ -109,37 +120,69 @@ async function catchUp(jobs: Pipeline, ledger: PayerLedger, chain: ChainClient, 
   }
 }
 
-/** Starts everything and resolves once the API listens; on a failure, whatever started is stopped. */
+/**
+ * The store the configuration names. PostgreSQL (DATABASE_URL) is opened by src/relayer/store/open.ts
+ * once merged: this is the one line to swap for `openStore(config)`.
+ */
+async function openConfiguredStore(config: RelayerConfig): Promise<{ store: RelayerStore; keyFileExisted: boolean }> {
+  if (config.databaseUrl !== null) {
+    throw new ConfigError("DATABASE_URL is set but this build has no PostgreSQL store (src/relayer/store/open.ts)");
+  }
+  fs.mkdirSync(path.dirname(path.resolve(config.databasePath)), { recursive: true });
+  const keyFile = defaultKeyFile(config.databasePath);
+  const keyFileExisted = fs.existsSync(keyFile);
+  const store = await openSqliteStore(config.databasePath, {
+    secretKey: config.webhooks.secretKey ?? undefined,
+    keyFile,
+  });
+  return { store: store as unknown as RelayerStore, keyFileExisted };
+}
+
+/** A worker's only HTTP: GET /health with its role and the leases it holds (supervisors, tests). */
+function healthApp(role: RelayerRole, leases: () => string[], signers: Hex[]): FastifyInstance {
+  const app = Fastify({ logger: false });
+  app.get("/health", async () => ({ status: "ok", role, leases: leases(), signers }));
+  return app;
+}
+
+/** Starts the role's parts and resolves once they run; on a failure, whatever started is stopped. */
 export async function startRelayer(config: RelayerConfig, options: StartOptions = {}): Promise<RunningRelayer> {
   const metrics = options.metrics ?? processMetrics;
   const log = new DeferredLogger();
-  let store: SqliteStore | null = null;
+  const role = config.role;
+  const runsApi = role !== "worker";
+  const runsJobs = role !== "api";
+  let store: RelayerStore | null = null;
   let chain: ChainClient | null = null;
+  let signers: TxSigner[] = [];
   let app: FastifyInstance | null = null;
-  let pipeline: Pipeline | null = null;
+  let worker: WorkerRole | null = null;
   let dispatcher: WebhookDispatcher | null = null;
   let intakeWriter: WriterThread | null = null;
   const holder = randomUUID();
   let heartbeat: NodeJS.Timeout | null = null;
+  const sqlite = () => (store instanceof SqliteStore ? store : null);
 
   // App first: no new acknowledgements, and its onClose hook drains the group commit into the
-  // store. Then the jobs' ticks in flight, the dispatcher's deliveries, the provider, the store.
+  // store. Then the jobs' ticks in flight (their leases released for a standby), the dispatcher's
+  // deliveries, the signers and the provider, the store.
   const shutdown = async () => {
     const steps: [string, (() => Promise<void> | void) | null][] = [
       ["api", app && (() => app!.close())],
       ["intake writer", intakeWriter && (() => intakeWriter!.close())],
-      ["jobs", pipeline && (() => pipeline!.stop())],
+      ["jobs", worker && (() => worker!.stop())],
       ["lease heartbeat", heartbeat && (() => clearInterval(heartbeat!))],
       ["webhooks", dispatcher && (() => dispatcher!.stop())],
       [
         "chain",
         chain &&
           (async () => {
+            for (const signer of signers) await signer.close();
             await chain!.close();
             chain!.provider.destroy();
           }),
       ],
-      ["lease", heartbeat && (() => store!.lease.release(holder))],
+      ["lease", heartbeat && (() => sqlite()!.lease.release(holder))],
       ["store", store && (() => store!.close())],
     ];
     for (const [name, step] of steps) {
@@ -153,45 +196,43 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
   };
 
   try {
-    fs.mkdirSync(path.dirname(path.resolve(config.databasePath)), { recursive: true });
-    const keyFile = defaultKeyFile(config.databasePath);
-    const keyFileExisted = fs.existsSync(keyFile);
-    store = await openSqliteStore(config.databasePath, { secretKey: config.webhooks.secretKey ?? undefined, keyFile });
-    // One relayer per database, before anything reads or sends: a second one refuses to start.
-    await store.lease.acquire({
-      holder,
-      pid: process.pid,
-      host: os.hostname(),
-      signer: computeAddress(config.signerPrivateKey),
-    });
-    const leased = store;
-    heartbeat = setInterval(() => {
-      leased.lease
-        .renew(holder)
-        .then((held) => {
-          if (held) return;
-          // Taken over after this process stalled past the lease: the other one sends now.
-          log.error({ holder }, "single-instance lease lost to another relayer: stopping the chain jobs");
-          void pipeline?.stop();
-        })
-        .catch((error: unknown) => log.warn({ err: errorMessage(error) }, "lease heartbeat failed"));
-    }, LEASE_TTL_MS / 3);
-    heartbeat.unref();
+    const opened = await openConfiguredStore(config);
+    store = opened.store;
+    // An api instance sends nothing: it opens no signer (no key, no keystore password used).
+    signers = runsJobs ? await openSigners(config.signers) : [];
+    const single = sqlite();
+    if (role === "all" && single) {
+      // The embedded layout: one `all` process per SQLite file, before anything reads or sends.
+      await single.lease.acquire({ holder, pid: process.pid, host: os.hostname(), signer: signers[0].address });
+      heartbeat = setInterval(() => {
+        single.lease
+          .renew(holder)
+          .then((held) => {
+            if (held) return;
+            // Taken over after this process stalled past the lease: the other one works now.
+            log.error({ holder }, "single-instance lease lost to another relayer: stopping the chain jobs");
+            void worker?.stop();
+          })
+          .catch((error: unknown) => log.warn({ err: errorMessage(error) }, "lease heartbeat failed"));
+      }, LEASE_TTL_MS / 3);
+      heartbeat.unref();
+    }
     chain = await connectChain({
       rpcUrl: config.rpcUrl,
       deployment: config.deploymentsFile,
-      signerKey: config.signerPrivateKey as Hex,
+      signer: signers[0] ?? null,
       logger: log,
       onRpcRetry: (label) => metrics.failures.inc({ component: "rpc", reason: label }),
     });
-    chain.useSigningThread();
+    useSigningThreads(signers);
+    const keyFile = single ? defaultKeyFile(config.databasePath) : null;
     if (config.webhooks.secretKey === null) {
       // The key beside the database protects only copies of the database that leave without it.
       if (chain.chainId !== LOCAL_CHAIN_ID) {
         throw new Error("RELAYER_SECRET_KEY is required on any chain but the local one (webhook secrets at rest)");
       }
       // Warned once, when the key is generated; afterwards it is the local set-up working as meant.
-      (keyFileExisted ? log.info : log.warn)(
+      (opened.keyFileExisted ? log.info : log.warn)(
         { keyFile },
         "RELAYER_SECRET_KEY not set: webhook secrets are encrypted under the key file beside the database",
       );
@@ -204,105 +245,125 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       chainId: chain.chainId,
     });
 
-    // Intake's view of payers, kept current by what the watcher commits: it starts at the watcher's
-    // cursor (nothing is applied before the escrow's deployment block).
-    const cursor = await store.chainCursor.get(WATCHER_CURSOR);
-    const startBlock = chain.addresses.startBlock;
-    const ledger = new PayerLedger({
-      reader: chainView,
-      payments: store.payments,
-      block: cursor?.blockNumber ?? startBlock - 1n,
-      startBlock,
-    });
+    // The payer ledger, kept current by what the watcher commits, when the jobs run here: intake's
+    // view (role all) and the batcher's pre-send simulation. It starts at the watcher's cursor.
+    let ledger: PayerLedger | null = null;
+    if (runsJobs) {
+      const cursor = await store.chainCursor.get(WATCHER_CURSOR);
+      const startBlock = chain.addresses.startBlock;
+      ledger = new PayerLedger({
+        reader: chainView,
+        payments: store.payments,
+        block: cursor?.blockNumber ?? startBlock - 1n,
+        startBlock,
+      });
+    }
 
     // A transaction stuck under the fee cap is logged and counted by the submitter itself.
     const readiness = new Readiness();
-    const jobs = createPipeline({
-      store,
-      chain,
-      config,
-      logger: log,
-      metrics,
-      ledger,
-      batchAccounts: ledger,
-      readiness,
-    });
-    const writer = new SubmitterChainWriter(jobs.submitter, log);
-    const hooks = config.webhooks;
-    // One line per endpoint and outcome per interval: a dead endpoint must not flood the log.
-    const deliveryLog = new LogThrottle(WEBHOOK_LOG_INTERVAL_MS);
-    const webhooks = new WebhookDispatcher({
-      store,
-      concurrency: hooks.concurrency,
-      endpointConcurrency: hooks.endpointConcurrency,
-      disablePolicy: { failures: hooks.disableAfterFailures, spanMs: hooks.disableAfterMs },
-      urlPolicy: { allowLoopback: hooks.allowLoopback, allowPrivate: hooks.allowPrivate },
-      retentionMs: hooks.retentionMs,
-      onResult: (outcome, record, error) => {
-        if (outcome === "delivered") return;
-        metrics.failures.inc({ component: "webhooks", reason: outcome });
-        const suppressed = deliveryLog.take(`${record.endpointId}|${outcome}`);
-        if (suppressed === null) return;
-        log.warn(
-          { outbox: record.id, endpoint: record.endpointId, outcome, err: error, suppressed },
-          "webhook delivery failed",
-        );
-      },
-      onDisabled: (endpoint, failures, error) =>
-        log.warn(
-          { endpoint: endpoint.id, merchant: endpoint.merchantId.toString(), failures, err: error },
-          "webhook endpoint disabled after repeated failures",
-        ),
-      onError: (error) => log.error({ err: errorMessage(error) }, "webhook dispatcher tick failed"),
-    });
+    if (runsJobs) {
+      worker = new WorkerRole({
+        store,
+        chain,
+        signers,
+        config,
+        holder,
+        role,
+        logger: log,
+        metrics,
+        ledger: ledger!,
+        batchAccounts: ledger!,
+        readiness,
+      });
+      const hooks = config.webhooks;
+      // One line per endpoint and outcome per interval: a dead endpoint must not flood the log.
+      const deliveryLog = new LogThrottle(WEBHOOK_LOG_INTERVAL_MS);
+      dispatcher = new WebhookDispatcher({
+        store,
+        concurrency: hooks.concurrency,
+        endpointConcurrency: hooks.endpointConcurrency,
+        disablePolicy: { failures: hooks.disableAfterFailures, spanMs: hooks.disableAfterMs },
+        urlPolicy: { allowLoopback: hooks.allowLoopback, allowPrivate: hooks.allowPrivate },
+        retentionMs: hooks.retentionMs,
+        onResult: (outcome, record, error) => {
+          if (outcome === "delivered") return;
+          metrics.failures.inc({ component: "webhooks", reason: outcome });
+          const suppressed = deliveryLog.take(`${record.endpointId}|${outcome}`);
+          if (suppressed === null) return;
+          log.warn(
+            { outbox: record.id, endpoint: record.endpointId, outcome, err: error, suppressed },
+            "webhook delivery failed",
+          );
+        },
+        onDisabled: (endpoint, failures, error) =>
+          log.warn(
+            { endpoint: endpoint.id, merchant: endpoint.merchantId.toString(), failures, err: error },
+            "webhook endpoint disabled after repeated failures",
+          ),
+        onError: (error) => log.error({ err: errorMessage(error) }, "webhook dispatcher tick failed"),
+      });
+    }
 
-    intakeWriter = new WriterThread(config.databasePath, store.storage);
-    store.disableAutoCheckpoint();
-    const recovery =
-      config.signatureWorkers > 0
-        ? new WorkerRecovery(
-            { chainId: chainView.chainId.toString(), escrow: chainView.escrow },
-            config.signatureWorkers,
-          )
-        : undefined;
-    const api = buildApp({
-      config,
-      store,
-      chain: chainView,
-      accounts: ledger,
-      recovery,
-      groupCommit: { insert: (payments) => intakeWriter!.insertAccepted(payments) },
-      writer,
-      logger: options.logger,
-      metrics,
-      readiness,
-    });
-    app = api;
-    log.target = api.log;
+    let recovery: WorkerRecovery | undefined;
+    if (runsApi) {
+      if (single) {
+        intakeWriter = new WriterThread(config.databasePath, single.storage);
+        single.disableAutoCheckpoint();
+      }
+      recovery =
+        config.signatureWorkers > 0
+          ? new WorkerRecovery(
+              { chainId: chainView.chainId.toString(), escrow: chainView.escrow },
+              config.signatureWorkers,
+            )
+          : undefined;
+      const writerThread = intakeWriter;
+      app = buildApp({
+        config,
+        store,
+        chain: chainView,
+        // Role api: no watcher here to keep a ledger current; payers are read afresh (ChainAccounts).
+        accounts: ledger ?? undefined,
+        recovery,
+        groupCommit: writerThread ? { insert: (payments) => writerThread.insertAccepted(payments) } : undefined,
+        writer: worker ? new SubmitterChainWriter(worker.lanes, log) : null,
+        logger: options.logger,
+        metrics,
+        readiness,
+      });
+      log.target = app.log;
+    } else {
+      const w = worker!;
+      app = healthApp(role, () => w.heldLeases(), w.signers);
+    }
 
-    // Reconciles the signer's nonce with the chain (and resolves transactions a crash left pending)
-    // before anything is sent.
-    await jobs.start();
-    pipeline = jobs;
-    await catchUp(jobs, ledger, chain, config, log);
-    webhooks.start();
-    dispatcher = webhooks;
+    if (worker) {
+      // Takes the leases it can; each lane reconciles its signer's nonce (and resolves transactions
+      // a crash left pending) before anything is sent.
+      await worker.start();
+      if (worker.jobsLease.isHeld) await catchUp(worker, ledger!, chain, config, log);
+      dispatcher!.start();
+    }
 
     // Worker threads load their code (ts-node under `npm start`) before the first request needs them.
-    await Promise.all([recovery?.ready(), intakeWriter.insertAccepted([])]);
-    await api.listen({ host: config.host, port: config.port });
-    const address = api.server.address();
+    await Promise.all([recovery?.ready(), intakeWriter?.insertAccepted([])]);
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
     if (!address || typeof address === "string") throw new Error("the API is not listening on TCP");
     const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
     let stopping: Promise<void> | null = null;
+    const running = worker;
     return {
+      role,
       url: `http://${host}:${address.port}`,
-      app: api,
+      app,
       store,
       chain,
-      pipeline: jobs,
-      dispatcher: webhooks,
+      worker,
+      signers: signers.map((s) => s.address),
+      heldLeases: () => running?.heldLeases() ?? [],
+      dispatcher,
       log,
       stop() {
         stopping ??= shutdown();

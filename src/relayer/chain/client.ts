@@ -4,9 +4,11 @@
  * ./provider.ts, whose HTTP transport is ./transport.ts.
  */
 import path from "node:path";
-import { Wallet, toQuantity, type Block, type JsonRpcProvider } from "ethers";
+import { ZeroAddress, toQuantity, type Block, type JsonRpcProvider } from "ethers";
 import { readDeployment } from "../../chain/deployments";
-import { SigningThread, privateKeyBytes, signEip1559, type UnsignedTx } from "./signingThread";
+import type { UnsignedTx } from "./signingThread";
+import { LocalKeySigner } from "./signers/local";
+import type { TxSigner } from "./signers/types";
 import type { Hex } from "../domain";
 import { silentLogger, type Logger } from "../runtime/log";
 import {
@@ -57,7 +59,10 @@ export type BroadcastOutcome =
 export interface ChainClientOptions {
   provider: JsonRpcProvider;
   addresses: ChainAddresses;
-  signerKey: Hex;
+  /** The key this client sends with: a private key (signed in this process), or any TxSigner. */
+  signerKey?: Hex;
+  /** Takes precedence over signerKey. Null: a read-only client (an `api` instance without a lane). */
+  signer?: TxSigner | null;
   logger?: Logger;
   retry?: RetryOptions;
   /** Counted on every retried RPC failure (e.g. `metrics.failures.inc`). */
@@ -74,11 +79,9 @@ const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
 
 export class ChainClient {
   readonly provider: JsonRpcProvider;
-  readonly signer: Wallet;
-  /** The same key's bytes: signs the relayer's transactions (./signingThread.ts). */
-  private readonly keyBytes: Uint8Array;
-  private readonly key: Hex;
-  private signingThread: SigningThread | null = null;
+  /** Signs the relayer's transactions (./signers); null for a read-only client. */
+  readonly signer: TxSigner | null;
+  /** The signer's address (the zero address for a read-only client). */
   readonly address: Hex;
   readonly addresses: ChainAddresses;
   readonly escrow: PaymentEscrow;
@@ -86,14 +89,19 @@ export class ChainClient {
   readonly token: SettlementToken;
   private readonly log: Logger;
   private readonly retry: RetryOptions;
+  private readonly options: ChainClientOptions;
 
   constructor(options: ChainClientOptions) {
     this.provider = options.provider;
     this.addresses = options.addresses;
-    this.signer = new Wallet(options.signerKey, this.provider);
-    this.keyBytes = privateKeyBytes(options.signerKey);
-    this.key = options.signerKey;
-    this.address = this.signer.address as Hex;
+    this.signer =
+      options.signer !== undefined
+        ? options.signer
+        : options.signerKey !== undefined
+          ? new LocalKeySigner(options.signerKey)
+          : null;
+    this.address = (this.signer?.address ?? ZeroAddress) as Hex;
+    this.options = options;
     this.escrow = PaymentEscrow__factory.connect(options.addresses.escrow, this.provider);
     this.registry = MerchantRegistry__factory.connect(options.addresses.registry, this.provider);
     this.token = SettlementToken__factory.connect(options.addresses.token, this.provider);
@@ -223,17 +231,26 @@ export class ChainClient {
       maxFeePerGas: tx.fees.maxFeePerGas,
       maxPriorityFeePerGas: tx.fees.maxPriorityFeePerGas,
     };
-    return this.signingThread ? this.signingThread.sign(unsigned) : signEip1559(this.keyBytes, unsigned);
+    if (!this.signer) throw new Error("this chain client has no signer (read-only)");
+    return this.signer.signTransaction(unsigned);
   }
 
-  /** Signs on a thread of its own from now on (the relayer process; tests sign inline). */
+  /**
+   * A client for another signer (lane) on the same provider and addresses. It shares the provider:
+   * closing it closes only its signer.
+   */
+  withSigner(signer: TxSigner): ChainClient {
+    return new ChainClient({ ...this.options, signerKey: undefined, signer });
+  }
+
+  /** A local key signs on a thread of its own from now on (the relayer process; tests sign inline). */
   useSigningThread(): void {
-    this.signingThread ??= new SigningThread(this.key);
+    if (this.signer instanceof LocalKeySigner) this.signer.useThread();
   }
 
-  /** Stops the signing thread, if any. */
+  /** Stops the signer's thread, if any. */
   async close(): Promise<void> {
-    await this.signingThread?.close();
+    await this.signer?.close();
   }
 
   /**
@@ -263,7 +280,8 @@ export interface ConnectOptions {
   rpcUrl: string;
   /** Deployment file, or the addresses themselves (tests, embedding). */
   deployment: string | ChainAddresses;
-  signerKey: Hex;
+  signerKey?: Hex;
+  signer?: TxSigner | null;
   logger?: Logger;
   retry?: RetryOptions;
   onRpcRetry?: (label: string) => void;

@@ -1,5 +1,5 @@
 /**
- * The relayer's one signer and its nonce sequence.
+ * One signer's (lane's) nonce sequence.
  *
  * The store is the memory (every signed transaction is recorded with its nonce before it is
  * broadcast, see store.submissions), the chain is the truth. `reconcile()` runs on start and after
@@ -15,7 +15,7 @@
  * Callers serialise `reconcile`, `allocate` and the sends that use the nonces (the submitter's lock).
  */
 import { SubmissionState, type Hex, type SubmissionRecord } from "../domain";
-import type { RelayerStore } from "../store/types";
+import type { Fence, RelayerStore } from "../store/types";
 import { systemClock, type Clock } from "../runtime/clock";
 import { silentLogger, type Logger } from "../runtime/log";
 import type { ChainClient } from "./client";
@@ -46,6 +46,8 @@ export interface NonceManagerOptions {
   clock?: Clock;
   logger?: Logger;
   maxFeePerGasCap: bigint;
+  /** The signer lane's lease: every record carries it (absent: unfenced, a single relayer). */
+  fence?: () => Fence | null;
 }
 
 export class NonceManager {
@@ -60,6 +62,11 @@ export class NonceManager {
   ) {
     this.clock = options.clock ?? systemClock;
     this.log = options.logger ?? silentLogger;
+  }
+
+  /** The lane: this signer's nonces and submissions only (lowercased, as the store keeps it). */
+  get signer(): Hex {
+    return this.chain.address.toLowerCase() as Hex;
   }
 
   /** Next nonce to use, or null before the first reconcile. */
@@ -93,8 +100,8 @@ export class NonceManager {
   async reconcile(): Promise<NonceReport> {
     const latest = await this.chain.nonceAt("latest");
     const pending = await this.chain.nonceAt("pending");
-    const stored = await this.store.submissions.maxNonce();
-    const live = groupByNonce((await this.store.submissions.listPending()).filter((s) => s.nonce >= latest));
+    const stored = await this.store.submissions.maxNonce(this.signer);
+    const live = groupByNonce((await this.store.submissions.listPending(this.signer)).filter((s) => s.nonce >= latest));
     const highestLive = live.size > 0 ? Math.max(...live.keys()) : -1;
     const report: NonceReport = {
       latest,
@@ -135,16 +142,22 @@ export class NonceManager {
       gasLimit: CANCEL_GAS,
       fees,
     });
-    await this.store.submissions.record({
-      purpose: cancelPurpose(nonce),
-      nonce,
-      txHash,
-      rawTx,
-      maxFeePerGas: fees.maxFeePerGas,
-      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-      state: SubmissionState.Pending,
-      sentAt: this.clock.now(),
-    });
+    const fence = this.options.fence?.() ?? undefined;
+    await this.store.submissions.record(
+      {
+        purpose: cancelPurpose(nonce),
+        signer: this.signer,
+        epoch: fence?.epoch ?? 0,
+        nonce,
+        txHash,
+        rawTx,
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+        state: SubmissionState.Pending,
+        sentAt: this.clock.now(),
+      },
+      fence,
+    );
     const outcome = await this.chain.broadcast(rawTx);
     this.log.warn({ nonce, txHash: txHash as Hex, outcome }, "filled a nonce gap with a self-transfer");
   }

@@ -145,12 +145,14 @@ interface SendDeps {
   send(purpose: string, data: string, gasLimit: bigint): Promise<SubmissionRecord>;
   /** Payments of batches this process just built (absent or forgotten: read from the store). */
   builtBatches?: BuiltBatchRecords;
+  /** The built batches this sender may send (a signer lane: those it claimed); default every one. */
+  batches?: () => Promise<BatchRecord[]>;
 }
 
 /** Sends every built batch and marks it and its payments submitted. */
 export async function sendBuiltBatches(deps: SendDeps): Promise<void> {
   const { store } = deps;
-  for (const batch of await store.batches.listByState([BatchState.Built])) {
+  for (const batch of await (deps.batches?.() ?? store.batches.listByState([BatchState.Built]))) {
     const previous = await store.submissions.listByPurpose(batchPurpose(batch.key));
     const live = previous.filter((s) => s.state === SubmissionState.Pending || s.state === SubmissionState.Mined);
     const built = deps.builtBatches?.take(batch) ?? null;

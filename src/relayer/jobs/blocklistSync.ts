@@ -20,7 +20,7 @@ import type { ChainClient } from "../chain/client";
 import { escrowInterface } from "../chain/calldata";
 import { readTokenBlocklisted } from "../chain/tokenBlocklist";
 import { NO_STORE_WRITES } from "./batchOutcome";
-import type { Submitter } from "./submitter";
+import type { SubmitterPort } from "./submitter";
 import { silentLogger, type Logger } from "../runtime/log";
 import { Job, type JobMetrics } from "./job";
 
@@ -41,7 +41,7 @@ export const blocklistPurpose = (account: Hex): string => `blocklist:${account}`
 export interface BlocklistSyncOptions {
   store: RelayerStore;
   chain: ChainClient;
-  submitter: Submitter;
+  submitter: SubmitterPort;
   config: Pick<RelayerConfig, "pollIntervalMs" | "confirmations">;
   logger?: Logger;
   metrics?: JobMetrics;

@@ -15,7 +15,7 @@
  */
 import { type RelayerConfig } from "../config";
 import type { Hex } from "../domain";
-import type { RelayerStore } from "../store/types";
+import type { Fence, RelayerStore } from "../store/types";
 import type { ChainClient } from "../chain/client";
 import { classifyRpcError } from "../chain/rpcErrors";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
@@ -49,6 +49,10 @@ export interface WatcherOptions {
   ledger?: LedgerListener;
   reorgDepth?: bigint;
   pageBlocks?: bigint;
+  /** Every signer lane's address: batches any of them sent are the relayer's own (default: the chain's signer). */
+  own?: readonly Hex[];
+  /** The `jobs` lease: a page commits only while it is still held (a stalled old leader's cannot). */
+  fence?: () => Fence | null;
 }
 
 export class ChainWatcher extends Job {
@@ -118,7 +122,9 @@ export class ChainWatcher extends Job {
       if (logs.some((l) => l.blockNumber === to && l.blockHash !== hash)) return;
       const page = decodeEscrowLogs(logs);
       const counts = await this.store.transaction(async () => {
-        const result = await applyEscrowPage(this.store, page, this.clock.now(), this.ledger, this.chain.address);
+        await this.assertLease();
+        const self = this.options.own ?? [this.chain.address];
+        const result = await applyEscrowPage(this.store, page, this.clock.now(), this.ledger, self);
         await this.store.chainCursor.set(CURSOR_NAME, to, block.hash as Hex);
         this.store.onCommit(() => this.ledger.chainAdvanced(to, result.touched));
         return result.counts;
@@ -156,9 +162,18 @@ export class ChainWatcher extends Job {
     // No block there (below genesis): re-read from the start; the ledger then holds nothing either.
     const [at, hash]: [bigint, Hex] = block?.hash ? [target, block.hash as Hex] : [-1n, "0x" as Hex];
     await this.store.transaction(async () => {
+      await this.assertLease();
       await this.store.chainCursor.set(CURSOR_NAME, at, hash);
       this.store.onCommit(() => this.ledger.rewound(at));
     });
     this.lastTick.reorg = { ...outcome, rewindTo: target };
+  }
+
+  /** Inside the page's transaction: it commits only under the jobs lease still held. */
+  private async assertLease(): Promise<void> {
+    const fence = this.options.fence?.();
+    if (fence === undefined) return;
+    if (fence === null) throw new Error("the jobs lease is not held");
+    await this.store.leases.assertHeld(fence);
   }
 }

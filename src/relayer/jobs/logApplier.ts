@@ -83,7 +83,7 @@ export function decodeEscrowLogs(logs: readonly RawLog[]): EscrowPage {
 }
 
 /**
- * `self` is the relayer's signer: batches it sent are the relayer's own (recorded by the submitter);
+ * `self` is the relayer's signer (every lane's): batches they sent are the relayer's own (recorded by the submitter);
  * those of any other sender are adopted.
  */
 export async function applyEscrowPage(
@@ -91,8 +91,9 @@ export async function applyEscrowPage(
   page: EscrowPage,
   now: number,
   ledger: LedgerListener,
-  self: Hex,
+  self: Hex | readonly Hex[],
 ): Promise<AppliedPage> {
+  const own = new Set((typeof self === "string" ? [self] : self).map((a) => a.toLowerCase()));
   // Every payment the page names, in one read: each await inside the watcher's transaction lets
   // the HTTP thread's backlog run while the write lock is held.
   const named = new Set<Hex>();
@@ -161,7 +162,7 @@ export async function applyEscrowPage(
       }
       case "BatchEscrowed": {
         // Emitted after the batch's payments: the leaves of (tx, batch) are all known here.
-        if (e.submitter.toLowerCase() !== self.toLowerCase()) {
+        if (!own.has(e.submitter.toLowerCase())) {
           adopt.push({ key: `${tx}:${e.batchId}`, batchId: e.batchId, root: e.root, tx, blockNumber, blockHash });
         }
         break;

@@ -25,7 +25,7 @@ import { ChainUnavailableError, classifyRpcError } from "../chain/rpcErrors";
 import { escrowInterface } from "../chain/calldata";
 import type { RawReceipt } from "../chain/rawTypes";
 import { NO_STORE_WRITES, type PurposeHandler } from "./batchOutcome";
-import type { Submitter } from "./submitter";
+import type { SubmitterPort } from "./submitter";
 import { errorMessage, silentLogger, type Logger } from "../runtime/log";
 
 /** Gas limit when the estimate fails for a reason other than a revert (the node, not the call). */
@@ -46,7 +46,7 @@ export class SubmitterChainWriter implements ChainWriter {
   private readonly log: Logger;
 
   constructor(
-    private readonly submitter: Submitter,
+    private readonly submitter: SubmitterPort,
     logger?: Logger,
   ) {
     this.log = logger ?? silentLogger;

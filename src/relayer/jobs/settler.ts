@@ -16,7 +16,7 @@ import { encodeSettle, type MerchantSettlementEntry } from "../chain/calldata";
 import { classifyRpcError } from "../chain/rpcErrors";
 import { parsePurpose } from "./batchOutcome";
 import { settleKeys, settlePurpose, settlementHandler } from "./settlementOutcome";
-import type { Submitter } from "./submitter";
+import type { SubmitterPort } from "./submitter";
 import type { Clock } from "../runtime/clock";
 import { errorMessage, silentLogger, type Logger } from "../runtime/log";
 import { Job, type JobMetrics } from "./job";
@@ -31,7 +31,7 @@ const SETTLEABLE_STATUS = new Set([1n, 3n]);
 export interface SettlerOptions {
   store: RelayerStore;
   chain: ChainClient;
-  submitter: Submitter;
+  submitter: SubmitterPort;
   config: Pick<RelayerConfig, "settleIntervalMs">;
   clock?: Clock;
   logger?: Logger;
@@ -42,7 +42,7 @@ export interface SettlerOptions {
 export class Settler extends Job {
   private readonly store: RelayerStore;
   private readonly chain: ChainClient;
-  private readonly submitter: Submitter;
+  private readonly submitter: SubmitterPort;
   private readonly maxTranches: number;
   /** The last settle call sent (for logs and tests). */
   lastSent: { keys: number[]; entries: MerchantSettlementEntry[]; txHash: Hex } | null = null;

@@ -1,5 +1,5 @@
 /**
- * Submitter: the only code that signs with the relayer's key.
+ * Submitter: the only code that signs with a relayer key, one per signer lane.
  *
  * For each built batch it signs a payBatch transaction (EIP-1559 fees from the node, capped by
  * config.maxFeePerGasCap), records it in the store BEFORE broadcasting (so a crash right after the
@@ -11,6 +11,11 @@
  * silently waiting; one whose nonce another transaction took is dropped and its batch re-sent.
  * Other jobs (the settler) send through `send()`, on the same nonce sequence and lock.
  *
+ * Signer lanes (option `lane`): several keys send in parallel, each from one process at a time
+ * (its lane lease). Each lane claims built batches (store.batches.claimBuilt), follows only its
+ * signer's submissions and nonces, and records each under the lease's fence: once the lease moved
+ * on (FencedError), the submitter stops at once and nothing it signed after that is stored or sent.
+ *
  * A signer without ETH for gas is reported once (an error line naming the address, the
  * `insufficient_funds` failure metric, readiness `signer_unfunded`), and sending is held: tried
  * again with exponential backoff, or at once when the signer's balance grows. Meanwhile `send()`
@@ -19,7 +24,8 @@
 import { Transaction } from "ethers";
 import { SubmissionState, type Hex, type SubmissionRecord } from "../domain";
 import { DEFAULTS, type RelayerConfig } from "../config";
-import type { RelayerStore } from "../store/types";
+import { FencedError } from "../store/errors";
+import type { Fence, RelayerStore } from "../store/types";
 import type { ChainClient, Fees } from "../chain/client";
 import type { RawReceipt } from "../chain/rawTypes";
 import { bumpFees, gasLimitFromEstimate, initialFees } from "../chain/fees";
@@ -64,6 +70,29 @@ export interface StuckTransaction {
   since: number;
 }
 
+/**
+ * What the other jobs (settler, blocklist sync, relayed writes, the watcher around a reorg) need of
+ * "the submitter": one Submitter, or the signer lanes of a worker (src/relayer/roles/lanes.ts).
+ */
+export interface SubmitterPort {
+  registerPurpose(kind: string, handler: PurposeHandler): void;
+  gasLimitFor(data: string, fallback: bigint, options?: { strict?: boolean }): Promise<bigint>;
+  send(purpose: string, data: string, gasLimit: bigint): Promise<SubmissionRecord>;
+  exclusive<T>(work: () => Promise<T>): Promise<T>;
+  reconcile(): Promise<unknown>;
+}
+
+/** Built batches a lane claims per tick at most (the rest is left to the other lanes). */
+export const LANE_CLAIM_LIMIT = 2;
+
+/** The signer lane a submitter sends on, across processes (see src/relayer/roles/lanes.ts). */
+export interface LaneBinding {
+  /** The lane's lease name, "lane:<address>". */
+  lease: string;
+  /** The fence of the lease as held now; null when not held (nothing may be sent). */
+  fence: () => Fence | null;
+}
+
 export interface SubmitterOptions {
   store: RelayerStore;
   chain: ChainClient;
@@ -83,9 +112,16 @@ export interface SubmitterOptions {
   ledger?: LedgerListener;
   /** Where `signer_unfunded` is reported (default: nowhere). */
   readiness?: Readiness;
+  /**
+   * A lane among several: every record carries the lane lease's fence, and only the built batches
+   * the lane claims are sent. Absent: the one signer of a single relayer, unfenced.
+   */
+  lane?: LaneBinding;
+  /** Called once when a record was refused because the lane's lease moved on (the submitter stopped). */
+  onFenced?: (error: FencedError) => void;
 }
 
-export class Submitter extends Job {
+export class Submitter extends Job implements SubmitterPort {
   readonly nonces: NonceManager;
   /** Transactions that need a bump above the fee cap, by nonce (cleared when mined or dropped). */
   readonly stuck = new Map<number, StuckTransaction>();
@@ -104,6 +140,8 @@ export class Submitter extends Job {
   private reconciled = false;
   /** Set while the signer cannot pay for gas (see the class comment). */
   private unfunded: Unfunded | null = null;
+  /** Set once the lane's lease was lost: from then on nothing is signed, recorded or broadcast. */
+  private lost: FencedError | null = null;
 
   constructor(private readonly options: SubmitterOptions) {
     super("submitter", options.logger ?? silentLogger, options.metrics);
@@ -119,6 +157,7 @@ export class Submitter extends Job {
       clock: this.clock,
       logger: this.log,
       maxFeePerGasCap: this.config.maxFeePerGasCap,
+      fence: options.lane?.fence,
     });
     const now = () => this.clock.now();
     this.handlers.set(
@@ -144,16 +183,64 @@ export class Submitter extends Job {
 
   /** Resolves pending transactions, then reconciles the nonce counter with the chain. */
   reconcile(): Promise<NonceReport> {
-    return this.lock.run(() => this.reconcileLocked());
+    return this.fenced(() =>
+      this.lock.run(async () => {
+        await this.checkLane();
+        return this.reconcileLocked();
+      }),
+    );
   }
 
   /** Signs, records and broadcasts a transaction to the escrow carrying `data`. */
   send(purpose: string, data: string, gasLimit: bigint): Promise<SubmissionRecord> {
-    return this.lock.run(async () => {
-      if (!this.reconciled) await this.reconcileLocked();
-      if (!(await this.maySend())) throw new SignerUnfundedError(this.chain.address, this.unfunded!.retryAt);
-      return this.sendLocked(purpose, data, gasLimit);
-    });
+    return this.fenced(() =>
+      this.lock.run(async () => {
+        await this.checkLane();
+        if (!this.reconciled) await this.reconcileLocked();
+        if (!(await this.maySend())) throw new SignerUnfundedError(this.chain.address, this.unfunded!.retryAt);
+        return this.sendLocked(purpose, data, gasLimit);
+      }),
+    );
+  }
+
+  /** The lane's lease was lost (FencedError): this submitter sends nothing more. */
+  get leaseLost(): boolean {
+    return this.lost !== null;
+  }
+
+  /**
+   * A lane submitter checks its lease before anything that may reach the node, so an old holder
+   * woken from a pause does not even re-broadcast; the store checks it again in every record.
+   */
+  private async checkLane(): Promise<void> {
+    if (this.lost) throw this.lost;
+    const lane = this.options.lane;
+    if (!lane) return;
+    const fence = lane.fence();
+    if (!fence) throw new FencedError({ lease: lane.lease, holder: "", epoch: 0 }, null);
+    await this.store.leases.assertHeld(fence);
+  }
+
+  private async fenced<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof FencedError) this.onLeaseLost(error);
+      throw error;
+    }
+  }
+
+  private onLeaseLost(error: FencedError): void {
+    // Reported here once; the job loop must not log it again every tick.
+    Object.assign(error, { reported: true });
+    if (this.lost) return;
+    this.lost = error;
+    this.log.error(
+      { lease: error.fence.lease, epoch: error.fence.epoch, current: error.current?.epoch ?? null },
+      "signer lane lease lost: this submitter stops sending",
+    );
+    this.metrics?.failures.inc({ component: "submitter", reason: "lease_lost" });
+    this.options.onFenced?.(error);
   }
 
   /** Whether the signer was last seen unable to pay for gas (until a send succeeds). */
@@ -177,14 +264,18 @@ export class Submitter extends Job {
   }
 
   protected run(): Promise<void> {
-    return this.lock.run(async () => {
-      if (!this.reconciled) await this.reconcileLocked();
-      await this.followPending();
-      if (!(await this.maySend())) return;
-      // A refusal for want of funds surfaces as this tick's error (SignerUnfundedError, already
-      // reported: the job loop does not log it again); the batches wait for the next try.
-      await this.sendBatches();
-    });
+    if (this.lost) return Promise.resolve();
+    return this.fenced(() =>
+      this.lock.run(async () => {
+        await this.checkLane();
+        if (!this.reconciled) await this.reconcileLocked();
+        await this.followPending();
+        if (!(await this.maySend())) return;
+        // A refusal for want of funds surfaces as this tick's error (SignerUnfundedError, already
+        // reported: the job loop does not log it again); the batches wait for the next try.
+        await this.sendBatches();
+      }),
+    );
   }
 
   private sendBatches(): Promise<void> {
@@ -198,6 +289,9 @@ export class Submitter extends Job {
       gasModel: this.gasModel,
       builtBatches: this.builtBatches,
       send: (purpose, data, gasLimit) => this.sendLocked(purpose, data, gasLimit),
+      batches: this.options.lane
+        ? () => this.store.batches.claimBuilt(this.options.lane!.lease, this.clock.now(), LANE_CLAIM_LIMIT)
+        : undefined,
     });
   }
 
@@ -317,21 +411,27 @@ export class Submitter extends Job {
     signed: { rawTx: Hex; txHash: Hex },
     fees: Fees,
   ): Promise<SubmissionRecord> {
-    return this.store.submissions.record({
-      purpose,
-      nonce,
-      txHash: signed.txHash,
-      rawTx: signed.rawTx,
-      maxFeePerGas: fees.maxFeePerGas,
-      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-      state: SubmissionState.Pending,
-      sentAt: this.clock.now(),
-    });
+    const fence = this.options.lane?.fence() ?? undefined;
+    return this.store.submissions.record(
+      {
+        purpose,
+        signer: this.nonces.signer,
+        epoch: fence?.epoch ?? 0,
+        nonce,
+        txHash: signed.txHash,
+        rawTx: signed.rawTx,
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+        state: SubmissionState.Pending,
+        sentAt: this.clock.now(),
+      },
+      fence,
+    );
   }
 
   /** Finalises mined transactions, drops those whose nonce was taken, bumps the slow ones. */
   private async followPending(): Promise<void> {
-    const pending = await this.store.submissions.listPending();
+    const pending = await this.store.submissions.listPending(this.nonces.signer);
     if (pending.length === 0) {
       this.stuck.clear();
       return;

@@ -168,6 +168,13 @@ export interface BatchRepository {
   get(key: number): Promise<BatchRecord | null>;
   getByBatchId(batchId: bigint): Promise<BatchRecord | null>;
   listByState(states: BatchState[]): Promise<BatchRecord[]>;
+  /**
+   * Signer lanes share the built batches: claims for lane lease `lease` (e.g. "lane:0xab…") up to
+   * `limit` built batches, oldest first, that no lane has claimed or whose lane's lease is released
+   * or expired at `now` (its worker is gone); atomic, so two lanes never claim the same batch.
+   * Returns every built batch claimed by `lease`, oldest first.
+   */
+  claimBuilt(lease: string, now: number, limit: number): Promise<BatchRecord[]>;
   update(key: number, fields: Partial<Omit<BatchRecord, "key" | "paymentIds" | "createdAt">>): Promise<void>;
 }
 

@@ -7,9 +7,11 @@ import {
   type SettlementRecord,
   type SubmissionRecord,
 } from "../../domain";
-import type { BatchRepository, Page, SettlementRepository, SubmissionRepository } from "../types";
+import { Transaction } from "ethers";
+import type { BatchRepository, Fence, Page, SettlementRepository, SubmissionRepository } from "../types";
 import { big, bigOrNull, dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull, placeholders } from "./codec";
 import type { Connection } from "./connection";
+import { assertLeaseHeld } from "./lease";
 
 type Encoders<R> = { [K in keyof R]?: [string, (v: R[K]) => unknown] };
 
@@ -161,6 +163,25 @@ export class SqliteBatches implements BatchRepository {
     return listByState(this.conn, "batches", states, toBatch);
   }
 
+  claimBuilt(lease: string, now: number, limit: number): Promise<BatchRecord[]> {
+    return this.conn.atomic(() => {
+      // Unclaimed, or claimed by a lane whose lease is released or expired (its worker is gone).
+      this.conn
+        .prepare(
+          `UPDATE batches SET lane = ? WHERE key IN (
+             SELECT b.key FROM batches b WHERE b.state = ? AND (b.lane IS NULL OR (b.lane <> ? AND NOT EXISTS (
+               SELECT 1 FROM leases l WHERE l.name = b.lane AND l.holder <> '' AND l.expires_at > ?)))
+             ORDER BY b.key LIMIT ?)`,
+        )
+        .run(lease, BatchState.Built, lease, now, limit);
+      return (
+        this.conn
+          .prepare("SELECT * FROM batches WHERE state = ? AND lane = ? ORDER BY key")
+          .all(BatchState.Built, lease) as BatchRow[]
+      ).map(toBatch);
+    });
+  }
+
   update(key: number, fields: Partial<Omit<BatchRecord, "key" | "paymentIds" | "createdAt">>): Promise<void> {
     return this.conn.run(() => {
       const { sql, values } = assignments(BATCH_COLUMNS, fields, Date.now());
@@ -180,11 +201,15 @@ interface SubmissionRow {
   state: string;
   sent_at: number;
   updated_at: number;
+  signer: string;
+  epoch: number;
 }
 
 const toSubmission = (r: SubmissionRow): SubmissionRecord => ({
   id: r.id,
   purpose: r.purpose,
+  signer: r.signer as Hex,
+  epoch: r.epoch,
   nonce: r.nonce,
   txHash: r.tx_hash as Hex,
   rawTx: r.raw_tx as Hex,
@@ -198,15 +223,20 @@ const toSubmission = (r: SubmissionRow): SubmissionRecord => ({
 export class SqliteSubmissions implements SubmissionRepository {
   constructor(private readonly conn: Connection) {}
 
-  record(s: Omit<SubmissionRecord, "id" | "updatedAt">): Promise<SubmissionRecord> {
-    return this.conn.run(() => {
+  record(s: Omit<SubmissionRecord, "id" | "updatedAt">, fence?: Fence): Promise<SubmissionRecord> {
+    // Checked and inserted in one IMMEDIATE transaction: no other connection can move the lease
+    // between the check and the insert.
+    return this.conn.atomic(() => {
+      if (fence) assertLeaseHeld(this.conn, fence);
       const { lastInsertRowid } = this.conn
         .prepare(
-          `INSERT INTO submissions (purpose, nonce, tx_hash, raw_tx, max_fee_per_gas, max_priority_fee_per_gas,
-             state, sent_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO submissions (purpose, signer, epoch, nonce, tx_hash, raw_tx, max_fee_per_gas,
+             max_priority_fee_per_gas, state, sent_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           s.purpose,
+          hex(s.signer),
+          s.epoch,
           s.nonce,
           hex(s.txHash),
           hex(s.rawTx),
@@ -221,12 +251,15 @@ export class SqliteSubmissions implements SubmissionRepository {
     });
   }
 
-  listPending(): Promise<SubmissionRecord[]> {
+  listPending(signer?: Hex): Promise<SubmissionRecord[]> {
     return this.conn.run(() =>
-      (
-        this.conn
-          .prepare("SELECT * FROM submissions WHERE state = ? ORDER BY id")
-          .all(SubmissionState.Pending) as SubmissionRow[]
+      (signer === undefined
+        ? (this.conn
+            .prepare("SELECT * FROM submissions WHERE state = ? ORDER BY id")
+            .all(SubmissionState.Pending) as SubmissionRow[])
+        : (this.conn
+            .prepare("SELECT * FROM submissions WHERE state = ? AND signer = ? ORDER BY id")
+            .all(SubmissionState.Pending, hex(signer)) as SubmissionRow[])
       ).map(toSubmission),
     );
   }
@@ -245,10 +278,32 @@ export class SqliteSubmissions implements SubmissionRepository {
     });
   }
 
-  maxNonce(): Promise<number | null> {
+  maxNonce(signer?: Hex): Promise<number | null> {
     return this.conn.run(
-      () => (this.conn.prepare("SELECT MAX(nonce) AS n FROM submissions").get() as { n: number | null }).n,
+      () =>
+        (
+          (signer === undefined
+            ? this.conn.prepare("SELECT MAX(nonce) AS n FROM submissions").get()
+            : this.conn.prepare("SELECT MAX(nonce) AS n FROM submissions WHERE signer = ?").get(hex(signer))) as {
+            n: number | null;
+          }
+        ).n,
     );
+  }
+
+  /**
+   * Rows recorded before submissions carried their signer (migration 7) get it from their own
+   * signed bytes, so a lane finds its pending transactions after the upgrade.
+   */
+  backfillSigners(): void {
+    const rows = this.conn.db.prepare("SELECT id, raw_tx FROM submissions WHERE signer = ''").all() as {
+      id: number;
+      raw_tx: string;
+    }[];
+    const update = this.conn.db.prepare("UPDATE submissions SET signer = ? WHERE id = ?");
+    this.conn.db.transaction(() => {
+      for (const row of rows) update.run(Transaction.from(row.raw_tx).from!.toLowerCase(), row.id);
+    })();
   }
 }
 

@@ -20,7 +20,7 @@ import { loadOrCreateKeyFile, SecretBox } from "../../runtime/secretBox";
 import { SqliteApiKeys, SqliteRequests } from "./accounts";
 import { SqliteBatches, SqliteSettlements, SqliteSubmissions } from "./batches";
 import { Connection } from "./connection";
-import { SqliteLease } from "./lease";
+import { SqliteLease, SqliteLeases } from "./lease";
 import type { StorageHealth } from "./storageErrors";
 import { SqliteChainCursors, SqliteIdempotency, SqliteOutbox } from "./outbox";
 import { SqlitePayments } from "./payments";
@@ -39,8 +39,11 @@ export class SqliteStore implements RelayerStore {
   readonly outbox: SqliteOutbox;
   readonly idempotency: SqliteIdempotency;
   readonly chainCursor: SqliteChainCursors;
-  /** The single-instance lease (./lease.ts). */
+  /** The single-instance lease of role `all` (./lease.ts). */
   readonly lease: SqliteLease;
+  /** Named leases with fencing: the jobs and the signer lanes (./lease.ts). */
+  readonly leases: SqliteLeases;
+  readonly kind = "sqlite" as const;
   readonly storage: StorageHealth;
 
   constructor(
@@ -58,6 +61,7 @@ export class SqliteStore implements RelayerStore {
     this.idempotency = new SqliteIdempotency(conn);
     this.chainCursor = new SqliteChainCursors(conn);
     this.lease = new SqliteLease(conn);
+    this.leases = new SqliteLeases(conn);
     this.storage = conn.storage;
   }
 
@@ -107,6 +111,7 @@ export async function openSqliteStore(filePath: string, options: SqliteStoreOpti
   const store = new SqliteStore(new Connection(filePath), new SecretBox(key));
   try {
     store.webhooks.sealPlaintextSecrets();
+    store.submissions.backfillSigners();
   } catch (error) {
     await store.close();
     throw error;

@@ -7,8 +7,12 @@
  * on one host or on two sharing the file. The holder renews it (`renew`, every LEASE_TTL_MS / 3);
  * another process may take it over when the holder stopped renewing for LEASE_TTL_MS, or at once
  * when the holder's pid is gone from this same host (a kill -9 followed by a restart). A graceful
- * stop releases it.
+ * stop releases it. Since several workers coordinate through named leases with fencing
+ * (`SqliteLeases` below), this one is taken only by a process of role `all` on SQLite: the embedded
+ * layout, whose in-memory intake state assumes it is the only intake on the file.
  */
+import { FencedError } from "../errors";
+import type { Fence, Lease, LeaseRepository } from "../types";
 import type { Connection } from "./connection";
 
 /** A holder that has not renewed for this long is presumed dead. */
@@ -123,5 +127,98 @@ export class SqliteLease {
     return this.conn.run(() => {
       this.conn.prepare("DELETE FROM instance_lease WHERE name = ? AND holder = ?").run(NAME, holder);
     });
+  }
+}
+
+interface NamedLeaseRow {
+  name: string;
+  holder: string;
+  epoch: number;
+  expires_at: number;
+  info: string;
+}
+
+const toLease = (r: NamedLeaseRow): Lease => ({
+  name: r.name,
+  holder: r.holder,
+  epoch: r.epoch,
+  expiresAt: r.expires_at,
+  info: r.info,
+});
+
+/**
+ * Throws FencedError unless `fence` still holds its lease. Called inside the atomic unit of the write
+ * it guards: SQLite's write transactions are IMMEDIATE (one writer per file), so no other process can
+ * take the lease over between this check and the commit.
+ */
+export function assertLeaseHeld(conn: Connection, fence: Fence): void {
+  const row = conn.prepare("SELECT * FROM leases WHERE name = ?").get(fence.lease) as NamedLeaseRow | undefined;
+  if (row && row.holder === fence.holder && row.epoch === fence.epoch) return;
+  throw new FencedError(fence, row && row.holder !== "" ? { holder: row.holder, epoch: row.epoch } : null);
+}
+
+/**
+ * Named leases with fencing epochs (LeaseRepository): the `jobs` lease (one worker runs the
+ * singleton jobs) and one `lane:<signer>` lease per signer key (one submitter per key). A released
+ * lease keeps its row (holder "") so its epoch keeps growing across holders.
+ */
+export class SqliteLeases implements LeaseRepository {
+  constructor(private readonly conn: Connection) {}
+
+  acquire(name: string, holder: string, ttlMs: number, now: number, info: string): Promise<Lease | null> {
+    return this.conn.atomic(() => {
+      const row = this.conn.prepare("SELECT * FROM leases WHERE name = ?").get(name) as NamedLeaseRow | undefined;
+      const live = row !== undefined && row.holder !== "" && row.expires_at > now;
+      if (live && row.holder !== holder) return null;
+      // Still ours: extended at the same epoch. Otherwise a new tenure: the epoch moves on, which
+      // fences whatever an earlier holder still tries to write.
+      const epoch = live ? row.epoch : (row?.epoch ?? 0) + 1;
+      this.conn
+        .prepare(
+          `INSERT INTO leases (name, holder, epoch, expires_at, info) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, epoch = excluded.epoch,
+             expires_at = excluded.expires_at, info = excluded.info`,
+        )
+        .run(name, holder, epoch, now + ttlMs, info);
+      return { name, holder, epoch, expiresAt: now + ttlMs, info };
+    });
+  }
+
+  renew(name: string, holder: string, epoch: number, ttlMs: number, now: number): Promise<boolean> {
+    return this.conn.run(
+      () =>
+        this.conn
+          .prepare("UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND epoch = ?")
+          .run(now + ttlMs, name, holder, epoch).changes === 1,
+    );
+  }
+
+  release(name: string, holder: string, epoch: number): Promise<void> {
+    return this.conn.run(() => {
+      this.conn
+        .prepare("UPDATE leases SET holder = '', expires_at = 0 WHERE name = ? AND holder = ? AND epoch = ?")
+        .run(name, holder, epoch);
+    });
+  }
+
+  assertHeld(fence: Fence): Promise<void> {
+    return this.conn.run(() => assertLeaseHeld(this.conn, fence));
+  }
+
+  get(name: string): Promise<Lease | null> {
+    return this.conn.run(() => {
+      const row = this.conn.prepare("SELECT * FROM leases WHERE name = ?").get(name) as NamedLeaseRow | undefined;
+      return row ? toLease(row) : null;
+    });
+  }
+
+  list(prefix: string): Promise<Lease[]> {
+    return this.conn.run(() =>
+      (
+        this.conn
+          .prepare("SELECT * FROM leases WHERE substr(name, 1, ?) = ? ORDER BY name")
+          .all(prefix.length, prefix) as NamedLeaseRow[]
+      ).map(toLease),
+    );
   }
 }

@@ -249,4 +249,21 @@ ${PAYMENT_COLUMNS}
   -- Readiness write probe while the store is failing (disk full): a row written and deleted.
   CREATE TABLE storage_probe (id INTEGER PRIMARY KEY, filler BLOB NOT NULL);
   `,
+  // 7: several workers on one store: named leases with fencing epochs (one submitter per signer
+  // lane, one holder of the singleton jobs; see ./lease.ts), the signer and lease epoch of every
+  // submission (nonces are per signer; rows from before are given their signer when the store opens,
+  // read from their signed bytes), and the lane lease that claimed a built batch.
+  `
+  CREATE TABLE leases (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    epoch      INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    info       TEXT NOT NULL
+  ) WITHOUT ROWID;
+  ALTER TABLE submissions ADD COLUMN signer TEXT NOT NULL DEFAULT '';
+  ALTER TABLE submissions ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX submissions_signer_nonce ON submissions (signer, nonce);
+  ALTER TABLE batches ADD COLUMN lane TEXT;
+  `,
 ];

@@ -1,0 +1,271 @@
+/**
+ * The worker role: the chain jobs. Two kinds of lease coordinate any number of workers on one store:
+ *  - `jobs`: one worker at a time runs the singletons (chain watcher, batcher, settler, blocklist
+ *    sync). The watcher's page transactions and the batcher's and settler's record writes commit
+ *    only while the lease is still held at its epoch, so a stalled old leader's work cannot land;
+ *  - `lane:<address>`, one per signer key (./lanes.ts): at most one submitter per key.
+ * A worker on standby polls for leases that are free, released or expired; each lease's TTL is
+ * LEASE_TTL_MS (renewed every third of it), so a killed worker is replaced within that time.
+ * The webhook dispatcher runs in every worker (the store hands each endpoint to one at a time).
+ */
+import type { Hex } from "../domain";
+import type { RelayerConfig } from "../config";
+import type { ChainClient } from "../chain/client";
+import type { TxSigner } from "../chain/signers/types";
+import type { Fence, RelayerStore } from "../store/types";
+import { systemClock, type Clock } from "../runtime/clock";
+import { errorMessage, type Logger } from "../runtime/log";
+import type { Readiness } from "../runtime/readiness";
+import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
+import { Batcher, PayBatchGasModel } from "../jobs/batcher";
+import { BlocklistSync } from "../jobs/blocklistSync";
+import { BuiltBatchRecords } from "../jobs/builtBatches";
+import { ChainWatcher } from "../jobs/chainWatcher";
+import type { JobMetrics } from "../jobs/job";
+import type { BatchAccountSource } from "../jobs/precheck";
+import { Settler } from "../jobs/settler";
+import type { StuckTransaction } from "../jobs/submitter";
+import { LaneSet } from "./lanes";
+import { LeaseKeeper } from "./leaseKeeper";
+
+/** The lease of the singleton jobs. */
+export const JOBS_LEASE = "jobs";
+
+export type WorkerConfig = Pick<
+  RelayerConfig,
+  | "batchMaxSize"
+  | "batchMaxAgeMs"
+  | "confirmations"
+  | "pollIntervalMs"
+  | "feeBumpAfterMs"
+  | "maxFeePerGasCap"
+  | "settleIntervalMs"
+  | "leaseTtlMs"
+>;
+
+export interface WorkerOptions {
+  store: RelayerStore;
+  /** Connected with the first signer; the lanes share its provider. */
+  chain: ChainClient;
+  signers: readonly TxSigner[];
+  config: WorkerConfig;
+  /** Random per process start. */
+  holder: string;
+  /** "worker" or "all" (operators read it in the leases' info). */
+  role: string;
+  clock?: Clock;
+  logger: Logger;
+  metrics?: JobMetrics;
+  ledger?: LedgerListener;
+  batchAccounts?: BatchAccountSource;
+  readiness?: Readiness;
+  onStuck?: (stuck: StuckTransaction) => void;
+  /** Jobs and submitters run on their timers once their lease is taken (false: tests tick). Default true. */
+  autoStart?: boolean;
+}
+
+/** How often a worker renews its leases and looks for free ones. */
+export const standbyPollMs = (ttlMs: number): number => Math.max(50, Math.min(1_000, Math.floor(ttlMs / 3)));
+
+export class WorkerRole {
+  readonly lanes: LaneSet;
+  readonly batcher: Batcher;
+  readonly watcher: ChainWatcher;
+  readonly settler: Settler;
+  readonly blocklist: BlocklistSync;
+  readonly jobsLease: LeaseKeeper;
+  private readonly singletons: { start(): void; stop(): Promise<void> }[];
+  private timer: NodeJS.Timeout | null = null;
+  private standby: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(private readonly options: WorkerOptions) {
+    const clock = options.clock ?? systemClock;
+    const log = options.logger;
+    const ledger = options.ledger ? guarded(options.ledger, log) : NO_LEDGER;
+    const gasModel = new PayBatchGasModel();
+    const builtBatches = new BuiltBatchRecords();
+    this.lanes = new LaneSet({
+      store: options.store,
+      chain: options.chain,
+      signers: options.signers,
+      holder: options.holder,
+      role: options.role,
+      ttlMs: options.config.leaseTtlMs,
+      config: options.config,
+      clock,
+      logger: log,
+      metrics: options.metrics,
+      ledger,
+      gasModel,
+      builtBatches,
+      readiness: options.readiness,
+      onStuck: options.onStuck,
+      autoStart: options.autoStart,
+    });
+    this.jobsLease = new LeaseKeeper({
+      leases: options.store.leases,
+      name: JOBS_LEASE,
+      holder: options.holder,
+      role: options.role,
+      ttlMs: options.config.leaseTtlMs,
+      clock,
+      log,
+      onAcquired: async () => {
+        if (options.autoStart !== false) for (const job of this.singletons) job.start();
+      },
+      onLost: async () => {
+        await Promise.all(this.singletons.map((job) => job.stop()));
+      },
+    });
+    const fence = () => this.jobsLease.fence();
+    const jobsStore = fencedJobsStore(options.store, fence);
+    const common = { chain: options.chain, clock, logger: log, metrics: options.metrics, ledger };
+    this.batcher = new Batcher({
+      ...common,
+      store: jobsStore,
+      config: options.config,
+      batchAccounts: options.batchAccounts,
+      gasModel,
+      builtBatches,
+    });
+    this.watcher = new ChainWatcher({
+      ...common,
+      store: options.store,
+      config: options.config,
+      submitter: this.lanes,
+      own: this.lanes.addresses,
+      fence,
+    });
+    this.settler = new Settler({ ...common, store: jobsStore, config: options.config, submitter: this.lanes });
+    this.blocklist = new BlocklistSync({
+      ...common,
+      store: options.store,
+      config: options.config,
+      submitter: this.lanes,
+    });
+    this.singletons = [this.watcher, this.batcher, this.settler, this.blocklist];
+  }
+
+  /** Takes what leases it can (lanes reconciled before they send), then keeps polling. */
+  async start(): Promise<void> {
+    await this.standbyTick();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.standby = this.standbyTick().finally(() => {
+        this.standby = null;
+        this.schedule();
+      });
+    }, standbyPollMs(this.options.config.leaseTtlMs));
+  }
+
+  /** Renews held leases and tries to take free ones (jobs first: lanes send what it builds). */
+  async standbyTick(): Promise<void> {
+    for (const step of [() => this.jobsLease.tick(), () => this.lanes.tick()]) {
+      try {
+        await step();
+      } catch (error) {
+        this.options.logger.warn({ err: errorMessage(error) }, "lease step failed; retrying");
+      }
+    }
+  }
+
+  /** The leases this process holds now. */
+  heldLeases(): string[] {
+    return [...(this.jobsLease.isHeld ? [JOBS_LEASE] : []), ...this.lanes.held()];
+  }
+
+  /** Every lane's address. */
+  get signers(): Hex[] {
+    return this.lanes.addresses;
+  }
+
+  /** One pass of every job this process holds, in pipeline order (tests and tools). */
+  async tick(): Promise<void> {
+    const jobs = this.jobsLease.isHeld;
+    if (jobs) await this.watcher.tick();
+    if (jobs) await this.batcher.tick();
+    for (const lane of this.lanes.active()) await lane.submitter!.tick();
+    if (jobs) {
+      await this.watcher.tick();
+      await this.settler.tick();
+      await this.blocklist.tick();
+    }
+  }
+
+  /** Graceful: stops polling, stops the jobs and lanes, frees their leases for a standby. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.standby;
+    await this.jobsLease.release();
+    await this.lanes.stop();
+  }
+}
+
+/**
+ * The store as the singleton jobs write it: a batch or a settlement is created only while the jobs
+ * lease is still held (checked in the same transaction), so a stalled old leader does not batch
+ * payments the new one batches too.
+ */
+export function fencedJobsStore(store: RelayerStore, fence: () => Fence | null): RelayerStore {
+  const assertHeld = async () => {
+    const current = fence();
+    if (!current) throw new Error("the jobs lease is not held");
+    await store.leases.assertHeld(current);
+  };
+  const batches = override(store.batches, {
+    create: (ids: Parameters<RelayerStore["batches"]["create"]>[0], gas?: bigint | null) =>
+      store.transaction(async () => {
+        await assertHeld();
+        return store.batches.create(ids, gas);
+      }),
+  });
+  const settlements = override(store.settlements, {
+    create: (merchantId: bigint, batchIds: bigint[]) =>
+      store.transaction(async () => {
+        await assertHeld();
+        return store.settlements.create(merchantId, batchIds);
+      }),
+  });
+  return override(store, { batches, settlements });
+}
+
+/** `target` with some members replaced; the others bound to it (private fields keep working). */
+function override<T extends object>(target: T, members: Partial<T>): T {
+  return new Proxy(target, {
+    get(t, property) {
+      if (Object.prototype.hasOwnProperty.call(members, property))
+        return (members as Record<PropertyKey, unknown>)[property];
+      const value = Reflect.get(t, property, t) as unknown;
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(t) : value;
+    },
+  });
+}
+
+/**
+ * The listener runs right after a commit, inside the store's commit path: an exception there would
+ * fail a transaction that did commit. Logged instead.
+ */
+function guarded(ledger: LedgerListener, log: Logger): LedgerListener {
+  const safely =
+    <A extends unknown[]>(name: string, call: (...args: A) => void) =>
+    (...args: A) => {
+      try {
+        call(...args);
+      } catch (error) {
+        log.error({ err: errorMessage(error), call: name }, "ledger listener failed");
+      }
+    };
+  return {
+    paymentsChanged: safely("paymentsChanged", (changes) => ledger.paymentsChanged(changes)),
+    chainAdvanced: safely("chainAdvanced", (block, touched) => ledger.chainAdvanced(block, touched)),
+    rewound: safely("rewound", (block) => ledger.rewound(block)),
+  };
+}
