@@ -1,7 +1,8 @@
 /**
  * A local chain with StablePay deployed, for the crash, fault and benchmark runs: `hardhat node`
- * as a child, the deploy script as a child, and what the runs do on it (fund keys and customers,
- * register merchants, sign payments fast, move time). Nothing here loads the Hardhat runtime.
+ * (or anvil, `node: "anvil"`) as a child, the deploy script as a child, and what the runs do on it
+ * (fund keys and customers, register merchants, sign payments fast, move time). Nothing here loads
+ * the Hardhat runtime.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -22,8 +23,9 @@ import { EscrowDigester, toHex } from "../relayer/intake/digest";
 import { ethersTypes, type Address, type Hex, type Payment } from "../protocol";
 import { depositNonce } from "../sdk/eip3009";
 import { paymentBody } from "../sdk/wire";
-import { startHardhatNode, type ChainNode } from "./chain";
+import { setIntervalMining } from "./anvil";
 import { deployInChild } from "./deploy";
+import { startNode, type LocalNode, type NodeKind } from "./node";
 import { freePort, jsonRpc } from "./rpc";
 
 /** The funding runs send hundreds of transactions a call; a loaded node answers them slowly. */
@@ -45,7 +47,11 @@ export interface SignedPayment {
 }
 
 export interface LocalChain {
-  node: ChainNode;
+  node: LocalNode;
+  /** Which node runs the chain ("hardhat" or "anvil"). */
+  kind: NodeKind;
+  /** Anvil's interval in seconds once the chain is set up; null: a block per transaction. */
+  blockTime: number | null;
   url: string;
   dir: string;
   deploymentsFile: string;
@@ -59,7 +65,10 @@ export interface LocalChain {
   deployBlock: number;
   rpc<T = unknown>(method: string, params?: unknown[]): Promise<T>;
   mine(blocks?: number): Promise<void>;
+  /** On: a block per transaction; off: blocks only when mined. {@link restoreMining} undoes either. */
   setAutomine(on: boolean): Promise<void>;
+  /** Back to how the chain mined after set-up: anvil's interval when it has one, else automine. */
+  restoreMining(): Promise<void>;
   /** Moves the chain's clock forward and mines a block at the new time. */
   increaseTime(seconds: number): Promise<void>;
   chainTime(): Promise<bigint>;
@@ -79,16 +88,36 @@ export interface LocalChain {
 const HUNDRED_ETH = "0x56BC75E2D63100000";
 const MINTER_ALLOWANCE = 10n ** 30n;
 
+export interface LocalChainOptions {
+  timeoutMs?: number;
+  /** Default "hardhat" (what `npm start` runs). */
+  node?: NodeKind;
+  /**
+   * Anvil only: whole seconds between blocks once deployed and the deployer is a minter (deploying
+   * and funding mine a block per transaction, which is faster). Default: a block per transaction.
+   */
+  blockTime?: number;
+  /** Anvil only: blocks per epoch (`finalized` lags the head by two epochs). */
+  slotsInAnEpoch?: number;
+}
+
 /**
- * Starts `hardhat node` on a free loopback port and deploys StablePay to it with the deploy script
- * (a child: nothing here loads the Hardhat runtime).
+ * Starts `hardhat node` (or anvil) on a free loopback port and deploys StablePay to it with the
+ * deploy script (a child: nothing here loads the Hardhat runtime).
  */
-export async function startLocalChain(options: { timeoutMs?: number } = {}): Promise<LocalChain> {
-  const node = await startHardhatNode({ port: await freePort(), timeoutMs: options.timeoutMs ?? 90_000 });
+export async function startLocalChain(options: LocalChainOptions = {}): Promise<LocalChain> {
+  const kind = options.node ?? "hardhat";
+  if (kind !== "anvil" && options.blockTime !== undefined) throw new Error("blockTime needs node: anvil");
+  const node = await startNode({
+    kind,
+    port: await freePort(),
+    timeoutMs: options.timeoutMs ?? 90_000,
+    slotsInAnEpoch: options.slotsInAnEpoch,
+  });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stablepay-relayer-"));
   try {
     await deployInChild({ rpcUrl: node.url, deploymentsDir: dir });
-    return await connectLocalChain(node, dir);
+    return await connectLocalChain(node, dir, options.blockTime ?? null);
   } catch (error) {
     await node.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -96,11 +125,13 @@ export async function startLocalChain(options: { timeoutMs?: number } = {}): Pro
   }
 }
 
-async function connectLocalChain(node: ChainNode, dir: string): Promise<LocalChain> {
+async function connectLocalChain(node: LocalNode, dir: string, blockTime: number | null): Promise<LocalChain> {
   const deploymentsFile = path.join(dir, "localhost.json");
   const record = JSON.parse(fs.readFileSync(deploymentsFile, "utf8"));
   const chainId = BigInt(record.chainId);
   const provider = new JsonRpcProvider(node.url, Network.from(chainId), { staticNetwork: true, cacheTimeout: -1 });
+  // ethers polls for receipts every 4 s by default: far too slow beside anvil's interval mining.
+  if (blockTime !== null) provider.pollingInterval = 100;
   const deployer = new Wallet(LOCAL_DEV_SIGNER_KEY, provider);
   const escrowAddress = record.contracts.PaymentEscrow.address as Address;
   const token = SettlementToken__factory.connect(record.contracts.SettlementToken.address, deployer);
@@ -114,6 +145,11 @@ async function connectLocalChain(node: ChainNode, dir: string): Promise<LocalCha
 
   // The deployer is master minter (deploy.ts default); it mints for the tests' customers itself.
   await (await token.configureMinter(deployer.address, MINTER_ALLOWANCE, { nonce: deployerNonce++ })).wait();
+  const restoreMining = async () => {
+    if (blockTime !== null) await setIntervalMining(node.url, blockTime);
+    else await rpc("evm_setAutomine", [true]);
+  };
+  await restoreMining();
 
   /** Sends the deployer's transactions with explicit nonces while the node holds them, then mines them together. */
   async function sendAll(requests: TransactionRequest[]): Promise<void> {
@@ -148,12 +184,14 @@ async function connectLocalChain(node: ChainNode, dir: string): Promise<LocalCha
       );
       if (failed.some((status) => status !== 1)) throw new Error("a funding transaction reverted");
     } finally {
-      await rpc("evm_setAutomine", [true]);
+      await restoreMining();
     }
   }
 
   const chain: LocalChain = {
     node,
+    kind: node.kind,
+    blockTime,
     url: node.url,
     dir,
     deploymentsFile,
@@ -172,6 +210,7 @@ async function connectLocalChain(node: ChainNode, dir: string): Promise<LocalCha
     async setAutomine(on) {
       await rpc("evm_setAutomine", [on]);
     },
+    restoreMining,
     async increaseTime(seconds) {
       await rpc("evm_increaseTime", [seconds]);
       await rpc("hardhat_mine", ["0x1"]);
