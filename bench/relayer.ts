@@ -40,6 +40,7 @@
  * the hardhat node's per-call console log on (off by default: nothing reads it during the bench).
  */
 import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import type { Wallet } from "ethers";
 import os from "node:os";
@@ -48,6 +49,7 @@ import { DEFAULTS, type RelayerEnv } from "../src/relayer/config";
 import { escrowEvents } from "../src/localnet/events";
 import { startLocalChain, type LocalChain, type Merchant, type SignedPayment } from "../src/localnet/network";
 import { PROJECT_ROOT } from "../src/localnet/paths";
+import { createDatabase, dropDatabase, ensurePostgres } from "../src/localnet/postgres";
 import { waitFor } from "../src/localnet/wait";
 import { assertLayoutSupported, launchLayout, stopLayout, type BenchRelayer } from "./lib/layout";
 import { measureRecoversPerSecond } from "./lib/recovery";
@@ -237,19 +239,23 @@ function runLoadgen(
   });
 }
 
-/** The local chain the run uses: `hardhat node` (automining) or Anvil (part D's launcher). */
+/** The local chain the run uses: `hardhat node` (automining) or Anvil (a block per transaction). */
 async function startChain(): Promise<LocalChain> {
-  if (NODE === "hardhat") return startLocalChain();
-  throw new Error(
-    "--node anvil needs the Anvil launcher in src/localnet (branch h-anvil), which this checkout does not have",
-  );
+  return startLocalChain({ node: NODE });
 }
 
-/** A fresh PostgreSQL database for the run: its URL, and how to drop it afterwards. */
+/** A fresh PostgreSQL database for the run (src/localnet/postgres.ts): its URL, and how to drop it afterwards. */
 async function createBenchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  throw new Error(
-    "--store postgres needs the PostgreSQL store and src/localnet/postgres.ts (branch h-pg), which this checkout does not have",
-  );
+  const server = await ensurePostgres();
+  const name = `bench_e_${process.pid}_${Date.now()}`;
+  const url = await createDatabase(server.url, name);
+  return {
+    url,
+    async drop() {
+      await dropDatabase(server.url, name);
+      await server.stop();
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -308,7 +314,9 @@ async function main(): Promise<void> {
     const sqliteFile = path.join(dbDir, "relayer.sqlite");
     if (STORE === "postgres") {
       database = await createBenchDatabase();
-      (relayerEnv as Record<string, string>).DATABASE_URL = database.url;
+      relayerEnv.DATABASE_URL = database.url;
+      // Every instance encrypts webhook secrets under one shared key (required with PostgreSQL).
+      relayerEnv.RELAYER_SECRET_KEY = randomBytes(32).toString("hex");
     } else {
       relayerEnv.RELAYER_DB = sqliteFile;
     }

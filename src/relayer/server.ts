@@ -22,7 +22,7 @@ import os from "node:os";
 import path from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { buildApp } from "./app";
-import { ConfigError, type RelayerConfig, type RelayerRole } from "./config";
+import { type RelayerConfig, type RelayerRole } from "./config";
 import type { Hex } from "./domain";
 import { connectChain, type ChainClient } from "./chain/client";
 import { openSigners, useSigningThreads, type TxSigner } from "./chain/signers";
@@ -39,6 +39,7 @@ import type { RelayerStore } from "./store/types";
 import { defaultKeyFile, openSqliteStore, SqliteStore } from "./store/sqlite";
 import { LEASE_TTL_MS } from "./store/sqlite/lease";
 import { WriterThread } from "./store/sqlite/writerThread";
+import { asRelayerStore, openStore } from "./store/open";
 import { WorkerRole } from "./roles/worker";
 import { WebhookDispatcher } from "./webhooks/dispatcher";
 import { LogThrottle } from "./webhooks/logThrottle";
@@ -126,7 +127,11 @@ async function catchUp(jobs: WorkerRole, ledger: PayerLedger, chain: ChainClient
  */
 async function openConfiguredStore(config: RelayerConfig): Promise<{ store: RelayerStore; keyFileExisted: boolean }> {
   if (config.databaseUrl !== null) {
-    throw new ConfigError("DATABASE_URL is set but this build has no PostgreSQL store (src/relayer/store/open.ts)");
+    const opened = await openStore({
+      location: config.databaseUrl.reveal(),
+      secretKey: config.webhooks.secretKey ?? undefined,
+    });
+    return { store: asRelayerStore(opened), keyFileExisted: true };
   }
   fs.mkdirSync(path.dirname(path.resolve(config.databasePath)), { recursive: true });
   const keyFile = defaultKeyFile(config.databasePath);
