@@ -54,7 +54,13 @@ import { waitFor } from "../src/localnet/wait";
 import { assertLayoutSupported, launchLayout, stopLayout, type BenchRelayer } from "./lib/layout";
 import { measureRecoversPerSecond } from "./lib/recovery";
 import { signInWorkers, type PaymentPlan } from "./lib/signing";
-import { checkAcknowledged, postgresReader, sqliteReader, type StoreReader } from "./lib/storeCheck";
+import {
+  checkAcknowledged,
+  postgresReader,
+  postgresWriteStats,
+  sqliteReader,
+  type StoreReader,
+} from "./lib/storeCheck";
 import { processCpuSeconds, type LoadgenConfig, type LoadgenResult } from "./loadgen";
 
 const env = process.env;
@@ -105,6 +111,8 @@ const BATCH_REQUEST_SIZE = Math.max(1, int("BENCH_BATCH_SIZE", 250));
 const CONCURRENCY = Math.max(1, int("BENCH_CONCURRENCY", 128));
 const BATCH_MAX_SIZE = int("BENCH_BATCH_MAX_SIZE", DEFAULTS.batchMaxSize);
 const MERCHANTS = 4;
+/** No state change in the store for this long while waiting for escrow fails the run. */
+const STALL_MS = 120_000;
 const HOLD_SECONDS = 60;
 const AMOUNT = 1_000_000n; // 1.00
 /** The escrow's nonce window: a payer's pending nonces must all fall in 64 consecutive values. */
@@ -413,10 +421,18 @@ async function main(): Promise<void> {
     }
 
     const counts = () => reader!.countByState();
+    // A pipeline that stops moving (e.g. no submitter can send) fails the run with its counts
+    // instead of waiting out the whole timeout.
+    let progress = { key: "", at: Date.now() };
     const escrowedAt = await waitFor(
       async () => {
         const c = await counts();
-        return (c.escrowed ?? 0) + (c.settled ?? 0) >= accepted ? Date.now() : null;
+        if ((c.escrowed ?? 0) + (c.settled ?? 0) >= accepted) return Date.now();
+        const key = JSON.stringify(c);
+        if (key !== progress.key) progress = { key, at: Date.now() };
+        else if (Date.now() - progress.at > STALL_MS)
+          throw new Error(`no payment changed state for ${STALL_MS / 1000} s: ${key}`);
+        return null;
       },
       {
         what: `${accepted} payments escrowed`,
@@ -455,6 +471,19 @@ async function main(): Promise<void> {
     const lost = Math.max(check.lost, notEscrowed);
     const duplicates = check.duplicates + escrowedTwice;
 
+    // PostgreSQL's load per payment, for docs/capacity.md: whole run (intake to settlement).
+    let postgres: { rowWritesPerPayment: number; commitsPerPayment: number } | null = null;
+    if (database) {
+      await reader.close();
+      reader = null;
+      await stopLayout(relayers);
+      const stats = await postgresWriteStats(database.url);
+      postgres = {
+        rowWritesPerPayment: Math.round((stats.rowWrites / all.length) * 100) / 100,
+        commitsPerPayment: Math.round((stats.commits / all.length) * 100) / 100,
+      };
+    }
+
     const single = results.filter((r) => r.phase.startsWith("run-"));
     const batch = results.find((r) => r.phase === "batch");
     const warmup = results.find((r) => r.phase === "warmup");
@@ -483,6 +512,7 @@ async function main(): Promise<void> {
         ...(batch ? { batchAcceptedPerSecond: ratio(batch.acceptedPerSecond) } : {}),
       },
       cpuMicrosPerPayment: cpuMicros(single),
+      ...(postgres ? { postgres } : {}),
       ...(batch ? { batchCpuMicrosPerPayment: cpuMicros([batch]) } : {}),
       runs: single.map((r) => ({
         payments: r.payments,

@@ -93,3 +93,24 @@ export async function checkAcknowledged(
   }
   return { acknowledged: acknowledged.length, lost, duplicates };
 }
+
+/**
+ * Row writes and commits in the bench's PostgreSQL database so far (pg_stat_*; read after the
+ * relayers stopped, when their sessions have flushed their counters). Commits include read-only
+ * transactions, the bench's own polling among them.
+ */
+export async function postgresWriteStats(url: string): Promise<{ rowWrites: number; commits: number }> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const rows = await client.query<{ n: string | null }>(
+      "SELECT sum(n_tup_ins + n_tup_upd + n_tup_del)::text AS n FROM pg_stat_user_tables",
+    );
+    const commits = await client.query<{ n: string }>(
+      "SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()",
+    );
+    return { rowWrites: Number(rows.rows[0]?.n ?? 0), commits: Number(commits.rows[0]?.n ?? 0) };
+  } finally {
+    await client.end();
+  }
+}
