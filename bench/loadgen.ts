@@ -10,11 +10,16 @@
  *   ts-node --transpile-only bench/loadgen.ts '{"url":"http://127.0.0.1:8787","concurrency":128,
  *     "phases":[{"file":"run-1.jsonl","mode":"single"},{"file":"run-2.jsonl","mode":"batch","batchSize":200}]}'
  *
+ * With `urls` (several api instances behind no load balancer), connection i goes to instance
+ * i mod n: the requests are spread evenly, as a round-robin balancer would.
+ *
  * Phases run back to back (no process start between them). mode "single": one POST /v1/payments
  * per line; mode "batch": POST /v1/payments/batch with `batchSize` lines per request (latency is
  * then per request, throughput per payment). Prints one JSON line per phase: {"payments",
  * "accepted","duplicates","failed","errors","startedAt","durationMs","acceptedPerSecond",
- * "latencyMs":{"p50","p90","p99","max"}}.
+ * "latencyMs":{"p50","p90","p99","max"},"unacknowledged":[line indices],"cpuSeconds":{name:n}}.
+ * `cpuSeconds`: CPU time (user + system, from /proc) each process in `cpuPids` used between the
+ * phase's first request and its last answer, read here so the window is exactly the phase's.
  */
 import fs from "node:fs";
 import { Pool } from "undici";
@@ -27,6 +32,10 @@ export interface LoadPhase {
 
 export interface LoadgenConfig {
   url: string;
+  /** Several instances to spread the connections over (default: [url]). */
+  urls?: string[];
+  /** Processes whose CPU time each phase reports (name → pid). */
+  cpuPids?: Record<string, number>;
   concurrency: number;
   phases: LoadPhase[];
   /** Per-request timeout; a timed-out request counts as failed. */
@@ -45,7 +54,29 @@ export interface LoadgenResult {
   durationMs: number;
   acceptedPerSecond: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
+  /** Lines of the phase's file whose payment got no 201/200 (the rest are acknowledged). */
+  unacknowledged: number[];
+  /** CPU seconds of each process of `cpuPids` during the phase. */
+  cpuSeconds: Record<string, number>;
 }
+
+/** CPU seconds (user + system, all threads) `pid` has used so far; NaN once it is gone. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // After the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** USER_HZ: the unit of /proc's times on Linux. */
+const CLOCK_TICKS = 100;
+
+const cpuOf = (pids: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, processCpuSeconds(pid)]));
 
 /** Nearest-rank percentile of sorted values. */
 export function percentile(sorted: Float64Array | number[], p: number): number {
@@ -88,7 +119,7 @@ function errorCode(text: string, status: number): string {
 
 export async function runPhase(config: Omit<LoadgenConfig, "phases">, phase: LoadPhase): Promise<LoadgenResult> {
   const lines = fs.readFileSync(phase.file, "utf8").split("\n").filter(Boolean);
-  const target = new URL(config.url);
+  const origins = (config.urls?.length ? config.urls : [config.url]).map((url) => new URL(url).origin);
   const batchSize = phase.mode === "batch" ? Math.max(1, phase.batchSize ?? 200) : 1;
   const bodies: Buffer[] = [];
   for (let i = 0; i < lines.length; i += batchSize) {
@@ -98,7 +129,9 @@ export async function runPhase(config: Omit<LoadgenConfig, "phases">, phase: Loa
   }
   const path = phase.mode === "batch" ? "/v1/payments/batch" : "/v1/payments";
   const timeoutMs = config.timeoutMs ?? 60_000;
-  const pool = new Pool(target.origin, { connections: config.concurrency, pipelining: 1 });
+  const pools = origins.map(
+    (origin) => new Pool(origin, { connections: Math.ceil(config.concurrency / origins.length), pipelining: 1 }),
+  );
   const latencies = new Float64Array(bodies.length);
   const result: LoadgenResult = {
     payments: lines.length,
@@ -110,7 +143,10 @@ export async function runPhase(config: Omit<LoadgenConfig, "phases">, phase: Loa
     durationMs: 0,
     acceptedPerSecond: 0,
     latencyMs: { p50: 0, p90: 0, p99: 0, max: 0 },
+    unacknowledged: [],
+    cpuSeconds: {},
   };
+  const acknowledged = new Uint8Array(lines.length);
   const fail = (code: string, count = 1) => {
     result.failed += count;
     result.errors[code] = (result.errors[code] ?? 0) + count;
@@ -118,9 +154,9 @@ export async function runPhase(config: Omit<LoadgenConfig, "phases">, phase: Loa
 
   // Warm the connections (TCP handshakes are not what is measured).
   await Promise.all(
-    Array.from({ length: Math.min(config.concurrency, bodies.length) }, async () => {
+    Array.from({ length: Math.min(config.concurrency, bodies.length) }, async (_, slot) => {
       try {
-        await (await pool.request({ path: "/health", method: "GET" })).body.dump();
+        await (await pools[slot % pools.length].request({ path: "/health", method: "GET" })).body.dump();
       } catch {
         // counted when the run's requests fail
       }
@@ -131,9 +167,11 @@ export async function runPhase(config: Omit<LoadgenConfig, "phases">, phase: Loa
   // answers and errors are read for their counts and codes.
   const readBody = (status: number) => phase.mode === "batch" || (status !== 201 && status !== 200);
   let next = 0;
+  const cpuBefore = cpuOf(config.cpuPids ?? {});
   result.startedAt = Date.now();
   const started = performance.now();
-  const worker = async () => {
+  const worker = async (slot: number) => {
+    const pool = pools[slot % pools.length];
     for (;;) {
       const index = next++;
       if (index >= bodies.length) return;
@@ -150,6 +188,7 @@ export async function runPhase(config: Omit<LoadgenConfig, "phases">, phase: Loa
       if (phase.mode === "single") {
         if (answer.status === 201) result.accepted++;
         else if (answer.status === 200) result.duplicates++;
+        if (answer.status === 201 || answer.status === 200) acknowledged[index] = 1;
         else fail(errorCode(answer.text, answer.status));
         continue;
       }
@@ -164,12 +203,18 @@ export async function runPhase(config: Omit<LoadgenConfig, "phases">, phase: Loa
       };
       result.accepted += parsed.accepted;
       result.duplicates += parsed.duplicates;
-      for (const item of parsed.results) if (item.error) fail(item.error.code);
+      parsed.results.forEach((item, i) => {
+        if (item.error) fail(item.error.code);
+        else if (item.status === 201 || item.status === 200) acknowledged[index * batchSize + i] = 1;
+      });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(config.concurrency, bodies.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(config.concurrency, bodies.length) }, (_, slot) => worker(slot)));
   result.durationMs = round(performance.now() - started);
-  await pool.close();
+  const cpuAfter = cpuOf(config.cpuPids ?? {});
+  for (const name of Object.keys(cpuBefore)) result.cpuSeconds[name] = round(cpuAfter[name] - cpuBefore[name]);
+  await Promise.all(pools.map((pool) => pool.close()));
+  for (let i = 0; i < lines.length; i++) if (!acknowledged[i]) result.unacknowledged.push(i);
 
   const sorted = latencies.slice().sort();
   result.acceptedPerSecond = Math.round((result.accepted / result.durationMs) * 1000);

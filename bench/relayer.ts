@@ -4,19 +4,31 @@
  * 1. a `hardhat node` on a free loopback port, StablePay deployed by scripts/deploy.ts;
  * 2. merchants registered (60 s hold), customers funded in the escrow (gasless EIP-3009 deposits
  *    the deployer submits, mined a few hundred per block);
- * 3. every payment pre-signed here (libsecp256k1), written one JSON body per line;
- * 4. the relayer started as its own process (src/relayer/main.ts, SQLite in a temp dir);
- * 5. a separate load process (bench/loadgen.ts) fires the acceptance runs back to back: BENCH_RUNS
+ * 3. every payment pre-signed in worker threads (libsecp256k1; bench/lib/signing.ts says why not on
+ *    this thread), written one JSON body per line; then `recoversPerSecondOneCore` measured on the
+ *    relayer's own recovery path (bench/lib/recovery.ts) while nothing else of the bench runs;
+ * 4. the relayer started as its own process (src/relayer/main.ts, SQLite in a temp dir), or with
+ *    `--store postgres --api-instances n` as n `api` processes and one `worker` on a fresh
+ *    PostgreSQL database (bench/lib/layout.ts);
+ * 5. a separate load process (bench/loadgen.ts) fires the acceptance runs back to back, spread over
+ *    the api instances: BENCH_RUNS
  *    runs of POST /v1/payments (fresh payments each), then one run of POST /v1/payments/batch;
  * 6. waits until the relayer reports every payment escrowed, moves the chain's clock past the hold,
  *    waits until every payment is settled, and checks the chain's events: each payment escrowed
- *    exactly once, each (batch, merchant) tranche settled exactly once.
+ *    exactly once, each (batch, merchant) tranche settled exactly once; and the store's: every
+ *    acknowledged payment held exactly once (`lost`, `duplicates`).
+ *
+ * Flags (after `npm run bench:relayer --`): `--store sqlite|postgres` (default sqlite),
+ * `--api-instances n` (default 1; with postgres, default 2), `--node hardhat|anvil` (default hardhat).
  *
  * Prints ONE JSON line on stdout (progress goes to stderr):
  * {"acceptedPerSecond":n,"ackLatencyMs":{"p50":n,"p99":n},"payments":n,"allEscrowedSeconds":n,
  *  "allSettledSeconds":n, ...extras}
  * acceptedPerSecond and the latencies are medians over the single-payment runs; the escrow and
- * settlement times run from the first request of the first phase (the warm-up). See docs/benchmarks.md.
+ * settlement times run from the first request of the first phase (the warm-up). Also `store`,
+ * `apiInstances`, `node`, `lost`, `duplicates`, `recoversPerSecondOneCore`, `ratios` (accepted
+ * per second, single and batch, over it), and `cpuMicrosPerPayment` per relayer process (its CPU
+ * during the single-payment runs / the payments they accepted). See docs/benchmarks.md.
  *
  * Environment: BENCH_RUNS (5), BENCH_PAYMENTS_PER_RUN (7000), BENCH_BATCH_PAYMENTS (7000; 0 skips
  * the batch run), BENCH_WARMUP_PAYMENTS (2000 single payments before the runs, not in the medians), BENCH_BATCH_SIZE (250 payments per batch request), BENCH_CONCURRENCY (128),
@@ -28,17 +40,28 @@
  * the hardhat node's per-call console log on (off by default: nothing reads it during the bench).
  */
 import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import type { Wallet } from "ethers";
 import os from "node:os";
 import path from "node:path";
 import { DEFAULTS, type RelayerEnv } from "../src/relayer/config";
 import { escrowEvents } from "../src/localnet/events";
-import { orderRef, startLocalChain, type LocalChain, type Merchant, type SignedPayment } from "../src/localnet/network";
+import { startLocalChain, type LocalChain, type Merchant, type SignedPayment } from "../src/localnet/network";
 import { PROJECT_ROOT } from "../src/localnet/paths";
-import { startRelayer, type RelayerProcess } from "../src/localnet/relayer";
+import { createDatabase, dropDatabase, ensurePostgres } from "../src/localnet/postgres";
 import { waitFor } from "../src/localnet/wait";
-import type { LoadgenConfig, LoadgenResult } from "./loadgen";
+import { assertLayoutSupported, launchLayout, stopLayout, type BenchRelayer } from "./lib/layout";
+import { measureRecoversPerSecond } from "./lib/recovery";
+import { signInWorkers, type PaymentPlan } from "./lib/signing";
+import {
+  checkAcknowledged,
+  postgresReader,
+  postgresWriteStats,
+  sqliteReader,
+  type StoreReader,
+} from "./lib/storeCheck";
+import { processCpuSeconds, type LoadgenConfig, type LoadgenResult } from "./loadgen";
 
 const env = process.env;
 const int = (name: string, fallback: number): number => {
@@ -48,6 +71,32 @@ const int = (name: string, fallback: number): number => {
   if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
   return value;
 };
+
+/** `--name value` from the command line, or undefined. */
+function flag(name: string): string | undefined {
+  const args = process.argv.slice(2);
+  const at = args.indexOf(`--${name}`);
+  if (at === -1) return undefined;
+  const value = args[at + 1];
+  if (value === undefined || value.startsWith("--")) throw new Error(`--${name} needs a value`);
+  return value;
+}
+function choice<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+  const value = flag(name) ?? fallback;
+  if (!(allowed as readonly string[]).includes(value))
+    throw new Error(`--${name} must be one of ${allowed.join(", ")}`);
+  return value as T;
+}
+const STORE = choice("store", ["sqlite", "postgres"] as const, "sqlite");
+const NODE = choice("node", ["hardhat", "anvil"] as const, "hardhat");
+const API_INSTANCES = (() => {
+  const raw = flag("api-instances");
+  const value = raw === undefined ? (STORE === "postgres" ? 2 : 1) : Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error("--api-instances must be a positive integer");
+  return value;
+})();
+/** api instances and a worker as separate processes (always for PostgreSQL; SQLite only if asked). */
+const SPLIT = STORE === "postgres" || API_INSTANCES > 1;
 
 const RUNS = Math.max(1, int("BENCH_RUNS", 5));
 const PER_RUN = Math.max(1, int("BENCH_PAYMENTS_PER_RUN", 7_000));
@@ -62,6 +111,8 @@ const BATCH_REQUEST_SIZE = Math.max(1, int("BENCH_BATCH_SIZE", 250));
 const CONCURRENCY = Math.max(1, int("BENCH_CONCURRENCY", 128));
 const BATCH_MAX_SIZE = int("BENCH_BATCH_MAX_SIZE", DEFAULTS.batchMaxSize);
 const MERCHANTS = 4;
+/** No state change in the store for this long while waiting for escrow fails the run. */
+const STALL_MS = 120_000;
 const HOLD_SECONDS = 60;
 const AMOUNT = 1_000_000n; // 1.00
 /** The escrow's nonce window: a payer's pending nonces must all fall in 64 consecutive values. */
@@ -106,7 +157,9 @@ function cpuSeconds(filter: { pid?: number; pgid?: number }): number {
 
 interface CpuSample {
   at: number;
+  /** All relayer processes together. */
   relayer: number;
+  relayers: Record<string, number>;
   chain: number;
   loadgen: number;
 }
@@ -115,15 +168,6 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/** Payments by relayer state, from the relayer's Prometheus gauge. */
-async function stateCounts(url: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(30_000) })).text();
-  const counts: Record<string, number> = {};
-  for (const match of text.matchAll(/^relayer_payments\{state="([a-z]+)"\} (\d+)/gm))
-    counts[match[1]] = Number(match[2]);
-  return counts;
 }
 
 async function signPhases(
@@ -138,34 +182,41 @@ async function signPhases(
     ...Array.from({ length: RUNS }, (_, i) => ({ name: `run-${i + 1}`, mode: "single" as const, count: PER_RUN })),
     ...(BATCH_PAYMENTS > 0 ? [{ name: "batch", mode: "batch" as const, count: BATCH_PAYMENTS }] : []),
   ];
-  const phases: Phase[] = [];
+  const items: PaymentPlan[] = [];
+  const bounds: { name: string; mode: "single" | "batch"; from: number; to: number }[] = [];
   let firstNonce = 0;
   for (const { name, mode, count } of plan) {
-    const payments: SignedPayment[] = [];
+    const from = items.length;
     // Interleaved by payer (nonce-major): concurrent requests come from different payers, as in real traffic.
-    for (let n = 0; payments.length < count; n++) {
-      for (let i = 0; i < customers.length && payments.length < count; i++) {
+    for (let n = 0; items.length - from < count; n++) {
+      for (let i = 0; i < customers.length && items.length - from < count; i++) {
         const nonce = BigInt(firstNonce + n);
-        payments.push(
-          chain.signPayment(customers[i], {
-            merchantId: merchants[(i + n) % merchants.length].id,
-            amount: AMOUNT,
-            orderRef: orderRef(`bench-${name}-${i}-${nonce}`),
-            nonce,
-            validAfter: 0n,
-            deadline,
-          }),
-        );
+        items.push({
+          payer: i,
+          merchantId: merchants[(i + n) % merchants.length].id,
+          nonce,
+          orderLabel: `bench-${name}-${i}-${nonce}`,
+        });
       }
     }
     firstNonce += Math.ceil(count / customers.length);
-    const file = path.join(dir, `${name}.jsonl`);
-    fs.writeFileSync(file, payments.map((p) => JSON.stringify(p.body)).join("\n") + "\n");
-    phases.push({ name, mode, file, payments });
+    bounds.push({ name, mode, from, to: items.length });
   }
   if (firstNonce > NONCE_WINDOW)
     throw new Error(`payers need ${firstNonce} nonces each; the window holds ${NONCE_WINDOW}`);
-  return phases;
+  const signed = await signInWorkers(
+    { chainId: chain.chainId, escrow: chain.escrowAddress },
+    customers,
+    AMOUNT,
+    deadline,
+    items,
+  );
+  return bounds.map(({ name, mode, from, to }) => {
+    const payments = signed.slice(from, to);
+    const file = path.join(dir, `${name}.jsonl`);
+    fs.writeFileSync(file, payments.map((p) => JSON.stringify(p.body)).join("\n") + "\n");
+    return { name, mode, file, payments };
+  });
 }
 
 function runLoadgen(
@@ -196,16 +247,38 @@ function runLoadgen(
   });
 }
 
+/** The local chain the run uses: `hardhat node` (automining) or Anvil (a block per transaction). */
+async function startChain(): Promise<LocalChain> {
+  return startLocalChain({ node: NODE });
+}
+
+/** A fresh PostgreSQL database for the run (src/localnet/postgres.ts): its URL, and how to drop it afterwards. */
+async function createBenchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const server = await ensurePostgres();
+  const name = `bench_e_${process.pid}_${Date.now()}`;
+  const url = await createDatabase(server.url, name);
+  return {
+    url,
+    async drop() {
+      await dropDatabase(server.url, name);
+      await server.stop();
+    },
+  };
+}
+
 async function main(): Promise<void> {
+  assertLayoutSupported(SPLIT);
   const loadBefore = os.loadavg();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "bench-relayer-"));
   const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-proc-"));
-  log("starting a hardhat node and deploying");
-  const chain = await startLocalChain();
+  log("starting the chain and deploying", { node: NODE, store: STORE, apiInstances: SPLIT ? API_INSTANCES : 1 });
+  const chain = await startChain();
   // `hardhat node` prints every call it serves; nobody reads that here, and it shares the cores.
-  if (env.BENCH_NODE_LOG !== "1") await chain.rpc("hardhat_setLoggingEnabled", [false]);
+  if (NODE === "hardhat" && env.BENCH_NODE_LOG !== "1") await chain.rpc("hardhat_setLoggingEnabled", [false]);
   if (env.BENCH_CHAIN_NICE) execFileSync("renice", ["-n", env.BENCH_CHAIN_NICE, "-g", String(chain.node.process.pid)]);
-  let relayer: RelayerProcess | null = null;
+  let relayers: BenchRelayer[] = [];
+  let database: { url: string; drop(): Promise<void> } | null = null;
+  let reader: StoreReader | null = null;
   try {
     const merchants: Merchant[] = [];
     for (let i = 0; i < MERCHANTS; i++) merchants.push(await chain.registerMerchant(HOLD_SECONDS));
@@ -228,11 +301,14 @@ async function main(): Promise<void> {
     const total = phases.reduce((n, p) => n + p.payments.length, 0);
     log("payments signed", { payments: total, seconds: (Date.now() - started) / 1000 });
 
+    // Before any relayer runs: the machine's speed at the one step intake cannot skip.
+    const recovery = await measureRecoversPerSecond(phases[0].payments);
+    log("recoveries per second on one core", recovery);
+
     const key = await chain.fundedKey();
     const relayerEnv: RelayerEnv = {
       RPC_URL: chain.url,
       DEPLOYMENTS_FILE: chain.deploymentsFile,
-      RELAYER_DB: path.join(dbDir, "relayer.sqlite"),
       RELAYER_PORT: "0",
       RELAYER_PRIVATE_KEY: key.privateKey,
       // One client IP sends everything: the per-IP limit (a production default) would answer 429.
@@ -243,26 +319,45 @@ async function main(): Promise<void> {
       SETTLE_INTERVAL_MS: "1000",
       LOG_LEVEL: "warn",
     };
+    const sqliteFile = path.join(dbDir, "relayer.sqlite");
+    if (STORE === "postgres") {
+      database = await createBenchDatabase();
+      relayerEnv.DATABASE_URL = database.url;
+      // Every instance encrypts webhook secrets under one shared key (required with PostgreSQL).
+      relayerEnv.RELAYER_SECRET_KEY = randomBytes(32).toString("hex");
+    } else {
+      relayerEnv.RELAYER_DB = sqliteFile;
+    }
     Object.assign(relayerEnv, JSON.parse(env.BENCH_RELAYER_ENV ?? "{}") as RelayerEnv);
     const nodeArgs = env.BENCH_CPU_PROFILE
       ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(env.BENCH_CPU_PROFILE)}`]
       : [];
     if (env.BENCH_NODE_ARGS) nodeArgs.push(...env.BENCH_NODE_ARGS.split(" ").filter(Boolean));
-    relayer = await startRelayer({ env: relayerEnv, nodeArgs, startTimeoutMs: 90_000, ownGroup: false });
-    const relayerPid = relayer.child.pid!;
+    relayers = await launchLayout({
+      split: SPLIT,
+      apiInstances: API_INSTANCES,
+      env: relayerEnv,
+      nodeArgs,
+      onStarted: (r) => log("relayer started", { name: r.name, role: r.role, url: r.url, pid: r.pid }),
+    });
+    reader = database ? await postgresReader(database.url) : sqliteReader(sqliteFile);
+    const apiUrls = relayers.filter((r) => r.url !== null).map((r) => r.url!);
     const chainPgid = chain.node.process.pid!;
-    log("relayer started", { url: relayer.url });
 
     // CPU of each process, sampled through the runs (to tell who is the bottleneck).
     const samples: CpuSample[] = [];
     let loadgenPid = 0;
-    const sample = () =>
+    const sample = () => {
+      const relayerCpu: Record<string, number> = {};
+      for (const r of relayers) relayerCpu[r.name] = processCpuSeconds(r.pid);
       samples.push({
         at: Date.now(),
-        relayer: cpuSeconds({ pid: relayerPid }),
+        relayer: Object.values(relayerCpu).reduce((a, b) => a + b, 0),
+        relayers: relayerCpu,
         chain: cpuSeconds({ pgid: chainPgid }),
         loadgen: loadgenPid ? cpuSeconds({ pid: loadgenPid }) : 0,
       });
+    };
     const sampler = setInterval(sample, 200);
 
     const cpuDuring = (r: LoadgenResult) => {
@@ -271,40 +366,78 @@ async function main(): Promise<void> {
       const [a, b] = [within[0], within[within.length - 1]];
       const seconds = (b.at - a.at) / 1000;
       const pct = (x: number, y: number) => Math.round(((y - x) / seconds) * 100);
-      return { relayer: pct(a.relayer, b.relayer), chain: pct(a.chain, b.chain), loadgen: pct(a.loadgen, b.loadgen) };
+      return {
+        relayer: pct(a.relayer, b.relayer),
+        ...(relayers.length > 1
+          ? Object.fromEntries(relayers.map((p) => [p.name, pct(a.relayers[p.name], b.relayers[p.name])]))
+          : {}),
+        chain: pct(a.chain, b.chain),
+        loadgen: pct(a.loadgen, b.loadgen),
+      };
     };
     const results: (LoadgenResult & { phase: string })[] = [];
     await runLoadgen(
       {
-        url: relayer.url,
+        url: apiUrls[0],
+        urls: apiUrls,
         concurrency: CONCURRENCY,
+        cpuPids: Object.fromEntries(relayers.map((r) => [r.name, r.pid])),
         phases: phases.map((p) => ({ file: p.file, mode: p.mode, batchSize: BATCH_REQUEST_SIZE })),
       },
       (result) => {
         const phase = phases[results.length];
         results.push({ ...result, phase: phase.name });
-        log("acceptance run", { phase: phase.name, ...result });
+        const { unacknowledged, ...shown } = result;
+        log("acceptance run", { phase: phase.name, ...shown, unacknowledged: unacknowledged.length });
       },
       (pid) => (loadgenPid = pid),
     );
     const accepted = results.reduce((n, r) => n + r.accepted, 0);
     const firstRequest = results[0].startedAt;
+    // Acknowledged: a 201 or 200 came back for it (the loadgen lists the lines that got neither).
+    const acknowledged = phases.flatMap((phase, i) => {
+      const missed = new Set(results[i].unacknowledged);
+      return phase.payments.filter((_, line) => !missed.has(line));
+    });
     if (env.BENCH_ACCEPT_ONLY === "1") {
       clearInterval(sampler);
       const cpu = results.map((r) => ({ phase: r.phase, cpu: cpuDuring(r) }));
-      process.stdout.write(JSON.stringify({ acceptOnly: true, results, cpu }) + "\n");
+      const check = await checkAcknowledged(reader, acknowledged.map(ackKey));
+      process.stdout.write(
+        JSON.stringify({
+          acceptOnly: true,
+          store: STORE,
+          apiInstances: apiUrls.length,
+          node: NODE,
+          recoversPerSecondOneCore: recovery.recoversPerSecond,
+          lost: check.lost,
+          duplicates: check.duplicates,
+          results: results.map(({ unacknowledged, ...r }) => ({ ...r, unacknowledged: unacknowledged.length })),
+          cpuMicrosPerPayment: cpuMicros(results.filter((r) => r.phase.startsWith("run-"))),
+          cpu,
+        }) + "\n",
+      );
       return;
     }
 
-    const counts = async () => stateCounts(relayer!.url);
+    const counts = () => reader!.countByState();
+    // A pipeline that stops moving (e.g. no submitter can send) fails the run with its counts
+    // instead of waiting out the whole timeout.
+    let progress = { key: "", at: Date.now() };
     const escrowedAt = await waitFor(
       async () => {
         const c = await counts();
-        return (c.escrowed ?? 0) + (c.settled ?? 0) >= accepted ? Date.now() : null;
+        if ((c.escrowed ?? 0) + (c.settled ?? 0) >= accepted) return Date.now();
+        const key = JSON.stringify(c);
+        if (key !== progress.key) progress = { key, at: Date.now() };
+        else if (Date.now() - progress.at > STALL_MS)
+          throw new Error(`no payment changed state for ${STALL_MS / 1000} s: ${key}`);
+        return null;
       },
       {
         what: `${accepted} payments escrowed`,
         timeoutMs: 900_000,
+        intervalMs: 250,
         detail: async () => JSON.stringify(await counts()),
       },
     );
@@ -313,6 +446,7 @@ async function main(): Promise<void> {
     const settledAt = await waitFor(async () => ((await counts()).settled ?? 0) >= accepted && Date.now(), {
       what: `${accepted} payments settled`,
       timeoutMs: 600_000,
+      intervalMs: 250,
       detail: async () => JSON.stringify(await counts()),
     });
     clearInterval(sampler);
@@ -326,11 +460,37 @@ async function main(): Promise<void> {
     const settledOnce = [...tranches].filter((t) => events.settled.get(t) === 1).length;
     const verified = escrowedOnce === all.length && settledOnce === tranches.size && events.rejected.size === 0;
 
+    // The store's word on what was acknowledged, and the chain's: lost if missing from either,
+    // duplicated if held or escrowed more than once.
+    const check = await checkAcknowledged(reader, acknowledged.map(ackKey));
+    const notEscrowed = acknowledged.filter((p) => (events.escrowed.get(p.id)?.count ?? 0) === 0).length;
+    const escrowedTwice = acknowledged.reduce(
+      (n, p) => n + Math.max(0, (events.escrowed.get(p.id)?.count ?? 0) - 1),
+      0,
+    );
+    const lost = Math.max(check.lost, notEscrowed);
+    const duplicates = check.duplicates + escrowedTwice;
+
+    // PostgreSQL's load per payment, for docs/capacity.md: whole run (intake to settlement).
+    let postgres: { rowWritesPerPayment: number; commitsPerPayment: number } | null = null;
+    if (database) {
+      await reader.close();
+      reader = null;
+      await stopLayout(relayers);
+      const stats = await postgresWriteStats(database.url);
+      postgres = {
+        rowWritesPerPayment: Math.round((stats.rowWrites / all.length) * 100) / 100,
+        commitsPerPayment: Math.round((stats.commits / all.length) * 100) / 100,
+      };
+    }
+
     const single = results.filter((r) => r.phase.startsWith("run-"));
     const batch = results.find((r) => r.phase === "batch");
     const warmup = results.find((r) => r.phase === "warmup");
+    const acceptedPerSecond = Math.round(median(single.map((r) => r.acceptedPerSecond)));
+    const ratio = (perSecond: number) => Math.round((perSecond / recovery.recoversPerSecond) * 1000) / 1000;
     const output = {
-      acceptedPerSecond: Math.round(median(single.map((r) => r.acceptedPerSecond))),
+      acceptedPerSecond,
       ackLatencyMs: {
         p50: median(single.map((r) => r.latencyMs.p50)),
         p99: median(single.map((r) => r.latencyMs.p99)),
@@ -338,6 +498,22 @@ async function main(): Promise<void> {
       payments: all.length,
       allEscrowedSeconds: Math.round((escrowedAt - firstRequest) / 100) / 10,
       allSettledSeconds: Math.round((settledAt - firstRequest) / 100) / 10,
+      store: STORE,
+      apiInstances: apiUrls.length,
+      node: NODE,
+      lost,
+      duplicates,
+      recoversPerSecondOneCore: recovery.recoversPerSecond,
+      microsPerRecover: recovery.microsPerRecover,
+      recoversPerCpuSecond: recovery.recoversPerCpuSecond,
+      // The bars: these figures as a share of what one core recovers per second.
+      ratios: {
+        acceptedPerSecond: ratio(acceptedPerSecond),
+        ...(batch ? { batchAcceptedPerSecond: ratio(batch.acceptedPerSecond) } : {}),
+      },
+      cpuMicrosPerPayment: cpuMicros(single),
+      ...(postgres ? { postgres } : {}),
+      ...(batch ? { batchCpuMicrosPerPayment: cpuMicros([batch]) } : {}),
       runs: single.map((r) => ({
         payments: r.payments,
         accepted: r.accepted,
@@ -366,6 +542,7 @@ async function main(): Promise<void> {
           }
         : {}),
       accepted,
+      acknowledged: acknowledged.length,
       verifiedOnChain: verified,
       escrowedOnce,
       rejectedOnChain: events.rejected.size,
@@ -374,21 +551,40 @@ async function main(): Promise<void> {
       customers: customers.length,
       merchants: MERCHANTS,
       relayerBatchMaxSize: BATCH_MAX_SIZE,
+      recoverRounds: recovery.rounds,
       cores: os.cpus().length,
       loadAverageBefore: loadBefore.map((l) => Math.round(l * 100) / 100),
       loadAverageAfter: os.loadavg().map((l) => Math.round(l * 100) / 100),
     };
     process.stdout.write(JSON.stringify(output) + "\n");
-    if (!verified) process.exitCode = 1;
+    if (!verified || lost > 0 || duplicates > 0) process.exitCode = 1;
   } catch (error) {
     log("chain node output (tail)", { tail: chain.node.log().slice(-2_000) });
+    for (const r of relayers) log("relayer stderr (tail)", { name: r.name, tail: r.stderr().slice(-2_000) });
     throw error;
   } finally {
-    if (relayer) await relayer.stop(30_000);
+    await reader?.close();
+    await stopLayout(relayers);
     await chain.stop();
+    await database?.drop();
     fs.rmSync(work, { recursive: true, force: true });
     fs.rmSync(dbDir, { recursive: true, force: true });
   }
+}
+
+const ackKey = (p: SignedPayment) => ({ id: p.id, payer: p.payment.payer, nonce: p.payment.nonce });
+
+/** µs of CPU per accepted payment of each relayer process over `runs` (from the loadgen's /proc reads). */
+function cpuMicros(runs: LoadgenResult[]): Record<string, number> {
+  const acceptedInRuns = runs.reduce((n, r) => n + r.accepted, 0);
+  const out: Record<string, number> = {};
+  if (acceptedInRuns === 0) return out;
+  for (const name of Object.keys(runs[0]?.cpuSeconds ?? {})) {
+    const seconds = runs.reduce((n, r) => n + (r.cpuSeconds[name] ?? 0), 0);
+    out[name] = Math.round((seconds / acceptedInRuns) * 1e6);
+  }
+  if (Object.keys(out).length > 1) out.total = Object.values(out).reduce((a, b) => a + b, 0);
+  return out;
 }
 
 main().catch((error: unknown) => {

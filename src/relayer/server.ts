@@ -38,7 +38,7 @@ import { errorMessage, type Logger } from "./runtime/log";
 import { metrics as processMetrics, type RelayerMetrics } from "./runtime/metrics";
 import type { RelayerStore } from "./store/types";
 import { defaultKeyFile, openSqliteStore, SqliteStore } from "./store/sqlite";
-import { asRelayerStore, openStore } from "./store/open";
+import { openStore } from "./store/open";
 import { LEASE_TTL_MS } from "./store/sqlite/lease";
 import { WriterThread } from "./store/sqlite/writerThread";
 import { WorkerRole } from "./roles/worker";
@@ -130,18 +130,14 @@ async function catchUp(jobs: WorkerRole, ledger: PayerLedger, chain: ChainClient
   }
 }
 
-/**
- * The store the configuration names. PostgreSQL (DATABASE_URL) is opened by src/relayer/store/open.ts
- * once merged: this is the one line to swap for `openStore(config)`.
- */
+/** The store the configuration names: PostgreSQL when DATABASE_URL is set, else the SQLite file. */
 async function openConfiguredStore(config: RelayerConfig): Promise<{ store: RelayerStore; keyFileExisted: boolean }> {
   if (config.databaseUrl !== null) {
-    // h-failover: PostgreSQL through part A's openStore (the integrator's one-line swap, done here to run the scenarios).
     const opened = await openStore({
       location: config.databaseUrl.reveal(),
       secretKey: config.webhooks.secretKey ?? undefined,
     });
-    return { store: asRelayerStore(opened), keyFileExisted: true };
+    return { store: opened.store, keyFileExisted: true };
   }
   fs.mkdirSync(path.dirname(path.resolve(config.databasePath)), { recursive: true });
   const keyFile = defaultKeyFile(config.databasePath);
@@ -150,7 +146,7 @@ async function openConfiguredStore(config: RelayerConfig): Promise<{ store: Rela
     secretKey: config.webhooks.secretKey ?? undefined,
     keyFile,
   });
-  return { store: store as unknown as RelayerStore, keyFileExisted };
+  return { store, keyFileExisted };
 }
 
 /** A worker's only HTTP: GET /health with its role and the leases it holds (supervisors, tests). */

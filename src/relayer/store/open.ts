@@ -3,7 +3,6 @@
  * PostgreSQL (several instances on one database), anything else is the path of a SQLite file (one
  * process, the embedded default).
  */
-import type { RelayerStore } from "./types";
 import { openPostgresStore, type PostgresStore } from "./postgres";
 import { openSqliteStore, type SqliteStore } from "./sqlite";
 
@@ -41,6 +40,3 @@ export async function openStore(options: OpenStoreOptions): Promise<OpenedStore>
   const store = await openSqliteStore(options.location, { secretKey: options.secretKey, keyFile: options.keyFile });
   return { kind: "sqlite", store, close: () => store.close() };
 }
-
-/** `store` typed as the interface (both implementations satisfy it once merged). */
-export const asRelayerStore = (opened: OpenedStore): RelayerStore => opened.store as unknown as RelayerStore;

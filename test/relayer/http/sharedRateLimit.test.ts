@@ -22,7 +22,7 @@ describe("rate limits shared by two instances on one store", () => {
   const clock = () => now;
   beforeEach(async () => {
     const temp = await tempStore();
-    store = temp.store as unknown as RelayerStore;
+    store = temp.store;
     cleanup = temp.cleanup;
     now = 1_000_000;
   });

@@ -35,8 +35,8 @@ describe("intake: guarded inserts through the group commit and the writer thread
     const { store, file, cleanup } = await tempStore();
     const writer = new WriterThread(file);
     try {
-      const here = new GroupCommitWriter(store as unknown as RelayerStore, undefined, { maxWaitMs: 1 });
-      const there = new GroupCommitWriter(store as unknown as RelayerStore, undefined, {
+      const here = new GroupCommitWriter(store, undefined, { maxWaitMs: 1 });
+      const there = new GroupCommitWriter(store, undefined, {
         maxWaitMs: 1,
         insertGuarded: (items) => writer.insertAcceptedGuarded(items),
       });

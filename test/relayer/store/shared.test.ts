@@ -1,13 +1,12 @@
+import { describeEachStore } from "./stores";
 import { endpointClaimSuite, guardedInsertSuite, rateLimitSuite } from "./sharedSuites";
-import { tempStore } from "./helpers";
-import type { RelayerStore } from "../../../src/relayer/store/types";
 
-describe("SQLite store: what holds across instances", () => {
-  const open = async () => {
-    const { store, cleanup } = await tempStore();
-    return { store: store as unknown as RelayerStore, cleanup };
+describeEachStore("store: what holds across instances", ({ open }) => {
+  const fresh = async () => {
+    const fixture = await open();
+    return { store: fixture.store, cleanup: () => fixture.cleanup() };
   };
-  guardedInsertSuite(open);
-  rateLimitSuite(open);
-  endpointClaimSuite(open);
+  guardedInsertSuite(fresh);
+  rateLimitSuite(fresh);
+  endpointClaimSuite(fresh);
 });

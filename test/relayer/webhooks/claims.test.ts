@@ -16,7 +16,7 @@ describe("webhooks: two dispatchers on one store", function () {
   beforeEach(async () => {
     receiver = await new Receiver().start();
     const temp = await tempStore();
-    store = temp.store as unknown as RelayerStore;
+    store = temp.store;
     cleanup = temp.cleanup;
   });
   afterEach(async () => {
