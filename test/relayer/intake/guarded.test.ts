@@ -8,7 +8,6 @@ import {
   WriterThread,
 } from "../../../src/relayer/store/sqlite/writerThread";
 import { GroupCommitWriter } from "../../../src/relayer/intake/groupCommit";
-import type { RelayerStore } from "../../../src/relayer/store/types";
 import { makePayment, tempStore } from "../store/helpers";
 
 describe("intake: guarded inserts through the group commit and the writer thread", function () {

@@ -207,7 +207,9 @@ export class SqliteLeases implements LeaseRepository {
 
   get(name: string): Promise<Lease | null> {
     return this.conn.run(() => {
-      const row = this.conn.prepare("SELECT * FROM leases WHERE name = ?").get(name) as NamedLeaseRow | undefined;
+      // A released lease keeps its row (and epoch) with no holder: nobody holds it.
+      const row = this.conn.prepare("SELECT * FROM leases WHERE name = ? AND holder <> ''").get(name) as
+        NamedLeaseRow | undefined;
       return row ? toLease(row) : null;
     });
   }
@@ -216,7 +218,7 @@ export class SqliteLeases implements LeaseRepository {
     return this.conn.run(() =>
       (
         this.conn
-          .prepare("SELECT * FROM leases WHERE substr(name, 1, ?) = ? ORDER BY name")
+          .prepare("SELECT * FROM leases WHERE substr(name, 1, ?) = ? AND holder <> '' ORDER BY name")
           .all(prefix.length, prefix) as NamedLeaseRow[]
       ).map(toLease),
     );
