@@ -75,6 +75,9 @@ export interface PoolOptions {
   connectionTimeoutMillis?: number;
 }
 
+/** Longest a query may wait for its answer before the client gives up on the connection. */
+const QUERY_TIMEOUT_MS = 30_000;
+
 /** The URL with its password replaced, for messages (a DATABASE_URL may carry one). */
 export function redactUrl(url: string): string {
   try {
@@ -108,6 +111,10 @@ export class PgConnection {
       max: options.max ?? 10,
       connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
       idleTimeoutMillis: 30_000,
+      // A query on a connection the server dropped without a FIN (a restart, a failover) would
+      // otherwise wait forever and stall the job that made it: fail it, and let the job retry.
+      query_timeout: QUERY_TIMEOUT_MS,
+      keepAlive: true,
       types,
     });
     // An idle client whose server went away (restart, failover) emits "error": without a listener
