@@ -365,11 +365,20 @@ async function submitUntilAcknowledged(
         submission.acknowledgedBy = url;
         return;
       }
-      if (response.status < 500 && response.status !== 429) {
+      // Retryable by contract: overload, and the same key still running (or claimed by an instance
+      // that died mid-request, until the claim lapses).
+      const retryable = response.status === 429 || attempt.code === "idempotency_in_progress";
+      if (response.status < 500 && !retryable) {
         throw new Error(`payment ${submission.payment.id} refused: ${response.status} ${JSON.stringify(body)}`);
       }
     } catch (error) {
-      if (attempt.status !== null && attempt.status < 500 && attempt.status !== 429) throw error;
+      if (
+        attempt.status !== null &&
+        attempt.status < 500 &&
+        attempt.status !== 429 &&
+        attempt.code !== "idempotency_in_progress"
+      )
+        throw error;
       // No answer (connection refused or reset, timeout): retried below.
     }
     await sleep(100);

@@ -58,7 +58,9 @@ export function registerErrorHandling(app: App): void {
       request.log.warn({ code: apiError.code, cause: describeCause(apiError.cause) }, apiError.message);
     } else request.log.info({ code: apiError.code }, apiError.message);
     if (
-      (apiError.status === 429 || apiError.code === "storage_unavailable") &&
+      (apiError.status === 429 ||
+        apiError.code === "storage_unavailable" ||
+        apiError.code === "idempotency_in_progress") &&
       apiError.details?.retryAfterSeconds !== undefined
     ) {
       reply.header("retry-after", String(apiError.details.retryAfterSeconds));

@@ -43,7 +43,9 @@ interface Pending {
 }
 
 /** How long a claim of an Idempotency-Key in the store lasts if its request never answers (ms). */
-export const IN_PROGRESS_MS = 60_000;
+// Longer than any request takes to answer; short, because an instance killed mid-request leaves
+// its claim behind and the client's retries on other instances wait for it to lapse.
+export const IN_PROGRESS_MS = 15_000;
 
 const sha256 = (...parts: (string | Buffer)[]): Buffer => {
   const hash = createHash("sha256");
