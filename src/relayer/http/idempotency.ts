@@ -232,7 +232,9 @@ export function registerIdempotency(
     const entry = pending.get(request);
     if (!entry) return payload;
     if (reply.statusCode < 200 || reply.statusCode >= 300 || typeof payload !== "string") {
-      await unclaim(entry);
+      // The error goes out whatever happens here: a claim that cannot be freed (the database is
+      // down, which may be why this failed) lapses by itself after IN_PROGRESS_MS.
+      await unclaim(entry).catch(() => undefined);
       return payload;
     }
     const secretFields = request.routeOptions.config.secretFields ?? [];
