@@ -82,7 +82,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     clock: options.clock ?? systemClock,
     logger,
     metrics: options.metrics,
-    ledger: options.ledger ? guarded(options.ledger, logger) : NO_LEDGER,
+    ledger: options.ledger ? guardedLedger(options.ledger, logger) : NO_LEDGER,
   };
   const gasModel = new PayBatchGasModel();
   const builtBatches = new BuiltBatchRecords();
@@ -134,7 +134,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
  * fail a transaction that did commit (and skip the callbacks after it). Logged instead; the
  * ledger's own expiry bounds what a missed notice can skew.
  */
-function guarded(ledger: LedgerListener, log: Logger): LedgerListener {
+export function guardedLedger(ledger: LedgerListener, log: Logger): LedgerListener {
   const safely =
     <A extends unknown[]>(name: string, call: (...args: A) => void) =>
     (...args: A) => {

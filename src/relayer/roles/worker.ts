@@ -25,6 +25,7 @@ import type { JobMetrics } from "../jobs/job";
 import type { BatchAccountSource } from "../jobs/precheck";
 import { Settler } from "../jobs/settler";
 import type { StuckTransaction } from "../jobs/submitter";
+import { guardedLedger } from "../jobs";
 import { LaneSet } from "./lanes";
 import { LeaseKeeper } from "./leaseKeeper";
 
@@ -82,7 +83,7 @@ export class WorkerRole {
   constructor(private readonly options: WorkerOptions) {
     const clock = options.clock ?? systemClock;
     const log = options.logger;
-    const ledger = options.ledger ? guarded(options.ledger, log) : NO_LEDGER;
+    const ledger = options.ledger ? guardedLedger(options.ledger, log) : NO_LEDGER;
     const gasModel = new PayBatchGasModel();
     const builtBatches = new BuiltBatchRecords();
     this.lanes = new LaneSet({
@@ -251,25 +252,4 @@ function override<T extends object>(target: T, members: Partial<T>): T {
       return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(t) : value;
     },
   });
-}
-
-/**
- * The listener runs right after a commit, inside the store's commit path: an exception there would
- * fail a transaction that did commit. Logged instead.
- */
-function guarded(ledger: LedgerListener, log: Logger): LedgerListener {
-  const safely =
-    <A extends unknown[]>(name: string, call: (...args: A) => void) =>
-    (...args: A) => {
-      try {
-        call(...args);
-      } catch (error) {
-        log.error({ err: errorMessage(error), call: name }, "ledger listener failed");
-      }
-    };
-  return {
-    paymentsChanged: safely("paymentsChanged", (changes) => ledger.paymentsChanged(changes)),
-    chainAdvanced: safely("chainAdvanced", (block, touched) => ledger.chainAdvanced(block, touched)),
-    rewound: safely("rewound", (block) => ledger.rewound(block)),
-  };
 }
