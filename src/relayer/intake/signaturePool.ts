@@ -126,6 +126,9 @@ const ID_LENGTH = 66;
  */
 const MAX_ITEMS_PER_MESSAGE = 256;
 
+/** How long close() waits for the recoveries in flight. */
+const CLOSE_DRAIN_MS = 5_000;
+
 interface Waiting {
   resolve: (value: Recovered) => void;
   reject: (error: unknown) => void;
@@ -190,8 +193,29 @@ export class WorkerRecovery implements PaymentRecovery {
     );
   }
 
-  async close(): Promise<void> {
+  /**
+   * Refuses new work, lets the recoveries already handed over finish (bounded by `drainMs`: a
+   * worker stuck in a native call must not hold shutdown), then stops the workers. Whatever is
+   * still unanswered then fails with "signature pool is closed" rather than never settling.
+   */
+  async close(drainMs = CLOSE_DRAIN_MS): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
+    // Requests queued for this event-loop turn's message go out now, so they drain with the rest.
+    if (this.queue.length > 0) this.flush();
+    const deadline = Date.now() + drainMs;
+    while (this.workers.some((w) => w.inFlight.size > 0) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const closed = new Error("signature pool is closed");
+    for (const entry of this.workers) {
+      for (const { waiting, answered } of entry.inFlight.values()) {
+        for (const w of waiting) w.reject(closed);
+        answered?.();
+      }
+      entry.inFlight.clear();
+      entry.items = 0;
+    }
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
 

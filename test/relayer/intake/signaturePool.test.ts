@@ -92,6 +92,28 @@ describe("relayer intake: signature recovery on worker threads", function () {
     expect((error as Error | null)?.message).to.equal("signature pool is closed");
   });
 
+  it("lets the recoveries in flight finish when it closes", async function () {
+    const items = await signedPayments(20);
+    pool = new WorkerRecovery({ chainId: CHAIN_ID.toString(), escrow: ESCROW }, 2);
+    const many = Array.from({ length: 2_000 }, (_, n) => items[n % items.length]);
+    const pending = many.map((i) => pool!.recover(i.payment, i.signature));
+    // Closed before the first message has even left for a worker.
+    await pool.close();
+    const recovered = await Promise.all(pending);
+    expect(recovered.map((r) => r.signer)).to.deep.equal(many.map((i) => i.signer));
+  });
+
+  it("fails, rather than strands, what is still unanswered when the drain time is up", async function () {
+    const items = await signedPayments(5);
+    pool = new WorkerRecovery({ chainId: CHAIN_ID.toString(), escrow: ESCROW }, 1);
+    const settled = Promise.allSettled(items.map((i) => pool!.recover(i.payment, i.signature)));
+    await pool.close(0);
+    const outcomes = await settled;
+    expect(outcomes.map((o) => (o.status === "rejected" ? (o.reason as Error).message : "resolved"))).to.deep.equal(
+      items.map(() => "signature pool is closed"),
+    );
+  });
+
   describe("messages between the pool and its workers", function () {
     const uint = fc.bigInt({ min: 0n, max: (1n << 256n) - 1n });
     const hexBytes = (min: number, max: number) =>
