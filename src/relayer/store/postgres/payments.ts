@@ -184,7 +184,7 @@ export class PgPayments implements PaymentRepository {
    * a transaction-level advisory lock per payer serialises guarded inserts of every instance (taken
    * in sorted payer order, so two groups sharing payers cannot deadlock); then, under the locks, one
    * read of the payers' pending sums, which of the items' (payer, nonce) pairs are pending, which
-   * ids are stored already and which merchants listen for webhooks; the items judged in order in
+   * ids and payment requests are stored already and which merchants listen for webhooks; the items judged in order in
    * memory; one multi-row insert of the survivors; their `payment.accepted` events. Outcomes are
    * those of the SQLite store's.
    */
@@ -210,24 +210,29 @@ export class PgPayments implements PaymentRepository {
          SELECT 2, id, NULL FROM payments WHERE id = ANY($4::text[])
          UNION ALL
          SELECT DISTINCT 3, merchant_id::text, NULL FROM webhook_endpoints
-           WHERE merchant_id = ANY($5::numeric[]) AND disabled_at IS NULL`,
+           WHERE merchant_id = ANY($5::numeric[]) AND disabled_at IS NULL
+         UNION ALL
+         SELECT 4, request_claim, NULL FROM payments WHERE request_claim = ANY($6::text[])`,
         [
           payers,
           items.map((i) => hex(i.record.payer)),
           items.map((i) => dec(i.record.nonce)),
           [...new Set(items.map((i) => hex(i.record.id)))],
           [...new Set(items.map((i) => dec(i.record.merchantId)))],
+          [...new Set(items.flatMap((i) => (i.record.requestId === null ? [] : [i.record.requestId])))],
         ],
       );
       const pending = new Map<string, { sum: bigint; nonces: Set<bigint> }>();
       for (const payer of payers) pending.set(payer, { sum: 0n, nonces: new Set() });
       const existing = new Set<string>();
       const live = new Set<bigint>();
+      const claimed = new Set<string>();
       for (const r of rows) {
         if (r.kind === 0) pending.get(r.key)!.sum = BigInt(r.value!);
         else if (r.kind === 1) pending.get(r.key)!.nonces.add(BigInt(r.value!));
         else if (r.kind === 2) existing.add(r.key);
-        else live.add(BigInt(r.key));
+        else if (r.kind === 3) live.add(BigInt(r.key));
+        else claimed.add(r.key);
       }
       const accepted: PaymentRecord[] = [];
       for (const { record, ceiling } of items) {
@@ -241,16 +246,21 @@ export class PgPayments implements PaymentRepository {
           outcomes.set(id, "nonce_unavailable");
         } else if (p.sum + record.amount > ceiling) {
           outcomes.set(id, "insufficient_balance");
+        } else if (record.requestId !== null && claimed.has(record.requestId)) {
+          // A second payment of one payment request (checked last, as SQLite's insert would skip
+          // it): the request's first payment is the result, and this one reserves nothing.
+          outcomes.set(id, "duplicate");
         } else {
           p.sum += record.amount;
           p.nonces.add(record.nonce);
+          if (record.requestId !== null) claimed.add(record.requestId);
           outcomes.set(id, "inserted");
           accepted.push(record);
         }
       }
       const inserted = await insertRows(db, accepted);
-      // Not inserted under the locks: only a second payment of one payment request can be skipped
-      // here (the id and the nonce were checked): the request's first payment is the result.
+      // Not inserted although judged free: a payment of another payer claimed the same request in
+      // a group that committed meanwhile (the locks are per payer). The first payment is the result.
       for (const p of accepted) if (!inserted.has(hex(p.id))) outcomes.set(hex(p.id), "duplicate");
       await enqueueAcceptedEvents(
         db,
