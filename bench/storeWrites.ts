@@ -92,6 +92,12 @@ async function main(): Promise<void> {
     }
     const records = Array.from({ length: total }, (_, i) => payment(i + 1));
 
+    /** This process's CPU (µs) per payment since `from` (the store's client side; the server's is not counted). */
+    const cpuPerPayment = (from: NodeJS.CpuUsage) => {
+      const used = process.cpuUsage(from);
+      return Math.round((used.user + used.system) / total);
+    };
+    let cpu = process.cpuUsage();
     let started = process.hrtime.bigint();
     let inserted = 0;
     for (let at = 0; at < total; at += group) {
@@ -101,6 +107,7 @@ async function main(): Promise<void> {
       }
     }
     const insertSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const insertCpu = cpuPerPayment(cpu);
     if (inserted !== total) throw new Error(`inserted ${inserted} of ${total}`);
 
     /** One job page per `page` payments, each in its own transaction, as the jobs run them. */
@@ -129,6 +136,7 @@ async function main(): Promise<void> {
     started = process.hrtime.bigint();
     const stored = await store.payments.getMany(records.map((r) => r.id));
     const readSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    cpu = process.cpuUsage();
     const submitted = await step([...stored.values()], PaymentState.Submitted, () => ({ txHash: hex32(1, "fe") }));
     const escrowed = await step(submitted.after, PaymentState.Escrowed, (_, i) => ({
       batchId: 7n,
@@ -137,6 +145,7 @@ async function main(): Promise<void> {
       releaseAt: 1_900_000_000n,
       rejectReason: null,
     }));
+    const jobsCpu = cpuPerPayment(cpu);
     const counts = await store.payments.countByState();
     if (counts[PaymentState.Escrowed] !== total) throw new Error(`escrowed ${counts[PaymentState.Escrowed]}`);
     const perSecond = (seconds: number) => Math.round(total / seconds);
@@ -153,6 +162,7 @@ async function main(): Promise<void> {
         getManyPerSecond: perSecond(readSeconds),
         submittedPerSecond: perSecond(submitted.seconds),
         escrowedPerSecond: perSecond(escrowed.seconds),
+        clientCpuMicrosPerPayment: { guardedInsert: insertCpu, submittedAndEscrowed: jobsCpu },
       }),
     );
   } finally {

@@ -180,13 +180,13 @@ export class PgPayments implements PaymentRepository {
   }
 
   /**
-   * One transaction per call (a whole group commit), in four statements whatever the group's size:
+   * One transaction per call (a whole group commit), in three statements whatever the group's size
+   * (and at most three for its events, none when no merchant of the group listens):
    * a transaction-level advisory lock per payer serialises guarded inserts of every instance (taken
    * in sorted payer order, so two groups sharing payers cannot deadlock); then, under the locks, one
-   * read of the payers' pending sums, which of the items' (payer, nonce) pairs are pending, which
-   * ids and payment requests are stored already and which merchants listen for webhooks; the items judged in order in
-   * memory; one multi-row insert of the survivors; their `payment.accepted` events. Outcomes are
-   * those of the SQLite store's.
+   * read of the payers' pending payments, of the ids and payment requests stored already and of the
+   * merchants that listen for webhooks; the items judged in order in memory; one multi-row insert of
+   * the survivors; their `payment.accepted` events. Outcomes are those of the SQLite store's.
    */
   insertAcceptedGuarded(items: readonly GuardedInsert[]): Promise<Map<Hex, GuardedInsertOutcome>> {
     return this.conn.atomic(async (db) => {
@@ -199,27 +199,23 @@ export class PgPayments implements PaymentRepository {
            FROM unnest($1::text[]) WITH ORDINALITY AS t(p, ord) ORDER BY ord`,
         [payers],
       );
-      const { rows } = await db.query<{ kind: number; key: string; value: string | null }>(
-        `SELECT 0 AS kind, payer AS key, SUM(amount)::text AS value FROM payments
-           WHERE payer = ANY($1::text[]) AND state IN (${PENDING_SQL}) GROUP BY payer
+      const claims = [...new Set(items.flatMap((i) => (i.record.requestId === null ? [] : [i.record.requestId])))];
+      // Plain index scans in one statement (a join on the items' (payer, nonce) pairs or a SUM per
+      // payer here costs more to plan than the round trips it saves).
+      const { rows } = await db.query<{ kind: number; key: string; amount: string | null; nonce: string | null }>(
+        `SELECT 0 AS kind, payer AS key, amount::text AS amount, nonce::text AS nonce FROM payments
+           WHERE payer = ANY($1::text[]) AND state IN (${PENDING_SQL})
          UNION ALL
-         SELECT 1, p.payer, p.nonce::text FROM payments p
-           JOIN unnest($2::text[], $3::numeric[]) AS t(payer, nonce) ON p.payer = t.payer AND p.nonce = t.nonce
-           WHERE p.state IN (${PENDING_SQL})
+         SELECT 1, id, NULL, NULL FROM payments WHERE id = ANY($2::text[])
          UNION ALL
-         SELECT 2, id, NULL FROM payments WHERE id = ANY($4::text[])
-         UNION ALL
-         SELECT DISTINCT 3, merchant_id::text, NULL FROM webhook_endpoints
-           WHERE merchant_id = ANY($5::numeric[]) AND disabled_at IS NULL
-         UNION ALL
-         SELECT 4, request_claim, NULL FROM payments WHERE request_claim = ANY($6::text[])`,
+         SELECT DISTINCT 2, merchant_id::text, NULL, NULL FROM webhook_endpoints
+           WHERE merchant_id = ANY($3::numeric[]) AND disabled_at IS NULL
+         ${claims.length > 0 ? "UNION ALL SELECT 3, request_claim, NULL, NULL FROM payments WHERE request_claim = ANY($4::text[])" : ""}`,
         [
           payers,
-          items.map((i) => hex(i.record.payer)),
-          items.map((i) => dec(i.record.nonce)),
           [...new Set(items.map((i) => hex(i.record.id)))],
           [...new Set(items.map((i) => dec(i.record.merchantId)))],
-          [...new Set(items.flatMap((i) => (i.record.requestId === null ? [] : [i.record.requestId])))],
+          ...(claims.length > 0 ? [claims] : []),
         ],
       );
       const pending = new Map<string, { sum: bigint; nonces: Set<bigint> }>();
@@ -228,10 +224,12 @@ export class PgPayments implements PaymentRepository {
       const live = new Set<bigint>();
       const claimed = new Set<string>();
       for (const r of rows) {
-        if (r.kind === 0) pending.get(r.key)!.sum = BigInt(r.value!);
-        else if (r.kind === 1) pending.get(r.key)!.nonces.add(BigInt(r.value!));
-        else if (r.kind === 2) existing.add(r.key);
-        else if (r.kind === 3) live.add(BigInt(r.key));
+        if (r.kind === 0) {
+          const p = pending.get(r.key)!;
+          p.sum += BigInt(r.amount!);
+          p.nonces.add(BigInt(r.nonce!));
+        } else if (r.kind === 1) existing.add(r.key);
+        else if (r.kind === 2) live.add(BigInt(r.key));
         else claimed.add(r.key);
       }
       const accepted: PaymentRecord[] = [];
