@@ -81,9 +81,10 @@ export function batchHandler(options: {
   async function release(key: number, state: PaymentState): Promise<void> {
     const batch = await store.batches.get(key);
     if (!batch) return;
-    const payments = (await Promise.all(batch.paymentIds.map((id) => store.payments.get(id)))).filter(
-      (p) => p !== null && (p.state === PaymentState.Batched || p.state === PaymentState.Submitted),
-    );
+    const stored = await store.payments.getMany(batch.paymentIds);
+    const payments = batch.paymentIds
+      .map((id) => stored.get(id.toLowerCase() as Hex) ?? null)
+      .filter((p) => p !== null && (p.state === PaymentState.Batched || p.state === PaymentState.Submitted));
     const fields = state === PaymentState.Accepted ? REQUEUE_FIELDS : { txHash: null };
     await writePaymentChanges(
       store,

@@ -66,7 +66,8 @@ export async function writePaymentChanges(
   // Each change gets a later updatedAt than the payment had: the webhook event id is derived from
   // (payment, type, updatedAt), so a payment that reaches a state twice (a reorg) gets two events.
   const stamped = changes.map((c) => ({ ...c, at: Math.max(now, c.payment.updatedAt + 1) }));
-  await store.payments.update(
+  // One group write (a statement per set of changed fields), not one UPDATE per payment.
+  await store.payments.updateMany(
     stamped.map((c) => ({ id: c.payment.id, state: c.state, fields: { ...c.fields, updatedAt: c.at } })),
   );
   const written: PaymentRecord[] = [];

@@ -118,7 +118,8 @@ export async function recoverFromReorg(options: {
 }
 
 async function paymentsOf(store: RelayerStore, batch: BatchRecord): Promise<PaymentRecord[]> {
-  return (await Promise.all(batch.paymentIds.map((id) => store.payments.get(id)))).filter((p) => p !== null);
+  const stored = await store.payments.getMany(batch.paymentIds);
+  return batch.paymentIds.map((id) => stored.get(id.toLowerCase() as Hex)).filter((p) => p !== undefined);
 }
 
 /**

@@ -66,6 +66,14 @@ export interface GuardedInsert {
   ceiling: bigint;
 }
 
+/** One payment's change in `PaymentRepository.update` / `updateMany`. */
+export interface PaymentUpdate {
+  id: Hex;
+  /** Omitted: only `fields` change. */
+  state?: PaymentState;
+  fields: Partial<PaymentRecord>;
+}
+
 export interface PendingPayment {
   id: Hex;
   amount: bigint;
@@ -137,8 +145,19 @@ export interface PaymentRepository {
       Pick<PaymentRecord, "rejectReason" | "batchKey" | "batchId" | "leafIndex" | "txHash" | "releaseAt" | "refunded">
     >,
   ): Promise<void>;
-  /** Applies per-payment updates (e.g. leaf index per id) in one commit. */
-  update(updates: { id: Hex; state?: PaymentState; fields: Partial<PaymentRecord> }[]): Promise<void>;
+  /** Applies per-payment updates (e.g. leaf index per id) in one commit: `updateMany` without its result. */
+  update(updates: PaymentUpdate[]): Promise<void>;
+  /**
+   * A group's state changes in one commit and a few statements whatever its size, where the chain
+   * jobs move many payments at once (a batch built, sent, escrowed, settled): one statement per
+   * distinct set of changed fields (PostgreSQL: `UPDATE … FROM unnest(…)`; SQLite: one prepared
+   * statement for the group's rows), each payment with its own values (a leaf index per payment).
+   * Every written row gets `updatedAt` (the update's, else now). An id given twice gets its
+   * updates in order, the later value of a field winning; `id` and `createdAt` are never written;
+   * a field that cannot be updated throws before anything is written. Ids not stored are skipped:
+   * returns the ids written (lowercase). No state check: callers move payments they just read.
+   */
+  updateMany(updates: readonly PaymentUpdate[]): Promise<Set<Hex>>;
   countByState(): Promise<Record<PaymentState, number>>;
 }
 

@@ -43,35 +43,73 @@ const toOutbox = (r: OutboxRow): OutboxRecord => ({
 /** Longest error text kept per row: enough to diagnose, bounded so a chatty receiver can't bloat the table. */
 const MAX_ERROR_LENGTH = 1_000;
 
-/** One delivery per live endpoint of the merchant; the same event twice is a no-op. */
+/**
+ * One delivery per live endpoint of each event's merchant, in the events' order (then the
+ * endpoints'), so outbox ids follow the order of the changes; the same event twice is a no-op.
+ */
 const ENQUEUE_SQL = `INSERT INTO outbox (event_id, endpoint_id, merchant_id, event_type, payload, next_attempt_at, created_at)
-  SELECT $1, id, merchant_id, $2, $3, $4, $4 FROM webhook_endpoints WHERE merchant_id = $5::numeric AND disabled_at IS NULL
-  ORDER BY created_at, id
+  SELECT t.event_id, e.id, e.merchant_id, t.event_type, t.payload, t.now, t.now
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[])
+           WITH ORDINALITY AS t(event_id, event_type, payload, now, merchant_id, ord)
+    JOIN webhook_endpoints e ON e.merchant_id = t.merchant_id AND e.disabled_at IS NULL
+   ORDER BY t.ord, e.created_at, e.id
   ON CONFLICT (event_id, endpoint_id) DO NOTHING`;
 
 /**
- * Queues `events` on `db` inside the caller's atomic unit: each sequenced event not queued before
- * takes its payment's next sequence number (the row lock of the upsert orders concurrent writers
- * of one payment), then fans out to the merchant's live endpoints.
+ * Queues `events` on `db` inside the caller's atomic unit, in at most three statements whatever
+ * their number (inside a job's or a group commit's transaction each round trip holds the locks):
+ * which sequenced events are queued already (those are skipped), the next sequence numbers of
+ * their payments (one upsert; keys in sorted order, so concurrent writers lock them in one order,
+ * and the row lock orders writers of one payment), then the fan-out to the merchants' live
+ * endpoints. Several events of one payment take consecutive numbers in the order given; an event
+ * id given twice is queued once (the first).
  */
 export async function enqueueEvents(db: Queryable, events: readonly OutboxEvent[]): Promise<number> {
-  let queued = 0;
-  for (const e of events) {
-    let sequence = 0;
-    if (e.sequenceKey !== undefined) {
-      const known = await db.query("SELECT 1 FROM outbox WHERE event_id = $1 LIMIT 1", [e.eventId]);
-      if (known.rows.length > 0) continue;
-      const { rows } = await db.query<{ seq: number }>(
-        `INSERT INTO webhook_sequences (payment_id, seq) VALUES ($1, 1)
-           ON CONFLICT (payment_id) DO UPDATE SET seq = webhook_sequences.seq + 1 RETURNING seq`,
-        [e.sequenceKey],
-      );
-      sequence = rows[0].seq;
+  const seen = new Set<string>();
+  let todo = events.filter((e) => !seen.has(e.eventId) && seen.add(e.eventId));
+  const sequenced = todo.filter((e) => e.sequenceKey !== undefined);
+  const sequence = new Map<OutboxEvent, number>();
+  if (sequenced.length > 0) {
+    const known = new Set(
+      (
+        await db.query<{ event_id: string }>("SELECT DISTINCT event_id FROM outbox WHERE event_id = ANY($1::text[])", [
+          sequenced.map((e) => e.eventId),
+        ])
+      ).rows.map((r) => r.event_id),
+    );
+    todo = todo.filter((e) => !known.has(e.eventId));
+    const perKey = new Map<string, OutboxEvent[]>();
+    for (const e of todo) {
+      if (e.sequenceKey === undefined) continue;
+      const list = perKey.get(e.sequenceKey);
+      if (list) list.push(e);
+      else perKey.set(e.sequenceKey, [e]);
     }
-    const payload = typeof e.payload === "string" ? e.payload : e.payload(sequence);
-    queued += (await db.query(ENQUEUE_SQL, [e.eventId, e.eventType, payload, e.now, dec(e.merchantId)])).rowCount ?? 0;
+    if (perKey.size > 0) {
+      const keys = [...perKey.keys()].sort();
+      const { rows } = await db.query<{ payment_id: string; seq: number }>(
+        `INSERT INTO webhook_sequences (payment_id, seq)
+           SELECT k, n FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS t(k, n, ord) ORDER BY ord
+           ON CONFLICT (payment_id) DO UPDATE SET seq = webhook_sequences.seq + EXCLUDED.seq
+           RETURNING payment_id, seq`,
+        [keys, keys.map((k) => perKey.get(k)!.length)],
+      );
+      for (const row of rows) {
+        const list = perKey.get(row.payment_id)!;
+        // The last number taken is the key's last event's; the ones before it precede it.
+        list.forEach((e, i) => sequence.set(e, row.seq - list.length + 1 + i));
+      }
+    }
   }
-  return queued;
+  if (todo.length === 0) return 0;
+  const result = await db.query(ENQUEUE_SQL, [
+    todo.map((e) => e.eventId),
+    todo.map((e) => e.eventType),
+    todo.map((e) => (typeof e.payload === "string" ? e.payload : e.payload(sequence.get(e) ?? 0))),
+    todo.map((e) => e.now),
+    todo.map((e) => dec(e.merchantId)),
+  ]);
+  return result.rowCount ?? 0;
 }
 
 /** Which of `merchantIds` have a live endpoint (one query). */
@@ -92,9 +130,14 @@ export async function liveMerchants(db: Queryable, merchantIds: readonly bigint[
  * commit) inside that commit, for merchants with a live endpoint: the event exists if and only if
  * the acceptance is durable. One query when no merchant of the commit listens.
  */
-export async function enqueueAcceptedEvents(db: Queryable, payments: readonly PaymentRecord[]): Promise<void> {
+export async function enqueueAcceptedEvents(
+  db: Queryable,
+  payments: readonly PaymentRecord[],
+  /** Which of the payments' merchants have a live endpoint, when the caller read it already. */
+  known?: ReadonlySet<bigint>,
+): Promise<void> {
   if (payments.length === 0) return;
-  const live = await liveMerchants(db, [...new Set(payments.map((p) => p.merchantId))]);
+  const live = known ?? (await liveMerchants(db, [...new Set(payments.map((p) => p.merchantId))]));
   if (live.size === 0) return;
   await enqueueEvents(
     db,

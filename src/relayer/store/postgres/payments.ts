@@ -5,8 +5,10 @@ import type {
   Page,
   PaymentFilter,
   PaymentRepository,
+  PaymentUpdate,
   PendingPayment,
 } from "../types";
+import { groupByShape, mergePaymentUpdates } from "../paymentUpdates";
 import { dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull } from "../sqlite/codec";
 import type { PgConnection, Queryable } from "./connection";
 import { enqueueAcceptedEvents } from "./outbox";
@@ -64,27 +66,35 @@ export const toPayment = (r: PaymentRow): PaymentRecord => ({
   updatedAt: r.updated_at,
 });
 
-/** Column and encoder for each updatable field; `id` and `createdAt` are immutable. */
-const COLUMNS: { [K in keyof PaymentRecord]?: [string, (v: PaymentRecord[K]) => unknown] } = {
-  payer: ["payer", hex],
-  merchantId: ["merchant_id", dec],
-  amount: ["amount", dec],
-  orderRef: ["order_ref", hex],
-  nonce: ["nonce", dec],
-  validAfter: ["valid_after", dec],
-  deadline: ["deadline", dec],
-  signature: ["signature", hex],
-  state: ["state", (v) => v],
-  rejectReason: ["reject_reason", (v) => v],
-  batchKey: ["batch_key", (v) => v],
-  batchId: ["batch_id", decOrNull],
-  leafIndex: ["leaf_index", (v) => v],
-  txHash: ["tx_hash", hexOrNull],
-  refunded: ["refunded", dec],
-  releaseAt: ["release_at", decOrNull],
-  requestId: ["request_id", (v) => v],
-  updatedAt: ["updated_at", (v) => v],
+/** Column, encoder and SQL type (for a group update's arrays) of each updatable field; `id` and `createdAt` are immutable. */
+const COLUMNS: { [K in keyof PaymentRecord]?: [string, (v: PaymentRecord[K]) => unknown, string] } = {
+  payer: ["payer", hex, "text"],
+  merchantId: ["merchant_id", dec, "numeric"],
+  amount: ["amount", dec, "numeric"],
+  orderRef: ["order_ref", hex, "text"],
+  nonce: ["nonce", dec, "numeric"],
+  validAfter: ["valid_after", dec, "numeric"],
+  deadline: ["deadline", dec, "numeric"],
+  signature: ["signature", hex, "text"],
+  state: ["state", (v) => v, "text"],
+  rejectReason: ["reject_reason", (v) => v, "text"],
+  batchKey: ["batch_key", (v) => v, "bigint"],
+  batchId: ["batch_id", decOrNull, "numeric"],
+  leafIndex: ["leaf_index", (v) => v, "integer"],
+  txHash: ["tx_hash", hexOrNull, "text"],
+  refunded: ["refunded", dec, "numeric"],
+  releaseAt: ["release_at", decOrNull, "numeric"],
+  requestId: ["request_id", (v) => v, "text"],
+  updatedAt: ["updated_at", (v) => v, "bigint"],
 };
+
+type Column = [string, (v: unknown) => unknown, string];
+
+function columnOf(key: string): Column {
+  const column = COLUMNS[key as keyof PaymentRecord] as Column | undefined;
+  if (!column) throw new Error(`payment field "${key}" cannot be updated`);
+  return column;
+}
 
 /** SET clause ($first, $first+1, ...) and values for the given fields, always stamping updated_at. */
 function assignments(fields: Partial<PaymentRecord>, now: number, first = 1): { sql: string; values: unknown[] } {
@@ -93,8 +103,7 @@ function assignments(fields: Partial<PaymentRecord>, now: number, first = 1): { 
   for (const key of Object.keys(fields).sort() as (keyof PaymentRecord)[]) {
     const value = fields[key];
     if (value === undefined || key === "updatedAt") continue;
-    const column = COLUMNS[key] as [string, (v: unknown) => unknown] | undefined;
-    if (!column) throw new Error(`payment field "${key}" cannot be updated`);
+    const column = columnOf(key);
     values.push(column[1](value));
     parts.push(`${column[0]} = $${first + values.length - 1}`);
   }
@@ -171,37 +180,57 @@ export class PgPayments implements PaymentRepository {
   }
 
   /**
-   * Per payer, a transaction-level advisory lock serialises guarded inserts of every instance; the
-   * locks are taken in sorted payer order so two groups sharing payers cannot deadlock. Under the
-   * locks the payers' pending sums and nonces are read once, the items judged in order, and the
-   * survivors inserted with their events: all in the caller's commit (one for the whole group).
+   * One transaction per call (a whole group commit), in three statements whatever the group's size
+   * (and at most three for its events, none when no merchant of the group listens):
+   * a transaction-level advisory lock per payer serialises guarded inserts of every instance (taken
+   * in sorted payer order, so two groups sharing payers cannot deadlock); then, under the locks, one
+   * read of the payers' pending payments, of the ids and payment requests stored already and of the
+   * merchants that listen for webhooks; the items judged in order in memory; one multi-row insert of
+   * the survivors; their `payment.accepted` events. Outcomes are those of the SQLite store's.
    */
   insertAcceptedGuarded(items: readonly GuardedInsert[]): Promise<Map<Hex, GuardedInsertOutcome>> {
     return this.conn.atomic(async (db) => {
       const outcomes = new Map<Hex, GuardedInsertOutcome>();
       if (items.length === 0) return outcomes;
       const payers = [...new Set(items.map((i) => hex(i.record.payer)))].sort();
+      // Its own statement: a read in the same statement would take its snapshot before the wait.
       await db.query(
         `SELECT pg_advisory_xact_lock(hashtextextended(p, 0))
            FROM unnest($1::text[]) WITH ORDINALITY AS t(p, ord) ORDER BY ord`,
         [payers],
       );
-      const ids = [...new Set(items.map((i) => hex(i.record.id)))];
-      const existing = new Set(
-        (await db.query<{ id: string }>("SELECT id FROM payments WHERE id = ANY($1::text[])", [ids])).rows.map(
-          (r) => r.id,
-        ),
+      const claims = [...new Set(items.flatMap((i) => (i.record.requestId === null ? [] : [i.record.requestId])))];
+      // Plain index scans in one statement (a join on the items' (payer, nonce) pairs or a SUM per
+      // payer here costs more to plan than the round trips it saves).
+      const { rows } = await db.query<{ kind: number; key: string; amount: string | null; nonce: string | null }>(
+        `SELECT 0 AS kind, payer AS key, amount::text AS amount, nonce::text AS nonce FROM payments
+           WHERE payer = ANY($1::text[]) AND state IN (${PENDING_SQL})
+         UNION ALL
+         SELECT 1, id, NULL, NULL FROM payments WHERE id = ANY($2::text[])
+         UNION ALL
+         SELECT DISTINCT 2, merchant_id::text, NULL, NULL FROM webhook_endpoints
+           WHERE merchant_id = ANY($3::numeric[]) AND disabled_at IS NULL
+         ${claims.length > 0 ? "UNION ALL SELECT 3, request_claim, NULL, NULL FROM payments WHERE request_claim = ANY($4::text[])" : ""}`,
+        [
+          payers,
+          [...new Set(items.map((i) => hex(i.record.id)))],
+          [...new Set(items.map((i) => dec(i.record.merchantId)))],
+          ...(claims.length > 0 ? [claims] : []),
+        ],
       );
       const pending = new Map<string, { sum: bigint; nonces: Set<bigint> }>();
       for (const payer of payers) pending.set(payer, { sum: 0n, nonces: new Set() });
-      const { rows } = await db.query<{ payer: string; amount: string; nonce: string }>(
-        `SELECT payer, amount, nonce FROM payments WHERE payer = ANY($1::text[]) AND state IN (${PENDING_SQL})`,
-        [payers],
-      );
+      const existing = new Set<string>();
+      const live = new Set<bigint>();
+      const claimed = new Set<string>();
       for (const r of rows) {
-        const p = pending.get(r.payer)!;
-        p.sum += BigInt(r.amount);
-        p.nonces.add(BigInt(r.nonce));
+        if (r.kind === 0) {
+          const p = pending.get(r.key)!;
+          p.sum += BigInt(r.amount!);
+          p.nonces.add(BigInt(r.nonce!));
+        } else if (r.kind === 1) existing.add(r.key);
+        else if (r.kind === 2) live.add(BigInt(r.key));
+        else claimed.add(r.key);
       }
       const accepted: PaymentRecord[] = [];
       for (const { record, ceiling } of items) {
@@ -215,20 +244,26 @@ export class PgPayments implements PaymentRepository {
           outcomes.set(id, "nonce_unavailable");
         } else if (p.sum + record.amount > ceiling) {
           outcomes.set(id, "insufficient_balance");
+        } else if (record.requestId !== null && claimed.has(record.requestId)) {
+          // A second payment of one payment request (checked last, as SQLite's insert would skip
+          // it): the request's first payment is the result, and this one reserves nothing.
+          outcomes.set(id, "duplicate");
         } else {
           p.sum += record.amount;
           p.nonces.add(record.nonce);
+          if (record.requestId !== null) claimed.add(record.requestId);
           outcomes.set(id, "inserted");
           accepted.push(record);
         }
       }
       const inserted = await insertRows(db, accepted);
-      // Not inserted under the locks: only a second payment of one payment request can be skipped
-      // here (the id and the nonce were checked): the request's first payment is the result.
+      // Not inserted although judged free: a payment of another payer claimed the same request in
+      // a group that committed meanwhile (the locks are per payer). The first payment is the result.
       for (const p of accepted) if (!inserted.has(hex(p.id))) outcomes.set(hex(p.id), "duplicate");
       await enqueueAcceptedEvents(
         db,
         accepted.filter((p) => p.state === PaymentState.Accepted && inserted.has(hex(p.id))),
+        live,
       );
       return outcomes;
     });
@@ -350,18 +385,35 @@ export class PgPayments implements PaymentRepository {
     await this.conn.query(`UPDATE payments SET ${sql} WHERE id = ANY($1::text[])`, [ids.map(hex), ...values]);
   }
 
-  update(updates: { id: Hex; state?: PaymentState; fields: Partial<PaymentRecord> }[]): Promise<void> {
+  async update(updates: PaymentUpdate[]): Promise<void> {
+    await this.updateMany(updates);
+  }
+
+  /** One `UPDATE … FROM unnest(…)` per set of changed columns, each row with its own values. */
+  updateMany(updates: readonly PaymentUpdate[]): Promise<Set<Hex>> {
+    const statements: { sql: string; values: unknown[] }[] = [];
+    for (const rows of groupByShape(mergePaymentUpdates(updates, Date.now())).values()) {
+      const keys = Object.keys(rows[0][1]).sort();
+      const columns = keys.map(columnOf);
+      statements.push({
+        sql: `UPDATE payments AS p SET ${columns.map(([name]) => `${name} = v.${name}`).join(", ")}
+                FROM unnest($1::text[], ${columns.map(([, , type], i) => `$${i + 2}::${type}[]`).join(", ")})
+                  AS v(id, ${columns.map(([name]) => name).join(", ")})
+               WHERE p.id = v.id
+           RETURNING p.id`,
+        values: [
+          rows.map(([id]) => id),
+          ...keys.map((key, i) => rows.map(([, fields]) => columns[i][1](fields[key as keyof PaymentRecord]))),
+        ],
+      });
+    }
+    if (statements.length === 0) return Promise.resolve(new Set());
     return this.conn.atomic(async (db) => {
-      const now = Date.now();
-      for (const u of updates) {
-        const fields = u.state === undefined ? u.fields : { ...u.fields, state: u.state };
-        const { sql, values } = assignments(
-          Object.fromEntries(Object.entries(fields).filter(([k]) => k !== "id" && k !== "createdAt")),
-          now,
-          2,
-        );
-        await db.query(`UPDATE payments SET ${sql} WHERE id = $1`, [hex(u.id), ...values]);
+      const written = new Set<Hex>();
+      for (const { sql, values } of statements) {
+        for (const row of (await db.query<{ id: string }>(sql, values)).rows) written.add(row.id as Hex);
       }
+      return written;
     });
   }
 

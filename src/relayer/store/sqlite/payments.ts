@@ -5,8 +5,10 @@ import type {
   Page,
   PaymentFilter,
   PaymentRepository,
+  PaymentUpdate,
   PendingPayment,
 } from "../types";
+import { groupByShape, mergePaymentUpdates } from "../paymentUpdates";
 import { big, bigOrNull, dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull, placeholders } from "./codec";
 import { enqueueAcceptedEvents } from "./outbox";
 import type { Connection } from "./connection";
@@ -88,6 +90,14 @@ const COLUMNS: { [K in keyof PaymentRecord]?: [string, (v: PaymentRecord[K]) => 
   updatedAt: ["updated_at", (v) => v],
 };
 
+type Column = [string, (v: unknown) => unknown];
+
+function columnOf(key: string): Column {
+  const column = COLUMNS[key as keyof PaymentRecord] as Column | undefined;
+  if (!column) throw new Error(`payment field "${key}" cannot be updated`);
+  return column;
+}
+
 /** SET clause and values for the given fields, always stamping updated_at. */
 function assignments(fields: Partial<PaymentRecord>, now: number): { sql: string; values: unknown[] } {
   const parts: string[] = [];
@@ -95,8 +105,7 @@ function assignments(fields: Partial<PaymentRecord>, now: number): { sql: string
   for (const key of Object.keys(fields).sort() as (keyof PaymentRecord)[]) {
     const value = fields[key];
     if (value === undefined || key === "updatedAt") continue;
-    const column = COLUMNS[key] as [string, (v: unknown) => unknown] | undefined;
-    if (!column) throw new Error(`payment field "${key}" cannot be updated`);
+    const column = columnOf(key);
     parts.push(`${column[0]} = ?`);
     values.push(column[1](value));
   }
@@ -370,17 +379,29 @@ export class SqlitePayments implements PaymentRepository {
     });
   }
 
-  update(updates: { id: Hex; state?: PaymentState; fields: Partial<PaymentRecord> }[]): Promise<void> {
+  async update(updates: PaymentUpdate[]): Promise<void> {
+    await this.updateMany(updates);
+  }
+
+  /** One prepared statement per set of changed columns, run for each of its rows in one transaction. */
+  updateMany(updates: readonly PaymentUpdate[]): Promise<Set<Hex>> {
+    const groups = [...groupByShape(mergePaymentUpdates(updates, Date.now())).values()].map((rows) => {
+      const keys = Object.keys(rows[0][1]).sort();
+      return { keys, columns: keys.map(columnOf), rows };
+    });
+    if (groups.length === 0) return Promise.resolve(new Set());
     return this.conn.atomic(() => {
-      const now = Date.now();
-      for (const u of updates) {
-        const fields = u.state === undefined ? u.fields : { ...u.fields, state: u.state };
-        const { sql, values } = assignments(
-          Object.fromEntries(Object.entries(fields).filter(([k]) => k !== "id" && k !== "createdAt")),
-          now,
+      const written = new Set<Hex>();
+      for (const { keys, columns, rows } of groups) {
+        const statement = this.conn.prepare(
+          `UPDATE payments SET ${columns.map(([name]) => `${name} = ?`).join(", ")} WHERE id = ?`,
         );
-        this.conn.prepare(`UPDATE payments SET ${sql} WHERE id = ?`).run(...values, hex(u.id));
+        for (const [id, fields] of rows) {
+          const values = keys.map((key, i) => columns[i][1](fields[key as keyof PaymentRecord]));
+          if (statement.run(...values, id).changes > 0) written.add(id);
+        }
       }
+      return written;
     });
   }
 
