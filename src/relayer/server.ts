@@ -29,6 +29,7 @@ import { withFinalityProfile } from "./chain/finality";
 import { openSigners, useSigningThreads, type TxSigner } from "./chain/signers";
 import type { LoggerOptions } from "./http/logging";
 import { EthersChainView } from "./chain/chainView";
+import { BlocklistBook } from "./chain/blocklistBook";
 import { CURSOR_NAME as WATCHER_CURSOR } from "./jobs/chainWatcher";
 import { PayerLedger } from "./ledger/payerLedger";
 import { Readiness } from "./runtime/readiness";
@@ -170,6 +171,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
   let worker: WorkerRole | null = null;
   let dispatcher: WebhookDispatcher | null = null;
   let intakeWriter: WriterThread | null = null;
+  let blocklistBook: BlocklistBook | null = null;
   const holder = randomUUID();
   let heartbeat: NodeJS.Timeout | null = null;
   const sqlite = () => (store instanceof SqliteStore ? store : null);
@@ -180,6 +182,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
   const shutdown = async () => {
     const steps: [string, (() => Promise<void> | void) | null][] = [
       ["api", app && (() => app!.close())],
+      ["blocklist book", blocklistBook && (() => blocklistBook!.stop())],
       ["intake writer", intakeWriter && (() => intakeWriter!.close())],
       ["jobs", worker && (() => worker!.stop())],
       ["lease heartbeat", heartbeat && (() => clearInterval(heartbeat!))],
@@ -255,12 +258,24 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
         "RELAYER_SECRET_KEY not set: webhook secrets are encrypted under the key file beside the database",
       );
     }
+    // Intake checks payers against the token's blocklist followed in memory (chain/blocklistBook.ts).
+    if (runsApi) {
+      const reorgWindow = config.finality.reorgDepth ?? BigInt(config.confirmations);
+      blocklistBook = new BlocklistBook({
+        chain,
+        reorgWindow,
+        pollIntervalMs: config.pollIntervalMs,
+        logger: log,
+        metrics,
+      });
+    }
     // Intake reads through the same provider: ethers batches concurrent reads into one HTTP request.
     const chainView = await EthersChainView.connect({
       provider: chain.provider,
       escrow: chain.addresses.escrow,
       registry: chain.addresses.registry,
       chainId: chain.chainId,
+      blocklist: blocklistBook ?? undefined,
     });
 
     // The payer ledger, kept current by what the watcher commits, when the jobs run here: intake's
@@ -372,6 +387,10 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
 
     // Worker threads load their code (ts-node under `npm start`) before the first request needs them.
     await Promise.all([recovery?.ready(), intakeWriter?.insertAccepted([])]);
+    // Until its first scan completes (bounded wait), intake asks the token per payer instead.
+    if (blocklistBook && !(await blocklistBook.start(CATCH_UP_WAIT_MS))) {
+      log.warn({}, "blocklist book not caught up at start-up: intake asks the token until it is");
+    }
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     if (!address || typeof address === "string") throw new Error("the API is not listening on TCP");

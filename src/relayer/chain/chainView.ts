@@ -14,6 +14,7 @@ import { ApiError } from "../errors";
 import type { Hex, MerchantStatus } from "../../protocol";
 import { revertData } from "./revert";
 import { readTokenBlocklisted } from "./tokenBlocklist";
+import type { BlocklistLookup } from "./blocklistBook";
 import { TtlCache } from "../runtime/ttlCache";
 
 export { MerchantStatus, NONCE_WINDOW, isNonceAvailable } from "../../protocol";
@@ -81,6 +82,16 @@ export interface EthersChainViewOptions {
   codeCacheMs?: number;
   /** Blocklist changes are rare (the token's blocklister); a payer listed meanwhile is rejected on chain. */
   blocklistCacheMs?: number;
+  /**
+   * The token's blocklist followed in memory (./blocklistBook.ts): answers without an eth_call while
+   * caught up. Without one, or while it cannot answer, the token is asked (cached blocklistCacheMs).
+   */
+  blocklist?: BlocklistLookup;
+  /**
+   * An account the book has seen no event of, when it does not know the token's whole history: the
+   * token's answer is kept this long (any later change is an event the book then answers from).
+   */
+  blocklistBaselineCacheMs?: number;
   /** A read slower than this fails with 503 chain_unavailable instead of holding the request. */
   callTimeoutMs?: number;
 }
@@ -90,6 +101,7 @@ export const CHAIN_VIEW_DEFAULTS = {
   accountCacheMs: 250,
   codeCacheMs: 60_000,
   blocklistCacheMs: 5_000,
+  blocklistBaselineCacheMs: 60_000,
   callTimeoutMs: 5_000,
 } as const;
 
@@ -99,6 +111,8 @@ export class EthersChainView implements ChainView {
   private readonly accounts: TtlCache<string, AccountState>;
   private readonly code: TtlCache<string, boolean>;
   private readonly blocklisted: TtlCache<string, boolean>;
+  private readonly blocklistBaseline: TtlCache<string, boolean>;
+  private readonly book: BlocklistLookup | null;
   /** The token's address, read from the escrow when first needed (unless given). */
   private token: Promise<string> | null = null;
   private readonly callTimeoutMs: number;
@@ -116,6 +130,10 @@ export class EthersChainView implements ChainView {
     this.accounts = new TtlCache(options.accountCacheMs ?? CHAIN_VIEW_DEFAULTS.accountCacheMs);
     this.code = new TtlCache(options.codeCacheMs ?? CHAIN_VIEW_DEFAULTS.codeCacheMs);
     this.blocklisted = new TtlCache(options.blocklistCacheMs ?? CHAIN_VIEW_DEFAULTS.blocklistCacheMs);
+    this.blocklistBaseline = new TtlCache(
+      options.blocklistBaselineCacheMs ?? CHAIN_VIEW_DEFAULTS.blocklistBaselineCacheMs,
+    );
+    this.book = options.blocklist ?? null;
     this.callTimeoutMs = options.callTimeoutMs ?? CHAIN_VIEW_DEFAULTS.callTimeoutMs;
   }
 
@@ -167,10 +185,15 @@ export class EthersChainView implements ChainView {
 
   isBlocklisted(address: Hex): Promise<boolean> {
     const key = address.toLowerCase();
-    return this.blocklisted.get(key, async () => {
+    const known = this.book?.lookup(key as Hex) ?? null;
+    if (known !== null) return Promise.resolve(known);
+    const read = async () => {
       const token = await this.tokenAddress();
       return readTokenBlocklisted((data) => this.timed(this.provider.call({ to: token, data })), key);
-    });
+    };
+    // A caught-up book without the token's early history: the account had no event since the book's start.
+    if (this.book?.caughtUp) return this.blocklistBaseline.get(key, read);
+    return this.blocklisted.get(key, read);
   }
 
   private tokenAddress(): Promise<string> {

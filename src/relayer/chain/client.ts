@@ -37,18 +37,25 @@ export interface ChainAddresses {
   token: string;
   /** First block that can hold escrow events (the deploy block); the watcher starts here. */
   startBlock: bigint;
+  /**
+   * The token's deploy block when the deployment created the token: its blocklist events from there
+   * are its whole blocklist (./blocklistBook.ts). Absent for an external token (USDC).
+   */
+  tokenStartBlock?: bigint;
 }
 
 /** Reads deployments/<network>.json (validated by src/chain/deployments.ts). */
 export function loadDeploymentAddresses(file: string): ChainAddresses {
   const network = path.basename(file, ".json");
   const record = readDeployment(network, path.dirname(file));
+  const token = record.contracts.SettlementToken;
   return {
     chainId: BigInt(record.chainId),
     escrow: record.contracts.PaymentEscrow.address,
     registry: record.contracts.MerchantRegistry.address,
-    token: record.contracts.SettlementToken.address,
+    token: token.address,
     startBlock: BigInt(record.contracts.PaymentEscrow.blockNumber ?? record.blockNumber),
+    ...(token.external !== true && token.blockNumber !== null ? { tokenStartBlock: BigInt(token.blockNumber) } : {}),
   };
 }
 

@@ -4,14 +4,14 @@
  * token.
  *
  * Each tick reads the token's Blocklisted / UnBlocklisted logs (and USDC's Blacklisted /
- * UnBlacklisted) from its cursor to the latest block, and for every account named there whose
+ * UnBlacklisted; ../chain/blocklistLogs.ts, shared with intake's blocklist book) from its cursor to
+ * the latest block, and for every account named there whose
  * mirror differs from what the token answers now, sends syncBlocklist(account) through the submitter
  * (the relayer's one key and nonce sequence). The call is permissionless and idempotent, so the
  * cursor lives in memory: a restart reads the logs again from the escrow's deploy block, and an
  * account already in step costs two reads, no transaction. Each tick re-reads the last
  * `confirmations` blocks, so an event a reorg moved is still seen.
  */
-import { keccakUtf8 as eventTopic } from "../../protocol";
 import type { Hex } from "../domain";
 import { SubmissionState } from "../domain";
 import type { RelayerConfig } from "../config";
@@ -19,20 +19,12 @@ import type { RelayerStore } from "../store/types";
 import type { ChainClient } from "../chain/client";
 import { escrowInterface } from "../chain/calldata";
 import { readTokenBlocklisted } from "../chain/tokenBlocklist";
+import { readBlocklistEvents } from "../chain/blocklistLogs";
 import { NO_STORE_WRITES } from "./batchOutcome";
 import type { SubmitterPort } from "./submitter";
 import { silentLogger, type Logger } from "../runtime/log";
 import { Job, type JobMetrics } from "./job";
 
-/** Token events that change an account's blocklist status (the account is the first indexed topic). */
-export const BLOCKLIST_TOPICS = [
-  eventTopic("Blocklisted(address)"),
-  eventTopic("UnBlocklisted(address)"),
-  eventTopic("Blacklisted(address)"),
-  eventTopic("UnBlacklisted(address)"),
-];
-/** Blocks per eth_getLogs request (nodes cap the range). */
-const LOG_PAGE_BLOCKS = 10_000n;
 /** Gas limit when the estimate fails for a reason other than a revert. */
 const SYNC_FALLBACK_GAS = 80_000n;
 
@@ -76,14 +68,7 @@ export class BlocklistSync extends Job {
     const start = chain.addresses.startBlock;
     let from = this.cursor === null ? start : this.cursor - BigInt(config.confirmations);
     if (from < start) from = start;
-    const accounts = new Set<Hex>();
-    for (let page = from; page <= latest; page += LOG_PAGE_BLOCKS) {
-      const to = page + LOG_PAGE_BLOCKS - 1n < latest ? page + LOG_PAGE_BLOCKS - 1n : latest;
-      for (const log of await chain.tokenLogs(page, to, [BLOCKLIST_TOPICS])) {
-        if (log.removed || log.topics.length < 2) continue;
-        accounts.add(`0x${log.topics[1].slice(26)}`.toLowerCase() as Hex);
-      }
-    }
+    const accounts = new Set((await readBlocklistEvents(chain, from, latest)).map((e) => e.account));
     for (const account of accounts) await this.syncIfStale(account);
     this.cursor = latest + 1n;
   }
