@@ -6,6 +6,7 @@
  *  - while the payer's payments are escrowed (events landing) and new ones keep arriving;
  *  - after the payer withdraws outside the relayer;
  *  - after a reorg, which clears the mirror (the next view is a fresh load);
+ *  - when the mirror misses a payer (answered by a fresh read, not the jobs' cached view);
  *  - when a fresh load races a commit (its answer reflects the commit; the notice is not applied twice).
  */
 import { MessageChannel, type MessagePort } from "node:worker_threads";
@@ -240,6 +241,23 @@ describe("ledger mirror: intake on one thread, the jobs' ledger on another", fun
     expect(second.refused).to.deep.equal(["insufficient_balance"]);
     const view = await mirror.view(payer);
     expect([view.account.balance, view.pendingAmount]).to.deep.equal([CUSTOMER_DEPOSIT, CUSTOMER_DEPOSIT]);
+  });
+
+  it("a miss is answered with a fresh read: the payments accepted since the jobs' ledger last read the payer count", async function () {
+    await start();
+    const payer = h.f.customers[0].address as Hex;
+    const amount = CUSTOMER_DEPOSIT / 4n;
+    // The first view loads the payer on both sides; the two payments are reserved in the mirror only.
+    const first = await pay(0, 2, amount, 0n);
+    expect(first.accepted).to.have.length(2);
+    expect((await ledger.view(payer)).pendingAmount, "the jobs' cached view never saw them").to.equal(0n);
+
+    mirror.discard(payer);
+    const view = await mirror.view(payer);
+    expect([view.pendingAmount, view.available]).to.deep.equal([2n * amount, CUSTOMER_DEPOSIT - 2n * amount]);
+    const second = await pay(0, 3, amount, 2n);
+    expect(second.accepted).to.have.length(2);
+    expect(second.refused).to.deep.equal(["insufficient_balance"]);
   });
 
   it("a fresh load that races an escrow answers with the escrow in it, and the mirror does not apply it again", async function () {
