@@ -113,7 +113,12 @@ class DeferredLogger implements Logger {
 function firstSignerAddress(settings: SignerSettings): string {
   switch (settings.kind) {
     case "env":
-      return settings.keys.length > 0 ? computeAddress(settings.keys[0].reveal()) : "unknown";
+      try {
+        return computeAddress(settings.keys[0].reveal());
+      } catch {
+        // A bad key is reported by the jobs thread's signers, with a message that never quotes it.
+        return "unknown";
+      }
     case "keystore":
       try {
         const parsed = JSON.parse(fs.readFileSync(settings.files[0], "utf8")) as { address?: unknown };
