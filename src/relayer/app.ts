@@ -221,7 +221,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 }
 
 /** Configured secrets no log line may carry. */
-function configSecrets(config: RelayerConfig): string[] {
+export function configSecrets(config: RelayerConfig): string[] {
   const secrets = urlSecrets(config.rpcUrl);
   if (config.adminToken.length >= 8) secrets.push(config.adminToken);
   return secrets;
@@ -263,7 +263,7 @@ function registerMetrics(app: FastifyInstance, ctx: RouteContext): void {
     (metrics.registry.getSingleMetric("relayer_not_ready") as Gauge<"reason"> | undefined) ??
     new Gauge({
       name: "relayer_not_ready",
-      help: "1 while a condition makes the relayer not ready (signer_unfunded, storage_unavailable)",
+      help: "1 while a condition makes the relayer not ready (signer_unfunded, storage_unavailable, jobs_unavailable)",
       labelNames: ["reason"],
       registers: [metrics.registry],
     });

@@ -6,7 +6,8 @@
  *   RPC_URL=... DEPLOYMENTS_FILE=deployments/<network>.json RELAYER_PRIVATE_KEY=0x... \
  *     npx ts-node --transpile-only src/relayer/main.ts
  *
- * RELAYER_ROLE=api|worker|all (default all) picks what this process runs (see ./server.ts).
+ * RELAYER_ROLE=api|worker|all (default all) picks what this process runs (see ./server.ts). In role
+ * all, should the chain jobs' thread die, the process exits with code 1.
  */
 import os from "node:os";
 import { loadConfig } from "./config";
@@ -34,7 +35,12 @@ async function main(): Promise<void> {
   const level = process.env.LOG_LEVEL ?? "info";
   let relayer: RunningRelayer;
   try {
-    relayer = await startRelayer(config, { logger: level === "silent" ? false : { level } });
+    relayer = await startRelayer(config, {
+      logger: level === "silent" ? false : { level },
+      // Serving payments nobody batches would only grow a backlog: exit for the supervisor to
+      // restart the process (a kill -9 at any point is safe, so is this).
+      onJobsExit: () => process.exit(1),
+    });
   } catch (error) {
     fatal("relayer failed to start", error);
   }

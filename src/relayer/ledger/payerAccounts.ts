@@ -99,10 +99,11 @@ export class PayerView {
     this.pendingAmount += payment.amount;
   }
 
-  /** A pending payment moved between pending states (accepted → batched → submitted, or back). */
-  move(id: Hex, state: PaymentState): void {
+  /** A pending payment moved between pending states (accepted → batched → submitted, or back); false if unknown. */
+  move(id: Hex, state: PaymentState): boolean {
     const payment = this.pending.get(id);
     if (payment) this.pending.set(id, { ...payment, state });
+    return payment !== undefined;
   }
 
   /**

@@ -24,10 +24,31 @@ export const LEDGER_DEFAULTS = {
 
 const PENDING = new Set<PaymentState>([PaymentState.Accepted, PaymentState.Batched, PaymentState.Submitted]);
 
-type Notice =
+/** What one committed payment change does to its payer's view. */
+export type Notice =
   | { kind: "escrowed"; payment: PendingPayment }
   | { kind: "released"; id: Hex }
-  | { kind: "moved"; id: Hex; state: PaymentState };
+  | { kind: "moved"; payment: PendingPayment };
+
+/**
+ * A payment state change as the ledger sees it: a notice to apply to the payer's view, or
+ * "invalidate" (back in the queue after a batch lost to a reorg: only a fresh read knows what it
+ * reserves), or null (nothing a view holds changed).
+ */
+export function noticeOf(before: PaymentState, after: PaymentRecord): Notice | "invalidate" | null {
+  if (after.state === PaymentState.Escrowed) {
+    return {
+      kind: "escrowed",
+      payment: { id: after.id, amount: after.amount, nonce: after.nonce, state: after.state },
+    };
+  }
+  if (PENDING.has(before) && !PENDING.has(after.state)) return { kind: "released", id: after.id };
+  if (!PENDING.has(before) && PENDING.has(after.state)) return "invalidate";
+  if (PENDING.has(before) && PENDING.has(after.state) && before !== after.state) {
+    return { kind: "moved", payment: { id: after.id, amount: after.amount, nonce: after.nonce, state: after.state } };
+  }
+  return null;
+}
 
 interface Entry {
   view: PayerView;
@@ -73,7 +94,8 @@ export interface PayerLedgerOptions {
 export class PayerLedger implements PayerAccounts, LedgerListener {
   private block: bigint;
   private readonly entries = new Map<Hex, Entry>();
-  private readonly loading = new Map<Hex, Loading>();
+  /** Reads in progress per payer (a fresh load may run beside a shared one). */
+  private readonly loading = new Map<Hex, Set<Loading>>();
   private readonly reads = new Map<Hex, Promise<PayerView>>();
   private readonly outflows = new OutflowBook();
   private readonly ttlMs: number;
@@ -147,19 +169,9 @@ export class PayerLedger implements PayerAccounts, LedgerListener {
   paymentsChanged(changes: readonly { before: PaymentState; after: PaymentRecord }[]): void {
     for (const { before, after } of changes) {
       const payer = after.payer.toLowerCase() as Hex;
-      if (after.state === PaymentState.Escrowed) {
-        this.notify(payer, {
-          kind: "escrowed",
-          payment: { id: after.id, amount: after.amount, nonce: after.nonce, state: after.state },
-        });
-      } else if (PENDING.has(before) && !PENDING.has(after.state)) {
-        this.notify(payer, { kind: "released", id: after.id });
-      } else if (!PENDING.has(before) && PENDING.has(after.state)) {
-        // Back in the queue (a batch lost to a reorg): only a fresh read knows what it reserves.
-        this.invalidate(payer);
-      } else if (PENDING.has(before) && PENDING.has(after.state) && before !== after.state) {
-        this.notify(payer, { kind: "moved", id: after.id, state: after.state });
-      }
+      const notice = noticeOf(before, after);
+      if (notice === "invalidate") this.invalidate(payer);
+      else if (notice) this.notify(payer, notice);
     }
   }
 
@@ -171,31 +183,41 @@ export class PayerLedger implements PayerAccounts, LedgerListener {
   rewound(block: bigint): void {
     this.block = block;
     this.entries.clear();
-    for (const loading of this.loading.values()) loading.invalid = true;
+    for (const loads of this.loading.values()) for (const loading of loads) loading.invalid = true;
     this.stats.resets++;
   }
 
   private notify(payer: Hex, notice: Notice): void {
-    const loading = this.loading.get(payer);
-    if (loading) loading.notices.push(notice);
+    for (const loading of this.loading.get(payer) ?? []) loading.notices.push(notice);
     const entry = this.entries.get(payer);
-    if (entry) apply(entry.view, notice);
+    if (entry) applyNotice(entry.view, notice);
   }
 
   private invalidate(payer: Hex): void {
     this.stats.invalidations++;
     this.entries.delete(payer);
-    const loading = this.loading.get(payer);
-    if (loading) loading.invalid = true;
+    for (const loading of this.loading.get(payer) ?? []) loading.invalid = true;
   }
 
-  private async load(payer: Hex): Promise<PayerView> {
+  /**
+   * A read of the payer started now, never shared with one already running nor served from the
+   * cache: it sees every payment committed before the call (another thread's ledger mirror asks for
+   * it, ../roles/jobsThread.ts). `current` is called synchronously with the finished view, before
+   * any later commit can change it.
+   */
+  async loadFresh(payer: Hex, current: (view: PayerView) => void): Promise<PayerView> {
+    return this.load(payer.toLowerCase() as Hex, current);
+  }
+
+  private async load(payer: Hex, current?: (view: PayerView) => void): Promise<PayerView> {
     for (let attempt = 0; attempt < LEDGER_DEFAULTS.maxLoadAttempts; attempt++) {
       if (attempt > 0) this.stats.retries++;
       this.stats.loads++;
       // Registered before either read starts: every commit from here on is queued for replay.
       const loading: Loading = { notices: [], invalid: false };
-      this.loading.set(payer, loading);
+      let loads = this.loading.get(payer);
+      if (!loads) this.loading.set(payer, (loads = new Set()));
+      loads.add(loading);
       const block = this.block;
       try {
         const [account, pending] = await Promise.all([
@@ -209,13 +231,15 @@ export class PayerLedger implements PayerAccounts, LedgerListener {
         // queued notices fixes both (removals from the pending set are idempotent; escrows after
         // `block` are not in the account yet).
         const view = new PayerView(account, pending);
-        for (const notice of loading.notices) apply(view, notice);
+        for (const notice of loading.notices) applyNotice(view, notice);
         this.entries.delete(payer);
         this.entries.set(payer, { view, expiresAt: this.now() + this.ttlMs });
         if (this.entries.size > this.maxEntries) this.evictOldest();
+        current?.(view);
         return view;
       } finally {
-        if (this.loading.get(payer) === loading) this.loading.delete(payer);
+        loads.delete(loading);
+        if (loads.size === 0 && this.loading.get(payer) === loads) this.loading.delete(payer);
       }
     }
     throw new ApiError("chain_unavailable", `the account of ${payer} kept changing while it was read; retry`);
@@ -229,9 +253,10 @@ export class PayerLedger implements PayerAccounts, LedgerListener {
   }
 }
 
-function apply(view: PayerView, notice: Notice): void {
+export function applyNotice(view: PayerView, notice: Notice): void {
   if (notice.kind === "moved") {
-    view.move(notice.id, notice.state);
+    // Accepted after this view was read (a reservation the view never saw): from now on it is known.
+    if (!view.move(notice.payment.id, notice.payment.state)) view.add(notice.payment);
     return;
   }
   if (notice.kind === "released") {

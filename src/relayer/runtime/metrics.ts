@@ -1,4 +1,16 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import {
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type MetricObjectWithValues,
+  type MetricValue,
+} from "prom-client";
+
+/** A registry's series as plain data (`registry.getMetricsAsJSON()`): what crosses a thread boundary. */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 /**
  * Prometheus metrics of the relayer. One registry per process (`metrics`), served at GET /metrics.
@@ -38,6 +50,11 @@ export interface RelayerMetrics {
   readonly deepReorgs: Counter<"reason">;
   /** Registers a function that sets mirrored gauges right before a scrape. */
   setGaugeSource(name: string, refresh: () => Promise<void> | void): void;
+  /**
+   * Adds the series another registry reports (the jobs thread's) to every scrape: counters and
+   * histograms of the same name and labels are summed. A failing source is left out of the scrape.
+   */
+  addRemoteSource(name: string, snapshot: () => Promise<MetricsSnapshot>): void;
   /** Refreshes mirrored gauges and renders the exposition text. */
   render(): Promise<string>;
 }
@@ -47,6 +64,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Relay
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "relayer_" });
   const registers = [registry];
   const sources = new Map<string, () => Promise<void> | void>();
+  const remotes = new Map<string, () => Promise<MetricsSnapshot>>();
 
   const metrics: RelayerMetrics = {
     registry,
@@ -120,10 +138,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Relay
     setGaugeSource(name, refresh) {
       sources.set(name, refresh);
     },
+    addRemoteSource(name, snapshot) {
+      remotes.set(name, snapshot);
+    },
     async render() {
       // A failing source must not take the whole scrape down: the other series are still useful.
       await Promise.allSettled([...sources.values()].map(async (refresh) => refresh()));
-      return registry.metrics();
+      if (remotes.size === 0) return registry.metrics();
+      const settled = await Promise.allSettled([...remotes.values()].map((snapshot) => snapshot()));
+      const snapshots = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+      const own = (await registry.getMetricsAsJSON()) as MetricsSnapshot;
+      return AggregatorRegistry.aggregate([own, ...snapshots]).metrics();
     },
   };
   return metrics;

@@ -8,7 +8,9 @@ export type NotReadyReason =
   /** The signer's balance does not cover a transaction's gas: nothing can be sent until funded. */
   | "signer_unfunded"
   /** The database refuses writes (disk full, I/O error): nothing can be accepted. */
-  | "storage_unavailable";
+  | "storage_unavailable"
+  /** Role all: the chain jobs' thread stopped unexpectedly; nothing is batched or sent any more. */
+  | "jobs_unavailable";
 
 export interface NotReadyCondition {
   reason: NotReadyReason;

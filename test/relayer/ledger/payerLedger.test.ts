@@ -172,6 +172,29 @@ describe("PayerLedger", function () {
     expect(reader.reads).to.have.length(1);
   });
 
+  it("counts a payment batched that it never saw reserved (accepted by another thread's intake after its read) as in flight", async function () {
+    const { ledger, store, payer, reader } = await setup();
+    expect(await ledger.accountForBatching(payer)).to.deep.equal({
+      balance: CUSTOMER_DEPOSIT,
+      nonceBase: 0n,
+      nonceBitmap: 0n,
+    });
+    // Accepted after the read; the first this ledger hears of it is the batcher's commit.
+    const late = makePayment(1, { payer, amount: usd(40), nonce: 0n });
+    await store.payments.insertAccepted([late]);
+    ledger.paymentsChanged([{ before: PaymentState.Accepted, after: { ...late, state: PaymentState.Batched } }]);
+    expect(await ledger.accountForBatching(payer)).to.deep.equal({
+      balance: CUSTOMER_DEPOSIT - usd(40),
+      nonceBase: 1n,
+      nonceBitmap: 0n,
+    });
+    // Escrowed: in the balance, once.
+    ledger.paymentsChanged([{ before: PaymentState.Batched, after: { ...late, state: PaymentState.Escrowed } }]);
+    const view = await ledger.view(payer);
+    expect([view.account.balance, view.pendingAmount]).to.deep.equal([CUSTOMER_DEPOSIT - usd(40), 0n]);
+    expect(reader.reads).to.have.length(1);
+  });
+
   it("shares one read between intake and the batcher asking at once", async function () {
     const { ledger, payer, reader } = await setup();
     reader.hold();

@@ -22,7 +22,7 @@ async function probe(check: () => Promise<unknown>): Promise<string> {
 
 /**
  * GET /ready — readiness: the store answers a read, the chain node answers eth_blockNumber, and no
- * reported condition holds (`reasons`: signer_unfunded, storage_unavailable; see src/relayer/readiness.ts).
+ * reported condition holds (`reasons`: signer_unfunded, storage_unavailable, jobs_unavailable; see src/relayer/readiness.ts).
  */
 export default defineRoute(
   "GET /ready",

@@ -1,0 +1,271 @@
+/**
+ * The chain side of a relayer process, as role `worker` runs it in its main thread and role `all`
+ * on its jobs thread (./jobsThreadMain.ts): its own store connection, signers and chain client, the
+ * WorkerRole (jobs and signer lanes) and the webhook dispatcher, the payer ledger they feed.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { RelayerConfig } from "../config";
+import { connectChain, type ChainClient } from "../chain/client";
+import { EthersChainView } from "../chain/chainView";
+import { withFinalityProfile } from "../chain/finality";
+import { openSigners, useSigningThreads, type TxSigner } from "../chain/signers";
+import { CURSOR_NAME as WATCHER_CURSOR } from "../jobs/chainWatcher";
+import type { LedgerListener } from "../ledger/listener";
+import { PayerLedger } from "../ledger/payerLedger";
+import { errorMessage, type Logger } from "../runtime/log";
+import type { RelayerMetrics } from "../runtime/metrics";
+import type { Readiness } from "../runtime/readiness";
+import { defaultKeyFile, openSqliteStore } from "../store/sqlite";
+import { openStore } from "../store/open";
+import type { RelayerStore } from "../store/types";
+import { WebhookDispatcher } from "../webhooks/dispatcher";
+import { LogThrottle } from "../webhooks/logThrottle";
+import { WorkerRole } from "./worker";
+
+/** How long start-up waits for the chain watcher to reach the head before serving anyway. */
+export const CATCH_UP_WAIT_MS = 60_000;
+const CATCH_UP_POLL_MS = 50;
+/** Hardhat's chain id: the only chain a relayer may run on without RELAYER_SECRET_KEY. */
+const LOCAL_CHAIN_ID = 31337n;
+/** Repeated webhook failure lines: at most one per endpoint and outcome per this interval. */
+const WEBHOOK_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Intake judges balances and nonces by what the watcher has applied, so a relayer that starts far
+ * behind the chain (a fresh database, a long downtime) would refuse funded payers until it caught
+ * up. Start-up runs the watcher to the head first (bounded: an unreachable node must not stop the
+ * API from answering, and readiness reports the lag).
+ */
+async function catchUp(jobs: WorkerRole, ledger: PayerLedger, chain: ChainClient, config: RelayerConfig, log: Logger) {
+  const deadline = Date.now() + CATCH_UP_WAIT_MS;
+  let head: bigint;
+  try {
+    head = await chain.blockNumber();
+  } catch (error) {
+    log.warn({ err: errorMessage(error) }, "chain unreachable at start-up: serving without catching up");
+    return;
+  }
+  const target = head - BigInt(Math.max(1, config.confirmations)) + 1n;
+  // In FINALITY=finalized mode the watcher stops at the finalized block, below `target`.
+  const reached = () => ledger.appliedBlock >= (jobs.watcher.lastTick.safe ?? target);
+  while (!reached() && Date.now() < deadline) {
+    await jobs.watcher.tick().catch(() => new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS)));
+  }
+  if (!reached()) {
+    log.warn({ applied: ledger.appliedBlock.toString(), head: head.toString() }, "watcher still behind the chain");
+  }
+}
+
+/** The store the configuration names: PostgreSQL when DATABASE_URL is set, else the SQLite file. */
+export async function openConfiguredStore(
+  config: RelayerConfig,
+): Promise<{ store: RelayerStore; keyFileExisted: boolean }> {
+  if (config.databaseUrl !== null) {
+    const opened = await openStore({
+      location: config.databaseUrl.reveal(),
+      secretKey: config.webhooks.secretKey ?? undefined,
+    });
+    return { store: opened.store, keyFileExisted: true };
+  }
+  fs.mkdirSync(path.dirname(path.resolve(config.databasePath)), { recursive: true });
+  const keyFile = defaultKeyFile(config.databasePath);
+  const keyFileExisted = fs.existsSync(keyFile);
+  const store = await openSqliteStore(config.databasePath, {
+    secretKey: config.webhooks.secretKey ?? undefined,
+    keyFile,
+  });
+  return { store, keyFileExisted };
+}
+
+/**
+ * The chain's finality profile applied to `config`, and the check that webhook secrets have a key
+ * (logged once per process: the caller says whether this one logs it).
+ */
+export function chainSettings(
+  config: RelayerConfig,
+  chain: ChainClient,
+  keyFileExisted: boolean,
+  log: Logger | null,
+): RelayerConfig {
+  const finality = withFinalityProfile(config, chain.chainId);
+  log?.info(
+    { chainId: chain.chainId.toString(), ...finality.profile, reorgDepth: finality.profile.reorgDepth.toString() },
+    "finality profile",
+  );
+  if (config.webhooks.secretKey === null) {
+    // The key beside the database protects only copies of the database that leave without it.
+    if (chain.chainId !== LOCAL_CHAIN_ID) {
+      throw new Error("RELAYER_SECRET_KEY is required on any chain but the local one (webhook secrets at rest)");
+    }
+    // Warned once, when the key is generated; afterwards it is the local set-up working as meant.
+    if (log) {
+      const keyFile = config.databaseUrl === null ? defaultKeyFile(config.databasePath) : null;
+      (keyFileExisted ? log.info : log.warn)(
+        { keyFile },
+        "RELAYER_SECRET_KEY not set: webhook secrets are encrypted under the key file beside the database",
+      );
+    }
+  }
+  return finality.config;
+}
+
+export interface JobsOptions {
+  /** Random per process start. */
+  holder: string;
+  /** "worker" or "all" (operators read it in the leases' info). */
+  role: string;
+  log: Logger;
+  metrics: RelayerMetrics;
+  readiness: Readiness;
+  /** Whether this thread logs the finality profile and the key-file notice (once per process). */
+  logSettings: boolean;
+  /** The batcher's simulation reads payers from the ledger rather than the node. Default false. */
+  batchAccounts?: boolean;
+  /** What the jobs tell of their commits: the ledger itself, or a listener that also forwards it. */
+  listener?: (ledger: PayerLedger) => LedgerListener;
+}
+
+export interface RunningJobs {
+  store: RelayerStore;
+  chain: ChainClient;
+  signers: TxSigner[];
+  worker: WorkerRole;
+  dispatcher: WebhookDispatcher;
+  ledger: PayerLedger;
+  /** The jobs' leases released, deliveries finished, signers, chain and store closed. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Opens the store, signers and chain, starts the jobs (catching up with the chain) and the dispatcher. */
+export async function startJobs(config: RelayerConfig, options: JobsOptions): Promise<RunningJobs> {
+  const { log, metrics, readiness } = options;
+  let store: RelayerStore | null = null;
+  let chain: ChainClient | null = null;
+  let signers: TxSigner[] = [];
+  let worker: WorkerRole | null = null;
+  let dispatcher: WebhookDispatcher | null = null;
+
+  const shutdown = async () => {
+    const steps: [string, (() => Promise<void> | void) | null][] = [
+      ["jobs", worker && (() => worker!.stop())],
+      ["webhooks", dispatcher && (() => dispatcher!.stop())],
+      [
+        "chain",
+        chain || signers.length > 0
+          ? async () => {
+              for (const signer of signers) await signer.close();
+              if (chain) {
+                await chain.close();
+                chain.provider.destroy();
+              }
+            }
+          : null,
+      ],
+      ["store", store && (() => store!.close())],
+    ];
+    for (const [name, step] of steps) {
+      if (!step) continue;
+      try {
+        await step();
+      } catch (error) {
+        log.error({ step: name, err: errorMessage(error) }, "shutdown step failed");
+      }
+    }
+  };
+
+  try {
+    const opened = await openConfiguredStore(config);
+    store = opened.store;
+    signers = await openSigners(config.signers);
+    chain = await connectChain({
+      rpcUrl: config.rpcUrl,
+      deployment: config.deploymentsFile,
+      signer: signers[0] ?? null,
+      logger: log,
+      onRpcRetry: (label) => metrics.failures.inc({ component: "rpc", reason: label }),
+    });
+    useSigningThreads(signers);
+    config = chainSettings(config, chain, opened.keyFileExisted, options.logSettings ? log : null);
+    const chainView = await EthersChainView.connect({
+      provider: chain.provider,
+      escrow: chain.addresses.escrow,
+      registry: chain.addresses.registry,
+      chainId: chain.chainId,
+    });
+    // The payer ledger, kept current by what the watcher commits; it starts at the watcher's cursor.
+    const cursor = await store.chainCursor.get(WATCHER_CURSOR);
+    const startBlock = chain.addresses.startBlock;
+    const ledger = new PayerLedger({
+      reader: chainView,
+      payments: store.payments,
+      block: cursor?.blockNumber ?? startBlock - 1n,
+      startBlock,
+    });
+    worker = new WorkerRole({
+      store,
+      chain,
+      signers,
+      config,
+      holder: options.holder,
+      role: options.role,
+      logger: log,
+      metrics,
+      ledger: options.listener ? options.listener(ledger) : ledger,
+      // The ledger knows every payment batched or sent (their commits pass through it) and, in role
+      // all, the withdrawals relayed: what the batch simulation needs. A lone worker simulates
+      // batches against the node's pending state instead.
+      batchAccounts: options.batchAccounts ? ledger : undefined,
+      readiness,
+    });
+    const hooks = config.webhooks;
+    // One line per endpoint and outcome per interval: a dead endpoint must not flood the log.
+    const deliveryLog = new LogThrottle(WEBHOOK_LOG_INTERVAL_MS);
+    dispatcher = new WebhookDispatcher({
+      store,
+      concurrency: hooks.concurrency,
+      endpointConcurrency: hooks.endpointConcurrency,
+      disablePolicy: { failures: hooks.disableAfterFailures, spanMs: hooks.disableAfterMs },
+      urlPolicy: { allowLoopback: hooks.allowLoopback, allowPrivate: hooks.allowPrivate },
+      retentionMs: hooks.retentionMs,
+      onResult: (outcome, record, error) => {
+        if (outcome === "delivered") return;
+        metrics.failures.inc({ component: "webhooks", reason: outcome });
+        const suppressed = deliveryLog.take(`${record.endpointId}|${outcome}`);
+        if (suppressed === null) return;
+        log.warn(
+          { outbox: record.id, endpoint: record.endpointId, outcome, err: error, suppressed },
+          "webhook delivery failed",
+        );
+      },
+      onDisabled: (endpoint, failures, error) =>
+        log.warn(
+          { endpoint: endpoint.id, merchant: endpoint.merchantId.toString(), failures, err: error },
+          "webhook endpoint disabled after repeated failures",
+        ),
+      onError: (error) => log.error({ err: errorMessage(error) }, "webhook dispatcher tick failed"),
+    });
+    // Takes the leases it can; each lane reconciles its signer's nonce (and resolves transactions a
+    // crash left pending) before anything is sent.
+    await worker.start();
+    if (worker.jobsLease.isHeld) await catchUp(worker, ledger, chain, config, log);
+    dispatcher.start();
+
+    let stopping: Promise<void> | null = null;
+    return {
+      store,
+      chain,
+      signers,
+      worker,
+      dispatcher,
+      ledger,
+      stop() {
+        stopping ??= shutdown();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await shutdown();
+    throw error;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The jobs thread of role `all` (started by ./jobsThread.ts): the chain jobs exactly as role
+ * `worker` runs them (./jobs.ts), on a store connection, chain client and signers of its own, so
+ * that their synchronous work (SQLite, calldata, JSON-RPC parsing) never stalls HTTP. It keeps the
+ * authoritative payer ledger and streams its notices to the HTTP thread's mirror, answers the
+ * mirror's fresh loads, relays the API's signed operations through its lanes, and reports its
+ * readiness conditions, leases, metrics and log lines.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import type { Hex } from "../domain";
+import type { ChainWriter } from "../chain/chainWriter";
+import { ApiError } from "../errors";
+import { SubmitterChainWriter } from "../jobs/relayWriter";
+import { LedgerFeed } from "../ledger/ledgerMirror";
+import { errorMessage } from "../runtime/log";
+import { createMetrics } from "../runtime/metrics";
+import { Readiness, type NotReadyReason } from "../runtime/readiness";
+import { startJobs, type RunningJobs } from "./jobs";
+import {
+  configFromWire,
+  jsonLineLogger,
+  type FromJobs,
+  type JobsThreadData,
+  type ToJobs,
+  type WireError,
+} from "./jobsWire";
+
+/** How often the held leases are compared with what the HTTP thread was last told. */
+const LEASE_REPORT_MS = 200;
+
+const port = parentPort!;
+const data = workerData as JobsThreadData;
+const post = (message: FromJobs) => port.postMessage(message);
+const log = jsonLineLogger(data.logLevel, (line) => post({ t: "log", line }));
+
+/** Conditions go to the HTTP thread's Readiness, which GET /ready and the metric read. */
+class ForwardedReadiness extends Readiness {
+  override fail(reason: NotReadyReason, message: string): boolean {
+    const changed = super.fail(reason, message);
+    if (changed) post({ t: "readiness", reason, message });
+    return changed;
+  }
+
+  override clear(reason: NotReadyReason): boolean {
+    const changed = super.clear(reason);
+    if (changed) post({ t: "readiness", reason, message: null });
+    return changed;
+  }
+}
+
+function wireError(error: unknown): WireError {
+  if (error instanceof ApiError) return { message: error.message, api: { code: error.code, details: error.details } };
+  return { message: errorMessage(error) };
+}
+
+async function main(): Promise<void> {
+  const config = configFromWire(data.config);
+  const metrics = createMetrics({ defaultMetrics: false });
+  let feed: LedgerFeed | null = null;
+  let jobs: RunningJobs;
+  try {
+    jobs = await startJobs(config, {
+      holder: data.holder,
+      role: "all",
+      log,
+      metrics,
+      readiness: new ForwardedReadiness(),
+      // The HTTP thread logged them when it connected.
+      logSettings: false,
+      batchAccounts: true,
+      listener: (ledger) => (feed = new LedgerFeed(ledger, (seq, event) => post({ t: "ledger", seq, event }))),
+    });
+  } catch (error) {
+    post({ t: "startFailed", message: errorMessage(error) });
+    return;
+  }
+  const writer: ChainWriter = new SubmitterChainWriter(jobs.worker.lanes, log);
+  const { ledger, worker } = jobs;
+
+  let leases = worker.heldLeases();
+  const leaseTimer = setInterval(() => {
+    const now = worker.heldLeases();
+    if (now.join() === leases.join()) return;
+    leases = now;
+    post({ t: "leases", leases });
+  }, LEASE_REPORT_MS);
+
+  const relay = async (op: string, args: unknown[]) => {
+    switch (op) {
+      case "confirmWithSignature":
+      case "openDisputeWithSignature":
+      case "refundWithSignature":
+        return writer[op](args[0] as never);
+      case "depositWithAuthorization":
+        return writer.depositWithAuthorization(args[0] as never);
+      case "withdrawWithSignature": {
+        const [withdrawal, signature] = args as Parameters<ChainWriter["withdrawWithSignature"]>;
+        const sent = await writer.withdrawWithSignature(withdrawal, signature);
+        // The batch simulation reads this ledger: what is on its way out is not there to pay with.
+        ledger.reserveOutflow(withdrawal.payer as Hex, {
+          nonce: withdrawal.nonce,
+          amount: withdrawal.amount,
+          deadline: withdrawal.deadline,
+        });
+        return sent;
+      }
+      default:
+        throw new Error(`unknown relayed operation ${op}`);
+    }
+  };
+
+  let stopping: Promise<void> | null = null;
+  port.on("message", (message: ToJobs) => {
+    const answer = (id: number, work: () => Promise<unknown>) =>
+      work().then(
+        (result) => post({ t: "reply", id, result } as FromJobs),
+        (error: unknown) => post({ t: "reply", id, error: wireError(error) }),
+      );
+    switch (message.t) {
+      case "load":
+        void answer(message.id, () => feed!.load(message.payer));
+        break;
+      case "relay":
+        void answer(message.id, () => relay(message.op, message.args));
+        break;
+      case "metrics":
+        void answer(message.id, () => metrics.registry.getMetricsAsJSON());
+        break;
+      case "stopJobs":
+        void worker.stop();
+        break;
+      case "stop":
+        stopping ??= (async () => {
+          clearInterval(leaseTimer);
+          await jobs.stop();
+          post({ t: "stopped" });
+          port.close();
+        })();
+        break;
+    }
+  });
+  post({ t: "started", signers: worker.signers, leases });
+}
+
+void main();
