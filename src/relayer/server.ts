@@ -1,8 +1,9 @@
 /**
  * A relayer process in one of three roles (config.role, RELAYER_ROLE):
- *  - `api`: the HTTP API (intake and reads) only. Payer views are read afresh per request (chain +
- *    store: ChainAccounts); relayed writes answer chain_unavailable (503): they are sent by workers'
- *    signer lanes, and an api instance holds none. Any number of api instances share one store.
+ *  - `api`: the HTTP API (intake and reads) only. Payer views come from a PayerLedger kept current
+ *    by following the escrow's logs near the head (./jobs/ledgerFollower.ts), not a chain read per
+ *    payment; relayed writes answer chain_unavailable (503): they are sent by workers' signer lanes,
+ *    and an api instance holds none. Any number of api instances share one store.
  *  - `worker`: the chain jobs (./roles/worker.ts): the singleton jobs under the `jobs` lease, one
  *    submitter per signer lane under its `lane:<address>` lease, and the webhook dispatcher; no API
  *    but GET /health (role and leases held). Any number of workers: the others wait on standby.
@@ -42,6 +43,7 @@ import { openStore } from "./store/open";
 import { LEASE_TTL_MS } from "./store/sqlite/lease";
 import { WriterThread } from "./store/sqlite/writerThread";
 import { WorkerRole } from "./roles/worker";
+import { LedgerFollower } from "./jobs/ledgerFollower";
 import { WebhookDispatcher } from "./webhooks/dispatcher";
 import { LogThrottle } from "./webhooks/logThrottle";
 
@@ -170,6 +172,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
   let worker: WorkerRole | null = null;
   let dispatcher: WebhookDispatcher | null = null;
   let intakeWriter: WriterThread | null = null;
+  let follower: LedgerFollower | null = null;
   const holder = randomUUID();
   let heartbeat: NodeJS.Timeout | null = null;
   const sqlite = () => (store instanceof SqliteStore ? store : null);
@@ -182,6 +185,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       ["api", app && (() => app!.close())],
       ["intake writer", intakeWriter && (() => intakeWriter!.close())],
       ["jobs", worker && (() => worker!.stop())],
+      ["ledger follower", follower && (() => follower!.stop())],
       ["lease heartbeat", heartbeat && (() => clearInterval(heartbeat!))],
       ["webhooks", dispatcher && (() => dispatcher!.stop())],
       [
@@ -275,6 +279,11 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
         block: cursor?.blockNumber ?? startBlock - 1n,
         startBlock,
       });
+    } else {
+      // Role api: the same ledger, fed by a follower of the escrow's logs (from the head at start).
+      const startBlock = chain.addresses.startBlock;
+      ledger = new PayerLedger({ reader: chainView, payments: store.payments, block: startBlock - 1n, startBlock });
+      follower = new LedgerFollower({ chain, ledger, pollIntervalMs: config.pollIntervalMs, logger: log, metrics });
     }
 
     // A transaction stuck under the fee cap is logged and counted by the submitter itself.
@@ -342,7 +351,6 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
         config,
         store,
         chain: chainView,
-        // Role api: no watcher here to keep a ledger current; payers are read afresh (ChainAccounts).
         accounts: ledger ?? undefined,
         recovery,
         groupCommit: writerThread
@@ -369,6 +377,8 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       if (worker.jobsLease.isHeld) await catchUp(worker, ledger!, chain, config, log);
       dispatcher!.start();
     }
+    // Its first poll sets the block the ledger reads payers at: before the API takes a payment.
+    await follower?.begin();
 
     // Worker threads load their code (ts-node under `npm start`) before the first request needs them.
     await Promise.all([recovery?.ready(), intakeWriter?.insertAccepted([])]);

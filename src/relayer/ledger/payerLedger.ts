@@ -24,6 +24,9 @@ export const LEDGER_DEFAULTS = {
 
 const PENDING = new Set<PaymentState>([PaymentState.Accepted, PaymentState.Batched, PaymentState.Submitted]);
 
+/** What the ledger reads of a changed payment (a follower of the escrow's logs knows no more). */
+export type LedgerPaymentChange = Pick<PaymentRecord, "id" | "payer" | "amount" | "nonce" | "state">;
+
 type Notice =
   | { kind: "escrowed"; payment: PendingPayment }
   | { kind: "released"; id: Hex }
@@ -144,7 +147,17 @@ export class PayerLedger implements PayerAccounts, LedgerListener {
     this.invalidate(payer.toLowerCase() as Hex);
   }
 
-  paymentsChanged(changes: readonly { before: PaymentState; after: PaymentRecord }[]): void {
+  /**
+   * The payer's pending payment `id` as its cached view holds it, or undefined when no view of the
+   * payer is cached (or the view does not hold it). For a follower of the escrow's logs: a payment
+   * the view holds can be moved on; anything else about the payer needs a re-read.
+   */
+  pendingPayment(payer: Hex, id: Hex): PendingPayment | undefined {
+    const view = this.entries.get(payer.toLowerCase() as Hex)?.view;
+    return view?.pending.get(id) ?? view?.pending.get(id.toLowerCase() as Hex);
+  }
+
+  paymentsChanged(changes: readonly { before: PaymentState; after: LedgerPaymentChange }[]): void {
     for (const { before, after } of changes) {
       const payer = after.payer.toLowerCase() as Hex;
       if (after.state === PaymentState.Escrowed) {
