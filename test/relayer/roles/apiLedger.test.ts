@@ -70,7 +70,6 @@ describe("role api: payer ledger fed by the escrow's logs (PostgreSQL, real proc
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
     const calls = (proxy.stats.methods.get("eth_call") ?? 0) - callsBefore;
-    console.log("FOLCALLS", calls);
     // The payer's account once (balance and nonce window), the merchant's terms and the token's
     // blocklist entry per their short caches: a handful, whatever the number of payments.
     expect(calls, `eth_calls for ${spaced.length} payments`).to.be.at.most(8);
