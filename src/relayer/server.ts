@@ -283,7 +283,14 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       // Role api: the same ledger, fed by a follower of the escrow's logs (from the head at start).
       const startBlock = chain.addresses.startBlock;
       ledger = new PayerLedger({ reader: chainView, payments: store.payments, block: startBlock - 1n, startBlock });
-      follower = new LedgerFollower({ chain, ledger, pollIntervalMs: config.pollIntervalMs, logger: log, metrics });
+      follower = new LedgerFollower({
+        chain,
+        ledger,
+        payments: store.payments,
+        pollIntervalMs: config.pollIntervalMs,
+        logger: log,
+        metrics,
+      });
     }
 
     // A transaction stuck under the fee cap is logged and counted by the submitter itself.

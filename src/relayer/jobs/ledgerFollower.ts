@@ -7,14 +7,17 @@
  * the watcher's topics and decoder (./logApplier.ts), and per page, synchronously (no intake read
  * falls between):
  *   PaymentEscrowed  → held pending by the payer's cached view: escrowed (balance and nonce move with
- *                      the pending entry in one step); otherwise the payer is touched (re-read)
+ *                      the pending entry in one step); not held but in the store (another instance
+ *                      accepted it after the view was read): escrowed all the same, with the stored
+ *                      nonce (one store read per page for all of them); otherwise the payer is
+ *                      touched (re-read)
  *   PaymentRejected  → held: its reservation ends
  *   Deposited, Withdrawn, NonceCancelled, PaymentRefunded, DisputeResolved → touched (their balance
  *                      or nonce window moved)
  *   then `chainAdvanced(to, touched)`: the ledger reads a missing payer at the block applied here.
  *
- * The store is not consulted: payments another instance accepted are not in this process's views
- * (the store's guarded insert judges those), and the worker's watcher moves the stored states.
+ * Payments another instance accepted after a view was read are not in it (the store's guarded insert
+ * judges those); the worker's watcher moves the stored states, never this follower.
  *
  * Reorgs: the hash of each page's last block is kept for a window of pages. When the last applied
  * block's hash changed, the newest block of the window still on the chain is the rewind point:
@@ -25,11 +28,11 @@
  * A failing node: the ledger keeps what it has (its views age out by its TTL), the failure is
  * counted and logged at most once per interval, and the next poll resumes where the last applied.
  */
-import { PaymentState, type Hex } from "../domain";
+import { PaymentState, type Hex, type PaymentRecord } from "../domain";
 import type { ChainClient } from "../chain/client";
 import { classifyRpcError } from "../chain/rpcErrors";
 import type { LedgerPaymentChange } from "../ledger/payerLedger";
-import type { PendingPayment } from "../store/types";
+import type { PaymentRepository, PendingPayment } from "../store/types";
 import { LogThrottle } from "../webhooks/logThrottle";
 import { errorMessage, silentLogger, type Logger } from "../runtime/log";
 import { WATCHED_TOPICS, decodeEscrowLogs, type EscrowPage } from "./logApplier";
@@ -37,6 +40,7 @@ import { Job, type JobMetrics } from "./job";
 
 /** What the follower tells (PayerLedger): the watcher's listener calls, and a look at a cached view. */
 export interface FollowedLedger {
+  hasView(payer: Hex): boolean;
   pendingPayment(payer: Hex, id: Hex): PendingPayment | undefined;
   paymentsChanged(changes: readonly { before: PaymentState; after: LedgerPaymentChange }[]): void;
   chainAdvanced(block: bigint, touched: readonly Hex[]): void;
@@ -58,6 +62,8 @@ export const FOLLOWER_DEFAULTS = {
 export interface LedgerFollowerOptions {
   chain: Pick<ChainClient, "blockNumber" | "block" | "escrowLogs">;
   ledger: FollowedLedger;
+  /** Where a payment escrowed that a cached view does not hold is looked up (its nonce). */
+  payments: Pick<PaymentRepository, "getMany">;
   /** Capped at FOLLOWER_DEFAULTS.maxPollIntervalMs. */
   pollIntervalMs: number;
   windowPages?: number;
@@ -151,21 +157,41 @@ export class LedgerFollower extends Job {
       const logs = await this.chain.escrowLogs(from, to, [WATCHED_TOPICS]);
       // A log from another version of block `to`: a reorg raced the two reads; retry next poll.
       if (logs.some((l) => l.blockNumber === to && l.blockHash.toLowerCase() !== hash)) return;
-      this.apply(decodeEscrowLogs(logs), to);
+      const page = decodeEscrowLogs(logs);
+      this.apply(page, to, await this.unheldEscrows(page));
       this.advance({ number: to, hash });
       from = to + 1n;
     }
   }
 
+  /**
+   * The stored payments among the page's escrows that a cached view does not hold (read before the
+   * page is applied: applying it must not wait on anything).
+   */
+  private async unheldEscrows(page: EscrowPage): Promise<Map<Hex, PaymentRecord>> {
+    const ids: Hex[] = [];
+    for (const { event } of page.events) {
+      if (event.name !== "PaymentEscrowed" || !this.ledger.hasView(event.payer)) continue;
+      if (!this.ledger.pendingPayment(event.payer, event.paymentId)) ids.push(event.paymentId);
+    }
+    return ids.length > 0 ? this.options.payments.getMany(ids) : new Map();
+  }
+
   /** Tells the ledger one page, in one synchronous step. */
-  private apply(page: EscrowPage, to: bigint): void {
+  private apply(page: EscrowPage, to: bigint, stored: Map<Hex, PaymentRecord>): void {
     const touched = new Set<Hex>();
     const touch = (payer: Hex) => touched.add(payer.toLowerCase() as Hex);
     for (const { event } of page.events) {
       switch (event.name) {
         case "PaymentEscrowed":
         case "PaymentRejected": {
-          const held = this.ledger.pendingPayment(event.payer, event.paymentId);
+          let held = this.ledger.pendingPayment(event.payer, event.paymentId);
+          const record = stored.get(event.paymentId);
+          if (!held && event.name === "PaymentEscrowed" && record && this.ledger.hasView(event.payer)) {
+            // Not counted by the view (accepted elsewhere after it was read): only the debit and the
+            // nonce move, exactly as for a held one.
+            held = { id: record.id, amount: record.amount, nonce: record.nonce, state: record.state };
+          }
           if (!held) {
             // Escrowed without the view holding it (another instance's, or not cached): re-read.
             // Rejected: the view never counted it, and the account did not move.

@@ -147,6 +147,11 @@ export class PayerLedger implements PayerAccounts, LedgerListener {
     this.invalidate(payer.toLowerCase() as Hex);
   }
 
+  /** Whether a view of the payer is cached (one a notification would move rather than drop). */
+  hasView(payer: Hex): boolean {
+    return this.entries.has(payer.toLowerCase() as Hex);
+  }
+
   /**
    * The payer's pending payment `id` as its cached view holds it, or undefined when no view of the
    * payer is cached (or the view does not hold it). For a follower of the escrow's logs: a payment

@@ -52,6 +52,7 @@ async function follow(
   const follower = new LedgerFollower({
     chain: options.chain ?? fx.chain,
     ledger,
+    payments: fx.store.payments,
     pollIntervalMs: 100,
     windowPages: options.windowPages,
     pageBlocks: 1n,
@@ -190,15 +191,29 @@ describe("ledger follower (role api's payer ledger, on anvil)", function () {
     expect(reader.reads).to.equal(3);
     await fx.store.payments.setState([tooMuch.id], PaymentState.Rejected);
 
-    // Escrowed without the view holding it (e.g. another instance accepted it): the payer is re-read.
-    const elsewhere = await signed(fx, customer, usd(5), nonce + 2n, false);
+    // Accepted by another instance after this view was read (stored, not in the view): escrowed all
+    // the same, with the nonce the store has, and still no re-read.
+    const other = await signed(fx, customer, usd(3), nonce + 2n);
+    await mined(fx.escrow.payBatch([onChain(other)]));
+    await follower.tick();
+    view = await ledger.view(payer);
+    expect(reader.reads).to.equal(3);
+    expect(view.account.balance).to.equal(afterWithdrawal - usd(13));
+    expect(view.isNonceFree(nonce + 2n)).to.equal(false);
+    expect(follower.stats.escrowed).to.equal(2);
+    expect(await fx.escrow.balanceOf(customer.address)).to.equal(view.account.balance);
+    await fx.store.payments.setState([other.id], PaymentState.Escrowed);
+
+    // Escrowed without the relayer knowing it (someone else's payBatch of a payment never sent to
+    // the relayer): the payer is re-read.
+    const elsewhere = await signed(fx, customer, usd(5), nonce + 3n, false);
     await mined(fx.escrow.payBatch([onChain(elsewhere)]));
     await follower.tick();
     view = await ledger.view(payer);
     expect(reader.reads).to.equal(4);
-    expect(view.account.balance).to.equal(afterWithdrawal - usd(15));
-    expect(view.available).to.equal(afterWithdrawal - usd(15));
-    expect(view.isNonceFree(nonce + 2n)).to.equal(false);
+    expect(view.account.balance).to.equal(afterWithdrawal - usd(18));
+    expect(view.available).to.equal(afterWithdrawal - usd(18));
+    expect(view.isNonceFree(nonce + 3n)).to.equal(false);
   });
 
   it("a reorg rewinds the ledger to the newest block of its window still on the chain; deeper than the window is an error", async () => {
