@@ -1,8 +1,9 @@
 /**
  * A relayer process in one of three roles (config.role, RELAYER_ROLE):
- *  - `api`: the HTTP API (intake and reads) only. Payer views are read afresh per request (chain +
- *    store: ChainAccounts); relayed writes answer chain_unavailable (503): they are sent by workers'
- *    signer lanes, and an api instance holds none. Any number of api instances share one store.
+ *  - `api`: the HTTP API (intake and reads) only. Payer views come from a PayerLedger kept current
+ *    by following the escrow's logs near the head (./jobs/ledgerFollower.ts), not a chain read per
+ *    payment; relayed writes answer chain_unavailable (503): they are sent by workers' signer lanes,
+ *    and an api instance holds none. Any number of api instances share one store.
  *  - `worker`: the chain jobs (./roles/jobs.ts, ./roles/worker.ts): the singleton jobs under the
  *    `jobs` lease, one submitter per signer lane under its `lane:<address>` lease, and the webhook
  *    dispatcher; no API but GET /health (role and leases held). Any number of workers: the others
@@ -48,6 +49,8 @@ import type { WorkerRole } from "./roles/worker";
 import type { WebhookDispatcher } from "./webhooks/dispatcher";
 import { chainSettings, openConfiguredStore, startJobs, type RunningJobs } from "./roles/jobs";
 import { JobsThread } from "./roles/jobsThread";
+import { LedgerFollower } from "./jobs/ledgerFollower";
+import { PayerLedger } from "./ledger/payerLedger";
 
 import { CATCH_UP_WAIT_MS } from "./roles/jobs";
 export { CATCH_UP_WAIT_MS };
@@ -152,6 +155,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
   let jobsThread: JobsThread | null = null;
   let intakeWriter: WriterThread | null = null;
   let blocklistBook: BlocklistBook | null = null;
+  let follower: LedgerFollower | null = null;
   const holder = randomUUID();
   let heartbeat: NodeJS.Timeout | null = null;
   const sqlite = () => (store instanceof SqliteStore ? store : null);
@@ -163,6 +167,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
     const steps: [string, (() => Promise<void> | void) | null][] = [
       ["api", app && (() => app!.close())],
       ["blocklist book", blocklistBook && (() => blocklistBook!.stop())],
+      ["ledger follower", follower && (() => follower!.stop())],
       ["intake writer", intakeWriter && (() => intakeWriter!.close())],
       ["jobs thread", jobsThread && (() => jobsThread!.stop())],
       ["jobs", jobs && (() => jobs!.stop())],
@@ -256,6 +261,20 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
     });
 
     const readiness = new Readiness();
+    let apiLedger: PayerLedger | null = null;
+    if (role === "api") {
+      // The same ledger as the jobs', fed by a follower of the escrow's logs (from the head at start).
+      const startBlock = chain.addresses.startBlock;
+      apiLedger = new PayerLedger({ reader: chainView, payments: store.payments, block: startBlock - 1n, startBlock });
+      follower = new LedgerFollower({
+        chain,
+        ledger: apiLedger,
+        payments: store.payments,
+        pollIntervalMs: config.pollIntervalMs,
+        logger: log,
+        metrics,
+      });
+    }
     if (role === "all") {
       const logger = options.logger;
       const sink =
@@ -290,8 +309,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       config,
       store,
       chain: chainView,
-      // Role api: no watcher here to keep a ledger current; payers are read afresh (ChainAccounts).
-      accounts: jobsThread?.accounts,
+      accounts: jobsThread?.accounts ?? apiLedger ?? undefined,
       recovery,
       groupCommit: writerThread
         ? {
@@ -308,6 +326,8 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
 
     // Worker threads load their code (ts-node under `npm start`) before the first request needs them.
     await Promise.all([recovery?.ready(), intakeWriter?.insertAccepted([])]);
+    // Its first poll sets the block the ledger reads payers at: before the API takes a payment.
+    await follower?.begin();
     // Until its first scan completes (bounded wait), intake asks the token per payer instead.
     if (blocklistBook && !(await blocklistBook.start(CATCH_UP_WAIT_MS))) {
       log.warn({}, "blocklist book not caught up at start-up: intake asks the token until it is");

@@ -6,8 +6,9 @@ import { OutflowBook, PayerView, type Outflow, type PayerAccounts } from "./paye
 /**
  * Payer state read afresh for every intake: the chain's latest account state (through the chain
  * view's cache) and the store's pending payments. Costs a chain read and a query per payer per
- * request; for an API running without the chain watcher (tools, API tests). A relayer with its
- * pipeline uses the {@link PayerLedger}, which tracks the same state from the watcher's events.
+ * request; for an app built without a ledger (tools, API tests). A relayer process uses the
+ * {@link PayerLedger}, which tracks the same state from the watcher's events (roles all, worker)
+ * or from a follower of the escrow's logs (role api, jobs/ledgerFollower.ts).
  */
 export class ChainAccounts implements PayerAccounts {
   private readonly outflows = new OutflowBook();

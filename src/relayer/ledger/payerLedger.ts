@@ -24,6 +24,9 @@ export const LEDGER_DEFAULTS = {
 
 const PENDING = new Set<PaymentState>([PaymentState.Accepted, PaymentState.Batched, PaymentState.Submitted]);
 
+/** What the ledger reads of a changed payment (a follower of the escrow's logs knows no more). */
+export type LedgerPaymentChange = Pick<PaymentRecord, "id" | "payer" | "amount" | "nonce" | "state">;
+
 /** What one committed payment change does to its payer's view. */
 export type Notice =
   | { kind: "escrowed"; payment: PendingPayment }
@@ -35,7 +38,7 @@ export type Notice =
  * "invalidate" (back in the queue after a batch lost to a reorg: only a fresh read knows what it
  * reserves), or null (nothing a view holds changed).
  */
-export function noticeOf(before: PaymentState, after: PaymentRecord): Notice | "invalidate" | null {
+export function noticeOf(before: PaymentState, after: LedgerPaymentChange): Notice | "invalidate" | null {
   if (after.state === PaymentState.Escrowed) {
     return {
       kind: "escrowed",
@@ -166,7 +169,22 @@ export class PayerLedger implements PayerAccounts, LedgerListener {
     this.invalidate(payer.toLowerCase() as Hex);
   }
 
-  paymentsChanged(changes: readonly { before: PaymentState; after: PaymentRecord }[]): void {
+  /** Whether a view of the payer is cached (one a notification would move rather than drop). */
+  hasView(payer: Hex): boolean {
+    return this.entries.has(payer.toLowerCase() as Hex);
+  }
+
+  /**
+   * The payer's pending payment `id` as its cached view holds it, or undefined when no view of the
+   * payer is cached (or the view does not hold it). For a follower of the escrow's logs: a payment
+   * the view holds can be moved on; anything else about the payer needs a re-read.
+   */
+  pendingPayment(payer: Hex, id: Hex): PendingPayment | undefined {
+    const view = this.entries.get(payer.toLowerCase() as Hex)?.view;
+    return view?.pending.get(id) ?? view?.pending.get(id.toLowerCase() as Hex);
+  }
+
+  paymentsChanged(changes: readonly { before: PaymentState; after: LedgerPaymentChange }[]): void {
     for (const { before, after } of changes) {
       const payer = after.payer.toLowerCase() as Hex;
       const notice = noticeOf(before, after);
