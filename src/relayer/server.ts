@@ -40,6 +40,7 @@ import { BlocklistBook } from "./chain/blocklistBook";
 import { Readiness } from "./runtime/readiness";
 import { WorkerRecovery } from "./intake/signaturePool";
 import { errorMessage, type Logger } from "./runtime/log";
+import { runShutdown, type ShutdownStep } from "./runtime/shutdown";
 import { metrics as processMetrics, type RelayerMetrics } from "./runtime/metrics";
 import type { RelayerStore } from "./store/types";
 import { SqliteStore } from "./store/sqlite";
@@ -164,7 +165,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
   // store. Then the jobs' ticks in flight (their leases released for a standby), the dispatcher's
   // deliveries, the signers and the provider, the stores.
   const shutdown = async () => {
-    const steps: [string, (() => Promise<void> | void) | null][] = [
+    const steps: ShutdownStep[] = [
       ["api", app && (() => app!.close())],
       ["blocklist book", blocklistBook && (() => blocklistBook!.stop())],
       ["ledger follower", follower && (() => follower!.stop())],
@@ -183,14 +184,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       ["lease", heartbeat && (() => sqlite()!.lease.release(holder))],
       ["store", store && (() => store!.close())],
     ];
-    for (const [name, step] of steps) {
-      if (!step) continue;
-      try {
-        await step();
-      } catch (error) {
-        log.error({ step: name, err: errorMessage(error) }, "shutdown step failed");
-      }
-    }
+    await runShutdown(steps, log);
   };
 
   try {

@@ -14,6 +14,7 @@ import { CURSOR_NAME as WATCHER_CURSOR } from "../jobs/chainWatcher";
 import type { LedgerListener } from "../ledger/listener";
 import { PayerLedger } from "../ledger/payerLedger";
 import { errorMessage, type Logger } from "../runtime/log";
+import { runShutdown, type ShutdownStep } from "../runtime/shutdown";
 import type { RelayerMetrics } from "../runtime/metrics";
 import type { Readiness } from "../runtime/readiness";
 import { defaultKeyFile, openSqliteStore } from "../store/sqlite";
@@ -147,7 +148,7 @@ export async function startJobs(config: RelayerConfig, options: JobsOptions): Pr
   let dispatcher: WebhookDispatcher | null = null;
 
   const shutdown = async () => {
-    const steps: [string, (() => Promise<void> | void) | null][] = [
+    const steps: ShutdownStep[] = [
       ["jobs", worker && (() => worker!.stop())],
       ["webhooks", dispatcher && (() => dispatcher!.stop())],
       [
@@ -164,14 +165,7 @@ export async function startJobs(config: RelayerConfig, options: JobsOptions): Pr
       ],
       ["store", store && (() => store!.close())],
     ];
-    for (const [name, step] of steps) {
-      if (!step) continue;
-      try {
-        await step();
-      } catch (error) {
-        log.error({ step: name, err: errorMessage(error) }, "shutdown step failed");
-      }
-    }
+    await runShutdown(steps, log);
   };
 
   try {
