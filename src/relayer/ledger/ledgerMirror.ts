@@ -20,11 +20,11 @@ import type { AccountState } from "../chain/chainView";
 import type { PendingPayment } from "../store/types";
 import type { LedgerListener } from "./listener";
 import { OutflowBook, PayerView, type Outflow, type PayerAccounts } from "./payerAccounts";
-import { LEDGER_DEFAULTS, applyNotice, noticeOf, type PayerLedger } from "./payerLedger";
+import { LEDGER_DEFAULTS, applyNotice, noticeOf, type LedgerPaymentChange, type PayerLedger } from "./payerLedger";
 
 /** One LedgerListener call, as it crosses the thread boundary (bigints survive structured clone). */
 export type LedgerEvent =
-  | { kind: "paymentsChanged"; changes: { before: PaymentState; after: PaymentRecord }[] }
+  | { kind: "paymentsChanged"; changes: { before: PaymentState; after: LedgerPaymentChange }[] }
   | { kind: "chainAdvanced"; block: bigint; touched: Hex[] }
   | { kind: "rewound"; block: bigint };
 
@@ -61,7 +61,12 @@ export class LedgerFeed implements LedgerListener {
 
   paymentsChanged(changes: readonly { before: PaymentState; after: PaymentRecord }[]): void {
     this.ledger.paymentsChanged(changes);
-    this.send(++this.seq, { kind: "paymentsChanged", changes: [...changes] });
+    // Only what a notice reads crosses the thread: a whole record would be cloned for nothing.
+    const sent = changes.map(({ before, after }) => ({
+      before,
+      after: { id: after.id, payer: after.payer, amount: after.amount, nonce: after.nonce, state: after.state },
+    }));
+    this.send(++this.seq, { kind: "paymentsChanged", changes: sent });
   }
 
   chainAdvanced(block: bigint, touched: readonly Hex[]): void {
