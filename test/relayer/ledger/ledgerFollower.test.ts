@@ -6,10 +6,18 @@
 import { expect } from "chai";
 import { Wallet, toBeHex, zeroPadValue } from "ethers";
 import { anvilReorg } from "../../../src/localnet/anvil";
-import { escrowDomain, ethersTypes, paymentId, paymentTypes, type Address, type Payment } from "../../../src/protocol";
+import {
+  escrowDomain,
+  ethersTypes,
+  paymentFields,
+  paymentId,
+  paymentTypes,
+  type Address,
+  type Payment,
+} from "../../../src/protocol";
 import { EthersChainView, type AccountState } from "../../../src/relayer/chain/chainView";
 import { connectChain } from "../../../src/relayer/chain/client";
-import { PaymentState, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
+import { PaymentState, acceptedPayment, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
 import { LedgerFollower } from "../../../src/relayer/jobs/ledgerFollower";
 import { PayerLedger, type AccountReader } from "../../../src/relayer/ledger/payerLedger";
 import { ANVIL_DEPOSIT, useAnvilPipelineFixture, type AnvilPipelineFixture } from "../helpers/anvil";
@@ -89,40 +97,20 @@ async function signed(
   };
   const signature = (await payer.signTypedData(domain, ethersTypes(paymentTypes), payment)) as Hex;
   const id = paymentId(domain, payment).toLowerCase() as Hex;
-  const record: PaymentRecord = {
+  const record = acceptedPayment({
     ...payment,
     id,
-    payer: payer.address.toLowerCase() as Hex,
+    payer: payer.address.toLowerCase() as Address,
     signature,
-    state: PaymentState.Accepted,
-    rejectReason: null,
-    batchKey: null,
-    batchId: null,
-    leafIndex: null,
-    txHash: null,
-    refunded: 0n,
-    releaseAt: null,
     requestId: null,
     signatureKind: null,
     createdAt: 1,
-    updatedAt: 1,
-  };
+  });
   if (stored) await fx.store.payments.insertAccepted([record]);
   return record;
 }
 
-const onChain = (p: PaymentRecord) => ({
-  payment: {
-    payer: p.payer,
-    merchantId: p.merchantId,
-    amount: p.amount,
-    orderRef: p.orderRef,
-    nonce: p.nonce,
-    validAfter: p.validAfter,
-    deadline: p.deadline,
-  },
-  signature: p.signature,
-});
+const onChain = (p: PaymentRecord) => ({ payment: paymentFields(p), signature: p.signature });
 
 describe("ledger follower (role api's payer ledger, on anvil)", function () {
   this.timeout(120_000);
