@@ -87,6 +87,8 @@ export interface LocalChain {
 
 const HUNDRED_ETH = "0x56BC75E2D63100000";
 const MINTER_ALLOWANCE = 10n ** 30n;
+/** Funding transactions per block: each is given at most 250,000 gas, under a 30,000,000-gas block. */
+const FUNDING_CHUNK = 100;
 
 export interface LocalChainOptions {
   timeoutMs?: number;
@@ -151,14 +153,18 @@ async function connectLocalChain(node: LocalNode, dir: string, blockTime: number
   };
   await restoreMining();
 
-  /** Sends the deployer's transactions with explicit nonces while the node holds them, then mines them together. */
+  /**
+   * Sends the deployer's transactions with explicit nonces while the node holds them, mining each
+   * chunk before the next: a chunk stays within one block's gas, since anvil drops (where hardhat
+   * keeps) the pooled transactions that did not fit into the block it mines.
+   */
   async function sendAll(requests: TransactionRequest[]): Promise<void> {
     const fees = await provider.getFeeData();
     await rpc("evm_setAutomine", [false]);
     try {
       const hashes: string[] = [];
-      for (let i = 0; i < requests.length; i += 200) {
-        const chunk = requests.slice(i, i + 200);
+      for (let i = 0; i < requests.length; i += FUNDING_CHUNK) {
+        const chunk = requests.slice(i, i + FUNDING_CHUNK);
         const raws = await Promise.all(
           chunk.map((request) =>
             deployer.signTransaction({
@@ -166,18 +172,19 @@ async function connectLocalChain(node: LocalNode, dir: string, blockTime: number
               chainId,
               nonce: deployerNonce++,
               type: 2,
-              maxFeePerGas: (fees.maxFeePerGas ?? 10n ** 10n) * 2n,
+              // Far above today's base fee: the full blocks of a large funding raise it 12.5 % each.
+              maxFeePerGas: (fees.maxFeePerGas ?? 10n ** 10n) * 1_000n,
               maxPriorityFeePerGas: fees.maxPriorityFeePerGas ?? 10n ** 9n,
             }),
           ),
         );
         hashes.push(...(await Promise.all(raws.map((raw) => rpc<string>("eth_sendRawTransaction", [raw])))));
-      }
-      for (let blocks = 0; ; blocks++) {
-        const pending = await provider.getTransactionCount(deployer.address, "latest");
-        if (pending >= deployerNonce) break;
-        if (blocks > 10_000) throw new Error("funding transactions were not mined");
-        await rpc("hardhat_mine", ["0x1"]);
+        for (let blocks = 0; ; blocks++) {
+          const mined = await provider.getTransactionCount(deployer.address, "latest");
+          if (mined >= deployerNonce) break;
+          if (blocks > 100) throw new Error(`funding transactions were not mined (nonce ${mined} of ${deployerNonce})`);
+          await rpc("hardhat_mine", ["0x1"]);
+        }
       }
       const failed = await Promise.all(
         hashes.map(async (hash) => (await provider.getTransactionReceipt(hash))?.status),

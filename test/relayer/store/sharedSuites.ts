@@ -63,6 +63,22 @@ export function guardedInsertSuite(open: Open): void {
       expect(await store.payments.pendingAmountOf(makePayment(10).payer.toLowerCase() as Hex)).to.equal(90n);
     });
 
+    it("sums pending amounts exactly up to uint128, whatever their digits", async () => {
+      const max = 2n ** 128n - 1n;
+      // Every limb of 13 decimal digits at its largest, and carries across limbs when summed.
+      const amounts = [max, max - 1n, 10n ** 26n - 1n, 10n ** 13n - 1n, 10n ** 13n, 1n];
+      await store.payments.insertAccepted(amounts.map((amount, i) => makePayment(30 + i, { amount })));
+      const total = amounts.reduce((a, b) => a + b, 0n);
+      const payer = makePayment(30).payer.toLowerCase() as Hex;
+      expect(await store.payments.pendingAmountOf(payer)).to.equal(total);
+      const outcomes = await store.payments.insertAcceptedGuarded([
+        { record: makePayment(40, { amount: 2n }), ceiling: total + 1n },
+        { record: makePayment(41, { amount: 1n }), ceiling: total + 1n },
+      ]);
+      expect([...outcomes.values()]).to.deep.equal(["insufficient_balance", "inserted"]);
+      expect(await store.payments.pendingAmountOf(payer)).to.equal(total + 1n);
+    });
+
     it("queues the payment.accepted event of inserted payments only", async () => {
       await store.webhooks.create(makeEndpoint("we_1"));
       await store.payments.insertAcceptedGuarded([

@@ -31,6 +31,37 @@ describe("SQLite store: file, re-clustering migration, serialised transactions",
     expect(db.pragma("busy_timeout", { simple: true })).to.be.at.least(1000);
   });
 
+  it("a payer's pending payments are read from the pending index alone, however long the payer's history", async () => {
+    const db = (store as unknown as { conn: { db: Database.Database } }).conn.db;
+    const seen: string[] = [];
+    const prepare = db.prepare.bind(db);
+    db.prepare = ((sql: string) => (seen.push(sql), prepare(sql))) as typeof db.prepare;
+    const payer = makePayment(1).payer.toLowerCase() as `0x${string}`;
+    await store.payments.insertAccepted([makePayment(1), makePayment(2)]);
+    await store.payments.setState([makePayment(1).id], PaymentState.Escrowed);
+    await store.payments.insertAcceptedGuarded([{ record: makePayment(3), ceiling: 10n ** 9n }]);
+    expect(await store.payments.pendingAmountOf(payer)).to.equal(makePayment(2).amount + makePayment(3).amount);
+    expect((await store.payments.pendingOf(payer)).map((p) => p.id)).to.have.members([
+      makePayment(2).id,
+      makePayment(3).id,
+    ]);
+    const pendingReads = [...new Set(seen.filter((sql) => /state IN \(/.test(sql) && sql.includes("payer = ?")))];
+    expect(pendingReads.length).to.be.at.least(3);
+    for (const sql of pendingReads) {
+      const plan = (
+        prepare(`EXPLAIN QUERY PLAN ${sql}`).all(
+          ...sql
+            .split("?")
+            .slice(1)
+            .map(() => null),
+        ) as { detail: string }[]
+      )
+        .map((row) => row.detail)
+        .join("; ");
+      expect(plan, sql).to.match(/USING (COVERING )?INDEX payments_pending\b/);
+    }
+  });
+
   it("migration 2 re-clusters payments by arrival and keeps every row and query", async () => {
     await store.close();
     const v1File = path.join(path.dirname(file), "v1.sqlite");

@@ -278,4 +278,12 @@ ${PAYMENT_COLUMNS}
   ALTER TABLE webhook_endpoints ADD COLUMN claimed_by TEXT;
   ALTER TABLE webhook_endpoints ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
   `,
+  // 9: a payer's pending payments (the guarded insert's read, pendingOf and the sums) from an index
+  // of the pending rows alone, covering what those reads select. Through (payer, created_at) they
+  // read every payment the payer ever made, each from the table. The index's condition is the
+  // queries' own text (PENDING_SQL), so SQLite's planner can prove they imply it.
+  `
+  CREATE INDEX payments_pending ON payments (payer, nonce, amount, id, state)
+    WHERE state IN ('accepted', 'batched', 'submitted');
+  `,
 ];

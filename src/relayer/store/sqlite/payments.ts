@@ -19,6 +19,9 @@ const IN_CHUNK = 500;
 
 export const PENDING_STATES = [PaymentState.Accepted, PaymentState.Batched, PaymentState.Submitted] as const;
 const PENDING_SQL = PENDING_STATES.map((s) => `'${s}'`).join(", ");
+/** pendingSum's limbs: 13 decimal digits each. */
+const LIMB_DIGITS = 13n;
+const LIMB = 10n ** LIMB_DIGITS;
 
 interface PaymentRow {
   id: string;
@@ -132,48 +135,39 @@ export class SqlitePayments implements PaymentRepository {
   /**
    * BEGIN IMMEDIATE takes SQLite's write lock before the pending payments are read, so every writer
    * on the file (each process, the intake writer thread) judges against all payments committed
-   * before it, and none commits in between. One read of each payer's pending payments per call;
-   * the items of the call are added to it as they are inserted.
+   * before it, and none commits in between. Each item costs index seeks, not a read of the payer's
+   * pending payments: its id, its (payer, nonce) among the pending rows, and once per payer per
+   * call the pending sum (pendingSum), to which the call's own inserts are added.
    */
   insertAcceptedGuarded(items: readonly GuardedInsert[]): Promise<Map<Hex, GuardedInsertOutcome>> {
     return this.conn.atomic(() => {
       const outcomes = new Map<Hex, GuardedInsertOutcome>();
-      const pending = new Map<Hex, { sum: bigint; nonces: Set<string>; ids: Set<string> }>();
-      const pendingOf = (payer: Hex) => {
-        let entry = pending.get(payer);
-        if (!entry) {
-          const rows = this.conn
-            .prepare(`SELECT id, amount, nonce FROM payments WHERE payer = ? AND state IN (${PENDING_SQL})`)
-            .all(payer) as { id: string; amount: string; nonce: string }[];
-          entry = { sum: 0n, nonces: new Set(), ids: new Set() };
-          for (const r of rows) {
-            entry.sum += BigInt(r.amount);
-            entry.nonces.add(r.nonce);
-            entry.ids.add(r.id);
-          }
-          pending.set(payer, entry);
-        }
-        return entry;
-      };
-      const exists = (id: string) => this.conn.prepare("SELECT 1 FROM payments WHERE id = ?").get(id) !== undefined;
+      const sums = new Map<Hex, bigint>();
+      const nonceTaken = this.conn.prepare(
+        `SELECT 1 FROM payments WHERE payer = ? AND nonce = ? AND state IN (${PENDING_SQL}) LIMIT 1`,
+      );
+      const stored = this.conn.prepare("SELECT 1 FROM payments WHERE id = ?");
       const inserted: PaymentRecord[] = [];
       for (const { record, ceiling } of items) {
         const id = hex(record.id);
         if (outcomes.has(id)) continue;
-        const entry = pendingOf(hex(record.payer));
+        const payer = hex(record.payer);
         let outcome: GuardedInsertOutcome;
-        if (entry.ids.has(id)) outcome = "duplicate";
-        else if (entry.nonces.has(dec(record.nonce))) outcome = exists(id) ? "duplicate" : "nonce_unavailable";
-        else if (entry.sum + record.amount > ceiling) outcome = exists(id) ? "duplicate" : "insufficient_balance";
-        // Not inserted although the guard passed: the id is stored (no longer pending) or the
-        // payment request is claimed by another payment; the caller tells them apart by a read.
-        else if (!this.insertOne(record)) outcome = "duplicate";
+        if (stored.get(id) !== undefined) outcome = "duplicate";
+        // The call's own inserts are pending rows by now: the seek sees them.
+        else if (nonceTaken.get(payer, dec(record.nonce)) !== undefined) outcome = "nonce_unavailable";
         else {
-          outcome = "inserted";
-          entry.sum += record.amount;
-          entry.nonces.add(dec(record.nonce));
-          entry.ids.add(id);
-          inserted.push(record);
+          const sum = sums.get(payer) ?? this.pendingSum(payer);
+          sums.set(payer, sum);
+          if (sum + record.amount > ceiling) outcome = "insufficient_balance";
+          // Not inserted although the guard passed: the payment request is claimed by another
+          // payment; the caller tells it apart by a read.
+          else if (!this.insertOne(record)) outcome = "duplicate";
+          else {
+            outcome = "inserted";
+            sums.set(payer, sum + record.amount);
+            inserted.push(record);
+          }
         }
         outcomes.set(id, outcome);
       }
@@ -183,6 +177,33 @@ export class SqlitePayments implements PaymentRepository {
       );
       return outcomes;
     });
+  }
+
+  /**
+   * The sum of a payer's pending amounts, added up by SQLite from the covering index. Amounts are
+   * decimal text of up to 39 digits (uint128) and SQLite's integers have 63 bits, so each amount is
+   * split into three 13-digit limbs summed apart: a limb sum stays exact below 920,000 rows. Rows
+   * past those bounds (never written by intake) are summed in bigint instead.
+   */
+  private pendingSum(payer: Hex): bigint {
+    const row = this.conn
+      .prepare(
+        `SELECT COUNT(*) AS n, MAX(LENGTH(amount)) AS width,
+           SUM(CAST(substr(amount, -13) AS INTEGER)) AS lo,
+           SUM(CAST(substr(amount, -26, 13) AS INTEGER)) AS mid,
+           SUM(CAST(substr(amount, -39, 13) AS INTEGER)) AS hi
+         FROM payments WHERE payer = ? AND state IN (${PENDING_SQL})`,
+      )
+      .safeIntegers(true)
+      .get(payer) as { n: bigint; width: bigint | null; lo: bigint | null; mid: bigint | null; hi: bigint | null };
+    if (row.n === 0n) return 0n;
+    if (row.width! > LIMB_DIGITS * 3n || row.n >= 900_000n) {
+      const rows = this.conn
+        .prepare(`SELECT amount FROM payments WHERE payer = ? AND state IN (${PENDING_SQL})`)
+        .all(payer) as { amount: string }[];
+      return rows.reduce((total, r) => total + BigInt(r.amount), 0n);
+    }
+    return (row.hi! * LIMB + row.mid!) * LIMB + row.lo!;
   }
 
   /** Inserts one payment unless its id or its payment request's claim is taken; true if inserted. */
@@ -333,13 +354,7 @@ export class SqlitePayments implements PaymentRepository {
   }
 
   pendingAmountOf(payer: Hex): Promise<bigint> {
-    return this.conn.run(() => {
-      // Summed in bigint: SQLite's SUM over TEXT would go through floating point.
-      const rows = this.conn
-        .prepare(`SELECT amount FROM payments WHERE payer = ? AND state IN (${PENDING_SQL})`)
-        .all(hex(payer)) as { amount: string }[];
-      return rows.reduce((sum, r) => sum + BigInt(r.amount), 0n);
-    });
+    return this.conn.run(() => this.pendingSum(hex(payer)));
   }
 
   pendingNoncesOf(payer: Hex): Promise<bigint[]> {
