@@ -27,8 +27,10 @@
  * acceptedPerSecond and the latencies are medians over the single-payment runs; the escrow and
  * settlement times run from the first request of the first phase (the warm-up). Also `store`,
  * `apiInstances`, `node`, `lost`, `duplicates`, `recoversPerSecondOneCore`, `ratios` (accepted
- * per second, single and batch, over it), and `cpuMicrosPerPayment` per relayer process (its CPU
- * during the single-payment runs / the payments they accepted). See docs/benchmarks.md.
+ * per second, single and batch, over it), `cpuMicrosPerPayment` per relayer process (its CPU
+ * during the single-payment runs / the payments they accepted) and `cpuRecoveriesPerPayment` (the
+ * same in recoveries), and `recoversPerSecondAfter` with `referenceDrift`: the reference measured
+ * again once everything is settled, and how far it moved. See docs/benchmarks.md.
  *
  * Environment: BENCH_RUNS (5), BENCH_PAYMENTS_PER_RUN (7000), BENCH_BATCH_PAYMENTS (7000; 0 skips
  * the batch run), BENCH_WARMUP_PAYMENTS (2000 single payments before the runs, not in the medians), BENCH_BATCH_SIZE (250 payments per batch request), BENCH_CONCURRENCY (128),
@@ -451,6 +453,10 @@ async function main(): Promise<void> {
     });
     clearInterval(sampler);
     log("all settled", { seconds: (settledAt - firstRequest) / 1000 });
+    // Once more with the relayer idle: these machines' speed drifts within minutes, and a run whose
+    // reference moved this much is read as noise, not as a change of the relayer.
+    const recoveryAfter = await measureRecoversPerSecond(phases[0].payments);
+    log("recoveries per second on one core, after the runs", recoveryAfter);
 
     // The chain's word: every payment escrowed exactly once, every tranche settled exactly once.
     const events = await escrowEvents(chain);
@@ -506,12 +512,16 @@ async function main(): Promise<void> {
       recoversPerSecondOneCore: recovery.recoversPerSecond,
       microsPerRecover: recovery.microsPerRecover,
       recoversPerCpuSecond: recovery.recoversPerCpuSecond,
+      recoversPerSecondAfter: recoveryAfter.recoversPerSecond,
+      referenceDrift: Math.round((recoveryAfter.recoversPerSecond / recovery.recoversPerSecond - 1) * 1000) / 1000,
       // The bars: these figures as a share of what one core recovers per second.
       ratios: {
         acceptedPerSecond: ratio(acceptedPerSecond),
         ...(batch ? { batchAcceptedPerSecond: ratio(batch.acceptedPerSecond) } : {}),
       },
       cpuMicrosPerPayment: cpuMicros(single),
+      // The same CPU in recoveries (microsPerRecover): comparable across machines and drift.
+      cpuRecoveriesPerPayment: inRecoveries(cpuMicros(single), recovery.microsPerRecover),
       ...(postgres ? { postgres } : {}),
       ...(batch ? { batchCpuMicrosPerPayment: cpuMicros([batch]) } : {}),
       runs: single.map((r) => ({
@@ -585,6 +595,13 @@ function cpuMicros(runs: LoadgenResult[]): Record<string, number> {
   }
   if (Object.keys(out).length > 1) out.total = Object.values(out).reduce((a, b) => a + b, 0);
   return out;
+}
+
+/** CPU microseconds per payment as multiples of one recovery's time, to one decimal. */
+function inRecoveries(micros: Record<string, number>, microsPerRecover: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(micros).map(([name, us]) => [name, Math.round((us / microsPerRecover) * 10) / 10]),
+  );
 }
 
 main().catch((error: unknown) => {
