@@ -1,8 +1,14 @@
 /**
  * Gas per payment for the escrow's full life, measured on the in-process Hardhat network.
  * Prints one JSON line:
- * {"lifecycle":[{"batchSize","merchants","gasPerPayment",...}],"baselines":{...},"txGasCap":...}
- * Every figure is receipt gasUsed (21,000 base, calldata and refunds included), per payment.
+ * {"lifecycle":[{"batchSize","merchants","gasPerPayment","calldataBytesPerPayment",
+ *   "vsTransferWithAuthorization",...}],"steadyState":{...},"oneOffGasPerPayment":n,"oneOff":{...},
+ *  "baselines":{...},"txGasCap":...}
+ * Every gas figure is receipt gasUsed (21,000 base, calldata and refunds included), per payment;
+ * calldata bytes are the transactions' input. `steadyState`: ten batches of 100 over 10 merchants
+ * settled in one call, as a busy network's hour. `oneOffGasPerPayment`: a payer with no escrow
+ * balance (a first deposit by EIP-3009 authorization, then the payment at 100 x 10).
+ * `vsTransferWithAuthorization`: over one `transferWithAuthorization` (an x402 `exact` payment).
  *
  * Life of a payment = its share of the payBatch that escrows it + its share of the settle call that
  * pays its merchant after the hold. Payers are distinct customers with an existing escrow balance
@@ -70,6 +76,9 @@ async function setup(): Promise<Ctx> {
   return { token, registry, escrow, admin, merchantIds, chainId };
 }
 
+/** Gas of each gasless deposit fundedPayers made: a payer's first deposit into the escrow. */
+const depositGas: bigint[] = [];
+
 /** Payers with an escrow balance: minted, then deposited in one admin-funded batch of deposits. */
 async function fundedPayers(ctx: Ctx, count: number): Promise<Wallet[]> {
   const payers = Array.from({ length: count }, () => deterministicWallet());
@@ -96,7 +105,11 @@ async function fundedPayers(ctx: Ctx, count: number): Promise<Wallet[]> {
       nonce: depositNonce(payer.address as Address, AMOUNT * 4n, salt),
     };
     const signature = await payer.signTypedData(domain, types, message);
-    await ctx.escrow.depositWithAuthorization(message.from, message.value, 0n, message.validBefore, salt, signature);
+    depositGas.push(
+      await gasOf(
+        ctx.escrow.depositWithAuthorization(message.from, message.value, 0n, message.validBefore, salt, signature),
+      ),
+    );
   }
   return payers;
 }
@@ -127,22 +140,67 @@ async function gasOf(txPromise: Promise<{ wait: () => Promise<TransactionReceipt
   return receipt.gasUsed;
 }
 
-async function lifecycle(ctx: Ctx, batchSize: number, merchants: number) {
+/** Bytes of a transaction's calldata (what an L2 posts to L1 for it). */
+const calldataBytes = (data: string): number => (data.length - 2) / 2;
+
+/** Per payment, rounded up: the figures are gas and bytes a payment must at least pay for. */
+const perPayment = (total: bigint | number, payments: number): number =>
+  Number((BigInt(total) + BigInt(payments) - 1n) / BigInt(payments));
+
+/** Escrows one batch of `batchSize` fresh payers over `merchants`; its id, gas and calldata size. */
+async function escrowBatch(ctx: Ctx, batchSize: number, merchants: number) {
   const payers = await fundedPayers(ctx, batchSize);
   const items = await signedBatch(ctx, payers, merchants);
   const batchId = (await ctx.escrow.batchCount()) + 1n;
-  const escrowGas = await gasOf(ctx.escrow.payBatch(items, { gasLimit: TX_GAS_CAP }));
+  const sent = await ctx.escrow.payBatch(items, { gasLimit: TX_GAS_CAP });
+  const gas = await gasOf(Promise.resolve(sent));
   if ((await ctx.escrow.batchCount()) !== batchId) throw new Error("batch not escrowed");
+  return { batchId, gas, calldataBytes: calldataBytes(sent.data) };
+}
+
+/** Settles `batchIds` for the first `merchants` merchants, once the hold has passed. */
+async function settleBatches(ctx: Ctx, merchants: number, batchIds: bigint[]) {
   await network.provider.send("evm_increaseTime", [Number(HOLD_PERIOD)]);
-  const settlements = ctx.merchantIds.slice(0, merchants).map((merchantId) => ({ merchantId, batchIds: [batchId] }));
-  const settleGas = await gasOf(ctx.escrow.settle(settlements, { gasLimit: TX_GAS_CAP }));
-  const total = escrowGas + settleGas;
+  const settlements = ctx.merchantIds.slice(0, merchants).map((merchantId) => ({ merchantId, batchIds }));
+  const sent = await ctx.escrow.settle(settlements, { gasLimit: TX_GAS_CAP });
+  return { gas: await gasOf(Promise.resolve(sent)), calldataBytes: calldataBytes(sent.data) };
+}
+
+async function lifecycle(ctx: Ctx, batchSize: number, merchants: number) {
+  const batch = await escrowBatch(ctx, batchSize, merchants);
+  const settle = await settleBatches(ctx, merchants, [batch.batchId]);
   return {
     batchSize,
     merchants,
-    gasPerPayment: Number((total + BigInt(batchSize) - 1n) / BigInt(batchSize)),
-    payBatchGas: Number(escrowGas),
-    settleGas: Number(settleGas),
+    gasPerPayment: perPayment(batch.gas + settle.gas, batchSize),
+    calldataBytesPerPayment: perPayment(batch.calldataBytes + settle.calldataBytes, batchSize),
+    payBatchGas: Number(batch.gas),
+    settleGas: Number(settle.gas),
+  };
+}
+
+/**
+ * A busy network's hour: `batches` batches of `batchSize` payments over `merchants` merchants, then
+ * one settlement of all of them (each merchant's tranches of every batch in one call).
+ */
+async function steadyState(ctx: Ctx, batches: number, batchSize: number, merchants: number) {
+  const escrowed = [];
+  for (let i = 0; i < batches; i++) escrowed.push(await escrowBatch(ctx, batchSize, merchants));
+  const settle = await settleBatches(
+    ctx,
+    merchants,
+    escrowed.map((b) => b.batchId),
+  );
+  const payments = batches * batchSize;
+  const payBatchGas = escrowed.reduce((sum, b) => sum + b.gas, 0n);
+  const payBatchBytes = escrowed.reduce((sum, b) => sum + b.calldataBytes, 0);
+  return {
+    batches,
+    batchSize,
+    merchants,
+    gasPerPayment: perPayment(payBatchGas + settle.gas, payments),
+    calldataBytesPerPayment: perPayment(payBatchBytes + settle.calldataBytes, payments),
+    settleGas: Number(settle.gas),
   };
 }
 
@@ -229,7 +287,28 @@ async function main() {
     }
     results.push({ ...(await largestBatch(ctx, merchants, reference)), largest: true });
   }
-  const out = { lifecycle: results, baselines: await baselines(ctx), txGasCap: Number(TX_GAS_CAP) };
+  const steady = await steadyState(ctx, 10, 100, 10);
+  const base = await baselines(ctx);
+  // Every row against an x402 `exact` settlement on the same token, measured in the same run.
+  const vs = (gas: number) => Math.round((gas / base.transferWithAuthorization) * 1000) / 1000;
+  const at100x10 = results.find((r) => r.batchSize === 100 && r.merchants === 10)!;
+  // Today a payer with no escrow balance deposits first (its own transaction, a first deposit),
+  // then pays in a batch.
+  const deposits = [...depositGas].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const firstDeposit = Number(deposits[Math.floor(deposits.length / 2)]);
+  const oneOff = firstDeposit + at100x10.gasPerPayment;
+  const out = {
+    lifecycle: results.map((r) => ({ ...r, vsTransferWithAuthorization: vs(r.gasPerPayment) })),
+    steadyState: { ...steady, vsTransferWithAuthorization: vs(steady.gasPerPayment) },
+    oneOffGasPerPayment: oneOff,
+    oneOff: {
+      path: "depositWithAuthorization, then payBatch at 100 x 10",
+      firstDepositGas: firstDeposit,
+      vsTransferWithAuthorization: vs(oneOff),
+    },
+    baselines: base,
+    txGasCap: Number(TX_GAS_CAP),
+  };
   console.log(JSON.stringify(out));
 }
 
