@@ -200,21 +200,27 @@ export class PgPayments implements PaymentRepository {
         [payers],
       );
       const claims = [...new Set(items.flatMap((i) => (i.record.requestId === null ? [] : [i.record.requestId])))];
-      // Plain index scans in one statement (a join on the items' (payer, nonce) pairs or a SUM per
-      // payer here costs more to plan than the round trips it saves).
+      // Index scans in one statement, answering only what the guard asks: each payer's pending sum
+      // (summed by the server from the pending index, one row per payer however many are pending)
+      // and which of the group's nonces are pending. A join on the items' (payer, nonce) pairs
+      // costs more to plan than the few rows `nonce = ANY` lets through and the client drops.
       const { rows } = await db.query<{ kind: number; key: string; amount: string | null; nonce: string | null }>(
-        `SELECT 0 AS kind, payer AS key, amount::text AS amount, nonce::text AS nonce FROM payments
-           WHERE payer = ANY($1::text[]) AND state IN (${PENDING_SQL})
+        `SELECT 0 AS kind, payer AS key, SUM(amount)::text AS amount, NULL AS nonce FROM payments
+           WHERE payer = ANY($1::text[]) AND state IN (${PENDING_SQL}) GROUP BY payer
+         UNION ALL
+         SELECT 4, payer, NULL, nonce::text FROM payments
+           WHERE payer = ANY($1::text[]) AND nonce = ANY($4::numeric[]) AND state IN (${PENDING_SQL})
          UNION ALL
          SELECT 1, id, NULL, NULL FROM payments WHERE id = ANY($2::text[])
          UNION ALL
          SELECT DISTINCT 2, merchant_id::text, NULL, NULL FROM webhook_endpoints
            WHERE merchant_id = ANY($3::numeric[]) AND disabled_at IS NULL
-         ${claims.length > 0 ? "UNION ALL SELECT 3, request_claim, NULL, NULL FROM payments WHERE request_claim = ANY($4::text[])" : ""}`,
+         ${claims.length > 0 ? "UNION ALL SELECT 3, request_claim, NULL, NULL FROM payments WHERE request_claim = ANY($5::text[])" : ""}`,
         [
           payers,
           [...new Set(items.map((i) => hex(i.record.id)))],
           [...new Set(items.map((i) => dec(i.record.merchantId)))],
+          [...new Set(items.map((i) => dec(i.record.nonce)))],
           ...(claims.length > 0 ? [claims] : []),
         ],
       );
@@ -224,11 +230,9 @@ export class PgPayments implements PaymentRepository {
       const live = new Set<bigint>();
       const claimed = new Set<string>();
       for (const r of rows) {
-        if (r.kind === 0) {
-          const p = pending.get(r.key)!;
-          p.sum += BigInt(r.amount!);
-          p.nonces.add(BigInt(r.nonce!));
-        } else if (r.kind === 1) existing.add(r.key);
+        if (r.kind === 0) pending.get(r.key)!.sum = BigInt(r.amount!);
+        else if (r.kind === 4) pending.get(r.key)!.nonces.add(BigInt(r.nonce!));
+        else if (r.kind === 1) existing.add(r.key);
         else if (r.kind === 2) live.add(BigInt(r.key));
         else claimed.add(r.key);
       }
