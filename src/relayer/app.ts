@@ -90,6 +90,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     ...deps.groupCommit,
     maxSize: deps.groupCommit?.maxSize ?? DEFAULTS.groupCommitMaxSize,
     maxWaitMs: deps.groupCommit?.maxWaitMs ?? DEFAULTS.groupCommitMaxWaitMs,
+    maxInFlight:
+      deps.groupCommit?.maxInFlight ?? (store.kind === "postgres" ? DEFAULTS.groupCommitInFlightPostgres : 1),
   });
   const accounts = deps.accounts ?? new ChainAccounts(chain, store.payments, clock);
   const recovery = deps.recovery ?? new InlineRecovery(digester);

@@ -29,6 +29,8 @@ export const DEFAULTS = {
   /** Intake group commit: gather concurrent payments for at most this long before one durable commit. */
   groupCommitMaxWaitMs: 2,
   groupCommitMaxSize: 1_000,
+  /** Group commits in flight at once on PostgreSQL (each on its own pooled connection). */
+  groupCommitInFlightPostgres: 4,
   /** Failed authentications (bad API key or admin token) per client IP: refill per minute, burst. */
   authFailures: { perMinute: 10, burst: 20 },
   /** API keys per merchant: at most this many live at once, and this many created per hour. */

@@ -16,6 +16,13 @@ export interface GroupCommitOptions {
   maxSize?: number;
   maxWaitMs?: number;
   /**
+   * Commits in flight at once (default 1). A store with one writer gains nothing from more; one with
+   * a connection pool (PostgreSQL) overlaps a commit's round trips and fsync with the next group's.
+   * Safe for intake: a payer's payments are never in two groups at once (intake holds the payer's
+   * lock until its commit), and the store's guarded insert locks payers in sorted order.
+   */
+  maxInFlight?: number;
+  /**
    * The durable insert. Default: the store's `payments.insertAccepted` on this thread; the relayer
    * passes its writer thread's (src/relayer/store/sqlite/writerThread.ts) so commits never stop
    * the HTTP thread.
@@ -32,17 +39,18 @@ export interface GroupCommitOptions {
  * arrived (at once when the queue is full), then resolves every waiter. A request acknowledges its
  * payment only after that resolution, so an acknowledged payment is on disk.
  *
- * One flush runs at a time: while it commits, new payments gather for the next one, which is how
- * the group grows under load without any tuning.
+ * At most `maxInFlight` flushes run at a time: while they commit, new payments gather for the
+ * next one, which is how the group grows under load without any tuning.
  */
 export class GroupCommitWriter {
   private readonly maxSize: number;
   private readonly maxWaitMs: number;
+  private readonly maxInFlight: number;
   private readonly insert: (payments: PaymentRecord[]) => Promise<Set<Hex>>;
   private readonly insertGuarded: (items: readonly GuardedInsert[]) => Promise<Map<Hex, GuardedInsertOutcome>>;
   private queue: Waiter[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> | null = null;
+  private readonly flushing = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
@@ -53,6 +61,7 @@ export class GroupCommitWriter {
   ) {
     this.maxSize = options.maxSize ?? DEFAULTS.groupCommitMaxSize;
     this.maxWaitMs = options.maxWaitMs ?? DEFAULTS.groupCommitMaxWaitMs;
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 1);
     this.insert = options.insert ?? ((payments) => this.store.payments.insertAccepted(payments));
     this.insertGuarded = options.insertGuarded ?? ((items) => this.store.payments.insertAcceptedGuarded(items));
   }
@@ -88,14 +97,14 @@ export class GroupCommitWriter {
   /** Commits everything queued and refuses new payments (graceful shutdown). */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.queue.length > 0 || this.flushing) {
-      if (this.flushing) await this.flushing;
-      else this.flush();
+    while (this.queue.length > 0 || this.flushing.size > 0) {
+      if (this.queue.length > 0 && this.flushing.size < this.maxInFlight) this.flush();
+      else await Promise.race(this.flushing);
     }
   }
 
   private schedule(): void {
-    if (this.flushing) return; // the running flush reschedules when it ends
+    if (this.flushing.size >= this.maxInFlight) return; // a running flush reschedules when it ends
     if (this.queue.length >= this.maxSize) {
       this.flush();
       return;
@@ -110,14 +119,16 @@ export class GroupCommitWriter {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.flushing || this.queue.length === 0) return;
+    if (this.flushing.size >= this.maxInFlight || this.queue.length === 0) return;
     const group = this.queue.splice(0, this.maxSize);
-    this.inFlight = group.length;
-    this.flushing = this.commit(group).finally(() => {
-      this.inFlight = 0;
-      this.flushing = null;
+    this.inFlight += group.length;
+    const flushing: Promise<void> = this.commit(group).finally(() => {
+      this.inFlight -= group.length;
+      this.flushing.delete(flushing);
       this.schedule();
     });
+    this.flushing.add(flushing);
+    this.schedule();
   }
 
   private async commit(group: Waiter[]): Promise<void> {

@@ -125,6 +125,47 @@ describe("relayer intake: group commit", function () {
     expect(await writer.enqueue(record())).to.equal(true);
   });
 
+  for (const maxInFlight of [1, 3]) {
+    it(`with maxInFlight ${maxInFlight}, at most ${maxInFlight} commits run at once; the rest gather, and close() waits for all`, async function () {
+      let running = 0;
+      let most = 0;
+      const releases: (() => void)[] = [];
+      const insert = store.payments.insertAccepted.bind(store.payments);
+      const writer = new GroupCommitWriter(store, undefined, {
+        maxWaitMs: 1,
+        maxInFlight,
+        insert: async (records) => {
+          running++;
+          most = Math.max(most, running);
+          await new Promise<void>((resolve) => releases.push(resolve));
+          running--;
+          return insert(records);
+        },
+      });
+      const first = Array.from({ length: 10 }, record);
+      const results: Promise<boolean>[] = [];
+      // One payment every few milliseconds: each would be a group of its own if a slot were free.
+      for (const r of first) {
+        results.push(writer.enqueue(r));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await until(() => releases.length === maxInFlight);
+      expect(running).to.equal(maxInFlight);
+      expect(writer.depth).to.equal(10);
+      let closed = false;
+      const closing = writer.close().then(() => (closed = true));
+      // Release the commits one by one; the queued payments follow in the freed slots.
+      while (!closed) {
+        releases.shift()?.();
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      await closing;
+      expect(await Promise.all(results)).to.deep.equal(first.map(() => true));
+      expect(most).to.equal(maxInFlight);
+      for (const r of first) expect(await store.payments.get(r.id)).to.not.equal(null);
+    });
+  }
+
   it("close() commits what is queued and refuses new payments", async function () {
     const writer = new GroupCommitWriter(store, undefined, { maxWaitMs: 60_000 });
     const r = record();
