@@ -29,8 +29,9 @@
  * `apiInstances`, `node`, `lost`, `duplicates`, `recoversPerSecondOneCore`, `ratios` (accepted
  * per second, single and batch, over it), `cpuMicrosPerPayment` per relayer process (its CPU
  * during the single-payment runs / the payments they accepted) and `cpuRecoveriesPerPayment` (the
- * same in recoveries), and `recoversPerSecondAfter` with `referenceDrift`: the reference measured
- * again once everything is settled, and how far it moved. See docs/benchmarks.md.
+ * same in recoveries), `postgresCpuMicrosPerPayment` (the PostgreSQL server's processes, sampled),
+ * and `recoversPerSecondAfter` with `referenceDrift`: the reference measured again once everything
+ * is settled, and how far it moved. See docs/benchmarks.md.
  *
  * Environment: BENCH_RUNS (5), BENCH_PAYMENTS_PER_RUN (7000), BENCH_BATCH_PAYMENTS (7000; 0 skips
  * the batch run), BENCH_WARMUP_PAYMENTS (2000 single payments before the runs, not in the medians), BENCH_BATCH_SIZE (250 payments per batch request), BENCH_CONCURRENCY (128),
@@ -45,6 +46,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import type { Wallet } from "ethers";
+import { Client } from "pg";
 import os from "node:os";
 import path from "node:path";
 import { DEFAULTS, type RelayerEnv } from "../src/relayer/config";
@@ -135,18 +137,23 @@ interface Phase {
   payments: SignedPayment[];
 }
 
-/** CPU seconds (user + system) used so far by every process whose process group is `pgid`, or by `pid`. */
-function cpuSeconds(filter: { pid?: number; pgid?: number }): number {
+/**
+ * CPU seconds (user + system) used so far by every process whose process group is `pgid`, by `pid`,
+ * or by `server` and its children (a PostgreSQL server: the postmaster and its backends).
+ */
+function cpuSeconds(filter: { pid?: number; pgid?: number; server?: number }): number {
   const tick = 100; // USER_HZ on Linux
   let total = 0;
   const read = (pid: string) => {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      // fields[0] is state (field 3); pgrp is field 5, utime 14, stime 15.
+      // fields[0] is state (field 3); ppid is field 4, pgrp 5, utime 14, stime 15.
+      const ppid = Number(fields[1]);
       const pgrp = Number(fields[2]);
       if (filter.pid !== undefined && Number(pid) !== filter.pid) return;
       if (filter.pgid !== undefined && pgrp !== filter.pgid) return;
+      if (filter.server !== undefined && Number(pid) !== filter.server && ppid !== filter.server) return;
       total += (Number(fields[11]) + Number(fields[12])) / tick;
     } catch {
       // gone
@@ -164,6 +171,8 @@ interface CpuSample {
   relayers: Record<string, number>;
   chain: number;
   loadgen: number;
+  /** The PostgreSQL server (0 with SQLite). */
+  postgres: number;
 }
 
 function median(values: number[]): number {
@@ -346,6 +355,9 @@ async function main(): Promise<void> {
     const apiUrls = relayers.filter((r) => r.url !== null).map((r) => r.url!);
     const chainPgid = chain.node.process.pid!;
 
+    // The PostgreSQL server's own CPU counts too: it shares the cores (its postmaster is the parent
+    // of the backend that answers this query).
+    const postmaster = database ? await postmasterPid(database.url) : 0;
     // CPU of each process, sampled through the runs (to tell who is the bottleneck).
     const samples: CpuSample[] = [];
     let loadgenPid = 0;
@@ -358,10 +370,21 @@ async function main(): Promise<void> {
         relayers: relayerCpu,
         chain: cpuSeconds({ pgid: chainPgid }),
         loadgen: loadgenPid ? cpuSeconds({ pid: loadgenPid }) : 0,
+        postgres: postmaster ? cpuSeconds({ server: postmaster }) : 0,
       });
     };
     const sampler = setInterval(sample, 200);
 
+    /** The PostgreSQL server's CPU during `runs` (from the samples) per payment they accepted. */
+    const serverMicros = (runs: LoadgenResult[]) => {
+      let seconds = 0;
+      for (const r of runs) {
+        const within = samples.filter((s) => s.at >= r.startedAt && s.at <= r.startedAt + r.durationMs);
+        if (within.length >= 2) seconds += within[within.length - 1].postgres - within[0].postgres;
+      }
+      const accepted = runs.reduce((n, r) => n + r.accepted, 0);
+      return accepted > 0 ? Math.round((seconds / accepted) * 1e6) : 0;
+    };
     const cpuDuring = (r: LoadgenResult) => {
       const within = samples.filter((s) => s.at >= r.startedAt && s.at <= r.startedAt + r.durationMs);
       if (within.length < 2) return null;
@@ -375,6 +398,7 @@ async function main(): Promise<void> {
           : {}),
         chain: pct(a.chain, b.chain),
         loadgen: pct(a.loadgen, b.loadgen),
+        ...(postmaster ? { postgres: pct(a.postgres, b.postgres) } : {}),
       };
     };
     const results: (LoadgenResult & { phase: string })[] = [];
@@ -520,6 +544,7 @@ async function main(): Promise<void> {
         ...(batch ? { batchAcceptedPerSecond: ratio(batch.acceptedPerSecond) } : {}),
       },
       cpuMicrosPerPayment: cpuMicros(single),
+      ...(postmaster ? { postgresCpuMicrosPerPayment: serverMicros(single) } : {}),
       // The same CPU in recoveries (microsPerRecover): comparable across machines and drift.
       cpuRecoveriesPerPayment: inRecoveries(cpuMicros(single), recovery.microsPerRecover),
       ...(postgres ? { postgres } : {}),
@@ -595,6 +620,19 @@ function cpuMicros(runs: LoadgenResult[]): Record<string, number> {
   }
   if (Object.keys(out).length > 1) out.total = Object.values(out).reduce((a, b) => a + b, 0);
   return out;
+}
+
+/** The PostgreSQL server's process, as the parent of a backend. */
+async function postmasterPid(url: string): Promise<number> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+    const stat = fs.readFileSync(`/proc/${rows[0].pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } finally {
+    await client.end();
+  }
 }
 
 /** CPU microseconds per payment as multiples of one recovery's time, to one decimal. */
