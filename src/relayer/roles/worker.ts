@@ -169,15 +169,24 @@ export class WorkerRole {
     }, standbyPollMs(this.options.config.leaseTtlMs));
   }
 
-  /** Renews held leases and tries to take free ones (jobs first: lanes send what it builds). */
+  /**
+   * Renews held leases and tries to take free ones: lanes first, then the jobs. The jobs send
+   * settlements, blocklist updates and relayed writes through this process's own lanes, so a worker
+   * holding no lane leaves the jobs to one that does (releasing them if it held them): after an
+   * outage the leases could otherwise split, the jobs here and every lane elsewhere, and nothing
+   * would settle while both workers live.
+   */
   async standbyTick(): Promise<void> {
-    for (const step of [() => this.jobsLease.tick(), () => this.lanes.tick()]) {
+    const step = async (work: () => Promise<void>) => {
       try {
-        await step();
+        await work();
       } catch (error) {
         this.options.logger.warn({ err: errorMessage(error) }, "lease step failed; retrying");
       }
-    }
+    };
+    await step(() => this.lanes.tick());
+    if (this.lanes.held().length > 0) await step(() => this.jobsLease.tick());
+    else if (this.jobsLease.isHeld) await step(() => this.jobsLease.release());
   }
 
   /** The leases this process holds now. */
