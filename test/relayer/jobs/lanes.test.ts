@@ -212,4 +212,29 @@ describe("relayer signer lanes", function () {
     await next.stop();
     await first.stop();
   });
+
+  it("the jobs go only to a worker holding a lane: without one it releases them, and the lane holder takes them", async () => {
+    const fx = await setup({ batchMaxSize: 2 });
+    const key = fx.relayerKey;
+    const lane = laneLease(new LocalKeySigner(key).address);
+    const a = worker(fx, [new LocalKeySigner(key)], "a");
+    const b = worker(fx, [new LocalKeySigner(key)], "b");
+    await a.standbyTick();
+    expect(a.heldLeases()).to.deep.equal([JOBS_LEASE, lane]);
+    // A worker holding no lane does not take free jobs.
+    await a.jobsLease.release();
+    await b.standbyTick();
+    expect(b.heldLeases()).to.deep.equal([]);
+    // The split a database outage can leave (both leases lapse, each worker wins one race): b holds
+    // the jobs, a every lane. b's next step gives the jobs back; a's takes them.
+    await b.jobsLease.tick();
+    expect(b.heldLeases()).to.deep.equal([JOBS_LEASE]);
+    await b.standbyTick();
+    expect(b.heldLeases()).to.deep.equal([]);
+    expect((await fx.store.leases.get(JOBS_LEASE))?.holder ?? null).to.equal(null);
+    await a.standbyTick();
+    expect(a.heldLeases()).to.deep.equal([JOBS_LEASE, lane]);
+    await b.stop();
+    await a.stop();
+  });
 });
