@@ -92,9 +92,10 @@ describe("SettlementToken: pause", function () {
     for (const { name, calls } of PATHS) {
       it(name, async function () {
         const f = await loadFixture(pausedFixture);
-        for (const call of await calls(f)) {
-          await expect(call).to.be.revertedWithCustomError(f.token, "EnforcedPause");
-        }
+        // The calls are already sent: each gets its handler at once (awaited one by one, a later
+        // rejection could arrive unhandled while an earlier one is checked).
+        const sent = await calls(f);
+        await Promise.all(sent.map((call) => expect(call).to.be.revertedWithCustomError(f.token, "EnforcedPause")));
       });
     }
   });
