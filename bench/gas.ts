@@ -28,6 +28,7 @@ import {
   type Address,
   type Hex,
   type Payment,
+  encodeBatch,
 } from "../src/protocol";
 import type { PaymentEscrow, SettlementToken, MerchantRegistry } from "../typechain-types";
 
@@ -129,7 +130,7 @@ async function signedBatch(ctx: Ctx, payers: Wallet[], merchants: number) {
       validAfter: 0n,
       deadline: FAR_DEADLINE,
     };
-    items.push({ payment, signature: await payers[i].signTypedData(domain, ethersTypes(paymentTypes), payment) });
+    items.push({ payment, signature: (await payers[i].signTypedData(domain, ethersTypes(paymentTypes), payment)) as Hex });
   }
   return items;
 }
@@ -152,7 +153,7 @@ async function escrowBatch(ctx: Ctx, batchSize: number, merchants: number) {
   const payers = await fundedPayers(ctx, batchSize);
   const items = await signedBatch(ctx, payers, merchants);
   const batchId = (await ctx.escrow.batchCount()) + 1n;
-  const sent = await ctx.escrow.payBatch(items, { gasLimit: TX_GAS_CAP });
+  const sent = await ctx.escrow.payBatch(encodeBatch(items), { gasLimit: TX_GAS_CAP });
   const gas = await gasOf(Promise.resolve(sent));
   if ((await ctx.escrow.batchCount()) !== batchId) throw new Error("batch not escrowed");
   return { batchId, gas, calldataBytes: calldataBytes(sent.data) };

@@ -11,6 +11,7 @@ import {IPaymentEscrow} from "./interfaces/IPaymentEscrow.sol";
 import {IMerchantRegistry} from "./interfaces/IMerchantRegistry.sol";
 import {NonceWindow} from "./libraries/NonceWindow.sol";
 import {BatchMerkle} from "./libraries/BatchMerkle.sol";
+import {PackedBatch} from "./libraries/PackedBatch.sol";
 import {BoundedSignature} from "./libraries/BoundedSignature.sol";
 import {EscrowTypeHashes} from "./libraries/EscrowTypeHashes.sol";
 import {EscrowStorage} from "./libraries/EscrowStorage.sol";
@@ -116,27 +117,40 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     // ================================================================ payments
 
     /// @inheritdoc IPaymentEscrow
-    function payBatch(SignedPayment[] calldata payments) external nonReentrant returns (uint64 batchId) {
-        uint256 count = payments.length;
+    function payBatch(bytes calldata batch) external nonReentrant returns (uint64 batchId) {
+        uint256 count = PackedBatch.count(batch);
         bytes32[] memory acceptedIds = new bytes32[](count);
         BatchCursor memory cursor;
         cursor.batchId = _s.batchCount + 1;
         cursor.finishGas = BATCH_FINISH_GAS + count * BATCH_FINISH_GAS_PER_ITEM;
+        PackedBatch.Item memory item;
+        uint256 at = PackedBatch.HEADER_BYTES;
+        uint256 seen;
 
-        for (uint256 i = 0; i < count; ++i) {
-            Payment calldata p = payments[i].payment;
-            bytes32 id = _paymentId(p);
-            RejectReason reason;
-            bool ok;
-            (ok, reason) = _tryEscrow(cursor, p, id, payments[i].signature);
-            if (ok) {
-                acceptedIds[cursor.accepted] = id;
-                ++cursor.accepted;
-                emit PaymentEscrowed(id, p.payer, p.merchantId, cursor.batchId, p.amount);
-            } else {
-                emit PaymentRejected(id, p.payer, reason);
+        while (at < batch.length) {
+            uint64 merchantId;
+            uint256 items;
+            (merchantId, items, at) = PackedBatch.run(batch, at);
+            seen += items;
+            if (seen > count) revert MalformedBatch(at - PackedBatch.RUN_HEADER_BYTES);
+            for (uint256 k = 0; k < items; ++k) {
+                uint256 itemAt = at;
+                bytes calldata signature;
+                (signature, at) = PackedBatch.item(batch, itemAt, item);
+                bytes32 id = _hashTypedDataV4(
+                    PackedBatch.structHash(batch, itemAt, merchantId, EscrowTypeHashes.PAYMENT_TYPEHASH)
+                );
+                (bool ok, RejectReason reason) = _tryEscrow(cursor, item, merchantId, id, signature);
+                if (ok) {
+                    acceptedIds[cursor.accepted] = id;
+                    ++cursor.accepted;
+                    emit PaymentEscrowed(id, item.payer, merchantId, cursor.batchId, item.amount);
+                } else {
+                    emit PaymentRejected(id, item.payer, reason);
+                }
             }
         }
+        if (seen != count) revert MalformedBatch(batch.length);
         if (cursor.accepted == 0) return 0;
         _flushRun(cursor);
 
@@ -367,15 +381,16 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     /// @dev Checks one payment and, if it passes, escrows it into the cursor's current merchant run.
     function _tryEscrow(
         BatchCursor memory cursor,
-        Payment calldata p,
+        PackedBatch.Item memory p,
+        uint64 merchantId,
         bytes32 id,
         bytes calldata signature
     ) private returns (bool, RejectReason) {
         uint256 amount = p.amount;
-        if (amount == 0 || amount > type(uint128).max) return (false, RejectReason.InvalidAmount);
+        if (amount == 0) return (false, RejectReason.InvalidAmount);
         if (block.timestamp < p.validAfter) return (false, RejectReason.NotYetValid);
         if (block.timestamp > p.deadline) return (false, RejectReason.Expired);
-        if (p.merchantId != cursor.merchantId) _startRun(cursor, p.merchantId);
+        if (merchantId != cursor.merchantId) _startRun(cursor, merchantId);
         if (cursor.status != IMerchantRegistry.MerchantStatus.Active) return (false, RejectReason.MerchantNotActive);
         BoundedSignature.Result sig = BoundedSignature.check(p.payer, id, signature, cursor.finishGas);
         if (sig != BoundedSignature.Result.Valid) {

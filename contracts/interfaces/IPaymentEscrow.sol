@@ -60,12 +60,6 @@ interface IPaymentEscrow {
         uint48 deadline;
     }
 
-    /// @notice A payment with the payer's signature (65-byte ECDSA, or anything an ERC-1271 wallet accepts).
-    struct SignedPayment {
-        Payment payment;
-        bytes signature;
-    }
-
     /// @notice Where a payment sits: its batch and the Merkle proof of its id in that batch's root.
     struct Inclusion {
         uint64 batchId;
@@ -305,6 +299,8 @@ interface IPaymentEscrow {
     error PayoutRotatedSinceDeferral(uint64 merchantId, address deferredFrom, address payout);
     /// @notice `signer` cancelled the signed action with EIP-712 digest `digest`.
     error SignatureCancelled(address signer, bytes32 digest);
+    /// @notice {payBatch}'s encoding is broken at byte `offset` of `batch`.
+    error MalformedBatch(uint256 offset);
 
     // ---------------------------------------------------------------- customer balance
 
@@ -345,12 +341,23 @@ interface IPaymentEscrow {
     // ---------------------------------------------------------------- payments
 
     /// @notice Escrow many signed payments; bad items are skipped with {PaymentRejected}.
+    /// @dev `batch` is packed, big-endian, with no padding and no offsets (src/protocol/batch.ts
+    /// encodes it):
+    ///
+    ///     batch := count:uint16 run+                       count = items in all runs
+    ///     run   := merchantId:uint64 items:uint16 item{items}  items >= 1
+    ///     item  := payer:address amount:uint128 orderRef:bytes32 nonce:uint64
+    ///              validAfter:uint48 deadline:uint48 signatureLength:uint16 signature
+    ///
+    /// Each item is the signed {Payment} of its run's merchant (90 bytes + its signature: 155 for a
+    /// 65-byte ECDSA signature). Anything else (a truncated item, a run of no items, a count that does
+    /// not match, trailing bytes) reverts {MalformedBatch}: only the submitter can make that mistake.
     /// Payments should be grouped by merchant: each merchant run funds its tranche once.
     /// A payment signed by a contract (ERC-1271) is skipped as InsufficientGas unless the gas left
     /// covers its wallet's full 100,000-gas check (63/64 rule) plus a reserve for finishing the batch
     /// (100,000 + 200 per item): submitters add that to the gas limit for each such item.
     /// @return batchId The new batch (0 if every item was rejected).
-    function payBatch(SignedPayment[] calldata payments) external returns (uint64 batchId);
+    function payBatch(bytes calldata batch) external returns (uint64 batchId);
 
     /// @notice Escrow one payment straight from the payer's wallet, without a prior deposit, by an
     /// EIP-3009 ReceiveWithAuthorization whose nonce is the payment id (binding it to this payment).

@@ -7,10 +7,12 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {IPaymentEscrow} from "../interfaces/IPaymentEscrow.sol";
 import {EscrowTypeHashes} from "../libraries/EscrowTypeHashes.sol";
 import {BatchMerkle} from "../libraries/BatchMerkle.sol";
+import {PackedBatch} from "../libraries/PackedBatch.sol";
 
 /**
  * @title EscrowTypeHashesHarness
- * @notice Exposes the escrow's internal EIP-712 type hashes, struct hashes and batch Merkle root so
+ * @notice Exposes the escrow's internal EIP-712 type hashes, struct hashes, batch Merkle root and packed
+ * batch decoding so
  * the TypeScript protocol module (src/protocol/typedData.ts, src/protocol/merkle.ts) can be checked against them. It uses
  * the escrow's EIP-712 domain name and version, with its own address as verifying contract.
  */
@@ -103,5 +105,35 @@ contract EscrowTypeHashesHarness is EIP712 {
     /// @notice OpenZeppelin's MerkleProof, as the escrow verifies inclusions.
     function verify(bytes32[] calldata proof, bytes32 root, bytes32 leaf) external pure returns (bool) {
         return MerkleProof.verifyCalldata(proof, root, leaf);
+    }
+
+    // ------------------------------------------------------------ packed batch
+
+    /// @notice The first run of `batch` decoded as payBatch decodes it: the declared count, the run's
+    /// merchant, its payments and signatures, and each payment's struct hash.
+    function decodeFirstRun(
+        bytes calldata batch
+    )
+        external
+        pure
+        returns (
+            uint256 count,
+            uint64 merchantId,
+            PackedBatch.Item[] memory items,
+            bytes[] memory signatures,
+            bytes32[] memory structHashes
+        )
+    {
+        count = PackedBatch.count(batch);
+        uint256 runItems;
+        uint256 at;
+        (merchantId, runItems, at) = PackedBatch.run(batch, PackedBatch.HEADER_BYTES);
+        items = new PackedBatch.Item[](runItems);
+        signatures = new bytes[](runItems);
+        structHashes = new bytes32[](runItems);
+        for (uint256 k = 0; k < runItems; ++k) {
+            structHashes[k] = PackedBatch.structHash(batch, at, merchantId, EscrowTypeHashes.PAYMENT_TYPEHASH);
+            (signatures[k], at) = PackedBatch.item(batch, at, items[k]);
+        }
     }
 }

@@ -14,3 +14,4 @@ export * from "./fees";
 export * from "./merkle";
 export * from "./paymentId";
 export * from "./nonces";
+export * from "./batch";

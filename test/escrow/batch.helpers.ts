@@ -22,7 +22,7 @@ import {
   type MockERC1271Wallet,
   type PaymentEscrow,
 } from "../../typechain-types";
-import { SECP256K1_N, type Hex, type Payment } from "../../src/protocol";
+import { SECP256K1_N, type Hex, type Payment, encodeBatch } from "../../src/protocol";
 import {
   ADMIN_DELAY,
   DISPUTE_TIMEOUT,
@@ -282,7 +282,7 @@ export async function expectRejectedBesideValid(
   const before = await escrowState(f);
   const batchId = before.batchCount + 1n;
 
-  const tx = await f.escrow.connect(submitter).payBatch([good, bad]);
+  const tx = await f.escrow.connect(submitter).payBatch(encodeBatch([good, bad]));
   await expect(tx).to.emit(f.escrow, "PaymentRejected").withArgs(badId, badPayer, reason);
   const events = await batchEvents(f, tx);
   expect(events.rejected).to.deep.equal([{ id: badId, payer: ethers.getAddress(badPayer), reason: BigInt(reason) }]);

@@ -19,6 +19,7 @@ import {
 } from "./fixtures";
 import { settleFixture } from "./settle.helpers";
 import { accountState, expectInvariant } from "./batch.helpers";
+import { encodeBatch } from "../../src/protocol";
 
 describe("PaymentEscrow blocklisted payers", function () {
   it("attack: a blocklisted payer's payment to a merchant is rejected PayerBlocklisted, balance and nonce kept", async function () {
@@ -30,10 +31,12 @@ describe("PaymentEscrow blocklisted payers", function () {
     const bad = await buildPayment(f, alice, { amount: CUSTOMER_DEPOSIT });
     const good = await buildPayment(f, bob);
     const before = await accountState(f, alice.address);
-    const tx = await f.escrow.connect(f.relayer).payBatch([
-      { payment: bad, signature: await signPayment(f, alice, bad) },
-      { payment: good, signature: await signPayment(f, bob, good) },
-    ]);
+    const tx = await f.escrow.connect(f.relayer).payBatch(
+      encodeBatch([
+        { payment: bad, signature: await signPayment(f, alice, bad) },
+        { payment: good, signature: await signPayment(f, bob, good) },
+      ]),
+    );
     await expect(tx)
       .to.emit(f.escrow, "PaymentRejected")
       .withArgs(await idOf(f, bad), alice.address, RejectReason.PayerBlocklisted);
@@ -51,7 +54,9 @@ describe("PaymentEscrow blocklisted payers", function () {
     await f.token.connect(f.admin).blocklist(alice.address);
     expect(await f.escrow.blocklistMirrored(alice.address)).to.equal(false);
     const p = await buildPayment(f, alice);
-    await expect(f.escrow.connect(f.relayer).payBatch([{ payment: p, signature: await signPayment(f, alice, p) }]))
+    await expect(
+      f.escrow.connect(f.relayer).payBatch(encodeBatch([{ payment: p, signature: await signPayment(f, alice, p) }])),
+    )
       .to.emit(f.escrow, "PaymentEscrowed")
       .withArgs(await idOf(f, p), alice.address, p.merchantId, 1n, p.amount);
   });
@@ -91,7 +96,9 @@ describe("PaymentEscrow blocklisted payers", function () {
     await f.escrow.syncBlocklist(alice.address);
     const p = await buildPayment(f, alice, { nonce: await nextNonce(f, alice.address) });
     expect(p.nonce).to.equal(baseBefore);
-    await expect(f.escrow.connect(f.relayer).payBatch([{ payment: p, signature: await signPayment(f, alice, p) }]))
+    await expect(
+      f.escrow.connect(f.relayer).payBatch(encodeBatch([{ payment: p, signature: await signPayment(f, alice, p) }])),
+    )
       .to.emit(f.escrow, "PaymentEscrowed")
       .withArgs(await idOf(f, p), alice.address, p.merchantId, 2n, p.amount);
     expect(await f.escrow.nonceWindow(alice.address)).to.deep.equal([baseBefore + 2n, 0n]);

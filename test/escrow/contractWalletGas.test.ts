@@ -13,6 +13,7 @@ import { MockERC1271Wallet__factory, type Flipping1271Wallet, type MockERC1271Wa
 import { contractSignatureGas } from "../../src/relayer/jobs/batcher";
 import { deployEscrowFixture, idOf, usd, RejectReason, type EscrowFixture, type SignedPaymentInput } from "./fixtures";
 import { batchEvents, depositFromWallet, deployFlippingWallet, expectInvariant, signed } from "./batch.helpers";
+import { encodeBatch } from "../../src/protocol";
 
 interface WalletGasFixture extends EscrowFixture {
   walletOwner: HardhatEthersSigner;
@@ -49,10 +50,10 @@ describe("PaymentEscrow.payBatch: gas of contract-signed payments", function () 
     const f = await loadFixture(walletGasFixture);
     const flipper = f.flippers[0];
     const items = [...(await honestItems(f, 10)), await walletItem(f, flipper)];
-    const gasLimit = await f.escrow.connect(f.relayer).payBatch.estimateGas(items);
+    const gasLimit = await f.escrow.connect(f.relayer).payBatch.estimateGas(encodeBatch(items));
     await flipper.connect(f.walletOwner).setBurning(true);
 
-    const tx = await f.escrow.connect(f.relayer).payBatch(items, { gasLimit });
+    const tx = await f.escrow.connect(f.relayer).payBatch(encodeBatch(items), { gasLimit });
     await expect(tx)
       .to.emit(f.escrow, "PaymentRejected")
       .withArgs(await idOf(f, items[10].payment), await flipper.getAddress(), RejectReason.InsufficientGas);
@@ -77,14 +78,14 @@ describe("PaymentEscrow.payBatch: gas of contract-signed payments", function () 
       await walletItem(f, f.flippers[2]),
       ...honest.slice(25),
     ];
-    const estimate = await f.escrow.connect(f.relayer).payBatch.estimateGas(items);
+    const estimate = await f.escrow.connect(f.relayer).payBatch.estimateGas(encodeBatch(items));
     for (const w of f.flippers) await w.connect(f.walletOwner).setBurning(true);
 
     // The estimate alone does not carry the wallets' budgets: burning them mid-batch sinks it.
-    await expect(f.escrow.connect(f.relayer).payBatch(items, { gasLimit: estimate })).to.be.reverted;
+    await expect(f.escrow.connect(f.relayer).payBatch(encodeBatch(items), { gasLimit: estimate })).to.be.reverted;
 
     const gasLimit = estimate + contractSignatureGas(3, items.length);
-    const tx = await f.escrow.connect(f.relayer).payBatch(items, { gasLimit });
+    const tx = await f.escrow.connect(f.relayer).payBatch(encodeBatch(items), { gasLimit });
     const events = await batchEvents(f, tx);
     expect(events.escrowed.map((e) => e.id)).to.deep.equal(await Promise.all(honest.map((i) => idOf(f, i.payment))));
     const wallets = await Promise.all(f.flippers.map((w) => w.getAddress()));
@@ -101,10 +102,10 @@ describe("PaymentEscrow.payBatch: gas of contract-signed payments", function () 
   it("an honest wallet last in a batch sent with the estimate plus the relayer's budget is accepted", async function () {
     const f = await loadFixture(walletGasFixture);
     const items = [...(await honestItems(f, 10)), await walletItem(f, f.honestWallet)];
-    const estimate = await f.escrow.connect(f.relayer).payBatch.estimateGas(items);
+    const estimate = await f.escrow.connect(f.relayer).payBatch.estimateGas(encodeBatch(items));
     const tx = await f.escrow
       .connect(f.relayer)
-      .payBatch(items, { gasLimit: estimate + contractSignatureGas(1, items.length) });
+      .payBatch(encodeBatch(items), { gasLimit: estimate + contractSignatureGas(1, items.length) });
     await expect(tx)
       .to.emit(f.escrow, "PaymentEscrowed")
       .withArgs(await idOf(f, items[10].payment), await f.honestWallet.getAddress(), 1n, 1n, usd(5));
@@ -114,8 +115,8 @@ describe("PaymentEscrow.payBatch: gas of contract-signed payments", function () 
   it("an ECDSA payment never pays the check: a batch of EOAs is unaffected by a tight gas limit", async function () {
     const f = await loadFixture(walletGasFixture);
     const items = await honestItems(f, 8);
-    const gasLimit = await f.escrow.connect(f.relayer).payBatch.estimateGas(items);
-    const events = await batchEvents(f, await f.escrow.connect(f.relayer).payBatch(items, { gasLimit }));
+    const gasLimit = await f.escrow.connect(f.relayer).payBatch.estimateGas(encodeBatch(items));
+    const events = await batchEvents(f, await f.escrow.connect(f.relayer).payBatch(encodeBatch(items), { gasLimit }));
     expect(events.escrowed).to.have.length(8);
     expect(events.rejected).to.have.length(0);
   });

@@ -27,6 +27,7 @@ import {
 } from "./fixtures";
 import { buildWithdrawal } from "./funds.helpers";
 import { deadlineIn } from "./lifecycle.helpers";
+import { encodeBatch } from "../../src/protocol";
 
 interface DelegatedFixture extends EscrowFixture {
   /** An EOA (own key) with CUSTOMER_DEPOSIT in the escrow whose account now carries a delegation designator. */
@@ -63,7 +64,9 @@ async function escrowOwn(f: DelegatedFixture) {
 /** A payment of the delegated account signed by `signer`, submitted alone with payBatch (not awaited). */
 async function payBatchSignedBy(f: DelegatedFixture, signer: Wallet | HardhatEthersSigner) {
   const p = await buildPayment(f, f.delegated);
-  const tx = f.escrow.connect(f.relayer).payBatch([{ payment: p, signature: await signPayment(f, signer, p) }]);
+  const tx = f.escrow
+    .connect(f.relayer)
+    .payBatch(encodeBatch([{ payment: p, signature: await signPayment(f, signer, p) }]));
   return { p, id: await idOf(f, p), tx };
 }
 

@@ -18,6 +18,7 @@ import {
   paymentTypes,
   refundTypes,
   withdrawalTypes,
+  encodeBatch,
 } from "../../src/protocol";
 import type { Address, Hex, Payment, Withdrawal } from "../../src/protocol";
 import { paymentId } from "../../src/protocol";
@@ -190,7 +191,7 @@ export async function submitBatch(
   submitter: Signer = f.relayer,
 ): Promise<EscrowedBatch> {
   const batchId = (await f.escrow.batchCount()) + 1n;
-  const tx = await f.escrow.connect(submitter).payBatch(items);
+  const tx = await f.escrow.connect(submitter).payBatch(encodeBatch(items));
   const acceptedItems = items.filter((_, i) => accepted[i]);
   const ids = await Promise.all(acceptedItems.map((item) => idOf(f, item.payment)));
   const tree = new BatchTree(ids);

@@ -21,6 +21,7 @@ import {
   NONCE_WINDOW,
   type FundsFixture,
 } from "./funds.helpers";
+import { encodeBatch } from "../../src/protocol";
 
 const INITIAL_TOTAL = 4n * CUSTOMER_DEPOSIT;
 const FULL_BITMAP = MAX_UINT64;
@@ -91,7 +92,7 @@ describe("PaymentEscrow nonces", function () {
       const id = await idOf(f, item.payment);
       const countBefore = await f.escrow.batchCount();
 
-      const tx = f.escrow.connect(f.relayer).payBatch([item]);
+      const tx = f.escrow.connect(f.relayer).payBatch(encodeBatch([item]));
       await expect(tx).to.emit(f.escrow, "PaymentRejected").withArgs(id, alice.address, RejectReason.NonceUnavailable);
       await expect(tx).not.to.emit(f.escrow, "BatchEscrowed");
       expect(await f.escrow.batchCount()).to.equal(countBefore);
@@ -201,7 +202,7 @@ describe("PaymentEscrow nonces", function () {
       const w = await buildWithdrawal(alice, { nonce: 0n, amount: usd(5) });
       await f.escrow.connect(f.relayer).withdrawWithSignature(w, await signWithdrawal(f, alice, w));
       const item = await signed(f, alice, { nonce: 0n });
-      await expect(f.escrow.connect(f.relayer).payBatch([item]))
+      await expect(f.escrow.connect(f.relayer).payBatch(encodeBatch([item])))
         .to.emit(f.escrow, "PaymentRejected")
         .withArgs(await idOf(f, item.payment), alice.address, RejectReason.NonceUnavailable);
 

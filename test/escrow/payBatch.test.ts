@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { Payment } from "../../src/protocol";
-import { BatchTree } from "../../src/protocol";
+import { BATCH_ITEM_FIXED_BYTES, BatchEncodingError, BatchTree, encodeBatch } from "../../src/protocol";
 import {
   CUSTOMER_DEPOSIT,
   FEE_BPS,
@@ -63,10 +63,10 @@ describe("PaymentEscrow.payBatch", function () {
       const total = usd("72.75");
       const before = await escrowState(f);
 
-      expect(await f.escrow.connect(f.relayer).payBatch.staticCall(items)).to.equal(1n);
+      expect(await f.escrow.connect(f.relayer).payBatch.staticCall(encodeBatch(items))).to.equal(1n);
       const t = await nextTimestamp();
       const releaseAt = t + HOLD_PERIOD;
-      const tx = await f.escrow.connect(f.relayer).payBatch(items);
+      const tx = await f.escrow.connect(f.relayer).payBatch(encodeBatch(items));
       const root = new BatchTree(ids).root;
 
       for (let i = 0; i < items.length; i++) {
@@ -144,11 +144,11 @@ describe("PaymentEscrow.payBatch", function () {
       const f = await loadFixture(deployPayBatchFixture);
       const [alice, bob] = f.customers;
       const first = [await signed(f, alice, { nonce: 0n })];
-      expect(await f.escrow.payBatch.staticCall(first)).to.equal(1n);
-      await f.escrow.connect(f.relayer).payBatch(first);
+      expect(await f.escrow.payBatch.staticCall(encodeBatch(first))).to.equal(1n);
+      await f.escrow.connect(f.relayer).payBatch(encodeBatch(first));
       const second = [await signed(f, bob, { nonce: 0n }), await signed(f, alice, { nonce: 1n })];
-      expect(await f.escrow.payBatch.staticCall(second)).to.equal(2n);
-      const tx = await f.escrow.connect(f.relayer).payBatch(second);
+      expect(await f.escrow.payBatch.staticCall(encodeBatch(second))).to.equal(2n);
+      const tx = await f.escrow.connect(f.relayer).payBatch(encodeBatch(second));
       await expect(tx)
         .to.emit(f.escrow, "BatchEscrowed")
         .withArgs(2n, new BatchTree(await idsOf(f, second)).root, 2n, usd(20), f.relayer.address);
@@ -161,12 +161,12 @@ describe("PaymentEscrow.payBatch", function () {
       const f = await loadFixture(deployPayBatchFixture);
       const [alice, bob] = f.customers;
       const byStranger = [await signed(f, alice)];
-      await expect(f.escrow.connect(f.stranger).payBatch(byStranger))
+      await expect(f.escrow.connect(f.stranger).payBatch(encodeBatch(byStranger)))
         .to.emit(f.escrow, "BatchEscrowed")
         .withArgs(1n, (await idsOf(f, byStranger))[0], 1n, usd(10), f.stranger.address);
       // Even another customer, for somebody else's payment.
       const byAlice = [await signed(f, bob)];
-      await expect(f.escrow.connect(alice).payBatch(byAlice))
+      await expect(f.escrow.connect(alice).payBatch(encodeBatch(byAlice)))
         .to.emit(f.escrow, "BatchEscrowed")
         .withArgs(2n, (await idsOf(f, byAlice))[0], 1n, usd(10), alice.address);
       expect(await f.escrow.balanceOf(alice.address)).to.equal(CUSTOMER_DEPOSIT - usd(10));
@@ -184,7 +184,7 @@ describe("PaymentEscrow.payBatch", function () {
         await signed(f, carol, { merchantId: a.id, amount: usd(15) }),
       ];
       const t = await nextTimestamp();
-      const tx = await f.escrow.connect(f.relayer).payBatch(items);
+      const tx = await f.escrow.connect(f.relayer).payBatch(encodeBatch(items));
       const releaseAt = t + HOLD_PERIOD;
       const events = await batchEvents(f, tx);
       expect(events.tranches).to.deep.equal([
@@ -211,7 +211,7 @@ describe("PaymentEscrow.payBatch", function () {
       const m = f.merchants[1];
       await f.registry.connect(f.registrar).setTerms(m.id, 100, 3 * Number(ONE_DAY));
       const t = await nextTimestamp();
-      await expect(f.escrow.connect(f.relayer).payBatch([await signed(f, alice, { merchantId: m.id })]))
+      await expect(f.escrow.connect(f.relayer).payBatch(encodeBatch([await signed(f, alice, { merchantId: m.id })])))
         .to.emit(f.escrow, "TrancheFunded")
         .withArgs(1n, m.id, usd(10), t + 3n * ONE_DAY, 100n);
       const tr = await f.escrow.tranche(1n, m.id);
@@ -222,7 +222,7 @@ describe("PaymentEscrow.payBatch", function () {
     it("accepts a payment spending the payer's whole balance", async function () {
       const f = await loadFixture(deployPayBatchFixture);
       const [alice] = f.customers;
-      await f.escrow.connect(f.relayer).payBatch([await signed(f, alice, { amount: CUSTOMER_DEPOSIT })]);
+      await f.escrow.connect(f.relayer).payBatch(encodeBatch([await signed(f, alice, { amount: CUSTOMER_DEPOSIT })]));
       expect(await f.escrow.balanceOf(alice.address)).to.equal(0n);
       expect((await f.escrow.liabilities()).held).to.equal(CUSTOMER_DEPOSIT);
       await expectInvariant(f);
@@ -233,7 +233,7 @@ describe("PaymentEscrow.payBatch", function () {
     it("a batch where every item is rejected returns 0 and creates no batch", async function () {
       const f = await loadFixture(deployPayBatchFixture);
       const [alice, bob] = f.customers;
-      await f.escrow.connect(f.relayer).payBatch([await signed(f, bob, { nonce: 0n })]); // batch 1 exists
+      await f.escrow.connect(f.relayer).payBatch(encodeBatch([await signed(f, bob, { nonce: 0n })])); // batch 1 exists
       const items = [
         await signed(f, alice, { amount: 0n }),
         await signed(f, bob, { nonce: 0n }), // replay of a used nonce
@@ -244,8 +244,8 @@ describe("PaymentEscrow.payBatch", function () {
       const aliceBefore = await accountState(f, alice.address);
       const bobBefore = await accountState(f, bob.address);
 
-      expect(await f.escrow.connect(f.relayer).payBatch.staticCall(items)).to.equal(0n);
-      const tx = await f.escrow.connect(f.relayer).payBatch(items);
+      expect(await f.escrow.connect(f.relayer).payBatch.staticCall(encodeBatch(items))).to.equal(0n);
+      const tx = await f.escrow.connect(f.relayer).payBatch(encodeBatch(items));
       await expect(tx).not.to.emit(f.escrow, "BatchEscrowed");
       await expect(tx).not.to.emit(f.escrow, "PaymentEscrowed");
       await expect(tx).not.to.emit(f.escrow, "TrancheFunded");
@@ -265,10 +265,104 @@ describe("PaymentEscrow.payBatch", function () {
 
     it("an empty batch returns 0 and emits nothing", async function () {
       const f = await loadFixture(deployPayBatchFixture);
-      expect(await f.escrow.payBatch.staticCall([])).to.equal(0n);
-      const tx = await f.escrow.connect(f.relayer).payBatch([]);
+      expect(await f.escrow.payBatch.staticCall(encodeBatch([]))).to.equal(0n);
+      const tx = await f.escrow.connect(f.relayer).payBatch(encodeBatch([]));
       expect((await tx.wait())!.logs).to.have.length(0);
       expect(await f.escrow.batchCount()).to.equal(0n);
+    });
+  });
+
+  describe("packed encoding", function () {
+    /** A valid two-item, one-run batch of alice and bob, as hex without 0x. */
+    async function twoItems(f: Awaited<ReturnType<typeof deployPayBatchFixture>>) {
+      const [alice, bob] = f.customers;
+      return encodeBatch([await signed(f, alice), await signed(f, bob)]).slice(2);
+    }
+    const hex = (body: string) => `0x${body}`;
+    const u16 = (n: number) => n.toString(16).padStart(4, "0");
+    const RUN = 10;
+    const ITEM = BATCH_ITEM_FIXED_BYTES + 65;
+
+    it("an ECDSA-signed payment takes 155 bytes, and a run header 10 per merchant run", async function () {
+      const f = await loadFixture(deployPayBatchFixture);
+      expect((await twoItems(f)).length / 2).to.equal(2 + RUN + 2 * ITEM);
+    });
+
+    const malformed: { name: string; edit: (body: string) => string; offset: (body: string) => number }[] = [
+      { name: "an empty calldata (no count)", edit: () => "", offset: () => 0 },
+      { name: "a one-byte count", edit: () => "00", offset: () => 0 },
+      {
+        name: "a count above the items sent",
+        edit: (b) => u16(3) + b.slice(4),
+        offset: (b) => b.length / 2,
+      },
+      {
+        name: "a count below the items sent",
+        edit: (b) => u16(1) + b.slice(4),
+        offset: () => 2,
+      },
+      {
+        name: "a run of no items",
+        edit: (b) => b + b.slice(4, 4 + 16) + u16(0),
+        offset: (b) => b.length / 2 - RUN,
+      },
+      {
+        name: "a truncated run header",
+        edit: (b) => b + "00",
+        offset: (b) => b.length / 2 - 1,
+      },
+      {
+        name: "an item cut inside its fixed fields",
+        edit: (b) => b.slice(0, (2 + RUN + ITEM + 40) * 2),
+        offset: () => 2 + RUN + ITEM,
+      },
+      {
+        name: "an item cut inside its signature",
+        edit: (b) => b.slice(0, b.length - 2),
+        offset: () => 2 + RUN + ITEM,
+      },
+      {
+        name: "a signature length past the end",
+        edit: (b) => {
+          const at = (2 + RUN + ITEM + 88) * 2;
+          return b.slice(0, at) + u16(66) + b.slice(at + 4);
+        },
+        offset: () => 2 + RUN + ITEM,
+      },
+    ];
+    for (const c of malformed) {
+      it(`reverts MalformedBatch on ${c.name}, with the offset where it breaks`, async function () {
+        const f = await loadFixture(deployPayBatchFixture);
+        const body = await twoItems(f);
+        const edited = c.edit(body);
+        await expect(f.escrow.connect(f.relayer).payBatch(hex(edited)))
+          .to.be.revertedWithCustomError(f.escrow, "MalformedBatch")
+          .withArgs(c.offset(edited));
+      });
+    }
+
+    it("trailing bytes are read as a run header and refused", async function () {
+      const f = await loadFixture(deployPayBatchFixture);
+      const body = (await twoItems(f)) + "ff".repeat(RUN);
+      // A run header of 0xff… declares 65,535 items: more than the count.
+      await expect(f.escrow.connect(f.relayer).payBatch(hex(body)))
+        .to.be.revertedWithCustomError(f.escrow, "MalformedBatch")
+        .withArgs(body.length / 2 - RUN);
+    });
+
+    it("a merchant split over two runs funds one tranche with both runs' amounts", async function () {
+      const f = await loadFixture(deployPayBatchFixture);
+      const [alice, bob, carol] = f.customers;
+      const other = f.merchants[1].id;
+      const items = [await signed(f, alice), await signed(f, bob, { merchantId: other }), await signed(f, carol)];
+      const body = encodeBatch(items).slice(2);
+      // Three runs: merchant, other, merchant again.
+      expect(body.length / 2).to.equal(2 + 3 * RUN + 3 * ITEM);
+      await f.escrow.connect(f.relayer).payBatch(hex(body));
+      const tranche = await f.escrow.tranche(1n, items[0].payment.merchantId);
+      expect(tranche.amount).to.equal(items[0].payment.amount + items[2].payment.amount);
+      expect((await f.escrow.tranche(1n, other)).amount).to.equal(items[1].payment.amount);
+      await expectInvariant(f);
     });
   });
 
@@ -287,7 +381,7 @@ describe("PaymentEscrow.payBatch", function () {
       const ids = await idsOf(f, items);
       const accepted = [ids[0], ids[2], ids[4]];
       const root = new BatchTree(accepted).root;
-      const tx = await f.escrow.connect(f.relayer).payBatch(items);
+      const tx = await f.escrow.connect(f.relayer).payBatch(encodeBatch(items));
       await expect(tx).to.emit(f.escrow, "BatchEscrowed").withArgs(1n, root, 3n, usd(47), f.relayer.address);
       const events = await batchEvents(f, tx);
       expect(events.escrowed.map((e) => e.id)).to.deep.equal(accepted);
@@ -310,7 +404,6 @@ describe("PaymentEscrow.payBatch", function () {
     describe("InvalidAmount", function () {
       const cases = [
         { name: "rejects amount 0", amount: 0n, reason: RejectReason.InvalidAmount },
-        { name: "rejects amount 2^128", amount: 1n << 128n, reason: RejectReason.InvalidAmount },
         {
           name: "amount 2^128-1 passes the amount check (then fails on balance)",
           amount: MAX_UINT128,
@@ -324,6 +417,13 @@ describe("PaymentEscrow.payBatch", function () {
           await expectBobRejected(f, alice, { amount: c.amount }, c.reason);
         });
       }
+    });
+
+    it("an amount of 2^128 or more has no encoding (the escrow's balances are uint128)", async function () {
+      const f = await loadFixture(deployPayBatchFixture);
+      const [alice] = f.customers;
+      const item = await signed(f, alice, { amount: 1n << 128n });
+      expect(() => encodeBatch([item])).to.throw(BatchEncodingError, "amount");
     });
 
     describe("NotYetValid", function () {
@@ -343,7 +443,7 @@ describe("PaymentEscrow.payBatch", function () {
         const t = BigInt(await time.latest()) + 100n;
         const item = await signed(f, bob, { validAfter: t });
         await time.setNextBlockTimestamp(t);
-        const tx = await f.escrow.connect(f.relayer).payBatch([item]);
+        const tx = await f.escrow.connect(f.relayer).payBatch(encodeBatch([item]));
         await expect(tx)
           .to.emit(f.escrow, "PaymentEscrowed")
           .withArgs((await idsOf(f, [item]))[0], bob.address, item.payment.merchantId, 1n, usd(10));
@@ -368,7 +468,7 @@ describe("PaymentEscrow.payBatch", function () {
         const t = BigInt(await time.latest()) + 100n;
         const item = await signed(f, bob, { deadline: t });
         await time.setNextBlockTimestamp(t);
-        await expect(f.escrow.connect(f.relayer).payBatch([item]))
+        await expect(f.escrow.connect(f.relayer).payBatch(encodeBatch([item])))
           .to.emit(f.escrow, "PaymentEscrowed")
           .withArgs((await idsOf(f, [item]))[0], bob.address, item.payment.merchantId, 1n, usd(10));
         await expectInvariant(f);
@@ -405,7 +505,7 @@ describe("PaymentEscrow.payBatch", function () {
         const [alice, bob] = f.customers;
         const items = [await signed(f, bob, { merchantId: 0n }), await signed(f, alice)];
         const ids = await idsOf(f, items);
-        const events = await batchEvents(f, await f.escrow.connect(f.relayer).payBatch(items));
+        const events = await batchEvents(f, await f.escrow.connect(f.relayer).payBatch(encodeBatch(items)));
         expect(events.rejected).to.deep.equal([
           { id: ids[0], payer: bob.address, reason: BigInt(RejectReason.MerchantNotActive) },
         ]);
@@ -421,11 +521,11 @@ describe("PaymentEscrow.payBatch", function () {
         await f.registry.connect(f.registrar).suspend(m.id);
         const item = await signed(f, alice, { merchantId: m.id });
         const [id] = await idsOf(f, [item]);
-        await expect(f.escrow.connect(f.relayer).payBatch([item]))
+        await expect(f.escrow.connect(f.relayer).payBatch(encodeBatch([item])))
           .to.emit(f.escrow, "PaymentRejected")
           .withArgs(id, alice.address, RejectReason.MerchantNotActive);
         await f.registry.connect(f.registrar).reactivate(m.id);
-        await expect(f.escrow.connect(f.relayer).payBatch([item]))
+        await expect(f.escrow.connect(f.relayer).payBatch(encodeBatch([item])))
           .to.emit(f.escrow, "PaymentEscrowed")
           .withArgs(id, alice.address, m.id, 1n, usd(10));
         await expectInvariant(f);
@@ -437,7 +537,7 @@ describe("PaymentEscrow.payBatch", function () {
         const f = await loadFixture(deployPayBatchFixture);
         const [alice, bob] = f.customers;
         const original = await signed(f, bob, { nonce: 0n });
-        await f.escrow.connect(f.relayer).payBatch([original]);
+        await f.escrow.connect(f.relayer).payBatch(encodeBatch([original]));
         await expectRejectedBesideValid(f, await signed(f, alice), original, RejectReason.NonceUnavailable);
         expect(await f.escrow.balanceOf(bob.address)).to.equal(CUSTOMER_DEPOSIT - usd(10));
       });
@@ -447,7 +547,7 @@ describe("PaymentEscrow.payBatch", function () {
         const [alice] = f.customers;
         const item = await signed(f, alice, { nonce: 0n });
         const [id] = await idsOf(f, [item]);
-        const tx = await f.escrow.connect(f.relayer).payBatch([item, item]);
+        const tx = await f.escrow.connect(f.relayer).payBatch(encodeBatch([item, item]));
         await expect(tx)
           .to.emit(f.escrow, "PaymentRejected")
           .withArgs(id, alice.address, RejectReason.NonceUnavailable);
@@ -470,7 +570,7 @@ describe("PaymentEscrow.payBatch", function () {
         const first = await signed(f, alice, { nonce: 3n, amount: usd(10) });
         const second = await signed(f, alice, { nonce: 3n, amount: usd(11) });
         const ids = await idsOf(f, [first, second]);
-        const events = await batchEvents(f, await f.escrow.connect(f.relayer).payBatch([first, second]));
+        const events = await batchEvents(f, await f.escrow.connect(f.relayer).payBatch(encodeBatch([first, second])));
         expect(events.escrowed.map((e) => e.id)).to.deep.equal([ids[0]]);
         expect(events.rejected).to.deep.equal([
           { id: ids[1], payer: alice.address, reason: BigInt(RejectReason.NonceUnavailable) },
@@ -525,7 +625,7 @@ describe("PaymentEscrow.payBatch", function () {
         expect(await f.escrow.isNonceAvailable(bob.address, 0n)).to.equal(true);
 
         await fundCustomer(f, bob, usd(5));
-        const tx = await f.escrow.connect(f.relayer).payBatch([bad]);
+        const tx = await f.escrow.connect(f.relayer).payBatch(encodeBatch([bad]));
         await expect(tx)
           .to.emit(f.escrow, "PaymentEscrowed")
           .withArgs(badId, bob.address, bad.payment.merchantId, 2n, CUSTOMER_DEPOSIT + usd(5));
@@ -543,7 +643,7 @@ describe("PaymentEscrow.payBatch", function () {
           await signed(f, alice, { amount: usd(400), nonce: 2n }),
         ];
         const ids = await idsOf(f, items);
-        const events = await batchEvents(f, await f.escrow.connect(f.relayer).payBatch(items));
+        const events = await batchEvents(f, await f.escrow.connect(f.relayer).payBatch(encodeBatch(items)));
         expect(events.escrowed.map((e) => e.id)).to.deep.equal([ids[0], ids[2]]);
         expect(events.rejected).to.deep.equal([
           { id: ids[1], payer: alice.address, reason: BigInt(RejectReason.InsufficientBalance) },

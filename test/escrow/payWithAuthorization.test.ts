@@ -25,6 +25,7 @@ import {
   expectInvariant,
   type PayBatchFixture,
 } from "./batch.helpers";
+import { encodeBatch } from "../../src/protocol";
 
 const WALLET_FUNDS = usd(100);
 
@@ -136,7 +137,9 @@ describe("PaymentEscrow.payWithAuthorization", function () {
       const f = await loadFixture(deployPayWithAuthorizationFixture);
       const [alice, bob] = f.customers;
       const p1 = await buildPayment(f, alice);
-      await f.escrow.connect(f.relayer).payBatch([{ payment: p1, signature: await signPayment(f, alice, p1) }]);
+      await f.escrow
+        .connect(f.relayer)
+        .payBatch(encodeBatch([{ payment: p1, signature: await signPayment(f, alice, p1) }]));
       const a = await authorize(f, bob, await buildPayment(f, bob));
       await expect(submit(f, a, f.stranger))
         .to.emit(f.escrow, "BatchEscrowed")
@@ -210,7 +213,7 @@ describe("PaymentEscrow.payWithAuthorization", function () {
       const before = await snapshot(f, alice.address, a.id);
       const tx = await f.escrow
         .connect(f.relayer)
-        .payBatch([{ payment, signature: await signPayment(f, alice, payment) }]);
+        .payBatch(encodeBatch([{ payment, signature: await signPayment(f, alice, payment) }]));
       await expect(tx)
         .to.emit(f.escrow, "PaymentRejected")
         .withArgs(a.id, alice.address, RejectReason.NonceUnavailable);
@@ -223,7 +226,9 @@ describe("PaymentEscrow.payWithAuthorization", function () {
       const f = await loadFixture(deployPayWithAuthorizationFixture);
       const [alice] = f.customers;
       const payment = await buildPayment(f, alice, { nonce: 0n });
-      await f.escrow.connect(f.relayer).payBatch([{ payment, signature: await signPayment(f, alice, payment) }]);
+      await f.escrow
+        .connect(f.relayer)
+        .payBatch(encodeBatch([{ payment, signature: await signPayment(f, alice, payment) }]));
       const a = await authorize(f, alice, payment);
       const before = await snapshot(f, alice.address, a.id);
       await expect(submit(f, a))

@@ -8,7 +8,7 @@ import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { Addressable, ContractTransactionReceipt, Interface, Signer } from "ethers";
 import type { PaymentEscrow } from "../../typechain-types";
-import { BatchTree } from "../../src/protocol";
+import { BatchTree, encodeBatch } from "../../src/protocol";
 import type { Address, Hex, Payment } from "../../src/protocol";
 import {
   deployEscrowFixture,
@@ -89,7 +89,7 @@ export async function payBatchOf(
     items.push({ payment, signature: await signPayment(ctx, spec.payer, payment) });
   }
   const batchId = (await ctx.escrow.batchCount()) + 1n;
-  const tx = await ctx.escrow.connect(ctx.relayer).payBatch(items);
+  const tx = await ctx.escrow.connect(ctx.relayer).payBatch(encodeBatch(items));
   const kept = items.filter((_, i) => accepted[i]);
   const ids = await Promise.all(kept.map((item) => idOf(ctx, item.payment)));
   // A batch whose every item was rejected has no tree (and payBatch returned 0).

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { TypedDataEncoder, concat, getBytes } from "ethers";
-import { escrowDomain, ethersTypes, paymentTypes, type Address, type Hex } from "../../src/protocol";
+import { escrowDomain, ethersTypes, paymentTypes, type Address, type Hex, encodeBatch } from "../../src/protocol";
 import { paymentId } from "../../src/protocol";
 import { depositNonce } from "../../src/sdk/eip3009";
 import { hashPair } from "../../src/protocol";
@@ -39,7 +39,7 @@ import {
  * in batch 2 (the rejection's batch was 1): the rejection consumed nothing.
  */
 async function expectEscrowedAsBatch2(f: EscrowFixture, original: SignedPaymentInput, payer: { address: string }) {
-  await expect(f.escrow.connect(f.relayer).payBatch([original]))
+  await expect(f.escrow.connect(f.relayer).payBatch(encodeBatch([original])))
     .to.emit(f.escrow, "PaymentEscrowed")
     .withArgs(await idOf(f, original.payment), payer.address, original.payment.merchantId, 2n, usd(10));
 }
@@ -138,7 +138,7 @@ describe("PaymentEscrow: payment signatures and ids", function () {
       const f = await loadFixture(deployPayBatchFixture);
       const [alice, bob] = f.customers;
       const item = await signed(f, bob);
-      await f.escrow.connect(f.relayer).payBatch([item]);
+      await f.escrow.connect(f.relayer).payBatch(encodeBatch([item]));
       expect(await f.escrow.balanceOf(bob.address)).to.equal(CUSTOMER_DEPOSIT - usd(10));
 
       // bob and alice also hold balances in the second escrow, so only the signature can fail there.
@@ -150,7 +150,7 @@ describe("PaymentEscrow: payment signatures and ids", function () {
       }
       const good = await signed(other, alice);
       const ids = await idsOf(other, [good, item]);
-      const tx = await f.otherEscrow.connect(f.relayer).payBatch([good, item]);
+      const tx = await f.otherEscrow.connect(f.relayer).payBatch(encodeBatch([good, item]));
       await expect(tx)
         .to.emit(f.otherEscrow, "PaymentRejected")
         .withArgs(ids[1], bob.address, RejectReason.InvalidSignature);
@@ -248,7 +248,7 @@ describe("PaymentEscrow: payment signatures and ids", function () {
       const item = await signed(f, { address: walletAddress }, { amount: usd(25) }, f.walletOwner);
       const good = await signed(f, alice);
       const ids = await idsOf(f, [good, item]);
-      const tx = await f.escrow.connect(f.relayer).payBatch([good, item]);
+      const tx = await f.escrow.connect(f.relayer).payBatch(encodeBatch([good, item]));
       await expect(tx)
         .to.emit(f.escrow, "PaymentEscrowed")
         .withArgs(ids[1], walletAddress, item.payment.merchantId, 1n, usd(25));
@@ -298,7 +298,7 @@ describe("PaymentEscrow: payment signatures and ids", function () {
       expect(await f.escrow.balanceOf(walletAddress)).to.equal(WALLET_DEPOSIT + usd(50));
 
       const item = await signed(f, { address: walletAddress }, { amount: WALLET_DEPOSIT + usd(50) }, f.walletOwner);
-      await expect(f.escrow.connect(f.relayer).payBatch([item]))
+      await expect(f.escrow.connect(f.relayer).payBatch(encodeBatch([item])))
         .to.emit(f.escrow, "PaymentEscrowed")
         .withArgs(await idOf(f, item.payment), walletAddress, item.payment.merchantId, 1n, WALLET_DEPOSIT + usd(50));
       expect(await f.escrow.balanceOf(walletAddress)).to.equal(0n);
@@ -324,7 +324,7 @@ describe("PaymentEscrow: payment signatures and ids", function () {
       const before = await escrowState(f);
 
       // A fixed, modest gas limit: the wallet can only burn its bounded budget, not the transaction.
-      const tx = await f.escrow.connect(f.relayer).payBatch(items, { gasLimit: 1_000_000 });
+      const tx = await f.escrow.connect(f.relayer).payBatch(encodeBatch(items), { gasLimit: 1_000_000 });
       const events = await batchEvents(f, tx);
       expect(events.receipt.status).to.equal(1);
       // The wallet burnt its whole 100,000-gas budget (BoundedSignature.ERC1271_GAS) and no more: had it

@@ -13,6 +13,7 @@ import {
   ONCHAIN_REJECT_REASONS,
   REJECT_REASON_NAMES,
   REJECT_REASONS,
+  encodeBatch,
 } from "../../src/protocol";
 import { buildPayment, deployEscrowFixture, escrowOne, idOf, signPayment } from "../escrow/fixtures";
 
@@ -67,7 +68,7 @@ describe("protocol: contract enums (src/protocol/enums.ts) against the compiled 
     const again = await buildPayment(f, payer, { nonce: first.payment.nonce });
     const signature = await signPayment(f, payer, again);
     const id = await idOf(f, again);
-    await expect(f.escrow.connect(f.relayer).payBatch([{ payment: again, signature }]))
+    await expect(f.escrow.connect(f.relayer).payBatch(encodeBatch([{ payment: again, signature }])))
       .to.emit(f.escrow, "PaymentRejected")
       .withArgs(id, payer.address, ONCHAIN_REJECT_REASONS.indexOf("nonce_unavailable"));
 

@@ -43,7 +43,7 @@ import {
   usd,
 } from "../escrow/fixtures";
 import { startRpcBridge } from "../relayer/helpers/chain";
-import { SECP256K1_N } from "../../src/protocol";
+import { SECP256K1_N, encodeBatch } from "../../src/protocol";
 
 const ESCROW = "0x1111111111111111111111111111111111111111" as Address;
 const TOKEN = "0x2222222222222222222222222222222222222222" as Address;
@@ -167,7 +167,7 @@ describe("SDK signers", function () {
     const id = paymentId(realDomain, p);
     expect(await f.escrow.paymentId(p)).to.equal(id);
     const batchId = (await f.escrow.batchCount()) + 1n;
-    await f.escrow.connect(f.relayer).payBatch([{ payment: p, signature: paymentSignature }]);
+    await f.escrow.connect(f.relayer).payBatch(encodeBatch([{ payment: p, signature: paymentSignature }]));
     expect(await f.escrow.batchRoot(batchId)).to.equal(new BatchTree([id]).root);
     expect(await f.escrow.balanceOf(account.address)).to.equal(usd(6));
   });

@@ -1,17 +1,19 @@
 /**
  * Calldata of the relayer's two transactions, from the typechain ABI so the encoding always
  * matches the deployed contract. Encoded with viem, which is much faster than ethers' coder on a
- * large payBatch, on the thread that also serves intake.
+ * large payBatch, on the thread that also serves intake. payBatch takes the packed encoding of
+ * src/protocol/batch.ts.
  */
 import { encodeFunctionData } from "viem";
 import type { PaymentRecord } from "../domain";
+import { encodeBatch, type BatchItem } from "../../protocol";
 import { PaymentEscrow__factory } from "../../../typechain-types";
 
 const escrowInterface = PaymentEscrow__factory.createInterface();
 const escrowAbi = PaymentEscrow__factory.abi;
 
-/** A stored payment as the escrow's SignedPayment struct (uint48 times as numbers, as viem wants). */
-export function signedPayment(p: PaymentRecord) {
+/** A stored payment as a packed batch item (src/protocol/batch.ts). */
+export function batchItem(p: PaymentRecord): BatchItem {
   return {
     payment: {
       payer: p.payer,
@@ -19,15 +21,15 @@ export function signedPayment(p: PaymentRecord) {
       amount: p.amount,
       orderRef: p.orderRef,
       nonce: p.nonce,
-      validAfter: Number(p.validAfter),
-      deadline: Number(p.deadline),
+      validAfter: p.validAfter,
+      deadline: p.deadline,
     },
     signature: p.signature,
   };
 }
 
 export function encodePayBatch(payments: PaymentRecord[]): string {
-  return encodeFunctionData({ abi: escrowAbi, functionName: "payBatch", args: [payments.map(signedPayment)] });
+  return encodeFunctionData({ abi: escrowAbi, functionName: "payBatch", args: [encodeBatch(payments.map(batchItem))] });
 }
 
 export interface MerchantSettlementEntry {

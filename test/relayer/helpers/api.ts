@@ -20,7 +20,7 @@ import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sq
 import { EthersChainView } from "../../../src/relayer/chain/chainView";
 import { DirectChainWriter } from "./directChainWriter";
 import type { Payment } from "../../../src/protocol";
-import { BatchTree } from "../../../src/protocol";
+import { BatchTree, encodeBatch } from "../../../src/protocol";
 import { paymentBody as wirePaymentBody } from "../../../src/sdk/wire";
 import { buildPayment, deployEscrowFixture, signPayment, type EscrowFixture } from "../../escrow/fixtures";
 
@@ -229,7 +229,7 @@ export async function escrowInStore(
     return { payment, signature: r.signature };
   });
   const batchId = (await h.f.escrow.batchCount()) + 1n;
-  const tx = await h.f.escrow.connect(h.f.relayer).payBatch(items);
+  const tx = await h.f.escrow.connect(h.f.relayer).payBatch(encodeBatch(items));
   const receipt = await tx.wait();
   const tree = new BatchTree(ids);
   const batch = await h.store.batches.create(ids);

@@ -6,7 +6,7 @@
  * rejected (nonce_unavailable) and leaves the payment escrowed.
  */
 import { expect } from "chai";
-import { BatchTree, processProof } from "../../../src/protocol";
+import { BatchTree, processProof, encodeBatch } from "../../../src/protocol";
 import { ethers } from "hardhat";
 import { BatchState, ONCHAIN_REJECT_REASONS, PaymentState, type Hex } from "../../../src/relayer/domain";
 import { buildPayment, PaymentStatus, signConfirmation, signPayment } from "../../escrow/fixtures";
@@ -36,10 +36,12 @@ describe("relayer pipeline: adopting batches someone else sent", function () {
     // The third party copies the signature and escrows it behind a payment of its own.
     const theirs = await buildPayment(s.f, s.f.customers[1]);
     const theirSignature = await signPayment(s.f, s.f.customers[1], theirs);
-    const tx = await s.f.escrow.connect(s.f.stranger).payBatch([
-      { payment: theirs, signature: theirSignature },
-      { payment, signature },
-    ]);
+    const tx = await s.f.escrow.connect(s.f.stranger).payBatch(
+      encodeBatch([
+        { payment: theirs, signature: theirSignature },
+        { payment, signature },
+      ]),
+    );
     await tx.wait();
     const batchId = await s.f.escrow.batchCount();
 
@@ -95,7 +97,7 @@ describe("relayer pipeline: adopting batches someone else sent", function () {
     const [own] = await s.store.batches.listByState([BatchState.Submitted]);
     const front = await s.f.escrow
       .connect(s.f.stranger)
-      .payBatch([{ payment: first.payment, signature: first.signature }], {
+      .payBatch(encodeBatch([{ payment: first.payment, signature: first.signature }]), {
         maxPriorityFeePerGas: 50_000_000_000n,
         maxFeePerGas: 400_000_000_000n,
       });
@@ -141,7 +143,9 @@ describe("relayer pipeline: adopting batches someone else sent", function () {
     await (
       await fx.escrow
         .connect(fx.stranger)
-        .payBatch([{ payment: { payer, merchantId, amount, orderRef, nonce, validAfter, deadline }, signature }])
+        .payBatch(
+          encodeBatch([{ payment: { payer, merchantId, amount, orderRef, nonce, validAfter, deadline }, signature }]),
+        )
     ).wait();
     const pipeline = fx.pipeline();
     await pipeline.watcher.tick();

@@ -14,6 +14,7 @@ import {
   paymentTypes,
   type Address,
   type Payment,
+  encodeBatch,
 } from "../../../src/protocol";
 import { EthersChainView, type AccountState } from "../../../src/relayer/chain/chainView";
 import { connectChain } from "../../../src/relayer/chain/client";
@@ -147,7 +148,7 @@ describe("ledger follower (role api's payer ledger, on anvil)", function () {
     ledger.reserve(payer, { id: paid.id, amount: paid.amount, nonce: paid.nonce, state: PaymentState.Accepted });
     expect(ledger.pendingPayment(payer, paid.id)?.amount).to.equal(usd(10));
     expect((await ledger.view(payer)).available).to.equal(afterWithdrawal - usd(10));
-    await mined(fx.escrow.payBatch([onChain(paid)]));
+    await mined(fx.escrow.payBatch(encodeBatch([onChain(paid)])));
     await follower.tick();
     let view = await ledger.view(payer);
     expect(view.pending.has(paid.id)).to.equal(false);
@@ -169,7 +170,7 @@ describe("ledger follower (role api's payer ledger, on anvil)", function () {
       state: PaymentState.Accepted,
     });
     expect((await ledger.view(payer)).isNonceFree(nonce + 1n)).to.equal(false);
-    await mined(fx.escrow.payBatch([onChain(tooMuch)]));
+    await mined(fx.escrow.payBatch(encodeBatch([onChain(tooMuch)])));
     await follower.tick();
     view = await ledger.view(payer);
     expect(view.pending.size).to.equal(0);
@@ -182,7 +183,7 @@ describe("ledger follower (role api's payer ledger, on anvil)", function () {
     // Accepted by another instance after this view was read (stored, not in the view): escrowed all
     // the same, with the nonce the store has, and still no re-read.
     const other = await signed(fx, customer, usd(3), nonce + 2n);
-    await mined(fx.escrow.payBatch([onChain(other)]));
+    await mined(fx.escrow.payBatch(encodeBatch([onChain(other)])));
     await follower.tick();
     view = await ledger.view(payer);
     expect(reader.reads).to.equal(3);
@@ -195,7 +196,7 @@ describe("ledger follower (role api's payer ledger, on anvil)", function () {
     // Escrowed without the relayer knowing it (someone else's payBatch of a payment never sent to
     // the relayer): the payer is re-read.
     const elsewhere = await signed(fx, customer, usd(5), nonce + 3n, false);
-    await mined(fx.escrow.payBatch([onChain(elsewhere)]));
+    await mined(fx.escrow.payBatch(encodeBatch([onChain(elsewhere)])));
     await follower.tick();
     view = await ledger.view(payer);
     expect(reader.reads).to.equal(4);

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IPaymentEscrow} from "../interfaces/IPaymentEscrow.sol";
+
+/**
+ * @title PackedBatch
+ * @notice Reads {IPaymentEscrow-payBatch}'s packed encoding (layout in the interface; the encoder is
+ * src/protocol/batch.ts). Fixed-width big-endian fields with no ABI offsets or padding: a payment
+ * costs its 90 bytes plus its signature in calldata, and decoding is a few shifts.
+ * Every read is bounds-checked first (calldataload past the end would read zeros, not fail).
+ */
+library PackedBatch {
+    uint256 internal constant HEADER_BYTES = 2;
+    uint256 internal constant RUN_HEADER_BYTES = 10;
+    uint256 internal constant ITEM_FIXED_BYTES = 90;
+
+    /// @dev One item's fields (a memory struct the batch loop reuses, so items allocate nothing).
+    struct Item {
+        address payer;
+        uint128 amount;
+        uint64 nonce;
+        uint48 validAfter;
+        uint48 deadline;
+    }
+
+    /// @notice The item count the batch declares.
+    function count(bytes calldata batch) internal pure returns (uint256 n) {
+        if (batch.length < HEADER_BYTES) revert IPaymentEscrow.MalformedBatch(0);
+        assembly ("memory-safe") {
+            n := shr(240, calldataload(batch.offset))
+        }
+    }
+
+    /// @notice The run header at `at`: its merchant, its item count (at least one) and where its items start.
+    function run(
+        bytes calldata batch,
+        uint256 at
+    ) internal pure returns (uint64 merchantId, uint256 items, uint256 next) {
+        if (batch.length < at + RUN_HEADER_BYTES) revert IPaymentEscrow.MalformedBatch(at);
+        assembly ("memory-safe") {
+            let word := calldataload(add(batch.offset, at))
+            merchantId := shr(192, word)
+            items := and(shr(176, word), 0xffff)
+        }
+        if (items == 0) revert IPaymentEscrow.MalformedBatch(at);
+        next = at + RUN_HEADER_BYTES;
+    }
+
+    /// @notice Decodes the item at `at` into `item`; returns its signature and where the next item starts.
+    function item(
+        bytes calldata batch,
+        uint256 at,
+        Item memory into
+    ) internal pure returns (bytes calldata signature, uint256 next) {
+        uint256 sigStart = at + ITEM_FIXED_BYTES;
+        if (batch.length < sigStart) revert IPaymentEscrow.MalformedBatch(at);
+        uint256 sigLength;
+        address payer;
+        uint128 amount;
+        uint64 nonce;
+        uint48 validAfter;
+        uint48 deadline;
+        assembly ("memory-safe") {
+            let o := add(batch.offset, at)
+            payer := shr(96, calldataload(o))
+            amount := shr(128, calldataload(add(o, 20)))
+            nonce := shr(192, calldataload(add(o, 68)))
+            validAfter := shr(208, calldataload(add(o, 76)))
+            deadline := shr(208, calldataload(add(o, 82)))
+            sigLength := shr(240, calldataload(add(o, 88)))
+        }
+        next = sigStart + sigLength;
+        if (batch.length < next) revert IPaymentEscrow.MalformedBatch(at);
+        into.payer = payer;
+        into.amount = amount;
+        into.nonce = nonce;
+        into.validAfter = validAfter;
+        into.deadline = deadline;
+        signature = batch[sigStart:next];
+    }
+
+    /// @notice The item at `at`'s EIP-712 struct hash as a {IPaymentEscrow-Payment} of `merchantId`,
+    /// read straight from calldata into scratch memory (equal to abi.encode's: every field is
+    /// right-aligned by its shift). The caller has decoded the item, so its bytes are in bounds.
+    function structHash(
+        bytes calldata batch,
+        uint256 at,
+        uint64 merchantId,
+        bytes32 typeHash
+    ) internal pure returns (bytes32 hash) {
+        assembly ("memory-safe") {
+            let o := add(batch.offset, at)
+            let ptr := mload(0x40)
+            mstore(ptr, typeHash)
+            mstore(add(ptr, 0x20), shr(96, calldataload(o)))
+            mstore(add(ptr, 0x40), merchantId)
+            mstore(add(ptr, 0x60), shr(128, calldataload(add(o, 20))))
+            mstore(add(ptr, 0x80), calldataload(add(o, 36)))
+            mstore(add(ptr, 0xa0), shr(192, calldataload(add(o, 68))))
+            mstore(add(ptr, 0xc0), shr(208, calldataload(add(o, 76))))
+            mstore(add(ptr, 0xe0), shr(208, calldataload(add(o, 82))))
+            hash := keccak256(ptr, 0x100)
+        }
+    }
+}
