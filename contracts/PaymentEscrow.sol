@@ -10,7 +10,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IPaymentEscrow} from "./interfaces/IPaymentEscrow.sol";
 import {IMerchantRegistry} from "./interfaces/IMerchantRegistry.sol";
 import {NonceWindow} from "./libraries/NonceWindow.sol";
-import {BatchMerkle} from "./libraries/BatchMerkle.sol";
+import {BatchRuns} from "./libraries/BatchRuns.sol";
 import {PackedBatch} from "./libraries/PackedBatch.sol";
 import {BoundedSignature} from "./libraries/BoundedSignature.sol";
 import {EscrowTypeHashes} from "./libraries/EscrowTypeHashes.sol";
@@ -36,19 +36,6 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     /// log, the last tranche, root, counter, totals and BatchEscrowed) plus the Merkle root per item.
     uint256 private constant BATCH_FINISH_GAS = 100_000;
     uint256 private constant BATCH_FINISH_GAS_PER_ITEM = 200;
-
-    /// @dev Per-batch state while {payBatch} runs (kept in memory to avoid stack depth).
-    struct BatchCursor {
-        uint64 batchId;
-        uint64 merchantId;
-        IMerchantRegistry.MerchantStatus status;
-        uint16 feeBps;
-        uint48 releaseAt;
-        uint256 runTotal;
-        uint256 batchTotal;
-        uint256 accepted;
-        uint256 finishGas;
-    }
 
     IERC20 public immutable token;
     IMerchantRegistry public immutable registry;
@@ -120,9 +107,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     function payBatch(bytes calldata batch) external nonReentrant returns (uint64 batchId) {
         uint256 count = PackedBatch.count(batch);
         bytes32[] memory acceptedIds = new bytes32[](count);
-        BatchCursor memory cursor;
-        cursor.batchId = _s.batchCount + 1;
-        cursor.finishGas = BATCH_FINISH_GAS + count * BATCH_FINISH_GAS_PER_ITEM;
+        BatchRuns.Cursor memory cursor = BatchRuns.open(_s, BATCH_FINISH_GAS + count * BATCH_FINISH_GAS_PER_ITEM);
         PackedBatch.Item memory item;
         uint256 at = PackedBatch.HEADER_BYTES;
         uint256 seen;
@@ -152,16 +137,17 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         }
         if (seen != count) revert MalformedBatch(batch.length);
         if (cursor.accepted == 0) return 0;
-        _flushRun(cursor);
-
         batchId = cursor.batchId;
-        _s.batchCount = batchId;
-        bytes32 root = BatchMerkle.root(acceptedIds, cursor.accepted);
-        _s.batchRoots[batchId] = root;
+        bytes32 root = BatchRuns.close(_s, cursor, acceptedIds);
         // Cannot overflow: the batch total is bounded by balances that already fit the uint128 totals.
         _s.totals.customerBalances -= uint128(cursor.batchTotal);
         _s.totals.held += uint128(cursor.batchTotal);
         emit BatchEscrowed(batchId, root, cursor.accepted, cursor.batchTotal, msg.sender);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function payBatchWithAuthorization(bytes calldata batch) external nonReentrant returns (uint64 batchId) {
+        return CustomerFunds.payBatchWithAuthorization(_s, token, registry, _domainSeparatorV4(), batch);
     }
 
     /// @inheritdoc IPaymentEscrow
@@ -380,7 +366,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
 
     /// @dev Checks one payment and, if it passes, escrows it into the cursor's current merchant run.
     function _tryEscrow(
-        BatchCursor memory cursor,
+        BatchRuns.Cursor memory cursor,
         PackedBatch.Item memory p,
         uint64 merchantId,
         bytes32 id,
@@ -390,7 +376,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         if (amount == 0) return (false, RejectReason.InvalidAmount);
         if (block.timestamp < p.validAfter) return (false, RejectReason.NotYetValid);
         if (block.timestamp > p.deadline) return (false, RejectReason.Expired);
-        if (merchantId != cursor.merchantId) _startRun(cursor, merchantId);
+        if (merchantId != cursor.merchantId) BatchRuns.startRun(_s, registry, cursor, merchantId);
         if (cursor.status != IMerchantRegistry.MerchantStatus.Active) return (false, RejectReason.MerchantNotActive);
         BoundedSignature.Result sig = BoundedSignature.check(p.payer, id, signature, cursor.finishGas);
         if (sig != BoundedSignature.Result.Valid) {
@@ -411,37 +397,12 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         if (!nonceOk) return (false, RejectReason.NonceUnavailable);
         uint128 balance = account.balance();
         if (balance < amount) return (false, RejectReason.InsufficientBalance);
-        // Safe: amount was checked against the balance just above, and batch sums are bounded by
-        // the uint128 balances they are taken from. The account is clean (checked above).
+        // Safe: amount was checked against the balance just above. The account is clean (checked above).
         unchecked {
             customer.account = PayerAccountLibrary.pack(balance - uint128(amount), base, bitmap);
-            cursor.runTotal += amount;
-            cursor.batchTotal += amount;
         }
+        BatchRuns.add(cursor, amount);
         return (true, RejectReason.InvalidAmount);
-    }
-
-    /// @dev Closes the current merchant run and loads the next merchant's terms (one registry read per run).
-    function _startRun(BatchCursor memory cursor, uint64 merchantId) private {
-        _flushRun(cursor);
-        (IMerchantRegistry.MerchantStatus status, uint16 feeBps, uint32 holdPeriod, ) = registry.terms(merchantId);
-        cursor.merchantId = merchantId;
-        cursor.status = status;
-        cursor.feeBps = feeBps;
-        cursor.releaseAt = uint48(block.timestamp) + holdPeriod;
-    }
-
-    /// @dev Adds the run's total to its (batch, merchant) tranche.
-    function _flushRun(BatchCursor memory cursor) private {
-        uint256 amount = cursor.runTotal;
-        if (amount == 0) return;
-        cursor.runTotal = 0;
-        Tranche storage t = _s.tranches[cursor.batchId][cursor.merchantId];
-        // A merchant seen in two runs of one batch tops up the same tranche with the same terms.
-        t.amount += uint128(amount);
-        t.releaseAt = cursor.releaseAt;
-        t.feeBps = cursor.feeBps;
-        emit TrancheFunded(cursor.batchId, cursor.merchantId, amount, cursor.releaseAt, cursor.feeBps);
     }
 
     // ================================================================ internals: balances and signatures

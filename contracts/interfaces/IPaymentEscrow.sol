@@ -131,7 +131,10 @@ interface IPaymentEscrow {
         /// The token blocklists the payer (as mirrored by {syncBlocklist}).
         PayerBlocklisted,
         /// The gas left could not cover the payer wallet's full ERC-1271 check and the end of the batch.
-        InsufficientGas
+        InsufficientGas,
+        /// {payBatchWithAuthorization}: the token refused the payer's EIP-3009 authorization (bad or
+        /// used signature, cancelled authorization, balance, blocklist, pause).
+        AuthorizationFailed
     }
 
     /// @notice Totals of every bucket of the escrow's token balance.
@@ -358,6 +361,24 @@ interface IPaymentEscrow {
     /// (100,000 + 200 per item): submitters add that to the gas limit for each such item.
     /// @return batchId The new batch (0 if every item was rejected).
     function payBatch(bytes calldata batch) external returns (uint64 batchId);
+
+    /// @notice Escrow many payments straight from their payers' wallets, without prior deposits: the
+    /// one-off payer's path. Same packed `batch` as {payBatch}, but each item's signature is the payer's
+    /// EIP-3009 ReceiveWithAuthorization of the token: from = payer, to = this escrow, value = amount,
+    /// validAfter = the payment's validAfter, validBefore = its deadline + 1, nonce = the payment id.
+    /// The nonce binds the authorization to this payment: it cannot be redirected (to = escrow and
+    /// only the escrow may receive it), front-run into a plain transfer (receive- not transfer-
+    /// WithAuthorization) or into a deposit (a deposit's nonce is derived differently), and the token
+    /// spends it once. The payer's escrow balance and nonce window are not touched (the authorization
+    /// is the replay protection; {IEIP3009-cancelAuthorization} revokes it), and the payment is
+    /// valid strictly after validAfter (EIP-3009's rule) up to its deadline.
+    /// A refused authorization is skipped as AuthorizationFailed; an item is skipped as
+    /// InsufficientGas unless the gas left covers its token call's whole budget (the token may ask
+    /// a payer's ERC-1271 wallet) plus the reserve for finishing the batch. The batch reverts with
+    /// {UnexpectedTokenDelta} if the escrow did not receive exactly the accepted amounts.
+    /// Emits, per accepted payment, {Deposited} (payer as its own funder) and {PaymentEscrowed}.
+    /// @return batchId The new batch (0 if every item was rejected).
+    function payBatchWithAuthorization(bytes calldata batch) external returns (uint64 batchId);
 
     /// @notice Escrow one payment straight from the payer's wallet, without a prior deposit, by an
     /// EIP-3009 ReceiveWithAuthorization whose nonce is the payment id (binding it to this payment).

@@ -10,6 +10,9 @@ import {IMerchantRegistry} from "../interfaces/IMerchantRegistry.sol";
 import {IEIP3009} from "../interfaces/IEIP3009.sol";
 import {EscrowStorage} from "./EscrowStorage.sol";
 import {PayerAccount} from "../types/PayerAccount.sol";
+import {PackedBatch} from "./PackedBatch.sol";
+import {BatchRuns} from "./BatchRuns.sol";
+import {EscrowTypeHashes} from "./EscrowTypeHashes.sol";
 
 /**
  * @title CustomerFunds
@@ -69,6 +72,54 @@ library CustomerFunds {
         bytes32 nonce = keccak256(abi.encode(DEPOSIT_TAG, from, amount, salt));
         _receive(token, from, amount, validAfter, validBefore, nonce, signature);
         _credit(s, from, msg.sender, amount);
+    }
+
+    /// @notice Gas cap of one item's token call in {payBatchWithAuthorization}: the token's own work
+    /// plus an ERC-1271 wallet's check, which the token may make for a contract payer.
+    uint256 internal constant ONE_OFF_ITEM_GAS = 160_000;
+    /// @notice Gas left needed before that call (63/64 rule, plus the call's own cost).
+    uint256 internal constant ONE_OFF_ITEM_GAS_NEEDED = (ONE_OFF_ITEM_GAS * 64) / 63 + 2_000;
+    /// @dev Gas kept for finishing the batch after an item (its events, the last tranche, root,
+    /// counter, totals, the balance check and BatchEscrowed), plus the Merkle root per item.
+    uint256 private constant ONE_OFF_FINISH_GAS = 110_000;
+    uint256 private constant ONE_OFF_FINISH_GAS_PER_ITEM = 200;
+    bytes4 private constant RECEIVE_WITH_AUTHORIZATION = bytes4(
+        keccak256("receiveWithAuthorization(address,address,uint256,uint256,uint256,bytes32,bytes)")
+    );
+
+    /// @dev What every item of a one-off batch needs (in memory, to avoid stack depth).
+    struct OneOffBatch {
+        IERC20 token;
+        IMerchantRegistry registry;
+        bytes32 domainSeparator;
+        PackedBatch.Item item;
+        bytes32[] acceptedIds;
+    }
+
+    /// @notice One-off payers' batch; see {IPaymentEscrow-payBatchWithAuthorization}.
+    function payBatchWithAuthorization(
+        EscrowStorage.Layout storage s,
+        IERC20 token,
+        IMerchantRegistry registry,
+        bytes32 domainSeparator,
+        bytes calldata batch
+    ) external returns (uint64 batchId) {
+        uint256 count = PackedBatch.count(batch);
+        OneOffBatch memory b;
+        b.token = token;
+        b.registry = registry;
+        b.domainSeparator = domainSeparator;
+        b.acceptedIds = new bytes32[](count);
+        BatchRuns.Cursor memory cursor = BatchRuns.open(s, ONE_OFF_FINISH_GAS + count * ONE_OFF_FINISH_GAS_PER_ITEM);
+        uint256 before = token.balanceOf(address(this));
+        _escrowRuns(s, b, cursor, batch, count);
+        _checkReceived(token, before, cursor.batchTotal);
+        if (cursor.accepted == 0) return 0;
+        batchId = cursor.batchId;
+        bytes32 root = BatchRuns.close(s, cursor, b.acceptedIds);
+        // Cannot overflow: the tokens were received, and the token's supply fits the uint128 totals' range.
+        s.totals.held += uint128(cursor.batchTotal);
+        emit IPaymentEscrow.BatchEscrowed(batchId, root, cursor.accepted, cursor.batchTotal, msg.sender);
     }
 
     /**
@@ -203,5 +254,123 @@ library CustomerFunds {
         EscrowStorage.credit(s, account, amount);
         s.totals.customerBalances += uint128(amount);
         emit IPaymentEscrow.Deposited(account, funder, amount);
+    }
+
+    /// @dev Walks the batch's runs, escrowing or rejecting each item.
+    function _escrowRuns(
+        EscrowStorage.Layout storage s,
+        OneOffBatch memory b,
+        BatchRuns.Cursor memory cursor,
+        bytes calldata batch,
+        uint256 count
+    ) private {
+        uint256 at = PackedBatch.HEADER_BYTES;
+        uint256 seen;
+        while (at < batch.length) {
+            uint64 merchantId;
+            uint256 items;
+            (merchantId, items, at) = PackedBatch.run(batch, at);
+            seen += items;
+            if (seen > count) revert IPaymentEscrow.MalformedBatch(at - PackedBatch.RUN_HEADER_BYTES);
+            for (uint256 k = 0; k < items; ++k) {
+                at = _oneOffItem(s, b, cursor, batch, at, merchantId);
+            }
+        }
+        if (seen != count) revert IPaymentEscrow.MalformedBatch(batch.length);
+    }
+
+    /// @dev Decodes, checks and escrows the one-off item at `at`; returns where the next one starts.
+    function _oneOffItem(
+        EscrowStorage.Layout storage s,
+        OneOffBatch memory b,
+        BatchRuns.Cursor memory cursor,
+        bytes calldata batch,
+        uint256 at,
+        uint64 merchantId
+    ) private returns (uint256 next) {
+        PackedBatch.Item memory p = b.item;
+        bytes calldata signature;
+        (signature, next) = PackedBatch.item(batch, at, p);
+        bytes32 id = _typedDataHash(
+            b.domainSeparator,
+            PackedBatch.structHash(batch, at, merchantId, EscrowTypeHashes.PAYMENT_TYPEHASH)
+        );
+        (bool ok, IPaymentEscrow.RejectReason reason) = _tryReceive(s, b, cursor, merchantId, id, signature);
+        if (ok) {
+            b.acceptedIds[cursor.accepted] = id;
+            ++cursor.accepted;
+            emit IPaymentEscrow.Deposited(p.payer, p.payer, p.amount);
+            emit IPaymentEscrow.PaymentEscrowed(id, p.payer, merchantId, cursor.batchId, p.amount);
+        } else {
+            emit IPaymentEscrow.PaymentRejected(id, p.payer, reason);
+        }
+    }
+
+    /// @dev Checks one one-off item and asks the token to move its amount here.
+    function _tryReceive(
+        EscrowStorage.Layout storage s,
+        OneOffBatch memory b,
+        BatchRuns.Cursor memory cursor,
+        uint64 merchantId,
+        bytes32 id,
+        bytes calldata signature
+    ) private returns (bool, IPaymentEscrow.RejectReason) {
+        PackedBatch.Item memory p = b.item;
+        if (p.amount == 0) return (false, IPaymentEscrow.RejectReason.InvalidAmount);
+        if (block.timestamp <= p.validAfter) return (false, IPaymentEscrow.RejectReason.NotYetValid);
+        if (block.timestamp > p.deadline) return (false, IPaymentEscrow.RejectReason.Expired);
+        if (merchantId != cursor.merchantId) BatchRuns.startRun(s, b.registry, cursor, merchantId);
+        if (cursor.status != IMerchantRegistry.MerchantStatus.Active) {
+            return (false, IPaymentEscrow.RejectReason.MerchantNotActive);
+        }
+        if (gasleft() < ONE_OFF_ITEM_GAS_NEEDED + cursor.finishGas) {
+            return (false, IPaymentEscrow.RejectReason.InsufficientGas);
+        }
+        if (!_callReceive(address(b.token), p, id, signature)) {
+            return (false, IPaymentEscrow.RejectReason.AuthorizationFailed);
+        }
+        BatchRuns.add(cursor, p.amount);
+        return (true, IPaymentEscrow.RejectReason.InvalidAmount);
+    }
+
+    /// @dev token.receiveWithAuthorization(payer, this, amount, validAfter, deadline + 1, id, signature)
+    /// with at most ONE_OFF_ITEM_GAS, encoded in scratch memory so that items allocate nothing;
+    /// a revert is a refusal (returns false), whatever its data.
+    function _callReceive(
+        address token,
+        PackedBatch.Item memory p,
+        bytes32 id,
+        bytes calldata signature
+    ) private returns (bool ok) {
+        bytes4 selector = RECEIVE_WITH_AUTHORIZATION;
+        // Item's memory layout: payer, amount, nonce, validAfter, deadline (one word each).
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), mload(p))
+            mstore(add(ptr, 0x24), address())
+            mstore(add(ptr, 0x44), mload(add(p, 0x20)))
+            mstore(add(ptr, 0x64), mload(add(p, 0x60)))
+            mstore(add(ptr, 0x84), add(mload(add(p, 0x80)), 1))
+            mstore(add(ptr, 0xa4), id)
+            mstore(add(ptr, 0xc4), 0xe0)
+            mstore(add(ptr, 0xe4), signature.length)
+            calldatacopy(add(ptr, 0x104), signature.offset, signature.length)
+            // Zero the padding of the last word of the signature.
+            mstore(add(add(ptr, 0x104), signature.length), 0)
+            let size := add(0x104, and(add(signature.length, 31), not(31)))
+            ok := call(ONE_OFF_ITEM_GAS, token, 0, ptr, size, 0, 0)
+        }
+    }
+
+    /// @dev The EIP-712 digest of `structHash` under the escrow's domain (the escrow passes its separator).
+    function _typedDataHash(bytes32 domainSeparator, bytes32 structHash) private pure returns (bytes32 digest) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, hex"1901")
+            mstore(add(ptr, 0x02), domainSeparator)
+            mstore(add(ptr, 0x22), structHash)
+            digest := keccak256(ptr, 0x42)
+        }
     }
 }

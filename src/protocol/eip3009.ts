@@ -5,7 +5,7 @@
  */
 import { encodeAbiParameters } from "viem";
 import { keccakHex, keccakUtf8 } from "./hash";
-import { typedFields } from "./typedData";
+import { typedFields, type Payment } from "./typedData";
 import type { Address, Hex } from "./types";
 
 /** EIP-712 domain version of the settlement token (as USDC's FiatToken v2). */
@@ -69,4 +69,31 @@ export function depositNonce(from: Address, amount: bigint, salt: Hex): Hex {
       [DEPOSIT_TAG, from, amount, salt],
     ),
   );
+}
+
+/** An EIP-3009 authorization's message (ReceiveWithAuthorization / TransferWithAuthorization). */
+export interface AuthorizationMessage {
+  from: Address;
+  to: Address;
+  value: bigint;
+  validAfter: bigint;
+  validBefore: bigint;
+  nonce: Hex;
+}
+
+/**
+ * What a one-off payer signs for `payment` (escrow `payBatchWithAuthorization`): a
+ * ReceiveWithAuthorization of its amount to the escrow, valid while the payment is (EIP-3009's
+ * validBefore is exclusive, hence deadline + 1), whose nonce is the payment id, binding it to
+ * exactly this payment.
+ */
+export function oneOffAuthorization(escrow: Address, payment: Payment, paymentId: Hex): AuthorizationMessage {
+  return {
+    from: payment.payer,
+    to: escrow,
+    value: payment.amount,
+    validAfter: payment.validAfter,
+    validBefore: payment.deadline + 1n,
+    nonce: paymentId,
+  };
 }

@@ -25,6 +25,7 @@ export const REJECT_REASON_NAMES = [
   "InsufficientBalance",
   "PayerBlocklisted",
   "InsufficientGas",
+  "AuthorizationFailed",
 ] as const;
 
 /** The same reasons as the API reports them (index = enum value). */
@@ -38,6 +39,7 @@ export const ONCHAIN_REJECT_REASONS = [
   "insufficient_balance",
   "payer_blocklisted",
   "insufficient_gas",
+  "authorization_failed",
 ] as const;
 
 /** Why a payment was rejected: an escrow reason, or the relayer's pre-send simulation. */

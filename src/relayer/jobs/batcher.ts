@@ -39,7 +39,7 @@ import { Job, type JobMetrics } from "./job";
  * batch's root, counter, totals and BatchEscrowed). Rounded up so the model stays above the node;
  * `npm run bench:gas` prints the measured figures.
  */
-export const PAY_BATCH_GAS = { base: 80_000n, perPayment: 19_000n, perMerchantRun: 30_000n } as const;
+export const PAY_BATCH_GAS = { base: 80_000n, perPayment: 17_000n, perMerchantRun: 30_000n } as const;
 
 /**
  * What payBatch needs on hand before a contract wallet's ERC-1271 check, else it rejects the item
