@@ -135,7 +135,8 @@ describe("auditor: audit of a scripted history", function () {
     for (const b of ledger.batches.values()) {
       expect(b.rebuiltRoot, `batch ${b.id}`).to.equal((await escrow.batchRoot(b.id)).toLowerCase());
     }
-    expect(ledger.rejections.map((r) => r.reason).sort()).to.deep.equal([2, 4, 6]); // Expired, InvalidSignature, InsufficientBalance
+    // Expired, InvalidSignature, InsufficientBalance, AuthorizationFailed (the one-off batch's refused authorization)
+    expect(ledger.rejections.map((r) => r.reason).sort()).to.deep.equal([2, 4, 6, 9]);
 
     // Each payment's history.
     const p = (id: Hex) => ledger.payments.get(id)!;
@@ -155,6 +156,7 @@ describe("auditor: audit of a scripted history", function () {
     expect(expired).to.include({ toPayer: usd(500), toMerchant: 0n, fee: 0n, byTimeout: true });
     expect(p(history.ids.fromWallet).status).to.equal("settled");
     expect(p(history.ids.stillHeld).status).to.equal("held");
+    expect(p(history.ids.oneOff)).to.include({ status: "held", amount: usd(8) });
     for (const id of Object.values(history.ids)) {
       const record = await escrow.paymentRecord(id);
       expect(record.refunded, id).to.equal(p(id).refunded);
@@ -258,6 +260,7 @@ describe("auditor: audit of a scripted history", function () {
       disputeSplit: "resolved",
       disputeExpired: "resolved",
       fromWallet: "settled",
+      oneOff: "held",
       stillHeld: "held",
     };
     for (const [role, id] of Object.entries(chain.history.ids)) {
