@@ -25,6 +25,7 @@ import {
   depositNonce,
   escrowDomain,
   ethersTypes,
+  ONE_OFF_NONCE,
   oneOffAuthorization,
   paymentId,
   paymentTypes,
@@ -234,7 +235,7 @@ async function oneOffBatch(ctx: Ctx, batchSize: number, merchants: number) {
       merchantId: ctx.merchantIds[Math.floor((i * merchants) / payers.length)],
       amount: AMOUNT,
       orderRef: nextSeed() as Hex,
-      nonce: 0n,
+      nonce: ONE_OFF_NONCE,
       validAfter: 0n,
       deadline: FAR_DEADLINE,
     };

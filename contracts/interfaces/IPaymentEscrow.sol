@@ -370,8 +370,10 @@ interface IPaymentEscrow {
     /// only the escrow may receive it), front-run into a plain transfer (receive- not transfer-
     /// WithAuthorization) or into a deposit (a deposit's nonce is derived differently), and the token
     /// spends it once. The payer's escrow balance and nonce window are not touched (the authorization
-    /// is the replay protection; {IEIP3009-cancelAuthorization} revokes it), and the payment is
-    /// valid strictly after validAfter (EIP-3009's rule) up to its deadline.
+    /// is the replay protection; {IEIP3009-cancelAuthorization} revokes it). A one-off payment's
+    /// nonce is 2^64-1, which no payer's nonce window reaches (else it is skipped as
+    /// NonceUnavailable): its id can never be escrowed by another path too. It is valid strictly
+    /// after validAfter (EIP-3009's rule) up to its deadline.
     /// A refused authorization is skipped as AuthorizationFailed; an item is skipped as
     /// InsufficientGas unless the gas left covers its token call's whole budget (the token may ask
     /// a payer's ERC-1271 wallet) plus the reserve for finishing the batch. The batch reverts with

@@ -74,6 +74,9 @@ library CustomerFunds {
         _credit(s, from, msg.sender, amount);
     }
 
+    /// @notice The nonce of every one-off payment. The escrow's other paths spend nonces from the
+    /// payer's window, which can never reach it, so a one-off payment's id is never another path's.
+    uint64 internal constant ONE_OFF_NONCE = type(uint64).max;
     /// @notice Gas cap of one item's token call in {payBatchWithAuthorization}: the token's own work
     /// plus an ERC-1271 wallet's check, which the token may make for a contract payer.
     uint256 internal constant ONE_OFF_ITEM_GAS = 160_000;
@@ -317,6 +320,7 @@ library CustomerFunds {
     ) private returns (bool, IPaymentEscrow.RejectReason) {
         PackedBatch.Item memory p = b.item;
         if (p.amount == 0) return (false, IPaymentEscrow.RejectReason.InvalidAmount);
+        if (p.nonce != ONE_OFF_NONCE) return (false, IPaymentEscrow.RejectReason.NonceUnavailable);
         if (block.timestamp <= p.validAfter) return (false, IPaymentEscrow.RejectReason.NotYetValid);
         if (block.timestamp > p.deadline) return (false, IPaymentEscrow.RejectReason.Expired);
         if (merchantId != cursor.merchantId) BatchRuns.startRun(s, b.registry, cursor, merchantId);

@@ -82,12 +82,20 @@ export interface AuthorizationMessage {
 }
 
 /**
+ * The nonce of every one-off payment (escrow `payBatchWithAuthorization`): beyond any payer's nonce
+ * window, so a one-off payment's id is never that of a payment from an escrow balance.
+ */
+export const ONE_OFF_NONCE = 2n ** 64n - 1n;
+
+/**
  * What a one-off payer signs for `payment` (escrow `payBatchWithAuthorization`): a
  * ReceiveWithAuthorization of its amount to the escrow, valid while the payment is (EIP-3009's
  * validBefore is exclusive, hence deadline + 1), whose nonce is the payment id, binding it to
  * exactly this payment.
  */
 export function oneOffAuthorization(escrow: Address, payment: Payment, paymentId: Hex): AuthorizationMessage {
+  if (payment.nonce !== ONE_OFF_NONCE)
+    throw new RangeError(`a one-off payment's nonce is ONE_OFF_NONCE, not ${payment.nonce}`);
   return {
     from: payment.payer,
     to: escrow,

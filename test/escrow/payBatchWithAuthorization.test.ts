@@ -4,6 +4,7 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Signer } from "ethers";
 import {
   BatchTree,
+  ONE_OFF_NONCE,
   encodeBatch,
   oneOffAuthorization,
   type BatchItem,
@@ -31,6 +32,16 @@ import {
 } from "./batch.helpers";
 
 const WALLET_FUNDS = usd(100);
+/** Any payment's fields, for checks of the protocol helpers alone. */
+const ONE_OFF_PAYMENT_SHAPE: Payment = {
+  payer: ethers.ZeroAddress as Hex,
+  merchantId: 1n,
+  amount: 1n,
+  orderRef: ethers.ZeroHash as Hex,
+  nonce: ONE_OFF_NONCE,
+  validAfter: 0n,
+  deadline: 1n,
+};
 
 /** deployPayBatchFixture with WALLET_FUNDS of tokens in the wallets of the first four customers. */
 async function deployOneOffFixture(): Promise<PayBatchFixture> {
@@ -47,9 +58,14 @@ async function authorized(f: PayBatchFixture, signer: Signer, payment: Payment):
   return { payment, signature: signature as Hex };
 }
 
+/** A one-off payment of `payer` (nonce ONE_OFF_NONCE) with `overrides`. */
+function oneOffPayment(f: PayBatchFixture, payer: { address: string }, overrides: Partial<Payment> = {}) {
+  return buildPayment(f, payer, { nonce: ONE_OFF_NONCE, ...overrides });
+}
+
 /** A one-off item of `payer` with `overrides`, signed by the payer. */
 async function oneOff(f: PayBatchFixture, payer: Signer & { address: string }, overrides: Partial<Payment> = {}) {
-  return authorized(f, payer, await buildPayment(f, payer, overrides));
+  return authorized(f, payer, await oneOffPayment(f, payer, overrides));
 }
 
 function pay(f: PayBatchFixture, items: BatchItem[], overrides: { gasLimit?: bigint } = {}) {
@@ -208,9 +224,29 @@ describe("PaymentEscrow.payBatchWithAuthorization (one-off payers)", function ()
     it("a payment signature is no authorization: payBatch's item sent here is refused", async function () {
       const f = await loadFixture(deployOneOffFixture);
       const [alice] = f.customers;
-      const payment = await buildPayment(f, alice);
+      const payment = await oneOffPayment(f, alice);
       const item = { payment, signature: (await signPayment(f, alice, payment)) as Hex };
       await expectOutcome(f, await pay(f, [item]), [], [{ item, reason: RejectReason.AuthorizationFailed }]);
+    });
+
+    it("a payment with any other nonce is refused NonceUnavailable, even with a valid authorization", async function () {
+      const f = await loadFixture(deployOneOffFixture);
+      const [alice] = f.customers;
+      for (const nonce of [0n, ONE_OFF_NONCE - 1n]) {
+        const payment = await buildPayment(f, alice, { nonce });
+        const id = await idOf(f, payment);
+        const message = {
+          ...oneOffAuthorization((await f.escrow.getAddress()) as Hex, { ...payment, nonce: ONE_OFF_NONCE }, id),
+          nonce: id,
+        };
+        const { signature } = await signReceiveAuthorization(alice, f.token, message);
+        const item = { payment, signature: signature as Hex };
+        await expectOutcome(f, await pay(f, [item]), [], [{ item, reason: RejectReason.NonceUnavailable }]);
+        expect(await f.token.authorizationState(alice.address, id)).to.equal(false);
+      }
+      expect(() =>
+        oneOffAuthorization(alice.address as Hex, { ...ONE_OFF_PAYMENT_SHAPE, nonce: 0n }, ethers.ZeroHash as Hex),
+      ).to.throw(RangeError, "ONE_OFF_NONCE");
     });
 
     it("the payer revokes it with the token's cancelAuthorization", async function () {
@@ -276,7 +312,7 @@ describe("PaymentEscrow.payBatchWithAuthorization (one-off payers)", function ()
       const [alice, bob] = f.customers;
       const burner = await f.burner.getAddress();
       await mint(f, burner, usd(50));
-      const burnt = await authorized(f, f.walletOwner, await buildPayment(f, { address: burner }));
+      const burnt = await authorized(f, f.walletOwner, await oneOffPayment(f, { address: burner }));
       const items = [await oneOff(f, alice), burnt, await oneOff(f, bob)];
       const tx = await pay(f, items, { gasLimit: 2_000_000n });
       await expectOutcome(f, tx, [items[0], items[2]], [{ item: burnt, reason: RejectReason.AuthorizationFailed }]);
