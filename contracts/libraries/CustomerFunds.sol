@@ -259,7 +259,8 @@ library CustomerFunds {
         emit IPaymentEscrow.Deposited(account, funder, amount);
     }
 
-    /// @dev Walks the batch's runs, escrowing or rejecting each item.
+    /// @dev Walks the batch's runs, escrowing or rejecting each item. The same walk as payBatch's,
+    /// written out in both: a shared reader kept in memory adds gas to every payment (docs/gas.md).
     function _escrowRuns(
         EscrowStorage.Layout storage s,
         OneOffBatch memory b,
