@@ -4,7 +4,13 @@ import { PaymentState, type Hex, type PaymentRecord } from "../../domain";
 import type { RouteContext, RouteModule } from "../../http/context";
 import { defineRoute } from "../../http/route";
 import { IdParams, SentTransactionView, SignedPaymentAction as SignedActionBody } from "../../../protocol/schemas";
-import type { ChainWriter, Inclusion, SentTransaction, SignedPaymentAction } from "../../chain/chainWriter";
+import {
+  RelayPendingError,
+  type ChainWriter,
+  type Inclusion,
+  type SentTransaction,
+  type SignedPaymentAction,
+} from "../../chain/chainWriter";
 import { checkDomain, checkValidity, MAX_UINT48, uint } from "../../intake/parse";
 import { paymentFields, type Payment } from "../../../protocol";
 
@@ -73,16 +79,25 @@ export function checkRelayMinimum(ctx: RouteContext, value: bigint): void {
 
 /**
  * Runs `send` on one of `payer`'s daily relay slots (429 relay_quota_exceeded when none is left);
- * a send that fails gives its slot back: nothing was relayed.
+ * a send that fails gives its slot back: nothing was relayed. A request queued for the workers'
+ * lanes (role api) keeps its slot while it waits (503 relay_pending: it will be sent); a retry of
+ * a queued request (`replayed`) gives its slot back: that request was counted when it was queued.
  */
-export async function relayWithinQuota<T>(ctx: RouteContext, payer: Hex, send: () => Promise<T>): Promise<T> {
+export async function relayWithinQuota<T extends SentTransaction>(
+  ctx: RouteContext,
+  payer: Hex,
+  send: () => Promise<T>,
+): Promise<T> {
   const slot = ctx.relayQuota.reserve(payer);
+  let result: T;
   try {
-    return await send();
+    result = await send();
   } catch (error) {
-    ctx.relayQuota.release(payer, slot);
+    if (!(error instanceof RelayPendingError) || error.replayed) ctx.relayQuota.release(payer, slot);
     throw error;
   }
+  if (result.replayed) ctx.relayQuota.release(payer, slot);
+  return result;
 }
 
 /**
