@@ -1,6 +1,6 @@
 /** The signed operations the API relays to the escrow, and the escrow's reverts as API error codes. */
 import { ApiError, type ErrorCode } from "../errors";
-import type { Hex } from "../domain";
+import type { Hex, RelayOperation } from "../domain";
 import type { Payment, Withdrawal } from "../../protocol";
 
 /** Where a payment sits on chain: its batch and the Merkle proof of its id in that batch's root. */
@@ -24,6 +24,16 @@ export interface DepositAuthorization {
   /** Deposit salt (bytes32): the authorization's EIP-3009 nonce is derived from it on chain. */
   salt: Hex;
   signature: Hex;
+}
+
+/** One relayed operation: its escrow calldata and what the relay queue keeps beside it (./relayCalls.ts). */
+export interface RelayCall {
+  operation: RelayOperation;
+  data: Hex;
+  /** The customer it acts for. */
+  payer: Hex | null;
+  /** Last unix second it can execute (the signed deadline; a deposit's validBefore − 1). */
+  deadline: bigint;
 }
 
 export interface SentTransaction {
@@ -68,6 +78,13 @@ export interface ChainWriter {
   refundWithSignature(action: SignedPaymentAction & { totalRefund: bigint }): Promise<SentTransaction>;
   depositWithAuthorization(authorization: DepositAuthorization): Promise<SentTransaction>;
   withdrawWithSignature(withdrawal: Withdrawal, signature: Hex): Promise<SentTransaction>;
+  /**
+   * The outcome of this exact operation if it was relayed before (the relay queue: the same signed
+   * request again, once its effect may already be applied and the route's own checks would refuse
+   * it): the transaction (`replayed`), its failure, or RelayPendingError while it is still queued;
+   * null if it was never relayed. Absent: the writer keeps no such record (role all's direct path).
+   */
+  replay?(call: RelayCall): Promise<SentTransaction | null>;
 }
 
 /** Escrow and token custom errors → API codes. Unlisted reverts are `conflict`. */

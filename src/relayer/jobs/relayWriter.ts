@@ -13,22 +13,22 @@
  * the transaction is recorded and broadcast, not mined; the chain watcher applies its events
  * (confirmed, disputed, refunded, deposited, withdrawn) when it is.
  */
-import type { Interface } from "ethers";
 import { ApiError, ERROR_CODES, type ErrorCode } from "../errors";
-import { RelayState, type Hex, type RelayOperation, type RelayRequestRecord } from "../domain";
-import { keccakHex, type Withdrawal } from "../../protocol";
+import { RelayState, type Hex, type RelayRequestRecord } from "../domain";
+import type { Withdrawal } from "../../protocol";
 import {
   REVERT_CODES,
   RelayPendingError,
   type ChainWriter,
   type DepositAuthorization,
+  type RelayCall,
   type SentTransaction,
   type SignedPaymentAction,
 } from "../chain/chainWriter";
 import { revertData } from "../chain/revert";
 import { PaymentEscrow__factory, SettlementToken__factory } from "../../../typechain-types";
 import { ChainUnavailableError, classifyRpcError } from "../chain/rpcErrors";
-import { escrowInterface } from "../chain/calldata";
+import { relayCalls, relayRequestId } from "../chain/relayCalls";
 import type { RawReceipt } from "../chain/rawTypes";
 import type { RelayerStore } from "../store/types";
 import { NO_STORE_WRITES, type PurposeHandler } from "./batchOutcome";
@@ -38,6 +38,8 @@ import { errorMessage, silentLogger, type Logger } from "../runtime/log";
 /** Gas limit when the estimate fails for a reason other than a revert (the node, not the call). */
 export const RELAY_FALLBACK_GAS = 400_000n;
 
+export { relayCalls, relayRequestId, withdrawalIn } from "../chain/relayCalls";
+
 const ERROR_INTERFACES = [PaymentEscrow__factory.createInterface(), SettlementToken__factory.createInterface()];
 
 /**
@@ -46,70 +48,6 @@ const ERROR_INTERFACES = [PaymentEscrow__factory.createInterface(), SettlementTo
  */
 export const relayPurpose = (operation: string, requestId?: Hex): string =>
   requestId === undefined ? `relay:${operation}` : `relay:${operation}:${requestId}`;
-
-/** One relayed operation: its escrow calldata and what the relay queue keeps beside it. */
-export interface RelayCall {
-  operation: RelayOperation;
-  data: Hex;
-  /** The customer it acts for. */
-  payer: Hex | null;
-  /** Last unix second it can execute (the signed deadline; a deposit's validBefore − 1). */
-  deadline: bigint;
-}
-
-const encode = (operation: RelayOperation, args: readonly unknown[]): Hex =>
-  (escrowInterface as Interface).encodeFunctionData(operation, args).toLowerCase() as Hex;
-
-/** The escrow calls of the relayed operations. */
-export const relayCalls = {
-  confirmWithSignature: (a: SignedPaymentAction): RelayCall => ({
-    operation: "confirmWithSignature",
-    data: encode("confirmWithSignature", [a.payment, a.inclusion, a.deadline, a.signature]),
-    payer: a.payment.payer.toLowerCase() as Hex,
-    deadline: a.deadline,
-  }),
-  openDisputeWithSignature: (a: SignedPaymentAction): RelayCall => ({
-    operation: "openDisputeWithSignature",
-    data: encode("openDisputeWithSignature", [a.payment, a.inclusion, a.deadline, a.signature]),
-    payer: a.payment.payer.toLowerCase() as Hex,
-    deadline: a.deadline,
-  }),
-  refundWithSignature: (a: SignedPaymentAction & { totalRefund: bigint }): RelayCall => ({
-    operation: "refundWithSignature",
-    data: encode("refundWithSignature", [a.payment, a.inclusion, a.totalRefund, a.deadline, a.signature]),
-    payer: a.payment.payer.toLowerCase() as Hex,
-    deadline: a.deadline,
-  }),
-  depositWithAuthorization: (d: DepositAuthorization): RelayCall => ({
-    operation: "depositWithAuthorization",
-    data: encode("depositWithAuthorization", [d.from, d.amount, d.validAfter, d.validBefore, d.salt, d.signature]),
-    payer: d.from.toLowerCase() as Hex,
-    // EIP-3009: valid while now < validBefore.
-    deadline: d.validBefore - 1n,
-  }),
-  withdrawWithSignature: (withdrawal: Withdrawal, signature: Hex): RelayCall => ({
-    operation: "withdrawWithSignature",
-    data: encode("withdrawWithSignature", [withdrawal, signature]),
-    payer: withdrawal.payer.toLowerCase() as Hex,
-    deadline: withdrawal.deadline,
-  }),
-};
-
-/** A relay request's id: the keccak of its calldata (the same signed operation is the same request). */
-export const relayRequestId = (data: Hex): Hex => keccakHex(data).toLowerCase() as Hex;
-
-/** The withdrawal a `withdrawWithSignature` calldata carries (what its reservation needs). */
-export function withdrawalIn(data: Hex): Withdrawal {
-  const [w] = (escrowInterface as Interface).decodeFunctionData("withdrawWithSignature", data);
-  const fields = w as { payer: string; to: string; amount: bigint; nonce: bigint; deadline: bigint };
-  return {
-    payer: fields.payer.toLowerCase() as Withdrawal["payer"],
-    to: fields.to.toLowerCase() as Withdrawal["to"],
-    amount: fields.amount,
-    nonce: fields.nonce,
-    deadline: fields.deadline,
-  };
-}
 
 /**
  * Simulates `data` (eth_estimateGas through `estimate`) and returns the gas limit it gave; what
@@ -215,6 +153,11 @@ export class QueuedChainWriter implements ChainWriter {
 
   withdrawWithSignature(withdrawal: Withdrawal, signature: Hex): Promise<SentTransaction> {
     return this.relay(relayCalls.withdrawWithSignature(withdrawal, signature));
+  }
+
+  async replay(call: RelayCall): Promise<SentTransaction | null> {
+    const known = await this.options.store.relayRequests.get(relayRequestId(call.data));
+    return known && this.outcome(known, true);
   }
 
   private async relay(call: RelayCall): Promise<SentTransaction> {

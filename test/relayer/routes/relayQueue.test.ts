@@ -8,7 +8,7 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import type { Hex } from "../../../src/relayer/domain";
+import { PaymentState, type Hex } from "../../../src/relayer/domain";
 import { BatchTree } from "../../../src/protocol";
 import { withdrawalBody } from "../../../src/sdk/wire";
 import type { ChainWriter } from "../../../src/relayer/chain/chainWriter";
@@ -152,6 +152,40 @@ describe("relayer API on role api: relayed operations through the relay queue", 
       409,
       { code: "nonce_unavailable", message: "the escrow rejected it: AuthorizationUsedOrCanceled" },
     ]);
+  });
+
+  it("a retry after the request's effect was applied answers its outcome, where the route's own checks would refuse it", async function () {
+    const { body: paymentBody } = await signedPayment(h, 0, { nonce: 0n });
+    const id = (await h.request("POST", "/v1/payments", { body: paymentBody })).body.id as Hex;
+    await escrowInStore(h, [id]);
+    const deadline = nowSec() + 3600n;
+    const confirmBody = {
+      deadline: deadline.toString(),
+      signature: await signConfirmation(h.f, h.f.customers[0], id, deadline),
+    };
+    const pending = await h.request("POST", `/v1/payments/${id}/confirm`, { body: confirmBody });
+    expect(pending.body.error.code).to.equal("relay_pending");
+    await h.store.relayRequests.markSent(pending.body.error.details.requestId, TX, h.clock());
+    // The watcher applied PaymentConfirmed: the payment is no longer held.
+    await h.store.payments.setState([id], PaymentState.Released);
+    const retried = await h.request("POST", `/v1/payments/${id}/confirm`, { body: confirmBody });
+    expect([retried.status, retried.body], retried.text).to.deep.equal([202, { txHash: TX, status: "sent" }]);
+    // Another signed confirmation of the same payment was never relayed: the route's own answer.
+    const other = nowSec() + 7200n;
+    const fresh = await h.request("POST", `/v1/payments/${id}/confirm`, {
+      body: { deadline: other.toString(), signature: await signConfirmation(h.f, h.f.customers[0], id, other) },
+    });
+    expect([fresh.status, fresh.body.error.code]).to.deep.equal([409, "conflict"]);
+
+    // A withdrawal executed since: the view has its nonce used, yet the retry answers the outcome.
+    const customer = h.f.customers[3];
+    const w = { payer: customer.address as Hex, to: customer.address as Hex, amount: usd(10), nonce: 5n, deadline };
+    const body = withdrawalBody({ withdrawal: w, signature: await signWithdrawal(h.f, customer, w) });
+    const queued = await h.request("POST", "/v1/withdrawals", { body });
+    await h.store.relayRequests.markSent(queued.body.error.details.requestId, TX, h.clock());
+    await h.f.escrow.connect(customer).cancelNonce(5n);
+    const again = await h.request("POST", "/v1/withdrawals", { body });
+    expect([again.status, again.body], again.text).to.deep.equal([202, { txHash: TX, status: "sent" }]);
   });
 
   it("a withdrawal is reserved in the payer's view once sent, not while it waits", async function () {

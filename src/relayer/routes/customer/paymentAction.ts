@@ -8,9 +8,10 @@ import {
   RelayPendingError,
   type ChainWriter,
   type Inclusion,
+  type RelayCall,
   type SentTransaction,
-  type SignedPaymentAction,
 } from "../../chain/chainWriter";
+import { relayCalls } from "../../chain/relayCalls";
 import { checkDomain, checkValidity, MAX_UINT48, uint } from "../../intake/parse";
 import { paymentFields, type Payment } from "../../../protocol";
 
@@ -45,14 +46,36 @@ export async function heldPayment(
 export const sent = (txHash: Hex) => ({ txHash, status: "sent" as const });
 
 /**
+ * The outcome of a signed action on a payment that is no longer held, if exactly this action was
+ * relayed before (the relay queue of role api: a client's retry after its effect was applied); null
+ * otherwise, and the route answers as for any action on a payment not held.
+ */
+export async function replayedAction(
+  ctx: RouteContext,
+  writer: ChainWriter,
+  id: string,
+  deadlineText: string,
+  call: (action: { payment: Payment; inclusion: Inclusion; deadline: bigint }) => RelayCall,
+  canAccess: (payment: PaymentRecord) => boolean = () => true,
+): Promise<SentTransaction | null> {
+  if (!writer.replay) return null;
+  const record = await ctx.store.payments.get(id.toLowerCase() as Hex);
+  if (!record || !canAccess(record) || record.state === PaymentState.Escrowed) return null;
+  const inclusion = await ctx.inclusion.of(record);
+  if (!inclusion) return null;
+  const deadline = uint("deadline", deadlineText, MAX_UINT48);
+  return writer.replay(call({ payment: paymentFields(record), inclusion, deadline }));
+}
+
+/**
  * The route of a payer-signed action on a held payment (confirm, dispute): the payer's signature
- * over `digest`, then `send` relays it. 202 once the transaction is sent.
+ * over `digest`, then the writer relays it. 202 once the transaction is sent.
  */
 export const payerSignedRoute = (
   route: `POST /${string}`,
   summary: string,
   digest: (ctx: RouteContext, id: Hex, deadline: bigint) => ReturnType<RouteContext["digester"]["confirmation"]>,
-  send: (writer: ChainWriter, action: SignedPaymentAction) => Promise<SentTransaction>,
+  operation: "confirmWithSignature" | "openDisputeWithSignature",
 ): RouteModule =>
   defineRoute(
     route,
@@ -60,10 +83,14 @@ export const payerSignedRoute = (
     { params: IdParams, body: SignedActionBody, response: { 202: SentTransactionView } },
     async (request, ctx, reply) => {
       const writer = requireWriter(ctx);
-      const { record, payment, inclusion, deadline } = await heldPayment(ctx, request.params.id, request.body.deadline);
       const signature = request.body.signature.toLowerCase() as Hex;
+      const earlier = await replayedAction(ctx, writer, request.params.id, request.body.deadline, (a) =>
+        relayCalls[operation]({ ...a, signature }),
+      );
+      if (earlier) return reply.status(202).send(sent(earlier.txHash));
+      const { record, payment, inclusion, deadline } = await heldPayment(ctx, request.params.id, request.body.deadline);
       await ctx.intake.checkSignature(record.payer, digest(ctx, record.id, deadline), signature);
-      const { txHash } = await send(writer, { payment, inclusion, deadline, signature });
+      const { txHash } = await writer[operation]({ payment, inclusion, deadline, signature });
       return reply.status(202).send(sent(txHash));
     },
   );
