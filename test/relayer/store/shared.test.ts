@@ -9,8 +9,8 @@ describeEachStore("store: what holds across instances", ({ kind, open }) => {
   guardedInsertSuite(fresh);
   rateLimitSuite(fresh);
   endpointClaimSuite(fresh);
-  relayQueueSuite(async () => {
+  relayQueueSuite(kind, async () => {
     const fixture = await open();
-    return { kind, store: fixture.store, reopen: () => fixture.reopen(), cleanup: () => fixture.cleanup() };
+    return { store: fixture.store, reopen: () => fixture.reopen(), cleanup: () => fixture.cleanup() };
   });
 });
