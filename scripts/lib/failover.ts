@@ -118,7 +118,8 @@ export async function startFailoverWorld(options: FailoverOptions): Promise<Fail
     await adminQuery(postgres.baseUrl, "CREATE DATABASE stablepay_failover");
     const databaseUrl = `${postgres.baseUrl}/stablepay_failover`;
     const signer = await chain.fundedKey();
-    // Relayed customer actions would go through an api instance's own key; none are made here.
+    // An api instance opens no signer (relayed customer actions are queued for the workers' lanes):
+    // the key it is given is never used.
     const relayKey = await chain.fundedKey();
     cluster = new RelayerCluster({
       env: {

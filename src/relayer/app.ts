@@ -4,7 +4,7 @@ import { Gauge } from "prom-client";
 import type { RelayerConfig } from "./config";
 import { DEFAULTS, validateConfig } from "./config";
 import { isApiError } from "./errors";
-import { PaymentState } from "./domain";
+import { PaymentState, RELAY_STATES } from "./domain";
 import { metrics as processMetrics, type RelayerMetrics } from "./runtime/metrics";
 import type { RelayerStore } from "./store/types";
 import { authenticateAdmin, authenticateMerchant, rateLimitKey } from "./http/auth";
@@ -277,6 +277,10 @@ function registerMetrics(app: FastifyInstance, ctx: RouteContext): void {
   metrics.setGaugeSource("payments", async () => {
     const counts = await store.payments.countByState();
     for (const state of Object.values(PaymentState)) metrics.paymentsByState.set({ state }, counts[state] ?? 0);
+  });
+  metrics.setGaugeSource("relay queue", async () => {
+    const counts = await store.relayRequests.countByState();
+    for (const state of RELAY_STATES) metrics.relayRequests.set({ state }, counts[state] ?? 0);
   });
   app.addHook("onResponse", async (request: FastifyRequest, reply: FastifyReply) => {
     const route = request.routeOptions.url ?? "unmatched";

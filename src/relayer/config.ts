@@ -46,7 +46,13 @@ export const DEFAULTS = {
    */
   relayMinAmount: 1_000_000n,
   relayQuotaPerDay: 10,
-  /** How long an Idempotency-Key answers replays; older records are pruned. */
+  /**
+   * Role api queues relayed operations for the workers' signer lanes: how long a request waits for
+   * a lane to send it before 503 relay_pending (it stays queued), and how often it looks meanwhile.
+   */
+  relayWaitMs: 10_000,
+  relayPollMs: 100,
+  /** How long an an Idempotency-Key answers replays; older records are pruned. */
   idempotencyRetentionMs: 24 * 3_600_000,
   /** How long an expired payment request is kept (a late payment still finds it and is told so). */
   requestRetentionMs: 7 * 24 * 3_600_000,
@@ -154,6 +160,8 @@ export interface RelayerConfig {
   relayMinAmount: bigint;
   /** Relayed withdrawals and deposits per payer per rolling 24 h. */
   relayQuotaPerDay: number;
+  /** Role api: how long a relayed operation waits for a worker's lane before 503 relay_pending (ms). */
+  relayWaitMs: number;
 }
 
 /** The admin token when none is configured: only ever acceptable on a local development chain. */
@@ -234,6 +242,7 @@ export const RELAYER_ENV_VARS = [
   "MAX_NODE_CALLS_PER_REQUEST",
   "RELAY_MIN_AMOUNT",
   "RELAY_QUOTA_PER_DAY",
+  "RELAY_WAIT_MS",
   "RELAYER_SECRET_KEY",
   "WEBHOOK_MAX_ENDPOINTS",
   "WEBHOOK_ALLOW_LOOPBACK",
@@ -326,6 +335,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Relayer
     maxNodeCallsPerRequest: int("MAX_NODE_CALLS_PER_REQUEST", DEFAULTS.maxNodeCallsPerRequest),
     relayMinAmount: env.RELAY_MIN_AMOUNT ? BigInt(env.RELAY_MIN_AMOUNT) : DEFAULTS.relayMinAmount,
     relayQuotaPerDay: int("RELAY_QUOTA_PER_DAY", DEFAULTS.relayQuotaPerDay),
+    relayWaitMs: int("RELAY_WAIT_MS", DEFAULTS.relayWaitMs),
   };
 }
 

@@ -102,6 +102,59 @@ export interface SubmissionRecord {
   updatedAt: number;
 }
 
+/** The signed single operations the API relays to the escrow (their escrow function's name). */
+export type RelayOperation =
+  | "confirmWithSignature"
+  | "openDisputeWithSignature"
+  | "refundWithSignature"
+  | "depositWithAuthorization"
+  | "withdrawWithSignature";
+
+export const RELAY_OPERATIONS: readonly RelayOperation[] = [
+  "confirmWithSignature",
+  "openDisputeWithSignature",
+  "refundWithSignature",
+  "depositWithAuthorization",
+  "withdrawWithSignature",
+];
+
+/** Where a queued relay request is: waiting for a signer lane, sent on one, or refused. */
+export const RelayState = {
+  /** Stored by an api instance; a worker's lane claims and sends it. */
+  Queued: "queued",
+  /** A lane recorded and broadcast its transaction (`txHash`); the watcher applies its events. */
+  Sent: "sent",
+  /** Not sent: the escrow would refuse it, or its deadline passed (`errorCode`, `errorMessage`). */
+  Failed: "failed",
+} as const;
+export type RelayState = (typeof RelayState)[keyof typeof RelayState];
+export const RELAY_STATES: readonly RelayState[] = Object.values(RelayState);
+
+/**
+ * A signed operation an api instance queued for the workers' signer lanes (jobs/relayQueue.ts).
+ * Its id is the keccak of its calldata: the same signed operation, sent twice to one instance or
+ * to two, is one request. The calldata holds the signed payload only, no secret.
+ */
+export interface RelayRequestRecord {
+  id: Hex;
+  operation: RelayOperation;
+  calldata: Hex;
+  /** The customer it acts for (payer, depositor); a withdrawal's reservation is applied for it. */
+  payer: Hex | null;
+  /** The signed deadline (unix seconds) past which it can no longer execute; null: none. */
+  deadline: bigint | null;
+  state: RelayState;
+  /** The lane lease ("lane:<address>") that claimed it last; null while unclaimed. */
+  claimedBy: string | null;
+  /** Set once sent: the first transaction that carried it (a fee bump may replace it). */
+  txHash: Hex | null;
+  /** Set once failed: an API error code and a message safe to show the client. */
+  errorCode: string | null;
+  errorMessage: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface PaymentRequestRecord {
   id: string;
   merchantId: bigint;

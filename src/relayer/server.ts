@@ -2,8 +2,10 @@
  * A relayer process in one of three roles (config.role, RELAYER_ROLE):
  *  - `api`: the HTTP API (intake and reads) only. Payer views come from a PayerLedger kept current
  *    by following the escrow's logs near the head (./jobs/ledgerFollower.ts), not a chain read per
- *    payment; relayed writes answer chain_unavailable (503): they are sent by workers' signer lanes,
- *    and an api instance holds none. Any number of api instances share one store.
+ *    payment. It holds no signer: relayed writes (confirm, dispute, refund, deposit, withdraw) are
+ *    simulated, queued in the store and sent by a worker's signer lane (QueuedChainWriter in
+ *    ./jobs/relayWriter.ts, ./jobs/relayQueue.ts); the request waits for the outcome, bounded
+ *    (RELAY_WAIT_MS, then 503 relay_pending). Any number of api instances share one store.
  *  - `worker`: the chain jobs (./roles/jobs.ts, ./roles/worker.ts): the singleton jobs under the
  *    `jobs` lease, one submitter per signer lane under its `lane:<address>` lease, and the webhook
  *    dispatcher; no API but GET /health (role and leases held). Any number of workers: the others
@@ -31,7 +33,7 @@ import os from "node:os";
 import { computeAddress, getAddress } from "ethers";
 import Fastify, { type FastifyInstance } from "fastify";
 import { buildApp, configSecrets } from "./app";
-import type { RelayerConfig, RelayerRole, SignerSettings } from "./config";
+import { DEFAULTS, type RelayerConfig, type RelayerRole, type SignerSettings } from "./config";
 import type { Hex } from "./domain";
 import { connectChain, type ChainClient } from "./chain/client";
 import { redactingStream, type LoggerOptions } from "./http/logging";
@@ -51,6 +53,8 @@ import type { WebhookDispatcher } from "./webhooks/dispatcher";
 import { chainSettings, openConfiguredStore, startJobs, type RunningJobs } from "./roles/jobs";
 import { JobsThread } from "./roles/jobsThread";
 import { LedgerFollower } from "./jobs/ledgerFollower";
+import { QueuedChainWriter } from "./jobs/relayWriter";
+import type { ChainWriter } from "./chain/chainWriter";
 import { PayerLedger } from "./ledger/payerLedger";
 
 import { CATCH_UP_WAIT_MS } from "./roles/jobs";
@@ -299,6 +303,18 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
           )
         : undefined;
     const writerThread = intakeWriter;
+    const apiChain = chain;
+    // Role all sends on its jobs thread's lanes; role api queues for the workers' lanes.
+    const writer: ChainWriter | null =
+      jobsThread?.writer ??
+      (role === "api"
+        ? new QueuedChainWriter({
+            store,
+            estimateGas: (data) => apiChain.estimateGas(apiChain.addresses.escrow, data),
+            waitMs: config.relayWaitMs,
+            pollMs: DEFAULTS.relayPollMs,
+          })
+        : null);
     app = buildApp({
       config,
       store,
@@ -311,7 +327,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
             insertGuarded: (items) => writerThread.insertAcceptedGuarded(items),
           }
         : undefined,
-      writer: jobsThread?.writer ?? null,
+      writer,
       logger: options.logger,
       metrics,
       readiness,

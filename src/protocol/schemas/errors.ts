@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   not_ready: 503,
   chain_unavailable: 503,
   storage_unavailable: 503,
+  /** A relayed operation is queued for the workers' signer lanes and not sent yet: retrying it is safe. */
+  relay_pending: 503,
   conflict: 409,
   webhook_limit_reached: 409,
   webhook_url_not_allowed: 422,

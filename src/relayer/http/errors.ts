@@ -60,6 +60,7 @@ export function registerErrorHandling(app: App): void {
     if (
       (apiError.status === 429 ||
         apiError.code === "storage_unavailable" ||
+        apiError.code === "relay_pending" ||
         apiError.code === "idempotency_in_progress") &&
       apiError.details?.retryAfterSeconds !== undefined
     ) {

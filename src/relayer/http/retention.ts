@@ -14,8 +14,9 @@ export interface RetentionOptions {
 }
 
 /**
- * Deletes what the API no longer needs: idempotency records past their retention and payment
- * requests long expired. Runs on a timer in the API's process (unref'd: it never keeps the process
+ * Deletes what the API no longer needs: idempotency records past their retention, payment
+ * requests long expired, and relay requests sent or failed longer ago than the idempotency
+ * retention (a retry that late is answered by the chain's own refusal instead). Runs on a timer in the API's process (unref'd: it never keeps the process
  * alive) and in chunks, so a large backlog after a long downtime never blocks writes for long.
  */
 export class RetentionPruner {
@@ -47,7 +48,7 @@ export class RetentionPruner {
   }
 
   /** One pass; returns how many rows of each kind were deleted. */
-  async prune(): Promise<{ idempotency: number; requests: number }> {
+  async prune(): Promise<{ idempotency: number; requests: number; relayRequests: number }> {
     const now = this.clock();
     const idempotency = await this.drain((limit) =>
       this.store.idempotency.pruneCreatedBefore(now - this.options.idempotencyRetentionMs, limit),
@@ -55,8 +56,12 @@ export class RetentionPruner {
     const requests = await this.drain((limit) =>
       this.store.requests.pruneExpiredBefore(now - this.options.requestRetentionMs, limit),
     );
-    if (idempotency + requests > 0) this.log?.info({ idempotency, requests }, "pruned expired records");
-    return { idempotency, requests };
+    const relayRequests = await this.drain((limit) =>
+      this.store.relayRequests.pruneFinishedBefore(now - this.options.idempotencyRetentionMs, limit),
+    );
+    if (idempotency + requests + relayRequests > 0)
+      this.log?.info({ idempotency, requests, relayRequests }, "pruned expired records");
+    return { idempotency, requests, relayRequests };
   }
 
   private async drain(step: (limit: number) => Promise<number>): Promise<number> {

@@ -10,7 +10,7 @@ import { Mutex } from "../runtime/mutex";
 /** Metrics the jobs record; the process-wide `metrics` of runtime/metrics.ts fits. */
 export type JobMetrics = Pick<
   RelayerMetrics,
-  "batchSize" | "gasUsed" | "submissionLatency" | "failures" | "deepReorgs"
+  "batchSize" | "gasUsed" | "submissionLatency" | "failures" | "deepReorgs" | "relayResults"
 >;
 
 /**

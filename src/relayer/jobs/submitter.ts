@@ -411,7 +411,11 @@ export class Submitter extends Job implements SubmitterPort {
     signed: { rawTx: Hex; txHash: Hex },
     fees: Fees,
   ): Promise<SubmissionRecord> {
-    const fence = this.options.lane?.fence() ?? undefined;
+    const lane = this.options.lane;
+    const fence = lane?.fence() ?? undefined;
+    // The lease ran out while this transaction was being signed (a pause, a slow remote signer):
+    // another lane may have claimed its work by now. Recording it unfenced would let both send.
+    if (lane && !fence) return Promise.reject(new FencedError({ lease: lane.lease, holder: "", epoch: 0 }, null));
     return this.store.submissions.record(
       {
         purpose,

@@ -210,6 +210,8 @@ export async function startJobs(config: RelayerConfig, options: JobsOptions): Pr
       // all, the withdrawals relayed: what the batch simulation needs. A lone worker simulates
       // batches against the node's pending state instead.
       batchAccounts: options.batchAccounts ? ledger : undefined,
+      // Withdrawals sent from the relay queue are reserved here, as role all's direct ones are.
+      outflows: ledger,
       readiness,
     });
     const hooks = config.webhooks;

@@ -4,6 +4,7 @@
  */
 import os from "node:os";
 import { Secret, type RelayerConfig } from "../config";
+import type { RelayOperation } from "../domain";
 import type { LedgerEvent, LoadedView } from "../ledger/ledgerMirror";
 import type { Logger } from "../runtime/log";
 import type { MetricsSnapshot } from "../runtime/metrics";
@@ -53,12 +54,7 @@ export interface JobsThreadData {
 }
 
 /** The ChainWriter operations relayed through the jobs thread's lanes. */
-export type RelayOperation =
-  | "confirmWithSignature"
-  | "openDisputeWithSignature"
-  | "refundWithSignature"
-  | "depositWithAuthorization"
-  | "withdrawWithSignature";
+export type { RelayOperation };
 
 export type ToJobs =
   | { t: "load"; id: number; payer: `0x${string}` }

@@ -6,7 +6,9 @@
  *  - `lane:<address>`, one per signer key (./lanes.ts): at most one submitter per key.
  * A worker on standby polls for leases that are free, released or expired; each lease's TTL is
  * LEASE_TTL_MS (renewed every third of it), so a killed worker is replaced within that time.
- * The webhook dispatcher runs in every worker (the store hands each endpoint to one at a time).
+ * The webhook dispatcher runs in every worker (the store hands each endpoint to one at a time), and
+ * so does the relay queue's sender (../jobs/relayQueue.ts): each lane this worker holds claims and
+ * sends what api instances queued.
  */
 import type { Hex } from "../domain";
 import type { RelayerConfig } from "../config";
@@ -17,12 +19,15 @@ import { systemClock, type Clock } from "../runtime/clock";
 import { errorMessage, type Logger } from "../runtime/log";
 import type { Readiness } from "../runtime/readiness";
 import { NO_LEDGER, type LedgerListener } from "../ledger/listener";
+import type { PayerAccounts } from "../ledger/payerAccounts";
 import { Batcher, PayBatchGasModel } from "../jobs/batcher";
 import { BlocklistSync } from "../jobs/blocklistSync";
 import { BuiltBatchRecords } from "../jobs/builtBatches";
 import { ChainWatcher } from "../jobs/chainWatcher";
 import type { JobMetrics } from "../jobs/job";
 import type { BatchAccountSource } from "../jobs/precheck";
+import { RelayQueue } from "../jobs/relayQueue";
+import { relayHandler } from "../jobs/relayWriter";
 import { Settler } from "../jobs/settler";
 import type { StuckTransaction } from "../jobs/submitter";
 import { guardedLedger } from "../jobs";
@@ -59,6 +64,8 @@ export interface WorkerOptions {
   metrics?: JobMetrics;
   ledger?: LedgerListener;
   batchAccounts?: BatchAccountSource;
+  /** Where the relay queue's withdrawals, once sent, are reserved (the jobs' payer ledger). */
+  outflows?: Pick<PayerAccounts, "reserveOutflow">;
   readiness?: Readiness;
   onStuck?: (stuck: StuckTransaction) => void;
   /** Jobs and submitters run on their timers once their lease is taken (false: tests tick). Default true. */
@@ -74,6 +81,8 @@ export class WorkerRole {
   readonly watcher: ChainWatcher;
   readonly settler: Settler;
   readonly blocklist: BlocklistSync;
+  /** Sends the relay queue on the lanes held here (not under the jobs lease: every lane helps). */
+  readonly relayQueue: RelayQueue;
   readonly jobsLease: LeaseKeeper;
   private readonly singletons: { start(): void; stop(): Promise<void> }[];
   private timer: NodeJS.Timeout | null = null;
@@ -150,12 +159,26 @@ export class WorkerRole {
       submitter: this.lanes,
     });
     this.singletons = [this.watcher, this.batcher, this.settler, this.blocklist];
+    // Relayed operations' outcomes are logged by whichever lane follows them.
+    this.lanes.registerPurpose("relay", relayHandler(log));
+    this.relayQueue = new RelayQueue({
+      store: options.store,
+      lanes: () => this.lanes.active().map((lane) => ({ lease: lane.keeper.name, submitter: lane.submitter! })),
+      config: options.config,
+      clock,
+      logger: log,
+      metrics: options.metrics,
+      onWithdrawalSent: options.outflows
+        ? (payer, outflow) => options.outflows!.reserveOutflow(payer, outflow)
+        : undefined,
+    });
   }
 
   /** Takes what leases it can (lanes reconciled before they send), then keeps polling. */
   async start(): Promise<void> {
     await this.standbyTick();
     this.schedule();
+    if (this.options.autoStart !== false) this.relayQueue.start();
   }
 
   private schedule(): void {
@@ -205,6 +228,7 @@ export class WorkerRole {
     if (jobs) await this.watcher.tick();
     if (jobs) await this.batcher.tick();
     for (const lane of this.lanes.active()) await lane.submitter!.tick();
+    await this.relayQueue.tick();
     if (jobs) {
       await this.watcher.tick();
       await this.settler.tick();
@@ -218,6 +242,7 @@ export class WorkerRole {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.standby;
+    await this.relayQueue.stop();
     await this.jobsLease.release();
     await this.lanes.stop();
   }

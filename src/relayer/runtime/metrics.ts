@@ -48,6 +48,13 @@ export interface RelayerMetrics {
    * reason: "beyond_window" or "finalized". Any increase wants an operator (chain/finality.ts).
    */
   readonly deepReorgs: Counter<"reason">;
+  /** Relay requests by state, from the store (the queue api instances fill and workers' lanes drain). */
+  readonly relayRequests: Gauge<"state">;
+  /**
+   * Relay requests a worker finished, by outcome: "sent", "recovered" (found recorded after a
+   * crash or takeover, marked sent without a second transaction) or "failed" (chain jobs).
+   */
+  readonly relayResults: Counter<"outcome">;
   /** Registers a function that sets mirrored gauges right before a scrape. */
   setGaugeSource(name: string, refresh: () => Promise<void> | void): void;
   /**
@@ -133,6 +140,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Relay
       name: "relayer_deep_reorgs_total",
       help: "Reorgs deeper than the chain watcher's window, by reason",
       labelNames: ["reason"],
+      registers,
+    }),
+    relayRequests: new Gauge({
+      name: "relayer_relay_requests",
+      help: "Relay requests by state (queued: waiting for a worker's signer lane)",
+      labelNames: ["state"],
+      registers,
+    }),
+    relayResults: new Counter({
+      name: "relayer_relay_results_total",
+      help: "Relay requests finished by a worker, by outcome (sent, recovered, failed)",
+      labelNames: ["outcome"],
       registers,
     }),
     setGaugeSource(name, refresh) {

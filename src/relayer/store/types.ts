@@ -8,6 +8,9 @@ import type {
   PaymentRequestRecord,
   PaymentState,
   RejectReason,
+  RelayOperation,
+  RelayRequestRecord,
+  RelayState,
   SettlementRecord,
   SubmissionRecord,
   SubmissionState,
@@ -35,6 +38,8 @@ export interface RelayerStore {
   leases: LeaseRepository;
   /** Token buckets shared by every relayer instance on this store. */
   rateLimits: RateLimitRepository;
+  /** Signed operations api instances queued for the workers' signer lanes. */
+  relayRequests: RelayRequestRepository;
   /** "sqlite" (one host, embedded) or "postgres" (shared by several instances). */
   readonly kind: StoreKind;
   /** Runs `work` atomically: all of its writes commit together or none do. */
@@ -251,6 +256,48 @@ export interface LeaseRepository {
   get(name: string): Promise<Lease | null>;
   /** Leases whose name starts with `prefix`, by name. */
   list(prefix: string): Promise<Lease[]>;
+}
+
+/** A relay request as an api instance queues it (see RelayRequestRecord). */
+export interface NewRelayRequest {
+  id: Hex;
+  operation: RelayOperation;
+  calldata: Hex;
+  payer: Hex | null;
+  deadline: bigint | null;
+  /** ms since the epoch. */
+  now: number;
+}
+
+/**
+ * The relay queue: signed operations (confirm, dispute, refund, gasless deposit, withdrawal) an api
+ * instance, which holds no signer, queues for the workers' signer lanes (src/relayer/jobs/relayQueue.ts).
+ * A request moves queued → sent or queued → failed, once.
+ */
+export interface RelayRequestRepository {
+  /**
+   * Queues the request unless its id is stored already; returns the stored row (the existing one,
+   * unchanged, for an id already there) and whether this call inserted it. Atomic across instances.
+   */
+  enqueue(request: NewRelayRequest): Promise<{ record: RelayRequestRecord; inserted: boolean }>;
+  get(id: Hex): Promise<RelayRequestRecord | null>;
+  /**
+   * Claims for lane lease `lease` (e.g. "lane:0xab…") up to `limit` queued requests, oldest first,
+   * that no lane has claimed or whose lane's lease is released or expired at `now`; atomic, so two
+   * lanes never claim the same request (PostgreSQL: FOR UPDATE SKIP LOCKED). Returns every queued
+   * request claimed by `lease`, oldest first: a lane taken over from a killed worker gets the
+   * requests that worker claimed and did not finish.
+   */
+  claim(lease: string, now: number, limit: number): Promise<RelayRequestRecord[]>;
+  /** Gives a request `lease` claimed back to the queue, for any lane (a send that failed for now). */
+  release(id: Hex, lease: string, now: number): Promise<void>;
+  /** queued → sent with its transaction; false (nothing changed) if it is not queued. */
+  markSent(id: Hex, txHash: Hex, now: number): Promise<boolean>;
+  /** queued → failed with an API error code and a safe message; false (nothing changed) if it is not queued. */
+  markFailed(id: Hex, code: string, message: string, now: number): Promise<boolean>;
+  countByState(): Promise<Record<RelayState, number>>;
+  /** Deletes up to `limit` sent or failed requests last changed before `before` (ms); returns how many. */
+  pruneFinishedBefore(before: number, limit: number): Promise<number>;
 }
 
 export interface RateLimitRepository {

@@ -149,8 +149,20 @@ describe("relayer API: idempotency records", function () {
     expect((await create()).body.id).to.equal(later.body.id);
   });
 
-  it("the pruner deletes expired idempotency records and payment requests expired past their retention", async function () {
+  it("the pruner deletes expired idempotency records, payment requests expired past their retention and finished relay requests", async function () {
     await restartWithSkewableClock();
+    // Relay requests: one sent now, one still queued (never pruned, however old).
+    const relay = (n: number) => ({
+      id: `0x${n.toString(16).padStart(64, "0")}` as const,
+      operation: "confirmWithSignature" as const,
+      calldata: "0x12" as const,
+      payer: null,
+      deadline: null,
+      now: Date.now(),
+    });
+    await h.store.relayRequests.enqueue(relay(1));
+    await h.store.relayRequests.enqueue(relay(2));
+    await h.store.relayRequests.markSent(relay(1).id, `0x${"ab".repeat(32)}`, Date.now());
     const key = (await h.issueKey(1n)).key;
     const create = (n: number, idempotencyKey?: string) =>
       h.request("POST", "/v1/merchant/payment-requests", {
@@ -169,15 +181,16 @@ describe("relayer API: idempotency records", function () {
     // 61 min after the first: its record is past the 1 h retention, the second's is not; both
     // requests expired, neither 2 h ago.
     skew += 31 * 60_000;
-    expect(await h.app.retention.prune()).to.deep.equal({ idempotency: 1, requests: 0 });
+    expect(await h.app.retention.prune()).to.deep.equal({ idempotency: 1, requests: 0, relayRequests: 1 });
     expect(await stored("old-key")).to.equal(null);
     expect(await stored("recent-key")).to.not.equal(null);
     expect(await h.store.requests.get(old.body.id)).to.not.equal(null);
 
     skew += 2 * HOUR;
-    expect(await h.app.retention.prune()).to.deep.equal({ idempotency: 1, requests: 2 });
+    expect(await h.app.retention.prune()).to.deep.equal({ idempotency: 1, requests: 2, relayRequests: 0 });
     expect(await stored("recent-key")).to.equal(null);
     expect(await h.store.requests.get(old.body.id)).to.equal(null);
     expect(await h.store.requests.get(recent.body.id)).to.equal(null);
+    expect(await h.store.relayRequests.countByState()).to.deep.equal({ queued: 1, sent: 0, failed: 0 });
   });
 });

@@ -8,6 +8,7 @@ import { Wallet } from "ethers";
 import { BatchState, PaymentState, SubmissionState, type Hex } from "../../../src/relayer/domain";
 import { encodePayBatch } from "../../../src/relayer/chain/calldata";
 import { LocalKeySigner } from "../../../src/relayer/chain/signers";
+import type { TxSigner } from "../../../src/relayer/chain/signers/types";
 import { batchPurpose } from "../../../src/relayer/jobs/batchOutcome";
 import { FencedError } from "../../../src/relayer/store/errors";
 import { laneLease } from "../../../src/relayer/roles/lanes";
@@ -165,6 +166,38 @@ describe("relayer signer lanes", function () {
     expect(sub.epoch).to.equal(2);
     await standby.stop();
     await old.stop();
+  });
+
+  it("a lane whose lease runs out while it signs records nothing: refused before the store, nothing sent", async () => {
+    const fx = await setup({ batchMaxSize: 2 });
+    const inner = new LocalKeySigner(fx.relayerKey);
+    // A signer that takes longer than the lease (a pause, a slow remote signer); no one takes the lane meanwhile.
+    let stall = false;
+    const slow: TxSigner = {
+      address: inner.address,
+      kind: inner.kind,
+      signTransaction: async (tx) => {
+        if (stall) fx.clock.advance(TTL + 1);
+        return inner.signTransaction(tx);
+      },
+      close: () => inner.close(),
+    };
+    const w = worker(fx, [slow as LocalKeySigner], "slow");
+    await w.standbyTick();
+    const submitter = w.lanes.lanes[0].submitter!;
+    const nonceBefore = await fx.chain.nonceAt("pending");
+    stall = true;
+    const error = await submitter.send("relay:late", "0x", 100_000n).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(FencedError);
+    expect(submitter.leaseLost).to.equal(true);
+    expect(await fx.store.submissions.listByPurpose("relay:late"), "nothing recorded").to.deep.equal([]);
+    expect(await fx.chain.nonceAt("pending"), "nothing broadcast").to.equal(nonceBefore);
+    // The lane's lease row still names this holder at its epoch: only its own clock could refuse.
+    expect(await fx.store.leases.get(laneLease(inner.address))).to.include({ holder: "slow", epoch: 1 });
+    await w.stop();
   });
 
   it("a lane taken over reconciles first: the recorded, never broadcast transaction of the dead holder is re-broadcast, not re-signed", async () => {

@@ -1,12 +1,13 @@
 /**
  * Roles as operators run them: separate processes on one SQLite file. An `api` process serves intake
- * and reads and runs no chain job (it sends nothing: relayed writes answer chain_unavailable); a
+ * and reads and runs no chain job (it sends nothing: relayed writes are queued for the worker's lane); a
  * `worker` process runs the jobs and the signer lane, serves only /health, and says in its "started"
  * line which role it runs and which leases it holds. A second worker waits on standby and takes the
  * jobs and the lane over when the first is killed.
  */
 import { expect } from "chai";
-import { RelayerClient } from "../../../src/sdk";
+import { RelayerClient, fromEthersSigner, signConfirmation } from "../../../src/sdk";
+import { escrowDomain } from "../../../src/protocol";
 import { relayerDir, spawnRelayer, waitUntil, type RelayerProcess } from "../helpers/process";
 import {
   AMOUNT,
@@ -89,14 +90,26 @@ describe("relayer roles (api and worker processes on one database)", function ()
       summary,
     );
 
-    // Relayed writes need a signer lane: an api instance holds none.
+    // Relayed writes: the api holds no signer lane; it queues them and the worker's lane sends them.
+    const deadline = (await chain.chainTime()) + 3_600n;
+    const signature = await signConfirmation(fromEthersSigner(customers[0]), {
+      domain: escrowDomain(chain.chainId, chain.escrowAddress),
+      paymentId: payments[0].id,
+      deadline,
+    });
     const confirm = await fetch(`${api.url}/v1/payments/${payments[0].id}/confirm`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ deadline: String((await chain.chainTime()) + 3_600n), signature: `0x${"11".repeat(65)}` }),
+      body: JSON.stringify({ deadline: deadline.toString(), signature }),
     });
-    expect(confirm.status).to.equal(503);
-    expect(((await confirm.json()) as { error: { code: string } }).error.code).to.equal("chain_unavailable");
+    const confirmed = (await confirm.json()) as { txHash?: string };
+    expect(confirm.status, JSON.stringify(confirmed)).to.equal(202);
+    const receipt = await chain.provider.getTransactionReceipt(confirmed.txHash!);
+    expect(receipt?.from, "sent by the worker's lane").to.equal(key.address);
+    await waitUntil(
+      "the confirmation applied",
+      async () => (await relayerStates(api.url, [payments[0]]))[0] === "released",
+    );
 
     // A standby worker holds nothing while the first is alive, and everything once it is killed.
     const standby = await spawn({ ...base, RELAYER_ROLE: "worker" });

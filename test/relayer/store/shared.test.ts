@@ -1,7 +1,7 @@
 import { describeEachStore } from "./stores";
-import { endpointClaimSuite, guardedInsertSuite, rateLimitSuite } from "./sharedSuites";
+import { endpointClaimSuite, guardedInsertSuite, rateLimitSuite, relayQueueSuite } from "./sharedSuites";
 
-describeEachStore("store: what holds across instances", ({ open }) => {
+describeEachStore("store: what holds across instances", ({ kind, open }) => {
   const fresh = async () => {
     const fixture = await open();
     return { store: fixture.store, cleanup: () => fixture.cleanup() };
@@ -9,4 +9,8 @@ describeEachStore("store: what holds across instances", ({ open }) => {
   guardedInsertSuite(fresh);
   rateLimitSuite(fresh);
   endpointClaimSuite(fresh);
+  relayQueueSuite(kind, async () => {
+    const fixture = await open();
+    return { store: fixture.store, reopen: () => fixture.reopen(), cleanup: () => fixture.cleanup() };
+  });
 });

@@ -3,10 +3,10 @@
  * against each store implementation (SQLite here; the PostgreSQL harness runs them too).
  */
 import { expect } from "chai";
-import { PaymentState, type Hex } from "../../../src/relayer/domain";
-import type { RelayerStore } from "../../../src/relayer/store/types";
+import { PaymentState, type Hex, type RelayRequestRecord } from "../../../src/relayer/domain";
+import type { NewRelayRequest, RelayerStore, StoreKind } from "../../../src/relayer/store/types";
 import { enqueuePaymentEvent } from "../../../src/relayer/webhooks/events";
-import { ADDRESS_B, makeEndpoint, makePayment } from "./helpers";
+import { ADDRESS_A, ADDRESS_B, hex32, makeEndpoint, makePayment } from "./helpers";
 
 type Open = () => Promise<{ store: RelayerStore; cleanup: () => Promise<void> }>;
 
@@ -162,6 +162,195 @@ export function endpointClaimSuite(open: Open): void {
       );
       const ids = claims.flatMap((c) => c.map((e) => e.id)).sort();
       expect(ids).to.deep.equal(["we_1", "we_2", "we_3", "we_4", "we_5", "we_6"]);
+    });
+  });
+}
+
+/** A queued request n as an api instance would store it (id and calldata made up, distinct per n). */
+export function relayRequest(n: number, overrides: Partial<NewRelayRequest> = {}): NewRelayRequest {
+  return {
+    id: hex32(n, "7e"),
+    operation: "confirmWithSignature",
+    calldata: `0x1234abcd${n.toString(16).padStart(8, "0")}` as Hex,
+    payer: ADDRESS_A,
+    deadline: 2n ** 48n - 1n,
+    now: 1_000 + n,
+    ...overrides,
+  };
+}
+
+type OpenShared = () => Promise<{
+  store: RelayerStore;
+  /** Another instance on the same database. */
+  reopen(): Promise<RelayerStore>;
+  cleanup: () => Promise<void>;
+}>;
+
+export function relayQueueSuite(kind: StoreKind, open: OpenShared): void {
+  describe("relayRequests: the relay queue", () => {
+    let store: RelayerStore;
+    let reopen: () => Promise<RelayerStore>;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => ({ store, reopen, cleanup } = await open()));
+    afterEach(async () => cleanup());
+
+    const TTL = 10_000;
+    /** Lane leases held at `now` (a claim by a live lane is left alone by the others). */
+    const lanes = async (names: string[], now: number) => {
+      for (const name of names)
+        expect(await store.leases.acquire(name, `holder-${name}`, TTL, now, "{}")).to.not.equal(null);
+    };
+    const ids = (records: { id: Hex }[]) => records.map((r) => r.id);
+
+    it("enqueue is idempotent on the id: the first request's row is returned unchanged, whichever instance asks", async () => {
+      const first = await store.relayRequests.enqueue(relayRequest(1, { id: hex32(1, "7E") }));
+      expect(first.inserted).to.equal(true);
+      expect(first.record).to.deep.equal({
+        id: hex32(1, "7e"),
+        operation: "confirmWithSignature",
+        calldata: relayRequest(1).calldata,
+        payer: ADDRESS_A.toLowerCase(),
+        deadline: 2n ** 48n - 1n,
+        state: "queued",
+        claimedBy: null,
+        txHash: null,
+        errorCode: null,
+        errorMessage: null,
+        createdAt: 1_001,
+        updatedAt: 1_001,
+      });
+      const other = await reopen();
+      const again = await other.relayRequests.enqueue(
+        relayRequest(1, { operation: "withdrawWithSignature", payer: null, deadline: null, now: 9_999 }),
+      );
+      expect(again).to.deep.equal({ record: first.record, inserted: false });
+      expect(await store.relayRequests.get(hex32(1, "7e"))).to.deep.equal(first.record);
+      expect(await store.relayRequests.get(hex32(2, "7e"))).to.equal(null);
+
+      // The same request from several instances at once: one row, inserted by exactly one call.
+      const stores = [store, other, await reopen()];
+      const raced = await Promise.all(
+        Array.from({ length: 9 }, (_, i) => stores[i % 3].relayRequests.enqueue(relayRequest(5, { now: 2_000 + i }))),
+      );
+      expect(raced.filter((r) => r.inserted)).to.have.length(1);
+      const winner = raced.find((r) => r.inserted)!.record;
+      for (const r of raced) expect(r.record).to.deep.equal(winner);
+      expect((await store.relayRequests.countByState()).queued).to.equal(2);
+    });
+
+    it("claims the oldest queued requests for a lane; a live lane's claims are left alone, a lapsed or released one's are free", async () => {
+      for (const n of [3, 1, 2, 4, 5]) await store.relayRequests.enqueue(relayRequest(n));
+      await lanes(["lane:a", "lane:b"], 10_000);
+      await lanes(["lane:c"], 10_005);
+      const a = await store.relayRequests.claim("lane:a", 10_000, 2);
+      expect(ids(a)).to.deep.equal([hex32(1, "7e"), hex32(2, "7e")]);
+      expect(a.map((r) => r.claimedBy)).to.deep.equal(["lane:a", "lane:a"]);
+      // Its own claims come back with the next ones (a lane taken over gets what the old holder claimed).
+      expect(ids(await store.relayRequests.claim("lane:a", 10_000, 1))).to.deep.equal(
+        [1, 2, 3].map((n) => hex32(n, "7e")),
+      );
+      expect(ids(await store.relayRequests.claim("lane:b", 10_000, 10))).to.deep.equal([
+        hex32(4, "7e"),
+        hex32(5, "7e"),
+      ]);
+      expect(
+        await store.relayRequests.claim("lane:c", 10_000, 10),
+        "every request is held by a live lane",
+      ).to.deep.equal([]);
+
+      // Released: free for any lane at once.
+      await store.relayRequests.release(hex32(4, "7e"), "lane:a", 10_001); // not a's: no effect
+      await store.relayRequests.release(hex32(4, "7e"), "lane:b", 10_001);
+      expect(ids(await store.relayRequests.claim("lane:c", 10_001, 10))).to.deep.equal([hex32(4, "7e")]);
+      // lane:a's lease released (graceful stop) and lane:b's expired (a dead worker): their claims are
+      // free; lane:c's lease is still live at 20,001.
+      await store.leases.release("lane:a", "holder-lane:a", 1);
+      expect(ids(await store.relayRequests.claim("lane:c", 10_002, 2))).to.deep.equal(
+        [1, 2, 4].map((n) => hex32(n, "7e")),
+      );
+      expect(ids(await store.relayRequests.claim("lane:d", 10_000 + TTL + 1, 10))).to.deep.equal([
+        hex32(3, "7e"),
+        hex32(5, "7e"),
+      ]);
+    });
+
+    it("two instances claiming at once never get the same request", async () => {
+      for (let n = 1; n <= 24; n++) await store.relayRequests.enqueue(relayRequest(n));
+      const names = ["lane:a", "lane:b", "lane:c", "lane:d"];
+      await lanes(names, 10_000);
+      const other = await reopen();
+      const claimed = new Map<string, string>();
+      for (let round = 0; round < 3; round++) {
+        const results = await Promise.all(
+          names.map((name, i) => (i % 2 === 0 ? store : other).relayRequests.claim(name, 10_000, 2)),
+        );
+        results.forEach((records, i) => {
+          for (const r of records) {
+            expect(claimed.get(r.id) ?? names[i], `${r.id} claimed by two lanes`).to.equal(names[i]);
+            claimed.set(r.id, names[i]);
+          }
+        });
+      }
+      expect(claimed.size).to.equal(24);
+      for (const name of names) expect([...claimed.values()].filter((v) => v === name)).to.have.length(6);
+    });
+
+    // PostgreSQL only: on SQLite one writer at a time is the lock, and a claim waits (busy_timeout).
+    if (kind === "postgres")
+      it("a claim skips the rows another instance's open claim has locked instead of waiting (SKIP LOCKED)", async function () {
+        for (let n = 1; n <= 4; n++) await store.relayRequests.enqueue(relayRequest(n));
+        await lanes(["lane:a", "lane:b"], 10_000);
+        const other = await reopen();
+        const { a, b } = await store.transaction(async () => {
+          const a = await store.relayRequests.claim("lane:a", 10_000, 2);
+          // lane:a's claim is not committed: its rows are locked, and still look unclaimed to others.
+          const b = await Promise.race([
+            other.relayRequests.claim("lane:b", 10_000, 10),
+            new Promise<"blocked">((resolve) => setTimeout(() => resolve("blocked"), 3_000)),
+          ]);
+          return { a, b };
+        });
+        expect(b, "the second claim waited for the first").to.not.equal("blocked");
+        expect(ids(a)).to.deep.equal([hex32(1, "7e"), hex32(2, "7e")]);
+        expect(ids(b as RelayRequestRecord[])).to.deep.equal([hex32(3, "7e"), hex32(4, "7e")]);
+      });
+
+    it("a request moves queued → sent or queued → failed once; neither is claimed again; finished rows are pruned", async () => {
+      for (let n = 1; n <= 3; n++) await store.relayRequests.enqueue(relayRequest(n));
+      await lanes(["lane:a"], 10_000);
+      const tx = hex32(99, "cc");
+      expect(await store.relayRequests.markSent(hex32(1, "7e"), tx, 20_000)).to.equal(true);
+      expect(await store.relayRequests.markSent(hex32(1, "7e"), hex32(98, "cc"), 20_001)).to.equal(false);
+      expect(await store.relayRequests.markFailed(hex32(1, "7e"), "expired", "too late", 20_001)).to.equal(false);
+      expect(
+        await store.relayRequests.markFailed(
+          hex32(2, "7e"),
+          "invalid_signature",
+          "the escrow rejected it: InvalidSigner",
+          20_000,
+        ),
+      ).to.equal(true);
+      expect(await store.relayRequests.markSent(hex32(2, "7e"), tx, 20_001)).to.equal(false);
+      expect(await store.relayRequests.markSent(hex32(9, "7e"), tx, 20_001), "unknown id").to.equal(false);
+
+      const sent = (await store.relayRequests.get(hex32(1, "7e")))!;
+      expect([sent.state, sent.txHash, sent.errorCode, sent.updatedAt]).to.deep.equal(["sent", tx, null, 20_000]);
+      const failed = (await store.relayRequests.get(hex32(2, "7e")))!;
+      expect([failed.state, failed.txHash, failed.errorCode, failed.errorMessage]).to.deep.equal([
+        "failed",
+        null,
+        "invalid_signature",
+        "the escrow rejected it: InvalidSigner",
+      ]);
+      expect(ids(await store.relayRequests.claim("lane:a", 20_000, 10))).to.deep.equal([hex32(3, "7e")]);
+      expect(await store.relayRequests.countByState()).to.deep.equal({ queued: 1, sent: 1, failed: 1 });
+      // A re-enqueue of a finished request changes nothing: the outcome stays.
+      expect((await store.relayRequests.enqueue(relayRequest(1))).record.state).to.equal("sent");
+
+      expect(await store.relayRequests.pruneFinishedBefore(20_000, 10), "changed at 20,000: kept").to.equal(0);
+      expect(await store.relayRequests.pruneFinishedBefore(20_001, 1)).to.equal(1);
+      expect(await store.relayRequests.pruneFinishedBefore(20_001, 10)).to.equal(1);
+      expect(await store.relayRequests.countByState()).to.deep.equal({ queued: 1, sent: 0, failed: 0 });
     });
   });
 }

@@ -9,5 +9,5 @@ export default payerSignedRoute(
   "POST /v1/payments/:id/confirm",
   "Confirm delivery (payer-signed)",
   (ctx, id, deadline) => ctx.digester.confirmation(id, deadline),
-  (writer, action) => writer.confirmWithSignature(action),
+  "confirmWithSignature",
 );

@@ -2,6 +2,7 @@ import { DepositBody } from "../../../protocol/schemas";
 import { ApiError } from "../../errors";
 import type { Hex } from "../../domain";
 import { amount, lower, MAX_UINT256, uint } from "../../intake/parse";
+import { relayCalls } from "../../chain/relayCalls";
 import { checkRelayMinimum, relayedRoute, relayWithinQuota } from "./paymentAction";
 
 /**
@@ -18,26 +19,28 @@ export default relayedRoute(
   DepositBody,
   async (body, ctx, writer) => {
     const value = amount("amount", body.amount);
-    checkRelayMinimum(ctx, value);
     const validAfter = uint("validAfter", body.validAfter, MAX_UINT256);
     const validBefore = uint("validBefore", body.validBefore, MAX_UINT256);
+    const from = lower(body.from);
+    const authorization = {
+      from,
+      amount: value,
+      validAfter,
+      validBefore,
+      salt: lower(body.salt),
+      signature: body.signature.toLowerCase() as Hex,
+    };
+    // Relayed before (role api's queue: a client's retry): its outcome, even past the window.
+    const earlier = await writer.replay?.(relayCalls.depositWithAuthorization(authorization));
+    if (earlier) return earlier;
+    checkRelayMinimum(ctx, value);
     const now = BigInt(Math.floor(ctx.clock() / 1000));
     // EIP-3009 windows are exclusive at both ends.
     if (now <= validAfter)
       throw new ApiError("not_yet_valid", "authorization not valid yet", { validAfter: body.validAfter });
     if (now >= validBefore)
       throw new ApiError("expired", "authorization has expired", { validBefore: body.validBefore });
-    const from = lower(body.from);
-    const result = await relayWithinQuota(ctx, from, () =>
-      writer.depositWithAuthorization({
-        from,
-        amount: value,
-        validAfter,
-        validBefore,
-        salt: lower(body.salt),
-        signature: body.signature.toLowerCase() as Hex,
-      }),
-    );
+    const result = await relayWithinQuota(ctx, from, () => writer.depositWithAuthorization(authorization));
     ctx.chain.forget(from);
     return result;
   },

@@ -2,6 +2,9 @@ import { WithdrawalBody } from "../../../protocol/schemas";
 import { ApiError } from "../../errors";
 import type { Hex } from "../../domain";
 import { amount, checkValidity, lower, MAX_UINT48, MAX_UINT64, uint } from "../../intake/parse";
+import type { Withdrawal } from "../../../protocol";
+import { relayCalls } from "../../chain/relayCalls";
+import type { RouteContext } from "../../http/context";
 import { checkRelayMinimum, relayedRoute, relayWithinQuota } from "./paymentAction";
 
 /**
@@ -24,9 +27,15 @@ export default relayedRoute(
       nonce: uint("nonce", body.nonce, MAX_UINT64),
       deadline: uint("deadline", body.deadline, MAX_UINT48),
     };
+    const signature = body.signature.toLowerCase() as Hex;
+    // Relayed before (role api's queue: a client's retry): its outcome, whatever the view says now.
+    const earlier = await writer.replay?.(relayCalls.withdrawWithSignature(withdrawal, signature));
+    if (earlier) {
+      await ctx.intake.payerLock.run(withdrawal.payer, async () => reserve(ctx, withdrawal));
+      return earlier;
+    }
     checkRelayMinimum(ctx, withdrawal.amount);
     checkValidity(0n, withdrawal.deadline, ctx.intake.nowSeconds());
-    const signature = body.signature.toLowerCase() as Hex;
     await ctx.intake.checkSignature(withdrawal.payer, ctx.digester.withdrawal(withdrawal), signature);
 
     return relayWithinQuota(ctx, withdrawal.payer, () =>
@@ -43,15 +52,19 @@ export default relayedRoute(
           });
         }
         const result = await writer.withdrawWithSignature(withdrawal, signature);
-        // Sent: until the watcher applies it, no payment may spend what it takes, nor its nonce.
-        ctx.accounts.reserveOutflow(withdrawal.payer, {
-          nonce: withdrawal.nonce,
-          amount: withdrawal.amount,
-          deadline: withdrawal.deadline,
-        });
-        ctx.chain.forget(withdrawal.payer);
+        reserve(ctx, withdrawal);
         return result;
       }),
     );
   },
 );
+
+/** Sent: until the watcher applies it, no payment may spend what it takes, nor its nonce (under the payer's lock). */
+function reserve(ctx: RouteContext, withdrawal: Withdrawal): void {
+  ctx.accounts.reserveOutflow(withdrawal.payer, {
+    nonce: withdrawal.nonce,
+    amount: withdrawal.amount,
+    deadline: withdrawal.deadline,
+  });
+  ctx.chain.forget(withdrawal.payer);
+}

@@ -9,5 +9,5 @@ export default payerSignedRoute(
   "POST /v1/payments/:id/dispute",
   "Open a dispute (payer-signed)",
   (ctx, id, deadline) => ctx.digester.dispute(id, deadline),
-  (writer, action) => writer.openDisputeWithSignature(action),
+  "openDisputeWithSignature",
 );

@@ -4,7 +4,14 @@ import { PaymentState, type Hex, type PaymentRecord } from "../../domain";
 import type { RouteContext, RouteModule } from "../../http/context";
 import { defineRoute } from "../../http/route";
 import { IdParams, SentTransactionView, SignedPaymentAction as SignedActionBody } from "../../../protocol/schemas";
-import type { ChainWriter, Inclusion, SentTransaction, SignedPaymentAction } from "../../chain/chainWriter";
+import {
+  RelayPendingError,
+  type ChainWriter,
+  type Inclusion,
+  type RelayCall,
+  type SentTransaction,
+} from "../../chain/chainWriter";
+import { relayCalls } from "../../chain/relayCalls";
 import { checkDomain, checkValidity, MAX_UINT48, uint } from "../../intake/parse";
 import { paymentFields, type Payment } from "../../../protocol";
 
@@ -39,14 +46,36 @@ export async function heldPayment(
 export const sent = (txHash: Hex) => ({ txHash, status: "sent" as const });
 
 /**
+ * The outcome of a signed action on a payment that is no longer held, if exactly this action was
+ * relayed before (the relay queue of role api: a client's retry after its effect was applied); null
+ * otherwise, and the route answers as for any action on a payment not held.
+ */
+export async function replayedAction(
+  ctx: RouteContext,
+  writer: ChainWriter,
+  id: string,
+  deadlineText: string,
+  call: (action: { payment: Payment; inclusion: Inclusion; deadline: bigint }) => RelayCall,
+  canAccess: (payment: PaymentRecord) => boolean = () => true,
+): Promise<SentTransaction | null> {
+  if (!writer.replay) return null;
+  const record = await ctx.store.payments.get(id.toLowerCase() as Hex);
+  if (!record || !canAccess(record) || record.state === PaymentState.Escrowed) return null;
+  const inclusion = await ctx.inclusion.of(record);
+  if (!inclusion) return null;
+  const deadline = uint("deadline", deadlineText, MAX_UINT48);
+  return writer.replay(call({ payment: paymentFields(record), inclusion, deadline }));
+}
+
+/**
  * The route of a payer-signed action on a held payment (confirm, dispute): the payer's signature
- * over `digest`, then `send` relays it. 202 once the transaction is sent.
+ * over `digest`, then the writer relays it. 202 once the transaction is sent.
  */
 export const payerSignedRoute = (
   route: `POST /${string}`,
   summary: string,
   digest: (ctx: RouteContext, id: Hex, deadline: bigint) => ReturnType<RouteContext["digester"]["confirmation"]>,
-  send: (writer: ChainWriter, action: SignedPaymentAction) => Promise<SentTransaction>,
+  operation: "confirmWithSignature" | "openDisputeWithSignature",
 ): RouteModule =>
   defineRoute(
     route,
@@ -54,10 +83,14 @@ export const payerSignedRoute = (
     { params: IdParams, body: SignedActionBody, response: { 202: SentTransactionView } },
     async (request, ctx, reply) => {
       const writer = requireWriter(ctx);
-      const { record, payment, inclusion, deadline } = await heldPayment(ctx, request.params.id, request.body.deadline);
       const signature = request.body.signature.toLowerCase() as Hex;
+      const earlier = await replayedAction(ctx, writer, request.params.id, request.body.deadline, (a) =>
+        relayCalls[operation]({ ...a, signature }),
+      );
+      if (earlier) return reply.status(202).send(sent(earlier.txHash));
+      const { record, payment, inclusion, deadline } = await heldPayment(ctx, request.params.id, request.body.deadline);
       await ctx.intake.checkSignature(record.payer, digest(ctx, record.id, deadline), signature);
-      const { txHash } = await send(writer, { payment, inclusion, deadline, signature });
+      const { txHash } = await writer[operation]({ payment, inclusion, deadline, signature });
       return reply.status(202).send(sent(txHash));
     },
   );
@@ -73,16 +106,25 @@ export function checkRelayMinimum(ctx: RouteContext, value: bigint): void {
 
 /**
  * Runs `send` on one of `payer`'s daily relay slots (429 relay_quota_exceeded when none is left);
- * a send that fails gives its slot back: nothing was relayed.
+ * a send that fails gives its slot back: nothing was relayed. A request queued for the workers'
+ * lanes (role api) keeps its slot while it waits (503 relay_pending: it will be sent); a retry of
+ * a queued request (`replayed`) gives its slot back: that request was counted when it was queued.
  */
-export async function relayWithinQuota<T>(ctx: RouteContext, payer: Hex, send: () => Promise<T>): Promise<T> {
+export async function relayWithinQuota<T extends SentTransaction>(
+  ctx: RouteContext,
+  payer: Hex,
+  send: () => Promise<T>,
+): Promise<T> {
   const slot = ctx.relayQuota.reserve(payer);
+  let result: T;
   try {
-    return await send();
+    result = await send();
   } catch (error) {
-    ctx.relayQuota.release(payer, slot);
+    if (!(error instanceof RelayPendingError) || error.replayed) ctx.relayQuota.release(payer, slot);
     throw error;
   }
+  if (result.replayed) ctx.relayQuota.release(payer, slot);
+  return result;
 }
 
 /**

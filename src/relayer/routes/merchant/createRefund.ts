@@ -4,7 +4,8 @@ import type { Hex } from "../../domain";
 import { merchantOf } from "../../http/context";
 import { defineRoute } from "../../http/route";
 import { amount } from "../../intake/parse";
-import { heldPayment, requireWriter, sent } from "../customer/paymentAction";
+import { relayCalls } from "../../chain/relayCalls";
+import { heldPayment, replayedAction, requireWriter, sent } from "../customer/paymentAction";
 
 /**
  * POST /v1/merchant/payments/:id/refunds — relays a refund signed by the merchant's owner key
@@ -20,11 +21,22 @@ export default defineRoute(
     const { merchantId } = merchantOf(request.principal);
     const writer = requireWriter(ctx);
     const totalRefund = amount("totalRefund", request.body.totalRefund);
+    const signature = request.body.signature.toLowerCase() as Hex;
+    const ownPayment = (p: { merchantId: bigint }) => p.merchantId === merchantId;
+    const earlier = await replayedAction(
+      ctx,
+      writer,
+      request.params.id,
+      request.body.deadline,
+      (a) => relayCalls.refundWithSignature({ ...a, totalRefund, signature }),
+      ownPayment,
+    );
+    if (earlier) return reply.status(202).send(sent(earlier.txHash));
     const { record, payment, inclusion, deadline } = await heldPayment(
       ctx,
       request.params.id,
       request.body.deadline,
-      (p) => p.merchantId === merchantId,
+      ownPayment,
     );
     if (totalRefund > record.amount) {
       throw new ApiError("invalid_amount", "totalRefund exceeds the payment amount", {
@@ -32,7 +44,6 @@ export default defineRoute(
       });
     }
     const terms = await ctx.chain.merchant(merchantId);
-    const signature = request.body.signature.toLowerCase() as Hex;
     await ctx.intake.checkSignature(terms.owner, ctx.digester.refund(record.id, totalRefund, deadline), signature);
     const { txHash } = await writer.refundWithSignature({ payment, inclusion, totalRefund, deadline, signature });
     return reply.status(202).send(sent(txHash));

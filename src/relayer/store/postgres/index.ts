@@ -14,8 +14,8 @@
  * and routes the store calls made inside `work` to it (AsyncLocalStorage); other calls run
  * concurrently on other connections and see committed data only. Serialization failures and
  * deadlocks are retried by `transaction`. Whatever must hold across instances is decided by the
- * database: advisory locks per payer for the guarded intake, row locks for leases, token buckets
- * and webhook endpoint claims (FOR UPDATE SKIP LOCKED), ON CONFLICT for idempotency.
+ * database: advisory locks per payer for the guarded intake, row locks for leases, token buckets,
+ * webhook endpoint and relay request claims (FOR UPDATE SKIP LOCKED), ON CONFLICT for idempotency.
  *
  * Failures: a refused or lost connection, a server shutting down or starting, or a full disk
  * throw StorageUnavailableError (503 `storage_unavailable`), and `storage.failing` holds until a
@@ -30,6 +30,7 @@ import { PgLeases, PgRateLimits } from "./leases";
 import { migrate, MIGRATIONS } from "./migrations";
 import { PgChainCursors, PgIdempotency, PgOutbox } from "./outbox";
 import { PgPayments } from "./payments";
+import { PgRelayRequests } from "./relayQueue";
 import { PgWebhooks } from "./webhooks";
 import type { StorageHealth } from "../storageErrors";
 
@@ -50,6 +51,7 @@ export class PostgresStore implements RelayerStore {
   readonly chainCursor: PgChainCursors;
   readonly leases: PgLeases;
   readonly rateLimits: PgRateLimits;
+  readonly relayRequests: PgRelayRequests;
   readonly storage: StorageHealth;
 
   constructor(
@@ -68,6 +70,7 @@ export class PostgresStore implements RelayerStore {
     this.chainCursor = new PgChainCursors(conn);
     this.leases = new PgLeases(conn);
     this.rateLimits = new PgRateLimits(conn);
+    this.relayRequests = new PgRelayRequests(conn);
     this.storage = conn.storage;
   }
 

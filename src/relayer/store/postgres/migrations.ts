@@ -239,6 +239,29 @@ export const MIGRATIONS: readonly string[] = [
   -- claimBuilt: built batches, unclaimed or by lane
   CREATE INDEX batches_state_lane ON batches (state, lane, key);
   `,
+  // The relay queue (./relayQueue.ts): signed operations an api instance queued for the workers'
+  // signer lanes, by the keccak of their calldata (the same signed operation twice is one row).
+  // claimed_by is the lane lease that claimed it; a claim whose lease lapsed is free again.
+  `
+  CREATE TABLE relay_requests (
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    operation     TEXT NOT NULL,
+    calldata      TEXT NOT NULL,
+    payer         TEXT,
+    deadline      NUMERIC(78,0),
+    state         TEXT NOT NULL,
+    claimed_by    TEXT,
+    tx_hash       TEXT,
+    error_code    TEXT,
+    error_message TEXT,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL
+  );
+  -- claim: queued requests, oldest first
+  CREATE INDEX relay_requests_queued ON relay_requests (created_at, id) WHERE state = 'queued';
+  -- countByState; pruneFinishedBefore: sent and failed rows by age
+  CREATE INDEX relay_requests_state ON relay_requests (state, updated_at);
+  `,
 ];
 
 /** Any constant: the advisory lock that serialises migrations of one database across instances. */

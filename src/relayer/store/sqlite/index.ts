@@ -25,6 +25,7 @@ import type { StorageHealth } from "./storageErrors";
 import { SqliteChainCursors, SqliteIdempotency, SqliteOutbox } from "./outbox";
 import { SqlitePayments } from "./payments";
 import { SqliteRateLimits } from "./rateLimits";
+import { SqliteRelayRequests } from "./relayQueue";
 import { SqliteWebhooks } from "./webhooks";
 
 export { PENDING_STATES } from "./payments";
@@ -41,6 +42,7 @@ export class SqliteStore implements RelayerStore {
   readonly idempotency: SqliteIdempotency;
   readonly chainCursor: SqliteChainCursors;
   readonly rateLimits: SqliteRateLimits;
+  readonly relayRequests: SqliteRelayRequests;
   /** The single-instance lease of role `all` (./lease.ts). */
   readonly lease: SqliteLease;
   /** Named leases with fencing: the jobs and the signer lanes (./lease.ts). */
@@ -63,6 +65,7 @@ export class SqliteStore implements RelayerStore {
     this.idempotency = new SqliteIdempotency(conn);
     this.chainCursor = new SqliteChainCursors(conn);
     this.rateLimits = new SqliteRateLimits(conn);
+    this.relayRequests = new SqliteRelayRequests(conn);
     this.lease = new SqliteLease(conn);
     this.leases = new SqliteLeases(conn);
     this.storage = conn.storage;

@@ -286,4 +286,27 @@ ${PAYMENT_COLUMNS}
   CREATE INDEX payments_pending ON payments (payer, nonce, amount, id, state)
     WHERE state IN ('accepted', 'batched', 'submitted');
   `,
+  // 10: the relay queue (./relayQueue.ts): signed operations an api instance queued for the workers'
+  // signer lanes, by the keccak of their calldata (the same signed operation twice is one row).
+  // claimed_by is the lane lease that claimed it; a claim whose lease lapsed is free again.
+  `
+  CREATE TABLE relay_requests (
+    id            TEXT PRIMARY KEY,
+    operation     TEXT NOT NULL,
+    calldata      TEXT NOT NULL,
+    payer         TEXT,
+    deadline      TEXT,
+    state         TEXT NOT NULL,
+    claimed_by    TEXT,
+    tx_hash       TEXT,
+    error_code    TEXT,
+    error_message TEXT,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  -- claim: queued requests, oldest first
+  CREATE INDEX relay_requests_queued ON relay_requests (created_at, id) WHERE state = 'queued';
+  -- countByState; pruneFinishedBefore: sent and failed rows by age
+  CREATE INDEX relay_requests_state ON relay_requests (state, updated_at);
+  `,
 ];
