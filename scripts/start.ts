@@ -249,6 +249,8 @@ class LocalNetwork {
   private sharedSecretKey(): string {
     if (process.env.RELAYER_SECRET_KEY) return process.env.RELAYER_SECRET_KEY;
     const file = path.join(this.options.dataDir, "postgres", "secret.key");
+    // With DATABASE_URL set no embedded server runs, so nothing else made this directory.
+    mkdirSync(path.dirname(file), { recursive: true });
     if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
     return readFileSync(file, "utf8").trim();
   }
