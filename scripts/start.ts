@@ -19,9 +19,9 @@
  * Ctrl-C stops the relayer, then the chain (only if started here), each as a process group with a
  * timeout. The pieces are the local-network harness's (src/localnet). See docs/LOCAL.md.
  */
-import { randomBytes } from "node:crypto";
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
+import { sharedSecretKey } from "./lib/sharedSecretKey";
 import { pickRelayerEnv, type RelayerEnv } from "../src/relayer/config";
 import { RelayerCluster } from "../src/localnet/cluster";
 import { startHardhatNode } from "../src/localnet/chain";
@@ -242,19 +242,6 @@ class LocalNetwork {
     return url;
   }
 
-  /**
-   * Every instance must decrypt what another stored (webhook secrets): one key for all of them,
-   * RELAYER_SECRET_KEY when set, else one generated once into the data dir (local chain only).
-   */
-  private sharedSecretKey(): string {
-    if (process.env.RELAYER_SECRET_KEY) return process.env.RELAYER_SECRET_KEY;
-    const file = path.join(this.options.dataDir, "postgres", "secret.key");
-    // With DATABASE_URL set no embedded server runs, so nothing else made this directory.
-    mkdirSync(path.dirname(file), { recursive: true });
-    if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
-    return readFileSync(file, "utf8").trim();
-  }
-
   /** The shell's relayer settings, without those that choose a layout: npm start chooses it. */
   private shellRelayerEnv(): RelayerEnv {
     const env: Record<string, string | undefined> = { ...pickRelayerEnv(process.env) };
@@ -283,7 +270,7 @@ class LocalNetwork {
         DEPLOYMENTS_FILE: o.deploymentsFile,
         RELAYER_DATA_DIR: o.dataDir,
         DATABASE_URL: databaseUrl,
-        RELAYER_SECRET_KEY: this.sharedSecretKey(),
+        RELAYER_SECRET_KEY: sharedSecretKey(this.options.dataDir, process.env),
         RELAYER_HOST: o.relayerHost,
         RELAYER_ADMIN_TOKEN: o.adminToken,
         SETTLE_INTERVAL_MS: String(o.settleIntervalMs),

@@ -4,7 +4,10 @@
  * harness's: test/localnet/).
  */
 import { expect } from "chai";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { sharedSecretKey } from "../../scripts/lib/sharedSecretKey";
 import { formatUnits, units } from "../../scripts/lib/demo/format";
 import { formatSummary, redactDatabaseUrl, relayerUrls, type NetworkInfo } from "../../scripts/lib/networkInfo";
 import { PROJECT_ROOT, UsageError, parseStartOptions, type StartOptions } from "../../scripts/lib/startOptions";
@@ -102,6 +105,26 @@ describe("npm start: options and decisions", function () {
       expect(formatUnits(79_209_000n)).to.equal("79.209");
       expect(formatUnits(1n)).to.equal("0.000001");
       expect(formatUnits(250n, 2)).to.equal("2.50");
+    });
+  });
+
+  describe("sharedSecretKey (npm start --postgres)", function () {
+    it("generates one key into a fresh data dir (no postgres/ directory yet), then reuses it", function () {
+      const dir = mkdtempSync(path.join(os.tmpdir(), "stablepay-key-"));
+      try {
+        const key = sharedSecretKey(dir, {});
+        expect(key).to.match(/^[0-9a-f]{64}$/);
+        expect(statSync(path.join(dir, "postgres", "secret.key")).mode & 0o777).to.equal(0o600);
+        expect(sharedSecretKey(dir, {})).to.equal(key);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("takes RELAYER_SECRET_KEY when set and writes nothing", function () {
+      const dir = path.join(os.tmpdir(), "stablepay-key-never-created");
+      expect(sharedSecretKey(dir, { RELAYER_SECRET_KEY: "k".repeat(64) })).to.equal("k".repeat(64));
+      expect(() => statSync(dir)).to.throw(Error, "ENOENT");
     });
   });
 });
