@@ -101,7 +101,7 @@ export class RelayerInstance {
     const parsed = parseRelayerLine(line);
     if (stream === "stderr") {
       this.stderrTail = (this.stderrTail + line + "\n").slice(-STDERR_TAIL_CHARS);
-      // A process without an HTTP app (role worker) logs its JSON lines on stderr.
+      // Lines logged before the process has its logger are JSON on stderr too.
       if (!parsed) return;
     }
     const fields = parsed ? parsed.fields : { raw: line };

@@ -36,7 +36,7 @@ import { buildApp, configSecrets } from "./app";
 import { DEFAULTS, type RelayerConfig, type RelayerRole, type SignerSettings } from "./config";
 import type { Hex } from "./domain";
 import { connectChain, type ChainClient } from "./chain/client";
-import { redactingStream, type LoggerOptions } from "./http/logging";
+import { loggerOptions, redactUrls, redactingStream, type LoggerOptions } from "./http/logging";
 import { EthersChainView } from "./chain/chainView";
 import { BlocklistBook } from "./chain/blocklistBook";
 import { Readiness } from "./runtime/readiness";
@@ -111,8 +111,10 @@ class DeferredLogger implements Logger {
       // Job lines carry bigints (block numbers): a throwing log line would fail the tick after its commit.
       else if (level !== "debug")
         process.stderr.write(
-          JSON.stringify({ level, time: Date.now(), ...obj, msg }, (_k, v: unknown) =>
-            typeof v === "bigint" ? v.toString() : v,
+          redactUrls(
+            JSON.stringify({ level, time: Date.now(), ...obj, msg }, (_k, v: unknown) =>
+              typeof v === "bigint" ? v.toString() : v,
+            ),
           ) + "\n",
         );
     };
@@ -141,10 +143,18 @@ function firstSignerAddress(settings: SignerSettings): string {
   }
 }
 
-/** A worker's only HTTP: GET /health with its role and the leases it holds (supervisors, tests). */
-function healthApp(role: RelayerRole, leases: () => string[], signers: Hex[]): FastifyInstance {
-  const app = Fastify({ logger: false });
-  app.get("/health", async () => ({ status: "ok", role, leases: leases(), signers }));
+/**
+ * A worker's only HTTP: GET /health with its role and the leases it holds (supervisors, tests). Its
+ * logger is the worker's log, redacted like the API's (node errors carry the RPC URL).
+ */
+export function healthApp(
+  role: RelayerRole,
+  leases: () => string[],
+  signers: () => Hex[],
+  logger: LoggerOptions | false | undefined,
+): FastifyInstance {
+  const app = Fastify({ logger: loggerOptions(logger), disableRequestLogging: true });
+  app.get("/health", async () => ({ status: "ok", role, leases: leases(), signers: signers() }));
   return app;
 }
 
@@ -195,9 +205,16 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
     if (role === "worker") {
       // The chain side alone, on this thread: its store, signers and chain client are its own.
       const readiness = new Readiness();
+      const logger = options.logger;
+      app = healthApp(
+        role,
+        () => jobs?.worker.heldLeases() ?? [],
+        () => jobs?.worker.signers ?? [],
+        logger === false ? false : { ...logger, secrets: [...(logger?.secrets ?? []), ...configSecrets(config)] },
+      );
+      log.target = app.log;
       jobs = await startJobs(config, { holder, role, log, metrics, readiness, logSettings: true });
       const running = jobs;
-      app = healthApp(role, () => running.worker.heldLeases(), running.worker.signers);
       return await listening(app, config, role, {
         store: running.store,
         chain: running.chain,
