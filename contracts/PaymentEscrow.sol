@@ -108,7 +108,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         uint256 count = PackedBatch.count(batch);
         bytes32[] memory acceptedIds = new bytes32[](count);
         BatchRuns.Cursor memory cursor = BatchRuns.open(_s, BATCH_FINISH_GAS + count * BATCH_FINISH_GAS_PER_ITEM);
-        PackedBatch.Item memory item;
+        bytes32 domainSeparator = _domainSeparatorV4();
         uint256 at = PackedBatch.HEADER_BYTES;
         uint256 seen;
 
@@ -119,20 +119,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
             seen += items;
             if (seen > count) revert MalformedBatch(at - PackedBatch.RUN_HEADER_BYTES);
             for (uint256 k = 0; k < items; ++k) {
-                uint256 itemAt = at;
-                bytes calldata signature;
-                (signature, at) = PackedBatch.item(batch, itemAt, item);
-                bytes32 id = _hashTypedDataV4(
-                    PackedBatch.structHash(batch, itemAt, merchantId, EscrowTypeHashes.PAYMENT_TYPEHASH)
-                );
-                (bool ok, RejectReason reason) = _tryEscrow(cursor, item, merchantId, id, signature);
-                if (ok) {
-                    acceptedIds[cursor.accepted] = id;
-                    ++cursor.accepted;
-                    emit PaymentEscrowed(id, item.payer, merchantId, cursor.batchId, item.amount);
-                } else {
-                    emit PaymentRejected(id, item.payer, reason);
-                }
+                at = _escrowItem(cursor, acceptedIds, batch, at, merchantId, domainSeparator);
             }
         }
         if (seen != count) revert MalformedBatch(batch.length);
@@ -364,21 +351,65 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
 
     // ================================================================ internals: batch path
 
+    /// @dev Checks the item at `at` and escrows it into the cursor's current merchant run, or rejects
+    /// it; returns where the next item starts. Fields stay on the stack: this runs once per payment.
+    function _escrowItem(
+        BatchRuns.Cursor memory cursor,
+        bytes32[] memory acceptedIds,
+        bytes calldata batch,
+        uint256 at,
+        uint64 merchantId,
+        bytes32 domainSeparator
+    ) private returns (uint256 next) {
+        address payer;
+        uint256 amount;
+        uint64 nonce;
+        uint48 validAfter;
+        uint48 deadline;
+        (payer, amount, nonce, validAfter, deadline, next) = PackedBatch.fields(batch, at);
+        bytes32 id = PackedBatch.paymentId(batch, at, merchantId, EscrowTypeHashes.PAYMENT_TYPEHASH, domainSeparator);
+        (bool ok, RejectReason reason) = _tryEscrow(
+            cursor,
+            payer,
+            amount,
+            nonce,
+            validAfter,
+            deadline,
+            merchantId,
+            id,
+            PackedBatch.signatureOf(batch, at, next)
+        );
+        if (ok) {
+            uint256 accepted = cursor.accepted;
+            // Safe: at most `count` items are accepted, and acceptedIds holds `count`.
+            unchecked {
+                cursor.accepted = accepted + 1;
+            }
+            acceptedIds[accepted] = id;
+            emit PaymentEscrowed(id, payer, merchantId, cursor.batchId, amount);
+        } else {
+            emit PaymentRejected(id, payer, reason);
+        }
+    }
+
     /// @dev Checks one payment and, if it passes, escrows it into the cursor's current merchant run.
     function _tryEscrow(
         BatchRuns.Cursor memory cursor,
-        PackedBatch.Item memory p,
+        address payer,
+        uint256 amount,
+        uint64 nonce,
+        uint48 validAfter,
+        uint48 deadline,
         uint64 merchantId,
         bytes32 id,
         bytes calldata signature
     ) private returns (bool, RejectReason) {
-        uint256 amount = p.amount;
         if (amount == 0) return (false, RejectReason.InvalidAmount);
-        if (block.timestamp < p.validAfter) return (false, RejectReason.NotYetValid);
-        if (block.timestamp > p.deadline) return (false, RejectReason.Expired);
+        if (block.timestamp < validAfter) return (false, RejectReason.NotYetValid);
+        if (block.timestamp > deadline) return (false, RejectReason.Expired);
         if (merchantId != cursor.merchantId) BatchRuns.startRun(_s, registry, cursor, merchantId);
         if (cursor.status != IMerchantRegistry.MerchantStatus.Active) return (false, RejectReason.MerchantNotActive);
-        BoundedSignature.Result sig = BoundedSignature.check(p.payer, id, signature, cursor.finishGas);
+        BoundedSignature.Result sig = BoundedSignature.check(payer, id, signature, cursor.finishGas);
         if (sig != BoundedSignature.Result.Valid) {
             return (
                 false,
@@ -387,13 +418,13 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         }
 
         // The account is one packed slot; read and write it once (this is the batch's hot write).
-        EscrowStorage.Customer storage customer = _s.customers[p.payer];
+        EscrowStorage.Customer storage customer = _s.customers[payer];
         PayerAccount account = customer.account;
         // A listed payer is refused before any change.
         if (account.isBlocklisted()) return (false, RejectReason.PayerBlocklisted);
         (uint64 base, uint64 bitmap) = account.nonceWindow();
         bool nonceOk;
-        (nonceOk, base, bitmap) = NonceWindow.use(base, bitmap, p.nonce);
+        (nonceOk, base, bitmap) = NonceWindow.use(base, bitmap, nonce);
         if (!nonceOk) return (false, RejectReason.NonceUnavailable);
         uint128 balance = account.balance();
         if (balance < amount) return (false, RejectReason.InsufficientBalance);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
@@ -65,8 +64,25 @@ library BoundedSignature {
             SignatureChecker.isValidERC1271SignatureNowCalldata(signer, hash, signature);
     }
 
-    function _recovers(address signer, bytes32 hash, bytes calldata signature) private pure returns (bool) {
-        (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(hash, signature);
-        return err == ECDSA.RecoverError.NoError && recovered == signer;
+    /// @dev OpenZeppelin's ECDSA rule (65 bytes, s in the lower half order, v 27 or 28, a nonzero
+    /// signer) with the precompile called straight from calldata: this runs once per batch item.
+    function _recovers(address signer, bytes32 hash, bytes calldata signature) private view returns (bool ok) {
+        if (signature.length != 65) return false;
+        assembly ("memory-safe") {
+            let s := calldataload(add(signature.offset, 0x20))
+            // HALF_ORDER: secp256k1n / 2; a higher s is the malleable twin of a valid signature.
+            if iszero(gt(s, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0)) {
+                let ptr := mload(0x40)
+                mstore(ptr, hash)
+                mstore(add(ptr, 0x20), byte(0, calldataload(add(signature.offset, 0x40))))
+                mstore(add(ptr, 0x40), calldataload(signature.offset))
+                mstore(add(ptr, 0x60), s)
+                // A failed recovery (a v other than 27 or 28) returns no data: scratch stays zero.
+                mstore(0x00, 0)
+                pop(staticcall(gas(), 0x01, ptr, 0x80, 0x00, 0x20))
+                let recovered := mload(0x00)
+                ok := and(iszero(iszero(recovered)), eq(recovered, and(signer, 0xffffffffffffffffffffffffffffffffffffffff)))
+            }
+        }
     }
 }

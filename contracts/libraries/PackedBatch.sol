@@ -80,6 +80,37 @@ library PackedBatch {
         signature = batch[sigStart:next];
     }
 
+    /// @notice The item at `at`'s fixed fields, read onto the stack (the escrow's hot path: no memory),
+    /// and where the next item starts. Reverts MalformedBatch if the item overruns the batch.
+    function fields(
+        bytes calldata batch,
+        uint256 at
+    )
+        internal
+        pure
+        returns (address payer, uint256 amount, uint64 nonce, uint48 validAfter, uint48 deadline, uint256 next)
+    {
+        uint256 sigStart = at + ITEM_FIXED_BYTES;
+        if (batch.length < sigStart) revert IPaymentEscrow.MalformedBatch(at);
+        assembly ("memory-safe") {
+            let o := add(batch.offset, at)
+            payer := shr(96, calldataload(o))
+            amount := shr(128, calldataload(add(o, 20)))
+            // nonce, validAfter, deadline and the signature length share one word.
+            let tail := calldataload(add(o, 68))
+            nonce := shr(192, tail)
+            validAfter := and(shr(144, tail), 0xffffffffffff)
+            deadline := and(shr(96, tail), 0xffffffffffff)
+            next := add(sigStart, and(shr(80, tail), 0xffff))
+        }
+        if (batch.length < next) revert IPaymentEscrow.MalformedBatch(at);
+    }
+
+    /// @notice The item at `at`'s signature; call after {fields} or {item} checked its bounds.
+    function signatureOf(bytes calldata batch, uint256 at, uint256 next) internal pure returns (bytes calldata) {
+        return batch[at + ITEM_FIXED_BYTES:next];
+    }
+
     /// @notice The item at `at`'s EIP-712 struct hash as a {IPaymentEscrow-Payment} of `merchantId`,
     /// read straight from calldata into scratch memory (equal to abi.encode's: every field is
     /// right-aligned by its shift). The caller has decoded the item, so its bytes are in bounds.
@@ -101,6 +132,25 @@ library PackedBatch {
             mstore(add(ptr, 0xc0), shr(208, calldataload(add(o, 76))))
             mstore(add(ptr, 0xe0), shr(208, calldataload(add(o, 82))))
             hash := keccak256(ptr, 0x100)
+        }
+    }
+
+    /// @notice The item's payment id: the EIP-712 digest of its struct hash under `domainSeparator`
+    /// (what OpenZeppelin's `_hashTypedDataV4` returns), in scratch memory.
+    function paymentId(
+        bytes calldata batch,
+        uint256 at,
+        uint64 merchantId,
+        bytes32 typeHash,
+        bytes32 domainSeparator
+    ) internal pure returns (bytes32 id) {
+        bytes32 hash = structHash(batch, at, merchantId, typeHash);
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, hex"1901")
+            mstore(add(ptr, 0x02), domainSeparator)
+            mstore(add(ptr, 0x22), hash)
+            id := keccak256(ptr, 0x42)
         }
     }
 }
