@@ -81,7 +81,10 @@ library BoundedSignature {
                 mstore(0x00, 0)
                 pop(staticcall(gas(), 0x01, ptr, 0x80, 0x00, 0x20))
                 let recovered := mload(0x00)
-                ok := and(iszero(iszero(recovered)), eq(recovered, and(signer, 0xffffffffffffffffffffffffffffffffffffffff)))
+                ok := and(
+                    iszero(iszero(recovered)),
+                    eq(recovered, and(signer, 0xffffffffffffffffffffffffffffffffffffffff))
+                )
             }
         }
     }
