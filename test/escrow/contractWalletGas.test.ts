@@ -46,7 +46,9 @@ async function walletItem(f: WalletGasFixture, wallet: { getAddress(): Promise<s
 }
 
 describe("PaymentEscrow.payBatch: gas of contract-signed payments", function () {
-  it("attack: a wallet that flips to burning after the estimate, last in the batch, is rejected InsufficientGas; the rest escrows", async function () {
+  // Tagged for the coverage run only: instrumented bytecode costs several times the gas, so the
+  // batch's finishing reserve (calibrated on the real bytecode, which `npm test` runs) no longer fits.
+  it("attack: a wallet that flips to burning after the estimate, last in the batch, is rejected InsufficientGas; the rest escrows @skip-on-coverage", async function () {
     const f = await loadFixture(walletGasFixture);
     const flipper = f.flippers[0];
     const items = [...(await honestItems(f, 10)), await walletItem(f, flipper)];
