@@ -137,12 +137,19 @@ export interface PaymentRepository {
   list(filter: PaymentFilter): Promise<Page<PaymentRecord>>;
   /** Oldest accepted payments first, at most `limit`. */
   listByState(state: PaymentState, limit: number): Promise<PaymentRecord[]>;
-  /** Sum of amounts of this payer's payments not yet on chain (accepted, batched, submitted). */
+  /**
+   * Sum of amounts of this payer's payments from its escrow balance not yet on chain (accepted,
+   * batched, submitted). Here and in the next two, one-off payments (nonce ONE_OFF_NONCE, paid from
+   * the payer's wallet: they reserve neither balance nor nonce) are left out; the guarded insert
+   * leaves them out too.
+   */
   pendingAmountOf(payer: Hex): Promise<bigint>;
-  /** Nonces of this payer's payments not yet on chain. */
+  /** Nonces of this payer's escrow-balance payments not yet on chain. */
   pendingNoncesOf(payer: Hex): Promise<bigint[]>;
-  /** This payer's payments not yet on chain (accepted, batched, submitted): id, amount and nonce. */
+  /** This payer's escrow-balance payments not yet on chain: id, amount and nonce. */
   pendingOf(payer: Hex): Promise<PendingPayment[]>;
+  /** Sum of amounts of this payer's one-off payments not yet on chain (what its wallet must still hold). */
+  pendingOneOffAmountOf(payer: Hex): Promise<bigint>;
   setState(
     ids: Hex[],
     state: PaymentState,

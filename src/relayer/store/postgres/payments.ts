@@ -8,6 +8,7 @@ import type {
   PaymentUpdate,
   PendingPayment,
 } from "../types";
+import { ONE_OFF_NONCE } from "../../../protocol/eip3009";
 import { groupByShape, mergePaymentUpdates } from "../paymentUpdates";
 import { dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull } from "../sqlite/codec";
 import type { PgConnection, Queryable } from "./connection";
@@ -15,6 +16,13 @@ import { enqueueAcceptedEvents } from "./outbox";
 
 export const PENDING_STATES = [PaymentState.Accepted, PaymentState.Batched, PaymentState.Submitted] as const;
 const PENDING_SQL = PENDING_STATES.map((s) => `'${s}'`).join(", ");
+/**
+ * One-off payments (nonce ONE_OFF_NONCE) are paid from the payer's wallet, not its escrow balance
+ * or nonce window: the escrow-balance reads leave them out (the text of the pending-nonce index's
+ * condition, migration 11), pendingOneOffAmountOf sums them.
+ */
+const FROM_BALANCE_SQL = `nonce <> ${ONE_OFF_NONCE}`;
+const ONE_OFF_SQL = `nonce = ${ONE_OFF_NONCE}`;
 
 interface PaymentRow {
   id: string;
@@ -206,10 +214,11 @@ export class PgPayments implements PaymentRepository {
       // costs more to plan than the few rows `nonce = ANY` lets through and the client drops.
       const { rows } = await db.query<{ kind: number; key: string; amount: string | null; nonce: string | null }>(
         `SELECT 0 AS kind, payer AS key, SUM(amount)::text AS amount, NULL AS nonce FROM payments
-           WHERE payer = ANY($1::text[]) AND state IN (${PENDING_SQL}) GROUP BY payer
+           WHERE payer = ANY($1::text[]) AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL} GROUP BY payer
          UNION ALL
          SELECT 4, payer, NULL, nonce::text FROM payments
            WHERE payer = ANY($1::text[]) AND nonce = ANY($4::numeric[]) AND state IN (${PENDING_SQL})
+             AND ${FROM_BALANCE_SQL}
          UNION ALL
          SELECT 1, id, NULL, NULL FROM payments WHERE id = ANY($2::text[])
          UNION ALL
@@ -348,9 +357,17 @@ export class PgPayments implements PaymentRepository {
     return rows.map(toPayment);
   }
 
-  async pendingAmountOf(payer: Hex): Promise<bigint> {
+  pendingAmountOf(payer: Hex): Promise<bigint> {
+    return this.pendingSum(payer, FROM_BALANCE_SQL);
+  }
+
+  pendingOneOffAmountOf(payer: Hex): Promise<bigint> {
+    return this.pendingSum(payer, ONE_OFF_SQL);
+  }
+
+  private async pendingSum(payer: Hex, funding: string): Promise<bigint> {
     const rows = await this.conn.rows<{ sum: string | null }>(
-      `SELECT SUM(amount) AS sum FROM payments WHERE payer = $1 AND state IN (${PENDING_SQL})`,
+      `SELECT SUM(amount) AS sum FROM payments WHERE payer = $1 AND state IN (${PENDING_SQL}) AND ${funding}`,
       [hex(payer)],
     );
     return BigInt(rows[0].sum ?? "0");
@@ -358,7 +375,7 @@ export class PgPayments implements PaymentRepository {
 
   async pendingNoncesOf(payer: Hex): Promise<bigint[]> {
     const rows = await this.conn.rows<{ nonce: string }>(
-      `SELECT nonce FROM payments WHERE payer = $1 AND state IN (${PENDING_SQL})`,
+      `SELECT nonce FROM payments WHERE payer = $1 AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL}`,
       [hex(payer)],
     );
     return rows.map((r) => BigInt(r.nonce)).sort(compare);
@@ -366,7 +383,8 @@ export class PgPayments implements PaymentRepository {
 
   async pendingOf(payer: Hex): Promise<PendingPayment[]> {
     const rows = await this.conn.rows<{ id: string; amount: string; nonce: string; state: string }>(
-      `SELECT id, amount, nonce, state FROM payments WHERE payer = $1 AND state IN (${PENDING_SQL}) ORDER BY seq`,
+      `SELECT id, amount, nonce, state FROM payments
+         WHERE payer = $1 AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL} ORDER BY seq`,
       [hex(payer)],
     );
     return rows.map((r) => ({
