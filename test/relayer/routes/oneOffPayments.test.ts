@@ -26,10 +26,31 @@ import { advanceChainTime, mine, setAutomine } from "../helpers/chain";
 import { signedPayment } from "../helpers/api";
 import { oneOffBody, oneOffPayer, signedOneOff, tokenDomainOf } from "../helpers/oneOff";
 import { useSdkHarness, type SdkHarness } from "../../sdk/helpers";
+import { runAudit } from "../../../src/auditor/audit";
+import type { Address, AuditTarget } from "../../../src/auditor/types";
+import { hardhatClient } from "../../auditor/helpers";
 
 const ROUTE = "/v1/payments/one-off";
 const selectorOf = (s: SdkHarness, name: "payBatch" | "payBatchWithAuthorization") =>
   s.f.escrow.interface.getFunction(name)!.selector;
+
+/** The auditor's view of the harness's deployment: from the first block of its contracts. */
+async function auditTargetOf(s: SdkHarness): Promise<AuditTarget> {
+  const blocks = await Promise.all(
+    [s.f.token, s.f.registry, s.f.escrow].map(
+      async (c) => (await ethers.provider.getTransactionReceipt(c.deploymentTransaction()!.hash))!.blockNumber,
+    ),
+  );
+  return {
+    network: "hardhat",
+    chainId: Number(s.f.chainId),
+    deployBlock: BigInt(Math.min(...blocks)),
+    token: (await s.f.token.getAddress()) as Address,
+    registry: (await s.f.registry.getAddress()) as Address,
+    escrow: s.escrowAddress,
+    externalToken: false,
+  };
+}
 
 async function txSelector(txHash: Hex): Promise<string> {
   return (await ethers.provider.getTransaction(txHash))!.data.slice(0, 10);
@@ -82,6 +103,12 @@ describe("relayer: one-off payments (POST /v1/payments/one-off)", function () {
     const late = await s.request("POST", ROUTE, { body: oneOffBody(signed) });
     expect(late.status, late.text).to.equal(200);
     expect(late.body.state).to.equal("settled");
+
+    // The auditor rebuilds the one-off payment from the events and everything reconciles.
+    const audit = await runAudit({ client: hardhatClient(), target: await auditTargetOf(s) });
+    expect(audit.mismatches).to.deep.equal([]);
+    expect(audit.ledger.payments.get(signed.id)).to.include({ status: "settled", amount: usd(25) });
+    expect(audit.ledger.payments.get(ids[1])).to.include({ status: "settled" });
   });
 
   describe("refused at intake with a stable code, nothing stored", function () {
