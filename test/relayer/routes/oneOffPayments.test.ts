@@ -392,6 +392,21 @@ describe("relayer: one-off payments (POST /v1/payments/one-off)", function () {
     );
   });
 
+  it("an Idempotency-Key replays the first answer, and refuses another body under the same key", async function () {
+    const payer = await oneOffPayer(s.f);
+    const [a, b] = [await signedOneOff(s, payer), await signedOneOff(s, payer)];
+    const first = await s.request("POST", ROUTE, { body: oneOffBody(a), idempotencyKey: "one-off-1" });
+    expect(first.status, first.text).to.equal(201);
+    const replay = await s.request("POST", ROUTE, { body: oneOffBody(a), idempotencyKey: "one-off-1" });
+    expect(replay.status).to.equal(201);
+    expect(replay.body.id).to.equal(a.id);
+    const reused = await s.request("POST", ROUTE, { body: oneOffBody(b), idempotencyKey: "one-off-1" });
+    expect(reused.status).to.equal(422);
+    expect(reused.body.error.code).to.equal("idempotency_key_reused");
+    expect(await s.store.payments.get(b.id)).to.equal(null);
+    expect(await s.store.payments.pendingOneOffAmountOf(payer.address.toLowerCase() as Hex)).to.equal(usd(10));
+  });
+
   it("is in the OpenAPI document", async function () {
     const res = await s.request("GET", "/v1/openapi.json");
     expect(res.status).to.equal(200);
