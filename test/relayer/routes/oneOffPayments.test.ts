@@ -20,6 +20,7 @@ import {
   type Hex,
 } from "../../../src/protocol";
 import { BatchState, PaymentState } from "../../../src/relayer/domain";
+import { ONE_OFF_BATCH_GAS, oneOffModelGas } from "../../../src/relayer/jobs/batcher";
 import { fromEthersSigner, signOneOffPayment } from "../../../src/sdk";
 import { HOLD_PERIOD, feeOf, usd } from "../../escrow/fixtures";
 import { advanceChainTime, mine, setAutomine } from "../helpers/chain";
@@ -248,6 +249,63 @@ describe("relayer: one-off payments (POST /v1/payments/one-off)", function () {
     const tree = new BatchTree([...stored].sort((x, y) => x.leafIndex! - y.leafIndex!).map((p) => p.id));
     expect(tree.root).to.equal((await s.f.escrow.batchRoot(stored[0].batchId!)).toLowerCase());
     expect(await s.f.token.balanceOf(a.address)).to.equal(usd(100) - usd(13));
+  });
+
+  it("a batch of 40 payers over 3 merchants: every item escrowed (none skipped for gas), gas used within the model", async function () {
+    const signed = [];
+    for (let i = 0; i < 40; i++) {
+      const payer = await oneOffPayer(s.f, usd(5));
+      signed.push(await signedOneOff(s, payer, { amount: usd(5), merchantId: s.f.merchants[i % 3].id }));
+    }
+    const res = await s.request("POST", ROUTE, { body: oneOffBody(signed[0]) });
+    expect(res.status, res.text).to.equal(201);
+    for (const p of signed.slice(1)) expect((await s.client.submitOneOffPayment(p)).created).to.equal(true);
+    const ids = signed.map((p) => p.id);
+    await s.tickUntil(ids, [PaymentState.Escrowed]);
+    const stored = await Promise.all(ids.map(async (id) => (await s.store.payments.get(id))!));
+    expect(new Set(stored.map((p) => p.txHash)).size).to.equal(1);
+    const receipt = (await ethers.provider.getTransactionReceipt(stored[0].txHash!))!;
+    const tx = (await ethers.provider.getTransaction(stored[0].txHash!))!;
+    expect(tx.gasLimit).to.equal(oneOffModelGas(40, 3, 0));
+    // The model's share per payment bounds what each one cost.
+    expect(receipt.gasUsed < 40n * ONE_OFF_BATCH_GAS.perPayment).to.equal(true);
+  });
+
+  it("an ERC-1271 wallet payer: its owner's authorization is accepted (the wallet asked), batched with the wallet's check budget, escrowed", async function () {
+    const owner = Wallet.createRandom();
+    const wallet = await ethers.deployContract("MockERC1271Wallet", [owner.address]);
+    const walletAddress = (await wallet.getAddress()) as Hex;
+    await s.f.token.connect(s.f.admin).mint(walletAddress, usd(50));
+    // The wallet's signer: the wallet's address, its owner's signature (what a smart wallet's SDK exposes).
+    const owned = fromEthersSigner(owner);
+    const signer = { getAddress: async () => walletAddress, signTypedData: owned.signTypedData };
+    const signed = await signOneOffPayment(signer, {
+      domain: s.domain,
+      tokenDomain: await tokenDomainOf(s.f),
+      payment: {
+        payer: walletAddress,
+        merchantId: s.f.merchants[0].id,
+        amount: usd(20),
+        orderRef: ethers.zeroPadValue("0x1271", 32) as Hex,
+        validAfter: 0n,
+        deadline: s.nowSec() + 3_600n,
+      },
+    });
+    expect((await s.client.submitOneOffPayment(signed)).created).to.equal(true);
+    expect((await s.store.payments.get(signed.id))!.signatureKind).to.equal("contract");
+    await s.tickUntil([signed.id], [PaymentState.Escrowed]);
+    const stored = (await s.store.payments.get(signed.id))!;
+    const tx = (await ethers.provider.getTransaction(stored.txHash!))!;
+    expect(tx.gasLimit).to.equal(oneOffModelGas(1, 1, 1));
+    expect(await s.f.token.balanceOf(walletAddress)).to.equal(usd(30));
+    // A stranger's signature for the wallet is refused at intake (the wallet says no).
+    const forged = await signOneOffPayment(
+      { getAddress: async () => walletAddress, signTypedData: fromEthersSigner(Wallet.createRandom()).signTypedData },
+      { domain: s.domain, tokenDomain: await tokenDomainOf(s.f), payment: { ...signed.payment, amount: usd(1) } },
+    );
+    const refused = await s.request("POST", ROUTE, { body: oneOffBody(forged) });
+    expect(refused.status).to.equal(400);
+    expect(refused.body.error.code).to.equal("invalid_signature");
   });
 
   it("a payer who cancels the authorization while its batch is in the mempool: rejected on chain (authorization_failed) and recorded", async function () {
