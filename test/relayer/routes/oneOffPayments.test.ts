@@ -251,6 +251,21 @@ describe("relayer: one-off payments (POST /v1/payments/one-off)", function () {
     expect(await s.f.token.balanceOf(a.address)).to.equal(usd(100) - usd(13));
   });
 
+  it("a wallet emptied after acceptance: the batcher's simulation drops what it can no longer pay (authorization_failed), sends the rest", async function () {
+    const payer = await oneOffPayer(s.f, usd(15));
+    await ethers.provider.send("hardhat_setBalance", [payer.address, "0xDE0B6B3A7640000"]);
+    const big = await signedOneOff(s, payer, { amount: usd(10) });
+    const small = await signedOneOff(s, payer, { amount: usd(5) });
+    for (const p of [big, small]) expect((await s.client.submitOneOffPayment(p)).created).to.equal(true);
+    await (await s.f.token.connect(payer).transfer(s.f.stranger.address, usd(10))).wait();
+    await s.tickUntil([big.id], [PaymentState.Rejected]);
+    await s.tickUntil([small.id], [PaymentState.Escrowed]);
+    const dropped = (await s.store.payments.get(big.id))!;
+    expect(dropped.rejectReason).to.equal("authorization_failed");
+    expect(dropped.txHash).to.equal(null);
+    expect(await s.f.token.balanceOf(payer.address)).to.equal(0n);
+  });
+
   it("a batch of 40 payers over 3 merchants: every item escrowed (none skipped for gas), gas used within the model", async function () {
     const signed = [];
     for (let i = 0; i < 40; i++) {
