@@ -301,19 +301,15 @@ export class Intake {
           chain.tokenBalance(payment.payer),
           store.payments.pendingOneOffAmountOf(payment.payer),
         ]);
-        if (balance < pending + payment.amount) {
-          throw new ApiError(
-            "insufficient_token_balance",
-            "wallet balance minus pending one-off payments is below the amount",
-            {
-              balance: balance.toString(),
-              pending: pending.toString(),
-            },
-          );
-        }
+        if (balance < pending + payment.amount) throw walletShort(balance, pending);
         if (request && !(await this.claimRequest(verified, claims))) throw requestAlreadyPaid(request.id);
         const record = newRecord(verified, this.deps.clock());
-        if (!(await writer.enqueue(record))) {
+        // The store's guard judges the wallet again, serialised per payer across instances.
+        const outcome = await writer.enqueueGuarded(record, balance);
+        if (outcome === "insufficient_balance") {
+          throw walletShort(balance, await store.payments.pendingOneOffAmountOf(payment.payer));
+        }
+        if (outcome !== "inserted") {
           const stored = await store.payments.get(id);
           if (stored) return { created: false, payment: stored };
           if (record.requestId !== null) throw requestAlreadyPaid(record.requestId);
@@ -535,6 +531,12 @@ function checkAuthorization(given: ReceiveAuthorization, expected: Authorization
     }
   }
 }
+
+const walletShort = (balance: bigint, pending: bigint): ApiError =>
+  new ApiError("insufficient_token_balance", "wallet balance minus pending one-off payments is below the amount", {
+    balance: balance.toString(),
+    pending: pending.toString(),
+  });
 
 const requestAlreadyPaid = (requestId: string): ApiError =>
   new ApiError("request_already_paid", `payment request ${requestId} is already paid by another payment`, {

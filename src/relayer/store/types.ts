@@ -66,7 +66,8 @@ export interface GuardedInsert {
   /**
    * The payer's escrow balance as intake read it, minus withdrawals in flight: the sum of the
    * payer's pending payments (accepted, batched, submitted; from every instance) including this
-   * one must not exceed it.
+   * one must not exceed it. For a one-off payment: the payer's wallet balance, against its pending
+   * one-off payments.
    */
   ceiling: bigint;
 }
@@ -118,7 +119,9 @@ export interface PaymentRepository {
    * `insertAccepted` that holds across relayer instances sharing the store: per payer, serialised
    * in the database, a payment is inserted only if no pending payment of the payer has its nonce
    * and the payer's pending sum plus its amount stays within its `ceiling`; items are judged in
-   * order. One durable commit for the whole group; an id already stored is "duplicate".
+   * order. One durable commit for the whole group; an id already stored is "duplicate". A one-off
+   * payment (nonce ONE_OFF_NONCE) takes no nonce and is judged against the payer's pending one-off
+   * payments, its `ceiling` being the payer's wallet balance.
    */
   insertAcceptedGuarded(items: readonly GuardedInsert[]): Promise<Map<Hex, GuardedInsertOutcome>>;
   get(id: Hex): Promise<PaymentRecord | null>;

@@ -387,6 +387,34 @@ export function oneOffPaymentsSuite(open: Open): void {
       expect(await store.payments.pendingOneOffAmountOf(ADDRESS_B.toLowerCase() as Hex)).to.equal(0n);
     });
 
+    it("the guarded insert judges a one-off payment against the payer's pending one-off payments and its wallet (ceiling), with no nonce", async () => {
+      await store.payments.insertAccepted([makePayment(1, { amount: 500n })]);
+      const outcomes = await store.payments.insertAcceptedGuarded([
+        { record: oneOff(2, 60n), ceiling: 100n },
+        { record: oneOff(3, 50n), ceiling: 100n },
+        { record: oneOff(4, 40n), ceiling: 100n },
+        { record: oneOff(2, 60n), ceiling: 100n },
+      ]);
+      expect([...outcomes.entries()]).to.deep.equal([
+        [oneOff(2, 60n).id, "inserted"],
+        [oneOff(3, 50n).id, "insufficient_balance"],
+        [oneOff(4, 40n).id, "inserted"],
+      ]);
+      expect(await store.payments.pendingOneOffAmountOf(payer)).to.equal(100n);
+      const again = await store.payments.insertAcceptedGuarded([{ record: oneOff(2, 60n), ceiling: 1_000n }]);
+      expect(again.get(oneOff(2, 60n).id)).to.equal("duplicate");
+    });
+
+    it("concurrent one-off groups for one wallet (two instances) accept exactly what it holds", async () => {
+      const groups = [0, 1, 2, 3].map((g) =>
+        [0, 1, 2, 3, 4].map((i) => ({ record: oneOff(10 + g * 5 + i, 10n), ceiling: 95n })),
+      );
+      const results = await Promise.all(groups.map((group) => store.payments.insertAcceptedGuarded(group)));
+      const inserted = results.flatMap((r) => [...r.values()]).filter((o) => o === "inserted");
+      expect(inserted).to.have.length(9);
+      expect(await store.payments.pendingOneOffAmountOf(payer)).to.equal(90n);
+    });
+
     it("the guarded insert of escrow-balance payments ignores pending one-off payments", async () => {
       await store.payments.insertAccepted([oneOff(1, 1_000n), oneOff(2, 1_000n)]);
       const outcomes = await store.payments.insertAcceptedGuarded([

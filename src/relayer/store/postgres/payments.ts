@@ -8,7 +8,7 @@ import type {
   PaymentUpdate,
   PendingPayment,
 } from "../types";
-import { ONE_OFF_NONCE } from "../../../protocol/eip3009";
+import { ONE_OFF_NONCE, isOneOff } from "../../../protocol/eip3009";
 import { groupByShape, mergePaymentUpdates } from "../paymentUpdates";
 import { dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull } from "../sqlite/codec";
 import type { PgConnection, Queryable } from "./connection";
@@ -216,6 +216,9 @@ export class PgPayments implements PaymentRepository {
         `SELECT 0 AS kind, payer AS key, SUM(amount)::text AS amount, NULL AS nonce FROM payments
            WHERE payer = ANY($1::text[]) AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL} GROUP BY payer
          UNION ALL
+         SELECT 5, payer, SUM(amount)::text, NULL FROM payments
+           WHERE payer = ANY($1::text[]) AND state IN (${PENDING_SQL}) AND ${ONE_OFF_SQL} GROUP BY payer
+         UNION ALL
          SELECT 4, payer, NULL, nonce::text FROM payments
            WHERE payer = ANY($1::text[]) AND nonce = ANY($4::numeric[]) AND state IN (${PENDING_SQL})
              AND ${FROM_BALANCE_SQL}
@@ -233,13 +236,14 @@ export class PgPayments implements PaymentRepository {
           ...(claims.length > 0 ? [claims] : []),
         ],
       );
-      const pending = new Map<string, { sum: bigint; nonces: Set<bigint> }>();
-      for (const payer of payers) pending.set(payer, { sum: 0n, nonces: new Set() });
+      const pending = new Map<string, { sum: bigint; oneOffSum: bigint; nonces: Set<bigint> }>();
+      for (const payer of payers) pending.set(payer, { sum: 0n, oneOffSum: 0n, nonces: new Set() });
       const existing = new Set<string>();
       const live = new Set<bigint>();
       const claimed = new Set<string>();
       for (const r of rows) {
         if (r.kind === 0) pending.get(r.key)!.sum = BigInt(r.amount!);
+        else if (r.kind === 5) pending.get(r.key)!.oneOffSum = BigInt(r.amount!);
         else if (r.kind === 4) pending.get(r.key)!.nonces.add(BigInt(r.nonce!));
         else if (r.kind === 1) existing.add(r.key);
         else if (r.kind === 2) live.add(BigInt(r.key));
@@ -253,14 +257,20 @@ export class PgPayments implements PaymentRepository {
           continue;
         }
         const p = pending.get(hex(record.payer))!;
-        if (p.nonces.has(record.nonce)) {
+        const oneOff = isOneOff(record);
+        if (!oneOff && p.nonces.has(record.nonce)) {
           outcomes.set(id, "nonce_unavailable");
-        } else if (p.sum + record.amount > ceiling) {
+        } else if ((oneOff ? p.oneOffSum : p.sum) + record.amount > ceiling) {
           outcomes.set(id, "insufficient_balance");
         } else if (record.requestId !== null && claimed.has(record.requestId)) {
           // A second payment of one payment request (checked last, as SQLite's insert would skip
           // it): the request's first payment is the result, and this one reserves nothing.
           outcomes.set(id, "duplicate");
+        } else if (oneOff) {
+          p.oneOffSum += record.amount;
+          if (record.requestId !== null) claimed.add(record.requestId);
+          outcomes.set(id, "inserted");
+          accepted.push(record);
         } else {
           p.sum += record.amount;
           p.nonces.add(record.nonce);

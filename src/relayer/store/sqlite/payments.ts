@@ -8,7 +8,7 @@ import type {
   PaymentUpdate,
   PendingPayment,
 } from "../types";
-import { ONE_OFF_NONCE } from "../../../protocol/eip3009";
+import { ONE_OFF_NONCE, isOneOff } from "../../../protocol/eip3009";
 import { groupByShape, mergePaymentUpdates } from "../paymentUpdates";
 import { big, bigOrNull, dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull, placeholders } from "./codec";
 import { enqueueAcceptedEvents } from "./outbox";
@@ -160,19 +160,23 @@ export class SqlitePayments implements PaymentRepository {
         if (outcomes.has(id)) continue;
         const payer = hex(record.payer);
         let outcome: GuardedInsertOutcome;
+        // A one-off payment is judged against the payer's pending one-off payments and its wallet
+        // (`ceiling`), with no nonce of the window to take.
+        const oneOff = isOneOff(record);
+        const sumKey = `${payer}:${oneOff ? "one-off" : "balance"}` as Hex;
         if (stored.get(id) !== undefined) outcome = "duplicate";
         // The call's own inserts are pending rows by now: the seek sees them.
-        else if (nonceTaken.get(payer, dec(record.nonce)) !== undefined) outcome = "nonce_unavailable";
+        else if (!oneOff && nonceTaken.get(payer, dec(record.nonce)) !== undefined) outcome = "nonce_unavailable";
         else {
-          const sum = sums.get(payer) ?? this.pendingSum(payer);
-          sums.set(payer, sum);
+          const sum = sums.get(sumKey) ?? this.pendingSum(payer, oneOff ? ONE_OFF_SQL : FROM_BALANCE_SQL);
+          sums.set(sumKey, sum);
           if (sum + record.amount > ceiling) outcome = "insufficient_balance";
           // Not inserted although the guard passed: the payment request is claimed by another
           // payment; the caller tells it apart by a read.
           else if (!this.insertOne(record)) outcome = "duplicate";
           else {
             outcome = "inserted";
-            sums.set(payer, sum + record.amount);
+            sums.set(sumKey, sum + record.amount);
             inserted.push(record);
           }
         }
