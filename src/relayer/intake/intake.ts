@@ -253,7 +253,8 @@ export class Intake {
    * window, nonce = payment id), signed by the payer (ECDSA, else its ERC-1271 wallet), not spent
    * or cancelled on the token, and the payer's wallet holds the amount on top of its one-off
    * payments not yet on chain. It reserves nothing of the payer's escrow balance or nonce window.
-   * Under the payer's lock until committed, so one instance never over-commits a wallet.
+   * Under the payer's lock until committed, and judged again by the store's guarded insert, so no
+   * instance, nor two at once, over-commits a wallet.
    */
   async submitOneOff(body: OneOffPaymentSubmission): Promise<IntakeResult> {
     try {
