@@ -20,9 +20,11 @@ import {
 import { RECEIVE_WITH_AUTHORIZATION_TYPES } from "../protocol/eip3009";
 import { LOCAL_DEV_SIGNER_KEY } from "../relayer/config";
 import { EscrowDigester, toHex } from "../relayer/intake/digest";
-import { ethersTypes, type Address, type Hex, type Payment } from "../protocol";
+import { escrowDomain, ethersTypes, tokenDomain, type Address, type Hex, type Payment } from "../protocol";
 import { depositNonce } from "../sdk/eip3009";
-import { paymentBody } from "../sdk/wire";
+import { oneOffPaymentBody, paymentBody } from "../sdk/wire";
+import { signOneOffPayment, type SignedOneOffPayment as SdkSignedOneOffPayment } from "../sdk/sign";
+import { fromEthersSigner } from "../sdk/signers";
 import { setIntervalMining } from "./anvil";
 import { deployInChild } from "./deploy";
 import { startNode, type LocalNode, type NodeKind } from "./node";
@@ -44,6 +46,10 @@ export interface SignedPayment {
   signature: Hex;
   /** The body POST /v1/payments takes. */
   body: ReturnType<typeof paymentBody>;
+}
+
+export interface SignedOneOffPayment extends SdkSignedOneOffPayment {
+  body: ReturnType<typeof oneOffPaymentBody>;
 }
 
 export interface LocalChain {
@@ -82,6 +88,13 @@ export interface LocalChain {
   fundCustomers(count: number, amount: bigint): Promise<Wallet[]>;
   /** Signs with libsecp256k1 (fast enough to pre-sign tens of thousands). */
   signPayment(payer: Wallet, payment: Omit<Payment, "payer">): SignedPayment;
+  /** `count` fresh one-off payers holding `amount` each in their wallets (minted), nothing in the escrow. */
+  fundWallets(count: number, amount: bigint): Promise<Wallet[]>;
+  /**
+   * A one-off payment of `payer` (nonce ONE_OFF_NONCE) and its EIP-3009 authorization bound to it,
+   * signed with the SDK; `body` is what POST /v1/payments/one-off takes.
+   */
+  signOneOffPayment(payer: Wallet, payment: Omit<Payment, "payer" | "nonce">): Promise<SignedOneOffPayment>;
   stop(): Promise<void>;
 }
 
@@ -277,6 +290,26 @@ async function connectLocalChain(node: LocalNode, dir: string, blockTime: number
       }
       await sendAll(requests);
       return customers;
+    },
+    async fundWallets(count, amount) {
+      const wallets = Array.from({ length: count }, () => new Wallet(Wallet.createRandom().privateKey, provider));
+      const tokenAddress = await token.getAddress();
+      await sendAll(
+        wallets.map((wallet) => ({
+          to: tokenAddress,
+          data: token.interface.encodeFunctionData("mint", [wallet.address, amount]),
+          gasLimit: 150_000n,
+        })),
+      );
+      return wallets;
+    },
+    async signOneOffPayment(payer, fields) {
+      const signed = await signOneOffPayment(fromEthersSigner(payer), {
+        domain: escrowDomain(chainId, escrowAddress),
+        tokenDomain: tokenDomain({ name: tokenName, chainId, token: (await token.getAddress()) as Address }),
+        payment: { ...fields, payer: payer.address.toLowerCase() as Address },
+      });
+      return { ...signed, body: oneOffPaymentBody(signed) };
     },
     signPayment(payer, fields) {
       const payment: Payment = { ...fields, payer: payer.address.toLowerCase() as Address };

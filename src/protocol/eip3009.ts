@@ -3,7 +3,7 @@
  * for the SDK's gasless deposits, the benches, scripts and tests, and the escrow's deposit nonce
  * rule. Shapes follow viem (`as const`); ethers wants mutable copies (`ethersTypes` in ./typedData).
  */
-import { encodeAbiParameters } from "viem";
+import { encodeAbiParameters, hashTypedData } from "viem";
 import { keccakHex, keccakUtf8 } from "./hash";
 import { typedFields, type Payment } from "./typedData";
 import type { Address, Hex } from "./types";
@@ -104,4 +104,17 @@ export function oneOffAuthorization(escrow: Address, payment: Payment, paymentId
     validBefore: payment.deadline + 1n,
     nonce: paymentId,
   };
+}
+
+/** True for a one-off payment: paid from the payer's wallet by a bound authorization (nonce ONE_OFF_NONCE). */
+export const isOneOff = (payment: { nonce: bigint }): boolean => payment.nonce === ONE_OFF_NONCE;
+
+/** The EIP-712 digest of a ReceiveWithAuthorization under the token's domain (what its payer signs). */
+export function receiveAuthorizationDigest(domain: TokenDomain, message: AuthorizationMessage): Hex {
+  return hashTypedData({
+    domain,
+    types: RECEIVE_WITH_AUTHORIZATION_TYPES,
+    primaryType: "ReceiveWithAuthorization",
+    message,
+  });
 }

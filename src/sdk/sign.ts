@@ -7,6 +7,8 @@
 import { StablePayError } from "./errors";
 import { receiveWithAuthorizationTypes, type DepositAuthorization, type TokenDomain } from "./eip3009";
 import { SECP256K1_HALF_N, SECP256K1_N } from "../protocol/secp256k1";
+import { ONE_OFF_NONCE, oneOffAuthorization, type AuthorizationMessage } from "../protocol/eip3009";
+import { paymentId } from "../protocol/paymentId";
 import type { Hex } from "../protocol/types";
 import type { TypedDataField, TypedDataPayload, TypedDataSigner } from "./signers";
 import {
@@ -120,4 +122,49 @@ export async function signDepositAuthorization(
 ): Promise<Hex> {
   await requireSigner(signer, params.authorization.from, "depositor");
   return signStruct(signer, params.domain, receiveWithAuthorizationTypes, params.authorization);
+}
+
+/** A one-off payment as signed: the payment (nonce ONE_OFF_NONCE), its id, and the bound authorization. */
+export interface SignedOneOffPayment {
+  payment: Payment;
+  /** The payment id: the authorization's EIP-3009 nonce. */
+  id: Hex;
+  /** The ReceiveWithAuthorization the payer signed (from = payer, to = escrow, value = amount, nonce = id). */
+  authorization: AuthorizationMessage;
+  signature: Hex;
+  /** The escrow's domain (sent as chainId/escrow: the relayer refuses another domain). */
+  domain: EscrowDomain;
+  requestId?: string;
+}
+
+/**
+ * A one-off payer (no escrow balance) signs its payment as an EIP-3009 ReceiveWithAuthorization on
+ * the token (`tokenDomain`, see `tokenDomain()`): the escrow pulls exactly `amount` from the wallet
+ * when it escrows the payment (payBatchWithAuthorization), and the authorization's nonce is the
+ * payment id, so it is good for this payment only (merchant, amount, orderRef, window). The payment's
+ * nonce is ONE_OFF_NONCE (any nonce given is replaced). One signature: the authorization commits to
+ * every field of the payment through its id. The signer must be the payer.
+ */
+export async function signOneOffPayment(
+  signer: TypedDataSigner,
+  params: {
+    domain: EscrowDomain;
+    tokenDomain: TokenDomain;
+    payment: Omit<Payment, "nonce"> & { nonce?: bigint };
+    requestId?: string;
+  },
+): Promise<SignedOneOffPayment> {
+  await requireSigner(signer, params.payment.payer, "payer");
+  const payment: Payment = { ...params.payment, nonce: ONE_OFF_NONCE };
+  const id = paymentId(params.domain, payment);
+  const authorization = oneOffAuthorization(params.domain.verifyingContract, payment, id);
+  const signature = await signStruct(signer, params.tokenDomain, receiveWithAuthorizationTypes, authorization);
+  return {
+    payment,
+    id,
+    authorization,
+    signature,
+    domain: params.domain,
+    ...(params.requestId === undefined ? {} : { requestId: params.requestId }),
+  };
 }

@@ -24,6 +24,7 @@ import type {
 import { PAYMENT_STATES, SETTLEMENT_STATES, type PaymentState, type SettlementState } from "../protocol/states";
 import { StablePayError } from "./errors";
 import type { DepositAuthorization } from "./eip3009";
+import type { AuthorizationMessage } from "../protocol/eip3009";
 import type { Address, EscrowDomain, Hex, Payment, Withdrawal } from "../protocol";
 
 export { PAYMENT_STATES, SETTLEMENT_STATES, type PaymentState, type SettlementState, type PaymentRequestTypedData };
@@ -361,6 +362,36 @@ export function paymentBody(p: { payment: Payment; signature: Hex; domain?: Escr
     validAfter: payment.validAfter.toString(),
     deadline: payment.deadline.toString(),
     signature,
+    ...domainFields(p.domain),
+    ...(p.requestId === undefined ? {} : { requestId: p.requestId }),
+  };
+}
+
+/** POST /v1/payments/one-off body: the payment without its nonce (always ONE_OFF_NONCE) and its authorization. */
+export function oneOffPaymentBody(p: {
+  payment: Payment;
+  authorization: AuthorizationMessage;
+  signature: Hex;
+  domain?: EscrowDomain;
+  requestId?: string;
+}) {
+  const { payment, authorization: a } = p;
+  return {
+    payer: payment.payer,
+    merchantId: payment.merchantId.toString(),
+    amount: payment.amount.toString(),
+    orderRef: payment.orderRef,
+    validAfter: payment.validAfter.toString(),
+    deadline: payment.deadline.toString(),
+    authorization: {
+      from: a.from,
+      to: a.to,
+      value: a.value.toString(),
+      validAfter: a.validAfter.toString(),
+      validBefore: a.validBefore.toString(),
+      nonce: a.nonce,
+      signature: p.signature,
+    },
     ...domainFields(p.domain),
     ...(p.requestId === undefined ? {} : { requestId: p.requestId }),
   };

@@ -28,6 +28,7 @@ import {
   signConfirmation,
   signDepositAuthorization,
   signDispute,
+  signOneOffPayment,
   signPayment,
   signRefund,
   signWithdrawal,
@@ -417,5 +418,57 @@ describe("SDK client against the relayer (real HTTP, real chain, relayer pipelin
       const b = await merchant.createPaymentRequest(params);
       expect(a.id).to.not.equal(b.id);
     });
+  });
+
+  it("viem one-off customer: pays a payment request from its wallet (signOneOffPayment → submitOneOffPayment), escrowed by the pipeline, proof verifies; refusals are RelayerApiErrors with the relayer's code", async function () {
+    const merchant = await merchantClient();
+    const request = await merchant.createPaymentRequest({
+      amount: usd(12),
+      orderRef: "order-oneoff",
+      expiresIn: 3_600,
+    });
+    const account = privateKeyToAccount(generatePrivateKey());
+    await s.f.token.connect(s.f.admin).mint(account.address, usd(30));
+    const signer = fromViemAccount(account);
+    const prepared = paymentFromRequest(request, {
+      payer: account.address,
+      nonce: 0n,
+      expect: { escrow: s.escrowAddress },
+    });
+    const token = tokenDomain({
+      name: await s.f.token.name(),
+      chainId: s.f.chainId,
+      token: (await s.f.token.getAddress()) as Hex,
+    });
+    const signed = await signOneOffPayment(signer, { ...prepared, tokenDomain: token });
+
+    // A tampered authorization is refused with the relayer's code, status and the field it names.
+    const tampered = await apiError(
+      s.client.submitOneOffPayment({ ...signed, authorization: { ...signed.authorization, value: usd(1) } }),
+    );
+    expect([tampered.code, tampered.status, tampered.details?.field]).to.deep.equal([
+      "authorization_mismatch",
+      400,
+      "value",
+    ]);
+
+    const submitted = await s.client.submitOneOffPayment(signed);
+    expect(submitted.created).to.equal(true);
+    expect(submitted.payment.requestId).to.equal(request.id);
+    // Another one-off payment of the same request is refused: a request is paid once.
+    const second = await signOneOffPayment(signer, {
+      ...prepared,
+      payment: { ...prepared.payment, deadline: prepared.payment.deadline - 1n },
+      tokenDomain: token,
+    });
+    const twice = await apiError(s.client.submitOneOffPayment({ ...second, requestId: request.id }));
+    expect([twice.code, twice.status]).to.deep.equal(["request_already_paid", 409]);
+
+    await s.tickUntil([signed.id], [PaymentState.Escrowed]);
+    const escrowed = await s.client.getPayment(signed.id);
+    const root = (await s.f.escrow.batchRoot(escrowed.inclusion!.batchId)) as Hex;
+    expect(verifyInclusion(escrowed, root, s.domain)).to.equal(true);
+    expect(await s.f.token.balanceOf(account.address)).to.equal(usd(18));
+    expect(await s.f.escrow.balanceOf(account.address)).to.equal(0n);
   });
 });

@@ -19,6 +19,9 @@ import {
   fromEthersSigner,
   fromViemAccount,
   normalizeSignature,
+  ONE_OFF_NONCE,
+  oneOffAuthorization,
+  receiveWithAuthorizationTypes,
   paymentFromRequest,
   paymentId,
   paymentTypes,
@@ -26,6 +29,7 @@ import {
   signConfirmation,
   signDepositAuthorization,
   signDispute,
+  signOneOffPayment,
   signPayment,
   signRefund,
   signWithdrawal,
@@ -85,6 +89,7 @@ async function everySignature(signer: TypedDataSigner): Promise<Hex[]> {
     await signRefund(signer, { domain, paymentId: ID, totalRefund: 10n, deadline: 1_900_000_000n }),
     await signDispute(signer, { domain, paymentId: ID, deadline: 1_900_000_000n }),
     await signDepositAuthorization(signer, { domain: token, authorization }),
+    (await signOneOffPayment(signer, { domain, tokenDomain: token, payment: payment(address) })).signature,
   ];
 }
 
@@ -172,6 +177,50 @@ describe("SDK signers", function () {
     expect(await f.escrow.balanceOf(account.address)).to.equal(usd(6));
   });
 
+  it("a one-off payment signed by a viem account or an ethers signer: its authorization is bound to the payment id, and the escrow takes it from the wallet", async function () {
+    const f = await loadFixture(deployEscrowFixture);
+    const escrow = (await f.escrow.getAddress()) as Address;
+    const realDomain = escrowDomain(f.chainId, escrow);
+    const realToken = tokenDomain({
+      name: await f.token.name(),
+      chainId: f.chainId,
+      token: (await f.token.getAddress()) as Hex,
+    });
+    const now = BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
+    const viemAccount = privateKeyToAccount(generatePrivateKey());
+    const ethersWallet = Wallet.createRandom();
+    const items = [];
+    for (const [signer, address] of [
+      [fromViemAccount(viemAccount), viemAccount.address],
+      [fromEthersSigner(ethersWallet), ethersWallet.address as Address],
+    ] as const) {
+      await f.token.connect(f.admin).mint(address, usd(10));
+      // Any nonce given is replaced by ONE_OFF_NONCE.
+      const p = { ...payment(address), merchantId: 1n, amount: usd(4), nonce: 5n, deadline: now + 3_600n };
+      const signed = await signOneOffPayment(signer, { domain: realDomain, tokenDomain: realToken, payment: p });
+      expect(signed.payment.nonce).to.equal(ONE_OFF_NONCE);
+      expect(signed.id).to.equal(paymentId(realDomain, signed.payment));
+      expect(await f.escrow.paymentId(signed.payment)).to.equal(signed.id);
+      expect(signed.authorization).to.deep.equal(oneOffAuthorization(escrow, signed.payment, signed.id));
+      const recovered = await recoverTypedDataAddress({
+        domain: realToken,
+        types: receiveWithAuthorizationTypes,
+        primaryType: "ReceiveWithAuthorization",
+        message: signed.authorization,
+        signature: signed.signature as ViemHex,
+      });
+      expect(recovered).to.equal(address);
+      items.push({ payment: signed.payment, signature: signed.signature, id: signed.id, address });
+    }
+    const batchId = (await f.escrow.batchCount()) + 1n;
+    await f.escrow.connect(f.relayer).payBatchWithAuthorization(encodeBatch(items));
+    expect(await f.escrow.batchRoot(batchId)).to.equal(new BatchTree(items.map((i) => i.id)).root);
+    for (const { address } of items) {
+      expect(await f.token.balanceOf(address)).to.equal(usd(6));
+      expect(await f.escrow.balanceOf(address)).to.equal(0n);
+    }
+  });
+
   it("normalizes v 0/1 and high-s signatures to the canonical form; keeps ERC-1271 blobs", async function () {
     const key = generatePrivateKey();
     const signer = fromViemAccount(privateKeyToAccount(key));
@@ -220,6 +269,7 @@ describe("SDK signers", function () {
           domain: token,
           authorization: depositAuthorization({ from: stranger, escrow: ESCROW, amount: 1n }),
         }),
+      () => signOneOffPayment(signer, { domain, tokenDomain: token, payment: payment(stranger) }),
     ]) {
       try {
         await attempt();

@@ -40,6 +40,12 @@ export const ERROR_CODES = {
   webhook_limit_reached: 409,
   webhook_url_not_allowed: 422,
   request_already_paid: 409,
+  /** A one-off payment's authorization differs from the one its payment requires (see `details.field`). */
+  authorization_mismatch: 400,
+  /** The token already spent or cancelled this authorization (its payment was escrowed elsewhere, or revoked). */
+  authorization_used: 409,
+  /** A one-off payer's wallet holds less than the payment plus its one-off payments not yet on chain. */
+  insufficient_token_balance: 409,
   internal: 500,
 } as const;
 

@@ -41,6 +41,45 @@ export const PaymentSubmission = Type.Object(
 );
 export type PaymentSubmission = Static<typeof PaymentSubmission>;
 
+/**
+ * The payer's EIP-3009 ReceiveWithAuthorization of a one-off payment, as it signed it on the token:
+ * from = payer, to = the escrow, value = amount, validAfter = the payment's, validBefore = its
+ * deadline + 1, nonce = the payment id (what binds it to the payment).
+ */
+export const ReceiveAuthorization = Type.Object(
+  {
+    from: Address,
+    to: Address,
+    value: AmountString("Token units: the payment's amount"),
+    validAfter: UintString("EIP-3009 validAfter (unix seconds, exclusive): the payment's validAfter"),
+    validBefore: UintString("EIP-3009 validBefore (unix seconds, exclusive): the payment's deadline + 1"),
+    nonce: Type.String({ pattern: "^0x[0-9a-fA-F]{64}$", description: "EIP-3009 nonce: the payment id" }),
+    signature: Signature,
+  },
+  { additionalProperties: false },
+);
+export type ReceiveAuthorization = Static<typeof ReceiveAuthorization>;
+
+const { nonce: _paymentNonce, ...OneOffPaymentFields } = PaymentFields;
+
+export const OneOffPaymentSubmission = Type.Object(
+  {
+    ...OneOffPaymentFields,
+    authorization: ReceiveAuthorization,
+    chainId: Type.Optional(UintString("Chain id the payer signed for; checked against the relayer's", 20)),
+    escrow: Type.Optional(Address),
+    requestId: Type.Optional(
+      Type.String({ pattern: "^req_[A-Za-z0-9_-]{1,64}$", description: "Payment request it pays" }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "A one-off payment: paid from the payer's wallet (no escrow balance) by its EIP-3009 authorization bound to the payment (the payment's nonce is 2^64-1)",
+  },
+);
+export type OneOffPaymentSubmission = Static<typeof OneOffPaymentSubmission>;
+
 export const MAX_BATCH_ITEMS = 1_000;
 
 export const Inclusion = Type.Object({

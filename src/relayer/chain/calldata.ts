@@ -32,6 +32,15 @@ export function encodePayBatch(payments: PaymentRecord[]): string {
   return encodeFunctionData({ abi: escrowAbi, functionName: "payBatch", args: [encodeBatch(payments.map(batchItem))] });
 }
 
+/** payBatchWithAuthorization of one-off payments: same packed batch, each signature the payer's authorization. */
+export function encodePayBatchWithAuthorization(payments: PaymentRecord[]): string {
+  return encodeFunctionData({
+    abi: escrowAbi,
+    functionName: "payBatchWithAuthorization",
+    args: [encodeBatch(payments.map(batchItem))],
+  });
+}
+
 export interface MerchantSettlementEntry {
   merchantId: bigint;
   batchIds: bigint[];

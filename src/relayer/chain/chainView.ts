@@ -11,7 +11,7 @@ import {
   type PaymentEscrow,
 } from "../../../typechain-types";
 import { ApiError } from "../errors";
-import type { Hex, MerchantStatus } from "../../protocol";
+import { tokenDomain, type Hex, type MerchantStatus, type TokenDomain } from "../../protocol";
 import { revertData } from "./revert";
 import { readTokenBlocklisted } from "./tokenBlocklist";
 import type { BlocklistLookup } from "./blocklistBook";
@@ -56,6 +56,12 @@ export interface ChainView {
   merchantBalances(merchantId: bigint): Promise<{ released: bigint; claimable: bigint }>;
   /** Latest block number; used by the readiness probe. */
   blockNumber(): Promise<number>;
+  /** The settlement token's EIP-712 domain (its `name()`, read once): what one-off authorizations are signed under. */
+  tokenDomain(): Promise<TokenDomain>;
+  /** The token balance of `address` in its wallet (latest block, not cached). */
+  tokenBalance(address: Hex): Promise<bigint>;
+  /** EIP-3009 `authorizationState`: has the token spent or cancelled `authorizer`'s `nonce`? (latest, not cached) */
+  authorizationUsed(authorizer: Hex, nonce: Hex): Promise<boolean>;
   /** Drops cached state of `address` (after a deposit or withdrawal the relayer sent). */
   forget(address: Hex): void;
 }
@@ -65,6 +71,11 @@ const ERC1271_MAGIC = "0x1626ba7e" + "0".repeat(56);
 /** Same budget the escrow gives a wallet inside a batch (BoundedSignature.ERC1271_GAS). */
 const ERC1271_GAS = 100_000n;
 const erc1271 = new Interface(["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"]);
+const tokenReads = new Interface([
+  "function name() view returns (string)",
+  "function balanceOf(address account) view returns (uint256)",
+  "function authorizationState(address authorizer, bytes32 nonce) view returns (bool)",
+]);
 
 export interface EthersChainViewOptions {
   provider: Provider;
@@ -115,6 +126,7 @@ export class EthersChainView implements ChainView {
   private readonly book: BlocklistLookup | null;
   /** The token's address, read from the escrow when first needed (unless given). */
   private token: Promise<string> | null = null;
+  private domain: Promise<TokenDomain> | null = null;
   private readonly callTimeoutMs: number;
 
   private constructor(
@@ -202,6 +214,31 @@ export class EthersChainView implements ChainView {
       throw error;
     });
     return this.token;
+  }
+
+  tokenDomain(): Promise<TokenDomain> {
+    this.domain ??= Promise.all([this.tokenCall<string>("name", []), this.tokenAddress()]).then(
+      ([name, token]) => tokenDomain({ name, chainId: this.chainId, token: token as Hex }),
+      (error: unknown) => {
+        this.domain = null;
+        throw error;
+      },
+    );
+    return this.domain;
+  }
+
+  tokenBalance(address: Hex): Promise<bigint> {
+    return this.tokenCall<bigint>("balanceOf", [address]);
+  }
+
+  authorizationUsed(authorizer: Hex, nonce: Hex): Promise<boolean> {
+    return this.tokenCall<boolean>("authorizationState", [authorizer, nonce]);
+  }
+
+  private async tokenCall<T>(name: "name" | "balanceOf" | "authorizationState", args: unknown[]): Promise<T> {
+    const to = await this.tokenAddress();
+    const result = await this.timed(this.provider.call({ to, data: tokenReads.encodeFunctionData(name, args) }));
+    return tokenReads.decodeFunctionResult(name, result)[0] as T;
   }
 
   async isValidSignature(signer: Hex, digest: Uint8Array, signature: Uint8Array): Promise<boolean> {

@@ -3,14 +3,24 @@ import { acceptedPayment, SignatureKind, type Hex, type PaymentRecord, type Paym
 import type { GuardedInsertOutcome, RelayerStore } from "../store/types";
 import type { RelayerMetrics } from "../runtime/metrics";
 import type { PayerAccounts } from "../ledger/payerAccounts";
-import { MERCHANT_STATUS_NAMES, MerchantStatus, hexToBytes, type Payment } from "../../protocol";
+import {
+  MERCHANT_STATUS_NAMES,
+  MerchantStatus,
+  ONE_OFF_NONCE,
+  bytesToHex,
+  hexToBytes,
+  oneOffAuthorization,
+  receiveAuthorizationDigest,
+  type AuthorizationMessage,
+  type Payment,
+} from "../../protocol";
 import type { ChainView } from "../chain/chainView";
 import type { EscrowDigester } from "./digest";
 import type { GroupCommitWriter } from "./groupCommit";
 import type { PaymentRecovery } from "./signaturePool";
 import { KeyedMutex } from "../runtime/keyedMutex";
 import { checkDomain, checkValidity, parsePayment } from "./parse";
-import type { PaymentSubmission } from "../../protocol/schemas";
+import type { OneOffPaymentSubmission, PaymentSubmission, ReceiveAuthorization } from "../../protocol/schemas";
 import { isEcdsaSignedBy } from "./signature";
 
 export interface IntakeResult {
@@ -200,6 +210,17 @@ export class Intake {
     ) {
       throw new ApiError("invalid_signature", `signature is not ${payment.payer}'s`);
     }
+    const request = await this.checkPayee(payment, body.requestId, budget);
+    return { id, payment, signature, signatureKind, request };
+  }
+
+  /** Merchant active, payer not blocklisted, the payment request (if any) matched. */
+  private async checkPayee(
+    payment: Payment,
+    requestId: string | undefined,
+    budget: NodeCallBudget,
+  ): Promise<PaymentRequestRecord | null> {
+    const { chain } = this.deps;
     budget.spend(`merchant:${payment.merchantId}`);
     // Both reads are cached; a new payer or merchant costs one round trip, not two.
     const [merchant, blocklisted] = await Promise.all([
@@ -222,8 +243,83 @@ export class Intake {
     if (blocklisted) {
       throw new ApiError("payer_blocklisted", `the token blocklists ${payment.payer}`, { payer: payment.payer });
     }
-    const request = body.requestId ? await this.matchRequest(body.requestId, payment) : null;
-    return { id, payment, signature, signatureKind, request };
+    return requestId ? await this.matchRequest(requestId, payment) : null;
+  }
+
+  /**
+   * A one-off payment (paid from the payer's wallet by its EIP-3009 authorization bound to the
+   * payment, escrow `payBatchWithAuthorization`). Checked as the token and the escrow will: the
+   * authorization is exactly the one the payment requires (from, to = escrow, value = amount,
+   * window, nonce = payment id), signed by the payer (ECDSA, else its ERC-1271 wallet), not spent
+   * or cancelled on the token, and the payer's wallet holds the amount on top of its one-off
+   * payments not yet on chain. It reserves nothing of the payer's escrow balance or nonce window.
+   * Under the payer's lock until committed, and judged again by the store's guarded insert, so no
+   * instance, nor two at once, over-commits a wallet.
+   */
+  async submitOneOff(body: OneOffPaymentSubmission): Promise<IntakeResult> {
+    try {
+      const result = await this.oneOff(body);
+      this.count(result.created ? "accepted" : "duplicate");
+      return result;
+    } catch (error) {
+      if (isApiError(error)) this.count(error.code);
+      throw error;
+    }
+  }
+
+  private async oneOff(body: OneOffPaymentSubmission): Promise<IntakeResult> {
+    const { chain, digester, store, writer } = this.deps;
+    checkDomain(body, chain.chainId, chain.escrow);
+    const payment = parsePayment({ ...body, nonce: ONE_OFF_NONCE.toString() });
+    checkValidity(payment.validAfter, payment.deadline, this.nowSeconds());
+    const id = bytesToHex(digester.payment(payment));
+    const expected = oneOffAuthorization(chain.escrow, payment, id);
+    checkAuthorization(body.authorization, expected);
+    const signature = body.authorization.signature.toLowerCase() as Hex;
+    const digest = hexToBytes(receiveAuthorizationDigest(await chain.tokenDomain(), expected));
+    const budget = this.budget();
+    const signatureKind = isEcdsaSignedBy(digest, hexToBytes(signature), payment.payer)
+      ? SignatureKind.Ecdsa
+      : SignatureKind.Contract;
+    if (
+      signatureKind === SignatureKind.Contract &&
+      !(await this.isContractSignature(payment.payer, digest, signature, budget))
+    ) {
+      throw new ApiError("invalid_signature", `authorization is not signed by ${payment.payer}`);
+    }
+    const request = await this.checkPayee(payment, body.requestId, budget);
+    const verified: Verified = { id, payment, signature, signatureKind, request };
+    return this.payerLock.run(payment.payer, () =>
+      this.claiming(async (claims) => {
+        const existing = await store.payments.get(id);
+        if (existing) return { created: false, payment: existing };
+        if (await chain.authorizationUsed(payment.payer, id)) {
+          throw new ApiError("authorization_used", "the token has already spent or cancelled this authorization", {
+            paymentId: id,
+          });
+        }
+        const [balance, pending] = await Promise.all([
+          chain.tokenBalance(payment.payer),
+          store.payments.pendingOneOffAmountOf(payment.payer),
+        ]);
+        if (balance < pending + payment.amount) throw walletShort(balance, pending);
+        if (request && !(await this.claimRequest(verified, claims))) throw requestAlreadyPaid(request.id);
+        const record = newRecord(verified, this.deps.clock());
+        // The store's guard judges the wallet again, serialised per payer across instances.
+        const outcome = await writer.enqueueGuarded(record, balance);
+        if (outcome === "insufficient_balance") {
+          throw walletShort(balance, await store.payments.pendingOneOffAmountOf(payment.payer));
+        }
+        if (outcome !== "inserted") {
+          const stored = await store.payments.get(id);
+          if (stored) return { created: false, payment: stored };
+          if (record.requestId !== null) throw requestAlreadyPaid(record.requestId);
+          throw new ApiError("conflict", "the payment was not stored; retry");
+        }
+        if (record.requestId !== null) await store.requests.markPaid(record.requestId, record.id);
+        return { created: true, payment: record };
+      }),
+    );
   }
 
   /** ECDSA first (as the escrow does), then ERC-1271 if the payer is a contract. */
@@ -414,6 +510,34 @@ export class Intake {
     this.deps.metrics?.intakeResults.inc({ result });
   }
 }
+
+/** Every field of a one-off payment's authorization must be the one its payment requires. */
+function checkAuthorization(given: ReceiveAuthorization, expected: AuthorizationMessage): void {
+  const fields: [keyof AuthorizationMessage, string, string][] = [
+    ["from", given.from.toLowerCase(), expected.from],
+    ["to", given.to.toLowerCase(), expected.to],
+    ["value", given.value, expected.value.toString()],
+    ["validAfter", given.validAfter, expected.validAfter.toString()],
+    ["validBefore", given.validBefore, expected.validBefore.toString()],
+    ["nonce", given.nonce.toLowerCase(), expected.nonce],
+  ];
+  for (const [field, got, want] of fields) {
+    // Decimal strings are schema-checked; leading zeros compare as numbers.
+    const same = field === "from" || field === "to" || field === "nonce" ? got === want : BigInt(got) === BigInt(want);
+    if (!same) {
+      throw new ApiError("authorization_mismatch", `authorization.${field} is not the one this payment requires`, {
+        field,
+        expected: want,
+      });
+    }
+  }
+}
+
+const walletShort = (balance: bigint, pending: bigint): ApiError =>
+  new ApiError("insufficient_token_balance", "wallet balance minus pending one-off payments is below the amount", {
+    balance: balance.toString(),
+    pending: pending.toString(),
+  });
 
 const requestAlreadyPaid = (requestId: string): ApiError =>
   new ApiError("request_already_paid", `payment request ${requestId} is already paid by another payment`, {

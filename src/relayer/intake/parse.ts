@@ -28,7 +28,9 @@ export function amount(field: string, value: string): bigint {
 export const lower = <T extends string>(value: T): Hex => value.toLowerCase() as Hex;
 
 /** The signed payment inside a submission, with every field range-checked. */
-export function parsePayment(body: PaymentSubmission): Payment {
+export function parsePayment(
+  body: Pick<PaymentSubmission, "payer" | "merchantId" | "amount" | "orderRef" | "nonce" | "validAfter" | "deadline">,
+): Payment {
   return {
     payer: lower(body.payer),
     merchantId: uint("merchantId", body.merchantId, MAX_UINT64),

@@ -16,11 +16,12 @@ import {
 } from "../domain";
 import type { RelayerStore } from "../store/types";
 import type { LedgerListener } from "../ledger/listener";
-import { encodePayBatch } from "../chain/calldata";
+import { encodePayBatch, encodePayBatchWithAuthorization } from "../chain/calldata";
+import { isOneOff } from "../../protocol";
 import { gasLimitFromEstimate } from "../chain/fees";
 import { EscrowEventDecoder } from "../chain/escrowEvents";
 import type { RawReceipt } from "../chain/rawTypes";
-import { merchantRuns, modelGas, withContractSignatureGas, type PayBatchGasModel } from "./batcher";
+import { merchantRuns, modelGas, oneOffBatchGas, withContractSignatureGas, type PayBatchGasModel } from "./batcher";
 import type { BuiltBatchRecords } from "./builtBatches";
 import { REQUEUE_FIELDS, writePaymentChanges } from "./paymentChanges";
 import type { Logger } from "../runtime/log";
@@ -163,7 +164,10 @@ export async function sendBuiltBatches(deps: SendDeps): Promise<void> {
       continue;
     }
     const payments = built ?? (await storedPayments(store, batch));
-    const data = encodePayBatch(payments);
+    // The batcher builds a batch of one kind: one-off payments (payBatchWithAuthorization) or not.
+    const oneOff = payments.length > 0 && isOneOff(payments[0]);
+    if (payments.some((p) => isOneOff(p) !== oneOff)) throw new Error(`batch ${batch.key} mixes one-off payments`);
+    const data = oneOff ? encodePayBatchWithAuthorization(payments) : encodePayBatch(payments);
     // ECDSA-signed payments: the measured model bounds the gas, no node call. Otherwise the batcher
     // simulated this exact calldata moments ago: a second eth_estimateGas would only make the node
     // execute the whole batch again. An older batch (a restart, a backlog) is estimated afresh.
@@ -171,12 +175,14 @@ export async function sendBuiltBatches(deps: SendDeps): Promise<void> {
     const fresh = batch.gasEstimate !== null && deps.now() - batch.createdAt <= BATCH_ESTIMATE_FRESH_MS;
     // An ERC-1271 payer's wallet may have been cheap when estimated and burn its whole check budget
     // when mined: the limit carries every such budget (the escrow skips a check it cannot cover).
-    const gasLimit = deps.gasModel?.bounds(payments)
-      ? gasLimitFromEstimate(model)
-      : withContractSignatureGas(
-          fresh ? gasLimitFromEstimate(batch.gasEstimate!) : await deps.gasLimitFor(data, model),
-          payments,
-        );
+    const gasLimit = oneOff
+      ? oneOffBatchGas(payments)
+      : deps.gasModel?.bounds(payments)
+        ? gasLimitFromEstimate(model)
+        : withContractSignatureGas(
+            fresh ? gasLimitFromEstimate(batch.gasEstimate!) : await deps.gasLimitFor(data, model),
+            payments,
+          );
     const submission = await deps.send(batchPurpose(batch.key), data, gasLimit);
     await markSubmitted(deps, batch, submission);
     deps.metrics?.batchSize.observe(payments.length);

@@ -16,6 +16,7 @@
  * While a built batch waits for the submitter no new one is built, so that the pending-block views
  * the simulation reads always include every earlier batch.
  */
+import { isOneOff } from "../../protocol";
 import { BatchState, PaymentState, SignatureKind, type Hex, type PaymentRecord, type RejectReason } from "../domain";
 import { DEFAULTS, type RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
@@ -75,6 +76,44 @@ export function withContractSignatureGas(limit: bigint, payments: readonly Payme
   if (extra === 0n) return limit;
   const cap = limit > TX_GAS_LIMIT_CAP ? limit : TX_GAS_LIMIT_CAP;
   return limit + extra < cap ? limit + extra : cap;
+}
+
+/**
+ * Gas limit model of payBatchWithAuthorization (one-off payments). Never an estimate: an item the
+ * gas left cannot cover is skipped (InsufficientGas), not reverted, so eth_estimateGas finds a
+ * limit that skips items. The limit covers, per payment, its share of the batch (the token's
+ * receiveWithAuthorization, its events and tranche share, rounded well up) and for an ERC-1271
+ * payer its wallet's whole check budget (the token call's cap); and once what the escrow requires
+ * on hand before the last item: the token call's cap under the 63/64 rule (ONE_OFF_ITEM_GAS_NEEDED)
+ * and the batch's finishing reserve (ONE_OFF_FINISH_GAS + 200 per item), as in CustomerFunds.sol.
+ */
+export const ONE_OFF_BATCH_GAS = {
+  base: 80_000n,
+  perPayment: 75_000n,
+  perMerchantRun: 30_000n,
+  contractWallet: 160_000n,
+  itemCallNeeded: (160_000n * 64n) / 63n + 2_000n,
+  finish: 110_000n,
+  finishPerItem: 200n,
+} as const;
+
+/** The gas limit of a one-off batch of `payments` in `runs` merchant runs, `contractSigned` of them ERC-1271. */
+export function oneOffModelGas(payments: number, runs: number, contractSigned: number): bigint {
+  const g = ONE_OFF_BATCH_GAS;
+  return (
+    g.base +
+    BigInt(payments) * (g.perPayment + g.finishPerItem) +
+    BigInt(runs) * g.perMerchantRun +
+    BigInt(contractSigned) * g.contractWallet +
+    g.itemCallNeeded +
+    g.finish
+  );
+}
+
+/** {@link oneOffModelGas} of a built one-off batch. */
+export function oneOffBatchGas(payments: readonly PaymentRecord[]): bigint {
+  const contractSigned = payments.filter((p) => p.signatureKind !== SignatureKind.Ecdsa).length;
+  return oneOffModelGas(payments.length, merchantRuns(payments), contractSigned);
 }
 
 /** Batches built per tick at most (the rest waits for the next tick). */
@@ -227,7 +266,11 @@ export class Batcher extends Job {
         window = Math.min(maxListing, window * 2);
         continue;
       }
-      const outcome = await this.buildOne(groupByMerchant(waiting), snapshot, maxSize, now, more);
+      // One-off payments go to payBatchWithAuthorization batches, the others to payBatch: a batch
+      // holds the kind of the oldest waiting payment.
+      const oneOff = isOneOff(waiting[0]);
+      const kind = waiting.filter((p) => isOneOff(p) === oneOff);
+      const outcome = await this.buildOne(groupByMerchant(kind), snapshot, maxSize, now, more);
       if (outcome === "nothing") return;
       if (outcome === "needs_more") window = Math.min(maxListing, window * 2);
       else window = oneBatch;
@@ -278,7 +321,8 @@ export class Batcher extends Job {
     // it); only a batch with ERC-1271 payers (or rows stored before intake recorded the kind) asks
     // the node, whose estimate executes the whole batch once more.
     let estimatedGas: bigint | null = null;
-    for (let attempt = 0; included.length > 0 && !this.gasModel.bounds(included) && attempt < 3; attempt++) {
+    const oneOff = included.length > 0 && isOneOff(included[0]);
+    for (let attempt = 0; included.length > 0 && !oneOff && !this.gasModel.bounds(included) && attempt < 3; attempt++) {
       estimatedGas = await this.estimate(included);
       if (estimatedGas !== null) this.gasModel.observe(included, merchantRuns(included), estimatedGas);
       // The limit it will be sent with carries every wallet's full check budget as well.
@@ -364,7 +408,9 @@ export class Batcher extends Job {
       }
       const runs = merchants.size + (merchants.has(p.merchantId) ? 0 : 1);
       const contracts = contractSigned + (p.signatureKind === SignatureKind.Ecdsa ? 0 : 1);
-      const gas = modelGas(included.length + 1, runs) + contractSignatureGas(contracts, included.length + 1);
+      const gas = isOneOff(p)
+        ? oneOffModelGas(included.length + 1, runs, contracts)
+        : modelGas(included.length + 1, runs) + contractSignatureGas(contracts, included.length + 1);
       if (gas > this.gasBudget) return { included, rejected, full: true };
       merchants.add(p.merchantId);
       contractSigned = contracts;

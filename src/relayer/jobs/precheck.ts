@@ -6,9 +6,13 @@
  * earlier items of the same batch (and earlier batches of the same tick) take: balance and nonce.
  *
  * The signature is not re-checked: intake recovered it, and it cannot change since.
+ *
+ * One-off payments (payBatchWithAuthorization) are checked as `_tryReceive` and the token check
+ * them instead: the payer's wallet balance (carried forward like an escrow balance) and whether the
+ * token already spent or cancelled the authorization (nonce = the payment id).
  */
 import { readEscrowAccount } from "../chain/accountReads";
-import { isNonceAvailable } from "../../protocol";
+import { isNonceAvailable, isOneOff } from "../../protocol";
 import { useNonce } from "../ledger/payerAccounts";
 import type { Hex, PaymentRecord, RejectReason } from "../domain";
 import type { ChainClient } from "../chain/client";
@@ -52,6 +56,11 @@ function withNonceUsed(view: PayerView, nonce: bigint): PayerView {
 export class ChainSnapshot {
   private readonly payers = new Map<Hex, PayerView>();
   private readonly merchants = new Map<bigint, boolean>();
+  /** One-off payers' wallet balances. */
+  private readonly wallets = new Map<Hex, bigint>();
+  /** One-off payments whose authorization the token has spent or cancelled. */
+  private readonly usedAuthorizations = new Set<Hex>();
+  private readonly authorizationsRead = new Set<Hex>();
 
   constructor(
     private readonly chain: ChainClient,
@@ -61,13 +70,12 @@ export class ChainSnapshot {
 
   /** Reads the views of every payer and merchant of `payments` not read yet. */
   async load(payments: PaymentRecord[]): Promise<void> {
+    const oneOffs = payments.filter(isOneOff);
+    await this.loadOneOffs(oneOffs);
+    payments = payments.filter((p) => !isOneOff(p));
     const payers = [...new Set(payments.map((p) => p.payer.toLowerCase() as Hex))].filter((a) => !this.payers.has(a));
     const merchants = [...new Set(payments.map((p) => p.merchantId))].filter((m) => !this.merchants.has(m));
-    const pending = { blockTag: "pending" };
-    await inChunks(merchants, async (merchantId) => {
-      const [status] = await this.chain.rpc("registry.terms", () => this.chain.registry.terms(merchantId, pending));
-      this.merchants.set(merchantId, status === MERCHANT_ACTIVE);
-    });
+    await this.loadMerchants(merchants);
     const escrow = this.chain.addresses.escrow;
     await inChunks(payers, async (payer) => {
       const account = this.accounts
@@ -79,11 +87,57 @@ export class ChainSnapshot {
     });
   }
 
+  private async loadMerchants(merchants: bigint[]): Promise<void> {
+    const pending = { blockTag: "pending" };
+    await inChunks(merchants, async (merchantId) => {
+      const [status] = await this.chain.rpc("registry.terms", () => this.chain.registry.terms(merchantId, pending));
+      this.merchants.set(merchantId, status === MERCHANT_ACTIVE);
+    });
+  }
+
+  /** One-off payers' wallet balances and their payments' authorization states, at the pending block. */
+  private async loadOneOffs(payments: PaymentRecord[]): Promise<void> {
+    if (payments.length === 0) return;
+    const pending = { blockTag: "pending" };
+    await this.loadMerchants([...new Set(payments.map((p) => p.merchantId))].filter((m) => !this.merchants.has(m)));
+    const wallets = [...new Set(payments.map((p) => p.payer.toLowerCase() as Hex))].filter((a) => !this.wallets.has(a));
+    await inChunks(wallets, async (payer) => {
+      this.wallets.set(
+        payer,
+        await this.chain.rpc("token.balanceOf", () => this.chain.token.balanceOf(payer, pending)),
+      );
+    });
+    const unread = payments.filter((p) => !this.authorizationsRead.has(p.id));
+    await inChunks(unread, async (p) => {
+      const used = await this.chain.rpc("token.authorizationState", () =>
+        this.chain.token.authorizationState(p.payer, p.id, pending),
+      );
+      this.authorizationsRead.add(p.id);
+      if (used) this.usedAuthorizations.add(p.id);
+    });
+  }
+
   /** Checks `payments` in order as one batch would, on top of what was committed so far. */
   trial(payments: PaymentRecord[]): Trial {
     const working = new Map<Hex, PayerView>();
+    const wallets = new Map<Hex, bigint>();
     const verdicts: Verdict[] = payments.map((p) => {
       const payer = p.payer.toLowerCase() as Hex;
+      if (isOneOff(p)) {
+        const wallet = wallets.get(payer) ?? this.wallets.get(payer);
+        if (wallet === undefined || !this.merchants.has(p.merchantId) || !this.authorizationsRead.has(p.id)) {
+          throw new Error(`precheck: ${p.id} was not loaded`);
+        }
+        const verdict = checkOneOff(
+          p,
+          wallet,
+          this.usedAuthorizations.has(p.id),
+          this.merchants.get(p.merchantId)!,
+          this.chainTime,
+        );
+        if (verdict.ok) wallets.set(payer, wallet - p.amount);
+        return verdict;
+      }
       const view = working.get(payer) ?? this.payers.get(payer);
       if (!view || !this.merchants.has(p.merchantId)) throw new Error(`precheck: ${p.id} was not loaded`);
       const verdict = check(p, view, this.merchants.get(p.merchantId)!, this.chainTime);
@@ -92,17 +146,20 @@ export class ChainSnapshot {
       }
       return verdict;
     });
-    return { verdicts, working };
+    return { verdicts, working, wallets };
   }
 
   commit(trial: Trial): void {
     for (const [payer, view] of trial.working) this.payers.set(payer, view);
+    for (const [payer, balance] of trial.wallets) this.wallets.set(payer, balance);
   }
 }
 
 export interface Trial {
   verdicts: Verdict[];
   working: Map<Hex, PayerView>;
+  /** One-off payers' wallet balances after the trial's payments. */
+  wallets: Map<Hex, bigint>;
 }
 
 /** The escrow's checks, in its order (PaymentEscrow._tryEscrow), minus the signature. */
@@ -113,6 +170,25 @@ function check(p: PaymentRecord, payer: PayerView, merchantActive: boolean, chai
   if (!merchantActive) return { ok: false, reason: "merchant_not_active" };
   if (!isNonceAvailable(payer, p.nonce)) return { ok: false, reason: "nonce_unavailable" };
   if (payer.balance < p.amount) return { ok: false, reason: "insufficient_balance" };
+  return { ok: true };
+}
+
+/**
+ * The escrow's checks of a one-off item (PaymentEscrow `_tryReceive`), then the token's: the
+ * authorization not spent or cancelled, the wallet holding the amount. A refusal by the token is
+ * AuthorizationFailed on chain, as here.
+ */
+function checkOneOff(
+  p: PaymentRecord,
+  wallet: bigint,
+  authorizationUsed: boolean,
+  merchantActive: boolean,
+  chainTime: bigint,
+): Verdict {
+  if (p.amount === 0n || p.amount > MAX_UINT128) return { ok: false, reason: "invalid_amount" };
+  if (p.deadline <= chainTime) return { ok: false, reason: "expired" };
+  if (!merchantActive) return { ok: false, reason: "merchant_not_active" };
+  if (authorizationUsed || wallet < p.amount) return { ok: false, reason: "authorization_failed" };
   return { ok: true };
 }
 

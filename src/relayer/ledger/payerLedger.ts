@@ -1,5 +1,6 @@
 import { ApiError } from "../errors";
 import { PaymentState, type Hex, type PaymentRecord } from "../domain";
+import { isOneOff } from "../../protocol";
 import type { AccountState } from "../chain/chainView";
 import type { PaymentRepository, PendingPayment } from "../store/types";
 import type { LedgerListener } from "./listener";
@@ -39,6 +40,9 @@ export type Notice =
  * reserves), or null (nothing a view holds changed).
  */
 export function noticeOf(before: PaymentState, after: LedgerPaymentChange): Notice | "invalidate" | null {
+  // A one-off payment is paid from the payer's wallet: it never reserved escrow balance or a nonce,
+  // and its escrow (Deposited then PaymentEscrowed) leaves the balance as it was.
+  if (isOneOff(after)) return null;
   if (after.state === PaymentState.Escrowed) {
     return {
       kind: "escrowed",

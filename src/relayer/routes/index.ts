@@ -2,6 +2,7 @@ import type { RouteModule } from "../http/context";
 import createMerchantApiKey from "./admin/createMerchantApiKey";
 import confirmPayment from "./customer/confirmPayment";
 import createDeposit from "./customer/createDeposit";
+import createOneOffPayment from "./customer/createOneOffPayment";
 import createPayment from "./customer/createPayment";
 import createPaymentBatch from "./customer/createPaymentBatch";
 import createWithdrawal from "./customer/createWithdrawal";
@@ -30,6 +31,7 @@ import ready from "./ops/ready";
 export const ROUTES: readonly RouteModule[] = [
   createPayment,
   createPaymentBatch,
+  createOneOffPayment,
   getPayment,
   confirmPayment,
   disputePayment,

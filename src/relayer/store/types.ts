@@ -66,7 +66,8 @@ export interface GuardedInsert {
   /**
    * The payer's escrow balance as intake read it, minus withdrawals in flight: the sum of the
    * payer's pending payments (accepted, batched, submitted; from every instance) including this
-   * one must not exceed it.
+   * one must not exceed it. For a one-off payment: the payer's wallet balance, against its pending
+   * one-off payments.
    */
   ceiling: bigint;
 }
@@ -118,7 +119,9 @@ export interface PaymentRepository {
    * `insertAccepted` that holds across relayer instances sharing the store: per payer, serialised
    * in the database, a payment is inserted only if no pending payment of the payer has its nonce
    * and the payer's pending sum plus its amount stays within its `ceiling`; items are judged in
-   * order. One durable commit for the whole group; an id already stored is "duplicate".
+   * order. One durable commit for the whole group; an id already stored is "duplicate". A one-off
+   * payment (nonce ONE_OFF_NONCE) takes no nonce and is judged against the payer's pending one-off
+   * payments, its `ceiling` being the payer's wallet balance.
    */
   insertAcceptedGuarded(items: readonly GuardedInsert[]): Promise<Map<Hex, GuardedInsertOutcome>>;
   get(id: Hex): Promise<PaymentRecord | null>;
@@ -137,12 +140,19 @@ export interface PaymentRepository {
   list(filter: PaymentFilter): Promise<Page<PaymentRecord>>;
   /** Oldest accepted payments first, at most `limit`. */
   listByState(state: PaymentState, limit: number): Promise<PaymentRecord[]>;
-  /** Sum of amounts of this payer's payments not yet on chain (accepted, batched, submitted). */
+  /**
+   * Sum of amounts of this payer's payments from its escrow balance not yet on chain (accepted,
+   * batched, submitted). Here and in the next two, one-off payments (nonce ONE_OFF_NONCE, paid from
+   * the payer's wallet: they reserve neither balance nor nonce) are left out; the guarded insert
+   * leaves them out too.
+   */
   pendingAmountOf(payer: Hex): Promise<bigint>;
-  /** Nonces of this payer's payments not yet on chain. */
+  /** Nonces of this payer's escrow-balance payments not yet on chain. */
   pendingNoncesOf(payer: Hex): Promise<bigint[]>;
-  /** This payer's payments not yet on chain (accepted, batched, submitted): id, amount and nonce. */
+  /** This payer's escrow-balance payments not yet on chain: id, amount and nonce. */
   pendingOf(payer: Hex): Promise<PendingPayment[]>;
+  /** Sum of amounts of this payer's one-off payments not yet on chain (what its wallet must still hold). */
+  pendingOneOffAmountOf(payer: Hex): Promise<bigint>;
   setState(
     ids: Hex[],
     state: PaymentState,

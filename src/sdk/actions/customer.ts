@@ -3,11 +3,12 @@ import { MAX_BATCH_ITEMS } from "../../protocol/schemas";
 import { RelayerApiError, StablePayError } from "../errors";
 import type { DepositAuthorization } from "../eip3009";
 import { paymentFromRequest, pickNonce, type PaymentFromRequestParams } from "../payments";
-import { signPayment } from "../sign";
+import { signPayment, type SignedOneOffPayment } from "../sign";
 import type { TypedDataSigner } from "../signers";
 import type { Address, EscrowDomain, Hex, Payment, Withdrawal } from "../../protocol";
 import {
   depositBody,
+  oneOffPaymentBody,
   parseAccount,
   parsePayment,
   parseSentTransaction,
@@ -92,6 +93,29 @@ export async function submitPayment(
     client,
     "none",
     { method: "POST", path, body: paymentBody(signed) },
+    options,
+  );
+  return { created: status === 201, payment: parsed(parsePayment, body, path) };
+}
+
+/**
+ * POST /v1/payments/one-off: submit a one-off payment signed by `signOneOffPayment` (the payer's
+ * wallet pays by its bound EIP-3009 authorization; no escrow balance needed). Answers once it is
+ * durably stored; `created` is false when the relayer already had it.
+ */
+export async function submitOneOffPayment(
+  client: ApiClient,
+  signed: Pick<SignedOneOffPayment, "payment" | "authorization" | "signature"> & {
+    domain?: EscrowDomain;
+    requestId?: string;
+  },
+  options?: CreateOptions,
+): Promise<PaymentSubmission> {
+  const path = "/v1/payments/one-off";
+  const { status, body } = await call<PaymentWire>(
+    client,
+    "none",
+    { method: "POST", path, body: oneOffPaymentBody(signed) },
     options,
   );
   return { created: status === 201, payment: parsed(parsePayment, body, path) };
@@ -224,6 +248,7 @@ export function getAccount(client: ApiClient, address: Address, options?: CallOp
 
 export const customerActions = {
   submitPayment,
+  submitOneOffPayment,
   submitPayments,
   payRequest,
   getPayment,

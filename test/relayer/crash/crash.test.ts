@@ -9,8 +9,10 @@
  * proxy stalls the call the next step needs, or the node stops mining (automine off).
  */
 import { expect } from "chai";
-import { RelayerClient } from "../../../src/sdk";
+import { RelayerClient, type Hex } from "../../../src/sdk";
+import type { SignedOneOffPayment } from "../../../src/localnet/network";
 import {
+  orderRef,
   relayerDir,
   spawnRelayer,
   waitUntil,
@@ -83,10 +85,10 @@ describe("relayer crash safety (SIGKILL at each pipeline step, then restart)", f
     run.relayer = await start({ ...run.env, ...extraEnv });
   }
 
-  const statesOf = (run: Run, payments: SignedPayment[]) => relayerStates(run.relayer.url, payments);
+  const statesOf = (run: Run, payments: { id: Hex }[]) => relayerStates(run.relayer.url, payments);
 
   /** Waits until the relayer reports every payment in `state`, mining a block per poll if asked. */
-  async function waitForState(run: Run, payments: SignedPayment[], state: string, timeoutMs = 90_000) {
+  async function waitForState(run: Run, payments: { id: Hex }[], state: string, timeoutMs = 90_000) {
     const summary = async () => JSON.stringify(countStates(await statesOf(run, payments)));
     await waitUntil(
       `${payments.length} payments ${state}`,
@@ -107,7 +109,7 @@ describe("relayer crash safety (SIGKILL at each pipeline step, then restart)", f
   }
 
   /** The end of every scenario: escrowed once, the hold passes, settled once, graceful stop. */
-  async function finish(run: Run, acknowledged: SignedPayment[]): Promise<void> {
+  async function finish(run: Run, acknowledged: { id: Hex }[]): Promise<void> {
     await waitForState(run, acknowledged, "escrowed");
     await chain.increaseTime(HOLD_SECONDS + 1);
     await waitForState(run, acknowledged, "settled");
@@ -216,5 +218,60 @@ describe("relayer crash safety (SIGKILL at each pipeline step, then restart)", f
 
     await restart(run);
     await finish(run, run.payments);
+  });
+
+  it("one-off payments: kill -9 right after intake acknowledged, then again while their payBatchWithAuthorization waits in the mempool", async () => {
+    const run = await setUp(0, 0, { BATCH_MAX_AGE_MS: "3600000", BATCH_MAX_SIZE: "1000" });
+    const wallets = await chain.fundWallets(5, DEPOSIT);
+    const deadline = (await chain.chainTime()) + 30n * 86_400n;
+    const payments: SignedOneOffPayment[] = [];
+    for (const [i, wallet] of wallets.entries()) {
+      for (let n = 0; n < 2; n++) {
+        payments.push(
+          await chain.signOneOffPayment(wallet, {
+            merchantId: merchant.id,
+            amount: AMOUNT,
+            orderRef: orderRef(`crash-one-off-${counter}-${i}-${n}`),
+            validAfter: 0n,
+            deadline,
+          }),
+        );
+      }
+    }
+    const client = new RelayerClient({ baseUrl: run.relayer.url, retry: { retries: 0 } });
+    const acknowledged: SignedOneOffPayment[] = [];
+    let killed: Promise<void> | null = null;
+    const half = payments.length / 2;
+    await Promise.allSettled(
+      payments.map(async (p) => {
+        const result = await client.submitOneOffPayment(p, { idempotencyKey: false });
+        expect(result.created).to.equal(true);
+        acknowledged.push(p);
+        if (acknowledged.length === half) killed = run.relayer.kill();
+      }),
+    );
+    await killed;
+    expect(acknowledged.length).to.be.at.least(half);
+
+    await chain.setAutomine(false);
+    await restart(run, { BATCH_MAX_AGE_MS: "100", BATCH_MAX_SIZE: "400" });
+    for (const state of await statesOf(run, acknowledged))
+      expect(state).to.be.oneOf(["accepted", "batched", "submitted"]);
+    const retry = new RelayerClient({ baseUrl: run.relayer.url });
+    const again = await Promise.all(payments.map((p) => retry.submitOneOffPayment(p)));
+    for (const [i, p] of payments.entries())
+      expect(again[i].created, "an acknowledged payment resent is a duplicate").to.equal(!acknowledged.includes(p));
+
+    // Sent, waiting in the mempool: killed again; the restarted relayer finds it (never re-signed).
+    await waitForState(run, payments, "submitted");
+    const pending = await chain.rpc<{ transactions: string[] }>("eth_getBlockByNumber", ["pending", false]);
+    expect(pending.transactions.length).to.be.at.least(1);
+    await restart(run);
+    await chain.setAutomine(true);
+    await chain.mine(1);
+    await finish(run, payments);
+    // Each wallet paid its two payments once.
+    for (const wallet of wallets) expect(await chain.token.balanceOf(wallet.address)).to.equal(DEPOSIT - 2n * AMOUNT);
+    expect(await chain.escrow.balanceOf(wallets[0].address)).to.equal(0n);
   });
 });

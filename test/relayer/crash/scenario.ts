@@ -61,7 +61,7 @@ export const sdkPayment = (p: SignedPayment): SdkSignedPayment => ({ payment: p.
 export async function expectOnceOnChain(
   chain: LocalChain,
   merchantId: bigint,
-  payments: SignedPayment[],
+  payments: { id: Hex }[],
   options: { replaysRejected?: boolean } = {},
 ): Promise<EscrowEvents> {
   const events = await escrowEvents(chain);

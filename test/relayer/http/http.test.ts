@@ -245,6 +245,7 @@ describe("relayer API: HTTP plumbing", function () {
       const expected = [
         "POST /v1/payments",
         "POST /v1/payments/batch",
+        "POST /v1/payments/one-off",
         "GET /v1/payments/{id}",
         "POST /v1/payments/{id}/confirm",
         "POST /v1/payments/{id}/dispute",

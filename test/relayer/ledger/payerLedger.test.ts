@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { PaymentState, type Hex } from "../../../src/relayer/domain";
+import { ONE_OFF_NONCE } from "../../../src/protocol";
 import { EthersChainView, type AccountState } from "../../../src/relayer/chain/chainView";
 import { PayerLedger, type AccountReader } from "../../../src/relayer/ledger/payerLedger";
 import { useNonce } from "../../../src/relayer/ledger/payerAccounts";
@@ -124,6 +125,25 @@ describe("PayerLedger", function () {
     // Nonce 0 used: the window slides to 1.
     expect(view.account.nonceBase).to.equal(1n);
     expect(view.isNonceFree(0n)).to.equal(false);
+  });
+
+  it("a one-off payment (paid from the wallet) neither reserves nor, escrowed, debits the escrow balance", async function () {
+    const { ledger, store, payer } = await setup();
+    const oneOff = makePayment(1, { payer, amount: usd(100), nonce: ONE_OFF_NONCE });
+    await store.payments.insertAccepted([oneOff]);
+    const view = await ledger.view(payer);
+    expect(view.pendingAmount).to.equal(0n);
+    expect(view.available).to.equal(CUSTOMER_DEPOSIT);
+    for (const [before, state] of [
+      [PaymentState.Accepted, PaymentState.Batched],
+      [PaymentState.Batched, PaymentState.Submitted],
+      [PaymentState.Submitted, PaymentState.Escrowed],
+    ] as const) {
+      ledger.paymentsChanged([{ before, after: { ...oneOff, state } }]);
+      expect(view.account.balance, state).to.equal(CUSTOMER_DEPOSIT);
+      expect(view.available, state).to.equal(CUSTOMER_DEPOSIT);
+      expect(view.isNonceFree(0n), state).to.equal(true);
+    }
   });
 
   it("frees the reservation of a payment rejected or expired before it reached the chain", async function () {

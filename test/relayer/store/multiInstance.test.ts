@@ -4,6 +4,7 @@
  * intake insert, fenced submissions, leases, shared rate limits, webhook endpoint claims.
  */
 import { expect } from "chai";
+import { ONE_OFF_NONCE } from "../../../src/protocol";
 import { PaymentState, SubmissionState, type Hex } from "../../../src/relayer/domain";
 import { FencedError } from "../../../src/relayer/store/errors";
 import type { GuardedInsertOutcome } from "../../../src/relayer/store/types";
@@ -92,6 +93,30 @@ describeEachStoreWithFixture("store: several instances", (ctx) => {
       expect([...outcomes.values()].filter((o) => o === "insufficient_balance").length).to.equal(39 - 10);
       expect(await store.payments.pendingAmountOf(ADDRESS_A)).to.equal(ceiling);
       expect((await other.payments.pendingOf(ADDRESS_A)).length).to.equal(10);
+    });
+
+    it("two instances guarding one wallet's one-off payments at once accept exactly what it holds, next to its escrow-balance payments", async () => {
+      const wallet = 1_000n; // ten one-off payments of 100
+      const oneOffs = Array.from({ length: 24 }, (_, i) =>
+        makePayment(100 + i, { amount: 100n, nonce: ONE_OFF_NONCE }),
+      );
+      const fromBalance = Array.from({ length: 4 }, (_, i) => makePayment(200 + i, { amount: 100n }));
+      const outcomes = new Map<Hex, GuardedInsertOutcome>();
+      const results = await Promise.all([
+        ...oneOffs.map((record, i) =>
+          (i % 2 === 0 ? store : other).payments.insertAcceptedGuarded([{ record, ceiling: wallet }]),
+        ),
+        ...fromBalance.map((record, i) =>
+          (i % 2 === 0 ? other : store).payments.insertAcceptedGuarded([{ record, ceiling: 400n }]),
+        ),
+      ]);
+      for (const result of results) for (const [id, o] of result) outcomes.set(id, o);
+      const of = (records: typeof oneOffs) => records.map((r) => outcomes.get(r.id.toLowerCase() as Hex));
+      expect(of(oneOffs).filter((o) => o === "inserted")).to.have.length(10);
+      expect(of(oneOffs).filter((o) => o === "insufficient_balance")).to.have.length(14);
+      expect(of(fromBalance).every((o) => o === "inserted")).to.equal(true);
+      expect(await other.payments.pendingOneOffAmountOf(ADDRESS_A)).to.equal(wallet);
+      expect(await store.payments.pendingAmountOf(ADDRESS_A)).to.equal(400n);
     });
 
     it("two instances inserting one nonce (other ids) or one payment (same id) at once: exactly one wins", async () => {

@@ -1,5 +1,11 @@
 import { describeEachStore } from "./stores";
-import { endpointClaimSuite, guardedInsertSuite, rateLimitSuite, relayQueueSuite } from "./sharedSuites";
+import {
+  endpointClaimSuite,
+  guardedInsertSuite,
+  oneOffPaymentsSuite,
+  rateLimitSuite,
+  relayQueueSuite,
+} from "./sharedSuites";
 
 describeEachStore("store: what holds across instances", ({ kind, open }) => {
   const fresh = async () => {
@@ -7,6 +13,7 @@ describeEachStore("store: what holds across instances", ({ kind, open }) => {
     return { store: fixture.store, cleanup: () => fixture.cleanup() };
   };
   guardedInsertSuite(fresh);
+  oneOffPaymentsSuite(fresh);
   rateLimitSuite(fresh);
   endpointClaimSuite(fresh);
   relayQueueSuite(kind, async () => {

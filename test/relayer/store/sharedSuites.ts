@@ -3,6 +3,7 @@
  * against each store implementation (SQLite here; the PostgreSQL harness runs them too).
  */
 import { expect } from "chai";
+import { ONE_OFF_NONCE } from "../../../src/protocol";
 import { PaymentState, type Hex, type RelayRequestRecord } from "../../../src/relayer/domain";
 import type { NewRelayRequest, RelayerStore, StoreKind } from "../../../src/relayer/store/types";
 import { enqueuePaymentEvent } from "../../../src/relayer/webhooks/events";
@@ -351,6 +352,76 @@ export function relayQueueSuite(kind: StoreKind, open: OpenShared): void {
       expect(await store.relayRequests.pruneFinishedBefore(20_001, 1)).to.equal(1);
       expect(await store.relayRequests.pruneFinishedBefore(20_001, 10)).to.equal(1);
       expect(await store.relayRequests.countByState()).to.deep.equal({ queued: 1, sent: 0, failed: 0 });
+    });
+  });
+}
+
+/**
+ * One-off payments (nonce ONE_OFF_NONCE): several pending per payer, outside the escrow-balance
+ * reads and the guarded insert's sum and nonces, summed apart for the wallet balance check.
+ */
+export function oneOffPaymentsSuite(open: Open): void {
+  describe("payments: one-off payments", () => {
+    let store: RelayerStore;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => ({ store, cleanup } = await open()));
+    afterEach(async () => cleanup());
+    const oneOff = (n: number, amount: bigint) => makePayment(n, { nonce: ONE_OFF_NONCE, amount });
+    const payer = ADDRESS_A.toLowerCase() as Hex;
+
+    it("several pending of one payer are stored, summed apart, and left out of the escrow-balance reads", async () => {
+      const inserted = await store.payments.insertAccepted([oneOff(1, 10n), oneOff(2, 20n), oneOff(3, 5n)]);
+      expect(inserted.size).to.equal(3);
+      await store.payments.insertAccepted([makePayment(4, { amount: 7n })]);
+      expect(await store.payments.pendingOneOffAmountOf(payer)).to.equal(35n);
+      expect(await store.payments.pendingAmountOf(payer)).to.equal(7n);
+      expect(await store.payments.pendingNoncesOf(payer)).to.deep.equal([4n]);
+      expect((await store.payments.pendingOf(payer)).map((p) => p.id)).to.deep.equal([makePayment(4).id]);
+      expect((await store.payments.get(oneOff(2, 20n).id))!.nonce).to.equal(ONE_OFF_NONCE);
+      // Out of the pending states, out of the sum.
+      await store.payments.setState([oneOff(1, 10n).id], PaymentState.Escrowed);
+      await store.payments.setState([oneOff(2, 20n).id], PaymentState.Rejected, {
+        rejectReason: "authorization_failed",
+      });
+      expect(await store.payments.pendingOneOffAmountOf(payer)).to.equal(5n);
+      expect(await store.payments.pendingOneOffAmountOf(ADDRESS_B.toLowerCase() as Hex)).to.equal(0n);
+    });
+
+    it("the guarded insert judges a one-off payment against the payer's pending one-off payments and its wallet (ceiling), with no nonce", async () => {
+      await store.payments.insertAccepted([makePayment(1, { amount: 500n })]);
+      const outcomes = await store.payments.insertAcceptedGuarded([
+        { record: oneOff(2, 60n), ceiling: 100n },
+        { record: oneOff(3, 50n), ceiling: 100n },
+        { record: oneOff(4, 40n), ceiling: 100n },
+        { record: oneOff(2, 60n), ceiling: 100n },
+      ]);
+      expect([...outcomes.entries()]).to.deep.equal([
+        [oneOff(2, 60n).id, "inserted"],
+        [oneOff(3, 50n).id, "insufficient_balance"],
+        [oneOff(4, 40n).id, "inserted"],
+      ]);
+      expect(await store.payments.pendingOneOffAmountOf(payer)).to.equal(100n);
+      const again = await store.payments.insertAcceptedGuarded([{ record: oneOff(2, 60n), ceiling: 1_000n }]);
+      expect(again.get(oneOff(2, 60n).id)).to.equal("duplicate");
+    });
+
+    it("concurrent one-off groups for one wallet (two instances) accept exactly what it holds", async () => {
+      const groups = [0, 1, 2, 3].map((g) =>
+        [0, 1, 2, 3, 4].map((i) => ({ record: oneOff(10 + g * 5 + i, 10n), ceiling: 95n })),
+      );
+      const results = await Promise.all(groups.map((group) => store.payments.insertAcceptedGuarded(group)));
+      const inserted = results.flatMap((r) => [...r.values()]).filter((o) => o === "inserted");
+      expect(inserted).to.have.length(9);
+      expect(await store.payments.pendingOneOffAmountOf(payer)).to.equal(90n);
+    });
+
+    it("the guarded insert of escrow-balance payments ignores pending one-off payments", async () => {
+      await store.payments.insertAccepted([oneOff(1, 1_000n), oneOff(2, 1_000n)]);
+      const outcomes = await store.payments.insertAcceptedGuarded([
+        { record: makePayment(3, { amount: 50n }), ceiling: 50n },
+        { record: makePayment(4, { amount: 1n }), ceiling: 50n },
+      ]);
+      expect([...outcomes.values()]).to.deep.equal(["inserted", "insufficient_balance"]);
     });
   });
 }

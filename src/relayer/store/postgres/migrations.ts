@@ -262,6 +262,17 @@ export const MIGRATIONS: readonly string[] = [
   -- countByState; pruneFinishedBefore: sent and failed rows by age
   CREATE INDEX relay_requests_state ON relay_requests (state, updated_at);
   `,
+  // One-off payments (nonce 2^64-1, paid from the payer's wallet, several pending per payer) are
+  // outside the one-pending-payment-per-(payer, nonce) rule: the index's condition leaves them out
+  // (the escrow-balance reads carry the same text), and their own pending sum per payer
+  // (pendingOneOffAmountOf, the intake's token balance check) reads an index of theirs.
+  `
+  DROP INDEX payments_pending_nonce;
+  CREATE UNIQUE INDEX payments_pending_nonce ON payments (payer, nonce) INCLUDE (amount)
+    WHERE state IN ${PENDING} AND nonce <> 18446744073709551615;
+  CREATE INDEX payments_pending_one_off ON payments (payer) INCLUDE (amount)
+    WHERE state IN ${PENDING} AND nonce = 18446744073709551615;
+  `,
 ];
 
 /** Any constant: the advisory lock that serialises migrations of one database across instances. */

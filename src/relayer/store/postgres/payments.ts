@@ -8,6 +8,7 @@ import type {
   PaymentUpdate,
   PendingPayment,
 } from "../types";
+import { ONE_OFF_NONCE, isOneOff } from "../../../protocol/eip3009";
 import { groupByShape, mergePaymentUpdates } from "../paymentUpdates";
 import { dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull } from "../sqlite/codec";
 import type { PgConnection, Queryable } from "./connection";
@@ -15,6 +16,13 @@ import { enqueueAcceptedEvents } from "./outbox";
 
 export const PENDING_STATES = [PaymentState.Accepted, PaymentState.Batched, PaymentState.Submitted] as const;
 const PENDING_SQL = PENDING_STATES.map((s) => `'${s}'`).join(", ");
+/**
+ * One-off payments (nonce ONE_OFF_NONCE) are paid from the payer's wallet, not its escrow balance
+ * or nonce window: the escrow-balance reads leave them out (the text of the pending-nonce index's
+ * condition, migration 11), pendingOneOffAmountOf sums them.
+ */
+const FROM_BALANCE_SQL = `nonce <> ${ONE_OFF_NONCE}`;
+const ONE_OFF_SQL = `nonce = ${ONE_OFF_NONCE}`;
 
 interface PaymentRow {
   id: string;
@@ -206,10 +214,14 @@ export class PgPayments implements PaymentRepository {
       // costs more to plan than the few rows `nonce = ANY` lets through and the client drops.
       const { rows } = await db.query<{ kind: number; key: string; amount: string | null; nonce: string | null }>(
         `SELECT 0 AS kind, payer AS key, SUM(amount)::text AS amount, NULL AS nonce FROM payments
-           WHERE payer = ANY($1::text[]) AND state IN (${PENDING_SQL}) GROUP BY payer
+           WHERE payer = ANY($1::text[]) AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL} GROUP BY payer
+         UNION ALL
+         SELECT 5, payer, SUM(amount)::text, NULL FROM payments
+           WHERE payer = ANY($1::text[]) AND state IN (${PENDING_SQL}) AND ${ONE_OFF_SQL} GROUP BY payer
          UNION ALL
          SELECT 4, payer, NULL, nonce::text FROM payments
            WHERE payer = ANY($1::text[]) AND nonce = ANY($4::numeric[]) AND state IN (${PENDING_SQL})
+             AND ${FROM_BALANCE_SQL}
          UNION ALL
          SELECT 1, id, NULL, NULL FROM payments WHERE id = ANY($2::text[])
          UNION ALL
@@ -224,13 +236,14 @@ export class PgPayments implements PaymentRepository {
           ...(claims.length > 0 ? [claims] : []),
         ],
       );
-      const pending = new Map<string, { sum: bigint; nonces: Set<bigint> }>();
-      for (const payer of payers) pending.set(payer, { sum: 0n, nonces: new Set() });
+      const pending = new Map<string, { sum: bigint; oneOffSum: bigint; nonces: Set<bigint> }>();
+      for (const payer of payers) pending.set(payer, { sum: 0n, oneOffSum: 0n, nonces: new Set() });
       const existing = new Set<string>();
       const live = new Set<bigint>();
       const claimed = new Set<string>();
       for (const r of rows) {
         if (r.kind === 0) pending.get(r.key)!.sum = BigInt(r.amount!);
+        else if (r.kind === 5) pending.get(r.key)!.oneOffSum = BigInt(r.amount!);
         else if (r.kind === 4) pending.get(r.key)!.nonces.add(BigInt(r.nonce!));
         else if (r.kind === 1) existing.add(r.key);
         else if (r.kind === 2) live.add(BigInt(r.key));
@@ -244,14 +257,20 @@ export class PgPayments implements PaymentRepository {
           continue;
         }
         const p = pending.get(hex(record.payer))!;
-        if (p.nonces.has(record.nonce)) {
+        const oneOff = isOneOff(record);
+        if (!oneOff && p.nonces.has(record.nonce)) {
           outcomes.set(id, "nonce_unavailable");
-        } else if (p.sum + record.amount > ceiling) {
+        } else if ((oneOff ? p.oneOffSum : p.sum) + record.amount > ceiling) {
           outcomes.set(id, "insufficient_balance");
         } else if (record.requestId !== null && claimed.has(record.requestId)) {
           // A second payment of one payment request (checked last, as SQLite's insert would skip
           // it): the request's first payment is the result, and this one reserves nothing.
           outcomes.set(id, "duplicate");
+        } else if (oneOff) {
+          p.oneOffSum += record.amount;
+          if (record.requestId !== null) claimed.add(record.requestId);
+          outcomes.set(id, "inserted");
+          accepted.push(record);
         } else {
           p.sum += record.amount;
           p.nonces.add(record.nonce);
@@ -348,9 +367,17 @@ export class PgPayments implements PaymentRepository {
     return rows.map(toPayment);
   }
 
-  async pendingAmountOf(payer: Hex): Promise<bigint> {
+  pendingAmountOf(payer: Hex): Promise<bigint> {
+    return this.pendingSum(payer, FROM_BALANCE_SQL);
+  }
+
+  pendingOneOffAmountOf(payer: Hex): Promise<bigint> {
+    return this.pendingSum(payer, ONE_OFF_SQL);
+  }
+
+  private async pendingSum(payer: Hex, funding: string): Promise<bigint> {
     const rows = await this.conn.rows<{ sum: string | null }>(
-      `SELECT SUM(amount) AS sum FROM payments WHERE payer = $1 AND state IN (${PENDING_SQL})`,
+      `SELECT SUM(amount) AS sum FROM payments WHERE payer = $1 AND state IN (${PENDING_SQL}) AND ${funding}`,
       [hex(payer)],
     );
     return BigInt(rows[0].sum ?? "0");
@@ -358,7 +385,7 @@ export class PgPayments implements PaymentRepository {
 
   async pendingNoncesOf(payer: Hex): Promise<bigint[]> {
     const rows = await this.conn.rows<{ nonce: string }>(
-      `SELECT nonce FROM payments WHERE payer = $1 AND state IN (${PENDING_SQL})`,
+      `SELECT nonce FROM payments WHERE payer = $1 AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL}`,
       [hex(payer)],
     );
     return rows.map((r) => BigInt(r.nonce)).sort(compare);
@@ -366,7 +393,8 @@ export class PgPayments implements PaymentRepository {
 
   async pendingOf(payer: Hex): Promise<PendingPayment[]> {
     const rows = await this.conn.rows<{ id: string; amount: string; nonce: string; state: string }>(
-      `SELECT id, amount, nonce, state FROM payments WHERE payer = $1 AND state IN (${PENDING_SQL}) ORDER BY seq`,
+      `SELECT id, amount, nonce, state FROM payments
+         WHERE payer = $1 AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL} ORDER BY seq`,
       [hex(payer)],
     );
     return rows.map((r) => ({

@@ -309,4 +309,11 @@ ${PAYMENT_COLUMNS}
   -- countByState; pruneFinishedBefore: sent and failed rows by age
   CREATE INDEX relay_requests_state ON relay_requests (state, updated_at);
   `,
+  // 11: one-off payments (nonce 2^64-1, paid from the payer's wallet) are left out of the escrow-
+  // balance reads above by their nonce; their own pending sum per payer (pendingOneOffAmountOf, the
+  // intake's token balance check) reads this index of the pending one-off rows alone.
+  `
+  CREATE INDEX payments_pending_one_off ON payments (payer, amount)
+    WHERE state IN ('accepted', 'batched', 'submitted') AND nonce = '18446744073709551615';
+  `,
 ];

@@ -8,6 +8,7 @@ import type {
   PaymentUpdate,
   PendingPayment,
 } from "../types";
+import { ONE_OFF_NONCE, isOneOff } from "../../../protocol/eip3009";
 import { groupByShape, mergePaymentUpdates } from "../paymentUpdates";
 import { big, bigOrNull, dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull, placeholders } from "./codec";
 import { enqueueAcceptedEvents } from "./outbox";
@@ -19,6 +20,12 @@ const IN_CHUNK = 500;
 
 export const PENDING_STATES = [PaymentState.Accepted, PaymentState.Batched, PaymentState.Submitted] as const;
 const PENDING_SQL = PENDING_STATES.map((s) => `'${s}'`).join(", ");
+/**
+ * One-off payments (nonce ONE_OFF_NONCE) are paid from the payer's wallet, not its escrow balance
+ * or nonce window: the escrow-balance reads leave them out, pendingOneOffAmountOf sums them.
+ */
+const FROM_BALANCE_SQL = `nonce <> '${ONE_OFF_NONCE}'`;
+const ONE_OFF_SQL = `nonce = '${ONE_OFF_NONCE}'`;
 /** pendingSum's limbs: 13 decimal digits each. */
 const LIMB_DIGITS = 13n;
 const LIMB = 10n ** LIMB_DIGITS;
@@ -144,7 +151,7 @@ export class SqlitePayments implements PaymentRepository {
       const outcomes = new Map<Hex, GuardedInsertOutcome>();
       const sums = new Map<Hex, bigint>();
       const nonceTaken = this.conn.prepare(
-        `SELECT 1 FROM payments WHERE payer = ? AND nonce = ? AND state IN (${PENDING_SQL}) LIMIT 1`,
+        `SELECT 1 FROM payments WHERE payer = ? AND nonce = ? AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL} LIMIT 1`,
       );
       const stored = this.conn.prepare("SELECT 1 FROM payments WHERE id = ?");
       const inserted: PaymentRecord[] = [];
@@ -153,19 +160,23 @@ export class SqlitePayments implements PaymentRepository {
         if (outcomes.has(id)) continue;
         const payer = hex(record.payer);
         let outcome: GuardedInsertOutcome;
+        // A one-off payment is judged against the payer's pending one-off payments and its wallet
+        // (`ceiling`), with no nonce of the window to take.
+        const oneOff = isOneOff(record);
+        const sumKey = `${payer}:${oneOff ? "one-off" : "balance"}` as Hex;
         if (stored.get(id) !== undefined) outcome = "duplicate";
         // The call's own inserts are pending rows by now: the seek sees them.
-        else if (nonceTaken.get(payer, dec(record.nonce)) !== undefined) outcome = "nonce_unavailable";
+        else if (!oneOff && nonceTaken.get(payer, dec(record.nonce)) !== undefined) outcome = "nonce_unavailable";
         else {
-          const sum = sums.get(payer) ?? this.pendingSum(payer);
-          sums.set(payer, sum);
+          const sum = sums.get(sumKey) ?? this.pendingSum(payer, oneOff ? ONE_OFF_SQL : FROM_BALANCE_SQL);
+          sums.set(sumKey, sum);
           if (sum + record.amount > ceiling) outcome = "insufficient_balance";
           // Not inserted although the guard passed: the payment request is claimed by another
           // payment; the caller tells it apart by a read.
           else if (!this.insertOne(record)) outcome = "duplicate";
           else {
             outcome = "inserted";
-            sums.set(payer, sum + record.amount);
+            sums.set(sumKey, sum + record.amount);
             inserted.push(record);
           }
         }
@@ -185,21 +196,21 @@ export class SqlitePayments implements PaymentRepository {
    * split into three 13-digit limbs summed apart: a limb sum stays exact below 920,000 rows. Rows
    * past those bounds (never written by intake) are summed in bigint instead.
    */
-  private pendingSum(payer: Hex): bigint {
+  private pendingSum(payer: Hex, funding: string = FROM_BALANCE_SQL): bigint {
     const row = this.conn
       .prepare(
         `SELECT COUNT(*) AS n, MAX(LENGTH(amount)) AS width,
            SUM(CAST(substr(amount, -13) AS INTEGER)) AS lo,
            SUM(CAST(substr(amount, -26, 13) AS INTEGER)) AS mid,
            SUM(CAST(substr(amount, -39, 13) AS INTEGER)) AS hi
-         FROM payments WHERE payer = ? AND state IN (${PENDING_SQL})`,
+         FROM payments WHERE payer = ? AND state IN (${PENDING_SQL}) AND ${funding}`,
       )
       .safeIntegers(true)
       .get(payer) as { n: bigint; width: bigint | null; lo: bigint | null; mid: bigint | null; hi: bigint | null };
     if (row.n === 0n) return 0n;
     if (row.width! > LIMB_DIGITS * 3n || row.n >= 900_000n) {
       const rows = this.conn
-        .prepare(`SELECT amount FROM payments WHERE payer = ? AND state IN (${PENDING_SQL})`)
+        .prepare(`SELECT amount FROM payments WHERE payer = ? AND state IN (${PENDING_SQL}) AND ${funding}`)
         .all(payer) as { amount: string }[];
       return rows.reduce((total, r) => total + BigInt(r.amount), 0n);
     }
@@ -357,10 +368,14 @@ export class SqlitePayments implements PaymentRepository {
     return this.conn.run(() => this.pendingSum(hex(payer)));
   }
 
+  pendingOneOffAmountOf(payer: Hex): Promise<bigint> {
+    return this.conn.run(() => this.pendingSum(hex(payer), ONE_OFF_SQL));
+  }
+
   pendingNoncesOf(payer: Hex): Promise<bigint[]> {
     return this.conn.run(() => {
       const rows = this.conn
-        .prepare(`SELECT nonce FROM payments WHERE payer = ? AND state IN (${PENDING_SQL})`)
+        .prepare(`SELECT nonce FROM payments WHERE payer = ? AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL}`)
         .all(hex(payer)) as { nonce: string }[];
       return rows.map((r) => BigInt(r.nonce)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     });
@@ -369,7 +384,9 @@ export class SqlitePayments implements PaymentRepository {
   pendingOf(payer: Hex): Promise<PendingPayment[]> {
     return this.conn.run(() => {
       const rows = this.conn
-        .prepare(`SELECT id, amount, nonce, state FROM payments WHERE payer = ? AND state IN (${PENDING_SQL})`)
+        .prepare(
+          `SELECT id, amount, nonce, state FROM payments WHERE payer = ? AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL}`,
+        )
         .all(hex(payer)) as { id: string; amount: string; nonce: string; state: string }[];
       return rows.map((r) => ({
         id: r.id as Hex,
