@@ -36,3 +36,33 @@ export function orderRefsOfCalldata(input: Hex, domain: EscrowDomain, wanted: Re
   }
   return out;
 }
+
+/**
+ * The orderRef of every escrowed payment among `events`, reading each escrowing transaction's
+ * calldata once through `inputOf` (the caller's chain access: null when the node has no such
+ * transaction). Transactions are read in chain order, a few at a time.
+ */
+export async function collectOrderRefs(
+  events: readonly { kind: string; txHash: Hex; paymentId?: Hex }[],
+  domain: EscrowDomain,
+  inputOf: (txHash: Hex) => Promise<Hex | null>,
+  concurrency = 8,
+): Promise<Map<Hex, Hex>> {
+  const byTx = new Map<Hex, Set<Hex>>();
+  for (const e of events) {
+    if (e.kind !== "escrowed" || !e.paymentId) continue;
+    let ids = byTx.get(e.txHash);
+    if (!ids) byTx.set(e.txHash, (ids = new Set()));
+    ids.add(e.paymentId);
+  }
+  const out = new Map<Hex, Hex>();
+  const queue = [...byTx.entries()];
+  const work = async (): Promise<void> => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const input = await inputOf(next[0]);
+      if (input) for (const [id, ref] of orderRefsOfCalldata(input, domain, next[1])) out.set(id, ref);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, work));
+  return out;
+}
