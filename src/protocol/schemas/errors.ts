@@ -40,6 +40,10 @@ export const ERROR_CODES = {
   webhook_limit_reached: 409,
   webhook_url_not_allowed: 422,
   request_already_paid: 409,
+  /** A report's date is not a calendar date YYYY-MM-DD. */
+  invalid_date: 400,
+  /** A report's tz is not an IANA time zone name. */
+  invalid_time_zone: 400,
   internal: 500,
 } as const;
 

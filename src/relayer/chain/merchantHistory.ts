@@ -1,0 +1,136 @@
+/**
+ * A merchant's escrow events read from the chain for its reports and credit record: eth_getLogs of
+ * the report events filtered by the merchant's indexed id (two queries: PaymentEscrowed indexes it
+ * third, the others second), block times, and each escrowing transaction's calldata for the order
+ * references. The same inputs the auditor takes from its scan, normalised by the same module
+ * (src/protocol/reports), so both write the same files. Block times and calldata do not change once
+ * final and are cached; the logs are read per request (bounded pages).
+ */
+import { collectOrderRefs, reportEventOf, type ReportEvent } from "../../protocol/reports";
+import { REPORT_EVENT_KINDS, type ReportEscrowEventName } from "../../protocol/reports";
+import { escrowDomain, type EscrowDomain } from "../../protocol";
+import type { Hex } from "../domain";
+import { EscrowEventDecoder } from "./escrowEvents";
+
+/** The one thing read from the node: JSON-RPC (ethers' JsonRpcProvider and Hardhat's provider fit). */
+export interface JsonRpcSender {
+  send(method: string, params: unknown[]): Promise<any>;
+}
+
+export interface MerchantHistoryOptions {
+  rpc: JsonRpcSender;
+  chainId: bigint;
+  escrow: Hex;
+  token: Hex;
+  /** First block that can hold escrow events (the deploy block). */
+  startBlock: bigint;
+  /** Blocks per eth_getLogs query. */
+  pageBlocks?: bigint;
+}
+
+const NAMES = Object.keys(REPORT_EVENT_KINDS) as ReportEscrowEventName[];
+const MERCHANT_SECOND = NAMES.filter((n) => n !== "PaymentEscrowed");
+const CACHE_LIMIT = 100_000;
+
+interface JsonLog {
+  topics: string[];
+  data: string;
+  blockNumber: string;
+  logIndex: string;
+  transactionHash: string;
+  removed?: boolean;
+}
+
+export class MerchantHistory {
+  readonly token: Hex;
+  private readonly domain: EscrowDomain;
+  private readonly decoder = new EscrowEventDecoder(NAMES);
+  private readonly second = new EscrowEventDecoder(MERCHANT_SECOND).topics;
+  private readonly escrowed = new EscrowEventDecoder(["PaymentEscrowed"]).topics;
+  private readonly times = new Map<bigint, number>();
+  private readonly inputs = new Map<Hex, Hex | null>();
+
+  constructor(private readonly options: MerchantHistoryOptions) {
+    this.token = options.token.toLowerCase() as Hex;
+    this.domain = escrowDomain(options.chainId, options.escrow);
+  }
+
+  /** The latest block and its time: what a credit record is computed at. */
+  async head(): Promise<{ blockNumber: bigint; timestamp: number }> {
+    const block = (await this.options.rpc.send("eth_getBlockByNumber", ["latest", false])) as {
+      number: string;
+      timestamp: string;
+    };
+    return { blockNumber: BigInt(block.number), timestamp: Number(BigInt(block.timestamp)) };
+  }
+
+  /** The merchant's report events up to `toBlock`, in chain order. */
+  async events(merchantId: bigint, toBlock: bigint): Promise<ReportEvent[]> {
+    const id = `0x${merchantId.toString(16).padStart(64, "0")}`;
+    const page = this.options.pageBlocks ?? 10_000n;
+    const logs: JsonLog[] = [];
+    for (let from = this.options.startBlock; from <= toBlock; from += page) {
+      const to = from + page - 1n < toBlock ? from + page - 1n : toBlock;
+      const range = { address: this.options.escrow, fromBlock: quantity(from), toBlock: quantity(to) };
+      const [a, b] = await Promise.all([
+        this.options.rpc.send("eth_getLogs", [{ ...range, topics: [this.second, null, id] }]),
+        this.options.rpc.send("eth_getLogs", [{ ...range, topics: [this.escrowed, null, null, id] }]),
+      ]);
+      logs.push(...(a as JsonLog[]), ...(b as JsonLog[]));
+    }
+    const out: ReportEvent[] = [];
+    for (const log of logs) {
+      if (log.removed) continue;
+      const decoded = this.decoder.decode(log);
+      if (!decoded) continue;
+      const { name, ...args } = decoded;
+      const blockNumber = BigInt(log.blockNumber);
+      const event = reportEventOf(name, args, {
+        blockNumber,
+        logIndex: Number(BigInt(log.logIndex)),
+        txHash: log.transactionHash.toLowerCase() as Hex,
+        timestamp: await this.blockTime(blockNumber),
+      });
+      if (event) out.push(event);
+    }
+    return out.sort((x, y) =>
+      x.blockNumber === y.blockNumber ? x.logIndex - y.logIndex : x.blockNumber < y.blockNumber ? -1 : 1,
+    );
+  }
+
+  /** payment id → orderRef of the escrowed payments among `events` (from their transactions' calldata). */
+  orderRefs(events: readonly ReportEvent[]): Promise<Map<Hex, Hex>> {
+    return collectOrderRefs(
+      events.map((e) => ({ kind: e.kind, txHash: e.txHash, paymentId: "paymentId" in e ? e.paymentId : undefined })),
+      this.domain,
+      (hash) => this.input(hash),
+    );
+  }
+
+  private async blockTime(blockNumber: bigint): Promise<number> {
+    const known = this.times.get(blockNumber);
+    if (known !== undefined) return known;
+    const block = (await this.options.rpc.send("eth_getBlockByNumber", [quantity(blockNumber), false])) as {
+      timestamp: string;
+    } | null;
+    if (!block) throw new Error(`the node has no block ${blockNumber}`);
+    const time = Number(BigInt(block.timestamp));
+    remember(this.times, blockNumber, time);
+    return time;
+  }
+
+  private async input(hash: Hex): Promise<Hex | null> {
+    if (this.inputs.has(hash)) return this.inputs.get(hash)!;
+    const tx = (await this.options.rpc.send("eth_getTransactionByHash", [hash])) as { input: string } | null;
+    const input = tx ? (tx.input.toLowerCase() as Hex) : null;
+    remember(this.inputs, hash, input);
+    return input;
+  }
+}
+
+const quantity = (n: bigint): string => `0x${n.toString(16)}`;
+
+function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
+  if (map.size >= CACHE_LIMIT) map.delete(map.keys().next().value as K);
+  map.set(key, value);
+}
