@@ -1,7 +1,7 @@
 /**
  * A merchant's escrow events read from the chain for its reports and credit record: eth_getLogs of
- * the report events filtered by the merchant's indexed id (two queries: PaymentEscrowed indexes it
- * third, the others second), block times, and each escrowing transaction's calldata for the order
+ * the report events filtered by the merchant's indexed id (three queries: the events index it
+ * first, second or third), block times, and each escrowing transaction's calldata for the order
  * references. The same inputs the auditor takes from its scan, normalised by the same module
  * (src/protocol/reports), so both write the same files. Block times and calldata do not change once
  * final and are cached; the logs are read per request (bounded pages).
@@ -29,7 +29,9 @@ export interface MerchantHistoryOptions {
 }
 
 const NAMES = Object.keys(REPORT_EVENT_KINDS) as ReportEscrowEventName[];
-const MERCHANT_SECOND = NAMES.filter((n) => n !== "PaymentEscrowed");
+/** Where each event indexes the merchant id: topic 1 (payouts), 2 (most), 3 (PaymentEscrowed). */
+const MERCHANT_FIRST: ReportEscrowEventName[] = ["MerchantPaid", "PayoutDeferred", "Claimed"];
+const MERCHANT_SECOND = NAMES.filter((n) => n !== "PaymentEscrowed" && !MERCHANT_FIRST.includes(n));
 const CACHE_LIMIT = 100_000;
 
 interface JsonLog {
@@ -45,6 +47,7 @@ export class MerchantHistory {
   readonly token: Hex;
   private readonly domain: EscrowDomain;
   private readonly decoder = new EscrowEventDecoder(NAMES);
+  private readonly first = new EscrowEventDecoder(MERCHANT_FIRST).topics;
   private readonly second = new EscrowEventDecoder(MERCHANT_SECOND).topics;
   private readonly escrowed = new EscrowEventDecoder(["PaymentEscrowed"]).topics;
   private readonly times = new Map<bigint, number>();
@@ -72,11 +75,12 @@ export class MerchantHistory {
     for (let from = this.options.startBlock; from <= toBlock; from += page) {
       const to = from + page - 1n < toBlock ? from + page - 1n : toBlock;
       const range = { address: this.options.escrow, fromBlock: quantity(from), toBlock: quantity(to) };
-      const [a, b] = await Promise.all([
+      const pages = await Promise.all([
+        this.options.rpc.send("eth_getLogs", [{ ...range, topics: [this.first, id] }]),
         this.options.rpc.send("eth_getLogs", [{ ...range, topics: [this.second, null, id] }]),
         this.options.rpc.send("eth_getLogs", [{ ...range, topics: [this.escrowed, null, null, id] }]),
       ]);
-      logs.push(...(a as JsonLog[]), ...(b as JsonLog[]));
+      for (const page of pages) logs.push(...(page as JsonLog[]));
     }
     const out: ReportEvent[] = [];
     for (const log of logs) {
