@@ -110,11 +110,15 @@ export function parseCli(argv: readonly string[]): CliOptions {
 
 /** --reports with its --date (and --tz, --merchant), or --credit: never both, never with --payment. */
 function parseReportOptions(options: CliOptions, text: (name: string) => string | undefined): void {
-  options.reports = text("reports");
+  const reports = text("reports");
   const date = text("date");
   const tz = text("tz");
-  options.merchant = merchantId(text("merchant"), "--merchant");
-  options.credit = merchantId(text("credit"), "--credit");
+  const merchant = merchantId(text("merchant"), "--merchant");
+  const credit = merchantId(text("credit"), "--credit");
+  // Set only when given, so the options of a plain audit are what they always were.
+  if (reports !== undefined) options.reports = reports;
+  if (merchant !== undefined) options.merchant = merchant;
+  if (credit !== undefined) options.credit = credit;
   const modes = [options.payment !== undefined, options.reports !== undefined, options.credit !== undefined];
   if (modes.filter(Boolean).length > 1) throw new UsageError("Give at most one of --payment, --reports, --credit");
   if (options.reports === undefined) {
