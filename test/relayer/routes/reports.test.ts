@@ -24,6 +24,7 @@ import {
   usd,
 } from "../../escrow/fixtures";
 import { escrowInStore, perTest, signedPayment, startApi, type ApiHarness } from "../helpers/api";
+import { createCustomerClient, createMerchantClient } from "../../../src/sdk";
 
 const ref = (text: string) => ethers.keccak256(ethers.toUtf8Bytes(text)) as Hex;
 
@@ -141,6 +142,20 @@ describe("relayer API: merchant reports and credit record (agree with the audito
         }
       }
     }
+    // The SDK downloads the same text.
+    const sdk = createMerchantClient({ baseUrl: h.url, apiKey: key.key });
+    const viaSdk = await sdk.downloadReport("settlements", { date, tz: "Asia/Shanghai" });
+    expect(viaSdk).to.equal(
+      reportCsv(
+        "settlements",
+        { merchantId: 1n, token: a.t.token.toLowerCase() as Hex, events: a.events, orderRefs: a.orderRefs },
+        reportDay(date, "Asia/Shanghai"),
+      ),
+    );
+    await sdk.downloadReport("summary", { date: "2026-02-30" }).then(
+      () => expect.fail("a bad date must be refused"),
+      (e: { code?: string; status?: number }) => expect([e.status, e.code]).to.deep.equal([400, "invalid_date"]),
+    );
     // The files hold what happened: every kind of event, the order references from the calldata.
     const all = days.flatMap(
       (d) =>
@@ -185,6 +200,7 @@ describe("relayer API: merchant reports and credit record (agree with the audito
     });
     expect(res.body.disputes).to.deep.equal({ open: 0, forMerchant: 0, forPayer: 0, split: 1, expired: 0 });
     expect(res.body.timeToSettle.paidPayments).to.equal(4);
+    expect(await createCustomerClient({ baseUrl: h.url }).getCreditRecord(1n)).to.deep.equal(res.body);
   });
 
   it("failures: bad date 400 invalid_date, bad zone 400 invalid_time_zone, unknown file 400, no key 401, unknown merchant 404", async function () {
