@@ -10,6 +10,7 @@ import { collectOrderRefs, reportEventOf, type ReportEvent } from "../../protoco
 import { REPORT_EVENT_KINDS, type ReportEscrowEventName } from "../../protocol/reports";
 import { escrowDomain, type EscrowDomain } from "../../protocol";
 import type { Hex } from "../domain";
+import { ApiError, isApiError } from "../errors";
 import { EscrowEventDecoder } from "./escrowEvents";
 
 /** The one thing read from the node: JSON-RPC (ethers' JsonRpcProvider and Hardhat's provider fit). */
@@ -60,7 +61,7 @@ export class MerchantHistory {
 
   /** The latest block and its time: what a credit record is computed at. */
   async head(): Promise<{ blockNumber: bigint; timestamp: number }> {
-    const block = (await this.options.rpc.send("eth_getBlockByNumber", ["latest", false])) as {
+    const block = (await this.read("eth_getBlockByNumber", ["latest", false])) as {
       number: string;
       timestamp: string;
     };
@@ -70,21 +71,34 @@ export class MerchantHistory {
   /** The merchant's report events up to `toBlock`, in chain order. */
   async events(merchantId: bigint, toBlock: bigint): Promise<ReportEvent[]> {
     const id = `0x${merchantId.toString(16).padStart(64, "0")}`;
-    const page = this.options.pageBlocks ?? 10_000n;
+    let page = this.options.pageBlocks ?? 10_000n;
     const logs: JsonLog[] = [];
-    for (let from = this.options.startBlock; from <= toBlock; from += page) {
+    for (let from = this.options.startBlock; from <= toBlock;) {
       const to = from + page - 1n < toBlock ? from + page - 1n : toBlock;
       const range = { address: this.options.escrow, fromBlock: quantity(from), toBlock: quantity(to) };
-      const pages = await Promise.all([
-        this.options.rpc.send("eth_getLogs", [{ ...range, topics: [this.first, id] }]),
-        this.options.rpc.send("eth_getLogs", [{ ...range, topics: [this.second, null, id] }]),
-        this.options.rpc.send("eth_getLogs", [{ ...range, topics: [this.escrowed, null, null, id] }]),
-      ]);
-      for (const page of pages) logs.push(...(page as JsonLog[]));
+      let pages: unknown[];
+      try {
+        pages = await Promise.all([
+          this.options.rpc.send("eth_getLogs", [{ ...range, topics: [this.first, id] }]),
+          this.options.rpc.send("eth_getLogs", [{ ...range, topics: [this.second, null, id] }]),
+          this.options.rpc.send("eth_getLogs", [{ ...range, topics: [this.escrowed, null, null, id] }]),
+        ]);
+      } catch (error) {
+        // Providers cap a query's results or range: halve the page and try again, down to one block.
+        if (page > 1n) {
+          page /= 2n;
+          continue;
+        }
+        throw unavailable("eth_getLogs", error);
+      }
+      for (const found of pages) logs.push(...(found as JsonLog[]));
+      from = to + 1n;
     }
+    const live = logs.filter((log) => !log.removed);
+    const blocks = [...new Set(live.map((log) => BigInt(log.blockNumber)))];
+    await mapLimit(blocks, READ_CONCURRENCY, (n) => this.blockTime(n));
     const out: ReportEvent[] = [];
-    for (const log of logs) {
-      if (log.removed) continue;
+    for (const log of live) {
       const decoded = this.decoder.decode(log);
       if (!decoded) continue;
       const { name, ...args } = decoded;
@@ -114,10 +128,10 @@ export class MerchantHistory {
   private async blockTime(blockNumber: bigint): Promise<number> {
     const known = this.times.get(blockNumber);
     if (known !== undefined) return known;
-    const block = (await this.options.rpc.send("eth_getBlockByNumber", [quantity(blockNumber), false])) as {
+    const block = (await this.read("eth_getBlockByNumber", [quantity(blockNumber), false])) as {
       timestamp: string;
     } | null;
-    if (!block) throw new Error(`the node has no block ${blockNumber}`);
+    if (!block) throw new ApiError("chain_unavailable", `the node has no block ${blockNumber} (reorg?): try again`);
     const time = Number(BigInt(block.timestamp));
     remember(this.times, blockNumber, time);
     return time;
@@ -125,11 +139,33 @@ export class MerchantHistory {
 
   private async input(hash: Hex): Promise<Hex | null> {
     if (this.inputs.has(hash)) return this.inputs.get(hash)!;
-    const tx = (await this.options.rpc.send("eth_getTransactionByHash", [hash])) as { input: string } | null;
+    const tx = (await this.read("eth_getTransactionByHash", [hash])) as { input: string } | null;
     const input = tx ? (tx.input.toLowerCase() as Hex) : null;
     remember(this.inputs, hash, input);
     return input;
   }
+
+  /** One JSON-RPC read; a failure is 503 chain_unavailable (the node's message, which may name its URL, is not sent). */
+  private async read(method: string, params: unknown[]): Promise<unknown> {
+    try {
+      return await this.options.rpc.send(method, params);
+    } catch (error) {
+      throw unavailable(method, error);
+    }
+  }
+}
+
+const READ_CONCURRENCY = 16;
+
+const unavailable = (method: string, error: unknown): ApiError =>
+  isApiError(error) ? error : new ApiError("chain_unavailable", `${method} failed`, undefined, { cause: error });
+
+async function mapLimit<T>(items: readonly T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 const quantity = (n: bigint): string => `0x${n.toString(16)}`;
