@@ -1,5 +1,6 @@
 /** Command-line parsing of the auditor: flags to typed options, or a UsageError (exit code 2). */
 import { parseArgs } from "node:util";
+import { reportDay, ReportDayError, type ReportDay } from "../protocol/reports";
 import { UsageError } from "./errors";
 import type { Hex } from "./types";
 
@@ -19,6 +20,12 @@ Rebuilds StablePay's ledger from the chain's events alone and reconciles it with
   --page-size <n>        blocks per eth_getLogs query (default: 2000; halved automatically
                          when the provider refuses a query for its size)
   --state-file <file>    save decoded progress there and resume from it next time
+  --reports <dir>        write merchants' reconciliation files for --date instead
+                         (<dir>/merchant-<id>/<date>/{transactions,settlements,summary}.csv)
+  --date <YYYY-MM-DD>    the day of --reports
+  --tz <IANA zone>       the time zone of that day (default UTC), e.g. Asia/Shanghai
+  --merchant <id>        only this merchant's files (default: every merchant with events)
+  --credit <merchantId>  print the merchant's credit record (JSON) instead
   --quiet                no progress lines on stderr
   -h, --help             this text
 
@@ -37,6 +44,11 @@ export interface CliOptions {
   pageSize?: bigint;
   stateFile?: string;
   quiet: boolean;
+  /** --reports: directory for the merchant reconciliation files of `day`. */
+  reports?: string;
+  day?: ReportDay;
+  merchant?: bigint;
+  credit?: bigint;
 }
 
 export function parseCli(argv: readonly string[]): CliOptions {
@@ -56,6 +68,11 @@ export function parseCli(argv: readonly string[]): CliOptions {
         "to-block": { type: "string" },
         "page-size": { type: "string" },
         "state-file": { type: "string" },
+        reports: { type: "string" },
+        date: { type: "string" },
+        tz: { type: "string" },
+        merchant: { type: "string" },
+        credit: { type: "string" },
         quiet: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -85,9 +102,44 @@ export function parseCli(argv: readonly string[]): CliOptions {
       throw new UsageError(`--payment must be a 32-byte hex payment id, not "${payment}"`);
     options.payment = payment as Hex;
   }
+  parseReportOptions(options, text);
   if (options.rpc !== undefined && !/^(https?|wss?):\/\//.test(options.rpc))
     throw new UsageError(`--rpc must be an http(s) or ws(s) URL, not "${options.rpc}"`);
   return options;
+}
+
+/** --reports with its --date (and --tz, --merchant), or --credit: never both, never with --payment. */
+function parseReportOptions(options: CliOptions, text: (name: string) => string | undefined): void {
+  const reports = text("reports");
+  const date = text("date");
+  const tz = text("tz");
+  const merchant = merchantId(text("merchant"), "--merchant");
+  const credit = merchantId(text("credit"), "--credit");
+  // Set only when given, so the options of a plain audit are what they always were.
+  if (reports !== undefined) options.reports = reports;
+  if (merchant !== undefined) options.merchant = merchant;
+  if (credit !== undefined) options.credit = credit;
+  const modes = [options.payment !== undefined, options.reports !== undefined, options.credit !== undefined];
+  if (modes.filter(Boolean).length > 1) throw new UsageError("Give at most one of --payment, --reports, --credit");
+  if (options.reports === undefined) {
+    if (date !== undefined || tz !== undefined || options.merchant !== undefined)
+      throw new UsageError("--date, --tz and --merchant go with --reports");
+    return;
+  }
+  if (date === undefined) throw new UsageError("--reports needs --date YYYY-MM-DD");
+  try {
+    options.day = reportDay(date, tz);
+  } catch (e) {
+    if (e instanceof ReportDayError) throw new UsageError(`--${e.field}: ${e.message}`);
+    throw e;
+  }
+}
+
+function merchantId(value: string | undefined, flag: string): bigint | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,20}$/.test(value) || BigInt(value) === 0n || BigInt(value) >= 1n << 64n)
+    throw new UsageError(`${flag} must be a merchant id (1 .. 2^64-1), not "${value}"`);
+  return BigInt(value);
 }
 
 function block(value: string | undefined, flag: string): bigint | undefined {

@@ -82,6 +82,34 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
   };
 }
 
+/**
+ * The scan alone, for the merchant reports and the credit record: every event up to `toBlock`
+ * (default latest) and that block's time. Nothing is reconciled.
+ */
+export async function scanChain(
+  options: AuditOptions,
+): Promise<{ events: ScanResult["events"]; toBlock: bigint; blockTimestamp: number }> {
+  const { client, target } = options;
+  const latest = await preflight(client, target);
+  const fromBlock = options.fromBlock ?? target.deployBlock;
+  const toBlock = options.toBlock ?? latest;
+  if (toBlock > latest) throw new UsageError(`--to-block ${toBlock} is beyond the chain's latest block ${latest}`);
+  if (toBlock < fromBlock) throw new UsageError(`--to-block ${toBlock} is before the first scanned block ${fromBlock}`);
+  const scanned = await scan({
+    client,
+    target,
+    fromBlock,
+    toBlock,
+    pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE,
+    stateFile: options.stateFile,
+    onProgress: options.onProgress,
+  });
+  const block = await client.getBlock({ blockNumber: toBlock, includeTransactions: false }).catch((e: unknown) => {
+    throw new ConnectionError(`eth_getBlockByNumber(${toBlock}) failed: ${(e as Error).message.split("\n")[0]}`, e);
+  });
+  return { events: scanned.events, toBlock, blockTimestamp: Number(block.timestamp) };
+}
+
 /** The RPC answers, is on the recorded chain, and has code at the escrow. Returns the latest block. */
 export async function preflight(client: PublicClient, target: AuditTarget): Promise<bigint> {
   let chainId: number;

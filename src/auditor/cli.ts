@@ -8,10 +8,11 @@ import path from "node:path";
 import { createPublicClient, http, webSocket, type PublicClient } from "viem";
 import { deploymentsDirFromEnv } from "../chain/deployments";
 import { parseCli, rpcUrlFor, USAGE } from "./args";
-import { preflight, runAudit } from "./audit";
-import { isAuditError } from "./errors";
+import { preflight, runAudit, scanChain } from "./audit";
+import { isAuditError, MerchantNotFoundError } from "./errors";
 import { proofText, provePayment } from "./proof";
 import { plain } from "./report/json";
+import { creditOf, merchantsOf, orderRefsFromChain, reportEventsOf, writeMerchantReports } from "./report/merchant";
 import { summaryText } from "./report/summary";
 import { writeReports } from "./report/write";
 import type { ScanProgress } from "./scan";
@@ -63,6 +64,42 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       writeFileSync(file, JSON.stringify(plain(proof), null, 2) + "\n");
       io.stdout(`\nWrote ${file}`);
       return proof.verified ? 0 : 1;
+    }
+
+    if (options.reports !== undefined || options.credit !== undefined) {
+      const scanned = await scanChain({
+        client,
+        target,
+        fromBlock: options.fromBlock,
+        toBlock: options.toBlock,
+        pageSize: options.pageSize,
+        stateFile: options.stateFile,
+        onProgress: options.quiet ? undefined : progressPrinter(io),
+      });
+      const events = reportEventsOf(scanned.events);
+      if (options.credit !== undefined) {
+        const id = options.credit;
+        const registered = scanned.events.some(
+          (e) => e.contract === "registry" && e.eventName === "MerchantRegistered" && e.args.merchantId === id,
+        );
+        if (!registered)
+          throw new MerchantNotFoundError(`No merchant ${id} was registered up to block ${scanned.toBlock}`);
+        const record = creditOf(options.credit, target, events, {
+          blockNumber: scanned.toBlock,
+          timestamp: scanned.blockTimestamp,
+        });
+        io.stdout(JSON.stringify(record, null, 2));
+        return 0;
+      }
+      const merchants = options.merchant !== undefined ? [options.merchant] : merchantsOf(events);
+      const mine = events.filter((e) => merchants.includes(e.merchantId));
+      const orderRefs = await orderRefsFromChain(client, target, mine);
+      const token = target.token.toLowerCase() as `0x${string}`;
+      const files = writeMerchantReports(options.reports!, merchants, { token, events: mine, orderRefs }, options.day!);
+      io.stdout(
+        `Wrote ${files.length} files to ${options.reports}: ${files.map((f) => path.relative(options.reports!, f)).join(", ")}`,
+      );
+      return 0;
     }
 
     const result = await runAudit({

@@ -62,4 +62,12 @@ export class PaymentNotFoundError extends AuditError {
   }
 }
 
+/** `--credit <id>` names a merchant the registry never registered. */
+export class MerchantNotFoundError extends AuditError {
+  constructor(message: string) {
+    super("not-found", message);
+    this.name = "MerchantNotFoundError";
+  }
+}
+
 export const isAuditError = (error: unknown): error is AuditError => error instanceof AuditError;

@@ -51,6 +51,8 @@ export interface HttpRequest {
   /** Makes a POST retryable (sent as the Idempotency-Key header). */
   idempotencyKey?: string;
   signal?: AbortSignal;
+  /** "text": a success's body is returned as text (a CSV report), not parsed as JSON. Default "json". */
+  responseType?: "json" | "text";
 }
 
 export interface HttpResponse<T> {
@@ -143,7 +145,8 @@ export class HttpTransport {
   async request<T>(req: HttpRequest): Promise<HttpResponse<T>> {
     const idempotent = req.method !== "POST" || req.idempotencyKey !== undefined;
     const maxAttempts = idempotent ? 1 + Math.max(0, this.retry.retries) : 1;
-    const headers: Record<string, string> = { accept: "application/json", ...this.headers, ...req.headers };
+    const accept = req.responseType === "text" ? "text/csv, application/json" : "application/json";
+    const headers: Record<string, string> = { accept, ...this.headers, ...req.headers };
     const body = req.body === undefined ? undefined : JSON.stringify(req.body);
     if (body !== undefined) headers["content-type"] = "application/json";
     if (req.idempotencyKey !== undefined) headers["idempotency-key"] = req.idempotencyKey;
@@ -156,6 +159,9 @@ export class HttpTransport {
       try {
         const response = await this.send(url, req.method, headers, body, req.signal);
         const text = await response.text();
+        if (response.ok && req.responseType === "text") {
+          return { status: response.status, headers: response.headers, body: text as T, attempts: attempt };
+        }
         if (response.ok) {
           let parsed: unknown = undefined;
           if (text !== "") {

@@ -70,6 +70,26 @@ describe("auditor CLI against `hardhat node`", function () {
     expect(proof.stdout).to.include("PROOF VERIFIES");
   });
 
+  it("writes merchants' reconciliation files (--reports) and prints a credit record (--credit) from the node", async function () {
+    const provider = new JsonRpcProvider(node!.url, undefined, { staticNetwork: true });
+    try {
+      const latest = await provider.getBlock("latest");
+      const date = new Date(latest!.timestamp * 1000).toISOString().slice(0, 10);
+      const out = path.join(dir, "merchant-reports");
+      const files = await audit(["--network", "localhost", "--reports", out, "--date", date, "--quiet"], env);
+      expect(files.code, files.output).to.equal(0);
+      const summary = readFileSync(path.join(out, "merchant-1", date, "summary.csv"), "utf8");
+      expect(summary.split("\r\n")[0]).to.match(/^date,time_zone,merchant_id,token,/);
+      const credit = await audit(["--network", "localhost", "--credit", "1", "--quiet"], env);
+      expect(credit.code, credit.output).to.equal(0);
+      expect(JSON.parse(credit.stdout).merchantId).to.equal("1");
+      const unknown = await audit(["--network", "localhost", "--credit", "424242", "--quiet"], env);
+      expect(unknown.code).to.equal(2);
+    } finally {
+      provider.destroy();
+    }
+  });
+
   it("reports tokens sent to the escrow outside the protocol as surplus, naming the transfer: exit 0", async function () {
     const provider = new JsonRpcProvider(node!.url, undefined, { staticNetwork: true });
     try {

@@ -203,6 +203,30 @@ describe("auditor: units", function () {
       expect(() => parseCli(["--network", "x", "extra"])).to.throw(UsageError);
     });
 
+    it("parses --reports with its day and --credit; the day's date and zone are checked", function () {
+      const reports = parseCli(["--network", "x", "--reports", "r", "--date", "2026-03-01", "--tz", "Asia/Shanghai"]);
+      expect(reports).to.deep.include({ reports: "r", day: { date: "2026-03-01", timeZone: "Asia/Shanghai" } });
+      expect(parseCli(["--network", "x", "--reports", "r", "--date", "2026-03-01", "--merchant", "7"])).to.deep.include(
+        {
+          merchant: 7n,
+          day: { date: "2026-03-01", timeZone: "UTC" },
+        },
+      );
+      expect(parseCli(["--network", "x", "--credit", "3"]).credit).to.equal(3n);
+      expect(() => parseCli(["--network", "x", "--credit", "18446744073709551616"])).to.throw(
+        UsageError,
+        "merchant id",
+      );
+      expect(() => parseCli(["--network", "x", "--reports", "r", "--date", "2026-02-29"])).to.throw(
+        UsageError,
+        "--date",
+      );
+      expect(() => parseCli(["--network", "x", "--payment", `0x${"ab".repeat(32)}`, "--credit", "1"])).to.throw(
+        UsageError,
+        "at most one",
+      );
+    });
+
     it("finds the RPC URL: --rpc, RPC_URL, then the network's usual variable", function () {
       expect(rpcUrlFor("localhost", undefined, {})).to.equal("http://127.0.0.1:8545");
       expect(rpcUrlFor("localhost", undefined, { LOCAL_RPC_URL: "http://127.0.0.1:9999" })).to.equal(

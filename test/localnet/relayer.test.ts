@@ -77,5 +77,16 @@ describe("localnet relayer: the child's environment", function () {
       expect(childEnv).to.include({ RPC_URL: chain!.url, RELAYER_PORT: "0" });
       expect((await fetch(`${relayer.url}/health`)).status).to.equal(200);
     });
+
+    it("serves a merchant's credit record from the chain it is connected to (the process wires its history reader)", async () => {
+      const merchant = await chain!.registerMerchant(3600);
+      const res = await fetch(`${relayer!.url}/v1/merchants/${merchant.id}/credit`);
+      expect(res.status).to.equal(200);
+      const body = (await res.json()) as { merchantId: string; payments: number; token: string };
+      expect(body).to.include({ merchantId: merchant.id.toString(), payments: 0 });
+      expect(body.token).to.match(/^0x[0-9a-f]{40}$/);
+      const unknown = await fetch(`${relayer!.url}/v1/merchants/${merchant.id + 100n}/credit`);
+      expect(unknown.status).to.equal(404);
+    });
   });
 });

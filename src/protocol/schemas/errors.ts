@@ -46,6 +46,10 @@ export const ERROR_CODES = {
   authorization_used: 409,
   /** A one-off payer's wallet holds less than the payment plus its one-off payments not yet on chain. */
   insufficient_token_balance: 409,
+  /** A report's date is not a calendar date YYYY-MM-DD. */
+  invalid_date: 400,
+  /** A report's tz is not an IANA time zone name. */
+  invalid_time_zone: 400,
   internal: 500,
 } as const;
 

@@ -10,3 +10,4 @@ export * from "./merchants";
 export * from "./apiKeys";
 export * from "./webhooks";
 export * from "./ops";
+export * from "./reports";

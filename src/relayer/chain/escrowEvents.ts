@@ -98,6 +98,7 @@ const LAYOUTS = {
   TrancheSettled: [topic("batchId", "uint"), topic("merchantId", "uint"), word("amount", "uint"), word("fee", "uint")],
   MerchantPaid: [topic("merchantId", "uint"), topic("payout", "address"), word("amount", "uint")],
   PayoutDeferred: [topic("merchantId", "uint"), topic("payout", "address"), word("amount", "uint")],
+  Claimed: [topic("merchantId", "uint"), topic("payout", "address"), word("amount", "uint")],
 } as const satisfies Record<string, readonly FieldSpec[]>;
 
 type Layouts = typeof LAYOUTS;

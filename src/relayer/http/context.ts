@@ -5,6 +5,7 @@ import type { RelayerMetrics } from "../runtime/metrics";
 import type { RelayerStore } from "../store/types";
 import type { ChainView } from "../chain/chainView";
 import type { ChainWriter } from "../chain/chainWriter";
+import type { MerchantHistory } from "../chain/merchantHistory";
 import type { EscrowDigester } from "../intake/digest";
 import type { GroupCommitWriter } from "../intake/groupCommit";
 import type { Intake } from "../intake/intake";
@@ -52,6 +53,8 @@ export interface RouteContext {
   /** Sends signed single-payment and balance operations; absent → those routes answer 503. */
   writer: ChainWriter | null;
   digester: EscrowDigester;
+  /** Merchants' escrow events for reports and credit records; absent → those routes answer 503. */
+  history: MerchantHistory | null;
   intake: Intake;
   /**
    * Payer state: the one view intake admits payments against, which the account endpoint shows and

@@ -9,6 +9,7 @@ import createWithdrawal from "./customer/createWithdrawal";
 import disputePayment from "./customer/disputePayment";
 import getAccount from "./customer/getAccount";
 import getPayment from "./customer/getPayment";
+import getMerchantCredit from "./customer/getMerchantCredit";
 import createPaymentRequest from "./merchant/createPaymentRequest";
 import createRefund from "./merchant/createRefund";
 import createWebhook from "./merchant/createWebhook";
@@ -17,6 +18,7 @@ import disableWebhook from "./merchant/disableWebhook";
 import enableWebhook from "./merchant/enableWebhook";
 import listWebhooks from "./merchant/listWebhooks";
 import getBalance from "./merchant/getBalance";
+import getReport from "./merchant/getReport";
 import getMerchantPayment from "./merchant/getPayment";
 import listPayments from "./merchant/listPayments";
 import listSettlements from "./merchant/listSettlements";
@@ -44,6 +46,8 @@ export const ROUTES: readonly RouteModule[] = [
   createRefund,
   listSettlements,
   getBalance,
+  getReport,
+  getMerchantCredit,
   createWebhook,
   listWebhooks,
   deleteWebhook,

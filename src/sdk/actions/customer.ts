@@ -1,5 +1,5 @@
 /** What a payer does through the relayer: submit payments, read them and its account, relay its signed actions. */
-import { MAX_BATCH_ITEMS } from "../../protocol/schemas";
+import { MAX_BATCH_ITEMS, type CreditView } from "../../protocol/schemas";
 import { RelayerApiError, StablePayError } from "../errors";
 import type { DepositAuthorization } from "../eip3009";
 import { paymentFromRequest, pickNonce, type PaymentFromRequestParams } from "../payments";
@@ -246,6 +246,14 @@ export function getAccount(client: ApiClient, address: Address, options?: CallOp
   return get<AccountWire, AccountInfo>(client, "none", `/v1/accounts/${address}`, parseAccount, options);
 }
 
+/**
+ * GET /v1/merchants/:id/credit: a merchant's credit record from its escrow events (public; formulas
+ * in docs/REPORTS.md). Money as decimal strings, rates in basis points.
+ */
+export function getCreditRecord(client: ApiClient, merchantId: bigint, options?: CallOptions): Promise<CreditView> {
+  return get<CreditView, CreditView>(client, "none", `/v1/merchants/${merchantId}/credit`, (w) => w, options);
+}
+
 export const customerActions = {
   submitPayment,
   submitOneOffPayment,
@@ -258,4 +266,5 @@ export const customerActions = {
   deposit,
   withdraw,
   getAccount,
+  getCreditRecord,
 };

@@ -173,6 +173,33 @@ export function getBalance(client: ApiClient, options?: CallOptions): Promise<Me
   return get<BalanceWire, MerchantBalance>(client, "merchant", "/v1/merchant/balance", parseBalance, options);
 }
 
+export interface ReportQuery {
+  /** The day, YYYY-MM-DD. */
+  date: string;
+  /** IANA time zone of the day (default UTC), e.g. "Asia/Shanghai". */
+  tz?: string;
+}
+
+/**
+ * GET /v1/merchant/reports/:kind: the day's reconciliation file as CSV text (columns in
+ * docs/REPORTS.md; the auditor rebuilds the same bytes from the chain).
+ */
+export async function downloadReport(
+  client: ApiClient,
+  kind: "transactions" | "settlements" | "summary",
+  query: ReportQuery,
+  options?: CallOptions,
+): Promise<string> {
+  const path = `/v1/merchant/reports/${kind}`;
+  const { body } = await call<string>(
+    client,
+    "merchant",
+    { method: "GET", path, query: { date: query.date, tz: query.tz }, responseType: "text" },
+    options,
+  );
+  return body;
+}
+
 /** POST /v1/merchant/webhooks: registers an endpoint; the returned secret verifies its deliveries (verifyWebhook). */
 export function registerWebhook(client: ApiClient, url: string, options?: CreateOptions): Promise<WebhookEndpoint> {
   const path = "/v1/merchant/webhooks";
@@ -242,6 +269,7 @@ export const merchantActions = {
   listSettlements,
   iterateSettlements,
   getBalance,
+  downloadReport,
   registerWebhook,
   listWebhooks,
   disableWebhook,

@@ -258,6 +258,8 @@ describe("relayer API: HTTP plumbing", function () {
         "POST /v1/merchant/payments/{id}/refunds",
         "GET /v1/merchant/settlements",
         "GET /v1/merchant/balance",
+        "GET /v1/merchant/reports/{kind}",
+        "GET /v1/merchants/{id}/credit",
         "POST /v1/merchant/webhooks",
         "GET /v1/merchant/webhooks",
         "DELETE /v1/merchant/webhooks/{id}",
@@ -281,6 +283,10 @@ describe("relayer API: HTTP plumbing", function () {
       const create = res.body.paths["/v1/payments"].post;
       expect(create.requestBody.content["application/json"].schema.properties.amount.pattern).to.equal("^[0-9]+$");
       expect(res.body.paths["/v1/merchant/balance"].get.security).to.deep.equal([{ merchantKey: [] }]);
+      const report = res.body.paths["/v1/merchant/reports/{kind}"].get;
+      expect(report.security).to.deep.equal([{ merchantKey: [] }]);
+      expect(Object.keys(report.responses["200"].content)).to.deep.equal(["text/csv"]);
+      expect(res.body.paths["/v1/merchants/{id}/credit"].get.security).to.equal(undefined);
     });
   });
 });

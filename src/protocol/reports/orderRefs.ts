@@ -1,0 +1,68 @@
+/**
+ * Order references as the chain holds them. The escrow's events do not carry a payment's orderRef
+ * (a bytes32: the merchant's reference, or the keccak256 of a text one); the calldata of the
+ * transaction that escrowed it does. Both report builders read it from there the same way: decode
+ * a direct `payBatch` / `payBatchWithAuthorization` call's packed batch and keep each item whose
+ * EIP-712 id is the escrowed payment's (so a reference is only ever attributed to the payment
+ * whose signed fields carry it). Payments escrowed by another route (a wallet contract's internal
+ * call, the single `payWithAuthorization`) have no reference in the reports.
+ */
+import { decodeAbiParameters, toFunctionSelector } from "viem";
+import { decodeBatch } from "../batch";
+import { paymentId } from "../paymentId";
+import type { EscrowDomain } from "../typedData";
+import type { Hex } from "../types";
+
+const BATCH_SELECTORS = new Set<string>([
+  toFunctionSelector("payBatch(bytes)"),
+  toFunctionSelector("payBatchWithAuthorization(bytes)"),
+]);
+
+/** payment id → orderRef of the payments `input` (a transaction's calldata) escrows, for `wanted` ids. */
+export function orderRefsOfCalldata(input: Hex, domain: EscrowDomain, wanted: ReadonlySet<Hex>): Map<Hex, Hex> {
+  const out = new Map<Hex, Hex>();
+  const selector = input.slice(0, 10).toLowerCase();
+  if (!BATCH_SELECTORS.has(selector)) return out;
+  let items;
+  try {
+    const [batch] = decodeAbiParameters([{ type: "bytes" }], `0x${input.slice(10)}`);
+    items = decodeBatch(batch);
+  } catch {
+    return out; // not a batch the escrow accepted: nothing escrowed came from it
+  }
+  for (const { payment } of items) {
+    const id = paymentId(domain, payment).toLowerCase() as Hex;
+    if (wanted.has(id)) out.set(id, payment.orderRef.toLowerCase() as Hex);
+  }
+  return out;
+}
+
+/**
+ * The orderRef of every escrowed payment among `events`, reading each escrowing transaction's
+ * calldata once through `inputOf` (the caller's chain access: null when the node has no such
+ * transaction). Transactions are read in chain order, a few at a time.
+ */
+export async function collectOrderRefs(
+  events: readonly { kind: string; txHash: Hex; paymentId?: Hex }[],
+  domain: EscrowDomain,
+  inputOf: (txHash: Hex) => Promise<Hex | null>,
+  concurrency = 8,
+): Promise<Map<Hex, Hex>> {
+  const byTx = new Map<Hex, Set<Hex>>();
+  for (const e of events) {
+    if (e.kind !== "escrowed" || !e.paymentId) continue;
+    let ids = byTx.get(e.txHash);
+    if (!ids) byTx.set(e.txHash, (ids = new Set()));
+    ids.add(e.paymentId);
+  }
+  const out = new Map<Hex, Hex>();
+  const queue = [...byTx.entries()];
+  const work = async (): Promise<void> => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const input = await inputOf(next[0]);
+      if (input) for (const [id, ref] of orderRefsOfCalldata(input, domain, next[1])) out.set(id, ref);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, work));
+  return out;
+}

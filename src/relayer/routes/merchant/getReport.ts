@@ -1,0 +1,43 @@
+import { ReportCsv, ReportParams, ReportQuery } from "../../../protocol/schemas";
+import { reportCsv, reportDay, ReportDayError, type ReportDay } from "../../../protocol/reports";
+import { ApiError } from "../../errors";
+import { merchantOf } from "../../http/context";
+import { defineRoute } from "../../http/route";
+
+/**
+ * GET /v1/merchant/reports/:kind?date=YYYY-MM-DD[&tz=Area/City] — the merchant's reconciliation
+ * file of a day (transactions, settlements or summary) as CSV, built from the escrow's events by
+ * the module the auditor rebuilds it with (src/protocol/reports), so the two are byte-for-byte equal.
+ */
+export default defineRoute(
+  "GET /v1/merchant/reports/:kind",
+  "Download a reconciliation file (CSV) of one day",
+  {
+    auth: "merchant",
+    params: ReportParams,
+    querystring: ReportQuery,
+    response: { 200: { content: { "text/csv": { schema: ReportCsv } } } },
+  },
+  async (request, ctx, reply) => {
+    const { merchantId } = merchantOf(request.principal);
+    let day: ReportDay;
+    try {
+      day = reportDay(request.query.date, request.query.tz);
+    } catch (e) {
+      if (!(e instanceof ReportDayError)) throw e;
+      throw new ApiError(e.field === "date" ? "invalid_date" : "invalid_time_zone", e.message, { field: e.field });
+    }
+    const history = ctx.history;
+    if (!history) throw new ApiError("chain_unavailable", "reports need the chain's event history, not configured");
+    const head = await history.head();
+    const events = await history.events(merchantId, head.blockNumber);
+    const orderRefs = await history.orderRefs(events);
+    const csv = reportCsv(request.params.kind, { merchantId, token: history.token, events, orderRefs }, day);
+    const name = `stablepay-${request.params.kind}-merchant-${merchantId}-${day.date}.csv`;
+    return reply
+      .header("content-type", "text/csv; charset=utf-8")
+      .header("content-disposition", `attachment; filename="${name}"`)
+      .header("cache-control", "no-store")
+      .send(csv);
+  },
+);
