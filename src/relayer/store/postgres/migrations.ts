@@ -262,6 +262,14 @@ export const MIGRATIONS: readonly string[] = [
   -- countByState; pruneFinishedBefore: sent and failed rows by age
   CREATE INDEX relay_requests_state ON relay_requests (state, updated_at);
   `,
+  // 11: the merchant dashboard's reads. A payment request keeps the order reference the merchant
+  // typed (its keccak256 is what the chain holds), payments are found by order reference, and an
+  // endpoint's recent deliveries are listed newest first.
+  `
+  ALTER TABLE payment_requests ADD COLUMN order_ref_text TEXT;
+  CREATE INDEX payments_merchant_order_ref ON payments (merchant_id, order_ref);
+  CREATE INDEX outbox_endpoint_recent ON outbox (endpoint_id, id);
+  `,
 ];
 
 /** Any constant: the advisory lock that serialises migrations of one database across instances. */
