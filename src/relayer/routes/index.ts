@@ -15,6 +15,7 @@ import deleteWebhook from "./merchant/deleteWebhook";
 import disableWebhook from "./merchant/disableWebhook";
 import enableWebhook from "./merchant/enableWebhook";
 import listWebhooks from "./merchant/listWebhooks";
+import listWebhookDeliveries from "./merchant/listWebhookDeliveries";
 import getBalance from "./merchant/getBalance";
 import getMerchantPayment from "./merchant/getPayment";
 import listPayments from "./merchant/listPayments";
@@ -44,6 +45,7 @@ export const ROUTES: readonly RouteModule[] = [
   getBalance,
   createWebhook,
   listWebhooks,
+  listWebhookDeliveries,
   deleteWebhook,
   disableWebhook,
   enableWebhook,
