@@ -259,6 +259,7 @@ describe("relayer API: HTTP plumbing", function () {
         "GET /v1/merchant/balance",
         "POST /v1/merchant/webhooks",
         "GET /v1/merchant/webhooks",
+        "GET /v1/merchant/webhooks/{id}/deliveries",
         "DELETE /v1/merchant/webhooks/{id}",
         "POST /v1/merchant/webhooks/{id}/disable",
         "POST /v1/merchant/webhooks/{id}/enable",
