@@ -160,6 +160,8 @@ export interface PaymentRequestRecord {
   merchantId: bigint;
   amount: bigint;
   orderRef: Hex;
+  /** The merchant's order reference as typed, when it was text (orderRef is its keccak256); else null. */
+  orderRefText: string | null;
   expiresAt: number;
   paymentId: Hex | null;
   createdAt: number;

@@ -161,6 +161,14 @@ export const ListPaymentsQuery = Type.Object(
     state: Type.Optional(
       Type.String({ maxLength: 200, description: `Comma-separated states: ${PAYMENT_STATES.join(", ")}` }),
     ),
+    orderRef: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description:
+          "Order reference: a 0x-prefixed bytes32, or the text of a payment request (matched by its keccak256)",
+      }),
+    ),
     from: Type.Optional(
       Type.String({ maxLength: 40, description: "Created at or after: ISO 8601 or unix milliseconds" }),
     ),

@@ -40,6 +40,21 @@ export type WebhookView = Static<typeof WebhookView>;
 
 export const WebhookList = Type.Object({ items: Type.Array(WebhookView) });
 
+/** One delivery (queued, made, failing or dead-lettered) of an event to an endpoint. */
+export const WebhookDeliveryView = Type.Object({
+  eventId: Type.String(),
+  type: Type.String({ description: "payment.<state>" }),
+  status: Type.Union([Type.Literal("delivered"), Type.Literal("pending"), Type.Literal("dead")]),
+  attempts: Type.Integer(),
+  createdAt: DateTime,
+  deliveredAt: NullableTime,
+  nextAttemptAt: NullableTime,
+  lastError: Type.Union([Type.String(), Type.Null()]),
+});
+export type WebhookDeliveryView = Static<typeof WebhookDeliveryView>;
+
+export const WebhookDeliveryList = Type.Object({ items: Type.Array(WebhookDeliveryView) });
+
 /** The body of a delivery: a payment's state change. */
 export const WebhookEvent = Type.Object({
   id: Type.String({ description: "Stable per state change: dedupe deliveries on it" }),

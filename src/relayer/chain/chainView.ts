@@ -16,6 +16,7 @@ import { revertData } from "./revert";
 import { readTokenBlocklisted } from "./tokenBlocklist";
 import type { BlocklistLookup } from "./blocklistBook";
 import { TtlCache } from "../runtime/ttlCache";
+import { EscrowEventDecoder, type EscrowEventOf } from "./escrowEvents";
 
 export { MerchantStatus, NONCE_WINDOW, isNonceAvailable } from "../../protocol";
 
@@ -62,8 +63,35 @@ export interface ChainView {
   tokenBalance(address: Hex): Promise<bigint>;
   /** EIP-3009 `authorizationState`: has the token spent or cancelled `authorizer`'s `nonce`? (latest, not cached) */
   authorizationUsed(authorizer: Hex, nonce: Hex): Promise<boolean>;
+  /**
+   * The payment's escrow events in chain order, read from the block of `escrowTx` (the batch that
+   * escrowed it) to the latest; empty while that transaction has no receipt.
+   */
+  paymentEvents(paymentId: Hex, escrowTx: Hex): Promise<PaymentChainEvent[]>;
   /** Drops cached state of `address` (after a deposit or withdrawal the relayer sent). */
   forget(address: Hex): void;
+}
+
+/** The escrow's events about one payment (its id is topic 1 of each). */
+export const PAYMENT_EVENT_NAMES = [
+  "PaymentEscrowed",
+  "PaymentRejected",
+  "PaymentConfirmed",
+  "PaymentRefunded",
+  "DisputeOpened",
+  "DisputeResolved",
+] as const;
+export type PaymentEventName = (typeof PAYMENT_EVENT_NAMES)[number];
+const paymentDecoder = new EscrowEventDecoder(PAYMENT_EVENT_NAMES);
+
+/** One of a payment's events as the chain holds it, with where and when. */
+export interface PaymentChainEvent {
+  event: EscrowEventOf<PaymentEventName>;
+  blockNumber: number;
+  /** Unix seconds of the block. */
+  timestamp: number;
+  txHash: Hex;
+  logIndex: number;
 }
 
 /** ERC-1271 magic value, as the 32-byte word `isValidSignature` returns. */
@@ -260,6 +288,37 @@ export class EthersChainView implements ChainView {
 
   blockNumber(): Promise<number> {
     return this.timed(this.provider.getBlockNumber());
+  }
+
+  async paymentEvents(paymentId: Hex, escrowTx: Hex): Promise<PaymentChainEvent[]> {
+    const receipt = await this.timed(this.provider.getTransactionReceipt(escrowTx));
+    if (!receipt) return [];
+    const logs = await this.timed(
+      this.provider.getLogs({
+        address: this.escrow,
+        topics: [paymentDecoder.topics, paymentId.toLowerCase()],
+        fromBlock: receipt.blockNumber,
+        toBlock: "latest",
+      }),
+    );
+    const times = new Map<number, number>();
+    for (const n of new Set(logs.map((l) => l.blockNumber))) {
+      const block = await this.timed(this.provider.getBlock(n));
+      times.set(n, block?.timestamp ?? 0);
+    }
+    const out: PaymentChainEvent[] = [];
+    for (const log of logs) {
+      const event = paymentDecoder.decode(log);
+      if (!event) continue;
+      out.push({
+        event,
+        blockNumber: log.blockNumber,
+        timestamp: times.get(log.blockNumber) ?? 0,
+        txHash: log.transactionHash.toLowerCase() as Hex,
+        logIndex: log.index,
+      });
+    }
+    return out.sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
   }
 
   forget(address: Hex): void {

@@ -17,6 +17,7 @@ import deleteWebhook from "./merchant/deleteWebhook";
 import disableWebhook from "./merchant/disableWebhook";
 import enableWebhook from "./merchant/enableWebhook";
 import listWebhooks from "./merchant/listWebhooks";
+import listWebhookDeliveries from "./merchant/listWebhookDeliveries";
 import getBalance from "./merchant/getBalance";
 import getReport from "./merchant/getReport";
 import getMerchantPayment from "./merchant/getPayment";
@@ -50,6 +51,7 @@ export const ROUTES: readonly RouteModule[] = [
   getMerchantCredit,
   createWebhook,
   listWebhooks,
+  listWebhookDeliveries,
   deleteWebhook,
   disableWebhook,
   enableWebhook,

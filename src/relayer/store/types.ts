@@ -92,6 +92,8 @@ export interface PaymentFilter {
   merchantId?: bigint;
   payer?: Hex;
   states?: PaymentState[];
+  /** The order reference (bytes32, lowercase). */
+  orderRef?: Hex;
   /** Created at or after (ms since epoch). */
   from?: number;
   /** Created before (ms since epoch). */
@@ -461,6 +463,8 @@ export interface OutboxRepository {
   due(now: number, limit: number): Promise<OutboxRecord[]>;
   /** One endpoint's deliveries due at `now`, most overdue first, leaving out the ids in `exclude`. */
   dueFor(endpointId: string, now: number, limit: number, exclude?: readonly number[]): Promise<OutboxRecord[]>;
+  /** One endpoint's deliveries, newest first (delivered, pending and dead-lettered alike). */
+  recentFor(endpointId: string, limit: number): Promise<OutboxRecord[]>;
   markDelivered(id: number, at: number): Promise<void>;
   markFailed(id: number, error: string, nextAttemptAt: number): Promise<void>;
   /** Dead-letters a delivery that exhausted its attempts: kept for inspection, never due again. */

@@ -169,6 +169,36 @@ describe("relayer API: HTTP plumbing", function () {
     });
   });
 
+  describe("cross-origin access", function () {
+    beforeEach(async function () {
+      h = await startApi();
+    });
+
+    it("another site's page gets no CORS grant: a preflight and a request with its Origin carry no Access-Control-Allow-Origin", async function () {
+      const key = await h.issueKey(1n);
+      const origin = "https://evil.example";
+      const preflight = await h.request("OPTIONS", "/v1/merchant/payments", {
+        headers: {
+          origin,
+          "access-control-request-method": "GET",
+          "access-control-request-headers": "authorization",
+        },
+      });
+      expect(preflight.status).to.equal(404);
+      const read = await h.request("GET", "/v1/merchant/payments", { key: key.key, headers: { origin } });
+      expect(read.status).to.equal(200);
+      for (const res of [preflight, read]) {
+        for (const header of [
+          "access-control-allow-origin",
+          "access-control-allow-headers",
+          "access-control-allow-credentials",
+        ]) {
+          expect(res.headers.get(header), header).to.equal(null);
+        }
+      }
+    });
+  });
+
   describe("operations", function () {
     beforeEach(async function () {
       h = await startApi();
@@ -262,6 +292,7 @@ describe("relayer API: HTTP plumbing", function () {
         "GET /v1/merchants/{id}/credit",
         "POST /v1/merchant/webhooks",
         "GET /v1/merchant/webhooks",
+        "GET /v1/merchant/webhooks/{id}/deliveries",
         "DELETE /v1/merchant/webhooks/{id}",
         "POST /v1/merchant/webhooks/{id}/disable",
         "POST /v1/merchant/webhooks/{id}/enable",

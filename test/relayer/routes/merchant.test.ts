@@ -46,6 +46,7 @@ describe("relayer API: merchants", function () {
       ["POST", "/v1/merchant/payment-requests", { amount: "1", orderRef: "x", expiresIn: 600 }],
       ["POST", "/v1/merchant/webhooks", { url: "https://example.com/hook" }],
       ["GET", "/v1/merchant/webhooks"],
+      ["GET", "/v1/merchant/webhooks/wh_abc/deliveries"],
       ["DELETE", "/v1/merchant/webhooks/wh_abc"],
       ["POST", "/v1/merchant/webhooks/wh_abc/disable"],
       ["POST", "/v1/merchant/webhooks/wh_abc/enable"],
@@ -204,6 +205,45 @@ describe("relayer API: merchants", function () {
       });
       expect(again.status).to.equal(409);
       expect(again.body.error.code).to.equal("request_already_paid");
+    });
+
+    it("keeps the text of a text order reference; GET /v1/merchant/payments?orderRef= finds the payment by that text or its bytes32", async function () {
+      const key = await h.issueKey(1n);
+      const text = `<script>window.__xss=1</script><img src=x onerror="window.__xss=2">`;
+      const res = await h.request("POST", "/v1/merchant/payment-requests", {
+        key: key.key,
+        body: { amount: usd(3).toString(), orderRef: text, expiresIn: 3600 },
+      });
+      expect(res.status).to.equal(201);
+      expect((await h.store.requests.get(res.body.id))!.orderRefText).to.equal(text);
+      const customer = h.f.customers[0];
+      const message = { ...res.body.typedData.message, payer: customer.address, nonce: "0" };
+      const { EIP712Domain: _domain, ...types } = res.body.typedData.types;
+      const signature = await customer.signTypedData(res.body.typedData.domain, types, message);
+      const paid = await h.request("POST", "/v1/payments", {
+        body: { ...message, signature, requestId: res.body.id },
+      });
+      expect(paid.status, paid.text).to.equal(201);
+      const { body: unrelated } = await signedPayment(h, 1, { amount: usd(1) });
+      expect((await h.request("POST", "/v1/payments", { body: unrelated })).status).to.equal(201);
+
+      for (const ref of [text, ethers.id(text), ethers.id(text).toUpperCase().replace("0X", "0x")]) {
+        const found = await h.request("GET", `/v1/merchant/payments?orderRef=${encodeURIComponent(ref)}`, {
+          key: key.key,
+        });
+        expect(found.status, ref).to.equal(200);
+        expect(found.body.items.map((p: { id: string }) => p.id)).to.deep.equal([paid.body.id]);
+      }
+      const none = await h.request("GET", "/v1/merchant/payments?orderRef=order-nobody-used", { key: key.key });
+      expect(none.body.items).to.deep.equal([]);
+      const other = await h.issueKey(2n);
+      const theirs = await h.request("GET", `/v1/merchant/payments?orderRef=${encodeURIComponent(text)}`, {
+        key: other.key,
+      });
+      expect(theirs.body.items, "another merchant's search finds nothing").to.deep.equal([]);
+      const tooLong = await h.request("GET", `/v1/merchant/payments?orderRef=${"x".repeat(129)}`, { key: key.key });
+      expect(tooLong.status).to.equal(400);
+      expect(tooLong.body.error.code).to.equal("validation_failed");
     });
 
     it("a payment that does not match its request (amount) is 400 validation_failed; an unknown request 404", async function () {
@@ -369,6 +409,60 @@ describe("relayer API: merchants", function () {
       });
       expect(res.body.items[0].batchIds).to.deep.equal(["1", "2"]);
       expect(res.body.nextCursor).to.equal(null);
+    });
+
+    it("GET /v1/merchant/webhooks/:id/deliveries lists the endpoint's deliveries newest first; another merchant's endpoint is 404", async function () {
+      const key = await h.issueKey(1n);
+      const created = await h.request("POST", "/v1/merchant/webhooks", {
+        key: key.key,
+        body: { url: "https://shop.example/hooks" },
+      });
+      const id = created.body.id as string;
+      const empty = await h.request("GET", `/v1/merchant/webhooks/${id}/deliveries`, { key: key.key });
+      expect(empty.status).to.equal(200);
+      expect(empty.body).to.deep.equal({ items: [] });
+      for (const n of [1, 2]) {
+        await h.store.outbox.enqueue({
+          eventId: `evt_${n}`,
+          merchantId: 1n,
+          eventType: "payment.escrowed",
+          payload: "{}",
+          now: 1_000 * n,
+        });
+      }
+      const [newest] = await h.store.outbox.recentFor(id, 1);
+      await h.store.outbox.markDelivered(newest.id, 5_000);
+      const listed = await h.request("GET", `/v1/merchant/webhooks/${id}/deliveries`, { key: key.key });
+      expect(listed.status).to.equal(200);
+      expect(listed.body.items).to.deep.equal([
+        {
+          eventId: "evt_2",
+          type: "payment.escrowed",
+          status: "delivered",
+          attempts: 1,
+          createdAt: new Date(2_000).toISOString(),
+          deliveredAt: new Date(5_000).toISOString(),
+          nextAttemptAt: null,
+          lastError: null,
+        },
+        {
+          eventId: "evt_1",
+          type: "payment.escrowed",
+          status: "pending",
+          attempts: 0,
+          createdAt: new Date(1_000).toISOString(),
+          deliveredAt: null,
+          nextAttemptAt: new Date(1_000).toISOString(),
+          lastError: null,
+        },
+      ]);
+      const other = await h.issueKey(2n);
+      const theirs = await h.request("GET", `/v1/merchant/webhooks/${id}/deliveries`, { key: other.key });
+      expect(theirs.status).to.equal(404);
+      expect(theirs.body.error.code).to.equal("not_found");
+      const bad = await h.request("GET", "/v1/merchant/webhooks/nope/deliveries", { key: key.key });
+      expect(bad.status).to.equal(400);
+      expect(bad.body.error.code).to.equal("validation_failed");
     });
 
     it("POST /v1/merchant/webhooks registers an endpoint and returns its signing secret once", async function () {

@@ -135,6 +135,7 @@ describeEachStoreWithFixture("store: batches, submissions, settlements, accounts
       merchantId: 3n,
       amount: 2n ** 90n,
       orderRef: hex32(1, "AA"),
+      orderRefText: `<script>x</script> 订单 #1`,
       expiresAt: 1_800_000_000_000,
       paymentId: null,
       createdAt: 1,
@@ -151,6 +152,54 @@ describeEachStoreWithFixture("store: batches, submissions, settlements, accounts
       caught = error;
     }
     expect(String(caught), "an id is unique").to.match(/unique/i);
+  });
+
+  it("payment requests: expired ones are pruned unless paid (a paid one keeps the order reference text)", async () => {
+    const base = { merchantId: 3n, amount: 5n, orderRef: hex32(2), orderRefText: "A-1", paymentId: null, createdAt: 1 };
+    await store.requests.create({ ...base, id: "req_unpaid", expiresAt: 10 });
+    await store.requests.create({ ...base, id: "req_paid", expiresAt: 10 });
+    await store.requests.create({ ...base, id: "req_live", expiresAt: 1_000, orderRefText: null });
+    await store.requests.markPaid("req_paid", hex32(7));
+    expect(await store.requests.pruneExpiredBefore(100, 10)).to.equal(1);
+    expect(await store.requests.get("req_unpaid")).to.equal(null);
+    expect((await store.requests.get("req_paid"))!.orderRefText).to.equal("A-1");
+    expect((await store.requests.get("req_live"))!.orderRefText).to.equal(null);
+  });
+
+  it("payments.list by order reference: only that merchant's payments with that reference", async () => {
+    const ref = hex32(9, "0e");
+    await store.payments.insertAccepted([
+      makePayment(1, { orderRef: ref }),
+      makePayment(2, { orderRef: ref, merchantId: 2n }),
+      makePayment(3),
+    ]);
+    const page = await store.payments.list({ merchantId: 1n, orderRef: ref, limit: 10 });
+    expect(page.items.map((p) => p.id)).to.deep.equal([makePayment(1).id]);
+    expect((await store.payments.list({ merchantId: 1n, orderRef: hex32(8), limit: 10 })).items).to.deep.equal([]);
+  });
+
+  it("outbox.recentFor: one endpoint's deliveries newest first, whatever their state", async () => {
+    await store.webhooks.create(makeEndpoint("we_1"));
+    await store.webhooks.create(makeEndpoint("we_2"));
+    for (const n of [1, 2, 3]) {
+      await store.outbox.enqueue({
+        eventId: `evt_${n}`,
+        merchantId: 1n,
+        eventType: "payment.escrowed",
+        payload: "{}",
+        now: n,
+      });
+    }
+    const [newest, middle] = await store.outbox.recentFor("we_1", 2);
+    expect([newest.eventId, middle.eventId]).to.deep.equal(["evt_3", "evt_2"]);
+    await store.outbox.markDelivered(newest.id, 50);
+    const again = await store.outbox.recentFor("we_1", 10);
+    expect(again.map((r) => [r.eventId, r.endpointId, r.deliveredAt])).to.deep.equal([
+      ["evt_3", "we_1", 50],
+      ["evt_2", "we_1", null],
+      ["evt_1", "we_1", null],
+    ]);
+    expect(await store.outbox.recentFor("we_nope", 10)).to.deep.equal([]);
   });
 
   it("api keys: only the hash is stored; lookup by hash; revoke keeps the first time", async () => {

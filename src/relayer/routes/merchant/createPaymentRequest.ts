@@ -25,9 +25,8 @@ export default defineRoute(
     const terms = await ctx.chain.merchant(merchantId);
     if (terms.status !== MerchantStatus.Active)
       throw new ApiError("merchant_not_active", "this merchant cannot receive payments");
-    const orderRef = /^0x[0-9a-fA-F]{64}$/.test(request.body.orderRef)
-      ? (request.body.orderRef.toLowerCase() as Hex)
-      : keccakUtf8(request.body.orderRef);
+    const isBytes32 = /^0x[0-9a-fA-F]{64}$/.test(request.body.orderRef);
+    const orderRef = isBytes32 ? (request.body.orderRef.toLowerCase() as Hex) : keccakUtf8(request.body.orderRef);
     const now = ctx.clock();
     const expiresAt = now + request.body.expiresIn * 1000;
     const record: PaymentRequestRecord = {
@@ -35,6 +34,7 @@ export default defineRoute(
       merchantId,
       amount: value,
       orderRef,
+      orderRefText: isBytes32 ? null : request.body.orderRef,
       expiresAt,
       paymentId: null,
       createdAt: now,

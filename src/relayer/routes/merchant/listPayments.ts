@@ -5,6 +5,8 @@ import type { PaymentState } from "../../domain";
 import { merchantOf } from "../../http/context";
 import { paymentView } from "../../views";
 import { defineRoute } from "../../http/route";
+import { keccakUtf8 } from "../../intake/digest";
+import type { Hex } from "../../domain";
 
 const STATES: readonly string[] = PAYMENT_STATES;
 
@@ -25,6 +27,10 @@ function instant(name: string, value: string | undefined): number | undefined {
   return ms;
 }
 
+/** A bytes32 as given, any other text as its keccak256 (the rule of payment requests). */
+const orderRefOf = (ref: string): Hex =>
+  /^0x[0-9a-fA-F]{64}$/.test(ref) ? (ref.toLowerCase() as Hex) : keccakUtf8(ref);
+
 /** GET /v1/merchant/payments — the merchant's own payments, filtered, cursor-paginated. */
 export default defineRoute(
   "GET /v1/merchant/payments",
@@ -39,6 +45,7 @@ export default defineRoute(
     const page = await ctx.store.payments.list({
       merchantId,
       states: states as PaymentState[] | undefined,
+      orderRef: q.orderRef === undefined ? undefined : orderRefOf(q.orderRef),
       from: instant("from", q.from),
       to: instant("to", q.to),
       cursor: q.cursor,

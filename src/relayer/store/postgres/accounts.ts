@@ -8,6 +8,7 @@ interface RequestRow {
   merchant_id: string;
   amount: string;
   order_ref: string;
+  order_ref_text: string | null;
   expires_at: number;
   payment_id: string | null;
   created_at: number;
@@ -18,6 +19,7 @@ const toRequest = (r: RequestRow): PaymentRequestRecord => ({
   merchantId: BigInt(r.merchant_id),
   amount: BigInt(r.amount),
   orderRef: r.order_ref as Hex,
+  orderRefText: r.order_ref_text,
   expiresAt: r.expires_at,
   paymentId: r.payment_id as Hex | null,
   createdAt: r.created_at,
@@ -28,13 +30,14 @@ export class PgRequests implements PaymentRequestRepository {
 
   async create(r: PaymentRequestRecord): Promise<void> {
     await this.conn.query(
-      `INSERT INTO payment_requests (id, merchant_id, amount, order_ref, expires_at, payment_id, created_at)
-       VALUES ($1, $2::numeric, $3::numeric, $4, $5, $6, $7)`,
+      `INSERT INTO payment_requests (id, merchant_id, amount, order_ref, order_ref_text, expires_at, payment_id,
+         created_at) VALUES ($1, $2::numeric, $3::numeric, $4, $5, $6, $7, $8)`,
       [
         r.id,
         dec(r.merchantId),
         dec(r.amount),
         hex(r.orderRef),
+        r.orderRefText,
         r.expiresAt,
         r.paymentId && hex(r.paymentId),
         r.createdAt,
@@ -49,7 +52,7 @@ export class PgRequests implements PaymentRequestRepository {
 
   async pruneExpiredBefore(before: number, limit: number): Promise<number> {
     const result = await this.conn.query(
-      "DELETE FROM payment_requests WHERE id IN (SELECT id FROM payment_requests WHERE expires_at < $1 LIMIT $2)",
+      "DELETE FROM payment_requests WHERE id IN (SELECT id FROM payment_requests WHERE expires_at < $1 AND payment_id IS NULL LIMIT $2)",
       [before, limit],
     );
     return result.rowCount ?? 0;

@@ -273,6 +273,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX payments_pending_one_off ON payments (payer) INCLUDE (amount)
     WHERE state IN ${PENDING} AND nonce = 18446744073709551615;
   `,
+  // 12: the merchant dashboard's reads. A payment request keeps the order reference the merchant
+  // typed (its keccak256 is what the chain holds), payments are found by order reference, and an
+  // endpoint's recent deliveries are listed newest first.
+  `
+  ALTER TABLE payment_requests ADD COLUMN order_ref_text TEXT;
+  CREATE INDEX payments_merchant_order_ref ON payments (merchant_id, order_ref);
+  CREATE INDEX outbox_endpoint_recent ON outbox (endpoint_id, id);
+  `,
 ];
 
 /** Any constant: the advisory lock that serialises migrations of one database across instances. */

@@ -185,6 +185,14 @@ export class PgOutbox implements OutboxRepository {
     return rows.map(toOutbox);
   }
 
+  async recentFor(endpointId: string, limit: number): Promise<OutboxRecord[]> {
+    const rows = await this.conn.rows<OutboxRow>(
+      "SELECT * FROM outbox WHERE endpoint_id = $1 ORDER BY id DESC LIMIT $2",
+      [endpointId, limit],
+    );
+    return rows.map(toOutbox);
+  }
+
   prune(before: number, limit: number): Promise<number> {
     return this.conn.atomic(async (db) => {
       const delivered =

@@ -342,6 +342,7 @@ export class PgPayments implements PaymentRepository {
       if (filter.states.length === 0) return { items: [], nextCursor: null };
       where.push(`state = ANY(${param(filter.states)}::text[])`);
     }
+    if (filter.orderRef !== undefined) where.push(`order_ref = ${param(hex(filter.orderRef))}`);
     if (filter.from !== undefined) where.push(`created_at >= ${param(filter.from)}`);
     if (filter.to !== undefined) where.push(`created_at < ${param(filter.to)}`);
     if (filter.cursor !== undefined) {

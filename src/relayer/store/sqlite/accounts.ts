@@ -8,6 +8,7 @@ interface RequestRow {
   merchant_id: string;
   amount: string;
   order_ref: string;
+  order_ref_text: string | null;
   expires_at: number;
   payment_id: string | null;
   created_at: number;
@@ -18,6 +19,7 @@ const toRequest = (r: RequestRow): PaymentRequestRecord => ({
   merchantId: big(r.merchant_id),
   amount: big(r.amount),
   orderRef: r.order_ref as Hex,
+  orderRefText: r.order_ref_text,
   expiresAt: r.expires_at,
   paymentId: r.payment_id as Hex | null,
   createdAt: r.created_at,
@@ -30,14 +32,15 @@ export class SqliteRequests implements PaymentRequestRepository {
     return this.conn.run(() => {
       this.conn
         .prepare(
-          `INSERT INTO payment_requests (id, merchant_id, amount, order_ref, expires_at, payment_id, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO payment_requests (id, merchant_id, amount, order_ref, order_ref_text, expires_at, payment_id,
+             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           r.id,
           dec(r.merchantId),
           dec(r.amount),
           hex(r.orderRef),
+          r.orderRefText,
           r.expiresAt,
           r.paymentId && hex(r.paymentId),
           r.createdAt,
@@ -58,7 +61,7 @@ export class SqliteRequests implements PaymentRequestRepository {
         this.conn
           .prepare(
             `DELETE FROM payment_requests WHERE id IN
-               (SELECT id FROM payment_requests WHERE expires_at < ? LIMIT ?)`,
+               (SELECT id FROM payment_requests WHERE expires_at < ? AND payment_id IS NULL LIMIT ?)`,
           )
           .run(before, limit).changes,
     );

@@ -316,4 +316,12 @@ ${PAYMENT_COLUMNS}
   CREATE INDEX payments_pending_one_off ON payments (payer, amount)
     WHERE state IN ('accepted', 'batched', 'submitted') AND nonce = '18446744073709551615';
   `,
+  // 12: the merchant dashboard's reads. A payment request keeps the order reference the merchant
+  // typed (its keccak256 is what the chain holds), payments are found by order reference, and an
+  // endpoint's recent deliveries are listed newest first.
+  `
+  ALTER TABLE payment_requests ADD COLUMN order_ref_text TEXT;
+  CREATE INDEX payments_merchant_order_ref ON payments (merchant_id, order_ref);
+  CREATE INDEX outbox_endpoint_recent ON outbox (endpoint_id, id);
+  `,
 ];

@@ -147,6 +147,16 @@ export class SqliteOutbox implements OutboxRepository {
     );
   }
 
+  recentFor(endpointId: string, limit: number): Promise<OutboxRecord[]> {
+    return this.conn.run(() =>
+      (
+        this.conn
+          .prepare("SELECT * FROM outbox WHERE endpoint_id = ? ORDER BY id DESC LIMIT ?")
+          .all(endpointId, limit) as OutboxRow[]
+      ).map(toOutbox),
+    );
+  }
+
   prune(before: number, limit: number): Promise<number> {
     return this.conn.atomic(() => {
       const delivered = this.conn

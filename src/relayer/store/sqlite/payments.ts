@@ -332,6 +332,10 @@ export class SqlitePayments implements PaymentRepository {
         where.push(`state IN (${placeholders(filter.states.length)})`);
         values.push(...filter.states);
       }
+      if (filter.orderRef !== undefined) {
+        where.push("order_ref = ?");
+        values.push(hex(filter.orderRef));
+      }
       if (filter.from !== undefined) {
         where.push("created_at >= ?");
         values.push(filter.from);
