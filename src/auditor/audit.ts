@@ -46,27 +46,10 @@ export interface AuditResult {
 export async function runAudit(options: AuditOptions): Promise<AuditResult> {
   const { client, target } = options;
   const startedAt = new Date();
-  const latest = await preflight(client, target);
-  const fromBlock = options.fromBlock ?? target.deployBlock;
-  const toBlock = options.toBlock ?? latest;
-  if (toBlock > latest) throw new UsageError(`--to-block ${toBlock} is beyond the chain's latest block ${latest}`);
-  if (toBlock < fromBlock) throw new UsageError(`--to-block ${toBlock} is before the first scanned block ${fromBlock}`);
-
-  const scanned = await scan({
-    client,
-    target,
-    fromBlock,
-    toBlock,
-    pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE,
-    stateFile: options.stateFile,
-    onProgress: options.onProgress,
-  });
+  const { scanned, toBlock, blockTimestamp } = await scanRange(options);
   const ledger = rebuild(scanned.events, target);
   const chain = await readChainState(client, target, ledger, toBlock);
   const mismatches = [...checkEvents(ledger), ...checkFlows(ledger, target), ...checkChain(ledger, chain, target)];
-  const block = await client.getBlock({ blockNumber: toBlock, includeTransactions: false }).catch((e: unknown) => {
-    throw new ConnectionError(`eth_getBlockByNumber(${toBlock}) failed: ${(e as Error).message.split("\n")[0]}`, e);
-  });
   const { events, timestamps: _timestamps, ...scanInfo } = scanned;
   return {
     target,
@@ -76,7 +59,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
     chain,
     mismatches,
     surplus: surplusOf(ledger, chain, target),
-    blockTimestamp: Number(block.timestamp),
+    blockTimestamp,
     startedAt,
     elapsedMs: Date.now() - startedAt.getTime(),
   };
@@ -89,6 +72,14 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
 export async function scanChain(
   options: AuditOptions,
 ): Promise<{ events: ScanResult["events"]; toBlock: bigint; blockTimestamp: number }> {
+  const { scanned, toBlock, blockTimestamp } = await scanRange(options);
+  return { events: scanned.events, toBlock, blockTimestamp };
+}
+
+/** Scans the options' block range (checked against the chain's head) and reads its last block's time. */
+async function scanRange(
+  options: AuditOptions,
+): Promise<{ scanned: ScanResult; toBlock: bigint; blockTimestamp: number }> {
   const { client, target } = options;
   const latest = await preflight(client, target);
   const fromBlock = options.fromBlock ?? target.deployBlock;
@@ -107,7 +98,7 @@ export async function scanChain(
   const block = await client.getBlock({ blockNumber: toBlock, includeTransactions: false }).catch((e: unknown) => {
     throw new ConnectionError(`eth_getBlockByNumber(${toBlock}) failed: ${(e as Error).message.split("\n")[0]}`, e);
   });
-  return { events: scanned.events, toBlock, blockTimestamp: Number(block.timestamp) };
+  return { scanned, toBlock, blockTimestamp: Number(block.timestamp) };
 }
 
 /** The RPC answers, is on the recorded chain, and has code at the escrow. Returns the latest block. */

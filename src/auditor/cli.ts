@@ -66,16 +66,17 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       return proof.verified ? 0 : 1;
     }
 
+    const scanOptions = {
+      client,
+      target,
+      fromBlock: options.fromBlock,
+      toBlock: options.toBlock,
+      pageSize: options.pageSize,
+      stateFile: options.stateFile,
+      onProgress: options.quiet ? undefined : progressPrinter(io),
+    };
     if (options.reports !== undefined || options.credit !== undefined) {
-      const scanned = await scanChain({
-        client,
-        target,
-        fromBlock: options.fromBlock,
-        toBlock: options.toBlock,
-        pageSize: options.pageSize,
-        stateFile: options.stateFile,
-        onProgress: options.quiet ? undefined : progressPrinter(io),
-      });
+      const scanned = await scanChain(scanOptions);
       const events = reportEventsOf(scanned.events);
       if (options.credit !== undefined) {
         const id = options.credit;
@@ -102,15 +103,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       return 0;
     }
 
-    const result = await runAudit({
-      client,
-      target,
-      fromBlock: options.fromBlock,
-      toBlock: options.toBlock,
-      pageSize: options.pageSize,
-      stateFile: options.stateFile,
-      onProgress: options.quiet ? undefined : progressPrinter(io),
-    });
+    const result = await runAudit(scanOptions);
     io.stdout(summaryText(result));
     const files = writeReports(result, outDir);
     io.stdout(`\nWrote ${files.length} files to ${outDir}: ${files.map((f) => path.relative(outDir, f)).join(", ")}`);
