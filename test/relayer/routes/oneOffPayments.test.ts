@@ -400,7 +400,9 @@ describe("relayer: one-off payments (POST /v1/payments/one-off)", function () {
           a.nonce,
           signature,
         ),
-    ).to.be.reverted;
+    )
+      .to.be.revertedWithCustomError(s.f.token, "CallerMustBePayee")
+      .withArgs(watcher.address, a.to);
     await expect(
       s.f.token
         .connect(watcher)
@@ -413,13 +415,13 @@ describe("relayer: one-off payments (POST /v1/payments/one-off)", function () {
           a.nonce,
           signature,
         ),
-    ).to.be.reverted;
+    ).to.be.revertedWithCustomError(s.f.token, "InvalidSignature");
     // Not into a deposit: a deposit's nonce is derived from its salt, never a payment id.
     await expect(
       s.f.escrow
         .connect(watcher)
         .depositWithAuthorization(a.from, a.value, a.validAfter, a.validBefore, a.nonce, signature),
-    ).to.be.reverted;
+    ).to.be.revertedWithCustomError(s.f.token, "InvalidSignature");
     // Nor by payWithAuthorization, which spends an escrow nonce: a one-off payment's is beyond every window.
     await expect(
       s.f.escrow.connect(watcher).payWithAuthorization(signed.payment, a.validAfter, a.validBefore, signature),
