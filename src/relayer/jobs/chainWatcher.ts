@@ -128,9 +128,12 @@ export class ChainWatcher extends Job {
   protected async run(): Promise<void> {
     const applied: AppliedCounts = {};
     this.lastTick = { applied, reorg: null, head: null, safe: null };
+    // The finalized block is read before the head: blocks mined between the two reads then only
+    // lower it relative to the head, never lift it above the head's finalized block.
+    const finalized = this.finality.mode === "finalized" ? await this.finalizedBlock() : null;
     const head = await this.chain.blockNumber();
     this.lastTick.head = head;
-    const safe = await this.safeBlock(head);
+    const safe = this.safeBlock(head, finalized);
     this.lastTick.safe = safe;
 
     let cursor = await this.cursor();
@@ -178,10 +181,8 @@ export class ChainWatcher extends Job {
   }
 
   /** The highest block the watcher may apply: confirmations below the head, or the finalized block. */
-  private async safeBlock(head: bigint): Promise<bigint> {
+  private safeBlock(head: bigint, finalized: bigint | null): bigint {
     const byDepth = head - BigInt(Math.max(1, this.finality.confirmations)) + 1n;
-    if (this.finality.mode !== "finalized") return byDepth;
-    const finalized = await this.finalizedBlock();
     return finalized !== null && finalized < byDepth ? finalized : byDepth;
   }
 

@@ -211,7 +211,10 @@ describe("relayer pipeline on anvil (interval mining, real pool, real reorgs)", 
     const pipeline = fx.pipeline();
     await tickUntilReal(pipeline, "escrowed", escrowed(fx, payments));
     const head = pipeline.watcher.lastTick.head!;
-    expect(pipeline.watcher.lastTick.safe).to.equal(head - 2n);
+    // The node's finalized block, two below the head it had when read (just before the head was):
+    // blocks mined between the two reads can only leave it further below.
+    const safe = pipeline.watcher.lastTick.safe!;
+    expect(safe <= head - 2n && safe >= head - 4n, `safe ${safe}, head ${head}`).to.equal(true);
     const [batch] = await fx.store.batches.listByState([BatchState.Confirmed]);
     const cursor = (await pipeline.watcher.cursor())!;
     expect(cursor.blockNumber <= head - 2n && cursor.blockNumber >= batch.blockNumber!).to.equal(true);
