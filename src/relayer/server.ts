@@ -290,6 +290,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
         logger: log,
         metrics,
       });
+      apiLedger.followedBy(follower);
     }
     if (role === "all") {
       const logger = options.logger;

@@ -402,7 +402,8 @@ export class Intake {
   private async check(items: Verified[], claims: Set<string>): Promise<Checked> {
     const { store, accounts } = this.deps;
     const payer = items[0].payment.payer;
-    const view = await accounts.view(payer);
+    let view = await accounts.view(payer);
+    let caughtUp = false;
     const results: BatchItemResult[] = [];
     const admitted: Admitted[] = [];
     const seen = new Map<Hex, number>();
@@ -419,7 +420,21 @@ export class Intake {
       }
       seen.set(item.id, index);
       const { payment } = item;
-      const free = view.isNonceFree(payment.nonce);
+      let free = view.isNonceFree(payment.nonce);
+      if ((!free || view.available < payment.amount) && !caughtUp && accounts.catchUp && !view.pending.has(item.id)) {
+        // The view may predate a deposit (or withdrawal) just mined: look at the head once before refusing.
+        caughtUp = true;
+        if (await accounts.catchUp()) {
+          view = await accounts.view(payer);
+          // A re-read view holds what the store has: this request's admissions are not committed yet.
+          for (const { record } of admitted) {
+            const reservation = { id: record.id, amount: record.amount, nonce: record.nonce, state: record.state };
+            view.add(reservation);
+            accounts.reserve(payer, reservation);
+          }
+          free = view.isNonceFree(payment.nonce);
+        }
+      }
       if (view.pending.has(item.id) || !free || view.available < payment.amount || item.request) {
         const existing = await store.payments.get(item.id);
         if (existing) {

@@ -88,7 +88,18 @@ export class LedgerFollower extends Job {
   private applied: Applied | null = null;
   private window: Applied[] = [];
   /** Counts for tests and logs. */
-  readonly stats = { polls: 0, pages: 0, escrowed: 0, rejected: 0, touched: 0, reorgs: 0, deepReorgs: 0, failures: 0 };
+  readonly stats = {
+    polls: 0,
+    catchUps: 0,
+    pages: 0,
+    escrowed: 0,
+    rejected: 0,
+    touched: 0,
+    reorgs: 0,
+    deepReorgs: 0,
+    failures: 0,
+  };
+  private nextCatchUp: Promise<boolean> | null = null;
 
   constructor(private readonly options: LedgerFollowerOptions) {
     super("follower", options.logger ?? silentLogger, options.metrics);
@@ -118,7 +129,26 @@ export class LedgerFollower extends Job {
     return Math.min(this.options.pollIntervalMs, FOLLOWER_DEFAULTS.maxPollIntervalMs);
   }
 
+  /**
+   * A poll that starts after this call, shared by every caller that asks before it starts (a payer
+   * refused for balance can cost the node at most one poll per poll's duration, however many ask);
+   * true when it applied new blocks. A failed poll answers false: the caller keeps its view.
+   */
+  catchUp(): Promise<boolean> {
+    if (!this.nextCatchUp) {
+      const before = this.applied?.number ?? null;
+      this.stats.catchUps++;
+      this.nextCatchUp = this.tick().then(
+        () => (this.applied?.number ?? null) !== before,
+        () => false,
+      );
+    }
+    return this.nextCatchUp;
+  }
+
   protected async run(): Promise<void> {
+    // Every poll reads up to the head: callers waiting for one that has not started yet are served by this one.
+    this.nextCatchUp = null;
     this.stats.polls++;
     try {
       await this.poll();

@@ -157,4 +157,11 @@ export interface PayerAccounts {
    * executed or its deadline passes. Called under the payer's lock, like `reserve`.
    */
   reserveOutflow(payer: Hex, outflow: Outflow): void;
+  /**
+   * Brings what the views reflect up to the node's head now, rather than at the next poll; true
+   * when the applied block moved. Intake asks before refusing a payer's payment for its balance or
+   * nonce, so a deposit mined since the last poll counts instead of being refused. Absent where the
+   * accounts follow the watcher's safe block (role `all`): there a deposit counts once final enough.
+   */
+  catchUp?(): Promise<boolean>;
 }

@@ -118,6 +118,17 @@ export class PayerLedger implements PayerAccounts, LedgerListener {
     this.now = options.now ?? Date.now;
   }
 
+  private follower: { catchUp(): Promise<boolean> } | null = null;
+
+  /** Set by role `api`: its follower of the escrow's logs can be asked to poll now (PayerAccounts.catchUp). */
+  followedBy(follower: { catchUp(): Promise<boolean> }): void {
+    this.follower = follower;
+  }
+
+  async catchUp(): Promise<boolean> {
+    return this.follower ? this.follower.catchUp() : false;
+  }
+
   /** The last block whose events the ledger reflects. */
   get appliedBlock(): bigint {
     return this.block;

@@ -205,6 +205,53 @@ describe("ledger follower (role api's payer ledger, on anvil)", function () {
     expect(view.isNonceFree(nonce + 3n)).to.equal(false);
   });
 
+  it("catchUp polls now: a deposit mined since the last poll counts at once; callers that ask together share one poll; a failing node answers false", async () => {
+    const fx = await anvil();
+    const proxy = await startRpcProxy(fx.url);
+    const chain = await connectChain({ rpcUrl: proxy.url, deployment: fx.addresses, signer: null, retry: FAST_RETRY });
+    try {
+      const { ledger, follower } = await follow(fx, { chain });
+      const customer = fx.customers[1];
+      const payer = customer.address.toLowerCase() as Hex;
+      expect((await ledger.view(payer)).available).to.equal(ANVIL_DEPOSIT);
+      // Without a follower the ledger has nothing to ask.
+      expect(
+        await new PayerLedger({
+          reader: ledger as never,
+          payments: fx.store.payments,
+          block: 0n,
+          startBlock: 0n,
+        }).catchUp(),
+      ).to.equal(false);
+      ledger.followedBy(follower);
+
+      await mined(fx.token.mint(customer.address, usd(25)));
+      await mined(fx.token.connect(customer).approve(fx.addresses.escrow, usd(25)));
+      const depositBlock = await mined(fx.escrow.connect(customer).deposit(usd(25)));
+      // The cached view predates the deposit: no poll has run since.
+      expect((await ledger.view(payer)).available).to.equal(ANVIL_DEPOSIT);
+
+      const polls = follower.stats.polls;
+      const catchUps = follower.stats.catchUps;
+      const answers = await Promise.all(Array.from({ length: 5 }, () => ledger.catchUp()));
+      expect(answers).to.deep.equal([true, true, true, true, true]);
+      expect(follower.stats.polls - polls, "one poll for five callers").to.equal(1);
+      expect(follower.stats.catchUps - catchUps).to.equal(1);
+      expect(follower.appliedBlock).to.be.at.least(depositBlock);
+      expect((await ledger.view(payer)).available).to.equal(ANVIL_DEPOSIT + usd(25));
+
+      // The node down: false, and the view stays as it was.
+      proxy.fault({ action: "502" });
+      expect(await ledger.catchUp()).to.equal(false);
+      expect((await ledger.view(payer)).available).to.equal(ANVIL_DEPOSIT + usd(25));
+    } finally {
+      proxy.heal();
+      await chain.close();
+      chain.provider.destroy();
+      await proxy.close();
+    }
+  });
+
   it("a reorg rewinds the ledger to the newest block of its window still on the chain; deeper than the window is an error", async () => {
     const fx = await anvil();
     const main = await follow(fx);

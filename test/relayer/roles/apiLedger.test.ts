@@ -76,6 +76,19 @@ describe("role api: payer ledger fed by the escrow's logs (PostgreSQL, real proc
     // The follower polls on its own (block number, blocks, logs).
     expect(proxy.stats.methods.get("eth_getLogs") ?? 0).to.be.greaterThan(0);
 
+    // A payer who deposited a moment ago pays at once: instance A has not polled since the deposit
+    // (or has: either way), and looks at the head before refusing, so the payment is accepted.
+    for (let round = 0; round < 3; round++) {
+      const [fresh] = await chain.fundCustomers(1, 2n * AMOUNT);
+      const [first] = await signPayments(chain, [fresh], {
+        merchantId: merchant.id,
+        perPayer: 1,
+        amount: AMOUNT,
+        label: `fresh-${round}`,
+      });
+      expect(await submit(a.url, first), `fresh payer ${round}`).to.deep.equal({ status: 201, code: null });
+    }
+
     // The race: 32 payments of 1.00 against 20.00, half to each instance, all at once.
     const raced = await signPayments(chain, [racer], {
       merchantId: merchant.id,
