@@ -84,6 +84,8 @@ export interface AccountInfo {
   pending: bigint;
   /** balance - pending: what a new payment may spend. */
   available: bigint;
+  /** Accepted one-off payments not yet escrowed: they spend the wallet's tokens, not the escrow balance. */
+  pendingOneOff: bigint;
   nonceWindow: { base: bigint; bitmap: bigint };
   /** Nonces free on chain and not used by a pending payment, lowest first. */
   nextNonces: bigint[];
@@ -254,6 +256,7 @@ export function parseAccount(wire: AccountWire): AccountInfo {
     balance: parseBigint(wire.balance, "balance"),
     pending: parseBigint(wire.pending, "pending"),
     available: parseBigint(wire.available, "available"),
+    pendingOneOff: parseBigint(wire.pendingOneOff, "pendingOneOff"),
     nonceWindow: {
       base: parseBigint(wire.nonceWindow.base, "nonce base"),
       bitmap: parseBigint(wire.nonceWindow.bitmap, "nonce bitmap"),

@@ -67,6 +67,7 @@ describe("SDK action groups", function () {
       balance: "5",
       pending: "0",
       available: "5",
+      pendingOneOff: "0",
       nonceWindow: { base: "0", bitmap: "0" },
       nextNonces: ["0"],
     });

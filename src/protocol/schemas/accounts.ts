@@ -11,6 +11,10 @@ export const AccountView = Type.Object({
     description: "Sum of accepted payments not yet escrowed and of relayed withdrawals not yet executed",
   }),
   available: Type.String({ description: "balance - pending (never below 0): what a new payment may spend" }),
+  pendingOneOff: Type.String({
+    description:
+      "Sum of accepted one-off payments not yet escrowed: paid from the wallet by token authorization, so not part of pending",
+  }),
   nonceWindow: Type.Object({ base: Type.String(), bitmap: Type.String() }),
   nextNonces: Type.Array(Type.String(), { description: "Nonces free on chain and not used by a pending payment" }),
 });

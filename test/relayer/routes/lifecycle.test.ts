@@ -302,6 +302,7 @@ describe("relayer API: payment lifecycle, deposits, withdrawals, accounts", func
         balance: CUSTOMER_DEPOSIT.toString(),
         pending: usd(300).toString(),
         available: (CUSTOMER_DEPOSIT - usd(300)).toString(),
+        pendingOneOff: "0",
         nonceWindow: { base: "0", bitmap: "2" },
         nextNonces: ["2", "3", "4", "5", "6"],
       });

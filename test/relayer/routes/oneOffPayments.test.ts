@@ -75,6 +75,10 @@ describe("relayer: one-off payments (POST /v1/payments/one-off)", function () {
     expect(again.created).to.equal(false);
     expect(again.payment.id).to.equal(signed.id);
 
+    // The payer's account lists it apart: it spends the wallet, not the escrow balance or a nonce.
+    const account = await s.client.getAccount(payer.address as Hex);
+    expect(account).to.include({ balance: 0n, pending: 0n, available: 0n, pendingOneOff: usd(25) });
+
     // A payment from an escrow balance, queued with it, goes to a payBatch of its own.
     const normal = await signedPayment(s, 0);
     const created = await s.request("POST", "/v1/payments", { body: normal.body });
@@ -89,6 +93,7 @@ describe("relayer: one-off payments (POST /v1/payments/one-off)", function () {
     expect(await txSelector(other.txHash!)).to.equal(selectorOf(s, "payBatch"));
     expect(await s.f.token.balanceOf(payer.address)).to.equal(usd(75));
     expect(await s.f.escrow.balanceOf(payer.address)).to.equal(0n);
+    expect(await s.client.getAccount(payer.address as Hex)).to.include({ balance: 0n, pending: 0n, pendingOneOff: 0n });
     const view = await s.request("GET", `/v1/payments/${signed.id}`);
     expect(view.body.inclusion.root).to.equal(await s.f.escrow.batchRoot(oneOff.batchId!));
     expect(processProof(signed.id, view.body.inclusion.proof)).to.equal(view.body.inclusion.root);

@@ -8,7 +8,8 @@ const NEXT_NONCES = 5;
 /**
  * GET /v1/accounts/:address — a payer's escrow balance, what pending payments and withdrawals hold
  * of it, and free nonces: the same view intake admits payments against (the chain as the relayer's
- * watcher has applied it), so what this says is available is what a payment may spend.
+ * watcher has applied it), so what this says is available is what a payment may spend. One-off
+ * payments spend the wallet, not the escrow balance: they are listed apart (`pendingOneOff`).
  */
 export default defineRoute(
   "GET /v1/accounts/:address",
@@ -16,7 +17,10 @@ export default defineRoute(
   { params: AccountParams, response: { 200: AccountView } },
   async (request, ctx) => {
     const address = lower(request.params.address);
-    const view = await ctx.intake.payerLock.run(address, () => ctx.accounts.view(address));
+    const [view, pendingOneOff] = await Promise.all([
+      ctx.intake.payerLock.run(address, () => ctx.accounts.view(address)),
+      ctx.store.payments.pendingOneOffAmountOf(address),
+    ]);
     const { account } = view;
     const pending = view.pendingAmount + view.outflowAmount;
     const nextNonces: string[] = [];
@@ -29,6 +33,7 @@ export default defineRoute(
       balance: account.balance.toString(),
       pending: pending.toString(),
       available: available.toString(),
+      pendingOneOff: pendingOneOff.toString(),
       nonceWindow: { base: account.nonceBase.toString(), bitmap: account.nonceBitmap.toString() },
       nextNonces,
     };
