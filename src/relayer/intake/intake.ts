@@ -124,7 +124,8 @@ export class Intake {
     return BigInt(Math.floor(this.deps.clock() / 1000));
   }
 
-  private budget(): NodeCallBudget {
+  /** A fresh node call budget: one per request (a batch request's items share it). */
+  budget(): NodeCallBudget {
     return new NodeCallBudget(this.deps.maxNodeCallsPerRequest ?? Infinity);
   }
 
@@ -152,10 +153,9 @@ export class Intake {
    * are checked together in input order; the request holds every payer's lock (taken in address
    * order, so two batches never deadlock) until its admitted payments are committed together.
    */
-  async submitMany(bodies: PaymentSubmission[]): Promise<BatchItemResult[]> {
+  async submitMany(bodies: PaymentSubmission[], budget = this.budget()): Promise<BatchItemResult[]> {
     const results: BatchItemResult[] = new Array(bodies.length);
     const byPayer = new Map<Hex, { index: number; verified: Verified }[]>();
-    const budget = this.budget();
     await Promise.all(
       bodies.map(async (body, index) => {
         try {
@@ -256,9 +256,9 @@ export class Intake {
    * Under the payer's lock until committed, and judged again by the store's guarded insert, so no
    * instance, nor two at once, over-commits a wallet.
    */
-  async submitOneOff(body: OneOffPaymentSubmission): Promise<IntakeResult> {
+  async submitOneOff(body: OneOffPaymentSubmission, budget = this.budget()): Promise<IntakeResult> {
     try {
-      const result = await this.oneOff(body);
+      const result = await this.oneOff(body, budget);
       this.count(result.created ? "accepted" : "duplicate");
       return result;
     } catch (error) {
@@ -267,7 +267,7 @@ export class Intake {
     }
   }
 
-  private async oneOff(body: OneOffPaymentSubmission): Promise<IntakeResult> {
+  private async oneOff(body: OneOffPaymentSubmission, budget: NodeCallBudget): Promise<IntakeResult> {
     const { chain, digester, store, writer } = this.deps;
     checkDomain(body, chain.chainId, chain.escrow);
     const payment = parsePayment({ ...body, nonce: ONE_OFF_NONCE.toString() });
@@ -277,7 +277,6 @@ export class Intake {
     checkAuthorization(body.authorization, expected);
     const signature = body.authorization.signature.toLowerCase() as Hex;
     const digest = hexToBytes(receiveAuthorizationDigest(await chain.tokenDomain(), expected));
-    const budget = this.budget();
     const signatureKind = isEcdsaSignedBy(digest, hexToBytes(signature), payment.payer)
       ? SignatureKind.Ecdsa
       : SignatureKind.Contract;

@@ -98,6 +98,12 @@ export async function submitPayment(
   return { created: status === 201, payment: parsed(parsePayment, body, path) };
 }
 
+/** A one-off payment as `submitOneOffPayment` takes it (signed by `signOneOffPayment`). */
+type OneOffItem = Pick<SignedOneOffPayment, "payment" | "authorization" | "signature"> & {
+  domain?: EscrowDomain;
+  requestId?: string;
+};
+
 /**
  * POST /v1/payments/one-off: submit a one-off payment signed by `signOneOffPayment` (the payer's
  * wallet pays by its bound EIP-3009 authorization; no escrow balance needed). Answers once it is
@@ -105,10 +111,7 @@ export async function submitPayment(
  */
 export async function submitOneOffPayment(
   client: ApiClient,
-  signed: Pick<SignedOneOffPayment, "payment" | "authorization" | "signature"> & {
-    domain?: EscrowDomain;
-    requestId?: string;
-  },
+  signed: OneOffItem,
   options?: CreateOptions,
 ): Promise<PaymentSubmission> {
   const path = "/v1/payments/one-off";
@@ -121,10 +124,13 @@ export async function submitOneOffPayment(
   return { created: status === 201, payment: parsed(parsePayment, body, path) };
 }
 
-/** POST /v1/payments/batch: up to 1,000 signed payments, with a result per item (a failed item fails only itself). */
+/**
+ * POST /v1/payments/batch: up to 1,000 signed payments, with a result per item (a failed item fails
+ * only itself). One-off payments (from `signOneOffPayment`) may be mixed in.
+ */
 export async function submitPayments(
   client: ApiClient,
-  items: SignedPayment[],
+  items: (SignedPayment | OneOffItem)[],
   options?: CreateOptions,
 ): Promise<BatchSubmission> {
   if (items.length === 0 || items.length > MAX_PAYMENTS_PER_BATCH) {
@@ -135,7 +141,7 @@ export async function submitPayments(
     client,
     "none",
     path,
-    { payments: items.map(paymentBody) },
+    { payments: items.map((item) => ("authorization" in item ? oneOffPaymentBody(item) : paymentBody(item))) },
     (wire) => ({
       accepted: wire.accepted,
       duplicates: wire.duplicates,

@@ -25,7 +25,7 @@ import { fromEthersSigner, signOneOffPayment } from "../../../src/sdk";
 import { HOLD_PERIOD, feeOf, usd } from "../../escrow/fixtures";
 import { advanceChainTime, mine, setAutomine } from "../helpers/chain";
 import { signedPayment } from "../helpers/api";
-import { oneOffBody, oneOffPayer, signedOneOff, tokenDomainOf } from "../helpers/oneOff";
+import { ONE_OFF_WALLET_FUNDS, oneOffBody, oneOffPayer, signedOneOff, tokenDomainOf } from "../helpers/oneOff";
 import { useSdkHarness, type SdkHarness } from "../../sdk/helpers";
 import { runAudit } from "../../../src/auditor/audit";
 import type { Address, AuditTarget } from "../../../src/auditor/types";
@@ -237,6 +237,58 @@ describe("relayer: one-off payments (POST /v1/payments/one-off)", function () {
       ).wait();
       await expectRefused(oneOffBody(signed), 409, "authorization_used", { paymentId: signed.id });
     });
+  });
+
+  it("POST /v1/payments/batch takes one-off items beside escrow-balance payments: each answered as its own route would, escrowed by its own batch kind", async function () {
+    const payer = await oneOffPayer(s.f);
+    const broke = await oneOffPayer(s.f, 0n);
+    const oneOff = await signedOneOff(s, payer, { amount: usd(20) });
+    const tampered = await signedOneOff(s, payer, { amount: usd(5) });
+    const normal = await signedPayment(s, 0);
+    const res = await s.request("POST", "/v1/payments/batch", {
+      body: {
+        payments: [
+          oneOffBody(oneOff),
+          normal.body,
+          oneOffBody(tampered, { value: usd(6).toString() }),
+          oneOffBody(await signedOneOff(s, broke)),
+          { ...oneOffBody(oneOff), authorization: { signature: "0x00" } },
+          oneOffBody(oneOff),
+        ],
+      },
+    });
+    expect(res.status, res.text).to.equal(200);
+    const summary = res.body.results.map((r: { status: number; error?: { code: string } }) => [
+      r.status,
+      r.error?.code ?? null,
+    ]);
+    // The same one-off twice in one request: the second waits for the first (the payer's lock) and
+    // answers the stored payment.
+    expect(summary).to.deep.equal([
+      [201, null],
+      [201, null],
+      [400, "authorization_mismatch"],
+      [409, "insufficient_token_balance"],
+      [400, "validation_failed"],
+      [200, null],
+    ]);
+    expect([res.body.accepted, res.body.duplicates, res.body.failed]).to.deep.equal([2, 1, 3]);
+    expect(res.body.results[2].error.details).to.deep.equal({ field: "value", expected: usd(5).toString() });
+    expect(await s.store.payments.get(tampered.id)).to.equal(null);
+
+    // The SDK's batch takes both kinds too.
+    const viaSdk = await signedOneOff(s, payer, { amount: usd(30) });
+    const sdk = await s.client.submitPayments([viaSdk, await signedPayment(s, 1)]);
+    expect(sdk.results.map((r) => r.status)).to.deep.equal([201, 201]);
+    expect((await s.client.getAccount(payer.address as Hex)).pendingOneOff).to.equal(usd(50));
+
+    const ids = [oneOff.id, viaSdk.id, res.body.results[1].payment.id as Hex];
+    await s.tickUntil(ids, [PaymentState.Escrowed]);
+    const [a, b, c] = await Promise.all(ids.map(async (id) => (await s.store.payments.get(id))!));
+    expect(await txSelector(a.txHash!)).to.equal(selectorOf(s, "payBatchWithAuthorization"));
+    expect(await txSelector(b.txHash!)).to.equal(selectorOf(s, "payBatchWithAuthorization"));
+    expect(await txSelector(c.txHash!)).to.equal(selectorOf(s, "payBatch"));
+    expect(await s.f.token.balanceOf(payer.address)).to.equal(ONE_OFF_WALLET_FUNDS - usd(50));
   });
 
   it("two payers' one-off payments and the same payer's several share one batch", async function () {

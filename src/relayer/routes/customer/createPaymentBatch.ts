@@ -3,26 +3,34 @@ import {
   BatchBody,
   BatchResponse,
   MAX_BATCH_ITEMS,
+  OneOffPaymentSubmission,
   PaymentSubmission,
   type BatchItemResult,
 } from "../../../protocol/schemas";
-import { ApiError } from "../../errors";
+import { ApiError, isApiError } from "../../errors";
+import type { BatchItemResult as Outcome } from "../../intake/intake";
 import { paymentView } from "../../views";
 import { rateLimitKey } from "../../http/auth";
 import { defineRoute } from "../../http/route";
 
 /** Items are checked one by one, so one malformed payment fails only itself. */
 const itemChecker = TypeCompiler.Compile(PaymentSubmission);
+const oneOffChecker = TypeCompiler.Compile(OneOffPaymentSubmission);
 
-function itemError(item: unknown): ApiError | null {
-  if (itemChecker.Check(item)) return null;
-  const errors = [...itemChecker.Errors(item)].slice(0, 5).map((e) => ({ path: `body${e.path}`, message: e.message }));
+/** An item carrying an EIP-3009 authorization is a one-off payment (POST /v1/payments/one-off's body). */
+const isOneOffItem = (item: unknown): boolean =>
+  typeof item === "object" && item !== null && !Array.isArray(item) && "authorization" in item;
+
+function itemError(item: unknown, checker: typeof itemChecker | typeof oneOffChecker): ApiError | null {
+  if (checker.Check(item)) return null;
+  const errors = [...checker.Errors(item)].slice(0, 5).map((e) => ({ path: `body${e.path}`, message: e.message }));
   return new ApiError("validation_failed", `${errors[0].path}: ${errors[0].message}`, { errors });
 }
 
 /**
  * POST /v1/payments/batch — up to 1,000 signed payments in one request, with a result per item
- * (the status and body POST /v1/payments would have given it). 200 whatever the items' outcomes.
+ * (the status and body POST /v1/payments, or POST /v1/payments/one-off for an item that carries an
+ * `authorization`, would have given it). 200 whatever the items' outcomes.
  * Counts against the caller's rate limit per item, and the node calls its unverified items may
  * cause are bounded per request (items past the bound: 429 node_call_budget_exceeded).
  */
@@ -30,7 +38,7 @@ export default defineRoute(
   "POST /v1/payments/batch",
   "Submit up to 1,000 signed payments",
   {
-    description: `Each item is a PaymentSubmission (see POST /v1/payments); at most ${MAX_BATCH_ITEMS} items.`,
+    description: `Each item is a PaymentSubmission (see POST /v1/payments) or, when it carries an \`authorization\`, a OneOffPaymentSubmission (see POST /v1/payments/one-off); at most ${MAX_BATCH_ITEMS} items.`,
     body: BatchBody,
     response: { 200: BatchResponse },
   },
@@ -40,14 +48,39 @@ export default defineRoute(
     ctx.limits.requests.charge(rateLimitKey(request.principal), items.length - 1);
     const results: BatchItemResult[] = new Array(items.length);
     const valid: { index: number; body: PaymentSubmission }[] = [];
+    const oneOffs: { index: number; body: OneOffPaymentSubmission }[] = [];
     items.forEach((item, index) => {
-      const error = itemError(item);
+      const oneOff = isOneOffItem(item);
+      const error = itemError(item, oneOff ? oneOffChecker : itemChecker);
       if (error) results[index] = { index, status: error.status, error: error.toJSON().error };
+      else if (oneOff) oneOffs.push({ index, body: item as OneOffPaymentSubmission });
       else valid.push({ index, body: item as PaymentSubmission });
     });
-    const outcomes = await ctx.intake.submitMany(valid.map((v) => v.body));
+    // One node call budget for the whole request, whichever kind its items are.
+    const budget = ctx.intake.budget();
+    const [escrowed, wallet] = await Promise.all([
+      valid.length > 0
+        ? ctx.intake.submitMany(
+            valid.map((v) => v.body),
+            budget,
+          )
+        : [],
+      Promise.all(
+        oneOffs.map(({ body }) =>
+          ctx.intake.submitOneOff(body, budget).then(
+            (result): Outcome => ({ ok: true, result }),
+            (error: unknown): Outcome => {
+              if (!isApiError(error)) throw error;
+              return { ok: false, error };
+            },
+          ),
+        ),
+      ),
+    ]);
+    const outcomes = [...escrowed, ...wallet];
+    const indexes = [...valid, ...oneOffs].map((v) => v.index);
     outcomes.forEach((outcome, i) => {
-      const index = valid[i].index;
+      const index = indexes[i];
       results[index] = outcome.ok
         ? { index, status: outcome.result.created ? 201 : 200, payment: paymentView(outcome.result.payment) }
         : { index, status: outcome.error.status, error: outcome.error.toJSON().error };
