@@ -36,6 +36,11 @@ import {
 import { relayerEnv } from "../relayer/crash/scenario";
 import { LOCAL_ADMIN_TOKEN } from "../../src/relayer/config";
 
+// The page's globals, as the callbacks run inside page.evaluate see them (the project compiles without the DOM library).
+declare const window: any, document: any, localStorage: any, sessionStorage: any, location: any, history: any;
+type HTMLElement = any;
+type HTMLInputElement = any;
+
 const IDLE_SECONDS = 10;
 const HOLD_SECONDS = 3600;
 const XSS_ORDER = `<script>window.__xss=1</script><img src=x onerror="window.__xss=2;alert(2)">`;
@@ -262,7 +267,7 @@ describe("merchant dashboard in a browser", function () {
     await page.click("#search");
     await page.waitForFunction(
       (id) => {
-        const links = [...document.querySelectorAll<HTMLElement>(".payment-link")];
+        const links = [...(document.querySelectorAll(".payment-link") as HTMLElement[])];
         return links.length === 1 && links[0].dataset.id === id;
       },
       {},
@@ -364,7 +369,7 @@ describe("merchant dashboard in a browser", function () {
     await page.click("#search");
     await page.waitForFunction(
       (id) => {
-        const links = [...document.querySelectorAll<HTMLElement>(".payment-link")];
+        const links = [...(document.querySelectorAll(".payment-link") as HTMLElement[])];
         return links.length === 1 && links[0].dataset.id === id;
       },
       {},
