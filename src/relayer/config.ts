@@ -302,6 +302,8 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Relayer
   }
   const leaseTtlMs = int("LEASE_TTL_MS", DEFAULTS.leaseTtlMs);
   if (leaseTtlMs < 300) throw new ConfigError("LEASE_TTL_MS must be at least 300");
+  const dashboardIdleSeconds = int("DASHBOARD_IDLE_SECONDS", DEFAULTS.dashboardIdleSeconds);
+  if (dashboardIdleSeconds < 1) throw new ConfigError("DASHBOARD_IDLE_SECONDS must be at least 1");
   return {
     host: env.RELAYER_HOST ?? DEFAULTS.host,
     port: int("RELAYER_PORT", DEFAULTS.port),
@@ -341,7 +343,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Relayer
     relayMinAmount: env.RELAY_MIN_AMOUNT ? BigInt(env.RELAY_MIN_AMOUNT) : DEFAULTS.relayMinAmount,
     relayQuotaPerDay: int("RELAY_QUOTA_PER_DAY", DEFAULTS.relayQuotaPerDay),
     relayWaitMs: int("RELAY_WAIT_MS", DEFAULTS.relayWaitMs),
-    dashboardIdleSeconds: Math.max(1, int("DASHBOARD_IDLE_SECONDS", DEFAULTS.dashboardIdleSeconds)),
+    dashboardIdleSeconds,
   };
 }
 
