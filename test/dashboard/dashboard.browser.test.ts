@@ -84,6 +84,7 @@ describe("merchant dashboard in a browser", function () {
   const shots = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-shots-"));
   const requests: string[] = [];
   const dialogs: string[] = [];
+  const pageErrors: string[] = [];
   const signed: { method: string; typedData?: any }[] = [];
   const ids: Record<string, string> = {};
 
@@ -206,6 +207,14 @@ describe("merchant dashboard in a browser", function () {
         return merchant.owner.signTypedData(typedData.domain, types, typedData.message);
       }
       throw new Error(`unsupported ${method}`);
+    });
+    page.on("pageerror", (error) => pageErrors.push(String(error)));
+    // Anything the page's CSP blocked (an inline script or style, another host) is recorded here.
+    await page.evaluateOnNewDocument(() => {
+      document.addEventListener("securitypolicyviolation", (e: any) => {
+        const w = window as { __cspViolations?: string[] };
+        (w.__cspViolations ??= []).push(`${e.violatedDirective} ${e.blockedURI}`);
+      });
     });
     await page.evaluateOnNewDocument(() => {
       const w = window as unknown as { ethereum: unknown; __walletRequest(m: string, p: unknown[]): Promise<unknown> };
@@ -391,7 +400,7 @@ describe("merchant dashboard in a browser", function () {
     ).to.deep.equal([]);
   });
 
-  it("the page talks to the relayer only, and the key is in no storage, cookie or URL", async function () {
+  it("the page talks to the relayer only; its CSP blocks nothing the page does and stops an inline script; the key is in no storage, cookie or URL", async function () {
     const origin = new URL(relayer.url).origin;
     expect(requests.length).to.be.greaterThan(10);
     // data: URLs never leave the browser (Chromium's own date-picker icon is one).
@@ -403,6 +412,20 @@ describe("merchant dashboard in a browser", function () {
     const places = await keyPlaces();
     expect(places).to.not.include(apiKey.slice(8));
     expect(places).to.include(origin); // the check reads the page's address (it can fail)
+    expect(
+      await page.evaluate(() => window.__cspViolations ?? []),
+      "nothing the page does is blocked by its CSP",
+    ).to.deep.equal([]);
+    expect(pageErrors).to.deep.equal([]);
+    // The browser enforces the policy: an inline script added to the page does not run, and is reported.
+    await page.evaluate(() => {
+      const script = document.createElement("script");
+      script.textContent = "window.__inline = 1";
+      document.body.appendChild(script);
+    });
+    await waitUntil("the violation reported", () => page.evaluate(() => (window.__cspViolations ?? []).length > 0));
+    expect(await page.evaluate(() => window.__inline)).to.equal(undefined);
+    expect((await page.evaluate(() => window.__cspViolations))[0]).to.match(/^script-src/);
   });
 
   it(`drops the key after ${IDLE_SECONDS} s without activity and asks for it again`, async function () {
