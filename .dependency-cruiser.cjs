@@ -2,7 +2,8 @@
  * Import rules of src/ (`npm run lint:deps`):
  * - the relayer's layers import downward only (the order is LAYERS below, lowest first);
  * - src/protocol imports nothing else in src/; the SDK and the relayer never import each other;
- * - src/ never imports test/, bench/ or scripts/; no import cycles.
+ * - src/ never imports test/, bench/ or scripts/; no import cycles;
+ * - the dashboard (dashboard/, a browser page) imports nothing of src/ but the protocol's schemas.
  */
 
 /** The relayer's layers, lowest first: a file may import its own layer and those listed before it. */
@@ -65,6 +66,12 @@ module.exports = {
       { path: "^src/" },
       { path: "^(test|bench|scripts)/" },
     ),
+    rule(
+      "dashboard-imports-only-schemas",
+      "The dashboard runs in the browser: of src/ it takes only the API's wire types (src/protocol/schemas).",
+      { path: "^dashboard/" },
+      { path: "^src/", pathNot: "^src/protocol/(schemas/|states[.]ts$)" },
+    ),
     rule("no-circular", "Import cycles hide which module is the lower one.", {}, { circular: true }),
     rule(
       "not-to-unresolvable",
@@ -81,7 +88,7 @@ module.exports = {
     enhancedResolveOptions: {
       exportsFields: ["exports"],
       conditionNames: ["import", "require", "node", "default", "types"],
-      extensions: [".ts", ".js", ".json"],
+      extensions: [".ts", ".tsx", ".js", ".json"],
     },
   },
 };

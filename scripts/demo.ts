@@ -194,6 +194,11 @@ async function walkThrough(ctx: DemoContext): Promise<DemoRecord> {
     );
   }
   ctx.log(`  the whole run, ids and hashes: ${displayPath(file)}`);
+  ctx.log(`\ndemo: the merchant dashboard: ${ctx.endpoints.relayerUrl}/dashboard/`);
+  ctx.log(`  sign in with the demo merchant's API key ${merchant.apiKey}`);
+  ctx.log(
+    `  (refunds from the page are signed by the merchant's owner key ${merchant.owner.address} in a browser wallet)`,
+  );
   return record;
 }
 

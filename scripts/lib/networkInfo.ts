@@ -125,6 +125,7 @@ export function formatSummary(info: NetworkInfo, show: (file: string) => string 
     row("deployment", `${show(deployment.file)}  (${deployment.status}, deploy block ${deployment.deployBlock})`),
     ...Object.entries(deployment.contracts).map(([name, address]) => row(`  ${name}`, address)),
     row("relayer", relayer.instances ? `${relayer.url}  (api-1; every instance below)` : relayer.url),
+    row("  dashboard", `${relayer.url}/dashboard/  (sign in with a merchant API key)`),
     row("  OpenAPI", relayer.openApiUrl),
     row("  health", `${relayer.healthUrl}  ${relayer.readyUrl}`),
     row("  metrics", relayer.metricsUrl),

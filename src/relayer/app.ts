@@ -11,6 +11,7 @@ import { authenticateAdmin, authenticateMerchant, rateLimitKey } from "./http/au
 import type { RouteContext } from "./http/context";
 import { registerErrorHandling, registerJsonParser } from "./http/errors";
 import { registerIdempotency } from "./http/idempotency";
+import { registerDashboard } from "./http/dashboard";
 import { InclusionProver } from "./http/inclusion";
 import { loggerOptions, urlSecrets, type LoggerOptions } from "./http/logging";
 import { SharedFailureLimiter, SharedTokenBucketLimiter, TokenBucketLimiter } from "./http/rateLimit";
@@ -58,6 +59,8 @@ export interface AppDeps {
    * SQLite file serves one process).
    */
   multiInstance?: boolean;
+  /** The built dashboard's folder. Default: dist/dashboard at the repository root. */
+  dashboardDir?: string;
 }
 
 const API_DESCRIPTION = `StablePay relayer: customers submit EIP-712 signed payments, merchants follow them to settlement.
@@ -213,6 +216,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       },
     },
   });
+  registerDashboard(app, { dir: deps.dashboardDir, idleSeconds: config.dashboardIdleSeconds });
   // Registered after swagger so that its onRoute hook sees every route.
   void app.register(async (instance) => {
     for (const route of ROUTES) route(instance, ctx);

@@ -65,6 +65,8 @@ export const DEFAULTS = {
   leaseTtlMs: 10_000,
   /** Worker threads for payment signature recovery: every core but the one serving HTTP (0 = inline). */
   signatureWorkers: Math.max(0, Math.min(4, os.availableParallelism() - 1)),
+  /** The dashboard forgets the merchant's API key after this long without input. */
+  dashboardIdleSeconds: 15 * 60,
 } as const;
 
 /** FINALITY: head minus confirmations, or the node's `finalized` block tag (chain/finality.ts). */
@@ -162,6 +164,8 @@ export interface RelayerConfig {
   relayQuotaPerDay: number;
   /** Role api: how long a relayed operation waits for a worker's lane before 503 relay_pending (ms). */
   relayWaitMs: number;
+  /** DASHBOARD_IDLE_SECONDS: the dashboard page drops the API key after this long without input. */
+  dashboardIdleSeconds: number;
 }
 
 /** The admin token when none is configured: only ever acceptable on a local development chain. */
@@ -252,6 +256,7 @@ export const RELAYER_ENV_VARS = [
   "WEBHOOK_DISABLE_AFTER_FAILURES",
   "WEBHOOK_DISABLE_AFTER_MS",
   "WEBHOOK_RETENTION_MS",
+  "DASHBOARD_IDLE_SECONDS",
   "LOG_LEVEL",
 ] as const;
 
@@ -297,6 +302,8 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Relayer
   }
   const leaseTtlMs = int("LEASE_TTL_MS", DEFAULTS.leaseTtlMs);
   if (leaseTtlMs < 300) throw new ConfigError("LEASE_TTL_MS must be at least 300");
+  const dashboardIdleSeconds = int("DASHBOARD_IDLE_SECONDS", DEFAULTS.dashboardIdleSeconds);
+  if (dashboardIdleSeconds < 1) throw new ConfigError("DASHBOARD_IDLE_SECONDS must be at least 1");
   return {
     host: env.RELAYER_HOST ?? DEFAULTS.host,
     port: int("RELAYER_PORT", DEFAULTS.port),
@@ -336,6 +343,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Relayer
     relayMinAmount: env.RELAY_MIN_AMOUNT ? BigInt(env.RELAY_MIN_AMOUNT) : DEFAULTS.relayMinAmount,
     relayQuotaPerDay: int("RELAY_QUOTA_PER_DAY", DEFAULTS.relayQuotaPerDay),
     relayWaitMs: int("RELAY_WAIT_MS", DEFAULTS.relayWaitMs),
+    dashboardIdleSeconds,
   };
 }
 

@@ -74,6 +74,12 @@ describe("relayer config: roles, stores, signer sources and secrets", () => {
     expect(refusal({ RELAYER_ROLE: "both" }).message).to.include("RELAYER_ROLE must be one of api, worker, all");
   });
 
+  it("DASHBOARD_IDLE_SECONDS: 15 minutes by default, at least 1", () => {
+    expect(loadConfig({}).dashboardIdleSeconds).to.equal(900);
+    expect(loadConfig({ DASHBOARD_IDLE_SECONDS: "42" }).dashboardIdleSeconds).to.equal(42);
+    expect(refusal({ DASHBOARD_IDLE_SECONDS: "0" }).message).to.include("DASHBOARD_IDLE_SECONDS must be at least 1");
+  });
+
   it("DATABASE_URL selects PostgreSQL (SQLite otherwise); LEASE_TTL_MS defaults to 10 s", () => {
     expect(loadConfig({}).databaseUrl).to.equal(null);
     const url = "postgres://relayer:s3cret-pw@db.internal:5432/stablepay";

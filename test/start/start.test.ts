@@ -130,6 +130,7 @@ describe("npm start: the local network in one command", function () {
       path.join(dataDir, "chain.log"),
       path.join(deploymentsDir, "localhost.json"),
       info.deployment.contracts.PaymentEscrow,
+      `${relayerUrl}/dashboard/`,
       `${relayerUrl}/v1/openapi.json`,
       `${relayerUrl}/health`,
       `${relayerUrl}/ready`,
@@ -153,6 +154,10 @@ describe("npm start: the local network in one command", function () {
       // The demo, judged by the chain's events rather than by what it prints.
       await run.waitForOutput(/demo finished|demo failed/, DEMO_TIMEOUT_MS);
       expect(run.text.includes("demo finished"), run.text).to.equal(true);
+      // It ends with where to look at it: the dashboard and the key to sign in with.
+      expect(run.text).to.include(`the merchant dashboard: ${relayerUrl}/dashboard/`);
+      expect(run.text).to.match(/sign in with the demo merchant's API key sp_live_[A-Za-z0-9_-]{43}\n/);
+      expect(await httpStatus(`${relayerUrl}/dashboard/`)).to.equal(200);
       const demo = JSON.parse(readFileSync(path.join(dataDir, "demo.json"), "utf8")) as DemoRecord;
       const escrow = PaymentEscrow__factory.connect(record.contracts.PaymentEscrow.address, provider);
       const merchantId = BigInt(demo.merchantId);

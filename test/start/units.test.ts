@@ -89,6 +89,7 @@ describe("npm start: options and decisions", function () {
       const text = formatSummary(info, (f) => f).join("\n");
       expect(text).to.match(/api-1\s+http:\/\/127\.0\.0\.1:8787\s+\(api, pid 11, log \/d\/relayer-api-1\.log\)/);
       expect(text).to.match(/api-2\s+http:\/\/127\.0\.0\.1:8788\s+\(api, pid 12/);
+      expect(text).to.match(/dashboard\s+http:\/\/127\.0\.0\.1:8787\/dashboard\/\s/);
       expect(text).to.match(/worker-1\s+\(no HTTP: chain jobs\)\s+\(worker, pid 13/);
       expect(text).to.include("postgres://app:***@db.internal:5432/stablepay");
       expect(text).not.to.include("s3cret");

@@ -30,6 +30,8 @@ export interface DemoMerchant {
   holdSeconds: bigint;
   /** The relayer client with the merchant's API key. */
   api: RelayerClient;
+  /** That key (sp_live_…): the demo prints it for signing in to the dashboard. */
+  apiKey: string;
   registeredAtBlock: number;
 }
 
@@ -74,6 +76,7 @@ export async function registerMerchant(
     feeBps: terms.feeBps,
     holdSeconds: terms.holdSeconds,
     api: new RelayerClient({ baseUrl: ctx.endpoints.relayerUrl, apiKey: key.key }),
+    apiKey: key.key,
     registeredAtBlock: mined.blockNumber,
   };
 }

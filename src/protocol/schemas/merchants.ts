@@ -84,3 +84,75 @@ export const BalanceView = Type.Object({
   claimable: Type.String({ description: "Payouts that could not be delivered, claimable with escrow.claim" }),
 });
 export type BalanceView = Static<typeof BalanceView>;
+
+/** What happened to a payment, one step of its timeline. */
+export const TIMELINE_KINDS = [
+  "accepted",
+  "batched",
+  "escrowed",
+  "rejected",
+  "confirmed",
+  "refunded",
+  "dispute_opened",
+  "dispute_resolved",
+  "settled",
+] as const;
+export type TimelineKind = (typeof TIMELINE_KINDS)[number];
+
+export const TimelineEntry = Type.Object({
+  kind: Type.Unsafe<TimelineKind>(Type.String({ enum: [...TIMELINE_KINDS] })),
+  source: Type.Union([Type.Literal("relayer"), Type.Literal("chain")], {
+    description: "relayer: its own records; chain: an escrow event",
+  }),
+  at: Nullable(DateTime),
+  blockNumber: Nullable(Type.Integer()),
+  txHash: Nullable(Type.String()),
+  /** The step's amounts and facts as decimal strings (amount, fee, totalRefunded, toPayer, ...). */
+  details: Type.Record(Type.String(), Type.String()),
+});
+export type TimelineEntry = Static<typeof TimelineEntry>;
+
+export const PaymentTimelineView = Type.Object({
+  paymentId: Bytes32,
+  state: Type.String(),
+  amount: Type.String(),
+  refunded: Type.String(),
+  orderRef: Bytes32,
+  orderRefText: Nullable(Type.String({ description: "The text of the payment request's order reference, if any" })),
+  entries: Type.Array(TimelineEntry),
+});
+export type PaymentTimelineView = Static<typeof PaymentTimelineView>;
+
+export const RefundTypedDataQuery = Type.Object(
+  {
+    totalRefund: AmountString(
+      "Cumulative amount refunded after this refund (above what is refunded, up to the amount)",
+    ),
+    deadline: Type.Optional(
+      UintString("Unix seconds (uint48) the signature is valid to; default 15 minutes from now", 15),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The EIP-712 typed data of a refund, as `eth_signTypedData_v4` takes it. */
+export const RefundTypedDataView = Type.Object({
+  typedData: Type.Object({
+    domain: Type.Object({
+      name: Type.String(),
+      version: Type.String(),
+      chainId: Type.Integer(),
+      verifyingContract: Type.String(),
+    }),
+    types: Type.Object({ EIP712Domain: Type.Array(TypedField), Refund: Type.Array(TypedField) }),
+    primaryType: Type.Literal("Refund"),
+    message: Type.Object({ paymentId: Bytes32, totalRefund: Type.String(), deadline: Type.String() }),
+  }),
+  signer: Type.String({ description: "The merchant's owner key in the registry: the only valid signer" }),
+  submit: Type.Object({
+    method: Type.Literal("POST"),
+    path: Type.String(),
+    body: Type.Object({ totalRefund: Type.String(), deadline: Type.String(), signature: Type.Null() }),
+  }),
+});
+export type RefundTypedDataView = Static<typeof RefundTypedDataView>;

@@ -21,6 +21,8 @@ import listWebhookDeliveries from "./merchant/listWebhookDeliveries";
 import getBalance from "./merchant/getBalance";
 import getReport from "./merchant/getReport";
 import getMerchantPayment from "./merchant/getPayment";
+import getPaymentTimeline from "./merchant/getPaymentTimeline";
+import getRefundTypedData from "./merchant/getRefundTypedData";
 import listPayments from "./merchant/listPayments";
 import listSettlements from "./merchant/listSettlements";
 import revokeApiKey from "./merchant/revokeApiKey";
@@ -44,6 +46,8 @@ export const ROUTES: readonly RouteModule[] = [
   createPaymentRequest,
   listPayments,
   getMerchantPayment,
+  getPaymentTimeline,
+  getRefundTypedData,
   createRefund,
   listSettlements,
   getBalance,

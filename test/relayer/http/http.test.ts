@@ -285,6 +285,8 @@ describe("relayer API: HTTP plumbing", function () {
         "POST /v1/merchant/payment-requests",
         "GET /v1/merchant/payments",
         "GET /v1/merchant/payments/{id}",
+        "GET /v1/merchant/payments/{id}/timeline",
+        "GET /v1/merchant/payments/{id}/refund-typed-data",
         "POST /v1/merchant/payments/{id}/refunds",
         "GET /v1/merchant/settlements",
         "GET /v1/merchant/balance",

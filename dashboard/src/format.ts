@@ -1,0 +1,29 @@
+/** How the page shows amounts (token units, 6 decimals: bigint arithmetic, never floats) and times. */
+export const DECIMALS = 6;
+
+export function tokenAmount(units: string | null | undefined): string {
+  if (units === null || units === undefined || !/^[0-9]+$/.test(units)) return "—";
+  const value = BigInt(units);
+  const scale = 10n ** BigInt(DECIMALS);
+  const fraction = (value % scale)
+    .toString()
+    .padStart(DECIMALS, "0")
+    .replace(/0{1,4}$/, "");
+  return `${(value / scale).toLocaleString("en-US")}.${fraction.padEnd(2, "0")}`;
+}
+
+/** "12.5" → "12500000": a decimal the merchant typed, as token units; null when it is not one. */
+export function parseAmount(text: string): string | null {
+  const match = /^\s*([0-9]{1,30})(?:\.([0-9]{1,6}))?\s*$/.exec(text);
+  if (!match) return null;
+  const units = BigInt(match[1]) * 10n ** BigInt(DECIMALS) + BigInt((match[2] ?? "").padEnd(DECIMALS, "0"));
+  return units > 0n ? units.toString() : null;
+}
+
+export const when = (iso: string | null | undefined): string =>
+  iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "—";
+
+export const short = (hex: string | null | undefined): string =>
+  hex ? (hex.length > 18 ? `${hex.slice(0, 10)}…${hex.slice(-6)}` : hex) : "—";
+
+export const today = (): string => new Date().toISOString().slice(0, 10);
