@@ -15,7 +15,14 @@ import type { PublicClient } from "viem";
 import { main, type CliIo } from "../../src/auditor/cli";
 import type { ReportIndexCursor } from "../../src/relayer/store/types";
 import { startReportIndex } from "../relayer/helpers/reportIndex";
-import { creditRecord, localDate, REPORT_KINDS, reportCsv, reportDay, type ReportEvent } from "../../src/protocol/reports";
+import {
+  creditRecord,
+  localDate,
+  REPORT_KINDS,
+  reportCsv,
+  reportDay,
+  type ReportEvent,
+} from "../../src/protocol/reports";
 import type { Hex } from "../../src/protocol";
 import { deployWithHistory, removeDir, tempDir, type AuditedChain } from "./helpers";
 

@@ -25,13 +25,7 @@ import { scanChain } from "../../../src/auditor/audit";
 import { creditOf, orderRefsFromChain, reportEventsOf } from "../../../src/auditor/report/merchant";
 import type { AuditTarget } from "../../../src/auditor/types";
 import { hardhatClient } from "../../auditor/helpers";
-import {
-  HOLD_PERIOD,
-  signConfirmation,
-  signDispute,
-  signRefund,
-  usd,
-} from "../../escrow/fixtures";
+import { HOLD_PERIOD, signConfirmation, signDispute, signRefund, usd } from "../../escrow/fixtures";
 import { escrowInStore, perTest, signedPayment, startApi, type ApiHarness } from "../helpers/api";
 import { createCustomerClient, createMerchantClient } from "../../../src/sdk";
 

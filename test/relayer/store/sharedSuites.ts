@@ -468,13 +468,20 @@ export function reportIndexSuite(open: OpenShared): void {
     let cleanup: () => Promise<void>;
     beforeEach(async () => ({ store, reopen, cleanup } = await open()));
     afterEach(async () => cleanup());
-    const cursorAt = (blockNumber: bigint) => ({ blockNumber, blockHash: hex32(Number(blockNumber)), timestamp: 1_800 });
+    const cursorAt = (blockNumber: bigint) => ({
+      blockNumber,
+      blockHash: hex32(Number(blockNumber)),
+      timestamp: 1_800,
+    });
 
     it("gives back exactly the events written (every kind, uint64 values), in chain order, with order refs; to another instance too", async () => {
       expect(await store.reportIndex.cursor()).to.equal(null);
       const m = (1n << 64n) - 1n;
       const mine = reportEventsOf(m, 100n);
-      const other = reportEventsOf(2n, 100n).map((e) => ({ ...e, event: { ...e.event, logIndex: e.event.logIndex + 2 } }));
+      const other = reportEventsOf(2n, 100n).map((e) => ({
+        ...e,
+        event: { ...e.event, logIndex: e.event.logIndex + 2 },
+      }));
       // Written out of order, and in two pages.
       await store.reportIndex.append([...mine.slice(5), ...other].reverse(), cursorAt(103n));
       await store.reportIndex.append(mine.slice(0, 5), cursorAt(110n));
