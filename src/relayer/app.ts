@@ -19,7 +19,6 @@ import { RetentionPruner } from "./http/retention";
 import { RelayQuota } from "./http/relayQuota";
 import type { ChainView } from "./chain/chainView";
 import type { ChainWriter } from "./chain/chainWriter";
-import type { MerchantHistory } from "./chain/merchantHistory";
 import { EscrowDigester } from "./intake/digest";
 import { GroupCommitWriter, type GroupCommitOptions } from "./intake/groupCommit";
 import { Intake } from "./intake/intake";
@@ -27,6 +26,7 @@ import { InlineRecovery, type PaymentRecovery } from "./intake/signaturePool";
 import { ChainAccounts } from "./ledger/chainAccounts";
 import type { PayerAccounts } from "./ledger/payerAccounts";
 import { Readiness } from "./runtime/readiness";
+import { MerchantReports } from "./http/merchantReports";
 import { ROUTES } from "./routes";
 
 export interface AppDeps {
@@ -35,8 +35,6 @@ export interface AppDeps {
   chain: ChainView;
   /** Relays confirm/dispute/refund/deposit/withdraw; without one those routes answer 503. */
   writer?: ChainWriter | null;
-  /** Reads merchants' escrow events for the reports and credit routes; without one they answer 503. */
-  history?: MerchantHistory | null;
   /** Milliseconds since the epoch (validity windows, timestamps). Default Date.now. */
   clock?: () => number;
   /** pino options (level, stream) or false for silence. Default: info to stdout. */
@@ -122,7 +120,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     store,
     chain,
     writer: deps.writer ?? null,
-    history: deps.history ?? null,
+    reports: new MerchantReports({ store, token: () => chain.tokenAddress() }),
     digester,
     intake,
     accounts,

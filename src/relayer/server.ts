@@ -39,7 +39,6 @@ import { connectChain, type ChainClient } from "./chain/client";
 import { loggerOptions, redactUrls, redactingStream, type LoggerOptions } from "./http/logging";
 import { EthersChainView } from "./chain/chainView";
 import { BlocklistBook } from "./chain/blocklistBook";
-import { MerchantHistory } from "./chain/merchantHistory";
 import { Readiness } from "./runtime/readiness";
 import { WorkerRecovery } from "./intake/signaturePool";
 import { errorMessage, type Logger } from "./runtime/log";
@@ -347,13 +346,6 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
           }
         : undefined,
       writer,
-      history: new MerchantHistory({
-        rpc: chain.provider,
-        chainId: chain.addresses.chainId,
-        escrow: chain.addresses.escrow.toLowerCase() as Hex,
-        token: chain.addresses.token.toLowerCase() as Hex,
-        startBlock: chain.addresses.startBlock,
-      }),
       logger: options.logger,
       metrics,
       readiness,

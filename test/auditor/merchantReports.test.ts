@@ -2,8 +2,8 @@
  * The auditor's merchant reports and credit record (`--reports`, `--credit`) on the scripted
  * history (test/fixtures/auditHistory.ts: confirmations, partial and full refunds, a split and an
  * expired dispute, a payment from a wallet, a one-off payer's batch, a deferred payout and its
- * claim): the CLI's files equal what the relayer's chain reader (MerchantHistory) feeds the same
- * builders, byte for byte, and the usage errors exit 2.
+ * claim): the CLI's files equal what the relayer's report index (src/relayer/jobs/reportIndexer.ts,
+ * read as the routes read it) feeds the same builders, byte for byte, and the usage errors exit 2.
  */
 import { expect } from "chai";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
@@ -13,8 +13,16 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { parse } from "csv-parse/sync";
 import type { PublicClient } from "viem";
 import { main, type CliIo } from "../../src/auditor/cli";
-import { MerchantHistory } from "../../src/relayer/chain/merchantHistory";
-import { creditRecord, localDate, REPORT_KINDS, reportCsv, reportDay } from "../../src/protocol/reports";
+import type { ReportIndexCursor } from "../../src/relayer/store/types";
+import { startReportIndex } from "../relayer/helpers/reportIndex";
+import {
+  creditRecord,
+  localDate,
+  REPORT_KINDS,
+  reportCsv,
+  reportDay,
+  type ReportEvent,
+} from "../../src/protocol/reports";
 import type { Hex } from "../../src/protocol";
 import { deployWithHistory, removeDir, tempDir, type AuditedChain } from "./helpers";
 
@@ -46,27 +54,52 @@ describe("auditor: merchant reports and credit record (--reports, --credit)", fu
     return file;
   }
 
-  function relayerHistory(chain: AuditedChain): MerchantHistory {
-    const c = chain.record.contracts;
-    return new MerchantHistory({
-      rpc: ethers.provider,
-      chainId: BigInt(chain.record.chainId),
-      escrow: c.PaymentEscrow.address.toLowerCase() as Hex,
-      token: c.SettlementToken.address.toLowerCase() as Hex,
-      startBlock: BigInt(chain.record.blockNumber),
-      pageBlocks: 7n,
-    });
+  /** What the relayer serves: its report index, caught up with the chain, read as the routes read it. */
+  interface RelayerReports {
+    token: Hex;
+    head: ReportIndexCursor;
+    events(merchantId: bigint): Promise<ReportEvent[]>;
+    orderRefs(merchantId: bigint): Promise<Map<Hex, Hex>>;
   }
 
-  async function days(history: MerchantHistory, merchantId: bigint, tz: string): Promise<string[]> {
-    const events = await history.events(merchantId, (await history.head()).blockNumber);
+  let closeIndex: (() => Promise<void>) | null = null;
+  afterEach(async () => {
+    await closeIndex?.();
+    closeIndex = null;
+  });
+
+  async function relayerReports(chain: AuditedChain): Promise<RelayerReports> {
+    const c = chain.record.contracts;
+    const index = await startReportIndex({
+      addresses: {
+        chainId: BigInt(chain.record.chainId),
+        escrow: c.PaymentEscrow.address,
+        registry: c.MerchantRegistry.address,
+        token: c.SettlementToken.address,
+        startBlock: BigInt(chain.record.blockNumber),
+      },
+      pageBlocks: 7n,
+    });
+    closeIndex = () => index.close();
+    const head = await index.through();
+    const read = (m: bigint) => index.store.reportIndex.events(m, head.blockNumber);
+    return {
+      token: c.SettlementToken.address.toLowerCase() as Hex,
+      head,
+      events: async (m) => (await read(m)).events,
+      orderRefs: async (m) => (await read(m)).orderRefs,
+    };
+  }
+
+  async function days(history: RelayerReports, merchantId: bigint, tz: string): Promise<string[]> {
+    const events = await history.events(merchantId);
     return [...new Set(events.map((e) => localDate(e.timestamp, tz)))].sort();
   }
 
   it("writes every merchant's files for a day, equal to the relayer's byte for byte (UTC and Asia/Shanghai)", async function () {
     const chain = await loadFixture(storyFixture);
-    const history = relayerHistory(chain);
-    const head = await history.head();
+    const history = await relayerReports(chain);
+    const head = history.head;
     let compared = 0;
     const seen = new Set<string>();
     const refs = new Map<string, string>();
@@ -76,12 +109,15 @@ describe("auditor: merchant reports and credit record (--reports, --credit)", fu
           const out = path.join(dir, `reports-${tz.replace("/", "_")}`);
           const cli = capture(chain.client);
           const code = await main(
-            ["--deployments", recordFile(chain), "--quiet", "--reports", out, "--date", date, "--tz", tz],
+            [
+              ...["--deployments", recordFile(chain), "--quiet", "--to-block", head.blockNumber.toString()],
+              ...["--reports", out, "--date", date, "--tz", tz],
+            ],
             cli.io,
           );
           expect(code, cli.text()).to.equal(0);
-          const events = await history.events(m.id, head.blockNumber);
-          const orderRefs = await history.orderRefs(events);
+          const events = await history.events(m.id);
+          const orderRefs = await history.orderRefs(m.id);
           for (const kind of REPORT_KINDS) {
             const file = path.join(out, `merchant-${m.id}`, date, `${kind}.csv`);
             expect(existsSync(file), file).to.equal(true);
@@ -124,10 +160,9 @@ describe("auditor: merchant reports and credit record (--reports, --credit)", fu
 
   it("each day's summary balances: opening + net − paid out = closing, and days chain together", async function () {
     const chain = await loadFixture(storyFixture);
-    const history = relayerHistory(chain);
-    const head = await history.head();
+    const history = await relayerReports(chain);
     for (const m of chain.history.merchants) {
-      const events = await history.events(m.id, head.blockNumber);
+      const events = await history.events(m.id);
       let previousClosing = 0n;
       for (const date of await days(history, m.id, "UTC")) {
         const [r] = parse(summaryOf(m.id, history.token, events, date), { columns: true }) as Record<string, string>[];
@@ -145,13 +180,14 @@ describe("auditor: merchant reports and credit record (--reports, --credit)", fu
 
   it("--credit prints the record the relayer computes; unknown merchant exits 2", async function () {
     const chain = await loadFixture(storyFixture);
-    const history = relayerHistory(chain);
+    const history = await relayerReports(chain);
     const m = chain.history.merchants[0].id;
     const cli = capture(chain.client);
-    expect(await main(["--deployments", recordFile(chain), "--quiet", "--credit", m.toString()], cli.io)).to.equal(0);
+    const at = history.head.blockNumber.toString();
+    const args = ["--deployments", recordFile(chain), "--quiet", "--to-block", at, "--credit", m.toString()];
+    expect(await main(args, cli.io)).to.equal(0);
     const printed = JSON.parse(cli.stdout.join("\n"));
-    const head = await history.head();
-    const expected = creditRecord(m, history.token, await history.events(m, head.blockNumber), head);
+    const expected = creditRecord(m, history.token, await history.events(m), history.head);
     expect(printed).to.deep.equal(JSON.parse(JSON.stringify(expected)));
     expect(printed.payments).to.be.greaterThan(0);
     expect(JSON.stringify(printed)).to.not.match(/\d\.\d/);

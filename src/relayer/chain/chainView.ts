@@ -45,6 +45,13 @@ export interface ChainView {
   /** The escrow's address, lowercase. */
   readonly escrow: Hex;
   merchant(merchantId: bigint): Promise<MerchantTerms>;
+  /**
+   * How many merchants the registry has registered (ids run 1..count, none is ever removed): tells
+   * an unknown merchant id without reading its terms. Cached like the terms.
+   */
+  merchantCount(): Promise<bigint>;
+  /** The settlement token's address (checksummed; read from the escrow once). */
+  tokenAddress(): Promise<string>;
   account(address: Hex): Promise<AccountState>;
   hasCode(address: Hex): Promise<boolean>;
   /**
@@ -147,6 +154,7 @@ export const CHAIN_VIEW_DEFAULTS = {
 /** ChainView over the typechain bindings of a deployed escrow and registry. */
 export class EthersChainView implements ChainView {
   private readonly terms: TtlCache<bigint, MerchantTerms>;
+  private readonly count: TtlCache<"count", bigint>;
   private readonly accounts: TtlCache<string, AccountState>;
   private readonly code: TtlCache<string, boolean>;
   private readonly blocklisted: TtlCache<string, boolean>;
@@ -167,6 +175,7 @@ export class EthersChainView implements ChainView {
   ) {
     if (options.token) this.token = Promise.resolve(getAddress(options.token));
     this.terms = new TtlCache(options.termsCacheMs ?? CHAIN_VIEW_DEFAULTS.termsCacheMs);
+    this.count = new TtlCache(options.termsCacheMs ?? CHAIN_VIEW_DEFAULTS.termsCacheMs, 1);
     this.accounts = new TtlCache(options.accountCacheMs ?? CHAIN_VIEW_DEFAULTS.accountCacheMs);
     this.code = new TtlCache(options.codeCacheMs ?? CHAIN_VIEW_DEFAULTS.codeCacheMs);
     this.blocklisted = new TtlCache(options.blocklistCacheMs ?? CHAIN_VIEW_DEFAULTS.blocklistCacheMs);
@@ -204,6 +213,10 @@ export class EthersChainView implements ChainView {
     });
   }
 
+  merchantCount(): Promise<bigint> {
+    return this.count.get("count", async () => BigInt(await this.timed(this.registry.merchantCount())));
+  }
+
   account(address: Hex): Promise<AccountState> {
     const key = address.toLowerCase();
     return this.accounts.get(key, () => this.readAccount(key, "latest"));
@@ -236,7 +249,7 @@ export class EthersChainView implements ChainView {
     return this.blocklisted.get(key, read);
   }
 
-  private tokenAddress(): Promise<string> {
+  tokenAddress(): Promise<string> {
     this.token ??= this.timed(this.escrowContract.token()).then(getAddress, (error: unknown) => {
       this.token = null;
       throw error;

@@ -5,13 +5,13 @@ import type { RelayerMetrics } from "../runtime/metrics";
 import type { RelayerStore } from "../store/types";
 import type { ChainView } from "../chain/chainView";
 import type { ChainWriter } from "../chain/chainWriter";
-import type { MerchantHistory } from "../chain/merchantHistory";
 import type { EscrowDigester } from "../intake/digest";
 import type { GroupCommitWriter } from "../intake/groupCommit";
 import type { Intake } from "../intake/intake";
 import type { Readiness } from "../runtime/readiness";
 import type { PayerAccounts } from "../ledger/payerAccounts";
 import type { InclusionProver } from "./inclusion";
+import type { MerchantReports } from "./merchantReports";
 import type { RetentionPruner } from "./retention";
 import type { FailureLimiter, RequestLimiter } from "./rateLimit";
 import type { RelayQuota } from "./relayQuota";
@@ -53,8 +53,8 @@ export interface RouteContext {
   /** Sends signed single-payment and balance operations; absent → those routes answer 503. */
   writer: ChainWriter | null;
   digester: EscrowDigester;
-  /** Merchants' escrow events for reports and credit records; absent → those routes answer 503. */
-  history: MerchantHistory | null;
+  /** Merchants' report events and credit records, read from the store's report index. */
+  reports: MerchantReports;
   intake: Intake;
   /**
    * Payer state: the one view intake admits payments against, which the account endpoint shows and

@@ -61,6 +61,7 @@ export function registerErrorHandling(app: App): void {
       (apiError.status === 429 ||
         apiError.code === "storage_unavailable" ||
         apiError.code === "relay_pending" ||
+        apiError.code === "reports_not_indexed" ||
         apiError.code === "idempotency_in_progress") &&
       apiError.details?.retryAfterSeconds !== undefined
     ) {

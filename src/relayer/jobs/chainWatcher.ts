@@ -53,7 +53,8 @@ export const ANCHOR_CURSOR_NAME = `${CURSOR_NAME}:anchor`;
 export type DeepReorgReason = "beyond_window" | "finalized";
 
 /** Node refusals of a too-large log query (geth, erigon, Alchemy, Infura, ...). */
-const RANGE_ERROR = /block range|too many|more than \d+ results|limit exceeded|response size|query returned more/i;
+export const RANGE_ERROR =
+  /block range|too many|more than \d+ results|limit exceeded|response size|query returned more/i;
 
 export interface WatcherOptions {
   store: RelayerStore;

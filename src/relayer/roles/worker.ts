@@ -24,6 +24,7 @@ import { Batcher, PayBatchGasModel } from "../jobs/batcher";
 import { BlocklistSync } from "../jobs/blocklistSync";
 import { BuiltBatchRecords } from "../jobs/builtBatches";
 import { ChainWatcher } from "../jobs/chainWatcher";
+import { ReportIndexer } from "../jobs/reportIndexer";
 import type { JobMetrics } from "../jobs/job";
 import type { BatchAccountSource } from "../jobs/precheck";
 import { RelayQueue } from "../jobs/relayQueue";
@@ -81,6 +82,8 @@ export class WorkerRole {
   readonly watcher: ChainWatcher;
   readonly settler: Settler;
   readonly blocklist: BlocklistSync;
+  /** Keeps the merchants' report events in the store for the report and credit routes. */
+  readonly reports: ReportIndexer;
   /** Sends the relay queue on the lanes held here (not under the jobs lease: every lane helps). */
   readonly relayQueue: RelayQueue;
   readonly jobsLease: LeaseKeeper;
@@ -158,7 +161,8 @@ export class WorkerRole {
       config: options.config,
       submitter: this.lanes,
     });
-    this.singletons = [this.watcher, this.batcher, this.settler, this.blocklist];
+    this.reports = new ReportIndexer({ ...common, store: options.store, config: options.config, fence });
+    this.singletons = [this.watcher, this.batcher, this.settler, this.blocklist, this.reports];
     // Relayed operations' outcomes are logged by whichever lane follows them.
     this.lanes.registerPurpose("relay", relayHandler(log));
     this.relayQueue = new RelayQueue({

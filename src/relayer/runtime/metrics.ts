@@ -138,7 +138,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Relay
     }),
     deepReorgs: new Counter({
       name: "relayer_deep_reorgs_total",
-      help: "Reorgs deeper than the chain watcher's window, by reason",
+      help: "Reorgs deeper than the chain watcher's window (or replacing a block the report index holds), by reason",
       labelNames: ["reason"],
       registers,
     }),

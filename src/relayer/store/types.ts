@@ -16,6 +16,7 @@ import type {
   SubmissionState,
   WebhookEndpointRecord,
 } from "../domain";
+import type { ReportEvent } from "../../protocol/reports";
 
 /**
  * Storage behind the relayer, split into repositories by aggregate. The default implementation is
@@ -34,6 +35,8 @@ export interface RelayerStore {
   outbox: OutboxRepository;
   idempotency: IdempotencyRepository;
   chainCursor: ChainCursorRepository;
+  /** The merchants' report events, indexed up to a final block by the worker (docs/REPORTS.md). */
+  reportIndex: ReportIndexRepository;
   /** Named leases with fencing epochs: one active submitter per signer lane, across processes. */
   leases: LeaseRepository;
   /** Token buckets shared by every relayer instance on this store. */
@@ -513,6 +516,33 @@ export interface ChainCursorRepository {
   /** Last block whose escrow events were applied (and its hash, to detect reorgs). */
   get(name: string): Promise<{ blockNumber: bigint; blockHash: Hex } | null>;
   set(name: string, blockNumber: bigint, blockHash: Hex): Promise<void>;
+}
+
+/** The block the report index holds every event up to: its number, hash and time (unix seconds). */
+export interface ReportIndexCursor {
+  blockNumber: bigint;
+  blockHash: Hex;
+  timestamp: number;
+}
+
+/** One indexed event: the report event, and for an escrow the payment's orderRef (null when none). */
+export interface IndexedReportEvent {
+  event: ReportEvent;
+  orderRef: Hex | null;
+}
+
+export interface ReportIndexRepository {
+  /** Where the index stands, or null before its first page. */
+  cursor(): Promise<ReportIndexCursor | null>;
+  /**
+   * Adds a page of events (those already held, by block and log index, are left as they are) and
+   * moves the cursor to the page's last block; atomic.
+   */
+  append(events: readonly IndexedReportEvent[], cursor: ReportIndexCursor): Promise<void>;
+  /** Drops every event above `cursor`'s block and moves the cursor there (null: drops all, no cursor); atomic. */
+  rewind(cursor: ReportIndexCursor | null): Promise<void>;
+  /** One merchant's events up to `toBlock` in chain order, with the orderRef of each escrowed payment. */
+  events(merchantId: bigint, toBlock: bigint): Promise<{ events: ReportEvent[]; orderRefs: Map<Hex, Hex> }>;
 }
 
 export type { RejectReason };

@@ -24,7 +24,13 @@ export interface FaultRule {
 export interface RpcProxy {
   url: string;
   /** HTTP requests received, and how many were faulted, by action. */
-  stats: { requests: number; faulted: Record<FaultAction, number>; methods: Map<string, number> };
+  stats: {
+    requests: number;
+    faulted: Record<FaultAction, number>;
+    methods: Map<string, number>;
+    /** Every JSON-RPC call received, in order, with its parameters. */
+    calls: { method: string; params: unknown[] }[];
+  };
   /** Adds a rule; rules are checked in order and the first that applies wins. */
   fault(rule: FaultRule): void;
   /** Drops every rule and lets stalled requests through (held responses are delivered). */
@@ -70,10 +76,14 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
       req.end(body);
     });
 
-  const methodsOf = (text: string): string[] => {
+  const callsOf = (text: string): { method: string; params: unknown[] }[] => {
     try {
-      const parsed = JSON.parse(text) as { method?: string } | { method?: string }[];
-      return (Array.isArray(parsed) ? parsed : [parsed]).map((c) => String(c.method));
+      type Call = { method?: string; params?: unknown[] };
+      const parsed = JSON.parse(text) as Call | Call[];
+      return (Array.isArray(parsed) ? parsed : [parsed]).map((c) => ({
+        method: String(c.method),
+        params: c.params ?? [],
+      }));
     } catch {
       return [];
     }
@@ -84,7 +94,9 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const body = Buffer.concat(chunks);
-      const methods = methodsOf(body.toString("utf8"));
+      const calls = callsOf(body.toString("utf8"));
+      const methods = calls.map((c) => c.method);
+      proxy.stats.calls.push(...calls);
       proxy.stats.requests++;
       for (const m of methods) proxy.stats.methods.set(m, (proxy.stats.methods.get(m) ?? 0) + 1);
       const rule = rules.find((r) => {
@@ -158,6 +170,7 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
       requests: 0,
       faulted: { "502": 0, status: 0, reset: 0, stall: 0, "hold-response": 0, "drop-response": 0 },
       methods: new Map(),
+      calls: [],
     },
     fault(rule) {
       rules.push({ ...rule, seen: 0, applied: 0 });

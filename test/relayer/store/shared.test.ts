@@ -5,6 +5,7 @@ import {
   oneOffPaymentsSuite,
   rateLimitSuite,
   relayQueueSuite,
+  reportIndexSuite,
 } from "./sharedSuites";
 
 describeEachStore("store: what holds across instances", ({ kind, open }) => {
@@ -16,6 +17,10 @@ describeEachStore("store: what holds across instances", ({ kind, open }) => {
   oneOffPaymentsSuite(fresh);
   rateLimitSuite(fresh);
   endpointClaimSuite(fresh);
+  reportIndexSuite(async () => {
+    const fixture = await open();
+    return { store: fixture.store, reopen: () => fixture.reopen(), cleanup: () => fixture.cleanup() };
+  });
   relayQueueSuite(kind, async () => {
     const fixture = await open();
     return { store: fixture.store, reopen: () => fixture.reopen(), cleanup: () => fixture.cleanup() };

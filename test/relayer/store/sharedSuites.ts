@@ -5,7 +5,8 @@
 import { expect } from "chai";
 import { ONE_OFF_NONCE } from "../../../src/protocol";
 import { PaymentState, type Hex, type RelayRequestRecord } from "../../../src/relayer/domain";
-import type { NewRelayRequest, RelayerStore, StoreKind } from "../../../src/relayer/store/types";
+import type { IndexedReportEvent, NewRelayRequest, RelayerStore, StoreKind } from "../../../src/relayer/store/types";
+import type { ReportEvent } from "../../../src/protocol/reports";
 import { enqueuePaymentEvent } from "../../../src/relayer/webhooks/events";
 import { ADDRESS_A, ADDRESS_B, hex32, makeEndpoint, makePayment } from "./helpers";
 
@@ -422,6 +423,116 @@ export function oneOffPaymentsSuite(open: Open): void {
         { record: makePayment(4, { amount: 1n }), ceiling: 50n },
       ]);
       expect([...outcomes.values()]).to.deep.equal(["inserted", "insufficient_balance"]);
+    });
+  });
+}
+
+/** One report event of each kind for merchant `m` (uint64 ids and amounts above 2^53), blocks from `block`. */
+export function reportEventsOf(m: bigint, block: bigint): IndexedReportEvent[] {
+  const big = (1n << 64n) - 1n;
+  const at = (i: number) => ({
+    blockNumber: block + BigInt(i >> 1),
+    logIndex: i % 2,
+    txHash: hex32(0x7000 + i),
+    timestamp: 1_700_000_000 + i * 60,
+    merchantId: m,
+  });
+  const payment = hex32(0x5000);
+  const events: ReportEvent[] = [
+    { ...at(0), kind: "escrowed", paymentId: payment, payer: ADDRESS_A, batchId: 7n, amount: big },
+    { ...at(1), kind: "confirmed", paymentId: payment, batchId: 7n, released: big - 5n, fee: 5n },
+    { ...at(2), kind: "refunded", paymentId: payment, payer: ADDRESS_A, batchId: 7n, amount: 1n, totalRefunded: 2n },
+    { ...at(3), kind: "disputed", paymentId: payment, payer: ADDRESS_A, batchId: 7n, amount: 3n, expiresAt: 1n << 40n },
+    {
+      ...at(4),
+      kind: "ruled",
+      paymentId: payment,
+      payer: ADDRESS_A,
+      toPayer: 1n,
+      toMerchant: 0n,
+      fee: 0n,
+      byTimeout: true,
+    },
+    { ...at(5), kind: "settled", batchId: 7n, amount: big, fee: 9n },
+    { ...at(6), kind: "paid", payout: ADDRESS_B, amount: 4n },
+    { ...at(7), kind: "deferred", payout: ADDRESS_B, amount: 5n },
+    { ...at(8), kind: "claimed", payout: ADDRESS_B, amount: 5n },
+  ];
+  return events.map((event) => ({ event, orderRef: event.kind === "escrowed" ? hex32(0x0de7) : null }));
+}
+
+export function reportIndexSuite(open: OpenShared): void {
+  describe("reportIndex: the merchants' report events", () => {
+    let store: RelayerStore;
+    let reopen: () => Promise<RelayerStore>;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => ({ store, reopen, cleanup } = await open()));
+    afterEach(async () => cleanup());
+    const cursorAt = (blockNumber: bigint) => ({
+      blockNumber,
+      blockHash: hex32(Number(blockNumber)),
+      timestamp: 1_800,
+    });
+
+    it("gives back exactly the events written (every kind, uint64 values), in chain order, with order refs; to another instance too", async () => {
+      expect(await store.reportIndex.cursor()).to.equal(null);
+      const m = (1n << 64n) - 1n;
+      const mine = reportEventsOf(m, 100n);
+      const other = reportEventsOf(2n, 100n).map((e) => ({
+        ...e,
+        event: { ...e.event, logIndex: e.event.logIndex + 2 },
+      }));
+      // Written out of order, and in two pages.
+      await store.reportIndex.append([...mine.slice(5), ...other].reverse(), cursorAt(103n));
+      await store.reportIndex.append(mine.slice(0, 5), cursorAt(110n));
+      expect(await store.reportIndex.cursor()).to.deep.equal(cursorAt(110n));
+      const read = await (await reopen()).reportIndex.events(m, 110n);
+      expect(read.events).to.deep.equal(mine.map((e) => e.event));
+      expect([...read.orderRefs]).to.deep.equal([[hex32(0x5000), hex32(0x0de7)]]);
+      expect((await store.reportIndex.events(2n, 110n)).events).to.have.length(9);
+      // Up to a block: the rest is left out.
+      expect((await store.reportIndex.events(m, 101n)).events.map((e) => e.kind)).to.deep.equal([
+        "escrowed",
+        "confirmed",
+        "refunded",
+        "disputed",
+      ]);
+      expect((await store.reportIndex.events(3n, 110n)).events).to.deep.equal([]);
+    });
+
+    it("a page written again (after a crash before the cursor moved on) adds nothing", async () => {
+      const page = reportEventsOf(1n, 10n);
+      await store.reportIndex.append(page, cursorAt(20n));
+      await store.reportIndex.append(page, cursorAt(20n));
+      expect((await store.reportIndex.events(1n, 20n)).events).to.have.length(page.length);
+    });
+
+    it("a failed page leaves neither its events nor the cursor move", async () => {
+      await store.reportIndex.append([], cursorAt(5n));
+      const bad = reportEventsOf(1n, 10n);
+      // The fourth row breaks a NOT NULL column: the three before it must not stay.
+      (bad[3].event as { timestamp: unknown }).timestamp = null;
+      await store.reportIndex.append(bad, cursorAt(20n)).then(
+        () => expect.fail("a bad row must fail the page"),
+        () => undefined,
+      );
+      expect(await store.reportIndex.cursor()).to.deep.equal(cursorAt(5n));
+      expect((await store.reportIndex.events(1n, 100n)).events).to.deep.equal([]);
+    });
+
+    it("rewind drops the events above the block and moves the cursor; null drops all", async () => {
+      await store.reportIndex.append(reportEventsOf(1n, 10n), cursorAt(20n));
+      await store.reportIndex.rewind(cursorAt(11n));
+      expect(await store.reportIndex.cursor()).to.deep.equal(cursorAt(11n));
+      expect((await store.reportIndex.events(1n, 100n)).events.map((e) => e.blockNumber)).to.deep.equal([
+        10n,
+        10n,
+        11n,
+        11n,
+      ]);
+      await store.reportIndex.rewind(null);
+      expect(await store.reportIndex.cursor()).to.equal(null);
+      expect((await store.reportIndex.events(1n, 100n)).events).to.deep.equal([]);
     });
   });
 }

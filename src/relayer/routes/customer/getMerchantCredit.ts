@@ -1,13 +1,13 @@
 import { CreditView, MerchantIdParams } from "../../../protocol/schemas";
-import { MerchantStatus } from "../../../protocol";
-import { creditRecord } from "../../../protocol/reports";
 import { ApiError } from "../../errors";
 import { defineRoute } from "../../http/route";
 
 /**
  * GET /v1/merchants/:id/credit — a merchant's credit record computed from its escrow events at the
- * latest block (formulas in docs/REPORTS.md); public and rate-limited like the other public routes.
- * The auditor computes the same record with `--credit <id>`.
+ * report index's final block (formulas in docs/REPORTS.md); public and rate-limited like the other
+ * public routes. An anonymous request costs store reads (the index's cursor; the record once per
+ * merchant and block, then cached) and at most the registry's merchant count, itself cached: no
+ * node read per request. The auditor computes the same record with `--credit <id>`.
  */
 export default defineRoute(
   "GET /v1/merchants/:id/credit",
@@ -15,13 +15,10 @@ export default defineRoute(
   { params: MerchantIdParams, response: { 200: CreditView } },
   async (request, ctx) => {
     const merchantId = BigInt(request.params.id);
-    if (merchantId >= 1n << 64n || (await ctx.chain.merchant(merchantId)).status === MerchantStatus.None) {
+    // Registered ids run 1..merchantCount and none is ever removed.
+    if (merchantId === 0n || merchantId >= 1n << 64n || merchantId > (await ctx.chain.merchantCount())) {
       throw new ApiError("unknown_merchant", `no merchant ${request.params.id} in the registry`);
     }
-    const history = ctx.history;
-    if (!history) throw new ApiError("chain_unavailable", "the credit record needs the chain's event history");
-    const head = await history.head();
-    const events = await history.events(merchantId, head.blockNumber);
-    return creditRecord(merchantId, history.token, events, head);
+    return ctx.reports.credit(merchantId);
   },
 );

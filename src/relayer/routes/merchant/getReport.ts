@@ -6,8 +6,9 @@ import { defineRoute } from "../../http/route";
 
 /**
  * GET /v1/merchant/reports/:kind?date=YYYY-MM-DD[&tz=Area/City] — the merchant's reconciliation
- * file of a day (transactions, settlements or summary) as CSV, built from the escrow's events by
- * the module the auditor rebuilds it with (src/protocol/reports), so the two are byte-for-byte equal.
+ * file of a day (transactions, settlements or summary) as CSV, built from the escrow's events up to
+ * the report index's final block (store reads only, no node call) by the module the auditor rebuilds
+ * it with (src/protocol/reports), so the two are byte-for-byte equal.
  */
 export default defineRoute(
   "GET /v1/merchant/reports/:kind",
@@ -27,12 +28,8 @@ export default defineRoute(
       if (!(e instanceof ReportDayError)) throw e;
       throw new ApiError(e.field === "date" ? "invalid_date" : "invalid_time_zone", e.message, { field: e.field });
     }
-    const history = ctx.history;
-    if (!history) throw new ApiError("chain_unavailable", "reports need the chain's event history, not configured");
-    const head = await history.head();
-    const events = await history.events(merchantId, head.blockNumber);
-    const orderRefs = await history.orderRefs(events);
-    const csv = reportCsv(request.params.kind, { merchantId, token: history.token, events, orderRefs }, day);
+    const { token, events, orderRefs } = await ctx.reports.events(merchantId);
+    const csv = reportCsv(request.params.kind, { merchantId, token, events, orderRefs }, day);
     const name = `stablepay-${request.params.kind}-merchant-${merchantId}-${day.date}.csv`;
     return reply
       .header("content-type", "text/csv; charset=utf-8")

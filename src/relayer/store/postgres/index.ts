@@ -30,6 +30,7 @@ import { PgLeases, PgRateLimits } from "./leases";
 import { migrate, MIGRATIONS } from "./migrations";
 import { PgChainCursors, PgIdempotency, PgOutbox } from "./outbox";
 import { PgPayments } from "./payments";
+import { PgReportIndex } from "./reportIndex";
 import { PgRelayRequests } from "./relayQueue";
 import { PgWebhooks } from "./webhooks";
 import type { StorageHealth } from "../storageErrors";
@@ -49,6 +50,7 @@ export class PostgresStore implements RelayerStore {
   readonly outbox: PgOutbox;
   readonly idempotency: PgIdempotency;
   readonly chainCursor: PgChainCursors;
+  readonly reportIndex: PgReportIndex;
   readonly leases: PgLeases;
   readonly rateLimits: PgRateLimits;
   readonly relayRequests: PgRelayRequests;
@@ -68,6 +70,7 @@ export class PostgresStore implements RelayerStore {
     this.outbox = new PgOutbox(conn);
     this.idempotency = new PgIdempotency(conn);
     this.chainCursor = new PgChainCursors(conn);
+    this.reportIndex = new PgReportIndex(conn);
     this.leases = new PgLeases(conn);
     this.rateLimits = new PgRateLimits(conn);
     this.relayRequests = new PgRelayRequests(conn);

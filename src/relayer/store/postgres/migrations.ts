@@ -281,6 +281,34 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX payments_merchant_order_ref ON payments (merchant_id, order_ref);
   CREATE INDEX outbox_endpoint_recent ON outbox (endpoint_id, id);
   `,
+  // 13: the merchant report events (docs/REPORTS.md): the escrow events about each merchant, kept
+  // by the report indexer (src/relayer/jobs/reportIndexer.ts) up to a final block, so reports and
+  // credit records are read from here rather than from the node per request. One row per log;
+  // `fields` holds the kind's own fields (JSON, integers as decimal strings); `order_ref` is the
+  // escrowed payment's orderRef from its transaction's calldata. Block numbers are BIGINT here:
+  // rows are read in chain order. The one-row cursor is the block indexed up to, its hash and time.
+  `
+  CREATE TABLE report_events (
+    block_number BIGINT NOT NULL,
+    log_index    INTEGER NOT NULL,
+    merchant_id  NUMERIC(78,0) NOT NULL,
+    tx_hash      TEXT NOT NULL,
+    block_time   BIGINT NOT NULL,
+    kind         TEXT NOT NULL,
+    fields       TEXT NOT NULL,
+    order_ref    TEXT,
+    PRIMARY KEY (block_number, log_index)
+  );
+  -- events(merchant, toBlock): one merchant's rows in chain order
+  CREATE INDEX report_events_merchant ON report_events (merchant_id, block_number, log_index);
+
+  CREATE TABLE report_index_cursor (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    block_number BIGINT NOT NULL,
+    block_hash   TEXT NOT NULL,
+    block_time   BIGINT NOT NULL
+  );
+  `,
 ];
 
 /** Any constant: the advisory lock that serialises migrations of one database across instances. */

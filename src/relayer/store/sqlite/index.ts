@@ -24,6 +24,7 @@ import { SqliteLease, SqliteLeases } from "./lease";
 import type { StorageHealth } from "./storageErrors";
 import { SqliteChainCursors, SqliteIdempotency, SqliteOutbox } from "./outbox";
 import { SqlitePayments } from "./payments";
+import { SqliteReportIndex } from "./reportIndex";
 import { SqliteRateLimits } from "./rateLimits";
 import { SqliteRelayRequests } from "./relayQueue";
 import { SqliteWebhooks } from "./webhooks";
@@ -41,6 +42,7 @@ export class SqliteStore implements RelayerStore {
   readonly outbox: SqliteOutbox;
   readonly idempotency: SqliteIdempotency;
   readonly chainCursor: SqliteChainCursors;
+  readonly reportIndex: SqliteReportIndex;
   readonly rateLimits: SqliteRateLimits;
   readonly relayRequests: SqliteRelayRequests;
   /** The single-instance lease of role `all` (./lease.ts). */
@@ -64,6 +66,7 @@ export class SqliteStore implements RelayerStore {
     this.outbox = new SqliteOutbox(conn);
     this.idempotency = new SqliteIdempotency(conn);
     this.chainCursor = new SqliteChainCursors(conn);
+    this.reportIndex = new SqliteReportIndex(conn);
     this.rateLimits = new SqliteRateLimits(conn);
     this.relayRequests = new SqliteRelayRequests(conn);
     this.lease = new SqliteLease(conn);
