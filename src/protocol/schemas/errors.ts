@@ -34,7 +34,7 @@ export const ERROR_CODES = {
   not_ready: 503,
   chain_unavailable: 503,
   storage_unavailable: 503,
-  /** The report index has not reached its first final block yet (a fresh deployment): retry later. */
+  /** The report index has not reached its first safe block yet (a fresh deployment): retry later. */
   reports_not_indexed: 503,
   /** A relayed operation is queued for the workers' signer lanes and not sent yet: retrying it is safe. */
   relay_pending: 503,

@@ -1,7 +1,7 @@
 /**
  * What the report and credit routes read: the report index the worker keeps in the store
  * (src/relayer/jobs/reportIndexer.ts), never the node. A request costs store reads only:
- *  - the index's cursor (the final block it holds every event up to, and that block's time);
+ *  - the index's cursor (the safe block it holds every event up to, and that block's time);
  *  - a report: the merchant's events up to the cursor (one indexed query);
  *  - a credit record: the same, once per (merchant, cursor), then from a bounded in-memory LRU, so
  *    repeated public requests cost the cursor read alone.
@@ -35,7 +35,7 @@ export class MerchantReports {
   async indexed(): Promise<ReportIndexCursor> {
     const cursor = await this.options.store.reportIndex.cursor();
     if (!cursor) {
-      throw new ApiError("reports_not_indexed", "the report index has not reached a final block yet; retry later", {
+      throw new ApiError("reports_not_indexed", "the report index has not reached a safe block yet; retry later", {
         retryAfterSeconds: 30,
       });
     }

@@ -6,11 +6,13 @@
  * - It reads the escrow's report events from its cursor in pages, with each block's time (one read
  *   per block that has events) and each escrowing transaction's calldata (one read per transaction,
  *   for the payments' order references), and stores a page and the cursor in one transaction.
- * - It indexes only up to the final block: the watcher's safe block minus its reorg window
- *   (`reorgDepth`), or the node's `finalized` block in FINALITY=finalized mode. A reorg the watcher
- *   handles (inside its window) never reaches the index, so nothing in it is ever undone, and a
- *   day's file, once served, does not change.
- * - A reorg deeper than that (the cursor's block replaced) is reported like the watcher's
+ * - It indexes up to the block the chain watcher counts safe (head minus confirmations, or the
+ *   node's `finalized` block in FINALITY=finalized mode), so a merchant sees an event in its files
+ *   and credit record when the relayer moves the payment's state, not a reorg window later.
+ * - A reorg that replaces the cursor's block (depth mode) rewinds the index by the watcher's reorg
+ *   window (`reorgDepth`, the depth it trusts blocks to be final at) and re-reads from there: a file
+ *   can change until its blocks are that deep, like the payments' states. In finalized mode the
+ *   cursor's block was final: its replacement is reported like the watcher's deep reorgs
  *   (`event: "deep_reorg"`, relayer_deep_reorgs_total{reason="report_index"}) and the index is
  *   rebuilt from the node's `finalized` block when it lies below the cursor, else from the start.
  */
@@ -81,9 +83,9 @@ export class ReportIndexer extends Job {
     this.pageBlocks = options.pageBlocks ?? LOG_PAGE_BLOCKS;
   }
 
-  /** Blocks between the head and the last block indexed, in depth mode: confirmations and the reorg window. */
+  /** Blocks between the head and the last block indexed, in depth mode: the watcher's confirmations. */
   get lagBlocks(): bigint {
-    return BigInt(Math.max(1, this.finality.confirmations)) - 1n + this.finality.reorgDepth;
+    return BigInt(Math.max(1, this.finality.confirmations)) - 1n;
   }
 
   protected intervalMs(): number {
@@ -95,7 +97,9 @@ export class ReportIndexer extends Job {
     const final = await this.finalBlock();
     this.lastTick.final = final;
     let cursor = await this.store.reportIndex.cursor();
-    if (cursor && !(await this.isCanonical(cursor))) cursor = await this.rebuild(cursor);
+    if (cursor && !(await this.isCanonical(cursor))) {
+      cursor = this.finality.mode === "finalized" ? await this.rebuild(cursor) : await this.rewindWindow(cursor);
+    }
     let from = cursor ? cursor.blockNumber + 1n : this.chain.addresses.startBlock;
     if (!this.announced) {
       // Where this process takes over: after its stored cursor (a restart re-reads nothing before it).
@@ -143,7 +147,7 @@ export class ReportIndexer extends Job {
     }
   }
 
-  /** The highest block the index may hold: beyond the watcher's reorg window, or finalized. */
+  /** The highest block the index may hold: the watcher's safe block (confirmations, or finalized). */
   private async finalBlock(): Promise<bigint> {
     const head = await this.chain.blockNumber();
     const safe = head - BigInt(Math.max(1, this.finality.confirmations)) + 1n;
@@ -151,7 +155,7 @@ export class ReportIndexer extends Job {
       const finalized = await this.finalized();
       if (finalized) return BigInt(finalized.number) < safe ? BigInt(finalized.number) : safe;
     }
-    return safe - this.finality.reorgDepth;
+    return safe;
   }
 
   /** The node's `finalized` block; null when it has none or refuses the tag (then depth alone decides). */
@@ -224,7 +228,36 @@ export class ReportIndexer extends Job {
     return block !== null && block.hash?.toLowerCase() === cursor.blockHash.toLowerCase();
   }
 
-  /** The cursor's block was replaced: a reorg deeper than the window. Rebuilds from a trusted block. */
+  /**
+   * Depth mode, the cursor's block replaced: back by the reorg window (what the watcher trusts to be
+   * final), to that block as the chain has it now, and re-read from there.
+   */
+  private async rewindWindow(cursor: ReportIndexCursor): Promise<ReportIndexCursor | null> {
+    const at = cursor.blockNumber - this.finality.reorgDepth;
+    let target: ReportIndexCursor | null = null;
+    if (at >= this.chain.addresses.startBlock) {
+      const block = await this.chain.block(at);
+      if (!block?.hash) throw new Error(`node has no block ${at}`);
+      target = { blockNumber: at, blockHash: block.hash.toLowerCase() as Hex, timestamp: block.timestamp };
+    }
+    this.log.warn(
+      {
+        event: "reorg",
+        reason: "report_index",
+        cursorBlock: cursor.blockNumber.toString(),
+        rewindTo: target ? target.blockNumber.toString() : "start",
+      },
+      "reorg: the report index re-reads the blocks of its reorg window",
+    );
+    this.metrics?.failures.inc({ component: this.name, reason: "reorg" });
+    await this.store.transaction(async () => {
+      await this.assertLease();
+      await this.store.reportIndex.rewind(target);
+    });
+    return target;
+  }
+
+  /** Finalized mode, the cursor's block replaced: a reorg of a final block. Rebuilds from a trusted block. */
   private async rebuild(cursor: ReportIndexCursor): Promise<ReportIndexCursor | null> {
     let target: ReportIndexCursor | null = null;
     const finalized = await this.finalized();

@@ -83,7 +83,7 @@ describe("relayer jobs: ReportIndexer", function () {
     expect(now.events.length).to.equal(stored.events.length + 1);
   });
 
-  it("indexes nothing above the final block: confirmations and the reorg window below the head", async function () {
+  it("indexes nothing above the watcher's safe block: its confirmations below the head", async function () {
     const { addresses } = await story();
     const h = await startReportIndex({ addresses });
     open.push(h);
@@ -93,10 +93,10 @@ describe("relayer jobs: ReportIndexer", function () {
       config: { ...TEST_CONFIG, confirmations: 3 },
       reorgDepth: 5n,
     });
-    expect(indexer.lagBlocks).to.equal(7n);
+    expect(indexer.lagBlocks).to.equal(2n);
     await indexer.tick();
     const head = BigInt(await ethers.provider.getBlockNumber());
-    expect((await h.store.reportIndex.cursor())!.blockNumber).to.equal(head - 7n);
-    expect(indexer.lastTick.final).to.equal(head - 7n);
+    expect((await h.store.reportIndex.cursor())!.blockNumber).to.equal(head - 2n);
+    expect(indexer.lastTick.final).to.equal(head - 2n);
   });
 });

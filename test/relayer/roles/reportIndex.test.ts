@@ -51,7 +51,6 @@ describe("report index: written by the worker, served by an api instance (Postgr
       }
     };
     const signer = await chain.fundedKey();
-    // A small reorg window, so the index's final block is a few blocks behind the head.
     const shared = {
       DATABASE_URL: schema.url,
       RELAYER_SECRET_KEY: randomBytes(32).toString("hex"),

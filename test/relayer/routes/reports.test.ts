@@ -4,8 +4,8 @@
  * payments escrowed by payBatch, then confirmed, refunded, disputed and ruled, and settled after
  * the hold. The relayer's files and credit record must equal, byte for byte, what the auditor
  * rebuilds from its own scan of the chain up to the indexed block (src/auditor/report/merchant.ts);
- * serving them costs the node nothing per request, and events inside the finality lag are not
- * served yet.
+ * serving them costs the node nothing per request, events not yet safe are not served yet, and a
+ * reorg rewinds the index.
  */
 import { expect } from "chai";
 import hre, { ethers } from "hardhat";
@@ -216,7 +216,7 @@ describe("relayer API: merchant reports and credit record (agree with the audito
     const key = await h.issueKey(1n);
     const get = (q: string, k: string | undefined = key.key) =>
       h.request("GET", `/v1/merchant/reports/${q}`, { key: k });
-    // Before the index's first final block: 503 reports_not_indexed with Retry-After, for both routes.
+    // Before the index's first safe block: 503 reports_not_indexed with Retry-After, for both routes.
     const early = await get("summary?date=2026-03-01");
     expect([early.status, early.body.error.code]).to.deep.equal([503, "reports_not_indexed"]);
     expect(early.headers.get("retry-after")).to.equal("30");
@@ -328,19 +328,30 @@ describe("relayer API: merchant reports and credit record (agree with the audito
     expect(reads.filter((b) => b === at.blockNumber).length).to.equal(N + 1);
   });
 
-  it("events inside the finality lag are not served: the record and files stay at the indexed block until it passes them", async function () {
-    await index.through();
+  it("events in blocks not yet CONFIRMATIONS deep are not served: the record and files stay at the safe block until it passes them", async function () {
+    // The watcher's finality with three confirmations: the index stops two blocks below the head.
+    const indexer = new ReportIndexer({
+      store: h.store,
+      chain: index.chain,
+      config: { confirmations: 3, pollIntervalMs: 25 },
+      reorgDepth: 2n,
+    });
+    expect(indexer.lagBlocks).to.equal(2n);
+    await mine(3);
+    await indexer.tick();
     const before = await h.request("GET", "/v1/merchants/1/credit");
     expect(before.body.payments).to.equal(0);
     const p = await signedPayment(h, 0, { nonce: 0n, amount: usd(10), orderRef: ref("late") });
     const res = await h.request("POST", "/v1/payments", { body: p.body });
     expect(res.status, res.text).to.equal(201);
     await escrowInStore(h, [res.body.id as Hex]);
-    const escrowBlock = BigInt(await ethers.provider.getBlockNumber());
-    // The head is the escrow's block: within the reorg window (2 blocks here), so not indexed.
-    await index.indexer.tick();
+    const { txHash } = (await h.store.payments.get(res.body.id as Hex))!;
+    const escrowBlock = BigInt((await ethers.provider.getTransactionReceipt(txHash!))!.blockNumber);
+    const head = BigInt(await ethers.provider.getBlockNumber());
+    expect(head, "the escrow's block is the head").to.equal(escrowBlock);
+    await indexer.tick();
     const cursor = (await h.store.reportIndex.cursor())!;
-    expect(cursor.blockNumber).to.equal(escrowBlock - index.indexer.lagBlocks);
+    expect(cursor.blockNumber).to.equal(escrowBlock - 2n);
     const inside = await h.request("GET", "/v1/merchants/1/credit");
     expect([inside.status, inside.body.payments, inside.body.asOfBlock]).to.deep.equal([
       200,
@@ -351,12 +362,12 @@ describe("relayer API: merchant reports and credit record (agree with the audito
     const day = localDate(Number((await ethers.provider.getBlock(escrowBlock))!.timestamp), "UTC");
     const file = await h.request("GET", `/v1/merchant/reports/transactions?date=${day}`, { key: key.key });
     expect(file.text).to.not.include(res.body.id.slice(2));
-    // One block short of the lag: still not.
-    await mine(Number(index.indexer.lagBlocks) - 1);
-    await index.indexer.tick();
+    // One block short: still not.
+    await mine(1);
+    await indexer.tick();
     expect((await h.request("GET", "/v1/merchants/1/credit")).body.payments).to.equal(0);
     await mine(1);
-    await index.indexer.tick();
+    await indexer.tick();
     const passed = await h.request("GET", "/v1/merchants/1/credit");
     expect([passed.body.payments, passed.body.asOfBlock]).to.deep.equal([1, escrowBlock.toString()]);
     const served = await h.request("GET", `/v1/merchant/reports/transactions?date=${day}`, { key: key.key });
@@ -364,25 +375,62 @@ describe("relayer API: merchant reports and credit record (agree with the audito
     expect(served.text).to.include(ref("late"));
   });
 
-  it("a reorg deeper than the window (the index's block replaced) is reported and the index rebuilt without the dropped events", async function () {
+  /** Escrows a payment after a snapshot and indexes it; the snapshot and the block it was taken at. */
+  async function indexedThenReplaced(label: string): Promise<{ forkBlock: bigint; replaced: ReportIndexCursor }> {
     await index.through();
+    const forkBlock = BigInt(await ethers.provider.getBlockNumber());
     const snapshot = await hre.network.provider.request({ method: "evm_snapshot", params: [] });
-    const p = await signedPayment(h, 0, { nonce: 0n, amount: usd(10), orderRef: ref("dropped") });
+    const p = await signedPayment(h, 0, { nonce: 0n, amount: usd(10), orderRef: ref(label) });
     const res = await h.request("POST", "/v1/payments", { body: p.body });
     expect(res.status, res.text).to.equal(201);
     await escrowInStore(h, [res.body.id as Hex]);
     await index.through();
     expect((await h.request("GET", "/v1/merchants/1/credit")).body.payments).to.equal(1);
     const replaced = (await h.store.reportIndex.cursor())!;
-    // Another chain from before the escrow, longer than the one the index followed.
+    // Another chain from the fork block, longer than the one the index followed.
     await hre.network.provider.request({ method: "evm_revert", params: [snapshot] });
-    await mine(Number(replaced.blockNumber - BigInt(await ethers.provider.getBlockNumber())) + 5);
+    await mine(Number(replaced.blockNumber - forkBlock) + 5);
+    return { forkBlock, replaced };
+  }
+
+  it("a reorg that replaces the index's last block rewinds it by the reorg window and re-reads: the dropped events are gone (a warning, not an error)", async function () {
+    const { forkBlock, replaced } = await indexedThenReplaced("reorged");
+    const reorgDepth = replaced.blockNumber - forkBlock + 1n;
     const log = new MemoryLogger();
     const indexer = new ReportIndexer({
       store: h.store,
       chain: index.chain,
       config: { confirmations: 1, pollIntervalMs: 25 },
-      reorgDepth: 2n,
+      reorgDepth,
+      logger: log,
+    });
+    await indexer.tick();
+    const reorg = log.lines.find((l) => (l.obj as { event?: string }).event === "reorg");
+    expect(reorg?.level).to.equal("warn");
+    expect(reorg?.obj).to.deep.include({
+      reason: "report_index",
+      cursorBlock: replaced.blockNumber.toString(),
+      rewindTo: (replaced.blockNumber - reorgDepth).toString(),
+    });
+    expect(log.lines.some((l) => l.level === "error")).to.equal(false);
+    const cursor = (await h.store.reportIndex.cursor())!;
+    expect(cursor.blockNumber).to.equal(BigInt(await ethers.provider.getBlockNumber()));
+    expect(cursor.blockHash).to.equal((await ethers.provider.getBlock(Number(cursor.blockNumber)))!.hash);
+    const after = await h.request("GET", "/v1/merchants/1/credit");
+    expect([after.status, after.body.payments]).to.deep.equal([200, 0]);
+  });
+
+  it("finalized mode: a replaced block the index counted final is a deep reorg, reported, and the index rebuilt without the dropped events", async function () {
+    const { replaced } = await indexedThenReplaced("dropped");
+    const log = new MemoryLogger();
+    const indexer = new ReportIndexer({
+      store: h.store,
+      chain: index.chain,
+      config: {
+        confirmations: 1,
+        pollIntervalMs: 25,
+        finality: { confirmations: 1, reorgDepth: 2n, mode: "finalized" },
+      },
       logger: log,
     });
     await indexer.tick();

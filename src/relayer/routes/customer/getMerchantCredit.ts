@@ -4,7 +4,7 @@ import { defineRoute } from "../../http/route";
 
 /**
  * GET /v1/merchants/:id/credit — a merchant's credit record computed from its escrow events at the
- * report index's final block (formulas in docs/REPORTS.md); public and rate-limited like the other
+ * report index's safe block (formulas in docs/REPORTS.md); public and rate-limited like the other
  * public routes. An anonymous request costs store reads (the index's cursor; the record once per
  * merchant and block, then cached) and at most the registry's merchant count, itself cached: no
  * node read per request. The auditor computes the same record with `--credit <id>`.

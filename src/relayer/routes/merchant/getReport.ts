@@ -7,7 +7,7 @@ import { defineRoute } from "../../http/route";
 /**
  * GET /v1/merchant/reports/:kind?date=YYYY-MM-DD[&tz=Area/City] — the merchant's reconciliation
  * file of a day (transactions, settlements or summary) as CSV, built from the escrow's events up to
- * the report index's final block (store reads only, no node call) by the module the auditor rebuilds
+ * the report index's safe block (store reads only, no node call) by the module the auditor rebuilds
  * it with (src/protocol/reports), so the two are byte-for-byte equal.
  */
 export default defineRoute(
