@@ -36,7 +36,21 @@ export abstract class Job {
 
   /** One pass of the job; safe to call while the loop runs (it waits its turn). */
   tick(): Promise<void> {
-    return this.mutex.run(() => this.run());
+    return this.mutex.run(() => {
+      this.soon = null;
+      return this.run();
+    });
+  }
+
+  private soon: Promise<void> | null = null;
+
+  /**
+   * A pass that starts after this call, shared by every caller that asks before it starts: however
+   * many ask at once (intake refusing payers, say), the job runs at most once more per pass's duration.
+   */
+  runSoon(): Promise<void> {
+    this.soon ??= this.tick();
+    return this.soon;
   }
 
   get running(): boolean {

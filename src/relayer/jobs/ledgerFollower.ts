@@ -99,7 +99,6 @@ export class LedgerFollower extends Job {
     deepReorgs: 0,
     failures: 0,
   };
-  private nextCatchUp: Promise<boolean> | null = null;
 
   constructor(private readonly options: LedgerFollowerOptions) {
     super("follower", options.logger ?? silentLogger, options.metrics);
@@ -134,21 +133,18 @@ export class LedgerFollower extends Job {
    * refused for balance can cost the node at most one poll per poll's duration, however many ask);
    * true when it applied new blocks. A failed poll answers false: the caller keeps its view.
    */
-  catchUp(): Promise<boolean> {
-    if (!this.nextCatchUp) {
-      const before = this.applied?.number ?? null;
-      this.stats.catchUps++;
-      this.nextCatchUp = this.tick().then(
-        () => (this.applied?.number ?? null) !== before,
-        () => false,
-      );
+  async catchUp(): Promise<boolean> {
+    const before = this.applied?.number ?? null;
+    this.stats.catchUps++;
+    try {
+      await this.runSoon();
+    } catch {
+      return false;
     }
-    return this.nextCatchUp;
+    return (this.applied?.number ?? null) !== before;
   }
 
   protected async run(): Promise<void> {
-    // Every poll reads up to the head: callers waiting for one that has not started yet are served by this one.
-    this.nextCatchUp = null;
     this.stats.polls++;
     try {
       await this.poll();

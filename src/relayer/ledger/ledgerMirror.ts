@@ -100,6 +100,11 @@ interface Entry {
 export interface LedgerMirrorOptions {
   /** Asks the jobs thread for a fresh load (LedgerFeed.load). */
   load(payer: Hex): Promise<LoadedView>;
+  /**
+   * Asks the jobs thread to run its chain watcher now (PayerAccounts.catchUp); the notices of what
+   * it applied arrive before the answer, so a touched payer's view is already dropped.
+   */
+  catchUp?(): Promise<boolean>;
   ttlMs?: number;
   maxEntries?: number;
   now?: () => number;
@@ -126,6 +131,15 @@ export class LedgerMirror implements PayerAccounts {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  async catchUp(): Promise<boolean> {
+    if (!this.options.catchUp) return false;
+    try {
+      return await this.options.catchUp();
+    } catch {
+      return false;
+    }
   }
 
   /** The last notice received. */

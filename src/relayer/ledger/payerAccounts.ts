@@ -158,10 +158,10 @@ export interface PayerAccounts {
    */
   reserveOutflow(payer: Hex, outflow: Outflow): void;
   /**
-   * Brings what the views reflect up to the node's head now, rather than at the next poll; true
-   * when the applied block moved. Intake asks before refusing a payer's payment for its balance or
-   * nonce, so a deposit mined since the last poll counts instead of being refused. Absent where the
-   * accounts follow the watcher's safe block (role `all`): there a deposit counts once final enough.
+   * Brings what the views reflect up to the chain now, rather than at the next poll: role `api`'s
+   * follower polls the head, role `all`'s jobs thread runs its chain watcher (to its safe block).
+   * True when the applied block moved. Intake asks before refusing a payer's payment for its
+   * balance or nonce, so a deposit mined since the last poll counts instead of being refused.
    */
   catchUp?(): Promise<boolean>;
 }

@@ -56,7 +56,10 @@ export class JobsThread {
   private exited = false;
 
   private constructor(private readonly options: JobsThreadOptions) {
-    this.accounts = new LedgerMirror({ load: (payer) => this.request<LoadedView>({ t: "load", id: 0, payer }) });
+    this.accounts = new LedgerMirror({
+      load: (payer) => this.request<LoadedView>({ t: "load", id: 0, payer }),
+      catchUp: () => this.request<boolean>({ t: "catchUp", id: 0 }),
+    });
     this.writer = new ThreadChainWriter((op, args) => this.request<SentTransaction>({ t: "relay", id: 0, op, args }));
     options.metrics.addRemoteSource("jobs", () => this.request<MetricsSnapshot>({ t: "metrics", id: 0 }));
   }

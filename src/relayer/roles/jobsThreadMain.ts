@@ -126,6 +126,10 @@ async function main(): Promise<void> {
       case "metrics":
         void answer(message.id, () => metrics.registry.getMetricsAsJSON());
         break;
+      case "catchUp":
+        // The ledger's notices of what the pass applied go out on this port before the answer.
+        void answer(message.id, () => worker.catchUp());
+        break;
       case "stopJobs":
         void worker.stop();
         break;

@@ -60,6 +60,8 @@ export type ToJobs =
   | { t: "load"; id: number; payer: `0x${string}` }
   | { t: "relay"; id: number; op: RelayOperation; args: unknown[] }
   | { t: "metrics"; id: number }
+  /** Intake is about to refuse a payer: run the chain watcher now (answers whether its cursor moved). */
+  | { t: "catchUp"; id: number }
   /** The single-instance lease was lost: stop the jobs (another process works now). */
   | { t: "stopJobs" }
   /** Graceful stop: jobs, dispatcher, chain, store; then "stopped". */

@@ -217,6 +217,22 @@ export class WorkerRole {
   }
 
   /** The leases this process holds now. */
+  /**
+   * Runs the chain watcher now (a pass that starts after the call, shared with other callers), so
+   * intake judges a payer on blocks mined since the last poll; whether the watcher's cursor moved.
+   * False where this process does not hold the `jobs` lease, or the pass failed.
+   */
+  async catchUp(): Promise<boolean> {
+    if (!this.jobsLease.isHeld) return false;
+    try {
+      const before = (await this.watcher.cursor())?.blockNumber ?? null;
+      await this.watcher.runSoon();
+      return ((await this.watcher.cursor())?.blockNumber ?? null) !== before;
+    } catch {
+      return false;
+    }
+  }
+
   heldLeases(): string[] {
     return [...(this.jobsLease.isHeld ? [JOBS_LEASE] : []), ...this.lanes.held()];
   }

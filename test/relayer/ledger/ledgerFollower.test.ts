@@ -236,7 +236,7 @@ describe("ledger follower (role api's payer ledger, on anvil)", function () {
       const answers = await Promise.all(Array.from({ length: 5 }, () => ledger.catchUp()));
       expect(answers).to.deep.equal([true, true, true, true, true]);
       expect(follower.stats.polls - polls, "one poll for five callers").to.equal(1);
-      expect(follower.stats.catchUps - catchUps).to.equal(1);
+      expect(follower.stats.catchUps - catchUps).to.equal(5);
       expect(follower.appliedBlock).to.be.at.least(depositBlock);
       expect((await ledger.view(payer)).available).to.equal(ANVIL_DEPOSIT + usd(25));
 
