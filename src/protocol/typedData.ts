@@ -137,6 +137,33 @@ export function escrowDomain(chainId: bigint | number, escrow: Address): EscrowD
   };
 }
 
+/**
+ * Typed data for the escrow's domain in the JSON form `eth_signTypedData_v4` takes (chainId a
+ * number, EIP712Domain listed): what a route hands a wallet to sign.
+ */
+export function escrowTypedDataJson<P extends string, M>(
+  chainId: bigint,
+  escrow: Address,
+  primaryType: P,
+  fields: readonly { name: string; type: string }[],
+  message: M,
+) {
+  return {
+    domain: {
+      name: ESCROW_DOMAIN_NAME,
+      version: ESCROW_DOMAIN_VERSION,
+      chainId: Number(chainId),
+      verifyingContract: escrow,
+    },
+    types: {
+      EIP712Domain: eip712DomainTypes.EIP712Domain.map((field) => ({ ...field })),
+      [primaryType]: fields.map((field) => ({ ...field })),
+    } as Record<"EIP712Domain" | P, { name: string; type: string }[]>,
+    primaryType,
+    message,
+  };
+}
+
 /** The escrow's EIP-712 domain separator, as bytes (what `_domainSeparatorV4()` returns). */
 export function escrowDomainSeparator(chainId: bigint, escrow: Address): Buffer {
   const words = Buffer.alloc(32 * 5);

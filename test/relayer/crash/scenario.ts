@@ -136,6 +136,17 @@ export function relayerEnv(
   };
 }
 
+/** POST /v1/payments of a signed payment to the relayer at `url`: the status and the error code, if any. */
+export async function submitSigned(url: string, p: SignedPayment): Promise<{ status: number; code: string | null }> {
+  const response = await fetch(`${url}/v1/payments`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(p.body),
+  });
+  const body = (await response.json()) as { error?: { code: string } };
+  return { status: response.status, code: body.error?.code ?? null };
+}
+
 /** Relayer states of `payments` by GET /v1/payments/:id ("http <status>" when not found). */
 export async function relayerStates(url: string, payments: { id: Hex }[]): Promise<string[]> {
   return Promise.all(

@@ -258,3 +258,10 @@ export function databaseBytes(dbPath: string): Buffer {
 }
 
 export const MAX_UINT128 = (1n << 128n) - 1n;
+
+/** A POST /v1/payments/batch answer's items as [status, error code or null], in order. */
+export function batchOutcomes(body: {
+  results: { status: number; error?: { code: string } }[];
+}): [number, string | null][] {
+  return body.results.map((r) => [r.status, r.error?.code ?? null]);
+}

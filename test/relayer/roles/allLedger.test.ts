@@ -5,19 +5,8 @@
  * watcher now (src/relayer/roles/worker.ts `catchUp`), and judges the payment on the re-read view.
  */
 import { expect } from "chai";
-import { relayerDir, spawnRelayer, type LocalChain, type Merchant, type SignedPayment } from "../helpers/process";
-import { AMOUNT, relayerEnv, signPayments, useScenarioSuite } from "../crash/scenario";
-
-/** POST /v1/payments; the status and the error code, if any. */
-async function submit(url: string, p: SignedPayment): Promise<{ status: number; code: string | null }> {
-  const response = await fetch(`${url}/v1/payments`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(p.body),
-  });
-  const body = (await response.json()) as { error?: { code: string } };
-  return { status: response.status, code: body.error?.code ?? null };
-}
+import { relayerDir, spawnRelayer, type LocalChain, type Merchant } from "../helpers/process";
+import { AMOUNT, relayerEnv, signPayments, submitSigned, useScenarioSuite } from "../crash/scenario";
 
 describe("role all: payer ledger mirrored from the jobs thread (SQLite, real process)", function () {
   this.timeout(300_000);
@@ -44,10 +33,10 @@ describe("role all: payer ledger mirrored from the jobs thread (SQLite, real pro
         amount: AMOUNT,
         label: `all-fresh-${round}`,
       });
-      expect(await submit(relayer.url, first), `fresh payer ${round}`).to.deep.equal({ status: 201, code: null });
-      expect(await submit(relayer.url, second)).to.deep.equal({ status: 201, code: null });
+      expect(await submitSigned(relayer.url, first), `fresh payer ${round}`).to.deep.equal({ status: 201, code: null });
+      expect(await submitSigned(relayer.url, second)).to.deep.equal({ status: 201, code: null });
       // Caught up, the view is current: a payment beyond the deposit is refused with its code.
-      expect(await submit(relayer.url, third)).to.deep.equal({ status: 409, code: "insufficient_balance" });
+      expect(await submitSigned(relayer.url, third)).to.deep.equal({ status: 409, code: "insufficient_balance" });
     }
     expect(await relayer.stop()).to.equal(0);
   });

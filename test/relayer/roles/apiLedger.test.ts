@@ -9,21 +9,18 @@ import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import type { Hex } from "../../../src/relayer/domain";
 import { freshSchema } from "../../../src/localnet/postgres";
-import { relayerDir, spawnRelayer, type LocalChain, type Merchant, type SignedPayment } from "../helpers/process";
-import { AMOUNT, countStates, relayerEnv, relayerStates, signPayments, useScenarioSuite } from "../crash/scenario";
+import { relayerDir, spawnRelayer, type LocalChain, type Merchant } from "../helpers/process";
+import {
+  AMOUNT,
+  countStates,
+  relayerEnv,
+  relayerStates,
+  signPayments,
+  submitSigned,
+  useScenarioSuite,
+} from "../crash/scenario";
 import { startRpcProxy } from "../faults/rpcProxy";
 import { postgresTestDatabase } from "../store/stores";
-
-/** POST /v1/payments; the status and the error code, if any. */
-async function submit(url: string, p: SignedPayment): Promise<{ status: number; code: string | null }> {
-  const response = await fetch(`${url}/v1/payments`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(p.body),
-  });
-  const body = (await response.json()) as { error?: { code: string } };
-  return { status: response.status, code: body.error?.code ?? null };
-}
 
 describe("role api: payer ledger fed by the escrow's logs (PostgreSQL, real processes)", function () {
   this.timeout(300_000);
@@ -66,7 +63,7 @@ describe("role api: payer ledger fed by the escrow's logs (PostgreSQL, real proc
     });
     const callsBefore = proxy.stats.methods.get("eth_call") ?? 0;
     for (const p of spaced) {
-      expect(await submit(a.url, p)).to.deep.equal({ status: 201, code: null });
+      expect(await submitSigned(a.url, p)).to.deep.equal({ status: 201, code: null });
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
     const calls = (proxy.stats.methods.get("eth_call") ?? 0) - callsBefore;
@@ -86,7 +83,7 @@ describe("role api: payer ledger fed by the escrow's logs (PostgreSQL, real proc
         amount: AMOUNT,
         label: `fresh-${round}`,
       });
-      expect(await submit(a.url, first), `fresh payer ${round}`).to.deep.equal({ status: 201, code: null });
+      expect(await submitSigned(a.url, first), `fresh payer ${round}`).to.deep.equal({ status: 201, code: null });
     }
 
     // The race: 32 payments of 1.00 against 20.00, half to each instance, all at once.
@@ -96,7 +93,7 @@ describe("role api: payer ledger fed by the escrow's logs (PostgreSQL, real proc
       amount: AMOUNT,
       label: "race",
     });
-    const results = await Promise.all(raced.map((p, i) => submit(i % 2 === 0 ? a.url : b.url, p)));
+    const results = await Promise.all(raced.map((p, i) => submitSigned(i % 2 === 0 ? a.url : b.url, p)));
     const acceptedBy = [0, 1].map((k) => results.filter((r, i) => i % 2 === k && r.status === 201).length);
     expect(acceptedBy[0] + acceptedBy[1], JSON.stringify(results)).to.equal(20);
     // Each instance alone could afford all 16 it was sent: only the shared guard stops the 21st.

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { idOf, signPayment, buildPayment, usd } from "../../escrow/fixtures";
-import { paymentBody, signedPayment, useApi, type ApiHarness } from "../helpers/api";
+import { batchOutcomes, paymentBody, signedPayment, useApi, type ApiHarness } from "../helpers/api";
 
 describe("relayer API: POST /v1/payments/batch", function () {
   let h: ApiHarness;
@@ -28,10 +28,7 @@ describe("relayer API: POST /v1/payments/batch", function () {
       { ...ok1.body, merchantId: "77" },
     ]);
     expect(res.status).to.equal(200);
-    const summary = res.body.results.map((r: { status: number; error?: { code: string } }) => [
-      r.status,
-      r.error?.code ?? null,
-    ]);
+    const summary = batchOutcomes(res.body);
     expect(summary).to.deep.equal([
       [201, null],
       [400, "validation_failed"],
@@ -54,10 +51,7 @@ describe("relayer API: POST /v1/payments/batch", function () {
     const c = await signedPayment(h, 0, { amount: usd(400), nonce: 2n }); // would exceed 1,000
     const d = await signedPayment(h, 0, { amount: usd(1), nonce: 1n }); // nonce taken by b
     const res = await postBatch([a.body, b.body, c.body, d.body, a.body]);
-    const summary = res.body.results.map((r: { status: number; error?: { code: string } }) => [
-      r.status,
-      r.error?.code ?? null,
-    ]);
+    const summary = batchOutcomes(res.body);
     expect(summary).to.deep.equal([
       [201, null],
       [201, null],

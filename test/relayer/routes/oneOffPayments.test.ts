@@ -24,7 +24,7 @@ import { ONE_OFF_BATCH_GAS, oneOffModelGas } from "../../../src/relayer/jobs/bat
 import { fromEthersSigner, signOneOffPayment } from "../../../src/sdk";
 import { HOLD_PERIOD, feeOf, usd } from "../../escrow/fixtures";
 import { advanceChainTime, mine, setAutomine } from "../helpers/chain";
-import { signedPayment } from "../helpers/api";
+import { batchOutcomes, signedPayment } from "../helpers/api";
 import { ONE_OFF_WALLET_FUNDS, oneOffBody, oneOffPayer, signedOneOff, tokenDomainOf } from "../helpers/oneOff";
 import { useSdkHarness, type SdkHarness } from "../../sdk/helpers";
 import { runAudit } from "../../../src/auditor/audit";
@@ -258,10 +258,7 @@ describe("relayer: one-off payments (POST /v1/payments/one-off)", function () {
       },
     });
     expect(res.status, res.text).to.equal(200);
-    const summary = res.body.results.map((r: { status: number; error?: { code: string } }) => [
-      r.status,
-      r.error?.code ?? null,
-    ]);
+    const summary = batchOutcomes(res.body);
     // The same one-off twice in one request: the second waits for the first (the payer's lock) and
     // answers the stored payment.
     expect(summary).to.deep.equal([

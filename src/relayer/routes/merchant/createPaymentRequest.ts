@@ -7,7 +7,7 @@ import { defineRoute } from "../../http/route";
 import { MerchantStatus } from "../../chain/chainView";
 import { keccakUtf8 } from "../../intake/digest";
 import { amount } from "../../intake/parse";
-import { ESCROW_DOMAIN_NAME, ESCROW_DOMAIN_VERSION, paymentTypes } from "../../../protocol";
+import { escrowTypedDataJson, paymentTypes } from "../../../protocol";
 
 /**
  * POST /v1/merchant/payment-requests — what the customer should sign: the EIP-712 typed data of a
@@ -46,33 +46,15 @@ export default defineRoute(
       amount: value.toString(),
       orderRef,
       expiresAt: new Date(expiresAt).toISOString(),
-      typedData: {
-        domain: {
-          name: ESCROW_DOMAIN_NAME,
-          version: ESCROW_DOMAIN_VERSION,
-          chainId: Number(ctx.chain.chainId),
-          verifyingContract: ctx.chain.escrow,
-        },
-        types: {
-          EIP712Domain: [
-            { name: "name", type: "string" },
-            { name: "version", type: "string" },
-            { name: "chainId", type: "uint256" },
-            { name: "verifyingContract", type: "address" },
-          ],
-          Payment: paymentTypes.Payment.map((field) => ({ ...field })),
-        },
-        primaryType: "Payment" as const,
-        message: {
-          payer: null,
-          merchantId: merchantId.toString(),
-          amount: value.toString(),
-          orderRef,
-          nonce: null,
-          validAfter: "0",
-          deadline: Math.floor(expiresAt / 1000).toString(),
-        },
-      },
+      typedData: escrowTypedDataJson(ctx.chain.chainId, ctx.chain.escrow, "Payment", paymentTypes.Payment, {
+        payer: null,
+        merchantId: merchantId.toString(),
+        amount: value.toString(),
+        orderRef,
+        nonce: null,
+        validAfter: "0",
+        deadline: Math.floor(expiresAt / 1000).toString(),
+      }),
       placeholders: {
         payer: "the customer's address",
         nonce: "a free nonce of the payer: GET /v1/accounts/{payer} → nextNonces[0]",

@@ -4,7 +4,7 @@ import { PaymentState, type Hex } from "../../domain";
 import { merchantOf } from "../../http/context";
 import { defineRoute } from "../../http/route";
 import { amount, checkValidity, MAX_UINT48, uint } from "../../intake/parse";
-import { ESCROW_DOMAIN_NAME, ESCROW_DOMAIN_VERSION, eip712DomainTypes, refundTypes } from "../../../protocol";
+import { escrowTypedDataJson, refundTypes } from "../../../protocol";
 
 /** How long a refund signature asked for without a deadline stays valid. */
 export const REFUND_SIGNATURE_TTL_SECONDS = 15 * 60;
@@ -45,20 +45,7 @@ export default defineRoute(
     const terms = await ctx.chain.merchant(merchantId);
     const message = { paymentId: record.id, totalRefund: `${totalRefund}`, deadline: `${deadline}` };
     return {
-      typedData: {
-        domain: {
-          name: ESCROW_DOMAIN_NAME,
-          version: ESCROW_DOMAIN_VERSION,
-          chainId: Number(ctx.chain.chainId),
-          verifyingContract: ctx.chain.escrow,
-        },
-        types: {
-          EIP712Domain: eip712DomainTypes.EIP712Domain.map((field) => ({ ...field })),
-          Refund: refundTypes.Refund.map((field) => ({ ...field })),
-        },
-        primaryType: "Refund" as const,
-        message,
-      },
+      typedData: escrowTypedDataJson(ctx.chain.chainId, ctx.chain.escrow, "Refund", refundTypes.Refund, message),
       signer: terms.owner.toLowerCase(),
       submit: {
         method: "POST" as const,
