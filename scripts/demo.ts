@@ -24,6 +24,7 @@ import { createContext, type DemoContext, type DemoEndpoints } from "./lib/demo/
 import { formatToken, units } from "./lib/demo/format";
 import { awaitSettlement, confirmPayment, disputeAndResolve, endHold, refundPayment } from "./lib/demo/lifecycle";
 import { fundCustomers, newCustomers, registerMerchant } from "./lib/demo/participants";
+import { eventCounts, startWebhookReceiver } from "./lib/demo/webhooks";
 import { payAndEscrow, type DemoPayment, type Outcome } from "./lib/demo/payments";
 import { httpStatus, probeChainId } from "../src/localnet/rpc";
 import { displayPath, readNetworkInfo, type NetworkInfo } from "./lib/networkInfo";
@@ -57,6 +58,8 @@ export const FINAL_STATE: Record<Outcome, PaymentState> = {
 export interface DemoRecord {
   merchantId: string;
   payout: string;
+  /** What the demo's webhook receiver got: verified deliveries, refused ones, verified per event type. */
+  webhooks: { delivered: number; refused: number; byType: Record<string, number> };
   payments: {
     id: Hex;
     order: string;
@@ -112,6 +115,10 @@ async function walkThrough(ctx: DemoContext): Promise<DemoRecord> {
     holdSeconds: DEMO_HOLD_SECONDS,
     metadata: "StablePay demo shop",
   });
+  const receiver = await startWebhookReceiver();
+  const endpoint = await merchant.api.registerWebhook(receiver.url);
+  receiver.useSecret(endpoint.secret);
+  ctx.log(`  webhook endpoint ${endpoint.id}: ${receiver.url} (a receiver in this process verifies each signature)`);
 
   section(ctx, "customers");
   const customers = newCustomers(CUSTOMERS);
@@ -149,11 +156,17 @@ async function walkThrough(ctx: DemoContext): Promise<DemoRecord> {
   printBalances(ctx, merchant, balances, gross);
   checkBalances(balances, gross);
 
+  // The last deliveries (settlements) may still be on their way.
+  await receiver.settle(1_500, 15_000);
+  const byType: Record<string, number> = {};
+  for (const e of receiver.events) byType[e.type] = (byType[e.type] ?? 0) + 1;
+
   const finals = new Map<Hex, DemoPayment["info"]>();
   for (const p of payments) finals.set(p.id, await ctx.customerApi.getPayment(p.id));
   const record: DemoRecord = {
     merchantId: merchant.id.toString(),
     payout: merchant.payout,
+    webhooks: { delivered: receiver.events.length, refused: receiver.refused, byType },
     payments: payments.map((p) => ({
       id: p.id,
       order: p.order,
@@ -193,6 +206,9 @@ async function walkThrough(ctx: DemoContext): Promise<DemoRecord> {
       `  ${p.order} ${p.customer.padEnd(5)} ${formatToken(BigInt(p.amount), ctx.symbol).padStart(12)}  ${p.state}`,
     );
   }
+  ctx.log(
+    `  webhooks received and verified: ${record.webhooks.delivered} (${eventCounts(receiver.events)}); refused: ${record.webhooks.refused}`,
+  );
   ctx.log(`  the whole run, ids and hashes: ${displayPath(file)}`);
   ctx.log(`\ndemo: the merchant dashboard: ${ctx.endpoints.relayerUrl}/dashboard/`);
   ctx.log(`  sign in with the demo merchant's API key ${merchant.apiKey}`);

@@ -178,6 +178,11 @@ describe("npm start: the local network in one command", function () {
         e.args.paymentId.toLowerCase(),
       );
       expect(demo.payments).to.have.length(6);
+      // The demo's webhook endpoint got every payment's escrow and the settled ones' settlement,
+      // each delivery's signature verified by the SDK; none refused.
+      expect(demo.webhooks.refused, run.text).to.equal(0);
+      expect(demo.webhooks.byType).to.include({ "payment.escrowed": 6, "payment.settled": 4 });
+      expect(run.text).to.match(/webhooks received and verified: [1-9]/);
       for (const p of demo.payments) {
         expect(escrowedIds.has(p.id.toLowerCase()), `${p.order} escrowed`).to.equal(true);
         if (p.outcome === "confirm" || p.outcome === "hold") {
