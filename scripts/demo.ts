@@ -16,7 +16,7 @@
  * It finds the network in <data dir>/network.json (written by `npm start`); RELAYER_URL,
  * LOCAL_RPC_URL, DEPLOYMENTS_DIR and RELAYER_ADMIN_TOKEN override what is there.
  */
-import { writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Hex, PaymentState } from "../src/sdk";
 import { readBalances, printBalances, checkBalances } from "./lib/demo/balances";
@@ -46,6 +46,8 @@ const PLAN: [number, string, string, Outcome][] = [
   [2, "9.99", "order-1006", "hold"],
 ];
 export const DEMO_RECORD_FILE = "demo.json";
+/** The demo merchant's API key, for signing in to the dashboard (mode 0600). */
+export const DEMO_KEY_FILE = "demo-merchant.key";
 
 /** The final state each outcome leads to in the relayer. */
 export const FINAL_STATE: Record<Outcome, PaymentState> = {
@@ -211,7 +213,11 @@ async function walkThrough(ctx: DemoContext): Promise<DemoRecord> {
   );
   ctx.log(`  the whole run, ids and hashes: ${displayPath(file)}`);
   ctx.log(`\ndemo: the merchant dashboard: ${ctx.endpoints.relayerUrl}/dashboard/`);
-  ctx.log(`  sign in with the demo merchant's API key ${merchant.apiKey}`);
+  // A key is a secret: it goes to a file only its owner reads, never to the terminal or a log.
+  const keyFile = path.join(ctx.endpoints.dataDir, DEMO_KEY_FILE);
+  writeFileSync(keyFile, `${merchant.apiKey}\n`, { mode: 0o600 });
+  chmodSync(keyFile, 0o600);
+  ctx.log(`  sign in with the demo merchant's API key, in ${displayPath(keyFile)} (readable by you only)`);
   ctx.log(
     `  (refunds from the page are signed by the merchant's owner key ${merchant.owner.address} in a browser wallet)`,
   );

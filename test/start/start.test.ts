@@ -10,7 +10,7 @@
  * 3. Started again on the still-running chain: deployment and store are both reused.
  */
 import { expect } from "chai";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { hasLiveDeployment, readDeployment } from "../../src/chain/deployments";
@@ -18,7 +18,7 @@ import { RELAYER_ENV_VARS } from "../../src/relayer/config";
 import { PaymentEscrow__factory, SettlementToken__factory } from "../../typechain-types";
 import { READY_LINE, readNetworkInfo } from "../../scripts/lib/networkInfo";
 import { httpStatus, portIsFree } from "../../src/localnet/rpc";
-import type { DemoRecord } from "../../scripts/demo";
+import { DEMO_KEY_FILE, type DemoRecord } from "../../scripts/demo";
 import {
   childEnv,
   freePort,
@@ -156,7 +156,12 @@ describe("npm start: the local network in one command", function () {
       expect(run.text.includes("demo finished"), run.text).to.equal(true);
       // It ends with where to look at it: the dashboard and the key to sign in with.
       expect(run.text).to.include(`the merchant dashboard: ${relayerUrl}/dashboard/`);
-      expect(run.text).to.match(/sign in with the demo merchant's API key sp_live_[A-Za-z0-9_-]{43}\n/);
+      // The key itself is in a file only the user reads, never on the terminal.
+      expect(run.text).to.include(`sign in with the demo merchant's API key, in`);
+      expect(run.text).to.not.match(/sp_live_[A-Za-z0-9_-]{20,}/);
+      const keyFile = path.join(dataDir, DEMO_KEY_FILE);
+      expect(readFileSync(keyFile, "utf8")).to.match(/^sp_live_[A-Za-z0-9_-]{43}\n$/);
+      expect(statSync(keyFile).mode & 0o777).to.equal(0o600);
       expect(await httpStatus(`${relayerUrl}/dashboard/`)).to.equal(200);
       const demo = JSON.parse(readFileSync(path.join(dataDir, "demo.json"), "utf8")) as DemoRecord;
       const escrow = PaymentEscrow__factory.connect(record.contracts.PaymentEscrow.address, provider);
