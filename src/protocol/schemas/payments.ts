@@ -27,15 +27,20 @@ export const PaymentFields = {
   deadline: UintString("Unix seconds (uint48)", 15),
 };
 
+/** What a submission may add to the signed fields: the domain it was signed for, the request it pays. */
+const SubmissionContext = {
+  chainId: Type.Optional(UintString("Chain id the payer signed for; checked against the relayer's", 20)),
+  escrow: Type.Optional(Address),
+  requestId: Type.Optional(
+    Type.String({ pattern: "^req_[A-Za-z0-9_-]{1,64}$", description: "Payment request it pays" }),
+  ),
+};
+
 export const PaymentSubmission = Type.Object(
   {
     ...PaymentFields,
     signature: Signature,
-    chainId: Type.Optional(UintString("Chain id the payer signed for; checked against the relayer's", 20)),
-    escrow: Type.Optional(Address),
-    requestId: Type.Optional(
-      Type.String({ pattern: "^req_[A-Za-z0-9_-]{1,64}$", description: "Payment request it pays" }),
-    ),
+    ...SubmissionContext,
   },
   { additionalProperties: false, description: "A payment signed by its payer (EIP-712 `Payment`)" },
 );
@@ -66,11 +71,7 @@ export const OneOffPaymentSubmission = Type.Object(
   {
     ...OneOffPaymentFields,
     authorization: ReceiveAuthorization,
-    chainId: Type.Optional(UintString("Chain id the payer signed for; checked against the relayer's", 20)),
-    escrow: Type.Optional(Address),
-    requestId: Type.Optional(
-      Type.String({ pattern: "^req_[A-Za-z0-9_-]{1,64}$", description: "Payment request it pays" }),
-    ),
+    ...SubmissionContext,
   },
   {
     additionalProperties: false,
