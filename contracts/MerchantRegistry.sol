@@ -24,7 +24,7 @@ import {IMerchantRegistry} from "./interfaces/IMerchantRegistry.sol";
  *
  * Every write goes through a function that emits, so the event log replays the registry.
  *
- * @dev The {Merchant} struct packs owner (20 bytes), feeBps (2), holdPeriod (4) and status (1)
+ * @dev The {Merchant} struct packs owner (20 bytes), feeBps (2), minHold (4), status (1) and maxHold (4)
  * into its first slot, so {terms}, which the escrow calls on its batch path, costs one SLOAD.
  */
 contract MerchantRegistry is IMerchantRegistry, AccessControlDefaultAdminRules {
@@ -33,9 +33,9 @@ contract MerchantRegistry is IMerchantRegistry, AccessControlDefaultAdminRules {
 
     /// @notice Highest protocol fee: 10%.
     uint16 public constant MAX_FEE_BPS = 1000;
-    /// @notice Shortest hold period.
+    /// @notice Shortest hold a merchant's bounds may allow.
     uint32 public constant MIN_HOLD_PERIOD = 1 minutes;
-    /// @notice Longest hold period.
+    /// @notice Longest hold a merchant's bounds may allow.
     uint32 public constant MAX_HOLD_PERIOD = 180 days;
     /// @notice How long a registrar's owner recovery waits, cancellable by the current owner key.
     uint48 public constant OWNER_RECOVERY_DELAY = 7 days;
@@ -81,37 +81,41 @@ contract MerchantRegistry is IMerchantRegistry, AccessControlDefaultAdminRules {
         address merchantOwner,
         address payout,
         uint16 feeBps,
-        uint32 holdPeriod,
+        uint32 minHold,
+        uint32 maxHold,
         bytes32 metadata
     ) external onlyRole(REGISTRAR_ROLE) returns (uint64 merchantId) {
         if (merchantOwner == address(0) || payout == address(0)) revert ZeroAddress();
-        _validateTerms(feeBps, holdPeriod);
+        _validateTerms(feeBps, minHold, maxHold);
 
         merchantId = ++_merchantCount;
         _merchants[merchantId] = Merchant({
             owner: merchantOwner,
             feeBps: feeBps,
-            holdPeriod: holdPeriod,
+            minHold: minHold,
             status: MerchantStatus.Active,
+            maxHold: maxHold,
             payout: payout,
             metadata: metadata
         });
-        emit MerchantRegistered(merchantId, merchantOwner, payout, feeBps, holdPeriod, metadata);
+        emit MerchantRegistered(merchantId, merchantOwner, payout, feeBps, minHold, maxHold, metadata);
     }
 
     /// @inheritdoc IMerchantRegistry
     function setTerms(
         uint64 merchantId,
         uint16 feeBps,
-        uint32 holdPeriod
+        uint32 minHold,
+        uint32 maxHold
     ) external onlyRole(REGISTRAR_ROLE) onlyKnown(merchantId) {
         _requireNotClosed(merchantId);
-        _validateTerms(feeBps, holdPeriod);
+        _validateTerms(feeBps, minHold, maxHold);
 
         Merchant storage merchant = _merchants[merchantId];
         merchant.feeBps = feeBps;
-        merchant.holdPeriod = holdPeriod;
-        emit MerchantTermsUpdated(merchantId, feeBps, holdPeriod);
+        merchant.minHold = minHold;
+        merchant.maxHold = maxHold;
+        emit MerchantTermsUpdated(merchantId, feeBps, minHold, maxHold);
     }
 
     /// @inheritdoc IMerchantRegistry
@@ -246,10 +250,14 @@ contract MerchantRegistry is IMerchantRegistry, AccessControlDefaultAdminRules {
     /// @inheritdoc IMerchantRegistry
     function terms(
         uint64 merchantId
-    ) external view returns (MerchantStatus status, uint16 feeBps, uint32 holdPeriod, address merchantOwner) {
+    )
+        external
+        view
+        returns (MerchantStatus status, uint16 feeBps, uint32 minHold, uint32 maxHold, address merchantOwner)
+    {
         // One SLOAD of the record's first slot, unpacked by hand so that the single read does not
         // depend on the optimizer (coverage builds run without it). Layout, low bits first:
-        // owner [0, 160), feeBps [160, 176), holdPeriod [176, 208), status [208, 216).
+        // owner [0, 160), feeBps [160, 176), minHold [176, 208), status [208, 216), maxHold [216, 248).
         Merchant storage merchant = _merchants[merchantId];
         uint256 word;
         assembly ("memory-safe") {
@@ -257,8 +265,9 @@ contract MerchantRegistry is IMerchantRegistry, AccessControlDefaultAdminRules {
         }
         merchantOwner = address(uint160(word));
         feeBps = uint16(word >> 160);
-        holdPeriod = uint32(word >> 176);
+        minHold = uint32(word >> 176);
         status = MerchantStatus(uint8(word >> 208));
+        maxHold = uint32(word >> 216);
     }
 
     /// @inheritdoc IMerchantRegistry
@@ -309,11 +318,11 @@ contract MerchantRegistry is IMerchantRegistry, AccessControlDefaultAdminRules {
         emit MerchantStatusChanged(merchantId, from, to);
     }
 
-    /// @dev Reverts with {FeeTooHigh} or {HoldPeriodOutOfRange} for terms outside the bounds.
-    function _validateTerms(uint16 feeBps, uint32 holdPeriod) private pure {
+    /// @dev Reverts with {FeeTooHigh} or {HoldBoundsOutOfRange} for terms outside the bounds.
+    function _validateTerms(uint16 feeBps, uint32 minHold, uint32 maxHold) private pure {
         if (feeBps > MAX_FEE_BPS) revert FeeTooHigh(feeBps, MAX_FEE_BPS);
-        if (holdPeriod < MIN_HOLD_PERIOD || holdPeriod > MAX_HOLD_PERIOD) {
-            revert HoldPeriodOutOfRange(holdPeriod, MIN_HOLD_PERIOD, MAX_HOLD_PERIOD);
+        if (minHold < MIN_HOLD_PERIOD || maxHold > MAX_HOLD_PERIOD || minHold > maxHold) {
+            revert HoldBoundsOutOfRange(minHold, maxHold, MIN_HOLD_PERIOD, MAX_HOLD_PERIOD);
         }
     }
 

@@ -114,12 +114,14 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
 
         while (at < batch.length) {
             uint64 merchantId;
+            uint32 hold;
             uint256 items;
-            (merchantId, items, at) = PackedBatch.run(batch, at);
+            (merchantId, hold, items, at) = PackedBatch.run(batch, at);
             seen += items;
             if (seen > count) revert MalformedBatch(at - PackedBatch.RUN_HEADER_BYTES);
+            BatchRuns.beginRun(_s, cursor, merchantId, hold);
             for (uint256 k = 0; k < items; ++k) {
-                at = _escrowItem(cursor, acceptedIds, batch, at, merchantId, domainSeparator);
+                at = _escrowItem(cursor, acceptedIds, batch, at, domainSeparator);
             }
         }
         if (seen != count) revert MalformedBatch(batch.length);
@@ -181,7 +183,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
 
     /// @inheritdoc IPaymentEscrow
     function refund(Payment calldata p, Inclusion calldata inclusion, uint256 amount) external {
-        (, , , address owner) = registry.terms(p.merchantId);
+        (, , , , address owner) = registry.terms(p.merchantId);
         if (msg.sender != owner || owner == address(0)) revert NotMerchantOwner(p.merchantId, msg.sender);
         PaymentLifecycle.refund(_s, p, _paymentId(p), inclusion, amount);
     }
@@ -194,7 +196,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         uint48 deadline,
         bytes calldata signature
     ) external {
-        (, , , address owner) = registry.terms(p.merchantId);
+        (, , , , address owner) = registry.terms(p.merchantId);
         if (owner == address(0)) revert NotMerchantOwner(p.merchantId, address(0));
         bytes32 id = _paymentId(p);
         bytes32 structHash = EscrowTypeHashes.refund(id, totalRefund, deadline);
@@ -358,16 +360,23 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         bytes32[] memory acceptedIds,
         bytes calldata batch,
         uint256 at,
-        uint64 merchantId,
         bytes32 domainSeparator
     ) private returns (uint256 next) {
+        uint64 merchantId = cursor.merchantId;
         address payer;
         uint256 amount;
         uint64 nonce;
         uint48 validAfter;
         uint48 deadline;
         (payer, amount, nonce, validAfter, deadline, next) = PackedBatch.fields(batch, at);
-        bytes32 id = PackedBatch.paymentId(batch, at, merchantId, EscrowTypeHashes.PAYMENT_TYPEHASH, domainSeparator);
+        bytes32 id = PackedBatch.paymentId(
+            batch,
+            at,
+            merchantId,
+            cursor.hold,
+            EscrowTypeHashes.PAYMENT_TYPEHASH,
+            domainSeparator
+        );
         (bool ok, RejectReason reason) = _tryEscrow(
             cursor,
             payer,
@@ -375,7 +384,6 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
             nonce,
             validAfter,
             deadline,
-            merchantId,
             id,
             PackedBatch.signatureOf(batch, at, next)
         );
@@ -400,15 +408,15 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         uint64 nonce,
         uint48 validAfter,
         uint48 deadline,
-        uint64 merchantId,
         bytes32 id,
         bytes calldata signature
     ) private returns (bool, RejectReason) {
         if (amount == 0) return (false, RejectReason.InvalidAmount);
         if (block.timestamp < validAfter) return (false, RejectReason.NotYetValid);
         if (block.timestamp > deadline) return (false, RejectReason.Expired);
-        if (merchantId != cursor.merchantId) BatchRuns.startRun(_s, registry, cursor, merchantId);
+        if (!cursor.termsLoaded) BatchRuns.loadTerms(registry, cursor);
         if (cursor.status != IMerchantRegistry.MerchantStatus.Active) return (false, RejectReason.MerchantNotActive);
+        if (!cursor.holdInRange) return (false, RejectReason.HoldOutOfRange);
         BoundedSignature.Result sig = BoundedSignature.check(payer, id, signature, cursor.finishGas);
         if (sig != BoundedSignature.Result.Valid) {
             return (

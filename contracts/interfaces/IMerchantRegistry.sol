@@ -17,19 +17,22 @@ interface IMerchantRegistry {
 
     /**
      * @notice A merchant's record, packed so that the terms the escrow reads on its batch
-     * path (status, fee, hold period) sit in the first slot with the owner.
+     * path (status, fee, hold bounds) sit in the first slot with the owner.
      * @param owner Key that signs merchant operations (refunds, rotations).
      * @param feeBps Protocol fee in basis points, at most `MAX_FEE_BPS`.
-     * @param holdPeriod Seconds a payment is held before it is releasable without confirmation.
+     * @param minHold Shortest hold (seconds) a payment to this merchant may ask: each payment names
+     * its own hold, after which it is releasable without the buyer's confirmation.
      * @param status Active merchants can receive payments.
+     * @param maxHold Longest hold a payment to this merchant may ask.
      * @param payout Address settlements are paid to.
      * @param metadata Reference to off-chain metadata (e.g. a content hash).
      */
     struct Merchant {
         address owner;
         uint16 feeBps;
-        uint32 holdPeriod;
+        uint32 minHold;
         MerchantStatus status;
+        uint32 maxHold;
         address payout;
         bytes32 metadata;
     }
@@ -51,7 +54,8 @@ interface IMerchantRegistry {
         address indexed owner,
         address payout,
         uint16 feeBps,
-        uint32 holdPeriod,
+        uint32 minHold,
+        uint32 maxHold,
         bytes32 metadata
     );
     /// @notice Emitted when a merchant's owner key changes.
@@ -64,8 +68,8 @@ interface IMerchantRegistry {
     event OwnerRecoveryCancelled(uint64 indexed merchantId, address indexed by);
     /// @notice Emitted when a merchant's payout address changes.
     event MerchantPayoutRotated(uint64 indexed merchantId, address previousPayout, address newPayout);
-    /// @notice Emitted when the registrar changes a merchant's fee or hold period.
-    event MerchantTermsUpdated(uint64 indexed merchantId, uint16 feeBps, uint32 holdPeriod);
+    /// @notice Emitted when the registrar changes a merchant's fee or hold bounds.
+    event MerchantTermsUpdated(uint64 indexed merchantId, uint16 feeBps, uint32 minHold, uint32 maxHold);
     /// @notice Emitted when a merchant's metadata reference changes.
     event MerchantMetadataUpdated(uint64 indexed merchantId, bytes32 metadata);
     /// @notice Emitted on every status change (suspend, reactivate, close).
@@ -77,8 +81,8 @@ interface IMerchantRegistry {
     error NotMerchantOwner(uint64 merchantId, address caller);
     /// @notice Fee above the protocol maximum.
     error FeeTooHigh(uint16 feeBps, uint16 maxFeeBps);
-    /// @notice Hold period outside [MIN_HOLD_PERIOD, MAX_HOLD_PERIOD].
-    error HoldPeriodOutOfRange(uint32 holdPeriod, uint32 minHoldPeriod, uint32 maxHoldPeriod);
+    /// @notice Hold bounds that are inverted (`minHold` > `maxHold`) or outside [MIN_HOLD_PERIOD, MAX_HOLD_PERIOD].
+    error HoldBoundsOutOfRange(uint32 minHold, uint32 maxHold, uint32 minHoldPeriod, uint32 maxHoldPeriod);
     /// @notice Address zero where an address is required.
     error ZeroAddress();
     /// @notice The requested status change is not allowed from the current status.
@@ -95,13 +99,14 @@ interface IMerchantRegistry {
     /**
      * @notice Onboards a merchant as Active and returns its id. Ids are sequential from 1.
      * @dev Registrar only. Reverts with ZeroAddress for a zero owner or payout, FeeTooHigh,
-     * or HoldPeriodOutOfRange. Emits MerchantRegistered.
+     * or HoldBoundsOutOfRange. Emits MerchantRegistered.
      */
     function registerMerchant(
         address owner,
         address payout,
         uint16 feeBps,
-        uint32 holdPeriod,
+        uint32 minHold,
+        uint32 maxHold,
         bytes32 metadata
     ) external returns (uint64 merchantId);
 
@@ -155,10 +160,11 @@ interface IMerchantRegistry {
     function rotatePayout(uint64 merchantId, address newPayout) external;
 
     /**
-     * @notice Changes the fee and hold period. Applies to payments escrowed afterwards.
+     * @notice Changes the fee and hold bounds. Applies to payments escrowed afterwards (a signed
+     * payment whose hold falls outside the new bounds is refused when it is escrowed).
      * @dev Registrar only; not while Closed. Emits MerchantTermsUpdated.
      */
-    function setTerms(uint64 merchantId, uint16 feeBps, uint32 holdPeriod) external;
+    function setTerms(uint64 merchantId, uint16 feeBps, uint32 minHold, uint32 maxHold) external;
 
     /**
      * @notice Changes the metadata reference.
@@ -183,7 +189,7 @@ interface IMerchantRegistry {
     /// Returns status None for an unknown id instead of reverting.
     function terms(
         uint64 merchantId
-    ) external view returns (MerchantStatus status, uint16 feeBps, uint32 holdPeriod, address owner);
+    ) external view returns (MerchantStatus status, uint16 feeBps, uint32 minHold, uint32 maxHold, address owner);
 
     /// @notice The owner key proposed by {rotateOwner} and not yet accepted (zero if none).
     function pendingOwner(uint64 merchantId) external view returns (address);

@@ -49,6 +49,9 @@ interface IPaymentEscrow {
      * @param nonce Payer nonce; any unused nonce in the payer's 64-wide window (see {nonceWindow}).
      * @param validAfter Payment is valid from this timestamp (inclusive).
      * @param deadline Payment is valid up to this timestamp (inclusive).
+     * @param hold Seconds the payment is held once escrowed (its own auto-confirm timer: e.g. 3 days
+     * for virtual goods, 30 for surface mail); then it releases to the merchant without the buyer's
+     * confirmation. Within the merchant's registered bounds when escrowed ({HoldOutOfRange}).
      */
     struct Payment {
         address payer;
@@ -58,6 +61,7 @@ interface IPaymentEscrow {
         uint64 nonce;
         uint48 validAfter;
         uint48 deadline;
+        uint32 hold;
     }
 
     /// @notice Where a payment sits: its batch and the Merkle proof of its id in that batch's root.
@@ -134,7 +138,9 @@ interface IPaymentEscrow {
         InsufficientGas,
         /// {payBatchWithAuthorization}: the token refused the payer's EIP-3009 authorization (bad or
         /// used signature, cancelled authorization, balance, blocklist, pause).
-        AuthorizationFailed
+        AuthorizationFailed,
+        /// The payment's hold is outside the merchant's registered bounds (see {IMerchantRegistry-terms}).
+        HoldOutOfRange
     }
 
     /// @notice Totals of every bucket of the escrow's token balance.
@@ -304,6 +310,11 @@ interface IPaymentEscrow {
     error SignatureCancelled(address signer, bytes32 digest);
     /// @notice {payBatch}'s encoding is broken at byte `offset` of `batch`.
     error MalformedBatch(uint256 offset);
+    /// @notice The payment's hold is outside the merchant's bounds [minHold, maxHold].
+    error HoldOutOfRange(uint32 hold, uint32 minHold, uint32 maxHold);
+    /// @notice A batch escrows each merchant's payments under one hold (one tranche per batch and
+    /// merchant): a second run of `merchantId` asked hold `hold`, another than its first run's.
+    error ConflictingHold(uint64 merchantId, uint32 hold);
 
     // ---------------------------------------------------------------- customer balance
 
@@ -347,13 +358,14 @@ interface IPaymentEscrow {
     /// @dev `batch` is packed, big-endian, with no padding and no offsets (src/protocol/batch.ts
     /// encodes it):
     ///
-    ///     batch := count:uint16 run+                       count = items in all runs
-    ///     run   := merchantId:uint64 items:uint16 item{items}  items >= 1
+    ///     batch := count:uint16 run+                                 count = items in all runs
+    ///     run   := merchantId:uint64 hold:uint32 items:uint16 item{items}  items >= 1
     ///     item  := payer:address amount:uint128 orderRef:bytes32 nonce:uint64
     ///              validAfter:uint48 deadline:uint48 signatureLength:uint16 signature
     ///
-    /// Each item is the signed {Payment} of its run's merchant (90 bytes + its signature: 155 for a
-    /// 65-byte ECDSA signature). Anything else (a truncated item, a run of no items, a count that does
+    /// Each item is the signed {Payment} of its run's merchant and hold (90 bytes + its signature: 155
+    /// for a 65-byte ECDSA signature). A merchant's runs in one batch share one hold: its payments
+    /// fund one tranche with one release time ({ConflictingHold} otherwise). Anything else (a truncated item, a run of no items, a count that does
     /// not match, trailing bytes) reverts {MalformedBatch}: only the submitter can make that mistake.
     /// Payments should be grouped by merchant: each merchant run funds its tranche once.
     /// A payment signed by a contract (ERC-1271) is skipped as InsufficientGas unless the gas left

@@ -10,13 +10,17 @@ import {BatchMerkle} from "./BatchMerkle.sol";
  * @title BatchRuns
  * @notice What both batch paths ({IPaymentEscrow-payBatch} from balances, {IPaymentEscrow-payBatchWithAuthorization}
  * from wallets) share: a cursor over merchant runs that funds one (batch, merchant) tranche per run
- * with one registry read, and the batch's closing (Merkle root of the accepted ids, batch counter).
+ * with one registry read (made only once an item of the run passed its cheap checks), and the
+ * batch's closing (Merkle root of the accepted ids, batch counter).
  */
 library BatchRuns {
     /// @dev Per-batch state while a batch runs (in memory, to avoid stack depth).
     struct Cursor {
         uint64 batchId;
         uint64 merchantId;
+        uint32 hold;
+        bool termsLoaded;
+        bool holdInRange;
         IMerchantRegistry.MerchantStatus status;
         uint16 feeBps;
         uint48 releaseAt;
@@ -32,19 +36,25 @@ library BatchRuns {
         cursor.finishGas = finishGas;
     }
 
-    /// @dev Closes the current merchant run and loads the next merchant's terms (one registry read per run).
-    function startRun(
-        EscrowStorage.Layout storage s,
-        IMerchantRegistry registry,
-        Cursor memory cursor,
-        uint64 merchantId
-    ) internal {
+    /// @dev Closes the current run and starts the next one, of `merchantId`'s payments held `hold` seconds.
+    function beginRun(EscrowStorage.Layout storage s, Cursor memory cursor, uint64 merchantId, uint32 hold) internal {
         flushRun(s, cursor);
-        (IMerchantRegistry.MerchantStatus status, uint16 feeBps, uint32 holdPeriod, ) = registry.terms(merchantId);
         cursor.merchantId = merchantId;
+        cursor.hold = hold;
+        cursor.termsLoaded = false;
+    }
+
+    /// @dev Reads the run's merchant terms (one registry call per run) and judges the run's hold.
+    function loadTerms(IMerchantRegistry registry, Cursor memory cursor) internal view {
+        (IMerchantRegistry.MerchantStatus status, uint16 feeBps, uint32 minHold, uint32 maxHold, ) = registry.terms(
+            cursor.merchantId
+        );
+        uint32 hold = cursor.hold;
         cursor.status = status;
         cursor.feeBps = feeBps;
-        cursor.releaseAt = uint48(block.timestamp) + holdPeriod;
+        cursor.releaseAt = uint48(block.timestamp) + hold;
+        cursor.holdInRange = hold >= minHold && hold <= maxHold;
+        cursor.termsLoaded = true;
     }
 
     /// @dev Adds an accepted payment to the current run and the batch.
@@ -62,7 +72,12 @@ library BatchRuns {
         if (amount == 0) return;
         cursor.runTotal = 0;
         IPaymentEscrow.Tranche storage t = s.tranches[cursor.batchId][cursor.merchantId];
-        // A merchant seen in two runs of one batch tops up the same tranche with the same terms.
+        // A merchant seen in two runs of one batch tops up the same tranche with the same terms, so
+        // both runs must ask the same hold (same block, so the same release time).
+        uint48 funded = t.releaseAt;
+        if (funded != 0 && funded != cursor.releaseAt) {
+            revert IPaymentEscrow.ConflictingHold(cursor.merchantId, cursor.hold);
+        }
         t.amount += uint128(amount);
         t.releaseAt = cursor.releaseAt;
         t.feeBps = cursor.feeBps;

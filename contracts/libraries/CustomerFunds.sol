@@ -189,11 +189,9 @@ library CustomerFunds {
         EscrowStorage.checkAmount(p.amount);
         if (block.timestamp < p.validAfter) revert IPaymentEscrow.SignatureNotYetValid(p.validAfter);
         if (block.timestamp > p.deadline) revert IPaymentEscrow.SignatureExpired(p.deadline);
-        (IMerchantRegistry.MerchantStatus status, uint16 feeBps, uint32 holdPeriod, ) = registry.terms(p.merchantId);
-        if (status != IMerchantRegistry.MerchantStatus.Active) revert IPaymentEscrow.MerchantNotActive(p.merchantId);
+        (uint16 feeBps, uint48 releaseAt) = _admit(registry, p);
         EscrowStorage.useNonce(s, p.payer, p.nonce);
         batchId = ++s.batchCount;
-        uint48 releaseAt = uint48(block.timestamp) + holdPeriod;
         s.batchRoots[batchId] = id;
         s.tranches[batchId][p.merchantId] = IPaymentEscrow.Tranche(uint128(p.amount), releaseAt, feeBps);
         s.totals.held += uint128(p.amount);
@@ -204,6 +202,21 @@ library CustomerFunds {
         emit IPaymentEscrow.TrancheFunded(batchId, p.merchantId, p.amount, releaseAt, feeBps);
         emit IPaymentEscrow.BatchEscrowed(batchId, id, 1, p.amount, msg.sender);
         _receive(token, p.payer, p.amount, validAfter, validBefore, id, signature);
+    }
+
+    /// @dev The merchant's fee and the payment's release time, once the merchant is Active and the
+    /// payment's hold within its bounds.
+    function _admit(
+        IMerchantRegistry registry,
+        IPaymentEscrow.Payment calldata p
+    ) private view returns (uint16 feeBps, uint48 releaseAt) {
+        IMerchantRegistry.MerchantStatus status;
+        uint32 minHold;
+        uint32 maxHold;
+        (status, feeBps, minHold, maxHold, ) = registry.terms(p.merchantId);
+        if (status != IMerchantRegistry.MerchantStatus.Active) revert IPaymentEscrow.MerchantNotActive(p.merchantId);
+        if (p.hold < minHold || p.hold > maxHold) revert IPaymentEscrow.HoldOutOfRange(p.hold, minHold, maxHold);
+        releaseAt = uint48(block.timestamp) + p.hold;
     }
 
     function _receive(
@@ -272,12 +285,14 @@ library CustomerFunds {
         uint256 seen;
         while (at < batch.length) {
             uint64 merchantId;
+            uint32 hold;
             uint256 items;
-            (merchantId, items, at) = PackedBatch.run(batch, at);
+            (merchantId, hold, items, at) = PackedBatch.run(batch, at);
             seen += items;
             if (seen > count) revert IPaymentEscrow.MalformedBatch(at - PackedBatch.RUN_HEADER_BYTES);
+            BatchRuns.beginRun(s, cursor, merchantId, hold);
             for (uint256 k = 0; k < items; ++k) {
-                at = _oneOffItem(s, b, cursor, batch, at, merchantId);
+                at = _oneOffItem(b, cursor, batch, at);
             }
         }
         if (seen != count) revert IPaymentEscrow.MalformedBatch(batch.length);
@@ -285,26 +300,24 @@ library CustomerFunds {
 
     /// @dev Decodes, checks and escrows the one-off item at `at`; returns where the next one starts.
     function _oneOffItem(
-        EscrowStorage.Layout storage s,
         OneOffBatch memory b,
         BatchRuns.Cursor memory cursor,
         bytes calldata batch,
-        uint256 at,
-        uint64 merchantId
+        uint256 at
     ) private returns (uint256 next) {
         PackedBatch.Item memory p = b.item;
         bytes calldata signature;
         (signature, next) = PackedBatch.item(batch, at, p);
         bytes32 id = _typedDataHash(
             b.domainSeparator,
-            PackedBatch.structHash(batch, at, merchantId, EscrowTypeHashes.PAYMENT_TYPEHASH)
+            PackedBatch.structHash(batch, at, cursor.merchantId, cursor.hold, EscrowTypeHashes.PAYMENT_TYPEHASH)
         );
-        (bool ok, IPaymentEscrow.RejectReason reason) = _tryReceive(s, b, cursor, merchantId, id, signature);
+        (bool ok, IPaymentEscrow.RejectReason reason) = _tryReceive(b, cursor, id, signature);
         if (ok) {
             b.acceptedIds[cursor.accepted] = id;
             ++cursor.accepted;
             emit IPaymentEscrow.Deposited(p.payer, p.payer, p.amount);
-            emit IPaymentEscrow.PaymentEscrowed(id, p.payer, merchantId, cursor.batchId, p.amount);
+            emit IPaymentEscrow.PaymentEscrowed(id, p.payer, cursor.merchantId, cursor.batchId, p.amount);
         } else {
             emit IPaymentEscrow.PaymentRejected(id, p.payer, reason);
         }
@@ -312,10 +325,8 @@ library CustomerFunds {
 
     /// @dev Checks one one-off item and asks the token to move its amount here.
     function _tryReceive(
-        EscrowStorage.Layout storage s,
         OneOffBatch memory b,
         BatchRuns.Cursor memory cursor,
-        uint64 merchantId,
         bytes32 id,
         bytes calldata signature
     ) private returns (bool, IPaymentEscrow.RejectReason) {
@@ -324,10 +335,11 @@ library CustomerFunds {
         if (p.nonce != ONE_OFF_NONCE) return (false, IPaymentEscrow.RejectReason.NonceUnavailable);
         if (block.timestamp <= p.validAfter) return (false, IPaymentEscrow.RejectReason.NotYetValid);
         if (block.timestamp > p.deadline) return (false, IPaymentEscrow.RejectReason.Expired);
-        if (merchantId != cursor.merchantId) BatchRuns.startRun(s, b.registry, cursor, merchantId);
+        if (!cursor.termsLoaded) BatchRuns.loadTerms(b.registry, cursor);
         if (cursor.status != IMerchantRegistry.MerchantStatus.Active) {
             return (false, IPaymentEscrow.RejectReason.MerchantNotActive);
         }
+        if (!cursor.holdInRange) return (false, IPaymentEscrow.RejectReason.HoldOutOfRange);
         if (gasleft() < ONE_OFF_ITEM_GAS_NEEDED + cursor.finishGas) {
             return (false, IPaymentEscrow.RejectReason.InsufficientGas);
         }

@@ -11,7 +11,7 @@ import {IPaymentEscrow} from "../interfaces/IPaymentEscrow.sol";
 library EscrowTypeHashes {
     bytes32 internal constant PAYMENT_TYPEHASH = keccak256(
         "Payment(address payer,uint64 merchantId,uint256 amount,bytes32 orderRef,uint64 nonce,"
-        "uint48 validAfter,uint48 deadline)"
+        "uint48 validAfter,uint48 deadline,uint32 hold)"
     );
     bytes32 internal constant WITHDRAWAL_TYPEHASH = keccak256(
         "Withdrawal(address payer,address to,uint256 amount,uint64 nonce,uint48 deadline)"
@@ -37,7 +37,8 @@ library EscrowTypeHashes {
             mstore(add(ptr, 0xa0), and(calldataload(add(p, 0x80)), 0xffffffffffffffff))
             mstore(add(ptr, 0xc0), and(calldataload(add(p, 0xa0)), 0xffffffffffff))
             mstore(add(ptr, 0xe0), and(calldataload(add(p, 0xc0)), 0xffffffffffff))
-            structHash := keccak256(ptr, 0x100)
+            mstore(add(ptr, 0x100), and(calldataload(add(p, 0xe0)), 0xffffffff))
+            structHash := keccak256(ptr, 0x120)
         }
     }
 

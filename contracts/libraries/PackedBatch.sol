@@ -12,7 +12,7 @@ import {IPaymentEscrow} from "../interfaces/IPaymentEscrow.sol";
  */
 library PackedBatch {
     uint256 internal constant HEADER_BYTES = 2;
-    uint256 internal constant RUN_HEADER_BYTES = 10;
+    uint256 internal constant RUN_HEADER_BYTES = 14;
     uint256 internal constant ITEM_FIXED_BYTES = 90;
 
     /// @dev One item's fields (a memory struct the batch loop reuses, so items allocate nothing).
@@ -32,16 +32,18 @@ library PackedBatch {
         }
     }
 
-    /// @notice The run header at `at`: its merchant, its item count (at least one) and where its items start.
+    /// @notice The run header at `at`: its merchant, its payments' hold, its item count (at least one)
+    /// and where its items start.
     function run(
         bytes calldata batch,
         uint256 at
-    ) internal pure returns (uint64 merchantId, uint256 items, uint256 next) {
+    ) internal pure returns (uint64 merchantId, uint32 hold, uint256 items, uint256 next) {
         if (batch.length < at + RUN_HEADER_BYTES) revert IPaymentEscrow.MalformedBatch(at);
         assembly ("memory-safe") {
             let word := calldataload(add(batch.offset, at))
             merchantId := shr(192, word)
-            items := and(shr(176, word), 0xffff)
+            hold := and(shr(160, word), 0xffffffff)
+            items := and(shr(144, word), 0xffff)
         }
         if (items == 0) revert IPaymentEscrow.MalformedBatch(at);
         next = at + RUN_HEADER_BYTES;
@@ -111,13 +113,14 @@ library PackedBatch {
         return batch[at + ITEM_FIXED_BYTES:next];
     }
 
-    /// @notice The item at `at`'s EIP-712 struct hash as a {IPaymentEscrow-Payment} of `merchantId`,
-    /// read straight from calldata into scratch memory (equal to abi.encode's: every field is
-    /// right-aligned by its shift). The caller has decoded the item, so its bytes are in bounds.
+    /// @notice The item at `at`'s EIP-712 struct hash as a {IPaymentEscrow-Payment} of `merchantId`
+    /// with `hold`, read straight from calldata into scratch memory (equal to abi.encode's: every
+    /// field is right-aligned by its shift). The caller has decoded the item, so its bytes are in bounds.
     function structHash(
         bytes calldata batch,
         uint256 at,
         uint64 merchantId,
+        uint32 hold,
         bytes32 typeHash
     ) internal pure returns (bytes32 hash) {
         assembly ("memory-safe") {
@@ -131,7 +134,8 @@ library PackedBatch {
             mstore(add(ptr, 0xa0), shr(192, calldataload(add(o, 68))))
             mstore(add(ptr, 0xc0), shr(208, calldataload(add(o, 76))))
             mstore(add(ptr, 0xe0), shr(208, calldataload(add(o, 82))))
-            hash := keccak256(ptr, 0x100)
+            mstore(add(ptr, 0x100), hold)
+            hash := keccak256(ptr, 0x120)
         }
     }
 
@@ -141,10 +145,11 @@ library PackedBatch {
         bytes calldata batch,
         uint256 at,
         uint64 merchantId,
+        uint32 hold,
         bytes32 typeHash,
         bytes32 domainSeparator
     ) internal pure returns (bytes32 id) {
-        bytes32 hash = structHash(batch, at, merchantId, typeHash);
+        bytes32 hash = structHash(batch, at, merchantId, hold, typeHash);
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, hex"1901")

@@ -76,7 +76,7 @@ library PaymentLifecycle {
         uint48 releaseAt = t.releaseAt;
         if (block.timestamp >= releaseAt) {
             // The registry is read only past the hold, so in-hold disputes cost nothing more.
-            (IMerchantRegistry.MerchantStatus status, , , ) = registry.terms(p.merchantId);
+            (IMerchantRegistry.MerchantStatus status, , , , ) = registry.terms(p.merchantId);
             if (status != IMerchantRegistry.MerchantStatus.Suspended) {
                 revert IPaymentEscrow.DisputeWindowClosed(id, releaseAt);
             }

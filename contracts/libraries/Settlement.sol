@@ -77,7 +77,7 @@ library Settlement {
         IMerchantRegistry registry,
         uint64 merchantId
     ) external {
-        (IMerchantRegistry.MerchantStatus status, , , ) = registry.terms(merchantId);
+        (IMerchantRegistry.MerchantStatus status, , , , ) = registry.terms(merchantId);
         if (status == IMerchantRegistry.MerchantStatus.Suspended) revert IPaymentEscrow.MerchantSuspended(merchantId);
         uint128 amount = s.merchantBalances[merchantId].claimable;
         if (amount == 0) revert IPaymentEscrow.NothingToClaim(merchantId);
@@ -114,7 +114,7 @@ library Settlement {
         Sums memory sums
     ) private returns (address payee, uint256 payout) {
         uint64 merchantId = entry.merchantId;
-        (IMerchantRegistry.MerchantStatus status, , , ) = registry.terms(merchantId);
+        (IMerchantRegistry.MerchantStatus status, , , , ) = registry.terms(merchantId);
         // Suspended merchants are frozen (refunds still work); closed ones are still paid for past sales.
         if (status == IMerchantRegistry.MerchantStatus.Suspended || status == IMerchantRegistry.MerchantStatus.None) {
             return (address(0), 0);

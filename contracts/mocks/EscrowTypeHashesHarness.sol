@@ -119,6 +119,7 @@ contract EscrowTypeHashesHarness is EIP712 {
         returns (
             uint256 count,
             uint64 merchantId,
+            uint32 hold,
             PackedBatch.Item[] memory items,
             bytes[] memory signatures,
             bytes32[] memory structHashes
@@ -127,12 +128,12 @@ contract EscrowTypeHashesHarness is EIP712 {
         count = PackedBatch.count(batch);
         uint256 runItems;
         uint256 at;
-        (merchantId, runItems, at) = PackedBatch.run(batch, PackedBatch.HEADER_BYTES);
+        (merchantId, hold, runItems, at) = PackedBatch.run(batch, PackedBatch.HEADER_BYTES);
         items = new PackedBatch.Item[](runItems);
         signatures = new bytes[](runItems);
         structHashes = new bytes32[](runItems);
         for (uint256 k = 0; k < runItems; ++k) {
-            structHashes[k] = PackedBatch.structHash(batch, at, merchantId, EscrowTypeHashes.PAYMENT_TYPEHASH);
+            structHashes[k] = PackedBatch.structHash(batch, at, merchantId, hold, EscrowTypeHashes.PAYMENT_TYPEHASH);
             (signatures[k], at) = PackedBatch.item(batch, at, items[k]);
         }
     }
