@@ -183,9 +183,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
 
     /// @inheritdoc IPaymentEscrow
     function refund(Payment calldata p, Inclusion calldata inclusion, uint256 amount) external {
-        (, , , , address owner) = registry.terms(p.merchantId);
-        if (msg.sender != owner || owner == address(0)) revert NotMerchantOwner(p.merchantId, msg.sender);
-        PaymentLifecycle.refund(_s, p, _paymentId(p), inclusion, amount);
+        PaymentLifecycle.refund(_s, registry, p, _paymentId(p), inclusion, amount);
     }
 
     /// @inheritdoc IPaymentEscrow
@@ -232,6 +230,38 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     /// @inheritdoc IPaymentEscrow
     function resolveExpiredDispute(Payment calldata p) external {
         PaymentLifecycle.resolveExpiredDispute(_s, p, _paymentId(p));
+    }
+
+    // ================================================================ order timers
+
+    /// @inheritdoc IPaymentEscrow
+    function extendHold(Payment calldata p, Inclusion calldata inclusion, uint32 extension) external {
+        PaymentLifecycle.extendHold(_s, p, _paymentId(p), inclusion, extension);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function requestRefund(Payment calldata p, Inclusion calldata inclusion, uint256 amount, uint8 reason) external {
+        PaymentLifecycle.requestRefund(_s, p, _paymentId(p), inclusion, amount, reason);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function rejectRefundRequest(Payment calldata p) external {
+        PaymentLifecycle.rejectRefundRequest(_s, registry, p, _paymentId(p));
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function escalateRefundRequest(Payment calldata p) external {
+        PaymentLifecycle.escalateRefundRequest(_s, p, _paymentId(p), disputeTimeout);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function escalateUnansweredRefundRequest(Payment calldata p) external {
+        PaymentLifecycle.escalateUnansweredRefundRequest(_s, p, _paymentId(p), disputeTimeout);
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function release(Payment calldata p) external {
+        PaymentLifecycle.release(_s, registry, p, _paymentId(p));
     }
 
     // ================================================================ settlement

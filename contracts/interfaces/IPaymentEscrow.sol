@@ -97,23 +97,45 @@ interface IPaymentEscrow {
         uint16 feeBps;
     }
 
-    /// @notice State of a payment that was touched after escrow. `None` means untouched.
+    /**
+     * @notice State of a payment that was touched after escrow. `None` means untouched: its money sits
+     * in its (batch, merchant) tranche. `Held`, `RefundRequested` and `RefundRejected` are held on the
+     * payment's own timer, outside the tranche (its hold was extended, or the buyer asked for a refund).
+     */
     enum PaymentStatus {
         None,
         Confirmed,
         Refunded,
         Disputed,
-        Resolved
+        Resolved,
+        /// Held on its own timer ({PaymentRecord-releaseAt}); releasable from then ({release}).
+        Held,
+        /// The buyer asked for a refund: the clock is paused and the payment cannot be released until
+        /// the merchant answers (refund or reject) or the answer is overdue (then it becomes a dispute).
+        RefundRequested,
+        /// The merchant rejected the buyer's request: the buyer may escalate it to a dispute until
+        /// {PaymentRecord-deadline}; the payment is releasable from {PaymentRecord-releaseAt}.
+        RefundRejected,
+        /// Released to the merchant when its own timer ended.
+        Released
     }
 
     /**
      * @notice Per-payment record, written only when a payment leaves the batch path.
      * @param status Current status.
      * @param disputedAt When a dispute was opened (zero otherwise).
-     * @param feeBps Fee rate frozen with a dispute, applied to the merchant's share of the ruling.
+     * @param feeBps Fee rate frozen when the payment left its tranche (dispute, own timer), applied to
+     * the merchant's share.
      * @param refunded Total refunded to the payer so far.
      * @param disputeExpiresAt From when anyone may return a disputed payment to the payer, fixed when
      * the dispute opens (a later change of the dispute timeout does not shorten open disputes).
+     * @param releaseAt On its own timer: when the payment becomes releasable.
+     * @param holdLeft While a refund request is open: the seconds of hold that were left when it paused the clock.
+     * @param deadline RefundRequested: when the merchant's answer is overdue; RefundRejected: the last
+     * moment the buyer may escalate.
+     * @param extensions How many times the buyer extended the hold.
+     * @param refundRequests How many refund requests the buyer opened.
+     * @param batchId On its own timer: the batch the payment was escrowed in.
      */
     struct PaymentRecord {
         PaymentStatus status;
@@ -121,6 +143,12 @@ interface IPaymentEscrow {
         uint16 feeBps;
         uint128 refunded;
         uint48 disputeExpiresAt;
+        uint48 releaseAt;
+        uint32 holdLeft;
+        uint48 deadline;
+        uint8 extensions;
+        uint8 refundRequests;
+        uint64 batchId;
     }
 
     /// @notice Why {payBatch} skipped a payment.
@@ -244,6 +272,44 @@ interface IPaymentEscrow {
     event SurplusSwept(address indexed to, uint256 amount);
     /// @notice `signer` revoked the signed confirmation, refund or dispute whose EIP-712 digest is `digest`.
     event SignedActionCancelled(address indexed signer, bytes32 indexed digest);
+    /// @notice The buyer extended the payment's hold: it is now held on its own timer until `releaseAt`
+    /// (`extensions` so far). The first extension takes its held amount out of its batch's tranche.
+    event HoldExtended(
+        bytes32 indexed paymentId,
+        uint64 indexed merchantId,
+        address indexed payer,
+        uint64 batchId,
+        uint48 releaseAt,
+        uint8 extensions
+    );
+    /// @notice The buyer asked for a refund of `amount` for reason `reason` (an off-chain code list,
+    /// src/protocol): the payment's clock is paused with `holdLeft` seconds left; the merchant must
+    /// answer by `respondBy`, else the request becomes a dispute ({escalateUnansweredRefundRequest}).
+    event RefundRequested(
+        bytes32 indexed paymentId,
+        uint64 indexed merchantId,
+        address indexed payer,
+        uint64 batchId,
+        uint256 amount,
+        uint8 reason,
+        uint32 holdLeft,
+        uint48 respondBy
+    );
+    /// @notice The merchant rejected the open refund request. The buyer may escalate it to a dispute
+    /// until `escalateBy`; the payment is releasable from `releaseAt`.
+    event RefundRequestRejected(
+        bytes32 indexed paymentId,
+        uint64 indexed merchantId,
+        address indexed payer,
+        uint48 escalateBy,
+        uint48 releaseAt
+    );
+    /// @notice The payment's clock runs again (the merchant refunded part of an open request): it is
+    /// releasable from `releaseAt`.
+    event HoldResumed(bytes32 indexed paymentId, uint64 indexed merchantId, uint48 releaseAt);
+    /// @notice A payment on its own timer was released to the merchant: `released` (net of `fee`)
+    /// went to the merchant's released balance.
+    event PaymentReleased(bytes32 indexed paymentId, uint64 indexed merchantId, uint256 released, uint256 fee);
 
     // ---------------------------------------------------------------- errors
 
@@ -310,6 +376,31 @@ interface IPaymentEscrow {
     error SignatureCancelled(address signer, bytes32 digest);
     /// @notice {payBatch}'s encoding is broken at byte `offset` of `batch`.
     error MalformedBatch(uint256 offset);
+    /// @notice The payment's hold already ended at `releaseAt`: it can no longer be extended or paused.
+    error HoldEnded(bytes32 paymentId, uint48 releaseAt);
+    /// @notice A hold extension of zero seconds or more than `maxExtension`.
+    error ExtensionOutOfRange(uint32 extension, uint32 maxExtension);
+    /// @notice The buyer already extended this payment's hold `extensions` times, the most allowed.
+    error ExtensionLimitReached(bytes32 paymentId, uint8 extensions);
+    /// @notice The buyer already opened `requests` refund requests for this payment, the most allowed.
+    error RefundRequestLimitReached(bytes32 paymentId, uint8 requests);
+    /// @notice The payment's refund request is open or was rejected (`status`): the hold cannot be
+    /// extended, no other request opened and no dispute opened except by escalation.
+    error RefundRequestPending(bytes32 paymentId, PaymentStatus status);
+    /// @notice The payment has no open refund request (`status`).
+    error NoOpenRefundRequest(bytes32 paymentId, PaymentStatus status);
+    /// @notice The payment's refund request was not rejected (`status`): nothing to escalate.
+    error RefundRequestNotRejected(bytes32 paymentId, PaymentStatus status);
+    /// @notice The buyer could escalate the rejected request only until `escalateBy`.
+    error EscalationWindowClosed(bytes32 paymentId, uint48 escalateBy);
+    /// @notice The merchant may still answer the refund request until `respondBy`.
+    error RefundResponseNotDue(bytes32 paymentId, uint48 respondBy);
+    /// @notice The merchant's answer was due by `respondBy`: the request can only be escalated (or refunded) now.
+    error RefundResponseOverdue(bytes32 paymentId, uint48 respondBy);
+    /// @notice The payment is not held on its own timer (`status`): tranches release by {settle}.
+    error NotOnOwnTimer(bytes32 paymentId, PaymentStatus status);
+    /// @notice The payment's own timer ends at `releaseAt`.
+    error HoldNotEnded(bytes32 paymentId, uint48 releaseAt);
     /// @notice The payment's hold is outside the merchant's bounds [minHold, maxHold].
     error HoldOutOfRange(uint32 hold, uint32 minHold, uint32 maxHold);
     /// @notice A batch escrows each merchant's payments under one hold (one tranche per batch and
@@ -453,6 +544,35 @@ interface IPaymentEscrow {
     /// @notice If the arbiter has not ruled by the dispute's expiry (opening time + the dispute timeout
     /// in force when it opened), anyone returns the whole disputed amount to the payer.
     function resolveExpiredDispute(Payment calldata payment) external;
+
+    // ---------------------------------------------------------------- order timers
+
+    /// @notice The payer extends the payment's hold by `extension` seconds (at most
+    /// MAX_HOLD_EXTENSION, at most MAX_HOLD_EXTENSIONS times), before it ends: for example when a parcel
+    /// is late. The payment then runs on its own timer and is released by {release}.
+    function extendHold(Payment calldata payment, Inclusion calldata inclusion, uint32 extension) external;
+
+    /// @notice The payer asks the merchant to refund `amount` (at most what is held) for `reason`,
+    /// before the hold ends (at most MAX_REFUND_REQUESTS times per payment). The clock pauses: the
+    /// payment cannot be released while the request is open. The merchant answers with {refund} /
+    /// {refundWithSignature} (in part: the clock resumes; in full: refunded) or
+    /// {rejectRefundRequest}; unanswered for REFUND_RESPONSE_WINDOW, it becomes a dispute
+    /// ({escalateUnansweredRefundRequest}).
+    function requestRefund(Payment calldata payment, Inclusion calldata inclusion, uint256 amount, uint8 reason) external;
+
+    /// @notice The merchant owner rejects the open refund request. The clock resumes; the buyer may
+    /// escalate to a dispute for ESCALATION_WINDOW, and the payment is not releasable before that ends.
+    function rejectRefundRequest(Payment calldata payment) external;
+
+    /// @notice The payer escalates a rejected refund request to a dispute, within the escalation window.
+    function escalateRefundRequest(Payment calldata payment) external;
+
+    /// @notice Anyone turns a refund request the merchant left unanswered past its `respondBy` into a dispute.
+    function escalateUnansweredRefundRequest(Payment calldata payment) external;
+
+    /// @notice Anyone releases a payment on its own timer to the merchant once its timer ended (and,
+    /// after a rejected request, the escalation window closed). Refused while the merchant is Suspended.
+    function release(Payment calldata payment) external;
 
     // ---------------------------------------------------------------- settlement
 
