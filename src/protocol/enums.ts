@@ -26,6 +26,7 @@ export const REJECT_REASON_NAMES = [
   "PayerBlocklisted",
   "InsufficientGas",
   "AuthorizationFailed",
+  "HoldOutOfRange",
 ] as const;
 
 /** The same reasons as the API reports them (index = enum value). */
@@ -40,6 +41,7 @@ export const ONCHAIN_REJECT_REASONS = [
   "payer_blocklisted",
   "insufficient_gas",
   "authorization_failed",
+  "hold_out_of_range",
 ] as const;
 
 /** Why a payment was rejected: an escrow reason, or the relayer's pre-send simulation. */

@@ -37,7 +37,7 @@ function struct<const N extends string, const L extends string>(
 }
 
 export const paymentTypes = struct(
-  "Payment(address payer,uint64 merchantId,uint256 amount,bytes32 orderRef,uint64 nonce,uint48 validAfter,uint48 deadline)",
+  "Payment(address payer,uint64 merchantId,uint256 amount,bytes32 orderRef,uint64 nonce,uint48 validAfter,uint48 deadline,uint32 hold)",
 );
 export const withdrawalTypes = struct(
   "Withdrawal(address payer,address to,uint256 amount,uint64 nonce,uint48 deadline)",
@@ -88,6 +88,12 @@ export interface Payment {
   nonce: bigint;
   validAfter: bigint;
   deadline: bigint;
+  /**
+   * Seconds the payment is held once escrowed (uint32): its own auto-confirm timer, after which it
+   * releases to the merchant without the payer's confirmation. Within the merchant's registered
+   * bounds [minHold, maxHold] when escrowed, or the escrow rejects it (HoldOutOfRange).
+   */
+  hold: bigint;
 }
 
 /** The signed fields of a payment, and nothing else (a stored or listed payment carries more). */
@@ -99,6 +105,7 @@ export const paymentFields = (p: Payment): Payment => ({
   nonce: p.nonce,
   validAfter: p.validAfter,
   deadline: p.deadline,
+  hold: p.hold,
 });
 
 export interface Withdrawal {
@@ -183,11 +190,16 @@ export function ethersTypes(
 }
 
 /**
- * The payment as viem's typed-data encoder types it: uint48 fields are JavaScript numbers there
- * (they always fit), everything wider stays bigint.
+ * The payment as viem's typed-data encoder types it: uint48 and uint32 fields are JavaScript numbers
+ * there (they always fit), everything wider stays bigint.
  */
 export function paymentMessage(payment: Payment) {
-  return { ...payment, validAfter: Number(payment.validAfter), deadline: Number(payment.deadline) };
+  return {
+    ...payment,
+    validAfter: Number(payment.validAfter),
+    deadline: Number(payment.deadline),
+    hold: Number(payment.hold),
+  };
 }
 
 export function withdrawalMessage(withdrawal: Withdrawal) {

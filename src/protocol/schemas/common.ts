@@ -21,6 +21,14 @@ export const Signature = Type.String({
   maxLength: 2 + 2 * 2048,
   description: "65-byte ECDSA signature r‖s‖v (v = 27|28, low s), or an ERC-1271 wallet signature",
 });
+/** Largest uint32: a payment's hold (seconds) is one on chain. */
+export const MAX_UINT32 = 0xffff_ffff;
+/**
+ * A payment's hold in seconds (uint32, a JSON integer: it always fits). Whether it lies within the
+ * merchant's registered bounds is checked by the route, with its own error code (hold_out_of_range).
+ */
+export const HoldSeconds = (description: string) =>
+  Type.Integer({ minimum: 0, maximum: MAX_UINT32, description, examples: [259200] });
 export const PaymentId = Type.String({ pattern: "^0x[0-9a-fA-F]{64}$", description: "Payment id: its EIP-712 digest" });
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 export const Timestamp = Type.String({ format: "date-time", description: "ISO 8601" });

@@ -1,7 +1,7 @@
 /** A merchant's side: payment requests, settlements and balance. */
 import { Type, type Static } from "@sinclair/typebox";
 import { SETTLEMENT_STATES, type SettlementState } from "../states";
-import { AmountString, Bytes32, CursorQuery, DateTime, Nullable, UintString } from "./common";
+import { AmountString, Bytes32, CursorQuery, DateTime, HoldSeconds, Nullable, UintString } from "./common";
 
 export const MerchantIdParams = Type.Object({ id: UintString("Merchant id in the registry", 20) });
 
@@ -21,6 +21,11 @@ export const PaymentRequestBody = Type.Object(
       maximum: PAYMENT_REQUEST_MAX_EXPIRY_SECONDS,
       description: "Seconds",
     }),
+    hold: Type.Optional(
+      HoldSeconds(
+        "Seconds the payment is held once escrowed (signed by the customer); within the merchant's bounds [minHold, maxHold], default minHold",
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -45,6 +50,7 @@ export const PaymentRequestTypedData = Type.Object({
     nonce: Type.Null(),
     validAfter: Type.String(),
     deadline: Type.String(),
+    hold: Type.Integer(),
   }),
 });
 export type PaymentRequestTypedData = Static<typeof PaymentRequestTypedData>;
@@ -54,6 +60,7 @@ export const PaymentRequestView = Type.Object({
   merchantId: Type.String(),
   amount: Type.String(),
   orderRef: Bytes32,
+  hold: Type.Integer({ description: "Seconds the payment is held once escrowed" }),
   expiresAt: DateTime,
   typedData: PaymentRequestTypedData,
   placeholders: Type.Object({ payer: Type.String(), nonce: Type.String() }),

@@ -10,6 +10,7 @@ import {
   AmountString,
   Bytes32,
   CursorQuery,
+  HoldSeconds,
   Nullable,
   PaymentId,
   Signature,
@@ -25,6 +26,9 @@ export const PaymentFields = {
   nonce: UintString("Payer nonce in its 64-wide window (uint64)", 20),
   validAfter: UintString("Unix seconds (uint48)", 15),
   deadline: UintString("Unix seconds (uint48)", 15),
+  hold: HoldSeconds(
+    "Seconds the payment is held once escrowed before it releases to the merchant without the payer's confirmation (uint32; within the merchant's bounds [minHold, maxHold])",
+  ),
 };
 
 /** What a submission may add to the signed fields: the domain it was signed for, the request it pays. */
@@ -100,6 +104,7 @@ export const PaymentView = Type.Object({
   nonce: Type.String(),
   validAfter: Type.String(),
   deadline: Type.String(),
+  hold: Type.Integer({ description: "Seconds held once escrowed (signed)" }),
   signature: Type.String(),
   state: Type.Unsafe<PaymentState>(Type.String({ enum: [...PAYMENT_STATES] })),
   rejectReason: Nullable(Type.String()),
@@ -107,7 +112,9 @@ export const PaymentView = Type.Object({
   leafIndex: Nullable(Type.Integer()),
   txHash: Nullable(Type.String()),
   refunded: Type.String(),
-  releaseAt: Nullable(Type.String()),
+  releaseAt: Nullable(
+    Type.String({ description: "Unix seconds its tranche releases: the escrow block's time + its hold" }),
+  ),
   requestId: Nullable(Type.String()),
   createdAt: Timestamp,
   updatedAt: Timestamp,
