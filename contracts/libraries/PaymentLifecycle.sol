@@ -53,9 +53,14 @@ library PaymentLifecycle {
         IPaymentEscrow.Inclusion calldata inclusion
     ) external {
         (Held memory h, IPaymentEscrow.Tranche storage t) = _loadHeld(s, p, id, inclusion);
-        _leaveTranche(h, t);
+        uint16 feeBps = h.record.feeBps;
+        if (h.inTranche) {
+            feeBps = t.feeBps;
+            // The tranche holds at least this payment's unrefunded amount.
+            t.amount -= uint128(h.amount);
+        }
         h.record.status = IPaymentEscrow.PaymentStatus.Confirmed;
-        (uint256 released, uint256 fee) = _payMerchant(s, p, id, h);
+        (uint256 released, uint256 fee) = _payMerchant(s, p, id, h, feeBps);
         emit IPaymentEscrow.PaymentConfirmed(id, p.merchantId, h.batchId, released, fee);
     }
 
@@ -288,7 +293,7 @@ library PaymentLifecycle {
             revert IPaymentEscrow.MerchantSuspended(p.merchantId);
         }
         h.record.status = IPaymentEscrow.PaymentStatus.Released;
-        (uint256 released, uint256 fee) = _payMerchant(s, p, id, h);
+        (uint256 released, uint256 fee) = _payMerchant(s, p, id, h, h.record.feeBps);
         emit IPaymentEscrow.PaymentReleased(id, p.merchantId, released, fee);
     }
 
@@ -344,16 +349,17 @@ library PaymentLifecycle {
         emit IPaymentEscrow.DisputeOpened(id, p.merchantId, p.payer, h.batchId, h.amount, record.disputeExpiresAt);
     }
 
-    /// @dev Pays the held amount of a payment on its own timer to the merchant's released balance
-    /// (net of its fee) and stores the record with the status the caller set.
+    /// @dev Pays a payment's held amount (already out of its tranche) to the merchant's released
+    /// balance, net of its fee at `feeBps`, and stores the record with the status the caller set.
     function _payMerchant(
         EscrowStorage.Layout storage s,
         IPaymentEscrow.Payment calldata p,
         bytes32 id,
-        Held memory h
+        Held memory h,
+        uint16 feeBps
     ) private returns (uint256 released, uint256 fee) {
         uint256 held = h.amount;
-        fee = Fees.fee(held, h.record.feeBps);
+        fee = Fees.fee(held, feeBps);
         released = held - fee;
         s.records[id] = h.record;
         // Every amount fits uint128 (payments are at most 2^128-1).
@@ -455,9 +461,8 @@ library PaymentLifecycle {
         _leaveTranche(h, t);
     }
 
-    /// @dev Takes an untouched payment's held amount out of its tranche with the tranche's fee rate,
-    /// for a payment that leaves the hold now (confirmed or disputed): only the record's first slot
-    /// is written, as before order timers existed.
+    /// @dev Takes an untouched payment's held amount out of its tranche with the tranche's fee rate
+    /// (a dispute freezes it): only the record's first slot is written, as before order timers existed.
     function _leaveTranche(Held memory h, IPaymentEscrow.Tranche storage t) private {
         if (!h.inTranche) return;
         h.inTranche = false;

@@ -6,6 +6,7 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { Signature, getBytes, hexlify, toBeHex } from "ethers";
 import type { ContractTransactionResponse, Signer, TransactionReceipt } from "ethers";
@@ -174,6 +175,13 @@ export async function escrowState(f: Pick<EscrowFixture, "escrow" | "token">): P
     batchCount: await f.escrow.batchCount(),
     tokenBalance: await f.token.balanceOf(await f.escrow.getAddress()),
   };
+}
+
+/** Sets the timestamp of the next mined block to `delta` seconds after the latest one and returns it. */
+export async function nextTimestamp(delta = 10n): Promise<bigint> {
+  const t = BigInt(await time.latest()) + delta;
+  await time.setNextBlockTimestamp(t);
+  return t;
 }
 
 // ------------------------------------------------------------------ event decoding

@@ -12,6 +12,8 @@ import {
   usd,
   FEE_BPS,
   HOLD_PERIOD,
+  MAX_HOLD,
+  MIN_HOLD,
   PaymentStatus,
 } from "./fixtures";
 import {
@@ -299,7 +301,7 @@ describe("PaymentEscrow confirm", function () {
             const f = await loadFixture(deployEscrowFixture);
             const [alice, bob] = f.customers;
             const [m1, m2] = f.merchants;
-            for (const m of [m1, m2]) await f.registry.connect(f.registrar).setTerms(m.id, bps, HOLD_PERIOD);
+            for (const m of [m1, m2]) await f.registry.connect(f.registrar).setTerms(m.id, bps, MIN_HOLD, MAX_HOLD);
 
             // The same amounts: confirmed one by one for merchant 1, settled as one tranche for merchant 2.
             const split = await escrowBatch(
@@ -332,7 +334,7 @@ describe("PaymentEscrow confirm", function () {
 
     it("uses the merchant's fee rate frozen in the tranche, not the current one", async function () {
       const { f, batch, a, alice, m } = await loadFixture(heldBatchFixture);
-      await f.registry.connect(f.registrar).setTerms(m.id, 1000, HOLD_PERIOD);
+      await f.registry.connect(f.registrar).setTerms(m.id, 1000, MIN_HOLD, MAX_HOLD);
       const fee = feeOf(ODD, FEE_BPS);
       await expect(f.escrow.connect(alice).confirm(a.payment, a.inclusion))
         .to.emit(f.escrow, "PaymentConfirmed")

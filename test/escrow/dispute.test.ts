@@ -12,6 +12,8 @@ import {
   DISPUTE_TIMEOUT,
   FEE_BPS,
   HOLD_PERIOD,
+  MAX_HOLD,
+  MIN_HOLD,
   ONE_DAY,
   PaymentStatus,
 } from "./fixtures";
@@ -285,7 +287,7 @@ describe("PaymentEscrow disputes", function () {
 
     it("applies the fee rate frozen when the dispute opened", async function () {
       const { f, a, alice, m } = await loadFixture(disputedFixture);
-      await f.registry.connect(f.registrar).setTerms(m.id, 1000, HOLD_PERIOD);
+      await f.registry.connect(f.registrar).setTerms(m.id, 1000, MIN_HOLD, MAX_HOLD);
       const fee = feeOf(AMOUNT, FEE_BPS);
       await expect(f.escrow.connect(f.arbiter).resolveDispute(a.payment, 0n))
         .to.emit(f.escrow, "DisputeResolved")

@@ -28,7 +28,11 @@ import { BUCKET_NAMES, emptyBuckets, sumBuckets, type Buckets } from "../../src/
 export const ONE_DAY = 24n * 3600n;
 export const ADMIN_DELAY = 3n * ONE_DAY;
 export const DISPUTE_TIMEOUT = 30n * ONE_DAY;
+/** The hold a payment built by {@link buildPayment} asks for, within every fixture merchant's bounds. */
 export const HOLD_PERIOD = 7n * ONE_DAY;
+/** Every fixture merchant's hold bounds. */
+export const MIN_HOLD = ONE_DAY;
+export const MAX_HOLD = 30n * ONE_DAY;
 export const FEE_BPS = 250n; // 2.5%
 export const usd = (amount: number | string): bigint => ethers.parseUnits(String(amount), 6);
 export const CUSTOMER_DEPOSIT = usd(1_000);
@@ -76,7 +80,7 @@ export async function fundCustomer(f: EscrowFixture, customer: HardhatEthersSign
   await f.escrow.connect(customer).deposit(amount);
 }
 
-/** Network with 3 active merchants (2.5% fee, 7-day hold) and 4 customers holding 1,000 each in the escrow. */
+/** Network with 3 active merchants (2.5% fee, holds of 1 to 30 days) and 4 customers holding 1,000 each in the escrow. */
 export async function deployEscrowFixture(): Promise<EscrowFixture> {
   const signers = await ethers.getSigners();
   const [admin, arbiter, registrar, feeRecipient, relayer, stranger] = signers;
@@ -100,7 +104,7 @@ export async function deployEscrowFixture(): Promise<EscrowFixture> {
     const payout = merchantSigners[2 * i + 1];
     await registry
       .connect(registrar)
-      .registerMerchant(owner.address, payout.address, FEE_BPS, HOLD_PERIOD, ethers.ZeroHash);
+      .registerMerchant(owner.address, payout.address, FEE_BPS, MIN_HOLD, MAX_HOLD, ethers.ZeroHash);
     merchants.push({ id: BigInt(i + 1), owner, payout });
   }
   const chainId = (await ethers.provider.getNetwork()).chainId;
@@ -124,7 +128,7 @@ export async function deployEscrowFixture(): Promise<EscrowFixture> {
 
 let orderCounter = 0n;
 
-/** A valid payment of `payer` to merchant 1 for 10.00 with a fresh order reference; override any field. */
+/** A valid payment of `payer` to merchant 1 for 10.00, held 7 days, with a fresh order reference; override any field. */
 export async function buildPayment(
   f: EscrowFixture,
   payer: { address: string },
@@ -140,6 +144,7 @@ export async function buildPayment(
     nonce: 0n,
     validAfter: 0n,
     deadline: now + ONE_DAY,
+    hold: HOLD_PERIOD,
     ...overrides,
   };
 }

@@ -51,8 +51,8 @@ const MERCHANT_HOLD = [HOLD_PERIOD, ONE_DAY, 3n * ONE_DAY];
 
 async function propertyFixture(): Promise<EscrowFixture> {
   const f = await settleFixture();
-  await f.registry.connect(f.registrar).setTerms(f.merchants[1].id, MERCHANT_FEE_BPS[1], MERCHANT_HOLD[1]);
-  await f.registry.connect(f.registrar).setTerms(f.merchants[2].id, MERCHANT_FEE_BPS[2], MERCHANT_HOLD[2]);
+  await f.registry.connect(f.registrar).setTerms(f.merchants[1].id, MERCHANT_FEE_BPS[1], ONE_DAY, MERCHANT_HOLD[1]);
+  await f.registry.connect(f.registrar).setTerms(f.merchants[2].id, MERCHANT_FEE_BPS[2], ONE_DAY, MERCHANT_HOLD[2]);
   return f;
 }
 
@@ -325,6 +325,7 @@ async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
         payer: customers[item.who],
         merchantId: f.merchants[item.merchant].id,
         amount: item.amount,
+        hold: MERCHANT_HOLD[item.merchant],
       }));
       const batch = await payBatchOf(f, specs, accepted);
       const logs = escrowLogs(f, await receiptOf(Promise.resolve(batch.tx)));

@@ -25,14 +25,8 @@ import {
   expectRejectedBesideValid,
   idsOf,
   signed,
+  nextTimestamp,
 } from "./batch.helpers";
-
-/** Sets the timestamp of the next mined block to `delta` seconds after the latest one and returns it. */
-async function nextTimestamp(delta = 10n): Promise<bigint> {
-  const t = BigInt(await time.latest()) + delta;
-  await time.setNextBlockTimestamp(t);
-  return t;
-}
 
 /** Bob's payment with `overrides` is rejected for `reason` beside `good`'s valid one (see expectRejectedBesideValid). */
 async function expectBobRejected(
@@ -209,9 +203,13 @@ describe("PaymentEscrow.payBatch", function () {
       const f = await loadFixture(deployPayBatchFixture);
       const [alice] = f.customers;
       const m = f.merchants[1];
-      await f.registry.connect(f.registrar).setTerms(m.id, 100, 3 * Number(ONE_DAY));
+      await f.registry.connect(f.registrar).setTerms(m.id, 100, ONE_DAY, 3n * ONE_DAY);
       const t = await nextTimestamp();
-      await expect(f.escrow.connect(f.relayer).payBatch(encodeBatch([await signed(f, alice, { merchantId: m.id })])))
+      await expect(
+        f.escrow
+          .connect(f.relayer)
+          .payBatch(encodeBatch([await signed(f, alice, { merchantId: m.id, hold: 3n * ONE_DAY })])),
+      )
         .to.emit(f.escrow, "TrancheFunded")
         .withArgs(1n, m.id, usd(10), t + 3n * ONE_DAY, 100n);
       const tr = await f.escrow.tranche(1n, m.id);
@@ -280,10 +278,10 @@ describe("PaymentEscrow.payBatch", function () {
     }
     const hex = (body: string) => `0x${body}`;
     const u16 = (n: number) => n.toString(16).padStart(4, "0");
-    const RUN = 10;
+    const RUN = 14;
     const ITEM = BATCH_ITEM_FIXED_BYTES + 65;
 
-    it("an ECDSA-signed payment takes 155 bytes, and a run header 10 per merchant run", async function () {
+    it("an ECDSA-signed payment takes 155 bytes, and a run header 14 per merchant run", async function () {
       const f = await loadFixture(deployPayBatchFixture);
       expect((await twoItems(f)).length / 2).to.equal(2 + RUN + 2 * ITEM);
     });
@@ -303,7 +301,8 @@ describe("PaymentEscrow.payBatch", function () {
       },
       {
         name: "a run of no items",
-        edit: (b) => b + b.slice(4, 4 + 16) + u16(0),
+        // The first run's merchant and hold, then zero items.
+        edit: (b) => b + b.slice(4, 4 + 24) + u16(0),
         offset: (b) => b.length / 2 - RUN,
       },
       {

@@ -15,6 +15,7 @@ import { signCancelAuthorization, signReceiveAuthorization } from "../helpers/ei
 import {
   CUSTOMER_DEPOSIT,
   HOLD_PERIOD,
+  MAX_HOLD,
   FEE_BPS,
   RejectReason,
   buildPayment,
@@ -38,6 +39,7 @@ const ONE_OFF_PAYMENT_SHAPE: Payment = {
   merchantId: 1n,
   amount: 1n,
   orderRef: ethers.ZeroHash as Hex,
+  hold: HOLD_PERIOD,
   nonce: ONE_OFF_NONCE,
   validAfter: 0n,
   deadline: 1n,
@@ -261,7 +263,7 @@ describe("PaymentEscrow.payBatchWithAuthorization (one-off payers)", function ()
   });
 
   describe("rejections skip the item and move nothing", function () {
-    it("amount 0, not yet valid (validAfter is exclusive, as in EIP-3009), expired, inactive merchant", async function () {
+    it("amount 0, not yet valid (validAfter is exclusive, as in EIP-3009), expired, inactive merchant, hold out of bounds", async function () {
       const f = await loadFixture(deployOneOffFixture);
       const [alice, bob] = f.customers;
       const m3 = f.merchants[2];
@@ -273,6 +275,10 @@ describe("PaymentEscrow.payBatchWithAuthorization (one-off payers)", function ()
         { item: await oneOff(f, bob, { validAfter: t }), reason: RejectReason.NotYetValid },
         { item: await oneOff(f, bob, { deadline: t - 1n }), reason: RejectReason.Expired },
         { item: await oneOff(f, bob, { merchantId: m3.id }), reason: RejectReason.MerchantNotActive },
+        {
+          item: await oneOff(f, bob, { merchantId: f.merchants[1].id, hold: MAX_HOLD + 1n }),
+          reason: RejectReason.HoldOutOfRange,
+        },
       ];
       const before = await f.token.balanceOf(bob.address);
       await time.setNextBlockTimestamp(t);

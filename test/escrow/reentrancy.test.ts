@@ -25,7 +25,17 @@ import {
   type ReentrantWallet,
 } from "../../typechain-types";
 import { deployStablePay } from "../../src/chain/deploy";
-import { ADMIN_DELAY, DISPUTE_TIMEOUT, FEE_BPS, HOLD_PERIOD, REGISTRAR_ROLE, feeOf, usd } from "./fixtures";
+import {
+  ADMIN_DELAY,
+  DISPUTE_TIMEOUT,
+  FEE_BPS,
+  HOLD_PERIOD,
+  MAX_HOLD,
+  MIN_HOLD,
+  REGISTRAR_ROLE,
+  feeOf,
+  usd,
+} from "./fixtures";
 import { expectInvariant, liabilitiesOf, merchantBalancesOf, payBatchOf } from "./settle.helpers";
 
 interface CallbackFixture {
@@ -106,8 +116,10 @@ async function callbackEscrowFixture(): Promise<CallbackFixture> {
   const [o1, o2, p2] = signers.slice(6, 9);
   await registry
     .connect(registrar)
-    .registerMerchant(o1.address, await wallet.getAddress(), FEE_BPS, HOLD_PERIOD, ethers.ZeroHash);
-  await registry.connect(registrar).registerMerchant(o2.address, p2.address, FEE_BPS, HOLD_PERIOD, ethers.ZeroHash);
+    .registerMerchant(o1.address, await wallet.getAddress(), FEE_BPS, MIN_HOLD, MAX_HOLD, ethers.ZeroHash);
+  await registry
+    .connect(registrar)
+    .registerMerchant(o2.address, p2.address, FEE_BPS, MIN_HOLD, MAX_HOLD, ethers.ZeroHash);
 
   const reference = await new SettlementToken__factory(admin).deploy("Reference", "REF", ADMIN_DELAY, admin.address);
   const f: CallbackFixture = {

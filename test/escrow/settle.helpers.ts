@@ -16,6 +16,7 @@ import {
   idOf,
   liabilitiesOf,
   signPayment,
+  HOLD_PERIOD,
   ONE_DAY,
   type EscrowFixture,
   type EscrowedBatch,
@@ -42,6 +43,8 @@ export interface PaySpec {
   payer: HardhatEthersSigner;
   merchantId: bigint;
   amount: bigint;
+  /** The payment's hold (default: the fixtures' HOLD_PERIOD). */
+  hold?: bigint;
 }
 
 /** A submitted batch; `tree` is absent when every item was rejected. */
@@ -85,6 +88,7 @@ export async function payBatchOf(
       nonce: await freshNonce(ctx.escrow, spec.payer.address, taken.get(spec.payer.address)!),
       validAfter: 0n,
       deadline: BigInt(latest) + 365n * ONE_DAY,
+      hold: spec.hold ?? HOLD_PERIOD,
     };
     items.push({ payment, signature: await signPayment(ctx, spec.payer, payment) });
   }

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { FEE_BPS, HOLD_PERIOD, ONE_DAY, PaymentStatus, feeOf, usd } from "./fixtures";
+import { FEE_BPS, HOLD_PERIOD, MAX_HOLD, MIN_HOLD, ONE_DAY, PaymentStatus, feeOf, usd } from "./fixtures";
 import {
   escrowEventNames,
   expectInvariant,
@@ -317,10 +317,9 @@ describe("PaymentEscrow settle", function () {
     it("uses each tranche's own release time: a short-hold merchant settles while a long-hold one is still held", async function () {
       const f = await loadFixture(settleFixture);
       const [m1, m2] = f.merchants;
-      await f.registry.connect(f.registrar).setTerms(m2.id, Number(FEE_BPS), Number(ONE_DAY));
       const batch = await payBatchOf(f, [
         { payer: f.customers[0], merchantId: m1.id, amount: usd(10) },
-        { payer: f.customers[1], merchantId: m2.id, amount: usd(10) },
+        { payer: f.customers[1], merchantId: m2.id, amount: usd(10), hold: ONE_DAY },
       ]);
       const escrowedAt = BigInt(await time.latest());
       await time.increase(ONE_DAY);
@@ -505,15 +504,15 @@ describe("PaymentEscrow settle", function () {
       const f = await loadFixture(settleFixture);
       const [alice, bob, carol] = f.customers;
       const [m1, m2, m3] = f.merchants;
-      await f.registry.connect(f.registrar).setTerms(m2.id, 1000, Number(HOLD_PERIOD));
-      await f.registry.connect(f.registrar).setTerms(m3.id, 0, Number(HOLD_PERIOD));
+      await f.registry.connect(f.registrar).setTerms(m2.id, 1000, MIN_HOLD, MAX_HOLD);
+      await f.registry.connect(f.registrar).setTerms(m3.id, 0, MIN_HOLD, MAX_HOLD);
       const batch = await payBatchOf(f, [
         { payer: alice, merchantId: m1.id, amount: 123_456_789n },
         { payer: bob, merchantId: m2.id, amount: 10_000_001n },
         { payer: carol, merchantId: m3.id, amount: usd(9) },
       ]);
       // Terms changed after escrow do not touch the tranche's frozen rate.
-      await f.registry.connect(f.registrar).setTerms(m1.id, 1000, Number(HOLD_PERIOD));
+      await f.registry.connect(f.registrar).setTerms(m1.id, 1000, MIN_HOLD, MAX_HOLD);
       expect((await trancheOf(f.escrow, batch.batchId, m1.id)).feeBps).to.equal(FEE_BPS);
       await time.increase(HOLD_PERIOD);
       // 123,456,789 * 2.5% = 3,086,419.725 -> 3,086,420; 10,000,001 * 10% = 1,000,000.1 -> 1,000,001; 0% -> 0.
