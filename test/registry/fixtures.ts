@@ -20,12 +20,61 @@ export const ADMIN_DELAY = 3 * ONE_DAY;
 /** The registry's bounds on a merchant's terms (its LIMITS.maxFeeBps, LIMITS.minHoldPeriod, LIMITS.maxHoldPeriod). */
 export const LIMITS = { maxFeeBps: 1000, minHoldPeriod: 60, maxHoldPeriod: 180 * ONE_DAY } as const;
 
-/** What {@link registration} registers unless told otherwise. */
+/**
+ * What {@link registration} registers unless told otherwise. The hold bounds are distinct and away
+ * from the limits, so a swapped or dropped bound shows.
+ */
 export const DEFAULTS = {
   feeBps: 250,
-  holdPeriod: 7 * ONE_DAY,
+  minHold: ONE_DAY,
+  maxHold: 14 * ONE_DAY,
   metadata: ethers.id("ipfs://merchant-1-profile"),
 } as const;
+
+/** Hold bounds both registerMerchant and setTerms accept: each limit at its edge, and min == max. */
+export const ACCEPTED_HOLD_BOUNDS: readonly { title: string; minHold: number; maxHold: number }[] = [
+  { title: "minHold at exactly MIN_HOLD_PERIOD", minHold: LIMITS.minHoldPeriod, maxHold: DEFAULTS.maxHold },
+  { title: "maxHold at exactly MAX_HOLD_PERIOD", minHold: DEFAULTS.minHold, maxHold: LIMITS.maxHoldPeriod },
+  {
+    title: "the widest bounds [MIN_HOLD_PERIOD, MAX_HOLD_PERIOD]",
+    minHold: LIMITS.minHoldPeriod,
+    maxHold: LIMITS.maxHoldPeriod,
+  },
+  { title: "minHold == maxHold (a fixed hold)", minHold: 3 * ONE_DAY, maxHold: 3 * ONE_DAY },
+  { title: "minHold == maxHold == MIN_HOLD_PERIOD", minHold: LIMITS.minHoldPeriod, maxHold: LIMITS.minHoldPeriod },
+  { title: "minHold == maxHold == MAX_HOLD_PERIOD", minHold: LIMITS.maxHoldPeriod, maxHold: LIMITS.maxHoldPeriod },
+  { title: "minHold one second below maxHold", minHold: 3 * ONE_DAY - 1, maxHold: 3 * ONE_DAY },
+];
+
+/** Hold bounds both registerMerchant and setTerms refuse with HoldBoundsOutOfRange. */
+export const REJECTED_HOLD_BOUNDS: readonly { title: string; minHold: number; maxHold: number }[] = [
+  { title: "minHold one second below MIN_HOLD_PERIOD", minHold: LIMITS.minHoldPeriod - 1, maxHold: DEFAULTS.maxHold },
+  { title: "minHold zero", minHold: 0, maxHold: DEFAULTS.maxHold },
+  { title: "maxHold one second above MAX_HOLD_PERIOD", minHold: DEFAULTS.minHold, maxHold: LIMITS.maxHoldPeriod + 1 },
+  { title: "maxHold 2^32 - 1", minHold: DEFAULTS.minHold, maxHold: 2 ** 32 - 1 },
+  { title: "minHold one second above maxHold", minHold: 3 * ONE_DAY + 1, maxHold: 3 * ONE_DAY },
+  {
+    title: "inverted bounds at the limits (MAX_HOLD_PERIOD, MIN_HOLD_PERIOD)",
+    minHold: LIMITS.maxHoldPeriod,
+    maxHold: LIMITS.minHoldPeriod,
+  },
+  {
+    title: "min == max one second below MIN_HOLD_PERIOD",
+    minHold: LIMITS.minHoldPeriod - 1,
+    maxHold: LIMITS.minHoldPeriod - 1,
+  },
+  {
+    title: "min == max one second above MAX_HOLD_PERIOD",
+    minHold: LIMITS.maxHoldPeriod + 1,
+    maxHold: LIMITS.maxHoldPeriod + 1,
+  },
+  { title: "both zero", minHold: 0, maxHold: 0 },
+];
+
+/** The HoldBoundsOutOfRange arguments a refused (minHold, maxHold) carries. */
+export function holdBoundsError(b: { minHold: number; maxHold: number }) {
+  return [b.minHold, b.maxHold, LIMITS.minHoldPeriod, LIMITS.maxHoldPeriod] as const;
+}
 
 export const REGISTRAR_ROLE = ethers.id("REGISTRAR_ROLE");
 export const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
@@ -59,7 +108,8 @@ export interface Registration {
   owner: string;
   payout: string;
   feeBps: number;
-  holdPeriod: number;
+  minHold: number;
+  maxHold: number;
   metadata: string;
 }
 
@@ -72,7 +122,8 @@ export function registration(
     owner: f.merchantOwner.address,
     payout: f.payout.address,
     feeBps: DEFAULTS.feeBps,
-    holdPeriod: DEFAULTS.holdPeriod,
+    minHold: DEFAULTS.minHold,
+    maxHold: DEFAULTS.maxHold,
     metadata: DEFAULTS.metadata,
     ...overrides,
   };
@@ -80,12 +131,12 @@ export function registration(
 
 /** Sends registerMerchant from `registry`'s runner (connect it to the caller first). */
 export function register(registry: MerchantRegistry, r: Registration) {
-  return registry.registerMerchant(r.owner, r.payout, r.feeBps, r.holdPeriod, r.metadata);
+  return registry.registerMerchant(r.owner, r.payout, r.feeBps, r.minHold, r.maxHold, r.metadata);
 }
 
 /** The MerchantRegistered arguments a registration emits as merchant `id`. */
 export function registeredArgs(id: bigint, r: Registration) {
-  return [id, r.owner, r.payout, r.feeBps, r.holdPeriod, r.metadata] as const;
+  return [id, r.owner, r.payout, r.feeBps, r.minHold, r.maxHold, r.metadata] as const;
 }
 
 /** A fresh registry: `admin` is the default admin, `registrar` holds REGISTRAR_ROLE. */
@@ -126,7 +177,7 @@ export const MERCHANT_FIXTURES_BY_STATUS = [
 ] as const;
 
 /**
- * Asserts merchant `id` as getMerchant, terms and payoutOf report it; fee, hold period and metadata
+ * Asserts merchant `id` as getMerchant, terms and payoutOf report it; fee, hold bounds and metadata
  * default to the fixtures' registration.
  */
 export async function expectMerchant(
@@ -137,20 +188,34 @@ export async function expectMerchant(
     owner: string;
     payout: string;
     feeBps?: number;
-    holdPeriod?: number;
+    minHold?: number;
+    maxHold?: number;
     metadata?: string;
   },
 ): Promise<void> {
   const feeBps = BigInt(m.feeBps ?? DEFAULTS.feeBps);
-  const holdPeriod = BigInt(m.holdPeriod ?? DEFAULTS.holdPeriod);
-  expect(await registry.terms(id)).to.deep.equal([m.status, feeBps, holdPeriod, m.owner]);
+  const minHold = BigInt(m.minHold ?? DEFAULTS.minHold);
+  const maxHold = BigInt(m.maxHold ?? DEFAULTS.maxHold);
+  const metadata = m.metadata ?? DEFAULTS.metadata;
+  const t = await registry.terms(id);
+  expect(t).to.deep.equal([m.status, feeBps, minHold, maxHold, m.owner]);
+  expect([t.status, t.feeBps, t.minHold, t.maxHold, t.merchantOwner]).to.deep.equal([
+    m.status,
+    feeBps,
+    minHold,
+    maxHold,
+    m.owner,
+  ]);
   const merchant = await registry.getMerchant(id);
+  // Positional too: the struct's ABI order is owner, feeBps, minHold, status, maxHold, payout, metadata.
+  expect(merchant).to.deep.equal([m.owner, feeBps, minHold, m.status, maxHold, m.payout, metadata]);
   expect(merchant.owner).to.equal(m.owner);
   expect(merchant.payout).to.equal(m.payout);
   expect(merchant.status).to.equal(m.status);
   expect(merchant.feeBps).to.equal(feeBps);
-  expect(merchant.holdPeriod).to.equal(holdPeriod);
-  expect(merchant.metadata).to.equal(m.metadata ?? DEFAULTS.metadata);
+  expect(merchant.minHold).to.equal(minHold);
+  expect(merchant.maxHold).to.equal(maxHold);
+  expect(merchant.metadata).to.equal(metadata);
   expect(await registry.payoutOf(id)).to.equal(m.payout);
 }
 

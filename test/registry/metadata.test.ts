@@ -31,7 +31,8 @@ describe("MerchantRegistry: setMetadata", function () {
         expect(merchant.payout).to.equal(payout.address);
         expect(merchant.status).to.equal(status);
         expect(merchant.feeBps).to.equal(BigInt(DEFAULTS.feeBps));
-        expect(merchant.holdPeriod).to.equal(BigInt(DEFAULTS.holdPeriod));
+        expect(merchant.minHold).to.equal(BigInt(DEFAULTS.minHold));
+        expect(merchant.maxHold).to.equal(BigInt(DEFAULTS.maxHold));
       });
     }
   }

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import {
+  ACCEPTED_HOLD_BOUNDS,
   DEFAULTS,
   LIMITS,
   MerchantStatus,
@@ -9,6 +10,8 @@ import {
   expectMerchant,
   register,
   registeredArgs,
+  REJECTED_HOLD_BOUNDS,
+  holdBoundsError,
   registration,
   type Registration,
 } from "./fixtures";
@@ -30,7 +33,8 @@ describe("MerchantRegistry: registerMerchant", function () {
         merchantOwner.address,
         payout.address,
         DEFAULTS.feeBps,
-        DEFAULTS.holdPeriod,
+        DEFAULTS.minHold,
+        DEFAULTS.maxHold,
         DEFAULTS.metadata,
       ] as const;
       expect(await registry.connect(registrar).registerMerchant.staticCall(...args)).to.equal(expectedId);
@@ -50,11 +54,19 @@ describe("MerchantRegistry: registerMerchant", function () {
     });
   });
 
-  it("emits MerchantRegistered with every field", async function () {
+  it("emits MerchantRegistered with every field, both hold bounds included", async function () {
     const { registry, merchantOwner, payout, register } = await registering();
     await expect(register())
       .to.emit(registry, "MerchantRegistered")
-      .withArgs(1n, merchantOwner.address, payout.address, DEFAULTS.feeBps, DEFAULTS.holdPeriod, DEFAULTS.metadata);
+      .withArgs(
+        1n,
+        merchantOwner.address,
+        payout.address,
+        DEFAULTS.feeBps,
+        DEFAULTS.minHold,
+        DEFAULTS.maxHold,
+        DEFAULTS.metadata,
+      );
   });
 
   it("keeps merchants independent of each other", async function () {
@@ -64,20 +76,23 @@ describe("MerchantRegistry: registerMerchant", function () {
       owner: others[0].address,
       payout: others[1].address,
       feeBps: 0,
-      holdPeriod: LIMITS.minHoldPeriod,
+      minHold: LIMITS.minHoldPeriod,
+      maxHold: LIMITS.maxHoldPeriod,
       metadata: ethers.ZeroHash,
     });
 
     expect(await registry.terms(1n)).to.deep.equal([
       MerchantStatus.Active,
       BigInt(DEFAULTS.feeBps),
-      BigInt(DEFAULTS.holdPeriod),
+      BigInt(DEFAULTS.minHold),
+      BigInt(DEFAULTS.maxHold),
       merchantOwner.address,
     ]);
     expect(await registry.terms(2n)).to.deep.equal([
       MerchantStatus.Active,
       0n,
       BigInt(LIMITS.minHoldPeriod),
+      BigInt(LIMITS.maxHoldPeriod),
       others[0].address,
     ]);
     expect(await registry.payoutOf(2n)).to.equal(others[1].address);
@@ -88,7 +103,15 @@ describe("MerchantRegistry: registerMerchant", function () {
     for (const id of [1n, 2n]) {
       await expect(register({ payout: merchantOwner.address, feeBps: 0, metadata: ethers.ZeroHash }))
         .to.emit(registry, "MerchantRegistered")
-        .withArgs(id, merchantOwner.address, merchantOwner.address, 0, DEFAULTS.holdPeriod, ethers.ZeroHash);
+        .withArgs(
+          id,
+          merchantOwner.address,
+          merchantOwner.address,
+          0,
+          DEFAULTS.minHold,
+          DEFAULTS.maxHold,
+          ethers.ZeroHash,
+        );
     }
   });
 
@@ -102,22 +125,42 @@ describe("MerchantRegistry: registerMerchant", function () {
       });
     }
 
-    const boundaryTerms: { title: string; field: "feeBps" | "holdPeriod"; value: number }[] = [
-      { title: "a fee of exactly MAX_FEE_BPS", field: "feeBps", value: LIMITS.maxFeeBps },
-      ...[LIMITS.minHoldPeriod, LIMITS.maxHoldPeriod].map((hold) => ({
-        title: `a hold period of exactly ${hold}s`,
-        field: "holdPeriod" as const,
-        value: hold,
-      })),
-    ];
-    for (const { title, field, value } of boundaryTerms) {
-      it(`accepts ${title}`, async function () {
+    it("accepts a fee of exactly MAX_FEE_BPS", async function () {
+      const f = await registering();
+      const r = registration(f, { feeBps: LIMITS.maxFeeBps });
+      await expect(register(f.registry.connect(f.registrar), r))
+        .to.emit(f.registry, "MerchantRegistered")
+        .withArgs(...registeredArgs(1n, r));
+      await expectMerchant(f.registry, 1n, {
+        status: MerchantStatus.Active,
+        owner: f.merchantOwner.address,
+        payout: f.payout.address,
+        feeBps: LIMITS.maxFeeBps,
+      });
+    });
+
+    for (const { title, minHold, maxHold } of ACCEPTED_HOLD_BOUNDS) {
+      it(`accepts ${title} and stores and emits both bounds`, async function () {
         const f = await registering();
-        const r = registration(f, { [field]: value });
-        await expect(f.register(r))
+        const r = registration(f, { minHold, maxHold });
+        await expect(register(f.registry.connect(f.registrar), r))
           .to.emit(f.registry, "MerchantRegistered")
-          .withArgs(...registeredArgs(1n, r));
-        expect((await f.registry.terms(1n))[field]).to.equal(BigInt(value));
+          .withArgs(
+            1n,
+            f.merchantOwner.address,
+            f.payout.address,
+            DEFAULTS.feeBps,
+            minHold,
+            maxHold,
+            DEFAULTS.metadata,
+          );
+        await expectMerchant(f.registry, 1n, {
+          status: MerchantStatus.Active,
+          owner: f.merchantOwner.address,
+          payout: f.payout.address,
+          minHold,
+          maxHold,
+        });
       });
     }
 
@@ -130,21 +173,25 @@ describe("MerchantRegistry: registerMerchant", function () {
       });
     }
 
-    for (const hold of [0, LIMITS.minHoldPeriod - 1, LIMITS.maxHoldPeriod + 1, 2 ** 32 - 1]) {
-      it(`reverts with HoldPeriodOutOfRange for a hold period of ${hold}s`, async function () {
+    for (const bounds of REJECTED_HOLD_BOUNDS) {
+      it(`reverts with HoldBoundsOutOfRange for ${bounds.title} (${bounds.minHold}s, ${bounds.maxHold}s)`, async function () {
         const { registry, register } = await registering();
-        await expect(register({ holdPeriod: hold }))
-          .to.be.revertedWithCustomError(registry, "HoldPeriodOutOfRange")
-          .withArgs(hold, LIMITS.minHoldPeriod, LIMITS.maxHoldPeriod);
+        await expect(register({ minHold: bounds.minHold, maxHold: bounds.maxHold }))
+          .to.be.revertedWithCustomError(registry, "HoldBoundsOutOfRange")
+          .withArgs(...holdBoundsError(bounds));
       });
     }
 
-    it("checks addresses before terms, and the fee before the hold period", async function () {
+    it("checks addresses before terms, and the fee before the hold bounds", async function () {
       const { registry, register } = await registering();
       await expect(
-        register({ owner: ethers.ZeroAddress, feeBps: LIMITS.maxFeeBps + 1, holdPeriod: 0 }),
+        register({ owner: ethers.ZeroAddress, feeBps: LIMITS.maxFeeBps + 1, minHold: 0, maxHold: 0 }),
       ).to.be.revertedWithCustomError(registry, "ZeroAddress");
-      await expect(register({ feeBps: LIMITS.maxFeeBps + 1, holdPeriod: 0 }))
+      await expect(register({ payout: ethers.ZeroAddress, minHold: 1, maxHold: 0 })).to.be.revertedWithCustomError(
+        registry,
+        "ZeroAddress",
+      );
+      await expect(register({ feeBps: LIMITS.maxFeeBps + 1, minHold: 0, maxHold: 0 }))
         .to.be.revertedWithCustomError(registry, "FeeTooHigh")
         .withArgs(LIMITS.maxFeeBps + 1, LIMITS.maxFeeBps);
     });
@@ -155,7 +202,15 @@ describe("MerchantRegistry: registerMerchant", function () {
       expect(await registry.merchantCount()).to.equal(0n);
       await expect(register())
         .to.emit(registry, "MerchantRegistered")
-        .withArgs(1n, merchantOwner.address, payout.address, DEFAULTS.feeBps, DEFAULTS.holdPeriod, DEFAULTS.metadata);
+        .withArgs(
+          1n,
+          merchantOwner.address,
+          payout.address,
+          DEFAULTS.feeBps,
+          DEFAULTS.minHold,
+          DEFAULTS.maxHold,
+          DEFAULTS.metadata,
+        );
     });
   });
 });

@@ -44,7 +44,7 @@ const REGISTRAR_CALLS: GatedCall[] = [
     name: "setTerms",
     fixture: activeMerchantFixture,
     allowed: ["registrar"],
-    invoke: (r, f) => r.setTerms(f.merchantId, 100, DEFAULTS.holdPeriod),
+    invoke: (r, f) => r.setTerms(f.merchantId, 100, DEFAULTS.minHold, DEFAULTS.maxHold),
   },
   {
     name: "suspend",
@@ -203,8 +203,8 @@ describe("MerchantRegistry: roles", function () {
         () =>
           registry
             .connect(stranger)
-            .registerMerchant(ethers.ZeroAddress, ethers.ZeroAddress, 65_535, 0, ethers.ZeroHash),
-        () => registry.connect(stranger).setTerms(UNKNOWN_ID, 65_535, 0),
+            .registerMerchant(ethers.ZeroAddress, ethers.ZeroAddress, 65_535, 0, 0, ethers.ZeroHash),
+        () => registry.connect(stranger).setTerms(UNKNOWN_ID, 65_535, 0, 0),
         () => registry.connect(stranger).suspend(UNKNOWN_ID),
         () => registry.connect(stranger).reactivate(UNKNOWN_ID),
         () => registry.connect(stranger).close(UNKNOWN_ID),
@@ -235,7 +235,15 @@ describe("MerchantRegistry: roles", function () {
       await registry.connect(admin).grantRole(REGISTRAR_ROLE, admin.address);
       await expect(register(registry.connect(admin), registration({ merchantOwner, payout })))
         .to.emit(registry, "MerchantRegistered")
-        .withArgs(1n, merchantOwner.address, payout.address, DEFAULTS.feeBps, DEFAULTS.holdPeriod, DEFAULTS.metadata);
+        .withArgs(
+          1n,
+          merchantOwner.address,
+          payout.address,
+          DEFAULTS.feeBps,
+          DEFAULTS.minHold,
+          DEFAULTS.maxHold,
+          DEFAULTS.metadata,
+        );
     });
 
     it("admin revokes the role (RoleRevoked) and the former registrar loses every registrar power", async function () {

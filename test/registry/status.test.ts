@@ -119,7 +119,7 @@ describe("MerchantRegistry: status transitions", function () {
     it("freezes terms, metadata and owner key but lets the owner key rotate the payout", async function () {
       const { registry, registrar, merchantId, merchantOwner, payout, others } =
         await loadFixture(closedMerchantFixture);
-      await expect(registry.connect(registrar).setTerms(merchantId, 0, DEFAULTS.holdPeriod))
+      await expect(registry.connect(registrar).setTerms(merchantId, 0, DEFAULTS.minHold, DEFAULTS.maxHold))
         .to.be.revertedWithCustomError(registry, "MerchantClosed")
         .withArgs(merchantId);
       await expect(registry.connect(registrar).setMetadata(merchantId, ethers.ZeroHash))

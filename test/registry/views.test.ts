@@ -73,7 +73,8 @@ describe("MerchantRegistry: views", function () {
         const merchant = await registry.getMerchant(merchantId);
         expect(merchant.owner).to.equal(merchantOwner.address);
         expect(merchant.feeBps).to.equal(BigInt(DEFAULTS.feeBps));
-        expect(merchant.holdPeriod).to.equal(BigInt(DEFAULTS.holdPeriod));
+        expect(merchant.minHold).to.equal(BigInt(DEFAULTS.minHold));
+        expect(merchant.maxHold).to.equal(BigInt(DEFAULTS.maxHold));
         expect(merchant.status).to.equal(status);
         expect(merchant.payout).to.equal(payout.address);
         expect(merchant.metadata).to.equal(DEFAULTS.metadata);
@@ -90,18 +91,20 @@ describe("MerchantRegistry: views", function () {
 
   describe("terms", function () {
     for (const { name, status, fixture } of MERCHANT_FIXTURES_BY_STATUS) {
-      it(`returns status, fee, hold period and owner of a ${name} merchant`, async function () {
+      it(`returns status, fee, hold bounds and owner of a ${name} merchant`, async function () {
         const { registry, merchantId, merchantOwner } = await loadFixture(fixture);
         const result = await registry.terms(merchantId);
         expect(result).to.deep.equal([
           status,
           BigInt(DEFAULTS.feeBps),
-          BigInt(DEFAULTS.holdPeriod),
+          BigInt(DEFAULTS.minHold),
+          BigInt(DEFAULTS.maxHold),
           merchantOwner.address,
         ]);
         expect(result.status).to.equal(status);
         expect(result.feeBps).to.equal(BigInt(DEFAULTS.feeBps));
-        expect(result.holdPeriod).to.equal(BigInt(DEFAULTS.holdPeriod));
+        expect(result.minHold).to.equal(BigInt(DEFAULTS.minHold));
+        expect(result.maxHold).to.equal(BigInt(DEFAULTS.maxHold));
         // The implementation names the owner output `merchantOwner` (an output called `owner`
         // would shadow ERC-5313 `owner()`); through the interface ABI it is `owner`.
         expect(result.merchantOwner).to.equal(merchantOwner.address);
@@ -113,47 +116,102 @@ describe("MerchantRegistry: views", function () {
     for (const id of [0n, 2n, UNKNOWN_ID, 2n ** 64n - 1n]) {
       it(`returns status None and zeros for unknown id ${id} instead of reverting`, async function () {
         const { registry } = await loadFixture(activeMerchantFixture);
-        expect(await registry.terms(id)).to.deep.equal([MerchantStatus.None, 0n, 0n, ethers.ZeroAddress]);
+        expect(await registry.terms(id)).to.deep.equal([MerchantStatus.None, 0n, 0n, 0n, ethers.ZeroAddress]);
       });
     }
 
-    it("unpacks extreme values exactly as getMerchant reports them", async function () {
+    /**
+     * Records whose neighbouring fields differ at their shared edges, so a wrong shift or width in
+     * terms' hand-unpacking of the packed slot pulls bits from a neighbour and shows. The largest
+     * allowed hold (MAX_HOLD_PERIOD) sets bit 23 of a bound, the top set bit either bound can hold.
+     */
+    const EXTREMES = [
+      {
+        title: "every field at its largest: all-ones owner, MAX_FEE_BPS, both bounds MAX_HOLD_PERIOD, Closed",
+        owner: "0x" + "ff".repeat(20),
+        feeBps: LIMITS.maxFeeBps,
+        minHold: LIMITS.maxHoldPeriod,
+        maxHold: LIMITS.maxHoldPeriod,
+        status: MerchantStatus.Closed,
+      },
+      {
+        title: "every field at its smallest: owner 0x…01, fee 0, both bounds MIN_HOLD_PERIOD, Active",
+        owner: "0x" + "00".repeat(19) + "01",
+        feeBps: 0,
+        minHold: LIMITS.minHoldPeriod,
+        maxHold: LIMITS.minHoldPeriod,
+        status: MerchantStatus.Active,
+      },
+      {
+        title: "maxHold at MAX_HOLD_PERIOD beside a low status and minHold, MAX_FEE_BPS, all-ones owner",
+        owner: "0x" + "ff".repeat(20),
+        feeBps: LIMITS.maxFeeBps,
+        minHold: LIMITS.minHoldPeriod,
+        maxHold: LIMITS.maxHoldPeriod,
+        status: MerchantStatus.Suspended,
+      },
+      {
+        title: "maxHold one second below MAX_HOLD_PERIOD, minHold at MIN_HOLD_PERIOD, fee 1, owner 0x80…00",
+        owner: "0x80" + "00".repeat(19),
+        feeBps: 1,
+        minHold: LIMITS.minHoldPeriod,
+        maxHold: LIMITS.maxHoldPeriod - 1,
+        status: MerchantStatus.Closed,
+      },
+      {
+        title: "all-ones owner and MAX_FEE_BPS with small bounds, Suspended",
+        owner: "0x" + "ff".repeat(20),
+        feeBps: LIMITS.maxFeeBps,
+        minHold: LIMITS.minHoldPeriod + 1,
+        maxHold: LIMITS.minHoldPeriod + 2,
+        status: MerchantStatus.Suspended,
+      },
+    ];
+
+    for (const x of EXTREMES) {
+      it(`unpacks ${x.title} exactly as set and as getMerchant reports it`, async function () {
+        const { registry, registrar } = await loadFixture(deployRegistryFixture);
+        const owner = ethers.getAddress(x.owner);
+        // A neighbour registered first, on other terms, so that the record read is the one set.
+        await registry
+          .connect(registrar)
+          .registerMerchant(registrar.address, registrar.address, 7, 120, 240, ethers.ZeroHash);
+        const as = registry.connect(registrar);
+        await as.registerMerchant(owner, owner, x.feeBps, x.minHold, x.maxHold, ethers.toBeHex(ethers.MaxUint256, 32));
+        if (x.status === MerchantStatus.Suspended) await as.suspend(2n);
+        if (x.status === MerchantStatus.Closed) await as.close(2n);
+
+        const expected = [x.status, BigInt(x.feeBps), BigInt(x.minHold), BigInt(x.maxHold), owner];
+        expect(await registry.terms(2n)).to.deep.equal(expected);
+        const merchant = await registry.getMerchant(2n);
+        expect([merchant.status, merchant.feeBps, merchant.minHold, merchant.maxHold, merchant.owner]).to.deep.equal(
+          expected,
+        );
+        expect(await registry.terms(1n)).to.deep.equal([MerchantStatus.Active, 7n, 120n, 240n, registrar.address]);
+      });
+    }
+
+    it("unpacks bounds set by setTerms, after a registration at the other extreme", async function () {
       const { registry, registrar } = await loadFixture(deployRegistryFixture);
       const allOnes = ethers.getAddress("0x" + "ff".repeat(20));
-      const lowBit = ethers.getAddress("0x" + "00".repeat(19) + "01");
-      await registry
-        .connect(registrar)
-        .registerMerchant(
-          allOnes,
-          allOnes,
-          LIMITS.maxFeeBps,
-          LIMITS.maxHoldPeriod,
-          ethers.toBeHex(ethers.MaxUint256, 32),
-        );
-      await registry.connect(registrar).registerMerchant(lowBit, lowBit, 0, LIMITS.minHoldPeriod, ethers.ZeroHash);
-      await registry.connect(registrar).close(1n);
-      await registry.connect(registrar).suspend(2n);
-
-      for (const id of [1n, 2n]) {
-        const merchant = await registry.getMerchant(id);
-        expect(await registry.terms(id)).to.deep.equal([
-          merchant.status,
-          merchant.feeBps,
-          merchant.holdPeriod,
-          merchant.owner,
-        ]);
-      }
+      const as = registry.connect(registrar);
+      await as.registerMerchant(allOnes, allOnes, 0, LIMITS.minHoldPeriod, LIMITS.minHoldPeriod, ethers.ZeroHash);
+      await as.suspend(1n);
+      await as.setTerms(1n, LIMITS.maxFeeBps, LIMITS.minHoldPeriod, LIMITS.maxHoldPeriod);
       expect(await registry.terms(1n)).to.deep.equal([
-        MerchantStatus.Closed,
+        MerchantStatus.Suspended,
         BigInt(LIMITS.maxFeeBps),
+        BigInt(LIMITS.minHoldPeriod),
         BigInt(LIMITS.maxHoldPeriod),
         allOnes,
       ]);
-      expect(await registry.terms(2n)).to.deep.equal([
+      await as.setTerms(1n, 0, LIMITS.maxHoldPeriod, LIMITS.maxHoldPeriod);
+      expect(await registry.terms(1n)).to.deep.equal([
         MerchantStatus.Suspended,
         0n,
-        BigInt(LIMITS.minHoldPeriod),
-        lowBit,
+        BigInt(LIMITS.maxHoldPeriod),
+        BigInt(LIMITS.maxHoldPeriod),
+        allOnes,
       ]);
     });
 
