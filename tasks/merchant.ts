@@ -103,7 +103,9 @@ task("merchant:register", "Registers an Active merchant and prints its id (signe
       if (!event) fail(`registerMerchant (tx ${response.hash}) emitted no MerchantRegistered event`);
       const merchantId = event.args.merchantId as bigint;
       console.log(`Registered merchant ${merchantId} (tx ${response.hash})`);
-      console.log(`  owner ${owner}, payout ${payout}, fee ${feeBps} bps, hold ${minHold}..${maxHold} s, metadata ${metadata}`);
+      console.log(
+        `  owner ${owner}, payout ${payout}, fee ${feeBps} bps, hold ${minHold}..${maxHold} s, metadata ${metadata}`,
+      );
     },
   );
 

@@ -68,6 +68,7 @@ const payment = (payer: Address): Payment => ({
   orderRef: `0x${"cd".repeat(32)}`,
   nonce: 3n,
   validAfter: 0n,
+  hold: 259_200n,
   deadline: 2_000_000_000n,
 });
 
@@ -108,7 +109,7 @@ describe("SDK signers", function () {
         domain,
         types: paymentTypes,
         primaryType: "Payment",
-        message: { ...payment(account.address), validAfter: 0, deadline: 2_000_000_000 },
+        message: { ...payment(account.address), validAfter: 0, deadline: 2_000_000_000, hold: 259_200 },
         signature: fromEthers[0] as ViemHex,
       });
       expect(recovered).to.equal(account.address);
@@ -302,6 +303,7 @@ describe("SDK signers", function () {
         nonce: null,
         validAfter: "0",
         deadline: "1900000000",
+        hold: 864_000,
       },
     };
     const payer = "0x3333333333333333333333333333333333333333" as Address;
@@ -318,6 +320,7 @@ describe("SDK signers", function () {
         nonce: 5n,
         validAfter: 0n,
         deadline: 1_900_000_000n,
+        hold: 864_000n,
       });
       const codeOf = (fn: () => unknown) => {
         try {

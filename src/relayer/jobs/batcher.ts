@@ -158,11 +158,7 @@ export class PayBatchGasModel {
 export function merchantRuns(payments: readonly PaymentRecord[]): number {
   let runs = 0;
   for (let i = 0; i < payments.length; i++)
-    if (
-      i === 0 ||
-      payments[i].merchantId !== payments[i - 1].merchantId ||
-      payments[i].hold !== payments[i - 1].hold
-    )
+    if (i === 0 || payments[i].merchantId !== payments[i - 1].merchantId || payments[i].hold !== payments[i - 1].hold)
       runs++;
   return runs;
 }

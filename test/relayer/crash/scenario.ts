@@ -106,6 +106,7 @@ export async function signPayments(
           nonce,
           validAfter: 0n,
           deadline,
+          hold: BigInt(HOLD_SECONDS),
         }),
       );
     }
