@@ -168,7 +168,9 @@ describe("SDK signers", function () {
 
     // A payment signed through the SDK: the escrow computes the same id and escrows it.
     const realDomain = escrowDomain(f.chainId, escrow);
-    const p = { ...payment(account.address), merchantId: 1n, amount: usd(4), deadline: now + 3_600n };
+    // The hold merchant 1 registered as its shortest: within its bounds, so the escrow takes it.
+    const [, , minHold] = await f.registry.terms(1n);
+    const p = { ...payment(account.address), merchantId: 1n, amount: usd(4), deadline: now + 3_600n, hold: minHold };
     const paymentSignature = await signPayment(fromViemAccount(account), { domain: realDomain, payment: p });
     const id = paymentId(realDomain, p);
     expect(await f.escrow.paymentId(p)).to.equal(id);
@@ -197,7 +199,15 @@ describe("SDK signers", function () {
     ] as const) {
       await f.token.connect(f.admin).mint(address, usd(10));
       // Any nonce given is replaced by ONE_OFF_NONCE.
-      const p = { ...payment(address), merchantId: 1n, amount: usd(4), nonce: 5n, deadline: now + 3_600n };
+      const [, , minHold] = await f.registry.terms(1n);
+      const p = {
+        ...payment(address),
+        merchantId: 1n,
+        amount: usd(4),
+        nonce: 5n,
+        deadline: now + 3_600n,
+        hold: minHold,
+      };
       const signed = await signOneOffPayment(signer, { domain: realDomain, tokenDomain: realToken, payment: p });
       expect(signed.payment.nonce).to.equal(ONE_OFF_NONCE);
       expect(signed.id).to.equal(paymentId(realDomain, signed.payment));
