@@ -38,7 +38,7 @@ import type { PaymentEscrow, SettlementToken, MerchantRegistry } from "../typech
 
 /** EIP-7825 (Osaka): no single transaction may use more gas than this. */
 const TX_GAS_CAP = 16_777_216n;
-const HOLD_PERIOD = 3600n;
+const HOLD_SECONDS = 3600n;
 const FEE_BPS = 250n;
 const AMOUNT = 10_000_000n; // 10.00 with 6 decimals
 
@@ -73,7 +73,7 @@ async function setup(): Promise<Ctx> {
   const merchantIds: bigint[] = [];
   for (let i = 0; i < 10; i++) {
     const payout = deterministicWallet().address;
-    await registry.registerMerchant(admin.address, payout, FEE_BPS, HOLD_PERIOD, ethers.ZeroHash);
+    await registry.registerMerchant(admin.address, payout, FEE_BPS, HOLD_SECONDS, HOLD_SECONDS, ethers.ZeroHash);
     await token.mint(payout, 1n); // existing holder: steady-state payouts
     merchantIds.push(BigInt(i + 1));
   }
@@ -133,6 +133,7 @@ async function signedBatch(ctx: Ctx, payers: Wallet[], merchants: number) {
       nonce: base,
       validAfter: 0n,
       deadline: FAR_DEADLINE,
+      hold: HOLD_SECONDS,
     };
     items.push({
       payment,
@@ -168,7 +169,7 @@ async function escrowBatch(ctx: Ctx, batchSize: number, merchants: number) {
 
 /** Settles `batchIds` for the first `merchants` merchants, once the hold has passed. */
 async function settleBatches(ctx: Ctx, merchants: number, batchIds: bigint[]) {
-  await network.provider.send("evm_increaseTime", [Number(HOLD_PERIOD)]);
+  await network.provider.send("evm_increaseTime", [Number(HOLD_SECONDS)]);
   const settlements = ctx.merchantIds.slice(0, merchants).map((merchantId) => ({ merchantId, batchIds }));
   const sent = await ctx.escrow.settle(settlements, { gasLimit: TX_GAS_CAP });
   return { gas: await gasOf(Promise.resolve(sent)), calldataBytes: calldataBytes(sent.data) };
@@ -238,6 +239,7 @@ async function oneOffBatch(ctx: Ctx, batchSize: number, merchants: number) {
       nonce: ONE_OFF_NONCE,
       validAfter: 0n,
       deadline: FAR_DEADLINE,
+      hold: HOLD_SECONDS,
     };
     const message = oneOffAuthorization(escrowAddress, payment, paymentId(domain, payment));
     items.push({ payment, signature: (await payers[i].signTypedData(tokenDomain, types, message)) as Hex });

@@ -206,6 +206,7 @@ async function signPhases(
           payer: i,
           merchantId: merchants[(i + n) % merchants.length].id,
           nonce,
+          hold: BigInt(HOLD_SECONDS),
           orderLabel: `bench-${name}-${i}-${nonce}`,
         });
       }

@@ -45,6 +45,7 @@ function payment(n: number): PaymentRecord {
     nonce: BigInt(n),
     validAfter: 0n,
     deadline: 2_000_000_000n,
+    hold: 3_600n,
     signature: `0x${"1b".repeat(65)}` as Hex,
     requestId: null,
     signatureKind: SignatureKind.Ecdsa,

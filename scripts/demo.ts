@@ -6,10 +6,13 @@
  *   customers: tokens minted, deposited into the escrow without gas (EIP-3009 via the relayer)
  *   payment requests → customers sign → one POST → accepted → batched → submitted → escrowed
  *   one confirmed by the payer, one refunded by the merchant, one disputed and ruled by the arbiter,
- *   the rest held until the hold ends (60 s, skipped with evm_increaseTime) → settled by the relayer
+ *   the rest held until their hold ends (each payment names its own: 3 or 10 days here, within the
+ *   merchant's bounds; skipped with evm_increaseTime) → settled by the relayer
  *   final balances: merchant payout, fees, customers; a record in data/demo.json
  *
- * Every run makes a new merchant and new customers, so it can run again and again on one chain.
+ * Every run makes a new merchant and new customers, so it can run again on one chain. Each run moves
+ * the chain's clock 10 days ahead of the wall clock, and a payment request's deadline is at most 30
+ * days of wall-clock time away: on one chain the demo runs twice (a fresh `npm start` resets it).
  *
  *   npx ts-node --transpile-only scripts/demo.ts [--data-dir data]
  *
@@ -30,20 +33,30 @@ import { httpStatus, probeChainId } from "../src/localnet/rpc";
 import { displayPath, readNetworkInfo, type NetworkInfo } from "./lib/networkInfo";
 import { LOCAL_ADMIN_TOKEN, PROJECT_ROOT } from "./lib/startOptions";
 
-/** The merchant's terms: the registry's shortest hold, so the demo can skip it in one step. */
+const DAY = 86_400;
+/**
+ * The merchant's terms: payments to it may be held 1 to 30 days. Each payment request names its
+ * hold (virtual goods 3 days, shipped ones 10); the demo skips the longest one in one step.
+ */
 export const DEMO_FEE_BPS = 250n;
-export const DEMO_HOLD_SECONDS = 60n;
+export const DEMO_MIN_HOLD = 1 * DAY;
+export const DEMO_MAX_HOLD = 30 * DAY;
+export const DEMO_SHORT_HOLD = 3 * DAY;
+export const DEMO_LONG_HOLD = 10 * DAY;
 const MINTED_PER_CUSTOMER = units("100");
 const DEPOSITED_PER_CUSTOMER = units("80");
 const CUSTOMERS = ["alice", "bob", "carol"];
-/** customer index, amount, order, what happens after escrow. */
-const PLAN: [number, string, string, Outcome][] = [
-  [0, "25.00", "order-1001", "confirm"],
-  [1, "40.00", "order-1002", "refund"],
-  [2, "30.00", "order-1003", "dispute"],
-  [0, "12.50", "order-1004", "hold"],
-  [1, "18.75", "order-1005", "hold"],
-  [2, "9.99", "order-1006", "hold"],
+/**
+ * customer index, amount, order, hold (seconds), what happens after escrow. Two holds for one
+ * merchant: the relayer escrows them in separate batches (one hold per merchant per batch).
+ */
+const PLAN: [number, string, string, number, Outcome][] = [
+  [0, "25.00", "order-1001", DEMO_SHORT_HOLD, "confirm"],
+  [1, "40.00", "order-1002", DEMO_SHORT_HOLD, "refund"],
+  [2, "30.00", "order-1003", DEMO_LONG_HOLD, "dispute"],
+  [0, "12.50", "order-1004", DEMO_SHORT_HOLD, "hold"],
+  [1, "18.75", "order-1005", DEMO_LONG_HOLD, "hold"],
+  [2, "9.99", "order-1006", DEMO_LONG_HOLD, "hold"],
 ];
 export const DEMO_RECORD_FILE = "demo.json";
 /** The demo merchant's API key, for signing in to the dashboard (mode 0600). */
@@ -67,9 +80,13 @@ export interface DemoRecord {
     order: string;
     customer: string;
     amount: string;
+    /** Seconds it was held once escrowed (signed). */
+    hold: number;
     outcome: Outcome;
     state: PaymentState;
     batchId: string | null;
+    /** Unix seconds its tranche released: the escrow block's time + its hold. */
+    releaseAt: string | null;
     txHash: Hex | null;
   }[];
   batchIds: string[];
@@ -114,7 +131,8 @@ async function walkThrough(ctx: DemoContext): Promise<DemoRecord> {
   section(ctx, "a merchant");
   const merchant = await registerMerchant(ctx, {
     feeBps: DEMO_FEE_BPS,
-    holdSeconds: DEMO_HOLD_SECONDS,
+    minHold: DEMO_MIN_HOLD,
+    maxHold: DEMO_MAX_HOLD,
     metadata: "StablePay demo shop",
   });
   const receiver = await startWebhookReceiver();
@@ -130,10 +148,11 @@ async function walkThrough(ctx: DemoContext): Promise<DemoRecord> {
   const payments = await payAndEscrow(
     ctx,
     merchant,
-    PLAN.map(([customer, amount, order, outcome]) => ({
+    PLAN.map(([customer, amount, order, hold, outcome]) => ({
       customer: customers[customer],
       amount: units(amount),
       order,
+      hold,
       outcome,
     })),
   );
@@ -146,7 +165,7 @@ async function walkThrough(ctx: DemoContext): Promise<DemoRecord> {
   let toPayer = 0n;
   for (const p of withOutcome("dispute")) toPayer += (await disputeAndResolve(ctx, p, states)).toPayer;
 
-  section(ctx, `the hold ends (${DEMO_HOLD_SECONDS} s) → settlement`);
+  section(ctx, `the holds end (${DEMO_SHORT_HOLD / DAY} and ${DEMO_LONG_HOLD / DAY} days) → settlement`);
   const settling = [...withOutcome("confirm"), ...withOutcome("hold")];
   await endHold(ctx, settling);
   const settlements = await awaitSettlement(ctx, merchant, settling, states);
@@ -174,9 +193,11 @@ async function walkThrough(ctx: DemoContext): Promise<DemoRecord> {
       order: p.order,
       customer: p.customer.name,
       amount: p.amount.toString(),
+      hold: p.hold,
       outcome: p.outcome,
       state: finals.get(p.id)!.state,
       batchId: p.info.batchId?.toString() ?? null,
+      releaseAt: p.info.releaseAt?.toString() ?? null,
       txHash: p.info.txHash,
     })),
     batchIds: [...new Set(payments.map((p) => String(p.info.batchId)))],

@@ -2,7 +2,7 @@
  * Merchant registry operator tasks. Each acts on the registry of deployments/<network>.json as the
  * network's first configured account (which needs REGISTRAR_ROLE for every task but merchant:show).
  *
- *   npx hardhat merchant:register --owner 0x… --payout 0x… --fee-bps 250 --hold-seconds 604800 --network localhost
+ *   npx hardhat merchant:register --owner 0x… --payout 0x… --fee-bps 250 --min-hold 259200 --max-hold 2592000 --network localhost
  *   npx hardhat merchant:show --id 1 --network localhost
  *   npx hardhat merchant:suspend --id 1 --network localhost
  *   npx hardhat merchant:reactivate --id 1 --network localhost
@@ -60,31 +60,39 @@ task("merchant:register", "Registers an Active merchant and prints its id (signe
   .addParam("owner", "Merchant owner key (signs refunds and rotations)")
   .addParam("payout", "Address settlements are paid to")
   .addParam("feeBps", "Protocol fee in basis points (0 to MAX_FEE_BPS = 1000)")
-  .addParam("holdSeconds", "Hold period in seconds (MIN_HOLD_PERIOD 60 to MAX_HOLD_PERIOD 15552000)")
+  .addParam(
+    "minHold",
+    "Shortest hold in seconds a payment to the merchant may ask (MIN_HOLD_PERIOD 60 to MAX_HOLD_PERIOD 15552000)",
+  )
+  .addParam("maxHold", "Longest hold in seconds a payment may ask (minHold to MAX_HOLD_PERIOD 15552000)")
   .addOptionalParam("metadata", "Metadata reference: a 32-byte 0x hex value, or text that is keccak256-hashed")
   .setAction(
-    async (args: { owner: string; payout: string; feeBps: string; holdSeconds: string; metadata?: string }, hre) => {
+    async (
+      args: { owner: string; payout: string; feeBps: string; minHold: string; maxHold: string; metadata?: string },
+      hre,
+    ) => {
       const owner = parseAddress("owner", args.owner);
       const payout = parseAddress("payout", args.payout);
       const feeBps = parseUint("fee-bps", args.feeBps, 0xffffn);
-      const holdSeconds = parseUint("hold-seconds", args.holdSeconds, 0xffffffffn);
+      const minHold = parseUint("min-hold", args.minHold, 0xffffffffn);
+      const maxHold = parseUint("max-hold", args.maxHold, 0xffffffffn);
       const metadata = parseMetadata(args.metadata);
 
       const { registry, label, signer } = await registryContext(hre);
-      const [maxFee, minHold, maxHold] = await Promise.all([
+      const [maxFee, shortest, longest] = await Promise.all([
         registry.MAX_FEE_BPS(),
         registry.MIN_HOLD_PERIOD(),
         registry.MAX_HOLD_PERIOD(),
       ]);
       if (feeBps > maxFee) fail(`--fee-bps ${feeBps} is above the maximum of ${maxFee}`);
-      if (holdSeconds < minHold || holdSeconds > maxHold) {
-        fail(`--hold-seconds ${holdSeconds} is outside [${minHold}, ${maxHold}]`);
+      if (minHold < shortest || maxHold > longest || minHold > maxHold) {
+        fail(`hold bounds [${minHold}, ${maxHold}] must satisfy ${shortest} <= --min-hold <= --max-hold <= ${longest}`);
       }
       await requireRole(registry, label, "REGISTRAR_ROLE", signer);
 
       const { response, receipt } = await send(
         "registerMerchant",
-        () => registry.registerMerchant(owner, payout, feeBps, holdSeconds, metadata),
+        () => registry.registerMerchant(owner, payout, feeBps, minHold, maxHold, metadata),
         registry.interface,
       );
       const registryAddress = (await registry.getAddress()).toLowerCase();
@@ -95,7 +103,9 @@ task("merchant:register", "Registers an Active merchant and prints its id (signe
       if (!event) fail(`registerMerchant (tx ${response.hash}) emitted no MerchantRegistered event`);
       const merchantId = event.args.merchantId as bigint;
       console.log(`Registered merchant ${merchantId} (tx ${response.hash})`);
-      console.log(`  owner ${owner}, payout ${payout}, fee ${feeBps} bps, hold ${holdSeconds} s, metadata ${metadata}`);
+      console.log(
+        `  owner ${owner}, payout ${payout}, fee ${feeBps} bps, hold ${minHold}..${maxHold} s, metadata ${metadata}`,
+      );
     },
   );
 
@@ -195,7 +205,8 @@ task("merchant:show", "Prints a merchant's record as JSON")
       owner: m.owner,
       payout: m.payout,
       feeBps: Number(m.feeBps),
-      holdPeriod: Number(m.holdPeriod),
+      minHold: Number(m.minHold),
+      maxHold: Number(m.maxHold),
       metadata: m.metadata,
     };
     console.log(JSON.stringify(view, null, 2));

@@ -26,6 +26,7 @@ parentPort!.on("message", (job: SignJob) => {
       nonce: item.nonce,
       validAfter: 0n,
       deadline: job.deadline,
+      hold: item.hold,
     };
     const digest = digester.payment(payment);
     const { signature, recid } = secp256k1.ecdsaSign(digest, keys[item.payer]);

@@ -20,6 +20,8 @@ export interface PaymentPlan {
   payer: number;
   merchantId: bigint;
   nonce: bigint;
+  /** Seconds held once escrowed (within the merchant's bounds). */
+  hold: bigint;
   /** The order reference is keccak256 of this label. */
   orderLabel: string;
 }

@@ -309,6 +309,7 @@ export async function signRun(world: FailoverWorld, count: number, label: string
           nonce,
           validAfter: 0n,
           deadline,
+          hold: BigInt(HOLD_SECONDS),
         }),
       );
     }

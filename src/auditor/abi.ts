@@ -48,10 +48,10 @@ export const registryAbi = parseAbi([
   "event OwnerRecoveryCancelled(uint64 indexed merchantId, address indexed by)",
   "event OwnerRecoveryProposed(uint64 indexed merchantId, address indexed newOwner, uint48 executableAt)",
   "event MerchantPayoutRotated(uint64 indexed merchantId, address previousPayout, address newPayout)",
-  "event MerchantRegistered(uint64 indexed merchantId, address indexed owner, address payout, uint16 feeBps, uint32 holdPeriod, bytes32 metadata)",
+  "event MerchantRegistered(uint64 indexed merchantId, address indexed owner, address payout, uint16 feeBps, uint32 minHold, uint32 maxHold, bytes32 metadata)",
   "event MerchantStatusChanged(uint64 indexed merchantId, uint8 previousStatus, uint8 newStatus)",
-  "event MerchantTermsUpdated(uint64 indexed merchantId, uint16 feeBps, uint32 holdPeriod)",
-  "struct Merchant { address owner; uint16 feeBps; uint32 holdPeriod; uint8 status; address payout; bytes32 metadata; }",
+  "event MerchantTermsUpdated(uint64 indexed merchantId, uint16 feeBps, uint32 minHold, uint32 maxHold)",
+  "struct Merchant { address owner; uint16 feeBps; uint32 minHold; uint8 status; uint32 maxHold; address payout; bytes32 metadata; }",
   "function getMerchant(uint64 merchantId) view returns (Merchant)",
   "function merchantCount() view returns (uint64)",
 ]);

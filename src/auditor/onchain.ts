@@ -29,7 +29,8 @@ export interface ChainMerchant {
   owner: Address;
   payout: Address;
   feeBps: number;
-  holdPeriod: number;
+  minHold: number;
+  maxHold: number;
   status: number;
   released: bigint;
   claimable: bigint;
@@ -184,7 +185,8 @@ export async function readChainState(
       owner: m.owner,
       payout: m.payout,
       feeBps: m.feeBps,
-      holdPeriod: m.holdPeriod,
+      minHold: m.minHold,
+      maxHold: m.maxHold,
       status: m.status,
       released,
       claimable,

@@ -1,7 +1,8 @@
 /**
  * Block timestamps of the blocks that hold our events: the charts plot time, and the audit checks
- * each tranche's release time against its block time plus the merchant's hold period. Fetched once
- * per block (in parallel, bounded) and cached in the scan state, so a resumed scan never refetches.
+ * each tranche's release time against its block time plus a hold within the merchant's bounds.
+ * Fetched once per block (in parallel, bounded) and cached in the scan state, so a resumed scan
+ * never refetches.
  */
 import type { Log, PublicClient } from "viem";
 import { ConnectionError } from "./errors";

@@ -37,8 +37,13 @@ export interface Merchant {
   id: bigint;
   owner: Wallet;
   payout: Address;
-  holdPeriod: number;
+  /** The hold bounds it registered: each payment to it names a hold within them. */
+  minHold: number;
+  maxHold: number;
 }
+
+/** A merchant's hold bounds: one number registers minHold = maxHold (every payment then asks that hold). */
+export type HoldBounds = number | { minHold: number; maxHold: number };
 
 export interface SignedPayment {
   id: Hex;
@@ -80,7 +85,7 @@ export interface LocalChain {
   chainTime(): Promise<bigint>;
   /** A funded fresh key (100 ETH), e.g. the relayer's signer. */
   fundedKey(): Promise<Wallet>;
-  registerMerchant(holdPeriod: number, feeBps?: number): Promise<Merchant>;
+  registerMerchant(holds: HoldBounds, feeBps?: number): Promise<Merchant>;
   /**
    * `count` fresh customers holding `amount` each in the escrow: minted and deposited by gasless
    * EIP-3009 authorizations the deployer submits, all in a few blocks.
@@ -243,14 +248,15 @@ async function connectLocalChain(node: LocalNode, dir: string, blockTime: number
       await rpc("hardhat_setBalance", [wallet.address, HUNDRED_ETH]);
       return wallet;
     },
-    async registerMerchant(holdPeriod, feeBps = 100) {
+    async registerMerchant(holds, feeBps = 100) {
+      const { minHold, maxHold } = typeof holds === "number" ? { minHold: holds, maxHold: holds } : holds;
       const owner = new Wallet(Wallet.createRandom().privateKey, provider);
       const payout = Wallet.createRandom().address as Address;
-      const tx = await registry.registerMerchant(owner.address, payout, feeBps, holdPeriod, ZeroHash, {
+      const tx = await registry.registerMerchant(owner.address, payout, feeBps, minHold, maxHold, ZeroHash, {
         nonce: deployerNonce++,
       });
       await tx.wait();
-      return { id: await registry.merchantCount(), owner, payout, holdPeriod };
+      return { id: await registry.merchantCount(), owner, payout, minHold, maxHold };
     },
     async fundCustomers(count, amount) {
       const customers = Array.from({ length: count }, () => new Wallet(Wallet.createRandom().privateKey, provider));

@@ -162,6 +162,8 @@ export interface PaymentRequestRecord {
   orderRef: Hex;
   /** The merchant's order reference as typed, when it was text (orderRef is its keccak256); else null. */
   orderRefText: string | null;
+  /** Seconds the payment is held once escrowed: part of what the customer signs. */
+  hold: bigint;
   expiresAt: number;
   paymentId: Hex | null;
   createdAt: number;

@@ -24,6 +24,7 @@ export function paymentView(p: PaymentRecord, inclusion?: InclusionView | null):
     nonce: p.nonce.toString(),
     validAfter: p.validAfter.toString(),
     deadline: p.deadline.toString(),
+    hold: Number(p.hold),
     signature: p.signature,
     state: p.state,
     rejectReason: p.rejectReason,

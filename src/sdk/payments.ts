@@ -74,6 +74,7 @@ export function paymentFromRequest(
       nonce: params.nonce,
       validAfter: BigInt(message.validAfter),
       deadline: BigInt(message.deadline),
+      hold: BigInt(message.hold),
     },
     requestId: request.id,
   };

@@ -67,7 +67,7 @@ export interface PaymentInfo extends Payment {
   leafIndex: number | null;
   txHash: Hex | null;
   refunded: bigint;
-  /** Unix seconds when the hold ends (once escrowed). */
+  /** Unix seconds when the hold ends (once escrowed): its tranche's release time, the escrow block's time + `hold`. */
   releaseAt: bigint | null;
   requestId: string | null;
   createdAt: Date;
@@ -96,6 +96,8 @@ export interface PaymentRequest {
   merchantId: bigint;
   amount: bigint;
   orderRef: Hex;
+  /** Seconds the payment is held once escrowed (in the typed data the customer signs). */
+  hold: bigint;
   expiresAt: Date;
   /** What the customer signs, exactly as the relayer sent it (see `paymentFromRequest`). */
   typedData: PaymentRequestTypedData;
@@ -198,6 +200,12 @@ export function parseBigint(value: unknown, what = "number"): bigint {
 const optionalBigint = (value: unknown, what: string): bigint | null =>
   value === null || value === undefined ? null : parseBigint(value, what);
 
+/** A hold in seconds: a JSON integer (uint32) on the wire, bigint like the other signed fields here. */
+function parseHold(value: unknown, what = "hold"): bigint {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) fail(what, value);
+  return BigInt(value);
+}
+
 function parseHex(value: unknown, what: string): Hex {
   if (typeof value !== "string" || !/^0x[0-9a-fA-F]*$/.test(value)) fail(what, value);
   return value.toLowerCase() as Hex;
@@ -233,6 +241,7 @@ export function parsePayment(wire: PaymentWire): PaymentInfo {
     nonce: parseBigint(wire.nonce, "nonce"),
     validAfter: parseBigint(wire.validAfter, "validAfter"),
     deadline: parseBigint(wire.deadline, "deadline"),
+    hold: parseHold(wire.hold),
     signature: parseHex(wire.signature, "signature"),
     state: oneOf(PAYMENT_STATES, wire.state, "payment state"),
     rejectReason: wire.rejectReason,
@@ -271,6 +280,7 @@ export function parsePaymentRequest(wire: PaymentRequestWire): PaymentRequest {
     merchantId: parseBigint(wire.merchantId, "merchantId"),
     amount: parseBigint(wire.amount, "amount"),
     orderRef: parseHex(wire.orderRef, "orderRef"),
+    hold: parseHold(wire.hold),
     expiresAt: parseDate(wire.expiresAt, "expiresAt"),
     typedData: wire.typedData,
   };
@@ -364,6 +374,7 @@ export function paymentBody(p: { payment: Payment; signature: Hex; domain?: Escr
     nonce: payment.nonce.toString(),
     validAfter: payment.validAfter.toString(),
     deadline: payment.deadline.toString(),
+    hold: Number(payment.hold),
     signature,
     ...domainFields(p.domain),
     ...(p.requestId === undefined ? {} : { requestId: p.requestId }),
@@ -386,6 +397,7 @@ export function oneOffPaymentBody(p: {
     orderRef: payment.orderRef,
     validAfter: payment.validAfter.toString(),
     deadline: payment.deadline.toString(),
+    hold: Number(payment.hold),
     authorization: {
       from: a.from,
       to: a.to,

@@ -126,12 +126,24 @@ describe("auditor: tampered events are caught", function () {
     expect(m.events.map((r) => r.event)).to.include("registry.MerchantRegistered");
   });
 
-  it("a release time that is not block time + hold period", function () {
+  it("a release time whose hold (release time − block time) is outside the merchant's bounds", function () {
+    // The first tranche is merchant 1's, bounds [1 day, 7 days]: one second past its longest hold.
     const t = tampered(
       is("TrancheFunded"),
-      (e) => ({ ...e, args: { ...e.args, releaseAt: (e.args as { releaseAt: number }).releaseAt - 60 } }) as AuditEvent,
+      (e) => ({ ...e, args: { ...e.args, releaseAt: e.ref.timestamp + 7 * 86_400 + 1 } }) as AuditEvent,
     );
-    expectFlagged(eventChecks(t.events), "tranche.release-time", t.target);
+    const m = expectFlagged(eventChecks(t.events), "tranche.release-time", t.target);
+    expect(m.message).to.include("[86400, 604800]");
+    expect(m.events.map((r) => r.event)).to.include("registry.MerchantRegistered");
+  });
+
+  it("a release time within the merchant's hold bounds is no finding (each payment names its own hold)", function () {
+    // Merchant 1's first tranche moved to a hold of 2 days: another hold, but one its bounds allow.
+    const t = tampered(
+      is("TrancheFunded"),
+      (e) => ({ ...e, args: { ...e.args, releaseAt: e.ref.timestamp + 2 * 86_400 } }) as AuditEvent,
+    );
+    expect(eventChecks(t.events).filter((m) => m.check === "tranche.release-time")).to.deep.equal([]);
   });
 
   it("a refund whose running total does not add up", function () {

@@ -91,8 +91,10 @@ describe("deploy and operator tasks against `hardhat node`", function () {
         MERCHANT,
         "--fee-bps",
         "250",
-        "--hold-seconds",
+        "--min-hold",
         "3600",
+        "--max-hold",
+        "864000",
         "--metadata",
         "https://shop.example/merchant.json",
       ]),
@@ -130,7 +132,8 @@ describe("deploy and operator tasks against `hardhat node`", function () {
       owner: MERCHANT,
       payout: MERCHANT,
       feeBps: 250,
-      holdPeriod: 3600,
+      minHold: 3600,
+      maxHold: 864000,
       metadata: (await registry.getMerchant(1n)).metadata,
     });
     expect(unknownMerchant.output).to.include(

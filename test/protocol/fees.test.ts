@@ -7,7 +7,10 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { BPS, feeOf, netOf } from "../../src/protocol";
-import { HOLD_PERIOD, deployEscrowFixture, escrowOne, type EscrowFixture } from "../escrow/fixtures";
+import { deployEscrowFixture, escrowOne, type EscrowFixture } from "../escrow/fixtures";
+
+/** The one hold these merchants allow, and their payments ask. */
+const HOLD = 7n * 86_400n;
 
 // Around one basis point of an amount (10,000 units) and where a 2.5% fee crosses a whole unit (40).
 const AMOUNTS = [1n, 39n, 40n, 41n, 9_999n, 10_000n, 10_001n, 123_456_789n];
@@ -15,7 +18,7 @@ const AMOUNTS = [1n, 39n, 40n, 41n, 9_999n, 10_000n, 10_001n, 123_456_789n];
 async function merchantAt(f: EscrowFixture, feeBps: bigint): Promise<bigint> {
   const owner = ethers.Wallet.createRandom().address;
   const payout = ethers.Wallet.createRandom().address;
-  await f.registry.connect(f.registrar).registerMerchant(owner, payout, feeBps, HOLD_PERIOD, ethers.ZeroHash);
+  await f.registry.connect(f.registrar).registerMerchant(owner, payout, feeBps, HOLD, HOLD, ethers.ZeroHash);
   return f.registry.merchantCount();
 }
 
@@ -36,7 +39,7 @@ describe("protocol: fee rule (src/protocol/fees.ts) against the escrow", functio
     for (const feeBps of [0n, 1n, 250n, maxFeeBps - 1n, maxFeeBps]) {
       const merchantId = await merchantAt(f, feeBps);
       for (const amount of AMOUNTS) {
-        const escrowed = await escrowOne(f, payer, { merchantId, amount });
+        const escrowed = await escrowOne(f, payer, { merchantId, amount, hold: HOLD });
         await expect(f.escrow.connect(payer).confirm(escrowed.payment, escrowed.inclusion))
           .to.emit(f.escrow, "PaymentConfirmed")
           .withArgs(escrowed.id, merchantId, escrowed.inclusion.batchId, netOf(amount, feeBps), feeOf(amount, feeBps));

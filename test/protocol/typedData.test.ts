@@ -63,6 +63,7 @@ const paymentArb: fc.Arbitrary<Payment> = fc.record({
   nonce: uint(64n),
   validAfter: uint(48n),
   deadline: uint(48n),
+  hold: uint(32n),
 });
 
 const withdrawalArb: fc.Arbitrary<Withdrawal> = fc.record({
@@ -76,14 +77,19 @@ const withdrawalArb: fc.Arbitrary<Withdrawal> = fc.record({
 const FUZZ_RUNS = 25;
 
 /** viem types uint48 fields as numbers (uint48 fits a double exactly). */
-const viemPayment = (p: Payment) => ({ ...p, validAfter: Number(p.validAfter), deadline: Number(p.deadline) });
+const viemPayment = (p: Payment) => ({
+  ...p,
+  validAfter: Number(p.validAfter),
+  deadline: Number(p.deadline),
+  hold: Number(p.hold),
+});
 
 describe("protocol: EIP-712 typed data (src/protocol/typedData.ts) against EscrowTypeHashes.sol", function () {
   describe("type hashes", function () {
     it("Payment", async function () {
       const { harness } = await loadFixture(deployTypedDataFixture);
       expect(TypedDataEncoder.from(mutable(paymentTypes)).encodeType("Payment")).to.equal(
-        "Payment(address payer,uint64 merchantId,uint256 amount,bytes32 orderRef,uint64 nonce,uint48 validAfter,uint48 deadline)",
+        "Payment(address payer,uint64 merchantId,uint256 amount,bytes32 orderRef,uint64 nonce,uint48 validAfter,uint48 deadline,uint32 hold)",
       );
       expect(await harness.PAYMENT_TYPEHASH()).to.equal(typeHash(paymentTypes, "Payment"));
     });
@@ -169,6 +175,7 @@ describe("protocol: EIP-712 typed data (src/protocol/typedData.ts) against Escro
           nonce: 0n,
           validAfter: 0n,
           deadline: 0n,
+          hold: 0n,
         },
         {
           payer: "0xFFfFfFffFFfffFFfFFfFFFFFffFFFffffFfFFFfF",
@@ -178,6 +185,7 @@ describe("protocol: EIP-712 typed data (src/protocol/typedData.ts) against Escro
           nonce: UINT64_MAX,
           validAfter: UINT48_MAX,
           deadline: UINT48_MAX,
+          hold: (1n << 32n) - 1n,
         },
       ];
       for (const p of edge) {
@@ -276,6 +284,7 @@ describe("protocol: EIP-712 typed data (src/protocol/typedData.ts) against Escro
         nonce: 3n,
         validAfter: 0n,
         deadline: 2_000_000_000n,
+        hold: 3n * 86_400n,
       };
       const signature = await signer.signTypedData(domain, mutable(paymentTypes), p);
       expect(ethers.recoverAddress(await harness.paymentDigest(p), signature)).to.equal(signer.address);

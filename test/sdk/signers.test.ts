@@ -68,6 +68,7 @@ const payment = (payer: Address): Payment => ({
   orderRef: `0x${"cd".repeat(32)}`,
   nonce: 3n,
   validAfter: 0n,
+  hold: 259_200n,
   deadline: 2_000_000_000n,
 });
 
@@ -108,7 +109,7 @@ describe("SDK signers", function () {
         domain,
         types: paymentTypes,
         primaryType: "Payment",
-        message: { ...payment(account.address), validAfter: 0, deadline: 2_000_000_000 },
+        message: { ...payment(account.address), validAfter: 0, deadline: 2_000_000_000, hold: 259_200 },
         signature: fromEthers[0] as ViemHex,
       });
       expect(recovered).to.equal(account.address);
@@ -167,7 +168,9 @@ describe("SDK signers", function () {
 
     // A payment signed through the SDK: the escrow computes the same id and escrows it.
     const realDomain = escrowDomain(f.chainId, escrow);
-    const p = { ...payment(account.address), merchantId: 1n, amount: usd(4), deadline: now + 3_600n };
+    // The hold merchant 1 registered as its shortest: within its bounds, so the escrow takes it.
+    const [, , minHold] = await f.registry.terms(1n);
+    const p = { ...payment(account.address), merchantId: 1n, amount: usd(4), deadline: now + 3_600n, hold: minHold };
     const paymentSignature = await signPayment(fromViemAccount(account), { domain: realDomain, payment: p });
     const id = paymentId(realDomain, p);
     expect(await f.escrow.paymentId(p)).to.equal(id);
@@ -196,7 +199,15 @@ describe("SDK signers", function () {
     ] as const) {
       await f.token.connect(f.admin).mint(address, usd(10));
       // Any nonce given is replaced by ONE_OFF_NONCE.
-      const p = { ...payment(address), merchantId: 1n, amount: usd(4), nonce: 5n, deadline: now + 3_600n };
+      const [, , minHold] = await f.registry.terms(1n);
+      const p = {
+        ...payment(address),
+        merchantId: 1n,
+        amount: usd(4),
+        nonce: 5n,
+        deadline: now + 3_600n,
+        hold: minHold,
+      };
       const signed = await signOneOffPayment(signer, { domain: realDomain, tokenDomain: realToken, payment: p });
       expect(signed.payment.nonce).to.equal(ONE_OFF_NONCE);
       expect(signed.id).to.equal(paymentId(realDomain, signed.payment));
@@ -302,6 +313,7 @@ describe("SDK signers", function () {
         nonce: null,
         validAfter: "0",
         deadline: "1900000000",
+        hold: 864_000,
       },
     };
     const payer = "0x3333333333333333333333333333333333333333" as Address;
@@ -318,6 +330,7 @@ describe("SDK signers", function () {
         nonce: 5n,
         validAfter: 0n,
         deadline: 1_900_000_000n,
+        hold: 864_000n,
       });
       const codeOf = (fn: () => unknown) => {
         try {

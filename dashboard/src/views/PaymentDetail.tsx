@@ -102,6 +102,8 @@ function Facts({ payment, timeline }: { payment: api.PaymentView; timeline: api.
       <dd>
         <span class={`state state-${payment.state}`}>{payment.state}</span>
       </dd>
+      <dt>Hold</dt>
+      <dd id="hold">{holdText(payment.hold)}</dd>
       <dt>Release at</dt>
       <dd>{payment.releaseAt ? when(new Date(Number(payment.releaseAt) * 1000).toISOString()) : "—"}</dd>
     </dl>
@@ -196,4 +198,13 @@ function Refund({ payment, refunded, onSent }: { payment: api.PaymentView; refun
       )}
     </form>
   );
+}
+
+/** A payment's hold (seconds, its own auto-confirm timer) in days and hours, as a merchant reads it. */
+function holdText(seconds: number): string {
+  const days = Math.floor(seconds / 86_400);
+  const hours = Math.floor((seconds % 86_400) / 3_600);
+  const rest = seconds % 3_600;
+  if (rest !== 0 || (days === 0 && hours === 0)) return `${seconds} s`;
+  return [days > 0 ? `${days} d` : "", hours > 0 ? `${hours} h` : ""].filter(Boolean).join(" ");
 }

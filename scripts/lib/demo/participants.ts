@@ -27,7 +27,9 @@ export interface DemoMerchant {
   ownerSigner: TypedDataSigner;
   payout: Address;
   feeBps: bigint;
-  holdSeconds: bigint;
+  /** The hold bounds it registered: each payment to it names its own hold within them. */
+  minHold: number;
+  maxHold: number;
   /** The relayer client with the merchant's API key. */
   api: RelayerClient;
   /** That key (sp_live_…): the demo prints it for signing in to the dashboard. */
@@ -44,7 +46,7 @@ export interface DemoCustomer {
 
 export async function registerMerchant(
   ctx: DemoContext,
-  terms: { feeBps: bigint; holdSeconds: bigint; metadata: string },
+  terms: { feeBps: bigint; minHold: number; maxHold: number; metadata: string },
 ): Promise<DemoMerchant> {
   const owner = privateKeyToAccount(generatePrivateKey());
   const payout = privateKeyToAccount(generatePrivateKey()).address;
@@ -52,7 +54,8 @@ export async function registerMerchant(
     owner.address,
     payout,
     terms.feeBps,
-    terms.holdSeconds,
+    terms.minHold,
+    terms.maxHold,
     keccak256(stringToBytes(terms.metadata)),
   );
   const mined = await receipt(ctx, tx.hash);
@@ -63,7 +66,7 @@ export async function registerMerchant(
   const id = event.args.merchantId as bigint;
   ctx.log(
     `  merchant #${id} registered by the registrar ${ctx.record.deployer}: owner ${owner.address}, ` +
-      `payout ${payout}, fee ${formatBps(terms.feeBps)}, hold ${terms.holdSeconds} s (tx ${tx.hash})`,
+      `payout ${payout}, fee ${formatBps(terms.feeBps)}, holds ${terms.minHold} to ${terms.maxHold} s (tx ${tx.hash})`,
   );
 
   const key = await ctx.adminApi.createMerchantApiKey(id);
@@ -74,7 +77,8 @@ export async function registerMerchant(
     ownerSigner: fromViemAccount(owner),
     payout,
     feeBps: terms.feeBps,
-    holdSeconds: terms.holdSeconds,
+    minHold: terms.minHold,
+    maxHold: terms.maxHold,
     api: new RelayerClient({ baseUrl: ctx.endpoints.relayerUrl, apiKey: key.key }),
     apiKey: key.key,
     registeredAtBlock: mined.blockNumber,

@@ -1,7 +1,8 @@
 /**
  * The payments' first half: the merchant creates a payment request per order, each customer signs
- * it (EIP-712 `Payment`, the SDK fills in payer and a free nonce), one POST submits them all, and
- * the relayer batches them into one `payBatch`. Each escrowed payment's inclusion proof is then
+ * it (EIP-712 `Payment` with the request's hold, the SDK fills in payer and a free nonce), one POST
+ * submits them all, and the relayer batches them: one `payBatch` per hold, as a batch escrows a
+ * merchant's payments under one hold. Each escrowed payment's inclusion proof is then
  * checked against the batch root read from the chain, not the one the relayer reports.
  */
 import {
@@ -30,6 +31,8 @@ export interface PlannedPayment {
   customer: DemoCustomer;
   amount: bigint;
   order: string;
+  /** Seconds the payment is held once escrowed (the payment request's, so signed by the customer). */
+  hold: number;
   outcome: Outcome;
 }
 
@@ -41,8 +44,11 @@ export interface DemoPayment extends PlannedPayment {
   info: PaymentInfo;
 }
 
-/** Payment requests validity: long enough for demo re-runs on a chain whose clock the demo moved ahead. */
-const REQUEST_EXPIRY_SECONDS = 3_600;
+/**
+ * Payment requests validity (their payments' deadline, by the wall clock): the longest the relayer
+ * allows, for a re-run on a chain whose clock an earlier run moved days ahead.
+ */
+const REQUEST_EXPIRY_SECONDS = 30 * 86_400;
 
 export async function payAndEscrow(
   ctx: DemoContext,
@@ -58,6 +64,7 @@ export async function payAndEscrow(
       amount: p.amount,
       orderRef: p.order,
       expiresIn: REQUEST_EXPIRY_SECONDS,
+      hold: p.hold,
     });
     // The customer's app: a free nonce (skipping the ones signed but not submitted yet), then sign.
     const used = usedNonces.get(p.customer.address) ?? [];
@@ -72,7 +79,7 @@ export async function payAndEscrow(
     const id = paymentId(payment.domain, payment.payment);
     const label = `${p.order} (${p.customer.name})`;
     ctx.log(
-      `  ${label}: request ${request.id} for ${formatToken(p.amount, ctx.symbol)}; ` +
+      `  ${label}: request ${request.id} for ${formatToken(p.amount, ctx.symbol)}, held ${request.hold} s; ` +
         `${p.customer.name} signed payment ${id} (nonce ${nonce})`,
     );
     signed.push({ ...payment, signature });

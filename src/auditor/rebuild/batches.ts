@@ -70,9 +70,10 @@ export function applyBatchEvent(r: Replay, e: BatchEvent): void {
         amount,
         releaseAt,
         feeBps,
-        // The escrow reads the registry's current terms when it funds a tranche.
+        // The escrow reads the registry's current terms when it funds a tranche, and escrows a run
+        // only if its hold lies within the merchant's bounds.
         expectedFeeBps: m?.feeBps,
-        expectedReleaseAt: m ? e.ref.timestamp + m.holdPeriod : undefined,
+        expectedHold: m ? { minHold: m.minHold, maxHold: m.maxHold } : undefined,
         ref: e.ref,
       });
       r.bucket("held", amount, e.ref);

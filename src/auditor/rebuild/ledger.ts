@@ -71,7 +71,11 @@ export interface TrancheFunding {
   feeBps: number;
   /** The registry's terms for the merchant when the tranche was funded (from registry events). */
   expectedFeeBps?: number;
-  expectedReleaseAt?: number;
+  /**
+   * The merchant's hold bounds then: the tranche's hold (releaseAt − the block's time, its run's
+   * signed hold) must lie within them.
+   */
+  expectedHold?: { minHold: number; maxHold: number };
   ref: EventRef;
 }
 
@@ -124,12 +128,14 @@ export interface MerchantState {
   owner: Address;
   payout: Address;
   feeBps: number;
-  holdPeriod: number;
+  /** Hold bounds: each payment names its own hold (seconds), within [minHold, maxHold] when escrowed. */
+  minHold: number;
+  maxHold: number;
   status: number;
   metadata: Hex;
   registered: EventRef;
-  /** Fee and hold period over time, starting with registration. */
-  terms: { feeBps: number; holdPeriod: number; ref: EventRef }[];
+  /** Fee and hold bounds over time, starting with registration. */
+  terms: { feeBps: number; minHold: number; maxHold: number; ref: EventRef }[];
   held: bigint;
   released: bigint;
   claimable: bigint;

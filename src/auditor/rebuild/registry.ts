@@ -10,7 +10,7 @@ export function applyRegistryEvent(r: Replay, e: RegistryEvent): void {
   const merchants = r.ledger.merchants;
   switch (e.eventName) {
     case "MerchantRegistered": {
-      const { merchantId, owner, payout, feeBps, holdPeriod, metadata } = e.args;
+      const { merchantId, owner, payout, feeBps, minHold, maxHold, metadata } = e.args;
       if (merchants.has(merchantId)) {
         r.anomaly("merchant.duplicate", `merchant ${merchantId}`, `merchant ${merchantId} registered twice`, [
           merchants.get(merchantId)!.registered,
@@ -23,11 +23,12 @@ export function applyRegistryEvent(r: Replay, e: RegistryEvent): void {
         owner,
         payout,
         feeBps,
-        holdPeriod,
+        minHold,
+        maxHold,
         status: 1, // Active
         metadata,
         registered: e.ref,
-        terms: [{ feeBps, holdPeriod, ref: e.ref }],
+        terms: [{ feeBps, minHold, maxHold, ref: e.ref }],
         held: 0n,
         released: 0n,
         claimable: 0n,
@@ -47,8 +48,9 @@ export function applyRegistryEvent(r: Replay, e: RegistryEvent): void {
       const m = r.merchant(e.args.merchantId, e.ref);
       if (!m) return;
       m.feeBps = e.args.feeBps;
-      m.holdPeriod = e.args.holdPeriod;
-      m.terms.push({ feeBps: e.args.feeBps, holdPeriod: e.args.holdPeriod, ref: e.ref });
+      m.minHold = e.args.minHold;
+      m.maxHold = e.args.maxHold;
+      m.terms.push({ feeBps: e.args.feeBps, minHold: e.args.minHold, maxHold: e.args.maxHold, ref: e.ref });
       return;
     }
     case "MerchantPayoutRotated": {

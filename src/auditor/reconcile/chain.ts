@@ -173,7 +173,8 @@ export function checkChain(ledger: Ledger, chain: ChainState, target: AuditTarge
       c.owner !== m.owner && `owner ${c.owner} vs ${m.owner}`,
       c.payout !== m.payout && `payout ${c.payout} vs ${m.payout}`,
       c.feeBps !== m.feeBps && `feeBps ${c.feeBps} vs ${m.feeBps}`,
-      c.holdPeriod !== m.holdPeriod && `holdPeriod ${c.holdPeriod} vs ${m.holdPeriod}`,
+      c.minHold !== m.minHold && `minHold ${c.minHold} vs ${m.minHold}`,
+      c.maxHold !== m.maxHold && `maxHold ${c.maxHold} vs ${m.maxHold}`,
       c.status !== m.status && `status ${c.status} vs ${m.status}`,
     ].filter(Boolean);
     if (differs.length > 0) {

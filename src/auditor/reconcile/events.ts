@@ -1,7 +1,7 @@
 /**
  * Checks the rebuilt ledger against itself: every value an event reports that the events before it
- * determine (a batch's root, count and total; a tranche's fee rate and release time from the
- * registry's terms; the amount and fee of each settlement, confirmation and ruling; refund totals;
+ * determine (a batch's root, count and total; a tranche's fee rate from the registry's terms and its
+ * hold, release time − block time, within the merchant's hold bounds; the amount and fee of each settlement, confirmation and ruling; refund totals;
  * payout amounts and addresses) must be what the rebuild derives. No RPC: this part is pure.
  */
 import { BUCKET_NAMES, type EventRef, type Mismatch } from "../types";
@@ -119,12 +119,16 @@ function checkTranches(ledger: Ledger, add: Add): void {
           events: termsRef ? [termsRef, f.ref] : [f.ref],
         });
       }
-      if (f.expectedReleaseAt !== undefined && f.releaseAt !== f.expectedReleaseAt) {
+      // Each payment names its own hold; its run's tranche releases at the block's time + that hold,
+      // which the escrow admits only within the merchant's bounds at that time.
+      const hold = f.releaseAt - f.ref.timestamp;
+      const bounds = f.expectedHold;
+      if (bounds !== undefined && (hold < bounds.minHold || hold > bounds.maxHold)) {
         add({
           check: "tranche.release-time",
           subject,
-          message: `release time ${f.releaseAt} is not the block time plus the merchant's hold period (${f.expectedReleaseAt})`,
-          expected: f.expectedReleaseAt,
+          message: `release time ${f.releaseAt} is the block time ${f.ref.timestamp} plus ${hold} s, outside the merchant's hold bounds then [${bounds.minHold}, ${bounds.maxHold}] s`,
+          expected: `${f.ref.timestamp + bounds.minHold}..${f.ref.timestamp + bounds.maxHold}`,
           actual: f.releaseAt,
           events: termsRef ? [termsRef, f.ref] : [f.ref],
         });

@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   invalid_amount: 400,
   expired: 400,
   not_yet_valid: 400,
+  /** The payment's hold (seconds) is outside the merchant's registered bounds (`details.minHold`, `details.maxHold`). */
+  hold_out_of_range: 400,
   nonce_unavailable: 409,
   insufficient_balance: 409,
   merchant_not_active: 409,

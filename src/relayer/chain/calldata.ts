@@ -23,6 +23,7 @@ export function batchItem(p: PaymentRecord): BatchItem {
       nonce: p.nonce,
       validAfter: p.validAfter,
       deadline: p.deadline,
+      hold: p.hold,
     },
     signature: p.signature,
   };

@@ -25,7 +25,10 @@ export interface MerchantTerms {
   /** Key that signs the merchant's refunds. */
   owner: Hex;
   feeBps: number;
-  holdPeriod: number;
+  /** Shortest hold (seconds) a payment to the merchant may ask (each payment signs its own). */
+  minHold: number;
+  /** Longest hold a payment to the merchant may ask. */
+  maxHold: number;
 }
 
 /** A payer's escrow account: free balance and nonce window (see IPaymentEscrow.nonceWindow). */
@@ -203,11 +206,12 @@ export class EthersChainView implements ChainView {
 
   merchant(merchantId: bigint): Promise<MerchantTerms> {
     return this.terms.get(merchantId, async () => {
-      const [status, feeBps, holdPeriod, owner] = await this.timed(this.registry.terms(merchantId));
+      const [status, feeBps, minHold, maxHold, owner] = await this.timed(this.registry.terms(merchantId));
       return {
         status: Number(status) as MerchantStatus,
         feeBps: Number(feeBps),
-        holdPeriod: Number(holdPeriod),
+        minHold: Number(minHold),
+        maxHold: Number(maxHold),
         owner: owner.toLowerCase() as Hex,
       };
     });

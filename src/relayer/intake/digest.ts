@@ -61,7 +61,7 @@ export class EscrowDigester {
 
   /** The payment's id (the escrow's `paymentId`), as bytes. */
   payment(p: Payment): Uint8Array {
-    const data = words(PAYMENT_TYPEHASH, 7);
+    const data = words(PAYMENT_TYPEHASH, 8);
     writeHex(data, 32, p.payer, 20);
     writeUint(data, 64, p.merchantId);
     writeUint(data, 96, p.amount);
@@ -69,6 +69,7 @@ export class EscrowDigester {
     writeUint(data, 160, p.nonce);
     writeUint(data, 192, p.validAfter);
     writeUint(data, 224, p.deadline);
+    writeUint(data, 256, p.hold);
     return this.digest(keccak256(data));
   }
 

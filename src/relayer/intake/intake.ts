@@ -19,7 +19,7 @@ import type { EscrowDigester } from "./digest";
 import type { GroupCommitWriter } from "./groupCommit";
 import type { PaymentRecovery } from "./signaturePool";
 import { KeyedMutex } from "../runtime/keyedMutex";
-import { checkDomain, checkValidity, parsePayment } from "./parse";
+import { checkDomain, checkHold, checkValidity, parsePayment } from "./parse";
 import type { OneOffPaymentSubmission, PaymentSubmission, ReceiveAuthorization } from "../../protocol/schemas";
 import { isEcdsaSignedBy } from "./signature";
 
@@ -214,7 +214,7 @@ export class Intake {
     return { id, payment, signature, signatureKind, request };
   }
 
-  /** Merchant active, payer not blocklisted, the payment request (if any) matched. */
+  /** Merchant active, the hold within its bounds, payer not blocklisted, the payment request (if any) matched. */
   private async checkPayee(
     payment: Payment,
     requestId: string | undefined,
@@ -238,6 +238,7 @@ export class Intake {
         status: MERCHANT_STATUS_NAMES[merchant.status].toLowerCase(),
       });
     }
+    checkHold(payment.hold, payment.merchantId, merchant);
     // The escrow rejects a blocklisted payer's payments (PayerBlocklisted) once its mirror is synced:
     // refuse them here at once rather than accept what the chain would reject.
     if (blocklisted) {
@@ -347,10 +348,11 @@ export class Intake {
     if (!request || request.merchantId !== payment.merchantId) {
       throw new ApiError("not_found", `no payment request ${requestId} for merchant ${payment.merchantId}`);
     }
-    if (request.amount !== payment.amount || request.orderRef !== payment.orderRef) {
+    if (request.amount !== payment.amount || request.orderRef !== payment.orderRef || request.hold !== payment.hold) {
       throw new ApiError("validation_failed", "payment does not match its payment request", {
         amount: request.amount.toString(),
         orderRef: request.orderRef,
+        hold: Number(request.hold),
       });
     }
     if (request.expiresAt < this.deps.clock())

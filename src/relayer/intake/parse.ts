@@ -29,7 +29,10 @@ export const lower = <T extends string>(value: T): Hex => value.toLowerCase() as
 
 /** The signed payment inside a submission, with every field range-checked. */
 export function parsePayment(
-  body: Pick<PaymentSubmission, "payer" | "merchantId" | "amount" | "orderRef" | "nonce" | "validAfter" | "deadline">,
+  body: Pick<
+    PaymentSubmission,
+    "payer" | "merchantId" | "amount" | "orderRef" | "nonce" | "validAfter" | "deadline" | "hold"
+  >,
 ): Payment {
   return {
     payer: lower(body.payer),
@@ -39,7 +42,27 @@ export function parsePayment(
     nonce: uint("nonce", body.nonce, MAX_UINT64),
     validAfter: uint("validAfter", body.validAfter, MAX_UINT48),
     deadline: uint("deadline", body.deadline, MAX_UINT48),
+    // The schema bounds it to a uint32 integer.
+    hold: BigInt(body.hold),
   };
+}
+
+/**
+ * A payment's hold within its merchant's registered bounds, as the escrow checks it when it escrows
+ * the payment (HoldOutOfRange): refused before it is stored rather than accepted and then rejected.
+ */
+export function checkHold(hold: bigint, merchantId: bigint, bounds: { minHold: number; maxHold: number }): void {
+  if (hold < BigInt(bounds.minHold) || hold > BigInt(bounds.maxHold)) {
+    throw new ApiError(
+      "hold_out_of_range",
+      `hold ${hold} s is outside merchant ${merchantId}'s bounds [${bounds.minHold}, ${bounds.maxHold}] s`,
+      {
+        hold: Number(hold),
+        minHold: bounds.minHold,
+        maxHold: bounds.maxHold,
+      },
+    );
+  }
 }
 
 /** Rejects a submission that names a domain other than the relayer's (it would never verify on chain). */

@@ -42,12 +42,12 @@ export interface WorkerSetup {
  * @internal Messages between the pool and its workers are strings: a string is copied whole into
  * the message, while a structured clone of payments walks each one's fields (names included) on
  * the HTTP thread. A request is `seq` then each payment's fields (payer, merchantId, amount,
- * orderRef, nonce, validAfter, deadline, signature; bigints in decimal) joined by ","; one with a
+ * orderRef, nonce, validAfter, deadline, hold, signature; bigints in decimal) joined by ","; one with a
  * "," inside a field (intake's schema admits none) is sent as JSON of the same values instead. A
  * response is `seq` then, for each payment in order, "," id signer (signer left out if null).
  */
 const SEP = ",";
-const FIELDS_PER_PAYMENT = 8;
+const FIELDS_PER_PAYMENT = 9;
 
 /** @internal */
 export function encodeRecoveryRequest(seq: number, items: readonly (readonly [Payment, Hex])[]): string {
@@ -64,13 +64,14 @@ export function encodeRecoveryRequest(seq: number, items: readonly (readonly [Pa
           `${q.nonce}`,
           `${q.validAfter}`,
           `${q.deadline}`,
+          `${q.hold}`,
           s,
         ]),
       ]);
     }
     message +=
       `,${p.payer},${p.merchantId},${p.amount},${p.orderRef}` +
-      `,${p.nonce},${p.validAfter},${p.deadline},${signature}`;
+      `,${p.nonce},${p.validAfter},${p.deadline},${p.hold},${signature}`;
   }
   return message;
 }
@@ -88,8 +89,9 @@ export function decodeRecoveryRequest(message: string): { seq: number; items: [P
       nonce: BigInt(v[i + 4]),
       validAfter: BigInt(v[i + 5]),
       deadline: BigInt(v[i + 6]),
+      hold: BigInt(v[i + 7]),
     };
-    items.push([payment, v[i + 7] as Hex]);
+    items.push([payment, v[i + 8] as Hex]);
   }
   return { seq: Number(v[0]), items };
 }

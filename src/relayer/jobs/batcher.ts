@@ -8,7 +8,10 @@
  * when the simulation drops many), marks those past their deadline expired (so a deadline passed
  * in the queue is noticed when a batch next closes), and builds the batch from the rest.
  * A batch is ordered by merchant (the escrow funds one tranche per merchant run, so grouping saves a
- * tranche write per run), sized under the gas budget with a measured per-payment cost (checked
+ * tranche write per run) and takes one hold per merchant: the escrow funds one tranche per (batch,
+ * merchant) with one release time and reverts a batch whose merchant runs ask two holds
+ * (ConflictingHold), so a merchant's payments with another hold than its oldest waiting one wait
+ * for a later batch (src/protocol/batch.ts planBatch). It is sized under the gas budget with a measured per-payment cost (checked
  * with eth_estimateGas only when a payment's wallet contract decides its gas, see modelBounded),
  * and simulated item by item (./precheck.ts): items the escrow would reject are marked rejected
  * with the escrow's reason instead of being sent.
@@ -16,7 +19,7 @@
  * While a built batch waits for the submitter no new one is built, so that the pending-block views
  * the simulation reads always include every earlier batch.
  */
-import { isOneOff } from "../../protocol";
+import { isOneOff, planBatch } from "../../protocol";
 import { BatchState, PaymentState, SignatureKind, type Hex, type PaymentRecord, type RejectReason } from "../domain";
 import { DEFAULTS, type RelayerConfig } from "../config";
 import type { RelayerStore } from "../store/types";
@@ -148,11 +151,15 @@ export class PayBatchGasModel {
   }
 }
 
-/** Contiguous runs of one merchant in a batch (what the escrow funds a tranche write for). */
+/**
+ * Contiguous runs of one merchant and hold in a batch (what the escrow reads terms and funds a
+ * tranche write for; encodeBatch starts a run at each change of either).
+ */
 export function merchantRuns(payments: readonly PaymentRecord[]): number {
   let runs = 0;
   for (let i = 0; i < payments.length; i++)
-    if (i === 0 || payments[i].merchantId !== payments[i - 1].merchantId) runs++;
+    if (i === 0 || payments[i].merchantId !== payments[i - 1].merchantId || payments[i].hold !== payments[i - 1].hold)
+      runs++;
   return runs;
 }
 
@@ -432,16 +439,12 @@ export class Batcher extends Job {
 }
 
 /**
- * Orders payments by merchant, merchants by their oldest payment, each merchant's payments oldest
- * first: one run per merchant, and the oldest waiting payment always in the first batch.
+ * The candidates of one batch: payments ordered by merchant, merchants by their oldest payment,
+ * each merchant's payments oldest first, so one run per merchant and the oldest waiting payment
+ * always in the first batch. Each merchant's run takes the hold of its oldest payment; its payments
+ * with another hold are left out, for a later batch (one hold per merchant per batch, see planBatch).
  */
 export function groupByMerchant(payments: PaymentRecord[]): PaymentRecord[] {
-  const byMerchant = new Map<bigint, PaymentRecord[]>();
   const sorted = [...payments].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
-  for (const p of sorted) {
-    const run = byMerchant.get(p.merchantId);
-    if (run) run.push(p);
-    else byMerchant.set(p.merchantId, [p]);
-  }
-  return [...byMerchant.values()].flat();
+  return planBatch(sorted).included;
 }

@@ -1,7 +1,7 @@
 /**
  * Pre-send simulation of a batch. `payBatch` never reverts for a bad item (it emits
  * PaymentRejected), and eth_call returns no events, so instead each item is checked the way the
- * escrow's `_tryEscrow` checks it, against the escrow's and registry's views read at the `pending`
+ * escrow's `_tryEscrow` checks it (the merchant's status and hold bounds included), against the escrow's and registry's views read at the `pending`
  * block (which includes the relayer's own transactions still in the mempool), carrying forward what
  * earlier items of the same batch (and earlier batches of the same tick) take: balance and nonce.
  *
@@ -22,6 +22,13 @@ const MAX_UINT128 = (1n << 128n) - 1n;
 const MERCHANT_ACTIVE = 1n;
 /** Parallel view calls per round (ethers batches them into JSON-RPC batch requests). */
 const VIEW_CONCURRENCY = 64;
+
+/** A merchant's terms as the escrow judges a run: Active, and the hold bounds a payment's hold must lie within. */
+interface MerchantView {
+  active: boolean;
+  minHold: bigint;
+  maxHold: bigint;
+}
 
 interface PayerView {
   balance: bigint;
@@ -55,7 +62,7 @@ function withNonceUsed(view: PayerView, nonce: bigint): PayerView {
  */
 export class ChainSnapshot {
   private readonly payers = new Map<Hex, PayerView>();
-  private readonly merchants = new Map<bigint, boolean>();
+  private readonly merchants = new Map<bigint, MerchantView>();
   /** One-off payers' wallet balances. */
   private readonly wallets = new Map<Hex, bigint>();
   /** One-off payments whose authorization the token has spent or cancelled. */
@@ -90,8 +97,14 @@ export class ChainSnapshot {
   private async loadMerchants(merchants: bigint[]): Promise<void> {
     const pending = { blockTag: "pending" };
     await inChunks(merchants, async (merchantId) => {
-      const [status] = await this.chain.rpc("registry.terms", () => this.chain.registry.terms(merchantId, pending));
-      this.merchants.set(merchantId, status === MERCHANT_ACTIVE);
+      const [status, , minHold, maxHold] = await this.chain.rpc("registry.terms", () =>
+        this.chain.registry.terms(merchantId, pending),
+      );
+      this.merchants.set(merchantId, {
+        active: status === MERCHANT_ACTIVE,
+        minHold: BigInt(minHold),
+        maxHold: BigInt(maxHold),
+      });
     });
   }
 
@@ -162,12 +175,20 @@ export interface Trial {
   wallets: Map<Hex, bigint>;
 }
 
+/** The escrow's merchant checks of a run: Active, then the run's hold within its bounds. */
+function checkMerchant(p: PaymentRecord, merchant: MerchantView): Verdict {
+  if (!merchant.active) return { ok: false, reason: "merchant_not_active" };
+  if (p.hold < merchant.minHold || p.hold > merchant.maxHold) return { ok: false, reason: "hold_out_of_range" };
+  return { ok: true };
+}
+
 /** The escrow's checks, in its order (PaymentEscrow._tryEscrow), minus the signature. */
-function check(p: PaymentRecord, payer: PayerView, merchantActive: boolean, chainTime: bigint): Verdict {
+function check(p: PaymentRecord, payer: PayerView, merchant: MerchantView, chainTime: bigint): Verdict {
   if (p.amount === 0n || p.amount > MAX_UINT128) return { ok: false, reason: "invalid_amount" };
   // The next block's timestamp is above the latest one's: a deadline at or before it has passed.
   if (p.deadline <= chainTime) return { ok: false, reason: "expired" };
-  if (!merchantActive) return { ok: false, reason: "merchant_not_active" };
+  const terms = checkMerchant(p, merchant);
+  if (!terms.ok) return terms;
   if (!isNonceAvailable(payer, p.nonce)) return { ok: false, reason: "nonce_unavailable" };
   if (payer.balance < p.amount) return { ok: false, reason: "insufficient_balance" };
   return { ok: true };
@@ -182,12 +203,13 @@ function checkOneOff(
   p: PaymentRecord,
   wallet: bigint,
   authorizationUsed: boolean,
-  merchantActive: boolean,
+  merchant: MerchantView,
   chainTime: bigint,
 ): Verdict {
   if (p.amount === 0n || p.amount > MAX_UINT128) return { ok: false, reason: "invalid_amount" };
   if (p.deadline <= chainTime) return { ok: false, reason: "expired" };
-  if (!merchantActive) return { ok: false, reason: "merchant_not_active" };
+  const terms = checkMerchant(p, merchant);
+  if (!terms.ok) return terms;
   if (authorizationUsed || wallet < p.amount) return { ok: false, reason: "authorization_failed" };
   return { ok: true };
 }

@@ -62,6 +62,12 @@ export interface CreatePaymentRequestParams {
   orderRef: string;
   /** Seconds until the request (and the payment's deadline) expires: 60 .. 30 days. */
   expiresIn: number;
+  /**
+   * Seconds the payment is held once escrowed before it releases to the merchant without the
+   * customer's confirmation: within the merchant's registered bounds (else `hold_out_of_range`).
+   * Default: the merchant's shortest, its minHold.
+   */
+  hold?: number;
 }
 
 const millis = (value: Date | number | undefined): string | undefined =>
@@ -75,7 +81,12 @@ export function createPaymentRequest(
   params: CreatePaymentRequestParams,
   options?: CreateOptions,
 ): Promise<PaymentRequest> {
-  const body = { amount: params.amount.toString(), orderRef: params.orderRef, expiresIn: params.expiresIn };
+  const body = {
+    amount: params.amount.toString(),
+    orderRef: params.orderRef,
+    expiresIn: params.expiresIn,
+    ...(params.hold === undefined ? {} : { hold: params.hold }),
+  };
   const path = "/v1/merchant/payment-requests";
   return post<PaymentRequestWire, PaymentRequest>(client, "merchant", path, body, parsePaymentRequest, options);
 }

@@ -12,6 +12,7 @@ const payment = (n: number, orderRef: Hex): Payment => ({
   nonce: BigInt(n),
   validAfter: 0n,
   deadline: 2_000_000_000n,
+  hold: 3_600n,
 });
 const SIG = `0x${"11".repeat(65)}` as Hex;
 const calldata = (fn: string, items: Payment[]): Hex =>

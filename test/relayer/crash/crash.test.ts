@@ -234,6 +234,7 @@ describe("relayer crash safety (SIGKILL at each pipeline step, then restart)", f
             orderRef: orderRef(`crash-one-off-${counter}-${i}-${n}`),
             validAfter: 0n,
             deadline,
+            hold: BigInt(HOLD_SECONDS),
           }),
         );
       }

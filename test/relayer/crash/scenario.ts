@@ -91,7 +91,15 @@ export async function getJson(url: string, timeoutMs = 30_000): Promise<{ status
 export async function signPayments(
   chain: LocalChain,
   customers: Wallet[],
-  options: { merchantId: bigint; perPayer: number; amount: bigint; label: string; firstNonce?: number },
+  options: {
+    merchantId: bigint;
+    perPayer: number;
+    amount: bigint;
+    label: string;
+    firstNonce?: number;
+    /** Seconds held (default HOLD_SECONDS, the hold the scenario's merchant registers). */
+    hold?: bigint;
+  },
 ): Promise<SignedPayment[]> {
   const deadline = (await chain.chainTime()) + 30n * 86_400n;
   const payments: SignedPayment[] = [];
@@ -106,6 +114,7 @@ export async function signPayments(
           nonce,
           validAfter: 0n,
           deadline,
+          hold: options.hold ?? BigInt(HOLD_SECONDS),
         }),
       );
     }

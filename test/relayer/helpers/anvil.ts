@@ -26,7 +26,8 @@ import { FAST_RETRY, ManualClock, MemoryLogger, TEST_CONFIG } from "./chain";
 
 const usd = (n: number): bigint => BigInt(n) * 1_000_000n;
 export const ANVIL_DEPOSIT = usd(1_000);
-const HOLD_PERIOD = 7n * 24n * 3600n;
+/** The merchant's one allowed hold (minHold = maxHold), which its payments ask. */
+export const HOLD_PERIOD = 7n * 24n * 3600n;
 
 export interface AnvilFixtureOptions {
   /** Whole seconds between blocks once set up (default 1). */
@@ -93,7 +94,9 @@ export async function anvilPipelineFixture(options: AnvilFixtureOptions = {}): P
     await (await token.grantRole(await token.MASTER_MINTER_ROLE(), admin.address)).wait();
     await (await token.configureMinter(admin.address, usd(1_000_000_000))).wait();
     await (await registry.grantRole(id("REGISTRAR_ROLE"), admin.address)).wait();
-    await (await registry.registerMerchant(merchantOwner.address, payout.address, 100, HOLD_PERIOD, ZeroHash)).wait();
+    await (
+      await registry.registerMerchant(merchantOwner.address, payout.address, 100, HOLD_PERIOD, HOLD_PERIOD, ZeroHash)
+    ).wait();
     const merchantId = await registry.merchantCount();
     for (const customer of customers) {
       await (await token.mint(customer.address, ANVIL_DEPOSIT)).wait();
@@ -170,6 +173,7 @@ export async function anvilPipelineFixture(options: AnvilFixtureOptions = {}): P
             nonce,
             validAfter: 0n,
             deadline: now + 86_400n,
+            hold: HOLD_PERIOD,
           };
           const signature = (await payer.signTypedData(domain, ethersTypes(paymentTypes), payment)) as Hex;
           clock.advance(1);

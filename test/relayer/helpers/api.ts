@@ -225,6 +225,7 @@ export async function escrowInStore(
       nonce: r.nonce,
       validAfter: r.validAfter,
       deadline: r.deadline,
+      hold: r.hold,
     };
     return { payment, signature: r.signature };
   });

@@ -217,9 +217,20 @@ export interface PipelineFixture extends EscrowFixture {
   cleanup(): Promise<void>;
 }
 
+/**
+ * The shortest hold `merchantId` registered (its minHold): the hold the relayer's payment requests
+ * default to, and the one these helpers sign unless told otherwise.
+ */
+export async function minHoldOf(f: Pick<EscrowFixture, "registry">, merchantId: bigint): Promise<bigint> {
+  const [, , minHold] = await f.registry.terms(merchantId);
+  return BigInt(minHold);
+}
+
 export interface PaySpec {
   payer: Signer & { address: string };
   merchantId?: bigint;
+  /** Seconds held (default the merchant's minHold). */
+  hold?: bigint;
   amount?: bigint;
   nonce?: bigint;
   validAfter?: bigint;
@@ -317,14 +328,16 @@ export async function pipelineFixture(config: Partial<PipelineConfig> = {}): Pro
           nonces.set(payer, nonce + 1n);
         }
         created++;
+        const merchantId = spec.merchantId ?? f.merchants[0].id;
         const payment: Payment = {
           payer: payer as Address,
-          merchantId: spec.merchantId ?? f.merchants[0].id,
+          merchantId,
           amount: spec.amount ?? usd(10),
           orderRef: ethers.zeroPadValue(ethers.toBeHex(0x5000_0000n + BigInt(created)), 32) as Hex,
           nonce,
           validAfter: spec.validAfter ?? 0n,
           deadline: spec.deadline ?? now + 86_400n,
+          hold: spec.hold ?? (await minHoldOf(f, merchantId)),
         };
         const signature = await signPayment(f, spec.payer, payment);
         clock.advance(1);

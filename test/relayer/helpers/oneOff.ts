@@ -18,6 +18,7 @@ import {
 import { oneOffPaymentBody } from "../../../src/sdk/wire";
 import { mint, usd, type EscrowFixture } from "../../escrow/fixtures";
 import type { SdkHarness } from "../../sdk/helpers";
+import { minHoldOf } from "./chain";
 
 /** What a one-off payer's wallet holds by default. */
 export const ONE_OFF_WALLET_FUNDS = usd(100);
@@ -59,6 +60,7 @@ export async function signedOneOff(
       orderRef: ethers.zeroPadValue(ethers.toBeHex(0x0f0f_0000n + BigInt(orderCounter)), 32) as Hex,
       validAfter: 0n,
       deadline: s.nowSec() + 3_600n,
+      hold: await minHoldOf(s.f, overrides.merchantId ?? s.f.merchants[0].id),
       ...overrides,
     },
   });

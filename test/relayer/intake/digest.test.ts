@@ -32,6 +32,7 @@ const arbitraryPayment: fc.Arbitrary<Payment> = fc.record({
   nonce: uintBelow(64),
   validAfter: uintBelow(48),
   deadline: uintBelow(48),
+  hold: uintBelow(32),
 });
 
 describe("relayer intake: EIP-712 digests and signature recovery", function () {
@@ -58,6 +59,7 @@ describe("relayer intake: EIP-712 digests and signature recovery", function () {
                 nonce: 0n,
                 validAfter: (1n << 48n) - 1n,
                 deadline: 0n,
+                hold: (1n << 32n) - 1n,
               },
             ],
           ],
@@ -128,6 +130,7 @@ describe("relayer intake: EIP-712 digests and signature recovery", function () {
         nonce: 17n,
         validAfter: 5n,
         deadline: 9_999_999_999n,
+        hold: 4_321n,
       };
       expect(toHex(onChain.payment(payment))).to.equal(await f.escrow.paymentId(payment));
     });

@@ -32,6 +32,7 @@ async function signedPayments(count: number): Promise<{ payment: Payment; signat
         nonce: BigInt(i),
         validAfter: 0n,
         deadline: 2_000_000_000n,
+        hold: BigInt(60 + i),
       };
       const signature = await signPayment(fromEthersSigner(wallet), { domain, payment });
       return { payment, signature, signer: payment.payer };
@@ -129,6 +130,7 @@ describe("relayer intake: signature recovery on worker threads", function () {
         nonce: uint,
         validAfter: uint,
         deadline: uint,
+        hold: uint,
       }),
       fc.oneof(hexBytes(65, 65), text),
     ) as fc.Arbitrary<[Payment, Hex]>;
@@ -151,10 +153,11 @@ describe("relayer intake: signature recovery on worker threads", function () {
         nonce: 3n,
         validAfter: 0n,
         deadline: 2_000_000_000n,
+        hold: 259_200n,
       };
       const signature = `0x${"1b".repeat(65)}` as Hex;
       expect(encodeRecoveryRequest(9, [[payment, signature]])).to.equal(
-        `9,${payment.payer},7,1000000,${payment.orderRef},3,0,2000000000,${signature}`,
+        `9,${payment.payer},7,1000000,${payment.orderRef},3,0,2000000000,259200,${signature}`,
       );
       expect(encodeRecoveryRequest(10, [])).to.equal("10");
       expect(decodeRecoveryRequest("10")).to.deep.equal({ seq: 10, items: [] });

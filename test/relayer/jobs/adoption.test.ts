@@ -139,12 +139,14 @@ describe("relayer pipeline: adopting batches someone else sent", function () {
     const fx = await setup();
     const [payment] = await fx.accept([{ payer: fx.customers[0] }]);
     const snapshot = await rpc<string>("evm_snapshot");
-    const { id, signature, payer, merchantId, amount, orderRef, nonce, validAfter, deadline } = payment;
+    const { id, signature, payer, merchantId, amount, orderRef, nonce, validAfter, deadline, hold } = payment;
     await (
       await fx.escrow
         .connect(fx.stranger)
         .payBatch(
-          encodeBatch([{ payment: { payer, merchantId, amount, orderRef, nonce, validAfter, deadline }, signature }]),
+          encodeBatch([
+            { payment: { payer, merchantId, amount, orderRef, nonce, validAfter, deadline, hold }, signature },
+          ]),
         )
     ).wait();
     const pipeline = fx.pipeline();

@@ -76,6 +76,7 @@ describe("relayer process on anvil, following the finalized tag", function () {
       perPayer: 2,
       amount: 1_000_000n,
       label: "anvil-finalized",
+      hold: BigInt(merchant.minHold),
     });
     for (const p of payments) {
       const res = await fetch(`${relayer.url}/v1/payments`, {

@@ -76,6 +76,59 @@ describe("relayer pipeline: batcher", function () {
     expect(await statesOf(fx.store, [later])).to.deep.equal([PaymentState.Accepted]);
   });
 
+  it("takes one hold per merchant per batch: a merchant's payments with two holds are escrowed in two batches, each tranche released at its block time + its hold", async () => {
+    const fx = await setup();
+    const [c0, c1, c2, c3] = fx.customers;
+    const [m1, m2] = fx.merchants.map((m) => m.id);
+    const DAY = 86_400n;
+    // Merchant 1 lets each payment ask 1 to 30 days.
+    await fx.registry.connect(fx.registrar).setTerms(m1, 250, DAY, 30n * DAY);
+    const [short1, long1, short2, other, tooLong] = await fx.accept([
+      { payer: c0, merchantId: m1, hold: 3n * DAY },
+      { payer: c1, merchantId: m1, hold: 10n * DAY },
+      { payer: c2, merchantId: m1, hold: 3n * DAY },
+      { payer: c3, merchantId: m2 },
+      // Outside merchant 1's bounds (stored as if accepted before the terms changed): the escrow would reject it.
+      { payer: c3, merchantId: m1, hold: 31n * DAY },
+    ]);
+
+    const batcher = new Batcher({ store: fx.store, chain: fx.chain, config: fx.config, clock: fx.clock });
+    await batcher.tick();
+    // The first batch takes merchant 1's oldest payment's hold (3 days) and merchant 2's; the
+    // 10-day payment waits for the next batch: the escrow would revert a merchant's second hold.
+    const [first] = batcher.lastBuilt;
+    expect(first.paymentIds).to.deep.equal([short1.id, short2.id, other.id]);
+    expect((await fx.store.payments.get(tooLong.id))!.rejectReason).to.equal("hold_out_of_range");
+    expect(batcher.lastBuilt.slice(1).map((b) => b.paymentIds)).to.deep.equal([[long1.id]]);
+
+    const pipeline = fx.pipeline();
+    const escrowed = [short1, long1, short2, other];
+    await tickUntil(pipeline, "escrowed", async () =>
+      (await statesOf(fx.store, escrowed)).every((s) => s === PaymentState.Escrowed),
+    );
+    const stored = await Promise.all(escrowed.map(async (p) => (await fx.store.payments.get(p.id))!));
+    expect(stored[0].batchId).to.equal(stored[2].batchId);
+    expect(stored[1].batchId).to.not.equal(stored[0].batchId);
+    for (const p of stored) {
+      const receipt = (await fx.chain.receipt(p.txHash!))!;
+      const block = await fx.chain.provider.getBlock(receipt.blockNumber);
+      const funded = receipt.logs
+        .map((l) => fx.escrow.interface.parseLog(l))
+        .find((e) => e?.name === "TrancheFunded" && e.args.merchantId === p.merchantId)!;
+      // The tranche's release time is its block's time plus the payment's own hold; the store agrees.
+      expect(funded.args.releaseAt).to.equal(BigInt(block!.timestamp) + p.hold);
+      expect(p.releaseAt).to.equal(funded.args.releaseAt);
+      expect((await fx.escrow.tranche(p.batchId!, p.merchantId)).releaseAt).to.equal(funded.args.releaseAt);
+    }
+    expect(stored[1].releaseAt! - stored[0].releaseAt!).to.be.greaterThanOrEqual(7n * DAY);
+    // Nothing the escrow rejected: the simulation kept the out-of-range hold out.
+    for (const p of [stored[0], stored[1]]) {
+      const receipt = (await fx.chain.receipt(p.txHash!))!;
+      const names = receipt.logs.map((l) => fx.escrow.interface.parseLog(l)?.name);
+      expect(names.filter((n) => n === "PaymentRejected")).to.have.length(0);
+    }
+  });
+
   it("closes a batch when it is full or its oldest payment is old enough, and waits for the submitter", async () => {
     const fx = await setup({ batchMaxSize: 4, batchMaxAgeMs: 60_000 });
     const batcher = new Batcher({ store: fx.store, chain: fx.chain, config: fx.config, clock: fx.clock });

@@ -21,7 +21,7 @@ import { connectChain } from "../../../src/relayer/chain/client";
 import { PaymentState, acceptedPayment, type Hex, type PaymentRecord } from "../../../src/relayer/domain";
 import { LedgerFollower } from "../../../src/relayer/jobs/ledgerFollower";
 import { PayerLedger, type AccountReader } from "../../../src/relayer/ledger/payerLedger";
-import { ANVIL_DEPOSIT, useAnvilPipelineFixture, type AnvilPipelineFixture } from "../helpers/anvil";
+import { ANVIL_DEPOSIT, HOLD_PERIOD, useAnvilPipelineFixture, type AnvilPipelineFixture } from "../helpers/anvil";
 import { FAST_RETRY, MemoryLogger } from "../helpers/chain";
 import { startRpcProxy } from "../faults/rpcProxy";
 
@@ -95,6 +95,7 @@ async function signed(
     nonce,
     validAfter: 0n,
     deadline: now + 86_400n,
+    hold: HOLD_PERIOD,
   };
   const signature = (await payer.signTypedData(domain, ethersTypes(paymentTypes), payment)) as Hex;
   const id = paymentId(domain, payment).toLowerCase() as Hex;

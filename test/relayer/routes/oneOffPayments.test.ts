@@ -23,7 +23,7 @@ import { BatchState, PaymentState } from "../../../src/relayer/domain";
 import { ONE_OFF_BATCH_GAS, oneOffModelGas } from "../../../src/relayer/jobs/batcher";
 import { fromEthersSigner, signOneOffPayment } from "../../../src/sdk";
 import { HOLD_PERIOD, feeOf, usd } from "../../escrow/fixtures";
-import { advanceChainTime, mine, setAutomine } from "../helpers/chain";
+import { advanceChainTime, mine, minHoldOf, setAutomine } from "../helpers/chain";
 import { batchOutcomes, signedPayment } from "../helpers/api";
 import { ONE_OFF_WALLET_FUNDS, oneOffBody, oneOffPayer, signedOneOff, tokenDomainOf } from "../helpers/oneOff";
 import { useSdkHarness, type SdkHarness } from "../../sdk/helpers";
@@ -358,6 +358,7 @@ describe("relayer: one-off payments (POST /v1/payments/one-off)", function () {
         orderRef: ethers.zeroPadValue("0x1271", 32) as Hex,
         validAfter: 0n,
         deadline: s.nowSec() + 3_600n,
+        hold: await minHoldOf(s.f, s.f.merchants[0].id),
       },
     });
     expect((await s.client.submitOneOffPayment(signed)).created).to.equal(true);

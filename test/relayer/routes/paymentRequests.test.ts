@@ -23,17 +23,35 @@ describe("relayer API: payment requests are paid at most once", function () {
     merchantKey = (await h.issueKey(1n)).key;
   });
 
-  async function newRequest(amount = usd(25)): Promise<{ id: string; orderRef: Hex; deadline: bigint }> {
-    const res = await h.request("POST", "/v1/merchant/payment-requests", {
-      key: merchantKey,
-      body: { amount: amount.toString(), orderRef: `order-${Math.random()}`, expiresIn: 3600 },
-    });
-    expect(res.status, res.text).to.equal(201);
-    return { id: res.body.id, orderRef: res.body.orderRef, deadline: BigInt(res.body.typedData.message.deadline) };
+  interface Request {
+    id: string;
+    orderRef: Hex;
+    deadline: bigint;
+    hold: bigint;
   }
 
-  /** Customer `c`'s signed payment of request `r` with `nonce`, as the API takes it. */
-  async function payRequest(r: { id: string; orderRef: Hex; deadline: bigint }, c: number, nonce: bigint) {
+  async function newRequest(amount = usd(25), hold?: number): Promise<Request> {
+    const res = await h.request("POST", "/v1/merchant/payment-requests", {
+      key: merchantKey,
+      body: {
+        amount: amount.toString(),
+        orderRef: `order-${Math.random()}`,
+        expiresIn: 3600,
+        ...(hold === undefined ? {} : { hold }),
+      },
+    });
+    expect(res.status, res.text).to.equal(201);
+    expect(res.body.typedData.message.hold).to.equal(res.body.hold);
+    return {
+      id: res.body.id,
+      orderRef: res.body.orderRef,
+      deadline: BigInt(res.body.typedData.message.deadline),
+      hold: BigInt(res.body.hold),
+    };
+  }
+
+  /** Customer `c`'s signed payment of request `r` with `nonce` (and the request's hold), as the API takes it. */
+  async function payRequest(r: Request, c: number, nonce: bigint, hold = r.hold) {
     const payment = {
       payer: h.f.customers[c].address as Hex,
       merchantId: h.f.merchants[0].id,
@@ -42,6 +60,7 @@ describe("relayer API: payment requests are paid at most once", function () {
       nonce,
       validAfter: 0n,
       deadline: r.deadline,
+      hold,
     };
     const signature = await signPayment(h.f, h.f.customers[c], payment);
     return paymentBody(payment, signature, { requestId: r.id });
@@ -49,6 +68,49 @@ describe("relayer API: payment requests are paid at most once", function () {
 
   const paymentsOf = async (requestId: string): Promise<PaymentRecord[]> =>
     (await h.store.payments.list({ limit: 100 })).items.filter((p) => p.requestId === requestId);
+
+  it("a request's hold defaults to the merchant's minHold and is part of the typed data the customer signs", async function () {
+    const [, , minHold, maxHold] = await h.f.registry.terms(h.f.merchants[0].id);
+    const byDefault = await newRequest();
+    expect(byDefault.hold).to.equal(minHold);
+    const longest = await newRequest(usd(25), Number(maxHold));
+    expect(longest.hold).to.equal(maxHold);
+    expect((await h.store.requests.get(longest.id))?.hold).to.equal(maxHold);
+    // The customer signs it: a payment of the request with that hold is accepted and stored with it.
+    const paid = await h.request("POST", "/v1/payments", { body: await payRequest(longest, 0, 0n) });
+    expect(paid.status, paid.text).to.equal(201);
+    expect(paid.body.hold).to.equal(Number(maxHold));
+    expect((await h.store.payments.get(paid.body.id))?.hold).to.equal(maxHold);
+  });
+
+  it("a request's hold outside the merchant's bounds: 400 hold_out_of_range naming the bounds, nothing stored", async function () {
+    const [, , minHold, maxHold] = await h.f.registry.terms(h.f.merchants[0].id);
+    for (const hold of [Number(minHold) - 1, Number(maxHold) + 1]) {
+      const res = await h.request("POST", "/v1/merchant/payment-requests", {
+        key: merchantKey,
+        body: { amount: "1000", orderRef: `order-${hold}`, expiresIn: 3600, hold },
+      });
+      expect([res.status, res.body.error.code]).to.deep.equal([400, "hold_out_of_range"]);
+      expect(res.body.error.message).to.include(`[${minHold}, ${maxHold}]`);
+      expect(res.body.error.details).to.deep.equal({ hold, minHold: Number(minHold), maxHold: Number(maxHold) });
+    }
+    // Not an integer number of seconds: the schema refuses it.
+    const res = await h.request("POST", "/v1/merchant/payment-requests", {
+      key: merchantKey,
+      body: { amount: "1000", orderRef: "order-x", expiresIn: 3600, hold: "3600" },
+    });
+    expect([res.status, res.body.error.code]).to.deep.equal([400, "validation_failed"]);
+  });
+
+  it("a payment whose hold is not its request's: 400 validation_failed (the request is still payable)", async function () {
+    const [, , , maxHold] = await h.f.registry.terms(h.f.merchants[0].id);
+    const request = await newRequest();
+    const other = await h.request("POST", "/v1/payments", { body: await payRequest(request, 0, 0n, maxHold) });
+    expect([other.status, other.body.error.code]).to.deep.equal([400, "validation_failed"]);
+    expect(other.body.error.details.hold).to.equal(Number(request.hold));
+    const paid = await h.request("POST", "/v1/payments", { body: await payRequest(request, 0, 1n) });
+    expect(paid.status, paid.text).to.equal(201);
+  });
 
   it("five concurrent POSTs of one request by one customer (five nonces): one 201, four 409 request_already_paid", async function () {
     const request = await newRequest();
@@ -118,6 +180,7 @@ describe("relayer API: payment requests are paid at most once", function () {
       nonce: 0n,
       validAfter: 0n,
       deadline: request.deadline,
+      hold: request.hold,
     };
     const drainBody = paymentBody(drain, await signPayment(h.f, h.f.customers[0], drain));
     expect((await h.request("POST", "/v1/payments", { body: drainBody })).status).to.equal(201);

@@ -291,6 +291,34 @@ describe("relayer API: POST /v1/payments", function () {
       expect((await post(other.body)).status).to.equal(201);
     });
 
+    it("a hold outside the merchant's bounds: 400 hold_out_of_range naming the bounds, nothing stored", async function () {
+      // Bounds the registrar set for merchant 2: one to ten days.
+      const [minHold, maxHold] = [ONE_DAY, 10n * ONE_DAY];
+      await h.f.registry.connect(h.f.registrar).setTerms(2n, 250, minHold, maxHold);
+      for (const hold of [minHold - 1n, maxHold + 1n, 0n]) {
+        const { body } = await signedPayment(h, 0, { merchantId: 2n, hold });
+        const res = await post(body);
+        expect([res.status, res.body.error.code], `hold ${hold}`).to.deep.equal([400, "hold_out_of_range"]);
+        expect(res.body.error.message).to.equal(
+          `hold ${hold} s is outside merchant 2's bounds [${minHold}, ${maxHold}] s`,
+        );
+        expect(res.body.error.details).to.deep.equal({
+          hold: Number(hold),
+          minHold: Number(minHold),
+          maxHold: Number(maxHold),
+        });
+      }
+      expect((await h.store.payments.list({ limit: 10 })).items).to.have.length(0);
+      // At either bound it is accepted, and stored (and shown) with its own hold.
+      for (const hold of [minHold, maxHold]) {
+        const { body } = await signedPayment(h, 0, { merchantId: 2n, hold, nonce: hold === minHold ? 0n : 1n });
+        const res = await post(body);
+        expect(res.status, res.text).to.equal(201);
+        expect(res.body.hold).to.equal(Number(hold));
+        expect((await h.store.payments.get(res.body.id))?.hold).to.equal(hold);
+      }
+    });
+
     it("a suspended merchant: 409 merchant_not_active", async function () {
       await h.f.registry.connect(h.f.registrar).suspend(2n);
       const { body } = await signedPayment(h, 0, { merchantId: 2n });
@@ -311,6 +339,11 @@ describe("relayer API: POST /v1/payments", function () {
         hexAmount: { ...body, amount: "0x10" },
         badPayer: { ...body, payer: "0x1234" },
         badOrderRef: { ...body, orderRef: "order-1" },
+        stringHold: { ...body, hold: String(body.hold) },
+        fractionalHold: { ...body, hold: 3600.5 },
+        negativeHold: { ...body, hold: -1 },
+        holdAboveUint32: { ...body, hold: 2 ** 32 },
+        missingHold: { ...body, hold: undefined },
         missingSignature: withoutSignature,
         extraField: { ...body, tip: "1" },
         array: [body],

@@ -49,6 +49,7 @@ export function makePayment(n: number, overrides: Partial<PaymentRecord> = {}): 
     nonce: BigInt(n),
     validAfter: 0n,
     deadline: 2_000_000_000n,
+    hold: 7n * 86_400n,
     signature: `0x${"1b".repeat(65)}` as Hex,
     requestId: null,
     signatureKind: SignatureKind.Ecdsa,

@@ -44,6 +44,8 @@ describeEachStoreWithFixture("store: payments", (ctx) => {
       nonce: 2n ** 255n + 1n,
       validAfter: 2n ** 64n + 3n,
       deadline: 2n ** 64n + 7n,
+      // The largest hold a payment can sign (uint32): the column keeps it exactly.
+      hold: 2n ** 32n - 1n,
       merchantId: 2n ** 70n,
       refunded: 2n ** 65n,
       releaseAt: 2n ** 66n,

@@ -136,6 +136,8 @@ describeEachStoreWithFixture("store: batches, submissions, settlements, accounts
       amount: 2n ** 90n,
       orderRef: hex32(1, "AA"),
       orderRefText: `<script>x</script> 订单 #1`,
+      // The largest hold (uint32): a request keeps the hold its payment must sign, exactly.
+      hold: 2n ** 32n - 1n,
       expiresAt: 1_800_000_000_000,
       paymentId: null,
       createdAt: 1,
@@ -155,7 +157,15 @@ describeEachStoreWithFixture("store: batches, submissions, settlements, accounts
   });
 
   it("payment requests: expired ones are pruned unless paid (a paid one keeps the order reference text)", async () => {
-    const base = { merchantId: 3n, amount: 5n, orderRef: hex32(2), orderRefText: "A-1", paymentId: null, createdAt: 1 };
+    const base = {
+      merchantId: 3n,
+      amount: 5n,
+      orderRef: hex32(2),
+      orderRefText: "A-1",
+      hold: 3_600n,
+      paymentId: null,
+      createdAt: 1,
+    };
     await store.requests.create({ ...base, id: "req_unpaid", expiresAt: 10 });
     await store.requests.create({ ...base, id: "req_paid", expiresAt: 10 });
     await store.requests.create({ ...base, id: "req_live", expiresAt: 1_000, orderRefText: null });

@@ -38,6 +38,7 @@ describe("SQLite store: the intake writer thread", function () {
       nonce: uint,
       validAfter: uint,
       deadline: uint,
+      hold: uint,
       signature: fc.oneof(hexBytes(0, 100), text),
       state: fc.oneof(fc.constantFrom(...Object.values(PaymentState)), text),
       rejectReason: fc.option(fc.oneof(fc.constantFrom(...ONCHAIN_REJECT_REASONS, "simulation_failed"), text), {
@@ -69,7 +70,7 @@ describe("SQLite store: the intake writer thread", function () {
       const p = makePayment(1, { requestId: "req_x" });
       expect(encodeInsert(3, [p])).to.equal(
         [3, p.id, p.payer, 1, p.amount, p.orderRef, 1, 0, p.deadline, p.signature, "accepted", "", "", "", "", ""]
-          .concat([0, "", "req_x", "ecdsa", p.createdAt, p.updatedAt])
+          .concat([0, "", "req_x", "ecdsa", p.createdAt, p.updatedAt, p.hold])
           .join(","),
       );
     });

@@ -6,12 +6,14 @@ import { merchantOf } from "../../http/context";
 import { defineRoute } from "../../http/route";
 import { MerchantStatus } from "../../chain/chainView";
 import { keccakUtf8 } from "../../intake/digest";
-import { amount } from "../../intake/parse";
+import { amount, checkHold } from "../../intake/parse";
 import { escrowTypedDataJson, paymentTypes } from "../../../protocol";
 
 /**
  * POST /v1/merchant/payment-requests — what the customer should sign: the EIP-712 typed data of a
- * Payment to this merchant with the amount, order reference and a deadline at the request's expiry.
+ * Payment to this merchant with the amount, order reference, hold (default the merchant's shortest,
+ * its registered minHold; refused `hold_out_of_range` outside its bounds) and a deadline at the
+ * request's expiry.
  * `payer` and `nonce` are left null for the customer's wallet to fill (the nonce from
  * GET /v1/accounts/{payer} → nextNonces); the customer then POSTs it to /v1/payments with `requestId`.
  */
@@ -25,6 +27,8 @@ export default defineRoute(
     const terms = await ctx.chain.merchant(merchantId);
     if (terms.status !== MerchantStatus.Active)
       throw new ApiError("merchant_not_active", "this merchant cannot receive payments");
+    const hold = BigInt(request.body.hold ?? terms.minHold);
+    checkHold(hold, merchantId, terms);
     const isBytes32 = /^0x[0-9a-fA-F]{64}$/.test(request.body.orderRef);
     const orderRef = isBytes32 ? (request.body.orderRef.toLowerCase() as Hex) : keccakUtf8(request.body.orderRef);
     const now = ctx.clock();
@@ -35,6 +39,7 @@ export default defineRoute(
       amount: value,
       orderRef,
       orderRefText: isBytes32 ? null : request.body.orderRef,
+      hold,
       expiresAt,
       paymentId: null,
       createdAt: now,
@@ -45,6 +50,7 @@ export default defineRoute(
       merchantId: merchantId.toString(),
       amount: value.toString(),
       orderRef,
+      hold: Number(hold),
       expiresAt: new Date(expiresAt).toISOString(),
       typedData: escrowTypedDataJson(ctx.chain.chainId, ctx.chain.escrow, "Payment", paymentTypes.Payment, {
         payer: null,
@@ -54,6 +60,7 @@ export default defineRoute(
         nonce: null,
         validAfter: "0",
         deadline: Math.floor(expiresAt / 1000).toString(),
+        hold: Number(hold),
       }),
       placeholders: {
         payer: "the customer's address",

@@ -9,6 +9,7 @@ interface RequestRow {
   amount: string;
   order_ref: string;
   order_ref_text: string | null;
+  hold: number | string;
   expires_at: number;
   payment_id: string | null;
   created_at: number;
@@ -20,6 +21,7 @@ const toRequest = (r: RequestRow): PaymentRequestRecord => ({
   amount: BigInt(r.amount),
   orderRef: r.order_ref as Hex,
   orderRefText: r.order_ref_text,
+  hold: BigInt(r.hold),
   expiresAt: r.expires_at,
   paymentId: r.payment_id as Hex | null,
   createdAt: r.created_at,
@@ -31,7 +33,7 @@ export class PgRequests implements PaymentRequestRepository {
   async create(r: PaymentRequestRecord): Promise<void> {
     await this.conn.query(
       `INSERT INTO payment_requests (id, merchant_id, amount, order_ref, order_ref_text, expires_at, payment_id,
-         created_at) VALUES ($1, $2::numeric, $3::numeric, $4, $5, $6, $7, $8)`,
+         created_at, hold) VALUES ($1, $2::numeric, $3::numeric, $4, $5, $6, $7, $8, $9)`,
       [
         r.id,
         dec(r.merchantId),
@@ -41,6 +43,7 @@ export class PgRequests implements PaymentRequestRepository {
         r.expiresAt,
         r.paymentId && hex(r.paymentId),
         r.createdAt,
+        dec(r.hold),
       ],
     );
   }

@@ -309,6 +309,14 @@ export const MIGRATIONS: readonly string[] = [
     block_time   BIGINT NOT NULL
   );
   `,
+  // 14: a hold per payment (each payment signs its own hold, in seconds, within its merchant's
+  // bounds), and a payment request's hold (the one its payment must sign). NOT NULL with a default
+  // of 0 only so the column can be added: 0 is no valid hold (the registry's shortest is 60 s), and
+  // no deployment had payment rows when it shipped; every row since is written with its signed hold.
+  `
+  ALTER TABLE payments ADD COLUMN hold BIGINT NOT NULL DEFAULT 0;
+  ALTER TABLE payment_requests ADD COLUMN hold BIGINT NOT NULL DEFAULT 0;
+  `,
 ];
 
 /** Any constant: the advisory lock that serialises migrations of one database across instances. */

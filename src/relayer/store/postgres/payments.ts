@@ -33,6 +33,7 @@ interface PaymentRow {
   nonce: string;
   valid_after: string;
   deadline: string;
+  hold: string | number;
   signature: string;
   state: string;
   reject_reason: string | null;
@@ -59,6 +60,7 @@ export const toPayment = (r: PaymentRow): PaymentRecord => ({
   nonce: BigInt(r.nonce),
   validAfter: BigInt(r.valid_after),
   deadline: BigInt(r.deadline),
+  hold: BigInt(r.hold),
   signature: r.signature as Hex,
   state: r.state as PaymentState,
   rejectReason: r.reject_reason as RejectReason | null,
@@ -122,7 +124,7 @@ function assignments(fields: Partial<PaymentRecord>, now: number, first = 1): { 
 
 const INSERT_COLUMNS = `id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline, signature,
   state, reject_reason, batch_key, batch_id, leaf_index, tx_hash, refunded, release_at, request_id, request_claim,
-  signature_kind, created_at, updated_at`;
+  signature_kind, created_at, updated_at, hold`;
 
 /**
  * One multi-row INSERT of `payments` through unnest (one round trip per group commit), skipping an
@@ -138,7 +140,7 @@ async function insertRows(db: Queryable, payments: readonly PaymentRecord[]): Pr
      SELECT ${INSERT_COLUMNS} FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::text[],
        $6::numeric[], $7::numeric[], $8::numeric[], $9::text[], $10::text[], $11::text[], $12::bigint[],
        $13::numeric[], $14::integer[], $15::text[], $16::numeric[], $17::numeric[], $18::text[], $19::text[],
-       $20::text[], $21::bigint[], $22::bigint[]) WITH ORDINALITY AS t(${INSERT_COLUMNS}, ord)
+       $20::text[], $21::bigint[], $22::bigint[], $23::bigint[]) WITH ORDINALITY AS t(${INSERT_COLUMNS}, ord)
      ORDER BY ord
      ON CONFLICT DO NOTHING
      RETURNING id`,
@@ -165,6 +167,7 @@ async function insertRows(db: Queryable, payments: readonly PaymentRecord[]): Pr
       col((p) => p.signatureKind),
       col((p) => p.createdAt),
       col((p) => p.updatedAt),
+      col((p) => dec(p.hold)),
     ],
   );
   for (const row of rows) inserted.add(row.id as Hex);

@@ -9,6 +9,7 @@ interface RequestRow {
   amount: string;
   order_ref: string;
   order_ref_text: string | null;
+  hold: number | string;
   expires_at: number;
   payment_id: string | null;
   created_at: number;
@@ -20,6 +21,7 @@ const toRequest = (r: RequestRow): PaymentRequestRecord => ({
   amount: big(r.amount),
   orderRef: r.order_ref as Hex,
   orderRefText: r.order_ref_text,
+  hold: BigInt(r.hold),
   expiresAt: r.expires_at,
   paymentId: r.payment_id as Hex | null,
   createdAt: r.created_at,
@@ -33,7 +35,7 @@ export class SqliteRequests implements PaymentRequestRepository {
       this.conn
         .prepare(
           `INSERT INTO payment_requests (id, merchant_id, amount, order_ref, order_ref_text, expires_at, payment_id,
-             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+             created_at, hold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           r.id,
@@ -44,6 +46,7 @@ export class SqliteRequests implements PaymentRequestRepository {
           r.expiresAt,
           r.paymentId && hex(r.paymentId),
           r.createdAt,
+          Number(r.hold),
         );
     });
   }

@@ -352,4 +352,12 @@ ${PAYMENT_COLUMNS}
     block_time   INTEGER NOT NULL
   );
   `,
+  // 14: a hold per payment (each payment signs its own hold, in seconds, within its merchant's
+  // bounds), and a payment request's hold (the one its payment must sign). NOT NULL with a default
+  // of 0 only so the column can be added: 0 is no valid hold (the registry's shortest is 60 s), and
+  // no deployment had payment rows when it shipped; every row since is written with its signed hold.
+  `
+  ALTER TABLE payments ADD COLUMN hold INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE payment_requests ADD COLUMN hold INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -39,6 +39,7 @@ interface PaymentRow {
   nonce: string;
   valid_after: string;
   deadline: string;
+  hold: number;
   signature: string;
   state: string;
   reject_reason: string | null;
@@ -63,6 +64,7 @@ export const toPayment = (r: PaymentRow): PaymentRecord => ({
   nonce: big(r.nonce),
   validAfter: big(r.valid_after),
   deadline: big(r.deadline),
+  hold: BigInt(r.hold),
   signature: r.signature as Hex,
   state: r.state as PaymentState,
   rejectReason: r.reject_reason as RejectReason | null,
@@ -223,10 +225,10 @@ export class SqlitePayments implements PaymentRepository {
     // and silently drop a payment the caller then acknowledges. The upsert clause covers only the
     // unique keys: the id (a retry) and request_claim (a second payment of one payment request).
     const insert = this.conn.prepare(
-      `INSERT INTO payments (id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline,
+      `INSERT INTO payments (id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline, hold,
          signature, state, reject_reason, batch_key, batch_id, leaf_index, tx_hash, refunded, release_at,
          request_id, request_claim, signature_kind, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT DO NOTHING`,
     );
     const result = insert.run(
@@ -238,6 +240,7 @@ export class SqlitePayments implements PaymentRepository {
       dec(p.nonce),
       dec(p.validAfter),
       dec(p.deadline),
+      Number(p.hold),
       hex(p.signature),
       p.state,
       p.rejectReason,

@@ -52,6 +52,7 @@ const FIELDS = [
   "signatureKind",
   "createdAt",
   "updatedAt",
+  "hold",
 ] as const satisfies readonly (keyof PaymentRecord)[];
 /** Compile-time: a field added to PaymentRecord and not to FIELDS (and encode/decode) fails here. */
 const everyField: Exclude<keyof PaymentRecord, (typeof FIELDS)[number]> extends never ? true : never = true;
@@ -105,7 +106,7 @@ function encodeChunk(seq: number, payments: readonly PaymentRecord[], ceilings?:
       `,${p.id},${p.payer},${p.merchantId},${p.amount},${p.orderRef},${p.nonce},${p.validAfter},${p.deadline}` +
       `,${p.signature},${p.state},${p.rejectReason ?? ""},${p.batchKey ?? ""},${p.batchId ?? ""},${p.leafIndex ?? ""}` +
       `,${p.txHash ?? ""},${p.refunded},${p.releaseAt ?? ""},${p.requestId ?? ""},${p.signatureKind ?? ""}` +
-      `,${p.createdAt ?? ""},${p.updatedAt ?? ""}`;
+      `,${p.createdAt ?? ""},${p.updatedAt ?? ""},${p.hold}`;
     if (ceilings) message += `,${ceilings[index]}`;
   }
   return message;
@@ -137,6 +138,7 @@ function encodeInsertJson(seq: number, payments: readonly PaymentRecord[], ceili
       p.signatureKind,
       p.createdAt,
       p.updatedAt,
+      decimal(p.hold),
     );
     if (ceilings) values.push(decimal(ceilings[index]));
   }
@@ -197,6 +199,7 @@ function decodeChunk(message: string): DecodedInsert {
       // Numbers, but a null one (which the insert refuses) gets there as null.
       createdAt: num(v[i + 19]) as number,
       updatedAt: num(v[i + 20]) as number,
+      hold: big(v[i + 21]),
     });
   }
   const seq = Number(guarded ? head.slice(1) : head);
