@@ -558,7 +558,12 @@ interface IPaymentEscrow {
     /// {refundWithSignature} (in part: the clock resumes; in full: refunded) or
     /// {rejectRefundRequest}; unanswered for REFUND_RESPONSE_WINDOW, it becomes a dispute
     /// ({escalateUnansweredRefundRequest}).
-    function requestRefund(Payment calldata payment, Inclusion calldata inclusion, uint256 amount, uint8 reason) external;
+    function requestRefund(
+        Payment calldata payment,
+        Inclusion calldata inclusion,
+        uint256 amount,
+        uint8 reason
+    ) external;
 
     /// @notice The merchant owner rejects the open refund request. The clock resumes; the buyer may
     /// escalate to a dispute for ESCALATION_WINDOW, and the payment is not releasable before that ends.

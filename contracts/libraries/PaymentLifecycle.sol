@@ -285,7 +285,8 @@ library PaymentLifecycle {
     ) external {
         Held memory h = _loadOnOwnTimer(s, p, id);
         IPaymentEscrow.PaymentStatus status = h.record.status;
-        if (status == IPaymentEscrow.PaymentStatus.RefundRequested) revert IPaymentEscrow.RefundRequestPending(id, status);
+        if (status == IPaymentEscrow.PaymentStatus.RefundRequested)
+            revert IPaymentEscrow.RefundRequestPending(id, status);
         if (block.timestamp < h.record.releaseAt) revert IPaymentEscrow.HoldNotEnded(id, h.record.releaseAt);
         // Like settlement, which skips a Suspended merchant's tranches: its buyers can still dispute.
         (IMerchantRegistry.MerchantStatus merchantStatus, , , , ) = registry.terms(p.merchantId);
