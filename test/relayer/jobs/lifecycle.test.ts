@@ -55,7 +55,9 @@ describe("relayer pipeline: lifecycle", function () {
     for (const p of stored) {
       expect(p.batchId).to.equal(batchId);
       expect(p.txHash).to.equal(batch.txHash);
-      expect(p.releaseAt).to.equal(BigInt(block.timestamp) + HOLD_PERIOD);
+      // Each payment is held for the hold it signed (here its merchant's shortest).
+      expect(p.hold).to.equal((await fx.registry.terms(p.merchantId)).minHold);
+      expect(p.releaseAt).to.equal(BigInt(block.timestamp) + p.hold);
       expect(p.leafIndex).to.equal(batch.paymentIds.indexOf(p.id));
     }
     const tree = new BatchTree([...stored].sort((a, b) => a.leafIndex! - b.leafIndex!).map((p) => p.id));
