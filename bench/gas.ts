@@ -10,6 +10,7 @@
  * balance paying by EIP-3009 authorization in payBatchWithAuthorization at 100 x 10, with their
  * settle (`oneOff.viaDeposit`: a first gasless deposit, then the payment in payBatch).
  * `vsTransferWithAuthorization`: over one `transferWithAuthorization` (an x402 `exact` payment).
+ * `orderTimers`: the gas of each order-timer action on one payment (receipt gasUsed).
  *
  * Life of a payment = its share of the payBatch that escrows it + its share of the settle call that
  * pays its merchant after the hold. Payers are distinct customers with an existing escrow balance
@@ -32,6 +33,8 @@ import {
   type Address,
   type Hex,
   type Payment,
+  BatchTree,
+  REFUND_REASONS,
   encodeBatch,
 } from "../src/protocol";
 import type { PaymentEscrow, SettlementToken, MerchantRegistry } from "../typechain-types";
@@ -324,6 +327,38 @@ async function largestBatch(ctx: Ctx, merchants: number, reference: { batchSize:
 }
 
 /** BENCH_QUICK=1: only batch 100 over 1 and 10 merchants (for iterating on the contracts). */
+/**
+ * Gas of each order-timer action, on payments of one batch of four to one merchant (the merchant's
+ * owner is the admin): the first extension takes a payment out of its tranche, the second only moves
+ * its timer; a refund request pauses the clock; the merchant answers; escalations open disputes.
+ */
+async function orderTimers(ctx: Ctx) {
+  const payers = await fundedPayers(ctx, 4);
+  for (const payer of payers) await ctx.admin.sendTransaction({ to: payer.address, value: 10n ** 18n });
+  const items = await signedBatch(ctx, payers, 1);
+  const batchId = (await ctx.escrow.batchCount()) + 1n;
+  await gasOf(ctx.escrow.payBatch(encodeBatch(items)));
+  const domain = escrowDomain(ctx.chainId, (await ctx.escrow.getAddress()) as Address);
+  const tree = new BatchTree(items.map((item) => paymentId(domain, item.payment)));
+  const inclusion = (i: number) => ({ batchId, proof: tree.proof(i) });
+  const by = (i: number) => ctx.escrow.connect(payers[i].connect(ethers.provider));
+  const [a, b, c, d] = items.map((item) => item.payment);
+  const reason = REFUND_REASONS.not_received;
+  const gas: Record<string, number> = {};
+  gas.extendHoldFromTranche = Number(await gasOf(by(0).extendHold(a, inclusion(0), 600)));
+  gas.extendHoldAgain = Number(await gasOf(by(0).extendHold(a, inclusion(0), 600)));
+  gas.requestRefund = Number(await gasOf(by(1).requestRefund(b, inclusion(1), AMOUNT / 2n, reason)));
+  gas.partialRefundAnsweringRequest = Number(await gasOf(ctx.escrow.refund(b, inclusion(1), AMOUNT / 4n)));
+  await gasOf(by(2).requestRefund(c, inclusion(2), AMOUNT, reason));
+  gas.rejectRefundRequest = Number(await gasOf(ctx.escrow.rejectRefundRequest(c)));
+  gas.escalateRefundRequest = Number(await gasOf(by(2).escalateRefundRequest(c)));
+  await gasOf(by(3).requestRefund(d, inclusion(3), 1n, reason));
+  await network.provider.send("evm_increaseTime", [3 * 24 * 3600]);
+  gas.escalateUnansweredRefundRequest = Number(await gasOf(ctx.escrow.escalateUnansweredRefundRequest(d)));
+  gas.release = Number(await gasOf(ctx.escrow.release(a)));
+  return gas;
+}
+
 async function quick(ctx: Ctx) {
   const results = [await lifecycle(ctx, 100, 1), await lifecycle(ctx, 100, 10)];
   console.log(JSON.stringify({ lifecycle: results }));
@@ -350,6 +385,7 @@ async function main() {
   // A payer with no escrow balance: its EIP-3009 authorization straight into a batch, against
   // depositing first (its own transaction, a first deposit) and then paying in a batch.
   const oneOff = await oneOffBatch(ctx, 100, 10);
+  const timers = await orderTimers(ctx);
   const deposits = [...depositGas].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const firstDeposit = Number(deposits[Math.floor(deposits.length / 2)]);
   const viaDeposit = firstDeposit + at100x10.gasPerPayment;
@@ -368,6 +404,7 @@ async function main() {
         vsTransferWithAuthorization: vs(viaDeposit),
       },
     },
+    orderTimers: timers,
     baselines: base,
     txGasCap: Number(TX_GAS_CAP),
   };

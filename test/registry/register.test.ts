@@ -9,11 +9,11 @@ import {
   deployRegistryFixture,
   expectMerchant,
   register,
-  registeredArgs,
   REJECTED_HOLD_BOUNDS,
   holdBoundsError,
   registration,
   type Registration,
+  registeredArgs,
 } from "./fixtures";
 
 /** A fresh registry and a registrar-side `register(overrides)` for merchant 1's registration. */
@@ -58,15 +58,7 @@ describe("MerchantRegistry: registerMerchant", function () {
     const { registry, merchantOwner, payout, register } = await registering();
     await expect(register())
       .to.emit(registry, "MerchantRegistered")
-      .withArgs(
-        1n,
-        merchantOwner.address,
-        payout.address,
-        DEFAULTS.feeBps,
-        DEFAULTS.minHold,
-        DEFAULTS.maxHold,
-        DEFAULTS.metadata,
-      );
+      .withArgs(...registeredArgs(1n, registration({ merchantOwner, payout })));
   });
 
   it("keeps merchants independent of each other", async function () {
@@ -202,15 +194,7 @@ describe("MerchantRegistry: registerMerchant", function () {
       expect(await registry.merchantCount()).to.equal(0n);
       await expect(register())
         .to.emit(registry, "MerchantRegistered")
-        .withArgs(
-          1n,
-          merchantOwner.address,
-          payout.address,
-          DEFAULTS.feeBps,
-          DEFAULTS.minHold,
-          DEFAULTS.maxHold,
-          DEFAULTS.metadata,
-        );
+        .withArgs(...registeredArgs(1n, registration({ merchantOwner, payout })));
     });
   });
 });

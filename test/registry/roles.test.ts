@@ -19,6 +19,7 @@ import {
   register,
   registration,
   suspendedMerchantFixture,
+  registeredArgs,
 } from "./fixtures";
 
 type Role = "admin" | "registrar" | "merchantOwner" | "payout" | "stranger";
@@ -235,15 +236,7 @@ describe("MerchantRegistry: roles", function () {
       await registry.connect(admin).grantRole(REGISTRAR_ROLE, admin.address);
       await expect(register(registry.connect(admin), registration({ merchantOwner, payout })))
         .to.emit(registry, "MerchantRegistered")
-        .withArgs(
-          1n,
-          merchantOwner.address,
-          payout.address,
-          DEFAULTS.feeBps,
-          DEFAULTS.minHold,
-          DEFAULTS.maxHold,
-          DEFAULTS.metadata,
-        );
+        .withArgs(...registeredArgs(1n, registration({ merchantOwner, payout })));
     });
 
     it("admin revokes the role (RoleRevoked) and the former registrar loses every registrar power", async function () {
