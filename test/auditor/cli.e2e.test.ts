@@ -95,9 +95,9 @@ describe("auditor CLI against `hardhat node`", function () {
     try {
       const record = readDeployment("localhost", dir);
       const deployer = await provider.getSigner(record.deployer);
-      const token = SettlementToken__factory.connect(record.contracts.SettlementToken.address, deployer);
+      const token = SettlementToken__factory.connect(record.currencies[0].token.address, deployer);
       await (await token.mint(record.deployer, 5_000_000n)).wait();
-      const tx = await token.transfer(record.contracts.PaymentEscrow.address, 5_000_000n);
+      const tx = await token.transfer(record.currencies[0].escrow.address, 5_000_000n);
       await tx.wait();
 
       const result = await audit(["--network", "localhost", "--out", path.join(dir, "broken"), "--quiet"], env);
