@@ -51,10 +51,14 @@ function readDeploymentFile(file: string, network: string | undefined): Deployme
 }
 
 /** What the audit reads: the shared registry and one currency's escrow and token (by default the first). */
-export function targetOf(record: DeploymentRecord, currency: CurrencyDeployment = defaultCurrency(record)): AuditTarget {
+export function targetOf(
+  record: DeploymentRecord,
+  currency: CurrencyDeployment = defaultCurrency(record),
+): AuditTarget {
   return {
     network: record.network,
     chainId: record.chainId,
+    currency: currency.code,
     deployBlock: BigInt(record.blockNumber),
     token: getAddress(currency.token.address) as Address,
     registry: getAddress(record.contracts.MerchantRegistry.address) as Address,
