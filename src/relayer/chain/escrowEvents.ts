@@ -125,7 +125,12 @@ const LAYOUTS = {
     word("releaseAt", "uint"),
   ],
   HoldResumed: [topic("paymentId", "bytes32"), topic("merchantId", "uint"), word("releaseAt", "uint")],
-  PaymentReleased: [topic("paymentId", "bytes32"), topic("merchantId", "uint"), word("released", "uint"), word("fee", "uint")],
+  PaymentReleased: [
+    topic("paymentId", "bytes32"),
+    topic("merchantId", "uint"),
+    word("released", "uint"),
+    word("fee", "uint"),
+  ],
 } as const satisfies Record<string, readonly FieldSpec[]>;
 
 type Layouts = typeof LAYOUTS;

@@ -34,13 +34,7 @@ import type { RelayerStore } from "../store/types";
 import type { LedgerListener } from "../ledger/listener";
 import { EscrowEventDecoder, type EscrowEventOf } from "../chain/escrowEvents";
 import type { RawLog } from "../chain/rawTypes";
-import {
-  ONCHAIN_STATES,
-  OWN_TIMER_STATES,
-  canMove,
-  writePaymentChanges,
-  type PaymentChange,
-} from "./paymentChanges";
+import { ONCHAIN_STATES, OWN_TIMER_STATES, canMove, writePaymentChanges, type PaymentChange } from "./paymentChanges";
 import type { PaymentEventType } from "../webhooks/events";
 
 /** Events the watcher asks for (topic0 of each). */

@@ -68,7 +68,10 @@ export class OrderTimerKeeper extends Job {
           return NO_STORE_WRITES;
         },
         onDropped: async (keys) => {
-          this.log.warn({ action, paymentId: keys }, "order-timer call dropped: its nonce was taken outside the relayer");
+          this.log.warn(
+            { action, paymentId: keys },
+            "order-timer call dropped: its nonce was taken outside the relayer",
+          );
         },
       });
     }

@@ -255,23 +255,26 @@ async function recoverTimers(
 ): Promise<number> {
   const touched = (await store.payments.listTimersAfter(rewindTo)).filter((p) => ONCHAIN_STATES.includes(p.state));
   if (touched.length === 0) return 0;
-  const blockTag = rewindTo < 0n ? 0 : Number(rewindTo);
+  const blockTag = Number(rewindTo);
+  // Before the escrow's deployment block every payment is untouched (and there is no code to ask).
+  const deployed = rewindTo >= chain.addresses.startBlock;
   const restore: PaymentChange[] = [];
   for (const p of touched) {
-    const r = await chain.rpc("escrow.paymentRecord", () => chain.escrow.paymentRecord(p.id, { blockTag }));
-    const status = r.status;
+    const r = deployed
+      ? await chain.rpc("escrow.paymentRecord", () => chain.escrow.paymentRecord(p.id, { blockTag }))
+      : null;
+    const status = r?.status ?? STATUS.None;
     // Stamped with the rewind block: every re-read log is later, so it applies again.
     const position = { block: rewindTo, logIndex: Number.MAX_SAFE_INTEGER };
-    const fields: Partial<PaymentRecord> = { refunded: r.refunded };
+    const fields: Partial<PaymentRecord> = { refunded: r?.refunded ?? 0n };
     let state: PaymentState;
-    if (status === STATUS.None) {
-      // Untouched in its tranche then: back to the tranche's release time (zero once settled).
-      const tranche = await chain.rpc("escrow.tranche", () =>
-        chain.escrow.tranche(p.batchId ?? 0n, p.merchantId, { blockTag }),
-      );
-      state = tranche.releaseAt === 0n ? PaymentState.Settled : PaymentState.Escrowed;
+    if (r === null || status === STATUS.None) {
+      // Untouched in its tranche then (its tranche could not have settled: a timer event followed),
+      // or escrowed after the rewind point by a batch that kept its block: back to escrowed, with
+      // its tranche's release time, the batch block's time plus its hold.
+      state = PaymentState.Escrowed;
       fields.timer = null;
-      if (tranche.releaseAt !== 0n) fields.releaseAt = tranche.releaseAt;
+      fields.releaseAt = await trancheReleaseAt(store, chain, p);
     } else {
       const ownTimer = status === STATUS.Held || status === STATUS.RefundRequested || status === STATUS.RefundRejected;
       // The request's amount and reason are in its event only: kept when it is the same request.
@@ -285,10 +288,7 @@ async function recoverTimers(
         refundRequests: Number(r.refundRequests),
         holdLeft: status === STATUS.RefundRequested ? r.holdLeft : null,
         request:
-          request ??
-          (status === STATUS.RefundRequested
-            ? { amount: 0n, reason: 0, respondBy: r.deadline }
-            : null),
+          request ?? (status === STATUS.RefundRequested ? { amount: 0n, reason: 0, respondBy: r.deadline } : null),
         escalateBy: status === STATUS.RefundRejected ? r.deadline : null,
         dueAt: !ownTimer ? null : status === STATUS.RefundRequested ? r.deadline : r.releaseAt,
         ...position,
@@ -302,6 +302,13 @@ async function recoverTimers(
   }
   await store.transaction(() => writePaymentChanges(store, restore, now, ledger));
   return restore.length;
+}
+
+async function trancheReleaseAt(store: RelayerStore, chain: ChainClient, p: PaymentRecord): Promise<bigint | null> {
+  const batch = p.batchKey === null ? null : await store.batches.get(p.batchKey);
+  if (!batch || batch.blockNumber === null) return null;
+  const block = await chain.block(batch.blockNumber);
+  return block ? BigInt(block.timestamp) + p.hold : null;
 }
 
 const STATE_OF_STATUS = new Map<bigint, PaymentState>([

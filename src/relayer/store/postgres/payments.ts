@@ -335,7 +335,11 @@ export class PgPayments implements PaymentRepository {
     return rows.map(toPayment);
   }
 
-  async listTimersDue(chainTime: bigint, limit: number, skipMerchants: readonly bigint[] = []): Promise<PaymentRecord[]> {
+  async listTimersDue(
+    chainTime: bigint,
+    limit: number,
+    skipMerchants: readonly bigint[] = [],
+  ): Promise<PaymentRecord[]> {
     const rows = await this.conn.rows<PaymentRow>(
       `SELECT * FROM payments WHERE timer_due_at IS NOT NULL AND timer_due_at <= $1::bigint
          AND NOT (merchant_id = ANY($2::numeric[])) ORDER BY timer_due_at, id LIMIT $3`,
