@@ -104,6 +104,7 @@ export function acceptedPayment(
     txHash: null,
     refunded: 0n,
     releaseAt: null,
+    timer: null,
     requestId: p.requestId,
     signatureKind: p.signatureKind,
     createdAt: p.createdAt,

@@ -203,6 +203,7 @@ function decodeChunk(message: string): DecodedInsert {
       createdAt: num(v[i + 19]) as number,
       updatedAt: num(v[i + 20]) as number,
       hold: big(v[i + 21]),
+      timer: null,
     });
   }
   const seq = Number(guarded ? head.slice(1) : head);
