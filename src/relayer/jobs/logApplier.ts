@@ -71,7 +71,7 @@ const decoder = new EscrowEventDecoder(WATCHED_EVENTS);
 export const WATCHED_TOPICS: string[] = decoder.topics;
 
 export type AppliedCounts = Partial<
-  Record<PaymentState | "refundedPartly" | "adopted" | "holdExtended" | "holdResumed" | "timerMoved", number>
+  Record<PaymentState | "refundedPartly" | "adopted" | "holdExtended" | "holdResumed", number>
 >;
 
 /** A page of logs, decoded. */

@@ -124,9 +124,16 @@ describe("relayer pipeline: order timers", function () {
     await advanceChainTime(2n * ONE_DAY);
     await pipeline.timers.tick();
     expect(pipeline.timers.lastSent.map((s) => [s.action, s.paymentId])).to.deep.equal([["release", extended.id]]);
-    // Sent once: while its transaction is pending, another tick sends nothing more.
-    await pipeline.timers.tick();
-    expect(pipeline.timers.lastSent).to.deep.equal([]);
+    // Sent once: while its transaction is pending, a keeper started afresh (a restart) sends nothing more.
+    const restarted = new OrderTimerKeeper({
+      store: fx.store,
+      chain: fx.chain,
+      submitter: pipeline.submitter,
+      config: fx.config,
+    });
+    await restarted.tick();
+    expect(restarted.lastSent).to.deep.equal([]);
+    expect((await fx.store.submissions.listPending()).map((s) => s.purpose)).to.deep.equal([`release:${extended.id}`]);
     await untilState(fx, pipeline, extended, PaymentState.Settled);
     expect((await fx.token.balanceOf(m1.payout.address)) - payoutBefore).to.equal(
       extended.amount - feeOf(extended.amount),
