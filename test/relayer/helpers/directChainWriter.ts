@@ -12,6 +12,7 @@ import {
   REVERT_CODES,
   type ChainWriter,
   type DepositAuthorization,
+  type RelayCall,
   type SentTransaction,
   type SignedPaymentAction,
 } from "../../../src/relayer/chain/chainWriter";
@@ -58,6 +59,11 @@ export class DirectChainWriter implements ChainWriter {
 
   withdrawWithSignature(withdrawal: Withdrawal, signature: Hex): Promise<SentTransaction> {
     return this.send(this.escrow.withdrawWithSignature, [withdrawal, signature]);
+  }
+
+  relayOrderTimer(call: RelayCall): Promise<SentTransaction> {
+    const method = this.escrow.getFunction(call.operation);
+    return this.send(method, [...this.escrow.interface.decodeFunctionData(call.operation, call.data)]);
   }
 
   private send<A extends unknown[]>(
