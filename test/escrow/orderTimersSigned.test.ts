@@ -7,69 +7,18 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Signer } from "ethers";
-import {
-  REFUND_REASONS,
-  escalationDigest,
-  escalationTypes,
-  ethersTypes,
-  holdExtensionDigest,
-  holdExtensionTypes,
-  refundRejectionDigest,
-  refundRejectionTypes,
-  refundRequestDigest,
-  refundRequestTypes,
-  type Hex,
-} from "../../src/protocol";
-import { DISPUTE_TIMEOUT, HOLD_PERIOD, ONE_DAY, PaymentStatus, deployEscrowFixture, domainOf, usd } from "./fixtures";
+import { DISPUTE_TIMEOUT, HOLD_PERIOD, ONE_DAY, PaymentStatus, deployEscrowFixture, usd } from "./fixtures";
 import type { EscrowFixture, EscrowedPayment } from "./fixtures";
 import { aliceAndBobBatch, atNextBlock, buckets, expectInvariant, recordOf } from "./lifecycle.helpers";
+import { REASON, signEscalation, signExtension, signRejection, signRequest } from "./orderTimers.helpers";
 
 const AMOUNT = usd(10);
 const OTHER = usd(5);
 const REQUESTED = usd(4);
 const RESPONSE_WINDOW = 3n * ONE_DAY;
 const ESCALATION_WINDOW = 7n * ONE_DAY;
-const REASON = BigInt(REFUND_REASONS.not_received);
 /** Outlasts every time jump below; the expiry tests use their own deadline. */
 const FAR = 120n * ONE_DAY;
-
-type F = Pick<EscrowFixture, "escrow" | "chainId">;
-
-async function signExtension(f: F, signer: Signer, id: Hex, extension: bigint, ordinal: bigint, deadline: bigint) {
-  const message = { paymentId: id, extension, ordinal, deadline };
-  const domain = await domainOf(f);
-  return {
-    signature: (await signer.signTypedData(domain, ethersTypes(holdExtensionTypes), message)) as Hex,
-    digest: holdExtensionDigest(domain, message),
-  };
-}
-
-async function signRequest(f: F, signer: Signer, id: Hex, amount: bigint, ordinal: bigint, deadline: bigint) {
-  const message = { paymentId: id, amount, reason: REASON, ordinal, deadline };
-  const domain = await domainOf(f);
-  return {
-    signature: (await signer.signTypedData(domain, ethersTypes(refundRequestTypes), message)) as Hex,
-    digest: refundRequestDigest(domain, message),
-  };
-}
-
-async function signRejection(f: F, signer: Signer, id: Hex, ordinal: bigint, deadline: bigint) {
-  const message = { paymentId: id, ordinal, deadline };
-  const domain = await domainOf(f);
-  return {
-    signature: (await signer.signTypedData(domain, ethersTypes(refundRejectionTypes), message)) as Hex,
-    digest: refundRejectionDigest(domain, message),
-  };
-}
-
-async function signEscalation(f: F, signer: Signer, id: Hex, ordinal: bigint, deadline: bigint) {
-  const message = { paymentId: id, ordinal, deadline };
-  const domain = await domainOf(f);
-  return {
-    signature: (await signer.signTypedData(domain, ethersTypes(escalationTypes), message)) as Hex,
-    digest: escalationDigest(domain, message),
-  };
-}
 
 /** Alice pays AMOUNT and Bob OTHER to merchant 1 in one batch, held HOLD_PERIOD from `escrowedAt`. */
 async function heldFixture() {

@@ -62,8 +62,10 @@ export class DirectChainWriter implements ChainWriter {
   }
 
   relayOrderTimer(call: RelayCall): Promise<SentTransaction> {
-    const method = this.escrow.getFunction(call.operation);
-    return this.send(method, [...this.escrow.interface.decodeFunctionData(call.operation, call.data)]);
+    // The call is already encoded: sent as raw calldata, after an eth_call that surfaces the revert.
+    const signer = this.escrow.runner as Signer;
+    const tx = { to: this.escrow.target as string, data: call.data };
+    return this.send({ staticCall: () => signer.call(tx), send: () => signer.sendTransaction(tx) }, []);
   }
 
   private send<A extends unknown[]>(
