@@ -87,7 +87,8 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
 
     /// @inheritdoc IPaymentEscrow
     function withdrawWithSignature(Withdrawal calldata w, bytes calldata signature) external nonReentrant {
-        CustomerFunds.withdrawWithSignature(_s, token, w, signature, _domainSeparatorV4());
+        PaymentLifecycle.useSignedWithdrawal(_s, w, signature, _domainSeparatorV4());
+        CustomerFunds.withdraw(_s, token, w.payer, w.to, w.amount);
     }
 
     /// @inheritdoc IPaymentEscrow

@@ -4,7 +4,6 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 
 import {IPaymentEscrow} from "../interfaces/IPaymentEscrow.sol";
 import {IMerchantRegistry} from "../interfaces/IMerchantRegistry.sol";
@@ -13,8 +12,6 @@ import {EscrowStorage} from "./EscrowStorage.sol";
 import {PayerAccount} from "../types/PayerAccount.sol";
 import {PackedBatch} from "./PackedBatch.sol";
 import {BatchRuns} from "./BatchRuns.sol";
-import {BoundedSignature} from "./BoundedSignature.sol";
-import {TokenBlocklist} from "./TokenBlocklist.sol";
 import {EscrowTypeHashes} from "./EscrowTypeHashes.sol";
 
 /**
@@ -141,6 +138,12 @@ library CustomerFunds {
         emit IPaymentEscrow.BlocklistSynced(account, listed);
     }
 
+    /// @notice Reverts with CustomerBlocklisted if the token blocklists `account` now. (`token` as an
+    /// address: a view library function is in the ABI, where a contract type is no valid type.)
+    function requireNotBlocklisted(address token, address account) external view {
+        if (_isBlocklisted(IERC20(token), account)) revert IPaymentEscrow.CustomerBlocklisted(account);
+    }
+
     /// @notice Pays `amount` of `account`'s free balance to `to`. A customer the token blocklists cannot
     /// move its escrow balance out to another address (the token itself only checks `to` and the escrow).
     function withdraw(
@@ -150,16 +153,6 @@ library CustomerFunds {
         address to,
         uint256 amount
     ) external {
-        _withdraw(s, token, account, to, amount);
-    }
-
-    function _withdraw(
-        EscrowStorage.Layout storage s,
-        IERC20 token,
-        address account,
-        address to,
-        uint256 amount
-    ) private {
         if (to == address(0)) revert IPaymentEscrow.ZeroAddress();
         // Tokens sent to the escrow itself would be owed to no one (surplus).
         if (to == address(this)) revert IPaymentEscrow.InvalidRecipient(to);
@@ -176,22 +169,6 @@ library CustomerFunds {
         s.totals.customerBalances -= uint128(amount);
         emit IPaymentEscrow.Withdrawn(account, to, amount);
         token.safeTransfer(to, amount);
-    }
-
-    /// @notice {withdraw} authorised by the payer's signed Withdrawal (its nonce spent), relayable.
-    function withdrawWithSignature(
-        EscrowStorage.Layout storage s,
-        IERC20 token,
-        IPaymentEscrow.Withdrawal calldata w,
-        bytes calldata signature,
-        bytes32 domainSeparator
-    ) external {
-        if (block.timestamp > w.deadline) revert IPaymentEscrow.SignatureExpired(w.deadline);
-        // Not _typedDataHash: a second call site would stop it being inlined into the one-off batch loop.
-        bytes32 digest = MessageHashUtils.toTypedDataHash(domainSeparator, EscrowTypeHashes.withdrawal(w));
-        if (!BoundedSignature.isValidNow(w.payer, digest, signature)) revert IPaymentEscrow.InvalidSigner(w.payer);
-        EscrowStorage.useNonce(s, w.payer, w.nonce);
-        _withdraw(s, token, w.payer, w.to, w.amount);
     }
 
     /**
@@ -264,8 +241,16 @@ library CustomerFunds {
         _checkReceived(token, before, amount);
     }
 
+    /// @dev Asks the token `isBlocklisted(account)` (SettlementToken) or `isBlacklisted(account)` (USDC);
+    /// a token with neither is taken to have no blocklist.
     function _isBlocklisted(IERC20 token, address account) private view returns (bool) {
-        return TokenBlocklist.isBlocklisted(address(token), account);
+        (bool ok, bytes memory data) = address(token).staticcall(
+            abi.encodeWithSignature("isBlocklisted(address)", account)
+        );
+        if (!ok || data.length < 32) {
+            (ok, data) = address(token).staticcall(abi.encodeWithSignature("isBlacklisted(address)", account));
+        }
+        return ok && data.length >= 32 && abi.decode(data, (bool));
     }
 
     /// @dev The allowance path shared by deposit and depositWithPermit, once `amount` is checked.
