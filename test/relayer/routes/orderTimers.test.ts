@@ -237,6 +237,44 @@ describe("relayer API: signed order-timer actions", function () {
     });
   });
 
+  describe("GET /v1/merchant/payments/:id/refund-rejection-typed-data", function () {
+    it("hands the owner key the RefundRejection to sign; signed as given, it is relayed at its submit path", async function () {
+      const id = await escrowedPayment();
+      await expectSent(await h.request("POST", `/v1/payments/${id}/refund-requests`, { body: await requestBody(id) }));
+      const { key } = await h.issueKey(1n);
+      const deadline = far();
+      const res = await h.request(
+        "GET",
+        `/v1/merchant/payments/${id}/refund-rejection-typed-data?ordinal=1&deadline=${deadline}`,
+        {
+          key,
+        },
+      );
+      expect(res.status, res.text).to.equal(200);
+      expect(res.body.signer).to.equal(owner().address.toLowerCase());
+      expect(res.body.typedData.primaryType).to.equal("RefundRejection");
+      expect(res.body.typedData.message).to.deep.equal({ paymentId: id, ordinal: "1", deadline: deadline.toString() });
+      const { EIP712Domain: _domain, ...types } = res.body.typedData.types;
+      const signature = await owner().signTypedData(res.body.typedData.domain, types, res.body.typedData.message);
+      const submit = await h.request(res.body.submit.method, res.body.submit.path, {
+        key,
+        body: { ...res.body.submit.body, signature },
+      });
+      await expectSent(submit);
+      expect(await statusOf(id)).to.equal(PaymentStatus.RefundRejected);
+    });
+
+    it("another merchant's payment: 404 not_found; a passed deadline: 400 expired; a bad ordinal: 400", async function () {
+      const id = await escrowedPayment();
+      const route = `/v1/merchant/payments/${id}/refund-rejection-typed-data`;
+      const other = await h.issueKey(2n);
+      expectError(await h.request("GET", `${route}?ordinal=1`, { key: other.key }), 404, "not_found");
+      const { key } = await h.issueKey(1n);
+      expectError(await h.request("GET", `${route}?ordinal=1&deadline=${nowSec() - 10n}`, { key }), 400, "expired");
+      expectError(await h.request("GET", `${route}?ordinal=256`, { key }), 400, "validation_failed");
+    });
+  });
+
   describe("POST /v1/payments/:id/escalate", function () {
     async function rejected(): Promise<Hex> {
       const id = await escrowedPayment();
