@@ -7,11 +7,15 @@ import createPayment from "./customer/createPayment";
 import createPaymentBatch from "./customer/createPaymentBatch";
 import createWithdrawal from "./customer/createWithdrawal";
 import disputePayment from "./customer/disputePayment";
+import escalateRefundRequest from "./customer/escalateRefundRequest";
+import extendHold from "./customer/extendHold";
+import requestRefund from "./customer/requestRefund";
 import getAccount from "./customer/getAccount";
 import getPayment from "./customer/getPayment";
 import getMerchantCredit from "./customer/getMerchantCredit";
 import createPaymentRequest from "./merchant/createPaymentRequest";
 import createRefund from "./merchant/createRefund";
+import rejectRefundRequest from "./merchant/rejectRefundRequest";
 import createWebhook from "./merchant/createWebhook";
 import deleteWebhook from "./merchant/deleteWebhook";
 import disableWebhook from "./merchant/disableWebhook";
@@ -23,6 +27,7 @@ import getReport from "./merchant/getReport";
 import getMerchantPayment from "./merchant/getPayment";
 import getPaymentTimeline from "./merchant/getPaymentTimeline";
 import getRefundTypedData from "./merchant/getRefundTypedData";
+import getRefundRejectionTypedData from "./merchant/getRefundRejectionTypedData";
 import listPayments from "./merchant/listPayments";
 import listSettlements from "./merchant/listSettlements";
 import revokeApiKey from "./merchant/revokeApiKey";
@@ -40,6 +45,9 @@ export const ROUTES: readonly RouteModule[] = [
   getPayment,
   confirmPayment,
   disputePayment,
+  extendHold,
+  requestRefund,
+  escalateRefundRequest,
   createDeposit,
   createWithdrawal,
   getAccount,
@@ -49,6 +57,8 @@ export const ROUTES: readonly RouteModule[] = [
   getPaymentTimeline,
   getRefundTypedData,
   createRefund,
+  getRefundRejectionTypedData,
+  rejectRefundRequest,
   listSettlements,
   getBalance,
   getReport,
