@@ -97,7 +97,7 @@ function endTransaction(r: Replay): void {
     const p = r.ledger.payments.get(id)!;
     const resumed = p.timer?.resumePending;
     if (!resumed) continue;
-    p.timer!.resumePending = undefined;
+    delete p.timer!.resumePending;
     r.anomaly(
       "timer.resume-without-refund",
       `payment ${id}`,

@@ -63,7 +63,7 @@ export function applyLifecycleEvent(r: Replay, e: LifecycleEvent): void {
         );
       }
       if (p.timer?.resumePending) {
-        if (p.timer.resumePending.transactionHash === e.ref.transactionHash) p.timer.resumePending = undefined;
+        if (p.timer.resumePending.transactionHash === e.ref.transactionHash) delete p.timer.resumePending;
       }
       p.history.push({ kind: "refunded", ref: e.ref, amount, detail: `total refunded ${totalRefunded}` });
       takeHeld(r, p, t, "refunded", amount, e.ref);

@@ -194,10 +194,12 @@ function detach(p: PaymentState, t: TrancheState, ref: EventRef): PaymentTimer {
 
 function checkPayer(r: Replay, p: PaymentState, payer: string, ref: EventRef): void {
   if (payer === p.payer) return;
-  r.anomaly("payment.payer", `payment ${p.id}`, `${ref.event} names payer ${payer}, but the payment's payer is ${p.payer}`, [
-    p.escrowed,
-    ref,
-  ]);
+  r.anomaly(
+    "payment.payer",
+    `payment ${p.id}`,
+    `${ref.event} names payer ${payer}, but the payment's payer is ${p.payer}`,
+    [p.escrowed, ref],
+  );
 }
 
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();

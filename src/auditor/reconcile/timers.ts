@@ -207,13 +207,7 @@ function checkPayment(p: PaymentState, add: (input: MismatchInput) => void): voi
           );
         }
         if (s.merchantStatus === SUSPENDED) {
-          flag(
-            "timer.release-suspended",
-            `released while the merchant was Suspended`,
-            "Active",
-            "Suspended",
-            s.ref,
-          );
+          flag("timer.release-suspended", `released while the merchant was Suspended`, "Active", "Suspended", s.ref);
         }
         if (s.released + s.fee !== s.heldBefore) {
           flag(
