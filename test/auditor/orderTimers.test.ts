@@ -11,6 +11,7 @@ import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { runAudit } from "../../src/auditor/audit";
 import { readChainState } from "../../src/auditor/onchain";
+import { provePayment } from "../../src/auditor/proof";
 import { rebuild } from "../../src/auditor/rebuild";
 import { checkChain } from "../../src/auditor/reconcile/chain";
 import { checkEvents } from "../../src/auditor/reconcile/events";
@@ -201,6 +202,37 @@ describe("auditor: order timers", function () {
       expect(lines(m1, "hold-resumed")).to.have.length(1);
       expect(lines(m1, "released")).to.have.length(3);
       expect(lines(m2, "released")).to.have.length(1);
+    });
+  });
+
+  describe("a single payment's proof", function () {
+    it("lists its order-timer steps with the reason name and does not settle it with its tranche", async function () {
+      const toBlock = BigInt(await hre.ethers.provider.getBlockNumber());
+      const prove = (paymentId: Hex) =>
+        provePayment({
+          client: chain.client,
+          target,
+          paymentId,
+          fromBlock: target.deployBlock,
+          toBlock,
+          pageSize: 2_000n,
+        });
+      const proof = await prove(ids.resumed);
+      expect(proof.verified).to.equal(true);
+      expect(proof.status).to.equal("released");
+      expect(proof.history.map((h) => h.event)).to.deep.equal([
+        "escrow.PaymentEscrowed",
+        "escrow.RefundRequested",
+        "escrow.HoldResumed",
+        "escrow.PaymentRefunded",
+        "escrow.PaymentReleased",
+      ]);
+      expect(proof.history[1].detail).to.include("reason not_received");
+      const rejected = await prove(ids.rejectedReleased);
+      expect(rejected.history[1].detail).to.include("reason code_77");
+      expect(rejected.status).to.equal("released");
+      const inTranche = await prove(ids.inTranche);
+      expect(inTranche.status).to.equal("settled");
     });
   });
 
