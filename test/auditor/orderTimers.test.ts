@@ -17,6 +17,8 @@ import { checkChain } from "../../src/auditor/reconcile/chain";
 import { checkEvents } from "../../src/auditor/reconcile/events";
 import { checkFlows } from "../../src/auditor/reconcile/flows";
 import { merchantStatementsCsv } from "../../src/auditor/report/csv";
+import { reportEventsOf } from "../../src/auditor/report/merchant";
+import { replayMerchant, reportCsv, reportDay } from "../../src/protocol/reports";
 import { scan } from "../../src/auditor/scan";
 import { targetOf } from "../../src/auditor/target";
 import type { AuditEvent, AuditTarget, Hex, Mismatch } from "../../src/auditor/types";
@@ -202,6 +204,51 @@ describe("auditor: order timers", function () {
       expect(lines(m1, "hold-resumed")).to.have.length(1);
       expect(lines(m1, "released")).to.have.length(3);
       expect(lines(m2, "released")).to.have.length(1);
+    });
+  });
+
+  describe("merchant reports (the relayer's builders)", function () {
+    it("show each step, refund requests with their reason name, and keep the balance held through releases", async function () {
+      const result = await runAudit({ client: chain.client, target });
+      const m1 = chain.history.merchants[0].id;
+      const reportEvents = reportEventsOf(events);
+      const { lines, payouts } = replayMerchant(reportEvents.filter((e) => e.merchantId === m1));
+      // Balance held = held + disputed + released + claimable, as the rebuilt ledger has them.
+      const m = result.ledger.merchants.get(m1)!;
+      const disputed = [...result.ledger.payments.values()]
+        .filter((p) => p.merchantId === m1 && p.status === "disputed")
+        .reduce((sum, p) => sum + p.amount - p.refunded, 0n);
+      expect(lines.at(-1)!.balanceHeld).to.equal(m.held + disputed + m.released + m.claimable);
+      // The last payout paid the tranche's one payment and the three payments released on their own timer.
+      const last = payouts.at(-1)!;
+      expect(last.tranches.flatMap((t) => t.payments.map((p) => p.paymentId))).to.deep.equal([ids.inTranche]);
+      expect(last.released.filter((p) => p.source === "released").map((p) => p.paymentId)).to.have.members([
+        ids.extendedTwice,
+        ids.resumed,
+        ids.refundedThenExtended,
+      ]);
+
+      const request = events.find(about("RefundRequested", ids.resumed))!;
+      const day = reportDay(new Date(request.ref.timestamp * 1000).toISOString().slice(0, 10));
+      const input = {
+        merchantId: m1,
+        token: target.token.toLowerCase() as Hex,
+        events: reportEvents,
+        orderRefs: new Map(),
+      };
+      const rows = reportCsv("transactions", input, day).trim().split("\r\n");
+      expect(rows[0].endsWith(",balance_held_after,detail")).to.equal(true);
+      const requested = rows.filter((r) => r.split(",")[6] === "requested");
+      expect(requested.map((r) => r.match(/reason (\w+)/)![1]).sort()).to.deep.equal([
+        "cancelled_order",
+        "damaged",
+        "not_as_described",
+        "not_received",
+      ]);
+      expect(rows.filter((r) => r.split(",")[6] === "extended")).to.have.length(4);
+      const summary = reportCsv("summary", input, day).trim().split("\r\n");
+      expect(summary[0].endsWith(",requested_count,released_count")).to.equal(true);
+      expect(summary[1].split(",").slice(-2)).to.deep.equal(["4", "0"]);
     });
   });
 

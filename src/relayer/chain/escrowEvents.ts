@@ -99,6 +99,38 @@ const LAYOUTS = {
   MerchantPaid: [topic("merchantId", "uint"), topic("payout", "address"), word("amount", "uint")],
   PayoutDeferred: [topic("merchantId", "uint"), topic("payout", "address"), word("amount", "uint")],
   Claimed: [topic("merchantId", "uint"), topic("payout", "address"), word("amount", "uint")],
+  HoldExtended: [
+    topic("paymentId", "bytes32"),
+    topic("merchantId", "uint"),
+    topic("payer", "address"),
+    word("batchId", "uint"),
+    word("releaseAt", "uint"),
+    word("extensions", "uint"),
+  ],
+  RefundRequested: [
+    topic("paymentId", "bytes32"),
+    topic("merchantId", "uint"),
+    topic("payer", "address"),
+    word("batchId", "uint"),
+    word("amount", "uint"),
+    word("reason", "uint"),
+    word("holdLeft", "uint"),
+    word("respondBy", "uint"),
+  ],
+  RefundRequestRejected: [
+    topic("paymentId", "bytes32"),
+    topic("merchantId", "uint"),
+    topic("payer", "address"),
+    word("escalateBy", "uint"),
+    word("releaseAt", "uint"),
+  ],
+  HoldResumed: [topic("paymentId", "bytes32"), topic("merchantId", "uint"), word("releaseAt", "uint")],
+  PaymentReleased: [
+    topic("paymentId", "bytes32"),
+    topic("merchantId", "uint"),
+    word("released", "uint"),
+    word("fee", "uint"),
+  ],
 } as const satisfies Record<string, readonly FieldSpec[]>;
 
 type Layouts = typeof LAYOUTS;

@@ -48,7 +48,7 @@ describe("relayer chain: escrow event decoder", function () {
       items.push({ payment, signature: await signPayment(f, s.payer, payment) });
     }
     const batch = await submitBatch(f, items, [true, true, true, true, true, false, false]);
-    const [confirmed, refunded, ruled, timedOut] = batch.payments;
+    const [confirmed, refunded, ruled, timedOut, timed] = batch.payments;
     const payerOf = (p: (typeof batch.payments)[number]) => f.customers.find((c) => c.address === p.payment.payer)!;
 
     await f.escrow.connect(payerOf(confirmed)).confirm(confirmed.payment, confirmed.inclusion);
@@ -56,8 +56,16 @@ describe("relayer chain: escrow event decoder", function () {
     await f.escrow.connect(payerOf(ruled)).openDispute(ruled.payment, ruled.inclusion);
     await f.escrow.connect(f.arbiter).resolveDispute(ruled.payment, usd(3));
     await f.escrow.connect(payerOf(timedOut)).openDispute(timedOut.payment, timedOut.inclusion);
+    // The order timer: extended, a request answered in part (the clock resumes), another rejected,
+    // then released by anyone once its window ended.
+    await f.escrow.connect(payerOf(timed)).extendHold(timed.payment, timed.inclusion, 3600);
+    await f.escrow.connect(payerOf(timed)).requestRefund(timed.payment, timed.inclusion, usd(2), 2);
+    await f.escrow.connect(m2.owner).refund(timed.payment, timed.inclusion, usd(1));
+    await f.escrow.connect(payerOf(timed)).requestRefund(timed.payment, timed.inclusion, usd(3), 255);
+    await f.escrow.connect(m2.owner).rejectRefundRequest(timed.payment);
     await time.increase(DISPUTE_TIMEOUT + HOLD_PERIOD);
     await f.escrow.connect(f.stranger).resolveExpiredDispute(timedOut.payment);
+    await f.escrow.connect(f.stranger).release(timed.payment);
     // Merchant 2's payout cannot receive: its share is deferred; merchant 1 is paid.
     await f.token.connect(f.admin).blocklist(m2.payout.address);
     await f.escrow.settle([
