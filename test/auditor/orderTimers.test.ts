@@ -322,6 +322,49 @@ describe("auditor: order timers", function () {
       expect([m.expected, m.actual]).to.deep.equal(["<= 2", "3"]);
     });
 
+    it("an extension after the hold ended: timer.extension-after-release", function () {
+      const t = tampered(
+        about("HoldExtended", ids.extendedConfirmed),
+        (e) => ({ ...e, ref: { ...e.ref, timestamp: e.ref.timestamp + 8 * DAY } }) as AuditEvent,
+      );
+      expectFlagged(eventChecks(t.events), "timer.extension-after-release", t.target, ids.extendedConfirmed);
+    });
+
+    it("a request whose paused hold is not what was left: timer.request-hold-left", function () {
+      const t = tampered(
+        about("RefundRequested", ids.resumed),
+        (e) => ({ ...e, args: { ...e.args, holdLeft: (e.args as { holdLeft: number }).holdLeft + 60 } }) as AuditEvent,
+      );
+      const m = expectFlagged(eventChecks(t.events), "timer.request-hold-left", t.target, ids.resumed);
+      expect(Number(m.actual) - Number(m.expected)).to.equal(60);
+    });
+
+    it("a request after the hold ended: timer.request-after-release", function () {
+      const t = tampered(
+        about("RefundRequested", ids.refundedInFull),
+        (e) => ({ ...e, ref: { ...e.ref, timestamp: e.ref.timestamp + 8 * DAY } }) as AuditEvent,
+      );
+      expectFlagged(eventChecks(t.events), "timer.request-after-release", t.target, ids.refundedInFull);
+    });
+
+    it("a release while the merchant was Suspended: timer.release-suspended", function () {
+      const release = events.find(about("PaymentReleased", ids.rejectedReleased))!;
+      const m2 = chain.history.merchants[1].id;
+      const suspend = {
+        contract: "registry",
+        eventName: "MerchantStatusChanged",
+        args: { merchantId: m2, previousStatus: 1, newStatus: 2 },
+        ref: { ...release.ref, event: "registry.MerchantStatusChanged", logIndex: release.ref.logIndex - 1 },
+      } as unknown as AuditEvent;
+      const m = expectFlagged(
+        eventChecks([...events, suspend]),
+        "timer.release-suspended",
+        release,
+        ids.rejectedReleased,
+      );
+      expect([m.expected, m.actual]).to.deep.equal(["Active", "Suspended"]);
+    });
+
     it("an extension that skips the count: timer.extension-count", function () {
       const t = tampered(about("HoldExtended", ids.extendedTwice, 0), () => null);
       const second = events.find(about("HoldExtended", ids.extendedTwice, 1))!;
