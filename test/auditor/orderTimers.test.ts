@@ -509,6 +509,15 @@ describe("auditor: order timers", function () {
       ]);
     });
 
+    it("a timer event naming another merchant: payment.merchant", function () {
+      const t = tampered(
+        about("HoldExtended", ids.extendedConfirmed),
+        (e) => ({ ...e, args: { ...e.args, merchantId: chain.history.merchants[2].id } }) as AuditEvent,
+      );
+      expect(checksOf(eventChecks(t.events))).to.deep.equal(["payment.merchant"]);
+      expectFlagged(eventChecks(t.events), "payment.merchant", t.target, ids.extendedConfirmed);
+    });
+
     it("a release of a payment that never left its tranche: payment.transition", function () {
       const release = events.find(about("PaymentReleased", ids.extendedTwice))!;
       const forged = structuredClone(release);

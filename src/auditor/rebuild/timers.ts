@@ -23,6 +23,15 @@ type TimerEvent = EventOf<
 >;
 
 export function applyTimerEvent(r: Replay, e: TimerEvent): void {
+  const named = r.ledger.payments.get(e.args.paymentId);
+  if (named && named.merchantId !== e.args.merchantId) {
+    r.anomaly(
+      "payment.merchant",
+      `payment ${named.id}`,
+      `${e.ref.event} names merchant ${e.args.merchantId}, but the payment was escrowed to merchant ${named.merchantId}`,
+      [named.escrowed, e.ref],
+    );
+  }
   switch (e.eventName) {
     case "HoldExtended": {
       // Only a payment with no request open or rejected can be extended.
