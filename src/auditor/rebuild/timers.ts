@@ -84,7 +84,8 @@ export function applyTimerEvent(r: Replay, e: TimerEvent): void {
       p.recordStatus = 6;
       const detail = `refund of ${fmt(amount)} requested, reason ${refundReasonName(reason)}; answer by ${iso(respondBy)}`;
       p.history.push({ kind: "refund-requested", ref: e.ref, amount, detail });
-      merchantLine(r, p, e.ref, "refund-requested", amount, 0n, () => {}, detail);
+      // Asked for, not moved: the amount is in the detail, the held balance is unchanged.
+      merchantLine(r, p, e.ref, "refund-requested", 0n, 0n, () => {}, detail);
       return;
     }
     case "RefundRequestRejected": {
