@@ -34,6 +34,7 @@ import {
   type ChainIdentity,
 } from "../src/localnet/chainIdentity";
 import { deployInProcess } from "../src/localnet/deploy";
+import { defaultCurrency } from "../src/chain/deployments";
 import { RELAYER_MAIN } from "../src/localnet/paths";
 import type { ManagedProcess } from "../src/localnet/process";
 import { startRelayer } from "../src/localnet/relayer";
@@ -106,7 +107,7 @@ class LocalNetwork {
       },
     });
     const record = deployment.record;
-    const identity = await readChainIdentity(o.rpcUrl, record.contracts.PaymentEscrow.address);
+    const identity = await readChainIdentity(o.rpcUrl, defaultCurrency(record).escrow.address);
     let relayer: { url: string; signer: string | null; database: string; instances?: InstanceInfo[] };
     if (o.postgres) {
       const databaseUrl = await this.preparePostgres(identity);
@@ -121,7 +122,7 @@ class LocalNetwork {
         file: o.deploymentsFile,
         status: deployment.status,
         deployBlock: record.blockNumber,
-        contracts: contractAddresses(record),
+        ...contractAddresses(record),
         deployer: record.deployer,
       },
       relayer: {

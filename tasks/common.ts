@@ -21,6 +21,9 @@ import {
   deploymentsDirFromEnv,
   describeStatus,
   readDeployment,
+  currencyOf,
+  defaultCurrency,
+  type CurrencyDeployment,
   type DeploymentRecord,
 } from "../src/chain/deployments";
 
@@ -52,6 +55,19 @@ export async function liveDeployment(hre: HardhatRuntimeEnvironment): Promise<De
     );
   }
   return record;
+}
+
+/** The text of the tasks' `--currency` parameter. */
+export const CURRENCY_PARAM = "Currency code of the token/escrow to act on (default: the deployment's first)";
+
+/** The currency `code` names in `record` (its first when absent); a task failure naming the codes otherwise. */
+export function selectCurrency(record: DeploymentRecord, code: string | undefined): CurrencyDeployment {
+  if (code === undefined) return defaultCurrency(record);
+  try {
+    return currencyOf(record, code);
+  } catch (e) {
+    fail((e as Error).message);
+  }
 }
 
 /** The first configured account of the network: the operator the tasks act as. */

@@ -6,20 +6,30 @@
  */
 import { task } from "hardhat/config";
 import { formatUnits } from "ethers";
-import { fail, liveDeployment, operator, parseAddress, send, TOKEN_DECIMALS } from "./common";
+import {
+  CURRENCY_PARAM,
+  fail,
+  liveDeployment,
+  operator,
+  parseAddress,
+  selectCurrency,
+  send,
+  TOKEN_DECIMALS,
+} from "./common";
 
 const BUCKETS = ["customerBalances", "held", "disputed", "released", "claimable", "fees"] as const;
 
 task("escrow:liabilities", "Prints the escrow's liabilities by bucket and checks them against its token balance")
   .addFlag("json", "Print one JSON object (amounts in base units) instead of a table")
-  .setAction(async (args: { json: boolean }, hre) => {
+  .addOptionalParam("currency", CURRENCY_PARAM)
+  .setAction(async (args: { json: boolean; currency?: string }, hre) => {
     // Load the factories before the first RPC request (see the note in ./common).
     const [{ PaymentEscrow__factory }, { SettlementToken__factory }] = await Promise.all([
       import("../typechain-types/factories/contracts/PaymentEscrow__factory"),
       import("../typechain-types/factories/contracts/SettlementToken__factory"),
     ]);
     const record = await liveDeployment(hre);
-    const escrowAddress = record.contracts.PaymentEscrow.address;
+    const escrowAddress = selectCurrency(record, args.currency).escrow.address;
     const escrow = PaymentEscrow__factory.connect(escrowAddress, hre.ethers.provider);
     const token = SettlementToken__factory.connect(await escrow.token(), hre.ethers.provider);
     const [liabilities, balance, symbol] = await Promise.all([
@@ -69,7 +79,8 @@ task(
   "Sends the escrow's token balance beyond its liabilities to an address (signer: the default admin)",
 )
   .addParam("to", "Recipient of the surplus")
-  .setAction(async (args: { to: string }, hre) => {
+  .addOptionalParam("currency", CURRENCY_PARAM)
+  .setAction(async (args: { to: string; currency?: string }, hre) => {
     const to = parseAddress("to", args.to);
     const [{ PaymentEscrow__factory }, { SettlementToken__factory }] = await Promise.all([
       import("../typechain-types/factories/contracts/PaymentEscrow__factory"),
@@ -77,7 +88,7 @@ task(
     ]);
     const record = await liveDeployment(hre);
     const signer = await operator(hre);
-    const escrowAddress = record.contracts.PaymentEscrow.address;
+    const escrowAddress = selectCurrency(record, args.currency).escrow.address;
     const escrow = PaymentEscrow__factory.connect(escrowAddress, signer);
     const token = SettlementToken__factory.connect(await escrow.token(), hre.ethers.provider);
     const admin = await escrow.defaultAdmin();

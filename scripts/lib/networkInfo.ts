@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { ContractName, DeploymentRecord } from "../../src/chain/deployments";
+import type { DeploymentRecord, SharedContractName } from "../../src/chain/deployments";
 
 export const NETWORK_INFO_FILE = "network.json";
 
@@ -22,7 +22,10 @@ export interface NetworkInfo {
     /** "deployed" now, or "existing" (a live deployment was reused). */
     status: "deployed" | "existing";
     deployBlock: number;
-    contracts: Record<ContractName, string>;
+    /** The contracts every currency shares. */
+    contracts: Record<SharedContractName, string>;
+    /** Each currency's token and escrow, the first being the one the relayer serves. */
+    currencies: CurrencyInfo[];
     deployer: string;
   };
   relayer: {
@@ -69,11 +72,28 @@ export function redactDatabaseUrl(url: string): string {
   }
 }
 
-export function contractAddresses(record: DeploymentRecord): Record<ContractName, string> {
-  return Object.fromEntries(Object.entries(record.contracts).map(([name, c]) => [name, c.address])) as Record<
-    ContractName,
-    string
-  >;
+export interface CurrencyInfo {
+  code: string;
+  symbol: string;
+  token: string;
+  escrow: string;
+}
+
+export function contractAddresses(
+  record: DeploymentRecord,
+): Pick<NetworkInfo["deployment"], "contracts" | "currencies"> {
+  return {
+    contracts: Object.fromEntries(Object.entries(record.contracts).map(([name, c]) => [name, c.address])) as Record<
+      SharedContractName,
+      string
+    >,
+    currencies: record.currencies.map((c) => ({
+      code: c.code,
+      symbol: c.symbol,
+      token: c.token.address,
+      escrow: c.escrow.address,
+    })),
+  };
 }
 
 export function relayerUrls(
@@ -109,7 +129,12 @@ export function displayPath(file: string, cwd = process.cwd()): string {
 /** The summary `npm start` prints last: one line per place, aligned, nothing else. */
 export function formatSummary(info: NetworkInfo, show: (file: string) => string = displayPath): string[] {
   const { chain, deployment, relayer } = info;
-  const width = Math.max(...Object.keys(deployment.contracts).map((name) => name.length)) + 4;
+  const currencyRows = deployment.currencies.flatMap((c) => [
+    [`${c.code} escrow`, c.escrow],
+    [`${c.code} token`, `${c.token}  (${c.symbol})`],
+  ]);
+  const labels = [...Object.keys(deployment.contracts), ...currencyRows.map(([label]) => label)];
+  const width = Math.max(...labels.map((name) => name.length)) + 4;
   const row = (label: string, value: string) => `  ${label.padEnd(width)}${value}`;
   const chainNote = chain.startedHere ? "started here, stops with Ctrl-C" : "already running, left running";
   return [
@@ -123,6 +148,7 @@ export function formatSummary(info: NetworkInfo, show: (file: string) => string 
         : "(the chain was started elsewhere: its log is wherever that process writes)",
     ),
     row("deployment", `${show(deployment.file)}  (${deployment.status}, deploy block ${deployment.deployBlock})`),
+    ...currencyRows.map(([label, value]) => row(`  ${label}`, value)),
     ...Object.entries(deployment.contracts).map(([name, address]) => row(`  ${name}`, address)),
     row("relayer", relayer.instances ? `${relayer.url}  (api-1; every instance below)` : relayer.url),
     row("  dashboard", `${relayer.url}/dashboard/  (sign in with a merchant API key)`),

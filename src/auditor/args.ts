@@ -11,9 +11,13 @@ Rebuilds StablePay's ledger from the chain's events alone and reconciles it with
 
   --network <name>       read deployments/<name>.json (DEPLOYMENTS_DIR overrides the folder)
   --deployments <file>   read this deployment record instead
+  --currency <code>      audit this currency only (default: every currency of the record,
+                         one after the other; --payment, --reports, --credit and
+                         --state-file need one currency)
   --rpc <url>            JSON-RPC endpoint (default: $RPC_URL; for localhost $LOCAL_RPC_URL
                          or http://127.0.0.1:8545; for testnet $TESTNET_RPC_URL)
-  --out <dir>            where to write the reports (default: audit-out/<network>)
+  --out <dir>            where to write the reports, one folder per currency
+                         (default: audit-out/<network>, so audit-out/<network>/<currency>)
   --payment <id>         prove one payment (history + Merkle inclusion proof) instead
   --from-block <n>       first block to scan (default: the deploy block)
   --to-block <n>         last block to scan and reconcile at (default: latest)
@@ -36,6 +40,8 @@ export interface CliOptions {
   help: boolean;
   network?: string;
   deployments?: string;
+  /** --currency: the one currency to audit; every currency of the record when absent. */
+  currency?: string;
   rpc?: string;
   out?: string;
   payment?: Hex;
@@ -61,6 +67,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
       options: {
         network: { type: "string" },
         deployments: { type: "string" },
+        currency: { type: "string" },
         rpc: { type: "string" },
         out: { type: "string" },
         payment: { type: "string" },
@@ -86,6 +93,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     quiet: values.quiet === true,
     network: text("network"),
     deployments: text("deployments"),
+    currency: text("currency"),
     rpc: text("rpc"),
     out: text("out"),
     stateFile: text("state-file"),

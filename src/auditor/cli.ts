@@ -6,10 +6,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createPublicClient, http, webSocket, type PublicClient } from "viem";
-import { deploymentsDirFromEnv } from "../chain/deployments";
-import { parseCli, rpcUrlFor, USAGE } from "./args";
+import { deploymentsDirFromEnv, type CurrencyDeployment, type DeploymentRecord } from "../chain/deployments";
+import { parseCli, rpcUrlFor, USAGE, type CliOptions } from "./args";
 import { preflight, runAudit, scanChain } from "./audit";
-import { isAuditError, MerchantNotFoundError } from "./errors";
+import { isAuditError, MerchantNotFoundError, UsageError } from "./errors";
 import { proofText, provePayment } from "./proof";
 import { plain } from "./report/json";
 import { creditOf, merchantsOf, orderRefsFromChain, reportEventsOf, writeMerchantReports } from "./report/merchant";
@@ -17,6 +17,7 @@ import { summaryText } from "./report/summary";
 import { writeReports } from "./report/write";
 import type { ScanProgress } from "./scan";
 import { loadDeployment, targetOf } from "./target";
+import type { AuditTarget } from "./types";
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -44,70 +45,34 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       file: options.deployments,
       dir: deploymentsDirFromEnv(process.cwd(), io.env),
     });
-    const target = targetOf(record);
-    const client = io.client ?? clientFor(rpcUrlFor(target.network, options.rpc, io.env));
-    const outDir = options.out ?? path.join("audit-out", target.network);
-
-    if (options.payment) {
-      const latest = await preflight(client, target);
-      const proof = await provePayment({
-        client,
-        target,
-        paymentId: options.payment,
-        fromBlock: options.fromBlock ?? target.deployBlock,
-        toBlock: options.toBlock ?? latest,
-        pageSize: options.pageSize ?? 2_000n,
-      });
-      io.stdout(proofText(proof));
-      mkdirSync(outDir, { recursive: true });
-      const file = path.join(outDir, `proof-${proof.paymentId}.json`);
-      writeFileSync(file, JSON.stringify(plain(proof), null, 2) + "\n");
-      io.stdout(`\nWrote ${file}`);
-      return proof.verified ? 0 : 1;
-    }
-
-    const scanOptions = {
-      client,
-      target,
-      fromBlock: options.fromBlock,
-      toBlock: options.toBlock,
-      pageSize: options.pageSize,
-      stateFile: options.stateFile,
-      onProgress: options.quiet ? undefined : progressPrinter(io),
-    };
-    if (options.reports !== undefined || options.credit !== undefined) {
-      const scanned = await scanChain(scanOptions);
-      const events = reportEventsOf(scanned.events);
-      if (options.credit !== undefined) {
-        const id = options.credit;
-        const registered = scanned.events.some(
-          (e) => e.contract === "registry" && e.eventName === "MerchantRegistered" && e.args.merchantId === id,
-        );
-        if (!registered)
-          throw new MerchantNotFoundError(`No merchant ${id} was registered up to block ${scanned.toBlock}`);
-        const record = creditOf(options.credit, target, events, {
-          blockNumber: scanned.toBlock,
-          timestamp: scanned.blockTimestamp,
-        });
-        io.stdout(JSON.stringify(record, null, 2));
-        return 0;
-      }
-      const merchants = options.merchant !== undefined ? [options.merchant] : merchantsOf(events);
-      const mine = events.filter((e) => merchants.includes(e.merchantId));
-      const orderRefs = await orderRefsFromChain(client, target, mine);
-      const token = target.token.toLowerCase() as `0x${string}`;
-      const files = writeMerchantReports(options.reports!, merchants, { token, events: mine, orderRefs }, options.day!);
-      io.stdout(
-        `Wrote ${files.length} files to ${options.reports}: ${files.map((f) => path.relative(options.reports!, f)).join(", ")}`,
+    const currencies = currenciesToAudit(record, options.currency);
+    const oneOnly = options.payment !== undefined || options.reports !== undefined || options.credit !== undefined;
+    if ((oneOnly || options.stateFile !== undefined) && currencies.length > 1) {
+      throw new UsageError(
+        `The deployment has the currencies ${currencies.map((c) => c.code).join(", ")}: ` +
+          `name one with --currency for --payment, --reports, --credit or --state-file`,
       );
-      return 0;
     }
+    const client = io.client ?? clientFor(rpcUrlFor(record.network, options.rpc, io.env));
+    const outRoot = options.out ?? path.join("audit-out", record.network);
+    if (oneOnly) return await singleTask(options, io, client, targetOf(record, currencies[0]), outRoot);
 
-    const result = await runAudit(scanOptions);
-    io.stdout(summaryText(result));
-    const files = writeReports(result, outDir);
-    io.stdout(`\nWrote ${files.length} files to ${outDir}: ${files.map((f) => path.relative(outDir, f)).join(", ")}`);
-    return result.mismatches.length === 0 ? 0 : 1;
+    const verdicts: string[] = [];
+    let exitCode = 0;
+    for (const currency of currencies) {
+      if (verdicts.length > 0) io.stdout("");
+      const target = targetOf(record, currency);
+      const result = await runAudit(scanOptionsOf(options, io, client, target));
+      io.stdout(summaryText(result));
+      const outDir = path.join(outRoot, currency.code);
+      const files = writeReports(result, outDir);
+      io.stdout(`\nWrote ${files.length} files to ${outDir}: ${files.map((f) => path.relative(outDir, f)).join(", ")}`);
+      const clean = result.mismatches.length === 0;
+      if (!clean) exitCode = 1;
+      verdicts.push(`${currency.code} ${clean ? "clean" : `${result.mismatches.length} mismatches`}`);
+    }
+    if (currencies.length > 1) io.stdout(`\nCurrencies: ${verdicts.join(", ")}`);
+    return exitCode;
   } catch (e) {
     if (isAuditError(e)) {
       io.stderr(`audit: ${e.message}`);
@@ -118,6 +83,81 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     io.stderr(`audit: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     return 2;
   }
+}
+
+/** The currencies to audit: the one `code` names, or every currency of the record. */
+function currenciesToAudit(record: DeploymentRecord, code: string | undefined): CurrencyDeployment[] {
+  if (code === undefined) return record.currencies;
+  const found = record.currencies.find((c) => c.code === code);
+  if (!found) {
+    throw new UsageError(`--currency ${code}: the deployment has ${record.currencies.map((c) => c.code).join(", ")}`);
+  }
+  return [found];
+}
+
+function scanOptionsOf(options: CliOptions, io: CliIo, client: PublicClient, target: AuditTarget) {
+  return {
+    client,
+    target,
+    fromBlock: options.fromBlock,
+    toBlock: options.toBlock,
+    pageSize: options.pageSize,
+    stateFile: options.stateFile,
+    onProgress: options.quiet ? undefined : progressPrinter(io),
+  };
+}
+
+/** --payment, --reports or --credit: about one currency's escrow. */
+async function singleTask(
+  options: CliOptions,
+  io: CliIo,
+  client: PublicClient,
+  target: AuditTarget,
+  outRoot: string,
+): Promise<number> {
+  const outDir = path.join(outRoot, target.currency);
+  if (options.payment) {
+    const latest = await preflight(client, target);
+    const proof = await provePayment({
+      client,
+      target,
+      paymentId: options.payment,
+      fromBlock: options.fromBlock ?? target.deployBlock,
+      toBlock: options.toBlock ?? latest,
+      pageSize: options.pageSize ?? 2_000n,
+    });
+    io.stdout(proofText(proof));
+    mkdirSync(outDir, { recursive: true });
+    const file = path.join(outDir, `proof-${proof.paymentId}.json`);
+    writeFileSync(file, JSON.stringify(plain(proof), null, 2) + "\n");
+    io.stdout(`\nWrote ${file}`);
+    return proof.verified ? 0 : 1;
+  }
+
+  const scanned = await scanChain(scanOptionsOf(options, io, client, target));
+  const events = reportEventsOf(scanned.events);
+  if (options.credit !== undefined) {
+    const id = options.credit;
+    const registered = scanned.events.some(
+      (e) => e.contract === "registry" && e.eventName === "MerchantRegistered" && e.args.merchantId === id,
+    );
+    if (!registered) throw new MerchantNotFoundError(`No merchant ${id} was registered up to block ${scanned.toBlock}`);
+    const record = creditOf(options.credit, target, events, {
+      blockNumber: scanned.toBlock,
+      timestamp: scanned.blockTimestamp,
+    });
+    io.stdout(JSON.stringify(record, null, 2));
+    return 0;
+  }
+  const merchants = options.merchant !== undefined ? [options.merchant] : merchantsOf(events);
+  const mine = events.filter((e) => merchants.includes(e.merchantId));
+  const orderRefs = await orderRefsFromChain(client, target, mine);
+  const token = target.token.toLowerCase() as `0x${string}`;
+  const files = writeMerchantReports(options.reports!, merchants, { token, events: mine, orderRefs }, options.day!);
+  io.stdout(
+    `Wrote ${files.length} files to ${options.reports}: ${files.map((f) => path.relative(options.reports!, f)).join(", ")}`,
+  );
+  return 0;
 }
 
 function clientFor(url: string): PublicClient {

@@ -5,7 +5,14 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { getAddress } from "viem";
-import { DeploymentFileError, readDeployment, validateDeployment, type DeploymentRecord } from "../chain/deployments";
+import {
+  DeploymentFileError,
+  defaultCurrency,
+  readDeployment,
+  validateDeployment,
+  type CurrencyDeployment,
+  type DeploymentRecord,
+} from "../chain/deployments";
 import { DeploymentError } from "./errors";
 import type { Address, AuditTarget } from "./types";
 
@@ -43,14 +50,19 @@ function readDeploymentFile(file: string, network: string | undefined): Deployme
   return record;
 }
 
-export function targetOf(record: DeploymentRecord): AuditTarget {
+/** What the audit reads: the shared registry and one currency's escrow and token (by default the first). */
+export function targetOf(
+  record: DeploymentRecord,
+  currency: CurrencyDeployment = defaultCurrency(record),
+): AuditTarget {
   return {
     network: record.network,
     chainId: record.chainId,
+    currency: currency.code,
     deployBlock: BigInt(record.blockNumber),
-    token: getAddress(record.contracts.SettlementToken.address) as Address,
+    token: getAddress(currency.token.address) as Address,
     registry: getAddress(record.contracts.MerchantRegistry.address) as Address,
-    escrow: getAddress(record.contracts.PaymentEscrow.address) as Address,
-    externalToken: record.contracts.SettlementToken.external === true,
+    escrow: getAddress(currency.escrow.address) as Address,
+    externalToken: currency.token.external === true,
   };
 }

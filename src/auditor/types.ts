@@ -37,6 +37,8 @@ export type EventOf<C extends ContractKey, N extends string> = Extract<AuditEven
 export interface AuditTarget {
   network: string;
   chainId: number;
+  /** The currency audited: its escrow and token (docs/CURRENCIES.md); the registry is shared. */
+  currency: string;
   /** Block of the first deployment transaction: nothing of ours can be logged before it. */
   deployBlock: bigint;
   token: Address;

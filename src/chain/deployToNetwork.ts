@@ -8,11 +8,18 @@ import { copyFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { Contract, isAddress, getAddress, id as keccakId, type ContractTransactionResponse, type Signer } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import { deployStablePay, DEFAULT_ADMIN_DELAY, DEFAULT_DISPUTE_TIMEOUT } from "./deploy";
 import {
-  CONTRACT_NAMES,
+  deployStablePay,
+  DEFAULT_ADMIN_DELAY,
+  DEFAULT_CURRENCIES,
+  DEFAULT_DISPUTE_TIMEOUT,
+  type CurrencyOptions,
+} from "./deploy";
+import {
+  CURRENCY_CODE_PATTERN,
   DEFAULT_DEPLOYMENTS_DIR,
   DEPLOYMENT_SCHEMA_VERSION,
+  defaultCurrency,
   deploymentPath,
   deploymentStatus,
   describeStatus,
@@ -20,9 +27,8 @@ import {
   writeDeployment,
   type ConstructorArg,
   type ContractDeployment,
-  type ContractName,
+  type CurrencyDeployment,
   type DeploymentRecord,
-  type DeploymentRoles,
 } from "./deployments";
 
 /** Operator role holders; any left out goes to the deployer. */
@@ -38,8 +44,15 @@ export interface RoleHolders {
 export interface DeployScriptOptions extends Partial<RoleHolders> {
   /** Receiver of protocol fees (default: the deployer). */
   feeRecipient?: string;
-  /** Address of a USDC-like token already on the chain, used instead of deploying a SettlementToken. */
+  /**
+   * The currencies by code, each a SettlementToken of our own (default: USD alone; env CURRENCIES,
+   * comma-separated). An existing token, if given, comes first.
+   */
+  currencies?: string[];
+  /** Address of a USDC-like token already on the chain, deployed over as the first currency (env EXISTING_TOKEN). */
   existingToken?: string;
+  /** Its currency code (env EXISTING_TOKEN_CODE; default: its symbol, upper-cased). */
+  existingTokenCode?: string;
   /** Deploy even when the recorded deployment is live on the connected chain. */
   force?: boolean;
   /** Directory of deployment records (default: <project root>/deployments). Relative paths are from the project root. */
@@ -51,8 +64,6 @@ export interface DeployScriptOptions extends Partial<RoleHolders> {
   write?: boolean;
   /** Deployer (default: the network's first configured account). Receives DEFAULT_ADMIN_ROLE everywhere. */
   signer?: Signer;
-  tokenName?: string;
-  tokenSymbol?: string;
   adminDelay?: bigint;
   disputeTimeout?: bigint;
   /** Progress and summary lines (default: console.log). */
@@ -86,6 +97,8 @@ export const DEPLOY_ENV_VARS = [
   ...Object.values(ROLE_ENV),
   "FEE_RECIPIENT",
   "EXISTING_TOKEN",
+  "EXISTING_TOKEN_CODE",
+  "CURRENCIES",
   "FORCE_REDEPLOY",
   "DEPLOYMENTS_DIR",
   "SAVE_DEPLOYMENT",
@@ -117,11 +130,23 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): DeployScri
   }
   options.feeRecipient = envAddress(env, "FEE_RECIPIENT");
   options.existingToken = envAddress(env, "EXISTING_TOKEN");
+  if (env.EXISTING_TOKEN_CODE?.trim()) options.existingTokenCode = currencyCode(env.EXISTING_TOKEN_CODE.trim());
+  if (env.CURRENCIES?.trim()) options.currencies = env.CURRENCIES.split(",").map((c) => currencyCode(c.trim()));
   options.force = envFlag(env, "FORCE_REDEPLOY");
   if (env.DEPLOYMENTS_DIR) options.dir = env.DEPLOYMENTS_DIR;
   const save = envFlag(env, "SAVE_DEPLOYMENT");
   if (save !== undefined) options.write = save;
   return options;
+}
+
+const CODE = new RegExp(CURRENCY_CODE_PATTERN);
+
+/** A currency code as given, or an error naming the rule. */
+export function currencyCode(code: string): string {
+  if (!CODE.test(code)) {
+    throw new Error(`"${code}" is not a currency code: 2 to 12 capital letters or digits, starting with a letter`);
+  }
+  return code;
 }
 
 /** What role granting needs of the three AccessControl contracts. */
@@ -198,10 +223,18 @@ export async function deploy(hre: HardhatRuntimeEnvironment, options: DeployScri
     }
     if (previous) {
       const status = await deploymentStatus(provider, previous);
+      const wanted = options.existingToken ? undefined : options.currencies;
+      const recordedCodes = previous.currencies.map((c) => c.code);
+      if (status.live && !options.force && wanted && wanted.join(",") !== recordedCodes.join(",")) {
+        throw new Error(
+          `The live deployment in ${file} has the currencies ${recordedCodes.join(", ")}, not ${wanted.join(", ")}. ` +
+            `Set FORCE_REDEPLOY=true (or another DEPLOYMENTS_DIR) to deploy a new set with these currencies.`,
+        );
+      }
       if (status.live && !options.force) {
         log(
           `StablePay is already deployed on ${network} (chain ${chainId}): PaymentEscrow ` +
-            `${previous.contracts.PaymentEscrow.address} is live (record ${file}, deploy block ${previous.blockNumber}).`,
+            `${defaultCurrency(previous).escrow.address} is live (record ${file}, deploy block ${previous.blockNumber}).`,
         );
         log("Nothing deployed. Set FORCE_REDEPLOY=true to deploy a new set of contracts.");
         printSummary(previous, file, log);
@@ -243,37 +276,46 @@ export async function deploy(hre: HardhatRuntimeEnvironment, options: DeployScri
     arbiter: options.arbiter ?? deployer,
   };
   const feeRecipient = getAddress(options.feeRecipient ?? deployer);
+  const currencies: CurrencyOptions[] = (options.currencies ?? DEFAULT_CURRENCIES.map((c) => c.code)).map((code) => ({
+    code: currencyCode(code),
+  }));
   const existingToken = options.existingToken ? getAddress(options.existingToken) : undefined;
   if (existingToken) {
     const symbol = await checkExistingToken(hre, existingToken);
-    log(`Using existing token ${existingToken} (${symbol}) instead of deploying a SettlementToken`);
+    const code = currencyCode(options.existingTokenCode ?? symbol.toUpperCase());
+    log(`Using existing token ${existingToken} (${symbol}) as currency ${code}`);
+    // An existing token replaces our own token of the same code, and comes first.
+    const others = options.currencies ? currencies.filter((c) => c.code !== code) : [];
+    currencies.splice(0, currencies.length, { code, existingToken }, ...others);
   }
 
-  log(`Deploying StablePay to ${network} (chain ${chainId}) from ${deployer}`);
+  log(
+    `Deploying StablePay to ${network} (chain ${chainId}) from ${deployer}: ${currencies.map((c) => c.code).join(", ")}`,
+  );
   const deployed = await deployStablePay(signer, {
     admin: deployer,
     feeRecipient,
-    existingToken,
-    tokenName: options.tokenName,
-    tokenSymbol: options.tokenSymbol,
+    currencies,
     adminDelay: options.adminDelay ?? DEFAULT_ADMIN_DELAY,
     disputeTimeout: options.disputeTimeout ?? DEFAULT_DISPUTE_TIMEOUT,
   });
-  const { token, registry, escrow } = deployed;
+  const { registry } = deployed;
 
-  // Operator roles. The deployer holds DEFAULT_ADMIN_ROLE on all three contracts (it can grant);
-  // it keeps admin, to be handed over later with the two-step, delayed default-admin transfer.
+  // Operator roles. The deployer holds DEFAULT_ADMIN_ROLE on every contract (it can grant); it
+  // keeps admin, to be handed over later with the two-step, delayed default-admin transfer.
   const grants: [AccessControlled, string, string, string][] = [
     [registry, "MerchantRegistry", "REGISTRAR_ROLE", holders.registrar],
-    [escrow, "PaymentEscrow", "ARBITER_ROLE", holders.arbiter],
   ];
-  if (!existingToken) {
-    grants.unshift(
-      [token, "SettlementToken", "MASTER_MINTER_ROLE", holders.masterMinter],
-      [token, "SettlementToken", "PAUSER_ROLE", holders.pauser],
-      [token, "SettlementToken", "BLOCKLISTER_ROLE", holders.blocklister],
-      [token, "SettlementToken", "RESCUER_ROLE", holders.rescuer],
-    );
+  for (const c of deployed.currencies) {
+    if (!c.external) {
+      grants.push(
+        [c.token, `${c.code} SettlementToken`, "MASTER_MINTER_ROLE", holders.masterMinter],
+        [c.token, `${c.code} SettlementToken`, "PAUSER_ROLE", holders.pauser],
+        [c.token, `${c.code} SettlementToken`, "BLOCKLISTER_ROLE", holders.blocklister],
+        [c.token, `${c.code} SettlementToken`, "RESCUER_ROLE", holders.rescuer],
+      );
+    }
+    grants.push([c.escrow, `${c.code} PaymentEscrow`, "ARBITER_ROLE", holders.arbiter]);
   }
   for (const [contract, contractName, roleName, holder] of grants) {
     const role = keccakId(roleName);
@@ -289,51 +331,62 @@ export async function deploy(hre: HardhatRuntimeEnvironment, options: DeployScri
     if (!receipt) throw new Error(`No receipt for deployment transaction ${hash}`);
     return receipt.blockNumber;
   };
-  const addresses: Record<ContractName, string> = {
-    SettlementToken: await token.getAddress(),
-    MerchantRegistry: await registry.getAddress(),
-    CustomerFunds: deployed.libraries.customerFunds,
-    PaymentLifecycle: deployed.libraries.paymentLifecycle,
-    Settlement: deployed.libraries.settlement,
-    PaymentEscrow: await escrow.getAddress(),
+  const deployedAt = async (
+    address: string,
+    txHash: string,
+    args: readonly unknown[] = [],
+  ): Promise<ContractDeployment> => ({
+    address: getAddress(address),
+    txHash,
+    blockNumber: await receiptBlock(txHash),
+    constructorArgs: serializeArgs(args),
+  });
+  const contracts: DeploymentRecord["contracts"] = {
+    MerchantRegistry: await deployedAt(
+      await registry.getAddress(),
+      deployed.transactions.MerchantRegistry,
+      deployed.constructorArgs.MerchantRegistry,
+    ),
+    CustomerFunds: await deployedAt(deployed.libraries.customerFunds, deployed.transactions.CustomerFunds),
+    PaymentLifecycle: await deployedAt(deployed.libraries.paymentLifecycle, deployed.transactions.PaymentLifecycle),
+    Settlement: await deployedAt(deployed.libraries.settlement, deployed.transactions.Settlement),
   };
-  const contracts = {} as Record<ContractName, ContractDeployment>;
-  for (const name of CONTRACT_NAMES) {
-    const address = getAddress(addresses[name]);
-    if (name === "SettlementToken" && existingToken) {
-      contracts[name] = { address, txHash: null, blockNumber: null, constructorArgs: [], external: true };
-      continue;
-    }
-    const txHash = deployed.transactions[name];
-    if (!txHash) throw new Error(`deployStablePay reported no transaction for ${name}`);
-    contracts[name] = {
-      address,
-      txHash,
-      blockNumber: await receiptBlock(txHash),
-      constructorArgs: serializeArgs(deployed.constructorArgs[name]),
-    };
-  }
-  contracts.PaymentEscrow.libraries = {
+  const libraries = {
     "contracts/libraries/CustomerFunds.sol:CustomerFunds": contracts.CustomerFunds.address,
     "contracts/libraries/PaymentLifecycle.sol:PaymentLifecycle": contracts.PaymentLifecycle.address,
     "contracts/libraries/Settlement.sol:Settlement": contracts.Settlement.address,
   };
+  const recorded: CurrencyDeployment[] = [];
+  for (const c of deployed.currencies) {
+    const tokenAddress = getAddress(await c.token.getAddress());
+    const [symbol, decimals] = await Promise.all([c.token.symbol(), c.token.decimals()]);
+    recorded.push({
+      code: c.code,
+      symbol,
+      decimals: Number(decimals),
+      token: c.transactions.token
+        ? await deployedAt(tokenAddress, c.transactions.token, c.constructorArgs.token)
+        : { address: tokenAddress, txHash: null, blockNumber: null, constructorArgs: [], external: true },
+      escrow: {
+        ...(await deployedAt(await c.escrow.getAddress(), c.transactions.escrow, c.constructorArgs.escrow)),
+        libraries,
+      },
+      roles: {
+        token: c.external
+          ? {}
+          : {
+              DEFAULT_ADMIN_ROLE: deployer,
+              MASTER_MINTER_ROLE: getAddress(holders.masterMinter),
+              PAUSER_ROLE: getAddress(holders.pauser),
+              BLOCKLISTER_ROLE: getAddress(holders.blocklister),
+              RESCUER_ROLE: getAddress(holders.rescuer),
+            },
+        escrow: { DEFAULT_ADMIN_ROLE: deployer, ARBITER_ROLE: getAddress(holders.arbiter) },
+      },
+    });
+  }
 
-  const roles: DeploymentRoles = {
-    SettlementToken: existingToken
-      ? {}
-      : {
-          DEFAULT_ADMIN_ROLE: deployer,
-          MASTER_MINTER_ROLE: getAddress(holders.masterMinter),
-          PAUSER_ROLE: getAddress(holders.pauser),
-          BLOCKLISTER_ROLE: getAddress(holders.blocklister),
-          RESCUER_ROLE: getAddress(holders.rescuer),
-        },
-    MerchantRegistry: { DEFAULT_ADMIN_ROLE: deployer, REGISTRAR_ROLE: getAddress(holders.registrar) },
-    PaymentEscrow: { DEFAULT_ADMIN_ROLE: deployer, ARBITER_ROLE: getAddress(holders.arbiter) },
-  };
-
-  const blocks = Object.values(contracts)
+  const blocks = [...Object.values(contracts), ...recorded.flatMap((c) => [c.token, c.escrow])]
     .map((c) => c.blockNumber)
     .filter((b): b is number => b !== null);
   const record: DeploymentRecord = {
@@ -345,7 +398,8 @@ export async function deploy(hre: HardhatRuntimeEnvironment, options: DeployScri
     blockNumber: Math.min(...blocks),
     feeRecipient,
     contracts,
-    roles,
+    currencies: recorded,
+    roles: { MerchantRegistry: { DEFAULT_ADMIN_ROLE: deployer, REGISTRAR_ROLE: getAddress(holders.registrar) } },
   };
 
   const written = persist ? writeDeployment(record, dir) : null;
@@ -362,9 +416,12 @@ export async function deploy(hre: HardhatRuntimeEnvironment, options: DeployScri
 function printSummary(record: DeploymentRecord, file: string | null, log: (line: string) => void): void {
   const c = record.contracts;
   log(`StablePay on ${record.network} (chain ${record.chainId}), deploy block ${record.blockNumber}:`);
-  log(`  SettlementToken   ${c.SettlementToken.address}${c.SettlementToken.external ? " (existing token)" : ""}`);
   log(`  MerchantRegistry  ${c.MerchantRegistry.address}`);
-  log(`  PaymentEscrow     ${c.PaymentEscrow.address}`);
+  for (const currency of record.currencies) {
+    const external = currency.token.external ? ", existing token" : "";
+    log(`  ${currency.code.padEnd(17)} PaymentEscrow ${currency.escrow.address}`);
+    log(`  ${"".padEnd(17)} token ${currency.token.address} (${currency.symbol}${external})`);
+  }
   log(`  libraries         CustomerFunds ${c.CustomerFunds.address}`);
   log(`                    PaymentLifecycle ${c.PaymentLifecycle.address}`);
   log(`                    Settlement ${c.Settlement.address}`);

@@ -8,63 +8,105 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { Contract, isAddress, isHexString, type Provider } from "ethers";
+import { Type, type Static } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { Contract, type Provider } from "ethers";
 
-/** Bumped when the shape of the record changes incompatibly. */
-export const DEPLOYMENT_SCHEMA_VERSION = 1;
+/** Bumped when the shape of the record changes incompatibly (2: several currencies over one registry). */
+export const DEPLOYMENT_SCHEMA_VERSION = 2;
 
-/** Every contract deployStablePay deploys (or, for SettlementToken, may reuse), in deployment order. */
-export const CONTRACT_NAMES = [
-  "SettlementToken",
-  "MerchantRegistry",
-  "CustomerFunds",
-  "PaymentLifecycle",
-  "Settlement",
-  "PaymentEscrow",
-] as const;
-export type ContractName = (typeof CONTRACT_NAMES)[number];
+/** The contracts every currency shares: one registry, and the escrow's linked libraries. */
+export const SHARED_CONTRACT_NAMES = ["MerchantRegistry", "CustomerFunds", "PaymentLifecycle", "Settlement"] as const;
+export type SharedContractName = (typeof SHARED_CONTRACT_NAMES)[number];
+
+/** A currency's code as records, APIs and logs name it: "USD", "EUR", "USDC". */
+export const CURRENCY_CODE_PATTERN = "^[A-Z][A-Z0-9]{1,11}$";
+
+const Address = Type.String({ pattern: "^0x[0-9a-fA-F]{40}$" });
+const TxHash = Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" });
+const BlockNumber = Type.Integer({ minimum: 0 });
+const Roles = Type.Record(Type.String({ pattern: "^[A-Z_]+$" }), Address);
+
+const ContractDeploymentSchema = Type.Object(
+  {
+    address: Address,
+    /** Hash of the creation transaction; null for a token that was not deployed by us (EXISTING_TOKEN). */
+    txHash: Type.Union([TxHash, Type.Null()]),
+    /** Block of the creation transaction; null when txHash is null. */
+    blockNumber: Type.Union([BlockNumber, Type.Null()]),
+    /** Constructor arguments in order; bigints as decimal strings. Empty for libraries and external tokens. */
+    constructorArgs: Type.Array(Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+    /** True for a USDC-like token that already existed on the chain (EXISTING_TOKEN). */
+    external: Type.Optional(Type.Boolean()),
+    /** Linked libraries, by fully qualified name (escrows only). */
+    libraries: Type.Optional(Type.Record(Type.String(), Address)),
+  },
+  { additionalProperties: false },
+);
+export type ContractDeployment = Static<typeof ContractDeploymentSchema>;
 
 /** A constructor argument as stored in JSON: bigints become decimal strings. */
-export type ConstructorArg = string | number | boolean;
+export type ConstructorArg = ContractDeployment["constructorArgs"][number];
 
-export interface ContractDeployment {
-  address: string;
-  /** Hash of the creation transaction; null for a token that was not deployed by us (EXISTING_TOKEN). */
-  txHash: string | null;
-  /** Block of the creation transaction; null when txHash is null. */
-  blockNumber: number | null;
-  /** Constructor arguments in order; bigints as decimal strings. Empty for libraries and external tokens. */
-  constructorArgs: ConstructorArg[];
-  /** True for a USDC-like token that already existed on the chain (EXISTING_TOKEN). */
-  external?: boolean;
-  /** Linked libraries, by fully qualified name (PaymentEscrow only). */
-  libraries?: Record<string, string>;
+const CurrencyDeploymentSchema = Type.Object(
+  {
+    code: Type.String({ pattern: CURRENCY_CODE_PATTERN }),
+    /** The token's own symbol (spUSD, USDC). */
+    symbol: Type.String({ minLength: 1 }),
+    decimals: Type.Integer({ minimum: 0, maximum: 36 }),
+    token: ContractDeploymentSchema,
+    escrow: ContractDeploymentSchema,
+    /** Holders of each role, by role name; the token's is empty when the token is external. */
+    roles: Type.Object({ token: Roles, escrow: Roles }, { additionalProperties: false }),
+  },
+  { additionalProperties: false },
+);
+/** One currency: its token and the escrow that holds it (docs/CURRENCIES.md). */
+export type CurrencyDeployment = Static<typeof CurrencyDeploymentSchema>;
+
+const DeploymentRecordSchema = Type.Object(
+  {
+    schemaVersion: Type.Literal(DEPLOYMENT_SCHEMA_VERSION),
+    /** Hardhat network name the record was written for (also the file name). */
+    network: Type.String({ minLength: 1 }),
+    chainId: Type.Integer({ minimum: 1 }),
+    deployer: Address,
+    /** ISO 8601 time the deployment finished. */
+    deployedAt: Type.String({ minLength: 1 }),
+    /** Deploy block: the block of the first deployment transaction (where indexers start). */
+    blockNumber: BlockNumber,
+    /** Receiver of protocol fees (every escrow's feeRecipient at deployment). */
+    feeRecipient: Address,
+    /** The contracts every currency shares. */
+    contracts: Type.Object(
+      Object.fromEntries(SHARED_CONTRACT_NAMES.map((n) => [n, ContractDeploymentSchema])) as Record<
+        SharedContractName,
+        typeof ContractDeploymentSchema
+      >,
+      { additionalProperties: false },
+    ),
+    /** The currencies, at least one; the first is the default of services that serve one. */
+    currencies: Type.Array(CurrencyDeploymentSchema, { minItems: 1 }),
+    roles: Type.Object({ MerchantRegistry: Roles }, { additionalProperties: false }),
+  },
+  { additionalProperties: false },
+);
+export type DeploymentRecord = Static<typeof DeploymentRecordSchema>;
+
+/** The currency services that serve one currency use: the record's first. */
+export function defaultCurrency(record: DeploymentRecord): CurrencyDeployment {
+  return record.currencies[0];
 }
 
-/** Holders of each role, by contract and role name (the role constant's name in Solidity). */
-export interface DeploymentRoles {
-  /** Empty when the token is external: its roles are not ours to grant. */
-  SettlementToken: Partial<
-    Record<"DEFAULT_ADMIN_ROLE" | "MASTER_MINTER_ROLE" | "PAUSER_ROLE" | "BLOCKLISTER_ROLE" | "RESCUER_ROLE", string>
-  >;
-  MerchantRegistry: Record<"DEFAULT_ADMIN_ROLE" | "REGISTRAR_ROLE", string>;
-  PaymentEscrow: Record<"DEFAULT_ADMIN_ROLE" | "ARBITER_ROLE", string>;
-}
-
-export interface DeploymentRecord {
-  schemaVersion: number;
-  /** Hardhat network name the record was written for (also the file name). */
-  network: string;
-  chainId: number;
-  deployer: string;
-  /** ISO 8601 time the deployment finished. */
-  deployedAt: string;
-  /** Deploy block: the block of the first deployment transaction (where indexers start). */
-  blockNumber: number;
-  /** Receiver of protocol fees (PaymentEscrow.feeRecipient at deployment). */
-  feeRecipient: string;
-  contracts: Record<ContractName, ContractDeployment>;
-  roles: DeploymentRoles;
+/** The currency with `code`; throws naming the codes the record has. */
+export function currencyOf(record: DeploymentRecord, code: string): CurrencyDeployment {
+  const found = record.currencies.find((c) => c.code === code);
+  if (!found) {
+    throw new Error(
+      `No currency "${code}" in the deployment on ${record.network}: it has ${record.currencies.map((c) => c.code).join(", ")}`,
+    );
+  }
+  return found;
 }
 
 export const DEFAULT_DEPLOYMENTS_DIR = "deployments";
@@ -155,29 +197,40 @@ export function writeDeployment(record: DeploymentRecord, dir: string = DEFAULT_
 export type DeploymentStatus =
   | { live: true }
   | { live: false; reason: "chain-mismatch"; recordedChainId: number; connectedChainId: number }
-  | { live: false; reason: "no-code"; address: string }
-  | { live: false; reason: "not-this-escrow"; address: string; detail: string };
+  | { live: false; reason: "no-code"; address: string; currency: string }
+  | { live: false; reason: "not-this-escrow"; address: string; currency: string; detail: string };
 
 const ESCROW_WIRING_ABI = ["function token() view returns (address)", "function registry() view returns (address)"];
 
 /**
- * Checks a record against the connected chain: same chain id, code at the recorded escrow address,
- * and that code is an escrow wired to the recorded token and registry (so a contract that merely
- * happens to sit at a reused address after a chain reset does not count).
+ * Checks a record against the connected chain: same chain id, and for every currency code at the
+ * recorded escrow address, that code being an escrow wired to the recorded token and registry (so a
+ * contract that merely happens to sit at a reused address after a chain reset does not count).
  */
 export async function deploymentStatus(provider: Provider, record: DeploymentRecord): Promise<DeploymentStatus> {
   const connectedChainId = Number((await provider.getNetwork()).chainId);
   if (connectedChainId !== record.chainId) {
     return { live: false, reason: "chain-mismatch", recordedChainId: record.chainId, connectedChainId };
   }
-  const address = record.contracts.PaymentEscrow.address;
+  for (const currency of record.currencies) {
+    const status = await escrowStatus(provider, currency, record.contracts.MerchantRegistry.address);
+    if (!status.live) return status;
+  }
+  return { live: true };
+}
+
+async function escrowStatus(
+  provider: Provider,
+  currency: CurrencyDeployment,
+  expectedRegistry: string,
+): Promise<DeploymentStatus> {
+  const address = currency.escrow.address;
   const code = await provider.getCode(address);
-  if (code === "0x") return { live: false, reason: "no-code", address };
+  if (code === "0x") return { live: false, reason: "no-code", address, currency: currency.code };
   try {
     const escrow = new Contract(address, ESCROW_WIRING_ABI, provider);
     const [token, registry] = (await Promise.all([escrow.token(), escrow.registry()])) as [string, string];
-    const expectedToken = record.contracts.SettlementToken.address;
-    const expectedRegistry = record.contracts.MerchantRegistry.address;
+    const expectedToken = currency.token.address;
     if (
       token.toLowerCase() !== expectedToken.toLowerCase() ||
       registry.toLowerCase() !== expectedRegistry.toLowerCase()
@@ -186,16 +239,23 @@ export async function deploymentStatus(provider: Provider, record: DeploymentRec
         live: false,
         reason: "not-this-escrow",
         address,
+        currency: currency.code,
         detail: `its token/registry are ${token}/${registry}, the record says ${expectedToken}/${expectedRegistry}`,
       };
     }
   } catch (e) {
-    return { live: false, reason: "not-this-escrow", address, detail: (e as Error).message.split("\n")[0] };
+    return {
+      live: false,
+      reason: "not-this-escrow",
+      address,
+      currency: currency.code,
+      detail: (e as Error).message.split("\n")[0],
+    };
   }
   return { live: true };
 }
 
-/** True when the record's escrow is deployed on the connected chain (same chain id, code present). */
+/** True when every escrow of the record is deployed on the connected chain (same chain id, wired code). */
 export async function hasLiveDeployment(provider: Provider, record: DeploymentRecord): Promise<boolean> {
   return (await deploymentStatus(provider, record)).live;
 }
@@ -207,93 +267,58 @@ export function describeStatus(status: DeploymentStatus): string {
     case "chain-mismatch":
       return `recorded for chain ${status.recordedChainId}, but the connected chain is ${status.connectedChainId}`;
     case "no-code":
-      return `no code at the recorded PaymentEscrow address ${status.address} (chain reset?)`;
+      return `no code at the recorded ${status.currency} PaymentEscrow address ${status.address} (chain reset?)`;
     case "not-this-escrow":
-      return `the code at ${status.address} is not the recorded PaymentEscrow: ${status.detail}`;
+      return `the code at ${status.address} is not the recorded ${status.currency} PaymentEscrow: ${status.detail}`;
   }
 }
 
-// ------------------------------------------------------------------------------------------------
-// Validation (hand-written: the record is small and the project has no schema library)
-// ------------------------------------------------------------------------------------------------
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function isBlockNumber(v: unknown): v is number {
-  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
-}
+const recordChecker = TypeCompiler.Compile(DeploymentRecordSchema);
 
 /** Lists what is wrong with `data` as a {@link DeploymentRecord} (empty when it is valid). */
 export function validateDeployment(data: unknown): string[] {
+  if (!recordChecker.Check(data)) {
+    return [...recordChecker.Errors(data)].map(
+      (e) => `${e.path.slice(1).replaceAll("/", ".") || "(top level)"}: ${e.message}`,
+    );
+  }
   const problems: string[] = [];
   const need = (ok: boolean, what: string): void => {
     if (!ok) problems.push(what);
   };
-  if (!isObject(data)) return ["the top level must be a JSON object"];
-
-  need(data.schemaVersion === DEPLOYMENT_SCHEMA_VERSION, `schemaVersion must be ${DEPLOYMENT_SCHEMA_VERSION}`);
-  need(typeof data.network === "string" && data.network.length > 0, "network must be a non-empty string");
-  need(
-    typeof data.chainId === "number" && Number.isSafeInteger(data.chainId) && data.chainId > 0,
-    "chainId must be a positive integer",
-  );
-  need(typeof data.deployer === "string" && isAddress(data.deployer), "deployer must be an address");
-  need(
-    typeof data.deployedAt === "string" && !Number.isNaN(Date.parse(data.deployedAt)),
-    "deployedAt must be an ISO 8601 date",
-  );
-  need(isBlockNumber(data.blockNumber), "blockNumber must be a non-negative integer");
-  need(typeof data.feeRecipient === "string" && isAddress(data.feeRecipient), "feeRecipient must be an address");
-
-  if (!isObject(data.contracts)) {
-    problems.push("contracts must be an object");
-  } else {
-    for (const name of CONTRACT_NAMES) {
-      const c = data.contracts[name];
-      const at = `contracts.${name}`;
-      if (!isObject(c)) {
-        problems.push(`${at} is missing`);
-        continue;
-      }
-      need(typeof c.address === "string" && isAddress(c.address), `${at}.address must be an address`);
-      const external = c.external === true;
-      need(c.external === undefined || typeof c.external === "boolean", `${at}.external must be a boolean`);
-      need(!external || name === "SettlementToken", `${at}.external is only allowed for SettlementToken`);
-      if (external) {
-        need(c.txHash === null && c.blockNumber === null, `${at}: an external token has null txHash and blockNumber`);
-      } else {
-        need(typeof c.txHash === "string" && isHexString(c.txHash, 32), `${at}.txHash must be a 32-byte hex hash`);
-        need(isBlockNumber(c.blockNumber), `${at}.blockNumber must be a non-negative integer`);
-      }
+  need(!Number.isNaN(Date.parse(data.deployedAt)), "deployedAt must be an ISO 8601 date");
+  const contracts: [string, ContractDeployment][] = Object.entries(data.contracts).map(([name, c]) => [
+    `contracts.${name}`,
+    c,
+  ]);
+  data.currencies.forEach((c, i) => {
+    contracts.push([`currencies.${i}.token`, c.token], [`currencies.${i}.escrow`, c.escrow]);
+    need(c.escrow.libraries !== undefined, `currencies.${i}.escrow.libraries: an escrow names its linked libraries`);
+  });
+  for (const [at, c] of contracts) {
+    if (c.external) {
+      need(at.endsWith(".token"), `${at}.external is only allowed for a token`);
+      need(c.txHash === null && c.blockNumber === null, `${at}: an external token has null txHash and blockNumber`);
+    } else {
       need(
-        Array.isArray(c.constructorArgs) &&
-          c.constructorArgs.every((a) => ["string", "number", "boolean"].includes(typeof a)),
-        `${at}.constructorArgs must be an array of strings, numbers or booleans`,
+        c.txHash !== null && c.blockNumber !== null,
+        `${at}: txHash and blockNumber are set for a contract we deployed`,
       );
-      if (c.libraries !== undefined) {
-        need(
-          isObject(c.libraries) && Object.values(c.libraries).every((a) => typeof a === "string" && isAddress(a)),
-          `${at}.libraries must map library names to addresses`,
-        );
-      }
     }
   }
-
-  if (!isObject(data.roles)) {
-    problems.push("roles must be an object");
-  } else {
-    for (const name of ["SettlementToken", "MerchantRegistry", "PaymentEscrow"] as const) {
-      const r = data.roles[name];
-      if (!isObject(r)) {
-        problems.push(`roles.${name} must be an object`);
-        continue;
-      }
-      for (const [role, holder] of Object.entries(r)) {
-        need(typeof holder === "string" && isAddress(holder), `roles.${name}.${role} must be an address`);
-      }
-    }
-  }
+  const unique = (values: string[], what: string): void =>
+    need(new Set(values).size === values.length, `currencies: two share one ${what}`);
+  unique(
+    data.currencies.map((c) => c.code),
+    "code",
+  );
+  unique(
+    data.currencies.map((c) => c.token.address.toLowerCase()),
+    "token",
+  );
+  unique(
+    data.currencies.map((c) => c.escrow.address.toLowerCase()),
+    "escrow",
+  );
   return problems;
 }

@@ -27,6 +27,7 @@ import { signOneOffPayment, type SignedOneOffPayment as SdkSignedOneOffPayment }
 import { fromEthersSigner } from "../sdk/signers";
 import { setIntervalMining } from "./anvil";
 import { deployInChild } from "./deploy";
+import { defaultCurrency, type DeploymentRecord } from "../chain/deployments";
 import { startNode, type LocalNode, type NodeKind } from "./node";
 import { freePort, jsonRpc } from "./rpc";
 
@@ -147,14 +148,15 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
 
 async function connectLocalChain(node: LocalNode, dir: string, blockTime: number | null): Promise<LocalChain> {
   const deploymentsFile = path.join(dir, "localhost.json");
-  const record = JSON.parse(fs.readFileSync(deploymentsFile, "utf8"));
+  const record = JSON.parse(fs.readFileSync(deploymentsFile, "utf8")) as DeploymentRecord;
+  const currency = defaultCurrency(record);
   const chainId = BigInt(record.chainId);
   const provider = new JsonRpcProvider(node.url, Network.from(chainId), { staticNetwork: true, cacheTimeout: -1 });
   // ethers polls for receipts every 4 s by default: far too slow beside anvil's interval mining.
   if (blockTime !== null) provider.pollingInterval = 100;
   const deployer = new Wallet(LOCAL_DEV_SIGNER_KEY, provider);
-  const escrowAddress = record.contracts.PaymentEscrow.address as Address;
-  const token = SettlementToken__factory.connect(record.contracts.SettlementToken.address, deployer);
+  const escrowAddress = currency.escrow.address as Address;
+  const token = SettlementToken__factory.connect(currency.token.address, deployer);
   const registry = MerchantRegistry__factory.connect(record.contracts.MerchantRegistry.address, deployer);
   const escrow = PaymentEscrow__factory.connect(escrowAddress, deployer);
   const rpc = <T = unknown>(method: string, params: unknown[] = []) =>

@@ -8,7 +8,18 @@
  *      │ deadline passed        │ simulation rejects   │ PaymentRejected              ├─ PaymentConfirmed ─▶ released ─┐
  *      ▼                        ▼                      ▼                              ├─ PaymentRefunded (full) ─▶ refunded
  *   expired                 rejected               rejected                           ├─ DisputeOpened ─▶ disputed ─▶ resolved
- *                                                                                     └─ TrancheSettled ─▶ settled ◀──┘
+ *                                                                                     ├─ TrancheSettled ─▶ settled ◀──┤
+ *                                                                                     └─ order timer (below)          │
+ *
+ * The order timer: a buyer's action takes an escrowed payment out of its tranche onto its own timer.
+ *
+ *   escrowed, held ─HoldExtended─▶ held
+ *   escrowed, held ─RefundRequested─▶ refund_requested ─RefundRequestRejected─▶ refund_rejected
+ *   refund_requested ─HoldResumed (a partial refund answered it)─▶ held
+ *   held, refund_rejected ─PaymentReleased (from releaseAt)─▶ released ─settle pays its balance─▶ settled
+ *   refund_requested ─DisputeOpened (unanswered by respondBy)─▶ disputed
+ *   refund_rejected ─DisputeOpened (escalated by the payer)─▶ disputed
+ *   held, refund_requested, refund_rejected ─PaymentRefunded (full)─▶ refunded; ─PaymentConfirmed─▶ released
  *
  * The chain is the final word: every state after `submitted` is set from escrow events.
  */
@@ -25,10 +36,19 @@ export const PaymentState = {
   Submitted: "submitted",
   /** PaymentEscrowed seen on chain (with the configured confirmations). */
   Escrowed: "escrowed",
-  /** The payer confirmed delivery: released to the merchant, waiting for settlement. */
+  /**
+   * Released to the merchant's released balance, waiting for settlement: the payer confirmed
+   * delivery, or the payment's own timer ended (PaymentReleased).
+   */
   Released: "released",
   /** Fully refunded to the payer's escrow balance. */
   Refunded: "refunded",
+  /** On its own timer (the payer extended the hold, or a partial refund answered a request): releasable from `releaseAt`. */
+  Held: "held",
+  /** The payer asked for a refund: the clock is paused until the merchant answers or `respondBy` passes. */
+  RefundRequested: "refund_requested",
+  /** The merchant rejected the request: the payer may escalate it until `escalateBy`; releasable from `releaseAt`. */
+  RefundRejected: "refund_rejected",
   /** Under dispute. */
   Disputed: "disputed",
   /** Dispute ruled (or timed out). */

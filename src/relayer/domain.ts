@@ -34,13 +34,58 @@ export interface PaymentRecord extends Payment {
   leafIndex: number | null;
   txHash: Hex | null;
   refunded: bigint;
+  /**
+   * When it becomes releasable (unix seconds): its tranche's time while untouched; on its own timer
+   * the payment's (extensions included); null while a refund request pauses the clock.
+   */
   releaseAt: bigint | null;
+  /**
+   * Set once a buyer's action took the payment out of its tranche onto its own order timer (the
+   * chain watcher writes it from the escrow's events); null or absent for an untouched payment.
+   */
+  timer?: OrderTimer | null;
   /** Payment request it pays, if any. */
   requestId: string | null;
   /** How intake verified the signature; null for payments stored before this was recorded. */
   signatureKind: SignatureKind | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A refund request the payer opened: open (refund_requested) or rejected (refund_rejected). */
+export interface RefundRequestRecord {
+  amount: bigint;
+  /** The reason code the payer gave (src/protocol/enums.ts refundReasonName). */
+  reason: number;
+  /** When the merchant's answer is overdue (unix seconds): from then anyone escalates it. */
+  respondBy: bigint;
+}
+
+/**
+ * A payment's own timer as the escrow's events describe it (IPaymentEscrow.PaymentRecord).
+ * `dueAt` and the chain position are the relayer's: when the order-timer keeper acts on it, and
+ * which event wrote it last.
+ */
+export interface OrderTimer {
+  /** Hold extensions the payer made so far. */
+  extensions: number;
+  /** Refund requests the payer opened so far. */
+  refundRequests: number;
+  /** While a request pauses the clock: the seconds of hold that were left. */
+  holdLeft: bigint | null;
+  /** The open or rejected request; null once answered by a refund (or never opened). */
+  request: RefundRequestRecord | null;
+  /** After a rejection: the last moment the payer may escalate it to a dispute. */
+  escalateBy: bigint | null;
+  /**
+   * When the keeper acts (unix seconds, by chain time): `release` at releaseAt (held,
+   * refund_rejected), `escalateUnansweredRefundRequest` at respondBy (refund_requested); null once
+   * the payment left its timer (released, refunded, disputed).
+   */
+  dueAt: bigint | null;
+  /** Block and position (among the watched logs of that block) of the last event applied. */
+  block: bigint;
+  logIndex: number;
 }
 
 /** A payment as intake stores it on acceptance: not yet batched, escrowed, refunded or released. */
@@ -59,6 +104,7 @@ export function acceptedPayment(
     txHash: null,
     refunded: 0n,
     releaseAt: null,
+    timer: null,
     requestId: p.requestId,
     signatureKind: p.signatureKind,
     createdAt: p.createdAt,

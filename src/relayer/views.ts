@@ -1,6 +1,7 @@
 /** Stored records as the API and webhook events show them; below both http/ and webhooks/. */
 import type { Hex, PaymentRecord, SettlementRecord } from "./domain";
-import type { PaymentView, SettlementView } from "../protocol/schemas";
+import type { OrderTimerView, PaymentView, SettlementView } from "../protocol/schemas";
+import { refundReasonName } from "../protocol/enums";
 
 /** A payment's Merkle proof in its on-chain batch (http/inclusion.ts builds it). */
 export interface InclusionView {
@@ -33,10 +34,30 @@ export function paymentView(p: PaymentRecord, inclusion?: InclusionView | null):
     txHash: p.txHash,
     refunded: p.refunded.toString(),
     releaseAt: str(p.releaseAt),
+    timer: timerView(p),
     requestId: p.requestId,
     createdAt: iso(p.createdAt),
     updatedAt: iso(p.updatedAt),
     ...(inclusion === undefined ? {} : { inclusion }),
+  };
+}
+
+/** The payment's own order timer, or null while it is untouched in its tranche. */
+export function timerView(p: PaymentRecord): OrderTimerView | null {
+  const t = p.timer;
+  if (!t) return null;
+  return {
+    releaseAt: str(p.releaseAt),
+    extensions: t.extensions,
+    refundRequests: t.refundRequests,
+    holdLeft: str(t.holdLeft),
+    refundRequest: t.request && {
+      amount: t.request.amount.toString(),
+      reason: t.request.reason,
+      reasonName: refundReasonName(t.request.reason),
+      respondBy: t.request.respondBy.toString(),
+    },
+    escalateBy: str(t.escalateBy),
   };
 }
 

@@ -116,8 +116,8 @@ describe("auditor: audit of a scripted history", function () {
     expect(result.mismatches).to.deep.equal([]);
     const { ledger } = result;
     const provider = hre.ethers.provider;
-    const escrow = PaymentEscrow__factory.connect(record.contracts.PaymentEscrow.address, provider);
-    const token = SettlementToken__factory.connect(record.contracts.SettlementToken.address, provider);
+    const escrow = PaymentEscrow__factory.connect(record.currencies[0].escrow.address, provider);
+    const token = SettlementToken__factory.connect(record.currencies[0].token.address, provider);
     const registry = MerchantRegistry__factory.connect(record.contracts.MerchantRegistry.address, provider);
 
     // Customer balances and the six buckets.
@@ -126,8 +126,8 @@ describe("auditor: audit of a scripted history", function () {
       expect(ledger.customers.get(customer)!.balance, customer).to.equal(await escrow.balanceOf(customer));
     }
     expect(ledger.totals).to.deep.equal(await liabilitiesOf(escrow));
-    expect(ledger.token.balances.get(record.contracts.PaymentEscrow.address as Hex)).to.equal(
-      await token.balanceOf(record.contracts.PaymentEscrow.address),
+    expect(ledger.token.balances.get(record.currencies[0].escrow.address as Hex)).to.equal(
+      await token.balanceOf(record.currencies[0].escrow.address),
     );
 
     // Every batch's commitment, rebuilt from its PaymentEscrowed ids.
@@ -374,10 +374,10 @@ describe("auditor: audit of a scripted history", function () {
     const chain = await loadFixture(storyFixture);
     const stateFile = path.join(dir, "other-state.json");
     await cli(chain, ["--state-file", stateFile, "--out", path.join(dir, "other")]);
-    const other = { ...chain.record, contracts: { ...chain.record.contracts } };
-    other.contracts.PaymentEscrow = {
-      ...other.contracts.PaymentEscrow,
-      address: chain.record.contracts.MerchantRegistry.address,
+    const [usd] = chain.record.currencies;
+    const other = {
+      ...chain.record,
+      currencies: [{ ...usd, escrow: { ...usd.escrow, address: chain.record.contracts.MerchantRegistry.address } }],
     };
     const out = capture(chain.client);
     const code = await main(

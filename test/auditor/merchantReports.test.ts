@@ -70,12 +70,13 @@ describe("auditor: merchant reports and credit record (--reports, --credit)", fu
 
   async function relayerReports(chain: AuditedChain): Promise<RelayerReports> {
     const c = chain.record.contracts;
+    const [usd] = chain.record.currencies;
     const index = await startReportIndex({
       addresses: {
         chainId: BigInt(chain.record.chainId),
-        escrow: c.PaymentEscrow.address,
+        escrow: usd.escrow.address,
         registry: c.MerchantRegistry.address,
-        token: c.SettlementToken.address,
+        token: usd.token.address,
         startBlock: BigInt(chain.record.blockNumber),
       },
       pageBlocks: 7n,
@@ -84,7 +85,7 @@ describe("auditor: merchant reports and credit record (--reports, --credit)", fu
     const head = await index.through();
     const read = (m: bigint) => index.store.reportIndex.events(m, head.blockNumber);
     return {
-      token: c.SettlementToken.address.toLowerCase() as Hex,
+      token: usd.token.address.toLowerCase() as Hex,
       head,
       events: async (m) => (await read(m)).events,
       orderRefs: async (m) => (await read(m)).orderRefs,
@@ -172,7 +173,7 @@ describe("auditor: merchant reports and credit record (--reports, --credit)", fu
         previousClosing = n("closing_balance_held");
       }
       // What the escrow still holds for the merchant: held + disputed + released + claimable.
-      const escrow = await ethers.getContractAt("PaymentEscrow", chain.record.contracts.PaymentEscrow.address);
+      const escrow = await ethers.getContractAt("PaymentEscrow", chain.record.currencies[0].escrow.address);
       const [released, claimable] = await escrow.merchantBalances(m.id);
       expect(previousClosing >= released + claimable, `merchant ${m.id}`).to.equal(true);
     }

@@ -134,7 +134,7 @@ describe("auditor: order timers", function () {
 
     it("rebuilds every payment record field, the tranche and the merchant's released balance as the chain has them", async function () {
       const result = await runAudit({ client: chain.client, target });
-      const escrow = PaymentEscrow__factory.connect(chain.record.contracts.PaymentEscrow.address, hre.ethers.provider);
+      const escrow = PaymentEscrow__factory.connect(target.escrow, hre.ethers.provider);
       for (const id of [ids.extendedTwice, ids.resumed, ids.escalated, ids.unanswered, ids.rejectedReleased]) {
         const p = result.ledger.payments.get(id)!;
         const r = await escrow.paymentRecord(id);

@@ -190,6 +190,7 @@ describe("auditor: units", function () {
         quiet: true,
         network: "localhost",
         deployments: undefined,
+        currency: undefined,
         rpc: undefined,
         out: "o",
         stateFile: "s.json",

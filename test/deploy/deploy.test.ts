@@ -1,7 +1,8 @@
 /**
  * scripts/deploy.ts's deploy() on the in-process network, and the deployment record module
  * (src/chain/deployments.ts): what the record contains, re-deploy detection (live, stale,
- * forced, other chain), role grants, EXISTING_TOKEN and environment parsing.
+ * forced, other chain), role grants, several currencies over one registry, EXISTING_TOKEN and
+ * environment parsing.
  */
 import { expect } from "chai";
 import hre, { ethers } from "hardhat";
@@ -11,7 +12,7 @@ import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { deploy, optionsFromEnv, type DeployResult, type DeployScriptOptions } from "../../src/chain/deployToNetwork";
 import {
-  CONTRACT_NAMES,
+  SHARED_CONTRACT_NAMES,
   deploymentPath,
   deploymentStatus,
   hasLiveDeployment,
@@ -103,8 +104,13 @@ describe("deploy script (in-process network)", function () {
     it("records every contract with code, its creation tx and block; deploy block is the first tx's", async function () {
       const r = result.record;
       const blocks: number[] = [];
-      for (const name of CONTRACT_NAMES) {
-        const c = r.contracts[name];
+      const [usd] = r.currencies;
+      const all = [
+        ...SHARED_CONTRACT_NAMES.map((name) => [name, r.contracts[name]] as const),
+        ["USD token", usd.token] as const,
+        ["USD escrow", usd.escrow] as const,
+      ];
+      for (const [name, c] of all) {
         expect(await ethers.provider.getCode(c.address), name).to.not.equal("0x");
         const receipt = await ethers.provider.getTransactionReceipt(c.txHash!);
         expect(receipt, name).to.not.equal(null);
@@ -114,16 +120,18 @@ describe("deploy script (in-process network)", function () {
         blocks.push(c.blockNumber!);
       }
       expect(r.blockNumber).to.equal(Math.min(...blocks));
-      expect(r.blockNumber).to.equal(r.contracts.SettlementToken.blockNumber);
+      expect(r.blockNumber).to.equal(r.contracts.MerchantRegistry.blockNumber);
+      expect(r.currencies.map((c) => [c.code, c.symbol, c.decimals])).to.deep.equal([["USD", "spUSD", 6]]);
     });
 
     it("records constructor arguments with bigints as decimal strings, and the linked libraries", async function () {
       const c = result.record.contracts;
+      const [usd] = result.record.currencies;
       const delay = DEFAULT_ADMIN_DELAY.toString();
-      expect(c.SettlementToken.constructorArgs).to.deep.equal(["StablePay USD", "spUSD", delay, deployer.address]);
+      expect(usd.token.constructorArgs).to.deep.equal(["StablePay USD", "spUSD", delay, deployer.address]);
       expect(c.MerchantRegistry.constructorArgs).to.deep.equal([delay, deployer.address]);
-      expect(c.PaymentEscrow.constructorArgs).to.deep.equal([
-        c.SettlementToken.address,
+      expect(usd.escrow.constructorArgs).to.deep.equal([
+        usd.token.address,
         c.MerchantRegistry.address,
         holders.feeRecipient,
         DEFAULT_DISPUTE_TIMEOUT.toString(),
@@ -132,10 +140,10 @@ describe("deploy script (in-process network)", function () {
       ]);
       for (const lib of ["CustomerFunds", "PaymentLifecycle", "Settlement"] as const) {
         expect(c[lib].constructorArgs).to.deep.equal([]);
-        expect(c.PaymentEscrow.libraries![`contracts/libraries/${lib}.sol:${lib}`]).to.equal(c[lib].address);
+        expect(usd.escrow.libraries![`contracts/libraries/${lib}.sol:${lib}`]).to.equal(c[lib].address);
       }
-      const escrow = PaymentEscrow__factory.connect(c.PaymentEscrow.address, ethers.provider);
-      expect(await escrow.token()).to.equal(c.SettlementToken.address);
+      const escrow = PaymentEscrow__factory.connect(usd.escrow.address, ethers.provider);
+      expect(await escrow.token()).to.equal(usd.token.address);
       expect(await escrow.registry()).to.equal(c.MerchantRegistry.address);
       expect(await escrow.feeRecipient()).to.equal(holders.feeRecipient);
       expect(await escrow.disputeTimeout()).to.equal(DEFAULT_DISPUTE_TIMEOUT);
@@ -143,18 +151,19 @@ describe("deploy script (in-process network)", function () {
 
     it("grants the operator roles on chain to the requested holders and records them", async function () {
       const c = result.record.contracts;
-      const token = SettlementToken__factory.connect(c.SettlementToken.address, ethers.provider);
+      const [usd] = result.record.currencies;
+      const token = SettlementToken__factory.connect(usd.token.address, ethers.provider);
       const registry = MerchantRegistry__factory.connect(c.MerchantRegistry.address, ethers.provider);
-      const escrow = PaymentEscrow__factory.connect(c.PaymentEscrow.address, ethers.provider);
+      const escrow = PaymentEscrow__factory.connect(usd.escrow.address, ethers.provider);
       const expected: [typeof token | typeof registry | typeof escrow, string, string, string][] = [
-        [token, "SettlementToken", "MASTER_MINTER_ROLE", holders.masterMinter],
-        [token, "SettlementToken", "PAUSER_ROLE", holders.pauser],
-        [token, "SettlementToken", "BLOCKLISTER_ROLE", holders.blocklister],
-        [token, "SettlementToken", "RESCUER_ROLE", holders.rescuer],
+        [token, "token", "MASTER_MINTER_ROLE", holders.masterMinter],
+        [token, "token", "PAUSER_ROLE", holders.pauser],
+        [token, "token", "BLOCKLISTER_ROLE", holders.blocklister],
+        [token, "token", "RESCUER_ROLE", holders.rescuer],
         [registry, "MerchantRegistry", "REGISTRAR_ROLE", holders.registrar],
-        [escrow, "PaymentEscrow", "ARBITER_ROLE", holders.arbiter],
+        [escrow, "escrow", "ARBITER_ROLE", holders.arbiter],
       ];
-      const roles = result.record.roles as unknown as Record<string, Record<string, string>>;
+      const roles: Record<string, Record<string, string>> = { ...usd.roles, ...result.record.roles };
       for (const [contract, contractName, roleName, holder] of expected) {
         expect(await contract.hasRole(role(roleName), holder), `${contractName}.${roleName}`).to.equal(true);
         expect(await contract.hasRole(role(roleName), deployer.address), `deployer ${roleName}`).to.equal(false);
@@ -163,7 +172,7 @@ describe("deploy script (in-process network)", function () {
       for (const contract of [token, registry, escrow]) {
         expect(await contract.defaultAdmin()).to.equal(deployer.address);
       }
-      for (const name of ["SettlementToken", "MerchantRegistry", "PaymentEscrow"]) {
+      for (const name of ["token", "MerchantRegistry", "escrow"]) {
         expect(roles[name].DEFAULT_ADMIN_ROLE).to.equal(deployer.address);
       }
       expect(await token.MASTER_MINTER_ROLE()).to.equal(role("MASTER_MINTER_ROLE"));
@@ -183,7 +192,7 @@ describe("deploy script (in-process network)", function () {
       expect(await ethers.provider.getBlockNumber()).to.equal(block);
       expect(readFileSync(result.file!, "utf8")).to.equal(before);
       expect(lines.join("\n")).to.match(/already deployed on hardhat/);
-      expect(lines.join("\n")).to.include(result.record.contracts.PaymentEscrow.address);
+      expect(lines.join("\n")).to.include(result.record.currencies[0].escrow.address);
     });
 
     it("hasLiveDeployment: true here, false on a record for another chain or an address without code", async function () {
@@ -191,8 +200,12 @@ describe("deploy script (in-process network)", function () {
       expect(await hasLiveDeployment(ethers.provider, r)).to.equal(true);
       expect(await hasLiveDeployment(ethers.provider, { ...r, chainId: r.chainId + 1 })).to.equal(false);
       const moved = structuredClone(r);
-      moved.contracts.PaymentEscrow.address = ethers.Wallet.createRandom().address;
-      expect(await deploymentStatus(ethers.provider, moved)).to.deep.include({ live: false, reason: "no-code" });
+      moved.currencies[0].escrow.address = ethers.Wallet.createRandom().address;
+      expect(await deploymentStatus(ethers.provider, moved)).to.deep.include({
+        live: false,
+        reason: "no-code",
+        currency: "USD",
+      });
       const rewired = structuredClone(r);
       rewired.contracts.MerchantRegistry.address = signers[9].address;
       expect(await deploymentStatus(ethers.provider, rewired)).to.deep.include({
@@ -205,7 +218,7 @@ describe("deploy script (in-process network)", function () {
   describe("re-deploy detection", function () {
     it("replaces a stale record (no code at the escrow address: chain reset) with a new deployment", async function () {
       const first = await run();
-      const escrow = first.record.contracts.PaymentEscrow.address;
+      const escrow = first.record.currencies[0].escrow.address;
       await ethers.provider.send("hardhat_setCode", [escrow, "0x"]);
       lines = [];
       const nonce = await ethers.provider.getTransactionCount(deployer.address);
@@ -214,9 +227,9 @@ describe("deploy script (in-process network)", function () {
       expect(second.status).to.equal("deployed");
       expect(second.replaced).to.equal("stale");
       expect(lines.join("\n")).to.match(
-        /Stale deployment record .*hardhat\.json: no code at the recorded PaymentEscrow/,
+        /Stale deployment record .*hardhat\.json: no code at the recorded USD PaymentEscrow/,
       );
-      expect(second.record.contracts.PaymentEscrow.address).to.not.equal(escrow);
+      expect(second.record.currencies[0].escrow.address).to.not.equal(escrow);
       expect(await ethers.provider.getTransactionCount(deployer.address)).to.be.greaterThan(nonce);
       expect(readDeployment("hardhat", dir)).to.deep.equal(second.record);
       expect(await hasLiveDeployment(ethers.provider, second.record)).to.equal(true);
@@ -227,7 +240,7 @@ describe("deploy script (in-process network)", function () {
       const second = await run({ force: true });
       expect(second.status).to.equal("deployed");
       expect(second.replaced).to.equal("forced");
-      expect(second.record.contracts.PaymentEscrow.address).to.not.equal(first.record.contracts.PaymentEscrow.address);
+      expect(second.record.currencies[0].escrow.address).to.not.equal(first.record.currencies[0].escrow.address);
       expect(readDeployment("hardhat", dir)).to.deep.equal(second.record);
       const previous = JSON.parse(readFileSync(path.join(dir, "hardhat.previous.json"), "utf8")) as DeploymentRecord;
       expect(previous).to.deep.equal(first.record);
@@ -274,20 +287,23 @@ describe("deploy script (in-process network)", function () {
       const usdcAddress = await usdc.getAddress();
       const result = await run({ existingToken: usdcAddress });
       const c = result.record.contracts;
-      expect(c.SettlementToken).to.deep.equal({
+      expect(result.record.currencies).to.have.length(1);
+      const [usdcCurrency] = result.record.currencies;
+      expect(usdcCurrency).to.deep.include({ code: "USDC", symbol: "USDC", decimals: 6 });
+      expect(usdcCurrency.token).to.deep.equal({
         address: usdcAddress,
         txHash: null,
         blockNumber: null,
         constructorArgs: [],
         external: true,
       });
-      expect(result.record.roles.SettlementToken).to.deep.equal({});
+      expect(usdcCurrency.roles.token).to.deep.equal({});
       expect(result.record.blockNumber).to.equal(c.MerchantRegistry.blockNumber);
-      const escrow = PaymentEscrow__factory.connect(c.PaymentEscrow.address, ethers.provider);
+      const escrow = PaymentEscrow__factory.connect(usdcCurrency.escrow.address, ethers.provider);
       expect(await escrow.token()).to.equal(usdcAddress);
       expect(await usdc.hasRole(role("PAUSER_ROLE"), deployer.address)).to.equal(false);
       expect(readDeployment("hardhat", dir)).to.deep.equal(result.record);
-      expect(lines.join("\n")).to.include(`Using existing token ${usdcAddress} (USDC)`);
+      expect(lines.join("\n")).to.include(`Using existing token ${usdcAddress} (USDC) as currency USDC`);
     });
 
     it("rejects an address without code and a token without 6 decimals", async function () {
@@ -298,6 +314,98 @@ describe("deploy script (in-process network)", function () {
       await ethers.provider.send("hardhat_setCode", [eighteen, "0x601260005260206000f3"]);
       await expectRejection(run({ existingToken: eighteen }), /has 18 decimals; StablePay expects 6/);
       expect(existsSync(deploymentPath("hardhat", dir))).to.equal(false);
+    });
+  });
+
+  describe("several currencies", function () {
+    it("deploys a token and an escrow per currency over one registry and one set of libraries", async function () {
+      const result = await run({ currencies: ["USD", "EUR"], arbiter: signers[6].address });
+      const r = result.record;
+      expect(validateDeployment(r)).to.deep.equal([]);
+      expect(r.currencies.map((c) => [c.code, c.symbol])).to.deep.equal([
+        ["USD", "spUSD"],
+        ["EUR", "spEUR"],
+      ]);
+      const [usd, eur] = r.currencies;
+      expect(new Set([usd.token.address, eur.token.address, usd.escrow.address, eur.escrow.address]).size).to.equal(4);
+      expect(eur.escrow.libraries).to.deep.equal(usd.escrow.libraries);
+      for (const c of r.currencies) {
+        const escrow = PaymentEscrow__factory.connect(c.escrow.address, ethers.provider);
+        expect(await escrow.token(), c.code).to.equal(c.token.address);
+        expect(await escrow.registry(), c.code).to.equal(r.contracts.MerchantRegistry.address);
+        expect(await escrow.hasRole(role("ARBITER_ROLE"), signers[6].address), c.code).to.equal(true);
+        expect(c.roles.escrow.ARBITER_ROLE).to.equal(signers[6].address);
+        const token = SettlementToken__factory.connect(c.token.address, ethers.provider);
+        expect(await token.name()).to.equal(`StablePay ${c.code}`);
+      }
+      // Each escrow is its own EIP-712 domain: a payment signed for one is not valid in the other.
+      const domains = await Promise.all(
+        r.currencies.map((c) => PaymentEscrow__factory.connect(c.escrow.address, ethers.provider).DOMAIN_SEPARATOR()),
+      );
+      expect(domains[0]).to.not.equal(domains[1]);
+      expect(lines.join("\n")).to.include(`EUR               PaymentEscrow ${eur.escrow.address}`);
+    });
+
+    it("a live record with other currencies is refused, not silently reused, unless forced", async function () {
+      const first = await run({ currencies: ["USD"] });
+      await expectRejection(
+        run({ currencies: ["USD", "EUR"] }),
+        /has the currencies USD, not USD, EUR\. Set FORCE_REDEPLOY=true/,
+      );
+      expect(readDeployment("hardhat", dir)).to.deep.equal(first.record);
+      const forced = await run({ currencies: ["USD", "EUR"], force: true });
+      expect(forced.record.currencies.map((c) => c.code)).to.deep.equal(["USD", "EUR"]);
+      // The same currencies again: the live record is reused.
+      expect((await run({ currencies: ["USD", "EUR"] })).status).to.equal("existing");
+    });
+
+    it("an existing token comes first, under its own code, and replaces our token of that code", async function () {
+      const usdc = await new SettlementToken__factory(signers[10]).deploy("USD Coin", "USDC", 0n, signers[10].address);
+      const result = await run({
+        existingToken: await usdc.getAddress(),
+        existingTokenCode: "USD",
+        currencies: ["EUR", "USD"],
+      });
+      expect(result.record.currencies.map((c) => [c.code, c.symbol, c.token.external ?? false])).to.deep.equal([
+        ["USD", "USDC", true],
+        ["EUR", "spEUR", false],
+      ]);
+    });
+
+    it("deploymentStatus names the currency whose escrow is gone", async function () {
+      const { record } = await run({ currencies: ["USD", "EUR"] });
+      await ethers.provider.send("hardhat_setCode", [record.currencies[1].escrow.address, "0x"]);
+      expect(await deploymentStatus(ethers.provider, record)).to.deep.equal({
+        live: false,
+        reason: "no-code",
+        address: record.currencies[1].escrow.address,
+        currency: "EUR",
+      });
+    });
+
+    it("validateDeployment refuses repeated codes, tokens or escrows and an escrow without libraries", async function () {
+      const { record } = await run({ currencies: ["USD", "EUR"] });
+      const [usd, eur] = record.currencies;
+      const twice = { ...record, currencies: [usd, { ...eur, code: "USD" }] };
+      expect(validateDeployment(twice)).to.deep.equal(["currencies: two share one code"]);
+      const sameToken = { ...record, currencies: [usd, { ...eur, token: usd.token }] };
+      expect(validateDeployment(sameToken)).to.deep.equal(["currencies: two share one token"]);
+      const sameEscrow = { ...record, currencies: [usd, { ...eur, escrow: usd.escrow }] };
+      expect(validateDeployment(sameEscrow)).to.deep.equal(["currencies: two share one escrow"]);
+      const bare = { ...record, currencies: [usd, { ...eur, escrow: { ...eur.escrow, libraries: undefined } }] };
+      delete bare.currencies[1].escrow.libraries;
+      expect(validateDeployment(bare)).to.deep.equal([
+        "currencies.1.escrow.libraries: an escrow names its linked libraries",
+      ]);
+      const externalRegistry = structuredClone(record);
+      externalRegistry.contracts.MerchantRegistry.external = true;
+      expect(validateDeployment(externalRegistry)).to.include(
+        "contracts.MerchantRegistry.external is only allowed for a token",
+      );
+      expect(validateDeployment({ ...record, currencies: [] })).to.have.length.greaterThan(0);
+      expect(validateDeployment({ ...record, currencies: [{ ...usd, code: "usd" }] })[0]).to.match(
+        /^currencies\.0\.code: /,
+      );
     });
   });
 
@@ -317,6 +425,8 @@ describe("deploy script (in-process network)", function () {
         FORCE_REDEPLOY: "true",
         DEPLOYMENTS_DIR: "/tmp/x",
         SAVE_DEPLOYMENT: "1",
+        CURRENCIES: "USD, EUR",
+        EXISTING_TOKEN_CODE: "USDC",
       });
       expect(options).to.deep.include({
         masterMinter: a,
@@ -327,6 +437,8 @@ describe("deploy script (in-process network)", function () {
         arbiter: b,
         feeRecipient: b,
         existingToken: a,
+        existingTokenCode: "USDC",
+        currencies: ["USD", "EUR"],
         force: true,
         dir: "/tmp/x",
         write: true,
@@ -342,6 +454,8 @@ describe("deploy script (in-process network)", function () {
       expect(() => optionsFromEnv({ FORCE_REDEPLOY: "yes" })).to.throw(
         /FORCE_REDEPLOY="yes" must be "true" or "false"/,
       );
+      expect(() => optionsFromEnv({ CURRENCIES: "USD,euro" })).to.throw(/"euro" is not a currency code/);
+      expect(() => optionsFromEnv({ EXISTING_TOKEN_CODE: "$" })).to.throw(/"\$" is not a currency code/);
     });
   });
 
@@ -358,7 +472,7 @@ describe("deploy script (in-process network)", function () {
       const { record } = await run();
       const broken = structuredClone(record) as unknown as Record<string, any>;
       broken.chainId = "31337";
-      broken.contracts.PaymentEscrow.address = "0xnope";
+      broken.currencies[0].escrow.address = "0xnope";
       delete broken.contracts.Settlement;
       writeFileSync(deploymentPath("hardhat", dir), JSON.stringify(broken));
       const file = deploymentPath("hardhat", dir);
@@ -369,9 +483,9 @@ describe("deploy script (in-process network)", function () {
         message = (e as Error).message;
       }
       expect(message).to.include(`Deployment file ${file} is not a valid deployment record`);
-      expect(message).to.include("chainId must be a positive integer");
-      expect(message).to.include("contracts.PaymentEscrow.address must be an address");
-      expect(message).to.include("contracts.Settlement is missing");
+      expect(message).to.include("chainId: Expected integer");
+      expect(message).to.include("currencies.0.escrow.address: Expected string to match");
+      expect(message).to.include("contracts.Settlement: Expected required property");
     });
 
     it("readDeployment rejects a file written for another network", async function () {

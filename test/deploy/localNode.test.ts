@@ -76,9 +76,9 @@ describe("deploy and operator tasks against `hardhat node`", function () {
 
   it("runs the operator tasks and reports bad input clearly", async function () {
     expect(record, "the deployment test must pass first").to.not.equal(undefined);
-    const token = SettlementToken__factory.connect(record.contracts.SettlementToken.address, provider);
+    const token = SettlementToken__factory.connect(record.currencies[0].token.address, provider);
     const registry = MerchantRegistry__factory.connect(record.contracts.MerchantRegistry.address, provider);
-    const tokenAddress = record.contracts.SettlementToken.address;
+    const tokenAddress = record.currencies[0].token.address;
 
     // Stage 1: independent commands. The two transactions may go out concurrently: the node's
     // unlocked account signs, and the node assigns nonces in arrival order.
@@ -113,9 +113,7 @@ describe("deploy and operator tasks against `hardhat node`", function () {
     expect(redeploy.stdout).to.include("StablePay is already deployed on localhost (chain 31337)");
     expect(redeploy.stdout).to.include("Nothing deployed.");
     expect(readDeployment("localhost", dir)).to.deep.equal(record);
-    expect(liabilities.stdout).to.include(
-      `PaymentEscrow ${record.contracts.PaymentEscrow.address} liabilities (spUSD):`,
-    );
+    expect(liabilities.stdout).to.include(`PaymentEscrow ${record.currencies[0].escrow.address} liabilities (spUSD):`);
     expect(liabilities.stdout).to.match(/held\s+0\.0\n/);
     expect(liabilities.stdout).to.include("Token balance of the escrow: 0.0 spUSD");
     expect(liabilities.stdout).to.include("Match: yes");
@@ -145,10 +143,10 @@ describe("deploy and operator tasks against `hardhat node`", function () {
 
     // Stage 3 and 4: pause, then unpause.
     const paused = await hardhat(["token:pause"]);
-    expect(paused.stdout).to.include(`Paused SettlementToken ${tokenAddress}`);
+    expect(paused.stdout).to.include(`Paused USD SettlementToken ${tokenAddress}`);
     expect(await token.paused()).to.equal(true);
     const unpaused = await hardhat(["token:unpause"]);
-    expect(unpaused.stdout).to.include(`Unpaused SettlementToken ${tokenAddress}`);
+    expect(unpaused.stdout).to.include(`Unpaused USD SettlementToken ${tokenAddress}`);
     expect(await token.paused()).to.equal(false);
   });
 
@@ -157,9 +155,9 @@ describe("deploy and operator tasks against `hardhat node`", function () {
     this.timeout(300_000);
     expect(record, "the deployment test must pass first").to.not.equal(undefined);
     const deployer = await provider.getSigner(DEPLOYER);
-    const token = SettlementToken__factory.connect(record.contracts.SettlementToken.address, deployer);
+    const token = SettlementToken__factory.connect(record.currencies[0].token.address, deployer);
     const registry = MerchantRegistry__factory.connect(record.contracts.MerchantRegistry.address, provider);
-    const escrow = record.contracts.PaymentEscrow.address;
+    const escrow = record.currencies[0].escrow.address;
     const RECOVERED = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"; // account #2
 
     const sweep = async () => {

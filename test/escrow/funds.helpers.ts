@@ -204,7 +204,7 @@ export async function deployFeeTokenFixture(): Promise<FeeTokenFixture> {
   const { escrow } = await deployStablePay(admin, {
     admin: admin.address,
     feeRecipient: feeRecipient.address,
-    existingToken: await token.getAddress(),
+    currencies: [{ code: "USD", existingToken: await token.getAddress() }],
   });
   await token.mint(customer.address, usd(1_000));
   await token.connect(customer).approve(await escrow.getAddress(), usd(1_000));
@@ -297,7 +297,7 @@ export async function deployCallbackFixture(): Promise<CallbackFixture> {
   const { escrow } = await deployStablePay(admin, {
     admin: admin.address,
     feeRecipient: feeRecipient.address,
-    existingToken: await token.getAddress(),
+    currencies: [{ code: "USD", existingToken: await token.getAddress() }],
   });
   const wallet = await new ReentrantWallet__factory(admin).deploy();
   await wallet.waitForDeployment();

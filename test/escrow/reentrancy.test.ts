@@ -109,7 +109,7 @@ async function callbackEscrowFixture(): Promise<CallbackFixture> {
     feeRecipient: feeRecipient.address,
     adminDelay: ADMIN_DELAY,
     disputeTimeout: DISPUTE_TIMEOUT,
-    existingToken: await token.getAddress(),
+    currencies: [{ code: "USD", existingToken: await token.getAddress() }],
   });
   await registry.connect(admin).grantRole(REGISTRAR_ROLE, registrar.address);
   const wallet = await new ReentrantWallet__factory(admin).deploy();

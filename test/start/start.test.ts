@@ -129,7 +129,7 @@ describe("npm start: the local network in one command", function () {
       `${info.chain.rpcUrl}  (chain id 31337; started here`,
       path.join(dataDir, "chain.log"),
       path.join(deploymentsDir, "localhost.json"),
-      info.deployment.contracts.PaymentEscrow,
+      info.deployment.currencies[0].escrow,
       `${relayerUrl}/dashboard/`,
       `${relayerUrl}/v1/openapi.json`,
       `${relayerUrl}/health`,
@@ -164,7 +164,7 @@ describe("npm start: the local network in one command", function () {
       expect(statSync(keyFile).mode & 0o777).to.equal(0o600);
       expect(await httpStatus(`${relayerUrl}/dashboard/`)).to.equal(200);
       const demo = JSON.parse(readFileSync(path.join(dataDir, "demo.json"), "utf8")) as DemoRecord;
-      const escrow = PaymentEscrow__factory.connect(record.contracts.PaymentEscrow.address, provider);
+      const escrow = PaymentEscrow__factory.connect(record.currencies[0].escrow.address, provider);
       const merchantId = BigInt(demo.merchantId);
       const escrowedIds = new Set(
         (await escrow.queryFilter(escrow.filters.PaymentEscrowed(undefined, undefined, merchantId))).map((e) =>
@@ -201,7 +201,7 @@ describe("npm start: the local network in one command", function () {
         (sum, e) => sum + e.args.amount,
         0n,
       );
-      const token = SettlementToken__factory.connect(record.contracts.SettlementToken.address, provider);
+      const token = SettlementToken__factory.connect(record.currencies[0].token.address, provider);
       expect(paid).to.be.greaterThan(0n);
       expect(await token.balanceOf(demo.payout)).to.equal(paid);
       expect(BigInt(demo.balances.payout)).to.equal(paid);

@@ -66,7 +66,11 @@ describe("npm start: options and decisions", function () {
           file: "/d/localhost.json",
           status: "deployed",
           deployBlock: 1,
-          contracts: { PaymentEscrow: "0xe" } as never,
+          contracts: { MerchantRegistry: "0xr" } as never,
+          currencies: [
+            { code: "USD", symbol: "spUSD", token: "0xu", escrow: "0xe" },
+            { code: "EUR", symbol: "spEUR", token: "0xv", escrow: "0xf" },
+          ],
           deployer: "0x1",
         },
         relayer: {
@@ -93,6 +97,10 @@ describe("npm start: options and decisions", function () {
       expect(text).to.match(/worker-1\s+\(no HTTP: chain jobs\)\s+\(worker, pid 13/);
       expect(text).to.include("postgres://app:***@db.internal:5432/stablepay");
       expect(text).not.to.include("s3cret");
+      expect(text).to.match(
+        /USD escrow\s+0xe\n.*USD token\s+0xu  \(spUSD\)\n.*EUR escrow\s+0xf\n.*EUR token\s+0xv  \(spEUR\)/,
+      );
+      expect(text).to.match(/MerchantRegistry\s+0xr/);
     });
   });
 

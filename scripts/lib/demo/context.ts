@@ -9,7 +9,7 @@
  */
 import path from "node:path";
 import { JsonRpcProvider, type JsonRpcSigner, type TransactionReceipt } from "ethers";
-import { readDeployment, type DeploymentRecord } from "../../../src/chain/deployments";
+import { defaultCurrency, readDeployment, type DeploymentRecord } from "../../../src/chain/deployments";
 import { RelayerClient, escrowDomain, type Address, type EscrowDomain, type Hex } from "../../../src/sdk";
 import {
   MerchantRegistry__factory,
@@ -67,7 +67,9 @@ export async function createContext(
   );
   const provider = new JsonRpcProvider(endpoints.rpcUrl, record.chainId, { staticNetwork: true });
   const operator = await provider.getSigner(record.deployer);
-  const token = SettlementToken__factory.connect(record.contracts.SettlementToken.address, operator);
+  // The demo pays in the deployment's first currency.
+  const currency = defaultCurrency(record);
+  const token = SettlementToken__factory.connect(currency.token.address, operator);
   const [symbol, tokenName] = await Promise.all([token.symbol(), token.name()]);
   const chainId = BigInt(record.chainId);
   return {
@@ -77,11 +79,11 @@ export async function createContext(
     operator,
     token,
     registry: MerchantRegistry__factory.connect(record.contracts.MerchantRegistry.address, operator),
-    escrow: PaymentEscrow__factory.connect(record.contracts.PaymentEscrow.address, operator),
+    escrow: PaymentEscrow__factory.connect(currency.escrow.address, operator),
     symbol,
     tokenName,
     chainId,
-    domain: escrowDomain(chainId, record.contracts.PaymentEscrow.address as Address),
+    domain: escrowDomain(chainId, currency.escrow.address as Address),
     customerApi: new RelayerClient({ baseUrl: endpoints.relayerUrl }),
     adminApi: new RelayerClient({ baseUrl: endpoints.relayerUrl, adminToken: endpoints.adminToken }),
     log,

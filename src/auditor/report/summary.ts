@@ -9,7 +9,9 @@ export function summaryText(result: AuditResult): string {
   const { ledger, chain, target, mismatches, scan } = result;
   const lines: string[] = [];
   const rate = scan.elapsedMs > 0 ? Math.round((scan.fetched * 1000) / scan.elapsedMs) : scan.fetched;
-  lines.push(`StablePay audit of ${target.network} (chain ${target.chainId}), state at block ${scan.toBlock}`);
+  lines.push(
+    `StablePay audit of ${target.network} (chain ${target.chainId}), ${target.currency} escrow ${target.escrow}, state at block ${scan.toBlock}`,
+  );
   lines.push(
     `  scanned blocks ${scan.fromBlock}-${scan.toBlock}: ${result.eventCount} events` +
       (scan.fetchedFrom > scan.fromBlock

@@ -2,6 +2,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { SETTLEMENT_STATES, type SettlementState } from "../states";
 import { AmountString, Bytes32, CursorQuery, DateTime, HoldSeconds, Nullable, UintString } from "./common";
+import { OrderTimerView } from "./payments";
 
 export const MerchantIdParams = Type.Object({ id: UintString("Merchant id in the registry", 20) });
 
@@ -102,6 +103,11 @@ export const TIMELINE_KINDS = [
   "refunded",
   "dispute_opened",
   "dispute_resolved",
+  "hold_extended",
+  "refund_requested",
+  "refund_request_rejected",
+  "hold_resumed",
+  "released",
   "settled",
 ] as const;
 export type TimelineKind = (typeof TIMELINE_KINDS)[number];
@@ -126,6 +132,7 @@ export const PaymentTimelineView = Type.Object({
   refunded: Type.String(),
   orderRef: Bytes32,
   orderRefText: Nullable(Type.String({ description: "The text of the payment request's order reference, if any" })),
+  timer: Nullable(OrderTimerView),
   entries: Type.Array(TimelineEntry),
 });
 export type PaymentTimelineView = Static<typeof PaymentTimelineView>;

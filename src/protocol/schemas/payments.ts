@@ -95,6 +95,29 @@ export const Inclusion = Type.Object({
 });
 export type InclusionView = Static<typeof Inclusion>;
 
+/** A refund request the payer opened on chain (open, or rejected by the merchant). */
+export const RefundRequestView = Type.Object({
+  amount: Type.String(),
+  reason: Type.Integer({ description: "The payer's reason code" }),
+  reasonName: Type.String({ description: "The reason code's name (code_<n> for one outside the list)" }),
+  respondBy: Type.String({ description: "Unix seconds: unanswered by then, the request becomes a dispute" }),
+});
+
+/** A payment's own order timer, once a buyer's action took it out of its tranche. */
+export const OrderTimerView = Type.Object({
+  releaseAt: Nullable(
+    Type.String({ description: "Unix seconds it becomes releasable; null while a refund request pauses the clock" }),
+  ),
+  extensions: Type.Integer({ description: "Hold extensions the payer made" }),
+  refundRequests: Type.Integer({ description: "Refund requests the payer opened" }),
+  holdLeft: Nullable(Type.String({ description: "Seconds of hold left while a request pauses the clock" })),
+  refundRequest: Nullable(RefundRequestView),
+  escalateBy: Nullable(
+    Type.String({ description: "Unix seconds: until then the payer may escalate a rejected request to a dispute" }),
+  ),
+});
+export type OrderTimerView = Static<typeof OrderTimerView>;
+
 export const PaymentView = Type.Object({
   id: PaymentId,
   payer: Address,
@@ -113,8 +136,12 @@ export const PaymentView = Type.Object({
   txHash: Nullable(Type.String()),
   refunded: Type.String(),
   releaseAt: Nullable(
-    Type.String({ description: "Unix seconds its tranche releases: the escrow block's time + its hold" }),
+    Type.String({
+      description:
+        "Unix seconds it releases: its tranche's time (escrow block time + hold), or its own timer's once extended or paused",
+    }),
   ),
+  timer: Nullable(OrderTimerView),
   requestId: Nullable(Type.String()),
   createdAt: Timestamp,
   updatedAt: Timestamp,

@@ -43,7 +43,10 @@ export const WebhookList = Type.Object({ items: Type.Array(WebhookView) });
 /** One delivery (queued, made, failing or dead-lettered) of an event to an endpoint. */
 export const WebhookDeliveryView = Type.Object({
   eventId: Type.String(),
-  type: Type.String({ description: "payment.<state>" }),
+  type: Type.String({
+    description:
+      "payment.<state>, or an order-timer step: payment.hold_extended, payment.refund_request_rejected, payment.hold_resumed",
+  }),
   status: Type.Union([Type.Literal("delivered"), Type.Literal("pending"), Type.Literal("dead")]),
   attempts: Type.Integer(),
   createdAt: DateTime,
@@ -58,7 +61,10 @@ export const WebhookDeliveryList = Type.Object({ items: Type.Array(WebhookDelive
 /** The body of a delivery: a payment's state change. */
 export const WebhookEvent = Type.Object({
   id: Type.String({ description: "Stable per state change: dedupe deliveries on it" }),
-  type: Type.String({ description: "payment.<state>" }),
+  type: Type.String({
+    description:
+      "payment.<state>, or an order-timer step: payment.hold_extended, payment.refund_request_rejected, payment.hold_resumed",
+  }),
   sequence: Type.Integer({ description: "1, 2, 3... per payment in the order its state changed" }),
   createdAt: DateTime,
   data: PaymentView,

@@ -1,5 +1,5 @@
 /**
- * Calldata of the relayer's two transactions, from the typechain ABI so the encoding always
+ * Calldata of the relayer's transactions, from the typechain ABI so the encoding always
  * matches the deployed contract. Encoded with viem, which is much faster than ethers' coder on a
  * large payBatch, on the thread that also serves intake. payBatch takes the packed encoding of
  * src/protocol/batch.ts.
@@ -51,6 +51,16 @@ export function encodeSettle(entries: MerchantSettlementEntry[]): string {
   return escrowInterface.encodeFunctionData("settle", [
     entries.map((e) => ({ merchantId: e.merchantId, batchIds: e.batchIds })),
   ]);
+}
+
+/** release(payment): a payment on its own timer, once its timer ended (anyone may call). */
+export function encodeRelease(p: PaymentRecord): string {
+  return escrowInterface.encodeFunctionData("release", [batchItem(p).payment]);
+}
+
+/** escalateUnansweredRefundRequest(payment): a refund request unanswered past its respondBy (anyone). */
+export function encodeEscalateUnanswered(p: PaymentRecord): string {
+  return escrowInterface.encodeFunctionData("escalateUnansweredRefundRequest", [batchItem(p).payment]);
 }
 
 export { escrowInterface };

@@ -90,6 +90,11 @@ export const PAYMENT_EVENT_NAMES = [
   "PaymentRefunded",
   "DisputeOpened",
   "DisputeResolved",
+  "HoldExtended",
+  "RefundRequested",
+  "RefundRequestRejected",
+  "HoldResumed",
+  "PaymentReleased",
 ] as const;
 export type PaymentEventName = (typeof PAYMENT_EVENT_NAMES)[number];
 const paymentDecoder = new EscrowEventDecoder(PAYMENT_EVENT_NAMES);

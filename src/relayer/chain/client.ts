@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { ZeroAddress, toQuantity, type Block, type JsonRpcProvider } from "ethers";
-import { readDeployment } from "../../chain/deployments";
+import { defaultCurrency, readDeployment } from "../../chain/deployments";
 import type { UnsignedTx } from "./signingThread";
 import { LocalKeySigner } from "./signers/local";
 import type { TxSigner } from "./signers/types";
@@ -48,13 +48,13 @@ export interface ChainAddresses {
 export function loadDeploymentAddresses(file: string): ChainAddresses {
   const network = path.basename(file, ".json");
   const record = readDeployment(network, path.dirname(file));
-  const token = record.contracts.SettlementToken;
+  const { token, escrow } = defaultCurrency(record);
   return {
     chainId: BigInt(record.chainId),
-    escrow: record.contracts.PaymentEscrow.address,
+    escrow: escrow.address,
     registry: record.contracts.MerchantRegistry.address,
     token: token.address,
-    startBlock: BigInt(record.contracts.PaymentEscrow.blockNumber ?? record.blockNumber),
+    startBlock: BigInt(escrow.blockNumber ?? record.blockNumber),
     ...(token.external !== true && token.blockNumber !== null ? { tokenStartBlock: BigInt(token.blockNumber) } : {}),
   };
 }

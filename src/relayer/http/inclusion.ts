@@ -7,6 +7,9 @@ import type { InclusionView } from "../views";
 /** States in which a payment is a leaf of its on-chain batch. */
 export const ON_CHAIN_STATES: ReadonlySet<PaymentState> = new Set([
   PaymentState.Escrowed,
+  PaymentState.Held,
+  PaymentState.RefundRequested,
+  PaymentState.RefundRejected,
   PaymentState.Released,
   PaymentState.Refunded,
   PaymentState.Disputed,

@@ -1,6 +1,6 @@
 /**
- * The chain side of the relayer wired together: batcher → submitter → chain watcher, the settler
- * and the blocklist sync, sharing one store, one chain client (one signer), one clock and one ledger listener
+ * The chain side of the relayer wired together: batcher → submitter → chain watcher, the settler,
+ * the order-timer keeper and the blocklist sync, sharing one store, one chain client (one signer), one clock and one ledger listener
  * (intake's account ledger, told of what the jobs commit).
  */
 import type { RelayerConfig } from "../config";
@@ -13,6 +13,7 @@ import { Batcher, PayBatchGasModel } from "./batcher";
 import { BlocklistSync } from "./blocklistSync";
 import { BuiltBatchRecords } from "./builtBatches";
 import { ChainWatcher } from "./chainWatcher";
+import { OrderTimerKeeper } from "./orderTimers";
 import { Settler } from "./settler";
 import { Submitter, type StuckTransaction } from "./submitter";
 import { systemClock, type Clock } from "../runtime/clock";
@@ -22,6 +23,7 @@ import type { JobMetrics } from "./job";
 export { Batcher } from "./batcher";
 export { BlocklistSync } from "./blocklistSync";
 export { ChainWatcher } from "./chainWatcher";
+export { OrderTimerKeeper } from "./orderTimers";
 export { Settler } from "./settler";
 export { Submitter, type StuckTransaction } from "./submitter";
 
@@ -64,6 +66,8 @@ export interface Pipeline {
   submitter: Submitter;
   watcher: ChainWatcher;
   settler: Settler;
+  /** Releases payments on their own order timer and escalates unanswered refund requests. */
+  timers: OrderTimerKeeper;
   /** Mirrors the token's blocklist into the escrow (syncBlocklist) from the token's events. */
   blocklist: BlocklistSync;
   /** Reconciles the signer's nonce with the chain, then starts every job's loop. */
@@ -103,13 +107,15 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   });
   const watcher = new ChainWatcher({ ...common, config: options.config, submitter });
   const settler = new Settler({ ...common, config: options.config, submitter });
+  const timers = new OrderTimerKeeper({ ...common, config: options.config, submitter });
   const blocklist = new BlocklistSync({ ...common, config: options.config, submitter });
-  const jobs = [watcher, batcher, submitter, settler, blocklist];
+  const jobs = [watcher, batcher, submitter, settler, timers, blocklist];
   return {
     batcher,
     submitter,
     watcher,
     settler,
+    timers,
     blocklist,
     async start() {
       await submitter.reconcile();
@@ -124,6 +130,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       await submitter.tick();
       await watcher.tick();
       await settler.tick();
+      await timers.tick();
       await blocklist.tick();
     },
   };

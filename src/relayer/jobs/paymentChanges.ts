@@ -11,16 +11,20 @@
 import { PaymentState, type PaymentRecord } from "../domain";
 import type { RelayerStore } from "../store/types";
 import type { LedgerListener } from "../ledger/listener";
-import { enqueuePaymentEvents } from "../webhooks/events";
+import { enqueuePaymentEvents, type PaymentEventType } from "../webhooks/events";
 
 const S = PaymentState;
 
 /** Not on chain yet: what the relayer still controls. */
 export const OFFCHAIN_STATES: readonly PaymentState[] = [S.Accepted, S.Batched, S.Submitted];
 
+/** On its own order timer: held on chain outside its tranche (IPaymentEscrow Held, RefundRequested, RefundRejected). */
+export const OWN_TIMER_STATES: readonly PaymentState[] = [S.Held, S.RefundRequested, S.RefundRejected];
+
 /** Escrowed on chain, in any later state. */
 export const ONCHAIN_STATES: readonly PaymentState[] = [
   S.Escrowed,
+  ...OWN_TIMER_STATES,
   S.Released,
   S.Refunded,
   S.Disputed,
@@ -28,14 +32,21 @@ export const ONCHAIN_STATES: readonly PaymentState[] = [
   S.Settled,
 ];
 
-/** From which states each chain-driven state may be entered. */
+/**
+ * From which states each chain-driven state may be entered. The order timer's states cycle
+ * (held → refund_requested → held after a partial refund), so re-reading its events is guarded by
+ * their chain position instead (OrderTimer.block/logIndex, see logApplier.ts).
+ */
 const ALLOWED_FROM: Partial<Record<PaymentState, readonly PaymentState[]>> = {
   // The chain is the final word: an escrow also overrides a relayer-side verdict (rejected/expired).
   [S.Escrowed]: [...OFFCHAIN_STATES, S.Rejected, S.Expired],
   [S.Rejected]: OFFCHAIN_STATES,
-  [S.Released]: [S.Escrowed],
-  [S.Refunded]: [S.Escrowed, S.Disputed],
-  [S.Disputed]: [S.Escrowed],
+  [S.Held]: [S.Escrowed, S.RefundRequested],
+  [S.RefundRequested]: [S.Escrowed, S.Held],
+  [S.RefundRejected]: [S.RefundRequested],
+  [S.Released]: [S.Escrowed, ...OWN_TIMER_STATES],
+  [S.Refunded]: [S.Escrowed, ...OWN_TIMER_STATES, S.Disputed],
+  [S.Disputed]: [S.Escrowed, ...OWN_TIMER_STATES],
   [S.Resolved]: [S.Disputed],
   [S.Settled]: [S.Escrowed, S.Released],
 };
@@ -46,9 +57,11 @@ export function canMove(from: PaymentState, to: PaymentState): boolean {
 
 export interface PaymentChange {
   payment: PaymentRecord;
-  /** Omitted: only fields change (no event). */
+  /** Omitted: only fields change (no event unless `event` names one). */
   state?: PaymentState;
   fields?: Partial<PaymentRecord>;
+  /** The webhook event to queue instead of `payment.<state>`, also when the state stays (a second extension). */
+  event?: PaymentEventType;
 }
 
 /**
@@ -72,16 +85,15 @@ export async function writePaymentChanges(
   );
   const written: PaymentRecord[] = [];
   const moved: PaymentStateChange[] = [];
+  const events: { payment: PaymentRecord; eventType?: PaymentEventType }[] = [];
   for (const c of stamped) {
     const after: PaymentRecord = { ...c.payment, ...c.fields, state: c.state ?? c.payment.state, updatedAt: c.at };
     written.push(after);
-    if (c.state !== undefined && c.state !== c.payment.state) moved.push({ before: c.payment.state, after });
+    const changed = c.state !== undefined && c.state !== c.payment.state;
+    if (changed) moved.push({ before: c.payment.state, after });
+    if (changed || c.event !== undefined) events.push({ payment: after, eventType: c.event });
   }
-  await enqueuePaymentEvents(
-    store,
-    moved.map((m) => ({ payment: m.after })),
-    now,
-  );
+  await enqueuePaymentEvents(store, events, now);
   reportOnCommit(store, ledger, moved);
   return written;
 }
@@ -101,4 +113,5 @@ export const REQUEUE_FIELDS: Partial<PaymentRecord> = {
   txHash: null,
   releaseAt: null,
   rejectReason: null,
+  timer: null,
 };

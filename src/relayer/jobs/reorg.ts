@@ -14,6 +14,10 @@
  * return to `accepted`; the re-read logs escrow and adopt them again where the new chain has them.
  * Settlements confirmed recently get the same check; payments a vanished settlement had settled
  * return to released or escrowed as the escrow's per-payment record says.
+ * Order timers: the timer states cycle, so re-reading cannot move them back. Every payment whose
+ * timer an event above the rewind point wrote is set to what the escrow's record held at the rewind
+ * block (state, release time, extensions, the request's pause and deadlines), stamped with that
+ * block; the re-read logs then apply the new chain's timer events on top, in order.
  */
 import {
   BatchState,
@@ -21,9 +25,11 @@ import {
   SubmissionState,
   type BatchRecord,
   type Hex,
+  type OrderTimer,
   type PaymentRecord,
   type SettlementRecord,
 } from "../domain";
+import { EscrowPaymentStatus } from "../../protocol";
 import type { RelayerStore } from "../store/types";
 import type { ChainClient } from "../chain/client";
 import type { LedgerListener } from "../ledger/listener";
@@ -40,14 +46,18 @@ import type { Logger } from "../runtime/log";
 
 /** Confirmed settlements younger than this are re-checked after a reorg. */
 export const REORG_SETTLEMENT_WINDOW_MS = 6 * 3600_000;
-/** IPaymentEscrow.PaymentStatus.Confirmed */
-const STATUS_CONFIRMED = 1n;
+/** IPaymentEscrow.PaymentStatus, as the typechain reads it (bigint). */
+const STATUS = Object.fromEntries(Object.entries(EscrowPaymentStatus).map(([k, v]) => [k, BigInt(v)])) as {
+  [K in keyof typeof EscrowPaymentStatus]: bigint;
+};
 
 export interface ReorgOutcome {
   dropped: number[];
   moved: number[];
   pending: number[];
   settlementsUndone: number[];
+  /** Payments whose order timer was put back as the chain had it at the rewind point. */
+  timersRestored: number;
 }
 
 export async function recoverFromReorg(options: {
@@ -59,7 +69,7 @@ export async function recoverFromReorg(options: {
   ledger: LedgerListener;
 }): Promise<ReorgOutcome> {
   const { store, chain, rewindTo, now, log, ledger } = options;
-  const outcome: ReorgOutcome = { dropped: [], moved: [], pending: [], settlementsUndone: [] };
+  const outcome: ReorgOutcome = { dropped: [], moved: [], pending: [], settlementsUndone: [], timersRestored: 0 };
   const finalised = await store.batches.listByState([BatchState.Confirmed, BatchState.Empty, BatchState.Adopted]);
   for (const batch of finalised) {
     if (batch.blockNumber === null || batch.blockNumber <= rewindTo || batch.txHash === null) continue;
@@ -111,7 +121,16 @@ export async function recoverFromReorg(options: {
     });
   }
   outcome.settlementsUndone = await recoverSettlements(store, chain, now, ledger);
-  if (outcome.dropped.length + outcome.moved.length + outcome.pending.length + outcome.settlementsUndone.length > 0) {
+  // After the batches: a payment whose batch went back to the queue has no timer any more.
+  outcome.timersRestored = await recoverTimers(store, chain, rewindTo, now, ledger);
+  if (
+    outcome.dropped.length +
+      outcome.moved.length +
+      outcome.pending.length +
+      outcome.settlementsUndone.length +
+      outcome.timersRestored >
+    0
+  ) {
     log.warn({ rewindTo, ...outcome }, "reorg undid relayer transactions");
   }
   return outcome;
@@ -190,11 +209,27 @@ async function recoverSettlements(
             const status = (await chain.rpc("escrow.paymentRecord", () => chain.escrow.paymentRecord(p.id))).status;
             restore.push({
               payment: p,
-              state: status === STATUS_CONFIRMED ? PaymentState.Released : PaymentState.Escrowed,
+              state:
+                status === STATUS.Confirmed || status === STATUS.Released
+                  ? PaymentState.Released
+                  : PaymentState.Escrowed,
             });
           }
           cursor = page.nextCursor ?? undefined;
         } while (cursor);
+        // Payments released outside their tranche are settled by their merchant's payout, not by a
+        // tranche: those settled since this settlement was made go back to released.
+        const restored = new Set(restore.map((r) => r.payment.id));
+        const offTranche = await store.payments.list({
+          merchantId: record.merchantId,
+          states: [PaymentState.Settled],
+          limit: 500,
+        });
+        for (const p of offTranche.items) {
+          if (p.timer && p.updatedAt >= record.createdAt && !restored.has(p.id)) {
+            restore.push({ payment: p, state: PaymentState.Released });
+          }
+        }
       }
     }
     await store.transaction(async () => {
@@ -206,3 +241,83 @@ async function recoverSettlements(
   }
   return undone;
 }
+
+/**
+ * Puts every payment whose order timer an event above `rewindTo` wrote back to the escrow's record
+ * at block `rewindTo` (see the header). Returns how many were restored.
+ */
+async function recoverTimers(
+  store: RelayerStore,
+  chain: ChainClient,
+  rewindTo: bigint,
+  now: number,
+  ledger: LedgerListener,
+): Promise<number> {
+  const touched = (await store.payments.listTimersAfter(rewindTo)).filter((p) => ONCHAIN_STATES.includes(p.state));
+  if (touched.length === 0) return 0;
+  const blockTag = Number(rewindTo);
+  // Before the escrow's deployment block every payment is untouched (and there is no code to ask).
+  const deployed = rewindTo >= chain.addresses.startBlock;
+  const restore: PaymentChange[] = [];
+  for (const p of touched) {
+    const r = deployed
+      ? await chain.rpc("escrow.paymentRecord", () => chain.escrow.paymentRecord(p.id, { blockTag }))
+      : null;
+    const status = r?.status ?? STATUS.None;
+    // Stamped with the rewind block: every re-read log is later, so it applies again.
+    const position = { block: rewindTo, logIndex: Number.MAX_SAFE_INTEGER };
+    const fields: Partial<PaymentRecord> = { refunded: r?.refunded ?? 0n };
+    let state: PaymentState;
+    if (r === null || status === STATUS.None) {
+      // Untouched in its tranche then (its tranche could not have settled: a timer event followed),
+      // or escrowed after the rewind point by a batch that kept its block: back to escrowed, with
+      // its tranche's release time, the batch block's time plus its hold.
+      state = PaymentState.Escrowed;
+      fields.timer = null;
+      fields.releaseAt = await trancheReleaseAt(store, chain, p);
+    } else {
+      const ownTimer = status === STATUS.Held || status === STATUS.RefundRequested || status === STATUS.RefundRejected;
+      // The request's amount and reason are in its event only: kept when it is the same request.
+      const sameRequest = p.timer?.request && p.timer.refundRequests === Number(r.refundRequests);
+      const request =
+        (status === STATUS.RefundRequested || status === STATUS.RefundRejected) && sameRequest
+          ? p.timer!.request
+          : null;
+      const timer: OrderTimer = {
+        extensions: Number(r.extensions),
+        refundRequests: Number(r.refundRequests),
+        holdLeft: status === STATUS.RefundRequested ? r.holdLeft : null,
+        request:
+          request ?? (status === STATUS.RefundRequested ? { amount: 0n, reason: 0, respondBy: r.deadline } : null),
+        escalateBy: status === STATUS.RefundRejected ? r.deadline : null,
+        dueAt: !ownTimer ? null : status === STATUS.RefundRequested ? r.deadline : r.releaseAt,
+        ...position,
+      };
+      // A payment that never left its tranche (confirmed, refunded or disputed from it) has no timer.
+      fields.timer = r.batchId === 0n ? null : timer;
+      if (ownTimer) fields.releaseAt = status === STATUS.RefundRequested ? null : r.releaseAt;
+      state = STATE_OF_STATUS.get(status) ?? p.state;
+    }
+    restore.push({ payment: p, state, fields });
+  }
+  await store.transaction(() => writePaymentChanges(store, restore, now, ledger));
+  return restore.length;
+}
+
+async function trancheReleaseAt(store: RelayerStore, chain: ChainClient, p: PaymentRecord): Promise<bigint | null> {
+  const batch = p.batchKey === null ? null : await store.batches.get(p.batchKey);
+  if (!batch || batch.blockNumber === null) return null;
+  const block = await chain.block(batch.blockNumber);
+  return block ? BigInt(block.timestamp) + p.hold : null;
+}
+
+const STATE_OF_STATUS = new Map<bigint, PaymentState>([
+  [STATUS.Confirmed, PaymentState.Released],
+  [STATUS.Refunded, PaymentState.Refunded],
+  [STATUS.Disputed, PaymentState.Disputed],
+  [STATUS.Resolved, PaymentState.Resolved],
+  [STATUS.Held, PaymentState.Held],
+  [STATUS.RefundRequested, PaymentState.RefundRequested],
+  [STATUS.RefundRejected, PaymentState.RefundRejected],
+  [STATUS.Released, PaymentState.Released],
+]);

@@ -7,6 +7,12 @@
  * them, one entry per merchant with its batch ids, through the submitter (same key, same nonce
  * sequence). One SettlementRecord per merchant follows the call; the chain watcher marks the
  * payments settled from the TrancheSettled events, whoever sent the settlement.
+ *
+ * A settle entry also pays the merchant's released balance. Payments released outside their
+ * tranche (by their own order timer, or confirmed while on it) have no tranche left to settle, so a
+ * merchant with such payments waiting and a released balance on chain gets an entry of its own,
+ * with no batch ids, when none of its tranches is due; the watcher marks those payments settled
+ * from the call's MerchantPaid (or PayoutDeferred).
  */
 import { PaymentState, type Hex } from "../domain";
 import type { RelayerConfig } from "../config";
@@ -65,10 +71,11 @@ export class Settler extends Job {
 
   protected async run(): Promise<void> {
     this.lastSent = null;
-    const busy = await this.tranchesInFlight();
+    const { busy, merchants } = await this.tranchesInFlight();
     const chainTime = await this.chain.chainTime();
     const due = await this.dueTranches(chainTime, busy);
     const entries = await this.verify(due, chainTime);
+    entries.push(...(await this.releasedBalances(entries, merchants)));
     if (entries.length === 0) return;
 
     const data = encodeSettle(entries);
@@ -112,7 +119,7 @@ export class Settler extends Job {
    * Tranches already in a settlement on its way, as "merchant:batch". Records left `built` by a
    * crash before their transaction was recorded are failed here (nothing was sent for them).
    */
-  private async tranchesInFlight(): Promise<Set<string>> {
+  private async tranchesInFlight(): Promise<{ busy: Set<string>; merchants: Set<bigint> }> {
     const open = await this.store.settlements.listByState(["built", "submitted"]);
     const carried = new Set<number>();
     for (const s of await this.store.submissions.listPending()) {
@@ -120,14 +127,45 @@ export class Settler extends Job {
       if (kind === "settle") for (const key of settleKeys(keys)) carried.add(key);
     }
     const busy = new Set<string>();
+    const merchants = new Set<bigint>();
     for (const record of open) {
       if (record.state === "built" && !carried.has(record.key)) {
         await this.store.settlements.update(record.key, { state: "failed" });
         continue;
       }
+      merchants.add(record.merchantId);
       for (const batchId of record.batchIds) busy.add(`${record.merchantId}:${batchId}`);
     }
-    return busy;
+    return { busy, merchants };
+  }
+
+  /**
+   * Entries with no batch ids for merchants whose payments were released outside their tranche and
+   * are not paid out yet, when the escrow holds a released balance for them and no entry of this
+   * call (which pays it anyway) or settlement on its way already does.
+   */
+  private async releasedBalances(
+    entries: MerchantSettlementEntry[],
+    inFlight: Set<bigint>,
+  ): Promise<MerchantSettlementEntry[]> {
+    const paying = new Set(entries.map((e) => e.merchantId));
+    const waiting = new Set((await this.store.payments.listReleasedOffTranche()).map((p) => p.merchantId));
+    const out: MerchantSettlementEntry[] = [];
+    let budget = this.maxTranches - entries.reduce((n, e) => n + e.batchIds.length, 0);
+    for (const merchantId of [...waiting].sort((a, b) => (a < b ? -1 : 1))) {
+      if (budget <= 0) break;
+      if (paying.has(merchantId) || inFlight.has(merchantId)) continue;
+      const [status] = await this.chain.rpc("registry.terms", () => this.chain.registry.terms(merchantId));
+      if (!SETTLEABLE_STATUS.has(status)) continue;
+      const [released] = await this.chain.rpc("escrow.merchantBalances", () =>
+        this.chain.escrow.merchantBalances(merchantId),
+      );
+      // Zero: paid by a settle the watcher has not applied yet.
+      if (released === 0n) continue;
+      out.push({ merchantId, batchIds: [] });
+      budget -= 1;
+    }
+    return out;
   }
 
   /** (merchant → batch ids) whose stored releaseAt has passed, from payments the escrow still holds. */

@@ -1,7 +1,7 @@
 /**
  * The worker role: the chain jobs. Two kinds of lease coordinate any number of workers on one store:
- *  - `jobs`: one worker at a time runs the singletons (chain watcher, batcher, settler, blocklist
- *    sync). The watcher's page transactions and the batcher's and settler's record writes commit
+ *  - `jobs`: one worker at a time runs the singletons (chain watcher, batcher, settler, order-timer
+ *    keeper, blocklist sync). The watcher's page transactions and the batcher's and settler's record writes commit
  *    only while the lease is still held at its epoch, so a stalled old leader's work cannot land;
  *  - `lane:<address>`, one per signer key (./lanes.ts): at most one submitter per key.
  * A worker on standby polls for leases that are free, released or expired; each lease's TTL is
@@ -30,6 +30,7 @@ import type { BatchAccountSource } from "../jobs/precheck";
 import { RelayQueue } from "../jobs/relayQueue";
 import { relayHandler } from "../jobs/relayWriter";
 import { Settler } from "../jobs/settler";
+import { OrderTimerKeeper } from "../jobs/orderTimers";
 import type { StuckTransaction } from "../jobs/submitter";
 import { guardedLedger } from "../jobs";
 import { LaneSet } from "./lanes";
@@ -81,6 +82,7 @@ export class WorkerRole {
   readonly batcher: Batcher;
   readonly watcher: ChainWatcher;
   readonly settler: Settler;
+  readonly timers: OrderTimerKeeper;
   readonly blocklist: BlocklistSync;
   /** Keeps the merchants' report events in the store for the report and credit routes. */
   readonly reports: ReportIndexer;
@@ -155,6 +157,7 @@ export class WorkerRole {
       fence,
     });
     this.settler = new Settler({ ...common, store: jobsStore, config: options.config, submitter: this.lanes });
+    this.timers = new OrderTimerKeeper({ ...common, store: jobsStore, config: options.config, submitter: this.lanes });
     this.blocklist = new BlocklistSync({
       ...common,
       store: options.store,
@@ -162,7 +165,7 @@ export class WorkerRole {
       submitter: this.lanes,
     });
     this.reports = new ReportIndexer({ ...common, store: options.store, config: options.config, fence });
-    this.singletons = [this.watcher, this.batcher, this.settler, this.blocklist, this.reports];
+    this.singletons = [this.watcher, this.batcher, this.settler, this.timers, this.blocklist, this.reports];
     // Relayed operations' outcomes are logged by whichever lane follows them.
     this.lanes.registerPurpose("relay", relayHandler(log));
     this.relayQueue = new RelayQueue({
@@ -252,6 +255,7 @@ export class WorkerRole {
     if (jobs) {
       await this.watcher.tick();
       await this.settler.tick();
+      await this.timers.tick();
       await this.blocklist.tick();
     }
   }

@@ -142,6 +142,20 @@ export interface PaymentRepository {
   ): Promise<{ merchantId: bigint; batchId: bigint }[]>;
   /** Payments of these on-chain batches in the given states (a settled tranche's payments). */
   listByBatchIds(batchIds: readonly bigint[], states: readonly PaymentState[]): Promise<PaymentRecord[]>;
+  /**
+   * Payments on their own order timer due by `chainTime` (their timer's dueAt: a release or an
+   * unanswered refund request's escalation), soonest first, at most `limit`, leaving out the
+   * merchants in `skipMerchants` (suspended: the escrow refuses their releases).
+   */
+  listTimersDue(chainTime: bigint, limit: number, skipMerchants?: readonly bigint[]): Promise<PaymentRecord[]>;
+  /** Payments whose timer an event of a block above `block` wrote last (what a reorg rewind re-checks). */
+  listTimersAfter(block: bigint): Promise<PaymentRecord[]>;
+  /**
+   * Payments released outside their tranche (state released with a timer: by their own timer, or
+   * confirmed while on it), of one merchant or all: no TrancheSettled marks them paid; the settle
+   * call that pays their merchant's released balance does.
+   */
+  listReleasedOffTranche(merchantId?: bigint): Promise<PaymentRecord[]>;
   list(filter: PaymentFilter): Promise<Page<PaymentRecord>>;
   /** Oldest accepted payments first, at most `limit`. */
   listByState(state: PaymentState, limit: number): Promise<PaymentRecord[]>;

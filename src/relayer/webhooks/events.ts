@@ -3,7 +3,19 @@ import type { PaymentRecord, PaymentState } from "../domain";
 import { paymentView } from "../views";
 import type { OutboxEvent, RelayerStore } from "../store/types";
 
-export type PaymentEventType = `payment.${PaymentState}`;
+/**
+ * `payment.<state>` on every state change, plus the order timer's steps that a state alone does
+ * not name: an extension (also a second one, which leaves the payment `held`), a rejection, and the
+ * clock resuming after a partial refund. A release by the payment's own timer is `payment.released`
+ * like a payer's confirmation (both put the money in the merchant's released balance; `data.timer`
+ * is set for the former).
+ */
+export const ORDER_TIMER_EVENT_TYPES = [
+  "payment.hold_extended",
+  "payment.refund_request_rejected",
+  "payment.hold_resumed",
+] as const;
+export type PaymentEventType = `payment.${PaymentState}` | (typeof ORDER_TIMER_EVENT_TYPES)[number];
 
 export const paymentEventType = (state: PaymentState): PaymentEventType => `payment.${state}`;
 

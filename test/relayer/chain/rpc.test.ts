@@ -27,7 +27,7 @@ function deploymentRecord(fx: PipelineFixture, chainId: number): DeploymentRecor
     constructorArgs: [],
   });
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     network: "pipelinetest",
     chainId,
     deployer: fx.admin.address,
@@ -35,17 +35,26 @@ function deploymentRecord(fx: PipelineFixture, chainId: number): DeploymentRecor
     blockNumber: Number(fx.addresses.startBlock),
     feeRecipient: fx.feeRecipient.address,
     contracts: {
-      SettlementToken: contract(fx.addresses.token),
       MerchantRegistry: contract(fx.addresses.registry),
       CustomerFunds: contract(randomAddress()),
       PaymentLifecycle: contract(randomAddress()),
       Settlement: contract(randomAddress()),
-      PaymentEscrow: contract(fx.addresses.escrow),
     },
+    currencies: [
+      {
+        code: "USD",
+        symbol: "spUSD",
+        decimals: 6,
+        token: contract(fx.addresses.token),
+        escrow: { ...contract(fx.addresses.escrow), libraries: {} },
+        roles: {
+          token: {},
+          escrow: { DEFAULT_ADMIN_ROLE: fx.admin.address, ARBITER_ROLE: fx.arbiter.address },
+        },
+      },
+    ],
     roles: {
-      SettlementToken: {},
       MerchantRegistry: { DEFAULT_ADMIN_ROLE: fx.admin.address, REGISTRAR_ROLE: fx.registrar.address },
-      PaymentEscrow: { DEFAULT_ADMIN_ROLE: fx.admin.address, ARBITER_ROLE: fx.arbiter.address },
     },
   };
 }

@@ -45,6 +45,7 @@ async function auditTargetOf(s: SdkHarness): Promise<AuditTarget> {
   return {
     network: "hardhat",
     chainId: Number(s.f.chainId),
+    currency: "USD",
     deployBlock: BigInt(Math.min(...blocks)),
     token: (await s.f.token.getAddress()) as Address,
     registry: (await s.f.registry.getAddress()) as Address,

@@ -55,6 +55,7 @@ describe("relayer API: merchant reports and credit record (agree with the audito
     return {
       network: "hardhat",
       chainId: Number(h.f.chainId),
+      currency: "USD",
       deployBlock: 0n,
       token: (await h.f.token.getAddress()) as Hex,
       registry: (await h.f.registry.getAddress()) as Hex,

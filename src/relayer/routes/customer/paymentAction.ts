@@ -21,20 +21,36 @@ export function requireWriter(ctx: RouteContext): ChainWriter {
 }
 
 /**
- * Common part of the signed operations on an escrowed payment (confirm, dispute, refund): the
- * payment exists, is held on chain, the signature deadline has not passed, and we can prove its
- * inclusion. Returns what the escrow call needs.
+ * States in which the escrow holds a payment (PaymentLifecycle._loadHeld): untouched in its tranche,
+ * or on its own order timer. Confirm and refund accept every one of them.
+ */
+export const HELD_STATES: readonly PaymentState[] = [
+  PaymentState.Escrowed,
+  PaymentState.Held,
+  PaymentState.RefundRequested,
+  PaymentState.RefundRejected,
+];
+/** A dispute is refused while a refund request is open or rejected: that one is escalated instead. */
+export const DISPUTABLE_STATES: readonly PaymentState[] = [PaymentState.Escrowed, PaymentState.Held];
+
+/**
+ * Common part of the signed operations on a held payment (confirm, dispute, refund): the payment
+ * exists, is held on chain in one of `states`, the signature deadline has not passed, and we can
+ * prove its inclusion. Returns what the escrow call needs.
  */
 export async function heldPayment(
   ctx: RouteContext,
   id: string,
   deadlineText: string,
   canAccess: (payment: PaymentRecord) => boolean = () => true,
+  states: readonly PaymentState[] = HELD_STATES,
 ): Promise<{ record: PaymentRecord; payment: Payment; inclusion: Inclusion; deadline: bigint }> {
   const record = await ctx.store.payments.get(id.toLowerCase() as Hex);
   if (!record || !canAccess(record)) throw new ApiError("not_found", "no such payment");
-  if (record.state !== PaymentState.Escrowed) {
-    throw new ApiError("conflict", `the payment is ${record.state}, not escrowed`, { state: record.state });
+  if (!states.includes(record.state)) {
+    throw new ApiError("conflict", `the payment is ${record.state}, not ${states.join(" or ")}`, {
+      state: record.state,
+    });
   }
   const deadline = uint("deadline", deadlineText, MAX_UINT48);
   checkValidity(0n, deadline, BigInt(Math.floor(ctx.clock() / 1000)));
@@ -60,7 +76,7 @@ export async function replayedAction(
 ): Promise<SentTransaction | null> {
   if (!writer.replay) return null;
   const record = await ctx.store.payments.get(id.toLowerCase() as Hex);
-  if (!record || !canAccess(record) || record.state === PaymentState.Escrowed) return null;
+  if (!record || !canAccess(record) || HELD_STATES.includes(record.state)) return null;
   const inclusion = await ctx.inclusion.of(record);
   if (!inclusion) return null;
   const deadline = uint("deadline", deadlineText, MAX_UINT48);
@@ -88,7 +104,14 @@ export const payerSignedRoute = (
         relayCalls[operation]({ ...a, signature }),
       );
       if (earlier) return reply.status(202).send(sent(earlier.txHash));
-      const { record, payment, inclusion, deadline } = await heldPayment(ctx, request.params.id, request.body.deadline);
+      const states = operation === "openDisputeWithSignature" ? DISPUTABLE_STATES : HELD_STATES;
+      const { record, payment, inclusion, deadline } = await heldPayment(
+        ctx,
+        request.params.id,
+        request.body.deadline,
+        () => true,
+        states,
+      );
       await ctx.intake.checkSignature(record.payer, digest(ctx, record.id, deadline), signature);
       const { txHash } = await writer[operation]({ payment, inclusion, deadline, signature });
       return reply.status(202).send(sent(txHash));

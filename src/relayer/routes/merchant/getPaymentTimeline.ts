@@ -4,12 +4,15 @@ import { PaymentState, type Hex, type PaymentRecord, type SettlementRecord } fro
 import type { RouteContext } from "../../http/context";
 import { merchantOf } from "../../http/context";
 import { defineRoute } from "../../http/route";
+import { timerView } from "../../views";
 import type { PaymentChainEvent } from "../../chain/chainView";
+import { refundReasonName } from "../../../protocol";
 
 /** Settlement pages read at most while looking for the one that paid out a payment's batch. */
 const SETTLEMENT_PAGES = 20;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+const isoSeconds = (seconds: bigint): string => iso(Number(seconds) * 1000);
 
 const entry = (e: Omit<TimelineEntry, "blockNumber" | "txHash"> & Partial<TimelineEntry>): TimelineEntry => ({
   blockNumber: null,
@@ -47,6 +50,33 @@ function chainEntry(e: PaymentChainEvent): TimelineEntry {
           byTimeout: `${ev.byTimeout}`,
         },
       };
+    case "HoldExtended":
+      return {
+        ...where,
+        kind: "hold_extended",
+        details: { releaseAt: isoSeconds(ev.releaseAt), extensions: `${ev.extensions}` },
+      };
+    case "RefundRequested":
+      return {
+        ...where,
+        kind: "refund_requested",
+        details: {
+          amount: `${ev.amount}`,
+          reason: refundReasonName(Number(ev.reason)),
+          holdLeft: `${ev.holdLeft}`,
+          respondBy: isoSeconds(ev.respondBy),
+        },
+      };
+    case "RefundRequestRejected":
+      return {
+        ...where,
+        kind: "refund_request_rejected",
+        details: { escalateBy: isoSeconds(ev.escalateBy), releaseAt: isoSeconds(ev.releaseAt) },
+      };
+    case "HoldResumed":
+      return { ...where, kind: "hold_resumed", details: { releaseAt: isoSeconds(ev.releaseAt) } };
+    case "PaymentReleased":
+      return { ...where, kind: "released", details: { released: `${ev.released}`, fee: `${ev.fee}` } };
   }
 }
 
@@ -67,7 +97,8 @@ async function settlementOf(ctx: RouteContext, record: PaymentRecord): Promise<S
 /**
  * GET /v1/merchant/payments/:id/timeline — the payment's life: what the relayer recorded (accepted,
  * batched, the settlement that paid it out) and what the escrow emitted about it (escrowed,
- * confirmed, refunds, disputes and rulings, with block and transaction). Chain events are read
+ * confirmed, refunds, disputes and rulings, the order timer's extensions, refund requests and their
+ * answers, its release; with block and transaction). The response also carries the payment's timer. Chain events are read
  * from the block of the batch that escrowed it. Another merchant's payment is 404 not_found, like
  * one that does not exist.
  */
@@ -133,6 +164,7 @@ export default defineRoute(
       refunded: `${record.refunded}`,
       orderRef: record.orderRef,
       orderRefText: paid?.orderRefText ?? null,
+      timer: timerView(record),
       entries,
     };
   },

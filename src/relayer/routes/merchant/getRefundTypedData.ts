@@ -1,6 +1,7 @@
 import { IdParams, RefundTypedDataQuery, RefundTypedDataView } from "../../../protocol/schemas";
 import { ApiError } from "../../errors";
-import { PaymentState, type Hex } from "../../domain";
+import type { Hex } from "../../domain";
+import { HELD_STATES } from "../customer/paymentAction";
 import { merchantOf } from "../../http/context";
 import { defineRoute } from "../../http/route";
 import { amount, checkValidity, MAX_UINT48, uint } from "../../intake/parse";
@@ -30,8 +31,10 @@ export default defineRoute(
       request.query.deadline === undefined
         ? now + BigInt(REFUND_SIGNATURE_TTL_SECONDS)
         : uint("deadline", request.query.deadline, MAX_UINT48);
-    if (record.state !== PaymentState.Escrowed) {
-      throw new ApiError("conflict", `the payment is ${record.state}, not escrowed`, { state: record.state });
+    if (!HELD_STATES.includes(record.state)) {
+      throw new ApiError("conflict", `the payment is ${record.state}, not ${HELD_STATES.join(" or ")}`, {
+        state: record.state,
+      });
     }
     if (totalRefund > record.amount) {
       throw new ApiError("invalid_amount", "totalRefund exceeds the payment amount", { amount: `${record.amount}` });

@@ -10,6 +10,7 @@ import type {
 } from "../types";
 import { ONE_OFF_NONCE, isOneOff } from "../../../protocol/eip3009";
 import { groupByShape, mergePaymentUpdates } from "../paymentUpdates";
+import { decodeTimer, encodeTimer } from "../timerCodec";
 import { dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull } from "../sqlite/codec";
 import type { PgConnection, Queryable } from "./connection";
 import { enqueueAcceptedEvents } from "./outbox";
@@ -43,6 +44,7 @@ interface PaymentRow {
   tx_hash: string | null;
   refunded: string;
   release_at: string | null;
+  timer: string | null;
   request_id: string | null;
   signature_kind: string | null;
   created_at: number;
@@ -70,6 +72,7 @@ export const toPayment = (r: PaymentRow): PaymentRecord => ({
   txHash: r.tx_hash as Hex | null,
   refunded: BigInt(r.refunded),
   releaseAt: bigOrNull(r.release_at),
+  timer: decodeTimer(r.timer),
   requestId: r.request_id,
   signatureKind: r.signature_kind as SignatureKind | null,
   createdAt: r.created_at,
@@ -94,6 +97,7 @@ const COLUMNS: { [K in keyof PaymentRecord]?: [string, (v: PaymentRecord[K]) => 
   txHash: ["tx_hash", hexOrNull, "text"],
   refunded: ["refunded", dec, "numeric"],
   releaseAt: ["release_at", decOrNull, "numeric"],
+  timer: ["timer", encodeTimer, "text"],
   requestId: ["request_id", (v) => v, "text"],
   updatedAt: ["updated_at", (v) => v, "bigint"],
 };
@@ -327,6 +331,36 @@ export class PgPayments implements PaymentRepository {
     const rows = await this.conn.rows<PaymentRow>(
       "SELECT * FROM payments WHERE batch_id = ANY($1::numeric[]) AND state = ANY($2::text[]) ORDER BY seq",
       [batchIds.map(dec), states],
+    );
+    return rows.map(toPayment);
+  }
+
+  async listTimersDue(
+    chainTime: bigint,
+    limit: number,
+    skipMerchants: readonly bigint[] = [],
+  ): Promise<PaymentRecord[]> {
+    const rows = await this.conn.rows<PaymentRow>(
+      `SELECT * FROM payments WHERE timer_due_at IS NOT NULL AND timer_due_at <= $1::bigint
+         AND NOT (merchant_id = ANY($2::numeric[])) ORDER BY timer_due_at, id LIMIT $3`,
+      [dec(chainTime), skipMerchants.map(dec), limit],
+    );
+    return rows.map(toPayment);
+  }
+
+  async listTimersAfter(block: bigint): Promise<PaymentRecord[]> {
+    const rows = await this.conn.rows<PaymentRow>(
+      "SELECT * FROM payments WHERE timer IS NOT NULL AND timer_block > $1::bigint ORDER BY timer_block, id",
+      [dec(block)],
+    );
+    return rows.map(toPayment);
+  }
+
+  async listReleasedOffTranche(merchantId?: bigint): Promise<PaymentRecord[]> {
+    const rows = await this.conn.rows<PaymentRow>(
+      `SELECT * FROM payments WHERE state = '${PaymentState.Released}' AND timer IS NOT NULL
+         AND ($1::numeric IS NULL OR merchant_id = $1::numeric) ORDER BY merchant_id, id`,
+      [merchantId === undefined ? null : dec(merchantId)],
     );
     return rows.map(toPayment);
   }

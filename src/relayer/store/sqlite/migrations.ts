@@ -360,4 +360,22 @@ ${PAYMENT_COLUMNS}
   ALTER TABLE payments ADD COLUMN hold INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE payment_requests ADD COLUMN hold INTEGER NOT NULL DEFAULT 0;
   `,
+  // 15: order timers (issue 14). A payment a buyer's action took out of its tranche (a hold
+  // extension, a refund request) carries its timer: JSON text (store/timerCodec.ts), NULL for every
+  // untouched payment, so intake's inserts do not change. Two columns are derived from it for the
+  // chain jobs' reads: when the order-timer keeper acts on it (release or escalation), and the block
+  // of the last event applied to it (a reorg rewind re-reads the timers written above its point).
+  `
+  ALTER TABLE payments ADD COLUMN timer TEXT;
+  ALTER TABLE payments ADD COLUMN timer_due_at INTEGER
+    GENERATED ALWAYS AS (CAST(json_extract(timer, '$.dueAt') AS INTEGER)) VIRTUAL;
+  ALTER TABLE payments ADD COLUMN timer_block INTEGER
+    GENERATED ALWAYS AS (CAST(json_extract(timer, '$.block') AS INTEGER)) VIRTUAL;
+  -- listTimersDue: the keeper's next releases and escalations
+  CREATE INDEX payments_timer_due ON payments (timer_due_at) WHERE timer_due_at IS NOT NULL;
+  -- listTimersAfter: timers a reorg may have undone
+  CREATE INDEX payments_timer_block ON payments (timer_block) WHERE timer IS NOT NULL;
+  -- listReleasedOffTranche: released balances the settler pays (no tranche settles them)
+  CREATE INDEX payments_released_off_tranche ON payments (merchant_id) WHERE state = 'released' AND timer IS NOT NULL;
+  `,
 ];

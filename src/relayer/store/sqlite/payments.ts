@@ -10,6 +10,7 @@ import type {
 } from "../types";
 import { ONE_OFF_NONCE, isOneOff } from "../../../protocol/eip3009";
 import { groupByShape, mergePaymentUpdates } from "../paymentUpdates";
+import { decodeTimer, encodeTimer } from "../timerCodec";
 import { big, bigOrNull, dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull, placeholders } from "./codec";
 import { enqueueAcceptedEvents } from "./outbox";
 import type { Connection } from "./connection";
@@ -49,6 +50,7 @@ interface PaymentRow {
   tx_hash: string | null;
   refunded: string;
   release_at: string | null;
+  timer: string | null;
   request_id: string | null;
   signature_kind: string | null;
   created_at: number;
@@ -74,6 +76,7 @@ export const toPayment = (r: PaymentRow): PaymentRecord => ({
   txHash: r.tx_hash as Hex | null,
   refunded: big(r.refunded),
   releaseAt: bigOrNull(r.release_at),
+  timer: decodeTimer(r.timer),
   requestId: r.request_id,
   signatureKind: r.signature_kind as SignatureKind | null,
   createdAt: r.created_at,
@@ -98,6 +101,7 @@ const COLUMNS: { [K in keyof PaymentRecord]?: [string, (v: PaymentRecord[K]) => 
   txHash: ["tx_hash", hexOrNull],
   refunded: ["refunded", dec],
   releaseAt: ["release_at", decOrNull],
+  timer: ["timer", encodeTimer],
   requestId: ["request_id", (v) => v],
   updatedAt: ["updated_at", (v) => v],
 };
@@ -315,6 +319,41 @@ export class SqlitePayments implements PaymentRepository {
         out.push(...rows.map(toPayment));
       }
       return out;
+    });
+  }
+
+  listTimersDue(chainTime: bigint, limit: number, skipMerchants: readonly bigint[] = []): Promise<PaymentRecord[]> {
+    return this.conn.run(() => {
+      const skip = skipMerchants.length === 0 ? "" : `AND merchant_id NOT IN (${placeholders(skipMerchants.length)})`;
+      const rows = this.conn
+        .prepare(
+          `SELECT * FROM payments WHERE timer_due_at IS NOT NULL AND timer_due_at <= ? ${skip}
+             ORDER BY timer_due_at, id LIMIT ?`,
+        )
+        .all(chainTime, ...skipMerchants.map(dec), limit) as PaymentRow[];
+      return rows.map(toPayment);
+    });
+  }
+
+  listTimersAfter(block: bigint): Promise<PaymentRecord[]> {
+    return this.conn.run(() => {
+      const rows = this.conn
+        .prepare("SELECT * FROM payments WHERE timer IS NOT NULL AND timer_block > ? ORDER BY timer_block, id")
+        .all(block) as PaymentRow[];
+      return rows.map(toPayment);
+    });
+  }
+
+  listReleasedOffTranche(merchantId?: bigint): Promise<PaymentRecord[]> {
+    return this.conn.run(() => {
+      const byMerchant = merchantId === undefined ? "" : "AND merchant_id = ?";
+      const rows = this.conn
+        .prepare(
+          `SELECT * FROM payments WHERE state = '${PaymentState.Released}' AND timer IS NOT NULL ${byMerchant}
+             ORDER BY merchant_id, id`,
+        )
+        .all(...(merchantId === undefined ? [] : [dec(merchantId)])) as PaymentRow[];
+      return rows.map(toPayment);
     });
   }
 
