@@ -23,6 +23,7 @@ import getReport from "./merchant/getReport";
 import getMerchantPayment from "./merchant/getPayment";
 import getPaymentTimeline from "./merchant/getPaymentTimeline";
 import getRefundTypedData from "./merchant/getRefundTypedData";
+import getRefundRejectionTypedData from "./merchant/getRefundRejectionTypedData";
 import listPayments from "./merchant/listPayments";
 import listSettlements from "./merchant/listSettlements";
 import revokeApiKey from "./merchant/revokeApiKey";
@@ -48,6 +49,7 @@ export const ROUTES: readonly RouteModule[] = [
   getMerchantPayment,
   getPaymentTimeline,
   getRefundTypedData,
+  getRefundRejectionTypedData,
   createRefund,
   listSettlements,
   getBalance,

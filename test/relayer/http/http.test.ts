@@ -287,6 +287,7 @@ describe("relayer API: HTTP plumbing", function () {
         "GET /v1/merchant/payments/{id}",
         "GET /v1/merchant/payments/{id}/timeline",
         "GET /v1/merchant/payments/{id}/refund-typed-data",
+        "GET /v1/merchant/payments/{id}/refund-rejection-typed-data",
         "POST /v1/merchant/payments/{id}/refunds",
         "GET /v1/merchant/settlements",
         "GET /v1/merchant/balance",
