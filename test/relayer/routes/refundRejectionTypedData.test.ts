@@ -7,7 +7,7 @@
  * and code; another merchant's payment is 404 like a missing one.
  */
 import { expect } from "chai";
-import { TypedDataEncoder, type Wallet } from "ethers";
+import { TypedDataEncoder, type Signer } from "ethers";
 import { BatchTree, escrowDomain, paymentFields, REFUND_REASONS, refundRejectionDigest } from "../../../src/protocol";
 import type { Hex } from "../../../src/relayer/domain";
 import { applyEscrowPage, decodeEscrowLogs } from "../../../src/relayer/jobs/logApplier";
@@ -60,7 +60,7 @@ describe("relayer API: refund rejection typed data", function () {
     await applyChain();
   }
 
-  async function signTyped(typedData: any, signer: Wallet = h.f.merchants[0].owner): Promise<string> {
+  async function signTyped(typedData: any, signer: Signer = h.f.merchants[0].owner): Promise<string> {
     const { EIP712Domain: _domain, ...types } = typedData.types;
     return signer.signTypedData(typedData.domain, types, typedData.message);
   }
@@ -100,7 +100,7 @@ describe("relayer API: refund rejection typed data", function () {
     );
 
     // Signed by a key that is not the merchant's owner: refused, nothing sent.
-    const stranger = h.f.customers[1] as unknown as Wallet;
+    const stranger = h.f.customers[1];
     const forged = await h.request("POST", typed.body.submit.path, {
       key,
       body: { ...typed.body.submit.body, signature: await signTyped(typedData, stranger) },

@@ -33,16 +33,17 @@ export default defineRoute(
       request.query.deadline === undefined
         ? now + BigInt(REFUND_SIGNATURE_TTL_SECONDS)
         : uint("deadline", request.query.deadline, MAX_UINT48);
-    if (record.state !== PaymentState.RefundRequested || record.timer === null || record.timer.request === null) {
+    if (record.state !== PaymentState.RefundRequested || !record.timer || !record.timer.request) {
       throw new ApiError("conflict", `the payment is ${record.state}: it has no open refund request`, {
         state: record.state,
       });
     }
+    const timer = record.timer;
     checkValidity(0n, deadline, now);
     const terms = await ctx.chain.merchant(merchantId);
     const message = {
       paymentId: record.id,
-      ordinal: `${record.timer.refundRequests}`,
+      ordinal: `${timer.refundRequests}`,
       deadline: `${deadline}`,
     };
     return {
