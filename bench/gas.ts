@@ -10,14 +10,15 @@
  * balance paying by EIP-3009 authorization in payBatchWithAuthorization at 100 x 10, with their
  * settle (`oneOff.viaDeposit`: a first gasless deposit, then the payment in payBatch).
  * `vsTransferWithAuthorization`: over one `transferWithAuthorization` (an x402 `exact` payment).
- * `orderTimers`: the gas of each order-timer action on one payment (receipt gasUsed).
+ * `orderTimers`: the gas of each order-timer action on one payment (receipt gasUsed), on chain by
+ * its actor and signed (`...WithSignature`, relayed).
  *
  * Life of a payment = its share of the payBatch that escrows it + its share of the settle call that
  * pays its merchant after the hold. Payers are distinct customers with an existing escrow balance
  * and merchants' payout addresses already hold tokens (steady state, not first-ever use).
  */
 import { ethers, network } from "hardhat";
-import { Wallet, type TransactionReceipt } from "ethers";
+import { Wallet, type Signer, type TransactionReceipt } from "ethers";
 import { deployStablePay } from "../src/chain/deploy";
 import {
   RECEIVE_WITH_AUTHORIZATION_TYPES,
@@ -25,7 +26,11 @@ import {
   TRANSFER_WITH_AUTHORIZATION_TYPES,
   depositNonce,
   escrowDomain,
+  escalationTypes,
   ethersTypes,
+  holdExtensionTypes,
+  refundRejectionTypes,
+  refundRequestTypes,
   ONE_OFF_NONCE,
   oneOffAuthorization,
   paymentId,
@@ -356,6 +361,58 @@ async function orderTimers(ctx: Ctx) {
   await network.provider.send("evm_increaseTime", [3 * 24 * 3600]);
   gas.escalateUnansweredRefundRequest = Number(await gasOf(ctx.escrow.escalateUnansweredRefundRequest(d)));
   gas.release = Number(await gasOf(ctx.escrow.release(a)));
+  return { ...gas, ...(await signedOrderTimers(ctx)) };
+}
+
+/**
+ * The signed (relayed) order-timer actions, each submitted by the relayer (here the admin, also the
+ * merchants' owner key) on a second batch of four, so proofs have the same depth as above.
+ */
+async function signedOrderTimers(ctx: Ctx) {
+  const payers = await fundedPayers(ctx, 4);
+  const items = await signedBatch(ctx, payers, 1);
+  const batchId = (await ctx.escrow.batchCount()) + 1n;
+  await gasOf(ctx.escrow.payBatch(encodeBatch(items)));
+  const domain = escrowDomain(ctx.chainId, (await ctx.escrow.getAddress()) as Address);
+  const tree = new BatchTree(items.map((item) => paymentId(domain, item.payment)));
+  const inclusion = (i: number) => ({ batchId, proof: tree.proof(i) });
+  const ids = items.map((item) => paymentId(domain, item.payment));
+  const [a, b] = items.map((item) => item.payment);
+  const reason = BigInt(REFUND_REASONS.not_received);
+  const deadline = FAR_DEADLINE;
+  const sign = (signer: Signer, types: Parameters<typeof ethersTypes>[0], message: Record<string, unknown>) =>
+    signer.signTypedData(domain, ethersTypes(types), message);
+  const gas: Record<string, number> = {};
+  for (const ordinal of [1n, 2n]) {
+    const signature = await sign(payers[0], holdExtensionTypes, {
+      paymentId: ids[0],
+      extension: 600n,
+      ordinal,
+      deadline,
+    });
+    gas[ordinal === 1n ? "extendHoldWithSignatureFromTranche" : "extendHoldWithSignatureAgain"] = Number(
+      await gasOf(ctx.escrow.extendHoldWithSignature(a, inclusion(0), 600n, ordinal, deadline, signature)),
+    );
+  }
+  const amount = AMOUNT / 2n;
+  const request = await sign(payers[1], refundRequestTypes, {
+    paymentId: ids[1],
+    amount,
+    reason,
+    ordinal: 1n,
+    deadline,
+  });
+  gas.requestRefundWithSignature = Number(
+    await gasOf(ctx.escrow.requestRefundWithSignature(b, inclusion(1), amount, reason, 1n, deadline, request)),
+  );
+  const rejection = await sign(ctx.admin, refundRejectionTypes, { paymentId: ids[1], ordinal: 1n, deadline });
+  gas.rejectRefundRequestWithSignature = Number(
+    await gasOf(ctx.escrow.rejectRefundRequestWithSignature(b, 1n, deadline, rejection)),
+  );
+  const escalation = await sign(payers[1], escalationTypes, { paymentId: ids[1], ordinal: 1n, deadline });
+  gas.escalateRefundRequestWithSignature = Number(
+    await gasOf(ctx.escrow.escalateRefundRequestWithSignature(b, 1n, deadline, escalation)),
+  );
   return gas;
 }
 

@@ -2,7 +2,6 @@
 pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
@@ -27,8 +26,6 @@ import {CustomerFunds} from "./libraries/CustomerFunds.sol";
  * and authorised by signatures or by the caller being the payer / merchant owner.
  */
 contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, ReentrancyGuardTransient, EIP712 {
-    using SafeERC20 for IERC20;
-
     bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
     uint32 public constant MIN_DISPUTE_TIMEOUT = 1 days;
     uint32 public constant MAX_DISPUTE_TIMEOUT = 180 days;
@@ -90,8 +87,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
 
     /// @inheritdoc IPaymentEscrow
     function withdrawWithSignature(Withdrawal calldata w, bytes calldata signature) external nonReentrant {
-        _checkSigned(w.payer, EscrowTypeHashes.withdrawal(w), w.deadline, signature);
-        EscrowStorage.useNonce(_s, w.payer, w.nonce);
+        PaymentLifecycle.useSignedWithdrawal(_s, w, signature, _domainSeparatorV4());
         CustomerFunds.withdraw(_s, token, w.payer, w.to, w.amount);
     }
 
@@ -161,10 +157,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
 
     /// @inheritdoc IPaymentEscrow
     function confirm(Payment calldata p, Inclusion calldata inclusion) external {
-        bytes32 id = _paymentId(p);
-        if (msg.sender != p.payer) revert NotPayer(id, msg.sender);
-        CustomerFunds.requireNotBlocklisted(address(token), p.payer);
-        PaymentLifecycle.confirm(_s, p, id, inclusion);
+        PaymentLifecycle.confirm(_s, address(token), p, _paymentId(p), inclusion);
     }
 
     /// @inheritdoc IPaymentEscrow
@@ -174,11 +167,15 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         uint48 deadline,
         bytes calldata signature
     ) external {
-        bytes32 id = _paymentId(p);
-        bytes32 structHash = EscrowTypeHashes.confirmation(id, deadline);
-        _checkRevocable(p.payer, structHash, deadline, signature);
-        CustomerFunds.requireNotBlocklisted(address(token), p.payer);
-        PaymentLifecycle.confirm(_s, p, id, inclusion);
+        PaymentLifecycle.confirmWithSignature(
+            _s,
+            address(token),
+            p,
+            inclusion,
+            deadline,
+            signature,
+            _domainSeparatorV4()
+        );
     }
 
     /// @inheritdoc IPaymentEscrow
@@ -194,19 +191,21 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         uint48 deadline,
         bytes calldata signature
     ) external {
-        (, , , , address owner) = registry.terms(p.merchantId);
-        if (owner == address(0)) revert NotMerchantOwner(p.merchantId, address(0));
-        bytes32 id = _paymentId(p);
-        bytes32 structHash = EscrowTypeHashes.refund(id, totalRefund, deadline);
-        _checkRevocable(owner, structHash, deadline, signature);
-        PaymentLifecycle.refundTo(_s, p, id, inclusion, totalRefund);
+        PaymentLifecycle.refundWithSignature(
+            _s,
+            registry,
+            p,
+            inclusion,
+            totalRefund,
+            deadline,
+            signature,
+            _domainSeparatorV4()
+        );
     }
 
     /// @inheritdoc IPaymentEscrow
     function openDispute(Payment calldata p, Inclusion calldata inclusion) external {
-        bytes32 id = _paymentId(p);
-        if (msg.sender != p.payer) revert NotPayer(id, msg.sender);
-        PaymentLifecycle.openDispute(_s, registry, p, id, inclusion, disputeTimeout);
+        PaymentLifecycle.openDispute(_s, registry, p, _paymentId(p), inclusion, disputeTimeout);
     }
 
     /// @inheritdoc IPaymentEscrow
@@ -216,10 +215,16 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         uint48 deadline,
         bytes calldata signature
     ) external {
-        bytes32 id = _paymentId(p);
-        bytes32 structHash = EscrowTypeHashes.dispute(id, deadline);
-        _checkRevocable(p.payer, structHash, deadline, signature);
-        PaymentLifecycle.openDispute(_s, registry, p, id, inclusion, disputeTimeout);
+        PaymentLifecycle.openDisputeWithSignature(
+            _s,
+            registry,
+            p,
+            inclusion,
+            disputeTimeout,
+            deadline,
+            signature,
+            _domainSeparatorV4()
+        );
     }
 
     /// @inheritdoc IPaymentEscrow
@@ -255,6 +260,86 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
     }
 
     /// @inheritdoc IPaymentEscrow
+    function extendHoldWithSignature(
+        Payment calldata p,
+        Inclusion calldata inclusion,
+        uint32 extension,
+        uint8 ordinal,
+        uint48 deadline,
+        bytes calldata signature
+    ) external {
+        PaymentLifecycle.extendHoldWithSignature(
+            _s,
+            p,
+            inclusion,
+            extension,
+            ordinal,
+            deadline,
+            signature,
+            _domainSeparatorV4()
+        );
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function requestRefundWithSignature(
+        Payment calldata p,
+        Inclusion calldata inclusion,
+        uint256 amount,
+        uint8 reason,
+        uint8 ordinal,
+        uint48 deadline,
+        bytes calldata signature
+    ) external {
+        PaymentLifecycle.requestRefundWithSignature(
+            _s,
+            p,
+            inclusion,
+            amount,
+            reason,
+            ordinal,
+            deadline,
+            signature,
+            _domainSeparatorV4()
+        );
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function rejectRefundRequestWithSignature(
+        Payment calldata p,
+        uint8 ordinal,
+        uint48 deadline,
+        bytes calldata signature
+    ) external {
+        PaymentLifecycle.rejectRefundRequestWithSignature(
+            _s,
+            registry,
+            p,
+            ordinal,
+            deadline,
+            signature,
+            _domainSeparatorV4()
+        );
+    }
+
+    /// @inheritdoc IPaymentEscrow
+    function escalateRefundRequestWithSignature(
+        Payment calldata p,
+        uint8 ordinal,
+        uint48 deadline,
+        bytes calldata signature
+    ) external {
+        PaymentLifecycle.escalateRefundRequestWithSignature(
+            _s,
+            p,
+            disputeTimeout,
+            ordinal,
+            deadline,
+            signature,
+            _domainSeparatorV4()
+        );
+    }
+
+    /// @inheritdoc IPaymentEscrow
     function escalateUnansweredRefundRequest(Payment calldata p) external {
         PaymentLifecycle.escalateUnansweredRefundRequest(_s, p, _paymentId(p), disputeTimeout);
     }
@@ -278,11 +363,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
 
     /// @inheritdoc IPaymentEscrow
     function collectFees() external nonReentrant {
-        uint128 amount = _s.totals.fees;
-        if (amount == 0) revert NothingToClaim(0);
-        _s.totals.fees = 0;
-        emit FeesCollected(feeRecipient, amount);
-        token.safeTransfer(feeRecipient, amount);
+        Settlement.collectFees(_s, token, feeRecipient);
     }
 
     /// @inheritdoc IPaymentEscrow
@@ -474,31 +555,7 @@ contract PaymentEscrow is IPaymentEscrow, AccessControlDefaultAdminRules, Reentr
         return (true, RejectReason.InvalidAmount);
     }
 
-    // ================================================================ internals: balances and signatures
-
-    /// @dev The single-operation paths' signature check: the same rule as payBatch (BoundedSignature).
-    function _checkSigned(address signer, bytes32 structHash, uint48 deadline, bytes calldata signature) private view {
-        if (block.timestamp > deadline) revert SignatureExpired(deadline);
-        _verify(signer, _hashTypedDataV4(structHash), signature);
-    }
-
-    /// @dev A signed confirmation, refund or dispute: also refused once its signer revoked it, and
-    /// before any ERC-1271 call (the digest is computed once for both checks).
-    function _checkRevocable(
-        address signer,
-        bytes32 structHash,
-        uint48 deadline,
-        bytes calldata signature
-    ) private view {
-        if (block.timestamp > deadline) revert SignatureExpired(deadline);
-        bytes32 digest = _hashTypedDataV4(structHash);
-        if (_s.cancelledDigests[signer][digest]) revert SignatureCancelled(signer, digest);
-        _verify(signer, digest, signature);
-    }
-
-    function _verify(address signer, bytes32 digest, bytes calldata signature) private view {
-        if (!BoundedSignature.isValidNow(signer, digest, signature)) revert InvalidSigner(signer);
-    }
+    // ================================================================ internals
 
     function _paymentId(Payment calldata p) private view returns (bytes32) {
         return _hashTypedDataV4(EscrowTypeHashes.payment(p));

@@ -403,6 +403,10 @@ interface IPaymentEscrow {
     error HoldNotEnded(bytes32 paymentId, uint48 releaseAt);
     /// @notice The payment's hold is outside the merchant's bounds [minHold, maxHold].
     error HoldOutOfRange(uint32 hold, uint32 minHold, uint32 maxHold);
+    /// @notice A signed order-timer action names the extension or refund request it acts as or on
+    /// (`given`), but the payment's next extension or request (extend, request) or its current request
+    /// (reject, escalate) is `expected`: the signature was used already, or is for another one.
+    error StaleOrdinal(bytes32 paymentId, uint8 expected, uint8 given);
     /// @notice A batch escrows each merchant's payments under one hold (one tranche per batch and
     /// merchant): a second run of `merchantId` asked hold `hold`, another than its first run's.
     error ConflictingHold(uint64 merchantId, uint32 hold);
@@ -572,6 +576,58 @@ interface IPaymentEscrow {
     /// @notice The payer escalates a rejected refund request to a dispute, within the escalation window.
     function escalateRefundRequest(Payment calldata payment) external;
 
+    /// @notice {extendHold} by the payer's EIP-712 signed
+    /// `HoldExtension(bytes32 paymentId,uint32 extension,uint8 ordinal,uint48 deadline)`, relayable.
+    /// `ordinal` is the extension it makes (1 for the payment's first): the signature extends once, and a
+    /// replay or a signature for another extension reverts {StaleOrdinal}. Refused past `deadline`
+    /// ({SignatureExpired}), once the payer revoked it ({cancelSignedAction}: {SignatureCancelled}) and
+    /// unless the payer signed it ({InvalidSigner}).
+    function extendHoldWithSignature(
+        Payment calldata payment,
+        Inclusion calldata inclusion,
+        uint32 extension,
+        uint8 ordinal,
+        uint48 deadline,
+        bytes calldata signature
+    ) external;
+
+    /// @notice {requestRefund} by the payer's EIP-712 signed
+    /// `RefundRequest(bytes32 paymentId,uint256 amount,uint8 reason,uint8 ordinal,uint48 deadline)`,
+    /// relayable. `ordinal` is the request it opens (1 for the payment's first): the signature opens
+    /// one request once ({StaleOrdinal} otherwise). Same deadline, revocation and signer rules as
+    /// {extendHoldWithSignature}.
+    function requestRefundWithSignature(
+        Payment calldata payment,
+        Inclusion calldata inclusion,
+        uint256 amount,
+        uint8 reason,
+        uint8 ordinal,
+        uint48 deadline,
+        bytes calldata signature
+    ) external;
+
+    /// @notice {rejectRefundRequest} by the merchant owner's EIP-712 signed
+    /// `RefundRejection(bytes32 paymentId,uint8 ordinal,uint48 deadline)`, relayable. `ordinal` is the
+    /// open request it rejects: it can never reject a later request ({StaleOrdinal}). Same deadline,
+    /// revocation and signer rules as {refundWithSignature}.
+    function rejectRefundRequestWithSignature(
+        Payment calldata payment,
+        uint8 ordinal,
+        uint48 deadline,
+        bytes calldata signature
+    ) external;
+
+    /// @notice {escalateRefundRequest} by the payer's EIP-712 signed
+    /// `Escalation(bytes32 paymentId,uint8 ordinal,uint48 deadline)`, relayable. `ordinal` is the
+    /// rejected request it escalates ({StaleOrdinal} for another). Same deadline, revocation and
+    /// signer rules as {extendHoldWithSignature}.
+    function escalateRefundRequestWithSignature(
+        Payment calldata payment,
+        uint8 ordinal,
+        uint48 deadline,
+        bytes calldata signature
+    ) external;
+
     /// @notice Anyone turns a refund request the merchant left unanswered past its `respondBy` into a dispute.
     function escalateUnansweredRefundRequest(Payment calldata payment) external;
 
@@ -607,7 +663,8 @@ interface IPaymentEscrow {
     /// Reverts {NoSurplus} when there is none, {ZeroAddress} / {InvalidRecipient} for zero or this escrow.
     function sweepSurplus(address to) external;
 
-    /// @notice Revokes a signed confirmation, refund or dispute of the caller before its deadline:
+    /// @notice Revokes a signed confirmation, refund, dispute or order-timer action (hold extension,
+    /// refund request, rejection, escalation) of the caller before its deadline:
     /// `digest` is the EIP-712 digest the caller signed. The signed entry points then revert with
     /// {SignatureCancelled}. Withdrawals are revoked by their nonce ({cancelNonce}) instead.
     function cancelSignedAction(bytes32 digest) external;

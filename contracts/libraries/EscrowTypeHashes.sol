@@ -21,6 +21,20 @@ library EscrowTypeHashes {
         "Refund(bytes32 paymentId,uint256 totalRefund,uint48 deadline)"
     );
     bytes32 internal constant DISPUTE_TYPEHASH = keccak256("Dispute(bytes32 paymentId,uint48 deadline)");
+    /// @dev Order-timer actions bind an ordinal (the extension or refund request they act as or on),
+    /// so one signature acts once and never on a later extension or request.
+    bytes32 internal constant HOLD_EXTENSION_TYPEHASH = keccak256(
+        "HoldExtension(bytes32 paymentId,uint32 extension,uint8 ordinal,uint48 deadline)"
+    );
+    bytes32 internal constant REFUND_REQUEST_TYPEHASH = keccak256(
+        "RefundRequest(bytes32 paymentId,uint256 amount,uint8 reason,uint8 ordinal,uint48 deadline)"
+    );
+    bytes32 internal constant REFUND_REJECTION_TYPEHASH = keccak256(
+        "RefundRejection(bytes32 paymentId,uint8 ordinal,uint48 deadline)"
+    );
+    bytes32 internal constant ESCALATION_TYPEHASH = keccak256(
+        "Escalation(bytes32 paymentId,uint8 ordinal,uint48 deadline)"
+    );
 
     /// @dev Hashes the payment straight from calldata into scratch memory (no allocation: this runs
     /// once per payment in a batch). Each word is masked to its type's width, so the hash equals
@@ -56,5 +70,32 @@ library EscrowTypeHashes {
 
     function dispute(bytes32 paymentId, uint48 deadline) internal pure returns (bytes32) {
         return keccak256(abi.encode(DISPUTE_TYPEHASH, paymentId, deadline));
+    }
+
+    function holdExtension(
+        bytes32 paymentId,
+        uint32 extension,
+        uint8 ordinal,
+        uint48 deadline
+    ) internal pure returns (bytes32) {
+        return keccak256(abi.encode(HOLD_EXTENSION_TYPEHASH, paymentId, extension, ordinal, deadline));
+    }
+
+    function refundRequest(
+        bytes32 paymentId,
+        uint256 amount,
+        uint8 reason,
+        uint8 ordinal,
+        uint48 deadline
+    ) internal pure returns (bytes32) {
+        return keccak256(abi.encode(REFUND_REQUEST_TYPEHASH, paymentId, amount, reason, ordinal, deadline));
+    }
+
+    function refundRejection(bytes32 paymentId, uint8 ordinal, uint48 deadline) internal pure returns (bytes32) {
+        return keccak256(abi.encode(REFUND_REJECTION_TYPEHASH, paymentId, ordinal, deadline));
+    }
+
+    function escalation(bytes32 paymentId, uint8 ordinal, uint48 deadline) internal pure returns (bytes32) {
+        return keccak256(abi.encode(ESCALATION_TYPEHASH, paymentId, ordinal, deadline));
     }
 }

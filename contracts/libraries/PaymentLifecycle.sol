@@ -2,11 +2,15 @@
 pragma solidity 0.8.28;
 
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 
 import {IPaymentEscrow} from "../interfaces/IPaymentEscrow.sol";
 import {IMerchantRegistry} from "../interfaces/IMerchantRegistry.sol";
 import {EscrowStorage} from "./EscrowStorage.sol";
 import {Fees} from "./Fees.sol";
+import {BoundedSignature} from "./BoundedSignature.sol";
+import {EscrowTypeHashes} from "./EscrowTypeHashes.sol";
+import {TokenBlocklist} from "./TokenBlocklist.sol";
 
 /**
  * @title PaymentLifecycle
@@ -15,7 +19,9 @@ import {Fees} from "./Fees.sol";
  * A linked (delegatecalled) library of the escrow, split out to keep the escrow under EIP-170's
  * size limit; it runs on the escrow's storage and emits the escrow's events. The escrow has
  * computed the payment id before calling in, and authorised the caller except for the order timer's
- * actions, which check it here (msg.sender is the escrow's caller in a delegatecall).
+ * actions, which check it here (msg.sender is the escrow's caller in a delegatecall). The signed
+ * (relayed) variants of the payer's and merchant owner's actions are verified here too, from the
+ * escrow's EIP-712 domain separator: their code stays out of the escrow, which is at EIP-170's limit.
  *
  * Where a held payment's money sits: untouched (status None), in its (batch, merchant) tranche,
  * which {IPaymentEscrow-settle} pays out when the hold ends; once the buyer extends the hold or asks
@@ -46,12 +52,42 @@ library PaymentLifecycle {
     // ================================================================ buyer and merchant actions
 
     /// @notice The payer confirmed delivery: the held amount goes to the merchant's released balance.
+    /// Refused while the token blocklists the payer.
     function confirm(
         EscrowStorage.Layout storage s,
+        address token,
         IPaymentEscrow.Payment calldata p,
         bytes32 id,
         IPaymentEscrow.Inclusion calldata inclusion
     ) external {
+        _requirePayer(p, id);
+        _requireNotBlocklisted(token, p.payer);
+        _confirm(s, p, id, inclusion);
+    }
+
+    /// @notice {confirm} authorised by the payer's signed Confirmation.
+    function confirmWithSignature(
+        EscrowStorage.Layout storage s,
+        address token,
+        IPaymentEscrow.Payment calldata p,
+        IPaymentEscrow.Inclusion calldata inclusion,
+        uint48 deadline,
+        bytes calldata signature,
+        bytes32 domainSeparator
+    ) external {
+        bytes32 id = _paymentId(p, domainSeparator);
+        bytes32 structHash = EscrowTypeHashes.confirmation(id, deadline);
+        _checkRevocable(s, p.payer, structHash, deadline, signature, domainSeparator);
+        _requireNotBlocklisted(token, p.payer);
+        _confirm(s, p, id, inclusion);
+    }
+
+    function _confirm(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        bytes32 id,
+        IPaymentEscrow.Inclusion calldata inclusion
+    ) private {
         (Held memory h, IPaymentEscrow.Tranche storage t) = _loadHeld(s, p, id, inclusion);
         uint16 feeBps = h.record.feeBps;
         if (h.inTranche) {
@@ -78,14 +114,31 @@ library PaymentLifecycle {
         _refund(s, p, id, h, t, amount);
     }
 
-    /// @notice Refunds up to a new refund total `totalRefund` (so a replayed signed refund changes nothing).
-    function refundTo(
+    /// @notice The merchant owner's signed Refund: refunds up to a new refund total `totalRefund`
+    /// (so a replayed signed refund changes nothing).
+    function refundWithSignature(
+        EscrowStorage.Layout storage s,
+        IMerchantRegistry registry,
+        IPaymentEscrow.Payment calldata p,
+        IPaymentEscrow.Inclusion calldata inclusion,
+        uint256 totalRefund,
+        uint48 deadline,
+        bytes calldata signature,
+        bytes32 domainSeparator
+    ) external {
+        bytes32 id = _paymentId(p, domainSeparator);
+        bytes32 structHash = EscrowTypeHashes.refund(id, totalRefund, deadline);
+        _checkRevocable(s, _merchantOwner(registry, p.merchantId), structHash, deadline, signature, domainSeparator);
+        _refundTo(s, p, id, inclusion, totalRefund);
+    }
+
+    function _refundTo(
         EscrowStorage.Layout storage s,
         IPaymentEscrow.Payment calldata p,
         bytes32 id,
         IPaymentEscrow.Inclusion calldata inclusion,
         uint256 totalRefund
-    ) external {
+    ) private {
         (Held memory h, IPaymentEscrow.Tranche storage t) = _loadHeld(s, p, id, inclusion);
         if (totalRefund <= h.record.refunded) revert IPaymentEscrow.InvalidAmount(totalRefund);
         _refund(s, p, id, h, t, totalRefund - h.record.refunded);
@@ -102,6 +155,35 @@ library PaymentLifecycle {
         IPaymentEscrow.Inclusion calldata inclusion,
         uint32 disputeTimeout
     ) external {
+        _requirePayer(p, id);
+        _openDispute(s, registry, p, id, inclusion, disputeTimeout);
+    }
+
+    /// @notice {openDispute} authorised by the payer's signed Dispute.
+    function openDisputeWithSignature(
+        EscrowStorage.Layout storage s,
+        IMerchantRegistry registry,
+        IPaymentEscrow.Payment calldata p,
+        IPaymentEscrow.Inclusion calldata inclusion,
+        uint32 disputeTimeout,
+        uint48 deadline,
+        bytes calldata signature,
+        bytes32 domainSeparator
+    ) external {
+        bytes32 id = _paymentId(p, domainSeparator);
+        bytes32 structHash = EscrowTypeHashes.dispute(id, deadline);
+        _checkRevocable(s, p.payer, structHash, deadline, signature, domainSeparator);
+        _openDispute(s, registry, p, id, inclusion, disputeTimeout);
+    }
+
+    function _openDispute(
+        EscrowStorage.Layout storage s,
+        IMerchantRegistry registry,
+        IPaymentEscrow.Payment calldata p,
+        bytes32 id,
+        IPaymentEscrow.Inclusion calldata inclusion,
+        uint32 disputeTimeout
+    ) private {
         (Held memory h, IPaymentEscrow.Tranche storage t) = _loadHeld(s, p, id, inclusion);
         _requireNoRequest(id, h.record.status);
         uint48 releaseAt = h.inTranche ? t.releaseAt : h.record.releaseAt;
@@ -162,6 +244,35 @@ library PaymentLifecycle {
         uint32 extension
     ) external {
         _requirePayer(p, id);
+        _extendHold(s, p, id, inclusion, extension);
+    }
+
+    /// @notice {extendHold} authorised by the payer's signed HoldExtension, which names the extension
+    /// it makes (`ordinal`: 1 for the first), so it extends once and never again later.
+    function extendHoldWithSignature(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        IPaymentEscrow.Inclusion calldata inclusion,
+        uint32 extension,
+        uint8 ordinal,
+        uint48 deadline,
+        bytes calldata signature,
+        bytes32 domainSeparator
+    ) external {
+        bytes32 id = _paymentId(p, domainSeparator);
+        _requireOrdinal(id, s.records[id].extensions + 1, ordinal);
+        bytes32 structHash = EscrowTypeHashes.holdExtension(id, extension, ordinal, deadline);
+        _checkRevocable(s, p.payer, structHash, deadline, signature, domainSeparator);
+        _extendHold(s, p, id, inclusion, extension);
+    }
+
+    function _extendHold(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        bytes32 id,
+        IPaymentEscrow.Inclusion calldata inclusion,
+        uint32 extension
+    ) private {
         if (extension == 0 || extension > MAX_HOLD_EXTENSION) {
             revert IPaymentEscrow.ExtensionOutOfRange(extension, MAX_HOLD_EXTENSION);
         }
@@ -191,6 +302,37 @@ library PaymentLifecycle {
         uint8 reason
     ) external {
         _requirePayer(p, id);
+        _requestRefund(s, p, id, inclusion, amount, reason);
+    }
+
+    /// @notice {requestRefund} authorised by the payer's signed RefundRequest, which names the request
+    /// it opens (`ordinal`: 1 for the first), so it opens one request once.
+    function requestRefundWithSignature(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        IPaymentEscrow.Inclusion calldata inclusion,
+        uint256 amount,
+        uint8 reason,
+        uint8 ordinal,
+        uint48 deadline,
+        bytes calldata signature,
+        bytes32 domainSeparator
+    ) external {
+        bytes32 id = _paymentId(p, domainSeparator);
+        _requireOrdinal(id, s.records[id].refundRequests + 1, ordinal);
+        bytes32 structHash = EscrowTypeHashes.refundRequest(id, amount, reason, ordinal, deadline);
+        _checkRevocable(s, p.payer, structHash, deadline, signature, domainSeparator);
+        _requestRefund(s, p, id, inclusion, amount, reason);
+    }
+
+    function _requestRefund(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        bytes32 id,
+        IPaymentEscrow.Inclusion calldata inclusion,
+        uint256 amount,
+        uint8 reason
+    ) private {
         (Held memory h, IPaymentEscrow.Tranche storage t) = _loadHeld(s, p, id, inclusion);
         _requireNoRequest(id, h.record.status);
         if (amount == 0) revert IPaymentEscrow.InvalidAmount(amount);
@@ -229,7 +371,35 @@ library PaymentLifecycle {
         bytes32 id
     ) external {
         _requireMerchantOwner(registry, p.merchantId);
+        _rejectRefundRequest(s, p, id, s.records[id]);
+    }
+
+    /// @notice {rejectRefundRequest} authorised by the merchant owner's signed RefundRejection, which
+    /// names the request it rejects (`ordinal`), so it never rejects a later one.
+    function rejectRefundRequestWithSignature(
+        EscrowStorage.Layout storage s,
+        IMerchantRegistry registry,
+        IPaymentEscrow.Payment calldata p,
+        uint8 ordinal,
+        uint48 deadline,
+        bytes calldata signature,
+        bytes32 domainSeparator
+    ) external {
+        address owner = _merchantOwner(registry, p.merchantId);
+        bytes32 id = _paymentId(p, domainSeparator);
         IPaymentEscrow.PaymentRecord memory record = s.records[id];
+        _requireOrdinal(id, record.refundRequests, ordinal);
+        bytes32 structHash = EscrowTypeHashes.refundRejection(id, ordinal, deadline);
+        _checkRevocable(s, owner, structHash, deadline, signature, domainSeparator);
+        _rejectRefundRequest(s, p, id, record);
+    }
+
+    function _rejectRefundRequest(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        bytes32 id,
+        IPaymentEscrow.PaymentRecord memory record
+    ) private {
         if (record.status != IPaymentEscrow.PaymentStatus.RefundRequested) {
             revert IPaymentEscrow.NoOpenRefundRequest(id, record.status);
         }
@@ -253,6 +423,33 @@ library PaymentLifecycle {
         uint32 disputeTimeout
     ) external {
         _requirePayer(p, id);
+        _escalateRefundRequest(s, p, id, disputeTimeout);
+    }
+
+    /// @notice {escalateRefundRequest} authorised by the payer's signed Escalation, which names the
+    /// rejected request it escalates (`ordinal`).
+    function escalateRefundRequestWithSignature(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        uint32 disputeTimeout,
+        uint8 ordinal,
+        uint48 deadline,
+        bytes calldata signature,
+        bytes32 domainSeparator
+    ) external {
+        bytes32 id = _paymentId(p, domainSeparator);
+        _requireOrdinal(id, s.records[id].refundRequests, ordinal);
+        bytes32 structHash = EscrowTypeHashes.escalation(id, ordinal, deadline);
+        _checkRevocable(s, p.payer, structHash, deadline, signature, domainSeparator);
+        _escalateRefundRequest(s, p, id, disputeTimeout);
+    }
+
+    function _escalateRefundRequest(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Payment calldata p,
+        bytes32 id,
+        uint32 disputeTimeout
+    ) private {
         Held memory h = _loadOnOwnTimer(s, p, id);
         if (h.record.status != IPaymentEscrow.PaymentStatus.RefundRejected) {
             revert IPaymentEscrow.RefundRequestNotRejected(id, h.record.status);
@@ -298,9 +495,26 @@ library PaymentLifecycle {
         emit IPaymentEscrow.PaymentReleased(id, p.merchantId, released, fee);
     }
 
+    // ================================================================ signed withdrawal
+
+    /// @notice Checks the payer's signed Withdrawal (deadline, signer) and spends its nonce; the escrow
+    /// then withdraws. Here rather than in CustomerFunds, whose one-off batch loop gets dearer with
+    /// any new function there (the optimizer's inlining changes).
+    function useSignedWithdrawal(
+        EscrowStorage.Layout storage s,
+        IPaymentEscrow.Withdrawal calldata w,
+        bytes calldata signature,
+        bytes32 domainSeparator
+    ) external {
+        if (block.timestamp > w.deadline) revert IPaymentEscrow.SignatureExpired(w.deadline);
+        bytes32 digest = MessageHashUtils.toTypedDataHash(domainSeparator, EscrowTypeHashes.withdrawal(w));
+        if (!BoundedSignature.isValidNow(w.payer, digest, signature)) revert IPaymentEscrow.InvalidSigner(w.payer);
+        EscrowStorage.useNonce(s, w.payer, w.nonce);
+    }
+
     // ================================================================ internals
 
-    /// @dev Refund path shared by refund and refundTo: `amount` is the increment. Answering an open
+    /// @dev Refund path shared by refund and refundWithSignature: `amount` is the increment. Answering an open
     /// request with a partial refund resumes the clock.
     function _refund(
         EscrowStorage.Layout storage s,
@@ -487,9 +701,45 @@ library PaymentLifecycle {
         ) revert IPaymentEscrow.RefundRequestPending(id, status);
     }
 
+    /// @dev A signed action: refused past its deadline, once its signer revoked it, and before any
+    /// ERC-1271 call (the digest is computed once for both checks).
+    function _checkRevocable(
+        EscrowStorage.Layout storage s,
+        address signer,
+        bytes32 structHash,
+        uint48 deadline,
+        bytes calldata signature,
+        bytes32 domainSeparator
+    ) private view {
+        if (block.timestamp > deadline) revert IPaymentEscrow.SignatureExpired(deadline);
+        bytes32 digest = MessageHashUtils.toTypedDataHash(domainSeparator, structHash);
+        if (s.cancelledDigests[signer][digest]) revert IPaymentEscrow.SignatureCancelled(signer, digest);
+        if (!BoundedSignature.isValidNow(signer, digest, signature)) revert IPaymentEscrow.InvalidSigner(signer);
+    }
+
+    /// @dev The payment id (its EIP-712 digest), as the escrow computes it.
+    function _paymentId(IPaymentEscrow.Payment calldata p, bytes32 domainSeparator) private pure returns (bytes32) {
+        return MessageHashUtils.toTypedDataHash(domainSeparator, EscrowTypeHashes.payment(p));
+    }
+
+    /// @dev A signed order-timer action acts as or on the extension or request numbered `expected` only.
+    function _requireOrdinal(bytes32 id, uint8 expected, uint8 given) private pure {
+        if (given != expected) revert IPaymentEscrow.StaleOrdinal(id, expected, given);
+    }
+
+    /// @dev The merchant's owner key, which signs its refunds and rejections.
+    function _merchantOwner(IMerchantRegistry registry, uint64 merchantId) private view returns (address owner) {
+        (, , , , owner) = registry.terms(merchantId);
+        if (owner == address(0)) revert IPaymentEscrow.NotMerchantOwner(merchantId, address(0));
+    }
+
     function _requireMerchantOwner(IMerchantRegistry registry, uint64 merchantId) private view {
         (, , , , address owner) = registry.terms(merchantId);
         if (msg.sender != owner || owner == address(0)) revert IPaymentEscrow.NotMerchantOwner(merchantId, msg.sender);
+    }
+
+    function _requireNotBlocklisted(address token, address account) private view {
+        if (TokenBlocklist.isBlocklisted(token, account)) revert IPaymentEscrow.CustomerBlocklisted(account);
     }
 
     function _requirePayer(IPaymentEscrow.Payment calldata p, bytes32 id) private view {

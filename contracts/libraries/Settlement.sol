@@ -93,6 +93,15 @@ library Settlement {
         token.safeTransfer(payout, amount);
     }
 
+    /// @notice Sends the accrued protocol fees to the fee recipient; see {IPaymentEscrow-collectFees}.
+    function collectFees(EscrowStorage.Layout storage s, IERC20 token, address feeRecipient) external {
+        uint128 amount = s.totals.fees;
+        if (amount == 0) revert IPaymentEscrow.NothingToClaim(0);
+        s.totals.fees = 0;
+        emit IPaymentEscrow.FeesCollected(feeRecipient, amount);
+        token.safeTransfer(feeRecipient, amount);
+    }
+
     /// @notice Sends the token balance beyond the liabilities to `to`; see {IPaymentEscrow-sweepSurplus}.
     function sweepSurplus(EscrowStorage.Layout storage s, IERC20 token, address to) external {
         if (to == address(0)) revert IPaymentEscrow.ZeroAddress();

@@ -41,6 +41,22 @@ contract EscrowTypeHashesHarness is EIP712 {
         return EscrowTypeHashes.DISPUTE_TYPEHASH;
     }
 
+    function HOLD_EXTENSION_TYPEHASH() external pure returns (bytes32) {
+        return EscrowTypeHashes.HOLD_EXTENSION_TYPEHASH;
+    }
+
+    function REFUND_REQUEST_TYPEHASH() external pure returns (bytes32) {
+        return EscrowTypeHashes.REFUND_REQUEST_TYPEHASH;
+    }
+
+    function REFUND_REJECTION_TYPEHASH() external pure returns (bytes32) {
+        return EscrowTypeHashes.REFUND_REJECTION_TYPEHASH;
+    }
+
+    function ESCALATION_TYPEHASH() external pure returns (bytes32) {
+        return EscrowTypeHashes.ESCALATION_TYPEHASH;
+    }
+
     // ------------------------------------------------------------ struct hashes
 
     function paymentHash(IPaymentEscrow.Payment calldata p) external pure returns (bytes32) {
@@ -61,6 +77,33 @@ contract EscrowTypeHashesHarness is EIP712 {
 
     function disputeHash(bytes32 paymentId, uint48 deadline) external pure returns (bytes32) {
         return EscrowTypeHashes.dispute(paymentId, deadline);
+    }
+
+    function holdExtensionHash(
+        bytes32 paymentId,
+        uint32 extension,
+        uint8 ordinal,
+        uint48 deadline
+    ) external pure returns (bytes32) {
+        return EscrowTypeHashes.holdExtension(paymentId, extension, ordinal, deadline);
+    }
+
+    function refundRequestHash(
+        bytes32 paymentId,
+        uint256 amount,
+        uint8 reason,
+        uint8 ordinal,
+        uint48 deadline
+    ) external pure returns (bytes32) {
+        return EscrowTypeHashes.refundRequest(paymentId, amount, reason, ordinal, deadline);
+    }
+
+    function refundRejectionHash(bytes32 paymentId, uint8 ordinal, uint48 deadline) external pure returns (bytes32) {
+        return EscrowTypeHashes.refundRejection(paymentId, ordinal, deadline);
+    }
+
+    function escalationHash(bytes32 paymentId, uint8 ordinal, uint48 deadline) external pure returns (bytes32) {
+        return EscrowTypeHashes.escalation(paymentId, ordinal, deadline);
     }
 
     // ------------------------------------------------------------ EIP-712 digests (this contract's domain)
@@ -88,6 +131,33 @@ contract EscrowTypeHashesHarness is EIP712 {
 
     function disputeDigest(bytes32 paymentId, uint48 deadline) external view returns (bytes32) {
         return _hashTypedDataV4(EscrowTypeHashes.dispute(paymentId, deadline));
+    }
+
+    function holdExtensionDigest(
+        bytes32 paymentId,
+        uint32 extension,
+        uint8 ordinal,
+        uint48 deadline
+    ) external view returns (bytes32) {
+        return _hashTypedDataV4(EscrowTypeHashes.holdExtension(paymentId, extension, ordinal, deadline));
+    }
+
+    function refundRequestDigest(
+        bytes32 paymentId,
+        uint256 amount,
+        uint8 reason,
+        uint8 ordinal,
+        uint48 deadline
+    ) external view returns (bytes32) {
+        return _hashTypedDataV4(EscrowTypeHashes.refundRequest(paymentId, amount, reason, ordinal, deadline));
+    }
+
+    function refundRejectionDigest(bytes32 paymentId, uint8 ordinal, uint48 deadline) external view returns (bytes32) {
+        return _hashTypedDataV4(EscrowTypeHashes.refundRejection(paymentId, ordinal, deadline));
+    }
+
+    function escalationDigest(bytes32 paymentId, uint8 ordinal, uint48 deadline) external view returns (bytes32) {
+        return _hashTypedDataV4(EscrowTypeHashes.escalation(paymentId, ordinal, deadline));
     }
 
     // ------------------------------------------------------------ batch Merkle tree

@@ -18,11 +18,19 @@ export interface ChainTranche {
   feeBps: number;
 }
 
+/** escrow.paymentRecord, every field (IPaymentEscrow.PaymentRecord). */
 export interface ChainPaymentRecord {
   status: number;
-  refunded: bigint;
+  disputedAt: number;
   feeBps: number;
+  refunded: bigint;
   disputeExpiresAt: number;
+  releaseAt: number;
+  holdLeft: number;
+  deadline: number;
+  extensions: number;
+  refundRequests: number;
+  batchId: bigint;
 }
 
 export interface ChainMerchant {
@@ -153,9 +161,16 @@ export async function readChainState(
     );
     paymentRecords.set(p.id, {
       status: r.status,
-      refunded: r.refunded,
+      disputedAt: r.disputedAt,
       feeBps: r.feeBps,
+      refunded: r.refunded,
       disputeExpiresAt: r.disputeExpiresAt,
+      releaseAt: r.releaseAt,
+      holdLeft: r.holdLeft,
+      deadline: r.deadline,
+      extensions: r.extensions,
+      refundRequests: r.refundRequests,
+      batchId: r.batchId,
     });
   });
 

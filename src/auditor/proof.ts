@@ -6,7 +6,7 @@
  * indexed by its id, and its settlement from its (batch, merchant) tranche.
  */
 import { encodeEventTopics, type Log, type PublicClient } from "viem";
-import { BatchTree, REJECT_REASON_NAMES, processProof } from "../protocol";
+import { BatchTree, REJECT_REASON_NAMES, processProof, refundReasonName } from "../protocol";
 import { escrowAbi } from "./abi";
 import { contractsByAddress, decodeLogs } from "./decode";
 import { ConnectionError, PaymentNotFoundError } from "./errors";
@@ -133,7 +133,20 @@ export async function provePayment(options: ProofOptions): Promise<PaymentProof>
     );
 
   const lifecycle = await fetch(
-    [[sig("PaymentConfirmed"), sig("PaymentRefunded"), sig("DisputeOpened"), sig("DisputeResolved")], id],
+    [
+      [
+        sig("PaymentConfirmed"),
+        sig("PaymentRefunded"),
+        sig("DisputeOpened"),
+        sig("DisputeResolved"),
+        sig("HoldExtended"),
+        sig("RefundRequested"),
+        sig("RefundRequestRejected"),
+        sig("HoldResumed"),
+        sig("PaymentReleased"),
+      ],
+      id,
+    ],
     block,
     options.toBlock,
   );
@@ -142,15 +155,14 @@ export async function provePayment(options: ProofOptions): Promise<PaymentProof>
     block,
     options.toBlock,
   );
-  // The tranche's settlement concerns this payment only if it was still held then.
-  const settledWithTranche = settled.filter(
-    (t) =>
-      statusOf(
-        amount,
-        lifecycle.filter((e) => before(e.ref, t.ref)),
-        [],
-      ) === "held",
-  );
+  // The tranche's settlement concerns this payment only if it was still held in it then.
+  const settledWithTranche = settled.filter((t) => {
+    const earlier = lifecycle.filter((e) => before(e.ref, t.ref));
+    const leftTranche = earlier.some(
+      (e) => e.contract === "escrow" && (e.eventName === "HoldExtended" || e.eventName === "RefundRequested"),
+    );
+    return !leftTranche && statusOf(amount, earlier, []) === "held";
+  });
   const history = [escrowed, ...lifecycle, ...settledWithTranche]
     .sort((a, b) => (before(a.ref, b.ref) ? -1 : 1))
     .map((e) => ({ event: e.ref.event, ref: e.ref, detail: describe(e) }));
@@ -182,17 +194,27 @@ export async function provePayment(options: ProofOptions): Promise<PaymentProof>
 const before = (a: EventRef, b: EventRef): boolean =>
   a.blockNumber < b.blockNumber || (a.blockNumber === b.blockNumber && a.logIndex < b.logIndex);
 
-/** The payment's state after its history (the same states as the full audit's payments.csv). */
+/**
+ * The payment's state after its history (the same states as the full audit's payments.csv). A
+ * payment its buyer put on its own timer (extension, refund request) no longer settles with its tranche.
+ */
 function statusOf(amount: bigint, lifecycle: AuditEvent[], settled: AuditEvent[]): string {
   let status = "held";
+  let ownTimer = false;
   for (const e of lifecycle) {
     if (e.contract !== "escrow") continue;
     if (e.eventName === "PaymentConfirmed") status = "confirmed";
-    else if (e.eventName === "PaymentRefunded") status = e.args.totalRefunded >= amount ? "refunded" : "held";
+    else if (e.eventName === "PaymentRefunded")
+      status = e.args.totalRefunded >= amount ? "refunded" : status === "refund-requested" ? "held" : status;
     else if (e.eventName === "DisputeOpened") status = "disputed";
     else if (e.eventName === "DisputeResolved") status = "resolved";
+    else if (e.eventName === "HoldExtended" || e.eventName === "HoldResumed") status = "held";
+    else if (e.eventName === "RefundRequested") status = "refund-requested";
+    else if (e.eventName === "RefundRequestRejected") status = "refund-rejected";
+    else if (e.eventName === "PaymentReleased") status = "released";
+    if (e.eventName === "HoldExtended" || e.eventName === "RefundRequested") ownTimer = true;
   }
-  return status === "held" && settled.length > 0 ? "settled" : status;
+  return status === "held" && !ownTimer && settled.length > 0 ? "settled" : status;
 }
 
 function describe(e: AuditEvent): string {
@@ -208,12 +230,24 @@ function describe(e: AuditEvent): string {
       return `disputed ${fmtMoney(e.args.amount)}, expires ${new Date(e.args.expiresAt * 1000).toISOString()}`;
     case "DisputeResolved":
       return `${e.args.byTimeout ? "dispute expired" : "arbiter ruled"}: ${fmtMoney(e.args.toPayer)} to the payer, ${fmtMoney(e.args.toMerchant)} to the merchant, fee ${fmtMoney(e.args.fee)}`;
+    case "HoldExtended":
+      return `hold extended (${e.args.extensions}): releasable from ${iso(e.args.releaseAt)}, on its own timer`;
+    case "RefundRequested":
+      return `refund of ${fmtMoney(e.args.amount)} requested, reason ${refundReasonName(e.args.reason)}: clock paused with ${e.args.holdLeft} s left, the merchant answers by ${iso(e.args.respondBy)}`;
+    case "RefundRequestRejected":
+      return `refund request rejected: escalation until ${iso(e.args.escalateBy)}, releasable from ${iso(e.args.releaseAt)}`;
+    case "HoldResumed":
+      return `clock resumed: releasable from ${iso(e.args.releaseAt)}`;
+    case "PaymentReleased":
+      return `released on its own timer: ${fmtMoney(e.args.released)} to the merchant, fee ${fmtMoney(e.args.fee)}`;
     case "TrancheSettled":
       return `tranche ${e.args.batchId}/${e.args.merchantId} settled: ${fmtMoney(e.args.amount)}, fee ${fmtMoney(e.args.fee)}`;
     default:
       return "";
   }
 }
+
+const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
 
 export function proofText(p: PaymentProof): string {
   const lines = [

@@ -13,5 +13,6 @@ export * from "./secp256k1";
 export * from "./fees";
 export * from "./merkle";
 export * from "./paymentId";
+export * from "./orderTimerDigests";
 export * from "./nonces";
 export * from "./batch";

@@ -45,6 +45,18 @@ export const withdrawalTypes = struct(
 export const confirmationTypes = struct("Confirmation(bytes32 paymentId,uint48 deadline)");
 export const refundTypes = struct("Refund(bytes32 paymentId,uint256 totalRefund,uint48 deadline)");
 export const disputeTypes = struct("Dispute(bytes32 paymentId,uint48 deadline)");
+/**
+ * Order-timer actions: each names its `ordinal` (the extension it makes, the refund request it
+ * opens, or the open/rejected request it answers), so a signature acts once and never on a later one.
+ */
+export const holdExtensionTypes = struct(
+  "HoldExtension(bytes32 paymentId,uint32 extension,uint8 ordinal,uint48 deadline)",
+);
+export const refundRequestTypes = struct(
+  "RefundRequest(bytes32 paymentId,uint256 amount,uint8 reason,uint8 ordinal,uint48 deadline)",
+);
+export const refundRejectionTypes = struct("RefundRejection(bytes32 paymentId,uint8 ordinal,uint48 deadline)");
+export const escalationTypes = struct("Escalation(bytes32 paymentId,uint8 ordinal,uint48 deadline)");
 export const eip712DomainTypes = struct(
   "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
 );
@@ -63,6 +75,10 @@ export const TYPE_STRINGS = {
   Confirmation: encodeType("Confirmation", confirmationTypes.Confirmation),
   Refund: encodeType("Refund", refundTypes.Refund),
   Dispute: encodeType("Dispute", disputeTypes.Dispute),
+  HoldExtension: encodeType("HoldExtension", holdExtensionTypes.HoldExtension),
+  RefundRequest: encodeType("RefundRequest", refundRequestTypes.RefundRequest),
+  RefundRejection: encodeType("RefundRejection", refundRejectionTypes.RefundRejection),
+  Escalation: encodeType("Escalation", escalationTypes.Escalation),
 } as const;
 
 export type PrimaryType = keyof typeof TYPE_STRINGS;
@@ -135,6 +151,40 @@ export interface Dispute {
   deadline: bigint;
 }
 
+/** The payer's hold extension by `extension` seconds; `ordinal` is the extension it makes (1 = first). */
+export interface HoldExtension {
+  paymentId: Hex;
+  extension: bigint;
+  ordinal: bigint;
+  deadline: bigint;
+}
+
+/**
+ * The payer's refund request for `amount` with a reason code (REFUND_REASONS); `ordinal` is the
+ * request it opens (1 = first).
+ */
+export interface RefundRequest {
+  paymentId: Hex;
+  amount: bigint;
+  reason: bigint;
+  ordinal: bigint;
+  deadline: bigint;
+}
+
+/** The merchant owner's rejection of the payment's open refund request number `ordinal`. */
+export interface RefundRejection {
+  paymentId: Hex;
+  ordinal: bigint;
+  deadline: bigint;
+}
+
+/** The payer's escalation of its rejected refund request number `ordinal` to a dispute. */
+export interface Escalation {
+  paymentId: Hex;
+  ordinal: bigint;
+  deadline: bigint;
+}
+
 export function escrowDomain(chainId: bigint | number, escrow: Address): EscrowDomain {
   return {
     name: ESCROW_DOMAIN_NAME,
@@ -204,4 +254,21 @@ export function paymentMessage(payment: Payment) {
 
 export function withdrawalMessage(withdrawal: Withdrawal) {
   return { ...withdrawal, deadline: Number(withdrawal.deadline) };
+}
+
+/** viem types uint8, uint32 and uint48 fields as numbers (they always fit). */
+export function holdExtensionMessage(m: HoldExtension) {
+  return { ...m, extension: Number(m.extension), ordinal: Number(m.ordinal), deadline: Number(m.deadline) };
+}
+
+export function refundRequestMessage(m: RefundRequest) {
+  return { ...m, reason: Number(m.reason), ordinal: Number(m.ordinal), deadline: Number(m.deadline) };
+}
+
+export function refundRejectionMessage(m: RefundRejection) {
+  return { ...m, ordinal: Number(m.ordinal), deadline: Number(m.deadline) };
+}
+
+export function escalationMessage(m: Escalation) {
+  return { ...m, ordinal: Number(m.ordinal), deadline: Number(m.deadline) };
 }

@@ -154,7 +154,15 @@ export type RelayOperation =
   | "openDisputeWithSignature"
   | "refundWithSignature"
   | "depositWithAuthorization"
-  | "withdrawWithSignature";
+  | "withdrawWithSignature"
+  | OrderTimerOperation;
+
+/** The signed order-timer actions (hold extension, refund request, its rejection and escalation). */
+export type OrderTimerOperation =
+  | "extendHoldWithSignature"
+  | "requestRefundWithSignature"
+  | "rejectRefundRequestWithSignature"
+  | "escalateRefundRequestWithSignature";
 
 export const RELAY_OPERATIONS: readonly RelayOperation[] = [
   "confirmWithSignature",
@@ -162,6 +170,10 @@ export const RELAY_OPERATIONS: readonly RelayOperation[] = [
   "refundWithSignature",
   "depositWithAuthorization",
   "withdrawWithSignature",
+  "extendHoldWithSignature",
+  "requestRefundWithSignature",
+  "rejectRefundRequestWithSignature",
+  "escalateRefundRequestWithSignature",
 ];
 
 /** Where a queued relay request is: waiting for a signer lane, sent on one, or refused. */

@@ -23,6 +23,9 @@ export {
   type PayRequestOptions,
   type PaymentSubmission,
   type SignedAction,
+  type SignedHoldExtension,
+  type SignedOrdinalAction,
+  type SignedRefundRequest,
   type SignedPayment,
   type WaitForPaymentOptions,
 } from "./actions/customer";

@@ -14,14 +14,22 @@ import type { TypedDataField, TypedDataPayload, TypedDataSigner } from "./signer
 import {
   confirmationTypes,
   disputeTypes,
+  escalationTypes,
+  holdExtensionTypes,
   paymentTypes,
+  refundRejectionTypes,
+  refundRequestTypes,
   refundTypes,
   withdrawalTypes,
   type Confirmation,
   type Dispute,
+  type Escalation,
   type EscrowDomain,
+  type HoldExtension,
   type Payment,
   type Refund,
+  type RefundRejection,
+  type RefundRequest,
   type Withdrawal,
 } from "../protocol/typedData";
 
@@ -110,6 +118,41 @@ export function signRefund(signer: TypedDataSigner, params: { domain: EscrowDoma
 /** The payer disputes an escrowed payment before its hold ends. */
 export function signDispute(signer: TypedDataSigner, params: { domain: EscrowDomain } & Dispute): Promise<Hex> {
   return signStruct(signer, params.domain, disputeTypes, params);
+}
+
+/**
+ * The payer extends an escrowed payment's hold by `extension` seconds. `ordinal` is the extension
+ * this is (1 for the payment's first): the escrow accepts the signature for that one only.
+ */
+export function signHoldExtension(
+  signer: TypedDataSigner,
+  params: { domain: EscrowDomain } & HoldExtension,
+): Promise<Hex> {
+  return signStruct(signer, params.domain, holdExtensionTypes, params);
+}
+
+/**
+ * The payer asks the merchant to refund `amount` for `reason` (a REFUND_REASONS code). `ordinal` is
+ * the request this opens (1 for the payment's first).
+ */
+export function signRefundRequest(
+  signer: TypedDataSigner,
+  params: { domain: EscrowDomain } & RefundRequest,
+): Promise<Hex> {
+  return signStruct(signer, params.domain, refundRequestTypes, params);
+}
+
+/** The merchant's owner key rejects the payment's open refund request number `ordinal`. */
+export function signRefundRejection(
+  signer: TypedDataSigner,
+  params: { domain: EscrowDomain } & RefundRejection,
+): Promise<Hex> {
+  return signStruct(signer, params.domain, refundRejectionTypes, params);
+}
+
+/** The payer escalates its rejected refund request number `ordinal` to a dispute. */
+export function signEscalation(signer: TypedDataSigner, params: { domain: EscrowDomain } & Escalation): Promise<Hex> {
+  return signStruct(signer, params.domain, escalationTypes, params);
 }
 
 /**

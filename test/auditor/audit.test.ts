@@ -76,8 +76,9 @@ describe("auditor: audit of a scripted history", function () {
   /** Loads `fixture`, runs the CLI with `--out <dir>/<name>` and asserts a clean verdict (exit 0). */
   async function cleanRun<T extends AuditedChain>(fixture: () => Promise<T>, name: string) {
     const chain = await loadFixture(fixture);
-    const outDir = path.join(dir, name);
-    const { code, out } = await cli(chain, ["--out", outDir]);
+    const { code, out } = await cli(chain, ["--out", path.join(dir, name)]);
+    // The CLI writes each currency's reports in a folder named by its code.
+    const outDir = path.join(dir, name, chain.record.currencies[0].code);
     expect(code, out.text()).to.equal(0);
     expect(out.text()).to.include("RESULT: CLEAN");
     return { chain, outDir, out };
@@ -285,7 +286,11 @@ describe("auditor: audit of a scripted history", function () {
     expect(split.out.text()).to.match(
       /DisputeResolved: arbiter ruled: 30\.00 to the payer, 49\.50 to the merchant, fee 0\.50/,
     );
-    expect(existsSync(path.join(dir, "proofs", `proof-${chain.history.ids.disputeSplit}.json`))).to.equal(true);
+    expect(
+      existsSync(
+        path.join(dir, "proofs", chain.record.currencies[0].code, `proof-${chain.history.ids.disputeSplit}.json`),
+      ),
+    ).to.equal(true);
 
     // A payment the escrow only ever rejected has nothing to prove; nor has an unknown id.
     const { ledger } = await runAudit({ client: chain.client, target });
@@ -335,7 +340,10 @@ describe("auditor: audit of a scripted history", function () {
       const j = JSON.parse(readFileSync(file, "utf8"));
       return { ledger: j.ledger, mismatches: j.mismatches, summary: j.summary, onChain: j.onChain };
     };
-    expect(strip(path.join(dir, "resumed", "audit.json"))).to.deep.equal(strip(path.join(dir, "fresh", "audit.json")));
+    const code = chain.record.currencies[0].code;
+    expect(strip(path.join(dir, "resumed", code, "audit.json"))).to.deep.equal(
+      strip(path.join(dir, "fresh", code, "audit.json")),
+    );
   });
 
   it("keeps the progress of an interrupted scan and resumes after the last full page", async function () {

@@ -11,10 +11,18 @@ import {
   TYPE_STRINGS,
   confirmationTypes,
   disputeTypes,
+  escalationDigest,
+  escalationTypes,
   escrowDomain,
   escrowDomainSeparator,
+  holdExtensionDigest,
+  holdExtensionTypes,
   paymentId,
   paymentTypes,
+  refundRejectionDigest,
+  refundRejectionTypes,
+  refundRequestDigest,
+  refundRequestTypes,
   refundTypes,
   withdrawalTypes,
   type Address,
@@ -135,6 +143,38 @@ describe("protocol: EIP-712 typed data (src/protocol/typedData.ts) against Escro
       expect(await harness.DISPUTE_TYPEHASH()).to.equal(typeHash(disputeTypes, "Dispute"));
       // Confirmation and Dispute have the same fields: only the type name tells them apart.
       expect(await harness.CONFIRMATION_TYPEHASH()).to.not.equal(await harness.DISPUTE_TYPEHASH());
+    });
+  });
+
+  describe("order-timer type hashes", function () {
+    it("HoldExtension, RefundRequest, RefundRejection and Escalation are the contract's", async function () {
+      const { harness } = await loadFixture(deployTypedDataFixture);
+      const expected = {
+        HoldExtension: "HoldExtension(bytes32 paymentId,uint32 extension,uint8 ordinal,uint48 deadline)",
+        RefundRequest: "RefundRequest(bytes32 paymentId,uint256 amount,uint8 reason,uint8 ordinal,uint48 deadline)",
+        RefundRejection: "RefundRejection(bytes32 paymentId,uint8 ordinal,uint48 deadline)",
+        Escalation: "Escalation(bytes32 paymentId,uint8 ordinal,uint48 deadline)",
+      } as const;
+      const types = { holdExtensionTypes, refundRequestTypes, refundRejectionTypes, escalationTypes };
+      for (const [primary, fields] of Object.values(types).map((t) => Object.entries(t)[0])) {
+        const name = primary as keyof typeof expected;
+        expect(TypedDataEncoder.from(mutable({ [name]: fields })).encodeType(name)).to.equal(expected[name]);
+        expect(TYPE_STRINGS[name]).to.equal(expected[name]);
+        expect(TYPEHASHES[name]).to.equal(ethers.id(expected[name]));
+      }
+      expect([
+        await harness.HOLD_EXTENSION_TYPEHASH(),
+        await harness.REFUND_REQUEST_TYPEHASH(),
+        await harness.REFUND_REJECTION_TYPEHASH(),
+        await harness.ESCALATION_TYPEHASH(),
+      ]).to.deep.equal([
+        TYPEHASHES.HoldExtension,
+        TYPEHASHES.RefundRequest,
+        TYPEHASHES.RefundRejection,
+        TYPEHASHES.Escalation,
+      ]);
+      // RefundRejection and Escalation have the same fields: only the type name tells them apart.
+      expect(TYPEHASHES.RefundRejection).to.not.equal(TYPEHASHES.Escalation);
     });
   });
 
@@ -269,6 +309,51 @@ describe("protocol: EIP-712 typed data (src/protocol/typedData.ts) against Escro
             }),
           );
         }),
+        { numRuns: FUZZ_RUNS },
+      );
+    });
+
+    it("order-timer actions: random messages hash identically on and off chain (struct hash and digest helpers)", async function () {
+      const { harness, domain } = await loadFixture(deployTypedDataFixture);
+      await fc.assert(
+        fc.asyncProperty(
+          hex32,
+          uint(32n),
+          uint(256n),
+          uint(8n),
+          uint(8n),
+          uint(48n),
+          async (id, extension, amount, reason, ordinal, deadline) => {
+            const extensionMessage = { paymentId: id, extension, ordinal, deadline };
+            expect(await harness.holdExtensionHash(id, extension, ordinal, deadline)).to.equal(
+              TypedDataEncoder.hashStruct("HoldExtension", mutable(holdExtensionTypes), extensionMessage),
+            );
+            expect(await harness.holdExtensionDigest(id, extension, ordinal, deadline)).to.equal(
+              holdExtensionDigest(domain, extensionMessage),
+            );
+            const requestMessage = { paymentId: id, amount, reason, ordinal, deadline };
+            expect(await harness.refundRequestHash(id, amount, reason, ordinal, deadline)).to.equal(
+              TypedDataEncoder.hashStruct("RefundRequest", mutable(refundRequestTypes), requestMessage),
+            );
+            expect(await harness.refundRequestDigest(id, amount, reason, ordinal, deadline)).to.equal(
+              refundRequestDigest(domain, requestMessage),
+            );
+            const answer = { paymentId: id, ordinal, deadline };
+            expect(await harness.refundRejectionHash(id, ordinal, deadline)).to.equal(
+              TypedDataEncoder.hashStruct("RefundRejection", mutable(refundRejectionTypes), answer),
+            );
+            expect(await harness.refundRejectionDigest(id, ordinal, deadline)).to.equal(
+              refundRejectionDigest(domain, answer),
+            );
+            expect(await harness.escalationHash(id, ordinal, deadline)).to.equal(
+              TypedDataEncoder.hashStruct("Escalation", mutable(escalationTypes), answer),
+            );
+            expect(await harness.escalationDigest(id, ordinal, deadline)).to.equal(escalationDigest(domain, answer));
+            expect(escalationDigest(domain, answer)).to.equal(
+              TypedDataEncoder.hash(domain, mutable(escalationTypes), answer),
+            );
+          },
+        ),
         { numRuns: FUZZ_RUNS },
       );
     });

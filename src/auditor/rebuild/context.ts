@@ -29,6 +29,8 @@ export class Replay {
   txAnnouncementsStart = 0;
   /** Accepted payment ids of batches whose BatchEscrowed has not been seen yet (it comes last). */
   pendingBatches = new Map<bigint, { ids: Hex[]; total: bigint; merchantIds: bigint[] }>();
+  /** Payments whose clock a HoldResumed of the current transaction resumed (a PaymentRefunded must follow). */
+  pendingResumes: Hex[] = [];
 
   constructor(readonly target: AuditTarget) {}
 

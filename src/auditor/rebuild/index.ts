@@ -11,6 +11,7 @@ import type { EscrowFlow, Ledger } from "./ledger";
 import { applyLifecycleEvent } from "./lifecycle";
 import { applyRegistryEvent } from "./registry";
 import { applySettlementEvent } from "./settlement";
+import { applyTimerEvent } from "./timers";
 import { applyTokenEvent } from "./token";
 
 export function rebuild(events: readonly AuditEvent[], target: AuditTarget): Ledger {
@@ -65,6 +66,12 @@ function applyEscrowEvent(r: Replay, e: EscrowEvent): void {
     case "DisputeOpened":
     case "DisputeResolved":
       return applyLifecycleEvent(r, e);
+    case "HoldExtended":
+    case "RefundRequested":
+    case "RefundRequestRejected":
+    case "HoldResumed":
+    case "PaymentReleased":
+      return applyTimerEvent(r, e);
     case "TrancheSettled":
     case "MerchantPaid":
     case "PayoutDeferred":
@@ -86,6 +93,19 @@ function applyEscrowEvent(r: Replay, e: EscrowEvent): void {
  */
 function endTransaction(r: Replay): void {
   r.openSettlements.clear();
+  for (const id of r.pendingResumes) {
+    const p = r.ledger.payments.get(id)!;
+    const resumed = p.timer?.resumePending;
+    if (!resumed) continue;
+    delete p.timer!.resumePending;
+    r.anomaly(
+      "timer.resume-without-refund",
+      `payment ${id}`,
+      `HoldResumed resumed the payment's clock, but no partial refund in its transaction answered the request`,
+      [...p.history.map((h) => h.ref)],
+    );
+  }
+  r.pendingResumes = [];
   const transfers = r.ledger.escrowTransfers.slice(r.txTransfersStart);
   const announced = r.ledger.escrowAnnouncements.slice(r.txAnnouncementsStart);
   for (const transfer of transfers) {

@@ -6,10 +6,35 @@
  */
 import { emptyBuckets, type Address, type Buckets, type EventRef, type Hex, type Mismatch } from "../types";
 
-export type PaymentStatus = "held" | "confirmed" | "refunded" | "disputed" | "resolved" | "settled";
+/**
+ * "held": in its (batch, merchant) tranche, or on its own timer (`timer` set) after an extension or
+ * an answered refund request; "refund-requested" / "refund-rejected": on its own timer with a
+ * request open / rejected; "released": paid to the merchant's released balance when its timer ended.
+ */
+export type PaymentStatus =
+  | "held"
+  | "refund-requested"
+  | "refund-rejected"
+  | "confirmed"
+  | "refunded"
+  | "disputed"
+  | "resolved"
+  | "settled"
+  | "released";
 
 export interface PaymentHistoryEntry {
-  kind: "escrowed" | "confirmed" | "refunded" | "dispute-opened" | "dispute-resolved" | "settled";
+  kind:
+    | "escrowed"
+    | "confirmed"
+    | "refunded"
+    | "dispute-opened"
+    | "dispute-resolved"
+    | "settled"
+    | "hold-extended"
+    | "refund-requested"
+    | "refund-rejected"
+    | "hold-resumed"
+    | "released";
   ref: EventRef;
   /** Amount the step moved (for a confirmation: released net of fee). */
   amount: bigint;
@@ -26,9 +51,9 @@ export interface PaymentState {
   index: number;
   amount: bigint;
   status: PaymentStatus;
-  /** What escrow.paymentRecord(id).status must say (0 None … 4 Resolved); untouched payments stay 0. */
+  /** What escrow.paymentRecord(id).status must say (0 None … 8 Released); untouched payments stay 0. */
   recordStatus: number;
-  /** True once any per-payment record was written on chain (confirm, refund, dispute). */
+  /** True once any per-payment record was written on chain (confirm, refund, dispute, order timer). */
   touched: boolean;
   /** Total returned to the payer (refunds and the payer's share of a ruling). */
   refunded: bigint;
@@ -45,8 +70,87 @@ export interface PaymentState {
   };
   /** What left with the tranche's settlement (amount less refunds), if the payment was still held then. */
   settled?: { amount: bigint; ref: EventRef };
+  /** Set once the payment left its tranche onto its own timer (first extension or refund request). */
+  timer?: PaymentTimer;
   history: PaymentHistoryEntry[];
 }
+
+/**
+ * A payment on its own timer: the record fields the escrow keeps for it (rebuilt from the events
+ * alone) and every timer step with what the rules expected of it, for the reconciler.
+ */
+export interface PaymentTimer {
+  /** The event that moved it out of its tranche. */
+  detached: EventRef;
+  /** Held amount that left the tranche with it. */
+  detachedAmount: bigint;
+  /** The tranche's fee rate, frozen when it left. */
+  feeBps: number;
+  /** As escrow.paymentRecord keeps them: 0 while a request pauses the clock. */
+  releaseAt: number;
+  holdLeft: number;
+  deadline: number;
+  extensions: number;
+  refundRequests: number;
+  steps: TimerStep[];
+  /** Set by HoldResumed until the PaymentRefunded of the same transaction that resumed the clock. */
+  resumePending?: EventRef;
+}
+
+/** One order-timer step, with the values the rules say it must carry. */
+export type TimerStep =
+  | {
+      kind: "extended";
+      ref: EventRef;
+      /** Release time before the extension (the tranche's for the first one). */
+      releaseAtBefore: number;
+      releaseAt: number;
+      extensions: number;
+      expectedExtensions: number;
+    }
+  | {
+      kind: "refund-requested";
+      ref: EventRef;
+      amount: bigint;
+      heldBefore: bigint;
+      reason: number;
+      releaseAtBefore: number;
+      holdLeft: number;
+      respondBy: number;
+      /** Requests so far, this one included. */
+      requests: number;
+    }
+  | {
+      kind: "refund-rejected";
+      ref: EventRef;
+      respondBy: number;
+      holdLeft: number;
+      escalateBy: number;
+      releaseAt: number;
+    }
+  | { kind: "hold-resumed"; ref: EventRef; holdLeft: number; releaseAt: number }
+  | {
+      kind: "escalated";
+      ref: EventRef;
+      /** "rejected": the buyer escalated a rejection; "unanswered": the merchant's answer was overdue. */
+      from: "rejected" | "unanswered";
+      /** escalateBy (rejected) or respondBy (unanswered). */
+      deadline: number;
+    }
+  | {
+      kind: "released";
+      ref: EventRef;
+      released: bigint;
+      fee: bigint;
+      heldBefore: bigint;
+      feeBps: number;
+      /** The record's release time then (0 while a request was open). */
+      releaseAt: number;
+      /** The payment's state when it was released. */
+      from: PaymentStatus;
+      /** The merchant's registry status then (2 = Suspended: release is refused). */
+      merchantStatus?: number;
+    };
 
 export interface BatchState {
   id: bigint;
@@ -93,7 +197,13 @@ export interface TrancheState {
   fundings: TrancheFunding[];
   paymentIds: Hex[];
   /** Confirmations, refunds and disputes that took amounts out of the tranche before settlement. */
-  deductions: { kind: "confirmed" | "refunded" | "disputed"; paymentId: Hex; amount: bigint; ref: EventRef }[];
+  deductions: {
+    /** "own-timer": the payment's held amount left with it onto its own timer (extension or refund request). */
+    kind: "confirmed" | "refunded" | "disputed" | "own-timer";
+    paymentId: Hex;
+    amount: bigint;
+    ref: EventRef;
+  }[];
   settled?: { amount: bigint; fee: bigint; expectedAmount: bigint; ref: EventRef };
 }
 
@@ -105,6 +215,11 @@ export interface StatementLine {
     | "confirmed"
     | "dispute-opened"
     | "dispute-resolved"
+    | "hold-extended"
+    | "refund-requested"
+    | "refund-rejected"
+    | "hold-resumed"
+    | "released"
     | "tranche-settled"
     | "paid"
     | "deferred"
@@ -117,6 +232,8 @@ export interface StatementLine {
   /** Tokens that left the escrow for the merchant on this line. */
   payout: bigint;
   counterparty?: Address;
+  /** Order-timer lines: what the step says (e.g. the refund request's amount and reason name). */
+  detail?: string;
   /** The merchant's held, released and claimable balances after the line. */
   held: bigint;
   released: bigint;

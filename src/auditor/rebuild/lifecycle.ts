@@ -3,6 +3,9 @@
  * the payer's balance), disputes (held → disputed → split between payer and merchant). Each event's
  * amounts are applied as the chain reported them; what the rebuild expected instead is recorded
  * beside them for the reconciler.
+ *
+ * Order timers (./timers) move a payment out of its tranche onto its own timer; from then on these
+ * steps take its money from the held bucket directly instead of from its tranche.
  */
 import type { EventOf, EventRef, Hex } from "../types";
 import type { Replay } from "./context";
@@ -10,20 +13,23 @@ import type { MerchantState, PaymentState, StatementLine, TrancheState } from ".
 
 type LifecycleEvent = EventOf<"escrow", "PaymentConfirmed" | "PaymentRefunded" | "DisputeOpened" | "DisputeResolved">;
 
+/** Payment states from which the escrow still holds its money (in its tranche or on its own timer). */
+const HELD_STATES: readonly PaymentState["status"][] = ["held", "refund-requested", "refund-rejected"];
+
 export function applyLifecycleEvent(r: Replay, e: LifecycleEvent): void {
   switch (e.eventName) {
     case "PaymentConfirmed": {
-      const held = loadHeld(r, e.args.paymentId, e.args.batchId, e.ref);
+      const held = loadHeld(r, e.args.paymentId, e.args.batchId, e.ref, HELD_STATES);
       if (!held) return;
       const { p, t } = held;
       const { released, fee } = e.args;
       const heldBefore = p.amount - p.refunded;
-      p.confirmed = { released, fee, heldBefore, feeBps: t.feeBps, ref: e.ref };
+      p.confirmed = { released, fee, heldBefore, feeBps: p.timer?.feeBps ?? t.feeBps, ref: e.ref };
       p.status = "confirmed";
       p.recordStatus = 1;
       p.touched = true;
       p.history.push({ kind: "confirmed", ref: e.ref, amount: released, fee });
-      deduct(r, t, "confirmed", p.id, released + fee, e.ref);
+      takeHeld(r, p, t, "confirmed", released + fee, e.ref);
       r.bucket("released", released, e.ref);
       r.bucket("fees", fee, e.ref);
       r.ledger.feesAccrued += fee;
@@ -36,7 +42,7 @@ export function applyLifecycleEvent(r: Replay, e: LifecycleEvent): void {
       return;
     }
     case "PaymentRefunded": {
-      const held = loadHeld(r, e.args.paymentId, e.args.batchId, e.ref);
+      const held = loadHeld(r, e.args.paymentId, e.args.batchId, e.ref, HELD_STATES);
       if (!held) return;
       const { p, t } = held;
       const { amount, totalRefunded, payer } = e.args;
@@ -47,9 +53,20 @@ export function applyLifecycleEvent(r: Replay, e: LifecycleEvent): void {
       if (p.refunded >= p.amount) {
         p.status = "refunded";
         p.recordStatus = 2;
+      } else if (p.status === "refund-requested") {
+        // A partial answer to an open request resumes the clock: HoldResumed comes first, same transaction.
+        r.anomaly(
+          "timer.resume-missing",
+          `payment ${p.id}`,
+          `a partial refund answered the open refund request, but no HoldResumed resumed the payment's clock`,
+          [...p.history.map((h) => h.ref), e.ref],
+        );
+      }
+      if (p.timer?.resumePending) {
+        if (p.timer.resumePending.transactionHash === e.ref.transactionHash) delete p.timer.resumePending;
       }
       p.history.push({ kind: "refunded", ref: e.ref, amount, detail: `total refunded ${totalRefunded}` });
-      deduct(r, t, "refunded", p.id, amount, e.ref);
+      takeHeld(r, p, t, "refunded", amount, e.ref);
       if (payer !== p.payer) {
         r.anomaly(
           "payment.payer",
@@ -67,16 +84,34 @@ export function applyLifecycleEvent(r: Replay, e: LifecycleEvent): void {
       return;
     }
     case "DisputeOpened": {
-      const held = loadHeld(r, e.args.paymentId, e.args.batchId, e.ref);
+      const held = loadHeld(r, e.args.paymentId, e.args.batchId, e.ref, HELD_STATES);
       if (!held) return;
       const { p, t } = held;
       const { amount, expiresAt } = e.args;
-      p.dispute = { amount, expectedAmount: p.amount - p.refunded, feeBps: t.feeBps, expiresAt, opened: e.ref };
+      p.dispute = {
+        amount,
+        expectedAmount: p.amount - p.refunded,
+        feeBps: p.timer?.feeBps ?? t.feeBps,
+        expiresAt,
+        opened: e.ref,
+      };
+      // A request open or rejected turns into a dispute only by escalation.
+      if (p.timer && p.status === "refund-requested") {
+        p.timer.steps.push({ kind: "escalated", ref: e.ref, from: "unanswered", deadline: p.timer.deadline });
+      } else if (p.timer && p.status === "refund-rejected") {
+        p.timer.steps.push({ kind: "escalated", ref: e.ref, from: "rejected", deadline: p.timer.deadline });
+      }
+      const escalated = p.status !== "held";
       p.status = "disputed";
       p.recordStatus = 3;
       p.touched = true;
-      p.history.push({ kind: "dispute-opened", ref: e.ref, amount, detail: `expires at ${expiresAt}` });
-      deduct(r, t, "disputed", p.id, amount, e.ref);
+      p.history.push({
+        kind: "dispute-opened",
+        ref: e.ref,
+        amount,
+        detail: `${escalated ? "refund request escalated; " : ""}expires at ${expiresAt}`,
+      });
+      takeHeld(r, p, t, "disputed", amount, e.ref);
       r.bucket("disputed", amount, e.ref);
       merchantLine(r, p, e.ref, "dispute-opened", -amount, 0n, (m) => {
         m.held -= amount;
@@ -140,7 +175,7 @@ export function applyLifecycleEvent(r: Replay, e: LifecycleEvent): void {
 }
 
 /** The payment's merchant, if known: `change` applies to its balances, then the payment's statement line. */
-function merchantLine(
+export function merchantLine(
   r: Replay,
   p: PaymentState,
   ref: EventRef,
@@ -148,26 +183,40 @@ function merchantLine(
   gross: bigint,
   fee: bigint,
   change: (m: MerchantState) => void,
+  detail?: string,
 ): void {
   const m = r.merchant(p.merchantId, ref);
   if (!m) return;
   change(m);
-  r.statement(m, { ref, kind, batchId: p.batchId, paymentId: p.id, gross, fee, payout: 0n });
+  r.statement(m, {
+    ref,
+    kind,
+    batchId: p.batchId,
+    paymentId: p.id,
+    gross,
+    fee,
+    payout: 0n,
+    ...(detail !== undefined ? { detail } : {}),
+  });
 }
 
-/** The payment and its tranche, if the payment may still be acted on (held, tranche not settled). */
-function loadHeld(
+/**
+ * The payment and its tranche, if the payment may still be acted on: in one of `states`, and (while
+ * in its tranche) the tranche not settled. A payment on its own timer no longer depends on its tranche.
+ */
+export function loadHeld(
   r: Replay,
   id: Hex,
-  batchId: bigint,
+  batchId: bigint | undefined,
   ref: EventRef,
+  states: readonly PaymentState["status"][],
 ): { p: PaymentState; t: TrancheState } | undefined {
   const p = r.ledger.payments.get(id);
   if (!p) {
     r.anomaly("payment.unknown", `payment ${id}`, `${ref.event} for a payment that was never escrowed`, [ref]);
     return undefined;
   }
-  if (p.batchId !== batchId) {
+  if (batchId !== undefined && p.batchId !== batchId) {
     r.anomaly(
       "payment.batch",
       `payment ${id}`,
@@ -176,26 +225,33 @@ function loadHeld(
     );
   }
   const t = r.tranche(p.batchId, p.merchantId);
-  if (p.status !== "held" || t.settled) {
+  const settledWithTranche = !p.timer && t.settled !== undefined;
+  if (!states.includes(p.status) || settledWithTranche) {
     r.anomaly(
       "payment.transition",
       `payment ${id}`,
-      `${ref.event} on a payment that is ${t.settled ? "settled" : p.status}, no longer held`,
+      `${ref.event} on a payment that is ${settledWithTranche ? "settled" : p.status}, not ${states.join(" or ")}`,
       [...p.history.map((h) => h.ref), ref],
     );
   }
   return { p, t };
 }
 
-function deduct(
+/**
+ * Takes `amount` out of the held bucket: from the payment's tranche while it is there, from its own
+ * timer's money once it left the tranche.
+ */
+function takeHeld(
   r: Replay,
+  p: PaymentState,
   t: TrancheState,
   kind: "confirmed" | "refunded" | "disputed",
-  paymentId: Hex,
   amount: bigint,
   ref: EventRef,
 ): void {
-  t.amount -= amount;
-  t.deductions.push({ kind, paymentId, amount, ref });
+  if (!p.timer) {
+    t.amount -= amount;
+    t.deductions.push({ kind, paymentId: p.id, amount, ref });
+  }
   r.bucket("held", -amount, ref);
 }

@@ -40,7 +40,8 @@ export function applySettlementEvent(r: Replay, e: SettlementEvent): void {
       ledger.feesAccrued += fee;
       for (const id of t.paymentIds) {
         const p = ledger.payments.get(id)!;
-        if (p.status !== "held") continue;
+        // A payment on its own timer left the tranche before it settled.
+        if (p.status !== "held" || p.timer) continue;
         p.status = "settled";
         p.settled = { amount: p.amount - p.refunded, ref: e.ref };
         p.history.push({

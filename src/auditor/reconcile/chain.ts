@@ -1,12 +1,13 @@
 /**
  * Checks the rebuilt ledger against the chain's own state at the audited block: the escrow's
- * buckets, every customer balance, batch root, tranche, touched payment record and merchant
+ * buckets, every customer balance, batch root, tranche, touched payment record (every field, the
+ * order timer's included) and merchant
  * balance; the registry's merchants; the token's supply and holder balances; and the escrow's
  * on-chain solvency (token balance >= sum of its liabilities; any excess is surplus, see ./surplus).
  */
 import { BUCKET_NAMES, sumBuckets, type AuditTarget, type Mismatch } from "../types";
-import type { ChainState } from "../onchain";
-import type { Ledger } from "../rebuild/ledger";
+import type { ChainPaymentRecord, ChainState } from "../onchain";
+import type { Ledger, PaymentState } from "../rebuild/ledger";
 import { trancheKey } from "../util";
 import { amountText, mismatch, type MismatchInput } from "./mismatch";
 import { ESCROW_PAYMENT_STATUS_NAMES as PAYMENT_STATUS } from "../../protocol";
@@ -123,8 +124,10 @@ export function checkChain(ledger: Ledger, chain: ChainState, target: AuditTarge
         `status ${PAYMENT_STATUS[record.status] ?? record.status}, rebuilt ${PAYMENT_STATUS[p.recordStatus]}`,
       );
     if (record.refunded !== p.refunded) problems.push(`refunded ${record.refunded}, rebuilt ${p.refunded}`);
-    if (p.dispute && record.disputeExpiresAt !== p.dispute.expiresAt)
-      problems.push(`dispute expiry ${record.disputeExpiresAt}, rebuilt ${p.dispute.expiresAt}`);
+    const want = expectedRecord(p);
+    for (const field of RECORD_FIELDS) {
+      if (record[field] !== want[field]) problems.push(`${field} ${record[field]}, rebuilt ${want[field]}`);
+    }
     if (problems.length > 0) {
       add({
         check: "payment.record",
@@ -226,4 +229,38 @@ export function checkChain(ledger: Ledger, chain: ChainState, target: AuditTarge
     }
   }
   return out;
+}
+
+/** The record fields compared beside status and refunded (which have their own wording). */
+const RECORD_FIELDS = [
+  "disputedAt",
+  "feeBps",
+  "disputeExpiresAt",
+  "releaseAt",
+  "holdLeft",
+  "deadline",
+  "extensions",
+  "refundRequests",
+  "batchId",
+] as const satisfies readonly (keyof ChainPaymentRecord)[];
+
+/**
+ * What escrow.paymentRecord must hold for `p` by its events: a dispute writes when it opened and
+ * expires and the fee rate it froze; a payment on its own timer keeps its tranche's fee rate, its
+ * batch and its timer (release time, paused hold, deadline, counts), also after it was released,
+ * confirmed, refunded or disputed. Confirmations and refunds of an untouched payment write nothing else.
+ */
+function expectedRecord(p: PaymentState): Omit<ChainPaymentRecord, "status" | "refunded"> {
+  const t = p.timer;
+  return {
+    disputedAt: p.dispute?.opened.timestamp ?? 0,
+    feeBps: t?.feeBps ?? p.dispute?.feeBps ?? 0,
+    disputeExpiresAt: p.dispute?.expiresAt ?? 0,
+    releaseAt: t?.releaseAt ?? 0,
+    holdLeft: t?.holdLeft ?? 0,
+    deadline: t?.deadline ?? 0,
+    extensions: t?.extensions ?? 0,
+    refundRequests: t?.refundRequests ?? 0,
+    batchId: t ? p.batchId : 0n,
+  };
 }

@@ -2,12 +2,14 @@
  * Checks the rebuilt ledger against itself: every value an event reports that the events before it
  * determine (a batch's root, count and total; a tranche's fee rate from the registry's terms and its
  * hold, release time − block time, within the merchant's hold bounds; the amount and fee of each settlement, confirmation and ruling; refund totals;
- * payout amounts and addresses) must be what the rebuild derives. No RPC: this part is pure.
+ * payout amounts and addresses; the order timers' rules, ./timers) must be what the rebuild derives.
+ * No RPC: this part is pure.
  */
 import { BUCKET_NAMES, type EventRef, type Mismatch } from "../types";
 import type { Ledger, MerchantState } from "../rebuild/ledger";
 import { feeOf } from "../../protocol";
 import { amountText, mismatch, type MismatchInput } from "./mismatch";
+import { checkTimers } from "./timers";
 
 export function checkEvents(ledger: Ledger): Mismatch[] {
   const out: Mismatch[] = [...ledger.anomalies];
@@ -15,6 +17,7 @@ export function checkEvents(ledger: Ledger): Mismatch[] {
   checkBatches(ledger, add);
   checkTranches(ledger, add);
   checkPayments(ledger, add);
+  checkTimers(ledger, add);
   checkPayouts(ledger, add);
   for (const name of BUCKET_NAMES) {
     if (ledger.totals[name] < 0n) {
@@ -140,7 +143,7 @@ function checkTranches(ledger: Ledger, add: Add): void {
       add({
         check: "tranche.settled-amount",
         subject,
-        message: `settled ${amountText(t.settled.amount)}, but funding less confirmations, refunds and disputes leaves ${amountText(t.settled.expectedAmount)}`,
+        message: `settled ${amountText(t.settled.amount)}, but funding less confirmations, refunds, disputes and payments moved to their own timer leaves ${amountText(t.settled.expectedAmount)}`,
         expected: t.settled.expectedAmount,
         actual: t.settled.amount,
         events: history,

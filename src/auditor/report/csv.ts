@@ -65,14 +65,19 @@ export function paymentsCsv(ledger: Ledger): string {
   return csv(header, rows);
 }
 
-/** Net amount released to the merchant by a confirmation or a ruling (settled payments: see their tranche). */
+/**
+ * Net amount released to the merchant by a confirmation, a ruling or the release of a payment on its
+ * own timer (settled payments: see their tranche).
+ */
 function releasedOf(p: PaymentState): bigint {
-  return (p.confirmed?.released ?? 0n) + (p.dispute?.resolved?.toMerchant ?? 0n);
+  return (p.confirmed?.released ?? 0n) + (p.dispute?.resolved?.toMerchant ?? 0n) + (timerRelease(p)?.released ?? 0n);
 }
 
 function feeOfPayment(p: PaymentState): bigint {
-  return (p.confirmed?.fee ?? 0n) + (p.dispute?.resolved?.fee ?? 0n);
+  return (p.confirmed?.fee ?? 0n) + (p.dispute?.resolved?.fee ?? 0n) + (timerRelease(p)?.fee ?? 0n);
 }
+
+const timerRelease = (p: PaymentState) => p.timer?.steps.find((s) => s.kind === "released");
 
 export function settlementsCsv(ledger: Ledger): string {
   const header = [
@@ -103,7 +108,11 @@ export function settlementsCsv(ledger: Ledger): string {
   return csv(header, rows);
 }
 
-/** statements/merchant-<id>.csv: every line that moved the merchant's funds, with running balances. */
+/**
+ * statements/merchant-<id>.csv: every line that moved the merchant's funds, with running balances,
+ * and the order-timer steps of its payments (extensions, refund requests with their amount and
+ * reason name, rejections, resumed clocks, releases) with what each says in `detail`.
+ */
 export function merchantStatementsCsv(ledger: Ledger): Map<bigint, string> {
   const header = [
     "time",
@@ -120,6 +129,7 @@ export function merchantStatementsCsv(ledger: Ledger): Map<bigint, string> {
     "held_after",
     "released_after",
     "claimable_after",
+    "detail",
   ];
   const out = new Map<bigint, string>();
   for (const m of ledger.merchants.values()) {
@@ -138,6 +148,7 @@ export function merchantStatementsCsv(ledger: Ledger): Map<bigint, string> {
       fmt(l.held),
       fmt(l.released),
       fmt(l.claimable),
+      l.detail ?? "",
     ]);
     out.set(m.id, csv(header, rows));
   }

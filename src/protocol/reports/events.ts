@@ -31,6 +31,21 @@ export type ReportEvent =
       byTimeout: boolean;
     })
   | (Base<"settled"> & { batchId: bigint; amount: bigint; fee: bigint })
+  // Order timers: the buyer extended the hold, or asked for a refund (the clock pauses), the merchant
+  // rejected the request, a partial refund resumed the clock, a payment on its own timer was released.
+  | (Base<"extended"> & { paymentId: Hex; payer: Hex; batchId: bigint; releaseAt: bigint; extensions: bigint })
+  | (Base<"requested"> & {
+      paymentId: Hex;
+      payer: Hex;
+      batchId: bigint;
+      amount: bigint;
+      reason: bigint;
+      holdLeft: bigint;
+      respondBy: bigint;
+    })
+  | (Base<"rejected"> & { paymentId: Hex; payer: Hex; escalateBy: bigint; releaseAt: bigint })
+  | (Base<"resumed"> & { paymentId: Hex; releaseAt: bigint })
+  | (Base<"released"> & { paymentId: Hex; released: bigint; fee: bigint })
   | (Base<"paid"> & { payout: Hex; amount: bigint })
   | (Base<"deferred"> & { payout: Hex; amount: bigint })
   | (Base<"claimed"> & { payout: Hex; amount: bigint });
@@ -48,6 +63,11 @@ export const REPORT_EVENT_KINDS = {
   MerchantPaid: "paid",
   PayoutDeferred: "deferred",
   Claimed: "claimed",
+  HoldExtended: "extended",
+  RefundRequested: "requested",
+  RefundRequestRejected: "rejected",
+  HoldResumed: "resumed",
+  PaymentReleased: "released",
 } as const satisfies Record<string, ReportEventKind>;
 
 export type ReportEscrowEventName = keyof typeof REPORT_EVENT_KINDS;
@@ -133,6 +153,41 @@ export function reportEventOf(name: string, args: Record<string, unknown>, at: E
     case "deferred":
     case "claimed":
       return { ...base, kind, payout: hex(args.payout), amount: big(args.amount) };
+    case "extended":
+      return {
+        ...base,
+        kind,
+        paymentId: hex(args.paymentId),
+        payer: hex(args.payer),
+        batchId: big(args.batchId),
+        releaseAt: big(args.releaseAt),
+        extensions: big(args.extensions),
+      };
+    case "requested":
+      return {
+        ...base,
+        kind,
+        paymentId: hex(args.paymentId),
+        payer: hex(args.payer),
+        batchId: big(args.batchId),
+        amount: big(args.amount),
+        reason: big(args.reason),
+        holdLeft: big(args.holdLeft),
+        respondBy: big(args.respondBy),
+      };
+    case "rejected":
+      return {
+        ...base,
+        kind,
+        paymentId: hex(args.paymentId),
+        payer: hex(args.payer),
+        escalateBy: big(args.escalateBy),
+        releaseAt: big(args.releaseAt),
+      };
+    case "resumed":
+      return { ...base, kind, paymentId: hex(args.paymentId), releaseAt: big(args.releaseAt) };
+    case "released":
+      return { ...base, kind, paymentId: hex(args.paymentId), released: big(args.released), fee: big(args.fee) };
   }
 }
 

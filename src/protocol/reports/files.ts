@@ -4,6 +4,7 @@
  * feeding the same events, write the same bytes. Columns are documented in docs/REPORTS.md and
  * only ever added at the end.
  */
+import { refundReasonName } from "../enums";
 import type { Hex } from "../types";
 import { toCsv, type CsvCell } from "./csv";
 import { isoTime, localDate, type ReportDay } from "./day";
@@ -42,6 +43,7 @@ export const TRANSACTION_COLUMNS = [
   "refund",
   "net",
   "balance_held_after",
+  "detail",
 ] as const;
 
 export const SETTLEMENT_COLUMNS = [
@@ -83,6 +85,8 @@ export const SUMMARY_COLUMNS = [
   "paid_out",
   "opening_balance_held",
   "closing_balance_held",
+  "requested_count",
+  "released_count",
 ] as const;
 
 const own = (input: ReportInput) => input.events.filter((e) => e.merchantId === input.merchantId);
@@ -115,6 +119,7 @@ export function transactionsCsv(input: ReportInput, day: ReportDay): string {
         l.refund,
         l.net,
         l.balanceHeld,
+        detailOf(e),
       ];
     });
   return toCsv(TRANSACTION_COLUMNS, rows);
@@ -170,7 +175,17 @@ export function settlementsCsv(input: ReportInput, day: ReportDay): string {
 export function summaryCsv(input: ReportInput, day: ReportDay): string {
   const { lines } = replayMerchant(own(input));
   const today = onDay(day);
-  const counts = { escrowed: 0, confirmed: 0, refunded: 0, disputed: 0, ruled: 0, settled: 0, payout: 0 };
+  const counts = {
+    escrowed: 0,
+    confirmed: 0,
+    refunded: 0,
+    disputed: 0,
+    ruled: 0,
+    settled: 0,
+    payout: 0,
+    requested: 0,
+    released: 0,
+  };
   let gross = 0n;
   let refunds = 0n;
   let fees = 0n;
@@ -187,7 +202,7 @@ export function summaryCsv(input: ReportInput, day: ReportDay): string {
     seenDay = true;
     closing = l.balanceHeld;
     if (e.kind === "paid" || e.kind === "deferred") counts.payout++;
-    else if (e.kind !== "claimed") counts[e.kind]++;
+    else if (e.kind in counts) counts[e.kind as keyof typeof counts]++;
     if (e.kind === "escrowed") gross += l.amount;
     refunds += l.refund;
     fees += l.fee;
@@ -213,8 +228,31 @@ export function summaryCsv(input: ReportInput, day: ReportDay): string {
       paidOut,
       opening,
       closing ?? opening,
+      counts.requested,
+      counts.released,
     ],
   ]);
+}
+
+/**
+ * What an order-timer row says beyond its amounts: a refund request's reason name (src/protocol
+ * refundReasonName) and when its answer is due, when an extended, resumed or rejected payment
+ * becomes releasable (and until when a rejection can be escalated). Empty for other events.
+ */
+function detailOf(e: ReportEvent): string | null {
+  const at = (seconds: bigint) => isoTime(Number(seconds));
+  switch (e.kind) {
+    case "extended":
+      return `extension ${e.extensions}; releasable from ${at(e.releaseAt)}`;
+    case "requested":
+      return `reason ${refundReasonName(Number(e.reason))}; answer due ${at(e.respondBy)}`;
+    case "rejected":
+      return `escalation until ${at(e.escalateBy)}; releasable from ${at(e.releaseAt)}`;
+    case "resumed":
+      return `releasable from ${at(e.releaseAt)}`;
+    default:
+      return null;
+  }
 }
 
 /** The report `kind` for `day`. */

@@ -3,9 +3,11 @@
  * (amount, fee, refund, net to the merchant) and the balance the escrow holds for the merchant
  * after it, and each payout with the payments it paid. Pure: the same events give the same result.
  *
- * Balance held = held in tranches + disputed + released awaiting payout + claimable (payouts that
- * could not be delivered). Escrowed adds; refunds, fees and payouts (paid, claimed) take away;
- * a deferred payout moves released to claimable.
+ * Balance held = held (in tranches or on the payments' own timers) + disputed + released awaiting
+ * payout + claimable (payouts that could not be delivered). Escrowed adds; refunds, fees and payouts
+ * (paid, claimed) take away; a deferred payout moves released to claimable; a release moves a
+ * payment on its own timer to released. Extensions, refund requests, rejections and resumed clocks
+ * move no money.
  */
 import type { Hex } from "../types";
 import { byChainOrder, type ReportEvent } from "./events";
@@ -23,16 +25,19 @@ export interface LedgerLine {
   balanceHeld: bigint;
 }
 
-/** A payment's part in a payout: paid with its tranche, or released by a confirmation or ruling. */
+/**
+ * A payment's part in a payout: paid with its tranche, or released by a confirmation, a ruling or
+ * the end of its own timer (order timers).
+ */
 export interface PayoutPayment {
   paymentId: Hex;
   batchId: bigint;
-  source: "tranche" | "confirmed" | "ruled";
+  source: "tranche" | "confirmed" | "ruled" | "released";
   /** Escrowed amount. */
   gross: bigint;
   /** Refunded before the payout, plus a ruling's share to the payer. */
   refunds: bigint;
-  /** Fee of a confirmation or ruling; null for tranche payments (their tranche carries the fee). */
+  /** Fee of a confirmation, ruling or release; null for tranche payments (their tranche carries the fee). */
   fee: bigint | null;
   /** Net to the merchant; null for tranche payments (see the tranche). */
   net: bigint | null;
@@ -60,7 +65,8 @@ interface PaymentState {
   batchId: bigint;
   amount: bigint;
   refunded: bigint;
-  status: "held" | "confirmed" | "disputed" | "ruled" | "refunded" | "settled";
+  /** "own-timer": held outside its tranche (extended or refund requested), so it does not settle with it. */
+  status: "held" | "own-timer" | "confirmed" | "disputed" | "ruled" | "refunded" | "settled" | "released";
   escrowedAt: number;
   /** Time of the payout that paid it (or its share). */
   paidAt: number | null;
@@ -214,6 +220,36 @@ export function replayMerchant(events: readonly ReportEvent[]): MerchantLedger {
       case "claimed":
         amount = e.amount;
         claimable -= e.amount;
+        break;
+      case "extended":
+        if (p && p.status === "held") p.status = "own-timer";
+        break;
+      case "requested":
+        // Asked for, not moved: the money stays held until the merchant answers.
+        amount = e.amount;
+        if (p && p.status === "held") p.status = "own-timer";
+        break;
+      case "rejected":
+      case "resumed":
+        break;
+      case "released":
+        amount = e.released + e.fee;
+        fee = e.fee;
+        net = e.released;
+        held -= amount;
+        released += e.released;
+        if (p) {
+          p.status = "released";
+          pendingReleased.push({
+            paymentId: p.id,
+            batchId: p.batchId,
+            source: "released",
+            gross: p.amount,
+            refunds: p.refunded,
+            fee: e.fee,
+            net: e.released,
+          });
+        }
         break;
     }
     lines.push({ event: e, amount, fee, refund, net, balanceHeld: held + disputed + released + claimable });

@@ -41,6 +41,11 @@ export const ERROR_CODES = {
   /** A relayed operation is queued for the workers' signer lanes and not sent yet: retrying it is safe. */
   relay_pending: 503,
   conflict: 409,
+  /**
+   * A signed order-timer action names another extension or refund request than the payment's
+   * (`details.revert` StaleOrdinal): it was used already, or is for another one. Sign it anew.
+   */
+  stale_ordinal: 409,
   webhook_limit_reached: 409,
   webhook_url_not_allowed: 422,
   request_already_paid: 409,

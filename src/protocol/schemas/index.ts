@@ -11,3 +11,4 @@ export * from "./apiKeys";
 export * from "./webhooks";
 export * from "./ops";
 export * from "./reports";
+export * from "./orderTimers";

@@ -170,37 +170,3 @@ export const RefundTypedDataView = Type.Object({
   }),
 });
 export type RefundTypedDataView = Static<typeof RefundTypedDataView>;
-
-export const RefundRejectionTypedDataQuery = Type.Object(
-  {
-    deadline: Type.Optional(
-      UintString("Unix seconds (uint48) the signature is valid to; default 15 minutes from now", 15),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-/**
- * The EIP-712 typed data of a rejection of the payment's open refund request (`ordinal`: the
- * request's number, 1 for its first), as `eth_signTypedData_v4` takes it.
- */
-export const RefundRejectionTypedDataView = Type.Object({
-  typedData: Type.Object({
-    domain: Type.Object({
-      name: Type.String(),
-      version: Type.String(),
-      chainId: Type.Integer(),
-      verifyingContract: Type.String(),
-    }),
-    types: Type.Object({ EIP712Domain: Type.Array(TypedField), RefundRejection: Type.Array(TypedField) }),
-    primaryType: Type.Literal("RefundRejection"),
-    message: Type.Object({ paymentId: Bytes32, ordinal: Type.String(), deadline: Type.String() }),
-  }),
-  signer: Type.String({ description: "The merchant's owner key in the registry: the only valid signer" }),
-  submit: Type.Object({
-    method: Type.Literal("POST"),
-    path: Type.String(),
-    body: Type.Object({ ordinal: Type.String(), deadline: Type.String(), signature: Type.Null() }),
-  }),
-});
-export type RefundRejectionTypedDataView = Static<typeof RefundRejectionTypedDataView>;

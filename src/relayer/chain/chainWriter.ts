@@ -78,6 +78,8 @@ export interface ChainWriter {
   refundWithSignature(action: SignedPaymentAction & { totalRefund: bigint }): Promise<SentTransaction>;
   depositWithAuthorization(authorization: DepositAuthorization): Promise<SentTransaction>;
   withdrawWithSignature(withdrawal: Withdrawal, signature: Hex): Promise<SentTransaction>;
+  /** A signed order-timer action, its call built by relayCalls (extend hold, refund request, reject, escalate). */
+  relayOrderTimer(call: RelayCall): Promise<SentTransaction>;
   /**
    * The outcome of this exact operation if it was relayed before (the relay queue: the same signed
    * request again, once its effect may already be applied and the route's own checks would refuse
@@ -103,5 +105,6 @@ export const REVERT_CODES: Record<string, ErrorCode> = {
   MerchantNotActive: "merchant_not_active",
   NotMerchantOwner: "invalid_signature",
   CustomerBlocklisted: "forbidden",
+  StaleOrdinal: "stale_ordinal",
   AccountBlocklisted: "forbidden",
 };

@@ -1,15 +1,23 @@
 /**
  * The escrow calls of the API's relayed operations (confirm, dispute, refund, gasless deposit,
- * signed withdrawal), encoded from the typechain ABI, and what the relay queue keeps beside each:
+ * signed withdrawal, signed order-timer actions), encoded from the typechain ABI, and what the relay queue keeps beside each:
  * its id is the keccak of its calldata, so the same signed operation is always the same request.
  */
 import type { Interface } from "ethers";
 import type { Hex, RelayOperation } from "../domain";
-import { keccakHex, type Withdrawal } from "../../protocol";
+import { keccakHex, type Payment, type Withdrawal } from "../../protocol";
 import type { DepositAuthorization, RelayCall, SignedPaymentAction } from "./chainWriter";
 
 export type { RelayCall };
 import { escrowInterface } from "./calldata";
+
+/** A signed answer to a refund request (reject, escalate): no inclusion, the payment is on its own timer. */
+export interface SignedOrdinalAction {
+  payment: Payment;
+  ordinal: bigint;
+  deadline: bigint;
+  signature: Hex;
+}
 
 const encode = (operation: RelayOperation, args: readonly unknown[]): Hex =>
   (escrowInterface as Interface).encodeFunctionData(operation, args).toLowerCase() as Hex;
@@ -30,6 +38,40 @@ export const relayCalls = {
   refundWithSignature: (a: SignedPaymentAction & { totalRefund: bigint }): RelayCall => ({
     operation: "refundWithSignature",
     data: encode("refundWithSignature", [a.payment, a.inclusion, a.totalRefund, a.deadline, a.signature]),
+    payer: a.payment.payer.toLowerCase() as Hex,
+    deadline: a.deadline,
+  }),
+  extendHoldWithSignature: (a: SignedPaymentAction & { extension: bigint; ordinal: bigint }): RelayCall => ({
+    operation: "extendHoldWithSignature",
+    data: encode("extendHoldWithSignature", [a.payment, a.inclusion, a.extension, a.ordinal, a.deadline, a.signature]),
+    payer: a.payment.payer.toLowerCase() as Hex,
+    deadline: a.deadline,
+  }),
+  requestRefundWithSignature: (
+    a: SignedPaymentAction & { amount: bigint; reason: bigint; ordinal: bigint },
+  ): RelayCall => ({
+    operation: "requestRefundWithSignature",
+    data: encode("requestRefundWithSignature", [
+      a.payment,
+      a.inclusion,
+      a.amount,
+      a.reason,
+      a.ordinal,
+      a.deadline,
+      a.signature,
+    ]),
+    payer: a.payment.payer.toLowerCase() as Hex,
+    deadline: a.deadline,
+  }),
+  rejectRefundRequestWithSignature: (a: SignedOrdinalAction): RelayCall => ({
+    operation: "rejectRefundRequestWithSignature",
+    data: encode("rejectRefundRequestWithSignature", [a.payment, a.ordinal, a.deadline, a.signature]),
+    payer: a.payment.payer.toLowerCase() as Hex,
+    deadline: a.deadline,
+  }),
+  escalateRefundRequestWithSignature: (a: SignedOrdinalAction): RelayCall => ({
+    operation: "escalateRefundRequestWithSignature",
+    data: encode("escalateRefundRequestWithSignature", [a.payment, a.ordinal, a.deadline, a.signature]),
     payer: a.payment.payer.toLowerCase() as Hex,
     deadline: a.deadline,
   }),

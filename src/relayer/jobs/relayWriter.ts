@@ -92,6 +92,10 @@ export class SubmitterChainWriter implements ChainWriter {
     return this.relay(relayCalls.withdrawWithSignature(withdrawal, signature));
   }
 
+  relayOrderTimer(call: RelayCall): Promise<SentTransaction> {
+    return this.relay(call);
+  }
+
   private async relay(call: RelayCall): Promise<SentTransaction> {
     const gasLimit = await simulateRelay(
       (data) => this.submitter.gasLimitFor(data, RELAY_FALLBACK_GAS, { strict: true }),
@@ -153,6 +157,10 @@ export class QueuedChainWriter implements ChainWriter {
 
   withdrawWithSignature(withdrawal: Withdrawal, signature: Hex): Promise<SentTransaction> {
     return this.relay(relayCalls.withdrawWithSignature(withdrawal, signature));
+  }
+
+  relayOrderTimer(call: RelayCall): Promise<SentTransaction> {
+    return this.relay(call);
   }
 
   async replay(call: RelayCall): Promise<SentTransaction | null> {

@@ -14,7 +14,13 @@ import type { Worker } from "node:worker_threads";
 import type { RelayerConfig } from "../config";
 import type { Hex } from "../domain";
 import { ApiError, ERROR_CODES, type ErrorCode } from "../errors";
-import type { ChainWriter, DepositAuthorization, SentTransaction, SignedPaymentAction } from "../chain/chainWriter";
+import type {
+  ChainWriter,
+  DepositAuthorization,
+  RelayCall,
+  SentTransaction,
+  SignedPaymentAction,
+} from "../chain/chainWriter";
 import type { Withdrawal } from "../../protocol";
 import { LedgerMirror, type LoadedView } from "../ledger/ledgerMirror";
 import { errorMessage, type Logger } from "../runtime/log";
@@ -212,6 +218,10 @@ class ThreadChainWriter implements ChainWriter {
 
   withdrawWithSignature(withdrawal: Withdrawal, signature: Hex): Promise<SentTransaction> {
     return this.relay("withdrawWithSignature", [withdrawal, signature]);
+  }
+
+  relayOrderTimer(call: RelayCall): Promise<SentTransaction> {
+    return this.relay(call.operation, [call]);
   }
 
   private async relay(op: RelayOperation, args: unknown[]): Promise<SentTransaction> {

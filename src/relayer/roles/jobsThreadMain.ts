@@ -93,6 +93,11 @@ async function main(): Promise<void> {
         return writer[op](args[0] as never);
       case "depositWithAuthorization":
         return writer.depositWithAuthorization(args[0] as never);
+      case "extendHoldWithSignature":
+      case "requestRefundWithSignature":
+      case "rejectRefundRequestWithSignature":
+      case "escalateRefundRequestWithSignature":
+        return writer.relayOrderTimer(args[0] as never);
       case "withdrawWithSignature": {
         const [withdrawal, signature] = args as Parameters<ChainWriter["withdrawWithSignature"]>;
         const sent = await writer.withdrawWithSignature(withdrawal, signature);

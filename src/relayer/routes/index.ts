@@ -7,11 +7,15 @@ import createPayment from "./customer/createPayment";
 import createPaymentBatch from "./customer/createPaymentBatch";
 import createWithdrawal from "./customer/createWithdrawal";
 import disputePayment from "./customer/disputePayment";
+import escalateRefundRequest from "./customer/escalateRefundRequest";
+import extendHold from "./customer/extendHold";
+import requestRefund from "./customer/requestRefund";
 import getAccount from "./customer/getAccount";
 import getPayment from "./customer/getPayment";
 import getMerchantCredit from "./customer/getMerchantCredit";
 import createPaymentRequest from "./merchant/createPaymentRequest";
 import createRefund from "./merchant/createRefund";
+import rejectRefundRequest from "./merchant/rejectRefundRequest";
 import createWebhook from "./merchant/createWebhook";
 import deleteWebhook from "./merchant/deleteWebhook";
 import disableWebhook from "./merchant/disableWebhook";
@@ -41,6 +45,9 @@ export const ROUTES: readonly RouteModule[] = [
   getPayment,
   confirmPayment,
   disputePayment,
+  extendHold,
+  requestRefund,
+  escalateRefundRequest,
   createDeposit,
   createWithdrawal,
   getAccount,
@@ -49,8 +56,9 @@ export const ROUTES: readonly RouteModule[] = [
   getMerchantPayment,
   getPaymentTimeline,
   getRefundTypedData,
-  getRefundRejectionTypedData,
   createRefund,
+  getRefundRejectionTypedData,
+  rejectRefundRequest,
   listSettlements,
   getBalance,
   getReport,

@@ -5,7 +5,7 @@ import type { DepositAuthorization } from "../eip3009";
 import { paymentFromRequest, pickNonce, type PaymentFromRequestParams } from "../payments";
 import { signPayment, type SignedOneOffPayment } from "../sign";
 import type { TypedDataSigner } from "../signers";
-import type { Address, EscrowDomain, Hex, Payment, Withdrawal } from "../../protocol";
+import type { Address, EscrowDomain, Hex, Payment, RefundReason, Withdrawal } from "../../protocol";
 import {
   depositBody,
   oneOffPaymentBody,
@@ -66,6 +66,22 @@ export interface SignedAction {
   /** Unix seconds the signature is valid to. */
   deadline: bigint;
   signature: Hex;
+}
+
+/** A signed order-timer action: `ordinal` is the extension or refund request it makes or answers. */
+export interface SignedOrdinalAction extends SignedAction {
+  ordinal: bigint;
+}
+
+export interface SignedHoldExtension extends SignedOrdinalAction {
+  /** Seconds the hold is extended by. */
+  extension: bigint;
+}
+
+export interface SignedRefundRequest extends SignedOrdinalAction {
+  amount: bigint;
+  /** A REFUND_REASONS name: its code is what the payer signed. */
+  reason: RefundReason;
 }
 
 export interface PayRequestOptions extends CreateOptions {
@@ -229,6 +245,44 @@ export const confirm = (client: ApiClient, id: Hex, action: SignedAction, option
 export const dispute = (client: ApiClient, id: Hex, action: SignedAction, options?: CreateOptions) =>
   payerAction(client, id, "dispute", action, options);
 
+/** Posts a signed order-timer action's body to `path` (a payer's action needs no key). */
+function timerAction(
+  client: ApiClient,
+  path: string,
+  body: Record<string, string>,
+  options?: CreateOptions,
+): Promise<SentTransaction> {
+  return post<SentTransactionWire, SentTransaction>(client, "none", path, body, parseSentTransaction, options);
+}
+
+const ordinalBody = (signed: SignedOrdinalAction) => ({
+  ordinal: signed.ordinal.toString(),
+  deadline: signed.deadline.toString(),
+  signature: signed.signature,
+});
+
+/** POST /v1/payments/:id/extend-hold: relays the payer's signed HoldExtension (see signHoldExtension). */
+export const extendHold = (client: ApiClient, id: Hex, signed: SignedHoldExtension, options?: CreateOptions) =>
+  timerAction(
+    client,
+    `/v1/payments/${id}/extend-hold`,
+    { extension: signed.extension.toString(), ...ordinalBody(signed) },
+    options,
+  );
+
+/** POST /v1/payments/:id/refund-requests: relays the payer's signed RefundRequest (see signRefundRequest). */
+export const requestRefund = (client: ApiClient, id: Hex, signed: SignedRefundRequest, options?: CreateOptions) =>
+  timerAction(
+    client,
+    `/v1/payments/${id}/refund-requests`,
+    { amount: signed.amount.toString(), reason: signed.reason, ...ordinalBody(signed) },
+    options,
+  );
+
+/** POST /v1/payments/:id/escalate: relays the payer's signed Escalation (see signEscalation). */
+export const escalate = (client: ApiClient, id: Hex, signed: SignedOrdinalAction, options?: CreateOptions) =>
+  timerAction(client, `/v1/payments/${id}/escalate`, ordinalBody(signed), options);
+
 /** POST /v1/deposits: gasless deposit of a signed EIP-3009 authorization (see signDepositAuthorization). */
 export function deposit(
   client: ApiClient,
@@ -269,6 +323,9 @@ export const customerActions = {
   waitForPayment,
   confirm,
   dispute,
+  extendHold,
+  requestRefund,
+  escalate,
   deposit,
   withdraw,
   getAccount,

@@ -32,7 +32,7 @@ import {
   type WebhookEndpointInfoWire,
   type WebhookEndpointWire,
 } from "../wire";
-import type { SignedAction } from "./customer";
+import type { SignedAction, SignedOrdinalAction } from "./customer";
 import { call, get, pages, parsed, post, type ApiClient, type CallOptions, type CreateOptions } from "./request";
 
 export interface SignedRefund extends SignedAction {
@@ -150,6 +150,25 @@ export function refund(
     signature: signed.signature,
   };
   const path = `/v1/merchant/payments/${id}/refunds`;
+  return post<SentTransactionWire, SentTransaction>(client, "merchant", path, body, parseSentTransaction, options);
+}
+
+/**
+ * POST /v1/merchant/payments/:id/refund-requests/reject: relays the owner key's rejection of the
+ * payment's open refund request number `ordinal` (see signRefundRejection).
+ */
+export function rejectRefundRequest(
+  client: ApiClient,
+  id: Hex,
+  signed: SignedOrdinalAction,
+  options?: CreateOptions,
+): Promise<SentTransaction> {
+  const body = {
+    ordinal: signed.ordinal.toString(),
+    deadline: signed.deadline.toString(),
+    signature: signed.signature,
+  };
+  const path = `/v1/merchant/payments/${id}/refund-requests/reject`;
   return post<SentTransactionWire, SentTransaction>(client, "merchant", path, body, parseSentTransaction, options);
 }
 
@@ -277,6 +296,7 @@ export const merchantActions = {
   iteratePayments,
   getPaymentAsMerchant,
   refund,
+  rejectRefundRequest,
   listSettlements,
   iterateSettlements,
   getBalance,

@@ -12,6 +12,7 @@ import {
   REVERT_CODES,
   type ChainWriter,
   type DepositAuthorization,
+  type RelayCall,
   type SentTransaction,
   type SignedPaymentAction,
 } from "../../../src/relayer/chain/chainWriter";
@@ -58,6 +59,13 @@ export class DirectChainWriter implements ChainWriter {
 
   withdrawWithSignature(withdrawal: Withdrawal, signature: Hex): Promise<SentTransaction> {
     return this.send(this.escrow.withdrawWithSignature, [withdrawal, signature]);
+  }
+
+  relayOrderTimer(call: RelayCall): Promise<SentTransaction> {
+    // The call is already encoded: sent as raw calldata, after an eth_call that surfaces the revert.
+    const signer = this.escrow.runner as Signer;
+    const tx = { to: this.escrow.target as string, data: call.data };
+    return this.send({ staticCall: () => signer.call(tx), send: () => signer.sendTransaction(tx) }, []);
   }
 
   private send<A extends unknown[]>(

@@ -57,6 +57,11 @@ describe("relayer API: merchants", function () {
         `/v1/merchant/payments/0x${"11".repeat(32)}/refunds`,
         { totalRefund: "1", deadline: "1", signature: "0x00" },
       ],
+      [
+        "POST",
+        `/v1/merchant/payments/0x${"11".repeat(32)}/refund-requests/reject`,
+        { ordinal: "1", deadline: "1", signature: "0x00" },
+      ],
     ];
 
     it("every merchant route: no key → 401, malformed → 401, well-formed but unknown key → 401", async function () {
