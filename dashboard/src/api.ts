@@ -109,9 +109,11 @@ export const refund = (id: string, body: { totalRefund: string; deadline: string
     body: JSON.stringify(body),
   });
 
-/** The typed data of a rejection of the payment's open refund request (the relayer names its ordinal). */
-export const refundRejectionTypedData = (id: string) =>
-  json<RefundRejectionTypedDataView>(`/v1/merchant/payments/${encodeURIComponent(id)}/refund-rejection-typed-data`);
+/** The typed data of a rejection of the payment's refund request number `ordinal` (its latest: the open one). */
+export const refundRejectionTypedData = (id: string, ordinal: string) =>
+  json<RefundRejectionTypedDataView>(
+    `/v1/merchant/payments/${encodeURIComponent(id)}/refund-rejection-typed-data${query({ ordinal })}`,
+  );
 
 export const rejectRefundRequest = (id: string, body: { ordinal: string; deadline: string; signature: string }) =>
   json<SentTransactionView>(`/v1/merchant/payments/${encodeURIComponent(id)}/refund-requests/reject`, {

@@ -286,8 +286,8 @@ function Refund({ payment, refunded, onSent }: { payment: api.PaymentView; refun
 }
 
 /**
- * Rejects the open refund request: the relayer gives the `RefundRejection` typed data (naming the
- * request's ordinal), the owner's wallet signs it, the page posts it. The clock resumes and the payer
+ * Rejects the open refund request: the relayer gives the `RefundRejection` typed data for the
+ * request's ordinal, the owner's wallet signs it, the page posts it. The clock resumes and the payer
  * may escalate to a dispute until the escalation deadline.
  */
 function Reject({ payment, onSent }: { payment: api.PaymentView; onSent: () => void }) {
@@ -296,7 +296,9 @@ function Reject({ payment, onSent }: { payment: api.PaymentView; onSent: () => v
     event.preventDefault();
     try {
       setStatus({ kind: "busy", text: "Asking the relayer for the rejection to sign…" });
-      const { typedData, signer } = await api.refundRejectionTypedData(payment.id);
+      // The open request is the payment's latest: its number is the count of requests so far.
+      const ordinal = String(payment.timer?.refundRequests ?? 0);
+      const { typedData, signer } = await api.refundRejectionTypedData(payment.id, ordinal);
       setStatus({ kind: "busy", text: `Waiting for the wallet (owner key ${short(signer)}) to sign…` });
       const signature = await signTypedData(signer, typedData);
       setStatus({ kind: "busy", text: "Sending the signed rejection…" });
