@@ -1,7 +1,7 @@
 /**
  * The merchant dashboard: sign in with the API key (memory only, dropped after inactivity), then
- * payments, open refund requests, disputes, settlements, balances, reports, the credit record and webhooks. Everything
- * shown is rendered as text by Preact; the page never builds markup from data.
+ * payments, open refund requests, disputes, settlements, balances, reports, the credit record and
+ * webhooks. Everything shown is rendered as text by Preact; the page never builds markup from data.
  */
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";

@@ -4,7 +4,11 @@
  * sign in with the API key, find a payment by its order reference, open its timeline, refund part of
  * it and then the rest with the merchant owner's wallet (an EIP-1193 provider injected before the
  * page loads, backed by the owner key in Node, where a wallet extension would be), see the refunds on
- * the timeline and the webhook delivery listed, download the day's transaction file.
+ * the timeline and the webhook delivery listed, download the day's transaction file. A customer's
+ * refund requests (signed, relayed gasless) listed in the Refund requests view oldest respond-by
+ * first and shown on the payment page; one rejected with the owner's wallet (first a wallet signing
+ * with another key: refused, its code shown) and shown refund_rejected with its escalation
+ * deadline, the other answered with a partial refund and shown held.
  *
  * And as an attacker would try it: an order reference carrying a script tag and an image with an
  * onerror handler is shown as text and runs nothing; the page's CSP is checked; the key is never in
@@ -35,7 +39,8 @@ import {
 } from "../relayer/helpers/process";
 import { relayerEnv } from "../relayer/crash/scenario";
 import { LOCAL_ADMIN_TOKEN } from "../../src/relayer/config";
-import { REFUND_REASONS } from "../../src/protocol";
+import { escrowDomain, REFUND_REASONS, type RefundReason } from "../../src/protocol";
+import { fromEthersSigner, signRefundRequest } from "../../src/sdk";
 
 // The page's globals, as the callbacks run inside page.evaluate see them (the project compiles without the DOM library).
 declare const window: any, document: any, localStorage: any, sessionStorage: any, location: any, history: any;
@@ -122,24 +127,27 @@ describe("merchant dashboard in a browser", function () {
     return payment.id;
   }
 
-  /** The payer asks on chain for `amount` back for `reason` (its wallet sends it); the relayer then shows refund_requested. */
-  async function requestRefund(customer: Wallet, id: string, amount: bigint, reason: number): Promise<void> {
-    const view = await api("GET", `/v1/payments/${id}`);
-    const payment = {
-      payer: view.payer,
-      merchantId: BigInt(view.merchantId),
-      amount: BigInt(view.amount),
-      orderRef: view.orderRef,
-      nonce: BigInt(view.nonce),
-      validAfter: BigInt(view.validAfter),
-      deadline: BigInt(view.deadline),
-      hold: view.hold,
-    };
-    const inclusion = { batchId: BigInt(view.inclusion.batchId), proof: view.inclusion.proof };
-    const tx = await chain.escrow
-      .connect(customer.connect(chain.provider))
-      .requestRefund(payment, inclusion, amount, reason);
-    await tx.wait();
+  /**
+   * The payer asks for `amount` back for `reason`, gasless: it signs the RefundRequest (the SDK's
+   * signer) and the relayer relays it; the relayer then shows the payment refund_requested.
+   */
+  async function requestRefund(customer: Wallet, id: string, amount: bigint, reason: RefundReason): Promise<void> {
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 900);
+    const signature = await signRefundRequest(fromEthersSigner(customer), {
+      domain: escrowDomain(chain.chainId, chain.escrowAddress),
+      paymentId: id as `0x${string}`,
+      amount,
+      reason: BigInt(REFUND_REASONS[reason]),
+      ordinal: 1n,
+      deadline,
+    });
+    await api("POST", `/v1/payments/${id}/refund-requests`, {
+      amount: amount.toString(),
+      reason,
+      ordinal: "1",
+      deadline: deadline.toString(),
+      signature,
+    });
     await waitUntil(
       `payment ${id} refund_requested`,
       async () => (await api("GET", `/v1/payments/${id}`)).state === "refund_requested",
@@ -414,12 +422,11 @@ describe("merchant dashboard in a browser", function () {
 
   it("refund requests: listed oldest respond-by first; rejected from the page's wallet (a non-owner signature refused with its code); another answered with a partial refund", async function () {
     const [carol] = await chain.fundCustomers(1, 50_000_000n);
-    await (await chain.deployer.sendTransaction({ to: carol.address, value: 10n ** 18n })).wait();
     ids.asked = await pay(carol, "order-7101", 6_000_000n, 0);
     ids.askedLater = await pay(carol, "order-7102", 8_000_000n, 1);
     // The older payment's request comes first, so it must be answered first though the list shows it second.
-    await requestRefund(carol, ids.asked, 2_000_000n, REFUND_REASONS.not_received);
-    await requestRefund(carol, ids.askedLater, 3_000_000n, REFUND_REASONS.damaged);
+    await requestRefund(carol, ids.asked, 2_000_000n, "not_received");
+    await requestRefund(carol, ids.askedLater, 3_000_000n, "damaged");
     const asked = await merchantApi("GET", `/v1/merchant/payments/${ids.asked}`);
 
     await page.click("#tab-refund-requests");
