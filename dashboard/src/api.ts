@@ -9,6 +9,7 @@ import type {
   PageView,
   PaymentTimelineView,
   PaymentView,
+  RefundRejectionTypedDataView,
   RefundTypedDataView,
   SentTransactionView,
   SettlementView,
@@ -18,6 +19,7 @@ import type {
 
 export type {
   BalanceView,
+  RefundRejectionTypedDataView,
   CreditView,
   PaymentTimelineView,
   PaymentView,
@@ -106,6 +108,41 @@ export const refund = (id: string, body: { totalRefund: string; deadline: string
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   });
+
+/** The typed data of a rejection of the payment's refund request number `ordinal` (its latest: the open one). */
+export const refundRejectionTypedData = (id: string, ordinal: string) =>
+  json<RefundRejectionTypedDataView>(
+    `/v1/merchant/payments/${encodeURIComponent(id)}/refund-rejection-typed-data${query({ ordinal })}`,
+  );
+
+export const rejectRefundRequest = (id: string, body: { ordinal: string; deadline: string; signature: string }) =>
+  json<SentTransactionView>(`/v1/merchant/payments/${encodeURIComponent(id)}/refund-requests/reject`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+
+/** Most open refund requests the Refund requests view gathers (pages of 100, newest payments first). */
+const MAX_OPEN_REQUESTS = 1_000;
+
+/**
+ * Every payment with an open refund request, oldest respond-by first: the list API pages newest
+ * payments first, so the view gathers them all (up to MAX_OPEN_REQUESTS) and sorts by the deadline.
+ */
+export async function openRefundRequests(): Promise<{ items: PaymentView[]; more: boolean }> {
+  const items: PaymentView[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await json<PageView<PaymentView>>(
+      `/v1/merchant/payments${query({ state: "refund_requested", cursor, limit: "100" })}`,
+    );
+    items.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined && items.length < MAX_OPEN_REQUESTS);
+  const respondBy = (p: PaymentView) => BigInt(p.timer?.refundRequest?.respondBy ?? "0");
+  items.sort((a, b) => (respondBy(a) < respondBy(b) ? -1 : respondBy(a) > respondBy(b) ? 1 : 0));
+  return { items, more: cursor !== undefined };
+}
 
 export const settlements = (cursor?: string) =>
   json<PageView<SettlementView>>(`/v1/merchant/settlements${query({ cursor, limit: "50" })}`);

@@ -27,3 +27,28 @@ export const short = (hex: string | null | undefined): string =>
   hex ? (hex.length > 18 ? `${hex.slice(0, 10)}…${hex.slice(-6)}` : hex) : "—";
 
 export const today = (): string => new Date().toISOString().slice(0, 10);
+
+/** Unix seconds (a decimal string) as a UTC time. */
+export const unixTime = (seconds: string | null | undefined): string =>
+  seconds && /^[0-9]+$/.test(seconds) ? when(new Date(Number(seconds) * 1000).toISOString()) : "—";
+
+/** Time from now to `seconds` (unix, a decimal string), as "2 d 3 h", "45 min" or "overdue". */
+export function timeLeft(seconds: string | null | undefined, nowMs: number = Date.now()): string {
+  if (!seconds || !/^[0-9]+$/.test(seconds)) return "—";
+  const left = Math.floor(Number(seconds) - nowMs / 1000);
+  if (left <= 0) return "overdue";
+  const days = Math.floor(left / 86_400);
+  const hours = Math.floor((left % 86_400) / 3_600);
+  const minutes = Math.floor((left % 3_600) / 60);
+  if (days > 0) return `${days} d ${hours} h`;
+  if (hours > 0) return `${hours} h ${minutes} min`;
+  return minutes > 0 ? `${minutes} min` : `${left} s`;
+}
+
+/** Token units as a plain decimal the refund form reads back ("2.5"): no grouping, no trailing zeros. */
+export function decimalAmount(units: string): string {
+  const value = BigInt(units);
+  const scale = 10n ** BigInt(DECIMALS);
+  const fraction = (value % scale).toString().padStart(DECIMALS, "0").replace(/0+$/, "");
+  return fraction ? `${value / scale}.${fraction}` : `${value / scale}`;
+}

@@ -1,7 +1,7 @@
 /**
  * The merchant dashboard: sign in with the API key (memory only, dropped after inactivity), then
- * payments, disputes, settlements, balances, reports, the credit record and webhooks. Everything
- * shown is rendered as text by Preact; the page never builds markup from data.
+ * payments, open refund requests, disputes, settlements, balances, reports, the credit record and
+ * webhooks. Everything shown is rendered as text by Preact; the page never builds markup from data.
  */
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
@@ -11,14 +11,34 @@ import { Balances } from "./views/Balances";
 import { Credit } from "./views/Credit";
 import { PaymentDetail } from "./views/PaymentDetail";
 import { Payments } from "./views/Payments";
+import { RefundRequests } from "./views/RefundRequests";
 import { Reports } from "./views/Reports";
 import { Settlements } from "./views/Settlements";
 import { SignIn } from "./views/SignIn";
 import { Webhooks } from "./views/Webhooks";
 import "./style.css";
 
-const TABS = ["payments", "disputes", "settlements", "balances", "reports", "credit", "webhooks"] as const;
+const TABS = [
+  "payments",
+  "refund-requests",
+  "disputes",
+  "settlements",
+  "balances",
+  "reports",
+  "credit",
+  "webhooks",
+] as const;
 type Tab = (typeof TABS)[number];
+const TAB_NAMES: Record<Tab, string> = {
+  payments: "Payments",
+  "refund-requests": "Refund requests",
+  disputes: "Disputes",
+  settlements: "Settlements",
+  balances: "Balances",
+  reports: "Reports",
+  credit: "Credit",
+  webhooks: "Webhooks",
+};
 const DEFAULT_IDLE_SECONDS = 15 * 60;
 
 function App() {
@@ -74,7 +94,7 @@ function App() {
         <nav>
           {TABS.map((t) => (
             <button id={`tab-${t}`} class={t === tab ? "tab active" : "tab"} onClick={() => show(t)}>
-              {t[0].toUpperCase() + t.slice(1)}
+              {TAB_NAMES[t]}
             </button>
           ))}
         </nav>
@@ -87,6 +107,8 @@ function App() {
           <PaymentDetail id={open} onBack={() => setOpen(null)} />
         ) : tab === "payments" ? (
           <Payments onOpen={setOpen} />
+        ) : tab === "refund-requests" ? (
+          <RefundRequests onOpen={setOpen} />
         ) : tab === "disputes" ? (
           <Payments onOpen={setOpen} title="Disputes" fixedState="disputed,resolved" />
         ) : tab === "settlements" ? (

@@ -67,13 +67,41 @@ export interface PaymentInfo extends Payment {
   leafIndex: number | null;
   txHash: Hex | null;
   refunded: bigint;
-  /** Unix seconds when the hold ends (once escrowed): its tranche's release time, the escrow block's time + `hold`. */
+  /**
+   * Unix seconds when the hold ends (once escrowed): its tranche's release time (the escrow block's
+   * time + `hold`), or its own timer's once extended or paused; null while a refund request pauses it.
+   */
   releaseAt: bigint | null;
+  /** Its own order timer once the payer extended the hold or asked for a refund; null until then. */
+  timer: OrderTimer | null;
   requestId: string | null;
   createdAt: Date;
   updatedAt: Date;
   /** Present on single-payment reads; null until the payment is escrowed. */
   inclusion?: Inclusion | null;
+}
+
+/** A refund request the payer opened: open (refund_requested) or rejected (refund_rejected). */
+export interface RefundRequestInfo {
+  amount: bigint;
+  /** The payer's reason code and its name (REFUND_REASONS; `code_<n>` for one outside the list). */
+  reason: number;
+  reasonName: string;
+  /** Unix seconds: unanswered by then, the request becomes a dispute. */
+  respondBy: bigint;
+}
+
+/** A payment's own order timer (`timer` of the payment view). */
+export interface OrderTimer {
+  /** Unix seconds it becomes releasable; null while a refund request pauses the clock. */
+  releaseAt: bigint | null;
+  extensions: number;
+  refundRequests: number;
+  /** Seconds of hold left while a request pauses the clock. */
+  holdLeft: bigint | null;
+  refundRequest: RefundRequestInfo | null;
+  /** Unix seconds: until then the payer may escalate a rejected request to a dispute. */
+  escalateBy: bigint | null;
 }
 
 export interface AccountInfo {
@@ -250,12 +278,33 @@ export function parsePayment(wire: PaymentWire): PaymentInfo {
     txHash: wire.txHash === null ? null : parseHex(wire.txHash, "txHash"),
     refunded: parseBigint(wire.refunded, "refunded"),
     releaseAt: optionalBigint(wire.releaseAt, "releaseAt"),
+    timer: wire.timer === null || wire.timer === undefined ? null : parseOrderTimer(wire.timer),
     requestId: wire.requestId,
     createdAt: parseDate(wire.createdAt, "createdAt"),
     updatedAt: parseDate(wire.updatedAt, "updatedAt"),
     ...(wire.inclusion === undefined
       ? {}
       : { inclusion: wire.inclusion === null ? null : parseInclusion(wire.inclusion) }),
+  };
+}
+
+export function parseOrderTimer(wire: NonNullable<PaymentWire["timer"]>): OrderTimer {
+  const request = wire.refundRequest;
+  return {
+    releaseAt: optionalBigint(wire.releaseAt, "timer.releaseAt"),
+    extensions: wire.extensions,
+    refundRequests: wire.refundRequests,
+    holdLeft: optionalBigint(wire.holdLeft, "timer.holdLeft"),
+    refundRequest:
+      request === null
+        ? null
+        : {
+            amount: parseBigint(request.amount, "refundRequest.amount"),
+            reason: request.reason,
+            reasonName: request.reasonName,
+            respondBy: parseBigint(request.respondBy, "refundRequest.respondBy"),
+          },
+    escalateBy: optionalBigint(wire.escalateBy, "timer.escalateBy"),
   };
 }
 

@@ -4,7 +4,11 @@
  * sign in with the API key, find a payment by its order reference, open its timeline, refund part of
  * it and then the rest with the merchant owner's wallet (an EIP-1193 provider injected before the
  * page loads, backed by the owner key in Node, where a wallet extension would be), see the refunds on
- * the timeline and the webhook delivery listed, download the day's transaction file.
+ * the timeline and the webhook delivery listed, download the day's transaction file. A customer's
+ * refund requests (signed, relayed gasless) listed in the Refund requests view oldest respond-by
+ * first and shown on the payment page; one rejected with the owner's wallet (first a wallet signing
+ * with another key: refused, its code shown) and shown refund_rejected with its escalation
+ * deadline, the other answered with a partial refund and shown held.
  *
  * And as an attacker would try it: an order reference carrying a script tag and an image with an
  * onerror handler is shown as text and runs nothing; the page's CSP is checked; the key is never in
@@ -19,7 +23,7 @@ import os from "node:os";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { parse } from "csv-parse/sync";
-import type { Wallet } from "ethers";
+import { Wallet } from "ethers";
 import type { Browser, Page } from "puppeteer-core";
 import { PNG } from "pngjs";
 import { launchBrowser } from "../helpers/browser";
@@ -35,6 +39,8 @@ import {
 } from "../relayer/helpers/process";
 import { relayerEnv } from "../relayer/crash/scenario";
 import { LOCAL_ADMIN_TOKEN } from "../../src/relayer/config";
+import { escrowDomain, REFUND_REASONS, type RefundReason } from "../../src/protocol";
+import { fromEthersSigner, signRefundRequest } from "../../src/sdk";
 
 // The page's globals, as the callbacks run inside page.evaluate see them (the project compiles without the DOM library).
 declare const window: any, document: any, localStorage: any, sessionStorage: any, location: any, history: any;
@@ -87,6 +93,8 @@ describe("merchant dashboard in a browser", function () {
   const pageErrors: string[] = [];
   const signed: { method: string; typedData?: any }[] = [];
   const ids: Record<string, string> = {};
+  /** The key the injected wallet signs with: the owner's, or another one claiming to be it. */
+  let walletKey: Wallet;
 
   const api = async (method: string, route: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(relayer.url + route, {
@@ -117,6 +125,46 @@ describe("merchant dashboard in a browser", function () {
       return state === "escrowed";
     });
     return payment.id;
+  }
+
+  /**
+   * The payer asks for `amount` back for `reason`, gasless: it signs the RefundRequest (the SDK's
+   * signer) and the relayer relays it; the relayer then shows the payment refund_requested.
+   */
+  async function requestRefund(customer: Wallet, id: string, amount: bigint, reason: RefundReason): Promise<void> {
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 900);
+    const signature = await signRefundRequest(fromEthersSigner(customer), {
+      domain: escrowDomain(chain.chainId, chain.escrowAddress),
+      paymentId: id as `0x${string}`,
+      amount,
+      reason: BigInt(REFUND_REASONS[reason]),
+      ordinal: 1n,
+      deadline,
+    });
+    await api("POST", `/v1/payments/${id}/refund-requests`, {
+      amount: amount.toString(),
+      reason,
+      ordinal: "1",
+      deadline: deadline.toString(),
+      signature,
+    });
+    await waitUntil(
+      `payment ${id} refund_requested`,
+      async () => (await api("GET", `/v1/payments/${id}`)).state === "refund_requested",
+    );
+  }
+
+  /** Unix seconds as the page shows them (UTC, to the second). */
+  const shownTime = (seconds: string) =>
+    new Date(Number(seconds) * 1000)
+      .toISOString()
+      .replace("T", " ")
+      .replace(/\.\d+Z$/, "Z");
+
+  /** Opens the payment `id` from the Refund requests view. */
+  async function openFromRequests(id: string): Promise<void> {
+    await page.click(`.refund-requests .payment-link[data-id="${id}"]`);
+    await page.waitForSelector("#order-timer");
   }
 
   /** Waits for `selector`, using the page meanwhile as a person watching it does (the idle clock restarts). */
@@ -166,6 +214,7 @@ describe("merchant dashboard in a browser", function () {
     this.timeout(400_000);
     chain = await startLocalChain();
     merchant = await chain.registerMerchant(HOLD_SECONDS);
+    walletKey = merchant.owner;
     const [alice, bob] = await chain.fundCustomers(2, 100_000_000n);
     webhook = await webhookReceiver();
     const signer = await chain.fundedKey();
@@ -204,7 +253,7 @@ describe("merchant dashboard in a browser", function () {
         const typedData = JSON.parse(json);
         signed.push({ method, typedData });
         const { EIP712Domain: _domain, ...types } = typedData.types;
-        return merchant.owner.signTypedData(typedData.domain, types, typedData.message);
+        return walletKey.signTypedData(typedData.domain, types, typedData.message);
       }
       throw new Error(`unsupported ${method}`);
     });
@@ -368,6 +417,132 @@ describe("merchant dashboard in a browser", function () {
     await page.click("#tab-balances");
     await page.waitForSelector("#balances");
 
+    expect(await keyPlaces()).to.not.include(apiKey.slice(8));
+  });
+
+  it("refund requests: listed oldest respond-by first; rejected from the page's wallet (a non-owner signature refused with its code); another answered with a partial refund", async function () {
+    const [carol] = await chain.fundCustomers(1, 50_000_000n);
+    ids.asked = await pay(carol, "order-7101", 6_000_000n, 0);
+    ids.askedLater = await pay(carol, "order-7102", 8_000_000n, 1);
+    // The older payment's request comes first, so it must be answered first though the list shows it second.
+    await requestRefund(carol, ids.asked, 2_000_000n, "not_received");
+    await requestRefund(carol, ids.askedLater, 3_000_000n, "damaged");
+    const asked = await merchantApi("GET", `/v1/merchant/payments/${ids.asked}`);
+
+    await page.click("#tab-refund-requests");
+    await waitActive("both requests listed", async () => (await count(".refund-requests tbody tr")) === 2);
+    expect(await page.$$eval(".refund-requests tbody tr", (rows) => rows.map((r) => r.dataset.id))).to.deep.equal([
+      ids.asked,
+      ids.askedLater,
+    ]);
+    expect(await page.$$eval(".refund-requests .request-reason", (l) => l.map((e) => e.textContent))).to.deep.equal([
+      "not_received",
+      "damaged",
+    ]);
+    expect(await page.$$eval(".refund-requests .request-amount", (l) => l.map((e) => e.textContent))).to.deep.equal([
+      "2.00",
+      "3.00",
+    ]);
+    for (const left of await page.$$eval(".refund-requests .request-left", (l) => l.map((e) => e.textContent))) {
+      expect(left).to.match(/^\d+ (d|h|min)/);
+    }
+    await screenshot("refund-requests");
+
+    // The payment page shows the open request with its reason; the refund form offers the amount asked.
+    await openFromRequests(ids.asked);
+    expect(await text("#payment-state")).to.equal("refund_requested");
+    expect(await text("#request-amount")).to.equal("2.00");
+    expect(await text("#request-reason")).to.equal("not_received");
+    expect(await text("#request-respond-by")).to.include(shownTime(asked.timer.refundRequest.respondBy));
+    expect(await text("#timer-release-at")).to.include("paused");
+    await waitActive(
+      "the request on the timeline",
+      async () => (await count('#timeline li[data-kind="refund_requested"]')) === 1,
+    );
+    expect(await text('#timeline li[data-kind="refund_requested"]')).to.include("reason: not_received");
+    expect(await page.$eval("#refund-amount", (e) => (e as HTMLInputElement).value)).to.equal("2");
+
+    // A wallet answering for the owner's address with another key: the relayer refuses the signature.
+    walletKey = new Wallet(Wallet.createRandom().privateKey);
+    const before = signed.length;
+    await page.click("#reject-submit");
+    await page.waitForFunction(() => document.querySelector("#reject-status.error")?.textContent?.includes("("));
+    expect(await text("#reject-status")).to.include("(invalid_signature)");
+    expect(signed).to.have.length(before + 1);
+    expect(signed[before].typedData.primaryType).to.equal("RefundRejection");
+    expect(signed[before].typedData.message).to.deep.include({ paymentId: ids.asked, ordinal: "1" });
+    expect((await merchantApi("GET", `/v1/merchant/payments/${ids.asked}`)).state).to.equal("refund_requested");
+
+    // The owner's key rejects it: the clock resumes and the payer may escalate until escalateBy.
+    walletKey = merchant.owner;
+    await page.click("#reject-submit");
+    await waitActive(
+      "the request rejected",
+      async () => (await count("#escalate-by")) === 1 && (await text("#payment-state")) === "refund_rejected",
+      "section .section-head button",
+    );
+    expect(signed).to.have.length(before + 2);
+    const rejected = await merchantApi("GET", `/v1/merchant/payments/${ids.asked}`);
+    expect(rejected.state).to.equal("refund_rejected");
+    expect(await text("#escalate-by")).to.include(shownTime(rejected.timer.escalateBy));
+    expect(await text("#request-reason")).to.equal("not_received");
+    expect(await text("#timer-release-at")).to.include(shownTime(rejected.timer.releaseAt));
+    await waitActive(
+      "the rejection on the timeline",
+      async () => (await count('#timeline li[data-kind="refund_request_rejected"]')) === 1,
+      "section .section-head button",
+    );
+    expect(await count("#reject-submit")).to.equal(0);
+    await screenshot("refund-rejected");
+
+    // The other request, answered with a partial refund of the amount asked: the clock resumes (held).
+    await page.click("#tab-refund-requests");
+    await waitActive(
+      "one request left",
+      async () => (await count(".refund-requests tbody tr")) === 1,
+      "section .section-head button",
+    );
+    await openFromRequests(ids.askedLater);
+    expect(await text("#request-reason")).to.equal("damaged");
+    expect(await page.$eval("#refund-amount", (e) => (e as HTMLInputElement).value)).to.equal("3");
+    await page.click("#refund-submit");
+    await waitActive(
+      "the payment held again",
+      async () =>
+        (await text("#payment-state")) === "held" && (await count('#timeline li[data-kind="hold_resumed"]')) === 1,
+      "section .section-head button",
+    );
+    expect(signed[signed.length - 1].typedData.primaryType).to.equal("Refund");
+    expect(signed[signed.length - 1].typedData.message).to.deep.include({
+      paymentId: ids.askedLater,
+      totalRefund: "3000000",
+    });
+    const held = await merchantApi("GET", `/v1/merchant/payments/${ids.askedLater}`);
+    expect(held.state).to.equal("held");
+    expect(await text("#refunded")).to.equal("3.00");
+    expect(await text("#timer-release-at")).to.include(shownTime(held.timer.releaseAt));
+    expect(await count("#refund-request")).to.equal(0);
+    expect(await count("#reject-submit")).to.equal(0);
+
+    // The state filter knows the new states.
+    await page.click("#tab-payments");
+    await page.waitForSelector("#state-filter");
+    const options = await page.$$eval("#state-filter option", (l) => l.map((e) => e.getAttribute("value")));
+    expect(options).to.include.members(["held", "refund_requested", "refund_rejected"]);
+    await page.select("#state-filter", "refund_rejected");
+    await page.click("#search");
+    await page.waitForFunction(
+      (id) => {
+        const links = [...(document.querySelectorAll(".payment-link") as HTMLElement[])];
+        return links.length === 1 && links[0].dataset.id === id;
+      },
+      {},
+      ids.asked,
+    );
+    expect(await text(".payments .state")).to.equal("refund_rejected");
+    await page.select("#state-filter", "");
+    await page.click("#search");
+    await page.waitForFunction(() => document.querySelectorAll(".payment-link").length === 5);
     expect(await keyPlaces()).to.not.include(apiKey.slice(8));
   });
 
