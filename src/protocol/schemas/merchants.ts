@@ -1,5 +1,5 @@
 /** A merchant's side: payment requests, settlements and balance. */
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static, type TArray, type TProperties } from "@sinclair/typebox";
 import { SETTLEMENT_STATES, type SettlementState } from "../states";
 import { AmountString, Bytes32, CursorQuery, DateTime, HoldSeconds, Nullable, UintString } from "./common";
 import { OrderTimerView } from "./payments";
@@ -149,24 +149,42 @@ export const RefundTypedDataQuery = Type.Object(
   { additionalProperties: false },
 );
 
-/** The EIP-712 typed data of a refund, as `eth_signTypedData_v4` takes it. */
-export const RefundTypedDataView = Type.Object({
-  typedData: Type.Object({
-    domain: Type.Object({
-      name: Type.String(),
-      version: Type.String(),
-      chainId: Type.Integer(),
-      verifyingContract: Type.String(),
+/**
+ * The EIP-712 typed data of an action the merchant's owner key signs (`eth_signTypedData_v4`'s
+ * shape), who must sign it, and where to post the signature with which body.
+ */
+export const OwnerTypedDataView = <P extends string, M extends TProperties, B extends TProperties>(
+  primaryType: P,
+  message: M,
+  submitBody: B,
+) =>
+  Type.Object({
+    typedData: Type.Object({
+      domain: Type.Object({
+        name: Type.String(),
+        version: Type.String(),
+        chainId: Type.Integer(),
+        verifyingContract: Type.String(),
+      }),
+      types: Type.Object({
+        EIP712Domain: Type.Array(TypedField),
+        ...({ [primaryType]: Type.Array(TypedField) } as Record<P, TArray<typeof TypedField>>),
+      }),
+      primaryType: Type.Literal(primaryType),
+      message: Type.Object({ paymentId: Bytes32, ...message }),
     }),
-    types: Type.Object({ EIP712Domain: Type.Array(TypedField), Refund: Type.Array(TypedField) }),
-    primaryType: Type.Literal("Refund"),
-    message: Type.Object({ paymentId: Bytes32, totalRefund: Type.String(), deadline: Type.String() }),
-  }),
-  signer: Type.String({ description: "The merchant's owner key in the registry: the only valid signer" }),
-  submit: Type.Object({
-    method: Type.Literal("POST"),
-    path: Type.String(),
-    body: Type.Object({ totalRefund: Type.String(), deadline: Type.String(), signature: Type.Null() }),
-  }),
-});
+    signer: Type.String({ description: "The merchant's owner key in the registry: the only valid signer" }),
+    submit: Type.Object({
+      method: Type.Literal("POST"),
+      path: Type.String(),
+      body: Type.Object({ ...submitBody, deadline: Type.String(), signature: Type.Null() }),
+    }),
+  });
+
+/** The EIP-712 typed data of a refund, as `eth_signTypedData_v4` takes it. */
+export const RefundTypedDataView = OwnerTypedDataView(
+  "Refund",
+  { totalRefund: Type.String(), deadline: Type.String() },
+  { totalRefund: Type.String() },
+);
 export type RefundTypedDataView = Static<typeof RefundTypedDataView>;

@@ -6,7 +6,8 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { REFUND_REASONS } from "../enums";
-import { AmountString, Bytes32, Signature, UintString } from "./common";
+import { AmountString, Signature, UintString } from "./common";
+import { OwnerTypedDataView } from "./merchants";
 
 const Deadline = UintString("Unix seconds (uint48) the signature is valid to", 15);
 const Ordinal = (description: string) => UintString(`${description} (uint8)`, 3);
@@ -57,26 +58,10 @@ export const RefundRejectionTypedDataQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const TypedField = Type.Object({ name: Type.String(), type: Type.String() });
-
 /** The EIP-712 typed data of a refund request's rejection, as `eth_signTypedData_v4` takes it. */
-export const RefundRejectionTypedDataView = Type.Object({
-  typedData: Type.Object({
-    domain: Type.Object({
-      name: Type.String(),
-      version: Type.String(),
-      chainId: Type.Integer(),
-      verifyingContract: Type.String(),
-    }),
-    types: Type.Object({ EIP712Domain: Type.Array(TypedField), RefundRejection: Type.Array(TypedField) }),
-    primaryType: Type.Literal("RefundRejection"),
-    message: Type.Object({ paymentId: Bytes32, ordinal: Type.String(), deadline: Type.String() }),
-  }),
-  signer: Type.String({ description: "The merchant's owner key in the registry: the only valid signer" }),
-  submit: Type.Object({
-    method: Type.Literal("POST"),
-    path: Type.String(),
-    body: Type.Object({ ordinal: Type.String(), deadline: Type.String(), signature: Type.Null() }),
-  }),
-});
+export const RefundRejectionTypedDataView = OwnerTypedDataView(
+  "RefundRejection",
+  { ordinal: Type.String(), deadline: Type.String() },
+  { ordinal: Type.String() },
+);
 export type RefundRejectionTypedDataView = Static<typeof RefundRejectionTypedDataView>;
