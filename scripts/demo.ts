@@ -177,8 +177,13 @@ async function walkThrough(ctx: DemoContext): Promise<DemoRecord> {
   printBalances(ctx, merchant, balances, gross);
   checkBalances(balances, gross);
 
-  // The last deliveries (settlements) may still be on their way.
-  await receiver.settle(1_500, 15_000);
+  // The settlements' deliveries follow the settler's transaction by a dispatcher tick or more.
+  await receiver.awaitEvents(
+    "payment.settled",
+    settling.map((p) => p.id),
+    1_500,
+    60_000,
+  );
   const byType: Record<string, number> = {};
   for (const e of receiver.events) byType[e.type] = (byType[e.type] ?? 0) + 1;
 

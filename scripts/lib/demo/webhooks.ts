@@ -16,8 +16,11 @@ export interface DemoWebhookReceiver {
   readonly refused: number;
   /** The endpoint's secret, once registered: deliveries before it are refused (and retried). */
   useSecret(secret: string): void;
-  /** Resolves when no delivery has arrived for `quietMs`, or after `maxMs`. */
-  settle(quietMs: number, maxMs: number): Promise<void>;
+  /**
+   * Resolves once an event of `type` has arrived for every payment id in `paymentIds`, then no
+   * delivery for `quietMs` (stragglers of other types); or after `maxMs`, whichever comes first.
+   */
+  awaitEvents(type: string, paymentIds: readonly string[], quietMs: number, maxMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -61,11 +64,17 @@ export async function startWebhookReceiver(): Promise<DemoWebhookReceiver> {
     useSecret(value) {
       secret = value;
     },
-    async settle(quietMs, maxMs) {
+    async awaitEvents(type, paymentIds, quietMs, maxMs) {
       const deadline = Date.now() + maxMs;
-      while (Date.now() < deadline && Date.now() - lastArrival < quietMs) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      const wanted = new Set(paymentIds.map((id) => id.toLowerCase()));
+      const missing = () => {
+        const arrived = new Set(events.filter((e) => e.type === type).map((e) => e.data.id.toLowerCase()));
+        return [...wanted].some((id) => !arrived.has(id));
+      };
+      const sleep = () => new Promise((resolve) => setTimeout(resolve, 100));
+      // A quiet spell alone is no proof: the deliveries wanted may still be queued behind the dispatcher's tick.
+      while (Date.now() < deadline && missing()) await sleep();
+      while (Date.now() < deadline && Date.now() - lastArrival < quietMs) await sleep();
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
