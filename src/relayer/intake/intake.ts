@@ -425,16 +425,17 @@ export class Intake {
       if ((!free || view.available < payment.amount) && !caughtUp && accounts.catchUp && !view.pending.has(item.id)) {
         // The view may predate a deposit (or withdrawal) just mined: look at the head once before refusing.
         caughtUp = true;
-        if (await accounts.catchUp()) {
-          view = await accounts.view(payer);
-          // A re-read view holds what the store has: this request's admissions are not committed yet.
-          for (const { record } of admitted) {
-            const reservation = { id: record.id, amount: record.amount, nonce: record.nonce, state: record.state };
-            view.add(reservation);
-            accounts.reserve(payer, reservation);
-          }
-          free = view.isNonceFree(payment.nonce);
+        await accounts.catchUp();
+        // Re-read whatever the pass found: a watcher pass already under way when `view` was read may
+        // have applied the block (and moved the cursor) before this one started, finding nothing new.
+        view = await accounts.view(payer);
+        // A re-read view holds what the store has: this request's admissions are not committed yet.
+        for (const { record } of admitted) {
+          const reservation = { id: record.id, amount: record.amount, nonce: record.nonce, state: record.state };
+          view.add(reservation);
+          accounts.reserve(payer, reservation);
         }
+        free = view.isNonceFree(payment.nonce);
       }
       if (view.pending.has(item.id) || !free || view.available < payment.amount || item.request) {
         const existing = await store.payments.get(item.id);
