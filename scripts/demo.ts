@@ -10,9 +10,10 @@
  *   merchant's bounds; skipped with evm_increaseTime) → settled by the relayer
  *   final balances: merchant payout, fees, customers; a record in data/demo.json
  *
- * Every run makes a new merchant and new customers, so it can run again on one chain. Each run moves
- * the chain's clock 10 days ahead of the wall clock, and a payment request's deadline is at most 30
- * days of wall-clock time away: on one chain the demo runs twice (a fresh `npm start` resets it).
+ * Every run makes a new merchant and new customers, so it can run again on one chain, any number of
+ * times. Each run moves the chain's clock 10 days further ahead of the wall clock: every deadline
+ * the demo signs, and every one the relayer puts in a payment request, counts from the later of the
+ * two clocks, so none is already past on chain.
  *
  *   npx ts-node --transpile-only scripts/demo.ts [--data-dir data]
  *

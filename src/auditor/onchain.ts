@@ -3,12 +3,13 @@
  * activity during the audit cannot create false mismatches. Calls go out in parallel (bounded);
  * over HTTP the transport batches them into JSON-RPC batches.
  */
+import pMap from "p-map";
 import type { PublicClient } from "viem";
 import { escrowAbi, registryAbi, tokenAbi } from "./abi";
 import { ConnectionError } from "./errors";
 import type { Ledger } from "./rebuild/ledger";
 import type { Address, AuditTarget, Buckets, Hex } from "./types";
-import { mapLimit, trancheKey } from "./util";
+import { trancheKey } from "./util";
 
 const CONCURRENCY = 32;
 
@@ -107,123 +108,147 @@ export async function readChainState(
   ]);
 
   const batchRoots = new Map<bigint, Hex>();
-  await mapLimit([...ledger.batches.keys()], CONCURRENCY, async (id) => {
-    batchRoots.set(
-      id,
-      await call(`escrow.batchRoot(${id})`, () =>
-        client.readContract({ address: target.escrow, abi: escrowAbi, functionName: "batchRoot", args: [id], ...at }),
-      ),
-    );
-  });
+  await pMap(
+    [...ledger.batches.keys()],
+    async (id) => {
+      batchRoots.set(
+        id,
+        await call(`escrow.batchRoot(${id})`, () =>
+          client.readContract({ address: target.escrow, abi: escrowAbi, functionName: "batchRoot", args: [id], ...at }),
+        ),
+      );
+    },
+    { concurrency: CONCURRENCY },
+  );
 
   const customerBalances = new Map<Address, bigint>();
-  await mapLimit([...ledger.customers.keys()], CONCURRENCY, async (account) => {
-    customerBalances.set(
-      account,
-      await call(`escrow.balanceOf(${account})`, () =>
-        client.readContract({
-          address: target.escrow,
-          abi: escrowAbi,
-          functionName: "balanceOf",
-          args: [account],
-          ...at,
-        }),
-      ),
-    );
-  });
-
-  const tranches = new Map<string, ChainTranche>();
-  await mapLimit([...ledger.tranches.values()], CONCURRENCY, async (t) => {
-    const r = await call(`escrow.tranche(${t.batchId}, ${t.merchantId})`, () =>
-      client.readContract({
-        address: target.escrow,
-        abi: escrowAbi,
-        functionName: "tranche",
-        args: [t.batchId, t.merchantId],
-        ...at,
-      }),
-    );
-    tranches.set(trancheKey(t.batchId, t.merchantId), { amount: r.amount, releaseAt: r.releaseAt, feeBps: r.feeBps });
-  });
-
-  // Only payments that left the batch path have a record; untouched ones are covered by their tranche.
-  const paymentRecords = new Map<Hex, ChainPaymentRecord>();
-  const touched = [...ledger.payments.values()].filter((p) => p.touched);
-  await mapLimit(touched, CONCURRENCY, async (p) => {
-    const r = await call(`escrow.paymentRecord(${p.id})`, () =>
-      client.readContract({
-        address: target.escrow,
-        abi: escrowAbi,
-        functionName: "paymentRecord",
-        args: [p.id],
-        ...at,
-      }),
-    );
-    paymentRecords.set(p.id, {
-      status: r.status,
-      disputedAt: r.disputedAt,
-      feeBps: r.feeBps,
-      refunded: r.refunded,
-      disputeExpiresAt: r.disputeExpiresAt,
-      releaseAt: r.releaseAt,
-      holdLeft: r.holdLeft,
-      deadline: r.deadline,
-      extensions: r.extensions,
-      refundRequests: r.refundRequests,
-      batchId: r.batchId,
-    });
-  });
-
-  const merchants = new Map<bigint, ChainMerchant>();
-  await mapLimit([...ledger.merchants.keys()], CONCURRENCY, async (id) => {
-    const [m, [released, claimable]] = await Promise.all([
-      call(`registry.getMerchant(${id})`, () =>
-        client.readContract({
-          address: target.registry,
-          abi: registryAbi,
-          functionName: "getMerchant",
-          args: [id],
-          ...at,
-        }),
-      ),
-      call(`escrow.merchantBalances(${id})`, () =>
-        client.readContract({
-          address: target.escrow,
-          abi: escrowAbi,
-          functionName: "merchantBalances",
-          args: [id],
-          ...at,
-        }),
-      ),
-    ]);
-    merchants.set(id, {
-      owner: m.owner,
-      payout: m.payout,
-      feeBps: m.feeBps,
-      minHold: m.minHold,
-      maxHold: m.maxHold,
-      status: m.status,
-      released,
-      claimable,
-    });
-  });
-
-  const holderBalances = new Map<Address, bigint>();
-  if (!target.externalToken) {
-    await mapLimit([...ledger.token.balances.keys()], CONCURRENCY, async (holder) => {
-      holderBalances.set(
-        holder,
-        await call(`token.balanceOf(${holder})`, () =>
+  await pMap(
+    [...ledger.customers.keys()],
+    async (account) => {
+      customerBalances.set(
+        account,
+        await call(`escrow.balanceOf(${account})`, () =>
           client.readContract({
-            address: target.token,
-            abi: tokenAbi,
+            address: target.escrow,
+            abi: escrowAbi,
             functionName: "balanceOf",
-            args: [holder],
+            args: [account],
             ...at,
           }),
         ),
       );
-    });
+    },
+    { concurrency: CONCURRENCY },
+  );
+
+  const tranches = new Map<string, ChainTranche>();
+  await pMap(
+    [...ledger.tranches.values()],
+    async (t) => {
+      const r = await call(`escrow.tranche(${t.batchId}, ${t.merchantId})`, () =>
+        client.readContract({
+          address: target.escrow,
+          abi: escrowAbi,
+          functionName: "tranche",
+          args: [t.batchId, t.merchantId],
+          ...at,
+        }),
+      );
+      tranches.set(trancheKey(t.batchId, t.merchantId), { amount: r.amount, releaseAt: r.releaseAt, feeBps: r.feeBps });
+    },
+    { concurrency: CONCURRENCY },
+  );
+
+  // Only payments that left the batch path have a record; untouched ones are covered by their tranche.
+  const paymentRecords = new Map<Hex, ChainPaymentRecord>();
+  const touched = [...ledger.payments.values()].filter((p) => p.touched);
+  await pMap(
+    touched,
+    async (p) => {
+      const r = await call(`escrow.paymentRecord(${p.id})`, () =>
+        client.readContract({
+          address: target.escrow,
+          abi: escrowAbi,
+          functionName: "paymentRecord",
+          args: [p.id],
+          ...at,
+        }),
+      );
+      paymentRecords.set(p.id, {
+        status: r.status,
+        disputedAt: r.disputedAt,
+        feeBps: r.feeBps,
+        refunded: r.refunded,
+        disputeExpiresAt: r.disputeExpiresAt,
+        releaseAt: r.releaseAt,
+        holdLeft: r.holdLeft,
+        deadline: r.deadline,
+        extensions: r.extensions,
+        refundRequests: r.refundRequests,
+        batchId: r.batchId,
+      });
+    },
+    { concurrency: CONCURRENCY },
+  );
+
+  const merchants = new Map<bigint, ChainMerchant>();
+  await pMap(
+    [...ledger.merchants.keys()],
+    async (id) => {
+      const [m, [released, claimable]] = await Promise.all([
+        call(`registry.getMerchant(${id})`, () =>
+          client.readContract({
+            address: target.registry,
+            abi: registryAbi,
+            functionName: "getMerchant",
+            args: [id],
+            ...at,
+          }),
+        ),
+        call(`escrow.merchantBalances(${id})`, () =>
+          client.readContract({
+            address: target.escrow,
+            abi: escrowAbi,
+            functionName: "merchantBalances",
+            args: [id],
+            ...at,
+          }),
+        ),
+      ]);
+      merchants.set(id, {
+        owner: m.owner,
+        payout: m.payout,
+        feeBps: m.feeBps,
+        minHold: m.minHold,
+        maxHold: m.maxHold,
+        status: m.status,
+        released,
+        claimable,
+      });
+    },
+    { concurrency: CONCURRENCY },
+  );
+
+  const holderBalances = new Map<Address, bigint>();
+  if (!target.externalToken) {
+    await pMap(
+      [...ledger.token.balances.keys()],
+      async (holder) => {
+        holderBalances.set(
+          holder,
+          await call(`token.balanceOf(${holder})`, () =>
+            client.readContract({
+              address: target.token,
+              abi: tokenAbi,
+              functionName: "balanceOf",
+              args: [holder],
+              ...at,
+            }),
+          ),
+        );
+      },
+      { concurrency: CONCURRENCY },
+    );
   }
 
   return {

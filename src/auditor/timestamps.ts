@@ -4,9 +4,9 @@
  * Fetched once per block (in parallel, bounded) and cached in the scan state, so a resumed scan
  * never refetches.
  */
+import pMap from "p-map";
 import type { Log, PublicClient } from "viem";
 import { ConnectionError } from "./errors";
-import { mapLimit } from "./util";
 
 const CONCURRENCY = 64;
 
@@ -24,12 +24,16 @@ export async function fillTimestamps(
     if (stamped !== undefined) known.set(blockNumber, Number(stamped));
     else missing.add(blockNumber);
   }
-  await mapLimit([...missing], CONCURRENCY, async (blockNumber) => {
-    try {
-      const block = await client.getBlock({ blockNumber, includeTransactions: false });
-      known.set(blockNumber, Number(block.timestamp));
-    } catch (e) {
-      throw new ConnectionError(`eth_getBlockByNumber(${blockNumber}) failed: ${(e as Error).message}`, e);
-    }
-  });
+  await pMap(
+    [...missing],
+    async (blockNumber) => {
+      try {
+        const block = await client.getBlock({ blockNumber, includeTransactions: false });
+        known.set(blockNumber, Number(block.timestamp));
+      } catch (e) {
+        throw new ConnectionError(`eth_getBlockByNumber(${blockNumber}) failed: ${(e as Error).message}`, e);
+      }
+    },
+    { concurrency: CONCURRENCY },
+  );
 }

@@ -14,24 +14,6 @@ export function fmtMoney(units: bigint): string {
   return `${units < 0n ? "-" : ""}${grouped}.${frac.padEnd(2, "0")}`;
 }
 
-/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index], index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 /** Key of a (batch, merchant) tranche in maps. */
 export const trancheKey = (batchId: bigint, merchantId: bigint): string => `${batchId}:${merchantId}`;
 

@@ -8,6 +8,9 @@
  * 2. A chain restarted on the same port (a new Hardhat chain) is reused: the stale deployment is
  *    replaced and the old relayer store moved aside, with the reason. Ctrl-C leaves that chain up.
  * 3. Started again on the still-running chain: deployment and store are both reused.
+ * 4. On a running chain the demo runs any number of times: three runs in a row on a chain whose
+ *    clock earlier runs moved 60 days ahead of the wall clock (each run moves it 10 days; payment
+ *    deadlines counted from the wall clock used to be past on chain from the fourth run on).
  */
 import { expect } from "chai";
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -18,7 +21,8 @@ import { RELAYER_ENV_VARS } from "../../src/relayer/config";
 import { PaymentEscrow__factory, SettlementToken__factory } from "../../typechain-types";
 import { READY_LINE, readNetworkInfo } from "../../scripts/lib/networkInfo";
 import { httpStatus, portIsFree } from "../../src/localnet/rpc";
-import { DEMO_KEY_FILE, type DemoRecord } from "../../scripts/demo";
+import { DEMO_KEY_FILE, FINAL_STATE, runDemo, type DemoRecord } from "../../scripts/demo";
+import { LOCAL_ADMIN_TOKEN } from "../../scripts/lib/startOptions";
 import {
   childEnv,
   freePort,
@@ -243,5 +247,40 @@ describe("npm start: the local network in one command", function () {
     expect(third.text).to.not.include("moved");
     expect(await httpStatus(`http://127.0.0.1:${relayerPort}/ready`)).to.equal(200);
     await interrupt(third, true);
+  });
+
+  it("on a running chain the demo runs again and again: three runs on a chain moved 60 days ahead", async function () {
+    this.timeout(START_TIMEOUT_MS + 3 * DEMO_TIMEOUT_MS + STOP_TIMEOUT_MS);
+    // The chain the previous test left running (or a new one when this test runs alone).
+    node ??= await startHardhatNode(rpcPort);
+    // As six earlier runs leave it: further ahead than a payment request's longest expiry (30 days).
+    await rpc(node.url, "evm_increaseTime", [60 * 86_400]);
+    await rpc(node.url, "evm_mine");
+
+    const run = start([], { RELAYER_DATA_DIR: dataDir });
+    await run.waitForOutput(READY, START_TIMEOUT_MS);
+    const info = readNetworkInfo(dataDir)!;
+    const merchants = new Set<string>();
+    for (let i = 1; i <= 3; i++) {
+      const lines: string[] = [];
+      let record: DemoRecord;
+      try {
+        record = await runDemo({ network: info, adminToken: LOCAL_ADMIN_TOKEN, log: (line) => lines.push(line) });
+      } catch (error) {
+        throw new Error(
+          `demo run ${i}: ${error instanceof Error ? error.message : String(error)}\n${lines.join("\n")}`,
+        );
+      }
+      expect(
+        record.payments.map((p) => `${p.order} ${p.state}`),
+        `run ${i}`,
+      ).to.deep.equal(record.payments.map((p) => `${p.order} ${FINAL_STATE[p.outcome]}`));
+      expect(record.webhooks.refused, `run ${i}`).to.equal(0);
+      expect(record.webhooks.byType, `run ${i}`).to.include({ "payment.escrowed": 6, "payment.settled": 4 });
+      merchants.add(record.merchantId);
+    }
+    // Each run is a merchant of its own.
+    expect(merchants.size).to.equal(3);
+    await interrupt(run, true);
   });
 });

@@ -7,6 +7,7 @@
  * whose signed fields carry it). Payments escrowed by another route (a wallet contract's internal
  * call, the single `payWithAuthorization`) have no reference in the reports.
  */
+import pMap from "p-map";
 import { decodeAbiParameters, toFunctionSelector } from "viem";
 import { decodeBatch } from "../batch";
 import { paymentId } from "../paymentId";
@@ -56,13 +57,13 @@ export async function collectOrderRefs(
     ids.add(e.paymentId);
   }
   const out = new Map<Hex, Hex>();
-  const queue = [...byTx.entries()];
-  const work = async (): Promise<void> => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const input = await inputOf(next[0]);
-      if (input) for (const [id, ref] of orderRefsOfCalldata(input, domain, next[1])) out.set(id, ref);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, work));
+  await pMap(
+    byTx,
+    async ([txHash, ids]) => {
+      const input = await inputOf(txHash);
+      if (input) for (const [id, ref] of orderRefsOfCalldata(input, domain, ids)) out.set(id, ref);
+    },
+    { concurrency },
+  );
   return out;
 }

@@ -67,6 +67,11 @@ export interface ChainView {
   merchantBalances(merchantId: bigint): Promise<{ released: bigint; claimable: bigint }>;
   /** Latest block number; used by the readiness probe. */
   blockNumber(): Promise<number>;
+  /**
+   * Timestamp of the latest block (not cached): the clock the escrow checks deadlines by, which a
+   * local chain moved with evm_increaseTime runs ahead of the wall clock.
+   */
+  chainTime(): Promise<bigint>;
   /** The settlement token's EIP-712 domain (its `name()`, read once): what one-off authorizations are signed under. */
   tokenDomain(): Promise<TokenDomain>;
   /** The token balance of `address` in its wallet (latest block, not cached). */
@@ -310,6 +315,12 @@ export class EthersChainView implements ChainView {
 
   blockNumber(): Promise<number> {
     return this.timed(this.provider.getBlockNumber());
+  }
+
+  async chainTime(): Promise<bigint> {
+    const block = await this.timed(this.provider.getBlock("latest"));
+    if (!block) throw new Error("node returned no latest block");
+    return BigInt(block.timestamp);
   }
 
   async paymentEvents(paymentId: Hex, escrowTx: Hex): Promise<PaymentChainEvent[]> {

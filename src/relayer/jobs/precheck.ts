@@ -11,6 +11,7 @@
  * them instead: the payer's wallet balance (carried forward like an escrow balance) and whether the
  * token already spent or cancelled the authorization (nonce = the payment id).
  */
+import pMap from "p-map";
 import { readEscrowAccount } from "../chain/accountReads";
 import { isNonceAvailable, isOneOff } from "../../protocol";
 import { useNonce } from "../ledger/payerAccounts";
@@ -20,7 +21,7 @@ import type { ChainClient } from "../chain/client";
 const MAX_UINT128 = (1n << 128n) - 1n;
 /** MerchantRegistry.MerchantStatus.Active */
 const MERCHANT_ACTIVE = 1n;
-/** Parallel view calls per round (ethers batches them into JSON-RPC batch requests). */
+/** View calls in flight at once (ethers batches those sent together into JSON-RPC batch requests). */
 const VIEW_CONCURRENCY = 64;
 
 /** A merchant's terms as the escrow judges a run: Active, and the hold bounds a payment's hold must lie within. */
@@ -84,28 +85,36 @@ export class ChainSnapshot {
     const merchants = [...new Set(payments.map((p) => p.merchantId))].filter((m) => !this.merchants.has(m));
     await this.loadMerchants(merchants);
     const escrow = this.chain.addresses.escrow;
-    await inChunks(payers, async (payer) => {
-      const account = this.accounts
-        ? await this.accounts.accountForBatching(payer)
-        : await this.chain.rpc("escrow.account", () =>
-            readEscrowAccount(this.chain.provider, escrow, payer, "pending"),
-          );
-      this.payers.set(payer, account);
-    });
+    await pMap(
+      payers,
+      async (payer) => {
+        const account = this.accounts
+          ? await this.accounts.accountForBatching(payer)
+          : await this.chain.rpc("escrow.account", () =>
+              readEscrowAccount(this.chain.provider, escrow, payer, "pending"),
+            );
+        this.payers.set(payer, account);
+      },
+      { concurrency: VIEW_CONCURRENCY },
+    );
   }
 
   private async loadMerchants(merchants: bigint[]): Promise<void> {
     const pending = { blockTag: "pending" };
-    await inChunks(merchants, async (merchantId) => {
-      const [status, , minHold, maxHold] = await this.chain.rpc("registry.terms", () =>
-        this.chain.registry.terms(merchantId, pending),
-      );
-      this.merchants.set(merchantId, {
-        active: status === MERCHANT_ACTIVE,
-        minHold: BigInt(minHold),
-        maxHold: BigInt(maxHold),
-      });
-    });
+    await pMap(
+      merchants,
+      async (merchantId) => {
+        const [status, , minHold, maxHold] = await this.chain.rpc("registry.terms", () =>
+          this.chain.registry.terms(merchantId, pending),
+        );
+        this.merchants.set(merchantId, {
+          active: status === MERCHANT_ACTIVE,
+          minHold: BigInt(minHold),
+          maxHold: BigInt(maxHold),
+        });
+      },
+      { concurrency: VIEW_CONCURRENCY },
+    );
   }
 
   /** One-off payers' wallet balances and their payments' authorization states, at the pending block. */
@@ -114,20 +123,28 @@ export class ChainSnapshot {
     const pending = { blockTag: "pending" };
     await this.loadMerchants([...new Set(payments.map((p) => p.merchantId))].filter((m) => !this.merchants.has(m)));
     const wallets = [...new Set(payments.map((p) => p.payer.toLowerCase() as Hex))].filter((a) => !this.wallets.has(a));
-    await inChunks(wallets, async (payer) => {
-      this.wallets.set(
-        payer,
-        await this.chain.rpc("token.balanceOf", () => this.chain.token.balanceOf(payer, pending)),
-      );
-    });
+    await pMap(
+      wallets,
+      async (payer) => {
+        this.wallets.set(
+          payer,
+          await this.chain.rpc("token.balanceOf", () => this.chain.token.balanceOf(payer, pending)),
+        );
+      },
+      { concurrency: VIEW_CONCURRENCY },
+    );
     const unread = payments.filter((p) => !this.authorizationsRead.has(p.id));
-    await inChunks(unread, async (p) => {
-      const used = await this.chain.rpc("token.authorizationState", () =>
-        this.chain.token.authorizationState(p.payer, p.id, pending),
-      );
-      this.authorizationsRead.add(p.id);
-      if (used) this.usedAuthorizations.add(p.id);
-    });
+    await pMap(
+      unread,
+      async (p) => {
+        const used = await this.chain.rpc("token.authorizationState", () =>
+          this.chain.token.authorizationState(p.payer, p.id, pending),
+        );
+        this.authorizationsRead.add(p.id);
+        if (used) this.usedAuthorizations.add(p.id);
+      },
+      { concurrency: VIEW_CONCURRENCY },
+    );
   }
 
   /** Checks `payments` in order as one batch would, on top of what was committed so far. */
@@ -212,10 +229,4 @@ function checkOneOff(
   if (!terms.ok) return terms;
   if (authorizationUsed || wallet < p.amount) return { ok: false, reason: "authorization_failed" };
   return { ok: true };
-}
-
-async function inChunks<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += VIEW_CONCURRENCY) {
-    await Promise.all(items.slice(i, i + VIEW_CONCURRENCY).map(work));
-  }
 }

@@ -16,6 +16,7 @@
  *   (`event: "deep_reorg"`, relayer_deep_reorgs_total{reason="report_index"}) and the index is
  *   rebuilt from the node's `finalized` block when it lies below the cursor, else from the start.
  */
+import pMap from "p-map";
 import { collectOrderRefs, reportEventOf, REPORT_ESCROW_EVENTS, type ReportEvent } from "../../protocol/reports";
 import { escrowDomain, type EscrowDomain } from "../../protocol";
 import type { RelayerConfig } from "../config";
@@ -185,11 +186,15 @@ export class ReportIndexer extends Job {
   private async prepare(logs: readonly JsonLog[], to: bigint, toTime: number): Promise<IndexedReportEvent[]> {
     const times = new Map<bigint, number>([[to, toTime]]);
     const blocks = [...new Set(logs.map((l) => BigInt(l.blockNumber)))].filter((n) => !times.has(n));
-    await eachLimited(blocks, async (n) => {
-      const block = await this.chain.block(n);
-      if (!block) throw new Error(`the node has no block ${n} below its final block`);
-      times.set(n, block.timestamp);
-    });
+    await pMap(
+      blocks,
+      async (n) => {
+        const block = await this.chain.block(n);
+        if (!block) throw new Error(`the node has no block ${n} below its final block`);
+        times.set(n, block.timestamp);
+      },
+      { concurrency: READ_CONCURRENCY },
+    );
     const events: ReportEvent[] = [];
     for (const log of logs) {
       const decoded = this.decoder.decode(log);
@@ -295,11 +300,3 @@ export class ReportIndexer extends Job {
 }
 
 const quantity = (n: bigint): string => `0x${n.toString(16)}`;
-
-async function eachLimited<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, items.length) }, lane));
-}

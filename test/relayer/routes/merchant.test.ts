@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { TypedDataEncoder } from "ethers";
 import type { Hex } from "../../../src/relayer/domain";
 import { idOf, signRefund, usd } from "../../escrow/fixtures";
@@ -284,6 +285,36 @@ describe("relayer API: merchants", function () {
         const res = await post({ amount: "1", orderRef: "a", expiresIn });
         expect([res.status, res.body.error.code], String(expiresIn)).to.deep.equal([400, "validation_failed"]);
       }
+    });
+
+    it("on a chain whose clock runs ahead of the relayer's (moved by evm_increaseTime), the signed deadline counts from the chain's: the payment is escrowed, not rejected as expired", async function () {
+      // Further ahead than the longest request expiry: a deadline from the relayer's clock alone
+      // would be past on chain (the local network after a few demo runs).
+      await time.increase(40 * 86_400);
+      const key = await h.issueKey(1n);
+      const before = BigInt(await time.latest());
+      const res = await h.request("POST", "/v1/merchant/payment-requests", {
+        key: key.key,
+        body: { amount: usd(7).toString(), orderRef: "order-ahead", expiresIn: 3600 },
+      });
+      expect(res.status, res.text).to.equal(201);
+      const deadline = BigInt(res.body.typedData.message.deadline);
+      expect(deadline >= before + 3600n && deadline <= BigInt(await time.latest()) + 3600n, String(deadline)).to.equal(
+        true,
+      );
+      // The request itself expires by the relayer's clock.
+      const expiresAt = Date.parse(res.body.expiresAt);
+      expect(Math.abs(expiresAt - (h.clock() + 3_600_000))).to.be.lessThan(60_000);
+
+      const customer = h.f.customers[0];
+      const message = { ...res.body.typedData.message, payer: customer.address, nonce: "0" };
+      const { EIP712Domain: _domain, ...types } = res.body.typedData.types;
+      const signature = await customer.signTypedData(res.body.typedData.domain, types, message);
+      const paid = await h.request("POST", "/v1/payments", { body: { ...message, signature, requestId: res.body.id } });
+      expect(paid.status, paid.text).to.equal(201);
+      await escrowInStore(h, [paid.body.id]);
+      const escrowed = await h.f.escrow.queryFilter(h.f.escrow.filters.PaymentEscrowed());
+      expect(escrowed.map((e) => e.args.paymentId.toLowerCase())).to.include(paid.body.id.toLowerCase());
     });
 
     it("a suspended merchant cannot create requests: 409 merchant_not_active", async function () {

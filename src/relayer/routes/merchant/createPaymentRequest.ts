@@ -12,8 +12,12 @@ import { escrowTypedDataJson, paymentTypes } from "../../../protocol";
 /**
  * POST /v1/merchant/payment-requests — what the customer should sign: the EIP-712 typed data of a
  * Payment to this merchant with the amount, order reference, hold (default the merchant's shortest,
- * its registered minHold; refused `hold_out_of_range` outside its bounds) and a deadline at the
- * request's expiry.
+ * its registered minHold; refused `hold_out_of_range` outside its bounds) and a deadline
+ * `expiresIn` seconds away.
+ * The request expires by the relayer's clock (`expiresAt`); the signed deadline is counted from the
+ * later of that clock and the chain's (its latest block's time), which is what the escrow checks it
+ * by: on a local chain moved ahead of the wall clock (evm_increaseTime) a deadline from the wall
+ * clock alone would already be past on chain, and every payment of the request expire unescrowed.
  * `payer` and `nonce` are left null for the customer's wallet to fill (the nonce from
  * GET /v1/accounts/{payer} → nextNonces); the customer then POSTs it to /v1/payments with `requestId`.
  */
@@ -33,6 +37,9 @@ export default defineRoute(
     const orderRef = isBytes32 ? (request.body.orderRef.toLowerCase() as Hex) : keccakUtf8(request.body.orderRef);
     const now = ctx.clock();
     const expiresAt = now + request.body.expiresIn * 1000;
+    const wallSeconds = BigInt(Math.floor(now / 1000));
+    const chainTime = await ctx.chain.chainTime();
+    const deadline = (chainTime > wallSeconds ? chainTime : wallSeconds) + BigInt(request.body.expiresIn);
     const record: PaymentRequestRecord = {
       id: `req_${randomBytes(16).toString("base64url")}`,
       merchantId,
@@ -59,7 +66,7 @@ export default defineRoute(
         orderRef,
         nonce: null,
         validAfter: "0",
-        deadline: Math.floor(expiresAt / 1000).toString(),
+        deadline: deadline.toString(),
         hold: Number(hold),
       }),
       placeholders: {
