@@ -18,6 +18,7 @@ import { SharedFailureLimiter, SharedTokenBucketLimiter, TokenBucketLimiter } fr
 import { RetentionPruner } from "./http/retention";
 import { RelayQuota } from "./http/relayQuota";
 import type { ChainView } from "./chain/chainView";
+import type { CurrencyAddresses } from "./chain/client";
 import type { ChainWriter } from "./chain/chainWriter";
 import { EscrowDigester } from "./intake/digest";
 import { GroupCommitWriter, type GroupCommitOptions } from "./intake/groupCommit";
@@ -33,6 +34,8 @@ export interface AppDeps {
   config: RelayerConfig;
   store: RelayerStore;
   chain: ChainView;
+  /** The deployment's currencies (ChainAddresses.currencies): the first is `chain`'s. */
+  currencies: readonly CurrencyAddresses[];
   /** Relays confirm/dispute/refund/deposit/withdraw; without one those routes answer 503. */
   writer?: ChainWriter | null;
   /** Milliseconds since the epoch (validity windows, timestamps). Default Date.now. */
@@ -119,6 +122,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     config,
     store,
     chain,
+    currencies: deps.currencies,
     writer: deps.writer ?? null,
     reports: new MerchantReports({ store, token: () => chain.tokenAddress() }),
     digester,

@@ -337,6 +337,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       config,
       store,
       chain: chainView,
+      currencies: chain.addresses.currencies,
       accounts: jobsThread?.accounts ?? apiLedger ?? undefined,
       recovery,
       groupCommit: writerThread

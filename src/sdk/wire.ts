@@ -7,6 +7,7 @@ import type {
   AccountView,
   BalanceView,
   BatchResponse,
+  CurrencyList,
   ErrorDetail,
   InclusionView,
   NewApiKeyView,
@@ -25,7 +26,7 @@ import { PAYMENT_STATES, SETTLEMENT_STATES, type PaymentState, type SettlementSt
 import { StablePayError } from "./errors";
 import type { DepositAuthorization } from "./eip3009";
 import type { AuthorizationMessage } from "../protocol/eip3009";
-import type { Address, EscrowDomain, Hex, Payment, Withdrawal } from "../protocol";
+import { escrowDomain, type Address, type EscrowDomain, type Hex, type Payment, type Withdrawal } from "../protocol";
 
 export { PAYMENT_STATES, SETTLEMENT_STATES, type PaymentState, type SettlementState, type PaymentRequestTypedData };
 
@@ -46,6 +47,7 @@ export type SentTransactionWire = SentTransactionView;
 export type ErrorWire = ErrorDetail;
 export type BatchResultWire = BatchResponse;
 export type WebhookEventWire = WebhookEventView;
+export type CurrencyListWire = CurrencyList;
 
 // ------------------------------------------------------------------ SDK shapes
 
@@ -117,6 +119,24 @@ export interface AccountInfo {
   nonceWindow: { base: bigint; bitmap: bigint };
   /** Nonces free on chain and not used by a pending payment, lowest first. */
   nextNonces: bigint[];
+}
+
+/** A currency the relayer serves: a settlement token and the escrow that holds it. */
+export interface Currency {
+  /** USD, EUR: what the relayer's API names it by. */
+  code: string;
+  /** The token's own symbol (spUSD, USDC). */
+  symbol: string;
+  /** Amounts in this currency are integers in 10^-decimals of a unit. */
+  decimals: number;
+  /** Checksummed, as the relayer sent it. */
+  token: Address;
+  escrow: Address;
+  chainId: bigint;
+  /** The first of the relayer's currencies: the one it serves by default. */
+  default: boolean;
+  /** The escrow's EIP-712 domain: a payment in this currency is signed under it, and acts in no other. */
+  domain: EscrowDomain;
 }
 
 export interface PaymentRequest {
@@ -239,6 +259,11 @@ function parseHex(value: unknown, what: string): Hex {
   return value.toLowerCase() as Hex;
 }
 
+function parseAddress(value: unknown, what: string): Address {
+  if (typeof value !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(value)) fail(what, value);
+  return value as Address;
+}
+
 function parseDate(value: unknown, what: string): Date {
   const date = typeof value === "string" ? new Date(value) : new Date(NaN);
   if (Number.isNaN(date.getTime())) fail(what, value);
@@ -321,6 +346,23 @@ export function parseAccount(wire: AccountWire): AccountInfo {
     },
     nextNonces: wire.nextNonces.map((n) => parseBigint(n, "nonce")),
   };
+}
+
+export function parseCurrencies(wire: CurrencyListWire): Currency[] {
+  return wire.items.map((c) => {
+    const escrow = parseAddress(c.escrow, "escrow");
+    const chainId = parseBigint(c.chainId, "chainId");
+    return {
+      code: c.code,
+      symbol: c.symbol,
+      decimals: c.decimals,
+      token: parseAddress(c.token, "token"),
+      escrow,
+      chainId,
+      default: c.default,
+      domain: escrowDomain(chainId, escrow),
+    };
+  });
 }
 
 export function parsePaymentRequest(wire: PaymentRequestWire): PaymentRequest {

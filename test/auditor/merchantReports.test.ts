@@ -15,6 +15,7 @@ import type { PublicClient } from "viem";
 import { main, type CliIo } from "../../src/auditor/cli";
 import type { ReportIndexCursor } from "../../src/relayer/store/types";
 import { startReportIndex } from "../relayer/helpers/reportIndex";
+import { oneCurrency } from "../relayer/helpers/chain";
 import {
   creditRecord,
   localDate,
@@ -72,13 +73,13 @@ describe("auditor: merchant reports and credit record (--reports, --credit)", fu
     const c = chain.record.contracts;
     const [usd] = chain.record.currencies;
     const index = await startReportIndex({
-      addresses: {
+      addresses: oneCurrency({
         chainId: BigInt(chain.record.chainId),
         escrow: usd.escrow.address,
         registry: c.MerchantRegistry.address,
         token: usd.token.address,
         startBlock: BigInt(chain.record.blockNumber),
-      },
+      }),
       pageBlocks: 7n,
     });
     closeIndex = () => index.close();

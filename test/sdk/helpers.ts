@@ -14,7 +14,7 @@ import { WebhookDispatcher } from "../../src/relayer/webhooks/dispatcher";
 import type { PaymentState } from "../../src/relayer/domain";
 import { RelayerApiError, RelayerClient, escrowDomain, type Address, type EscrowDomain, type Hex } from "../../src/sdk";
 import { ADMIN_TOKEN, perTest, startApi, type ApiHarness, type HarnessOptions } from "../relayer/helpers/api";
-import { FAST_RETRY, TEST_CONFIG, rpc, startRpcBridge, type RpcBridge } from "../relayer/helpers/chain";
+import { FAST_RETRY, TEST_CONFIG, oneCurrency, rpc, startRpcBridge, type RpcBridge } from "../relayer/helpers/chain";
 import { Receiver } from "../relayer/webhooks/receiver";
 
 /** Rejects with a RelayerApiError, returned for inspection. */
@@ -64,13 +64,13 @@ export async function startSdkHarness(options: HarnessOptions = {}): Promise<Sdk
   const bridge = await startRpcBridge();
   const chainClient = await connectChain({
     rpcUrl: bridge.url,
-    deployment: {
+    deployment: oneCurrency({
       chainId: h.f.chainId,
       escrow: escrowAddress,
       registry: await h.f.registry.getAddress(),
       token: await h.f.token.getAddress(),
       startBlock: BigInt(await ethers.provider.getBlockNumber()) + 1n,
-    },
+    }),
     signerKey: relayerKey.privateKey as Hex,
     retry: FAST_RETRY,
     timeoutMs: 5_000,

@@ -12,3 +12,4 @@ export * from "./webhooks";
 export * from "./ops";
 export * from "./reports";
 export * from "./orderTimers";
+export * from "./currencies";

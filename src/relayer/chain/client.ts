@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { ZeroAddress, toQuantity, type Block, type JsonRpcProvider } from "ethers";
-import { defaultCurrency, readDeployment } from "../../chain/deployments";
+import { readDeployment } from "../../chain/deployments";
 import type { UnsignedTx } from "./signingThread";
 import { LocalKeySigner } from "./signers/local";
 import type { TxSigner } from "./signers/types";
@@ -30,33 +30,86 @@ import {
   type RawReceipt,
 } from "./rawTypes";
 
+/** One currency of the deployment: its token and the escrow that holds it (docs/CURRENCIES.md). */
+export interface CurrencyAddresses {
+  /** "USD", "EUR" (the record's code). */
+  code: string;
+  /** The token's own symbol (spUSD, USDC). */
+  symbol: string;
+  decimals: number;
+  token: string;
+  escrow: string;
+  /** The escrow's deploy block: the first that can hold its events. */
+  startBlock: bigint;
+  /** The token's deploy block when the deployment created the token; absent for an external one. */
+  tokenStartBlock?: bigint;
+  /** An existing token (USDC) rather than one the deployment created. */
+  external: boolean;
+}
+
 export interface ChainAddresses {
   chainId: bigint;
+  /** The default currency's escrow (currencies[0]'s): what the single-currency parts serve. */
   escrow: string;
   registry: string;
+  /** The default currency's token. */
   token: string;
-  /** First block that can hold escrow events (the deploy block); the watcher starts here. */
+  /** First block that can hold escrow events (the default escrow's deploy block); the watcher starts here. */
   startBlock: bigint;
   /**
-   * The token's deploy block when the deployment created the token: its blocklist events from there
-   * are its whole blocklist (./blocklistBook.ts). Absent for an external token (USDC).
+   * The default token's deploy block when the deployment created the token: its blocklist events
+   * from there are its whole blocklist (./blocklistBook.ts). Absent for an external token (USDC).
    */
   tokenStartBlock?: bigint;
+  /** Every currency, in the record's order: the first is the default. */
+  currencies: CurrencyAddresses[];
 }
 
 /** Reads deployments/<network>.json (validated by src/chain/deployments.ts). */
 export function loadDeploymentAddresses(file: string): ChainAddresses {
   const network = path.basename(file, ".json");
   const record = readDeployment(network, path.dirname(file));
-  const { token, escrow } = defaultCurrency(record);
-  return {
-    chainId: BigInt(record.chainId),
-    escrow: escrow.address,
-    registry: record.contracts.MerchantRegistry.address,
+  const currencies = record.currencies.map(({ code, symbol, decimals, token, escrow }): CurrencyAddresses => ({
+    code,
+    symbol,
+    decimals,
     token: token.address,
+    escrow: escrow.address,
     startBlock: BigInt(escrow.blockNumber ?? record.blockNumber),
     ...(token.external !== true && token.blockNumber !== null ? { tokenStartBlock: BigInt(token.blockNumber) } : {}),
+    external: token.external === true,
+  }));
+  const { escrow, token, startBlock, tokenStartBlock } = currencies[0];
+  return {
+    chainId: BigInt(record.chainId),
+    escrow,
+    registry: record.contracts.MerchantRegistry.address,
+    token,
+    startBlock,
+    ...(tokenStartBlock !== undefined ? { tokenStartBlock } : {}),
+    currencies,
   };
+}
+
+/** A currency code the deployment does not have. */
+export class UnknownCurrencyError extends Error {
+  readonly code = "unknown_currency";
+
+  constructor(
+    readonly currency: string,
+    /** The codes the deployment has, in its order. */
+    readonly known: readonly string[],
+  ) {
+    super(`no currency "${currency}" in the deployment: it has ${known.join(", ")}`);
+    this.name = "UnknownCurrencyError";
+  }
+}
+
+/** One currency's addresses and typechain bindings (on the client's provider). */
+export interface CurrencyBinding {
+  addresses: CurrencyAddresses;
+  escrow: PaymentEscrow;
+  token: SettlementToken;
 }
 
 /** What happened to a broadcast; everything but `sent` is a node's answer that needs no retry. */
@@ -97,8 +150,15 @@ export class ChainClient {
   private readonly log: Logger;
   private readonly retry: RetryOptions;
   private readonly options: ChainClientOptions;
+  /** Bound when first asked for, by code. */
+  private readonly bindings = new Map<string, CurrencyBinding>();
 
   constructor(options: ChainClientOptions) {
+    // The top-level addresses are the default currency's: a client built from hand-made ones checks it.
+    const first = options.addresses.currencies[0];
+    if (first?.escrow.toLowerCase() !== options.addresses.escrow.toLowerCase()) {
+      throw new Error("ChainAddresses: currencies[0] is the default currency, whose escrow is `escrow`");
+    }
     this.provider = options.provider;
     this.addresses = options.addresses;
     this.signer =
@@ -128,6 +188,24 @@ export class ChainClient {
 
   get chainId(): bigint {
     return this.addresses.chainId;
+  }
+
+  /** The currency `code`'s addresses and bindings; throws {@link UnknownCurrencyError} for a code the deployment lacks. */
+  currency(code: string): CurrencyBinding {
+    const bound = this.bindings.get(code);
+    if (bound) return bound;
+    const addresses = this.addresses.currencies.find((c) => c.code === code);
+    if (!addresses) {
+      const codes = this.addresses.currencies.map((c) => c.code);
+      throw new UnknownCurrencyError(code, codes);
+    }
+    const binding = {
+      addresses,
+      escrow: PaymentEscrow__factory.connect(addresses.escrow, this.provider),
+      token: SettlementToken__factory.connect(addresses.token, this.provider),
+    };
+    this.bindings.set(code, binding);
+    return binding;
   }
 
   /** Runs one RPC-backed call with retries of transient failures. */
@@ -296,7 +374,7 @@ export interface ConnectOptions {
   timeoutMs?: number;
 }
 
-/** Connects to the chain the deployment describes; checks the node serves that chain and the escrow is there. */
+/** Connects to the chain the deployment describes; checks the node serves that chain and every currency's escrow is there. */
 export async function connectChain(options: ConnectOptions): Promise<ChainClient> {
   const addresses =
     typeof options.deployment === "string" ? loadDeploymentAddresses(options.deployment) : options.deployment;
@@ -306,12 +384,19 @@ export async function connectChain(options: ConnectOptions): Promise<ChainClient
   const problem =
     served !== addresses.chainId
       ? `RPC ${options.rpcUrl} serves chain ${served}, the deployment is for chain ${addresses.chainId}`
-      : (await client.rpc("eth_getCode", () => provider.getCode(addresses.escrow))) === "0x"
-        ? `no code at the deployment's PaymentEscrow ${addresses.escrow} (chain reset?)`
-        : null;
+      : await missingEscrow(client);
   if (problem) {
     provider.destroy();
     throw new Error(problem);
   }
   return client;
+}
+
+/** Names the first currency whose escrow has no code (a chain reset since the deployment); null when every one has. */
+async function missingEscrow(client: ChainClient): Promise<string | null> {
+  for (const { code, escrow } of client.addresses.currencies) {
+    const found = await client.rpc("eth_getCode", () => client.provider.getCode(escrow));
+    if (found === "0x") return `no code at the deployment's ${code} PaymentEscrow ${escrow} (chain reset?)`;
+  }
+  return null;
 }

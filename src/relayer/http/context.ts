@@ -4,6 +4,7 @@ import type { Hex } from "../domain";
 import type { RelayerMetrics } from "../runtime/metrics";
 import type { RelayerStore } from "../store/types";
 import type { ChainView } from "../chain/chainView";
+import type { CurrencyAddresses } from "../chain/client";
 import type { ChainWriter } from "../chain/chainWriter";
 import type { EscrowDigester } from "../intake/digest";
 import type { GroupCommitWriter } from "../intake/groupCommit";
@@ -50,6 +51,8 @@ export interface RouteContext {
   config: RelayerConfig;
   store: RelayerStore;
   chain: ChainView;
+  /** The deployment's currencies, in its order: the first is the default, the one `chain` reads. */
+  currencies: readonly CurrencyAddresses[];
   /** Sends signed single-payment and balance operations; absent → those routes answer 503. */
   writer: ChainWriter | null;
   digester: EscrowDigester;

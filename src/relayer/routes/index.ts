@@ -13,6 +13,7 @@ import requestRefund from "./customer/requestRefund";
 import getAccount from "./customer/getAccount";
 import getPayment from "./customer/getPayment";
 import getMerchantCredit from "./customer/getMerchantCredit";
+import listCurrencies from "./customer/listCurrencies";
 import createPaymentRequest from "./merchant/createPaymentRequest";
 import createRefund from "./merchant/createRefund";
 import rejectRefundRequest from "./merchant/rejectRefundRequest";
@@ -63,6 +64,7 @@ export const ROUTES: readonly RouteModule[] = [
   getBalance,
   getReport,
   getMerchantCredit,
+  listCurrencies,
   createWebhook,
   listWebhooks,
   listWebhookDeliveries,

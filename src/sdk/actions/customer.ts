@@ -10,6 +10,7 @@ import {
   depositBody,
   oneOffPaymentBody,
   parseAccount,
+  parseCurrencies,
   parsePayment,
   parseSentTransaction,
   paymentBody,
@@ -17,6 +18,8 @@ import {
   type AccountInfo,
   type AccountWire,
   type BatchResultWire,
+  type Currency,
+  type CurrencyListWire,
   type PaymentInfo,
   type PaymentRequestTypedData,
   type PaymentState,
@@ -314,6 +317,14 @@ export function getCreditRecord(client: ApiClient, merchantId: bigint, options?:
   return get<CreditView, CreditView>(client, "none", `/v1/merchants/${merchantId}/credit`, (w) => w, options);
 }
 
+/**
+ * GET /v1/currencies: the relayer's currencies, its default first, each with its escrow's EIP-712
+ * domain. The list changes only when the relayer is redeployed: fetch it once and keep it.
+ */
+export function getCurrencies(client: ApiClient, options?: CallOptions): Promise<Currency[]> {
+  return get<CurrencyListWire, Currency[]>(client, "none", "/v1/currencies", parseCurrencies, options);
+}
+
 export const customerActions = {
   submitPayment,
   submitOneOffPayment,
@@ -330,4 +341,5 @@ export const customerActions = {
   withdraw,
   getAccount,
   getCreditRecord,
+  getCurrencies,
 };

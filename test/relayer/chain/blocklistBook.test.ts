@@ -18,6 +18,7 @@ import { useAnvilPipelineFixture } from "../helpers/anvil";
 import {
   FAST_RETRY,
   MemoryLogger,
+  oneCurrency,
   startRpcBridge,
   usePipelineFixture,
   waitFor,
@@ -70,7 +71,7 @@ describe("relayer: intake's blocklist book", function () {
       const token = await f.token.getAddress();
       client = await connectChain({
         rpcUrl: bridge.url,
-        deployment: {
+        deployment: oneCurrency({
           chainId: f.chainId,
           escrow: await f.escrow.getAddress(),
           registry: await f.registry.getAddress(),
@@ -78,7 +79,7 @@ describe("relayer: intake's blocklist book", function () {
           // The in-process chain holds every test's deployments: read it all, it is short.
           startBlock: 0n,
           tokenStartBlock: 0n,
-        },
+        }),
         retry: FAST_RETRY,
       });
       book = new BlocklistBook({ chain: client, reorgWindow: 64n, pollIntervalMs: 50 });

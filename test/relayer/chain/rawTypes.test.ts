@@ -19,6 +19,7 @@ import {
 import { ESCROW_TOPICS } from "../../../src/relayer/chain/escrowEvents";
 import { decodeEscrowLogs } from "../../../src/relayer/jobs/logApplier";
 import { batchEscrowedIn } from "../../../src/relayer/jobs/batchOutcome";
+import { oneCurrency } from "../helpers/chain";
 
 const ESCROW = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 const word = (n: bigint | number) => BigInt(n).toString(16).padStart(64, "0");
@@ -169,7 +170,7 @@ describe("relayer chain: raw logs and receipts", function () {
     try {
       const chain = new ChainClient({
         provider,
-        addresses: { chainId: 31337n, escrow: ESCROW, registry: ESCROW, token: ESCROW, startBlock: 0n },
+        addresses: oneCurrency({ chainId: 31337n, escrow: ESCROW, registry: ESCROW, token: ESCROW, startBlock: 0n }),
         signerKey: `0x${"11".repeat(32)}`,
       });
       const logs = await chain.escrowLogs(0n, 500n, [[ESCROW_TOPICS.PaymentEscrowed]]);

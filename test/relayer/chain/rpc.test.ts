@@ -77,6 +77,7 @@ describe("relayer pipeline: chain client and RPC faults", function () {
       ...fx.addresses,
       startBlock: fx.addresses.startBlock,
       tokenStartBlock: fx.addresses.startBlock,
+      currencies: [{ ...fx.addresses.currencies[0], tokenStartBlock: fx.addresses.startBlock }],
     });
     const client = await connectChain({ rpcUrl: fx.bridge.url, deployment: file, signerKey: fx.relayerKey });
     expect(await client.escrow.batchCount()).to.equal(0n);
@@ -90,13 +91,21 @@ describe("relayer pipeline: chain client and RPC faults", function () {
     expect(error!.message).to.match(/serves chain 31337, the deployment is for chain 5/);
     expect(() => loadDeploymentAddresses(path.join(dir!, "missing.json"))).to.throw(/does not exist/);
 
-    // A chain that was reset: nothing at the recorded escrow address.
-    const empty = { ...fx.addresses, escrow: randomAddress() };
-    error = null;
-    await connectChain({ rpcUrl: fx.bridge.url, deployment: empty, signerKey: fx.relayerKey }).catch(
-      (e: Error) => (error = e),
-    );
-    expect(error!.message).to.match(/no code at the deployment's PaymentEscrow/);
+    // A chain that was reset: nothing at a recorded escrow address, the default's or another currency's.
+    const [usd] = fx.addresses.currencies;
+    const moved = randomAddress();
+    const empty = { ...fx.addresses, escrow: moved, currencies: [{ ...usd, escrow: moved }] };
+    const eurGone = { ...fx.addresses, currencies: [usd, { ...usd, code: "EUR", escrow: randomAddress() }] };
+    for (const [deployment, code] of [
+      [empty, "USD"],
+      [eurGone, "EUR"],
+    ] as const) {
+      error = null;
+      await connectChain({ rpcUrl: fx.bridge.url, deployment, signerKey: fx.relayerKey }).catch(
+        (e: Error) => (error = e),
+      );
+      expect(error!.message).to.match(new RegExp(`no code at the deployment's ${code} PaymentEscrow`));
+    }
   });
 
   it("retries transient failures with backoff, gives up after the configured attempts, never retries a revert", async () => {

@@ -22,7 +22,7 @@ import { createMetrics, type RelayerMetrics } from "../../../src/relayer/runtime
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 import type { MerchantRegistry, PaymentEscrow, SettlementToken } from "../../../typechain-types";
 import { makePayment } from "../store/helpers";
-import { FAST_RETRY, ManualClock, MemoryLogger, TEST_CONFIG } from "./chain";
+import { FAST_RETRY, ManualClock, MemoryLogger, TEST_CONFIG, oneCurrency } from "./chain";
 
 const usd = (n: number): bigint => BigInt(n) * 1_000_000n;
 export const ANVIL_DEPOSIT = usd(1_000);
@@ -106,13 +106,13 @@ export async function anvilPipelineFixture(options: AnvilFixtureOptions = {}): P
 
     const relayer = Wallet.createRandom();
     await rpc("anvil_setBalance", [relayer.address, "0x56BC75E2D63100000"]);
-    const addresses: ChainAddresses = {
+    const addresses: ChainAddresses = oneCurrency({
       chainId: BigInt(node.chainId),
       escrow: escrowAddress as Hex,
       registry: (await registry.getAddress()) as Hex,
       token: (await token.getAddress()) as Hex,
       startBlock,
-    };
+    });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-anvil-"));
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const store = await openSqliteStore(path.join(dir, "relayer.sqlite"));

@@ -18,7 +18,9 @@ import { BatchState, PaymentState, type Hex } from "../../../src/relayer/domain"
 import { createMetrics } from "../../../src/relayer/runtime/metrics";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 import { EthersChainView } from "../../../src/relayer/chain/chainView";
+import type { CurrencyAddresses } from "../../../src/relayer/chain/client";
 import { DirectChainWriter } from "./directChainWriter";
+import { deploymentOf } from "./chain";
 import type { Payment } from "../../../src/protocol";
 import { BatchTree, encodeBatch } from "../../../src/protocol";
 import { paymentBody as wirePaymentBody } from "../../../src/sdk/wire";
@@ -47,6 +49,8 @@ export interface ApiHarness {
   app: FastifyInstance;
   store: SqliteStore;
   chain: EthersChainView;
+  /** What the app lists at GET /v1/currencies: the fixture's one currency. */
+  currencies: readonly CurrencyAddresses[];
   url: string;
   dbPath: string;
   dir: string;
@@ -78,6 +82,7 @@ export async function startApi(options: HarnessOptions = {}): Promise<ApiHarness
     accountCacheMs: options.accountCacheMs ?? 0,
     termsCacheMs: 0,
   });
+  const { currencies } = await deploymentOf(f, 0n);
   // The pending block's time, not the latest block's: after loadFixture reverts to a snapshot, the
   // latest block is as old as the snapshot while the next block is stamped with the time since.
   const pending = await ethers.provider.send("eth_getBlockByNumber", ["pending", false]);
@@ -106,6 +111,7 @@ export async function startApi(options: HarnessOptions = {}): Promise<ApiHarness
     config,
     store,
     chain,
+    currencies,
     writer: new DirectChainWriter(f.relayer, escrow),
     clock,
     logger: { level: "info", stream },
@@ -143,6 +149,7 @@ export async function startApi(options: HarnessOptions = {}): Promise<ApiHarness
     app,
     store,
     chain,
+    currencies,
     url,
     dbPath,
     dir,

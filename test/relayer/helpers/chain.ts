@@ -244,13 +244,20 @@ export const HUNDRED_ETH = "0x56BC75E2D63100000";
 
 /** The relayer's view of `f`'s deployment, its events read from `startBlock`. */
 export async function deploymentOf(f: EscrowFixture, startBlock: bigint): Promise<ChainAddresses> {
-  return {
+  return oneCurrency({
     chainId: f.chainId,
     escrow: await f.escrow.getAddress(),
     registry: await f.registry.getAddress(),
     token: await f.token.getAddress(),
     startBlock,
-  };
+  });
+}
+
+/** The addresses of a deployment of one currency (USD, the fixtures' spUSD token): the default's, listed once more. */
+export function oneCurrency(addresses: Omit<ChainAddresses, "currencies">): ChainAddresses {
+  const { escrow, token, startBlock, tokenStartBlock } = addresses;
+  const usd = { code: "USD", symbol: "spUSD", decimals: 6, token, escrow, startBlock, external: false };
+  return { ...addresses, currencies: [tokenStartBlock === undefined ? usd : { ...usd, tokenStartBlock }] };
 }
 
 /**

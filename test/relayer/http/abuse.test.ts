@@ -110,6 +110,7 @@ describe("relayer API: abuse limits", function () {
         config: { ...loadConfig({}), adminToken },
         store: {} as never,
         chain: chainWithId(chainId),
+        currencies: [],
         logger: false,
         metrics: createMetrics({ defaultMetrics: false }),
       });

@@ -297,6 +297,7 @@ describe("relayer API: HTTP plumbing", function () {
         "GET /v1/merchant/balance",
         "GET /v1/merchant/reports/{kind}",
         "GET /v1/merchants/{id}/credit",
+        "GET /v1/currencies",
         "POST /v1/merchant/webhooks",
         "GET /v1/merchant/webhooks",
         "GET /v1/merchant/webhooks/{id}/deliveries",

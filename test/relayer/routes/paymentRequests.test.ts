@@ -198,6 +198,7 @@ describe("relayer API: payment requests are paid at most once", function () {
       config: { ...loadConfig({}), adminToken: ADMIN_TOKEN, rateLimitPerSecond: 100_000, rateLimitBurst: 100_000 },
       store: h.store,
       chain: h.chain,
+      currencies: h.currencies,
       clock: h.clock,
       logger: false,
       metrics: createMetrics({ defaultMetrics: false }),

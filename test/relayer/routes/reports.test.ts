@@ -260,7 +260,7 @@ describe("relayer API: merchant reports and credit record (agree with the audito
       chainId: h.f.chainId,
       callTimeoutMs: 1_000,
     });
-    const app = buildApp({ config: loadConfig({}), store: h.store, chain, logger: false });
+    const app = buildApp({ config: loadConfig({}), store: h.store, chain, currencies: h.currencies, logger: false });
     try {
       const credit = await app.inject({ method: "GET", url: "/v1/merchants/1/credit" });
       expect([credit.statusCode, credit.json().error.code]).to.deep.equal([503, "chain_unavailable"]);

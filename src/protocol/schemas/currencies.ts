@@ -1,0 +1,17 @@
+/** The currencies a relayer serves: one settlement token and its escrow each (docs/CURRENCIES.md). */
+import { Type, type Static } from "@sinclair/typebox";
+import { Address, UintString } from "./common";
+
+export const CurrencyView = Type.Object({
+  code: Type.String({ description: "The currency's code in the deployment (USD, EUR)", examples: ["USD"] }),
+  symbol: Type.String({ description: "The token's own symbol (spUSD, USDC)" }),
+  decimals: Type.Integer({ minimum: 0, maximum: 36, description: "The token's decimals: amounts are in its units" }),
+  token: Address,
+  escrow: Address,
+  chainId: UintString("Chain id of the escrow's EIP-712 domain", 20),
+  default: Type.Boolean({ description: "The deployment's first currency: the one the relayer serves by default" }),
+});
+export type CurrencyView = Static<typeof CurrencyView>;
+
+export const CurrencyList = Type.Object({ items: Type.Array(CurrencyView) });
+export type CurrencyList = Static<typeof CurrencyList>;

@@ -1,0 +1,83 @@
+/**
+ * GET /v1/currencies on a relayer wired to a deployment record: a deployment of USD and EUR over one
+ * registry lists both in the record's order, USD the default; a deployment of one lists it alone.
+ */
+import { expect } from "chai";
+import { getAddress } from "ethers";
+import { startDeployedApi, type DeployedApi } from "../helpers/deployment";
+
+describe("relayer API: GET /v1/currencies", function () {
+  const started: DeployedApi[] = [];
+  afterEach(async () => {
+    for (const api of started.splice(0)) await api.close();
+  });
+  const start = async (currencies?: string[]) => {
+    const api = await startDeployedApi(currencies);
+    started.push(api);
+    return api;
+  };
+
+  it("lists USD and EUR in the record's order, the first the default, with checksummed token and escrow", async function () {
+    const api = await start(["USD", "EUR"]);
+    const res = await fetch(`${api.url}/v1/currencies`);
+    expect(res.status).to.equal(200);
+    // The list changes only with a redeployment: caches may keep it.
+    expect(res.headers.get("cache-control")).to.equal("public, max-age=300");
+    const [usd, eur] = api.record.currencies;
+    expect(await res.json()).to.deep.equal({
+      items: [
+        {
+          code: "USD",
+          symbol: "spUSD",
+          decimals: 6,
+          token: getAddress(usd.token.address),
+          escrow: getAddress(usd.escrow.address),
+          chainId: "31337",
+          default: true,
+        },
+        {
+          code: "EUR",
+          symbol: "spEUR",
+          decimals: 6,
+          token: getAddress(eur.token.address),
+          escrow: getAddress(eur.escrow.address),
+          chainId: "31337",
+          default: false,
+        },
+      ],
+    });
+    // The default is the currency the rest of the API serves: the chain client's escrow.
+    expect(getAddress(api.chain.addresses.escrow)).to.equal(getAddress(usd.escrow.address));
+  });
+
+  it("lists exactly one currency for a deployment of one", async function () {
+    const api = await start();
+    const body = (await (await fetch(`${api.url}/v1/currencies`)).json()) as { items: { code: string }[] };
+    const [usd] = api.record.currencies;
+    expect(body.items).to.deep.equal([
+      {
+        code: "USD",
+        symbol: "spUSD",
+        decimals: 6,
+        token: getAddress(usd.token.address),
+        escrow: getAddress(usd.escrow.address),
+        chainId: "31337",
+        default: true,
+      },
+    ]);
+  });
+
+  it("is in the OpenAPI document: public, with its response schema", async function () {
+    const api = await start();
+    const doc = (await (await fetch(`${api.url}/v1/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, any>>;
+    };
+    const route = doc.paths["/v1/currencies"].get;
+    expect(route.security).to.equal(undefined);
+    expect(route.tags).to.deep.equal(["customers"]);
+    const item = route.responses["200"].content["application/json"].schema.properties.items.items;
+    expect(Object.keys(item.properties).sort()).to.deep.equal(
+      ["chainId", "code", "decimals", "default", "escrow", "symbol", "token"].sort(),
+    );
+  });
+});
