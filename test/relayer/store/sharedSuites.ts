@@ -209,6 +209,7 @@ export function relayQueueSuite(kind: StoreKind, open: OpenShared): void {
       expect(first.inserted).to.equal(true);
       expect(first.record).to.deep.equal({
         id: hex32(1, "7e"),
+        currency: "USD",
         operation: "confirmWithSignature",
         calldata: relayRequest(1).calldata,
         payer: ADDRESS_A.toLowerCase(),
@@ -427,8 +428,11 @@ export function oneOffPaymentsSuite(open: Open): void {
   });
 }
 
-/** One report event of each kind for merchant `m` (uint64 ids and amounts above 2^53), blocks from `block`. */
-export function reportEventsOf(m: bigint, block: bigint): IndexedReportEvent[] {
+/**
+ * One report event of each kind for merchant `m` (uint64 ids and amounts above 2^53), blocks from
+ * `block`, of `currency` (default "USD", a test store's default currency).
+ */
+export function reportEventsOf(m: bigint, block: bigint, currency = "USD"): IndexedReportEvent[] {
   const big = (1n << 64n) - 1n;
   const at = (i: number) => ({
     blockNumber: block + BigInt(i >> 1),
@@ -458,7 +462,11 @@ export function reportEventsOf(m: bigint, block: bigint): IndexedReportEvent[] {
     { ...at(7), kind: "deferred", payout: ADDRESS_B, amount: 5n },
     { ...at(8), kind: "claimed", payout: ADDRESS_B, amount: 5n },
   ];
-  return events.map((event) => ({ event, orderRef: event.kind === "escrowed" ? hex32(0x0de7) : null }));
+  return events.map((event) => ({
+    currency,
+    event,
+    orderRef: event.kind === "escrowed" ? hex32(0x0de7) : null,
+  }));
 }
 
 export function reportIndexSuite(open: OpenShared): void {

@@ -67,7 +67,7 @@ describe("SQLite store: file, re-clustering migration, serialised transactions",
     const v1File = path.join(path.dirname(file), "v1.sqlite");
     const old = new Database(v1File);
     old.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-    old.exec(MIGRATIONS[0]);
+    old.exec(MIGRATIONS[0] as string);
     old.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)").run();
     const insert = old.prepare(
       `INSERT INTO payments (id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline, signature,

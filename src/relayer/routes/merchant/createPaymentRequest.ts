@@ -35,6 +35,7 @@ export default defineRoute(
     const expiresAt = now + request.body.expiresIn * 1000;
     const record: PaymentRequestRecord = {
       id: `req_${randomBytes(16).toString("base64url")}`,
+      currency: ctx.store.defaultCurrency,
       merchantId,
       amount: value,
       orderRef,
