@@ -48,7 +48,9 @@ export class CurrencyScope {
 
   /** PostgreSQL: `sqlite`'s condition with the value as parameter `$n` (nothing, and no parameter, unscoped). */
   pg(n: number, column = "currency"): { sql: string; values: string[] } {
-    return this.currency === null ? { sql: "", values: [] } : { sql: ` AND ${column} = $${n}`, values: [this.currency] };
+    return this.currency === null
+      ? { sql: "", values: [] }
+      : { sql: ` AND ${column} = $${n}`, values: [this.currency] };
   }
 
   /** The currency of a record to insert; throws if a view is given another currency's record. */

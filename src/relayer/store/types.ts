@@ -260,7 +260,10 @@ export interface BatchRepository {
    * Returns every built batch claimed by `lease`, oldest first.
    */
   claimBuilt(lease: string, now: number, limit: number): Promise<BatchRecord[]>;
-  update(key: number, fields: Partial<Omit<BatchRecord, "key" | "currency" | "paymentIds" | "createdAt">>): Promise<void>;
+  update(
+    key: number,
+    fields: Partial<Omit<BatchRecord, "key" | "currency" | "paymentIds" | "createdAt">>,
+  ): Promise<void>;
 }
 
 /** Proof that the caller holds lease `lease` at `epoch` (see LeaseRepository). */

@@ -339,7 +339,8 @@ export const MIGRATIONS: readonly Migration[] = [
   -- listReleasedOffTranche: released balances the settler pays (no tranche settles them)
   CREATE INDEX payments_released_off_tranche ON payments (merchant_id) WHERE state = 'released' AND timer IS NOT NULL;
   `,
-  // 16: several currencies in one store (docs/CURRENCIES.md): each payment, payment request, batch,
+  // 16 (numbered as the SQLite store's; version 9 here): several currencies in one store
+  // (docs/CURRENCIES.md): each payment, payment request, batch,
   // settlement, relay request and report event is one currency's (a code, "USD"), and the report
   // index keeps one cursor per currency. Rows from before belong to the store's default currency:
   // each column is added with that code as its default (PostgreSQL 11+ writes no row for it, every

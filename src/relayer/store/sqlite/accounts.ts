@@ -62,9 +62,9 @@ export class SqliteRequests implements PaymentRequestRepository {
   get(id: string): Promise<PaymentRequestRecord | null> {
     return this.conn.run(() => {
       const scope = this.scope.sqlite();
-      const row = this.conn.prepare(`SELECT * FROM payment_requests WHERE id = ?${scope.sql}`).get(id, ...scope.values) as
-        | RequestRow
-        | undefined;
+      const row = this.conn
+        .prepare(`SELECT * FROM payment_requests WHERE id = ?${scope.sql}`)
+        .get(id, ...scope.values) as RequestRow | undefined;
       return row ? toRequest(row) : null;
     });
   }

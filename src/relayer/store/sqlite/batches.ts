@@ -163,8 +163,7 @@ export class SqliteBatches implements BatchRepository {
     return this.conn.run(() => {
       const scope = this.scope.sqlite();
       const row = this.conn.prepare(`SELECT * FROM batches WHERE key = ?${scope.sql}`).get(key, ...scope.values) as
-        | BatchRow
-        | undefined;
+        BatchRow | undefined;
       return row ? toBatch(row) : null;
     });
   }

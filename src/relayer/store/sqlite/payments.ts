@@ -235,7 +235,9 @@ export class SqlitePayments implements PaymentRepository {
     if (row.n === 0n) return 0n;
     if (row.width! > LIMB_DIGITS * 3n || row.n >= 900_000n) {
       const rows = this.conn
-        .prepare(`SELECT amount FROM payments WHERE payer = ?${inCurrency} AND state IN (${PENDING_SQL}) AND ${funding}`)
+        .prepare(
+          `SELECT amount FROM payments WHERE payer = ?${inCurrency} AND state IN (${PENDING_SQL}) AND ${funding}`,
+        )
         .all(...args) as { amount: string }[];
       return rows.reduce((total, r) => total + BigInt(r.amount), 0n);
     }
@@ -287,8 +289,7 @@ export class SqlitePayments implements PaymentRepository {
     return this.conn.run(() => {
       const scope = this.scope.sqlite();
       const row = this.conn.prepare(`SELECT * FROM payments WHERE id = ?${scope.sql}`).get(hex(id), ...scope.values) as
-        | PaymentRow
-        | undefined;
+        PaymentRow | undefined;
       return row ? toPayment(row) : null;
     });
   }

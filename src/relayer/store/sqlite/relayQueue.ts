@@ -103,9 +103,7 @@ export class SqliteRelayRequests implements RelayRequestRepository {
         )
         .run(lease, now, RelayState.Queued, ...inner.values, lease, now, limit);
       const rows = this.conn
-        .prepare(
-          `SELECT * FROM relay_requests WHERE state = ? AND claimed_by = ?${scope.sql} ORDER BY created_at, id`,
-        )
+        .prepare(`SELECT * FROM relay_requests WHERE state = ? AND claimed_by = ?${scope.sql} ORDER BY created_at, id`)
         .all(RelayState.Queued, lease, ...scope.values) as RelayRow[];
       return rows.map(toRelayRequest);
     });
