@@ -346,10 +346,12 @@ export const MIGRATIONS: readonly Migration[] = [
   // each column is added with that code as its default (PostgreSQL 11+ writes no row for it, every
   // existing row reads it back), then the default is dropped, so an insert that names no currency
   // fails rather than landing in the default one. At most one pending payment per (payer,
-  // currency, nonce): nonces are per escrow. The other indexes take the currency after the column
-  // the unscoped reads seek on (listByState, getByBatchId, a merchant's report events), so those
-  // keep their seeks and a view seeks on both. (No uniqueness moves on batches: on-chain batch ids
-  // were never unique here, a reorged batch shares its id with its replacement.)
+  // currency, nonce): nonces are per escrow. listByState and getByBatchId take the currency after
+  // the column the unscoped reads seek on, so those keep their seeks (then sort what they seek;
+  // the chain jobs, which call them, are to run on a view per currency) and a view seeks on both.
+  // A merchant's report events get an index of their own per currency (few writes). No
+  // uniqueness moves on batches: on-chain batch ids were never unique here (a reorged batch shares
+  // its id with its replacement).
   ({ defaultCurrency }: MigrationOptions) => {
     const code = `'${currencyCode(defaultCurrency)}'`;
     const tables = ["payments", "payment_requests", "batches", "settlements", "relay_requests", "report_events"];
@@ -371,9 +373,9 @@ export const MIGRATIONS: readonly Migration[] = [
   -- getByBatchId (newest first), adopt
   DROP INDEX batches_batch_id;
   CREATE INDEX batches_batch_id ON batches (batch_id, currency, key) WHERE batch_id IS NOT NULL;
-  -- events(merchant, toBlock) of one currency, in chain order
-  DROP INDEX report_events_merchant;
-  CREATE INDEX report_events_merchant ON report_events (merchant_id, currency, block_number, log_index);
+  -- events(merchant, toBlock) of one currency, in chain order (report_events_merchant stays for the
+  -- unscoped read of every currency's: few writes, and a merchant's events are many to sort)
+  CREATE INDEX report_events_merchant_currency ON report_events (merchant_id, currency, block_number, log_index);
 
   -- One cursor per currency.
   ALTER TABLE report_index_cursor ADD COLUMN currency TEXT NOT NULL DEFAULT ${code};

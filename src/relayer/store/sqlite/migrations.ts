@@ -387,12 +387,13 @@ ${PAYMENT_COLUMNS}
   // SQLite adds a NOT NULL column only with a default, so the default is the backfill: the
   // default currency's code, which every existing row reads back (no row is rewritten). It stays in
   // the schema, but the store names the currency on every insert, so it is never relied on again.
-  // Indexes: the pending reads and the guarded insert filter on (payer, currency), listByState on
-  // (state, currency), getByBatchId on (batch_id, currency), a merchant's report events on
-  // (merchant, currency): the currency follows the columns the unscoped reads seek on, so those
-  // keep their seeks and a view seeks on both. (No uniqueness moves: on-chain batch ids were never
-  // unique here, a reorged batch shares its id with its replacement.) The cursor table is rebuilt
-  // with the currency as its key.
+  // Indexes: the pending reads and the guarded insert seek on (payer, currency), listByState on
+  // (state, currency), getByBatchId on (batch_id, currency): the currency follows the column the
+  // unscoped reads seek on, so those keep their seeks (then sort what they seek; the chain jobs,
+  // which call them, are to run on a view per currency) and a view seeks on both. A merchant's
+  // report events get an index of their own per currency (few writes). No uniqueness moves:
+  // on-chain batch ids were never unique here (a reorged batch shares its id with its
+  // replacement). The cursor table is rebuilt with the currency as its key.
   ({ defaultCurrency }) => {
     const code = `'${currencyCode(defaultCurrency)}'`;
     return `
@@ -417,9 +418,9 @@ ${PAYMENT_COLUMNS}
   -- getByBatchId (newest first), adopt
   DROP INDEX batches_batch_id;
   CREATE INDEX batches_batch_id ON batches (batch_id, currency) WHERE batch_id IS NOT NULL;
-  -- events(merchant, toBlock) of one currency, in chain order
-  DROP INDEX report_events_merchant;
-  CREATE INDEX report_events_merchant ON report_events (merchant_id, currency, block_number, log_index);
+  -- events(merchant, toBlock) of one currency, in chain order (report_events_merchant stays for the
+  -- unscoped read of every currency's: few writes, and a merchant's events are many to sort)
+  CREATE INDEX report_events_merchant_currency ON report_events (merchant_id, currency, block_number, log_index);
 
   CREATE TABLE report_index_cursors (
     currency     TEXT PRIMARY KEY,
