@@ -351,7 +351,8 @@ export const MIGRATIONS: readonly Migration[] = [
   // the chain jobs, which call them, are to run on a view per currency) and a view seeks on both.
   // A merchant's report events get an index of their own per currency (few writes). No
   // uniqueness moves on batches: on-chain batch ids were never unique here (a reorged batch shares
-  // its id with its replacement).
+  // its id with its replacement); report events keep their key (block, log index), unique across
+  // currencies since every escrow is on the one chain.
   ({ defaultCurrency }: MigrationOptions) => {
     const code = `'${currencyCode(defaultCurrency)}'`;
     const tables = ["payments", "payment_requests", "batches", "settlements", "relay_requests", "report_events"];

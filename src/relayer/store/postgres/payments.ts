@@ -240,8 +240,9 @@ export class PgPayments implements PaymentRepository {
       // (summed by the server from the pending index, one row per payer however many are pending)
       // and which of the group's nonces are pending. A join on the items' (payer, nonce) pairs
       // costs more to plan than the few rows `nonce = ANY` lets through and the client drops.
-      // Payers and currencies as two arrays: the index seeks on each (payer, currency) pair of their
-      // product, a superset of the group's pairs whose extra rows no key asks for.
+      // Payers and currencies as two arrays (their product is a superset of the group's pairs; rows
+      // of a pair no item has are dropped below): the pending index is sought by payer, and the
+      // currency filters its entries (a payer's pending rows are few).
       const { rows } = await db.query<{ kind: number; key: string; amount: string | null; nonce: string | null }>(
         `SELECT 0 AS kind, currency || ':' || payer AS key, SUM(amount)::text AS amount, NULL AS nonce FROM payments
            WHERE payer = ANY($1::text[]) AND currency = ANY($5::text[]) AND state IN (${PENDING_SQL})

@@ -393,7 +393,8 @@ ${PAYMENT_COLUMNS}
   // which call them, are to run on a view per currency) and a view seeks on both. A merchant's
   // report events get an index of their own per currency (few writes). No uniqueness moves:
   // on-chain batch ids were never unique here (a reorged batch shares its id with its
-  // replacement). The cursor table is rebuilt with the currency as its key.
+  // replacement); report events keep their key (block, log index), unique across currencies since
+  // every escrow is on the one chain. The cursor table is rebuilt with the currency as its key.
   ({ defaultCurrency }) => {
     const code = `'${currencyCode(defaultCurrency)}'`;
     return `
