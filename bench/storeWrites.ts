@@ -38,6 +38,7 @@ const payerOf = (n: number): Hex => `0x${(n % payers).toString(16).padStart(40, 
 function payment(n: number): PaymentRecord {
   return acceptedPayment({
     id: hex32(n, "ab"),
+    currency: "USD", // the default currency of a store opened without one
     payer: payerOf(n),
     merchantId: 1n,
     amount: 1_000n,

@@ -23,6 +23,11 @@ export enum SignatureKind {
 /** A stored payment: its signed fields and what the relayer knows of it. Money and ids are bigint in code and decimal strings in storage and JSON. */
 export interface PaymentRecord extends Payment {
   id: Hex;
+  /**
+   * The settlement currency's code ("USD", "EUR", "USDC"; docs/CURRENCIES.md): whose escrow's domain
+   * the payment is signed over, so its nonce and its payer's pending sum are that currency's.
+   */
+  currency: string;
   signature: Hex;
   state: PaymentState;
   rejectReason: RejectReason | null;
@@ -90,10 +95,11 @@ export interface OrderTimer {
 
 /** A payment as intake stores it on acceptance: not yet batched, escrowed, refunded or released. */
 export function acceptedPayment(
-  p: Payment & Pick<PaymentRecord, "id" | "signature" | "requestId" | "signatureKind" | "createdAt">,
+  p: Payment & Pick<PaymentRecord, "id" | "currency" | "signature" | "requestId" | "signatureKind" | "createdAt">,
 ): PaymentRecord {
   return {
     id: p.id,
+    currency: p.currency,
     ...paymentFields(p),
     signature: p.signature,
     state: PaymentState.Accepted,
@@ -114,6 +120,8 @@ export function acceptedPayment(
 
 export interface BatchRecord {
   key: number;
+  /** The currency whose escrow the batch is sent to: on-chain batch ids are per currency. */
+  currency: string;
   state: BatchState;
   paymentIds: Hex[];
   /** On-chain id (escrow batchCount) once confirmed. */
@@ -195,6 +203,8 @@ export const RELAY_STATES: readonly RelayState[] = Object.values(RelayState);
  */
 export interface RelayRequestRecord {
   id: Hex;
+  /** The currency whose escrow the operation is sent to. */
+  currency: string;
   operation: RelayOperation;
   calldata: Hex;
   /** The customer it acts for (payer, depositor); a withdrawal's reservation is applied for it. */
@@ -215,6 +225,8 @@ export interface RelayRequestRecord {
 
 export interface PaymentRequestRecord {
   id: string;
+  /** The currency the customer pays in (the escrow whose domain the payment is signed over). */
+  currency: string;
   merchantId: bigint;
   amount: bigint;
   orderRef: Hex;
@@ -265,6 +277,8 @@ export interface OutboxRecord {
 
 export interface SettlementRecord {
   key: number;
+  /** The currency whose escrow settles it: its batch ids are that escrow's. */
+  currency: string;
   merchantId: bigint;
   batchIds: bigint[];
   txHash: Hex | null;

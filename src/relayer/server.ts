@@ -310,7 +310,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
     }
 
     if (single) {
-      intakeWriter = new WriterThread(config.databasePath, single.storage);
+      intakeWriter = new WriterThread(config.databasePath, single.storage, { defaultCurrency: single.defaultCurrency });
       single.disableAutoCheckpoint();
     }
     const recovery =

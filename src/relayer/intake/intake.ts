@@ -304,7 +304,7 @@ export class Intake {
         ]);
         if (balance < pending + payment.amount) throw walletShort(balance, pending);
         if (request && !(await this.claimRequest(verified, claims))) throw requestAlreadyPaid(request.id);
-        const record = newRecord(verified, this.deps.clock());
+        const record = newRecord(verified, this.deps.store.defaultCurrency, this.deps.clock());
         // The store's guard judges the wallet again, serialised per payer across instances.
         const outcome = await writer.enqueueGuarded(record, balance);
         if (outcome === "insufficient_balance") {
@@ -460,7 +460,7 @@ export class Intake {
       } else if (item.request && !(await this.claimRequest(item, claims))) {
         fail(requestAlreadyPaid(item.request.id));
       } else {
-        const record = newRecord(item, now);
+        const record = newRecord(item, this.deps.store.defaultCurrency, now);
         const reservation = { id: record.id, amount: record.amount, nonce: record.nonce, state: record.state };
         view.add(reservation);
         accounts.reserve(payer, reservation);
@@ -561,9 +561,11 @@ const requestAlreadyPaid = (requestId: string): ApiError =>
     requestId,
   });
 
-function newRecord(item: Verified, now: number): PaymentRecord {
+/** `currency`: the store's (a view's own currency, else the store's default). */
+function newRecord(item: Verified, currency: string, now: number): PaymentRecord {
   return acceptedPayment({
     id: item.id,
+    currency,
     ...item.payment,
     signature: item.signature,
     requestId: item.request?.id ?? null,

@@ -216,6 +216,7 @@ export class ReportIndexer extends Job {
       READ_CONCURRENCY,
     );
     return events.map((event) => ({
+      currency: this.store.defaultCurrency,
       event,
       orderRef: event.kind === "escrowed" ? (refs.get(event.paymentId) ?? null) : null,
     }));

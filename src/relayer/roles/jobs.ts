@@ -5,6 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { defaultCurrency, readDeployment } from "../../chain/deployments";
 import type { RelayerConfig } from "../config";
 import { connectChain, type ChainClient } from "../chain/client";
 import { EthersChainView } from "../chain/chainView";
@@ -58,14 +59,20 @@ async function catchUp(jobs: WorkerRole, ledger: PayerLedger, chain: ChainClient
   }
 }
 
-/** The store the configuration names: PostgreSQL when DATABASE_URL is set, else the SQLite file. */
+/**
+ * The store the configuration names: PostgreSQL when DATABASE_URL is set, else the SQLite file. Its
+ * default currency is the deployment's (what an upgraded store's rows become, migration 16).
+ */
 export async function openConfiguredStore(
   config: RelayerConfig,
 ): Promise<{ store: RelayerStore; keyFileExisted: boolean }> {
+  const file = config.deploymentsFile;
+  const currency = defaultCurrency(readDeployment(path.basename(file, ".json"), path.dirname(file))).code;
   if (config.databaseUrl !== null) {
     const opened = await openStore({
       location: config.databaseUrl.reveal(),
       secretKey: config.webhooks.secretKey ?? undefined,
+      defaultCurrency: currency,
     });
     return { store: opened.store, keyFileExisted: true };
   }
@@ -75,6 +82,7 @@ export async function openConfiguredStore(
   const store = await openSqliteStore(config.databasePath, {
     secretKey: config.webhooks.secretKey ?? undefined,
     keyFile,
+    defaultCurrency: currency,
   });
   return { store, keyFileExisted };
 }

@@ -15,6 +15,8 @@ export interface OpenStoreOptions {
   keyFile?: string;
   /** PostgreSQL only: connections per process (default 10). */
   poolSize?: number;
+  /** The deployment's default currency code (see RelayerStore.defaultCurrency); default "USD". */
+  defaultCurrency?: string;
 }
 
 export type OpenedStore =
@@ -34,9 +36,14 @@ export async function openStore(options: OpenStoreOptions): Promise<OpenedStore>
     const store = await openPostgresStore(options.location.trim(), {
       secretKey: options.secretKey,
       max: options.poolSize,
+      defaultCurrency: options.defaultCurrency,
     });
     return { kind: "postgres", store, close: () => store.close() };
   }
-  const store = await openSqliteStore(options.location, { secretKey: options.secretKey, keyFile: options.keyFile });
+  const store = await openSqliteStore(options.location, {
+    secretKey: options.secretKey,
+    keyFile: options.keyFile,
+    defaultCurrency: options.defaultCurrency,
+  });
   return { kind: "sqlite", store, close: () => store.close() };
 }

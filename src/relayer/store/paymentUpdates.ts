@@ -5,7 +5,7 @@ import type { PaymentUpdate } from "./types";
  * The changes of `updateMany` per payment (ids lowercase), each as the fields its row ends up with:
  * the updates of one id applied in order (a later value of a field wins, as if written one after
  * the other), `state` over `fields.state`, and `updatedAt` the last update's (`now` unless given).
- * `id` and `createdAt` are never written.
+ * `id`, `currency` and `createdAt` are never written.
  */
 export function mergePaymentUpdates(updates: readonly PaymentUpdate[], now: number): Map<Hex, Partial<PaymentRecord>> {
   const merged = new Map<Hex, Partial<PaymentRecord>>();
@@ -13,7 +13,7 @@ export function mergePaymentUpdates(updates: readonly PaymentUpdate[], now: numb
     const id = u.id.toLowerCase() as Hex;
     const row: Record<string, unknown> = { ...merged.get(id) };
     for (const [key, value] of Object.entries(u.fields)) {
-      if (value !== undefined && key !== "id" && key !== "createdAt") row[key] = value;
+      if (value !== undefined && key !== "id" && key !== "currency" && key !== "createdAt") row[key] = value;
     }
     if (u.state !== undefined) row.state = u.state;
     row.updatedAt = u.fields.updatedAt ?? now;

@@ -45,6 +45,32 @@ export interface RelayerStore {
   relayRequests: RelayRequestRepository;
   /** "sqlite" (one host, embedded) or "postgres" (shared by several instances). */
   readonly kind: StoreKind;
+  /**
+   * The currency code rows get when a creating call names none (`batches.create` and `adopt`,
+   * `settlements.create`, a relay request without a currency, the report index's cursor), and what
+   * a caller building a record takes when it serves this store's one currency: a view's own
+   * currency; on the unscoped store the deployment's default currency (src/chain/deployments.ts
+   * `defaultCurrency`, given when the store is opened; "USD" when none is), which is also what
+   * rows stored before the store knew currencies became (migration 16).
+   */
+  readonly defaultCurrency: string;
+  /**
+   * The store as one currency sees it (docs/CURRENCIES.md): the same connection, `transaction`,
+   * `onCommit` and the same currency-free repositories (apiKeys, webhooks, outbox, idempotency,
+   * rateLimits, leases, chainCursor, submissions), with `payments`, `batches`, `settlements`,
+   * `requests`, `relayRequests` and `reportIndex` reading and writing only the rows of currency
+   * `code`. Every read filters on it, reads by key (`payments.get`, `getMany`, `batches.get`,
+   * `requests.get`, `relayRequests.get`) too: a chain job of one escrow never sees, nor changes by
+   * key, a row of another; a by-key update of another currency's row changes nothing. Creating
+   * calls give new rows `code`; inserting a record whose `currency` is another one throws (a
+   * programming error, not a client's). Views are cheap and may be taken per call.
+   *
+   * The store itself (unscoped) reads every currency's rows: the API's reads by id and the
+   * merchants' listings (`PaymentFilter.currency` narrows a listing). Per-payer pending sums and
+   * nonces, on-chain batch ids and the report index's events are meaningful per currency, so a
+   * caller serving several currencies takes a view.
+   */
+  forCurrency(code: string): RelayerStore;
   /** Runs `work` atomically: all of its writes commit together or none do. */
   transaction<T>(work: () => Promise<T>): Promise<T>;
   /**
@@ -92,6 +118,8 @@ export interface PendingPayment {
 }
 
 export interface PaymentFilter {
+  /** Only this currency's payments (a scoped view's listing is its currency's whatever this says). */
+  currency?: string;
   merchantId?: bigint;
   payer?: Hex;
   states?: PaymentState[];
@@ -121,10 +149,10 @@ export interface PaymentRepository {
    */
   insertAccepted(payments: PaymentRecord[]): Promise<Set<Hex>>;
   /**
-   * `insertAccepted` that holds across relayer instances sharing the store: per payer, serialised
-   * in the database, a payment is inserted only if no pending payment of the payer has its nonce
-   * and the payer's pending sum plus its amount stays within its `ceiling`; items are judged in
-   * order. One durable commit for the whole group; an id already stored is "duplicate". A one-off
+   * `insertAccepted` that holds across relayer instances sharing the store: per (currency, payer),
+   * serialised in the database, a payment is inserted only if no pending payment of the payer in
+   * its currency has its nonce and the payer's pending sum in that currency plus its amount stays
+   * within its `ceiling` (nonces and balances are per escrow); items are judged in order. One durable commit for the whole group; an id already stored is "duplicate". A one-off
    * payment (nonce ONE_OFF_NONCE) takes no nonce and is judged against the payer's pending one-off
    * payments, its `ceiling` being the payer's wallet balance.
    */
@@ -204,7 +232,11 @@ export interface StorageHealthView {
 }
 
 export interface BatchRepository {
-  /** Creates a built batch for `paymentIds` (in order) and marks them batched, atomically. */
+  /**
+   * Creates a built batch for `paymentIds` (in order) and marks them batched, atomically. The batch
+   * is the view's currency's (unscoped: the default currency's), and only that currency's payments
+   * among `paymentIds` are marked.
+   */
   create(paymentIds: Hex[], gasEstimate?: bigint | null): Promise<BatchRecord>;
   /**
    * Records a batch someone else escrowed (state `adopted`): `leaves` are its Merkle leaves in
@@ -228,7 +260,10 @@ export interface BatchRepository {
    * Returns every built batch claimed by `lease`, oldest first.
    */
   claimBuilt(lease: string, now: number, limit: number): Promise<BatchRecord[]>;
-  update(key: number, fields: Partial<Omit<BatchRecord, "key" | "paymentIds" | "createdAt">>): Promise<void>;
+  update(
+    key: number,
+    fields: Partial<Omit<BatchRecord, "key" | "currency" | "paymentIds" | "createdAt">>,
+  ): Promise<void>;
 }
 
 /** Proof that the caller holds lease `lease` at `epoch` (see LeaseRepository). */
@@ -290,6 +325,8 @@ export interface LeaseRepository {
 /** A relay request as an api instance queues it (see RelayRequestRecord). */
 export interface NewRelayRequest {
   id: Hex;
+  /** Absent: the view's currency, or the store's default currency on the unscoped store. */
+  currency?: string;
   operation: RelayOperation;
   calldata: Hex;
   payer: Hex | null;
@@ -345,7 +382,10 @@ export interface RateLimitRepository {
 
 export interface SettlementRepository {
   create(merchantId: bigint, batchIds: bigint[]): Promise<SettlementRecord>;
-  update(key: number, fields: Partial<Omit<SettlementRecord, "key" | "merchantId" | "createdAt">>): Promise<void>;
+  update(
+    key: number,
+    fields: Partial<Omit<SettlementRecord, "key" | "currency" | "merchantId" | "createdAt">>,
+  ): Promise<void>;
   listByMerchant(merchantId: bigint, limit: number, cursor?: string): Promise<Page<SettlementRecord>>;
   listByState(states: SettlementRecord["state"][]): Promise<SettlementRecord[]>;
 }
@@ -541,10 +581,17 @@ export interface ReportIndexCursor {
 
 /** One indexed event: the report event, and for an escrow the payment's orderRef (null when none). */
 export interface IndexedReportEvent {
+  /** The currency whose escrow emitted it. */
+  currency: string;
   event: ReportEvent;
   orderRef: Hex | null;
 }
 
+/**
+ * The report index keeps one cursor per currency (each escrow is indexed on its own). A scoped view
+ * reads and moves its currency's events and cursor; the unscoped index reads every currency's
+ * events and moves the default currency's cursor (what a single-currency indexer did before).
+ */
 export interface ReportIndexRepository {
   /** Where the index stands, or null before its first page. */
   cursor(): Promise<ReportIndexCursor | null>;
@@ -553,7 +600,10 @@ export interface ReportIndexRepository {
    * moves the cursor to the page's last block; atomic.
    */
   append(events: readonly IndexedReportEvent[], cursor: ReportIndexCursor): Promise<void>;
-  /** Drops every event above `cursor`'s block and moves the cursor there (null: drops all, no cursor); atomic. */
+  /**
+   * Drops every event above `cursor`'s block and moves the cursor there (null: drops all, no
+   * cursor); atomic. Only the cursor's currency's events (unscoped: the default currency's).
+   */
   rewind(cursor: ReportIndexCursor | null): Promise<void>;
   /** One merchant's events up to `toBlock` in chain order, with the orderRef of each escrowed payment. */
   events(merchantId: bigint, toBlock: bigint): Promise<{ events: ReportEvent[]; orderRefs: Map<Hex, Hex> }>;

@@ -102,6 +102,7 @@ async function signed(
   const record = acceptedPayment({
     ...payment,
     id,
+    currency: "USD",
     payer: payer.address.toLowerCase() as Address,
     signature,
     requestId: null,

@@ -42,6 +42,7 @@ export const ADDRESS_B = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC" as Hex;
 export function makePayment(n: number, overrides: Partial<PaymentRecord> = {}): PaymentRecord {
   const payment = acceptedPayment({
     id: hex32(n, "ab"),
+    currency: "USD",
     payer: ADDRESS_A,
     merchantId: 1n,
     amount: 1_000_000n + BigInt(n),

@@ -132,6 +132,7 @@ describeEachStoreWithFixture("store: batches, submissions, settlements, accounts
   it("payment requests: create, get, markPaid", async () => {
     const req = {
       id: "req_abc",
+      currency: "USD",
       merchantId: 3n,
       amount: 2n ** 90n,
       orderRef: hex32(1, "AA"),
@@ -158,6 +159,7 @@ describeEachStoreWithFixture("store: batches, submissions, settlements, accounts
 
   it("payment requests: expired ones are pruned unless paid (a paid one keeps the order reference text)", async () => {
     const base = {
+      currency: "USD",
       merchantId: 3n,
       amount: 5n,
       orderRef: hex32(2),

@@ -1,5 +1,7 @@
-import { describeEachStore } from "./stores";
+import { describeEachStore, openStoreAtVersion } from "./stores";
 import {
+  currencyMigrationSuite,
+  currencySuite,
   endpointClaimSuite,
   guardedInsertSuite,
   oneOffPaymentsSuite,
@@ -14,6 +16,9 @@ describeEachStore("store: what holds across instances", ({ kind, open }) => {
     return { store: fixture.store, cleanup: () => fixture.cleanup() };
   };
   guardedInsertSuite(fresh);
+  currencySuite(fresh);
+  // The migration before the currency one (SQLite 15, PostgreSQL 8).
+  currencyMigrationSuite(() => openStoreAtVersion(kind, -1));
   oneOffPaymentsSuite(fresh);
   rateLimitSuite(fresh);
   endpointClaimSuite(fresh);

@@ -4,11 +4,18 @@
  */
 import { expect } from "chai";
 import { ONE_OFF_NONCE } from "../../../src/protocol";
-import { PaymentState, type Hex, type RelayRequestRecord } from "../../../src/relayer/domain";
+import {
+  BatchState,
+  PaymentState,
+  type Hex,
+  type PaymentRequestRecord,
+  type RelayRequestRecord,
+} from "../../../src/relayer/domain";
 import type { IndexedReportEvent, NewRelayRequest, RelayerStore, StoreKind } from "../../../src/relayer/store/types";
 import type { ReportEvent } from "../../../src/protocol/reports";
 import { enqueuePaymentEvent } from "../../../src/relayer/webhooks/events";
 import { ADDRESS_A, ADDRESS_B, hex32, makeEndpoint, makePayment } from "./helpers";
+import type { OldStoreFixture } from "./stores";
 
 type Open = () => Promise<{ store: RelayerStore; cleanup: () => Promise<void> }>;
 
@@ -209,6 +216,7 @@ export function relayQueueSuite(kind: StoreKind, open: OpenShared): void {
       expect(first.inserted).to.equal(true);
       expect(first.record).to.deep.equal({
         id: hex32(1, "7e"),
+        currency: "USD",
         operation: "confirmWithSignature",
         calldata: relayRequest(1).calldata,
         payer: ADDRESS_A.toLowerCase(),
@@ -427,8 +435,11 @@ export function oneOffPaymentsSuite(open: Open): void {
   });
 }
 
-/** One report event of each kind for merchant `m` (uint64 ids and amounts above 2^53), blocks from `block`. */
-export function reportEventsOf(m: bigint, block: bigint): IndexedReportEvent[] {
+/**
+ * One report event of each kind for merchant `m` (uint64 ids and amounts above 2^53), blocks from
+ * `block`, of `currency` (default "USD", a test store's default currency).
+ */
+export function reportEventsOf(m: bigint, block: bigint, currency = "USD"): IndexedReportEvent[] {
   const big = (1n << 64n) - 1n;
   const at = (i: number) => ({
     blockNumber: block + BigInt(i >> 1),
@@ -458,7 +469,11 @@ export function reportEventsOf(m: bigint, block: bigint): IndexedReportEvent[] {
     { ...at(7), kind: "deferred", payout: ADDRESS_B, amount: 5n },
     { ...at(8), kind: "claimed", payout: ADDRESS_B, amount: 5n },
   ];
-  return events.map((event) => ({ event, orderRef: event.kind === "escrowed" ? hex32(0x0de7) : null }));
+  return events.map((event) => ({
+    currency,
+    event,
+    orderRef: event.kind === "escrowed" ? hex32(0x0de7) : null,
+  }));
 }
 
 export function reportIndexSuite(open: OpenShared): void {
@@ -533,6 +548,361 @@ export function reportIndexSuite(open: OpenShared): void {
       await store.reportIndex.rewind(null);
       expect(await store.reportIndex.cursor()).to.equal(null);
       expect((await store.reportIndex.events(1n, 100n)).events).to.deep.equal([]);
+    });
+  });
+}
+
+/** A payment of `currency` (makePayment's, with that currency and merchant `merchantId`). */
+const paymentIn = (currency: string, n: number, overrides: Parameters<typeof makePayment>[1] = {}) =>
+  makePayment(n, { currency, ...overrides });
+
+/** An error thrown by `work`, or a failure if it resolved. */
+async function thrown(work: () => Promise<unknown>): Promise<Error> {
+  try {
+    await work();
+  } catch (error) {
+    return error as Error;
+  }
+  return expect.fail("expected an error");
+}
+
+/**
+ * Several currencies in one store (docs/CURRENCIES.md): the unscoped store's default currency is
+ * "USD" (the fixture opens it without one); views of "USD" and "EUR".
+ */
+export function currencySuite(open: Open): void {
+  describe("currencies: one store, a view per currency", () => {
+    let store: RelayerStore;
+    let usd: RelayerStore;
+    let eur: RelayerStore;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, cleanup } = await open());
+      usd = store.forCurrency("USD");
+      eur = store.forCurrency("EUR");
+    });
+    afterEach(async () => cleanup());
+
+    it("a view shares the store's connection and currency-free repositories; its default currency is its own", async () => {
+      expect(store.defaultCurrency).to.equal("USD");
+      expect(eur.defaultCurrency).to.equal("EUR");
+      expect(store.forCurrency("EUR")).to.equal(eur);
+      expect(usd.forCurrency("EUR")).to.equal(eur);
+      for (const key of [
+        "apiKeys",
+        "webhooks",
+        "outbox",
+        "idempotency",
+        "rateLimits",
+        "leases",
+        "chainCursor",
+      ] as const) {
+        expect(eur[key], key).to.equal(store[key]);
+      }
+      expect(eur.submissions).to.equal(store.submissions);
+      // One transaction across views: a rollback undoes both currencies' writes.
+      await thrown(() =>
+        store.transaction(async () => {
+          await usd.payments.insertAccepted([paymentIn("USD", 1)]);
+          await eur.payments.insertAccepted([paymentIn("EUR", 2)]);
+          throw new Error("roll back");
+        }),
+      );
+      expect((await store.payments.list({ limit: 10 })).items).to.deep.equal([]);
+      expect(() => store.forCurrency("usd")).to.throw(/Invalid currency code/);
+    });
+
+    it("nonces and pending sums are per currency: the same payer and nonce in two currencies are both accepted", async () => {
+      const outcomes = async (
+        view: RelayerStore,
+        items: { record: ReturnType<typeof makePayment>; ceiling: bigint }[],
+      ) => [...(await view.payments.insertAcceptedGuarded(items)).values()];
+      expect(
+        await outcomes(usd, [{ record: paymentIn("USD", 1, { nonce: 5n, amount: 60n }), ceiling: 100n }]),
+      ).to.deep.equal(["inserted"]);
+      expect(
+        await outcomes(eur, [{ record: paymentIn("EUR", 2, { nonce: 5n, amount: 60n }), ceiling: 100n }]),
+      ).to.deep.equal(["inserted"]);
+      // Each currency's sum against its own ceiling, each currency's nonces apart.
+      expect(
+        await outcomes(usd, [
+          { record: paymentIn("USD", 3, { nonce: 6n, amount: 50n }), ceiling: 100n },
+          { record: paymentIn("USD", 4, { nonce: 5n, amount: 1n }), ceiling: 100n },
+        ]),
+      ).to.deep.equal(["insufficient_balance", "nonce_unavailable"]);
+      // The unscoped store judges each payment of a mixed group in its own currency.
+      expect(
+        await outcomes(store, [
+          { record: paymentIn("USD", 5, { nonce: 7n, amount: 40n }), ceiling: 100n },
+          { record: paymentIn("EUR", 6, { nonce: 7n, amount: 40n }), ceiling: 100n },
+          { record: paymentIn("EUR", 7, { nonce: 8n, amount: 1n }), ceiling: 100n },
+        ]),
+      ).to.deep.equal(["inserted", "inserted", "insufficient_balance"]);
+      for (const view of [usd, eur]) {
+        expect(await view.payments.pendingAmountOf(ADDRESS_A)).to.equal(100n);
+        expect(await view.payments.pendingNoncesOf(ADDRESS_A)).to.deep.equal([5n, 7n]);
+        expect((await view.payments.pendingOf(ADDRESS_A)).map((p) => p.amount)).to.have.members([60n, 40n]);
+      }
+      // Unscoped: every currency's (meaningful for a single-currency store only).
+      expect(await store.payments.pendingAmountOf(ADDRESS_A)).to.equal(200n);
+      // One-off payments: their sum per currency too.
+      const oneOff = (currency: string, n: number, amount: bigint) =>
+        paymentIn(currency, n, { nonce: ONE_OFF_NONCE, amount });
+      await store.payments.insertAccepted([oneOff("USD", 8, 3n), oneOff("EUR", 9, 4n)]);
+      expect(await usd.payments.pendingOneOffAmountOf(ADDRESS_A)).to.equal(3n);
+      expect(await eur.payments.pendingOneOffAmountOf(ADDRESS_A)).to.equal(4n);
+    });
+
+    it("a view reads and changes only its currency's payments; the unscoped store reads both and lists by currency", async () => {
+      const [u, e] = [paymentIn("USD", 1), paymentIn("EUR", 2, { merchantId: 2n })];
+      await store.payments.insertAccepted([u, e]);
+      expect((await usd.payments.get(u.id))!.currency).to.equal("USD");
+      expect(await usd.payments.get(e.id)).to.equal(null);
+      expect((await store.payments.get(e.id))!.currency).to.equal("EUR");
+      expect([...(await eur.payments.getMany([u.id, e.id])).keys()]).to.deep.equal([e.id]);
+      expect((await store.payments.getMany([u.id, e.id])).size).to.equal(2);
+      const ids = async (view: RelayerStore, filter: { currency?: string } = {}) =>
+        (await view.payments.list({ limit: 10, ...filter })).items.map((p) => p.id);
+      expect(await ids(store)).to.have.members([u.id, e.id]);
+      expect(await ids(store, { currency: "EUR" })).to.deep.equal([e.id]);
+      expect(await ids(usd)).to.deep.equal([u.id]);
+      expect(await ids(usd, { currency: "EUR" })).to.deep.equal([]);
+      expect((await eur.payments.listByState(PaymentState.Accepted, 10)).map((p) => p.id)).to.deep.equal([e.id]);
+      expect((await eur.payments.countByState()).accepted).to.equal(1);
+      expect((await store.payments.countByState()).accepted).to.equal(2);
+      // Updates by id through a view skip another currency's payment.
+      expect([
+        ...(await usd.payments.updateMany([{ id: e.id, state: PaymentState.Expired, fields: {} }])),
+      ]).to.deep.equal([]);
+      await usd.payments.setState([e.id], PaymentState.Expired);
+      expect((await store.payments.get(e.id))!.state).to.equal(PaymentState.Accepted);
+      // A currency is never updated.
+      await store.payments.updateMany([{ id: e.id, fields: { currency: "USD", refunded: 1n } }]);
+      expect(await store.payments.get(e.id)).to.include({ currency: "EUR", refunded: 1n });
+    });
+
+    it("a view refuses to insert another currency's record (nothing is written)", async () => {
+      const error = await thrown(() => usd.payments.insertAccepted([paymentIn("USD", 1), paymentIn("EUR", 2)]));
+      expect(error.message).to.match(/USD store view was given a EUR record/);
+      await thrown(() => eur.payments.insertAcceptedGuarded([{ record: paymentIn("USD", 3), ceiling: 10n ** 18n }]));
+      expect((await store.payments.list({ limit: 10 })).items).to.deep.equal([]);
+      await thrown(() => usd.requests.create(paymentRequest("req_eur", "EUR")));
+      expect(await store.requests.get("req_eur")).to.equal(null);
+      await thrown(() => eur.relayRequests.enqueue(relayRequest(1, { currency: "USD" })));
+      expect(await store.relayRequests.get(relayRequest(1).id)).to.equal(null);
+      await thrown(() => usd.reportIndex.append(reportEventsOf(1n, 10n, "EUR"), cursorAt(20n)));
+      expect(await usd.reportIndex.cursor()).to.equal(null);
+    });
+
+    it("on-chain batch ids are per currency: batch 1 of each is found by its view alone", async () => {
+      const [u1, u2, e1] = [paymentIn("USD", 1), paymentIn("USD", 2), paymentIn("EUR", 3, { merchantId: 2n })];
+      await store.payments.insertAccepted([u1, u2, e1]);
+      // A view's batch takes only its currency's payments.
+      const usdBatch = await usd.batches.create([u1.id, e1.id]);
+      expect(usdBatch.currency).to.equal("USD");
+      expect((await store.payments.get(e1.id))!.state).to.equal(PaymentState.Accepted);
+      const eurBatch = await eur.batches.create([e1.id]);
+      expect(eurBatch.currency).to.equal("EUR");
+      const unscoped = await store.batches.create([u2.id]);
+      expect(unscoped.currency, "the unscoped store's: its default currency").to.equal("USD");
+      expect((await eur.batches.claimBuilt("lane:a", 1, 10)).map((b) => b.key)).to.deep.equal([eurBatch.key]);
+      expect((await usd.batches.listByState([BatchState.Built])).map((b) => b.key)).to.deep.equal([
+        usdBatch.key,
+        unscoped.key,
+      ]);
+      for (const [view, batch, payment] of [
+        [usd, usdBatch, u1],
+        [eur, eurBatch, e1],
+      ] as const) {
+        await view.batches.update(batch.key, { state: BatchState.Confirmed, batchId: 1n });
+        await view.payments.updateMany([
+          { id: payment.id, state: PaymentState.Escrowed, fields: { batchId: 1n, releaseAt: 100n } },
+        ]);
+      }
+      expect(await eur.batches.get(usdBatch.key)).to.equal(null);
+      await eur.batches.update(usdBatch.key, { state: BatchState.Reorged });
+      expect((await usd.batches.get(usdBatch.key))!.state).to.equal(BatchState.Confirmed);
+      expect((await usd.batches.getByBatchId(1n))!.key).to.equal(usdBatch.key);
+      expect((await eur.batches.getByBatchId(1n))!.key).to.equal(eurBatch.key);
+      expect((await usd.payments.listByBatchIds([1n], [PaymentState.Escrowed])).map((p) => p.id)).to.deep.equal([
+        u1.id,
+      ]);
+      expect((await eur.payments.listByBatchIds([1n], [PaymentState.Escrowed])).map((p) => p.id)).to.deep.equal([
+        e1.id,
+      ]);
+      expect(await usd.payments.releasableTranches([PaymentState.Escrowed], 100n)).to.deep.equal([
+        { merchantId: 1n, batchId: 1n },
+      ]);
+      expect(await eur.payments.releasableTranches([PaymentState.Escrowed], 100n)).to.deep.equal([
+        { merchantId: 2n, batchId: 1n },
+      ]);
+      expect(await store.payments.releasableTranches([PaymentState.Escrowed], 100n)).to.have.deep.members([
+        { merchantId: 1n, batchId: 1n },
+        { merchantId: 2n, batchId: 1n },
+      ]);
+      // Adopting the same (batch id, transaction) in two currencies records two batches.
+      const adopted = { leaves: [u1.id], batchId: 9n, root: u1.id, txHash: u2.id, blockNumber: 5n, blockHash: u2.id };
+      const a = await usd.batches.adopt(adopted);
+      const b = await eur.batches.adopt(adopted);
+      expect([a.currency, b.currency]).to.deep.equal(["USD", "EUR"]);
+      expect((await eur.batches.adopt(adopted)).key).to.equal(b.key);
+    });
+
+    it("settlements, payment requests and relay requests are per view; the unscoped store sees them all", async () => {
+      const s1 = await usd.settlements.create(1n, [1n]);
+      const s2 = await eur.settlements.create(1n, [1n]);
+      const s3 = await store.settlements.create(1n, [2n]);
+      expect([s1.currency, s2.currency, s3.currency]).to.deep.equal(["USD", "EUR", "USD"]);
+      const keys = (page: { items: { key: number }[] }) => page.items.map((s) => s.key);
+      expect(keys(await eur.settlements.listByMerchant(1n, 10))).to.deep.equal([s2.key]);
+      expect(keys(await store.settlements.listByMerchant(1n, 10))).to.deep.equal([s3.key, s2.key, s1.key]);
+      expect((await usd.settlements.listByState(["built"])).map((s) => s.key)).to.deep.equal([s1.key, s3.key]);
+      await eur.settlements.update(s1.key, { state: "confirmed" });
+      expect((await usd.settlements.listByState(["built"])).map((s) => s.key)).to.deep.equal([s1.key, s3.key]);
+
+      await eur.requests.create(paymentRequest("req_eur", "EUR"));
+      await store.requests.create(paymentRequest("req_usd", "USD"));
+      expect(await usd.requests.get("req_eur")).to.equal(null);
+      expect((await store.requests.get("req_eur"))!.currency).to.equal("EUR");
+      expect((await usd.requests.get("req_usd"))!.currency).to.equal("USD");
+
+      const r1 = await usd.relayRequests.enqueue(relayRequest(1));
+      const r2 = await eur.relayRequests.enqueue(relayRequest(2));
+      const r3 = await store.relayRequests.enqueue(relayRequest(3, { currency: "EUR" }));
+      expect([r1.record.currency, r2.record.currency, r3.record.currency]).to.deep.equal(["USD", "EUR", "EUR"]);
+      // The same request queued again through another view: the stored one, unchanged.
+      expect((await usd.relayRequests.enqueue(relayRequest(2))).record).to.deep.equal(r2.record);
+      expect(await usd.relayRequests.get(r2.record.id)).to.equal(null);
+      expect((await usd.relayRequests.countByState()).queued).to.equal(1);
+      expect((await store.relayRequests.countByState()).queued).to.equal(3);
+      expect((await eur.relayRequests.claim("lane:a", 2_000, 10)).map((r) => r.id)).to.deep.equal([
+        r2.record.id,
+        r3.record.id,
+      ]);
+      expect(await usd.relayRequests.markSent(r2.record.id, hex32(1), 2_000)).to.equal(false);
+      expect(await eur.relayRequests.markSent(r2.record.id, hex32(1), 2_000)).to.equal(true);
+    });
+
+    it("the report index keeps events and a cursor per currency; the unscoped one moves the default currency's", async () => {
+      await usd.reportIndex.append(reportEventsOf(1n, 10n, "USD"), cursorAt(20n));
+      // Another escrow's logs of the same chain: other blocks or other log indexes.
+      await eur.reportIndex.append(reportEventsOf(1n, 30n, "EUR"), cursorAt(40n));
+      expect(await usd.reportIndex.cursor()).to.deep.equal(cursorAt(20n));
+      expect(await eur.reportIndex.cursor()).to.deep.equal(cursorAt(40n));
+      expect(await store.reportIndex.cursor()).to.deep.equal(cursorAt(20n));
+      expect((await usd.reportIndex.events(1n, 100n)).events.map((e) => e.blockNumber)).to.satisfy((blocks: bigint[]) =>
+        blocks.every((b) => b < 30n),
+      );
+      expect((await eur.reportIndex.events(1n, 100n)).events).to.have.length(9);
+      expect((await store.reportIndex.events(1n, 100n)).events).to.have.length(18);
+      await eur.reportIndex.rewind(cursorAt(31n));
+      expect((await eur.reportIndex.events(1n, 100n)).events).to.have.length(4);
+      expect((await usd.reportIndex.events(1n, 100n)).events).to.have.length(9);
+      await eur.reportIndex.rewind(null);
+      expect(await eur.reportIndex.cursor()).to.equal(null);
+      expect(await usd.reportIndex.cursor()).to.deep.equal(cursorAt(20n));
+      expect((await store.reportIndex.events(1n, 100n)).events).to.have.length(9);
+    });
+  });
+}
+
+/** A payment request of merchant 3 in `currency`. */
+function paymentRequest(id: string, currency: string): PaymentRequestRecord {
+  return {
+    id,
+    currency,
+    merchantId: 3n,
+    amount: 5n,
+    orderRef: hex32(2),
+    orderRefText: null,
+    hold: 3_600n,
+    expiresAt: 1_000,
+    paymentId: null,
+    createdAt: 1,
+  };
+}
+
+const cursorAt = (blockNumber: bigint) => ({ blockNumber, blockHash: hex32(Number(blockNumber)), timestamp: 1_800 });
+
+/**
+ * The currency migration (SQLite 16, PostgreSQL 9) on a store an older relayer left at the version
+ * before it, with rows in it: they become the
+ * default currency the store is opened with, and the report cursor becomes that currency's.
+ */
+export function currencyMigrationSuite(openBefore: () => Promise<OldStoreFixture>): void {
+  describe("currencies: migration 16 on a store with rows", () => {
+    it("gives every existing row the default currency it is opened with", async () => {
+      const old = await openBefore();
+      try {
+        const p = makePayment(1, { nonce: 4n, amount: 7n });
+        const q = makePayment(2, { nonce: 5n, amount: 8n, state: PaymentState.Escrowed, batchId: 3n, releaseAt: 10n });
+        for (const r of [p, q]) {
+          await old.sql(
+            `INSERT INTO payments (id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline, signature,
+               state, refunded, batch_id, release_at, created_at, updated_at, hold)
+             VALUES ('${r.id}', '${r.payer.toLowerCase()}', '1', '${r.amount}', '${r.orderRef}', '${r.nonce}', '0',
+               '2000000000', '${r.signature}', '${r.state}', '0', ${r.batchId === null ? "NULL" : `'${r.batchId}'`},
+               ${r.releaseAt === null ? "NULL" : `'${r.releaseAt}'`}, ${r.createdAt}, ${r.updatedAt}, 3600)`,
+          );
+        }
+        await old.sql(
+          `INSERT INTO payment_requests (id, merchant_id, amount, order_ref, expires_at, created_at, hold)
+           VALUES ('req_1', '1', '5', '${hex32(1)}', 10, 1, 3600)`,
+        );
+        await old.sql(
+          `INSERT INTO batches (state, payment_ids, batch_id, created_at, updated_at) VALUES ('confirmed', '[]', '3', 1, 1)`,
+        );
+        await old.sql(
+          `INSERT INTO settlements (merchant_id, batch_ids, state, created_at, updated_at) VALUES ('1', '["3"]', 'built', 1, 1)`,
+        );
+        await old.sql(
+          `INSERT INTO relay_requests (id, operation, calldata, state, created_at, updated_at)
+           VALUES ('${hex32(9)}', 'confirmWithSignature', '0x12', 'queued', 1, 1)`,
+        );
+        await old.sql(
+          `INSERT INTO report_events (block_number, log_index, merchant_id, tx_hash, block_time, kind, fields)
+           VALUES (5, 0, '1', '${hex32(8)}', 1000, 'paid', '{"payout":"${ADDRESS_B.toLowerCase()}","amount":"4"}')`,
+        );
+        await old.sql(
+          `INSERT INTO report_index_cursor (id, block_number, block_hash, block_time) VALUES (1, 6, '${hex32(6)}', 1100)`,
+        );
+
+        const store = await old.open("USDC");
+        expect(store.defaultCurrency).to.equal("USDC");
+        expect(await store.schemaVersion()).to.equal(old.version + 1);
+        const usdc = store.forCurrency("USDC");
+        const usd = store.forCurrency("USD");
+        expect((await usdc.payments.get(p.id))!.currency).to.equal("USDC");
+        expect(await usd.payments.get(p.id)).to.equal(null);
+        expect(await usdc.payments.pendingAmountOf(p.payer)).to.equal(7n);
+        expect(await usdc.payments.pendingNoncesOf(p.payer)).to.deep.equal([4n]);
+        expect(await usd.payments.pendingAmountOf(p.payer)).to.equal(0n);
+        expect(await usdc.payments.releasableTranches([PaymentState.Escrowed], 10n)).to.deep.equal([
+          { merchantId: 1n, batchId: 3n },
+        ]);
+        expect((await usdc.requests.get("req_1"))!.currency).to.equal("USDC");
+        expect((await usdc.batches.getByBatchId(3n))!.currency).to.equal("USDC");
+        expect(await usd.batches.getByBatchId(3n)).to.equal(null);
+        expect((await usdc.settlements.listByState(["built"])).map((s) => s.currency)).to.deep.equal(["USDC"]);
+        expect((await usdc.relayRequests.get(hex32(9)))!.currency).to.equal("USDC");
+        expect(await usdc.reportIndex.cursor()).to.deep.equal({
+          blockNumber: 6n,
+          blockHash: hex32(6),
+          timestamp: 1100,
+        });
+        expect(await store.reportIndex.cursor(), "the unscoped cursor: the default currency's").to.deep.equal(
+          await usdc.reportIndex.cursor(),
+        );
+        expect(await usd.reportIndex.cursor()).to.equal(null);
+        expect((await usdc.reportIndex.events(1n, 10n)).events.map((e) => e.kind)).to.deep.equal(["paid"]);
+        // New rows are the view's; a second currency's same payer and nonce is free.
+        const next = makePayment(3, { currency: "EUR", nonce: 4n, amount: 7n });
+        expect([
+          ...(await store.forCurrency("EUR").payments.insertAcceptedGuarded([{ record: next, ceiling: 7n }])).values(),
+        ]).to.deep.equal(["inserted"]);
+      } finally {
+        await old.cleanup();
+      }
     });
   });
 }

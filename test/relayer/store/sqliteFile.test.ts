@@ -45,8 +45,15 @@ describe("SQLite store: file, re-clustering migration, serialised transactions",
       makePayment(2).id,
       makePayment(3).id,
     ]);
+    // A currency's view: the same reads, seeking on (payer, currency).
+    const usd = store.forCurrency("USD");
+    expect(await usd.payments.pendingAmountOf(payer)).to.equal(makePayment(2).amount + makePayment(3).amount);
+    expect(await usd.payments.pendingNoncesOf(payer)).to.deep.equal([2n, 3n]);
+    expect(await usd.payments.pendingOneOffAmountOf(payer)).to.equal(0n);
+    await usd.payments.insertAcceptedGuarded([{ record: makePayment(4), ceiling: 10n ** 9n }]);
     const pendingReads = [...new Set(seen.filter((sql) => /state IN \(/.test(sql) && sql.includes("payer = ?")))];
-    expect(pendingReads.length).to.be.at.least(3);
+    expect(pendingReads.length).to.be.at.least(6);
+    expect(pendingReads.filter((sql) => sql.includes("payer = ? AND currency = ?")).length).to.be.at.least(3);
     for (const sql of pendingReads) {
       const plan = (
         prepare(`EXPLAIN QUERY PLAN ${sql}`).all(
@@ -59,6 +66,39 @@ describe("SQLite store: file, re-clustering migration, serialised transactions",
         .map((row) => row.detail)
         .join("; ");
       expect(plan, sql).to.match(/USING (COVERING )?INDEX payments_pending\b/);
+      if (sql.includes("currency = ?")) expect(plan, sql).to.match(/\(payer=\? AND currency=\?/);
+    }
+  });
+
+  it("a currency's view seeks on its currency: listByState, getByBatchId, a merchant's report events", async () => {
+    const db = (store as unknown as { conn: { db: Database.Database } }).conn.db;
+    const seen: string[] = [];
+    const prepare = db.prepare.bind(db);
+    db.prepare = ((sql: string) => (seen.push(sql), prepare(sql))) as typeof db.prepare;
+    const eur = store.forCurrency("EUR");
+    await eur.payments.listByState(PaymentState.Accepted, 10);
+    await eur.batches.getByBatchId(1n);
+    await eur.reportIndex.events(1n, 10n);
+    const plans = new Map(
+      [
+        [/FROM payments WHERE state = \?/, /INDEX payments_state_created \(state=\? AND currency=\?\)/],
+        [/FROM batches WHERE batch_id = \?/, /INDEX batches_batch_id \(batch_id=\? AND currency=\?\)/],
+        [
+          /FROM report_events WHERE merchant_id = \?/,
+          /INDEX report_events_merchant_currency \(merchant_id=\? AND currency=\?/,
+        ],
+      ].map(([query, plan]) => [seen.find((sql) => query.test(sql))!, plan]),
+    );
+    for (const [sql, expected] of plans) {
+      const args = sql
+        .split("?")
+        .slice(1)
+        .map(() => null);
+      const plan = (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[])
+        .map((row) => row.detail)
+        .join("; ");
+      expect(plan, sql).to.match(expected);
+      expect(plan, sql).to.not.match(/TEMP B-TREE/);
     }
   });
 
@@ -67,7 +107,7 @@ describe("SQLite store: file, re-clustering migration, serialised transactions",
     const v1File = path.join(path.dirname(file), "v1.sqlite");
     const old = new Database(v1File);
     old.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-    old.exec(MIGRATIONS[0]);
+    old.exec(MIGRATIONS[0] as string);
     old.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)").run();
     const insert = old.prepare(
       `INSERT INTO payments (id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline, signature,

@@ -7,12 +7,19 @@
  * server this process starts once and stops when mocha finishes (src/localnet/postgres.ts).
  */
 import { randomBytes } from "node:crypto";
+import type { PoolClient } from "pg";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { RelayerStore, StoreKind } from "../../../src/relayer/store/types";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 import { openPostgresStore, type PostgresStore } from "../../../src/relayer/store/postgres";
+import {
+  migrate as migratePostgres,
+  MIGRATIONS as PG_MIGRATIONS,
+} from "../../../src/relayer/store/postgres/migrations";
+import { MIGRATIONS as SQLITE_MIGRATIONS } from "../../../src/relayer/store/sqlite/migrations";
+import { migrate as migrateSqlite } from "../../../src/relayer/store/sqlite/connection";
 import { createDatabase, ensurePostgres, freshSchema, type PostgresServer } from "../../../src/localnet/postgres";
 
 export const STORE_KINDS: readonly StoreKind[] = ["sqlite", "postgres"];
@@ -116,6 +123,87 @@ async function openPostgresFixture(): Promise<StoreFixture> {
       }
     },
     location: schema.url,
+    cleanup: async () => {
+      for (const store of opened) await store.close();
+      await schema.drop();
+    },
+  };
+}
+
+/** A database left at an older schema version, as an older relayer would leave it (migration tests). */
+export interface OldStoreFixture {
+  /** The schema version it was left at. */
+  version: number;
+  /** Raw SQL on the database (no parameters: the same text runs on both kinds). */
+  sql(query: string): Promise<Record<string, unknown>[]>;
+  /** Opens the current store on it (migrating it) with `defaultCurrency`. */
+  open(defaultCurrency: string): Promise<AnyStore>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A fresh database migrated up to schema `version` only (the older relayer's own migrations ran
+ * with "USD"); a negative `version` counts back from the current one (-1: the version before the
+ * last migration; the two stores number their migrations apart).
+ */
+export async function openStoreAtVersion(kind: StoreKind, version: number): Promise<OldStoreFixture> {
+  if (version < 0) version += (kind === "sqlite" ? SQLITE_MIGRATIONS : PG_MIGRATIONS).length;
+  const opened: AnyStore[] = [];
+  if (kind === "sqlite") {
+    const Database = (await import("better-sqlite3")).default;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-store-"));
+    const file = path.join(dir, "relayer.sqlite");
+    const db = new Database(file);
+    migrateSqlite(db, { defaultCurrency: "USD" }, version);
+    db.close();
+    return {
+      version,
+      sql: async (query) => {
+        const raw = new Database(file);
+        try {
+          const statement = raw.prepare(query);
+          return statement.reader ? (statement.all() as Record<string, unknown>[]) : (statement.run(), []);
+        } finally {
+          raw.close();
+        }
+      },
+      open: async (defaultCurrency) => {
+        const store = (await openSqliteStore(file, { defaultCurrency })) as unknown as AnyStore;
+        opened.push(store);
+        return store;
+      },
+      cleanup: async () => {
+        for (const store of opened) await store.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const schema = await freshSchema(await postgresTestDatabase(), "store");
+  const pg = (await import("pg")).default;
+  const query = async (text: string) => {
+    const client = new pg.Client({ connectionString: schema.url });
+    await client.connect();
+    try {
+      return (await client.query(text)).rows as Record<string, unknown>[];
+    } finally {
+      await client.end();
+    }
+  };
+  const client = new pg.Client({ connectionString: schema.url });
+  await client.connect();
+  try {
+    await migratePostgres(client as unknown as PoolClient, { defaultCurrency: "USD" }, version);
+  } finally {
+    await client.end();
+  }
+  return {
+    version,
+    sql: query,
+    open: async (defaultCurrency) => {
+      const store = await openPostgresStore(schema.url, { secretKey: TEST_SECRET_KEY, max: 4, defaultCurrency });
+      opened.push(store);
+      return store;
+    },
     cleanup: async () => {
       for (const store of opened) await store.close();
       await schema.drop();

@@ -31,6 +31,7 @@ describe("SQLite store: the intake writer thread", function () {
     const int = fc.oneof(fc.integer(), fc.maxSafeNat());
     const record: fc.Arbitrary<PaymentRecord> = fc.record({
       id: fc.oneof(hexBytes(32, 32), text),
+      currency: fc.oneof(fc.constantFrom("USD", "EUR", "USDC"), text),
       payer: fc.oneof(hexBytes(20, 20), text),
       merchantId: uint,
       amount: uint,
@@ -71,7 +72,25 @@ describe("SQLite store: the intake writer thread", function () {
     it("a request of payments as intake stores them is one line of comma-separated fields", function () {
       const p = makePayment(1, { requestId: "req_x" });
       expect(encodeInsert(3, [p])).to.equal(
-        [3, p.id, p.payer, 1, p.amount, p.orderRef, 1, 0, p.deadline, p.signature, "accepted", "", "", "", "", ""]
+        [
+          3,
+          p.id,
+          "USD",
+          p.payer,
+          1,
+          p.amount,
+          p.orderRef,
+          1,
+          0,
+          p.deadline,
+          p.signature,
+          "accepted",
+          "",
+          "",
+          "",
+          "",
+          "",
+        ]
           .concat([0, "", "req_x", "ecdsa", p.createdAt, p.updatedAt, p.hold])
           .join(","),
       );

@@ -42,6 +42,7 @@ export default defineRoute(
     const deadline = (chainTime > wallSeconds ? chainTime : wallSeconds) + BigInt(request.body.expiresIn);
     const record: PaymentRequestRecord = {
       id: `req_${randomBytes(16).toString("base64url")}`,
+      currency: ctx.store.defaultCurrency,
       merchantId,
       amount: value,
       orderRef,

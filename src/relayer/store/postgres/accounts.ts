@@ -2,9 +2,11 @@ import type { ApiKeyRecord, Hex, PaymentRequestRecord } from "../../domain";
 import type { ApiKeyRepository, PaymentRequestRepository } from "../types";
 import { dec, hex } from "../sqlite/codec";
 import type { PgConnection } from "./connection";
+import type { CurrencyScope } from "../currencyScope";
 
 interface RequestRow {
   id: string;
+  currency: string;
   merchant_id: string;
   amount: string;
   order_ref: string;
@@ -17,6 +19,7 @@ interface RequestRow {
 
 const toRequest = (r: RequestRow): PaymentRequestRecord => ({
   id: r.id,
+  currency: r.currency,
   merchantId: BigInt(r.merchant_id),
   amount: BigInt(r.amount),
   orderRef: r.order_ref as Hex,
@@ -28,12 +31,16 @@ const toRequest = (r: RequestRow): PaymentRequestRecord => ({
 });
 
 export class PgRequests implements PaymentRequestRepository {
-  constructor(private readonly conn: PgConnection) {}
+  constructor(
+    private readonly conn: PgConnection,
+    private readonly scope: CurrencyScope,
+  ) {}
 
   async create(r: PaymentRequestRecord): Promise<void> {
+    const currency = this.scope.accept(r.currency);
     await this.conn.query(
       `INSERT INTO payment_requests (id, merchant_id, amount, order_ref, order_ref_text, expires_at, payment_id,
-         created_at, hold) VALUES ($1, $2::numeric, $3::numeric, $4, $5, $6, $7, $8, $9)`,
+         created_at, hold, currency) VALUES ($1, $2::numeric, $3::numeric, $4, $5, $6, $7, $8, $9, $10)`,
       [
         r.id,
         dec(r.merchantId),
@@ -44,25 +51,37 @@ export class PgRequests implements PaymentRequestRepository {
         r.paymentId && hex(r.paymentId),
         r.createdAt,
         dec(r.hold),
+        currency,
       ],
     );
   }
 
   async get(id: string): Promise<PaymentRequestRecord | null> {
-    const rows = await this.conn.rows<RequestRow>("SELECT * FROM payment_requests WHERE id = $1", [id]);
+    const scope = this.scope.pg(2);
+    const rows = await this.conn.rows<RequestRow>(`SELECT * FROM payment_requests WHERE id = $1${scope.sql}`, [
+      id,
+      ...scope.values,
+    ]);
     return rows.length ? toRequest(rows[0]) : null;
   }
 
   async pruneExpiredBefore(before: number, limit: number): Promise<number> {
+    const scope = this.scope.pg(3);
     const result = await this.conn.query(
-      "DELETE FROM payment_requests WHERE id IN (SELECT id FROM payment_requests WHERE expires_at < $1 AND payment_id IS NULL LIMIT $2)",
-      [before, limit],
+      `DELETE FROM payment_requests WHERE id IN
+         (SELECT id FROM payment_requests WHERE expires_at < $1 AND payment_id IS NULL${scope.sql} LIMIT $2)`,
+      [before, limit, ...scope.values],
     );
     return result.rowCount ?? 0;
   }
 
   async markPaid(id: string, paymentId: Hex): Promise<void> {
-    await this.conn.query("UPDATE payment_requests SET payment_id = $1 WHERE id = $2", [hex(paymentId), id]);
+    const scope = this.scope.pg(3);
+    await this.conn.query(`UPDATE payment_requests SET payment_id = $1 WHERE id = $2${scope.sql}`, [
+      hex(paymentId),
+      id,
+      ...scope.values,
+    ]);
   }
 }
 

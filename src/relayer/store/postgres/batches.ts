@@ -12,6 +12,7 @@ import type { BatchRepository, Fence, Page, SettlementRepository, SubmissionRepo
 import { dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull } from "../sqlite/codec";
 import type { PgConnection } from "./connection";
 import { currentHolder } from "./leases";
+import type { CurrencyScope } from "../currencyScope";
 
 type Encoders<R> = { [K in keyof R]?: [string, (v: R[K]) => unknown] };
 
@@ -36,6 +37,7 @@ const bigOrNull = (v: string | null): bigint | null => (v === null ? null : BigI
 
 interface BatchRow {
   key: number;
+  currency: string;
   state: string;
   payment_ids: string;
   batch_id: string | null;
@@ -51,6 +53,7 @@ interface BatchRow {
 
 const toBatch = (r: BatchRow): BatchRecord => ({
   key: r.key,
+  currency: r.currency,
   state: r.state as BatchState,
   paymentIds: JSON.parse(r.payment_ids) as Hex[],
   batchId: bigOrNull(r.batch_id),
@@ -76,23 +79,25 @@ const BATCH_COLUMNS: Encoders<BatchRecord> = {
 };
 
 export class PgBatches implements BatchRepository {
-  constructor(private readonly conn: PgConnection) {}
+  constructor(
+    private readonly conn: PgConnection,
+    private readonly scope: CurrencyScope,
+  ) {}
 
   create(paymentIds: Hex[], gasEstimate: bigint | null = null): Promise<BatchRecord> {
     return this.conn.atomic(async (db) => {
       const now = Date.now();
       const ids = paymentIds.map(hex);
+      const currency = this.scope.forNew;
       const { rows } = await db.query<BatchRow>(
-        `INSERT INTO batches (state, payment_ids, gas_estimate, created_at, updated_at)
-         VALUES ($1, $2, $3::numeric, $4, $4) RETURNING *`,
-        [BatchState.Built, JSON.stringify(ids), decOrNull(gasEstimate), now],
+        `INSERT INTO batches (currency, state, payment_ids, gas_estimate, created_at, updated_at)
+         VALUES ($5, $1, $2, $3::numeric, $4, $4) RETURNING *`,
+        [BatchState.Built, JSON.stringify(ids), decOrNull(gasEstimate), now, currency],
       );
-      await db.query("UPDATE payments SET state = $1, batch_key = $2, updated_at = $3 WHERE id = ANY($4::text[])", [
-        PaymentState.Batched,
-        rows[0].key,
-        now,
-        ids,
-      ]);
+      await db.query(
+        "UPDATE payments SET state = $1, batch_key = $2, updated_at = $3 WHERE id = ANY($4::text[]) AND currency = $5",
+        [PaymentState.Batched, rows[0].key, now, ids, currency],
+      );
       return toBatch(rows[0]);
     });
   }
@@ -105,20 +110,22 @@ export class PgBatches implements BatchRepository {
     blockNumber: bigint;
     blockHash: Hex;
   }): Promise<BatchRecord> {
+    const currency = this.scope.forNew;
     return this.conn.atomic(async (db) => {
       // Two instances adopting the same batch at once must record it once.
       await db.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
-        `adopt:${dec(b.batchId)}:${hex(b.txHash)}`,
+        `adopt:${currency}:${dec(b.batchId)}:${hex(b.txHash)}`,
       ]);
       const known = await db.query<BatchRow>(
-        "SELECT * FROM batches WHERE batch_id = $1::numeric AND tx_hash = $2 AND state = $3 ORDER BY key DESC LIMIT 1",
-        [dec(b.batchId), hex(b.txHash), BatchState.Adopted],
+        `SELECT * FROM batches WHERE batch_id = $1::numeric AND currency = $4 AND tx_hash = $2 AND state = $3
+           ORDER BY key DESC LIMIT 1`,
+        [dec(b.batchId), hex(b.txHash), BatchState.Adopted, currency],
       );
       if (known.rows.length) return toBatch(known.rows[0]);
       const now = Date.now();
       const { rows } = await db.query<BatchRow>(
         `INSERT INTO batches (state, payment_ids, batch_id, root, tx_hash, block_number, block_hash, created_at,
-           updated_at) VALUES ($1, $2, $3::numeric, $4, $5, $6::numeric, $7, $8, $8) RETURNING *`,
+           updated_at, currency) VALUES ($1, $2, $3::numeric, $4, $5, $6::numeric, $7, $8, $8, $9) RETURNING *`,
         [
           BatchState.Adopted,
           JSON.stringify(b.leaves.map(hex)),
@@ -128,6 +135,7 @@ export class PgBatches implements BatchRepository {
           dec(b.blockNumber),
           hex(b.blockHash),
           now,
+          currency,
         ],
       );
       return toBatch(rows[0]);
@@ -135,49 +143,59 @@ export class PgBatches implements BatchRepository {
   }
 
   async get(key: number): Promise<BatchRecord | null> {
-    const rows = await this.conn.rows<BatchRow>("SELECT * FROM batches WHERE key = $1", [key]);
+    const scope = this.scope.pg(2);
+    const rows = await this.conn.rows<BatchRow>(`SELECT * FROM batches WHERE key = $1${scope.sql}`, [
+      key,
+      ...scope.values,
+    ]);
     return rows.length ? toBatch(rows[0]) : null;
   }
 
   async getByBatchId(batchId: bigint): Promise<BatchRecord | null> {
     // A reorged batch may share the id its replacement later confirms under: prefer the newest.
+    const scope = this.scope.pg(2);
     const rows = await this.conn.rows<BatchRow>(
-      "SELECT * FROM batches WHERE batch_id = $1::numeric ORDER BY key DESC LIMIT 1",
-      [dec(batchId)],
+      `SELECT * FROM batches WHERE batch_id = $1::numeric${scope.sql} ORDER BY key DESC LIMIT 1`,
+      [dec(batchId), ...scope.values],
     );
     return rows.length ? toBatch(rows[0]) : null;
   }
 
   async listByState(states: BatchState[]): Promise<BatchRecord[]> {
     if (states.length === 0) return [];
-    const rows = await this.conn.rows<BatchRow>("SELECT * FROM batches WHERE state = ANY($1::text[]) ORDER BY key", [
-      states,
-    ]);
+    const scope = this.scope.pg(2);
+    const rows = await this.conn.rows<BatchRow>(
+      `SELECT * FROM batches WHERE state = ANY($1::text[])${scope.sql} ORDER BY key`,
+      [states, ...scope.values],
+    );
     return rows.map(toBatch);
   }
 
   claimBuilt(lease: string, now: number, limit: number): Promise<BatchRecord[]> {
+    const inner = this.scope.pg(5, "b.currency");
+    const mine = this.scope.pg(3);
     return this.conn.atomic(async (db) => {
       // Unclaimed, or claimed by a lane whose lease is released or expired (its worker is gone);
       // SKIP LOCKED: two lanes claiming at once never take the same batch.
       await db.query(
         `UPDATE batches SET lane = $1 WHERE key IN (
-           SELECT b.key FROM batches b WHERE b.state = $2 AND (b.lane IS NULL OR (b.lane <> $1 AND NOT EXISTS (
+           SELECT b.key FROM batches b WHERE b.state = $2${inner.sql} AND (b.lane IS NULL OR (b.lane <> $1 AND NOT EXISTS (
              SELECT 1 FROM leases l WHERE l.name = b.lane AND l.holder <> '' AND l.expires_at > $3)))
            ORDER BY b.key LIMIT $4 FOR UPDATE SKIP LOCKED)`,
-        [lease, BatchState.Built, now, limit],
+        [lease, BatchState.Built, now, limit, ...inner.values],
       );
-      const { rows } = await db.query<BatchRow>("SELECT * FROM batches WHERE state = $1 AND lane = $2 ORDER BY key", [
-        BatchState.Built,
-        lease,
-      ]);
+      const { rows } = await db.query<BatchRow>(
+        `SELECT * FROM batches WHERE state = $1 AND lane = $2${mine.sql} ORDER BY key`,
+        [BatchState.Built, lease, ...mine.values],
+      );
       return rows.map(toBatch);
     });
   }
 
   async update(key: number, fields: Partial<Omit<BatchRecord, "key" | "paymentIds" | "createdAt">>): Promise<void> {
     const { sql, values } = assignments(BATCH_COLUMNS, fields, Date.now());
-    await this.conn.query(`UPDATE batches SET ${sql} WHERE key = $1`, [key, ...values]);
+    const scope = this.scope.pg(values.length + 2);
+    await this.conn.query(`UPDATE batches SET ${sql} WHERE key = $1${scope.sql}`, [key, ...values, ...scope.values]);
   }
 }
 
@@ -282,6 +300,7 @@ export class PgSubmissions implements SubmissionRepository {
 
 interface SettlementRow {
   key: number;
+  currency: string;
   merchant_id: string;
   batch_ids: string;
   tx_hash: string | null;
@@ -294,6 +313,7 @@ interface SettlementRow {
 
 const toSettlement = (r: SettlementRow): SettlementRecord => ({
   key: r.key,
+  currency: r.currency,
   merchantId: BigInt(r.merchant_id),
   batchIds: (JSON.parse(r.batch_ids) as string[]).map((v) => BigInt(v)),
   txHash: r.tx_hash as Hex | null,
@@ -313,14 +333,18 @@ const SETTLEMENT_COLUMNS: Encoders<SettlementRecord> = {
 };
 
 export class PgSettlements implements SettlementRepository {
-  constructor(private readonly conn: PgConnection) {}
+  constructor(
+    private readonly conn: PgConnection,
+    private readonly scope: CurrencyScope,
+  ) {}
 
+  /** A settlement of the view's currency (unscoped: the store's default currency). */
   async create(merchantId: bigint, batchIds: bigint[]): Promise<SettlementRecord> {
     const now = Date.now();
     const rows = await this.conn.rows<SettlementRow>(
-      `INSERT INTO settlements (merchant_id, batch_ids, state, created_at, updated_at)
-       VALUES ($1::numeric, $2, 'built', $3, $3) RETURNING *`,
-      [dec(merchantId), JSON.stringify(batchIds.map(dec)), now],
+      `INSERT INTO settlements (currency, merchant_id, batch_ids, state, created_at, updated_at)
+       VALUES ($4, $1::numeric, $2, 'built', $3, $3) RETURNING *`,
+      [dec(merchantId), JSON.stringify(batchIds.map(dec)), now, this.scope.forNew],
     );
     return toSettlement(rows[0]);
   }
@@ -330,16 +354,22 @@ export class PgSettlements implements SettlementRepository {
     fields: Partial<Omit<SettlementRecord, "key" | "merchantId" | "createdAt">>,
   ): Promise<void> {
     const { sql, values } = assignments(SETTLEMENT_COLUMNS, fields, Date.now());
-    await this.conn.query(`UPDATE settlements SET ${sql} WHERE key = $1`, [key, ...values]);
+    const scope = this.scope.pg(values.length + 2);
+    await this.conn.query(`UPDATE settlements SET ${sql} WHERE key = $1${scope.sql}`, [
+      key,
+      ...values,
+      ...scope.values,
+    ]);
   }
 
   /** Newest first, keyset on the settlement key. */
   async listByMerchant(merchantId: bigint, limit: number, cursor?: string): Promise<Page<SettlementRecord>> {
     const before = cursor === undefined ? Number.MAX_SAFE_INTEGER : (decodeCursor(cursor, ["number"])[0] as number);
     const take = Math.max(1, Math.floor(limit));
+    const scope = this.scope.pg(4);
     const rows = await this.conn.rows<SettlementRow>(
-      "SELECT * FROM settlements WHERE merchant_id = $1::numeric AND key < $2 ORDER BY key DESC LIMIT $3",
-      [dec(merchantId), before, take + 1],
+      `SELECT * FROM settlements WHERE merchant_id = $1::numeric AND key < $2${scope.sql} ORDER BY key DESC LIMIT $3`,
+      [dec(merchantId), before, take + 1, ...scope.values],
     );
     const items = rows.slice(0, take).map(toSettlement);
     return { items, nextCursor: rows.length > take ? encodeCursor([items[items.length - 1].key]) : null };
@@ -347,9 +377,10 @@ export class PgSettlements implements SettlementRepository {
 
   async listByState(states: SettlementRecord["state"][]): Promise<SettlementRecord[]> {
     if (states.length === 0) return [];
+    const scope = this.scope.pg(2);
     const rows = await this.conn.rows<SettlementRow>(
-      "SELECT * FROM settlements WHERE state = ANY($1::text[]) ORDER BY key",
-      [states],
+      `SELECT * FROM settlements WHERE state = ANY($1::text[])${scope.sql} ORDER BY key`,
+      [states, ...scope.values],
     );
     return rows.map(toSettlement);
   }

@@ -17,11 +17,16 @@
  * database: advisory locks per payer for the guarded intake, row locks for leases, token buckets,
  * webhook endpoint and relay request claims (FOR UPDATE SKIP LOCKED), ON CONFLICT for idempotency.
  *
+ * Currencies: one schema holds every currency's rows (a `currency` column); `forCurrency(code)` is
+ * a view whose currency-bound repositories carry the code (../currencyScope.ts), over the same pool
+ * and the same currency-free repositories.
+ *
  * Failures: a refused or lost connection, a server shutting down or starting, or a full disk
  * throw StorageUnavailableError (503 `storage_unavailable`), and `storage.failing` holds until a
  * write probe succeeds; the pool reconnects by itself once the server answers again.
  */
 import type { RelayerStore } from "../types";
+import { CurrencyScope, FALLBACK_CURRENCY } from "../currencyScope";
 import { SecretBox } from "../../runtime/secretBox";
 import { PgApiKeys, PgRequests } from "./accounts";
 import { PgBatches, PgSettlements, PgSubmissions } from "./batches";
@@ -55,26 +60,49 @@ export class PostgresStore implements RelayerStore {
   readonly rateLimits: PgRateLimits;
   readonly relayRequests: PgRelayRequests;
   readonly storage: StorageHealth;
+  readonly defaultCurrency: string;
+  /** The unscoped store this is a view of (itself when unscoped), and its views by code. */
+  private readonly root: PostgresStore;
+  private readonly views = new Map<string, PostgresStore>();
+  private readonly scope: CurrencyScope;
 
+  /** `view`: build a view of `view.root` for `view.currency` (forCurrency) instead of a new store. */
   constructor(
     private readonly conn: PgConnection,
-    box: SecretBox,
+    private readonly box: SecretBox,
+    defaultCurrency: string = FALLBACK_CURRENCY,
+    view?: { root: PostgresStore; currency: string },
   ) {
-    this.payments = new PgPayments(conn);
-    this.batches = new PgBatches(conn);
-    this.submissions = new PgSubmissions(conn);
-    this.settlements = new PgSettlements(conn);
-    this.requests = new PgRequests(conn);
-    this.apiKeys = new PgApiKeys(conn);
-    this.webhooks = new PgWebhooks(conn, box);
-    this.outbox = new PgOutbox(conn);
-    this.idempotency = new PgIdempotency(conn);
-    this.chainCursor = new PgChainCursors(conn);
-    this.reportIndex = new PgReportIndex(conn);
-    this.leases = new PgLeases(conn);
-    this.rateLimits = new PgRateLimits(conn);
-    this.relayRequests = new PgRelayRequests(conn);
+    const root = view?.root;
+    const scope = root ? root.scope.scopedTo(view.currency) : CurrencyScope.unscoped(defaultCurrency);
+    this.scope = scope;
+    this.root = root ?? this;
+    this.defaultCurrency = scope.forNew;
+    this.payments = new PgPayments(conn, scope);
+    this.batches = new PgBatches(conn, scope);
+    this.settlements = new PgSettlements(conn, scope);
+    this.requests = new PgRequests(conn, scope);
+    this.reportIndex = new PgReportIndex(conn, scope);
+    this.relayRequests = new PgRelayRequests(conn, scope);
+    // Currency-free: a view shares its store's.
+    this.submissions = root?.submissions ?? new PgSubmissions(conn);
+    this.apiKeys = root?.apiKeys ?? new PgApiKeys(conn);
+    this.webhooks = root?.webhooks ?? new PgWebhooks(conn, box);
+    this.outbox = root?.outbox ?? new PgOutbox(conn);
+    this.idempotency = root?.idempotency ?? new PgIdempotency(conn);
+    this.chainCursor = root?.chainCursor ?? new PgChainCursors(conn);
+    this.leases = root?.leases ?? new PgLeases(conn);
+    this.rateLimits = root?.rateLimits ?? new PgRateLimits(conn);
     this.storage = conn.storage;
+  }
+
+  forCurrency(code: string): PostgresStore {
+    let view = this.root.views.get(code);
+    if (!view) {
+      view = new PostgresStore(this.conn, this.box, this.root.defaultCurrency, { root: this.root, currency: code });
+      this.root.views.set(code, view);
+    }
+    return view;
   }
 
   transaction<T>(work: () => Promise<T>): Promise<T> {
@@ -108,6 +136,11 @@ export interface PostgresStoreOptions extends PoolOptions {
    * every instance on the database. Required: no file beside a shared database could hold it.
    */
   secretKey: Buffer;
+  /**
+   * The deployment's default currency code: what rows stored before the store knew currencies
+   * become (migration 16) and what creating calls without a currency use. Default "USD".
+   */
+  defaultCurrency?: string;
 }
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -119,14 +152,15 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions): Promise<PostgresStore> {
   const conn = new PgConnection(url, options);
+  const defaultCurrency = options.defaultCurrency ?? FALLBACK_CURRENCY;
   try {
     const client = await conn.pool.connect();
     try {
-      await migrate(client);
+      await migrate(client, { defaultCurrency });
     } finally {
       client.release();
     }
-    const store = new PostgresStore(conn, new SecretBox(options.secretKey));
+    const store = new PostgresStore(conn, new SecretBox(options.secretKey), defaultCurrency);
     await store.webhooks.sealPlaintextSecrets();
     return store;
   } catch (error) {

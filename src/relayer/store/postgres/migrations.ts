@@ -7,13 +7,17 @@
  * pending amounts, the settler compares release times), and read back as decimal strings that
  * become bigint without loss. Timestamps (ms), local keys, epochs and submitter nonces are BIGINT.
  * Hex is lowercase. Text keys that are ordered or paged on use COLLATE "C": byte order, the same
- * as SQLite's, whatever the database's locale. Every index names the query that needs it.
+ * as SQLite's, whatever the database's locale. Every index names the query that needs it. A
+ * migration that depends on how the store is opened (16: the default currency of the rows it
+ * backfills) is a function of the open options, as in the SQLite store.
  */
 import type pg from "pg";
+import { currencyCode } from "../currencyScope";
+import { migrationSql, type Migration, type MigrationOptions } from "../migration";
 
 const PENDING = "('accepted', 'batched', 'submitted')";
 
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE payments (
     seq            BIGSERIAL PRIMARY KEY,
@@ -335,6 +339,52 @@ export const MIGRATIONS: readonly string[] = [
   -- listReleasedOffTranche: released balances the settler pays (no tranche settles them)
   CREATE INDEX payments_released_off_tranche ON payments (merchant_id) WHERE state = 'released' AND timer IS NOT NULL;
   `,
+  // 16 (numbered as the SQLite store's; version 9 here): several currencies in one store
+  // (docs/CURRENCIES.md): each payment, payment request, batch,
+  // settlement, relay request and report event is one currency's (a code, "USD"), and the report
+  // index keeps one cursor per currency. Rows from before belong to the store's default currency:
+  // each column is added with that code as its default (PostgreSQL 11+ writes no row for it, every
+  // existing row reads it back), then the default is dropped, so an insert that names no currency
+  // fails rather than landing in the default one. At most one pending payment per (payer,
+  // currency, nonce): nonces are per escrow. listByState and getByBatchId take the currency after
+  // the column the unscoped reads seek on, so those keep their seeks (then sort what they seek;
+  // the chain jobs, which call them, are to run on a view per currency) and a view seeks on both.
+  // A merchant's report events get an index of their own per currency (few writes). No
+  // uniqueness moves on batches: on-chain batch ids were never unique here (a reorged batch shares
+  // its id with its replacement); report events keep their key (block, log index), unique across
+  // currencies since every escrow is on the one chain.
+  ({ defaultCurrency }: MigrationOptions) => {
+    const code = `'${currencyCode(defaultCurrency)}'`;
+    const tables = ["payments", "payment_requests", "batches", "settlements", "relay_requests", "report_events"];
+    return `
+  ${tables.map((t) => `ALTER TABLE ${t} ADD COLUMN currency TEXT NOT NULL DEFAULT ${code};`).join("\n  ")}
+  ${tables.map((t) => `ALTER TABLE ${t} ALTER COLUMN currency DROP DEFAULT;`).join("\n  ")}
+
+  -- pendingOf / pendingAmountOf / pendingNoncesOf / the guarded insert's pending sum; and at most one
+  -- pending payment per (payer, currency, nonce), across every instance
+  DROP INDEX payments_pending_nonce;
+  CREATE UNIQUE INDEX payments_pending_nonce ON payments (payer, currency, nonce) INCLUDE (amount)
+    WHERE state IN ${PENDING} AND nonce <> 18446744073709551615;
+  DROP INDEX payments_pending_one_off;
+  CREATE INDEX payments_pending_one_off ON payments (payer, currency) INCLUDE (amount)
+    WHERE state IN ${PENDING} AND nonce = 18446744073709551615;
+  -- listByState (oldest first), countByState
+  DROP INDEX payments_state_created;
+  CREATE INDEX payments_state_created ON payments (state, currency, created_at, id);
+  -- getByBatchId (newest first), adopt
+  DROP INDEX batches_batch_id;
+  CREATE INDEX batches_batch_id ON batches (batch_id, currency, key) WHERE batch_id IS NOT NULL;
+  -- events(merchant, toBlock) of one currency, in chain order (report_events_merchant stays for the
+  -- unscoped read of every currency's: few writes, and a merchant's events are many to sort)
+  CREATE INDEX report_events_merchant_currency ON report_events (merchant_id, currency, block_number, log_index);
+
+  -- One cursor per currency.
+  ALTER TABLE report_index_cursor ADD COLUMN currency TEXT NOT NULL DEFAULT ${code};
+  ALTER TABLE report_index_cursor ALTER COLUMN currency DROP DEFAULT;
+  ALTER TABLE report_index_cursor DROP COLUMN id;
+  ALTER TABLE report_index_cursor ADD PRIMARY KEY (currency);
+  `;
+  },
 ];
 
 /** Any constant: the advisory lock that serialises migrations of one database across instances. */
@@ -343,9 +393,13 @@ const MIGRATION_LOCK = 0x5374_6162_6c65; // "Stable"
 /**
  * Applies pending migrations in one transaction under a transaction-level advisory lock, so two
  * instances starting at once do not both apply them (the second waits, then finds nothing to do).
- * Returns the schema version.
+ * Returns the schema version. `upTo` (tests) stops at that version, as an older relayer would.
  */
-export async function migrate(client: pg.PoolClient): Promise<number> {
+export async function migrate(
+  client: pg.PoolClient,
+  options: MigrationOptions,
+  upTo: number = MIGRATIONS.length,
+): Promise<number> {
   await client.query("BEGIN");
   try {
     await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
@@ -357,12 +411,12 @@ export async function migrate(client: pg.PoolClient): Promise<number> {
     if (current > MIGRATIONS.length) {
       throw new Error(`database schema version ${current} is newer than this relayer (${MIGRATIONS.length})`);
     }
-    for (let version = current + 1; version <= MIGRATIONS.length; version++) {
-      await client.query(MIGRATIONS[version - 1]);
+    for (let version = current + 1; version <= upTo; version++) {
+      await client.query(migrationSql(MIGRATIONS[version - 1], options));
       await client.query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", [version, Date.now()]);
     }
     await client.query("COMMIT");
-    return MIGRATIONS.length;
+    return Math.max(current, upTo);
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw error;

@@ -14,6 +14,7 @@ import { decodeTimer, encodeTimer } from "../timerCodec";
 import { dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull } from "../sqlite/codec";
 import type { PgConnection, Queryable } from "./connection";
 import { enqueueAcceptedEvents } from "./outbox";
+import type { CurrencyScope } from "../currencyScope";
 
 export const PENDING_STATES = [PaymentState.Accepted, PaymentState.Batched, PaymentState.Submitted] as const;
 const PENDING_SQL = PENDING_STATES.map((s) => `'${s}'`).join(", ");
@@ -27,6 +28,7 @@ const ONE_OFF_SQL = `nonce = ${ONE_OFF_NONCE}`;
 
 interface PaymentRow {
   id: string;
+  currency: string;
   payer: string;
   merchant_id: string;
   amount: string;
@@ -55,6 +57,7 @@ const bigOrNull = (v: string | null): bigint | null => (v === null ? null : BigI
 
 export const toPayment = (r: PaymentRow): PaymentRecord => ({
   id: r.id as Hex,
+  currency: r.currency,
   payer: r.payer as Hex,
   merchantId: BigInt(r.merchant_id),
   amount: BigInt(r.amount),
@@ -79,7 +82,10 @@ export const toPayment = (r: PaymentRow): PaymentRecord => ({
   updatedAt: r.updated_at,
 });
 
-/** Column, encoder and SQL type (for a group update's arrays) of each updatable field; `id` and `createdAt` are immutable. */
+/**
+ * Column, encoder and SQL type (for a group update's arrays) of each updatable field; `id`,
+ * `currency` and `createdAt` are immutable.
+ */
 const COLUMNS: { [K in keyof PaymentRecord]?: [string, (v: PaymentRecord[K]) => unknown, string] } = {
   payer: ["payer", hex, "text"],
   merchantId: ["merchant_id", dec, "numeric"],
@@ -126,7 +132,7 @@ function assignments(fields: Partial<PaymentRecord>, now: number, first = 1): { 
   return { sql: parts.join(", "), values };
 }
 
-const INSERT_COLUMNS = `id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline, signature,
+const INSERT_COLUMNS = `id, currency, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline, signature,
   state, reject_reason, batch_key, batch_id, leaf_index, tx_hash, refunded, release_at, request_id, request_claim,
   signature_kind, created_at, updated_at, hold`;
 
@@ -141,10 +147,11 @@ async function insertRows(db: Queryable, payments: readonly PaymentRecord[]): Pr
   const col = <T>(f: (p: PaymentRecord) => T): T[] => payments.map(f);
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO payments (${INSERT_COLUMNS})
-     SELECT ${INSERT_COLUMNS} FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::text[],
-       $6::numeric[], $7::numeric[], $8::numeric[], $9::text[], $10::text[], $11::text[], $12::bigint[],
-       $13::numeric[], $14::integer[], $15::text[], $16::numeric[], $17::numeric[], $18::text[], $19::text[],
-       $20::text[], $21::bigint[], $22::bigint[], $23::bigint[]) WITH ORDINALITY AS t(${INSERT_COLUMNS}, ord)
+     SELECT ${INSERT_COLUMNS} FROM unnest($1::text[], $24::text[], $2::text[], $3::numeric[], $4::numeric[],
+       $5::text[], $6::numeric[], $7::numeric[], $8::numeric[], $9::text[], $10::text[], $11::text[],
+       $12::bigint[], $13::numeric[], $14::integer[], $15::text[], $16::numeric[], $17::numeric[], $18::text[],
+       $19::text[], $20::text[], $21::bigint[], $22::bigint[], $23::bigint[])
+       WITH ORDINALITY AS t(${INSERT_COLUMNS}, ord)
      ORDER BY ord
      ON CONFLICT DO NOTHING
      RETURNING id`,
@@ -172,6 +179,7 @@ async function insertRows(db: Queryable, payments: readonly PaymentRecord[]): Pr
       col((p) => p.createdAt),
       col((p) => p.updatedAt),
       col((p) => dec(p.hold)),
+      col((p) => p.currency),
     ],
   );
   for (const row of rows) inserted.add(row.id as Hex);
@@ -180,10 +188,18 @@ async function insertRows(db: Queryable, payments: readonly PaymentRecord[]): Pr
 
 const compare = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * Payments on the database, of one currency (a view) or all (`scope.currency` null). A view's every
+ * statement carries `scope.pg()`'s condition, reads by id and updates included.
+ */
 export class PgPayments implements PaymentRepository {
-  constructor(private readonly conn: PgConnection) {}
+  constructor(
+    private readonly conn: PgConnection,
+    private readonly scope: CurrencyScope,
+  ) {}
 
   insertAccepted(payments: PaymentRecord[]): Promise<Set<Hex>> {
+    for (const p of payments) this.scope.accept(p.currency);
     return this.conn.atomic(async (db) => {
       const inserted = await insertRows(db, payments);
       await enqueueAcceptedEvents(
@@ -197,58 +213,71 @@ export class PgPayments implements PaymentRepository {
   /**
    * One transaction per call (a whole group commit), in three statements whatever the group's size
    * (and at most three for its events, none when no merchant of the group listens):
-   * a transaction-level advisory lock per payer serialises guarded inserts of every instance (taken
-   * in sorted payer order, so two groups sharing payers cannot deadlock); then, under the locks, one
-   * read of the payers' pending payments, of the ids and payment requests stored already and of the
+   * a transaction-level advisory lock per (currency, payer) serialises guarded inserts of every
+   * instance (taken in sorted order, so two groups sharing payers cannot deadlock); then, under the
+   * locks, one read of the payers' pending payments in each currency, of the ids and payment requests stored already and of the
    * merchants that listen for webhooks; the items judged in order in memory; one multi-row insert of
    * the survivors; their `payment.accepted` events. Outcomes are those of the SQLite store's.
    */
   insertAcceptedGuarded(items: readonly GuardedInsert[]): Promise<Map<Hex, GuardedInsertOutcome>> {
+    for (const { record } of items) this.scope.accept(record.currency);
     return this.conn.atomic(async (db) => {
       const outcomes = new Map<Hex, GuardedInsertOutcome>();
       if (items.length === 0) return outcomes;
-      const payers = [...new Set(items.map((i) => hex(i.record.payer)))].sort();
+      // (currency, payer) keys: "<currency>:<payer>", a code never holding ":".
+      const keyOf = (record: PaymentRecord): string => `${record.currency}:${hex(record.payer)}`;
+      const keys = [...new Set(items.map((i) => keyOf(i.record)))].sort();
+      const payers = [...new Set(items.map((i) => hex(i.record.payer)))];
+      const currencies = [...new Set(items.map((i) => i.record.currency))];
       // Its own statement: a read in the same statement would take its snapshot before the wait.
       await db.query(
-        `SELECT pg_advisory_xact_lock(hashtextextended(p, 0))
-           FROM unnest($1::text[]) WITH ORDINALITY AS t(p, ord) ORDER BY ord`,
-        [payers],
+        `SELECT pg_advisory_xact_lock(hashtextextended(k, 0))
+           FROM unnest($1::text[]) WITH ORDINALITY AS t(k, ord) ORDER BY ord`,
+        [keys],
       );
       const claims = [...new Set(items.flatMap((i) => (i.record.requestId === null ? [] : [i.record.requestId])))];
       // Index scans in one statement, answering only what the guard asks: each payer's pending sum
       // (summed by the server from the pending index, one row per payer however many are pending)
       // and which of the group's nonces are pending. A join on the items' (payer, nonce) pairs
       // costs more to plan than the few rows `nonce = ANY` lets through and the client drops.
+      // Payers and currencies as two arrays (their product is a superset of the group's pairs; rows
+      // of a pair no item has are dropped below): the pending index is sought by payer, and the
+      // currency filters its entries (a payer's pending rows are few).
       const { rows } = await db.query<{ kind: number; key: string; amount: string | null; nonce: string | null }>(
-        `SELECT 0 AS kind, payer AS key, SUM(amount)::text AS amount, NULL AS nonce FROM payments
-           WHERE payer = ANY($1::text[]) AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL} GROUP BY payer
+        `SELECT 0 AS kind, currency || ':' || payer AS key, SUM(amount)::text AS amount, NULL AS nonce FROM payments
+           WHERE payer = ANY($1::text[]) AND currency = ANY($5::text[]) AND state IN (${PENDING_SQL})
+             AND ${FROM_BALANCE_SQL} GROUP BY payer, currency
          UNION ALL
-         SELECT 5, payer, SUM(amount)::text, NULL FROM payments
-           WHERE payer = ANY($1::text[]) AND state IN (${PENDING_SQL}) AND ${ONE_OFF_SQL} GROUP BY payer
+         SELECT 5, currency || ':' || payer, SUM(amount)::text, NULL FROM payments
+           WHERE payer = ANY($1::text[]) AND currency = ANY($5::text[]) AND state IN (${PENDING_SQL})
+             AND ${ONE_OFF_SQL} GROUP BY payer, currency
          UNION ALL
-         SELECT 4, payer, NULL, nonce::text FROM payments
-           WHERE payer = ANY($1::text[]) AND nonce = ANY($4::numeric[]) AND state IN (${PENDING_SQL})
-             AND ${FROM_BALANCE_SQL}
+         SELECT 4, currency || ':' || payer, NULL, nonce::text FROM payments
+           WHERE payer = ANY($1::text[]) AND currency = ANY($5::text[]) AND nonce = ANY($4::numeric[])
+             AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL}
          UNION ALL
          SELECT 1, id, NULL, NULL FROM payments WHERE id = ANY($2::text[])
          UNION ALL
          SELECT DISTINCT 2, merchant_id::text, NULL, NULL FROM webhook_endpoints
            WHERE merchant_id = ANY($3::numeric[]) AND disabled_at IS NULL
-         ${claims.length > 0 ? "UNION ALL SELECT 3, request_claim, NULL, NULL FROM payments WHERE request_claim = ANY($5::text[])" : ""}`,
+         ${claims.length > 0 ? "UNION ALL SELECT 3, request_claim, NULL, NULL FROM payments WHERE request_claim = ANY($6::text[])" : ""}`,
         [
           payers,
           [...new Set(items.map((i) => hex(i.record.id)))],
           [...new Set(items.map((i) => dec(i.record.merchantId)))],
           [...new Set(items.map((i) => dec(i.record.nonce)))],
+          currencies,
           ...(claims.length > 0 ? [claims] : []),
         ],
       );
       const pending = new Map<string, { sum: bigint; oneOffSum: bigint; nonces: Set<bigint> }>();
-      for (const payer of payers) pending.set(payer, { sum: 0n, oneOffSum: 0n, nonces: new Set() });
+      for (const key of keys) pending.set(key, { sum: 0n, oneOffSum: 0n, nonces: new Set() });
       const existing = new Set<string>();
       const live = new Set<bigint>();
       const claimed = new Set<string>();
       for (const r of rows) {
+        // A (payer, currency) pair of the product that no item has: nothing to judge against it.
+        if ((r.kind === 0 || r.kind === 5 || r.kind === 4) && !pending.has(r.key)) continue;
         if (r.kind === 0) pending.get(r.key)!.sum = BigInt(r.amount!);
         else if (r.kind === 5) pending.get(r.key)!.oneOffSum = BigInt(r.amount!);
         else if (r.kind === 4) pending.get(r.key)!.nonces.add(BigInt(r.nonce!));
@@ -263,7 +292,7 @@ export class PgPayments implements PaymentRepository {
           if (!outcomes.has(id)) outcomes.set(id, "duplicate");
           continue;
         }
-        const p = pending.get(hex(record.payer))!;
+        const p = pending.get(keyOf(record))!;
         const oneOff = isOneOff(record);
         if (!oneOff && p.nonces.has(record.nonce)) {
           outcomes.set(id, "nonce_unavailable");
@@ -300,14 +329,22 @@ export class PgPayments implements PaymentRepository {
   }
 
   async get(id: Hex): Promise<PaymentRecord | null> {
-    const rows = await this.conn.rows<PaymentRow>("SELECT * FROM payments WHERE id = $1", [hex(id)]);
+    const scope = this.scope.pg(2);
+    const rows = await this.conn.rows<PaymentRow>(`SELECT * FROM payments WHERE id = $1${scope.sql}`, [
+      hex(id),
+      ...scope.values,
+    ]);
     return rows.length ? toPayment(rows[0]) : null;
   }
 
   async getMany(ids: readonly Hex[]): Promise<Map<Hex, PaymentRecord>> {
     const found = new Map<Hex, PaymentRecord>();
     if (ids.length === 0) return found;
-    const rows = await this.conn.rows<PaymentRow>("SELECT * FROM payments WHERE id = ANY($1::text[])", [ids.map(hex)]);
+    const scope = this.scope.pg(2);
+    const rows = await this.conn.rows<PaymentRow>(`SELECT * FROM payments WHERE id = ANY($1::text[])${scope.sql}`, [
+      ids.map(hex),
+      ...scope.values,
+    ]);
     for (const row of rows) found.set(row.id as Hex, toPayment(row));
     return found;
   }
@@ -317,20 +354,22 @@ export class PgPayments implements PaymentRepository {
     chainTime: bigint,
   ): Promise<{ merchantId: bigint; batchId: bigint }[]> {
     if (states.length === 0) return [];
+    const scope = this.scope.pg(3);
     const rows = await this.conn.rows<{ merchant_id: string; batch_id: string }>(
       `SELECT DISTINCT merchant_id, batch_id FROM payments
          WHERE state = ANY($1::text[]) AND batch_id IS NOT NULL AND release_at IS NOT NULL
-           AND release_at <= $2::numeric`,
-      [states, dec(chainTime)],
+           AND release_at <= $2::numeric${scope.sql}`,
+      [states, dec(chainTime), ...scope.values],
     );
     return rows.map((r) => ({ merchantId: BigInt(r.merchant_id), batchId: BigInt(r.batch_id) }));
   }
 
   async listByBatchIds(batchIds: readonly bigint[], states: readonly PaymentState[]): Promise<PaymentRecord[]> {
     if (batchIds.length === 0 || states.length === 0) return [];
+    const scope = this.scope.pg(3);
     const rows = await this.conn.rows<PaymentRow>(
-      "SELECT * FROM payments WHERE batch_id = ANY($1::numeric[]) AND state = ANY($2::text[]) ORDER BY seq",
-      [batchIds.map(dec), states],
+      `SELECT * FROM payments WHERE batch_id = ANY($1::numeric[]) AND state = ANY($2::text[])${scope.sql} ORDER BY seq`,
+      [batchIds.map(dec), states, ...scope.values],
     );
     return rows.map(toPayment);
   }
@@ -340,27 +379,30 @@ export class PgPayments implements PaymentRepository {
     limit: number,
     skipMerchants: readonly bigint[] = [],
   ): Promise<PaymentRecord[]> {
+    const scope = this.scope.pg(4);
     const rows = await this.conn.rows<PaymentRow>(
       `SELECT * FROM payments WHERE timer_due_at IS NOT NULL AND timer_due_at <= $1::bigint
-         AND NOT (merchant_id = ANY($2::numeric[])) ORDER BY timer_due_at, id LIMIT $3`,
-      [dec(chainTime), skipMerchants.map(dec), limit],
+         AND NOT (merchant_id = ANY($2::numeric[]))${scope.sql} ORDER BY timer_due_at, id LIMIT $3`,
+      [dec(chainTime), skipMerchants.map(dec), limit, ...scope.values],
     );
     return rows.map(toPayment);
   }
 
   async listTimersAfter(block: bigint): Promise<PaymentRecord[]> {
+    const scope = this.scope.pg(2);
     const rows = await this.conn.rows<PaymentRow>(
-      "SELECT * FROM payments WHERE timer IS NOT NULL AND timer_block > $1::bigint ORDER BY timer_block, id",
-      [dec(block)],
+      `SELECT * FROM payments WHERE timer IS NOT NULL AND timer_block > $1::bigint${scope.sql} ORDER BY timer_block, id`,
+      [dec(block), ...scope.values],
     );
     return rows.map(toPayment);
   }
 
   async listReleasedOffTranche(merchantId?: bigint): Promise<PaymentRecord[]> {
+    const scope = this.scope.pg(2);
     const rows = await this.conn.rows<PaymentRow>(
       `SELECT * FROM payments WHERE state = '${PaymentState.Released}' AND timer IS NOT NULL
-         AND ($1::numeric IS NULL OR merchant_id = $1::numeric) ORDER BY merchant_id, id`,
-      [merchantId === undefined ? null : dec(merchantId)],
+         AND ($1::numeric IS NULL OR merchant_id = $1::numeric)${scope.sql} ORDER BY merchant_id, id`,
+      [merchantId === undefined ? null : dec(merchantId), ...scope.values],
     );
     return rows.map(toPayment);
   }
@@ -373,6 +415,12 @@ export class PgPayments implements PaymentRepository {
       values.push(value);
       return `$${values.length}`;
     };
+    // A view lists its own currency's payments only.
+    if (this.scope.currency !== null && filter.currency !== undefined && filter.currency !== this.scope.currency) {
+      return { items: [], nextCursor: null };
+    }
+    const currency = this.scope.currency ?? filter.currency;
+    if (currency !== undefined) where.push(`currency = ${param(currency)}`);
     if (filter.merchantId !== undefined) where.push(`merchant_id = ${param(dec(filter.merchantId))}::numeric`);
     if (filter.payer !== undefined) where.push(`payer = ${param(hex(filter.payer))}`);
     if (filter.states !== undefined) {
@@ -398,9 +446,10 @@ export class PgPayments implements PaymentRepository {
   }
 
   async listByState(state: PaymentState, limit: number): Promise<PaymentRecord[]> {
+    const scope = this.scope.pg(3);
     const rows = await this.conn.rows<PaymentRow>(
-      "SELECT * FROM payments WHERE state = $1 ORDER BY created_at, id LIMIT $2",
-      [state, limit],
+      `SELECT * FROM payments WHERE state = $1${scope.sql} ORDER BY created_at, id LIMIT $2`,
+      [state, limit, ...scope.values],
     );
     return rows.map(toPayment);
   }
@@ -414,26 +463,29 @@ export class PgPayments implements PaymentRepository {
   }
 
   private async pendingSum(payer: Hex, funding: string): Promise<bigint> {
+    const scope = this.scope.pg(2);
     const rows = await this.conn.rows<{ sum: string | null }>(
-      `SELECT SUM(amount) AS sum FROM payments WHERE payer = $1 AND state IN (${PENDING_SQL}) AND ${funding}`,
-      [hex(payer)],
+      `SELECT SUM(amount) AS sum FROM payments WHERE payer = $1${scope.sql} AND state IN (${PENDING_SQL}) AND ${funding}`,
+      [hex(payer), ...scope.values],
     );
     return BigInt(rows[0].sum ?? "0");
   }
 
   async pendingNoncesOf(payer: Hex): Promise<bigint[]> {
+    const scope = this.scope.pg(2);
     const rows = await this.conn.rows<{ nonce: string }>(
-      `SELECT nonce FROM payments WHERE payer = $1 AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL}`,
-      [hex(payer)],
+      `SELECT nonce FROM payments WHERE payer = $1${scope.sql} AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL}`,
+      [hex(payer), ...scope.values],
     );
     return rows.map((r) => BigInt(r.nonce)).sort(compare);
   }
 
   async pendingOf(payer: Hex): Promise<PendingPayment[]> {
+    const scope = this.scope.pg(2);
     const rows = await this.conn.rows<{ id: string; amount: string; nonce: string; state: string }>(
       `SELECT id, amount, nonce, state FROM payments
-         WHERE payer = $1 AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL} ORDER BY seq`,
-      [hex(payer)],
+         WHERE payer = $1${scope.sql} AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL} ORDER BY seq`,
+      [hex(payer), ...scope.values],
     );
     return rows.map((r) => ({
       id: r.id as Hex,
@@ -452,7 +504,12 @@ export class PgPayments implements PaymentRepository {
   ): Promise<void> {
     if (ids.length === 0) return;
     const { sql, values } = assignments({ ...fields, state }, Date.now(), 2);
-    await this.conn.query(`UPDATE payments SET ${sql} WHERE id = ANY($1::text[])`, [ids.map(hex), ...values]);
+    const scope = this.scope.pg(values.length + 2);
+    await this.conn.query(`UPDATE payments SET ${sql} WHERE id = ANY($1::text[])${scope.sql}`, [
+      ids.map(hex),
+      ...values,
+      ...scope.values,
+    ]);
   }
 
   async update(updates: PaymentUpdate[]): Promise<void> {
@@ -465,15 +522,17 @@ export class PgPayments implements PaymentRepository {
     for (const rows of groupByShape(mergePaymentUpdates(updates, Date.now())).values()) {
       const keys = Object.keys(rows[0][1]).sort();
       const columns = keys.map(columnOf);
+      const scope = this.scope.pg(columns.length + 2, "p.currency");
       statements.push({
         sql: `UPDATE payments AS p SET ${columns.map(([name]) => `${name} = v.${name}`).join(", ")}
                 FROM unnest($1::text[], ${columns.map(([, , type], i) => `$${i + 2}::${type}[]`).join(", ")})
                   AS v(id, ${columns.map(([name]) => name).join(", ")})
-               WHERE p.id = v.id
+               WHERE p.id = v.id${scope.sql}
            RETURNING p.id`,
         values: [
           rows.map(([id]) => id),
           ...keys.map((key, i) => rows.map(([, fields]) => columns[i][1](fields[key as keyof PaymentRecord]))),
+          ...scope.values,
         ],
       });
     }
@@ -489,8 +548,10 @@ export class PgPayments implements PaymentRepository {
 
   async countByState(): Promise<Record<PaymentState, number>> {
     const counts = Object.fromEntries(Object.values(PaymentState).map((s) => [s, 0])) as Record<PaymentState, number>;
+    const scope = this.scope.pg(1);
     const rows = await this.conn.rows<{ state: PaymentState; n: number }>(
-      "SELECT state, COUNT(*) AS n FROM payments GROUP BY state",
+      `SELECT state, COUNT(*) AS n FROM payments WHERE TRUE${scope.sql} GROUP BY state`,
+      scope.values,
     );
     for (const r of rows) counts[r.state] = r.n;
     return counts;

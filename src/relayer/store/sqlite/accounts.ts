@@ -2,9 +2,11 @@ import type { ApiKeyRecord, Hex, PaymentRequestRecord } from "../../domain";
 import type { ApiKeyRepository, PaymentRequestRepository } from "../types";
 import { big, dec, hex } from "./codec";
 import type { Connection } from "./connection";
+import type { CurrencyScope } from "../currencyScope";
 
 interface RequestRow {
   id: string;
+  currency: string;
   merchant_id: string;
   amount: string;
   order_ref: string;
@@ -17,6 +19,7 @@ interface RequestRow {
 
 const toRequest = (r: RequestRow): PaymentRequestRecord => ({
   id: r.id,
+  currency: r.currency,
   merchantId: big(r.merchant_id),
   amount: big(r.amount),
   orderRef: r.order_ref as Hex,
@@ -28,17 +31,22 @@ const toRequest = (r: RequestRow): PaymentRequestRecord => ({
 });
 
 export class SqliteRequests implements PaymentRequestRepository {
-  constructor(private readonly conn: Connection) {}
+  constructor(
+    private readonly conn: Connection,
+    private readonly scope: CurrencyScope,
+  ) {}
 
   create(r: PaymentRequestRecord): Promise<void> {
+    const currency = this.scope.accept(r.currency);
     return this.conn.run(() => {
       this.conn
         .prepare(
-          `INSERT INTO payment_requests (id, merchant_id, amount, order_ref, order_ref_text, expires_at, payment_id,
-             created_at, hold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO payment_requests (id, currency, merchant_id, amount, order_ref, order_ref_text, expires_at,
+             payment_id, created_at, hold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           r.id,
+          currency,
           dec(r.merchantId),
           dec(r.amount),
           hex(r.orderRef),
@@ -53,26 +61,33 @@ export class SqliteRequests implements PaymentRequestRepository {
 
   get(id: string): Promise<PaymentRequestRecord | null> {
     return this.conn.run(() => {
-      const row = this.conn.prepare("SELECT * FROM payment_requests WHERE id = ?").get(id) as RequestRow | undefined;
+      const scope = this.scope.sqlite();
+      const row = this.conn
+        .prepare(`SELECT * FROM payment_requests WHERE id = ?${scope.sql}`)
+        .get(id, ...scope.values) as RequestRow | undefined;
       return row ? toRequest(row) : null;
     });
   }
 
   pruneExpiredBefore(before: number, limit: number): Promise<number> {
+    const scope = this.scope.sqlite();
     return this.conn.atomic(
       () =>
         this.conn
           .prepare(
             `DELETE FROM payment_requests WHERE id IN
-               (SELECT id FROM payment_requests WHERE expires_at < ? AND payment_id IS NULL LIMIT ?)`,
+               (SELECT id FROM payment_requests WHERE expires_at < ? AND payment_id IS NULL${scope.sql} LIMIT ?)`,
           )
-          .run(before, limit).changes,
+          .run(before, ...scope.values, limit).changes,
     );
   }
 
   markPaid(id: string, paymentId: Hex): Promise<void> {
     return this.conn.run(() => {
-      this.conn.prepare("UPDATE payment_requests SET payment_id = ? WHERE id = ?").run(hex(paymentId), id);
+      const scope = this.scope.sqlite();
+      this.conn
+        .prepare(`UPDATE payment_requests SET payment_id = ? WHERE id = ?${scope.sql}`)
+        .run(hex(paymentId), id, ...scope.values);
     });
   }
 }

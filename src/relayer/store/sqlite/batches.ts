@@ -12,6 +12,7 @@ import type { BatchRepository, Fence, Page, SettlementRepository, SubmissionRepo
 import { big, bigOrNull, dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull, placeholders } from "./codec";
 import type { Connection } from "./connection";
 import { assertLeaseHeld } from "./lease";
+import type { CurrencyScope } from "../currencyScope";
 
 type Encoders<R> = { [K in keyof R]?: [string, (v: R[K]) => unknown] };
 
@@ -34,6 +35,7 @@ function assignments<R>(map: Encoders<R>, fields: Partial<R>, now: number): { sq
 
 interface BatchRow {
   key: number;
+  currency: string;
   state: string;
   payment_ids: string;
   batch_id: string | null;
@@ -49,6 +51,7 @@ interface BatchRow {
 
 const toBatch = (r: BatchRow): BatchRecord => ({
   key: r.key,
+  currency: r.currency,
   state: r.state as BatchState,
   paymentIds: JSON.parse(r.payment_ids) as Hex[],
   batchId: bigOrNull(r.batch_id),
@@ -73,37 +76,46 @@ const BATCH_COLUMNS: Encoders<BatchRecord> = {
   gasEstimate: ["gas_estimate", decOrNull],
 };
 
-/** The rows of `table` in any of `states`, in key order. */
+/** The rows of `table` in any of `states` (of the scope's currency), in key order. */
 function listByState<Row, T>(
   conn: Connection,
+  scope: CurrencyScope,
   table: "batches" | "settlements",
   states: string[],
   map: (row: Row) => T,
 ): Promise<T[]> {
   return conn.run(() => {
     if (states.length === 0) return [];
+    const inScope = scope.sqlite();
     const rows = conn
-      .prepare(`SELECT * FROM ${table} WHERE state IN (${placeholders(states.length)}) ORDER BY key`)
-      .all(...states) as Row[];
+      .prepare(`SELECT * FROM ${table} WHERE state IN (${placeholders(states.length)})${inScope.sql} ORDER BY key`)
+      .all(...states, ...inScope.values) as Row[];
     return rows.map(map);
   });
 }
 
 export class SqliteBatches implements BatchRepository {
-  constructor(private readonly conn: Connection) {}
+  constructor(
+    private readonly conn: Connection,
+    private readonly scope: CurrencyScope,
+  ) {}
 
   create(paymentIds: Hex[], gasEstimate: bigint | null = null): Promise<BatchRecord> {
     return this.conn.atomic(() => {
       const now = Date.now();
       const ids = paymentIds.map(hex);
+      const currency = this.scope.forNew;
       const { lastInsertRowid } = this.conn
         .prepare(
-          "INSERT INTO batches (state, payment_ids, gas_estimate, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+          `INSERT INTO batches (currency, state, payment_ids, gas_estimate, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?)`,
         )
-        .run(BatchState.Built, JSON.stringify(ids), decOrNull(gasEstimate), now, now);
+        .run(currency, BatchState.Built, JSON.stringify(ids), decOrNull(gasEstimate), now, now);
       const key = Number(lastInsertRowid);
-      const mark = this.conn.prepare("UPDATE payments SET state = ?, batch_key = ?, updated_at = ? WHERE id = ?");
-      for (const id of ids) mark.run(PaymentState.Batched, key, now, id);
+      const mark = this.conn.prepare(
+        "UPDATE payments SET state = ?, batch_key = ?, updated_at = ? WHERE id = ? AND currency = ?",
+      );
+      for (const id of ids) mark.run(PaymentState.Batched, key, now, id, currency);
       return toBatch(this.conn.prepare("SELECT * FROM batches WHERE key = ?").get(key) as BatchRow);
     });
   }
@@ -117,17 +129,22 @@ export class SqliteBatches implements BatchRepository {
     blockHash: Hex;
   }): Promise<BatchRecord> {
     return this.conn.atomic(() => {
+      const currency = this.scope.forNew;
       const known = this.conn
-        .prepare("SELECT * FROM batches WHERE batch_id = ? AND tx_hash = ? AND state = ? ORDER BY key DESC LIMIT 1")
-        .get(dec(b.batchId), hex(b.txHash), BatchState.Adopted) as BatchRow | undefined;
+        .prepare(
+          `SELECT * FROM batches WHERE batch_id = ? AND currency = ? AND tx_hash = ? AND state = ?
+             ORDER BY key DESC LIMIT 1`,
+        )
+        .get(dec(b.batchId), currency, hex(b.txHash), BatchState.Adopted) as BatchRow | undefined;
       if (known) return toBatch(known);
       const now = Date.now();
       const { lastInsertRowid } = this.conn
         .prepare(
-          `INSERT INTO batches (state, payment_ids, batch_id, root, tx_hash, block_number, block_hash, created_at,
-             updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO batches (currency, state, payment_ids, batch_id, root, tx_hash, block_number, block_hash,
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
+          currency,
           BatchState.Adopted,
           JSON.stringify(b.leaves.map(hex)),
           dec(b.batchId),
@@ -144,7 +161,9 @@ export class SqliteBatches implements BatchRepository {
 
   get(key: number): Promise<BatchRecord | null> {
     return this.conn.run(() => {
-      const row = this.conn.prepare("SELECT * FROM batches WHERE key = ?").get(key) as BatchRow | undefined;
+      const scope = this.scope.sqlite();
+      const row = this.conn.prepare(`SELECT * FROM batches WHERE key = ?${scope.sql}`).get(key, ...scope.values) as
+        BatchRow | undefined;
       return row ? toBatch(row) : null;
     });
   }
@@ -152,32 +171,35 @@ export class SqliteBatches implements BatchRepository {
   getByBatchId(batchId: bigint): Promise<BatchRecord | null> {
     return this.conn.run(() => {
       // A reorged batch may share the id its replacement later confirms under: prefer the newest.
+      const scope = this.scope.sqlite();
       const row = this.conn
-        .prepare("SELECT * FROM batches WHERE batch_id = ? ORDER BY key DESC LIMIT 1")
-        .get(dec(batchId)) as BatchRow | undefined;
+        .prepare(`SELECT * FROM batches WHERE batch_id = ?${scope.sql} ORDER BY key DESC LIMIT 1`)
+        .get(dec(batchId), ...scope.values) as BatchRow | undefined;
       return row ? toBatch(row) : null;
     });
   }
 
   listByState(states: BatchState[]): Promise<BatchRecord[]> {
-    return listByState(this.conn, "batches", states, toBatch);
+    return listByState(this.conn, this.scope, "batches", states, toBatch);
   }
 
   claimBuilt(lease: string, now: number, limit: number): Promise<BatchRecord[]> {
+    const scope = this.scope.sqlite("b.currency");
+    const mine = this.scope.sqlite();
     return this.conn.atomic(() => {
       // Unclaimed, or claimed by a lane whose lease is released or expired (its worker is gone).
       this.conn
         .prepare(
           `UPDATE batches SET lane = ? WHERE key IN (
-             SELECT b.key FROM batches b WHERE b.state = ? AND (b.lane IS NULL OR (b.lane <> ? AND NOT EXISTS (
+             SELECT b.key FROM batches b WHERE b.state = ?${scope.sql} AND (b.lane IS NULL OR (b.lane <> ? AND NOT EXISTS (
                SELECT 1 FROM leases l WHERE l.name = b.lane AND l.holder <> '' AND l.expires_at > ?)))
              ORDER BY b.key LIMIT ?)`,
         )
-        .run(lease, BatchState.Built, lease, now, limit);
+        .run(lease, BatchState.Built, ...scope.values, lease, now, limit);
       return (
         this.conn
-          .prepare("SELECT * FROM batches WHERE state = ? AND lane = ? ORDER BY key")
-          .all(BatchState.Built, lease) as BatchRow[]
+          .prepare(`SELECT * FROM batches WHERE state = ? AND lane = ?${mine.sql} ORDER BY key`)
+          .all(BatchState.Built, lease, ...mine.values) as BatchRow[]
       ).map(toBatch);
     });
   }
@@ -185,7 +207,8 @@ export class SqliteBatches implements BatchRepository {
   update(key: number, fields: Partial<Omit<BatchRecord, "key" | "paymentIds" | "createdAt">>): Promise<void> {
     return this.conn.run(() => {
       const { sql, values } = assignments(BATCH_COLUMNS, fields, Date.now());
-      this.conn.prepare(`UPDATE batches SET ${sql} WHERE key = ?`).run(...values, key);
+      const scope = this.scope.sqlite();
+      this.conn.prepare(`UPDATE batches SET ${sql} WHERE key = ?${scope.sql}`).run(...values, key, ...scope.values);
     });
   }
 }
@@ -309,6 +332,7 @@ export class SqliteSubmissions implements SubmissionRepository {
 
 interface SettlementRow {
   key: number;
+  currency: string;
   merchant_id: string;
   batch_ids: string;
   tx_hash: string | null;
@@ -321,6 +345,7 @@ interface SettlementRow {
 
 const toSettlement = (r: SettlementRow): SettlementRecord => ({
   key: r.key,
+  currency: r.currency,
   merchantId: big(r.merchant_id),
   batchIds: (JSON.parse(r.batch_ids) as string[]).map(big),
   txHash: r.tx_hash as Hex | null,
@@ -340,16 +365,21 @@ const SETTLEMENT_COLUMNS: Encoders<SettlementRecord> = {
 };
 
 export class SqliteSettlements implements SettlementRepository {
-  constructor(private readonly conn: Connection) {}
+  constructor(
+    private readonly conn: Connection,
+    private readonly scope: CurrencyScope,
+  ) {}
 
+  /** A settlement of the view's currency (unscoped: the store's default currency). */
   create(merchantId: bigint, batchIds: bigint[]): Promise<SettlementRecord> {
     return this.conn.run(() => {
       const now = Date.now();
       const { lastInsertRowid } = this.conn
         .prepare(
-          "INSERT INTO settlements (merchant_id, batch_ids, state, created_at, updated_at) VALUES (?, ?, 'built', ?, ?)",
+          `INSERT INTO settlements (currency, merchant_id, batch_ids, state, created_at, updated_at)
+           VALUES (?, ?, ?, 'built', ?, ?)`,
         )
-        .run(dec(merchantId), JSON.stringify(batchIds.map(dec)), now, now);
+        .run(this.scope.forNew, dec(merchantId), JSON.stringify(batchIds.map(dec)), now, now);
       return toSettlement(
         this.conn.prepare("SELECT * FROM settlements WHERE key = ?").get(lastInsertRowid) as SettlementRow,
       );
@@ -359,7 +389,8 @@ export class SqliteSettlements implements SettlementRepository {
   update(key: number, fields: Partial<Omit<SettlementRecord, "key" | "merchantId" | "createdAt">>): Promise<void> {
     return this.conn.run(() => {
       const { sql, values } = assignments(SETTLEMENT_COLUMNS, fields, Date.now());
-      this.conn.prepare(`UPDATE settlements SET ${sql} WHERE key = ?`).run(...values, key);
+      const scope = this.scope.sqlite();
+      this.conn.prepare(`UPDATE settlements SET ${sql} WHERE key = ?${scope.sql}`).run(...values, key, ...scope.values);
     });
   }
 
@@ -368,15 +399,16 @@ export class SqliteSettlements implements SettlementRepository {
     return this.conn.run(() => {
       const before = cursor === undefined ? Number.MAX_SAFE_INTEGER : (decodeCursor(cursor, ["number"])[0] as number);
       const take = Math.max(1, Math.floor(limit));
+      const scope = this.scope.sqlite();
       const rows = this.conn
-        .prepare("SELECT * FROM settlements WHERE merchant_id = ? AND key < ? ORDER BY key DESC LIMIT ?")
-        .all(dec(merchantId), before, take + 1) as SettlementRow[];
+        .prepare(`SELECT * FROM settlements WHERE merchant_id = ? AND key < ?${scope.sql} ORDER BY key DESC LIMIT ?`)
+        .all(dec(merchantId), before, ...scope.values, take + 1) as SettlementRow[];
       const items = rows.slice(0, take).map(toSettlement);
       return { items, nextCursor: rows.length > take ? encodeCursor([items[items.length - 1].key]) : null };
     });
   }
 
   listByState(states: SettlementRecord["state"][]): Promise<SettlementRecord[]> {
-    return listByState(this.conn, "settlements", states, toSettlement);
+    return listByState(this.conn, this.scope, "settlements", states, toSettlement);
   }
 }

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import Database from "better-sqlite3";
+import { migrationSql, type MigrationOptions } from "../migration";
 import { MIGRATIONS } from "./migrations";
 import { StorageHealth } from "./storageErrors";
 
@@ -53,7 +54,8 @@ export class Connection {
   /** Disk full / I/O errors: mapped to StorageUnavailableError by run() and transaction(). */
   readonly storage = new StorageHealth(() => this.probeWrite());
 
-  constructor(filePath: string) {
+  /** `options`: what the migrations it applies depend on (see ./migrations.ts). */
+  constructor(filePath: string, options: MigrationOptions) {
     this.db = new Database(filePath);
     // WAL + FULL: every acknowledged commit is fsynced; intake's group commit amortises the fsync.
     this.db.pragma("journal_mode = WAL");
@@ -64,7 +66,7 @@ export class Connection {
     this.db.pragma(`cache_size = -${CACHE_KIB}`);
     const mode = this.db.pragma("journal_mode", { simple: true });
     if (String(mode).toLowerCase() !== "wal") throw new Error(`SQLite refused WAL mode (got ${String(mode)})`);
-    migrate(this.db);
+    migrate(this.db, options);
   }
 
   /**
@@ -194,19 +196,22 @@ export class Connection {
   }
 }
 
-/** Applies pending migrations, each in its own transaction; a reopen applies nothing. */
-export function migrate(db: Database.Database): number {
+/**
+ * Applies pending migrations, each in its own transaction; a reopen applies nothing. `upTo` (tests)
+ * stops at that version, as a store of an older relayer would be.
+ */
+export function migrate(db: Database.Database, options: MigrationOptions, upTo: number = MIGRATIONS.length): number {
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
   const current = (db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get() as { v: number | null }).v ?? 0;
   if (current > MIGRATIONS.length) {
     throw new Error(`database schema version ${current} is newer than this relayer (${MIGRATIONS.length})`);
   }
   const record = db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
-  for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+  for (let version = current + 1; version <= upTo; version++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[version - 1]);
+      db.exec(migrationSql(MIGRATIONS[version - 1], options));
       record.run(version, Date.now());
     }).immediate();
   }
-  return MIGRATIONS.length;
+  return Math.max(current, upTo);
 }

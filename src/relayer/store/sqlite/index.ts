@@ -12,10 +12,15 @@
  * awaits of `work`; store calls made from inside `work` join it, calls from elsewhere wait until
  * it ends (see Connection). Keep `work` short: no network calls while it is open.
  * Schema: versioned migrations in ./migrations.ts, applied on open, idempotent on reopen.
+ *
+ * Currencies: one file holds every currency's rows (a `currency` column); `forCurrency(code)` is a
+ * view whose currency-bound repositories carry the code (../currencyScope.ts), over the same
+ * connection and the same currency-free repositories.
  */
 import fs from "node:fs";
 import path from "node:path";
 import type { RelayerStore } from "../types";
+import { CurrencyScope, FALLBACK_CURRENCY } from "../currencyScope";
 import { loadOrCreateKeyFile, SecretBox } from "../../runtime/secretBox";
 import { SqliteApiKeys, SqliteRequests } from "./accounts";
 import { SqliteBatches, SqliteSettlements, SqliteSubmissions } from "./batches";
@@ -51,27 +56,50 @@ export class SqliteStore implements RelayerStore {
   readonly leases: SqliteLeases;
   readonly kind = "sqlite" as const;
   readonly storage: StorageHealth;
+  readonly defaultCurrency: string;
+  /** The unscoped store this is a view of (itself when unscoped), and its views by code. */
+  private readonly root: SqliteStore;
+  private readonly views = new Map<string, SqliteStore>();
+  private readonly scope: CurrencyScope;
 
+  /** `view`: build a view of `view.root` for `view.currency` (forCurrency) instead of a new store. */
   constructor(
     private readonly conn: Connection,
-    box: SecretBox,
+    private readonly box: SecretBox,
+    defaultCurrency: string = FALLBACK_CURRENCY,
+    view?: { root: SqliteStore; currency: string },
   ) {
-    this.payments = new SqlitePayments(conn);
-    this.batches = new SqliteBatches(conn);
-    this.submissions = new SqliteSubmissions(conn);
-    this.settlements = new SqliteSettlements(conn);
-    this.requests = new SqliteRequests(conn);
-    this.apiKeys = new SqliteApiKeys(conn);
-    this.webhooks = new SqliteWebhooks(conn, box);
-    this.outbox = new SqliteOutbox(conn);
-    this.idempotency = new SqliteIdempotency(conn);
-    this.chainCursor = new SqliteChainCursors(conn);
-    this.reportIndex = new SqliteReportIndex(conn);
-    this.rateLimits = new SqliteRateLimits(conn);
-    this.relayRequests = new SqliteRelayRequests(conn);
-    this.lease = new SqliteLease(conn);
-    this.leases = new SqliteLeases(conn);
+    const root = view?.root;
+    const scope = root ? root.scope.scopedTo(view.currency) : CurrencyScope.unscoped(defaultCurrency);
+    this.scope = scope;
+    this.root = root ?? this;
+    this.defaultCurrency = scope.forNew;
+    this.payments = new SqlitePayments(conn, scope);
+    this.batches = new SqliteBatches(conn, scope);
+    this.settlements = new SqliteSettlements(conn, scope);
+    this.requests = new SqliteRequests(conn, scope);
+    this.reportIndex = new SqliteReportIndex(conn, scope);
+    this.relayRequests = new SqliteRelayRequests(conn, scope);
+    // Currency-free: a view shares its store's.
+    this.submissions = root?.submissions ?? new SqliteSubmissions(conn);
+    this.apiKeys = root?.apiKeys ?? new SqliteApiKeys(conn);
+    this.webhooks = root?.webhooks ?? new SqliteWebhooks(conn, box);
+    this.outbox = root?.outbox ?? new SqliteOutbox(conn);
+    this.idempotency = root?.idempotency ?? new SqliteIdempotency(conn);
+    this.chainCursor = root?.chainCursor ?? new SqliteChainCursors(conn);
+    this.rateLimits = root?.rateLimits ?? new SqliteRateLimits(conn);
+    this.lease = root?.lease ?? new SqliteLease(conn);
+    this.leases = root?.leases ?? new SqliteLeases(conn);
     this.storage = conn.storage;
+  }
+
+  forCurrency(code: string): SqliteStore {
+    let view = this.root.views.get(code);
+    if (!view) {
+      view = new SqliteStore(this.conn, this.box, this.root.defaultCurrency, { root: this.root, currency: code });
+      this.root.views.set(code, view);
+    }
+    return view;
   }
 
   transaction<T>(work: () => Promise<T>): Promise<T> {
@@ -105,6 +133,11 @@ export interface SqliteStoreOptions {
   secretKey?: Buffer;
   /** Default: the database's path + ".key". */
   keyFile?: string;
+  /**
+   * The deployment's default currency code: what rows stored before the store knew currencies
+   * become (migration 16) and what creating calls without a currency use. Default "USD".
+   */
+  defaultCurrency?: string;
 }
 
 /** The key file used when no secret key is configured. */
@@ -117,7 +150,8 @@ export const defaultKeyFile = (filePath: string): string => `${path.resolve(file
 export async function openSqliteStore(filePath: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
   fs.mkdirSync(path.dirname(path.resolve(filePath)), { recursive: true });
   const key = options.secretKey ?? loadOrCreateKeyFile(options.keyFile ?? defaultKeyFile(filePath)).key;
-  const store = new SqliteStore(new Connection(filePath), new SecretBox(key));
+  const defaultCurrency = options.defaultCurrency ?? FALLBACK_CURRENCY;
+  const store = new SqliteStore(new Connection(filePath, { defaultCurrency }), new SecretBox(key), defaultCurrency);
   try {
     store.webhooks.sealPlaintextSecrets();
     store.submissions.backfillSigners();

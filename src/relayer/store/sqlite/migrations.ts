@@ -2,8 +2,11 @@
  * Schema migrations, applied in order; migration N (1-based) sets schema version N. Never edit a
  * migration that has shipped: append a new one. Money and on-chain ids that can exceed 2^53 are
  * TEXT decimal; timestamps (ms), local keys and submitter nonces are INTEGER. Hex is lowercase.
- * Every index names the query that needs it.
+ * Every index names the query that needs it. A migration that depends on how the store is opened
+ * (migration 16: the default currency of the rows it backfills) is a function of the open options.
  */
+import { currencyCode } from "../currencyScope";
+import type { Migration } from "../migration";
 
 // The payment columns after the key, shared by migration 1 and the table migration 2 rebuilds;
 // the text each migration runs is what it was when it shipped.
@@ -27,7 +30,7 @@ const PAYMENT_COLUMNS = `    payer         TEXT NOT NULL,
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL`;
 
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE payments (
     id            TEXT PRIMARY KEY,
@@ -378,4 +381,58 @@ ${PAYMENT_COLUMNS}
   -- listReleasedOffTranche: released balances the settler pays (no tranche settles them)
   CREATE INDEX payments_released_off_tranche ON payments (merchant_id) WHERE state = 'released' AND timer IS NOT NULL;
   `,
+  // 16: several currencies in one store (docs/CURRENCIES.md): each payment, payment request, batch,
+  // settlement, relay request and report event is one currency's (a code, "USD"), and the report
+  // index keeps one cursor per currency. Rows from before belong to the store's default currency.
+  // SQLite adds a NOT NULL column only with a default, so the default is the backfill: the
+  // default currency's code, which every existing row reads back (no row is rewritten). It stays in
+  // the schema, but the store names the currency on every insert, so it is never relied on again.
+  // Indexes: the pending reads and the guarded insert seek on (payer, currency), listByState on
+  // (state, currency), getByBatchId on (batch_id, currency): the currency follows the column the
+  // unscoped reads seek on, so those keep their seeks (then sort what they seek; the chain jobs,
+  // which call them, are to run on a view per currency) and a view seeks on both. A merchant's
+  // report events get an index of their own per currency (few writes). No uniqueness moves:
+  // on-chain batch ids were never unique here (a reorged batch shares its id with its
+  // replacement); report events keep their key (block, log index), unique across currencies since
+  // every escrow is on the one chain. The cursor table is rebuilt with the currency as its key.
+  ({ defaultCurrency }) => {
+    const code = `'${currencyCode(defaultCurrency)}'`;
+    return `
+  ALTER TABLE payments ADD COLUMN currency TEXT NOT NULL DEFAULT ${code};
+  ALTER TABLE payment_requests ADD COLUMN currency TEXT NOT NULL DEFAULT ${code};
+  ALTER TABLE batches ADD COLUMN currency TEXT NOT NULL DEFAULT ${code};
+  ALTER TABLE settlements ADD COLUMN currency TEXT NOT NULL DEFAULT ${code};
+  ALTER TABLE relay_requests ADD COLUMN currency TEXT NOT NULL DEFAULT ${code};
+  ALTER TABLE report_events ADD COLUMN currency TEXT NOT NULL DEFAULT ${code};
+
+  -- pendingOf / pendingAmountOf / pendingNoncesOf and the guarded insert: a payer's pending rows of
+  -- one currency (the condition is still the queries' own text, PENDING_SQL)
+  DROP INDEX payments_pending;
+  CREATE INDEX payments_pending ON payments (payer, currency, nonce, amount, id, state)
+    WHERE state IN ('accepted', 'batched', 'submitted');
+  DROP INDEX payments_pending_one_off;
+  CREATE INDEX payments_pending_one_off ON payments (payer, currency, amount)
+    WHERE state IN ('accepted', 'batched', 'submitted') AND nonce = '18446744073709551615';
+  -- listByState (oldest first), countByState
+  DROP INDEX payments_state_created;
+  CREATE INDEX payments_state_created ON payments (state, currency, created_at, id);
+  -- getByBatchId (newest first), adopt
+  DROP INDEX batches_batch_id;
+  CREATE INDEX batches_batch_id ON batches (batch_id, currency) WHERE batch_id IS NOT NULL;
+  -- events(merchant, toBlock) of one currency, in chain order (report_events_merchant stays for the
+  -- unscoped read of every currency's: few writes, and a merchant's events are many to sort)
+  CREATE INDEX report_events_merchant_currency ON report_events (merchant_id, currency, block_number, log_index);
+
+  CREATE TABLE report_index_cursors (
+    currency     TEXT PRIMARY KEY,
+    block_number INTEGER NOT NULL,
+    block_hash   TEXT NOT NULL,
+    block_time   INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO report_index_cursors (currency, block_number, block_hash, block_time)
+    SELECT ${code}, block_number, block_hash, block_time FROM report_index_cursor;
+  DROP TABLE report_index_cursor;
+  ALTER TABLE report_index_cursors RENAME TO report_index_cursor;
+  `;
+  },
 ];

@@ -14,6 +14,7 @@ import { decodeTimer, encodeTimer } from "../timerCodec";
 import { big, bigOrNull, dec, decOrNull, decodeCursor, encodeCursor, hex, hexOrNull, placeholders } from "./codec";
 import { enqueueAcceptedEvents } from "./outbox";
 import type { Connection } from "./connection";
+import type { CurrencyScope } from "../currencyScope";
 
 /** Not yet final on chain: their amounts and nonces are still reserved against the payer. */
 /** Values per IN (...) list: well under SQLite's bound-parameter limit. */
@@ -33,6 +34,7 @@ const LIMB = 10n ** LIMB_DIGITS;
 
 interface PaymentRow {
   id: string;
+  currency: string;
   payer: string;
   merchant_id: string;
   amount: string;
@@ -59,6 +61,7 @@ interface PaymentRow {
 
 export const toPayment = (r: PaymentRow): PaymentRecord => ({
   id: r.id as Hex,
+  currency: r.currency,
   payer: r.payer as Hex,
   merchantId: big(r.merchant_id),
   amount: big(r.amount),
@@ -83,7 +86,7 @@ export const toPayment = (r: PaymentRow): PaymentRecord => ({
   updatedAt: r.updated_at,
 });
 
-/** Column and encoder for each updatable field; `id` and `createdAt` are immutable. */
+/** Column and encoder for each updatable field; `id`, `currency` and `createdAt` are immutable. */
 const COLUMNS: { [K in keyof PaymentRecord]?: [string, (v: PaymentRecord[K]) => unknown] } = {
   payer: ["payer", hex],
   merchantId: ["merchant_id", dec],
@@ -130,10 +133,18 @@ function assignments(fields: Partial<PaymentRecord>, now: number): { sql: string
   return { sql: parts.join(", "), values };
 }
 
+/**
+ * Payments on the file, of one currency (a view) or all (`scope.currency` null). A view's every
+ * statement carries `scope.sqlite()`'s condition, reads by id and updates included.
+ */
 export class SqlitePayments implements PaymentRepository {
-  constructor(private readonly conn: Connection) {}
+  constructor(
+    private readonly conn: Connection,
+    private readonly scope: CurrencyScope,
+  ) {}
 
   insertAccepted(payments: PaymentRecord[]): Promise<Set<Hex>> {
+    for (const p of payments) this.scope.accept(p.currency);
     return this.conn.atomic(() => {
       const inserted = new Set<Hex>();
       for (const p of payments) if (this.insertOne(p)) inserted.add(hex(p.id));
@@ -149,15 +160,18 @@ export class SqlitePayments implements PaymentRepository {
    * BEGIN IMMEDIATE takes SQLite's write lock before the pending payments are read, so every writer
    * on the file (each process, the intake writer thread) judges against all payments committed
    * before it, and none commits in between. Each item costs index seeks, not a read of the payer's
-   * pending payments: its id, its (payer, nonce) among the pending rows, and once per payer per
-   * call the pending sum (pendingSum), to which the call's own inserts are added.
+   * pending payments: its id, its (payer, currency, nonce) among the pending rows, and once per
+   * payer and currency per call the pending sum (pendingSum), to which the call's own inserts are
+   * added. Each record is judged in its own currency, in a view as in the unscoped store.
    */
   insertAcceptedGuarded(items: readonly GuardedInsert[]): Promise<Map<Hex, GuardedInsertOutcome>> {
+    for (const { record } of items) this.scope.accept(record.currency);
     return this.conn.atomic(() => {
       const outcomes = new Map<Hex, GuardedInsertOutcome>();
-      const sums = new Map<Hex, bigint>();
+      const sums = new Map<string, bigint>();
       const nonceTaken = this.conn.prepare(
-        `SELECT 1 FROM payments WHERE payer = ? AND nonce = ? AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL} LIMIT 1`,
+        `SELECT 1 FROM payments WHERE payer = ? AND currency = ? AND nonce = ? AND state IN (${PENDING_SQL})
+           AND ${FROM_BALANCE_SQL} LIMIT 1`,
       );
       const stored = this.conn.prepare("SELECT 1 FROM payments WHERE id = ?");
       const inserted: PaymentRecord[] = [];
@@ -169,12 +183,14 @@ export class SqlitePayments implements PaymentRepository {
         // A one-off payment is judged against the payer's pending one-off payments and its wallet
         // (`ceiling`), with no nonce of the window to take.
         const oneOff = isOneOff(record);
-        const sumKey = `${payer}:${oneOff ? "one-off" : "balance"}` as Hex;
+        const sumKey = `${record.currency}:${payer}:${oneOff ? "one-off" : "balance"}`;
         if (stored.get(id) !== undefined) outcome = "duplicate";
         // The call's own inserts are pending rows by now: the seek sees them.
-        else if (!oneOff && nonceTaken.get(payer, dec(record.nonce)) !== undefined) outcome = "nonce_unavailable";
-        else {
-          const sum = sums.get(sumKey) ?? this.pendingSum(payer, oneOff ? ONE_OFF_SQL : FROM_BALANCE_SQL);
+        else if (!oneOff && nonceTaken.get(payer, record.currency, dec(record.nonce)) !== undefined) {
+          outcome = "nonce_unavailable";
+        } else {
+          const sum =
+            sums.get(sumKey) ?? this.pendingSum(payer, record.currency, oneOff ? ONE_OFF_SQL : FROM_BALANCE_SQL);
           sums.set(sumKey, sum);
           if (sum + record.amount > ceiling) outcome = "insufficient_balance";
           // Not inserted although the guard passed: the payment request is claimed by another
@@ -197,27 +213,32 @@ export class SqlitePayments implements PaymentRepository {
   }
 
   /**
-   * The sum of a payer's pending amounts, added up by SQLite from the covering index. Amounts are
+   * The sum of a payer's pending amounts (of `currency`; null: of every currency, the unscoped
+   * store's read), added up by SQLite from the covering index. Amounts are
    * decimal text of up to 39 digits (uint128) and SQLite's integers have 63 bits, so each amount is
    * split into three 13-digit limbs summed apart: a limb sum stays exact below 920,000 rows. Rows
    * past those bounds (never written by intake) are summed in bigint instead.
    */
-  private pendingSum(payer: Hex, funding: string = FROM_BALANCE_SQL): bigint {
+  private pendingSum(payer: Hex, currency: string | null, funding: string = FROM_BALANCE_SQL): bigint {
+    const inCurrency = currency === null ? "" : " AND currency = ?";
+    const args = currency === null ? [payer] : [payer, currency];
     const row = this.conn
       .prepare(
         `SELECT COUNT(*) AS n, MAX(LENGTH(amount)) AS width,
            SUM(CAST(substr(amount, -13) AS INTEGER)) AS lo,
            SUM(CAST(substr(amount, -26, 13) AS INTEGER)) AS mid,
            SUM(CAST(substr(amount, -39, 13) AS INTEGER)) AS hi
-         FROM payments WHERE payer = ? AND state IN (${PENDING_SQL}) AND ${funding}`,
+         FROM payments WHERE payer = ?${inCurrency} AND state IN (${PENDING_SQL}) AND ${funding}`,
       )
       .safeIntegers(true)
-      .get(payer) as { n: bigint; width: bigint | null; lo: bigint | null; mid: bigint | null; hi: bigint | null };
+      .get(...args) as { n: bigint; width: bigint | null; lo: bigint | null; mid: bigint | null; hi: bigint | null };
     if (row.n === 0n) return 0n;
     if (row.width! > LIMB_DIGITS * 3n || row.n >= 900_000n) {
       const rows = this.conn
-        .prepare(`SELECT amount FROM payments WHERE payer = ? AND state IN (${PENDING_SQL}) AND ${funding}`)
-        .all(payer) as { amount: string }[];
+        .prepare(
+          `SELECT amount FROM payments WHERE payer = ?${inCurrency} AND state IN (${PENDING_SQL}) AND ${funding}`,
+        )
+        .all(...args) as { amount: string }[];
       return rows.reduce((total, r) => total + BigInt(r.amount), 0n);
     }
     return (row.hi! * LIMB + row.mid!) * LIMB + row.lo!;
@@ -229,14 +250,15 @@ export class SqlitePayments implements PaymentRepository {
     // and silently drop a payment the caller then acknowledges. The upsert clause covers only the
     // unique keys: the id (a retry) and request_claim (a second payment of one payment request).
     const insert = this.conn.prepare(
-      `INSERT INTO payments (id, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline, hold,
+      `INSERT INTO payments (id, currency, payer, merchant_id, amount, order_ref, nonce, valid_after, deadline, hold,
          signature, state, reject_reason, batch_key, batch_id, leaf_index, tx_hash, refunded, release_at,
          request_id, request_claim, signature_kind, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT DO NOTHING`,
     );
     const result = insert.run(
       hex(p.id),
+      p.currency,
       hex(p.payer),
       dec(p.merchantId),
       dec(p.amount),
@@ -265,7 +287,9 @@ export class SqlitePayments implements PaymentRepository {
 
   get(id: Hex): Promise<PaymentRecord | null> {
     return this.conn.run(() => {
-      const row = this.conn.prepare("SELECT * FROM payments WHERE id = ?").get(hex(id)) as PaymentRow | undefined;
+      const scope = this.scope.sqlite();
+      const row = this.conn.prepare(`SELECT * FROM payments WHERE id = ?${scope.sql}`).get(hex(id), ...scope.values) as
+        PaymentRow | undefined;
       return row ? toPayment(row) : null;
     });
   }
@@ -274,11 +298,12 @@ export class SqlitePayments implements PaymentRepository {
   getMany(ids: readonly Hex[]): Promise<Map<Hex, PaymentRecord>> {
     return this.conn.run(() => {
       const found = new Map<Hex, PaymentRecord>();
+      const scope = this.scope.sqlite();
       for (let at = 0; at < ids.length; at += IN_CHUNK) {
         const chunk = ids.slice(at, at + IN_CHUNK).map(hex);
         const rows = this.conn
-          .prepare(`SELECT * FROM payments WHERE id IN (${placeholders(chunk.length)})`)
-          .all(...chunk) as PaymentRow[];
+          .prepare(`SELECT * FROM payments WHERE id IN (${placeholders(chunk.length)})${scope.sql}`)
+          .all(...chunk, ...scope.values) as PaymentRow[];
         for (const row of rows) found.set(row.id as Hex, toPayment(row));
       }
       return found;
@@ -293,13 +318,14 @@ export class SqlitePayments implements PaymentRepository {
       if (states.length === 0) return [];
       // Grouped in SQLite: the settler asks on every tick, and decoding every held payment into a
       // record to find a handful of tranches cost the HTTP thread tens of milliseconds per tick.
+      const scope = this.scope.sqlite();
       const rows = this.conn
         .prepare(
           `SELECT DISTINCT merchant_id, batch_id FROM payments
              WHERE state IN (${placeholders(states.length)}) AND batch_id IS NOT NULL
-               AND release_at IS NOT NULL AND CAST(release_at AS INTEGER) <= ?`,
+               AND release_at IS NOT NULL AND CAST(release_at AS INTEGER) <= ?${scope.sql}`,
         )
-        .all(...states, chainTime) as { merchant_id: string; batch_id: string }[];
+        .all(...states, chainTime, ...scope.values) as { merchant_id: string; batch_id: string }[];
       return rows.map((r) => ({ merchantId: BigInt(r.merchant_id), batchId: BigInt(r.batch_id) }));
     });
   }
@@ -308,14 +334,15 @@ export class SqlitePayments implements PaymentRepository {
     return this.conn.run(() => {
       if (batchIds.length === 0 || states.length === 0) return [];
       const out: PaymentRecord[] = [];
+      const scope = this.scope.sqlite();
       for (let at = 0; at < batchIds.length; at += IN_CHUNK) {
         const chunk = batchIds.slice(at, at + IN_CHUNK).map(dec);
         const rows = this.conn
           .prepare(
             `SELECT * FROM payments WHERE batch_id IN (${placeholders(chunk.length)})
-               AND state IN (${placeholders(states.length)}) ORDER BY seq`,
+               AND state IN (${placeholders(states.length)})${scope.sql} ORDER BY seq`,
           )
-          .all(...chunk, ...states) as PaymentRow[];
+          .all(...chunk, ...states, ...scope.values) as PaymentRow[];
         out.push(...rows.map(toPayment));
       }
       return out;
@@ -325,21 +352,25 @@ export class SqlitePayments implements PaymentRepository {
   listTimersDue(chainTime: bigint, limit: number, skipMerchants: readonly bigint[] = []): Promise<PaymentRecord[]> {
     return this.conn.run(() => {
       const skip = skipMerchants.length === 0 ? "" : `AND merchant_id NOT IN (${placeholders(skipMerchants.length)})`;
+      const scope = this.scope.sqlite();
       const rows = this.conn
         .prepare(
-          `SELECT * FROM payments WHERE timer_due_at IS NOT NULL AND timer_due_at <= ? ${skip}
+          `SELECT * FROM payments WHERE timer_due_at IS NOT NULL AND timer_due_at <= ? ${skip}${scope.sql}
              ORDER BY timer_due_at, id LIMIT ?`,
         )
-        .all(chainTime, ...skipMerchants.map(dec), limit) as PaymentRow[];
+        .all(chainTime, ...skipMerchants.map(dec), ...scope.values, limit) as PaymentRow[];
       return rows.map(toPayment);
     });
   }
 
   listTimersAfter(block: bigint): Promise<PaymentRecord[]> {
     return this.conn.run(() => {
+      const scope = this.scope.sqlite();
       const rows = this.conn
-        .prepare("SELECT * FROM payments WHERE timer IS NOT NULL AND timer_block > ? ORDER BY timer_block, id")
-        .all(block) as PaymentRow[];
+        .prepare(
+          `SELECT * FROM payments WHERE timer IS NOT NULL AND timer_block > ?${scope.sql} ORDER BY timer_block, id`,
+        )
+        .all(block, ...scope.values) as PaymentRow[];
       return rows.map(toPayment);
     });
   }
@@ -347,12 +378,13 @@ export class SqlitePayments implements PaymentRepository {
   listReleasedOffTranche(merchantId?: bigint): Promise<PaymentRecord[]> {
     return this.conn.run(() => {
       const byMerchant = merchantId === undefined ? "" : "AND merchant_id = ?";
+      const scope = this.scope.sqlite();
       const rows = this.conn
         .prepare(
-          `SELECT * FROM payments WHERE state = '${PaymentState.Released}' AND timer IS NOT NULL ${byMerchant}
+          `SELECT * FROM payments WHERE state = '${PaymentState.Released}' AND timer IS NOT NULL ${byMerchant}${scope.sql}
              ORDER BY merchant_id, id`,
         )
-        .all(...(merchantId === undefined ? [] : [dec(merchantId)])) as PaymentRow[];
+        .all(...(merchantId === undefined ? [] : [dec(merchantId)]), ...scope.values) as PaymentRow[];
       return rows.map(toPayment);
     });
   }
@@ -361,6 +393,15 @@ export class SqlitePayments implements PaymentRepository {
     return this.conn.run(() => {
       const where: string[] = [];
       const values: unknown[] = [];
+      const currency = this.scope.currency ?? filter.currency;
+      // A view lists its own currency's payments only.
+      if (this.scope.currency !== null && filter.currency !== undefined && filter.currency !== this.scope.currency) {
+        return { items: [], nextCursor: null };
+      }
+      if (currency !== undefined) {
+        where.push("currency = ?");
+        values.push(currency);
+      }
       if (filter.merchantId !== undefined) {
         where.push("merchant_id = ?");
         values.push(dec(filter.merchantId));
@@ -403,37 +444,43 @@ export class SqlitePayments implements PaymentRepository {
 
   listByState(state: PaymentState, limit: number): Promise<PaymentRecord[]> {
     return this.conn.run(() => {
+      const scope = this.scope.sqlite();
       const rows = this.conn
-        .prepare("SELECT * FROM payments WHERE state = ? ORDER BY created_at, id LIMIT ?")
-        .all(state, limit) as PaymentRow[];
+        .prepare(`SELECT * FROM payments WHERE state = ?${scope.sql} ORDER BY created_at, id LIMIT ?`)
+        .all(state, ...scope.values, limit) as PaymentRow[];
       return rows.map(toPayment);
     });
   }
 
   pendingAmountOf(payer: Hex): Promise<bigint> {
-    return this.conn.run(() => this.pendingSum(hex(payer)));
+    return this.conn.run(() => this.pendingSum(hex(payer), this.scope.currency));
   }
 
   pendingOneOffAmountOf(payer: Hex): Promise<bigint> {
-    return this.conn.run(() => this.pendingSum(hex(payer), ONE_OFF_SQL));
+    return this.conn.run(() => this.pendingSum(hex(payer), this.scope.currency, ONE_OFF_SQL));
   }
 
   pendingNoncesOf(payer: Hex): Promise<bigint[]> {
     return this.conn.run(() => {
+      const scope = this.scope.sqlite();
       const rows = this.conn
-        .prepare(`SELECT nonce FROM payments WHERE payer = ? AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL}`)
-        .all(hex(payer)) as { nonce: string }[];
+        .prepare(
+          `SELECT nonce FROM payments WHERE payer = ?${scope.sql} AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL}`,
+        )
+        .all(hex(payer), ...scope.values) as { nonce: string }[];
       return rows.map((r) => BigInt(r.nonce)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     });
   }
 
   pendingOf(payer: Hex): Promise<PendingPayment[]> {
     return this.conn.run(() => {
+      const scope = this.scope.sqlite();
       const rows = this.conn
         .prepare(
-          `SELECT id, amount, nonce, state FROM payments WHERE payer = ? AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL}`,
+          `SELECT id, amount, nonce, state FROM payments
+             WHERE payer = ?${scope.sql} AND state IN (${PENDING_SQL}) AND ${FROM_BALANCE_SQL}`,
         )
-        .all(hex(payer)) as { id: string; amount: string; nonce: string; state: string }[];
+        .all(hex(payer), ...scope.values) as { id: string; amount: string; nonce: string; state: string }[];
       return rows.map((r) => ({
         id: r.id as Hex,
         amount: BigInt(r.amount),
@@ -452,8 +499,9 @@ export class SqlitePayments implements PaymentRepository {
   ): Promise<void> {
     return this.conn.atomic(() => {
       const { sql, values } = assignments({ ...fields, state }, Date.now());
-      const statement = this.conn.prepare(`UPDATE payments SET ${sql} WHERE id = ?`);
-      for (const id of ids) statement.run(...values, hex(id));
+      const scope = this.scope.sqlite();
+      const statement = this.conn.prepare(`UPDATE payments SET ${sql} WHERE id = ?${scope.sql}`);
+      for (const id of ids) statement.run(...values, hex(id), ...scope.values);
     });
   }
 
@@ -468,15 +516,16 @@ export class SqlitePayments implements PaymentRepository {
       return { keys, columns: keys.map(columnOf), rows };
     });
     if (groups.length === 0) return Promise.resolve(new Set());
+    const scope = this.scope.sqlite();
     return this.conn.atomic(() => {
       const written = new Set<Hex>();
       for (const { keys, columns, rows } of groups) {
         const statement = this.conn.prepare(
-          `UPDATE payments SET ${columns.map(([name]) => `${name} = ?`).join(", ")} WHERE id = ?`,
+          `UPDATE payments SET ${columns.map(([name]) => `${name} = ?`).join(", ")} WHERE id = ?${scope.sql}`,
         );
         for (const [id, fields] of rows) {
           const values = keys.map((key, i) => columns[i][1](fields[key as keyof PaymentRecord]));
-          if (statement.run(...values, id).changes > 0) written.add(id);
+          if (statement.run(...values, id, ...scope.values).changes > 0) written.add(id);
         }
       }
       return written;
@@ -486,7 +535,10 @@ export class SqlitePayments implements PaymentRepository {
   countByState(): Promise<Record<PaymentState, number>> {
     return this.conn.run(() => {
       const counts = Object.fromEntries(Object.values(PaymentState).map((s) => [s, 0])) as Record<PaymentState, number>;
-      const rows = this.conn.prepare("SELECT state, COUNT(*) AS n FROM payments GROUP BY state").all() as {
+      const scope = this.scope.sqlite();
+      const rows = this.conn
+        .prepare(`SELECT state, COUNT(*) AS n FROM payments WHERE 1 = 1${scope.sql} GROUP BY state`)
+        .all(...scope.values) as {
         state: PaymentState;
         n: number;
       }[];

@@ -1,19 +1,23 @@
-/** The report index on SQLite: report_events and its one-row cursor (migration 13). */
+/** The report index on SQLite: report_events and its cursor per currency (migrations 13, 16). */
 import type { ReportEvent } from "../../../protocol/reports";
 import type { Hex } from "../../domain";
 import type { IndexedReportEvent, ReportIndexCursor, ReportIndexRepository } from "../types";
 import { encodeReportFields, readReportRows, type ReportEventRow } from "../reportEventCodec";
 import type { Connection } from "./connection";
 import { dec, hex } from "./codec";
+import type { CurrencyScope } from "../currencyScope";
 
 export class SqliteReportIndex implements ReportIndexRepository {
-  constructor(private readonly conn: Connection) {}
+  constructor(
+    private readonly conn: Connection,
+    private readonly scope: CurrencyScope,
+  ) {}
 
   cursor(): Promise<ReportIndexCursor | null> {
     return this.conn.run(() => {
       const row = this.conn
-        .prepare("SELECT block_number, block_hash, block_time FROM report_index_cursor WHERE id = 1")
-        .get() as { block_number: number; block_hash: string; block_time: number } | undefined;
+        .prepare("SELECT block_number, block_hash, block_time FROM report_index_cursor WHERE currency = ?")
+        .get(this.scope.forNew) as { block_number: number; block_hash: string; block_time: number } | undefined;
       return row
         ? { blockNumber: BigInt(row.block_number), blockHash: row.block_hash as Hex, timestamp: row.block_time }
         : null;
@@ -21,13 +25,15 @@ export class SqliteReportIndex implements ReportIndexRepository {
   }
 
   append(events: readonly IndexedReportEvent[], cursor: ReportIndexCursor): Promise<void> {
+    for (const { currency } of events) this.scope.accept(currency);
     return this.conn.atomic(() => {
       const insert = this.conn.prepare(
-        `INSERT INTO report_events (block_number, log_index, merchant_id, tx_hash, block_time, kind, fields, order_ref)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (block_number, log_index) DO NOTHING`,
+        `INSERT INTO report_events (currency, block_number, log_index, merchant_id, tx_hash, block_time, kind, fields,
+           order_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (block_number, log_index) DO NOTHING`,
       );
-      for (const { event, orderRef } of events) {
+      for (const { currency, event, orderRef } of events) {
         insert.run(
+          currency,
           event.blockNumber,
           event.logIndex,
           dec(event.merchantId),
@@ -43,25 +49,29 @@ export class SqliteReportIndex implements ReportIndexRepository {
   }
 
   rewind(cursor: ReportIndexCursor | null): Promise<void> {
+    const currency = this.scope.forNew;
     return this.conn.atomic(() => {
       if (cursor === null) {
-        this.conn.prepare("DELETE FROM report_events").run();
-        this.conn.prepare("DELETE FROM report_index_cursor").run();
+        this.conn.prepare("DELETE FROM report_events WHERE currency = ?").run(currency);
+        this.conn.prepare("DELETE FROM report_index_cursor WHERE currency = ?").run(currency);
         return;
       }
-      this.conn.prepare("DELETE FROM report_events WHERE block_number > ?").run(cursor.blockNumber);
+      this.conn
+        .prepare("DELETE FROM report_events WHERE block_number > ? AND currency = ?")
+        .run(cursor.blockNumber, currency);
       this.setCursor(cursor);
     });
   }
 
   events(merchantId: bigint, toBlock: bigint): Promise<{ events: ReportEvent[]; orderRefs: Map<Hex, Hex> }> {
     return this.conn.run(() => {
+      const scope = this.scope.sqlite();
       const rows = this.conn
         .prepare(
-          `SELECT * FROM report_events WHERE merchant_id = ? AND block_number <= ?
+          `SELECT * FROM report_events WHERE merchant_id = ?${scope.sql} AND block_number <= ?
            ORDER BY block_number, log_index`,
         )
-        .all(dec(merchantId), toBlock) as ReportEventRow[];
+        .all(dec(merchantId), ...scope.values, toBlock) as ReportEventRow[];
       return readReportRows(rows);
     });
   }
@@ -69,10 +79,10 @@ export class SqliteReportIndex implements ReportIndexRepository {
   private setCursor(cursor: ReportIndexCursor): void {
     this.conn
       .prepare(
-        `INSERT INTO report_index_cursor (id, block_number, block_hash, block_time) VALUES (1, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash,
-           block_time = excluded.block_time`,
+        `INSERT INTO report_index_cursor (currency, block_number, block_hash, block_time) VALUES (?, ?, ?, ?)
+         ON CONFLICT (currency) DO UPDATE SET block_number = excluded.block_number,
+           block_hash = excluded.block_hash, block_time = excluded.block_time`,
       )
-      .run(cursor.blockNumber, hex(cursor.blockHash), cursor.timestamp);
+      .run(this.scope.forNew, cursor.blockNumber, hex(cursor.blockHash), cursor.timestamp);
   }
 }

@@ -3,6 +3,7 @@ import type { Hex, PaymentRecord, PaymentState, RejectReason, SignatureKind } fr
 import type { GuardedInsert, GuardedInsertOutcome } from "../types";
 import { SingleWorker, type WorkerAnswer } from "../../runtime/workerThreads";
 import { hex } from "./codec";
+import { FALLBACK_CURRENCY } from "../currencyScope";
 import type { StorageHealth } from "./storageErrors";
 
 /**
@@ -32,6 +33,7 @@ const PAYMENTS_PER_CHUNK = 200;
 /** What the wire carries of a payment, in order: every field of PaymentRecord (checked below). */
 const FIELDS = [
   "id",
+  "currency",
   "payer",
   "merchantId",
   "amount",
@@ -94,6 +96,7 @@ function encodeChunk(seq: number, payments: readonly PaymentRecord[], ceilings?:
   for (const [index, p] of payments.entries()) {
     if (
       !plain(p.id) ||
+      !plain(p.currency) ||
       !plain(p.payer) ||
       !plain(p.orderRef) ||
       !plain(p.signature) ||
@@ -106,7 +109,7 @@ function encodeChunk(seq: number, payments: readonly PaymentRecord[], ceilings?:
       return encodeInsertJson(seq, payments, ceilings);
     }
     message +=
-      `,${p.id},${p.payer},${p.merchantId},${p.amount},${p.orderRef},${p.nonce},${p.validAfter},${p.deadline}` +
+      `,${p.id},${p.currency},${p.payer},${p.merchantId},${p.amount},${p.orderRef},${p.nonce},${p.validAfter},${p.deadline}` +
       `,${p.signature},${p.state},${p.rejectReason ?? ""},${p.batchKey ?? ""},${p.batchId ?? ""},${p.leafIndex ?? ""}` +
       `,${p.txHash ?? ""},${p.refunded},${p.releaseAt ?? ""},${p.requestId ?? ""},${p.signatureKind ?? ""}` +
       `,${p.createdAt ?? ""},${p.updatedAt ?? ""},${p.hold}`;
@@ -121,6 +124,7 @@ function encodeInsertJson(seq: number, payments: readonly PaymentRecord[], ceili
   for (const [index, p] of payments.entries()) {
     values.push(
       p.id,
+      p.currency,
       p.payer,
       decimal(p.merchantId),
       decimal(p.amount),
@@ -181,28 +185,29 @@ function decodeChunk(message: string): DecodedInsert {
     if (guarded) ceilings.push(big(v[i + FIELDS.length]));
     payments.push({
       id: v[i] as Hex,
-      payer: v[i + 1] as Hex,
-      merchantId: big(v[i + 2]),
-      amount: big(v[i + 3]),
-      orderRef: v[i + 4] as Hex,
-      nonce: big(v[i + 5]),
-      validAfter: big(v[i + 6]),
-      deadline: big(v[i + 7]),
-      signature: v[i + 8] as Hex,
-      state: v[i + 9] as PaymentState,
-      rejectReason: str(v[i + 10]) as RejectReason | null,
-      batchKey: num(v[i + 11]),
-      batchId: bigOrNull(v[i + 12]),
-      leafIndex: num(v[i + 13]),
-      txHash: str(v[i + 14]) as Hex | null,
-      refunded: big(v[i + 15]),
-      releaseAt: bigOrNull(v[i + 16]),
-      requestId: str(v[i + 17]),
-      signatureKind: str(v[i + 18]) as SignatureKind | null,
+      currency: v[i + 1] as string,
+      payer: v[i + 2] as Hex,
+      merchantId: big(v[i + 3]),
+      amount: big(v[i + 4]),
+      orderRef: v[i + 5] as Hex,
+      nonce: big(v[i + 6]),
+      validAfter: big(v[i + 7]),
+      deadline: big(v[i + 8]),
+      signature: v[i + 9] as Hex,
+      state: v[i + 10] as PaymentState,
+      rejectReason: str(v[i + 11]) as RejectReason | null,
+      batchKey: num(v[i + 12]),
+      batchId: bigOrNull(v[i + 13]),
+      leafIndex: num(v[i + 14]),
+      txHash: str(v[i + 15]) as Hex | null,
+      refunded: big(v[i + 16]),
+      releaseAt: bigOrNull(v[i + 17]),
+      requestId: str(v[i + 18]),
+      signatureKind: str(v[i + 19]) as SignatureKind | null,
       // Numbers, but a null one (which the insert refuses) gets there as null.
-      createdAt: num(v[i + 19]) as number,
-      updatedAt: num(v[i + 20]) as number,
-      hold: big(v[i + 21]),
+      createdAt: num(v[i + 20]) as number,
+      updatedAt: num(v[i + 21]) as number,
+      hold: big(v[i + 22]),
       timer: null,
     });
   }
@@ -289,11 +294,16 @@ export class WriterThread {
   constructor(
     file: string,
     private readonly storage?: StorageHealth,
-    options: { maxPageCount?: number } = {},
+    options: { maxPageCount?: number; defaultCurrency?: string } = {},
   ) {
     this.thread = new SingleWorker({
       module: path.join(__dirname, "writerWorker"),
-      workerData: { file: path.resolve(file), maxPageCount: options.maxPageCount },
+      workerData: {
+        file: path.resolve(file),
+        maxPageCount: options.maxPageCount,
+        // What its connection's migrations would backfill with, were it the first to open the file.
+        defaultCurrency: options.defaultCurrency ?? FALLBACK_CURRENCY,
+      },
       name: "intake writer",
       thread: "intake writer thread",
       encode: (seq, request) =>

@@ -6,16 +6,22 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { errorText } from "../../runtime/workerThreads";
+import { CurrencyScope } from "../currencyScope";
 import { Connection } from "./connection";
 import { SqlitePayments } from "./payments";
 import { decodeInsert, encodeInserted, encodeInsertFailed, encodeOutcomes } from "./writerThread";
 
 const CHECKPOINT_INTERVAL_MS = 250;
 
-const { file, maxPageCount } = workerData as { file: string; maxPageCount?: number };
-const connection = new Connection(file);
+const { file, maxPageCount, defaultCurrency } = workerData as {
+  file: string;
+  maxPageCount?: number;
+  defaultCurrency: string;
+};
+const connection = new Connection(file, { defaultCurrency });
 if (maxPageCount !== undefined) connection.db.pragma(`max_page_count = ${Math.floor(maxPageCount)}`);
-const payments = new SqlitePayments(connection);
+// Unscoped: each payment is inserted (and guarded) in its own currency.
+const payments = new SqlitePayments(connection, CurrencyScope.unscoped(defaultCurrency));
 
 // This thread checkpoints the WAL for every connection of the process (they have automatic
 // checkpoints off): small PASSIVE checkpoints often, never waiting for a reader or writer, so
