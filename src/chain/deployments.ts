@@ -11,6 +11,7 @@ import path from "node:path";
 import { Type, type Static } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Contract, type Provider } from "ethers";
+import { CURRENCY_CODE_PATTERN } from "../protocol/schemas/common";
 
 /** Bumped when the shape of the record changes incompatibly (2: several currencies over one registry). */
 export const DEPLOYMENT_SCHEMA_VERSION = 2;
@@ -19,8 +20,8 @@ export const DEPLOYMENT_SCHEMA_VERSION = 2;
 export const SHARED_CONTRACT_NAMES = ["MerchantRegistry", "CustomerFunds", "PaymentLifecycle", "Settlement"] as const;
 export type SharedContractName = (typeof SHARED_CONTRACT_NAMES)[number];
 
-/** A currency's code as records, APIs and logs name it: "USD", "EUR", "USDC". */
-export const CURRENCY_CODE_PATTERN = "^[A-Z][A-Z0-9]{1,11}$";
+/** A currency's code as records, APIs and logs name it: "USD", "EUR", "USDC" (the protocol's pattern). */
+export { CURRENCY_CODE_PATTERN };
 
 const Address = Type.String({ pattern: "^0x[0-9a-fA-F]{40}$" });
 const TxHash = Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" });

@@ -20,6 +20,7 @@ export function paymentView(p: PaymentRecord, inclusion?: InclusionView | null):
     id: p.id,
     payer: p.payer,
     merchantId: p.merchantId.toString(),
+    currency: p.currency,
     amount: p.amount.toString(),
     orderRef: p.orderRef,
     nonce: p.nonce.toString(),
@@ -65,6 +66,7 @@ export function settlementView(s: SettlementRecord): SettlementView {
   return {
     key: s.key,
     merchantId: s.merchantId.toString(),
+    currency: s.currency,
     batchIds: s.batchIds.map((id) => id.toString()),
     state: s.state,
     txHash: s.txHash,

@@ -22,6 +22,7 @@ import type {
   WebhookEvent as WebhookEventView,
   WebhookView,
 } from "../protocol/schemas";
+import { CURRENCY_CODE_PATTERN } from "../protocol/schemas/common";
 import { PAYMENT_STATES, SETTLEMENT_STATES, type PaymentState, type SettlementState } from "../protocol/states";
 import { StablePayError } from "./errors";
 import type { DepositAuthorization } from "./eip3009";
@@ -62,6 +63,8 @@ export interface Inclusion {
 /** A payment as the relayer knows it: the signed fields plus its state and where it sits on chain. */
 export interface PaymentInfo extends Payment {
   id: Hex;
+  /** Its currency's code (getCurrencies): the escrow it is paid through. */
+  currency: string;
   signature: Hex;
   state: PaymentState;
   rejectReason: string | null;
@@ -142,6 +145,8 @@ export interface Currency {
 export interface PaymentRequest {
   id: string;
   merchantId: bigint;
+  /** The currency it is paid in: its typed data's domain is that currency's escrow. */
+  currency: string;
   amount: bigint;
   orderRef: Hex;
   /** Seconds the payment is held once escrowed (in the typed data the customer signs). */
@@ -154,6 +159,7 @@ export interface PaymentRequest {
 export interface Settlement {
   key: number;
   merchantId: bigint;
+  currency: string;
   batchIds: bigint[];
   state: SettlementState;
   txHash: Hex | null;
@@ -254,6 +260,11 @@ function parseHold(value: unknown, what = "hold"): bigint {
   return BigInt(value);
 }
 
+function parseCurrency(value: unknown): string {
+  if (typeof value !== "string" || !new RegExp(CURRENCY_CODE_PATTERN).test(value)) fail("currency", value);
+  return value;
+}
+
 function parseHex(value: unknown, what: string): Hex {
   if (typeof value !== "string" || !/^0x[0-9a-fA-F]*$/.test(value)) fail(what, value);
   return value.toLowerCase() as Hex;
@@ -289,6 +300,7 @@ export function parsePayment(wire: PaymentWire): PaymentInfo {
     id: parseHex(wire.id, "payment id"),
     payer: parseHex(wire.payer, "payer"),
     merchantId: parseBigint(wire.merchantId, "merchantId"),
+    currency: parseCurrency(wire.currency),
     amount: parseBigint(wire.amount, "amount"),
     orderRef: parseHex(wire.orderRef, "orderRef"),
     nonce: parseBigint(wire.nonce, "nonce"),
@@ -369,6 +381,7 @@ export function parsePaymentRequest(wire: PaymentRequestWire): PaymentRequest {
   return {
     id: wire.id,
     merchantId: parseBigint(wire.merchantId, "merchantId"),
+    currency: parseCurrency(wire.currency),
     amount: parseBigint(wire.amount, "amount"),
     orderRef: parseHex(wire.orderRef, "orderRef"),
     hold: parseHold(wire.hold),
@@ -381,6 +394,7 @@ export function parseSettlement(wire: SettlementWire): Settlement {
   return {
     key: wire.key,
     merchantId: parseBigint(wire.merchantId, "merchantId"),
+    currency: parseCurrency(wire.currency),
     batchIds: wire.batchIds.map((id) => parseBigint(id, "batchId")),
     state: oneOf(SETTLEMENT_STATES, wire.state, "settlement state"),
     txHash: wire.txHash === null ? null : parseHex(wire.txHash, "txHash"),

@@ -11,6 +11,7 @@ function paymentWire(overrides: Partial<PaymentWire> = {}): PaymentWire {
     id: `0x${"11".repeat(32)}`,
     payer: `0x${"22".repeat(20)}`,
     merchantId: "1",
+    currency: "USD",
     amount: "10000000",
     orderRef: `0x${"33".repeat(32)}`,
     nonce: "0",

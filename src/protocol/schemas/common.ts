@@ -29,6 +29,16 @@ export const MAX_UINT32 = 0xffff_ffff;
  */
 export const HoldSeconds = (description: string) =>
   Type.Integer({ minimum: 0, maximum: MAX_UINT32, description, examples: [259200] });
+/** A currency's code as deployment records and GET /v1/currencies name it (USD, EUR, USDC). */
+export const CURRENCY_CODE_PATTERN = "^[A-Z][A-Z0-9]{1,11}$";
+/** A currency code a client sends. */
+export const CurrencyCodeParam = Type.String({
+  pattern: CURRENCY_CODE_PATTERN,
+  description: "Currency code (GET /v1/currencies); default: the relayer's default currency",
+});
+export const CurrencyCodeView = Type.String({
+  description: "Currency code (GET /v1/currencies): the escrow it is paid through",
+});
 export const PaymentId = Type.String({ pattern: "^0x[0-9a-fA-F]{64}$", description: "Payment id: its EIP-712 digest" });
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 export const Timestamp = Type.String({ format: "date-time", description: "ISO 8601" });

@@ -18,6 +18,10 @@ export const ERROR_CODES = {
   insufficient_balance: 409,
   merchant_not_active: 409,
   unknown_merchant: 404,
+  /** Not a currency of the relayer's deployment (`details.currencies`: the codes it has; GET /v1/currencies). */
+  unknown_currency: 400,
+  /** A currency of the deployment this relayer does not take payments in (`details.served`). */
+  currency_not_served: 409,
   not_found: 404,
   unauthorized: 401,
   forbidden: 403,

@@ -1,7 +1,17 @@
 /** A merchant's side: payment requests, settlements and balance. */
 import { Type, type Static, type TArray, type TProperties } from "@sinclair/typebox";
 import { SETTLEMENT_STATES, type SettlementState } from "../states";
-import { AmountString, Bytes32, CursorQuery, DateTime, HoldSeconds, Nullable, UintString } from "./common";
+import {
+  AmountString,
+  Bytes32,
+  CurrencyCodeParam,
+  CurrencyCodeView,
+  CursorQuery,
+  DateTime,
+  HoldSeconds,
+  Nullable,
+  UintString,
+} from "./common";
 import { OrderTimerView } from "./payments";
 
 export const MerchantIdParams = Type.Object({ id: UintString("Merchant id in the registry", 20) });
@@ -27,6 +37,7 @@ export const PaymentRequestBody = Type.Object(
         "Seconds the payment is held once escrowed (signed by the customer); within the merchant's bounds [minHold, maxHold], default minHold",
       ),
     ),
+    currency: Type.Optional(CurrencyCodeParam),
   },
   { additionalProperties: false },
 );
@@ -59,6 +70,7 @@ export type PaymentRequestTypedData = Static<typeof PaymentRequestTypedData>;
 export const PaymentRequestView = Type.Object({
   id: Type.String(),
   merchantId: Type.String(),
+  currency: CurrencyCodeView,
   amount: Type.String(),
   orderRef: Bytes32,
   hold: Type.Integer({ description: "Seconds the payment is held once escrowed" }),
@@ -74,6 +86,7 @@ export const SettlementsQuery = Type.Object({ ...CursorQuery }, { additionalProp
 export const SettlementView = Type.Object({
   key: Type.Integer(),
   merchantId: Type.String(),
+  currency: CurrencyCodeView,
   batchIds: Type.Array(Type.String()),
   state: Type.Unsafe<SettlementState>(Type.String({ enum: [...SETTLEMENT_STATES] })),
   txHash: Nullable(Type.String()),

@@ -46,6 +46,8 @@ export interface ListPaymentsQuery {
   from?: Date | number;
   /** Created before. */
   to?: Date | number;
+  /** Only this currency's payments (a code of getCurrencies). */
+  currency?: string;
   cursor?: string;
   /** Page size 1..100 (relayer default 50). */
   limit?: number;
@@ -68,6 +70,8 @@ export interface CreatePaymentRequestParams {
    * Default: the merchant's shortest, its minHold.
    */
   hold?: number;
+  /** The currency's code (getCurrencies). Default: the relayer's default currency. */
+  currency?: string;
 }
 
 const millis = (value: Date | number | undefined): string | undefined =>
@@ -86,6 +90,7 @@ export function createPaymentRequest(
     orderRef: params.orderRef,
     expiresIn: params.expiresIn,
     ...(params.hold === undefined ? {} : { hold: params.hold }),
+    ...(params.currency === undefined ? {} : { currency: params.currency }),
   };
   const path = "/v1/merchant/payment-requests";
   return post<PaymentRequestWire, PaymentRequest>(client, "merchant", path, body, parsePaymentRequest, options);
@@ -108,6 +113,7 @@ export function listPayments(
       state: states,
       from: millis(query.from),
       to: millis(query.to),
+      currency: query.currency,
       cursor: query.cursor,
       limit: limitOf(query.limit),
     },

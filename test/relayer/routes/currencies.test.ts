@@ -3,7 +3,10 @@
  * registry lists both in the record's order, USD the default; a deployment of one lists it alone.
  */
 import { expect } from "chai";
-import { getAddress } from "ethers";
+import hre from "hardhat";
+import { getAddress, Wallet, ZeroHash } from "ethers";
+import { LOCAL_ADMIN_TOKEN } from "../../../src/relayer/config";
+import { MerchantRegistry__factory } from "../../../typechain-types";
 import { startDeployedApi, type DeployedApi } from "../helpers/deployment";
 
 describe("relayer API: GET /v1/currencies", function () {
@@ -79,5 +82,47 @@ describe("relayer API: GET /v1/currencies", function () {
     expect(Object.keys(item.properties).sort()).to.deep.equal(
       ["chainId", "code", "decimals", "default", "escrow", "symbol", "token"].sort(),
     );
+  });
+
+  it("a payment request names a currency of the deployment: one this relayer does not serve yet gets 409 currency_not_served", async function () {
+    const api = await start(["USD", "EUR"]);
+    const [admin] = await hre.ethers.getSigners();
+    const registry = MerchantRegistry__factory.connect(api.record.contracts.MerchantRegistry.address, admin);
+    const owner = Wallet.createRandom();
+    await (await registry.registerMerchant(owner.address, owner.address, 100, 3600, 86_400, ZeroHash)).wait();
+    const merchantId = await registry.merchantCount();
+    const issued = await fetch(`${api.url}/v1/admin/merchants/${merchantId}/api-keys`, {
+      method: "POST",
+      headers: { "x-admin-token": LOCAL_ADMIN_TOKEN },
+    });
+    expect(issued.status).to.equal(201);
+    const { key } = (await issued.json()) as { key: string };
+    const create = (currency?: string) =>
+      fetch(`${api.url}/v1/merchant/payment-requests`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ amount: "1000000", orderRef: `order-${currency}`, expiresIn: 3600, currency }),
+      });
+    const [usd] = api.record.currencies;
+    const inUsd = await create("USD");
+    expect(inUsd.status).to.equal(201);
+    const body = (await inUsd.json()) as { currency: string; typedData: { domain: { verifyingContract: string } } };
+    expect(body.currency).to.equal("USD");
+    expect(getAddress(body.typedData.domain.verifyingContract)).to.equal(getAddress(usd.escrow.address));
+    // EUR is the deployment's, but intake verifies and books payments in the default currency only so far.
+    const inEur = await create("EUR");
+    expect(inEur.status).to.equal(409);
+    expect(await inEur.json()).to.deep.equal({
+      error: {
+        code: "currency_not_served",
+        message: "this relayer does not take payments in EUR",
+        details: { served: ["USD"] },
+      },
+    });
+    const inGbp = await create("GBP");
+    expect(inGbp.status).to.equal(400);
+    expect(((await inGbp.json()) as { error: { details: unknown } }).error.details).to.deep.equal({
+      currencies: ["USD", "EUR"],
+    });
   });
 });

@@ -83,6 +83,38 @@ describe("relayer API: payment requests are paid at most once", function () {
     expect((await h.store.payments.get(paid.body.id))?.hold).to.equal(maxHold);
   });
 
+  it("a request is in a currency (default the deployment's first): its view, its payment's view and the payment list name it; an unknown code is refused", async function () {
+    const usdEscrow = await h.f.escrow.getAddress();
+    const named = await h.request("POST", "/v1/merchant/payment-requests", {
+      key: merchantKey,
+      body: { amount: usd(25).toString(), orderRef: "order-usd", expiresIn: 3600, currency: "USD" },
+    });
+    expect(named.status, named.text).to.equal(201);
+    expect(named.body.currency).to.equal("USD");
+    expect(named.body.typedData.domain.verifyingContract.toLowerCase()).to.equal(usdEscrow.toLowerCase());
+    const r = await newRequest();
+    expect((await h.store.requests.get(r.id))?.currency).to.equal("USD");
+    const paid = await h.request("POST", "/v1/payments", { body: await payRequest(r, 0, 0n) });
+    expect(paid.status, paid.text).to.equal(201);
+    expect(paid.body.currency).to.equal("USD");
+    expect((await h.request("GET", `/v1/payments/${paid.body.id}`)).body.currency).to.equal("USD");
+    const listed = await h.request("GET", "/v1/merchant/payments?currency=USD", { key: merchantKey });
+    expect(listed.body.items.map((p: { id: string }) => p.id)).to.deep.equal([paid.body.id]);
+
+    // EUR is no currency of this deployment: refused with the codes it has.
+    const eur = await h.request("POST", "/v1/merchant/payment-requests", {
+      key: merchantKey,
+      body: { amount: "1000", orderRef: "order-eur", expiresIn: 3600, currency: "EUR" },
+    });
+    expect([eur.status, eur.body.error.code]).to.deep.equal([400, "unknown_currency"]);
+    expect(eur.body.error.details).to.deep.equal({ currencies: ["USD"] });
+    const list = await h.request("GET", "/v1/merchant/payments?currency=EUR", { key: merchantKey });
+    expect([list.status, list.body.error.code]).to.deep.equal([400, "unknown_currency"]);
+    // Not a code at all (lower case): the schema refuses it.
+    const bad = await h.request("GET", "/v1/merchant/payments?currency=usd", { key: merchantKey });
+    expect([bad.status, bad.body.error.code]).to.deep.equal([400, "validation_failed"]);
+  });
+
   it("a request's hold outside the merchant's bounds: 400 hold_out_of_range naming the bounds, nothing stored", async function () {
     const [, , minHold, maxHold] = await h.f.registry.terms(h.f.merchants[0].id);
     for (const hold of [Number(minHold) - 1, Number(maxHold) + 1]) {

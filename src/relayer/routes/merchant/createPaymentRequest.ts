@@ -7,13 +7,15 @@ import { defineRoute } from "../../http/route";
 import { MerchantStatus } from "../../chain/chainView";
 import { keccakUtf8 } from "../../intake/digest";
 import { amount, checkHold } from "../../intake/parse";
+import { servedCurrency } from "../../http/currencies";
 import { escrowTypedDataJson, paymentTypes } from "../../../protocol";
 
 /**
  * POST /v1/merchant/payment-requests — what the customer should sign: the EIP-712 typed data of a
  * Payment to this merchant with the amount, order reference, hold (default the merchant's shortest,
  * its registered minHold; refused `hold_out_of_range` outside its bounds) and a deadline
- * `expiresIn` seconds away.
+ * `expiresIn` seconds away, in `currency` (default the relayer's default currency): the typed data's
+ * domain is that currency's escrow, so the signed payment can be escrowed in no other currency.
  * The request expires by the relayer's clock (`expiresAt`); the signed deadline is counted from the
  * later of that clock and the chain's (its latest block's time), which is what the escrow checks it
  * by: on a local chain moved ahead of the wall clock (evm_increaseTime) a deadline from the wall
@@ -27,6 +29,7 @@ export default defineRoute(
   { auth: "merchant", body: PaymentRequestBody, response: { 201: PaymentRequestView } },
   async (request, ctx, reply) => {
     const { merchantId } = merchantOf(request.principal);
+    const currency = servedCurrency(ctx, request.body.currency);
     const value = amount("amount", request.body.amount);
     const terms = await ctx.chain.merchant(merchantId);
     if (terms.status !== MerchantStatus.Active)
@@ -42,7 +45,7 @@ export default defineRoute(
     const deadline = (chainTime > wallSeconds ? chainTime : wallSeconds) + BigInt(request.body.expiresIn);
     const record: PaymentRequestRecord = {
       id: `req_${randomBytes(16).toString("base64url")}`,
-      currency: ctx.store.defaultCurrency,
+      currency: currency.code,
       merchantId,
       amount: value,
       orderRef,
@@ -56,20 +59,27 @@ export default defineRoute(
     return reply.status(201).send({
       id: record.id,
       merchantId: merchantId.toString(),
+      currency: currency.code,
       amount: value.toString(),
       orderRef,
       hold: Number(hold),
       expiresAt: new Date(expiresAt).toISOString(),
-      typedData: escrowTypedDataJson(ctx.chain.chainId, ctx.chain.escrow, "Payment", paymentTypes.Payment, {
-        payer: null,
-        merchantId: merchantId.toString(),
-        amount: value.toString(),
-        orderRef,
-        nonce: null,
-        validAfter: "0",
-        deadline: deadline.toString(),
-        hold: Number(hold),
-      }),
+      typedData: escrowTypedDataJson(
+        ctx.chain.chainId,
+        currency.escrow.toLowerCase() as Hex,
+        "Payment",
+        paymentTypes.Payment,
+        {
+          payer: null,
+          merchantId: merchantId.toString(),
+          amount: value.toString(),
+          orderRef,
+          nonce: null,
+          validAfter: "0",
+          deadline: deadline.toString(),
+          hold: Number(hold),
+        },
+      ),
       placeholders: {
         payer: "the customer's address",
         nonce: "a free nonce of the payer: GET /v1/accounts/{payer} → nextNonces[0]",

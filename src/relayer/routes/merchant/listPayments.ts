@@ -4,6 +4,7 @@ import { ApiError } from "../../errors";
 import type { PaymentState } from "../../domain";
 import { merchantOf } from "../../http/context";
 import { paymentView } from "../../views";
+import { knownCurrency } from "../../http/currencies";
 import { defineRoute } from "../../http/route";
 import { keccakUtf8 } from "../../intake/digest";
 import type { Hex } from "../../domain";
@@ -48,6 +49,7 @@ export default defineRoute(
       orderRef: q.orderRef === undefined ? undefined : orderRefOf(q.orderRef),
       from: instant("from", q.from),
       to: instant("to", q.to),
+      currency: q.currency === undefined ? undefined : knownCurrency(ctx, q.currency).code,
       cursor: q.cursor,
       limit: pageLimit(q.limit),
     });
