@@ -231,6 +231,11 @@ export async function startJobs(config: RelayerConfig, options: JobsOptions): Pr
       config,
       chain.addresses.currencies.map((c) => c.code),
     );
+    // A key listed twice would land in two currencies' lanes: two submitters on one nonce sequence.
+    const twice = signers.find(
+      (s, i) => signers.findIndex((o) => o.address.toLowerCase() === s.address.toLowerCase()) !== i,
+    );
+    if (twice) throw new ConfigError(`signer ${twice.address} is configured twice`);
     const dealt = dealSigners(signers, served);
     // The store's default is the deployment's (openConfiguredStore): its jobs keep the unqualified names.
     const defaultCode = store.defaultCurrency;
