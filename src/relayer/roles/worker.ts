@@ -181,6 +181,7 @@ export class WorkerRole {
       store: options.store,
       config: options.config,
       submitter: this.lanes,
+      own: this.lanes.addresses,
     });
     this.reports = new ReportIndexer({ ...common, store: options.store, config: options.config, fence });
     this.singletons = [this.watcher, this.batcher, this.settler, this.timers, this.blocklist, this.reports];
