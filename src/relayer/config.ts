@@ -132,6 +132,12 @@ export interface RelayerConfig {
   deploymentsFile: string;
   /** The signer lanes' keys (submit batches, settlements and relayed writes). */
   signers: SignerSettings;
+  /**
+   * RELAYER_CURRENCIES: the codes of the deployment's currencies whose chain jobs this relayer runs,
+   * in order; null (unset): the record's first (default) currency alone. Checked against the record
+   * by {@link servedCurrencies}; the signer keys are dealt to them by {@link dealSigners}.
+   */
+  currencies: string[] | null;
   /** TTL of the jobs and lane leases (ms). */
   leaseTtlMs: number;
   /** Key that may create merchant API keys (operator bootstrap); never logged. */
@@ -201,6 +207,18 @@ export function validateConfig(config: RelayerConfig, chainId: bigint): void {
 export const LOCAL_DEV_SIGNER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 /**
+ * The local chain's default signer keys when no key is configured: Hardhat's well-known dev accounts
+ * #0 to #3 (public test keys, funded by every Hardhat and anvil node). A relayer serving several
+ * currencies takes one per currency (a key serves one currency: {@link dealSigners}), #0 first.
+ */
+export const LOCAL_DEV_SIGNER_KEYS = [
+  LOCAL_DEV_SIGNER_KEY,
+  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9bdf6dd2fb7ab",
+  "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+] as const;
+
+/**
  * Every environment variable the relayer reads: this parser, the webhook settings and main.ts's
  * LOG_LEVEL. The local-network harness passes a child relayer exactly these (and nothing of its
  * parent's); test/relayer/config.test.ts checks the list against what the parser reads.
@@ -212,6 +230,7 @@ export const RELAYER_ENV_VARS = [
   "RELAYER_DB",
   "RPC_URL",
   "DEPLOYMENTS_FILE",
+  "RELAYER_CURRENCIES",
   "RELAYER_ROLE",
   "DATABASE_URL",
   "RELAYER_PRIVATE_KEY",
@@ -304,6 +323,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Relayer
   if (leaseTtlMs < 300) throw new ConfigError("LEASE_TTL_MS must be at least 300");
   const dashboardIdleSeconds = int("DASHBOARD_IDLE_SECONDS", DEFAULTS.dashboardIdleSeconds);
   if (dashboardIdleSeconds < 1) throw new ConfigError("DASHBOARD_IDLE_SECONDS must be at least 1");
+  const currencies = loadCurrencies(env);
   return {
     host: env.RELAYER_HOST ?? DEFAULTS.host,
     port: int("RELAYER_PORT", DEFAULTS.port),
@@ -312,7 +332,8 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Relayer
     databaseUrl: databaseUrl === "" ? null : new Secret(databaseUrl),
     rpcUrl: env.RPC_URL ?? "http://127.0.0.1:8545",
     deploymentsFile: env.DEPLOYMENTS_FILE ?? path.join("deployments", "localhost.json"),
-    signers: loadSignerSettings(env),
+    signers: loadSignerSettings(env, currencies?.length ?? 1),
+    currencies,
     leaseTtlMs,
     adminToken: env.RELAYER_ADMIN_TOKEN ?? LOCAL_ADMIN_TOKEN,
     batchMaxSize: int("BATCH_MAX_SIZE", DEFAULTS.batchMaxSize),
@@ -361,7 +382,7 @@ const KEY = /^(0x)?[0-9a-fA-F]{64}$/;
  * default: Hardhat's first account). Two sources at once are refused rather than guessed between.
  * Every variable is read whatever is set (RELAYER_ENV_VARS is checked against what is read).
  */
-function loadSignerSettings(env: RelayerEnv): SignerSettings {
+function loadSignerSettings(env: RelayerEnv, servedCount: number): SignerSettings {
   const single = env.RELAYER_PRIVATE_KEY ?? "";
   const keys = list(env.RELAYER_PRIVATE_KEYS);
   const keystores = list(env.RELAYER_KEYSTORE);
@@ -409,8 +430,65 @@ function loadSignerSettings(env: RelayerEnv): SignerSettings {
   all.forEach((key, i) => {
     if (!KEY.test(key)) throw new ConfigError(`signer key #${i + 1} (RELAYER_PRIVATE_KEY(S)) is not 32 bytes of hex`);
   });
-  const normalised = (all.length > 0 ? all : [LOCAL_DEV_SIGNER_KEY]).map(
+  if (all.length === 0 && servedCount > LOCAL_DEV_SIGNER_KEYS.length) {
+    throw new ConfigError(
+      `RELAYER_CURRENCIES names ${servedCount} currencies: set RELAYER_PRIVATE_KEYS (one key per currency at least); ` +
+        `the local default has ${LOCAL_DEV_SIGNER_KEYS.length} dev keys`,
+    );
+  }
+  const normalised = (all.length > 0 ? all : LOCAL_DEV_SIGNER_KEYS.slice(0, servedCount)).map(
     (key) => new Secret((key.startsWith("0x") ? key : `0x${key}`) as `0x${string}`),
   );
   return { kind: "env", keys: normalised };
+}
+
+/** A currency code as deployment records name them (src/relayer/store/currencyScope.ts checks the same). */
+const CURRENCY = /^[A-Z][A-Z0-9]{1,11}$/;
+
+/** RELAYER_CURRENCIES: codes, in order, each once; null when unset. */
+function loadCurrencies(env: RelayerEnv): string[] | null {
+  const codes = list(env.RELAYER_CURRENCIES);
+  if (codes.length === 0) return null;
+  const seen = new Set<string>();
+  for (const code of codes) {
+    if (!CURRENCY.test(code)) {
+      throw new ConfigError(`RELAYER_CURRENCIES: "${code}" is not a currency code (2-12 of A-Z and 0-9, e.g. USD)`);
+    }
+    if (seen.has(code)) throw new ConfigError(`RELAYER_CURRENCIES names ${code} twice`);
+    seen.add(code);
+  }
+  return codes;
+}
+
+/**
+ * The currencies whose chain jobs run here, in the configured order: RELAYER_CURRENCIES checked
+ * against `known` (the deployment record's codes, default first), or the default alone when unset.
+ */
+export function servedCurrencies(config: Pick<RelayerConfig, "currencies">, known: readonly string[]): string[] {
+  if (known.length === 0) throw new ConfigError("the deployment record has no currency");
+  if (config.currencies === null) return [known[0]];
+  for (const code of config.currencies) {
+    if (!known.includes(code)) {
+      throw new ConfigError(`RELAYER_CURRENCIES: the deployment has no currency ${code} (it has ${known.join(", ")})`);
+    }
+  }
+  return [...config.currencies];
+}
+
+/**
+ * The signer lanes dealt to the served currencies: a key's nonces are used by one submitter at a
+ * time, so each key serves one currency. The keys, in their configured order, go to the currencies
+ * in turn (key 1 to the first, key 2 to the second, ..., then the first again): workers with the
+ * same key list deal alike, so a lane's lease always stands for the same currency.
+ */
+export function dealSigners<T>(signers: readonly T[], currencies: readonly string[]): Map<string, T[]> {
+  if (signers.length < currencies.length) {
+    throw new ConfigError(
+      `${currencies.length} currencies served (${currencies.join(", ")}) need at least ${currencies.length} ` +
+        `signer keys, one per currency; ${signers.length} configured`,
+    );
+  }
+  const dealt = new Map<string, T[]>(currencies.map((code) => [code, []]));
+  signers.forEach((signer, i) => dealt.get(currencies[i % currencies.length])!.push(signer));
+  return dealt;
 }

@@ -208,8 +208,8 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       const logger = options.logger;
       app = healthApp(
         role,
-        () => jobs?.worker.heldLeases() ?? [],
-        () => jobs?.worker.signers ?? [],
+        () => jobs?.heldLeases() ?? [],
+        () => jobs?.signers.map((s) => s.address as Hex) ?? [],
         logger === false ? false : { ...logger, secrets: [...(logger?.secrets ?? []), ...configSecrets(config)] },
       );
       log.target = app.log;
@@ -221,7 +221,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
         worker: running.worker,
         jobsThread: null,
         signers: running.signers.map((s) => s.address),
-        heldLeases: () => running.worker.heldLeases(),
+        heldLeases: () => running.heldLeases(),
         dispatcher: running.dispatcher,
         log,
         stop: shutdown,

@@ -10,9 +10,12 @@ import { inspect } from "node:util";
 import {
   ConfigError,
   LOCAL_DEV_SIGNER_KEY,
+  LOCAL_DEV_SIGNER_KEYS,
   RELAYER_ENV_VARS,
+  dealSigners,
   loadConfig,
   pickRelayerEnv,
+  servedCurrencies,
 } from "../../src/relayer/config";
 
 const RELAYER_SRC = path.resolve(__dirname, "..", "..", "src", "relayer");
@@ -126,6 +129,54 @@ describe("relayer config: roles, stores, signer sources and secrets", () => {
     expect(refusal({ RELAYER_PRIVATE_KEY: KEY_A, RELAYER_KEYSTORE: "/k/a.json" }).message).to.include(
       "one source of signer keys",
     );
+  });
+
+  it("RELAYER_CURRENCIES: the deployment's default alone when unset, else the named codes in order, each known", () => {
+    const known = ["USD", "EUR", "GBP"];
+    expect(loadConfig({}).currencies).to.equal(null);
+    expect(servedCurrencies(loadConfig({}), known)).to.deep.equal(["USD"]);
+    const named = loadConfig({ RELAYER_CURRENCIES: "EUR, USD" });
+    expect(named.currencies).to.deep.equal(["EUR", "USD"]);
+    expect(servedCurrencies(named, known)).to.deep.equal(["EUR", "USD"]);
+
+    const unknown = (() => {
+      try {
+        servedCurrencies(loadConfig({ RELAYER_CURRENCIES: "USD,JPY" }), known);
+      } catch (error) {
+        return error as Error;
+      }
+      throw new Error("accepted a currency the deployment lacks");
+    })();
+    expect(unknown).to.be.instanceOf(ConfigError);
+    expect(unknown.message).to.include("JPY").and.to.include("USD, EUR, GBP");
+    expect(refusal({ RELAYER_CURRENCIES: "usd" }).message).to.include('"usd" is not a currency code');
+    expect(refusal({ RELAYER_CURRENCIES: "USD,EUR,USD" }).message).to.include("USD twice");
+  });
+
+  it("signer keys are dealt to the served currencies in turn; fewer keys than currencies is refused", () => {
+    expect([...dealSigners(["k1", "k2", "k3", "k4", "k5"], ["USD", "EUR"])]).to.deep.equal([
+      ["USD", ["k1", "k3", "k5"]],
+      ["EUR", ["k2", "k4"]],
+    ]);
+    expect([...dealSigners(["k1", "k2"], ["EUR", "USD"])]).to.deep.equal([
+      ["EUR", ["k1"]],
+      ["USD", ["k2"]],
+    ]);
+    expect(() => dealSigners(["k1"], ["USD", "EUR"]))
+      .to.throw(ConfigError)
+      .with.property("message")
+      .that.includes("need at least 2 signer keys")
+      .and.includes("1 configured");
+
+    // The local default: one of Hardhat's dev keys per served currency, #0 first.
+    const devKeys = (env: NodeJS.ProcessEnv) => {
+      const s = loadConfig(env).signers;
+      return s.kind === "env" ? s.keys.map((k) => k.reveal()) : [];
+    };
+    expect(devKeys({ RELAYER_CURRENCIES: "USD" })).to.deep.equal([LOCAL_DEV_SIGNER_KEY]);
+    expect(devKeys({ RELAYER_CURRENCIES: "USD,EUR" })).to.deep.equal(LOCAL_DEV_SIGNER_KEYS.slice(0, 2));
+    expect(devKeys({ RELAYER_CURRENCIES: "USD,EUR", RELAYER_PRIVATE_KEY: KEY_A })).to.deep.equal([KEY_A]);
+    expect(refusal({ RELAYER_CURRENCIES: "A1,B1,C1,D1,E1" }).message).to.include("RELAYER_PRIVATE_KEYS");
   });
 
   it("no key, password or database password appears in a dump of the configuration", () => {

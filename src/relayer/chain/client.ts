@@ -154,10 +154,15 @@ export class ChainClient {
   private readonly bindings = new Map<string, CurrencyBinding>();
 
   constructor(options: ChainClientOptions) {
-    // The top-level addresses are the default currency's: a client built from hand-made ones checks it.
-    const first = options.addresses.currencies[0];
-    if (first?.escrow.toLowerCase() !== options.addresses.escrow.toLowerCase()) {
-      throw new Error("ChainAddresses: currencies[0] is the default currency, whose escrow is `escrow`");
+    // The top-level addresses are one currency's: the default's (currencies[0]), or the one a
+    // currency's client (forCurrency) serves. A client built from hand-made ones checks it.
+    const served = options.addresses.currencies.find(
+      (c) => c.escrow.toLowerCase() === options.addresses.escrow.toLowerCase(),
+    );
+    if (!served || served.token.toLowerCase() !== options.addresses.token.toLowerCase()) {
+      throw new Error(
+        "ChainAddresses: `escrow` and `token` must be one of `currencies`' (the default is currencies[0])",
+      );
     }
     this.provider = options.provider;
     this.addresses = options.addresses;
@@ -206,6 +211,25 @@ export class ChainClient {
     };
     this.bindings.set(code, binding);
     return binding;
+  }
+
+  /**
+   * A client whose top-level `escrow`, `token`, `startBlock` and `tokenStartBlock` are currency
+   * `code`'s (the chain jobs of that currency read those), on the same provider and signer: closing
+   * it closes only the signer, as `withSigner`'s. `currencies` stays the deployment's, default first.
+   * Throws {@link UnknownCurrencyError} for a code the deployment lacks.
+   */
+  forCurrency(code: string): ChainClient {
+    const { escrow, token, startBlock, tokenStartBlock } = this.currency(code).addresses;
+    const { tokenStartBlock: _default, ...rest } = this.addresses;
+    const addresses: ChainAddresses = {
+      ...rest,
+      escrow,
+      token,
+      startBlock,
+      ...(tokenStartBlock !== undefined ? { tokenStartBlock } : {}),
+    };
+    return new ChainClient({ ...this.options, addresses, signerKey: undefined, signer: this.signer });
   }
 
   /** Runs one RPC-backed call with retries of transient failures. */

@@ -37,6 +37,12 @@ export interface BlocklistSyncOptions {
   config: Pick<RelayerConfig, "pollIntervalMs" | "confirmations">;
   logger?: Logger;
   metrics?: JobMetrics;
+  /**
+   * The signer lanes that send this escrow's syncs. Another currency's escrow syncs the same account
+   * under the same purpose from its own keys (a key serves one currency): only a pending sync of
+   * these lanes holds this one back. Default: a pending sync of any signer does.
+   */
+  own?: readonly Hex[];
 }
 
 export class BlocklistSync extends Job {
@@ -83,7 +89,9 @@ export class BlocklistSync extends Job {
     if (listed === mirrored) return;
     const purpose = blocklistPurpose(account);
     const previous = await store.submissions.listByPurpose(purpose);
-    if (previous.some((s) => s.state === SubmissionState.Pending)) return;
+    const own = this.options.own?.map((a) => a.toLowerCase());
+    const mine = (signer: Hex) => own === undefined || own.includes(signer.toLowerCase());
+    if (previous.some((s) => s.state === SubmissionState.Pending && mine(s.signer))) return;
     const data = escrowInterface.encodeFunctionData("syncBlocklist", [account]);
     const gasLimit = await submitter.gasLimitFor(data, SYNC_FALLBACK_GAS);
     const submission = await submitter.send(purpose, data, gasLimit);

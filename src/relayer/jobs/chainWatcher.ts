@@ -75,6 +75,11 @@ export interface WatcherOptions {
   own?: readonly Hex[];
   /** The `jobs` lease: a page commits only while it is still held (a stalled old leader's cannot). */
   fence?: () => Fence | null;
+  /**
+   * The cursor's name and its anchor's (default CURSOR_NAME and ANCHOR_CURSOR_NAME): one pair per
+   * escrow watched on the store (../roles/worker.ts qualifies them by currency).
+   */
+  cursorNames?: { cursor: string; anchor: string };
 }
 
 export interface WatcherReorg extends ReorgOutcome {
@@ -90,6 +95,8 @@ export class ChainWatcher extends Job {
   private readonly ledger: LedgerListener;
   private readonly reorgDepth: bigint;
   private pageBlocks: bigint;
+  private readonly cursorName: string;
+  private readonly anchorName: string;
   /** What this watcher follows: confirmations, window and mode. */
   readonly finality: FinalityProfile;
   private finalizedTagFailed = false;
@@ -115,6 +122,8 @@ export class ChainWatcher extends Job {
     });
     this.reorgDepth = this.finality.reorgDepth;
     this.pageBlocks = options.pageBlocks ?? LOG_PAGE_BLOCKS;
+    this.cursorName = options.cursorNames?.cursor ?? CURSOR_NAME;
+    this.anchorName = options.cursorNames?.anchor ?? ANCHOR_CURSOR_NAME;
   }
 
   protected intervalMs(): number {
@@ -123,7 +132,7 @@ export class ChainWatcher extends Job {
 
   /** The last block applied, or null before the first page. */
   async cursor(): Promise<{ blockNumber: bigint; blockHash: Hex } | null> {
-    return this.store.chainCursor.get(CURSOR_NAME);
+    return this.store.chainCursor.get(this.cursorName);
   }
 
   protected async run(): Promise<void> {
@@ -169,8 +178,8 @@ export class ChainWatcher extends Job {
         await this.assertLease();
         const self = this.options.own ?? [this.chain.address];
         const result = await applyEscrowPage(this.store, page, this.clock.now(), this.ledger, self);
-        await this.store.chainCursor.set(CURSOR_NAME, to, block.hash as Hex);
-        if (anchor) await this.store.chainCursor.set(ANCHOR_CURSOR_NAME, anchor.blockNumber, anchor.blockHash);
+        await this.store.chainCursor.set(this.cursorName, to, block.hash as Hex);
+        if (anchor) await this.store.chainCursor.set(this.anchorName, anchor.blockNumber, anchor.blockHash);
         this.store.onCommit(() => this.ledger.chainAdvanced(to, result.touched));
         return result.counts;
       });
@@ -230,7 +239,7 @@ export class ChainWatcher extends Job {
       const finalized = await this.finalizedBlock();
       if (finalized !== null && cursor.blockNumber <= finalized) return "finalized";
     }
-    const anchor = await this.store.chainCursor.get(ANCHOR_CURSOR_NAME);
+    const anchor = await this.store.chainCursor.get(this.anchorName);
     // An anchor from a cursor further back than this one (before a rewind) says nothing about it.
     if (!anchor || anchor.blockNumber < 0n || anchor.blockNumber > cursor.blockNumber) return null;
     return (await this.isCanonical(anchor)) ? null : "beyond_window";
@@ -283,10 +292,10 @@ export class ChainWatcher extends Job {
     const anchor = at >= 0n ? await this.anchorFor(at) : null;
     await this.store.transaction(async () => {
       await this.assertLease();
-      await this.store.chainCursor.set(CURSOR_NAME, at, hash);
+      await this.store.chainCursor.set(this.cursorName, at, hash);
       // No anchor known for the new cursor: one that can never match stands for "none".
-      if (anchor) await this.store.chainCursor.set(ANCHOR_CURSOR_NAME, anchor.blockNumber, anchor.blockHash);
-      else await this.store.chainCursor.set(ANCHOR_CURSOR_NAME, -1n, "0x" as Hex);
+      if (anchor) await this.store.chainCursor.set(this.anchorName, anchor.blockNumber, anchor.blockHash);
+      else await this.store.chainCursor.set(this.anchorName, -1n, "0x" as Hex);
       this.store.onCommit(() => this.ledger.rewound(at));
     });
     this.lastTick.reorg = { ...outcome, rewindTo: target, deep };

@@ -1,12 +1,13 @@
 /**
  * The chain side of a relayer process, as role `worker` runs it in its main thread and role `all`
- * on its jobs thread (./jobsThreadMain.ts): its own store connection, signers and chain client, the
- * WorkerRole (jobs and signer lanes) and the webhook dispatcher, the payer ledger they feed.
+ * on its jobs thread (./jobsThreadMain.ts): its own store connection, signers and chain client, one
+ * WorkerRole (jobs and signer lanes) and payer ledger per served currency (RELAYER_CURRENCIES, each
+ * on its escrow, its store view and the signer keys dealt to it), and the webhook dispatcher.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { defaultCurrency, readDeployment } from "../../chain/deployments";
-import type { RelayerConfig } from "../config";
+import { ConfigError, dealSigners, servedCurrencies, type RelayerConfig } from "../config";
 import { connectChain, type ChainClient } from "../chain/client";
 import { EthersChainView } from "../chain/chainView";
 import { withFinalityProfile } from "../chain/finality";
@@ -21,6 +22,7 @@ import type { Readiness } from "../runtime/readiness";
 import { defaultKeyFile, openSqliteStore } from "../store/sqlite";
 import { openStore } from "../store/open";
 import type { RelayerStore } from "../store/types";
+import { currencyQualified } from "../store/currencyScope";
 import { WebhookDispatcher } from "../webhooks/dispatcher";
 import { LogThrottle } from "../webhooks/logThrottle";
 import { WorkerRole } from "./worker";
@@ -135,34 +137,70 @@ export interface JobsOptions {
   listener?: (ledger: PayerLedger) => LedgerListener;
 }
 
-export interface RunningJobs {
-  store: RelayerStore;
+/** One served currency's chain jobs (./worker.ts), on its escrow, store view and signer lanes. */
+export interface CurrencyJobs {
+  code: string;
+  /** `ChainClient.forCurrency(code)` with the currency's first signer; shares the connection's provider. */
   chain: ChainClient;
+  /** The keys dealt to this currency (config.ts dealSigners). */
   signers: TxSigner[];
+  worker: WorkerRole;
+  ledger: PayerLedger;
+}
+
+export interface RunningJobs {
+  /** The unscoped store (the dispatcher's); each currency's worker has its view. */
+  store: RelayerStore;
+  /** The default currency's (see `worker`). */
+  chain: ChainClient;
+  /** Every signer opened, whatever currency it serves. */
+  signers: TxSigner[];
+  /**
+   * The default currency's worker and ledger: the deployment's default when it is served, else the
+   * first served currency. What role all's HTTP thread mirrors (./jobsThreadMain.ts).
+   */
   worker: WorkerRole;
   dispatcher: WebhookDispatcher;
   ledger: PayerLedger;
+  /** Every served currency's jobs, by code, in the configured order. */
+  currencies: Map<string, CurrencyJobs>;
+  /** The leases every currency's worker holds now. */
+  heldLeases(): string[];
   /** The jobs' leases released, deliveries finished, signers, chain and store closed. Idempotent. */
   stop(): Promise<void>;
 }
 
-/** Opens the store, signers and chain, starts the jobs (catching up with the chain) and the dispatcher. */
+/** `log` with every line also naming `currency`. */
+function currencyLogger(log: Logger, currency: string): Logger {
+  const tagged =
+    (fn: Logger["info"]): Logger["info"] =>
+    (obj, msg) =>
+      fn({ currency, ...obj }, msg);
+  return { debug: tagged(log.debug), info: tagged(log.info), warn: tagged(log.warn), error: tagged(log.error) };
+}
+
+/**
+ * Opens the store, signers and chain, starts one WorkerRole per served currency (RELAYER_CURRENCIES;
+ * catching up with the chain) and the webhook dispatcher (one: the outbox is shared).
+ */
 export async function startJobs(config: RelayerConfig, options: JobsOptions): Promise<RunningJobs> {
   const { log, metrics, readiness } = options;
   let store: RelayerStore | null = null;
   let chain: ChainClient | null = null;
   let signers: TxSigner[] = [];
-  let worker: WorkerRole | null = null;
+  const running = new Map<string, CurrencyJobs>();
   let dispatcher: WebhookDispatcher | null = null;
 
   const shutdown = async () => {
+    const workers = [...running.values()].map((jobs) => jobs.worker);
     const steps: ShutdownStep[] = [
-      ["jobs", worker && (() => worker!.stop())],
+      ["jobs", workers.length > 0 ? () => Promise.all(workers.map((w) => w.stop())).then(() => undefined) : null],
       ["webhooks", dispatcher && (() => dispatcher!.stop())],
       [
         "chain",
         chain || signers.length > 0
           ? async () => {
+              // The currencies' clients share this one's provider and these signers.
               for (const signer of signers) await signer.close();
               if (chain) {
                 await chain.close();
@@ -189,39 +227,68 @@ export async function startJobs(config: RelayerConfig, options: JobsOptions): Pr
     });
     useSigningThreads(signers);
     config = chainSettings(config, chain, opened.keyFileExisted, options.logSettings ? log : null);
-    const chainView = await EthersChainView.connect({
-      provider: chain.provider,
-      escrow: chain.addresses.escrow,
-      registry: chain.addresses.registry,
-      chainId: chain.chainId,
-    });
-    // The payer ledger, kept current by what the watcher commits; it starts at the watcher's cursor.
-    const cursor = await store.chainCursor.get(WATCHER_CURSOR);
-    const startBlock = chain.addresses.startBlock;
-    const ledger = new PayerLedger({
-      reader: chainView,
-      payments: store.payments,
-      block: cursor?.blockNumber ?? startBlock - 1n,
-      startBlock,
-    });
-    worker = new WorkerRole({
-      store,
-      chain,
-      signers,
+    const served = servedCurrencies(
       config,
-      holder: options.holder,
-      role: options.role,
-      logger: log,
-      metrics,
-      ledger: options.listener ? options.listener(ledger) : ledger,
-      // The ledger knows every payment batched or sent (their commits pass through it) and, in role
-      // all, the withdrawals relayed: what the batch simulation needs. A lone worker simulates
-      // batches against the node's pending state instead.
-      batchAccounts: options.batchAccounts ? ledger : undefined,
-      // Withdrawals sent from the relay queue are reserved here, as role all's direct ones are.
-      outflows: ledger,
-      readiness,
-    });
+      chain.addresses.currencies.map((c) => c.code),
+    );
+    // A key listed twice would land in two currencies' lanes: two submitters on one nonce sequence.
+    const twice = signers.find(
+      (s, i) => signers.findIndex((o) => o.address.toLowerCase() === s.address.toLowerCase()) !== i,
+    );
+    if (twice) throw new ConfigError(`signer ${twice.address} is configured twice`);
+    const dealt = dealSigners(signers, served);
+    // The store's default is the deployment's (openConfiguredStore): its jobs keep the unqualified names.
+    const defaultCode = store.defaultCurrency;
+    const primary = served.includes(defaultCode) ? defaultCode : served[0];
+    if (options.listener && primary !== defaultCode) {
+      // Role all's HTTP thread takes the default currency's payments against this ledger's mirror.
+      throw new ConfigError(`RELAYER_CURRENCIES must include the default currency ${defaultCode} in role all`);
+    }
+    for (const code of served) {
+      const own = dealt.get(code)!;
+      const currencyChain = chain.forCurrency(code).withSigner(own[0]);
+      const currencyStore = store.forCurrency(code);
+      const currencyLog = code === defaultCode ? log : currencyLogger(log, code);
+      const chainView = await EthersChainView.connect({
+        provider: currencyChain.provider,
+        escrow: currencyChain.addresses.escrow,
+        registry: currencyChain.addresses.registry,
+        chainId: currencyChain.chainId,
+      });
+      const qualifier = code === defaultCode ? null : code;
+      // The payer ledger, kept current by what the watcher commits; it starts at the watcher's cursor.
+      const cursor = await store.chainCursor.get(currencyQualified(WATCHER_CURSOR, qualifier));
+      const startBlock = currencyChain.addresses.startBlock;
+      const ledger = new PayerLedger({
+        reader: chainView,
+        payments: currencyStore.payments,
+        block: cursor?.blockNumber ?? startBlock - 1n,
+        startBlock,
+      });
+      // Only the default currency's ledger is forwarded to role all's HTTP thread, which takes that
+      // currency's payments; the other currencies' ledgers stay here until intake serves them.
+      const listener = options.listener && code === primary ? options.listener(ledger) : ledger;
+      const worker = new WorkerRole({
+        store: currencyStore,
+        chain: currencyChain,
+        signers: own,
+        currency: qualifier,
+        config,
+        holder: options.holder,
+        role: options.role,
+        logger: currencyLog,
+        metrics,
+        ledger: listener,
+        // The ledger knows every payment batched or sent (their commits pass through it) and, in role
+        // all, the withdrawals relayed: what the batch simulation needs. A lone worker simulates
+        // batches against the node's pending state instead.
+        batchAccounts: options.batchAccounts ? ledger : undefined,
+        // Withdrawals sent from the relay queue are reserved here, as role all's direct ones are.
+        outflows: ledger,
+        readiness,
+      });
+      running.set(code, { code, chain: currencyChain, signers: own, worker, ledger });
+    }
     const hooks = config.webhooks;
     // One line per endpoint and outcome per interval: a dead endpoint must not flood the log.
     const deliveryLog = new LogThrottle(WEBHOOK_LOG_INTERVAL_MS);
@@ -251,18 +318,23 @@ export async function startJobs(config: RelayerConfig, options: JobsOptions): Pr
     });
     // Takes the leases it can; each lane reconciles its signer's nonce (and resolves transactions a
     // crash left pending) before anything is sent.
-    await worker.start();
-    if (worker.jobsLease.isHeld) await catchUp(worker, ledger, chain, config, log);
+    for (const jobs of running.values()) {
+      await jobs.worker.start();
+      if (jobs.worker.jobsLease.isHeld) await catchUp(jobs.worker, jobs.ledger, jobs.chain, config, log);
+    }
     dispatcher.start();
 
+    const main = running.get(primary)!;
     let stopping: Promise<void> | null = null;
     return {
       store,
-      chain,
+      chain: main.chain,
       signers,
-      worker,
+      worker: main.worker,
       dispatcher,
-      ledger,
+      ledger: main.ledger,
+      currencies: running,
+      heldLeases: () => [...running.values()].flatMap((jobs) => jobs.worker.heldLeases()),
       stop() {
         stopping ??= shutdown();
         return stopping;

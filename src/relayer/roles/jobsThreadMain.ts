@@ -74,12 +74,15 @@ async function main(): Promise<void> {
     post({ t: "startFailed", message: errorMessage(error) });
     return;
   }
+  // The HTTP thread relays and mirrors the default currency only: its worker's lanes and ledger. The
+  // other served currencies' jobs (jobs.currencies) run here with ledgers of their own, not forwarded
+  // until the HTTP side takes their payments.
   const writer: ChainWriter = new SubmitterChainWriter(jobs.worker.lanes, log);
   const { ledger, worker } = jobs;
 
-  let leases = worker.heldLeases();
+  let leases = jobs.heldLeases();
   const leaseTimer = setInterval(() => {
-    const now = worker.heldLeases();
+    const now = jobs.heldLeases();
     if (now.join() === leases.join()) return;
     leases = now;
     post({ t: "leases", leases });
@@ -136,7 +139,7 @@ async function main(): Promise<void> {
         void answer(message.id, () => worker.catchUp());
         break;
       case "stopJobs":
-        void worker.stop();
+        for (const running of jobs.currencies.values()) void running.worker.stop();
         break;
       case "stop":
         stopping ??= (async () => {
@@ -148,7 +151,7 @@ async function main(): Promise<void> {
         break;
     }
   });
-  post({ t: "started", signers: worker.signers, leases });
+  post({ t: "started", signers: jobs.signers.map((s) => s.address as Hex), leases });
 }
 
 void main();

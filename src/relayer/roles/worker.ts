@@ -1,6 +1,7 @@
 /**
- * The worker role: the chain jobs. Two kinds of lease coordinate any number of workers on one store:
- *  - `jobs`: one worker at a time runs the singletons (chain watcher, batcher, settler, order-timer
+ * The worker role: the chain jobs of one currency's escrow (a relayer serving several currencies runs
+ * one WorkerRole per currency, ./jobs.ts). Two kinds of lease coordinate any number of workers on one store:
+ *  - `jobs` (`jobs:<code>` for a currency but the default): one worker at a time runs the singletons (chain watcher, batcher, settler, order-timer
  *    keeper, blocklist sync). The watcher's page transactions and the batcher's and settler's record writes commit
  *    only while the lease is still held at its epoch, so a stalled old leader's work cannot land;
  *  - `lane:<address>`, one per signer key (./lanes.ts): at most one submitter per key.
@@ -15,6 +16,7 @@ import type { RelayerConfig } from "../config";
 import type { ChainClient } from "../chain/client";
 import type { TxSigner } from "../chain/signers/types";
 import type { Fence, RelayerStore } from "../store/types";
+import { currencyQualified } from "../store/currencyScope";
 import { systemClock, type Clock } from "../runtime/clock";
 import { errorMessage, type Logger } from "../runtime/log";
 import type { Readiness } from "../runtime/readiness";
@@ -23,7 +25,7 @@ import type { PayerAccounts } from "../ledger/payerAccounts";
 import { Batcher, PayBatchGasModel } from "../jobs/batcher";
 import { BlocklistSync } from "../jobs/blocklistSync";
 import { BuiltBatchRecords } from "../jobs/builtBatches";
-import { ChainWatcher } from "../jobs/chainWatcher";
+import { ANCHOR_CURSOR_NAME, CURSOR_NAME, ChainWatcher } from "../jobs/chainWatcher";
 import { ReportIndexer } from "../jobs/reportIndexer";
 import type { JobMetrics } from "../jobs/job";
 import type { BatchAccountSource } from "../jobs/precheck";
@@ -36,7 +38,7 @@ import { guardedLedger } from "../jobs";
 import { LaneSet } from "./lanes";
 import { LeaseKeeper } from "./leaseKeeper";
 
-/** The lease of the singleton jobs. */
+/** The lease of the singleton jobs (of the default currency; see `WorkerOptions.currency`). */
 export const JOBS_LEASE = "jobs";
 
 export type WorkerConfig = Pick<
@@ -52,10 +54,21 @@ export type WorkerConfig = Pick<
 >;
 
 export interface WorkerOptions {
+  /** The currency's view of the store (`store.forCurrency(code)`) when the relayer serves several. */
   store: RelayerStore;
-  /** Connected with the first signer; the lanes share its provider. */
+  /**
+   * Connected with the first signer; the lanes share its provider. Its top-level addresses are the
+   * escrow and token the jobs serve (`ChainClient.forCurrency`).
+   */
   chain: ChainClient;
+  /** Serving this currency only: a key's nonces are one submitter's at a time (config.ts dealSigners). */
   signers: readonly TxSigner[];
+  /**
+   * The currency served when it is not the deployment's default: the jobs lease and the watcher's
+   * cursors are named for it (`jobs:EUR`, `escrow:EUR`, store/currencyScope.ts currencyQualified).
+   * Absent or null: the default currency, whose names are unqualified (as before currencies).
+   */
+  currency?: string | null;
   config: WorkerConfig;
   /** Random per process start. */
   holder: string;
@@ -89,6 +102,8 @@ export class WorkerRole {
   /** Sends the relay queue on the lanes held here (not under the jobs lease: every lane helps). */
   readonly relayQueue: RelayQueue;
   readonly jobsLease: LeaseKeeper;
+  /** `jobs`, or `jobs:<code>` for a currency but the default. */
+  readonly jobsLeaseName: string;
   private readonly singletons: { start(): void; stop(): Promise<void> }[];
   private timer: NodeJS.Timeout | null = null;
   private standby: Promise<void> | null = null;
@@ -100,6 +115,8 @@ export class WorkerRole {
     const ledger = options.ledger ? guardedLedger(options.ledger, log) : NO_LEDGER;
     const gasModel = new PayBatchGasModel();
     const builtBatches = new BuiltBatchRecords();
+    const named = (name: string) => currencyQualified(name, options.currency ?? null);
+    this.jobsLeaseName = named(JOBS_LEASE);
     this.lanes = new LaneSet({
       store: options.store,
       chain: options.chain,
@@ -120,7 +137,7 @@ export class WorkerRole {
     });
     this.jobsLease = new LeaseKeeper({
       leases: options.store.leases,
-      name: JOBS_LEASE,
+      name: this.jobsLeaseName,
       holder: options.holder,
       role: options.role,
       ttlMs: options.config.leaseTtlMs,
@@ -155,6 +172,7 @@ export class WorkerRole {
       submitter: this.lanes,
       own: this.lanes.addresses,
       fence,
+      cursorNames: { cursor: named(CURSOR_NAME), anchor: named(ANCHOR_CURSOR_NAME) },
     });
     this.settler = new Settler({ ...common, store: jobsStore, config: options.config, submitter: this.lanes });
     this.timers = new OrderTimerKeeper({ ...common, store: jobsStore, config: options.config, submitter: this.lanes });
@@ -163,6 +181,7 @@ export class WorkerRole {
       store: options.store,
       config: options.config,
       submitter: this.lanes,
+      own: this.lanes.addresses,
     });
     this.reports = new ReportIndexer({ ...common, store: options.store, config: options.config, fence });
     this.singletons = [this.watcher, this.batcher, this.settler, this.timers, this.blocklist, this.reports];
@@ -237,7 +256,7 @@ export class WorkerRole {
   }
 
   heldLeases(): string[] {
-    return [...(this.jobsLease.isHeld ? [JOBS_LEASE] : []), ...this.lanes.held()];
+    return [...(this.jobsLease.isHeld ? [this.jobsLeaseName] : []), ...this.lanes.held()];
   }
 
   /** Every lane's address. */

@@ -15,6 +15,15 @@ export function currencyCode(code: string): string {
   return code;
 }
 
+/**
+ * A lease or cursor name of one currency's chain jobs (`jobs`, the watcher's `escrow`): the name
+ * itself for the default currency, so a store that served one currency keeps its names, and
+ * `<name>:<code>` for any other (`jobs:EUR`). `currency` null: the default.
+ */
+export function currencyQualified(name: string, currency: string | null): string {
+  return currency === null ? name : `${name}:${currencyCode(currency)}`;
+}
+
 /** When the opener names no default currency (tests, tools on a single-currency store). */
 export const FALLBACK_CURRENCY = "USD";
 

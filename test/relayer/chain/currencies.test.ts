@@ -59,6 +59,28 @@ describe("relayer chain client: currencies", function () {
     expect(chain.currency("EUR")).to.equal(bound);
   });
 
+  it("forCurrency(code) is a client whose escrow, token and start blocks are that currency's, on the same provider", async function () {
+    api = await startDeployedApi(["USD", "EUR"]);
+    const { record, chain } = api;
+    const [usd, eur] = record.currencies;
+    const client = chain.forCurrency("EUR");
+    expect(client.provider).to.equal(chain.provider);
+    expect(client.signer).to.equal(chain.signer);
+    expect(client.addresses).to.deep.include({
+      escrow: eur.escrow.address,
+      token: eur.token.address,
+      registry: record.contracts.MerchantRegistry.address,
+      startBlock: BigInt(eur.escrow.blockNumber!),
+      tokenStartBlock: BigInt(eur.token.blockNumber!),
+    });
+    // The deployment's currencies, default first, as on the connection.
+    expect(client.addresses.currencies).to.deep.equal(chain.addresses.currencies);
+    expect(await client.escrow.getAddress()).to.equal(eur.escrow.address);
+    expect(await client.token.symbol()).to.equal("spEUR");
+    expect(await chain.forCurrency("USD").escrow.getAddress()).to.equal(usd.escrow.address);
+    expect(() => chain.forCurrency("GBP")).to.throw(UnknownCurrencyError);
+  });
+
   it("an unknown code is an UnknownCurrencyError (code unknown_currency) naming the codes there are", async function () {
     api = await startDeployedApi(["USD", "EUR"]);
     const chain = api.chain;
