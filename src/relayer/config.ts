@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { inspect } from "node:util";
 import { loadWebhookSettings, type WebhookSettings } from "./webhooks/settings";
+import { CURRENCY_CODE_PATTERN } from "../protocol/schemas/common";
 
 /** Retry and timing constants: named, so behaviour is tunable and greppable. */
 export const DEFAULTS = {
@@ -442,8 +443,8 @@ function loadSignerSettings(env: RelayerEnv, servedCount: number): SignerSetting
   return { kind: "env", keys: normalised };
 }
 
-/** A currency code as deployment records name them (src/relayer/store/currencyScope.ts checks the same). */
-const CURRENCY = /^[A-Z][A-Z0-9]{1,11}$/;
+/** A currency code as deployment records and the API name them. */
+const CURRENCY = new RegExp(CURRENCY_CODE_PATTERN);
 
 /** RELAYER_CURRENCIES: codes, in order, each once; null when unset. */
 function loadCurrencies(env: RelayerEnv): string[] | null {

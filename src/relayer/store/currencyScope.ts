@@ -4,8 +4,10 @@
  * store's default currency that the unscoped store's creating calls without a record use.
  */
 
+import { CURRENCY_CODE_PATTERN } from "../../protocol/schemas/common";
+
 /** A currency's code as deployment records, APIs and the store name it ("USD", "EUR", "USDC"). */
-const CURRENCY_CODE = /^[A-Z][A-Z0-9]{1,11}$/;
+const CURRENCY_CODE = new RegExp(CURRENCY_CODE_PATTERN);
 
 /** The code, or throws: codes are written into migration 16's SQL and into every row. */
 export function currencyCode(code: string): string {
