@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { defaultCurrency, readDeployment } from "../../chain/deployments";
-import { ConfigError, dealSigners, servedCurrencies, type RelayerConfig } from "../config";
+import { ConfigError, dealSigners, LOCAL_DEV_SIGNER_KEYS, servedCurrencies, type RelayerConfig } from "../config";
 import { connectChain, type ChainClient } from "../chain/client";
 import { EthersChainView } from "../chain/chainView";
 import { withFinalityProfile } from "../chain/finality";
@@ -121,6 +121,22 @@ export function chainSettings(
   return finality.config;
 }
 
+/**
+ * Hardhat's dev keys are the default signers on the local chain only: anywhere else they are public
+ * keys whose nonces anyone can take, so a worker with one refuses to start (the key is not named).
+ */
+export function refuseDevKeys(config: Pick<RelayerConfig, "signers">, chainId: bigint): void {
+  if (chainId === LOCAL_CHAIN_ID || config.signers.kind !== "env") return;
+  const dev = new Set<string>(LOCAL_DEV_SIGNER_KEYS.map((key) => key.toLowerCase()));
+  const index = config.signers.keys.findIndex((key) => dev.has(key.reveal().toLowerCase()));
+  if (index >= 0) {
+    throw new ConfigError(
+      `signer key #${index + 1} is one of Hardhat's public dev keys (the local default): set RELAYER_PRIVATE_KEY(S), ` +
+        `RELAYER_KEYSTORE or RELAYER_REMOTE_SIGNER_URL on chain ${chainId}`,
+    );
+  }
+}
+
 export interface JobsOptions {
   /** Random per process start. */
   holder: string;
@@ -227,6 +243,7 @@ export async function startJobs(config: RelayerConfig, options: JobsOptions): Pr
     });
     useSigningThreads(signers);
     config = chainSettings(config, chain, opened.keyFileExisted, options.logSettings ? log : null);
+    refuseDevKeys(config, chain.chainId);
     const served = servedCurrencies(
       config,
       chain.addresses.currencies.map((c) => c.code),
