@@ -175,6 +175,11 @@ describe("relayer jobs per currency (USD and EUR on one worker)", function () {
     const all = (code: string, state: PaymentState) => async () => (await statesIn(code)).every((s) => s === state);
     for (const c of currencies)
       await waitFor(`${c.code} payments escrowed`, all(c.code, PaymentState.Escrowed), 60_000);
+    // The watcher escrows the payments from the chain's events; the batch record turns confirmed when
+    // the lane that sent it handles the receipt, which may come a tick later.
+    const confirmedIn = (code: string) => running.store.forCurrency(code).batches.listByState([BatchState.Confirmed]);
+    for (const c of currencies)
+      await waitFor(`${c.code} batch confirmed`, async () => (await confirmedIn(c.code)).length > 0, 60_000);
 
     for (const c of currencies) {
       // Each currency's payments, and only they, escrowed on its escrow; its batch 1 sent by its key.
@@ -189,7 +194,7 @@ describe("relayer jobs per currency (USD and EUR on one worker)", function () {
         const tx = await ethers.provider.getTransaction(event.transactionHash);
         expect(tx!.from, `${c.code} batch sender`).to.equal(c.key.address);
       }
-      const batches = await running.store.forCurrency(c.code).batches.listByState([BatchState.Confirmed]);
+      const batches = await confirmedIn(c.code);
       expect(
         batches.map((b) => [b.currency, b.batchId]),
         c.code,
