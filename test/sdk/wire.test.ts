@@ -92,4 +92,17 @@ describe("sdk: a payment's order timer", function () {
     expect(caught).to.be.instanceOf(StablePayError);
     expect((caught as StablePayError).code).to.equal("invalid_response");
   });
+
+  it("reads a payment's currency and refuses one that is no currency code (invalid_response)", function () {
+    expect(parsePayment(paymentWire({ currency: "EUR" })).currency).to.equal("EUR");
+    for (const currency of ["usd", "", "U"]) {
+      let caught: unknown;
+      try {
+        parsePayment(paymentWire({ currency }));
+      } catch (error) {
+        caught = error;
+      }
+      expect((caught as StablePayError).code, currency).to.equal("invalid_response");
+    }
+  });
 });

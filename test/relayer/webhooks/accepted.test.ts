@@ -15,7 +15,12 @@ describe("webhook events: payment.accepted and sequence numbers", function () {
   const events = async () =>
     (await store.outbox.due(Number.MAX_SAFE_INTEGER, 1000)).map((r) => ({
       endpoint: r.endpointId,
-      ...(JSON.parse(r.payload) as { id: string; type: string; sequence: number; data: { id: string; state: string } }),
+      ...(JSON.parse(r.payload) as {
+        id: string;
+        type: string;
+        sequence: number;
+        data: { id: string; state: string; currency: string };
+      }),
     }));
 
   beforeEach(async () => {
@@ -45,6 +50,8 @@ describe("webhook events: payment.accepted and sequence numbers", function () {
       ["we_2", "payment.accepted", 1, mine.id, "accepted"],
     ]);
     expect(queued[0].id).to.equal(paymentEventId(mine, "payment.accepted"));
+    // The payload names the payment's currency (its escrow), as GET /v1/payments/:id does.
+    expect(queued.map((e) => e.data.currency)).to.deep.equal([mine.currency, mine.currency]);
     // A retried submission of the same payment inserts nothing and queues nothing.
     expect((await writer.insertAccepted([mine])).size).to.equal(0);
     expect(await events()).to.have.length(2);
