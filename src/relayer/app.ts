@@ -30,6 +30,25 @@ import { Readiness } from "./runtime/readiness";
 import { MerchantReports } from "./http/merchantReports";
 import { ROUTES } from "./routes";
 
+/**
+ * One currency intake takes payments in (RELAYER_CURRENCIES): its escrow's reads and the parts that
+ * judge and relay its payers' signed operations. A payment, withdrawal or deposit goes to the served
+ * currency whose escrow its body names (the EIP-712 domain it was signed for); an action on a payment
+ * to the payment's currency.
+ */
+export interface ServedCurrencyDeps {
+  /** Its code in the deployment record (ChainAddresses.currencies). */
+  code: string;
+  /** Reads of its escrow and token (registry and clock reads are the same for every currency). */
+  chain: ChainView;
+  /** Its payer ledger. Default: fresh reads of `chain` and the currency's store view per request. */
+  accounts?: PayerAccounts;
+  /** Digest and recovery under its escrow's domain. Default: inline. Closed with the app. */
+  recovery?: PaymentRecovery;
+  /** Relays its escrow's signed operations; absent → those routes answer 503 for it. */
+  writer?: ChainWriter | null;
+}
+
 export interface AppDeps {
   config: RelayerConfig;
   store: RelayerStore;
@@ -42,6 +61,12 @@ export interface AppDeps {
   clock?: () => number;
   /** pino options (level, stream) or false for silence. Default: info to stdout. */
   logger?: LoggerOptions | false;
+  /**
+   * The currencies intake serves, in RELAYER_CURRENCIES' order, each with its own parts. Default: the
+   * deployment's first alone, on `chain`, `accounts`, `recovery` and `writer`. `chain` stays the view
+   * for reads every currency shares (registry, chain id and time).
+   */
+  served?: readonly ServedCurrencyDeps[];
   /** Default: the process-wide registry the chain jobs also use. */
   metrics?: RelayerMetrics;
   groupCommit?: GroupCommitOptions;
