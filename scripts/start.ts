@@ -4,11 +4,14 @@
  * 1. chain: a Hardhat node on 127.0.0.1:8545 (its per-call log in data/chain.log), or the chain
  *    already answering there (reused, and left running on exit);
  * 2. contracts: deployed once and recorded in deployments/localhost.json, reused while live; a
- *    record of a chain that is gone is stale and replaced (scripts/deploy.ts);
- * 3. relayer: src/relayer/main.ts as a child process, its SQLite store in data/. It starts after the
- *    deployment because its signer is, by default, the deployer (account #0): one nonce sequence,
- *    one sender at a time. A store made on another chain (Hardhat's chain lives in memory, so a
- *    node restart is a new chain) is moved aside, see src/localnet/chainIdentity.ts;
+ *    record of a chain that is gone is stale and replaced (scripts/deploy.ts). Two currencies, USD
+ *    and EUR (CURRENCIES), each a token and an escrow over the one registry;
+ * 3. relayer: src/relayer/main.ts as a child process, its SQLite store in data/, serving every
+ *    deployed currency (RELAYER_CURRENCIES, unless the shell sets it). It starts after the
+ *    deployment because its first signer is, by default, the deployer (account #0): one nonce
+ *    sequence, one sender at a time. Each served currency takes a key of its own (the local
+ *    default: accounts #0, #1, ...). A store made on another chain (Hardhat's chain lives in
+ *    memory, so a node restart is a new chain) is moved aside, see src/localnet/chainIdentity.ts;
  * 4. with --demo, scripts/demo.ts against it.
  *
  * With --postgres, step 3 is the production layout in small: two `api` instances (RELAYER_PORT and
@@ -22,7 +25,7 @@
 import { appendFileSync, existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { sharedSecretKey } from "./lib/sharedSecretKey";
-import { pickRelayerEnv, type RelayerEnv } from "../src/relayer/config";
+import { dealSigners, pickRelayerEnv, type RelayerEnv } from "../src/relayer/config";
 import { RelayerCluster } from "../src/localnet/cluster";
 import { startHardhatNode } from "../src/localnet/chain";
 import {
@@ -75,6 +78,11 @@ const DEPLOY_DETAIL = /^ {2}|^StablePay on \S+ \(chain \d+\), deploy block \d+:$
 
 const show = (file: string): string => displayPath(file);
 
+/** The addresses in a relayer's `signers` field (its "started" line); [] when absent. */
+function addresses(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((a): a is string => typeof a === "string") : [];
+}
+
 class LocalNetwork {
   private chain: ManagedProcess | null = null;
   private relayer: ManagedProcess | null = null;
@@ -102,19 +110,21 @@ class LocalNetwork {
     const deployment = await deployInProcess({
       rpcUrl: o.rpcUrl,
       deploymentsDir: o.deploymentsDir,
+      currencies: o.currencies,
       log: (line) => {
         if (!DEPLOY_DETAIL.test(line)) console.log(`[deploy] ${line}`);
       },
     });
     const record = deployment.record;
     const identity = await readChainIdentity(o.rpcUrl, defaultCurrency(record).escrow.address);
-    let relayer: { url: string; signer: string | null; database: string; instances?: InstanceInfo[] };
+    const currencies = this.servedCurrencies(record.currencies.map((c) => c.code));
+    let relayer: { url: string; signers: string[]; database: string; instances?: InstanceInfo[] };
     if (o.postgres) {
       const databaseUrl = await this.preparePostgres(identity);
-      relayer = { ...(await this.startCluster(databaseUrl)), database: redactDatabaseUrl(databaseUrl) };
+      relayer = { ...(await this.startCluster(databaseUrl, currencies)), database: redactDatabaseUrl(databaseUrl) };
     } else {
       this.prepareStore(identity);
-      relayer = { ...(await this.startRelayer()), database: o.databasePath };
+      relayer = { ...(await this.startRelayer(currencies)), database: o.databasePath };
     }
     const info: NetworkInfo = {
       chain: { rpcUrl: o.rpcUrl, chainId, startedHere, logFile: startedHere ? this.chainLogFile : null },
@@ -129,7 +139,13 @@ class LocalNetwork {
         ...relayerUrls(relayer.url),
         database: relayer.database,
         logFile: relayer.instances ? relayer.instances[0].logFile : this.relayerLogFile,
-        signer: relayer.signer,
+        signer: relayer.signers[0] ?? null,
+        currencies,
+        // The relayer deals its keys to its currencies this way too (one currency per key).
+        signers:
+          relayer.signers.length >= currencies.length
+            ? Object.fromEntries(dealSigners(relayer.signers, currencies))
+            : {},
         adminToken: o.defaultAdminToken ? o.adminToken : "(from RELAYER_ADMIN_TOKEN)",
         store: o.postgres ? "postgres" : "sqlite",
         ...(relayer.instances ? { instances: relayer.instances } : {}),
@@ -243,6 +259,20 @@ class LocalNetwork {
     return url;
   }
 
+  /**
+   * The currencies the relayer serves: the shell's RELAYER_CURRENCIES when set (the relayer checks
+   * it against the deployment), else every deployed one, so that the demo can pay in each.
+   */
+  private servedCurrencies(deployed: string[]): string[] {
+    const shell = process.env.RELAYER_CURRENCIES?.trim();
+    return shell
+      ? shell
+          .split(",")
+          .map((code) => code.trim())
+          .filter((code) => code !== "")
+      : deployed;
+  }
+
   /** The shell's relayer settings, without those that choose a layout: npm start chooses it. */
   private shellRelayerEnv(): RelayerEnv {
     const env: Record<string, string | undefined> = { ...pickRelayerEnv(process.env) };
@@ -253,7 +283,8 @@ class LocalNetwork {
 
   private async startCluster(
     databaseUrl: string,
-  ): Promise<{ url: string; signer: string | null; instances: InstanceInfo[] }> {
+    currencies: string[],
+  ): Promise<{ url: string; signers: string[]; instances: InstanceInfo[] }> {
     const o = this.options;
     for (const name of ["api-1", "api-2", "worker-1"]) {
       appendFileSync(
@@ -271,6 +302,8 @@ class LocalNetwork {
         DEPLOYMENTS_FILE: o.deploymentsFile,
         RELAYER_DATA_DIR: o.dataDir,
         DATABASE_URL: databaseUrl,
+        // Every instance alike: the api instances take payments in these, the worker runs their jobs.
+        RELAYER_CURRENCIES: currencies.join(","),
         RELAYER_SECRET_KEY: sharedSecretKey(this.options.dataDir, process.env),
         RELAYER_HOST: o.relayerHost,
         RELAYER_ADMIN_TOKEN: o.adminToken,
@@ -305,11 +338,10 @@ class LocalNetwork {
         console.error(`relayer: ${api.url}/ready answers ${ready ?? "nothing"}; see ${show(api.logFile)}`);
     }
     const worker = cluster.byRole("worker")[0];
-    const signer = typeof worker.started?.signer === "string" ? worker.started.signer : null;
-    return { url: instances[0].url!, signer, instances };
+    return { url: instances[0].url!, signers: addresses(worker.started?.signers), instances };
   }
 
-  private async startRelayer(): Promise<{ url: string; signer: string | null }> {
+  private async startRelayer(currencies: string[]): Promise<{ url: string; signers: string[] }> {
     const o = this.options;
     appendFileSync(this.relayerLogFile, `\n# ${new Date().toISOString()} npm start: relayer against ${o.rpcUrl}\n`);
     console.log(`relayer: starting ${show(RELAYER_MAIN)} (log: ${show(this.relayerLogFile)})`);
@@ -323,6 +355,7 @@ class LocalNetwork {
         RELAYER_DB: o.databasePath,
         RELAYER_HOST: o.relayerHost,
         RELAYER_PORT: String(o.relayerPort),
+        RELAYER_CURRENCIES: currencies.join(","),
         RELAYER_ADMIN_TOKEN: o.adminToken,
         SETTLE_INTERVAL_MS: String(o.settleIntervalMs),
         // Local development: webhook receivers on this machine are allowed (never in production).
@@ -343,7 +376,7 @@ class LocalNetwork {
     const ready = await httpStatus(`${relayer.url}/ready`);
     if (ready !== 200)
       console.error(`relayer: ${relayer.url}/ready answers ${ready ?? "nothing"}; see ${show(this.relayerLogFile)}`);
-    return { url: relayer.url, signer: relayer.signer };
+    return { url: relayer.url, signers: relayer.signers };
   }
 
   /** A child that dies on its own takes the network down: half a network only confuses. */

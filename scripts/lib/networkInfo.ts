@@ -24,7 +24,7 @@ export interface NetworkInfo {
     deployBlock: number;
     /** The contracts every currency shares. */
     contracts: Record<SharedContractName, string>;
-    /** Each currency's token and escrow, the first being the one the relayer serves. */
+    /** Each currency's token and escrow, the first being the default. */
     currencies: CurrencyInfo[];
     deployer: string;
   };
@@ -37,8 +37,12 @@ export interface NetworkInfo {
     /** The SQLite file, or the PostgreSQL URL (password redacted). */
     database: string;
     logFile: string;
-    /** The relayer's signer (sends batches, relayed actions and settlements). */
+    /** The relayer's first signer (sends the first currency's batches, relayed actions and settlements). */
     signer: string | null;
+    /** The currencies whose payments and chain jobs it serves (RELAYER_CURRENCIES), in its order. */
+    currencies: string[];
+    /** Per served currency, the signer keys' addresses dealt to it (one currency per key). */
+    signers: Record<string, string[]>;
     /** Printed only when it is the local default; otherwise "(from RELAYER_ADMIN_TOKEN)". */
     adminToken: string;
     /** "sqlite": one all-in-one process (the default); "postgres": the instances below. */
@@ -133,7 +137,11 @@ export function formatSummary(info: NetworkInfo, show: (file: string) => string 
     [`${c.code} escrow`, c.escrow],
     [`${c.code} token`, `${c.token}  (${c.symbol})`],
   ]);
-  const labels = [...Object.keys(deployment.contracts), ...currencyRows.map(([label]) => label)];
+  const labels = [
+    ...Object.keys(deployment.contracts),
+    ...currencyRows.map(([label]) => label),
+    ...relayer.currencies.map((code) => `${code} signer`),
+  ];
   const width = Math.max(...labels.map((name) => name.length)) + 4;
   const row = (label: string, value: string) => `  ${label.padEnd(width)}${value}`;
   const chainNote = chain.startedHere ? "started here, stops with Ctrl-C" : "already running, left running";
@@ -155,7 +163,8 @@ export function formatSummary(info: NetworkInfo, show: (file: string) => string 
     row("  OpenAPI", relayer.openApiUrl),
     row("  health", `${relayer.healthUrl}  ${relayer.readyUrl}`),
     row("  metrics", relayer.metricsUrl),
-    row("  signer", relayer.signer ?? "?"),
+    row("  currencies", `${relayer.currencies.join(", ")}${relayer.instances ? " (every instance)" : ""}`),
+    ...relayer.currencies.map((code) => row(`  ${code} signer`, relayer.signers[code]?.join(", ") ?? "?")),
     row("  admin token", relayer.adminToken),
     row("  database", /^postgres(ql)?:/.test(relayer.database) ? relayer.database : show(relayer.database)),
     row("  log", show(relayer.logFile)),

@@ -3,7 +3,7 @@
  * defaults. Relative paths are taken from the project root, whatever the current directory.
  */
 import path from "node:path";
-import { DEFAULT_DEPLOYMENTS_DIR } from "../../src/chain/deployments";
+import { CURRENCY_CODE_PATTERN, DEFAULT_DEPLOYMENTS_DIR } from "../../src/chain/deployments";
 import { PROJECT_ROOT } from "../../src/localnet/paths";
 import { DEFAULTS as RELAYER_DEFAULTS, LOCAL_ADMIN_TOKEN } from "../../src/relayer/config";
 
@@ -17,6 +17,9 @@ export const DEFAULT_RPC_PORT = 8545;
  * a newcomer watching the demo should not wait half a minute for the payout.
  */
 export const LOCAL_SETTLE_INTERVAL_MS = 2_000;
+
+/** The local network pays in two currencies, so that the demo shows payments side by side in each. */
+export const LOCAL_CURRENCIES = ["USD", "EUR"];
 
 export interface StartOptions {
   demo: boolean;
@@ -34,6 +37,8 @@ export interface StartOptions {
   /** Whether the admin token is the local default (then the summary may print it). */
   defaultAdminToken: boolean;
   settleIntervalMs: number;
+  /** The currencies deployed (CURRENCIES, comma-separated; default USD and EUR), the first the default. */
+  currencies: string[];
   /**
    * --postgres: the relayer as two `api` instances (ports relayerPort and relayerPort + 1) and one
    * `worker` on PostgreSQL instead of one all-in-one process on SQLite.
@@ -53,7 +58,8 @@ Starts a local StablePay network: a Hardhat chain, the contracts, the relayer.
 
 Environment: LOCAL_RPC_HOST, LOCAL_RPC_PORT (chain, default 127.0.0.1:8545), RELAYER_HOST,
 RELAYER_PORT (relayer, default 127.0.0.1:8787), RELAYER_DATA_DIR, RELAYER_DB, DEPLOYMENTS_DIR,
-RELAYER_ADMIN_TOKEN, RELAYER_PRIVATE_KEY, SETTLE_INTERVAL_MS. See docs/LOCAL.md.`;
+RELAYER_ADMIN_TOKEN, RELAYER_PRIVATE_KEY(S), SETTLE_INTERVAL_MS, CURRENCIES (deployed, default
+USD,EUR), RELAYER_CURRENCIES (served, default every deployed one). See docs/LOCAL.md.`;
 
 export class UsageError extends Error {}
 
@@ -71,6 +77,17 @@ function positiveInt(name: string, raw: string | undefined, fallback: number): n
   const value = Number(raw);
   if (!Number.isSafeInteger(value) || value <= 0) throw new UsageError(`${name}="${raw}" must be a positive integer`);
   return value;
+}
+
+function currencyList(name: string, raw: string | undefined, fallback: readonly string[]): string[] {
+  if (raw === undefined || raw.trim() === "") return [...fallback];
+  const codes = raw.split(",").map((code) => code.trim());
+  const pattern = new RegExp(CURRENCY_CODE_PATTERN);
+  for (const code of codes) {
+    if (!pattern.test(code)) throw new UsageError(`${name}: "${code}" is not a currency code (e.g. USD)`);
+  }
+  if (new Set(codes).size !== codes.length) throw new UsageError(`${name} names a currency twice`);
+  return codes;
 }
 
 interface Flags {
@@ -127,6 +144,7 @@ export function parseStartOptions(
     adminToken,
     defaultAdminToken: adminToken === LOCAL_ADMIN_TOKEN,
     settleIntervalMs: positiveInt("SETTLE_INTERVAL_MS", env.SETTLE_INTERVAL_MS, LOCAL_SETTLE_INTERVAL_MS),
+    currencies: currencyList("CURRENCIES", env.CURRENCIES, LOCAL_CURRENCIES),
     postgres: flags.postgres,
     databaseUrl: env.DATABASE_URL || null,
   };

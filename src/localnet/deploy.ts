@@ -15,7 +15,11 @@ export interface LocalDeployOptions {
 }
 
 export async function deployInProcess(
-  options: LocalDeployOptions & { log: (line: string) => void },
+  options: LocalDeployOptions & {
+    log: (line: string) => void;
+    /** The currencies to deploy, the first the default (default: the environment's CURRENCIES, else USD). */
+    currencies?: string[];
+  },
 ): Promise<DeployResult> {
   // hardhat.config.ts reads LOCAL_RPC_URL, and the runtime picks its network from HARDHAT_NETWORK,
   // both when it is first loaded: set them before the import.
@@ -26,7 +30,12 @@ export async function deployInProcess(
     throw new Error(`Hardhat was already loaded for network "${hre.network.name}"; cannot deploy to localhost`);
   }
   const { deploy, optionsFromEnv } = await import("../chain/deployToNetwork");
-  return deploy(hre, { ...optionsFromEnv(process.env), dir: options.deploymentsDir, log: options.log });
+  return deploy(hre, {
+    ...optionsFromEnv(process.env),
+    ...(options.currencies ? { currencies: options.currencies } : {}),
+    dir: options.deploymentsDir,
+    log: options.log,
+  });
 }
 
 /** Runs the deploy script against `rpcUrl`, its record written to `deploymentsDir`; rejects with its output on failure. */

@@ -40,6 +40,8 @@ export interface RelayerProcess {
   url: string;
   /** The signer from the "started" line; null while only /health has answered. */
   readonly signer: string | null;
+  /** Every signer lane's address from the "started" line (one currency per key); [] until it came. */
+  readonly signers: string[];
   child: ManagedProcess;
   /** JSON log lines so far (stdout), parsed; other lines are kept as { raw }. */
   logs: Record<string, unknown>[];
@@ -66,7 +68,7 @@ export async function startRelayer(options: RelayerOptions): Promise<RelayerProc
   if (!existsSync(RELAYER_MAIN)) throw new Error(`${RELAYER_MAIN} is missing: cannot start the relayer`);
   const logs: Record<string, unknown>[] = [];
   let stderr = "";
-  let started: { url: string; signer: string | null } | undefined;
+  let started: { url: string; signer: string | null; signers: string[] } | undefined;
   const child = new ManagedProcess({
     name: "relayer",
     command: process.execPath,
@@ -84,8 +86,12 @@ export async function startRelayer(options: RelayerOptions): Promise<RelayerProc
         logs.push(parsed ? parsed.fields : { raw: line });
         if (logs.length > MAX_KEPT_LOGS) logs.splice(0, logs.length - MAX_KEPT_LOGS);
         if (parsed?.fields.event === "started" && typeof parsed.fields.url === "string") {
-          const signer = parsed.fields.signer;
-          started = { url: parsed.fields.url, signer: typeof signer === "string" ? signer : null };
+          const { signer, signers } = parsed.fields;
+          started = {
+            url: parsed.fields.url,
+            signer: typeof signer === "string" ? signer : null,
+            signers: Array.isArray(signers) ? signers.filter((a): a is string => typeof a === "string") : [],
+          };
         }
       }
       options.onLine?.(line, stream);
@@ -98,7 +104,7 @@ export async function startRelayer(options: RelayerOptions): Promise<RelayerProc
     async () => {
       if (started) return started;
       if (options.healthUrl && (await httpStatus(`${options.healthUrl}/health`)) === 200) {
-        return { url: options.healthUrl, signer: null };
+        return { url: options.healthUrl, signer: null, signers: [] };
       }
       return undefined;
     },
@@ -118,6 +124,9 @@ export async function startRelayer(options: RelayerOptions): Promise<RelayerProc
     // Read when asked: /health may answer a moment before the "started" line is written.
     get signer() {
       return started?.signer ?? up.signer;
+    },
+    get signers() {
+      return started?.signers ?? up.signers;
     },
     child,
     logs,

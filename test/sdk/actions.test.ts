@@ -75,5 +75,10 @@ describe("SDK action groups", function () {
     const account = await customer.getAccount(ACCOUNT as `0x${string}`);
     expect(account.available).to.equal(5n);
     expect(stub.requests[0].headers.get("authorization")).to.equal(null);
+    expect(stub.requests[0].url, "no currency: the relayer's default").to.equal(
+      `http://relayer.test/v1/accounts/${ACCOUNT}`,
+    );
+    await customer.getAccount(ACCOUNT as `0x${string}`, { currency: "EUR" });
+    expect(stub.requests[1].url).to.equal(`http://relayer.test/v1/accounts/${ACCOUNT}?currency=EUR`);
   });
 });

@@ -2,9 +2,11 @@
  * `npm start` end to end, as a newcomer runs it: scripts/start.ts through npx (no compile step), on
  * free ports with a temporary data folder and deployments folder.
  *
- * 1. start --demo: chain + contracts + relayer come up and the summary says where; the relayer is
- *    healthy and ready; the recorded contracts are live; the demo's payments end settled, refunded
- *    and resolved on chain (escrow events); Ctrl-C stops everything (no process left, ports free).
+ * 1. start --demo: chain + contracts (USD and EUR) + relayer (serving both, a signer key each) come
+ *    up and the summary says where; the relayer is healthy and ready; the recorded contracts are
+ *    live; the demo's payments, in USD and in EUR, end settled, refunded and resolved on chain, each
+ *    in its own currency's escrow (escrow events), the payout holds what each escrow paid it, and
+ *    the webhooks name each payment's currency; Ctrl-C stops everything (no process left, ports free).
  * 2. A chain restarted on the same port (a new Hardhat chain) is reused: the stale deployment is
  *    replaced and the old relayer store moved aside, with the reason. Ctrl-C leaves that chain up.
  * 3. Started again on the still-running chain: deployment and store are both reused.
@@ -129,11 +131,19 @@ describe("npm start: the local network in one command", function () {
     expect(info.chain.rpcUrl).to.equal(`http://127.0.0.1:${rpcPort}`);
     expect(info.chain.chainId).to.equal(31337);
     expect(info.relayer.url).to.equal(relayerUrl);
+    // Two currencies deployed and served, each with a signer key of its own (dev accounts #0 and #1).
+    expect(info.deployment.currencies.map((c) => c.code)).to.deep.equal(["USD", "EUR"]);
+    expect(info.relayer.currencies).to.deep.equal(["USD", "EUR"]);
+    expect(info.relayer.signers).to.deep.equal({
+      USD: ["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"],
+      EUR: ["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"],
+    });
+    expect(run.text).to.match(/currencies\s+USD, EUR\n/);
     for (const text of [
       `${info.chain.rpcUrl}  (chain id 31337; started here`,
       path.join(dataDir, "chain.log"),
       path.join(deploymentsDir, "localhost.json"),
-      info.deployment.currencies[0].escrow,
+      ...info.deployment.currencies.flatMap((c) => [c.escrow, c.token]),
       `${relayerUrl}/dashboard/`,
       `${relayerUrl}/v1/openapi.json`,
       `${relayerUrl}/health`,
@@ -168,47 +178,72 @@ describe("npm start: the local network in one command", function () {
       expect(statSync(keyFile).mode & 0o777).to.equal(0o600);
       expect(await httpStatus(`${relayerUrl}/dashboard/`)).to.equal(200);
       const demo = JSON.parse(readFileSync(path.join(dataDir, "demo.json"), "utf8")) as DemoRecord;
-      const escrow = PaymentEscrow__factory.connect(record.currencies[0].escrow.address, provider);
       const merchantId = BigInt(demo.merchantId);
-      const escrowedIds = new Set(
-        (await escrow.queryFilter(escrow.filters.PaymentEscrowed(undefined, undefined, merchantId))).map((e) =>
-          e.args.paymentId.toLowerCase(),
-        ),
-      );
-      const settledBatches = new Set(
-        (await escrow.queryFilter(escrow.filters.TrancheSettled(undefined, merchantId))).map((e) =>
-          e.args.batchId.toString(),
-        ),
-      );
-      const refunded = (await escrow.queryFilter(escrow.filters.PaymentRefunded(undefined, merchantId))).map((e) =>
-        e.args.paymentId.toLowerCase(),
-      );
-      const resolved = (await escrow.queryFilter(escrow.filters.DisputeResolved(undefined, merchantId))).map((e) =>
-        e.args.paymentId.toLowerCase(),
-      );
-      expect(demo.payments).to.have.length(6);
+      // It paid in both currencies: six payments in USD, three in EUR, each settled or ended in its own escrow.
+      expect(demo.currencies.map((c) => c.code)).to.deep.equal(["USD", "EUR"]);
+      expect(demo.payments.map((p) => p.currency)).to.deep.equal([...Array(6).fill("USD"), ...Array(3).fill("EUR")]);
       // The demo's webhook endpoint got every payment's escrow and the settled ones' settlement,
-      // each delivery's signature verified by the SDK; none refused.
+      // each delivery's signature verified by the SDK; none refused. Each payload names its currency.
       expect(demo.webhooks.refused, run.text).to.equal(0);
-      expect(demo.webhooks.byType).to.include({ "payment.escrowed": 6, "payment.settled": 4 });
+      expect(demo.webhooks.byType).to.include({ "payment.escrowed": 9, "payment.settled": 6 });
+      expect(demo.webhooks.byCurrency.USD).to.include({ "payment.escrowed": 6, "payment.settled": 4 });
+      expect(demo.webhooks.byCurrency.EUR).to.include({ "payment.escrowed": 3, "payment.settled": 2 });
       expect(run.text).to.match(/webhooks received and verified: [1-9]/);
-      for (const p of demo.payments) {
-        expect(escrowedIds.has(p.id.toLowerCase()), `${p.order} escrowed`).to.equal(true);
-        if (p.outcome === "confirm" || p.outcome === "hold") {
-          expect(p.state, p.order).to.equal("settled");
-          expect(settledBatches.has(p.batchId!), `${p.order}'s tranche settled`).to.equal(true);
+      const escrowedIn = new Map<string, string>();
+      for (const currency of record.currencies) {
+        const escrow = PaymentEscrow__factory.connect(currency.escrow.address, provider);
+        for (const e of await escrow.queryFilter(escrow.filters.PaymentEscrowed(undefined, undefined, merchantId))) {
+          expect(escrowedIn.has(e.args.paymentId.toLowerCase()), "a payment escrowed in one escrow only").to.equal(
+            false,
+          );
+          escrowedIn.set(e.args.paymentId.toLowerCase(), currency.code);
         }
-        if (p.outcome === "refund") expect(refunded).to.include(p.id.toLowerCase());
-        if (p.outcome === "dispute") expect(resolved).to.include(p.id.toLowerCase());
       }
-      const paid = (await escrow.queryFilter(escrow.filters.MerchantPaid(merchantId))).reduce(
-        (sum, e) => sum + e.args.amount,
-        0n,
-      );
-      const token = SettlementToken__factory.connect(record.currencies[0].token.address, provider);
-      expect(paid).to.be.greaterThan(0n);
-      expect(await token.balanceOf(demo.payout)).to.equal(paid);
-      expect(BigInt(demo.balances.payout)).to.equal(paid);
+      for (const currency of record.currencies) {
+        const code = currency.code;
+        const escrow = PaymentEscrow__factory.connect(currency.escrow.address, provider);
+        const settledBatches = new Set(
+          (await escrow.queryFilter(escrow.filters.TrancheSettled(undefined, merchantId))).map((e) =>
+            e.args.batchId.toString(),
+          ),
+        );
+        const refunded = (await escrow.queryFilter(escrow.filters.PaymentRefunded(undefined, merchantId))).map((e) =>
+          e.args.paymentId.toLowerCase(),
+        );
+        const resolved = (await escrow.queryFilter(escrow.filters.DisputeResolved(undefined, merchantId))).map((e) =>
+          e.args.paymentId.toLowerCase(),
+        );
+        const payments = demo.payments.filter((p) => p.currency === code);
+        expect(
+          payments.filter((p) => p.state === "settled"),
+          `${code} payments settled`,
+        ).to.not.be.empty;
+        for (const p of payments) {
+          expect(escrowedIn.get(p.id.toLowerCase()), `${p.order} escrowed in ${code}'s escrow`).to.equal(code);
+          expect(p.state, p.order).to.equal(FINAL_STATE[p.outcome]);
+          if (p.outcome === "confirm" || p.outcome === "hold") {
+            expect(settledBatches.has(p.batchId!), `${p.order}'s tranche settled in ${code}`).to.equal(true);
+          }
+          if (p.outcome === "refund") expect(refunded).to.include(p.id.toLowerCase());
+          if (p.outcome === "dispute") expect(resolved).to.include(p.id.toLowerCase());
+        }
+        expect(
+          demo.settlements.filter((s) => s.currency === code),
+          `${code} settlements`,
+        ).to.not.be.empty;
+        // The payout holds, in each token, exactly what that currency's escrow paid it.
+        const paid = (await escrow.queryFilter(escrow.filters.MerchantPaid(merchantId))).reduce(
+          (sum, e) => sum + e.args.amount,
+          0n,
+        );
+        const token = SettlementToken__factory.connect(currency.token.address, provider);
+        expect(paid, code).to.be.greaterThan(0n);
+        expect(await token.balanceOf(demo.payout), code).to.equal(paid);
+        expect(BigInt(demo.balances.find((b) => b.currency === code)!.payout), code).to.equal(paid);
+      }
+      expect(run.text).to.match(/order-2001 \(alice, EUR\) 0x[0-9a-f]+: escrowed in EUR batch #\d+/);
+      expect(run.text).to.match(/order-2002 \w+ +EUR +35\.00 spEUR +settled/);
+      expect(run.text).to.include("every currency adds up");
     } finally {
       provider.destroy();
     }
@@ -276,7 +311,8 @@ describe("npm start: the local network in one command", function () {
         `run ${i}`,
       ).to.deep.equal(record.payments.map((p) => `${p.order} ${FINAL_STATE[p.outcome]}`));
       expect(record.webhooks.refused, `run ${i}`).to.equal(0);
-      expect(record.webhooks.byType, `run ${i}`).to.include({ "payment.escrowed": 6, "payment.settled": 4 });
+      expect(record.webhooks.byType, `run ${i}`).to.include({ "payment.escrowed": 9, "payment.settled": 6 });
+      expect(record.webhooks.byCurrency.EUR, `run ${i}`).to.include({ "payment.escrowed": 3, "payment.settled": 2 });
       merchants.add(record.merchantId);
     }
     // Each run is a merchant of its own.

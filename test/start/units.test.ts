@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { sharedSecretKey } from "../../scripts/lib/sharedSecretKey";
-import { formatUnits, units } from "../../scripts/lib/demo/format";
+import { formatToken, formatUnits, units } from "../../scripts/lib/demo/format";
 import { formatSummary, redactDatabaseUrl, relayerUrls, type NetworkInfo } from "../../scripts/lib/networkInfo";
 import { PROJECT_ROOT, UsageError, parseStartOptions, type StartOptions } from "../../scripts/lib/startOptions";
 
@@ -25,6 +25,19 @@ describe("npm start: options and decisions", function () {
       expect(o.defaultAdminToken).to.equal(true);
       expect(o.demo).to.equal(false);
       expect(o.postgres, "SQLite all-in-one unless --postgres").to.equal(false);
+      expect(o.currencies, "two currencies, so that the demo pays in both").to.deep.equal(["USD", "EUR"]);
+    });
+
+    it("deploys the currencies CURRENCIES names, in its order, and refuses a malformed list", function () {
+      expect((parseStartOptions([], { CURRENCIES: " EUR, USD ,CHF" }) as StartOptions).currencies).to.deep.equal([
+        "EUR",
+        "USD",
+        "CHF",
+      ]);
+      expect((parseStartOptions([], { CURRENCIES: "USD" }) as StartOptions).currencies).to.deep.equal(["USD"]);
+      expect(() => parseStartOptions([], { CURRENCIES: "USD,eur" })).to.throw(UsageError, 'CURRENCIES: "eur"');
+      expect(() => parseStartOptions([], { CURRENCIES: "USD,,EUR" })).to.throw(UsageError, 'CURRENCIES: ""');
+      expect(() => parseStartOptions([], { CURRENCIES: "USD,EUR,USD" })).to.throw(UsageError, "twice");
     });
 
     it("--postgres: the several-instance layout on DATABASE_URL, or the local server when none is set", function () {
@@ -78,6 +91,8 @@ describe("npm start: options and decisions", function () {
           database: redactDatabaseUrl("postgres://app:s3cret@db.internal:5432/stablepay"),
           logFile: "/d/relayer-api-1.log",
           signer: "0xabc",
+          currencies: ["USD", "EUR"],
+          signers: { USD: ["0xabc"], EUR: ["0xdef"] },
           adminToken: "local-admin-token",
           store: "postgres",
           instances: [
@@ -101,6 +116,8 @@ describe("npm start: options and decisions", function () {
         /USD escrow\s+0xe\n.*USD token\s+0xu  \(spUSD\)\n.*EUR escrow\s+0xf\n.*EUR token\s+0xv  \(spEUR\)/,
       );
       expect(text).to.match(/MerchantRegistry\s+0xr/);
+      // Every instance serves both currencies, each with a signer key of its own.
+      expect(text).to.match(/currencies\s+USD, EUR \(every instance\)\n.*USD signer\s+0xabc\n.*EUR signer\s+0xdef/);
     });
   });
 
@@ -114,6 +131,9 @@ describe("npm start: options and decisions", function () {
       expect(formatUnits(79_209_000n)).to.equal("79.209");
       expect(formatUnits(1n)).to.equal("0.000001");
       expect(formatUnits(250n, 2)).to.equal("2.50");
+      // Each currency in its own decimals, named by its symbol.
+      expect(formatToken(12_500_000n, "spEUR")).to.equal("12.50 spEUR");
+      expect(formatToken(units("12.5", 18), "DAI", 18)).to.equal("12.50 DAI");
     });
   });
 

@@ -1,6 +1,7 @@
 /**
  * What every demo step shares: the chain (ethers + typechain, the operator as the node's unlocked
- * account #0), the relayer (SDK clients), the escrow's EIP-712 domain and the chain's clock.
+ * account #0), the relayer (SDK clients), each currency's token, escrow and EIP-712 domain, and the
+ * chain's clock.
  *
  * The operator's transactions go through the node's eth_sendTransaction without a nonce: the node
  * assigns it on arrival. The relayer signs with the same account by default and keeps its own
@@ -9,8 +10,8 @@
  */
 import path from "node:path";
 import { JsonRpcProvider, type JsonRpcSigner, type TransactionReceipt } from "ethers";
-import { defaultCurrency, readDeployment, type DeploymentRecord } from "../../../src/chain/deployments";
-import { RelayerClient, escrowDomain, type Address, type EscrowDomain, type Hex } from "../../../src/sdk";
+import { readDeployment, type DeploymentRecord } from "../../../src/chain/deployments";
+import { RelayerClient, type Address, type EscrowDomain, type Hex } from "../../../src/sdk";
 import {
   MerchantRegistry__factory,
   PaymentEscrow__factory,
@@ -20,6 +21,7 @@ import {
   type SettlementToken,
 } from "../../../typechain-types";
 import { jsonRpc } from "../../../src/localnet/rpc";
+import { formatToken } from "./format";
 
 /** A relayed transaction is mined within a second on the local chain; this is the outer bound. */
 export const RECEIPT_TIMEOUT_MS = 60_000;
@@ -36,18 +38,30 @@ export interface DemoEndpoints {
   dataDir: string;
 }
 
+/** One currency the demo pays in: its token, its escrow and the domain its payments are signed under. */
+export interface DemoCurrency {
+  /** USD, EUR: the code the relayer's API names it by. */
+  code: string;
+  symbol: string;
+  decimals: number;
+  tokenName: string;
+  token: SettlementToken;
+  escrow: PaymentEscrow;
+  /** As the relayer hands it out (GET /v1/currencies), checked against the deployment record. */
+  domain: EscrowDomain;
+  /** An amount of it for people: "12.50 spEUR". */
+  format(amount: bigint): string;
+}
+
 export interface DemoContext {
   endpoints: DemoEndpoints;
   record: DeploymentRecord;
   provider: JsonRpcProvider;
   operator: JsonRpcSigner;
-  token: SettlementToken;
   registry: MerchantRegistry;
-  escrow: PaymentEscrow;
-  symbol: string;
-  tokenName: string;
+  /** The currencies the demo pays in, in the deployment's order (its default first). */
+  currencies: DemoCurrency[];
   chainId: bigint;
-  domain: EscrowDomain;
   /** No credentials: what a customer's app uses. */
   customerApi: RelayerClient;
   /** The operator's admin token: issues merchant API keys. */
@@ -56,10 +70,15 @@ export interface DemoContext {
   signal?: AbortSignal;
 }
 
+/**
+ * `served`: the codes of the currencies to pay in (the relayer's RELAYER_CURRENCIES); default every
+ * currency of the deployment.
+ */
 export async function createContext(
   endpoints: DemoEndpoints,
   log: (line: string) => void,
   signal?: AbortSignal,
+  served?: readonly string[],
 ): Promise<DemoContext> {
   const record = readDeployment(
     path.basename(endpoints.deploymentsFile, ".json"),
@@ -67,24 +86,46 @@ export async function createContext(
   );
   const provider = new JsonRpcProvider(endpoints.rpcUrl, record.chainId, { staticNetwork: true });
   const operator = await provider.getSigner(record.deployer);
-  // The demo pays in the deployment's first currency.
-  const currency = defaultCurrency(record);
-  const token = SettlementToken__factory.connect(currency.token.address, operator);
-  const [symbol, tokenName] = await Promise.all([token.symbol(), token.name()]);
+  const customerApi = new RelayerClient({ baseUrl: endpoints.relayerUrl });
   const chainId = BigInt(record.chainId);
+  const wanted = served ?? record.currencies.map((c) => c.code);
+  const unknown = wanted.filter((code) => !record.currencies.some((c) => c.code === code));
+  if (unknown.length > 0) throw new Error(`the deployment has no currency ${unknown.join(", ")}`);
+  // The domains a customer's app would use: the relayer's, which must be the deployment's escrows.
+  const offered = await customerApi.getCurrencies();
+  const currencies = await Promise.all(
+    record.currencies
+      .filter((c) => wanted.includes(c.code))
+      .map(async (c): Promise<DemoCurrency> => {
+        const listed = offered.find((o) => o.code === c.code);
+        if (!listed || listed.escrow.toLowerCase() !== c.escrow.address.toLowerCase() || listed.chainId !== chainId) {
+          throw new Error(
+            `the relayer lists ${c.code} ${listed ? `with escrow ${listed.escrow} on chain ${listed.chainId}` : "not at all"}, ` +
+              `the deployment record with escrow ${c.escrow.address} on chain ${chainId}`,
+          );
+        }
+        const token = SettlementToken__factory.connect(c.token.address, operator);
+        return {
+          code: c.code,
+          symbol: c.symbol,
+          decimals: c.decimals,
+          tokenName: await token.name(),
+          token,
+          escrow: PaymentEscrow__factory.connect(c.escrow.address, operator),
+          domain: listed.domain,
+          format: (amount) => formatToken(amount, c.symbol, c.decimals),
+        };
+      }),
+  );
   return {
     endpoints,
     record,
     provider,
     operator,
-    token,
     registry: MerchantRegistry__factory.connect(record.contracts.MerchantRegistry.address, operator),
-    escrow: PaymentEscrow__factory.connect(currency.escrow.address, operator),
-    symbol,
-    tokenName,
+    currencies,
     chainId,
-    domain: escrowDomain(chainId, currency.escrow.address as Address),
-    customerApi: new RelayerClient({ baseUrl: endpoints.relayerUrl }),
+    customerApi,
     adminApi: new RelayerClient({ baseUrl: endpoints.relayerUrl, adminToken: endpoints.adminToken }),
     log,
     signal,

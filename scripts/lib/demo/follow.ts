@@ -26,7 +26,8 @@ function describe(p: PaymentInfo): string {
     case "submitted":
       return `submitted${p.txHash ? ` in tx ${p.txHash}` : ""}`;
     case "escrowed":
-      return `escrowed in batch #${p.batchId} (leaf ${p.leafIndex}, tx ${p.txHash}, hold ends ${chainDate(p.releaseAt)})`;
+      // Batch ids count per escrow: each currency has its batch #1.
+      return `escrowed in ${p.currency} batch #${p.batchId} (leaf ${p.leafIndex}, tx ${p.txHash}, hold ends ${chainDate(p.releaseAt)})`;
     case "rejected":
       return `rejected: ${p.rejectReason}`;
     default:

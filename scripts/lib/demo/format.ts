@@ -20,8 +20,8 @@ export function formatUnits(amount: bigint, decimals = TOKEN_DECIMALS): string {
   return `${negative ? "-" : ""}${abs / scale}.${fraction}`;
 }
 
-export function formatToken(amount: bigint, symbol: string): string {
-  return `${formatUnits(amount)} ${symbol}`;
+export function formatToken(amount: bigint, symbol: string, decimals = TOKEN_DECIMALS): string {
+  return `${formatUnits(amount, decimals)} ${symbol}`;
 }
 
 /** Basis points as a percentage: 250 → "2.50%". */

@@ -2,7 +2,8 @@
  * The payments' second half, while the funds are held: the payer confirms delivery (released at
  * once), the merchant refunds (owner key signs, relayer sends), the payer disputes and the arbiter
  * rules; then the hold ends (the local chain's clock is moved past it) and the relayer's settler
- * pays the merchant for everything still held or released.
+ * pays the merchant for everything still held or released. Each action is signed under the domain of
+ * the payment's currency and acts on that currency's escrow.
  */
 import {
   paymentFields,
@@ -10,13 +11,11 @@ import {
   signDispute,
   signRefund,
   type Hex,
-  type PaymentInfo,
   type PaymentState,
   type Settlement,
 } from "../../../src/sdk";
 import { chainNow, checkAborted, deadlineFromNow, increaseTime, receipt, type DemoContext } from "./context";
 import { follow, FOLLOW_POLL_MS, FOLLOW_TIMEOUT_MS } from "./follow";
-import { formatToken } from "./format";
 import type { DemoMerchant } from "./participants";
 import type { DemoPayment } from "./payments";
 
@@ -26,12 +25,12 @@ const ARBITER_PAYER_SHARE_PERCENT = 50n;
 /** Settlement records in a final state (the transaction is mined and applied). */
 const SETTLED_RECORD_STATES: readonly Settlement["state"][] = ["confirmed", "deferred", "failed"];
 
-/** Payments escrowed and not yet settled: what the next steps need to act on. */
-const held = (p: DemoPayment): Pick<PaymentInfo, "batchId"> & { id: Hex } => ({ id: p.id, batchId: p.info.batchId });
+/** "USD #1": batch ids count per escrow. */
+const batchLabel = (p: DemoPayment): string => `${p.currency.code} #${p.info.batchId}`;
 
 export async function confirmPayment(ctx: DemoContext, p: DemoPayment, states: Map<Hex, PaymentState>): Promise<void> {
   const deadline = await deadlineFromNow(ctx);
-  const signature = await signConfirmation(p.customer.signer, { domain: ctx.domain, paymentId: p.id, deadline });
+  const signature = await signConfirmation(p.customer.signer, { domain: p.currency.domain, paymentId: p.id, deadline });
   const sent = await ctx.customerApi.confirm(p.id, { deadline, signature });
   await receipt(ctx, sent.txHash);
   ctx.log(`  ${p.label}: ${p.customer.name} confirmed delivery (signed, relayed; tx ${sent.txHash})`);
@@ -46,7 +45,7 @@ export async function refundPayment(
 ): Promise<void> {
   const deadline = await deadlineFromNow(ctx);
   const signature = await signRefund(merchant.ownerSigner, {
-    domain: ctx.domain,
+    domain: p.currency.domain,
     paymentId: p.id,
     totalRefund: p.amount,
     deadline,
@@ -54,7 +53,7 @@ export async function refundPayment(
   const sent = await merchant.api.refund(p.id, { totalRefund: p.amount, deadline, signature });
   await receipt(ctx, sent.txHash);
   ctx.log(
-    `  ${p.label}: the merchant refunded ${formatToken(p.amount, ctx.symbol)} (owner key signed, relayed; tx ${sent.txHash})`,
+    `  ${p.label}: the merchant refunded ${p.currency.format(p.amount)} (owner key signed, relayed; tx ${sent.txHash})`,
   );
   await follow(ctx, [p], ["refunded"], states);
 }
@@ -65,7 +64,7 @@ export async function disputeAndResolve(
   states: Map<Hex, PaymentState>,
 ): Promise<{ toPayer: bigint; toMerchant: bigint; fee: bigint }> {
   const deadline = await deadlineFromNow(ctx);
-  const signature = await signDispute(p.customer.signer, { domain: ctx.domain, paymentId: p.id, deadline });
+  const signature = await signDispute(p.customer.signer, { domain: p.currency.domain, paymentId: p.id, deadline });
   const sent = await ctx.customerApi.dispute(p.id, { deadline, signature });
   await receipt(ctx, sent.txHash);
   ctx.log(`  ${p.label}: ${p.customer.name} opened a dispute (signed, relayed; tx ${sent.txHash})`);
@@ -75,10 +74,11 @@ export async function disputeAndResolve(
   // The relayer's transaction is mined (followed to "disputed"): the arbiter, the same account by
   // default, can send now without racing it for a nonce.
   const toPayer = (p.amount * ARBITER_PAYER_SHARE_PERCENT) / 100n;
-  const tx = await ctx.escrow.resolveDispute(paymentFields(p.info), toPayer);
+  const { escrow, format } = p.currency;
+  const tx = await escrow.resolveDispute(paymentFields(p.info), toPayer);
   const mined = await receipt(ctx, tx.hash);
   const resolved = mined.logs
-    .map((log) => ctx.escrow.interface.parseLog(log))
+    .map((log) => escrow.interface.parseLog(log))
     .find((parsed) => parsed?.name === "DisputeResolved");
   if (!resolved) throw new Error(`resolveDispute ${tx.hash} emitted no DisputeResolved`);
   const ruling = {
@@ -87,9 +87,8 @@ export async function disputeAndResolve(
     fee: resolved.args.fee as bigint,
   };
   ctx.log(
-    `  ${p.label}: the arbiter ${ctx.record.deployer} ruled ${formatToken(ruling.toPayer, ctx.symbol)} back to ` +
-      `${p.customer.name}, ${formatToken(ruling.toMerchant, ctx.symbol)} to the merchant, fee ` +
-      `${formatToken(ruling.fee, ctx.symbol)} (tx ${tx.hash})`,
+    `  ${p.label}: the arbiter ${ctx.record.deployer} ruled ${format(ruling.toPayer)} back to ` +
+      `${p.customer.name}, ${format(ruling.toMerchant)} to the merchant, fee ${format(ruling.fee)} (tx ${tx.hash})`,
   );
   await follow(ctx, [p], ["resolved"], states);
   return ruling;
@@ -99,7 +98,7 @@ export async function disputeAndResolve(
 export async function endHold(ctx: DemoContext, payments: DemoPayment[]): Promise<void> {
   const releaseAt = payments.reduce((max, p) => (p.info.releaseAt! > max ? p.info.releaseAt! : max), 0n);
   const now = await chainNow(ctx);
-  const batches = [...new Set(payments.map((p) => held(p).batchId))].map((b) => `#${b}`).join(", ");
+  const batches = [...new Set(payments.map(batchLabel))].join(", ");
   if (releaseAt < now) {
     ctx.log(`  the hold of batch ${batches} is already over (chain time ${now}, release at ${releaseAt})`);
     return;
@@ -111,7 +110,10 @@ export async function endHold(ctx: DemoContext, payments: DemoPayment[]): Promis
   );
 }
 
-/** Waits until the relayer's settler has paid the merchant and marked `payments` settled. */
+/**
+ * Waits until the relayer's settler has paid the merchant and marked `payments` settled: a
+ * settlement record of each of their currencies (the settler settles per escrow), every record final.
+ */
 export async function awaitSettlement(
   ctx: DemoContext,
   merchant: DemoMerchant,
@@ -119,23 +121,27 @@ export async function awaitSettlement(
   states: Map<Hex, PaymentState>,
 ): Promise<Settlement[]> {
   await follow(ctx, payments, ["settled"], states);
+  const currencies = [...new Set(payments.map((p) => p.currency))];
   // The settlement record turns "confirmed" once its transaction is mined and applied.
   const deadline = Date.now() + FOLLOW_TIMEOUT_MS;
   for (;;) {
     checkAborted(ctx);
     const settlements: Settlement[] = [];
     for await (const s of merchant.api.iterateSettlements()) settlements.push(s);
-    if (settlements.length > 0 && settlements.every((s) => SETTLED_RECORD_STATES.includes(s.state))) {
+    const everyCurrency = currencies.every((c) => settlements.some((s) => s.currency === c.code));
+    if (everyCurrency && settlements.every((s) => SETTLED_RECORD_STATES.includes(s.state))) {
       for (const s of settlements) {
+        const currency = ctx.currencies.find((c) => c.code === s.currency);
+        const format = (amount: bigint | null) =>
+          currency ? currency.format(amount ?? 0n) : `${amount ?? 0n} (${s.currency} units)`;
         ctx.log(
-          `  settlement ${s.key}: batch ${s.batchIds.map((b) => `#${b}`).join(", ")} ${s.state}, ` +
-            `paid ${formatToken(s.amount ?? 0n, ctx.symbol)} net, fee ${formatToken(s.fee ?? 0n, ctx.symbol)} ` +
-            `(tx ${s.txHash})`,
+          `  settlement ${s.key} (${s.currency}): batch ${s.batchIds.map((b) => `#${b}`).join(", ")} ${s.state}, ` +
+            `paid ${format(s.amount)} net, fee ${format(s.fee)} (tx ${s.txHash})`,
         );
       }
       return settlements;
     }
-    if (Date.now() > deadline) throw new Error("the relayer's settlement was not confirmed in time");
+    if (Date.now() > deadline) throw new Error("the relayer's settlements were not confirmed in time");
     await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
   }
 }

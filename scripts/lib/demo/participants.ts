@@ -1,7 +1,8 @@
 /**
  * The demo's people: a merchant registered on chain by the registrar and given an API key by the
  * relayer's operator route, and customers with fresh keys who get tokens minted and deposit them
- * into the escrow without gas (a signed EIP-3009 authorization the relayer submits).
+ * into the escrow without gas (a signed EIP-3009 authorization the relayer submits), in every
+ * currency the demo pays in. The merchant registers once: the registry is every escrow's.
  *
  * Fresh random keys every run: a demo on a reused chain never trips over the last run's nonces or
  * balances, and the customers visibly need no ETH.
@@ -17,8 +18,8 @@ import {
   type Address,
   type TypedDataSigner,
 } from "../../../src/sdk";
-import { chainNow, checkAborted, receipt, type DemoContext } from "./context";
-import { formatBps, formatToken } from "./format";
+import { chainNow, checkAborted, receipt, type DemoContext, type DemoCurrency } from "./context";
+import { formatBps } from "./format";
 
 export interface DemoMerchant {
   id: bigint;
@@ -92,31 +93,37 @@ export function newCustomers(names: string[]): DemoCustomer[] {
   });
 }
 
-/** Lets the operator (account #0, the master minter) mint `total`, keeping any allowance it has. */
-async function ensureMinterAllowance(ctx: DemoContext, total: bigint): Promise<void> {
+/** Lets the operator (account #0, the master minter) mint `total` of `currency`, keeping any allowance it has. */
+async function ensureMinterAllowance(ctx: DemoContext, currency: DemoCurrency, total: bigint): Promise<void> {
   const minter = ctx.record.deployer;
-  const [isMinter, allowance] = await Promise.all([ctx.token.isMinter(minter), ctx.token.minterAllowance(minter)]);
+  const { token } = currency;
+  const [isMinter, allowance] = await Promise.all([token.isMinter(minter), token.minterAllowance(minter)]);
   if (isMinter && allowance >= total) return;
-  const tx = await ctx.token.configureMinter(minter, (isMinter ? allowance : 0n) + total);
+  const tx = await token.configureMinter(minter, (isMinter ? allowance : 0n) + total);
   await receipt(ctx, tx.hash);
-  ctx.log(`  the master minter made ${minter} a minter of ${formatToken(total, ctx.symbol)} (tx ${tx.hash})`);
+  ctx.log(`  the master minter made ${minter} a minter of ${currency.format(total)} (tx ${tx.hash})`);
 }
 
-/** Mints `minted` to each customer, then deposits `deposited` of it through the relayer, gasless. */
+/**
+ * In `currency`: mints `minted` to each customer, then deposits `deposited` of it into that
+ * currency's escrow through the relayer, gasless.
+ */
 export async function fundCustomers(
   ctx: DemoContext,
+  currency: DemoCurrency,
   customers: DemoCustomer[],
   amounts: { minted: bigint; deposited: bigint },
 ): Promise<void> {
-  await ensureMinterAllowance(ctx, amounts.minted * BigInt(customers.length));
+  const { token, format } = currency;
+  await ensureMinterAllowance(ctx, currency, amounts.minted * BigInt(customers.length));
   for (const c of customers) {
     checkAborted(ctx);
-    const tx = await ctx.token.mint(c.address, amounts.minted);
+    const tx = await token.mint(c.address, amounts.minted);
     await receipt(ctx, tx.hash);
-    ctx.log(`  minted ${formatToken(amounts.minted, ctx.symbol)} to ${c.name} ${c.address} (tx ${tx.hash})`);
+    ctx.log(`  minted ${format(amounts.minted)} to ${c.name} ${c.address} (tx ${tx.hash})`);
   }
 
-  const domain = tokenDomain({ name: ctx.tokenName, chainId: ctx.chainId, token: ctx.token.target as Address });
+  const domain = tokenDomain({ name: currency.tokenName, chainId: ctx.chainId, token: token.target as Address });
   const wall = BigInt(Math.floor(Date.now() / 1000));
   const chain = await chainNow(ctx);
   for (const c of customers) {
@@ -124,17 +131,18 @@ export async function fundCustomers(
     // The token checks the window against block time, the relayer against its clock: start from the later.
     const authorization = depositAuthorization({
       from: c.address,
-      escrow: ctx.domain.verifyingContract,
+      escrow: currency.domain.verifyingContract,
       amount: amounts.deposited,
       now: chain > wall ? chain : wall,
     });
     const signature = await signDepositAuthorization(c.signer, { domain, authorization });
-    const sent = await ctx.customerApi.deposit({ authorization, signature, domain: ctx.domain });
+    // The escrow's domain in the body is what tells the relayer which currency's escrow to deposit into.
+    const sent = await ctx.customerApi.deposit({ authorization, signature, domain: currency.domain });
     await receipt(ctx, sent.txHash);
-    const account = await ctx.customerApi.getAccount(c.address);
+    const account = await ctx.customerApi.getAccount(c.address, { currency: currency.code });
     ctx.log(
-      `  ${c.name} deposited ${formatToken(amounts.deposited, ctx.symbol)} without gas: signed EIP-3009, ` +
-        `relayed by POST /v1/deposits (tx ${sent.txHash}); escrow balance ${formatToken(account.balance, ctx.symbol)}`,
+      `  ${c.name} deposited ${format(amounts.deposited)} without gas: signed EIP-3009, ` +
+        `relayed by POST /v1/deposits (tx ${sent.txHash}); ${currency.code} escrow balance ${format(account.balance)}`,
     );
   }
 }

@@ -304,9 +304,19 @@ export function withdraw(
   return post(client, "none", "/v1/withdrawals", withdrawalBody(signed), parseSentTransaction, options);
 }
 
-/** GET /v1/accounts/:address: escrow balance, pending payments, free nonces (see pickNonce). */
-export function getAccount(client: ApiClient, address: Address, options?: CallOptions): Promise<AccountInfo> {
-  return get<AccountWire, AccountInfo>(client, "none", `/v1/accounts/${address}`, parseAccount, options);
+export interface AccountQuery extends CallOptions {
+  /** The currency's code (getCurrencies): the account in its escrow. Default: the relayer's default currency. */
+  currency?: string;
+}
+
+/**
+ * GET /v1/accounts/:address: escrow balance, pending payments, free nonces (see pickNonce). A payer
+ * has an account, and nonces, in each currency's escrow.
+ */
+export function getAccount(client: ApiClient, address: Address, options?: AccountQuery): Promise<AccountInfo> {
+  return get<AccountWire, AccountInfo>(client, "none", `/v1/accounts/${address}`, parseAccount, options, {
+    currency: options?.currency,
+  });
 }
 
 /**
