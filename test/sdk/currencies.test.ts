@@ -53,6 +53,7 @@ describe("SDK: getCurrencies", function () {
       escrow: `0x${"22".repeat(20)}`,
       chainId: "31337",
       default: true,
+      served: true,
     };
     for (const bad of [{ escrow: "0x1234" }, { token: "not an address" }, { chainId: "0x7a69" }]) {
       let caught: unknown;
