@@ -350,13 +350,23 @@ function registerMetrics(app: FastifyInstance, ctx: RouteContext): void {
     for (const c of readiness.conditions()) notReady.set({ reason: c.reason }, 1);
   });
   metrics.setGaugeSource("intake", () => metrics.intakeQueueDepth.set(groupCommit.depth));
+  // Per currency of the deployment (served or not: rows may predate RELAYER_CURRENCIES' change).
+  const views = ctx.currencies.map((c) => ({ currency: c.code, store: store.forCurrency(c.code) }));
   metrics.setGaugeSource("payments", async () => {
-    const counts = await store.payments.countByState();
-    for (const state of Object.values(PaymentState)) metrics.paymentsByState.set({ state }, counts[state] ?? 0);
+    const counts = await Promise.all(views.map(async (v) => ({ ...v, counts: await v.store.payments.countByState() })));
+    for (const { currency, counts: byState } of counts) {
+      for (const state of Object.values(PaymentState)) {
+        metrics.paymentsByState.set({ state, currency }, byState[state] ?? 0);
+      }
+    }
   });
   metrics.setGaugeSource("relay queue", async () => {
-    const counts = await store.relayRequests.countByState();
-    for (const state of RELAY_STATES) metrics.relayRequests.set({ state }, counts[state] ?? 0);
+    const counts = await Promise.all(
+      views.map(async (v) => ({ ...v, counts: await v.store.relayRequests.countByState() })),
+    );
+    for (const { currency, counts: byState } of counts) {
+      for (const state of RELAY_STATES) metrics.relayRequests.set({ state, currency }, byState[state] ?? 0);
+    }
   });
   app.addHook("onResponse", async (request: FastifyRequest, reply: FastifyReply) => {
     const route = request.routeOptions.url ?? "unmatched";

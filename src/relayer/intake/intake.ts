@@ -529,7 +529,7 @@ export class Intake {
   }
 
   private count(result: string): void {
-    this.deps.metrics?.intakeResults.inc({ result });
+    this.deps.metrics?.intakeResults.inc({ result, currency: this.deps.store.defaultCurrency });
   }
 }
 

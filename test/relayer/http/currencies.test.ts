@@ -157,6 +157,13 @@ describe("relayer API per served currency (USD and EUR)", function () {
       ]);
     }
 
+    // The metrics count each currency's payments and intake results apart.
+    const scrape = await (await fetch(`${api!.url}/metrics`)).text();
+    for (const code of ["USD", "EUR"]) {
+      expect(scrape, code).to.include(`relayer_payments{state="accepted",currency="${code}"} 1`);
+      expect(scrape, code).to.include(`relayer_intake_results_total{result="accepted",currency="${code}"} 1`);
+    }
+
     // Spent in both: another payment in either is refused on that currency's balance.
     const again = await sign("EUR", { nonce: 1n, amount: 1n });
     const refused = await call(
