@@ -6,6 +6,7 @@
 import type {
   BalanceView,
   CreditView,
+  CurrencyView,
   PageView,
   PaymentTimelineView,
   PaymentView,
@@ -19,6 +20,7 @@ import type {
 
 export type {
   BalanceView,
+  CurrencyView,
   RefundRejectionTypedDataView,
   CreditView,
   PaymentTimelineView,
@@ -87,10 +89,20 @@ export async function signIn(key: string): Promise<BalanceView> {
   }
 }
 
-export const balance = () => json<BalanceView>("/v1/merchant/balance");
+/** Released and claimable funds in `currency` (default: the relayer's default currency). */
+export const balance = (currency?: string) => json<BalanceView>(`/v1/merchant/balance${query({ currency })}`);
 
-export const payments = (filters: { state?: string; orderRef?: string; from?: string; to?: string; cursor?: string }) =>
-  json<PageView<PaymentView>>(`/v1/merchant/payments${query({ ...filters, limit: "50" })}`);
+/** The deployment's currencies: which the relayer serves, each token's decimals. */
+export const currencies = () => json<{ items: CurrencyView[] }>("/v1/currencies");
+
+export const payments = (filters: {
+  state?: string;
+  orderRef?: string;
+  from?: string;
+  to?: string;
+  currency?: string;
+  cursor?: string;
+}) => json<PageView<PaymentView>>(`/v1/merchant/payments${query({ ...filters, limit: "50" })}`);
 
 export const payment = (id: string) => json<PaymentView>(`/v1/merchant/payments/${encodeURIComponent(id)}`);
 

@@ -1,13 +1,14 @@
-/** How the page shows amounts (token units, 6 decimals: bigint arithmetic, never floats) and times. */
+/** How the page shows amounts (token units, 6 decimals unless told: bigint arithmetic, never floats) and times. */
 export const DECIMALS = 6;
 
-export function tokenAmount(units: string | null | undefined): string {
+export function tokenAmount(units: string | null | undefined, decimals: number = DECIMALS): string {
   if (units === null || units === undefined || !/^[0-9]+$/.test(units)) return "—";
   const value = BigInt(units);
-  const scale = 10n ** BigInt(DECIMALS);
+  if (decimals === 0) return value.toLocaleString("en-US");
+  const scale = 10n ** BigInt(decimals);
   const fraction = (value % scale)
     .toString()
-    .padStart(DECIMALS, "0")
+    .padStart(decimals, "0")
     .replace(/0{1,4}$/, "");
   return `${(value / scale).toLocaleString("en-US")}.${fraction.padEnd(2, "0")}`;
 }

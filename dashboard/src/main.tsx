@@ -114,7 +114,7 @@ function App() {
         ) : tab === "settlements" ? (
           <Settlements />
         ) : tab === "balances" ? (
-          <Balances merchantId={merchantId} />
+          <Balances />
         ) : tab === "reports" ? (
           <Reports />
         ) : tab === "credit" ? (

@@ -8,7 +8,7 @@ import { PaymentState, RELAY_STATES } from "./domain";
 import { metrics as processMetrics, type RelayerMetrics } from "./runtime/metrics";
 import type { RelayerStore } from "./store/types";
 import { authenticateAdmin, authenticateMerchant, rateLimitKey } from "./http/auth";
-import type { RouteContext } from "./http/context";
+import type { RouteContext, ServedCurrency } from "./http/context";
 import { registerErrorHandling, registerJsonParser } from "./http/errors";
 import { registerIdempotency } from "./http/idempotency";
 import { registerDashboard } from "./http/dashboard";
@@ -117,7 +117,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return503OnClosing: true,
   });
 
-  const digester = new EscrowDigester(chain.chainId, chain.escrow);
   const groupCommit = new GroupCommitWriter(store, metrics, {
     ...deps.groupCommit,
     maxSize: deps.groupCommit?.maxSize ?? DEFAULTS.groupCommitMaxSize,
@@ -125,19 +124,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     maxInFlight:
       deps.groupCommit?.maxInFlight ?? (store.kind === "postgres" ? DEFAULTS.groupCommitInFlightPostgres : 1),
   });
-  const accounts = deps.accounts ?? new ChainAccounts(chain, store.payments, clock);
-  const recovery = deps.recovery ?? new InlineRecovery(digester);
-  const intake = new Intake({
-    store,
-    chain,
-    accounts,
-    digester,
-    recovery,
-    writer: groupCommit,
-    clock,
-    metrics,
-    maxNodeCallsPerRequest: config.maxNodeCallsPerRequest,
-  });
+  const served = servedCurrencies(deps, groupCommit, clock, metrics);
   const readiness = deps.readiness ?? new Readiness(clock);
   store.storage?.onChange((failing) => {
     if (failing) readiness.fail("storage_unavailable", "the database cannot be written (disk full or I/O error)");
@@ -148,11 +135,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     store,
     chain,
     currencies: deps.currencies,
-    writer: deps.writer ?? null,
+    served,
     reports: new MerchantReports({ store, token: () => chain.tokenAddress() }),
-    digester,
-    intake,
-    accounts,
     groupCommit,
     inclusion: new InclusionProver(store),
     metrics,
@@ -252,9 +236,66 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook("onClose", async () => {
     await pruner.stop();
     await groupCommit.close();
-    await recovery.close();
+    for (const { intake } of served.values()) await intake.close();
   });
   return app;
+}
+
+/**
+ * Each served currency's parts (AppDeps.served, default the deployment's first on the app's own
+ * chain view and parts): its store view, digester, payer accounts and intake over the shared group
+ * commit. Throws for a served code the deployment lacks, or served twice.
+ */
+function servedCurrencies(
+  deps: AppDeps,
+  groupCommit: GroupCommitWriter,
+  clock: () => number,
+  metrics: RelayerMetrics,
+): Map<string, ServedCurrency> {
+  const { config, store, currencies } = deps;
+  const list: readonly ServedCurrencyDeps[] = deps.served ?? [
+    {
+      code: currencies[0].code,
+      chain: deps.chain,
+      accounts: deps.accounts,
+      recovery: deps.recovery,
+      writer: deps.writer,
+    },
+  ];
+  const served = new Map<string, ServedCurrency>();
+  for (const part of list) {
+    const currency = currencies.find((c) => c.code === part.code);
+    if (!currency) throw new Error(`served currency ${part.code} is not in the deployment`);
+    if (served.has(part.code)) throw new Error(`currency ${part.code} is served twice`);
+    if (part.chain.escrow !== currency.escrow.toLowerCase()) {
+      throw new Error(`the chain view served for ${part.code} reads another escrow`);
+    }
+    const view = store.forCurrency(part.code);
+    const digester = new EscrowDigester(part.chain.chainId, part.chain.escrow);
+    const accounts = part.accounts ?? new ChainAccounts(part.chain, view.payments, clock);
+    const intake = new Intake({
+      store: view,
+      chain: part.chain,
+      accounts,
+      digester,
+      recovery: part.recovery ?? new InlineRecovery(digester),
+      writer: groupCommit,
+      clock,
+      metrics,
+      maxNodeCallsPerRequest: config.maxNodeCallsPerRequest,
+    });
+    served.set(part.code, {
+      currency,
+      chain: part.chain,
+      store: view,
+      digester,
+      intake,
+      accounts,
+      writer: part.writer ?? null,
+    });
+  }
+  if (served.size === 0) throw new Error("intake serves no currency");
+  return served;
 }
 
 /** Configured secrets no log line may carry. */
@@ -309,13 +350,23 @@ function registerMetrics(app: FastifyInstance, ctx: RouteContext): void {
     for (const c of readiness.conditions()) notReady.set({ reason: c.reason }, 1);
   });
   metrics.setGaugeSource("intake", () => metrics.intakeQueueDepth.set(groupCommit.depth));
+  // Per currency of the deployment (served or not: rows may predate RELAYER_CURRENCIES' change).
+  const views = ctx.currencies.map((c) => ({ currency: c.code, store: store.forCurrency(c.code) }));
   metrics.setGaugeSource("payments", async () => {
-    const counts = await store.payments.countByState();
-    for (const state of Object.values(PaymentState)) metrics.paymentsByState.set({ state }, counts[state] ?? 0);
+    const counts = await Promise.all(views.map(async (v) => ({ ...v, counts: await v.store.payments.countByState() })));
+    for (const { currency, counts: byState } of counts) {
+      for (const state of Object.values(PaymentState)) {
+        metrics.paymentsByState.set({ state, currency }, byState[state] ?? 0);
+      }
+    }
   });
   metrics.setGaugeSource("relay queue", async () => {
-    const counts = await store.relayRequests.countByState();
-    for (const state of RELAY_STATES) metrics.relayRequests.set({ state }, counts[state] ?? 0);
+    const counts = await Promise.all(
+      views.map(async (v) => ({ ...v, counts: await v.store.relayRequests.countByState() })),
+    );
+    for (const { currency, counts: byState } of counts) {
+      for (const state of RELAY_STATES) metrics.relayRequests.set({ state, currency }, byState[state] ?? 0);
+    }
   });
   app.addHook("onResponse", async (request: FastifyRequest, reply: FastifyReply) => {
     const route = request.routeOptions.url ?? "unmatched";

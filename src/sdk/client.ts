@@ -20,7 +20,6 @@ export {
   MAX_PAYMENTS_PER_BATCH,
   type BatchItemResult,
   type BatchSubmission,
-  type AccountQuery,
   type PayRequestOptions,
   type PaymentSubmission,
   type SignedAction,

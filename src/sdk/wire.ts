@@ -111,6 +111,8 @@ export interface OrderTimer {
 
 export interface AccountInfo {
   address: Address;
+  /** The currency whose escrow holds this balance. */
+  currency: string;
   /** Free balance in the escrow, on chain. */
   balance: bigint;
   /** Accepted payments not yet escrowed. */
@@ -136,8 +138,10 @@ export interface Currency {
   token: Address;
   escrow: Address;
   chainId: bigint;
-  /** The first of the relayer's currencies: the one it serves by default. */
+  /** The currency a request naming none is in: the first the relayer serves. */
   default: boolean;
+  /** The relayer takes payments in it (another answers 409 currency_not_served). */
+  served: boolean;
   /** The escrow's EIP-712 domain: a payment in this currency is signed under it, and acts in no other. */
   domain: EscrowDomain;
 }
@@ -177,6 +181,8 @@ export interface Page<T> {
 
 export interface MerchantBalance {
   merchantId: bigint;
+  /** The currency whose escrow holds these funds. */
+  currency: string;
   /** Released funds net of fees, paid out at the next settlement. */
   released: bigint;
   /** Payouts that could not be delivered, claimable on chain with escrow.claim. */
@@ -348,6 +354,7 @@ export function parseOrderTimer(wire: NonNullable<PaymentWire["timer"]>): OrderT
 export function parseAccount(wire: AccountWire): AccountInfo {
   return {
     address: parseHex(wire.address, "address"),
+    currency: parseCurrency(wire.currency),
     balance: parseBigint(wire.balance, "balance"),
     pending: parseBigint(wire.pending, "pending"),
     available: parseBigint(wire.available, "available"),
@@ -372,6 +379,7 @@ export function parseCurrencies(wire: CurrencyListWire): Currency[] {
       escrow,
       chainId,
       default: c.default,
+      served: c.served,
       domain: escrowDomain(chainId, escrow),
     };
   });
@@ -408,6 +416,7 @@ export function parseSettlement(wire: SettlementWire): Settlement {
 export function parseBalance(wire: BalanceWire): MerchantBalance {
   return {
     merchantId: parseBigint(wire.merchantId, "merchantId"),
+    currency: parseCurrency(wire.currency),
     released: parseBigint(wire.released, "released"),
     claimable: parseBigint(wire.claimable, "claimable"),
   };

@@ -319,6 +319,12 @@ describe("merchant dashboard in a browser", function () {
     expect(await text("#merchant")).to.equal(`merchant ${merchant.id}`);
     await page.waitForSelector(".payment-link");
     expect(await count(".payment-link")).to.equal(3);
+    // Each row names its payment's currency (the merchant's payments here are in the default one).
+    expect(await page.$$eval("table.payments td.currency", (cells) => cells.map((c) => c.textContent))).to.deep.equal([
+      "USD",
+      "USD",
+      "USD",
+    ]);
     await screenshot("payments");
 
     await page.type("#order-search", MAIN_ORDER);
@@ -334,6 +340,7 @@ describe("merchant dashboard in a browser", function () {
     await page.click(".payment-link");
     await page.waitForSelector('#timeline li[data-kind="escrowed"]');
     expect(await text("#order-ref-text")).to.equal(MAIN_ORDER);
+    expect(await text("#payment-currency")).to.equal("USD");
     expect(await page.$$eval("#timeline li", (l) => l.map((e) => e.getAttribute("data-kind")))).to.deep.equal([
       "accepted",
       "batched",
@@ -416,6 +423,13 @@ describe("merchant dashboard in a browser", function () {
     await screenshot("credit");
     await page.click("#tab-balances");
     await page.waitForSelector("#balances");
+    // A row per currency the relayer serves, in its order.
+    const listed = (await (await fetch(`${relayer.url}/v1/currencies`)).json()) as {
+      items: { code: string; served: boolean }[];
+    };
+    expect(
+      await page.$$eval("#balances tr[data-currency]", (rows) => rows.map((r: HTMLElement) => r.dataset.currency)),
+    ).to.deep.equal(listed.items.filter((c) => c.served).map((c) => c.code));
 
     expect(await keyPlaces()).to.not.include(apiKey.slice(8));
   });

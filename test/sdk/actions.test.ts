@@ -25,7 +25,7 @@ function stubFetch(body: unknown, status = 200) {
   return { fetch, requests };
 }
 
-const balanceWire = { merchantId: "7", released: "100", claimable: "0" };
+const balanceWire = { merchantId: "7", currency: "USD", released: "100", claimable: "0" };
 
 describe("SDK action groups", function () {
   it("each role client has exactly its group's actions", function () {
@@ -46,10 +46,12 @@ describe("SDK action groups", function () {
     const stub = stubFetch(balanceWire);
     const merchant = createMerchantClient({ baseUrl: "http://relayer.test/", apiKey: "sp_live_x", fetch: stub.fetch });
     const balance = await merchant.getBalance();
-    expect(balance).to.deep.equal({ merchantId: 7n, released: 100n, claimable: 0n });
+    expect(balance).to.deep.equal({ merchantId: 7n, currency: "USD", released: 100n, claimable: 0n });
     expect(stub.requests).to.have.length(1);
     expect(stub.requests[0].url).to.equal("http://relayer.test/v1/merchant/balance");
     expect(stub.requests[0].headers.get("authorization")).to.equal("Bearer sp_live_x");
+    await merchant.getBalance({ currency: "EUR" });
+    expect(stub.requests[1].url).to.equal("http://relayer.test/v1/merchant/balance?currency=EUR");
   });
 
   it("a merchant action without an API key fails before sending", async function () {
@@ -64,6 +66,7 @@ describe("SDK action groups", function () {
   it("a customer client sends no credentials", async function () {
     const stub = stubFetch({
       address: ACCOUNT,
+      currency: "EUR",
       balance: "5",
       pending: "0",
       available: "5",
@@ -72,13 +75,9 @@ describe("SDK action groups", function () {
       nextNonces: ["0"],
     });
     const customer = createCustomerClient({ baseUrl: "http://relayer.test", apiKey: "sp_live_x", fetch: stub.fetch });
-    const account = await customer.getAccount(ACCOUNT as `0x${string}`);
-    expect(account.available).to.equal(5n);
+    const account = await customer.getAccount(ACCOUNT as `0x${string}`, { currency: "EUR" });
+    expect([account.currency, account.available]).to.deep.equal(["EUR", 5n]);
+    expect(stub.requests[0].url).to.equal(`http://relayer.test/v1/accounts/${ACCOUNT}?currency=EUR`);
     expect(stub.requests[0].headers.get("authorization")).to.equal(null);
-    expect(stub.requests[0].url, "no currency: the relayer's default").to.equal(
-      `http://relayer.test/v1/accounts/${ACCOUNT}`,
-    );
-    await customer.getAccount(ACCOUNT as `0x${string}`, { currency: "EUR" });
-    expect(stub.requests[1].url).to.equal(`http://relayer.test/v1/accounts/${ACCOUNT}?currency=EUR`);
   });
 });

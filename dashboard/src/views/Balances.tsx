@@ -1,10 +1,14 @@
-/** Balances per currency: the escrow settles in one token, so one row. */
+/** Balances per currency: one row for each currency the relayer serves (each escrow holds one token). */
 import * as api from "../api";
 import { tokenAmount } from "../format";
 import { Section, Status, useLoad } from "./common";
 
-export function Balances({ merchantId }: { merchantId: string }) {
-  const loaded = useLoad(() => Promise.all([api.balance(), api.credit(merchantId).catch(() => null)]), [merchantId]);
+export function Balances() {
+  const loaded = useLoad(async () => {
+    const { items } = await api.currencies();
+    const served = items.filter((c) => c.served);
+    return Promise.all(served.map(async (currency) => ({ currency, balance: await api.balance(currency.code) })));
+  }, []);
   return (
     <Section title="Balances">
       <Status loaded={loaded}>
@@ -18,11 +22,18 @@ export function Balances({ merchantId }: { merchantId: string }) {
               </tr>
             </thead>
             <tbody>
-              <tr>
-                <td class="mono">{loaded.data[1]?.token ?? "settlement token"}</td>
-                <td class="num">{tokenAmount(loaded.data[0].released)}</td>
-                <td class="num">{tokenAmount(loaded.data[0].claimable)}</td>
-              </tr>
+              {loaded.data.map(({ currency, balance }) => (
+                <tr key={currency.code} data-currency={currency.code}>
+                  <td>
+                    {currency.code} <span class="muted">{currency.symbol}</span>{" "}
+                    <span class="mono" title={currency.token}>
+                      {currency.token}
+                    </span>
+                  </td>
+                  <td class="num">{tokenAmount(balance.released, currency.decimals)}</td>
+                  <td class="num">{tokenAmount(balance.claimable, currency.decimals)}</td>
+                </tr>
+              ))}
             </tbody>
           </table>
         )}

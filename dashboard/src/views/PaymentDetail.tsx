@@ -114,7 +114,9 @@ function Facts({ payment, timeline }: { payment: api.PaymentView; timeline: api.
       <dt>Payer</dt>
       <dd class="mono">{payment.payer}</dd>
       <dt>Amount</dt>
-      <dd>{tokenAmount(payment.amount)}</dd>
+      <dd>
+        {tokenAmount(payment.amount)} <span id="payment-currency">{payment.currency}</span>
+      </dd>
       <dt>Refunded</dt>
       <dd id="refunded">{tokenAmount(refundedSoFar(timeline).toString())}</dd>
       <dt>State</dt>

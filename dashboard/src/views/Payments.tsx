@@ -24,6 +24,7 @@ const STATES = [
 
 interface Filters {
   state: string;
+  currency: string;
   orderRef: string;
   from: string;
   to: string;
@@ -38,14 +39,16 @@ export function Payments({
   title?: string;
   fixedState?: string;
 }) {
-  const [draft, setDraft] = useState<Filters>({ state: "", orderRef: "", from: "", to: "" });
+  const [draft, setDraft] = useState<Filters>({ state: "", currency: "", orderRef: "", from: "", to: "" });
   const [filters, setFilters] = useState<Filters>(draft);
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors[cursors.length - 1];
+  const currencies = useLoad(() => api.currencies(), []);
   const loaded = useLoad(
     () =>
       api.payments({
         state: fixedState ?? filters.state,
+        currency: filters.currency,
         orderRef: filters.orderRef.trim(),
         from: filters.from ? new Date(`${filters.from}T00:00:00Z`).toISOString() : undefined,
         to: filters.to ? new Date(`${filters.to}T23:59:59.999Z`).toISOString() : undefined,
@@ -79,6 +82,17 @@ export function Payments({
             </select>
           </label>
         )}
+        {(currencies.data?.items.length ?? 0) > 1 && (
+          <label>
+            Currency
+            <select id="currency-filter" {...field("currency")}>
+              <option value="">any</option>
+              {currencies.data!.items.map((c) => (
+                <option value={c.code}>{c.code}</option>
+              ))}
+            </select>
+          </label>
+        )}
         <label>
           From
           <input type="date" {...field("from")} />
@@ -101,6 +115,7 @@ export function Payments({
                 <th>Payment</th>
                 <th>Order reference</th>
                 <th>Payer</th>
+                <th>Currency</th>
                 <th class="num">Amount</th>
                 <th class="num">Refunded</th>
                 <th>State</th>
@@ -117,6 +132,7 @@ export function Payments({
                   </td>
                   <td class="mono">{short(p.orderRef)}</td>
                   <td class="mono">{short(p.payer)}</td>
+                  <td class="currency">{p.currency}</td>
                   <td class="num">{tokenAmount(p.amount)}</td>
                   <td class="num">{tokenAmount(p.refunded)}</td>
                   <td>

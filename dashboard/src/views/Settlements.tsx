@@ -18,6 +18,7 @@ export function Settlements() {
                 <th>Created (UTC)</th>
                 <th>Batches</th>
                 <th>State</th>
+                <th>Currency</th>
                 <th class="num">Amount</th>
                 <th class="num">Fee</th>
                 <th>Transaction</th>
@@ -29,6 +30,7 @@ export function Settlements() {
                   <td>{when(s.createdAt)}</td>
                   <td>{s.batchIds.join(", ")}</td>
                   <td>{s.state}</td>
+                  <td class="currency">{s.currency}</td>
                   <td class="num">{tokenAmount(s.amount)}</td>
                   <td class="num">{tokenAmount(s.fee)}</td>
                   <td class="mono" title={s.txHash ?? ""}>

@@ -1,11 +1,18 @@
 /** A payer's escrow account: its balance and nonces, and the gasless deposits and withdrawals that move it. */
 import { Type, type Static } from "@sinclair/typebox";
-import { Address, AmountString, Signature, UintString } from "./common";
+import { Address, AmountString, CurrencyCodeParam, CurrencyCodeView, Signature, UintString } from "./common";
 
 export const AccountParams = Type.Object({ address: Address });
+/** The currency whose escrow account is read (default: the relayer's first served currency). */
+export const CurrencyQuery = Type.Object(
+  { currency: Type.Optional(CurrencyCodeParam) },
+  { additionalProperties: false },
+);
+export type CurrencyQuery = Static<typeof CurrencyQuery>;
 
 export const AccountView = Type.Object({
   address: Address,
+  currency: CurrencyCodeView,
   balance: Type.String({ description: "Free balance in the escrow (on chain)" }),
   pending: Type.String({
     description: "Sum of accepted payments not yet escrowed and of relayed withdrawals not yet executed",

@@ -9,7 +9,12 @@ export const CurrencyView = Type.Object({
   token: Address,
   escrow: Address,
   chainId: UintString("Chain id of the escrow's EIP-712 domain", 20),
-  default: Type.Boolean({ description: "The deployment's first currency: the one the relayer serves by default" }),
+  default: Type.Boolean({
+    description: "The currency a request naming none is in: the first this relayer serves (RELAYER_CURRENCIES)",
+  }),
+  served: Type.Boolean({
+    description: "This relayer takes payments in it; another is 409 currency_not_served (served by another relayer)",
+  }),
 });
 export type CurrencyView = Static<typeof CurrencyView>;
 

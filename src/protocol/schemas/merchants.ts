@@ -99,6 +99,7 @@ export type SettlementView = Static<typeof SettlementView>;
 
 export const BalanceView = Type.Object({
   merchantId: Type.String(),
+  currency: CurrencyCodeView,
   released: Type.String({
     description: "Released (confirmed or ruled) funds net of fees, paid out at the next settlement",
   }),

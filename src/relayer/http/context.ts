@@ -46,24 +46,46 @@ declare module "fastify" {
   }
 }
 
+/**
+ * A currency intake serves: its escrow's reads, its store view and the parts that judge its payers'
+ * signed operations (payments, withdrawals) and relay the signed actions on its payments.
+ */
+export interface ServedCurrency {
+  /** Its entry in the deployment (code, token, escrow). */
+  currency: CurrencyAddresses;
+  /** Reads of its escrow and token. */
+  chain: ChainView;
+  /** `store.forCurrency(code)`: its payments, payment requests and relay requests only. */
+  store: RelayerStore;
+  /** EIP-712 digests under its escrow's domain. */
+  digester: EscrowDigester;
+  intake: Intake;
+  /**
+   * Its payer state: the one view intake admits payments against, which the account endpoint shows
+   * and withdrawals are checked and reserved against.
+   */
+  accounts: PayerAccounts;
+  /** Sends its escrow's signed operations; absent → those routes answer 503. */
+  writer: ChainWriter | null;
+}
+
 /** Everything a route handler may use; built once per app by buildApp. */
 export interface RouteContext {
   config: RelayerConfig;
+  /** The unscoped store: every currency's rows (reads by id, merchants' listings). */
   store: RelayerStore;
+  /** Reads every currency shares: the registry, the chain id and its clock (and the first served escrow's). */
   chain: ChainView;
-  /** The deployment's currencies, in its order: the first is the default, the one `chain` reads. */
+  /** The deployment's currencies, in its order. */
   currencies: readonly CurrencyAddresses[];
-  /** Sends signed single-payment and balance operations; absent → those routes answer 503. */
-  writer: ChainWriter | null;
-  digester: EscrowDigester;
+  /**
+   * The currencies intake serves, by code, in RELAYER_CURRENCIES' order: the first is the one a
+   * request naming no currency (no `escrow` in its body, no `currency` parameter) is in.
+   */
+  served: ReadonlyMap<string, ServedCurrency>;
   /** Merchants' report events and credit records, read from the store's report index. */
   reports: MerchantReports;
-  intake: Intake;
-  /**
-   * Payer state: the one view intake admits payments against, which the account endpoint shows and
-   * withdrawals are checked and reserved against.
-   */
-  accounts: PayerAccounts;
+  /** One group commit for every currency's payments: one durable commit serves them all. */
   groupCommit: GroupCommitWriter;
   inclusion: InclusionProver;
   metrics: RelayerMetrics;

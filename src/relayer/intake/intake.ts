@@ -120,6 +120,11 @@ export class Intake {
 
   constructor(private readonly deps: IntakeDeps) {}
 
+  /** Stops its signature recovery (the app closes it after the group commit drained). */
+  close(): Promise<void> {
+    return this.deps.recovery.close();
+  }
+
   nowSeconds(): bigint {
     return BigInt(Math.floor(this.deps.clock() / 1000));
   }
@@ -524,7 +529,7 @@ export class Intake {
   }
 
   private count(result: string): void {
-    this.deps.metrics?.intakeResults.inc({ result });
+    this.deps.metrics?.intakeResults.inc({ result, currency: this.deps.store.defaultCurrency });
   }
 }
 

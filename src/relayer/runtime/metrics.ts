@@ -32,9 +32,9 @@ export interface RelayerMetrics {
   /** Seconds one group commit took. */
   readonly groupCommitDuration: Histogram;
   /** Intake decisions by outcome (accepted, duplicate, or the error code). */
-  readonly intakeResults: Counter<"result">;
+  readonly intakeResults: Counter<"result" | "currency">;
   /** Payments by relayer state, from the store. */
-  readonly paymentsByState: Gauge<"state">;
+  readonly paymentsByState: Gauge<"state" | "currency">;
   /** Payments per batch sent on chain (chain jobs). */
   readonly batchSize: Histogram;
   /** Gas used by mined relayer transactions, by purpose ("batch", "settle", ...) (chain jobs). */
@@ -49,7 +49,7 @@ export interface RelayerMetrics {
    */
   readonly deepReorgs: Counter<"reason">;
   /** Relay requests by state, from the store (the queue api instances fill and workers' lanes drain). */
-  readonly relayRequests: Gauge<"state">;
+  readonly relayRequests: Gauge<"state" | "currency">;
   /**
    * Relay requests a worker finished, by outcome: "sent", "recovered" (found recorded after a
    * crash or takeover, marked sent without a second transaction) or "failed" (chain jobs).
@@ -101,14 +101,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Relay
     }),
     intakeResults: new Counter({
       name: "relayer_intake_results_total",
-      help: "Intake decisions by result",
-      labelNames: ["result"],
+      help: "Intake decisions by result and currency",
+      labelNames: ["result", "currency"],
       registers,
     }),
     paymentsByState: new Gauge({
       name: "relayer_payments",
-      help: "Payments by relayer state",
-      labelNames: ["state"],
+      help: "Payments by relayer state and currency",
+      labelNames: ["state", "currency"],
       registers,
     }),
     batchSize: new Histogram({
@@ -144,8 +144,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Relay
     }),
     relayRequests: new Gauge({
       name: "relayer_relay_requests",
-      help: "Relay requests by state (queued: waiting for a worker's signer lane)",
-      labelNames: ["state"],
+      help: "Relay requests by state and currency (queued: waiting for a worker's signer lane)",
+      labelNames: ["state", "currency"],
       registers,
     }),
     relayResults: new Counter({

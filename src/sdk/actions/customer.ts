@@ -193,11 +193,12 @@ export async function submitPayments(
 export async function payRequest(
   client: ApiClient,
   signer: TypedDataSigner,
-  request: { id: string; typedData: PaymentRequestTypedData },
+  request: { id: string; typedData: PaymentRequestTypedData; currency?: string },
   options: PayRequestOptions = {},
 ): Promise<PaymentSubmission> {
   const payer = await signer.getAddress();
-  const nonce = options.nonce ?? pickNonce(await getAccount(client, payer, options));
+  // The nonce is free in the request's currency: each escrow keeps its own nonce window.
+  const nonce = options.nonce ?? pickNonce(await getAccount(client, payer, { ...options, currency: request.currency }));
   const prepared = paymentFromRequest(request, { payer, nonce, expect: options.expect });
   const signature = await signPayment(signer, prepared);
   return submitPayment(client, { ...prepared, signature }, options);
@@ -304,16 +305,15 @@ export function withdraw(
   return post(client, "none", "/v1/withdrawals", withdrawalBody(signed), parseSentTransaction, options);
 }
 
-export interface AccountQuery extends CallOptions {
-  /** The currency's code (getCurrencies): the account in its escrow. Default: the relayer's default currency. */
-  currency?: string;
-}
-
 /**
- * GET /v1/accounts/:address: escrow balance, pending payments, free nonces (see pickNonce). A payer
- * has an account, and nonces, in each currency's escrow.
+ * GET /v1/accounts/:address: escrow balance, pending payments, free nonces (see pickNonce), in
+ * `currency` (default: the relayer's default currency).
  */
-export function getAccount(client: ApiClient, address: Address, options?: AccountQuery): Promise<AccountInfo> {
+export function getAccount(
+  client: ApiClient,
+  address: Address,
+  options?: CallOptions & { currency?: string },
+): Promise<AccountInfo> {
   return get<AccountWire, AccountInfo>(client, "none", `/v1/accounts/${address}`, parseAccount, options, {
     currency: options?.currency,
   });

@@ -205,8 +205,11 @@ export async function* iterateSettlements(
 }
 
 /** GET /v1/merchant/balance: released and claimable funds, read from the escrow. */
-export function getBalance(client: ApiClient, options?: CallOptions): Promise<MerchantBalance> {
-  return get<BalanceWire, MerchantBalance>(client, "merchant", "/v1/merchant/balance", parseBalance, options);
+/** GET /v1/merchant/balance: released and claimable funds in `currency` (default: the relayer's default currency). */
+export function getBalance(client: ApiClient, options?: CallOptions & { currency?: string }): Promise<MerchantBalance> {
+  return get<BalanceWire, MerchantBalance>(client, "merchant", "/v1/merchant/balance", parseBalance, options, {
+    currency: options?.currency,
+  });
 }
 
 export interface ReportQuery {

@@ -18,9 +18,12 @@ import { loadConfig } from "../../../src/relayer/config";
 import { createMetrics } from "../../../src/relayer/runtime/metrics";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 import { FAST_RETRY, startRpcBridge, type RpcBridge } from "./chain";
+import { DirectChainWriter } from "./directChainWriter";
 
 export interface DeployedApi {
   record: DeploymentRecord;
+  /** The store the app writes (unscoped). */
+  store: SqliteStore;
   /** The record's file, as DEPLOYMENTS_FILE names it. */
   file: string;
   /** Read-only, connected to the file as the relayer connects. */
@@ -30,8 +33,17 @@ export interface DeployedApi {
   close(): Promise<void>;
 }
 
+export interface DeployedApiOptions {
+  /**
+   * The currencies intake serves (AppDeps.served), each on a chain view of its escrow and a
+   * DirectChainWriter of a Hardhat account of its own (#6, #7, ...). Default: the app's default, the
+   * record's first without a writer.
+   */
+  served?: string[];
+}
+
 /** Deploys `currencies` (codes, in order; default the deploy script's: USD alone) and starts an API on the record. */
-export async function startDeployedApi(currencies?: string[]): Promise<DeployedApi> {
+export async function startDeployedApi(currencies?: string[], options: DeployedApiOptions = {}): Promise<DeployedApi> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "relayer-deployment-"));
   let bridge: RpcBridge | null = null;
   let store: SqliteStore | null = null;
@@ -55,18 +67,36 @@ export async function startDeployedApi(currencies?: string[]): Promise<DeployedA
       registry: chain.addresses.registry,
       chainId: chain.chainId,
     });
+    const client = chain;
+    const signers = await hre.ethers.getSigners();
+    const served = await Promise.all(
+      (options.served ?? []).map(async (code, i) => {
+        const currency = client.currency(code).addresses;
+        return {
+          code,
+          chain: await EthersChainView.connect({
+            provider: client.provider,
+            escrow: currency.escrow,
+            registry: client.addresses.registry,
+            chainId: client.chainId,
+          }),
+          writer: new DirectChainWriter(signers[6 + i], currency.escrow),
+        };
+      }),
+    );
     app = buildApp({
       config: loadConfig({}),
       store,
-      chain: view,
+      chain: served[0]?.chain ?? view,
       currencies: chain.addresses.currencies,
+      served: options.served ? served : undefined,
       logger: false,
       metrics: createMetrics({ defaultMetrics: false }),
     });
     await app.listen({ host: "127.0.0.1", port: 0 });
     const address = app.server.address();
     if (!address || typeof address === "string") throw new Error("not listening on TCP");
-    return { record, file: file!, chain, app, url: `http://127.0.0.1:${address.port}`, close };
+    return { record, store, file: file!, chain, app, url: `http://127.0.0.1:${address.port}`, close };
   } catch (error) {
     await close();
     throw error;

@@ -108,9 +108,10 @@ describe("relayer API: abuse limits", function () {
     const build = (adminToken: string, chainId: bigint) =>
       buildApp({
         config: { ...loadConfig({}), adminToken },
-        store: {} as never,
+        // Never read: configuration is refused, or the app is closed unused.
+        store: { forCurrency: () => ({}) } as never,
         chain: chainWithId(chainId),
-        currencies: [],
+        currencies: [{ code: "USD", escrow: `0x${"11".repeat(20)}` }] as never,
         logger: false,
         metrics: createMetrics({ defaultMetrics: false }),
       });

@@ -251,9 +251,9 @@ describe("relayer API: HTTP plumbing", function () {
         /relayer_http_request_duration_seconds_count\{method="POST",route="\/v1\/payments",status="201"\} 1/,
       );
       expect(res.text).to.match(/relayer_group_commit_size_count 1/);
-      expect(res.text).to.match(/relayer_payments\{state="accepted"\} 1/);
+      expect(res.text).to.match(/relayer_payments\{state="accepted",currency="USD"\} 1/);
       expect(res.text).to.match(/relayer_intake_queue_depth 0/);
-      expect(res.text).to.match(/relayer_intake_results_total\{result="accepted"\} 1/);
+      expect(res.text).to.match(/relayer_intake_results_total\{result="accepted",currency="USD"\} 1/);
       for (const name of [
         "relayer_batch_size",
         "relayer_gas_used_total",

@@ -37,6 +37,7 @@ describe("relayer API: GET /v1/currencies", function () {
           escrow: getAddress(usd.escrow.address),
           chainId: "31337",
           default: true,
+          served: true,
         },
         {
           code: "EUR",
@@ -46,6 +47,7 @@ describe("relayer API: GET /v1/currencies", function () {
           escrow: getAddress(eur.escrow.address),
           chainId: "31337",
           default: false,
+          served: false,
         },
       ],
     });
@@ -66,6 +68,7 @@ describe("relayer API: GET /v1/currencies", function () {
         escrow: getAddress(usd.escrow.address),
         chainId: "31337",
         default: true,
+        served: true,
       },
     ]);
   });
@@ -80,11 +83,11 @@ describe("relayer API: GET /v1/currencies", function () {
     expect(route.tags).to.deep.equal(["customers"]);
     const item = route.responses["200"].content["application/json"].schema.properties.items.items;
     expect(Object.keys(item.properties).sort()).to.deep.equal(
-      ["chainId", "code", "decimals", "default", "escrow", "symbol", "token"].sort(),
+      ["chainId", "code", "decimals", "default", "escrow", "served", "symbol", "token"].sort(),
     );
   });
 
-  it("a payment request names a currency of the deployment: one this relayer does not serve yet gets 409 currency_not_served", async function () {
+  it("a payment request names a currency of the deployment: one this relayer does not serve gets 409 currency_not_served", async function () {
     const api = await start(["USD", "EUR"]);
     const [admin] = await hre.ethers.getSigners();
     const registry = MerchantRegistry__factory.connect(api.record.contracts.MerchantRegistry.address, admin);
@@ -109,7 +112,7 @@ describe("relayer API: GET /v1/currencies", function () {
     const body = (await inUsd.json()) as { currency: string; typedData: { domain: { verifyingContract: string } } };
     expect(body.currency).to.equal("USD");
     expect(getAddress(body.typedData.domain.verifyingContract)).to.equal(getAddress(usd.escrow.address));
-    // EUR is the deployment's, but intake verifies and books payments in the default currency only so far.
+    // EUR is the deployment's, but this relayer serves USD alone (an app's default: the record's first).
     const inEur = await create("EUR");
     expect(inEur.status).to.equal(409);
     expect(await inEur.json()).to.deep.equal({

@@ -299,6 +299,7 @@ describe("relayer API: payment lifecycle, deposits, withdrawals, accounts", func
       expect(res.status).to.equal(200);
       expect(res.body).to.deep.equal({
         address: customer.address.toLowerCase(),
+        currency: "USD",
         balance: CUSTOMER_DEPOSIT.toString(),
         pending: usd(300).toString(),
         available: (CUSTOMER_DEPOSIT - usd(300)).toString(),

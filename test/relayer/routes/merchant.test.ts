@@ -20,7 +20,7 @@ describe("relayer API: merchants", function () {
       expect(res.body.merchantId).to.equal("2");
       const balance = await h.request("GET", "/v1/merchant/balance", { key: res.body.key });
       expect(balance.status).to.equal(200);
-      expect(balance.body).to.deep.equal({ merchantId: "2", released: "0", claimable: "0" });
+      expect(balance.body).to.deep.equal({ merchantId: "2", currency: "USD", released: "0", claimable: "0" });
     });
 
     it("without or with a wrong admin token: 401 unauthorized; unknown merchant: 404 unknown_merchant", async function () {

@@ -8,6 +8,6 @@ import { payerSignedRoute } from "./paymentAction";
 export default payerSignedRoute(
   "POST /v1/payments/:id/confirm",
   "Confirm delivery (payer-signed)",
-  (ctx, id, deadline) => ctx.digester.confirmation(id, deadline),
+  (currency, id, deadline) => currency.digester.confirmation(id, deadline),
   "confirmWithSignature",
 );

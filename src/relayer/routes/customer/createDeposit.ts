@@ -17,7 +17,7 @@ export default relayedRoute(
   "POST /v1/deposits",
   "Gasless deposit (signed EIP-3009 authorization)",
   DepositBody,
-  async (body, ctx, writer) => {
+  async (body, ctx, currency, writer) => {
     const value = amount("amount", body.amount);
     const validAfter = uint("validAfter", body.validAfter, MAX_UINT256);
     const validBefore = uint("validBefore", body.validBefore, MAX_UINT256);
@@ -41,7 +41,7 @@ export default relayedRoute(
     if (now >= validBefore)
       throw new ApiError("expired", "authorization has expired", { validBefore: body.validBefore });
     const result = await relayWithinQuota(ctx, from, () => writer.depositWithAuthorization(authorization));
-    ctx.chain.forget(from);
+    currency.chain.forget(from);
     return result;
   },
 );

@@ -1,6 +1,7 @@
 import { OneOffPaymentSubmission, PaymentView } from "../../../protocol/schemas";
 import { paymentView } from "../../views";
 import { defineRoute } from "../../http/route";
+import { servedByDomain } from "../../http/currencies";
 
 /**
  * POST /v1/payments/one-off — submit a one-off payment: a payer with no escrow balance pays from its
@@ -18,7 +19,7 @@ export default defineRoute(
     response: { 200: PaymentView, 201: PaymentView },
   },
   async (request, ctx, reply) => {
-    const { created, payment } = await ctx.intake.submitOneOff(request.body);
+    const { created, payment } = await servedByDomain(ctx, request.body).intake.submitOneOff(request.body);
     return reply
       .status(created ? 201 : 200)
       .header("location", `/v1/payments/${payment.id}`)

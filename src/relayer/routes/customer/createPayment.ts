@@ -1,6 +1,7 @@
 import { PaymentSubmission, PaymentView } from "../../../protocol/schemas";
 import { paymentView } from "../../views";
 import { defineRoute } from "../../http/route";
+import { servedByDomain } from "../../http/currencies";
 
 /**
  * POST /v1/payments — submit one signed payment. 201 once it is durably stored; 200 with the
@@ -17,7 +18,7 @@ export default defineRoute(
     response: { 200: PaymentView, 201: PaymentView },
   },
   async (request, ctx, reply) => {
-    const { created, payment } = await ctx.intake.submit(request.body);
+    const { created, payment } = await servedByDomain(ctx, request.body).intake.submit(request.body);
     return reply
       .status(created ? 201 : 200)
       .header("location", `/v1/payments/${payment.id}`)

@@ -8,7 +8,9 @@ import {
   type BatchItemResult,
 } from "../../../protocol/schemas";
 import { ApiError, isApiError } from "../../errors";
-import type { BatchItemResult as Outcome } from "../../intake/intake";
+import type { BatchItemResult as Outcome, IntakeResult } from "../../intake/intake";
+import type { ServedCurrency } from "../../http/context";
+import { defaultServed, servedByDomain } from "../../http/currencies";
 import { paymentView } from "../../views";
 import { rateLimitKey } from "../../http/auth";
 import { defineRoute } from "../../http/route";
@@ -56,29 +58,45 @@ export default defineRoute(
       else if (oneOff) oneOffs.push({ index, body: item as OneOffPaymentSubmission });
       else valid.push({ index, body: item as PaymentSubmission });
     });
-    // One node call budget for the whole request, whichever kind its items are.
-    const budget = ctx.intake.budget();
+    // One node call budget for the whole request, whichever kind and currency its items are.
+    const budget = defaultServed(ctx).intake.budget();
+    // Each item goes to the intake of the currency whose escrow it was signed for.
+    const byCurrency = new Map<ServedCurrency, { index: number; body: PaymentSubmission }[]>();
+    for (const item of valid) {
+      try {
+        const currency = servedByDomain(ctx, item.body);
+        byCurrency.set(currency, [...(byCurrency.get(currency) ?? []), item]);
+      } catch (error) {
+        if (!isApiError(error)) throw error;
+        results[item.index] = { index: item.index, status: error.status, error: error.toJSON().error };
+      }
+    }
+    const settle = (work: Promise<IntakeResult>): Promise<Outcome> =>
+      work.then(
+        (result): Outcome => ({ ok: true, result }),
+        (error: unknown): Outcome => {
+          if (!isApiError(error)) throw error;
+          return { ok: false, error };
+        },
+      );
+    const groups = [...byCurrency];
     const [escrowed, wallet] = await Promise.all([
-      valid.length > 0
-        ? ctx.intake.submitMany(
-            valid.map((v) => v.body),
-            budget,
-          )
-        : [],
       Promise.all(
-        oneOffs.map(({ body }) =>
-          ctx.intake.submitOneOff(body, budget).then(
-            (result): Outcome => ({ ok: true, result }),
-            (error: unknown): Outcome => {
-              if (!isApiError(error)) throw error;
-              return { ok: false, error };
-            },
+        groups.map(([currency, group]) =>
+          currency.intake.submitMany(
+            group.map((v) => v.body),
+            budget,
           ),
         ),
       ),
+      Promise.all(
+        oneOffs.map(({ body }) =>
+          settle(Promise.resolve().then(() => servedByDomain(ctx, body).intake.submitOneOff(body, budget))),
+        ),
+      ),
     ]);
-    const outcomes = [...escrowed, ...wallet];
-    const indexes = [...valid, ...oneOffs].map((v) => v.index);
+    const outcomes = [...escrowed.flat(), ...wallet];
+    const indexes = [...groups.flatMap(([, group]) => group), ...oneOffs].map((v) => v.index);
     outcomes.forEach((outcome, i) => {
       const index = indexes[i];
       results[index] = outcome.ok

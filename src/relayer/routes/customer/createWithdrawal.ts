@@ -4,7 +4,7 @@ import type { Hex } from "../../domain";
 import { amount, checkValidity, lower, MAX_UINT48, MAX_UINT64, uint } from "../../intake/parse";
 import type { Withdrawal } from "../../../protocol";
 import { relayCalls } from "../../chain/relayCalls";
-import type { RouteContext } from "../../http/context";
+import type { ServedCurrency } from "../../http/context";
 import { checkRelayMinimum, relayedRoute, relayWithinQuota } from "./paymentAction";
 
 /**
@@ -19,7 +19,7 @@ export default relayedRoute(
   "POST /v1/withdrawals",
   "Withdraw escrow balance (payer-signed)",
   WithdrawalBody,
-  async (body, ctx, writer) => {
+  async (body, ctx, currency, writer) => {
     const withdrawal = {
       payer: lower(body.payer),
       to: lower(body.to),
@@ -31,17 +31,17 @@ export default relayedRoute(
     // Relayed before (role api's queue: a client's retry): its outcome, whatever the view says now.
     const earlier = await writer.replay?.(relayCalls.withdrawWithSignature(withdrawal, signature));
     if (earlier) {
-      await ctx.intake.payerLock.run(withdrawal.payer, async () => reserve(ctx, withdrawal));
+      await currency.intake.payerLock.run(withdrawal.payer, async () => reserve(currency, withdrawal));
       return earlier;
     }
     checkRelayMinimum(ctx, withdrawal.amount);
-    checkValidity(0n, withdrawal.deadline, ctx.intake.nowSeconds());
-    await ctx.intake.checkSignature(withdrawal.payer, ctx.digester.withdrawal(withdrawal), signature);
+    checkValidity(0n, withdrawal.deadline, currency.intake.nowSeconds());
+    await currency.intake.checkSignature(withdrawal.payer, currency.digester.withdrawal(withdrawal), signature);
 
     return relayWithinQuota(ctx, withdrawal.payer, () =>
-      ctx.intake.payerLock.run(withdrawal.payer, async () => {
+      currency.intake.payerLock.run(withdrawal.payer, async () => {
         // The view intake admits payments against: the withdrawal is checked and reserved there.
-        const view = await ctx.accounts.view(withdrawal.payer);
+        const view = await currency.accounts.view(withdrawal.payer);
         if (!view.isNonceFree(withdrawal.nonce)) {
           throw new ApiError("nonce_unavailable", `nonce ${withdrawal.nonce} is used, pending or outside the window`);
         }
@@ -52,7 +52,7 @@ export default relayedRoute(
           });
         }
         const result = await writer.withdrawWithSignature(withdrawal, signature);
-        reserve(ctx, withdrawal);
+        reserve(currency, withdrawal);
         return result;
       }),
     );
@@ -60,11 +60,11 @@ export default relayedRoute(
 );
 
 /** Sent: until the watcher applies it, no payment may spend what it takes, nor its nonce (under the payer's lock). */
-function reserve(ctx: RouteContext, withdrawal: Withdrawal): void {
-  ctx.accounts.reserveOutflow(withdrawal.payer, {
+function reserve(currency: ServedCurrency, withdrawal: Withdrawal): void {
+  currency.accounts.reserveOutflow(withdrawal.payer, {
     nonce: withdrawal.nonce,
     amount: withdrawal.amount,
     deadline: withdrawal.deadline,
   });
-  ctx.chain.forget(withdrawal.payer);
+  currency.chain.forget(withdrawal.payer);
 }

@@ -8,6 +8,6 @@ import { payerSignedRoute } from "./paymentAction";
 export default payerSignedRoute(
   "POST /v1/payments/:id/dispute",
   "Open a dispute (payer-signed)",
-  (ctx, id, deadline) => ctx.digester.dispute(id, deadline),
+  (currency, id, deadline) => currency.digester.dispute(id, deadline),
   "openDisputeWithSignature",
 );

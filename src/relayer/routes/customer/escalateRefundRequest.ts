@@ -17,14 +17,18 @@ export default defineRoute(
   "Escalate a rejected refund request to a dispute (payer-signed)",
   { params: IdParams, body: RefundRequestAnswerBody, response: { 202: SentTransactionView } },
   async (request, ctx, reply) => {
-    const writer = requireWriter(ctx);
     const ordinal = ordinalOf(request.body.ordinal);
     const signature = request.body.signature.toLowerCase() as Hex;
-    const { record, payment, deadline } = await timerPayment(ctx, request.params.id, request.body.deadline);
+    const { record, currency, payment, deadline } = await timerPayment(ctx, request.params.id, request.body.deadline);
+    const writer = requireWriter(currency);
     const call = relayCalls.escalateRefundRequestWithSignature({ payment, ordinal, deadline, signature });
     const message = { paymentId: record.id, ordinal, deadline };
     const { txHash } = await relayTimerAction(writer, call, () =>
-      ctx.intake.checkSignature(record.payer, digestBytes(escalationDigest(domainOf(ctx), message)), signature),
+      currency.intake.checkSignature(
+        record.payer,
+        digestBytes(escalationDigest(domainOf(currency), message)),
+        signature,
+      ),
     );
     return reply.status(202).send(sent(txHash));
   },

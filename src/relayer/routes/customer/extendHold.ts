@@ -18,17 +18,17 @@ export default defineRoute(
   "Extend a payment's hold (payer-signed)",
   { params: IdParams, body: ExtendHoldBody, response: { 202: SentTransactionView } },
   async (request, ctx, reply) => {
-    const writer = requireWriter(ctx);
     const { extension: extensionText, ordinal: ordinalText, deadline: deadlineText } = request.body;
     const extension = uint("extension", extensionText, BigInt(MAX_UINT32));
     const ordinal = ordinalOf(ordinalText);
     const signature = request.body.signature.toLowerCase() as Hex;
-    const { record, payment, inclusion, deadline } = await timerPayment(ctx, request.params.id, deadlineText);
+    const { record, currency, payment, inclusion, deadline } = await timerPayment(ctx, request.params.id, deadlineText);
+    const writer = requireWriter(currency);
     const call = relayCalls.extendHoldWithSignature({ payment, inclusion, extension, ordinal, deadline, signature });
     const { txHash } = await relayTimerAction(writer, call, () =>
-      ctx.intake.checkSignature(
+      currency.intake.checkSignature(
         record.payer,
-        digestBytes(holdExtensionDigest(domainOf(ctx), { paymentId: record.id, extension, ordinal, deadline })),
+        digestBytes(holdExtensionDigest(domainOf(currency), { paymentId: record.id, extension, ordinal, deadline })),
         signature,
       ),
     );

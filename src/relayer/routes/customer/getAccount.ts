@@ -1,4 +1,5 @@
-import { AccountParams, AccountView } from "../../../protocol/schemas";
+import { AccountParams, AccountView, CurrencyQuery } from "../../../protocol/schemas";
+import { servedByCode } from "../../http/currencies";
 import { defineRoute } from "../../http/route";
 import { NONCE_WINDOW } from "../../chain/chainView";
 import { lower } from "../../intake/parse";
@@ -6,7 +7,7 @@ import { lower } from "../../intake/parse";
 const NEXT_NONCES = 5;
 
 /**
- * GET /v1/accounts/:address — a payer's escrow balance, what pending payments and withdrawals hold
+ * GET /v1/accounts/:address?currency= — a payer's escrow balance in one currency (default the first served), what pending payments and withdrawals hold
  * of it, and free nonces: the same view intake admits payments against (the chain as the relayer's
  * watcher has applied it), so what this says is available is what a payment may spend. One-off
  * payments spend the wallet, not the escrow balance: they are listed apart (`pendingOneOff`).
@@ -14,12 +15,13 @@ const NEXT_NONCES = 5;
 export default defineRoute(
   "GET /v1/accounts/:address",
   "Get a payer's balance and nonces",
-  { params: AccountParams, response: { 200: AccountView } },
+  { params: AccountParams, querystring: CurrencyQuery, response: { 200: AccountView } },
   async (request, ctx) => {
     const address = lower(request.params.address);
+    const currency = servedByCode(ctx, request.query.currency);
     const [view, pendingOneOff] = await Promise.all([
-      ctx.intake.payerLock.run(address, () => ctx.accounts.view(address)),
-      ctx.store.payments.pendingOneOffAmountOf(address),
+      currency.intake.payerLock.run(address, () => currency.accounts.view(address)),
+      currency.store.payments.pendingOneOffAmountOf(address),
     ]);
     const { account } = view;
     const pending = view.pendingAmount + view.outflowAmount;
@@ -30,6 +32,7 @@ export default defineRoute(
     const available = view.available > 0n ? view.available : 0n;
     return {
       address,
+      currency: currency.currency.code,
       balance: account.balance.toString(),
       pending: pending.toString(),
       available: available.toString(),

@@ -1,6 +1,7 @@
 import { ApiError } from "../../errors";
 import { PaymentState, type Hex, type PaymentRecord } from "../../domain";
-import type { RouteContext } from "../../http/context";
+import type { RouteContext, ServedCurrency } from "../../http/context";
+import { servedOf } from "../../http/currencies";
 import type { ChainWriter, Inclusion, RelayCall, SentTransaction } from "../../chain/chainWriter";
 import { checkValidity, MAX_UINT48, uint } from "../../intake/parse";
 import { hexToBytes, paymentFields, escrowDomain, type EscrowDomain, type Payment } from "../../../protocol";
@@ -38,8 +39,15 @@ export async function timerPayment(
   id: string,
   deadlineText: string,
   canAccess: (payment: PaymentRecord) => boolean = () => true,
-): Promise<{ record: PaymentRecord; payment: Payment; inclusion: Inclusion; deadline: bigint }> {
+): Promise<{
+  record: PaymentRecord;
+  currency: ServedCurrency;
+  payment: Payment;
+  inclusion: Inclusion;
+  deadline: bigint;
+}> {
   const record = await storedPayment(ctx, id, canAccess);
+  const currency = servedOf(ctx, record);
   if (NOT_ESCROWED.includes(record.state) || CLOSED.includes(record.state)) {
     throw new ApiError("conflict", `the payment is ${record.state}: its order timer cannot change`, {
       state: record.state,
@@ -49,12 +57,14 @@ export async function timerPayment(
   checkValidity(0n, deadline, BigInt(Math.floor(ctx.clock() / 1000)));
   const inclusion = await ctx.inclusion.of(record);
   if (!inclusion) throw new ApiError("conflict", "the payment's inclusion proof is not available yet");
-  return { record, payment: paymentFields(record), inclusion, deadline };
+  return { record, currency, payment: paymentFields(record), inclusion, deadline };
 }
 
 export const ordinalOf = (text: string): bigint => uint("ordinal", text, MAX_ORDINAL);
 
-export const domainOf = (ctx: RouteContext): EscrowDomain => escrowDomain(ctx.chain.chainId, ctx.chain.escrow);
+/** The EIP-712 domain of the currency's escrow: what an action on its payments is signed for. */
+export const domainOf = (currency: ServedCurrency): EscrowDomain =>
+  escrowDomain(currency.chain.chainId, currency.chain.escrow);
 
 /** A protocol digest (hex) as intake's signature check takes it. */
 export const digestBytes = (digest: Hex): Uint8Array => hexToBytes(digest);

@@ -1,7 +1,9 @@
 import type { Static, TSchema } from "@sinclair/typebox";
 import { ApiError } from "../../errors";
 import { PaymentState, type Hex, type PaymentRecord } from "../../domain";
-import type { RouteContext, RouteModule } from "../../http/context";
+import type { RouteContext, RouteModule, ServedCurrency } from "../../http/context";
+import { servedByDomain, servedOf } from "../../http/currencies";
+import type { EscrowDigester } from "../../intake/digest";
 import { defineRoute } from "../../http/route";
 import { IdParams, SentTransactionView, SignedPaymentAction as SignedActionBody } from "../../../protocol/schemas";
 import {
@@ -12,12 +14,27 @@ import {
   type SentTransaction,
 } from "../../chain/chainWriter";
 import { relayCalls } from "../../chain/relayCalls";
-import { checkDomain, checkValidity, MAX_UINT48, uint } from "../../intake/parse";
+import { checkValidity, MAX_UINT48, uint } from "../../intake/parse";
 import { paymentFields, type Payment } from "../../../protocol";
 
-export function requireWriter(ctx: RouteContext): ChainWriter {
-  if (!ctx.writer) throw new ApiError("chain_unavailable", "this relayer does not send transactions");
-  return ctx.writer;
+/** The currency's writer (503 chain_unavailable when this relayer sends no transactions for it). */
+export function requireWriter(currency: ServedCurrency): ChainWriter {
+  if (!currency.writer) throw new ApiError("chain_unavailable", "this relayer does not send transactions");
+  return currency.writer;
+}
+
+/**
+ * The served currency of stored payment `id`: its escrow is where an action on it is signed for and
+ * sent to. 404 not_found if absent or not `canAccess`.
+ */
+export async function paymentCurrency(
+  ctx: RouteContext,
+  id: string,
+  canAccess: (payment: PaymentRecord) => boolean = () => true,
+): Promise<ServedCurrency> {
+  const record = await ctx.store.payments.get(id.toLowerCase() as Hex);
+  if (!record || !canAccess(record)) throw new ApiError("not_found", "no such payment");
+  return servedOf(ctx, record);
 }
 
 /**
@@ -90,7 +107,7 @@ export async function replayedAction(
 export const payerSignedRoute = (
   route: `POST /${string}`,
   summary: string,
-  digest: (ctx: RouteContext, id: Hex, deadline: bigint) => ReturnType<RouteContext["digester"]["confirmation"]>,
+  digest: (currency: ServedCurrency, id: Hex, deadline: bigint) => ReturnType<EscrowDigester["confirmation"]>,
   operation: "confirmWithSignature" | "openDisputeWithSignature",
 ): RouteModule =>
   defineRoute(
@@ -98,7 +115,8 @@ export const payerSignedRoute = (
     summary,
     { params: IdParams, body: SignedActionBody, response: { 202: SentTransactionView } },
     async (request, ctx, reply) => {
-      const writer = requireWriter(ctx);
+      const currency = await paymentCurrency(ctx, request.params.id);
+      const writer = requireWriter(currency);
       const signature = request.body.signature.toLowerCase() as Hex;
       const earlier = await replayedAction(ctx, writer, request.params.id, request.body.deadline, (a) =>
         relayCalls[operation]({ ...a, signature }),
@@ -112,7 +130,7 @@ export const payerSignedRoute = (
         () => true,
         states,
       );
-      await ctx.intake.checkSignature(record.payer, digest(ctx, record.id, deadline), signature);
+      await currency.intake.checkSignature(record.payer, digest(currency, record.id, deadline), signature);
       const { txHash } = await writer[operation]({ payment, inclusion, deadline, signature });
       return reply.status(202).send(sent(txHash));
     },
@@ -152,18 +170,24 @@ export async function relayWithinQuota<T extends SentTransaction>(
 
 /**
  * The route of a call the relayer relays and pays gas for (deposit, withdrawal): the body's domain
- * is checked against the one it serves, then `relay` sends. 202 once sent.
+ * names the served currency (its escrow; absent, the first served), then `relay` sends there. 202
+ * once sent.
  */
 export const relayedRoute = <B extends TSchema>(
   route: `POST /${string}`,
   summary: string,
   body: B,
-  relay: (body: Static<B>, ctx: RouteContext, writer: ChainWriter) => Promise<SentTransaction>,
+  relay: (
+    body: Static<B>,
+    ctx: RouteContext,
+    currency: ServedCurrency,
+    writer: ChainWriter,
+  ) => Promise<SentTransaction>,
 ): RouteModule =>
   defineRoute(route, summary, { body, response: { 202: SentTransactionView } }, async (request, ctx, reply) => {
-    const writer = requireWriter(ctx);
     const signed = request.body as Static<B> & { chainId?: string; escrow?: string };
-    checkDomain(signed, ctx.chain.chainId, ctx.chain.escrow);
-    const { txHash } = await relay(signed, ctx, writer);
+    const currency = servedByDomain(ctx, signed);
+    const writer = requireWriter(currency);
+    const { txHash } = await relay(signed, ctx, currency, writer);
     return reply.status(202).send(sent(txHash));
   });

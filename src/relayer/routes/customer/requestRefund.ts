@@ -19,12 +19,16 @@ export default defineRoute(
   "Ask the merchant for a refund (payer-signed)",
   { params: IdParams, body: RefundRequestBody, response: { 202: SentTransactionView } },
   async (request, ctx, reply) => {
-    const writer = requireWriter(ctx);
     const amount = parseAmount("amount", request.body.amount);
     const reason = BigInt(REFUND_REASONS[request.body.reason as keyof typeof REFUND_REASONS]);
     const ordinal = ordinalOf(request.body.ordinal);
     const signature = request.body.signature.toLowerCase() as Hex;
-    const { record, payment, inclusion, deadline } = await timerPayment(ctx, request.params.id, request.body.deadline);
+    const { record, currency, payment, inclusion, deadline } = await timerPayment(
+      ctx,
+      request.params.id,
+      request.body.deadline,
+    );
+    const writer = requireWriter(currency);
     if (amount > record.amount - record.refunded) {
       throw new ApiError("invalid_amount", "amount exceeds what is still held", {
         held: (record.amount - record.refunded).toString(),
@@ -41,7 +45,11 @@ export default defineRoute(
     });
     const message = { paymentId: record.id, amount, reason, ordinal, deadline };
     const { txHash } = await relayTimerAction(writer, call, () =>
-      ctx.intake.checkSignature(record.payer, digestBytes(refundRequestDigest(domainOf(ctx), message)), signature),
+      currency.intake.checkSignature(
+        record.payer,
+        digestBytes(refundRequestDigest(domainOf(currency), message)),
+        signature,
+      ),
     );
     return reply.status(202).send(sent(txHash));
   },

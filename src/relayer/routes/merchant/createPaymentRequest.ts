@@ -7,7 +7,7 @@ import { defineRoute } from "../../http/route";
 import { MerchantStatus } from "../../chain/chainView";
 import { keccakUtf8 } from "../../intake/digest";
 import { amount, checkHold } from "../../intake/parse";
-import { servedCurrency } from "../../http/currencies";
+import { servedByCode } from "../../http/currencies";
 import { escrowTypedDataJson, paymentTypes } from "../../../protocol";
 
 /**
@@ -29,7 +29,7 @@ export default defineRoute(
   { auth: "merchant", body: PaymentRequestBody, response: { 201: PaymentRequestView } },
   async (request, ctx, reply) => {
     const { merchantId } = merchantOf(request.principal);
-    const currency = servedCurrency(ctx, request.body.currency);
+    const { currency } = servedByCode(ctx, request.body.currency);
     const value = amount("amount", request.body.amount);
     const terms = await ctx.chain.merchant(merchantId);
     if (terms.status !== MerchantStatus.Active)

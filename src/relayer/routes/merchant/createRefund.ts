@@ -5,7 +5,7 @@ import { merchantOf } from "../../http/context";
 import { defineRoute } from "../../http/route";
 import { amount } from "../../intake/parse";
 import { relayCalls } from "../../chain/relayCalls";
-import { heldPayment, replayedAction, requireWriter, sent } from "../customer/paymentAction";
+import { heldPayment, paymentCurrency, replayedAction, requireWriter, sent } from "../customer/paymentAction";
 
 /**
  * POST /v1/merchant/payments/:id/refunds — relays a refund signed by the merchant's owner key
@@ -19,10 +19,11 @@ export default defineRoute(
   { auth: "merchant", params: IdParams, body: RefundBody, response: { 202: SentTransactionView } },
   async (request, ctx, reply) => {
     const { merchantId } = merchantOf(request.principal);
-    const writer = requireWriter(ctx);
+    const ownPayment = (p: { merchantId: bigint }) => p.merchantId === merchantId;
+    const currency = await paymentCurrency(ctx, request.params.id, ownPayment);
+    const writer = requireWriter(currency);
     const totalRefund = amount("totalRefund", request.body.totalRefund);
     const signature = request.body.signature.toLowerCase() as Hex;
-    const ownPayment = (p: { merchantId: bigint }) => p.merchantId === merchantId;
     const earlier = await replayedAction(
       ctx,
       writer,
@@ -44,7 +45,11 @@ export default defineRoute(
       });
     }
     const terms = await ctx.chain.merchant(merchantId);
-    await ctx.intake.checkSignature(terms.owner, ctx.digester.refund(record.id, totalRefund, deadline), signature);
+    await currency.intake.checkSignature(
+      terms.owner,
+      currency.digester.refund(record.id, totalRefund, deadline),
+      signature,
+    );
     const { txHash } = await writer.refundWithSignature({ payment, inclusion, totalRefund, deadline, signature });
     return reply.status(202).send(sent(txHash));
   },

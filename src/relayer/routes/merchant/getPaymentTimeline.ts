@@ -4,6 +4,7 @@ import { PaymentState, type Hex, type PaymentRecord, type SettlementRecord } fro
 import type { RouteContext } from "../../http/context";
 import { merchantOf } from "../../http/context";
 import { defineRoute } from "../../http/route";
+import { servedOf } from "../../http/currencies";
 import { timerView } from "../../views";
 import type { PaymentChainEvent } from "../../chain/chainView";
 import { refundReasonName } from "../../../protocol";
@@ -132,7 +133,7 @@ export default defineRoute(
         }),
       );
     }
-    const events = record.txHash ? await ctx.chain.paymentEvents(record.id, record.txHash) : [];
+    const events = record.txHash ? await servedOf(ctx, record).chain.paymentEvents(record.id, record.txHash) : [];
     entries.push(...events.map(chainEntry));
     if (record.state === PaymentState.Rejected && !events.some((e) => e.event.name === "PaymentRejected")) {
       entries.push(

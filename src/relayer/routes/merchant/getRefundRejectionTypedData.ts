@@ -3,6 +3,7 @@ import { checkValidity, MAX_UINT48, uint } from "../../intake/parse";
 import { escrowTypedDataJson, refundRejectionTypes } from "../../../protocol";
 import { merchantOf } from "../../http/context";
 import { defineRoute } from "../../http/route";
+import { escrowOf } from "../../http/currencies";
 import { ordinalOf, storedPayment } from "../customer/orderTimerAction";
 import { REFUND_SIGNATURE_TTL_SECONDS } from "./getRefundTypedData";
 
@@ -37,7 +38,7 @@ export default defineRoute(
     return {
       typedData: escrowTypedDataJson(
         ctx.chain.chainId,
-        ctx.chain.escrow,
+        escrowOf(ctx, record.currency),
         "RefundRejection",
         refundRejectionTypes.RefundRejection,
         message,

@@ -4,6 +4,7 @@ import type { Hex } from "../../domain";
 import { HELD_STATES } from "../customer/paymentAction";
 import { merchantOf } from "../../http/context";
 import { defineRoute } from "../../http/route";
+import { escrowOf } from "../../http/currencies";
 import { amount, checkValidity, MAX_UINT48, uint } from "../../intake/parse";
 import { escrowTypedDataJson, refundTypes } from "../../../protocol";
 
@@ -48,7 +49,13 @@ export default defineRoute(
     const terms = await ctx.chain.merchant(merchantId);
     const message = { paymentId: record.id, totalRefund: `${totalRefund}`, deadline: `${deadline}` };
     return {
-      typedData: escrowTypedDataJson(ctx.chain.chainId, ctx.chain.escrow, "Refund", refundTypes.Refund, message),
+      typedData: escrowTypedDataJson(
+        ctx.chain.chainId,
+        escrowOf(ctx, record.currency),
+        "Refund",
+        refundTypes.Refund,
+        message,
+      ),
       signer: terms.owner.toLowerCase(),
       submit: {
         method: "POST" as const,

@@ -20,18 +20,23 @@ export default defineRoute(
   { auth: "merchant", params: IdParams, body: RefundRequestAnswerBody, response: { 202: SentTransactionView } },
   async (request, ctx, reply) => {
     const { merchantId } = merchantOf(request.principal);
-    const writer = requireWriter(ctx);
     const ordinal = ordinalOf(request.body.ordinal);
     const signature = request.body.signature.toLowerCase() as Hex;
     const ownPayment = (p: { merchantId: bigint }) => p.merchantId === merchantId;
-    const { record, payment, deadline } = await timerPayment(ctx, request.params.id, request.body.deadline, ownPayment);
+    const { record, currency, payment, deadline } = await timerPayment(
+      ctx,
+      request.params.id,
+      request.body.deadline,
+      ownPayment,
+    );
+    const writer = requireWriter(currency);
     const call = relayCalls.rejectRefundRequestWithSignature({ payment, ordinal, deadline, signature });
     const message = { paymentId: record.id, ordinal, deadline };
     const { txHash } = await relayTimerAction(writer, call, async () => {
       const terms = await ctx.chain.merchant(merchantId);
-      await ctx.intake.checkSignature(
+      await currency.intake.checkSignature(
         terms.owner,
-        digestBytes(refundRejectionDigest(domainOf(ctx), message)),
+        digestBytes(refundRejectionDigest(domainOf(currency), message)),
         signature,
       );
     });
