@@ -142,8 +142,7 @@ export interface RunDemoOptions {
   network: Pick<NetworkInfo, "dataDir"> & {
     chain: Pick<NetworkInfo["chain"], "rpcUrl">;
     deployment: Pick<NetworkInfo["deployment"], "file">;
-    /** `currencies`: the ones it serves, which the demo pays in (default: every one of the deployment). */
-    relayer: Pick<NetworkInfo["relayer"], "url"> & Partial<Pick<NetworkInfo["relayer"], "currencies">>;
+    relayer: Pick<NetworkInfo["relayer"], "url">;
   };
   /** Default: RELAYER_ADMIN_TOKEN, else the local default. */
   adminToken?: string;
@@ -163,12 +162,7 @@ export async function runDemo(options: RunDemoOptions): Promise<DemoRecord> {
     adminToken: options.adminToken ?? (process.env.RELAYER_ADMIN_TOKEN || LOCAL_ADMIN_TOKEN),
     dataDir: options.network.dataDir,
   };
-  const ctx = await createContext(
-    endpoints,
-    options.log ?? ((line) => console.log(line)),
-    options.signal,
-    options.network.relayer.currencies,
-  );
+  const ctx = await createContext(endpoints, options.log ?? ((line) => console.log(line)), options.signal);
   try {
     return await walkThrough(ctx);
   } finally {
@@ -375,11 +369,7 @@ async function main(): Promise<void> {
         ? path.resolve(PROJECT_ROOT, env.DEPLOYMENTS_DIR, "localhost.json")
         : (info?.deployment.file ?? path.join(PROJECT_ROOT, "deployments", "localhost.json")),
     },
-    relayer: {
-      url: env.RELAYER_URL || info?.relayer.url || "http://127.0.0.1:8787",
-      // Another relayer than the recorded one serves what it serves: the demo then tries every currency.
-      currencies: env.RELAYER_URL ? undefined : info?.relayer.currencies,
-    },
+    relayer: { url: env.RELAYER_URL || info?.relayer.url || "http://127.0.0.1:8787" },
   };
   if (
     (await probeChainId(network.chain.rpcUrl)) === null ||

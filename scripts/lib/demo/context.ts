@@ -70,15 +70,11 @@ export interface DemoContext {
   signal?: AbortSignal;
 }
 
-/**
- * `served`: the codes of the currencies to pay in (the relayer's RELAYER_CURRENCIES); default every
- * currency of the deployment.
- */
+/** The demo pays in every currency the relayer serves (GET /v1/currencies), in the deployment's order. */
 export async function createContext(
   endpoints: DemoEndpoints,
   log: (line: string) => void,
   signal?: AbortSignal,
-  served?: readonly string[],
 ): Promise<DemoContext> {
   const record = readDeployment(
     path.basename(endpoints.deploymentsFile, ".json"),
@@ -88,11 +84,10 @@ export async function createContext(
   const operator = await provider.getSigner(record.deployer);
   const customerApi = new RelayerClient({ baseUrl: endpoints.relayerUrl });
   const chainId = BigInt(record.chainId);
-  const wanted = served ?? record.currencies.map((c) => c.code);
-  const unknown = wanted.filter((code) => !record.currencies.some((c) => c.code === code));
-  if (unknown.length > 0) throw new Error(`the deployment has no currency ${unknown.join(", ")}`);
   // The domains a customer's app would use: the relayer's, which must be the deployment's escrows.
   const offered = await customerApi.getCurrencies();
+  const wanted = offered.filter((o) => o.served).map((o) => o.code);
+  if (wanted.length === 0) throw new Error("the relayer serves no currency");
   const currencies = await Promise.all(
     record.currencies
       .filter((c) => wanted.includes(c.code))
