@@ -98,7 +98,7 @@ export async function disputeAndResolve(
 export async function endHold(ctx: DemoContext, payments: DemoPayment[]): Promise<void> {
   const releaseAt = payments.reduce((max, p) => (p.info.releaseAt! > max ? p.info.releaseAt! : max), 0n);
   const now = await chainNow(ctx);
-  const batches = [...new Set(payments.map(batchLabel))].join(", ");
+  const batches = [...new Set(payments.map(batchLabel))].sort().join(", ");
   if (releaseAt < now) {
     ctx.log(`  the hold of batch ${batches} is already over (chain time ${now}, release at ${releaseAt})`);
     return;

@@ -139,10 +139,25 @@ export async function fundCustomers(
     // The escrow's domain in the body is what tells the relayer which currency's escrow to deposit into.
     const sent = await ctx.customerApi.deposit({ authorization, signature, domain: currency.domain });
     await receipt(ctx, sent.txHash);
-    const account = await ctx.customerApi.getAccount(c.address, { currency: currency.code });
+    const account = await depositSeen(ctx, currency, c.address, amounts.deposited);
     ctx.log(
       `  ${c.name} deposited ${format(amounts.deposited)} without gas: signed EIP-3009, ` +
         `relayed by POST /v1/deposits (tx ${sent.txHash}); ${currency.code} escrow balance ${format(account.balance)}`,
     );
+  }
+}
+
+/** The relayer credits a deposit once its watcher has applied the block: a poll or two after the receipt. */
+const DEPOSIT_SEEN_TIMEOUT_MS = 15_000;
+const DEPOSIT_SEEN_POLL_MS = 250;
+
+/** The payer's account in `currency` once the relayer shows at least `amount` in it (or at the timeout). */
+async function depositSeen(ctx: DemoContext, currency: DemoCurrency, address: Address, amount: bigint) {
+  const deadline = Date.now() + DEPOSIT_SEEN_TIMEOUT_MS;
+  for (;;) {
+    const account = await ctx.customerApi.getAccount(address, { currency: currency.code });
+    if (account.balance >= amount || Date.now() > deadline) return account;
+    checkAborted(ctx);
+    await new Promise((resolve) => setTimeout(resolve, DEPOSIT_SEEN_POLL_MS));
   }
 }

@@ -113,7 +113,7 @@ export async function payAndEscrow(
       );
     }
   }
-  const batches = [...new Set(prepared.map((p) => `${p.currency.code} #${escrowed.get(p.id)!.batchId}`))];
+  const batches = [...new Set(prepared.map((p) => `${p.currency.code} #${escrowed.get(p.id)!.batchId}`))].sort();
   ctx.log(`  every inclusion proof checks out against the root its escrow holds for batch ${batches.join(", ")}`);
   return prepared.map((p) => ({ ...p, info: escrowed.get(p.id)! }));
 }
