@@ -16,8 +16,8 @@
  *    their synchronous work never stalls HTTP. The HTTP thread runs the API and the intake writer
  *    thread; its intake ledger of each served currency mirrors the jobs thread's, notice by notice
  *    (./ledger/ledgerMirror.ts); a currency's relayed writes go to the lanes of that currency's worker
- *    on the jobs thread; the thread's readiness conditions, metrics and
- *    log lines appear on the API and its stdout. If the jobs thread dies, /ready reports
+ *    on the jobs thread; the thread's readiness conditions, metrics and log lines appear on the API
+ *    and its stdout. If the jobs thread dies, /ready reports
  *    `jobs_unavailable` and `onJobsExit` is called (main.ts exits non-zero for its supervisor).
  *    On SQLite it also takes the single-instance lease (./store/sqlite/lease.ts) and refuses to
  *    start while another `all` process holds the file.
@@ -287,12 +287,14 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       codes.map(async (code) => {
         // That currency's escrow and token (and start blocks), on the connection's provider.
         const client = apiChain.forCurrency(code);
+        // Lines of a currency but the default name it, as the jobs' do.
+        const currencyLog = code === apiStore.defaultCurrency ? log : currencyLogger(log, code);
         // Intake checks payers against the token's blocklist followed in memory (chain/blocklistBook.ts).
         const book = new BlocklistBook({
           chain: client,
           reorgWindow,
           pollIntervalMs: config.pollIntervalMs,
-          logger: log,
+          logger: currencyLog,
           metrics,
         });
         blocklistBooks.push({ code, book });
@@ -305,7 +307,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
           chainId: client.chainId,
           blocklist: book,
         });
-        return { code, client, book, view };
+        return { code, client, book, view, currencyLog };
       }),
     );
 
@@ -314,7 +316,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
     // logs (from the head at start) and judging against that currency's payments.
     const apiLedgers = new Map<string, PayerLedger>();
     if (role === "api") {
-      for (const { code, client, view } of currencies) {
+      for (const { code, client, view, currencyLog } of currencies) {
         const startBlock = client.addresses.startBlock;
         const payments = apiStore.forCurrency(code).payments;
         const ledger = new PayerLedger({ reader: view, payments, block: startBlock - 1n, startBlock });
@@ -323,7 +325,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
           ledger,
           payments,
           pollIntervalMs: config.pollIntervalMs,
-          logger: code === apiStore.defaultCurrency ? log : currencyLogger(log, code),
+          logger: currencyLog,
           metrics,
         });
         ledger.followedBy(follower);
