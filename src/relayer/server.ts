@@ -38,7 +38,14 @@ import os from "node:os";
 import { computeAddress, getAddress } from "ethers";
 import Fastify, { type FastifyInstance } from "fastify";
 import { buildApp, configSecrets, type ServedCurrencyDeps } from "./app";
-import { DEFAULTS, servedCurrencies, type RelayerConfig, type RelayerRole, type SignerSettings } from "./config";
+import {
+  ConfigError,
+  DEFAULTS,
+  servedCurrencies,
+  type RelayerConfig,
+  type RelayerRole,
+  type SignerSettings,
+} from "./config";
 import type { Hex } from "./domain";
 import { connectChain, type ChainClient } from "./chain/client";
 import { loggerOptions, redactUrls, redactingStream, type LoggerOptions } from "./http/logging";
@@ -282,6 +289,15 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       config,
       chain.addresses.currencies.map((c) => c.code),
     );
+    const defaultCode = chain.addresses.currencies[0].code;
+    if (codes[0] !== defaultCode) {
+      // The app's first served currency is also its `chain`, which intake stores under the record's
+      // default currency (AppDeps.currencies: "the first is chain's"): another first would store one
+      // escrow's payments under another currency's code.
+      throw new ConfigError(
+        `RELAYER_CURRENCIES must start with the default currency ${defaultCode} in role ${role} (it is ${codes.join(",")})`,
+      );
+    }
     const reorgWindow = config.finality.reorgDepth ?? BigInt(config.confirmations);
     const currencies = await Promise.all(
       codes.map(async (code) => {

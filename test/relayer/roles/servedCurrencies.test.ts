@@ -6,7 +6,8 @@
  *    withdrawal relayed for EUR is sent on the EUR lanes (EUR key) to the EUR escrow; one signed for
  *    the USD escrow is refused by the EUR escrow's simulation; recovery is under the EUR domain;
  *  - role api (PostgreSQL, with a worker): the EUR follower's ledger sees EUR deposits; a relayed
- *    withdrawal for EUR is queued under EUR and sent by the EUR worker's lane to the EUR escrow.
+ *    withdrawal for EUR is queued under EUR and sent by the EUR worker's lane to the EUR escrow;
+ *  - the first served currency must be the record's default (the app's `chain`) in both roles.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -28,7 +29,7 @@ import { fromEthersSigner, signWithdrawal } from "../../../src/sdk";
 import type { Hex } from "../../../src/relayer/domain";
 import { RelayState } from "../../../src/relayer/domain";
 import { ApiError } from "../../../src/relayer/errors";
-import { loadConfig, type RelayerEnv } from "../../../src/relayer/config";
+import { ConfigError, loadConfig, type RelayerEnv } from "../../../src/relayer/config";
 import { relayCalls, relayRequestId } from "../../../src/relayer/jobs/relayWriter";
 import { WorkerRecovery } from "../../../src/relayer/intake/signaturePool";
 import { startRelayer, type RunningRelayer } from "../../../src/relayer/server";
@@ -236,6 +237,35 @@ describe("roles all and api serving USD and EUR: each currency's ledger, recover
     const [usdRecovery, eurRecovery] = relayer.served.map((s) => s.recovery as WorkerRecovery);
     expect(usdRecovery.pool).to.equal(eurRecovery.pool);
     expect(eurRecovery.pool.size).to.equal(1);
+  });
+
+  it("refuses to start the API with a first served currency other than the record's default", async () => {
+    const deployed = await deployTwo(dir);
+    bridge = await startRpcBridge();
+    for (const [role, currencies] of [
+      ["all", "EUR,USD"],
+      ["api", "EUR"],
+    ]) {
+      const config = loadConfig(
+        env(deployed, bridge, {
+          RELAYER_ROLE: role,
+          RELAYER_CURRENCIES: currencies,
+          RELAYER_DB: path.join(dir, `${role}.sqlite`),
+          RELAYER_PRIVATE_KEYS: deployed.keys.map((k) => k.privateKey).join(","),
+        }),
+      );
+      const refused = await startRelayer(config, { logger: false }).then(
+        async (relayer) => {
+          await relayer.stop();
+          return null;
+        },
+        (error: unknown) => error,
+      );
+      expect(refused, role).to.be.instanceOf(ConfigError);
+      expect((refused as Error).message).to.equal(
+        `RELAYER_CURRENCIES must start with the default currency USD in role ${role} (it is ${currencies})`,
+      );
+    }
   });
 
   it("role api (PostgreSQL, a worker beside it): the EUR follower sees EUR deposits; a EUR relay is queued under EUR and sent by the EUR lane", async () => {
