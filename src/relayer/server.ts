@@ -1,11 +1,12 @@
 /**
  * A relayer process in one of three roles (config.role, RELAYER_ROLE):
- *  - `api`: the HTTP API (intake and reads) only. Payer views come from a PayerLedger kept current
- *    by following the escrow's logs near the head (./jobs/ledgerFollower.ts), not a chain read per
- *    payment. It holds no signer: relayed writes (confirm, dispute, refund, deposit, withdraw) are
- *    simulated, queued in the store and sent by a worker's signer lane (QueuedChainWriter in
- *    ./jobs/relayWriter.ts, ./jobs/relayQueue.ts); the request waits for the outcome, bounded
- *    (RELAY_WAIT_MS, then 503 relay_pending). Any number of api instances share one store.
+ *  - `api`: the HTTP API (intake and reads) only. Payer views come from a PayerLedger per served
+ *    currency kept current by following that escrow's logs near the head (./jobs/ledgerFollower.ts),
+ *    not a chain read per payment. It holds no signer: relayed writes (confirm, dispute, refund,
+ *    deposit, withdraw) are simulated, queued in the store under their currency and sent by a signer
+ *    lane of that currency's worker (QueuedChainWriter in ./jobs/relayWriter.ts, ./jobs/relayQueue.ts);
+ *    the request waits for the outcome, bounded (RELAY_WAIT_MS, then 503 relay_pending). Any number of
+ *    api instances share one store.
  *  - `worker`: the chain jobs (./roles/jobs.ts, ./roles/worker.ts): the singleton jobs under the
  *    `jobs` lease, one submitter per signer lane under its `lane:<address>` lease, and the webhook
  *    dispatcher; no API but GET /health (role and leases held). Any number of workers: the others
@@ -13,12 +14,16 @@
  *  - `all` (default, `npm start`): both in one process, the jobs on a thread of their own
  *    (./roles/jobsThread.ts) with their own store connection, chain client and signers, so that
  *    their synchronous work never stalls HTTP. The HTTP thread runs the API and the intake writer
- *    thread; its intake ledger mirrors the jobs thread's, notice by notice (./ledger/ledgerMirror.ts);
- *    relayed writes go to the jobs thread's lanes; the thread's readiness conditions, metrics and
- *    log lines appear on the API and its stdout. If the jobs thread dies, /ready reports
+ *    thread; its intake ledger of each served currency mirrors the jobs thread's, notice by notice
+ *    (./ledger/ledgerMirror.ts); a currency's relayed writes go to the lanes of that currency's worker
+ *    on the jobs thread; the thread's readiness conditions, metrics and log lines appear on the API
+ *    and its stdout. If the jobs thread dies, /ready reports
  *    `jobs_unavailable` and `onJobsExit` is called (main.ts exits non-zero for its supervisor).
  *    On SQLite it also takes the single-instance lease (./store/sqlite/lease.ts) and refuses to
  *    start while another `all` process holds the file.
+ * Roles api and all serve the currencies RELAYER_CURRENCIES names (as the jobs do): each has its
+ * chain view (escrow, and the token's blocklist followed in memory), payer ledger, signature recovery
+ * under its escrow's domain (one pool of threads for all) and writer, given to the app as `served`.
  * `main.ts` runs it from the environment; tests and the benchmark spawn main.ts.
  *
  * Shutdown order matters for exactly-once: the API closes first (no new payment is acknowledged, and
@@ -32,15 +37,21 @@ import fs from "node:fs";
 import os from "node:os";
 import { computeAddress, getAddress } from "ethers";
 import Fastify, { type FastifyInstance } from "fastify";
-import { buildApp, configSecrets } from "./app";
-import { DEFAULTS, type RelayerConfig, type RelayerRole, type SignerSettings } from "./config";
+import { buildApp, configSecrets, type ServedCurrencyDeps } from "./app";
+import {
+  DEFAULTS,
+  servedCurrencies,
+  type RelayerConfig,
+  type RelayerRole,
+  type SignerSettings,
+} from "./config";
 import type { Hex } from "./domain";
 import { connectChain, type ChainClient } from "./chain/client";
 import { loggerOptions, redactUrls, redactingStream, type LoggerOptions } from "./http/logging";
 import { EthersChainView } from "./chain/chainView";
 import { BlocklistBook } from "./chain/blocklistBook";
 import { Readiness } from "./runtime/readiness";
-import { WorkerRecovery } from "./intake/signaturePool";
+import { SignaturePool } from "./intake/signaturePool";
 import { errorMessage, type Logger } from "./runtime/log";
 import { runShutdown, type ShutdownStep } from "./runtime/shutdown";
 import { metrics as processMetrics, type RelayerMetrics } from "./runtime/metrics";
@@ -50,11 +61,10 @@ import { LEASE_TTL_MS } from "./store/sqlite/lease";
 import { WriterThread } from "./store/sqlite/writerThread";
 import type { WorkerRole } from "./roles/worker";
 import type { WebhookDispatcher } from "./webhooks/dispatcher";
-import { chainSettings, openConfiguredStore, startJobs, type RunningJobs } from "./roles/jobs";
+import { chainSettings, currencyLogger, openConfiguredStore, startJobs, type RunningJobs } from "./roles/jobs";
 import { JobsThread } from "./roles/jobsThread";
 import { LedgerFollower } from "./jobs/ledgerFollower";
 import { QueuedChainWriter } from "./jobs/relayWriter";
-import type { ChainWriter } from "./chain/chainWriter";
 import { PayerLedger } from "./ledger/payerLedger";
 
 import { CATCH_UP_WAIT_MS } from "./roles/jobs";
@@ -82,6 +92,11 @@ export interface RunningRelayer {
   worker: WorkerRole | null;
   /** Role all: the thread running the chain jobs, the dispatcher and the signer lanes. */
   jobsThread: JobsThread | null;
+  /**
+   * Roles api and all: what the API serves each currency with (RELAYER_CURRENCIES' order), as given
+   * to buildApp; empty for role worker.
+   */
+  served: readonly ServedCurrencyDeps[];
   /** Every signer lane's address (none for role api). */
   signers: Hex[];
   /** The leases this process holds now (jobs, lane:<address>). */
@@ -169,8 +184,11 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
   let jobs: RunningJobs | null = null;
   let jobsThread: JobsThread | null = null;
   let intakeWriter: WriterThread | null = null;
-  let blocklistBook: BlocklistBook | null = null;
-  let follower: LedgerFollower | null = null;
+  // Per served currency (roles api and all): its token's blocklist book and, in role api, the
+  // follower of its escrow; the signature pool's threads serve every currency's domain.
+  const blocklistBooks: { code: string; book: BlocklistBook }[] = [];
+  const followers: { code: string; follower: LedgerFollower }[] = [];
+  let signaturePool: SignaturePool | null = null;
   const holder = randomUUID();
   let heartbeat: NodeJS.Timeout | null = null;
   const sqlite = () => (store instanceof SqliteStore ? store : null);
@@ -180,9 +198,13 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
   // deliveries, the signers and the provider, the stores.
   const shutdown = async () => {
     const steps: ShutdownStep[] = [
+      // The app closes each currency's recovery; the pool's close is idempotent (and covers an app
+      // that was never built).
       ["api", app && (() => app!.close())],
-      ["blocklist book", blocklistBook && (() => blocklistBook!.stop())],
-      ["ledger follower", follower && (() => follower!.stop())],
+      ["signature pool", signaturePool && (() => signaturePool!.close())],
+      // A step each: one that fails does not keep the others from stopping.
+      ...blocklistBooks.map(({ code, book }): ShutdownStep => [`blocklist book ${code}`, () => book.stop()]),
+      ...followers.map(({ code, follower }): ShutdownStep => [`ledger follower ${code}`, () => follower.stop()]),
       ["intake writer", intakeWriter && (() => intakeWriter!.close())],
       ["jobs thread", jobsThread && (() => jobsThread!.stop())],
       ["jobs", jobs && (() => jobs!.stop())],
@@ -220,6 +242,7 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
         chain: running.chain,
         worker: running.worker,
         jobsThread: null,
+        served: [],
         signers: running.signers.map((s) => s.address),
         heldLeases: () => running.heldLeases(),
         dispatcher: running.dispatcher,
@@ -258,38 +281,63 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
     });
     const loaded = config;
     config = chainSettings(config, chain, opened.keyFileExisted, log);
-    // Intake checks payers against the token's blocklist followed in memory (chain/blocklistBook.ts).
-    blocklistBook = new BlocklistBook({
-      chain,
-      reorgWindow: config.finality.reorgDepth ?? BigInt(config.confirmations),
-      pollIntervalMs: config.pollIntervalMs,
-      logger: log,
-      metrics,
-    });
-    // Intake reads through the same provider: ethers batches concurrent reads into one HTTP request.
-    const chainView = await EthersChainView.connect({
-      provider: chain.provider,
-      escrow: chain.addresses.escrow,
-      registry: chain.addresses.registry,
-      chainId: chain.chainId,
-      blocklist: blocklistBook ?? undefined,
-    });
+    const apiStore = store;
+    const apiChain = chain;
+    // The same currencies as the jobs serve (./roles/jobs.ts), in the same order.
+    const codes = servedCurrencies(
+      config,
+      chain.addresses.currencies.map((c) => c.code),
+    );
+    const reorgWindow = config.finality.reorgDepth ?? BigInt(config.confirmations);
+    const currencies = await Promise.all(
+      codes.map(async (code) => {
+        // That currency's escrow and token (and start blocks), on the connection's provider.
+        const client = apiChain.forCurrency(code);
+        // Lines of a currency but the default name it, as the jobs' do.
+        const currencyLog = code === apiStore.defaultCurrency ? log : currencyLogger(log, code);
+        // Intake checks payers against the token's blocklist followed in memory (chain/blocklistBook.ts).
+        const book = new BlocklistBook({
+          chain: client,
+          reorgWindow,
+          pollIntervalMs: config.pollIntervalMs,
+          logger: currencyLog,
+          metrics,
+        });
+        blocklistBooks.push({ code, book });
+        // Intake reads through the same provider: ethers batches concurrent reads into one HTTP request.
+        const view = await EthersChainView.connect({
+          provider: client.provider,
+          escrow: client.addresses.escrow,
+          registry: client.addresses.registry,
+          token: client.addresses.token,
+          chainId: client.chainId,
+          blocklist: book,
+        });
+        return { code, client, book, view, currencyLog };
+      }),
+    );
 
     const readiness = new Readiness();
-    let apiLedger: PayerLedger | null = null;
+    // Role api: a ledger per currency, the same as the jobs', fed by a follower of that escrow's
+    // logs (from the head at start) and judging against that currency's payments.
+    const apiLedgers = new Map<string, PayerLedger>();
     if (role === "api") {
-      // The same ledger as the jobs', fed by a follower of the escrow's logs (from the head at start).
-      const startBlock = chain.addresses.startBlock;
-      apiLedger = new PayerLedger({ reader: chainView, payments: store.payments, block: startBlock - 1n, startBlock });
-      follower = new LedgerFollower({
-        chain,
-        ledger: apiLedger,
-        payments: store.payments,
-        pollIntervalMs: config.pollIntervalMs,
-        logger: log,
-        metrics,
-      });
-      apiLedger.followedBy(follower);
+      for (const { code, client, view, currencyLog } of currencies) {
+        const startBlock = client.addresses.startBlock;
+        const payments = apiStore.forCurrency(code).payments;
+        const ledger = new PayerLedger({ reader: view, payments, block: startBlock - 1n, startBlock });
+        const follower = new LedgerFollower({
+          chain: client,
+          ledger,
+          payments,
+          pollIntervalMs: config.pollIntervalMs,
+          logger: currencyLog,
+          metrics,
+        });
+        ledger.followedBy(follower);
+        followers.push({ code, follower });
+        apiLedgers.set(code, ledger);
+      }
     }
     if (role === "all") {
       const logger = options.logger;
@@ -307,46 +355,56 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
         readiness,
         onExit: (error) => options.onJobsExit?.(error),
       });
+      if (jobsThread.currencies.join() !== codes.join()) {
+        // Both resolve RELAYER_CURRENCIES against one record: a difference is a bug, not a setting.
+        throw new Error(`the jobs thread serves ${jobsThread.currencies.join()}, the API ${codes.join()}`);
+      }
     }
 
     if (single) {
       intakeWriter = new WriterThread(config.databasePath, single.storage, { defaultCurrency: single.defaultCurrency });
       single.disableAutoCheckpoint();
     }
-    const recovery =
-      config.signatureWorkers > 0
-        ? new WorkerRecovery(
-            { chainId: chainView.chainId.toString(), escrow: chainView.escrow },
-            config.signatureWorkers,
-          )
-        : undefined;
+    // One pool of SIGNATURE_WORKERS threads for every currency: each request names its domain.
+    signaturePool = config.signatureWorkers > 0 ? new SignaturePool(config.signatureWorkers) : null;
+    const pool = signaturePool;
+    const thread = jobsThread;
+    const served: ServedCurrencyDeps[] = currencies.map(({ code, client, view }) => ({
+      code,
+      chain: view,
+      // Role all: the jobs thread's ledger of this currency, mirrored; role api: its follower's.
+      accounts: thread?.accountsFor(code) ?? apiLedgers.get(code),
+      recovery: pool?.forDomain({ chainId: view.chainId.toString(), escrow: view.escrow }),
+      // Role all sends on its jobs thread's lanes of this currency; role api queues under the
+      // currency (the store view stamps each request with it) for that currency's workers' lanes.
+      writer:
+        thread?.writerFor(code) ??
+        (role === "api"
+          ? new QueuedChainWriter({
+              store: apiStore.forCurrency(code),
+              estimateGas: (data) => client.estimateGas(client.addresses.escrow, data),
+              waitMs: config.relayWaitMs,
+              pollMs: DEFAULTS.relayPollMs,
+            })
+          : null),
+    }));
     const writerThread = intakeWriter;
-    const apiChain = chain;
-    // Role all sends on its jobs thread's lanes; role api queues for the workers' lanes.
-    const writer: ChainWriter | null =
-      jobsThread?.writer ??
-      (role === "api"
-        ? new QueuedChainWriter({
-            store,
-            estimateGas: (data) => apiChain.estimateGas(apiChain.addresses.escrow, data),
-            waitMs: config.relayWaitMs,
-            pollMs: DEFAULTS.relayPollMs,
-          })
-        : null);
+    const [first] = served;
     app = buildApp({
       config,
       store,
-      chain: chainView,
+      chain: first.chain,
       currencies: chain.addresses.currencies,
-      accounts: jobsThread?.accounts ?? apiLedger ?? undefined,
-      recovery,
+      accounts: first.accounts,
+      recovery: first.recovery,
+      served,
       groupCommit: writerThread
         ? {
             insert: (payments) => writerThread.insertAccepted(payments),
             insertGuarded: (items) => writerThread.insertAcceptedGuarded(items),
           }
         : undefined,
-      writer,
+      writer: first.writer,
       logger: options.logger,
       metrics,
       readiness,
@@ -354,19 +412,23 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
     log.target = app.log;
 
     // Worker threads load their code (ts-node under `npm start`) before the first request needs them.
-    await Promise.all([recovery?.ready(), intakeWriter?.insertAccepted([])]);
-    // Its first poll sets the block the ledger reads payers at: before the API takes a payment.
-    await follower?.begin();
+    await Promise.all([pool?.ready(), intakeWriter?.insertAccepted([])]);
+    // Their first poll sets the block each ledger reads payers at: before the API takes a payment.
+    await Promise.all(followers.map(({ follower }) => follower.begin()));
     // Until its first scan completes (bounded wait), intake asks the token per payer instead.
-    if (blocklistBook && !(await blocklistBook.start(CATCH_UP_WAIT_MS))) {
-      log.warn({}, "blocklist book not caught up at start-up: intake asks the token until it is");
-    }
-    const thread = jobsThread;
+    await Promise.all(
+      currencies.map(async ({ code, book }) => {
+        if (!(await book.start(CATCH_UP_WAIT_MS))) {
+          log.warn({ currency: code }, "blocklist book not caught up at start-up: intake asks the token until it is");
+        }
+      }),
+    );
     return await listening(app, config, role, {
       store,
       chain,
       worker: null,
       jobsThread: thread,
+      served,
       signers: thread?.signers ?? [],
       heldLeases: () => thread?.heldLeases() ?? [],
       dispatcher: null,

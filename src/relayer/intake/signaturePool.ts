@@ -32,8 +32,12 @@ export class InlineRecovery implements PaymentRecovery {
   async close(): Promise<void> {}
 }
 
-/** @internal What a worker starts with. */
-export interface WorkerSetup {
+/**
+ * The EIP-712 domain payments are digested under: one escrow's (each currency has its own escrow,
+ * so a served currency is one domain). The name and version are the escrow's constants.
+ */
+export interface RecoveryDomain {
+  /** Decimal. */
   chainId: string;
   escrow: Hex;
 }
@@ -41,21 +45,32 @@ export interface WorkerSetup {
 /**
  * @internal Messages between the pool and its workers are strings: a string is copied whole into
  * the message, while a structured clone of payments walks each one's fields (names included) on
- * the HTTP thread. A request is `seq` then each payment's fields (payer, merchantId, amount,
- * orderRef, nonce, validAfter, deadline, hold, signature; bigints in decimal) joined by ","; one with a
- * "," inside a field (intake's schema admits none) is sent as JSON of the same values instead. A
+ * the HTTP thread. A request is `seq`, the domain's chain id and escrow, then each payment's fields
+ * (payer, merchantId, amount, orderRef, nonce, validAfter, deadline, hold, signature; bigints in
+ * decimal) joined by ","; one with a "," inside a field (intake's schema admits none) is sent as
+ * JSON of the same values instead. A request without payments (the start-up ping) is `seq` alone. A
  * response is `seq` then, for each payment in order, "," id signer (signer left out if null).
  */
 const SEP = ",";
 const FIELDS_PER_PAYMENT = 9;
+/** seq, chain id, escrow. */
+const HEADER_FIELDS = 3;
 
 /** @internal */
-export function encodeRecoveryRequest(seq: number, items: readonly (readonly [Payment, Hex])[]): string {
-  let message = `${seq}`;
+export function encodeRecoveryRequest(
+  seq: number,
+  domain: RecoveryDomain | null,
+  items: readonly (readonly [Payment, Hex])[],
+): string {
+  if (items.length === 0) return `${seq}`;
+  if (domain === null) throw new Error("a recovery request with payments names their domain");
+  let message = `${seq}${SEP}${domain.chainId}${SEP}${domain.escrow}`;
   for (const [p, signature] of items) {
     if (p.payer.includes(SEP) || p.orderRef.includes(SEP) || signature.includes(SEP)) {
       return JSON.stringify([
         seq,
+        domain.chainId,
+        domain.escrow,
         ...items.flatMap(([q, s]) => [
           q.payer,
           `${q.merchantId}`,
@@ -77,10 +92,15 @@ export function encodeRecoveryRequest(seq: number, items: readonly (readonly [Pa
 }
 
 /** @internal On the worker. */
-export function decodeRecoveryRequest(message: string): { seq: number; items: [Payment, Hex][] } {
+export function decodeRecoveryRequest(message: string): {
+  seq: number;
+  domain: RecoveryDomain | null;
+  items: [Payment, Hex][];
+} {
   const v = (message.charCodeAt(0) === 0x5b /* "[" */ ? JSON.parse(message) : message.split(SEP)) as string[];
   const items: [Payment, Hex][] = [];
-  for (let i = 1; i + FIELDS_PER_PAYMENT <= v.length; i += FIELDS_PER_PAYMENT) {
+  if (v.length < HEADER_FIELDS) return { seq: Number(v[0]), domain: null, items };
+  for (let i = HEADER_FIELDS; i + FIELDS_PER_PAYMENT <= v.length; i += FIELDS_PER_PAYMENT) {
     const payment: Payment = {
       payer: v[i] as Hex,
       merchantId: BigInt(v[i + 1]),
@@ -93,7 +113,7 @@ export function decodeRecoveryRequest(message: string): { seq: number; items: [P
     };
     items.push([payment, v[i + 8] as Hex]);
   }
-  return { seq: Number(v[0]), items };
+  return { seq: Number(v[0]), domain: { chainId: String(v[1]), escrow: v[2] as Hex }, items };
 }
 
 /** @internal On the worker: ids are 0x-prefixed hex without ",", as `toHex` writes them. */
@@ -142,25 +162,38 @@ interface PoolWorker {
   items: number;
 }
 
+/** One domain's payments waiting for the next flush, and their callers. */
+interface Queued {
+  domain: RecoveryDomain;
+  items: [Payment, Hex][];
+  waiting: Waiting[];
+}
+
+const domainKey = (domain: RecoveryDomain) => `${domain.chainId}:${domain.escrow.toLowerCase()}`;
+
 /**
- * Recovery on worker threads. Signature recovery (libsecp256k1) and the digest (native keccak) are
- * a large part of a payment's CPU in intake; on their own threads they run beside HTTP parsing and the store instead of in turn with it. Requests
- * of one event-loop turn go to a worker in one message; a worker that dies fails its batches (the
- * requests answer 500, nothing is stored) and is replaced.
+ * Recovery on worker threads, for any number of domains (a relayer serving several currencies
+ * recovers each one's payments under its escrow's domain on the same threads: the thread count is
+ * the configured one, not one pool per currency). Signature recovery (libsecp256k1) and the digest
+ * (native keccak) are a large part of a payment's CPU in intake; on their own threads they run
+ * beside HTTP parsing and the store instead of in turn with it. Requests of one event-loop turn go
+ * to a worker in one message per domain; a worker that dies fails its batches (the requests answer
+ * 500, nothing is stored) and is replaced.
+ *
+ * Intake uses it through {@link forDomain}: a PaymentRecovery per domain. The pool stops when every
+ * one of those has been closed (the app closes each currency's), or when {@link close} is called.
  */
-export class WorkerRecovery implements PaymentRecovery {
+export class SignaturePool {
   private readonly workers: PoolWorker[] = [];
-  /** Payments waiting for the next flush, and their callers. */
-  private queue: [Payment, Hex][] = [];
-  private queueWaiting: Waiting[] = [];
+  /** Payments waiting for the next flush, per domain (key: domainKey). */
+  private queue = new Map<string, Queued>();
   private scheduled = false;
   private seq = 0;
   private closed = false;
+  private closing: Promise<void> | null = null;
+  private readonly open = new Set<WorkerRecovery>();
 
-  constructor(
-    private readonly setup: WorkerSetup,
-    size: number,
-  ) {
+  constructor(size: number) {
     for (let i = 0; i < size; i++) this.workers.push(this.spawn());
   }
 
@@ -168,11 +201,29 @@ export class WorkerRecovery implements PaymentRecovery {
     return this.workers.length;
   }
 
-  recover(payment: Payment, signature: Hex): Promise<Recovered> {
+  /** A PaymentRecovery under `domain` on this pool's threads. */
+  forDomain(domain: RecoveryDomain): WorkerRecovery {
+    if (this.closed) throw new Error("signature pool is closed");
+    // The escrow travels in the comma-separated request: it must be the address it claims to be.
+    if (!/^0x[0-9a-fA-F]{40}$/.test(domain.escrow) || !/^[0-9]+$/.test(domain.chainId)) {
+      throw new Error(`not an escrow domain: ${JSON.stringify(domain)}`);
+    }
+    const recovery = new WorkerRecovery(this, domain);
+    this.open.add(recovery);
+    return recovery;
+  }
+
+  recover(domain: RecoveryDomain, payment: Payment, signature: Hex): Promise<Recovered> {
     if (this.closed) return Promise.reject(new Error("signature pool is closed"));
     return new Promise<Recovered>((resolve, reject) => {
-      this.queue.push([payment, signature]);
-      this.queueWaiting.push({ resolve, reject });
+      const key = domainKey(domain);
+      let queued = this.queue.get(key);
+      if (!queued) {
+        queued = { domain, items: [], waiting: [] };
+        this.queue.set(key, queued);
+      }
+      queued.items.push([payment, signature]);
+      queued.waiting.push({ resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -189,22 +240,33 @@ export class WorkerRecovery implements PaymentRecovery {
             const seq = ++this.seq;
             entry.inFlight.set(seq, { waiting: [], answered: resolve });
             entry.worker.ref();
-            entry.worker.postMessage(encodeRecoveryRequest(seq, []));
+            entry.worker.postMessage(encodeRecoveryRequest(seq, null, []));
           }),
       ),
     );
+  }
+
+  /** @internal A handle was closed: the last one stops the pool. */
+  async released(recovery: WorkerRecovery): Promise<void> {
+    this.open.delete(recovery);
+    if (this.open.size === 0) await this.close();
   }
 
   /**
    * Refuses new work, lets the recoveries already handed over finish (bounded by `drainMs`: a
    * worker stuck in a native call must not hold shutdown), then stops the workers. Whatever is
    * still unanswered then fails with "signature pool is closed" rather than never settling.
+   * Idempotent: a second call waits for the first.
    */
-  async close(drainMs = CLOSE_DRAIN_MS): Promise<void> {
-    if (this.closed) return;
+  close(drainMs = CLOSE_DRAIN_MS): Promise<void> {
+    this.closing ??= this.drainAndStop(drainMs);
+    return this.closing;
+  }
+
+  private async drainAndStop(drainMs: number): Promise<void> {
     this.closed = true;
     // Requests queued for this event-loop turn's message go out now, so they drain with the rest.
-    if (this.queue.length > 0) this.flush();
+    if (this.queue.size > 0) this.flush();
     const deadline = Date.now() + drainMs;
     while (this.workers.some((w) => w.inFlight.size > 0) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 1));
@@ -223,22 +285,25 @@ export class WorkerRecovery implements PaymentRecovery {
 
   private flush(): void {
     this.scheduled = false;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_ITEMS_PER_MESSAGE);
-      const waiting = this.queueWaiting.splice(0, MAX_ITEMS_PER_MESSAGE);
-      // The least loaded worker (fewest payments in flight).
-      const target = this.workers.reduce((a, b) => (b.items < a.items ? b : a));
-      const seq = ++this.seq;
-      const message = encodeRecoveryRequest(seq, batch);
-      target.inFlight.set(seq, { waiting });
-      target.items += batch.length;
-      target.worker.ref();
-      target.worker.postMessage(message);
+    const queued = [...this.queue.values()];
+    this.queue = new Map();
+    for (const { domain, items, waiting } of queued) {
+      for (let at = 0; at < items.length; at += MAX_ITEMS_PER_MESSAGE) {
+        const batch = items.slice(at, at + MAX_ITEMS_PER_MESSAGE);
+        // The least loaded worker (fewest payments in flight).
+        const target = this.workers.reduce((a, b) => (b.items < a.items ? b : a));
+        const seq = ++this.seq;
+        const message = encodeRecoveryRequest(seq, domain, batch);
+        target.inFlight.set(seq, { waiting: waiting.slice(at, at + MAX_ITEMS_PER_MESSAGE) });
+        target.items += batch.length;
+        target.worker.ref();
+        target.worker.postMessage(message);
+      }
     }
   }
 
   private spawn(): PoolWorker {
-    const worker = startModuleWorker(path.join(__dirname, "signatureWorker"), this.setup);
+    const worker = startModuleWorker(path.join(__dirname, "signatureWorker"), null);
     const entry: PoolWorker = { worker, inFlight: new Map(), items: 0 };
     worker.on("message", (message: string) => {
       const response = decodeRecoveryResponse(message);
@@ -266,5 +331,35 @@ export class WorkerRecovery implements PaymentRecovery {
     // An idle worker must not keep the process alive; one with work in flight does.
     worker.unref();
     return entry;
+  }
+}
+
+/**
+ * Recovery under one domain on a {@link SignaturePool}'s threads (`pool.forDomain`). Closing it
+ * refuses its new work; the recoveries it handed over still finish. Closing is idempotent (the app
+ * may be given the same one as a currency's and as the default), and the last one closed stops the
+ * pool, draining whatever is in flight.
+ */
+export class WorkerRecovery implements PaymentRecovery {
+  private closing: Promise<void> | null = null;
+
+  /** @internal Use `SignaturePool.forDomain`. */
+  constructor(
+    readonly pool: SignaturePool,
+    readonly domain: RecoveryDomain,
+  ) {}
+
+  recover(payment: Payment, signature: Hex): Promise<Recovered> {
+    if (this.closing) return Promise.reject(new Error("signature pool is closed"));
+    return this.pool.recover(this.domain, payment, signature);
+  }
+
+  ready(): Promise<void> {
+    return this.pool.ready();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.pool.released(this);
+    return this.closing;
   }
 }

@@ -149,8 +149,11 @@ export interface JobsOptions {
   logSettings: boolean;
   /** The batcher's simulation reads payers from the ledger rather than the node. Default false. */
   batchAccounts?: boolean;
-  /** What the jobs tell of their commits: the ledger itself, or a listener that also forwards it. */
-  listener?: (ledger: PayerLedger) => LedgerListener;
+  /**
+   * What each served currency's jobs tell of their commits: its ledger itself, or a listener that
+   * also forwards it (role all's HTTP thread mirrors every served currency's ledger).
+   */
+  listener?: (ledger: PayerLedger, currency: string) => LedgerListener;
 }
 
 /** One served currency's chain jobs (./worker.ts), on its escrow, store view and signer lanes. */
@@ -173,7 +176,7 @@ export interface RunningJobs {
   signers: TxSigner[];
   /**
    * The default currency's worker and ledger: the deployment's default when it is served, else the
-   * first served currency. What role all's HTTP thread mirrors (./jobsThreadMain.ts).
+   * first served currency (the others are in `currencies`).
    */
   worker: WorkerRole;
   dispatcher: WebhookDispatcher;
@@ -187,7 +190,7 @@ export interface RunningJobs {
 }
 
 /** `log` with every line also naming `currency`. */
-function currencyLogger(log: Logger, currency: string): Logger {
+export function currencyLogger(log: Logger, currency: string): Logger {
   const tagged =
     (fn: Logger["info"]): Logger["info"] =>
     (obj, msg) =>
@@ -257,10 +260,6 @@ export async function startJobs(config: RelayerConfig, options: JobsOptions): Pr
     // The store's default is the deployment's (openConfiguredStore): its jobs keep the unqualified names.
     const defaultCode = store.defaultCurrency;
     const primary = served.includes(defaultCode) ? defaultCode : served[0];
-    if (options.listener && primary !== defaultCode) {
-      // Role all's HTTP thread takes the default currency's payments against this ledger's mirror.
-      throw new ConfigError(`RELAYER_CURRENCIES must include the default currency ${defaultCode} in role all`);
-    }
     for (const code of served) {
       const own = dealt.get(code)!;
       const currencyChain = chain.forCurrency(code).withSigner(own[0]);
@@ -282,9 +281,7 @@ export async function startJobs(config: RelayerConfig, options: JobsOptions): Pr
         block: cursor?.blockNumber ?? startBlock - 1n,
         startBlock,
       });
-      // Only the default currency's ledger is forwarded to role all's HTTP thread, which takes that
-      // currency's payments; the other currencies' ledgers stay here until intake serves them.
-      const listener = options.listener && code === primary ? options.listener(ledger) : ledger;
+      const listener = options.listener ? options.listener(ledger, code) : ledger;
       const worker = new WorkerRole({
         store: currencyStore,
         chain: currencyChain,

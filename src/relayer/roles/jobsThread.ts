@@ -1,9 +1,12 @@
 /**
- * Role `all`'s chain jobs on a thread of their own (./jobsThreadMain.ts), seen from the HTTP thread:
- *  - `accounts`: intake's payer ledger, a mirror of the jobs thread's (../ledger/ledgerMirror.ts);
- *  - `writer`: the relayed operations, sent through the jobs thread's signer lanes; an ApiError the
- *    simulation raised there arrives here with its code, status and details, anything else (the
- *    thread gone) is chain_unavailable;
+ * Role `all`'s chain jobs on a thread of their own (./jobsThreadMain.ts), seen from the HTTP thread,
+ * per served currency (RELAYER_CURRENCIES; `accounts` and `writer` are the default currency's):
+ *  - `accountsFor(code)`: intake's payer ledger of that currency, a mirror of the jobs thread's
+ *    ledger of it (../ledger/ledgerMirror.ts);
+ *  - `writerFor(code)`: that currency's relayed operations, sent through the signer lanes of its
+ *    worker on the jobs thread (its escrow, its keys); an ApiError the simulation raised there
+ *    arrives here with its code, status and details, anything else (the thread gone) is
+ *    chain_unavailable;
  *  - the thread's readiness conditions go into the API's Readiness, its metrics into every scrape,
  *    its log lines onto the process's log stream (redacted there like the API's own);
  *  - `leases` and `signers` as the thread last reported them.
@@ -51,8 +54,12 @@ export interface JobsThreadOptions {
 }
 
 export class JobsThread {
-  readonly accounts: LedgerMirror;
-  readonly writer: ChainWriter;
+  /** Per currency code: made when its first notice arrives (during start-up) or when first asked for. */
+  private readonly mirrors = new Map<string, LedgerMirror>();
+  private readonly writers = new Map<string, ChainWriter>();
+  /** The served codes in RELAYER_CURRENCIES' order, and the default's, as the started thread told. */
+  private served: string[] = [];
+  private primary = "";
   private thread: Worker | null = null;
   private readonly waiting = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
   private seq = 0;
@@ -62,12 +69,59 @@ export class JobsThread {
   private exited = false;
 
   private constructor(private readonly options: JobsThreadOptions) {
-    this.accounts = new LedgerMirror({
-      load: (payer) => this.request<LoadedView>({ t: "load", id: 0, payer }),
-      catchUp: () => this.request<boolean>({ t: "catchUp", id: 0 }),
-    });
-    this.writer = new ThreadChainWriter((op, args) => this.request<SentTransaction>({ t: "relay", id: 0, op, args }));
     options.metrics.addRemoteSource("jobs", () => this.request<MetricsSnapshot>({ t: "metrics", id: 0 }));
+  }
+
+  /** The served currencies' codes, in RELAYER_CURRENCIES' order. */
+  get currencies(): readonly string[] {
+    return this.served;
+  }
+
+  /** The default currency's ledger mirror (see `accountsFor`). */
+  get accounts(): LedgerMirror {
+    return this.accountsFor(this.primary);
+  }
+
+  /** The default currency's writer (see `writerFor`). */
+  get writer(): ChainWriter {
+    return this.writerFor(this.primary);
+  }
+
+  /** Intake's payer ledger of served currency `code`: a mirror of the jobs thread's ledger of it. */
+  accountsFor(code: string): LedgerMirror {
+    this.checkServed(code);
+    return this.mirror(code);
+  }
+
+  /** Relays served currency `code`'s signed operations through its worker's lanes on the jobs thread. */
+  writerFor(code: string): ChainWriter {
+    this.checkServed(code);
+    let writer = this.writers.get(code);
+    if (!writer) {
+      writer = new ThreadChainWriter((op, args) =>
+        this.request<SentTransaction>({ t: "relay", id: 0, currency: code, op, args }),
+      );
+      this.writers.set(code, writer);
+    }
+    return writer;
+  }
+
+  private checkServed(code: string): void {
+    if (!this.served.includes(code)) {
+      throw new Error(`the jobs thread serves ${this.served.join(", ") || "no currency yet"}, not ${code}`);
+    }
+  }
+
+  private mirror(code: string): LedgerMirror {
+    let mirror = this.mirrors.get(code);
+    if (!mirror) {
+      mirror = new LedgerMirror({
+        load: (payer) => this.request<LoadedView>({ t: "load", id: 0, currency: code, payer }),
+        catchUp: () => this.request<boolean>({ t: "catchUp", id: 0, currency: code }),
+      });
+      this.mirrors.set(code, mirror);
+    }
+    return mirror;
   }
 
   /** Starts the thread and resolves once its jobs run (leases taken, caught up with the chain). */
@@ -135,7 +189,7 @@ export class JobsThread {
       thread.on("message", (message: FromJobs) => {
         switch (message.t) {
           case "ledger":
-            this.accounts.receive(message.seq, message.event);
+            this.mirror(message.currency).receive(message.seq, message.event);
             break;
           case "reply": {
             const waiting = this.waiting.get(message.id);
@@ -159,6 +213,8 @@ export class JobsThread {
             started = true;
             this.addresses = message.signers;
             this.leases = message.leases;
+            this.served = message.currencies;
+            this.primary = message.primary;
             resolve();
             break;
           case "startFailed":

@@ -1,10 +1,11 @@
 /**
  * The jobs thread of role `all` (started by ./jobsThread.ts): the chain jobs exactly as role
  * `worker` runs them (./jobs.ts), on a store connection, chain client and signers of its own, so
- * that their synchronous work (SQLite, calldata, JSON-RPC parsing) never stalls HTTP. It keeps the
- * authoritative payer ledger and streams its notices to the HTTP thread's mirror, answers the
- * mirror's fresh loads, relays the API's signed operations through its lanes, and reports its
- * readiness conditions, leases, metrics and log lines.
+ * that their synchronous work (SQLite, calldata, JSON-RPC parsing) never stalls HTTP. For every
+ * served currency it keeps the authoritative payer ledger and streams its notices to the HTTP
+ * thread's mirror of that currency, answers the mirror's fresh loads and catch-ups, and relays the
+ * API's signed operations through that currency's lanes (each message names its currency). It also
+ * reports its readiness conditions, leases, metrics and log lines.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { Hex } from "../domain";
@@ -56,7 +57,8 @@ function wireError(error: unknown): WireError {
 async function main(): Promise<void> {
   const config = configFromWire(data.config);
   const metrics = createMetrics({ defaultMetrics: false });
-  let feed: LedgerFeed | null = null;
+  // Each served currency's notices, numbered in its own sequence: its mirror's on the HTTP thread.
+  const feeds = new Map<string, LedgerFeed>();
   let jobs: RunningJobs;
   try {
     jobs = await startJobs(config, {
@@ -68,17 +70,25 @@ async function main(): Promise<void> {
       // The HTTP thread logged them when it connected.
       logSettings: false,
       batchAccounts: true,
-      listener: (ledger) => (feed = new LedgerFeed(ledger, (seq, event) => post({ t: "ledger", seq, event }))),
+      listener: (ledger, currency) => {
+        const feed = new LedgerFeed(ledger, (seq, event) => post({ t: "ledger", currency, seq, event }));
+        feeds.set(currency, feed);
+        return feed;
+      },
     });
   } catch (error) {
     post({ t: "startFailed", message: errorMessage(error) });
     return;
   }
-  // The HTTP thread relays and mirrors the default currency only: its worker's lanes and ledger. The
-  // other served currencies' jobs (jobs.currencies) run here with ledgers of their own, not forwarded
-  // until the HTTP side takes their payments.
-  const writer: ChainWriter = new SubmitterChainWriter(jobs.worker.lanes, log);
-  const { ledger, worker } = jobs;
+  // A currency's relayed operations go out on its own lanes: its escrow, and keys dealt to it alone.
+  const writers = new Map<string, ChainWriter>(
+    [...jobs.currencies].map(([code, running]) => [code, new SubmitterChainWriter(running.worker.lanes, log)]),
+  );
+  const served = (currency: string) => {
+    const running = jobs.currencies.get(currency);
+    if (!running) throw new Error(`currency ${currency} is not served here`);
+    return { ...running, feed: feeds.get(currency)!, writer: writers.get(currency)! };
+  };
 
   let leases = jobs.heldLeases();
   const leaseTimer = setInterval(() => {
@@ -88,7 +98,8 @@ async function main(): Promise<void> {
     post({ t: "leases", leases });
   }, LEASE_REPORT_MS);
 
-  const relay = async (op: string, args: unknown[]) => {
+  const relay = async (currency: string, op: string, args: unknown[]) => {
+    const { writer, ledger } = served(currency);
     switch (op) {
       case "confirmWithSignature":
       case "openDisputeWithSignature":
@@ -104,7 +115,7 @@ async function main(): Promise<void> {
       case "withdrawWithSignature": {
         const [withdrawal, signature] = args as Parameters<ChainWriter["withdrawWithSignature"]>;
         const sent = await writer.withdrawWithSignature(withdrawal, signature);
-        // The batch simulation reads this ledger: what is on its way out is not there to pay with.
+        // That currency's batch simulation reads this ledger: what is on its way out is not there to pay with.
         ledger.reserveOutflow(withdrawal.payer as Hex, {
           nonce: withdrawal.nonce,
           amount: withdrawal.amount,
@@ -126,17 +137,17 @@ async function main(): Promise<void> {
       );
     switch (message.t) {
       case "load":
-        void answer(message.id, () => feed!.load(message.payer));
+        void answer(message.id, async () => served(message.currency).feed.load(message.payer));
         break;
       case "relay":
-        void answer(message.id, () => relay(message.op, message.args));
+        void answer(message.id, () => relay(message.currency, message.op, message.args));
         break;
       case "metrics":
         void answer(message.id, () => metrics.registry.getMetricsAsJSON());
         break;
       case "catchUp":
         // The ledger's notices of what the pass applied go out on this port before the answer.
-        void answer(message.id, () => worker.catchUp());
+        void answer(message.id, async () => served(message.currency).worker.catchUp());
         break;
       case "stopJobs":
         for (const running of jobs.currencies.values()) void running.worker.stop();
@@ -151,7 +162,13 @@ async function main(): Promise<void> {
         break;
     }
   });
-  post({ t: "started", signers: jobs.signers.map((s) => s.address as Hex), leases });
+  post({
+    t: "started",
+    signers: jobs.signers.map((s) => s.address as Hex),
+    leases,
+    currencies: [...jobs.currencies.keys()],
+    primary: [...jobs.currencies.values()].find((c) => c.worker === jobs.worker)!.code,
+  });
 }
 
 void main();

@@ -56,12 +56,21 @@ export interface JobsThreadData {
 /** The ChainWriter operations relayed through the jobs thread's lanes. */
 export type { RelayOperation };
 
+/**
+ * Every served currency has its own ledger, feed and lanes on the thread: what concerns one names
+ * its `currency` (a code of RELAYER_CURRENCIES); the thread answers an unserved code with an error.
+ */
 export type ToJobs =
-  | { t: "load"; id: number; payer: `0x${string}` }
-  | { t: "relay"; id: number; op: RelayOperation; args: unknown[] }
+  /** A fresh load of `payer` from that currency's ledger (LedgerFeed.load). */
+  | { t: "load"; id: number; currency: string; payer: `0x${string}` }
+  /** A signed operation for that currency's escrow, sent on its lanes. */
+  | { t: "relay"; id: number; currency: string; op: RelayOperation; args: unknown[] }
   | { t: "metrics"; id: number }
-  /** Intake is about to refuse a payer: run the chain watcher now (answers whether its cursor moved). */
-  | { t: "catchUp"; id: number }
+  /**
+   * Intake is about to refuse a payer of that currency: run its chain watcher now (answers whether
+   * its cursor moved).
+   */
+  | { t: "catchUp"; id: number; currency: string }
   /** The single-instance lease was lost: stop the jobs (another process works now). */
   | { t: "stopJobs" }
   /** Graceful stop: jobs, dispatcher, chain, store; then "stopped". */
@@ -74,13 +83,15 @@ export interface WireError {
 }
 
 export type FromJobs =
-  | { t: "ledger"; seq: number; event: LedgerEvent }
+  /** A notice of that currency's ledger, numbered in its own sequence (its mirror's). */
+  | { t: "ledger"; currency: string; seq: number; event: LedgerEvent }
   | { t: "reply"; id: number; result: LoadedView | { txHash: `0x${string}` } | MetricsSnapshot }
   | { t: "reply"; id: number; error: WireError }
   | { t: "log"; line: string }
   | { t: "readiness"; reason: NotReadyReason; message: string | null }
   | { t: "leases"; leases: string[] }
-  | { t: "started"; signers: `0x${string}`[]; leases: string[] }
+  /** `currencies`: the served codes in RELAYER_CURRENCIES' order; `primary` the default's (RunningJobs.worker). */
+  | { t: "started"; signers: `0x${string}`[]; leases: string[]; currencies: string[]; primary: string }
   | { t: "startFailed"; message: string }
   | { t: "stopped" };
 
