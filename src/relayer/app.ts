@@ -17,6 +17,8 @@ import { loggerOptions, urlSecrets, type LoggerOptions } from "./http/logging";
 import { SharedFailureLimiter, SharedTokenBucketLimiter, TokenBucketLimiter } from "./http/rateLimit";
 import { RetentionPruner } from "./http/retention";
 import { RelayQuota } from "./http/relayQuota";
+import { fxDesk } from "./fx/desk";
+import type { FxConfig } from "./fx/config";
 import type { ChainView } from "./chain/chainView";
 import type { CurrencyAddresses } from "./chain/client";
 import type { ChainWriter } from "./chain/chainWriter";
@@ -67,6 +69,8 @@ export interface AppDeps {
    * for reads every currency shares (registry, chain id and time).
    */
   served?: readonly ServedCurrencyDeps[];
+  /** The FX desk's settings; null: no desk. Default: loadFxConfig(process.env) (docs/relayer.md, FX desk). */
+  fx?: FxConfig | null;
   /** Default: the process-wide registry the chain jobs also use. */
   metrics?: RelayerMetrics;
   groupCommit?: GroupCommitOptions;
@@ -136,6 +140,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     chain,
     currencies: deps.currencies,
     served,
+    fx: fxDesk(deps.fx),
     reports: new MerchantReports({ store, token: () => chain.tokenAddress() }),
     groupCommit,
     inclusion: new InclusionProver(store),
