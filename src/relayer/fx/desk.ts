@@ -34,7 +34,7 @@ import type {
 } from "../../protocol/schemas";
 import type { Hex } from "../domain";
 import { ApiError, isApiError } from "../errors";
-import type { RouteContext, ServedCurrency } from "../http/context";
+import type { FxDeskService, RouteContext, ServedCurrency } from "../http/context";
 import { servedByCode } from "../http/currencies";
 import { checkHold } from "../intake/parse";
 import { recoverAddress } from "../intake/signature";
@@ -89,7 +89,7 @@ const submission = (p: Payment, signature: Hex, chainId: bigint, escrow: Hex): P
 const mismatch = (field: string, expected: string, got: string) =>
   new ApiError("fx_leg_mismatch", `the payer's leg does not match the quote: ${field}`, { field, expected, got });
 
-export class FxDesk {
+export class FxDesk implements FxDeskService {
   // SigningKeys hold the keys from here on; the config's Secrets are not kept.
   readonly #quoter: SigningKey;
   readonly #desk: SigningKey;
@@ -263,7 +263,7 @@ export class FxDesk {
       }
       const hold = BigInt(leg1.hold);
       await this.checkSettleLeg(settle, quote, hold);
-      const first = await pay.intake.submit(leg1);
+      const first = await this.claimed(ctx, pay, quote, () => pay.intake.submit(leg1));
       const nonce = await this.freeNonce(settle, this.deskAddress);
       const leg2: Payment = {
         payer: this.deskAddress as Address,
@@ -290,6 +290,27 @@ export class FxDesk {
         });
       }
     });
+  }
+
+  /**
+   * Runs `submitLeg1` holding the quote's claim: a lease named by its quoteId in the store every
+   * instance shares, taken until a minute past the quote's expiry (after which `quote_expired`
+   * refuses it anyway). Of two instances paying one quote at once, one gets the claim, the other
+   * `quote_used`. A refused leg 1 spent nothing: the claim is released so the payer may retry.
+   */
+  private async claimed<T>(ctx: Ctx, pay: ServedCurrency, quote: Quote, submitLeg1: () => Promise<T>): Promise<T> {
+    const name = `fx-quote:${quote.quoteId}`;
+    const holder = `fx-desk:${randomBytes(8).toString("hex")}`;
+    const now = ctx.clock();
+    const ttlMs = Math.max(1, Number(quote.expiresAt) * 1000 - now + 60_000);
+    const lease = await pay.store.leases.acquire(name, holder, ttlMs, now, "fx quote claim");
+    if (!lease) throw new ApiError("quote_used", "this quote is being paid or has been paid");
+    try {
+      return await submitLeg1();
+    } catch (error) {
+      await pay.store.leases.release(name, holder, lease.epoch);
+      throw error;
+    }
   }
 
   /** What the settle intake would refuse leg 2 for that the desk can see before leg 1 goes in. */
@@ -333,7 +354,7 @@ export function fxDesk(config: FxConfig | null | undefined): FxDesk | null {
 }
 
 /** The app's desk, or 503 fx_unavailable when it runs none. */
-export function deskOf(ctx: Pick<RouteContext, "fx">): FxDesk {
+export function deskOf(ctx: Pick<RouteContext, "fx">): FxDeskService {
   if (!ctx.fx) throw new ApiError("fx_unavailable", "this relayer runs no FX desk");
   return ctx.fx;
 }

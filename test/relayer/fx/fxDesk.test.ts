@@ -113,6 +113,17 @@ describe("relayer FX desk: a USD payer pays an EUR merchant (two linked legs)", 
         ...overrides,
       });
     /** The customer's leg 1 for `quote`, with `overrides`, as POST /v1/fx/payments' `payment`. */
+    const legPayment = async (quote: Quote, overrides: Partial<Payment> = {}): Promise<Payment> => ({
+      payer: customer.address.toLowerCase() as Address,
+      merchantId: 1n,
+      amount: quote.payAmount,
+      orderRef: quoteOrderRef(domain, quote),
+      nonce: 0n,
+      validAfter: 0n,
+      deadline: quote.expiresAt,
+      hold: HOLD,
+      ...overrides,
+    });
     const signLeg = async (quote: Quote, overrides: Partial<Payment> = {}) => {
       const payment: Payment = {
         payer: customer.address.toLowerCase() as Address,
@@ -152,7 +163,22 @@ describe("relayer FX desk: a USD payer pays an EUR merchant (two linked legs)", 
       orderRef: q.orderRef as Hex,
       expiresAt: BigInt(q.expiresAt),
     });
-    return { api, quoter, desk, customer, merchantId, logs, askQuote, signLeg, signQuote, wire, parse, call, escrowOf };
+    return {
+      api,
+      quoter,
+      desk,
+      customer,
+      merchantId,
+      logs,
+      askQuote,
+      signLeg,
+      legPayment,
+      signQuote,
+      wire,
+      parse,
+      call,
+      escrowOf,
+    };
   }
 
   it("quotes, then takes both legs: USD payer → desk, desk → EUR merchant, linked by the quote's digest", async () => {
@@ -225,7 +251,7 @@ describe("relayer FX desk: a USD payer pays an EUR merchant (two linked legs)", 
   });
 
   it("refuses a stale, forged, unauthorised or out-of-band quote, and a leg that is not the quote's", async () => {
-    const { quoter, askQuote, signLeg, signQuote, wire, parse, call } = await setUp();
+    const { quoter, askQuote, signLeg, legPayment, signQuote, wire, parse, call, escrowOf } = await setUp();
     const quoted = await askQuote();
     const quote = parse(quoted.body.quote);
     const submit = async (q: Quote, quoteSignature: Hex, leg?: unknown) =>
@@ -277,10 +303,44 @@ describe("relayer FX desk: a USD payer pays an EUR merchant (two linked legs)", 
       "escrow",
     ]);
 
+    // A leg 1 intake refuses (signed by another key): nothing submitted, and the quote's claim is
+    // released, so the payer may send a right one.
+    const wrongSigner = new Wallet(Wallet.createRandom().privateKey);
+    const leg = (await signLeg(quote)) as Record<string, unknown>;
+    const stolen = await submit(quote, quoted.body.quoteSignature, {
+      ...leg,
+      signature: await wrongSigner.signTypedData(
+        escrowDomain(31337n, escrowOf("USD")),
+        ethersTypes(paymentTypes),
+        await legPayment(quote),
+      ),
+    });
+    expect([stolen.status, stolen.body.error.code]).to.deep.equal([400, "invalid_signature"]);
+
     // After all that the genuine quote still pays (nothing was spent by the refusals).
     const ok = await submit(quote, quoted.body.quoteSignature);
     expect(ok.status, ok.text).to.equal(201);
     expect(quoter.address).to.be.a("string");
+  });
+
+  it("refuses a quote another instance holds the claim of (the store's lease named by its quoteId)", async () => {
+    const { api, askQuote, signLeg, parse, call } = await setUp();
+    const quoted = await askQuote();
+    const quote = parse(quoted.body.quote);
+    const now = Date.now();
+    const other = await api.store.leases.acquire(`fx-quote:${quote.quoteId}`, "other-instance", 60_000, now, "test");
+    expect(other).to.not.equal(null);
+    const body = {
+      quote: quoted.body.quote,
+      quoteSignature: quoted.body.quoteSignature,
+      payment: await signLeg(quote),
+    };
+    const refused = await call("/v1/fx/payments", body);
+    expect([refused.status, refused.body.error.code]).to.deep.equal([409, "quote_used"]);
+    // Once the other instance lets it go (its leg 1 was refused), this one pays it.
+    await api.store.leases.release(`fx-quote:${quote.quoteId}`, "other-instance", other!.epoch);
+    const paid = await call("/v1/fx/payments", body);
+    expect(paid.status, paid.text).to.equal(201);
   });
 
   it("refuses a quote whose signer does not hold FX_QUOTER_ROLE (granted to nobody)", async () => {
