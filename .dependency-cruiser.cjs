@@ -21,6 +21,8 @@ const LAYERS = [
   { name: "services", path: "^src/relayer/(intake|ledger)/|^src/relayer/webhooks/(?!(events|settings)[.]ts$)" },
   { name: "jobs", path: "^src/relayer/jobs/" },
   { name: "http", path: "^src/relayer/http/" },
+  // The FX desk: quotes and two-leg payments over the served currencies' intakes (http's context).
+  { name: "fx", path: "^src/relayer/fx/" },
   { name: "routes", path: "^src/relayer/routes/" },
   { name: "app", path: "^src/relayer/((app|server|main)[.]ts$|roles/)" },
 ];

@@ -11,9 +11,12 @@ import {IMerchantRegistry} from "./interfaces/IMerchantRegistry.sol";
  * Roles:
  *
  * - `DEFAULT_ADMIN_ROLE`: one account, transferred in two steps with a delay
- *   (OpenZeppelin {AccessControlDefaultAdminRules}). Grants and revokes `REGISTRAR_ROLE`.
- *   It holds no registrar powers of its own.
+ *   (OpenZeppelin {AccessControlDefaultAdminRules}). Grants and revokes `REGISTRAR_ROLE` and
+ *   `FX_QUOTER_ROLE`. It holds no registrar powers of its own.
  * - `REGISTRAR_ROLE`: onboards merchants, sets their terms, suspends, reactivates and closes them.
+ * - `FX_QUOTER_ROLE`: no on-chain power. Its holders sign the cross-currency quotes (EIP-712,
+ *   off chain) that the relayer's FX desk and the auditor accept; the role is kept here so that
+ *   the set of trusted quoters is public and revocable by the admin (docs/CURRENCIES.md).
  * - The merchant's owner key (not a role, stored per merchant): rotates its own owner key (two
  *   steps: propose, then the new key accepts) and payout address and sets its metadata. A lost
  *   owner key is replaced by a registrar through a delayed recovery the current key can cancel.
@@ -30,6 +33,8 @@ import {IMerchantRegistry} from "./interfaces/IMerchantRegistry.sol";
 contract MerchantRegistry is IMerchantRegistry, AccessControlDefaultAdminRules {
     /// @notice Role that onboards and manages merchants.
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
+    /// @notice Role whose holders sign cross-currency quotes off chain; checked with `hasRole`.
+    bytes32 public constant FX_QUOTER_ROLE = keccak256("FX_QUOTER_ROLE");
 
     /// @notice Highest protocol fee: 10%.
     uint16 public constant MAX_FEE_BPS = 1000;

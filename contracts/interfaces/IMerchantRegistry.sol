@@ -202,4 +202,9 @@ interface IMerchantRegistry {
 
     /// @notice Number of merchants registered so far; ids run from 1 to this.
     function merchantCount() external view returns (uint64);
+
+    /// @notice Role whose holders sign cross-currency quotes (off chain, EIP-712). It gates no
+    /// call here: the FX desk and the auditor check a quote's signer with `hasRole`.
+    // solhint-disable-next-line func-name-mixedcase
+    function FX_QUOTER_ROLE() external view returns (bytes32);
 }

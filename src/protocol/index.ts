@@ -16,3 +16,4 @@ export * from "./paymentId";
 export * from "./orderTimerDigests";
 export * from "./nonces";
 export * from "./batch";
+export * from "./fx";

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
 import { Gauge } from "prom-client";
-import type { RelayerConfig } from "./config";
+import type { FxConfig, RelayerConfig } from "./config";
 import { DEFAULTS, validateConfig } from "./config";
 import { isApiError } from "./errors";
 import { PaymentState, RELAY_STATES } from "./domain";
@@ -17,6 +17,7 @@ import { loggerOptions, urlSecrets, type LoggerOptions } from "./http/logging";
 import { SharedFailureLimiter, SharedTokenBucketLimiter, TokenBucketLimiter } from "./http/rateLimit";
 import { RetentionPruner } from "./http/retention";
 import { RelayQuota } from "./http/relayQuota";
+import { fxDesk } from "./fx/desk";
 import type { ChainView } from "./chain/chainView";
 import type { CurrencyAddresses } from "./chain/client";
 import type { ChainWriter } from "./chain/chainWriter";
@@ -67,6 +68,8 @@ export interface AppDeps {
    * for reads every currency shares (registry, chain id and time).
    */
   served?: readonly ServedCurrencyDeps[];
+  /** The FX desk's settings; null: no desk. Default: `config.fx` (RELAYER_FX_*, docs/relayer.md "FX desk"). */
+  fx?: FxConfig | null;
   /** Default: the process-wide registry the chain jobs also use. */
   metrics?: RelayerMetrics;
   groupCommit?: GroupCommitOptions;
@@ -136,6 +139,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     chain,
     currencies: deps.currencies,
     served,
+    fx: fxDesk(deps.fx === undefined ? config.fx : deps.fx),
     reports: new MerchantReports({ store, token: () => chain.tokenAddress() }),
     groupCommit,
     inclusion: new InclusionProver(store),

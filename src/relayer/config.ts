@@ -4,6 +4,7 @@ import path from "node:path";
 import { inspect } from "node:util";
 import { loadWebhookSettings, type WebhookSettings } from "./webhooks/settings";
 import { CURRENCY_CODE_PATTERN } from "../protocol/schemas/common";
+import type { Rate } from "../protocol/fx";
 
 /** Retry and timing constants: named, so behaviour is tunable and greppable. */
 export const DEFAULTS = {
@@ -120,6 +121,8 @@ export type SignerSettings =
   | { kind: "remote"; url: Secret<string>; addresses: `0x${string}`[] };
 
 export interface RelayerConfig {
+  /** The FX desk (RELAYER_FX_*; docs/relayer.md, "FX desk"); null: none. */
+  fx: FxConfig | null;
   host: string;
   port: number;
   /** RELAYER_ROLE: api, worker or all. */
@@ -277,6 +280,12 @@ export const RELAYER_ENV_VARS = [
   "WEBHOOK_DISABLE_AFTER_MS",
   "WEBHOOK_RETENTION_MS",
   "DASHBOARD_IDLE_SECONDS",
+  "RELAYER_FX_QUOTER_KEY",
+  "RELAYER_FX_DESK_KEY",
+  "RELAYER_FX_DESK_MERCHANT_ID",
+  "RELAYER_FX_RATES",
+  "RELAYER_FX_MAX_DEVIATION_BPS",
+  "RELAYER_FX_QUOTE_TTL_SECONDS",
   "LOG_LEVEL",
 ] as const;
 
@@ -326,6 +335,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): Relayer
   if (dashboardIdleSeconds < 1) throw new ConfigError("DASHBOARD_IDLE_SECONDS must be at least 1");
   const currencies = loadCurrencies(env);
   return {
+    fx: loadFxConfig(env),
     host: env.RELAYER_HOST ?? DEFAULTS.host,
     port: int("RELAYER_PORT", DEFAULTS.port),
     role,
@@ -492,4 +502,88 @@ export function dealSigners<T>(signers: readonly T[], currencies: readonly strin
   const dealt = new Map<string, T[]>(currencies.map((code) => [code, []]));
   signers.forEach((signer, i) => dealt.get(currencies[i % currencies.length])!.push(signer));
   return dealt;
+}
+
+/**
+ * The FX desk's settings (docs/relayer.md, "FX desk"). All optional: with none set the desk is off
+ * and its routes answer 503 fx_unavailable. The two keys are Secrets: logs and dumps show "[redacted]".
+ */
+export interface FxConfig {
+  /** Signs quotes; its address must hold the registry's FX_QUOTER_ROLE. */
+  quoterKey: Secret<`0x${string}`>;
+  /** The desk's liquidity account: signs the settle legs from its balance in each escrow. */
+  deskKey: Secret<`0x${string}`>;
+  /** The desk's merchant id: the payer's leg pays it. */
+  deskMerchantId: bigint;
+  /** Reference rates by "PAY/SETTLE" currency pair, in token units (each token's decimals included). */
+  rates: Map<string, Rate>;
+  /** How far (basis points) a quote's rate may lie from the reference. */
+  maxDeviationBps: bigint;
+  /** Seconds a quote stays valid. */
+  quoteTtlSeconds: bigint;
+}
+
+const FX_KEY = /^(0x)?[0-9a-fA-F]{64}$/;
+const FX_PAIR = /^([A-Z][A-Z0-9]{1,11})\/([A-Z][A-Z0-9]{1,11})=([1-9][0-9]*):([1-9][0-9]*)$/;
+
+const fxKey = (name: string, value: string): Secret<`0x${string}`> => {
+  // Never echo the value: a malformed key may still be most of a real one.
+  if (!FX_KEY.test(value)) throw new ConfigError(`${name} is not 32 bytes of hex`);
+  return new Secret((value.startsWith("0x") ? value : `0x${value}`) as `0x${string}`);
+};
+
+const fxUint = (name: string, value: string | undefined, fallback: bigint): bigint => {
+  if (value === undefined || value === "") return fallback;
+  if (!/^[0-9]+$/.test(value)) throw new ConfigError(`${name} must be a non-negative integer, got "${value}"`);
+  return BigInt(value);
+};
+
+/**
+ * RELAYER_FX_QUOTER_KEY, RELAYER_FX_DESK_KEY, RELAYER_FX_DESK_MERCHANT_ID and RELAYER_FX_RATES
+ * ("USD/EUR=1087:1000,EUR/USD=1000:1087": pay units : settle units) turn the desk on together;
+ * RELAYER_FX_MAX_DEVIATION_BPS (default 50) and RELAYER_FX_QUOTE_TTL_SECONDS (default 120) tune it.
+ * Null when none of the four is set; a partial set is a ConfigError.
+ */
+export function loadFxConfig(env: RelayerEnv): FxConfig | null {
+  const required = [
+    "RELAYER_FX_QUOTER_KEY",
+    "RELAYER_FX_DESK_KEY",
+    "RELAYER_FX_DESK_MERCHANT_ID",
+    "RELAYER_FX_RATES",
+  ] as const;
+  const set = required.filter((name) => (env[name] ?? "") !== "");
+  // Read whatever is set, as every setting is (RELAYER_ENV_VARS is checked against what is read).
+  const tuning = [env.RELAYER_FX_MAX_DEVIATION_BPS, env.RELAYER_FX_QUOTE_TTL_SECONDS];
+  if (set.length === 0) {
+    if (tuning.some((v) => (v ?? "") !== "")) {
+      throw new ConfigError(`RELAYER_FX_* tuning is set but the FX desk is not: it needs ${required.join(", ")}`);
+    }
+    return null;
+  }
+  if (set.length < required.length) {
+    throw new ConfigError(
+      `the FX desk needs ${required.join(", ")}; missing ${required.filter((n) => !set.includes(n)).join(", ")}`,
+    );
+  }
+  const rates = new Map<string, Rate>();
+  for (const entry of env
+    .RELAYER_FX_RATES!.split(",")
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const match = FX_PAIR.exec(entry);
+    if (!match) throw new ConfigError(`RELAYER_FX_RATES: "${entry}" is not PAY/SETTLE=payUnits:settleUnits`);
+    rates.set(`${match[1]}/${match[2]}`, { pay: BigInt(match[3]), settle: BigInt(match[4]) });
+  }
+  const deskMerchantId = fxUint("RELAYER_FX_DESK_MERCHANT_ID", env.RELAYER_FX_DESK_MERCHANT_ID, 0n);
+  if (deskMerchantId === 0n) throw new ConfigError("RELAYER_FX_DESK_MERCHANT_ID must be a merchant id (1 or more)");
+  const maxDeviationBps = fxUint("RELAYER_FX_MAX_DEVIATION_BPS", env.RELAYER_FX_MAX_DEVIATION_BPS, 50n);
+  if (maxDeviationBps > 10_000n) throw new ConfigError("RELAYER_FX_MAX_DEVIATION_BPS is at most 10000");
+  return {
+    quoterKey: fxKey("RELAYER_FX_QUOTER_KEY", env.RELAYER_FX_QUOTER_KEY!),
+    deskKey: fxKey("RELAYER_FX_DESK_KEY", env.RELAYER_FX_DESK_KEY!),
+    deskMerchantId,
+    rates,
+    maxDeviationBps,
+    quoteTtlSeconds: fxUint("RELAYER_FX_QUOTE_TTL_SECONDS", env.RELAYER_FX_QUOTE_TTL_SECONDS, 120n),
+  };
 }

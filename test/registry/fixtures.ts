@@ -77,6 +77,7 @@ export function holdBoundsError(b: { minHold: number; maxHold: number }) {
 }
 
 export const REGISTRAR_ROLE = ethers.id("REGISTRAR_ROLE");
+export const FX_QUOTER_ROLE = ethers.id("FX_QUOTER_ROLE");
 export const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 
 /** Ids the fixtures hand out; `UNKNOWN_ID` is never registered. */

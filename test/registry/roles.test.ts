@@ -8,6 +8,7 @@ import {
   ADMIN_DELAY,
   DEFAULT_ADMIN_ROLE,
   DEFAULTS,
+  FX_QUOTER_ROLE,
   type MerchantFixture,
   MerchantStatus,
   ONE_DAY,
@@ -271,6 +272,66 @@ describe("MerchantRegistry: roles", function () {
       await expect(registry.connect(admin).revokeRole(DEFAULT_ADMIN_ROLE, admin.address))
         .to.be.revertedWithCustomError(registry, "AccessControlEnforcedDefaultAdminRules")
         .withArgs();
+    });
+  });
+
+  describe("FX_QUOTER_ROLE management", function () {
+    it("is keccak256('FX_QUOTER_ROLE'), administered by the default admin, and held by nobody at deployment", async function () {
+      const { registry, admin, registrar } = await loadFixture(deployRegistryFixture);
+      expect(await registry.FX_QUOTER_ROLE()).to.equal(FX_QUOTER_ROLE);
+      expect(await registry.getRoleAdmin(FX_QUOTER_ROLE)).to.equal(DEFAULT_ADMIN_ROLE);
+      for (const account of [admin, registrar]) {
+        expect(await registry.hasRole(FX_QUOTER_ROLE, account.address)).to.equal(false);
+      }
+    });
+
+    it("admin grants the role (RoleGranted) and revokes it (RoleRevoked); hasRole follows", async function () {
+      const { registry, admin, others } = await loadFixture(deployRegistryFixture);
+      const quoter = others[0];
+      await expect(registry.connect(admin).grantRole(FX_QUOTER_ROLE, quoter.address))
+        .to.emit(registry, "RoleGranted")
+        .withArgs(FX_QUOTER_ROLE, quoter.address, admin.address);
+      expect(await registry.hasRole(FX_QUOTER_ROLE, quoter.address)).to.equal(true);
+      await expect(registry.connect(admin).revokeRole(FX_QUOTER_ROLE, quoter.address))
+        .to.emit(registry, "RoleRevoked")
+        .withArgs(FX_QUOTER_ROLE, quoter.address, admin.address);
+      expect(await registry.hasRole(FX_QUOTER_ROLE, quoter.address)).to.equal(false);
+    });
+
+    it("neither a registrar nor a quoter can grant or revoke it", async function () {
+      const { registry, admin, registrar, others } = await loadFixture(deployRegistryFixture);
+      const [quoter, candidate] = others;
+      await registry.connect(admin).grantRole(FX_QUOTER_ROLE, quoter.address);
+      for (const caller of [registrar, quoter]) {
+        await expect(registry.connect(caller).grantRole(FX_QUOTER_ROLE, candidate.address))
+          .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
+          .withArgs(caller.address, DEFAULT_ADMIN_ROLE);
+        await expect(registry.connect(caller).revokeRole(FX_QUOTER_ROLE, quoter.address))
+          .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
+          .withArgs(caller.address, DEFAULT_ADMIN_ROLE);
+      }
+    });
+
+    it("gives no registrar power: a quoter cannot onboard or suspend", async function () {
+      const { registry, admin, merchantOwner, payout, others, merchantId } = await loadFixture(activeMerchantFixture);
+      const quoter = others[0];
+      await registry.connect(admin).grantRole(FX_QUOTER_ROLE, quoter.address);
+      await expect(register(registry.connect(quoter), registration({ merchantOwner, payout })))
+        .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
+        .withArgs(quoter.address, REGISTRAR_ROLE);
+      await expect(registry.connect(quoter).suspend(merchantId))
+        .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
+        .withArgs(quoter.address, REGISTRAR_ROLE);
+    });
+
+    it("a quoter can renounce its own role", async function () {
+      const { registry, admin, others } = await loadFixture(deployRegistryFixture);
+      const quoter = others[0];
+      await registry.connect(admin).grantRole(FX_QUOTER_ROLE, quoter.address);
+      await expect(registry.connect(quoter).renounceRole(FX_QUOTER_ROLE, quoter.address))
+        .to.emit(registry, "RoleRevoked")
+        .withArgs(FX_QUOTER_ROLE, quoter.address, quoter.address);
+      expect(await registry.hasRole(FX_QUOTER_ROLE, quoter.address)).to.equal(false);
     });
   });
 

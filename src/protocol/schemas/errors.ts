@@ -63,6 +63,20 @@ export const ERROR_CODES = {
   invalid_date: 400,
   /** A report's tz is not an IANA time zone name. */
   invalid_time_zone: 400,
+  /** The relayer runs no FX desk (its FX settings are unset): cross-currency routes are off. */
+  fx_unavailable: 503,
+  /** The FX quote's `expiresAt` has passed: ask for a new quote. */
+  quote_expired: 400,
+  /** The FX quote is not signed by a holder of the registry's FX_QUOTER_ROLE, or is malformed. */
+  invalid_quote: 400,
+  /** The FX quote's rate lies outside the operator's band around its reference rate. */
+  quote_out_of_band: 400,
+  /** The FX quote was used already (a payment to the desk carries its orderRef). */
+  quote_used: 409,
+  /** The payer's leg does not match the quote (`details.field`: amount, merchantId, orderRef, escrow). */
+  fx_leg_mismatch: 400,
+  /** The desk's own leg cannot be paid (`details.reason`: its balance is short, the merchant cannot receive). */
+  fx_settle_leg_refused: 409,
   internal: 500,
 } as const;
 

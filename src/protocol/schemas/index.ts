@@ -13,3 +13,4 @@ export * from "./ops";
 export * from "./reports";
 export * from "./orderTimers";
 export * from "./currencies";
+export * from "./fx";

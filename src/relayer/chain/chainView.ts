@@ -53,6 +53,13 @@ export interface ChainView {
    * an unknown merchant id without reading its terms. Cached like the terms.
    */
   merchantCount(): Promise<bigint>;
+  /**
+   * Whether the registry grants `role` to `account`, read fresh (uncached) so a revoked FX quoter
+   * is refused at once. Optional: a view without it serves no FX desk.
+   */
+  hasRole?(role: Hex, account: Hex): Promise<boolean>;
+  /** The registry's address, lowercase (optional, like `hasRole`): the FX quotes' EIP-712 domain. */
+  readonly registryAddress?: Hex;
   /** The settlement token's address (checksummed; read from the escrow once). */
   tokenAddress(): Promise<string>;
   account(address: Hex): Promise<AccountState>;
@@ -225,6 +232,14 @@ export class EthersChainView implements ChainView {
         owner: owner.toLowerCase() as Hex,
       };
     });
+  }
+
+  get registryAddress(): Hex {
+    return (this.registry.target as string).toLowerCase() as Hex;
+  }
+
+  hasRole(role: Hex, account: Hex): Promise<boolean> {
+    return this.timed(this.registry.hasRole(role, account));
   }
 
   merchantCount(): Promise<bigint> {

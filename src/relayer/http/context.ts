@@ -16,6 +16,7 @@ import type { MerchantReports } from "./merchantReports";
 import type { RetentionPruner } from "./retention";
 import type { FailureLimiter, RequestLimiter } from "./rateLimit";
 import type { RelayQuota } from "./relayQuota";
+import type { FxPaymentSubmission, FxPaymentView, FxQuoteRequest, FxQuoteView } from "../../protocol/schemas";
 
 /** Who a request acts as, set by the auth hook. */
 export type Principal =
@@ -83,6 +84,8 @@ export interface RouteContext {
    * request naming no currency (no `escrow` in its body, no `currency` parameter) is in.
    */
   served: ReadonlyMap<string, ServedCurrency>;
+  /** The FX desk (cross-currency quotes and payments); null when its settings are unset. */
+  fx: FxDeskService | null;
   /** Merchants' report events and credit records, read from the store's report index. */
   reports: MerchantReports;
   /** One group commit for every currency's payments: one durable commit serves them all. */
@@ -103,6 +106,12 @@ export interface RouteContext {
   };
   /** Relayed withdrawals and deposits per payer per day. */
   relayQuota: RelayQuota;
+}
+
+/** The FX desk as the routes use it (src/relayer/fx/desk.ts implements it). */
+export interface FxDeskService {
+  quote(ctx: RouteContext, request: FxQuoteRequest): Promise<FxQuoteView>;
+  pay(ctx: RouteContext, body: FxPaymentSubmission): Promise<FxPaymentView>;
 }
 
 export type App = FastifyInstance;

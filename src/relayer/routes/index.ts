@@ -33,6 +33,8 @@ import listPayments from "./merchant/listPayments";
 import listSettlements from "./merchant/listSettlements";
 import revokeApiKey from "./merchant/revokeApiKey";
 import rotateApiKey from "./merchant/rotateApiKey";
+import createFxQuote from "./fx/createQuote";
+import createFxPayment from "./fx/createFxPayment";
 import health from "./ops/health";
 import metrics from "./ops/metrics";
 import openapi from "./ops/openapi";
@@ -74,6 +76,8 @@ export const ROUTES: readonly RouteModule[] = [
   rotateApiKey,
   revokeApiKey,
   createMerchantApiKey,
+  createFxQuote,
+  createFxPayment,
   health,
   ready,
   metrics,

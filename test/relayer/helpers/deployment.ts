@@ -15,6 +15,7 @@ import { buildApp } from "../../../src/relayer/app";
 import { EthersChainView } from "../../../src/relayer/chain/chainView";
 import { connectChain, type ChainClient } from "../../../src/relayer/chain/client";
 import { loadConfig } from "../../../src/relayer/config";
+import type { FxConfig } from "../../../src/relayer/config";
 import { createMetrics } from "../../../src/relayer/runtime/metrics";
 import { openSqliteStore, type SqliteStore } from "../../../src/relayer/store/sqlite";
 import { FAST_RETRY, startRpcBridge, type RpcBridge } from "./chain";
@@ -40,6 +41,10 @@ export interface DeployedApiOptions {
    * record's first without a writer.
    */
   served?: string[];
+  /** The FX desk's settings (AppDeps.fx); default none. */
+  fx?: FxConfig | null;
+  /** Where the app's JSON log lines go (default: no logging). */
+  logStream?: { write(line: string): unknown };
 }
 
 /** Deploys `currencies` (codes, in order; default the deploy script's: USD alone) and starts an API on the record. */
@@ -90,7 +95,8 @@ export async function startDeployedApi(currencies?: string[], options: DeployedA
       chain: served[0]?.chain ?? view,
       currencies: chain.addresses.currencies,
       served: options.served ? served : undefined,
-      logger: false,
+      fx: options.fx ?? null,
+      logger: options.logStream ? { level: "info", stream: options.logStream } : false,
       metrics: createMetrics({ defaultMetrics: false }),
     });
     await app.listen({ host: "127.0.0.1", port: 0 });

@@ -307,6 +307,8 @@ describe("relayer API: HTTP plumbing", function () {
         "POST /v1/merchant/api-keys",
         "DELETE /v1/merchant/api-keys/{id}",
         "POST /v1/admin/merchants/{id}/api-keys",
+        "POST /v1/fx/quotes",
+        "POST /v1/fx/payments",
         "GET /health",
         "GET /ready",
         "GET /metrics",
