@@ -1,13 +1,24 @@
 /**
- * Stateful property test of the escrow against an off-chain model.
+ * Stateful property test of the escrows against an off-chain model, over two currencies: USD and EUR
+ * escrows (each over its own token) sharing one MerchantRegistry, the same merchants and customers
+ * (docs/CURRENCIES.md).
  *
- * fast-check draws ~30 random actions per run (deposit, withdraw, payBatch of 1-4 payments,
- * confirm, refund (also answering a refund request, in part or in full), openDispute,
+ * fast-check draws ~50 random actions per run, each in a currency (deposit, withdraw, payBatch of
+ * 1-4 payments, confirm, refund (also answering a refund request, in part or in full), openDispute,
  * resolveDispute / resolveExpiredDispute, the order timer's extendHold, requestRefund,
- * rejectRefundRequest, escalateRefundRequest / escalateUnansweredRefundRequest and release, time
- * advance, settle, claim, collectFees, blocklist toggle of a merchant payout), runs them on the real contracts in
- * the in-process network (fresh state per run through loadFixture), predicts every outcome from
- * the model (including the exact revert and its arguments) and, after EVERY step, checks:
+ * rejectRefundRequest, escalateRefundRequest / escalateUnansweredRefundRequest and release, settle,
+ * claim, collectFees, blocklist toggle of a merchant payout on that currency's token), plus time
+ * advance, a registry suspension / reactivation of a merchant (one registry: it acts in both
+ * currencies: payments rejected MerchantNotActive, settlement skipping it, claim and release
+ * refused MerchantSuspended, disputes open past the hold), and a cross-currency step: a payment,
+ * confirmation or refund signed under the other escrow's EIP-712 domain, refused as a bad signature
+ * (PaymentRejected InvalidSignature, or MerchantNotActive first when suspended; InvalidSigner) with
+ * every storage slot of both escrows and tokens unchanged. A valid action that finds nothing to act
+ * on in its currency (or a claim, a request's answer or a release it could take in the other) acts
+ * in the other, so that splitting the actions keeps each currency's depth. The actions run on the
+ * real contracts in the in-process network (fresh state per run through loadFixture); every outcome
+ * is predicted from the model (including the exact revert and its arguments) and, after EVERY
+ * step, IN EACH CURRENCY, the test checks:
  *
  *  1. the invariant: token.balanceOf(escrow) == sum of liabilities();
  *  2. every liabilities() bucket equals the model's sum (free balances, held, disputed, released,
@@ -20,13 +31,16 @@
  *     where wallet and escrow balance are read on chain, inFlight(c) is what c's payments still
  *     hold or have under dispute, and paidToMerchants(c) is what left c for good (confirmed,
  *     settled, or ruled to the merchant, gross of fees);
- *  5. global conservation: all tokens minted == customer wallets + escrow balance + merchant
- *     payout wallets + fee recipient (nothing created or lost anywhere);
+ *  5. global conservation per token: all tokens minted == customer wallets + escrow balance +
+ *     merchant payout wallets + fee recipient (nothing created or lost anywhere);
  *  6. each merchant's released / claimable balances and payout wallet equal the model's.
  *  7. order timers: nothing was released before its release time or with a refund request open
  *     (each release's block time is kept and checked against the record's release time).
+ * A currency whose escrow's and token's storage roots (eth_getProof) and model are exactly as when
+ * it last passed these checks passes them again without the reads (the reads would be equal).
  * At the end of each run every tranche and every payment record (every field, the timer's included)
- * is compared with the model too.
+ * of each currency is compared with the model too. With the default seed every listed outcome must
+ * occur, and a few in each currency.
  *
  * A second property runs the same checks on a mix weighted towards the order timer, whose paths need
  * a request open, rejected or overdue, or a timer ended, before the next step can take them.
