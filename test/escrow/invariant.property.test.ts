@@ -1,13 +1,24 @@
 /**
- * Stateful property test of the escrow against an off-chain model.
+ * Stateful property test of the escrows against an off-chain model, over two currencies: USD and EUR
+ * escrows (each over its own token) sharing one MerchantRegistry, the same merchants and customers
+ * (docs/CURRENCIES.md).
  *
- * fast-check draws ~30 random actions per run (deposit, withdraw, payBatch of 1-4 payments,
- * confirm, refund (also answering a refund request, in part or in full), openDispute,
+ * fast-check draws ~50 random actions per run, each in a currency (deposit, withdraw, payBatch of
+ * 1-4 payments, confirm, refund (also answering a refund request, in part or in full), openDispute,
  * resolveDispute / resolveExpiredDispute, the order timer's extendHold, requestRefund,
- * rejectRefundRequest, escalateRefundRequest / escalateUnansweredRefundRequest and release, time
- * advance, settle, claim, collectFees, blocklist toggle of a merchant payout), runs them on the real contracts in
- * the in-process network (fresh state per run through loadFixture), predicts every outcome from
- * the model (including the exact revert and its arguments) and, after EVERY step, checks:
+ * rejectRefundRequest, escalateRefundRequest / escalateUnansweredRefundRequest and release, settle,
+ * claim, collectFees, blocklist toggle of a merchant payout on that currency's token), plus time
+ * advance, a registry suspension / reactivation of a merchant (one registry: it acts in both
+ * currencies: payments rejected MerchantNotActive, settlement skipping it, claim and release
+ * refused MerchantSuspended, disputes open past the hold), and a cross-currency step: a payment,
+ * confirmation or refund signed under the other escrow's EIP-712 domain, refused as a bad signature
+ * (PaymentRejected InvalidSignature, or MerchantNotActive first when suspended; InvalidSigner) with
+ * every storage slot of both escrows and tokens unchanged. A valid action that finds nothing to act
+ * on in its currency (or a claim, a request's answer or a release it could take in the other) acts
+ * in the other, so that splitting the actions keeps each currency's depth. The actions run on the
+ * real contracts in the in-process network (fresh state per run through loadFixture); every outcome
+ * is predicted from the model (including the exact revert and its arguments) and, after EVERY
+ * step, IN EACH CURRENCY, the test checks:
  *
  *  1. the invariant: token.balanceOf(escrow) == sum of liabilities();
  *  2. every liabilities() bucket equals the model's sum (free balances, held, disputed, released,
@@ -20,13 +31,16 @@
  *     where wallet and escrow balance are read on chain, inFlight(c) is what c's payments still
  *     hold or have under dispute, and paidToMerchants(c) is what left c for good (confirmed,
  *     settled, or ruled to the merchant, gross of fees);
- *  5. global conservation: all tokens minted == customer wallets + escrow balance + merchant
- *     payout wallets + fee recipient (nothing created or lost anywhere);
+ *  5. global conservation per token: all tokens minted == customer wallets + escrow balance +
+ *     merchant payout wallets + fee recipient (nothing created or lost anywhere);
  *  6. each merchant's released / claimable balances and payout wallet equal the model's.
  *  7. order timers: nothing was released before its release time or with a refund request open
  *     (each release's block time is kept and checked against the record's release time).
+ * A currency whose escrow's and token's storage roots (eth_getProof) and model are exactly as when
+ * it last passed these checks passes them again without the reads (the reads would be equal).
  * At the end of each run every tranche and every payment record (every field, the timer's included)
- * is compared with the model too.
+ * of each currency is compared with the model too. With the default seed every listed outcome must
+ * occur, and a few in each currency.
  *
  * A second property runs the same checks on a mix weighted towards the order timer, whose paths need
  * a request open, rejected or overdue, or a timer ended, before the next step can take them.
@@ -35,24 +49,47 @@
  */
 import { expect } from "chai";
 import fc from "fast-check";
+import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { ContractTransactionReceipt } from "ethers";
+import { deployStablePay } from "../../src/chain/deploy";
 import {
+  ADMIN_DELAY,
+  ARBITER_ROLE,
   CUSTOMER_DEPOSIT,
+  FEE_BPS,
   HOLD_PERIOD,
+  MAX_HOLD,
+  MIN_HOLD,
   ONE_DAY,
   DISPUTE_TIMEOUT,
   PaymentStatus,
+  REGISTRAR_ROLE,
+  RejectReason,
+  domainOf,
+  fundCustomer,
+  idOf,
   usd,
   type EscrowFixture,
+  type MerchantAccount,
 } from "./fixtures";
-import { REFUND_REASONS, type Hex, type Payment } from "../../src/protocol";
-import { liabilitiesOf, payBatchOf, settleFixture } from "./settle.helpers";
+import {
+  REFUND_REASONS,
+  confirmationTypes,
+  encodeBatch,
+  ethersTypes,
+  paymentTypes,
+  refundTypes,
+  type Address,
+  type Hex,
+  type Payment,
+} from "../../src/protocol";
+import { liabilitiesOf, nextOrderRef, payBatchOf } from "./settle.helpers";
 
 const DEFAULT_SEED = 20_250_611;
 const SEED = Number(process.env.FC_SEED ?? DEFAULT_SEED);
-const RUNS = Number(process.env.FC_RUNS ?? 25);
-const TIMER_RUNS = Number(process.env.FC_TIMER_RUNS ?? 10);
+const RUNS = Number(process.env.FC_RUNS ?? 16);
+const TIMER_RUNS = Number(process.env.FC_TIMER_RUNS ?? 16);
 /** Fixed gas so that a predicted revert is mined (at the pinned timestamp) instead of failing estimation. */
 const GAS = { gasLimit: 3_000_000n };
 
@@ -66,11 +103,69 @@ const MAX_REFUND_REQUESTS = 3n;
 const REFUND_RESPONSE_WINDOW = 3n * ONE_DAY;
 const ESCALATION_WINDOW = 7n * ONE_DAY;
 
-async function propertyFixture(): Promise<EscrowFixture> {
-  const f = await settleFixture();
-  await f.registry.connect(f.registrar).setTerms(f.merchants[1].id, MERCHANT_FEE_BPS[1], ONE_DAY, MERCHANT_HOLD[1]);
-  await f.registry.connect(f.registrar).setTerms(f.merchants[2].id, MERCHANT_FEE_BPS[2], ONE_DAY, MERCHANT_HOLD[2]);
-  return f;
+/** The currencies of the run: one escrow over each token, all over one registry (docs/CURRENCIES.md). */
+const CURRENCIES = ["USD", "EUR"] as const;
+
+/** One fixture per currency (its token and escrow); registry, merchants, customers and roles are shared. */
+interface Fixture {
+  currencies: EscrowFixture[];
+}
+
+/**
+ * USD and EUR escrows over one registry, as deployStablePay deploys them: 3 merchants registered
+ * once (diverse terms), 4 customers holding CUSTOMER_DEPOSIT in each escrow, the admin minting,
+ * pausing and blocklisting on each token, one arbiter and fee recipient in both.
+ */
+async function propertyFixture(): Promise<Fixture> {
+  const signers = await ethers.getSigners();
+  const [admin, arbiter, registrar, feeRecipient, relayer, stranger] = signers;
+  const merchantSigners = signers.slice(6, 12);
+  const customers = signers.slice(12, 16);
+  const deployed = await deployStablePay(admin, {
+    admin: admin.address,
+    feeRecipient: feeRecipient.address,
+    adminDelay: ADMIN_DELAY,
+    disputeTimeout: DISPUTE_TIMEOUT,
+    currencies: CURRENCIES.map((code) => ({ code })),
+  });
+  const { registry } = deployed;
+  await registry.connect(admin).grantRole(REGISTRAR_ROLE, registrar.address);
+  const merchants: MerchantAccount[] = [];
+  for (let i = 0; i < 3; i++) {
+    const [owner, payout] = [merchantSigners[2 * i], merchantSigners[2 * i + 1]];
+    await registry
+      .connect(registrar)
+      .registerMerchant(owner.address, payout.address, FEE_BPS, MIN_HOLD, MAX_HOLD, ethers.ZeroHash);
+    merchants.push({ id: BigInt(i + 1), owner, payout });
+  }
+  await registry.connect(registrar).setTerms(merchants[1].id, MERCHANT_FEE_BPS[1], ONE_DAY, MERCHANT_HOLD[1]);
+  await registry.connect(registrar).setTerms(merchants[2].id, MERCHANT_FEE_BPS[2], ONE_DAY, MERCHANT_HOLD[2]);
+  const chainId = (await ethers.provider.getNetwork()).chainId;
+  const currencies: EscrowFixture[] = [];
+  for (const { token, escrow } of deployed.currencies) {
+    for (const role of [await token.MASTER_MINTER_ROLE(), await token.PAUSER_ROLE(), await token.BLOCKLISTER_ROLE()]) {
+      await token.connect(admin).grantRole(role, admin.address);
+    }
+    await token.connect(admin).configureMinter(admin.address, usd(1_000_000_000));
+    await escrow.connect(admin).grantRole(ARBITER_ROLE, arbiter.address);
+    const f: EscrowFixture = {
+      token,
+      registry,
+      escrow,
+      admin,
+      arbiter,
+      registrar,
+      feeRecipient,
+      relayer,
+      stranger,
+      merchants,
+      customers,
+      chainId,
+    };
+    for (const customer of customers) await fundCustomer(f, customer, CUSTOMER_DEPOSIT);
+    currencies.push(f);
+  }
+  return { currencies };
 }
 
 // ------------------------------------------------------------------------------------------ actions
@@ -92,7 +187,26 @@ type Action =
   | { kind: "requestRefund"; pick: number; valid: boolean; pct: number; reason: number }
   | { kind: "rejectRefundRequest"; pick: number; valid: boolean }
   | { kind: "escalate"; pick: number; valid: boolean; unanswered: boolean }
-  | { kind: "release"; pick: number; valid: boolean };
+  | { kind: "release"; pick: number; valid: boolean }
+  | { kind: "suspend"; merchant: number }
+  | {
+      kind: "crossCurrency";
+      what: "payment" | "confirmation" | "refund";
+      who: number;
+      merchant: number;
+      amount: bigint;
+      pick: number;
+    };
+
+/**
+ * A drawn step: the action and the currency whose escrow (and token) it acts on. Time (advance) and
+ * the registry (suspend) are shared, so their currency is only where the step is logged; a
+ * crossCurrency step submits to `cur`'s escrow what was signed for the other's domain.
+ */
+interface Drawn {
+  cur: number;
+  action: Action;
+}
 
 const who = fc.nat({ max: 3 });
 const merchant = fc.nat({ max: 2 });
@@ -213,6 +327,18 @@ const ACTIONS: { [K in Action["kind"]]: { weight: number; arbitrary: fc.Arbitrar
     weight: 2,
     arbitrary: fc.record({ kind: fc.constant("release" as const), pick: fc.nat(), valid: mostly }),
   },
+  suspend: { weight: 1, arbitrary: fc.record({ kind: fc.constant("suspend" as const), merchant }) },
+  crossCurrency: {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("crossCurrency" as const),
+      what: fc.constantFrom("payment" as const, "confirmation" as const, "refund" as const),
+      who,
+      merchant,
+      amount: fc.bigInt(1n, usd(100)),
+      pick: fc.nat(),
+    }),
+  },
 };
 
 const actionOf = (kind: Action["kind"]): fc.Arbitrary<Action> => ACTIONS[kind].arbitrary;
@@ -220,6 +346,10 @@ const actionOf = (kind: Action["kind"]): fc.Arbitrary<Action> => ACTIONS[kind].a
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
   ...Object.values(ACTIONS).map(({ weight, arbitrary }) => ({ weight, arbitrary: arbitrary as fc.Arbitrary<Action> })),
 );
+
+/** Draws the currency of each action (as often one as the other). */
+const inCurrency = (actions: fc.Arbitrary<Action>): fc.Arbitrary<Drawn> =>
+  fc.record({ cur: fc.nat({ max: CURRENCIES.length - 1 }), action: actions });
 
 /** The order-timer mix: the timer's actions and the steps around them (escrow, answers, time, settlement). */
 const timerActionArb: fc.Arbitrary<Action> = fc.oneof(
@@ -277,7 +407,8 @@ interface TrancheModel {
   settled: boolean;
 }
 
-interface Model {
+/** One currency's state: its escrow's and token's. */
+interface CurrencyModel {
   minted: bigint[];
   wallet: bigint[];
   balance: bigint[];
@@ -295,7 +426,17 @@ interface Model {
 const key = (batchId: bigint, m: number) => `${batchId}:${m}`;
 const fee = (amount: bigint, bps: bigint) => (amount * bps + 9_999n) / 10_000n;
 
+/** The whole system: each currency's state, and the shared registry's suspensions. */
+interface Model {
+  currencies: CurrencyModel[];
+  suspended: boolean[];
+}
+
 function newModel(): Model {
+  return { currencies: CURRENCIES.map(newCurrencyModel), suspended: [false, false, false] };
+}
+
+function newCurrencyModel(): CurrencyModel {
   return {
     minted: [0, 1, 2, 3].map(() => CUSTOMER_DEPOSIT),
     wallet: [0n, 0n, 0n, 0n],
@@ -312,12 +453,12 @@ function newModel(): Model {
   };
 }
 
-function trancheOf(model: Model, p: PaymentModel): TrancheModel {
+function trancheOf(model: CurrencyModel, p: PaymentModel): TrancheModel {
   return model.tranches.get(key(p.inclusion.batchId, p.merchant))!;
 }
 
 /** Still escrowed in its tranche (not settled, confirmed, fully refunded, disputed or on its own timer). */
-function inTranche(model: Model, p: PaymentModel): boolean {
+function inTranche(model: CurrencyModel, p: PaymentModel): boolean {
   return p.status === PaymentStatus.None && !trancheOf(model, p).settled;
 }
 
@@ -331,7 +472,7 @@ function onOwnTimer(p: PaymentModel): boolean {
 }
 
 /** Still held: in its tranche or on its own timer. */
-function isHeld(model: Model, p: PaymentModel): boolean {
+function isHeld(model: CurrencyModel, p: PaymentModel): boolean {
   return inTranche(model, p) || onOwnTimer(p);
 }
 
@@ -340,13 +481,13 @@ const hasRequest = (p: PaymentModel) =>
   p.status === PaymentStatus.RefundRequested || p.status === PaymentStatus.RefundRejected;
 
 /** What the payment still holds for its payer: held or frozen by a dispute. */
-function inFlight(model: Model, p: PaymentModel): bigint {
+function inFlight(model: CurrencyModel, p: PaymentModel): bigint {
   if (isHeld(model, p) || p.status === PaymentStatus.Disputed) return p.amount - p.refunded;
   return 0n;
 }
 
 /** What left the payer for good towards the merchant (gross of fees). */
-function toMerchant(model: Model, p: PaymentModel): bigint {
+function toMerchant(model: CurrencyModel, p: PaymentModel): bigint {
   if (p.status === PaymentStatus.Confirmed || p.status === PaymentStatus.Released) return p.amount - p.refunded;
   if (p.status === PaymentStatus.None && trancheOf(model, p).settled) return p.amount - p.refunded;
   if (p.status === PaymentStatus.Resolved) return p.ruledToMerchant;
@@ -357,7 +498,7 @@ function toMerchant(model: Model, p: PaymentModel): bigint {
 const notHeld = (p: PaymentModel): [string, ...unknown[]] => ["PaymentNotHeld", p.id, p.status];
 
 /** Takes the payment onto its own timer (first extension or request): its tranche gives up what it holds. */
-function detach(model: Model, p: PaymentModel): void {
+function detach(model: CurrencyModel, p: PaymentModel): void {
   if (!inTranche(model, p)) return;
   const t = trancheOf(model, p);
   t.amount -= p.amount - p.refunded;
@@ -368,7 +509,7 @@ function detach(model: Model, p: PaymentModel): void {
 }
 
 /** A payment for a lifecycle action: among the plausible ones when `valid`, else among all. */
-function pickPayment(model: Model, pick: number, valid: boolean, plausible: (p: PaymentModel) => boolean) {
+function pickPayment(model: CurrencyModel, pick: number, valid: boolean, plausible: (p: PaymentModel) => boolean) {
   const pool = valid ? model.payments.filter(plausible) : model.payments;
   return pool.length === 0 ? undefined : pool[pick % pool.length];
 }
@@ -413,7 +554,37 @@ function escrowLogs(f: EscrowFixture, receipt: ContractTransactionReceipt) {
   return out;
 }
 
-async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
+/** Runs `a` on currency `cur`'s escrow and token against that currency's model (and the shared registry's). */
+async function step(fx: Fixture, world: Model, drawn: number, a: Action): Promise<number> {
+  // A valid claim goes to the other currency when only that one has something to claim.
+  const owes = (c: number) => world.currencies[c].claimable.some((x) => x > 0n);
+  const requested = (c: number) => world.currencies[c].payments.some((q) => q.status === PaymentStatus.RefundRequested);
+  const next = BigInt(await time.latest()) + 1n;
+  const releasable = (c: number) =>
+    world.currencies[c].payments.some(
+      (q) => (q.status === PaymentStatus.Held || q.status === PaymentStatus.RefundRejected) && q.releaseAt <= next,
+    );
+  // Likewise a valid answer to a refund request, or a valid release, goes where there is one to take.
+  const retarget =
+    (a.kind === "claim" && a.valid && !owes(drawn) && owes(1 - drawn)) ||
+    (a.kind === "refund" && a.valid && a.pick % 2 === 0 && !requested(drawn) && requested(1 - drawn)) ||
+    (a.kind === "release" && a.valid && !releasable(drawn) && releasable(1 - drawn));
+  const cur = retarget ? 1 - drawn : drawn;
+  await stepIn(fx, world, cur, a);
+  // A valid action on a payment that found none to act on in its currency (skipped before any call)
+  // acts in the other one: the runs' actions are split between currencies, not their depth.
+  if (outcome === "skip" && "pick" in a && "valid" in a && a.valid) {
+    outcome = "ok";
+    await stepIn(fx, world, 1 - cur, a);
+    return 1 - cur;
+  }
+  return cur;
+}
+
+async function stepIn(fx: Fixture, world: Model, cur: number, a: Action): Promise<void> {
+  const f = fx.currencies[cur];
+  const model = world.currencies[cur];
+  const { suspended } = world;
   const customers = f.customers;
   switch (a.kind) {
     case "deposit": {
@@ -453,11 +624,17 @@ async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
     case "payBatch": {
       const ts = await nextTimestamp();
       const running = [...model.balance];
-      const accepted = a.items.map((item) => {
-        if (running[item.who] < item.amount) return false;
+      // The escrow checks the merchant's status (shared registry) before the payer's balance.
+      const reasons = a.items.map((item) => {
+        if (suspended[item.merchant]) return BigInt(RejectReason.MerchantNotActive);
+        if (running[item.who] < item.amount) return BigInt(RejectReason.InsufficientBalance);
         running[item.who] -= item.amount;
-        return true;
+        return undefined;
       });
+      const accepted = reasons.map((r) => r === undefined);
+      if (reasons.some((r) => r === BigInt(RejectReason.MerchantNotActive))) {
+        outcome = "ok with a suspended merchant's payment rejected";
+      }
       const specs = a.items.map((item) => ({
         payer: customers[item.who],
         merchantId: f.merchants[item.merchant].id,
@@ -469,7 +646,7 @@ async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
       const escrowed = logs.filter((l) => l.name === "PaymentEscrowed").map((l) => l.args[0]);
       expect(escrowed, "accepted payment ids").to.deep.equal(batch.payments.map((p) => p.id));
       const rejectReasons = logs.filter((l) => l.name === "PaymentRejected").map((l) => l.args[2]);
-      expect(rejectReasons, "reject reasons").to.deep.equal(accepted.filter((x) => !x).map(() => 6n));
+      expect(rejectReasons, "reject reasons").to.deep.equal(reasons.filter((r) => r !== undefined));
       if (batch.payments.length === 0) {
         expect(await f.escrow.batchCount()).to.equal(model.batchCount);
         return;
@@ -602,10 +779,12 @@ async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
       }
       const t = trancheOf(model, p);
       const releaseAt = inTranche(model, p) ? t.releaseAt : p.releaseAt;
-      if (ts >= releaseAt) {
+      // Past the hold only while the merchant is suspended (its tranches cannot settle then).
+      if (ts >= releaseAt && !suspended[p.merchant]) {
         await expectRevert(tx, f.escrow, "DisputeWindowClosed", p.id, releaseAt);
         return;
       }
+      if (ts >= releaseAt) outcome = "ok past the hold (merchant suspended)";
       const held = p.amount - p.refunded;
       await expect(tx)
         .to.emit(f.escrow, "DisputeOpened")
@@ -613,7 +792,7 @@ async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
       if (inTranche(model, p)) {
         p.recordFeeBps = t.feeBps;
         t.amount -= held;
-      } else outcome = "ok on its own timer";
+      } else if (outcome === "ok") outcome = "ok on its own timer";
       p.status = PaymentStatus.Disputed;
       p.disputedAt = ts;
       return;
@@ -863,6 +1042,10 @@ async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
         await expectRevert(tx, f.escrow, "HoldNotEnded", p.id, p.releaseAt);
         return;
       }
+      if (suspended[p.merchant]) {
+        await expectRevert(tx, f.escrow, "MerchantSuspended", f.merchants[p.merchant].id);
+        return;
+      }
       const held = p.amount - p.refunded;
       const fe = fee(held, p.recordFeeBps);
       await expect(tx)
@@ -892,8 +1075,10 @@ async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
           : allBatches,
       }));
       const tx = f.escrow.connect(f.stranger).settle(entries, GAS);
-      // The first unsettled tranche still on hold, in call order, reverts the whole call.
+      // The first unsettled tranche still on hold, in call order, reverts the whole call. A suspended
+      // merchant's entry is skipped whole (its tranches and released balance stay).
       for (const [mi, entry] of entries.entries()) {
+        if (suspended[mi]) continue;
         for (const b of entry.batchIds) {
           const t = model.tranches.get(key(b, mi));
           if (t && !t.settled && ts < t.releaseAt) {
@@ -905,6 +1090,7 @@ async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
       const expected: { name: string; args: unknown[] }[] = [];
       const payouts: { name: string; args: unknown[] }[] = [];
       for (const [mi, entry] of entries.entries()) {
+        if (suspended[mi]) continue;
         let payout = 0n;
         for (const b of entry.batchIds) {
           const t = model.tranches.get(key(b, mi));
@@ -934,8 +1120,10 @@ async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
     }
 
     case "claim": {
-      // When `valid`, prefer a merchant with something to claim.
-      const owed = [0, 1, 2].filter((i) => model.claimable[i] > 0n);
+      // When `valid`, prefer a merchant with something to claim (and not suspended, if there is one).
+      const owedAny = [0, 1, 2].filter((i) => model.claimable[i] > 0n);
+      const owedActive = owedAny.filter((i) => !suspended[i]);
+      const owed = owedActive.length > 0 ? owedActive : owedAny;
       const mi = a.valid && owed.length > 0 ? owed[a.merchant % owed.length] : a.merchant;
       const m = f.merchants[mi];
       // With `clearFirst`, the token operator first clears a blocklisted payout address.
@@ -946,7 +1134,9 @@ async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
       await nextTimestamp();
       const tx = f.escrow.connect(f.stranger).claim(m.id, GAS);
       const amount = model.claimable[mi];
-      if (amount === 0n) {
+      if (suspended[mi]) {
+        await expectRevert(tx, f.escrow, "MerchantSuspended", m.id);
+      } else if (amount === 0n) {
         await expectRevert(tx, f.escrow, "NothingToClaim", m.id);
       } else if (model.blocked[mi]) {
         await expectRevert(tx, f.token, "AccountBlocklisted", m.payout.address);
@@ -978,23 +1168,197 @@ async function step(f: EscrowFixture, model: Model, a: Action): Promise<void> {
       model.blocked[a.merchant] = !model.blocked[a.merchant];
       return;
     }
+
+    case "suspend": {
+      // The registrar suspends (or reactivates) the merchant in the shared registry: every currency's
+      // escrow reads it (payBatch, settle, claim, release, late disputes are predicted from it).
+      // A suspended merchant is reactivated by the next suspend step, so that suspensions end and
+      // settlement resumes within a run (one merchant at most is suspended at a time).
+      const frozen = [0, 1, 2].filter((i) => suspended[i]);
+      const mi = frozen.length > 0 ? frozen[0] : a.merchant;
+      const m = f.merchants[mi];
+      const [from, to] = suspended[mi] ? [2n, 1n] : [1n, 2n]; // MerchantStatus: Active 1, Suspended 2
+      const tx = suspended[mi]
+        ? f.registry.connect(f.registrar).reactivate(m.id)
+        : f.registry.connect(f.registrar).suspend(m.id);
+      await expect(tx).to.emit(f.registry, "MerchantStatusChanged").withArgs(m.id, from, to);
+      suspended[mi] = !suspended[mi];
+      outcome = suspended[mi] ? "ok (suspended)" : "ok (reactivated)";
+      return;
+    }
+
+    case "crossCurrency":
+      await crossCurrency(fx, world, cur, a);
+      return;
   }
+}
+
+/**
+ * Submits to currency `cur`'s escrow something signed for the other currency's EIP-712 domain
+ * (whose verifyingContract is the other escrow): a payment, the payer's confirmation or the
+ * merchant owner's refund of one of `cur`'s payments. Each is refused as a bad signature is
+ * (PaymentRejected InvalidSignature, InvalidSigner) and changes nothing in either escrow (the
+ * per-step checks compare both with their unchanged models; here the nonce, batch count and the
+ * payment's record are compared too).
+ */
+async function crossCurrency(
+  fx: Fixture,
+  world: Model,
+  cur: number,
+  a: Extract<Action, { kind: "crossCurrency" }>,
+): Promise<void> {
+  const f = fx.currencies[cur];
+  const other = fx.currencies[(cur + 1) % fx.currencies.length];
+  const model = world.currencies[cur];
+  const otherDomain = await domainOf(other);
+  // Nothing at all changes in either escrow or token: every storage slot of the four stays as it was.
+  const roots = async () => Promise.all(fx.currencies.map(rootsOf));
+  const rootsBefore = await roots();
+  await refuseCrossCurrency(f, other, otherDomain, world, model, a);
+  expect(await roots(), "cross-currency step left every escrow's and token's storage").to.deep.equal(rootsBefore);
+}
+
+async function refuseCrossCurrency(
+  f: EscrowFixture,
+  other: EscrowFixture,
+  otherDomain: Awaited<ReturnType<typeof domainOf>>,
+  world: Model,
+  model: CurrencyModel,
+  a: Extract<Action, { kind: "crossCurrency" }>,
+): Promise<void> {
+  const deadline = BigInt(await time.latest()) + ONE_DAY;
+  if (a.what === "payment") {
+    const payer = f.customers[a.who];
+    // A nonce available in both escrows, so that only the domain can refuse it.
+    let nonce = (await f.escrow.nonceWindow(payer.address))[0];
+    while (
+      !(await f.escrow.isNonceAvailable(payer.address, nonce)) ||
+      !(await other.escrow.isNonceAvailable(payer.address, nonce))
+    ) {
+      nonce += 1n;
+    }
+    const payment: Payment = {
+      payer: payer.address as Address,
+      merchantId: f.merchants[a.merchant].id,
+      amount: a.amount,
+      orderRef: nextOrderRef(),
+      nonce,
+      validAfter: 0n,
+      deadline: deadline + 364n * ONE_DAY,
+      hold: MERCHANT_HOLD[a.merchant],
+    };
+    const signature = (await payer.signTypedData(otherDomain, ethersTypes(paymentTypes), payment)) as Hex;
+    await nextTimestamp();
+    const tx = f.escrow.connect(f.relayer).payBatch(encodeBatch([{ payment, signature }]), GAS);
+    // The merchant's status is read before the signature is checked.
+    const reason = world.suspended[a.merchant] ? "MerchantNotActive" : "InvalidSignature";
+    outcome = `refused ${reason} (payment)`;
+    const logs = escrowLogs(f, await receiptOf(tx));
+    expect(logs, "cross-currency payment events").to.deep.equal([
+      { name: "PaymentRejected", args: [await idOf(f, payment), payer.address, BigInt(RejectReason[reason])] },
+    ]);
+    for (const [g, m] of [
+      [f, model],
+      [other, world.currencies[world.currencies.indexOf(model) === 0 ? 1 : 0]],
+    ] as const) {
+      expect(await g.escrow.isNonceAvailable(payer.address, nonce), "cross-currency payment's nonce unused").to.equal(
+        true,
+      );
+      expect(await g.escrow.batchCount(), "no batch for a cross-currency payment").to.equal(m.batchCount);
+    }
+    return;
+  }
+  // A payment of this currency, in any state: the signature is checked before the payment's state.
+  if (model.payments.length === 0) return skip();
+  const p = model.payments[a.pick % model.payments.length];
+  const before = await f.escrow.paymentRecord(p.id);
+  let tx: Promise<unknown>;
+  let signer: string;
+  if (a.what === "confirmation") {
+    const payer = f.customers[p.payer];
+    signer = payer.address;
+    const message = { paymentId: p.id, deadline };
+    const signature = await payer.signTypedData(otherDomain, ethersTypes(confirmationTypes), message);
+    await nextTimestamp();
+    tx = f.escrow.connect(f.relayer).confirmWithSignature(p.payment, p.inclusion, deadline, signature, GAS);
+  } else {
+    const owner = f.merchants[p.merchant].owner;
+    signer = owner.address;
+    // Within what the payment still holds when it is held: only the domain is wrong.
+    const totalRefund = p.refunded + (p.amount - p.refunded + 1n) / 2n;
+    const message = { paymentId: p.id, totalRefund, deadline };
+    const signature = await owner.signTypedData(otherDomain, ethersTypes(refundTypes), message);
+    await nextTimestamp();
+    tx = f.escrow.connect(f.relayer).refundWithSignature(p.payment, p.inclusion, totalRefund, deadline, signature, GAS);
+  }
+  await expectRevert(tx, f.escrow, "InvalidSigner", signer);
+  outcome = `refused InvalidSigner (${a.what})`;
+  expect(await f.escrow.paymentRecord(p.id), "cross-currency signature left the record").to.deep.equal(before);
 }
 
 const sum = (xs: bigint[]) => xs.reduce((s, x) => s + x, 0n);
 
-/** The checks run after every step (see the header). */
-async function checkAfterStep(f: EscrowFixture, model: Model, where: string): Promise<void> {
-  const escrowAddress = await f.escrow.getAddress();
-  const [l, escrowTokens, escrowBalances, wallets, merchantBalances, payoutWallets, feeWallet] = await Promise.all([
-    liabilitiesOf(f.escrow),
-    f.token.balanceOf(escrowAddress),
-    Promise.all(f.customers.map((c) => f.escrow.balanceOf(c.address))),
-    Promise.all(f.customers.map((c) => f.token.balanceOf(c.address))),
-    Promise.all(f.merchants.map((m) => f.escrow.merchantBalances(m.id))),
-    Promise.all(f.merchants.map((m) => f.token.balanceOf(m.payout.address))),
-    f.token.balanceOf(f.feeRecipient.address),
-  ]);
+/** The checks after every step, in every currency: a step in one must leave the other exactly as modelled too. */
+/** A currency's state as last checked: its contracts' storage roots and its model's fingerprint. */
+type Checked = { roots: string; model: string } | undefined;
+
+/**
+ * The storage roots of a currency's escrow and token (eth_getProof). The per-step checks read only
+ * these two contracts' storage (their code is immutable), so equal roots give equal reads.
+ */
+async function rootsOf(f: EscrowFixture): Promise<string> {
+  const proofs = await Promise.all(
+    [f.escrow.target, f.token.target].map((a) => ethers.provider.send("eth_getProof", [a, [], "latest"])),
+  );
+  return proofs.map((p: { storageHash: string }) => p.storageHash).join(":");
+}
+
+const fingerprint = (model: CurrencyModel): string =>
+  JSON.stringify(model, (_, v: unknown) =>
+    typeof v === "bigint" ? v.toString() : v instanceof Map ? [...(v as Map<string, unknown>).entries()] : v,
+  );
+
+/**
+ * The checks after every step, in every currency. A currency whose escrow and token storage and whose
+ * model are exactly as when it last passed them (the other currency's step, a refused call, a time
+ * advance) would give the same reads against the same model: it passes them again without the reads.
+ * Any change in either side (a step leaking into the other currency included) runs them in full.
+ */
+async function checkEveryCurrency(fx: Fixture, model: Model, where: string, last: Checked[]): Promise<void> {
+  for (const [c, f] of fx.currencies.entries()) {
+    const now = { roots: await rootsOf(f), model: fingerprint(model.currencies[c]) };
+    if (last[c]?.roots === now.roots && last[c]?.model === now.model) continue;
+    checkAfterStep(f, model.currencies[c], await readState(f, model.currencies[c]), `${where}, ${CURRENCIES[c]}`);
+    last[c] = now;
+  }
+}
+
+/** What the per-step checks read from one currency's escrow and token (the tranches the model holds unsettled). */
+async function readState(f: EscrowFixture, model: CurrencyModel) {
+  const escrowAddress = String(f.escrow.target);
+  const unsettled = [...model.tranches.values()].filter((t) => !t.settled);
+  const [l, escrowTokens, escrowBalances, wallets, merchantBalances, payoutWallets, feeWallet, chainTranches] =
+    await Promise.all([
+      liabilitiesOf(f.escrow),
+      f.token.balanceOf(escrowAddress),
+      Promise.all(f.customers.map((c) => f.escrow.balanceOf(c.address))),
+      Promise.all(f.customers.map((c) => f.token.balanceOf(c.address))),
+      Promise.all(f.merchants.map((m) => f.escrow.merchantBalances(m.id))),
+      Promise.all(f.merchants.map((m) => f.token.balanceOf(m.payout.address))),
+      f.token.balanceOf(f.feeRecipient.address),
+      Promise.all(unsettled.map((t) => f.escrow.tranche(t.batchId, f.merchants[t.merchant].id))),
+    ]);
+  return { l, escrowTokens, escrowBalances, wallets, merchantBalances, payoutWallets, feeWallet, chainTranches };
+}
+
+/** The checks run after every step on one currency's escrow and token (see the header). */
+function checkAfterStep(
+  f: EscrowFixture,
+  model: CurrencyModel,
+  state: Awaited<ReturnType<typeof readState>>,
+  where: string,
+): void {
+  const { l, escrowTokens, escrowBalances, wallets, merchantBalances, payoutWallets, feeWallet, chainTranches } = state;
 
   // 1. The invariant.
   const owed = l.customerBalances + l.held + l.disputed + l.released + l.claimable + l.fees;
@@ -1009,9 +1373,6 @@ async function checkAfterStep(f: EscrowFixture, model: Model, where: string): Pr
   const heldInTranches = sum(model.payments.filter((p) => inTranche(model, p)).map((p) => p.amount - p.refunded));
   expect(heldByTranches, `${where}: model self-check (tranches vs their payments)`).to.equal(heldInTranches);
   expect(heldByTranches + heldOnOwnTimers, `${where}: model self-check (held)`).to.equal(heldByPayments);
-  const chainTranches = await Promise.all(
-    unsettled.map((t) => f.escrow.tranche(t.batchId, f.merchants[t.merchant].id)),
-  );
   // A payment on its own timer is in held exactly once: its tranche on chain no longer counts it.
   expect(
     sum(chainTranches.map((t) => t.amount)) + heldOnOwnTimers,
@@ -1059,14 +1420,15 @@ async function checkAfterStep(f: EscrowFixture, model: Model, where: string): Pr
 }
 
 /** End of run: every tranche and payment record on chain matches the model. */
-async function checkStorage(f: EscrowFixture, model: Model): Promise<void> {
-  expect(await f.escrow.batchCount()).to.equal(model.batchCount);
+async function checkStorage(f: EscrowFixture, model: CurrencyModel, code: string): Promise<void> {
+  expect(await f.escrow.batchCount(), `${code} batch count`).to.equal(model.batchCount);
   for (const t of model.tranches.values()) {
     const onChain = await f.escrow.tranche(t.batchId, f.merchants[t.merchant].id);
     const want = t.settled ? [0n, 0n, 0n] : [t.amount, t.releaseAt, t.feeBps];
-    expect([onChain.amount, onChain.releaseAt, onChain.feeBps], `tranche ${key(t.batchId, t.merchant)}`).to.deep.equal(
-      want,
-    );
+    expect(
+      [onChain.amount, onChain.releaseAt, onChain.feeBps],
+      `${code} tranche ${key(t.batchId, t.merchant)}`,
+    ).to.deep.equal(want);
   }
   for (const p of model.payments) {
     const r = await f.escrow.paymentRecord(p.id);
@@ -1084,7 +1446,7 @@ async function checkStorage(f: EscrowFixture, model: Model): Promise<void> {
         r.refundRequests,
         r.batchId,
       ],
-      `record of ${p.id}`,
+      `${code} record of ${p.id}`,
     ).to.deep.equal([
       BigInt(p.status),
       p.disputedAt,
@@ -1111,26 +1473,31 @@ async function checkStorage(f: EscrowFixture, model: Model): Promise<void> {
  * the end; prints the outcome summary; with the default seed, every `required` outcome must occur.
  */
 async function runProperty(
-  actions: fc.Arbitrary<Action[]>,
+  actions: fc.Arbitrary<Drawn[]>,
   runs: number,
   required: readonly string[],
+  requiredInEach: readonly string[],
   reproduce: string,
 ): Promise<void> {
   const outcomes = new Map<string, number>();
   let steps = 0;
+  const perCurrency = CURRENCIES.map(() => new Map<string, number>());
   const property = fc.asyncProperty(actions, async (list) => {
-    const f = await loadFixture(propertyFixture);
+    const fx = await loadFixture(propertyFixture);
     const model = newModel();
-    await checkAfterStep(f, model, "initial");
-    for (const [i, action] of list.entries()) {
+    const last: Checked[] = CURRENCIES.map(() => undefined);
+    await checkEveryCurrency(fx, model, "initial", last);
+    for (const [i, drawn] of list.entries()) {
+      const { action } = drawn;
       outcome = "ok";
-      await step(f, model, action);
+      const cur = await step(fx, model, drawn.cur, action);
       steps++;
       const label = `${action.kind}: ${outcome}`;
       outcomes.set(label, (outcomes.get(label) ?? 0) + 1);
-      await checkAfterStep(f, model, `step ${i} (${action.kind})`);
+      perCurrency[cur].set(label, (perCurrency[cur].get(label) ?? 0) + 1);
+      await checkEveryCurrency(fx, model, `step ${i} (${action.kind} in ${CURRENCIES[cur]})`, last);
     }
-    await checkStorage(f, model);
+    for (const [c, f] of fx.currencies.entries()) await checkStorage(f, model.currencies[c], CURRENCIES[c]);
   });
   try {
     await fc.assert(property, {
@@ -1149,13 +1516,18 @@ async function runProperty(
   // against the arbitraries degenerating after an edit). Other seeds only print the summary.
   const missing = SEED !== DEFAULT_SEED ? [] : required.filter((label) => (outcomes.get(label) ?? 0) === 0);
   expect(missing, "required outcomes no step reached").to.deep.equal([]);
+  // Each currency must see its own payments, settlements and refusals, not ride on the other's.
+  for (const [c, counts] of perCurrency.entries()) {
+    const absent = SEED !== DEFAULT_SEED ? [] : requiredInEach.filter((label) => (counts.get(label) ?? 0) === 0);
+    expect(absent, `required outcomes no step reached in ${CURRENCIES[c]}`).to.deep.equal([]);
+  }
 }
 
 describe("PaymentEscrow stateful property: model vs chain after every step", function () {
   it(`keeps balance == liabilities, the model's buckets and per-account conservation (${RUNS} runs, seed ${SEED})`, async function () {
     this.timeout(15 * 60_000);
     await runProperty(
-      fc.array(actionArb, { minLength: 25, maxLength: 35 }),
+      fc.array(inCurrency(actionArb), { minLength: 45, maxLength: 55 }),
       RUNS,
       [
         "payBatch: ok",
@@ -1172,6 +1544,21 @@ describe("PaymentEscrow stateful property: model vs chain after every step", fun
         "extendHold: ok",
         "requestRefund: ok",
         "release: ok",
+        "suspend: ok (suspended)",
+        "suspend: ok (reactivated)",
+        "payBatch: ok with a suspended merchant's payment rejected",
+        "claim: revert MerchantSuspended",
+        "crossCurrency: refused InvalidSignature (payment)",
+        "crossCurrency: refused InvalidSigner (confirmation)",
+        "crossCurrency: refused InvalidSigner (refund)",
+      ],
+      [
+        "payBatch: ok",
+        "confirm: ok",
+        "refund: ok",
+        "settle: ok",
+        "collectFees: ok",
+        "crossCurrency: refused InvalidSigner (refund)",
       ],
       `FC_SEED=${SEED} FC_RUNS=${RUNS}`,
     );
@@ -1182,7 +1569,7 @@ describe("PaymentEscrow stateful property: model vs chain after every step", fun
   it(`order timers: the same checks on a mix weighted towards them (${TIMER_RUNS} runs, seed ${SEED})`, async function () {
     this.timeout(15 * 60_000);
     await runProperty(
-      fc.array(timerActionArb, { minLength: 25, maxLength: 35 }),
+      fc.array(inCurrency(timerActionArb), { minLength: 25, maxLength: 35 }),
       TIMER_RUNS,
       [
         "extendHold: ok",
@@ -1198,6 +1585,7 @@ describe("PaymentEscrow stateful property: model vs chain after every step", fun
         "confirm: ok on its own timer",
         "settle: ok",
       ],
+      ["payBatch: ok", "requestRefund: ok", "rejectRefundRequest: ok", "escalate: ok (unanswered)"],
       `FC_SEED=${SEED} FC_TIMER_RUNS=${TIMER_RUNS}`,
     );
   });
