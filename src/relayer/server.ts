@@ -38,13 +38,7 @@ import os from "node:os";
 import { computeAddress, getAddress } from "ethers";
 import Fastify, { type FastifyInstance } from "fastify";
 import { buildApp, configSecrets, type ServedCurrencyDeps } from "./app";
-import {
-  DEFAULTS,
-  servedCurrencies,
-  type RelayerConfig,
-  type RelayerRole,
-  type SignerSettings,
-} from "./config";
+import { DEFAULTS, servedCurrencies, type RelayerConfig, type RelayerRole, type SignerSettings } from "./config";
 import type { Hex } from "./domain";
 import { connectChain, type ChainClient } from "./chain/client";
 import { loggerOptions, redactUrls, redactingStream, type LoggerOptions } from "./http/logging";
