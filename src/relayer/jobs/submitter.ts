@@ -382,7 +382,12 @@ export class Submitter extends Job implements SubmitterPort {
       remindedAt: first || remind ? now : this.unfunded!.remindedAt,
     };
     this.metrics?.failures.inc({ component: "submitter", reason: "insufficient_funds" });
-    this.options.readiness?.fail("signer_unfunded", "the relayer's signer has no ETH for gas");
+    // Per lane: another lane funded again must not clear this one's condition.
+    this.options.readiness?.fail(
+      "signer_unfunded",
+      `the relayer's signer ${this.chain.address} has no ETH for gas`,
+      this.chain.address,
+    );
     const fields = { signer: this.chain.address, balanceWei: balance?.toString() ?? null, retryInMs: delay };
     if (first) {
       // The node's own words (not ethers' "could not coalesce error"), without the signed bytes.
@@ -402,7 +407,7 @@ export class Submitter extends Job implements SubmitterPort {
       "signer funded again: sending resumed",
     );
     this.unfunded = null;
-    this.options.readiness?.clear("signer_unfunded");
+    this.options.readiness?.clear("signer_unfunded", this.chain.address);
   }
 
   private record(

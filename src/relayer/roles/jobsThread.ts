@@ -203,8 +203,8 @@ export class JobsThread {
             options.logLine(message.line);
             break;
           case "readiness":
-            if (message.message === null) options.readiness.clear(message.reason);
-            else options.readiness.fail(message.reason, message.message);
+            if (message.message === null) options.readiness.clear(message.reason, message.source);
+            else options.readiness.fail(message.reason, message.message, message.source);
             break;
           case "leases":
             this.leases = message.leases;

@@ -36,15 +36,15 @@ const log = jsonLineLogger(data.logLevel, (line) => post({ t: "log", line }));
 
 /** Conditions go to the HTTP thread's Readiness, which GET /ready and the metric read. */
 class ForwardedReadiness extends Readiness {
-  override fail(reason: NotReadyReason, message: string): boolean {
-    const changed = super.fail(reason, message);
-    if (changed) post({ t: "readiness", reason, message });
+  override fail(reason: NotReadyReason, message: string, source = ""): boolean {
+    const changed = super.fail(reason, message, source);
+    if (changed) post({ t: "readiness", reason, source, message });
     return changed;
   }
 
-  override clear(reason: NotReadyReason): boolean {
-    const changed = super.clear(reason);
-    if (changed) post({ t: "readiness", reason, message: null });
+  override clear(reason: NotReadyReason, source = ""): boolean {
+    const changed = super.clear(reason, source);
+    if (changed) post({ t: "readiness", reason, source, message: null });
     return changed;
   }
 }

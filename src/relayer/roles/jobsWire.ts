@@ -88,7 +88,7 @@ export type FromJobs =
   | { t: "reply"; id: number; result: LoadedView | { txHash: `0x${string}` } | MetricsSnapshot }
   | { t: "reply"; id: number; error: WireError }
   | { t: "log"; line: string }
-  | { t: "readiness"; reason: NotReadyReason; message: string | null }
+  | { t: "readiness"; reason: NotReadyReason; source: string; message: string | null }
   | { t: "leases"; leases: string[] }
   /** `currencies`: the served codes in RELAYER_CURRENCIES' order; `primary` the default's (RunningJobs.worker). */
   | { t: "started"; signers: `0x${string}`[]; leases: string[]; currencies: string[]; primary: string }

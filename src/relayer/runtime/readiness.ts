@@ -14,6 +14,11 @@ export type NotReadyReason =
 
 export interface NotReadyCondition {
   reason: NotReadyReason;
+  /**
+   * What holds it, when several parts can (each signer lane: its address). A condition holds while
+   * any of its sources does: one lane funded again does not clear another's.
+   */
+  source: string;
   /** Safe for clients: no secrets, no node or file paths. */
   message: string;
   /** Milliseconds since the epoch. */
@@ -21,24 +26,27 @@ export interface NotReadyCondition {
 }
 
 export class Readiness {
-  private readonly failing = new Map<NotReadyReason, NotReadyCondition>();
+  /** By reason and source. */
+  private readonly failing = new Map<string, NotReadyCondition>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** Reports `reason` (kept as first reported while it holds). Returns true when it is new. */
-  fail(reason: NotReadyReason, message: string): boolean {
-    if (this.failing.has(reason)) return false;
-    this.failing.set(reason, { reason, message, since: this.now() });
+  /** Reports `reason` from `source` (kept as first reported while it holds). Returns true when it is new. */
+  fail(reason: NotReadyReason, message: string, source = ""): boolean {
+    const key = `${reason}\u0000${source}`;
+    if (this.failing.has(key)) return false;
+    this.failing.set(key, { reason, source, message, since: this.now() });
     return true;
   }
 
-  /** Returns true when `reason` was failing. */
-  clear(reason: NotReadyReason): boolean {
-    return this.failing.delete(reason);
+  /** Ends `reason` from `source`; returns true when it was failing. */
+  clear(reason: NotReadyReason, source = ""): boolean {
+    return this.failing.delete(`${reason}\u0000${source}`);
   }
 
+  /** Whether `reason` holds from any source. */
   has(reason: NotReadyReason): boolean {
-    return this.failing.has(reason);
+    return this.conditions().some((c) => c.reason === reason);
   }
 
   conditions(): NotReadyCondition[] {

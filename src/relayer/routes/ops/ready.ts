@@ -35,7 +35,7 @@ export default defineRoute(
     ]);
     // A store that failed for want of space is tried with a real write: it ends the condition.
     if (ctx.readiness.has("storage_unavailable")) await ctx.store.storage?.probe();
-    const reasons = ctx.readiness.conditions().map((c) => c.reason);
+    const reasons = [...new Set(ctx.readiness.conditions().map((c) => c.reason))];
     if (store !== "ok" || chain !== "ok")
       throw new ApiError("not_ready", "a dependency is unavailable", { store, chain, reasons });
     if (reasons.length > 0) {
