@@ -389,8 +389,6 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
       store,
       chain: first.chain,
       currencies: chain.addresses.currencies,
-      accounts: first.accounts,
-      recovery: first.recovery,
       served,
       groupCommit: writerThread
         ? {
@@ -398,7 +396,6 @@ export async function startRelayer(config: RelayerConfig, options: StartOptions 
             insertGuarded: (items) => writerThread.insertAcceptedGuarded(items),
           }
         : undefined,
-      writer: first.writer,
       logger: options.logger,
       metrics,
       readiness,

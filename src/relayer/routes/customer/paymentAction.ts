@@ -3,6 +3,7 @@ import { ApiError } from "../../errors";
 import { PaymentState, type Hex, type PaymentRecord } from "../../domain";
 import type { RouteContext, RouteModule, ServedCurrency } from "../../http/context";
 import { servedByDomain, servedOf } from "../../http/currencies";
+import { storedPayment } from "./orderTimerAction";
 import type { EscrowDigester } from "../../intake/digest";
 import { defineRoute } from "../../http/route";
 import { IdParams, SentTransactionView, SignedPaymentAction as SignedActionBody } from "../../../protocol/schemas";
@@ -32,9 +33,7 @@ export async function paymentCurrency(
   id: string,
   canAccess: (payment: PaymentRecord) => boolean = () => true,
 ): Promise<ServedCurrency> {
-  const record = await ctx.store.payments.get(id.toLowerCase() as Hex);
-  if (!record || !canAccess(record)) throw new ApiError("not_found", "no such payment");
-  return servedOf(ctx, record);
+  return servedOf(ctx, await storedPayment(ctx, id, canAccess));
 }
 
 /**
