@@ -90,3 +90,27 @@ export function withinBand(payAmount: bigint, settleAmount: bigint, reference: R
   const deviation = quoted > expected ? quoted - expected : expected - quoted;
   return deviation * 10_000n <= maxDeviationBps * expected;
 }
+
+/**
+ * What the desk owes back on the payer's leg once the merchant refunded `settleRefunded` of the
+ * settle leg: the same fraction of `payAmount`, rounded up (the payer never gets back less than the
+ * fraction), so a full refund of the settle leg returns exactly `payAmount`. The relayer's mirror
+ * refunds this and the auditor flags a payer's leg refunded less.
+ */
+export function mirroredRefund(settleRefunded: bigint, payAmount: bigint, settleAmount: bigint): bigint {
+  if (settleAmount <= 0n || payAmount <= 0n) throw new RangeError("a leg's amount is positive");
+  if (settleRefunded <= 0n) return 0n;
+  if (settleRefunded >= settleAmount) return payAmount;
+  return (settleRefunded * payAmount + settleAmount - 1n) / settleAmount;
+}
+
+/**
+ * The settle-leg amount the desk asks the merchant for when the payer asks `payRequested` back on
+ * its leg: the same fraction of `settleAmount`, rounded down (the desk never asks the merchant for
+ * more than the payer asked), and all of it when the payer asks for all of its leg.
+ */
+export function mirroredRequest(payRequested: bigint, payAmount: bigint, settleAmount: bigint): bigint {
+  if (settleAmount <= 0n || payAmount <= 0n) throw new RangeError("a leg's amount is positive");
+  if (payRequested >= payAmount) return settleAmount;
+  return (payRequested * settleAmount) / payAmount;
+}
