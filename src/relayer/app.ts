@@ -18,6 +18,7 @@ import { SharedFailureLimiter, SharedTokenBucketLimiter, TokenBucketLimiter } fr
 import { RetentionPruner } from "./http/retention";
 import { RelayQuota } from "./http/relayQuota";
 import { fxDesk } from "./fx/desk";
+import { FxMirror } from "./fx/mirror";
 import type { ChainView } from "./chain/chainView";
 import type { CurrencyAddresses } from "./chain/client";
 import type { ChainWriter } from "./chain/chainWriter";
@@ -133,13 +134,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (failing) readiness.fail("storage_unavailable", "the database cannot be written (disk full or I/O error)");
     else readiness.clear("storage_unavailable");
   });
+  const desk = fxDesk(deps.fx === undefined ? config.fx : deps.fx);
   const ctx: RouteContext = {
     config,
     store,
     chain,
     currencies: deps.currencies,
     served,
-    fx: fxDesk(deps.fx === undefined ? config.fx : deps.fx),
+    fx: desk,
     reports: new MerchantReports({ store, token: () => chain.tokenAddress() }),
     groupCommit,
     inclusion: new InclusionProver(store),
@@ -211,6 +213,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   );
   app.decorate("retention", pruner);
   app.addHook("onReady", async () => pruner.start());
+  // The desk's two legs are kept in step by the process that holds the desk's key.
+  const fxMirror = desk ? new FxMirror(desk, ctx, { intervalMs: config.pollIntervalMs, log: app.log }) : null;
+  app.decorate("fxMirror", fxMirror);
+  if (fxMirror) app.addHook("onReady", async () => fxMirror.start());
   registerMetrics(app, ctx);
 
   void app.register(swagger, {
@@ -239,6 +245,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.addHook("onClose", async () => {
     await pruner.stop();
+    await fxMirror?.stop();
     await groupCommit.close();
     for (const { intake } of served.values()) await intake.close();
   });

@@ -112,6 +112,11 @@ export class FxDesk implements FxDeskService {
     return this.config.deskMerchantId;
   }
 
+  /** The desk key's signature over an EIP-712 digest (the mirror's actions on the two legs). */
+  signDigest(digest: Hex | Uint8Array): Hex {
+    return this.#desk.sign(digest).serialized as Hex;
+  }
+
   private domain(ctx: Ctx): FxDomain {
     const registry = ctx.chain.registryAddress;
     if (!registry || !ctx.chain.hasRole) throw new ApiError("fx_unavailable", "the chain view reads no registry roles");
@@ -212,7 +217,8 @@ export class FxDesk implements FxDeskService {
    * balance is short) are checked before leg 1 is submitted, so such a refusal leaves nothing
    * behind. Leg 1 goes first: if it is refused (the payer's balance, nonce or signature), the desk
    * has paid nothing. Should leg 2 still be refused after leg 1 was accepted (a chain change in
-   * between), the answer says so with leg 1's id, which the desk then refunds in full.
+   * between), the answer says so with leg 1's id, and the mirror (./mirror.ts) refunds leg 1 in full
+   * once it is escrowed.
    */
   async pay(ctx: Ctx, body: FxPaymentSubmission): Promise<FxPaymentView> {
     const quote = parseQuote(body.quote);
