@@ -7,34 +7,11 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { Wallet, ZeroHash, type Signer } from "ethers";
+import { Wallet } from "ethers";
 import type { Hex } from "../../../src/relayer/domain";
-import { Secret } from "../../../src/relayer/config";
-import type { FxConfig } from "../../../src/relayer/config";
-import {
-  FX_QUOTER_ROLE,
-  escrowDomain,
-  ethersTypes,
-  fxDomain,
-  paymentTypes,
-  quoteOrderRef,
-  quoteTypes,
-  type Address,
-  type Payment,
-  type Quote,
-} from "../../../src/protocol";
-import type { FxQuote } from "../../../src/protocol/schemas";
-import { MerchantRegistry__factory, PaymentEscrow__factory, SettlementToken__factory } from "../../../typechain-types";
-import { paymentBody } from "../helpers/api";
-import { HUNDRED_ETH, rpc } from "../helpers/chain";
+import { escrowDomain, ethersTypes, paymentTypes, type Payment, type Quote } from "../../../src/protocol";
 import { startDeployedApi, type DeployedApi } from "../helpers/deployment";
-
-const HOLD = 3_600n;
-/** 1087 USD units buy 1000 EUR units (both tokens have 6 decimals). */
-const RATE = { pay: 1087n, settle: 1000n };
-const SETTLE = 10_000_000n; // 10 EUR
-const PAY = 10_870_000n; // 10.87 USD: SETTLE at RATE
-const ORDER = ethers.id("order-42") as Hex;
+import { fxDeployment, PAY, SETTLE, ORDER, type FxDeploymentOptions } from "./fixtures";
 
 describe("relayer FX desk: a USD payer pays an EUR merchant (two linked legs)", function () {
   this.timeout(120_000);
@@ -44,141 +21,11 @@ describe("relayer FX desk: a USD payer pays an EUR merchant (two linked legs)", 
     api = null;
   });
 
-  async function fund(api: DeployedApi, code: string, who: Wallet, amount: bigint) {
-    const [deployer] = await ethers.getSigners();
-    const c = api.record.currencies.find((x) => x.code === code)!;
-    const token = SettlementToken__factory.connect(c.token.address, deployer);
-    const escrow = PaymentEscrow__factory.connect(c.escrow.address, deployer);
-    await (await token.configureMinter(deployer.address, amount)).wait();
-    await (await token.mint(who.address, amount)).wait();
-    await (await token.connect(who).approve(c.escrow.address, amount)).wait();
-    await (await escrow.connect(who).deposit(amount)).wait();
-  }
-
-  /**
-   * The deployment; merchant 1 the FX desk (owned by the desk key), merchant 2 the EUR merchant; the
-   * quoter holding FX_QUOTER_ROLE unless `grantQuoter` is false; the desk's EUR balance `deskEur`.
-   */
-  async function setUp(options: { grantQuoter?: boolean; deskEur?: bigint } = {}) {
-    const quoter = new Wallet(Wallet.createRandom().privateKey, ethers.provider);
-    const desk = new Wallet(Wallet.createRandom().privateKey, ethers.provider);
-    const customer = new Wallet(Wallet.createRandom().privateKey, ethers.provider);
-    const logs: string[] = [];
-    const fx: FxConfig = {
-      quoterKey: new Secret(quoter.privateKey as `0x${string}`),
-      deskKey: new Secret(desk.privateKey as `0x${string}`),
-      deskMerchantId: 1n,
-      rates: new Map([["USD/EUR", RATE]]),
-      maxDeviationBps: 50n,
-      quoteTtlSeconds: 120n,
-    };
-    api = await startDeployedApi(["USD", "EUR"], {
-      served: ["USD", "EUR"],
-      fx,
-      logStream: { write: (line: string) => logs.push(line) },
-    });
-    const [deployer] = await ethers.getSigners();
-    const registry = MerchantRegistry__factory.connect(api.record.contracts.MerchantRegistry.address, deployer);
-    await (await registry.registerMerchant(desk.address, desk.address, 0, 60n, 86_400n, ZeroHash)).wait();
-    const owner = Wallet.createRandom();
-    await (await registry.registerMerchant(owner.address, owner.address, 100, HOLD, 86_400n, ZeroHash)).wait();
-    const merchantId = 2n;
-    if (options.grantQuoter !== false) await (await registry.grantRole(FX_QUOTER_ROLE, quoter.address)).wait();
-    for (const w of [desk, customer]) await rpc("hardhat_setBalance", [w.address, HUNDRED_ETH]);
-    await fund(api, "USD", customer, PAY * 2n);
-    const deskEur = options.deskEur ?? SETTLE * 5n;
-    if (deskEur > 0n) await fund(api, "EUR", desk, deskEur);
-
-    const escrowOf = (code: string) =>
-      api!.record.currencies.find((c) => c.code === code)!.escrow.address.toLowerCase() as Address;
-    const domain = fxDomain(31337n, api.record.contracts.MerchantRegistry.address.toLowerCase() as Address);
-    const url = api.url;
-    const call = async (path: string, body: unknown) => {
-      const res = await fetch(`${url}${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, text, body: JSON.parse(text) as any };
-    };
-    const askQuote = (overrides: Record<string, unknown> = {}) =>
-      call("/v1/fx/quotes", {
-        payer: customer.address,
-        payCurrency: "USD",
-        settleCurrency: "EUR",
-        merchantId: merchantId.toString(),
-        settleAmount: SETTLE.toString(),
-        orderRef: ORDER,
-        ...overrides,
-      });
-    /** The customer's leg 1 for `quote`, with `overrides`, as POST /v1/fx/payments' `payment`. */
-    const legPayment = async (quote: Quote, overrides: Partial<Payment> = {}): Promise<Payment> => ({
-      payer: customer.address.toLowerCase() as Address,
-      merchantId: 1n,
-      amount: quote.payAmount,
-      orderRef: quoteOrderRef(domain, quote),
-      nonce: 0n,
-      validAfter: 0n,
-      deadline: quote.expiresAt,
-      hold: HOLD,
-      ...overrides,
-    });
-    const signLeg = async (quote: Quote, overrides: Partial<Payment> = {}) => {
-      const payment: Payment = {
-        payer: customer.address.toLowerCase() as Address,
-        merchantId: 1n,
-        amount: quote.payAmount,
-        orderRef: quoteOrderRef(domain, quote),
-        nonce: 0n,
-        validAfter: 0n,
-        deadline: quote.expiresAt,
-        hold: HOLD,
-        ...overrides,
-      };
-      const signature = (await (customer as Signer).signTypedData(
-        escrowDomain(31337n, escrowOf("USD")),
-        ethersTypes(paymentTypes),
-        payment,
-      )) as Hex;
-      return paymentBody(payment, signature, { escrow: escrowOf("USD") });
-    };
-    /** A quote signed by `signer` (default the quoter): what a forger or a stale client sends. */
-    const signQuote = async (quote: Quote, signer: Wallet = quoter) =>
-      (await signer.signTypedData(domain, ethersTypes(quoteTypes), quote)) as Hex;
-    const wire = (q: Quote): FxQuote => ({
-      ...q,
-      payAmount: q.payAmount.toString(),
-      settleAmount: q.settleAmount.toString(),
-      merchantId: q.merchantId.toString(),
-      expiresAt: q.expiresAt.toString(),
-    });
-    const parse = (q: FxQuote): Quote => ({
-      quoteId: q.quoteId as Hex,
-      payToken: q.payToken as Address,
-      settleToken: q.settleToken as Address,
-      payAmount: BigInt(q.payAmount),
-      settleAmount: BigInt(q.settleAmount),
-      merchantId: BigInt(q.merchantId),
-      orderRef: q.orderRef as Hex,
-      expiresAt: BigInt(q.expiresAt),
-    });
-    return {
-      api,
-      quoter,
-      desk,
-      customer,
-      merchantId,
-      logs,
-      askQuote,
-      signLeg,
-      legPayment,
-      signQuote,
-      wire,
-      parse,
-      call,
-      escrowOf,
-    };
+  /** The FX deployment of ./fixtures, closed after the test. */
+  async function setUp(options: FxDeploymentOptions = {}) {
+    const deployment = await fxDeployment(options);
+    api = deployment.api;
+    return deployment;
   }
 
   it("quotes, then takes both legs: USD payer → desk, desk → EUR merchant, linked by the quote's digest", async () => {

@@ -45,6 +45,8 @@ export interface DeployedApiOptions {
   fx?: FxConfig | null;
   /** Where the app's JSON log lines go (default: no logging). */
   logStream?: { write(line: string): unknown };
+  /** The app's clock (AppDeps.clock; default Date.now). */
+  clock?: () => number;
 }
 
 /** Deploys `currencies` (codes, in order; default the deploy script's: USD alone) and starts an API on the record. */
@@ -96,6 +98,7 @@ export async function startDeployedApi(currencies?: string[], options: DeployedA
       currencies: chain.addresses.currencies,
       served: options.served ? served : undefined,
       fx: options.fx ?? null,
+      clock: options.clock,
       logger: options.logStream ? { level: "info", stream: options.logStream } : false,
       metrics: createMetrics({ defaultMetrics: false }),
     });
