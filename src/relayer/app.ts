@@ -134,7 +134,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (failing) readiness.fail("storage_unavailable", "the database cannot be written (disk full or I/O error)");
     else readiness.clear("storage_unavailable");
   });
-  const desk = fxDesk(deps.fx === undefined ? config.fx : deps.fx);
+  const fxConfig = deps.fx === undefined ? config.fx : deps.fx;
+  const desk = fxDesk(fxConfig);
   const ctx: RouteContext = {
     config,
     store,
@@ -214,7 +215,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.decorate("retention", pruner);
   app.addHook("onReady", async () => pruner.start());
   // The desk's two legs are kept in step by the process that holds the desk's key.
-  const fxMirror = desk ? new FxMirror(desk, ctx, { intervalMs: config.pollIntervalMs, log: app.log }) : null;
+  const fxMirror = desk ? new FxMirror(desk, ctx, { intervalMs: fxConfig!.mirrorIntervalMs, log: app.log }) : null;
   app.decorate("fxMirror", fxMirror);
   if (fxMirror) app.addHook("onReady", async () => fxMirror.start());
   registerMetrics(app, ctx);

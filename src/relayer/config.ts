@@ -286,6 +286,7 @@ export const RELAYER_ENV_VARS = [
   "RELAYER_FX_RATES",
   "RELAYER_FX_MAX_DEVIATION_BPS",
   "RELAYER_FX_QUOTE_TTL_SECONDS",
+  "RELAYER_FX_MIRROR_INTERVAL_MS",
   "LOG_LEVEL",
 ] as const;
 
@@ -521,6 +522,8 @@ export interface FxConfig {
   maxDeviationBps: bigint;
   /** Seconds a quote stays valid. */
   quoteTtlSeconds: bigint;
+  /** Period (ms) of the mirror that keeps the two legs in step (src/relayer/fx/mirror.ts); 0: no timer. */
+  mirrorIntervalMs: number;
 }
 
 const FX_KEY = /^(0x)?[0-9a-fA-F]{64}$/;
@@ -541,7 +544,8 @@ const fxUint = (name: string, value: string | undefined, fallback: bigint): bigi
 /**
  * RELAYER_FX_QUOTER_KEY, RELAYER_FX_DESK_KEY, RELAYER_FX_DESK_MERCHANT_ID and RELAYER_FX_RATES
  * ("USD/EUR=1087:1000,EUR/USD=1000:1087": pay units : settle units) turn the desk on together;
- * RELAYER_FX_MAX_DEVIATION_BPS (default 50) and RELAYER_FX_QUOTE_TTL_SECONDS (default 120) tune it.
+ * RELAYER_FX_MAX_DEVIATION_BPS (default 50), RELAYER_FX_QUOTE_TTL_SECONDS (default 120) and
+ * RELAYER_FX_MIRROR_INTERVAL_MS (default 5000; 0 runs no mirror timer) tune it.
  * Null when none of the four is set; a partial set is a ConfigError.
  */
 export function loadFxConfig(env: RelayerEnv): FxConfig | null {
@@ -553,7 +557,11 @@ export function loadFxConfig(env: RelayerEnv): FxConfig | null {
   ] as const;
   const set = required.filter((name) => (env[name] ?? "") !== "");
   // Read whatever is set, as every setting is (RELAYER_ENV_VARS is checked against what is read).
-  const tuning = [env.RELAYER_FX_MAX_DEVIATION_BPS, env.RELAYER_FX_QUOTE_TTL_SECONDS];
+  const tuning = [
+    env.RELAYER_FX_MAX_DEVIATION_BPS,
+    env.RELAYER_FX_QUOTE_TTL_SECONDS,
+    env.RELAYER_FX_MIRROR_INTERVAL_MS,
+  ];
   if (set.length === 0) {
     if (tuning.some((v) => (v ?? "") !== "")) {
       throw new ConfigError(`RELAYER_FX_* tuning is set but the FX desk is not: it needs ${required.join(", ")}`);
@@ -578,6 +586,10 @@ export function loadFxConfig(env: RelayerEnv): FxConfig | null {
   if (deskMerchantId === 0n) throw new ConfigError("RELAYER_FX_DESK_MERCHANT_ID must be a merchant id (1 or more)");
   const maxDeviationBps = fxUint("RELAYER_FX_MAX_DEVIATION_BPS", env.RELAYER_FX_MAX_DEVIATION_BPS, 50n);
   if (maxDeviationBps > 10_000n) throw new ConfigError("RELAYER_FX_MAX_DEVIATION_BPS is at most 10000");
+  const mirrorInterval = fxUint("RELAYER_FX_MIRROR_INTERVAL_MS", env.RELAYER_FX_MIRROR_INTERVAL_MS, 5_000n);
+  // A timer's delay is a 32-bit integer; an hour is already far longer than a mirror should wait.
+  if (mirrorInterval > 3_600_000n) throw new ConfigError("RELAYER_FX_MIRROR_INTERVAL_MS is at most 3600000");
+  const mirrorIntervalMs = Number(mirrorInterval);
   return {
     quoterKey: fxKey("RELAYER_FX_QUOTER_KEY", env.RELAYER_FX_QUOTER_KEY!),
     deskKey: fxKey("RELAYER_FX_DESK_KEY", env.RELAYER_FX_DESK_KEY!),
@@ -585,5 +597,6 @@ export function loadFxConfig(env: RelayerEnv): FxConfig | null {
     rates,
     maxDeviationBps,
     quoteTtlSeconds: fxUint("RELAYER_FX_QUOTE_TTL_SECONDS", env.RELAYER_FX_QUOTE_TTL_SECONDS, 120n),
+    mirrorIntervalMs,
   };
 }

@@ -182,8 +182,9 @@ export interface MirrorPass {
 export class FxMirror {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
+  private last: Promise<unknown> = Promise.resolve();
   private readonly holder = `fx-mirror:${randomBytes(8).toString("hex")}`;
-  /** Actions sent and not yet seen applied, by key: not sent again before their time is up. */
+  /** Actions sent (or refused) and not yet seen applied, by key: not tried again before their time is up. */
   private readonly inFlight = new Map<string, number>();
 
   constructor(
@@ -213,8 +214,17 @@ export class FxMirror {
     return (this.options.actionTtlSeconds ?? 600) * 1000;
   }
 
-  /** One pass over every pair that may need an action, under the mirror's lease. */
-  async runOnce(): Promise<MirrorPass> {
+  /**
+   * One pass over every pair that may need an action, under the mirror's lease. Passes of one
+   * instance never overlap (the timer's and a caller's): each waits for the one before.
+   */
+  runOnce(): Promise<MirrorPass> {
+    const pass = this.last.then(() => this.pass());
+    this.last = pass.catch(() => undefined);
+    return pass;
+  }
+
+  private async pass(): Promise<MirrorPass> {
     const pass: MirrorPass = { sent: [], failed: [], leader: false };
     const now = this.ctx.clock();
     const leaseTtl = Math.max(3 * this.options.intervalMs, 30_000);
@@ -241,6 +251,8 @@ export class FxMirror {
           pass.sent.push({ kind: action.kind, paymentId: action.leg.id, txHash: null });
           continue;
         }
+        // Tried again once its time is up: the legs may have moved on by then.
+        this.inFlight.set(key, now + this.ttlMs);
         const code = isApiError(error) ? error.code : "internal";
         pass.failed.push({ kind: action.kind, paymentId: action.leg.id, code });
         this.options.log?.warn(

@@ -22,8 +22,13 @@ import {
 } from "../../../src/protocol";
 import type { FxQuote } from "../../../src/protocol/schemas";
 import { MerchantRegistry__factory, PaymentEscrow__factory, SettlementToken__factory } from "../../../typechain-types";
+import { BatchTree, encodeBatch, paymentFields } from "../../../src/protocol";
+import { BatchState, PaymentState, type PaymentRecord } from "../../../src/relayer/domain";
+import { applyEscrowPage, decodeEscrowLogs } from "../../../src/relayer/jobs/logApplier";
+import { NO_LEDGER } from "../../../src/relayer/ledger/listener";
+import type { RawLog } from "../../../src/relayer/chain/rawTypes";
 import { paymentBody } from "../helpers/api";
-import { HUNDRED_ETH, rpc } from "../helpers/chain";
+import { HUNDRED_ETH, latestTimestamp, rpc } from "../helpers/chain";
 import { startDeployedApi, type DeployedApi } from "../helpers/deployment";
 
 export const HOLD = 3_600n;
@@ -40,6 +45,8 @@ export interface FxDeploymentOptions {
   deskEur?: bigint;
   /** The app's clock (default Date.now). */
   clock?: () => number;
+  /** The mirror's timer (default 0: none). */
+  mirrorIntervalMs?: number;
 }
 
 export type FxDeployment = Awaited<ReturnType<typeof fxDeployment>>;
@@ -71,6 +78,8 @@ export async function fxDeployment(options: FxDeploymentOptions = {}) {
     rates: new Map([["USD/EUR", RATE]]),
     maxDeviationBps: 50n,
     quoteTtlSeconds: 120n,
+    // Unless a test says otherwise, it runs the mirror's passes itself.
+    mirrorIntervalMs: options.mirrorIntervalMs ?? 0,
   };
   const api = await startDeployedApi(["USD", "EUR"], {
     served: ["USD", "EUR"],
@@ -180,5 +189,102 @@ export async function fxDeployment(options: FxDeploymentOptions = {}) {
     parse,
     call,
     escrowOf,
+  };
+}
+
+/**
+ * A clock on chain time (the in-process chain may run ahead of the wall clock after earlier tests):
+ * signed deadlines and quote expiries the app computes are then the chain's. `advance` moves it on.
+ */
+export async function chainClock(): Promise<{ now: () => number; advance(ms: number): void }> {
+  let offset = Number(await latestTimestamp()) * 1000 - Date.now();
+  return { now: () => Date.now() + offset, advance: (ms) => (offset += ms) };
+}
+
+/** Quotes SETTLE for merchant 2 and pays it through POST /v1/fx/payments; the two legs' stored ids. */
+export async function payAcross(d: FxDeployment): Promise<{ pay: Hex; settle: Hex }> {
+  const quoted = await d.askQuote();
+  if (quoted.status !== 201) throw new Error(`quote: ${quoted.text}`);
+  const paid = await d.call("/v1/fx/payments", {
+    quote: quoted.body.quote,
+    quoteSignature: quoted.body.quoteSignature,
+    payment: await d.signLeg(d.parse(quoted.body.quote), { nonce: BigInt(quoted.body.payment.message.nonce) }),
+  });
+  if (paid.status !== 201) throw new Error(`pay: ${paid.text}`);
+  return { pay: paid.body.pay.id as Hex, settle: paid.body.settle.id as Hex };
+}
+
+const currencyOf = (d: FxDeployment, code: string) => d.api.record.currencies.find((c) => c.code === code)!;
+
+/** The escrow of `code`, connected to `runner`. */
+export const escrowOn = (d: FxDeployment, code: string, runner: Signer) =>
+  PaymentEscrow__factory.connect(currencyOf(d, code).escrow.address, runner);
+
+/**
+ * Escrows the stored payments `ids` of currency `code` in one batch on chain and records the batch
+ * in that currency's store view, as the batcher, submitter and watcher would.
+ */
+export async function escrowStored(d: FxDeployment, code: string, ids: Hex[]): Promise<void> {
+  const store = d.api.store.forCurrency(code);
+  const records = await Promise.all(ids.map(async (id) => (await store.payments.get(id))!));
+  const [deployer] = await ethers.getSigners();
+  const escrow = escrowOn(d, code, deployer);
+  const batchId = (await escrow.batchCount()) + 1n;
+  const items = records.map((r) => ({ payment: paymentFields(r), signature: r.signature }));
+  const tx = await escrow.payBatch(encodeBatch(items));
+  const receipt = (await tx.wait())!;
+  const tree = new BatchTree(ids);
+  const batch = await store.batches.create(ids);
+  await store.batches.update(batch.key, {
+    state: BatchState.Confirmed,
+    batchId,
+    root: tree.root,
+    txHash: tx.hash as Hex,
+    blockNumber: BigInt(receipt.blockNumber),
+    blockHash: receipt.blockHash as Hex,
+  });
+  // Untouched, a payment is releasable at its tranche's time: the batch block's time plus its hold.
+  const blockTime = BigInt((await receipt.getBlock()).timestamp);
+  await store.payments.update(
+    records.map((r, leafIndex) => ({
+      id: r.id,
+      state: PaymentState.Escrowed,
+      fields: { batchId, leafIndex, txHash: tx.hash as Hex, batchKey: batch.key, releaseAt: blockTime + r.hold },
+    })),
+  );
+  await applyChain(d, code);
+}
+
+/** Applies every log of `code`'s escrow so far to its store view, as its chain watcher does. */
+export async function applyChain(d: FxDeployment, code: string): Promise<void> {
+  const store = d.api.store.forCurrency(code);
+  const logs = await ethers.provider.getLogs({ address: currencyOf(d, code).escrow.address, fromBlock: 0 });
+  const raw: RawLog[] = logs.map((l) => ({
+    address: l.address.toLowerCase() as Hex,
+    topics: l.topics.map((t) => t.toLowerCase() as Hex),
+    data: l.data.toLowerCase() as Hex,
+    blockNumber: BigInt(l.blockNumber),
+    blockHash: l.blockHash.toLowerCase() as Hex,
+    transactionHash: l.transactionHash.toLowerCase() as Hex,
+    removed: l.removed,
+  }));
+  const [deployer] = await ethers.getSigners();
+  await store.transaction(() =>
+    applyEscrowPage(store, decodeEscrowLogs(raw), Date.now(), NO_LEDGER, deployer.address.toLowerCase() as Hex),
+  );
+}
+
+/** The stored payment `id`, with what the escrow call of an action on it takes. */
+export async function onChain(
+  d: FxDeployment,
+  id: Hex,
+): Promise<{ record: PaymentRecord; fields: Payment; inclusion: { batchId: bigint; proof: Hex[] } }> {
+  const record = (await d.api.store.payments.get(id))!;
+  const batch = (await d.api.store.batches.get(record.batchKey!))!;
+  const tree = new BatchTree(batch.paymentIds);
+  return {
+    record,
+    fields: paymentFields(record),
+    inclusion: { batchId: record.batchId!, proof: tree.proof(record.leafIndex!) },
   };
 }

@@ -26,7 +26,8 @@ describe("relayer FX desk settings", function () {
       ["USD/EUR", { pay: 1087n, settle: 1000n }],
       ["EUR/USD", { pay: 1000n, settle: 1087n }],
     ]);
-    expect([fx.maxDeviationBps, fx.quoteTtlSeconds]).to.deep.equal([50n, 120n]);
+    expect([fx.maxDeviationBps, fx.quoteTtlSeconds, fx.mirrorIntervalMs]).to.deep.equal([50n, 120n, 5_000]);
+    expect(loadFxConfig({ ...FULL, RELAYER_FX_MIRROR_INTERVAL_MS: "0" })!.mirrorIntervalMs).to.equal(0);
     const shown = `${JSON.stringify({ q: fx.quoterKey, d: fx.deskKey })} ${inspect(fx)} ${String(fx.deskKey)}`;
     expect(shown).to.not.include("1a1a1a");
     expect(shown).to.not.include("2b2b2b");
@@ -46,8 +47,14 @@ describe("relayer FX desk settings", function () {
       [{ ...FULL, RELAYER_FX_DESK_MERCHANT_ID: "0" }, /RELAYER_FX_DESK_MERCHANT_ID/],
       [{ ...FULL, RELAYER_FX_MAX_DEVIATION_BPS: "10001" }, /at most 10000/],
       [{ ...FULL, RELAYER_FX_QUOTE_TTL_SECONDS: "-1" }, /RELAYER_FX_QUOTE_TTL_SECONDS/],
+      [{ ...FULL, RELAYER_FX_MIRROR_INTERVAL_MS: "3600001" }, /RELAYER_FX_MIRROR_INTERVAL_MS is at most 3600000/],
+      [
+        { ...FULL, RELAYER_FX_MIRROR_INTERVAL_MS: "5s" },
+        /RELAYER_FX_MIRROR_INTERVAL_MS must be a non-negative integer/,
+      ],
       // Tuning without a desk is a setting that would silently do nothing.
       [{ RELAYER_FX_QUOTE_TTL_SECONDS: "60" }, /tuning is set but the FX desk is not/],
+      [{ RELAYER_FX_MIRROR_INTERVAL_MS: "1000" }, /tuning is set but the FX desk is not/],
     ];
     for (const [env, message] of bad) {
       expect(() => loadFxConfig(env))

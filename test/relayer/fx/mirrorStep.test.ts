@@ -93,8 +93,9 @@ describe("relayer FX mirror: mirrorStep", () => {
     });
     // A full refund of the settle leg returns the pay leg exactly, also from a request or a rejection.
     for (const state of [PaymentState.Refunded]) {
-      expect(mirrorStep(legs({ state: PaymentState.RefundRequested }, { state, refunded: SETTLE }), at(0), GRACE))
-        .to.deep.include({ kind: "refund_pay_leg", totalRefund: PAY });
+      expect(
+        mirrorStep(legs({ state: PaymentState.RefundRequested }, { state, refunded: SETTLE }), at(0), GRACE),
+      ).to.deep.include({ kind: "refund_pay_leg", totalRefund: PAY });
     }
   });
 
@@ -115,9 +116,9 @@ describe("relayer FX mirror: mirrorStep", () => {
         GRACE,
       ),
     ).to.equal(null);
-    expect(mirrorStep(legs(pay, { state: PaymentState.Held, timer: timer({ refundRequests: 1 }) }), at(0), GRACE)).to.equal(
-      null,
-    );
+    expect(
+      mirrorStep(legs(pay, { state: PaymentState.Held, timer: timer({ refundRequests: 1 }) }), at(0), GRACE),
+    ).to.equal(null);
     // Asking for all of the pay leg asks for all that is still held of the settle leg.
     const all = { ...pay, timer: timer({ refundRequests: 1, request: { ...request, amount: PAY } }) };
     expect(mirrorStep(legs(all, { refunded: 1_000n }), at(0), GRACE)).to.deep.include({
