@@ -57,7 +57,9 @@ export type MirrorAction =
   /** The merchant rejected the settle leg's request: the desk rejects the traveller's, who may escalate it. */
   | { kind: "reject_pay_request"; leg: PaymentRecord; ordinal: bigint }
   /** The traveller escalated its request to a dispute: the desk escalates the settle leg's. */
-  | { kind: "escalate_settle_request"; leg: PaymentRecord; ordinal: bigint };
+  | { kind: "escalate_settle_request"; leg: PaymentRecord; ordinal: bigint }
+  /** The traveller's leg was released (confirmed, or its hold ended): the desk confirms the merchant's. */
+  | { kind: "confirm_settle_leg"; leg: PaymentRecord };
 
 /** The escrow holds the payment (PaymentLifecycle._loadHeld): a refund may answer it. */
 const HELD: readonly PaymentState[] = [
@@ -68,6 +70,8 @@ const HELD: readonly PaymentState[] = [
 ];
 /** On its clock, with no request open: extensions and new requests are taken. */
 const RUNNING: readonly PaymentState[] = [PaymentState.Escrowed, PaymentState.Held];
+/** Released to its merchant (the desk, for the pay leg). */
+const RELEASED: readonly PaymentState[] = [PaymentState.Released, PaymentState.Settled];
 /** The settle leg never was or never will be escrowed. */
 const FAILED: readonly PaymentState[] = [PaymentState.Rejected, PaymentState.Expired];
 
@@ -107,6 +111,10 @@ export function mirrorStep({ pay, settle }: FxLegs, nowMs: number, graceMs: numb
       };
     }
     return null;
+  }
+  if (RELEASED.includes(pay.state)) {
+    // The traveller confirmed delivery (or let the hold end): the merchant is paid now, not at its own hold's end.
+    return HELD.includes(settle.state) ? { kind: "confirm_settle_leg", leg: settle } : null;
   }
   if (pay.state === PaymentState.RefundRequested && pay.timer?.request) {
     if (settle.state === PaymentState.RefundRejected) {
@@ -266,7 +274,8 @@ export class FxMirror {
 
   /**
    * The pairs that may need an action: every pay leg the escrow holds or that is disputed (refunds,
-   * requests, escalations), and every settle leg on its clock (its pay leg may have failed).
+   * requests, escalations), and every settle leg the escrow holds (its pay leg may have been
+   * released or have failed).
    */
   private async *pairs(): AsyncGenerator<FxLegs> {
     const seen = new Set<Hex>();
@@ -275,7 +284,7 @@ export class FxMirror {
       seen.add(pay.orderRef);
       yield { pay, settle: await this.partner(pay, { payer: this.desk.deskAddress }) };
     }
-    for await (const settle of this.list({ payer: this.desk.deskAddress, states: [...RUNNING] })) {
+    for await (const settle of this.list({ payer: this.desk.deskAddress, states: [...HELD] })) {
       if (seen.has(settle.orderRef)) continue;
       const pay = await this.partner(settle, { merchantId: this.desk.deskMerchantId });
       if (pay) yield { pay, settle };
@@ -364,6 +373,10 @@ export class FxMirror {
           relayCalls.rejectRefundRequestWithSignature({ payment, ordinal, deadline, signature }),
         );
       }
+      case "confirm_settle_leg": {
+        const signature = this.desk.signDigest(currency.digester.confirmation(paymentId, deadline));
+        return writer.confirmWithSignature({ payment, inclusion: await inclusion(), deadline, signature });
+      }
       case "escalate_settle_request": {
         const { ordinal } = action;
         const signature = this.desk.signDigest(escalationDigest(domain, { paymentId, ordinal, deadline }));
@@ -382,6 +395,8 @@ function actionKey(action: MirrorAction): string {
       return `${action.kind}:${action.leg.id}:${action.totalRefund}`;
     case "request_settle_refund":
       return `${action.kind}:${action.leg.id}:${action.ordinal}:${action.amount}`;
+    case "confirm_settle_leg":
+      return `${action.kind}:${action.leg.id}`;
     default:
       return `${action.kind}:${action.leg.id}:${action.ordinal}`;
   }

@@ -138,6 +138,20 @@ describe("relayer FX mirror: the desk keeps the two legs in step", function () {
     expect((await d.api.store.payments.get(settle))!.state).to.equal(PaymentState.Disputed);
   });
 
+  it("confirms the merchant's leg when the traveller confirms delivery on its own", async () => {
+    const { d, mirror } = await setUp();
+    const { pay, settle } = await escrowedPair(d);
+    const payLeg = await onChain(d, pay);
+    await escrowOn(d, "USD", d.customer).confirm(payLeg.fields, payLeg.inclusion);
+    await applyChain(d, "USD");
+    expect((await mirror.runOnce()).sent.map((s) => [s.kind, s.paymentId])).to.deep.equal([
+      ["confirm_settle_leg", settle],
+    ]);
+    await applyChain(d, "EUR");
+    expect((await d.api.store.payments.get(settle))!.state).to.equal(PaymentState.Released);
+    expect((await mirror.runOnce()).sent).to.deep.equal([]);
+  });
+
   it("refunds in full a pay leg whose settle leg never came, after the grace and under the mirror's lease only", async () => {
     const { d, mirror, clock, usdBalance } = await setUp();
     // The traveller's leg alone, as when the desk's leg was refused after it (or the desk crashed between).

@@ -171,6 +171,17 @@ describe("relayer FX mirror: mirrorStep", () => {
     }
   });
 
+  it("confirms the merchant's leg once the traveller's was released, whatever the merchant's leg's step", () => {
+    for (const state of [PaymentState.Released, PaymentState.Settled]) {
+      for (const settleState of [PaymentState.Escrowed, PaymentState.Held, PaymentState.RefundRequested]) {
+        const step = mirrorStep(legs({ state }, { state: settleState }), at(0), GRACE);
+        expect(step, `${state}/${settleState}`).to.deep.include({ kind: "confirm_settle_leg" });
+        expect(step!.leg.id).to.equal(legs().settle!.id);
+      }
+      expect(mirrorStep(legs({ state }, { state: PaymentState.Disputed }), at(0), GRACE)).to.equal(null);
+    }
+  });
+
   it("does nothing for a settled pair", () => {
     expect(mirrorStep(legs({ state: PaymentState.Released }, { state: PaymentState.Released }), at(0), GRACE)).to.equal(
       null,
