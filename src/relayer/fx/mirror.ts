@@ -177,7 +177,7 @@ export interface FxMirrorOptions {
 const PAGE = 200;
 const LEASE = "fx-mirror";
 
-type Ctx = Pick<RouteContext, "store" | "served" | "inclusion" | "clock">;
+type Ctx = Pick<RouteContext, "store" | "served" | "inclusion" | "clock" | "metrics">;
 
 /** One pass's outcome: the actions sent and those the escrow or the relayer refused. */
 export interface MirrorPass {
@@ -248,6 +248,7 @@ export class FxMirror {
         const sent = await this.send(action);
         this.inFlight.set(key, now + this.ttlMs);
         pass.sent.push({ kind: action.kind, paymentId: action.leg.id, txHash: sent?.txHash ?? null });
+        this.ctx.metrics.fxMirrorActions.inc({ action: action.kind, result: "sent" });
         this.options.log?.info(
           { action: action.kind, paymentId: action.leg.id, txHash: sent?.txHash ?? null },
           "fx mirror action sent",
@@ -257,12 +258,14 @@ export class FxMirror {
           // Queued for the currency's workers (role api): it will be sent.
           this.inFlight.set(key, now + this.ttlMs);
           pass.sent.push({ kind: action.kind, paymentId: action.leg.id, txHash: null });
+          this.ctx.metrics.fxMirrorActions.inc({ action: action.kind, result: "sent" });
           continue;
         }
         // Tried again once its time is up: the legs may have moved on by then.
         this.inFlight.set(key, now + this.ttlMs);
         const code = isApiError(error) ? error.code : "internal";
         pass.failed.push({ kind: action.kind, paymentId: action.leg.id, code });
+        this.ctx.metrics.fxMirrorActions.inc({ action: action.kind, result: code });
         this.options.log?.warn(
           { action: action.kind, paymentId: action.leg.id, code, err: errorMessage(error) },
           "fx mirror action refused",

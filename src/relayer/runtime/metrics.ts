@@ -33,6 +33,8 @@ export interface RelayerMetrics {
   readonly groupCommitDuration: Histogram;
   /** Intake decisions by outcome (accepted, duplicate, or the error code). */
   readonly intakeResults: Counter<"result" | "currency">;
+  /** The FX mirror's actions by kind and result (sent, or the refusal's code). */
+  readonly fxMirrorActions: Counter<"action" | "result">;
   /** Payments by relayer state, from the store. */
   readonly paymentsByState: Gauge<"state" | "currency">;
   /** Payments per batch sent on chain (chain jobs). */
@@ -103,6 +105,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Relay
       name: "relayer_intake_results_total",
       help: "Intake decisions by result and currency",
       labelNames: ["result", "currency"],
+      registers,
+    }),
+    fxMirrorActions: new Counter({
+      name: "relayer_fx_mirror_actions_total",
+      help: "FX mirror actions by kind and result (sent, or the refusal's code)",
+      labelNames: ["action", "result"],
       registers,
     }),
     paymentsByState: new Gauge({

@@ -150,6 +150,8 @@ describe("relayer FX mirror: the desk keeps the two legs in step", function () {
     await applyChain(d, "EUR");
     expect((await d.api.store.payments.get(settle))!.state).to.equal(PaymentState.Released);
     expect((await mirror.runOnce()).sent).to.deep.equal([]);
+    const metrics = await (await fetch(`${d.api.url}/metrics`)).text();
+    expect(metrics).to.include('relayer_fx_mirror_actions_total{action="confirm_settle_leg",result="sent"} 1');
   });
 
   it("refunds in full a pay leg whose settle leg never came, after the grace and under the mirror's lease only", async () => {
@@ -223,6 +225,8 @@ describe("relayer FX mirror: the desk keeps the two legs in step", function () {
       "again once its time is up",
     ).to.deep.equal(["invalid_signature"]);
     expect((await d.api.store.payments.get(pay))!.refunded).to.equal(0n);
+    const metrics = await (await fetch(`${d.api.url}/metrics`)).text();
+    expect(metrics).to.include('relayer_fx_mirror_actions_total{action="refund_pay_leg",result="invalid_signature"} 2');
     // The refusal is logged, and the desk's key is not.
     const logged = d.logs.filter((line) => line.includes("fx mirror action refused"));
     expect(logged).to.have.length(2);
