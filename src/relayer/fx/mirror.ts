@@ -27,6 +27,7 @@ import { RelayPendingError, type SentTransaction } from "../chain/chainWriter";
 import { relayCalls } from "../chain/relayCalls";
 import type { RouteContext, ServedCurrency } from "../http/context";
 import { errorMessage } from "../runtime/log";
+import { PeriodicTask } from "../runtime/periodic";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -188,8 +189,10 @@ export interface MirrorPass {
 }
 
 export class FxMirror {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private readonly task = new PeriodicTask(
+    () => this.runOnce(),
+    (error: unknown) => this.options.log?.warn({ err: errorMessage(error) }, "fx mirror pass failed"),
+  );
   private last: Promise<unknown> = Promise.resolve();
   private readonly holder = `fx-mirror:${randomBytes(8).toString("hex")}`;
   /** Actions sent (or refused) and not yet seen applied, by key: not tried again before their time is up. */
@@ -202,20 +205,11 @@ export class FxMirror {
   ) {}
 
   start(): void {
-    if (this.timer || this.options.intervalMs <= 0) return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.runOnce()
-        .catch((error: unknown) => this.options.log?.warn({ err: errorMessage(error) }, "fx mirror pass failed"))
-        .finally(() => (this.running = null));
-    }, this.options.intervalMs);
-    this.timer.unref();
+    this.task.start(this.options.intervalMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   private get ttlMs(): number {

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { RelayerStore } from "../store/types";
+import { PeriodicTask } from "../runtime/periodic";
 
 /** Rows deleted per statement: each delete is short, so intake's commits are never held up for long. */
 const PRUNE_CHUNK = 1_000;
@@ -20,8 +21,10 @@ export interface RetentionOptions {
  * alive) and in chunks, so a large backlog after a long downtime never blocks writes for long.
  */
 export class RetentionPruner {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private readonly task = new PeriodicTask(
+    () => this.prune(),
+    (error: unknown) => this.log?.warn({ err: error }, "retention pruning failed"),
+  );
 
   constructor(
     private readonly store: RelayerStore,
@@ -31,20 +34,11 @@ export class RetentionPruner {
   ) {}
 
   start(): void {
-    if (this.timer || this.options.intervalMs <= 0) return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.prune()
-        .catch((error: unknown) => this.log?.warn({ err: error }, "retention pruning failed"))
-        .finally(() => (this.running = null));
-    }, this.options.intervalMs);
-    this.timer.unref();
+    this.task.start(this.options.intervalMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   /** One pass; returns how many rows of each kind were deleted. */

@@ -26,9 +26,8 @@ import { BatchTree, encodeBatch, paymentFields } from "../../../src/protocol";
 import { BatchState, PaymentState, type PaymentRecord } from "../../../src/relayer/domain";
 import { applyEscrowPage, decodeEscrowLogs } from "../../../src/relayer/jobs/logApplier";
 import { NO_LEDGER } from "../../../src/relayer/ledger/listener";
-import type { RawLog } from "../../../src/relayer/chain/rawTypes";
 import { paymentBody } from "../helpers/api";
-import { HUNDRED_ETH, latestTimestamp, rpc } from "../helpers/chain";
+import { escrowLogsSoFar, HUNDRED_ETH, latestTimestamp, rpc } from "../helpers/chain";
 import { startDeployedApi, type DeployedApi } from "../helpers/deployment";
 
 export const HOLD = 3_600n;
@@ -135,17 +134,7 @@ export async function fxDeployment(options: FxDeploymentOptions = {}) {
     ...overrides,
   });
   const signLeg = async (quote: Quote, overrides: Partial<Payment> = {}) => {
-    const payment: Payment = {
-      payer: customer.address.toLowerCase() as Address,
-      merchantId: 1n,
-      amount: quote.payAmount,
-      orderRef: quoteOrderRef(domain, quote),
-      nonce: 0n,
-      validAfter: 0n,
-      deadline: quote.expiresAt,
-      hold: HOLD,
-      ...overrides,
-    };
+    const payment = await legPayment(quote, overrides);
     const signature = (await (customer as Signer).signTypedData(
       escrowDomain(31337n, escrowOf("USD")),
       ethersTypes(paymentTypes),
@@ -258,16 +247,7 @@ export async function escrowStored(d: FxDeployment, code: string, ids: Hex[]): P
 /** Applies every log of `code`'s escrow so far to its store view, as its chain watcher does. */
 export async function applyChain(d: FxDeployment, code: string): Promise<void> {
   const store = d.api.store.forCurrency(code);
-  const logs = await ethers.provider.getLogs({ address: currencyOf(d, code).escrow.address, fromBlock: 0 });
-  const raw: RawLog[] = logs.map((l) => ({
-    address: l.address.toLowerCase() as Hex,
-    topics: l.topics.map((t) => t.toLowerCase() as Hex),
-    data: l.data.toLowerCase() as Hex,
-    blockNumber: BigInt(l.blockNumber),
-    blockHash: l.blockHash.toLowerCase() as Hex,
-    transactionHash: l.transactionHash.toLowerCase() as Hex,
-    removed: l.removed,
-  }));
+  const raw = await escrowLogsSoFar(currencyOf(d, code).escrow.address);
   const [deployer] = await ethers.getSigners();
   await store.transaction(() =>
     applyEscrowPage(store, decodeEscrowLogs(raw), Date.now(), NO_LEDGER, deployer.address.toLowerCase() as Hex),

@@ -25,6 +25,7 @@ import type { RetryOptions } from "../../../src/relayer/chain/rpcErrors";
 import { createPipeline, type Pipeline, type PipelineConfig, type PipelineOptions } from "../../../src/relayer/jobs";
 import type { Clock } from "../../../src/relayer/runtime/clock";
 import type { Logger } from "../../../src/relayer/runtime/log";
+import { toRawLogs, type JsonRpcLog, type RawLog } from "../../../src/relayer/chain/rawTypes";
 
 // ------------------------------------------------------------------ JSON-RPC over HTTP
 
@@ -128,6 +129,11 @@ export async function startRpcBridge(): Promise<RpcBridge> {
 }
 
 // ------------------------------------------------------------------ chain controls
+
+/** Every log `address` emitted so far, as the node sends them to the relayer (RawLogs). */
+export async function escrowLogsSoFar(address: string): Promise<RawLog[]> {
+  return toRawLogs(await rpc<JsonRpcLog[]>("eth_getLogs", [{ address, fromBlock: "0x0", toBlock: "latest" }]));
+}
 
 export const rpc = <T = unknown>(method: string, params: unknown[] = []): Promise<T> =>
   hre.network.provider.request({ method, params }) as Promise<T>;

@@ -11,10 +11,10 @@ import { expect } from "chai";
 import { BatchTree, paymentFields, REFUND_REASONS } from "../../../src/protocol";
 import { PaymentState, type Hex } from "../../../src/relayer/domain";
 import { applyEscrowPage, decodeEscrowLogs } from "../../../src/relayer/jobs/logApplier";
-import type { RawLog } from "../../../src/relayer/chain/rawTypes";
 import { NO_LEDGER } from "../../../src/relayer/ledger/listener";
 import { ONE_DAY, signConfirmation, signDispute, signRefund, usd } from "../../escrow/fixtures";
 import { escrowInStore, signedPayment, useApi, type ApiHarness } from "../helpers/api";
+import { escrowLogsSoFar } from "../helpers/chain";
 
 describe("relayer API: order timers", function () {
   let h: ApiHarness;
@@ -24,17 +24,7 @@ describe("relayer API: order timers", function () {
 
   /** Applies every escrow log so far to the store, as the chain watcher does (re-applying changes nothing). */
   async function applyChain(): Promise<void> {
-    const provider = h.f.escrow.runner!.provider!;
-    const logs = await provider.getLogs({ address: await h.f.escrow.getAddress(), fromBlock: 0, toBlock: "latest" });
-    const raw: RawLog[] = logs.map((l) => ({
-      address: l.address.toLowerCase() as Hex,
-      topics: l.topics.map((t) => t.toLowerCase() as Hex),
-      data: l.data.toLowerCase() as Hex,
-      blockNumber: BigInt(l.blockNumber),
-      blockHash: l.blockHash.toLowerCase() as Hex,
-      transactionHash: l.transactionHash.toLowerCase() as Hex,
-      removed: l.removed,
-    }));
+    const raw = await escrowLogsSoFar(await h.f.escrow.getAddress());
     const page = decodeEscrowLogs(raw);
     await h.store.transaction(() =>
       applyEscrowPage(h.store, page, h.clock(), NO_LEDGER, h.f.relayer.address.toLowerCase() as Hex),
