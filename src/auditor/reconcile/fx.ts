@@ -154,39 +154,46 @@ export function checkFx(
       mismatches.push(...pairFindings({ orderRef, pay, settle }, now, grace, options.rates, bandBps));
       continue;
     }
-    const lone = pay ?? settles[0];
-    // Until its deadline the partner may still be escrowed (each currency's batcher runs on its
-    // own), and the mirror then has the grace to refund the lone leg in full.
-    if (now <= lone.deadline + grace) continue;
-    const returned = lone.side === "pay" ? lone.payment.refunded : refundedByMerchant(lone.payment);
-    if (returned >= lone.payment.amount) continue;
-    mismatches.push(
-      lone.side === "pay"
-        ? finding({
-            check: "fx.unpaired-pay-leg",
-            subject: legName(lone),
-            message:
-              `the traveller paid the desk ${amountText(lone.payment.amount)} for orderRef ${orderRef}, no settle leg ` +
-              `was escrowed in another currency by its deadline ${lone.deadline}, and the desk refunded ` +
-              `${amountText(returned)} of it`,
-            expected: lone.payment.amount,
-            actual: returned,
-            events: legEvents(lone),
-          })
-        : finding({
-            check: "fx.unpaired-settle-leg",
-            subject: legName(lone),
-            message:
-              `the desk paid merchant ${lone.payment.merchantId} ${amountText(lone.payment.amount)} for orderRef ` +
-              `${orderRef}, no pay leg to the desk was escrowed in another currency by its deadline ` +
-              `${lone.deadline}, and ${amountText(returned)} of it came back`,
-            expected: lone.payment.amount,
-            actual: returned,
-            events: legEvents(lone),
-          }),
-    );
+    // A pay leg without a settle leg in another currency, and a settle leg without a pay leg in
+    // another currency, are each unpaired.
+    for (const lone of [pay, settles[0]]) {
+      if (lone) mismatches.push(...loneLegFindings(lone, orderRef, now, grace));
+    }
   }
   return { deskOwners, legs, pairs, mismatches };
+}
+
+function loneLegFindings(lone: FxLeg, orderRef: Hex, now: bigint, grace: bigint): Mismatch[] {
+  // Until its deadline the partner may still be escrowed (each currency's batcher runs on its
+  // own), and the mirror then has the grace to refund the lone leg in full.
+  if (now <= lone.deadline + grace) return [];
+  const returned = lone.side === "pay" ? lone.payment.refunded : refundedByMerchant(lone.payment);
+  if (returned >= lone.payment.amount) return [];
+  return [
+    lone.side === "pay"
+      ? finding({
+          check: "fx.unpaired-pay-leg",
+          subject: legName(lone),
+          message:
+            `the traveller paid the desk ${amountText(lone.payment.amount)} for orderRef ${orderRef}, no settle leg ` +
+            `was escrowed in another currency by its deadline ${lone.deadline}, and the desk refunded ` +
+            `${amountText(returned)} of it`,
+          expected: lone.payment.amount,
+          actual: returned,
+          events: legEvents(lone),
+        })
+      : finding({
+          check: "fx.unpaired-settle-leg",
+          subject: legName(lone),
+          message:
+            `the desk paid merchant ${lone.payment.merchantId} ${amountText(lone.payment.amount)} for orderRef ` +
+            `${orderRef}, no pay leg to the desk was escrowed in another currency by its deadline ` +
+            `${lone.deadline}, and ${amountText(returned)} of it came back`,
+          expected: lone.payment.amount,
+          actual: returned,
+          events: legEvents(lone),
+        }),
+  ];
 }
 
 function pairFindings(
