@@ -42,8 +42,8 @@ Rebuilds StablePay's ledger from the chain's events alone and reconciles it with
   --quiet                no progress lines on stderr
   -h, --help             this text
 
-Exit codes: 0 clean (or the proof verifies), 1 mismatches found (or the proof does not
-verify), 2 usage, connection, deployment or state-file errors.`;
+Exit codes: 0 clean (or the proof verifies), 1 mismatches or FX findings (or the proof
+does not verify), 2 usage, connection, deployment or state-file errors.`;
 
 export interface CliOptions {
   help: boolean;
