@@ -1,5 +1,6 @@
 /** Command-line parsing of the auditor: flags to typed options, or a UsageError (exit code 2). */
 import { parseArgs } from "node:util";
+import type { Rate } from "../protocol";
 import { reportDay, ReportDayError, type ReportDay } from "../protocol/reports";
 import { UsageError } from "./errors";
 import type { Hex } from "./types";
@@ -30,11 +31,19 @@ Rebuilds StablePay's ledger from the chain's events alone and reconciles it with
   --tz <IANA zone>       the time zone of that day (default UTC), e.g. Asia/Shanghai
   --merchant <id>        only this merchant's files (default: every merchant with events)
   --credit <merchantId>  print the merchant's credit record (JSON) instead
+  --fx-desk <merchantId> after the currencies, pair the FX desk's cross-currency legs by
+                         orderRef (every currency is audited at one block; writes
+                         <out>/fx/); findings count as mismatches
+  --fx-rate <PAY/SETTLE=p:s>  reference rate of a pair, p pay units for s settle units
+                         (repeatable), e.g. USD/EUR=1087:1000: pairs outside the band are findings
+  --fx-band-bps <n>      the band around a reference rate (default 50, the relayer's)
+  --fx-grace <seconds>   time the desk has to refund after a leg's deadline or a merchant's
+                         refund (default 3600)
   --quiet                no progress lines on stderr
   -h, --help             this text
 
-Exit codes: 0 clean (or the proof verifies), 1 mismatches found (or the proof does not
-verify), 2 usage, connection, deployment or state-file errors.`;
+Exit codes: 0 clean (or the proof verifies), 1 mismatches or FX findings (or the proof
+does not verify), 2 usage, connection, deployment or state-file errors.`;
 
 export interface CliOptions {
   help: boolean;
@@ -55,10 +64,12 @@ export interface CliOptions {
   day?: ReportDay;
   merchant?: bigint;
   credit?: bigint;
+  /** --fx-desk and its settings: the cross-currency pairing check after the audits. */
+  fx?: { deskMerchantId: bigint; rates: Map<string, Rate>; bandBps?: bigint; graceSeconds?: bigint };
 }
 
 export function parseCli(argv: readonly string[]): CliOptions {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | string[] | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -80,6 +91,10 @@ export function parseCli(argv: readonly string[]): CliOptions {
         tz: { type: "string" },
         merchant: { type: "string" },
         credit: { type: "string" },
+        "fx-desk": { type: "string" },
+        "fx-rate": { type: "string", multiple: true },
+        "fx-band-bps": { type: "string" },
+        "fx-grace": { type: "string" },
         quiet: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -111,6 +126,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     options.payment = payment as Hex;
   }
   parseReportOptions(options, text);
+  parseFxOptions(options, text, (values["fx-rate"] as string[] | undefined) ?? []);
   if (options.rpc !== undefined && !/^(https?|wss?):\/\//.test(options.rpc))
     throw new UsageError(`--rpc must be an http(s) or ws(s) URL, not "${options.rpc}"`);
   return options;
@@ -141,6 +157,42 @@ function parseReportOptions(options: CliOptions, text: (name: string) => string 
     if (e instanceof ReportDayError) throw new UsageError(`--${e.field}: ${e.message}`);
     throw e;
   }
+}
+
+const FX_RATE = /^([A-Z0-9]{2,12})\/([A-Z0-9]{2,12})=(\d{1,30}):(\d{1,30})$/;
+
+/** --fx-desk with its --fx-rate, --fx-band-bps and --fx-grace: a full audit of every currency only. */
+function parseFxOptions(options: CliOptions, text: (name: string) => string | undefined, rateArgs: string[]): void {
+  const desk = merchantId(text("fx-desk"), "--fx-desk");
+  const band = text("fx-band-bps");
+  const grace = text("fx-grace");
+  if (desk === undefined) {
+    if (rateArgs.length > 0 || band !== undefined || grace !== undefined)
+      throw new UsageError("--fx-rate, --fx-band-bps and --fx-grace go with --fx-desk");
+    return;
+  }
+  if (options.payment !== undefined || options.reports !== undefined || options.credit !== undefined)
+    throw new UsageError("--fx-desk goes with a full audit, not with --payment, --reports or --credit");
+  if (options.currency !== undefined || options.stateFile !== undefined)
+    throw new UsageError("--fx-desk pairs legs across every currency: drop --currency and --state-file");
+  const rates = new Map<string, Rate>();
+  for (const arg of rateArgs) {
+    const match = FX_RATE.exec(arg);
+    if (!match || BigInt(match[3]) === 0n || BigInt(match[4]) === 0n)
+      throw new UsageError(`--fx-rate must be PAY/SETTLE=payUnits:settleUnits (positive), not "${arg}"`);
+    const pair = `${match[1]}/${match[2]}`;
+    if (rates.has(pair)) throw new UsageError(`--fx-rate ${pair} given twice`);
+    rates.set(pair, { pay: BigInt(match[3]), settle: BigInt(match[4]) });
+  }
+  const bandBps = block(band, "--fx-band-bps");
+  if (bandBps !== undefined && bandBps > 10_000n) throw new UsageError("--fx-band-bps is at most 10000");
+  if (bandBps !== undefined && rates.size === 0) throw new UsageError("--fx-band-bps goes with --fx-rate");
+  options.fx = {
+    deskMerchantId: desk,
+    rates,
+    ...(bandBps !== undefined ? { bandBps } : {}),
+    ...(grace !== undefined ? { graceSeconds: block(grace, "--fx-grace") } : {}),
+  };
 }
 
 function merchantId(value: string | undefined, flag: string): bigint | undefined {

@@ -1,6 +1,7 @@
 /**
  * The auditor's command line (`npm run audit -- --network <name>`): a full audit with reports, or
- * with --payment the proof of one payment. Exit codes: 0 clean, 1 mismatches, 2 could not audit.
+ * with --payment the proof of one payment; with --fx-desk, the FX pairing check across the audited
+ * currencies after them. Exit codes: 0 clean, 1 mismatches (or FX findings), 2 could not audit.
  * `main` takes its I/O and (for tests) a ready client, and returns the exit code.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -8,9 +9,11 @@ import path from "node:path";
 import { createPublicClient, http, webSocket, type PublicClient } from "viem";
 import { deploymentsDirFromEnv, type CurrencyDeployment, type DeploymentRecord } from "../chain/deployments";
 import { parseCli, rpcUrlFor, USAGE, type CliOptions } from "./args";
-import { preflight, runAudit, scanChain } from "./audit";
-import { isAuditError, MerchantNotFoundError, UsageError } from "./errors";
+import { preflight, runAudit, scanChain, type AuditResult } from "./audit";
+import { ConnectionError, isAuditError, MerchantNotFoundError, UsageError } from "./errors";
+import { runFxAudit } from "./fx";
 import { proofText, provePayment } from "./proof";
+import { fxSummaryText, fxVerdict, writeFxReports } from "./report/fx";
 import { plain } from "./report/json";
 import { creditOf, merchantsOf, orderRefsFromChain, reportEventsOf, writeMerchantReports } from "./report/merchant";
 import { summaryText } from "./report/summary";
@@ -57,7 +60,24 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     const outRoot = options.out ?? path.join("audit-out", record.network);
     if (oneOnly) return await singleTask(options, io, client, targetOf(record, currencies[0]), outRoot);
 
+    if (options.fx) {
+      if (currencies.length < 2) throw new UsageError("--fx-desk needs a deployment with two currencies or more");
+      const unknown = [...options.fx.rates.keys()]
+        .flatMap((pair) => pair.split("/"))
+        .filter((code) => !record.currencies.some((c) => c.code === code));
+      if (unknown.length > 0) {
+        throw new UsageError(
+          `--fx-rate names ${unknown.join(", ")}: the deployment has ${record.currencies.map((c) => c.code).join(", ")}`,
+        );
+      }
+      // Every currency at one block: a leg and its partner are judged at the same moment.
+      options.toBlock ??= await client.getBlockNumber({ cacheTime: 0 }).catch((e: unknown) => {
+        throw new ConnectionError(`Cannot reach the RPC endpoint: ${(e as Error).message.split("\n")[0]}`, e);
+      });
+    }
+
     const verdicts: string[] = [];
+    const results: AuditResult[] = [];
     let exitCode = 0;
     for (const currency of currencies) {
       if (verdicts.length > 0) io.stdout("");
@@ -70,6 +90,19 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       const clean = result.mismatches.length === 0;
       if (!clean) exitCode = 1;
       verdicts.push(`${currency.code} ${clean ? "clean" : `${result.mismatches.length} mismatches`}`);
+      if (options.fx) results.push(result);
+    }
+    if (options.fx) {
+      const fx = await runFxAudit({ client, results, ...options.fx });
+      io.stdout("");
+      io.stdout(fxSummaryText(fx));
+      const outDir = path.join(outRoot, "fx");
+      const files = writeFxReports(fx, outDir);
+      io.stdout(`\nWrote ${files.length} files to ${outDir}: ${files.map((f) => path.relative(outDir, f)).join(", ")}`);
+      if (fx.mismatches.length > 0) exitCode = 1;
+      if (currencies.length > 1) io.stdout(`\nCurrencies: ${verdicts.join(", ")}`);
+      io.stdout(`${currencies.length > 1 ? "" : "\n"}${fxVerdict(fx)}`);
+      return exitCode;
     }
     if (currencies.length > 1) io.stdout(`\nCurrencies: ${verdicts.join(", ")}`);
     return exitCode;

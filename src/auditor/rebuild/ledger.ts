@@ -243,6 +243,8 @@ export interface StatementLine {
 export interface MerchantState {
   id: bigint;
   owner: Address;
+  /** Every owner key it has had, in order (the FX pairing knows the desk's legs by their payer). */
+  owners: Address[];
   payout: Address;
   feeBps: number;
   /** Hold bounds: each payment names its own hold (seconds), within [minHold, maxHold] when escrowed. */

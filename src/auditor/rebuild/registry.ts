@@ -21,6 +21,7 @@ export function applyRegistryEvent(r: Replay, e: RegistryEvent): void {
       merchants.set(merchantId, {
         id: merchantId,
         owner,
+        owners: [owner],
         payout,
         feeBps,
         minHold,
@@ -62,7 +63,9 @@ export function applyRegistryEvent(r: Replay, e: RegistryEvent): void {
     }
     case "MerchantOwnerRotated": {
       const m = r.merchant(e.args.merchantId, e.ref);
-      if (m) m.owner = e.args.newOwner;
+      if (!m) return;
+      m.owner = e.args.newOwner;
+      m.owners.push(e.args.newOwner);
       return;
     }
     case "MerchantStatusChanged": {

@@ -7,9 +7,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { PublicClient } from "viem";
-import { escrowDomain } from "../../protocol";
+import { escrowDomain, type Payment } from "../../protocol";
 import {
   collectOrderRefs,
+  collectSignedPayments,
   creditRecord,
   REPORT_KINDS,
   reportCsv,
@@ -47,17 +48,31 @@ export function orderRefsFromChain(
   return collectOrderRefs(
     events.map((e) => ({ kind: e.kind, txHash: e.txHash, paymentId: "paymentId" in e ? e.paymentId : undefined })),
     escrowDomain(target.chainId, target.escrow),
-    async (hash) => {
-      try {
-        return (await client.getTransaction({ hash })).input;
-      } catch (e) {
-        throw new ConnectionError(
-          `eth_getTransactionByHash(${hash}) failed: ${(e as Error).message.split("\n")[0]}`,
-          e,
-        );
-      }
-    },
+    transactionInput(client),
   );
+}
+
+/** The signed fields (orderRef, deadline, hold, ...) of the payments `escrowed` names, from their transactions' calldata. */
+export function signedPaymentsFromChain(
+  client: PublicClient,
+  target: AuditTarget,
+  escrowed: readonly { txHash: Hex; paymentId: Hex }[],
+): Promise<Map<Hex, Payment>> {
+  return collectSignedPayments(
+    escrowed.map((e) => ({ kind: "escrowed", ...e })),
+    escrowDomain(target.chainId, target.escrow),
+    transactionInput(client),
+  );
+}
+
+function transactionInput(client: PublicClient): (hash: Hex) => Promise<Hex> {
+  return async (hash) => {
+    try {
+      return (await client.getTransaction({ hash })).input;
+    } catch (e) {
+      throw new ConnectionError(`eth_getTransactionByHash(${hash}) failed: ${(e as Error).message.split("\n")[0]}`, e);
+    }
+  };
 }
 
 /** Writes the day's three files for each merchant; returns the paths written. */
