@@ -1,6 +1,6 @@
 /** Command-line parsing of the auditor: flags to typed options, or a UsageError (exit code 2). */
 import { parseArgs } from "node:util";
-import type { Rate } from "../protocol";
+import { parseRateEntry, type Rate } from "../protocol";
 import { reportDay, ReportDayError, type ReportDay } from "../protocol/reports";
 import { UsageError } from "./errors";
 import type { Hex } from "./types";
@@ -159,8 +159,6 @@ function parseReportOptions(options: CliOptions, text: (name: string) => string 
   }
 }
 
-const FX_RATE = /^([A-Z0-9]{2,12})\/([A-Z0-9]{2,12})=(\d{1,30}):(\d{1,30})$/;
-
 /** --fx-desk with its --fx-rate, --fx-band-bps and --fx-grace: a full audit of every currency only. */
 function parseFxOptions(options: CliOptions, text: (name: string) => string | undefined, rateArgs: string[]): void {
   const desk = merchantId(text("fx-desk"), "--fx-desk");
@@ -177,12 +175,10 @@ function parseFxOptions(options: CliOptions, text: (name: string) => string | un
     throw new UsageError("--fx-desk pairs legs across every currency: drop --currency and --state-file");
   const rates = new Map<string, Rate>();
   for (const arg of rateArgs) {
-    const match = FX_RATE.exec(arg);
-    if (!match || BigInt(match[3]) === 0n || BigInt(match[4]) === 0n)
-      throw new UsageError(`--fx-rate must be PAY/SETTLE=payUnits:settleUnits (positive), not "${arg}"`);
-    const pair = `${match[1]}/${match[2]}`;
-    if (rates.has(pair)) throw new UsageError(`--fx-rate ${pair} given twice`);
-    rates.set(pair, { pay: BigInt(match[3]), settle: BigInt(match[4]) });
+    const parsed = parseRateEntry(arg);
+    if (!parsed) throw new UsageError(`--fx-rate must be PAY/SETTLE=payUnits:settleUnits (positive), not "${arg}"`);
+    if (rates.has(parsed.pair)) throw new UsageError(`--fx-rate ${parsed.pair} given twice`);
+    rates.set(parsed.pair, parsed.rate);
   }
   const bandBps = block(band, "--fx-band-bps");
   if (bandBps !== undefined && bandBps > 10_000n) throw new UsageError("--fx-band-bps is at most 10000");

@@ -73,6 +73,19 @@ export interface Rate {
   settle: bigint;
 }
 
+const RATE_ENTRY = /^([A-Z][A-Z0-9]{1,11})\/([A-Z][A-Z0-9]{1,11})=([1-9][0-9]{0,29}):([1-9][0-9]{0,29})$/;
+
+/**
+ * A reference rate as operators write it, `PAY/SETTLE=payUnits:settleUnits` (`USD/EUR=1087:1000`,
+ * token units, positive integers): the relayer's RELAYER_FX_RATES and the auditor's --fx-rate. Null
+ * when `entry` is not one.
+ */
+export function parseRateEntry(entry: string): { pair: string; rate: Rate } | null {
+  const match = RATE_ENTRY.exec(entry);
+  if (!match) return null;
+  return { pair: `${match[1]}/${match[2]}`, rate: { pay: BigInt(match[3]), settle: BigInt(match[4]) } };
+}
+
 /** `payAmount` for `settleAmount` at `rate`, rounded up: the payer never pays less than the rate. */
 export function payAmountFor(settleAmount: bigint, rate: Rate): bigint {
   if (rate.pay <= 0n || rate.settle <= 0n) throw new RangeError("a rate's terms are positive");

@@ -4,7 +4,7 @@ import path from "node:path";
 import { inspect } from "node:util";
 import { loadWebhookSettings, type WebhookSettings } from "./webhooks/settings";
 import { CURRENCY_CODE_PATTERN } from "../protocol/schemas/common";
-import type { Rate } from "../protocol/fx";
+import { parseRateEntry, type Rate } from "../protocol/fx";
 
 /** Retry and timing constants: named, so behaviour is tunable and greppable. */
 export const DEFAULTS = {
@@ -527,7 +527,6 @@ export interface FxConfig {
 }
 
 const FX_KEY = /^(0x)?[0-9a-fA-F]{64}$/;
-const FX_PAIR = /^([A-Z][A-Z0-9]{1,11})\/([A-Z][A-Z0-9]{1,11})=([1-9][0-9]*):([1-9][0-9]*)$/;
 
 const fxKey = (name: string, value: string): Secret<`0x${string}`> => {
   // Never echo the value: a malformed key may still be most of a real one.
@@ -578,9 +577,9 @@ export function loadFxConfig(env: RelayerEnv): FxConfig | null {
     .RELAYER_FX_RATES!.split(",")
     .map((e) => e.trim())
     .filter(Boolean)) {
-    const match = FX_PAIR.exec(entry);
-    if (!match) throw new ConfigError(`RELAYER_FX_RATES: "${entry}" is not PAY/SETTLE=payUnits:settleUnits`);
-    rates.set(`${match[1]}/${match[2]}`, { pay: BigInt(match[3]), settle: BigInt(match[4]) });
+    const parsed = parseRateEntry(entry);
+    if (!parsed) throw new ConfigError(`RELAYER_FX_RATES: "${entry}" is not PAY/SETTLE=payUnits:settleUnits`);
+    rates.set(parsed.pair, parsed.rate);
   }
   const deskMerchantId = fxUint("RELAYER_FX_DESK_MERCHANT_ID", env.RELAYER_FX_DESK_MERCHANT_ID, 0n);
   if (deskMerchantId === 0n) throw new ConfigError("RELAYER_FX_DESK_MERCHANT_ID must be a merchant id (1 or more)");

@@ -12,6 +12,9 @@ import {
   FX_QUOTER_ROLE,
   ethersTypes,
   fxDomain,
+  mirroredRefund,
+  mirroredRequest,
+  parseRateEntry,
   payAmountFor,
   quoteDigest,
   quoteOrderRef,
@@ -97,5 +100,44 @@ describe("protocol: FX quotes", function () {
         },
       ),
     );
+  });
+
+  it("mirroredRefund: the settle leg's refunded share of the pay leg, rounded up, exact in full; fast-check", () => {
+    expect(mirroredRefund(0n, 10_870_000n, 10_000_000n)).to.equal(0n);
+    expect(mirroredRefund(3_333_333n, 10_870_000n, 10_000_000n)).to.equal(3_623_333n);
+    expect(mirroredRefund(10_000_000n, 10_870_000n, 10_000_000n)).to.equal(10_870_000n);
+    expect(() => mirroredRefund(1n, 0n, 1n)).to.throw(RangeError);
+    fc.assert(
+      fc.property(fc.bigInt(1n, 10n ** 30n), fc.bigInt(1n, 10n ** 30n), fc.bigInt(0n, 10n ** 30n), (pay, settle, r) => {
+        const owed = mirroredRefund(r, pay, settle);
+        const refunded = r > settle ? settle : r;
+        // owed / pay ≥ refunded / settle, by less than one unit of the pay token.
+        expect(owed * settle >= refunded * pay).to.equal(true);
+        if (owed > 0n) expect((owed - 1n) * settle < refunded * pay).to.equal(true);
+        expect(owed <= pay).to.equal(true);
+      }),
+    );
+  });
+
+  it("mirroredRequest: the pay leg's asked share of the settle leg, rounded down, all of it when all is asked", () => {
+    expect(mirroredRequest(5_435_000n, 10_870_000n, 10_000_000n)).to.equal(5_000_000n);
+    expect(mirroredRequest(1n, 10_870_000n, 10_000_000n)).to.equal(0n);
+    expect(mirroredRequest(10_870_000n, 10_870_000n, 10_000_000n)).to.equal(10_000_000n);
+    expect(() => mirroredRequest(1n, 1n, 0n)).to.throw(RangeError);
+  });
+
+  it("parseRateEntry: PAY/SETTLE=payUnits:settleUnits in positive integers, nothing else", () => {
+    expect(parseRateEntry("USD/EUR=1087:1000")).to.deep.equal({ pair: "USD/EUR", rate: { pay: 1087n, settle: 1000n } });
+    for (const bad of [
+      "USD/EUR=1.087",
+      "USD/EUR=0:1",
+      "USD/EUR=01:1",
+      "usd/EUR=1:1",
+      "USDEUR=1:1",
+      "USD/EUR=1:1 ",
+      "1USD/EUR=1:1",
+    ]) {
+      expect(parseRateEntry(bad), bad).to.equal(null);
+    }
   });
 });

@@ -238,9 +238,11 @@ export class FxMirror {
       if (!action) continue;
       const key = actionKey(action);
       if (this.inFlight.has(key)) continue;
+      // Sent, queued or refused, it is not tried again before its time is up: by then the legs
+      // show its effect, or have moved on.
+      this.inFlight.set(key, now + this.ttlMs);
       try {
         const sent = await this.send(action);
-        this.inFlight.set(key, now + this.ttlMs);
         pass.sent.push({ kind: action.kind, paymentId: action.leg.id, txHash: sent?.txHash ?? null });
         this.ctx.metrics.fxMirrorActions.inc({ action: action.kind, result: "sent" });
         this.options.log?.info(
@@ -250,13 +252,10 @@ export class FxMirror {
       } catch (error) {
         if (error instanceof RelayPendingError) {
           // Queued for the currency's workers (role api): it will be sent.
-          this.inFlight.set(key, now + this.ttlMs);
           pass.sent.push({ kind: action.kind, paymentId: action.leg.id, txHash: null });
           this.ctx.metrics.fxMirrorActions.inc({ action: action.kind, result: "sent" });
           continue;
         }
-        // Tried again once its time is up: the legs may have moved on by then.
-        this.inFlight.set(key, now + this.ttlMs);
         const code = isApiError(error) ? error.code : "internal";
         pass.failed.push({ kind: action.kind, paymentId: action.leg.id, code });
         this.ctx.metrics.fxMirrorActions.inc({ action: action.kind, result: code });
