@@ -42,7 +42,7 @@
  * the run then waits for escrow forever, so pair it with BENCH_ACCEPT_ONLY=1), BENCH_NODE_LOG=1 keeps
  * the hardhat node's per-call console log on (off by default: nothing reads it during the bench).
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import type { Wallet } from "ethers";
@@ -52,7 +52,6 @@ import path from "node:path";
 import { DEFAULTS, type RelayerEnv } from "../src/relayer/config";
 import { escrowEvents } from "../src/localnet/events";
 import { startLocalChain, type LocalChain, type Merchant, type SignedPayment } from "../src/localnet/network";
-import { PROJECT_ROOT } from "../src/localnet/paths";
 import { createDatabase, dropDatabase, ensurePostgres } from "../src/localnet/postgres";
 import { waitFor } from "../src/localnet/wait";
 import { assertLayoutSupported, launchLayout, stopLayout, type BenchRelayer } from "./lib/layout";
@@ -65,7 +64,8 @@ import {
   sqliteReader,
   type StoreReader,
 } from "./lib/storeCheck";
-import { processCpuSeconds, type LoadgenConfig, type LoadgenResult } from "./loadgen";
+import { processCpuSeconds, type LoadgenResult } from "./loadgen";
+import { runLoadgen } from "./lib/loadgenProcess";
 
 const env = process.env;
 const int = (name: string, fallback: number): number => {
@@ -228,34 +228,6 @@ async function signPhases(
     const file = path.join(dir, `${name}.jsonl`);
     fs.writeFileSync(file, payments.map((p) => JSON.stringify(p.body)).join("\n") + "\n");
     return { name, mode, file, payments };
-  });
-}
-
-function runLoadgen(
-  config: LoadgenConfig,
-  onResult: (result: LoadgenResult) => void,
-  onSpawn: (pid: number) => void,
-): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        require.resolve("ts-node/dist/bin.js"),
-        "--transpile-only",
-        path.join(PROJECT_ROOT, "bench", "loadgen.ts"),
-        JSON.stringify(config),
-      ],
-      { cwd: PROJECT_ROOT, stdio: ["ignore", "pipe", "inherit"] },
-    );
-    onSpawn(child.pid!);
-    let partial = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      const lines = (partial + chunk.toString()).split("\n");
-      partial = lines.pop() ?? "";
-      for (const line of lines) if (line.trim()) onResult(JSON.parse(line) as LoadgenResult);
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => (code === 0 ? resolve(child.pid!) : reject(new Error(`loadgen exited with ${code}`))));
   });
 }
 

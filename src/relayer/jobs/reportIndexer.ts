@@ -4,8 +4,9 @@
  * credit routes read one table instead of the node (docs/REPORTS.md, "Where the events come from").
  *
  * - It reads the escrow's report events from its cursor in pages, with each block's time (one read
- *   per block that has events) and each escrowing transaction's calldata (one read per transaction,
- *   for the payments' order references), and stores a page and the cursor in one transaction.
+ *   per block that has events) and the payments' order references: from the store for payments this
+ *   relayer took in, else from the escrowing transaction's calldata (one read per transaction). It
+ *   stores a page and the cursor in one transaction.
  * - It indexes up to the block the chain watcher counts safe (head minus confirmations, or the
  *   node's `finalized` block in FINALITY=finalized mode), so a merchant sees an event in its files
  *   and credit record when the relayer moves the payment's state, not a reorg window later.
@@ -209,12 +210,16 @@ export class ReportIndexer extends Job {
       });
       if (event) events.push(event);
     }
-    const refs = await collectOrderRefs(
-      events.map((e) => ({ kind: e.kind, txHash: e.txHash, paymentId: "paymentId" in e ? e.paymentId : undefined })),
-      this.domain,
-      (hash) => this.input(hash),
-      READ_CONCURRENCY,
-    );
+    // A payment this relayer took in has its orderRef in the store, under an id that is the digest
+    // of its signed fields: only the others' calldata is read (and their ids recomputed).
+    const escrowed = events.filter((e) => e.kind === "escrowed");
+    const stored = await this.store.payments.getMany(escrowed.map((e) => e.paymentId));
+    const refs = new Map<Hex, Hex>([...stored].map(([id, p]) => [id, p.orderRef]));
+    const others = escrowed.filter((e) => !stored.has(e.paymentId));
+    if (others.length > 0) {
+      const read = await collectOrderRefs(others, this.domain, (hash) => this.input(hash), READ_CONCURRENCY);
+      for (const [id, ref] of read) refs.set(id, ref);
+    }
     return events.map((event) => ({
       currency: this.store.defaultCurrency,
       event,
