@@ -223,6 +223,29 @@ describe("auditor: FX pairing check", function () {
     ]);
   });
 
+  it("fx.order-ref-unknown: a leg escrowed without a packed batch in its calldata cannot be paired", async function () {
+    const orderRef = ref("wallet-paid");
+    const pay = await chain.walletLeg("USD", {
+      payer: chain.traveller,
+      merchantId: chain.deskId,
+      amount: PAY,
+      orderRef,
+    });
+    await chain.leg("EUR", {
+      payer: chain.desk,
+      merchantId: chain.merchantId,
+      amount: SETTLE,
+      orderRef,
+      deadline: pay.payment.deadline,
+    });
+    // Before the deadline and grace: the unreadable leg is the only finding.
+    const m = only(await fxAudit(), "fx.order-ref-unknown");
+    expect(m.subject).to.equal(`USD payment ${pay.id.toLowerCase()}`);
+    // Past them, the settle leg it would have paired with is unpaired as well.
+    await increaseTime(hre, QUOTE_TTL + BigInt(GRACE) + 1n);
+    expect(checks(await fxAudit())).to.have.members(["fx.order-ref-unknown", "fx.unpaired-settle-leg"]);
+  });
+
   it("fx.rate-out-of-band: a pair outside the band around the reference rate, only when a rate is given", async function () {
     await pair(ref("dear"), { pay: units(11), settle: SETTLE });
     expect((await fxAudit()).mismatches, "no reference rate").to.deep.equal([]);
