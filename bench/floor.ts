@@ -25,32 +25,16 @@ import { measureRecoversPerSecond } from "./lib/recovery";
 import { signInWorkers, type PaymentPlan } from "./lib/signing";
 import { runLoadgen } from "./lib/loadgenProcess";
 import type { LoadgenResult } from "./loadgen";
+import { envInt, log, median } from "./lib/knobs";
 
-const env = process.env;
-const int = (name: string, fallback: number): number => {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
-  return value;
-};
-const RUNS = Math.max(1, int("BENCH_RUNS", 5));
-const PER_RUN = Math.max(1, int("BENCH_PAYMENTS_PER_RUN", 7_000));
-const WARMUP = int("BENCH_WARMUP_PAYMENTS", 2_000);
-const CONCURRENCY = Math.max(1, int("BENCH_CONCURRENCY", 128));
-const WORKERS = int("FLOOR_SIGNATURE_WORKERS", DEFAULTS.signatureWorkers);
+const RUNS = Math.max(1, envInt("BENCH_RUNS", 5));
+const PER_RUN = Math.max(1, envInt("BENCH_PAYMENTS_PER_RUN", 7_000));
+const WARMUP = envInt("BENCH_WARMUP_PAYMENTS", 2_000);
+const CONCURRENCY = Math.max(1, envInt("BENCH_CONCURRENCY", 128));
+const WORKERS = envInt("FLOOR_SIGNATURE_WORKERS", DEFAULTS.signatureWorkers);
 const PAYERS = 700;
 const CHAIN_ID = 31_337n;
 const ESCROW: Hex = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
-
-const log = (message: string, fields: Record<string, unknown> = {}) =>
-  process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), msg: message, ...fields })}\n`);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 /** Starts the floor server; resolves with its process and port once it listens. */
 function startFloor(): Promise<{ pid: number; port: number; stop(): void }> {

@@ -66,15 +66,9 @@ import {
 } from "./lib/storeCheck";
 import { processCpuSeconds, type LoadgenResult } from "./loadgen";
 import { runLoadgen } from "./lib/loadgenProcess";
+import { envInt, log, median } from "./lib/knobs";
 
 const env = process.env;
-const int = (name: string, fallback: number): number => {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
-  return value;
-};
 
 /** `--name value` from the command line, or undefined. */
 function flag(name: string): string | undefined {
@@ -102,18 +96,18 @@ const API_INSTANCES = (() => {
 /** api instances and a worker as separate processes (always for PostgreSQL; SQLite only if asked). */
 const SPLIT = STORE === "postgres" || API_INSTANCES > 1;
 
-const RUNS = Math.max(1, int("BENCH_RUNS", 5));
-const PER_RUN = Math.max(1, int("BENCH_PAYMENTS_PER_RUN", 7_000));
-const BATCH_PAYMENTS = int("BENCH_BATCH_PAYMENTS", 7_000);
+const RUNS = Math.max(1, envInt("BENCH_RUNS", 5));
+const PER_RUN = Math.max(1, envInt("BENCH_PAYMENTS_PER_RUN", 7_000));
+const BATCH_PAYMENTS = envInt("BENCH_BATCH_PAYMENTS", 7_000);
 /**
  * Single payments sent before the measured runs and not counted in the headline: the relayer is a
  * long-running service, and its first seconds (V8 compiling the hot paths, the first read of every
  * payer's account) are start-up, not throughput. Printed as `warmup` all the same.
  */
-const WARMUP = int("BENCH_WARMUP_PAYMENTS", 2_000);
-const BATCH_REQUEST_SIZE = Math.max(1, int("BENCH_BATCH_SIZE", 250));
-const CONCURRENCY = Math.max(1, int("BENCH_CONCURRENCY", 128));
-const BATCH_MAX_SIZE = int("BENCH_BATCH_MAX_SIZE", DEFAULTS.batchMaxSize);
+const WARMUP = envInt("BENCH_WARMUP_PAYMENTS", 2_000);
+const BATCH_REQUEST_SIZE = Math.max(1, envInt("BENCH_BATCH_SIZE", 250));
+const CONCURRENCY = Math.max(1, envInt("BENCH_CONCURRENCY", 128));
+const BATCH_MAX_SIZE = envInt("BENCH_BATCH_MAX_SIZE", DEFAULTS.batchMaxSize);
 const MERCHANTS = 4;
 /** No state change in the store for this long while waiting for escrow fails the run. */
 const STALL_MS = 120_000;
@@ -126,9 +120,6 @@ const NONCE_WINDOW = 64;
  * window (10 x 5 + 10 + 3 = 63 nonces), enough to reuse cached chain reads.
  */
 const PER_PAYER_PER_RUN = 10;
-
-const log = (message: string, fields: Record<string, unknown> = {}) =>
-  process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), msg: message, ...fields })}\n`);
 
 interface Phase {
   name: string;
@@ -173,12 +164,6 @@ interface CpuSample {
   loadgen: number;
   /** The PostgreSQL server (0 with SQLite). */
   postgres: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function signPhases(

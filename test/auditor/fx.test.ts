@@ -60,9 +60,12 @@ describe("auditor: FX pairing check", function () {
     return fx.mismatches[0];
   }
 
-  /** The traveller's leg 1 in USD to the desk and the desk's leg 2 in EUR to the merchant. */
-  async function pair(orderRef: Hex, amounts = { pay: PAY, settle: SETTLE }) {
-    const pay = await chain.leg("USD", {
+  /**
+   * The traveller's leg 1 in USD to the desk and the desk's leg 2 in EUR to the merchant; leg 1 in a
+   * payBatch, or from the traveller's wallet (`payWithAuthorization`) when `leg1` is "wallet".
+   */
+  async function pair(orderRef: Hex, amounts = { pay: PAY, settle: SETTLE }, leg1: "batch" | "wallet" = "batch") {
+    const pay = await (leg1 === "wallet" ? chain.walletLeg : chain.leg)("USD", {
       payer: chain.traveller,
       merchantId: chain.deskId,
       amount: amounts.pay,
@@ -224,20 +227,7 @@ describe("auditor: FX pairing check", function () {
   });
 
   it("fx.order-ref-unknown: a leg escrowed without a packed batch in its calldata cannot be paired", async function () {
-    const orderRef = ref("wallet-paid");
-    const pay = await chain.walletLeg("USD", {
-      payer: chain.traveller,
-      merchantId: chain.deskId,
-      amount: PAY,
-      orderRef,
-    });
-    await chain.leg("EUR", {
-      payer: chain.desk,
-      merchantId: chain.merchantId,
-      amount: SETTLE,
-      orderRef,
-      deadline: pay.payment.deadline,
-    });
+    const { pay } = await pair(ref("wallet-paid"), { pay: PAY, settle: SETTLE }, "wallet");
     // Before the deadline and grace: the unreadable leg is the only finding.
     const m = only(await fxAudit(), "fx.order-ref-unknown");
     expect(m.subject).to.equal(`USD payment ${pay.id.toLowerCase()}`);
