@@ -4,9 +4,9 @@
  * credit routes read one table instead of the node (docs/REPORTS.md, "Where the events come from").
  *
  * - It reads the escrow's report events from its cursor in pages, with each block's time (one read
- *   per block that has events) and the payments' order references: from the store for payments this
- *   relayer took in, else from the escrowing transaction's calldata (one read per transaction). It
- *   stores a page and the cursor in one transaction.
+ *   per block that has events) and each escrowing transaction's calldata (one read per transaction,
+ *   for the payments' order references, as the auditor reads them), and stores a page and the
+ *   cursor in one transaction.
  * - It indexes up to the block the chain watcher counts safe (head minus confirmations, or the
  *   node's `finalized` block in FINALITY=finalized mode), so a merchant sees an event in its files
  *   and credit record when the relayer moves the payment's state, not a reorg window later.
@@ -19,7 +19,8 @@
  */
 import pMap from "p-map";
 import { collectOrderRefs, reportEventOf, REPORT_ESCROW_EVENTS, type ReportEvent } from "../../protocol/reports";
-import { escrowDomain, type EscrowDomain } from "../../protocol";
+import { bytesToHex, escrowDomain, type EscrowDomain } from "../../protocol";
+import { EscrowDigester } from "../intake/digest";
 import type { RelayerConfig } from "../config";
 import type { Hex } from "../domain";
 import { finalityProfile, type FinalityProfile } from "../chain/finality";
@@ -66,6 +67,7 @@ export class ReportIndexer extends Job {
   private readonly chain: ChainClient;
   private readonly decoder = new EscrowEventDecoder(REPORT_ESCROW_EVENTS);
   private readonly domain: EscrowDomain;
+  private readonly digester: EscrowDigester;
   private pageBlocks: bigint;
   /** The last tick's final block and how many events it stored (for logs and tests). */
   lastTick: { final: bigint | null; indexed: number } = { final: null, indexed: 0 };
@@ -82,6 +84,7 @@ export class ReportIndexer extends Job {
       mode: config.finality?.mode ?? null,
     });
     this.domain = escrowDomain(this.chain.addresses.chainId, this.chain.addresses.escrow as Hex);
+    this.digester = new EscrowDigester(this.chain.addresses.chainId, this.chain.addresses.escrow as Hex);
     this.pageBlocks = options.pageBlocks ?? LOG_PAGE_BLOCKS;
   }
 
@@ -210,16 +213,16 @@ export class ReportIndexer extends Job {
       });
       if (event) events.push(event);
     }
-    // A payment this relayer took in has its orderRef in the store, under an id that is the digest
-    // of its signed fields: only the others' calldata is read (and their ids recomputed).
-    const escrowed = events.filter((e) => e.kind === "escrowed");
-    const stored = await this.store.payments.getMany(escrowed.map((e) => e.paymentId));
-    const refs = new Map<Hex, Hex>([...stored].map(([id, p]) => [id, p.orderRef]));
-    const others = escrowed.filter((e) => !stored.has(e.paymentId));
-    if (others.length > 0) {
-      const read = await collectOrderRefs(others, this.domain, (hash) => this.input(hash), READ_CONCURRENCY);
-      for (const [id, ref] of read) refs.set(id, ref);
-    }
+    // The escrowing calldata decides, for the relayer's payments as for anyone's: the reports must
+    // equal the auditor's, which has only the chain (a payment the relayer stored but someone else
+    // escrowed through a contract has no readable orderRef for either). Ids by the native digest.
+    const refs = await collectOrderRefs(
+      events.map((e) => ({ kind: e.kind, txHash: e.txHash, paymentId: "paymentId" in e ? e.paymentId : undefined })),
+      this.domain,
+      (hash) => this.input(hash),
+      READ_CONCURRENCY,
+      (payment) => bytesToHex(this.digester.payment(payment)),
+    );
     return events.map((event) => ({
       currency: this.store.defaultCurrency,
       event,

@@ -1,13 +1,12 @@
 /**
  * ReportIndexer against the in-process chain: a node that refuses wide eth_getLogs ranges (the
- * indexer halves its page and stores the same events and order references), a restart (a new
- * indexer on the same store reads from after the stored cursor, nothing before it), and the order
- * references of the relayer's own payments taken from the store, the others' from their calldata.
+ * indexer halves its page and stores the same events and order references), and a restart (a new
+ * indexer on the same store reads from after the stored cursor, nothing before it).
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { acceptedPayment, SignatureKind, type Hex } from "../../../src/relayer/domain";
+import type { Hex } from "../../../src/relayer/domain";
 import { ReportIndexer } from "../../../src/relayer/jobs/reportIndexer";
 import { deployEscrowFixture, escrowOne, usd } from "../../escrow/fixtures";
 import { deploymentOf, TEST_CONFIG } from "../helpers/chain";
@@ -82,35 +81,6 @@ describe("relayer jobs: ReportIndexer", function () {
     const now = await first.store.reportIndex.events(1n, head);
     expect(now.events.slice(0, stored.events.length)).to.deep.equal(stored.events);
     expect(now.events.length).to.equal(stored.events.length + 1);
-  });
-
-  it("takes the relayer's own payments' order references from the store and reads only the others' calldata", async function () {
-    const { paid, addresses } = await story();
-    const h = await startReportIndex({ addresses });
-    open.push(h);
-    // The first two as intake stored them; the third and merchant 2's were escrowed by someone else.
-    const own = paid.slice(0, 2);
-    await h.store.payments.insertAccepted(
-      own.map((p) =>
-        acceptedPayment({
-          id: p.id.toLowerCase() as Hex,
-          currency: h.store.defaultCurrency,
-          ...p.payment,
-          signature: "0x00",
-          requestId: null,
-          signatureKind: SignatureKind.Ecdsa,
-          createdAt: 0,
-        }),
-      ),
-    );
-    const at = await h.through();
-    const { orderRefs } = await h.store.reportIndex.events(1n, at.blockNumber);
-    for (const p of paid) expect(orderRefs.get(p.id.toLowerCase() as Hex)).to.equal(p.payment.orderRef.toLowerCase());
-    // One transaction per escrowOne: two escrowed by others, so two calldata reads, not four.
-    expect(h.bridge.calls.filter((m) => m === "eth_getTransactionByHash")).to.have.length(2);
-    const other = await h.store.reportIndex.events(2n, at.blockNumber);
-    expect(other.events.map((e) => e.kind)).to.deep.equal(["escrowed"]);
-    expect([...other.orderRefs.values()]).to.have.length(1);
   });
 
   it("indexes nothing above the watcher's safe block: its confirmations below the head", async function () {
