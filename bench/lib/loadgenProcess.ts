@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { PROJECT_ROOT } from "../../src/localnet/paths";
+import { PROJECT_ROOT, TS_NODE_SCRIPT } from "../../src/localnet/paths";
 import type { LoadgenConfig, LoadgenResult } from "../loadgen";
 
 /** Runs the phases of `config`; `onResult` gets each phase's result, `onSpawn` the generator's pid. */
@@ -16,12 +16,7 @@ export function runLoadgen(
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [
-        require.resolve("ts-node/dist/bin.js"),
-        "--transpile-only",
-        path.join(PROJECT_ROOT, "bench", "loadgen.ts"),
-        JSON.stringify(config),
-      ],
+      [TS_NODE_SCRIPT, "--transpile-only", path.join(PROJECT_ROOT, "bench", "loadgen.ts"), JSON.stringify(config)],
       { cwd: PROJECT_ROOT, stdio: ["ignore", "pipe", "inherit"] },
     );
     onSpawn(child.pid!);

@@ -6,7 +6,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import secp256k1 from "secp256k1";
 import { bytesToHex, keccakUtf8 } from "../../src/protocol/hash";
 import type { Address, Hex, Payment } from "../../src/protocol";
-import { EscrowDigester } from "../../src/relayer/intake/digest";
+import { EscrowDigester } from "../../src/protocol/digest";
 import { paymentBody } from "../../src/sdk/wire";
 import type { SignJob, SignedSlice } from "./signing";
 

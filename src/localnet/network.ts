@@ -19,8 +19,16 @@ import {
 } from "../../typechain-types";
 import { RECEIVE_WITH_AUTHORIZATION_TYPES } from "../protocol/eip3009";
 import { LOCAL_DEV_SIGNER_KEY } from "../relayer/config";
-import { EscrowDigester, toHex } from "../relayer/intake/digest";
-import { escrowDomain, ethersTypes, tokenDomain, type Address, type Hex, type Payment } from "../protocol";
+import {
+  bytesToHex as toHex,
+  EscrowDigester,
+  escrowDomain,
+  ethersTypes,
+  tokenDomain,
+  type Address,
+  type Hex,
+  type Payment,
+} from "../protocol";
 import { depositNonce } from "../sdk/eip3009";
 import { oneOffPaymentBody, paymentBody } from "../sdk/wire";
 import { signOneOffPayment, type SignedOneOffPayment as SdkSignedOneOffPayment } from "../sdk/sign";

@@ -12,6 +12,7 @@ export * from "./eip3009";
 export * from "./secp256k1";
 export * from "./fees";
 export * from "./merkle";
+export * from "./digest";
 export * from "./paymentId";
 export * from "./orderTimerDigests";
 export * from "./nonces";

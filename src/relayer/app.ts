@@ -22,7 +22,7 @@ import { FxMirror } from "./fx/mirror";
 import type { ChainView } from "./chain/chainView";
 import type { CurrencyAddresses } from "./chain/client";
 import type { ChainWriter } from "./chain/chainWriter";
-import { EscrowDigester } from "./intake/digest";
+import { EscrowDigester } from "../protocol/digest";
 import { GroupCommitWriter, type GroupCommitOptions } from "./intake/groupCommit";
 import { Intake } from "./intake/intake";
 import { InlineRecovery, type PaymentRecovery } from "./intake/signaturePool";

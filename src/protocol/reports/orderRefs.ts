@@ -20,15 +20,11 @@ const BATCH_SELECTORS = new Set<string>([
   toFunctionSelector("payBatchWithAuthorization(bytes)"),
 ]);
 
-/** A payment's id under the escrow's domain (default: {@link paymentId}; a caller may pass a faster digest of the same). */
-export type PaymentIdOf = (payment: Payment) => Hex;
-
 /** payment id → signed fields of the payments `input` (a transaction's calldata) escrows, for `wanted` ids. */
 export function signedPaymentsOfCalldata(
   input: Hex,
   domain: EscrowDomain,
   wanted: ReadonlySet<Hex>,
-  idOf: PaymentIdOf = (payment) => paymentId(domain, payment),
 ): Map<Hex, Payment> {
   const out = new Map<Hex, Payment>();
   const selector = input.slice(0, 10).toLowerCase();
@@ -41,7 +37,7 @@ export function signedPaymentsOfCalldata(
     return out; // not a batch the escrow accepted: nothing escrowed came from it
   }
   for (const { payment } of items) {
-    const id = idOf(payment).toLowerCase() as Hex;
+    const id = paymentId(domain, payment).toLowerCase() as Hex;
     if (wanted.has(id)) out.set(id, { ...payment, orderRef: payment.orderRef.toLowerCase() as Hex });
   }
   return out;
@@ -62,7 +58,6 @@ export async function collectSignedPayments(
   domain: EscrowDomain,
   inputOf: (txHash: Hex) => Promise<Hex | null>,
   concurrency = 8,
-  idOf?: PaymentIdOf,
 ): Promise<Map<Hex, Payment>> {
   const byTx = new Map<Hex, Set<Hex>>();
   for (const e of events) {
@@ -76,7 +71,7 @@ export async function collectSignedPayments(
     byTx,
     async ([txHash, ids]) => {
       const input = await inputOf(txHash);
-      if (input) for (const [id, payment] of signedPaymentsOfCalldata(input, domain, ids, idOf)) out.set(id, payment);
+      if (input) for (const [id, payment] of signedPaymentsOfCalldata(input, domain, ids)) out.set(id, payment);
     },
     { concurrency },
   );
@@ -89,8 +84,7 @@ export async function collectOrderRefs(
   domain: EscrowDomain,
   inputOf: (txHash: Hex) => Promise<Hex | null>,
   concurrency = 8,
-  idOf?: PaymentIdOf,
 ): Promise<Map<Hex, Hex>> {
-  const payments = await collectSignedPayments(events, domain, inputOf, concurrency, idOf);
+  const payments = await collectSignedPayments(events, domain, inputOf, concurrency);
   return new Map([...payments].map(([id, p]) => [id, p.orderRef]));
 }

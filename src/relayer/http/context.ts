@@ -6,7 +6,7 @@ import type { RelayerStore } from "../store/types";
 import type { ChainView } from "../chain/chainView";
 import type { CurrencyAddresses } from "../chain/client";
 import type { ChainWriter } from "../chain/chainWriter";
-import type { EscrowDigester } from "../intake/digest";
+import type { EscrowDigester } from "../../protocol/digest";
 import type { GroupCommitWriter } from "../intake/groupCommit";
 import type { Intake } from "../intake/intake";
 import type { Readiness } from "../runtime/readiness";

@@ -15,7 +15,7 @@ import {
   type Payment,
 } from "../../protocol";
 import type { ChainView } from "../chain/chainView";
-import type { EscrowDigester } from "./digest";
+import type { EscrowDigester } from "../../protocol/digest";
 import type { GroupCommitWriter } from "./groupCommit";
 import type { PaymentRecovery } from "./signaturePool";
 import { KeyedMutex } from "../runtime/keyedMutex";

@@ -3,7 +3,7 @@ import type { Worker } from "node:worker_threads";
 import type { Payment } from "../../protocol/typedData";
 import { startModuleWorker } from "../runtime/workerThreads";
 import type { Hex } from "../domain";
-import type { EscrowDigester } from "./digest";
+import type { EscrowDigester } from "../../protocol/digest";
 import { bytesToHex as toHex, hexToBytes } from "../../protocol/hash";
 import { recoverAddress } from "./signature";
 

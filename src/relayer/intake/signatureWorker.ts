@@ -6,7 +6,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import { bytesToHex as toHex, hexToBytes } from "../../protocol/hash";
-import { EscrowDigester } from "./digest";
+import { EscrowDigester } from "../../protocol/digest";
 import { recoverAddress } from "./signature";
 import { decodeRecoveryRequest, encodeRecoveryResponse, type Recovered, type RecoveryDomain } from "./signaturePool";
 

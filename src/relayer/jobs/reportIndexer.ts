@@ -5,8 +5,7 @@
  *
  * - It reads the escrow's report events from its cursor in pages, with each block's time (one read
  *   per block that has events) and each escrowing transaction's calldata (one read per transaction,
- *   for the payments' order references, as the auditor reads them), and stores a page and the
- *   cursor in one transaction.
+ *   for the payments' order references), and stores a page and the cursor in one transaction.
  * - It indexes up to the block the chain watcher counts safe (head minus confirmations, or the
  *   node's `finalized` block in FINALITY=finalized mode), so a merchant sees an event in its files
  *   and credit record when the relayer moves the payment's state, not a reorg window later.
@@ -19,8 +18,7 @@
  */
 import pMap from "p-map";
 import { collectOrderRefs, reportEventOf, REPORT_ESCROW_EVENTS, type ReportEvent } from "../../protocol/reports";
-import { bytesToHex, escrowDomain, type EscrowDomain } from "../../protocol";
-import { EscrowDigester } from "../intake/digest";
+import { escrowDomain, type EscrowDomain } from "../../protocol";
 import type { RelayerConfig } from "../config";
 import type { Hex } from "../domain";
 import { finalityProfile, type FinalityProfile } from "../chain/finality";
@@ -67,7 +65,6 @@ export class ReportIndexer extends Job {
   private readonly chain: ChainClient;
   private readonly decoder = new EscrowEventDecoder(REPORT_ESCROW_EVENTS);
   private readonly domain: EscrowDomain;
-  private readonly digester: EscrowDigester;
   private pageBlocks: bigint;
   /** The last tick's final block and how many events it stored (for logs and tests). */
   lastTick: { final: bigint | null; indexed: number } = { final: null, indexed: 0 };
@@ -84,7 +81,6 @@ export class ReportIndexer extends Job {
       mode: config.finality?.mode ?? null,
     });
     this.domain = escrowDomain(this.chain.addresses.chainId, this.chain.addresses.escrow as Hex);
-    this.digester = new EscrowDigester(this.chain.addresses.chainId, this.chain.addresses.escrow as Hex);
     this.pageBlocks = options.pageBlocks ?? LOG_PAGE_BLOCKS;
   }
 
@@ -213,15 +209,11 @@ export class ReportIndexer extends Job {
       });
       if (event) events.push(event);
     }
-    // The escrowing calldata decides, for the relayer's payments as for anyone's: the reports must
-    // equal the auditor's, which has only the chain (a payment the relayer stored but someone else
-    // escrowed through a contract has no readable orderRef for either). Ids by the native digest.
     const refs = await collectOrderRefs(
       events.map((e) => ({ kind: e.kind, txHash: e.txHash, paymentId: "paymentId" in e ? e.paymentId : undefined })),
       this.domain,
       (hash) => this.input(hash),
       READ_CONCURRENCY,
-      (payment) => bytesToHex(this.digester.payment(payment)),
     );
     return events.map((event) => ({
       currency: this.store.defaultCurrency,

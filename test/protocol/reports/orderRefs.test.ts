@@ -1,9 +1,7 @@
 import { expect } from "chai";
 import { encodeAbiParameters, encodeFunctionData, keccak256, toFunctionSelector, toHex } from "viem";
 import { encodeBatch, escrowDomain, paymentId, type Hex, type Payment } from "../../../src/protocol";
-import { collectOrderRefs, orderRefsOfCalldata, signedPaymentsOfCalldata } from "../../../src/protocol/reports";
-import { bytesToHex } from "../../../src/protocol/hash";
-import { EscrowDigester } from "../../../src/relayer/intake/digest";
+import { collectOrderRefs, orderRefsOfCalldata } from "../../../src/protocol/reports";
 
 const DOMAIN = escrowDomain(31337n, `0x${"e".repeat(40)}`);
 const payment = (n: number, orderRef: Hex): Payment => ({
@@ -55,16 +53,6 @@ describe("protocol/reports: order references from calldata", function () {
     const truncated = calldata("payBatch(bytes)", [a]).slice(0, 200) as Hex;
     expect(orderRefsOfCalldata(truncated, DOMAIN, new Set([idA])).size).to.equal(0);
     expect(orderRefsOfCalldata("0x", DOMAIN, new Set([idA])).size).to.equal(0);
-  });
-
-  it("takes the caller's digest for the ids: the relayer's native one finds the same payments, a wrong one none", function () {
-    const input = calldata("payBatch(bytes)", [a, b]);
-    const wanted = new Set([idA, idB]);
-    const digester = new EscrowDigester(DOMAIN.chainId, DOMAIN.verifyingContract);
-    const native = signedPaymentsOfCalldata(input, DOMAIN, wanted, (p) => bytesToHex(digester.payment(p)));
-    expect(native).to.deep.equal(signedPaymentsOfCalldata(input, DOMAIN, wanted));
-    expect([...native.keys()]).to.deep.equal([idA, idB]);
-    expect(signedPaymentsOfCalldata(input, DOMAIN, wanted, () => `0x${"00".repeat(32)}`).size).to.equal(0);
   });
 
   it("collects across transactions, reading each once; a transaction the node lacks gives no reference", async function () {

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import fc from "fast-check";
-import { EscrowDigester, toHex } from "../../../src/relayer/intake/digest";
+import { EscrowDigester } from "../../../src/protocol/digest";
+import { bytesToHex as toHex } from "../../../src/protocol/hash";
 import {
   InlineRecovery,
   SignaturePool,

@@ -10,7 +10,7 @@ import { TypedDataEncoder } from "ethers";
 import type { Hex } from "../../../src/relayer/domain";
 import { PaymentState, SettlementState } from "../../../src/relayer/domain";
 import { bytesToHex } from "../../../src/protocol";
-import { EscrowDigester } from "../../../src/relayer/intake/digest";
+import { EscrowDigester } from "../../../src/protocol/digest";
 import { paymentFields } from "../../../src/protocol";
 import { signDispute, usd } from "../../escrow/fixtures";
 import { escrowInStore, useApi, type ApiHarness } from "../helpers/api";

@@ -4,7 +4,7 @@ import { PaymentState, type Hex, type PaymentRecord } from "../../domain";
 import type { RouteContext, RouteModule, ServedCurrency } from "../../http/context";
 import { servedByDomain, servedOf } from "../../http/currencies";
 import { storedPayment } from "./orderTimerAction";
-import type { EscrowDigester } from "../../intake/digest";
+import type { EscrowDigester } from "../../../protocol/digest";
 import { defineRoute } from "../../http/route";
 import { IdParams, SentTransactionView, SignedPaymentAction as SignedActionBody } from "../../../protocol/schemas";
 import {

@@ -5,7 +5,7 @@ import type { Hex, PaymentRequestRecord } from "../../domain";
 import { merchantOf } from "../../http/context";
 import { defineRoute } from "../../http/route";
 import { MerchantStatus } from "../../chain/chainView";
-import { keccakUtf8 } from "../../intake/digest";
+import { keccakUtf8 } from "../../../protocol/hash";
 import { amount, checkHold } from "../../intake/parse";
 import { servedByCode } from "../../http/currencies";
 import { escrowTypedDataJson, paymentTypes } from "../../../protocol";

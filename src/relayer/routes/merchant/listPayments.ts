@@ -6,7 +6,7 @@ import { merchantOf } from "../../http/context";
 import { paymentView } from "../../views";
 import { knownCurrency } from "../../http/currencies";
 import { defineRoute } from "../../http/route";
-import { keccakUtf8 } from "../../intake/digest";
+import { keccakUtf8 } from "../../../protocol/hash";
 import type { Hex } from "../../domain";
 
 const STATES: readonly string[] = PAYMENT_STATES;

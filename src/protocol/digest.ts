@@ -1,18 +1,15 @@
-// The protocol's files, not its index: signature worker threads load this, and should load little.
-import { hexToBytes, keccak256 } from "../../protocol/hash";
-import { TYPEHASHES, escrowDomainSeparator, type Payment, type Withdrawal } from "../../protocol/typedData";
-import type { Hex } from "../../protocol/types";
+// Files, not the index: signature worker threads load this, and should load little.
+import { hexToBytes, keccak256 } from "./hash";
+import { TYPEHASHES, escrowDomainSeparator, type Payment, type Withdrawal } from "./typedData";
+import type { Hex } from "./types";
 
 /**
- * EIP-712 digests of what the escrow accepts by signature, for intake's hot path: the struct hash
- * over fixed ABI words, then one keccak over the precomputed "\x19\x01" ‖ domainSeparator prefix.
- * viem's `hashTypedData` re-derives type strings and the domain on every call, which is too slow at
- * thousands of payments per second. Types, typehashes and the domain are the protocol's
- * (src/protocol/typedData.ts); test/relayer/intake/digest.test.ts checks this against its paymentId.
+ * EIP-712 digests of what the escrow accepts by signature: the struct hash over fixed ABI words,
+ * then one keccak over the precomputed "\x19\x01" ‖ domainSeparator prefix. viem's
+ * `hashTypedData` re-derives type strings and the domain on every call and hashes in JavaScript,
+ * which is too slow for intake at thousands of payments per second and for every id the report
+ * builders recompute. test/protocol/digest.test.ts checks each digest against viem and the escrow.
  */
-
-// Kept for importers of the former helpers here (routes, test launcher); new code imports the protocol.
-export { bytesToHex as toHex, keccakUtf8 } from "../../protocol/hash";
 
 const PAYMENT_TYPEHASH = hexToBytes(TYPEHASHES.Payment);
 const WITHDRAWAL_TYPEHASH = hexToBytes(TYPEHASHES.Withdrawal);
